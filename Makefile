@@ -1,0 +1,81 @@
+# dscat build. `make` builds build/dscat; `make SAN=1` builds the ASan+UBSan variant in
+# build-asan/. `make demo` and `make check` install what is missing first (scripts/install-deps).
+
+SAN ?= 0
+ifeq ($(SAN),1)
+BUILD ?= build-asan
+OPT = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+SANLD = -fsanitize=address,undefined
+else
+BUILD ?= build
+OPT = -O2 -g -D_FORTIFY_SOURCE=2
+SANLD =
+endif
+
+DUCKDB_HOME ?= $(CURDIR)/.deps/duckdb
+DUCKDB_EXT_DIR ?= $(CURDIR)/$(BUILD)/duckdb_extensions
+
+CC ?= cc
+WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+       -Wvla -Werror
+PKGS = libpq sqlite3 jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CPPFLAGS = -Iinclude -Isrc -isystem $(DUCKDB_HOME) $(PKG_CFLAGS) -D_GNU_SOURCE \
+           -DDSCAT_DUCKDB_EXT_DIR='"$(DUCKDB_EXT_DIR)"'
+CFLAGS = -std=c11 $(WARN) $(OPT) -pthread -MMD -MP
+LDFLAGS = $(SANLD) -pthread -L$(DUCKDB_HOME) -Wl,-rpath,$(DUCKDB_HOME)
+LDLIBS = $(PKG_LIBS) -lduckdb -lm
+
+LIB_SRC := $(wildcard src/core/*.c src/catalog/*.c src/sources/*.c src/export/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps demo check unit tools clean format format-check
+all: $(BUILD)/dscat tools
+
+tools: $(BUILD)/duckq
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libdscat.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/dscat: $(CLI_OBJ) $(BUILD)/libdscat.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/duckq: $(BUILD)/obj/tests/tools/duckq.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libdscat.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+
+deps:
+	@scripts/install-deps
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	./$(BUILD)/dscat demo
+
+check: deps
+	@scripts/check
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:$(BUILD)/tests/%=$(BUILD)/obj/tests/unit/%.d)

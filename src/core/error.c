@@ -1,0 +1,66 @@
+#include "dscat/common.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void dscat_error_clear(dscat_error *err)
+{
+    if (err == NULL)
+        return;
+    err->code = 0;
+    err->sqlstate[0] = '\0';
+    err->message[0] = '\0';
+}
+
+/* Turns line breaks and other control characters into spaces and trims trailing blanks, so a
+ * driver's multi-line message still prints as one line. */
+static void one_line(char *s)
+{
+    size_t n = 0;
+    for (char *p = s; *p; p++) {
+        if ((unsigned char)*p < 0x20)
+            *p = ' ';
+        n++;
+    }
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '.')) {
+        s[--n] = '\0';
+    }
+}
+
+int dscat_error_set(dscat_error *err, int code, const char *fmt, ...)
+{
+    if (err == NULL)
+        return code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+    one_line(err->message);
+    err->code = code;
+    return code;
+}
+
+int dscat_error_prefix(dscat_error *err, const char *fmt, ...)
+{
+    if (err == NULL)
+        return DSCAT_EINVALID;
+    char joined[2 * DSCAT_ERROR_MESSAGE_SIZE];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(joined, DSCAT_ERROR_MESSAGE_SIZE, fmt, ap);
+    va_end(ap);
+    size_t at = n < 0                                  ? 0
+                : (size_t)n < DSCAT_ERROR_MESSAGE_SIZE ? (size_t)n
+                                                       : DSCAT_ERROR_MESSAGE_SIZE - 1;
+    memcpy(joined + at, ": ", 2);
+    memcpy(joined + at + 2, err->message, strlen(err->message) + 1);
+    memcpy(err->message, joined, DSCAT_ERROR_MESSAGE_SIZE - 1);
+    err->message[DSCAT_ERROR_MESSAGE_SIZE - 1] = '\0';
+    one_line(err->message);
+    return err->code;
+}
+
+const char *dscat_version(void)
+{
+    return DSCAT_VERSION;
+}
