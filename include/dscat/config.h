@@ -1,0 +1,127 @@
+/*
+ * Configuration: the catalog directory, targets.toml (SPEC §2) and the optional .env file.
+ *
+ * dscat_config_load() validates the whole file before anything is contacted: a configuration
+ * error names the file, the line and the key. Credentials are never read here: a target holds
+ * the NAMES of its environment variables, resolved by dscat_target_resolve() when it is scanned.
+ */
+#ifndef DSCAT_CONFIG_H
+#define DSCAT_CONFIG_H
+
+#include "dscat/common.h"
+
+#include <stdbool.h>
+
+typedef enum dscat_source_type {
+    DSCAT_SOURCE_SQLSERVER,
+    DSCAT_SOURCE_POSTGRES,
+    DSCAT_SOURCE_MYSQL,
+    DSCAT_SOURCE_SQLITE
+} dscat_source_type;
+
+/* A list of strings; `set` tells an empty list written in the file from an absent key. */
+typedef struct dscat_string_list {
+    char **items;
+    size_t count;
+    bool set;
+} dscat_string_list;
+
+typedef struct dscat_target_config {
+    char *key;  /* [targets.<key>] */
+    char *name; /* display name, default: the key */
+    dscat_source_type type;
+    int line; /* where the target's table starts in targets.toml */
+    char *host, *host_env;
+    char *user, *user_env;
+    char *password_env;
+    int port; /* 0 = the engine's default */
+    char *port_env;
+    char *database; /* postgres/mysql: where to connect first; NULL when absent */
+    dscat_string_list include_databases, exclude_databases;
+    dscat_string_list include_schemas, exclude_schemas;
+    dscat_string_list include_tables, exclude_tables;
+    char *path, *path_env; /* sqlite */
+    char *sslmode;         /* postgres */
+} dscat_target_config;
+
+typedef struct dscat_settings {
+    int parallel_scans;
+    int stale_after_days;
+    bool profile_by_default; /* default_scan_depth = "profile" */
+    int profile_sample_size;
+    int max_tables_per_db;
+    double connect_timeout; /* seconds */
+    int query_timeout;      /* seconds */
+    int keep_scans;
+    char *cache_root;
+    char *s3_endpoint;
+    char *s3_region;
+    int refresh_parallelism;
+    int deletion_grace_seconds;
+    int deletion_interval_seconds;
+} dscat_settings;
+
+typedef struct dscat_config {
+    char *catalog_dir;
+    char *path; /* targets.toml */
+    dscat_settings settings;
+    dscat_target_config *targets; /* in file order */
+    size_t ntargets;
+} dscat_config;
+
+/* Credentials and address of one target, resolved from the environment at scan time. */
+typedef struct dscat_target_conn {
+    char *host; /* NULL for sqlite */
+    int port;
+    char *instance; /* SQL Server "host\instance", else NULL */
+    char *user;
+    char *password; /* never logged, stored or put in a message */
+    char *path;     /* sqlite */
+} dscat_target_conn;
+
+/*
+ * The catalog directory: $DSCAT_HOME, else $DENG_CATALOG_DIR, else ~/.ds_catalog. Caller frees
+ * *out with dscat_free().
+ */
+int dscat_catalog_dir(char **out, dscat_error *err);
+
+/* Creates the catalog directory (mode 0700) and its .gitignore when absent. */
+int dscat_catalog_dir_prepare(const char *dir, dscat_error *err);
+
+/*
+ * Loads the first of ./.env, ~/.env, <catalog_dir>/.env that exists. Variables already set are
+ * never overridden. Returns 0 also when there is no file.
+ */
+int dscat_dotenv_load(const char *catalog_dir, dscat_error *err);
+
+/*
+ * Reads and validates <catalog_dir>/targets.toml and applies environment overrides. On failure
+ * returns DSCAT_ECONFIG and err names file, line and key. Caller frees with dscat_config_free().
+ */
+int dscat_config_load(dscat_config **out, const char *catalog_dir, dscat_error *err);
+
+/* Same, from text already in memory; `path` is only used in messages. */
+int dscat_config_parse(dscat_config **out, const char *catalog_dir, const char *path,
+                       const char *text, size_t len, dscat_error *err);
+
+void dscat_config_free(dscat_config *cfg);
+
+/* The target called key, or NULL. Borrowed from cfg. */
+const dscat_target_config *dscat_config_target(const dscat_config *cfg, const char *key);
+
+/* "postgres", "sqlite", ... */
+const char *dscat_source_type_name(dscat_source_type type);
+
+/*
+ * Resolves a target's address and credentials from the environment. A variable that is not set
+ * fails with DSCAT_EUNSET naming it. Caller frees with dscat_target_conn_free().
+ */
+int dscat_target_resolve(dscat_target_conn *out, const dscat_target_config *t, dscat_error *err);
+
+/* Frees the strings of conn, wiping the password first. */
+void dscat_target_conn_free(dscat_target_conn *conn);
+
+/* True when name matches one of the shell globs in list (an unset list matches everything). */
+bool dscat_glob_list_match(const dscat_string_list *list, const char *name, bool empty_matches);
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * What a source driver reports about one database: tables (with views and materialized views),
+ * columns, primary-key flags, foreign keys and problems. Everything lives in the scan's arena and
+ * is freed with dscat_db_scan_free(). Integers that may be unknown use DSCAT_NULL.
+ */
+#ifndef DSCAT_CATALOG_MODEL_H
+#define DSCAT_CATALOG_MODEL_H
+
+#include "core/arena.h"
+#include "core/strmap.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DSCAT_NULL INT64_MIN
+
+typedef struct dscat_table_info {
+    const char *schema, *name;
+    const char *type; /* "BASE TABLE", "VIEW", "MATERIALIZED VIEW", ... */
+    const char *comment;
+    int64_t row_estimate;     /* DSCAT_NULL = unknown */
+    int64_t size_bytes;       /* DSCAT_NULL = unknown */
+    int64_t last_modified_us; /* UTC microseconds since the epoch; DSCAT_NULL = unknown */
+} dscat_table_info;
+
+typedef struct dscat_column_info {
+    size_t table; /* index into tables */
+    const char *name;
+    int ordinal;
+    const char *data_type, *column_type;
+    bool nullable, is_pk;
+    const char *default_value, *comment; /* NULL = none */
+    int64_t max_length, precision, scale; /* DSCAT_NULL = not applicable */
+    int64_t null_count, distinct_count, profiled_rows; /* DSCAT_NULL unless profiled */
+} dscat_column_info;
+
+typedef struct dscat_fk_info {
+    size_t table;
+    const char *column;
+    const char *ref_schema, *ref_table, *ref_column;
+} dscat_fk_info;
+
+typedef struct dscat_problem {
+    const char *database, *schema; /* schema may be NULL */
+    const char *message;
+} dscat_problem;
+
+#define DSCAT_VEC(T)                                                                               \
+    struct {                                                                                       \
+        T *items;                                                                                  \
+        size_t count, cap;                                                                         \
+    }
+
+typedef struct dscat_db_scan {
+    dscat_arena arena;
+    const char *database;
+    int64_t scanned_at_us;
+    DSCAT_VEC(dscat_table_info) tables;
+    DSCAT_VEC(dscat_column_info) columns;
+    DSCAT_VEC(dscat_fk_info) fks;
+    DSCAT_VEC(dscat_problem) problems;
+    dscat_strmap table_index;  /* "schema\0name" -> index into tables */
+    dscat_strmap column_index; /* "<table index>\0name" -> index into columns */
+} dscat_db_scan;
+
+/* Prepares an empty scan of `database`. Returns 0 or DSCAT_ENOMEM. */
+int dscat_db_scan_init(dscat_db_scan *s, const char *database);
+void dscat_db_scan_free(dscat_db_scan *s);
+
+/* Appends a table (strings are copied); *index receives its position. 0 or DSCAT_ENOMEM. */
+int dscat_db_scan_add_table(dscat_db_scan *s, const dscat_table_info *t, size_t *index);
+/* The index of table schema.name, or -1 when it was not reported. */
+long dscat_db_scan_find_table(const dscat_db_scan *s, const char *schema, const char *name);
+/* Appends a column (strings copied). */
+int dscat_db_scan_add_column(dscat_db_scan *s, const dscat_column_info *c);
+/* Appends a foreign-key column pair (strings copied). */
+int dscat_db_scan_add_fk(dscat_db_scan *s, const dscat_fk_info *fk);
+/* Records a problem (strings copied). */
+int dscat_db_scan_add_problem(dscat_db_scan *s, const char *schema, const char *message);
+
+/* The index of column `column` of table `table`, or -1. */
+long dscat_db_scan_find_column(const dscat_db_scan *s, size_t table, const char *column);
+/* Sets is_pk on column `column` of table `table`; does nothing when the column is unknown. */
+void dscat_db_scan_mark_pk(dscat_db_scan *s, size_t table, const char *column);
+
+#endif

@@ -1,0 +1,824 @@
+/*
+ * targets.toml, the catalog directory and .env (SPEC §1, §2).
+ *
+ * Validation is table-driven: each allowed key has a kind and a destination. Everything is
+ * checked before a single connection is made, and the first problem is reported as
+ * "<file>: line N: <what> '<key>' ...".
+ */
+#include "dscat/config.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/toml.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef enum { K_STRING, K_INT, K_NUMBER, K_LIST } key_kind;
+
+typedef struct key_spec {
+    const char *name;
+    key_kind kind;
+    size_t offset; /* into dscat_target_config or dscat_settings */
+    unsigned types; /* target keys: bit per dscat_source_type it applies to */
+} key_spec;
+
+#define T_ALL 0xfu
+#define T_NET ((1u << DSCAT_SOURCE_SQLSERVER) | (1u << DSCAT_SOURCE_POSTGRES) | (1u << DSCAT_SOURCE_MYSQL))
+#define T_PG (1u << DSCAT_SOURCE_POSTGRES)
+#define T_PGMY ((1u << DSCAT_SOURCE_POSTGRES) | (1u << DSCAT_SOURCE_MYSQL))
+#define T_SQLITE (1u << DSCAT_SOURCE_SQLITE)
+#define T_NOSQLITE (T_ALL & ~T_SQLITE)
+
+#define TK(n, k, f, t) {n, k, offsetof(dscat_target_config, f), t}
+static const key_spec target_keys[] = {
+    TK("name", K_STRING, name, T_ALL),
+    TK("host", K_STRING, host, T_NET),
+    TK("host_env", K_STRING, host_env, T_NET),
+    TK("user", K_STRING, user, T_NET),
+    TK("user_env", K_STRING, user_env, T_NET),
+    TK("password_env", K_STRING, password_env, T_NET),
+    TK("port", K_INT, port, T_NET),
+    TK("port_env", K_STRING, port_env, T_NET),
+    TK("database", K_STRING, database, T_PGMY),
+    TK("include_databases", K_LIST, include_databases, T_NOSQLITE),
+    TK("databases", K_LIST, include_databases, T_NOSQLITE),
+    TK("exclude_databases", K_LIST, exclude_databases, T_ALL),
+    TK("include_schemas", K_LIST, include_schemas, T_ALL),
+    TK("exclude_schemas", K_LIST, exclude_schemas, T_ALL),
+    TK("include_tables", K_LIST, include_tables, T_ALL),
+    TK("exclude_tables", K_LIST, exclude_tables, T_ALL),
+    TK("path", K_STRING, path, T_SQLITE),
+    TK("path_env", K_STRING, path_env, T_SQLITE),
+    TK("sslmode", K_STRING, sslmode, T_PG),
+};
+
+#define SK(n, k, f) {n, k, offsetof(dscat_settings, f), 0}
+static const key_spec setting_keys[] = {
+    SK("parallel_scans", K_INT, parallel_scans),
+    SK("stale_after_days", K_INT, stale_after_days),
+    SK("cache_ttl_days", K_INT, stale_after_days),
+    SK("profile_sample_size", K_INT, profile_sample_size),
+    SK("max_tables_per_db", K_INT, max_tables_per_db),
+    SK("connect_timeout", K_NUMBER, connect_timeout),
+    SK("query_timeout", K_INT, query_timeout),
+    SK("keep_scans", K_INT, keep_scans),
+    SK("cache_root", K_STRING, cache_root),
+    SK("s3_endpoint", K_STRING, s3_endpoint),
+    SK("s3_region", K_STRING, s3_region),
+    SK("refresh_parallelism", K_INT, refresh_parallelism),
+    SK("deletion_grace_seconds", K_INT, deletion_grace_seconds),
+    SK("deletion_interval_seconds", K_INT, deletion_interval_seconds),
+};
+
+/* Keys that would hold a secret: refused, with the key to use instead. */
+static const char *const refused_keys[] = {"password", "passwd", "pwd", "secret", "token"};
+
+typedef struct ctx {
+    const char *path;
+    dscat_error *err;
+} ctx;
+
+static int cfg_error(const ctx *c, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int cfg_error(const ctx *c, int line, const char *fmt, ...)
+{
+    char msg[DSCAT_ERROR_MESSAGE_SIZE];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return dscat_error_set(c->err, DSCAT_ECONFIG, "%s: line %d: %s", c->path, line, msg);
+}
+
+/* True when s holds "scheme://user:password@": a URL that carries a password. */
+static bool has_url_password(const char *s)
+{
+    const char *p = strstr(s, "://");
+    while (p) {
+        const char *auth = p + 3;
+        size_t n = strcspn(auth, "/?#");
+        const char *at = memchr(auth, '@', n);
+        if (at && memchr(auth, ':', (size_t)(at - auth)))
+            return true;
+        p = strstr(auth, "://");
+    }
+    return false;
+}
+
+static int check_strings_for_urls(const ctx *c, const dscat_toml_value *v, const char *key,
+                                  int line)
+{
+    if (v->type == DSCAT_TOML_STRING && has_url_password(v->u.str.ptr))
+        return cfg_error(c, line,
+                         "key '%s' holds a URL with a password; credentials come only from "
+                         "environment variables",
+                         key);
+    if (v->type == DSCAT_TOML_ARRAY)
+        for (size_t i = 0; i < v->u.array.count; i++) {
+            int rc = check_strings_for_urls(c, v->u.array.items[i], key, line);
+            if (rc)
+                return rc;
+        }
+    return 0;
+}
+
+static char *copy_str(const dscat_toml_value *v)
+{
+    return dscat_strndup(v->u.str.ptr, v->u.str.len);
+}
+
+/* Stores one validated key into its destination (a target or the settings). */
+static int apply_key(const ctx *c, const key_spec *k, const dscat_toml_entry *e, void *dest)
+{
+    const dscat_toml_value *v = e->value;
+    char *at = (char *)dest + k->offset;
+    switch (k->kind) {
+    case K_STRING:
+        if (v->type != DSCAT_TOML_STRING)
+            return cfg_error(c, e->line, "key '%s' must be a string, not %s", k->name,
+                             dscat_toml_type_name(v->type));
+        if (memchr(v->u.str.ptr, '\0', v->u.str.len))
+            return cfg_error(c, e->line, "key '%s' holds a NUL character", k->name);
+        dscat_free(*(char **)at);
+        if ((*(char **)at = copy_str(v)) == NULL)
+            return dscat_error_set(c->err, DSCAT_ENOMEM, "out of memory");
+        return 0;
+    case K_INT:
+        if (v->type != DSCAT_TOML_INTEGER)
+            return cfg_error(c, e->line, "key '%s' must be an integer, not %s", k->name,
+                             dscat_toml_type_name(v->type));
+        if (v->u.integer < 0 || v->u.integer > 1000000000)
+            return cfg_error(c, e->line, "key '%s' is out of range", k->name);
+        *(int *)at = (int)v->u.integer;
+        return 0;
+    case K_NUMBER:
+        if (v->type == DSCAT_TOML_INTEGER)
+            *(double *)at = (double)v->u.integer;
+        else if (v->type == DSCAT_TOML_FLOAT)
+            *(double *)at = v->u.real;
+        else
+            return cfg_error(c, e->line, "key '%s' must be a number, not %s", k->name,
+                             dscat_toml_type_name(v->type));
+        if (!(*(double *)at > 0) || *(double *)at > 86400)
+            return cfg_error(c, e->line, "key '%s' is out of range", k->name);
+        return 0;
+    case K_LIST: {
+        dscat_string_list *l = (dscat_string_list *)at;
+        if (v->type != DSCAT_TOML_ARRAY)
+            return cfg_error(c, e->line, "key '%s' must be an array of strings", k->name);
+        for (size_t i = 0; i < l->count; i++)
+            dscat_free(l->items[i]);
+        dscat_free(l->items);
+        l->count = 0;
+        l->set = true;
+        l->items = dscat_calloc(v->u.array.count, sizeof(char *));
+        if (l->items == NULL)
+            return dscat_error_set(c->err, DSCAT_ENOMEM, "out of memory");
+        for (size_t i = 0; i < v->u.array.count; i++) {
+            const dscat_toml_value *item = v->u.array.items[i];
+            if (item->type != DSCAT_TOML_STRING)
+                return cfg_error(c, e->line, "key '%s' must be an array of strings", k->name);
+            if ((l->items[l->count++] = copy_str(item)) == NULL)
+                return dscat_error_set(c->err, DSCAT_ENOMEM, "out of memory");
+        }
+        return 0;
+    }
+    }
+    return 0;
+}
+
+static const key_spec *find_spec(const key_spec *specs, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(specs[i].name, name) == 0)
+            return &specs[i];
+    return NULL;
+}
+
+/* Refuses secret-holding keys with a message that names the key to use instead. */
+static int check_refused(const ctx *c, const dscat_toml_entry *e, const char *section)
+{
+    for (size_t i = 0; i < sizeof(refused_keys) / sizeof(refused_keys[0]); i++)
+        if (strcmp(e->key, refused_keys[i]) == 0)
+            return cfg_error(c, e->line,
+                             "key '%s' in [%s] is not allowed: credentials come only from "
+                             "environment variables (use password_env = \"VARIABLE_NAME\")",
+                             e->key, section);
+    return check_strings_for_urls(c, e->value, e->key, e->line);
+}
+
+static int parse_type(const ctx *c, const dscat_toml_value *target, dscat_source_type *type)
+{
+    const dscat_toml_entry *e = dscat_toml_entry_get(target, "type");
+    *type = DSCAT_SOURCE_SQLSERVER;
+    if (e == NULL)
+        return 0;
+    if (e->value->type != DSCAT_TOML_STRING)
+        return cfg_error(c, e->line, "key 'type' must be a string");
+    const char *s = e->value->u.str.ptr;
+    static const struct {
+        const char *name;
+        dscat_source_type type;
+    } names[] = {{"sqlserver", DSCAT_SOURCE_SQLSERVER}, {"mssql", DSCAT_SOURCE_SQLSERVER},
+                 {"postgres", DSCAT_SOURCE_POSTGRES},   {"postgresql", DSCAT_SOURCE_POSTGRES},
+                 {"mysql", DSCAT_SOURCE_MYSQL},         {"mariadb", DSCAT_SOURCE_MYSQL},
+                 {"sqlite", DSCAT_SOURCE_SQLITE}};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(s, names[i].name) == 0) {
+            *type = names[i].type;
+            return 0;
+        }
+    return cfg_error(c, e->line,
+                     "key 'type' has unknown value '%s' (sqlserver, postgres, mysql or sqlite)", s);
+}
+
+static bool valid_target_key(const char *k, size_t len)
+{
+    if (len == 0 || len > 64)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = k[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '-'))
+            return false;
+    }
+    return true;
+}
+
+static int parse_target(const ctx *c, const dscat_toml_entry *te, dscat_target_config *t)
+{
+    const dscat_toml_value *tv = te->value;
+    int rc;
+    if (!valid_target_key(te->key, te->key_len))
+        return cfg_error(c, te->line,
+                         "target name '%s' may only hold letters, digits, '_' and '-'", te->key);
+    if (tv->type != DSCAT_TOML_TABLE)
+        return cfg_error(c, te->line, "targets.%s must be a table", te->key);
+    t->line = tv->line;
+    if ((t->key = dscat_strdup(te->key)) == NULL)
+        return dscat_error_set(c->err, DSCAT_ENOMEM, "out of memory");
+    if ((rc = parse_type(c, tv, &t->type)))
+        return rc;
+    char section[128];
+    snprintf(section, sizeof(section), "targets.%s", te->key);
+    for (size_t i = 0; i < tv->u.table.count; i++) {
+        const dscat_toml_entry *e = &tv->u.table.entries[i];
+        if ((rc = check_refused(c, e, section)))
+            return rc;
+        if (strcmp(e->key, "type") == 0)
+            continue;
+        const key_spec *k =
+            find_spec(target_keys, sizeof(target_keys) / sizeof(target_keys[0]), e->key);
+        if (k == NULL)
+            return cfg_error(c, e->line, "unknown key '%s' in [%s]", e->key, section);
+        if (!(k->types & (1u << t->type)))
+            return cfg_error(c, e->line, "key '%s' in [%s] does not apply to %s targets", e->key,
+                             section, dscat_source_type_name(t->type));
+        if ((rc = apply_key(c, k, e, t)))
+            return rc;
+    }
+    if (t->name == NULL && (t->name = dscat_strdup(t->key)) == NULL)
+        return dscat_error_set(c->err, DSCAT_ENOMEM, "out of memory");
+    if (t->type == DSCAT_SOURCE_SQLITE) {
+        if (!t->path && !t->path_env)
+            return cfg_error(c, t->line, "target '%s' needs 'path' or 'path_env'", t->key);
+        return 0;
+    }
+    if (!t->host && !t->host_env)
+        return cfg_error(c, t->line, "target '%s' needs 'host_env'", t->key);
+    if (t->type == DSCAT_SOURCE_SQLSERVER) {
+        if (!t->user && !t->user_env)
+            return cfg_error(c, t->line, "target '%s' needs 'user_env'", t->key);
+        if (!t->password_env)
+            return cfg_error(c, t->line, "target '%s' needs 'password_env'", t->key);
+    }
+    if (t->port < 0 || t->port > 65535)
+        return cfg_error(c, t->line, "key 'port' of target '%s' is out of range", t->key);
+    return 0;
+}
+
+static void set_defaults(dscat_settings *s)
+{
+    s->parallel_scans = 4;
+    s->stale_after_days = 7;
+    s->profile_sample_size = 1000;
+    s->connect_timeout = 10;
+    s->query_timeout = 300;
+    s->keep_scans = 20;
+    s->refresh_parallelism = 4;
+    s->deletion_grace_seconds = 60;
+    s->deletion_interval_seconds = 30;
+}
+
+static int parse_settings(const ctx *c, const dscat_toml_entry *se, dscat_settings *s)
+{
+    int rc;
+    if (se->value->type != DSCAT_TOML_TABLE)
+        return cfg_error(c, se->line, "settings must be a table");
+    for (size_t i = 0; i < se->value->u.table.count; i++) {
+        const dscat_toml_entry *e = &se->value->u.table.entries[i];
+        if ((rc = check_refused(c, e, "settings")))
+            return rc;
+        if (strcmp(e->key, "default_scan_depth") == 0) {
+            const char *d = e->value->type == DSCAT_TOML_STRING ? e->value->u.str.ptr : "";
+            if (strcmp(d, "metadata") != 0 && strcmp(d, "profile") != 0)
+                return cfg_error(c, e->line,
+                                 "key 'default_scan_depth' must be \"metadata\" or \"profile\"");
+            s->profile_by_default = strcmp(d, "profile") == 0;
+            continue;
+        }
+        const key_spec *k =
+            find_spec(setting_keys, sizeof(setting_keys) / sizeof(setting_keys[0]), e->key);
+        if (k == NULL)
+            return cfg_error(c, e->line, "unknown key '%s' in [settings]", e->key);
+        if ((rc = apply_key(c, k, e, s)))
+            return rc;
+    }
+    if (s->parallel_scans < 1)
+        return cfg_error(c, se->line, "key 'parallel_scans' must be at least 1");
+    if (s->keep_scans < 2)
+        return cfg_error(c, se->line, "key 'keep_scans' must be at least 2");
+    if (s->refresh_parallelism < 1)
+        return cfg_error(c, se->line, "key 'refresh_parallelism' must be at least 1");
+    return 0;
+}
+
+/* Reads a positive number from an environment override; a malformed one is a config error. */
+static int env_number(const ctx *c, const char *var, double *out, bool integer)
+{
+    const char *v = getenv(var);
+    if (v == NULL || *v == '\0')
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || end == v || *end != '\0' || !(d > 0) || d > 1e9 || (integer && d != (long)d))
+        return dscat_error_set(c->err, DSCAT_ECONFIG,
+                               "environment variable %s must be a positive %s", var,
+                               integer ? "integer" : "number");
+    *out = d;
+    return 0;
+}
+
+static int env_string(char **dest, const char *var)
+{
+    const char *v = getenv(var);
+    if (v == NULL || *v == '\0')
+        return 0;
+    char *copy = dscat_strdup(v);
+    if (copy == NULL)
+        return DSCAT_ENOMEM;
+    dscat_free(*dest);
+    *dest = copy;
+    return 0;
+}
+
+static int apply_env_overrides(const ctx *c, dscat_settings *s)
+{
+    double d;
+    int rc;
+    d = s->parallel_scans;
+    if ((rc = env_number(c, "DSCAT_PARALLEL_SCANS", &d, true)))
+        return rc;
+    s->parallel_scans = (int)d;
+    d = s->connect_timeout;
+    if ((rc = env_number(c, "DSCAT_CONNECT_TIMEOUT", &d, false)))
+        return rc;
+    s->connect_timeout = d;
+    d = s->deletion_grace_seconds;
+    if ((rc = env_number(c, "DSCAT_DELETION_GRACE", &d, true)))
+        return rc;
+    s->deletion_grace_seconds = (int)d;
+    d = s->deletion_interval_seconds;
+    if ((rc = env_number(c, "DSCAT_DELETION_INTERVAL", &d, true)))
+        return rc;
+    s->deletion_interval_seconds = (int)d;
+    if (env_string(&s->cache_root, "DSCAT_CACHE_ROOT") ||
+        env_string(&s->s3_endpoint, "DSCAT_S3_ENDPOINT") ||
+        env_string(&s->s3_region, "AWS_REGION"))
+        return dscat_error_set(c->err, DSCAT_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Fills the settings that default to something computed: the cache root and the S3 region. */
+static int settings_finish(dscat_settings *s)
+{
+    if (s->s3_region == NULL && (s->s3_region = dscat_strdup("us-east-1")) == NULL)
+        return DSCAT_ENOMEM;
+    if (s->cache_root == NULL) {
+        dscat_buf b = DSCAT_BUF_INIT;
+        const char *xdg = getenv("XDG_CACHE_HOME");
+        const char *home = getenv("HOME");
+        if (xdg && *xdg)
+            dscat_buf_printf(&b, "%s/dscat", xdg);
+        else
+            dscat_buf_printf(&b, "%s/.cache/dscat", home ? home : ".");
+        if ((s->cache_root = dscat_buf_detach(&b)) == NULL)
+            return DSCAT_ENOMEM;
+    }
+    return 0;
+}
+
+int dscat_config_parse(dscat_config **out, const char *catalog_dir, const char *path,
+                       const char *text, size_t len, dscat_error *err)
+{
+    *out = NULL;
+    ctx c = {path, err};
+    dscat_toml_doc *doc = NULL;
+    int rc;
+    dscat_config *cfg = dscat_calloc(1, sizeof(*cfg));
+    if (cfg == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    set_defaults(&cfg->settings);
+    cfg->catalog_dir = dscat_strdup(catalog_dir);
+    cfg->path = dscat_strdup(path);
+    if (cfg->catalog_dir == NULL || cfg->path == NULL) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = dscat_toml_parse(&doc, text, len, err))) {
+        if (rc == DSCAT_EINVALID) {
+            dscat_error_prefix(err, "%s", path);
+            err->code = rc = DSCAT_ECONFIG;
+        }
+        goto done;
+    }
+    const dscat_toml_value *root = doc->root;
+    for (size_t i = 0; i < root->u.table.count; i++) {
+        const dscat_toml_entry *e = &root->u.table.entries[i];
+        if (strcmp(e->key, "settings") == 0) {
+            if ((rc = parse_settings(&c, e, &cfg->settings)))
+                goto done;
+        } else if (strcmp(e->key, "targets") == 0) {
+            if (e->value->type != DSCAT_TOML_TABLE) {
+                rc = cfg_error(&c, e->line, "targets must be a table");
+                goto done;
+            }
+            size_t n = e->value->u.table.count;
+            cfg->targets = dscat_calloc(n ? n : 1, sizeof(*cfg->targets));
+            if (cfg->targets == NULL) {
+                rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+                goto done;
+            }
+            for (size_t k = 0; k < n; k++) {
+                cfg->ntargets++;
+                rc = parse_target(&c, &e->value->u.table.entries[k], &cfg->targets[k]);
+                if (rc)
+                    goto done;
+            }
+        } else {
+            rc = check_refused(&c, e, "top level");
+            if (rc == 0)
+                rc = cfg_error(&c, e->line, "unknown key '%s' (expected [settings] or [targets.NAME])",
+                               e->key);
+            goto done;
+        }
+    }
+    if ((rc = apply_env_overrides(&c, &cfg->settings)))
+        goto done;
+    if (settings_finish(&cfg->settings)) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    *out = cfg;
+    cfg = NULL;
+done:
+    dscat_toml_free(doc);
+    dscat_config_free(cfg);
+    return rc;
+}
+
+int dscat_config_load(dscat_config **out, const char *catalog_dir, dscat_error *err)
+{
+    *out = NULL;
+    dscat_buf path = DSCAT_BUF_INIT;
+    dscat_buf text = DSCAT_BUF_INIT;
+    int rc = 0;
+    FILE *f = NULL;
+    if (dscat_buf_printf(&path, "%s/targets.toml", catalog_dir)) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    f = fopen(dscat_buf_cstr(&path), "rb");
+    if (f == NULL) {
+        rc = dscat_error_set(err, DSCAT_ECONFIG, "%s: %s", dscat_buf_cstr(&path),
+                             errno == ENOENT ? "no targets file (see dscat --help for its format)"
+                                             : strerror(errno));
+        goto done;
+    }
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (dscat_buf_put(&text, chunk, n)) {
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            goto done;
+        }
+    }
+    if (ferror(f)) {
+        rc = dscat_error_set(err, DSCAT_ECONFIG, "%s: cannot read", dscat_buf_cstr(&path));
+        goto done;
+    }
+    rc = dscat_config_parse(out, catalog_dir, dscat_buf_cstr(&path), dscat_buf_cstr(&text),
+                            text.len, err);
+done:
+    if (f)
+        fclose(f);
+    dscat_buf_free(&path);
+    dscat_buf_free(&text);
+    return rc;
+}
+
+static void free_list(dscat_string_list *l)
+{
+    for (size_t i = 0; i < l->count; i++)
+        dscat_free(l->items[i]);
+    dscat_free(l->items);
+}
+
+void dscat_config_free(dscat_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    for (size_t i = 0; i < cfg->ntargets; i++) {
+        dscat_target_config *t = &cfg->targets[i];
+        char *strs[] = {t->key,  t->name,     t->host,     t->host_env, t->user,    t->user_env,
+                        t->password_env, t->port_env, t->database, t->path,     t->path_env, t->sslmode};
+        for (size_t k = 0; k < sizeof(strs) / sizeof(strs[0]); k++)
+            dscat_free(strs[k]);
+        free_list(&t->include_databases);
+        free_list(&t->exclude_databases);
+        free_list(&t->include_schemas);
+        free_list(&t->exclude_schemas);
+        free_list(&t->include_tables);
+        free_list(&t->exclude_tables);
+    }
+    dscat_free(cfg->targets);
+    dscat_free(cfg->settings.cache_root);
+    dscat_free(cfg->settings.s3_endpoint);
+    dscat_free(cfg->settings.s3_region);
+    dscat_free(cfg->catalog_dir);
+    dscat_free(cfg->path);
+    dscat_free(cfg);
+}
+
+const dscat_target_config *dscat_config_target(const dscat_config *cfg, const char *key)
+{
+    for (size_t i = 0; i < cfg->ntargets; i++)
+        if (strcmp(cfg->targets[i].key, key) == 0)
+            return &cfg->targets[i];
+    return NULL;
+}
+
+const char *dscat_source_type_name(dscat_source_type type)
+{
+    switch (type) {
+    case DSCAT_SOURCE_SQLSERVER:
+        return "sqlserver";
+    case DSCAT_SOURCE_POSTGRES:
+        return "postgres";
+    case DSCAT_SOURCE_MYSQL:
+        return "mysql";
+    case DSCAT_SOURCE_SQLITE:
+        return "sqlite";
+    }
+    return "unknown";
+}
+
+bool dscat_glob_list_match(const dscat_string_list *list, const char *name, bool empty_matches)
+{
+    if (!list->set)
+        return empty_matches;
+    for (size_t i = 0; i < list->count; i++)
+        if (fnmatch(list->items[i], name, 0) == 0)
+            return true;
+    return false;
+}
+
+/* Reads variable `var` into *out; NULL var leaves *out NULL. A set-but-missing one fails. */
+static int from_env(char **out, const char *var, const char *target, dscat_error *err)
+{
+    *out = NULL;
+    if (var == NULL)
+        return 0;
+    const char *v = getenv(var);
+    if (v == NULL || *v == '\0')
+        return dscat_error_set(err, DSCAT_EUNSET,
+                               "target %s: environment variable %s is not set", target, var);
+    if ((*out = dscat_strdup(v)) == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Splits "host:port" or (SQL Server) "host\instance"; "[v6]:port" keeps its brackets out. */
+static int split_host(dscat_target_conn *c, const dscat_target_config *t, dscat_error *err)
+{
+    char *h = c->host;
+    char *bs = t->type == DSCAT_SOURCE_SQLSERVER ? strchr(h, '\\') : NULL;
+    if (bs) {
+        *bs = '\0';
+        if ((c->instance = dscat_strdup(bs + 1)) == NULL)
+            return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        return 0;
+    }
+    char *colon = NULL;
+    if (h[0] == '[') {
+        char *close = strchr(h, ']');
+        if (close && close[1] == ':')
+            colon = close + 1;
+        if (close) {
+            memmove(h, h + 1, (size_t)(close - h - 1));
+            close[-1] = '\0';
+        }
+    } else if (strchr(h, ':') == strrchr(h, ':')) {
+        colon = strchr(h, ':');
+    }
+    if (colon) {
+        char *end = NULL;
+        long port = strtol(colon + 1, &end, 10);
+        if (end == colon + 1 || *end != '\0' || port < 1 || port > 65535)
+            return dscat_error_set(err, DSCAT_EINVALID, "target %s: host has an invalid port",
+                                   t->key);
+        *colon = '\0';
+        c->port = (int)port;
+    }
+    return 0;
+}
+
+int dscat_target_resolve(dscat_target_conn *out, const dscat_target_config *t, dscat_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    int rc;
+    if (t->type == DSCAT_SOURCE_SQLITE) {
+        if (t->path)
+            out->path = dscat_strdup(t->path);
+        else if ((rc = from_env(&out->path, t->path_env, t->key, err)))
+            return rc;
+        return out->path ? 0 : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    if (t->host)
+        out->host = dscat_strdup(t->host);
+    else if ((rc = from_env(&out->host, t->host_env, t->key, err)))
+        goto fail;
+    if (t->user)
+        out->user = dscat_strdup(t->user);
+    else if ((rc = from_env(&out->user, t->user_env, t->key, err)))
+        goto fail;
+    if ((rc = from_env(&out->password, t->password_env, t->key, err)))
+        goto fail;
+    out->port = t->port;
+    if (t->port_env) {
+        char *p = NULL;
+        if ((rc = from_env(&p, t->port_env, t->key, err)))
+            goto fail;
+        char *end = NULL;
+        long port = strtol(p, &end, 10);
+        dscat_free(p);
+        if (*end != '\0' || port < 1 || port > 65535) {
+            rc = dscat_error_set(err, DSCAT_EINVALID,
+                                 "target %s: environment variable %s is not a port number",
+                                 t->key, t->port_env);
+            goto fail;
+        }
+        out->port = (int)port;
+    }
+    if (out->host == NULL) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = split_host(out, t, err)))
+        goto fail;
+    return 0;
+fail:
+    dscat_target_conn_free(out);
+    return rc;
+}
+
+void dscat_target_conn_free(dscat_target_conn *conn)
+{
+    if (conn->password) {
+        explicit_bzero(conn->password, strlen(conn->password));
+        dscat_free(conn->password);
+    }
+    dscat_free(conn->host);
+    dscat_free(conn->instance);
+    dscat_free(conn->user);
+    dscat_free(conn->path);
+    memset(conn, 0, sizeof(*conn));
+}
+
+int dscat_catalog_dir(char **out, dscat_error *err)
+{
+    const char *d = getenv("DSCAT_HOME");
+    if (d == NULL || *d == '\0')
+        d = getenv("DENG_CATALOG_DIR");
+    dscat_buf b = DSCAT_BUF_INIT;
+    if (d && *d) {
+        dscat_buf_puts(&b, d);
+    } else {
+        const char *home = getenv("HOME");
+        if (home == NULL || *home == '\0')
+            return dscat_error_set(err, DSCAT_ECONFIG,
+                                   "cannot find the catalog directory: set DSCAT_HOME or HOME");
+        dscat_buf_printf(&b, "%s/.ds_catalog", home);
+    }
+    while (b.len > 1 && b.ptr[b.len - 1] == '/')
+        b.ptr[--b.len] = '\0';
+    if ((*out = dscat_buf_detach(&b)) == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    return 0;
+}
+
+int dscat_catalog_dir_prepare(const char *dir, dscat_error *err)
+{
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return dscat_error_set(err, DSCAT_EIO, "cannot create catalog directory %s: %s", dir,
+                               strerror(errno));
+    dscat_buf path = DSCAT_BUF_INIT;
+    dscat_buf_printf(&path, "%s/.gitignore", dir);
+    int rc = 0;
+    int fd = open(dscat_buf_cstr(&path), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd >= 0) {
+        static const char text[] = ".env\ncatalog.db*\n*.tmp\n";
+        if (write(fd, text, sizeof(text) - 1) != (ssize_t)(sizeof(text) - 1))
+            rc = dscat_error_set(err, DSCAT_EIO, "cannot write %s", dscat_buf_cstr(&path));
+        close(fd);
+    } else if (errno != EEXIST) {
+        rc = dscat_error_set(err, DSCAT_EIO, "cannot write %s: %s", dscat_buf_cstr(&path),
+                             strerror(errno));
+    }
+    dscat_buf_free(&path);
+    return rc;
+}
+
+/* Parses KEY=VALUE lines (optional "export ", quotes, comments) and sets unset variables. */
+static void dotenv_apply(FILE *f)
+{
+    char line[8192];
+    while (fgets(line, sizeof(line), f)) {
+        char *s = line;
+        s[strcspn(s, "\r\n")] = '\0';
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (*s == '#' || *s == '\0')
+            continue;
+        if (strncmp(s, "export ", 7) == 0)
+            s += 7;
+        char *eq = strchr(s, '=');
+        if (eq == NULL)
+            continue;
+        char *kend = eq;
+        while (kend > s && (kend[-1] == ' ' || kend[-1] == '\t'))
+            kend--;
+        *kend = '\0';
+        char *v = eq + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        size_t vl = strlen(v);
+        if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
+            v[vl - 1] = '\0';
+            v++;
+        } else {
+            char *hash = strstr(v, " #");
+            if (hash)
+                *hash = '\0';
+            vl = strlen(v);
+            while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+                v[--vl] = '\0';
+        }
+        if (*s && getenv(s) == NULL)
+            setenv(s, v, 0);
+    }
+}
+
+int dscat_dotenv_load(const char *catalog_dir, dscat_error *err)
+{
+    (void)err;
+    const char *home = getenv("HOME");
+    dscat_buf candidates[3] = {DSCAT_BUF_INIT, DSCAT_BUF_INIT, DSCAT_BUF_INIT};
+    dscat_buf_puts(&candidates[0], ".env");
+    if (home && *home)
+        dscat_buf_printf(&candidates[1], "%s/.env", home);
+    dscat_buf_printf(&candidates[2], "%s/.env", catalog_dir);
+    for (int i = 0; i < 3; i++) {
+        if (candidates[i].len == 0)
+            continue;
+        FILE *f = fopen(dscat_buf_cstr(&candidates[i]), "r");
+        if (f) {
+            dotenv_apply(f);
+            fclose(f);
+            break;
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        dscat_buf_free(&candidates[i]);
+    return 0;
+}

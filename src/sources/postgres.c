@@ -1,0 +1,433 @@
+/*
+ * PostgreSQL source (libpq). Per database, inside one read-only repeatable-read transaction, four
+ * catalog queries over pg_catalog: tables, columns, primary keys, foreign keys. Partitions are
+ * folded into their parent; views, materialized views and foreign tables are catalogued.
+ *
+ * Connecting is non-blocking (PQconnectStartParams + poll) so that connect_timeout is honoured
+ * to the millisecond, including the login: a server that accepts and never answers times out.
+ */
+#include "sources/source.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct pg_source {
+    dscat_source base;
+    PGconn *conn;
+    char *where; /* "host:port" for messages */
+} pg_source;
+
+/* Objects never catalogued: the system schemas, TOAST and other sessions' temporary schemas. */
+#define PG_USER_SCHEMAS                                                                            \
+    "n.nspname NOT IN ('pg_catalog', 'information_schema') "                                       \
+    "AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)' "
+
+#define PG_RELATIONS "c.relkind IN ('r', 'v', 'm', 'p', 'f') AND NOT c.relispartition "
+
+static const char *const tables_sql =
+    "SELECT n.nspname, c.relname, c.relkind, "
+    "  CASE WHEN c.relkind = 'p' THEN (SELECT sum(pc.reltuples)::float8 "
+    "         FROM pg_partition_tree(c.oid) pt JOIN pg_class pc ON pc.oid = pt.relid "
+    "         WHERE pt.isleaf AND pc.reltuples >= 0) "
+    "       WHEN c.relkind IN ('r', 'm', 'f') AND c.reltuples >= 0 THEN c.reltuples::float8 END, "
+    "  CASE WHEN c.relkind = 'p' THEN (SELECT sum(pg_total_relation_size(pt.relid)) "
+    "         FROM pg_partition_tree(c.oid) pt) "
+    "       WHEN c.relkind IN ('r', 'm') THEN pg_total_relation_size(c.oid) END, "
+    "  d.description "
+    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass "
+    "  AND d.objsubid = 0 "
+    "WHERE " PG_RELATIONS "AND " PG_USER_SCHEMAS;
+
+/* data_type follows information_schema.columns, with ARRAY and USER-DEFINED spelled out. */
+static const char *const columns_sql =
+    "SELECT n.nspname, c.relname, a.attname, a.attnum, NOT a.attnotnull, "
+    "  format_type(a.atttypid, a.atttypmod), "
+    "  CASE WHEN t.typtype = 'd' THEN "
+    "    CASE WHEN bt.typelem <> 0 AND bt.typlen = -1 THEN bet.typname || '[]' "
+    "         WHEN nbt.nspname = 'pg_catalog' THEN format_type(t.typbasetype, NULL) "
+    "         ELSE bt.typname END "
+    "  ELSE CASE WHEN t.typelem <> 0 AND t.typlen = -1 THEN et.typname || '[]' "
+    "         WHEN nt.nspname = 'pg_catalog' THEN format_type(a.atttypid, NULL) "
+    "         ELSE t.typname END END, "
+    "  CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END, "
+    "  ds.description, "
+    "  information_schema._pg_char_max_length(information_schema._pg_truetypid(a.*, t.*), "
+    "    information_schema._pg_truetypmod(a.*, t.*)), "
+    "  information_schema._pg_numeric_precision(information_schema._pg_truetypid(a.*, t.*), "
+    "    information_schema._pg_truetypmod(a.*, t.*)), "
+    "  information_schema._pg_numeric_scale(information_schema._pg_truetypid(a.*, t.*), "
+    "    information_schema._pg_truetypmod(a.*, t.*)) "
+    "FROM pg_attribute a "
+    "JOIN pg_class c ON c.oid = a.attrelid "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "JOIN pg_type t ON t.oid = a.atttypid "
+    "JOIN pg_namespace nt ON nt.oid = t.typnamespace "
+    "LEFT JOIN pg_type et ON et.oid = t.typelem "
+    "LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype "
+    "LEFT JOIN pg_namespace nbt ON nbt.oid = bt.typnamespace "
+    "LEFT JOIN pg_type bet ON bet.oid = bt.typelem "
+    "LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum "
+    "LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass "
+    "  AND ds.objsubid = a.attnum "
+    "WHERE a.attnum > 0 AND NOT a.attisdropped AND " PG_RELATIONS "AND " PG_USER_SCHEMAS
+    "ORDER BY c.oid, a.attnum";
+
+static const char *const pkeys_sql =
+    "SELECT n.nspname, c.relname, a.attname "
+    "FROM pg_constraint con "
+    "JOIN pg_class c ON c.oid = con.conrelid "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "CROSS JOIN LATERAL unnest(con.conkey) AS k(attnum) "
+    "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum "
+    "WHERE con.contype = 'p' AND NOT c.relispartition AND " PG_USER_SCHEMAS;
+
+static const char *const fkeys_sql =
+    "SELECT n.nspname, c.relname, a.attname, rn.nspname, rc.relname, ra.attname "
+    "FROM pg_constraint con "
+    "JOIN pg_class c ON c.oid = con.conrelid "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "JOIN pg_class rc ON rc.oid = con.confrelid "
+    "JOIN pg_namespace rn ON rn.oid = rc.relnamespace "
+    "CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(attnum, refnum, ord) "
+    "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum "
+    "JOIN pg_attribute ra ON ra.attrelid = rc.oid AND ra.attnum = k.refnum "
+    "WHERE con.contype = 'f' AND con.conparentid = 0 AND NOT c.relispartition AND " PG_USER_SCHEMAS
+    "ORDER BY c.oid, con.conname, k.ord";
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Turns libpq's connection message into the cause alone: drops the "connection to server at
+ * ... failed:" preamble and the "FATAL:" severity, keeps the first line.
+ */
+static void clean_message(const char *raw, char *out, size_t size)
+{
+    const char *m = raw ? raw : "unknown error";
+    const char *failed = strstr(m, " failed: ");
+    if (failed && strncmp(m, "connection to server", 20) == 0)
+        m = failed + 9;
+    while (strncmp(m, "FATAL:", 6) == 0 || strncmp(m, "ERROR:", 6) == 0 || *m == ' ')
+        m += (*m == ' ') ? 1 : 6;
+    size_t n = strcspn(m, "\n");
+    if (n >= size)
+        n = size - 1;
+    memcpy(out, m, n);
+    out[n] = '\0';
+}
+
+/* Maps a failed connection to an error code by its SQLSTATE or, failing that, its text. */
+static int classify(PGconn *c, const char *msg)
+{
+    (void)c;
+    if (strstr(msg, "password authentication failed") || strstr(msg, "no password supplied") ||
+        strstr(msg, "authentication failed") || strstr(msg, "no pg_hba.conf entry"))
+        return DSCAT_EAUTH;
+    if (strstr(msg, "Connection refused") || strstr(msg, "could not translate host") ||
+        strstr(msg, "No route to host") || strstr(msg, "Network is unreachable"))
+        return DSCAT_ECONNECT;
+    if (strstr(msg, "timeout expired") || strstr(msg, "timed out"))
+        return DSCAT_ETIMEOUT;
+    if (strstr(msg, "does not exist"))
+        return DSCAT_ENOTFOUND;
+    if (strstr(msg, "permission denied"))
+        return DSCAT_EPERM;
+    return DSCAT_ECONNECT;
+}
+
+/* Drives PQconnectPoll until the connection is up, fails, or `timeout` seconds have passed. */
+static int poll_connect(PGconn *c, double timeout)
+{
+    double deadline = now_seconds() + timeout;
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK) {
+        if (st == PGRES_POLLING_FAILED)
+            return DSCAT_ECONNECT;
+        double left = deadline - now_seconds();
+        if (left <= 0)
+            return DSCAT_ETIMEOUT;
+        struct pollfd p = {PQsocket(c), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, 0};
+        int r = poll(&p, 1, (int)(left * 1000) + 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0)
+            continue; /* loop re-checks the deadline */
+        st = PQconnectPoll(c);
+    }
+    return 0;
+}
+
+static int pg_connect(dscat_source **out, const dscat_target_config *target,
+                      const dscat_target_conn *conn, const char *database,
+                      const dscat_settings *settings, dscat_error *err)
+{
+    *out = NULL;
+    char port[16], options[128], timeout[16];
+    int rc = 0;
+    snprintf(port, sizeof(port), "%d", conn->port ? conn->port : 5432);
+    snprintf(options, sizeof(options),
+             "-c statement_timeout=%d -c default_transaction_read_only=on",
+             settings->query_timeout * 1000);
+    /* libpq's own timeout (whole seconds, at least 2) is only a backstop for our deadline. */
+    snprintf(timeout, sizeof(timeout), "%d", (int)settings->connect_timeout + 2);
+    const char *db = database ? database : target->database ? target->database : "postgres";
+    const char *keys[] = {"host",    "port",    "user",    "password",        "dbname",
+                          "sslmode", "options", "connect_timeout", "application_name",
+                          "client_encoding", NULL};
+    const char *vals[] = {conn->host, port,   conn->user, conn->password, db,
+                          target->sslmode ? target->sslmode : "prefer", options, timeout,
+                          "dscat",    "UTF8", NULL};
+    pg_source *s = dscat_calloc(1, sizeof(*s));
+    if (s == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    s->base.driver = &dscat_source_postgres;
+    s->base.target = target;
+    s->base.database = dscat_strdup(db);
+    dscat_buf where = DSCAT_BUF_INIT;
+    dscat_buf_printf(&where, "%s:%s", conn->host, port);
+    s->where = dscat_buf_detach(&where);
+    if (s->base.database == NULL || s->where == NULL) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto fail;
+    }
+    s->conn = PQconnectStartParams(keys, vals, 0);
+    if (s->conn == NULL) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (PQstatus(s->conn) == CONNECTION_BAD)
+        rc = DSCAT_ECONNECT;
+    else
+        rc = poll_connect(s->conn, settings->connect_timeout);
+    if (rc == DSCAT_ETIMEOUT) {
+        dscat_error_set(err, rc, "target %s: cannot connect to %s: timed out after %g s",
+                        target->key, s->where, settings->connect_timeout);
+        goto fail;
+    }
+    if (rc) {
+        char cause[400];
+        clean_message(PQerrorMessage(s->conn), cause, sizeof(cause));
+        rc = classify(s->conn, cause);
+        dscat_error_set(err, rc, "target %s: cannot connect to %s (database %s): %s",
+                        target->key, s->where, db, cause);
+        goto fail;
+    }
+    *out = &s->base;
+    return 0;
+fail:
+    dscat_source_postgres.close(&s->base);
+    return rc;
+}
+
+/* Runs one catalog query; on failure fills err (naming the target and database) and clears. */
+static PGresult *run(pg_source *s, const char *sql, const char *what, dscat_error *err)
+{
+    s->base.queries++;
+    PGresult *r = PQexec(s->conn, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+        return r;
+    char cause[400];
+    clean_message(r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn), cause, sizeof(cause));
+    if (cause[0] == '\0')
+        clean_message(PQerrorMessage(s->conn), cause, sizeof(cause));
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    int code = PQstatus(s->conn) == CONNECTION_BAD ? DSCAT_ECONNECT
+               : (state && strcmp(state, "42501") == 0) ? DSCAT_EPERM
+               : (state && strcmp(state, "57014") == 0) ? DSCAT_ETIMEOUT
+                                                         : DSCAT_EQUERY;
+    dscat_error_set(err, code, "target %s: %s query failed in database %s: %s",
+                    s->base.target->key, what, s->base.database, cause);
+    if (err && state)
+        snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
+    PQclear(r);
+    return NULL;
+}
+
+static int64_t opt_int(PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return DSCAT_NULL;
+    return (int64_t)strtod(PQgetvalue(r, row, col), NULL);
+}
+
+static const char *opt_str(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+static const char *relkind_name(char k)
+{
+    switch (k) {
+    case 'v':
+        return "VIEW";
+    case 'm':
+        return "MATERIALIZED VIEW";
+    case 'p':
+        return "PARTITIONED TABLE";
+    case 'f':
+        return "FOREIGN TABLE";
+    default:
+        return "BASE TABLE";
+    }
+}
+
+static int read_tables(PGresult *r, dscat_db_scan *out)
+{
+    for (int i = 0; i < PQntuples(r); i++) {
+        dscat_table_info t = {.schema = PQgetvalue(r, i, 0),
+                              .name = PQgetvalue(r, i, 1),
+                              .type = relkind_name(PQgetvalue(r, i, 2)[0]),
+                              .row_estimate = opt_int(r, i, 3),
+                              .size_bytes = opt_int(r, i, 4),
+                              .comment = opt_str(r, i, 5),
+                              .last_modified_us = DSCAT_NULL};
+        if (dscat_db_scan_add_table(out, &t, NULL))
+            return DSCAT_ENOMEM;
+    }
+    return 0;
+}
+
+static int read_columns(PGresult *r, dscat_db_scan *out)
+{
+    for (int i = 0; i < PQntuples(r); i++) {
+        long t = dscat_db_scan_find_table(out, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+        if (t < 0)
+            continue;
+        dscat_column_info c = {.table = (size_t)t,
+                               .name = PQgetvalue(r, i, 2),
+                               .ordinal = atoi(PQgetvalue(r, i, 3)),
+                               .nullable = PQgetvalue(r, i, 4)[0] == 't',
+                               .column_type = PQgetvalue(r, i, 5),
+                               .data_type = PQgetvalue(r, i, 6),
+                               .default_value = opt_str(r, i, 7),
+                               .comment = opt_str(r, i, 8),
+                               .max_length = opt_int(r, i, 9),
+                               .precision = opt_int(r, i, 10),
+                               .scale = opt_int(r, i, 11),
+                               .null_count = DSCAT_NULL,
+                               .distinct_count = DSCAT_NULL,
+                               .profiled_rows = DSCAT_NULL};
+        if (dscat_db_scan_add_column(out, &c))
+            return DSCAT_ENOMEM;
+    }
+    return 0;
+}
+
+static void read_pkeys(PGresult *r, dscat_db_scan *out)
+{
+    for (int i = 0; i < PQntuples(r); i++) {
+        long t = dscat_db_scan_find_table(out, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+        if (t >= 0)
+            dscat_db_scan_mark_pk(out, (size_t)t, PQgetvalue(r, i, 2));
+    }
+}
+
+static int read_fkeys(PGresult *r, dscat_db_scan *out)
+{
+    for (int i = 0; i < PQntuples(r); i++) {
+        long t = dscat_db_scan_find_table(out, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+        if (t < 0)
+            continue;
+        dscat_fk_info fk = {(size_t)t, PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
+                            PQgetvalue(r, i, 4), PQgetvalue(r, i, 5)};
+        if (dscat_db_scan_add_fk(out, &fk))
+            return DSCAT_ENOMEM;
+    }
+    return 0;
+}
+
+static int pg_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *err)
+{
+    pg_source *s = (pg_source *)src;
+    PGresult *r = NULL;
+    int rc = 0;
+    if ((r = run(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin", err)) == NULL)
+        return err ? err->code : DSCAT_EQUERY;
+    PQclear(r);
+    if ((r = run(s, tables_sql, "table", err)) == NULL)
+        goto fail;
+    rc = read_tables(r, out);
+    PQclear(r);
+    if (rc)
+        goto nomem;
+    if ((r = run(s, columns_sql, "column", err)) == NULL)
+        goto fail;
+    rc = read_columns(r, out);
+    PQclear(r);
+    if (rc)
+        goto nomem;
+    if ((r = run(s, pkeys_sql, "primary key", err)) == NULL)
+        goto fail;
+    read_pkeys(r, out);
+    PQclear(r);
+    if ((r = run(s, fkeys_sql, "foreign key", err)) == NULL)
+        goto fail;
+    rc = read_fkeys(r, out);
+    PQclear(r);
+    if (rc)
+        goto nomem;
+    if ((r = run(s, "COMMIT", "commit", err)) == NULL)
+        return err ? err->code : DSCAT_EQUERY;
+    PQclear(r);
+    return 0;
+nomem:
+    dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+fail:
+    PQclear(PQexec(s->conn, "ROLLBACK"));
+    return err && err->code ? err->code : DSCAT_EQUERY;
+}
+
+static int pg_list_databases(dscat_source *src, dscat_name_list *out, dscat_error *err)
+{
+    pg_source *s = (pg_source *)src;
+    if (!src->target->include_databases.set)
+        return dscat_name_list_add(out, src->database)
+                   ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory")
+                   : 0;
+    PGresult *r = run(s,
+                      "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate "
+                      "ORDER BY datname",
+                      "database list", err);
+    if (r == NULL)
+        return err ? err->code : DSCAT_EQUERY;
+    int rc = 0;
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++)
+        if (dscat_name_list_add(out, PQgetvalue(r, i, 0)))
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    PQclear(r);
+    return rc;
+}
+
+static void pg_close(dscat_source *src)
+{
+    if (src == NULL)
+        return;
+    pg_source *s = (pg_source *)src;
+    PQfinish(s->conn);
+    dscat_free(s->where);
+    dscat_free(s->base.database);
+    dscat_free(s);
+}
+
+const dscat_source_driver dscat_source_postgres = {
+    .name = "postgres",
+    .type = DSCAT_SOURCE_POSTGRES,
+    .connect = pg_connect,
+    .list_databases = pg_list_databases,
+    .scan_database = pg_scan_database,
+    .close = pg_close,
+};

@@ -1,0 +1,345 @@
+/*
+ * SQLite source: one file is one database, named after the file without its extension; its
+ * schema is "main". The catalog is read with table-valued pragma functions joined to
+ * sqlite_schema, so the number of queries does not grow with the number of tables.
+ */
+#include "sources/source.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+typedef struct sqlite_source {
+    dscat_source base;
+    sqlite3 *db;
+    char *path;
+} sqlite_source;
+
+/* The database name for a path: its file name without directory and extension. */
+static char *db_name_for(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    const char *dot = strrchr(base, '.');
+    size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    return dscat_strndup(base, n);
+}
+
+static int sqlite_connect(dscat_source **out, const dscat_target_config *target,
+                          const dscat_target_conn *conn, const char *database,
+                          const dscat_settings *settings, dscat_error *err)
+{
+    (void)database;
+    *out = NULL;
+    struct stat st;
+    if (stat(conn->path, &st) != 0)
+        return dscat_error_set(err, errno == ENOENT ? DSCAT_ENOTFOUND : DSCAT_EIO,
+                               "target %s: cannot open %s: %s", target->key, conn->path,
+                               strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return dscat_error_set(err, DSCAT_EINVALID, "target %s: %s is not a file", target->key,
+                               conn->path);
+    sqlite_source *s = dscat_calloc(1, sizeof(*s));
+    if (s == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    s->base.target = target;
+    s->path = dscat_strdup(conn->path);
+    s->base.database = db_name_for(conn->path);
+    int rc = sqlite3_open_v2(conn->path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_busy_timeout(s->db, (int)(settings->connect_timeout * 1000));
+    /* Reading sqlite_schema proves the file is a database before any catalog query. */
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        dscat_error_set(err, rc == SQLITE_NOTADB ? DSCAT_EINVALID : DSCAT_EIO,
+                        "target %s: cannot read %s: %s", target->key, conn->path,
+                        s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        s->base.driver = &dscat_source_sqlite;
+        dscat_source_sqlite.close(&s->base);
+        return err ? err->code : DSCAT_EIO;
+    }
+    s->base.driver = &dscat_source_sqlite;
+    *out = &s->base;
+    return 0;
+}
+
+static int sqlite_list_databases(dscat_source *src, dscat_name_list *out, dscat_error *err)
+{
+    if (dscat_name_list_add(out, src->database))
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    return 0;
+}
+
+static const char *text_col(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+static int query_error(sqlite_source *s, dscat_error *err, const char *what)
+{
+    return dscat_error_set(err, DSCAT_EQUERY, "target %s: %s query failed on %s: %s",
+                           s->base.target->key, what, s->path, sqlite3_errmsg(s->db));
+}
+
+/* Lower-cases a declared type and drops its parenthesised part: "NVARCHAR(160)" -> "nvarchar". */
+static void bare_type(const char *declared, char *out, size_t size)
+{
+    size_t k = 0;
+    for (const char *p = declared; *p && *p != '(' && k + 1 < size; p++)
+        out[k++] = (char)tolower((unsigned char)*p);
+    while (k > 0 && isspace((unsigned char)out[k - 1]))
+        k--;
+    out[k] = '\0';
+}
+
+/* Pass 1: tables and views, noting whether statistics and dbstat can be used. */
+static int scan_tables(sqlite_source *s, dscat_db_scan *out, bool *has_stat1, dscat_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    const char *sql = "SELECT type, name FROM sqlite_schema WHERE type IN ('table','view') "
+                      "ORDER BY name";
+    s->base.queries++;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return query_error(s, err, "table");
+    int rc = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *type = text_col(st, 0), *name = text_col(st, 1);
+        if (strncmp(name, "sqlite_", 7) == 0) {
+            if (strcmp(name, "sqlite_stat1") == 0)
+                *has_stat1 = true;
+            continue;
+        }
+        dscat_table_info t = {.schema = "main",
+                              .name = name,
+                              .type = strcmp(type, "view") == 0 ? "VIEW" : "BASE TABLE",
+                              .row_estimate = DSCAT_NULL,
+                              .size_bytes = DSCAT_NULL,
+                              .last_modified_us = DSCAT_NULL};
+        if (dscat_db_scan_add_table(out, &t, NULL)) {
+            sqlite3_finalize(st);
+            return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : query_error(s, err, "table");
+}
+
+/* Row estimates from sqlite_stat1 (written by ANALYZE): the first number of a table's stat. */
+static int scan_stats(sqlite_source *s, dscat_db_scan *out, dscat_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    s->base.queries++;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT tbl, max(CAST(stat AS INTEGER)) FROM sqlite_stat1 GROUP BY tbl",
+                           -1, &st, NULL) != SQLITE_OK)
+        return query_error(s, err, "statistics");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        long i = dscat_db_scan_find_table(out, "main", text_col(st, 0));
+        if (i >= 0)
+            out->tables.items[i].row_estimate = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : query_error(s, err, "statistics");
+}
+
+/* Table sizes (table plus its indexes) from the dbstat virtual table, when it is compiled in. */
+static void scan_sizes(sqlite_source *s, dscat_db_scan *out)
+{
+    sqlite3_stmt *st = NULL;
+    s->base.queries++;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT m.tbl_name, sum(d.pgsize) FROM dbstat d "
+                           "JOIN sqlite_schema m ON m.name = d.name GROUP BY m.tbl_name",
+                           -1, &st, NULL) != SQLITE_OK)
+        return; /* no dbstat in this SQLite: sizes stay unknown */
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        long i = dscat_db_scan_find_table(out, "main", text_col(st, 0));
+        if (i >= 0)
+            out->tables.items[i].size_bytes = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+}
+
+/* Adds one row of pragma table_info output (columns 1.. of st starting at `at`). */
+static int add_column_row(dscat_db_scan *out, long table, sqlite3_stmt *st, int at)
+{
+    const char *declared = text_col(st, at + 2);
+    char dtype[256];
+    bare_type(declared ? declared : "", dtype, sizeof(dtype));
+    dscat_column_info c = {.table = (size_t)table,
+                           .name = text_col(st, at + 1),
+                           .ordinal = sqlite3_column_int(st, at) + 1,
+                           .data_type = dtype,
+                           .column_type = declared ? declared : "",
+                           .nullable = sqlite3_column_int(st, at + 3) == 0,
+                           .is_pk = sqlite3_column_int(st, at + 5) > 0,
+                           .default_value = text_col(st, at + 4),
+                           .max_length = DSCAT_NULL,
+                           .precision = DSCAT_NULL,
+                           .scale = DSCAT_NULL,
+                           .null_count = DSCAT_NULL,
+                           .distinct_count = DSCAT_NULL,
+                           .profiled_rows = DSCAT_NULL};
+    return dscat_db_scan_add_column(out, &c);
+}
+
+/*
+ * Fallback for a database whose set-based column query fails (a view over a dropped table makes
+ * pragma_table_info fail for the whole join): one query per object, so that the broken object
+ * becomes a problem and the others are still catalogued.
+ */
+static int scan_columns_each(sqlite_source *s, dscat_db_scan *out, dscat_error *err)
+{
+    for (size_t i = 0; i < out->tables.count; i++) {
+        sqlite3_stmt *st = NULL;
+        s->base.queries++;
+        int rc = sqlite3_prepare_v2(s->db, "SELECT * FROM pragma_table_info(?1)", -1, &st, NULL);
+        if (rc == SQLITE_OK)
+            sqlite3_bind_text(st, 1, out->tables.items[i].name, -1, SQLITE_STATIC);
+        while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+            if (add_column_row(out, (long)i, st, 0)) {
+                sqlite3_finalize(st);
+                return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            }
+        if (rc != SQLITE_DONE) {
+            char msg[512];
+            snprintf(msg, sizeof(msg), "cannot read columns of %s: %s",
+                     out->tables.items[i].name, sqlite3_errmsg(s->db));
+            dscat_db_scan_add_problem(out, "main", msg);
+        }
+        sqlite3_finalize(st);
+    }
+    return 0;
+}
+
+static int scan_columns(sqlite_source *s, dscat_db_scan *out, dscat_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    const char *sql = "SELECT m.name, p.cid, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk "
+                      "FROM sqlite_schema m JOIN pragma_table_info(m.name) p "
+                      "WHERE m.type IN ('table','view') AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+                      "ORDER BY m.name, p.cid";
+    s->base.queries++;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return query_error(s, err, "column");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        long t = dscat_db_scan_find_table(out, "main", text_col(st, 0));
+        if (t >= 0 && add_column_row(out, t, st, 1)) {
+            sqlite3_finalize(st);
+            return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    /* Start again object by object, dropping what the failed pass collected. */
+    out->columns.count = 0;
+    dscat_strmap_free(&out->column_index);
+    return scan_columns_each(s, out, err);
+}
+
+/* The name of the table that `name` refers to: SQLite matches table names case-insensitively. */
+static long resolve_table(const dscat_db_scan *out, const char *name)
+{
+    long i = dscat_db_scan_find_table(out, "main", name);
+    if (i >= 0)
+        return i;
+    for (size_t k = 0; k < out->tables.count; k++)
+        if (strcasecmp(out->tables.items[k].name, name) == 0)
+            return (long)k;
+    return -1;
+}
+
+/* The n-th (0-based) primary-key column of a table, for a foreign key that names no column. */
+static const char *pk_column(const dscat_db_scan *out, long table, int n)
+{
+    int seen = 0;
+    for (size_t i = 0; i < out->columns.count; i++) {
+        const dscat_column_info *c = &out->columns.items[i];
+        if ((long)c->table == table && c->is_pk && seen++ == n)
+            return c->name;
+    }
+    return NULL;
+}
+
+static int scan_fks(sqlite_source *s, dscat_db_scan *out, dscat_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    const char *sql = "SELECT m.name, f.id, f.seq, f.\"table\", f.\"from\", f.\"to\" "
+                      "FROM sqlite_schema m JOIN pragma_foreign_key_list(m.name) f "
+                      "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+                      "ORDER BY m.name, f.id, f.seq";
+    s->base.queries++;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return query_error(s, err, "foreign key");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        long t = dscat_db_scan_find_table(out, "main", text_col(st, 0));
+        if (t < 0)
+            continue;
+        const char *ref_table = text_col(st, 3);
+        const char *to = text_col(st, 5);
+        long rt = resolve_table(out, ref_table);
+        if (rt >= 0)
+            ref_table = out->tables.items[rt].name;
+        if (to == NULL && rt >= 0)
+            to = pk_column(out, rt, sqlite3_column_int(st, 2));
+        dscat_fk_info fk = {(size_t)t, text_col(st, 4), "main", ref_table, to ? to : ""};
+        if (dscat_db_scan_add_fk(out, &fk)) {
+            sqlite3_finalize(st);
+            return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : query_error(s, err, "foreign key");
+}
+
+static int sqlite_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *err)
+{
+    sqlite_source *s = (sqlite_source *)src;
+    bool has_stat1 = false;
+    int rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0
+                                                                          : query_error(s, err, "begin");
+    if (rc == 0)
+        rc = scan_tables(s, out, &has_stat1, err);
+    if (rc == 0 && has_stat1)
+        rc = scan_stats(s, out, err);
+    if (rc == 0) {
+        scan_sizes(s, out);
+        rc = scan_columns(s, out, err);
+    }
+    if (rc == 0)
+        rc = scan_fks(s, out, err);
+    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    return rc;
+}
+
+static void sqlite_close(dscat_source *src)
+{
+    if (src == NULL)
+        return;
+    sqlite_source *s = (sqlite_source *)src;
+    sqlite3_close(s->db);
+    dscat_free(s->path);
+    dscat_free(s->base.database);
+    dscat_free(s);
+}
+
+const dscat_source_driver dscat_source_sqlite = {
+    .name = "sqlite",
+    .type = DSCAT_SOURCE_SQLITE,
+    .connect = sqlite_connect,
+    .list_databases = sqlite_list_databases,
+    .scan_database = sqlite_scan_database,
+    .close = sqlite_close,
+};
