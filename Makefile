@@ -41,11 +41,12 @@ tools: $(BUILD)/duckq
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	@echo "  CC $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libdscat.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	@rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/dscat: $(CLI_OBJ) $(BUILD)/libdscat.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -21,6 +21,7 @@ typedef struct dscat_table_info {
     int64_t row_estimate;     /* DSCAT_NULL = unknown */
     int64_t size_bytes;       /* DSCAT_NULL = unknown */
     int64_t last_modified_us; /* UTC microseconds since the epoch; DSCAT_NULL = unknown */
+    bool excluded;            /* left out by a filter or max_tables_per_db: not stored */
 } dscat_table_info;
 
 typedef struct dscat_column_info {

@@ -1,0 +1,155 @@
+/*
+ * The catalog: the store (catalog.db), the refresh job that fills it, the exports written from
+ * it (metadata.parquet, last_scan.json, DATA_CATALOG_SUMMARY.md), status and snapshots.
+ *
+ * Threads: a dscat_store belongs to one thread at a time; open one per thread.
+ */
+#ifndef DSCAT_CATALOG_H
+#define DSCAT_CATALOG_H
+
+#include "dscat/common.h"
+#include "dscat/config.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct dscat_store dscat_store;
+
+typedef enum dscat_store_mode {
+    DSCAT_STORE_READ,  /* fails with DSCAT_ENOTFOUND when there is no store yet */
+    DSCAT_STORE_WRITE  /* creates and migrates the store when needed */
+} dscat_store_mode;
+
+/* The store's schema version this dscat writes. */
+#define DSCAT_STORE_VERSION 1
+
+/*
+ * Opens <catalog_dir>/catalog.db. A store written by a newer dscat is refused with
+ * DSCAT_EVERSION and left untouched. Caller closes with dscat_store_close().
+ */
+int dscat_store_open(dscat_store **out, const char *catalog_dir, dscat_store_mode mode,
+                     dscat_error *err);
+void dscat_store_close(dscat_store *st);
+
+typedef enum dscat_scan_status {
+    DSCAT_SCAN_OK,
+    DSCAT_SCAN_PARTIAL,
+    DSCAT_SCAN_FAILED
+} dscat_scan_status;
+
+/* "ok", "partial", "failed". */
+const char *dscat_scan_status_name(dscat_scan_status s);
+
+typedef struct dscat_scan_problem {
+    char *database, *schema, *message; /* schema may be NULL */
+} dscat_scan_problem;
+
+/* What one target's scan in a refresh did. */
+typedef struct dscat_target_report {
+    char *target;
+    dscat_scan_status status;
+    long databases, tables, columns;
+    long queries; /* round trips to the source, connections and listings included */
+    int64_t duration_ms;
+    dscat_scan_problem *problems;
+    size_t nproblems;
+    dscat_error error; /* when status is DSCAT_SCAN_FAILED */
+} dscat_target_report;
+
+typedef struct dscat_refresh_report {
+    char run_id[64];
+    dscat_target_report *targets; /* in configuration order */
+    size_t ntargets;
+    bool written; /* false when no target could be scanned: nothing was written */
+    char *snapshot_dir; /* the project snapshot written, or NULL */
+} dscat_refresh_report;
+
+typedef struct dscat_refresh_options {
+    const char *const *targets; /* keys to refresh; none = all */
+    size_t ntargets;
+    bool profile;               /* --depth profile */
+    const char *project;        /* --project, or NULL to detect from the working directory */
+    /* Called from the refreshing threads with one line of progress; may be NULL. */
+    void (*progress)(const char *line, void *payload);
+    void *payload;
+} dscat_refresh_options;
+
+/*
+ * Scans the chosen targets (parallel_scans at once), writes each scanned target's snapshot into
+ * the store in one transaction, then rewrites the exports. Target failures are reported in the
+ * report, not as an error; returns an error for unknown targets (DSCAT_ECONFIG, before anything
+ * is contacted), a store that cannot be written, or failed exports. Caller frees *out with
+ * dscat_refresh_report_free().
+ */
+int dscat_refresh(dscat_refresh_report **out, const dscat_config *cfg,
+                  const dscat_refresh_options *opts, dscat_error *err);
+void dscat_refresh_report_free(dscat_refresh_report *r);
+
+/*
+ * Rewrites metadata.parquet, last_scan.json and DATA_CATALOG_SUMMARY.md in catalog_dir from the
+ * store, each through a temporary file and a rename.
+ */
+int dscat_export_all(dscat_store *st, const char *catalog_dir, dscat_error *err);
+
+/* Writes metadata.parquet (SPEC §3) of the current catalog, or of one target, to path. */
+int dscat_export_parquet(dscat_store *st, const char *path, const char *target,
+                         dscat_error *err);
+
+/* Writes DATA_CATALOG_SUMMARY.md (SPEC §5) of the current catalog, or one target, to path. */
+int dscat_export_summary(dscat_store *st, const char *path, const char *target,
+                         dscat_error *err);
+
+/* Writes last_scan.json (SPEC §4) to path. */
+int dscat_export_last_scan(dscat_store *st, const char *path, dscat_error *err);
+
+typedef enum dscat_catalog_state {
+    DSCAT_STATE_OK,
+    DSCAT_STATE_STALE,
+    DSCAT_STATE_NOT_BUILT
+} dscat_catalog_state;
+
+typedef struct dscat_target_status {
+    char *target;
+    char *status;          /* of the target's latest scan: ok, partial, failed; NULL if never */
+    int64_t last_success_us; /* DSCAT_STATUS_NEVER when never scanned successfully */
+    char *last_problem;    /* the latest failure or problem message, or NULL */
+    long databases, tables, columns;
+} dscat_target_status;
+
+#define DSCAT_STATUS_NEVER INT64_MIN
+
+typedef struct dscat_status {
+    dscat_catalog_state state;
+    int64_t last_updated_us; /* newest successful scan; DSCAT_STATUS_NEVER when none */
+    int64_t oldest_success_us;
+    double age_days;         /* of the oldest last successful scan among configured targets */
+    long targets, databases, tables, columns;
+    dscat_target_status *per_target;
+    size_t ntargets;
+} dscat_status;
+
+/* SPEC §6.2, from the store (which may not exist yet). Caller frees with dscat_status_free(). */
+int dscat_status_get(dscat_status **out, const dscat_config *cfg, dscat_error *err);
+void dscat_status_free(dscat_status *s);
+/* "OK", "STALE", "NOT BUILT" (json: "NOT_BUILT"). */
+const char *dscat_catalog_state_name(dscat_catalog_state s, bool json);
+
+/*
+ * Finds the project root (SPEC §6.3): `explicit_root` when given, else the working directory or
+ * up to 3 parents. Returns DSCAT_ENOTFOUND when there is none. Caller frees *out.
+ */
+int dscat_project_find(char **out, const char *explicit_root, dscat_error *err);
+
+/*
+ * Writes a snapshot into <root>/artifacts/catalog/ (SPEC §6.3): snapshot_YYYYMMDD[_HHMMSS]/ with
+ * metadata.parquet and scan_info.json, the summary beside it, and the `latest` link. `target`
+ * limits it to one target (NULL: all). *dir_out (may be NULL) receives the snapshot directory.
+ */
+int dscat_snapshot_write(dscat_store *st, const char *catalog_dir, const char *root,
+                         const char *target, char **dir_out, long *tables, long *columns,
+                         dscat_error *err);
+
+/* Creates the demo shop database (SQLite) at path. */
+int dscat_demo_create(const char *path, dscat_error *err);
+
+#endif

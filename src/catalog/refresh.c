@@ -1,0 +1,524 @@
+/*
+ * The refresh job (SPEC §2.3, ARCHITECTURE "Schema refresh").
+ *
+ * A pool of parallel_scans worker threads takes jobs from one queue. A target job resolves the
+ * target's credentials, connects, lists its databases and queues one database job each; a
+ * database job scans one database on its own connection. When the queue is drained, the main
+ * thread writes every scanned target into the store in one transaction and rewrites the exports.
+ * Nothing is written when no target could be scanned.
+ */
+#include "catalog/store.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/timeutil.h"
+#include "sources/source.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct target_state {
+    const dscat_target_config *cfg;
+    dscat_target_conn conn;
+    bool failed;
+    dscat_error error;
+    int64_t started_us, t0_ms, t1_ms;
+    long queries;
+    size_t attempted; /* databases whose scan was tried */
+    DSCAT_VEC(dscat_db_scan *) scans;
+    DSCAT_VEC(dscat_scan_problem) problems;
+} target_state;
+
+typedef struct job {
+    size_t target;
+    char *database;      /* NULL: the target job */
+    dscat_source *reuse; /* a connection already in this database, or NULL */
+} job;
+
+typedef struct run_state {
+    const dscat_config *cfg;
+    const dscat_refresh_options *opts;
+    target_state *targets;
+    size_t ntargets;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    DSCAT_VEC(job) queue;
+    size_t head;
+    int active;
+    bool out_of_memory;
+} run_state;
+
+/* Pushes onto a DSCAT_VEC; returns DSCAT_ENOMEM when it cannot grow. */
+#define PUSH(v, value)                                                                             \
+    (((v).count == (v).cap && grow_vec((void **)&(v).items, &(v).cap, sizeof(*(v).items)))         \
+         ? DSCAT_ENOMEM                                                                            \
+         : ((v).items[(v).count++] = (value), 0))
+
+static int grow_vec(void **items, size_t *cap, size_t elem)
+{
+    size_t n = *cap ? *cap * 2 : 16;
+    void *p = dscat_realloc(*items, n * elem);
+    if (p == NULL)
+        return DSCAT_ENOMEM;
+    *items = p;
+    *cap = n;
+    return 0;
+}
+
+static void progress(run_state *rs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void progress(run_state *rs, const char *fmt, ...)
+{
+    if (rs->opts->progress == NULL)
+        return;
+    char line[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    rs->opts->progress(line, rs->opts->payload);
+}
+
+/* Records a problem for a target; called with the lock held. */
+static void add_problem(run_state *rs, target_state *t, const char *db, const char *schema,
+                        const char *message)
+{
+    dscat_scan_problem p = {dscat_strdup(db), dscat_strdup(schema), dscat_strdup(message)};
+    if (p.message == NULL || PUSH(t->problems, p)) {
+        dscat_free(p.database);
+        dscat_free(p.schema);
+        dscat_free(p.message);
+        rs->out_of_memory = true;
+    }
+}
+
+static void enqueue(run_state *rs, job j)
+{
+    if (PUSH(rs->queue, j)) {
+        dscat_free(j.database);
+        rs->out_of_memory = true;
+    }
+}
+
+/*
+ * Applies the schema and table globs and max_tables_per_db to a finished database scan by
+ * marking tables excluded. Over the limit, the first tables by schema and name are kept.
+ */
+static void apply_filters(const dscat_target_config *t, const dscat_settings *s,
+                          dscat_db_scan *d, dscat_error *note)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < d->tables.count; i++) {
+        dscat_table_info *ti = &d->tables.items[i];
+        ti->excluded = !dscat_glob_list_match(&t->include_schemas, ti->schema, true) ||
+                       dscat_glob_list_match(&t->exclude_schemas, ti->schema, false) ||
+                       !dscat_glob_list_match(&t->include_tables, ti->name, true) ||
+                       dscat_glob_list_match(&t->exclude_tables, ti->name, false);
+        if (!ti->excluded)
+            kept++;
+    }
+    if (s->max_tables_per_db > 0 && kept > (size_t)s->max_tables_per_db) {
+        size_t n = 0;
+        for (size_t i = 0; i < d->tables.count; i++)
+            if (!d->tables.items[i].excluded && ++n > (size_t)s->max_tables_per_db)
+                d->tables.items[i].excluded = true;
+        dscat_error_set(note, DSCAT_ECONFLICT,
+                        "database %s has %zu tables; the first %d were catalogued "
+                        "(max_tables_per_db)",
+                        d->database, kept, s->max_tables_per_db);
+    }
+}
+
+static void run_database_job(run_state *rs, job *j)
+{
+    target_state *t = &rs->targets[j->target];
+    const dscat_source_driver *drv = dscat_source_driver_for(t->cfg->type);
+    dscat_source *src = j->reuse;
+    dscat_db_scan *scan = NULL;
+    dscat_error err = {0};
+    int rc = 0;
+    if (src == NULL)
+        rc = drv->connect(&src, t->cfg, &t->conn, j->database, &rs->cfg->settings, &err);
+    if (rc == 0) {
+        scan = dscat_calloc(1, sizeof(*scan));
+        rc = scan && dscat_db_scan_init(scan, j->database) == 0
+                 ? 0
+                 : dscat_error_set(&err, DSCAT_ENOMEM, "out of memory");
+    }
+    if (rc == 0) {
+        scan->scanned_at_us = dscat_now_us();
+        rc = drv->scan_database(src, scan, &err);
+    }
+    dscat_error note = {0};
+    if (rc == 0)
+        apply_filters(t->cfg, &rs->cfg->settings, scan, &note);
+    long queries = src ? src->queries : 0;
+    if (src)
+        drv->close(src);
+
+    pthread_mutex_lock(&rs->lock);
+    t->queries += queries;
+    t->attempted++;
+    t->t1_ms = dscat_monotonic_ms();
+    if (rc == 0) {
+        for (size_t i = 0; i < scan->problems.count; i++)
+            add_problem(rs, t, scan->problems.items[i].database, scan->problems.items[i].schema,
+                        scan->problems.items[i].message);
+        if (note.code)
+            add_problem(rs, t, j->database, NULL, note.message);
+        if (PUSH(t->scans, scan))
+            rs->out_of_memory = true;
+        else
+            scan = NULL;
+    } else {
+        add_problem(rs, t, j->database, NULL, err.message);
+    }
+    pthread_mutex_unlock(&rs->lock);
+    if (scan) {
+        dscat_db_scan_free(scan);
+        dscat_free(scan);
+    }
+    if (rc == 0)
+        progress(rs, "%s: database %s scanned", t->cfg->key, j->database);
+    else
+        progress(rs, "%s: database %s skipped: %s", t->cfg->key, j->database, err.message);
+}
+
+static void run_target_job(run_state *rs, job *j)
+{
+    target_state *t = &rs->targets[j->target];
+    const dscat_target_config *cfg = t->cfg;
+    const dscat_source_driver *drv = dscat_source_driver_for(cfg->type);
+    dscat_source *src = NULL;
+    dscat_name_list dbs = {0};
+    dscat_error err = {0};
+    int rc;
+    t->started_us = dscat_now_us();
+    t->t0_ms = t->t1_ms = dscat_monotonic_ms();
+    progress(rs, "%s: connecting", cfg->key);
+    if (drv == NULL)
+        rc = dscat_error_set(&err, DSCAT_EINVALID,
+                             "target %s: %s sources are not supported by this build", cfg->key,
+                             dscat_source_type_name(cfg->type));
+    else
+        rc = dscat_target_resolve(&t->conn, cfg, &err);
+    if (rc == 0)
+        rc = drv->connect(&src, cfg, &t->conn, NULL, &rs->cfg->settings, &err);
+    if (rc == 0)
+        rc = drv->list_databases(src, &dbs, &err);
+
+    pthread_mutex_lock(&rs->lock);
+    t->t1_ms = dscat_monotonic_ms();
+    if (rc) {
+        t->failed = true;
+        t->error = err;
+    } else {
+        t->queries += src->queries;
+        src->queries = 0;
+        for (size_t i = 0; i < dbs.count; i++) {
+            const char *name = dbs.names[i];
+            if (!dscat_glob_list_match(&cfg->include_databases, name, true) ||
+                dscat_glob_list_match(&cfg->exclude_databases, name, false))
+                continue;
+            job dj = {j->target, dscat_strdup(name), NULL};
+            if (dj.database == NULL) {
+                rs->out_of_memory = true;
+                continue;
+            }
+            if (src && strcmp(name, src->database) == 0) {
+                dj.reuse = src; /* the first job in the connected database keeps this one */
+                src = NULL;
+            }
+            enqueue(rs, dj);
+        }
+        pthread_cond_broadcast(&rs->changed);
+    }
+    pthread_mutex_unlock(&rs->lock);
+    if (src)
+        drv->close(src);
+    dscat_name_list_free(&dbs);
+    if (rc)
+        progress(rs, "%s: failed: %s", cfg->key, err.message);
+}
+
+static void *worker(void *arg)
+{
+    run_state *rs = arg;
+    pthread_mutex_lock(&rs->lock);
+    for (;;) {
+        while (rs->head == rs->queue.count && rs->active > 0)
+            pthread_cond_wait(&rs->changed, &rs->lock);
+        if (rs->head == rs->queue.count)
+            break; /* nothing queued and nobody who could queue more */
+        job j = rs->queue.items[rs->head++];
+        rs->active++;
+        pthread_mutex_unlock(&rs->lock);
+        if (j.database)
+            run_database_job(rs, &j);
+        else
+            run_target_job(rs, &j);
+        dscat_free(j.database);
+        pthread_mutex_lock(&rs->lock);
+        rs->active--;
+        pthread_cond_broadcast(&rs->changed);
+    }
+    pthread_cond_broadcast(&rs->changed);
+    pthread_mutex_unlock(&rs->lock);
+    return NULL;
+}
+
+/* Runs every queued target job to the end with up to parallel_scans threads. */
+static int run_jobs(run_state *rs, dscat_error *err)
+{
+    int n = rs->cfg->settings.parallel_scans;
+    if (n < 1)
+        n = 1;
+    if (n > 64)
+        n = 64;
+    pthread_t threads[64];
+    int started = 0;
+    for (; started < n; started++)
+        if (pthread_create(&threads[started], NULL, worker, rs) != 0)
+            break;
+    if (started == 0)
+        worker(rs);
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    if (rs->out_of_memory)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory during the scan");
+    return 0;
+}
+
+/* Fills a target's report from its state once every job has finished. */
+static void finish_report(target_state *t, dscat_target_report *r)
+{
+    r->queries = t->queries;
+    r->duration_ms = t->t1_ms - t->t0_ms;
+    if (!t->failed && t->attempted > 0 && t->scans.count == 0) {
+        /* Every database failed: the target as a whole is unreadable. */
+        t->failed = true;
+        dscat_error_set(&t->error, DSCAT_EPERM, "%s", t->problems.items[0].message);
+    }
+    if (t->failed) {
+        r->status = DSCAT_SCAN_FAILED;
+        r->error = t->error;
+    } else {
+        r->status = t->problems.count ? DSCAT_SCAN_PARTIAL : DSCAT_SCAN_OK;
+    }
+    r->problems = t->problems.items;
+    r->nproblems = t->problems.count;
+    t->problems.items = NULL;
+    t->problems.count = 0;
+    if (t->failed)
+        return;
+    r->databases = (long)t->scans.count;
+    for (size_t i = 0; i < t->scans.count; i++) {
+        dscat_db_scan *d = t->scans.items[i];
+        for (size_t k = 0; k < d->tables.count; k++)
+            r->tables += !d->tables.items[k].excluded;
+        for (size_t k = 0; k < d->columns.count; k++)
+            r->columns += !d->tables.items[d->columns.items[k].table].excluded;
+    }
+}
+
+/* Writes every target of the run into the store in one transaction. */
+static int write_store(dscat_store *st, run_state *rs, dscat_refresh_report *rep,
+                       dscat_error *err)
+{
+    int rc = dscat_store__exec(st, "BEGIN IMMEDIATE", err);
+    for (size_t i = 0; i < rs->ntargets && rc == 0; i++) {
+        target_state *t = &rs->targets[i];
+        dscat_target_report *r = &rep->targets[i];
+        dscat_scan_row row = {rep->run_id, t->cfg, r, t->started_us,
+                              t->started_us + r->duration_ms * 1000, rs->opts->profile};
+        int64_t scan_id = 0;
+        rc = dscat_store__insert_scan(st, &row, &scan_id, err);
+        for (size_t k = 0; k < t->scans.count && rc == 0 && !t->failed; k++)
+            rc = dscat_store__insert_database(st, scan_id, t->scans.items[k], err);
+        if (rc == 0 && !t->failed)
+            rc = dscat_store__set_current(st, t->cfg->key, scan_id, err);
+        if (rc == 0)
+            rc = dscat_store__prune(st, t->cfg->key, rs->cfg->settings.keep_scans, err);
+    }
+    if (rc == 0)
+        rc = dscat_store__exec(st, "COMMIT", err);
+    if (rc)
+        sqlite3_exec(dscat_store__db(st), "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* A run id: UTC time plus random bits, e.g. 20260125T133200Z-9f2c4e1a. */
+static void make_run_id(char *out, size_t size)
+{
+    unsigned char rnd[4] = {0};
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (read(fd, rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd))
+            memset(rnd, 0, sizeof(rnd));
+        close(fd);
+    }
+    char when[32];
+    int64_t now = dscat_now_us();
+    dscat_format_utc_iso(now, when, sizeof(when));
+    char compact[32];
+    size_t k = 0;
+    for (const char *p = when; *p && k + 1 < sizeof(compact); p++)
+        if (*p != '-' && *p != ':')
+            compact[k++] = *p;
+    compact[k] = '\0';
+    snprintf(out, size, "%s-%02x%02x%02x%02x", compact, rnd[0], rnd[1], rnd[2], rnd[3]);
+}
+
+/* Refuses a store written by a newer dscat before anything is contacted. */
+static int precheck_store(const char *catalog_dir, dscat_error *err)
+{
+    dscat_store *st = NULL;
+    int rc = dscat_store_open(&st, catalog_dir, DSCAT_STORE_READ, err);
+    dscat_store_close(st);
+    if (rc == DSCAT_ENOTFOUND) {
+        dscat_error_clear(err);
+        return 0;
+    }
+    return rc;
+}
+
+static int select_targets(run_state *rs, const dscat_config *cfg,
+                          const dscat_refresh_options *opts, dscat_error *err)
+{
+    for (size_t i = 0; i < opts->ntargets; i++)
+        if (dscat_config_target(cfg, opts->targets[i]) == NULL) {
+            dscat_buf names = DSCAT_BUF_INIT;
+            for (size_t k = 0; k < cfg->ntargets; k++)
+                dscat_buf_printf(&names, "%s%s", k ? ", " : "", cfg->targets[k].key);
+            dscat_error_set(err, DSCAT_ECONFIG, "unknown target '%s' (available: %s)",
+                            opts->targets[i], cfg->ntargets ? dscat_buf_cstr(&names) : "none");
+            dscat_buf_free(&names);
+            return DSCAT_ECONFIG;
+        }
+    if (cfg->ntargets == 0)
+        return dscat_error_set(err, DSCAT_ECONFIG, "%s: no targets configured", cfg->path);
+    rs->targets = dscat_calloc(cfg->ntargets, sizeof(*rs->targets));
+    if (rs->targets == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < cfg->ntargets; i++) {
+        bool chosen = opts->ntargets == 0;
+        for (size_t k = 0; k < opts->ntargets && !chosen; k++)
+            chosen = strcmp(opts->targets[k], cfg->targets[i].key) == 0;
+        if (chosen)
+            rs->targets[rs->ntargets++].cfg = &cfg->targets[i];
+    }
+    return 0;
+}
+
+static void free_run(run_state *rs)
+{
+    for (size_t i = 0; i < rs->ntargets; i++) {
+        target_state *t = &rs->targets[i];
+        dscat_target_conn_free(&t->conn);
+        for (size_t k = 0; k < t->scans.count; k++) {
+            dscat_db_scan_free(t->scans.items[k]);
+            dscat_free(t->scans.items[k]);
+        }
+        dscat_free(t->scans.items);
+        for (size_t k = 0; k < t->problems.count; k++) {
+            dscat_free(t->problems.items[k].database);
+            dscat_free(t->problems.items[k].schema);
+            dscat_free(t->problems.items[k].message);
+        }
+        dscat_free(t->problems.items);
+    }
+    for (size_t i = rs->head; i < rs->queue.count; i++)
+        dscat_free(rs->queue.items[i].database);
+    dscat_free(rs->queue.items);
+    dscat_free(rs->targets);
+}
+
+int dscat_refresh(dscat_refresh_report **out, const dscat_config *cfg,
+                  const dscat_refresh_options *opts, dscat_error *err)
+{
+    *out = NULL;
+    run_state rs = {.cfg = cfg, .opts = opts};
+    dscat_refresh_report *rep = NULL;
+    dscat_store *st = NULL;
+    char *root = NULL;
+    int rc;
+    pthread_mutex_init(&rs.lock, NULL);
+    pthread_cond_init(&rs.changed, NULL);
+    if ((rc = select_targets(&rs, cfg, opts, err)) || (rc = precheck_store(cfg->catalog_dir, err)))
+        goto done;
+    rep = dscat_calloc(1, sizeof(*rep));
+    if (rep == NULL || (rep->targets = dscat_calloc(rs.ntargets, sizeof(*rep->targets))) == NULL) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    rep->ntargets = rs.ntargets;
+    make_run_id(rep->run_id, sizeof(rep->run_id));
+    for (size_t i = 0; i < rs.ntargets; i++) {
+        if ((rep->targets[i].target = dscat_strdup(rs.targets[i].cfg->key)) == NULL) {
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            goto done;
+        }
+        enqueue(&rs, (job){i, NULL, NULL});
+    }
+    if ((rc = run_jobs(&rs, err)))
+        goto done;
+    bool any = false;
+    for (size_t i = 0; i < rs.ntargets; i++) {
+        finish_report(&rs.targets[i], &rep->targets[i]);
+        any = any || rep->targets[i].status != DSCAT_SCAN_FAILED;
+    }
+    if (!any)
+        goto done; /* no target could be scanned: write nothing at all */
+    if ((rc = dscat_catalog_dir_prepare(cfg->catalog_dir, err)) ||
+        (rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err)) ||
+        (rc = write_store(st, &rs, rep, err)))
+        goto done;
+    rep->written = true;
+    if ((rc = dscat_export_all(st, cfg->catalog_dir, err)))
+        goto done;
+    if (dscat_project_find(&root, opts->project, err) == 0) {
+        rc = dscat_snapshot_write(st, cfg->catalog_dir, root, NULL, &rep->snapshot_dir, NULL,
+                                  NULL, err);
+        if (rc)
+            goto done;
+    } else if (opts->project) {
+        rc = err->code;
+        goto done;
+    } else {
+        dscat_error_clear(err);
+    }
+done:
+    dscat_free(root);
+    dscat_store_close(st);
+    free_run(&rs);
+    pthread_mutex_destroy(&rs.lock);
+    pthread_cond_destroy(&rs.changed);
+    if (rc) {
+        dscat_refresh_report_free(rep);
+        return rc;
+    }
+    *out = rep;
+    return 0;
+}
+
+void dscat_refresh_report_free(dscat_refresh_report *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->ntargets; i++) {
+        dscat_target_report *t = &r->targets[i];
+        dscat_free(t->target);
+        for (size_t k = 0; k < t->nproblems; k++) {
+            dscat_free(t->problems[k].database);
+            dscat_free(t->problems[k].schema);
+            dscat_free(t->problems[k].message);
+        }
+        dscat_free(t->problems);
+    }
+    dscat_free(r->targets);
+    dscat_free(r->snapshot_dir);
+    dscat_free(r);
+}

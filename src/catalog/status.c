@@ -1,0 +1,143 @@
+/*
+ * Catalog status (SPEC §6.2): one rule for the CLI, MCP and HTTP.
+ * NOT BUILT: no configured target has ever been scanned successfully. STALE: the oldest last
+ * successful scan among the configured targets (a never-scanned target counts as infinitely old)
+ * is at least stale_after_days old. Otherwise OK.
+ */
+#include "catalog/store.h"
+#include "core/alloc.h"
+#include "core/timeutil.h"
+
+#include <string.h>
+
+static char *dup_col(sqlite3_stmt *s, int i)
+{
+    const unsigned char *v = sqlite3_column_text(s, i);
+    return v ? dscat_strdup((const char *)v) : NULL;
+}
+
+/* Fills one target's line: its latest scan's status, last success, last problem, counts. */
+static void target_status(dscat_store *st, dscat_target_status *ts)
+{
+    sqlite3_stmt *s = NULL;
+    if (dscat_store__prepare(
+            st, &s,
+            "SELECT l.status, c.finished_us, "
+            "  coalesce(l.error, (SELECT message FROM scan_problems p WHERE p.scan_id = l.id "
+            "    ORDER BY rowid DESC LIMIT 1)), c.databases, c.tables, c.columns "
+            "FROM scans l LEFT JOIN targets g ON g.key = l.target "
+            "LEFT JOIN scans c ON c.id = g.current_scan_id "
+            "WHERE l.target = ?1 ORDER BY l.id DESC LIMIT 1",
+            NULL))
+        return;
+    sqlite3_bind_text(s, 1, ts->target, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        ts->status = dup_col(s, 0);
+        if (sqlite3_column_type(s, 1) != SQLITE_NULL)
+            ts->last_success_us = sqlite3_column_int64(s, 1);
+        ts->last_problem = dup_col(s, 2);
+        ts->databases = (long)sqlite3_column_int64(s, 3);
+        ts->tables = (long)sqlite3_column_int64(s, 4);
+        ts->columns = (long)sqlite3_column_int64(s, 5);
+    }
+    sqlite3_finalize(s);
+}
+
+static void totals(dscat_store *st, dscat_status *out)
+{
+    sqlite3_stmt *s = NULL;
+    if (dscat_store__prepare(st, &s,
+                             "SELECT count(DISTINCT t.target), "
+                             "  count(DISTINCT t.target || char(0) || t.database), count(*), "
+                             "  (SELECT count(*) FROM columns c JOIN " DSCAT_CURRENT_TABLES
+                             "   t2 ON t2.id = c.table_id) "
+                             "FROM " DSCAT_CURRENT_TABLES " t",
+                             NULL))
+        return;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        out->targets = (long)sqlite3_column_int64(s, 0);
+        out->databases = (long)sqlite3_column_int64(s, 1);
+        out->tables = (long)sqlite3_column_int64(s, 2);
+        out->columns = (long)sqlite3_column_int64(s, 3);
+    }
+    sqlite3_finalize(s);
+}
+
+int dscat_status_get(dscat_status **out, const dscat_config *cfg, dscat_error *err)
+{
+    *out = NULL;
+    dscat_store *st = NULL;
+    dscat_status *s = dscat_calloc(1, sizeof(*s));
+    if (s == NULL || (cfg->ntargets &&
+                      (s->per_target = dscat_calloc(cfg->ntargets, sizeof(*s->per_target))) == NULL)) {
+        dscat_status_free(s);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    s->ntargets = cfg->ntargets;
+    s->last_updated_us = s->oldest_success_us = DSCAT_STATUS_NEVER;
+    for (size_t i = 0; i < cfg->ntargets; i++) {
+        s->per_target[i].target = dscat_strdup(cfg->targets[i].key);
+        s->per_target[i].last_success_us = DSCAT_STATUS_NEVER;
+    }
+    int rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_READ, err);
+    if (rc && rc != DSCAT_ENOTFOUND) {
+        dscat_status_free(s);
+        return rc;
+    }
+    dscat_error_clear(err);
+    bool any = false, all = cfg->ntargets > 0;
+    int64_t oldest = INT64_MAX;
+    for (size_t i = 0; st && i < cfg->ntargets; i++) {
+        dscat_target_status *ts = &s->per_target[i];
+        target_status(st, ts);
+        if (ts->last_success_us == DSCAT_STATUS_NEVER) {
+            all = false;
+            continue;
+        }
+        any = true;
+        if (ts->last_success_us < oldest)
+            oldest = ts->last_success_us;
+        if (s->last_updated_us == DSCAT_STATUS_NEVER || ts->last_success_us > s->last_updated_us)
+            s->last_updated_us = ts->last_success_us;
+    }
+    if (st)
+        totals(st, s);
+    dscat_store_close(st);
+    if (!any) {
+        s->state = DSCAT_STATE_NOT_BUILT;
+    } else {
+        s->oldest_success_us = oldest;
+        int64_t age_us = dscat_now_us() - oldest;
+        s->age_days = (double)age_us / 86400e6;
+        bool stale = !all || age_us >= (int64_t)cfg->settings.stale_after_days * 86400 * 1000000;
+        s->state = stale ? DSCAT_STATE_STALE : DSCAT_STATE_OK;
+    }
+    *out = s;
+    return 0;
+}
+
+void dscat_status_free(dscat_status *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->ntargets && s->per_target; i++) {
+        dscat_free(s->per_target[i].target);
+        dscat_free(s->per_target[i].status);
+        dscat_free(s->per_target[i].last_problem);
+    }
+    dscat_free(s->per_target);
+    dscat_free(s);
+}
+
+const char *dscat_catalog_state_name(dscat_catalog_state s, bool json)
+{
+    switch (s) {
+    case DSCAT_STATE_OK:
+        return "OK";
+    case DSCAT_STATE_STALE:
+        return "STALE";
+    case DSCAT_STATE_NOT_BUILT:
+        return json ? "NOT_BUILT" : "NOT BUILT";
+    }
+    return "NOT BUILT";
+}

@@ -1,0 +1,471 @@
+/*
+ * The store: SQLite in WAL mode, schema versioned with PRAGMA user_version and migrated at open.
+ *
+ * Every scan of a target is kept (up to keep_scans) with its tables, columns and foreign keys;
+ * targets.current_scan_id points at the latest successful one, which is what "the catalog" is.
+ */
+#include "catalog/store.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct dscat_store {
+    sqlite3 *db;
+    char *path;
+};
+
+/* Migration N takes the store from version N-1 to N. Never edit one that has shipped. */
+static const char *const migrations[] = {
+    /* 1 */
+    "CREATE TABLE targets("
+    "  key TEXT PRIMARY KEY,"
+    "  current_scan_id INTEGER);"
+    "CREATE TABLE scans("
+    "  id INTEGER PRIMARY KEY,"
+    "  run_id TEXT NOT NULL,"
+    "  target TEXT NOT NULL,"
+    "  server TEXT NOT NULL,"
+    "  source_type TEXT NOT NULL,"
+    "  started_us INTEGER NOT NULL,"
+    "  finished_us INTEGER NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN ('ok', 'partial', 'failed')),"
+    "  depth TEXT NOT NULL DEFAULT 'metadata',"
+    "  databases INTEGER NOT NULL DEFAULT 0,"
+    "  tables INTEGER NOT NULL DEFAULT 0,"
+    "  columns INTEGER NOT NULL DEFAULT 0,"
+    "  queries INTEGER NOT NULL DEFAULT 0,"
+    "  duration_ms INTEGER NOT NULL DEFAULT 0,"
+    "  error TEXT);"
+    "CREATE INDEX scans_by_target ON scans(target, id);"
+    "CREATE TABLE scan_problems("
+    "  scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,"
+    "  database TEXT,"
+    "  schema TEXT,"
+    "  message TEXT NOT NULL);"
+    "CREATE INDEX scan_problems_by_scan ON scan_problems(scan_id);"
+    "CREATE TABLE tables("
+    "  id INTEGER PRIMARY KEY,"
+    "  scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,"
+    "  database TEXT NOT NULL,"
+    "  schema TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  table_type TEXT NOT NULL,"
+    "  row_estimate INTEGER,"
+    "  size_bytes INTEGER,"
+    "  comment TEXT,"
+    "  last_modified_us INTEGER,"
+    "  scanned_at_us INTEGER NOT NULL);"
+    "CREATE INDEX tables_by_scan ON tables(scan_id, database, schema, name);"
+    "CREATE TABLE columns("
+    "  table_id INTEGER NOT NULL REFERENCES tables(id) ON DELETE CASCADE,"
+    "  ordinal INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  data_type TEXT NOT NULL,"
+    "  column_type TEXT,"
+    "  is_nullable INTEGER NOT NULL,"
+    "  is_primary_key INTEGER NOT NULL,"
+    "  is_foreign_key INTEGER NOT NULL,"
+    "  fk_references TEXT NOT NULL,"
+    "  max_length INTEGER,"
+    "  numeric_precision INTEGER,"
+    "  numeric_scale INTEGER,"
+    "  column_default TEXT,"
+    "  column_comment TEXT,"
+    "  null_count INTEGER,"
+    "  distinct_count INTEGER,"
+    "  profiled_rows INTEGER,"
+    "  PRIMARY KEY (table_id, ordinal)) WITHOUT ROWID;"
+    "CREATE TABLE foreign_keys("
+    "  table_id INTEGER NOT NULL REFERENCES tables(id) ON DELETE CASCADE,"
+    "  column_name TEXT NOT NULL,"
+    "  ref_schema TEXT NOT NULL,"
+    "  ref_table TEXT NOT NULL,"
+    "  ref_column TEXT NOT NULL);"
+    "CREATE INDEX foreign_keys_by_table ON foreign_keys(table_id);",
+};
+
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+static int store_error(dscat_store *st, dscat_error *err, const char *what)
+{
+    return dscat_error_set(err, DSCAT_EIO, "catalog store %s: %s: %s", st->path, what,
+                           sqlite3_errmsg(st->db));
+}
+
+static int exec(dscat_store *st, const char *sql, dscat_error *err)
+{
+    if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return store_error(st, err, "query failed");
+    return 0;
+}
+
+static int user_version(dscat_store *st, int *version, dscat_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_step(s) != SQLITE_ROW) {
+        sqlite3_finalize(s);
+        return store_error(st, err, "cannot read its version");
+    }
+    *version = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return 0;
+}
+
+/* Applies the migrations after `version`, each in its own transaction. */
+static int migrate(dscat_store *st, int version, dscat_error *err)
+{
+    for (int v = version; v < NMIGRATIONS; v++) {
+        char set[64];
+        snprintf(set, sizeof(set), "PRAGMA user_version = %d", v + 1);
+        int rc = exec(st, "BEGIN IMMEDIATE", err);
+        if (rc == 0)
+            rc = exec(st, migrations[v], err);
+        if (rc == 0)
+            rc = exec(st, set, err);
+        if (rc == 0)
+            rc = exec(st, "COMMIT", err);
+        if (rc) {
+            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int dscat_store_open(dscat_store **out, const char *catalog_dir, dscat_store_mode mode,
+                     dscat_error *err)
+{
+    *out = NULL;
+    int rc = 0;
+    dscat_store *st = dscat_calloc(1, sizeof(*st));
+    dscat_buf path = DSCAT_BUF_INIT;
+    if (st == NULL || dscat_buf_printf(&path, "%s/catalog.db", catalog_dir)) {
+        dscat_free(st);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    st->path = dscat_buf_detach(&path);
+    struct stat sb;
+    if (stat(st->path, &sb) != 0 && mode == DSCAT_STORE_READ) {
+        rc = dscat_error_set(err, DSCAT_ENOTFOUND, "no catalog store at %s", st->path);
+        goto fail;
+    }
+    int flags = (mode == DSCAT_STORE_READ ? SQLITE_OPEN_READONLY
+                                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(st->path, &st->db, flags, NULL) != SQLITE_OK) {
+        rc = st->db ? store_error(st, err, "cannot open")
+                    : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(st->db, 10000);
+    int version = 0;
+    if ((rc = user_version(st, &version, err)))
+        goto fail;
+    if (version > NMIGRATIONS) {
+        rc = dscat_error_set(err, DSCAT_EVERSION,
+                             "catalog store %s was written by a newer dscat (store version %d, "
+                             "this dscat knows up to %d); upgrade dscat",
+                             st->path, version, NMIGRATIONS);
+        goto fail;
+    }
+    if (mode == DSCAT_STORE_READ) {
+        if (version < NMIGRATIONS) {
+            rc = dscat_error_set(err, DSCAT_ENOTFOUND,
+                                 "catalog store %s is not initialised: run dscat refresh",
+                                 st->path);
+            goto fail;
+        }
+    } else {
+        if ((rc = exec(st, "PRAGMA journal_mode = WAL", err)) ||
+            (rc = exec(st, "PRAGMA synchronous = NORMAL", err)) ||
+            (rc = migrate(st, version, err)))
+            goto fail;
+        chmod(st->path, 0600);
+    }
+    if ((rc = exec(st, "PRAGMA foreign_keys = ON", err)))
+        goto fail;
+    *out = st;
+    return 0;
+fail:
+    dscat_store_close(st);
+    return rc;
+}
+
+void dscat_store_close(dscat_store *st)
+{
+    if (st == NULL)
+        return;
+    sqlite3_close(st->db);
+    dscat_free(st->path);
+    dscat_free(st);
+}
+
+sqlite3 *dscat_store__db(dscat_store *st)
+{
+    return st->db;
+}
+
+int dscat_store__exec(dscat_store *st, const char *sql, dscat_error *err)
+{
+    return exec(st, sql, err);
+}
+
+int dscat_store__prepare(dscat_store *st, sqlite3_stmt **out, const char *sql, dscat_error *err)
+{
+    if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK)
+        return store_error(st, err, "cannot prepare a query");
+    return 0;
+}
+
+int dscat_store__step_error(dscat_store *st, dscat_error *err)
+{
+    return store_error(st, err, "query failed");
+}
+
+static void bind_opt_int(sqlite3_stmt *s, int i, int64_t v)
+{
+    if (v == DSCAT_NULL)
+        sqlite3_bind_null(s, i);
+    else
+        sqlite3_bind_int64(s, i, v);
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+/* Runs a prepared insert once and resets it. */
+static int step_reset(dscat_store *st, sqlite3_stmt *s, dscat_error *err)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE ? 0 : store_error(st, err, "insert failed");
+}
+
+int dscat_store__insert_scan(dscat_store *st, const dscat_scan_row *row, int64_t *scan_id,
+                             dscat_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = dscat_store__prepare(
+        st, &s,
+        "INSERT INTO scans(run_id, target, server, source_type, started_us, finished_us, status, "
+        "depth, databases, tables, columns, queries, duration_ms, error) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        err);
+    if (rc)
+        return rc;
+    const dscat_target_report *r = row->report;
+    bind_text(s, 1, row->run_id);
+    bind_text(s, 2, row->target->key);
+    bind_text(s, 3, row->target->name);
+    bind_text(s, 4, dscat_source_type_name(row->target->type));
+    sqlite3_bind_int64(s, 5, row->started_us);
+    sqlite3_bind_int64(s, 6, row->finished_us);
+    bind_text(s, 7, dscat_scan_status_name(r->status));
+    bind_text(s, 8, row->profile ? "profile" : "metadata");
+    sqlite3_bind_int64(s, 9, r->databases);
+    sqlite3_bind_int64(s, 10, r->tables);
+    sqlite3_bind_int64(s, 11, r->columns);
+    sqlite3_bind_int64(s, 12, r->queries);
+    sqlite3_bind_int64(s, 13, r->duration_ms);
+    bind_text(s, 14, r->status == DSCAT_SCAN_FAILED ? r->error.message : NULL);
+    rc = step_reset(st, s, err);
+    sqlite3_finalize(s);
+    if (rc)
+        return rc;
+    *scan_id = sqlite3_last_insert_rowid(st->db);
+    if ((rc = dscat_store__prepare(
+             st, &s, "INSERT INTO scan_problems(scan_id, database, schema, message) "
+                     "VALUES (?1, ?2, ?3, ?4)",
+             err)))
+        return rc;
+    for (size_t i = 0; i < r->nproblems && rc == 0; i++) {
+        sqlite3_bind_int64(s, 1, *scan_id);
+        bind_text(s, 2, r->problems[i].database);
+        bind_text(s, 3, r->problems[i].schema);
+        bind_text(s, 4, r->problems[i].message);
+        rc = step_reset(st, s, err);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/*
+ * fk_references for every column of a database scan: "ref_schema.ref_table.ref_column", several
+ * joined by ", " in the order the driver reported them. Returns an array parallel to columns
+ * (NULL entries = not a foreign key), allocated in the scan's arena.
+ */
+static const char **build_fk_refs(dscat_db_scan *d)
+{
+    const char **refs = dscat_arena_alloc(&d->arena, (d->columns.count + 1) * sizeof(char *));
+    if (refs == NULL)
+        return NULL;
+    memset(refs, 0, (d->columns.count + 1) * sizeof(char *));
+    for (size_t i = 0; i < d->fks.count; i++) {
+        const dscat_fk_info *fk = &d->fks.items[i];
+        long c = dscat_db_scan_find_column(d, fk->table, fk->column);
+        if (c < 0)
+            continue;
+        dscat_buf b = DSCAT_BUF_INIT;
+        if (refs[c])
+            dscat_buf_printf(&b, "%s, ", refs[c]);
+        dscat_buf_printf(&b, "%s.%s.%s", fk->ref_schema, fk->ref_table, fk->ref_column);
+        refs[c] = dscat_arena_strdup(&d->arena, dscat_buf_cstr(&b));
+        dscat_buf_free(&b);
+        if (refs[c] == NULL)
+            return NULL;
+    }
+    return refs;
+}
+
+int dscat_store__insert_database(dscat_store *st, int64_t scan_id, dscat_db_scan *d,
+                                 dscat_error *err)
+{
+    sqlite3_stmt *ts = NULL, *cs = NULL, *fs = NULL;
+    int64_t *ids = NULL;
+    int rc;
+    const char **refs = build_fk_refs(d);
+    if (refs == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if ((rc = dscat_store__prepare(
+             st, &ts,
+             "INSERT INTO tables(scan_id, database, schema, name, table_type, row_estimate, "
+             "size_bytes, comment, last_modified_us, scanned_at_us) "
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             err)) ||
+        (rc = dscat_store__prepare(
+             st, &cs,
+             "INSERT INTO columns(table_id, ordinal, name, data_type, column_type, is_nullable, "
+             "is_primary_key, is_foreign_key, fk_references, max_length, numeric_precision, "
+             "numeric_scale, column_default, column_comment, null_count, distinct_count, "
+             "profiled_rows) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+             "?14, ?15, ?16, ?17)",
+             err)) ||
+        (rc = dscat_store__prepare(st, &fs,
+                                   "INSERT INTO foreign_keys(table_id, column_name, ref_schema, "
+                                   "ref_table, ref_column) VALUES (?1, ?2, ?3, ?4, ?5)",
+                                   err)))
+        goto done;
+    ids = dscat_calloc(d->tables.count + 1, sizeof(*ids));
+    if (ids == NULL) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < d->tables.count && rc == 0; i++) {
+        const dscat_table_info *t = &d->tables.items[i];
+        if (t->excluded)
+            continue;
+        sqlite3_bind_int64(ts, 1, scan_id);
+        bind_text(ts, 2, d->database);
+        bind_text(ts, 3, t->schema);
+        bind_text(ts, 4, t->name);
+        bind_text(ts, 5, t->type);
+        bind_opt_int(ts, 6, t->row_estimate);
+        bind_opt_int(ts, 7, t->size_bytes);
+        bind_text(ts, 8, t->comment);
+        bind_opt_int(ts, 9, t->last_modified_us);
+        sqlite3_bind_int64(ts, 10, d->scanned_at_us);
+        rc = step_reset(st, ts, err);
+        ids[i] = sqlite3_last_insert_rowid(st->db);
+    }
+    for (size_t i = 0; i < d->columns.count && rc == 0; i++) {
+        const dscat_column_info *c = &d->columns.items[i];
+        if (ids[c->table] == 0)
+            continue;
+        sqlite3_bind_int64(cs, 1, ids[c->table]);
+        sqlite3_bind_int(cs, 2, c->ordinal);
+        bind_text(cs, 3, c->name);
+        bind_text(cs, 4, c->data_type);
+        bind_text(cs, 5, c->column_type);
+        sqlite3_bind_int(cs, 6, c->nullable);
+        sqlite3_bind_int(cs, 7, c->is_pk);
+        sqlite3_bind_int(cs, 8, refs[i] != NULL);
+        bind_text(cs, 9, refs[i] ? refs[i] : "");
+        bind_opt_int(cs, 10, c->max_length);
+        bind_opt_int(cs, 11, c->precision);
+        bind_opt_int(cs, 12, c->scale);
+        bind_text(cs, 13, c->default_value);
+        bind_text(cs, 14, c->comment);
+        bind_opt_int(cs, 15, c->null_count);
+        bind_opt_int(cs, 16, c->distinct_count);
+        bind_opt_int(cs, 17, c->profiled_rows);
+        rc = step_reset(st, cs, err);
+    }
+    for (size_t i = 0; i < d->fks.count && rc == 0; i++) {
+        const dscat_fk_info *f = &d->fks.items[i];
+        if (ids[f->table] == 0)
+            continue;
+        sqlite3_bind_int64(fs, 1, ids[f->table]);
+        bind_text(fs, 2, f->column);
+        bind_text(fs, 3, f->ref_schema);
+        bind_text(fs, 4, f->ref_table);
+        bind_text(fs, 5, f->ref_column);
+        rc = step_reset(st, fs, err);
+    }
+done:
+    dscat_free(ids);
+    sqlite3_finalize(ts);
+    sqlite3_finalize(cs);
+    sqlite3_finalize(fs);
+    return rc;
+}
+
+int dscat_store__set_current(dscat_store *st, const char *target, int64_t scan_id,
+                             dscat_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = dscat_store__prepare(
+        st, &s,
+        "INSERT INTO targets(key, current_scan_id) VALUES (?1, ?2) "
+        "ON CONFLICT(key) DO UPDATE SET current_scan_id = excluded.current_scan_id",
+        err);
+    if (rc)
+        return rc;
+    bind_text(s, 1, target);
+    sqlite3_bind_int64(s, 2, scan_id);
+    rc = step_reset(st, s, err);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int dscat_store__prune(dscat_store *st, const char *target, int keep, dscat_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = dscat_store__prepare(
+        st, &s,
+        "DELETE FROM scans WHERE target = ?1 "
+        "AND id NOT IN (SELECT id FROM scans WHERE target = ?1 ORDER BY id DESC LIMIT ?2) "
+        "AND id IS NOT (SELECT current_scan_id FROM targets WHERE key = ?1)",
+        err);
+    if (rc)
+        return rc;
+    bind_text(s, 1, target);
+    sqlite3_bind_int(s, 2, keep);
+    rc = step_reset(st, s, err);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+const char *dscat_scan_status_name(dscat_scan_status s)
+{
+    switch (s) {
+    case DSCAT_SCAN_OK:
+        return "ok";
+    case DSCAT_SCAN_PARTIAL:
+        return "partial";
+    case DSCAT_SCAN_FAILED:
+        return "failed";
+    }
+    return "failed";
+}

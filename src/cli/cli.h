@@ -1,0 +1,33 @@
+/*
+ * The dscat command line: one file per command, each a client of the library. Only this layer
+ * prints and chooses exit codes.
+ */
+#ifndef DSCAT_CLI_H
+#define DSCAT_CLI_H
+
+#include "dscat/catalog.h"
+#include "dscat/config.h"
+
+#include <stdbool.h>
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+/* Prints "dscat: <message>" on stderr (one line). */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints a usage error naming the command's help, returns EXIT_USAGE. */
+int cli_usage(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* True when arg is -h or --help. */
+bool cli_is_help(const char *arg);
+
+/* Resolves the catalog directory, loads .env and targets.toml. Prints the error itself. */
+int cli_load_config(dscat_config **out);
+
+int cmd_refresh(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_targets(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+#endif

@@ -1,0 +1,106 @@
+/*
+ * dscat: entry point and command dispatch.
+ */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: dscat COMMAND [OPTIONS]\n"
+    "\n"
+    "A data catalog for the databases your team works with.\n"
+    "\n"
+    "Commands:\n"
+    "  refresh    scan the configured targets and rewrite the catalog and its exports\n"
+    "  status     is the catalog built, fresh or stale (exit 0 OK, 3 STALE, 4 NOT BUILT)\n"
+    "  targets    list the configured targets and which of their variables are set\n"
+    "  snapshot   write a catalog snapshot into a project's artifacts/catalog/\n"
+    "  demo       build a small sample database, refresh it and print its summary\n"
+    "\n"
+    "The catalog directory is $DSCAT_HOME, else $DENG_CATALOG_DIR, else ~/.ds_catalog; its\n"
+    "targets.toml names the servers to scan. Credentials come only from environment variables.\n"
+    "\n"
+    "dscat COMMAND --help shows a command's options; dscat --version its version.\n";
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("dscat: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_usage(const char *command, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("dscat: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see dscat %s --help)\n", command);
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+bool cli_is_help(const char *arg)
+{
+    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+int cli_load_config(dscat_config **out)
+{
+    dscat_error err = {0};
+    char *dir = NULL;
+    int rc = dscat_catalog_dir(&dir, &err);
+    if (rc == 0)
+        rc = dscat_dotenv_load(dir, &err);
+    if (rc == 0)
+        rc = dscat_config_load(out, dir, &err);
+    if (rc)
+        cli_error("%s", err.message);
+    free(dir);
+    return rc;
+}
+
+static const struct {
+    const char *name;
+    int (*run)(int, char **);
+} commands[] = {
+    {"refresh", cmd_refresh}, {"status", cmd_status}, {"targets", cmd_targets},
+    {"snapshot", cmd_snapshot}, {"demo", cmd_demo},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+    }
+    if (cli_is_help(argv[1])) {
+        fputs(usage, stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("dscat %s\n", dscat_version());
+        return EXIT_OK;
+    }
+    dscat_error err = {0};
+    if (dscat_global_init(&err)) {
+        cli_error("%s", err.message);
+        return EXIT_FAIL;
+    }
+    int rc = -1;
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            rc = commands[i].run(argc - 1, argv + 1);
+    if (rc == -1) {
+        cli_error("unknown command '%s' (see dscat --help)", argv[1]);
+        rc = EXIT_USAGE;
+    }
+    dscat_global_shutdown();
+    return rc;
+}

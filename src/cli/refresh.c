@@ -1,0 +1,167 @@
+/*
+ * dscat refresh [--target T]... [--depth metadata|profile] [--project P] [--json]
+ */
+#include "cli/cli.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char help[] =
+    "usage: dscat refresh [--target T]... [--depth metadata|profile] [--project P] [--json]\n"
+    "\n"
+    "Scans the configured targets (all, or each --target), writes their catalog into the store\n"
+    "and rewrites metadata.parquet, last_scan.json and DATA_CATALOG_SUMMARY.md. Inside a project\n"
+    "(or with --project) it also writes a project snapshot. Never prompts.\n"
+    "\n"
+    "Exit status: 0 when every target was scanned (possibly with problems), 1 when a target\n"
+    "failed (the others are still written) or nothing could be scanned (nothing is written).\n";
+
+static void progress_line(const char *line, void *payload)
+{
+    (void)payload;
+    fprintf(stderr, "  %s\n", line);
+}
+
+/* The failure message, prefixed with the target when the driver did not name it. */
+static void print_failure(const dscat_target_report *t)
+{
+    char prefix[128];
+    snprintf(prefix, sizeof(prefix), "target %s", t->target);
+    if (strncmp(t->error.message, prefix, strlen(prefix)) == 0)
+        cli_error("%s", t->error.message);
+    else
+        cli_error("target %s: %s", t->target, t->error.message);
+}
+
+static void print_human(const dscat_refresh_report *r, const dscat_config *cfg)
+{
+    for (size_t i = 0; i < r->ntargets; i++) {
+        const dscat_target_report *t = &r->targets[i];
+        if (t->status == DSCAT_SCAN_FAILED)
+            continue;
+        printf("%s: %s, %ld database%s, %ld table%s, %ld column%s in %.1f s (%ld queries)\n",
+               t->target, dscat_scan_status_name(t->status), t->databases,
+               t->databases == 1 ? "" : "s", t->tables, t->tables == 1 ? "" : "s", t->columns,
+               t->columns == 1 ? "" : "s", (double)t->duration_ms / 1000.0, t->queries);
+        for (size_t k = 0; k < t->nproblems; k++) {
+            const dscat_scan_problem *p = &t->problems[k];
+            printf("  problem: %s%s%s%s%s\n", p->database ? p->database : "",
+                   p->schema ? "." : "", p->schema ? p->schema : "", p->database ? ": " : "",
+                   p->message);
+        }
+    }
+    if (r->written) {
+        printf("catalog: %s/metadata.parquet, last_scan.json, DATA_CATALOG_SUMMARY.md\n",
+               cfg->catalog_dir);
+        if (r->snapshot_dir)
+            printf("snapshot: %s\n", r->snapshot_dir);
+    }
+}
+
+static void print_json(const dscat_refresh_report *r, const dscat_config *cfg)
+{
+    json_t *targets = json_object();
+    for (size_t i = 0; i < r->ntargets; i++) {
+        const dscat_target_report *t = &r->targets[i];
+        json_t *problems = json_array();
+        for (size_t k = 0; k < t->nproblems; k++)
+            json_array_append_new(
+                problems, json_pack("{s:s?, s:s?, s:s}", "database", t->problems[k].database,
+                                    "schema", t->problems[k].schema, "message",
+                                    t->problems[k].message));
+        json_object_set_new(
+            targets, t->target,
+            json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:s?}", "status",
+                      dscat_scan_status_name(t->status), "databases", (json_int_t)t->databases,
+                      "tables", (json_int_t)t->tables, "columns", (json_int_t)t->columns,
+                      "duration_ms", (json_int_t)t->duration_ms, "queries",
+                      (json_int_t)t->queries, "problems", problems, "error",
+                      t->status == DSCAT_SCAN_FAILED ? t->error.message : NULL));
+    }
+    json_t *doc = json_pack("{s:s, s:b, s:o, s:s, s:s?}", "run_id", r->run_id, "written",
+                            r->written, "targets", targets, "catalog_dir", cfg->catalog_dir,
+                            "snapshot", r->snapshot_dir);
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text)
+        puts(text);
+    free(text);
+    json_decref(doc);
+}
+
+int cmd_refresh(int argc, char **argv)
+{
+    const char **targets = calloc((size_t)argc, sizeof(char *));
+    size_t ntargets = 0;
+    bool json = false;
+    const char *depth = NULL, *project = NULL;
+    int rc = EXIT_OK;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (cli_is_help(a)) {
+            fputs(help, stdout);
+            goto done;
+        } else if (strcmp(a, "--json") == 0) {
+            json = true;
+        } else if ((strcmp(a, "--target") == 0 || strcmp(a, "--depth") == 0 ||
+                    strcmp(a, "--project") == 0) &&
+                   i + 1 < argc) {
+            const char *v = argv[++i];
+            if (a[2] == 't')
+                targets[ntargets++] = v;
+            else if (a[2] == 'd')
+                depth = v;
+            else
+                project = v;
+        } else {
+            rc = cli_usage("refresh", "unknown or incomplete option '%s'", a);
+            goto done;
+        }
+    }
+    if (depth && strcmp(depth, "metadata") != 0 && strcmp(depth, "profile") != 0) {
+        rc = cli_usage("refresh", "--depth must be metadata or profile");
+        goto done;
+    }
+    dscat_config *cfg = NULL;
+    if (cli_load_config(&cfg)) {
+        rc = EXIT_FAIL;
+        goto done;
+    }
+    bool profile = depth ? strcmp(depth, "profile") == 0 : cfg->settings.profile_by_default;
+    if (profile) {
+        cli_error("profiling (--depth profile) is not available in this version of dscat");
+        dscat_config_free(cfg);
+        rc = EXIT_FAIL;
+        goto done;
+    }
+    dscat_refresh_options opts = {.targets = targets,
+                                  .ntargets = ntargets,
+                                  .profile = profile,
+                                  .project = project,
+                                  .progress = isatty(STDERR_FILENO) ? progress_line : NULL};
+    dscat_refresh_report *rep = NULL;
+    dscat_error err = {0};
+    if (dscat_refresh(&rep, cfg, &opts, &err)) {
+        cli_error("%s", err.message);
+        rc = EXIT_FAIL;
+    } else {
+        for (size_t i = 0; i < rep->ntargets; i++)
+            if (rep->targets[i].status == DSCAT_SCAN_FAILED) {
+                print_failure(&rep->targets[i]);
+                rc = EXIT_FAIL;
+            }
+        if (json)
+            print_json(rep, cfg);
+        else if (rep->written)
+            print_human(rep, cfg);
+        if (!rep->written)
+            rc = EXIT_FAIL;
+    }
+    dscat_refresh_report_free(rep);
+    dscat_config_free(cfg);
+done:
+    free(targets);
+    return rc;
+}

@@ -1,0 +1,241 @@
+/*
+ * dscat snapshot [--project P] [--filter T] [--list], dscat demo
+ */
+#include "cli/cli.h"
+
+#include "core/alloc.h"
+
+#include <dirent.h>
+#include <duckdb.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char snapshot_help[] =
+    "usage: dscat snapshot [--project P] [--filter TARGET] [--list]\n"
+    "\n"
+    "Writes <project>/artifacts/catalog/snapshot_YYYYMMDD/ (metadata.parquet, scan_info.json),\n"
+    "the summary beside it and a `latest` link. The project is --project, else the working\n"
+    "directory or up to 3 parents holding configs/project.toml (or src/ beside\n"
+    ".claude/settings.json or artifacts/). --list prints the existing snapshots.\n";
+
+static const char demo_help[] =
+    "usage: dscat demo\n"
+    "\n"
+    "Builds a small SQLite shop database in a temporary directory, with a catalog directory and\n"
+    "a targets file beside it, refreshes it and prints the DATA_CATALOG_SUMMARY.md it wrote.\n";
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Tables and columns in a snapshot's metadata.parquet, read through DuckDB. */
+static int parquet_counts(const char *path, long *tables, long *columns)
+{
+    duckdb_database db = NULL;
+    duckdb_connection con = NULL;
+    duckdb_result res;
+    int rc = -1;
+    if (duckdb_open(NULL, &db) == DuckDBError || duckdb_connect(db, &con) == DuckDBError)
+        goto done;
+    char sql[8192];
+    char quoted[4096];
+    size_t k = 0;
+    for (const char *p = path; *p && k + 2 < sizeof(quoted); p++) {
+        if (*p == '\'')
+            quoted[k++] = '\'';
+        quoted[k++] = *p;
+    }
+    quoted[k] = '\0';
+    snprintf(sql, sizeof(sql),
+             "SELECT count(DISTINCT (target, \"database\", \"schema\", table_name)), count(*) "
+             "FROM read_parquet('%s')",
+             quoted);
+    if (duckdb_query(con, sql, &res) == DuckDBError) {
+        duckdb_destroy_result(&res);
+        goto done;
+    }
+    *tables = (long)duckdb_value_int64(&res, 0, 0);
+    *columns = (long)duckdb_value_int64(&res, 1, 0);
+    duckdb_destroy_result(&res);
+    rc = 0;
+done:
+    if (con)
+        duckdb_disconnect(&con);
+    if (db)
+        duckdb_close(&db);
+    return rc;
+}
+
+static int list_snapshots(const char *root)
+{
+    char base[4096];
+    snprintf(base, sizeof(base), "%s/artifacts/catalog", root);
+    DIR *d = opendir(base);
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "snapshot_", 9) != 0)
+            continue;
+        char **grown = realloc(names, (n + 1) * sizeof(char *));
+        if (grown == NULL)
+            break;
+        names = grown;
+        names[n++] = strdup(e->d_name);
+    }
+    if (d)
+        closedir(d);
+    if (n == 0)
+        printf("No catalog snapshots found.\n");
+    qsort(names, n, sizeof(char *), name_cmp);
+    for (size_t i = 0; i < n; i++) {
+        char path[8192];
+        long tables = 0, columns = 0;
+        snprintf(path, sizeof(path), "%s/%s/metadata.parquet", base, names[i]);
+        if (access(path, R_OK) == 0 && parquet_counts(path, &tables, &columns) == 0)
+            printf("  %s: %ld tables, %ld columns\n", names[i], tables, columns);
+        else
+            printf("  %s: (no metadata)\n", names[i]);
+        free(names[i]);
+    }
+    free(names);
+    return EXIT_OK;
+}
+
+int cmd_snapshot(int argc, char **argv)
+{
+    const char *project = NULL, *filter = NULL;
+    bool list = false;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            fputs(snapshot_help, stdout);
+            return EXIT_OK;
+        } else if (strcmp(argv[i], "--list") == 0) {
+            list = true;
+        } else if (strcmp(argv[i], "--project") == 0 && i + 1 < argc) {
+            project = argv[++i];
+        } else if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc) {
+            filter = argv[++i];
+        } else {
+            return cli_usage("snapshot", "unknown or incomplete option '%s'", argv[i]);
+        }
+    }
+    dscat_error err = {0};
+    char *root = NULL;
+    if (dscat_project_find(&root, project, &err)) {
+        cli_error("%s", err.message);
+        return EXIT_FAIL;
+    }
+    printf("Project: %s\n", root);
+    int rc = EXIT_OK;
+    dscat_config *cfg = NULL;
+    dscat_store *st = NULL;
+    char *dir = NULL;
+    long tables = 0, columns = 0;
+    if (list) {
+        rc = list_snapshots(root);
+        goto done;
+    }
+    if (cli_load_config(&cfg)) {
+        rc = EXIT_FAIL;
+        goto done;
+    }
+    if (filter && dscat_config_target(cfg, filter) == NULL) {
+        cli_error("No data found for target '%s'", filter);
+        rc = EXIT_FAIL;
+        goto done;
+    }
+    if (dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_READ, &err) ||
+        dscat_snapshot_write(st, cfg->catalog_dir, root, filter, &dir, &tables, &columns, &err)) {
+        cli_error("%s", err.code == DSCAT_ENOTFOUND
+                            ? "the catalog is not built yet: run dscat refresh first"
+                            : err.message);
+        rc = EXIT_FAIL;
+        goto done;
+    }
+    printf("Snapshot created: %s\n  Tables: %ld\n  Columns: %ld\n", dir, tables, columns);
+done:
+    free(dir);
+    free(root);
+    dscat_store_close(st);
+    dscat_config_free(cfg);
+    return rc;
+}
+
+static int write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return -1;
+    int rc = fputs(text, f) < 0 ? -1 : 0;
+    return fclose(f) != 0 ? -1 : rc;
+}
+
+int cmd_demo(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            fputs(demo_help, stdout);
+            return EXIT_OK;
+        }
+        return cli_usage("demo", "unknown option '%s'", argv[i]);
+    }
+    const char *tmpdir = getenv("TMPDIR");
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/dscat-demo-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    if (mkdtemp(dir) == NULL) {
+        cli_error("cannot create a temporary directory: %s", strerror(errno));
+        return EXIT_FAIL;
+    }
+    char db[4200], catalog[4200], targets[4300], text[8800], summary[4300];
+    snprintf(db, sizeof(db), "%s/shop.sqlite", dir);
+    snprintf(catalog, sizeof(catalog), "%s/catalog", dir);
+    snprintf(targets, sizeof(targets), "%s/targets.toml", catalog);
+    snprintf(summary, sizeof(summary), "%s/DATA_CATALOG_SUMMARY.md", catalog);
+    dscat_error err = {0};
+    if (dscat_demo_create(db, &err) || dscat_catalog_dir_prepare(catalog, &err)) {
+        cli_error("%s", err.message);
+        return EXIT_FAIL;
+    }
+    /* The path is written as a TOML literal string; mkdtemp names hold no quote. */
+    snprintf(text, sizeof(text),
+             "# The demo target: a SQLite file made by dscat demo.\n"
+             "[targets.demo]\nname = \"Demo shop\"\ntype = \"sqlite\"\npath = '%s'\n",
+             db);
+    if (write_text(targets, text) != 0) {
+        cli_error("cannot write %s: %s", targets, strerror(errno));
+        return EXIT_FAIL;
+    }
+    dscat_config *cfg = NULL;
+    dscat_refresh_report *rep = NULL;
+    if (dscat_config_load(&cfg, catalog, &err) ||
+        dscat_refresh(&rep, cfg, &(dscat_refresh_options){.project = NULL}, &err)) {
+        cli_error("%s", err.message);
+        dscat_config_free(cfg);
+        return EXIT_FAIL;
+    }
+    int rc = EXIT_OK;
+    if (!rep->written || rep->targets[0].status == DSCAT_SCAN_FAILED) {
+        cli_error("%s", rep->targets[0].error.message);
+        rc = EXIT_FAIL;
+    } else {
+        fprintf(stderr, "dscat demo: database %s\ndscat demo: catalog %s\n\n", db, catalog);
+        FILE *f = fopen(summary, "r");
+        char buf[8192];
+        size_t n;
+        while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+            fwrite(buf, 1, n, stdout);
+        if (f)
+            fclose(f);
+        else
+            rc = EXIT_FAIL;
+    }
+    dscat_refresh_report_free(rep);
+    dscat_config_free(cfg);
+    return rc;
+}

@@ -1,0 +1,207 @@
+/*
+ * dscat status [--json], dscat targets [--json]
+ */
+#include "cli/cli.h"
+
+#include "core/timeutil.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char status_help[] =
+    "usage: dscat status [--json]\n"
+    "\n"
+    "Whether the catalog is built and fresh: OK, STALE (the oldest last successful scan of a\n"
+    "configured target is stale_after_days old or more, or a target was never scanned) or NOT\n"
+    "BUILT (no target ever scanned). Exit status 0 OK, 3 STALE, 4 NOT BUILT, 1 failure.\n";
+
+static const char targets_help[] =
+    "usage: dscat targets [--json]\n"
+    "\n"
+    "Lists the configured targets: key, name, type, configured databases, and which of their\n"
+    "environment variables are set (never their values).\n";
+
+/* Parses the only option both commands take. Returns -1 to go on, else an exit code. */
+static int parse_json_flag(int argc, char **argv, const char *cmd, const char *help, bool *json)
+{
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            fputs(help, stdout);
+            return EXIT_OK;
+        }
+        if (strcmp(argv[i], "--json") != 0)
+            return cli_usage(cmd, "unknown option '%s'", argv[i]);
+        *json = true;
+    }
+    return -1;
+}
+
+static json_t *time_or_null(int64_t us)
+{
+    if (us == DSCAT_STATUS_NEVER)
+        return json_null();
+    char buf[64];
+    dscat_format_utc_iso(us, buf, sizeof(buf));
+    return json_string(buf);
+}
+
+static int exit_for(dscat_catalog_state s)
+{
+    return s == DSCAT_STATE_OK ? 0 : s == DSCAT_STATE_STALE ? 3 : 4;
+}
+
+static void print_status_json(const dscat_status *s)
+{
+    json_t *targets = json_array();
+    for (size_t i = 0; i < s->ntargets; i++) {
+        const dscat_target_status *t = &s->per_target[i];
+        json_array_append_new(
+            targets, json_pack("{s:s, s:s?, s:o, s:s?, s:I, s:I, s:I}", "target", t->target,
+                               "status", t->status, "last_success", time_or_null(t->last_success_us),
+                               "last_problem", t->last_problem, "databases",
+                               (json_int_t)t->databases, "tables", (json_int_t)t->tables,
+                               "columns", (json_int_t)t->columns));
+    }
+    json_t *doc = json_pack(
+        "{s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I}, s:o}", "status",
+        dscat_catalog_state_name(s->state, true), "last_updated", time_or_null(s->last_updated_us),
+        "age_days", s->state == DSCAT_STATE_NOT_BUILT ? json_null() : json_real(s->age_days),
+        "counts", "targets", (json_int_t)s->targets, "databases", (json_int_t)s->databases,
+        "tables", (json_int_t)s->tables, "columns", (json_int_t)s->columns, "targets", targets);
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text)
+        puts(text);
+    free(text);
+    json_decref(doc);
+}
+
+static void print_status_human(const dscat_status *s)
+{
+    printf("Catalog status: %s\n", dscat_catalog_state_name(s->state, false));
+    if (s->state == DSCAT_STATE_NOT_BUILT) {
+        printf("Run 'dscat refresh' to build the catalog.\n");
+    } else {
+        char when[64];
+        dscat_format_local(s->last_updated_us, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
+        printf("Last updated: %s\n", when);
+        printf("Age: %.1f days (oldest target scan)\n", s->age_days);
+    }
+    printf("\nCatalog contains:\n  - %ld targets\n  - %ld databases\n  - %ld tables\n"
+           "  - %ld columns\n",
+           s->targets, s->databases, s->tables, s->columns);
+    if (s->ntargets)
+        printf("\nTargets:\n");
+    for (size_t i = 0; i < s->ntargets; i++) {
+        const dscat_target_status *t = &s->per_target[i];
+        char when[64] = "never";
+        if (t->last_success_us != DSCAT_STATUS_NEVER)
+            dscat_format_local(t->last_success_us, "%Y-%m-%d %H:%M", when, sizeof(when));
+        printf("  %s: %s, last successful scan %s", t->target, t->status ? t->status : "not scanned",
+               when);
+        if (t->last_problem)
+            printf(", last problem: %s", t->last_problem);
+        putchar('\n');
+    }
+}
+
+int cmd_status(int argc, char **argv)
+{
+    bool json = false;
+    int rc = parse_json_flag(argc, argv, "status", status_help, &json);
+    if (rc >= 0)
+        return rc;
+    dscat_config *cfg = NULL;
+    if (cli_load_config(&cfg))
+        return EXIT_FAIL;
+    dscat_status *s = NULL;
+    dscat_error err = {0};
+    if (dscat_status_get(&s, cfg, &err)) {
+        cli_error("%s", err.message);
+        dscat_config_free(cfg);
+        return EXIT_FAIL;
+    }
+    if (json)
+        print_status_json(s);
+    else
+        print_status_human(s);
+    rc = exit_for(s->state);
+    dscat_status_free(s);
+    dscat_config_free(cfg);
+    return rc;
+}
+
+/* "NAME (set)" / "NAME (not set)", or NULL when the key is absent. */
+static json_t *var_state(const char *name)
+{
+    if (name == NULL)
+        return json_null();
+    const char *v = getenv(name);
+    return json_pack("{s:s, s:b}", "variable", name, "set", v != NULL && *v != '\0');
+}
+
+int cmd_targets(int argc, char **argv)
+{
+    bool json = false;
+    int rc = parse_json_flag(argc, argv, "targets", targets_help, &json);
+    if (rc >= 0)
+        return rc;
+    dscat_config *cfg = NULL;
+    if (cli_load_config(&cfg))
+        return EXIT_FAIL;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < cfg->ntargets; i++) {
+        const dscat_target_config *t = &cfg->targets[i];
+        json_t *dbs = json_array();
+        if (t->include_databases.set)
+            for (size_t k = 0; k < t->include_databases.count; k++)
+                json_array_append_new(dbs, json_string(t->include_databases.items[k]));
+        else if (t->database)
+            json_array_append_new(dbs, json_string(t->database));
+        json_t *vars = json_pack("{s:o, s:o, s:o, s:o, s:o}", "host", var_state(t->host_env), "user",
+                                 var_state(t->user_env), "password", var_state(t->password_env),
+                                 "port", var_state(t->port_env), "path", var_state(t->path_env));
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:o}", "key", t->key, "name",
+                                             t->name, "type", dscat_source_type_name(t->type),
+                                             "databases", dbs, "variables", vars));
+    }
+    if (json) {
+        char *text = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (text)
+            puts(text);
+        free(text);
+    } else {
+        if (cfg->ntargets == 0)
+            printf("No targets configured in %s\n", cfg->path);
+        size_t i;
+        json_t *t;
+        json_array_foreach(arr, i, t)
+        {
+            printf("%s: %s (%s)", json_string_value(json_object_get(t, "key")),
+                   json_string_value(json_object_get(t, "name")),
+                   json_string_value(json_object_get(t, "type")));
+            json_t *dbs = json_object_get(t, "databases");
+            if (json_array_size(dbs)) {
+                printf(", databases:");
+                size_t k;
+                json_t *d;
+                json_array_foreach(dbs, k, d) printf("%s%s", k ? ", " : " ",
+                                                     json_string_value(d));
+            }
+            putchar('\n');
+            const char *key;
+            json_t *v;
+            json_object_foreach(json_object_get(t, "variables"), key, v)
+            {
+                if (json_is_null(v))
+                    continue;
+                printf("  %s: %s (%s)\n", key, json_string_value(json_object_get(v, "variable")),
+                       json_is_true(json_object_get(v, "set")) ? "set" : "not set");
+            }
+        }
+    }
+    json_decref(arr);
+    dscat_config_free(cfg);
+    return EXIT_OK;
+}

@@ -1,0 +1,20 @@
+#include "dscat/common.h"
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+int dscat_global_init(dscat_error *err)
+{
+    if (sqlite3_initialize() != SQLITE_OK)
+        return dscat_error_set(err, DSCAT_EIO, "cannot initialise SQLite");
+    if (!sqlite3_threadsafe())
+        return dscat_error_set(err, DSCAT_EINVALID, "SQLite was built without thread support");
+    if (!PQisthreadsafe())
+        return dscat_error_set(err, DSCAT_EINVALID, "libpq was built without thread support");
+    return 0;
+}
+
+void dscat_global_shutdown(void)
+{
+    sqlite3_shutdown();
+}

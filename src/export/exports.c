@@ -1,0 +1,205 @@
+/*
+ * The exports as a set, and project snapshots (SPEC §1, §6.3).
+ */
+#include "catalog/store.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/timeutil.h"
+#include "export/atomic.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *join(const char *dir, const char *name)
+{
+    dscat_buf b = DSCAT_BUF_INIT;
+    if (dscat_buf_printf(&b, "%s/%s", dir, name))
+        return NULL;
+    return dscat_buf_detach(&b);
+}
+
+int dscat_export_all(dscat_store *st, const char *catalog_dir, dscat_error *err)
+{
+    char *parquet = join(catalog_dir, "metadata.parquet");
+    char *json = join(catalog_dir, "last_scan.json");
+    char *md = join(catalog_dir, "DATA_CATALOG_SUMMARY.md");
+    int rc;
+    if (!parquet || !json || !md)
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    else if ((rc = dscat_export_parquet(st, parquet, NULL, err)) == 0 &&
+             (rc = dscat_export_last_scan(st, json, err)) == 0)
+        rc = dscat_export_summary(st, md, NULL, err);
+    dscat_free(parquet);
+    dscat_free(json);
+    dscat_free(md);
+    return rc;
+}
+
+static bool exists(const char *dir, const char *rel, bool want_dir)
+{
+    char *p = join(dir, rel);
+    struct stat sb;
+    bool ok = p && stat(p, &sb) == 0 && (want_dir ? S_ISDIR(sb.st_mode) : S_ISREG(sb.st_mode));
+    dscat_free(p);
+    return ok;
+}
+
+/* A project root holds configs/project.toml, or src/ beside .claude/settings.json or artifacts/. */
+static bool is_project(const char *dir)
+{
+    return exists(dir, "configs/project.toml", false) ||
+           (exists(dir, "src", true) &&
+            (exists(dir, ".claude/settings.json", false) || exists(dir, "artifacts", true)));
+}
+
+int dscat_project_find(char **out, const char *explicit_root, dscat_error *err)
+{
+    *out = NULL;
+    char buf[PATH_MAX];
+    if (explicit_root) {
+        if (realpath(explicit_root, buf) == NULL)
+            return dscat_error_set(err, DSCAT_ENOTFOUND, "project %s: %s", explicit_root,
+                                   strerror(errno));
+        *out = dscat_strdup(buf);
+        return *out ? 0 : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    if (getcwd(buf, sizeof(buf)) == NULL)
+        return dscat_error_set(err, DSCAT_ENOTFOUND, "cannot read the working directory");
+    for (int up = 0; up <= 3; up++) {
+        if (is_project(buf)) {
+            *out = dscat_strdup(buf);
+            return *out ? 0 : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        }
+        char *slash = strrchr(buf, '/');
+        if (slash == NULL || slash == buf)
+            break;
+        *slash = '\0';
+    }
+    return dscat_error_set(err, DSCAT_ENOTFOUND, "could not detect project root");
+}
+
+static int mkdirs(const char *path, dscat_error *err)
+{
+    char *copy = dscat_strdup(path);
+    if (copy == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    for (char *p = copy + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        mkdir(copy, 0755);
+        *p = '/';
+    }
+    int rc = 0;
+    if (mkdir(copy, 0755) != 0 && errno != EEXIST)
+        rc = dscat_error_set(err, DSCAT_EIO, "cannot create %s: %s", copy, strerror(errno));
+    dscat_free(copy);
+    return rc;
+}
+
+static int copy_file(const char *from, const char *to, dscat_error *err)
+{
+    FILE *f = fopen(from, "rb");
+    if (f == NULL)
+        return errno == ENOENT ? 0 : dscat_error_set(err, DSCAT_EIO, "cannot read %s", from);
+    dscat_buf b = DSCAT_BUF_INIT;
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        dscat_buf_put(&b, chunk, n);
+    fclose(f);
+    int rc = dscat_atomic_write(to, dscat_buf_cstr(&b), b.len, err);
+    dscat_buf_free(&b);
+    return rc;
+}
+
+/* Counts tables and columns of the catalog (or one target). */
+static void counts(dscat_store *st, const char *target, long *tables, long *columns)
+{
+    sqlite3_stmt *s = NULL;
+    if (dscat_store__prepare(st, &s,
+                             "SELECT count(DISTINCT t.id), count(*) FROM " DSCAT_CURRENT_TABLES
+                             " t JOIN columns c ON c.table_id = t.id "
+                             "WHERE ?1 IS NULL OR t.target = ?1",
+                             NULL))
+        return;
+    if (target)
+        sqlite3_bind_text(s, 1, target, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        if (tables)
+            *tables = (long)sqlite3_column_int64(s, 0);
+        if (columns)
+            *columns = (long)sqlite3_column_int64(s, 1);
+    }
+    sqlite3_finalize(s);
+}
+
+/* Points <dir>/latest at `name` (relative), replacing the old link atomically. */
+static int relink(const char *dir, const char *name, dscat_error *err)
+{
+    char *link = join(dir, "latest");
+    char *tmp = link ? dscat_atomic_tmp_name(link) : NULL;
+    int rc = 0;
+    if (tmp == NULL)
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    else if (unlink(tmp), symlink(name, tmp) != 0 || rename(tmp, link) != 0)
+        rc = dscat_error_set(err, DSCAT_EIO, "cannot update %s: %s", link, strerror(errno));
+    dscat_free(tmp);
+    dscat_free(link);
+    return rc;
+}
+
+int dscat_snapshot_write(dscat_store *st, const char *catalog_dir, const char *root,
+                         const char *target, char **dir_out, long *tables, long *columns,
+                         dscat_error *err)
+{
+    char *base = join(root, "artifacts/catalog");
+    dscat_buf dir = DSCAT_BUF_INIT;
+    char *parquet = NULL, *info = NULL, *scan = NULL, *md = NULL;
+    int rc;
+    if (base == NULL) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = mkdirs(base, err)))
+        goto done;
+    int64_t now = dscat_now_us();
+    char name[64];
+    dscat_format_local(now, "snapshot_%Y%m%d", name, sizeof(name));
+    if (exists(base, name, true))
+        dscat_format_local(now, "snapshot_%Y%m%d_%H%M%S", name, sizeof(name));
+    dscat_buf_printf(&dir, "%s/%s", base, name);
+    if (mkdir(dscat_buf_cstr(&dir), 0755) != 0 && errno != EEXIST) {
+        rc = dscat_error_set(err, DSCAT_EIO, "cannot create %s: %s", dscat_buf_cstr(&dir),
+                             strerror(errno));
+        goto done;
+    }
+    parquet = join(dscat_buf_cstr(&dir), "metadata.parquet");
+    info = join(dscat_buf_cstr(&dir), "scan_info.json");
+    scan = join(catalog_dir, "last_scan.json");
+    md = join(base, "DATA_CATALOG_SUMMARY.md");
+    if (!parquet || !info || !scan || !md) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = dscat_export_parquet(st, parquet, target, err)) ||
+        (rc = copy_file(scan, info, err)) || (rc = dscat_export_summary(st, md, target, err)) ||
+        (rc = relink(base, name, err)))
+        goto done;
+    counts(st, target, tables, columns);
+    if (dir_out)
+        *dir_out = dscat_buf_detach(&dir);
+done:
+    dscat_buf_free(&dir);
+    dscat_free(base);
+    dscat_free(parquet);
+    dscat_free(info);
+    dscat_free(scan);
+    dscat_free(md);
+    return rc;
+}

@@ -1,0 +1,127 @@
+/*
+ * last_scan.json (SPEC §4), written from the store: per target its latest scan's status, the
+ * counts and time of its last successful scan, and the last failure when the latest one failed.
+ * `timestamp` and `last_updated` are local time without offset, as the older tool wrote them;
+ * the `_utc` twins are for everything else.
+ */
+#include "catalog/store.h"
+#include "core/timeutil.h"
+#include "export/atomic.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *local_time(int64_t us)
+{
+    char buf[64];
+    dscat_format_local_iso(us, buf, sizeof(buf));
+    return json_string(buf);
+}
+
+static json_t *utc_time(int64_t us)
+{
+    char buf[64];
+    dscat_format_utc_iso(us, buf, sizeof(buf));
+    return json_string(buf);
+}
+
+static json_t *opt_text(sqlite3_stmt *s, int i)
+{
+    const char *v = (const char *)sqlite3_column_text(s, i);
+    return v ? json_string(v) : json_null();
+}
+
+/* The problems recorded for one scan, as [{database, schema, message}]. */
+static json_t *problems_of(dscat_store *st, int64_t scan_id)
+{
+    json_t *arr = json_array();
+    sqlite3_stmt *s = NULL;
+    if (dscat_store__prepare(st, &s,
+                             "SELECT database, schema, message FROM scan_problems "
+                             "WHERE scan_id = ?1 ORDER BY rowid",
+                             NULL))
+        return arr;
+    sqlite3_bind_int64(s, 1, scan_id);
+    while (sqlite3_step(s) == SQLITE_ROW)
+        json_array_append_new(arr, json_pack("{s:o, s:o, s:o}", "database", opt_text(s, 0),
+                                             "schema", opt_text(s, 1), "message",
+                                             opt_text(s, 2)));
+    sqlite3_finalize(s);
+    return arr;
+}
+
+/* One target's entry: latest scan (l.*) and last successful scan (c.*), which may be absent. */
+static const char *const entries_sql =
+    "SELECT l.target, l.id, l.status, l.finished_us, l.duration_ms, l.error,"
+    "       c.id, c.finished_us, c.columns, c.databases, c.tables "
+    "FROM scans l "
+    "LEFT JOIN targets g ON g.key = l.target "
+    "LEFT JOIN scans c ON c.id = g.current_scan_id "
+    "WHERE l.id = (SELECT max(id) FROM scans WHERE target = l.target) "
+    "ORDER BY l.target";
+
+static json_t *build(dscat_store *st, dscat_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (dscat_store__prepare(st, &s, entries_sql, err))
+        return NULL;
+    json_t *scans = json_object();
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *target = (const char *)sqlite3_column_text(s, 0);
+        const char *status = (const char *)sqlite3_column_text(s, 2);
+        bool has_success = sqlite3_column_type(s, 6) != SQLITE_NULL;
+        int64_t success_us = sqlite3_column_int64(s, 7);
+        json_t *e = json_object();
+        json_object_set_new(e, "timestamp", has_success ? local_time(success_us) : json_null());
+        json_object_set_new(e, "timestamp_utc", has_success ? utc_time(success_us) : json_null());
+        json_object_set_new(e, "row_count", json_integer(has_success ? sqlite3_column_int64(s, 8) : 0));
+        json_object_set_new(e, "databases", json_integer(has_success ? sqlite3_column_int64(s, 9) : 0));
+        json_object_set_new(e, "tables", json_integer(has_success ? sqlite3_column_int64(s, 10) : 0));
+        json_object_set_new(e, "duration_ms", json_integer(sqlite3_column_int64(s, 4)));
+        json_object_set_new(e, "status", json_string(status));
+        json_object_set_new(e, "problems", problems_of(st, sqlite3_column_int64(s, 1)));
+        json_object_set_new(e, "error", opt_text(s, 5));
+        if (strcmp(status, "failed") == 0) {
+            int64_t at = sqlite3_column_int64(s, 3);
+            json_object_set_new(e, "last_failure",
+                                json_pack("{s:o, s:o, s:o}", "timestamp", local_time(at),
+                                          "timestamp_utc", utc_time(at), "message",
+                                          opt_text(s, 5)));
+        }
+        json_object_set_new(scans, target, e);
+    }
+    sqlite3_finalize(s);
+    if (step != SQLITE_DONE) {
+        json_decref(scans);
+        dscat_store__step_error(st, err);
+        return NULL;
+    }
+    int64_t now = dscat_now_us();
+    return json_pack("{s:o, s:o, s:o}", "scans", scans, "last_updated", local_time(now),
+                     "last_updated_utc", utc_time(now));
+}
+
+int dscat_export_last_scan(dscat_store *st, const char *path, dscat_error *err)
+{
+    json_t *doc = build(st, err);
+    if (doc == NULL)
+        return err && err->code ? err->code : DSCAT_ENOMEM;
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    if (text == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    size_t len = strlen(text);
+    text[len] = '\0';
+    char *with_nl = realloc(text, len + 2);
+    if (with_nl == NULL) {
+        free(text);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    with_nl[len] = '\n';
+    with_nl[len + 1] = '\0';
+    int rc = dscat_atomic_write(path, with_nl, len + 1, err);
+    free(with_nl);
+    return rc;
+}

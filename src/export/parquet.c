@@ -1,0 +1,141 @@
+/*
+ * metadata.parquet (SPEC §3): the current catalog, one row per column, written through DuckDB.
+ * Rows stream from the store into a DuckDB appender, DuckDB writes the Parquet file to a
+ * temporary name, and the file is renamed into place.
+ */
+#include "catalog/store.h"
+#include "export/atomic.h"
+#include "core/duck.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+
+#include <duckdb.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const create_sql =
+    "CREATE TABLE metadata ("
+    " \"database\" VARCHAR, \"schema\" VARCHAR, table_name VARCHAR, column_name VARCHAR,"
+    " data_type VARCHAR, is_nullable BOOLEAN, is_primary_key BOOLEAN, is_foreign_key BOOLEAN,"
+    " fk_references VARCHAR, row_count_estimate BIGINT, last_modified TIMESTAMP,"
+    " scanned_at TIMESTAMP, null_count BIGINT, null_rate DOUBLE, distinct_count BIGINT,"
+    " profiled_rows BIGINT, target VARCHAR, server VARCHAR, table_type VARCHAR,"
+    " ordinal_position INTEGER, column_type VARCHAR, max_length BIGINT,"
+    " numeric_precision INTEGER, numeric_scale INTEGER, column_default VARCHAR,"
+    " column_comment VARCHAR, table_comment VARCHAR, table_size_bytes BIGINT)";
+
+/* Store columns in the Parquet file's order, with how each is appended. */
+typedef enum { A_TEXT, A_BOOL, A_BIGINT, A_INT, A_DOUBLE, A_TIMESTAMP } append_kind;
+
+static const append_kind kinds[] = {
+    A_TEXT,   A_TEXT,   A_TEXT,   A_TEXT,   A_TEXT,      A_BOOL,   A_BOOL,
+    A_BOOL,   A_TEXT,   A_BIGINT, A_TIMESTAMP, A_TIMESTAMP, A_BIGINT, A_DOUBLE,
+    A_BIGINT, A_BIGINT, A_TEXT,   A_TEXT,   A_TEXT,      A_INT,    A_TEXT,
+    A_BIGINT, A_INT,    A_INT,    A_TEXT,   A_TEXT,      A_TEXT,   A_BIGINT};
+
+#define NCOLS ((int)(sizeof(kinds) / sizeof(kinds[0])))
+
+static const char *const select_sql =
+    "SELECT t.database, t.schema, t.name, c.name, c.data_type, c.is_nullable, c.is_primary_key,"
+    " c.is_foreign_key, c.fk_references, t.row_estimate, t.last_modified_us, t.scanned_at_us,"
+    " c.null_count,"
+    " CASE WHEN c.profiled_rows IS NULL OR c.null_count IS NULL THEN NULL"
+    "      WHEN c.profiled_rows = 0 THEN 0.0"
+    "      ELSE round(CAST(c.null_count AS REAL) / c.profiled_rows, 4) END,"
+    " c.distinct_count, c.profiled_rows, t.target, t.server, t.table_type, c.ordinal,"
+    " c.column_type, c.max_length, c.numeric_precision, c.numeric_scale, c.column_default,"
+    " c.column_comment, t.comment, t.size_bytes "
+    "FROM " DSCAT_CURRENT_TABLES " t JOIN columns c ON c.table_id = t.id "
+    "WHERE ?1 IS NULL OR t.target = ?1 "
+    "ORDER BY t.target, t.id, c.ordinal";
+
+static duckdb_state append_value(duckdb_appender app, sqlite3_stmt *s, int i)
+{
+    if (sqlite3_column_type(s, i) == SQLITE_NULL)
+        return duckdb_append_null(app);
+    switch (kinds[i]) {
+    case A_TEXT:
+        return duckdb_append_varchar_length(app, (const char *)sqlite3_column_text(s, i),
+                                            (idx_t)sqlite3_column_bytes(s, i));
+    case A_BOOL:
+        return duckdb_append_bool(app, sqlite3_column_int(s, i) != 0);
+    case A_BIGINT:
+        return duckdb_append_int64(app, sqlite3_column_int64(s, i));
+    case A_INT:
+        return duckdb_append_int32(app, sqlite3_column_int(s, i));
+    case A_DOUBLE:
+        return duckdb_append_double(app, sqlite3_column_double(s, i));
+    case A_TIMESTAMP:
+        return duckdb_append_timestamp(app, (duckdb_timestamp){sqlite3_column_int64(s, i)});
+    }
+    return DuckDBError;
+}
+
+/* Streams the store's rows into the DuckDB table `metadata`. */
+static int fill(dscat_store *st, duckdb_connection con, const char *target, dscat_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    duckdb_appender app = NULL;
+    int rc = dscat_store__prepare(st, &s, select_sql, err);
+    if (rc)
+        return rc;
+    if (target)
+        sqlite3_bind_text(s, 1, target, -1, SQLITE_STATIC);
+    if (duckdb_appender_create(con, NULL, "metadata", &app) == DuckDBError) {
+        rc = dscat_error_set(err, DSCAT_EIO, "cannot write metadata.parquet: %s",
+                             duckdb_appender_error(app));
+        goto done;
+    }
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        for (int i = 0; i < NCOLS; i++)
+            if (append_value(app, s, i) == DuckDBError)
+                goto append_failed;
+        if (duckdb_appender_end_row(app) == DuckDBError)
+            goto append_failed;
+    }
+    if (step != SQLITE_DONE) {
+        rc = dscat_store__step_error(st, err);
+        goto done;
+    }
+    if (duckdb_appender_close(app) == DuckDBError)
+        goto append_failed;
+    goto done;
+append_failed:
+    rc = dscat_error_set(err, DSCAT_EIO, "cannot write metadata.parquet: %s",
+                         duckdb_appender_error(app));
+done:
+    duckdb_appender_destroy(&app);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int dscat_export_parquet(dscat_store *st, const char *path, const char *target, dscat_error *err)
+{
+    dscat_duck *duck = NULL;
+    char *tmp = dscat_atomic_tmp_name(path);
+    dscat_buf sql = DSCAT_BUF_INIT;
+    int rc;
+    if (tmp == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if ((rc = dscat_duck_open(&duck, err)) || (rc = dscat_duck_exec(duck, create_sql, err)) ||
+        (rc = fill(st, dscat_duck_connection(duck), target, err)))
+        goto done;
+    dscat_buf_puts(&sql, "COPY metadata TO ");
+    dscat_duck_quote_literal(&sql, tmp);
+    if (dscat_buf_puts(&sql, " (FORMAT parquet, COMPRESSION zstd)")) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = dscat_duck_exec(duck, dscat_buf_cstr(&sql), err))) {
+        unlink(tmp);
+        goto done;
+    }
+    rc = dscat_atomic_commit(tmp, path, err);
+done:
+    dscat_duck_close(duck);
+    dscat_buf_free(&sql);
+    dscat_free(tmp);
+    return rc;
+}

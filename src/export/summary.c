@@ -1,0 +1,458 @@
+/*
+ * DATA_CATALOG_SUMMARY.md (SPEC §5), over the current catalog (or one target's part of it).
+ * Every section is one or two queries over the store; names are escaped for Markdown tables.
+ */
+#include "catalog/store.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/timeutil.h"
+#include "export/atomic.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct summary {
+    dscat_store *st;
+    const char *target; /* NULL = whole catalog */
+    dscat_buf out;
+    dscat_error *err;
+    int rc;
+} summary;
+
+/* Appends text for a Markdown table cell: "|" escaped, line breaks as spaces. */
+static void cell(dscat_buf *b, const char *s)
+{
+    for (const char *p = s ? s : ""; *p; p++) {
+        if (*p == '|')
+            dscat_buf_puts(b, "\\|");
+        else if (*p == '\n' || *p == '\r')
+            dscat_buf_putc(b, ' ');
+        else
+            dscat_buf_putc(b, *p);
+    }
+}
+
+/* Appends n with thousands separators: 1234567 -> "1,234,567". */
+static void thousands(dscat_buf *b, long long n)
+{
+    char digits[32];
+    snprintf(digits, sizeof(digits), "%lld", n < 0 ? -n : n);
+    if (n < 0)
+        dscat_buf_putc(b, '-');
+    size_t len = strlen(digits);
+    for (size_t i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            dscat_buf_putc(b, ',');
+        dscat_buf_putc(b, digits[i]);
+    }
+}
+
+static const char *col(sqlite3_stmt *s, int i)
+{
+    return (const char *)sqlite3_column_text(s, i);
+}
+
+/* Prepares sql with ?1 bound to the target filter (NULL = all). */
+static sqlite3_stmt *query(summary *sm, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    if (sm->rc)
+        return NULL;
+    if ((sm->rc = dscat_store__prepare(sm->st, &s, sql, sm->err)))
+        return NULL;
+    if (sm->target)
+        sqlite3_bind_text(s, 1, sm->target, -1, SQLITE_STATIC);
+    return s;
+}
+
+static bool finish(summary *sm, sqlite3_stmt *s, int step)
+{
+    sqlite3_finalize(s);
+    if (step != SQLITE_DONE && sm->rc == 0)
+        sm->rc = dscat_store__step_error(sm->st, sm->err);
+    return sm->rc == 0;
+}
+
+#define FILTER " WHERE (?1 IS NULL OR t.target = ?1) "
+
+static long long count_of(summary *sm, const char *sql)
+{
+    sqlite3_stmt *s = query(sm, sql);
+    if (s == NULL)
+        return 0;
+    long long n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+    return n;
+}
+
+static void overview(summary *sm, long long tables)
+{
+    dscat_buf *b = &sm->out;
+    long long targets =
+        count_of(sm, "SELECT count(DISTINCT t.target) FROM " DSCAT_CURRENT_TABLES " t" FILTER);
+    long long dbs = count_of(sm, "SELECT count(*) FROM (SELECT DISTINCT t.target, t.database FROM "
+                                 DSCAT_CURRENT_TABLES " t" FILTER ")");
+    long long cols = count_of(sm, "SELECT count(*) FROM " DSCAT_CURRENT_TABLES
+                                  " t JOIN columns c ON c.table_id = t.id" FILTER);
+    dscat_buf_printf(b,
+                     "## Overview\n\n- **Targets:** %lld\n- **Databases:** %lld\n"
+                     "- **Tables:** %lld\n- **Columns:** %lld\n\n",
+                     targets, dbs, tables, cols);
+}
+
+static void databases(summary *sm)
+{
+    dscat_buf *b = &sm->out;
+    sqlite3_stmt *s = query(
+        sm, "SELECT t.target, t.database, count(*), "
+            "  (SELECT count(*) FROM columns c JOIN tables t2 ON t2.id = c.table_id "
+            "   WHERE t2.scan_id = t.scan_id AND t2.database = t.database), max(t.row_estimate) "
+            "FROM " DSCAT_CURRENT_TABLES " t" FILTER
+            "GROUP BY t.target, t.database ORDER BY t.target, t.database");
+    if (s == NULL)
+        return;
+    dscat_buf_puts(b, "## Databases\n\n| Target | Database | Tables | Columns | Max Rows |\n"
+                      "|--------|----------|--------|---------|----------|\n");
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        dscat_buf_puts(b, "| ");
+        cell(b, col(s, 0));
+        dscat_buf_puts(b, " | ");
+        cell(b, col(s, 1));
+        dscat_buf_puts(b, " | ");
+        thousands(b, sqlite3_column_int64(s, 2));
+        dscat_buf_puts(b, " | ");
+        thousands(b, sqlite3_column_int64(s, 3));
+        dscat_buf_puts(b, " | ");
+        if (sqlite3_column_type(s, 4) == SQLITE_NULL)
+            dscat_buf_puts(b, "N/A");
+        else
+            thousands(b, sqlite3_column_int64(s, 4));
+        dscat_buf_puts(b, " |\n");
+    }
+    dscat_buf_putc(b, '\n');
+    finish(sm, s, step);
+}
+
+static void large_tables(summary *sm)
+{
+    dscat_buf *b = &sm->out;
+    sqlite3_stmt *s = query(sm, "SELECT t.database, t.schema, t.name, t.row_estimate FROM "
+                                DSCAT_CURRENT_TABLES " t" FILTER
+                                "AND t.row_estimate > 1000000 "
+                                "ORDER BY t.row_estimate DESC, t.database, t.schema, t.name "
+                                "LIMIT 20");
+    if (s == NULL)
+        return;
+    dscat_buf_puts(b, "## Large Tables (>1M rows)\n\n");
+    int step, n = 0;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n++ == 0)
+            dscat_buf_puts(b, "| Table | Rows |\n|-------|------|\n");
+        dscat_buf_puts(b, "| ");
+        cell(b, col(s, 0));
+        dscat_buf_putc(b, '.');
+        cell(b, col(s, 1));
+        dscat_buf_putc(b, '.');
+        cell(b, col(s, 2));
+        dscat_buf_puts(b, " | ");
+        thousands(b, sqlite3_column_int64(s, 3));
+        dscat_buf_puts(b, " |\n");
+    }
+    dscat_buf_puts(b, n ? "\n" : "*No tables with >1M rows*\n\n");
+    finish(sm, s, step);
+}
+
+static void relationships(summary *sm)
+{
+    dscat_buf *b = &sm->out;
+    sqlite3_stmt *s =
+        query(sm, "SELECT DISTINCT t.database, t.name, c.name, c.fk_references FROM "
+                  DSCAT_CURRENT_TABLES " t JOIN columns c ON c.table_id = t.id" FILTER
+                  "AND c.is_foreign_key "
+                  "ORDER BY t.database, t.name, c.name, c.fk_references LIMIT 30");
+    if (s == NULL)
+        return;
+    dscat_buf_puts(b, "## Key Relationships\n\n");
+    int step, n = 0;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n++ == 0)
+            dscat_buf_puts(b, "| From | To |\n|------|-----|\n");
+        dscat_buf_puts(b, "| ");
+        cell(b, col(s, 0));
+        dscat_buf_putc(b, '.');
+        cell(b, col(s, 1));
+        dscat_buf_putc(b, '.');
+        cell(b, col(s, 2));
+        dscat_buf_puts(b, " | ");
+        cell(b, col(s, 3));
+        dscat_buf_puts(b, " |\n");
+    }
+    dscat_buf_puts(b, n ? "\n" : "*No foreign keys found*\n\n");
+    finish(sm, s, step);
+}
+
+/*
+ * Changes between each target's current scan and its previous successful one: tables added and
+ * removed, columns added and removed, and columns whose type, nullability, default or keys
+ * changed. The previous scan is the newest successful scan older than the current one.
+ */
+static const char *const changes_sql =
+    "WITH cur AS (SELECT g.key AS target, g.current_scan_id AS cid,"
+    "    (SELECT max(p.id) FROM scans p WHERE p.target = g.key AND p.id < g.current_scan_id"
+    "     AND p.status <> 'failed') AS pid"
+    "  FROM targets g WHERE g.current_scan_id IS NOT NULL AND (?1 IS NULL OR g.key = ?1)),"
+    " a AS (SELECT cur.target, t.database, t.schema, t.name, c.name AS col, c.data_type,"
+    "    c.column_type, c.is_nullable, c.column_default, c.is_primary_key, c.fk_references"
+    "  FROM cur JOIN tables t ON t.scan_id = cur.cid LEFT JOIN columns c ON c.table_id = t.id"
+    "  WHERE cur.pid IS NOT NULL),"
+    " b AS (SELECT cur.target, t.database, t.schema, t.name, c.name AS col, c.data_type,"
+    "    c.column_type, c.is_nullable, c.column_default, c.is_primary_key, c.fk_references"
+    "  FROM cur JOIN tables t ON t.scan_id = cur.pid LEFT JOIN columns c ON c.table_id = t.id),"
+    " ta AS (SELECT DISTINCT target, database, schema, name FROM a),"
+    " tb AS (SELECT DISTINCT target, database, schema, name FROM b) "
+    "SELECT target, 'table added', database, schema, name, NULL, NULL FROM ta"
+    "  WHERE NOT EXISTS (SELECT 1 FROM tb WHERE tb.target = ta.target AND tb.database ="
+    "  ta.database AND tb.schema = ta.schema AND tb.name = ta.name) "
+    "UNION ALL SELECT target, 'table removed', database, schema, name, NULL, NULL FROM tb"
+    "  WHERE NOT EXISTS (SELECT 1 FROM ta WHERE ta.target = tb.target AND ta.database ="
+    "  tb.database AND ta.schema = tb.schema AND ta.name = tb.name) "
+    "UNION ALL SELECT a.target, 'column added', a.database, a.schema, a.name, a.col, a.column_type"
+    "  FROM a JOIN tb ON tb.target = a.target AND tb.database = a.database AND tb.schema ="
+    "  a.schema AND tb.name = a.name WHERE a.col IS NOT NULL AND NOT EXISTS (SELECT 1 FROM b"
+    "  WHERE b.target = a.target AND b.database = a.database AND b.schema = a.schema AND b.name ="
+    "  a.name AND b.col = a.col) "
+    "UNION ALL SELECT b.target, 'column removed', b.database, b.schema, b.name, b.col, NULL"
+    "  FROM b JOIN ta ON ta.target = b.target AND ta.database = b.database AND ta.schema ="
+    "  b.schema AND ta.name = b.name WHERE b.col IS NOT NULL AND NOT EXISTS (SELECT 1 FROM a"
+    "  WHERE a.target = b.target AND a.database = b.database AND a.schema = b.schema AND a.name ="
+    "  b.name AND a.col = b.col) "
+    "UNION ALL SELECT a.target, 'column changed', a.database, a.schema, a.name, a.col,"
+    "  trim(CASE WHEN a.column_type IS NOT b.column_type OR a.data_type IS NOT b.data_type"
+    "    THEN 'type ' || coalesce(b.column_type, b.data_type) || ' -> ' ||"
+    "    coalesce(a.column_type, a.data_type) || '; ' ELSE '' END ||"
+    "  CASE WHEN a.is_nullable <> b.is_nullable THEN CASE WHEN a.is_nullable THEN"
+    "    'now nullable; ' ELSE 'now NOT NULL; ' END ELSE '' END ||"
+    "  CASE WHEN a.column_default IS NOT b.column_default THEN 'default changed; ' ELSE '' END ||"
+    "  CASE WHEN a.is_primary_key <> b.is_primary_key OR a.fk_references <> b.fk_references"
+    "    THEN 'keys changed; ' ELSE '' END, '; ')"
+    "  FROM a JOIN b ON b.target = a.target AND b.database = a.database AND b.schema = a.schema"
+    "  AND b.name = a.name AND b.col = a.col"
+    "  WHERE a.column_type IS NOT b.column_type OR a.data_type IS NOT b.data_type"
+    "  OR a.is_nullable <> b.is_nullable OR a.column_default IS NOT b.column_default"
+    "  OR a.is_primary_key <> b.is_primary_key OR a.fk_references <> b.fk_references "
+    "ORDER BY 1, 3, 4, 5, 2, 6";
+
+static void changes(summary *sm)
+{
+    dscat_buf *b = &sm->out;
+    sqlite3_stmt *s = query(sm, changes_sql);
+    if (s == NULL)
+        return;
+    dscat_buf_puts(b, "## Changes Since Previous Scan\n\n");
+    int step, n = 0;
+    char last_target[256] = "";
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *target = col(s, 0);
+        if (n++ == 0 || strcmp(target, last_target) != 0) {
+            if (n > 1)
+                dscat_buf_putc(b, '\n');
+            dscat_buf_printf(b, "### %s\n\n", target);
+            snprintf(last_target, sizeof(last_target), "%s", target);
+        }
+        dscat_buf_printf(b, "- %s: ", col(s, 1));
+        cell(b, col(s, 2));
+        dscat_buf_putc(b, '.');
+        cell(b, col(s, 3));
+        dscat_buf_putc(b, '.');
+        cell(b, col(s, 4));
+        if (col(s, 5)) {
+            dscat_buf_putc(b, '.');
+            cell(b, col(s, 5));
+        }
+        if (col(s, 6) && *col(s, 6)) {
+            dscat_buf_puts(b, " (");
+            cell(b, col(s, 6));
+            dscat_buf_putc(b, ')');
+        }
+        dscat_buf_putc(b, '\n');
+    }
+    dscat_buf_puts(b, n ? "\n" : "*No changes*\n\n");
+    finish(sm, s, step);
+}
+
+/* Problems and failures of each target's latest scan. */
+static void problems(summary *sm)
+{
+    dscat_buf *b = &sm->out;
+    sqlite3_stmt *s = query(
+        sm, "SELECT l.target, l.status, l.error, p.database, p.schema, p.message "
+            "FROM scans l LEFT JOIN scan_problems p ON p.scan_id = l.id "
+            "WHERE l.id = (SELECT max(id) FROM scans WHERE target = l.target) "
+            "AND (?1 IS NULL OR l.target = ?1) "
+            "AND (l.status = 'failed' OR p.message IS NOT NULL) "
+            "ORDER BY l.target, p.rowid");
+    if (s == NULL)
+        return;
+    dscat_buf_puts(b, "## Scan Problems\n\n");
+    int step, n = 0;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        n++;
+        dscat_buf_puts(b, "- **");
+        cell(b, col(s, 0));
+        dscat_buf_puts(b, "**");
+        if (col(s, 3)) {
+            dscat_buf_puts(b, " database ");
+            cell(b, col(s, 3));
+            if (col(s, 4)) {
+                dscat_buf_puts(b, ", schema ");
+                cell(b, col(s, 4));
+            }
+            dscat_buf_puts(b, ": ");
+            cell(b, col(s, 5));
+        } else if (col(s, 5)) {
+            dscat_buf_puts(b, ": ");
+            cell(b, col(s, 5));
+        } else {
+            dscat_buf_puts(b, " failed: ");
+            cell(b, col(s, 2));
+        }
+        dscat_buf_putc(b, '\n');
+    }
+    dscat_buf_puts(b, n ? "\n" : "*None*\n\n");
+    finish(sm, s, step);
+}
+
+/* An identifier Mermaid accepts: [A-Za-z0-9_], other characters as '_'. */
+static void entity_id(dscat_buf *b, const char *schema, const char *name)
+{
+    for (int part = 0; part < 2; part++) {
+        const char *s = part ? name : schema;
+        if (part)
+            dscat_buf_puts(b, "__");
+        for (const char *p = s; *p; p++) {
+            char c = *p;
+            bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+            dscat_buf_putc(b, ok ? c : '_');
+        }
+    }
+}
+
+/* A Mermaid label: the real name in double quotes (which cannot appear inside). */
+static void entity_label(dscat_buf *b, const char *schema, const char *name)
+{
+    dscat_buf_puts(b, "[\"");
+    for (int part = 0; part < 2; part++) {
+        const char *s = part ? name : schema;
+        if (part)
+            dscat_buf_putc(b, '.');
+        for (const char *p = s; *p; p++)
+            dscat_buf_putc(b, *p == '"' ? '\'' : (*p == '\n' ? ' ' : *p));
+    }
+    dscat_buf_puts(b, "\"]");
+}
+
+static void diagram(summary *sm)
+{
+    dscat_buf *b = &sm->out;
+    /* The five databases with the most foreign keys; per database up to 40 tables, taken from
+     * the foreign keys in name order. */
+    sqlite3_stmt *dbs = query(sm, "SELECT t.target, t.database, t.scan_id, count(*) AS n FROM "
+                                  DSCAT_CURRENT_TABLES " t JOIN foreign_keys f ON f.table_id = t.id"
+                                  FILTER "GROUP BY t.target, t.database, t.scan_id "
+                                  "ORDER BY n DESC, t.target, t.database LIMIT 5");
+    if (dbs == NULL)
+        return;
+    dscat_buf_puts(b, "## Relationships Diagram\n\n");
+    int step, n = 0;
+    while ((step = sqlite3_step(dbs)) == SQLITE_ROW) {
+        n++;
+        dscat_buf_puts(b, "### ");
+        cell(b, col(dbs, 0));
+        dscat_buf_puts(b, " / ");
+        cell(b, col(dbs, 1));
+        dscat_buf_puts(b, "\n\n```mermaid\nerDiagram\n");
+        sqlite3_stmt *rel = NULL;
+        if (dscat_store__prepare(
+                sm->st, &rel,
+                "WITH e AS (SELECT t.schema, t.name, f.ref_schema, f.ref_table, f.column_name "
+                "  FROM tables t JOIN foreign_keys f ON f.table_id = t.id "
+                "  WHERE t.scan_id = ?1 AND t.database = ?2),"
+                " ents AS (SELECT s, n FROM (SELECT schema AS s, name AS n FROM e UNION "
+                "  SELECT ref_schema, ref_table FROM e) ORDER BY s, n LIMIT 40) "
+                "SELECT 0, s, n, NULL, NULL, NULL FROM ents "
+                "UNION ALL SELECT 1, e.schema, e.name, e.ref_schema, e.ref_table, e.column_name "
+                "FROM e WHERE EXISTS (SELECT 1 FROM ents WHERE s = e.schema AND n = e.name) "
+                "AND EXISTS (SELECT 1 FROM ents WHERE s = e.ref_schema AND n = e.ref_table) "
+                "ORDER BY 1, 2, 3, 4, 5, 6",
+                sm->err)) {
+            sm->rc = DSCAT_EIO;
+            break;
+        }
+        sqlite3_bind_int64(rel, 1, sqlite3_column_int64(dbs, 2));
+        sqlite3_bind_text(rel, 2, col(dbs, 1), -1, SQLITE_TRANSIENT);
+        while (sqlite3_step(rel) == SQLITE_ROW) {
+            dscat_buf_puts(b, "    ");
+            if (sqlite3_column_int(rel, 0) == 0) {
+                entity_id(b, col(rel, 1), col(rel, 2));
+                entity_label(b, col(rel, 1), col(rel, 2));
+                dscat_buf_puts(b, " {\n    }\n");
+                continue;
+            }
+            entity_id(b, col(rel, 3), col(rel, 4));
+            dscat_buf_puts(b, " ||--o{ ");
+            entity_id(b, col(rel, 1), col(rel, 2));
+            dscat_buf_puts(b, " : \"");
+            for (const char *p = col(rel, 5); *p; p++)
+                dscat_buf_putc(b, *p == '"' ? '\'' : (*p == '\n' ? ' ' : *p));
+            dscat_buf_puts(b, "\"\n");
+        }
+        sqlite3_finalize(rel);
+        dscat_buf_puts(b, "```\n\n");
+    }
+    if (n == 0)
+        dscat_buf_puts(b, "*No foreign keys found*\n\n");
+    finish(sm, dbs, step);
+}
+
+int dscat_summary_render(dscat_store *st, const char *target, char **out, dscat_error *err)
+{
+    summary sm = {.st = st, .target = target, .out = DSCAT_BUF_INIT, .err = err};
+    char when[32];
+    dscat_format_local(dscat_now_us(), "%Y-%m-%d %H:%M", when, sizeof(when));
+    long long tables = count_of(&sm, "SELECT count(*) FROM " DSCAT_CURRENT_TABLES " t" FILTER);
+    dscat_buf_puts(&sm.out, "# Data Catalog Summary\n\n");
+    if (sm.rc == 0 && tables == 0) {
+        dscat_buf_puts(&sm.out, "No data in catalog.\n");
+    } else {
+        dscat_buf_printf(&sm.out, "*Generated: %s*\n\n", when);
+        overview(&sm, tables);
+        databases(&sm);
+        large_tables(&sm);
+        relationships(&sm);
+        changes(&sm);
+        problems(&sm);
+        diagram(&sm);
+        /* One trailing newline at the end of the file, not two. */
+        if (sm.out.len >= 2 && sm.out.ptr[sm.out.len - 1] == '\n' &&
+            sm.out.ptr[sm.out.len - 2] == '\n')
+            sm.out.ptr[--sm.out.len] = '\0';
+    }
+    if (sm.rc) {
+        dscat_buf_free(&sm.out);
+        return sm.rc;
+    }
+    if ((*out = dscat_buf_detach(&sm.out)) == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    return 0;
+}
+
+int dscat_export_summary(dscat_store *st, const char *path, const char *target, dscat_error *err)
+{
+    char *text = NULL;
+    int rc = dscat_summary_render(st, target, &text, err);
+    if (rc == 0)
+        rc = dscat_atomic_write(path, text, strlen(text), err);
+    dscat_free(text);
+    return rc;
+}
