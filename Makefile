@@ -37,7 +37,10 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 .PHONY: all deps demo check unit tools clean format format-check
 all: $(BUILD)/dscat tools
 
-tools: $(BUILD)/duckq
+tools: $(BUILD)/duckq $(BUILD)/silent_listener
+
+$(BUILD)/silent_listener: $(BUILD)/obj/tests/tools/silent_listener.o
+	$(CC) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

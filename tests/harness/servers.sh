@@ -1,0 +1,75 @@
+# shellcheck shell=bash
+# Real servers for the integration tests, started once per run on 127.0.0.1 with free ports and
+# throwaway data directories under $TEST_TMP, and stopped by stop_servers (called from the
+# runner's EXIT trap, so also when a test fails or the run is interrupted).
+#
+# After start_postgres: PG_PORT (TCP, scram-sha-256 password auth), PG_SOCK (socket directory,
+# trust auth for the harness's own psql), PG_PASSWORD (random per run, only in the environment)
+# and psql defaults in PGHOST/PGPORT/PGUSER.
+
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+
+# A TCP port on 127.0.0.1 that nothing listens on.
+free_port() {
+    local p
+    for _ in $(seq 1 200); do
+        p=$((20000 + RANDOM % 30000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
+random_secret() {
+    head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'
+}
+
+start_postgres() {
+    local dir=$TEST_TMP/pg
+    mkdir -p "$dir/sock"
+    chown -R postgres: "$dir"
+    PG_PORT=$(free_port) || return 1
+    PG_SOCK=$dir/sock
+    runuser -u postgres -- "$PG_BIN/initdb" -D "$dir/data" -U postgres --no-sync \
+        --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 \
+        >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log"; return 1; }
+    cat >>"$dir/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PG_SOCK'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 100
+log_line_prefix = '[%u] '
+log_min_messages = warning
+CONF
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start \
+        >/dev/null || { cat "$dir/server.log"; return 1; }
+    PG_DATA=$dir/data
+    PG_LOG=$dir/server.log
+    export PGHOST=$PG_SOCK PGPORT=$PG_PORT PGUSER=postgres PG_PORT PG_SOCK PG_LOG PG_DATA
+    PG_PASSWORD=$(random_secret)
+    export PG_PASSWORD
+    psql -q -d postgres -c "ALTER ROLE postgres PASSWORD '$PG_PASSWORD'" >/dev/null || return 1
+    echo "harness: PostgreSQL on 127.0.0.1:$PG_PORT"
+}
+
+stop_postgres() {
+    if [ -n "${PG_DATA:-}" ] && [ -d "$PG_DATA" ]; then
+        runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1
+    fi
+}
+
+stop_servers() {
+    stop_postgres
+}
+
+# pg_psql DB SQL...: runs SQL through the socket as the superuser, unaligned tab-separated.
+pg_psql() {
+    local db=$1
+    shift
+    psql -X -q -v ON_ERROR_STOP=1 -At -F $'\t' -d "$db" "$@"
+}

@@ -1,0 +1,17 @@
+# dscat demo: prints exactly the summary it wrote, and its counts are the demo database's own.
+out=$(TMPDIR=$TEST_TMP "$DSCAT" demo 2>"$TEST_TMP/demo.err")
+rc=$?
+assert_eq "demo exits 0" 0 "$rc"
+catalog=$(sed -n 's/^dscat demo: catalog //p' "$TEST_TMP/demo.err")
+db=$(sed -n 's/^dscat demo: database //p' "$TEST_TMP/demo.err")
+check "demo wrote its summary" test -f "$catalog/DATA_CATALOG_SUMMARY.md"
+printf '%s\n' "$out" >"$TEST_TMP/demo.out"
+assert_same "demo prints the summary it wrote" "$catalog/DATA_CATALOG_SUMMARY.md" "$TEST_TMP/demo.out"
+
+tables=$(sqlite3 "$db" "SELECT count(*) FROM sqlite_master WHERE type IN ('table','view') AND name NOT LIKE 'sqlite\_%' ESCAPE '\\'")
+columns=$(sqlite3 "$db" "SELECT count(*) FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type IN ('table','view') AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\\'")
+assert_match "summary table count is sqlite_master's ($tables)" "\*\*Tables:\*\* $tables\$" "$(grep 'Tables:' "$catalog/DATA_CATALOG_SUMMARY.md")"
+assert_match "summary column count is pragma table_info's ($columns)" "\*\*Columns:\*\* $columns\$" "$(grep 'Columns:' "$catalog/DATA_CATALOG_SUMMARY.md")"
+check "demo catalog directory is private (0700)" test "$(stat -c %a "$catalog")" = 700
+check "demo writes the catalog .gitignore" grep -qx 'catalog.db\*' "$catalog/.gitignore"
+check "demo view is catalogued as a VIEW" test "$(duckq "SELECT DISTINCT table_type FROM '$catalog/metadata.parquet' WHERE table_name = 'order_totals'")" = VIEW
