@@ -31,6 +31,12 @@ int dscat_store_open(dscat_store **out, const char *catalog_dir, dscat_store_mod
                      dscat_error *err);
 void dscat_store_close(dscat_store *st);
 
+/*
+ * Refuses (DSCAT_EVERSION) a store written by a newer dscat, reading only the file header so
+ * that nothing is created or changed. No store yet is fine.
+ */
+int dscat_store_check_version(const char *catalog_dir, dscat_error *err);
+
 typedef enum dscat_scan_status {
     DSCAT_SCAN_OK,
     DSCAT_SCAN_PARTIAL,

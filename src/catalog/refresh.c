@@ -372,17 +372,14 @@ static void make_run_id(char *out, size_t size)
     snprintf(out, size, "%s-%02x%02x%02x%02x", compact, rnd[0], rnd[1], rnd[2], rnd[3]);
 }
 
-/* Refuses a store written by a newer dscat before anything is contacted. */
+/*
+ * Refuses a store written by a newer dscat before anything is contacted. The version is read
+ * from the file header, not through SQLite: opening a WAL database, even read-only, would create
+ * its -wal and -shm files, and a run that fails must leave the directory exactly as it was.
+ */
 static int precheck_store(const char *catalog_dir, dscat_error *err)
 {
-    dscat_store *st = NULL;
-    int rc = dscat_store_open(&st, catalog_dir, DSCAT_STORE_READ, err);
-    dscat_store_close(st);
-    if (rc == DSCAT_ENOTFOUND) {
-        dscat_error_clear(err);
-        return 0;
-    }
-    return rc;
+    return dscat_store_check_version(catalog_dir, err);
 }
 
 static int select_targets(run_state *rs, const dscat_config *cfg,

@@ -197,6 +197,38 @@ fail:
     return rc;
 }
 
+int dscat_store_check_version(const char *catalog_dir, dscat_error *err)
+{
+    dscat_buf path = DSCAT_BUF_INIT;
+    if (dscat_buf_printf(&path, "%s/catalog.db", catalog_dir))
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    unsigned char header[100];
+    int rc = 0;
+    FILE *f = fopen(dscat_buf_cstr(&path), "rb");
+    if (f == NULL)
+        goto done; /* no store yet: a refresh will create it */
+    size_t n = fread(header, 1, sizeof(header), f);
+    fclose(f);
+    if (n == 0)
+        goto done; /* an empty file is what SQLite creates before the first write */
+    if (n < sizeof(header) || memcmp(header, "SQLite format 3", 16) != 0) {
+        rc = dscat_error_set(err, DSCAT_EINVALID, "catalog store %s is not a SQLite database",
+                             dscat_buf_cstr(&path));
+        goto done;
+    }
+    /* PRAGMA user_version lives at offset 60, a big-endian 32-bit integer. */
+    int version = (int)(((unsigned)header[60] << 24) | ((unsigned)header[61] << 16) |
+                        ((unsigned)header[62] << 8) | header[63]);
+    if (version > NMIGRATIONS)
+        rc = dscat_error_set(err, DSCAT_EVERSION,
+                             "catalog store %s was written by a newer dscat (store version %d, "
+                             "this dscat knows up to %d); upgrade dscat",
+                             dscat_buf_cstr(&path), version, NMIGRATIONS);
+done:
+    dscat_buf_free(&path);
+    return rc;
+}
+
 void dscat_store_close(dscat_store *st)
 {
     if (st == NULL)

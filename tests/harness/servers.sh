@@ -43,6 +43,7 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 max_connections = 100
+max_locks_per_transaction = 1024
 log_line_prefix = '[%u] '
 log_min_messages = warning
 CONF

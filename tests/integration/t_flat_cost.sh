@@ -1,0 +1,28 @@
+# Flat cost, counted by the server: with log_statement = 'all' for a dedicated role, scanning a
+# database of 10 tables and one of 2,000 tables issues the same number of statements.
+pg_psql postgres -c "CREATE ROLE counter LOGIN SUPERUSER PASSWORD '$PG_PASSWORD'" >/dev/null
+pg_psql postgres -c "ALTER ROLE counter SET log_statement = 'all'" >/dev/null
+for n in 10 2000; do
+    pg_psql postgres -c "CREATE DATABASE flat$n" >/dev/null
+    pg_psql "flat$n" -c "DO \$\$ BEGIN FOR i IN 1..$n LOOP
+        EXECUTE format('CREATE TABLE t%s (id int PRIMARY KEY, a text, b numeric(10,2), c timestamptz, p int REFERENCES t%s(id))', i, greatest(i - 1, 1));
+        END LOOP; END \$\$" >/dev/null
+done
+# scan DB: prints "<tables catalogued> <statements the server logged for the scan>".
+scan() {
+    local home before after
+    home=$(new_home)
+    pg_target pg "database = \"$1\"" >"$home/targets.toml"
+    before=$(grep -c '^\[counter\] LOG:  statement:' "$PG_LOG")
+    DSCAT_HOME=$home T_PG_USER=counter "$DSCAT" refresh >/dev/null 2>&1 || echo "refresh failed" >&2
+    sleep 0.3
+    after=$(grep -c '^\[counter\] LOG:  statement:' "$PG_LOG")
+    echo "$(duckq "SELECT count(DISTINCT table_name) FROM read_parquet('$home/metadata.parquet')") $((after - before))"
+}
+read -r small_tables small < <(scan flat10)
+read -r large_tables large < <(scan flat2000)
+echo "  statements: 10 tables -> $small, 2000 tables -> $large"
+assert_eq "the small database has 10 tables in the catalog" 10 "$small_tables"
+assert_eq "the large database has 2000 tables in the catalog" 2000 "$large_tables"
+check "the server logged statements for the scan" test "$small" -gt 0
+assert_eq "10 tables and 2,000 tables cost the same number of statements" "$small" "$large"
