@@ -16,8 +16,8 @@
 typedef struct dscat_store dscat_store;
 
 typedef enum dscat_store_mode {
-    DSCAT_STORE_READ,  /* fails with DSCAT_ENOTFOUND when there is no store yet */
-    DSCAT_STORE_WRITE  /* creates and migrates the store when needed */
+    DSCAT_STORE_READ, /* fails with DSCAT_ENOTFOUND when there is no store yet */
+    DSCAT_STORE_WRITE /* creates and migrates the store when needed */
 } dscat_store_mode;
 
 /* The store's schema version this dscat writes. */
@@ -66,15 +66,15 @@ typedef struct dscat_refresh_report {
     char run_id[64];
     dscat_target_report *targets; /* in configuration order */
     size_t ntargets;
-    bool written; /* false when no target could be scanned: nothing was written */
+    bool written;       /* false when no target could be scanned: nothing was written */
     char *snapshot_dir; /* the project snapshot written, or NULL */
 } dscat_refresh_report;
 
 typedef struct dscat_refresh_options {
     const char *const *targets; /* keys to refresh; none = all */
     size_t ntargets;
-    bool profile;               /* --depth profile */
-    const char *project;        /* --project, or NULL to detect from the working directory */
+    bool profile;        /* --depth profile */
+    const char *project; /* --project, or NULL to detect from the working directory */
     /* Called from the refreshing threads with one line of progress; may be NULL. */
     void (*progress)(const char *line, void *payload);
     void *payload;
@@ -98,12 +98,10 @@ void dscat_refresh_report_free(dscat_refresh_report *r);
 int dscat_export_all(dscat_store *st, const char *catalog_dir, dscat_error *err);
 
 /* Writes metadata.parquet (SPEC §3) of the current catalog, or of one target, to path. */
-int dscat_export_parquet(dscat_store *st, const char *path, const char *target,
-                         dscat_error *err);
+int dscat_export_parquet(dscat_store *st, const char *path, const char *target, dscat_error *err);
 
 /* Writes DATA_CATALOG_SUMMARY.md (SPEC §5) of the current catalog, or one target, to path. */
-int dscat_export_summary(dscat_store *st, const char *path, const char *target,
-                         dscat_error *err);
+int dscat_export_summary(dscat_store *st, const char *path, const char *target, dscat_error *err);
 
 /* Writes last_scan.json (SPEC §4) to path. */
 int dscat_export_last_scan(dscat_store *st, const char *path, dscat_error *err);
@@ -116,9 +114,9 @@ typedef enum dscat_catalog_state {
 
 typedef struct dscat_target_status {
     char *target;
-    char *status;          /* of the target's latest scan: ok, partial, failed; NULL if never */
+    char *status;            /* of the target's latest scan: ok, partial, failed; NULL if never */
     int64_t last_success_us; /* DSCAT_STATUS_NEVER when never scanned successfully */
-    char *last_problem;    /* the latest failure or problem message, or NULL */
+    char *last_problem;      /* the latest failure or problem message, or NULL */
     long databases, tables, columns;
 } dscat_target_status;
 
@@ -128,7 +126,7 @@ typedef struct dscat_status {
     dscat_catalog_state state;
     int64_t last_updated_us; /* newest successful scan; DSCAT_STATUS_NEVER when none */
     int64_t oldest_success_us;
-    double age_days;         /* of the oldest last successful scan among configured targets */
+    double age_days; /* of the oldest last successful scan among configured targets */
     long targets, databases, tables, columns;
     dscat_target_status *per_target;
     size_t ntargets;

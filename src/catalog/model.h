@@ -30,8 +30,8 @@ typedef struct dscat_column_info {
     int ordinal;
     const char *data_type, *column_type;
     bool nullable, is_pk;
-    const char *default_value, *comment; /* NULL = none */
-    int64_t max_length, precision, scale; /* DSCAT_NULL = not applicable */
+    const char *default_value, *comment;               /* NULL = none */
+    int64_t max_length, precision, scale;              /* DSCAT_NULL = not applicable */
     int64_t null_count, distinct_count, profiled_rows; /* DSCAT_NULL unless profiled */
 } dscat_column_info;
 

@@ -107,8 +107,8 @@ static void enqueue(run_state *rs, job j)
  * Applies the schema and table globs and max_tables_per_db to a finished database scan by
  * marking tables excluded. Over the limit, the first tables by schema and name are kept.
  */
-static void apply_filters(const dscat_target_config *t, const dscat_settings *s,
-                          dscat_db_scan *d, dscat_error *note)
+static void apply_filters(const dscat_target_config *t, const dscat_settings *s, dscat_db_scan *d,
+                          dscat_error *note)
 {
     size_t kept = 0;
     for (size_t i = 0; i < d->tables.count; i++) {
@@ -325,15 +325,15 @@ static void finish_report(target_state *t, dscat_target_report *r)
 }
 
 /* Writes every target of the run into the store in one transaction. */
-static int write_store(dscat_store *st, run_state *rs, dscat_refresh_report *rep,
-                       dscat_error *err)
+static int write_store(dscat_store *st, run_state *rs, dscat_refresh_report *rep, dscat_error *err)
 {
     int rc = dscat_store__exec(st, "BEGIN IMMEDIATE", err);
     for (size_t i = 0; i < rs->ntargets && rc == 0; i++) {
         target_state *t = &rs->targets[i];
         dscat_target_report *r = &rep->targets[i];
-        dscat_scan_row row = {rep->run_id, t->cfg, r, t->started_us,
-                              t->started_us + r->duration_ms * 1000, rs->opts->profile};
+        dscat_scan_row row = {
+            rep->run_id,      t->cfg, r, t->started_us, t->started_us + r->duration_ms * 1000,
+            rs->opts->profile};
         int64_t scan_id = 0;
         rc = dscat_store__insert_scan(st, &row, &scan_id, err);
         for (size_t k = 0; k < t->scans.count && rc == 0 && !t->failed; k++)
@@ -382,8 +382,8 @@ static int precheck_store(const char *catalog_dir, dscat_error *err)
     return dscat_store_check_version(catalog_dir, err);
 }
 
-static int select_targets(run_state *rs, const dscat_config *cfg,
-                          const dscat_refresh_options *opts, dscat_error *err)
+static int select_targets(run_state *rs, const dscat_config *cfg, const dscat_refresh_options *opts,
+                          dscat_error *err)
 {
     for (size_t i = 0; i < opts->ntargets; i++)
         if (dscat_config_target(cfg, opts->targets[i]) == NULL) {
@@ -477,8 +477,8 @@ int dscat_refresh(dscat_refresh_report **out, const dscat_config *cfg,
     if ((rc = dscat_export_all(st, cfg->catalog_dir, err)))
         goto done;
     if (dscat_project_find(&root, opts->project, err) == 0) {
-        rc = dscat_snapshot_write(st, cfg->catalog_dir, root, NULL, &rep->snapshot_dir, NULL,
-                                  NULL, err);
+        rc = dscat_snapshot_write(st, cfg->catalog_dir, root, NULL, &rep->snapshot_dir, NULL, NULL,
+                                  err);
         if (rc)
             goto done;
     } else if (opts->project) {

@@ -68,8 +68,8 @@ int dscat_status_get(dscat_status **out, const dscat_config *cfg, dscat_error *e
     *out = NULL;
     dscat_store *st = NULL;
     dscat_status *s = dscat_calloc(1, sizeof(*s));
-    if (s == NULL || (cfg->ntargets &&
-                      (s->per_target = dscat_calloc(cfg->ntargets, sizeof(*s->per_target))) == NULL)) {
+    if (s == NULL || (cfg->ntargets && (s->per_target = dscat_calloc(
+                                            cfg->ntargets, sizeof(*s->per_target))) == NULL)) {
         dscat_status_free(s);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }

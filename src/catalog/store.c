@@ -176,15 +176,14 @@ int dscat_store_open(dscat_store **out, const char *catalog_dir, dscat_store_mod
     }
     if (mode == DSCAT_STORE_READ) {
         if (version < NMIGRATIONS) {
-            rc = dscat_error_set(err, DSCAT_ENOTFOUND,
-                                 "catalog store %s is not initialised: run dscat refresh",
-                                 st->path);
+            rc =
+                dscat_error_set(err, DSCAT_ENOTFOUND,
+                                "catalog store %s is not initialised: run dscat refresh", st->path);
             goto fail;
         }
     } else {
         if ((rc = exec(st, "PRAGMA journal_mode = WAL", err)) ||
-            (rc = exec(st, "PRAGMA synchronous = NORMAL", err)) ||
-            (rc = migrate(st, version, err)))
+            (rc = exec(st, "PRAGMA synchronous = NORMAL", err)) || (rc = migrate(st, version, err)))
             goto fail;
         chmod(st->path, 0600);
     }
@@ -317,10 +316,10 @@ int dscat_store__insert_scan(dscat_store *st, const dscat_scan_row *row, int64_t
     if (rc)
         return rc;
     *scan_id = sqlite3_last_insert_rowid(st->db);
-    if ((rc = dscat_store__prepare(
-             st, &s, "INSERT INTO scan_problems(scan_id, database, schema, message) "
-                     "VALUES (?1, ?2, ?3, ?4)",
-             err)))
+    if ((rc = dscat_store__prepare(st, &s,
+                                   "INSERT INTO scan_problems(scan_id, database, schema, message) "
+                                   "VALUES (?1, ?2, ?3, ?4)",
+                                   err)))
         return rc;
     for (size_t i = 0; i < r->nproblems && rc == 0; i++) {
         sqlite3_bind_int64(s, 1, *scan_id);
@@ -453,8 +452,7 @@ done:
     return rc;
 }
 
-int dscat_store__set_current(dscat_store *st, const char *target, int64_t scan_id,
-                             dscat_error *err)
+int dscat_store__set_current(dscat_store *st, const char *target, int64_t scan_id, dscat_error *err)
 {
     sqlite3_stmt *s = NULL;
     int rc = dscat_store__prepare(

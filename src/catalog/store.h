@@ -43,7 +43,7 @@ int dscat_summary_render(dscat_store *st, const char *target, char **out, dscat_
 
 /* SQL for the current catalog's tables: current scan of each target. */
 #define DSCAT_CURRENT_TABLES                                                                       \
-    "(SELECT t.*, s.target AS target, s.server AS server FROM tables t "                          \
+    "(SELECT t.*, s.target AS target, s.server AS server FROM tables t "                           \
     "JOIN targets g ON g.current_scan_id = t.scan_id JOIN scans s ON s.id = t.scan_id)"
 
 #endif

@@ -70,7 +70,7 @@ static const struct {
     const char *name;
     int (*run)(int, char **);
 } commands[] = {
-    {"refresh", cmd_refresh}, {"status", cmd_status}, {"targets", cmd_targets},
+    {"refresh", cmd_refresh},   {"status", cmd_status}, {"targets", cmd_targets},
     {"snapshot", cmd_snapshot}, {"demo", cmd_demo},
 };
 

@@ -48,9 +48,8 @@ static void print_human(const dscat_refresh_report *r, const dscat_config *cfg)
                t->columns == 1 ? "" : "s", (double)t->duration_ms / 1000.0, t->queries);
         for (size_t k = 0; k < t->nproblems; k++) {
             const dscat_scan_problem *p = &t->problems[k];
-            printf("  problem: %s%s%s%s%s\n", p->database ? p->database : "",
-                   p->schema ? "." : "", p->schema ? p->schema : "", p->database ? ": " : "",
-                   p->message);
+            printf("  problem: %s%s%s%s%s\n", p->database ? p->database : "", p->schema ? "." : "",
+                   p->schema ? p->schema : "", p->database ? ": " : "", p->message);
         }
     }
     if (r->written) {
@@ -68,22 +67,22 @@ static void print_json(const dscat_refresh_report *r, const dscat_config *cfg)
         const dscat_target_report *t = &r->targets[i];
         json_t *problems = json_array();
         for (size_t k = 0; k < t->nproblems; k++)
-            json_array_append_new(
-                problems, json_pack("{s:s?, s:s?, s:s}", "database", t->problems[k].database,
-                                    "schema", t->problems[k].schema, "message",
-                                    t->problems[k].message));
-        json_object_set_new(
-            targets, t->target,
-            json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:s?}", "status",
-                      dscat_scan_status_name(t->status), "databases", (json_int_t)t->databases,
-                      "tables", (json_int_t)t->tables, "columns", (json_int_t)t->columns,
-                      "duration_ms", (json_int_t)t->duration_ms, "queries",
-                      (json_int_t)t->queries, "problems", problems, "error",
-                      t->status == DSCAT_SCAN_FAILED ? t->error.message : NULL));
+            json_array_append_new(problems, json_pack("{s:s?, s:s?, s:s}", "database",
+                                                      t->problems[k].database, "schema",
+                                                      t->problems[k].schema, "message",
+                                                      t->problems[k].message));
+        json_object_set_new(targets, t->target,
+                            json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:s?}", "status",
+                                      dscat_scan_status_name(t->status), "databases",
+                                      (json_int_t)t->databases, "tables", (json_int_t)t->tables,
+                                      "columns", (json_int_t)t->columns, "duration_ms",
+                                      (json_int_t)t->duration_ms, "queries", (json_int_t)t->queries,
+                                      "problems", problems, "error",
+                                      t->status == DSCAT_SCAN_FAILED ? t->error.message : NULL));
     }
-    json_t *doc = json_pack("{s:s, s:b, s:o, s:s, s:s?}", "run_id", r->run_id, "written",
-                            r->written, "targets", targets, "catalog_dir", cfg->catalog_dir,
-                            "snapshot", r->snapshot_dir);
+    json_t *doc =
+        json_pack("{s:s, s:b, s:o, s:s, s:s?}", "run_id", r->run_id, "written", r->written,
+                  "targets", targets, "catalog_dir", cfg->catalog_dir, "snapshot", r->snapshot_dir);
     char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (text)
         puts(text);

@@ -58,11 +58,11 @@ static void print_status_json(const dscat_status *s)
     for (size_t i = 0; i < s->ntargets; i++) {
         const dscat_target_status *t = &s->per_target[i];
         json_array_append_new(
-            targets, json_pack("{s:s, s:s?, s:o, s:s?, s:I, s:I, s:I}", "target", t->target,
-                               "status", t->status, "last_success", time_or_null(t->last_success_us),
-                               "last_problem", t->last_problem, "databases",
-                               (json_int_t)t->databases, "tables", (json_int_t)t->tables,
-                               "columns", (json_int_t)t->columns));
+            targets,
+            json_pack("{s:s, s:s?, s:o, s:s?, s:I, s:I, s:I}", "target", t->target, "status",
+                      t->status, "last_success", time_or_null(t->last_success_us), "last_problem",
+                      t->last_problem, "databases", (json_int_t)t->databases, "tables",
+                      (json_int_t)t->tables, "columns", (json_int_t)t->columns));
     }
     json_t *doc = json_pack(
         "{s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I}, s:o}", "status",
@@ -98,8 +98,8 @@ static void print_status_human(const dscat_status *s)
         char when[64] = "never";
         if (t->last_success_us != DSCAT_STATUS_NEVER)
             dscat_format_local(t->last_success_us, "%Y-%m-%d %H:%M", when, sizeof(when));
-        printf("  %s: %s, last successful scan %s", t->target, t->status ? t->status : "not scanned",
-               when);
+        printf("  %s: %s, last successful scan %s", t->target,
+               t->status ? t->status : "not scanned", when);
         if (t->last_problem)
             printf(", last problem: %s", t->last_problem);
         putchar('\n');
@@ -159,9 +159,10 @@ int cmd_targets(int argc, char **argv)
                 json_array_append_new(dbs, json_string(t->include_databases.items[k]));
         else if (t->database)
             json_array_append_new(dbs, json_string(t->database));
-        json_t *vars = json_pack("{s:o, s:o, s:o, s:o, s:o}", "host", var_state(t->host_env), "user",
-                                 var_state(t->user_env), "password", var_state(t->password_env),
-                                 "port", var_state(t->port_env), "path", var_state(t->path_env));
+        json_t *vars =
+            json_pack("{s:o, s:o, s:o, s:o, s:o}", "host", var_state(t->host_env), "user",
+                      var_state(t->user_env), "password", var_state(t->password_env), "port",
+                      var_state(t->port_env), "path", var_state(t->path_env));
         json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:o}", "key", t->key, "name",
                                              t->name, "type", dscat_source_type_name(t->type),
                                              "databases", dbs, "variables", vars));
@@ -186,8 +187,7 @@ int cmd_targets(int argc, char **argv)
                 printf(", databases:");
                 size_t k;
                 json_t *d;
-                json_array_foreach(dbs, k, d) printf("%s%s", k ? ", " : " ",
-                                                     json_string_value(d));
+                json_array_foreach(dbs, k, d) printf("%s%s", k ? ", " : " ", json_string_value(d));
             }
             putchar('\n');
             const char *key;

@@ -26,18 +26,22 @@ typedef enum { K_STRING, K_INT, K_NUMBER, K_LIST } key_kind;
 typedef struct key_spec {
     const char *name;
     key_kind kind;
-    size_t offset; /* into dscat_target_config or dscat_settings */
+    size_t offset;  /* into dscat_target_config or dscat_settings */
     unsigned types; /* target keys: bit per dscat_source_type it applies to */
 } key_spec;
 
 #define T_ALL 0xfu
-#define T_NET ((1u << DSCAT_SOURCE_SQLSERVER) | (1u << DSCAT_SOURCE_POSTGRES) | (1u << DSCAT_SOURCE_MYSQL))
+#define T_NET                                                                                      \
+    ((1u << DSCAT_SOURCE_SQLSERVER) | (1u << DSCAT_SOURCE_POSTGRES) | (1u << DSCAT_SOURCE_MYSQL))
 #define T_PG (1u << DSCAT_SOURCE_POSTGRES)
 #define T_PGMY ((1u << DSCAT_SOURCE_POSTGRES) | (1u << DSCAT_SOURCE_MYSQL))
 #define T_SQLITE (1u << DSCAT_SOURCE_SQLITE)
 #define T_NOSQLITE (T_ALL & ~T_SQLITE)
 
-#define TK(n, k, f, t) {n, k, offsetof(dscat_target_config, f), t}
+#define TK(n, k, f, t)                                                                             \
+    {                                                                                              \
+        n, k, offsetof(dscat_target_config, f), t                                                  \
+    }
 static const key_spec target_keys[] = {
     TK("name", K_STRING, name, T_ALL),
     TK("host", K_STRING, host, T_NET),
@@ -60,7 +64,10 @@ static const key_spec target_keys[] = {
     TK("sslmode", K_STRING, sslmode, T_PG),
 };
 
-#define SK(n, k, f) {n, k, offsetof(dscat_settings, f), 0}
+#define SK(n, k, f)                                                                                \
+    {                                                                                              \
+        n, k, offsetof(dscat_settings, f), 0                                                       \
+    }
 static const key_spec setting_keys[] = {
     SK("parallel_scans", K_INT, parallel_scans),
     SK("stale_after_days", K_INT, stale_after_days),
@@ -259,8 +266,8 @@ static int parse_target(const ctx *c, const dscat_toml_entry *te, dscat_target_c
     const dscat_toml_value *tv = te->value;
     int rc;
     if (!valid_target_key(te->key, te->key_len))
-        return cfg_error(c, te->line,
-                         "target name '%s' may only hold letters, digits, '_' and '-'", te->key);
+        return cfg_error(c, te->line, "target name '%s' may only hold letters, digits, '_' and '-'",
+                         te->key);
     if (tv->type != DSCAT_TOML_TABLE)
         return cfg_error(c, te->line, "targets.%s must be a table", te->key);
     t->line = tv->line;
@@ -403,8 +410,7 @@ static int apply_env_overrides(const ctx *c, dscat_settings *s)
         return rc;
     s->deletion_interval_seconds = (int)d;
     if (env_string(&s->cache_root, "DSCAT_CACHE_ROOT") ||
-        env_string(&s->s3_endpoint, "DSCAT_S3_ENDPOINT") ||
-        env_string(&s->s3_region, "AWS_REGION"))
+        env_string(&s->s3_endpoint, "DSCAT_S3_ENDPOINT") || env_string(&s->s3_region, "AWS_REGION"))
         return dscat_error_set(c->err, DSCAT_ENOMEM, "out of memory");
     return 0;
 }
@@ -478,8 +484,8 @@ int dscat_config_parse(dscat_config **out, const char *catalog_dir, const char *
         } else {
             rc = check_refused(&c, e, "top level");
             if (rc == 0)
-                rc = cfg_error(&c, e->line, "unknown key '%s' (expected [settings] or [targets.NAME])",
-                               e->key);
+                rc = cfg_error(&c, e->line,
+                               "unknown key '%s' (expected [settings] or [targets.NAME])", e->key);
             goto done;
         }
     }
@@ -550,8 +556,9 @@ void dscat_config_free(dscat_config *cfg)
         return;
     for (size_t i = 0; i < cfg->ntargets; i++) {
         dscat_target_config *t = &cfg->targets[i];
-        char *strs[] = {t->key,  t->name,     t->host,     t->host_env, t->user,    t->user_env,
-                        t->password_env, t->port_env, t->database, t->path,     t->path_env, t->sslmode};
+        char *strs[] = {t->key,      t->name,     t->host,         t->host_env,
+                        t->user,     t->user_env, t->password_env, t->port_env,
+                        t->database, t->path,     t->path_env,     t->sslmode};
         for (size_t k = 0; k < sizeof(strs) / sizeof(strs[0]); k++)
             dscat_free(strs[k]);
         free_list(&t->include_databases);
@@ -611,8 +618,8 @@ static int from_env(char **out, const char *var, const char *target, dscat_error
         return 0;
     const char *v = getenv(var);
     if (v == NULL || *v == '\0')
-        return dscat_error_set(err, DSCAT_EUNSET,
-                               "target %s: environment variable %s is not set", target, var);
+        return dscat_error_set(err, DSCAT_EUNSET, "target %s: environment variable %s is not set",
+                               target, var);
     if ((*out = dscat_strdup(v)) == NULL)
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     return 0;
@@ -681,11 +688,12 @@ int dscat_target_resolve(dscat_target_conn *out, const dscat_target_config *t, d
             goto fail;
         char *end = NULL;
         long port = strtol(p, &end, 10);
+        bool valid = end != p && *end == '\0' && port >= 1 && port <= 65535;
         dscat_free(p);
-        if (*end != '\0' || port < 1 || port > 65535) {
+        if (!valid) {
             rc = dscat_error_set(err, DSCAT_EINVALID,
-                                 "target %s: environment variable %s is not a port number",
-                                 t->key, t->port_env);
+                                 "target %s: environment variable %s is not a port number", t->key,
+                                 t->port_env);
             goto fail;
         }
         out->port = (int)port;
@@ -783,6 +791,8 @@ static void dotenv_apply(FILE *f)
         while (*v == ' ' || *v == '\t')
             v++;
         size_t vl = strlen(v);
+        while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+            v[--vl] = '\0';
         if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
             v[vl - 1] = '\0';
             v++;

@@ -45,8 +45,7 @@ static json_t *problems_of(dscat_store *st, int64_t scan_id)
     sqlite3_bind_int64(s, 1, scan_id);
     while (sqlite3_step(s) == SQLITE_ROW)
         json_array_append_new(arr, json_pack("{s:o, s:o, s:o}", "database", opt_text(s, 0),
-                                             "schema", opt_text(s, 1), "message",
-                                             opt_text(s, 2)));
+                                             "schema", opt_text(s, 1), "message", opt_text(s, 2)));
     sqlite3_finalize(s);
     return arr;
 }
@@ -76,9 +75,12 @@ static json_t *build(dscat_store *st, dscat_error *err)
         json_t *e = json_object();
         json_object_set_new(e, "timestamp", has_success ? local_time(success_us) : json_null());
         json_object_set_new(e, "timestamp_utc", has_success ? utc_time(success_us) : json_null());
-        json_object_set_new(e, "row_count", json_integer(has_success ? sqlite3_column_int64(s, 8) : 0));
-        json_object_set_new(e, "databases", json_integer(has_success ? sqlite3_column_int64(s, 9) : 0));
-        json_object_set_new(e, "tables", json_integer(has_success ? sqlite3_column_int64(s, 10) : 0));
+        json_object_set_new(e, "row_count",
+                            json_integer(has_success ? sqlite3_column_int64(s, 8) : 0));
+        json_object_set_new(e, "databases",
+                            json_integer(has_success ? sqlite3_column_int64(s, 9) : 0));
+        json_object_set_new(e, "tables",
+                            json_integer(has_success ? sqlite3_column_int64(s, 10) : 0));
         json_object_set_new(e, "duration_ms", json_integer(sqlite3_column_int64(s, 4)));
         json_object_set_new(e, "status", json_string(status));
         json_object_set_new(e, "problems", problems_of(st, sqlite3_column_int64(s, 1)));

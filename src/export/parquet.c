@@ -29,10 +29,10 @@ static const char *const create_sql =
 typedef enum { A_TEXT, A_BOOL, A_BIGINT, A_INT, A_DOUBLE, A_TIMESTAMP } append_kind;
 
 static const append_kind kinds[] = {
-    A_TEXT,   A_TEXT,   A_TEXT,   A_TEXT,   A_TEXT,      A_BOOL,   A_BOOL,
+    A_TEXT,   A_TEXT,   A_TEXT,   A_TEXT,      A_TEXT,      A_BOOL,   A_BOOL,
     A_BOOL,   A_TEXT,   A_BIGINT, A_TIMESTAMP, A_TIMESTAMP, A_BIGINT, A_DOUBLE,
-    A_BIGINT, A_BIGINT, A_TEXT,   A_TEXT,   A_TEXT,      A_INT,    A_TEXT,
-    A_BIGINT, A_INT,    A_INT,    A_TEXT,   A_TEXT,      A_TEXT,   A_BIGINT};
+    A_BIGINT, A_BIGINT, A_TEXT,   A_TEXT,      A_TEXT,      A_INT,    A_TEXT,
+    A_BIGINT, A_INT,    A_INT,    A_TEXT,      A_TEXT,      A_TEXT,   A_BIGINT};
 
 #define NCOLS ((int)(sizeof(kinds) / sizeof(kinds[0])))
 

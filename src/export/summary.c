@@ -90,8 +90,9 @@ static void overview(summary *sm, long long tables)
     dscat_buf *b = &sm->out;
     long long targets =
         count_of(sm, "SELECT count(DISTINCT t.target) FROM " DSCAT_CURRENT_TABLES " t" FILTER);
-    long long dbs = count_of(sm, "SELECT count(*) FROM (SELECT DISTINCT t.target, t.database FROM "
-                                 DSCAT_CURRENT_TABLES " t" FILTER ")");
+    long long dbs = count_of(
+        sm, "SELECT count(*) FROM (SELECT DISTINCT t.target, t.database FROM " DSCAT_CURRENT_TABLES
+            " t" FILTER ")");
     long long cols = count_of(sm, "SELECT count(*) FROM " DSCAT_CURRENT_TABLES
                                   " t JOIN columns c ON c.table_id = t.id" FILTER);
     dscat_buf_printf(b,
@@ -137,11 +138,11 @@ static void databases(summary *sm)
 static void large_tables(summary *sm)
 {
     dscat_buf *b = &sm->out;
-    sqlite3_stmt *s = query(sm, "SELECT t.database, t.schema, t.name, t.row_estimate FROM "
-                                DSCAT_CURRENT_TABLES " t" FILTER
-                                "AND t.row_estimate > 1000000 "
-                                "ORDER BY t.row_estimate DESC, t.database, t.schema, t.name "
-                                "LIMIT 20");
+    sqlite3_stmt *s =
+        query(sm, "SELECT t.database, t.schema, t.name, t.row_estimate FROM " DSCAT_CURRENT_TABLES
+                  " t" FILTER "AND t.row_estimate > 1000000 "
+                  "ORDER BY t.row_estimate DESC, t.database, t.schema, t.name "
+                  "LIMIT 20");
     if (s == NULL)
         return;
     dscat_buf_puts(b, "## Large Tables (>1M rows)\n\n");
@@ -166,11 +167,10 @@ static void large_tables(summary *sm)
 static void relationships(summary *sm)
 {
     dscat_buf *b = &sm->out;
-    sqlite3_stmt *s =
-        query(sm, "SELECT DISTINCT t.database, t.name, c.name, c.fk_references FROM "
-                  DSCAT_CURRENT_TABLES " t JOIN columns c ON c.table_id = t.id" FILTER
-                  "AND c.is_foreign_key "
-                  "ORDER BY t.database, t.name, c.name, c.fk_references LIMIT 30");
+    sqlite3_stmt *s = query(
+        sm, "SELECT DISTINCT t.database, t.name, c.name, c.fk_references FROM " DSCAT_CURRENT_TABLES
+            " t JOIN columns c ON c.table_id = t.id" FILTER "AND c.is_foreign_key "
+            "ORDER BY t.database, t.name, c.name, c.fk_references LIMIT 30");
     if (s == NULL)
         return;
     dscat_buf_puts(b, "## Key Relationships\n\n");
@@ -285,13 +285,13 @@ static void changes(summary *sm)
 static void problems(summary *sm)
 {
     dscat_buf *b = &sm->out;
-    sqlite3_stmt *s = query(
-        sm, "SELECT l.target, l.status, l.error, p.database, p.schema, p.message "
-            "FROM scans l LEFT JOIN scan_problems p ON p.scan_id = l.id "
-            "WHERE l.id = (SELECT max(id) FROM scans WHERE target = l.target) "
-            "AND (?1 IS NULL OR l.target = ?1) "
-            "AND (l.status = 'failed' OR p.message IS NOT NULL) "
-            "ORDER BY l.target, p.rowid");
+    sqlite3_stmt *s =
+        query(sm, "SELECT l.target, l.status, l.error, p.database, p.schema, p.message "
+                  "FROM scans l LEFT JOIN scan_problems p ON p.scan_id = l.id "
+                  "WHERE l.id = (SELECT max(id) FROM scans WHERE target = l.target) "
+                  "AND (?1 IS NULL OR l.target = ?1) "
+                  "AND (l.status = 'failed' OR p.message IS NOT NULL) "
+                  "ORDER BY l.target, p.rowid");
     if (s == NULL)
         return;
     dscat_buf_puts(b, "## Scan Problems\n\n");
@@ -357,10 +357,11 @@ static void diagram(summary *sm)
     dscat_buf *b = &sm->out;
     /* The five databases with the most foreign keys; per database up to 40 tables, taken from
      * the foreign keys in name order. */
-    sqlite3_stmt *dbs = query(sm, "SELECT t.target, t.database, t.scan_id, count(*) AS n FROM "
-                                  DSCAT_CURRENT_TABLES " t JOIN foreign_keys f ON f.table_id = t.id"
-                                  FILTER "GROUP BY t.target, t.database, t.scan_id "
-                                  "ORDER BY n DESC, t.target, t.database LIMIT 5");
+    sqlite3_stmt *dbs =
+        query(sm, "SELECT t.target, t.database, t.scan_id, count(*) AS n FROM " DSCAT_CURRENT_TABLES
+                  " t JOIN foreign_keys f ON f.table_id = t.id" FILTER
+                  "GROUP BY t.target, t.database, t.scan_id "
+                  "ORDER BY n DESC, t.target, t.database LIMIT 5");
     if (dbs == NULL)
         return;
     dscat_buf_puts(b, "## Relationships Diagram\n\n");

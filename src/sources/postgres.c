@@ -184,12 +184,21 @@ static int pg_connect(dscat_source **out, const dscat_target_config *target,
     /* libpq's own timeout (whole seconds, at least 2) is only a backstop for our deadline. */
     snprintf(timeout, sizeof(timeout), "%d", (int)settings->connect_timeout + 2);
     const char *db = database ? database : target->database ? target->database : "postgres";
-    const char *keys[] = {"host",    "port",    "user",    "password",        "dbname",
-                          "sslmode", "options", "connect_timeout", "application_name",
-                          "client_encoding", NULL};
-    const char *vals[] = {conn->host, port,   conn->user, conn->password, db,
-                          target->sslmode ? target->sslmode : "prefer", options, timeout,
-                          "dscat",    "UTF8", NULL};
+    const char *keys[] = {"host",
+                          "port",
+                          "user",
+                          "password",
+                          "dbname",
+                          "sslmode",
+                          "options",
+                          "connect_timeout",
+                          "application_name",
+                          "client_encoding",
+                          NULL};
+    const char *vals[] = {conn->host,     port,    conn->user,
+                          conn->password, db,      target->sslmode ? target->sslmode : "prefer",
+                          options,        timeout, "dscat",
+                          "UTF8",         NULL};
     pg_source *s = dscat_calloc(1, sizeof(*s));
     if (s == NULL)
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
@@ -221,8 +230,8 @@ static int pg_connect(dscat_source **out, const dscat_target_config *target,
         char cause[400];
         clean_message(PQerrorMessage(s->conn), cause, sizeof(cause));
         rc = classify(s->conn, cause);
-        dscat_error_set(err, rc, "target %s: cannot connect to %s (database %s): %s",
-                        target->key, s->where, db, cause);
+        dscat_error_set(err, rc, "target %s: cannot connect to %s (database %s): %s", target->key,
+                        s->where, db, cause);
         goto fail;
     }
     *out = &s->base;
@@ -245,12 +254,12 @@ static PGresult *run(pg_source *s, const char *sql, const char *what, dscat_erro
     if (cause[0] == '\0')
         clean_message(PQerrorMessage(s->conn), cause, sizeof(cause));
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    int code = PQstatus(s->conn) == CONNECTION_BAD ? DSCAT_ECONNECT
+    int code = PQstatus(s->conn) == CONNECTION_BAD      ? DSCAT_ECONNECT
                : (state && strcmp(state, "42501") == 0) ? DSCAT_EPERM
                : (state && strcmp(state, "57014") == 0) ? DSCAT_ETIMEOUT
-                                                         : DSCAT_EQUERY;
-    dscat_error_set(err, code, "target %s: %s query failed in database %s: %s",
-                    s->base.target->key, what, s->base.database, cause);
+                                                        : DSCAT_EQUERY;
+    dscat_error_set(err, code, "target %s: %s query failed in database %s: %s", s->base.target->key,
+                    what, s->base.database, cause);
     if (err && state)
         snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
     PQclear(r);

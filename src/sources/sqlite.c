@@ -212,8 +212,8 @@ static int scan_columns_each(sqlite_source *s, dscat_db_scan *out, dscat_error *
             }
         if (rc != SQLITE_DONE) {
             char msg[512];
-            snprintf(msg, sizeof(msg), "cannot read columns of %s: %s",
-                     out->tables.items[i].name, sqlite3_errmsg(s->db));
+            snprintf(msg, sizeof(msg), "cannot read columns of %s: %s", out->tables.items[i].name,
+                     sqlite3_errmsg(s->db));
             dscat_db_scan_add_problem(out, "main", msg);
         }
         sqlite3_finalize(st);
@@ -224,10 +224,11 @@ static int scan_columns_each(sqlite_source *s, dscat_db_scan *out, dscat_error *
 static int scan_columns(sqlite_source *s, dscat_db_scan *out, dscat_error *err)
 {
     sqlite3_stmt *st = NULL;
-    const char *sql = "SELECT m.name, p.cid, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk "
-                      "FROM sqlite_schema m JOIN pragma_table_info(m.name) p "
-                      "WHERE m.type IN ('table','view') AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
-                      "ORDER BY m.name, p.cid";
+    const char *sql =
+        "SELECT m.name, p.cid, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk "
+        "FROM sqlite_schema m JOIN pragma_table_info(m.name) p "
+        "WHERE m.type IN ('table','view') AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+        "ORDER BY m.name, p.cid";
     s->base.queries++;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return query_error(s, err, "column");
@@ -308,8 +309,9 @@ static int sqlite_scan_database(dscat_source *src, dscat_db_scan *out, dscat_err
 {
     sqlite_source *s = (sqlite_source *)src;
     bool has_stat1 = false;
-    int rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0
-                                                                          : query_error(s, err, "begin");
+    int rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK
+                 ? 0
+                 : query_error(s, err, "begin");
     if (rc == 0)
         rc = scan_tables(s, out, &has_stat1, err);
     if (rc == 0 && has_stat1)

@@ -1,0 +1,49 @@
+# Hostile names (spaces, quotes, semicolons, dots, |, mixed case, non-ASCII, reserved words,
+# 63-byte names) are catalogued exactly, never break a query, and render in the summary.
+long63=$(printf 'x%.0s' $(seq 1 63))
+pg_psql postgres -c 'CREATE DATABASE "hostile db; drop"' >/dev/null
+pg_psql 'hostile db; drop' >/dev/null <<SQL
+CREATE SCHEMA "Sch.ema";
+CREATE SCHEMA "select";
+CREATE TABLE "Sch.ema"."ta|ble" ("id" int PRIMARY KEY, "co l" text, "qu""ote" int, "semi;colon" date);
+CREATE TABLE "select"."from" ("where" int PRIMARY KEY, "Mixed Case" text NOT NULL,
+    "ta|ble_id" int REFERENCES "Sch.ema"."ta|ble"(id));
+CREATE TABLE public."sélection ünïcode" ("naïve" text, "日本" int);
+CREATE TABLE public."$long63" ("$long63" int);
+CREATE TABLE public."it's; DROP TABLE x; --" ("a'b" int);
+CREATE VIEW "select"."v.iew" AS SELECT * FROM "select"."from";
+COMMENT ON TABLE "select"."from" IS 'a comment with | and ''quotes''';
+SQL
+home=$(new_home)
+pg_target pg 'database = "hostile db; drop"' >"$home/targets.toml"
+check "refresh of hostile names succeeds" env DSCAT_HOME="$home" "$DSCAT" refresh
+compare_pg "hostile names (postgres)" "$home/metadata.parquet" pg 'hostile db; drop'
+check "a 63-byte table name is kept whole" \
+    test "$(duckq "SELECT count(*) FROM read_parquet('$home/metadata.parquet') WHERE table_name = '$long63' AND column_name = '$long63'")" = 1
+check "the table comment is kept exactly" \
+    test "$(duckq "SELECT DISTINCT table_comment FROM read_parquet('$home/metadata.parquet') WHERE table_name = 'from'")" = "a comment with | and 'quotes'"
+md=$home/DATA_CATALOG_SUMMARY.md
+check "summary escapes | inside tables" grep -qxF '| hostile db; drop.from.ta\|ble_id | Sch.ema.ta\|ble.id |' "$md"
+# Every row of a Markdown table has as many unescaped | as its header.
+check "every summary table row has its header's number of columns" awk '
+    { line = $0; gsub(/\\\|/, "", line); n = gsub(/\|/, "", line) }
+    /^\|/ && !in_table { in_table = 1; cols = n; next }
+    /^\|/ && n != cols { bad = 1 }
+    !/^\|/ { in_table = 0 }
+    END { exit bad }' "$md"
+check "mermaid entity ids are sanitised" sh -c "! grep -E '^    [^ ]*[^A-Za-z0-9_\[ ][^ ]* \|\|--' '$md'"
+
+# SQLite with hostile names, in a directory whose name is hostile too.
+dir="$TEST_TMP/odd dir 'q'"
+mkdir -p "$dir"
+sqlite3 "$dir/we|ird.name.sqlite" <<'SQL'
+CREATE TABLE "a b" ("x y" INTEGER PRIMARY KEY, "q""uote" TEXT);
+CREATE TABLE "pipe|t" (id INTEGER PRIMARY KEY, "a b_id" INTEGER REFERENCES "a b"("x y"));
+CREATE TABLE "Ünïcode" ("ß" VARCHAR(10) NOT NULL, "semi;colon" NUMERIC(5,2));
+CREATE TABLE "select" ("from" INT);
+CREATE VIEW "v.w" AS SELECT * FROM "a b";
+SQL
+home2=$(new_home)
+printf "[targets.lite]\ntype = \"sqlite\"\npath = '''%s'''\n" "$dir/we|ird.name.sqlite" >"$home2/targets.toml"
+check "refresh of hostile SQLite names succeeds" env DSCAT_HOME="$home2" "$DSCAT" refresh
+compare_sqlite "hostile names (sqlite)" "$home2/metadata.parquet" lite "$dir/we|ird.name.sqlite"

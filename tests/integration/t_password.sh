@@ -1,0 +1,21 @@
+# The per-run random password (scram-sha-256) appears nowhere: not in any file under the catalog
+# directory (store and WAL included), not on stdout or stderr; neither does a wrong one.
+pg_psql postgres -c 'CREATE DATABASE secretive' >/dev/null
+pg_psql secretive -c 'CREATE TABLE t (id int PRIMARY KEY)' >/dev/null
+home=$(new_home)
+pg_target pg 'database = "secretive"' >"$home/targets.toml"
+# Keep the WAL after the run so that it is searched too.
+out=$(DSCAT_HOME=$home "$DSCAT" refresh --json 2>&1)
+assert_eq "scan with the scram password succeeds" 0 "$?"
+check "the password is nowhere in the catalog directory" sh -c "! grep -rqaF -- '$PG_PASSWORD' '$home'"
+check "the password is not in the refresh output" sh -c "! printf '%s' '$out' | grep -qF -- '$PG_PASSWORD'"
+out2=$(DSCAT_HOME=$home "$DSCAT" status 2>&1; DSCAT_HOME=$home "$DSCAT" targets --json 2>&1)
+check "the password is not in status or targets output" sh -c "! printf '%s' '$out2' | grep -qF -- '$PG_PASSWORD'"
+check "targets says the password variable is set" sh -c "printf '%s' '$out2' | grep -q '\"set\": true'"
+
+wrong="wrong-$(random_secret)"
+out=$(T_PG_PASSWORD=$wrong DSCAT_HOME=$home "$DSCAT" refresh 2>&1)
+assert_eq "scan with a wrong password fails" 1 "$?"
+check "the wrong password is not in the output" sh -c "! printf '%s' '$out' | grep -qF -- '$wrong'"
+check "the wrong password is nowhere in the catalog directory" sh -c "! grep -rqaF -- '$wrong' '$home'"
+check "neither password is in the server's log lines about dscat" sh -c "! grep -qF -- '$wrong' '$PG_LOG' && ! grep -qF -- '$PG_PASSWORD' '$PG_LOG'"

@@ -1,0 +1,48 @@
+# status (§6.2) exit codes and output, targets, and project snapshots (§6.3).
+home=$(new_home)
+printf '[settings]\nstale_after_days = 7\n\n[targets.lite]\ntype = "sqlite"\npath = "%s"\n' \
+    "$FIXTURES/chinook/Chinook_Sqlite.sqlite" >"$home/targets.toml"
+out=$(DSCAT_HOME=$home "$DSCAT" status)
+assert_eq "status before any refresh: exit 4" 4 "$?"
+assert_match "status before any refresh: NOT BUILT" "^Catalog status: NOT BUILT" "$out"
+check "status --json says NOT_BUILT" sh -c "DSCAT_HOME='$home' '$DSCAT' status --json | grep -q '\"status\": \"NOT_BUILT\"'"
+check "status does not create a store" test ! -e "$home/catalog.db"
+DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+out=$(DSCAT_HOME=$home "$DSCAT" status)
+assert_eq "status after a refresh: exit 0" 0 "$?"
+assert_match "status after a refresh: OK with counts" "Catalog status: OK.*- 11 tables" "$(printf '%s' "$out" | tr '\n' ' ')"
+sed -i 's/stale_after_days = 7/stale_after_days = 0/' "$home/targets.toml"
+DSCAT_HOME=$home "$DSCAT" status >/dev/null
+assert_eq "status with stale_after_days = 0: exit 3 (STALE)" 3 "$?"
+sed -i 's/stale_after_days = 0/stale_after_days = 7/' "$home/targets.toml"
+printf '[targets.never]\ntype = "sqlite"\npath = "/nonexistent.sqlite"\n' >>"$home/targets.toml"
+DSCAT_HOME=$home "$DSCAT" status >/dev/null
+assert_eq "a configured target never scanned makes the catalog STALE" 3 "$?"
+
+out=$(DSCAT_HOME=$home "$DSCAT" targets)
+assert_match "targets lists key, name and type" "^lite: lite \(sqlite\)" "$out"
+
+# Project snapshots.
+proj=$TEST_TMP/proj
+mkdir -p "$proj/configs" "$proj/sub/deeper"
+touch "$proj/configs/project.toml"
+sed -i '/^\[targets.never\]/,$d' "$home/targets.toml"
+(cd "$proj/sub/deeper" && DSCAT_HOME=$home "$DSCAT" snapshot) >"$TEST_TMP/snap.out" 2>&1
+assert_eq "snapshot from a subdirectory finds the project: exit 0" 0 "$?"
+today=$(date +%Y%m%d)
+check "snapshot_YYYYMMDD holds metadata.parquet and scan_info.json" \
+    test -f "$proj/artifacts/catalog/snapshot_$today/metadata.parquet" -a -f "$proj/artifacts/catalog/snapshot_$today/scan_info.json"
+check "scan_info.json is a copy of last_scan.json" cmp "$home/last_scan.json" "$proj/artifacts/catalog/snapshot_$today/scan_info.json"
+check "the summary sits beside the snapshots" test -f "$proj/artifacts/catalog/DATA_CATALOG_SUMMARY.md"
+assert_eq "latest is a relative link to the snapshot" "snapshot_$today" "$(readlink "$proj/artifacts/catalog/latest")"
+(cd "$proj" && DSCAT_HOME=$home "$DSCAT" snapshot) >/dev/null 2>&1
+second=$(readlink "$proj/artifacts/catalog/latest")
+assert_match "a second snapshot today gets _HHMMSS" "^snapshot_${today}_[0-9]{6}$" "$second"
+out=$(cd "$proj" && DSCAT_HOME=$home "$DSCAT" snapshot --list)
+assert_match "snapshot --list shows tables and columns" "snapshot_$today: 11 tables, 64 columns" "$out"
+check_fails "snapshot outside a project fails" sh -c "cd / && DSCAT_HOME='$home' '$DSCAT' snapshot"
+err=$(cd / && DSCAT_HOME=$home "$DSCAT" snapshot 2>&1)
+assert_match "snapshot outside a project names the problem" "^dscat: could not detect project root" "$err"
+rm -rf "$proj/artifacts"
+(cd "$proj" && DSCAT_HOME=$home "$DSCAT" refresh) >/dev/null 2>&1
+check "refresh inside a project makes a snapshot" test -L "$proj/artifacts/catalog/latest"

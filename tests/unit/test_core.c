@@ -1,0 +1,136 @@
+/*
+ * Core pieces: errors, buffers, arena, string map, allocation failure injection, the scan model.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "catalog/model.h"
+#include "core/alloc.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/strmap.h"
+#include "core/toml.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void error_is_one_line(void **state)
+{
+    (void)state;
+    dscat_error err = {0};
+    assert_int_equal(dscat_error_set(&err, DSCAT_EAUTH, "FATAL:  bad\nDETAIL: x\n"), DSCAT_EAUTH);
+    assert_null(strchr(err.message, '\n'));
+    assert_string_equal(err.message, "FATAL:  bad DETAIL: x");
+    dscat_error_prefix(&err, "target %s", "pg");
+    assert_string_equal(err.message, "target pg: FATAL:  bad DETAIL: x");
+    assert_int_equal(err.code, DSCAT_EAUTH);
+}
+
+static void buffers(void **state)
+{
+    (void)state;
+    dscat_buf b = DSCAT_BUF_INIT;
+    assert_string_equal(dscat_buf_cstr(&b), "");
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(dscat_buf_printf(&b, "%d,", i), 0);
+    assert_int_equal(strncmp(b.ptr, "0,1,2,", 6), 0);
+    assert_int_equal(b.len, strlen(b.ptr));
+    dscat_buf_free(&b);
+    dscat_buf capped = {NULL, 0, 0, 8};
+    assert_int_equal(dscat_buf_puts(&capped, "12345678"), 0);
+    assert_int_equal(dscat_buf_putc(&capped, '9'), DSCAT_ENOMEM); /* the cap holds */
+    assert_string_equal(capped.ptr, "12345678");
+    dscat_buf_free(&capped);
+}
+
+static void arena(void **state)
+{
+    (void)state;
+    dscat_arena a = DSCAT_ARENA_INIT;
+    char *big = dscat_arena_alloc(&a, 1 << 20);
+    assert_non_null(big);
+    memset(big, 1, 1 << 20);
+    for (int i = 0; i < 10000; i++) {
+        char *s = dscat_arena_strdup(&a, "hello");
+        assert_string_equal(s, "hello");
+        assert_int_equal((uintptr_t)s % sizeof(void *), 0);
+    }
+    dscat_arena_free(&a);
+}
+
+static void string_map(void **state)
+{
+    (void)state;
+    dscat_strmap m = DSCAT_STRMAP_INIT;
+    char key[32];
+    for (size_t i = 0; i < 5000; i++) {
+        int n = snprintf(key, sizeof(key), "k%zu", i);
+        assert_int_equal(dscat_strmap_put(&m, key, (size_t)n, i * 2), 0);
+    }
+    size_t v = 0;
+    for (size_t i = 0; i < 5000; i++) {
+        int n = snprintf(key, sizeof(key), "k%zu", i);
+        assert_true(dscat_strmap_get(&m, key, (size_t)n, &v));
+        assert_int_equal(v, i * 2);
+    }
+    assert_false(dscat_strmap_get(&m, "nope", 4, &v));
+    assert_true(dscat_strmap_put(&m, "a\0b", 3, 1) == 0 && !dscat_strmap_get(&m, "a\0c", 3, &v));
+    dscat_strmap_free(&m);
+}
+
+/* Every allocation of a TOML parse fails in turn: each is an error, none crashes or leaks. */
+static void toml_survives_every_failed_allocation(void **state)
+{
+    (void)state;
+    const char *text = "[settings]\nparallel_scans = 2\n[targets.a]\ntype = \"sqlite\"\n"
+                       "path = \"/x\"\ninclude_tables = [\"a*\", 'b']\nx = {y = 1, z.w = 2}\n";
+    int failures = 0;
+    for (long n = 0; n < 200; n++) {
+        dscat_alloc_fail_after(n);
+        dscat_toml_doc *doc = NULL;
+        dscat_error err = {0};
+        int rc = dscat_toml_parse(&doc, text, strlen(text), &err);
+        dscat_alloc_fail_after(-1);
+        if (rc == 0) {
+            dscat_toml_free(doc);
+            break;
+        }
+        assert_int_equal(rc, DSCAT_ENOMEM);
+        failures++;
+    }
+    assert_true(failures > 5);
+}
+
+static void scan_model(void **state)
+{
+    (void)state;
+    dscat_db_scan s;
+    assert_int_equal(dscat_db_scan_init(&s, "db"), 0);
+    size_t idx;
+    dscat_table_info t = {.schema = "s", .name = "t", .type = "BASE TABLE"};
+    assert_int_equal(dscat_db_scan_add_table(&s, &t, &idx), 0);
+    dscat_column_info c = {.table = idx, .name = "id", .data_type = "integer"};
+    assert_int_equal(dscat_db_scan_add_column(&s, &c), 0);
+    assert_int_equal(dscat_db_scan_find_table(&s, "s", "t"), 0);
+    assert_int_equal(dscat_db_scan_find_table(&s, "st", ""), -1);
+    dscat_db_scan_mark_pk(&s, idx, "id");
+    dscat_db_scan_mark_pk(&s, idx, "missing");
+    assert_true(s.columns.items[0].is_pk);
+    dscat_db_scan_free(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(error_is_one_line),
+        cmocka_unit_test(buffers),
+        cmocka_unit_test(arena),
+        cmocka_unit_test(string_map),
+        cmocka_unit_test(toml_survives_every_failed_allocation),
+        cmocka_unit_test(scan_model),
+    };
+    return cmocka_run_group_tests_name("core", tests, NULL, NULL);
+}
