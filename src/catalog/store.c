@@ -10,6 +10,7 @@
 #include "core/buf.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -59,7 +60,8 @@ static const char *const migrations[] = {
     "  size_bytes INTEGER,"
     "  comment TEXT,"
     "  last_modified_us INTEGER,"
-    "  scanned_at_us INTEGER NOT NULL);"
+    "  scanned_at_us INTEGER NOT NULL,"
+    "  signature INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX tables_by_scan ON tables(scan_id, database, schema, name);"
     "CREATE TABLE columns("
     "  table_id INTEGER NOT NULL REFERENCES tables(id) ON DELETE CASCADE,"
@@ -360,11 +362,58 @@ static const char **build_fk_refs(dscat_db_scan *d)
     return refs;
 }
 
+/* Mixes a string (with its terminator, so that "ab","c" differs from "a","bc") into a hash. */
+static uint64_t mix_str(uint64_t h, const char *s)
+{
+    const char *p = s ? s : "\x01null";
+    do {
+        h ^= (unsigned char)*p;
+        h *= 1099511628211ULL;
+    } while (*p++);
+    return h;
+}
+
+static uint64_t mix_int(uint64_t h, int64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        h ^= (uint64_t)(v >> (i * 8)) & 0xff;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/*
+ * A signature per table over everything a schema change can touch: its type and each column's
+ * position, name, types, nullability, default and keys. Two scans' tables with equal signatures
+ * are unchanged, so change detection compares columns only where signatures differ. Returns an
+ * array parallel to tables; caller frees.
+ */
+static int64_t *table_signatures(const dscat_db_scan *d, const char **refs)
+{
+    uint64_t *h = dscat_calloc(d->tables.count + 1, sizeof(*h));
+    if (h == NULL)
+        return NULL;
+    for (size_t i = 0; i < d->tables.count; i++)
+        h[i] = mix_str(1469598103934665603ULL, d->tables.items[i].type);
+    for (size_t i = 0; i < d->columns.count; i++) {
+        const dscat_column_info *c = &d->columns.items[i];
+        uint64_t x = mix_int(1469598103934665603ULL, c->ordinal);
+        x = mix_str(x, c->name);
+        x = mix_str(x, c->data_type);
+        x = mix_str(x, c->column_type);
+        x = mix_str(x, c->default_value);
+        x = mix_int(x, (c->nullable ? 1 : 0) | (c->is_pk ? 2 : 0));
+        x = mix_str(x, refs[i] ? refs[i] : "");
+        h[c->table] += x * 0x9E3779B97F4A7C15ULL; /* order-independent over columns */
+    }
+    return (int64_t *)h;
+}
+
 int dscat_store__insert_database(dscat_store *st, int64_t scan_id, dscat_db_scan *d,
                                  dscat_error *err)
 {
     sqlite3_stmt *ts = NULL, *cs = NULL, *fs = NULL;
-    int64_t *ids = NULL;
+    int64_t *ids = NULL, *sigs = NULL;
     int rc;
     const char **refs = build_fk_refs(d);
     if (refs == NULL)
@@ -372,8 +421,8 @@ int dscat_store__insert_database(dscat_store *st, int64_t scan_id, dscat_db_scan
     if ((rc = dscat_store__prepare(
              st, &ts,
              "INSERT INTO tables(scan_id, database, schema, name, table_type, row_estimate, "
-             "size_bytes, comment, last_modified_us, scanned_at_us) "
-             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             "size_bytes, comment, last_modified_us, scanned_at_us, signature) "
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
              err)) ||
         (rc = dscat_store__prepare(
              st, &cs,
@@ -389,7 +438,8 @@ int dscat_store__insert_database(dscat_store *st, int64_t scan_id, dscat_db_scan
                                    err)))
         goto done;
     ids = dscat_calloc(d->tables.count + 1, sizeof(*ids));
-    if (ids == NULL) {
+    sigs = table_signatures(d, refs);
+    if (ids == NULL || sigs == NULL) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;
     }
@@ -407,6 +457,7 @@ int dscat_store__insert_database(dscat_store *st, int64_t scan_id, dscat_db_scan
         bind_text(ts, 8, t->comment);
         bind_opt_int(ts, 9, t->last_modified_us);
         sqlite3_bind_int64(ts, 10, d->scanned_at_us);
+        sqlite3_bind_int64(ts, 11, sigs[i]);
         rc = step_reset(st, ts, err);
         ids[i] = sqlite3_last_insert_rowid(st->db);
     }
@@ -446,6 +497,7 @@ int dscat_store__insert_database(dscat_store *st, int64_t scan_id, dscat_db_scan
     }
 done:
     dscat_free(ids);
+    dscat_free(sigs);
     sqlite3_finalize(ts);
     sqlite3_finalize(cs);
     sqlite3_finalize(fs);

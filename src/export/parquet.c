@@ -48,7 +48,7 @@ static const char *const select_sql =
     " c.column_comment, t.comment, t.size_bytes "
     "FROM " DSCAT_CURRENT_TABLES " t JOIN columns c ON c.table_id = t.id "
     "WHERE ?1 IS NULL OR t.target = ?1 "
-    "ORDER BY t.target, t.id, c.ordinal";
+    "ORDER BY t.id, c.ordinal";
 
 static duckdb_state append_value(duckdb_appender app, sqlite3_stmt *s, int i)
 {
