@@ -46,3 +46,14 @@ assert_match "snapshot outside a project names the problem" "^dscat: could not d
 rm -rf "$proj/artifacts"
 (cd "$proj" && DSCAT_HOME=$home "$DSCAT" refresh) >/dev/null 2>&1
 check "refresh inside a project makes a snapshot" test -L "$proj/artifacts/catalog/latest"
+
+# keep_scans: older scans are pruned, the current one always kept.
+home3=$(new_home)
+printf '[settings]\nkeep_scans = 2\n\n[targets.lite]\ntype = "sqlite"\npath = "%s"\n' \
+    "$FIXTURES/chinook/Chinook_Sqlite.sqlite" >"$home3/targets.toml"
+for _ in 1 2 3 4; do DSCAT_HOME=$home3 "$DSCAT" refresh >/dev/null 2>&1; done
+assert_eq "keep_scans = 2 keeps two scans" 2 "$(sqlite3 "$home3/catalog.db" 'SELECT count(*) FROM scans')"
+assert_eq "pruned scans take their tables with them" 22 "$(sqlite3 "$home3/catalog.db" 'SELECT count(*) FROM tables')"
+# parallel_scans = 1 gives the same catalog as the default.
+DSCAT_PARALLEL_SCANS=1 DSCAT_HOME=$home3 "$DSCAT" refresh >/dev/null 2>&1
+assert_eq "parallel_scans = 1 catalogues the same tables" 11 "$(duckq "SELECT count(DISTINCT table_name) FROM read_parquet('$home3/metadata.parquet')")"
