@@ -18,14 +18,14 @@ DUCKDB_EXT_DIR ?= $(CURDIR)/$(BUILD)/duckdb_extensions
 CC ?= cc
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
        -Wvla -Werror
-PKGS = libpq sqlite3 jansson
+PKGS = libpq sqlite3 jansson libmariadb
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS = -Iinclude -Isrc -isystem $(DUCKDB_HOME) $(PKG_CFLAGS) -D_GNU_SOURCE \
            -DDSCAT_DUCKDB_EXT_DIR='"$(DUCKDB_EXT_DIR)"'
 CFLAGS = -std=c11 $(WARN) $(OPT) -pthread -MMD -MP
 LDFLAGS = $(SANLD) -pthread -L$(DUCKDB_HOME) -Wl,-rpath,$(DUCKDB_HOME)
-LDLIBS = $(PKG_LIBS) -lduckdb -lm
+LDLIBS = $(PKG_LIBS) -lsybdb -lduckdb -lm
 
 LIB_SRC := $(wildcard src/core/*.c src/catalog/*.c src/sources/*.c src/export/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)

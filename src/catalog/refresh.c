@@ -228,7 +228,7 @@ static void run_target_job(run_state *rs, job *j)
                 rs->out_of_memory = true;
                 continue;
             }
-            if (src && strcmp(name, src->database) == 0) {
+            if (src && src->database && strcmp(name, src->database) == 0) {
                 dj.reuse = src; /* the first job in the connected database keeps this one */
                 src = NULL;
             }

@@ -1,6 +1,7 @@
 #include "dscat/common.h"
 
 #include <libpq-fe.h>
+#include <mysql.h>
 #include <sqlite3.h>
 
 int dscat_global_init(dscat_error *err)
@@ -11,10 +12,13 @@ int dscat_global_init(dscat_error *err)
         return dscat_error_set(err, DSCAT_EINVALID, "SQLite was built without thread support");
     if (!PQisthreadsafe())
         return dscat_error_set(err, DSCAT_EINVALID, "libpq was built without thread support");
+    if (mysql_library_init(0, NULL, NULL) != 0)
+        return dscat_error_set(err, DSCAT_EIO, "cannot initialise the MariaDB client library");
     return 0;
 }
 
 void dscat_global_shutdown(void)
 {
+    mysql_library_end();
     sqlite3_shutdown();
 }

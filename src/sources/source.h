@@ -53,5 +53,6 @@ void dscat_name_list_free(dscat_name_list *l);
 /* Drivers (one per file in src/sources/). */
 extern const dscat_source_driver dscat_source_postgres;
 extern const dscat_source_driver dscat_source_sqlite;
+extern const dscat_source_driver dscat_source_mysql;
 
 #endif

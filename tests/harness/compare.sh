@@ -157,3 +157,64 @@ pg_target() {
 }
 
 export T_PG_HOST=127.0.0.1 T_PG_PORT=$PG_PORT T_PG_USER=postgres T_PG_PASSWORD=$PG_PASSWORD
+
+# my_expected_tables DB / my_expected_columns DB / my_expected_fks DB: the same facts from
+# MariaDB's information_schema, queried by the test.
+my_expected_tables() {
+    my_sql -e "SELECT TABLE_SCHEMA, TABLE_NAME,
+                      IF(TABLE_TYPE IN ('VIEW', 'SYSTEM VIEW'), 'VIEW', 'BASE TABLE')
+               FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$1'" | LC_ALL=C sort
+}
+
+my_expected_columns() {
+    my_sql -e "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE,
+                      IF(c.IS_NULLABLE = 'YES', 'Y', 'N'),
+                      IF(EXISTS (SELECT 1 FROM information_schema.TABLE_CONSTRAINTS tc
+                                 JOIN information_schema.KEY_COLUMN_USAGE k
+                                   ON k.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA
+                                  AND k.CONSTRAINT_NAME = tc.CONSTRAINT_NAME
+                                  AND k.TABLE_NAME = tc.TABLE_NAME
+                                 WHERE tc.CONSTRAINT_TYPE = 'PRIMARY KEY'
+                                   AND tc.TABLE_SCHEMA = c.TABLE_SCHEMA
+                                   AND tc.TABLE_NAME = c.TABLE_NAME
+                                   AND k.COLUMN_NAME = c.COLUMN_NAME), 'Y', 'N')
+               FROM information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = '$1'" | LC_ALL=C sort
+}
+
+my_expected_fks() {
+    my_sql -e "SELECT k.TABLE_SCHEMA, k.TABLE_NAME, k.COLUMN_NAME,
+                      CONCAT(k.REFERENCED_TABLE_SCHEMA, '.', k.REFERENCED_TABLE_NAME, '.',
+                             k.REFERENCED_COLUMN_NAME)
+               FROM information_schema.REFERENTIAL_CONSTRAINTS r
+               JOIN information_schema.KEY_COLUMN_USAGE k
+                 ON k.CONSTRAINT_SCHEMA = r.CONSTRAINT_SCHEMA AND k.CONSTRAINT_NAME = r.CONSTRAINT_NAME
+                AND k.TABLE_NAME = r.TABLE_NAME
+               WHERE r.CONSTRAINT_SCHEMA = '$1'" | LC_ALL=C sort
+}
+
+compare_my() {
+    local label=$1 pq=$2 target=$3 db=$4 d=$TEST_TMP/cmp.$$
+    my_expected_tables "$db" >"$d.et"
+    parquet_tables "$pq" "$target" "$db" >"$d.at"
+    assert_same "$label: tables and views equal information_schema" "$d.et" "$d.at"
+    my_expected_columns "$db" >"$d.ec"
+    parquet_columns "$pq" "$target" "$db" >"$d.ac"
+    assert_same "$label: columns, data_type, nullability, primary keys equal information_schema" \
+        "$d.ec" "$d.ac"
+    my_expected_fks "$db" >"$d.ef"
+    parquet_fks "$pq" "$target" "$db" >"$d.af"
+    assert_same "$label: foreign keys equal information_schema" "$d.ef" "$d.af"
+    check "$label: the comparison is not vacuous" test -s "$d.ec"
+}
+
+# my_target KEY LINE...: a targets.toml section for the harness's MariaDB.
+my_target() {
+    local key=$1
+    shift
+    printf '[targets.%s]\ntype = "mysql"\nhost_env = "T_MY_HOST"\nport_env = "T_MY_PORT"\n' "$key"
+    printf 'user_env = "T_MY_USER"\npassword_env = "T_MY_PASSWORD"\n'
+    printf '%s\n' "$@"
+    printf '\n'
+}
+
+export T_MY_HOST=127.0.0.1 T_MY_PORT=${MY_PORT:-} T_MY_USER=dscat T_MY_PASSWORD=${MY_PASSWORD:-}

@@ -64,8 +64,52 @@ stop_postgres() {
     fi
 }
 
+# After start_mariadb: MY_PORT (TCP), MY_SOCK (socket, root by unix_socket auth for the
+# harness's own client), MY_PASSWORD (random per run) for user 'dscat'@'127.0.0.1', which has all
+# privileges.
+start_mariadb() {
+    local dir=$TEST_TMP/mariadb
+    mkdir -p "$dir/data" "$dir/run"
+    chown -R mysql: "$dir"
+    MY_PORT=$(free_port) || return 1
+    MY_SOCK=$dir/run/mysqld.sock
+    mariadb-install-db --no-defaults --datadir="$dir/data" --user=mysql --skip-test-db \
+        >"$dir/install.log" 2>&1 || { cat "$dir/install.log"; return 1; }
+    mariadbd --no-defaults --datadir="$dir/data" --socket="$MY_SOCK" --port="$MY_PORT" \
+        --bind-address=127.0.0.1 --user=mysql --skip-name-resolve --skip-log-bin \
+        --pid-file="$dir/run/mysqld.pid" --innodb-buffer-pool-size=64M \
+        --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 --sync-binlog=0 \
+        --table-open-cache=4000 --open-files-limit=20000 \
+        >"$dir/server.log" 2>&1 &
+    MY_PID=$!
+    for _ in $(seq 1 100); do
+        mariadb-admin --no-defaults --socket="$MY_SOCK" -uroot ping >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    mariadb-admin --no-defaults --socket="$MY_SOCK" -uroot ping >/dev/null 2>&1 || { cat "$dir/server.log"; return 1; }
+    MY_PASSWORD=$(random_secret)
+    export MY_PORT MY_SOCK MY_PASSWORD MY_PID
+    my_sql -e "CREATE USER 'dscat'@'127.0.0.1' IDENTIFIED BY '$MY_PASSWORD';
+               GRANT ALL ON *.* TO 'dscat'@'127.0.0.1' WITH GRANT OPTION;" || return 1
+    echo "harness: MariaDB on 127.0.0.1:$MY_PORT"
+}
+
+stop_mariadb() {
+    if [ -n "${MY_PID:-}" ]; then
+        kill "$MY_PID" 2>/dev/null
+        for _ in $(seq 1 50); do kill -0 "$MY_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$MY_PID" 2>/dev/null
+    fi
+}
+
+# my_sql ARGS...: the mariadb client as root over the socket, batch mode, tab-separated.
+my_sql() {
+    mariadb --no-defaults --socket="$MY_SOCK" -uroot --batch --skip-column-names "$@"
+}
+
 stop_servers() {
     stop_postgres
+    stop_mariadb
 }
 
 # pg_psql DB SQL...: runs SQL through the socket as the superuser, unaligned tab-separated.

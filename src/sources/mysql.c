@@ -1,0 +1,381 @@
+/*
+ * MySQL / MariaDB source (libmariadb). A MySQL schema is a database: the `database` and `schema`
+ * columns both carry its name. Per database, three set-based queries over information_schema:
+ * tables, columns, and key column usage (primary and foreign keys together). Partitions are
+ * already folded by information_schema.TABLES.
+ *
+ * Connecting uses libmariadb's non-blocking API with our own poll deadline, so that
+ * connect_timeout bounds the TCP connect and the whole handshake (a silent server times out).
+ */
+#include "sources/source.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+
+#include <errno.h>
+#include <mysql.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct my_source {
+    dscat_source base;
+    MYSQL *conn;
+    char *where;
+} my_source;
+
+static const char *const system_schemas =
+    "('mysql', 'information_schema', 'performance_schema', 'sys')";
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Waits for the socket events libmariadb asked for, until the deadline. */
+static int wait_for(MYSQL *m, int status, double deadline)
+{
+    struct pollfd p = {mysql_get_socket(m), 0, 0};
+    if (status & MYSQL_WAIT_READ)
+        p.events |= POLLIN;
+    if (status & MYSQL_WAIT_WRITE)
+        p.events |= POLLOUT;
+    if (status & MYSQL_WAIT_EXCEPT)
+        p.events |= POLLPRI;
+    for (;;) {
+        double left = deadline - now_seconds();
+        if (left <= 0)
+            return -1;
+        int r = poll(&p, 1, (int)(left * 1000) + 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0)
+            continue;
+        int ready = 0;
+        if (p.revents & (POLLIN | POLLHUP | POLLERR))
+            ready |= MYSQL_WAIT_READ;
+        if (p.revents & POLLOUT)
+            ready |= MYSQL_WAIT_WRITE;
+        if (p.revents & POLLPRI)
+            ready |= MYSQL_WAIT_EXCEPT;
+        return ready;
+    }
+}
+
+static int classify(unsigned int code)
+{
+    switch (code) {
+    case 1045: /* ER_ACCESS_DENIED_ERROR */
+    case 1698: /* ER_ACCESS_DENIED_NO_PASSWORD_ERROR */
+    case 1251: /* ER_NOT_SUPPORTED_AUTH_MODE */
+        return DSCAT_EAUTH;
+    case 1044: /* ER_DBACCESS_DENIED_ERROR */
+    case 1142:
+    case 1143:
+        return DSCAT_EPERM;
+    case 1049: /* ER_BAD_DB_ERROR */
+        return DSCAT_ENOTFOUND;
+    case 2003: /* CR_CONN_HOST_ERROR */
+    case 2002:
+    case 2005:
+        return DSCAT_ECONNECT;
+    default:
+        return DSCAT_ECONNECT;
+    }
+}
+
+static int my_connect(dscat_source **out, const dscat_target_config *target,
+                      const dscat_target_conn *conn, const char *database,
+                      const dscat_settings *settings, dscat_error *err)
+{
+    *out = NULL;
+    int rc = 0;
+    my_source *s = dscat_calloc(1, sizeof(*s));
+    if (s == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    s->base.driver = &dscat_source_mysql;
+    s->base.target = target;
+    const char *db = database ? database : target->database;
+    s->base.database = db ? dscat_strdup(db) : NULL;
+    int port = conn->port ? conn->port : 3306;
+    dscat_buf where = DSCAT_BUF_INIT;
+    dscat_buf_printf(&where, "%s:%d", conn->host, port);
+    s->where = dscat_buf_detach(&where);
+    s->conn = mysql_init(NULL);
+    if (s->conn == NULL || s->where == NULL || (db && s->base.database == NULL)) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto fail;
+    }
+    unsigned int read_timeout = (unsigned int)settings->query_timeout;
+    mysql_options(s->conn, MYSQL_OPT_NONBLOCK, 0);
+    mysql_options(s->conn, MYSQL_OPT_READ_TIMEOUT, &read_timeout);
+    mysql_options(s->conn, MYSQL_OPT_WRITE_TIMEOUT, &read_timeout);
+    mysql_options(s->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    mysql_options(s->conn, MYSQL_READ_DEFAULT_GROUP, "dscat-none");
+    MYSQL *ret = NULL;
+    double deadline = now_seconds() + settings->connect_timeout;
+    int status = mysql_real_connect_start(&ret, s->conn, conn->host, conn->user, conn->password,
+                                          db, (unsigned int)port, NULL, 0);
+    while (status) {
+        int ready = wait_for(s->conn, status, deadline);
+        if (ready < 0) {
+            rc = dscat_error_set(err, DSCAT_ETIMEOUT,
+                                 "target %s: cannot connect to %s: timed out after %g s",
+                                 target->key, s->where, settings->connect_timeout);
+            goto fail;
+        }
+        status = mysql_real_connect_cont(&ret, s->conn, ready);
+    }
+    if (ret == NULL) {
+        unsigned int code = mysql_errno(s->conn);
+        rc = classify(code);
+        dscat_error_set(err, rc, "target %s: cannot connect to %s%s%s: %s", target->key,
+                        s->where, db ? " database " : "", db ? db : "", mysql_error(s->conn));
+        if (err)
+            snprintf(err->sqlstate, sizeof(err->sqlstate), "%u", code);
+        goto fail;
+    }
+    *out = &s->base;
+    return 0;
+fail:
+    dscat_source_mysql.close(&s->base);
+    return rc;
+}
+
+/* Runs a query and stores its result; NULL on failure with err filled. */
+static MYSQL_RES *run(my_source *s, const char *sql, const char *what, dscat_error *err)
+{
+    s->base.queries++;
+    if (mysql_real_query(s->conn, sql, (unsigned long)strlen(sql)) != 0) {
+        unsigned int code = mysql_errno(s->conn);
+        int rc = code == 2013 || code == 2006 ? DSCAT_ECONNECT
+                 : code == 1044 || code == 1142 ? DSCAT_EPERM
+                                                : DSCAT_EQUERY;
+        dscat_error_set(err, rc, "target %s: %s query failed%s%s: %s", s->base.target->key, what,
+                        s->base.database ? " in database " : "",
+                        s->base.database ? s->base.database : "", mysql_error(s->conn));
+        return NULL;
+    }
+    MYSQL_RES *r = mysql_store_result(s->conn);
+    if (r == NULL && mysql_field_count(s->conn) > 0) {
+        dscat_error_set(err, DSCAT_EQUERY, "target %s: %s query failed: %s", s->base.target->key,
+                        what, mysql_error(s->conn));
+        return NULL;
+    }
+    return r;
+}
+
+/* Appends 'value' as an escaped SQL string literal. */
+static int put_literal(my_source *s, dscat_buf *b, const char *value)
+{
+    size_t n = strlen(value);
+    char *esc = dscat_malloc(n * 2 + 1);
+    if (esc == NULL)
+        return DSCAT_ENOMEM;
+    unsigned long len = mysql_real_escape_string(s->conn, esc, value, (unsigned long)n);
+    int rc = dscat_buf_putc(b, '\'');
+    if (rc == 0)
+        rc = dscat_buf_put(b, esc, len);
+    if (rc == 0)
+        rc = dscat_buf_putc(b, '\'');
+    dscat_free(esc);
+    return rc;
+}
+
+static int my_list_databases(dscat_source *src, dscat_name_list *out, dscat_error *err)
+{
+    my_source *s = (my_source *)src;
+    if (!src->target->include_databases.set && src->target->database)
+        return dscat_name_list_add(out, src->target->database)
+                   ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory")
+                   : 0;
+    dscat_buf sql = DSCAT_BUF_INIT;
+    dscat_buf_printf(&sql,
+                     "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME "
+                     "NOT IN %s ORDER BY SCHEMA_NAME",
+                     system_schemas);
+    MYSQL_RES *r = run(s, dscat_buf_cstr(&sql), "database list", err);
+    dscat_buf_free(&sql);
+    if (r == NULL)
+        return err ? err->code : DSCAT_EQUERY;
+    MYSQL_ROW row;
+    int rc = 0;
+    while (rc == 0 && (row = mysql_fetch_row(r)) != NULL)
+        if (dscat_name_list_add(out, row[0]))
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    mysql_free_result(r);
+    return rc;
+}
+
+static int64_t opt_int(const char *v)
+{
+    return v ? strtoll(v, NULL, 10) : DSCAT_NULL;
+}
+
+/* An empty comment (what InnoDB reports for none) or a view's "VIEW" marker is no comment. */
+static const char *comment_of(const char *v, bool is_view)
+{
+    if (v == NULL || *v == '\0' || (is_view && strcmp(v, "VIEW") == 0))
+        return NULL;
+    return v;
+}
+
+static int read_tables(MYSQL_RES *r, dscat_db_scan *out)
+{
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(r)) != NULL) {
+        bool view = row[1] && (strcmp(row[1], "VIEW") == 0 || strcmp(row[1], "SYSTEM VIEW") == 0);
+        dscat_table_info t = {.schema = out->database,
+                              .name = row[0],
+                              .type = view ? "VIEW" : "BASE TABLE",
+                              .row_estimate = view ? DSCAT_NULL : opt_int(row[2]),
+                              .size_bytes = view ? DSCAT_NULL : opt_int(row[3]),
+                              .comment = comment_of(row[4], view),
+                              .last_modified_us =
+                                  row[5] ? strtoll(row[5], NULL, 10) * 1000000 : DSCAT_NULL};
+        if (dscat_db_scan_add_table(out, &t, NULL))
+            return DSCAT_ENOMEM;
+    }
+    return 0;
+}
+
+static int read_columns(MYSQL_RES *r, dscat_db_scan *out)
+{
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(r)) != NULL) {
+        long t = dscat_db_scan_find_table(out, out->database, row[0]);
+        if (t < 0)
+            continue;
+        /* MariaDB reports the default of a nullable column without one as the text NULL. */
+        const char *def = row[6] && strcmp(row[6], "NULL") != 0 ? row[6] : NULL;
+        dscat_column_info c = {.table = (size_t)t,
+                               .name = row[1],
+                               .ordinal = atoi(row[2]),
+                               .data_type = row[3] ? row[3] : "",
+                               .column_type = row[4],
+                               .nullable = row[5] && strcmp(row[5], "YES") == 0,
+                               .default_value = def,
+                               .max_length = opt_int(row[7]),
+                               .precision = opt_int(row[8]),
+                               .scale = opt_int(row[9]),
+                               .comment = row[10] && *row[10] ? row[10] : NULL,
+                               .null_count = DSCAT_NULL,
+                               .distinct_count = DSCAT_NULL,
+                               .profiled_rows = DSCAT_NULL};
+        if (dscat_db_scan_add_column(out, &c))
+            return DSCAT_ENOMEM;
+    }
+    return 0;
+}
+
+static int read_keys(MYSQL_RES *r, dscat_db_scan *out)
+{
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(r)) != NULL) {
+        long t = dscat_db_scan_find_table(out, out->database, row[0]);
+        if (t < 0)
+            continue;
+        if (row[3] == NULL) {
+            dscat_db_scan_mark_pk(out, (size_t)t, row[1]);
+            continue;
+        }
+        dscat_fk_info fk = {(size_t)t, row[1], row[3], row[4], row[5] ? row[5] : ""};
+        if (dscat_db_scan_add_fk(out, &fk))
+            return DSCAT_ENOMEM;
+    }
+    return 0;
+}
+
+/* Runs the query in sql (which ends with "TABLE_SCHEMA = ") for this database. */
+static MYSQL_RES *run_for_db(my_source *s, const char *sql, const char *tail, const char *what,
+                             dscat_error *err)
+{
+    dscat_buf b = DSCAT_BUF_INIT;
+    int rc = dscat_buf_puts(&b, sql);
+    if (rc == 0)
+        rc = put_literal(s, &b, s->base.database);
+    if (rc == 0)
+        rc = dscat_buf_puts(&b, tail);
+    MYSQL_RES *r = NULL;
+    if (rc)
+        dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    else
+        r = run(s, dscat_buf_cstr(&b), what, err);
+    dscat_buf_free(&b);
+    return r;
+}
+
+static int my_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *err)
+{
+    my_source *s = (my_source *)src;
+    MYSQL_RES *r;
+    int rc;
+    /* Fresh statistics where the server caches them (MySQL 8); MariaDB has no such variable. */
+    s->base.queries++;
+    if (mysql_query(s->conn, "SET SESSION information_schema_stats_expiry = 0") != 0 &&
+        mysql_errno(s->conn) == 2013)
+        return dscat_error_set(err, DSCAT_ECONNECT, "target %s: connection lost: %s",
+                               src->target->key, mysql_error(s->conn));
+    s->base.queries++;
+    mysql_query(s->conn, "SET time_zone = '+00:00'");
+    r = run_for_db(s,
+                   "SELECT TABLE_NAME, TABLE_TYPE, TABLE_ROWS, DATA_LENGTH + INDEX_LENGTH, "
+                   "TABLE_COMMENT, UNIX_TIMESTAMP(UPDATE_TIME) FROM information_schema.TABLES "
+                   "WHERE TABLE_SCHEMA = ",
+                   "", "table", err);
+    if (r == NULL)
+        return err ? err->code : DSCAT_EQUERY;
+    rc = read_tables(r, out);
+    mysql_free_result(r);
+    if (rc)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    r = run_for_db(s,
+                   "SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, DATA_TYPE, COLUMN_TYPE, "
+                   "IS_NULLABLE, COLUMN_DEFAULT, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, "
+                   "NUMERIC_SCALE, COLUMN_COMMENT FROM information_schema.COLUMNS "
+                   "WHERE TABLE_SCHEMA = ",
+                   "", "column", err);
+    if (r == NULL)
+        return err ? err->code : DSCAT_EQUERY;
+    rc = read_columns(r, out);
+    mysql_free_result(r);
+    if (rc)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    r = run_for_db(s,
+                   "SELECT TABLE_NAME, COLUMN_NAME, CONSTRAINT_NAME, REFERENCED_TABLE_SCHEMA, "
+                   "REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME "
+                   "FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = ",
+                   " AND (CONSTRAINT_NAME = 'PRIMARY' OR REFERENCED_TABLE_NAME IS NOT NULL) "
+                   "ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION",
+                   "key", err);
+    if (r == NULL)
+        return err ? err->code : DSCAT_EQUERY;
+    rc = read_keys(r, out);
+    mysql_free_result(r);
+    return rc ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory") : 0;
+}
+
+static void my_close(dscat_source *src)
+{
+    if (src == NULL)
+        return;
+    my_source *s = (my_source *)src;
+    if (s->conn)
+        mysql_close(s->conn);
+    dscat_free(s->where);
+    dscat_free(s->base.database);
+    dscat_free(s);
+}
+
+const dscat_source_driver dscat_source_mysql = {
+    .name = "mysql",
+    .type = DSCAT_SOURCE_MYSQL,
+    .connect = my_connect,
+    .list_databases = my_list_databases,
+    .scan_database = my_scan_database,
+    .close = my_close,
+};
