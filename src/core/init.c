@@ -4,6 +4,8 @@
 #include <mysql.h>
 #include <sqlite3.h>
 
+#include "sources/sqlserver_sql.h"
+
 int dscat_global_init(dscat_error *err)
 {
     if (sqlite3_initialize() != SQLITE_OK)
@@ -14,11 +16,14 @@ int dscat_global_init(dscat_error *err)
         return dscat_error_set(err, DSCAT_EINVALID, "libpq was built without thread support");
     if (mysql_library_init(0, NULL, NULL) != 0)
         return dscat_error_set(err, DSCAT_EIO, "cannot initialise the MariaDB client library");
+    if (dscat_sqlserver__global_init() != 0)
+        return dscat_error_set(err, DSCAT_EIO, "cannot initialise FreeTDS");
     return 0;
 }
 
 void dscat_global_shutdown(void)
 {
+    dscat_sqlserver__global_shutdown();
     mysql_library_end();
     sqlite3_shutdown();
 }

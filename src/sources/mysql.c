@@ -118,8 +118,8 @@ static int my_connect(dscat_source **out, const dscat_target_config *target,
     mysql_options(s->conn, MYSQL_READ_DEFAULT_GROUP, "dscat-none");
     MYSQL *ret = NULL;
     double deadline = now_seconds() + settings->connect_timeout;
-    int status = mysql_real_connect_start(&ret, s->conn, conn->host, conn->user, conn->password,
-                                          db, (unsigned int)port, NULL, 0);
+    int status = mysql_real_connect_start(&ret, s->conn, conn->host, conn->user, conn->password, db,
+                                          (unsigned int)port, NULL, 0);
     while (status) {
         int ready = wait_for(s->conn, status, deadline);
         if (ready < 0) {
@@ -133,8 +133,8 @@ static int my_connect(dscat_source **out, const dscat_target_config *target,
     if (ret == NULL) {
         unsigned int code = mysql_errno(s->conn);
         rc = classify(code);
-        dscat_error_set(err, rc, "target %s: cannot connect to %s%s%s: %s", target->key,
-                        s->where, db ? " database " : "", db ? db : "", mysql_error(s->conn));
+        dscat_error_set(err, rc, "target %s: cannot connect to %s%s%s: %s", target->key, s->where,
+                        db ? " database " : "", db ? db : "", mysql_error(s->conn));
         if (err)
             snprintf(err->sqlstate, sizeof(err->sqlstate), "%u", code);
         goto fail;
@@ -152,7 +152,7 @@ static MYSQL_RES *run(my_source *s, const char *sql, const char *what, dscat_err
     s->base.queries++;
     if (mysql_real_query(s->conn, sql, (unsigned long)strlen(sql)) != 0) {
         unsigned int code = mysql_errno(s->conn);
-        int rc = code == 2013 || code == 2006 ? DSCAT_ECONNECT
+        int rc = code == 2013 || code == 2006   ? DSCAT_ECONNECT
                  : code == 1044 || code == 1142 ? DSCAT_EPERM
                                                 : DSCAT_EQUERY;
         dscat_error_set(err, rc, "target %s: %s query failed%s%s: %s", s->base.target->key, what,

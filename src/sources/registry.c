@@ -6,6 +6,7 @@ static const dscat_source_driver *const drivers[] = {
     &dscat_source_postgres,
     &dscat_source_sqlite,
     &dscat_source_mysql,
+    &dscat_source_sqlserver,
 };
 
 const dscat_source_driver *dscat_source_driver_for(dscat_source_type type)

@@ -54,5 +54,6 @@ void dscat_name_list_free(dscat_name_list *l);
 extern const dscat_source_driver dscat_source_postgres;
 extern const dscat_source_driver dscat_source_sqlite;
 extern const dscat_source_driver dscat_source_mysql;
+extern const dscat_source_driver dscat_source_sqlserver;
 
 #endif

@@ -1,0 +1,353 @@
+/*
+ * SQL Server source (FreeTDS db-lib). The older tool's semantics as set-based queries, one batch
+ * per query and database, each starting with USE [db] (brackets, "]" doubled):
+ *   tables   sys.objects (U, V) with row estimates from sys.partitions (index 0/1), sizes from
+ *            sys.allocation_units and MS_Description comments;
+ *   columns  INFORMATION_SCHEMA.COLUMNS with column comments;
+ *   keys     primary keys (sys.indexes) and foreign keys (sys.foreign_key_columns) together;
+ *   usage    last data change from sys.dm_db_index_usage_stats (needs VIEW SERVER STATE; without
+ *            it last_modified stays null and a problem is noted).
+ *
+ * db-lib reports errors through process-wide handlers. They never exit: they copy the message into
+ * a thread-local slot, read back by the connection that caused it (a connection belongs to one
+ * thread at a time, see docs/threading.md), and cancel the operation.
+ */
+#include "sources/sqlserver_sql.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sybdb.h>
+#include <sybfront.h>
+
+typedef struct ms_source {
+    dscat_source base;
+    DBPROCESS *proc;
+    char *where;
+} ms_source;
+
+/* The last db-lib error or server message on this thread. */
+static _Thread_local char last_error[400];
+static _Thread_local int last_dberr;
+static _Thread_local bool timed_out;
+
+static int err_handler(DBPROCESS *proc, int severity, int dberr, int oserr, char *dberrstr,
+                       char *oserrstr)
+{
+    (void)proc;
+    (void)severity;
+    if (dberr == SYBETIME)
+        timed_out = true;
+    last_dberr = dberr;
+    if (oserr != 0 && oserrstr && *oserrstr && oserr != DBNOERR)
+        snprintf(last_error, sizeof(last_error), "%s (%s)", dberrstr ? dberrstr : "error",
+                 oserrstr);
+    else
+        snprintf(last_error, sizeof(last_error), "%s", dberrstr ? dberrstr : "error");
+    return INT_CANCEL;
+}
+
+static int msg_handler(DBPROCESS *proc, DBINT msgno, int msgstate, int severity, char *msgtext,
+                       char *srvname, char *procname, int line)
+{
+    (void)proc;
+    (void)msgstate;
+    (void)srvname;
+    (void)procname;
+    (void)line;
+    /* Severity up to 10 is information ("changed database context to ..."). */
+    if (severity > 10 && msgtext) {
+        last_dberr = (int)msgno;
+        snprintf(last_error, sizeof(last_error), "%s", msgtext);
+    }
+    return 0;
+}
+
+int dscat_sqlserver__global_init(void)
+{
+    if (dbinit() == FAIL)
+        return DSCAT_EIO;
+    dberrhandle(err_handler);
+    dbmsghandle(msg_handler);
+    return 0;
+}
+
+void dscat_sqlserver__global_shutdown(void)
+{
+    dbexit();
+}
+
+/* Maps a failed login to an error code from the last message. */
+static int classify(void)
+{
+    if (last_dberr == 18456 || strstr(last_error, "Login failed"))
+        return DSCAT_EAUTH;
+    if (timed_out || last_dberr == SYBETIME)
+        return DSCAT_ETIMEOUT;
+    return DSCAT_ECONNECT;
+}
+
+static int ms_connect(dscat_source **out, const dscat_target_config *target,
+                      const dscat_target_conn *conn, const char *database,
+                      const dscat_settings *settings, dscat_error *err)
+{
+    *out = NULL;
+    int rc = 0;
+    LOGINREC *login = NULL;
+    ms_source *s = dscat_calloc(1, sizeof(*s));
+    if (s == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    s->base.driver = &dscat_source_sqlserver;
+    s->base.target = target;
+    s->base.database = database ? dscat_strdup(database) : NULL;
+    dscat_buf where = DSCAT_BUF_INIT;
+    dscat_sqlserver__server_name(&where, conn->host, conn->port, conn->instance);
+    s->where = dscat_buf_detach(&where);
+    login = dblogin();
+    if (s->where == NULL || login == NULL || (database && s->base.database == NULL)) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    DBSETLUSER(login, conn->user ? conn->user : "");
+    DBSETLPWD(login, conn->password ? conn->password : "");
+    DBSETLAPP(login, "dscat");
+    DBSETLCHARSET(login, "UTF-8");
+    DBSETLVERSION(login, DBVERSION_74);
+    /* db-lib's timeouts are whole seconds: round up, never below one. */
+    dbsetlogintime((int)ceil(settings->connect_timeout));
+    dbsettime(settings->query_timeout);
+    last_error[0] = '\0';
+    last_dberr = 0;
+    timed_out = false;
+    s->proc = dbopen(login, s->where);
+    if (s->proc == NULL) {
+        rc = classify();
+        if (rc == DSCAT_ETIMEOUT)
+            dscat_error_set(err, rc, "target %s: cannot connect to %s: timed out after %g s",
+                            target->key, s->where, settings->connect_timeout);
+        else
+            dscat_error_set(err, rc, "target %s: cannot connect to %s: %s", target->key,
+                            s->where, last_error[0] ? last_error : "connection failed");
+        goto done;
+    }
+done:
+    if (login)
+        dbloginfree(login);
+    if (rc) {
+        dscat_source_sqlserver.close(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return 0;
+}
+
+/* One result row as strings (NULL for SQL NULL), valid until the next row. */
+typedef struct ms_row {
+    char *cols[16];
+    int ncols;
+} ms_row;
+
+typedef int (*row_fn)(const ms_row *row, void *payload);
+
+/* Converts column i of the current row to text in buf (NULL for NULL). */
+static char *column_text(DBPROCESS *proc, int i, char *buf, size_t size)
+{
+    BYTE *data = dbdata(proc, i);
+    DBINT len = dbdatlen(proc, i);
+    if (data == NULL && len == 0)
+        return NULL;
+    int type = dbcoltype(proc, i);
+    if (type == SYBCHAR || type == SYBVARCHAR || type == SYBTEXT) {
+        size_t n = (size_t)len < size - 1 ? (size_t)len : size - 1;
+        memcpy(buf, data, n);
+        buf[n] = '\0';
+        return buf;
+    }
+    DBINT n = dbconvert(proc, type, data, len, SYBCHAR, (BYTE *)buf, (DBINT)(size - 1));
+    if (n < 0)
+        return NULL;
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Sends a batch and feeds every row of its results to fn. */
+static int run(ms_source *s, const char *sql, const char *what, row_fn fn, void *payload,
+               dscat_error *err)
+{
+    static _Thread_local char cells[16][4096];
+    s->base.queries++;
+    last_error[0] = '\0';
+    if (dbcmd(s->proc, sql) == FAIL || dbsqlexec(s->proc) == FAIL)
+        goto fail;
+    RETCODE rc;
+    while ((rc = dbresults(s->proc)) != NO_MORE_RESULTS) {
+        if (rc == FAIL)
+            goto fail;
+        int ncols = dbnumcols(s->proc);
+        if (ncols > 16)
+            ncols = 16;
+        RETCODE row;
+        while ((row = dbnextrow(s->proc)) != NO_MORE_ROWS) {
+            if (row == FAIL)
+                goto fail;
+            ms_row r = {.ncols = ncols};
+            for (int i = 0; i < ncols; i++)
+                r.cols[i] = column_text(s->proc, i + 1, cells[i], sizeof(cells[i]));
+            if (fn && fn(&r, payload))
+                return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        }
+    }
+    return 0;
+fail:
+    dbcancel(s->proc);
+    return dscat_error_set(err, strstr(last_error, "permission") ? DSCAT_EPERM : DSCAT_EQUERY,
+                           "target %s: %s query failed in database %s: %s", s->base.target->key,
+                           what, s->base.database ? s->base.database : "?",
+                           last_error[0] ? last_error : "query failed");
+}
+
+static int64_t opt_int(const char *v)
+{
+    return v ? strtoll(v, NULL, 10) : DSCAT_NULL;
+}
+
+static int add_database(const ms_row *r, void *payload)
+{
+    return r->cols[0] ? dscat_name_list_add(payload, r->cols[0]) : 0;
+}
+
+static int add_table(const ms_row *r, void *payload)
+{
+    dscat_db_scan *out = payload;
+    bool view = r->cols[2] && strncmp(r->cols[2], "V", 1) == 0;
+    dscat_table_info t = {.schema = r->cols[0],
+                          .name = r->cols[1],
+                          .type = view ? "VIEW" : "BASE TABLE",
+                          .row_estimate = view ? DSCAT_NULL : opt_int(r->cols[3]),
+                          .size_bytes = view ? DSCAT_NULL : opt_int(r->cols[4]),
+                          .comment = r->cols[5],
+                          .last_modified_us = DSCAT_NULL};
+    if (!t.schema || !t.name)
+        return 0;
+    return dscat_db_scan_add_table(out, &t, NULL);
+}
+
+static int add_column(const ms_row *r, void *payload)
+{
+    dscat_db_scan *out = payload;
+    if (!r->cols[0] || !r->cols[1] || !r->cols[2])
+        return 0;
+    long t = dscat_db_scan_find_table(out, r->cols[0], r->cols[1]);
+    if (t < 0)
+        return 0;
+    char full[300];
+    dscat_sqlserver__column_type(full, sizeof(full), r->cols[4] ? r->cols[4] : "",
+                                 opt_int(r->cols[7]), opt_int(r->cols[8]), opt_int(r->cols[9]),
+                                 opt_int(r->cols[10]));
+    dscat_column_info c = {.table = (size_t)t,
+                           .name = r->cols[2],
+                           .ordinal = r->cols[3] ? atoi(r->cols[3]) : 0,
+                           .data_type = r->cols[4] ? r->cols[4] : "",
+                           .column_type = full,
+                           .nullable = r->cols[5] && strcmp(r->cols[5], "YES") == 0,
+                           .default_value = r->cols[6],
+                           .max_length = opt_int(r->cols[7]),
+                           .precision = opt_int(r->cols[8]),
+                           .scale = opt_int(r->cols[9]),
+                           .comment = r->cols[11],
+                           .null_count = DSCAT_NULL,
+                           .distinct_count = DSCAT_NULL,
+                           .profiled_rows = DSCAT_NULL};
+    return dscat_db_scan_add_column(out, &c);
+}
+
+static int add_key(const ms_row *r, void *payload)
+{
+    dscat_db_scan *out = payload;
+    if (!r->cols[0] || !r->cols[1] || !r->cols[2] || !r->cols[3])
+        return 0;
+    long t = dscat_db_scan_find_table(out, r->cols[1], r->cols[2]);
+    if (t < 0)
+        return 0;
+    if (strcmp(r->cols[0], "P") == 0) {
+        dscat_db_scan_mark_pk(out, (size_t)t, r->cols[3]);
+        return 0;
+    }
+    if (!r->cols[4] || !r->cols[5] || !r->cols[6])
+        return 0;
+    dscat_fk_info fk = {(size_t)t, r->cols[3], r->cols[4], r->cols[5], r->cols[6]};
+    return dscat_db_scan_add_fk(out, &fk);
+}
+
+static int add_usage(const ms_row *r, void *payload)
+{
+    dscat_db_scan *out = payload;
+    if (!r->cols[0] || !r->cols[1] || !r->cols[2])
+        return 0;
+    long t = dscat_db_scan_find_table(out, r->cols[0], r->cols[1]);
+    if (t >= 0)
+        out->tables.items[t].last_modified_us = strtoll(r->cols[2], NULL, 10) * 1000000;
+    return 0;
+}
+
+static int ms_list_databases(dscat_source *src, dscat_name_list *out, dscat_error *err)
+{
+    ms_source *s = (ms_source *)src;
+    return run(s, dscat_sqlserver__databases_sql, "database list", add_database, out, err);
+}
+
+static int ms_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *err)
+{
+    ms_source *s = (ms_source *)src;
+    static const struct {
+        dscat_sqlserver_query q;
+        const char *what;
+        row_fn fn;
+    } steps[] = {{DSCAT_MSSQL_TABLES, "table", add_table},
+                 {DSCAT_MSSQL_COLUMNS, "column", add_column},
+                 {DSCAT_MSSQL_KEYS, "key", add_key}};
+    dscat_buf sql = DSCAT_BUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]) && rc == 0; i++) {
+        dscat_buf_reset(&sql);
+        if (dscat_sqlserver__scan_sql(&sql, out->database, steps[i].q))
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        else
+            rc = run(s, dscat_buf_cstr(&sql), steps[i].what, steps[i].fn, out, err);
+    }
+    if (rc == 0) {
+        /* Index usage needs VIEW SERVER STATE: without it, a problem, not a failure. */
+        dscat_error usage_err = {0};
+        dscat_buf_reset(&sql);
+        dscat_sqlserver__scan_sql(&sql, out->database, DSCAT_MSSQL_USAGE);
+        if (run(s, dscat_buf_cstr(&sql), "index usage", add_usage, out, &usage_err))
+            dscat_db_scan_add_problem(out, NULL, usage_err.message);
+    }
+    dscat_buf_free(&sql);
+    return rc;
+}
+
+static void ms_close(dscat_source *src)
+{
+    if (src == NULL)
+        return;
+    ms_source *s = (ms_source *)src;
+    if (s->proc)
+        dbclose(s->proc);
+    dscat_free(s->where);
+    dscat_free(s->base.database);
+    dscat_free(s);
+}
+
+const dscat_source_driver dscat_source_sqlserver = {
+    .name = "sqlserver",
+    .type = DSCAT_SOURCE_SQLSERVER,
+    .connect = ms_connect,
+    .list_databases = ms_list_databases,
+    .scan_database = ms_scan_database,
+    .close = ms_close,
+};

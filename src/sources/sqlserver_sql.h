@@ -1,0 +1,43 @@
+/*
+ * SQL Server query texts and type names, kept apart from the FreeTDS calls so that they can be
+ * tested without a server.
+ */
+#ifndef DSCAT_SOURCES_SQLSERVER_SQL_H
+#define DSCAT_SOURCES_SQLSERVER_SQL_H
+
+#include "core/buf.h"
+#include "sources/source.h"
+
+#include <stdint.h>
+
+typedef enum dscat_sqlserver_query {
+    DSCAT_MSSQL_TABLES,
+    DSCAT_MSSQL_COLUMNS,
+    DSCAT_MSSQL_KEYS,
+    DSCAT_MSSQL_USAGE
+} dscat_sqlserver_query;
+
+/* Online databases other than master, tempdb, model and msdb. */
+extern const char *const dscat_sqlserver__databases_sql;
+
+/* Appends "[name]" with every "]" doubled. */
+int dscat_sqlserver__quote_ident(dscat_buf *b, const char *name);
+
+/* Appends the batch for one catalog query in `database`: "USE [database];" then the query. */
+int dscat_sqlserver__scan_sql(dscat_buf *b, const char *database, dscat_sqlserver_query q);
+
+/*
+ * The full declared type from INFORMATION_SCHEMA.COLUMNS facts: varchar(50), nvarchar(max),
+ * decimal(10,2), datetime2(7), ... DSCAT_NULL for facts that do not apply.
+ */
+void dscat_sqlserver__column_type(char *out, size_t size, const char *data_type,
+                                  int64_t max_length, int64_t precision, int64_t scale,
+                                  int64_t datetime_precision);
+
+/* The server name db-lib connects to: "host:port", or "host\instance" (no port then). */
+int dscat_sqlserver__server_name(dscat_buf *b, const char *host, int port, const char *instance);
+
+int dscat_sqlserver__global_init(void);
+void dscat_sqlserver__global_shutdown(void);
+
+#endif

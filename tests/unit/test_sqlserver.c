@@ -1,0 +1,145 @@
+/*
+ * SQL Server query texts and type names, which run against no server here: bracket quoting of
+ * hostile names, the batches' shape, the declared-type mapping and the server name.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "sources/sqlserver_sql.h"
+
+#include <string.h>
+
+/* Reads a bracketed identifier at s back into out; returns the bytes consumed or -1. */
+static int unquote(const char *s, char *out, size_t size)
+{
+    if (*s != '[')
+        return -1;
+    size_t k = 0;
+    for (const char *p = s + 1; *p; p++) {
+        if (*p == ']') {
+            if (p[1] == ']') {
+                p++;
+            } else {
+                out[k] = '\0';
+                return (int)(p - s + 1);
+            }
+        }
+        if (k + 1 >= size)
+            return -1;
+        out[k++] = *p;
+    }
+    return -1;
+}
+
+static void quoting_round_trips(void **state)
+{
+    (void)state;
+    const char *names[] = {"Orders",       "a]b",         "]]",         "x]; DROP TABLE t; --",
+                           "[already]",    "with space",  "quote'd",    "Ünïcode",
+                           "semi;colon.d", "end]",        "]start",     ""};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        dscat_buf b = DSCAT_BUF_INIT;
+        assert_int_equal(dscat_sqlserver__quote_ident(&b, names[i]), 0);
+        char back[256];
+        int used = unquote(b.ptr, back, sizeof(back));
+        assert_int_equal(used, (int)b.len); /* the identifier ends exactly at the end */
+        assert_string_equal(back, names[i]);
+        dscat_buf_free(&b);
+    }
+    dscat_buf b = DSCAT_BUF_INIT;
+    dscat_sqlserver__quote_ident(&b, "a]b");
+    assert_string_equal(b.ptr, "[a]]b]");
+    dscat_buf_free(&b);
+}
+
+static void batches_use_the_quoted_database(void **state)
+{
+    (void)state;
+    const char *db = "Sales]; SHUTDOWN; --";
+    dscat_sqlserver_query qs[] = {DSCAT_MSSQL_TABLES, DSCAT_MSSQL_COLUMNS, DSCAT_MSSQL_KEYS,
+                                  DSCAT_MSSQL_USAGE};
+    for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+        dscat_buf b = DSCAT_BUF_INIT;
+        assert_int_equal(dscat_sqlserver__scan_sql(&b, db, qs[i]), 0);
+        assert_memory_equal(b.ptr, "USE [", 5);
+        char back[256];
+        int used = unquote(b.ptr + 4, back, sizeof(back));
+        assert_true(used > 0);
+        assert_string_equal(back, db);
+        assert_memory_equal(b.ptr + 4 + used, "; SELECT ", 9);
+        /* The rest of the batch never mentions the database again: no other place to inject. */
+        assert_null(strstr(b.ptr + 4 + used, "SHUTDOWN"));
+        dscat_buf_free(&b);
+    }
+    dscat_buf b = DSCAT_BUF_INIT;
+    dscat_sqlserver__scan_sql(&b, "db", DSCAT_MSSQL_TABLES);
+    assert_non_null(strstr(b.ptr, "index_id IN (0, 1)"));        /* heap or clustered index */
+    assert_non_null(strstr(b.ptr, "o.type IN ('U', 'V')"));       /* tables and views */
+    assert_non_null(strstr(b.ptr, "'MS_Description'"));
+    dscat_buf_free(&b);
+    assert_non_null(strstr(dscat_sqlserver__databases_sql, "state = 0"));
+    assert_non_null(strstr(dscat_sqlserver__databases_sql, "'master', 'tempdb', 'model', 'msdb'"));
+}
+
+static void type_mapping(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *type;
+        int64_t len, prec, scale, dtp;
+        const char *expected;
+    } cases[] = {
+        {"varchar", 50, DSCAT_NULL, DSCAT_NULL, DSCAT_NULL, "varchar(50)"},
+        {"nvarchar", -1, DSCAT_NULL, DSCAT_NULL, DSCAT_NULL, "nvarchar(max)"},
+        {"nchar", 10, DSCAT_NULL, DSCAT_NULL, DSCAT_NULL, "nchar(10)"},
+        {"varbinary", -1, DSCAT_NULL, DSCAT_NULL, DSCAT_NULL, "varbinary(max)"},
+        {"binary", 16, DSCAT_NULL, DSCAT_NULL, DSCAT_NULL, "binary(16)"},
+        {"decimal", DSCAT_NULL, 10, 2, DSCAT_NULL, "decimal(10,2)"},
+        {"numeric", DSCAT_NULL, 38, 0, DSCAT_NULL, "numeric(38,0)"},
+        {"datetime2", DSCAT_NULL, DSCAT_NULL, DSCAT_NULL, 7, "datetime2(7)"},
+        {"time", DSCAT_NULL, DSCAT_NULL, DSCAT_NULL, 3, "time(3)"},
+        {"datetimeoffset", DSCAT_NULL, DSCAT_NULL, DSCAT_NULL, 7, "datetimeoffset(7)"},
+        {"int", DSCAT_NULL, 10, 0, DSCAT_NULL, "int"},
+        {"bigint", DSCAT_NULL, 19, 0, DSCAT_NULL, "bigint"},
+        {"datetime", DSCAT_NULL, DSCAT_NULL, DSCAT_NULL, 3, "datetime"},
+        {"text", 2147483647, DSCAT_NULL, DSCAT_NULL, DSCAT_NULL, "text"},
+        {"uniqueidentifier", DSCAT_NULL, DSCAT_NULL, DSCAT_NULL, DSCAT_NULL, "uniqueidentifier"},
+        {"xml", -1, DSCAT_NULL, DSCAT_NULL, DSCAT_NULL, "xml"},
+        {"bit", DSCAT_NULL, DSCAT_NULL, DSCAT_NULL, DSCAT_NULL, "bit"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char out[64];
+        dscat_sqlserver__column_type(out, sizeof(out), cases[i].type, cases[i].len, cases[i].prec,
+                                     cases[i].scale, cases[i].dtp);
+        assert_string_equal(out, cases[i].expected);
+    }
+}
+
+static void server_names(void **state)
+{
+    (void)state;
+    dscat_buf b = DSCAT_BUF_INIT;
+    dscat_sqlserver__server_name(&b, "sql1", 0, NULL);
+    assert_string_equal(b.ptr, "sql1:1433");
+    dscat_buf_reset(&b);
+    dscat_sqlserver__server_name(&b, "sql1", 14330, NULL);
+    assert_string_equal(b.ptr, "sql1:14330");
+    dscat_buf_reset(&b);
+    dscat_sqlserver__server_name(&b, "sql1", 0, "REPORTING");
+    assert_string_equal(b.ptr, "sql1\\REPORTING");
+    dscat_buf_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(quoting_round_trips),
+        cmocka_unit_test(batches_use_the_quoted_database),
+        cmocka_unit_test(type_mapping),
+        cmocka_unit_test(server_names),
+    };
+    return cmocka_run_group_tests_name("sqlserver", tests, NULL, NULL);
+}
