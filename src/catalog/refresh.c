@@ -132,6 +132,51 @@ static void apply_filters(const dscat_target_config *t, const dscat_settings *s,
     }
 }
 
+/*
+ * Profiles every catalogued table of a scan, one query per table. A table whose profile fails
+ * becomes a problem and keeps its metadata; the others go on.
+ */
+static void profile_scan(run_state *rs, dscat_source *src, dscat_db_scan *scan)
+{
+    size_t nt = scan->tables.count, nc = scan->columns.count;
+    size_t *start = dscat_calloc(nt + 1, sizeof(size_t));
+    size_t *order = dscat_calloc(nc + 1, sizeof(size_t));
+    if (start == NULL || order == NULL) {
+        rs->out_of_memory = true;
+        goto done;
+    }
+    /* Bucket the columns by table (counting sort), so each table's list is contiguous. */
+    for (size_t i = 0; i < nc; i++)
+        start[scan->columns.items[i].table + 1]++;
+    for (size_t t = 0; t < nt; t++)
+        start[t + 1] += start[t];
+    size_t *fill = dscat_calloc(nt + 1, sizeof(size_t));
+    if (fill == NULL) {
+        rs->out_of_memory = true;
+        goto done;
+    }
+    for (size_t i = 0; i < nc; i++) {
+        size_t t = scan->columns.items[i].table;
+        order[start[t] + fill[t]++] = i;
+    }
+    dscat_free(fill);
+    for (size_t t = 0; t < nt; t++) {
+        if (scan->tables.items[t].excluded || start[t + 1] == start[t])
+            continue;
+        dscat_error err = {0};
+        if (src->driver->profile_table(src, scan, t, order + start[t], start[t + 1] - start[t],
+                                       rs->cfg->settings.profile_sample_size, &err)) {
+            char msg[DSCAT_ERROR_MESSAGE_SIZE + 64];
+            snprintf(msg, sizeof(msg), "profile of %s.%s failed: %s", scan->tables.items[t].schema,
+                     scan->tables.items[t].name, err.message);
+            dscat_db_scan_add_problem(scan, scan->tables.items[t].schema, msg);
+        }
+    }
+done:
+    dscat_free(start);
+    dscat_free(order);
+}
+
 static void run_database_job(run_state *rs, job *j)
 {
     target_state *t = &rs->targets[j->target];
@@ -155,6 +200,8 @@ static void run_database_job(run_state *rs, job *j)
     dscat_error note = {0};
     if (rc == 0)
         apply_filters(t->cfg, &rs->cfg->settings, scan, &note);
+    if (rc == 0 && rs->opts->profile)
+        profile_scan(rs, src, scan);
     long queries = src ? src->queries : 0;
     if (src)
         drv->close(src);

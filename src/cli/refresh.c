@@ -129,12 +129,6 @@ int cmd_refresh(int argc, char **argv)
         goto done;
     }
     bool profile = depth ? strcmp(depth, "profile") == 0 : cfg->settings.profile_by_default;
-    if (profile) {
-        cli_error("profiling (--depth profile) is not available in this version of dscat");
-        dscat_config_free(cfg);
-        rc = EXIT_FAIL;
-        goto done;
-    }
     dscat_refresh_options opts = {.targets = targets,
                                   .ntargets = ntargets,
                                   .profile = profile,

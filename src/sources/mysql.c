@@ -359,6 +359,55 @@ static int my_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *
     return rc ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory") : 0;
 }
 
+static bool my_profileable(const char *data_type)
+{
+    static const char *const no[] = {"tinyblob",        "blob",         "mediumblob",
+                                     "longblob",        "geometry",     "point",
+                                     "linestring",      "polygon",      "multipoint",
+                                     "multilinestring", "multipolygon", "geometrycollection"};
+    return !dscat_profile_type_in(data_type, no, sizeof(no) / sizeof(no[0]));
+}
+
+static int my_quote(dscat_buf *b, const char *name, void *payload)
+{
+    (void)payload;
+    int rc = dscat_buf_putc(b, '`');
+    for (const char *p = name; *p && rc == 0; p++)
+        rc = *p == '`' ? dscat_buf_puts(b, "``") : dscat_buf_putc(b, *p);
+    return rc ? rc : dscat_buf_putc(b, '`');
+}
+
+static const dscat_profile_dialect my_dialect = {my_quote, false, my_profileable};
+
+static int my_profile_table(dscat_source *src, dscat_db_scan *scan, size_t table,
+                            const size_t *columns, size_t ncolumns, int sample, dscat_error *err)
+{
+    my_source *s = (my_source *)src;
+    dscat_buf sql = DSCAT_BUF_INIT;
+    size_t np = 0;
+    size_t *prof = dscat_calloc(ncolumns + 1, sizeof(size_t));
+    int rc = prof ? dscat_profile_sql(&sql, &my_dialect, NULL, scan, table, columns, ncolumns,
+                                      sample, prof, &np)
+                  : DSCAT_ENOMEM;
+    MYSQL_RES *r = NULL;
+    if (rc)
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    else if ((r = run(s, dscat_buf_cstr(&sql), "profile", err)) == NULL)
+        rc = err && err->code ? err->code : DSCAT_EQUERY;
+    MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
+    if (row) {
+        int64_t rows = opt_int(row[0]);
+        for (size_t i = 0; i < np; i++)
+            dscat_profile_store(scan, prof[i], rows, opt_int(row[1 + 2 * i]),
+                                opt_int(row[2 + 2 * i]));
+    }
+    if (r)
+        mysql_free_result(r);
+    dscat_buf_free(&sql);
+    dscat_free(prof);
+    return rc;
+}
+
 static void my_close(dscat_source *src)
 {
     if (src == NULL)
@@ -377,5 +426,6 @@ const dscat_source_driver dscat_source_mysql = {
     .connect = my_connect,
     .list_databases = my_list_databases,
     .scan_database = my_scan_database,
+    .profile_table = my_profile_table,
     .close = my_close,
 };

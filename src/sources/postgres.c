@@ -443,6 +443,54 @@ static int pg_list_databases(dscat_source *src, dscat_name_list *out, dscat_erro
     return rc;
 }
 
+/* Types without the equality COUNT(DISTINCT) needs, or not worth profiling (binary). */
+static bool pg_profileable(const char *data_type)
+{
+    static const char *const no[] = {"bytea", "xml", "json", "point",   "line",
+                                     "lseg",  "box", "path", "polygon", "circle"};
+    return !dscat_profile_type_in(data_type, no, sizeof(no) / sizeof(no[0]));
+}
+
+static int pg_quote(dscat_buf *b, const char *name, void *payload)
+{
+    pg_source *s = payload;
+    char *q = PQescapeIdentifier(s->conn, name, strlen(name));
+    if (q == NULL)
+        return DSCAT_ENOMEM;
+    int rc = dscat_buf_puts(b, q);
+    PQfreemem(q);
+    return rc;
+}
+
+static const dscat_profile_dialect pg_dialect = {pg_quote, false, pg_profileable};
+
+static int pg_profile_table(dscat_source *src, dscat_db_scan *scan, size_t table,
+                            const size_t *columns, size_t ncolumns, int sample, dscat_error *err)
+{
+    pg_source *s = (pg_source *)src;
+    dscat_buf sql = DSCAT_BUF_INIT;
+    size_t np = 0;
+    size_t *prof = dscat_calloc(ncolumns + 1, sizeof(size_t));
+    int rc = prof ? dscat_profile_sql(&sql, &pg_dialect, s, scan, table, columns, ncolumns, sample,
+                                      prof, &np)
+                  : DSCAT_ENOMEM;
+    PGresult *r = NULL;
+    if (rc)
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    else if ((r = run(s, dscat_buf_cstr(&sql), "profile", err)) == NULL)
+        rc = err && err->code ? err->code : DSCAT_EQUERY;
+    if (r) {
+        int64_t rows = opt_int(r, 0, 0);
+        for (size_t i = 0; i < np; i++)
+            dscat_profile_store(scan, prof[i], rows, opt_int(r, 0, (int)(1 + 2 * i)),
+                                opt_int(r, 0, (int)(2 + 2 * i)));
+        PQclear(r);
+    }
+    dscat_buf_free(&sql);
+    dscat_free(prof);
+    return rc;
+}
+
 static void pg_close(dscat_source *src)
 {
     if (src == NULL)
@@ -460,5 +508,6 @@ const dscat_source_driver dscat_source_postgres = {
     .connect = pg_connect,
     .list_databases = pg_list_databases,
     .scan_database = pg_scan_database,
+    .profile_table = pg_profile_table,
     .close = pg_close,
 };

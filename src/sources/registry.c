@@ -37,3 +37,31 @@ void dscat_name_list_free(dscat_name_list *l)
     l->names = NULL;
     l->count = 0;
 }
+
+size_t dscat_profile_keys(const dscat_db_scan *scan, const size_t *columns, size_t ncolumns,
+                          size_t *keys)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ncolumns; i++)
+        if (scan->columns.items[columns[i]].is_pk)
+            keys[n++] = columns[i];
+    /* Key order: by column position, which is the declared order for single-table keys. */
+    for (size_t i = 1; i < n; i++)
+        for (size_t k = i; k > 0 && scan->columns.items[keys[k]].ordinal <
+                                        scan->columns.items[keys[k - 1]].ordinal;
+             k--) {
+            size_t t = keys[k];
+            keys[k] = keys[k - 1];
+            keys[k - 1] = t;
+        }
+    return n;
+}
+
+void dscat_profile_store(dscat_db_scan *scan, size_t column, int64_t rows, int64_t nulls,
+                         int64_t distinct)
+{
+    dscat_column_info *c = &scan->columns.items[column];
+    c->profiled_rows = rows;
+    c->null_count = nulls == DSCAT_NULL && rows == 0 ? 0 : nulls;
+    c->distinct_count = distinct;
+}

@@ -9,6 +9,7 @@
 #define DSCAT_SOURCES_SOURCE_H
 
 #include "catalog/model.h"
+#include "core/buf.h"
 #include "dscat/config.h"
 
 typedef struct dscat_source_driver dscat_source_driver;
@@ -41,6 +42,13 @@ struct dscat_source_driver {
     int (*list_databases)(dscat_source *src, dscat_name_list *out, dscat_error *err);
     /* Reads the catalog of the connection's database into out (already initialised). */
     int (*scan_database)(dscat_source *src, dscat_db_scan *out, dscat_error *err);
+    /*
+     * Profiles one table with one query over its first `sample` rows (primary-key order, else
+     * physical order; 0 = all rows): fills null_count, distinct_count and profiled_rows of the
+     * listed columns that the engine can profile, leaving the others null.
+     */
+    int (*profile_table)(dscat_source *src, dscat_db_scan *scan, size_t table,
+                         const size_t *columns, size_t ncolumns, int sample, dscat_error *err);
     void (*close)(dscat_source *src);
 };
 
@@ -48,6 +56,34 @@ struct dscat_source_driver {
 const dscat_source_driver *dscat_source_driver_for(dscat_source_type type);
 
 int dscat_name_list_add(dscat_name_list *l, const char *name);
+
+/*
+ * Helpers for profile queries, shared by the drivers. dscat_profile_keys writes to keys the
+ * table's primary-key columns (the sample's order), by position, and returns how many.
+ */
+size_t dscat_profile_keys(const dscat_db_scan *scan, const size_t *columns, size_t ncolumns,
+                          size_t *keys);
+/* How one engine spells a profile query. */
+typedef struct dscat_profile_dialect {
+    int (*quote)(dscat_buf *b, const char *name, void *payload); /* an identifier */
+    bool top;                                   /* SELECT TOP n rather than LIMIT n */
+    bool (*profileable)(const char *data_type); /* COUNT(DISTINCT) works and is worth it */
+} dscat_profile_dialect;
+
+/*
+ * Builds the profile query of one table into sql; the profiled columns (in result order: each
+ * gives a null count then a distinct count after the leading row count) go to profiled.
+ */
+int dscat_profile_sql(dscat_buf *sql, const dscat_profile_dialect *d, void *payload,
+                      const dscat_db_scan *scan, size_t table, const size_t *columns,
+                      size_t ncolumns, int sample, size_t *profiled, size_t *nprofiled);
+
+/* True when data_type (or its array element type) is one of names. */
+bool dscat_profile_type_in(const char *data_type, const char *const *names, size_t n);
+
+/* Stores one profiled column's figures (rows, nulls, distinct values). */
+void dscat_profile_store(dscat_db_scan *scan, size_t column, int64_t rows, int64_t nulls,
+                         int64_t distinct);
 void dscat_name_list_free(dscat_name_list *l);
 
 /* Drivers (one per file in src/sources/). */

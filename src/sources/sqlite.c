@@ -326,6 +326,55 @@ static int sqlite_scan_database(dscat_source *src, dscat_db_scan *out, dscat_err
     return rc;
 }
 
+static bool sqlite_profileable(const char *data_type)
+{
+    return strstr(data_type, "blob") == NULL;
+}
+
+static int sqlite_quote(dscat_buf *b, const char *name, void *payload)
+{
+    (void)payload;
+    int rc = dscat_buf_putc(b, '"');
+    for (const char *p = name; *p && rc == 0; p++)
+        rc = *p == '"' ? dscat_buf_puts(b, "\"\"") : dscat_buf_putc(b, *p);
+    return rc ? rc : dscat_buf_putc(b, '"');
+}
+
+static const dscat_profile_dialect sqlite_dialect = {sqlite_quote, false, sqlite_profileable};
+
+static int sqlite_profile_table(dscat_source *src, dscat_db_scan *scan, size_t table,
+                                const size_t *columns, size_t ncolumns, int sample,
+                                dscat_error *err)
+{
+    sqlite_source *s = (sqlite_source *)src;
+    dscat_buf sql = DSCAT_BUF_INIT;
+    sqlite3_stmt *st = NULL;
+    size_t np = 0;
+    size_t *prof = dscat_calloc(ncolumns + 1, sizeof(size_t));
+    int rc = prof ? dscat_profile_sql(&sql, &sqlite_dialect, NULL, scan, table, columns, ncolumns,
+                                      sample, prof, &np)
+                  : DSCAT_ENOMEM;
+    if (rc) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    s->base.queries++;
+    if (sqlite3_prepare_v2(s->db, dscat_buf_cstr(&sql), -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        rc = query_error(s, err, "profile");
+        goto done;
+    }
+    int64_t rows = sqlite3_column_int64(st, 0);
+    for (size_t i = 0; i < np; i++)
+        dscat_profile_store(scan, prof[i], rows, sqlite3_column_int64(st, (int)(1 + 2 * i)),
+                            sqlite3_column_int64(st, (int)(2 + 2 * i)));
+done:
+    sqlite3_finalize(st);
+    dscat_buf_free(&sql);
+    dscat_free(prof);
+    return rc;
+}
+
 static void sqlite_close(dscat_source *src)
 {
     if (src == NULL)
@@ -343,5 +392,6 @@ const dscat_source_driver dscat_source_sqlite = {
     .connect = sqlite_connect,
     .list_databases = sqlite_list_databases,
     .scan_database = sqlite_scan_database,
+    .profile_table = sqlite_profile_table,
     .close = sqlite_close,
 };

@@ -130,8 +130,8 @@ static int ms_connect(dscat_source **out, const dscat_target_config *target,
             dscat_error_set(err, rc, "target %s: cannot connect to %s: timed out after %g s",
                             target->key, s->where, settings->connect_timeout);
         else
-            dscat_error_set(err, rc, "target %s: cannot connect to %s: %s", target->key,
-                            s->where, last_error[0] ? last_error : "connection failed");
+            dscat_error_set(err, rc, "target %s: cannot connect to %s: %s", target->key, s->where,
+                            last_error[0] ? last_error : "connection failed");
         goto done;
     }
 done:
@@ -147,9 +147,11 @@ done:
 
 /* One result row as strings (NULL for SQL NULL), valid until the next row. */
 typedef struct ms_row {
-    char *cols[16];
+    char **cols;
     int ncols;
 } ms_row;
+
+#define MS_CELL 4096
 
 typedef int (*row_fn)(const ms_row *row, void *payload);
 
@@ -178,7 +180,8 @@ static char *column_text(DBPROCESS *proc, int i, char *buf, size_t size)
 static int run(ms_source *s, const char *sql, const char *what, row_fn fn, void *payload,
                dscat_error *err)
 {
-    static _Thread_local char cells[16][4096];
+    char *cells = NULL;
+    char **cols = NULL;
     s->base.queries++;
     last_error[0] = '\0';
     if (dbcmd(s->proc, sql) == FAIL || dbsqlexec(s->proc) == FAIL)
@@ -188,21 +191,37 @@ static int run(ms_source *s, const char *sql, const char *what, row_fn fn, void 
         if (rc == FAIL)
             goto fail;
         int ncols = dbnumcols(s->proc);
-        if (ncols > 16)
-            ncols = 16;
+        dscat_free(cells);
+        dscat_free(cols);
+        cells = dscat_malloc((size_t)(ncols + 1) * MS_CELL);
+        cols = dscat_calloc((size_t)ncols + 1, sizeof(char *));
+        if (cells == NULL || cols == NULL) {
+            dbcancel(s->proc);
+            dscat_free(cells);
+            dscat_free(cols);
+            return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        }
         RETCODE row;
         while ((row = dbnextrow(s->proc)) != NO_MORE_ROWS) {
             if (row == FAIL)
                 goto fail;
-            ms_row r = {.ncols = ncols};
+            ms_row r = {cols, ncols};
             for (int i = 0; i < ncols; i++)
-                r.cols[i] = column_text(s->proc, i + 1, cells[i], sizeof(cells[i]));
-            if (fn && fn(&r, payload))
+                cols[i] = column_text(s->proc, i + 1, cells + (size_t)i * MS_CELL, MS_CELL);
+            if (fn && fn(&r, payload)) {
+                dbcancel(s->proc);
+                dscat_free(cells);
+                dscat_free(cols);
                 return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            }
         }
     }
+    dscat_free(cells);
+    dscat_free(cols);
     return 0;
 fail:
+    dscat_free(cells);
+    dscat_free(cols);
     dbcancel(s->proc);
     return dscat_error_set(err, strstr(last_error, "permission") ? DSCAT_EPERM : DSCAT_EQUERY,
                            "target %s: %s query failed in database %s: %s", s->base.target->key,
@@ -331,6 +350,52 @@ static int ms_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *
     return rc;
 }
 
+static int ms_quote(dscat_buf *b, const char *name, void *payload)
+{
+    (void)payload;
+    return dscat_sqlserver__quote_ident(b, name);
+}
+
+static const dscat_profile_dialect ms_dialect = {ms_quote, true, dscat_sqlserver__profileable};
+
+/* Reads the profile's single row: the row count, then a null and a distinct count per column. */
+typedef struct ms_profile {
+    dscat_db_scan *scan;
+    const size_t *prof;
+    size_t np;
+} ms_profile;
+
+static int store_profile(const ms_row *r, void *payload)
+{
+    ms_profile *p = payload;
+    int64_t rows = opt_int(r->cols[0]);
+    for (size_t i = 0; i < p->np && (int)(2 + 2 * i) < r->ncols; i++)
+        dscat_profile_store(p->scan, p->prof[i], rows, opt_int(r->cols[1 + 2 * i]),
+                            opt_int(r->cols[2 + 2 * i]));
+    return 0;
+}
+
+static int ms_profile_table(dscat_source *src, dscat_db_scan *scan, size_t table,
+                            const size_t *columns, size_t ncolumns, int sample, dscat_error *err)
+{
+    ms_source *s = (ms_source *)src;
+    dscat_buf sql = DSCAT_BUF_INIT;
+    size_t np = 0;
+    size_t *prof = dscat_calloc(ncolumns + 1, sizeof(size_t));
+    int rc = prof ? dscat_profile_sql(&sql, &ms_dialect, NULL, scan, table, columns, ncolumns,
+                                      sample, prof, &np)
+                  : DSCAT_ENOMEM;
+    if (rc) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    } else {
+        ms_profile p = {scan, prof, np};
+        rc = run(s, dscat_buf_cstr(&sql), "profile", store_profile, &p, err);
+    }
+    dscat_buf_free(&sql);
+    dscat_free(prof);
+    return rc;
+}
+
 static void ms_close(dscat_source *src)
 {
     if (src == NULL)
@@ -349,5 +414,6 @@ const dscat_source_driver dscat_source_sqlserver = {
     .connect = ms_connect,
     .list_databases = ms_list_databases,
     .scan_database = ms_scan_database,
+    .profile_table = ms_profile_table,
     .close = ms_close,
 };

@@ -37,7 +37,8 @@ static const char *const keys_sql =
     "FROM sys.indexes i JOIN sys.index_columns ic ON ic.object_id = i.object_id "
     "  AND ic.index_id = i.index_id "
     "JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id = ic.column_id "
-    "JOIN sys.tables t ON t.object_id = i.object_id JOIN sys.schemas s ON s.schema_id = t.schema_id "
+    "JOIN sys.tables t ON t.object_id = i.object_id JOIN sys.schemas s ON s.schema_id = "
+    "t.schema_id "
     "WHERE i.is_primary_key = 1 "
     "UNION ALL "
     "SELECT 'F', ps.name, pt.name, pc.name, rs.name, rt.name, rc.name, fk.name, "
@@ -82,12 +83,11 @@ int dscat_sqlserver__scan_sql(dscat_buf *b, const char *database, dscat_sqlserve
     return rc ? rc : dscat_buf_puts(b, texts[q]);
 }
 
-void dscat_sqlserver__column_type(char *out, size_t size, const char *data_type,
-                                  int64_t max_length, int64_t precision, int64_t scale,
-                                  int64_t datetime_precision)
+void dscat_sqlserver__column_type(char *out, size_t size, const char *data_type, int64_t max_length,
+                                  int64_t precision, int64_t scale, int64_t datetime_precision)
 {
-    static const char *const sized[] = {"char",  "varchar",   "nchar",
-                                        "nvarchar", "binary", "varbinary"};
+    static const char *const sized[] = {"char",     "varchar", "nchar",
+                                        "nvarchar", "binary",  "varbinary"};
     for (size_t i = 0; i < sizeof(sized) / sizeof(sized[0]); i++)
         if (strcmp(data_type, sized[i]) == 0 && max_length != DSCAT_NULL) {
             if (max_length == -1)
@@ -115,4 +115,12 @@ int dscat_sqlserver__server_name(dscat_buf *b, const char *host, int port, const
     if (instance && *instance)
         return dscat_buf_printf(b, "%s\\%s", host, instance);
     return dscat_buf_printf(b, "%s:%d", host, port ? port : 1433);
+}
+
+bool dscat_sqlserver__profileable(const char *data_type)
+{
+    static const char *const no[] = {"text",      "ntext",      "image",       "xml",
+                                     "geography", "geometry",   "hierarchyid", "varbinary",
+                                     "binary",    "sql_variant"};
+    return !dscat_profile_type_in(data_type, no, sizeof(no) / sizeof(no[0]));
 }

@@ -30,12 +30,14 @@ int dscat_sqlserver__scan_sql(dscat_buf *b, const char *database, dscat_sqlserve
  * The full declared type from INFORMATION_SCHEMA.COLUMNS facts: varchar(50), nvarchar(max),
  * decimal(10,2), datetime2(7), ... DSCAT_NULL for facts that do not apply.
  */
-void dscat_sqlserver__column_type(char *out, size_t size, const char *data_type,
-                                  int64_t max_length, int64_t precision, int64_t scale,
-                                  int64_t datetime_precision);
+void dscat_sqlserver__column_type(char *out, size_t size, const char *data_type, int64_t max_length,
+                                  int64_t precision, int64_t scale, int64_t datetime_precision);
 
 /* The server name db-lib connects to: "host:port", or "host\instance" (no port then). */
 int dscat_sqlserver__server_name(dscat_buf *b, const char *host, int port, const char *instance);
+
+/* False for types COUNT(DISTINCT) fails on (text, ntext, image, xml, spatial) or binaries. */
+bool dscat_sqlserver__profileable(const char *data_type);
 
 int dscat_sqlserver__global_init(void);
 void dscat_sqlserver__global_shutdown(void);

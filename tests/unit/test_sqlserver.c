@@ -37,9 +37,9 @@ static int unquote(const char *s, char *out, size_t size)
 static void quoting_round_trips(void **state)
 {
     (void)state;
-    const char *names[] = {"Orders",       "a]b",         "]]",         "x]; DROP TABLE t; --",
-                           "[already]",    "with space",  "quote'd",    "Ünïcode",
-                           "semi;colon.d", "end]",        "]start",     ""};
+    const char *names[] = {"Orders",       "a]b",        "]]",      "x]; DROP TABLE t; --",
+                           "[already]",    "with space", "quote'd", "Ünïcode",
+                           "semi;colon.d", "end]",       "]start",  ""};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         dscat_buf b = DSCAT_BUF_INIT;
         assert_int_equal(dscat_sqlserver__quote_ident(&b, names[i]), 0);
@@ -76,8 +76,8 @@ static void batches_use_the_quoted_database(void **state)
     }
     dscat_buf b = DSCAT_BUF_INIT;
     dscat_sqlserver__scan_sql(&b, "db", DSCAT_MSSQL_TABLES);
-    assert_non_null(strstr(b.ptr, "index_id IN (0, 1)"));        /* heap or clustered index */
-    assert_non_null(strstr(b.ptr, "o.type IN ('U', 'V')"));       /* tables and views */
+    assert_non_null(strstr(b.ptr, "index_id IN (0, 1)"));   /* heap or clustered index */
+    assert_non_null(strstr(b.ptr, "o.type IN ('U', 'V')")); /* tables and views */
     assert_non_null(strstr(b.ptr, "'MS_Description'"));
     dscat_buf_free(&b);
     assert_non_null(strstr(dscat_sqlserver__databases_sql, "state = 0"));
@@ -133,13 +133,45 @@ static void server_names(void **state)
     dscat_buf_free(&b);
 }
 
+static int quote(dscat_buf *b, const char *name, void *payload)
+{
+    (void)payload;
+    return dscat_sqlserver__quote_ident(b, name);
+}
+
+static void profile_query(void **state)
+{
+    (void)state;
+    dscat_db_scan scan;
+    assert_int_equal(dscat_db_scan_init(&scan, "Orders"), 0);
+    size_t t;
+    dscat_table_info ti = {.schema = "dbo", .name = "Order]Lines", .type = "BASE TABLE"};
+    assert_int_equal(dscat_db_scan_add_table(&scan, &ti, &t), 0);
+    const char *names[] = {"Id", "Note", "Qty"};
+    const char *types[] = {"int", "ntext", "decimal"};
+    for (int i = 0; i < 3; i++) {
+        dscat_column_info c = {
+            .table = t, .name = names[i], .ordinal = i + 1, .data_type = types[i], .is_pk = i == 0};
+        assert_int_equal(dscat_db_scan_add_column(&scan, &c), 0);
+    }
+    size_t cols[] = {0, 1, 2}, prof[3], np = 0;
+    dscat_profile_dialect d = {quote, true, dscat_sqlserver__profileable};
+    dscat_buf b = DSCAT_BUF_INIT;
+    assert_int_equal(dscat_profile_sql(&b, &d, NULL, &scan, t, cols, 3, 1000, prof, &np), 0);
+    assert_string_equal(b.ptr, "SELECT count(*), count(*) - count([Id]), count(DISTINCT [Id]), "
+                               "count(*) - count([Qty]), count(DISTINCT [Qty]) FROM (SELECT TOP "
+                               "1000 * FROM [dbo].[Order]]Lines] ORDER BY [Id]) AS sample");
+    assert_int_equal(np, 2); /* ntext is not profiled: COUNT(DISTINCT) fails on it */
+    dscat_buf_free(&b);
+    dscat_db_scan_free(&scan);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(quoting_round_trips),
-        cmocka_unit_test(batches_use_the_quoted_database),
-        cmocka_unit_test(type_mapping),
-        cmocka_unit_test(server_names),
+        cmocka_unit_test(quoting_round_trips), cmocka_unit_test(batches_use_the_quoted_database),
+        cmocka_unit_test(type_mapping),        cmocka_unit_test(server_names),
+        cmocka_unit_test(profile_query),
     };
     return cmocka_run_group_tests_name("sqlserver", tests, NULL, NULL);
 }
