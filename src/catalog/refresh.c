@@ -234,6 +234,25 @@ static void run_database_job(run_state *rs, job *j)
         progress(rs, "%s: database %s skipped: %s", t->cfg->key, j->database, err.message);
 }
 
+/*
+ * A database named exactly (no glob) in include_databases that the server did not list is
+ * either absent or hidden from this user: a problem, not silence. Called with the lock held.
+ */
+static void report_missing_databases(run_state *rs, target_state *t, const dscat_name_list *dbs)
+{
+    const dscat_string_list *inc = &t->cfg->include_databases;
+    for (size_t i = 0; inc->set && i < inc->count; i++) {
+        const char *want = inc->items[i];
+        if (strpbrk(want, "*?[") != NULL)
+            continue;
+        bool found = false;
+        for (size_t k = 0; k < dbs->count && !found; k++)
+            found = strcmp(dbs->names[k], want) == 0;
+        if (!found)
+            add_problem(rs, t, want, NULL, "database not found or not readable by this user");
+    }
+}
+
 static void run_target_job(run_state *rs, job *j)
 {
     target_state *t = &rs->targets[j->target];
@@ -281,6 +300,7 @@ static void run_target_job(run_state *rs, job *j)
             }
             enqueue(rs, dj);
         }
+        report_missing_databases(rs, t, &dbs);
         pthread_cond_broadcast(&rs->changed);
     }
     pthread_mutex_unlock(&rs->lock);
@@ -344,8 +364,8 @@ static void finish_report(target_state *t, dscat_target_report *r)
 {
     r->queries = t->queries;
     r->duration_ms = t->t1_ms - t->t0_ms;
-    if (!t->failed && t->attempted > 0 && t->scans.count == 0) {
-        /* Every database failed: the target as a whole is unreadable. */
+    if (!t->failed && t->scans.count == 0 && t->problems.count > 0) {
+        /* No database could be read: the target as a whole is unreadable. */
         t->failed = true;
         dscat_error_set(&t->error, DSCAT_EPERM, "%s", t->problems.items[0].message);
     }

@@ -53,7 +53,7 @@ static const char *const tables_sql =
     "         JOIN pages pp ON pp.oid = pt.relid WHERE pt.isleaf AND pp.reltuples >= 0) "
     "       WHEN c.relkind IN ('r', 'm') AND c.reltuples >= 0 THEN p.pages END "
     "  * current_setting('block_size')::bigint, "
-    "  d.description "
+    "  d.description, has_schema_privilege(n.oid, 'USAGE') "
     "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
     "LEFT JOIN pages p ON p.oid = c.oid "
     "LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass "
@@ -316,9 +316,26 @@ static const char *relkind_name(char k)
     }
 }
 
+/*
+ * Tables in a schema the role has no USAGE on are listed by pg_class but cannot be read: they
+ * are left out, and the schema is reported once as a problem.
+ */
 static int read_tables(PGresult *r, dscat_db_scan *out)
 {
+    const char *last_denied = NULL;
     for (int i = 0; i < PQntuples(r); i++) {
+        if (PQgetvalue(r, i, 6)[0] == 'f') {
+            const char *schema = PQgetvalue(r, i, 0);
+            bool seen = last_denied && strcmp(last_denied, schema) == 0;
+            for (size_t k = 0; k < out->problems.count && !seen; k++)
+                seen = out->problems.items[k].schema &&
+                       strcmp(out->problems.items[k].schema, schema) == 0;
+            if (!seen && dscat_db_scan_add_problem(out, schema,
+                                                   "permission denied: no USAGE on the schema"))
+                return DSCAT_ENOMEM;
+            last_denied = schema;
+            continue;
+        }
         dscat_table_info t = {.schema = PQgetvalue(r, i, 0),
                               .name = PQgetvalue(r, i, 1),
                               .type = relkind_name(PQgetvalue(r, i, 2)[0]),
