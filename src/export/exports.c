@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,17 +24,55 @@ static char *join(const char *dir, const char *name)
     return dscat_buf_detach(&b);
 }
 
+typedef struct parquet_job {
+    const char *catalog_dir;
+    const char *path;
+    dscat_error err;
+    int rc;
+} parquet_job;
+
+/* Writes metadata.parquet on its own thread, through its own read-only store connection. */
+static void *parquet_thread(void *arg)
+{
+    parquet_job *job = arg;
+    dscat_store *st = NULL;
+    job->rc = dscat_store_open(&st, job->catalog_dir, DSCAT_STORE_READ, &job->err);
+    if (job->rc == 0)
+        job->rc = dscat_export_parquet(st, job->path, NULL, &job->err);
+    dscat_store_close(st);
+    return NULL;
+}
+
+/*
+ * The Parquet file is written on a second thread while this one writes last_scan.json and the
+ * summary: the two are independent reads of the same committed store.
+ */
 int dscat_export_all(dscat_store *st, const char *catalog_dir, dscat_error *err)
 {
     char *parquet = join(catalog_dir, "metadata.parquet");
     char *json = join(catalog_dir, "last_scan.json");
     char *md = join(catalog_dir, "DATA_CATALOG_SUMMARY.md");
-    int rc;
-    if (!parquet || !json || !md)
+    parquet_job job = {catalog_dir, parquet, {0}, 0};
+    pthread_t thread;
+    bool threaded = false;
+    int rc = 0;
+    if (!parquet || !json || !md) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    else if ((rc = dscat_export_parquet(st, parquet, NULL, err)) == 0 &&
-             (rc = dscat_export_last_scan(st, json, err)) == 0)
+        goto done;
+    }
+    threaded = pthread_create(&thread, NULL, parquet_thread, &job) == 0;
+    if (!threaded)
+        parquet_thread(&job);
+    if ((rc = dscat_export_last_scan(st, json, err)) == 0)
         rc = dscat_export_summary(st, md, NULL, err);
+    if (threaded)
+        pthread_join(thread, NULL);
+    if (rc == 0 && job.rc) {
+        if (err)
+            *err = job.err;
+        rc = job.rc;
+    }
+done:
     dscat_free(parquet);
     dscat_free(json);
     dscat_free(md);

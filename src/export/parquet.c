@@ -25,6 +25,12 @@ static const char *const create_sql =
     " numeric_precision INTEGER, numeric_scale INTEGER, column_default VARCHAR,"
     " column_comment VARCHAR, table_comment VARCHAR, table_size_bytes BIGINT)";
 
+/*
+ * Rows come in the order the join's plan walks the store (fixed by DSCAT_CURRENT_TABLES): target
+ * by target, tables by (database, schema, name) through their index, columns by position. An
+ * ORDER BY would make SQLite sort the whole catalog again.
+ */
+
 /* Store columns in the Parquet file's order, with how each is appended. */
 typedef enum { A_TEXT, A_BOOL, A_BIGINT, A_INT, A_DOUBLE, A_TIMESTAMP } append_kind;
 
@@ -47,8 +53,7 @@ static const char *const select_sql =
     " c.column_type, c.max_length, c.numeric_precision, c.numeric_scale, c.column_default,"
     " c.column_comment, t.comment, t.size_bytes "
     "FROM " DSCAT_CURRENT_TABLES " t JOIN columns c ON c.table_id = t.id "
-    "WHERE ?1 IS NULL OR t.target = ?1 "
-    "ORDER BY t.id, c.ordinal";
+    "WHERE ?1 IS NULL OR t.target = ?1";
 
 static duckdb_state append_value(duckdb_appender app, sqlite3_stmt *s, int i)
 {

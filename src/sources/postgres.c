@@ -10,6 +10,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/glob.h"
 
 #include <errno.h>
 #include <libpq-fe.h>
@@ -22,7 +23,8 @@
 typedef struct pg_source {
     dscat_source base;
     PGconn *conn;
-    char *where; /* "host:port" for messages */
+    char *where;  /* "host:port" for messages */
+    char *filter; /* the target's schema and table globs as SQL conditions, or "" */
 } pg_source;
 
 /* Objects never catalogued: the system schemas, TOAST and other sessions' temporary schemas. */
@@ -120,8 +122,54 @@ static const char *const fkeys_sql =
     "CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(attnum, refnum, ord) "
     "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum "
     "JOIN pg_attribute ra ON ra.attrelid = rc.oid AND ra.attnum = k.refnum "
-    "WHERE con.contype = 'f' AND con.conparentid = 0 AND NOT c.relispartition AND " PG_USER_SCHEMAS
-    "ORDER BY c.oid, con.conname, k.ord";
+    "WHERE con.contype = 'f' AND con.conparentid = 0 AND NOT c.relispartition AND " PG_USER_SCHEMAS;
+
+static const char *const fkeys_order = " ORDER BY c.oid, con.conname, k.ord";
+
+/*
+ * Appends " AND [NOT] column ~ ANY (ARRAY[...])" for a list of globs, each as an anchored
+ * regular expression. The same globs are applied again to the results (fnmatch), so this only
+ * saves the server from returning what would be dropped.
+ */
+static int filter_clause(PGconn *conn, dscat_buf *out, const char *column,
+                         const dscat_string_list *globs, bool include)
+{
+    if (!globs->set)
+        return 0;
+    int rc = dscat_buf_printf(out, " AND %s%s ~ ANY (ARRAY[", include ? "" : "NOT ", column);
+    for (size_t i = 0; i < globs->count && rc == 0; i++) {
+        dscat_buf re = DSCAT_BUF_INIT;
+        rc = dscat_glob_to_regex(&re, globs->items[i]);
+        char *lit = rc ? NULL : PQescapeLiteral(conn, re.ptr, re.len);
+        if (lit == NULL)
+            rc = DSCAT_ENOMEM;
+        else
+            rc = dscat_buf_printf(out, "%s%s", i ? ", " : "", lit);
+        PQfreemem(lit);
+        dscat_buf_free(&re);
+    }
+    return rc ? rc : dscat_buf_puts(out, "]::text[])");
+}
+
+static int build_filter(pg_source *s, const dscat_target_config *t)
+{
+    dscat_buf f = DSCAT_BUF_INIT;
+    int rc = dscat_buf_puts(&f, " ");
+    if (rc == 0)
+        rc = filter_clause(s->conn, &f, "n.nspname", &t->include_schemas, true);
+    if (rc == 0)
+        rc = filter_clause(s->conn, &f, "n.nspname", &t->exclude_schemas, false);
+    if (rc == 0)
+        rc = filter_clause(s->conn, &f, "c.relname", &t->include_tables, true);
+    if (rc == 0)
+        rc = filter_clause(s->conn, &f, "c.relname", &t->exclude_tables, false);
+    if (rc) {
+        dscat_buf_free(&f);
+        return DSCAT_ENOMEM;
+    }
+    s->filter = dscat_buf_detach(&f);
+    return s->filter ? 0 : DSCAT_ENOMEM;
+}
 
 static double now_seconds(void)
 {
@@ -256,12 +304,20 @@ static int pg_connect(dscat_source **out, const dscat_target_config *target,
                         s->where, db, cause);
         goto fail;
     }
+    if (build_filter(s, target)) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto fail;
+    }
     *out = &s->base;
     return 0;
 fail:
     dscat_source_postgres.close(&s->base);
     return rc;
 }
+
+/* Runs base + the target's filter + tail as one catalog query (see run()). */
+static PGresult *run_filtered(pg_source *s, const char *base, const char *tail, const char *what,
+                              dscat_error *err);
 
 /* Runs one catalog query; on failure fills err (naming the target and database) and clears. */
 static PGresult *run(pg_source *s, const char *sql, const char *what, dscat_error *err)
@@ -286,6 +342,19 @@ static PGresult *run(pg_source *s, const char *sql, const char *what, dscat_erro
         snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
     PQclear(r);
     return NULL;
+}
+
+static PGresult *run_filtered(pg_source *s, const char *base, const char *tail, const char *what,
+                              dscat_error *err)
+{
+    dscat_buf q = DSCAT_BUF_INIT;
+    PGresult *r = NULL;
+    if (dscat_buf_puts(&q, base) || dscat_buf_puts(&q, s->filter) || dscat_buf_puts(&q, tail))
+        dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    else
+        r = run(s, dscat_buf_cstr(&q), what, err);
+    dscat_buf_free(&q);
+    return r;
 }
 
 static int64_t opt_int(PGresult *r, int row, int col)
@@ -330,8 +399,8 @@ static int read_tables(PGresult *r, dscat_db_scan *out)
             for (size_t k = 0; k < out->problems.count && !seen; k++)
                 seen = out->problems.items[k].schema &&
                        strcmp(out->problems.items[k].schema, schema) == 0;
-            if (!seen && dscat_db_scan_add_problem(out, schema,
-                                                   "permission denied: no USAGE on the schema"))
+            if (!seen &&
+                dscat_db_scan_add_problem(out, schema, "permission denied: no USAGE on the schema"))
                 return DSCAT_ENOMEM;
             last_denied = schema;
             continue;
@@ -406,23 +475,23 @@ static int pg_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *
     if ((r = run(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin", err)) == NULL)
         return err ? err->code : DSCAT_EQUERY;
     PQclear(r);
-    if ((r = run(s, tables_sql, "table", err)) == NULL)
+    if ((r = run_filtered(s, tables_sql, "", "table", err)) == NULL)
         goto fail;
     rc = read_tables(r, out);
     PQclear(r);
     if (rc)
         goto nomem;
-    if ((r = run(s, columns_sql, "column", err)) == NULL)
+    if ((r = run_filtered(s, columns_sql, "", "column", err)) == NULL)
         goto fail;
     rc = read_columns(r, out);
     PQclear(r);
     if (rc)
         goto nomem;
-    if ((r = run(s, pkeys_sql, "primary key", err)) == NULL)
+    if ((r = run_filtered(s, pkeys_sql, "", "primary key", err)) == NULL)
         goto fail;
     read_pkeys(r, out);
     PQclear(r);
-    if ((r = run(s, fkeys_sql, "foreign key", err)) == NULL)
+    if ((r = run_filtered(s, fkeys_sql, fkeys_order, "foreign key", err)) == NULL)
         goto fail;
     rc = read_fkeys(r, out);
     PQclear(r);
@@ -515,6 +584,7 @@ static void pg_close(dscat_source *src)
     pg_source *s = (pg_source *)src;
     PQfinish(s->conn);
     dscat_free(s->where);
+    dscat_free(s->filter);
     dscat_free(s->base.database);
     dscat_free(s);
 }
