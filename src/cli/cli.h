@@ -29,5 +29,12 @@ int cmd_status(int argc, char **argv);
 int cmd_targets(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_find(int argc, char **argv);
+int cmd_table(int argc, char **argv);
+int cmd_joins(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_annotate(int argc, char **argv);
+int cmd_annotations(int argc, char **argv);
+int cmd_mcp(int argc, char **argv);
 
 #endif

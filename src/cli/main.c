@@ -18,6 +18,13 @@ static const char usage[] =
     "  status     is the catalog built, fresh or stale (exit 0 OK, 3 STALE, 4 NOT BUILT)\n"
     "  targets    list the configured targets and which of their variables are set\n"
     "  snapshot   write a catalog snapshot into a project's artifacts/catalog/\n"
+    "  find       search tables and columns by keyword (literal, any case)\n"
+    "  table      one table's columns, keys, references, comments and annotations\n"
+    "  joins      foreign keys from and to a table\n"
+    "  diff       changes between two scans of a target (exit 0 none, 1 some, 2 trouble)\n"
+    "  annotate   add a note, quality flag or deprecation to a table\n"
+    "  annotations  list annotations\n"
+    "  mcp        Model Context Protocol server on stdin/stdout\n"
     "  demo       build a small sample database, refresh it and print its summary\n"
     "\n"
     "The catalog directory is $DSCAT_HOME, else $DENG_CATALOG_DIR, else ~/.ds_catalog; its\n"
@@ -70,8 +77,18 @@ static const struct {
     const char *name;
     int (*run)(int, char **);
 } commands[] = {
-    {"refresh", cmd_refresh},   {"status", cmd_status}, {"targets", cmd_targets},
-    {"snapshot", cmd_snapshot}, {"demo", cmd_demo},
+    {"refresh", cmd_refresh},
+    {"status", cmd_status},
+    {"targets", cmd_targets},
+    {"snapshot", cmd_snapshot},
+    {"demo", cmd_demo},
+    {"find", cmd_find},
+    {"table", cmd_table},
+    {"joins", cmd_joins},
+    {"diff", cmd_diff},
+    {"annotate", cmd_annotate},
+    {"annotations", cmd_annotations},
+    {"mcp", cmd_mcp},
 };
 
 int main(int argc, char **argv)

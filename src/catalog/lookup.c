@@ -1,0 +1,395 @@
+/*
+ * Qualified names, table details and join paths, read from the current catalog.
+ */
+#include "dscat/find.h"
+
+#include "catalog/store.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+
+#include <string.h>
+
+int dscat_split_qualified(const char *name, char **target, char **parts, int max)
+{
+    *target = NULL;
+    const char *p = name;
+    /* "target:" prefix: a plain key (letters, digits, _ and -) followed by a colon. */
+    const char *colon = strchr(name, ':');
+    if (colon && colon > name && strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                              "0123456789_-") == (size_t)(colon - name)) {
+        if ((*target = dscat_strndup(name, (size_t)(colon - name))) == NULL)
+            return -1;
+        p = colon + 1;
+    }
+    int n = 0;
+    for (;;) {
+        if (n == max)
+            goto bad;
+        dscat_buf part = DSCAT_BUF_INIT;
+        if (*p == '"') {
+            p++;
+            for (;;) {
+                if (*p == '\0') {
+                    dscat_buf_free(&part);
+                    goto bad;
+                }
+                if (*p == '"' && p[1] == '"') {
+                    dscat_buf_putc(&part, '"');
+                    p += 2;
+                } else if (*p == '"') {
+                    p++;
+                    break;
+                } else {
+                    dscat_buf_putc(&part, *p++);
+                }
+            }
+            if (*p != '.' && *p != '\0') {
+                dscat_buf_free(&part);
+                goto bad;
+            }
+        } else {
+            const char *dot = strchr(p, '.');
+            size_t len = dot ? (size_t)(dot - p) : strlen(p);
+            dscat_buf_put(&part, p, len);
+            p += len;
+            if (len == 0) {
+                dscat_buf_free(&part);
+                goto bad;
+            }
+        }
+        parts[n++] = dscat_buf_detach(&part);
+        if (*p == '\0')
+            return n;
+        p++; /* the dot */
+    }
+bad:
+    for (int i = 0; i < n; i++) {
+        dscat_free(parts[i]);
+        parts[i] = NULL;
+    }
+    dscat_free(*target);
+    *target = NULL;
+    return -1;
+}
+
+char *dscat_join_qualified(const char *const *parts, int n)
+{
+    dscat_buf b = DSCAT_BUF_INIT;
+    for (int i = 0; i < n; i++) {
+        if (i)
+            dscat_buf_putc(&b, '.');
+        if (strpbrk(parts[i], ".\"") == NULL && parts[i][0] != '\0') {
+            dscat_buf_puts(&b, parts[i]);
+            continue;
+        }
+        dscat_buf_putc(&b, '"');
+        for (const char *p = parts[i]; *p; p++) {
+            if (*p == '"')
+                dscat_buf_putc(&b, '"');
+            dscat_buf_putc(&b, *p);
+        }
+        dscat_buf_putc(&b, '"');
+    }
+    return dscat_buf_detach(&b);
+}
+
+static char *dup_col(sqlite3_stmt *s, int i)
+{
+    const unsigned char *v = sqlite3_column_text(s, i);
+    return dscat_strdup(v ? (const char *)v : "");
+}
+
+static char *dup_opt(sqlite3_stmt *s, int i)
+{
+    const unsigned char *v = sqlite3_column_text(s, i);
+    return v ? dscat_strdup((const char *)v) : NULL;
+}
+
+static int64_t opt_int(sqlite3_stmt *s, int i)
+{
+    return sqlite3_column_type(s, i) == SQLITE_NULL ? DSCAT_NULL_ESTIMATE
+                                                     : sqlite3_column_int64(s, i);
+}
+
+static void free_reference(dscat_reference *r)
+{
+    dscat_free(r->target);
+    dscat_free(r->database);
+    dscat_free(r->schema);
+    dscat_free(r->table_name);
+    dscat_free(r->column_name);
+    dscat_free(r->ref_schema);
+    dscat_free(r->ref_table);
+    dscat_free(r->ref_column);
+}
+
+/* Appends the rows of a foreign-key query (target, db, schema, table, column, ref_*) to refs. */
+static int read_references(sqlite3_stmt *s, dscat_reference **refs, size_t *n)
+{
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        dscat_reference *grown = dscat_realloc(*refs, (*n + 1) * sizeof(**refs));
+        if (grown == NULL)
+            return DSCAT_ENOMEM;
+        *refs = grown;
+        dscat_reference *r = &(*refs)[(*n)++];
+        r->target = dup_col(s, 0);
+        r->database = dup_col(s, 1);
+        r->schema = dup_col(s, 2);
+        r->table_name = dup_col(s, 3);
+        r->column_name = dup_col(s, 4);
+        r->ref_schema = dup_col(s, 5);
+        r->ref_table = dup_col(s, 6);
+        r->ref_column = dup_col(s, 7);
+    }
+    return step == SQLITE_DONE ? 0 : DSCAT_EIO;
+}
+
+#define REF_COLUMNS "t.target, t.database, t.schema, t.name, f.column_name, f.ref_schema, f.ref_table, f.ref_column"
+
+/* Candidate tables for a name: (target?, db, schema?, table). */
+static const char *const find_sql =
+    "SELECT t.id, t.target, t.database, t.schema, t.name FROM " DSCAT_CURRENT_TABLES " t "
+    "WHERE t.database = ?2 AND t.name = ?4 AND (?1 IS NULL OR t.target = ?1) "
+    "AND (?3 IS NULL OR t.schema = ?3) ORDER BY t.target, t.database, t.schema, t.name";
+
+static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = dscat_store__prepare(
+        st, &s,
+        "SELECT t.target, t.server, t.database, t.schema, t.name, t.table_type, t.comment, "
+        "t.row_estimate, t.size_bytes, t.last_modified_us, t.scanned_at_us FROM " DSCAT_CURRENT_TABLES
+        " t WHERE t.id = ?1",
+        err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(s, 1, id);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        d->target = dup_col(s, 0);
+        d->server = dup_col(s, 1);
+        d->database = dup_col(s, 2);
+        d->schema = dup_col(s, 3);
+        d->table_name = dup_col(s, 4);
+        d->table_type = dup_col(s, 5);
+        d->comment = dup_opt(s, 6);
+        d->row_count_estimate = opt_int(s, 7);
+        d->size_bytes = opt_int(s, 8);
+        d->last_modified_us = opt_int(s, 9);
+        d->scanned_at_us = opt_int(s, 10);
+    }
+    sqlite3_finalize(s);
+    if ((rc = dscat_store__prepare(
+             st, &s,
+             "SELECT name, data_type, column_type, fk_references, column_default, column_comment, "
+             "is_nullable, is_primary_key, is_foreign_key, ordinal, null_count, distinct_count, "
+             "profiled_rows FROM columns WHERE table_id = ?1 ORDER BY ordinal",
+             err)))
+        return rc;
+    sqlite3_bind_int64(s, 1, id);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        dscat_column_detail *g = dscat_realloc(d->columns, (d->ncolumns + 1) * sizeof(*g));
+        if (g == NULL) {
+            sqlite3_finalize(s);
+            return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        }
+        d->columns = g;
+        dscat_column_detail *c = &d->columns[d->ncolumns++];
+        c->name = dup_col(s, 0);
+        c->data_type = dup_col(s, 1);
+        c->column_type = dup_col(s, 2);
+        c->fk_references = dup_col(s, 3);
+        c->default_value = dup_opt(s, 4);
+        c->comment = dup_opt(s, 5);
+        c->nullable = sqlite3_column_int(s, 6) != 0;
+        c->is_primary_key = sqlite3_column_int(s, 7) != 0;
+        c->is_foreign_key = sqlite3_column_int(s, 8) != 0;
+        c->ordinal = sqlite3_column_int(s, 9);
+        c->null_count = opt_int(s, 10);
+        c->distinct_count = opt_int(s, 11);
+        c->profiled_rows = opt_int(s, 12);
+    }
+    sqlite3_finalize(s);
+    /* Inbound: foreign keys of the same target's tables that point at this table. */
+    if ((rc = dscat_store__prepare(st, &s,
+                                   "SELECT " REF_COLUMNS " FROM " DSCAT_CURRENT_TABLES
+                                   " t JOIN foreign_keys f ON f.table_id = t.id "
+                                   "WHERE t.target = ?1 AND t.database = ?2 AND f.ref_schema = ?3 "
+                                   "AND f.ref_table = ?4 ORDER BY t.database, t.schema, t.name, "
+                                   "f.column_name",
+                                   err)))
+        return rc;
+    sqlite3_bind_text(s, 1, d->target, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, d->database, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, d->schema, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, d->table_name, -1, SQLITE_STATIC);
+    rc = read_references(s, &d->inbound, &d->ninbound);
+    sqlite3_finalize(s);
+    return rc ? dscat_error_set(err, rc, "cannot read references") : 0;
+}
+
+int dscat_table_lookup(dscat_table_detail **out, dscat_name_candidates *candidates,
+                       dscat_store *st, const char *catalog_dir, const char *name,
+                       dscat_error *err)
+{
+    *out = NULL;
+    memset(candidates, 0, sizeof(*candidates));
+    char *parts[3] = {0}, *target = NULL;
+    int n = dscat_split_qualified(name, &target, parts, 3);
+    sqlite3_stmt *s = NULL;
+    dscat_table_detail *d = NULL;
+    int64_t id = 0;
+    int rc = 0, found = 0;
+    if (n < 2) {
+        rc = dscat_error_set(err, DSCAT_EINVALID,
+                             "table name '%s': use db.table, db.schema.table or "
+                             "target:db.schema.table",
+                             name);
+        goto done;
+    }
+    if ((rc = dscat_store__prepare(st, &s, find_sql, err)))
+        goto done;
+    if (target)
+        sqlite3_bind_text(s, 1, target, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, parts[0], -1, SQLITE_STATIC);
+    if (n == 3)
+        sqlite3_bind_text(s, 3, parts[1], -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, parts[n - 1], -1, SQLITE_STATIC);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        found++;
+        id = sqlite3_column_int64(s, 0);
+        const char *qp[] = {(const char *)sqlite3_column_text(s, 2),
+                            (const char *)sqlite3_column_text(s, 3),
+                            (const char *)sqlite3_column_text(s, 4)};
+        char *q = dscat_join_qualified(qp, 3);
+        dscat_buf full = DSCAT_BUF_INIT;
+        dscat_buf_printf(&full, "%s:%s", sqlite3_column_text(s, 1), q ? q : "");
+        dscat_free(q);
+        char **g = dscat_realloc(candidates->names, (candidates->count + 1) * sizeof(char *));
+        if (g == NULL) {
+            dscat_buf_free(&full);
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            goto done;
+        }
+        candidates->names = g;
+        candidates->names[candidates->count++] = dscat_buf_detach(&full);
+    }
+    if (found == 0) {
+        rc = dscat_error_set(err, DSCAT_ENOTFOUND, "Table not found: %s", name);
+        goto done;
+    }
+    if (found > 1) {
+        rc = dscat_error_set(err, DSCAT_ECONFLICT, "table name '%s' is ambiguous (%d tables)",
+                             name, found);
+        goto done;
+    }
+    dscat_name_candidates_free(candidates);
+    d = dscat_calloc(1, sizeof(*d));
+    if (d == NULL) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = load_detail(d, st, id, err)))
+        goto done;
+    char *key_parts[] = {d->database, d->schema, d->table_name};
+    char *key = dscat_join_qualified((const char *const *)key_parts, 3);
+    dscat_annotation_list list;
+    if (key && dscat_annotations_read(&list, catalog_dir, key, err) == 0) {
+        d->annotations = list.items;
+        d->nannotations = list.count;
+        list.items = NULL;
+        list.count = 0;
+        dscat_annotation_list_free(&list);
+    }
+    dscat_error_clear(err);
+    dscat_free(key);
+    *out = d;
+    d = NULL;
+done:
+    sqlite3_finalize(s);
+    for (int i = 0; i < 3; i++)
+        dscat_free(parts[i]);
+    dscat_free(target);
+    dscat_table_detail_free(d);
+    return rc;
+}
+
+void dscat_table_detail_free(dscat_table_detail *d)
+{
+    if (d == NULL)
+        return;
+    char *strs[] = {d->target, d->server, d->database, d->schema, d->table_name, d->table_type,
+                    d->comment};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        dscat_free(strs[i]);
+    for (size_t i = 0; i < d->ncolumns; i++) {
+        dscat_column_detail *c = &d->columns[i];
+        dscat_free(c->name);
+        dscat_free(c->data_type);
+        dscat_free(c->column_type);
+        dscat_free(c->fk_references);
+        dscat_free(c->default_value);
+        dscat_free(c->comment);
+    }
+    dscat_free(d->columns);
+    for (size_t i = 0; i < d->ninbound; i++)
+        free_reference(&d->inbound[i]);
+    dscat_free(d->inbound);
+    for (size_t i = 0; i < d->nannotations; i++)
+        dscat_annotation_clear(&d->annotations[i]);
+    dscat_free(d->annotations);
+    dscat_free(d);
+}
+
+void dscat_name_candidates_free(dscat_name_candidates *c)
+{
+    for (size_t i = 0; i < c->count; i++)
+        dscat_free(c->names[i]);
+    dscat_free(c->names);
+    memset(c, 0, sizeof(*c));
+}
+
+int dscat_join_paths_get(dscat_join_paths *out, dscat_store *st, const char *table,
+                         dscat_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *s = NULL;
+    int rc = dscat_store__prepare(st, &s,
+                                  "SELECT " REF_COLUMNS " FROM " DSCAT_CURRENT_TABLES
+                                  " t JOIN foreign_keys f ON f.table_id = t.id WHERE t.name = ?1 "
+                                  "ORDER BY t.target, t.database, t.schema, f.column_name",
+                                  err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+    rc = read_references(s, &out->outbound, &out->noutbound);
+    sqlite3_finalize(s);
+    if (rc == 0)
+        rc = dscat_store__prepare(st, &s,
+                                  "SELECT " REF_COLUMNS " FROM " DSCAT_CURRENT_TABLES
+                                  " t JOIN foreign_keys f ON f.table_id = t.id "
+                                  "WHERE f.ref_table = ?1 ORDER BY t.target, t.database, "
+                                  "t.schema, t.name, f.column_name",
+                                  err);
+    if (rc == 0) {
+        sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+        rc = read_references(s, &out->inbound, &out->ninbound);
+        sqlite3_finalize(s);
+    }
+    if (rc) {
+        dscat_join_paths_free(out);
+        return dscat_error_set(err, rc, "cannot read join paths");
+    }
+    return 0;
+}
+
+void dscat_join_paths_free(dscat_join_paths *j)
+{
+    for (size_t i = 0; i < j->noutbound; i++)
+        free_reference(&j->outbound[i]);
+    for (size_t i = 0; i < j->ninbound; i++)
+        free_reference(&j->inbound[i]);
+    dscat_free(j->outbound);
+    dscat_free(j->inbound);
+    memset(j, 0, sizeof(*j));
+}

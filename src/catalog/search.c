@@ -1,0 +1,503 @@
+/*
+ * Search (SPEC §8): literal, case-insensitive keyword matching with the older tool's weights.
+ *
+ * The index holds the current catalog in memory, dictionary-encoded: each distinct column name,
+ * data type and comment is stored (lower-cased) once, and column rows refer to them by number.
+ * A keyword is matched against the distinct strings only (tens of thousands, not every column
+ * row), and scoring a column row is then a few array look-ups. The best `top` rows are kept in a
+ * bounded heap, so a search costs one pass over the column rows whatever the number of hits.
+ */
+#include "dscat/find.h"
+
+#include "catalog/store.h"
+#include "core/alloc.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/strmap.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_KEYWORDS 64
+
+typedef struct s_table {
+    const char *target, *database, *schema, *name;
+    const char *l_database, *l_schema, *l_name, *l_comment, *l_annotations; /* lower-cased */
+    int64_t rows;
+} s_table;
+
+typedef struct s_column {
+    uint32_t table, name_id, type_id, comment_id; /* comment_id 0 = none */
+    int32_t ordinal;
+    const char *name, *data_type, *fk_references;
+    bool pk, fk;
+} s_column;
+
+typedef struct s_dict {
+    const char **lower; /* id -> lower-cased string; id 0 is "" */
+    size_t count, cap;
+    dscat_strmap map;
+} s_dict;
+
+struct dscat_search_index {
+    dscat_arena arena;
+    s_table *tables;
+    size_t ntables;
+    s_column *columns;
+    size_t ncolumns;
+    s_dict names, types, comments;
+};
+
+static char *lower_dup(dscat_arena *a, const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    char *d = dscat_arena_strdup(a, s);
+    if (d)
+        for (char *p = d; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+    return d;
+}
+
+/* The id of s (lower-cased) in a dictionary, adding it when new. 0 is the empty string. */
+static int dict_id(s_dict *d, dscat_arena *a, const char *s, uint32_t *id)
+{
+    if (s == NULL || *s == '\0') {
+        *id = 0;
+        return 0;
+    }
+    size_t n = strlen(s), found;
+    if (dscat_strmap_get(&d->map, s, n, &found)) {
+        *id = (uint32_t)found;
+        return 0;
+    }
+    if (d->count == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 256;
+        const char **grown = dscat_realloc(d->lower, cap * sizeof(char *));
+        if (grown == NULL)
+            return DSCAT_ENOMEM;
+        d->lower = grown;
+        d->cap = cap;
+        if (d->count == 0)
+            d->lower[d->count++] = "";
+    }
+    const char *l = lower_dup(a, s);
+    if (l == NULL || dscat_strmap_put(&d->map, s, n, d->count))
+        return DSCAT_ENOMEM;
+    d->lower[d->count] = l;
+    *id = (uint32_t)d->count++;
+    return 0;
+}
+
+static const char *const load_sql =
+    "SELECT t.id, t.target, t.database, t.schema, t.name, t.row_estimate, t.comment, c.name, "
+    "c.data_type, c.is_primary_key, c.is_foreign_key, c.fk_references, c.column_comment, "
+    "c.ordinal FROM " DSCAT_CURRENT_TABLES " t JOIN columns c ON c.table_id = t.id";
+
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+    return (const char *)sqlite3_column_text(s, i);
+}
+
+/* Attaches every annotation's content (lower-cased, joined) to its table. */
+static int attach_annotations(dscat_search_index *idx, const char *catalog_dir,
+                              const dscat_strmap *by_key, dscat_error *err)
+{
+    dscat_annotation_list list;
+    int rc = dscat_annotations_read(&list, catalog_dir, NULL, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < list.count; i++) {
+        size_t t;
+        const char *key = list.items[i].table;
+        if (!dscat_strmap_get(by_key, key, strlen(key), &t))
+            continue;
+        s_table *st = &idx->tables[t];
+        dscat_buf b = DSCAT_BUF_INIT;
+        if (st->l_annotations)
+            dscat_buf_printf(&b, "%s\n", st->l_annotations);
+        dscat_buf_puts(&b, list.items[i].content);
+        st->l_annotations = lower_dup(&idx->arena, dscat_buf_cstr(&b));
+        dscat_buf_free(&b);
+    }
+    dscat_annotation_list_free(&list);
+    return 0;
+}
+
+int dscat_search_index_load(dscat_search_index **out, dscat_store *st, const char *catalog_dir,
+                            dscat_error *err)
+{
+    *out = NULL;
+    sqlite3_stmt *s = NULL;
+    dscat_strmap table_ids = DSCAT_STRMAP_INIT, by_key = DSCAT_STRMAP_INIT;
+    size_t tcap = 0, ccap = 0;
+    int rc;
+    dscat_search_index *idx = dscat_calloc(1, sizeof(*idx));
+    if (idx == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if ((rc = dscat_store__prepare(st, &s, load_sql, err)))
+        goto done;
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        char tid[32];
+        int tl = snprintf(tid, sizeof(tid), "%lld", (long long)sqlite3_column_int64(s, 0));
+        size_t t;
+        if (!dscat_strmap_get(&table_ids, tid, (size_t)tl, &t)) {
+            if (idx->ntables == tcap) {
+                tcap = tcap ? tcap * 2 : 1024;
+                s_table *g = dscat_realloc(idx->tables, tcap * sizeof(*g));
+                if (g == NULL)
+                    goto nomem;
+                idx->tables = g;
+            }
+            t = idx->ntables++;
+            s_table *x = &idx->tables[t];
+            memset(x, 0, sizeof(*x));
+            dscat_arena *a = &idx->arena;
+            x->target = dscat_arena_strdup(a, col_text(s, 1));
+            x->database = dscat_arena_strdup(a, col_text(s, 2));
+            x->schema = dscat_arena_strdup(a, col_text(s, 3));
+            x->name = dscat_arena_strdup(a, col_text(s, 4));
+            x->rows = sqlite3_column_type(s, 5) == SQLITE_NULL ? DSCAT_NULL_ESTIMATE
+                                                               : sqlite3_column_int64(s, 5);
+            x->l_database = lower_dup(a, x->database);
+            x->l_schema = lower_dup(a, x->schema);
+            x->l_name = lower_dup(a, x->name);
+            x->l_comment = lower_dup(a, col_text(s, 6));
+            if (!x->target || !x->database || !x->schema || !x->name || !x->l_name ||
+                dscat_strmap_put(&table_ids, tid, (size_t)tl, t))
+                goto nomem;
+            const char *parts[] = {x->database, x->schema, x->name};
+            char *key = dscat_join_qualified(parts, 3);
+            rc = key == NULL || dscat_strmap_put(&by_key, key, strlen(key), t);
+            dscat_free(key);
+            if (rc)
+                goto nomem;
+        }
+        if (idx->ncolumns == ccap) {
+            ccap = ccap ? ccap * 2 : 8192;
+            s_column *g = dscat_realloc(idx->columns, ccap * sizeof(*g));
+            if (g == NULL)
+                goto nomem;
+            idx->columns = g;
+        }
+        s_column *c = &idx->columns[idx->ncolumns++];
+        c->table = (uint32_t)t;
+        c->name = dscat_arena_strdup(&idx->arena, col_text(s, 7));
+        c->data_type = dscat_arena_strdup(&idx->arena, col_text(s, 8));
+        c->pk = sqlite3_column_int(s, 9) != 0;
+        c->fk = sqlite3_column_int(s, 10) != 0;
+        c->fk_references = dscat_arena_strdup(&idx->arena, col_text(s, 11) ? col_text(s, 11) : "");
+        c->ordinal = sqlite3_column_int(s, 13);
+        if (!c->name || !c->data_type || !c->fk_references ||
+            dict_id(&idx->names, &idx->arena, c->name, &c->name_id) ||
+            dict_id(&idx->types, &idx->arena, c->data_type, &c->type_id) ||
+            dict_id(&idx->comments, &idx->arena, col_text(s, 12), &c->comment_id))
+            goto nomem;
+    }
+    if (step != SQLITE_DONE) {
+        rc = dscat_store__step_error(st, err);
+        goto done;
+    }
+    rc = attach_annotations(idx, catalog_dir, &by_key, err);
+    goto done;
+nomem:
+    rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+done:
+    sqlite3_finalize(s);
+    dscat_strmap_free(&table_ids);
+    dscat_strmap_free(&by_key);
+    /* The maps were only needed while loading. */
+    dscat_strmap_free(&idx->names.map);
+    dscat_strmap_free(&idx->types.map);
+    dscat_strmap_free(&idx->comments.map);
+    if (rc) {
+        dscat_search_index_free(idx);
+        return rc;
+    }
+    *out = idx;
+    return 0;
+}
+
+void dscat_search_index_free(dscat_search_index *idx)
+{
+    if (idx == NULL)
+        return;
+    dscat_free(idx->tables);
+    dscat_free(idx->columns);
+    dscat_free(idx->names.lower);
+    dscat_free(idx->types.lower);
+    dscat_free(idx->comments.lower);
+    dscat_arena_free(&idx->arena);
+    dscat_free(idx);
+}
+
+size_t dscat_search_index_columns(const dscat_search_index *idx)
+{
+    return idx->ncolumns;
+}
+
+static bool has(const char *haystack, const char *kw)
+{
+    return haystack && strstr(haystack, kw) != NULL;
+}
+
+/* Splits the keywords on white space, lower-cased; returns how many (at most MAX_KEYWORDS). */
+static size_t split_keywords(const dscat_search_options *o, char *buf, size_t size,
+                             const char **kws)
+{
+    size_t n = 0, k = 0;
+    for (size_t i = 0; i < o->nkeywords; i++) {
+        const char *p = o->keywords[i];
+        while (*p) {
+            while (*p && isspace((unsigned char)*p))
+                p++;
+            if (!*p)
+                break;
+            if (n == MAX_KEYWORDS || k + 1 >= size)
+                return n;
+            kws[n++] = buf + k;
+            while (*p && !isspace((unsigned char)*p) && k + 1 < size)
+                buf[k++] = (char)tolower((unsigned char)*p++);
+            buf[k++] = '\0';
+        }
+    }
+    return n;
+}
+
+/* One scored column row. */
+typedef struct cand {
+    uint32_t column;
+    int relevance;
+    int own; /* points from the column's own fields (name, type, comment) */
+} cand;
+
+/* Ranking: relevance, then larger row estimate, then names. Negative when a ranks before b. */
+static int rank_cmp(const dscat_search_index *idx, const cand *a, const cand *b)
+{
+    if (a->relevance != b->relevance)
+        return a->relevance > b->relevance ? -1 : 1;
+    const s_column *ca = &idx->columns[a->column], *cb = &idx->columns[b->column];
+    const s_table *ta = &idx->tables[ca->table], *tb = &idx->tables[cb->table];
+    if (ta->rows != tb->rows)
+        return ta->rows > tb->rows ? -1 : 1;
+    int c;
+    if ((c = strcmp(ta->database, tb->database)) || (c = strcmp(ta->schema, tb->schema)) ||
+        (c = strcmp(ta->name, tb->name)) || (c = strcmp(ca->name, cb->name)))
+        return c;
+    return strcmp(ta->target, tb->target);
+}
+
+/* A bounded max-heap of the best `cap` candidates, the worst at the root. */
+typedef struct heap {
+    cand *items;
+    size_t count, cap;
+    const dscat_search_index *idx;
+} heap;
+
+static void sift_down(heap *h, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, worst = i;
+        if (l < h->count && rank_cmp(h->idx, &h->items[l], &h->items[worst]) > 0)
+            worst = l;
+        if (r < h->count && rank_cmp(h->idx, &h->items[r], &h->items[worst]) > 0)
+            worst = r;
+        if (worst == i)
+            return;
+        cand t = h->items[i];
+        h->items[i] = h->items[worst];
+        h->items[worst] = t;
+        i = worst;
+    }
+}
+
+static void heap_offer(heap *h, cand c)
+{
+    if (h->count < h->cap) {
+        size_t i = h->count++;
+        h->items[i] = c;
+        while (i > 0 && rank_cmp(h->idx, &h->items[(i - 1) / 2], &h->items[i]) < 0) {
+            cand t = h->items[i];
+            h->items[i] = h->items[(i - 1) / 2];
+            h->items[(i - 1) / 2] = t;
+            i = (i - 1) / 2;
+        }
+    } else if (h->cap && rank_cmp(h->idx, &c, &h->items[0]) < 0) {
+        h->items[0] = c;
+        sift_down(h, 0);
+    }
+}
+
+static int sort_cmp(const void *a, const void *b, void *idx)
+{
+    return rank_cmp(idx, a, b);
+}
+
+/* Per-keyword match tables over the dictionaries and tables. */
+typedef struct matches {
+    int *table_points;   /* name 3, database 1, schema 1, annotation 1, per keyword */
+    uint64_t *tcomment;  /* keywords found in the table comment */
+    int *name_points;    /* column names: 2 per keyword */
+    int *type_points;    /* data types: 1 per keyword */
+    uint64_t *ccomment;  /* keywords found in the column comment */
+    bool *allowed;       /* the filters */
+} matches;
+
+static void free_matches(matches *m)
+{
+    dscat_free(m->table_points);
+    dscat_free(m->tcomment);
+    dscat_free(m->name_points);
+    dscat_free(m->type_points);
+    dscat_free(m->ccomment);
+    dscat_free(m->allowed);
+}
+
+static int compute_matches(matches *m, const dscat_search_index *idx,
+                           const dscat_search_options *o, const char **kws, size_t nk)
+{
+    memset(m, 0, sizeof(*m));
+    m->table_points = dscat_calloc(idx->ntables + 1, sizeof(int));
+    m->tcomment = dscat_calloc(idx->ntables + 1, sizeof(uint64_t));
+    m->allowed = dscat_calloc(idx->ntables + 1, sizeof(bool));
+    m->name_points = dscat_calloc(idx->names.count + 1, sizeof(int));
+    m->type_points = dscat_calloc(idx->types.count + 1, sizeof(int));
+    m->ccomment = dscat_calloc(idx->comments.count + 1, sizeof(uint64_t));
+    if (!m->table_points || !m->tcomment || !m->allowed || !m->name_points || !m->type_points ||
+        !m->ccomment)
+        return DSCAT_ENOMEM;
+    for (size_t t = 0; t < idx->ntables; t++) {
+        const s_table *x = &idx->tables[t];
+        m->allowed[t] = (!o->target || strcmp(o->target, x->target) == 0) &&
+                        (!o->database || strcmp(o->database, x->database) == 0) &&
+                        (!o->schema || strcmp(o->schema, x->schema) == 0);
+        if (!m->allowed[t])
+            continue;
+        for (size_t k = 0; k < nk; k++) {
+            m->table_points[t] += 3 * has(x->l_name, kws[k]) + has(x->l_database, kws[k]) +
+                                  has(x->l_schema, kws[k]) + has(x->l_annotations, kws[k]);
+            if (has(x->l_comment, kws[k]))
+                m->tcomment[t] |= 1ULL << k;
+        }
+    }
+    for (size_t k = 0; k < nk; k++) {
+        for (size_t i = 1; i < idx->names.count; i++)
+            m->name_points[i] += 2 * has(idx->names.lower[i], kws[k]);
+        for (size_t i = 1; i < idx->types.count; i++)
+            m->type_points[i] += has(idx->types.lower[i], kws[k]);
+        for (size_t i = 1; i < idx->comments.count; i++)
+            if (has(idx->comments.lower[i], kws[k]))
+                m->ccomment[i] |= 1ULL << k;
+    }
+    return 0;
+}
+
+static void fill_hit(dscat_search_hit *h, const dscat_search_index *idx, const cand *c)
+{
+    const s_column *col = &idx->columns[c->column];
+    const s_table *t = &idx->tables[col->table];
+    *h = (dscat_search_hit){.target = t->target,
+                            .database = t->database,
+                            .schema = t->schema,
+                            .table_name = t->name,
+                            .column_name = col->name,
+                            .data_type = col->data_type,
+                            .is_primary_key = col->pk,
+                            .is_foreign_key = col->fk,
+                            .fk_references = col->fk_references,
+                            .row_count_estimate = t->rows,
+                            .relevance = c->relevance};
+}
+
+int dscat_search(dscat_search_result *out, const dscat_search_index *idx,
+                 const dscat_search_options *o, dscat_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    char buf[4096];
+    const char *kws[MAX_KEYWORDS];
+    size_t nk = split_keywords(o, buf, sizeof(buf), kws);
+    size_t top = o->top ? o->top : 20;
+    out->searched = idx->ncolumns;
+    if (nk == 0)
+        return 0;
+    matches m;
+    heap h = {dscat_calloc(top + 1, sizeof(cand)), 0, top, idx};
+    cand *per_table = NULL;
+    dscat_buf *lists = NULL;
+    int rc = compute_matches(&m, idx, o, kws, nk);
+    if (rc || h.items == NULL)
+        goto nomem;
+    if (o->by_table) {
+        per_table = dscat_calloc(idx->ntables + 1, sizeof(cand));
+        lists = dscat_calloc(idx->ntables + 1, sizeof(dscat_buf));
+        if (per_table == NULL || lists == NULL)
+            goto nomem;
+    }
+    for (size_t i = 0; i < idx->ncolumns; i++) {
+        const s_column *c = &idx->columns[i];
+        if (!m.allowed[c->table])
+            continue;
+        uint64_t comment = m.tcomment[c->table] | m.ccomment[c->comment_id];
+        int own = m.name_points[c->name_id] + m.type_points[c->type_id];
+        int score = m.table_points[c->table] + own + __builtin_popcountll(comment);
+        if (score == 0)
+            continue;
+        cand cd = {(uint32_t)i, score + 2 * c->pk + c->fk, own + (m.ccomment[c->comment_id] != 0)};
+        if (!o->by_table) {
+            heap_offer(&h, cd);
+            continue;
+        }
+        cand *pt = &per_table[c->table];
+        if (pt->relevance == 0 || rank_cmp(idx, &cd, pt) < 0)
+            *pt = cd;
+        if (cd.own > 0)
+            dscat_buf_printf(&lists[c->table], "%s%s", lists[c->table].len ? ", " : "", c->name);
+    }
+    if (o->by_table)
+        for (size_t t = 0; t < idx->ntables; t++)
+            if (per_table[t].relevance > 0)
+                heap_offer(&h, per_table[t]);
+    qsort_r(h.items, h.count, sizeof(cand), sort_cmp, (void *)idx);
+    out->hits = dscat_calloc(h.count + 1, sizeof(*out->hits));
+    if (out->hits == NULL)
+        goto nomem;
+    dscat_buf all = DSCAT_BUF_INIT;
+    size_t *offsets = dscat_calloc(h.count + 1, sizeof(size_t));
+    for (size_t i = 0; i < h.count && offsets; i++) {
+        fill_hit(&out->hits[i], idx, &h.items[i]);
+        if (o->by_table) {
+            offsets[i] = all.len;
+            dscat_buf_puts(&all, dscat_buf_cstr(&lists[idx->columns[h.items[i].column].table]));
+            dscat_buf_putc(&all, '\0');
+        }
+    }
+    out->count = h.count;
+    if (o->by_table) {
+        out->arena_ = dscat_buf_detach(&all);
+        for (size_t i = 0; i < h.count && out->arena_; i++)
+            out->hits[i].matching_columns = out->arena_ + offsets[i];
+    }
+    dscat_free(offsets);
+    goto done;
+nomem:
+    rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+done:
+    if (lists)
+        for (size_t t = 0; t < idx->ntables; t++)
+            dscat_buf_free(&lists[t]);
+    dscat_free(lists);
+    dscat_free(per_table);
+    dscat_free(h.items);
+    free_matches(&m);
+    return rc;
+}
+
+void dscat_search_result_free(dscat_search_result *r)
+{
+    dscat_free(r->hits);
+    dscat_free(r->arena_);
+    memset(r, 0, sizeof(*r));
+}

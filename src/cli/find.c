@@ -1,0 +1,500 @@
+/*
+ * dscat find, table, joins, diff, annotate, annotations: questions answered from the store.
+ */
+#include "cli/cli.h"
+
+#include "dscat/find.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char find_help[] =
+    "usage: dscat find KEYWORDS... [--top N] [--format table|json|csv] [--by-table]\n"
+    "                  [--target T] [--database D] [--schema S]\n"
+    "\n"
+    "Searches table, column, database and schema names, data types, comments and annotations\n"
+    "for the keywords (literal, any case; several keywords are OR-ed). Score per column: +3 table\n"
+    "name, +2 column name, +1 database, +1 each schema, type, comment, annotation; relevance adds\n"
+    "+2 for a primary key, +1 for a foreign key.\n";
+
+/* Opens the store read-only; prints the error (a missing store as NOT BUILT advice). */
+static int open_store(dscat_store **st, dscat_config **cfg)
+{
+    if (cli_load_config(cfg))
+        return EXIT_FAIL;
+    dscat_error err = {0};
+    if (dscat_store_open(st, (*cfg)->catalog_dir, DSCAT_STORE_READ, &err)) {
+        if (err.code == DSCAT_ENOTFOUND)
+            cli_error("the catalog is not built yet: run 'dscat refresh' first");
+        else
+            cli_error("%s", err.message);
+        dscat_config_free(*cfg);
+        *cfg = NULL;
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
+/* Copies at most `width` characters of s (UTF-8 aware) into out. */
+static void cut(char *out, size_t size, const char *s, size_t width)
+{
+    size_t k = 0, chars = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && k + 1 < size; p++) {
+        if ((*p & 0xc0) != 0x80 && chars++ == width)
+            break;
+        out[k++] = (char)*p;
+    }
+    out[k] = '\0';
+}
+
+static void thousands(char *out, size_t size, long long n)
+{
+    char digits[32];
+    snprintf(digits, sizeof(digits), "%lld", n);
+    size_t len = strlen(digits), k = 0;
+    for (size_t i = 0; i < len && k + 2 < size; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            out[k++] = ',';
+        out[k++] = digits[i];
+    }
+    out[k] = '\0';
+}
+
+static void print_table(const dscat_search_result *r, bool by_table)
+{
+    if (r->count == 0) {
+        printf("No matches found.\n");
+        return;
+    }
+    printf("| Table | Column | Type | Keys | FK References | Rows | Score |\n");
+    printf("|-------|--------|------|------|---------------|------|-------|\n");
+    for (size_t i = 0; i < r->count; i++) {
+        const dscat_search_hit *h = &r->hits[i];
+        char full[1024], table[256], column[128], type[64], refs[128], rows[40];
+        snprintf(full, sizeof(full), "%s.%s", h->database, h->table_name);
+        cut(table, sizeof(table), full, 30);
+        cut(column, sizeof(column), by_table && h->matching_columns && *h->matching_columns
+                                        ? h->matching_columns
+                                        : h->column_name,
+            20);
+        cut(type, sizeof(type), h->data_type, 10);
+        if (h->fk_references[0] == '\0') {
+            snprintf(refs, sizeof(refs), "-");
+        } else if (strlen(h->fk_references) > 30) {
+            cut(refs, sizeof(refs) - 4, h->fk_references, 27);
+            strncat(refs, "...", sizeof(refs) - strlen(refs) - 1);
+        } else {
+            snprintf(refs, sizeof(refs), "%s", h->fk_references);
+        }
+        if (h->row_count_estimate == DSCAT_NULL_ESTIMATE || h->row_count_estimate == 0)
+            snprintf(rows, sizeof(rows), "-");
+        else
+            thousands(rows, sizeof(rows), (long long)h->row_count_estimate);
+        const char *keys = h->is_primary_key && h->is_foreign_key ? "PK,FK"
+                           : h->is_primary_key                    ? "PK"
+                           : h->is_foreign_key                    ? "FK"
+                                                                  : "-";
+        printf("| %s | %s | %s | %s | %s | %s | %d |\n", table, column, type, keys, refs, rows,
+               h->relevance);
+    }
+    printf("\n%zu results (searched %zu columns)\n", r->count, r->searched);
+}
+
+static json_t *hit_json(const dscat_search_hit *h, bool by_table)
+{
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:s, s:o, s:i}", "target", h->target,
+        "database", h->database, "schema", h->schema, "table_name", h->table_name, "column_name",
+        h->column_name, "data_type", h->data_type, "is_primary_key", h->is_primary_key,
+        "is_foreign_key", h->is_foreign_key, "fk_references", h->fk_references,
+        "row_count_estimate",
+        h->row_count_estimate == DSCAT_NULL_ESTIMATE ? json_null()
+                                                      : json_integer(h->row_count_estimate),
+        "relevance", h->relevance);
+    if (by_table)
+        json_object_set_new(o, "matching_columns",
+                            json_string(h->matching_columns ? h->matching_columns : ""));
+    return o;
+}
+
+/* One CSV field, quoted when it holds a separator, a quote or a line break. */
+static void csv_field(const char *s, bool last)
+{
+    if (strpbrk(s, ",\"\n\r")) {
+        putchar('"');
+        for (const char *p = s; *p; p++) {
+            if (*p == '"')
+                putchar('"');
+            putchar(*p);
+        }
+        putchar('"');
+    } else {
+        fputs(s, stdout);
+    }
+    putchar(last ? '\n' : ',');
+}
+
+static void print_csv(const dscat_search_result *r, bool by_table)
+{
+    printf("target,database,schema,table_name,column_name,data_type,is_primary_key,"
+           "is_foreign_key,fk_references,row_count_estimate,relevance%s\n",
+           by_table ? ",matching_columns" : "");
+    for (size_t i = 0; i < r->count; i++) {
+        const dscat_search_hit *h = &r->hits[i];
+        char rows[32] = "", rel[16];
+        if (h->row_count_estimate != DSCAT_NULL_ESTIMATE)
+            snprintf(rows, sizeof(rows), "%lld", (long long)h->row_count_estimate);
+        snprintf(rel, sizeof(rel), "%d", h->relevance);
+        const char *v[] = {h->target,      h->database,    h->schema,
+                           h->table_name,  h->column_name, h->data_type,
+                           h->is_primary_key ? "true" : "false",
+                           h->is_foreign_key ? "true" : "false",
+                           h->fk_references, rows,         rel};
+        for (size_t k = 0; k < 11; k++)
+            csv_field(v[k], k == 10 && !by_table);
+        if (by_table)
+            csv_field(h->matching_columns ? h->matching_columns : "", true);
+    }
+}
+
+static void print_json_value(json_t *j)
+{
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text)
+        puts(text);
+    free(text);
+    json_decref(j);
+}
+
+int cmd_find(int argc, char **argv)
+{
+    const char **kws = calloc((size_t)argc + 1, sizeof(char *));
+    size_t nk = 0;
+    dscat_search_options o = {0};
+    const char *format = "table";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (cli_is_help(a)) {
+            fputs(find_help, stdout);
+            free(kws);
+            return EXIT_OK;
+        } else if (strcmp(a, "--by-table") == 0) {
+            o.by_table = true;
+        } else if (strcmp(a, "--top") == 0 && has_value) {
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if (*end || n < 1 || n > 100000) {
+                free(kws);
+                return cli_usage("find", "--top takes a whole number from 1 to 100000");
+            }
+            o.top = (size_t)n;
+        } else if (strcmp(a, "--format") == 0 && has_value) {
+            format = argv[++i];
+        } else if (strcmp(a, "--target") == 0 && has_value) {
+            o.target = argv[++i];
+        } else if (strcmp(a, "--database") == 0 && has_value) {
+            o.database = argv[++i];
+        } else if (strcmp(a, "--schema") == 0 && has_value) {
+            o.schema = argv[++i];
+        } else if (strncmp(a, "--", 2) == 0) {
+            free(kws);
+            return cli_usage("find", "unknown or incomplete option '%s'", a);
+        } else {
+            kws[nk++] = a;
+        }
+    }
+    if (strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "csv")) {
+        free(kws);
+        return cli_usage("find", "--format must be table, json or csv");
+    }
+    if (nk == 0) {
+        free(kws);
+        return cli_usage("find", "give at least one keyword");
+    }
+    o.keywords = kws;
+    o.nkeywords = nk;
+    dscat_config *cfg = NULL;
+    dscat_store *st = NULL;
+    dscat_search_index *idx = NULL;
+    dscat_search_result r = {0};
+    dscat_error err = {0};
+    int rc = open_store(&st, &cfg);
+    if (rc == 0 && (dscat_search_index_load(&idx, st, cfg->catalog_dir, &err) ||
+                    dscat_search(&r, idx, &o, &err))) {
+        cli_error("%s", err.message);
+        rc = EXIT_FAIL;
+    }
+    if (rc == 0) {
+        if (strcmp(format, "json") == 0) {
+            json_t *arr = json_array();
+            for (size_t i = 0; i < r.count; i++)
+                json_array_append_new(arr, hit_json(&r.hits[i], o.by_table));
+            print_json_value(arr);
+        } else if (strcmp(format, "csv") == 0) {
+            print_csv(&r, o.by_table);
+        } else {
+            print_table(&r, o.by_table);
+        }
+    }
+    dscat_search_result_free(&r);
+    dscat_search_index_free(idx);
+    dscat_store_close(st);
+    dscat_config_free(cfg);
+    free(kws);
+    return rc;
+}
+
+static const char *yes(bool b)
+{
+    return b ? "✓" : "";
+}
+
+static void print_detail(const dscat_table_detail *d)
+{
+    printf("# %s.%s.%s\n\n", d->database, d->schema, d->table_name);
+    printf("**Target:** %s (%s)  \n**Type:** %s  \n", d->target, d->server, d->table_type);
+    if (d->row_count_estimate == DSCAT_NULL_ESTIMATE) {
+        printf("**Rows:** Unknown  \n");
+    } else {
+        char n[40];
+        thousands(n, sizeof(n), (long long)d->row_count_estimate);
+        printf("**Rows:** %s  \n", n);
+    }
+    if (d->size_bytes != DSCAT_NULL_ESTIMATE) {
+        char n[40];
+        thousands(n, sizeof(n), (long long)d->size_bytes);
+        printf("**Size:** %s bytes  \n", n);
+    }
+    if (d->comment)
+        printf("**Comment:** %s  \n", d->comment);
+    printf("\n## Columns\n\n| Column | Type | Nullable | PK | FK | References | Comment |\n"
+           "|--------|------|----------|----|----|------------|---------|\n");
+    for (size_t i = 0; i < d->ncolumns; i++) {
+        const dscat_column_detail *c = &d->columns[i];
+        printf("| %s | %s | %s | %s | %s | %s | %s |\n", c->name,
+               c->column_type && *c->column_type ? c->column_type : c->data_type,
+               c->nullable ? "yes" : "no", yes(c->is_primary_key), yes(c->is_foreign_key),
+               c->fk_references, c->comment ? c->comment : "");
+    }
+    printf("\n## Referenced by\n\n");
+    if (d->ninbound == 0)
+        printf("*No foreign keys reference this table*\n");
+    for (size_t i = 0; i < d->ninbound; i++)
+        printf("- %s.%s.%s.%s → %s\n", d->inbound[i].database, d->inbound[i].schema,
+               d->inbound[i].table_name, d->inbound[i].column_name, d->inbound[i].ref_column);
+    printf("\n## Annotations\n\n");
+    if (d->nannotations == 0)
+        printf("*None*\n");
+    for (size_t i = 0; i < d->nannotations; i++)
+        printf("- **%s** by %s, %s: %s\n", d->annotations[i].type, d->annotations[i].author,
+               d->annotations[i].created_at, d->annotations[i].content);
+}
+
+int cmd_table(int argc, char **argv)
+{
+    if (argc == 2 && cli_is_help(argv[1])) {
+        printf("usage: dscat table NAME\n\nOne table (db.table, db.schema.table or "
+               "target:db.schema.table): columns, types, keys, references in and out, row "
+               "estimate, comments and annotations. An ambiguous name lists the candidates.\n");
+        return EXIT_OK;
+    }
+    if (argc != 2)
+        return cli_usage("table", "give exactly one table name");
+    dscat_config *cfg = NULL;
+    dscat_store *st = NULL;
+    if (open_store(&st, &cfg))
+        return EXIT_FAIL;
+    dscat_table_detail *d = NULL;
+    dscat_name_candidates cands;
+    dscat_error err = {0};
+    int rc = dscat_table_lookup(&d, &cands, st, cfg->catalog_dir, argv[1], &err);
+    if (rc == DSCAT_ECONFLICT) {
+        cli_error("%s; name one of these:", err.message);
+        for (size_t i = 0; i < cands.count; i++)
+            fprintf(stderr, "  %s\n", cands.names[i]);
+    } else if (rc) {
+        cli_error("%s", err.message);
+    } else {
+        print_detail(d);
+    }
+    dscat_name_candidates_free(&cands);
+    dscat_table_detail_free(d);
+    dscat_store_close(st);
+    dscat_config_free(cfg);
+    return rc ? EXIT_FAIL : EXIT_OK;
+}
+
+int cmd_joins(int argc, char **argv)
+{
+    if (argc == 2 && cli_is_help(argv[1])) {
+        printf("usage: dscat joins TABLE\n\nOutbound and inbound foreign keys of the tables "
+               "named exactly TABLE.\n");
+        return EXIT_OK;
+    }
+    if (argc != 2)
+        return cli_usage("joins", "give exactly one table name");
+    dscat_config *cfg = NULL;
+    dscat_store *st = NULL;
+    if (open_store(&st, &cfg))
+        return EXIT_FAIL;
+    dscat_join_paths j;
+    dscat_error err = {0};
+    int rc = dscat_join_paths_get(&j, st, argv[1], &err);
+    if (rc) {
+        cli_error("%s", err.message);
+    } else {
+        printf("# Join Paths for %s\n\n", argv[1]);
+        if (j.noutbound == 0 && j.ninbound == 0)
+            printf("*No foreign key relationships found*\n");
+        if (j.noutbound)
+            printf("## Outbound (this table references)\n\n");
+        for (size_t i = 0; i < j.noutbound; i++)
+            printf("- %s.%s.%s.%s → %s.%s.%s\n", j.outbound[i].database, j.outbound[i].schema,
+                   j.outbound[i].table_name, j.outbound[i].column_name, j.outbound[i].ref_schema,
+                   j.outbound[i].ref_table, j.outbound[i].ref_column);
+        if (j.ninbound)
+            printf("%s## Inbound (referenced by)\n\n", j.noutbound ? "\n" : "");
+        for (size_t i = 0; i < j.ninbound; i++)
+            printf("- %s.%s.%s.%s → %s\n", j.inbound[i].database, j.inbound[i].schema,
+                   j.inbound[i].table_name, j.inbound[i].column_name, j.inbound[i].ref_column);
+        dscat_join_paths_free(&j);
+    }
+    dscat_store_close(st);
+    dscat_config_free(cfg);
+    return rc ? EXIT_FAIL : EXIT_OK;
+}
+
+int cmd_diff(int argc, char **argv)
+{
+    const char *target = NULL, *format = "md";
+    int64_t scans[2] = {0, 0};
+    int nscans = 0;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            printf("usage: dscat diff [--target T] [SCAN_A [SCAN_B]] [--format md|json]\n\n"
+                   "Changes between two kept scans of one target (default: its last two). Exit "
+                   "0 no change, 1 changes found, 2 trouble.\n");
+            return 0;
+        } else if (strcmp(argv[i], "--target") == 0 && i + 1 < argc) {
+            target = argv[++i];
+        } else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
+            format = argv[++i];
+        } else {
+            char *end;
+            long long id = strtoll(argv[i], &end, 10);
+            if (*end || id < 1 || nscans == 2)
+                return cli_usage("diff", "unexpected argument '%s'", argv[i]);
+            scans[nscans++] = id;
+        }
+    }
+    if (strcmp(format, "md") && strcmp(format, "json"))
+        return cli_usage("diff", "--format must be md or json");
+    dscat_config *cfg = NULL;
+    dscat_store *st = NULL;
+    if (open_store(&st, &cfg))
+        return 2;
+    dscat_diff d;
+    dscat_error err = {0};
+    int rc = dscat_diff_get(&d, st, target, scans[0], scans[1], &err);
+    if (rc) {
+        cli_error("%s", err.message);
+        rc = 2;
+    } else if (strcmp(format, "json") == 0) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < d.count; i++) {
+            const dscat_change *c = &d.changes[i];
+            json_array_append_new(
+                arr, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?}", "change", c->kind, "database",
+                               c->database, "schema", c->schema, "table", c->table_name,
+                               "column", c->column_name, "detail", c->detail));
+        }
+        print_json_value(json_pack("{s:s, s:I, s:I, s:o}", "target", d.target, "from_scan",
+                                   (json_int_t)d.from_scan, "to_scan", (json_int_t)d.to_scan,
+                                   "changes", arr));
+        rc = d.count ? 1 : 0;
+    } else {
+        printf("# Changes in %s: scan %lld -> %lld\n\n", d.target, (long long)d.from_scan,
+               (long long)d.to_scan);
+        if (d.count == 0)
+            printf("*No changes*\n");
+        for (size_t i = 0; i < d.count; i++) {
+            const dscat_change *c = &d.changes[i];
+            printf("- %s: %s.%s.%s%s%s%s%s%s\n", c->kind, c->database, c->schema, c->table_name,
+                   c->column_name ? "." : "", c->column_name ? c->column_name : "",
+                   c->detail ? " (" : "", c->detail ? c->detail : "", c->detail ? ")" : "");
+        }
+        rc = d.count ? 1 : 0;
+    }
+    dscat_diff_free(&d);
+    dscat_store_close(st);
+    dscat_config_free(cfg);
+    return rc;
+}
+
+int cmd_annotate(int argc, char **argv)
+{
+    if (argc == 2 && cli_is_help(argv[1])) {
+        printf("usage: dscat annotate TABLE TYPE CONTENT\n\nAdds a note, quality_flag (TRUSTED, "
+               "STALE, INCOMPLETE, EXPERIMENTAL) or deprecation to Db.Schema.Table, in "
+               "annotations/<user>.json of the catalog directory.\n");
+        return EXIT_OK;
+    }
+    if (argc != 4)
+        return cli_usage("annotate", "give TABLE TYPE CONTENT");
+    char *dir = NULL;
+    dscat_error err = {0};
+    if (dscat_catalog_dir(&dir, &err)) {
+        cli_error("%s", err.message);
+        return EXIT_FAIL;
+    }
+    dscat_annotation a;
+    char *file = NULL;
+    int rc = dscat_annotation_add(&a, &file, dir, argv[1], argv[2], argv[3], &err);
+    if (rc)
+        cli_error("%s", err.message);
+    else
+        printf("Added %s %s to %s in %s\n", a.type, a.id, a.table, file);
+    dscat_annotation_clear(&a);
+    free(file);
+    free(dir);
+    return rc ? EXIT_FAIL : EXIT_OK;
+}
+
+int cmd_annotations(int argc, char **argv)
+{
+    if (argc == 2 && cli_is_help(argv[1])) {
+        printf("usage: dscat annotations [TABLE]\n\nEvery user's annotations, merged (or one "
+               "table's).\n");
+        return EXIT_OK;
+    }
+    if (argc > 2)
+        return cli_usage("annotations", "give at most one table");
+    char *dir = NULL;
+    dscat_error err = {0};
+    if (dscat_catalog_dir(&dir, &err)) {
+        cli_error("%s", err.message);
+        return EXIT_FAIL;
+    }
+    dscat_annotation_list l;
+    int rc = dscat_annotations_read(&l, dir, argc == 2 ? argv[1] : NULL, &err);
+    if (rc) {
+        cli_error("%s", err.message);
+    } else {
+        for (size_t i = 0; i < l.nskipped; i++)
+            fprintf(stderr, "dscat: warning: skipped unreadable annotations file %s\n",
+                    l.skipped[i]);
+        if (l.count == 0)
+            printf("No annotations.\n");
+        for (size_t i = 0; i < l.count; i++) {
+            const dscat_annotation *a = &l.items[i];
+            printf("%s [%s] %s (%s, %s, %s)\n", a->table, a->type, a->content, a->author,
+                   a->created_at, a->id);
+        }
+        dscat_annotation_list_free(&l);
+    }
+    free(dir);
+    return rc ? EXIT_FAIL : EXIT_OK;
+}

@@ -1,0 +1,27 @@
+/*
+ * dscat mcp: the MCP server on stdin/stdout.
+ */
+#include "cli/cli.h"
+
+#include "dscat/mcp.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int cmd_mcp(int argc, char **argv)
+{
+    if (argc == 2 && cli_is_help(argv[1])) {
+        printf("usage: dscat mcp\n\nServes the Model Context Protocol on stdin/stdout (JSON-RPC "
+               "2.0, one message per line) with the tools search_catalog, get_table_details,\n"
+               "find_join_paths, get_catalog_status, get_annotations and add_annotation.\n");
+        return EXIT_OK;
+    }
+    if (argc != 1)
+        return cli_usage("mcp", "takes no arguments");
+    char *dir = NULL;
+    dscat_error err = {0};
+    if (dscat_catalog_dir(&dir, &err) == 0)
+        dscat_dotenv_load(dir, &err);
+    free(dir);
+    return dscat_mcp_serve(stdin, stdout) ? EXIT_FAIL : EXIT_OK;
+}
