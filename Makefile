@@ -57,6 +57,9 @@ $(BUILD)/dscat: $(CLI_OBJ) $(BUILD)/libdscat.a
 $(BUILD)/duckq: $(BUILD)/obj/tests/tools/duckq.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/search_bench: $(BUILD)/obj/bench/search_bench.o $(BUILD)/libdscat.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libdscat.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka

@@ -32,17 +32,17 @@ size_t dscat_search_index_columns(const dscat_search_index *idx);
 typedef struct dscat_search_options {
     const char *const *keywords; /* each split on white space; matched literally, any case */
     size_t nkeywords;
-    size_t top;                  /* 0 = 20 */
-    bool by_table;               /* one result per table */
+    size_t top;                             /* 0 = 20 */
+    bool by_table;                          /* one result per table */
     const char *target, *database, *schema; /* exact filters, NULL = any */
 } dscat_search_options;
 
 typedef struct dscat_search_hit {
     const char *target, *database, *schema, *table_name;
-    const char *column_name;   /* by_table: the best column */
+    const char *column_name; /* by_table: the best column */
     const char *data_type;
     bool is_primary_key, is_foreign_key;
-    const char *fk_references; /* "" when none */
+    const char *fk_references;  /* "" when none */
     int64_t row_count_estimate; /* DSCAT_NULL_ESTIMATE when unknown */
     int relevance;
     const char *matching_columns; /* by_table: "a, b, c" of the columns that matched */
@@ -117,9 +117,8 @@ typedef struct dscat_name_candidates {
  * matches several tables, returns DSCAT_ECONFLICT and fills *candidates; when none,
  * DSCAT_ENOTFOUND. Caller frees with dscat_table_detail_free() / dscat_name_candidates_free().
  */
-int dscat_table_lookup(dscat_table_detail **out, dscat_name_candidates *candidates,
-                       dscat_store *st, const char *catalog_dir, const char *name,
-                       dscat_error *err);
+int dscat_table_lookup(dscat_table_detail **out, dscat_name_candidates *candidates, dscat_store *st,
+                       const char *catalog_dir, const char *name, dscat_error *err);
 void dscat_table_detail_free(dscat_table_detail *d);
 void dscat_name_candidates_free(dscat_name_candidates *c);
 
@@ -153,8 +152,8 @@ typedef struct dscat_diff {
  * Changes between two successful scans of one target (from -> to). from = 0 and to = 0 mean
  * the target's last two successful scans. target may be NULL when the store holds one target.
  */
-int dscat_diff_get(dscat_diff *out, dscat_store *st, const char *target, int64_t from,
-                   int64_t to, dscat_error *err);
+int dscat_diff_get(dscat_diff *out, dscat_store *st, const char *target, int64_t from, int64_t to,
+                   dscat_error *err);
 void dscat_diff_free(dscat_diff *d);
 
 /* ---- annotations (SPEC §7) ---------------------------------------------------------------- */
@@ -180,8 +179,8 @@ typedef struct dscat_annotation_list {
 } dscat_annotation_list;
 
 /* Reads and merges every JSON file in annotations/; table (NULL = all) keeps one table's. */
-int dscat_annotations_read(dscat_annotation_list *out, const char *catalog_dir,
-                           const char *table, dscat_error *err);
+int dscat_annotations_read(dscat_annotation_list *out, const char *catalog_dir, const char *table,
+                           dscat_error *err);
 void dscat_annotation_list_free(dscat_annotation_list *l);
 void dscat_annotation_clear(dscat_annotation *a);
 

@@ -95,9 +95,9 @@ static void uuid4(char out[37])
     }
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-             b[13], b[14], b[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
 }
 
 /* Rewrites a table name in canonical form: its three parts joined by ".", quoted when needed. */
@@ -139,8 +139,7 @@ static int set_from(dscat_annotation *a, const char *table, json_t *obj)
 }
 
 int dscat_annotation_add(dscat_annotation *created, char **file, const char *catalog_dir,
-                         const char *table, const char *type, const char *content,
-                         dscat_error *err)
+                         const char *table, const char *type, const char *content, dscat_error *err)
 {
     static const char *const flags[] = {"TRUSTED", "STALE", "INCOMPLETE", "EXPERIMENTAL"};
     dscat_buf key = DSCAT_BUF_INIT, path = DSCAT_BUF_INIT, lock = DSCAT_BUF_INIT;
@@ -153,8 +152,7 @@ int dscat_annotation_add(dscat_annotation *created, char **file, const char *cat
         *file = NULL;
     if (canonical_table(table, &key)) {
         rc = dscat_error_set(err, DSCAT_EINVALID,
-                             "Invalid target format: '%s' (expected Database.Schema.Table)",
-                             table);
+                             "Invalid target format: '%s' (expected Database.Schema.Table)", table);
         goto done;
     }
     if (strcmp(type, "note") != 0 && strcmp(type, "quality_flag") != 0 &&
@@ -275,8 +273,8 @@ static int annotation_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->id, y->id);
 }
 
-int dscat_annotations_read(dscat_annotation_list *out, const char *catalog_dir,
-                           const char *table, dscat_error *err)
+int dscat_annotations_read(dscat_annotation_list *out, const char *catalog_dir, const char *table,
+                           dscat_error *err)
 {
     memset(out, 0, sizeof(*out));
     char *dir = annotations_dir(catalog_dir);
@@ -289,8 +287,7 @@ int dscat_annotations_read(dscat_annotation_list *out, const char *catalog_dir,
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     if (table && canonical_table(table, &want)) {
         rc = dscat_error_set(err, DSCAT_EINVALID,
-                             "Invalid target format: '%s' (expected Database.Schema.Table)",
-                             table);
+                             "Invalid target format: '%s' (expected Database.Schema.Table)", table);
         goto done;
     }
     DIR *d = opendir(dir);

@@ -8,52 +8,53 @@
 #define DSCAT_CATALOG_CHANGES_H
 
 /* The pairs and the five kinds of change, after a CTE "cur(target, cid, pid)". */
-#define DSCAT_CHANGES_BODY \
-    /* Tables of the current scan paired with the same table in the previous one (or NULL). */ \
-    " pairs AS (SELECT cur.target, ta.id AS aid, tb.id AS bid, ta.database, ta.schema, ta.name," \
-    "    ta.signature <> tb.signature AS differs" \
-    "  FROM cur JOIN tables ta ON ta.scan_id = cur.cid" \
-    "  LEFT JOIN tables tb ON tb.scan_id = cur.pid AND tb.database = ta.database" \
-    "    AND tb.schema = ta.schema AND tb.name = ta.name WHERE cur.pid IS NOT NULL) " \
-    "SELECT target, 'table added', database, schema, name, NULL, NULL FROM pairs" \
-    "  WHERE bid IS NULL " \
-    "UNION ALL SELECT cur.target, 'table removed', tb.database, tb.schema, tb.name, NULL, NULL" \
-    "  FROM cur JOIN tables tb ON tb.scan_id = cur.pid WHERE NOT EXISTS (SELECT 1 FROM tables ta" \
-    "  WHERE ta.scan_id = cur.cid AND ta.database = tb.database AND ta.schema = tb.schema" \
-    "  AND ta.name = tb.name) " \
-    "UNION ALL SELECT p.target, 'column added', p.database, p.schema, p.name, ca.name," \
-    "  ca.column_type FROM pairs p JOIN columns ca ON ca.table_id = p.aid" \
-    "  WHERE p.differs AND NOT EXISTS (SELECT 1 FROM columns cb" \
-    "  WHERE cb.table_id = p.bid AND cb.name = ca.name) " \
-    "UNION ALL SELECT p.target, 'column removed', p.database, p.schema, p.name, cb.name, NULL" \
-    "  FROM pairs p JOIN columns cb ON cb.table_id = p.bid WHERE p.differs AND NOT EXISTS (SELECT 1" \
-    "  FROM columns ca WHERE ca.table_id = p.aid AND ca.name = cb.name) " \
-    "UNION ALL SELECT p.target, 'column changed', p.database, p.schema, p.name, a.name," \
-    "  trim(CASE WHEN a.column_type IS NOT b.column_type OR a.data_type IS NOT b.data_type" \
-    "    THEN 'type ' || coalesce(b.column_type, b.data_type) || ' -> ' ||" \
-    "    coalesce(a.column_type, a.data_type) || '; ' ELSE '' END ||" \
-    "  CASE WHEN a.is_nullable <> b.is_nullable THEN CASE WHEN a.is_nullable THEN" \
-    "    'now nullable; ' ELSE 'now NOT NULL; ' END ELSE '' END ||" \
+#define DSCAT_CHANGES_BODY                                                                         \
+    /* Tables of the current scan paired with the same table in the previous one (or NULL). */     \
+    " pairs AS (SELECT cur.target, ta.id AS aid, tb.id AS bid, ta.database, ta.schema, ta.name,"   \
+    "    ta.signature <> tb.signature AS differs"                                                  \
+    "  FROM cur JOIN tables ta ON ta.scan_id = cur.cid"                                            \
+    "  LEFT JOIN tables tb ON tb.scan_id = cur.pid AND tb.database = ta.database"                  \
+    "    AND tb.schema = ta.schema AND tb.name = ta.name WHERE cur.pid IS NOT NULL) "              \
+    "SELECT target, 'table added', database, schema, name, NULL, NULL FROM pairs"                  \
+    "  WHERE bid IS NULL "                                                                         \
+    "UNION ALL SELECT cur.target, 'table removed', tb.database, tb.schema, tb.name, NULL, NULL"    \
+    "  FROM cur JOIN tables tb ON tb.scan_id = cur.pid WHERE NOT EXISTS (SELECT 1 FROM tables ta"  \
+    "  WHERE ta.scan_id = cur.cid AND ta.database = tb.database AND ta.schema = tb.schema"         \
+    "  AND ta.name = tb.name) "                                                                    \
+    "UNION ALL SELECT p.target, 'column added', p.database, p.schema, p.name, ca.name,"            \
+    "  ca.column_type FROM pairs p JOIN columns ca ON ca.table_id = p.aid"                         \
+    "  WHERE p.differs AND NOT EXISTS (SELECT 1 FROM columns cb"                                   \
+    "  WHERE cb.table_id = p.bid AND cb.name = ca.name) "                                          \
+    "UNION ALL SELECT p.target, 'column removed', p.database, p.schema, p.name, cb.name, NULL"     \
+    "  FROM pairs p JOIN columns cb ON cb.table_id = p.bid WHERE p.differs AND NOT EXISTS "        \
+    "(SELECT 1"                                                                                    \
+    "  FROM columns ca WHERE ca.table_id = p.aid AND ca.name = cb.name) "                          \
+    "UNION ALL SELECT p.target, 'column changed', p.database, p.schema, p.name, a.name,"           \
+    "  trim(CASE WHEN a.column_type IS NOT b.column_type OR a.data_type IS NOT b.data_type"        \
+    "    THEN 'type ' || coalesce(b.column_type, b.data_type) || ' -> ' ||"                        \
+    "    coalesce(a.column_type, a.data_type) || '; ' ELSE '' END ||"                              \
+    "  CASE WHEN a.is_nullable <> b.is_nullable THEN CASE WHEN a.is_nullable THEN"                 \
+    "    'now nullable; ' ELSE 'now NOT NULL; ' END ELSE '' END ||"                                \
     "  CASE WHEN a.column_default IS NOT b.column_default THEN 'default changed; ' ELSE '' END ||" \
-    "  CASE WHEN a.is_primary_key <> b.is_primary_key OR a.fk_references <> b.fk_references" \
-    "    THEN 'keys changed; ' ELSE '' END, '; ')" \
-    "  FROM pairs p JOIN columns a ON a.table_id = p.aid" \
-    "  JOIN columns b ON b.table_id = p.bid AND b.name = a.name" \
-    "  WHERE p.differs AND (a.column_type IS NOT b.column_type OR a.data_type IS NOT b.data_type" \
-    "  OR a.is_nullable <> b.is_nullable OR a.column_default IS NOT b.column_default" \
-    "  OR a.is_primary_key <> b.is_primary_key OR a.fk_references <> b.fk_references) " \
+    "  CASE WHEN a.is_primary_key <> b.is_primary_key OR a.fk_references <> b.fk_references"       \
+    "    THEN 'keys changed; ' ELSE '' END, '; ')"                                                 \
+    "  FROM pairs p JOIN columns a ON a.table_id = p.aid"                                          \
+    "  JOIN columns b ON b.table_id = p.bid AND b.name = a.name"                                   \
+    "  WHERE p.differs AND (a.column_type IS NOT b.column_type OR a.data_type IS NOT b.data_type"  \
+    "  OR a.is_nullable <> b.is_nullable OR a.column_default IS NOT b.column_default"              \
+    "  OR a.is_primary_key <> b.is_primary_key OR a.fk_references <> b.fk_references) "            \
     "ORDER BY 1, 3, 4, 5, 2, 6"
 
 /* Every target's current scan (?1 = one target, NULL = all) against its previous one. */
-#define DSCAT_CHANGES_SQL_ALL \
-"WITH cur AS (SELECT g.key AS target, g.current_scan_id AS cid," \
-    "    (SELECT max(p.id) FROM scans p WHERE p.target = g.key AND p.id < g.current_scan_id" \
-    "     AND p.status <> 'failed') AS pid" \
-    "  FROM targets g WHERE g.current_scan_id IS NOT NULL AND (?1 IS NULL OR g.key = ?1))," \
-    DSCAT_CHANGES_BODY
+#define DSCAT_CHANGES_SQL_ALL                                                                      \
+    "WITH cur AS (SELECT g.key AS target, g.current_scan_id AS cid,"                               \
+    "    (SELECT max(p.id) FROM scans p WHERE p.target = g.key AND p.id < g.current_scan_id"       \
+    "     AND p.status <> 'failed') AS pid"                                                        \
+    "  FROM targets g WHERE g.current_scan_id IS NOT NULL AND (?1 IS NULL OR g.key = "             \
+    "?1))," DSCAT_CHANGES_BODY
 
 /* Scan ?3 (from) against scan ?2 (to) of target ?1. */
-#define DSCAT_CHANGES_SQL_PAIR \
+#define DSCAT_CHANGES_SQL_PAIR                                                                     \
     "WITH cur AS (SELECT ?1 AS target, ?2 AS cid, ?3 AS pid)," DSCAT_CHANGES_BODY
 
 #endif

@@ -83,15 +83,14 @@ static int pick_scans(dscat_store *st, const char *target, int64_t *from, int64_
     }
     if (n < 2)
         return dscat_error_set(err, DSCAT_ENOTFOUND,
-                               "target %s has fewer than two successful scans to compare",
-                               target);
+                               "target %s has fewer than two successful scans to compare", target);
     *to = ids[0];
     *from = ids[1];
     return 0;
 }
 
-int dscat_diff_get(dscat_diff *out, dscat_store *st, const char *target, int64_t from,
-                   int64_t to, dscat_error *err)
+int dscat_diff_get(dscat_diff *out, dscat_store *st, const char *target, int64_t from, int64_t to,
+                   dscat_error *err)
 {
     memset(out, 0, sizeof(*out));
     sqlite3_stmt *s = NULL;

@@ -15,8 +15,9 @@ int dscat_split_qualified(const char *name, char **target, char **parts, int max
     const char *p = name;
     /* "target:" prefix: a plain key (letters, digits, _ and -) followed by a colon. */
     const char *colon = strchr(name, ':');
-    if (colon && colon > name && strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                              "0123456789_-") == (size_t)(colon - name)) {
+    if (colon && colon > name &&
+        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789_-") == (size_t)(colon - name)) {
         if ((*target = dscat_strndup(name, (size_t)(colon - name))) == NULL)
             return -1;
         p = colon + 1;
@@ -108,7 +109,7 @@ static char *dup_opt(sqlite3_stmt *s, int i)
 static int64_t opt_int(sqlite3_stmt *s, int i)
 {
     return sqlite3_column_type(s, i) == SQLITE_NULL ? DSCAT_NULL_ESTIMATE
-                                                     : sqlite3_column_int64(s, i);
+                                                    : sqlite3_column_int64(s, i);
 }
 
 static void free_reference(dscat_reference *r)
@@ -145,7 +146,9 @@ static int read_references(sqlite3_stmt *s, dscat_reference **refs, size_t *n)
     return step == SQLITE_DONE ? 0 : DSCAT_EIO;
 }
 
-#define REF_COLUMNS "t.target, t.database, t.schema, t.name, f.column_name, f.ref_schema, f.ref_table, f.ref_column"
+#define REF_COLUMNS                                                                                \
+    "t.target, t.database, t.schema, t.name, f.column_name, f.ref_schema, f.ref_table, "           \
+    "f.ref_column"
 
 /* Candidate tables for a name: (target?, db, schema?, table). */
 static const char *const find_sql =
@@ -159,8 +162,8 @@ static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat
     int rc = dscat_store__prepare(
         st, &s,
         "SELECT t.target, t.server, t.database, t.schema, t.name, t.table_type, t.comment, "
-        "t.row_estimate, t.size_bytes, t.last_modified_us, t.scanned_at_us FROM " DSCAT_CURRENT_TABLES
-        " t WHERE t.id = ?1",
+        "t.row_estimate, t.size_bytes, t.last_modified_us, t.scanned_at_us "
+        "FROM " DSCAT_CURRENT_TABLES " t WHERE t.id = ?1",
         err);
     if (rc)
         return rc;
@@ -228,9 +231,8 @@ static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat
     return rc ? dscat_error_set(err, rc, "cannot read references") : 0;
 }
 
-int dscat_table_lookup(dscat_table_detail **out, dscat_name_candidates *candidates,
-                       dscat_store *st, const char *catalog_dir, const char *name,
-                       dscat_error *err)
+int dscat_table_lookup(dscat_table_detail **out, dscat_name_candidates *candidates, dscat_store *st,
+                       const char *catalog_dir, const char *name, dscat_error *err)
 {
     *out = NULL;
     memset(candidates, 0, sizeof(*candidates));
@@ -279,8 +281,8 @@ int dscat_table_lookup(dscat_table_detail **out, dscat_name_candidates *candidat
         goto done;
     }
     if (found > 1) {
-        rc = dscat_error_set(err, DSCAT_ECONFLICT, "table name '%s' is ambiguous (%d tables)",
-                             name, found);
+        rc = dscat_error_set(err, DSCAT_ECONFLICT, "table name '%s' is ambiguous (%d tables)", name,
+                             found);
         goto done;
     }
     dscat_name_candidates_free(candidates);
@@ -318,8 +320,8 @@ void dscat_table_detail_free(dscat_table_detail *d)
 {
     if (d == NULL)
         return;
-    char *strs[] = {d->target, d->server, d->database, d->schema, d->table_name, d->table_type,
-                    d->comment};
+    char *strs[] = {d->target,     d->server,     d->database, d->schema,
+                    d->table_name, d->table_type, d->comment};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         dscat_free(strs[i]);
     for (size_t i = 0; i < d->ncolumns; i++) {

@@ -338,12 +338,12 @@ static int sort_cmp(const void *a, const void *b, void *idx)
 
 /* Per-keyword match tables over the dictionaries and tables. */
 typedef struct matches {
-    int *table_points;   /* name 3, database 1, schema 1, annotation 1, per keyword */
-    uint64_t *tcomment;  /* keywords found in the table comment */
-    int *name_points;    /* column names: 2 per keyword */
-    int *type_points;    /* data types: 1 per keyword */
-    uint64_t *ccomment;  /* keywords found in the column comment */
-    bool *allowed;       /* the filters */
+    int *table_points;  /* name 3, database 1, schema 1, annotation 1, per keyword */
+    uint64_t *tcomment; /* keywords found in the table comment */
+    int *name_points;   /* column names: 2 per keyword */
+    int *type_points;   /* data types: 1 per keyword */
+    uint64_t *ccomment; /* keywords found in the column comment */
+    bool *allowed;      /* the filters */
 } matches;
 
 static void free_matches(matches *m)
@@ -356,8 +356,8 @@ static void free_matches(matches *m)
     dscat_free(m->allowed);
 }
 
-static int compute_matches(matches *m, const dscat_search_index *idx,
-                           const dscat_search_options *o, const char **kws, size_t nk)
+static int compute_matches(matches *m, const dscat_search_index *idx, const dscat_search_options *o,
+                           const char **kws, size_t nk)
 {
     memset(m, 0, sizeof(*m));
     m->table_points = dscat_calloc(idx->ntables + 1, sizeof(int));

@@ -75,9 +75,9 @@ static void print_table(const dscat_search_result *r, bool by_table)
         char full[1024], table[256], column[128], type[64], refs[128], rows[40];
         snprintf(full, sizeof(full), "%s.%s", h->database, h->table_name);
         cut(table, sizeof(table), full, 30);
-        cut(column, sizeof(column), by_table && h->matching_columns && *h->matching_columns
-                                        ? h->matching_columns
-                                        : h->column_name,
+        cut(column, sizeof(column),
+            by_table && h->matching_columns && *h->matching_columns ? h->matching_columns
+                                                                    : h->column_name,
             20);
         cut(type, sizeof(type), h->data_type, 10);
         if (h->fk_references[0] == '\0') {
@@ -104,15 +104,15 @@ static void print_table(const dscat_search_result *r, bool by_table)
 
 static json_t *hit_json(const dscat_search_hit *h, bool by_table)
 {
-    json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:s, s:o, s:i}", "target", h->target,
-        "database", h->database, "schema", h->schema, "table_name", h->table_name, "column_name",
-        h->column_name, "data_type", h->data_type, "is_primary_key", h->is_primary_key,
-        "is_foreign_key", h->is_foreign_key, "fk_references", h->fk_references,
-        "row_count_estimate",
-        h->row_count_estimate == DSCAT_NULL_ESTIMATE ? json_null()
-                                                      : json_integer(h->row_count_estimate),
-        "relevance", h->relevance);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:s, s:o, s:i}", "target",
+                          h->target, "database", h->database, "schema", h->schema, "table_name",
+                          h->table_name, "column_name", h->column_name, "data_type", h->data_type,
+                          "is_primary_key", h->is_primary_key, "is_foreign_key", h->is_foreign_key,
+                          "fk_references", h->fk_references, "row_count_estimate",
+                          h->row_count_estimate == DSCAT_NULL_ESTIMATE
+                              ? json_null()
+                              : json_integer(h->row_count_estimate),
+                          "relevance", h->relevance);
     if (by_table)
         json_object_set_new(o, "matching_columns",
                             json_string(h->matching_columns ? h->matching_columns : ""));
@@ -147,11 +147,17 @@ static void print_csv(const dscat_search_result *r, bool by_table)
         if (h->row_count_estimate != DSCAT_NULL_ESTIMATE)
             snprintf(rows, sizeof(rows), "%lld", (long long)h->row_count_estimate);
         snprintf(rel, sizeof(rel), "%d", h->relevance);
-        const char *v[] = {h->target,      h->database,    h->schema,
-                           h->table_name,  h->column_name, h->data_type,
+        const char *v[] = {h->target,
+                           h->database,
+                           h->schema,
+                           h->table_name,
+                           h->column_name,
+                           h->data_type,
                            h->is_primary_key ? "true" : "false",
                            h->is_foreign_key ? "true" : "false",
-                           h->fk_references, rows,         rel};
+                           h->fk_references,
+                           rows,
+                           rel};
         for (size_t k = 0; k < 11; k++)
             csv_field(v[k], k == 10 && !by_table);
         if (by_table)
@@ -406,10 +412,10 @@ int cmd_diff(int argc, char **argv)
         json_t *arr = json_array();
         for (size_t i = 0; i < d.count; i++) {
             const dscat_change *c = &d.changes[i];
-            json_array_append_new(
-                arr, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?}", "change", c->kind, "database",
-                               c->database, "schema", c->schema, "table", c->table_name,
-                               "column", c->column_name, "detail", c->detail));
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?}", "change",
+                                                 c->kind, "database", c->database, "schema",
+                                                 c->schema, "table", c->table_name, "column",
+                                                 c->column_name, "detail", c->detail));
         }
         print_json_value(json_pack("{s:s, s:I, s:I, s:o}", "target", d.target, "from_scan",
                                    (json_int_t)d.from_scan, "to_scan", (json_int_t)d.to_scan,

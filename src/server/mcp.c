@@ -15,17 +15,21 @@
 
 #define MAX_LINE (1024 * 1024)
 
-enum { PARSE_ERROR = -32700, INVALID_REQUEST = -32600, METHOD_NOT_FOUND = -32601,
-       INVALID_PARAMS = -32602, INTERNAL_ERROR = -32603 };
+enum {
+    PARSE_ERROR = -32700,
+    INVALID_REQUEST = -32600,
+    METHOD_NOT_FOUND = -32601,
+    INVALID_PARAMS = -32602,
+    INTERNAL_ERROR = -32603
+};
 
 static const char *const versions[] = {"2025-06-18", "2025-03-26", "2024-11-05"};
 
-static json_t *tool(const char *name, const char *description, json_t *properties,
-                    json_t *required)
+static json_t *tool(const char *name, const char *description, json_t *properties, json_t *required)
 {
-    return json_pack("{s:s, s:s, s:{s:s, s:o, s:o, s:b}}", "name", name, "description",
-                     description, "inputSchema", "type", "object", "properties", properties,
-                     "required", required, "additionalProperties", 0);
+    return json_pack("{s:s, s:s, s:{s:s, s:o, s:o, s:b}}", "name", name, "description", description,
+                     "inputSchema", "type", "object", "properties", properties, "required",
+                     required, "additionalProperties", 0);
 }
 
 static json_t *tools_list(void)
@@ -47,14 +51,14 @@ static json_t *tools_list(void)
         tools, tool("get_table_details",
                     "Columns, types, keys, references, row estimate, comments and annotations "
                     "of one table.",
-                    json_pack("{s:{s:s}, s:{s:s}, s:{s:s}}", "database", "type", "string",
-                              "schema", "type", "string", "table_name", "type", "string"),
+                    json_pack("{s:{s:s}, s:{s:s}, s:{s:s}}", "database", "type", "string", "schema",
+                              "type", "string", "table_name", "type", "string"),
                     json_pack("[s, s, s]", "database", "schema", "table_name")));
-    json_array_append_new(
-        tools, tool("find_join_paths",
-                    "Foreign keys from and to the tables named exactly table_name.",
-                    json_pack("{s:{s:s}}", "table_name", "type", "string"),
-                    json_pack("[s]", "table_name")));
+    json_array_append_new(tools,
+                          tool("find_join_paths",
+                               "Foreign keys from and to the tables named exactly table_name.",
+                               json_pack("{s:{s:s}}", "table_name", "type", "string"),
+                               json_pack("[s]", "table_name")));
     json_array_append_new(tools,
                           tool("get_catalog_status",
                                "Whether the catalog is built and fresh: OK, STALE or NOT_BUILT.",
@@ -161,7 +165,8 @@ static json_t *do_search(json_t *args, arg_error *ae, char *fail, size_t size)
                               .nkeywords = n,
                               .top = top && json_is_integer(top) ? (size_t)json_integer_value(top)
                                                                  : 20};
-    if (dscat_search_index_load(&idx, st, cfg->catalog_dir, &err) || dscat_search(&r, idx, &o, &err) ||
+    if (dscat_search_index_load(&idx, st, cfg->catalog_dir, &err) ||
+        dscat_search(&r, idx, &o, &err) ||
         dscat_annotations_read(&notes, cfg->catalog_dir, NULL, &err)) {
         snprintf(fail, size, "%s", err.message);
         goto done;
@@ -232,35 +237,34 @@ static json_t *do_table(json_t *args, arg_error *ae, char *fail, size_t size)
         for (size_t i = 0; i < d->ncolumns; i++) {
             const dscat_column_detail *c = &d->columns[i];
             json_array_append_new(
-                cols, json_pack("{s:s, s:i, s:s, s:s, s:b, s:b, s:b, s:s, s:s?, s:s?, s:o, s:o, "
-                                "s:o}",
-                                "column_name", c->name, "ordinal_position", c->ordinal,
-                                "data_type", c->data_type, "column_type", c->column_type,
-                                "is_nullable", c->nullable, "is_primary_key", c->is_primary_key,
-                                "is_foreign_key", c->is_foreign_key, "fk_references",
-                                c->fk_references, "column_default", c->default_value,
-                                "column_comment", c->comment, "null_count",
-                                opt_int(c->null_count), "distinct_count",
-                                opt_int(c->distinct_count), "profiled_rows",
-                                opt_int(c->profiled_rows)));
+                cols,
+                json_pack("{s:s, s:i, s:s, s:s, s:b, s:b, s:b, s:s, s:s?, s:s?, s:o, s:o, "
+                          "s:o}",
+                          "column_name", c->name, "ordinal_position", c->ordinal, "data_type",
+                          c->data_type, "column_type", c->column_type, "is_nullable", c->nullable,
+                          "is_primary_key", c->is_primary_key, "is_foreign_key", c->is_foreign_key,
+                          "fk_references", c->fk_references, "column_default", c->default_value,
+                          "column_comment", c->comment, "null_count", opt_int(c->null_count),
+                          "distinct_count", opt_int(c->distinct_count), "profiled_rows",
+                          opt_int(c->profiled_rows)));
         }
         json_t *inbound = json_array();
         for (size_t i = 0; i < d->ninbound; i++)
-            json_array_append_new(inbound, json_pack("{s:s, s:s, s:s, s:s, s:s}", "database",
-                                                     d->inbound[i].database, "schema",
-                                                     d->inbound[i].schema, "table_name",
-                                                     d->inbound[i].table_name, "column_name",
-                                                     d->inbound[i].column_name, "ref_column",
-                                                     d->inbound[i].ref_column));
+            json_array_append_new(inbound,
+                                  json_pack("{s:s, s:s, s:s, s:s, s:s}", "database",
+                                            d->inbound[i].database, "schema", d->inbound[i].schema,
+                                            "table_name", d->inbound[i].table_name, "column_name",
+                                            d->inbound[i].column_name, "ref_column",
+                                            d->inbound[i].ref_column));
         json_t *ann = json_array();
         for (size_t i = 0; i < d->nannotations; i++)
             json_array_append_new(ann, annotation_json(&d->annotations[i]));
-        result = json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s?}, s:o, s:o, s:o}",
-                           "table", "target", d->target, "database", d->database, "schema",
-                           d->schema, "table_name", d->table_name, "table_type", d->table_type,
-                           "row_count_estimate", opt_int(d->row_count_estimate),
-                           "table_size_bytes", opt_int(d->size_bytes), "table_comment",
-                           d->comment, "columns", cols, "inbound", inbound, "annotations", ann);
+        result = json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s?}, s:o, s:o, s:o}", "table",
+                           "target", d->target, "database", d->database, "schema", d->schema,
+                           "table_name", d->table_name, "table_type", d->table_type,
+                           "row_count_estimate", opt_int(d->row_count_estimate), "table_size_bytes",
+                           opt_int(d->size_bytes), "table_comment", d->comment, "columns", cols,
+                           "inbound", inbound, "annotations", ann);
     }
     free(name);
 done:
@@ -290,17 +294,17 @@ static json_t *do_joins(json_t *args, arg_error *ae, char *fail, size_t size)
     json_t *out = json_array(), *in = json_array();
     for (size_t i = 0; i < j.noutbound; i++)
         json_array_append_new(
-            out, json_pack("{s:s, s:s, s:s, s:s++++}", "database", j.outbound[i].database,
-                           "schema", j.outbound[i].schema, "column_name",
-                           j.outbound[i].column_name, "fk_references", j.outbound[i].ref_schema,
-                           ".", j.outbound[i].ref_table, ".", j.outbound[i].ref_column));
+            out, json_pack("{s:s, s:s, s:s, s:s++++}", "database", j.outbound[i].database, "schema",
+                           j.outbound[i].schema, "column_name", j.outbound[i].column_name,
+                           "fk_references", j.outbound[i].ref_schema, ".", j.outbound[i].ref_table,
+                           ".", j.outbound[i].ref_column));
     for (size_t i = 0; i < j.ninbound; i++)
-        json_array_append_new(
-            in, json_pack("{s:s, s:s, s:s, s:s, s:s++++}", "database", j.inbound[i].database,
-                          "schema", j.inbound[i].schema, "table_name", j.inbound[i].table_name,
-                          "column_name", j.inbound[i].column_name, "fk_references",
-                          j.inbound[i].ref_schema, ".", j.inbound[i].ref_table, ".",
-                          j.inbound[i].ref_column));
+        json_array_append_new(in, json_pack("{s:s, s:s, s:s, s:s, s:s++++}", "database",
+                                            j.inbound[i].database, "schema", j.inbound[i].schema,
+                                            "table_name", j.inbound[i].table_name, "column_name",
+                                            j.inbound[i].column_name, "fk_references",
+                                            j.inbound[i].ref_schema, ".", j.inbound[i].ref_table,
+                                            ".", j.inbound[i].ref_column));
     result = json_pack("{s:o, s:o}", "outbound", out, "inbound", in);
 done:
     dscat_join_paths_free(&j);
@@ -320,11 +324,12 @@ static json_t *do_status(char *fail, size_t size)
     if (dscat_status_get(&s, cfg, &err)) {
         snprintf(fail, size, "%s", err.message);
     } else {
-        result = json_pack(
-            "{s:s, s:o, s:{s:I, s:I, s:I, s:I}}", "status", dscat_catalog_state_name(s->state, true),
-            "age_days", s->state == DSCAT_STATE_NOT_BUILT ? json_null() : json_real(s->age_days),
-            "stats", "targets", (json_int_t)s->targets, "databases", (json_int_t)s->databases,
-            "tables", (json_int_t)s->tables, "columns", (json_int_t)s->columns);
+        result = json_pack("{s:s, s:o, s:{s:I, s:I, s:I, s:I}}", "status",
+                           dscat_catalog_state_name(s->state, true), "age_days",
+                           s->state == DSCAT_STATE_NOT_BUILT ? json_null() : json_real(s->age_days),
+                           "stats", "targets", (json_int_t)s->targets, "databases",
+                           (json_int_t)s->databases, "tables", (json_int_t)s->tables, "columns",
+                           (json_int_t)s->columns);
     }
     dscat_status_free(s);
     dscat_config_free(cfg);
@@ -440,10 +445,10 @@ static json_t *call_tool(json_t *id, json_t *params)
         return error_reply(id, INVALID_PARAMS, ae.message);
     bool is_error = result == NULL;
     char *text = is_error ? NULL : json_dumps(result, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_t *content = json_pack("[{s:s, s:s}]", "type", "text",
-                                "text", is_error ? (fail[0] ? fail : "tool failed") : text);
-    json_t *reply = result_reply(id, json_pack("{s:o, s:b}", "content", content, "isError",
-                                               is_error));
+    json_t *content = json_pack("[{s:s, s:s}]", "type", "text", "text",
+                                is_error ? (fail[0] ? fail : "tool failed") : text);
+    json_t *reply =
+        result_reply(id, json_pack("{s:o, s:b}", "content", content, "isError", is_error));
     if (result && json_is_object(result) && !is_error)
         json_object_set(json_object_get(reply, "result"), "structuredContent", result);
     free(text);
@@ -468,18 +473,17 @@ static json_t *handle(json_t *msg)
                                           "a request needs \"jsonrpc\": \"2.0\" and a method");
     json_t *params = json_object_get(msg, "params");
     if (strcmp(method, "initialize") == 0) {
-        const char *asked =
-            json_string_value(json_object_get(params, "protocolVersion"));
+        const char *asked = json_string_value(json_object_get(params, "protocolVersion"));
         const char *use = versions[0];
         for (size_t i = 0; asked && i < sizeof(versions) / sizeof(versions[0]); i++)
             if (strcmp(asked, versions[i]) == 0)
                 use = versions[i];
-        return notification ? NULL
-                            : result_reply(id, json_pack("{s:s, s:{s:{s:b}}, s:{s:s, s:s}}",
-                                                         "protocolVersion", use, "capabilities",
-                                                         "tools", "listChanged", 0, "serverInfo",
-                                                         "name", "dscat", "version",
-                                                         dscat_version()));
+        return notification
+                   ? NULL
+                   : result_reply(id, json_pack("{s:s, s:{s:{s:b}}, s:{s:s, s:s}}",
+                                                "protocolVersion", use, "capabilities", "tools",
+                                                "listChanged", 0, "serverInfo", "name", "dscat",
+                                                "version", dscat_version()));
     }
     if (notification)
         return NULL; /* notifications/initialized, cancellations, ...: nothing to answer */
