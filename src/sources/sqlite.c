@@ -100,11 +100,11 @@ static void bare_type(const char *declared, char *out, size_t size)
     out[k] = '\0';
 }
 
-/* Pass 1: tables and views, noting whether statistics and dbstat can be used. */
+/* Pass 1: tables and views, noting whether statistics can be used. */
 static int scan_tables(sqlite_source *s, dscat_db_scan *out, bool *has_stat1, dscat_error *err)
 {
     sqlite3_stmt *st = NULL;
-    const char *sql = "SELECT type, name FROM sqlite_schema WHERE type IN ('table','view') "
+    const char *sql = "SELECT type, name FROM sqlite_schema WHERE type IN ('table', 'view') "
                       "ORDER BY name";
     s->base.queries++;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -132,6 +132,28 @@ static int scan_tables(sqlite_source *s, dscat_db_scan *out, bool *has_stat1, ds
     return rc == SQLITE_DONE ? 0 : query_error(s, err, "table");
 }
 
+/* Which table each index belongs to, for sizes. */
+static int map_indexes(sqlite_source *s, dscat_db_scan *out, dscat_strmap *index_table,
+                       dscat_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    s->base.queries++;
+    if (sqlite3_prepare_v2(s->db, "SELECT name, tbl_name FROM sqlite_schema WHERE type = 'index'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return query_error(s, err, "index");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = text_col(st, 0);
+        long t = dscat_db_scan_find_table(out, "main", text_col(st, 1));
+        if (t >= 0 && dscat_strmap_put(index_table, name, strlen(name), (size_t)t)) {
+            sqlite3_finalize(st);
+            return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : query_error(s, err, "index");
+}
+
 /* Row estimates from sqlite_stat1 (written by ANALYZE): the first number of a table's stat. */
 static int scan_stats(sqlite_source *s, dscat_db_scan *out, dscat_error *err)
 {
@@ -151,20 +173,29 @@ static int scan_stats(sqlite_source *s, dscat_db_scan *out, dscat_error *err)
     return rc == SQLITE_DONE ? 0 : query_error(s, err, "statistics");
 }
 
-/* Table sizes (table plus its indexes) from the dbstat virtual table, when it is compiled in. */
-static void scan_sizes(sqlite_source *s, dscat_db_scan *out)
+/*
+ * Table sizes (table plus its indexes) from the dbstat virtual table, when it is compiled in:
+ * one row per b-tree (aggregate mode), added to the table the b-tree belongs to. (Joining dbstat
+ * to sqlite_schema instead costs time quadratic in the number of tables.)
+ */
+static void scan_sizes(sqlite_source *s, dscat_db_scan *out, const dscat_strmap *index_table)
 {
     sqlite3_stmt *st = NULL;
     s->base.queries++;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT m.tbl_name, sum(d.pgsize) FROM dbstat d "
-                           "JOIN sqlite_schema m ON m.name = d.name GROUP BY m.tbl_name",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "SELECT name, pgsize FROM dbstat WHERE aggregate = TRUE", -1, &st,
+                           NULL) != SQLITE_OK)
         return; /* no dbstat in this SQLite: sizes stay unknown */
     while (sqlite3_step(st) == SQLITE_ROW) {
-        long i = dscat_db_scan_find_table(out, "main", text_col(st, 0));
-        if (i >= 0)
-            out->tables.items[i].size_bytes = sqlite3_column_int64(st, 1);
+        const char *name = text_col(st, 0);
+        long t = dscat_db_scan_find_table(out, "main", name);
+        size_t mapped;
+        if (t < 0 && dscat_strmap_get(index_table, name, strlen(name), &mapped))
+            t = (long)mapped;
+        if (t < 0)
+            continue;
+        dscat_table_info *ti = &out->tables.items[t];
+        int64_t add = sqlite3_column_int64(st, 1);
+        ti->size_bytes = ti->size_bytes == DSCAT_NULL ? add : ti->size_bytes + add;
     }
     sqlite3_finalize(st);
 }
@@ -309,6 +340,7 @@ static int sqlite_scan_database(dscat_source *src, dscat_db_scan *out, dscat_err
 {
     sqlite_source *s = (sqlite_source *)src;
     bool has_stat1 = false;
+    dscat_strmap index_table = DSCAT_STRMAP_INIT;
     int rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK
                  ? 0
                  : query_error(s, err, "begin");
@@ -316,13 +348,16 @@ static int sqlite_scan_database(dscat_source *src, dscat_db_scan *out, dscat_err
         rc = scan_tables(s, out, &has_stat1, err);
     if (rc == 0 && has_stat1)
         rc = scan_stats(s, out, err);
+    if (rc == 0)
+        rc = map_indexes(s, out, &index_table, err);
     if (rc == 0) {
-        scan_sizes(s, out);
+        scan_sizes(s, out, &index_table);
         rc = scan_columns(s, out, err);
     }
     if (rc == 0)
         rc = scan_fks(s, out, err);
     sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    dscat_strmap_free(&index_table);
     return rc;
 }
 

@@ -57,3 +57,15 @@ assert_eq "pruned scans take their tables with them" 22 "$(sqlite3 "$home3/catal
 # parallel_scans = 1 gives the same catalog as the default.
 DSCAT_PARALLEL_SCANS=1 DSCAT_HOME=$home3 "$DSCAT" refresh >/dev/null 2>&1
 assert_eq "parallel_scans = 1 catalogues the same tables" 11 "$(duckq "SELECT count(DISTINCT table_name) FROM read_parquet('$home3/metadata.parquet')")"
+
+# snapshot --filter keeps one target's rows; an unknown one is refused.
+printf '[targets.lite]\ntype = "sqlite"\npath = "%s"\n[targets.demo2]\ntype = "sqlite"\npath = "%s"\n' \
+    "$FIXTURES/chinook/Chinook_Sqlite.sqlite" "$TEST_TMP/prof_copy.sqlite" >"$home3/targets.toml"
+sqlite3 "$TEST_TMP/prof_copy.sqlite" 'CREATE TABLE only_here (id INTEGER PRIMARY KEY)'
+DSCAT_HOME=$home3 "$DSCAT" refresh >/dev/null 2>&1
+proj2=$TEST_TMP/proj2
+mkdir -p "$proj2/configs" && touch "$proj2/configs/project.toml"
+(cd "$proj2" && DSCAT_HOME=$home3 "$DSCAT" snapshot --filter demo2) >/dev/null 2>&1
+check "snapshot --filter keeps only that target" test "$(duckq "SELECT string_agg(DISTINCT target) FROM read_parquet('$proj2/artifacts/catalog/latest/metadata.parquet')")" = demo2
+err=$(cd "$proj2" && DSCAT_HOME=$home3 "$DSCAT" snapshot --filter nosuch 2>&1)
+assert_match "snapshot --filter with an unknown target" "^dscat: No data found for target 'nosuch'" "$err"
