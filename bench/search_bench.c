@@ -75,6 +75,7 @@ int main(int argc, char **argv)
     /* DuckDB over metadata.parquet: the older tool's per-column scoring, as SQL. */
     duckdb_database db;
     duckdb_connection con;
+    idx_t duck_rows = 0;
     char path[4096];
     snprintf(path, sizeof(path), "%s/metadata.parquet", argv[1]);
     duckdb_open(NULL, &db);
@@ -85,9 +86,9 @@ int main(int argc, char **argv)
         char *copy = strdup(queries[i]), *save = NULL;
         for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
             dscat_buf_printf(&score,
-                             " + 3 * contains(lower(table_name), '%s') + 2 * "
-                             "contains(lower(column_name), '%s') + contains(lower(\"database\"), "
-                             "'%s')",
+                             " + 3 * contains(lower(table_name), '%s')::INT + 2 * "
+                             "contains(lower(column_name), '%s')::INT + "
+                             "contains(lower(\"database\"), '%s')::INT",
                              w, w, w);
         free(copy);
         dscat_buf_printf(&sql,
@@ -97,14 +98,19 @@ int main(int argc, char **argv)
                          dscat_buf_cstr(&score), path);
         duckdb_result res;
         double a = now_ms();
-        duckdb_query(con, dscat_buf_cstr(&sql), &res);
+        if (duckdb_query(con, dscat_buf_cstr(&sql), &res) == DuckDBError) {
+            fprintf(stderr, "search_bench: DuckDB: %s\n", duckdb_result_error(&res));
+            return 1;
+        }
         times[i] = now_ms() - a;
+        duck_rows += duckdb_row_count(&res);
         duckdb_destroy_result(&res);
         dscat_buf_free(&sql);
         dscat_buf_free(&score);
     }
     report("DuckDB scanning metadata.parquet, in-process", times, n);
-    printf("(dscat returned %zu rows over all queries)\n", hits);
+    printf("(rows returned over all queries: dscat %zu, DuckDB %llu)\n", hits,
+           (unsigned long long)duck_rows);
     duckdb_disconnect(&con);
     duckdb_close(&db);
     dscat_search_index_free(idx);

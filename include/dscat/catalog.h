@@ -57,6 +57,7 @@ typedef struct dscat_target_report {
     long databases, tables, columns;
     long queries; /* round trips to the source, connections and listings included */
     int64_t duration_ms;
+    int64_t scan_id; /* the scan recorded in the store, 0 when nothing was written */
     dscat_scan_problem *problems;
     size_t nproblems;
     dscat_error error; /* when status is DSCAT_SCAN_FAILED */

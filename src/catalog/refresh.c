@@ -403,6 +403,7 @@ static int write_store(dscat_store *st, run_state *rs, dscat_refresh_report *rep
             rs->opts->profile};
         int64_t scan_id = 0;
         rc = dscat_store__insert_scan(st, &row, &scan_id, err);
+        r->scan_id = scan_id;
         for (size_t k = 0; k < t->scans.count && rc == 0 && !t->failed; k++)
             rc = dscat_store__insert_database(st, scan_id, t->scans.items[k], err);
         if (rc == 0 && !t->failed)

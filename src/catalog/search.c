@@ -29,14 +29,14 @@ typedef struct s_table {
 } s_table;
 
 typedef struct s_column {
-    uint32_t table, name_id, type_id, comment_id; /* comment_id 0 = none */
-    int32_t ordinal;
-    const char *name, *data_type, *fk_references;
+    uint32_t table, name_id, type_id, comment_id, refs_id; /* 0 = "" / none */
     bool pk, fk;
 } s_column;
 
+/* Distinct strings: each stored once as written and lower-cased; id 0 is "". */
 typedef struct s_dict {
-    const char **lower; /* id -> lower-cased string; id 0 is "" */
+    const char **text;
+    const char **lower;
     size_t count, cap;
     dscat_strmap map;
 } s_dict;
@@ -47,7 +47,7 @@ struct dscat_search_index {
     size_t ntables;
     s_column *columns;
     size_t ncolumns;
-    s_dict names, types, comments;
+    s_dict names, types, comments, refs;
 };
 
 static char *lower_dup(dscat_arena *a, const char *s)
@@ -61,7 +61,29 @@ static char *lower_dup(dscat_arena *a, const char *s)
     return d;
 }
 
-/* The id of s (lower-cased) in a dictionary, adding it when new. 0 is the empty string. */
+/* Makes room for one more entry; a new dictionary starts with id 0 = "". */
+static int dict_reserve(s_dict *d)
+{
+    if (d->count < d->cap)
+        return 0;
+    size_t cap = d->cap ? d->cap * 2 : 256;
+    const char **lower = dscat_realloc(d->lower, cap * sizeof(char *));
+    if (lower == NULL)
+        return DSCAT_ENOMEM;
+    d->lower = lower;
+    const char **text = dscat_realloc(d->text, cap * sizeof(char *));
+    if (text == NULL)
+        return DSCAT_ENOMEM;
+    d->text = text;
+    d->cap = cap;
+    if (d->count == 0) {
+        d->lower[0] = d->text[0] = "";
+        d->count = 1;
+    }
+    return 0;
+}
+
+/* The id of s in a dictionary, adding it when new. 0 is the empty string. */
 static int dict_id(s_dict *d, dscat_arena *a, const char *s, uint32_t *id)
 {
     if (s == NULL || *s == '\0') {
@@ -73,19 +95,13 @@ static int dict_id(s_dict *d, dscat_arena *a, const char *s, uint32_t *id)
         *id = (uint32_t)found;
         return 0;
     }
-    if (d->count == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 256;
-        const char **grown = dscat_realloc(d->lower, cap * sizeof(char *));
-        if (grown == NULL)
-            return DSCAT_ENOMEM;
-        d->lower = grown;
-        d->cap = cap;
-        if (d->count == 0)
-            d->lower[d->count++] = "";
-    }
-    const char *l = lower_dup(a, s);
-    if (l == NULL || dscat_strmap_put(&d->map, s, n, d->count))
+    if (dict_reserve(d))
         return DSCAT_ENOMEM;
+    const char *t = dscat_arena_strndup(a, s, n);
+    const char *l = lower_dup(a, s);
+    if (t == NULL || l == NULL || dscat_strmap_put(&d->map, s, n, d->count))
+        return DSCAT_ENOMEM;
+    d->text[d->count] = t;
     d->lower[d->count] = l;
     *id = (uint32_t)d->count++;
     return 0;
@@ -93,8 +109,8 @@ static int dict_id(s_dict *d, dscat_arena *a, const char *s, uint32_t *id)
 
 static const char *const load_sql =
     "SELECT t.id, t.target, t.database, t.schema, t.name, t.row_estimate, t.comment, c.name, "
-    "c.data_type, c.is_primary_key, c.is_foreign_key, c.fk_references, c.column_comment, "
-    "c.ordinal FROM " DSCAT_CURRENT_TABLES " t JOIN columns c ON c.table_id = t.id";
+    "c.data_type, c.is_primary_key, c.is_foreign_key, c.fk_references, c.column_comment "
+    "FROM " DSCAT_CURRENT_TABLES " t JOIN columns c ON c.table_id = t.id";
 
 static const char *col_text(sqlite3_stmt *s, int i)
 {
@@ -131,20 +147,24 @@ int dscat_search_index_load(dscat_search_index **out, dscat_store *st, const cha
 {
     *out = NULL;
     sqlite3_stmt *s = NULL;
-    dscat_strmap table_ids = DSCAT_STRMAP_INIT, by_key = DSCAT_STRMAP_INIT;
-    size_t tcap = 0, ccap = 0;
+    dscat_strmap by_key = DSCAT_STRMAP_INIT;
+    size_t tcap = 0, ccap = 0, t = 0;
+    int64_t last_id = -1;
     int rc;
     dscat_search_index *idx = dscat_calloc(1, sizeof(*idx));
-    if (idx == NULL)
+    if (idx == NULL || dict_reserve(&idx->names) || dict_reserve(&idx->types) ||
+        dict_reserve(&idx->comments) || dict_reserve(&idx->refs)) {
+        dscat_search_index_free(idx);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
     if ((rc = dscat_store__prepare(st, &s, load_sql, err)))
         goto done;
     int step;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        char tid[32];
-        int tl = snprintf(tid, sizeof(tid), "%lld", (long long)sqlite3_column_int64(s, 0));
-        size_t t;
-        if (!dscat_strmap_get(&table_ids, tid, (size_t)tl, &t)) {
+        /* The plan walks table by table (see DSCAT_CURRENT_TABLES): a new id is a new table. */
+        int64_t id = sqlite3_column_int64(s, 0);
+        if (id != last_id) {
+            last_id = id;
             if (idx->ntables == tcap) {
                 tcap = tcap ? tcap * 2 : 1024;
                 s_table *g = dscat_realloc(idx->tables, tcap * sizeof(*g));
@@ -166,8 +186,7 @@ int dscat_search_index_load(dscat_search_index **out, dscat_store *st, const cha
             x->l_schema = lower_dup(a, x->schema);
             x->l_name = lower_dup(a, x->name);
             x->l_comment = lower_dup(a, col_text(s, 6));
-            if (!x->target || !x->database || !x->schema || !x->name || !x->l_name ||
-                dscat_strmap_put(&table_ids, tid, (size_t)tl, t))
+            if (!x->target || !x->database || !x->schema || !x->name || !x->l_name)
                 goto nomem;
             const char *parts[] = {x->database, x->schema, x->name};
             char *key = dscat_join_qualified(parts, 3);
@@ -185,16 +204,12 @@ int dscat_search_index_load(dscat_search_index **out, dscat_store *st, const cha
         }
         s_column *c = &idx->columns[idx->ncolumns++];
         c->table = (uint32_t)t;
-        c->name = dscat_arena_strdup(&idx->arena, col_text(s, 7));
-        c->data_type = dscat_arena_strdup(&idx->arena, col_text(s, 8));
         c->pk = sqlite3_column_int(s, 9) != 0;
         c->fk = sqlite3_column_int(s, 10) != 0;
-        c->fk_references = dscat_arena_strdup(&idx->arena, col_text(s, 11) ? col_text(s, 11) : "");
-        c->ordinal = sqlite3_column_int(s, 13);
-        if (!c->name || !c->data_type || !c->fk_references ||
-            dict_id(&idx->names, &idx->arena, c->name, &c->name_id) ||
-            dict_id(&idx->types, &idx->arena, c->data_type, &c->type_id) ||
-            dict_id(&idx->comments, &idx->arena, col_text(s, 12), &c->comment_id))
+        if (dict_id(&idx->names, &idx->arena, col_text(s, 7), &c->name_id) ||
+            dict_id(&idx->types, &idx->arena, col_text(s, 8), &c->type_id) ||
+            dict_id(&idx->comments, &idx->arena, col_text(s, 12), &c->comment_id) ||
+            dict_id(&idx->refs, &idx->arena, col_text(s, 11), &c->refs_id))
             goto nomem;
     }
     if (step != SQLITE_DONE) {
@@ -207,12 +222,12 @@ nomem:
     rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
 done:
     sqlite3_finalize(s);
-    dscat_strmap_free(&table_ids);
     dscat_strmap_free(&by_key);
     /* The maps were only needed while loading. */
     dscat_strmap_free(&idx->names.map);
     dscat_strmap_free(&idx->types.map);
     dscat_strmap_free(&idx->comments.map);
+    dscat_strmap_free(&idx->refs.map);
     if (rc) {
         dscat_search_index_free(idx);
         return rc;
@@ -227,9 +242,12 @@ void dscat_search_index_free(dscat_search_index *idx)
         return;
     dscat_free(idx->tables);
     dscat_free(idx->columns);
-    dscat_free(idx->names.lower);
-    dscat_free(idx->types.lower);
-    dscat_free(idx->comments.lower);
+    s_dict *dicts[] = {&idx->names, &idx->types, &idx->comments, &idx->refs};
+    for (size_t i = 0; i < 4; i++) {
+        dscat_free(dicts[i]->lower);
+        dscat_free(dicts[i]->text);
+        dscat_strmap_free(&dicts[i]->map);
+    }
     dscat_arena_free(&idx->arena);
     dscat_free(idx);
 }
@@ -285,7 +303,8 @@ static int rank_cmp(const dscat_search_index *idx, const cand *a, const cand *b)
         return ta->rows > tb->rows ? -1 : 1;
     int c;
     if ((c = strcmp(ta->database, tb->database)) || (c = strcmp(ta->schema, tb->schema)) ||
-        (c = strcmp(ta->name, tb->name)) || (c = strcmp(ca->name, cb->name)))
+        (c = strcmp(ta->name, tb->name)) ||
+        (c = strcmp(idx->names.text[ca->name_id], idx->names.text[cb->name_id])))
         return c;
     return strcmp(ta->target, tb->target);
 }
@@ -403,11 +422,11 @@ static void fill_hit(dscat_search_hit *h, const dscat_search_index *idx, const c
                             .database = t->database,
                             .schema = t->schema,
                             .table_name = t->name,
-                            .column_name = col->name,
-                            .data_type = col->data_type,
+                            .column_name = idx->names.text[col->name_id],
+                            .data_type = idx->types.text[col->type_id],
                             .is_primary_key = col->pk,
                             .is_foreign_key = col->fk,
-                            .fk_references = col->fk_references,
+                            .fk_references = idx->refs.text[col->refs_id],
                             .row_count_estimate = t->rows,
                             .relevance = c->relevance};
 }
@@ -454,7 +473,8 @@ int dscat_search(dscat_search_result *out, const dscat_search_index *idx,
         if (pt->relevance == 0 || rank_cmp(idx, &cd, pt) < 0)
             *pt = cd;
         if (cd.own > 0)
-            dscat_buf_printf(&lists[c->table], "%s%s", lists[c->table].len ? ", " : "", c->name);
+            dscat_buf_printf(&lists[c->table], "%s%s", lists[c->table].len ? ", " : "",
+                             idx->names.text[c->name_id]);
     }
     if (o->by_table)
         for (size_t t = 0; t < idx->ntables; t++)

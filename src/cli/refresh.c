@@ -71,14 +71,14 @@ static void print_json(const dscat_refresh_report *r, const dscat_config *cfg)
                                                       t->problems[k].database, "schema",
                                                       t->problems[k].schema, "message",
                                                       t->problems[k].message));
-        json_object_set_new(targets, t->target,
-                            json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:s?}", "status",
-                                      dscat_scan_status_name(t->status), "databases",
-                                      (json_int_t)t->databases, "tables", (json_int_t)t->tables,
-                                      "columns", (json_int_t)t->columns, "duration_ms",
-                                      (json_int_t)t->duration_ms, "queries", (json_int_t)t->queries,
-                                      "problems", problems, "error",
-                                      t->status == DSCAT_SCAN_FAILED ? t->error.message : NULL));
+        json_object_set_new(
+            targets, t->target,
+            json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:s?}", "status",
+                      dscat_scan_status_name(t->status), "databases", (json_int_t)t->databases,
+                      "tables", (json_int_t)t->tables, "columns", (json_int_t)t->columns,
+                      "duration_ms", (json_int_t)t->duration_ms, "queries", (json_int_t)t->queries,
+                      "scan_id", (json_int_t)t->scan_id, "problems", problems, "error",
+                      t->status == DSCAT_SCAN_FAILED ? t->error.message : NULL));
     }
     json_t *doc =
         json_pack("{s:s, s:b, s:o, s:s, s:s?}", "run_id", r->run_id, "written", r->written,
