@@ -21,7 +21,7 @@ typedef enum dscat_store_mode {
 } dscat_store_mode;
 
 /* The store's schema version this dscat writes. */
-#define DSCAT_STORE_VERSION 1
+#define DSCAT_STORE_VERSION 2
 
 /*
  * Opens <catalog_dir>/catalog.db. A store written by a newer dscat is refused with

@@ -89,6 +89,21 @@ static const char *const migrations[] = {
     "  ref_table TEXT NOT NULL,"
     "  ref_column TEXT NOT NULL);"
     "CREATE INDEX foreign_keys_by_table ON foreign_keys(table_id);",
+    /* 2: the data cache */
+    "CREATE TABLE table_cache("
+    "  connection_id TEXT NOT NULL,"
+    "  schema TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  version TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  rows INTEGER NOT NULL,"
+    "  bytes INTEGER NOT NULL,"
+    "  last_sync_us INTEGER NOT NULL,"
+    "  PRIMARY KEY (connection_id, schema, name));"
+    "CREATE TABLE pending_deletions("
+    "  path TEXT PRIMARY KEY,"
+    "  delete_after TEXT NOT NULL,"
+    "  retry_count INTEGER NOT NULL DEFAULT 0);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -177,7 +192,9 @@ int dscat_store_open(dscat_store **out, const char *catalog_dir, dscat_store_mod
         goto fail;
     }
     if (mode == DSCAT_STORE_READ) {
-        if (version < NMIGRATIONS) {
+        /* An older store can still be read (every version keeps the catalog's tables); only a
+         * writer migrates it. */
+        if (version == 0) {
             rc =
                 dscat_error_set(err, DSCAT_ENOTFOUND,
                                 "catalog store %s is not initialised: run dscat refresh", st->path);

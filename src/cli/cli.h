@@ -36,5 +36,7 @@ int cmd_diff(int argc, char **argv);
 int cmd_annotate(int argc, char **argv);
 int cmd_annotations(int argc, char **argv);
 int cmd_mcp(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
+int cmd_query(int argc, char **argv);
 
 #endif

@@ -25,6 +25,8 @@ static const char usage[] =
     "  annotate   add a note, quality flag or deprecation to a table\n"
     "  annotations  list annotations\n"
     "  mcp        Model Context Protocol server on stdin/stdout\n"
+    "  cache      copy tables into versioned Parquet files (refresh, ls, purge)\n"
+    "  query      SQL over the cached tables\n"
     "  demo       build a small sample database, refresh it and print its summary\n"
     "\n"
     "The catalog directory is $DSCAT_HOME, else $DENG_CATALOG_DIR, else ~/.ds_catalog; its\n"
@@ -89,6 +91,8 @@ static const struct {
     {"annotate", cmd_annotate},
     {"annotations", cmd_annotations},
     {"mcp", cmd_mcp},
+    {"cache", cmd_cache},
+    {"query", cmd_query},
 };
 
 int main(int argc, char **argv)

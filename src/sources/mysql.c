@@ -408,6 +408,79 @@ static int my_profile_table(dscat_source *src, dscat_db_scan *scan, size_t table
     return rc;
 }
 
+struct dscat_cursor {
+    my_source *src;
+    MYSQL_RES *res;
+    bool done;
+};
+
+static int my_cursor_open(dscat_cursor **out, dscat_source *src, const char *schema,
+                          const char *table, const dscat_cursor_column *columns, size_t ncolumns,
+                          dscat_error *err)
+{
+    my_source *s = (my_source *)src;
+    dscat_buf sql = DSCAT_BUF_INIT;
+    int rc = dscat_buf_puts(&sql, "SELECT ");
+    for (size_t i = 0; i < ncolumns && rc == 0; i++) {
+        dscat_buf_puts(&sql, i ? ", " : "");
+        if (columns[i].hex)
+            dscat_buf_puts(&sql, "HEX(");
+        rc = my_quote(&sql, columns[i].name, NULL);
+        if (rc == 0 && columns[i].hex)
+            rc = dscat_buf_putc(&sql, ')');
+    }
+    if (rc == 0) {
+        dscat_buf_puts(&sql, " FROM ");
+        my_quote(&sql, schema, NULL);
+        dscat_buf_putc(&sql, '.');
+        rc = my_quote(&sql, table, NULL);
+    }
+    dscat_cursor *c = rc ? NULL : dscat_calloc(1, sizeof(*c));
+    if (c == NULL) {
+        dscat_buf_free(&sql);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    c->src = s;
+    s->base.queries++;
+    mysql_query(s->conn, "SET time_zone = '+00:00'");
+    if (mysql_real_query(s->conn, dscat_buf_cstr(&sql), (unsigned long)sql.len) != 0 ||
+        (c->res = mysql_use_result(s->conn)) == NULL) {
+        dscat_error_set(err, DSCAT_EQUERY, "target %s: cannot read %s.%s: %s", s->base.target->key,
+                        schema, table, mysql_error(s->conn));
+        dscat_free(c);
+        dscat_buf_free(&sql);
+        return DSCAT_EQUERY;
+    }
+    dscat_buf_free(&sql);
+    *out = c;
+    return 0;
+}
+
+static int my_cursor_next(dscat_cursor *c, const char *const **values, dscat_error *err)
+{
+    if (c->done)
+        return 0;
+    MYSQL_ROW row = mysql_fetch_row(c->res);
+    if (row) {
+        *values = (const char *const *)row;
+        return 1;
+    }
+    c->done = true;
+    if (mysql_errno(c->src->conn))
+        return dscat_error_set(err, DSCAT_EQUERY, "target %s: reading rows failed: %s",
+                               c->src->base.target->key, mysql_error(c->src->conn));
+    return 0;
+}
+
+static void my_cursor_close(dscat_cursor *c)
+{
+    if (c == NULL)
+        return;
+    if (c->res)
+        mysql_free_result(c->res); /* reads and discards the rest of an unfinished result */
+    dscat_free(c);
+}
+
 static void my_close(dscat_source *src)
 {
     if (src == NULL)
@@ -427,5 +500,8 @@ const dscat_source_driver dscat_source_mysql = {
     .list_databases = my_list_databases,
     .scan_database = my_scan_database,
     .profile_table = my_profile_table,
+    .cursor_open = my_cursor_open,
+    .cursor_next = my_cursor_next,
+    .cursor_close = my_cursor_close,
     .close = my_close,
 };

@@ -243,11 +243,12 @@ static int pg_connect(dscat_source **out, const dscat_target_config *target,
                       const dscat_settings *settings, dscat_error *err)
 {
     *out = NULL;
-    char port[16], options[128], timeout[16];
+    char port[16], options[256], timeout[16];
     int rc = 0;
     snprintf(port, sizeof(port), "%d", conn->port ? conn->port : 5432);
     snprintf(options, sizeof(options),
-             "-c statement_timeout=%d -c default_transaction_read_only=on -c jit=off",
+             "-c statement_timeout=%d -c default_transaction_read_only=on -c jit=off "
+             "-c TimeZone=UTC -c DateStyle=ISO -c extra_float_digits=3 -c bytea_output=hex",
              settings->query_timeout * 1000);
     /* JIT compilation costs more than it saves on catalog queries (half a second each on big
      * catalogs, where the subplans inflate the cost estimate). */
@@ -577,6 +578,113 @@ static int pg_profile_table(dscat_source *src, dscat_db_scan *scan, size_t table
     return rc;
 }
 
+struct dscat_cursor {
+    pg_source *src;
+    PGresult *row;
+    const char **values;
+    size_t n;
+    bool done;
+};
+
+static int pg_cursor_open(dscat_cursor **out, dscat_source *src, const char *schema,
+                          const char *table, const dscat_cursor_column *columns, size_t ncolumns,
+                          dscat_error *err)
+{
+    pg_source *s = (pg_source *)src;
+    dscat_buf sql = DSCAT_BUF_INIT;
+    int rc = dscat_buf_puts(&sql, "SELECT ");
+    for (size_t i = 0; i < ncolumns && rc == 0; i++) {
+        dscat_buf_puts(&sql, i ? ", " : "");
+        if (columns[i].hex)
+            dscat_buf_puts(&sql, "encode(");
+        rc = pg_quote(&sql, columns[i].name, s);
+        if (rc == 0 && columns[i].hex)
+            rc = dscat_buf_puts(&sql, "::bytea, 'hex')");
+    }
+    if (rc == 0) {
+        dscat_buf_puts(&sql, " FROM ");
+        pg_quote(&sql, schema, s);
+        dscat_buf_putc(&sql, '.');
+        rc = pg_quote(&sql, table, s);
+    }
+    dscat_cursor *c = rc ? NULL : dscat_calloc(1, sizeof(*c));
+    if (c)
+        c->values = dscat_calloc(ncolumns + 1, sizeof(char *));
+    if (c == NULL || c->values == NULL) {
+        dscat_free(c);
+        dscat_buf_free(&sql);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    c->src = s;
+    c->n = ncolumns;
+    s->base.queries++;
+    if (!PQsendQuery(s->conn, dscat_buf_cstr(&sql)) || !PQsetSingleRowMode(s->conn)) {
+        char cause[400];
+        clean_message(PQerrorMessage(s->conn), cause, sizeof(cause));
+        dscat_error_set(err, DSCAT_EQUERY, "target %s: cannot read %s.%s: %s", s->base.target->key,
+                        schema, table, cause);
+        dscat_free(c->values);
+        dscat_free(c);
+        dscat_buf_free(&sql);
+        return DSCAT_EQUERY;
+    }
+    dscat_buf_free(&sql);
+    *out = c;
+    return 0;
+}
+
+static int pg_cursor_next(dscat_cursor *c, const char *const **values, dscat_error *err)
+{
+    PQclear(c->row);
+    c->row = NULL;
+    if (c->done)
+        return 0;
+    PGresult *r = PQgetResult(c->src->conn);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_SINGLE_TUPLE) {
+        for (size_t i = 0; i < c->n; i++)
+            c->values[i] = PQgetisnull(r, 0, (int)i) ? NULL : PQgetvalue(r, 0, (int)i);
+        c->row = r;
+        *values = c->values;
+        return 1;
+    }
+    int rc = 0;
+    if (st != PGRES_TUPLES_OK) {
+        char cause[400];
+        clean_message(r ? PQresultErrorMessage(r) : PQerrorMessage(c->src->conn), cause,
+                      sizeof(cause));
+        rc = dscat_error_set(
+            err, PQstatus(c->src->conn) == CONNECTION_BAD ? DSCAT_ECONNECT : DSCAT_EQUERY,
+            "target %s: reading rows failed: %s", c->src->base.target->key, cause);
+    }
+    PQclear(r);
+    while ((r = PQgetResult(c->src->conn)) != NULL)
+        PQclear(r);
+    c->done = true;
+    return rc;
+}
+
+static void pg_cursor_close(dscat_cursor *c)
+{
+    if (c == NULL)
+        return;
+    PQclear(c->row);
+    if (!c->done) {
+        /* Stop the server sending the rest, then drain what is in flight. */
+        PGcancel *cancel = PQgetCancel(c->src->conn);
+        char buf[256];
+        if (cancel) {
+            PQcancel(cancel, buf, sizeof(buf));
+            PQfreeCancel(cancel);
+        }
+        PGresult *r;
+        while ((r = PQgetResult(c->src->conn)) != NULL)
+            PQclear(r);
+    }
+    dscat_free(c->values);
+    dscat_free(c);
+}
+
 static void pg_close(dscat_source *src)
 {
     if (src == NULL)
@@ -596,5 +704,8 @@ const dscat_source_driver dscat_source_postgres = {
     .list_databases = pg_list_databases,
     .scan_database = pg_scan_database,
     .profile_table = pg_profile_table,
+    .cursor_open = pg_cursor_open,
+    .cursor_next = pg_cursor_next,
+    .cursor_close = pg_cursor_close,
     .close = pg_close,
 };

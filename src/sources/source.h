@@ -28,6 +28,15 @@ typedef struct dscat_name_list {
     size_t count;
 } dscat_name_list;
 
+/* A streaming read of one table's rows, as text; one per source connection at a time. */
+typedef struct dscat_cursor dscat_cursor;
+
+/* What to read of one column: its name, and whether to read it hex-encoded (binary data). */
+typedef struct dscat_cursor_column {
+    const char *name;
+    bool hex;
+} dscat_cursor_column;
+
 struct dscat_source_driver {
     const char *name;
     dscat_source_type type;
@@ -49,6 +58,15 @@ struct dscat_source_driver {
      */
     int (*profile_table)(dscat_source *src, dscat_db_scan *scan, size_t table,
                          const size_t *columns, size_t ncolumns, int sample, dscat_error *err);
+    /*
+     * Starts streaming schema.table's rows (the listed columns, in order) with bounded memory.
+     * Values are text in the engine's canonical output (UTC for times), NULL for SQL NULL.
+     */
+    int (*cursor_open)(dscat_cursor **out, dscat_source *src, const char *schema, const char *table,
+                       const dscat_cursor_column *columns, size_t ncolumns, dscat_error *err);
+    /* Next row: 1 with *values (ncolumns entries, borrowed until the next call), 0 at the end. */
+    int (*cursor_next)(dscat_cursor *c, const char *const **values, dscat_error *err);
+    void (*cursor_close)(dscat_cursor *c);
     void (*close)(dscat_source *src);
 };
 

@@ -410,6 +410,84 @@ done:
     return rc;
 }
 
+struct dscat_cursor {
+    sqlite_source *src;
+    sqlite3_stmt *stmt;
+    const char **values;
+    size_t n;
+};
+
+static int sqlite_cursor_open(dscat_cursor **out, dscat_source *src, const char *schema,
+                              const char *table, const dscat_cursor_column *columns,
+                              size_t ncolumns, dscat_error *err)
+{
+    sqlite_source *s = (sqlite_source *)src;
+    dscat_buf sql = DSCAT_BUF_INIT;
+    int rc = dscat_buf_puts(&sql, "SELECT ");
+    for (size_t i = 0; i < ncolumns && rc == 0; i++) {
+        dscat_buf_puts(&sql, i ? ", " : "");
+        if (!columns[i].hex) {
+            rc = sqlite_quote(&sql, columns[i].name, NULL);
+            continue;
+        }
+        /* hex(NULL) is '': keep NULL apart from an empty blob. */
+        dscat_buf_puts(&sql, "CASE WHEN ");
+        sqlite_quote(&sql, columns[i].name, NULL);
+        dscat_buf_puts(&sql, " IS NULL THEN NULL ELSE hex(");
+        sqlite_quote(&sql, columns[i].name, NULL);
+        rc = dscat_buf_puts(&sql, ") END");
+    }
+    if (rc == 0) {
+        dscat_buf_puts(&sql, " FROM ");
+        sqlite_quote(&sql, schema, NULL);
+        dscat_buf_putc(&sql, '.');
+        rc = sqlite_quote(&sql, table, NULL);
+    }
+    dscat_cursor *c = rc ? NULL : dscat_calloc(1, sizeof(*c));
+    if (c)
+        c->values = dscat_calloc(ncolumns + 1, sizeof(char *));
+    if (c == NULL || c->values == NULL) {
+        dscat_free(c);
+        dscat_buf_free(&sql);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    c->src = s;
+    c->n = ncolumns;
+    s->base.queries++;
+    if (sqlite3_prepare_v2(s->db, dscat_buf_cstr(&sql), -1, &c->stmt, NULL) != SQLITE_OK) {
+        query_error(s, err, "row");
+        dscat_free(c->values);
+        dscat_free(c);
+        dscat_buf_free(&sql);
+        return DSCAT_EQUERY;
+    }
+    dscat_buf_free(&sql);
+    *out = c;
+    return 0;
+}
+
+static int sqlite_cursor_next(dscat_cursor *c, const char *const **values, dscat_error *err)
+{
+    int rc = sqlite3_step(c->stmt);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return query_error(c->src, err, "row");
+    for (size_t i = 0; i < c->n; i++)
+        c->values[i] = (const char *)sqlite3_column_text(c->stmt, (int)i);
+    *values = c->values;
+    return 1;
+}
+
+static void sqlite_cursor_close(dscat_cursor *c)
+{
+    if (c == NULL)
+        return;
+    sqlite3_finalize(c->stmt);
+    dscat_free(c->values);
+    dscat_free(c);
+}
+
 static void sqlite_close(dscat_source *src)
 {
     if (src == NULL)
@@ -428,5 +506,8 @@ const dscat_source_driver dscat_source_sqlite = {
     .list_databases = sqlite_list_databases,
     .scan_database = sqlite_scan_database,
     .profile_table = sqlite_profile_table,
+    .cursor_open = sqlite_cursor_open,
+    .cursor_next = sqlite_cursor_next,
+    .cursor_close = sqlite_cursor_close,
     .close = sqlite_close,
 };

@@ -1,0 +1,114 @@
+/*
+ * The data cache (SPEC §9): chosen tables copied into versioned Parquet files under the cache
+ * root (a local directory), refreshed atomically, old versions deleted after a grace period, and
+ * SQL over the current versions.
+ */
+#ifndef DSCAT_CACHE_H
+#define DSCAT_CACHE_H
+
+#include "dscat/catalog.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* One warning for the caller to show (failed cleanup, retries, orphans). */
+typedef struct dscat_warning {
+    char *schema, *table; /* may be NULL */
+    char *message;
+} dscat_warning;
+
+typedef struct dscat_warnings {
+    dscat_warning *items;
+    size_t count;
+} dscat_warnings;
+
+void dscat_warnings_free(dscat_warnings *w);
+
+/* The result of refreshing one table. */
+typedef struct dscat_table_sync {
+    char *schema, *table;
+    int rc; /* 0 or the error code; message in error */
+    dscat_error error;
+    int64_t rows, bytes, duration_ms;
+    char *version;
+    bool joined; /* another refresh of the same table was running: this is its result */
+} dscat_table_sync;
+
+typedef struct dscat_cache_report {
+    char *connection_id;
+    dscat_table_sync *tables;
+    size_t count, failed;
+    int64_t total_rows, duration_ms;
+    dscat_warnings warnings;
+} dscat_cache_report;
+
+/*
+ * Refreshes one table (schema and table given) or every cached table of a connection (all its
+ * catalogued tables with include_uncached), refresh_parallelism at once. Per-table failures are
+ * in the report; returns an error only for an unknown connection or table, or a store failure.
+ */
+int dscat_cache_refresh(dscat_cache_report **out, const dscat_config *cfg,
+                        const char *connection_id, const char *schema, const char *table,
+                        bool include_uncached, dscat_error *err);
+void dscat_cache_report_free(dscat_cache_report *r);
+
+/* The connection ids of a configuration and catalog (SPEC §0), for listing and checks. */
+int dscat_connection_resolve(const dscat_config *cfg, dscat_store *st, const char *id,
+                             const dscat_target_config **target, char **database,
+                             dscat_error *err);
+
+typedef struct dscat_cached_table {
+    char *connection_id, *schema, *table, *version, *path;
+    int64_t rows, bytes, last_sync_us;
+} dscat_cached_table;
+
+typedef struct dscat_pending {
+    char *path, *delete_after;
+    int retry_count;
+} dscat_pending;
+
+typedef struct dscat_cache_listing {
+    dscat_cached_table *tables;
+    size_t count;
+    dscat_pending *pending;
+    size_t npending;
+    dscat_warnings warnings;
+} dscat_cache_listing;
+
+/* Lists the cached tables (of one connection, or all) and the pending deletions. */
+int dscat_cache_list(dscat_cache_listing *out, const dscat_config *cfg, const char *connection_id,
+                     dscat_error *err);
+void dscat_cache_listing_free(dscat_cache_listing *l);
+
+/* Removes the pointers of one table (or a whole connection) now; files follow after the grace. */
+int dscat_cache_purge(const dscat_config *cfg, const char *connection_id, const char *schema,
+                      const char *table, size_t *purged, dscat_error *err);
+
+/*
+ * Deletes the due pending deletions (retries up to 5, unparsable times deferred 24 h) and
+ * schedules orphaned version directories older than an hour. Warnings go to *warnings.
+ */
+int dscat_cache_maintain(const dscat_config *cfg, dscat_warnings *warnings, dscat_error *err);
+
+/* A query result, as text (NULL for SQL NULL). */
+typedef struct dscat_query_result {
+    char **columns;
+    size_t ncolumns;
+    char **cells; /* row-major, nrows * ncolumns */
+    size_t nrows;
+    int64_t duration_ms;
+    bool truncated; /* more rows than the limit */
+} dscat_query_result;
+
+/*
+ * Runs SQL over the current versions of the cached tables, each visible as
+ * "<connection id>"."<schema>"."<table>". At most `limit` rows are kept (0 = no limit).
+ */
+int dscat_cache_query(dscat_query_result *out, const dscat_config *cfg, const char *sql,
+                      size_t limit, dscat_error *err);
+void dscat_query_result_free(dscat_query_result *r);
+
+/* The path part for a name: injective, and never "." or ".." or holding "/". Caller frees. */
+char *dscat_cache_encode(const char *name);
+
+#endif

@@ -1,0 +1,1079 @@
+/*
+ * The data cache on the local filesystem (SPEC §9).
+ *
+ * A table version lives at <root>/<conn>/<schema>/<table>/<version>/data.parquet, every part
+ * encoded by dscat_cache_encode(). A refresh streams rows from the source through a DuckDB table
+ * function (text values, cast in SQL to each column's type) into DuckDB's Parquet writer, so
+ * memory stays bounded whatever the table size. Then one store transaction points the table at
+ * the new version and schedules the old one in pending_deletions. A crash at any moment leaves
+ * the previous version current; what it wrote is an orphan, scheduled once it is an hour old.
+ *
+ * One writer per table: an exclusive flock on <table dir>/.lock. A refresh that had to wait for
+ * the lock returns the result of the refresh it waited for instead of starting another.
+ */
+#include "dscat/cache.h"
+
+#include "cache/types.h"
+#include "catalog/store.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/duck.h"
+#include "core/timeutil.h"
+#include "sources/source.h"
+
+#define _XOPEN_SOURCE_EXTENDED 1
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_RETRIES 5
+#define ORPHAN_AGE_US (3600LL * 1000000)
+
+char *dscat_cache_encode(const char *name)
+{
+    dscat_buf b = DSCAT_BUF_INIT;
+    if (*name == '\0')
+        dscat_buf_puts(&b, "%00"); /* no name holds NUL: the empty name cannot collide */
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        unsigned char c = *p;
+        bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-';
+        if (keep)
+            dscat_buf_putc(&b, (char)c);
+        else
+            dscat_buf_printf(&b, "%%%02X", c);
+    }
+    return dscat_buf_detach(&b);
+}
+
+/* The cache root, refusing what this build cannot store into. */
+static int cache_root(const dscat_config *cfg, dscat_error *err)
+{
+    if (strncmp(cfg->settings.cache_root, "s3://", 5) == 0)
+        return dscat_error_set(err, DSCAT_EINVALID,
+                               "cache_root %s: S3 cache roots are not supported by this build",
+                               cfg->settings.cache_root);
+    return 0;
+}
+
+static int mkdirs(const char *path)
+{
+    char *copy = dscat_strdup(path);
+    if (copy == NULL)
+        return -1;
+    for (char *p = copy + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(copy, 0755);
+            *p = '/';
+        }
+    int rc = mkdir(copy, 0755) == 0 || errno == EEXIST ? 0 : -1;
+    dscat_free(copy);
+    return rc;
+}
+
+/* <root>/<conn>/<schema>/<table> with every part encoded. Caller frees. */
+static char *table_dir(const char *root, const char *conn, const char *schema, const char *table)
+{
+    char *a = dscat_cache_encode(conn), *b = dscat_cache_encode(schema),
+         *c = dscat_cache_encode(table);
+    dscat_buf out = DSCAT_BUF_INIT;
+    if (a && b && c)
+        dscat_buf_printf(&out, "%s/%s/%s/%s", root, a, b, c);
+    dscat_free(a);
+    dscat_free(b);
+    dscat_free(c);
+    return out.len ? dscat_buf_detach(&out) : NULL;
+}
+
+/* "2026-11-22T05:00:00Z" of now + seconds. */
+static void iso_after(int64_t seconds, char *out, size_t size)
+{
+    dscat_format_utc_iso(dscat_now_us() + seconds * 1000000, out, size);
+}
+
+static bool parse_iso(const char *s, int64_t *us)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+    if (end == NULL || *end != '\0')
+        return false;
+    *us = (int64_t)timegm(&tm) * 1000000;
+    return true;
+}
+
+/* ---- connections ---------------------------------------------------------------------------- */
+
+/* The single database a target's configuration names, or NULL when it names several. */
+static const char *single_database(const dscat_target_config *t, char *buf, size_t size)
+{
+    if (t->type == DSCAT_SOURCE_SQLITE) {
+        const char *path = t->path ? t->path : (t->path_env ? getenv(t->path_env) : NULL);
+        if (path == NULL)
+            return NULL;
+        const char *slash = strrchr(path, '/');
+        const char *base = slash ? slash + 1 : path;
+        const char *dot = strrchr(base, '.');
+        size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+        snprintf(buf, size, "%.*s", (int)n, base);
+        return buf;
+    }
+    if (t->include_databases.set) {
+        if (t->include_databases.count == 1 && !strpbrk(t->include_databases.items[0], "*?["))
+            return t->include_databases.items[0];
+        return NULL;
+    }
+    return t->database ? t->database : (t->type == DSCAT_SOURCE_POSTGRES ? "postgres" : NULL);
+}
+
+int dscat_connection_resolve(const dscat_config *cfg, dscat_store *st, const char *id,
+                             const dscat_target_config **target, char **database,
+                             dscat_error *err)
+{
+    (void)st;
+    *target = NULL;
+    *database = NULL;
+    const char *dot = strchr(id, '.');
+    char key[128], buf[512];
+    snprintf(key, sizeof(key), "%.*s", dot ? (int)(dot - id) : (int)strlen(id), id);
+    const dscat_target_config *t = dscat_config_target(cfg, key);
+    if (t == NULL)
+        return dscat_error_set(err, DSCAT_ENOTFOUND, "connection '%s' not found", id);
+    const char *single = single_database(t, buf, sizeof(buf));
+    if (dot == NULL && single == NULL)
+        return dscat_error_set(err, DSCAT_ENOTFOUND,
+                               "connection '%s' not found (target %s names several databases: "
+                               "use %s.<database>)",
+                               id, key, key);
+    if (dot != NULL && single != NULL)
+        return dscat_error_set(err, DSCAT_ENOTFOUND,
+                               "connection '%s' not found (target %s names one database: its "
+                               "connection id is %s)",
+                               id, key, key);
+    *target = t;
+    *database = dscat_strdup(dot ? dot + 1 : single);
+    return *database ? 0 : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+}
+
+/* ---- the writer: source rows -> DuckDB table function -> Parquet ------------------------------- */
+
+typedef struct feed {
+    const dscat_source_driver *driver;
+    dscat_cursor *cursor;
+    size_t ncolumns;
+    dscat_error *err;
+    bool failed, done;
+} feed;
+
+static void feed_bind(duckdb_bind_info info)
+{
+    feed *f = duckdb_bind_get_extra_info(info);
+    duckdb_logical_type v = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+    for (size_t i = 0; i < f->ncolumns; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "c%zu", i);
+        duckdb_bind_add_result_column(info, name, v);
+    }
+    duckdb_destroy_logical_type(&v);
+}
+
+static void feed_init(duckdb_init_info info)
+{
+    duckdb_init_set_max_threads(info, 1);
+}
+
+/* Fills one chunk with the next rows; an empty chunk ends the table. */
+static void feed_rows(duckdb_function_info info, duckdb_data_chunk chunk)
+{
+    feed *f = duckdb_function_get_extra_info(info);
+    idx_t cap = duckdb_vector_size(), n = 0;
+    static const char *crash = NULL;
+    if (crash == NULL)
+        crash = getenv("DSCAT_TEST_CRASH_AT") ? getenv("DSCAT_TEST_CRASH_AT") : "";
+    while (n < cap && !f->failed && !f->done) {
+        const char *const *values = NULL;
+        int rc = f->driver->cursor_next(f->cursor, &values, f->err);
+        if (rc < 0) {
+            f->failed = true;
+            duckdb_function_set_error(info, f->err->message);
+            return;
+        }
+        if (rc == 0) {
+            f->done = true; /* a finished cursor is never asked again (SQLite would restart) */
+            break;
+        }
+        for (size_t c = 0; c < f->ncolumns; c++) {
+            duckdb_vector v = duckdb_data_chunk_get_vector(chunk, c);
+            if (values[c] == NULL) {
+                duckdb_vector_ensure_validity_writable(v);
+                duckdb_validity_set_row_invalid(duckdb_vector_get_validity(v), n);
+            } else {
+                duckdb_vector_assign_string_element(v, n, values[c]);
+            }
+        }
+        n++;
+    }
+    if (n > 0 && strcmp(crash, "streaming") == 0)
+        raise(SIGKILL); /* test hook: die in the middle of a refresh */
+    duckdb_data_chunk_set_size(chunk, n);
+}
+
+/* Streams the table into path (Parquet). *rows receives the row count. */
+static int write_parquet(dscat_source *src, const char *schema, const char *table,
+                         const cache_column *cols, size_t ncols, const char *path, int64_t *rows,
+                         dscat_error *err)
+{
+    const dscat_source_driver *drv = src->driver;
+    dscat_cursor_column *cc = dscat_calloc(ncols + 1, sizeof(*cc));
+    dscat_duck *duck = NULL;
+    duckdb_table_function fn = NULL;
+    dscat_buf sql = DSCAT_BUF_INIT;
+    feed f = {drv, NULL, ncols, err, false, false};
+    int rc;
+    if (cc == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < ncols; i++)
+        cc[i] = (dscat_cursor_column){cols[i].name, cols[i].hex};
+    if ((rc = drv->cursor_open(&f.cursor, src, schema, table, cc, ncols, err)) ||
+        (rc = dscat_duck_open(&duck, err)) ||
+        (rc = dscat_duck_exec(duck, "SET TimeZone = 'UTC'", err)))
+        goto done;
+    fn = duckdb_create_table_function();
+    duckdb_table_function_set_name(fn, "dscat_rows");
+    duckdb_table_function_set_extra_info(fn, &f, NULL);
+    duckdb_table_function_set_bind(fn, feed_bind);
+    duckdb_table_function_set_init(fn, feed_init);
+    duckdb_table_function_set_function(fn, feed_rows);
+    if (duckdb_register_table_function(dscat_duck_connection(duck), fn) == DuckDBError) {
+        rc = dscat_error_set(err, DSCAT_EIO, "cannot register the row feed with DuckDB");
+        goto done;
+    }
+    dscat_buf_puts(&sql, "COPY (SELECT ");
+    for (size_t i = 0; i < ncols; i++) {
+        if (i)
+            dscat_buf_puts(&sql, ", ");
+        if (cols[i].hex)
+            dscat_buf_printf(&sql, "from_hex(c%zu)", i);
+        else if (strcmp(cols[i].duck_type, "VARCHAR") == 0)
+            dscat_buf_printf(&sql, "c%zu", i);
+        else
+            dscat_buf_printf(&sql, "CAST(c%zu AS %s)", i, cols[i].duck_type);
+        dscat_buf_puts(&sql, " AS ");
+        dscat_cache_quote_ident(&sql, cols[i].name);
+    }
+    dscat_buf_puts(&sql, " FROM dscat_rows()) TO ");
+    dscat_duck_quote_literal(&sql, path);
+    if (dscat_buf_puts(&sql, " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    duckdb_result res;
+    if (duckdb_query(dscat_duck_connection(duck), dscat_buf_cstr(&sql), &res) == DuckDBError) {
+        if (!f.failed)
+            dscat_error_set(err, DSCAT_EQUERY, "writing %s.%s failed: %s", schema, table,
+                            duckdb_result_error(&res));
+        rc = err->code ? err->code : DSCAT_EQUERY;
+        duckdb_destroy_result(&res);
+        goto done;
+    }
+    *rows = duckdb_value_int64(&res, 0, 0);
+    duckdb_destroy_result(&res);
+done:
+    if (f.cursor)
+        drv->cursor_close(f.cursor);
+    if (fn)
+        duckdb_destroy_table_function(&fn);
+    dscat_duck_close(duck);
+    dscat_buf_free(&sql);
+    dscat_free(cc);
+    return rc;
+}
+
+/* ---- one table ------------------------------------------------------------------------------- */
+
+/* The table's columns from the catalog, with their cache types. */
+static int catalog_columns(dscat_store *st, const dscat_target_config *t, const char *database,
+                           const char *schema, const char *table, cache_column **out,
+                           size_t *n, dscat_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    *out = NULL;
+    *n = 0;
+    int rc = dscat_store__prepare(
+        st, &s,
+        "SELECT c.name, c.data_type, c.column_type, c.numeric_precision, c.numeric_scale "
+        "FROM " DSCAT_CURRENT_TABLES " t JOIN columns c ON c.table_id = t.id "
+        "WHERE t.target = ?1 AND t.database = ?2 AND t.schema = ?3 AND t.name = ?4 "
+        "ORDER BY c.ordinal",
+        err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(s, 1, t->key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, database, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, schema, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, table, -1, SQLITE_STATIC);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        cache_column *g = dscat_realloc(*out, (*n + 1) * sizeof(*g));
+        if (g == NULL) {
+            sqlite3_finalize(s);
+            return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        }
+        *out = g;
+        cache_column *c = &g[(*n)++];
+        memset(c, 0, sizeof(*c));
+        c->name = dscat_strdup((const char *)sqlite3_column_text(s, 0));
+        dscat_cache_map_type(c, t->type, (const char *)sqlite3_column_text(s, 1),
+                             (const char *)sqlite3_column_text(s, 2),
+                             sqlite3_column_type(s, 3) == SQLITE_NULL ? -1
+                                                                      : sqlite3_column_int(s, 3),
+                             sqlite3_column_type(s, 4) == SQLITE_NULL ? -1
+                                                                      : sqlite3_column_int(s, 4));
+    }
+    sqlite3_finalize(s);
+    if (*n == 0)
+        return dscat_error_set(err, DSCAT_ENOTFOUND, "table '%s.%s' not found", schema, table);
+    return 0;
+}
+
+static void free_columns(cache_column *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dscat_free(c[i].name);
+    dscat_free(c);
+}
+
+static void make_version(char *out, size_t size)
+{
+    unsigned char r[4] = {0};
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (read(fd, r, sizeof(r)) != (ssize_t)sizeof(r))
+            memset(r, 0, sizeof(r));
+        close(fd);
+    }
+    char when[32];
+    dscat_format_utc_iso(dscat_now_us(), when, sizeof(when));
+    size_t k = 0;
+    char compact[32];
+    for (const char *p = when; *p && k + 1 < sizeof(compact); p++)
+        if (*p != '-' && *p != ':')
+            compact[k++] = *p;
+    compact[k] = '\0';
+    snprintf(out, size, "v%s-%02x%02x%02x%02x", compact, r[0], r[1], r[2], r[3]);
+}
+
+static void test_crash(const char *stage)
+{
+    const char *at = getenv("DSCAT_TEST_CRASH_AT");
+    if (at && strcmp(at, stage) == 0)
+        raise(SIGKILL);
+}
+
+/* Reads the table's cache row; 1 when there is one. */
+static int read_current(dscat_store *st, const char *conn, const char *schema, const char *table,
+                        dscat_table_sync *out, int64_t *last_sync)
+{
+    sqlite3_stmt *s = NULL;
+    if (dscat_store__prepare(st, &s,
+                             "SELECT version, rows, bytes, last_sync_us FROM table_cache "
+                             "WHERE connection_id = ?1 AND schema = ?2 AND name = ?3",
+                             NULL))
+        return 0;
+    sqlite3_bind_text(s, 1, conn, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, schema, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, table, -1, SQLITE_STATIC);
+    int found = sqlite3_step(s) == SQLITE_ROW;
+    if (found) {
+        dscat_free(out->version);
+        out->version = dscat_strdup((const char *)sqlite3_column_text(s, 0));
+        out->rows = sqlite3_column_int64(s, 1);
+        out->bytes = sqlite3_column_int64(s, 2);
+        *last_sync = sqlite3_column_int64(s, 3);
+    }
+    sqlite3_finalize(s);
+    return found;
+}
+
+/* Points the table at the new version and schedules the old one, in one transaction. */
+static int swap(dscat_store *st, const dscat_config *cfg, const char *conn, const char *schema,
+                const char *table, const dscat_table_sync *r, const char *path, dscat_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    char when[40];
+    iso_after(cfg->settings.deletion_grace_seconds, when, sizeof(when));
+    int rc = dscat_store__exec(st, "BEGIN IMMEDIATE", err);
+    if (rc == 0)
+        rc = dscat_store__prepare(
+            st, &s,
+            "INSERT INTO pending_deletions(path, delete_after, retry_count) "
+            "SELECT path, ?4, 0 FROM table_cache WHERE connection_id = ?1 AND schema = ?2 "
+            "AND name = ?3 ON CONFLICT(path) DO NOTHING",
+            err);
+    if (rc == 0) {
+        sqlite3_bind_text(s, 1, conn, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, schema, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, when, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s) == SQLITE_DONE ? 0 : dscat_store__step_error(st, err);
+        sqlite3_finalize(s);
+        s = NULL;
+    }
+    if (rc == 0)
+        rc = dscat_store__prepare(
+            st, &s,
+            "INSERT INTO table_cache(connection_id, schema, name, version, path, rows, bytes, "
+            "last_sync_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+            "ON CONFLICT(connection_id, schema, name) DO UPDATE SET version = excluded.version, "
+            "path = excluded.path, rows = excluded.rows, bytes = excluded.bytes, "
+            "last_sync_us = excluded.last_sync_us",
+            err);
+    if (rc == 0) {
+        sqlite3_bind_text(s, 1, conn, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, schema, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, r->version, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 5, path, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 6, r->rows);
+        sqlite3_bind_int64(s, 7, r->bytes);
+        sqlite3_bind_int64(s, 8, dscat_now_us());
+        rc = sqlite3_step(s) == SQLITE_DONE ? 0 : dscat_store__step_error(st, err);
+        sqlite3_finalize(s);
+    }
+    if (rc == 0)
+        rc = dscat_store__exec(st, "COMMIT", err);
+    if (rc)
+        sqlite3_exec(dscat_store__db(st), "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+typedef struct table_job {
+    const dscat_config *cfg;
+    const dscat_target_config *target;
+    const char *database, *conn;
+    dscat_table_sync *result;
+} table_job;
+
+static void refresh_table(table_job *job)
+{
+    dscat_table_sync *r = job->result;
+    const dscat_config *cfg = job->cfg;
+    dscat_store *st = NULL;
+    dscat_source *src = NULL;
+    dscat_target_conn conn = {0};
+    cache_column *cols = NULL;
+    size_t ncols = 0;
+    char *dir = NULL;
+    dscat_buf vdir = DSCAT_BUF_INIT, file = DSCAT_BUF_INIT, lock = DSCAT_BUF_INIT;
+    int lockfd = -1;
+    int64_t t0 = dscat_monotonic_ms(), started = dscat_now_us(), last_sync = 0;
+    const dscat_source_driver *drv = dscat_source_driver_for(job->target->type);
+    dscat_error *err = &r->error;
+    if ((r->rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err)))
+        goto done;
+    if ((r->rc = catalog_columns(st, job->target, job->database, r->schema, r->table, &cols,
+                                 &ncols, err)))
+        goto done;
+    dir = table_dir(cfg->settings.cache_root, job->conn, r->schema, r->table);
+    if (dir == NULL || mkdirs(dir) || dscat_buf_printf(&lock, "%s/.lock", dir)) {
+        r->rc = dscat_error_set(err, DSCAT_EIO, "cannot create %s: %s", dir ? dir : "cache dir",
+                                strerror(errno));
+        goto done;
+    }
+    lockfd = open(dscat_buf_cstr(&lock), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lockfd < 0) {
+        r->rc = dscat_error_set(err, DSCAT_EIO, "cannot open %s: %s", dscat_buf_cstr(&lock),
+                                strerror(errno));
+        goto done;
+    }
+    if (flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
+        /* Someone is refreshing this table: wait, then take their result if they succeeded. */
+        flock(lockfd, LOCK_EX);
+        if (read_current(st, job->conn, r->schema, r->table, r, &last_sync) &&
+            last_sync >= started) {
+            r->joined = true;
+            goto done;
+        }
+    }
+    if (drv == NULL || drv->cursor_open == NULL) {
+        r->rc = dscat_error_set(err, DSCAT_EINVALID, "%s sources cannot be cached by this build",
+                                dscat_source_type_name(job->target->type));
+        goto done;
+    }
+    char version[64];
+    make_version(version, sizeof(version));
+    dscat_free(r->version);
+    r->version = dscat_strdup(version);
+    dscat_buf_printf(&vdir, "%s/%s", dir, version);
+    dscat_buf_printf(&file, "%s/data.parquet", dscat_buf_cstr(&vdir));
+    if (mkdir(dscat_buf_cstr(&vdir), 0755) != 0) {
+        r->rc = dscat_error_set(err, DSCAT_EIO, "cannot create %s: %s", dscat_buf_cstr(&vdir),
+                                strerror(errno));
+        goto done;
+    }
+    if ((r->rc = dscat_target_resolve(&conn, job->target, err)) ||
+        (r->rc = drv->connect(&src, job->target, &conn, job->database, &cfg->settings, err)) ||
+        (r->rc = write_parquet(src, r->schema, r->table, cols, ncols, dscat_buf_cstr(&file),
+                               &r->rows, err)))
+        goto done;
+    test_crash("file_closed");
+    struct stat sb;
+    r->bytes = stat(dscat_buf_cstr(&file), &sb) == 0 ? (int64_t)sb.st_size : 0;
+    if ((r->rc = swap(st, cfg, job->conn, r->schema, r->table, r, dscat_buf_cstr(&vdir), err)))
+        goto done;
+    test_crash("swap_committed");
+    test_crash("old_scheduled");
+done:
+    if (r->rc && vdir.len && !r->joined) {
+        /* A failed refresh leaves nothing behind: the old version stays current and whole. */
+        unlink(dscat_buf_cstr(&file));
+        rmdir(dscat_buf_cstr(&vdir));
+    }
+    if (src)
+        drv->close(src);
+    dscat_target_conn_free(&conn);
+    if (lockfd >= 0)
+        close(lockfd);
+    free_columns(cols, ncols);
+    dscat_free(dir);
+    dscat_buf_free(&vdir);
+    dscat_buf_free(&file);
+    dscat_buf_free(&lock);
+    dscat_store_close(st);
+    r->duration_ms = dscat_monotonic_ms() - t0;
+}
+
+typedef struct pool {
+    table_job *jobs;
+    size_t count, next;
+    pthread_mutex_t lock;
+} pool;
+
+static void *pool_worker(void *arg)
+{
+    pool *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        size_t i = p->next < p->count ? p->next++ : p->count;
+        pthread_mutex_unlock(&p->lock);
+        if (i == p->count)
+            return NULL;
+        refresh_table(&p->jobs[i]);
+    }
+}
+
+/* The tables to refresh for a whole connection: cached ones, or all catalogued ones. */
+static int connection_tables(dscat_store *st, const dscat_target_config *t, const char *database,
+                             const char *conn, bool all, dscat_cache_report *rep,
+                             dscat_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = dscat_store__prepare(
+        st, &s,
+        all ? "SELECT t.schema, t.name FROM " DSCAT_CURRENT_TABLES " t WHERE t.target = ?1 "
+              "AND t.database = ?2 ORDER BY t.schema, t.name"
+            : "SELECT schema, name FROM table_cache WHERE connection_id = ?3 "
+              "AND ?1 IS NOT NULL AND ?2 IS NOT NULL ORDER BY schema, name",
+        err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(s, 1, t->key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, database, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, conn, -1, SQLITE_STATIC);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        dscat_table_sync *g = dscat_realloc(rep->tables, (rep->count + 1) * sizeof(*g));
+        if (g == NULL) {
+            sqlite3_finalize(s);
+            return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        }
+        rep->tables = g;
+        memset(&g[rep->count], 0, sizeof(*g));
+        g[rep->count].schema = dscat_strdup((const char *)sqlite3_column_text(s, 0));
+        g[rep->count].table = dscat_strdup((const char *)sqlite3_column_text(s, 1));
+        rep->count++;
+    }
+    sqlite3_finalize(s);
+    return 0;
+}
+
+int dscat_cache_refresh(dscat_cache_report **out, const dscat_config *cfg,
+                        const char *connection_id, const char *schema, const char *table,
+                        bool include_uncached, dscat_error *err)
+{
+    *out = NULL;
+    dscat_store *st = NULL;
+    const dscat_target_config *t = NULL;
+    char *database = NULL;
+    table_job *jobs = NULL;
+    int64_t t0 = dscat_monotonic_ms();
+    int rc;
+    dscat_cache_report *rep = dscat_calloc(1, sizeof(*rep));
+    if (rep == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    rep->connection_id = dscat_strdup(connection_id);
+    if ((rc = cache_root(cfg, err)) ||
+        (rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err)) ||
+        (rc = dscat_connection_resolve(cfg, st, connection_id, &t, &database, err)))
+        goto done;
+    if (table) {
+        cache_column *cols = NULL;
+        size_t n = 0;
+        if ((rc = catalog_columns(st, t, database, schema, table, &cols, &n, err))) {
+            if (rc == DSCAT_ENOTFOUND)
+                dscat_error_set(err, rc, "table '%s.%s' not found", schema, table);
+            goto done;
+        }
+        free_columns(cols, n);
+        rep->tables = dscat_calloc(1, sizeof(*rep->tables));
+        if (rep->tables == NULL) {
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            goto done;
+        }
+        rep->tables[0].schema = dscat_strdup(schema);
+        rep->tables[0].table = dscat_strdup(table);
+        rep->count = 1;
+    } else if ((rc = connection_tables(st, t, database, connection_id, include_uncached, rep,
+                                       err))) {
+        goto done;
+    }
+    dscat_store_close(st);
+    st = NULL;
+    jobs = dscat_calloc(rep->count + 1, sizeof(*jobs));
+    if (jobs == NULL) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < rep->count; i++)
+        jobs[i] = (table_job){cfg, t, database, connection_id, &rep->tables[i]};
+    pool p = {jobs, rep->count, 0, PTHREAD_MUTEX_INITIALIZER};
+    int nthreads = cfg->settings.refresh_parallelism;
+    if ((size_t)nthreads > rep->count)
+        nthreads = (int)rep->count;
+    pthread_t threads[64];
+    int started = 0;
+    for (; started < nthreads && started < 64; started++)
+        if (pthread_create(&threads[started], NULL, pool_worker, &p) != 0)
+            break;
+    if (started == 0)
+        pool_worker(&p);
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    for (size_t i = 0; i < rep->count; i++) {
+        if (rep->tables[i].rc)
+            rep->failed++;
+        else
+            rep->total_rows += rep->tables[i].rows;
+    }
+done:
+    rep->duration_ms = dscat_monotonic_ms() - t0;
+    dscat_store_close(st);
+    dscat_free(database);
+    dscat_free(jobs);
+    if (rc) {
+        dscat_cache_report_free(rep);
+        return rc;
+    }
+    *out = rep;
+    return 0;
+}
+
+void dscat_warnings_free(dscat_warnings *w)
+{
+    for (size_t i = 0; i < w->count; i++) {
+        dscat_free(w->items[i].schema);
+        dscat_free(w->items[i].table);
+        dscat_free(w->items[i].message);
+    }
+    dscat_free(w->items);
+    memset(w, 0, sizeof(*w));
+}
+
+static void warn(dscat_warnings *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void warn(dscat_warnings *w, const char *fmt, ...)
+{
+    dscat_warning *g = dscat_realloc(w->items, (w->count + 1) * sizeof(*g));
+    if (g == NULL)
+        return;
+    w->items = g;
+    dscat_buf b = DSCAT_BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    dscat_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    g[w->count++] = (dscat_warning){NULL, NULL, dscat_buf_detach(&b)};
+}
+
+void dscat_cache_report_free(dscat_cache_report *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->count; i++) {
+        dscat_free(r->tables[i].schema);
+        dscat_free(r->tables[i].table);
+        dscat_free(r->tables[i].version);
+    }
+    dscat_free(r->tables);
+    dscat_free(r->connection_id);
+    dscat_warnings_free(&r->warnings);
+    dscat_free(r);
+}
+
+/* ---- deletions, orphans, purge, listing ------------------------------------------------------ */
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/*
+ * Deletes a version directory. It must lie inside the cache root, as a whole path segment:
+ * "<root>/a/" never touches "<root>/ab".
+ */
+static int delete_prefix(const char *root, const char *path, char *why, size_t size)
+{
+    size_t n = strlen(root);
+    if (strncmp(path, root, n) != 0 || path[n] != '/' || strstr(path, "/../") ||
+        strcmp(path + strlen(path) - 3, "/..") == 0) {
+        snprintf(why, size, "refusing to delete %s: it is not inside the cache root %s", path,
+                 root);
+        return -1;
+    }
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+        return errno == ENOENT ? 0 : (snprintf(why, size, "%s", strerror(errno)), -1);
+    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+        snprintf(why, size, "%s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void process_deletions(dscat_store *st, const dscat_config *cfg, dscat_warnings *w)
+{
+    sqlite3 *db = dscat_store__db(st);
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT path, delete_after, retry_count FROM pending_deletions",
+                           -1, &s, NULL) != SQLITE_OK)
+        return;
+    int64_t now = dscat_now_us();
+    typedef struct {
+        char *path;
+        int action; /* 0 delete row, 1 retry, 2 defer 24 h */
+    } todo;
+    todo *list = NULL;
+    size_t n = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *path = (const char *)sqlite3_column_text(s, 0);
+        const char *after = (const char *)sqlite3_column_text(s, 1);
+        int retries = sqlite3_column_int(s, 2);
+        int64_t due;
+        int action;
+        if (!parse_iso(after, &due)) {
+            warn(w, "pending deletion of %s has an unparsable delete_after '%s': deferred 24 h",
+                 path, after ? after : "");
+            action = 2;
+        } else if (due > now) {
+            continue;
+        } else {
+            char why[512] = "";
+            if (delete_prefix(cfg->settings.cache_root, path, why, sizeof(why)) == 0) {
+                action = 0;
+            } else if (retries + 1 >= MAX_RETRIES) {
+                warn(w, "giving up deleting %s after %d failures: %s", path, retries + 1, why);
+                action = 0;
+            } else {
+                warn(w, "cannot delete %s (attempt %d of %d): %s", path, retries + 1,
+                     MAX_RETRIES, why);
+                action = 1;
+            }
+        }
+        todo *g = dscat_realloc(list, (n + 1) * sizeof(*g));
+        if (g == NULL)
+            break;
+        list = g;
+        list[n++] = (todo){dscat_strdup(path), action};
+    }
+    sqlite3_finalize(s);
+    char later[40];
+    iso_after(86400, later, sizeof(later));
+    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    for (size_t i = 0; i < n; i++) {
+        const char *sql = list[i].action == 0
+                              ? "DELETE FROM pending_deletions WHERE path = ?1"
+                          : list[i].action == 1
+                              ? "UPDATE pending_deletions SET retry_count = retry_count + 1 "
+                                "WHERE path = ?1"
+                              : "UPDATE pending_deletions SET delete_after = ?2 WHERE path = ?1";
+        if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(s, 1, list[i].path, -1, SQLITE_STATIC);
+            if (list[i].action == 2)
+                sqlite3_bind_text(s, 2, later, -1, SQLITE_STATIC);
+            sqlite3_step(s);
+            sqlite3_finalize(s);
+        }
+        dscat_free(list[i].path);
+    }
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    dscat_free(list);
+}
+
+/* True when the store knows path (current or pending). */
+static bool known_path(sqlite3 *db, const char *path)
+{
+    sqlite3_stmt *s = NULL;
+    bool known = false;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT 1 FROM table_cache WHERE path = ?1 UNION ALL "
+                           "SELECT 1 FROM pending_deletions WHERE path = ?1",
+                           -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
+        known = sqlite3_step(s) == SQLITE_ROW;
+    }
+    sqlite3_finalize(s);
+    return known;
+}
+
+/* Lists the subdirectories of dir (not dot entries). Caller frees each and the array. */
+static size_t subdirs(const char *dir, char ***out)
+{
+    *out = NULL;
+    size_t n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        dscat_buf p = DSCAT_BUF_INIT;
+        dscat_buf_printf(&p, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        if (stat(dscat_buf_cstr(&p), &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            dscat_buf_free(&p);
+            continue;
+        }
+        char **g = dscat_realloc(*out, (n + 1) * sizeof(char *));
+        if (g == NULL) {
+            dscat_buf_free(&p);
+            break;
+        }
+        *out = g;
+        g[n++] = dscat_buf_detach(&p);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void free_list(char **l, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dscat_free(l[i]);
+    dscat_free(l);
+}
+
+/*
+ * Orphans: version directories no store row points to, that no refresh is writing (the table's
+ * lock is free) and that are older than an hour, are scheduled for deletion.
+ */
+static void schedule_orphans(dscat_store *st, const dscat_config *cfg, dscat_warnings *w)
+{
+    sqlite3 *db = dscat_store__db(st);
+    char **conns, **schemas, **tables, **versions;
+    size_t nc = subdirs(cfg->settings.cache_root, &conns);
+    char when[40];
+    iso_after(cfg->settings.deletion_grace_seconds, when, sizeof(when));
+    int64_t now = dscat_now_us();
+    for (size_t a = 0; a < nc; a++) {
+        size_t ns = subdirs(conns[a], &schemas);
+        for (size_t b = 0; b < ns; b++) {
+            size_t nt = subdirs(schemas[b], &tables);
+            for (size_t c = 0; c < nt; c++) {
+                dscat_buf lock = DSCAT_BUF_INIT;
+                dscat_buf_printf(&lock, "%s/.lock", tables[c]);
+                int fd = open(dscat_buf_cstr(&lock), O_RDWR | O_CLOEXEC);
+                dscat_buf_free(&lock);
+                if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+                    close(fd); /* being refreshed: its new version is not an orphan */
+                    continue;
+                }
+                size_t nv = subdirs(tables[c], &versions);
+                for (size_t v = 0; v < nv; v++) {
+                    struct stat sb;
+                    if (stat(versions[v], &sb) != 0 ||
+                        now - (int64_t)sb.st_mtime * 1000000 < ORPHAN_AGE_US ||
+                        known_path(db, versions[v]))
+                        continue;
+                    sqlite3_stmt *s = NULL;
+                    if (sqlite3_prepare_v2(db,
+                                           "INSERT INTO pending_deletions(path, delete_after, "
+                                           "retry_count) VALUES (?1, ?2, 0) "
+                                           "ON CONFLICT(path) DO NOTHING",
+                                           -1, &s, NULL) == SQLITE_OK) {
+                        sqlite3_bind_text(s, 1, versions[v], -1, SQLITE_STATIC);
+                        sqlite3_bind_text(s, 2, when, -1, SQLITE_STATIC);
+                        sqlite3_step(s);
+                        sqlite3_finalize(s);
+                        warn(w, "orphaned version %s scheduled for deletion", versions[v]);
+                    }
+                }
+                free_list(versions, nv);
+                if (fd >= 0)
+                    close(fd);
+            }
+            free_list(tables, nt);
+        }
+        free_list(schemas, ns);
+    }
+    free_list(conns, nc);
+}
+
+int dscat_cache_maintain(const dscat_config *cfg, dscat_warnings *warnings, dscat_error *err)
+{
+    dscat_store *st = NULL;
+    int rc = cache_root(cfg, err);
+    if (rc == 0)
+        rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err);
+    if (rc)
+        return rc;
+    schedule_orphans(st, cfg, warnings);
+    process_deletions(st, cfg, warnings);
+    dscat_store_close(st);
+    return 0;
+}
+
+int dscat_cache_purge(const dscat_config *cfg, const char *connection_id, const char *schema,
+                      const char *table, size_t *purged, dscat_error *err)
+{
+    dscat_store *st = NULL;
+    sqlite3_stmt *s = NULL;
+    const dscat_target_config *t;
+    char *database = NULL;
+    char when[40];
+    *purged = 0;
+    iso_after(cfg->settings.deletion_grace_seconds, when, sizeof(when));
+    int rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err);
+    if (rc == 0)
+        rc = dscat_connection_resolve(cfg, st, connection_id, &t, &database, err);
+    if (rc == 0)
+        rc = dscat_store__exec(st, "BEGIN IMMEDIATE", err);
+    const char *match = "connection_id = ?1 AND (?2 IS NULL OR (schema = ?2 AND name = ?3))";
+    dscat_buf sql = DSCAT_BUF_INIT;
+    dscat_buf_printf(&sql,
+                     "INSERT INTO pending_deletions(path, delete_after, retry_count) "
+                     "SELECT path, ?4, 0 FROM table_cache WHERE %s ON CONFLICT(path) DO NOTHING",
+                     match);
+    for (int step = 0; step < 2 && rc == 0; step++) {
+        if (step == 1) {
+            dscat_buf_reset(&sql);
+            dscat_buf_printf(&sql, "DELETE FROM table_cache WHERE %s", match);
+        }
+        if ((rc = dscat_store__prepare(st, &s, dscat_buf_cstr(&sql), err)))
+            break;
+        sqlite3_bind_text(s, 1, connection_id, -1, SQLITE_STATIC);
+        if (table) {
+            sqlite3_bind_text(s, 2, schema, -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, 3, table, -1, SQLITE_STATIC);
+        }
+        if (step == 0)
+            sqlite3_bind_text(s, 4, when, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s) == SQLITE_DONE ? 0 : dscat_store__step_error(st, err);
+        if (step == 1)
+            *purged = (size_t)sqlite3_changes(dscat_store__db(st));
+        sqlite3_finalize(s);
+    }
+    if (rc == 0)
+        rc = dscat_store__exec(st, "COMMIT", err);
+    else if (st)
+        sqlite3_exec(dscat_store__db(st), "ROLLBACK", NULL, NULL, NULL);
+    if (rc == 0 && table && *purged == 0)
+        rc = dscat_error_set(err, DSCAT_ENOTFOUND, "table '%s.%s' is not cached", schema, table);
+    dscat_buf_free(&sql);
+    dscat_free(database);
+    dscat_store_close(st);
+    return rc;
+}
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+    const unsigned char *v = sqlite3_column_text(s, i);
+    return dscat_strdup(v ? (const char *)v : "");
+}
+
+int dscat_cache_list(dscat_cache_listing *out, const dscat_config *cfg, const char *connection_id,
+                     dscat_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    dscat_store *st = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err);
+    if (rc == 0)
+        rc = dscat_store__prepare(st, &s,
+                                  "SELECT connection_id, schema, name, version, path, rows, bytes, "
+                                  "last_sync_us FROM table_cache WHERE ?1 IS NULL OR "
+                                  "connection_id = ?1 ORDER BY 1, 2, 3",
+                                  err);
+    if (rc == 0) {
+        if (connection_id)
+            sqlite3_bind_text(s, 1, connection_id, -1, SQLITE_STATIC);
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            dscat_cached_table *g = dscat_realloc(out->tables, (out->count + 1) * sizeof(*g));
+            if (g == NULL)
+                break;
+            out->tables = g;
+            g[out->count++] = (dscat_cached_table){
+                col_dup(s, 0), col_dup(s, 1), col_dup(s, 2), col_dup(s, 3), col_dup(s, 4),
+                sqlite3_column_int64(s, 5), sqlite3_column_int64(s, 6), sqlite3_column_int64(s, 7)};
+        }
+        sqlite3_finalize(s);
+        rc = dscat_store__prepare(st, &s,
+                                  "SELECT path, delete_after, retry_count FROM pending_deletions "
+                                  "ORDER BY delete_after, path",
+                                  err);
+    }
+    if (rc == 0) {
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            dscat_pending *g = dscat_realloc(out->pending, (out->npending + 1) * sizeof(*g));
+            if (g == NULL)
+                break;
+            out->pending = g;
+            g[out->npending++] =
+                (dscat_pending){col_dup(s, 0), col_dup(s, 1), sqlite3_column_int(s, 2)};
+        }
+        sqlite3_finalize(s);
+    }
+    dscat_store_close(st);
+    return rc;
+}
+
+void dscat_cache_listing_free(dscat_cache_listing *l)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        dscat_cached_table *t = &l->tables[i];
+        dscat_free(t->connection_id);
+        dscat_free(t->schema);
+        dscat_free(t->table);
+        dscat_free(t->version);
+        dscat_free(t->path);
+    }
+    dscat_free(l->tables);
+    for (size_t i = 0; i < l->npending; i++) {
+        dscat_free(l->pending[i].path);
+        dscat_free(l->pending[i].delete_after);
+    }
+    dscat_free(l->pending);
+    dscat_warnings_free(&l->warnings);
+    memset(l, 0, sizeof(*l));
+}

@@ -1,0 +1,337 @@
+/*
+ * dscat cache refresh|ls|purge, dscat query
+ */
+#include "cli/cli.h"
+
+#include "core/timeutil.h"
+#include "dscat/cache.h"
+#include "dscat/find.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char cache_help[] =
+    "usage: dscat cache refresh CONN [SCHEMA.TABLE] [--include-uncached] [--json]\n"
+    "       dscat cache ls [CONN] [--json]\n"
+    "       dscat cache purge CONN [SCHEMA.TABLE]\n"
+    "\n"
+    "Copies chosen tables into versioned Parquet files under cache_root (DSCAT_CACHE_ROOT) and\n"
+    "refreshes them atomically: readers see the old version or the new one, never a mix. Old\n"
+    "versions are deleted after deletion_grace_seconds. CONN is a target key when the target\n"
+    "names one database, else TARGET.DATABASE.\n";
+
+/* Splits "schema.table" (quotes allowed). */
+static int split_table(const char *arg, char **schema, char **table)
+{
+    char *parts[2] = {0}, *target = NULL;
+    int n = dscat_split_qualified(arg, &target, parts, 2);
+    free(target);
+    if (n != 2) {
+        for (int i = 0; i < 2; i++)
+            free(parts[i]);
+        return -1;
+    }
+    *schema = parts[0];
+    *table = parts[1];
+    return 0;
+}
+
+/* Runs the deletion work every cache command does before it exits; prints its warnings. */
+static void maintain(const dscat_config *cfg, dscat_warnings *into)
+{
+    dscat_warnings w = {0};
+    dscat_error err = {0};
+    if (dscat_cache_maintain(cfg, &w, &err))
+        fprintf(stderr, "dscat: warning: cache maintenance failed: %s\n", err.message);
+    for (size_t i = 0; i < w.count; i++)
+        fprintf(stderr, "dscat: warning: %s\n", w.items[i].message);
+    if (into) {
+        *into = w;
+        return;
+    }
+    dscat_warnings_free(&w);
+}
+
+static json_t *warnings_json(const dscat_warnings *w)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < w->count; i++)
+        json_array_append_new(a, json_pack("{s:s}", "message", w->items[i].message));
+    return a;
+}
+
+static void print_json(json_t *j)
+{
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text)
+        puts(text);
+    free(text);
+    json_decref(j);
+}
+
+static int cache_refresh(dscat_config *cfg, int argc, char **argv)
+{
+    const char *conn = NULL, *name = NULL;
+    bool json = false, all = false;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (strcmp(argv[i], "--include-uncached") == 0)
+            all = true;
+        else if (argv[i][0] == '-')
+            return cli_usage("cache", "unknown option '%s'", argv[i]);
+        else if (conn == NULL)
+            conn = argv[i];
+        else if (name == NULL)
+            name = argv[i];
+        else
+            return cli_usage("cache", "unexpected argument '%s'", argv[i]);
+    }
+    if (conn == NULL)
+        return cli_usage("cache", "cache refresh needs a connection");
+    char *schema = NULL, *table = NULL;
+    if (name && split_table(name, &schema, &table))
+        return cli_usage("cache", "give the table as SCHEMA.TABLE");
+    dscat_cache_report *rep = NULL;
+    dscat_error err = {0};
+    int rc = dscat_cache_refresh(&rep, cfg, conn, schema, table, all, &err);
+    dscat_warnings w = {0};
+    maintain(cfg, &w);
+    if (rc) {
+        cli_error("%s", err.message);
+    } else if (json) {
+        json_t *tables = json_array();
+        for (size_t i = 0; i < rep->count; i++) {
+            const dscat_table_sync *t = &rep->tables[i];
+            json_t *o = json_pack("{s:s, s:s, s:b}", "schema_name", t->schema, "table_name",
+                                  t->table, "ok", t->rc == 0);
+            if (t->rc)
+                json_object_set_new(o, "error", json_string(t->error.message));
+            else
+                json_object_update_new(
+                    o, json_pack("{s:I, s:I, s:I, s:s, s:b}", "rows", (json_int_t)t->rows,
+                                 "bytes", (json_int_t)t->bytes, "duration_ms",
+                                 (json_int_t)t->duration_ms, "version",
+                                 t->version ? t->version : "", "joined", t->joined));
+            json_array_append_new(tables, o);
+        }
+        print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "connection_id", conn,
+                             "tables_refreshed", (json_int_t)(rep->count - rep->failed),
+                             "tables_failed", (json_int_t)rep->failed, "total_rows",
+                             (json_int_t)rep->total_rows, "duration_ms",
+                             (json_int_t)rep->duration_ms, "tables", tables, "warnings",
+                             warnings_json(&w)));
+    } else {
+        if (rep->count == 0)
+            printf("No cached tables in %s (use --include-uncached to cache all its tables)\n",
+                   conn);
+        for (size_t i = 0; i < rep->count; i++) {
+            const dscat_table_sync *t = &rep->tables[i];
+            if (t->rc)
+                fprintf(stderr, "dscat: %s %s.%s: %s\n", conn, t->schema, t->table,
+                        t->error.message);
+            else
+                printf("%s %s.%s: %lld rows, %lld bytes in %.2f s (version %s%s)\n", conn,
+                       t->schema, t->table, (long long)t->rows, (long long)t->bytes,
+                       (double)t->duration_ms / 1000.0, t->version ? t->version : "",
+                       t->joined ? ", from the refresh already running" : "");
+        }
+    }
+    if (rc == 0 && rep->failed)
+        rc = 1;
+    dscat_warnings_free(&w);
+    dscat_cache_report_free(rep);
+    free(schema);
+    free(table);
+    return rc ? EXIT_FAIL : EXIT_OK;
+}
+
+static int cache_ls(dscat_config *cfg, int argc, char **argv)
+{
+    const char *conn = NULL;
+    bool json = false;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (conn == NULL && argv[i][0] != '-')
+            conn = argv[i];
+        else
+            return cli_usage("cache", "unexpected argument '%s'", argv[i]);
+    }
+    dscat_warnings w = {0};
+    maintain(cfg, &w);
+    dscat_cache_listing l;
+    dscat_error err = {0};
+    if (dscat_cache_list(&l, cfg, conn, &err)) {
+        cli_error("%s", err.message);
+        dscat_warnings_free(&w);
+        return EXIT_FAIL;
+    }
+    if (json) {
+        json_t *tables = json_array(), *pending = json_array();
+        for (size_t i = 0; i < l.count; i++) {
+            const dscat_cached_table *t = &l.tables[i];
+            char when[40];
+            dscat_format_utc_iso(t->last_sync_us, when, sizeof(when));
+            json_array_append_new(
+                tables, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "connection_id",
+                                  t->connection_id, "schema_name", t->schema, "table_name",
+                                  t->table, "version", t->version, "path", t->path, "rows",
+                                  (json_int_t)t->rows, "bytes", (json_int_t)t->bytes,
+                                  "last_sync", when));
+        }
+        for (size_t i = 0; i < l.npending; i++)
+            json_array_append_new(pending, json_pack("{s:s, s:s, s:i}", "path", l.pending[i].path,
+                                                     "delete_after", l.pending[i].delete_after,
+                                                     "retry_count", l.pending[i].retry_count));
+        print_json(json_pack("{s:o, s:o, s:o}", "tables", tables, "pending_deletions", pending,
+                             "warnings", warnings_json(&w)));
+    } else {
+        if (l.count == 0)
+            printf("No cached tables.\n");
+        for (size_t i = 0; i < l.count; i++) {
+            const dscat_cached_table *t = &l.tables[i];
+            char when[40];
+            dscat_format_local(t->last_sync_us, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
+            printf("%s %s.%s: version %s, %lld rows, %lld bytes, synced %s\n", t->connection_id,
+                   t->schema, t->table, t->version, (long long)t->rows, (long long)t->bytes,
+                   when);
+        }
+        if (l.npending)
+            printf("\nPending deletions:\n");
+        for (size_t i = 0; i < l.npending; i++)
+            printf("  %s after %s (%d failed attempts)\n", l.pending[i].path,
+                   l.pending[i].delete_after, l.pending[i].retry_count);
+    }
+    dscat_warnings_free(&w);
+    dscat_cache_listing_free(&l);
+    return EXIT_OK;
+}
+
+static int cache_purge(dscat_config *cfg, int argc, char **argv)
+{
+    if (argc < 1 || argc > 2)
+        return cli_usage("cache", "cache purge needs CONN [SCHEMA.TABLE]");
+    char *schema = NULL, *table = NULL;
+    if (argc == 2 && split_table(argv[1], &schema, &table))
+        return cli_usage("cache", "give the table as SCHEMA.TABLE");
+    size_t n = 0;
+    dscat_error err = {0};
+    int rc = dscat_cache_purge(cfg, argv[0], schema, table, &n, &err);
+    if (rc)
+        cli_error("%s", err.message);
+    else
+        printf("Purged %zu table%s of %s; files are deleted after the grace period\n", n,
+               n == 1 ? "" : "s", argv[0]);
+    maintain(cfg, NULL);
+    free(schema);
+    free(table);
+    return rc ? EXIT_FAIL : EXIT_OK;
+}
+
+int cmd_cache(int argc, char **argv)
+{
+    if (argc < 2 || cli_is_help(argv[1])) {
+        fputs(cache_help, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    const char *sub = argv[1];
+    if (strcmp(sub, "refresh") && strcmp(sub, "ls") && strcmp(sub, "purge"))
+        return cli_usage("cache", "unknown subcommand '%s'", sub);
+    dscat_config *cfg = NULL;
+    if (cli_load_config(&cfg))
+        return EXIT_FAIL;
+    int rc = strcmp(sub, "refresh") == 0 ? cache_refresh(cfg, argc - 2, argv + 2)
+             : strcmp(sub, "ls") == 0    ? cache_ls(cfg, argc - 2, argv + 2)
+                                         : cache_purge(cfg, argc - 2, argv + 2);
+    dscat_config_free(cfg);
+    return rc;
+}
+
+static void csv_cell(const char *s)
+{
+    if (s && strpbrk(s, ",\"\n\r")) {
+        putchar('"');
+        for (const char *p = s; *p; p++) {
+            if (*p == '"')
+                putchar('"');
+            putchar(*p);
+        }
+        putchar('"');
+    } else if (s) {
+        fputs(s, stdout);
+    }
+}
+
+int cmd_query(int argc, char **argv)
+{
+    const char *sql = NULL, *format = "table";
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            printf("usage: dscat query SQL [--format table|json|csv]\n\nSQL over the cached "
+                   "tables, each named \"<connection id>\".\"<schema>\".\"<table>\".\n");
+            return EXIT_OK;
+        } else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
+            format = argv[++i];
+        } else if (sql == NULL) {
+            sql = argv[i];
+        } else {
+            return cli_usage("query", "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (sql == NULL)
+        return cli_usage("query", "give the SQL to run");
+    if (strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "csv"))
+        return cli_usage("query", "--format must be table, json or csv");
+    dscat_config *cfg = NULL;
+    if (cli_load_config(&cfg))
+        return EXIT_FAIL;
+    dscat_query_result r;
+    dscat_error err = {0};
+    int rc = dscat_cache_query(&r, cfg, sql, 0, &err);
+    if (rc) {
+        cli_error("%s", err.message);
+    } else if (strcmp(format, "json") == 0) {
+        json_t *rows = json_array();
+        for (size_t i = 0; i < r.nrows; i++) {
+            json_t *o = json_object();
+            for (size_t c = 0; c < r.ncolumns; c++) {
+                const char *v = r.cells[i * r.ncolumns + c];
+                json_object_set_new(o, r.columns[c], v ? json_string(v) : json_null());
+            }
+            json_array_append_new(rows, o);
+        }
+        print_json(rows);
+    } else if (strcmp(format, "csv") == 0) {
+        for (size_t c = 0; c < r.ncolumns; c++) {
+            csv_cell(r.columns[c]);
+            putchar(c + 1 < r.ncolumns ? ',' : '\n');
+        }
+        for (size_t i = 0; i < r.nrows; i++)
+            for (size_t c = 0; c < r.ncolumns; c++) {
+                csv_cell(r.cells[i * r.ncolumns + c]);
+                putchar(c + 1 < r.ncolumns ? ',' : '\n');
+            }
+    } else {
+        for (size_t c = 0; c < r.ncolumns; c++)
+            printf("| %s ", r.columns[c]);
+        printf("|\n");
+        for (size_t c = 0; c < r.ncolumns; c++)
+            printf("|---");
+        printf("|\n");
+        for (size_t i = 0; i < r.nrows; i++) {
+            for (size_t c = 0; c < r.ncolumns; c++) {
+                const char *v = r.cells[i * r.ncolumns + c];
+                printf("| %s ", v ? v : "NULL");
+            }
+            printf("|\n");
+        }
+        printf("\n%zu row%s in %lld ms\n", r.nrows, r.nrows == 1 ? "" : "s",
+               (long long)r.duration_ms);
+    }
+    dscat_query_result_free(&r);
+    dscat_config_free(cfg);
+    return rc ? EXIT_FAIL : EXIT_OK;
+}
