@@ -54,8 +54,7 @@ void dscat_cache_report_free(dscat_cache_report *r);
 
 /* The connection ids of a configuration and catalog (SPEC §0), for listing and checks. */
 int dscat_connection_resolve(const dscat_config *cfg, dscat_store *st, const char *id,
-                             const dscat_target_config **target, char **database,
-                             dscat_error *err);
+                             const dscat_target_config **target, char **database, dscat_error *err);
 
 typedef struct dscat_cached_table {
     char *connection_id, *schema, *table, *version, *path;

@@ -138,8 +138,7 @@ static const char *single_database(const dscat_target_config *t, char *buf, size
 }
 
 int dscat_connection_resolve(const dscat_config *cfg, dscat_store *st, const char *id,
-                             const dscat_target_config **target, char **database,
-                             dscat_error *err)
+                             const dscat_target_config **target, char **database, dscat_error *err)
 {
     (void)st;
     *target = NULL;
@@ -166,7 +165,8 @@ int dscat_connection_resolve(const dscat_config *cfg, dscat_store *st, const cha
     return *database ? 0 : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
 }
 
-/* ---- the writer: source rows -> DuckDB table function -> Parquet ------------------------------- */
+/* ---- the writer: source rows -> DuckDB table function -> Parquet -------------------------------
+ */
 
 typedef struct feed {
     const dscat_source_driver *driver;
@@ -304,8 +304,8 @@ done:
 
 /* The table's columns from the catalog, with their cache types. */
 static int catalog_columns(dscat_store *st, const dscat_target_config *t, const char *database,
-                           const char *schema, const char *table, cache_column **out,
-                           size_t *n, dscat_error *err)
+                           const char *schema, const char *table, cache_column **out, size_t *n,
+                           dscat_error *err)
 {
     sqlite3_stmt *s = NULL;
     *out = NULL;
@@ -333,12 +333,11 @@ static int catalog_columns(dscat_store *st, const dscat_target_config *t, const 
         cache_column *c = &g[(*n)++];
         memset(c, 0, sizeof(*c));
         c->name = dscat_strdup((const char *)sqlite3_column_text(s, 0));
-        dscat_cache_map_type(c, t->type, (const char *)sqlite3_column_text(s, 1),
-                             (const char *)sqlite3_column_text(s, 2),
-                             sqlite3_column_type(s, 3) == SQLITE_NULL ? -1
-                                                                      : sqlite3_column_int(s, 3),
-                             sqlite3_column_type(s, 4) == SQLITE_NULL ? -1
-                                                                      : sqlite3_column_int(s, 4));
+        dscat_cache_map_type(
+            c, t->type, (const char *)sqlite3_column_text(s, 1),
+            (const char *)sqlite3_column_text(s, 2),
+            sqlite3_column_type(s, 3) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 3),
+            sqlite3_column_type(s, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 4));
     }
     sqlite3_finalize(s);
     if (*n == 0)
@@ -481,8 +480,8 @@ static void refresh_table(table_job *job)
     dscat_error *err = &r->error;
     if ((r->rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err)))
         goto done;
-    if ((r->rc = catalog_columns(st, job->target, job->database, r->schema, r->table, &cols,
-                                 &ncols, err)))
+    if ((r->rc = catalog_columns(st, job->target, job->database, r->schema, r->table, &cols, &ncols,
+                                 err)))
         goto done;
     dir = table_dir(cfg->settings.cache_root, job->conn, r->schema, r->table);
     if (dir == NULL || mkdirs(dir) || dscat_buf_printf(&lock, "%s/.lock", dir)) {
@@ -574,8 +573,7 @@ static void *pool_worker(void *arg)
 
 /* The tables to refresh for a whole connection: cached ones, or all catalogued ones. */
 static int connection_tables(dscat_store *st, const dscat_target_config *t, const char *database,
-                             const char *conn, bool all, dscat_cache_report *rep,
-                             dscat_error *err)
+                             const char *conn, bool all, dscat_cache_report *rep, dscat_error *err)
 {
     sqlite3_stmt *s = NULL;
     int rc = dscat_store__prepare(
@@ -766,8 +764,8 @@ static void process_deletions(dscat_store *st, const dscat_config *cfg, dscat_wa
 {
     sqlite3 *db = dscat_store__db(st);
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT path, delete_after, retry_count FROM pending_deletions",
-                           -1, &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "SELECT path, delete_after, retry_count FROM pending_deletions", -1,
+                           &s, NULL) != SQLITE_OK)
         return;
     int64_t now = dscat_now_us();
     typedef struct {
@@ -796,8 +794,8 @@ static void process_deletions(dscat_store *st, const dscat_config *cfg, dscat_wa
                 warn(w, "giving up deleting %s after %d failures: %s", path, retries + 1, why);
                 action = 0;
             } else {
-                warn(w, "cannot delete %s (attempt %d of %d): %s", path, retries + 1,
-                     MAX_RETRIES, why);
+                warn(w, "cannot delete %s (attempt %d of %d): %s", path, retries + 1, MAX_RETRIES,
+                     why);
                 action = 1;
             }
         }
@@ -812,8 +810,7 @@ static void process_deletions(dscat_store *st, const dscat_config *cfg, dscat_wa
     iso_after(86400, later, sizeof(later));
     sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     for (size_t i = 0; i < n; i++) {
-        const char *sql = list[i].action == 0
-                              ? "DELETE FROM pending_deletions WHERE path = ?1"
+        const char *sql = list[i].action == 0 ? "DELETE FROM pending_deletions WHERE path = ?1"
                           : list[i].action == 1
                               ? "UPDATE pending_deletions SET retry_count = retry_count + 1 "
                                 "WHERE path = ?1"
@@ -1033,9 +1030,14 @@ int dscat_cache_list(dscat_cache_listing *out, const dscat_config *cfg, const ch
             if (g == NULL)
                 break;
             out->tables = g;
-            g[out->count++] = (dscat_cached_table){
-                col_dup(s, 0), col_dup(s, 1), col_dup(s, 2), col_dup(s, 3), col_dup(s, 4),
-                sqlite3_column_int64(s, 5), sqlite3_column_int64(s, 6), sqlite3_column_int64(s, 7)};
+            g[out->count++] = (dscat_cached_table){col_dup(s, 0),
+                                                   col_dup(s, 1),
+                                                   col_dup(s, 2),
+                                                   col_dup(s, 3),
+                                                   col_dup(s, 4),
+                                                   sqlite3_column_int64(s, 5),
+                                                   sqlite3_column_int64(s, 6),
+                                                   sqlite3_column_int64(s, 7)};
         }
         sqlite3_finalize(s);
         rc = dscat_store__prepare(st, &s,

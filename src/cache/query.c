@@ -67,8 +67,18 @@ int dscat_cache_query(dscat_query_result *out, const dscat_config *cfg, const ch
         return rc;
     if ((rc = dscat_duck_open(&duck, err)) || (rc = setup_views(duck, &l, err)))
         goto done;
+    /* Every value is returned as text: cast in SQL (DuckDB's own formatting for every type),
+     * falling back to the statement as written when it cannot be a subquery (PRAGMA, ...). */
     duckdb_result res;
-    if (duckdb_query(dscat_duck_connection(duck), sql, &res) == DuckDBError) {
+    dscat_buf wrapped = DSCAT_BUF_INIT;
+    dscat_buf_printf(&wrapped, "SELECT COLUMNS(*)::VARCHAR FROM (%s)", sql);
+    duckdb_state state = duckdb_query(dscat_duck_connection(duck), dscat_buf_cstr(&wrapped), &res);
+    dscat_buf_free(&wrapped);
+    if (state == DuckDBError) {
+        duckdb_destroy_result(&res);
+        state = duckdb_query(dscat_duck_connection(duck), sql, &res);
+    }
+    if (state == DuckDBError) {
         const char *msg = duckdb_result_error(&res);
         bool missing = msg && strstr(msg, "does not exist");
         rc = dscat_error_set(err, DSCAT_EINVALID, "%s%s", msg ? msg : "query failed",

@@ -37,13 +37,13 @@ static const mapping postgres_types[] = {
 };
 
 static const mapping mysql_types[] = {
-    {"tinyint", "TINYINT"},   {"smallint", "SMALLINT"}, {"mediumint", "INTEGER"},
-    {"int", "INTEGER"},       {"bigint", "BIGINT"},     {"float", "FLOAT"},
-    {"double", "DOUBLE"},     {"date", "DATE"},         {"datetime", "TIMESTAMP"},
-    {"timestamp", "TIMESTAMPTZ"}, {"year", "SMALLINT"}, {"json", "JSON"},
-    {"varchar", "VARCHAR"},   {"char", "VARCHAR"},      {"text", "VARCHAR"},
-    {"tinytext", "VARCHAR"},  {"mediumtext", "VARCHAR"}, {"longtext", "VARCHAR"},
-    {"enum", "VARCHAR"},      {"set", "VARCHAR"},
+    {"tinyint", "TINYINT"},       {"smallint", "SMALLINT"},  {"mediumint", "INTEGER"},
+    {"int", "INTEGER"},           {"bigint", "BIGINT"},      {"float", "FLOAT"},
+    {"double", "DOUBLE"},         {"date", "DATE"},          {"datetime", "TIMESTAMP"},
+    {"timestamp", "TIMESTAMPTZ"}, {"year", "SMALLINT"},      {"json", "JSON"},
+    {"varchar", "VARCHAR"},       {"char", "VARCHAR"},       {"text", "VARCHAR"},
+    {"tinytext", "VARCHAR"},      {"mediumtext", "VARCHAR"}, {"longtext", "VARCHAR"},
+    {"enum", "VARCHAR"},          {"set", "VARCHAR"},
 };
 
 /* MySQL unsigned integers need the next wider DuckDB type or its unsigned twin. */
@@ -107,8 +107,7 @@ void dscat_cache_map_type(cache_column *c, dscat_source_type source, const char 
             strcmp(dt, "bit") == 0) {
             duck = "BLOB";
             c->hex = true;
-        } else if ((strcmp(dt, "decimal") == 0) && precision > 0 && precision <= 38 &&
-                   scale >= 0) {
+        } else if ((strcmp(dt, "decimal") == 0) && precision > 0 && precision <= 38 && scale >= 0) {
             snprintf(c->duck_type, sizeof(c->duck_type), "DECIMAL(%d,%d)", precision, scale);
             return;
         } else if (column_type && strstr(column_type, "unsigned")) {

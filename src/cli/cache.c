@@ -111,18 +111,16 @@ static int cache_refresh(dscat_config *cfg, int argc, char **argv)
                 json_object_set_new(o, "error", json_string(t->error.message));
             else
                 json_object_update_new(
-                    o, json_pack("{s:I, s:I, s:I, s:s, s:b}", "rows", (json_int_t)t->rows,
-                                 "bytes", (json_int_t)t->bytes, "duration_ms",
-                                 (json_int_t)t->duration_ms, "version",
-                                 t->version ? t->version : "", "joined", t->joined));
+                    o, json_pack("{s:I, s:I, s:I, s:s, s:b}", "rows", (json_int_t)t->rows, "bytes",
+                                 (json_int_t)t->bytes, "duration_ms", (json_int_t)t->duration_ms,
+                                 "version", t->version ? t->version : "", "joined", t->joined));
             json_array_append_new(tables, o);
         }
-        print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "connection_id", conn,
-                             "tables_refreshed", (json_int_t)(rep->count - rep->failed),
-                             "tables_failed", (json_int_t)rep->failed, "total_rows",
-                             (json_int_t)rep->total_rows, "duration_ms",
-                             (json_int_t)rep->duration_ms, "tables", tables, "warnings",
-                             warnings_json(&w)));
+        print_json(json_pack(
+            "{s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "connection_id", conn, "tables_refreshed",
+            (json_int_t)(rep->count - rep->failed), "tables_failed", (json_int_t)rep->failed,
+            "total_rows", (json_int_t)rep->total_rows, "duration_ms", (json_int_t)rep->duration_ms,
+            "tables", tables, "warnings", warnings_json(&w)));
     } else {
         if (rep->count == 0)
             printf("No cached tables in %s (use --include-uncached to cache all its tables)\n",
@@ -175,12 +173,12 @@ static int cache_ls(dscat_config *cfg, int argc, char **argv)
             const dscat_cached_table *t = &l.tables[i];
             char when[40];
             dscat_format_utc_iso(t->last_sync_us, when, sizeof(when));
-            json_array_append_new(
-                tables, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "connection_id",
-                                  t->connection_id, "schema_name", t->schema, "table_name",
-                                  t->table, "version", t->version, "path", t->path, "rows",
-                                  (json_int_t)t->rows, "bytes", (json_int_t)t->bytes,
-                                  "last_sync", when));
+            json_array_append_new(tables, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}",
+                                                    "connection_id", t->connection_id,
+                                                    "schema_name", t->schema, "table_name",
+                                                    t->table, "version", t->version, "path",
+                                                    t->path, "rows", (json_int_t)t->rows, "bytes",
+                                                    (json_int_t)t->bytes, "last_sync", when));
         }
         for (size_t i = 0; i < l.npending; i++)
             json_array_append_new(pending, json_pack("{s:s, s:s, s:i}", "path", l.pending[i].path,
@@ -196,8 +194,7 @@ static int cache_ls(dscat_config *cfg, int argc, char **argv)
             char when[40];
             dscat_format_local(t->last_sync_us, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
             printf("%s %s.%s: version %s, %lld rows, %lld bytes, synced %s\n", t->connection_id,
-                   t->schema, t->table, t->version, (long long)t->rows, (long long)t->bytes,
-                   when);
+                   t->schema, t->table, t->version, (long long)t->rows, (long long)t->bytes, when);
         }
         if (l.npending)
             printf("\nPending deletions:\n");
