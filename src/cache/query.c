@@ -45,10 +45,13 @@ static int setup_views(dscat_duck *duck, const dscat_cache_listing *l, dscat_err
         dscat_buf_puts(&sql, " AS SELECT * FROM read_parquet(");
         dscat_buf_printf(&file, "%s/data.parquet", t->path);
         dscat_duck_quote_literal(&sql, dscat_buf_cstr(&file));
-        if (dscat_buf_putc(&sql, ')'))
+        if (dscat_buf_putc(&sql, ')')) {
             rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-        else
-            rc = dscat_duck_exec(duck, dscat_buf_cstr(&sql), err);
+        } else if (dscat_duck_exec(duck, dscat_buf_cstr(&sql), err) != 0) {
+            /* DuckDB's names are case-insensitive: of two tables whose names differ only in
+             * case, the second cannot be a view. It is left out; the others stay queryable. */
+            dscat_error_clear(err);
+        }
         dscat_buf_free(&sql);
         dscat_buf_free(&file);
     }

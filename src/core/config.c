@@ -359,8 +359,11 @@ static int parse_settings(const ctx *c, const dscat_toml_entry *se, dscat_settin
     return 0;
 }
 
-/* Reads a positive number from an environment override; a malformed one is a config error. */
-static int env_number(const ctx *c, const char *var, double *out, bool integer)
+/*
+ * Reads a number from an environment override: positive, or with allow_zero also 0. A malformed
+ * one is a configuration error.
+ */
+static int env_number_min(const ctx *c, const char *var, double *out, bool integer, bool allow_zero)
 {
     const char *v = getenv(var);
     if (v == NULL || *v == '\0')
@@ -368,12 +371,18 @@ static int env_number(const ctx *c, const char *var, double *out, bool integer)
     char *end = NULL;
     errno = 0;
     double d = strtod(v, &end);
-    if (errno || end == v || *end != '\0' || !(d > 0) || d > 1e9 || (integer && d != (long)d))
-        return dscat_error_set(c->err, DSCAT_ECONFIG,
-                               "environment variable %s must be a positive %s", var,
+    if (errno || end == v || *end != '\0' || !(allow_zero ? d >= 0 : d > 0) || d > 1e9 ||
+        (integer && d != (long)d))
+        return dscat_error_set(c->err, DSCAT_ECONFIG, "environment variable %s must be a %s %s",
+                               var, allow_zero ? "non-negative" : "positive",
                                integer ? "integer" : "number");
     *out = d;
     return 0;
+}
+
+static int env_number(const ctx *c, const char *var, double *out, bool integer)
+{
+    return env_number_min(c, var, out, integer, false);
 }
 
 static int env_string(char **dest, const char *var)
@@ -402,7 +411,7 @@ static int apply_env_overrides(const ctx *c, dscat_settings *s)
         return rc;
     s->connect_timeout = d;
     d = s->deletion_grace_seconds;
-    if ((rc = env_number(c, "DSCAT_DELETION_GRACE", &d, true)))
+    if ((rc = env_number_min(c, "DSCAT_DELETION_GRACE", &d, true, true)))
         return rc;
     s->deletion_grace_seconds = (int)d;
     d = s->deletion_interval_seconds;

@@ -1,0 +1,70 @@
+# Cache crash safety and hostile names.
+root=$TEST_TMP/crash-root
+mkdir -p "$root"
+export DSCAT_CACHE_ROOT=$root DSCAT_DELETION_GRACE=0
+pg_psql postgres -c 'CREATE DATABASE crashdb' >/dev/null
+pg_psql crashdb -c 'CREATE TABLE t (tag int, i int)' -c 'INSERT INTO t SELECT 1, g FROM generate_series(1, 200000) g' >/dev/null
+home=$(new_home)
+pg_target pg 'database = "crashdb"' >"$home/targets.toml"
+DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+DSCAT_HOME=$home "$DSCAT" cache refresh pg public.t >/dev/null 2>&1
+state() { DSCAT_HOME=$home "$DSCAT" query 'SELECT count(*), min(tag), max(tag) FROM pg.public.t' --format csv 2>&1 | tail -n +2; }
+tag=1
+for stage in streaming file_closed swap_committed old_scheduled; do
+    tag=$((tag + 1))
+    pg_psql crashdb -c "UPDATE t SET tag = $tag" >/dev/null
+    DSCAT_TEST_CRASH_AT=$stage DSCAT_HOME=$home "$DSCAT" cache refresh pg public.t >/dev/null 2>&1
+    got=$(state)
+    case $stage in
+    streaming | file_closed) want="200000,$((tag - 1)),$((tag - 1))" ;;
+    *) want="200000,$tag,$tag" ;;
+    esac
+    # Killed before the swap: the previous version is current; after it: the new one.
+    assert_eq "killed at '$stage': the right version is current, readable and whole" "$want" "$got"
+    if [ "$stage" = streaming ] || [ "$stage" = file_closed ]; then pg_psql crashdb -c "UPDATE t SET tag = $((tag - 1))" >/dev/null; tag=$((tag - 1)); fi
+done
+# SIGKILL at moments spread over long refreshes.
+for delay in 0.05 0.1 0.15 0.2 0.3 0.4 0.5 0.6 0.8 1.0; do
+    DSCAT_HOME=$home "$DSCAT" cache refresh pg public.t >/dev/null 2>&1 &
+    pid=$!
+    sleep "$delay"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    got=$(state)
+    check "SIGKILL after ${delay}s: one whole version is current ($got)" sh -c "echo '$got' | awk -F, '{ exit !(\$1 == 200000 && \$2 == \$3) }'"
+done
+# The orphan rule: what the crashes left is scheduled once old enough, then deleted.
+vers=$(find "$root" -mindepth 4 -maxdepth 4 -type d | wc -l)
+current=$(sqlite3 "$home/catalog.db" 'SELECT path FROM table_cache')
+check "crashes left orphaned versions behind" test "$vers" -gt 1
+find "$root" -mindepth 4 -maxdepth 4 -type d -exec touch -d '2 hours ago' {} +
+DSCAT_HOME=$home "$DSCAT" cache ls >/dev/null 2>"$TEST_TMP/orphans.err"
+check "orphans are reported" grep -q 'orphaned version' "$TEST_TMP/orphans.err"
+DSCAT_HOME=$home "$DSCAT" cache ls >/dev/null 2>&1
+assert_eq "only the current version is left" "$current" "$(find "$root" -mindepth 4 -maxdepth 4 -type d)"
+check "the current version still reads" test "$(state | cut -d, -f1)" = 200000
+
+# Hostile names: no two share a path, nothing is created outside the root.
+pg_psql crashdb >/dev/null <<'SQL'
+CREATE SCHEMA "../up";
+CREATE TABLE "../up"."a/b" (x int); INSERT INTO "../up"."a/b" VALUES (1);
+CREATE TABLE public.".." (x int); INSERT INTO public.".." VALUES (2);
+CREATE TABLE public."%2F" (x int); INSERT INTO public."%2F" VALUES (3);
+CREATE TABLE public."/" (x int); INSERT INTO public."/" VALUES (4);
+CREATE TABLE public."a.b" (x int); INSERT INTO public."a.b" VALUES (5);
+CREATE TABLE public."Case" (x int); INSERT INTO public."Case" VALUES (6);
+CREATE TABLE public."case" (x int); INSERT INTO public."case" VALUES (7);
+CREATE TABLE public."q""uote" (x int); INSERT INTO public."q""uote" VALUES (8);
+CREATE TABLE public."ünï" (x int); INSERT INTO public."ünï" VALUES (9);
+SQL
+DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+before_parent=$(ls -A "$TEST_TMP" | sort)
+for name in '"../up"."a/b"' 'public.".."' 'public."%2F"' 'public."/"' 'public."a.b"' 'public.Case' 'public.case' 'public."q""uote"' 'public.ünï'; do
+    DSCAT_HOME=$home "$DSCAT" cache refresh pg "$name" >/dev/null 2>&1 || echo "failed: $name" >>"$TEST_TMP/hostile.fail"
+done
+check "every hostile table is cached" test ! -e "$TEST_TMP/hostile.fail"
+assert_eq "no two share a path" 10 "$(sqlite3 "$home/catalog.db" 'SELECT count(DISTINCT path) FROM table_cache')"
+check "every path lies inside the root" test "$(sqlite3 "$home/catalog.db" "SELECT count(*) FROM table_cache WHERE path NOT LIKE '$root/%' OR path LIKE '%/../%'")" = 0
+assert_eq "nothing was created beside the root" "$before_parent" "$(ls -A "$TEST_TMP" | sort)"
+# DuckDB matches names without regard to case: of "Case" and "case" only the first is a view.
+assert_eq "each reads back its own row" "1 2 3 4 5 6 8 9" "$(for t in '"../up"."a/b"' 'public.".."' 'public."%2F"' 'public."/"' 'public."a.b"' 'public."Case"' 'public."q""uote"' 'public."ünï"'; do DSCAT_HOME=$home "$DSCAT" query "SELECT x FROM pg.$t" --format csv | tail -n +2; done | tr '\n' ' ' | sed 's/ $//')"
