@@ -377,7 +377,14 @@ static int my_quote(dscat_buf *b, const char *name, void *payload)
     return rc ? rc : dscat_buf_putc(b, '`');
 }
 
-static const dscat_profile_dialect my_dialect = {my_quote, false, my_profileable};
+static int my_hex(dscat_buf *b, const char *name, void *payload)
+{
+    dscat_buf_puts(b, "HEX(");
+    int rc = my_quote(b, name, payload);
+    return rc ? rc : dscat_buf_putc(b, ')');
+}
+
+static const dscat_profile_dialect my_dialect = {my_quote, false, my_profileable, my_hex};
 
 static int my_profile_table(dscat_source *src, dscat_db_scan *scan, size_t table,
                             const size_t *columns, size_t ncolumns, int sample, dscat_error *err)
@@ -420,21 +427,7 @@ static int my_cursor_open(dscat_cursor **out, dscat_source *src, const char *sch
 {
     my_source *s = (my_source *)src;
     dscat_buf sql = DSCAT_BUF_INIT;
-    int rc = dscat_buf_puts(&sql, "SELECT ");
-    for (size_t i = 0; i < ncolumns && rc == 0; i++) {
-        dscat_buf_puts(&sql, i ? ", " : "");
-        if (columns[i].hex)
-            dscat_buf_puts(&sql, "HEX(");
-        rc = my_quote(&sql, columns[i].name, NULL);
-        if (rc == 0 && columns[i].hex)
-            rc = dscat_buf_putc(&sql, ')');
-    }
-    if (rc == 0) {
-        dscat_buf_puts(&sql, " FROM ");
-        my_quote(&sql, schema, NULL);
-        dscat_buf_putc(&sql, '.');
-        rc = my_quote(&sql, table, NULL);
-    }
+    int rc = dscat_select_sql(&sql, &my_dialect, NULL, schema, table, columns, ncolumns);
     dscat_cursor *c = rc ? NULL : dscat_calloc(1, sizeof(*c));
     if (c == NULL) {
         dscat_buf_free(&sql);

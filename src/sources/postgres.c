@@ -549,7 +549,14 @@ static int pg_quote(dscat_buf *b, const char *name, void *payload)
     return rc;
 }
 
-static const dscat_profile_dialect pg_dialect = {pg_quote, false, pg_profileable};
+static int pg_hex(dscat_buf *b, const char *name, void *payload)
+{
+    dscat_buf_puts(b, "encode(");
+    int rc = pg_quote(b, name, payload);
+    return rc ? rc : dscat_buf_puts(b, "::bytea, 'hex')");
+}
+
+static const dscat_profile_dialect pg_dialect = {pg_quote, false, pg_profileable, pg_hex};
 
 static int pg_profile_table(dscat_source *src, dscat_db_scan *scan, size_t table,
                             const size_t *columns, size_t ncolumns, int sample, dscat_error *err)
@@ -592,21 +599,7 @@ static int pg_cursor_open(dscat_cursor **out, dscat_source *src, const char *sch
 {
     pg_source *s = (pg_source *)src;
     dscat_buf sql = DSCAT_BUF_INIT;
-    int rc = dscat_buf_puts(&sql, "SELECT ");
-    for (size_t i = 0; i < ncolumns && rc == 0; i++) {
-        dscat_buf_puts(&sql, i ? ", " : "");
-        if (columns[i].hex)
-            dscat_buf_puts(&sql, "encode(");
-        rc = pg_quote(&sql, columns[i].name, s);
-        if (rc == 0 && columns[i].hex)
-            rc = dscat_buf_puts(&sql, "::bytea, 'hex')");
-    }
-    if (rc == 0) {
-        dscat_buf_puts(&sql, " FROM ");
-        pg_quote(&sql, schema, s);
-        dscat_buf_putc(&sql, '.');
-        rc = pg_quote(&sql, table, s);
-    }
+    int rc = dscat_select_sql(&sql, &pg_dialect, s, schema, table, columns, ncolumns);
     dscat_cursor *c = rc ? NULL : dscat_calloc(1, sizeof(*c));
     if (c)
         c->values = dscat_calloc(ncolumns + 1, sizeof(char *));

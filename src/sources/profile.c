@@ -64,3 +64,23 @@ bool dscat_profile_type_in(const char *data_type, const char *const *names, size
             return true;
     return false;
 }
+
+int dscat_select_sql(dscat_buf *sql, const dscat_profile_dialect *d, void *payload,
+                     const char *schema, const char *table, const dscat_cursor_column *columns,
+                     size_t ncolumns)
+{
+    int rc = dscat_buf_puts(sql, "SELECT ");
+    for (size_t i = 0; i < ncolumns && rc == 0; i++) {
+        if (i)
+            dscat_buf_puts(sql, ", ");
+        rc = columns[i].hex && d->hex ? d->hex(sql, columns[i].name, payload)
+                                      : d->quote(sql, columns[i].name, payload);
+    }
+    if (rc == 0) {
+        dscat_buf_puts(sql, " FROM ");
+        d->quote(sql, schema, payload);
+        dscat_buf_putc(sql, '.');
+        rc = d->quote(sql, table, payload);
+    }
+    return rc ? DSCAT_ENOMEM : 0;
+}

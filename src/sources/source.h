@@ -86,7 +86,14 @@ typedef struct dscat_profile_dialect {
     int (*quote)(dscat_buf *b, const char *name, void *payload); /* an identifier */
     bool top;                                   /* SELECT TOP n rather than LIMIT n */
     bool (*profileable)(const char *data_type); /* COUNT(DISTINCT) works and is worth it */
+    /* The column as hex text (NULL stays NULL); NULL when the engine has no such function. */
+    int (*hex)(dscat_buf *b, const char *name, void *payload);
 } dscat_profile_dialect;
+
+/* Builds "SELECT col, hex(col), ... FROM schema.table" for a row cursor. */
+int dscat_select_sql(dscat_buf *sql, const dscat_profile_dialect *d, void *payload,
+                     const char *schema, const char *table, const dscat_cursor_column *columns,
+                     size_t ncolumns);
 
 /*
  * Builds the profile query of one table into sql; the profiled columns (in result order: each

@@ -375,7 +375,18 @@ static int sqlite_quote(dscat_buf *b, const char *name, void *payload)
     return rc ? rc : dscat_buf_putc(b, '"');
 }
 
-static const dscat_profile_dialect sqlite_dialect = {sqlite_quote, false, sqlite_profileable};
+/* hex(NULL) is '': keep NULL apart from an empty blob. */
+static int sqlite_hex(dscat_buf *b, const char *name, void *payload)
+{
+    dscat_buf_puts(b, "CASE WHEN ");
+    sqlite_quote(b, name, payload);
+    dscat_buf_puts(b, " IS NULL THEN NULL ELSE hex(");
+    int rc = sqlite_quote(b, name, payload);
+    return rc ? rc : dscat_buf_puts(b, ") END");
+}
+
+static const dscat_profile_dialect sqlite_dialect = {sqlite_quote, false, sqlite_profileable,
+                                                     sqlite_hex};
 
 static int sqlite_profile_table(dscat_source *src, dscat_db_scan *scan, size_t table,
                                 const size_t *columns, size_t ncolumns, int sample,
@@ -423,26 +434,7 @@ static int sqlite_cursor_open(dscat_cursor **out, dscat_source *src, const char 
 {
     sqlite_source *s = (sqlite_source *)src;
     dscat_buf sql = DSCAT_BUF_INIT;
-    int rc = dscat_buf_puts(&sql, "SELECT ");
-    for (size_t i = 0; i < ncolumns && rc == 0; i++) {
-        dscat_buf_puts(&sql, i ? ", " : "");
-        if (!columns[i].hex) {
-            rc = sqlite_quote(&sql, columns[i].name, NULL);
-            continue;
-        }
-        /* hex(NULL) is '': keep NULL apart from an empty blob. */
-        dscat_buf_puts(&sql, "CASE WHEN ");
-        sqlite_quote(&sql, columns[i].name, NULL);
-        dscat_buf_puts(&sql, " IS NULL THEN NULL ELSE hex(");
-        sqlite_quote(&sql, columns[i].name, NULL);
-        rc = dscat_buf_puts(&sql, ") END");
-    }
-    if (rc == 0) {
-        dscat_buf_puts(&sql, " FROM ");
-        sqlite_quote(&sql, schema, NULL);
-        dscat_buf_putc(&sql, '.');
-        rc = sqlite_quote(&sql, table, NULL);
-    }
+    int rc = dscat_select_sql(&sql, &sqlite_dialect, NULL, schema, table, columns, ncolumns);
     dscat_cursor *c = rc ? NULL : dscat_calloc(1, sizeof(*c));
     if (c)
         c->values = dscat_calloc(ncolumns + 1, sizeof(char *));

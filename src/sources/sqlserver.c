@@ -356,7 +356,8 @@ static int ms_quote(dscat_buf *b, const char *name, void *payload)
     return dscat_sqlserver__quote_ident(b, name);
 }
 
-static const dscat_profile_dialect ms_dialect = {ms_quote, true, dscat_sqlserver__profileable};
+static const dscat_profile_dialect ms_dialect = {ms_quote, true, dscat_sqlserver__profileable,
+                                                 NULL};
 
 /* Reads the profile's single row: the row count, then a null and a distinct count per column. */
 typedef struct ms_profile {

@@ -9,11 +9,13 @@
 
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 
-# A TCP port on 127.0.0.1 that nothing listens on.
+# A TCP port on 127.0.0.1 that nothing listens on, below the kernel's ephemeral range (so that
+# no client connection can be holding it when a server binds it).
 free_port() {
-    local p
+    local p low
+    low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
     for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 30000))
+        p=$((10000 + RANDOM % (low - 10000)))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             echo "$p"
             return 0
@@ -26,7 +28,28 @@ random_secret() {
     head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'
 }
 
+# Starts a server, trying again on another port when the first one was taken meanwhile.
+start_with_retries() {
+    local try
+    for try in 1 2 3; do
+        "$1" && return 0
+        echo "harness: $1 failed (attempt $try), trying another port" >&2
+        "$2" 2>/dev/null
+    done
+    return 1
+}
+
 start_postgres() {
+    start_with_retries start_postgres_once reset_postgres
+}
+
+reset_postgres() {
+    stop_postgres
+    rm -rf "$TEST_TMP/pg"
+    unset PG_DATA
+}
+
+start_postgres_once() {
     local dir=$TEST_TMP/pg
     mkdir -p "$dir/sock"
     chown -R postgres: "$dir"
@@ -68,6 +91,16 @@ stop_postgres() {
 # harness's own client), MY_PASSWORD (random per run) for user 'dscat'@'127.0.0.1', which has all
 # privileges.
 start_mariadb() {
+    start_with_retries start_mariadb_once reset_mariadb
+}
+
+reset_mariadb() {
+    stop_mariadb
+    rm -rf "$TEST_TMP/mariadb"
+    unset MY_PID
+}
+
+start_mariadb_once() {
     local dir=$TEST_TMP/mariadb
     mkdir -p "$dir/data" "$dir/run"
     chown -R mysql: "$dir"

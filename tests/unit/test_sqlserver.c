@@ -155,7 +155,7 @@ static void profile_query(void **state)
         assert_int_equal(dscat_db_scan_add_column(&scan, &c), 0);
     }
     size_t cols[] = {0, 1, 2}, prof[3], np = 0;
-    dscat_profile_dialect d = {quote, true, dscat_sqlserver__profileable};
+    dscat_profile_dialect d = {quote, true, dscat_sqlserver__profileable, NULL};
     dscat_buf b = DSCAT_BUF_INIT;
     assert_int_equal(dscat_profile_sql(&b, &d, NULL, &scan, t, cols, 3, 1000, prof, &np), 0);
     assert_string_equal(b.ptr, "SELECT count(*), count(*) - count([Id]), count(DISTINCT [Id]), "
