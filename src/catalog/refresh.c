@@ -27,7 +27,6 @@ typedef struct target_state {
     dscat_error error;
     int64_t started_us, t0_ms, t1_ms;
     long queries;
-    size_t attempted; /* databases whose scan was tried */
     DSCAT_VEC(dscat_db_scan *) scans;
     DSCAT_VEC(dscat_scan_problem) problems;
 } target_state;
@@ -208,7 +207,6 @@ static void run_database_job(run_state *rs, job *j)
 
     pthread_mutex_lock(&rs->lock);
     t->queries += queries;
-    t->attempted++;
     t->t1_ms = dscat_monotonic_ms();
     if (rc == 0) {
         for (size_t i = 0; i < scan->problems.count; i++)

@@ -48,7 +48,7 @@ config_error() {
     assert_eq "$label: nothing written" "$before_cfg" "$(tree_sums "$home")"
     cp "$TEST_TMP/targets.good" "$home/targets.toml"
 }
-config_error "literal password" "$(pg_target pg 'database = "ctrl"' 'password = "hunter2x"')" 8 "password"
+config_error "literal password" "$(pg_target pg 'database = "ctrl"' "password = \"$(random_secret)\"")" 8 "password"
 config_error "TOML syntax error" $'[targets.pg]\ntype = "postgres"\nhost_env = "T_PG_HOST\n' 3 "string"
 config_error "unknown key" "$(pg_target pg 'database = "ctrl"' 'include_tabels = ["x"]')" 8 "include_tabels"
 config_error "URL holding a password" "$(pg_target pg 'database = "ctrl"' 'host = "postgres://u:secret@db"')" 8 "host"

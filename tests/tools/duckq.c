@@ -5,6 +5,8 @@
  */
 #include <duckdb.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 int main(int argc, char **argv)
 {
@@ -25,8 +27,19 @@ int main(int argc, char **argv)
         return 1;
     }
     duckdb_destroy_config(&config);
+    /* Values are printed as DuckDB's own text for them: cast in SQL when the statement can be a
+     * subquery, else run as written. */
     duckdb_result res;
-    if (duckdb_query(con, argv[1], &res) == DuckDBError) {
+    size_t n = strlen(argv[1]) + 64;
+    char *wrapped = malloc(n);
+    snprintf(wrapped, n, "SELECT COLUMNS(*)::VARCHAR FROM (%s)", argv[1]);
+    duckdb_state st = duckdb_query(con, wrapped, &res);
+    free(wrapped);
+    if (st == DuckDBError) {
+        duckdb_destroy_result(&res);
+        st = duckdb_query(con, argv[1], &res);
+    }
+    if (st == DuckDBError) {
         fprintf(stderr, "duckq: %s\n", duckdb_result_error(&res));
         duckdb_destroy_result(&res);
         return 1;
@@ -41,7 +54,7 @@ int main(int argc, char **argv)
                 continue;
             }
             char *v = duckdb_value_varchar(&res, c, r);
-            fputs(v, stdout);
+            fputs(v ? v : "?", stdout);
             duckdb_free(v);
         }
         putchar('\n');
