@@ -62,15 +62,6 @@ static json_t *warnings_json(const dscat_warnings *w)
     return a;
 }
 
-static void print_json(json_t *j)
-{
-    char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text)
-        puts(text);
-    free(text);
-    json_decref(j);
-}
-
 static int cache_refresh(dscat_config *cfg, int argc, char **argv)
 {
     const char *conn = NULL, *name = NULL;
@@ -116,7 +107,7 @@ static int cache_refresh(dscat_config *cfg, int argc, char **argv)
                                  "version", t->version ? t->version : "", "joined", t->joined));
             json_array_append_new(tables, o);
         }
-        print_json(json_pack(
+        cli_print_json(json_pack(
             "{s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "connection_id", conn, "tables_refreshed",
             (json_int_t)(rep->count - rep->failed), "tables_failed", (json_int_t)rep->failed,
             "total_rows", (json_int_t)rep->total_rows, "duration_ms", (json_int_t)rep->duration_ms,
@@ -184,8 +175,8 @@ static int cache_ls(dscat_config *cfg, int argc, char **argv)
             json_array_append_new(pending, json_pack("{s:s, s:s, s:i}", "path", l.pending[i].path,
                                                      "delete_after", l.pending[i].delete_after,
                                                      "retry_count", l.pending[i].retry_count));
-        print_json(json_pack("{s:o, s:o, s:o}", "tables", tables, "pending_deletions", pending,
-                             "warnings", warnings_json(&w)));
+        cli_print_json(json_pack("{s:o, s:o, s:o}", "tables", tables, "pending_deletions", pending,
+                                 "warnings", warnings_json(&w)));
     } else {
         if (l.count == 0)
             printf("No cached tables.\n");
@@ -247,21 +238,6 @@ int cmd_cache(int argc, char **argv)
     return rc;
 }
 
-static void csv_cell(const char *s)
-{
-    if (s && strpbrk(s, ",\"\n\r")) {
-        putchar('"');
-        for (const char *p = s; *p; p++) {
-            if (*p == '"')
-                putchar('"');
-            putchar(*p);
-        }
-        putchar('"');
-    } else if (s) {
-        fputs(s, stdout);
-    }
-}
-
 int cmd_query(int argc, char **argv)
 {
     const char *sql = NULL, *format = "table";
@@ -300,15 +276,15 @@ int cmd_query(int argc, char **argv)
             }
             json_array_append_new(rows, o);
         }
-        print_json(rows);
+        cli_print_json(rows);
     } else if (strcmp(format, "csv") == 0) {
         for (size_t c = 0; c < r.ncolumns; c++) {
-            csv_cell(r.columns[c]);
+            cli_csv_field(r.columns[c]);
             putchar(c + 1 < r.ncolumns ? ',' : '\n');
         }
         for (size_t i = 0; i < r.nrows; i++)
             for (size_t c = 0; c < r.ncolumns; c++) {
-                csv_cell(r.cells[i * r.ncolumns + c]);
+                cli_csv_field(r.cells[i * r.ncolumns + c]);
                 putchar(c + 1 < r.ncolumns ? ',' : '\n');
             }
     } else {

@@ -8,6 +8,8 @@
 #include "dscat/catalog.h"
 #include "dscat/config.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -20,6 +22,12 @@ int cli_usage(const char *command, const char *fmt, ...) __attribute__((format(p
 
 /* True when arg is -h or --help. */
 bool cli_is_help(const char *arg);
+
+/* Prints j as indented JSON on stdout and releases it (takes the reference). */
+void cli_print_json(json_t *j);
+
+/* Prints one CSV field (quoted when it holds a comma, a quote or a line break; NULL is empty). */
+void cli_csv_field(const char *s);
 
 /* Resolves the catalog directory, loads .env and targets.toml. Prints the error itself. */
 int cli_load_config(dscat_config **out);

@@ -119,20 +119,10 @@ static json_t *hit_json(const dscat_search_hit *h, bool by_table)
     return o;
 }
 
-/* One CSV field, quoted when it holds a separator, a quote or a line break. */
+/* One CSV field and its separator (a comma, or a line break after the last). */
 static void csv_field(const char *s, bool last)
 {
-    if (strpbrk(s, ",\"\n\r")) {
-        putchar('"');
-        for (const char *p = s; *p; p++) {
-            if (*p == '"')
-                putchar('"');
-            putchar(*p);
-        }
-        putchar('"');
-    } else {
-        fputs(s, stdout);
-    }
+    cli_csv_field(s);
     putchar(last ? '\n' : ',');
 }
 
@@ -163,15 +153,6 @@ static void print_csv(const dscat_search_result *r, bool by_table)
         if (by_table)
             csv_field(h->matching_columns ? h->matching_columns : "", true);
     }
-}
-
-static void print_json_value(json_t *j)
-{
-    char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text)
-        puts(text);
-    free(text);
-    json_decref(j);
 }
 
 int cmd_find(int argc, char **argv)
@@ -238,7 +219,7 @@ int cmd_find(int argc, char **argv)
             json_t *arr = json_array();
             for (size_t i = 0; i < r.count; i++)
                 json_array_append_new(arr, hit_json(&r.hits[i], o.by_table));
-            print_json_value(arr);
+            cli_print_json(arr);
         } else if (strcmp(format, "csv") == 0) {
             print_csv(&r, o.by_table);
         } else {
@@ -417,9 +398,9 @@ int cmd_diff(int argc, char **argv)
                                                  c->schema, "table", c->table_name, "column",
                                                  c->column_name, "detail", c->detail));
         }
-        print_json_value(json_pack("{s:s, s:I, s:I, s:o}", "target", d.target, "from_scan",
-                                   (json_int_t)d.from_scan, "to_scan", (json_int_t)d.to_scan,
-                                   "changes", arr));
+        cli_print_json(json_pack("{s:s, s:I, s:I, s:o}", "target", d.target, "from_scan",
+                                 (json_int_t)d.from_scan, "to_scan", (json_int_t)d.to_scan,
+                                 "changes", arr));
         rc = d.count ? 1 : 0;
     } else {
         printf("# Changes in %s: scan %lld -> %lld\n\n", d.target, (long long)d.from_scan,

@@ -83,11 +83,7 @@ static void print_json(const dscat_refresh_report *r, const dscat_config *cfg)
     json_t *doc =
         json_pack("{s:s, s:b, s:o, s:s, s:s?}", "run_id", r->run_id, "written", r->written,
                   "targets", targets, "catalog_dir", cfg->catalog_dir, "snapshot", r->snapshot_dir);
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text)
-        puts(text);
-    free(text);
-    json_decref(doc);
+    cli_print_json(doc);
 }
 
 int cmd_refresh(int argc, char **argv)

@@ -70,11 +70,7 @@ static void print_status_json(const dscat_status *s)
         "age_days", s->state == DSCAT_STATE_NOT_BUILT ? json_null() : json_real(s->age_days),
         "counts", "targets", (json_int_t)s->targets, "databases", (json_int_t)s->databases,
         "tables", (json_int_t)s->tables, "columns", (json_int_t)s->columns, "targets", targets);
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text)
-        puts(text);
-    free(text);
-    json_decref(doc);
+    cli_print_json(doc);
 }
 
 static void print_status_human(const dscat_status *s)
@@ -168,10 +164,7 @@ int cmd_targets(int argc, char **argv)
                                              "databases", dbs, "variables", vars));
     }
     if (json) {
-        char *text = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        if (text)
-            puts(text);
-        free(text);
+        cli_print_json(json_incref(arr));
     } else {
         if (cfg->ntargets == 0)
             printf("No targets configured in %s\n", cfg->path);
