@@ -585,13 +585,30 @@ static int pg_profile_table(dscat_source *src, dscat_db_scan *scan, size_t table
     return rc;
 }
 
+/*
+ * Row cursor: COPY (SELECT ...) TO STDOUT in text format. One buffer per row from libpq (no
+ * result object per row), the server's cheapest output path, and the row is split and unescaped
+ * in place.
+ */
 struct dscat_cursor {
     pg_source *src;
-    PGresult *row;
+    char *line; /* the current row, from PQgetCopyData */
     const char **values;
     size_t n;
     bool done;
 };
+
+static int pg_cursor_fail(dscat_cursor *c, PGresult *r, const char *what, dscat_error *err)
+{
+    char cause[400];
+    clean_message(r ? PQresultErrorMessage(r) : PQerrorMessage(c->src->conn), cause,
+                  sizeof(cause));
+    if (cause[0] == '\0')
+        clean_message(PQerrorMessage(c->src->conn), cause, sizeof(cause));
+    return dscat_error_set(err,
+                           PQstatus(c->src->conn) == CONNECTION_BAD ? DSCAT_ECONNECT : DSCAT_EQUERY,
+                           "target %s: %s: %s", c->src->base.target->key, what, cause);
+}
 
 static int pg_cursor_open(dscat_cursor **out, dscat_source *src, const char *schema,
                           const char *table, const dscat_cursor_column *columns, size_t ncolumns,
@@ -599,7 +616,9 @@ static int pg_cursor_open(dscat_cursor **out, dscat_source *src, const char *sch
 {
     pg_source *s = (pg_source *)src;
     dscat_buf sql = DSCAT_BUF_INIT;
-    int rc = dscat_select_sql(&sql, &pg_dialect, s, schema, table, columns, ncolumns);
+    int rc = dscat_buf_puts(&sql, "COPY (");
+    rc = rc ? rc : dscat_select_sql(&sql, &pg_dialect, s, schema, table, columns, ncolumns);
+    rc = rc ? rc : dscat_buf_puts(&sql, ") TO STDOUT");
     dscat_cursor *c = rc ? NULL : dscat_calloc(1, sizeof(*c));
     if (c)
         c->values = dscat_calloc(ncolumns + 1, sizeof(char *));
@@ -611,45 +630,114 @@ static int pg_cursor_open(dscat_cursor **out, dscat_source *src, const char *sch
     c->src = s;
     c->n = ncolumns;
     s->base.queries++;
-    if (!PQsendQuery(s->conn, dscat_buf_cstr(&sql)) || !PQsetSingleRowMode(s->conn)) {
-        char cause[400];
-        clean_message(PQerrorMessage(s->conn), cause, sizeof(cause));
-        dscat_error_set(err, DSCAT_EQUERY, "target %s: cannot read %s.%s: %s", s->base.target->key,
-                        schema, table, cause);
+    PGresult *r = PQexec(s->conn, dscat_buf_cstr(&sql));
+    dscat_buf_free(&sql);
+    if (PQresultStatus(r) != PGRES_COPY_OUT) {
+        char what[300];
+        snprintf(what, sizeof(what), "cannot read %s.%s", schema, table);
+        rc = pg_cursor_fail(c, r, what, err);
+        PQclear(r);
+        while ((r = PQgetResult(s->conn)) != NULL)
+            PQclear(r);
         dscat_free(c->values);
         dscat_free(c);
-        dscat_buf_free(&sql);
-        return DSCAT_EQUERY;
+        return rc;
     }
-    dscat_buf_free(&sql);
+    PQclear(r);
     *out = c;
     return 0;
 }
 
+static int hexval(char ch)
+{
+    return ch >= '0' && ch <= '9'   ? ch - '0'
+           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                    : -1;
+}
+
+/* Splits one COPY text row (without its newline) into values, unescaping in place. */
+static bool copy_split(char *p, char *end, const char **values, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *start = p, *w = p;
+        if (end - p >= 2 && p[0] == '\\' && p[1] == 'N' && (end - p == 2 || p[2] == '\t')) {
+            values[i] = NULL;
+            p += 2;
+        } else {
+            while (p < end && *p != '\t') {
+                if (*p != '\\' || p + 1 >= end) {
+                    *w++ = *p++;
+                    continue;
+                }
+                char e = p[1];
+                p += 2;
+                switch (e) {
+                case 'b': *w++ = '\b'; break;
+                case 'f': *w++ = '\f'; break;
+                case 'n': *w++ = '\n'; break;
+                case 'r': *w++ = '\r'; break;
+                case 't': *w++ = '\t'; break;
+                case 'v': *w++ = '\v'; break;
+                case 'x': {
+                    int v = 0, k = 0, h;
+                    while (k < 2 && p < end && (h = hexval(*p)) >= 0) {
+                        v = v * 16 + h;
+                        p++, k++;
+                    }
+                    *w++ = k ? (char)v : 'x';
+                    break;
+                }
+                default:
+                    if (e >= '0' && e <= '7') {
+                        int v = e - '0', k = 1;
+                        while (k < 3 && p < end && *p >= '0' && *p <= '7')
+                            v = v * 8 + (*p++ - '0'), k++;
+                        *w++ = (char)v;
+                    } else {
+                        *w++ = e;
+                    }
+                }
+            }
+            values[i] = start;
+        }
+        if (i + 1 < n) {
+            if (p >= end || *p != '\t')
+                return false;
+            p++;
+        }
+        *w = '\0'; /* w < p, or the row's end (libpq ends the buffer with NUL) */
+    }
+    return p == end;
+}
+
 static int pg_cursor_next(dscat_cursor *c, const char *const **values, dscat_error *err)
 {
-    PQclear(c->row);
-    c->row = NULL;
+    if (c->line) {
+        PQfreemem(c->line);
+        c->line = NULL;
+    }
     if (c->done)
         return 0;
-    PGresult *r = PQgetResult(c->src->conn);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_SINGLE_TUPLE) {
-        for (size_t i = 0; i < c->n; i++)
-            c->values[i] = PQgetisnull(r, 0, (int)i) ? NULL : PQgetvalue(r, 0, (int)i);
-        c->row = r;
+    char *buf = NULL;
+    int len = PQgetCopyData(c->src->conn, &buf, 0);
+    if (len > 0) {
+        c->line = buf;
+        char *end = buf + len;
+        if (end > buf && end[-1] == '\n')
+            end--;
+        if (!copy_split(buf, end, c->values, c->n)) {
+            return dscat_error_set(err, DSCAT_EQUERY,
+                                   "target %s: reading rows failed: a row without %zu columns",
+                                   c->src->base.target->key, c->n); /* close() drains the rest */
+        }
         *values = c->values;
         return 1;
     }
     int rc = 0;
-    if (st != PGRES_TUPLES_OK) {
-        char cause[400];
-        clean_message(r ? PQresultErrorMessage(r) : PQerrorMessage(c->src->conn), cause,
-                      sizeof(cause));
-        rc = dscat_error_set(
-            err, PQstatus(c->src->conn) == CONNECTION_BAD ? DSCAT_ECONNECT : DSCAT_EQUERY,
-            "target %s: reading rows failed: %s", c->src->base.target->key, cause);
-    }
+    PGresult *r = PQgetResult(c->src->conn);
+    if (len == -2 || PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = pg_cursor_fail(c, r, "reading rows failed", err);
     PQclear(r);
     while ((r = PQgetResult(c->src->conn)) != NULL)
         PQclear(r);
@@ -661,7 +749,8 @@ static void pg_cursor_close(dscat_cursor *c)
 {
     if (c == NULL)
         return;
-    PQclear(c->row);
+    if (c->line)
+        PQfreemem(c->line);
     if (!c->done) {
         /* Stop the server sending the rest, then drain what is in flight. */
         PGcancel *cancel = PQgetCancel(c->src->conn);
@@ -670,6 +759,9 @@ static void pg_cursor_close(dscat_cursor *c)
             PQcancel(cancel, buf, sizeof(buf));
             PQfreeCancel(cancel);
         }
+        char *line = NULL;
+        while (PQgetCopyData(c->src->conn, &line, 0) > 0)
+            PQfreemem(line);
         PGresult *r;
         while ((r = PQgetResult(c->src->conn)) != NULL)
             PQclear(r);

@@ -21,6 +21,9 @@ INSERT INTO types VALUES
   '1970-01-01 00:00:00', '1970-01-01 00:00:00+00', '00:00:00', '0', '00000000-0000-0000-0000-000000000000',
   '{}', '{}', 'sad');
 CREATE TABLE empty_t (id int, label text);
+CREATE TABLE escapes (id int PRIMARY KEY, t text);
+INSERT INTO escapes VALUES (1, E'tab\there\nnew\rline \\ back \\N \x01\x7f\b\f\v end'),
+  (2, E'\\N'), (3, E'\t'), (4, E'\\'), (5, NULL), (6, '');
 SQL
 home=$(new_home)
 pg_target pg 'database = "cachedb"' >"$home/targets.toml"
@@ -45,6 +48,10 @@ assert_eq "uuid" "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11" "$(q 'SELECT u FROM pg.p
 assert_eq "json" "[1,2]" "$(q "SELECT (j->'k')::VARCHAR FROM pg.public.types WHERE id = 1" | tr -d '"')"
 assert_eq "interval, array and enum kept as their text" "1 day 02:03:04,\"{1,2,3}\",happy" "$(q 'SELECT iv, a, m FROM pg.public.types WHERE id = 1')"
 assert_eq "NULLs stay NULL in every column" "true" "$(q "SELECT s IS NULL AND i IS NULL AND b IS NULL AND n IS NULL AND r IS NULL AND d IS NULL AND t IS NULL AND v IS NULL AND bt IS NULL AND bo IS NULL AND da IS NULL AND ts IS NULL AND tz IS NULL AND ti IS NULL AND iv IS NULL AND u IS NULL AND j IS NULL AND a IS NULL AND m IS NULL FROM pg.public.types WHERE id = 2")"
+check "cache refresh of text with control characters and backslashes" env DSCAT_HOME="$home" "$DSCAT" cache refresh pg public.escapes
+assert_eq "text with tabs, newlines, backslashes and a literal \\N reads back byte for byte" \
+    "$(pg_psql cachedb -c "SELECT id || ':' || coalesce(md5(t), 'NULL') FROM escapes ORDER BY id")" \
+    "$(q "SELECT id || ':' || coalesce(md5(t), 'NULL') FROM pg.public.escapes ORDER BY id")"
 check "cache refresh of an empty table" env DSCAT_HOME="$home" "$DSCAT" cache refresh pg public.empty_t
 assert_eq "an empty table is a readable file with its columns" "id INTEGER
 label VARCHAR" "$(DSCAT_HOME=$home "$DSCAT" query "SELECT column_name || ' ' || column_type FROM (DESCRIBE pg.public.empty_t)" --format csv | tail -n +2)"
@@ -116,10 +123,14 @@ check "an unparsable delete_after is deferred 24 h with a warning" sh -c "printf
 check "and it gets a time a day ahead" test "$(sqlite3 "$home/catalog.db" "SELECT julianday(replace(delete_after, 'Z', '')) - julianday('now') BETWEEN 0.9 AND 1.1 FROM pending_deletions WHERE path = '$root/pg/x'")" = 1
 
 # One writer per table: two processes refreshing the same (big) table, two tables in parallel.
-pg_psql cachedb -c 'CREATE TABLE big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 300000) g' >/dev/null
+pg_psql cachedb -c 'CREATE TABLE big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 1000000) g' >/dev/null
 DSCAT_HOME=$home "$DSCAT" refresh --target pg >/dev/null 2>&1
 DSCAT_HOME=$home "$DSCAT" cache refresh pg public.big --json >"$TEST_TMP/w1" 2>/dev/null &
-sleep 0.2
+# Start the second once the first holds the table's lock.
+for _ in $(seq 500); do
+    [ -e "$root/pg/public/big/.lock" ] && ! flock -n "$root/pg/public/big/.lock" true && break
+    sleep 0.01
+done
 DSCAT_HOME=$home "$DSCAT" cache refresh pg public.big --json >"$TEST_TMP/w2" 2>/dev/null
 wait
 check "the second refresh returned the first one's result" test "$(jq -r '.tables[0].joined' "$TEST_TMP/w2")" = true
