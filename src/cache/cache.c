@@ -174,7 +174,7 @@ int dscat_connection_resolve(const dscat_config *cfg, dscat_store *st, const cha
  * Parquet encoding, and memory stays at two batches.
  */
 typedef struct batch {
-    char *text;     /* the values of the batch, each ending in NUL */
+    char *text; /* the values of the batch, each ending in NUL */
     size_t len, cap;
     size_t *offset; /* rows * ncolumns: offset into text + 1, or 0 for NULL */
     size_t rows;
@@ -189,10 +189,10 @@ typedef struct feed {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     batch b[2];
-    int next;        /* the batch DuckDB takes next */
-    bool finished;   /* the reader has handed over its last batch (or failed) */
-    bool failed;     /* the reader failed: err says why */
-    bool stop;       /* DuckDB is done (or gave up): the reader stops */
+    int next;      /* the batch DuckDB takes next */
+    bool finished; /* the reader has handed over its last batch (or failed) */
+    bool failed;   /* the reader failed: err says why */
+    bool stop;     /* DuckDB is done (or gave up): the reader stops */
 } feed;
 
 static int batch_put(batch *b, size_t slot, const char *value)
@@ -339,7 +339,7 @@ static int write_parquet(dscat_source *src, const char *schema, const char *tabl
         goto done;
     }
     for (size_t i = 0; i < ncols; i++)
-        cc[i] = (dscat_cursor_column){cols[i].name, cols[i].hex};
+        cc[i] = (dscat_cursor_column){cols[i].name, cols[i].hex, cols[i].source_type};
     /* One DuckDB thread: the table function feeds a single pipeline, a second thread would only
      * poll for work; the source is read on the reader thread. */
     if ((rc = drv->cursor_open(&f.cursor, src, schema, table, cc, ncols, err)) ||

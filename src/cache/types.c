@@ -52,6 +52,40 @@ static const mapping mysql_unsigned[] = {
     {"int", "UINTEGER"},     {"bigint", "UBIGINT"},
 };
 
+static const mapping sqlserver_types[] = {
+    {"tinyint", "UTINYINT"},
+    {"smallint", "SMALLINT"},
+    {"int", "INTEGER"},
+    {"bigint", "BIGINT"},
+    {"real", "FLOAT"},
+    {"float", "DOUBLE"},
+    {"bit", "BOOLEAN"},
+    {"money", "DECIMAL(19,4)"},
+    {"smallmoney", "DECIMAL(10,4)"},
+    {"date", "DATE"},
+    {"datetime", "TIMESTAMP"},
+    {"datetime2", "TIMESTAMP"},
+    {"smalldatetime", "TIMESTAMP"},
+    {"datetimeoffset", "TIMESTAMPTZ"},
+    {"time", "TIME"},
+    {"uniqueidentifier", "UUID"},
+    {"char", "VARCHAR"},
+    {"varchar", "VARCHAR"},
+    {"text", "VARCHAR"},
+    {"nchar", "VARCHAR"},
+    {"nvarchar", "VARCHAR"},
+    {"ntext", "VARCHAR"},
+};
+
+bool dscat_sqlserver_binary(const char *data_type)
+{
+    static const char *const names[] = {"binary", "varbinary", "image", "timestamp", "rowversion"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(data_type, names[i]) == 0)
+            return true;
+    return false;
+}
+
 static const char *lookup(const mapping *m, size_t n, const char *type)
 {
     for (size_t i = 0; i < n; i++)
@@ -87,6 +121,7 @@ void dscat_cache_map_type(cache_column *c, dscat_source_type source, const char 
     const char *dt = data_type ? data_type : "";
     const char *duck = NULL;
     c->hex = false;
+    snprintf(c->source_type, sizeof(c->source_type), "%s", dt);
     switch (source) {
     case DSCAT_SOURCE_SQLITE:
         sqlite_type(c, column_type);
@@ -117,6 +152,17 @@ void dscat_cache_map_type(cache_column *c, dscat_source_type source, const char 
         }
         break;
     case DSCAT_SOURCE_SQLSERVER:
+        if (dscat_sqlserver_binary(dt)) {
+            duck = "BLOB";
+            c->hex = true;
+        } else if ((strcmp(dt, "decimal") == 0 || strcmp(dt, "numeric") == 0) && precision > 0 &&
+                   precision <= 38 && scale >= 0) {
+            snprintf(c->duck_type, sizeof(c->duck_type), "DECIMAL(%d,%d)", precision, scale);
+            return;
+        } else {
+            duck =
+                lookup(sqlserver_types, sizeof(sqlserver_types) / sizeof(sqlserver_types[0]), dt);
+        }
         break;
     }
     /* Everything without a faithful counterpart (intervals, arrays, enums, numerics without

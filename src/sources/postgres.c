@@ -601,8 +601,7 @@ struct dscat_cursor {
 static int pg_cursor_fail(dscat_cursor *c, PGresult *r, const char *what, dscat_error *err)
 {
     char cause[400];
-    clean_message(r ? PQresultErrorMessage(r) : PQerrorMessage(c->src->conn), cause,
-                  sizeof(cause));
+    clean_message(r ? PQresultErrorMessage(r) : PQerrorMessage(c->src->conn), cause, sizeof(cause));
     if (cause[0] == '\0')
         clean_message(PQerrorMessage(c->src->conn), cause, sizeof(cause));
     return dscat_error_set(err,
@@ -673,12 +672,24 @@ static bool copy_split(char *p, char *end, const char **values, size_t n)
                 char e = p[1];
                 p += 2;
                 switch (e) {
-                case 'b': *w++ = '\b'; break;
-                case 'f': *w++ = '\f'; break;
-                case 'n': *w++ = '\n'; break;
-                case 'r': *w++ = '\r'; break;
-                case 't': *w++ = '\t'; break;
-                case 'v': *w++ = '\v'; break;
+                case 'b':
+                    *w++ = '\b';
+                    break;
+                case 'f':
+                    *w++ = '\f';
+                    break;
+                case 'n':
+                    *w++ = '\n';
+                    break;
+                case 'r':
+                    *w++ = '\r';
+                    break;
+                case 't':
+                    *w++ = '\t';
+                    break;
+                case 'v':
+                    *w++ = '\v';
+                    break;
                 case 'x': {
                     int v = 0, k = 0, h;
                     while (k < 2 && p < end && (h = hexval(*p)) >= 0) {

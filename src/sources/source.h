@@ -35,6 +35,7 @@ typedef struct dscat_cursor dscat_cursor;
 typedef struct dscat_cursor_column {
     const char *name;
     bool hex;
+    const char *data_type; /* as catalogued, for drivers that convert to text in SQL */
 } dscat_cursor_column;
 
 struct dscat_source_driver {

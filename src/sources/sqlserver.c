@@ -397,6 +397,132 @@ static int ms_profile_table(dscat_source *src, dscat_db_scan *scan, size_t table
     return rc;
 }
 
+/*
+ * Row cursor: one SELECT converting every column to text on the server (see
+ * dscat_sqlserver__select_sql), rows taken one at a time with dbnextrow. Values are copied whole
+ * (no cell limit) into one buffer per row. Errors land in this thread's slot, read back here.
+ */
+struct dscat_cursor {
+    ms_source *src;
+    char *text; /* the current row's values, each ending in NUL */
+    size_t cap;
+    size_t *offset;
+    const char **values;
+    int n;
+    bool done;
+};
+
+static int ms_cursor_fail(dscat_cursor *c, const char *what, dscat_error *err)
+{
+    dbcancel(c->src->proc);
+    c->done = true;
+    return dscat_error_set(err, timed_out ? DSCAT_ETIMEOUT : DSCAT_EQUERY, "target %s: %s: %s",
+                           c->src->base.target->key, what,
+                           last_error[0] ? last_error : "the server gave no reason");
+}
+
+static int ms_cursor_open(dscat_cursor **out, dscat_source *src, const char *schema,
+                          const char *table, const dscat_cursor_column *columns, size_t ncolumns,
+                          dscat_error *err)
+{
+    ms_source *s = (ms_source *)src;
+    dscat_buf sql = DSCAT_BUF_INIT;
+    dscat_cursor *c = dscat_calloc(1, sizeof(*c));
+    if (c == NULL || (c->values = dscat_calloc(ncolumns + 1, sizeof(char *))) == NULL ||
+        (c->offset = dscat_calloc(ncolumns + 1, sizeof(size_t))) == NULL ||
+        dscat_sqlserver__select_sql(&sql, schema, table, columns, ncolumns)) {
+        if (c) {
+            dscat_free(c->values);
+            dscat_free(c->offset);
+        }
+        dscat_free(c);
+        dscat_buf_free(&sql);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    c->src = s;
+    c->n = (int)ncolumns;
+    s->base.queries++;
+    last_error[0] = '\0';
+    timed_out = false;
+    int rc = 0;
+    char what[300];
+    snprintf(what, sizeof(what), "cannot read %s.%s", schema, table);
+    if (dbcmd(s->proc, dscat_buf_cstr(&sql)) == FAIL || dbsqlexec(s->proc) == FAIL ||
+        dbresults(s->proc) != SUCCEED)
+        rc = ms_cursor_fail(c, what, err);
+    else if (dbnumcols(s->proc) != c->n)
+        rc = ms_cursor_fail(c, "the row cursor returned an unexpected number of columns", err);
+    dscat_buf_free(&sql);
+    if (rc) {
+        dscat_free(c->values);
+        dscat_free(c->offset);
+        dscat_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+static int ms_cursor_next(dscat_cursor *c, const char *const **values, dscat_error *err)
+{
+    if (c->done)
+        return 0;
+    last_error[0] = '\0';
+    RETCODE row = dbnextrow(c->src->proc);
+    if (row == NO_MORE_ROWS) {
+        c->done = true;
+        while (dbresults(c->src->proc) == SUCCEED)
+            while (dbnextrow(c->src->proc) != NO_MORE_ROWS) {
+            }
+        return 0;
+    }
+    if (row != REG_ROW)
+        return ms_cursor_fail(c, "reading rows failed", err);
+    size_t len = 0;
+    for (int i = 0; i < c->n; i++) {
+        BYTE *data = dbdata(c->src->proc, i + 1);
+        DBINT n = dbdatlen(c->src->proc, i + 1);
+        if (data == NULL && n <= 0) {
+            c->offset[i] = 0;
+            continue;
+        }
+        /* Every column arrives as character data: copy it as it is. */
+        if (len + (size_t)n + 1 > c->cap) {
+            size_t cap = c->cap ? c->cap : 4096;
+            while (cap < len + (size_t)n + 1)
+                cap *= 2;
+            char *t = dscat_realloc(c->text, cap);
+            if (t == NULL) {
+                dbcancel(c->src->proc);
+                c->done = true;
+                return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            }
+            c->text = t;
+            c->cap = cap;
+        }
+        memcpy(c->text + len, data, (size_t)n);
+        c->text[len + (size_t)n] = '\0';
+        c->offset[i] = len + 1;
+        len += (size_t)n + 1;
+    }
+    for (int i = 0; i < c->n; i++)
+        c->values[i] = c->offset[i] ? c->text + c->offset[i] - 1 : NULL;
+    *values = c->values;
+    return 1;
+}
+
+static void ms_cursor_close(dscat_cursor *c)
+{
+    if (c == NULL)
+        return;
+    if (!c->done)
+        dbcancel(c->src->proc);
+    dscat_free(c->text);
+    dscat_free(c->offset);
+    dscat_free(c->values);
+    dscat_free(c);
+}
+
 static void ms_close(dscat_source *src)
 {
     if (src == NULL)
@@ -416,5 +542,8 @@ const dscat_source_driver dscat_source_sqlserver = {
     .list_databases = ms_list_databases,
     .scan_database = ms_scan_database,
     .profile_table = ms_profile_table,
+    .cursor_open = ms_cursor_open,
+    .cursor_next = ms_cursor_next,
+    .cursor_close = ms_cursor_close,
     .close = ms_close,
 };

@@ -124,3 +124,55 @@ bool dscat_sqlserver__profileable(const char *data_type)
                                      "binary",    "sql_variant"};
     return !dscat_profile_type_in(data_type, no, sizeof(no) / sizeof(no[0]));
 }
+
+/* How one column becomes text: "%s" is the quoted column. */
+static const char *text_form(const dscat_cursor_column *c)
+{
+    static const struct {
+        const char *type, *form;
+    } forms[] = {
+        {"datetime", "CONVERT(varchar(33), %s, 126)"},
+        {"datetime2", "CONVERT(varchar(33), %s, 126)"},
+        {"smalldatetime", "CONVERT(varchar(33), %s, 126)"},
+        {"datetimeoffset", "CONVERT(varchar(40), %s, 126)"},
+        {"date", "CONVERT(varchar(10), %s, 23)"},
+        {"time", "CONVERT(varchar(16), %s)"},
+        {"float", "CONVERT(varchar(30), %s, 3)"},
+        {"real", "CONVERT(varchar(30), %s, 3)"},
+        {"money", "CONVERT(varchar(30), %s, 2)"},
+        {"smallmoney", "CONVERT(varchar(30), %s, 2)"},
+        {"geography", "%s.ToString()"},
+        {"geometry", "%s.ToString()"},
+        {"hierarchyid", "%s.ToString()"},
+    };
+    if (c->hex)
+        return "CONVERT(varchar(max), CONVERT(varbinary(max), %s), 2)";
+    const char *t = c->data_type ? c->data_type : "";
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+        if (strcmp(t, forms[i].type) == 0)
+            return forms[i].form;
+    return "CONVERT(nvarchar(max), %s)";
+}
+
+int dscat_sqlserver__select_sql(dscat_buf *b, const char *schema, const char *table,
+                                const dscat_cursor_column *columns, size_t ncolumns)
+{
+    int rc = dscat_buf_puts(b, "SELECT ");
+    dscat_buf q = DSCAT_BUF_INIT;
+    for (size_t i = 0; i < ncolumns && rc == 0; i++) {
+        dscat_buf_reset(&q);
+        const char *form = text_form(&columns[i]);
+        const char *at = strstr(form, "%s");
+        rc = dscat_sqlserver__quote_ident(&q, columns[i].name);
+        rc = rc ? rc : dscat_buf_puts(b, i ? ", " : "");
+        rc = rc ? rc : dscat_buf_put(b, form, (size_t)(at - form));
+        rc = rc ? rc : dscat_buf_puts(b, dscat_buf_cstr(&q));
+        rc = rc ? rc : dscat_buf_puts(b, at + 2);
+    }
+    dscat_buf_free(&q);
+    rc = rc ? rc : dscat_buf_puts(b, " FROM ");
+    rc = rc ? rc : dscat_sqlserver__quote_ident(b, schema);
+    rc = rc ? rc : dscat_buf_putc(b, '.');
+    rc = rc ? rc : dscat_sqlserver__quote_ident(b, table);
+    return rc ? DSCAT_ENOMEM : 0;
+}

@@ -33,6 +33,13 @@ int dscat_sqlserver__scan_sql(dscat_buf *b, const char *database, dscat_sqlserve
 void dscat_sqlserver__column_type(char *out, size_t size, const char *data_type, int64_t max_length,
                                   int64_t precision, int64_t scale, int64_t datetime_precision);
 
+/*
+ * The row cursor's SELECT: every column converted to text on the server in a form DuckDB casts
+ * back exactly (ISO 8601 times, round-trip floats, hex for binaries, 4 decimals for money).
+ */
+int dscat_sqlserver__select_sql(dscat_buf *b, const char *schema, const char *table,
+                                const dscat_cursor_column *columns, size_t ncolumns);
+
 /* The server name db-lib connects to: "host:port", or "host\instance" (no port then). */
 int dscat_sqlserver__server_name(dscat_buf *b, const char *host, int port, const char *instance);
 

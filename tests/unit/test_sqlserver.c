@@ -166,12 +166,34 @@ static void profile_query(void **state)
     dscat_db_scan_free(&scan);
 }
 
+/* The row cursor's SELECT: each column in its text form, hostile names quoted. */
+static void cursor_select(void **state)
+{
+    (void)state;
+    const dscat_cursor_column cols[] = {
+        {"id", false, "int"},      {"when", false, "datetime2"}, {"at", false, "datetimeoffset"},
+        {"f", false, "float"},     {"m", false, "money"},        {"b]x", true, "varbinary"},
+        {"g", false, "geography"}, {"n", false, "nvarchar"},     {"d", false, "date"},
+    };
+    dscat_buf b = DSCAT_BUF_INIT;
+    assert_int_equal(dscat_sqlserver__select_sql(&b, "dbo", "o]rders", cols, 9), 0);
+    assert_string_equal(
+        dscat_buf_cstr(&b),
+        "SELECT CONVERT(nvarchar(max), [id]), CONVERT(varchar(33), [when], 126), "
+        "CONVERT(varchar(40), [at], 126), CONVERT(varchar(30), [f], 3), "
+        "CONVERT(varchar(30), [m], 2), "
+        "CONVERT(varchar(max), CONVERT(varbinary(max), [b]]x]), 2), "
+        "[g].ToString(), CONVERT(nvarchar(max), [n]), CONVERT(varchar(10), [d], 23) "
+        "FROM [dbo].[o]]rders]");
+    dscat_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(quoting_round_trips), cmocka_unit_test(batches_use_the_quoted_database),
         cmocka_unit_test(type_mapping),        cmocka_unit_test(server_names),
-        cmocka_unit_test(profile_query),
+        cmocka_unit_test(profile_query),       cmocka_unit_test(cursor_select),
     };
     return cmocka_run_group_tests_name("sqlserver", tests, NULL, NULL);
 }
