@@ -56,6 +56,55 @@ void dscat_cache_report_free(dscat_cache_report *r);
 int dscat_connection_resolve(const dscat_config *cfg, dscat_store *st, const char *id,
                              const dscat_target_config **target, char **database, dscat_error *err);
 
+/* The single database a target's configuration names (SPEC §0), or NULL when it names several. */
+const char *dscat_connection_database(const dscat_target_config *t, char *buf, size_t size);
+
+typedef struct dscat_connection {
+    char *id, *target, *database;
+    const char *type; /* "postgres", ... */
+    long tables;      /* in the current catalog */
+    long cached;      /* tables with a current cache version */
+} dscat_connection;
+
+typedef struct dscat_connection_list {
+    dscat_connection *items;
+    size_t count;
+} dscat_connection_list;
+
+/*
+ * The connections of the configuration: one per target that names a single database, else one
+ * per database of the target in the current catalog. `only` (may be NULL) keeps one id.
+ */
+int dscat_connections_list(dscat_connection_list *out, const dscat_config *cfg, const char *only,
+                           dscat_error *err);
+void dscat_connection_list_free(dscat_connection_list *l);
+
+/*
+ * GET /information_schema: every catalogued table of the connections (or of one) with its
+ * columns and whether it has a cached version: {"tables": [{connection_id, schema_name,
+ * table_name, table_type, synced, columns: [{column_name, data_type, is_nullable}]}]}.
+ */
+struct json_t;
+int dscat_information_schema(struct json_t **out, const dscat_config *cfg, const char *only,
+                             dscat_error *err);
+
+/* What a schema refresh of connections did (SPEC §11.1 rows 6 and 7). */
+typedef struct dscat_schema_refresh_result {
+    long connections_refreshed, connections_failed;
+    long tables_discovered, tables_added, tables_modified;
+    char **error_ids, **errors; /* the failed connection ids (or target keys) and why */
+    size_t nerrors;
+} dscat_schema_refresh_result;
+
+/*
+ * Schema refresh of every target (connection_id NULL), of one target (a target key), or of the
+ * target of one connection, counted for that connection. An unknown id is DSCAT_ENOTFOUND
+ * "connection '<id>' not found"; a target that cannot be scanned is in errors, not an error.
+ */
+int dscat_schema_refresh(dscat_schema_refresh_result *out, const dscat_config *cfg,
+                         const char *connection_id, dscat_error *err);
+void dscat_schema_refresh_result_free(dscat_schema_refresh_result *r);
+
 typedef struct dscat_cached_table {
     char *connection_id, *schema, *table, *version, *path;
     int64_t rows, bytes, last_sync_us;

@@ -115,8 +115,7 @@ static bool parse_iso(const char *s, int64_t *us)
 
 /* ---- connections ---------------------------------------------------------------------------- */
 
-/* The single database a target's configuration names, or NULL when it names several. */
-static const char *single_database(const dscat_target_config *t, char *buf, size_t size)
+const char *dscat_connection_database(const dscat_target_config *t, char *buf, size_t size)
 {
     if (t->type == DSCAT_SOURCE_SQLITE) {
         const char *path = t->path ? t->path : (t->path_env ? getenv(t->path_env) : NULL);
@@ -149,7 +148,7 @@ int dscat_connection_resolve(const dscat_config *cfg, dscat_store *st, const cha
     const dscat_target_config *t = dscat_config_target(cfg, key);
     if (t == NULL)
         return dscat_error_set(err, DSCAT_ENOTFOUND, "connection '%s' not found", id);
-    const char *single = single_database(t, buf, sizeof(buf));
+    const char *single = dscat_connection_database(t, buf, sizeof(buf));
     if (dot == NULL && single == NULL)
         return dscat_error_set(err, DSCAT_ENOTFOUND,
                                "connection '%s' not found (target %s names several databases: "

@@ -46,5 +46,6 @@ int cmd_annotations(int argc, char **argv);
 int cmd_mcp(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 int cmd_query(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -120,6 +120,7 @@ static const struct {
     {"mcp", cmd_mcp},
     {"cache", cmd_cache},
     {"query", cmd_query},
+    {"serve", cmd_serve},
 };
 
 int main(int argc, char **argv)

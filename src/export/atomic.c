@@ -12,8 +12,10 @@
 
 char *dscat_atomic_tmp_name(const char *path)
 {
+    /* Unique per process and per call: a server runs several refreshes at once. */
+    static _Atomic unsigned long counter;
     dscat_buf b = DSCAT_BUF_INIT;
-    if (dscat_buf_printf(&b, "%s.%ld.tmp", path, (long)getpid()))
+    if (dscat_buf_printf(&b, "%s.%ld.%lu.tmp", path, (long)getpid(), ++counter))
         return NULL;
     return dscat_buf_detach(&b);
 }

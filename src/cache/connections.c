@@ -1,0 +1,349 @@
+/*
+ * Connections (SPEC §0): the (target, database) pairs the cache and the HTTP API address, and the
+ * schema refresh of connections with the counts POST /refresh answers (SPEC §11.1).
+ */
+#include "dscat/cache.h"
+
+#include "catalog/store.h"
+#include "core/alloc.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void dscat_connection_list_free(dscat_connection_list *l)
+{
+    if (l == NULL)
+        return;
+    for (size_t i = 0; i < l->count; i++) {
+        dscat_free(l->items[i].id);
+        dscat_free(l->items[i].target);
+        dscat_free(l->items[i].database);
+    }
+    dscat_free(l->items);
+    memset(l, 0, sizeof(*l));
+}
+
+static int add_connection(dscat_connection_list *l, const dscat_target_config *t,
+                          const char *database, bool single)
+{
+    dscat_connection *g = dscat_realloc(l->items, (l->count + 1) * sizeof(*g));
+    if (g == NULL)
+        return DSCAT_ENOMEM;
+    l->items = g;
+    dscat_connection *c = &g[l->count++];
+    memset(c, 0, sizeof(*c));
+    size_t n = strlen(t->key) + strlen(database) + 2;
+    c->id = dscat_malloc(n);
+    if (c->id)
+        snprintf(c->id, n, single ? "%s" : "%s.%s", t->key, database);
+    c->target = dscat_strdup(t->key);
+    c->database = dscat_strdup(database);
+    c->type = dscat_source_type_name(t->type);
+    return c->id && c->target && c->database ? 0 : DSCAT_ENOMEM;
+}
+
+/* Counts of catalogued and cached tables of one connection. */
+static void count_tables(dscat_store *st, dscat_connection *c)
+{
+    sqlite3_stmt *s = NULL;
+    if (dscat_store__prepare(st, &s,
+                             "SELECT count(*), count(tc.version) FROM " DSCAT_CURRENT_TABLES " t "
+                             "LEFT JOIN table_cache tc ON tc.connection_id = ?3 "
+                             "AND tc.schema = t.schema AND tc.name = t.name "
+                             "WHERE t.target = ?1 AND t.database = ?2",
+                             NULL) == 0) {
+        sqlite3_bind_text(s, 1, c->target, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, c->database, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, c->id, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW) {
+            c->tables = sqlite3_column_int(s, 0);
+            c->cached = sqlite3_column_int(s, 1);
+        }
+    }
+    sqlite3_finalize(s);
+}
+
+int dscat_connections_list(dscat_connection_list *out, const dscat_config *cfg, const char *only,
+                           dscat_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    dscat_store *st = NULL;
+    int rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_READ, err);
+    if (rc == DSCAT_ENOTFOUND) {
+        rc = 0; /* no catalog yet: only the connections the configuration names */
+        if (err)
+            memset(err, 0, sizeof(*err));
+    } else if (rc) {
+        return rc;
+    }
+    for (size_t i = 0; i < cfg->ntargets && rc == 0; i++) {
+        const dscat_target_config *t = &cfg->targets[i];
+        char buf[512];
+        const char *single = dscat_connection_database(t, buf, sizeof(buf));
+        if (single) {
+            rc = add_connection(out, t, single, true);
+            continue;
+        }
+        sqlite3_stmt *s = NULL;
+        if (st == NULL ||
+            dscat_store__prepare(st, &s,
+                                 "SELECT DISTINCT database FROM " DSCAT_CURRENT_TABLES
+                                 " t WHERE t.target = ?1 ORDER BY database",
+                                 err))
+            continue;
+        sqlite3_bind_text(s, 1, t->key, -1, SQLITE_STATIC);
+        while (rc == 0 && sqlite3_step(s) == SQLITE_ROW)
+            rc = add_connection(out, t, (const char *)sqlite3_column_text(s, 0), false);
+        sqlite3_finalize(s);
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < out->count; i++) {
+        dscat_connection *c = &out->items[i];
+        if (only && strcmp(c->id, only) != 0) {
+            dscat_free(c->id);
+            dscat_free(c->target);
+            dscat_free(c->database);
+            continue;
+        }
+        if (st)
+            count_tables(st, c);
+        out->items[kept++] = *c;
+    }
+    out->count = kept;
+    dscat_store_close(st);
+    if (rc) {
+        dscat_connection_list_free(out);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+/* ---- schema refresh of connections -------------------------------------------------------- */
+
+void dscat_schema_refresh_result_free(dscat_schema_refresh_result *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->nerrors; i++) {
+        dscat_free(r->error_ids[i]);
+        dscat_free(r->errors[i]);
+    }
+    dscat_free(r->error_ids);
+    dscat_free(r->errors);
+    memset(r, 0, sizeof(*r));
+}
+
+static int add_error(dscat_schema_refresh_result *r, const char *id, const char *message)
+{
+    char **ids = dscat_realloc(r->error_ids, (r->nerrors + 1) * sizeof(char *));
+    if (ids == NULL)
+        return DSCAT_ENOMEM;
+    r->error_ids = ids;
+    char **msgs = dscat_realloc(r->errors, (r->nerrors + 1) * sizeof(char *));
+    if (msgs == NULL)
+        return DSCAT_ENOMEM;
+    r->errors = msgs;
+    ids[r->nerrors] = dscat_strdup(id);
+    msgs[r->nerrors] = dscat_strdup(message);
+    r->nerrors++;
+    return ids[r->nerrors - 1] && msgs[r->nerrors - 1] ? 0 : DSCAT_ENOMEM;
+}
+
+/* The target's current scan id, 0 when it has none. */
+static int64_t current_scan(dscat_store *st, const char *target)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t id = 0;
+    if (dscat_store__prepare(st, &s, "SELECT current_scan_id FROM targets WHERE key = ?1", NULL) ==
+        0) {
+        sqlite3_bind_text(s, 1, target, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW)
+            id = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    return id;
+}
+
+/*
+ * Tables of scan `now` (one database, or all when database is NULL): in all, absent from scan
+ * `before`, and present in both with a different signature (a column added, removed or changed).
+ */
+static int count_changes(dscat_store *st, int64_t now, int64_t before, const char *database,
+                         long *all, long *added, long *modified, dscat_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = dscat_store__prepare(
+        st, &s,
+        "SELECT count(*), coalesce(sum(b.id IS NULL), 0), "
+        "coalesce(sum(b.id IS NOT NULL AND b.signature <> a.signature), 0) "
+        "FROM tables a LEFT JOIN tables b ON b.scan_id = ?2 AND b.database = a.database "
+        "AND b.schema = a.schema AND b.name = a.name "
+        "WHERE a.scan_id = ?1 AND (?3 IS NULL OR a.database = ?3)",
+        err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(s, 1, now);
+    sqlite3_bind_int64(s, 2, before);
+    if (database)
+        sqlite3_bind_text(s, 3, database, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        *all += sqlite3_column_int(s, 0);
+        *added += sqlite3_column_int(s, 1);
+        *modified += sqlite3_column_int(s, 2);
+    }
+    sqlite3_finalize(s);
+    return 0;
+}
+
+/* The connections of one target in scan `scan` (databases), for the refreshed count. */
+static long target_connections(dscat_store *st, const dscat_target_config *t, int64_t scan)
+{
+    char buf[512];
+    if (dscat_connection_database(t, buf, sizeof(buf)))
+        return 1;
+    sqlite3_stmt *s = NULL;
+    long n = 0;
+    if (dscat_store__prepare(st, &s, "SELECT count(DISTINCT database) FROM tables WHERE scan_id = ?1",
+                             NULL) == 0) {
+        sqlite3_bind_int64(s, 1, scan);
+        if (sqlite3_step(s) == SQLITE_ROW)
+            n = sqlite3_column_int(s, 0);
+    }
+    sqlite3_finalize(s);
+    return n;
+}
+
+int dscat_schema_refresh(dscat_schema_refresh_result *out, const dscat_config *cfg,
+                         const char *connection_id, dscat_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    const dscat_target_config *only = NULL;
+    char *database = NULL; /* counted for one database of the target */
+    int rc = 0;
+    if (connection_id) {
+        only = dscat_config_target(cfg, connection_id);
+        if (only == NULL &&
+            dscat_connection_resolve(cfg, NULL, connection_id, &only, &database, err))
+            return dscat_error_set(err, DSCAT_ENOTFOUND, "connection '%s' not found",
+                                   connection_id);
+    }
+    size_t n = only ? 1 : cfg->ntargets;
+    int64_t *before = dscat_calloc(n + 1, sizeof(int64_t));
+    const char **keys = dscat_calloc(n + 1, sizeof(char *));
+    dscat_store *st = NULL;
+    dscat_refresh_report *rep = NULL;
+    if (before == NULL || keys == NULL) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        keys[i] = only ? only->key : cfg->targets[i].key;
+    if (dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_READ, NULL) == 0) {
+        for (size_t i = 0; i < n; i++)
+            before[i] = current_scan(st, keys[i]);
+        dscat_store_close(st);
+        st = NULL;
+    }
+    dscat_refresh_options o = {.targets = keys, .ntargets = n};
+    if ((rc = dscat_refresh(&rep, cfg, &o, err)))
+        goto done;
+    if ((rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_READ, err)) == DSCAT_ENOTFOUND)
+        rc = 0; /* nothing could be scanned: nothing was written */
+    for (size_t i = 0; i < rep->ntargets && rc == 0; i++) {
+        const dscat_target_report *t = &rep->targets[i];
+        if (t->status == DSCAT_SCAN_FAILED || t->scan_id == 0 || st == NULL) {
+            out->connections_failed++;
+            rc = add_error(out, connection_id ? connection_id : t->target,
+                           t->error.message[0] ? t->error.message : "the scan failed");
+            continue;
+        }
+        const dscat_target_config *tc = dscat_config_target(cfg, t->target);
+        out->connections_refreshed += database ? 1 : target_connections(st, tc, t->scan_id);
+        rc = count_changes(st, t->scan_id, before[i], database, &out->tables_discovered,
+                           &out->tables_added, &out->tables_modified, err);
+    }
+    if (rc == DSCAT_ENOMEM)
+        dscat_error_set(err, rc, "out of memory");
+done:
+    dscat_store_close(st);
+    dscat_refresh_report_free(rep);
+    dscat_free(before);
+    dscat_free(keys);
+    dscat_free(database);
+    if (rc)
+        dscat_schema_refresh_result_free(out);
+    return rc;
+}
+
+/* ---- information schema ----------------------------------------------------------------------- */
+
+int dscat_information_schema(json_t **out, const dscat_config *cfg, const char *only,
+                             dscat_error *err)
+{
+    *out = NULL;
+    dscat_connection_list l;
+    int rc = dscat_connections_list(&l, cfg, only, err);
+    if (rc)
+        return rc;
+    if (only && l.count == 0) {
+        dscat_connection_list_free(&l);
+        return dscat_error_set(err, DSCAT_ENOTFOUND, "connection '%s' not found", only);
+    }
+    dscat_store *st = NULL;
+    json_t *tables = json_array();
+    rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_READ, err);
+    if (rc == DSCAT_ENOTFOUND) { /* nothing catalogued yet */
+        memset(err, 0, sizeof(*err));
+        rc = 0;
+    }
+    for (size_t i = 0; i < l.count && st && rc == 0; i++) {
+        const dscat_connection *c = &l.items[i];
+        sqlite3_stmt *s = NULL;
+        rc = dscat_store__prepare(
+            st, &s,
+            "SELECT t.id, t.schema, t.name, t.table_type, tc.version IS NOT NULL, c.name, "
+            "c.data_type, c.is_nullable FROM " DSCAT_CURRENT_TABLES " t "
+            "LEFT JOIN table_cache tc ON tc.connection_id = ?3 AND tc.schema = t.schema "
+            "AND tc.name = t.name LEFT JOIN columns c ON c.table_id = t.id "
+            "WHERE t.target = ?1 AND t.database = ?2 ORDER BY t.schema, t.name, c.ordinal",
+            err);
+        if (rc)
+            break;
+        sqlite3_bind_text(s, 1, c->target, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, c->database, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, c->id, -1, SQLITE_STATIC);
+        int64_t last = -1;
+        json_t *cols = NULL;
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            int64_t id = sqlite3_column_int64(s, 0);
+            if (id != last) {
+                last = id;
+                cols = json_array();
+                json_array_append_new(
+                    tables,
+                    json_pack("{s:s, s:s, s:s, s:s, s:b, s:o}", "connection_id", c->id,
+                              "schema_name", (const char *)sqlite3_column_text(s, 1), "table_name",
+                              (const char *)sqlite3_column_text(s, 2), "table_type",
+                              (const char *)sqlite3_column_text(s, 3), "synced",
+                              sqlite3_column_int(s, 4), "columns", cols));
+            }
+            if (sqlite3_column_type(s, 5) != SQLITE_NULL)
+                json_array_append_new(cols, json_pack("{s:s, s:s, s:b}", "column_name",
+                                                      (const char *)sqlite3_column_text(s, 5),
+                                                      "data_type",
+                                                      (const char *)sqlite3_column_text(s, 6),
+                                                      "is_nullable", sqlite3_column_int(s, 7)));
+        }
+        sqlite3_finalize(s);
+    }
+    dscat_store_close(st);
+    dscat_connection_list_free(&l);
+    if (rc) {
+        json_decref(tables);
+        return rc;
+    }
+    *out = json_pack("{s:o}", "tables", tables);
+    return *out ? 0 : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+}

@@ -1,0 +1,1104 @@
+/*
+ * The HTTP API (SPEC §11) on libmicrohttpd: a thin front end over the library calls the CLI
+ * makes. A pool of one polling thread per core answers requests; work that can take long (a
+ * refresh, a query, a purge) runs on a thread of its own while its connection is suspended, so a
+ * data refresh never holds up a search. The search index is loaded once and reloaded when the
+ * store or the annotations change. A deletion worker runs every deletion_interval_seconds.
+ *
+ * Paths arrive undecoded (our own unescape callback): they are split on "/" first and each
+ * segment is decoded after, so "%2F" inside an id never becomes a separator.
+ */
+#include "dscat/http.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/timeutil.h"
+#include "dscat/cache.h"
+#include "dscat/find.h"
+#include "server/render.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_BODY (1024 * 1024)
+#define MAX_SEGMENTS 8
+#define SHUTDOWN_WAIT_S 30
+#define QUERY_LIMIT 10000
+
+/* ---- the shared search index ---------------------------------------------------------------- */
+
+typedef struct shared_index {
+    dscat_search_index *idx;
+    char generation[256];
+    int refs;
+} shared_index;
+
+typedef struct server {
+    const dscat_config *cfg;
+    const char *token;
+    struct MHD_Daemon *daemon;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int running; /* requests between their first call and their completion */
+    bool stopping;
+    pthread_mutex_t index_mu, load_mu;
+    shared_index *index;
+    pthread_t worker;
+} server;
+
+/* What the index was built from: the store files and the annotations directory. */
+static void generation(const dscat_config *cfg, char *out, size_t size)
+{
+    const char *names[] = {"catalog.db", "catalog.db-wal", "annotations"};
+    size_t k = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < 3 && k < size; i++) {
+        char path[4096];
+        struct stat sb;
+        snprintf(path, sizeof(path), "%s/%s", cfg->catalog_dir, names[i]);
+        if (stat(path, &sb) != 0)
+            memset(&sb, 0, sizeof(sb));
+        int n = snprintf(out + k, size - k, "%lld.%ld.%lld;", (long long)sb.st_mtim.tv_sec,
+                         sb.st_mtim.tv_nsec, (long long)sb.st_size);
+        k += n > 0 ? (size_t)n : 0;
+    }
+}
+
+static void index_release(server *s, shared_index *si)
+{
+    if (si == NULL)
+        return;
+    pthread_mutex_lock(&s->index_mu);
+    bool last = --si->refs == 0;
+    pthread_mutex_unlock(&s->index_mu);
+    if (last) {
+        dscat_search_index_free(si->idx);
+        dscat_free(si);
+    }
+}
+
+/* The current index (a reference the caller releases), loading it when the catalog changed. */
+static int index_acquire(server *s, shared_index **out, dscat_error *err)
+{
+    char gen[256];
+    generation(s->cfg, gen, sizeof(gen));
+    pthread_mutex_lock(&s->index_mu);
+    shared_index *si = s->index;
+    if (si && strcmp(si->generation, gen) == 0) {
+        si->refs++;
+        pthread_mutex_unlock(&s->index_mu);
+        *out = si;
+        return 0;
+    }
+    pthread_mutex_unlock(&s->index_mu);
+    /* One loader at a time; whoever waited finds the fresh index and takes it. */
+    pthread_mutex_lock(&s->load_mu);
+    pthread_mutex_lock(&s->index_mu);
+    si = s->index;
+    if (si && strcmp(si->generation, gen) == 0) {
+        si->refs++;
+        pthread_mutex_unlock(&s->index_mu);
+        pthread_mutex_unlock(&s->load_mu);
+        *out = si;
+        return 0;
+    }
+    pthread_mutex_unlock(&s->index_mu);
+    dscat_store *st = NULL;
+    shared_index *fresh = dscat_calloc(1, sizeof(*fresh));
+    int rc = fresh ? dscat_store_open(&st, s->cfg->catalog_dir, DSCAT_STORE_READ, err)
+                   : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if (rc == DSCAT_ENOTFOUND)
+        dscat_error_set(err, rc, "the catalog is not built yet: run a schema refresh first");
+    if (rc == 0)
+        rc = dscat_search_index_load(&fresh->idx, st, s->cfg->catalog_dir, err);
+    dscat_store_close(st);
+    if (rc) {
+        dscat_free(fresh);
+        pthread_mutex_unlock(&s->load_mu);
+        return rc;
+    }
+    snprintf(fresh->generation, sizeof(fresh->generation), "%s", gen);
+    fresh->refs = 2; /* the server's and the caller's */
+    pthread_mutex_lock(&s->index_mu);
+    shared_index *old = s->index;
+    s->index = fresh;
+    pthread_mutex_unlock(&s->index_mu);
+    pthread_mutex_unlock(&s->load_mu);
+    index_release(s, old);
+    *out = fresh;
+    return 0;
+}
+
+/* ---- requests -------------------------------------------------------------------------------- */
+
+typedef struct request request;
+typedef int (*job_fn)(request *r);
+
+struct request {
+    server *srv;
+    struct MHD_Connection *conn;
+    int64_t started_ms;
+    char method[16];
+    char *path; /* raw, undecoded */
+    dscat_buf body;
+    bool too_large;
+    unsigned status;
+    /* a long request: runs on its own thread while the connection is suspended */
+    job_fn job;
+    json_t *input;
+    char *seg[MAX_SEGMENTS];
+    size_t nseg;
+    pthread_t thread;
+    bool job_started;
+    unsigned job_status;
+    char *job_response;
+};
+
+/* Decodes %XX in place ('+' as a space when plus is set); false for a bad escape or a NUL. */
+static bool percent_decode(char *s, bool plus)
+{
+    char *w = s;
+    for (char *p = s; *p; p++) {
+        if (*p == '%') {
+            unsigned v;
+            if (!p[1] || !p[2] || sscanf(p + 1, "%2x", &v) != 1 || !isxdigit((unsigned char)p[1]) ||
+                !isxdigit((unsigned char)p[2]) || v == 0)
+                return false;
+            *w++ = (char)v;
+            p += 2;
+        } else {
+            *w++ = plus && *p == '+' ? ' ' : *p;
+        }
+    }
+    *w = '\0';
+    return true;
+}
+
+/* Leaves the URL and the arguments as they came: decoding happens per segment and argument. */
+static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return strlen(s);
+}
+
+static char *json_text(json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(j);
+    return s;
+}
+
+static const char *code_for(unsigned status)
+{
+    switch (status) {
+    case 400: return "BAD_REQUEST";
+    case 401: return "UNAUTHORIZED";
+    case 404: return "NOT_FOUND";
+    case 405: return "METHOD_NOT_ALLOWED";
+    case 409: return "CONFLICT";
+    case 413: return "PAYLOAD_TOO_LARGE";
+    case 415: return "UNSUPPORTED_MEDIA_TYPE";
+    default: return "INTERNAL_SERVER_ERROR";
+    }
+}
+
+static char *error_text(unsigned status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static char *error_text(unsigned status, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return json_text(
+        json_pack("{s:{s:s, s:s}}", "error", "message", msg, "code", code_for(status)));
+}
+
+static enum MHD_Result send_text(request *r, unsigned status, char *text, const char *allow)
+{
+    if (text == NULL) {
+        status = 500;
+        text = dscat_strdup("{\"error\":{\"message\":\"out of memory\",\"code\":"
+                            "\"INTERNAL_SERVER_ERROR\"}}");
+    }
+    size_t n = text ? strlen(text) : 0;
+    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(
+        n, text, text ? &free : NULL);
+    if (resp == NULL) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    r->status = status;
+    enum MHD_Result ok = MHD_queue_response(r->conn, status, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
+static enum MHD_Result send_json(request *r, unsigned status, json_t *j)
+{
+    return send_text(r, status, json_text(j), NULL);
+}
+
+static enum MHD_Result send_error(request *r, unsigned status, const char *message)
+{
+    return send_text(r, status, error_text(status, "%s", message), NULL);
+}
+
+/* The HTTP status for a library error. */
+static unsigned status_for(int rc)
+{
+    switch (rc) {
+    case DSCAT_ENOTFOUND: return 404;
+    case DSCAT_EINVALID: return 400;
+    case DSCAT_ECONFLICT: return 409;
+    default: return 500;
+    }
+}
+
+/* An argument of the query string, decoded; NULL when absent. *bad is set for a bad escape. */
+static char *query_arg(request *r, const char *name, bool *bad)
+{
+    const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+    if (v == NULL)
+        return NULL;
+    char *s = dscat_strdup(v);
+    if (s && !percent_decode(s, true)) {
+        *bad = true;
+        dscat_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static bool token_ok(server *s, struct MHD_Connection *c)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *prefix = "Bearer ";
+    if (h == NULL || strncmp(h, prefix, strlen(prefix)) != 0)
+        return false;
+    h += strlen(prefix);
+    /* Constant time in the token's content: every byte is compared, whatever differs first. */
+    size_t a = strlen(h), b = strlen(s->token);
+    unsigned char diff = a != b;
+    for (size_t i = 0; i < b; i++)
+        diff |= (unsigned char)(s->token[i] ^ (i < a ? h[i] : 0));
+    return diff == 0;
+}
+
+/* ---- the routes that answer at once ---------------------------------------------------------- */
+
+static enum MHD_Result route_health(request *r)
+{
+    return send_json(r, 200, json_pack("{s:s, s:s}", "status", "ok", "version", DSCAT_VERSION));
+}
+
+static enum MHD_Result route_status(request *r)
+{
+    dscat_status *st = NULL;
+    dscat_error err = {0};
+    if (dscat_status_get(&st, r->srv->cfg, &err))
+        return send_error(r, 500, err.message);
+    enum MHD_Result ok = send_json(r, 200, dscat_render_status(st));
+    dscat_status_free(st);
+    return ok;
+}
+
+static json_t *connection_json(const dscat_connection *c)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "connection_id", c->id, "target",
+                     c->target, "database", c->database, "type", c->type, "tables",
+                     (int)c->tables, "cached_tables", (int)c->cached);
+}
+
+static enum MHD_Result route_connections(request *r, const char *id)
+{
+    dscat_connection_list l;
+    dscat_error err = {0};
+    if (dscat_connections_list(&l, r->srv->cfg, id, &err))
+        return send_error(r, status_for(err.code), err.message);
+    enum MHD_Result ok;
+    if (id && l.count == 0) {
+        ok = send_text(r, 404, error_text(404, "connection '%s' not found", id), NULL);
+    } else if (id) {
+        json_t *o = connection_json(&l.items[0]);
+        dscat_cache_listing cl;
+        if (dscat_cache_list(&cl, r->srv->cfg, id, &err) == 0) {
+            json_t *tables = json_array();
+            for (size_t i = 0; i < cl.count; i++) {
+                const dscat_cached_table *t = &cl.tables[i];
+                json_array_append_new(
+                    tables, json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "schema_name", t->schema,
+                                      "table_name", t->table, "version", t->version, "rows",
+                                      (json_int_t)t->rows, "bytes", (json_int_t)t->bytes,
+                                      "last_sync", dscat_render_time(t->last_sync_us)));
+            }
+            json_object_set_new(o, "cached", tables);
+            dscat_cache_listing_free(&cl);
+        }
+        ok = send_json(r, 200, o);
+    } else {
+        json_t *a = json_array();
+        for (size_t i = 0; i < l.count; i++)
+            json_array_append_new(a, connection_json(&l.items[i]));
+        ok = send_json(r, 200, json_pack("{s:o}", "connections", a));
+    }
+    dscat_connection_list_free(&l);
+    return ok;
+}
+
+static enum MHD_Result route_information_schema(request *r)
+{
+    bool bad = false;
+    char *id = query_arg(r, "connection_id", &bad);
+    if (bad)
+        return send_error(r, 400, "connection_id: bad percent-encoding");
+    json_t *out = NULL;
+    dscat_error err = {0};
+    int rc = dscat_information_schema(&out, r->srv->cfg, id, &err);
+    enum MHD_Result ok = rc ? send_error(r, status_for(rc), err.message) : send_json(r, 200, out);
+    dscat_free(id);
+    return ok;
+}
+
+static bool parse_bool(const char *s, bool *out)
+{
+    if (s == NULL)
+        return true;
+    if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0)
+        *out = true;
+    else if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0)
+        *out = false;
+    else
+        return false;
+    return true;
+}
+
+static enum MHD_Result route_search(request *r)
+{
+    bool bad = false, by_table = false;
+    char *q = query_arg(r, "q", &bad), *top = query_arg(r, "top", &bad),
+         *bt = query_arg(r, "by_table", &bad);
+    enum MHD_Result ok;
+    long ntop = 20;
+    char *end = NULL;
+    if (bad) {
+        ok = send_error(r, 400, "bad percent-encoding in the query string");
+    } else if (q == NULL || strspn(q, " \t\r\n") == strlen(q)) {
+        ok = send_error(r, 400, "q: give one or more keywords");
+    } else if (top && ((ntop = strtol(top, &end, 10)) < 1 || ntop > 1000 || *end || !*top)) {
+        ok = send_error(r, 400, "top: an integer from 1 to 1000");
+    } else if (!parse_bool(bt, &by_table)) {
+        ok = send_error(r, 400, "by_table: true or false");
+    } else {
+        shared_index *si = NULL;
+        dscat_error err = {0};
+        dscat_search_result res = {0};
+        const char *kw[] = {q};
+        dscat_search_options o = {
+            .keywords = kw, .nkeywords = 1, .top = (size_t)ntop, .by_table = by_table};
+        if (index_acquire(r->srv, &si, &err) || dscat_search(&res, si->idx, &o, &err)) {
+            ok = send_error(r, status_for(err.code), err.message);
+        } else {
+            json_t *hits = json_array();
+            for (size_t i = 0; i < res.count; i++)
+                json_array_append_new(hits, dscat_render_hit(&res.hits[i], by_table));
+            ok = send_json(r, 200,
+                           json_pack("{s:s, s:o, s:I, s:I}", "query", q, "results", hits, "count",
+                                     (json_int_t)res.count, "searched", (json_int_t)res.searched));
+        }
+        dscat_search_result_free(&res);
+        index_release(r->srv, si);
+    }
+    dscat_free(q);
+    dscat_free(top);
+    dscat_free(bt);
+    return ok;
+}
+
+static enum MHD_Result route_table(request *r, const char *conn, const char *schema,
+                                   const char *table)
+{
+    const dscat_target_config *t = NULL;
+    char *database = NULL;
+    dscat_error err = {0};
+    if (dscat_connection_resolve(r->srv->cfg, NULL, conn, &t, &database, &err))
+        return send_text(r, 404, error_text(404, "connection '%s' not found", conn), NULL);
+    const char *parts[] = {database, schema, table};
+    char *q = dscat_join_qualified(parts, 3);
+    dscat_buf name = DSCAT_BUF_INIT;
+    dscat_buf_printf(&name, "%s:%s", t->key, q ? q : "");
+    dscat_store *st = NULL;
+    dscat_table_detail *d = NULL;
+    dscat_name_candidates cands = {0};
+    enum MHD_Result ok;
+    int rc = dscat_store_open(&st, r->srv->cfg->catalog_dir, DSCAT_STORE_READ, &err);
+    if (rc == 0)
+        rc = dscat_table_lookup(&d, &cands, st, r->srv->cfg->catalog_dir, dscat_buf_cstr(&name),
+                                &err);
+    if (rc == DSCAT_ENOTFOUND)
+        ok = send_text(r, 404, error_text(404, "table '%s.%s' not found", schema, table), NULL);
+    else if (rc)
+        ok = send_error(r, status_for(rc), err.message);
+    else {
+        json_t *j = dscat_render_table(d);
+        json_object_set_new(j, "connection_id", json_string(conn));
+        ok = send_json(r, 200, j);
+    }
+    dscat_name_candidates_free(&cands);
+    dscat_table_detail_free(d);
+    dscat_store_close(st);
+    dscat_buf_free(&name);
+    dscat_free(q);
+    dscat_free(database);
+    return ok;
+}
+
+/* ---- long requests: run on their own thread ---------------------------------------------------
+ */
+
+static int finish(request *r, unsigned status, char *text)
+{
+    r->job_status = text ? status : 500;
+    r->job_response = text;
+    return 0;
+}
+
+static int finish_error(request *r, unsigned status, const char *message)
+{
+    return finish(r, status, error_text(status, "%s", message));
+}
+
+/* The refresh fields (SPEC §11.1), checked for presence and type; null counts as absent. */
+typedef struct refresh_req {
+    const char *connection_id, *schema_name, *table_name;
+    bool data, include_uncached;
+} refresh_req;
+
+static int job_refresh(request *r)
+{
+    const dscat_config *cfg = r->srv->cfg;
+    json_t *in = r->input;
+    refresh_req q = {0};
+    const char *key;
+    json_t *v;
+    json_object_foreach(in, key, v)
+    {
+        bool is_str = strcmp(key, "connection_id") == 0 || strcmp(key, "schema_name") == 0 ||
+                      strcmp(key, "table_name") == 0;
+        bool is_bool = strcmp(key, "data") == 0 || strcmp(key, "include_uncached") == 0;
+        if (!is_str && !is_bool)
+            return finish(r, 400, error_text(400, "unknown field '%s'", key));
+        if (json_is_null(v))
+            continue;
+        if (is_str && !json_is_string(v))
+            return finish(r, 400, error_text(400, "field '%s' must be a string", key));
+        if (is_bool && !json_is_boolean(v))
+            return finish(r, 400, error_text(400, "field '%s' must be a boolean", key));
+        if (strcmp(key, "connection_id") == 0)
+            q.connection_id = json_string_value(v);
+        else if (strcmp(key, "schema_name") == 0)
+            q.schema_name = json_string_value(v);
+        else if (strcmp(key, "table_name") == 0)
+            q.table_name = json_string_value(v);
+        else if (strcmp(key, "data") == 0)
+            q.data = json_is_true(v);
+        else
+            q.include_uncached = json_is_true(v);
+    }
+    if (q.schema_name && !q.connection_id)
+        return finish_error(r, 400, "schema_name requires connection_id");
+    if (q.table_name && !q.schema_name)
+        return finish_error(r, 400, "table_name requires schema_name");
+    if (q.data && !q.connection_id)
+        return finish_error(r, 400, "data refresh requires connection_id");
+    dscat_error err = {0};
+    if (q.connection_id && dscat_config_target(cfg, q.connection_id) == NULL) {
+        const dscat_target_config *t = NULL;
+        char *db = NULL;
+        if (dscat_connection_resolve(cfg, NULL, q.connection_id, &t, &db, &err))
+            return finish(r, 404, error_text(404, "connection '%s' not found", q.connection_id));
+        dscat_free(db);
+    }
+    if (!q.data && q.schema_name && !q.table_name)
+        return finish_error(r, 400, "schema-level refresh not supported");
+    if (q.data && q.schema_name && !q.table_name)
+        return finish_error(r, 400, "data refresh with schema requires table_name");
+    if (!q.data && q.schema_name && q.table_name)
+        return finish_error(r, 400, "schema refresh cannot target specific tables");
+    if (!q.data) { /* rows 6 and 7 */
+        dscat_schema_refresh_result res;
+        int rc = dscat_schema_refresh(&res, cfg, q.connection_id, &err);
+        if (rc)
+            return finish_error(r, status_for(rc), err.message);
+        json_t *o = json_pack("{s:i, s:i, s:i, s:i, s:i}", "connections_refreshed",
+                              (int)res.connections_refreshed, "connections_failed",
+                              (int)res.connections_failed, "tables_discovered",
+                              (int)res.tables_discovered, "tables_added", (int)res.tables_added,
+                              "tables_modified", (int)res.tables_modified);
+        if (res.nerrors) {
+            json_t *errors = json_array();
+            for (size_t i = 0; i < res.nerrors; i++)
+                json_array_append_new(errors, json_pack("{s:s, s:s}", "connection_id",
+                                                        res.error_ids[i], "error", res.errors[i]));
+            json_object_set_new(o, "errors", errors);
+        }
+        dscat_schema_refresh_result_free(&res);
+        return finish(r, 200, json_text(o));
+    }
+    /* rows 11 and 12 */
+    dscat_cache_report *rep = NULL;
+    int rc = dscat_cache_refresh(&rep, cfg, q.connection_id, q.schema_name, q.table_name,
+                                 q.table_name ? false : q.include_uncached, &err);
+    if (rc) {
+        dscat_cache_report_free(rep);
+        return finish_error(r, status_for(rc), err.message);
+    }
+    json_t *o;
+    if (q.table_name) {
+        const dscat_table_sync *t = &rep->tables[0];
+        if (t->rc) {
+            int done = finish_error(r, status_for(t->rc), t->error.message);
+            dscat_cache_report_free(rep);
+            return done;
+        }
+        o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "connection_id", q.connection_id,
+                      "schema_name", q.schema_name, "table_name", q.table_name, "rows_synced",
+                      (json_int_t)t->rows, "duration_ms", (json_int_t)rep->duration_ms);
+    } else {
+        json_t *errors = json_array();
+        for (size_t i = 0; i < rep->count; i++)
+            if (rep->tables[i].rc)
+                json_array_append_new(errors,
+                                      json_pack("{s:s, s:s, s:s}", "schema_name",
+                                                rep->tables[i].schema, "table_name",
+                                                rep->tables[i].table, "error",
+                                                rep->tables[i].error.message));
+        o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "connection_id", q.connection_id,
+                      "tables_refreshed", (json_int_t)(rep->count - rep->failed), "tables_failed",
+                      (json_int_t)rep->failed, "total_rows", (json_int_t)rep->total_rows,
+                      "duration_ms", (json_int_t)rep->duration_ms, "errors", errors);
+    }
+    if (rep->warnings.count)
+        json_object_set_new(o, "warnings", dscat_render_warnings(&rep->warnings));
+    dscat_cache_report_free(rep);
+    return finish(r, 200, json_text(o));
+}
+
+static int job_query(request *r)
+{
+    json_t *in = r->input, *sql = NULL, *limit = NULL;
+    const char *key;
+    json_t *v;
+    json_object_foreach(in, key, v)
+    {
+        if (strcmp(key, "sql") == 0)
+            sql = v;
+        else if (strcmp(key, "limit") == 0)
+            limit = v;
+        else
+            return finish(r, 400, error_text(400, "unknown field '%s'", key));
+    }
+    if (sql == NULL || !json_is_string(sql) || json_string_length(sql) == 0)
+        return finish_error(r, 400, "field 'sql' must be a non-empty string");
+    if (limit && !json_is_null(limit) &&
+        (!json_is_integer(limit) || json_integer_value(limit) < 1 ||
+         json_integer_value(limit) > 1000000))
+        return finish_error(r, 400, "field 'limit' must be an integer from 1 to 1000000");
+    size_t n = limit && json_is_integer(limit) ? (size_t)json_integer_value(limit) : QUERY_LIMIT;
+    dscat_query_result res = {0};
+    dscat_error err = {0};
+    int rc = dscat_cache_query(&res, r->srv->cfg, json_string_value(sql), n, &err);
+    if (rc)
+        finish_error(r, rc == DSCAT_EQUERY || rc == DSCAT_ENOTFOUND ? 400 : status_for(rc),
+                     err.message);
+    else
+        finish(r, 200, json_text(dscat_render_query(&res)));
+    dscat_query_result_free(&res);
+    return 0;
+}
+
+static int job_purge(request *r)
+{
+    /* /connections/{id}/cache or /connections/{id}/tables/{schema}/{table}/cache */
+    const char *id = r->seg[1];
+    const char *schema = r->nseg == 6 ? r->seg[3] : NULL, *table = r->nseg == 6 ? r->seg[4] : NULL;
+    size_t purged = 0;
+    dscat_error err = {0};
+    int rc = dscat_cache_purge(r->srv->cfg, id, schema, table, &purged, &err);
+    if (rc)
+        return finish_error(r, status_for(rc), err.message);
+    if (table && purged == 0)
+        return finish(r, 404, error_text(404, "table '%s.%s' is not cached", schema, table));
+    json_t *o = json_pack("{s:s, s:I}", "connection_id", id, "tables_purged", (json_int_t)purged);
+    if (table) {
+        json_object_set_new(o, "schema_name", json_string(schema));
+        json_object_set_new(o, "table_name", json_string(table));
+    }
+    return finish(r, 200, json_text(o));
+}
+
+static void *job_main(void *arg)
+{
+    request *r = arg;
+    (void)r->job(r);
+    MHD_resume_connection(r->conn);
+    return NULL;
+}
+
+static enum MHD_Result start_job(request *r, job_fn fn)
+{
+    r->job = fn;
+    r->job_started = true;
+    MHD_suspend_connection(r->conn);
+    if (pthread_create(&r->thread, NULL, job_main, r) != 0) {
+        r->job_started = false;
+        MHD_resume_connection(r->conn);
+        return send_error(r, 500, "cannot start a thread for the request");
+    }
+    return MHD_YES;
+}
+
+/* ---- dispatch -------------------------------------------------------------------------------- */
+
+static bool content_type_json(struct MHD_Connection *c)
+{
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (ct == NULL)
+        return false;
+    size_t n = strlen("application/json");
+    return strncasecmp(ct, "application/json", n) == 0 && (ct[n] == '\0' || ct[n] == ';' ||
+                                                           ct[n] == ' ');
+}
+
+/* Parses the body as a JSON object into r->input, or answers 400. */
+static bool read_object(request *r, enum MHD_Result *answer)
+{
+    json_error_t je;
+    r->input = json_loadb(r->body.ptr ? r->body.ptr : "", r->body.len,
+                          JSON_REJECT_DUPLICATES, &je);
+    if (r->input == NULL) {
+        *answer = send_text(r, 400, error_text(400, "malformed JSON: %s", je.text), NULL);
+        return false;
+    }
+    if (!json_is_object(r->input)) {
+        *answer = send_error(r, 400, "the body must be a JSON object");
+        return false;
+    }
+    return true;
+}
+
+/* Splits the raw path into decoded segments; false for a path that cannot be a route. */
+static bool split_path(request *r)
+{
+    const char *p = r->path;
+    if (*p != '/')
+        return false;
+    p++;
+    while (*p) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        if (r->nseg == MAX_SEGMENTS)
+            return false;
+        char *s = dscat_malloc(n + 1);
+        if (s == NULL)
+            return false;
+        memcpy(s, p, n);
+        s[n] = '\0';
+        r->seg[r->nseg++] = s;
+        if (!percent_decode(s, false) || s[0] == '\0')
+            return false;
+        if (!slash)
+            break;
+        p = slash + 1;
+        if (*p == '\0')
+            return false; /* a trailing slash */
+    }
+    return true;
+}
+
+typedef enum route_id {
+    R_NONE,
+    R_STATUS,
+    R_CONNECTIONS,
+    R_CONNECTION,
+    R_CONNECTION_CACHE,
+    R_TABLE_CACHE,
+    R_INFORMATION_SCHEMA,
+    R_SEARCH,
+    R_TABLE,
+    R_QUERY,
+    R_REFRESH
+} route_id;
+
+static route_id match(request *r, const char **method)
+{
+    char **s = r->seg;
+    size_t n = r->nseg;
+    *method = "GET";
+    if (n == 1 && strcmp(s[0], "status") == 0)
+        return R_STATUS;
+    if (n == 1 && strcmp(s[0], "connections") == 0)
+        return R_CONNECTIONS;
+    if (n == 2 && strcmp(s[0], "connections") == 0)
+        return R_CONNECTION;
+    if (n == 1 && strcmp(s[0], "information_schema") == 0)
+        return R_INFORMATION_SCHEMA;
+    if (n == 1 && strcmp(s[0], "search") == 0)
+        return R_SEARCH;
+    if (n == 4 && strcmp(s[0], "tables") == 0)
+        return R_TABLE;
+    *method = "DELETE";
+    if (n == 3 && strcmp(s[0], "connections") == 0 && strcmp(s[2], "cache") == 0)
+        return R_CONNECTION_CACHE;
+    if (n == 6 && strcmp(s[0], "connections") == 0 && strcmp(s[2], "tables") == 0 &&
+        strcmp(s[5], "cache") == 0)
+        return R_TABLE_CACHE;
+    *method = "POST";
+    if (n == 1 && strcmp(s[0], "query") == 0)
+        return R_QUERY;
+    if (n == 1 && strcmp(s[0], "refresh") == 0)
+        return R_REFRESH;
+    return R_NONE;
+}
+
+static enum MHD_Result dispatch(request *r)
+{
+    server *s = r->srv;
+    if (strcmp(r->path, "/health") == 0) {
+        if (strcmp(r->method, "GET") != 0)
+            return send_text(r, 405, error_text(405, "use GET for /health"), "GET");
+        return route_health(r);
+    }
+    if (s->token && !token_ok(s, r->conn))
+        return send_error(r, 401, "missing or wrong bearer token");
+    const char *method = NULL;
+    route_id id = split_path(r) ? match(r, &method) : R_NONE;
+    if (id == R_NONE)
+        return send_error(r, 404, "no such route");
+    if (strcmp(r->method, method) != 0)
+        return send_text(r, 405, error_text(405, "use %s for this route", method), method);
+    if (strcmp(method, "POST") == 0) {
+        if (r->too_large)
+            return send_error(r, 413, "the body is larger than 1 MiB");
+        if (!content_type_json(r->conn))
+            return send_error(r, 415, "the body must be application/json");
+        enum MHD_Result answer;
+        if (!read_object(r, &answer))
+            return answer;
+    }
+    switch (id) {
+    case R_STATUS: return route_status(r);
+    case R_CONNECTIONS: return route_connections(r, NULL);
+    case R_CONNECTION: return route_connections(r, r->seg[1]);
+    case R_INFORMATION_SCHEMA: return route_information_schema(r);
+    case R_SEARCH: return route_search(r);
+    case R_TABLE: return route_table(r, r->seg[1], r->seg[2], r->seg[3]);
+    case R_CONNECTION_CACHE:
+    case R_TABLE_CACHE: return start_job(r, job_purge);
+    case R_QUERY: return start_job(r, job_query);
+    case R_REFRESH: return start_job(r, job_refresh);
+    case R_NONE: break;
+    }
+    return send_error(r, 404, "no such route");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    server *s = cls;
+    request *r = *con_cls;
+    if (r == NULL) {
+        r = dscat_calloc(1, sizeof(*r));
+        if (r == NULL)
+            return MHD_NO;
+        r->srv = s;
+        r->conn = c;
+        r->started_ms = dscat_monotonic_ms();
+        snprintf(r->method, sizeof(r->method), "%s", method);
+        r->path = dscat_strdup(url);
+        *con_cls = r;
+        pthread_mutex_lock(&s->mu);
+        s->running++;
+        pthread_mutex_unlock(&s->mu);
+        if (r->path == NULL)
+            return MHD_NO;
+        const char *cl =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > MAX_BODY) /* refuse before reading it */
+            return send_error(r, 413, "the body is larger than 1 MiB");
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!r->too_large && r->body.len + *upload_data_size <= MAX_BODY) {
+            if (dscat_buf_put(&r->body, upload_data, *upload_data_size))
+                r->too_large = true;
+        } else {
+            r->too_large = true;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (r->job_started) { /* resumed: the job is done */
+        pthread_join(r->thread, NULL);
+        r->job_started = false;
+        char *text = r->job_response;
+        r->job_response = NULL;
+        return send_text(r, r->job_status, text, NULL);
+    }
+    return dispatch(r);
+}
+
+/* The access log: one JSON line per request, never a header, a token or a body. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)c;
+    server *s = cls;
+    request *r = *con_cls;
+    if (r == NULL)
+        return;
+    char when[40];
+    dscat_format_utc_iso(dscat_now_us(), when, sizeof(when));
+    json_t *line = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:b}", "time", when, "method",
+                             r->method, "path", r->path ? r->path : "", "status", (int)r->status,
+                             "duration_ms", (json_int_t)(dscat_monotonic_ms() - r->started_ms),
+                             "request_bytes", (json_int_t)r->body.len, "completed",
+                             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    char *text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    if (text)
+        fprintf(stderr, "%s\n", text);
+    free(text);
+    json_decref(line);
+    if (r->job_started)
+        pthread_join(r->thread, NULL);
+    free(r->job_response);
+    json_decref(r->input);
+    for (size_t i = 0; i < r->nseg; i++)
+        dscat_free(r->seg[i]);
+    dscat_buf_free(&r->body);
+    dscat_free(r->path);
+    dscat_free(r);
+    *con_cls = NULL;
+    pthread_mutex_lock(&s->mu);
+    s->running--;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- the deletion worker ---------------------------------------------------------------------- */
+
+static void log_warnings(const dscat_warnings *w)
+{
+    for (size_t i = 0; i < w->count; i++) {
+        json_t *line = json_pack("{s:s, s:s}", "level", "warning", "message", w->items[i].message);
+        char *text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+        if (text)
+            fprintf(stderr, "%s\n", text);
+        free(text);
+        json_decref(line);
+    }
+}
+
+static void maintain_once(server *s)
+{
+    dscat_warnings w = {0};
+    dscat_error err = {0};
+    if (dscat_cache_maintain(s->cfg, &w, &err) && err.code != DSCAT_ENOTFOUND) {
+        dscat_warning one = {NULL, NULL, err.message};
+        dscat_warnings e = {&one, 1};
+        log_warnings(&e);
+    }
+    log_warnings(&w);
+    dscat_warnings_free(&w);
+}
+
+static void *deletion_worker(void *arg)
+{
+    server *s = arg;
+    int interval = s->cfg->settings.deletion_interval_seconds;
+    if (interval < 1)
+        interval = 1;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        maintain_once(s);
+        pthread_mutex_lock(&s->mu);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += interval;
+        while (!s->stopping && pthread_cond_timedwait(&s->cv, &s->mu, &until) != ETIMEDOUT) {
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* ---- start and stop -------------------------------------------------------------------------- */
+
+static bool is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(a))
+            return true;
+        return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+    }
+    return false;
+}
+
+static int parse_listen(const char *listen, struct sockaddr_storage *out, socklen_t *len,
+                        dscat_error *err)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    if (colon == NULL || colon == listen || colon[1] == '\0')
+        return dscat_error_set(err, DSCAT_EINVALID, "--listen '%s': give ADDRESS:PORT", listen);
+    const char *h = listen;
+    size_t hn = (size_t)(colon - listen);
+    if (*h == '[' && hn >= 2 && h[hn - 1] == ']') {
+        h++;
+        hn -= 2;
+    }
+    snprintf(host, sizeof(host), "%.*s", (int)hn, h);
+    char *end = NULL;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535)
+        return dscat_error_set(err, DSCAT_EINVALID, "--listen '%s': bad port", listen);
+    struct addrinfo hints = {.ai_flags = AI_PASSIVE, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+    int g = getaddrinfo(host, colon + 1, &hints, &ai);
+    if (g != 0 || ai == NULL)
+        return dscat_error_set(err, DSCAT_EINVALID, "--listen '%s': %s", listen,
+                               g ? gai_strerror(g) : "no address");
+    memcpy(out, ai->ai_addr, ai->ai_addrlen);
+    *len = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    return 0;
+}
+
+static void describe(int fd, char *out, size_t size)
+{
+    struct sockaddr_storage ss;
+    socklen_t n = sizeof(ss);
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (getsockname(fd, (struct sockaddr *)&ss, &n) == 0) {
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+            port = ntohs(a->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+            port = ntohs(a->sin6_port);
+        }
+    }
+    snprintf(out, size, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
+}
+
+int dscat_http_serve(const dscat_config *cfg, const dscat_http_options *opts, dscat_error *err)
+{
+    struct sockaddr_storage addr;
+    socklen_t addrlen = 0;
+    const char *listen = opts && opts->listen ? opts->listen : "127.0.0.1:8080";
+    int rc = parse_listen(listen, &addr, &addrlen, err);
+    if (rc)
+        return rc;
+    const char *token = getenv("DSCAT_API_TOKEN");
+    if (token && *token == '\0')
+        token = NULL;
+    if (!is_loopback((struct sockaddr *)&addr) && token == NULL)
+        return dscat_error_set(err, DSCAT_EINVALID,
+                               "refusing to listen on %s without DSCAT_API_TOKEN (only loopback "
+                               "addresses may go without a token)",
+                               listen);
+    /* SIGINT and SIGTERM are taken by sigwait below, never by a server thread. */
+    sigset_t sigs, old;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, &old);
+    signal(SIGPIPE, SIG_IGN);
+
+    server s = {.cfg = cfg, .token = token};
+    pthread_mutex_init(&s.mu, NULL);
+    pthread_cond_init(&s.cv, NULL);
+    pthread_mutex_init(&s.index_mu, NULL);
+    pthread_mutex_init(&s.load_mu, NULL);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned pool = cores < 1 ? 1 : cores > 64 ? 64 : (unsigned)cores;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ITC | (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    s.daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        &s, MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        (unsigned)1, MHD_OPTION_END);
+    if (s.daemon == NULL) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return dscat_error_set(err, DSCAT_EIO, "cannot listen on %s: %s", listen,
+                               errno ? strerror(errno) : "the HTTP server did not start");
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s.daemon, MHD_DAEMON_INFO_LISTEN_FD);
+    char bound[128] = "?";
+    if (info)
+        describe(info->listen_fd, bound, sizeof(bound));
+    maintain_once(&s); /* orphans and due deletions at start */
+    if (pthread_create(&s.worker, NULL, deletion_worker, &s) != 0) {
+        MHD_stop_daemon(s.daemon);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return dscat_error_set(err, DSCAT_ENOMEM, "cannot start the deletion worker");
+    }
+    if (opts && opts->ready)
+        opts->ready(bound, opts->payload);
+    int sig = 0;
+    sigwait(&sigs, &sig);
+
+    /* Stop accepting, let running requests finish (bounded), stop the worker, close. */
+    MHD_quiesce_daemon(s.daemon);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += SHUTDOWN_WAIT_S;
+    pthread_mutex_lock(&s.mu);
+    s.stopping = true;
+    pthread_cond_broadcast(&s.cv);
+    while (s.running > 0 && pthread_cond_timedwait(&s.cv, &s.mu, &until) != ETIMEDOUT) {
+    }
+    int left = s.running;
+    pthread_mutex_unlock(&s.mu);
+    pthread_join(s.worker, NULL);
+    if (left == 0) {
+        MHD_stop_daemon(s.daemon);
+        index_release(&s, s.index);
+    } else {
+        /* Requests still running after the wait: leave them to the process's exit. */
+        fprintf(stderr, "dscat: %d requests still running after %d s; stopping anyway\n", left,
+                SHUTDOWN_WAIT_S);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return 0;
+}
