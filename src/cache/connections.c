@@ -87,11 +87,10 @@ int dscat_connections_list(dscat_connection_list *out, const dscat_config *cfg, 
             continue;
         }
         sqlite3_stmt *s = NULL;
-        if (st == NULL ||
-            dscat_store__prepare(st, &s,
-                                 "SELECT DISTINCT database FROM " DSCAT_CURRENT_TABLES
-                                 " t WHERE t.target = ?1 ORDER BY database",
-                                 err))
+        if (st == NULL || dscat_store__prepare(st, &s,
+                                               "SELECT DISTINCT database FROM " DSCAT_CURRENT_TABLES
+                                               " t WHERE t.target = ?1 ORDER BY database",
+                                               err))
             continue;
         sqlite3_bind_text(s, 1, t->key, -1, SQLITE_STATIC);
         while (rc == 0 && sqlite3_step(s) == SQLITE_ROW)
@@ -205,8 +204,8 @@ static long target_connections(dscat_store *st, const dscat_target_config *t, in
         return 1;
     sqlite3_stmt *s = NULL;
     long n = 0;
-    if (dscat_store__prepare(st, &s, "SELECT count(DISTINCT database) FROM tables WHERE scan_id = ?1",
-                             NULL) == 0) {
+    if (dscat_store__prepare(
+            st, &s, "SELECT count(DISTINCT database) FROM tables WHERE scan_id = ?1", NULL) == 0) {
         sqlite3_bind_int64(s, 1, scan);
         if (sqlite3_step(s) == SQLITE_ROW)
             n = sqlite3_column_int(s, 0);
@@ -277,7 +276,8 @@ done:
     return rc;
 }
 
-/* ---- information schema ----------------------------------------------------------------------- */
+/* ---- information schema -----------------------------------------------------------------------
+ */
 
 int dscat_information_schema(json_t **out, const dscat_config *cfg, const char *only,
                              dscat_error *err)
@@ -322,12 +322,11 @@ int dscat_information_schema(json_t **out, const dscat_config *cfg, const char *
                 last = id;
                 cols = json_array();
                 json_array_append_new(
-                    tables,
-                    json_pack("{s:s, s:s, s:s, s:s, s:b, s:o}", "connection_id", c->id,
-                              "schema_name", (const char *)sqlite3_column_text(s, 1), "table_name",
-                              (const char *)sqlite3_column_text(s, 2), "table_type",
-                              (const char *)sqlite3_column_text(s, 3), "synced",
-                              sqlite3_column_int(s, 4), "columns", cols));
+                    tables, json_pack("{s:s, s:s, s:s, s:s, s:b, s:o}", "connection_id", c->id,
+                                      "schema_name", (const char *)sqlite3_column_text(s, 1),
+                                      "table_name", (const char *)sqlite3_column_text(s, 2),
+                                      "table_type", (const char *)sqlite3_column_text(s, 3),
+                                      "synced", sqlite3_column_int(s, 4), "columns", cols));
             }
             if (sqlite3_column_type(s, 5) != SQLITE_NULL)
                 json_array_append_new(cols, json_pack("{s:s, s:s, s:b}", "column_name",

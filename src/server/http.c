@@ -53,7 +53,7 @@ typedef struct server {
     struct MHD_Daemon *daemon;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int running; /* requests between their first call and their completion */
+    int running; /* long requests between their start and their completion */
     bool stopping;
     pthread_mutex_t index_mu, load_mu;
     shared_index *index;
@@ -163,7 +163,7 @@ struct request {
     char *seg[MAX_SEGMENTS];
     size_t nseg;
     pthread_t thread;
-    bool job_started;
+    bool job_started, long_running; /* long_running: counted in server.running */
     unsigned job_status;
     char *job_response;
 };
@@ -206,18 +206,27 @@ static char *json_text(json_t *j)
 static const char *code_for(unsigned status)
 {
     switch (status) {
-    case 400: return "BAD_REQUEST";
-    case 401: return "UNAUTHORIZED";
-    case 404: return "NOT_FOUND";
-    case 405: return "METHOD_NOT_ALLOWED";
-    case 409: return "CONFLICT";
-    case 413: return "PAYLOAD_TOO_LARGE";
-    case 415: return "UNSUPPORTED_MEDIA_TYPE";
-    default: return "INTERNAL_SERVER_ERROR";
+    case 400:
+        return "BAD_REQUEST";
+    case 401:
+        return "UNAUTHORIZED";
+    case 404:
+        return "NOT_FOUND";
+    case 405:
+        return "METHOD_NOT_ALLOWED";
+    case 409:
+        return "CONFLICT";
+    case 413:
+        return "PAYLOAD_TOO_LARGE";
+    case 415:
+        return "UNSUPPORTED_MEDIA_TYPE";
+    default:
+        return "INTERNAL_SERVER_ERROR";
     }
 }
 
-static char *error_text(unsigned status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *error_text(unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static char *error_text(unsigned status, const char *fmt, ...)
 {
@@ -238,8 +247,8 @@ static enum MHD_Result send_text(request *r, unsigned status, char *text, const 
                             "\"INTERNAL_SERVER_ERROR\"}}");
     }
     size_t n = text ? strlen(text) : 0;
-    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(
-        n, text, text ? &free : NULL);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer_with_free_callback(n, text, text ? &free : NULL);
     if (resp == NULL) {
         free(text);
         return MHD_NO;
@@ -267,10 +276,14 @@ static enum MHD_Result send_error(request *r, unsigned status, const char *messa
 static unsigned status_for(int rc)
 {
     switch (rc) {
-    case DSCAT_ENOTFOUND: return 404;
-    case DSCAT_EINVALID: return 400;
-    case DSCAT_ECONFLICT: return 409;
-    default: return 500;
+    case DSCAT_ENOTFOUND:
+        return 404;
+    case DSCAT_EINVALID:
+        return 400;
+    case DSCAT_ECONFLICT:
+        return 409;
+    default:
+        return 500;
     }
 }
 
@@ -324,9 +337,9 @@ static enum MHD_Result route_status(request *r)
 
 static json_t *connection_json(const dscat_connection *c)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "connection_id", c->id, "target",
-                     c->target, "database", c->database, "type", c->type, "tables",
-                     (int)c->tables, "cached_tables", (int)c->cached);
+    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "connection_id", c->id, "target", c->target,
+                     "database", c->database, "type", c->type, "tables", (int)c->tables,
+                     "cached_tables", (int)c->cached);
 }
 
 static enum MHD_Result route_connections(request *r, const char *id)
@@ -580,18 +593,17 @@ static int job_refresh(request *r)
             dscat_cache_report_free(rep);
             return done;
         }
-        o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "connection_id", q.connection_id,
-                      "schema_name", q.schema_name, "table_name", q.table_name, "rows_synced",
-                      (json_int_t)t->rows, "duration_ms", (json_int_t)rep->duration_ms);
+        o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "connection_id", q.connection_id, "schema_name",
+                      q.schema_name, "table_name", q.table_name, "rows_synced", (json_int_t)t->rows,
+                      "duration_ms", (json_int_t)rep->duration_ms);
     } else {
         json_t *errors = json_array();
         for (size_t i = 0; i < rep->count; i++)
             if (rep->tables[i].rc)
-                json_array_append_new(errors,
-                                      json_pack("{s:s, s:s, s:s}", "schema_name",
-                                                rep->tables[i].schema, "table_name",
-                                                rep->tables[i].table, "error",
-                                                rep->tables[i].error.message));
+                json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "schema_name",
+                                                        rep->tables[i].schema, "table_name",
+                                                        rep->tables[i].table, "error",
+                                                        rep->tables[i].error.message));
         o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "connection_id", q.connection_id,
                       "tables_refreshed", (json_int_t)(rep->count - rep->failed), "tables_failed",
                       (json_int_t)rep->failed, "total_rows", (json_int_t)rep->total_rows,
@@ -668,6 +680,10 @@ static enum MHD_Result start_job(request *r, job_fn fn)
 {
     r->job = fn;
     r->job_started = true;
+    pthread_mutex_lock(&r->srv->mu);
+    r->srv->running++;
+    r->long_running = true;
+    pthread_mutex_unlock(&r->srv->mu);
     MHD_suspend_connection(r->conn);
     if (pthread_create(&r->thread, NULL, job_main, r) != 0) {
         r->job_started = false;
@@ -685,16 +701,15 @@ static bool content_type_json(struct MHD_Connection *c)
     if (ct == NULL)
         return false;
     size_t n = strlen("application/json");
-    return strncasecmp(ct, "application/json", n) == 0 && (ct[n] == '\0' || ct[n] == ';' ||
-                                                           ct[n] == ' ');
+    return strncasecmp(ct, "application/json", n) == 0 &&
+           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
 /* Parses the body as a JSON object into r->input, or answers 400. */
 static bool read_object(request *r, enum MHD_Result *answer)
 {
     json_error_t je;
-    r->input = json_loadb(r->body.ptr ? r->body.ptr : "", r->body.len,
-                          JSON_REJECT_DUPLICATES, &je);
+    r->input = json_loadb(r->body.ptr ? r->body.ptr : "", r->body.len, JSON_REJECT_DUPLICATES, &je);
     if (r->input == NULL) {
         *answer = send_text(r, 400, error_text(400, "malformed JSON: %s", je.text), NULL);
         return false;
@@ -806,25 +821,34 @@ static enum MHD_Result dispatch(request *r)
             return answer;
     }
     switch (id) {
-    case R_STATUS: return route_status(r);
-    case R_CONNECTIONS: return route_connections(r, NULL);
-    case R_CONNECTION: return route_connections(r, r->seg[1]);
-    case R_INFORMATION_SCHEMA: return route_information_schema(r);
-    case R_SEARCH: return route_search(r);
-    case R_TABLE: return route_table(r, r->seg[1], r->seg[2], r->seg[3]);
+    case R_STATUS:
+        return route_status(r);
+    case R_CONNECTIONS:
+        return route_connections(r, NULL);
+    case R_CONNECTION:
+        return route_connections(r, r->seg[1]);
+    case R_INFORMATION_SCHEMA:
+        return route_information_schema(r);
+    case R_SEARCH:
+        return route_search(r);
+    case R_TABLE:
+        return route_table(r, r->seg[1], r->seg[2], r->seg[3]);
     case R_CONNECTION_CACHE:
-    case R_TABLE_CACHE: return start_job(r, job_purge);
-    case R_QUERY: return start_job(r, job_query);
-    case R_REFRESH: return start_job(r, job_refresh);
-    case R_NONE: break;
+    case R_TABLE_CACHE:
+        return start_job(r, job_purge);
+    case R_QUERY:
+        return start_job(r, job_query);
+    case R_REFRESH:
+        return start_job(r, job_refresh);
+    case R_NONE:
+        break;
     }
     return send_error(r, 404, "no such route");
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     server *s = cls;
@@ -839,9 +863,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         snprintf(r->method, sizeof(r->method), "%s", method);
         r->path = dscat_strdup(url);
         *con_cls = r;
-        pthread_mutex_lock(&s->mu);
-        s->running++;
-        pthread_mutex_unlock(&s->mu);
         if (r->path == NULL)
             return MHD_NO;
         const char *cl =
@@ -881,11 +902,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     char when[40];
     dscat_format_utc_iso(dscat_now_us(), when, sizeof(when));
-    json_t *line = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:b}", "time", when, "method",
-                             r->method, "path", r->path ? r->path : "", "status", (int)r->status,
-                             "duration_ms", (json_int_t)(dscat_monotonic_ms() - r->started_ms),
-                             "request_bytes", (json_int_t)r->body.len, "completed",
-                             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    json_t *line =
+        json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:b}", "time", when, "method", r->method, "path",
+                  r->path ? r->path : "", "status", (int)r->status, "duration_ms",
+                  (json_int_t)(dscat_monotonic_ms() - r->started_ms), "request_bytes",
+                  (json_int_t)r->body.len, "completed", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
     char *text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     if (text)
         fprintf(stderr, "%s\n", text);
@@ -898,16 +919,20 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     for (size_t i = 0; i < r->nseg; i++)
         dscat_free(r->seg[i]);
     dscat_buf_free(&r->body);
+    bool counted = r->long_running;
     dscat_free(r->path);
     dscat_free(r);
     *con_cls = NULL;
-    pthread_mutex_lock(&s->mu);
-    s->running--;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
+    if (counted) {
+        pthread_mutex_lock(&s->mu);
+        s->running--;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+    }
 }
 
-/* ---- the deletion worker ---------------------------------------------------------------------- */
+/* ---- the deletion worker ----------------------------------------------------------------------
+ */
 
 static void log_warnings(const dscat_warnings *w)
 {
@@ -1055,8 +1080,8 @@ int dscat_http_serve(const dscat_config *cfg, const dscat_http_options *opts, ds
     s.daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        &s, MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s,
+        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE,
         (unsigned)1, MHD_OPTION_END);
     if (s.daemon == NULL) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -67,8 +67,8 @@ json_t *dscat_render_table(const dscat_table_detail *d)
         json_array_append_new(
             cols, json_pack("{s:s, s:i, s:s, s:s, s:b, s:b, s:b, s:s, s:s?, s:s?, s:o, s:o, s:o}",
                             "column_name", c->name, "ordinal_position", c->ordinal, "data_type",
-                            c->data_type, "column_type", c->column_type, "is_nullable",
-                            c->nullable, "is_primary_key", c->is_primary_key, "is_foreign_key",
+                            c->data_type, "column_type", c->column_type, "is_nullable", c->nullable,
+                            "is_primary_key", c->is_primary_key, "is_foreign_key",
                             c->is_foreign_key, "fk_references", c->fk_references, "column_default",
                             c->default_value, "column_comment", c->comment, "null_count",
                             opt_int(c->null_count), "distinct_count", opt_int(c->distinct_count),
@@ -76,21 +76,20 @@ json_t *dscat_render_table(const dscat_table_detail *d)
     }
     json_t *inbound = json_array();
     for (size_t i = 0; i < d->ninbound; i++)
-        json_array_append_new(inbound, json_pack("{s:s, s:s, s:s, s:s, s:s}", "database",
-                                                 d->inbound[i].database, "schema",
-                                                 d->inbound[i].schema, "table_name",
-                                                 d->inbound[i].table_name, "column_name",
-                                                 d->inbound[i].column_name, "ref_column",
-                                                 d->inbound[i].ref_column));
+        json_array_append_new(
+            inbound,
+            json_pack("{s:s, s:s, s:s, s:s, s:s}", "database", d->inbound[i].database, "schema",
+                      d->inbound[i].schema, "table_name", d->inbound[i].table_name, "column_name",
+                      d->inbound[i].column_name, "ref_column", d->inbound[i].ref_column));
     json_t *ann = json_array();
     for (size_t i = 0; i < d->nannotations; i++)
         json_array_append_new(ann, dscat_render_annotation(&d->annotations[i]));
     return json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s?}, s:o, s:o, s:o}", "table",
                      "target", d->target, "database", d->database, "schema", d->schema,
-                     "table_name", d->table_name, "table_type", d->table_type,
-                     "row_count_estimate", opt_int(d->row_count_estimate), "table_size_bytes",
-                     opt_int(d->size_bytes), "table_comment", d->comment, "columns", cols,
-                     "inbound", inbound, "annotations", ann);
+                     "table_name", d->table_name, "table_type", d->table_type, "row_count_estimate",
+                     opt_int(d->row_count_estimate), "table_size_bytes", opt_int(d->size_bytes),
+                     "table_comment", d->comment, "columns", cols, "inbound", inbound,
+                     "annotations", ann);
 }
 
 json_t *dscat_render_query(const dscat_query_result *r)
