@@ -24,7 +24,8 @@
 
 typedef struct s_table {
     const char *target, *database, *schema, *name;
-    const char *l_database, *l_schema, *l_name, *l_comment, *l_annotations; /* lower-cased */
+    const char *l_name, *l_comment, *l_annotations; /* lower-cased */
+    uint32_t database_id, schema_id;                /* in the places dictionary */
     int64_t rows;
 } s_table;
 
@@ -41,6 +42,69 @@ typedef struct s_dict {
     dscat_strmap map;
 } s_dict;
 
+/*
+ * Many short strings joined into one buffer (each ending in NUL): a keyword is found in all of
+ * them with one memmem pass instead of one strstr call per string. start[i] is entry i's offset.
+ */
+typedef struct s_blob {
+    char *text;
+    size_t len;
+    size_t *start;
+    size_t count;
+} s_blob;
+
+static int blob_build(s_blob *b, const char *const *strings, size_t stride, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = *(const char *const *)((const char *)strings + i * stride);
+        total += (s ? strlen(s) : 0) + 1;
+    }
+    b->text = dscat_malloc(total + 1);
+    b->start = dscat_calloc(n + 1, sizeof(size_t));
+    if (b->text == NULL || b->start == NULL)
+        return DSCAT_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = *(const char *const *)((const char *)strings + i * stride);
+        size_t l = s ? strlen(s) : 0;
+        b->start[i] = k;
+        memcpy(b->text + k, s ? s : "", l);
+        k += l;
+        b->text[k++] = '\0';
+    }
+    b->len = k;
+    b->count = n;
+    return 0;
+}
+
+static void blob_free(s_blob *b)
+{
+    dscat_free(b->text);
+    dscat_free(b->start);
+}
+
+/* Adds weight to points[i] for every entry i holding kw (once per entry). */
+static void blob_add(const s_blob *b, const char *kw, int *points, int weight)
+{
+    size_t kwlen = strlen(kw), pos = 0;
+    while (kwlen && pos < b->len) {
+        const char *hit = memmem(b->text + pos, b->len - pos, kw, kwlen);
+        if (hit == NULL)
+            break;
+        size_t at = (size_t)(hit - b->text), lo = 0, hi = b->count;
+        while (hi - lo > 1) { /* the last entry starting at or before the hit */
+            size_t mid = (lo + hi) / 2;
+            if (b->start[mid] <= at)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        points[lo] += weight;
+        pos = lo + 1 < b->count ? b->start[lo + 1] : b->len;
+    }
+}
+
 struct dscat_search_index {
     dscat_arena arena;
     s_table *tables;
@@ -48,6 +112,8 @@ struct dscat_search_index {
     s_column *columns;
     size_t ncolumns;
     s_dict names, types, comments, refs;
+    s_dict places; /* database and schema names: a handful, shared by thousands of tables */
+    s_blob name_blob, table_blob; /* the column names and the table names, for one scan each */
 };
 
 static char *lower_dup(dscat_arena *a, const char *s)
@@ -153,7 +219,7 @@ int dscat_search_index_load(dscat_search_index **out, dscat_store *st, const cha
     int rc;
     dscat_search_index *idx = dscat_calloc(1, sizeof(*idx));
     if (idx == NULL || dict_reserve(&idx->names) || dict_reserve(&idx->types) ||
-        dict_reserve(&idx->comments) || dict_reserve(&idx->refs)) {
+        dict_reserve(&idx->comments) || dict_reserve(&idx->refs) || dict_reserve(&idx->places)) {
         dscat_search_index_free(idx);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
@@ -182,11 +248,11 @@ int dscat_search_index_load(dscat_search_index **out, dscat_store *st, const cha
             x->name = dscat_arena_strdup(a, col_text(s, 4));
             x->rows = sqlite3_column_type(s, 5) == SQLITE_NULL ? DSCAT_NULL_ESTIMATE
                                                                : sqlite3_column_int64(s, 5);
-            x->l_database = lower_dup(a, x->database);
-            x->l_schema = lower_dup(a, x->schema);
             x->l_name = lower_dup(a, x->name);
             x->l_comment = lower_dup(a, col_text(s, 6));
-            if (!x->target || !x->database || !x->schema || !x->name || !x->l_name)
+            if (!x->target || !x->database || !x->schema || !x->name || !x->l_name ||
+                dict_id(&idx->places, a, x->database, &x->database_id) ||
+                dict_id(&idx->places, a, x->schema, &x->schema_id))
                 goto nomem;
             const char *parts[] = {x->database, x->schema, x->name};
             char *key = dscat_join_qualified(parts, 3);
@@ -217,6 +283,10 @@ int dscat_search_index_load(dscat_search_index **out, dscat_store *st, const cha
         goto done;
     }
     rc = attach_annotations(idx, catalog_dir, &by_key, err);
+    if (rc == 0 &&
+        (blob_build(&idx->name_blob, idx->names.lower, sizeof(char *), idx->names.count) ||
+         blob_build(&idx->table_blob, &idx->tables[0].l_name, sizeof(s_table), idx->ntables)))
+        goto nomem;
     goto done;
 nomem:
     rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
@@ -228,6 +298,7 @@ done:
     dscat_strmap_free(&idx->types.map);
     dscat_strmap_free(&idx->comments.map);
     dscat_strmap_free(&idx->refs.map);
+    dscat_strmap_free(&idx->places.map);
     if (rc) {
         dscat_search_index_free(idx);
         return rc;
@@ -242,8 +313,10 @@ void dscat_search_index_free(dscat_search_index *idx)
         return;
     dscat_free(idx->tables);
     dscat_free(idx->columns);
-    s_dict *dicts[] = {&idx->names, &idx->types, &idx->comments, &idx->refs};
-    for (size_t i = 0; i < 4; i++) {
+    blob_free(&idx->name_blob);
+    blob_free(&idx->table_blob);
+    s_dict *dicts[] = {&idx->names, &idx->types, &idx->comments, &idx->refs, &idx->places};
+    for (size_t i = 0; i < 5; i++) {
         dscat_free(dicts[i]->lower);
         dscat_free(dicts[i]->text);
         dscat_strmap_free(&dicts[i]->map);
@@ -362,6 +435,7 @@ typedef struct matches {
     int *name_points;   /* column names: 2 per keyword */
     int *type_points;   /* data types: 1 per keyword */
     uint64_t *ccomment; /* keywords found in the column comment */
+    int *place_points;  /* database and schema names: 1 per keyword */
     bool *allowed;      /* the filters */
 } matches;
 
@@ -373,6 +447,7 @@ static void free_matches(matches *m)
     dscat_free(m->type_points);
     dscat_free(m->ccomment);
     dscat_free(m->allowed);
+    dscat_free(m->place_points);
 }
 
 static int compute_matches(matches *m, const dscat_search_index *idx, const dscat_search_options *o,
@@ -385,9 +460,15 @@ static int compute_matches(matches *m, const dscat_search_index *idx, const dsca
     m->name_points = dscat_calloc(idx->names.count + 1, sizeof(int));
     m->type_points = dscat_calloc(idx->types.count + 1, sizeof(int));
     m->ccomment = dscat_calloc(idx->comments.count + 1, sizeof(uint64_t));
+    m->place_points = dscat_calloc(idx->places.count + 1, sizeof(int));
     if (!m->table_points || !m->tcomment || !m->allowed || !m->name_points || !m->type_points ||
-        !m->ccomment)
+        !m->ccomment || !m->place_points)
         return DSCAT_ENOMEM;
+    for (size_t k = 0; k < nk; k++)
+        for (size_t i = 1; i < idx->places.count; i++)
+            m->place_points[i] += has(idx->places.lower[i], kws[k]);
+    for (size_t k = 0; k < nk; k++)
+        blob_add(&idx->table_blob, kws[k], m->table_points, 3);
     for (size_t t = 0; t < idx->ntables; t++) {
         const s_table *x = &idx->tables[t];
         m->allowed[t] = (!o->target || strcmp(o->target, x->target) == 0) &&
@@ -395,16 +476,15 @@ static int compute_matches(matches *m, const dscat_search_index *idx, const dsca
                         (!o->schema || strcmp(o->schema, x->schema) == 0);
         if (!m->allowed[t])
             continue;
+        m->table_points[t] += m->place_points[x->database_id] + m->place_points[x->schema_id];
         for (size_t k = 0; k < nk; k++) {
-            m->table_points[t] += 3 * has(x->l_name, kws[k]) + has(x->l_database, kws[k]) +
-                                  has(x->l_schema, kws[k]) + has(x->l_annotations, kws[k]);
+            m->table_points[t] += has(x->l_annotations, kws[k]);
             if (has(x->l_comment, kws[k]))
                 m->tcomment[t] |= 1ULL << k;
         }
     }
     for (size_t k = 0; k < nk; k++) {
-        for (size_t i = 1; i < idx->names.count; i++)
-            m->name_points[i] += 2 * has(idx->names.lower[i], kws[k]);
+        blob_add(&idx->name_blob, kws[k], m->name_points, 2);
         for (size_t i = 1; i < idx->types.count; i++)
             m->type_points[i] += has(idx->types.lower[i], kws[k]);
         for (size_t i = 1; i < idx->comments.count; i++)
@@ -461,7 +541,9 @@ int dscat_search(dscat_search_result *out, const dscat_search_index *idx,
             continue;
         uint64_t comment = m.tcomment[c->table] | m.ccomment[c->comment_id];
         int own = m.name_points[c->name_id] + m.type_points[c->type_id];
-        int score = m.table_points[c->table] + own + __builtin_popcountll(comment);
+        int score = m.table_points[c->table] + own;
+        if (comment) /* rare: keep the count out of the common path */
+            score += __builtin_popcountll(comment);
         if (score == 0)
             continue;
         cand cd = {(uint32_t)i, score + 2 * c->pk + c->fk, own + (m.ccomment[c->comment_id] != 0)};
