@@ -18,7 +18,7 @@ DUCKDB_EXT_DIR ?= $(CURDIR)/$(BUILD)/duckdb_extensions
 CC ?= cc
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
        -Wvla -Werror
-PKGS = libpq sqlite3 jansson libmariadb libmicrohttpd
+PKGS = libpq sqlite3 jansson libmariadb libmicrohttpd libcurl libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS = -Iinclude -Isrc -isystem $(DUCKDB_HOME) $(PKG_CFLAGS) -D_GNU_SOURCE \
@@ -37,7 +37,10 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 .PHONY: all deps demo check unit tools clean format format-check
 all: $(BUILD)/dscat tools
 
-tools: $(BUILD)/duckq $(BUILD)/silent_listener
+tools: $(BUILD)/duckq $(BUILD)/silent_listener $(BUILD)/s3tool
+
+$(BUILD)/s3tool: $(BUILD)/obj/tests/tools/s3tool.o $(BUILD)/libdscat.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/silent_listener: $(BUILD)/obj/tests/tools/silent_listener.o
 	$(CC) $(LDFLAGS) -o $@ $^

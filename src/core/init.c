@@ -1,5 +1,6 @@
 #include "dscat/common.h"
 
+#include <curl/curl.h>
 #include <libpq-fe.h>
 #include <mysql.h>
 #include <sqlite3.h>
@@ -18,11 +19,14 @@ int dscat_global_init(dscat_error *err)
         return dscat_error_set(err, DSCAT_EIO, "cannot initialise the MariaDB client library");
     if (dscat_sqlserver__global_init() != 0)
         return dscat_error_set(err, DSCAT_EIO, "cannot initialise FreeTDS");
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return dscat_error_set(err, DSCAT_EIO, "cannot initialise libcurl");
     return 0;
 }
 
 void dscat_global_shutdown(void)
 {
+    curl_global_cleanup();
     dscat_sqlserver__global_shutdown();
     mysql_library_end();
     sqlite3_shutdown();

@@ -140,9 +140,83 @@ my_sql() {
     mariadb --no-defaults --socket="$MY_SOCK" -uroot --batch --skip-column-names "$@"
 }
 
+# After start_s3: an S3-compatible server (s3rver from npm, in .deps/s3rver) behind the
+# signature-checking front (s3front.js), with bucket "dscat-test". S3_ENDPOINT is the front;
+# AWS_ACCESS_KEY_ID is s3rver's key and AWS_SECRET_ACCESS_KEY a random secret only the front
+# knows: s3rver itself checks no signature. S3_RAW_PORT is s3rver without the front.
+S3RVER=${S3RVER:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/.deps/s3rver/node_modules/s3rver/bin/s3rver.js}
+S3_BUCKET=dscat-test
+
+start_s3() {
+    start_with_retries start_s3_once stop_s3
+}
+
+start_s3_once() {
+    local dir=$TEST_TMP/s3
+    mkdir -p "$dir/data"
+    S3_RAW_PORT=$(free_port) || return 1
+    node --openssl-legacy-provider "$S3RVER" -d "$dir/data" -a 127.0.0.1 -p "$S3_RAW_PORT" \
+        --configure-bucket "$S3_BUCKET" --silent >"$dir/s3rver.log" 2>&1 &
+    S3_RAW_PID=$!
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$S3_RAW_PORT") 2>/dev/null && break
+        sleep 0.1
+    done
+    (exec 3<>"/dev/tcp/127.0.0.1/$S3_RAW_PORT") 2>/dev/null || { cat "$dir/s3rver.log"; return 1; }
+    S3_SECRET=$(random_secret)
+    S3_PORT=$(free_port) || return 1
+    node "$(dirname "${BASH_SOURCE[0]}")/s3front.js" "$S3_PORT" "$S3_RAW_PORT" S3RVER "$S3_SECRET" \
+        >"$dir/front.log" 2>&1 &
+    S3_FRONT_PID=$!
+    for _ in $(seq 1 100); do
+        grep -q '^ready' "$dir/front.log" 2>/dev/null && break
+        sleep 0.1
+    done
+    grep -q '^ready' "$dir/front.log" || { cat "$dir/front.log"; return 1; }
+    S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+    export S3_ENDPOINT S3_PORT S3_RAW_PORT S3_RAW_PID S3_FRONT_PID S3_SECRET S3_BUCKET
+    echo "harness: S3 (s3rver behind a SigV4-checking front) on 127.0.0.1:$S3_PORT"
+}
+
+# Stops (and with "restart", starts again on the same ports and data) the S3 server itself.
+stop_s3_server() {
+    [ -n "${S3_RAW_PID:-}" ] && kill "$S3_RAW_PID" 2>/dev/null && wait "$S3_RAW_PID" 2>/dev/null
+    S3_RAW_PID=
+}
+restart_s3_server() {
+    node --openssl-legacy-provider "$S3RVER" -d "$TEST_TMP/s3/data" -a 127.0.0.1 -p "$S3_RAW_PORT" \
+        --silent >>"$TEST_TMP/s3/s3rver.log" 2>&1 &
+    S3_RAW_PID=$!
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$S3_RAW_PORT") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+stop_s3() {
+    stop_s3_server
+    [ -n "${S3_FRONT_PID:-}" ] && kill "$S3_FRONT_PID" 2>/dev/null
+    S3_FRONT_PID=
+}
+
+# s3_env: the variables dscat and /usr/bin/aws need for the harness's S3 (in a subshell or env).
+s3_env() {
+    printf 'AWS_ACCESS_KEY_ID=S3RVER\nAWS_SECRET_ACCESS_KEY=%s\nAWS_REGION=us-east-1\nDSCAT_S3_ENDPOINT=%s\n' \
+        "$S3_SECRET" "$S3_ENDPOINT"
+}
+
+# aws_s3 ARGS...: /usr/bin/aws against the harness's S3, through the front.
+aws_s3() {
+    AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=$S3_SECRET AWS_DEFAULT_REGION=us-east-1 \
+        AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+        /usr/bin/aws --endpoint-url "$S3_ENDPOINT" "$@"
+}
+
 stop_servers() {
     stop_postgres
     stop_mariadb
+    stop_s3
 }
 
 # pg_psql DB SQL...: runs SQL through the socket as the superuser, unaligned tab-separated.

@@ -1,0 +1,672 @@
+#include "cache/s3.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ATTEMPTS 5
+#define DEFAULT_PART_SIZE (64LL * 1024 * 1024)
+#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+struct dscat_s3 {
+    char *endpoint; /* "http://host:port" or "https://s3.<region>.amazonaws.com", no final "/" */
+    char *region, *bucket, *prefix;
+    char *userpwd; /* "key:secret" for libcurl's signer */
+    char *token;   /* AWS_SESSION_TOKEN header, or NULL */
+    char sigv4[128];
+};
+
+int64_t dscat_s3_part_size(void)
+{
+    const char *v = getenv("DSCAT_S3_PART_SIZE");
+    long long n = v ? atoll(v) : 0;
+    return n >= 5 * 1024 * 1024 || (v && n > 0) ? n : DEFAULT_PART_SIZE;
+}
+
+const char *dscat_s3_prefix(const dscat_s3 *s)
+{
+    return s->prefix;
+}
+
+const char *dscat_s3_bucket(const dscat_s3 *s)
+{
+    return s->bucket;
+}
+
+void dscat_s3_close(dscat_s3 *s)
+{
+    if (s == NULL)
+        return;
+    dscat_free(s->endpoint);
+    dscat_free(s->region);
+    dscat_free(s->bucket);
+    dscat_free(s->prefix);
+    if (s->userpwd) {
+        memset(s->userpwd, 0, strlen(s->userpwd));
+        dscat_free(s->userpwd);
+    }
+    dscat_free(s->token);
+    dscat_free(s);
+}
+
+int dscat_s3_open(dscat_s3 **out, const char *root, const dscat_settings *settings,
+                  dscat_error *err)
+{
+    *out = NULL;
+    if (strncmp(root, "s3://", 5) != 0 || root[5] == '\0' || root[5] == '/')
+        return dscat_error_set(err, DSCAT_ECONFIG, "cache_root %s: expected s3://bucket[/prefix]",
+                               root);
+    const char *key = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
+    if (key == NULL || *key == '\0' || secret == NULL || *secret == '\0')
+        return dscat_error_set(err, DSCAT_EUNSET,
+                               "cache_root %s needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                               "in the environment",
+                               root);
+    dscat_s3 *s = dscat_calloc(1, sizeof(*s));
+    if (s == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    const char *b = root + 5, *slash = strchr(b, '/');
+    s->bucket = slash ? dscat_strndup(b, (size_t)(slash - b)) : dscat_strdup(b);
+    const char *p = slash ? slash + 1 : "";
+    size_t pn = strlen(p);
+    while (pn > 0 && p[pn - 1] == '/')
+        pn--;
+    s->prefix = dscat_strndup(p, pn);
+    s->region = dscat_strdup(settings->s3_region && *settings->s3_region ? settings->s3_region
+                                                                          : "us-east-1");
+    dscat_buf e = DSCAT_BUF_INIT;
+    if (settings->s3_endpoint && *settings->s3_endpoint)
+        dscat_buf_puts(&e, settings->s3_endpoint);
+    else
+        dscat_buf_printf(&e, "https://s3.%s.amazonaws.com", s->region ? s->region : "us-east-1");
+    while (e.len > 0 && e.ptr[e.len - 1] == '/')
+        e.ptr[--e.len] = '\0';
+    s->endpoint = dscat_buf_detach(&e);
+    dscat_buf up = DSCAT_BUF_INIT;
+    dscat_buf_printf(&up, "%s:%s", key, secret);
+    s->userpwd = dscat_buf_detach(&up);
+    const char *token = getenv("AWS_SESSION_TOKEN");
+    s->token = token && *token ? dscat_strdup(token) : NULL;
+    snprintf(s->sigv4, sizeof(s->sigv4), "aws:amz:%s:s3", s->region ? s->region : "us-east-1");
+    if (!s->bucket || !s->prefix || !s->region || !s->endpoint || !s->userpwd ||
+        (token && *token && !s->token)) {
+        dscat_s3_close(s);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    if (strncmp(s->endpoint, "http://", 7) != 0 && strncmp(s->endpoint, "https://", 8) != 0) {
+        dscat_error_set(err, DSCAT_ECONFIG, "s3_endpoint %s: expected http:// or https://",
+                        s->endpoint);
+        dscat_s3_close(s);
+        return DSCAT_ECONFIG;
+    }
+    *out = s;
+    return 0;
+}
+
+/* ---- one request ---------------------------------------------------------------------------- */
+
+/* Appends key with each byte but unreserved ones and "/" as %XX (what SigV4 signs). */
+static void put_key(dscat_buf *b, const char *key)
+{
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+        if (isalnum(*p) || strchr("-_.~/", *p))
+            dscat_buf_putc(b, (char)*p);
+        else
+            dscat_buf_printf(b, "%%%02X", *p);
+    }
+}
+
+static void put_query_value(dscat_buf *b, const char *v)
+{
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (isalnum(*p) || strchr("-_.~", *p))
+            dscat_buf_putc(b, (char)*p);
+        else
+            dscat_buf_printf(b, "%%%02X", *p);
+    }
+}
+
+static void hex_sha256(const void *data, size_t len, FILE *f, int64_t offset, int64_t flen,
+                       char out[65])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    if (f) {
+        char buf[65536];
+        fseeko(f, offset, SEEK_SET);
+        for (int64_t left = flen; left > 0;) {
+            size_t want = left < (int64_t)sizeof(buf) ? (size_t)left : sizeof(buf);
+            size_t got = fread(buf, 1, want, f);
+            if (got == 0)
+                break;
+            EVP_DigestUpdate(ctx, buf, got);
+            left -= (int64_t)got;
+        }
+    } else if (len) {
+        EVP_DigestUpdate(ctx, data, len);
+    }
+    EVP_DigestFinal_ex(ctx, md, &n);
+    EVP_MD_CTX_free(ctx);
+    for (unsigned int i = 0; i < n && i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    out[64] = '\0';
+}
+
+typedef struct req {
+    const char *method;
+    const char *key;   /* NULL: the bucket itself */
+    const char *query; /* already encoded, or NULL */
+    /* the body: memory, or a slice of a file */
+    const char *body;
+    size_t body_len;
+    FILE *in;
+    int64_t in_offset, in_len;
+    /* the answer: memory (always, capped), or a file for GET */
+    FILE *out;
+} req;
+
+typedef struct answer {
+    long status;
+    dscat_buf body;
+    dscat_buf etag;
+    int64_t length;
+} answer;
+
+typedef struct reader {
+    FILE *f;
+    int64_t left;
+    const char *mem;
+    size_t mem_left;
+} reader;
+
+static size_t read_body(char *dst, size_t size, size_t n, void *p)
+{
+    reader *r = p;
+    size_t want = size * n;
+    if (r->f) {
+        if ((int64_t)want > r->left)
+            want = (size_t)r->left;
+        size_t got = want ? fread(dst, 1, want, r->f) : 0;
+        r->left -= (int64_t)got;
+        return got;
+    }
+    if (want > r->mem_left)
+        want = r->mem_left;
+    memcpy(dst, r->mem, want);
+    r->mem += want;
+    r->mem_left -= want;
+    return want;
+}
+
+typedef struct sink {
+    answer *a;
+    FILE *out;
+} sink;
+
+static size_t write_body(char *src, size_t size, size_t n, void *p)
+{
+    sink *s = p;
+    size_t len = size * n;
+    if (s->out && s->a->status / 100 == 2)
+        return fwrite(src, 1, len, s->out);
+    if (s->a->body.len < 65536)
+        dscat_buf_put(&s->a->body, src, len);
+    return len;
+}
+
+static size_t header_line(char *line, size_t size, size_t n, void *p)
+{
+    answer *a = p;
+    size_t len = size * n;
+    if (len > 5 && strncasecmp(line, "ETag:", 5) == 0) {
+        const char *v = line + 5;
+        while (*v == ' ')
+            v++;
+        size_t vl = (size_t)(line + len - v);
+        while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
+            vl--;
+        dscat_buf_reset(&a->etag);
+        dscat_buf_put(&a->etag, v, vl);
+    } else if (len > 15 && strncasecmp(line, "Content-Length:", 15) == 0) {
+        a->length = atoll(line + 15);
+    } else if (len > 5 && strncmp(line, "HTTP/", 5) == 0) {
+        const char *sp = strchr(line, ' ');
+        a->status = sp ? atol(sp + 1) : 0; /* known before the body arrives */
+    }
+    return len;
+}
+
+/* The <Code> and <Message> of an S3 error body, for messages. */
+static void error_text(const answer *a, char *out, size_t size)
+{
+    const char *b = a->body.ptr ? a->body.ptr : "";
+    const char *c = strstr(b, "<Code>"), *ce = c ? strstr(c, "</Code>") : NULL;
+    const char *m = strstr(b, "<Message>"), *me = m ? strstr(m, "</Message>") : NULL;
+    if (c && ce)
+        snprintf(out, size, "%.*s%s%.*s", (int)(ce - c - 6), c + 6, m && me ? ": " : "",
+                 m && me ? (int)(me - m - 9) : 0, m && me ? m + 9 : "");
+    else
+        snprintf(out, size, "HTTP %ld", a->status);
+}
+
+/* Runs one request, retrying transport errors, 5xx and 429 with backoff. */
+static int perform(dscat_s3 *s, const req *q, answer *a, dscat_error *err)
+{
+    dscat_buf url = DSCAT_BUF_INIT;
+    dscat_buf_printf(&url, "%s/%s", s->endpoint, s->bucket);
+    if (q->key) {
+        dscat_buf_putc(&url, '/');
+        put_key(&url, q->key);
+    }
+    if (q->query)
+        dscat_buf_printf(&url, "?%s", q->query);
+    char hash[65];
+    if (q->in)
+        hex_sha256(NULL, 0, q->in, q->in_offset, q->in_len, hash);
+    else if (q->body_len)
+        hex_sha256(q->body, q->body_len, NULL, 0, 0, hash);
+    else
+        snprintf(hash, sizeof(hash), "%s", EMPTY_SHA256);
+    int rc = 0;
+    for (int attempt = 1;; attempt++) {
+        CURL *c = curl_easy_init();
+        struct curl_slist *h = NULL;
+        char line[256];
+        if (c == NULL) {
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            break;
+        }
+        snprintf(line, sizeof(line), "x-amz-content-sha256: %s", hash);
+        h = curl_slist_append(h, line);
+        if (s->token) {
+            dscat_buf t = DSCAT_BUF_INIT;
+            dscat_buf_printf(&t, "x-amz-security-token: %s", s->token);
+            h = curl_slist_append(h, dscat_buf_cstr(&t));
+            dscat_buf_free(&t);
+        }
+        h = curl_slist_append(h, "Expect:");
+        dscat_buf_reset(&a->body);
+        dscat_buf_reset(&a->etag);
+        a->status = 0;
+        a->length = -1;
+        reader rd = {NULL, 0, q->body, q->body_len};
+        if (q->in) {
+            fseeko(q->in, q->in_offset, SEEK_SET);
+            rd.f = q->in;
+            rd.left = q->in_len;
+        }
+        if (q->out) {
+            fflush(q->out);
+            if (ftruncate(fileno(q->out), 0) != 0 || fseeko(q->out, 0, SEEK_SET) != 0) {
+                curl_slist_free_all(h);
+                curl_easy_cleanup(c);
+                rc = dscat_error_set(err, DSCAT_EIO, "cannot write the download: %s",
+                                     strerror(errno));
+                break;
+            }
+        }
+        sink sk = {a, q->out};
+        curl_easy_setopt(c, CURLOPT_URL, dscat_buf_cstr(&url));
+        curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
+        curl_easy_setopt(c, CURLOPT_USERPWD, s->userpwd);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_body);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &sk);
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_line);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, a);
+        if (strcmp(q->method, "PUT") == 0) {
+            curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+            curl_easy_setopt(c, CURLOPT_READFUNCTION, read_body);
+            curl_easy_setopt(c, CURLOPT_READDATA, &rd);
+            curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+                             (curl_off_t)(q->in ? q->in_len : (int64_t)q->body_len));
+        } else if (strcmp(q->method, "POST") == 0) {
+            curl_easy_setopt(c, CURLOPT_POST, 1L);
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body ? q->body : "");
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
+        } else if (strcmp(q->method, "HEAD") == 0) {
+            curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        } else if (strcmp(q->method, "DELETE") == 0) {
+            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
+        }
+        CURLcode cc = curl_easy_perform(c);
+        if (cc == CURLE_OK)
+            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
+        curl_slist_free_all(h);
+        curl_easy_cleanup(c);
+        bool retry = cc != CURLE_OK || a->status >= 500 || a->status == 429;
+        if (!retry)
+            break;
+        if (attempt == ATTEMPTS) {
+            char why[300];
+            if (cc != CURLE_OK)
+                snprintf(why, sizeof(why), "%s", curl_easy_strerror(cc));
+            else
+                error_text(a, why, sizeof(why));
+            rc = dscat_error_set(err, cc != CURLE_OK ? DSCAT_ECONNECT : DSCAT_EIO,
+                                 "S3 %s %s failed after %d attempts: %s", q->method,
+                                 q->key ? q->key : s->bucket, ATTEMPTS, why);
+            break;
+        }
+        struct timespec nap = {0, (long)(100000000L << (attempt - 1))}; /* 0.1, 0.2, 0.4 s... */
+        if (nap.tv_nsec >= 1000000000L) {
+            nap.tv_sec = nap.tv_nsec / 1000000000L;
+            nap.tv_nsec %= 1000000000L;
+        }
+        nanosleep(&nap, NULL);
+    }
+    dscat_buf_free(&url);
+    if (rc || a->status / 100 == 2)
+        return rc;
+    char why[300];
+    error_text(a, why, sizeof(why));
+    const char *what = q->key ? q->key : s->bucket;
+    if (a->status == 403)
+        return dscat_error_set(err, DSCAT_EAUTH,
+                               "S3 refused the request for %s (403 %s): check AWS_ACCESS_KEY_ID "
+                               "and AWS_SECRET_ACCESS_KEY",
+                               what, why);
+    if (a->status == 404 && strstr(why, "NoSuchBucket"))
+        return dscat_error_set(err, DSCAT_ENOTFOUND, "S3 bucket '%s' does not exist at %s",
+                               s->bucket, s->endpoint);
+    if (a->status == 404)
+        return dscat_error_set(err, DSCAT_ENOTFOUND, "S3 key %s not found", what);
+    return dscat_error_set(err, DSCAT_EIO, "S3 %s %s failed: %s", q->method, what, why);
+}
+
+static void answer_free(answer *a)
+{
+    dscat_buf_free(&a->body);
+    dscat_buf_free(&a->etag);
+}
+
+/* ---- objects -------------------------------------------------------------------------------- */
+
+static int file_size(FILE *f, int64_t *size)
+{
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0)
+        return -1;
+    *size = (int64_t)sb.st_size;
+    return 0;
+}
+
+/* The text between <tag> and </tag> after *from, XML entities decoded; advances *from. */
+static char *xml_take(const char **from, const char *tag)
+{
+    char open[64], close[64];
+    snprintf(open, sizeof(open), "<%s>", tag);
+    snprintf(close, sizeof(close), "</%s>", tag);
+    const char *a = strstr(*from, open);
+    const char *b = a ? strstr(a, close) : NULL;
+    if (a == NULL || b == NULL)
+        return NULL;
+    a += strlen(open);
+    *from = b + strlen(close);
+    dscat_buf out = DSCAT_BUF_INIT;
+    static const char *const ent[][2] = {
+        {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"}};
+    for (const char *p = a; p < b;) {
+        bool done = false;
+        for (size_t i = 0; i < 5 && !done; i++)
+            if (strncmp(p, ent[i][0], strlen(ent[i][0])) == 0) {
+                dscat_buf_puts(&out, ent[i][1]);
+                p += strlen(ent[i][0]);
+                done = true;
+            }
+        if (!done && strncmp(p, "&#", 2) == 0) {
+            char *end = NULL;
+            long v = p[2] == 'x' ? strtol(p + 3, &end, 16) : strtol(p + 2, &end, 10);
+            if (end && *end == ';' && v > 0 && v < 128) {
+                dscat_buf_putc(&out, (char)v);
+                p = end + 1;
+                done = true;
+            }
+        }
+        if (!done)
+            dscat_buf_putc(&out, *p++);
+    }
+    if (out.len == 0)
+        return dscat_strdup("");
+    return dscat_buf_detach(&out);
+}
+
+static int put_part(dscat_s3 *s, const char *key, const char *query, FILE *f, int64_t off,
+                    int64_t len, answer *a, dscat_error *err)
+{
+    req q = {.method = "PUT", .key = key, .query = query, .in = f, .in_offset = off,
+             .in_len = len};
+    return perform(s, &q, a, err);
+}
+
+int dscat_s3_put_file(dscat_s3 *s, const char *key, const char *path, char *warning,
+                      size_t wsize, dscat_error *err)
+{
+    if (warning && wsize)
+        warning[0] = '\0';
+    FILE *f = fopen(path, "rb");
+    int64_t size = 0;
+    if (f == NULL || file_size(f, &size) != 0) {
+        if (f)
+            fclose(f);
+        return dscat_error_set(err, DSCAT_EIO, "cannot read %s: %s", path, strerror(errno));
+    }
+    answer a = {0};
+    int rc;
+    int64_t part = dscat_s3_part_size();
+    if (size <= part) {
+        rc = put_part(s, key, NULL, f, 0, size, &a, err);
+        fclose(f);
+        answer_free(&a);
+        return rc;
+    }
+    /* Multipart: create, parts (each retried by perform), complete; abort on failure. */
+    req create = {.method = "POST", .key = key, .query = "uploads="};
+    char *upload = NULL;
+    dscat_buf done = DSCAT_BUF_INIT, query = DSCAT_BUF_INIT;
+    if ((rc = perform(s, &create, &a, err)) == 0) {
+        const char *p = a.body.ptr ? a.body.ptr : "";
+        upload = xml_take(&p, "UploadId");
+        if (upload == NULL)
+            rc = dscat_error_set(err, DSCAT_EIO, "S3 gave no UploadId for %s", key);
+    }
+    dscat_buf_puts(&done, "<CompleteMultipartUpload>");
+    for (int64_t off = 0, n = 1; rc == 0 && off < size; off += part, n++) {
+        dscat_buf_reset(&query);
+        dscat_buf_printf(&query, "partNumber=%lld&uploadId=", (long long)n);
+        put_query_value(&query, upload);
+        int64_t len = size - off < part ? size - off : part;
+        if ((rc = put_part(s, key, dscat_buf_cstr(&query), f, off, len, &a, err)) == 0)
+            dscat_buf_printf(&done, "<Part><PartNumber>%lld</PartNumber><ETag>%s</ETag></Part>",
+                             (long long)n, a.etag.ptr ? a.etag.ptr : "");
+    }
+    dscat_buf_puts(&done, "</CompleteMultipartUpload>");
+    if (rc == 0) {
+        dscat_buf_reset(&query);
+        dscat_buf_puts(&query, "uploadId=");
+        put_query_value(&query, upload);
+        req complete = {.method = "POST", .key = key, .query = dscat_buf_cstr(&query),
+                        .body = done.ptr, .body_len = done.len};
+        rc = perform(s, &complete, &a, err);
+        /* S3 may answer 200 with an error document */
+        if (rc == 0 && a.body.ptr && strstr(a.body.ptr, "<Error>"))
+            rc = dscat_error_set(err, DSCAT_EIO, "S3 could not complete the upload of %s", key);
+    }
+    if (rc && upload) {
+        dscat_buf_reset(&query);
+        dscat_buf_puts(&query, "uploadId=");
+        put_query_value(&query, upload);
+        req abort_req = {.method = "DELETE", .key = key, .query = dscat_buf_cstr(&query)};
+        dscat_error e2 = {0};
+        answer b = {0};
+        if (perform(s, &abort_req, &b, &e2) && warning && wsize)
+            snprintf(warning, wsize, "could not abort the multipart upload of %s: %s", key,
+                     e2.message);
+        answer_free(&b);
+    }
+    dscat_free(upload);
+    dscat_buf_free(&done);
+    dscat_buf_free(&query);
+    answer_free(&a);
+    fclose(f);
+    return rc;
+}
+
+int dscat_s3_get_file(dscat_s3 *s, const char *key, const char *path, dscat_error *err)
+{
+    FILE *f = fopen(path, "wb");
+    if (f == NULL)
+        return dscat_error_set(err, DSCAT_EIO, "cannot write %s: %s", path, strerror(errno));
+    answer a = {0};
+    req q = {.method = "GET", .key = key, .out = f};
+    int rc = perform(s, &q, &a, err);
+    if (fflush(f) != 0 || ferror(f))
+        rc = rc ? rc : dscat_error_set(err, DSCAT_EIO, "cannot write %s", path);
+    if (rc == 0 && a.length >= 0 && ftello(f) != a.length)
+        rc = dscat_error_set(err, DSCAT_EIO, "S3 GET %s: short download", key);
+    fclose(f);
+    if (rc)
+        unlink(path);
+    answer_free(&a);
+    return rc;
+}
+
+int dscat_s3_head(dscat_s3 *s, const char *key, int64_t *size, dscat_error *err)
+{
+    answer a = {0};
+    req q = {.method = "HEAD", .key = key};
+    int rc = perform(s, &q, &a, err);
+    if (rc == 0 && size)
+        *size = a.length;
+    answer_free(&a);
+    return rc;
+}
+
+int dscat_s3_delete(dscat_s3 *s, const char *key, dscat_error *err)
+{
+    answer a = {0};
+    req q = {.method = "DELETE", .key = key};
+    int rc = perform(s, &q, &a, err);
+    if (rc == DSCAT_ENOTFOUND && !strstr(err->message, "bucket"))
+        rc = 0; /* already gone */
+    answer_free(&a);
+    return rc;
+}
+
+void dscat_s3_objects_free(dscat_s3_object *o, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dscat_free(o[i].key);
+    dscat_free(o);
+}
+
+static int64_t parse_time(const char *s)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    if (s == NULL || strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+        return 0;
+    return (int64_t)timegm(&tm) * 1000000;
+}
+
+int dscat_s3_list(dscat_s3 *s, const char *prefix, dscat_s3_object **out, size_t *n,
+                  dscat_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    char *token = NULL;
+    int rc = 0;
+    answer a = {0};
+    do {
+        dscat_buf query = DSCAT_BUF_INIT;
+        if (token) {
+            dscat_buf_puts(&query, "continuation-token=");
+            put_query_value(&query, token);
+            dscat_buf_putc(&query, '&');
+        }
+        dscat_buf_puts(&query, "list-type=2&prefix=");
+        put_query_value(&query, prefix);
+        req q = {.method = "GET", .query = dscat_buf_cstr(&query)};
+        rc = perform(s, &q, &a, err);
+        dscat_buf_free(&query);
+        dscat_free(token);
+        token = NULL;
+        if (rc)
+            break;
+        const char *p = a.body.ptr ? a.body.ptr : "";
+        const char *c;
+        while ((c = strstr(p, "<Contents>")) != NULL) {
+            const char *end = strstr(c, "</Contents>");
+            if (end == NULL)
+                break;
+            char *chunk = dscat_strndup(c, (size_t)(end - c));
+            const char *cp = chunk;
+            char *key = chunk ? xml_take(&cp, "Key") : NULL;
+            cp = chunk;
+            char *mod = chunk ? xml_take(&cp, "LastModified") : NULL;
+            cp = chunk;
+            char *sz = chunk ? xml_take(&cp, "Size") : NULL;
+            dscat_s3_object *g = key ? dscat_realloc(*out, (*n + 1) * sizeof(*g)) : NULL;
+            if (g) {
+                *out = g;
+                g[(*n)++] = (dscat_s3_object){key, sz ? atoll(sz) : 0, parse_time(mod)};
+                key = NULL;
+            }
+            dscat_free(key);
+            dscat_free(mod);
+            dscat_free(sz);
+            dscat_free(chunk);
+            p = end + 11;
+        }
+        p = a.body.ptr ? a.body.ptr : "";
+        char *truncated = xml_take(&p, "IsTruncated");
+        if (truncated && strcmp(truncated, "true") == 0) {
+            p = a.body.ptr;
+            token = xml_take(&p, "NextContinuationToken");
+            if (token == NULL)
+                rc = dscat_error_set(err, DSCAT_EIO, "S3 listing of %s: no continuation token",
+                                     prefix);
+        }
+        dscat_free(truncated);
+    } while (rc == 0 && token);
+    dscat_free(token);
+    answer_free(&a);
+    if (rc) {
+        dscat_s3_objects_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+int dscat_s3_delete_prefix(dscat_s3 *s, const char *prefix, dscat_error *err)
+{
+    size_t len = strlen(prefix);
+    if (len == 0 || prefix[len - 1] != '/')
+        return dscat_error_set(err, DSCAT_EINVALID,
+                               "refusing to delete S3 prefix '%s': it must end in '/'", prefix);
+    dscat_s3_object *o = NULL;
+    size_t n = 0;
+    int rc = dscat_s3_list(s, prefix, &o, &n, err);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (strncmp(o[i].key, prefix, len) == 0) /* the listing's own promise, checked */
+            rc = dscat_s3_delete(s, o[i].key, err);
+    dscat_s3_objects_free(o, n);
+    return rc;
+}
