@@ -31,7 +31,8 @@ typedef struct dscat_table_sync {
     dscat_error error;
     int64_t rows, bytes, duration_ms;
     char *version;
-    bool joined; /* another refresh of the same table was running: this is its result */
+    bool joined;   /* another refresh of the same table was running: this is its result */
+    char *warning; /* a cleanup that failed (the refresh itself did not), or NULL */
 } dscat_table_sync;
 
 typedef struct dscat_cache_report {

@@ -13,6 +13,7 @@
  */
 #include "dscat/cache.h"
 
+#include "cache/s3.h"
 #include "cache/types.h"
 #include "catalog/store.h"
 #include "core/alloc.h"
@@ -35,9 +36,18 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <utime.h>
 
 #define MAX_RETRIES 5
-#define ORPHAN_AGE_US (3600LL * 1000000)
+#define ORPHAN_AGE_S 3600
+
+/* Orphans are versions older than an hour; DSCAT_TEST_ORPHAN_AGE (seconds) is for tests on S3,
+ * whose object times cannot be set back. */
+static int64_t orphan_age_us(void)
+{
+    const char *v = getenv("DSCAT_TEST_ORPHAN_AGE");
+    return (v && *v ? atoll(v) : ORPHAN_AGE_S) * 1000000LL;
+}
 
 char *dscat_cache_encode(const char *name)
 {
@@ -56,14 +66,50 @@ char *dscat_cache_encode(const char *name)
     return dscat_buf_detach(&b);
 }
 
-/* The cache root, refusing what this build cannot store into. */
+static bool on_s3(const dscat_config *cfg)
+{
+    return strncmp(cfg->settings.cache_root, "s3://", 5) == 0;
+}
+
+/* The cache root, checked: an S3 root needs a well-formed URL and credentials. */
 static int cache_root(const dscat_config *cfg, dscat_error *err)
 {
-    if (strncmp(cfg->settings.cache_root, "s3://", 5) == 0)
-        return dscat_error_set(err, DSCAT_EINVALID,
-                               "cache_root %s: S3 cache roots are not supported by this build",
-                               cfg->settings.cache_root);
-    return 0;
+    if (!on_s3(cfg))
+        return 0;
+    dscat_s3 *s = NULL;
+    int rc = dscat_s3_open(&s, cfg->settings.cache_root, &cfg->settings, err);
+    dscat_s3_close(s);
+    return rc;
+}
+
+/*
+ * Where an S3 cache keeps its local files: table locks, Parquet files being written before their
+ * upload, and the read cache of downloaded versions. DSCAT_S3_LOCAL_DIR, else
+ * ${XDG_CACHE_HOME:-~/.cache}/dscat-s3. Caller frees.
+ */
+static char *s3_local_dir(const char *sub)
+{
+    dscat_buf b = DSCAT_BUF_INIT;
+    const char *dir = getenv("DSCAT_S3_LOCAL_DIR"), *xdg = getenv("XDG_CACHE_HOME");
+    if (dir && *dir)
+        dscat_buf_puts(&b, dir);
+    else if (xdg && *xdg)
+        dscat_buf_printf(&b, "%s/dscat-s3", xdg);
+    else
+        dscat_buf_printf(&b, "%s/.cache/dscat-s3", getenv("HOME") ? getenv("HOME") : "/tmp");
+    dscat_buf_printf(&b, "/%s", sub);
+    return dscat_buf_detach(&b);
+}
+
+/* The key of an s3:// path of this root ("s3://bucket/a/b" -> "a/b"), or NULL. */
+static const char *s3_key(const dscat_config *cfg, const char *path)
+{
+    const char *root = cfg->settings.cache_root;
+    const char *slash = strchr(root + 5, '/');
+    size_t bucket_end = slash ? (size_t)(slash - root) : strlen(root);
+    if (strncmp(path, root, bucket_end) != 0 || path[bucket_end] != '/')
+        return NULL;
+    return path + bucket_end + 1;
 }
 
 static int mkdirs(const char *path)
@@ -575,6 +621,27 @@ static int swap(dscat_store *st, const dscat_config *cfg, const char *conn, cons
     return rc;
 }
 
+/* Adds a warning to a table's result (cleanup failures: never a failed refresh). */
+static void sync_warn(dscat_table_sync *r, const char *message)
+{
+    dscat_buf b = DSCAT_BUF_INIT;
+    dscat_buf_printf(&b, "%s%s%s", r->warning ? r->warning : "", r->warning ? "; " : "", message);
+    dscat_free(r->warning);
+    r->warning = dscat_buf_detach(&b);
+}
+
+/* Adds a warning about one table to a list. */
+static void table_warn(dscat_warnings *w, const char *schema, const char *table,
+                       const char *message)
+{
+    dscat_warning *g = dscat_realloc(w->items, (w->count + 1) * sizeof(*g));
+    if (g == NULL)
+        return;
+    w->items = g;
+    g[w->count++] =
+        (dscat_warning){dscat_strdup(schema), dscat_strdup(table), dscat_strdup(message)};
+}
+
 typedef struct table_job {
     const dscat_config *cfg;
     const dscat_target_config *target;
@@ -593,6 +660,9 @@ static void refresh_table(table_job *job)
     size_t ncols = 0;
     char *dir = NULL;
     dscat_buf vdir = DSCAT_BUF_INIT, file = DSCAT_BUF_INIT, lock = DSCAT_BUF_INIT;
+    dscat_buf stage = DSCAT_BUF_INIT;
+    dscat_s3 *s3 = NULL;
+    bool on_s3_root = on_s3(cfg);
     int lockfd = -1;
     int64_t t0 = dscat_monotonic_ms(), started = dscat_now_us(), last_sync = 0;
     const dscat_source_driver *drv = dscat_source_driver_for(job->target->type);
@@ -603,7 +673,24 @@ static void refresh_table(table_job *job)
                                  err)))
         goto done;
     dir = table_dir(cfg->settings.cache_root, job->conn, r->schema, r->table);
-    if (dir == NULL || mkdirs(dir) || dscat_buf_printf(&lock, "%s/.lock", dir)) {
+    if (on_s3_root) {
+        /* On S3 the lock and the file being written are local; the file is uploaded whole. */
+        char *locks = s3_local_dir("locks");
+        char *local = locks ? table_dir(locks, job->conn, r->schema, r->table) : NULL;
+        char *staging = s3_local_dir("staging");
+        if (dir == NULL || local == NULL || staging == NULL || mkdirs(local) || mkdirs(staging))
+            r->rc = dscat_error_set(err, DSCAT_EIO, "cannot create %s: %s",
+                                    local ? local : "the local S3 directory", strerror(errno));
+        else
+            r->rc = dscat_s3_open(&s3, cfg->settings.cache_root, &cfg->settings, err);
+        dscat_buf_printf(&lock, "%s/.lock", local ? local : "");
+        dscat_buf_puts(&stage, staging ? staging : "");
+        dscat_free(locks);
+        dscat_free(local);
+        dscat_free(staging);
+        if (r->rc)
+            goto done;
+    } else if (dir == NULL || mkdirs(dir) || dscat_buf_printf(&lock, "%s/.lock", dir)) {
         r->rc = dscat_error_set(err, DSCAT_EIO, "cannot create %s: %s", dir ? dir : "cache dir",
                                 strerror(errno));
         goto done;
@@ -633,8 +720,12 @@ static void refresh_table(table_job *job)
     dscat_free(r->version);
     r->version = dscat_strdup(version);
     dscat_buf_printf(&vdir, "%s/%s", dir, version);
-    dscat_buf_printf(&file, "%s/data.parquet", dscat_buf_cstr(&vdir));
-    if (mkdir(dscat_buf_cstr(&vdir), 0755) != 0) {
+    if (s3)
+        dscat_buf_printf(&file, "%s/%s-%ld.parquet", dscat_buf_cstr(&stage), version,
+                         (long)getpid());
+    else
+        dscat_buf_printf(&file, "%s/data.parquet", dscat_buf_cstr(&vdir));
+    if (!s3 && mkdir(dscat_buf_cstr(&vdir), 0755) != 0) {
         r->rc = dscat_error_set(err, DSCAT_EIO, "cannot create %s: %s", dscat_buf_cstr(&vdir),
                                 strerror(errno));
         goto done;
@@ -644,9 +735,22 @@ static void refresh_table(table_job *job)
         (r->rc = write_parquet(src, r->schema, r->table, cols, ncols, dscat_buf_cstr(&file),
                                &r->rows, err)))
         goto done;
-    test_crash("file_closed");
     struct stat sb;
     r->bytes = stat(dscat_buf_cstr(&file), &sb) == 0 ? (int64_t)sb.st_size : 0;
+    if (s3) {
+        dscat_buf key = DSCAT_BUF_INIT;
+        char warning[600];
+        dscat_buf_printf(&key, "%s/data.parquet", s3_key(cfg, dscat_buf_cstr(&vdir)));
+        r->rc = dscat_s3_put_file(s3, dscat_buf_cstr(&key), dscat_buf_cstr(&file), warning,
+                                  sizeof(warning), err);
+        if (warning[0])
+            sync_warn(r, warning);
+        dscat_buf_free(&key);
+        unlink(dscat_buf_cstr(&file));
+        if (r->rc)
+            goto done;
+    }
+    test_crash("file_closed");
     if ((r->rc = swap(st, cfg, job->conn, r->schema, r->table, r, dscat_buf_cstr(&vdir), err)))
         goto done;
     test_crash("swap_committed");
@@ -655,8 +759,19 @@ done:
     if (r->rc && vdir.len && !r->joined) {
         /* A failed refresh leaves nothing behind: the old version stays current and whole. */
         unlink(dscat_buf_cstr(&file));
-        rmdir(dscat_buf_cstr(&vdir));
+        if (s3) {
+            dscat_buf prefix = DSCAT_BUF_INIT;
+            dscat_error e2 = {0};
+            dscat_buf_printf(&prefix, "%s/", s3_key(cfg, dscat_buf_cstr(&vdir)));
+            if (dscat_s3_delete_prefix(s3, dscat_buf_cstr(&prefix), &e2))
+                sync_warn(r, e2.message); /* a failed cleanup is a warning, never a failure */
+            dscat_buf_free(&prefix);
+        } else {
+            rmdir(dscat_buf_cstr(&vdir));
+        }
     }
+    dscat_s3_close(s3);
+    dscat_buf_free(&stage);
     if (src)
         drv->close(src);
     dscat_target_conn_free(&conn);
@@ -790,6 +905,9 @@ int dscat_cache_refresh(dscat_cache_report **out, const dscat_config *cfg,
             rep->failed++;
         else
             rep->total_rows += rep->tables[i].rows;
+        if (rep->tables[i].warning)
+            table_warn(&rep->warnings, rep->tables[i].schema, rep->tables[i].table,
+                       rep->tables[i].warning);
     }
 done:
     rep->duration_ms = dscat_monotonic_ms() - t0;
@@ -839,6 +957,7 @@ void dscat_cache_report_free(dscat_cache_report *r)
         dscat_free(r->tables[i].schema);
         dscat_free(r->tables[i].table);
         dscat_free(r->tables[i].version);
+        dscat_free(r->tables[i].warning);
     }
     dscat_free(r->tables);
     dscat_free(r->connection_id);
@@ -860,14 +979,34 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
  * Deletes a version directory. It must lie inside the cache root, as a whole path segment:
  * "<root>/a/" never touches "<root>/ab".
  */
-static int delete_prefix(const char *root, const char *path, char *why, size_t size)
+static int delete_prefix(const dscat_config *cfg, const char *path, char *why, size_t size)
 {
+    const char *root = cfg->settings.cache_root;
     size_t n = strlen(root);
+    while (n > 0 && root[n - 1] == '/')
+        n--;
     if (strncmp(path, root, n) != 0 || path[n] != '/' || strstr(path, "/../") ||
         strcmp(path + strlen(path) - 3, "/..") == 0) {
         snprintf(why, size, "refusing to delete %s: it is not inside the cache root %s", path,
                  root);
         return -1;
+    }
+    if (on_s3(cfg)) { /* the version's keys: "<key>/" matches whole segments only */
+        dscat_s3 *s3 = NULL;
+        dscat_error e = {0};
+        dscat_buf prefix = DSCAT_BUF_INIT;
+        const char *key = s3_key(cfg, path);
+        int rc = key ? 0 : -1;
+        if (rc == 0 && dscat_buf_printf(&prefix, "%s/", key) == 0)
+            rc = dscat_s3_open(&s3, root, &cfg->settings, &e) ||
+                         dscat_s3_delete_prefix(s3, dscat_buf_cstr(&prefix), &e)
+                     ? -1
+                     : 0;
+        if (rc)
+            snprintf(why, size, "%s", e.message[0] ? e.message : "not an S3 path of the root");
+        dscat_s3_close(s3);
+        dscat_buf_free(&prefix);
+        return rc;
     }
     struct stat sb;
     if (lstat(path, &sb) != 0)
@@ -907,7 +1046,7 @@ static void process_deletions(dscat_store *st, const dscat_config *cfg, dscat_wa
             continue;
         } else {
             char why[512] = "";
-            if (delete_prefix(cfg->settings.cache_root, path, why, sizeof(why)) == 0) {
+            if (delete_prefix(cfg, path, why, sizeof(why)) == 0) {
                 action = 0;
             } else if (retries + 1 >= MAX_RETRIES) {
                 warn(w, "giving up deleting %s after %d failures: %s", path, retries + 1, why);
@@ -1000,6 +1139,81 @@ static void free_list(char **l, size_t n)
     dscat_free(l);
 }
 
+static void schedule_path(sqlite3 *db, const char *path, const char *when, dscat_warnings *w)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO pending_deletions(path, delete_after, retry_count) "
+                           "VALUES (?1, ?2, 0) ON CONFLICT(path) DO NOTHING",
+                           -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, when, -1, SQLITE_STATIC);
+        sqlite3_step(s);
+        sqlite3_finalize(s);
+        warn(w, "orphaned version %s scheduled for deletion", path);
+    }
+}
+
+/* True when a refresh holds the lock file at path (absent: nobody). */
+static bool lock_held(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    bool held = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0;
+    if (fd >= 0)
+        close(fd);
+    return held;
+}
+
+/* S3 orphans: version prefixes (conn/schema/table/version/) from one paged listing of the root. */
+static void schedule_s3_orphans(dscat_store *st, const dscat_config *cfg, const char *when,
+                                dscat_warnings *w)
+{
+    dscat_s3 *s3 = NULL;
+    dscat_s3_object *o = NULL;
+    size_t n = 0;
+    dscat_error e = {0};
+    dscat_buf root = DSCAT_BUF_INIT;
+    if (dscat_s3_open(&s3, cfg->settings.cache_root, &cfg->settings, &e) == 0) {
+        const char *prefix = dscat_s3_prefix(s3);
+        dscat_buf_printf(&root, "%s%s", prefix, *prefix ? "/" : "");
+        if (dscat_s3_list(s3, dscat_buf_cstr(&root), &o, &n, &e))
+            warn(w, "cannot list the cache root for orphans: %s", e.message);
+    }
+    char *locks = s3_local_dir("locks");
+    int64_t now = dscat_now_us();
+    for (size_t i = 0; i < n && locks;) {
+        /* keys are sorted: the keys of one version are consecutive */
+        const char *rest = o[i].key + root.len, *p = rest;
+        for (int seg = 0; seg < 4 && p; seg++)
+            p = strchr(p, '/') ? strchr(p, '/') + 1 : NULL;
+        if (p == NULL) {
+            i++;
+            continue;
+        }
+        size_t vlen = (size_t)(p - 1 - o[i].key);
+        int64_t newest = 0;
+        size_t j = i;
+        for (; j < n && strncmp(o[j].key, o[i].key, vlen + 1) == 0; j++)
+            if (o[j].modified_us > newest)
+                newest = o[j].modified_us;
+        dscat_buf path = DSCAT_BUF_INIT, lock = DSCAT_BUF_INIT;
+        const char *table_end = memrchr(o[i].key, '/', vlen);
+        dscat_buf_printf(&path, "s3://%s/%.*s", dscat_s3_bucket(s3), (int)vlen, o[i].key);
+        dscat_buf_printf(&lock, "%s/%.*s/.lock", locks, table_end ? (int)(table_end - rest) : 0,
+                         rest);
+        if (now - newest >= orphan_age_us() && !lock_held(dscat_buf_cstr(&lock)) &&
+            !known_path(dscat_store__db(st), dscat_buf_cstr(&path)))
+            schedule_path(dscat_store__db(st), dscat_buf_cstr(&path), when, w);
+        dscat_buf_free(&path);
+        dscat_buf_free(&lock);
+        i = j;
+    }
+    dscat_free(locks);
+    dscat_buf_free(&root);
+    dscat_s3_objects_free(o, n);
+    dscat_s3_close(s3);
+}
+
 /*
  * Orphans: version directories no store row points to, that no refresh is writing (the table's
  * lock is free) and that are older than an hour, are scheduled for deletion.
@@ -1007,6 +1221,12 @@ static void free_list(char **l, size_t n)
 static void schedule_orphans(dscat_store *st, const dscat_config *cfg, dscat_warnings *w)
 {
     sqlite3 *db = dscat_store__db(st);
+    if (on_s3(cfg)) {
+        char when[40];
+        iso_after(cfg->settings.deletion_grace_seconds, when, sizeof(when));
+        schedule_s3_orphans(st, cfg, when, w);
+        return;
+    }
     char **conns, **schemas, **tables, **versions;
     size_t nc = subdirs(cfg->settings.cache_root, &conns);
     char when[40];
@@ -1029,7 +1249,7 @@ static void schedule_orphans(dscat_store *st, const dscat_config *cfg, dscat_war
                 for (size_t v = 0; v < nv; v++) {
                     struct stat sb;
                     if (stat(versions[v], &sb) != 0 ||
-                        now - (int64_t)sb.st_mtime * 1000000 < ORPHAN_AGE_US ||
+                        now - (int64_t)sb.st_mtime * 1000000 < orphan_age_us() ||
                         known_path(db, versions[v]))
                         continue;
                     sqlite3_stmt *s = NULL;
@@ -1197,4 +1417,111 @@ void dscat_cache_listing_free(dscat_cache_listing *l)
     dscat_free(l->pending);
     dscat_warnings_free(&l->warnings);
     memset(l, 0, sizeof(*l));
+}
+
+/* ---- local copies of S3 versions (the read cache) ------------------------------------------ */
+
+/* The read cache's bound in bytes: DSCAT_READ_CACHE_MB, default 2048. */
+static int64_t read_cache_bound(void)
+{
+    const char *v = getenv("DSCAT_READ_CACHE_MB");
+    long long mb = v ? atoll(v) : 0;
+    return (mb > 0 ? mb : 2048) * 1024 * 1024;
+}
+
+typedef struct cached_file {
+    char *path;
+    int64_t size;
+    time_t used;
+} cached_file;
+
+static int by_use(const void *a, const void *b)
+{
+    const cached_file *x = a, *y = b;
+    return x->used < y->used ? -1 : x->used > y->used;
+}
+
+/* Evicts the least recently used copies until the read cache fits its bound; keep stays. */
+static void evict(const char *dir, const char *keep)
+{
+    DIR *d = opendir(dir);
+    cached_file *files = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || strstr(e->d_name, ".tmp"))
+            continue;
+        dscat_buf p = DSCAT_BUF_INIT;
+        dscat_buf_printf(&p, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        cached_file *g =
+            stat(dscat_buf_cstr(&p), &sb) == 0 ? dscat_realloc(files, (n + 1) * sizeof(*g)) : NULL;
+        if (g == NULL) {
+            dscat_buf_free(&p);
+            continue;
+        }
+        files = g;
+        files[n++] = (cached_file){dscat_buf_detach(&p), (int64_t)sb.st_size, sb.st_mtime};
+        total += (int64_t)sb.st_size;
+    }
+    if (d)
+        closedir(d);
+    qsort(files, n, sizeof(*files), by_use);
+    int64_t bound = read_cache_bound();
+    for (size_t i = 0; i < n; i++) {
+        if (total > bound && strcmp(files[i].path, keep) != 0 && unlink(files[i].path) == 0)
+            total -= files[i].size;
+        dscat_free(files[i].path);
+    }
+    dscat_free(files);
+}
+
+int dscat_cache__local_file(const dscat_config *cfg, const char *version_path, char **out,
+                            dscat_error *err)
+{
+    *out = NULL;
+    dscat_buf b = DSCAT_BUF_INIT;
+    if (!on_s3(cfg)) {
+        dscat_buf_printf(&b, "%s/data.parquet", version_path);
+        *out = dscat_buf_detach(&b);
+        return *out ? 0 : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    /* Versions never change, so a copy keyed by the version path is never stale. */
+    char *dir = s3_local_dir("read");
+    char *name = dscat_cache_encode(version_path);
+    const char *key = s3_key(cfg, version_path);
+    if (dir == NULL || name == NULL || key == NULL || mkdirs(dir)) {
+        dscat_free(dir);
+        dscat_free(name);
+        return dscat_error_set(err, DSCAT_EIO, "cannot prepare the S3 read cache for %s",
+                               version_path);
+    }
+    dscat_buf_printf(&b, "%s/%s.parquet", dir, name);
+    int rc = 0;
+    if (utime(dscat_buf_cstr(&b), NULL) != 0) { /* not there yet (else: marked as used now) */
+        dscat_buf tmp = DSCAT_BUF_INIT, k = DSCAT_BUF_INIT;
+        dscat_s3 *s3 = NULL;
+        dscat_buf_printf(&tmp, "%s.%ld.tmp", dscat_buf_cstr(&b), (long)getpid());
+        dscat_buf_printf(&k, "%s/data.parquet", key);
+        if ((rc = dscat_s3_open(&s3, cfg->settings.cache_root, &cfg->settings, err)) == 0 &&
+            (rc = dscat_s3_get_file(s3, dscat_buf_cstr(&k), dscat_buf_cstr(&tmp), err)) == 0 &&
+            rename(dscat_buf_cstr(&tmp), dscat_buf_cstr(&b)) != 0)
+            rc = dscat_error_set(err, DSCAT_EIO, "cannot keep the download of %s: %s", version_path,
+                                 strerror(errno));
+        unlink(dscat_buf_cstr(&tmp));
+        dscat_s3_close(s3);
+        dscat_buf_free(&tmp);
+        dscat_buf_free(&k);
+        if (rc == 0)
+            evict(dir, dscat_buf_cstr(&b));
+    }
+    dscat_free(dir);
+    dscat_free(name);
+    if (rc) {
+        dscat_buf_free(&b);
+        return rc;
+    }
+    *out = dscat_buf_detach(&b);
+    return 0;
 }

@@ -25,13 +25,32 @@ static void qualified(dscat_buf *b, const dscat_cached_table *t)
     dscat_cache_quote_ident(b, t->table);
 }
 
-static int setup_views(dscat_duck *duck, const dscat_cache_listing *l, dscat_error *err)
+/* True when sql may name the table (any case, or quoted): only those are fetched from S3. */
+static bool mentions(const char *sql, const char *table)
 {
+    if (strcasestr(sql, table) != NULL)
+        return true;
+    dscat_buf quoted = DSCAT_BUF_INIT;
+    dscat_cache_quote_ident(&quoted, table); /* "q""uote" for q"uote */
+    bool found = quoted.len > 2 && memmem(sql, strlen(sql), quoted.ptr + 1, quoted.len - 2);
+    dscat_buf_free(&quoted);
+    return found;
+}
+
+static int setup_views(dscat_duck *duck, const dscat_config *cfg, const dscat_cache_listing *l,
+                       const char *query, dscat_error *err)
+{
+    bool remote = strncmp(cfg->settings.cache_root, "s3://", 5) == 0;
+    const char *attached = NULL;
     int rc = dscat_duck_exec(duck, "SET TimeZone = 'UTC'", err);
     for (size_t i = 0; i < l->count && rc == 0; i++) {
         const dscat_cached_table *t = &l->tables[i];
-        dscat_buf sql = DSCAT_BUF_INIT, file = DSCAT_BUF_INIT;
-        if (i == 0 || strcmp(l->tables[i - 1].connection_id, t->connection_id) != 0) {
+        dscat_buf sql = DSCAT_BUF_INIT;
+        char *file = NULL;
+        if (remote && !mentions(query, t->table))
+            continue;
+        if (attached == NULL || strcmp(attached, t->connection_id) != 0) {
+            attached = t->connection_id; /* the listing is sorted by connection */
             dscat_buf_puts(&sql, "ATTACH ':memory:' AS ");
             dscat_cache_quote_ident(&sql, t->connection_id);
             dscat_buf_puts(&sql, "; ");
@@ -43,8 +62,11 @@ static int setup_views(dscat_duck *duck, const dscat_cache_listing *l, dscat_err
         dscat_buf_puts(&sql, "; CREATE VIEW ");
         qualified(&sql, t);
         dscat_buf_puts(&sql, " AS SELECT * FROM read_parquet(");
-        dscat_buf_printf(&file, "%s/data.parquet", t->path);
-        dscat_duck_quote_literal(&sql, dscat_buf_cstr(&file));
+        if ((rc = dscat_cache__local_file(cfg, t->path, &file, err))) {
+            dscat_buf_free(&sql);
+            break;
+        }
+        dscat_duck_quote_literal(&sql, file);
         if (dscat_buf_putc(&sql, ')')) {
             rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         } else if (dscat_duck_exec(duck, dscat_buf_cstr(&sql), err) != 0) {
@@ -53,7 +75,7 @@ static int setup_views(dscat_duck *duck, const dscat_cache_listing *l, dscat_err
             dscat_error_clear(err);
         }
         dscat_buf_free(&sql);
-        dscat_buf_free(&file);
+        dscat_free(file);
     }
     return rc;
 }
@@ -68,7 +90,7 @@ int dscat_cache_query(dscat_query_result *out, const dscat_config *cfg, const ch
     int rc = dscat_cache_list(&l, cfg, NULL, err);
     if (rc)
         return rc;
-    if ((rc = dscat_duck_open(&duck, err)) || (rc = setup_views(duck, &l, err)))
+    if ((rc = dscat_duck_open(&duck, err)) || (rc = setup_views(duck, cfg, &l, sql, err)))
         goto done;
     /* Every value is returned as text: cast in SQL (DuckDB's own formatting for every type),
      * falling back to the statement as written when it cannot be a subquery (PRAGMA, ...). */

@@ -83,7 +83,7 @@ int dscat_s3_open(dscat_s3 **out, const char *root, const dscat_settings *settin
         pn--;
     s->prefix = dscat_strndup(p, pn);
     s->region = dscat_strdup(settings->s3_region && *settings->s3_region ? settings->s3_region
-                                                                          : "us-east-1");
+                                                                         : "us-east-1");
     dscat_buf e = DSCAT_BUF_INIT;
     if (settings->s3_endpoint && *settings->s3_endpoint)
         dscat_buf_puts(&e, settings->s3_endpoint);
@@ -450,13 +450,12 @@ static char *xml_take(const char **from, const char *tag)
 static int put_part(dscat_s3 *s, const char *key, const char *query, FILE *f, int64_t off,
                     int64_t len, answer *a, dscat_error *err)
 {
-    req q = {.method = "PUT", .key = key, .query = query, .in = f, .in_offset = off,
-             .in_len = len};
+    req q = {.method = "PUT", .key = key, .query = query, .in = f, .in_offset = off, .in_len = len};
     return perform(s, &q, a, err);
 }
 
-int dscat_s3_put_file(dscat_s3 *s, const char *key, const char *path, char *warning,
-                      size_t wsize, dscat_error *err)
+int dscat_s3_put_file(dscat_s3 *s, const char *key, const char *path, char *warning, size_t wsize,
+                      dscat_error *err)
 {
     if (warning && wsize)
         warning[0] = '\0';
@@ -501,8 +500,11 @@ int dscat_s3_put_file(dscat_s3 *s, const char *key, const char *path, char *warn
         dscat_buf_reset(&query);
         dscat_buf_puts(&query, "uploadId=");
         put_query_value(&query, upload);
-        req complete = {.method = "POST", .key = key, .query = dscat_buf_cstr(&query),
-                        .body = done.ptr, .body_len = done.len};
+        req complete = {.method = "POST",
+                        .key = key,
+                        .query = dscat_buf_cstr(&query),
+                        .body = done.ptr,
+                        .body_len = done.len};
         rc = perform(s, &complete, &a, err);
         /* S3 may answer 200 with an error document */
         if (rc == 0 && a.body.ptr && strstr(a.body.ptr, "<Error>"))

@@ -22,8 +22,8 @@ const char *dscat_s3_bucket(const dscat_s3 *s);
 
 /* Uploads a local file to key: one PUT, or a multipart upload above the part size (each part
  * retried). A failed multipart upload is aborted; a failed abort is reported in *warning. */
-int dscat_s3_put_file(dscat_s3 *s, const char *key, const char *path, char *warning,
-                      size_t wsize, dscat_error *err);
+int dscat_s3_put_file(dscat_s3 *s, const char *key, const char *path, char *warning, size_t wsize,
+                      dscat_error *err);
 /* Downloads key into a local file (written whole, or removed). */
 int dscat_s3_get_file(dscat_s3 *s, const char *key, const char *path, dscat_error *err);
 /* DSCAT_ENOTFOUND when there is no such key. */

@@ -3,6 +3,8 @@
  */
 #include "cli/cli.h"
 
+#include "server/render.h"
+
 #include "core/timeutil.h"
 #include "dscat/cache.h"
 #include "dscat/find.h"
@@ -54,12 +56,17 @@ static void maintain(const dscat_config *cfg, dscat_warnings *into)
     dscat_warnings_free(&w);
 }
 
+/* a + b, releasing b. */
+static json_t *json_array_extend_new(json_t *a, json_t *b)
+{
+    json_array_extend(a, b);
+    json_decref(b);
+    return a;
+}
+
 static json_t *warnings_json(const dscat_warnings *w)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; i < w->count; i++)
-        json_array_append_new(a, json_pack("{s:s}", "message", w->items[i].message));
-    return a;
+    return dscat_render_warnings(w);
 }
 
 static int cache_refresh(dscat_config *cfg, int argc, char **argv)
@@ -89,6 +96,9 @@ static int cache_refresh(dscat_config *cfg, int argc, char **argv)
     dscat_error err = {0};
     int rc = dscat_cache_refresh(&rep, cfg, conn, schema, table, all, &err);
     dscat_warnings w = {0};
+    for (size_t i = 0; rc == 0 && i < rep->warnings.count; i++)
+        fprintf(stderr, "dscat: warning: %s.%s: %s\n", rep->warnings.items[i].schema,
+                rep->warnings.items[i].table, rep->warnings.items[i].message);
     maintain(cfg, &w);
     if (rc) {
         cli_error("%s", err.message);
@@ -107,11 +117,12 @@ static int cache_refresh(dscat_config *cfg, int argc, char **argv)
                                  "version", t->version ? t->version : "", "joined", t->joined));
             json_array_append_new(tables, o);
         }
-        cli_print_json(json_pack(
-            "{s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "connection_id", conn, "tables_refreshed",
-            (json_int_t)(rep->count - rep->failed), "tables_failed", (json_int_t)rep->failed,
-            "total_rows", (json_int_t)rep->total_rows, "duration_ms", (json_int_t)rep->duration_ms,
-            "tables", tables, "warnings", warnings_json(&w)));
+        cli_print_json(
+            json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "connection_id", conn,
+                      "tables_refreshed", (json_int_t)(rep->count - rep->failed), "tables_failed",
+                      (json_int_t)rep->failed, "total_rows", (json_int_t)rep->total_rows,
+                      "duration_ms", (json_int_t)rep->duration_ms, "tables", tables, "warnings",
+                      json_array_extend_new(warnings_json(&rep->warnings), warnings_json(&w))));
     } else {
         if (rep->count == 0)
             printf("No cached tables in %s (use --include-uncached to cache all its tables)\n",

@@ -1,10 +1,11 @@
-# The data cache: round trips, atomic swaps under load, deferred deletion, one writer per table,
-# hostile names, and crashes at every stage.
+# The data cache: round trips, atomic swaps under load, deferred deletion, one writer per table.
+# variants: fs s3
 export DSCAT_DELETION_GRACE=1
-root=$TEST_TMP/cache-root
-mkdir -p "$root"
-export DSCAT_CACHE_ROOT=$root
-pg_psql postgres -c 'CREATE DATABASE cachedb' >/dev/null
+. "$(dirname "${BASH_SOURCE[0]}")/../harness/cache_root.sh"
+use_cache_root "cache-root-${CACHE_VARIANT:-fs}"
+work=$TEST_TMP/cache-${CACHE_VARIANT:-fs}
+mkdir -p "$work"
+pg_psql postgres -c 'DROP DATABASE IF EXISTS cachedb' -c 'CREATE DATABASE cachedb' >/dev/null
 pg_psql cachedb >/dev/null <<'SQL'
 CREATE TYPE mood AS ENUM ('sad', 'happy');
 CREATE TABLE types (id int PRIMARY KEY, s smallint, i int, b bigint, n numeric(20,3),
@@ -63,7 +64,7 @@ err=$(DSCAT_HOME=$home "$DSCAT" cache refresh nosuch public.types 2>&1)
 assert_match "an unknown connection is refused" "connection 'nosuch' not found" "$err"
 
 # MariaDB and SQLite round trips.
-my_sql -e "CREATE DATABASE cachemy; CREATE TABLE cachemy.t (id int PRIMARY KEY, u bigint unsigned,
+my_sql -e "DROP DATABASE IF EXISTS cachemy; CREATE DATABASE cachemy; CREATE TABLE cachemy.t (id int PRIMARY KEY, u bigint unsigned,
   d decimal(65,30), bl blob, dt datetime, e enum('x','y'), f double);
   INSERT INTO cachemy.t VALUES (1, 18446744073709551615, 12345678901234567890.123456789012345678901234567890, x'00ff', '2024-01-02 03:04:05', 'y', 0.5), (2, NULL, NULL, NULL, NULL, NULL, NULL);"
 my_target my 'database = "cachemy"' >>"$home/targets.toml"
@@ -72,8 +73,8 @@ check "mariadb: cache refresh" env DSCAT_HOME="$home" "$DSCAT" cache refresh my 
 assert_eq "mariadb: unsigned bigint, decimal(65,30) exact, blob, datetime, enum, double" \
     "18446744073709551615,12345678901234567890.123456789012345678901234567890,00ff,2024-01-02 03:04:05,y,0.5
 ,,,,," "$(q 'SELECT u, d, lower(hex(bl)), dt, e, f FROM my.cachemy.t ORDER BY id')"
-sqlite3 "$TEST_TMP/c.sqlite" "CREATE TABLE t (id INTEGER PRIMARY KEY, n NUMERIC(10,2), r REAL, s TEXT, b BLOB); INSERT INTO t VALUES (1, 12.34, 0.25, 'é', x'0a0b'), (2, NULL, NULL, NULL, NULL);"
-printf '[targets.lite]\ntype = "sqlite"\npath = "%s"\n' "$TEST_TMP/c.sqlite" >>"$home/targets.toml"
+sqlite3 "$work/c.sqlite" "CREATE TABLE t (id INTEGER PRIMARY KEY, n NUMERIC(10,2), r REAL, s TEXT, b BLOB); INSERT INTO t VALUES (1, 12.34, 0.25, 'é', x'0a0b'), (2, NULL, NULL, NULL, NULL);"
+printf '[targets.lite]\ntype = "sqlite"\npath = "%s"\n' "$work/c.sqlite" >>"$home/targets.toml"
 DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
 check "sqlite: cache refresh" env DSCAT_HOME="$home" "$DSCAT" cache refresh lite main.t
 assert_eq "sqlite: values as stored, NULLs as NULL" "12.34,0.25,é,0a0b
@@ -88,34 +89,33 @@ DSCAT_HOME=$home "$DSCAT" cache refresh pg public.atom >/dev/null 2>&1
         pg_psql cachedb -c "BEGIN; DELETE FROM atom; INSERT INTO atom SELECT $k, g FROM generate_series(1, 1000 + $k) g; COMMIT;" >/dev/null
         DSCAT_HOME=$home "$DSCAT" cache refresh pg public.atom >/dev/null 2>&1 || echo "refresh $k failed"
     done
-    touch "$TEST_TMP/atom.done"
-) >"$TEST_TMP/atom.writer" &
+    touch "$work/atom.done"
+) >"$work/atom.writer" &
 reads=0
-while [ ! -e "$TEST_TMP/atom.done" ]; do
-    DSCAT_HOME=$home "$DSCAT" query 'SELECT count(*), min(version_tag), max(version_tag) FROM pg.public.atom' --format csv 2>&1 | tail -n +2 >>"$TEST_TMP/atom.reads"
+while [ ! -e "$work/atom.done" ]; do
+    DSCAT_HOME=$home "$DSCAT" query 'SELECT count(*), min(version_tag), max(version_tag) FROM pg.public.atom' --format csv 2>&1 | tail -n +2 >>"$work/atom.reads"
     reads=$((reads + 1))
 done
 wait
-bad=$(awk -F, '{ if ($2 != $3 || $1 != 1000 + $2) print }' "$TEST_TMP/atom.reads")
+bad=$(awk -F, '{ if ($2 != $3 || $1 != 1000 + $2) print }' "$work/atom.reads")
 echo "  $reads reads during 20 refreshes"
-check "every refresh under load succeeded" test ! -s "$TEST_TMP/atom.writer"
+check "every refresh under load succeeded" test ! -s "$work/atom.writer"
 check "atomic swaps: never a mix of versions, never a wrong count ($reads reads)" test -z "$bad" -a "$reads" -gt 5
 assert_eq "the last version is current" "1020,20,20" "$(q 'SELECT count(*), min(version_tag), max(version_tag) FROM pg.public.atom')"
 
 # Deferred deletion: old versions go after the grace period, not before.
-dir=$root/pg/public/atom
 sleep 2
 DSCAT_HOME=$home "$DSCAT" cache ls >/dev/null 2>&1
-check "after the grace period only the current version is left" test "$(ls "$dir" | wc -l)" = 1
+check "after the grace period only the current version is left" test "$(cache_versions pg/public/atom | wc -l)" = 1
 DSCAT_HOME=$home DSCAT_DELETION_GRACE=30 "$DSCAT" cache refresh pg public.atom >/dev/null 2>&1
 DSCAT_HOME=$home DSCAT_DELETION_GRACE=30 "$DSCAT" cache ls >/dev/null 2>&1
-check "before the grace period the old version is kept" test "$(ls "$dir" | wc -l)" = 2
+check "before the grace period the old version is kept" test "$(cache_versions pg/public/atom | wc -l)" = 2
 check "the old version is a pending deletion" test "$(sqlite3 "$home/catalog.db" 'SELECT count(*) FROM pending_deletions')" = 1
 sqlite3 "$home/catalog.db" "INSERT INTO pending_deletions VALUES ('/etc/dscat-not-mine', '2000-01-01T00:00:00Z', 0)"
-for i in 1 2 3 4; do DSCAT_HOME=$home "$DSCAT" cache ls >/dev/null 2>"$TEST_TMP/del.$i"; done
-check "a failing deletion is retried with a warning" grep -q 'cannot delete /etc/dscat-not-mine (attempt 4 of 5)' "$TEST_TMP/del.4"
-DSCAT_HOME=$home "$DSCAT" cache ls >/dev/null 2>"$TEST_TMP/del.5"
-check "after 5 failures it is dropped with a warning naming the path" grep -q 'giving up deleting /etc/dscat-not-mine after 5 failures' "$TEST_TMP/del.5"
+for i in 1 2 3 4; do DSCAT_HOME=$home "$DSCAT" cache ls >/dev/null 2>"$work/del.$i"; done
+check "a failing deletion is retried with a warning" grep -q 'cannot delete /etc/dscat-not-mine (attempt 4 of 5)' "$work/del.4"
+DSCAT_HOME=$home "$DSCAT" cache ls >/dev/null 2>"$work/del.5"
+check "after 5 failures it is dropped with a warning naming the path" grep -q 'giving up deleting /etc/dscat-not-mine after 5 failures' "$work/del.5"
 check "and it is gone from the store" test "$(sqlite3 "$home/catalog.db" "SELECT count(*) FROM pending_deletions WHERE path LIKE '/etc/%'")" = 0
 sqlite3 "$home/catalog.db" "INSERT INTO pending_deletions VALUES ('$root/pg/x', 'not a time', 0)"
 json=$(DSCAT_HOME=$home "$DSCAT" cache ls --json 2>/dev/null)
@@ -125,16 +125,17 @@ check "and it gets a time a day ahead" test "$(sqlite3 "$home/catalog.db" "SELEC
 # One writer per table: two processes refreshing the same (big) table, two tables in parallel.
 pg_psql cachedb -c 'CREATE TABLE big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 1000000) g' >/dev/null
 DSCAT_HOME=$home "$DSCAT" refresh --target pg >/dev/null 2>&1
-DSCAT_HOME=$home "$DSCAT" cache refresh pg public.big --json >"$TEST_TMP/w1" 2>/dev/null &
+DSCAT_HOME=$home "$DSCAT" cache refresh pg public.big --json >"$work/w1" 2>/dev/null &
 # Start the second once the first holds the table's lock.
 for _ in $(seq 500); do
-    [ -e "$root/pg/public/big/.lock" ] && ! flock -n "$root/pg/public/big/.lock" true && break
+    lock=$(cache_lock pg/public/big)
+    [ -e "$lock" ] && ! flock -n "$lock" true && break
     sleep 0.01
 done
-DSCAT_HOME=$home "$DSCAT" cache refresh pg public.big --json >"$TEST_TMP/w2" 2>/dev/null
+DSCAT_HOME=$home "$DSCAT" cache refresh pg public.big --json >"$work/w2" 2>/dev/null
 wait
-check "the second refresh returned the first one's result" test "$(jq -r '.tables[0].joined' "$TEST_TMP/w2")" = true
-assert_eq "both report the same version" "$(jq -r '.tables[0].version' "$TEST_TMP/w1")" "$(jq -r '.tables[0].version' "$TEST_TMP/w2")"
+check "the second refresh returned the first one's result" test "$(jq -r '.tables[0].joined' "$work/w2")" = true
+assert_eq "both report the same version" "$(jq -r '.tables[0].version' "$work/w1")" "$(jq -r '.tables[0].version' "$work/w2")"
 DSCAT_HOME=$home "$DSCAT" cache refresh pg public.types >/dev/null 2>&1 &
 DSCAT_HOME=$home "$DSCAT" cache refresh pg public.empty_t >/dev/null 2>&1
 wait

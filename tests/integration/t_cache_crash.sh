@@ -1,8 +1,11 @@
 # Cache crash safety and hostile names.
-root=$TEST_TMP/crash-root
-mkdir -p "$root"
-export DSCAT_CACHE_ROOT=$root DSCAT_DELETION_GRACE=0
-pg_psql postgres -c 'CREATE DATABASE crashdb' >/dev/null
+# variants: fs s3
+. "$(dirname "${BASH_SOURCE[0]}")/../harness/cache_root.sh"
+use_cache_root "crash-root-${CACHE_VARIANT:-fs}"
+export DSCAT_DELETION_GRACE=0
+work=$TEST_TMP/crash-${CACHE_VARIANT:-fs}
+mkdir -p "$work"
+pg_psql postgres -c 'DROP DATABASE IF EXISTS crashdb' -c 'CREATE DATABASE crashdb' >/dev/null
 pg_psql crashdb -c 'CREATE TABLE t (tag int, i int)' -c 'INSERT INTO t SELECT 1, g FROM generate_series(1, 200000) g' >/dev/null
 home=$(new_home)
 pg_target pg 'database = "crashdb"' >"$home/targets.toml"
@@ -34,14 +37,15 @@ for delay in 0.05 0.1 0.15 0.2 0.3 0.4 0.5 0.6 0.8 1.0; do
     check "SIGKILL after ${delay}s: one whole version is current ($got)" sh -c "echo '$got' | awk -F, '{ exit !(\$1 == 200000 && \$2 == \$3) }'"
 done
 # The orphan rule: what the crashes left is scheduled once old enough, then deleted.
-vers=$(find "$root" -mindepth 4 -maxdepth 4 -type d | wc -l)
+vers=$(cache_version_paths | wc -l)
 current=$(sqlite3 "$home/catalog.db" 'SELECT path FROM table_cache')
 check "crashes left orphaned versions behind" test "$vers" -gt 1
-find "$root" -mindepth 4 -maxdepth 4 -type d -exec touch -d '2 hours ago' {} +
-DSCAT_HOME=$home "$DSCAT" cache ls >/dev/null 2>"$TEST_TMP/orphans.err"
-check "orphans are reported" grep -q 'orphaned version' "$TEST_TMP/orphans.err"
+age_cache_versions
+DSCAT_HOME=$home "$DSCAT" cache ls >/dev/null 2>"$work/orphans.err"
+check "orphans are reported" grep -q 'orphaned version' "$work/orphans.err"
 DSCAT_HOME=$home "$DSCAT" cache ls >/dev/null 2>&1
-assert_eq "only the current version is left" "$current" "$(find "$root" -mindepth 4 -maxdepth 4 -type d)"
+unset DSCAT_TEST_ORPHAN_AGE
+assert_eq "only the current version is left" "$current" "$(cache_version_paths)"
 check "the current version still reads" test "$(state | cut -d, -f1)" = 200000
 
 # Hostile names: no two share a path, nothing is created outside the root.
@@ -59,12 +63,15 @@ CREATE TABLE public."ünï" (x int); INSERT INTO public."ünï" VALUES (9);
 SQL
 DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
 before_parent=$(ls -A "$TEST_TMP" | sort)
+outside() { [ "${CACHE_VARIANT:-fs}" = s3 ] && s3_keys "" | grep -v "^${root#s3://$S3_BUCKET/}/"; true; }
+before_outside=$(outside)
 for name in '"../up"."a/b"' 'public.".."' 'public."%2F"' 'public."/"' 'public."a.b"' 'public.Case' 'public.case' 'public."q""uote"' 'public.ünï'; do
-    DSCAT_HOME=$home "$DSCAT" cache refresh pg "$name" >/dev/null 2>&1 || echo "failed: $name" >>"$TEST_TMP/hostile.fail"
+    DSCAT_HOME=$home "$DSCAT" cache refresh pg "$name" >/dev/null 2>&1 || echo "failed: $name" >>"$work/hostile.fail"
 done
-check "every hostile table is cached" test ! -e "$TEST_TMP/hostile.fail"
+check "every hostile table is cached" test ! -e "$work/hostile.fail"
 assert_eq "no two share a path" 10 "$(sqlite3 "$home/catalog.db" 'SELECT count(DISTINCT path) FROM table_cache')"
 check "every path lies inside the root" test "$(sqlite3 "$home/catalog.db" "SELECT count(*) FROM table_cache WHERE path NOT LIKE '$root/%' OR path LIKE '%/../%'")" = 0
 assert_eq "nothing was created beside the root" "$before_parent" "$(ls -A "$TEST_TMP" | sort)"
+assert_eq "no key was written outside the root" "$before_outside" "$(outside)"
 # DuckDB matches names without regard to case: of "Case" and "case" only the first is a view.
 assert_eq "each reads back its own row" "1 2 3 4 5 6 8 9" "$(for t in '"../up"."a/b"' 'public.".."' 'public."%2F"' 'public."/"' 'public."a.b"' 'public."Case"' 'public."q""uote"' 'public."ünï"'; do DSCAT_HOME=$home "$DSCAT" query "SELECT x FROM pg.$t" --format csv | tail -n +2; done | tr '\n' ' ' | sed 's/ $//')"
