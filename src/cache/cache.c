@@ -78,6 +78,8 @@ static int cache_root(const dscat_config *cfg, dscat_error *err)
         return 0;
     dscat_s3 *s = NULL;
     int rc = dscat_s3_open(&s, cfg->settings.cache_root, &cfg->settings, err);
+    if (rc == 0)
+        rc = dscat_s3_check(s, err);
     dscat_s3_close(s);
     return rc;
 }

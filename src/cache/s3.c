@@ -221,7 +221,7 @@ static size_t write_body(char *src, size_t size, size_t n, void *p)
     size_t len = size * n;
     if (s->out && s->a->status / 100 == 2)
         return fwrite(src, 1, len, s->out);
-    if (s->a->body.len < 65536)
+    if (s->a->body.len < 16 * 1024 * 1024) /* a listing page of 1,000 keys is ~300 KB */
         dscat_buf_put(&s->a->body, src, len);
     return len;
 }
@@ -654,6 +654,19 @@ int dscat_s3_list(dscat_s3 *s, const char *prefix, dscat_s3_object **out, size_t
         *out = NULL;
         *n = 0;
     }
+    return rc;
+}
+
+int dscat_s3_check(dscat_s3 *s, dscat_error *err)
+{
+    dscat_buf query = DSCAT_BUF_INIT;
+    dscat_buf_puts(&query, "list-type=2&max-keys=1&prefix=");
+    put_query_value(&query, s->prefix);
+    answer a = {0};
+    req q = {.method = "GET", .query = dscat_buf_cstr(&query)};
+    int rc = perform(s, &q, &a, err);
+    dscat_buf_free(&query);
+    answer_free(&a);
     return rc;
 }
 

@@ -40,6 +40,10 @@ int dscat_s3_list(dscat_s3 *s, const char *prefix, dscat_s3_object **out, size_t
                   dscat_error *err);
 void dscat_s3_objects_free(dscat_s3_object *o, size_t n);
 
+/* One cheap signed request (a listing of at most one key of the prefix): credentials, endpoint
+ * and bucket are checked before any work starts. */
+int dscat_s3_check(dscat_s3 *s, dscat_error *err);
+
 /* Deletes every key under prefix, which must end in "/": whole path segments only. */
 int dscat_s3_delete_prefix(dscat_s3 *s, const char *prefix, dscat_error *err);
 

@@ -99,7 +99,9 @@ static int cache_refresh(dscat_config *cfg, int argc, char **argv)
     for (size_t i = 0; rc == 0 && i < rep->warnings.count; i++)
         fprintf(stderr, "dscat: warning: %s.%s: %s\n", rep->warnings.items[i].schema,
                 rep->warnings.items[i].table, rep->warnings.items[i].message);
-    maintain(cfg, &w);
+    if (rc ==
+        0) /* a refresh refused outright (no access, no such table) leaves the rest for later */
+        maintain(cfg, &w);
     if (rc) {
         cli_error("%s", err.message);
     } else if (json) {

@@ -1,6 +1,7 @@
 /*
  * s3tool: drives dscat's S3 client directly, for the integration tests.
  *   s3tool ROOT put KEY FILE | get KEY FILE | head KEY | rm KEY | ls PREFIX | rmprefix PREFIX
+ *               | fill PREFIX N FILE (N keys PREFIX0..PREFIX<N-1>, each a copy of FILE)
  * ROOT is s3://bucket; DSCAT_S3_ENDPOINT, AWS_REGION and the AWS_* credentials as for dscat.
  */
 #include "cache/s3.h"
@@ -45,6 +46,12 @@ int main(int argc, char **argv)
             for (size_t i = 0; i < n; i++)
                 printf("%s\t%lld\n", o[i].key, (long long)o[i].size);
         dscat_s3_objects_free(o, n);
+    } else if (strcmp(cmd, "fill") == 0 && argc == 6) {
+        for (long i = 0, n = atol(argv[4]); i < n && rc == 0; i++) {
+            char k[1024];
+            snprintf(k, sizeof(k), "%s%05ld", key, i);
+            rc = dscat_s3_put_file(s, k, argv[5], warning, sizeof(warning), &err);
+        }
     } else if (strcmp(cmd, "rmprefix") == 0) {
         rc = dscat_s3_delete_prefix(s, key, &err);
     } else {

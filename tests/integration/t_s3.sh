@@ -1,0 +1,102 @@
+# S3 cache roots against the harness's S3 server behind its SigV4-checking front: the front
+# itself, a wrong secret, what /usr/bin/aws sees of dscat's uploads, segment-safe prefix deletion
+# and paged listings, and the server stopped in the middle of an upload.
+. "$(dirname "${BASH_SOURCE[0]}")/../harness/cache_root.sh"
+CACHE_VARIANT=s3
+use_cache_root s3-root
+work=$TEST_TMP/s3-work
+mkdir -p "$work"
+front_log=$TEST_TMP/s3/front.log
+s3() { "$S3TOOL" "s3://$S3_BUCKET" "$@"; }
+
+# 1. The front: the right key works with /usr/bin/aws; a wrong secret and a tampered payload
+#    hash are refused.
+echo "through the front" >"$work/hello.txt"
+check "/usr/bin/aws with the right key uploads through the front" aws_s3 s3 cp "$work/hello.txt" "s3://$S3_BUCKET/front/hello.txt"
+assert_match "/usr/bin/aws lists it" "hello.txt" "$(aws_s3 s3 ls "s3://$S3_BUCKET/front/")"
+out=$(AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=wrong-secret AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null \
+    AWS_SHARED_CREDENTIALS_FILE=/dev/null /usr/bin/aws --endpoint-url "$S3_ENDPOINT" s3 ls "s3://$S3_BUCKET/front/" 2>&1)
+assert_match "a wrong secret is refused (SignatureDoesNotMatch)" "SignatureDoesNotMatch" "$out"
+body=tampered
+status=$(curl -s -o "$work/tamper.xml" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" --user "S3RVER:$S3_SECRET" \
+    -H "x-amz-content-sha256: $(printf 'original' | sha256sum | cut -d' ' -f1)" -X PUT --data-binary "$body" \
+    "$S3_ENDPOINT/$S3_BUCKET/front/tampered.txt")
+assert_eq "a body that does not match its signed hash is refused" "400 XAmzContentSHA256Mismatch" "$status $(sed -n 's|.*<Code>\(.*\)</Code>.*|\1|p' "$work/tamper.xml")"
+status=$(curl -s -o /dev/null -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" --user "S3RVER:$S3_SECRET" \
+    -H "x-amz-content-sha256: $(printf '%s' "$body" | sha256sum | cut -d' ' -f1)" -X PUT --data-binary "$body" \
+    "$S3_ENDPOINT/$S3_BUCKET/front/tampered.txt")
+assert_eq "the same request with the right hash is accepted" 200 "$status"
+check "an unsigned request is refused" test "$(curl -s -o /dev/null -w '%{http_code}' "$S3_ENDPOINT/$S3_BUCKET/front/hello.txt")" = 403
+
+# A table to cache.
+pg_psql postgres -c 'DROP DATABASE IF EXISTS s3db' -c 'CREATE DATABASE s3db' >/dev/null
+pg_psql s3db >/dev/null <<'SQL'
+CREATE TABLE s3src (id int PRIMARY KEY, txt text, amount numeric(10,2), ts timestamptz, flag boolean);
+INSERT INTO s3src SELECT g, md5(g::text), g / 7.0, timestamptz '2024-01-01' + g * interval '1 minute', g % 3 = 0
+  FROM generate_series(1, 20000) g;
+CREATE TABLE bigsrc AS SELECT g AS id, md5(g::text) || md5((g + 1)::text) AS h FROM generate_series(1, 600000) g;
+SQL
+home=$(new_home)
+pg_target pg 'database = "s3db"' >"$home/targets.toml"
+DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+check "dscat cache refresh into an S3 root" env DSCAT_HOME="$home" "$DSCAT" cache refresh pg public.s3src
+
+# 3. A wrong secret: one line naming the problem, nothing changes.
+sqlite3 "$home/catalog.db" .dump >"$work/dump.before"
+s3 ls s3-root/ >"$work/keys.before"
+err=$(DSCAT_HOME=$home AWS_SECRET_ACCESS_KEY=wrong-secret "$DSCAT" cache refresh pg public.s3src 2>&1 >/dev/null)
+rc=$?
+assert_eq "a wrong secret: exit 1" 1 "$rc"
+assert_match "with an authentication error naming the credentials" "403 SignatureDoesNotMatch.*AWS_SECRET_ACCESS_KEY" "$err"
+assert_eq "on one line" 1 "$(printf '%s\n' "$err" | grep -c .)"
+sqlite3 "$home/catalog.db" .dump >"$work/dump.after"
+s3 ls s3-root/ >"$work/keys.after"
+assert_same "the store is unchanged" "$work/dump.before" "$work/dump.after"
+assert_same "and so is the bucket" "$work/keys.before" "$work/keys.after"
+check "the secret is in no message" sh -c "! printf '%s' '$err' | grep -q -e '$S3_SECRET' -e wrong-secret"
+
+# 4. /usr/bin/aws lists and downloads what dscat uploaded; it reads back equal to the source.
+path=$(sqlite3 "$home/catalog.db" "SELECT path FROM table_cache WHERE name = 's3src'")
+assert_match "/usr/bin/aws lists the uploaded version" "data.parquet" "$(aws_s3 s3 ls --recursive "${path}/")"
+check "/usr/bin/aws downloads it" aws_s3 s3 cp "$path/data.parquet" "$work/down.parquet"
+assert_eq "the downloaded Parquet reads back equal to the source table" \
+    "$(pg_psql s3db -c "SELECT count(*) || ',' || sum(id) || ',' || sum(amount) || ',' || md5(string_agg(txt || flag::text || extract(epoch FROM ts)::bigint, '' ORDER BY id)) FROM s3src")" \
+    "$(duckq "SELECT count(*) || ',' || sum(id) || ',' || sum(amount) || ',' || md5(string_agg(txt || flag::VARCHAR || epoch(ts)::BIGINT, '' ORDER BY id)) FROM read_parquet('$work/down.parquet')")"
+assert_eq "dscat query reads it from S3 too" 20000 "$(DSCAT_HOME=$home "$DSCAT" query 'SELECT count(*) FROM pg.public.s3src' --format csv | tail -n +2)"
+
+# 5. delete_prefix matches whole segments; listings over 1,000 keys are paged.
+for k in x/abc/1 x/abc/2 x/abcd/1 x/abc; do s3 put "seg/$k" "$work/hello.txt"; done
+check "delete_prefix of .../abc/" s3 rmprefix seg/x/abc/
+assert_eq "leaves .../abcd/ and the key .../abc alone" "seg/x/abc
+seg/x/abcd/1" "$(s3_keys seg/ | sort)"
+check_fails "a prefix that does not end in / is refused" s3 rmprefix seg/x/abc
+check "1,100 keys written" s3 fill many/k 1100 "$work/hello.txt"
+lists_before=$(grep -c 'list-type=2&prefix=many' "$front_log")
+assert_eq "a listing of 1,100 keys returns all of them" 1100 "$(s3_keys many/ | wc -l)"
+check "through more than one page" test $(($(grep -c 'list-type=2&prefix=many' "$front_log") - lists_before)) -ge 2
+check "deleting them pages too" s3 rmprefix many/
+assert_eq "and leaves none" 0 "$(s3_keys many/ | wc -l)"
+
+# 6. The S3 server stopped in the middle of an upload.
+DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+check "a big table is cached" env DSCAT_HOME="$home" DSCAT_S3_PART_SIZE=5242880 "$DSCAT" cache refresh pg public.bigsrc
+v1=$(sqlite3 "$home/catalog.db" "SELECT version FROM table_cache WHERE name = 'bigsrc'")
+parts_before=$(grep -c 'partNumber=' "$front_log")
+DSCAT_HOME=$home DSCAT_S3_PART_SIZE=5242880 "$DSCAT" cache refresh pg public.bigsrc >"$work/mid.out" 2>"$work/mid.err" &
+pid=$!
+for _ in $(seq 600); do
+    [ "$(grep -c 'partNumber=' "$front_log")" -gt "$parts_before" ] && break
+    sleep 0.01
+done
+stop_s3_server
+wait $pid
+rc=$?
+assert_eq "the refresh fails cleanly (exit 1)" 1 "$rc"
+assert_match "naming the S3 failure" "S3 .*failed" "$(cat "$work/mid.err")"
+assert_eq "the old version stays current" "$v1" "$(sqlite3 "$home/catalog.db" "SELECT version FROM table_cache WHERE name = 'bigsrc'")"
+assert_eq "no temporary file is left" "" "$(ls -A "$cache_local/staging")"
+check "the failed cleanup is a warning, not a second error" grep -q 'warning' "$work/mid.err"
+check "the S3 server starts again" restart_s3_server
+check "the retry after the restart succeeds" env DSCAT_HOME="$home" DSCAT_S3_PART_SIZE=5242880 "$DSCAT" cache refresh pg public.bigsrc
+check "with a new version" test "$(sqlite3 "$home/catalog.db" "SELECT version FROM table_cache WHERE name = 'bigsrc'")" != "$v1"
+assert_eq "that reads back whole" 600000 "$(DSCAT_HOME=$home "$DSCAT" query 'SELECT count(DISTINCT id) FROM pg.public.bigsrc' --format csv | tail -n +2)"
