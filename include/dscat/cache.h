@@ -1,7 +1,7 @@
 /*
  * The data cache (SPEC §9): chosen tables copied into versioned Parquet files under the cache
- * root (a local directory), refreshed atomically, old versions deleted after a grace period, and
- * SQL over the current versions.
+ * root (a local directory or s3://bucket/prefix), refreshed atomically, old versions deleted after
+ * a grace period, and SQL over the current versions.
  */
 #ifndef DSCAT_CACHE_H
 #define DSCAT_CACHE_H

@@ -1,5 +1,5 @@
 /*
- * The data cache on the local filesystem (SPEC §9).
+ * The data cache (SPEC §9), on the local filesystem or on S3.
  *
  * A table version lives at <root>/<conn>/<schema>/<table>/<version>/data.parquet, every part
  * encoded by dscat_cache_encode(). A refresh streams rows from the source through a DuckDB table
@@ -10,6 +10,11 @@
  *
  * One writer per table: an exclusive flock on <table dir>/.lock. A refresh that had to wait for
  * the lock returns the result of the refresh it waited for instead of starting another.
+ *
+ * On an S3 root (s3://bucket/prefix) the paths are s3:// URLs of the same shape. The Parquet file
+ * is written to a local staging file and uploaded into the version's prefix before the swap; the
+ * lock lives in a local directory (s3_local_dir); deletions and orphans work on listings; queries
+ * read local copies from a bounded read cache (dscat_cache__local_file).
  */
 #include "dscat/cache.h"
 
@@ -1515,9 +1520,9 @@ int dscat_cache__local_file(const dscat_config *cfg, const char *version_path, c
         dscat_s3_close(s3);
         dscat_buf_free(&tmp);
         dscat_buf_free(&k);
-        if (rc == 0)
-            evict(dir, dscat_buf_cstr(&b));
     }
+    if (rc == 0)
+        evict(dir, dscat_buf_cstr(&b));
     dscat_free(dir);
     dscat_free(name);
     if (rc) {

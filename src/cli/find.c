@@ -3,6 +3,8 @@
  */
 #include "cli/cli.h"
 
+#include "server/render.h"
+
 #include "dscat/find.h"
 
 #include <jansson.h>
@@ -100,23 +102,6 @@ static void print_table(const dscat_search_result *r, bool by_table)
                h->relevance);
     }
     printf("\n%zu results (searched %zu columns)\n", r->count, r->searched);
-}
-
-static json_t *hit_json(const dscat_search_hit *h, bool by_table)
-{
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:s, s:o, s:i}", "target",
-                          h->target, "database", h->database, "schema", h->schema, "table_name",
-                          h->table_name, "column_name", h->column_name, "data_type", h->data_type,
-                          "is_primary_key", h->is_primary_key, "is_foreign_key", h->is_foreign_key,
-                          "fk_references", h->fk_references, "row_count_estimate",
-                          h->row_count_estimate == DSCAT_NULL_ESTIMATE
-                              ? json_null()
-                              : json_integer(h->row_count_estimate),
-                          "relevance", h->relevance);
-    if (by_table)
-        json_object_set_new(o, "matching_columns",
-                            json_string(h->matching_columns ? h->matching_columns : ""));
-    return o;
 }
 
 /* One CSV field and its separator (a comma, or a line break after the last). */
@@ -218,7 +203,7 @@ int cmd_find(int argc, char **argv)
         if (strcmp(format, "json") == 0) {
             json_t *arr = json_array();
             for (size_t i = 0; i < r.count; i++)
-                json_array_append_new(arr, hit_json(&r.hits[i], o.by_table));
+                json_array_append_new(arr, dscat_render_hit(&r.hits[i], o.by_table));
             cli_print_json(arr);
         } else if (strcmp(format, "csv") == 0) {
             print_csv(&r, o.by_table);

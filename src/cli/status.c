@@ -3,6 +3,8 @@
  */
 #include "cli/cli.h"
 
+#include "server/render.h"
+
 #include "core/timeutil.h"
 
 #include <jansson.h>
@@ -38,39 +40,9 @@ static int parse_json_flag(int argc, char **argv, const char *cmd, const char *h
     return -1;
 }
 
-static json_t *time_or_null(int64_t us)
-{
-    if (us == DSCAT_STATUS_NEVER)
-        return json_null();
-    char buf[64];
-    dscat_format_utc_iso(us, buf, sizeof(buf));
-    return json_string(buf);
-}
-
 static int exit_for(dscat_catalog_state s)
 {
     return s == DSCAT_STATE_OK ? 0 : s == DSCAT_STATE_STALE ? 3 : 4;
-}
-
-static void print_status_json(const dscat_status *s)
-{
-    json_t *targets = json_array();
-    for (size_t i = 0; i < s->ntargets; i++) {
-        const dscat_target_status *t = &s->per_target[i];
-        json_array_append_new(
-            targets,
-            json_pack("{s:s, s:s?, s:o, s:s?, s:I, s:I, s:I}", "target", t->target, "status",
-                      t->status, "last_success", time_or_null(t->last_success_us), "last_problem",
-                      t->last_problem, "databases", (json_int_t)t->databases, "tables",
-                      (json_int_t)t->tables, "columns", (json_int_t)t->columns));
-    }
-    json_t *doc = json_pack(
-        "{s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I}, s:o}", "status",
-        dscat_catalog_state_name(s->state, true), "last_updated", time_or_null(s->last_updated_us),
-        "age_days", s->state == DSCAT_STATE_NOT_BUILT ? json_null() : json_real(s->age_days),
-        "counts", "targets", (json_int_t)s->targets, "databases", (json_int_t)s->databases,
-        "tables", (json_int_t)s->tables, "columns", (json_int_t)s->columns, "targets", targets);
-    cli_print_json(doc);
 }
 
 static void print_status_human(const dscat_status *s)
@@ -119,7 +91,7 @@ int cmd_status(int argc, char **argv)
         return EXIT_FAIL;
     }
     if (json)
-        print_status_json(s);
+        cli_print_json(dscat_render_status(s));
     else
         print_status_human(s);
     rc = exit_for(s->state);

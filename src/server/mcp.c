@@ -6,6 +6,8 @@
  */
 #include "dscat/mcp.h"
 
+#include "server/render.h"
+
 #include "dscat/find.h"
 
 #include <jansson.h>
@@ -100,12 +102,6 @@ static const char *string_arg(json_t *args, const char *name, bool required, arg
     return json_string_value(v);
 }
 
-static json_t *annotation_json(const dscat_annotation *a)
-{
-    return json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", a->id, "type", a->type, "content",
-                     a->content, "author", a->author, "created_at", a->created_at);
-}
-
 /* Opens config and store; on failure returns a tool error text in *fail. */
 static int open_catalog(dscat_config **cfg, dscat_store **st, char *fail, size_t size)
 {
@@ -179,19 +175,11 @@ static json_t *do_search(json_t *args, arg_error *ae, char *fail, size_t size)
         json_t *ann = json_array();
         for (size_t k = 0; key && k < notes.count; k++)
             if (strcmp(notes.items[k].table, key) == 0)
-                json_array_append_new(ann, annotation_json(&notes.items[k]));
+                json_array_append_new(ann, dscat_render_annotation(&notes.items[k]));
         free(key);
-        json_array_append_new(
-            matches,
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:s, s:o, s:i, s:o}", "target",
-                      h->target, "database", h->database, "schema", h->schema, "table_name",
-                      h->table_name, "column_name", h->column_name, "data_type", h->data_type,
-                      "is_primary_key", h->is_primary_key, "is_foreign_key", h->is_foreign_key,
-                      "fk_references", h->fk_references, "row_count_estimate",
-                      h->row_count_estimate == DSCAT_NULL_ESTIMATE
-                          ? json_null()
-                          : json_integer(h->row_count_estimate),
-                      "relevance", h->relevance, "annotations", ann));
+        json_t *hit = dscat_render_hit(h, false);
+        json_object_set_new(hit, "annotations", ann);
+        json_array_append_new(matches, hit);
     }
     result = json_pack("{s:o, s:I}", "matches", matches, "count", (json_int_t)r.count);
 done:
@@ -202,11 +190,6 @@ done:
     dscat_config_free(cfg);
     free(kws);
     return result;
-}
-
-static json_t *opt_int(int64_t v)
-{
-    return v == DSCAT_NULL_ESTIMATE ? json_null() : json_integer(v);
 }
 
 static json_t *do_table(json_t *args, arg_error *ae, char *fail, size_t size)
@@ -233,38 +216,7 @@ static json_t *do_table(json_t *args, arg_error *ae, char *fail, size_t size)
     } else if (rc) {
         snprintf(fail, size, "%s", err.message);
     } else {
-        json_t *cols = json_array();
-        for (size_t i = 0; i < d->ncolumns; i++) {
-            const dscat_column_detail *c = &d->columns[i];
-            json_array_append_new(
-                cols,
-                json_pack("{s:s, s:i, s:s, s:s, s:b, s:b, s:b, s:s, s:s?, s:s?, s:o, s:o, "
-                          "s:o}",
-                          "column_name", c->name, "ordinal_position", c->ordinal, "data_type",
-                          c->data_type, "column_type", c->column_type, "is_nullable", c->nullable,
-                          "is_primary_key", c->is_primary_key, "is_foreign_key", c->is_foreign_key,
-                          "fk_references", c->fk_references, "column_default", c->default_value,
-                          "column_comment", c->comment, "null_count", opt_int(c->null_count),
-                          "distinct_count", opt_int(c->distinct_count), "profiled_rows",
-                          opt_int(c->profiled_rows)));
-        }
-        json_t *inbound = json_array();
-        for (size_t i = 0; i < d->ninbound; i++)
-            json_array_append_new(inbound,
-                                  json_pack("{s:s, s:s, s:s, s:s, s:s}", "database",
-                                            d->inbound[i].database, "schema", d->inbound[i].schema,
-                                            "table_name", d->inbound[i].table_name, "column_name",
-                                            d->inbound[i].column_name, "ref_column",
-                                            d->inbound[i].ref_column));
-        json_t *ann = json_array();
-        for (size_t i = 0; i < d->nannotations; i++)
-            json_array_append_new(ann, annotation_json(&d->annotations[i]));
-        result = json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s?}, s:o, s:o, s:o}", "table",
-                           "target", d->target, "database", d->database, "schema", d->schema,
-                           "table_name", d->table_name, "table_type", d->table_type,
-                           "row_count_estimate", opt_int(d->row_count_estimate), "table_size_bytes",
-                           opt_int(d->size_bytes), "table_comment", d->comment, "columns", cols,
-                           "inbound", inbound, "annotations", ann);
+        result = dscat_render_table(d);
     }
     free(name);
 done:
@@ -352,7 +304,7 @@ static json_t *do_get_annotations(json_t *args, arg_error *ae, char *fail, size_
     if (target) {
         json_t *arr = json_array();
         for (size_t i = 0; i < l.count; i++)
-            json_array_append_new(arr, annotation_json(&l.items[i]));
+            json_array_append_new(arr, dscat_render_annotation(&l.items[i]));
         result = json_pack("{s:s, s:o}", "target", target, "annotations", arr);
     } else {
         json_t *tables = json_object();
@@ -362,7 +314,8 @@ static json_t *do_get_annotations(json_t *args, arg_error *ae, char *fail, size_
                 e = json_pack("{s:[]}", "annotations");
                 json_object_set_new(tables, l.items[i].table, e);
             }
-            json_array_append_new(json_object_get(e, "annotations"), annotation_json(&l.items[i]));
+            json_array_append_new(json_object_get(e, "annotations"),
+                                  dscat_render_annotation(&l.items[i]));
         }
         result = json_pack("{s:o}", "tables", tables);
     }
@@ -393,7 +346,7 @@ static json_t *do_add_annotation(json_t *args, arg_error *ae, char *fail, size_t
         dscat_annotation_add(&a, &file, dir, target, type, content, &err))
         snprintf(fail, size, "%s", err.message);
     else
-        result = json_pack("{s:o, s:s}", "annotation", annotation_json(&a), "file", file);
+        result = json_pack("{s:o, s:s}", "annotation", dscat_render_annotation(&a), "file", file);
     dscat_annotation_clear(&a);
     free(file);
     free(dir);

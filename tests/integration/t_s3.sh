@@ -100,3 +100,12 @@ check "the S3 server starts again" restart_s3_server
 check "the retry after the restart succeeds" env DSCAT_HOME="$home" DSCAT_S3_PART_SIZE=5242880 "$DSCAT" cache refresh pg public.bigsrc
 check "with a new version" test "$(sqlite3 "$home/catalog.db" "SELECT version FROM table_cache WHERE name = 'bigsrc'")" != "$v1"
 assert_eq "that reads back whole" 600000 "$(DSCAT_HOME=$home "$DSCAT" query 'SELECT count(DISTINCT id) FROM pg.public.bigsrc' --format csv | tail -n +2)"
+
+# The read cache is bounded: beyond DSCAT_READ_CACHE_MB the least recently used copy goes.
+export DSCAT_READ_CACHE_MB=1
+DSCAT_HOME=$home "$DSCAT" query 'SELECT count(*) FROM pg.public.s3src' >/dev/null 2>&1
+DSCAT_HOME=$home "$DSCAT" query 'SELECT count(*) FROM pg.public.bigsrc' >/dev/null 2>&1
+assert_eq "a bounded read cache keeps the copy just used and evicts the older one" "bigsrc" \
+    "$(ls "$cache_local/read" | sed -n 's/.*%2F\(bigsrc\|s3src\)%2F.*/\1/p' | sort -u | tr '\n' ' ' | sed 's/ $//')"
+assert_eq "an evicted version is downloaded again when asked for" 20000 "$(DSCAT_HOME=$home "$DSCAT" query 'SELECT count(*) FROM pg.public.s3src' --format csv | tail -n +2)"
+unset DSCAT_READ_CACHE_MB
