@@ -239,8 +239,13 @@ static char *error_text(unsigned status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return json_text(
-        json_pack("{s:{s:s, s:s}}", "error", "message", msg, "code", code_for(status)));
+    json_t *m = json_string(msg);
+    if (m == NULL) { /* not UTF-8 (an id made of raw bytes): keep printable ASCII */
+        for (char *p = msg; *p; p++)
+            *p = *p >= 0x20 && *p < 0x7f ? *p : '?';
+        m = json_string(msg);
+    }
+    return json_text(json_pack("{s:{s:o, s:s}}", "error", "message", m, "code", code_for(status)));
 }
 
 static enum MHD_Result send_text(request *r, unsigned status, char *text, const char *allow)
@@ -396,6 +401,13 @@ static enum MHD_Result route_information_schema(request *r)
     return ok;
 }
 
+static bool utf8_ok(const char *s)
+{
+    json_t *j = json_string(s);
+    json_decref(j);
+    return j != NULL;
+}
+
 static bool parse_bool(const char *s, bool *out)
 {
     if (s == NULL)
@@ -421,6 +433,8 @@ static enum MHD_Result route_search(request *r)
         ok = send_error(r, 400, "bad percent-encoding in the query string");
     } else if (q == NULL || strspn(q, " \t\r\n") == strlen(q)) {
         ok = send_error(r, 400, "q: give one or more keywords");
+    } else if (!utf8_ok(q)) {
+        ok = send_error(r, 400, "q: not UTF-8 text");
     } else if (top && ((ntop = strtol(top, &end, 10)) < 1 || ntop > 1000 || *end || !*top)) {
         ok = send_error(r, 400, "top: an integer from 1 to 1000");
     } else if (!parse_bool(bt, &by_table)) {
@@ -904,11 +918,18 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     request *r = *con_cls;
     if (r == NULL)
         return;
-    char when[40];
+    char when[40], path[512], method[16];
     dscat_format_utc_iso(dscat_now_us(), when, sizeof(when));
+    /* What the client sent may be any bytes: the log keeps printable ASCII, '?' for the rest. */
+    snprintf(path, sizeof(path), "%s", r->path ? r->path : "");
+    snprintf(method, sizeof(method), "%s", r->method);
+    for (char *p = path; *p; p++)
+        *p = *p >= 0x20 && *p < 0x7f ? *p : '?';
+    for (char *p = method; *p; p++)
+        *p = *p >= 0x20 && *p < 0x7f ? *p : '?';
     json_t *line =
-        json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:b}", "time", when, "method", r->method, "path",
-                  r->path ? r->path : "", "status", (int)r->status, "duration_ms",
+        json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:b}", "time", when, "method", method, "path",
+                  path, "status", (int)r->status, "duration_ms",
                   (json_int_t)(dscat_monotonic_ms() - r->started_ms), "request_bytes",
                   (json_int_t)r->body.len, "completed", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
     char *text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;

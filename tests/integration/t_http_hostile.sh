@@ -131,6 +131,15 @@ hit "path: a bad escape" 404 NOT_FOUND "${A[@]}" "$B/connections/%zz"
 hit "path: dot segments as ids" 404 NOT_FOUND "${A[@]}" -X DELETE "$B/connections/%2E%2E/tables/%2E/%2E%2E/cache"
 hit "path: a doubled slash" 404 NOT_FOUND "${A[@]}" --path-as-is "$B//refresh"
 hit "path: a trailing slash" 404 NOT_FOUND "${A[@]}" "$B/status/"
+raw_status() {
+    exec 3<>"/dev/tcp/127.0.0.1/$port"
+    printf 'GET /connections/\xff\xfe\x01 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nConnection: close\r\n\r\n' "$token" >&3
+    head -1 <&3 | tr -d '\r'
+    exec 3<&-
+}
+assert_eq "path: raw bytes that are not text" "HTTP/1.1 404 Not Found" "$(raw_status)"
+sleep 0.2
+check "and the access log still has its line, in plain ASCII" grep -q '"path":"/connections/???"' "$dir/serve.log"
 check "no path trick created anything outside the cache root" test "$(find "$dir" -newer "$dir/shop.sqlite" -path "$dir/etc*" | wc -l)" = 0
 # Tokens.
 hit "token: missing" 401 UNAUTHORIZED "${J[@]}" -X POST --data-binary '{}' "$B/refresh"
@@ -155,6 +164,7 @@ hit "content type: multipart" 415 UNSUPPORTED_MEDIA_TYPE "${A[@]}" -X POST -F 'a
 hit "content type: a lookalike" 415 UNSUPPORTED_MEDIA_TYPE "${A[@]}" -H 'Content-Type: application/jsonx' -X POST --data-binary '{}' "$B/refresh"
 hit "content type: with a charset is fine" 400 BAD_REQUEST "${A[@]}" -H 'Content-Type: application/json; charset=utf-8' -X POST --data-binary '{"x": 1}' "$B/refresh"
 hit "unknown route" 404 NOT_FOUND "${A[@]}" "$B/nope"
+hit "a search for bytes that are not text" 400 BAD_REQUEST "${A[@]}" "$B/search?q=%ff%fe"
 
 hit "afterwards the server still answers" 200 - "${A[@]}" "$B/search?q=orders"
 sqlite3 "$home/catalog.db" .dump >"$dir/dump.after"
