@@ -115,25 +115,26 @@ int dscat_s3_open(dscat_s3 **out, const char *root, const dscat_settings *settin
 
 /* ---- one request ---------------------------------------------------------------------------- */
 
-/* Appends key with each byte but unreserved ones and "/" as %XX (what SigV4 signs). */
-static void put_key(dscat_buf *b, const char *key)
+/* Appends s with each byte but the unreserved ones (and those in keep) as %XX, as SigV4 signs. */
+static void put_encoded(dscat_buf *b, const char *s, const char *keep)
 {
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-        if (isalnum(*p) || strchr("-_.~/", *p))
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (isalnum(*p) || strchr("-_.~", *p) || (*keep && strchr(keep, *p)))
             dscat_buf_putc(b, (char)*p);
         else
             dscat_buf_printf(b, "%%%02X", *p);
     }
 }
 
+/* A key in a path keeps its "/"; a query value does not. */
+static void put_key(dscat_buf *b, const char *key)
+{
+    put_encoded(b, key, "/");
+}
+
 static void put_query_value(dscat_buf *b, const char *v)
 {
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-        if (isalnum(*p) || strchr("-_.~", *p))
-            dscat_buf_putc(b, (char)*p);
-        else
-            dscat_buf_printf(b, "%%%02X", *p);
-    }
+    put_encoded(b, v, "");
 }
 
 static void hex_sha256(const void *data, size_t len, FILE *f, int64_t offset, int64_t flen,

@@ -30,27 +30,7 @@ export T_BAD_PASSWORD="wrong-$RANDOM"
 
 srv_pid=
 trap '[ -n "$srv_pid" ] && kill -9 $srv_pid 2>/dev/null' EXIT
-# start_server HOME LOG [ENV=VALUE...]: dscat serve on a free port; sets B and srv_pid.
-start_server() {
-    local h=$1 log=$2
-    shift 2
-    env DSCAT_HOME="$h" "$@" "$DSCAT" serve --listen 127.0.0.1:0 2>"$log" &
-    srv_pid=$!
-    port=
-    for _ in $(seq 200); do
-        port=$(sed -n 's|^dscat: listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$log")
-        [ -n "$port" ] && break
-        sleep 0.05
-    done
-    B=http://127.0.0.1:$port
-}
-stop_server() {
-    kill -TERM "$srv_pid" 2>/dev/null
-    wait "$srv_pid"
-    local rc=$?
-    srv_pid=
-    return $rc
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../harness/http.sh"
 # post PATH JSON: prints "<status> <body>".
 post() {
     local out

@@ -13,17 +13,10 @@ DSCAT_HOME=$home "$DSCAT" cache refresh shop main.orders >/dev/null 2>&1
 token="t-$RANDOM-$RANDOM-secret"
 sqlite3 "$home/catalog.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
 
+. "$(dirname "${BASH_SOURCE[0]}")/../harness/http.sh"
 srv_pid=
 trap '[ -n "$srv_pid" ] && kill -9 $srv_pid 2>/dev/null' EXIT
-DSCAT_HOME=$home DSCAT_API_TOKEN=$token "$DSCAT" serve --listen 127.0.0.1:0 2>"$dir/serve.log" &
-srv_pid=$!
-port=
-for _ in $(seq 200); do
-    port=$(sed -n 's|^dscat: listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$dir/serve.log")
-    [ -n "$port" ] && break
-    sleep 0.05
-done
-B=http://127.0.0.1:$port
+start_server "$home" "$dir/serve.log" DSCAT_API_TOKEN="$token"
 sqlite3 "$home/catalog.db" .dump >"$dir/dump.before"
 tree_sums "$home" >"$dir/files.before"
 
