@@ -28,6 +28,7 @@ static const char usage[] =
     "  mcp        Model Context Protocol server on stdin/stdout\n"
     "  cache      copy tables into versioned Parquet files (refresh, ls, purge)\n"
     "  query      SQL over the cached tables\n"
+    "  serve      the HTTP API (POST /refresh, search, tables, query, ...)\n"
     "  demo       build a small sample database, refresh it and print its summary\n"
     "\n"
     "The catalog directory is $DSCAT_HOME, else $DENG_CATALOG_DIR, else ~/.ds_catalog; its\n"
