@@ -83,8 +83,9 @@ CONF
 
 stop_postgres() {
     if [ -n "${PG_DATA:-}" ] && [ -d "$PG_DATA" ]; then
-        runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1
+        runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1 || true
     fi
+    return 0
 }
 
 # After start_mariadb: MY_PORT (TCP), MY_SOCK (socket, root by unix_socket auth for the
@@ -129,10 +130,11 @@ start_mariadb_once() {
 
 stop_mariadb() {
     if [ -n "${MY_PID:-}" ]; then
-        kill "$MY_PID" 2>/dev/null
+        kill "$MY_PID" 2>/dev/null || true
         for _ in $(seq 1 50); do kill -0 "$MY_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$MY_PID" 2>/dev/null
+        kill -9 "$MY_PID" 2>/dev/null || true
     fi
+    return 0
 }
 
 # my_sql ARGS...: the mariadb client as root over the socket, batch mode, tab-separated.
@@ -158,6 +160,7 @@ start_s3_once() {
     node --openssl-legacy-provider "$S3RVER" -d "$dir/data" -a 127.0.0.1 -p "$S3_RAW_PORT" \
         --configure-bucket "$S3_BUCKET" --silent >"$dir/s3rver.log" 2>&1 &
     S3_RAW_PID=$!
+    echo "$S3_RAW_PID" >"$dir/s3rver.pid" # a restart in a test's subshell updates it
     for _ in $(seq 1 100); do
         (exec 3<>"/dev/tcp/127.0.0.1/$S3_RAW_PORT") 2>/dev/null && break
         sleep 0.1
@@ -178,15 +181,25 @@ start_s3_once() {
     echo "harness: S3 (s3rver behind a SigV4-checking front) on 127.0.0.1:$S3_PORT"
 }
 
-# Stops (and with "restart", starts again on the same ports and data) the S3 server itself.
+# Stops the S3 server itself (the front stays), and starts it again on the same port and data.
+# The pid file, not a variable, says which process runs: tests restart it in a subshell.
 stop_s3_server() {
-    [ -n "${S3_RAW_PID:-}" ] && kill "$S3_RAW_PID" 2>/dev/null && wait "$S3_RAW_PID" 2>/dev/null
+    local pid
+    pid=$(cat "$TEST_TMP/s3/s3rver.pid" 2>/dev/null) || pid=
+    if [ -n "$pid" ]; then
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$TEST_TMP/s3/s3rver.pid"
     S3_RAW_PID=
+    return 0
 }
 restart_s3_server() {
     node --openssl-legacy-provider "$S3RVER" -d "$TEST_TMP/s3/data" -a 127.0.0.1 -p "$S3_RAW_PORT" \
         --silent >>"$TEST_TMP/s3/s3rver.log" 2>&1 &
     S3_RAW_PID=$!
+    echo "$S3_RAW_PID" >"$TEST_TMP/s3/s3rver.pid"
     for _ in $(seq 1 100); do
         (exec 3<>"/dev/tcp/127.0.0.1/$S3_RAW_PORT") 2>/dev/null && return 0
         sleep 0.1
@@ -196,8 +209,12 @@ restart_s3_server() {
 
 stop_s3() {
     stop_s3_server
-    [ -n "${S3_FRONT_PID:-}" ] && kill "$S3_FRONT_PID" 2>/dev/null
+    if [ -n "${S3_FRONT_PID:-}" ]; then
+        kill "$S3_FRONT_PID" 2>/dev/null || true
+        wait "$S3_FRONT_PID" 2>/dev/null || true
+    fi
     S3_FRONT_PID=
+    return 0
 }
 
 # s3_env: the variables dscat and /usr/bin/aws need for the harness's S3 (in a subshell or env).
@@ -213,10 +230,12 @@ aws_s3() {
         /usr/bin/aws --endpoint-url "$S3_ENDPOINT" "$@"
 }
 
+# Stops everything started, whatever happens (each stop returns 0, also under set -e).
 stop_servers() {
     stop_postgres
     stop_mariadb
     stop_s3
+    return 0
 }
 
 # pg_psql DB SQL...: runs SQL through the socket as the superuser, unaligned tab-separated.
