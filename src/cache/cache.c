@@ -1171,6 +1171,35 @@ static bool lock_held(const char *path)
     return held;
 }
 
+/*
+ * Staging files a killed refresh left behind (named <version>-<pid>.parquet): removed once as old
+ * as an orphan and their process is gone.
+ */
+static void remove_stale_staging(dscat_warnings *w)
+{
+    char *dir = s3_local_dir("staging");
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *e;
+    int64_t now = dscat_now_us();
+    while (d && (e = readdir(d)) != NULL) {
+        const char *dash = strrchr(e->d_name, '-');
+        if (e->d_name[0] == '.' || dash == NULL)
+            continue;
+        long pid = atol(dash + 1);
+        dscat_buf p = DSCAT_BUF_INIT;
+        dscat_buf_printf(&p, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        if (stat(dscat_buf_cstr(&p), &sb) == 0 &&
+            now - (int64_t)sb.st_mtime * 1000000 >= orphan_age_us() &&
+            (pid <= 0 || kill((pid_t)pid, 0) != 0) && unlink(dscat_buf_cstr(&p)) == 0)
+            warn(w, "removed %s, left by an interrupted refresh", dscat_buf_cstr(&p));
+        dscat_buf_free(&p);
+    }
+    if (d)
+        closedir(d);
+    dscat_free(dir);
+}
+
 /* S3 orphans: version prefixes (conn/schema/table/version/) from one paged listing of the root. */
 static void schedule_s3_orphans(dscat_store *st, const dscat_config *cfg, const char *when,
                                 dscat_warnings *w)
@@ -1232,6 +1261,7 @@ static void schedule_orphans(dscat_store *st, const dscat_config *cfg, dscat_war
         char when[40];
         iso_after(cfg->settings.deletion_grace_seconds, when, sizeof(when));
         schedule_s3_orphans(st, cfg, when, w);
+        remove_stale_staging(w);
         return;
     }
     char **conns, **schemas, **tables, **versions;

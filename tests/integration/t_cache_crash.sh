@@ -40,12 +40,18 @@ done
 vers=$(cache_version_paths | wc -l)
 current=$(sqlite3 "$home/catalog.db" 'SELECT path FROM table_cache')
 check "crashes left orphaned versions behind" test "$vers" -gt 1
+if [ "${CACHE_VARIANT:-fs}" = s3 ]; then
+    check "killed refreshes left staging files behind" test -n "$(ls -A "$cache_local/staging")"
+fi
 age_cache_versions
 DSCAT_HOME=$home "$DSCAT" cache ls >/dev/null 2>"$work/orphans.err"
 check "orphans are reported" grep -q 'orphaned version' "$work/orphans.err"
 DSCAT_HOME=$home "$DSCAT" cache ls >/dev/null 2>&1
 unset DSCAT_TEST_ORPHAN_AGE
 assert_eq "only the current version is left" "$current" "$(cache_version_paths)"
+if [ "${CACHE_VARIANT:-fs}" = s3 ]; then
+    assert_eq "and no staging file of a killed refresh is left" "" "$(ls -A "$cache_local/staging")"
+fi
 check "the current version still reads" test "$(state | cut -d, -f1)" = 200000
 
 # Hostile names: no two share a path, nothing is created outside the root.
