@@ -1109,34 +1109,56 @@ static bool known_path(sqlite3 *db, const char *path)
     return known;
 }
 
-/* Lists the subdirectories of dir (not dot entries). Caller frees each and the array. */
-static size_t subdirs(const char *dir, char ***out)
+/*
+ * Calls fn with the path and stat of every entry of dir but the dot entries (.lock, ...);
+ * nothing when dir cannot be read.
+ */
+static void each_entry(const char *dir,
+                       void (*fn)(const char *path, const char *name, const struct stat *sb,
+                                  void *payload),
+                       void *payload)
 {
-    *out = NULL;
-    size_t n = 0;
-    DIR *d = opendir(dir);
+    DIR *d = dir ? opendir(dir) : NULL;
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
         dscat_buf p = DSCAT_BUF_INIT;
-        dscat_buf_printf(&p, "%s/%s", dir, e->d_name);
         struct stat sb;
-        if (stat(dscat_buf_cstr(&p), &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-            dscat_buf_free(&p);
-            continue;
-        }
-        char **g = dscat_realloc(*out, (n + 1) * sizeof(char *));
-        if (g == NULL) {
-            dscat_buf_free(&p);
-            break;
-        }
-        *out = g;
-        g[n++] = dscat_buf_detach(&p);
+        if (dscat_buf_printf(&p, "%s/%s", dir, e->d_name) == 0 &&
+            stat(dscat_buf_cstr(&p), &sb) == 0)
+            fn(dscat_buf_cstr(&p), e->d_name, &sb, payload);
+        dscat_buf_free(&p);
     }
     if (d)
         closedir(d);
-    return n;
+}
+
+typedef struct path_list {
+    char **items;
+    size_t count;
+} path_list;
+
+static void add_subdir(const char *path, const char *name, const struct stat *sb, void *payload)
+{
+    (void)name;
+    path_list *l = payload;
+    char **g =
+        S_ISDIR(sb->st_mode) ? dscat_realloc(l->items, (l->count + 1) * sizeof(char *)) : NULL;
+    if (g == NULL)
+        return;
+    l->items = g;
+    if ((g[l->count] = dscat_strdup(path)) != NULL)
+        l->count++;
+}
+
+/* Lists the subdirectories of dir (not dot entries). Caller frees each and the array. */
+static size_t subdirs(const char *dir, char ***out)
+{
+    path_list l = {NULL, 0};
+    each_entry(dir, add_subdir, &l);
+    *out = l.items;
+    return l.count;
 }
 
 static void free_list(char **l, size_t n)
@@ -1175,28 +1197,20 @@ static bool lock_held(const char *path)
  * Staging files a killed refresh left behind (named <version>-<pid>.parquet): removed once as old
  * as an orphan and their process is gone.
  */
+static void remove_if_stale(const char *path, const char *name, const struct stat *sb,
+                            void *payload)
+{
+    const char *dash = strrchr(name, '-');
+    long pid = dash ? atol(dash + 1) : 0;
+    if (dash && dscat_now_us() - (int64_t)sb->st_mtime * 1000000 >= orphan_age_us() &&
+        (pid <= 0 || kill((pid_t)pid, 0) != 0) && unlink(path) == 0)
+        warn(payload, "removed %s, left by an interrupted refresh", path);
+}
+
 static void remove_stale_staging(dscat_warnings *w)
 {
     char *dir = s3_local_dir("staging");
-    DIR *d = dir ? opendir(dir) : NULL;
-    struct dirent *e;
-    int64_t now = dscat_now_us();
-    while (d && (e = readdir(d)) != NULL) {
-        const char *dash = strrchr(e->d_name, '-');
-        if (e->d_name[0] == '.' || dash == NULL)
-            continue;
-        long pid = atol(dash + 1);
-        dscat_buf p = DSCAT_BUF_INIT;
-        dscat_buf_printf(&p, "%s/%s", dir, e->d_name);
-        struct stat sb;
-        if (stat(dscat_buf_cstr(&p), &sb) == 0 &&
-            now - (int64_t)sb.st_mtime * 1000000 >= orphan_age_us() &&
-            (pid <= 0 || kill((pid_t)pid, 0) != 0) && unlink(dscat_buf_cstr(&p)) == 0)
-            warn(w, "removed %s, left by an interrupted refresh", dscat_buf_cstr(&p));
-        dscat_buf_free(&p);
-    }
-    if (d)
-        closedir(d);
+    each_entry(dir, remove_if_stale, w);
     dscat_free(dir);
 }
 
@@ -1478,40 +1492,41 @@ static int by_use(const void *a, const void *b)
     return x->used < y->used ? -1 : x->used > y->used;
 }
 
+typedef struct file_list {
+    cached_file *items;
+    size_t count;
+    int64_t total;
+} file_list;
+
+static void add_copy(const char *path, const char *name, const struct stat *sb, void *payload)
+{
+    file_list *l = payload;
+    if (strstr(name, ".tmp")) /* a download in progress */
+        return;
+    cached_file *g = dscat_realloc(l->items, (l->count + 1) * sizeof(*g));
+    if (g == NULL)
+        return;
+    l->items = g;
+    g[l->count] = (cached_file){dscat_strdup(path), (int64_t)sb->st_size, sb->st_mtime};
+    if (g[l->count].path) {
+        l->total += (int64_t)sb->st_size;
+        l->count++;
+    }
+}
+
 /* Evicts the least recently used copies until the read cache fits its bound; keep stays. */
 static void evict(const char *dir, const char *keep)
 {
-    DIR *d = opendir(dir);
-    cached_file *files = NULL;
-    size_t n = 0;
-    int64_t total = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' || strstr(e->d_name, ".tmp"))
-            continue;
-        dscat_buf p = DSCAT_BUF_INIT;
-        dscat_buf_printf(&p, "%s/%s", dir, e->d_name);
-        struct stat sb;
-        cached_file *g =
-            stat(dscat_buf_cstr(&p), &sb) == 0 ? dscat_realloc(files, (n + 1) * sizeof(*g)) : NULL;
-        if (g == NULL) {
-            dscat_buf_free(&p);
-            continue;
-        }
-        files = g;
-        files[n++] = (cached_file){dscat_buf_detach(&p), (int64_t)sb.st_size, sb.st_mtime};
-        total += (int64_t)sb.st_size;
-    }
-    if (d)
-        closedir(d);
-    qsort(files, n, sizeof(*files), by_use);
+    file_list l = {NULL, 0, 0};
+    each_entry(dir, add_copy, &l);
+    qsort(l.items, l.count, sizeof(*l.items), by_use);
     int64_t bound = read_cache_bound();
-    for (size_t i = 0; i < n; i++) {
-        if (total > bound && strcmp(files[i].path, keep) != 0 && unlink(files[i].path) == 0)
-            total -= files[i].size;
-        dscat_free(files[i].path);
+    for (size_t i = 0; i < l.count; i++) {
+        if (l.total > bound && strcmp(l.items[i].path, keep) != 0 && unlink(l.items[i].path) == 0)
+            l.total -= l.items[i].size;
+        dscat_free(l.items[i].path);
     }
-    dscat_free(files);
+    dscat_free(l.items);
 }
 
 int dscat_cache__local_file(const dscat_config *cfg, const char *version_path, char **out,

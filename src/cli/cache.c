@@ -64,11 +64,6 @@ static json_t *json_array_extend_new(json_t *a, json_t *b)
     return a;
 }
 
-static json_t *warnings_json(const dscat_warnings *w)
-{
-    return dscat_render_warnings(w);
-}
-
 static int cache_refresh(dscat_config *cfg, int argc, char **argv)
 {
     const char *conn = NULL, *name = NULL;
@@ -119,12 +114,13 @@ static int cache_refresh(dscat_config *cfg, int argc, char **argv)
                                  "version", t->version ? t->version : "", "joined", t->joined));
             json_array_append_new(tables, o);
         }
-        cli_print_json(
-            json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "connection_id", conn,
-                      "tables_refreshed", (json_int_t)(rep->count - rep->failed), "tables_failed",
-                      (json_int_t)rep->failed, "total_rows", (json_int_t)rep->total_rows,
-                      "duration_ms", (json_int_t)rep->duration_ms, "tables", tables, "warnings",
-                      json_array_extend_new(warnings_json(&rep->warnings), warnings_json(&w))));
+        cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "connection_id", conn,
+                                 "tables_refreshed", (json_int_t)(rep->count - rep->failed),
+                                 "tables_failed", (json_int_t)rep->failed, "total_rows",
+                                 (json_int_t)rep->total_rows, "duration_ms",
+                                 (json_int_t)rep->duration_ms, "tables", tables, "warnings",
+                                 json_array_extend_new(dscat_render_warnings(&rep->warnings),
+                                                       dscat_render_warnings(&w))));
     } else {
         if (rep->count == 0)
             printf("No cached tables in %s (use --include-uncached to cache all its tables)\n",
@@ -189,7 +185,7 @@ static int cache_ls(dscat_config *cfg, int argc, char **argv)
                                                      "delete_after", l.pending[i].delete_after,
                                                      "retry_count", l.pending[i].retry_count));
         cli_print_json(json_pack("{s:o, s:o, s:o}", "tables", tables, "pending_deletions", pending,
-                                 "warnings", warnings_json(&w)));
+                                 "warnings", dscat_render_warnings(&w)));
     } else {
         if (l.count == 0)
             printf("No cached tables.\n");
