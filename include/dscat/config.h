@@ -51,7 +51,8 @@ typedef struct dscat_settings {
     int profile_sample_size;
     int max_tables_per_db;
     double connect_timeout; /* seconds */
-    int query_timeout;      /* seconds */
+    int query_timeout;      /* seconds: a catalog query, and a query over the cache */
+    int64_t query_memory;   /* bytes a query over the cache may use */
     int keep_scans;
     char *cache_root;
     char *s3_endpoint;
@@ -59,6 +60,8 @@ typedef struct dscat_settings {
     int refresh_parallelism;
     int deletion_grace_seconds;
     int deletion_interval_seconds;
+    dscat_string_list allowed_hosts; /* Host names the HTTP server answers besides loopback */
+    dscat_string_list cors_origins;  /* origins allowed cross-origin access (exact) */
 } dscat_settings;
 
 typedef struct dscat_config {

@@ -196,22 +196,33 @@ int dscat_connection_resolve(const dscat_config *cfg, dscat_store *st, const cha
     *target = NULL;
     *database = NULL;
     const char *dot = strchr(id, '.');
-    char key[128], buf[512];
-    snprintf(key, sizeof(key), "%.*s", dot ? (int)(dot - id) : (int)strlen(id), id);
-    const dscat_target_config *t = dscat_config_target(cfg, key);
+    size_t keylen = dot ? (size_t)(dot - id) : strlen(id);
+    const dscat_target_config *t = NULL;
+    for (size_t i = 0; i < cfg->ntargets && t == NULL; i++)
+        if (strlen(cfg->targets[i].key) == keylen && memcmp(cfg->targets[i].key, id, keylen) == 0)
+            t = &cfg->targets[i];
     if (t == NULL)
         return dscat_error_set(err, DSCAT_ENOTFOUND, "connection '%s' not found", id);
+    char buf[4096];
     const char *single = dscat_connection_database(t, buf, sizeof(buf));
     if (dot == NULL && single == NULL)
         return dscat_error_set(err, DSCAT_ENOTFOUND,
                                "connection '%s' not found (target %s names several databases: "
                                "use %s.<database>)",
-                               id, key, key);
+                               id, t->key, t->key);
     if (dot != NULL && single != NULL)
         return dscat_error_set(err, DSCAT_ENOTFOUND,
                                "connection '%s' not found (target %s names one database: its "
                                "connection id is %s)",
-                               id, key, key);
+                               id, t->key, t->key);
+    /* <target>.<database>: only a database the target's filters select (SPEC §0) */
+    if (dot != NULL &&
+        (dot[1] == '\0' || !dscat_glob_list_match(&t->include_databases, dot + 1, true) ||
+         dscat_glob_list_match(&t->exclude_databases, dot + 1, false)))
+        return dscat_error_set(err, DSCAT_ENOTFOUND,
+                               "connection '%s' not found (target %s does not include database "
+                               "'%s')",
+                               id, t->key, dot + 1);
     *target = t;
     *database = dscat_strdup(dot ? dot + 1 : single);
     return *database ? 0 : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");

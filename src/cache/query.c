@@ -1,9 +1,18 @@
 /*
- * SQL over the cache (dscat query): one DuckDB database where every cached table is a view over
- * its current version's Parquet file, named "<connection id>"."<schema>"."<table>" (an attached
- * in-memory catalog per connection, a schema per source schema). The views are bound when the
- * query starts: a refresh that swaps versions meanwhile does not disturb it, and the old version
- * stays on disk for the grace period.
+ * SQL over the cache (dscat query, POST /query): one DuckDB database where every cached table is
+ * a view over its current version's Parquet file, named "<connection id>"."<schema>"."<table>"
+ * (an attached in-memory catalog per connection, a schema per source schema). The views are bound
+ * when the query starts: a refresh that swaps versions meanwhile does not disturb it, and the old
+ * version stays on disk for the grace period.
+ *
+ * The SQL is confined (docs/api.md, "Security"). Once the views exist, DuckDB may read only their
+ * files (allowed_paths), external access is off and the configuration is locked, so no statement
+ * can reach another file, attach a database, load an extension or change a setting. Before it
+ * runs, DuckDB's own parser decides what the text is: exactly one statement, a query
+ * (json_serialize_sql serialises nothing else), and no table function but the few that compute
+ * rows (range, unnest, ...). Results stream: rows are fetched a chunk at a time and fetching stops
+ * at the limit; a watchdog interrupts a query that runs past query_timeout, and DuckDB's
+ * memory_limit (query_memory, no spilling to disk) bounds what one query may hold.
  */
 #include "dscat/cache.h"
 
@@ -13,7 +22,18 @@
 #include "core/duck.h"
 #include "core/timeutil.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* Table functions that compute rows and touch nothing outside the query. */
+static const char *const allowed_table_functions[] = {
+    "range", "generate_series", "unnest", "repeat", "repeat_row",
+};
 
 /* Appends "conn"."schema"."table". */
 static void qualified(dscat_buf *b, const dscat_cached_table *t)
@@ -37,12 +57,19 @@ static bool mentions(const char *sql, const char *table)
     return found;
 }
 
+/*
+ * Defines a view per cached table, then closes DuckDB to everything else: only the views' files
+ * may be read, external access is off, the configuration is locked.
+ */
 static int setup_views(dscat_duck *duck, const dscat_config *cfg, const dscat_cache_listing *l,
                        const char *query, dscat_error *err)
 {
     bool remote = strncmp(cfg->settings.cache_root, "s3://", 5) == 0;
     const char *attached = NULL;
+    dscat_buf allowed = DSCAT_BUF_INIT;
     int rc = dscat_duck_exec(duck, "SET TimeZone = 'UTC'", err);
+    dscat_buf_puts(&allowed, "SET allowed_paths = [");
+    size_t nallowed = 0;
     for (size_t i = 0; i < l->count && rc == 0; i++) {
         const dscat_cached_table *t = &l->tables[i];
         dscat_buf sql = DSCAT_BUF_INIT;
@@ -67,6 +94,9 @@ static int setup_views(dscat_duck *duck, const dscat_config *cfg, const dscat_ca
             break;
         }
         dscat_duck_quote_literal(&sql, file);
+        if (nallowed++)
+            dscat_buf_puts(&allowed, ", ");
+        dscat_duck_quote_literal(&allowed, file);
         if (dscat_buf_putc(&sql, ')')) {
             rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         } else if (dscat_duck_exec(duck, dscat_buf_cstr(&sql), err) != 0) {
@@ -77,6 +107,395 @@ static int setup_views(dscat_duck *duck, const dscat_config *cfg, const dscat_ca
         dscat_buf_free(&sql);
         dscat_free(file);
     }
+    if (rc == 0 && dscat_buf_putc(&allowed, ']'))
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if (rc == 0 && nallowed)
+        rc = dscat_duck_exec(duck, dscat_buf_cstr(&allowed), err);
+    if (rc == 0)
+        rc = dscat_duck_exec(duck, "SET enable_external_access = false", err);
+    if (rc == 0)
+        rc = dscat_duck_exec(duck, "SET lock_configuration = true", err);
+    dscat_buf_free(&allowed);
+    return rc;
+}
+
+/* The statement's first keyword, upper case, for naming it in a refusal ("COPY"). */
+static void first_keyword(const char *sql, char *out, size_t size)
+{
+    const char *p = sql;
+    for (;;) {
+        while (isspace((unsigned char)*p))
+            p++;
+        if (p[0] == '-' && p[1] == '-') {
+            p += strcspn(p, "\n");
+        } else if (p[0] == '/' && p[1] == '*') {
+            const char *end = strstr(p + 2, "*/");
+            p = end ? end + 2 : p + strlen(p);
+        } else {
+            break;
+        }
+    }
+    size_t n = 0;
+    while (n + 1 < size && isalpha((unsigned char)p[n])) {
+        out[n] = (char)toupper((unsigned char)p[n]);
+        n++;
+    }
+    out[n] = '\0';
+}
+
+static int refuse_statement(const char *sql, dscat_error *err)
+{
+    char kw[32];
+    first_keyword(sql, kw, sizeof(kw));
+    return dscat_error_set(err, DSCAT_EINVALID,
+                           "%s%s is not allowed: SQL over the cache runs one query (SELECT, "
+                           "WITH ... SELECT or VALUES) over the cached tables",
+                           kw[0] ? kw : "this statement", kw[0] ? " statement" : "");
+}
+
+/* Collects the names of the common table expressions anywhere in a parsed tree. */
+static void cte_names(json_t *node, json_t *names)
+{
+    if (json_is_array(node)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(node, i, v) cte_names(v, names);
+        return;
+    }
+    if (!json_is_object(node))
+        return;
+    json_t *map = json_object_get(json_object_get(node, "cte_map"), "map");
+    size_t i;
+    json_t *v;
+    json_array_foreach(map, i, v)
+    {
+        const char *name = json_string_value(json_object_get(v, "key"));
+        if (name)
+            json_array_append_new(names, json_string(name));
+    }
+    const char *key;
+    json_object_foreach(node, key, v) cte_names(v, names);
+}
+
+/*
+ * Finds the first table reference in a parsed tree that is not allowed: a table function not in
+ * the list, or a table named without catalog and schema that no CTE defines (DuckDB reads such a
+ * name as a file: FROM 'data.parquet'). Its name goes to *what; NULL when all are allowed.
+ */
+static const char *forbidden_ref(json_t *node, json_t *ctes, bool *is_function)
+{
+    if (json_is_array(node)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(node, i, v)
+        {
+            const char *f = forbidden_ref(v, ctes, is_function);
+            if (f)
+                return f;
+        }
+        return NULL;
+    }
+    if (!json_is_object(node))
+        return NULL;
+    const char *type = json_string_value(json_object_get(node, "type"));
+    if (type && strcmp(type, "BASE_TABLE") == 0) {
+        const char *name = json_string_value(json_object_get(node, "table_name"));
+        const char *schema = json_string_value(json_object_get(node, "schema_name"));
+        const char *catalog = json_string_value(json_object_get(node, "catalog_name"));
+        bool bare = (schema == NULL || *schema == '\0') && (catalog == NULL || *catalog == '\0');
+        bool cte = false;
+        size_t i;
+        json_t *v;
+        json_array_foreach(ctes, i, v) cte |= name && strcasecmp(json_string_value(v), name) == 0;
+        if (bare && !cte) {
+            *is_function = false;
+            return name ? name : "?";
+        }
+    }
+    if (type && strcmp(type, "TABLE_FUNCTION") == 0) {
+        json_t *fn = json_object_get(node, "function");
+        const char *name = json_string_value(json_object_get(fn, "function_name"));
+        bool ok = false;
+        size_t n = sizeof(allowed_table_functions) / sizeof(allowed_table_functions[0]);
+        for (size_t i = 0; name && i < n; i++)
+            ok |= strcasecmp(name, allowed_table_functions[i]) == 0;
+        if (!ok) {
+            *is_function = true;
+            return name ? name : "?";
+        }
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(node, key, v)
+    {
+        const char *f = forbidden_ref(v, ctes, is_function);
+        if (f)
+            return f;
+    }
+    return NULL;
+}
+
+/*
+ * Decides, by DuckDB's parser, whether sql may run: exactly one statement, a query, and no table
+ * function but the allowed ones. Nothing is bound or run here.
+ */
+static int check_query(duckdb_connection con, const char *sql, dscat_error *err)
+{
+    duckdb_extracted_statements ex = NULL;
+    duckdb_prepared_statement ser = NULL;
+    duckdb_result res;
+    bool have_res = false;
+    json_t *tree = NULL;
+    int rc = 0;
+    idx_t n = duckdb_extract_statements(con, sql, &ex);
+    if (n == 0) {
+        const char *msg = duckdb_extract_statements_error(ex);
+        rc = dscat_error_set(err, DSCAT_EINVALID, "%s", msg ? msg : "no statement in the SQL");
+        goto done;
+    }
+    if (n > 1) {
+        rc = dscat_error_set(err, DSCAT_EINVALID,
+                             "one statement only: the SQL holds %llu statements",
+                             (unsigned long long)n);
+        goto done;
+    }
+    if (duckdb_prepare(con, "SELECT json_serialize_sql($1::VARCHAR)", &ser) == DuckDBError ||
+        duckdb_bind_varchar(ser, 1, sql) == DuckDBError) {
+        rc = dscat_error_set(err, DSCAT_EIO, "cannot parse the SQL with DuckDB");
+        goto done;
+    }
+    have_res = true;
+    if (duckdb_execute_prepared(ser, &res) == DuckDBError) {
+        rc = dscat_error_set(err, DSCAT_EIO, "cannot parse the SQL with DuckDB: %s",
+                             duckdb_result_error(&res));
+        goto done;
+    }
+    char *text = duckdb_row_count(&res) == 1 ? duckdb_value_varchar(&res, 0, 0) : NULL;
+    /* query_location may be 2^64-1: read integers as reals, their values are not used */
+    tree = text ? json_loads(text, JSON_DECODE_INT_AS_REAL, NULL) : NULL;
+    duckdb_free(text);
+    if (tree == NULL) {
+        rc = dscat_error_set(err, DSCAT_EIO, "cannot parse the SQL with DuckDB");
+        goto done;
+    }
+    if (json_is_true(json_object_get(tree, "error"))) {
+        const char *kind = json_string_value(json_object_get(tree, "error_type"));
+        const char *msg = json_string_value(json_object_get(tree, "error_message"));
+        if (kind && strcmp(kind, "not implemented") == 0)
+            rc = refuse_statement(sql, err); /* only SELECT statements serialise */
+        else
+            rc = dscat_error_set(err, DSCAT_EINVALID, "%s", msg ? msg : "the SQL does not parse");
+        goto done;
+    }
+    json_t *ctes = json_array();
+    cte_names(json_object_get(tree, "statements"), ctes);
+    bool is_function = false;
+    const char *what = forbidden_ref(json_object_get(tree, "statements"), ctes, &is_function);
+    if (what && is_function)
+        rc = dscat_error_set(err, DSCAT_EINVALID,
+                             "table function %s() is not allowed: SQL over the cache reads only "
+                             "the cached tables (\"<connection>\".\"<schema>\".\"<table>\"); "
+                             "allowed table functions: range, generate_series, unnest",
+                             what);
+    else if (what)
+        rc = dscat_error_set(err, DSCAT_EINVALID,
+                             "table '%s' is not allowed: name cached tables in full, "
+                             "\"<connection>\".\"<schema>\".\"<table>\" (files are never read "
+                             "by name)",
+                             what);
+    json_decref(ctes);
+done:
+    json_decref(tree);
+    if (have_res)
+        duckdb_destroy_result(&res);
+    duckdb_destroy_prepare(&ser);
+    duckdb_destroy_extracted(&ex);
+    return rc;
+}
+
+/* ---- the watchdog: interrupts a query past its time limit -------------------------------------
+ */
+
+typedef struct watchdog {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    duckdb_connection con;
+    int seconds;
+    bool done, fired;
+} watchdog;
+
+static void *watch(void *arg)
+{
+    watchdog *w = arg;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += w->seconds;
+    pthread_mutex_lock(&w->mu);
+    while (!w->done && pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT) {
+    }
+    if (!w->done) {
+        w->fired = true;
+        duckdb_interrupt(w->con);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* ---- running it ---------------------------------------------------------------------------- */
+
+/* Appends a chunk's rows (every column VARCHAR) to the result, up to the limit. */
+static int take_rows(dscat_query_result *out, dscat_buf *cells, duckdb_data_chunk chunk,
+                     size_t limit, dscat_error *err)
+{
+    idx_t rows = duckdb_data_chunk_get_size(chunk), ncols = out->ncolumns;
+    for (idx_t r = 0; r < rows; r++) {
+        if (limit && out->nrows == limit) {
+            out->truncated = true;
+            return 0;
+        }
+        for (idx_t c = 0; c < ncols; c++) {
+            duckdb_vector vec = duckdb_data_chunk_get_vector(chunk, c);
+            uint64_t *valid = duckdb_vector_get_validity(vec);
+            char *cell = NULL;
+            if (valid == NULL || duckdb_validity_row_is_valid(valid, r)) {
+                duckdb_string_t *s = (duckdb_string_t *)duckdb_vector_get_data(vec) + r;
+                uint32_t len = duckdb_string_t_length(*s);
+                const char *p = duckdb_string_t_data(s);
+                if ((cell = dscat_malloc((size_t)len + 1)) == NULL)
+                    return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+                memcpy(cell, p, len);
+                cell[len] = '\0';
+            }
+            if (dscat_buf_put(cells, &cell, sizeof(cell))) {
+                dscat_free(cell);
+                return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            }
+        }
+        out->nrows++;
+    }
+    return 0;
+}
+
+static int query_error(const char *msg, const watchdog *w, const dscat_config *cfg,
+                       dscat_error *err)
+{
+    if (w->fired)
+        return dscat_error_set(err, DSCAT_ETIMEOUT,
+                               "the query ran past query_timeout (%d s) and was stopped; narrow "
+                               "it or raise query_timeout in [settings]",
+                               w->seconds);
+    if (msg && strstr(msg, "Out of Memory"))
+        return dscat_error_set(err, DSCAT_EINVALID,
+                               "the query needs more than query_memory (%lld MiB) and was "
+                               "stopped; narrow it or raise query_memory in [settings]",
+                               (long long)(cfg->settings.query_memory >> 20));
+    bool missing = msg && strstr(msg, "does not exist");
+    /* DuckDB's pointer into the statement ("LINE 1: ...") shows the wrapper, not the user's SQL */
+    const char *line = msg ? strstr(msg, "LINE 1:") : NULL;
+    int n = line ? (int)(line - msg) : msg ? (int)strlen(msg) : 0;
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        n--;
+    return dscat_error_set(err, DSCAT_EINVALID, "%.*s%s", msg ? n : 12, msg ? msg : "query failed",
+                           missing ? " (cached tables are named \"<connection>\".\"<schema>\"."
+                                     "\"<table>\"; cache one with: dscat cache refresh "
+                                     "CONNECTION SCHEMA.TABLE)"
+                                   : "");
+}
+
+/* Runs the checked SQL, every value as text, streaming; keeps at most limit rows. */
+static int run_query(dscat_query_result *out, dscat_duck *duck, const dscat_config *cfg,
+                     const char *sql, size_t limit, dscat_error *err)
+{
+    duckdb_connection con = dscat_duck_connection(duck);
+    duckdb_prepared_statement stmt = NULL;
+    duckdb_result res;
+    bool have_res = false;
+    dscat_buf wrapped = DSCAT_BUF_INIT, cells = DSCAT_BUF_INIT;
+    watchdog w = {.con = con,
+                  .seconds = cfg->settings.query_timeout > 0 ? cfg->settings.query_timeout : 300};
+    pthread_t thread;
+    bool watching = false;
+    int rc = 0;
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    /* query() runs the text as written (one SELECT, or DuckDB refuses); the outer select casts
+     * every column with DuckDB's own formatting. */
+    dscat_buf_puts(&wrapped, "SELECT COLUMNS(*)::VARCHAR FROM query(");
+    dscat_duck_quote_literal(&wrapped, sql);
+    if (dscat_buf_putc(&wrapped, ')')) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    watching = pthread_create(&thread, NULL, watch, &w) == 0;
+    if (!watching) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "cannot start the query's watchdog");
+        goto done;
+    }
+    if (duckdb_prepare(con, dscat_buf_cstr(&wrapped), &stmt) == DuckDBError) {
+        rc = query_error(duckdb_prepare_error(stmt), &w, cfg, err);
+        goto done;
+    }
+    if (duckdb_prepared_statement_type(stmt) != DUCKDB_STATEMENT_TYPE_SELECT) {
+        rc = refuse_statement(sql, err);
+        goto done;
+    }
+    have_res = true;
+    if (duckdb_execute_prepared_streaming(stmt, &res) == DuckDBError) {
+        rc = query_error(duckdb_result_error(&res), &w, cfg, err);
+        goto done;
+    }
+    idx_t ncols = duckdb_column_count(&res);
+    out->columns = dscat_calloc(ncols + 1, sizeof(char *));
+    if (out->columns == NULL) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    out->ncolumns = ncols;
+    for (idx_t c = 0; c < ncols; c++)
+        if ((out->columns[c] = dscat_strdup(duckdb_column_name(&res, c))) == NULL) {
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            goto done;
+        }
+    for (;;) {
+        duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
+        if (chunk == NULL) {
+            const char *msg = duckdb_result_error(&res);
+            if (msg || w.fired)
+                rc = query_error(msg, &w, cfg, err);
+            break;
+        }
+        rc = take_rows(out, &cells, chunk, limit, err);
+        duckdb_destroy_data_chunk(&chunk);
+        if (rc || out->truncated)
+            break;
+    }
+done:
+    if (watching) {
+        pthread_mutex_lock(&w.mu);
+        w.done = true;
+        pthread_cond_signal(&w.cv);
+        pthread_mutex_unlock(&w.mu);
+        pthread_join(thread, NULL);
+    }
+    if (have_res)
+        duckdb_destroy_result(&res);
+    duckdb_destroy_prepare(&stmt);
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    dscat_buf_free(&wrapped);
+    /* The cells were collected as pointers in a buffer: hand them over as the array. */
+    size_t ncells = cells.len / sizeof(char *);
+    out->cells = dscat_calloc(ncells + 1, sizeof(char *));
+    if (out->cells == NULL) {
+        for (size_t i = 0; i < ncells; i++)
+            dscat_free(((char **)(void *)cells.ptr)[i]);
+        out->nrows = 0;
+        if (rc == 0)
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    } else if (ncells) {
+        memcpy(out->cells, cells.ptr, ncells * sizeof(char *));
+    }
+    dscat_buf_free(&cells);
     return rc;
 }
 
@@ -90,55 +509,11 @@ int dscat_cache_query(dscat_query_result *out, const dscat_config *cfg, const ch
     int rc = dscat_cache_list(&l, cfg, NULL, err);
     if (rc)
         return rc;
-    if ((rc = dscat_duck_open(&duck, err)) || (rc = setup_views(duck, cfg, &l, sql, err)))
+    if ((rc = dscat_duck_open_bounded(&duck, cfg->settings.query_memory, err)) ||
+        (rc = check_query(dscat_duck_connection(duck), sql, err)) ||
+        (rc = setup_views(duck, cfg, &l, sql, err)))
         goto done;
-    /* Every value is returned as text: cast in SQL (DuckDB's own formatting for every type),
-     * falling back to the statement as written when it cannot be a subquery (PRAGMA, ...). */
-    duckdb_result res;
-    dscat_buf wrapped = DSCAT_BUF_INIT;
-    dscat_buf_printf(&wrapped, "SELECT COLUMNS(*)::VARCHAR FROM (%s)", sql);
-    duckdb_state state = duckdb_query(dscat_duck_connection(duck), dscat_buf_cstr(&wrapped), &res);
-    dscat_buf_free(&wrapped);
-    if (state == DuckDBError) {
-        duckdb_destroy_result(&res);
-        state = duckdb_query(dscat_duck_connection(duck), sql, &res);
-    }
-    if (state == DuckDBError) {
-        const char *msg = duckdb_result_error(&res);
-        bool missing = msg && strstr(msg, "does not exist");
-        rc = dscat_error_set(err, DSCAT_EINVALID, "%s%s", msg ? msg : "query failed",
-                             missing ? " (cached tables are named \"<connection>\".\"<schema>\"."
-                                       "\"<table>\"; cache one with: dscat cache refresh "
-                                       "CONNECTION SCHEMA.TABLE)"
-                                     : "");
-        duckdb_destroy_result(&res);
-        goto done;
-    }
-    idx_t ncols = duckdb_column_count(&res), nrows = duckdb_row_count(&res);
-    if (limit && nrows > limit) {
-        out->truncated = true;
-        nrows = limit;
-    }
-    out->columns = dscat_calloc(ncols + 1, sizeof(char *));
-    out->cells = dscat_calloc(ncols * nrows + 1, sizeof(char *));
-    if (out->columns == NULL || out->cells == NULL) {
-        duckdb_destroy_result(&res);
-        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-        goto done;
-    }
-    out->ncolumns = ncols;
-    out->nrows = nrows;
-    for (idx_t c = 0; c < ncols; c++)
-        out->columns[c] = dscat_strdup(duckdb_column_name(&res, c));
-    for (idx_t r = 0; r < nrows; r++)
-        for (idx_t c = 0; c < ncols; c++) {
-            if (duckdb_value_is_null(&res, c, r))
-                continue;
-            char *v = duckdb_value_varchar(&res, c, r);
-            out->cells[r * ncols + c] = dscat_strdup(v);
-            duckdb_free(v);
-        }
-    duckdb_destroy_result(&res);
+    rc = run_query(out, duck, cfg, sql, limit, err);
 done:
     out->duration_ms = dscat_monotonic_ms() - t0;
     dscat_duck_close(duck);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,6 +84,8 @@ static const key_spec setting_keys[] = {
     SK("refresh_parallelism", K_INT, refresh_parallelism),
     SK("deletion_grace_seconds", K_INT, deletion_grace_seconds),
     SK("deletion_interval_seconds", K_INT, deletion_interval_seconds),
+    SK("allowed_hosts", K_LIST, allowed_hosts),
+    SK("cors_origins", K_LIST, cors_origins),
 };
 
 /* Keys that would hold a secret: refused, with the key to use instead. */
@@ -324,6 +327,47 @@ static void set_defaults(dscat_settings *s)
     s->refresh_parallelism = 4;
     s->deletion_grace_seconds = 60;
     s->deletion_interval_seconds = 30;
+    s->query_memory = (int64_t)1 << 30;
+}
+
+/*
+ * query_memory: an integer of bytes, or a string "<number><unit>" with B, KB/MB/GB/TB (powers of
+ * 1000) or KiB/MiB/GiB/TiB (powers of 1024). Between 16 MiB and 1 TiB.
+ */
+static int parse_memory(const ctx *c, const dscat_toml_entry *e, int64_t *out)
+{
+    static const struct {
+        const char *unit;
+        double factor;
+    } units[] = {{"", 1},
+                 {"b", 1},
+                 {"kb", 1e3},
+                 {"mb", 1e6},
+                 {"gb", 1e9},
+                 {"tb", 1e12},
+                 {"kib", 1024.0},
+                 {"mib", 1048576.0},
+                 {"gib", 1073741824.0},
+                 {"tib", 1099511627776.0}};
+    double bytes = -1;
+    if (e->value->type == DSCAT_TOML_INTEGER) {
+        bytes = (double)e->value->u.integer;
+    } else if (e->value->type == DSCAT_TOML_STRING) {
+        const char *v = e->value->u.str.ptr;
+        char *end = NULL;
+        errno = 0;
+        double n = strtod(v, &end);
+        while (end && *end == ' ')
+            end++;
+        for (size_t i = 0; end != v && errno == 0 && i < sizeof(units) / sizeof(units[0]); i++)
+            if (strcasecmp(end, units[i].unit) == 0)
+                bytes = n * units[i].factor;
+    }
+    if (!(bytes >= 16.0 * 1048576 && bytes <= 1099511627776.0))
+        return cfg_error(c, e->line,
+                         "key 'query_memory' must be a size from 16MiB to 1TiB, such as \"1GiB\"");
+    *out = (int64_t)bytes;
+    return 0;
 }
 
 static int parse_settings(const ctx *c, const dscat_toml_entry *se, dscat_settings *s)
@@ -341,6 +385,11 @@ static int parse_settings(const ctx *c, const dscat_toml_entry *se, dscat_settin
                 return cfg_error(c, e->line,
                                  "key 'default_scan_depth' must be \"metadata\" or \"profile\"");
             s->profile_by_default = strcmp(d, "profile") == 0;
+            continue;
+        }
+        if (strcmp(e->key, "query_memory") == 0) {
+            if ((rc = parse_memory(c, e, &s->query_memory)))
+                return rc;
             continue;
         }
         const key_spec *k =
@@ -443,6 +492,69 @@ static int settings_finish(dscat_settings *s)
     return 0;
 }
 
+/*
+ * The absolute form of path with every symlink resolved, also when its last parts do not exist
+ * yet: the longest existing prefix is resolved and the rest appended. Caller frees.
+ */
+static char *resolve_path(const char *path)
+{
+    dscat_buf b = DSCAT_BUF_INIT;
+    if (path[0] != '/') {
+        char *cwd = getcwd(NULL, 0);
+        dscat_buf_printf(&b, "%s/", cwd ? cwd : ".");
+        free(cwd);
+    }
+    dscat_buf_puts(&b, path);
+    char *full = dscat_buf_detach(&b);
+    if (full == NULL)
+        return NULL;
+    size_t n = strlen(full);
+    while (n > 1 && full[n - 1] == '/')
+        full[--n] = '\0';
+    for (size_t cut = n;;) {
+        char saved = full[cut];
+        full[cut] = '\0';
+        char *real = realpath(cut ? full : "/", NULL);
+        full[cut] = saved;
+        if (real) {
+            dscat_buf_puts(&b, strcmp(real, "/") == 0 ? "" : real);
+            free(real);
+            dscat_buf_puts(&b, full + cut);
+            dscat_free(full);
+            return dscat_buf_detach(&b);
+        }
+        while (cut > 0 && full[cut - 1] != '/')
+            cut--;
+        if (cut == 0)
+            break;
+        cut--; /* the slash before the part that does not exist */
+    }
+    return full;
+}
+
+/* The catalog directory holds metadata only (SPEC §1): a cache root never lies inside it. */
+static int check_cache_root(const ctx *c, const dscat_config *cfg)
+{
+    const char *root = cfg->settings.cache_root;
+    if (strncmp(root, "s3://", 5) == 0)
+        return 0;
+    char *r = resolve_path(root), *d = resolve_path(cfg->catalog_dir);
+    int rc = 0;
+    if (r == NULL || d == NULL) {
+        rc = dscat_error_set(c->err, DSCAT_ENOMEM, "out of memory");
+    } else {
+        size_t n = strlen(d);
+        if (strncmp(r, d, n) == 0 && (r[n] == '\0' || r[n] == '/' || strcmp(d, "/") == 0))
+            rc = dscat_error_set(c->err, DSCAT_ECONFIG,
+                                 "%s: cache_root %s is inside the catalog directory %s; the "
+                                 "catalog holds metadata only, choose a cache root outside it",
+                                 c->path, root, cfg->catalog_dir);
+    }
+    dscat_free(r);
+    dscat_free(d);
+    return rc;
+}
+
 int dscat_config_parse(dscat_config **out, const char *catalog_dir, const char *path,
                        const char *text, size_t len, dscat_error *err)
 {
@@ -504,6 +616,8 @@ int dscat_config_parse(dscat_config **out, const char *catalog_dir, const char *
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;
     }
+    if ((rc = check_cache_root(&c, cfg)))
+        goto done;
     *out = cfg;
     cfg = NULL;
 done:
@@ -581,6 +695,8 @@ void dscat_config_free(dscat_config *cfg)
     dscat_free(cfg->settings.cache_root);
     dscat_free(cfg->settings.s3_endpoint);
     dscat_free(cfg->settings.s3_region);
+    free_list(&cfg->settings.allowed_hosts);
+    free_list(&cfg->settings.cors_origins);
     dscat_free(cfg->catalog_dir);
     dscat_free(cfg->path);
     dscat_free(cfg);

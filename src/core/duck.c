@@ -2,6 +2,8 @@
 
 #include "core/alloc.h"
 
+#include <stdio.h>
+
 #ifndef DSCAT_DUCKDB_EXT_DIR
 #define DSCAT_DUCKDB_EXT_DIR "/nonexistent/dscat-duckdb-extensions"
 #endif
@@ -12,6 +14,11 @@ struct dscat_duck {
 };
 
 int dscat_duck_open(dscat_duck **out, dscat_error *err)
+{
+    return dscat_duck_open_bounded(out, 0, err);
+}
+
+int dscat_duck_open_bounded(dscat_duck **out, int64_t memory_bytes, dscat_error *err)
 {
     *out = NULL;
     duckdb_config config = NULL;
@@ -26,6 +33,17 @@ int dscat_duck_open(dscat_duck **out, dscat_error *err)
     duckdb_set_config(config, "autoload_known_extensions", "false");
     duckdb_set_config(config, "extension_directory", DSCAT_DUCKDB_EXT_DIR);
     duckdb_set_config(config, "threads", "2");
+    duckdb_set_config(config, "allow_community_extensions", "false");
+    if (memory_bytes > 0) {
+        char limit[32];
+        snprintf(limit, sizeof(limit), "%lldB", (long long)memory_bytes);
+        /* No spilling: a query past its memory stops with an error, never writes temp files. */
+        if (duckdb_set_config(config, "memory_limit", limit) == DuckDBError ||
+            duckdb_set_config(config, "temp_directory", "") == DuckDBError) {
+            rc = dscat_error_set(err, DSCAT_EINVALID, "DuckDB refused memory_limit %s", limit);
+            goto done;
+        }
+    }
     if (duckdb_open_ext(NULL, &d->db, config, &msg) == DuckDBError) {
         rc = dscat_error_set(err, DSCAT_EIO, "cannot start DuckDB: %s", msg ? msg : "unknown");
         goto done;

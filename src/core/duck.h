@@ -10,11 +10,14 @@
 #include "dscat/common.h"
 
 #include <duckdb.h>
+#include <stdint.h>
 
 typedef struct dscat_duck dscat_duck;
 
 /* Opens an in-memory database and a connection. Caller closes with dscat_duck_close(). */
 int dscat_duck_open(dscat_duck **out, dscat_error *err);
+/* The same with a memory limit in bytes (0: DuckDB's default) and no temporary files. */
+int dscat_duck_open_bounded(dscat_duck **out, int64_t memory_bytes, dscat_error *err);
 void dscat_duck_close(dscat_duck *d);
 /* The connection. Borrowed: valid until dscat_duck_close(). */
 duckdb_connection dscat_duck_connection(dscat_duck *d);

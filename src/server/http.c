@@ -50,6 +50,8 @@ typedef struct shared_index {
 typedef struct server {
     const dscat_config *cfg;
     const char *token;
+    unsigned port;    /* the listening port: loopback Host headers must name it */
+    char address[64]; /* the listening address as a Host names it: "10.0.0.5", "[fd00::1]" */
     struct MHD_Daemon *daemon;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -224,6 +226,12 @@ static const char *code_for(unsigned status)
         return "PAYLOAD_TOO_LARGE";
     case 415:
         return "UNSUPPORTED_MEDIA_TYPE";
+    case 403:
+        return "FORBIDDEN";
+    case 408:
+        return "REQUEST_TIMEOUT";
+    case 421:
+        return "MISDIRECTED_REQUEST";
     default:
         return "INTERNAL_SERVER_ERROR";
     }
@@ -248,6 +256,28 @@ static char *error_text(unsigned status, const char *fmt, ...)
     return json_text(json_pack("{s:{s:o, s:s}}", "error", "message", m, "code", code_for(status)));
 }
 
+/* The request's Origin when cors_origins lists it exactly; NULL otherwise. */
+static const char *allowed_origin(request *r)
+{
+    const dscat_string_list *l = &r->srv->cfg->settings.cors_origins;
+    const char *o = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
+    for (size_t i = 0; o && i < l->count; i++)
+        if (strcmp(l->items[i], o) == 0)
+            return o;
+    return NULL;
+}
+
+/* Cross-origin access only for the configured origins; nothing at all by default. */
+static void add_cors_headers(request *r, struct MHD_Response *resp)
+{
+    if (r->srv->cfg->settings.cors_origins.count == 0)
+        return;
+    MHD_add_response_header(resp, "Vary", "Origin");
+    const char *o = allowed_origin(r);
+    if (o)
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", o);
+}
+
 static enum MHD_Result send_text(request *r, unsigned status, char *text, const char *allow)
 {
     if (text == NULL) {
@@ -265,6 +295,9 @@ static enum MHD_Result send_text(request *r, unsigned status, char *text, const 
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (status == 401)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"dscat\"");
+    add_cors_headers(r, resp);
     r->status = status;
     enum MHD_Result ok = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
@@ -314,10 +347,12 @@ static char *query_arg(request *r, const char *name, bool *bad)
 static bool token_ok(server *s, struct MHD_Connection *c)
 {
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    const char *prefix = "Bearer ";
-    if (h == NULL || strncmp(h, prefix, strlen(prefix)) != 0)
+    /* The scheme is case-insensitive (RFC 7235); one or more spaces before the token. */
+    if (h == NULL || strncasecmp(h, "Bearer", 6) != 0 || h[6] != ' ')
         return false;
-    h += strlen(prefix);
+    h += 6;
+    while (*h == ' ')
+        h++;
     /* Constant time in the token's content: every byte is compared, whatever differs first. */
     size_t a = strlen(h), b = strlen(s->token);
     unsigned char diff = a != b;
@@ -658,7 +693,10 @@ static int job_query(request *r)
     dscat_error err = {0};
     int rc = dscat_cache_query(&res, r->srv->cfg, json_string_value(sql), n, &err);
     if (rc)
-        finish_error(r, rc == DSCAT_EQUERY || rc == DSCAT_ENOTFOUND ? 400 : status_for(rc),
+        finish_error(r,
+                     rc == DSCAT_ETIMEOUT                          ? 408
+                     : rc == DSCAT_EQUERY || rc == DSCAT_ENOTFOUND ? 400
+                                                                   : status_for(rc),
                      err.message);
     else
         finish(r, 200, json_text(dscat_render_query(&res)));
@@ -813,12 +851,78 @@ static route_id match(request *r, const char **method)
     return R_NONE;
 }
 
+/*
+ * True when a Host header names this server (DNS rebinding: a page of another site reaching a
+ * loopback server through a name of its own). Loopback names and the listening address must
+ * carry the listening port (or none on port 80); a name in allowed_hosts matches with any port,
+ * or exactly when the entry itself names a port.
+ */
+static bool host_ok(const server *s, const char *host)
+{
+    if (host == NULL || *host == '\0' || strlen(host) > 300)
+        return false;
+    char name[320];
+    const char *port = NULL;
+    if (host[0] == '[') {
+        const char *close = strchr(host, ']');
+        if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+            return false;
+        snprintf(name, sizeof(name), "%.*s", (int)(close - host + 1), host);
+        port = close[1] == ':' ? close + 2 : NULL;
+    } else {
+        const char *colon = strchr(host, ':');
+        snprintf(name, sizeof(name), "%.*s", colon ? (int)(colon - host) : (int)strlen(host), host);
+        port = colon ? colon + 1 : NULL;
+    }
+    if (name[0] == '\0' || (port && (*port == '\0' || strspn(port, "0123456789") != strlen(port))))
+        return false;
+    unsigned long p = port ? strtoul(port, NULL, 10) : 80;
+    const dscat_string_list *allowed = &s->cfg->settings.allowed_hosts;
+    for (size_t i = 0; i < allowed->count; i++) {
+        const char *a = allowed->items[i];
+        bool with_port = a[0] == '[' ? strstr(a, "]:") != NULL : strchr(a, ':') != NULL;
+        if (strcasecmp(a, with_port ? host : name) == 0)
+            return true;
+    }
+    bool ours = strcasecmp(name, "localhost") == 0 || strcmp(name, "127.0.0.1") == 0 ||
+                strcmp(name, "[::1]") == 0 || (s->address[0] && strcasecmp(name, s->address) == 0);
+    return ours && p == s->port;
+}
+
+/* A CORS preflight: answered before authentication, with the grants only for a listed origin. */
+static enum MHD_Result send_preflight(request *r)
+{
+    if (allowed_origin(r) == NULL)
+        return send_error(r, 403,
+                          "cross-origin requests from this origin are not allowed "
+                          "(cors_origins in [settings])");
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL)
+        return MHD_NO;
+    add_cors_headers(r, resp);
+    MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, HEAD, POST, DELETE");
+    MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+    MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+    r->status = 204;
+    enum MHD_Result ok = MHD_queue_response(r->conn, 204, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
 static enum MHD_Result dispatch(request *r)
 {
     server *s = r->srv;
+    bool head = strcmp(r->method, "HEAD") == 0; /* answered wherever GET is, without a body */
+    if (strcmp(r->method, "OPTIONS") == 0) {
+        if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin") &&
+            MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Access-Control-Request-Method"))
+            return send_preflight(r);
+        return send_text(r, 405, error_text(405, "OPTIONS is answered only to CORS preflights"),
+                         "GET, HEAD, POST, DELETE");
+    }
     if (strcmp(r->path, "/health") == 0) {
-        if (strcmp(r->method, "GET") != 0)
-            return send_text(r, 405, error_text(405, "use GET for /health"), "GET");
+        if (strcmp(r->method, "GET") != 0 && !head)
+            return send_text(r, 405, error_text(405, "use GET for /health"), "GET, HEAD");
         return route_health(r);
     }
     if (s->token && !token_ok(s, r->conn))
@@ -827,8 +931,9 @@ static enum MHD_Result dispatch(request *r)
     route_id id = split_path(r) ? match(r, &method) : R_NONE;
     if (id == R_NONE)
         return send_error(r, 404, "no such route");
-    if (strcmp(r->method, method) != 0)
-        return send_text(r, 405, error_text(405, "use %s for this route", method), method);
+    if (strcmp(r->method, method) != 0 && !(head && strcmp(method, "GET") == 0))
+        return send_text(r, 405, error_text(405, "use %s for this route", method),
+                         strcmp(method, "GET") == 0 ? "GET, HEAD" : method);
     if (strcmp(method, "POST") == 0) {
         if (r->too_large)
             return send_error(r, 413, "the body is larger than 1 MiB");
@@ -883,6 +988,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *con_cls = r;
         if (r->path == NULL)
             return MHD_NO;
+        if (!host_ok(s, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST)))
+            return send_error(r, 421,
+                              "the Host header does not name this server (loopback with its port, "
+                              "or a name in allowed_hosts)");
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > MAX_BODY) /* refuse before reading it */
@@ -1049,7 +1158,8 @@ static int parse_listen(const char *listen, struct sockaddr_storage *out, sockle
     return 0;
 }
 
-static void describe(int fd, char *out, size_t size)
+/* The bound address as text, and the port and address a Host header may name into s. */
+static void describe(int fd, char *out, size_t size, server *s)
 {
     struct sockaddr_storage ss;
     socklen_t n = sizeof(ss);
@@ -1067,6 +1177,10 @@ static void describe(int fd, char *out, size_t size)
         }
     }
     snprintf(out, size, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
+    s->port = (unsigned)port;
+    bool any = strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 || strcmp(host, "?") == 0;
+    if (!any)
+        snprintf(s->address, sizeof(s->address), ss.ss_family == AF_INET6 ? "[%s]" : "%s", host);
 }
 
 int dscat_http_serve(const dscat_config *cfg, const dscat_http_options *opts, dscat_error *err)
@@ -1116,7 +1230,7 @@ int dscat_http_serve(const dscat_config *cfg, const dscat_http_options *opts, ds
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s.daemon, MHD_DAEMON_INFO_LISTEN_FD);
     char bound[128] = "?";
     if (info)
-        describe(info->listen_fd, bound, sizeof(bound));
+        describe(info->listen_fd, bound, sizeof(bound), &s);
     maintain_once(&s); /* orphans and due deletions at start */
     if (pthread_create(&s.worker, NULL, deletion_worker, &s) != 0) {
         MHD_stop_daemon(s.daemon);

@@ -11,11 +11,14 @@
 #include "dscat/find.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_LINE (1024 * 1024)
+#define MAX_ANSWER (4 * 1024 * 1024) /* bytes of one reply line */
+#define MAX_TOP 1000
 
 enum {
     PARSE_ERROR = -32700,
@@ -47,7 +50,7 @@ static json_t *tools_list(void)
                        "keywords; a table, column, database or schema name, type, comment or "
                        "annotation containing one of them matches",
                        "top_n", "type", "integer", "minimum", 1, "default", 20, "description",
-                       "how many results"),
+                       "how many results (at most 1000)"),
              json_pack("[s]", "keywords")));
     json_array_append_new(
         tools, tool("get_table_details",
@@ -80,6 +83,20 @@ static json_t *tools_list(void)
                        "content", "type", "string"),
              json_pack("[s, s, s]", "target", "type", "content")));
     return json_pack("{s:o}", "tools", tools);
+}
+
+/* An integer, also when written with a fraction or exponent of integral value (2.0, 1e3). */
+static bool integer_value(json_t *v, json_int_t *out)
+{
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return true;
+    }
+    double d = json_is_real(v) ? json_real_value(v) : 0.5;
+    if (d != floor(d) || d < -9.0e15 || d > 9.0e15)
+        return false;
+    *out = (json_int_t)d;
+    return true;
 }
 
 /* A failed argument check: the message for an INVALID_PARAMS error. */
@@ -134,10 +151,13 @@ static json_t *do_search(json_t *args, arg_error *ae, char *fail, size_t size)
         snprintf(ae->message, sizeof(ae->message), "argument 'keywords' must be an array");
         return NULL;
     }
-    if (top && !json_is_null(top) && (!json_is_integer(top) || json_integer_value(top) < 1)) {
+    json_int_t ntop = 20;
+    if (top && !json_is_null(top) && (!integer_value(top, &ntop) || ntop < 1)) {
         snprintf(ae->message, sizeof(ae->message), "argument 'top_n' must be a positive integer");
         return NULL;
     }
+    if (ntop > MAX_TOP)
+        ntop = MAX_TOP; /* as HTTP's top */
     size_t n = json_array_size(kw);
     const char **kws = calloc(n + 1, sizeof(char *));
     for (size_t i = 0; i < n; i++) {
@@ -157,31 +177,37 @@ static json_t *do_search(json_t *args, arg_error *ae, char *fail, size_t size)
     dscat_error err = {0};
     if (open_catalog(&cfg, &st, fail, size))
         goto done;
-    dscat_search_options o = {.keywords = kws,
-                              .nkeywords = n,
-                              .top = top && json_is_integer(top) ? (size_t)json_integer_value(top)
-                                                                 : 20};
+    dscat_search_options o = {.keywords = kws, .nkeywords = n, .top = (size_t)ntop};
     if (dscat_search_index_load(&idx, st, cfg->catalog_dir, &err) ||
         dscat_search(&r, idx, &o, &err) ||
         dscat_annotations_read(&notes, cfg->catalog_dir, NULL, &err)) {
         snprintf(fail, size, "%s", err.message);
         goto done;
     }
-    json_t *matches = json_array();
+    /* Annotations once per table with a hit ({"<db.schema.table>": [...]}), never per hit. */
+    json_t *matches = json_array(), *by_table = json_object();
     for (size_t i = 0; i < r.count; i++) {
         const dscat_search_hit *h = &r.hits[i];
         const char *parts[] = {h->database, h->schema, h->table_name};
         char *key = dscat_join_qualified(parts, 3);
-        json_t *ann = json_array();
-        for (size_t k = 0; key && k < notes.count; k++)
-            if (strcmp(notes.items[k].table, key) == 0)
-                json_array_append_new(ann, dscat_render_annotation(&notes.items[k]));
+        for (size_t k = 0; key && k < notes.count; k++) {
+            if (strcmp(notes.items[k].table, key) != 0)
+                continue;
+            json_t *ann = json_object_get(by_table, key);
+            if (ann == NULL) {
+                ann = json_array();
+                for (size_t m = k; m < notes.count; m++)
+                    if (strcmp(notes.items[m].table, key) == 0)
+                        json_array_append_new(ann, dscat_render_annotation(&notes.items[m]));
+                json_object_set_new(by_table, key, ann);
+            }
+            break;
+        }
         free(key);
-        json_t *hit = dscat_render_hit(h, false);
-        json_object_set_new(hit, "annotations", ann);
-        json_array_append_new(matches, hit);
+        json_array_append_new(matches, dscat_render_hit(h, false));
     }
-    result = json_pack("{s:o, s:I}", "matches", matches, "count", (json_int_t)r.count);
+    result = json_pack("{s:o, s:I, s:o}", "matches", matches, "count", (json_int_t)r.count,
+                       "annotations", by_table);
 done:
     dscat_annotation_list_free(&notes);
     dscat_search_result_free(&r);
@@ -364,6 +390,30 @@ static json_t *result_reply(json_t *id, json_t *result)
     return json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id, "result", result);
 }
 
+/* Refuses an argument the tool's inputSchema does not list (additionalProperties: false). */
+static void unknown_argument(const char *name, json_t *args, arg_error *ae)
+{
+    json_t *list = tools_list(), *tool;
+    size_t i;
+    json_array_foreach(json_object_get(list, "tools"), i, tool)
+    {
+        if (strcmp(json_string_value(json_object_get(tool, "name")), name) != 0)
+            continue;
+        json_t *props = json_object_get(json_object_get(tool, "inputSchema"), "properties");
+        const char *key;
+        json_t *v;
+        json_object_foreach(args, key, v)
+        {
+            if (json_object_get(props, key) == NULL) {
+                snprintf(ae->message, sizeof(ae->message), "unknown argument '%.100s' for %s", key,
+                         name);
+                break;
+            }
+        }
+    }
+    json_decref(list);
+}
+
 static json_t *call_tool(json_t *id, json_t *params)
 {
     const char *name = json_string_value(json_object_get(params, "name"));
@@ -379,7 +429,10 @@ static json_t *call_tool(json_t *id, json_t *params)
     arg_error ae = {""};
     char fail[DSCAT_ERROR_MESSAGE_SIZE] = "";
     json_t *result = NULL;
-    if (strcmp(name, "search_catalog") == 0)
+    unknown_argument(name, args, &ae);
+    if (ae.message[0])
+        ;
+    else if (strcmp(name, "search_catalog") == 0)
         result = do_search(args, &ae, fail, sizeof(fail));
     else if (strcmp(name, "get_table_details") == 0)
         result = do_table(args, &ae, fail, sizeof(fail));
@@ -398,6 +451,18 @@ static json_t *call_tool(json_t *id, json_t *params)
         return error_reply(id, INVALID_PARAMS, ae.message);
     bool is_error = result == NULL;
     char *text = is_error ? NULL : json_dumps(result, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    /* The text and structuredContent both carry the result: half the line each at most. */
+    if (text && strlen(text) > MAX_ANSWER / 2) {
+        snprintf(fail, sizeof(fail),
+                 "the answer would be larger than %d MiB; narrow the search (more specific "
+                 "keywords or a smaller top_n)",
+                 MAX_ANSWER >> 20);
+        free(text);
+        text = NULL;
+        json_decref(result);
+        result = NULL;
+        is_error = true;
+    }
     json_t *content = json_pack("[{s:s, s:s}]", "type", "text", "text",
                                 is_error ? (fail[0] ? fail : "tool failed") : text);
     json_t *reply =

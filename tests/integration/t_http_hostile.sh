@@ -88,7 +88,7 @@ hit "oversize: a lying Content-Length" 413 PAYLOAD_TOO_LARGE "${A[@]}" "${J[@]}"
 # Slow and truncated senders: the server answers others meanwhile and survives them.
 slow_sender() { # seconds between pieces; sends a complete request slowly
     exec 3<>"/dev/tcp/127.0.0.1/$port"
-    printf 'POST /refresh HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 22\r\n\r\n' "$token" >&3
+    printf 'POST /refresh HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 22\r\n\r\n' "$port" "$token" >&3
     for piece in '{"conn' 'ection_i' 'd": null,' '"x": 1}'; do
         sleep "$1"
         printf '%s' "$piece" >&3
@@ -99,7 +99,7 @@ slow_sender() { # seconds between pieces; sends a complete request slowly
 assert_eq "slow: a body sent in pieces is still answered" "HTTP/1.1 400 Bad Request" "$(slow_sender 0.3)"
 for i in 1 2 3 4 5 6; do
     exec {fd}<>"/dev/tcp/127.0.0.1/$port"
-    printf 'POST /refresh HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"conn' >&$fd
+    printf 'POST /refresh HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"conn' "$port" >&$fd
     eval "held_$i=$fd"
 done
 hit "slow: six stalled senders do not stop /health" 200 - "$B/health"
@@ -110,7 +110,7 @@ for i in 1 2 3 4 5 6; do
 done
 for i in 1 2 3 4 5; do
     exec {fd}<>"/dev/tcp/127.0.0.1/$port"
-    printf 'POST /refresh HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"connection_id": "sh' "$token" >&$fd
+    printf 'POST /refresh HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"connection_id": "sh' "$port" "$token" >&$fd
     exec {fd}>&-
 done
 printf 'GET /hea' >"/dev/tcp/127.0.0.1/$port"
@@ -126,7 +126,7 @@ hit "path: a doubled slash" 404 NOT_FOUND "${A[@]}" --path-as-is "$B//refresh"
 hit "path: a trailing slash" 404 NOT_FOUND "${A[@]}" "$B/status/"
 raw_status() {
     exec 3<>"/dev/tcp/127.0.0.1/$port"
-    printf 'GET /connections/\xff\xfe\x01 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nConnection: close\r\n\r\n' "$token" >&3
+    printf 'GET /connections/\xff\xfe\x01 HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nAuthorization: Bearer %s\r\nConnection: close\r\n\r\n' "$port" "$token" >&3
     head -1 <&3 | tr -d '\r'
     exec 3<&-
 }
