@@ -24,6 +24,20 @@ typedef struct dscat_warnings {
 
 void dscat_warnings_free(dscat_warnings *w);
 
+/* A column written in a lossless fallback instead of its native type (docs/cache.md). */
+typedef struct dscat_fallback {
+    char *column;
+    char *storage; /* "text" (the source's text form) or "binary" (its bytes) */
+    char *reason;  /* one line: why the native type could not hold the values */
+} dscat_fallback;
+
+typedef struct dscat_fallbacks {
+    dscat_fallback *items;
+    size_t count;
+} dscat_fallbacks;
+
+void dscat_fallbacks_free(dscat_fallbacks *f);
+
 /* The result of refreshing one table. */
 typedef struct dscat_table_sync {
     char *schema, *table;
@@ -33,6 +47,7 @@ typedef struct dscat_table_sync {
     char *version;
     bool joined;   /* another refresh of the same table was running: this is its result */
     char *warning; /* a cleanup that failed (the refresh itself did not), or NULL */
+    dscat_fallbacks fallbacks; /* of the version written */
 } dscat_table_sync;
 
 typedef struct dscat_cache_report {
@@ -109,6 +124,7 @@ void dscat_schema_refresh_result_free(dscat_schema_refresh_result *r);
 typedef struct dscat_cached_table {
     char *connection_id, *schema, *table, *version, *path;
     int64_t rows, bytes, last_sync_us;
+    dscat_fallbacks fallbacks;
 } dscat_cached_table;
 
 typedef struct dscat_pending {

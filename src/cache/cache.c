@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -247,6 +248,10 @@ typedef struct batch {
 typedef struct feed {
     const dscat_source_driver *driver;
     dscat_cursor *cursor;
+    cache_column *cols;  /* each value is checked against its column (cache/values.c) */
+    cache_storage *want; /* per column: the storage the values found so far need */
+    bool misfit;         /* a value did not fit: the write stops, the rows are scanned */
+    dscat_buf scratch;
     size_t ncolumns, capacity; /* rows per batch */
     dscat_error *err;          /* written by the reader thread before it sets finished */
     pthread_mutex_t mu;
@@ -281,6 +286,56 @@ static int batch_put(batch *b, size_t slot, const char *value)
     return 0;
 }
 
+/*
+ * Checks one value of column c; 1 with *value set to what DuckDB gets, 0 for a misfit (noted in
+ * f->want), or an error.
+ */
+static int check_value(feed *f, size_t c, const char **value)
+{
+    cache_column col = f->cols[c];
+    col.storage = f->want[c];
+    value_fit fit = dscat_cache_value(&col, *value, &f->scratch);
+    if (fit == VALUE_MISFIT && col.storage == STORE_NATIVE)
+        fit = dscat_utf8_valid(*value, strlen(*value)) ? VALUE_MISFIT : VALUE_NOT_UTF8;
+    switch (fit) {
+    case VALUE_PASS:
+        return 1;
+    case VALUE_OK:
+        *value = dscat_buf_cstr(&f->scratch);
+        return 1;
+    case VALUE_MISFIT:
+        f->want[c] = STORE_TEXT;
+        f->misfit = true;
+        return 0;
+    case VALUE_NOT_UTF8:
+        f->want[c] = STORE_BINARY;
+        f->misfit = true;
+        return 0;
+    case VALUE_BAD_HEX:
+        return dscat_error_set(f->err, DSCAT_EQUERY,
+                               "column %s: the source sent bytes as "
+                               "malformed hex",
+                               col.name);
+    case VALUE_NOMEM:
+        break;
+    }
+    return dscat_error_set(f->err, DSCAT_ENOMEM, "out of memory");
+}
+
+/* After a misfit: reads the rest of the rows only to find every column that needs a fallback. */
+static int scan_rest(feed *f)
+{
+    int rc;
+    const char *const *values = NULL;
+    while ((rc = f->driver->cursor_next(f->cursor, &values, f->err)) > 0)
+        for (size_t c = 0; c < f->ncolumns && rc > 0; c++) {
+            const char *v = values[c];
+            if (v && f->want[c] != STORE_BINARY && (rc = check_value(f, c, &v)) == 0)
+                rc = 1;
+        }
+    return rc;
+}
+
 static void *feed_reader(void *arg)
 {
     feed *f = arg;
@@ -299,9 +354,15 @@ static void *feed_reader(void *arg)
             const char *const *values = NULL;
             if ((rc = f->driver->cursor_next(f->cursor, &values, f->err)) <= 0)
                 break;
-            for (size_t c = 0; c < f->ncolumns && rc > 0; c++)
-                if (batch_put(b, b->rows * f->ncolumns + c, values[c]))
+            for (size_t c = 0; c < f->ncolumns && rc > 0; c++) {
+                const char *v = values[c];
+                if (v && (rc = check_value(f, c, &v)) <= 0)
+                    break;
+                if (!f->misfit && batch_put(b, b->rows * f->ncolumns + c, v))
                     rc = dscat_error_set(f->err, DSCAT_ENOMEM, "out of memory");
+            }
+            if (f->misfit && rc >= 0)
+                rc = -1; /* stop feeding DuckDB: this file will not be kept */
             if (rc < 0)
                 break;
             b->rows++;
@@ -317,6 +378,8 @@ static void *feed_reader(void *arg)
         if (rc <= 0)
             break;
     }
+    if (f->misfit && scan_rest(f) < 0)
+        f->misfit = false; /* the source failed: that is the refresh's error */
     return NULL;
 }
 
@@ -352,7 +415,8 @@ static void feed_rows(duckdb_function_info info, duckdb_data_chunk chunk)
     pthread_mutex_unlock(&f->mu);
     if (!have) {
         if (failed)
-            duckdb_function_set_error(info, f->err->message);
+            duckdb_function_set_error(info, f->misfit ? "a value needs a fallback column"
+                                                      : f->err->message);
         else
             duckdb_data_chunk_set_size(chunk, 0);
         return;
@@ -379,9 +443,65 @@ static void feed_rows(duckdb_function_info info, duckdb_data_chunk chunk)
     pthread_mutex_unlock(&f->mu);
 }
 
-/* Streams the table into path (Parquet). *rows receives the row count. */
+/* Appends the SELECT expression that turns feed column i into column c's stored value. */
+static void column_expr(dscat_buf *sql, const cache_column *c, size_t i)
+{
+    if (c->storage == STORE_BINARY || c->hex)
+        dscat_buf_printf(sql, "from_hex(c%zu)", i);
+    else if (c->storage == STORE_TEXT || strcmp(c->duck_type, "VARCHAR") == 0)
+        dscat_buf_printf(sql, "c%zu", i);
+    else if (c->kind == KIND_DATE) /* days since 1970, or infinity */
+        dscat_buf_printf(sql,
+                         "CASE c%zu WHEN 'infinity' THEN DATE 'infinity' WHEN '-infinity' THEN "
+                         "DATE '-infinity' ELSE DATE '1970-01-01' + CAST(c%zu AS INTEGER) END",
+                         i, i);
+    else if (c->kind == KIND_TIMESTAMP || c->kind == KIND_TIMESTAMPTZ) /* microseconds */
+        dscat_buf_printf(sql,
+                         "CAST(CASE c%zu WHEN 'infinity' THEN TIMESTAMP 'infinity' WHEN "
+                         "'-infinity' THEN TIMESTAMP '-infinity' ELSE "
+                         "make_timestamp(CAST(c%zu AS BIGINT)) END AS %s)",
+                         i, i, c->duck_type);
+    else
+        dscat_buf_printf(sql, "CAST(c%zu AS %s)", i, c->duck_type);
+}
+
+/*
+ * Reads the whole file back through DuckDB (every value of every column decoded): a refresh
+ * never reports success for a file DuckDB cannot read.
+ */
+static int verify_parquet(dscat_duck *duck, const char *path, int64_t rows, const char *schema,
+                          const char *table, dscat_error *err)
+{
+    dscat_buf sql = DSCAT_BUF_INIT;
+    duckdb_result res;
+    dscat_buf_puts(&sql, "SELECT count(*), min(hash(COLUMNS(*))) FROM read_parquet(");
+    dscat_duck_quote_literal(&sql, path);
+    if (dscat_buf_putc(&sql, ')')) {
+        dscat_buf_free(&sql);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    int rc = 0;
+    if (duckdb_query(dscat_duck_connection(duck), dscat_buf_cstr(&sql), &res) == DuckDBError)
+        rc = dscat_error_set(err, DSCAT_EIO, "the file written for %s.%s does not read back: %s",
+                             schema, table, duckdb_result_error(&res));
+    else if (duckdb_value_int64(&res, 0, 0) != rows)
+        rc = dscat_error_set(err, DSCAT_EIO,
+                             "the file written for %s.%s reads back %lld rows, not %lld", schema,
+                             table, (long long)duckdb_value_int64(&res, 0, 0), (long long)rows);
+    duckdb_destroy_result(&res);
+    dscat_buf_free(&sql);
+    return rc;
+}
+
+#define WRITE_AGAIN 1 /* write_parquet: columns changed to fallbacks, write the table again */
+
+/*
+ * Streams the table into path (Parquet). *rows receives the row count. When a value does not
+ * fit its column's native type, the write stops, the rest of the rows is scanned, the columns
+ * that need it move to a fallback (cols[].storage) and WRITE_AGAIN is returned.
+ */
 static int write_parquet(dscat_source *src, const char *schema, const char *table,
-                         const cache_column *cols, size_t ncols, const char *path, int64_t *rows,
+                         cache_column *cols, size_t ncols, const char *path, int64_t *rows,
                          dscat_error *err)
 {
     const dscat_source_driver *drv = src->driver;
@@ -389,20 +509,27 @@ static int write_parquet(dscat_source *src, const char *schema, const char *tabl
     dscat_duck *duck = NULL;
     duckdb_table_function fn = NULL;
     dscat_buf sql = DSCAT_BUF_INIT;
-    feed f = {.driver = drv, .ncolumns = ncols, .capacity = duckdb_vector_size(), .err = err};
+    feed f = {.driver = drv,
+              .cols = cols,
+              .ncolumns = ncols,
+              .capacity = duckdb_vector_size(),
+              .err = err};
     pthread_t reader;
     bool reading = false;
     int rc;
     pthread_mutex_init(&f.mu, NULL);
     pthread_cond_init(&f.cv, NULL);
+    f.want = dscat_calloc(ncols + 1, sizeof(*f.want));
     f.b[0].offset = dscat_calloc(f.capacity * ncols + 1, sizeof(size_t));
     f.b[1].offset = dscat_calloc(f.capacity * ncols + 1, sizeof(size_t));
-    if (cc == NULL || f.b[0].offset == NULL || f.b[1].offset == NULL) {
+    if (cc == NULL || f.want == NULL || f.b[0].offset == NULL || f.b[1].offset == NULL) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;
     }
-    for (size_t i = 0; i < ncols; i++)
+    for (size_t i = 0; i < ncols; i++) {
         cc[i] = (dscat_cursor_column){cols[i].name, cols[i].hex, cols[i].source_type};
+        f.want[i] = cols[i].storage;
+    }
     /* One DuckDB thread: the table function feeds a single pipeline, a second thread would only
      * poll for work; the source is read on the reader thread. */
     if ((rc = drv->cursor_open(&f.cursor, src, schema, table, cc, ncols, err)) ||
@@ -424,12 +551,7 @@ static int write_parquet(dscat_source *src, const char *schema, const char *tabl
     for (size_t i = 0; i < ncols; i++) {
         if (i)
             dscat_buf_puts(&sql, ", ");
-        if (cols[i].hex)
-            dscat_buf_printf(&sql, "from_hex(c%zu)", i);
-        else if (strcmp(cols[i].duck_type, "VARCHAR") == 0)
-            dscat_buf_printf(&sql, "c%zu", i);
-        else
-            dscat_buf_printf(&sql, "CAST(c%zu AS %s)", i, cols[i].duck_type);
+        column_expr(&sql, &cols[i], i);
         dscat_buf_puts(&sql, " AS ");
         dscat_cache_quote_ident(&sql, cols[i].name);
     }
@@ -454,6 +576,13 @@ static int write_parquet(dscat_source *src, const char *schema, const char *tabl
     pthread_mutex_unlock(&f.mu);
     pthread_join(reader, NULL);
     reading = false;
+    if (state == DuckDBError && f.misfit) {
+        duckdb_destroy_result(&res);
+        for (size_t i = 0; i < ncols; i++)
+            cols[i].storage = f.want[i];
+        rc = WRITE_AGAIN;
+        goto done;
+    }
     if (state == DuckDBError) {
         if (!f.failed)
             dscat_error_set(err, DSCAT_EQUERY, "writing %s.%s failed: %s", schema, table,
@@ -464,6 +593,7 @@ static int write_parquet(dscat_source *src, const char *schema, const char *tabl
     }
     *rows = duckdb_value_int64(&res, 0, 0);
     duckdb_destroy_result(&res);
+    rc = verify_parquet(duck, path, *rows, schema, table, err);
 done:
     if (reading)
         pthread_join(reader, NULL);
@@ -477,6 +607,8 @@ done:
         dscat_free(f.b[i].text);
         dscat_free(f.b[i].offset);
     }
+    dscat_free(f.want);
+    dscat_buf_free(&f.scratch);
     pthread_cond_destroy(&f.cv);
     pthread_mutex_destroy(&f.mu);
     dscat_free(cc);
@@ -521,6 +653,8 @@ static int catalog_columns(dscat_store *st, const dscat_target_config *t, const 
             (const char *)sqlite3_column_text(s, 2),
             sqlite3_column_type(s, 3) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 3),
             sqlite3_column_type(s, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 4));
+        c->kind = dscat_cache_kind(c->duck_type);
+        c->storage = STORE_NATIVE;
     }
     sqlite3_finalize(s);
     if (*n == 0)
@@ -560,6 +694,119 @@ static void test_crash(const char *stage)
     const char *at = getenv("DSCAT_TEST_CRASH_AT");
     if (at && strcmp(at, stage) == 0)
         raise(SIGKILL);
+}
+
+void dscat_fallbacks_free(dscat_fallbacks *f)
+{
+    for (size_t i = 0; i < f->count; i++) {
+        dscat_free(f->items[i].column);
+        dscat_free(f->items[i].storage);
+        dscat_free(f->items[i].reason);
+    }
+    dscat_free(f->items);
+    f->items = NULL;
+    f->count = 0;
+}
+
+static int fallbacks_add(dscat_fallbacks *f, const char *column, const char *storage,
+                         const char *reason)
+{
+    dscat_fallback *g = dscat_realloc(f->items, (f->count + 1) * sizeof(*g));
+    if (g == NULL)
+        return DSCAT_ENOMEM;
+    f->items = g;
+    g[f->count] =
+        (dscat_fallback){dscat_strdup(column), dscat_strdup(storage), dscat_strdup(reason)};
+    if (!g[f->count].column || !g[f->count].storage || !g[f->count].reason) {
+        f->count++;
+        return DSCAT_ENOMEM;
+    }
+    f->count++;
+    return 0;
+}
+
+/* The store keeps a version's fallbacks as a JSON array of {column, storage, reason}. */
+static char *fallbacks_json(const dscat_fallbacks *f)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < f->count; i++)
+        json_array_append_new(a, json_pack("{s:s?, s:s?, s:s?}", "column", f->items[i].column,
+                                           "storage", f->items[i].storage, "reason",
+                                           f->items[i].reason));
+    char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    return text;
+}
+
+static void fallbacks_parse(dscat_fallbacks *f, const char *text)
+{
+    json_t *a = text ? json_loads(text, 0, NULL) : NULL;
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        const char *c = json_string_value(json_object_get(v, "column"));
+        const char *st = json_string_value(json_object_get(v, "storage"));
+        const char *why = json_string_value(json_object_get(v, "reason"));
+        if (c && st && why && fallbacks_add(f, c, st, why))
+            break;
+    }
+    json_decref(a);
+}
+
+/*
+ * Where the engine does not enforce types (SQLite), the storage classes present decide up front:
+ * blobs or text holding NUL bytes make a column binary (its bytes, hex from the source), and a
+ * numeric column holding other classes is text.
+ */
+static int plan_storage(dscat_source *src, const char *schema, const char *table,
+                        cache_column *cols, size_t ncols, dscat_error *err)
+{
+    if (src->driver->storage_classes == NULL)
+        return 0;
+    dscat_cursor_column *cc = dscat_calloc(ncols + 1, sizeof(*cc));
+    unsigned *classes = dscat_calloc(ncols + 1, sizeof(unsigned));
+    int rc = cc && classes ? 0 : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < ncols; i++)
+        cc[i] = (dscat_cursor_column){cols[i].name, false, cols[i].source_type};
+    if (rc == 0)
+        rc = src->driver->storage_classes(src, schema, table, cc, ncols, classes, err);
+    for (size_t i = 0; rc == 0 && i < ncols; i++) {
+        unsigned k = classes[i];
+        cache_column *c = &cols[i];
+        bool numeric = c->kind >= KIND_INT8 && c->kind <= KIND_DOUBLE;
+        if (c->kind == KIND_BLOB) {
+            if (k & ~(unsigned)DSCAT_CLASS_BLOB) /* also text or numbers: their bytes */
+                c->storage = STORE_BINARY;
+        } else if (k & (DSCAT_CLASS_BLOB | DSCAT_CLASS_TEXT_NUL)) {
+            c->storage = STORE_BINARY;
+            c->hex = true;
+        } else if (numeric && (k & DSCAT_CLASS_TEXT)) {
+            c->storage = STORE_TEXT;
+        } else if (c->kind <= KIND_INT64 && c->kind >= KIND_INT8 && (k & DSCAT_CLASS_REAL)) {
+            c->storage = STORE_TEXT;
+        }
+    }
+    dscat_free(cc);
+    dscat_free(classes);
+    return rc;
+}
+
+/* Why column c is not in its native type, one line. */
+static int fallback_reason(dscat_buf *b, const cache_column *c)
+{
+    dscat_buf_reset(b);
+    if (c->storage == STORE_BINARY && c->kind == KIND_BLOB)
+        return dscat_buf_puts(b, "the column also holds text or numbers: each value is stored as "
+                                 "its bytes");
+    if (c->storage == STORE_BINARY)
+        return dscat_buf_puts(b, "it holds values that are not UTF-8 text (bytes, or text with "
+                                 "NUL): each value is stored as its bytes");
+    return dscat_buf_printf(b,
+                            "%s (%s) cannot hold every value exactly (another type, out of "
+                            "range, NaN, a zero date, below a microsecond): each value is "
+                            "stored as the source's text",
+                            c->duck_type, c->source_type);
 }
 
 /* Reads the table's cache row; 1 when there is one. */
@@ -615,10 +862,10 @@ static int swap(dscat_store *st, const dscat_config *cfg, const char *conn, cons
         rc = dscat_store__prepare(
             st, &s,
             "INSERT INTO table_cache(connection_id, schema, name, version, path, rows, bytes, "
-            "last_sync_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+            "last_sync_us, fallbacks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
             "ON CONFLICT(connection_id, schema, name) DO UPDATE SET version = excluded.version, "
             "path = excluded.path, rows = excluded.rows, bytes = excluded.bytes, "
-            "last_sync_us = excluded.last_sync_us",
+            "last_sync_us = excluded.last_sync_us, fallbacks = excluded.fallbacks",
             err);
     if (rc == 0) {
         sqlite3_bind_text(s, 1, conn, -1, SQLITE_STATIC);
@@ -629,6 +876,9 @@ static int swap(dscat_store *st, const dscat_config *cfg, const char *conn, cons
         sqlite3_bind_int64(s, 6, r->rows);
         sqlite3_bind_int64(s, 7, r->bytes);
         sqlite3_bind_int64(s, 8, dscat_now_us());
+        char *fb = fallbacks_json(&r->fallbacks);
+        sqlite3_bind_text(s, 9, fb ? fb : "[]", -1, SQLITE_TRANSIENT);
+        free(fb);
         rc = sqlite3_step(s) == SQLITE_DONE ? 0 : dscat_store__step_error(st, err);
         sqlite3_finalize(s);
     }
@@ -750,8 +1000,30 @@ static void refresh_table(table_job *job)
     }
     if ((r->rc = dscat_target_resolve(&conn, job->target, err)) ||
         (r->rc = drv->connect(&src, job->target, &conn, job->database, &cfg->settings, err)) ||
-        (r->rc = write_parquet(src, r->schema, r->table, cols, ncols, dscat_buf_cstr(&file),
-                               &r->rows, err)))
+        (r->rc = plan_storage(src, r->schema, r->table, cols, ncols, err)))
+        goto done;
+    /* A value that does not fit its column's type moves the column to a fallback and the table
+     * is written again: a column changes at most twice (native, text, binary). */
+    for (int attempt = 0; attempt < 3; attempt++) {
+        r->rc = write_parquet(src, r->schema, r->table, cols, ncols, dscat_buf_cstr(&file),
+                              &r->rows, err);
+        if (r->rc != WRITE_AGAIN)
+            break;
+        unlink(dscat_buf_cstr(&file));
+    }
+    if (r->rc == WRITE_AGAIN)
+        r->rc = dscat_error_set(err, DSCAT_EQUERY, "%s.%s: values kept changing while written",
+                                r->schema, r->table);
+    for (size_t i = 0; r->rc == 0 && i < ncols; i++) {
+        dscat_buf why = DSCAT_BUF_INIT;
+        if (cols[i].storage != STORE_NATIVE &&
+            (fallback_reason(&why, &cols[i]) ||
+             fallbacks_add(&r->fallbacks, cols[i].name, dscat_cache_storage_name(cols[i].storage),
+                           dscat_buf_cstr(&why))))
+            r->rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        dscat_buf_free(&why);
+    }
+    if (r->rc)
         goto done;
     struct stat sb;
     r->bytes = stat(dscat_buf_cstr(&file), &sb) == 0 ? (int64_t)sb.st_size : 0;
@@ -926,6 +1198,15 @@ int dscat_cache_refresh(dscat_cache_report **out, const dscat_config *cfg,
         if (rep->tables[i].warning)
             table_warn(&rep->warnings, rep->tables[i].schema, rep->tables[i].table,
                        rep->tables[i].warning);
+        const dscat_fallbacks *fb = &rep->tables[i].fallbacks;
+        for (size_t k = 0; rep->tables[i].rc == 0 && k < fb->count; k++) {
+            dscat_buf m = DSCAT_BUF_INIT;
+            dscat_buf_printf(&m, "column %s is stored as %s: %s", fb->items[k].column,
+                             fb->items[k].storage, fb->items[k].reason);
+            table_warn(&rep->warnings, rep->tables[i].schema, rep->tables[i].table,
+                       dscat_buf_cstr(&m));
+            dscat_buf_free(&m);
+        }
     }
 done:
     rep->duration_ms = dscat_monotonic_ms() - t0;
@@ -976,6 +1257,7 @@ void dscat_cache_report_free(dscat_cache_report *r)
         dscat_free(r->tables[i].table);
         dscat_free(r->tables[i].version);
         dscat_free(r->tables[i].warning);
+        dscat_fallbacks_free(&r->tables[i].fallbacks);
     }
     dscat_free(r->tables);
     dscat_free(r->connection_id);
@@ -1420,7 +1702,7 @@ int dscat_cache_list(dscat_cache_listing *out, const dscat_config *cfg, const ch
     if (rc == 0)
         rc = dscat_store__prepare(st, &s,
                                   "SELECT connection_id, schema, name, version, path, rows, bytes, "
-                                  "last_sync_us FROM table_cache WHERE ?1 IS NULL OR "
+                                  "last_sync_us, fallbacks FROM table_cache WHERE ?1 IS NULL OR "
                                   "connection_id = ?1 ORDER BY 1, 2, 3",
                                   err);
     if (rc == 0) {
@@ -1438,7 +1720,9 @@ int dscat_cache_list(dscat_cache_listing *out, const dscat_config *cfg, const ch
                                                    col_dup(s, 4),
                                                    sqlite3_column_int64(s, 5),
                                                    sqlite3_column_int64(s, 6),
-                                                   sqlite3_column_int64(s, 7)};
+                                                   sqlite3_column_int64(s, 7),
+                                                   {NULL, 0}};
+            fallbacks_parse(&g[out->count - 1].fallbacks, (const char *)sqlite3_column_text(s, 8));
         }
         sqlite3_finalize(s);
         rc = dscat_store__prepare(st, &s,
@@ -1470,6 +1754,7 @@ void dscat_cache_listing_free(dscat_cache_listing *l)
         dscat_free(t->table);
         dscat_free(t->version);
         dscat_free(t->path);
+        dscat_fallbacks_free(&t->fallbacks);
     }
     dscat_free(l->tables);
     for (size_t i = 0; i < l->npending; i++) {

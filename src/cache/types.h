@@ -10,12 +10,65 @@
 
 #include <stdbool.h>
 
+/* What a column's values are checked as: the kind of its native DuckDB type. */
+typedef enum value_kind {
+    KIND_TEXT,
+    KIND_JSON,
+    KIND_BLOB,
+    KIND_BOOLEAN,
+    KIND_INT8,
+    KIND_INT16,
+    KIND_INT32,
+    KIND_INT64,
+    KIND_UINT8,
+    KIND_UINT16,
+    KIND_UINT32,
+    KIND_UINT64,
+    KIND_FLOAT,
+    KIND_DOUBLE,
+    KIND_DECIMAL,
+    KIND_DATE,
+    KIND_TIME,
+    KIND_TIMESTAMP,
+    KIND_TIMESTAMPTZ,
+    KIND_UUID
+} value_kind;
+
+/* How a column is written: its native type, or a lossless fallback. */
+typedef enum cache_storage {
+    STORE_NATIVE,
+    STORE_TEXT,  /* VARCHAR: the source's own text form */
+    STORE_BINARY /* BLOB: the bytes, for text that is not UTF-8 or SQLite blobs */
+} cache_storage;
+
 typedef struct cache_column {
     char *name;
-    char duck_type[48];   /* "BIGINT", "DECIMAL(10,2)", ... "VARCHAR" for text and fallbacks */
-    bool hex;             /* read as hex text, stored as BLOB */
+    char duck_type[48];   /* "BIGINT", "DECIMAL(10,2)", ... "VARCHAR" for text */
+    bool hex;             /* read as hex text from the source, stored as BLOB */
     char source_type[64]; /* the catalogued data type, for drivers that convert in SQL */
+    value_kind kind;      /* of duck_type */
+    cache_storage storage;
+    char *example; /* the first value that needed the fallback, cut short, or NULL */
 } cache_column;
+
+/* The outcome of checking one value. */
+typedef enum value_fit {
+    VALUE_PASS,     /* the value goes to DuckDB as it came */
+    VALUE_OK,       /* the value goes to DuckDB as rewritten into out */
+    VALUE_MISFIT,   /* the native type cannot hold it exactly: text fallback */
+    VALUE_NOT_UTF8, /* text that is not UTF-8: binary fallback */
+    VALUE_BAD_HEX,  /* the source sent hex that is not hex: an error */
+    VALUE_NOMEM
+} value_fit;
+
+/* The kind of a DuckDB type name ("DECIMAL(p,s)" included); KIND_TEXT for anything else. */
+value_kind dscat_cache_kind(const char *duck_type);
+/* Checks (and for dates, times and fallbacks rewrites) one non-NULL value of column c. */
+value_fit dscat_cache_value(const cache_column *c, const char *in, dscat_buf *out);
+/* True when s[0..n) is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
+bool dscat_utf8_valid(const char *s, size_t n);
+/* "native", "text" or "binary". */
+const char *dscat_cache_storage_name(cache_storage s);
 
 /* Chooses the cache type of a column from its catalogued type. precision/scale -1 = none. */
 void dscat_cache_map_type(cache_column *c, dscat_source_type source, const char *data_type,

@@ -104,6 +104,8 @@ static const char *const migrations[] = {
     "  path TEXT PRIMARY KEY,"
     "  delete_after TEXT NOT NULL,"
     "  retry_count INTEGER NOT NULL DEFAULT 0);",
+    /* 3: the columns of a cached version written in a lossless fallback (JSON array) */
+    "ALTER TABLE table_cache ADD COLUMN fallbacks TEXT NOT NULL DEFAULT '[]';",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -109,9 +109,11 @@ static int cache_refresh(dscat_config *cfg, int argc, char **argv)
                 json_object_set_new(o, "error", json_string(t->error.message));
             else
                 json_object_update_new(
-                    o, json_pack("{s:I, s:I, s:I, s:s, s:b}", "rows", (json_int_t)t->rows, "bytes",
-                                 (json_int_t)t->bytes, "duration_ms", (json_int_t)t->duration_ms,
-                                 "version", t->version ? t->version : "", "joined", t->joined));
+                    o, json_pack("{s:I, s:I, s:I, s:s, s:b, s:o}", "rows", (json_int_t)t->rows,
+                                 "bytes", (json_int_t)t->bytes, "duration_ms",
+                                 (json_int_t)t->duration_ms, "version",
+                                 t->version ? t->version : "", "joined", t->joined, "fallbacks",
+                                 dscat_render_fallbacks(&t->fallbacks)));
             json_array_append_new(tables, o);
         }
         cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "connection_id", conn,
@@ -173,12 +175,12 @@ static int cache_ls(dscat_config *cfg, int argc, char **argv)
             const dscat_cached_table *t = &l.tables[i];
             char when[40];
             dscat_format_utc_iso(t->last_sync_us, when, sizeof(when));
-            json_array_append_new(tables, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}",
-                                                    "connection_id", t->connection_id,
-                                                    "schema_name", t->schema, "table_name",
-                                                    t->table, "version", t->version, "path",
-                                                    t->path, "rows", (json_int_t)t->rows, "bytes",
-                                                    (json_int_t)t->bytes, "last_sync", when));
+            json_array_append_new(
+                tables, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:o}", "connection_id",
+                                  t->connection_id, "schema_name", t->schema, "table_name",
+                                  t->table, "version", t->version, "path", t->path, "rows",
+                                  (json_int_t)t->rows, "bytes", (json_int_t)t->bytes, "last_sync",
+                                  when, "fallbacks", dscat_render_fallbacks(&t->fallbacks)));
         }
         for (size_t i = 0; i < l.npending; i++)
             json_array_append_new(pending, json_pack("{s:s, s:s, s:i}", "path", l.pending[i].path,
@@ -195,6 +197,9 @@ static int cache_ls(dscat_config *cfg, int argc, char **argv)
             dscat_format_local(t->last_sync_us, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
             printf("%s %s.%s: version %s, %lld rows, %lld bytes, synced %s\n", t->connection_id,
                    t->schema, t->table, t->version, (long long)t->rows, (long long)t->bytes, when);
+            for (size_t k = 0; k < t->fallbacks.count; k++)
+                printf("  column %s stored as %s: %s\n", t->fallbacks.items[k].column,
+                       t->fallbacks.items[k].storage, t->fallbacks.items[k].reason);
         }
         if (l.npending)
             printf("\nPending deletions:\n");

@@ -403,10 +403,11 @@ static enum MHD_Result route_connections(request *r, const char *id)
             for (size_t i = 0; i < cl.count; i++) {
                 const dscat_cached_table *t = &cl.tables[i];
                 json_array_append_new(
-                    tables, json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "schema_name", t->schema,
-                                      "table_name", t->table, "version", t->version, "rows",
-                                      (json_int_t)t->rows, "bytes", (json_int_t)t->bytes,
-                                      "last_sync", dscat_render_time(t->last_sync_us)));
+                    tables, json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o}", "schema_name",
+                                      t->schema, "table_name", t->table, "version", t->version,
+                                      "rows", (json_int_t)t->rows, "bytes", (json_int_t)t->bytes,
+                                      "last_sync", dscat_render_time(t->last_sync_us), "fallbacks",
+                                      dscat_render_fallbacks(&t->fallbacks)));
             }
             json_object_set_new(o, "cached", tables);
             dscat_cache_listing_free(&cl);

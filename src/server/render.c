@@ -110,6 +110,16 @@ json_t *dscat_render_query(const dscat_query_result *r)
                      r->truncated);
 }
 
+json_t *dscat_render_fallbacks(const dscat_fallbacks *f)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < f->count; i++)
+        json_array_append_new(a,
+                              json_pack("{s:s, s:s, s:s}", "column", f->items[i].column, "storage",
+                                        f->items[i].storage, "reason", f->items[i].reason));
+    return a;
+}
+
 json_t *dscat_render_warnings(const dscat_warnings *w)
 {
     json_t *a = json_array();

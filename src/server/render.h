@@ -29,5 +29,7 @@ json_t *dscat_render_query(const dscat_query_result *r);
 
 /* [{schema_name?, table_name?, message}] */
 json_t *dscat_render_warnings(const dscat_warnings *w);
+/* A cached version's fallback columns: [{column, storage, reason}]. */
+json_t *dscat_render_fallbacks(const dscat_fallbacks *f);
 
 #endif

@@ -379,9 +379,10 @@ static int my_quote(dscat_buf *b, const char *name, void *payload)
 
 static int my_hex(dscat_buf *b, const char *name, void *payload)
 {
-    dscat_buf_puts(b, "HEX(");
+    /* as a binary string: a BIT(M) value gives its ceil(M/8) bytes, not a number */
+    dscat_buf_puts(b, "HEX(CAST(");
     int rc = my_quote(b, name, payload);
-    return rc ? rc : dscat_buf_putc(b, ')');
+    return rc ? rc : dscat_buf_puts(b, " AS BINARY))");
 }
 
 static const dscat_profile_dialect my_dialect = {my_quote, false, my_profileable, my_hex};

@@ -31,6 +31,15 @@ typedef struct dscat_name_list {
 /* A streaming read of one table's rows, as text; one per source connection at a time. */
 typedef struct dscat_cursor dscat_cursor;
 
+/* Storage classes a value may have where the engine does not enforce types. */
+enum {
+    DSCAT_CLASS_INTEGER = 1,
+    DSCAT_CLASS_REAL = 2,
+    DSCAT_CLASS_TEXT = 4,
+    DSCAT_CLASS_BLOB = 8,
+    DSCAT_CLASS_TEXT_NUL = 16 /* text holding a NUL byte */
+};
+
 /* What to read of one column: its name, and whether to read it hex-encoded (binary data). */
 typedef struct dscat_cursor_column {
     const char *name;
@@ -63,6 +72,13 @@ struct dscat_source_driver {
      * Starts streaming schema.table's rows (the listed columns, in order) with bounded memory.
      * Values are text in the engine's canonical output (UTC for times), NULL for SQL NULL.
      */
+    /*
+     * For engines that do not enforce column types (SQLite; NULL elsewhere): the storage classes
+     * present in each listed column of schema.table, one pass, as DSCAT_CLASS_* bits in out[i].
+     */
+    int (*storage_classes)(dscat_source *src, const char *schema, const char *table,
+                           const dscat_cursor_column *columns, size_t ncolumns, unsigned *out,
+                           dscat_error *err);
     int (*cursor_open)(dscat_cursor **out, dscat_source *src, const char *schema, const char *table,
                        const dscat_cursor_column *columns, size_t ncolumns, dscat_error *err);
     /* Next row: 1 with *values (ncolumns entries, borrowed until the next call), 0 at the end. */

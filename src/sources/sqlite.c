@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -421,10 +422,59 @@ done:
     return rc;
 }
 
+/*
+ * The storage classes in each column, in one pass: sum(DISTINCT) of one bit per class is their
+ * union. SQLite stores what it is given, whatever the declared type.
+ */
+static int sqlite_storage_classes(dscat_source *src, const char *schema, const char *table,
+                                  const dscat_cursor_column *columns, size_t ncolumns,
+                                  unsigned *out, dscat_error *err)
+{
+    sqlite_source *s = (sqlite_source *)src;
+    /* SQLite returns at most SQLITE_MAX_COLUMN (2,000) columns: chunks of 1,000 */
+    for (size_t first = 0; first < ncolumns; first += 1000) {
+        size_t n = ncolumns - first < 1000 ? ncolumns - first : 1000;
+        dscat_buf sql = DSCAT_BUF_INIT;
+        sqlite3_stmt *st = NULL;
+        dscat_buf_puts(&sql, "SELECT ");
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                dscat_buf_puts(&sql, ", ");
+            dscat_buf_puts(&sql, "coalesce(sum(DISTINCT CASE typeof(");
+            sqlite_quote(&sql, columns[first + i].name, NULL);
+            dscat_buf_puts(&sql, ") WHEN 'integer' THEN 1 WHEN 'real' THEN 2 WHEN 'text' THEN "
+                                 "CASE WHEN instr(CAST(");
+            sqlite_quote(&sql, columns[first + i].name, NULL);
+            dscat_buf_puts(&sql, " AS BLOB), x'00') > 0 THEN 16 ELSE 4 END WHEN 'blob' THEN 8 "
+                                 "END), 0)");
+        }
+        dscat_buf_puts(&sql, " FROM ");
+        sqlite_quote(&sql, schema, NULL);
+        dscat_buf_putc(&sql, '.');
+        if (sqlite_quote(&sql, table, NULL)) {
+            dscat_buf_free(&sql);
+            return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        }
+        s->base.queries++;
+        int rc = sqlite3_prepare_v2(s->db, dscat_buf_cstr(&sql), -1, &st, NULL);
+        dscat_buf_free(&sql);
+        if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+            sqlite3_finalize(st);
+            return query_error(s, err, "storage class");
+        }
+        for (size_t i = 0; i < n; i++)
+            out[first + i] = (unsigned)sqlite3_column_int(st, (int)i);
+        sqlite3_finalize(st);
+    }
+    return 0;
+}
+
 struct dscat_cursor {
     sqlite_source *src;
     sqlite3_stmt *stmt;
     const char **values;
+    bool *hex;
+    dscat_buf *text; /* per column: a value made here (hex, an exact real) */
     size_t n;
 };
 
@@ -434,11 +484,28 @@ static int sqlite_cursor_open(dscat_cursor **out, dscat_source *src, const char 
 {
     sqlite_source *s = (sqlite_source *)src;
     dscat_buf sql = DSCAT_BUF_INIT;
-    int rc = dscat_select_sql(&sql, &sqlite_dialect, NULL, schema, table, columns, ncolumns);
-    dscat_cursor *c = rc ? NULL : dscat_calloc(1, sizeof(*c));
-    if (c)
+    /* Values are selected as stored; hex and exact reals are made per value in C. */
+    dscat_cursor_column *plain = dscat_calloc(ncolumns + 1, sizeof(*plain));
+    dscat_cursor *c = plain ? dscat_calloc(1, sizeof(*c)) : NULL;
+    int rc = DSCAT_ENOMEM;
+    if (c) {
         c->values = dscat_calloc(ncolumns + 1, sizeof(char *));
-    if (c == NULL || c->values == NULL) {
+        c->hex = dscat_calloc(ncolumns + 1, sizeof(bool));
+        c->text = dscat_calloc(ncolumns + 1, sizeof(dscat_buf));
+        for (size_t i = 0; i < ncolumns; i++) {
+            plain[i] = (dscat_cursor_column){columns[i].name, false, columns[i].data_type};
+            if (c->hex)
+                c->hex[i] = columns[i].hex;
+        }
+        rc = dscat_select_sql(&sql, &sqlite_dialect, NULL, schema, table, plain, ncolumns);
+    }
+    dscat_free(plain);
+    if (rc || c->values == NULL || c->hex == NULL || c->text == NULL) {
+        if (c) {
+            dscat_free(c->values);
+            dscat_free(c->hex);
+            dscat_free(c->text);
+        }
         dscat_free(c);
         dscat_buf_free(&sql);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
@@ -449,6 +516,8 @@ static int sqlite_cursor_open(dscat_cursor **out, dscat_source *src, const char 
     if (sqlite3_prepare_v2(s->db, dscat_buf_cstr(&sql), -1, &c->stmt, NULL) != SQLITE_OK) {
         query_error(s, err, "row");
         dscat_free(c->values);
+        dscat_free(c->hex);
+        dscat_free(c->text);
         dscat_free(c);
         dscat_buf_free(&sql);
         return DSCAT_EQUERY;
@@ -458,15 +527,65 @@ static int sqlite_cursor_open(dscat_cursor **out, dscat_source *src, const char 
     return 0;
 }
 
+/* The shortest text that reads back as exactly d (SQLite's own text keeps only 15 digits). */
+static int exact_real(dscat_buf *b, double d)
+{
+    char tmp[40];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(tmp, sizeof(tmp), "%.*g", digits, d);
+        if (strtod(tmp, NULL) == d || digits == 17)
+            break;
+    }
+    return dscat_buf_puts(b, tmp);
+}
+
 static int sqlite_cursor_next(dscat_cursor *c, const char *const **values, dscat_error *err)
 {
+    static const char hexd[] = "0123456789abcdef";
     int rc = sqlite3_step(c->stmt);
     if (rc == SQLITE_DONE)
         return 0;
     if (rc != SQLITE_ROW)
         return query_error(c->src, err, "row");
-    for (size_t i = 0; i < c->n; i++)
-        c->values[i] = (const char *)sqlite3_column_text(c->stmt, (int)i);
+    for (size_t i = 0; i < c->n; i++) {
+        int type = sqlite3_column_type(c->stmt, (int)i);
+        dscat_buf *t = &c->text[i];
+        if (type == SQLITE_NULL) {
+            c->values[i] = NULL;
+            continue;
+        }
+        if (type != SQLITE_FLOAT && !c->hex[i]) {
+            c->values[i] = (const char *)sqlite3_column_text(c->stmt, (int)i);
+            continue;
+        }
+        dscat_buf_reset(t);
+        int bad = 0;
+        if (type == SQLITE_FLOAT)
+            bad = exact_real(t, sqlite3_column_double(c->stmt, (int)i));
+        if (c->hex[i]) {
+            /* the bytes as stored (text and blobs, NULs included), or the number's text */
+            dscat_buf bytes = DSCAT_BUF_INIT;
+            const unsigned char *p;
+            size_t n;
+            if (type == SQLITE_FLOAT) {
+                bytes = *t;
+                *t = (dscat_buf)DSCAT_BUF_INIT;
+                p = (const unsigned char *)dscat_buf_cstr(&bytes);
+                n = bytes.len;
+            } else {
+                p = sqlite3_column_blob(c->stmt, (int)i);
+                n = (size_t)sqlite3_column_bytes(c->stmt, (int)i);
+            }
+            for (size_t k = 0; k < n && bad == 0; k++) {
+                char two[2] = {hexd[p[k] >> 4], hexd[p[k] & 15]};
+                bad = dscat_buf_put(t, two, 2);
+            }
+            dscat_buf_free(&bytes);
+        }
+        if (bad)
+            return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        c->values[i] = dscat_buf_cstr(t);
+    }
     *values = c->values;
     return 1;
 }
@@ -476,6 +595,10 @@ static void sqlite_cursor_close(dscat_cursor *c)
     if (c == NULL)
         return;
     sqlite3_finalize(c->stmt);
+    for (size_t i = 0; c->text && i < c->n; i++)
+        dscat_buf_free(&c->text[i]);
+    dscat_free(c->text);
+    dscat_free(c->hex);
     dscat_free(c->values);
     dscat_free(c);
 }
@@ -498,6 +621,7 @@ const dscat_source_driver dscat_source_sqlite = {
     .list_databases = sqlite_list_databases,
     .scan_database = sqlite_scan_database,
     .profile_table = sqlite_profile_table,
+    .storage_classes = sqlite_storage_classes,
     .cursor_open = sqlite_cursor_open,
     .cursor_next = sqlite_cursor_next,
     .cursor_close = sqlite_cursor_close,
