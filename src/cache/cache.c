@@ -33,6 +33,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -55,6 +56,10 @@ static int64_t orphan_age_us(void)
     return (v && *v ? atoll(v) : ORPHAN_AGE_S) * 1000000LL;
 }
 
+/* A path segment stays well under NAME_MAX (255 bytes) with room for ".tmp"-like suffixes. */
+#define SEGMENT_MAX 200
+#define SEGMENT_KEEP 160 /* bytes of the encoded name kept before the hash in a long one */
+
 char *dscat_cache_encode(const char *name)
 {
     dscat_buf b = DSCAT_BUF_INIT;
@@ -68,6 +73,24 @@ char *dscat_cache_encode(const char *name)
             dscat_buf_putc(&b, (char)c);
         else
             dscat_buf_printf(&b, "%%%02X", c);
+    }
+    if (b.len > SEGMENT_MAX) {
+        /* Long: a prefix (never cutting an escape), "~" (never in a short one: it would be
+         * %7E) and the SHA-256 of the whole name, so that segments stay distinct. */
+        unsigned char md[32];
+        unsigned int mdlen = 0;
+        size_t keep = SEGMENT_KEEP;
+        while (keep > 0 && (b.ptr[keep - 1] == '%' || (keep > 1 && b.ptr[keep - 2] == '%')))
+            keep--;
+        if (EVP_Digest(name, strlen(name), md, &mdlen, EVP_sha256(), NULL) != 1) {
+            dscat_buf_free(&b);
+            return NULL;
+        }
+        b.len = keep;
+        b.ptr[keep] = '\0';
+        dscat_buf_putc(&b, '~');
+        for (unsigned int i = 0; i < mdlen; i++)
+            dscat_buf_printf(&b, "%02x", md[i]);
     }
     return dscat_buf_detach(&b);
 }
@@ -128,10 +151,10 @@ static int mkdirs(const char *path)
     for (char *p = copy + 1; *p; p++)
         if (*p == '/') {
             *p = '\0';
-            mkdir(copy, 0755);
+            mkdir(copy, 0700);
             *p = '/';
         }
-    int rc = mkdir(copy, 0755) == 0 || errno == EEXIST ? 0 : -1;
+    int rc = mkdir(copy, 0700) == 0 || errno == EEXIST ? 0 : -1;
     dscat_free(copy);
     return rc;
 }
@@ -809,6 +832,64 @@ static int fallback_reason(dscat_buf *b, const cache_column *c)
                             c->duck_type, c->source_type);
 }
 
+/*
+ * Every version directory holds ".catalog-<id>", the id of the catalog that wrote it: the orphan
+ * rule only ever sweeps versions of its own catalog, even when several catalogs share a root.
+ */
+#define MARKER ".catalog-"
+
+static int mark_version(dscat_store *st, dscat_s3 *s3, const dscat_config *cfg, const char *vdir,
+                        const char *staging, dscat_error *err)
+{
+    char id[64];
+    dscat_buf path = DSCAT_BUF_INIT;
+    int rc = 0;
+    if (dscat_store__catalog_id(st, id, sizeof(id)))
+        return dscat_error_set(err, DSCAT_EIO, "the catalog store has no id");
+    if (s3) {
+        char warning[600];
+        dscat_buf key = DSCAT_BUF_INIT;
+        /* an empty object; its key says it all */
+        /* "<name>-<pid>" like the staging files: removed by the same rule if we die here */
+        dscat_buf_printf(&path, "%s/marker-%s-%ld", staging, id, (long)getpid());
+        dscat_buf_printf(&key, "%s/%s%s", s3_key(cfg, vdir), MARKER, id);
+        int fd = open(dscat_buf_cstr(&path), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                      0600);
+        if (fd < 0)
+            rc = dscat_error_set(err, DSCAT_EIO, "cannot create %s: %s", dscat_buf_cstr(&path),
+                                 strerror(errno));
+        else
+            close(fd);
+        if (rc == 0)
+            rc = dscat_s3_put_file(s3, dscat_buf_cstr(&key), dscat_buf_cstr(&path), warning,
+                                   sizeof(warning), err);
+        unlink(dscat_buf_cstr(&path));
+        dscat_buf_free(&key);
+    } else {
+        dscat_buf_printf(&path, "%s/%s%s", vdir, MARKER, id);
+        int fd =
+            open(dscat_buf_cstr(&path), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+            rc = dscat_error_set(err, DSCAT_EIO, "cannot create %s: %s", dscat_buf_cstr(&path),
+                                 strerror(errno));
+        else
+            close(fd);
+    }
+    dscat_buf_free(&path);
+    return rc;
+}
+
+/* True when the local version directory carries this catalog's marker. */
+static bool ours(const char *version, const char *id)
+{
+    dscat_buf p = DSCAT_BUF_INIT;
+    struct stat sb;
+    bool yes = id[0] && dscat_buf_printf(&p, "%s/%s%s", version, MARKER, id) == 0 &&
+               lstat(dscat_buf_cstr(&p), &sb) == 0 && S_ISREG(sb.st_mode);
+    dscat_buf_free(&p);
+    return yes;
+}
+
 /* Reads the table's cache row; 1 when there is one. */
 static int read_current(dscat_store *st, const char *conn, const char *schema, const char *table,
                         dscat_table_sync *out, int64_t *last_sync)
@@ -963,7 +1044,7 @@ static void refresh_table(table_job *job)
                                 strerror(errno));
         goto done;
     }
-    lockfd = open(dscat_buf_cstr(&lock), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    lockfd = open(dscat_buf_cstr(&lock), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (lockfd < 0) {
         r->rc = dscat_error_set(err, DSCAT_EIO, "cannot open %s: %s", dscat_buf_cstr(&lock),
                                 strerror(errno));
@@ -993,11 +1074,13 @@ static void refresh_table(table_job *job)
                          (long)getpid());
     else
         dscat_buf_printf(&file, "%s/data.parquet", dscat_buf_cstr(&vdir));
-    if (!s3 && mkdir(dscat_buf_cstr(&vdir), 0755) != 0) {
+    if (!s3 && mkdir(dscat_buf_cstr(&vdir), 0700) != 0) {
         r->rc = dscat_error_set(err, DSCAT_EIO, "cannot create %s: %s", dscat_buf_cstr(&vdir),
                                 strerror(errno));
         goto done;
     }
+    if ((r->rc = mark_version(st, s3, cfg, dscat_buf_cstr(&vdir), dscat_buf_cstr(&stage), err)))
+        goto done;
     if ((r->rc = dscat_target_resolve(&conn, job->target, err)) ||
         (r->rc = drv->connect(&src, job->target, &conn, job->database, &cfg->settings, err)) ||
         (r->rc = plan_storage(src, r->schema, r->table, cols, ncols, err)))
@@ -1311,6 +1394,27 @@ static int delete_prefix(const dscat_config *cfg, const char *path, char *why, s
     struct stat sb;
     if (lstat(path, &sb) != 0)
         return errno == ENOENT ? 0 : (snprintf(why, size, "%s", strerror(errno)), -1);
+    /* Every part below the root must be a real directory: a symlink would lead outside it. */
+    char *walk = dscat_strdup(path);
+    bool linked = walk == NULL;
+    for (char *p = walk ? walk + n + 1 : NULL; p && !linked; p = strchr(p + 1, '/')) {
+        char *slash = strchr(p + 1, '/');
+        if (slash)
+            *slash = '\0';
+        linked = lstat(walk, &sb) != 0 || !S_ISDIR(sb.st_mode);
+        if (slash)
+            *slash = '/';
+        if (slash == NULL)
+            break;
+    }
+    dscat_free(walk);
+    if (linked) {
+        snprintf(why, size,
+                 "refusing to delete %s: a part of it is not a directory of the cache "
+                 "(a symlink?)",
+                 path);
+        return -1;
+    }
     if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
         snprintf(why, size, "%s", strerror(errno));
         return -1;
@@ -1418,8 +1522,9 @@ static void each_entry(const char *dir,
             continue;
         dscat_buf p = DSCAT_BUF_INIT;
         struct stat sb;
+        /* lstat: a symlink planted in the cache is never taken for a directory of ours */
         if (dscat_buf_printf(&p, "%s/%s", dir, e->d_name) == 0 &&
-            stat(dscat_buf_cstr(&p), &sb) == 0)
+            lstat(dscat_buf_cstr(&p), &sb) == 0 && !S_ISLNK(sb.st_mode))
             fn(dscat_buf_cstr(&p), e->d_name, &sb, payload);
         dscat_buf_free(&p);
     }
@@ -1516,6 +1621,9 @@ static void schedule_s3_orphans(dscat_store *st, const dscat_config *cfg, const 
     size_t n = 0;
     dscat_error e = {0};
     dscat_buf root = DSCAT_BUF_INIT;
+    char id[64];
+    if (dscat_store__catalog_id(st, id, sizeof(id)))
+        return;
     if (dscat_s3_open(&s3, cfg->settings.cache_root, &cfg->settings, &e) == 0) {
         const char *prefix = dscat_s3_prefix(s3);
         dscat_buf_printf(&root, "%s%s", prefix, *prefix ? "/" : "");
@@ -1536,15 +1644,19 @@ static void schedule_s3_orphans(dscat_store *st, const dscat_config *cfg, const 
         size_t vlen = (size_t)(p - 1 - o[i].key);
         int64_t newest = 0;
         size_t j = i;
-        for (; j < n && strncmp(o[j].key, o[i].key, vlen + 1) == 0; j++)
+        bool mine = false;
+        for (; j < n && strncmp(o[j].key, o[i].key, vlen + 1) == 0; j++) {
             if (o[j].modified_us > newest)
                 newest = o[j].modified_us;
+            mine |= id[0] && strncmp(o[j].key + vlen + 1, MARKER, strlen(MARKER)) == 0 &&
+                    strcmp(o[j].key + vlen + 1 + strlen(MARKER), id) == 0;
+        }
         dscat_buf path = DSCAT_BUF_INIT, lock = DSCAT_BUF_INIT;
         const char *table_end = memrchr(o[i].key, '/', vlen);
         dscat_buf_printf(&path, "s3://%s/%.*s", dscat_s3_bucket(s3), (int)vlen, o[i].key);
         dscat_buf_printf(&lock, "%s/%.*s/.lock", locks, table_end ? (int)(table_end - rest) : 0,
                          rest);
-        if (now - newest >= orphan_age_us() && !lock_held(dscat_buf_cstr(&lock)) &&
+        if (mine && now - newest >= orphan_age_us() && !lock_held(dscat_buf_cstr(&lock)) &&
             !known_path(dscat_store__db(st), dscat_buf_cstr(&path)))
             schedule_path(dscat_store__db(st), dscat_buf_cstr(&path), when, w);
         dscat_buf_free(&path);
@@ -1572,6 +1684,9 @@ static void schedule_orphans(dscat_store *st, const dscat_config *cfg, dscat_war
         return;
     }
     char **conns, **schemas, **tables, **versions;
+    char id[64];
+    if (dscat_store__catalog_id(st, id, sizeof(id)))
+        return;
     size_t nc = subdirs(cfg->settings.cache_root, &conns);
     char when[40];
     iso_after(cfg->settings.deletion_grace_seconds, when, sizeof(when));
@@ -1592,9 +1707,9 @@ static void schedule_orphans(dscat_store *st, const dscat_config *cfg, dscat_war
                 size_t nv = subdirs(tables[c], &versions);
                 for (size_t v = 0; v < nv; v++) {
                     struct stat sb;
-                    if (stat(versions[v], &sb) != 0 ||
+                    if (lstat(versions[v], &sb) != 0 ||
                         now - (int64_t)sb.st_mtime * 1000000 < orphan_age_us() ||
-                        known_path(db, versions[v]))
+                        !ours(versions[v], id) || known_path(db, versions[v]))
                         continue;
                     sqlite3_stmt *s = NULL;
                     if (sqlite3_prepare_v2(db,

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct dscat_store {
     sqlite3 *db;
@@ -104,9 +105,15 @@ static const char *const migrations[] = {
     "  path TEXT PRIMARY KEY,"
     "  delete_after TEXT NOT NULL,"
     "  retry_count INTEGER NOT NULL DEFAULT 0);",
-    /* 3: the columns of a cached version written in a lossless fallback (JSON array) */
-    "ALTER TABLE table_cache ADD COLUMN fallbacks TEXT NOT NULL DEFAULT '[]';",
+    /* 3: the columns of a cached version written in a lossless fallback (JSON array); the
+     * catalog's id, which marks the cache versions it writes */
+    "ALTER TABLE table_cache ADD COLUMN fallbacks TEXT NOT NULL DEFAULT '[]';"
+    "CREATE TABLE catalog_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "INSERT INTO catalog_meta VALUES ('catalog_id', lower(hex(randomblob(16))));",
 };
+
+/* PRAGMA application_id of a dscat store ("dsct"): another program's SQLite file is not ours. */
+#define DSCAT_APPLICATION_ID 0x64736374
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -157,6 +164,45 @@ static int migrate(dscat_store *st, int version, dscat_error *err)
     return 0;
 }
 
+/*
+ * A store is ours when it carries dscat's application id, or (written before the id existed)
+ * has a store version and no other id; a new file has neither and no tables.
+ */
+static int check_ours(dscat_store *st, int version, dscat_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    int app = 0, tables = 0;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA application_id", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        app = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    s = NULL;
+    if (version == 0 &&
+        sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_schema", -1, &s, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        tables = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if ((app != 0 && app != DSCAT_APPLICATION_ID) || (version == 0 && tables > 0))
+        return dscat_error_set(err, DSCAT_EINVALID,
+                               "%s is another program's SQLite database, not a dscat catalog "
+                               "store; it is left untouched",
+                               st->path);
+    return 0;
+}
+
+int dscat_store__catalog_id(dscat_store *st, char *out, size_t size)
+{
+    sqlite3_stmt *s = NULL;
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(st->db, "SELECT value FROM catalog_meta WHERE key = 'catalog_id'", -1,
+                           &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        snprintf(out, size, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return out[0] ? 0 : DSCAT_ENOTFOUND;
+}
+
 int dscat_store_open(dscat_store **out, const char *catalog_dir, dscat_store_mode mode,
                      dscat_error *err)
 {
@@ -170,21 +216,47 @@ int dscat_store_open(dscat_store **out, const char *catalog_dir, dscat_store_mod
     }
     st->path = dscat_buf_detach(&path);
     struct stat sb;
-    if (stat(st->path, &sb) != 0 && mode == DSCAT_STORE_READ) {
+    bool exists = lstat(st->path, &sb) == 0;
+    if (!exists && mode == DSCAT_STORE_READ) {
         rc = dscat_error_set(err, DSCAT_ENOTFOUND, "no catalog store at %s", st->path);
+        goto fail;
+    }
+    if (exists && S_ISLNK(sb.st_mode)) {
+        rc = dscat_error_set(err, DSCAT_EINVALID,
+                             "catalog store %s is a symlink; it is never followed (move the "
+                             "file itself there)",
+                             st->path);
+        goto fail;
+    }
+    if (exists && (!S_ISREG(sb.st_mode) || sb.st_size == 0)) {
+        rc = dscat_error_set(err, DSCAT_EINVALID,
+                             "catalog store %s is %s; restore it from a snapshot, or remove it "
+                             "to start a new catalog",
+                             st->path, S_ISREG(sb.st_mode) ? "empty (0 bytes)" : "not a file");
         goto fail;
     }
     int flags = (mode == DSCAT_STORE_READ ? SQLITE_OPEN_READONLY
                                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(st->path, &st->db, flags, NULL) != SQLITE_OK) {
+                SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
+    /* A reader in a directory it cannot write to (where WAL cannot make its -shm file) reads
+     * the file as immutable. */
+    bool immutable = mode == DSCAT_STORE_READ && access(catalog_dir, W_OK) != 0;
+    if (immutable) {
+        char *uri = sqlite3_mprintf("file:%s?immutable=1", st->path);
+        flags |= SQLITE_OPEN_URI;
+        rc = uri ? sqlite3_open_v2(uri, &st->db, flags, NULL) : SQLITE_NOMEM;
+        sqlite3_free(uri);
+    } else {
+        rc = sqlite3_open_v2(st->path, &st->db, flags, NULL);
+    }
+    if (rc != SQLITE_OK) {
         rc = st->db ? store_error(st, err, "cannot open")
                     : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto fail;
     }
     sqlite3_busy_timeout(st->db, 10000);
     int version = 0;
-    if ((rc = user_version(st, &version, err)))
+    if ((rc = user_version(st, &version, err)) || (rc = check_ours(st, version, err)))
         goto fail;
     if (version > NMIGRATIONS) {
         rc = dscat_error_set(err, DSCAT_EVERSION,
@@ -205,6 +277,10 @@ int dscat_store_open(dscat_store **out, const char *catalog_dir, dscat_store_mod
     } else {
         if ((rc = exec(st, "PRAGMA journal_mode = WAL", err)) ||
             (rc = exec(st, "PRAGMA synchronous = NORMAL", err)) || (rc = migrate(st, version, err)))
+            goto fail;
+        char set[64];
+        snprintf(set, sizeof(set), "PRAGMA application_id = %d", DSCAT_APPLICATION_ID);
+        if ((rc = exec(st, set, err)))
             goto fail;
         chmod(st->path, 0600);
     }

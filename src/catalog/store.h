@@ -14,6 +14,8 @@
 sqlite3 *dscat_store__db(dscat_store *st);
 int dscat_store__exec(dscat_store *st, const char *sql, dscat_error *err);
 int dscat_store__prepare(dscat_store *st, sqlite3_stmt **out, const char *sql, dscat_error *err);
+/* The catalog's id (32 hex digits) into out; DSCAT_ENOTFOUND for a store not yet migrated. */
+int dscat_store__catalog_id(dscat_store *st, char *out, size_t size);
 /* Fills err after a failed sqlite3_step. Returns DSCAT_EIO. */
 int dscat_store__step_error(dscat_store *st, dscat_error *err);
 
