@@ -1,5 +1,5 @@
 # metadata.parquet read back through DuckDB: column names, order and types exactly SPEC §3, then
-# the columns added since (docs/catalog.md).
+# the columns added since (docs/status.md, "metadata.parquet columns after the 28th").
 home=$(new_home)
 printf '[targets.lite]\ntype = "sqlite"\npath = "%s"\n' "$FIXTURES/chinook/Chinook_Sqlite.sqlite" >"$home/targets.toml"
 DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
