@@ -86,3 +86,14 @@ check "diff: a column that became generated" grep -qx -- '- column changed: exac
 check "summary: the change too" grep -qF -- '- column added: exact.main.gen.f (INT generated virtual)' "$home/DATA_CATALOG_SUMMARY.md"
 assert_eq "the new column's ordinal is its position" "6	VIRTUAL" \
     "$(duckq "SELECT ordinal_position, generated FROM read_parquet('$home/metadata.parquet') WHERE table_name = 'gen' AND column_name = 'f'")"
+
+# A store written before the generated and hidden columns existed (version 2) is still read:
+# its columns are ordinary ones.
+sqlite3 "$home/catalog.db" 'ALTER TABLE columns DROP COLUMN generated' \
+    'ALTER TABLE columns DROP COLUMN is_hidden' 'PRAGMA user_version = 2'
+check "an older store: table" sh -c "DSCAT_HOME='$home' '$DSCAT' table exact.gen | grep -q '| f '"
+check "an older store: diff" sh -c "DSCAT_HOME='$home' '$DSCAT' diff | grep -q 'column added: exact.main.gen.f'"
+DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+assert_eq "an older store is migrated by the next refresh" 3 "$(sqlite3 "$home/catalog.db" 'PRAGMA user_version')"
+assert_eq "the scan after the migration records the generated column again" "VIRTUAL" \
+    "$(duckq "SELECT generated FROM read_parquet('$home/metadata.parquet') WHERE table_name = 'gen' AND column_name = 'f'")"
