@@ -221,11 +221,15 @@ static int put_escaped(dscat_buf *b, const char *s)
 
 int dscat_db_scan_add_problem(dscat_db_scan *s, const char *schema, const char *message)
 {
-    dscat_buf b = DSCAT_BUF_INIT;
+    dscat_buf b = DSCAT_BUF_INIT, sb = DSCAT_BUF_INIT;
     int rc = put_escaped(&b, message);
-    dscat_problem p = {s->database, schema ? dscat_arena_strdup(&s->arena, schema) : NULL,
-                       rc ? NULL : dscat_arena_strdup(&s->arena, dscat_buf_cstr(&b))};
+    if (rc == 0 && schema)
+        rc = put_escaped(&sb, schema);
+    dscat_problem p = {
+        s->database, schema && rc == 0 ? dscat_arena_strdup(&s->arena, dscat_buf_cstr(&sb)) : NULL,
+        rc ? NULL : dscat_arena_strdup(&s->arena, dscat_buf_cstr(&b))};
     dscat_buf_free(&b);
+    dscat_buf_free(&sb);
     if (p.message == NULL || (schema && p.schema == NULL))
         return DSCAT_ENOMEM;
     return VEC_PUSH(s->problems, p);
@@ -238,6 +242,22 @@ int dscat_db_scan_add_object_problem(dscat_db_scan *s, const char *schema, const
     int rc = dscat_buf_printf(&b, "%s %s: %s", what, name, cause);
     if (rc == 0)
         rc = dscat_db_scan_add_problem(s, schema, dscat_buf_cstr(&b));
+    dscat_buf_free(&b);
+    return rc ? DSCAT_ENOMEM : 0;
+}
+
+int dscat_db_scan_refused(dscat_db_scan *s, int rc, const char *schema, const char *table,
+                          const char *column)
+{
+    if (rc != DSCAT_EINVALID)
+        return rc;
+    dscat_buf b = DSCAT_BUF_INIT;
+    rc = column ? dscat_buf_printf(&b, "%s.%s.%s", schema, table, column)
+                : dscat_buf_printf(&b, "%s.%s", schema, table);
+    if (rc == 0)
+        rc = dscat_db_scan_add_object_problem(s, schema, column ? "column" : "table",
+                                              dscat_buf_cstr(&b),
+                                              "name is not valid UTF-8; not catalogued");
     dscat_buf_free(&b);
     return rc ? DSCAT_ENOMEM : 0;
 }

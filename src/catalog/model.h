@@ -91,6 +91,13 @@ int dscat_db_scan_add_problem(dscat_db_scan *s, const char *schema, const char *
 /* Records a problem about one object: "<what> <name>: <cause>". 0 or DSCAT_ENOMEM. */
 int dscat_db_scan_add_object_problem(dscat_db_scan *s, const char *schema, const char *what,
                                      const char *name, const char *cause);
+/*
+ * For drivers, after adding a table (column NULL) or a column: rc DSCAT_EINVALID (a name the
+ * store cannot hold) becomes a problem naming the object, "table schema.name: ..." or "column
+ * schema.table.column: ...", and 0; other codes come back as they are.
+ */
+int dscat_db_scan_refused(dscat_db_scan *s, int rc, const char *schema, const char *table,
+                          const char *column);
 /* True when s is valid UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF). */
 bool dscat_db_scan_valid_utf8(const char *s);
 

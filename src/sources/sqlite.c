@@ -128,12 +128,8 @@ static int scan_tables(sqlite_source *s, dscat_db_scan *out, bool *has_stat1, ds
                               .row_estimate = DSCAT_NULL,
                               .size_bytes = DSCAT_NULL,
                               .last_modified_us = DSCAT_NULL};
-        int added = dscat_db_scan_add_table(out, &t, NULL);
-        if (added == DSCAT_EINVALID)
-            added =
-                dscat_db_scan_add_object_problem(out, "main", t.type[0] == 'V' ? "view" : "table",
-                                                 name, "name is not valid UTF-8; not catalogued");
-        if (added) {
+        if (dscat_db_scan_refused(out, dscat_db_scan_add_table(out, &t, NULL), "main", name,
+                                  NULL)) {
             sqlite3_finalize(st);
             return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         }
@@ -260,16 +256,8 @@ static int add_column_row(dscat_db_scan *out, long table, sqlite3_stmt *st, int 
                            .null_count = DSCAT_NULL,
                            .distinct_count = DSCAT_NULL,
                            .profiled_rows = DSCAT_NULL};
-    int rc = dscat_db_scan_add_column(out, &c);
-    if (rc == DSCAT_EINVALID) {
-        const dscat_table_info *t = &out->tables.items[table];
-        dscat_buf what = DSCAT_BUF_INIT;
-        rc = dscat_buf_printf(&what, "column of %s", t->name)
-                 ? DSCAT_ENOMEM
-                 : dscat_db_scan_add_object_problem(out, "main", dscat_buf_cstr(&what), name,
-                                                    "name is not valid UTF-8; not catalogued");
-        dscat_buf_free(&what);
-    }
+    int rc = dscat_db_scan_refused(out, dscat_db_scan_add_column(out, &c), "main",
+                                   out->tables.items[table].name, name);
     dscat_free(dtype);
     return rc;
 }

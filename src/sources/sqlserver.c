@@ -252,7 +252,8 @@ static int add_table(const ms_row *r, void *payload)
                           .last_modified_us = DSCAT_NULL};
     if (!t.schema || !t.name)
         return 0;
-    return dscat_db_scan_add_table(out, &t, NULL);
+    return dscat_db_scan_refused(out, dscat_db_scan_add_table(out, &t, NULL), t.schema, t.name,
+                                 NULL);
 }
 
 static int add_column(const ms_row *r, void *payload)
@@ -284,7 +285,8 @@ static int add_column(const ms_row *r, void *payload)
                            .null_count = DSCAT_NULL,
                            .distinct_count = DSCAT_NULL,
                            .profiled_rows = DSCAT_NULL};
-    int rc = dscat_db_scan_add_column(out, &c);
+    int rc = dscat_db_scan_refused(out, dscat_db_scan_add_column(out, &c),
+                                   out->tables.items[t].schema, out->tables.items[t].name, c.name);
     dscat_buf_free(&full);
     return rc;
 }

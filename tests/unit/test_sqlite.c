@@ -198,8 +198,8 @@ static void invalid_utf8_names(void **state)
     bool table_named = false, column_named = false;
     for (size_t i = 0; i < f.scan.problems.count; i++) {
         const char *m = f.scan.problems.items[i].message;
-        table_named = table_named || strstr(m, "table bad\\xff: ") != NULL;
-        column_named = column_named || strstr(m, "column of cols y\\xfe: ") != NULL;
+        table_named = table_named || strstr(m, "table main.bad\\xff: ") != NULL;
+        column_named = column_named || strstr(m, "column main.cols.y\\xfe: ") != NULL;
     }
     assert_true(table_named);
     assert_true(column_named);
