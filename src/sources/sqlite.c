@@ -219,6 +219,8 @@ static void scan_sizes(sqlite_source *s, dscat_db_scan *out, const dscat_strmap 
     "  WHERE l.schema = 'main' AND l.wr) "                                                         \
     "  OR NOT EXISTS (SELECT 1 FROM pragma_index_list(" T ") i WHERE i.origin = 'pk'))"
 
+#define EVERY_COLUMN_FIELDS COLUMN_FIELDS("m.name")
+
 /* What pragma table_xinfo's `hidden` field says: 2 and 3 are generated columns. */
 static const char *generated_kind(int hidden)
 {
@@ -270,10 +272,9 @@ static int add_column_row(dscat_db_scan *out, long table, sqlite3_stmt *st, int 
 static int scan_columns_each(sqlite_source *s, dscat_db_scan *out, dscat_error *err)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT " COLUMN_FIELDS("?1") " FROM pragma_table_xinfo(?1) p "
-                                                         "ORDER BY p.cid",
-                           -1, &st, NULL) != SQLITE_OK)
+    static const char sql[] = /* one object's columns */
+        "SELECT " COLUMN_FIELDS("?1") " FROM pragma_table_xinfo(?1) p ORDER BY p.cid";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return query_error(s, err, "column");
     int rc = 0;
     for (size_t i = 0; i < out->tables.count && rc == 0; i++) {
@@ -303,11 +304,10 @@ static int scan_columns(sqlite_source *s, dscat_db_scan *out, dscat_error *err)
 {
     sqlite3_stmt *st = NULL;
     size_t problems = out->problems.count;
-    const char *sql = "SELECT m.name, " COLUMN_FIELDS(
-        "m.name") " "
-                  "FROM sqlite_schema m JOIN pragma_table_xinfo(m.name) p "
-                  "WHERE m.type IN ('table','view') AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
-                  "ORDER BY m.name, p.cid";
+    static const char sql[] = /* one query for every object's columns */
+        "SELECT m.name, " EVERY_COLUMN_FIELDS " FROM sqlite_schema m "
+        "JOIN pragma_table_xinfo(m.name) p WHERE m.type IN ('table','view') "
+        "AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY m.name, p.cid";
     s->base.queries++;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return query_error(s, err, "column");
