@@ -84,6 +84,8 @@ typedef struct dscat_column_detail {
     bool nullable, is_primary_key, is_foreign_key;
     int ordinal;
     int64_t null_count, distinct_count, profiled_rows; /* DSCAT_NULL_ESTIMATE unless profiled */
+    char *generated; /* "STORED" or "VIRTUAL" for a generated column, else NULL */
+    bool hidden;     /* left out of SELECT * by the engine (hidden, invisible) */
 } dscat_column_detail;
 
 typedef struct dscat_reference {

@@ -2,7 +2,8 @@
  * The changes between two scans, as one query shared by the summary (each target's current scan
  * against its previous successful one) and `dscat diff` (two given scans). Result columns:
  * target, kind, database, schema, table, column, detail. Only tables whose signature differs are
- * compared column by column.
+ * compared column by column. A generated or hidden column says so in its detail ("INT generated
+ * stored"; "generated no -> virtual").
  */
 #ifndef DSCAT_CATALOG_CHANGES_H
 #define DSCAT_CATALOG_CHANGES_H
@@ -22,7 +23,9 @@
     "  WHERE ta.scan_id = cur.cid AND ta.database = tb.database AND ta.schema = tb.schema"         \
     "  AND ta.name = tb.name) "                                                                    \
     "UNION ALL SELECT p.target, 'column added', p.database, p.schema, p.name, ca.name,"            \
-    "  ca.column_type FROM pairs p JOIN columns ca ON ca.table_id = p.aid"                         \
+    "  trim(coalesce(ca.column_type, '') || CASE WHEN ca.generated IS NULL THEN '' ELSE"           \
+    "  ' generated ' || lower(ca.generated) END || CASE WHEN ca.is_hidden THEN ' hidden' ELSE ''"  \
+    "  END) FROM pairs p JOIN columns ca ON ca.table_id = p.aid"                                   \
     "  WHERE p.differs AND NOT EXISTS (SELECT 1 FROM columns cb"                                   \
     "  WHERE cb.table_id = p.bid AND cb.name = ca.name) "                                          \
     "UNION ALL SELECT p.target, 'column removed', p.database, p.schema, p.name, cb.name, NULL"     \
@@ -35,6 +38,11 @@
     "    coalesce(a.column_type, a.data_type) || '; ' ELSE '' END ||"                              \
     "  CASE WHEN a.is_nullable <> b.is_nullable THEN CASE WHEN a.is_nullable THEN"                 \
     "    'now nullable; ' ELSE 'now NOT NULL; ' END ELSE '' END ||"                                \
+    "  CASE WHEN a.generated IS NOT b.generated THEN 'generated ' ||"                              \
+    "    coalesce(lower(b.generated), 'no') || ' -> ' || coalesce(lower(a.generated), 'no') ||"    \
+    "    '; ' ELSE '' END ||"                                                                      \
+    "  CASE WHEN a.is_hidden <> b.is_hidden THEN CASE WHEN a.is_hidden THEN 'now hidden; '"        \
+    "    ELSE 'now visible; ' END ELSE '' END ||"                                                  \
     "  CASE WHEN a.column_default IS NOT b.column_default THEN 'default changed; ' ELSE '' END ||" \
     "  CASE WHEN a.is_primary_key <> b.is_primary_key OR a.fk_references <> b.fk_references"       \
     "    THEN 'keys changed; ' ELSE '' END, '; ')"                                                 \
@@ -42,6 +50,7 @@
     "  JOIN columns b ON b.table_id = p.bid AND b.name = a.name"                                   \
     "  WHERE p.differs AND (a.column_type IS NOT b.column_type OR a.data_type IS NOT b.data_type"  \
     "  OR a.is_nullable <> b.is_nullable OR a.column_default IS NOT b.column_default"              \
+    "  OR a.generated IS NOT b.generated OR a.is_hidden <> b.is_hidden"                            \
     "  OR a.is_primary_key <> b.is_primary_key OR a.fk_references <> b.fk_references) "            \
     "ORDER BY 1, 3, 4, 5, 2, 6"
 

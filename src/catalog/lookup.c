@@ -186,7 +186,8 @@ static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat
              st, &s,
              "SELECT name, data_type, column_type, fk_references, column_default, column_comment, "
              "is_nullable, is_primary_key, is_foreign_key, ordinal, null_count, distinct_count, "
-             "profiled_rows FROM columns WHERE table_id = ?1 ORDER BY ordinal",
+             "profiled_rows, generated, is_hidden FROM columns WHERE table_id = ?1 "
+             "ORDER BY ordinal",
              err)))
         return rc;
     sqlite3_bind_int64(s, 1, id);
@@ -211,6 +212,8 @@ static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat
         c->null_count = opt_int(s, 10);
         c->distinct_count = opt_int(s, 11);
         c->profiled_rows = opt_int(s, 12);
+        c->generated = dup_opt(s, 13);
+        c->hidden = sqlite3_column_int(s, 14) != 0;
     }
     sqlite3_finalize(s);
     /* Inbound: foreign keys of the same target's tables that point at this table. */
@@ -332,6 +335,7 @@ void dscat_table_detail_free(dscat_table_detail *d)
         dscat_free(c->fk_references);
         dscat_free(c->default_value);
         dscat_free(c->comment);
+        dscat_free(c->generated);
     }
     dscat_free(d->columns);
     for (size_t i = 0; i < d->ninbound; i++)

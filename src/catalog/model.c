@@ -1,6 +1,7 @@
 #include "catalog/model.h"
 
 #include "core/alloc.h"
+#include "core/buf.h"
 #include "dscat/common.h"
 
 #include <stdio.h>
@@ -46,22 +47,86 @@ void dscat_db_scan_free(dscat_db_scan *s)
     memset(s, 0, sizeof(*s));
 }
 
-/* The map key for a table: schema, a NUL byte, name (NUL cannot occur in either). */
-static size_t table_key(char *buf, size_t size, const char *schema, const char *name)
+/*
+ * The map key for a table: schema, a NUL byte, name (NUL cannot occur in either), allocated to
+ * its exact size so that names of any length can be matched. Caller frees with dscat_free();
+ * NULL when out of memory.
+ */
+static char *table_key(const char *schema, const char *name, size_t *len)
 {
     size_t a = strlen(schema), b = strlen(name);
-    if (a + b + 1 > size)
+    char *key = dscat_malloc(a + b + 1);
+    if (key == NULL)
+        return NULL;
+    memcpy(key, schema, a);
+    key[a] = '\0';
+    memcpy(key + a + 1, name, b);
+    *len = a + b + 1;
+    return key;
+}
+
+/* The map key for a column: its table's index in decimal, a NUL byte, its name. As above. */
+static char *column_key(size_t table, const char *name, size_t *len)
+{
+    char num[32]; /* a size_t in decimal, not a name */
+    int n = snprintf(num, sizeof(num), "%zu", table);
+    size_t nl = strlen(name);
+    char *key = dscat_malloc((size_t)n + 1 + nl);
+    if (key == NULL)
+        return NULL;
+    memcpy(key, num, (size_t)n + 1);
+    memcpy(key + n + 1, name, nl);
+    *len = (size_t)n + 1 + nl;
+    return key;
+}
+
+/* The length of the UTF-8 sequence starting at p when it is valid, else 0. */
+static size_t utf8_sequence(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t n;
+    unsigned cp;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        n = 2;
+        cp = p[0] & 0x1fu;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        n = 3;
+        cp = p[0] & 0x0fu;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        n = 4;
+        cp = p[0] & 0x07u;
+    } else {
         return 0;
-    memcpy(buf, schema, a);
-    buf[a] = '\0';
-    memcpy(buf + a + 1, name, b);
-    return a + b + 1;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0; /* also stops at the terminator */
+        cp = (cp << 6) | (p[i] & 0x3fu);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return n;
+}
+
+bool dscat_db_scan_valid_utf8(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_sequence(p);
+        if (n == 0)
+            return false;
+        p += n;
+    }
+    return true;
 }
 
 #define DUP(field) (src->field ? dscat_arena_strdup(&s->arena, src->field) : NULL)
 
 int dscat_db_scan_add_table(dscat_db_scan *s, const dscat_table_info *src, size_t *index)
 {
+    if (!dscat_db_scan_valid_utf8(src->schema) || !dscat_db_scan_valid_utf8(src->name))
+        return DSCAT_EINVALID;
     dscat_table_info t = *src;
     t.schema = DUP(schema);
     t.name = DUP(name);
@@ -69,48 +134,65 @@ int dscat_db_scan_add_table(dscat_db_scan *s, const dscat_table_info *src, size_
     t.comment = DUP(comment);
     if (!t.schema || !t.name || !t.type)
         return DSCAT_ENOMEM;
-    char key[2048];
-    size_t klen = table_key(key, sizeof(key), t.schema, t.name);
-    if (klen == 0)
-        return DSCAT_EINVALID;
+    size_t klen;
+    char *key = table_key(t.schema, t.name, &klen);
     size_t idx = s->tables.count;
-    if (VEC_PUSH(s->tables, t) || dscat_strmap_put(&s->table_index, key, klen, idx))
-        return DSCAT_ENOMEM;
-    if (index)
+    int rc =
+        key == NULL || VEC_PUSH(s->tables, t) || dscat_strmap_put(&s->table_index, key, klen, idx)
+            ? DSCAT_ENOMEM
+            : 0;
+    dscat_free(key);
+    if (rc == 0 && index)
         *index = idx;
-    return 0;
+    return rc;
 }
 
 long dscat_db_scan_find_table(const dscat_db_scan *s, const char *schema, const char *name)
 {
-    char key[2048];
-    size_t klen = table_key(key, sizeof(key), schema, name);
-    size_t idx;
-    if (klen == 0 || !dscat_strmap_get(&s->table_index, key, klen, &idx))
-        return -1;
-    return (long)idx;
+    size_t klen, idx;
+    char *key = table_key(schema, name, &klen);
+    bool found = key && dscat_strmap_get(&s->table_index, key, klen, &idx);
+    dscat_free(key);
+    return found ? (long)idx : -1;
 }
 
 int dscat_db_scan_add_column(dscat_db_scan *s, const dscat_column_info *src)
 {
+    if (!dscat_db_scan_valid_utf8(src->name))
+        return DSCAT_EINVALID;
     dscat_column_info c = *src;
     c.name = DUP(name);
     c.data_type = DUP(data_type);
     c.column_type = DUP(column_type);
+    c.generated = DUP(generated);
     c.default_value = DUP(default_value);
     c.comment = DUP(comment);
-    if (!c.name || !c.data_type)
+    if (!c.name || !c.data_type || (src->generated && !c.generated))
         return DSCAT_ENOMEM;
-    char key[1100];
-    int n = snprintf(key, sizeof(key), "%zu", c.table);
-    size_t nl = strlen(c.name);
-    if (nl > sizeof(key) - (size_t)n - 1)
-        return DSCAT_EINVALID;
-    memcpy(key + n + 1, c.name, nl);
-    key[n] = '\0';
-    if (dscat_strmap_put(&s->column_index, key, (size_t)n + 1 + nl, s->columns.count))
-        return DSCAT_ENOMEM;
-    return VEC_PUSH(s->columns, c);
+    size_t klen;
+    char *key = column_key(c.table, c.name, &klen);
+    int rc = key == NULL || dscat_strmap_put(&s->column_index, key, klen, s->columns.count)
+                 ? DSCAT_ENOMEM
+                 : VEC_PUSH(s->columns, c);
+    dscat_free(key);
+    return rc;
+}
+
+int dscat_db_scan_truncate_columns(dscat_db_scan *s, size_t count)
+{
+    if (count >= s->columns.count)
+        return 0;
+    s->columns.count = count;
+    dscat_strmap_free(&s->column_index);
+    for (size_t i = 0; i < count; i++) {
+        size_t klen;
+        char *key = column_key(s->columns.items[i].table, s->columns.items[i].name, &klen);
+        int rc = key ? dscat_strmap_put(&s->column_index, key, klen, i) : DSCAT_ENOMEM;
+        dscat_free(key);
+        if (rc)
+            return DSCAT_ENOMEM;
+    }
+    return 0;
 }
 
 int dscat_db_scan_add_fk(dscat_db_scan *s, const dscat_fk_info *src)
@@ -125,28 +207,68 @@ int dscat_db_scan_add_fk(dscat_db_scan *s, const dscat_fk_info *src)
     return VEC_PUSH(s->fks, f);
 }
 
+/* Appends s with each byte that is not part of valid UTF-8 written as \xNN. */
+static int put_escaped(dscat_buf *b, const char *s)
+{
+    int rc = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && rc == 0;) {
+        size_t n = utf8_sequence(p);
+        rc = n ? dscat_buf_put(b, p, n) : dscat_buf_printf(b, "\\x%02x", *p);
+        p += n ? n : 1;
+    }
+    return rc;
+}
+
 int dscat_db_scan_add_problem(dscat_db_scan *s, const char *schema, const char *message)
 {
-    dscat_problem p = {s->database, schema ? dscat_arena_strdup(&s->arena, schema) : NULL,
-                       dscat_arena_strdup(&s->arena, message)};
-    if (p.message == NULL)
+    dscat_buf b = DSCAT_BUF_INIT, sb = DSCAT_BUF_INIT;
+    int rc = put_escaped(&b, message);
+    if (rc == 0 && schema)
+        rc = put_escaped(&sb, schema);
+    dscat_problem p = {
+        s->database, schema && rc == 0 ? dscat_arena_strdup(&s->arena, dscat_buf_cstr(&sb)) : NULL,
+        rc ? NULL : dscat_arena_strdup(&s->arena, dscat_buf_cstr(&b))};
+    dscat_buf_free(&b);
+    dscat_buf_free(&sb);
+    if (p.message == NULL || (schema && p.schema == NULL))
         return DSCAT_ENOMEM;
     return VEC_PUSH(s->problems, p);
 }
 
+int dscat_db_scan_add_object_problem(dscat_db_scan *s, const char *schema, const char *what,
+                                     const char *name, const char *cause)
+{
+    dscat_buf b = DSCAT_BUF_INIT;
+    int rc = dscat_buf_printf(&b, "%s %s: %s", what, name, cause);
+    if (rc == 0)
+        rc = dscat_db_scan_add_problem(s, schema, dscat_buf_cstr(&b));
+    dscat_buf_free(&b);
+    return rc ? DSCAT_ENOMEM : 0;
+}
+
+int dscat_db_scan_refused(dscat_db_scan *s, int rc, const char *schema, const char *table,
+                          const char *column)
+{
+    if (rc != DSCAT_EINVALID)
+        return rc;
+    dscat_buf b = DSCAT_BUF_INIT;
+    rc = column ? dscat_buf_printf(&b, "%s.%s.%s", schema, table, column)
+                : dscat_buf_printf(&b, "%s.%s", schema, table);
+    if (rc == 0)
+        rc = dscat_db_scan_add_object_problem(s, schema, column ? "column" : "table",
+                                              dscat_buf_cstr(&b),
+                                              "name is not valid UTF-8; not catalogued");
+    dscat_buf_free(&b);
+    return rc ? DSCAT_ENOMEM : 0;
+}
+
 long dscat_db_scan_find_column(const dscat_db_scan *s, size_t table, const char *column)
 {
-    char key[1100];
-    int n = snprintf(key, sizeof(key), "%zu", table);
-    size_t nl = strlen(column);
-    size_t idx;
-    if (nl > sizeof(key) - (size_t)n - 1)
-        return -1;
-    memcpy(key + n + 1, column, nl);
-    key[n] = '\0';
-    if (!dscat_strmap_get(&s->column_index, key, (size_t)n + 1 + nl, &idx))
-        return -1;
-    return (long)idx;
+    size_t klen, idx;
+    char *key = column_key(table, column, &klen);
+    bool found = key && dscat_strmap_get(&s->column_index, key, klen, &idx);
+    dscat_free(key);
+    return found ? (long)idx : -1;
 }
 
 void dscat_db_scan_mark_pk(dscat_db_scan *s, size_t table, const char *column)

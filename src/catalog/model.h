@@ -30,6 +30,9 @@ typedef struct dscat_column_info {
     int ordinal;
     const char *data_type, *column_type;
     bool nullable, is_pk;
+    /* "STORED" or "VIRTUAL" for a generated (computed) column, NULL for an ordinary one. */
+    const char *generated;
+    bool hidden;                                       /* left out of SELECT * by the engine */
     const char *default_value, *comment;               /* NULL = none */
     int64_t max_length, precision, scale;              /* DSCAT_NULL = not applicable */
     int64_t null_count, distinct_count, profiled_rows; /* DSCAT_NULL unless profiled */
@@ -68,18 +71,42 @@ typedef struct dscat_db_scan {
 int dscat_db_scan_init(dscat_db_scan *s, const char *database);
 void dscat_db_scan_free(dscat_db_scan *s);
 
-/* Appends a table (strings are copied); *index receives its position. 0 or DSCAT_ENOMEM. */
+/*
+ * Appends a table (strings are copied); *index receives its position. Returns 0, DSCAT_ENOMEM,
+ * or DSCAT_EINVALID when the name is not valid UTF-8 (the store and its exports hold UTF-8 text
+ * only): the driver then reports the table as a problem and goes on.
+ */
 int dscat_db_scan_add_table(dscat_db_scan *s, const dscat_table_info *t, size_t *index);
 /* The index of table schema.name, or -1 when it was not reported. */
 long dscat_db_scan_find_table(const dscat_db_scan *s, const char *schema, const char *name);
-/* Appends a column (strings copied). */
+/* Appends a column (strings copied). 0, DSCAT_ENOMEM, or DSCAT_EINVALID as for a table. */
 int dscat_db_scan_add_column(dscat_db_scan *s, const dscat_column_info *c);
 /* Appends a foreign-key column pair (strings copied). */
 int dscat_db_scan_add_fk(dscat_db_scan *s, const dscat_fk_info *fk);
-/* Records a problem (strings copied). */
+/*
+ * Records a problem (strings copied). Bytes of the message that are not valid UTF-8 (a name
+ * quoted in it) are written as \xNN, so that every problem can be stored and exported.
+ */
 int dscat_db_scan_add_problem(dscat_db_scan *s, const char *schema, const char *message);
+/* Records a problem about one object: "<what> <name>: <cause>". 0 or DSCAT_ENOMEM. */
+int dscat_db_scan_add_object_problem(dscat_db_scan *s, const char *schema, const char *what,
+                                     const char *name, const char *cause);
+/*
+ * For drivers, after adding a table (column NULL) or a column: rc DSCAT_EINVALID (a name the
+ * store cannot hold) becomes a problem naming the object, "table schema.name: ..." or "column
+ * schema.table.column: ...", and 0; other codes come back as they are.
+ */
+int dscat_db_scan_refused(dscat_db_scan *s, int rc, const char *schema, const char *table,
+                          const char *column);
+/* True when s is valid UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF). */
+bool dscat_db_scan_valid_utf8(const char *s);
 
-/* The index of column `column` of table `table`, or -1. */
+/*
+ * Drops every column from position `count` on (a source's pass that failed halfway) and
+ * rebuilds the column index over the rest. 0 or DSCAT_ENOMEM.
+ */
+int dscat_db_scan_truncate_columns(dscat_db_scan *s, size_t count);
+/* The index of column `column` of table `table`, or -1 (also when out of memory). */
 long dscat_db_scan_find_column(const dscat_db_scan *s, size_t table, const char *column);
 /* Sets is_pk on column `column` of table `table`; does nothing when the column is unknown. */
 void dscat_db_scan_mark_pk(dscat_db_scan *s, size_t table, const char *column);

@@ -73,12 +73,14 @@ static void progress(run_state *rs, const char *fmt, ...)
 {
     if (rs->opts->progress == NULL)
         return;
-    char line[600];
+    dscat_buf line = DSCAT_BUF_INIT; /* names of any length: no fixed-size line */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    int rc = dscat_buf_vprintf(&line, fmt, ap);
     va_end(ap);
-    rs->opts->progress(line, rs->opts->payload);
+    if (rc == 0)
+        rs->opts->progress(dscat_buf_cstr(&line), rs->opts->payload);
+    dscat_buf_free(&line);
 }
 
 /* Records a problem for a target; called with the lock held. */
@@ -165,10 +167,12 @@ static void profile_scan(run_state *rs, dscat_source *src, dscat_db_scan *scan)
         dscat_error err = {0};
         if (src->driver->profile_table(src, scan, t, order + start[t], start[t + 1] - start[t],
                                        rs->cfg->settings.profile_sample_size, &err)) {
-            char msg[DSCAT_ERROR_MESSAGE_SIZE + 64];
-            snprintf(msg, sizeof(msg), "profile of %s.%s failed: %s", scan->tables.items[t].schema,
-                     scan->tables.items[t].name, err.message);
-            dscat_db_scan_add_problem(scan, scan->tables.items[t].schema, msg);
+            dscat_buf msg = DSCAT_BUF_INIT;
+            if (dscat_buf_printf(&msg, "profile of %s.%s failed: %s", scan->tables.items[t].schema,
+                                 scan->tables.items[t].name, err.message) ||
+                dscat_db_scan_add_problem(scan, scan->tables.items[t].schema, dscat_buf_cstr(&msg)))
+                rs->out_of_memory = true;
+            dscat_buf_free(&msg);
         }
     }
 done:

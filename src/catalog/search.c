@@ -515,13 +515,21 @@ int dscat_search(dscat_search_result *out, const dscat_search_index *idx,
                  const dscat_search_options *o, dscat_error *err)
 {
     memset(out, 0, sizeof(*out));
-    char buf[4096];
+    /* The keywords, lower-cased, each whole however long (a name of any length is a keyword). */
+    size_t size = 1;
+    for (size_t i = 0; i < o->nkeywords; i++)
+        size += strlen(o->keywords[i]) + 1;
+    char *buf = dscat_malloc(size);
+    if (buf == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     const char *kws[MAX_KEYWORDS];
-    size_t nk = split_keywords(o, buf, sizeof(buf), kws);
+    size_t nk = split_keywords(o, buf, size, kws);
     size_t top = o->top ? o->top : 20;
     out->searched = idx->ncolumns;
-    if (nk == 0)
+    if (nk == 0) {
+        dscat_free(buf);
         return 0;
+    }
     matches m;
     heap h = {dscat_calloc(top + 1, sizeof(cand)), 0, top, idx};
     cand *per_table = NULL;
@@ -594,6 +602,7 @@ done:
     dscat_free(per_table);
     dscat_free(h.items);
     free_matches(&m);
+    dscat_free(buf);
     return rc;
 }
 

@@ -105,7 +105,11 @@ static const char *const migrations[] = {
     "  path TEXT PRIMARY KEY,"
     "  delete_after TEXT NOT NULL,"
     "  retry_count INTEGER NOT NULL DEFAULT 0);",
-    /* 3: the columns of a cached version written in a lossless fallback (JSON array); the
+    /* 3: generated and hidden columns (rows written before it are ordinary columns) */
+    "ALTER TABLE columns ADD COLUMN generated TEXT"
+    "  CHECK (generated IS NULL OR generated IN ('STORED', 'VIRTUAL'));"
+    "ALTER TABLE columns ADD COLUMN is_hidden INTEGER NOT NULL DEFAULT 0;",
+    /* 4: the columns of a cached version written in a lossless fallback (JSON array); the
      * catalog's id, which marks the cache versions it writes */
     "ALTER TABLE table_cache ADD COLUMN fallbacks TEXT NOT NULL DEFAULT '[]';"
     "CREATE TABLE catalog_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -274,6 +278,14 @@ int dscat_store_open(dscat_store **out, const char *catalog_dir, dscat_store_mod
                                 "catalog store %s is not initialised: run dscat refresh", st->path);
             goto fail;
         }
+        /* Before migration 3, every column was an ordinary one: readers see the columns it
+         * added through a view of that name, which SQLite finds before the stored table. */
+        if (version < 3 &&
+            (rc = exec(st,
+                       "CREATE TEMP VIEW columns AS SELECT *, NULL AS generated, 0 AS is_hidden "
+                       "FROM main.columns",
+                       err)))
+            goto fail;
     } else {
         if ((rc = exec(st, "PRAGMA journal_mode = WAL", err)) ||
             (rc = exec(st, "PRAGMA synchronous = NORMAL", err)) || (rc = migrate(st, version, err)))
@@ -479,9 +491,9 @@ static uint64_t mix_int(uint64_t h, int64_t v)
 
 /*
  * A signature per table over everything a schema change can touch: its type and each column's
- * position, name, types, nullability, default and keys. Two scans' tables with equal signatures
- * are unchanged, so change detection compares columns only where signatures differ. Returns an
- * array parallel to tables; caller frees.
+ * position, name, types, nullability, generation, hiddenness, default and keys. Two scans' tables
+ * with equal signatures are unchanged, so change detection compares columns only where signatures
+ * differ. Returns an array parallel to tables; caller frees.
  */
 static int64_t *table_signatures(const dscat_db_scan *d, const char **refs)
 {
@@ -497,7 +509,10 @@ static int64_t *table_signatures(const dscat_db_scan *d, const char **refs)
         x = mix_str(x, c->data_type);
         x = mix_str(x, c->column_type);
         x = mix_str(x, c->default_value);
-        x = mix_int(x, (c->nullable ? 1 : 0) | (c->is_pk ? 2 : 0));
+        /* The generation and hidden bits are 0 for ordinary columns, so that their tables keep
+         * the signatures they had before these facts were recorded. */
+        int gen = c->generated == NULL ? 0 : strcmp(c->generated, "STORED") == 0 ? 4 : 8;
+        x = mix_int(x, (c->nullable ? 1 : 0) | (c->is_pk ? 2 : 0) | gen | (c->hidden ? 16 : 0));
         x = mix_str(x, refs[i] ? refs[i] : "");
         h[c->table] += x * 0x9E3779B97F4A7C15ULL; /* order-independent over columns */
     }
@@ -524,8 +539,8 @@ int dscat_store__insert_database(dscat_store *st, int64_t scan_id, dscat_db_scan
              "INSERT INTO columns(table_id, ordinal, name, data_type, column_type, is_nullable, "
              "is_primary_key, is_foreign_key, fk_references, max_length, numeric_precision, "
              "numeric_scale, column_default, column_comment, null_count, distinct_count, "
-             "profiled_rows) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-             "?14, ?15, ?16, ?17)",
+             "profiled_rows, generated, is_hidden) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+             "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
              err)) ||
         (rc = dscat_store__prepare(st, &fs,
                                    "INSERT INTO foreign_keys(table_id, column_name, ref_schema, "
@@ -577,6 +592,8 @@ int dscat_store__insert_database(dscat_store *st, int64_t scan_id, dscat_db_scan
         bind_opt_int(cs, 15, c->null_count);
         bind_opt_int(cs, 16, c->distinct_count);
         bind_opt_int(cs, 17, c->profiled_rows);
+        bind_text(cs, 18, c->generated);
+        sqlite3_bind_int(cs, 19, c->hidden);
         rc = step_reset(st, cs, err);
     }
     for (size_t i = 0; i < d->fks.count && rc == 0; i++) {

@@ -28,9 +28,9 @@ static void progress_line(const char *line, void *payload)
 /* The failure message, prefixed with the target when the driver did not name it. */
 static void print_failure(const dscat_target_report *t)
 {
-    char prefix[128];
-    snprintf(prefix, sizeof(prefix), "target %s", t->target);
-    if (strncmp(t->error.message, prefix, strlen(prefix)) == 0)
+    size_t n = strlen(t->target);
+    if (strncmp(t->error.message, "target ", 7) == 0 &&
+        strncmp(t->error.message + 7, t->target, n) == 0)
         cli_error("%s", t->error.message);
     else
         cli_error("target %s: %s", t->target, t->error.message);

@@ -23,7 +23,8 @@ static const char *const create_sql =
     " profiled_rows BIGINT, target VARCHAR, server VARCHAR, table_type VARCHAR,"
     " ordinal_position INTEGER, column_type VARCHAR, max_length BIGINT,"
     " numeric_precision INTEGER, numeric_scale INTEGER, column_default VARCHAR,"
-    " column_comment VARCHAR, table_comment VARCHAR, table_size_bytes BIGINT)";
+    " column_comment VARCHAR, table_comment VARCHAR, table_size_bytes BIGINT,"
+    " \"generated\" VARCHAR, is_hidden BOOLEAN)";
 
 /*
  * Rows come in the order the join's plan walks the store (fixed by DSCAT_CURRENT_TABLES): target
@@ -35,10 +36,10 @@ static const char *const create_sql =
 typedef enum { A_TEXT, A_BOOL, A_BIGINT, A_INT, A_DOUBLE, A_TIMESTAMP } append_kind;
 
 static const append_kind kinds[] = {
-    A_TEXT,   A_TEXT,   A_TEXT,   A_TEXT,      A_TEXT,      A_BOOL,   A_BOOL,
-    A_BOOL,   A_TEXT,   A_BIGINT, A_TIMESTAMP, A_TIMESTAMP, A_BIGINT, A_DOUBLE,
-    A_BIGINT, A_BIGINT, A_TEXT,   A_TEXT,      A_TEXT,      A_INT,    A_TEXT,
-    A_BIGINT, A_INT,    A_INT,    A_TEXT,      A_TEXT,      A_TEXT,   A_BIGINT};
+    A_TEXT, A_TEXT,   A_TEXT,      A_TEXT,      A_TEXT,   A_BOOL,   A_BOOL,   A_BOOL,
+    A_TEXT, A_BIGINT, A_TIMESTAMP, A_TIMESTAMP, A_BIGINT, A_DOUBLE, A_BIGINT, A_BIGINT,
+    A_TEXT, A_TEXT,   A_TEXT,      A_INT,       A_TEXT,   A_BIGINT, A_INT,    A_INT,
+    A_TEXT, A_TEXT,   A_TEXT,      A_BIGINT,    A_TEXT,   A_BOOL};
 
 #define NCOLS ((int)(sizeof(kinds) / sizeof(kinds[0])))
 
@@ -51,7 +52,7 @@ static const char *const select_sql =
     "      ELSE round(CAST(c.null_count AS REAL) / c.profiled_rows, 4) END,"
     " c.distinct_count, c.profiled_rows, t.target, t.server, t.table_type, c.ordinal,"
     " c.column_type, c.max_length, c.numeric_precision, c.numeric_scale, c.column_default,"
-    " c.column_comment, t.comment, t.size_bytes "
+    " c.column_comment, t.comment, t.size_bytes, c.generated, c.is_hidden "
     "FROM " DSCAT_CURRENT_TABLES " t JOIN columns c ON c.table_id = t.id "
     "WHERE ?1 IS NULL OR t.target = ?1";
 

@@ -208,14 +208,15 @@ static void changes(summary *sm)
         return;
     dscat_buf_puts(b, "## Changes Since Previous Scan\n\n");
     int step, n = 0;
-    char last_target[256] = "";
+    dscat_buf last_target = DSCAT_BUF_INIT; /* target keys may be of any length */
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         const char *target = col(s, 0);
-        if (n++ == 0 || strcmp(target, last_target) != 0) {
+        if (n++ == 0 || strcmp(target, dscat_buf_cstr(&last_target)) != 0) {
             if (n > 1)
                 dscat_buf_putc(b, '\n');
             dscat_buf_printf(b, "### %s\n\n", target);
-            snprintf(last_target, sizeof(last_target), "%s", target);
+            dscat_buf_reset(&last_target);
+            dscat_buf_puts(&last_target, target);
         }
         dscat_buf_printf(b, "- %s: ", col(s, 1));
         cell(b, col(s, 2));
@@ -235,6 +236,7 @@ static void changes(summary *sm)
         dscat_buf_putc(b, '\n');
     }
     dscat_buf_puts(b, n ? "\n" : "*No changes*\n\n");
+    dscat_buf_free(&last_target);
     finish(sm, s, step);
 }
 

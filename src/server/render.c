@@ -65,14 +65,16 @@ json_t *dscat_render_table(const dscat_table_detail *d)
     for (size_t i = 0; i < d->ncolumns; i++) {
         const dscat_column_detail *c = &d->columns[i];
         json_array_append_new(
-            cols, json_pack("{s:s, s:i, s:s, s:s, s:b, s:b, s:b, s:s, s:s?, s:s?, s:o, s:o, s:o}",
+            cols, json_pack("{s:s, s:i, s:s, s:s, s:b, s:b, s:b, s:s, s:s?, s:s?, s:o, s:o, s:o, "
+                            "s:s?, s:b}",
                             "column_name", c->name, "ordinal_position", c->ordinal, "data_type",
                             c->data_type, "column_type", c->column_type, "is_nullable", c->nullable,
                             "is_primary_key", c->is_primary_key, "is_foreign_key",
                             c->is_foreign_key, "fk_references", c->fk_references, "column_default",
                             c->default_value, "column_comment", c->comment, "null_count",
                             opt_int(c->null_count), "distinct_count", opt_int(c->distinct_count),
-                            "profiled_rows", opt_int(c->profiled_rows)));
+                            "profiled_rows", opt_int(c->profiled_rows), "generated", c->generated,
+                            "is_hidden", c->hidden));
     }
     json_t *inbound = json_array();
     for (size_t i = 0; i < d->ninbound; i++)

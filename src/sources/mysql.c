@@ -237,7 +237,8 @@ static int read_tables(MYSQL_RES *r, dscat_db_scan *out)
                               .comment = comment_of(row[4], view),
                               .last_modified_us =
                                   row[5] ? strtoll(row[5], NULL, 10) * 1000000 : DSCAT_NULL};
-        if (dscat_db_scan_add_table(out, &t, NULL))
+        if (dscat_db_scan_refused(out, dscat_db_scan_add_table(out, &t, NULL), t.schema, t.name,
+                                  NULL))
             return DSCAT_ENOMEM;
     }
     return 0;
@@ -266,7 +267,8 @@ static int read_columns(MYSQL_RES *r, dscat_db_scan *out)
                                .null_count = DSCAT_NULL,
                                .distinct_count = DSCAT_NULL,
                                .profiled_rows = DSCAT_NULL};
-        if (dscat_db_scan_add_column(out, &c))
+        if (dscat_db_scan_refused(out, dscat_db_scan_add_column(out, &c),
+                                  out->tables.items[t].schema, out->tables.items[t].name, c.name))
             return DSCAT_ENOMEM;
     }
     return 0;

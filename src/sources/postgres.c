@@ -413,7 +413,8 @@ static int read_tables(PGresult *r, dscat_db_scan *out)
                               .size_bytes = opt_int(r, i, 4),
                               .comment = opt_str(r, i, 5),
                               .last_modified_us = DSCAT_NULL};
-        if (dscat_db_scan_add_table(out, &t, NULL))
+        if (dscat_db_scan_refused(out, dscat_db_scan_add_table(out, &t, NULL), t.schema, t.name,
+                                  NULL))
             return DSCAT_ENOMEM;
     }
     return 0;
@@ -439,7 +440,8 @@ static int read_columns(PGresult *r, dscat_db_scan *out)
                                .null_count = DSCAT_NULL,
                                .distinct_count = DSCAT_NULL,
                                .profiled_rows = DSCAT_NULL};
-        if (dscat_db_scan_add_column(out, &c))
+        if (dscat_db_scan_refused(out, dscat_db_scan_add_column(out, &c),
+                                  out->tables.items[t].schema, out->tables.items[t].name, c.name))
             return DSCAT_ENOMEM;
     }
     return 0;

@@ -90,15 +90,20 @@ static int query_error(sqlite_source *s, dscat_error *err, const char *what)
                            s->base.target->key, what, s->path, sqlite3_errmsg(s->db));
 }
 
-/* Lower-cases a declared type and drops its parenthesised part: "NVARCHAR(160)" -> "nvarchar". */
-static void bare_type(const char *declared, char *out, size_t size)
+/*
+ * The bare type of a declared type: lower-cased, without its parenthesised part and trailing
+ * blanks ("NVARCHAR(160)" -> "nvarchar"). Declared types may be of any length. Caller frees;
+ * NULL when out of memory.
+ */
+static char *bare_type(const char *declared)
 {
-    size_t k = 0;
-    for (const char *p = declared; *p && *p != '(' && k + 1 < size; p++)
-        out[k++] = (char)tolower((unsigned char)*p);
-    while (k > 0 && isspace((unsigned char)out[k - 1]))
-        k--;
-    out[k] = '\0';
+    size_t n = strcspn(declared, "(");
+    while (n > 0 && isspace((unsigned char)declared[n - 1]))
+        n--;
+    char *out = dscat_strndup(declared, n);
+    for (size_t k = 0; out && k < n; k++)
+        out[k] = (char)tolower((unsigned char)out[k]);
+    return out;
 }
 
 /* Pass 1: tables and views, noting whether statistics can be used. */
@@ -124,7 +129,8 @@ static int scan_tables(sqlite_source *s, dscat_db_scan *out, bool *has_stat1, ds
                               .row_estimate = DSCAT_NULL,
                               .size_bytes = DSCAT_NULL,
                               .last_modified_us = DSCAT_NULL};
-        if (dscat_db_scan_add_table(out, &t, NULL)) {
+        if (dscat_db_scan_refused(out, dscat_db_scan_add_table(out, &t, NULL), "main", name,
+                                  NULL)) {
             sqlite3_finalize(st);
             return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         }
@@ -201,19 +207,51 @@ static void scan_sizes(sqlite_source *s, dscat_db_scan *out, const dscat_strmap 
     sqlite3_finalize(st);
 }
 
-/* Adds one row of pragma table_info output (columns 1.. of st starting at `at`). */
+/*
+ * The columns of one object, as pragma table_xinfo reports them (hidden and generated columns
+ * included, cid counting every column, so ordinals are the declared positions), followed by
+ * whether the column is part of a primary key that cannot hold NULL although it is not declared
+ * NOT NULL: an INTEGER PRIMARY KEY (an alias of the rowid: its table has no separate 'pk'
+ * index), or any primary-key column of a WITHOUT ROWID table. T is the object's name.
+ */
+#define COLUMN_FIELDS(T)                                                                           \
+    "p.cid, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk, p.hidden, "                         \
+    "p.pk > 0 AND (EXISTS (SELECT 1 FROM pragma_table_list(" T ") l "                              \
+    "  WHERE l.schema = 'main' AND l.wr) "                                                         \
+    "  OR NOT EXISTS (SELECT 1 FROM pragma_index_list(" T ") i WHERE i.origin = 'pk'))"
+
+#define EVERY_COLUMN_FIELDS COLUMN_FIELDS("m.name")
+
+/* What pragma table_xinfo's `hidden` field says: 2 and 3 are generated columns. */
+static const char *generated_kind(int hidden)
+{
+    return hidden == 3 ? "STORED" : hidden == 2 ? "VIRTUAL" : NULL;
+}
+
+/*
+ * Adds one column from the fields of COLUMN_FIELDS, starting at field `at` of st. A name the
+ * catalog cannot hold (not UTF-8) becomes a problem naming the column. 0 or DSCAT_ENOMEM.
+ */
 static int add_column_row(dscat_db_scan *out, long table, sqlite3_stmt *st, int at)
 {
     const char *declared = text_col(st, at + 2);
-    char dtype[256];
-    bare_type(declared ? declared : "", dtype, sizeof(dtype));
+    const char *name = text_col(st, at + 1);
+    char *dtype = bare_type(declared ? declared : "");
+    if (dtype == NULL || name == NULL) {
+        dscat_free(dtype);
+        return DSCAT_ENOMEM;
+    }
+    int hidden = sqlite3_column_int(st, at + 6);
+    bool key_not_null = sqlite3_column_int(st, at + 7) != 0;
     dscat_column_info c = {.table = (size_t)table,
-                           .name = text_col(st, at + 1),
+                           .name = name,
                            .ordinal = sqlite3_column_int(st, at) + 1,
                            .data_type = dtype,
                            .column_type = declared ? declared : "",
-                           .nullable = sqlite3_column_int(st, at + 3) == 0,
+                           .nullable = sqlite3_column_int(st, at + 3) == 0 && !key_not_null,
                            .is_pk = sqlite3_column_int(st, at + 5) > 0,
+                           .generated = generated_kind(hidden),
+                           .hidden = hidden == 1,
                            .default_value = text_col(st, at + 4),
                            .max_length = DSCAT_NULL,
                            .precision = DSCAT_NULL,
@@ -221,46 +259,56 @@ static int add_column_row(dscat_db_scan *out, long table, sqlite3_stmt *st, int 
                            .null_count = DSCAT_NULL,
                            .distinct_count = DSCAT_NULL,
                            .profiled_rows = DSCAT_NULL};
-    return dscat_db_scan_add_column(out, &c);
+    int rc = dscat_db_scan_refused(out, dscat_db_scan_add_column(out, &c), "main",
+                                   out->tables.items[table].name, name);
+    dscat_free(dtype);
+    return rc;
 }
 
 /*
  * Fallback for a database whose set-based column query fails (a view over a dropped table makes
- * pragma_table_info fail for the whole join): one query per object, so that the broken object
- * becomes a problem and the others are still catalogued.
+ * pragma_table_xinfo fail for the whole join): one query per object, so that the broken object
+ * becomes a problem naming it and every column of the others is still catalogued.
  */
 static int scan_columns_each(sqlite_source *s, dscat_db_scan *out, dscat_error *err)
 {
-    for (size_t i = 0; i < out->tables.count; i++) {
-        sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st = NULL;
+    static const char sql[] = /* one object's columns */
+        "SELECT " COLUMN_FIELDS("?1") " FROM pragma_table_xinfo(?1) p ORDER BY p.cid";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return query_error(s, err, "column");
+    int rc = 0;
+    for (size_t i = 0; i < out->tables.count && rc == 0; i++) {
+        const dscat_table_info *t = &out->tables.items[i];
+        size_t before = out->columns.count;
+        int step = SQLITE_DONE;
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
         s->base.queries++;
-        int rc = sqlite3_prepare_v2(s->db, "SELECT * FROM pragma_table_info(?1)", -1, &st, NULL);
-        if (rc == SQLITE_OK)
-            sqlite3_bind_text(st, 1, out->tables.items[i].name, -1, SQLITE_STATIC);
-        while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
-            if (add_column_row(out, (long)i, st, 0)) {
-                sqlite3_finalize(st);
-                return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-            }
-        if (rc != SQLITE_DONE) {
-            char msg[512];
-            snprintf(msg, sizeof(msg), "cannot read columns of %s: %s", out->tables.items[i].name,
-                     sqlite3_errmsg(s->db));
-            dscat_db_scan_add_problem(out, "main", msg);
+        while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
+            rc = add_column_row(out, (long)i, st, 0);
+        if (rc == 0 && step != SQLITE_DONE) {
+            /* Keep no half-read object. */
+            rc = dscat_db_scan_truncate_columns(out, before);
+            if (rc == 0)
+                rc = dscat_db_scan_add_object_problem(
+                    out, "main",
+                    strcmp(t->type, "VIEW") == 0 ? "cannot read view" : "cannot read table",
+                    t->name, sqlite3_errmsg(s->db));
         }
-        sqlite3_finalize(st);
     }
-    return 0;
+    sqlite3_finalize(st);
+    return rc ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory") : 0;
 }
 
 static int scan_columns(sqlite_source *s, dscat_db_scan *out, dscat_error *err)
 {
     sqlite3_stmt *st = NULL;
-    const char *sql =
-        "SELECT m.name, p.cid, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk "
-        "FROM sqlite_schema m JOIN pragma_table_info(m.name) p "
-        "WHERE m.type IN ('table','view') AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
-        "ORDER BY m.name, p.cid";
+    size_t problems = out->problems.count;
+    static const char sql[] = /* one query for every object's columns */
+        "SELECT m.name, " EVERY_COLUMN_FIELDS " FROM sqlite_schema m "
+        "JOIN pragma_table_xinfo(m.name) p WHERE m.type IN ('table','view') "
+        "AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY m.name, p.cid";
     s->base.queries++;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return query_error(s, err, "column");
@@ -275,9 +323,11 @@ static int scan_columns(sqlite_source *s, dscat_db_scan *out, dscat_error *err)
     sqlite3_finalize(st);
     if (rc == SQLITE_DONE)
         return 0;
-    /* Start again object by object, dropping what the failed pass collected. */
-    out->columns.count = 0;
-    dscat_strmap_free(&out->column_index);
+    /* Start again object by object, dropping what the failed pass collected (and the problems
+     * it recorded, which the second pass records again). */
+    out->problems.count = problems;
+    if (dscat_db_scan_truncate_columns(out, 0))
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     return scan_columns_each(s, out, err);
 }
 

@@ -252,7 +252,8 @@ static int add_table(const ms_row *r, void *payload)
                           .last_modified_us = DSCAT_NULL};
     if (!t.schema || !t.name)
         return 0;
-    return dscat_db_scan_add_table(out, &t, NULL);
+    return dscat_db_scan_refused(out, dscat_db_scan_add_table(out, &t, NULL), t.schema, t.name,
+                                 NULL);
 }
 
 static int add_column(const ms_row *r, void *payload)
@@ -263,15 +264,18 @@ static int add_column(const ms_row *r, void *payload)
     long t = dscat_db_scan_find_table(out, r->cols[0], r->cols[1]);
     if (t < 0)
         return 0;
-    char full[300];
-    dscat_sqlserver__column_type(full, sizeof(full), r->cols[4] ? r->cols[4] : "",
-                                 opt_int(r->cols[7]), opt_int(r->cols[8]), opt_int(r->cols[9]),
-                                 opt_int(r->cols[10]));
+    dscat_buf full = DSCAT_BUF_INIT;
+    if (dscat_sqlserver__column_type(&full, r->cols[4] ? r->cols[4] : "", opt_int(r->cols[7]),
+                                     opt_int(r->cols[8]), opt_int(r->cols[9]),
+                                     opt_int(r->cols[10]))) {
+        dscat_buf_free(&full);
+        return DSCAT_ENOMEM;
+    }
     dscat_column_info c = {.table = (size_t)t,
                            .name = r->cols[2],
                            .ordinal = r->cols[3] ? atoi(r->cols[3]) : 0,
                            .data_type = r->cols[4] ? r->cols[4] : "",
-                           .column_type = full,
+                           .column_type = dscat_buf_cstr(&full),
                            .nullable = r->cols[5] && strcmp(r->cols[5], "YES") == 0,
                            .default_value = r->cols[6],
                            .max_length = opt_int(r->cols[7]),
@@ -281,7 +285,10 @@ static int add_column(const ms_row *r, void *payload)
                            .null_count = DSCAT_NULL,
                            .distinct_count = DSCAT_NULL,
                            .profiled_rows = DSCAT_NULL};
-    return dscat_db_scan_add_column(out, &c);
+    int rc = dscat_db_scan_refused(out, dscat_db_scan_add_column(out, &c),
+                                   out->tables.items[t].schema, out->tables.items[t].name, c.name);
+    dscat_buf_free(&full);
+    return rc;
 }
 
 static int add_key(const ms_row *r, void *payload)

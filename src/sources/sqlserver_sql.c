@@ -83,31 +83,28 @@ int dscat_sqlserver__scan_sql(dscat_buf *b, const char *database, dscat_sqlserve
     return rc ? rc : dscat_buf_puts(b, texts[q]);
 }
 
-void dscat_sqlserver__column_type(char *out, size_t size, const char *data_type, int64_t max_length,
-                                  int64_t precision, int64_t scale, int64_t datetime_precision)
+int dscat_sqlserver__column_type(dscat_buf *out, const char *data_type, int64_t max_length,
+                                 int64_t precision, int64_t scale, int64_t datetime_precision)
 {
     static const char *const sized[] = {"char",     "varchar", "nchar",
                                         "nvarchar", "binary",  "varbinary"};
     for (size_t i = 0; i < sizeof(sized) / sizeof(sized[0]); i++)
         if (strcmp(data_type, sized[i]) == 0 && max_length != DSCAT_NULL) {
             if (max_length == -1)
-                snprintf(out, size, "%s(max)", data_type);
-            else
-                snprintf(out, size, "%s(%lld)", data_type, (long long)max_length);
-            return;
+                return dscat_buf_printf(out, "%s(max)", data_type);
+            return dscat_buf_printf(out, "%s(%lld)", data_type, (long long)max_length);
         }
     if ((strcmp(data_type, "decimal") == 0 || strcmp(data_type, "numeric") == 0) &&
         precision != DSCAT_NULL && scale != DSCAT_NULL) {
-        snprintf(out, size, "%s(%lld,%lld)", data_type, (long long)precision, (long long)scale);
-        return;
+        return dscat_buf_printf(out, "%s(%lld,%lld)", data_type, (long long)precision,
+                                (long long)scale);
     }
     if ((strcmp(data_type, "datetime2") == 0 || strcmp(data_type, "time") == 0 ||
          strcmp(data_type, "datetimeoffset") == 0) &&
         datetime_precision != DSCAT_NULL) {
-        snprintf(out, size, "%s(%lld)", data_type, (long long)datetime_precision);
-        return;
+        return dscat_buf_printf(out, "%s(%lld)", data_type, (long long)datetime_precision);
     }
-    snprintf(out, size, "%s", data_type);
+    return dscat_buf_puts(out, data_type);
 }
 
 int dscat_sqlserver__server_name(dscat_buf *b, const char *host, int port, const char *instance)

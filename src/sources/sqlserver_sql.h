@@ -28,10 +28,11 @@ int dscat_sqlserver__scan_sql(dscat_buf *b, const char *database, dscat_sqlserve
 
 /*
  * The full declared type from INFORMATION_SCHEMA.COLUMNS facts: varchar(50), nvarchar(max),
- * decimal(10,2), datetime2(7), ... DSCAT_NULL for facts that do not apply.
+ * decimal(10,2), datetime2(7), ... DSCAT_NULL for facts that do not apply. Appended to out (a
+ * user-defined type's name may be of any length). 0 or DSCAT_ENOMEM.
  */
-void dscat_sqlserver__column_type(char *out, size_t size, const char *data_type, int64_t max_length,
-                                  int64_t precision, int64_t scale, int64_t datetime_precision);
+int dscat_sqlserver__column_type(dscat_buf *out, const char *data_type, int64_t max_length,
+                                 int64_t precision, int64_t scale, int64_t datetime_precision);
 
 /*
  * The row cursor's SELECT: every column converted to text on the server in a form DuckDB casts

@@ -102,14 +102,20 @@ compare_pg() {
     check "$label: the comparison is not vacuous" test -s "$d.ec"
 }
 
-# sqlite_expected_columns FILE: schema, table, column, data_type, nullable, primary key.
+# sqlite_expected_columns FILE: schema, table, column, data_type, nullable, primary key, as
+# pragma table_xinfo says (generated and hidden columns too). A key that cannot hold NULL is not
+# nullable: a lone INTEGER PRIMARY KEY (the rowid) and the keys of WITHOUT ROWID tables.
 sqlite_expected_columns() {
     sqlite3 -separator $'\t' "$1" <<'SQL' | LC_ALL=C sort
 SELECT 'main', m.name, p.name,
        lower(trim(CASE WHEN instr(p.type, '(') > 0 THEN substr(p.type, 1, instr(p.type, '(') - 1)
                        ELSE p.type END)),
-       CASE WHEN p."notnull" THEN 'N' ELSE 'Y' END, CASE WHEN p.pk > 0 THEN 'Y' ELSE 'N' END
-FROM sqlite_master m JOIN pragma_table_info(m.name) p
+       CASE WHEN p."notnull" OR (p.pk > 0 AND m.sql LIKE '%WITHOUT ROWID%')
+              OR (p.pk = 1 AND upper(p.type) = 'INTEGER'
+                  AND NOT EXISTS (SELECT 1 FROM pragma_table_info(m.name) k WHERE k.pk > 1))
+            THEN 'N' ELSE 'Y' END,
+       CASE WHEN p.pk > 0 THEN 'Y' ELSE 'N' END
+FROM sqlite_master m JOIN pragma_table_xinfo(m.name) p
 WHERE m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\';
 SQL
 }

@@ -1,4 +1,5 @@
-# metadata.parquet read back through DuckDB: column names, order and types exactly SPEC §3.
+# metadata.parquet read back through DuckDB: column names, order and types exactly SPEC §3, then
+# the columns added since (docs/status.md, "metadata.parquet columns after the 28th").
 home=$(new_home)
 printf '[targets.lite]\ntype = "sqlite"\npath = "%s"\n' "$FIXTURES/chinook/Chinook_Sqlite.sqlite" >"$home/targets.toml"
 DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
@@ -31,6 +32,8 @@ column_default	VARCHAR
 column_comment	VARCHAR
 table_comment	VARCHAR
 table_size_bytes	BIGINT
+generated	VARCHAR
+is_hidden	BOOLEAN
 TXT
 duckq "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('$home/metadata.parquet'))" >"$TEST_TMP/actual_schema"
 assert_same "metadata.parquet columns: names, order and types exactly SPEC §3" "$TEST_TMP/expected_schema" "$TEST_TMP/actual_schema"

@@ -125,6 +125,52 @@ static void scan_model(void **state)
     dscat_db_scan_free(&s);
 }
 
+/* Names of any length are keys like any other; a name that is not UTF-8 is refused, not cut. */
+static void scan_model_long_and_invalid_names(void **state)
+{
+    (void)state;
+    dscat_db_scan s;
+    assert_int_equal(dscat_db_scan_init(&s, "db"), 0);
+    char *table = dscat_calloc(3001, 1), *column = dscat_calloc(1201, 1);
+    assert_non_null(table);
+    assert_non_null(column);
+    memset(table, 'T', 3000);
+    memset(column, 'c', 1200);
+    size_t idx;
+    dscat_table_info t = {.schema = "main", .name = table, .type = "BASE TABLE"};
+    assert_int_equal(dscat_db_scan_add_table(&s, &t, &idx), 0);
+    assert_int_equal(dscat_db_scan_find_table(&s, "main", table), (long)idx);
+    table[2999] = 'U'; /* differs in the last byte only */
+    assert_int_equal(dscat_db_scan_find_table(&s, "main", table), -1);
+    dscat_column_info c = {.table = idx, .name = column, .data_type = ""};
+    assert_int_equal(dscat_db_scan_add_column(&s, &c), 0);
+    dscat_column_info gen = {.table = idx, .name = "g", .data_type = "int", .generated = "STORED"};
+    assert_int_equal(dscat_db_scan_add_column(&s, &gen), 0);
+    assert_int_equal(dscat_db_scan_find_column(&s, idx, column), 0);
+    assert_int_equal(dscat_db_scan_find_column(&s, idx, "g"), 1);
+    assert_string_equal(s.columns.items[1].generated, "STORED");
+    assert_string_equal(s.columns.items[0].name, column);
+
+    /* Dropping columns rebuilds the index: a dropped name is no longer found. */
+    assert_int_equal(dscat_db_scan_truncate_columns(&s, 1), 0);
+    assert_int_equal(dscat_db_scan_find_column(&s, idx, "g"), -1);
+    assert_int_equal(dscat_db_scan_find_column(&s, idx, column), 0);
+
+    dscat_table_info bad = {.schema = "main", .name = "bad\xff\xfename", .type = "VIEW"};
+    assert_int_equal(dscat_db_scan_add_table(&s, &bad, NULL), DSCAT_EINVALID);
+    dscat_column_info overlong = {.table = idx, .name = "\xc0\xaf", .data_type = ""};
+    assert_int_equal(dscat_db_scan_add_column(&s, &overlong), DSCAT_EINVALID);
+    assert_true(dscat_db_scan_valid_utf8("caf\xc3\xa9 \xf0\x9f\x98\x80"));
+    assert_false(dscat_db_scan_valid_utf8("\xed\xa0\x80")); /* a surrogate */
+    assert_false(dscat_db_scan_valid_utf8("\xe2\x82"));     /* cut short */
+    assert_int_equal(dscat_db_scan_add_object_problem(&s, "main", "view", bad.name, "bad name"), 0);
+    assert_string_equal(s.problems.items[0].message, "view bad\\xff\\xfename: bad name");
+    assert_true(dscat_db_scan_valid_utf8(s.problems.items[0].message));
+    dscat_free(table);
+    dscat_free(column);
+    dscat_db_scan_free(&s);
+}
+
 /* Every glob, as a regex, matches exactly what fnmatch matches. */
 static void glob_regex_agrees_with_fnmatch(void **state)
 {
@@ -162,6 +208,7 @@ int main(void)
         cmocka_unit_test(string_map),
         cmocka_unit_test(toml_survives_every_failed_allocation),
         cmocka_unit_test(scan_model),
+        cmocka_unit_test(scan_model_long_and_invalid_names),
         cmocka_unit_test(glob_regex_agrees_with_fnmatch),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);

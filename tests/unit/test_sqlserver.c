@@ -111,11 +111,22 @@ static void type_mapping(void **state)
         {"bit", DSCAT_NULL, DSCAT_NULL, DSCAT_NULL, DSCAT_NULL, "bit"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char out[64];
-        dscat_sqlserver__column_type(out, sizeof(out), cases[i].type, cases[i].len, cases[i].prec,
-                                     cases[i].scale, cases[i].dtp);
-        assert_string_equal(out, cases[i].expected);
+        dscat_buf out = DSCAT_BUF_INIT;
+        assert_int_equal(dscat_sqlserver__column_type(&out, cases[i].type, cases[i].len,
+                                                      cases[i].prec, cases[i].scale, cases[i].dtp),
+                         0);
+        assert_string_equal(dscat_buf_cstr(&out), cases[i].expected);
+        dscat_buf_free(&out);
     }
+    /* A user-defined type's name of any length is kept whole. */
+    char name[1001];
+    memset(name, 'u', 1000);
+    name[1000] = '\0';
+    dscat_buf out = DSCAT_BUF_INIT;
+    assert_int_equal(
+        dscat_sqlserver__column_type(&out, name, 16, DSCAT_NULL, DSCAT_NULL, DSCAT_NULL), 0);
+    assert_string_equal(dscat_buf_cstr(&out), name);
+    dscat_buf_free(&out);
 }
 
 static void server_names(void **state)
