@@ -1109,6 +1109,7 @@ static void refresh_table(table_job *job)
     if (r->rc)
         goto done;
     struct stat sb;
+    chmod(dscat_buf_cstr(&file), 0600); /* table data: as private as the catalog */
     r->bytes = stat(dscat_buf_cstr(&file), &sb) == 0 ? (int64_t)sb.st_size : 0;
     if (s3) {
         dscat_buf key = DSCAT_BUF_INIT;

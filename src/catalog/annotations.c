@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,17 +43,59 @@ static void sanitize_user(const char *raw, char *out, size_t size)
         snprintf(out, size, "anonymous");
 }
 
-/* git's user.name, or "" when git is missing or has none. */
+/*
+ * git's user.name from git's own global configuration files, read directly: no child process
+ * (which would inherit every credential variable and run whatever `git` PATH finds first).
+ * $GIT_CONFIG_GLOBAL, else $XDG_CONFIG_HOME/git/config and ~/.gitconfig (the later wins, as in
+ * git); "" when none names a user.
+ */
 static void git_user(char *out, size_t size)
 {
     out[0] = '\0';
-    FILE *p = popen("git config user.name 2>/dev/null", "r");
-    if (p == NULL)
-        return;
-    if (fgets(out, (int)size, p) == NULL)
-        out[0] = '\0';
-    out[strcspn(out, "\r\n")] = '\0';
-    pclose(p);
+    const char *home = getenv("HOME"), *xdg = getenv("XDG_CONFIG_HOME"),
+               *global = getenv("GIT_CONFIG_GLOBAL");
+    char files[2][4096];
+    size_t n = 0;
+    if (global && *global) {
+        snprintf(files[n++], sizeof(files[0]), "%s", global);
+    } else {
+        if (xdg && *xdg)
+            snprintf(files[n++], sizeof(files[0]), "%s/git/config", xdg);
+        else if (home && *home)
+            snprintf(files[n++], sizeof(files[0]), "%s/.config/git/config", home);
+        if (home && *home)
+            snprintf(files[n++], sizeof(files[0]), "%s/.gitconfig", home);
+    }
+    for (size_t i = 0; i < n; i++) {
+        FILE *f = fopen(files[i], "r");
+        char line[1024];
+        bool in_user = false;
+        while (f && fgets(line, sizeof(line), f)) {
+            char *p = line + strspn(line, " \t");
+            if (*p == '[') {
+                in_user = strncasecmp(p, "[user]", 6) == 0;
+                continue;
+            }
+            if (!in_user || strncasecmp(p, "name", 4) != 0)
+                continue;
+            p += 4 + strspn(p + 4, " \t");
+            if (*p != '=')
+                continue;
+            p++;
+            p += strspn(p, " \t");
+            p[strcspn(p, "\r\n#;")] = '\0';
+            size_t len = strlen(p);
+            while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+                p[--len] = '\0';
+            if (len >= 2 && p[0] == '"' && p[len - 1] == '"') {
+                p[len - 1] = '\0';
+                p++;
+            }
+            snprintf(out, size, "%s", p);
+        }
+        if (f)
+            fclose(f);
+    }
 }
 
 void dscat_annotation_user(char *out, size_t size)

@@ -247,8 +247,13 @@ static int parse_type(const ctx *c, const dscat_toml_value *target, dscat_source
             *type = names[i].type;
             return 0;
         }
+    /* The value is echoed only when it is a plain word: a misplaced URL may hold a password. */
+    bool word = strlen(s) <= 32 && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+                                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == strlen(s);
     return cfg_error(c, e->line,
-                     "key 'type' has unknown value '%s' (sqlserver, postgres, mysql or sqlite)", s);
+                     "key 'type' has unknown value%s%s%s (sqlserver, postgres, mysql or "
+                     "sqlite)",
+                     word ? " '" : "", word ? s : "", word ? "'" : "");
 }
 
 static bool valid_target_key(const char *k, size_t len)

@@ -517,6 +517,60 @@ static json_t *handle(json_t *msg)
     return error_reply(id, METHOD_NOT_FOUND, "Method not found");
 }
 
+/*
+ * The id of a line that does not parse, when one can still be read from it: "id" then a number
+ * or a plain string (letters, digits, "-_.:"), at the top level as far as a scan can tell. The
+ * client then learns which request failed; NULL (an id of null) when there is none.
+ */
+static json_t *guess_id(const char *line, size_t n)
+{
+    const char *end = line + n;
+    int depth = 0;
+    bool in_string = false;
+    for (const char *p = line; p < end; p++) {
+        if (in_string) {
+            if (*p == '\\' && p + 1 < end)
+                p++;
+            else if (*p == '"')
+                in_string = false;
+            continue;
+        }
+        if (*p == '{' || *p == '[')
+            depth++;
+        else if (*p == '}' || *p == ']')
+            depth--;
+        else if (*p == '"') {
+            if (depth == 1 && end - p > 4 && memcmp(p, "\"id\"", 4) == 0) {
+                const char *v = p + 4;
+                while (v < end && (*v == ' ' || *v == '\t'))
+                    v++;
+                if (v < end && *v == ':') {
+                    v++;
+                    while (v < end && (*v == ' ' || *v == '\t'))
+                        v++;
+                    if (v < end && (*v == '-' || (*v >= '0' && *v <= '9'))) {
+                        char *stop = NULL;
+                        long long id = strtoll(v, &stop, 10);
+                        if (stop > v && stop <= end &&
+                            (*stop == ',' || *stop == '}' || *stop == ' '))
+                            return json_integer(id);
+                    } else if (v < end && *v == '"') {
+                        const char *q = v + 1;
+                        while (q < end && q - v < 200 &&
+                               ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+                                (*q >= '0' && *q <= '9') || strchr("-_.:", *q)))
+                            q++;
+                        if (q < end && *q == '"')
+                            return json_stringn(v + 1, (size_t)(q - v - 1));
+                    }
+                }
+            }
+            in_string = true;
+        }
+    }
+    return NULL;
+}
+
 static void send(FILE *out, json_t *reply)
 {
     char *text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -548,7 +602,11 @@ int dscat_mcp_serve(FILE *in, FILE *out)
         if (msg == NULL) {
             char m[300];
             snprintf(m, sizeof(m), "Parse error: %s", jerr.text);
-            send(out, error_reply(NULL, PARSE_ERROR, m));
+            for (char *p = m; *p; p++) /* the parser may quote the bad bytes: keep ASCII */
+                *p = *p >= 0x20 && *p < 0x7f ? *p : '?';
+            json_t *id = guess_id(line, (size_t)n);
+            send(out, error_reply(id, PARSE_ERROR, m));
+            json_decref(id);
             continue;
         }
         if (json_is_array(msg)) {
