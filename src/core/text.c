@@ -65,7 +65,8 @@ static bool starts_entity(const char *p, const char *end)
 /*
  * Whether the byte at s[i] needs a backslash. `start` is the index of the first character that
  * is not a space or tab, and `digits` the index just past the run of digits there: a block
- * marker only counts at the start ("- x", "= x", and "1. x" or "1) x" right after the digits).
+ * marker only counts at the start ("- x", "> x", "= x", "1. x" or "1) x" right after the digits).
+ * Elsewhere ">" does nothing without a "<" (always escaped), so "a -> b" stays as it is.
  */
 static bool needs_backslash(const char *s, size_t len, size_t i, size_t start, size_t digits)
 {
@@ -78,7 +79,6 @@ static bool needs_backslash(const char *s, size_t len, size_t i, size_t start, s
     case '[':
     case ']':
     case '<':
-    case '>':
     case '#':
     case '~':
         return true;
@@ -89,6 +89,7 @@ static bool needs_backslash(const char *s, size_t len, size_t i, size_t start, s
     case '-':
     case '+':
     case '=':
+    case '>':
         return i == start;
     case '.':
     case ')':

@@ -29,14 +29,15 @@ size_t dscat_text_line_break(const char *p, const char *end);
  * list item or a paragraph, and it can never end a table cell or start a new block:
  *   - a line break (any of dscat_text_line_break's) becomes "<br>", the only HTML written;
  *   - "\" becomes "\\" and "|" becomes "\|";
- *   - ` * [ ] < > # ~ always get a backslash; "_" does unless it sits between two ASCII
+ *   - ` * [ ] < # ~ always get a backslash; "_" does unless it sits between two ASCII
  *     letters or digits (where it can never be emphasis, so "order_id" stays as it is); "&"
  *     does when it starts what reads as an entity ("&amp;", "&#124;"), so "R&D" stays;
- *   - at the start of the text (after any spaces or tabs), "-", "+" and "=" get a backslash,
+ *   - at the start of the text (after any spaces or tabs), "-", "+", "=" and ">" get a backslash,
  *     and so does the "." or ")" after a leading run of digits ("1. x" becomes "1\. x").
  * Every escape is a backslash before ASCII punctuation, so a reader gets the text back by
  * removing the backslash of each "\X" and reading "<br>" as a line break. Leading and trailing
- * spaces of a table cell are not kept by Markdown renderers. Returns 0 or DSCAT_ENOMEM (b may
+ * spaces of a table cell are not kept by Markdown renderers, and GFM may show a bare URL as a
+ * link (with the same text). Returns 0 or DSCAT_ENOMEM (b may
  * then hold part of the text).
  */
 int dscat_text_md_escape(dscat_buf *b, const char *s, size_t len);

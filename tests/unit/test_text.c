@@ -116,8 +116,9 @@ static void md_inline_markup(void **state)
     expect_md("```", "\\`\\`\\`");
     expect_md("[a](b)", "\\[a\\](b)");
     expect_md("![img](x.png)", "!\\[img\\](x.png)");
-    expect_md("<b>x</b>", "\\<b\\>x\\</b\\>");
-    expect_md("<http://x>", "\\<http://x\\>");
+    expect_md("<b>x</b>", "\\<b>x\\</b>");
+    expect_md("<http://x>", "\\<http://x>");
+    expect_md("int -> bigint", "int -> bigint");
     expect_md("~~gone~~", "\\~\\~gone\\~\\~");
     expect_md("a # b", "a \\# b");
     expect_md("R&D", "R&D");
@@ -149,7 +150,8 @@ static void md_leading_blocks(void **state)
     expect_md("  - indented", "  \\- indented");
     expect_md("\t1. tab", "\t1\\. tab");
     /* Only at the start: inside the text these are plain. */
-    expect_md("a - b + c = d", "a - b + c = d");
+    expect_md("a - b + c = d > e", "a - b + c = d > e");
+    expect_md(">>", "\\>>");
     expect_md("v1.2.3", "v1.2.3");
     expect_md("2024.01 (x)", "2024\\.01 (x)");
     expect_md("1x. y", "1x. y");
