@@ -84,7 +84,7 @@ for n, line in enumerate(lines, 1):
             bad.append('line %d does not end a row: %r' % (n, line))
         cells = split_row(line)
         if cur is None:
-            cur = {'header': cells, 'rows': []}
+            cur = {'header': [unescape(c) for c in cells], 'rows': []}
             tables.append(cur)
         elif all(re.fullmatch(r':?-+:?', c) for c in cells) and not cur['rows']:
             pass
@@ -214,3 +214,14 @@ assert_eq "summary changes: the added column is one item" 1 "$(grep -c '^- colum
 check "summary changes: it reads back" \
     jq -e '.lines | index("- column added: mdtest.public.pi|pe.new|col\n- x (integer)")' \
     "$TEST_TMP/sum2.json"
+
+# dscat query: column names and values are escaped in its Markdown table, raw in CSV and JSON.
+run query $'SELECT \'a|b\nc\' AS "x|y", NULL AS "# n", \'- z\' AS "**w**"' >"$TEST_TMP/query.md"
+md "$TEST_TMP/query.md" >"$TEST_TMP/query.json"
+assert_eq "query: every row has its header's cells" "[]" "$(jq -c .bad "$TEST_TMP/query.json")"
+assert_eq "query: header and row read back" '[["x|y","# n","**w**"],[["a|b\nc","NULL","- z"]]]' \
+    "$(jq -c '[.tables[0].header, .tables[0].rows]' "$TEST_TMP/query.json")"
+assert_eq "query json: raw" '[{"x|y":"a|b\nc","# n":null,"**w**":"- z"}]' \
+    "$(run query $'SELECT \'a|b\nc\' AS "x|y", NULL AS "# n", \'- z\' AS "**w**"' --format json | jq -c .)"
+assert_eq "query csv: raw" $'x|y,# n,**w**\n"a|b\nc",,- z' \
+    "$(run query $'SELECT \'a|b\nc\' AS "x|y", NULL AS "# n", \'- z\' AS "**w**"' --format csv)"
