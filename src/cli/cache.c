@@ -302,19 +302,29 @@ int cmd_query(int argc, char **argv)
                 putchar(c + 1 < r.ncolumns ? ',' : '\n');
             }
     } else {
+        cli_md o = CLI_MD_INIT;
+        for (size_t c = 0; c < r.ncolumns; c++) {
+            cli_md_puts(&o, "| ");
+            cli_md_text(&o, r.columns[c]);
+            cli_md_puts(&o, " ");
+        }
+        cli_md_puts(&o, "|\n");
         for (size_t c = 0; c < r.ncolumns; c++)
-            printf("| %s ", r.columns[c]);
-        printf("|\n");
-        for (size_t c = 0; c < r.ncolumns; c++)
-            printf("|---");
-        printf("|\n");
+            cli_md_puts(&o, "|---");
+        cli_md_puts(&o, "|\n");
         for (size_t i = 0; i < r.nrows; i++) {
             for (size_t c = 0; c < r.ncolumns; c++) {
                 const char *v = r.cells[i * r.ncolumns + c];
-                printf("| %s ", v ? v : "NULL");
+                cli_md_puts(&o, "| ");
+                if (v)
+                    cli_md_text(&o, v);
+                else
+                    cli_md_puts(&o, "NULL");
+                cli_md_puts(&o, " ");
             }
-            printf("|\n");
+            cli_md_puts(&o, "|\n");
         }
+        rc = cli_md_print(&o) ? DSCAT_ENOMEM : 0;
         printf("\n%zu row%s in %lld ms\n", r.nrows, r.nrows == 1 ? "" : "s",
                (long long)r.duration_ms);
     }

@@ -8,6 +8,8 @@
 #include "dscat/catalog.h"
 #include "dscat/config.h"
 
+#include "core/buf.h"
+
 #include <jansson.h>
 
 #include <stdbool.h>
@@ -28,6 +30,36 @@ void cli_print_json(json_t *j);
 
 /* Prints one CSV field (quoted when it holds a comma, a quote or a line break; NULL is empty). */
 void cli_csv_field(const char *s);
+
+/*
+ * Markdown output built in memory and printed whole with cli_md_print. Start with CLI_MD_INIT.
+ * The first failed append (out of memory) is kept in rc and later appends do nothing.
+ */
+typedef struct cli_md {
+    dscat_buf out;
+    int rc;
+} cli_md;
+
+#define CLI_MD_INIT                                                                                \
+    {                                                                                              \
+        DSCAT_BUF_INIT, 0                                                                          \
+    }
+
+/* Appends s as it is: Markdown syntax written by dscat itself. */
+void cli_md_puts(cli_md *o, const char *s);
+void cli_md_printf(cli_md *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends a name, comment or value as literal Markdown text (dscat_text_md_escape); NULL is "". */
+void cli_md_text(cli_md *o, const char *s);
+/*
+ * Appends the first `width` characters of s as literal Markdown text: the cut is made on the
+ * text itself, before escaping, so it never splits a character or an escape. When s is longer
+ * and `more` is not NULL, s is cut shorter so that s plus `more` ("...") is `width` characters.
+ */
+void cli_md_cut(cli_md *o, const char *s, size_t width, const char *more);
+/* Appends the n parts (NULL ones left out) joined by "." as one piece of literal Markdown text. */
+void cli_md_name(cli_md *o, const char *const *parts, size_t n);
+/* Prints the text and releases it; on an earlier failure prints "out of memory". EXIT_OK/FAIL. */
+int cli_md_print(cli_md *o);
 
 /* Resolves the catalog directory, loads .env and targets.toml. Prints the error itself. */
 int cli_load_config(dscat_config **out);

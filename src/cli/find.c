@@ -39,18 +39,6 @@ static int open_store(dscat_store **st, dscat_config **cfg)
     return EXIT_OK;
 }
 
-/* Copies at most `width` characters of s (UTF-8 aware) into out. */
-static void cut(char *out, size_t size, const char *s, size_t width)
-{
-    size_t k = 0, chars = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p && k + 1 < size; p++) {
-        if ((*p & 0xc0) != 0x80 && chars++ == width)
-            break;
-        out[k++] = (char)*p;
-    }
-    out[k] = '\0';
-}
-
 static void thousands(char *out, size_t size, long long n)
 {
     char digits[32];
@@ -64,44 +52,53 @@ static void thousands(char *out, size_t size, long long n)
     out[k] = '\0';
 }
 
-static void print_table(const dscat_search_result *r, bool by_table)
+/*
+ * The older tool's table: the table name cut to 30 characters, the column (or the matching
+ * columns) to 20, the type to 10, references longer than 30 to 27 and "...". Cuts count
+ * characters of the text itself, before it is escaped for Markdown.
+ */
+static int print_table(const dscat_search_result *r, bool by_table)
 {
     if (r->count == 0) {
         printf("No matches found.\n");
-        return;
+        return EXIT_OK;
     }
-    printf("| Table | Column | Type | Keys | FK References | Rows | Score |\n");
-    printf("|-------|--------|------|------|---------------|------|-------|\n");
-    for (size_t i = 0; i < r->count; i++) {
+    cli_md o = CLI_MD_INIT;
+    dscat_buf full = DSCAT_BUF_INIT;
+    cli_md_puts(&o, "| Table | Column | Type | Keys | FK References | Rows | Score |\n"
+                    "|-------|--------|------|------|---------------|------|-------|\n");
+    for (size_t i = 0; i < r->count && o.rc == 0; i++) {
         const dscat_search_hit *h = &r->hits[i];
-        char full[1024], table[256], column[128], type[64], refs[128], rows[40];
-        snprintf(full, sizeof(full), "%s.%s", h->database, h->table_name);
-        cut(table, sizeof(table), full, 30);
-        cut(column, sizeof(column),
-            by_table && h->matching_columns && *h->matching_columns ? h->matching_columns
-                                                                    : h->column_name,
-            20);
-        cut(type, sizeof(type), h->data_type, 10);
-        if (h->fk_references[0] == '\0') {
-            snprintf(refs, sizeof(refs), "-");
-        } else if (strlen(h->fk_references) > 30) {
-            cut(refs, sizeof(refs) - 4, h->fk_references, 27);
-            strncat(refs, "...", sizeof(refs) - strlen(refs) - 1);
-        } else {
-            snprintf(refs, sizeof(refs), "%s", h->fk_references);
-        }
+        char rows[40];
+        dscat_buf_reset(&full);
+        if ((o.rc = dscat_buf_printf(&full, "%s.%s", h->database, h->table_name)))
+            break;
+        cli_md_puts(&o, "| ");
+        cli_md_cut(&o, dscat_buf_cstr(&full), 30, NULL);
+        cli_md_puts(&o, " | ");
+        cli_md_cut(&o,
+                   by_table && h->matching_columns && *h->matching_columns ? h->matching_columns
+                                                                           : h->column_name,
+                   20, NULL);
+        cli_md_puts(&o, " | ");
+        cli_md_cut(&o, h->data_type, 10, NULL);
+        cli_md_puts(&o, h->is_primary_key && h->is_foreign_key ? " | PK,FK | "
+                        : h->is_primary_key                    ? " | PK | "
+                        : h->is_foreign_key                    ? " | FK | "
+                                                               : " | - | ");
+        if (h->fk_references[0] == '\0')
+            cli_md_puts(&o, "-");
+        else
+            cli_md_cut(&o, h->fk_references, 30, "...");
         if (h->row_count_estimate == DSCAT_NULL_ESTIMATE || h->row_count_estimate == 0)
             snprintf(rows, sizeof(rows), "-");
         else
             thousands(rows, sizeof(rows), (long long)h->row_count_estimate);
-        const char *keys = h->is_primary_key && h->is_foreign_key ? "PK,FK"
-                           : h->is_primary_key                    ? "PK"
-                           : h->is_foreign_key                    ? "FK"
-                                                                  : "-";
-        printf("| %s | %s | %s | %s | %s | %s | %d |\n", table, column, type, keys, refs, rows,
-               h->relevance);
+        cli_md_printf(&o, " | %s | %d |\n", rows, h->relevance);
     }
-    printf("\n%zu results (searched %zu columns)\n", r->count, r->searched);
+    cli_md_printf(&o, "\n%zu results (searched %zu columns)\n", r->count, r->searched);
+    dscat_buf_free(&full);
+    return cli_md_print(&o);
 }
 
 /* One CSV field and its separator (a comma, or a line break after the last). */
@@ -208,7 +205,7 @@ int cmd_find(int argc, char **argv)
         } else if (strcmp(format, "csv") == 0) {
             print_csv(&r, o.by_table);
         } else {
-            print_table(&r, o.by_table);
+            rc = print_table(&r, o.by_table);
         }
     }
     dscat_search_result_free(&r);
@@ -224,45 +221,80 @@ static const char *yes(bool b)
     return b ? "✓" : "";
 }
 
-static void print_detail(const dscat_table_detail *d)
+/* A table's detail in the older tool's Markdown; every name and text escaped. */
+static int print_detail(const dscat_table_detail *d)
 {
-    printf("# %s.%s.%s\n\n", d->database, d->schema, d->table_name);
-    printf("**Target:** %s (%s)  \n**Type:** %s  \n", d->target, d->server, d->table_type);
+    cli_md o = CLI_MD_INIT;
+    const char *name[] = {d->database, d->schema, d->table_name};
+    cli_md_puts(&o, "# ");
+    cli_md_name(&o, name, 3);
+    cli_md_puts(&o, "\n\n**Target:** ");
+    cli_md_text(&o, d->target);
+    cli_md_puts(&o, " (");
+    cli_md_text(&o, d->server);
+    cli_md_puts(&o, ")  \n**Type:** ");
+    cli_md_text(&o, d->table_type);
+    cli_md_puts(&o, "  \n");
     if (d->row_count_estimate == DSCAT_NULL_ESTIMATE) {
-        printf("**Rows:** Unknown  \n");
+        cli_md_puts(&o, "**Rows:** Unknown  \n");
     } else {
         char n[40];
         thousands(n, sizeof(n), (long long)d->row_count_estimate);
-        printf("**Rows:** %s  \n", n);
+        cli_md_printf(&o, "**Rows:** %s  \n", n);
     }
     if (d->size_bytes != DSCAT_NULL_ESTIMATE) {
         char n[40];
         thousands(n, sizeof(n), (long long)d->size_bytes);
-        printf("**Size:** %s bytes  \n", n);
+        cli_md_printf(&o, "**Size:** %s bytes  \n", n);
     }
-    if (d->comment)
-        printf("**Comment:** %s  \n", d->comment);
-    printf("\n## Columns\n\n| Column | Type | Nullable | PK | FK | References | Comment |\n"
-           "|--------|------|----------|----|----|------------|---------|\n");
+    if (d->comment) {
+        cli_md_puts(&o, "**Comment:** ");
+        cli_md_text(&o, d->comment);
+        cli_md_puts(&o, "  \n");
+    }
+    cli_md_puts(&o,
+                "\n## Columns\n\n| Column | Type | Nullable | PK | FK | References | Comment |\n"
+                "|--------|------|----------|----|----|------------|---------|\n");
     for (size_t i = 0; i < d->ncolumns; i++) {
         const dscat_column_detail *c = &d->columns[i];
-        printf("| %s | %s | %s | %s | %s | %s | %s |\n", c->name,
-               c->column_type && *c->column_type ? c->column_type : c->data_type,
-               c->nullable ? "yes" : "no", yes(c->is_primary_key), yes(c->is_foreign_key),
-               c->fk_references, c->comment ? c->comment : "");
+        cli_md_puts(&o, "| ");
+        cli_md_text(&o, c->name);
+        cli_md_puts(&o, " | ");
+        cli_md_text(&o, c->column_type && *c->column_type ? c->column_type : c->data_type);
+        cli_md_printf(&o, " | %s | %s | %s | ", c->nullable ? "yes" : "no", yes(c->is_primary_key),
+                      yes(c->is_foreign_key));
+        cli_md_text(&o, c->fk_references);
+        cli_md_puts(&o, " | ");
+        cli_md_text(&o, c->comment);
+        cli_md_puts(&o, " |\n");
     }
-    printf("\n## Referenced by\n\n");
+    cli_md_puts(&o, "\n## Referenced by\n\n");
     if (d->ninbound == 0)
-        printf("*No foreign keys reference this table*\n");
-    for (size_t i = 0; i < d->ninbound; i++)
-        printf("- %s.%s.%s.%s → %s\n", d->inbound[i].database, d->inbound[i].schema,
-               d->inbound[i].table_name, d->inbound[i].column_name, d->inbound[i].ref_column);
-    printf("\n## Annotations\n\n");
+        cli_md_puts(&o, "*No foreign keys reference this table*\n");
+    for (size_t i = 0; i < d->ninbound; i++) {
+        const char *from[] = {d->inbound[i].database, d->inbound[i].schema,
+                              d->inbound[i].table_name, d->inbound[i].column_name};
+        cli_md_puts(&o, "- ");
+        cli_md_name(&o, from, 4);
+        cli_md_puts(&o, " → ");
+        cli_md_text(&o, d->inbound[i].ref_column);
+        cli_md_puts(&o, "\n");
+    }
+    cli_md_puts(&o, "\n## Annotations\n\n");
     if (d->nannotations == 0)
-        printf("*None*\n");
-    for (size_t i = 0; i < d->nannotations; i++)
-        printf("- **%s** by %s, %s: %s\n", d->annotations[i].type, d->annotations[i].author,
-               d->annotations[i].created_at, d->annotations[i].content);
+        cli_md_puts(&o, "*None*\n");
+    for (size_t i = 0; i < d->nannotations; i++) {
+        cli_md_puts(&o, "- **");
+        cli_md_text(&o, d->annotations[i].type);
+        cli_md_puts(&o, "** by ");
+        cli_md_text(&o, d->annotations[i].author);
+        cli_md_puts(&o, ", ");
+        cli_md_text(&o, d->annotations[i].created_at);
+        cli_md_puts(&o, ": ");
+        cli_md_text(&o, d->annotations[i].content);
+        cli_md_puts(&o, "\n");
+    }
+    return cli_md_print(&o);
 }
 
 int cmd_table(int argc, char **argv)
@@ -290,13 +322,50 @@ int cmd_table(int argc, char **argv)
     } else if (rc) {
         cli_error("%s", err.message);
     } else {
-        print_detail(d);
+        rc = print_detail(d) ? DSCAT_ENOMEM : 0;
     }
     dscat_name_candidates_free(&cands);
     dscat_table_detail_free(d);
     dscat_store_close(st);
     dscat_config_free(cfg);
     return rc ? EXIT_FAIL : EXIT_OK;
+}
+
+/* Outbound and inbound foreign keys in the older tool's Markdown; every name escaped. */
+static int print_joins(const dscat_join_paths *j, const char *table)
+{
+    cli_md o = CLI_MD_INIT;
+    cli_md_puts(&o, "# Join Paths for ");
+    cli_md_text(&o, table);
+    cli_md_puts(&o, "\n\n");
+    if (j->noutbound == 0 && j->ninbound == 0)
+        cli_md_puts(&o, "*No foreign key relationships found*\n");
+    if (j->noutbound)
+        cli_md_puts(&o, "## Outbound (this table references)\n\n");
+    for (size_t i = 0; i < j->noutbound; i++) {
+        const char *from[] = {j->outbound[i].database, j->outbound[i].schema,
+                              j->outbound[i].table_name, j->outbound[i].column_name};
+        const char *to[] = {j->outbound[i].ref_schema, j->outbound[i].ref_table,
+                            j->outbound[i].ref_column};
+        cli_md_puts(&o, "- ");
+        cli_md_name(&o, from, 4);
+        cli_md_puts(&o, " → ");
+        cli_md_name(&o, to, 3);
+        cli_md_puts(&o, "\n");
+    }
+    if (j->ninbound)
+        cli_md_puts(&o, j->noutbound ? "\n## Inbound (referenced by)\n\n"
+                                     : "## Inbound (referenced by)\n\n");
+    for (size_t i = 0; i < j->ninbound; i++) {
+        const char *from[] = {j->inbound[i].database, j->inbound[i].schema,
+                              j->inbound[i].table_name, j->inbound[i].column_name};
+        cli_md_puts(&o, "- ");
+        cli_md_name(&o, from, 4);
+        cli_md_puts(&o, " → ");
+        cli_md_text(&o, j->inbound[i].ref_column);
+        cli_md_puts(&o, "\n");
+    }
+    return cli_md_print(&o);
 }
 
 int cmd_joins(int argc, char **argv)
@@ -318,20 +387,7 @@ int cmd_joins(int argc, char **argv)
     if (rc) {
         cli_error("%s", err.message);
     } else {
-        printf("# Join Paths for %s\n\n", argv[1]);
-        if (j.noutbound == 0 && j.ninbound == 0)
-            printf("*No foreign key relationships found*\n");
-        if (j.noutbound)
-            printf("## Outbound (this table references)\n\n");
-        for (size_t i = 0; i < j.noutbound; i++)
-            printf("- %s.%s.%s.%s → %s.%s.%s\n", j.outbound[i].database, j.outbound[i].schema,
-                   j.outbound[i].table_name, j.outbound[i].column_name, j.outbound[i].ref_schema,
-                   j.outbound[i].ref_table, j.outbound[i].ref_column);
-        if (j.ninbound)
-            printf("%s## Inbound (referenced by)\n\n", j.noutbound ? "\n" : "");
-        for (size_t i = 0; i < j.ninbound; i++)
-            printf("- %s.%s.%s.%s → %s\n", j.inbound[i].database, j.inbound[i].schema,
-                   j.inbound[i].table_name, j.inbound[i].column_name, j.inbound[i].ref_column);
+        rc = print_joins(&j, argv[1]) ? DSCAT_ENOMEM : 0;
         dscat_join_paths_free(&j);
     }
     dscat_store_close(st);
@@ -388,17 +444,25 @@ int cmd_diff(int argc, char **argv)
                                  "changes", arr));
         rc = d.count ? 1 : 0;
     } else {
-        printf("# Changes in %s: scan %lld -> %lld\n\n", d.target, (long long)d.from_scan,
-               (long long)d.to_scan);
+        cli_md o = CLI_MD_INIT;
+        cli_md_puts(&o, "# Changes in ");
+        cli_md_text(&o, d.target);
+        cli_md_printf(&o, ": scan %lld -> %lld\n\n", (long long)d.from_scan, (long long)d.to_scan);
         if (d.count == 0)
-            printf("*No changes*\n");
+            cli_md_puts(&o, "*No changes*\n");
         for (size_t i = 0; i < d.count; i++) {
             const dscat_change *c = &d.changes[i];
-            printf("- %s: %s.%s.%s%s%s%s%s%s\n", c->kind, c->database, c->schema, c->table_name,
-                   c->column_name ? "." : "", c->column_name ? c->column_name : "",
-                   c->detail ? " (" : "", c->detail ? c->detail : "", c->detail ? ")" : "");
+            const char *name[] = {c->database, c->schema, c->table_name, c->column_name};
+            cli_md_printf(&o, "- %s: ", c->kind);
+            cli_md_name(&o, name, 4);
+            if (c->detail) {
+                cli_md_puts(&o, " (");
+                cli_md_text(&o, c->detail);
+                cli_md_puts(&o, ")");
+            }
+            cli_md_puts(&o, "\n");
         }
-        rc = d.count ? 1 : 0;
+        rc = cli_md_print(&o) ? 2 : d.count ? 1 : 0;
     }
     dscat_diff_free(&d);
     dscat_store_close(st);

@@ -1,14 +1,18 @@
 /*
  * DATA_CATALOG_SUMMARY.md (SPEC §5), over the current catalog (or one target's part of it).
- * Every section is one or two queries over the store; names are escaped for Markdown tables.
+ * Every section is one or two queries over the store. Every name and message is written through
+ * dscat_text_md_escape (Markdown) or mermaid_text (inside the diagrams), so none can break a
+ * table, start a block or end a code block.
  */
 #include "catalog/changes.h"
 #include "catalog/store.h"
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/text.h"
 #include "core/timeutil.h"
 #include "export/atomic.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,32 +24,52 @@ typedef struct summary {
     int rc;
 } summary;
 
-/* Appends text for a Markdown table cell: "|" escaped, line breaks as spaces. */
-static void cell(dscat_buf *b, const char *s)
+/* Appends s; a failed append (out of memory) is kept in sm->rc and later appends are skipped. */
+static void put(summary *sm, const char *s)
 {
-    for (const char *p = s ? s : ""; *p; p++) {
-        if (*p == '|')
-            dscat_buf_puts(b, "\\|");
-        else if (*p == '\n' || *p == '\r')
-            dscat_buf_putc(b, ' ');
-        else
-            dscat_buf_putc(b, *p);
-    }
+    if (sm->rc == 0 && dscat_buf_puts(&sm->out, s))
+        sm->rc = dscat_error_set(sm->err, DSCAT_ENOMEM, "out of memory");
+}
+
+static void putch(summary *sm, char c)
+{
+    char s[2] = {c, '\0'};
+    put(sm, s);
+}
+
+static void putf(summary *sm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(summary *sm, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (sm->rc == 0 && dscat_buf_vprintf(&sm->out, fmt, ap))
+        sm->rc = dscat_error_set(sm->err, DSCAT_ENOMEM, "out of memory");
+    va_end(ap);
+}
+
+/* Appends a name or message as Markdown text (a table cell, a list item, a heading). */
+static void md(summary *sm, const char *s)
+{
+    if (sm->rc == 0 && dscat_text_md_escapes(&sm->out, s))
+        sm->rc = dscat_error_set(sm->err, DSCAT_ENOMEM, "out of memory");
 }
 
 /* Appends n with thousands separators: 1234567 -> "1,234,567". */
-static void thousands(dscat_buf *b, long long n)
+static void thousands(summary *sm, long long n)
 {
-    char digits[32];
+    char digits[32], out[48];
+    size_t k = 0;
     snprintf(digits, sizeof(digits), "%lld", n < 0 ? -n : n);
     if (n < 0)
-        dscat_buf_putc(b, '-');
+        out[k++] = '-';
     size_t len = strlen(digits);
     for (size_t i = 0; i < len; i++) {
         if (i > 0 && (len - i) % 3 == 0)
-            dscat_buf_putc(b, ',');
-        dscat_buf_putc(b, digits[i]);
+            out[k++] = ',';
+        out[k++] = digits[i];
     }
+    out[k] = '\0';
+    put(sm, out);
 }
 
 static const char *col(sqlite3_stmt *s, int i)
@@ -88,7 +112,6 @@ static long long count_of(summary *sm, const char *sql)
 
 static void overview(summary *sm, long long tables)
 {
-    dscat_buf *b = &sm->out;
     long long targets =
         count_of(sm, "SELECT count(DISTINCT t.target) FROM " DSCAT_CURRENT_TABLES " t" FILTER);
     long long dbs = count_of(
@@ -96,15 +119,14 @@ static void overview(summary *sm, long long tables)
             " t" FILTER ")");
     long long cols = count_of(sm, "SELECT count(*) FROM " DSCAT_CURRENT_TABLES
                                   " t JOIN columns c ON c.table_id = t.id" FILTER);
-    dscat_buf_printf(b,
-                     "## Overview\n\n- **Targets:** %lld\n- **Databases:** %lld\n"
-                     "- **Tables:** %lld\n- **Columns:** %lld\n\n",
-                     targets, dbs, tables, cols);
+    putf(sm,
+         "## Overview\n\n- **Targets:** %lld\n- **Databases:** %lld\n"
+         "- **Tables:** %lld\n- **Columns:** %lld\n\n",
+         targets, dbs, tables, cols);
 }
 
 static void databases(summary *sm)
 {
-    dscat_buf *b = &sm->out;
     sqlite3_stmt *s = query(
         sm, "SELECT t.target, t.database, count(*), "
             "  (SELECT count(*) FROM columns c JOIN tables t2 ON t2.id = c.table_id "
@@ -113,32 +135,31 @@ static void databases(summary *sm)
             "GROUP BY t.target, t.database ORDER BY t.target, t.database");
     if (s == NULL)
         return;
-    dscat_buf_puts(b, "## Databases\n\n| Target | Database | Tables | Columns | Max Rows |\n"
-                      "|--------|----------|--------|---------|----------|\n");
+    put(sm, "## Databases\n\n| Target | Database | Tables | Columns | Max Rows |\n"
+            "|--------|----------|--------|---------|----------|\n");
     int step;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        dscat_buf_puts(b, "| ");
-        cell(b, col(s, 0));
-        dscat_buf_puts(b, " | ");
-        cell(b, col(s, 1));
-        dscat_buf_puts(b, " | ");
-        thousands(b, sqlite3_column_int64(s, 2));
-        dscat_buf_puts(b, " | ");
-        thousands(b, sqlite3_column_int64(s, 3));
-        dscat_buf_puts(b, " | ");
+        put(sm, "| ");
+        md(sm, col(s, 0));
+        put(sm, " | ");
+        md(sm, col(s, 1));
+        put(sm, " | ");
+        thousands(sm, sqlite3_column_int64(s, 2));
+        put(sm, " | ");
+        thousands(sm, sqlite3_column_int64(s, 3));
+        put(sm, " | ");
         if (sqlite3_column_type(s, 4) == SQLITE_NULL)
-            dscat_buf_puts(b, "N/A");
+            put(sm, "N/A");
         else
-            thousands(b, sqlite3_column_int64(s, 4));
-        dscat_buf_puts(b, " |\n");
+            thousands(sm, sqlite3_column_int64(s, 4));
+        put(sm, " |\n");
     }
-    dscat_buf_putc(b, '\n');
+    putch(sm, '\n');
     finish(sm, s, step);
 }
 
 static void large_tables(summary *sm)
 {
-    dscat_buf *b = &sm->out;
     sqlite3_stmt *s =
         query(sm, "SELECT t.database, t.schema, t.name, t.row_estimate FROM " DSCAT_CURRENT_TABLES
                   " t" FILTER "AND t.row_estimate > 1000000 "
@@ -146,50 +167,49 @@ static void large_tables(summary *sm)
                   "LIMIT 20");
     if (s == NULL)
         return;
-    dscat_buf_puts(b, "## Large Tables (>1M rows)\n\n");
+    put(sm, "## Large Tables (>1M rows)\n\n");
     int step, n = 0;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         if (n++ == 0)
-            dscat_buf_puts(b, "| Table | Rows |\n|-------|------|\n");
-        dscat_buf_puts(b, "| ");
-        cell(b, col(s, 0));
-        dscat_buf_putc(b, '.');
-        cell(b, col(s, 1));
-        dscat_buf_putc(b, '.');
-        cell(b, col(s, 2));
-        dscat_buf_puts(b, " | ");
-        thousands(b, sqlite3_column_int64(s, 3));
-        dscat_buf_puts(b, " |\n");
+            put(sm, "| Table | Rows |\n|-------|------|\n");
+        put(sm, "| ");
+        md(sm, col(s, 0));
+        putch(sm, '.');
+        md(sm, col(s, 1));
+        putch(sm, '.');
+        md(sm, col(s, 2));
+        put(sm, " | ");
+        thousands(sm, sqlite3_column_int64(s, 3));
+        put(sm, " |\n");
     }
-    dscat_buf_puts(b, n ? "\n" : "*No tables with >1M rows*\n\n");
+    put(sm, n ? "\n" : "*No tables with >1M rows*\n\n");
     finish(sm, s, step);
 }
 
 static void relationships(summary *sm)
 {
-    dscat_buf *b = &sm->out;
     sqlite3_stmt *s = query(
         sm, "SELECT DISTINCT t.database, t.name, c.name, c.fk_references FROM " DSCAT_CURRENT_TABLES
             " t JOIN columns c ON c.table_id = t.id" FILTER "AND c.is_foreign_key "
             "ORDER BY t.database, t.name, c.name, c.fk_references LIMIT 30");
     if (s == NULL)
         return;
-    dscat_buf_puts(b, "## Key Relationships\n\n");
+    put(sm, "## Key Relationships\n\n");
     int step, n = 0;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         if (n++ == 0)
-            dscat_buf_puts(b, "| From | To |\n|------|-----|\n");
-        dscat_buf_puts(b, "| ");
-        cell(b, col(s, 0));
-        dscat_buf_putc(b, '.');
-        cell(b, col(s, 1));
-        dscat_buf_putc(b, '.');
-        cell(b, col(s, 2));
-        dscat_buf_puts(b, " | ");
-        cell(b, col(s, 3));
-        dscat_buf_puts(b, " |\n");
+            put(sm, "| From | To |\n|------|-----|\n");
+        put(sm, "| ");
+        md(sm, col(s, 0));
+        putch(sm, '.');
+        md(sm, col(s, 1));
+        putch(sm, '.');
+        md(sm, col(s, 2));
+        put(sm, " | ");
+        md(sm, col(s, 3));
+        put(sm, " |\n");
     }
-    dscat_buf_puts(b, n ? "\n" : "*No foreign keys found*\n\n");
+    put(sm, n ? "\n" : "*No foreign keys found*\n\n");
     finish(sm, s, step);
 }
 
@@ -202,40 +222,39 @@ static const char *const changes_sql = DSCAT_CHANGES_SQL_ALL;
 
 static void changes(summary *sm)
 {
-    dscat_buf *b = &sm->out;
     sqlite3_stmt *s = query(sm, changes_sql);
     if (s == NULL)
         return;
-    dscat_buf_puts(b, "## Changes Since Previous Scan\n\n");
+    put(sm, "## Changes Since Previous Scan\n\n");
     int step, n = 0;
     dscat_buf last_target = DSCAT_BUF_INIT; /* target keys may be of any length */
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         const char *target = col(s, 0);
         if (n++ == 0 || strcmp(target, dscat_buf_cstr(&last_target)) != 0) {
             if (n > 1)
-                dscat_buf_putc(b, '\n');
-            dscat_buf_printf(b, "### %s\n\n", target);
+                putch(sm, '\n');
+            putf(sm, "### %s\n\n", target);
             dscat_buf_reset(&last_target);
             dscat_buf_puts(&last_target, target);
         }
-        dscat_buf_printf(b, "- %s: ", col(s, 1));
-        cell(b, col(s, 2));
-        dscat_buf_putc(b, '.');
-        cell(b, col(s, 3));
-        dscat_buf_putc(b, '.');
-        cell(b, col(s, 4));
+        putf(sm, "- %s: ", col(s, 1));
+        md(sm, col(s, 2));
+        putch(sm, '.');
+        md(sm, col(s, 3));
+        putch(sm, '.');
+        md(sm, col(s, 4));
         if (col(s, 5)) {
-            dscat_buf_putc(b, '.');
-            cell(b, col(s, 5));
+            putch(sm, '.');
+            md(sm, col(s, 5));
         }
         if (col(s, 6) && *col(s, 6)) {
-            dscat_buf_puts(b, " (");
-            cell(b, col(s, 6));
-            dscat_buf_putc(b, ')');
+            put(sm, " (");
+            md(sm, col(s, 6));
+            putch(sm, ')');
         }
-        dscat_buf_putc(b, '\n');
+        putch(sm, '\n');
     }
-    dscat_buf_puts(b, n ? "\n" : "*No changes*\n\n");
+    put(sm, n ? "\n" : "*No changes*\n\n");
     dscat_buf_free(&last_target);
     finish(sm, s, step);
 }
@@ -243,7 +262,6 @@ static void changes(summary *sm)
 /* Problems and failures of each target's latest scan. */
 static void problems(summary *sm)
 {
-    dscat_buf *b = &sm->out;
     sqlite3_stmt *s =
         query(sm, "SELECT l.target, l.status, l.error, p.database, p.schema, p.message "
                   "FROM scans l LEFT JOIN scan_problems p ON p.scan_id = l.id "
@@ -253,67 +271,85 @@ static void problems(summary *sm)
                   "ORDER BY l.target, p.rowid");
     if (s == NULL)
         return;
-    dscat_buf_puts(b, "## Scan Problems\n\n");
+    put(sm, "## Scan Problems\n\n");
     int step, n = 0;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         n++;
-        dscat_buf_puts(b, "- **");
-        cell(b, col(s, 0));
-        dscat_buf_puts(b, "**");
+        put(sm, "- **");
+        md(sm, col(s, 0));
+        put(sm, "**");
         if (col(s, 3)) {
-            dscat_buf_puts(b, " database ");
-            cell(b, col(s, 3));
+            put(sm, " database ");
+            md(sm, col(s, 3));
             if (col(s, 4)) {
-                dscat_buf_puts(b, ", schema ");
-                cell(b, col(s, 4));
+                put(sm, ", schema ");
+                md(sm, col(s, 4));
             }
-            dscat_buf_puts(b, ": ");
-            cell(b, col(s, 5));
+            put(sm, ": ");
+            md(sm, col(s, 5));
         } else if (col(s, 5)) {
-            dscat_buf_puts(b, ": ");
-            cell(b, col(s, 5));
+            put(sm, ": ");
+            md(sm, col(s, 5));
         } else {
-            dscat_buf_puts(b, " failed: ");
-            cell(b, col(s, 2));
+            put(sm, " failed: ");
+            md(sm, col(s, 2));
         }
-        dscat_buf_putc(b, '\n');
+        putch(sm, '\n');
     }
-    dscat_buf_puts(b, n ? "\n" : "*None*\n\n");
+    put(sm, n ? "\n" : "*None*\n\n");
     finish(sm, s, step);
 }
 
 /* An identifier Mermaid accepts: [A-Za-z0-9_], other characters as '_'. */
-static void entity_id(dscat_buf *b, const char *schema, const char *name)
+static void entity_id(summary *sm, const char *schema, const char *name)
 {
     for (int part = 0; part < 2; part++) {
         const char *s = part ? name : schema;
         if (part)
-            dscat_buf_puts(b, "__");
+            put(sm, "__");
         for (const char *p = s; *p; p++) {
             char c = *p;
             bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-            dscat_buf_putc(b, ok ? c : '_');
+            putch(sm, ok ? c : '_');
         }
     }
 }
 
-/* A Mermaid label: the real name in double quotes (which cannot appear inside). */
-static void entity_label(dscat_buf *b, const char *schema, const char *name)
+/*
+ * Text inside a Mermaid double-quoted string (an entity's label, a relationship's label). The
+ * grammar takes any character but '"' there, and the code block ends at a line break followed by
+ * a fence, so '"' becomes '\'' and every line break (CR, LF, NEL, LS, PS, ...) a space. Markdown
+ * escapes would show as written inside the code block, so none are used.
+ */
+static void mermaid_text(summary *sm, const char *s)
 {
-    dscat_buf_puts(b, "[\"");
-    for (int part = 0; part < 2; part++) {
-        const char *s = part ? name : schema;
-        if (part)
-            dscat_buf_putc(b, '.');
-        for (const char *p = s; *p; p++)
-            dscat_buf_putc(b, *p == '"' ? '\'' : (*p == '\n' ? ' ' : *p));
+    const char *end = s + strlen(s);
+    while (s < end && sm->rc == 0) {
+        size_t nl = dscat_text_line_break(s, end);
+        const char *plain = s;
+        while (s < end && *s != '"' && nl == 0)
+            nl = dscat_text_line_break(++s, end);
+        if (s > plain && dscat_buf_put(&sm->out, plain, (size_t)(s - plain)))
+            sm->rc = dscat_error_set(sm->err, DSCAT_ENOMEM, "out of memory");
+        if (s == end)
+            break;
+        putch(sm, nl ? ' ' : '\'');
+        s += nl ? nl : 1;
     }
-    dscat_buf_puts(b, "\"]");
+}
+
+/* A Mermaid label: the real name "schema.table" in double quotes. */
+static void entity_label(summary *sm, const char *schema, const char *name)
+{
+    put(sm, "[\"");
+    mermaid_text(sm, schema);
+    putch(sm, '.');
+    mermaid_text(sm, name);
+    put(sm, "\"]");
 }
 
 static void diagram(summary *sm)
 {
-    dscat_buf *b = &sm->out;
     /* The five databases with the most foreign keys; per database up to 40 tables, taken from
      * the foreign keys in name order. */
     sqlite3_stmt *dbs =
@@ -323,15 +359,15 @@ static void diagram(summary *sm)
                   "ORDER BY n DESC, t.target, t.database LIMIT 5");
     if (dbs == NULL)
         return;
-    dscat_buf_puts(b, "## Relationships Diagram\n\n");
+    put(sm, "## Relationships Diagram\n\n");
     int step, n = 0;
     while ((step = sqlite3_step(dbs)) == SQLITE_ROW) {
         n++;
-        dscat_buf_puts(b, "### ");
-        cell(b, col(dbs, 0));
-        dscat_buf_puts(b, " / ");
-        cell(b, col(dbs, 1));
-        dscat_buf_puts(b, "\n\n```mermaid\nerDiagram\n");
+        put(sm, "### ");
+        md(sm, col(dbs, 0));
+        put(sm, " / ");
+        md(sm, col(dbs, 1));
+        put(sm, "\n\n```mermaid\nerDiagram\n");
         sqlite3_stmt *rel = NULL;
         if (dscat_store__prepare(
                 sm->st, &rel,
@@ -352,26 +388,25 @@ static void diagram(summary *sm)
         sqlite3_bind_int64(rel, 1, sqlite3_column_int64(dbs, 2));
         sqlite3_bind_text(rel, 2, col(dbs, 1), -1, SQLITE_TRANSIENT);
         while (sqlite3_step(rel) == SQLITE_ROW) {
-            dscat_buf_puts(b, "    ");
+            put(sm, "    ");
             if (sqlite3_column_int(rel, 0) == 0) {
-                entity_id(b, col(rel, 1), col(rel, 2));
-                entity_label(b, col(rel, 1), col(rel, 2));
-                dscat_buf_puts(b, " {\n    }\n");
+                entity_id(sm, col(rel, 1), col(rel, 2));
+                entity_label(sm, col(rel, 1), col(rel, 2));
+                put(sm, " {\n    }\n");
                 continue;
             }
-            entity_id(b, col(rel, 3), col(rel, 4));
-            dscat_buf_puts(b, " ||--o{ ");
-            entity_id(b, col(rel, 1), col(rel, 2));
-            dscat_buf_puts(b, " : \"");
-            for (const char *p = col(rel, 5); *p; p++)
-                dscat_buf_putc(b, *p == '"' ? '\'' : (*p == '\n' ? ' ' : *p));
-            dscat_buf_puts(b, "\"\n");
+            entity_id(sm, col(rel, 3), col(rel, 4));
+            put(sm, " ||--o{ ");
+            entity_id(sm, col(rel, 1), col(rel, 2));
+            put(sm, " : \"");
+            mermaid_text(sm, col(rel, 5));
+            put(sm, "\"\n");
         }
         sqlite3_finalize(rel);
-        dscat_buf_puts(b, "```\n\n");
+        put(sm, "```\n\n");
     }
     if (n == 0)
-        dscat_buf_puts(b, "*No foreign keys found*\n\n");
+        put(sm, "*No foreign keys found*\n\n");
     finish(sm, dbs, step);
 }
 
@@ -381,11 +416,11 @@ int dscat_summary_render(dscat_store *st, const char *target, char **out, dscat_
     char when[32];
     dscat_format_local(dscat_now_us(), "%Y-%m-%d %H:%M", when, sizeof(when));
     long long tables = count_of(&sm, "SELECT count(*) FROM " DSCAT_CURRENT_TABLES " t" FILTER);
-    dscat_buf_puts(&sm.out, "# Data Catalog Summary\n\n");
+    put(&sm, "# Data Catalog Summary\n\n");
     if (sm.rc == 0 && tables == 0) {
-        dscat_buf_puts(&sm.out, "No data in catalog.\n");
+        put(&sm, "No data in catalog.\n");
     } else {
-        dscat_buf_printf(&sm.out, "*Generated: %s*\n\n", when);
+        putf(&sm, "*Generated: %s*\n\n", when);
         overview(&sm, tables);
         databases(&sm);
         large_tables(&sm);

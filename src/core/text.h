@@ -1,0 +1,48 @@
+/*
+ * Text helpers for human-readable output: cutting UTF-8 text to a number of characters, finding
+ * line breaks, and escaping names and comments so that Markdown shows them as they are.
+ */
+#ifndef DSCAT_CORE_TEXT_H
+#define DSCAT_CORE_TEXT_H
+
+#include "core/buf.h"
+
+#include <stddef.h>
+
+/*
+ * The number of bytes of s (len bytes) that hold its first `chars` characters: a cut at this
+ * length never splits a UTF-8 sequence. Bytes that are not valid UTF-8 count as one character
+ * each. Returns len when s has no more than `chars` characters.
+ */
+size_t dscat_text_prefix(const char *s, size_t len, size_t chars);
+
+/*
+ * The length in bytes of the line break that starts at p (end is one past the last byte): 2 for
+ * CR LF, 1 for LF, CR, vertical tab or form feed, 2 for U+0085 (NEL), 3 for U+2028 and U+2029
+ * (line and paragraph separators); 0 when p does not start a line break.
+ */
+size_t dscat_text_line_break(const char *p, const char *end);
+
+/*
+ * Appends s (len bytes) to b escaped as one piece of Markdown inline text, so that CommonMark
+ * and GitHub Flavored Markdown render exactly its characters inside a table cell, a heading, a
+ * list item or a paragraph, and it can never end a table cell or start a new block:
+ *   - a line break (any of dscat_text_line_break's) becomes "<br>", the only HTML written;
+ *   - "\" becomes "\\" and "|" becomes "\|";
+ *   - ` * [ ] < # ~ always get a backslash; "_" does unless it sits between two ASCII
+ *     letters or digits (where it can never be emphasis, so "order_id" stays as it is); "&"
+ *     does when it starts what reads as an entity ("&amp;", "&#124;"), so "R&D" stays;
+ *   - at the start of the text (after any spaces or tabs), "-", "+", "=" and ">" get a backslash,
+ *     and so does the "." or ")" after a leading run of digits ("1. x" becomes "1\. x").
+ * Every escape is a backslash before ASCII punctuation, so a reader gets the text back by
+ * removing the backslash of each "\X" and reading "<br>" as a line break. Leading and trailing
+ * spaces of a table cell are not kept by Markdown renderers, and GFM may show a bare URL as a
+ * link (with the same text). Returns 0 or DSCAT_ENOMEM (b may
+ * then hold part of the text).
+ */
+int dscat_text_md_escape(dscat_buf *b, const char *s, size_t len);
+
+/* dscat_text_md_escape of a C string; NULL appends nothing. */
+int dscat_text_md_escapes(dscat_buf *b, const char *s);
+
+#endif

@@ -1,0 +1,259 @@
+/*
+ * Text helpers: UTF-8 cuts, line breaks and the Markdown escape of names and comments.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/text.h"
+#include "dscat/common.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The escape of s as a string the test frees. */
+static char *md(const char *s, size_t len)
+{
+    dscat_buf b = DSCAT_BUF_INIT;
+    assert_int_equal(dscat_text_md_escape(&b, s, len), 0);
+    return dscat_buf_detach(&b);
+}
+
+static void expect_md(const char *in, const char *want)
+{
+    char *got = md(in, strlen(in));
+    assert_string_equal(got, want);
+    dscat_free(got);
+}
+
+/* Reads escaped text back: "\X" is X, "<br>" a line feed. Fails on a bare "\" at the end. */
+static char *unescape(const char *s)
+{
+    size_t n = strlen(s), k = 0;
+    char *out = malloc(n + 1);
+    assert_non_null(out);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\') {
+            assert_true(i + 1 < n);
+            assert_true(strchr("\\|`*_[]<>#~&-+=.)", s[i + 1]) != NULL);
+            out[k++] = s[++i];
+        } else if (strncmp(s + i, "<br>", 4) == 0) {
+            out[k++] = '\n';
+            i += 3;
+        } else {
+            out[k++] = s[i];
+        }
+    }
+    out[k] = '\0';
+    return out;
+}
+
+/* s with every line break (CR LF, CR, LF, VT, FF, NEL, LS, PS) as one line feed. */
+static char *breaks_as_lf(const char *s, size_t len)
+{
+    char *out = malloc(len + 1);
+    size_t k = 0;
+    assert_non_null(out);
+    for (size_t i = 0; i < len;) {
+        size_t nl = dscat_text_line_break(s + i, s + len);
+        if (nl) {
+            out[k++] = '\n';
+            i += nl;
+        } else {
+            out[k++] = s[i++];
+        }
+    }
+    out[k] = '\0';
+    return out;
+}
+
+/* No "|" without a backslash before it, no raw line break, no "<" but the "<br>" we write. */
+static void assert_safe_cell(const char *e)
+{
+    for (size_t i = 0; e[i]; i++) {
+        if (e[i] == '\\') {
+            i++;
+            continue;
+        }
+        assert_true(e[i] != '|' && e[i] != '\n' && e[i] != '\r' && e[i] != '\v' && e[i] != '\f');
+        if (e[i] == '<')
+            assert_int_equal(strncmp(e + i, "<br>", 4), 0);
+    }
+    assert_null(strstr(e, "\xe2\x80\xa8"));
+    assert_null(strstr(e, "\xc2\x85"));
+}
+
+static void md_pipes_and_breaks(void **state)
+{
+    (void)state;
+    expect_md("a|b", "a\\|b");
+    expect_md("||", "\\|\\|");
+    expect_md("a\nb", "a<br>b");
+    expect_md("a\r\nb", "a<br>b");
+    expect_md("a\rb\n\nc", "a<br>b<br><br>c");
+    expect_md("a\vb\fc", "a<br>b<br>c");
+    expect_md("a\xe2\x80\xa8z\xe2\x80\xa9y\xc2\x85x", "a<br>z<br>y<br>x");
+    expect_md("back\\slash\\", "back\\\\slash\\\\");
+    expect_md("\\|", "\\\\\\|");
+    expect_md("", "");
+    expect_md("plain text, é 日本 ok", "plain text, é 日本 ok");
+    dscat_buf b = DSCAT_BUF_INIT;
+    assert_int_equal(dscat_text_md_escapes(&b, NULL), 0);
+    assert_int_equal(b.len, 0);
+    dscat_buf_free(&b);
+}
+
+static void md_inline_markup(void **state)
+{
+    (void)state;
+    expect_md("**bold**", "\\*\\*bold\\*\\*");
+    expect_md("`code`", "\\`code\\`");
+    expect_md("```", "\\`\\`\\`");
+    expect_md("[a](b)", "\\[a\\](b)");
+    expect_md("![img](x.png)", "!\\[img\\](x.png)");
+    expect_md("<b>x</b>", "\\<b>x\\</b>");
+    expect_md("<http://x>", "\\<http://x>");
+    expect_md("int -> bigint", "int -> bigint");
+    expect_md("~~gone~~", "\\~\\~gone\\~\\~");
+    expect_md("a # b", "a \\# b");
+    expect_md("R&D", "R&D");
+    expect_md("&amp; &#124; &#x7C; & x &y", "\\&amp; \\&\\#124; \\&\\#x7C; & x &y");
+    /* "_" between letters or digits is never emphasis and stays readable. */
+    expect_md("order_id", "order_id");
+    expect_md("a_1_b", "a_1_b");
+    expect_md("_private_", "\\_private\\_");
+    expect_md("a__b", "a\\_\\_b");
+    expect_md("x _y_ z", "x \\_y\\_ z");
+    expect_md("tail_", "tail\\_");
+    expect_md("é_x", "é\\_x");
+}
+
+static void md_leading_blocks(void **state)
+{
+    (void)state;
+    expect_md("# heading", "\\# heading");
+    expect_md("### h", "\\#\\#\\# h");
+    expect_md("- item", "\\- item");
+    expect_md("+ item", "\\+ item");
+    expect_md("* item", "\\* item");
+    expect_md("> quote", "\\> quote");
+    expect_md("1. first", "1\\. first");
+    expect_md("12) twelfth", "12\\) twelfth");
+    expect_md("===", "\\===");
+    expect_md("---", "\\---");
+    expect_md("___", "\\_\\_\\_");
+    expect_md("  - indented", "  \\- indented");
+    expect_md("\t1. tab", "\t1\\. tab");
+    /* Only at the start: inside the text these are plain. */
+    expect_md("a - b + c = d > e", "a - b + c = d > e");
+    expect_md(">>", "\\>>");
+    expect_md("v1.2.3", "v1.2.3");
+    expect_md("2024.01 (x)", "2024\\.01 (x)");
+    expect_md("1x. y", "1x. y");
+    expect_md(".5", ".5");
+}
+
+/* A byte pattern that cycles through every character the escape treats specially. */
+static void md_round_trip(void **state)
+{
+    (void)state;
+    static const char *const parts[] = {
+        "|",  "\n", "\r\n", "\r", "\\",   "`",  "*",        "_",  "[",  "]",           "<",
+        ">",  "#",  "~",    "&",  "&#1;", "- ", "+ ",       "= ", "1.", "2) ",         "a",
+        "b_", "_c", " ",    "\t", "é",    "日", "\xc2\x85", ".",  ")",  "\xe2\x80\xa8"};
+    size_t nparts = sizeof(parts) / sizeof(parts[0]);
+    unsigned seed = 12345;
+    for (int round = 0; round < 2000; round++) {
+        char in[256];
+        size_t len = 0;
+        int n = 1 + (int)(seed % 12);
+        for (int k = 0; k < n; k++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *p = parts[(seed >> 16) % nparts];
+            memcpy(in + len, p, strlen(p));
+            len += strlen(p);
+        }
+        in[len] = '\0';
+        char *e = md(in, len);
+        assert_safe_cell(e);
+        char *back = unescape(e), *want = breaks_as_lf(in, len);
+        assert_string_equal(back, want);
+        free(back);
+        free(want);
+        dscat_free(e);
+    }
+}
+
+static void md_out_of_memory(void **state)
+{
+    (void)state;
+    const char *in = "a|b\nc**d**";
+    for (long n = 0; n < 8; n++) {
+        dscat_buf b = DSCAT_BUF_INIT;
+        dscat_alloc_fail_after(n);
+        int rc = dscat_text_md_escapes(&b, in);
+        dscat_alloc_fail_after(-1);
+        assert_true(rc == 0 || rc == DSCAT_ENOMEM);
+        if (rc == 0)
+            assert_string_equal(dscat_buf_cstr(&b), "a\\|b<br>c\\*\\*d\\*\\*");
+        dscat_buf_free(&b);
+    }
+    dscat_buf capped = DSCAT_BUF_INIT;
+    capped.max = 4;
+    assert_int_equal(dscat_text_md_escapes(&capped, "a|b|c"), DSCAT_ENOMEM);
+    dscat_buf_free(&capped);
+}
+
+static void prefix_never_splits_a_character(void **state)
+{
+    (void)state;
+    const char *s = "aé日\xf0\x9f\x98\x80z";
+    size_t len = strlen(s);
+    assert_int_equal(dscat_text_prefix(s, len, 0), 0);
+    assert_int_equal(dscat_text_prefix(s, len, 1), 1);
+    assert_int_equal(dscat_text_prefix(s, len, 2), 3);
+    assert_int_equal(dscat_text_prefix(s, len, 3), 6);
+    assert_int_equal(dscat_text_prefix(s, len, 4), 10);
+    assert_int_equal(dscat_text_prefix(s, len, 5), len);
+    assert_int_equal(dscat_text_prefix(s, len, 99), len);
+    /* Invalid and truncated sequences count one byte each. */
+    assert_int_equal(dscat_text_prefix("\xff\xfe", 2, 1), 1);
+    assert_int_equal(dscat_text_prefix("\xe6\x97", 2, 1), 1);
+    assert_int_equal(dscat_text_prefix("\xe6\x97", 2, 2), 2);
+    /* A cut then an escape: the escape is always whole. */
+    char *e = md("ab|", dscat_text_prefix("ab|", 3, 3));
+    assert_string_equal(e, "ab\\|");
+    dscat_free(e);
+}
+
+static void line_breaks(void **state)
+{
+    (void)state;
+    const char *s = "\r\n";
+    assert_int_equal(dscat_text_line_break(s, s + 2), 2);
+    assert_int_equal(dscat_text_line_break(s, s + 1), 1);
+    assert_int_equal(dscat_text_line_break(s, s), 0);
+    s = "\xe2\x80\xa8";
+    assert_int_equal(dscat_text_line_break(s, s + 3), 3);
+    assert_int_equal(dscat_text_line_break(s, s + 2), 0);
+    s = "\xe2\x80\xa7"; /* U+2027, not a break */
+    assert_int_equal(dscat_text_line_break(s, s + 3), 0);
+    s = "x";
+    assert_int_equal(dscat_text_line_break(s, s + 1), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(md_pipes_and_breaks), cmocka_unit_test(md_inline_markup),
+        cmocka_unit_test(md_leading_blocks),   cmocka_unit_test(md_round_trip),
+        cmocka_unit_test(md_out_of_memory),    cmocka_unit_test(prefix_never_splits_a_character),
+        cmocka_unit_test(line_breaks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
