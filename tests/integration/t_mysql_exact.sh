@@ -41,6 +41,23 @@ r=$(curl -s "$B/tables/my.shop/shop/customers")
 kill -TERM "$srv_pid" 2>/dev/null
 wait "$srv_pid" 2>/dev/null
 assert_match "GET /tables lists the inbound key from another database" '"database":"billing","schema":"billing","table_name":"invoices","column_name":"cust"' "$r"
+coproc MCP { DSCAT_HOME=$home "$DSCAT" mcp 2>"$TEST_TMP/mcp_exact.err"; }
+rpc() {
+    printf '%s\n' "$1" >&"${MCP[1]}"
+    local line=""
+    read -r -t 10 line <&"${MCP[0]}"
+    printf '%s' "$line"
+}
+rpc '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2024-11-05","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}' >/dev/null
+printf '%s\n' '{"jsonrpc":"2.0","method":"notifications/initialized"}' >&"${MCP[1]}"
+r=$(rpc '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_table_details","arguments":{"database":"shop","schema":"shop","table_name":"customers"}}}')
+assert_eq "MCP get_table_details lists both inbound keys" "billing.invoices.cust,shop.orders.customer_id" \
+    "$(jq -r '.result.content[0].text' <<<"$r" | jq -r '[.inbound[] | "\(.database).\(.table_name).\(.column_name)"] | sort | join(",")')"
+r=$(rpc '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"find_join_paths","arguments":{"table_name":"customers"}}}')
+check "MCP find_join_paths lists the inbound key from another database" \
+    sh -c "printf '%s' '$r' | grep -q invoices"
+exec {MCP[1]}>&-
+wait "$MCP_PID" 2>/dev/null
 
 # Profiling with a user holding column grants: an INVISIBLE column and a column without SELECT.
 N=50
