@@ -41,31 +41,26 @@ typedef struct pg_source {
  * a partial sum. Each function call opens one relation at a time with a lock that is released
  * at once, so the query holds no more locks on a catalog of 100,000 tables than on one of ten.
  */
-#define PG_LEAVES                                                                                  \
-    "FROM pg_partition_tree(c.oid) pt JOIN pg_class pc ON pc.oid = pt.relid WHERE pt.isleaf"
-#define PG_ALL_KNOWN(x) "CASE WHEN count(*) = count(" x ") THEN coalesce(sum(" x "), 0) END"
+/* "(SELECT <sum over leaves> FROM (SELECT <figure of leaf pc> AS v FROM <leaves of c>) l)" */
+#define PG_LEAF_SUM                                                                                \
+    "(SELECT CASE WHEN count(*) = count(l.v) THEN coalesce(sum(l.v), 0) END FROM (SELECT "
+#define PG_OF_LEAVES                                                                               \
+    " AS v FROM pg_partition_tree(c.oid) pt JOIN pg_class pc ON pc.oid = pt.relid "                \
+    "WHERE pt.isleaf) l)"
 
 static const char *const tables_sql =
     "SELECT n.nspname, c.relname, c.relkind, "
-    "  CASE WHEN c.relkind = 'p' THEN (SELECT " PG_ALL_KNOWN(
-        "l.t") " FROM (SELECT "
-               "         CASE WHEN pc.relkind IN ('r', 'm', 'f') AND pc.reltuples >= 0 "
-               "         THEN pc.reltuples::float8 END AS t " PG_LEAVES ") l) "
-               "       WHEN c.relkind IN ('r', 'm', 'f') AND c.reltuples >= 0 THEN "
-               "c.reltuples::float8 END, "
-               "  CASE WHEN c.relkind = 'p' THEN (SELECT " PG_ALL_KNOWN(
-                   "l.b") " FROM (SELECT "
-                          "         CASE WHEN pc.relkind IN ('r', 'm') THEN "
-                          "pg_total_relation_size(pc.oid) END AS b "
-                          "         " PG_LEAVES ") l) "
-                          "       WHEN c.relkind IN ('r', 'm') THEN pg_total_relation_size(c.oid) "
-                          "END, "
-                          "  d.description, has_schema_privilege(n.oid, 'USAGE') "
-                          "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                          "LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = "
-                          "'pg_class'::regclass "
-                          "  AND d.objsubid = 0 "
-                          "WHERE " PG_RELATIONS "AND " PG_USER_SCHEMAS;
+    "  CASE WHEN c.relkind = 'p' THEN " PG_LEAF_SUM "CASE WHEN pc.relkind IN ('r', 'm', 'f') "
+    "    AND pc.reltuples >= 0 THEN pc.reltuples::float8 END" PG_OF_LEAVES
+    "  WHEN c.relkind IN ('r', 'm', 'f') AND c.reltuples >= 0 THEN c.reltuples::float8 END, "
+    "  CASE WHEN c.relkind = 'p' THEN " PG_LEAF_SUM "CASE WHEN pc.relkind IN ('r', 'm') "
+    "    THEN pg_total_relation_size(pc.oid) END" PG_OF_LEAVES
+    "  WHEN c.relkind IN ('r', 'm') THEN pg_total_relation_size(c.oid) END, "
+    "  d.description, has_schema_privilege(n.oid, 'USAGE') "
+    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass "
+    "  AND d.objsubid = 0 "
+    "WHERE " PG_RELATIONS "AND " PG_USER_SCHEMAS;
 
 /*
  * data_type follows information_schema.columns, with ARRAY and USER-DEFINED spelled out, and
@@ -561,14 +556,12 @@ static int pg_list_databases(dscat_source *src, dscat_name_list *out, dscat_erro
 }
 
 /*
- * Binary types, not worth profiling. Types without an ordering (json, xml, geometric and
- * PostGIS types, ...) are found from the catalog instead (columns_sql); the names here also
- * cover a catalog read before that rule.
+ * bytea has an ordering but is binary, not worth profiling. Types without an ordering (json,
+ * xml, geometric and PostGIS types, ...) are found from the catalog instead (columns_sql).
  */
 static bool pg_profileable(const char *data_type)
 {
-    static const char *const no[] = {"bytea", "xml", "json", "point",   "line",
-                                     "lseg",  "box", "path", "polygon", "circle"};
+    static const char *const no[] = {"bytea"};
     return !dscat_profile_type_in(data_type, no, sizeof(no) / sizeof(no[0]));
 }
 
