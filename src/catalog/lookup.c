@@ -216,13 +216,18 @@ static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat
         c->hidden = sqlite3_column_int(s, 14) != 0;
     }
     sqlite3_finalize(s);
-    /* Inbound: foreign keys of the same target's tables that point at this table. */
+    /*
+     * Inbound: foreign keys of the same target's tables that point at this table. They come from
+     * the same database, except in MySQL, where a schema is a database and a foreign key may
+     * reference a table in another one (ref_schema then names this table's database).
+     */
     if ((rc = dscat_store__prepare(st, &s,
                                    "SELECT " REF_COLUMNS " FROM " DSCAT_CURRENT_TABLES
                                    " t JOIN foreign_keys f ON f.table_id = t.id "
-                                   "WHERE t.target = ?1 AND t.database = ?2 AND f.ref_schema = ?3 "
-                                   "AND f.ref_table = ?4 ORDER BY t.database, t.schema, t.name, "
-                                   "f.column_name",
+                                   "WHERE t.target = ?1 AND f.ref_schema = ?3 AND f.ref_table = ?4 "
+                                   "AND (t.database = ?2 OR (SELECT source_type FROM scans "
+                                   "WHERE id = t.scan_id) = 'mysql') "
+                                   "ORDER BY t.database, t.schema, t.name, f.column_name",
                                    err)))
         return rc;
     sqlite3_bind_text(s, 1, d->target, -1, SQLITE_STATIC);

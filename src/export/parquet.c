@@ -1,5 +1,7 @@
 /*
  * metadata.parquet (SPEC §3): the current catalog, one row per column, written through DuckDB.
+ * A table without a column the scan could read (a broken view) keeps one row, its column fields
+ * null, so that nothing in the store is missing from the file.
  * Rows stream from the store into a DuckDB appender, DuckDB writes the Parquet file to a
  * temporary name, and the file is renamed into place.
  */
@@ -53,7 +55,7 @@ static const char *const select_sql =
     " c.distinct_count, c.profiled_rows, t.target, t.server, t.table_type, c.ordinal,"
     " c.column_type, c.max_length, c.numeric_precision, c.numeric_scale, c.column_default,"
     " c.column_comment, t.comment, t.size_bytes, c.generated, c.is_hidden "
-    "FROM " DSCAT_CURRENT_TABLES " t JOIN columns c ON c.table_id = t.id "
+    "FROM " DSCAT_CURRENT_TABLES " t LEFT JOIN columns c ON c.table_id = t.id "
     "WHERE ?1 IS NULL OR t.target = ?1";
 
 static duckdb_state append_value(duckdb_appender app, sqlite3_stmt *s, int i)

@@ -224,26 +224,77 @@ static const char *comment_of(const char *v, bool is_view)
     return v;
 }
 
+/*
+ * TABLE_TYPE as catalogued: VIEW (also information_schema's SYSTEM VIEW), SEQUENCE (MariaDB
+ * 10.3+), else BASE TABLE (MariaDB reports system-versioned tables as SYSTEM VERSIONED).
+ */
+static const char *table_type(const char *type)
+{
+    if (type && (strcmp(type, "VIEW") == 0 || strcmp(type, "SYSTEM VIEW") == 0))
+        return "VIEW";
+    if (type && strcmp(type, "SEQUENCE") == 0)
+        return "SEQUENCE";
+    return "BASE TABLE";
+}
+
+/*
+ * A view the server cannot open (a dropped table, a missing definer) is listed with the error
+ * in TABLE_COMMENT where a good view has "VIEW", and has no columns: it is catalogued, without
+ * that comment, and reported as a problem naming it.
+ */
 static int read_tables(MYSQL_RES *r, dscat_db_scan *out)
 {
     MYSQL_ROW row;
     while ((row = mysql_fetch_row(r)) != NULL) {
-        bool view = row[1] && (strcmp(row[1], "VIEW") == 0 || strcmp(row[1], "SYSTEM VIEW") == 0);
+        const char *type = table_type(row[1]);
+        bool view = strcmp(type, "VIEW") == 0;
+        bool broken = view && row[4] && *row[4] && strcmp(row[4], "VIEW") != 0;
         dscat_table_info t = {.schema = out->database,
                               .name = row[0],
-                              .type = view ? "VIEW" : "BASE TABLE",
+                              .type = type,
                               .row_estimate = view ? DSCAT_NULL : opt_int(row[2]),
                               .size_bytes = view ? DSCAT_NULL : opt_int(row[3]),
-                              .comment = comment_of(row[4], view),
+                              .comment = broken ? NULL : comment_of(row[4], view),
                               .last_modified_us =
                                   row[5] ? strtoll(row[5], NULL, 10) * 1000000 : DSCAT_NULL};
         if (dscat_db_scan_refused(out, dscat_db_scan_add_table(out, &t, NULL), t.schema, t.name,
                                   NULL))
             return DSCAT_ENOMEM;
+        if (broken) {
+            dscat_buf msg = DSCAT_BUF_INIT;
+            int rc = dscat_buf_printf(&msg, "view %s.%s cannot be read: %s", out->database, row[0],
+                                      row[4]);
+            if (rc == 0)
+                rc = dscat_db_scan_add_problem(out, out->database, dscat_buf_cstr(&msg));
+            dscat_buf_free(&msg);
+            if (rc)
+                return DSCAT_ENOMEM;
+        }
     }
     return 0;
 }
 
+/*
+ * Whether PRIVILEGES (the current user's privileges on a column: "select,insert,...") holds
+ * SELECT. A column listed without it (the user has another privilege on it) cannot be read.
+ */
+static bool has_select(const char *privileges)
+{
+    if (privileges == NULL)
+        return true; /* a server that does not say: try */
+    for (const char *p = privileges; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == 6 && strncmp(p, "select", 6) == 0)
+            return true;
+        p += n + (p[n] == ',');
+    }
+    return false;
+}
+
+/*
+ * Invisible columns (MariaDB INVISIBLE, MySQL 8.0.23+) are listed like the others and are
+ * profiled like them: the profile query names its columns, and a named invisible column reads.
+ */
 static int read_columns(MYSQL_RES *r, dscat_db_scan *out)
 {
     MYSQL_ROW row;
@@ -266,7 +317,8 @@ static int read_columns(MYSQL_RES *r, dscat_db_scan *out)
                                .comment = row[10] && *row[10] ? row[10] : NULL,
                                .null_count = DSCAT_NULL,
                                .distinct_count = DSCAT_NULL,
-                               .profiled_rows = DSCAT_NULL};
+                               .profiled_rows = DSCAT_NULL,
+                               .unprofileable = !has_select(row[11])};
         if (dscat_db_scan_refused(out, dscat_db_scan_add_column(out, &c),
                                   out->tables.items[t].schema, out->tables.items[t].name, c.name))
             return DSCAT_ENOMEM;
@@ -338,7 +390,7 @@ static int my_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *
     r = run_for_db(s,
                    "SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, DATA_TYPE, COLUMN_TYPE, "
                    "IS_NULLABLE, COLUMN_DEFAULT, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, "
-                   "NUMERIC_SCALE, COLUMN_COMMENT FROM information_schema.COLUMNS "
+                   "NUMERIC_SCALE, COLUMN_COMMENT, PRIVILEGES FROM information_schema.COLUMNS "
                    "WHERE TABLE_SCHEMA = ",
                    "", "column", err);
     if (r == NULL)
@@ -387,35 +439,34 @@ static int my_hex(dscat_buf *b, const char *name, void *payload)
     return rc ? rc : dscat_buf_puts(b, " AS BINARY))");
 }
 
-static const dscat_profile_dialect my_dialect = {my_quote, false, my_profileable, my_hex};
+/* Runs one profile query (see dscat_profile_dialect.query). */
+static int my_profile_query(void *payload, const char *sql, int64_t *values, size_t nvalues,
+                            dscat_error *err)
+{
+    my_source *s = payload;
+    MYSQL_RES *r = run(s, sql, "profile", err);
+    if (r == NULL)
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    MYSQL_ROW row = mysql_fetch_row(r);
+    int rc = 0;
+    if (row == NULL || mysql_num_fields(r) != nvalues)
+        rc = dscat_error_set(err, DSCAT_EQUERY, "target %s: profile query gave no row",
+                             s->base.target->key);
+    for (size_t i = 0; i < nvalues && rc == 0; i++)
+        values[i] = opt_int(row[i]);
+    mysql_free_result(r);
+    return rc;
+}
+
+/* A table holds at most 4,096 columns, and so does the temporary table of a derived table. */
+static const dscat_profile_dialect my_dialect = {my_quote, false, my_profileable,
+                                                 my_hex,   4096,  my_profile_query};
 
 static int my_profile_table(dscat_source *src, dscat_db_scan *scan, size_t table,
                             const size_t *columns, size_t ncolumns, int sample, dscat_error *err)
 {
-    my_source *s = (my_source *)src;
-    dscat_buf sql = DSCAT_BUF_INIT;
-    size_t np = 0;
-    size_t *prof = dscat_calloc(ncolumns + 1, sizeof(size_t));
-    int rc = prof ? dscat_profile_sql(&sql, &my_dialect, NULL, scan, table, columns, ncolumns,
-                                      sample, prof, &np)
-                  : DSCAT_ENOMEM;
-    MYSQL_RES *r = NULL;
-    if (rc)
-        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    else if ((r = run(s, dscat_buf_cstr(&sql), "profile", err)) == NULL)
-        rc = err && err->code ? err->code : DSCAT_EQUERY;
-    MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
-    if (row) {
-        int64_t rows = opt_int(row[0]);
-        for (size_t i = 0; i < np; i++)
-            dscat_profile_store(scan, prof[i], rows, opt_int(row[1 + 2 * i]),
-                                opt_int(row[2 + 2 * i]));
-    }
-    if (r)
-        mysql_free_result(r);
-    dscat_buf_free(&sql);
-    dscat_free(prof);
-    return rc;
+    return dscat_profile_run(&my_dialect, (my_source *)src, scan, table, columns, ncolumns, sample,
+                             err);
 }
 
 struct dscat_cursor {

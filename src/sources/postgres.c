@@ -35,39 +35,56 @@ typedef struct pg_source {
 #define PG_RELATIONS "c.relkind IN ('r', 'v', 'm', 'p', 'f') AND NOT c.relispartition "
 
 /*
- * Sizes come from the planner's page counts (table, TOAST table and indexes), like the row
- * estimate: pg_total_relation_size would open every file of every table. The page counts are
- * aggregated once, set-based, and joined.
+ * Row estimates come from the planner (reltuples; -1 when never analysed). Sizes are
+ * pg_total_relation_size: table, TOAST and indexes. A partitioned table sums its leaf
+ * partitions, recursively; when one leaf's figure is unknown the parent's is unknown too, never
+ * a partial sum. Each function call opens one relation at a time with a lock that is released
+ * at once, so the query holds no more locks on a catalog of 100,000 tables than on one of ten.
  */
+/* "(SELECT <sum over leaves> FROM (SELECT <figure of leaf pc> AS v FROM <leaves of c>) l)" */
+#define PG_LEAF_SUM                                                                                \
+    "(SELECT CASE WHEN count(*) = count(l.v) THEN coalesce(sum(l.v), 0) END FROM (SELECT "
+#define PG_OF_LEAVES                                                                               \
+    " AS v FROM pg_partition_tree(c.oid) pt JOIN pg_class pc ON pc.oid = pt.relid "                \
+    "WHERE pt.isleaf) l)"
+
 static const char *const tables_sql =
-    "WITH ix AS (SELECT i.indrelid, sum(ic.relpages::bigint) AS pages FROM pg_index i "
-    "            JOIN pg_class ic ON ic.oid = i.indexrelid GROUP BY i.indrelid), "
-    "pages AS (SELECT r.oid, r.reltuples, r.relpages::bigint + coalesce(tc.relpages, 0) "
-    "            + coalesce(ix.pages, 0) AS pages FROM pg_class r "
-    "          LEFT JOIN pg_class tc ON tc.oid = r.reltoastrelid "
-    "          LEFT JOIN ix ON ix.indrelid = r.oid WHERE r.relkind IN ('r', 'm', 'p')) "
     "SELECT n.nspname, c.relname, c.relkind, "
-    "  CASE WHEN c.relkind = 'p' THEN (SELECT sum(pc.reltuples)::float8 "
-    "         FROM pg_partition_tree(c.oid) pt JOIN pg_class pc ON pc.oid = pt.relid "
-    "         WHERE pt.isleaf AND pc.reltuples >= 0) "
-    "       WHEN c.relkind IN ('r', 'm', 'f') AND c.reltuples >= 0 THEN c.reltuples::float8 END, "
-    "  CASE WHEN c.relkind = 'p' THEN (SELECT sum(pp.pages) FROM pg_partition_tree(c.oid) pt "
-    "         JOIN pages pp ON pp.oid = pt.relid WHERE pt.isleaf AND pp.reltuples >= 0) "
-    "       WHEN c.relkind IN ('r', 'm') AND c.reltuples >= 0 THEN p.pages END "
-    "  * current_setting('block_size')::bigint, "
+    "  CASE WHEN c.relkind = 'p' THEN " PG_LEAF_SUM "CASE WHEN pc.relkind IN ('r', 'm', 'f') "
+    "    AND pc.reltuples >= 0 THEN pc.reltuples::float8 END" PG_OF_LEAVES
+    "  WHEN c.relkind IN ('r', 'm', 'f') AND c.reltuples >= 0 THEN c.reltuples::float8 END, "
+    "  CASE WHEN c.relkind = 'p' THEN " PG_LEAF_SUM "CASE WHEN pc.relkind IN ('r', 'm') "
+    "    THEN pg_total_relation_size(pc.oid) END" PG_OF_LEAVES
+    "  WHEN c.relkind IN ('r', 'm') THEN pg_total_relation_size(c.oid) END, "
     "  d.description, has_schema_privilege(n.oid, 'USAGE') "
     "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "LEFT JOIN pages p ON p.oid = c.oid "
     "LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass "
     "  AND d.objsubid = 0 "
     "WHERE " PG_RELATIONS "AND " PG_USER_SCHEMAS;
 
 /*
- * data_type follows information_schema.columns, with ARRAY and USER-DEFINED spelled out. The
- * element and base types are looked up only for the columns that need them.
+ * data_type follows information_schema.columns, with ARRAY and USER-DEFINED spelled out, and
+ * the SQL-standard names of pg_catalog types (format_type without a typmod: bpchar is
+ * "character"). The element and base types are looked up only for the columns that need them.
+ * A column is non-nullable when it is declared NOT NULL or its domain (or the domain's own base
+ * domain) is.
+ *
+ * The last column says whether the column can be profiled: the user may read it, and its type
+ * (an array's element; a domain's base, recursively) has a default btree operator class, the
+ * ordering COUNT(DISTINCT) sorts with (directly, through a binary-coercible type as varchar has
+ * text's, or as every enum, range and multirange has). The orderable types are found once,
+ * set-based.
  */
 static const char *const columns_sql =
-    "SELECT n.nspname, c.relname, a.attname, a.attnum, NOT a.attnotnull, f.full_type, "
+    "WITH RECURSIVE ordered AS (SELECT DISTINCT oc.opcintype AS oid FROM pg_opclass oc "
+    "  JOIN pg_am am ON am.oid = oc.opcmethod WHERE am.amname = 'btree' AND oc.opcdefault), "
+    "orderable(oid) AS (SELECT oid FROM ordered UNION SELECT k.castsource FROM pg_cast k "
+    "  JOIN ordered o ON o.oid = k.casttarget WHERE k.castmethod = 'b' "
+    "  UNION SELECT oid FROM pg_type WHERE typtype IN ('e', 'r', 'm') "
+    "  UNION SELECT d.oid FROM pg_type d JOIN orderable b ON b.oid = d.typbasetype "
+    "  WHERE d.typtype = 'd') "
+    "SELECT n.nspname, c.relname, a.attname, a.attnum, "
+    "  NOT (a.attnotnull OR t.typnotnull OR coalesce(xt.typnotnull, false)), f.full_type, "
     "  CASE WHEN t.typtype = 'd' THEN (SELECT "
     "    CASE WHEN bt.typelem <> 0 AND bt.typlen = -1 "
     "         THEN (SELECT bet.typname FROM pg_type bet WHERE bet.oid = bt.typelem) || '[]' "
@@ -77,7 +94,8 @@ static const char *const columns_sql =
     "  WHEN t.typelem <> 0 AND t.typlen = -1 "
     "    THEN (SELECT et.typname FROM pg_type et WHERE et.oid = t.typelem) || '[]' "
     "  WHEN t.typnamespace = 'pg_catalog'::regnamespace THEN CASE WHEN a.atttypmod = -1 "
-    "    THEN f.full_type ELSE format_type(a.atttypid, NULL) END "
+    "    AND a.atttypid <> 'bpchar'::regtype THEN f.full_type "
+    "    ELSE format_type(a.atttypid, NULL) END "
     "  ELSE t.typname END, "
     "  CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END, "
     "  ds.description, "
@@ -89,7 +107,9 @@ static const char *const columns_sql =
     "       WHEN 701 THEN 53 WHEN 1700 THEN CASE WHEN x.tmod = -1 THEN NULL "
     "       ELSE ((x.tmod - 4) >> 16) & 65535 END END, "
     "  CASE WHEN x.tid IN (21, 23, 20) THEN 0 WHEN x.tid = 1700 THEN CASE WHEN x.tmod = -1 "
-    "       THEN NULL ELSE (x.tmod - 4) & 65535 END END "
+    "       THEN NULL ELSE (x.tmod - 4) & 65535 END END, "
+    "  ob.oid IS NULL "
+    "    OR NOT has_column_privilege(c.oid, a.attnum, 'SELECT') "
     "FROM pg_attribute a "
     "JOIN pg_class c ON c.oid = a.attrelid "
     "JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -97,7 +117,11 @@ static const char *const columns_sql =
     "CROSS JOIN LATERAL (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END "
     "  AS tid, CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END AS tmod) x "
     "CROSS JOIN LATERAL (SELECT format_type(a.atttypid, a.atttypmod) AS full_type) f "
-
+    "LEFT JOIN pg_type xt ON xt.oid = x.tid AND t.typtype = 'd' "
+    "JOIN pg_type et ON et.oid = CASE WHEN coalesce(xt.typelem, t.typelem) <> 0 "
+    "  AND coalesce(xt.typlen, t.typlen) = -1 THEN coalesce(xt.typelem, t.typelem) "
+    "  ELSE x.tid END "
+    "LEFT JOIN orderable ob ON ob.oid = et.oid "
     "LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum "
     "LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass "
     "  AND ds.objsubid = a.attnum "
@@ -439,7 +463,8 @@ static int read_columns(PGresult *r, dscat_db_scan *out)
                                .scale = opt_int(r, i, 11),
                                .null_count = DSCAT_NULL,
                                .distinct_count = DSCAT_NULL,
-                               .profiled_rows = DSCAT_NULL};
+                               .profiled_rows = DSCAT_NULL,
+                               .unprofileable = PQgetvalue(r, i, 12)[0] == 't'};
         if (dscat_db_scan_refused(out, dscat_db_scan_add_column(out, &c),
                                   out->tables.items[t].schema, out->tables.items[t].name, c.name))
             return DSCAT_ENOMEM;
@@ -532,11 +557,13 @@ static int pg_list_databases(dscat_source *src, dscat_name_list *out, dscat_erro
     return rc;
 }
 
-/* Types without the equality COUNT(DISTINCT) needs, or not worth profiling (binary). */
+/*
+ * bytea has an ordering but is binary, not worth profiling. Types without an ordering (json,
+ * xml, geometric and PostGIS types, ...) are found from the catalog instead (columns_sql).
+ */
 static bool pg_profileable(const char *data_type)
 {
-    static const char *const no[] = {"bytea", "xml", "json", "point",   "line",
-                                     "lseg",  "box", "path", "polygon", "circle"};
+    static const char *const no[] = {"bytea"};
     return !dscat_profile_type_in(data_type, no, sizeof(no) / sizeof(no[0]));
 }
 
@@ -558,33 +585,33 @@ static int pg_hex(dscat_buf *b, const char *name, void *payload)
     return rc ? rc : dscat_buf_puts(b, "::bytea, 'hex')");
 }
 
-static const dscat_profile_dialect pg_dialect = {pg_quote, false, pg_profileable, pg_hex};
+/* Runs one profile query (see dscat_profile_dialect.query). */
+static int pg_profile_query(void *payload, const char *sql, int64_t *values, size_t nvalues,
+                            dscat_error *err)
+{
+    pg_source *s = payload;
+    PGresult *r = run(s, sql, "profile", err);
+    if (r == NULL)
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    int rc = 0;
+    if (PQntuples(r) != 1 || (size_t)PQnfields(r) != nvalues)
+        rc = dscat_error_set(err, DSCAT_EQUERY, "target %s: profile query gave no row",
+                             s->base.target->key);
+    for (size_t i = 0; i < nvalues && rc == 0; i++)
+        values[i] = opt_int(r, 0, (int)i);
+    PQclear(r);
+    return rc;
+}
+
+/* A query's target list holds at most 1,664 entries (MaxTupleAttributeNumber). */
+static const dscat_profile_dialect pg_dialect = {pg_quote, false, pg_profileable,
+                                                 pg_hex,   1664,  pg_profile_query};
 
 static int pg_profile_table(dscat_source *src, dscat_db_scan *scan, size_t table,
                             const size_t *columns, size_t ncolumns, int sample, dscat_error *err)
 {
-    pg_source *s = (pg_source *)src;
-    dscat_buf sql = DSCAT_BUF_INIT;
-    size_t np = 0;
-    size_t *prof = dscat_calloc(ncolumns + 1, sizeof(size_t));
-    int rc = prof ? dscat_profile_sql(&sql, &pg_dialect, s, scan, table, columns, ncolumns, sample,
-                                      prof, &np)
-                  : DSCAT_ENOMEM;
-    PGresult *r = NULL;
-    if (rc)
-        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    else if ((r = run(s, dscat_buf_cstr(&sql), "profile", err)) == NULL)
-        rc = err && err->code ? err->code : DSCAT_EQUERY;
-    if (r) {
-        int64_t rows = opt_int(r, 0, 0);
-        for (size_t i = 0; i < np; i++)
-            dscat_profile_store(scan, prof[i], rows, opt_int(r, 0, (int)(1 + 2 * i)),
-                                opt_int(r, 0, (int)(2 + 2 * i)));
-        PQclear(r);
-    }
-    dscat_buf_free(&sql);
-    dscat_free(prof);
-    return rc;
+    return dscat_profile_run(&pg_dialect, (pg_source *)src, scan, table, columns, ncolumns, sample,
+                             err);
 }
 
 /*

@@ -98,13 +98,20 @@ int dscat_name_list_add(dscat_name_list *l, const char *name);
  */
 size_t dscat_profile_keys(const dscat_db_scan *scan, const size_t *columns, size_t ncolumns,
                           size_t *keys);
-/* How one engine spells a profile query. */
+/* How one engine spells and runs a profile query. */
 typedef struct dscat_profile_dialect {
     int (*quote)(dscat_buf *b, const char *name, void *payload); /* an identifier */
     bool top;                                   /* SELECT TOP n rather than LIMIT n */
     bool (*profileable)(const char *data_type); /* COUNT(DISTINCT) works and is worth it */
     /* The column as hex text (NULL stays NULL); NULL when the engine has no such function. */
     int (*hex)(dscat_buf *b, const char *name, void *payload);
+    /* The most result columns one query may have (the engine's select-list limit). */
+    size_t max_columns;
+    /*
+     * Runs one profile query and reads its single row: values[i] is result column i as an
+     * integer, DSCAT_NULL for SQL NULL. Fills err (naming the target) on failure.
+     */
+    int (*query)(void *payload, const char *sql, int64_t *values, size_t nvalues, dscat_error *err);
 } dscat_profile_dialect;
 
 /* Builds "SELECT col, hex(col), ... FROM schema.table" for a row cursor. */
@@ -113,12 +120,32 @@ int dscat_select_sql(dscat_buf *sql, const dscat_profile_dialect *d, void *paylo
                      size_t ncolumns);
 
 /*
- * Builds the profile query of one table into sql; the profiled columns (in result order: each
- * gives a null count then a distinct count after the leading row count) go to profiled.
+ * Writes to profiled the listed columns that one profile query can take: of a type the dialect
+ * profiles, and not marked unprofileable by the driver (from the engine's catalog: a type
+ * without ordering, a column the user may not read). Returns how many.
+ */
+size_t dscat_profile_columns(const dscat_profile_dialect *d, const dscat_db_scan *scan,
+                             const size_t *columns, size_t ncolumns, size_t *profiled);
+
+/*
+ * Builds one profile query of a table into sql: a row count, then a null and a distinct count
+ * for each of profiled[0..nprofiled), over the table's first `sample` rows in primary-key order
+ * (the keys are found among columns, the table's whole column list). The sample names its
+ * columns (never "*"): an invisible or unreadable column is never read.
  */
 int dscat_profile_sql(dscat_buf *sql, const dscat_profile_dialect *d, void *payload,
                       const dscat_db_scan *scan, size_t table, const size_t *columns,
-                      size_t ncolumns, int sample, size_t *profiled, size_t *nprofiled);
+                      size_t ncolumns, const size_t *profiled, size_t nprofiled, int sample);
+
+/*
+ * Profiles one table through the dialect's query function: its profileable columns, in as
+ * many queries as the engine's select-list limit requires (wide tables go in chunks of
+ * columns). The unprofileable columns stay null. A table with no profileable column is still
+ * counted, so that a table the user cannot read at all fails here. Returns 0 or the failure.
+ */
+int dscat_profile_run(const dscat_profile_dialect *d, void *payload, dscat_db_scan *scan,
+                      size_t table, const size_t *columns, size_t ncolumns, int sample,
+                      dscat_error *err);
 
 /* True when data_type (or its array element type) is one of names. */
 bool dscat_profile_type_in(const char *data_type, const char *const *names, size_t n);

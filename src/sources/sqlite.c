@@ -436,40 +436,42 @@ static int sqlite_hex(dscat_buf *b, const char *name, void *payload)
     return rc ? rc : dscat_buf_puts(b, ") END");
 }
 
-static const dscat_profile_dialect sqlite_dialect = {sqlite_quote, false, sqlite_profileable,
-                                                     sqlite_hex};
+/* Runs one profile query (see dscat_profile_dialect.query). */
+static int sqlite_profile_query(void *payload, const char *sql, int64_t *values, size_t nvalues,
+                                dscat_error *err)
+{
+    sqlite_source *s = payload;
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    s->base.queries++;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        rc = query_error(s, err, "profile");
+    } else {
+        for (size_t i = 0; i < nvalues; i++)
+            values[i] = sqlite3_column_type(st, (int)i) == SQLITE_NULL
+                            ? DSCAT_NULL
+                            : sqlite3_column_int64(st, (int)i);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
 
+/* SQLITE_MAX_COLUMN (2,000 unless the library was built otherwise) bounds a result's columns. */
+static const dscat_profile_dialect sqlite_dialect = {sqlite_quote, false, sqlite_profileable,
+                                                     sqlite_hex,   2000,  sqlite_profile_query};
+
+/* The select-list limit is read from the library, which may have been built with another. */
 static int sqlite_profile_table(dscat_source *src, dscat_db_scan *scan, size_t table,
                                 const size_t *columns, size_t ncolumns, int sample,
                                 dscat_error *err)
 {
     sqlite_source *s = (sqlite_source *)src;
-    dscat_buf sql = DSCAT_BUF_INIT;
-    sqlite3_stmt *st = NULL;
-    size_t np = 0;
-    size_t *prof = dscat_calloc(ncolumns + 1, sizeof(size_t));
-    int rc = prof ? dscat_profile_sql(&sql, &sqlite_dialect, NULL, scan, table, columns, ncolumns,
-                                      sample, prof, &np)
-                  : DSCAT_ENOMEM;
-    if (rc) {
-        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-        goto done;
-    }
-    s->base.queries++;
-    if (sqlite3_prepare_v2(s->db, dscat_buf_cstr(&sql), -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW) {
-        rc = query_error(s, err, "profile");
-        goto done;
-    }
-    int64_t rows = sqlite3_column_int64(st, 0);
-    for (size_t i = 0; i < np; i++)
-        dscat_profile_store(scan, prof[i], rows, sqlite3_column_int64(st, (int)(1 + 2 * i)),
-                            sqlite3_column_int64(st, (int)(2 + 2 * i)));
-done:
-    sqlite3_finalize(st);
-    dscat_buf_free(&sql);
-    dscat_free(prof);
-    return rc;
+    dscat_profile_dialect d = sqlite_dialect;
+    int limit = sqlite3_limit(s->db, SQLITE_LIMIT_COLUMN, -1);
+    if (limit > 2)
+        d.max_columns = (size_t)limit;
+    return dscat_profile_run(&d, s, scan, table, columns, ncolumns, sample, err);
 }
 
 /*

@@ -363,45 +363,43 @@ static int ms_quote(dscat_buf *b, const char *name, void *payload)
     return dscat_sqlserver__quote_ident(b, name);
 }
 
-static const dscat_profile_dialect ms_dialect = {ms_quote, true, dscat_sqlserver__profileable,
-                                                 NULL};
-
-/* Reads the profile's single row: the row count, then a null and a distinct count per column. */
+/* Reads the profile query's single row into values (see dscat_profile_dialect.query). */
 typedef struct ms_profile {
-    dscat_db_scan *scan;
-    const size_t *prof;
-    size_t np;
+    int64_t *values;
+    size_t n;
+    bool seen;
 } ms_profile;
 
 static int store_profile(const ms_row *r, void *payload)
 {
     ms_profile *p = payload;
-    int64_t rows = opt_int(r->cols[0]);
-    for (size_t i = 0; i < p->np && (int)(2 + 2 * i) < r->ncols; i++)
-        dscat_profile_store(p->scan, p->prof[i], rows, opt_int(r->cols[1 + 2 * i]),
-                            opt_int(r->cols[2 + 2 * i]));
+    for (size_t i = 0; i < p->n; i++)
+        p->values[i] = (int)i < r->ncols ? opt_int(r->cols[i]) : DSCAT_NULL;
+    p->seen = true;
     return 0;
 }
+
+static int ms_profile_query(void *payload, const char *sql, int64_t *values, size_t nvalues,
+                            dscat_error *err)
+{
+    ms_source *s = payload;
+    ms_profile p = {values, nvalues, false};
+    int rc = run(s, sql, "profile", store_profile, &p, err);
+    if (rc == 0 && !p.seen)
+        rc = dscat_error_set(err, DSCAT_EQUERY, "target %s: profile query gave no row",
+                             s->base.target->key);
+    return rc;
+}
+
+/* A SELECT list holds at most 4,096 columns. */
+static const dscat_profile_dialect ms_dialect = {ms_quote, true, dscat_sqlserver__profileable,
+                                                 NULL,     4096, ms_profile_query};
 
 static int ms_profile_table(dscat_source *src, dscat_db_scan *scan, size_t table,
                             const size_t *columns, size_t ncolumns, int sample, dscat_error *err)
 {
-    ms_source *s = (ms_source *)src;
-    dscat_buf sql = DSCAT_BUF_INIT;
-    size_t np = 0;
-    size_t *prof = dscat_calloc(ncolumns + 1, sizeof(size_t));
-    int rc = prof ? dscat_profile_sql(&sql, &ms_dialect, NULL, scan, table, columns, ncolumns,
-                                      sample, prof, &np)
-                  : DSCAT_ENOMEM;
-    if (rc) {
-        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    } else {
-        ms_profile p = {scan, prof, np};
-        rc = run(s, dscat_buf_cstr(&sql), "profile", store_profile, &p, err);
-    }
-    dscat_buf_free(&sql);
-    dscat_free(prof);
-    return rc;
+    return dscat_profile_run(&ms_dialect, (ms_source *)src, scan, table, columns, ncolumns, sample,
+                             err);
 }
 
 /*

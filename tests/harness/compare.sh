@@ -168,7 +168,8 @@ export T_PG_HOST=127.0.0.1 T_PG_PORT=$PG_PORT T_PG_USER=postgres T_PG_PASSWORD=$
 # MariaDB's information_schema, queried by the test.
 my_expected_tables() {
     my_sql -e "SELECT TABLE_SCHEMA, TABLE_NAME,
-                      IF(TABLE_TYPE IN ('VIEW', 'SYSTEM VIEW'), 'VIEW', 'BASE TABLE')
+                      CASE WHEN TABLE_TYPE IN ('VIEW', 'SYSTEM VIEW') THEN 'VIEW'
+                           WHEN TABLE_TYPE = 'SEQUENCE' THEN 'SEQUENCE' ELSE 'BASE TABLE' END
                FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$1'" | LC_ALL=C sort
 }
 

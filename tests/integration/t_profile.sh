@@ -64,3 +64,23 @@ assert_eq "a table that cannot be profiled makes the scan partial, exit 0" 0 "$?
 check "the failed profile is a problem naming the table" sh -c "printf '%s' '$out' | grep -q 'profile of public.broken failed'"
 check "the table keeps its metadata" test "$(duckq "SELECT count(*) FROM read_parquet('$pq') WHERE target = 'pg' AND table_name = 'broken'")" = 2
 check "the other tables are still profiled" test "$(duckq "SELECT profiled_rows FROM read_parquet('$pq') WHERE target = 'pg' AND table_name = 'prof_t' AND column_name = 'a'")" = "$N"
+
+# A SQLite table of 2,000 columns (SQLite's limit) needs 4,001 result columns: it is profiled in
+# chunks, every column with its figures.
+{
+    printf 'CREATE TABLE wide (id INTEGER PRIMARY KEY'
+    for i in $(seq 1 1999); do printf ', c%d INT' "$i"; done
+    printf ');\nWITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 200) INSERT INTO wide SELECT n'
+    for i in $(seq 1 1999); do printf ', CASE WHEN n %% %d = 0 THEN NULL ELSE n %% %d END' $((i % 7 + 2)) $((i % 11 + 3)); done
+    printf ' FROM g;\n'
+} | sqlite3 "$TEST_TMP/wide.sqlite"
+home=$(new_home)
+printf '[settings]\nprofile_sample_size = %d\n\n[targets.wide]\ntype = "sqlite"\npath = "%s"\n' "$N" "$TEST_TMP/wide.sqlite" >"$home/targets.toml"
+out=$(DSCAT_HOME=$home "$DSCAT" refresh --depth profile --json 2>&1)
+assert_eq "a 2,000-column sqlite table is profiled, exit 0" 0 "$?"
+check "no profile problem for the wide sqlite table" sh -c "! printf '%s' '$out' | grep -q 'profile of'"
+check "all 2,000 columns have figures" \
+    test "$(duckq "SELECT count(*) FROM read_parquet('$home/metadata.parquet') WHERE table_name = 'wide' AND profiled_rows = $N")" = 2000
+want=$(sqlite3 -separator ' ' "$TEST_TMP/wide.sqlite" "SELECT count(*), count(*) - count(c1999), count(DISTINCT c1999) FROM (SELECT c1999 FROM wide ORDER BY id LIMIT $N)")
+assert_eq "the last column's figures equal the test's own aggregate" "$want" \
+    "$(duckq "SELECT profiled_rows, null_count, distinct_count FROM read_parquet('$home/metadata.parquet') WHERE table_name = 'wide' AND column_name = 'c1999'" | tr '\t' ' ')"

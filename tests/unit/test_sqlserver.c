@@ -165,14 +165,19 @@ static void profile_query(void **state)
             .table = t, .name = names[i], .ordinal = i + 1, .data_type = types[i], .is_pk = i == 0};
         assert_int_equal(dscat_db_scan_add_column(&scan, &c), 0);
     }
-    size_t cols[] = {0, 1, 2}, prof[3], np = 0;
-    dscat_profile_dialect d = {quote, true, dscat_sqlserver__profileable, NULL};
+    size_t cols[] = {0, 1, 2}, prof[3];
+    dscat_profile_dialect d = {quote, true, dscat_sqlserver__profileable, NULL, 4096, NULL};
+    size_t np = dscat_profile_columns(&d, &scan, cols, 3, prof);
+    assert_int_equal(np, 2); /* ntext is not profiled: COUNT(DISTINCT) fails on it */
     dscat_buf b = DSCAT_BUF_INIT;
-    assert_int_equal(dscat_profile_sql(&b, &d, NULL, &scan, t, cols, 3, 1000, prof, &np), 0);
+    assert_int_equal(dscat_profile_sql(&b, &d, NULL, &scan, t, cols, 3, prof, np, 1000), 0);
     assert_string_equal(b.ptr, "SELECT count(*), count(*) - count([Id]), count(DISTINCT [Id]), "
                                "count(*) - count([Qty]), count(DISTINCT [Qty]) FROM (SELECT TOP "
-                               "1000 * FROM [dbo].[Order]]Lines] ORDER BY [Id]) AS sample");
-    assert_int_equal(np, 2); /* ntext is not profiled: COUNT(DISTINCT) fails on it */
+                               "1000 [Id], [Qty] FROM [dbo].[Order]]Lines] ORDER BY [Id]) AS "
+                               "sample");
+    /* A column the driver marks unprofileable (unreadable, no ordering) is left out alone. */
+    scan.columns.items[2].unprofileable = true;
+    assert_int_equal(dscat_profile_columns(&d, &scan, cols, 3, prof), 1);
     dscat_buf_free(&b);
     dscat_db_scan_free(&scan);
 }
