@@ -19,6 +19,7 @@
 struct dscat_store {
     sqlite3 *db;
     char *path;
+    int application_id; /* as found at open */
 };
 
 /* Migration N takes the store from version N-1 to N. Never edit one that has shipped. */
@@ -187,6 +188,7 @@ static int check_ours(dscat_store *st, int version, dscat_error *err)
         sqlite3_step(s) == SQLITE_ROW)
         tables = sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
+    st->application_id = app;
     if ((app != 0 && app != DSCAT_APPLICATION_ID) || (version == 0 && tables > 0))
         return dscat_error_set(err, DSCAT_EINVALID,
                                "%s is another program's SQLite database, not a dscat catalog "
@@ -292,8 +294,8 @@ int dscat_store_open(dscat_store **out, const char *catalog_dir, dscat_store_mod
             goto fail;
         char set[64];
         snprintf(set, sizeof(set), "PRAGMA application_id = %d", DSCAT_APPLICATION_ID);
-        if ((rc = exec(st, set, err)))
-            goto fail;
+        if (st->application_id != DSCAT_APPLICATION_ID && (rc = exec(st, set, err)))
+            goto fail; /* written once: an unchanged store stays byte for byte the same */
         chmod(st->path, 0600);
     }
     if ((rc = exec(st, "PRAGMA foreign_keys = ON", err)))
