@@ -97,6 +97,18 @@ void dscat_refresh_report_free(dscat_refresh_report *r);
  * store, each through a temporary file and a rename.
  */
 int dscat_export_all(dscat_store *st, const char *catalog_dir, dscat_error *err);
+/*
+ * The store's generation (its last scan) and the generation its exports were completed at; equal
+ * when the exports describe the store. Both 0 without a store.
+ */
+int dscat_exports_state(const char *catalog_dir, int64_t *generation, int64_t *exported,
+                        dscat_error *err);
+/*
+ * Regenerates the exports from the store when they are behind it (a refresh died after its store
+ * commit), and removes temporary files left by dead processes. *repaired tells whether it did.
+ * DSCAT_ECONFLICT when they are behind and the directory cannot be written.
+ */
+int dscat_exports_repair(const char *catalog_dir, bool *repaired, dscat_error *err);
 
 /* Writes metadata.parquet (SPEC §3) of the current catalog, or of one target, to path. */
 int dscat_export_parquet(dscat_store *st, const char *path, const char *target, dscat_error *err);
@@ -131,6 +143,9 @@ typedef struct dscat_status {
     long targets, databases, tables, columns;
     dscat_target_status *per_target;
     size_t ntargets;
+    /* the store's last scan and the scan its exports describe: different when a refresh died
+     * between the two and nothing could regenerate them yet (then STALE) */
+    int64_t generation, exports_generation;
 } dscat_status;
 
 /* SPEC §6.2, from the store (which may not exist yet). Caller frees with dscat_status_free(). */

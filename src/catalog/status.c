@@ -100,8 +100,11 @@ int dscat_status_get(dscat_status **out, const dscat_config *cfg, dscat_error *e
         if (s->last_updated_us == DSCAT_STATUS_NEVER || ts->last_success_us > s->last_updated_us)
             s->last_updated_us = ts->last_success_us;
     }
-    if (st)
+    if (st) {
         totals(st, s);
+        s->generation = dscat_store__generation(st);
+        s->exports_generation = dscat_store__exports_generation(st);
+    }
     dscat_store_close(st);
     if (!any) {
         s->state = DSCAT_STATE_NOT_BUILT;
@@ -110,6 +113,7 @@ int dscat_status_get(dscat_status **out, const dscat_config *cfg, dscat_error *e
         int64_t age_us = dscat_now_us() - oldest;
         s->age_days = (double)age_us / 86400e6;
         bool stale = !all || age_us >= (int64_t)cfg->settings.stale_after_days * 86400 * 1000000;
+        stale |= s->generation != s->exports_generation;
         s->state = stale ? DSCAT_STATE_STALE : DSCAT_STATE_OK;
     }
     *out = s;

@@ -197,6 +197,48 @@ static int check_ours(dscat_store *st, int version, dscat_error *err)
     return 0;
 }
 
+int64_t dscat_store__generation(dscat_store *st)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t g = 0;
+    if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(id), 0) FROM scans", -1, &s, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        g = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return g;
+}
+
+int64_t dscat_store__exports_generation(dscat_store *st)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t g = -1;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT CAST(value AS INTEGER) FROM catalog_meta "
+                           "WHERE key = 'exports_generation'",
+                           -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        g = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return g;
+}
+
+int dscat_store__set_exports_generation(dscat_store *st, int64_t generation, dscat_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = dscat_store__prepare(st, &s,
+                                  "INSERT INTO catalog_meta(key, value) VALUES "
+                                  "('exports_generation', ?1) ON CONFLICT(key) DO UPDATE SET "
+                                  "value = excluded.value",
+                                  err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(s, 1, generation);
+    rc = sqlite3_step(s) == SQLITE_DONE ? 0 : dscat_store__step_error(st, err);
+    sqlite3_finalize(s);
+    return rc;
+}
+
 int dscat_store__catalog_id(dscat_store *st, char *out, size_t size)
 {
     sqlite3_stmt *s = NULL;

@@ -14,6 +14,14 @@
 sqlite3 *dscat_store__db(dscat_store *st);
 int dscat_store__exec(dscat_store *st, const char *sql, dscat_error *err);
 int dscat_store__prepare(dscat_store *st, sqlite3_stmt **out, const char *sql, dscat_error *err);
+/*
+ * The store's generation: the id of the last scan written (0 for none). Every export records the
+ * generation it was made from, and the store records the generation its exports were last
+ * completed at (-1: unknown); a difference means a refresh died between the two.
+ */
+int64_t dscat_store__generation(dscat_store *st);
+int64_t dscat_store__exports_generation(dscat_store *st);
+int dscat_store__set_exports_generation(dscat_store *st, int64_t generation, dscat_error *err);
 /* The catalog's id (32 hex digits) into out; DSCAT_ENOTFOUND for a store not yet migrated. */
 int dscat_store__catalog_id(dscat_store *st, char *out, size_t size);
 /* Fills err after a failed sqlite3_step. Returns DSCAT_EIO. */

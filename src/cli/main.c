@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,30 @@ int cli_load_config(dscat_config **out)
     return rc;
 }
 
+/*
+ * Before a command that reads the catalog: exports left behind the store by an interrupted
+ * refresh are regenerated (and temporary files of dead processes removed), so every command
+ * sees the store and its three exports describe the same scan.
+ */
+static void repair_exports(const char *command)
+{
+    static const char *const readers[] = {"status", "find",        "table",    "joins",
+                                          "diff",   "annotations", "annotate", "snapshot",
+                                          "mcp",    "serve",       "cache",    "query"};
+    bool reads = false;
+    for (size_t i = 0; i < sizeof(readers) / sizeof(readers[0]); i++)
+        reads |= strcmp(command, readers[i]) == 0;
+    char *dir = NULL;
+    dscat_error err = {0};
+    bool repaired = false;
+    if (!reads || dscat_catalog_dir(&dir, &err) != 0)
+        return;
+    if (dscat_exports_repair(dir, &repaired, &err) == 0 && repaired)
+        fprintf(stderr, "dscat: the exports were behind the store (an interrupted refresh): "
+                        "regenerated\n");
+    free(dir);
+}
+
 static const struct {
     const char *name;
     int (*run)(int, char **);
@@ -144,9 +169,13 @@ int main(int argc, char **argv)
         return EXIT_FAIL;
     }
     int rc = -1;
+    bool help = argc > 2 && cli_is_help(argv[2]);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            if (!help)
+                repair_exports(argv[1]);
             rc = commands[i].run(argc - 1, argv + 1);
+        }
     if (rc == -1) {
         cli_error("unknown command '%s' (see dscat --help)", argv[1]);
         rc = EXIT_USAGE;

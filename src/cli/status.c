@@ -55,6 +55,11 @@ static void print_status_human(const dscat_status *s)
         dscat_format_local(s->last_updated_us, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
         printf("Last updated: %s\n", when);
         printf("Age: %.1f days (oldest target scan)\n", s->age_days);
+        if (s->generation != s->exports_generation)
+            printf("Exports: behind the store (scan %lld, exported %lld): a refresh was "
+                   "interrupted; any command that can write the catalog directory regenerates "
+                   "them\n",
+                   (long long)s->generation, (long long)s->exports_generation);
     }
     printf("\nCatalog contains:\n  - %ld targets\n  - %ld databases\n  - %ld tables\n"
            "  - %ld columns\n",

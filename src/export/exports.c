@@ -8,13 +8,24 @@
 #include "export/atomic.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Test hook: DSCAT_TEST_CRASH_AT=<stage> kills the process there. */
+static void test_crash(const char *stage)
+{
+    const char *at = getenv("DSCAT_TEST_CRASH_AT");
+    if (at && strcmp(at, stage) == 0)
+        raise(SIGKILL);
+}
 
 static char *join(const char *dir, const char *name)
 {
@@ -47,6 +58,25 @@ static void *parquet_thread(void *arg)
  * The Parquet file is written on a second thread while this one writes last_scan.json and the
  * summary: the two are independent reads of the same committed store.
  */
+/*
+ * The three exports are one unit with the store: written under <catalog>/.exports.lock (one
+ * exporter at a time, across processes), each stamped with the store generation it was made
+ * from, and the store records that generation once all three are in place. A refresh killed
+ * between its store commit and that record leaves a difference the next command sees and
+ * repairs (dscat_exports_repair).
+ */
+static int exports_lock(const char *catalog_dir)
+{
+    char *path = join(catalog_dir, ".exports.lock");
+    int fd = path ? open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
+    dscat_free(path);
+    if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 int dscat_export_all(dscat_store *st, const char *catalog_dir, dscat_error *err)
 {
     char *parquet = join(catalog_dir, "metadata.parquet");
@@ -56,10 +86,13 @@ int dscat_export_all(dscat_store *st, const char *catalog_dir, dscat_error *err)
     pthread_t thread;
     bool threaded = false;
     int rc = 0;
+    int lock = exports_lock(catalog_dir);
+    int64_t generation = dscat_store__generation(st);
     if (!parquet || !json || !md) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;
     }
+    dscat_atomic_remove_stale(catalog_dir);
     threaded = pthread_create(&thread, NULL, parquet_thread, &job) == 0;
     if (!threaded)
         parquet_thread(&job);
@@ -72,10 +105,61 @@ int dscat_export_all(dscat_store *st, const char *catalog_dir, dscat_error *err)
             *err = job.err;
         rc = job.rc;
     }
+    test_crash("exports_written");
+    if (rc == 0)
+        rc = dscat_store__set_exports_generation(st, generation, err);
 done:
+    if (lock >= 0)
+        close(lock);
     dscat_free(parquet);
     dscat_free(json);
     dscat_free(md);
+    return rc;
+}
+
+int dscat_exports_state(const char *catalog_dir, int64_t *generation, int64_t *exported,
+                        dscat_error *err)
+{
+    dscat_store *st = NULL;
+    *generation = *exported = 0;
+    int rc = dscat_store_open(&st, catalog_dir, DSCAT_STORE_READ, err);
+    if (rc == DSCAT_ENOTFOUND) {
+        dscat_error_clear(err);
+        return 0; /* no store: nothing to be in step with */
+    }
+    if (rc)
+        return rc;
+    *generation = dscat_store__generation(st);
+    *exported = dscat_store__exports_generation(st);
+    dscat_store_close(st);
+    return 0;
+}
+
+int dscat_exports_repair(const char *catalog_dir, bool *repaired, dscat_error *err)
+{
+    int64_t generation, exported;
+    *repaired = false;
+    int rc = dscat_exports_state(catalog_dir, &generation, &exported, err);
+    if (rc || generation == 0 || generation == exported)
+        return rc;
+    if (access(catalog_dir, W_OK) != 0)
+        return dscat_error_set(err, DSCAT_ECONFLICT,
+                               "the exports are behind the store (scan %lld, exported %lld) and "
+                               "%s cannot be written",
+                               (long long)generation, (long long)exported, catalog_dir);
+    dscat_store *st = NULL;
+    if ((rc = dscat_store_open(&st, catalog_dir, DSCAT_STORE_WRITE, err)))
+        return rc;
+    /* Under the lock, another exporter may have finished meanwhile. */
+    int lock = exports_lock(catalog_dir);
+    bool behind = dscat_store__generation(st) != dscat_store__exports_generation(st);
+    if (lock >= 0)
+        close(lock);
+    if (behind) {
+        rc = dscat_export_all(st, catalog_dir, err);
+        *repaired = rc == 0;
+    }
+    dscat_store_close(st);
     return rc;
 }
 

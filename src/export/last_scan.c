@@ -101,8 +101,9 @@ static json_t *build(dscat_store *st, dscat_error *err)
         return NULL;
     }
     int64_t now = dscat_now_us();
-    return json_pack("{s:o, s:o, s:o}", "scans", scans, "last_updated", local_time(now),
-                     "last_updated_utc", utc_time(now));
+    return json_pack("{s:o, s:o, s:o, s:I}", "scans", scans, "last_updated", local_time(now),
+                     "last_updated_utc", utc_time(now), "generation",
+                     (json_int_t)dscat_store__generation(st));
 }
 
 int dscat_export_last_scan(dscat_store *st, const char *path, dscat_error *err)

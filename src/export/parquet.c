@@ -122,17 +122,24 @@ done:
 int dscat_export_parquet(dscat_store *st, const char *path, const char *target, dscat_error *err)
 {
     dscat_duck *duck = NULL;
-    char *tmp = dscat_atomic_tmp_name(path);
+    int fd = -1;
+    /* created here (O_EXCL, no symlink followed); DuckDB then writes into the file it finds */
+    char *tmp = dscat_atomic_tmp_create(path, &fd, err);
     dscat_buf sql = DSCAT_BUF_INIT;
     int rc;
     if (tmp == NULL)
-        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        return err && err->code ? err->code : DSCAT_EIO;
+    close(fd);
+    int64_t generation = dscat_store__generation(st);
     if ((rc = dscat_duck_open(&duck, err)) || (rc = dscat_duck_exec(duck, create_sql, err)) ||
         (rc = fill(st, dscat_duck_connection(duck), target, err)))
         goto done;
     dscat_buf_puts(&sql, "COPY metadata TO ");
     dscat_duck_quote_literal(&sql, tmp);
-    if (dscat_buf_puts(&sql, " (FORMAT parquet, COMPRESSION zstd)")) {
+    if (dscat_buf_printf(&sql,
+                         " (FORMAT parquet, COMPRESSION zstd, "
+                         "KV_METADATA {dscat_generation: '%lld'})",
+                         (long long)generation)) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;
     }
@@ -142,6 +149,8 @@ int dscat_export_parquet(dscat_store *st, const char *path, const char *target, 
     }
     rc = dscat_atomic_commit(tmp, path, err);
 done:
+    if (rc)
+        unlink(tmp);
     dscat_duck_close(duck);
     dscat_buf_free(&sql);
     dscat_free(tmp);

@@ -445,9 +445,16 @@ int dscat_summary_render(dscat_store *st, const char *target, char **out, dscat_
 int dscat_export_summary(dscat_store *st, const char *path, const char *target, dscat_error *err)
 {
     char *text = NULL;
+    dscat_buf out = DSCAT_BUF_INIT;
+    int64_t generation = dscat_store__generation(st);
     int rc = dscat_summary_render(st, target, &text, err);
+    /* invisible when rendered: the store generation it was made from */
+    if (rc == 0 &&
+        dscat_buf_printf(&out, "%s\n<!-- dscat generation %lld -->\n", text, (long long)generation))
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     if (rc == 0)
-        rc = dscat_atomic_write(path, text, strlen(text), err);
+        rc = dscat_atomic_write(path, dscat_buf_cstr(&out), out.len, err);
+    dscat_buf_free(&out);
     dscat_free(text);
     return rc;
 }

@@ -30,13 +30,14 @@ json_t *dscat_render_status(const dscat_status *s)
                       "last_problem", t->last_problem, "databases", (json_int_t)t->databases,
                       "tables", (json_int_t)t->tables, "columns", (json_int_t)t->columns));
     }
-    return json_pack("{s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I}, s:o}", "status",
+    return json_pack("{s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I}, s:o, s:b}", "status",
                      dscat_catalog_state_name(s->state, true), "last_updated",
                      dscat_render_time(s->last_updated_us), "age_days",
                      s->state == DSCAT_STATE_NOT_BUILT ? json_null() : json_real(s->age_days),
                      "counts", "targets", (json_int_t)s->targets, "databases",
                      (json_int_t)s->databases, "tables", (json_int_t)s->tables, "columns",
-                     (json_int_t)s->columns, "targets", targets);
+                     (json_int_t)s->columns, "targets", targets, "exports_in_step",
+                     s->generation == s->exports_generation);
 }
 
 json_t *dscat_render_hit(const dscat_search_hit *h, bool by_table)

@@ -1,0 +1,72 @@
+# The exports are one unit with the store: a catalog refresh killed (SIGKILL) at 30 moments,
+# spread over its whole run and one right after its exports are written; after the next command,
+# the store and all three exports (last_scan.json, metadata.parquet, the summary) describe the
+# same scan, `status` agrees, and no temporary file is left.
+dir=$TEST_TMP/exports-kill
+mkdir -p "$dir"
+db=$dir/wide.sqlite
+python3 - "$db" <<'PY'
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+for t in range(400):
+    cols = ", ".join(f"c{c} TEXT" for c in range(25))
+    con.execute(f"CREATE TABLE t{t} (id INTEGER PRIMARY KEY, {cols})")
+con.commit()
+PY
+home=$(new_home)
+printf '[settings]\nkeep_scans = 3\n\n[targets.wide]\ntype = "sqlite"\npath = "%s"\n' "$db" >"$home/targets.toml"
+DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+t0=$(date +%s%N)
+DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+run_ms=$((($(date +%s%N) - t0) / 1000000))
+check "a refresh takes long enough to be killed at many moments ($run_ms ms)" test "$run_ms" -ge 100
+
+# in_step: the store's last scan, the generation its exports were completed at, and the
+# generation stamped in each of the three files, as one line.
+in_step() {
+    local g e j p m
+    g=$(sqlite3 "$home/catalog.db" 'SELECT max(id) FROM scans')
+    e=$(sqlite3 "$home/catalog.db" "SELECT value FROM catalog_meta WHERE key = 'exports_generation'")
+    j=$(jq -r .generation "$home/last_scan.json")
+    p=$(duckq "SELECT decode(value) FROM parquet_kv_metadata('$home/metadata.parquet') WHERE decode(key) = 'dscat_generation'")
+    m=$(sed -n 's/^<!-- dscat generation \([0-9]*\) -->$/\1/p' "$home/DATA_CATALOG_SUMMARY.md")
+    echo "$g $e $j $p $m"
+}
+same_scan() { local a; read -r -a a <<<"$1"; [ "${#a[@]}" = 5 ] && [ "${a[0]}" = "${a[1]}" ] &&
+    [ "${a[0]}" = "${a[2]}" ] && [ "${a[0]}" = "${a[3]}" ] && [ "${a[0]}" = "${a[4]}" ]; }
+check "after a whole refresh the store and the three exports are at one scan" same_scan "$(in_step)"
+
+bad=
+behind=0
+for i in $(seq 0 28); do
+    DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1 &
+    pid=$!
+    sleep "$(awk -v i="$i" -v ms="$run_ms" 'BEGIN { printf "%.3f", ms * i / 28 / 1000 }')"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    [ "$(in_step | awk '{print ($1 == $2) ? "yes" : "no"}')" = no ] && behind=$((behind + 1))
+    DSCAT_HOME=$home "$DSCAT" status >/dev/null 2>&1
+    state=$(in_step)
+    same_scan "$state" || bad="$bad [kill $i: $state]"
+    left=$(find "$home" -name '*.tmp')
+    [ -z "$left" ] || bad="$bad [kill $i left $left]"
+done
+# One moment exactly: after the three files are written, before the store records it.
+(DSCAT_TEST_CRASH_AT=exports_written DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1) 2>/dev/null
+state=$(in_step | awk '{print ($1 == $2) ? "in step" : "behind"}')
+assert_eq "killed after writing the exports, before recording them: the store says so" behind "$state"
+out=$(DSCAT_HOME=$home "$DSCAT" status --json 2>/dev/null)
+# status was the next command: it regenerated them first
+assert_eq "the next command (status) repaired them and reports them in step" true "$(jq -r .exports_in_step <<<"$out")"
+same_scan "$(in_step)" || bad="$bad [exports_written: $(in_step)]"
+assert_eq "30 kills ($behind between the store commit and the exports): after the next command, store and exports always at one scan, no *.tmp left" "" "$bad"
+
+# In a directory the next command cannot write, status reports the difference instead.
+(DSCAT_TEST_CRASH_AT=exports_written DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1) 2>/dev/null
+chmod 0755 "$home"
+chmod 0644 "$home/catalog.db" "$home/targets.toml"
+sqlite3 "$home/catalog.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+out=$(runuser -u nobody -- env DSCAT_HOME="$home" HOME=/nonexistent "$DSCAT" status 2>&1)
+rc=$?
+assert_eq "exports behind in a read-only catalog: status is STALE (exit 3)" 3 "$rc"
+assert_match "and says why" "Exports: behind the store" "$out"
