@@ -274,6 +274,7 @@ typedef struct feed {
     cache_column *cols;  /* each value is checked against its column (cache/values.c) */
     cache_storage *want; /* per column: the storage the values found so far need */
     bool misfit;         /* a value did not fit: the write stops, the rows are scanned */
+    bool scan_failed;    /* reading the rest after a misfit failed (err says why) */
     dscat_buf scratch;
     size_t ncolumns, capacity; /* rows per batch */
     dscat_error *err;          /* written by the reader thread before it sets finished */
@@ -379,8 +380,11 @@ static void *feed_reader(void *arg)
                 break;
             for (size_t c = 0; c < f->ncolumns && rc > 0; c++) {
                 const char *v = values[c];
-                if (v && (rc = check_value(f, c, &v)) <= 0)
-                    break;
+                /* a misfit notes its column and the row's others are still checked */
+                if (v && (rc = check_value(f, c, &v)) <= 0) {
+                    rc = rc == 0 ? 1 : rc;
+                    continue;
+                }
                 if (!f->misfit && batch_put(b, b->rows * f->ncolumns + c, v))
                     rc = dscat_error_set(f->err, DSCAT_ENOMEM, "out of memory");
             }
@@ -402,7 +406,7 @@ static void *feed_reader(void *arg)
             break;
     }
     if (f->misfit && scan_rest(f) < 0)
-        f->misfit = false; /* the source failed: that is the refresh's error */
+        f->scan_failed = true; /* the source failed: that is the refresh's error */
     return NULL;
 }
 
@@ -434,12 +438,12 @@ static void feed_rows(duckdb_function_info info, duckdb_data_chunk chunk)
     pthread_mutex_lock(&f->mu);
     while (!b->full && !f->finished)
         pthread_cond_wait(&f->cv, &f->mu);
-    bool have = b->full, failed = f->failed;
+    bool have = b->full, failed = f->failed, misfit = f->misfit;
     pthread_mutex_unlock(&f->mu);
     if (!have) {
-        if (failed)
-            duckdb_function_set_error(info, f->misfit ? "a value needs a fallback column"
-                                                      : f->err->message);
+        if (failed) /* after a misfit the reader goes on using err: not read here */
+            duckdb_function_set_error(info,
+                                      misfit ? "a value needs a fallback column" : f->err->message);
         else
             duckdb_data_chunk_set_size(chunk, 0);
         return;
@@ -599,7 +603,7 @@ static int write_parquet(dscat_source *src, const char *schema, const char *tabl
     pthread_mutex_unlock(&f.mu);
     pthread_join(reader, NULL);
     reading = false;
-    if (state == DuckDBError && f.misfit) {
+    if (state == DuckDBError && f.misfit && !f.scan_failed) {
         duckdb_destroy_result(&res);
         for (size_t i = 0; i < ncols; i++)
             cols[i].storage = f.want[i];

@@ -177,19 +177,65 @@ static void cte_names(json_t *node, json_t *names)
     json_object_foreach(node, key, v) cte_names(v, names);
 }
 
+/* What a table reference may name: the cached tables, and the CTEs the statement defines. */
+typedef struct ref_scope {
+    const dscat_cache_listing *cached;
+    json_t *ctes;
+} ref_scope;
+
+static bool empty(const char *s)
+{
+    return s == NULL || *s == '\0';
+}
+
+/*
+ * True when catalog.schema.name (parts may be empty) can only resolve to a cached table's view
+ * ("conn"."schema"."table", or "conn"."table" for a table in schema main), a CTE, or DuckDB's
+ * own information_schema: anything else DuckDB would try as a file name.
+ */
+static bool ref_allowed(const ref_scope *sc, const char *catalog, const char *schema,
+                        const char *name)
+{
+    if (name == NULL)
+        return false;
+    if (empty(catalog) && empty(schema)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(sc->ctes, i,
+                           v) if (strcasecmp(json_string_value(v), name) == 0) return true;
+        return false;
+    }
+    if (empty(catalog) &&
+        (strcasecmp(schema, "information_schema") == 0 || strcasecmp(schema, "pg_catalog") == 0))
+        return true;
+    for (size_t i = 0; i < sc->cached->count; i++) {
+        const dscat_cached_table *t = &sc->cached->tables[i];
+        if (strcasecmp(t->table, name) != 0)
+            continue;
+        if (!empty(catalog) && strcasecmp(t->connection_id, catalog) == 0 &&
+            strcasecmp(t->schema, schema) == 0)
+            return true;
+        if (empty(catalog) && strcasecmp(t->connection_id, schema) == 0 &&
+            strcasecmp(t->schema, "main") == 0)
+            return true;
+    }
+    return false;
+}
+
 /*
  * Finds the first table reference in a parsed tree that is not allowed: a table function not in
- * the list, or a table named without catalog and schema that no CTE defines (DuckDB reads such a
- * name as a file: FROM 'data.parquet'). Its name goes to *what; NULL when all are allowed.
+ * the list, or a table name that is neither a cached table, a CTE nor information_schema (DuckDB
+ * reads such a name as a file: FROM 'data.parquet'). Its name goes to *what; NULL when all are
+ * allowed.
  */
-static const char *forbidden_ref(json_t *node, json_t *ctes, bool *is_function)
+static const char *forbidden_ref(json_t *node, const ref_scope *sc, bool *is_function)
 {
     if (json_is_array(node)) {
         size_t i;
         json_t *v;
         json_array_foreach(node, i, v)
         {
-            const char *f = forbidden_ref(v, ctes, is_function);
+            const char *f = forbidden_ref(v, sc, is_function);
             if (f)
                 return f;
         }
@@ -202,12 +248,7 @@ static const char *forbidden_ref(json_t *node, json_t *ctes, bool *is_function)
         const char *name = json_string_value(json_object_get(node, "table_name"));
         const char *schema = json_string_value(json_object_get(node, "schema_name"));
         const char *catalog = json_string_value(json_object_get(node, "catalog_name"));
-        bool bare = (schema == NULL || *schema == '\0') && (catalog == NULL || *catalog == '\0');
-        bool cte = false;
-        size_t i;
-        json_t *v;
-        json_array_foreach(ctes, i, v) cte |= name && strcasecmp(json_string_value(v), name) == 0;
-        if (bare && !cte) {
+        if (!ref_allowed(sc, catalog, schema, name)) {
             *is_function = false;
             return name ? name : "?";
         }
@@ -228,7 +269,7 @@ static const char *forbidden_ref(json_t *node, json_t *ctes, bool *is_function)
     json_t *v;
     json_object_foreach(node, key, v)
     {
-        const char *f = forbidden_ref(v, ctes, is_function);
+        const char *f = forbidden_ref(v, sc, is_function);
         if (f)
             return f;
     }
@@ -239,7 +280,8 @@ static const char *forbidden_ref(json_t *node, json_t *ctes, bool *is_function)
  * Decides, by DuckDB's parser, whether sql may run: exactly one statement, a query, and no table
  * function but the allowed ones. Nothing is bound or run here.
  */
-static int check_query(duckdb_connection con, const char *sql, dscat_error *err)
+static int check_query(duckdb_connection con, const char *sql, const dscat_cache_listing *cached,
+                       dscat_error *err)
 {
     duckdb_extracted_statements ex = NULL;
     duckdb_prepared_statement ser = NULL;
@@ -290,7 +332,8 @@ static int check_query(duckdb_connection con, const char *sql, dscat_error *err)
     json_t *ctes = json_array();
     cte_names(json_object_get(tree, "statements"), ctes);
     bool is_function = false;
-    const char *what = forbidden_ref(json_object_get(tree, "statements"), ctes, &is_function);
+    ref_scope sc = {cached, ctes};
+    const char *what = forbidden_ref(json_object_get(tree, "statements"), &sc, &is_function);
     if (what && is_function)
         rc = dscat_error_set(err, DSCAT_EINVALID,
                              "table function %s() is not allowed: SQL over the cache reads only "
@@ -299,9 +342,10 @@ static int check_query(duckdb_connection con, const char *sql, dscat_error *err)
                              what);
     else if (what)
         rc = dscat_error_set(err, DSCAT_EINVALID,
-                             "table '%s' is not allowed: name cached tables in full, "
+                             "table '%s' is not a cached table: name cached tables in full, "
                              "\"<connection>\".\"<schema>\".\"<table>\" (files are never read "
-                             "by name)",
+                             "by name; cache a table with: dscat cache refresh CONNECTION "
+                             "SCHEMA.TABLE)",
                              what);
     json_decref(ctes);
 done:
@@ -345,7 +389,7 @@ static void *watch(void *arg)
 
 /* Appends a chunk's rows (every column VARCHAR) to the result, up to the limit. */
 static int take_rows(dscat_query_result *out, dscat_buf *cells, duckdb_data_chunk chunk,
-                     size_t limit, dscat_error *err)
+                     size_t limit, int64_t *budget, dscat_error *err)
 {
     idx_t rows = duckdb_data_chunk_get_size(chunk), ncols = out->ncolumns;
     for (idx_t r = 0; r < rows; r++) {
@@ -361,6 +405,11 @@ static int take_rows(dscat_query_result *out, dscat_buf *cells, duckdb_data_chun
                 duckdb_string_t *s = (duckdb_string_t *)duckdb_vector_get_data(vec) + r;
                 uint32_t len = duckdb_string_t_length(*s);
                 const char *p = duckdb_string_t_data(s);
+                /* the answer's text counts against query_memory too */
+                if ((*budget -= (int64_t)len + 16) < 0)
+                    return dscat_error_set(err, DSCAT_EINVALID,
+                                           "the answer is larger than query_memory allows; "
+                                           "narrow the query or lower its row limit");
                 if ((cell = dscat_malloc((size_t)len + 1)) == NULL)
                     return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
                 memcpy(cell, p, len);
@@ -416,6 +465,7 @@ static int run_query(dscat_query_result *out, dscat_duck *duck, const dscat_conf
     pthread_t thread;
     bool watching = false;
     int rc = 0;
+    int64_t budget = cfg->settings.query_memory;
     pthread_mutex_init(&w.mu, NULL);
     pthread_cond_init(&w.cv, NULL);
     /* query() runs the text as written (one SELECT, or DuckDB refuses); the outer select casts
@@ -464,7 +514,7 @@ static int run_query(dscat_query_result *out, dscat_duck *duck, const dscat_conf
                 rc = query_error(msg, &w, cfg, err);
             break;
         }
-        rc = take_rows(out, &cells, chunk, limit, err);
+        rc = take_rows(out, &cells, chunk, limit, &budget, err);
         duckdb_destroy_data_chunk(&chunk);
         if (rc || out->truncated)
             break;
@@ -483,8 +533,13 @@ done:
     pthread_mutex_destroy(&w.mu);
     pthread_cond_destroy(&w.cv);
     dscat_buf_free(&wrapped);
-    /* The cells were collected as pointers in a buffer: hand them over as the array. */
+    /* The cells were collected as pointers in a buffer: hand them over as the array, whole rows
+     * only (a row cut short by a failure is freed here). */
     size_t ncells = cells.len / sizeof(char *);
+    for (size_t i = out->nrows * out->ncolumns; i < ncells; i++)
+        dscat_free(((char **)(void *)cells.ptr)[i]);
+    if (ncells > out->nrows * out->ncolumns)
+        ncells = out->nrows * out->ncolumns;
     out->cells = dscat_calloc(ncells + 1, sizeof(char *));
     if (out->cells == NULL) {
         for (size_t i = 0; i < ncells; i++)
@@ -510,7 +565,7 @@ int dscat_cache_query(dscat_query_result *out, const dscat_config *cfg, const ch
     if (rc)
         return rc;
     if ((rc = dscat_duck_open_bounded(&duck, cfg->settings.query_memory, err)) ||
-        (rc = check_query(dscat_duck_connection(duck), sql, err)) ||
+        (rc = check_query(dscat_duck_connection(duck), sql, &l, err)) ||
         (rc = setup_views(duck, cfg, &l, sql, err)))
         goto done;
     rc = run_query(out, duck, cfg, sql, limit, err);

@@ -276,7 +276,7 @@ static bool decimal_fits(const char *s, int precision, int scale)
     return any && *p == '\0' && frac <= scale && whole <= precision - scale;
 }
 
-static bool float_ok(const char *s)
+static bool float_ok(const char *s, bool single)
 {
     static const char *const special[] = {"NaN", "Infinity", "-Infinity", "inf", "-inf", "nan"};
     for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
@@ -285,9 +285,21 @@ static bool float_ok(const char *s)
     char *end = NULL;
     if (!(isdigit((unsigned char)*s) || *s == '-' || *s == '+' || *s == '.'))
         return false;
-    /* underflow to a subnormal is exact for the shortest text of one; overflow is not */
+    /* A subnormal is exact for the shortest text of one; an overflow is not, and neither is an
+     * underflow to zero of a text that is not zero. */
+    errno = 0;
     double d = strtod(s, &end);
-    return end != s && *end == '\0' && d <= DBL_MAX && d >= -DBL_MAX;
+    if (end == s || *end != '\0' || !(d <= DBL_MAX && d >= -DBL_MAX))
+        return false;
+    if (d == 0 && errno == ERANGE)
+        return false;
+    if (single) {
+        errno = 0;
+        float f = strtof(s, NULL);
+        if (!(f <= FLT_MAX && f >= -FLT_MAX) || (f == 0 && errno == ERANGE))
+            return false;
+    }
+    return true;
 }
 
 static bool uuid_ok(const char *s)
@@ -330,30 +342,36 @@ static value_fit temporal(const cache_column *c, const char *in, dscat_buf *out)
         p++;
         if (!parse_time(&p, 23, &t))
             return VALUE_MISFIT;
-        if (c->kind == KIND_TIMESTAMPTZ && (*p == '+' || *p == '-') && !parse_offset(&p, &offset))
-            return VALUE_MISFIT;
-        if (c->kind == KIND_TIMESTAMPTZ && *p == 'Z')
+        if (c->kind == KIND_TIMESTAMPTZ && (*p == '+' || *p == '-')) {
+            if (!parse_offset(&p, &offset))
+                return VALUE_MISFIT;
+        } else if (c->kind == KIND_TIMESTAMPTZ && *p == 'Z') {
             p++;
+        }
     }
     bool bc = bc_suffix(&p);
     if (*p != '\0')
         return VALUE_MISFIT;
-    if (!bc && y == 0)
-        return VALUE_MISFIT; /* "0000-..": MySQL's zero date, no real day */
+    if (y == 0)
+        return VALUE_MISFIT; /* "0000-..": MySQL's zero date; there is no year 0 of an era */
+    if (y > 100000000)
+        return VALUE_MISFIT;
     long long astro = bc ? 1 - y : y;
     if (!day_ok(astro, mo, d))
         return VALUE_MISFIT;
     long long days = days_from_civil(astro, mo, d);
-    if (c->kind == KIND_DATE)
-        return dscat_buf_printf(out, "%lld", days) ? VALUE_NOMEM : VALUE_OK;
-    /* Microseconds, checked against DuckDB's range without overflowing. */
-    if (days > TS_MAX / 86400000000LL || days < TS_MIN / 86400000000LL - 1)
+    if (c->kind == KIND_DATE) /* DuckDB's DATE: 32-bit days, its extremes kept for infinity */
+        return days < -2147483646LL || days > 2147483646LL ? VALUE_MISFIT
+               : dscat_buf_printf(out, "%lld", days)       ? VALUE_NOMEM
+                                                           : VALUE_OK;
+    /* Microseconds, checked against DuckDB's range without overflowing: whole days first (the
+     * time of day and offset move it by less than two days). */
+    if (days > TS_MAX / 86400000000LL + 1 || days < TS_MIN / 86400000000LL - 1)
         return VALUE_MISFIT;
-    long long us = days * 86400000000LL;
-    long long rest = t - offset * 1000000;
-    if ((rest > 0 && us > TS_MAX - rest) || (rest < 0 && us < TS_MIN - rest))
+    long long us;
+    if (__builtin_mul_overflow(days, 86400000000LL, &us) ||
+        __builtin_add_overflow(us, t - offset * 1000000, &us) || us < TS_MIN || us > TS_MAX)
         return VALUE_MISFIT;
-    us += rest;
     return dscat_buf_printf(out, "%lld", us) ? VALUE_NOMEM : VALUE_OK;
 }
 
@@ -397,7 +415,7 @@ value_fit dscat_cache_value(const cache_column *c, const char *in, dscat_buf *ou
     }
     case KIND_FLOAT:
     case KIND_DOUBLE:
-        return float_ok(in) ? VALUE_PASS : VALUE_MISFIT;
+        return float_ok(in, c->kind == KIND_FLOAT) ? VALUE_PASS : VALUE_MISFIT;
     case KIND_BOOLEAN:
         return bool_ok(in) ? VALUE_PASS : VALUE_MISFIT;
     case KIND_UUID:

@@ -228,8 +228,6 @@ static const char *code_for(unsigned status)
         return "UNSUPPORTED_MEDIA_TYPE";
     case 403:
         return "FORBIDDEN";
-    case 408:
-        return "REQUEST_TIMEOUT";
     case 421:
         return "MISDIRECTED_REQUEST";
     default:
@@ -695,9 +693,9 @@ static int job_query(request *r)
     int rc = dscat_cache_query(&res, r->srv->cfg, json_string_value(sql), n, &err);
     if (rc)
         finish_error(r,
-                     rc == DSCAT_ETIMEOUT                          ? 408
-                     : rc == DSCAT_EQUERY || rc == DSCAT_ENOTFOUND ? 400
-                                                                   : status_for(rc),
+                     rc == DSCAT_ETIMEOUT || rc == DSCAT_EQUERY || rc == DSCAT_ENOTFOUND
+                         ? 400
+                         : status_for(rc),
                      err.message);
     else
         finish(r, 200, json_text(dscat_render_query(&res)));

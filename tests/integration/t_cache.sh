@@ -144,5 +144,5 @@ check "two different tables refresh in parallel" test "$(DSCAT_HOME=$home "$DSCA
 # Purge removes pointers at once; files follow after the grace.
 DSCAT_HOME=$home "$DSCAT" cache purge pg public.empty_t >/dev/null
 err=$(DSCAT_HOME=$home "$DSCAT" query 'SELECT * FROM pg.public.empty_t' 2>&1)
-assert_match "a purged table is no longer queryable" "does not exist" "$err"
+assert_match "a purged table is no longer queryable" "not a cached table" "$err"
 check "its files are pending deletion" test "$(sqlite3 "$home/catalog.db" "SELECT count(*) FROM pending_deletions WHERE path LIKE '%empty_t%'")" -ge 1

@@ -185,5 +185,12 @@ same "SQLite: reals and mixed columns keep every digit" "1|1|0.1|0.1|1
 3|0.30000000000000004|-0.5||
 4||5e-324|1|" "$duck"
 check "SQLite: hyparquet reads the file" node "$HYPARQUET" "$f"
+# Three columns that need a fallback in one row: all found in one pass.
+sqlite3 "$db" "CREATE TABLE multi (a TEXT, b TEXT, c INTEGER, d TEXT);
+  INSERT INTO multi VALUES (CAST(x'ff41' AS TEXT), CAST(x'fe42' AS TEXT), 'x', 'ok'), ('x', 'y', 1, 'w');"
+DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+out=$(DSCAT_HOME=$home "$DSCAT" cache refresh lite main.multi --json 2>/dev/null)
+cached "SQLite: three fallback columns in one row are all found" "$out"
+assert_eq "SQLite: and each is reported" "a:binary,b:binary,c:text" "$(fallbacks_of multi)"
 # Bytes that are not UTF-8 never reach a VARCHAR: DuckDB reads every column back.
 check "SQLite: DuckDB reads every value back" duckq "SELECT count(*), min(hash(COLUMNS(*))) FROM read_parquet('$f')"

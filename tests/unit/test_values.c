@@ -87,6 +87,10 @@ static void decimals_and_floats(void **state)
     expect("DOUBLE", "-Infinity", VALUE_PASS, NULL);
     expect("DOUBLE", "4.9406564584124654e-324", VALUE_PASS, NULL);
     expect("DOUBLE", "1e999", VALUE_MISFIT, "");
+    expect("DOUBLE", "1e-400", VALUE_MISFIT, ""); /* would be 0 */
+    expect("DOUBLE", "0.0", VALUE_PASS, NULL);
+    expect("FLOAT", "1e300", VALUE_MISFIT, "");
+    expect("FLOAT", "1e-50", VALUE_MISFIT, "");
     expect("DOUBLE", "xyz", VALUE_MISFIT, "");
     expect("DOUBLE", "1.5abc", VALUE_MISFIT, "");
     expect("FLOAT", "3.4028235e+38", VALUE_PASS, NULL);
@@ -124,6 +128,13 @@ static void dates_and_times(void **state)
     expect("TIMESTAMP", "294276-12-31 23:59:59", VALUE_MISFIT, "");
     expect("TIMESTAMP", "0000-00-00 00:00:00", VALUE_MISFIT, "");
     expect("TIMESTAMP", "2024-01-01 24:00:00", VALUE_MISFIT, "");
+    expect("TIMESTAMP", "290309-12-21 00:00:00 BC", VALUE_MISFIT, ""); /* past DuckDB's start */
+    expect("TIMESTAMP", "290309-12-22 00:00:00 BC", VALUE_OK, "-9223372022400000000");
+    expect("DATE", "0000-01-01 BC", VALUE_MISFIT, "");
+    expect("DATE", "5881580-07-11", VALUE_MISFIT, "");
+    expect("DATE", "99999999-01-01", VALUE_MISFIT, "");
+    expect("TIMESTAMPTZ", "2024-06-01 12:00:00+05Z", VALUE_MISFIT, "");
+    expect("TIMESTAMPTZ", "2024-06-01 12:00:00Z", VALUE_OK, "1717243200000000");
     expect("TIMESTAMPTZ", "2024-06-01 12:00:00+02", VALUE_OK, "1717236000000000");
     expect("TIMESTAMPTZ", "2024-06-01 12:00:00-05:30", VALUE_OK, "1717263000000000");
     expect("TIMESTAMPTZ", "1970-01-01 00:00:00+00 BC", VALUE_OK, "-124302816000000000");
