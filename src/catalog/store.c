@@ -290,7 +290,18 @@ int dscat_store_open(dscat_store **out, const char *catalog_dir, dscat_store_mod
      * the file as immutable. */
     bool immutable = mode == DSCAT_STORE_READ && access(catalog_dir, W_OK) != 0;
     if (immutable) {
-        char *uri = sqlite3_mprintf("file:%s?immutable=1", st->path);
+        /* the path percent-encoded: '?', '#' and '%' in a directory name stay in the path */
+        dscat_buf u = DSCAT_BUF_INIT;
+        dscat_buf_puts(&u, "file:");
+        for (const unsigned char *p = (const unsigned char *)st->path; *p; p++) {
+            if (*p == '?' || *p == '#' || *p == '%' || *p < 0x21 || *p >= 0x7f)
+                dscat_buf_printf(&u, "%%%02X", *p);
+            else
+                dscat_buf_putc(&u, (char)*p);
+        }
+        dscat_buf_puts(&u, "?immutable=1");
+        char *uri = sqlite3_mprintf("%s", dscat_buf_cstr(&u));
+        dscat_buf_free(&u);
         flags |= SQLITE_OPEN_URI;
         rc = uri ? sqlite3_open_v2(uri, &st->db, flags, NULL) : SQLITE_NOMEM;
         sqlite3_free(uri);

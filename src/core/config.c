@@ -497,9 +497,66 @@ static int settings_finish(dscat_settings *s)
     return 0;
 }
 
+/* Removes "." and ".." parts and repeated slashes by their text, in place. */
+static void normalize(char *full)
+{
+    char *w = full;
+    for (const char *p = full; *p;) {
+        const char *seg = p + (*p == '/');
+        size_t n = strcspn(seg, "/");
+        if (n == 0 || (n == 1 && seg[0] == '.')) {
+        } else if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+            while (w > full && *--w != '/') {
+            }
+        } else {
+            *w++ = '/';
+            memmove(w, seg, n);
+            w += n;
+        }
+        p = seg + n;
+    }
+    if (w == full)
+        *w++ = '/';
+    *w = '\0';
+}
+
+/* One step: the longest existing prefix resolved by the kernel, the rest appended, normalised. */
+static char *resolve_once(const char *full)
+{
+    dscat_buf b = DSCAT_BUF_INIT;
+    char *copy = dscat_strdup(full);
+    if (copy == NULL)
+        return NULL;
+    size_t n = strlen(copy);
+    for (size_t cut = n;;) {
+        char saved = copy[cut];
+        copy[cut] = '\0';
+        char *real = realpath(cut ? copy : "/", NULL);
+        copy[cut] = saved;
+        if (real) {
+            dscat_buf_puts(&b, strcmp(real, "/") == 0 ? "" : real);
+            free(real);
+            dscat_buf_puts(&b, copy + cut);
+            break;
+        }
+        while (cut > 0 && copy[cut - 1] != '/')
+            cut--;
+        if (cut == 0) {
+            dscat_buf_puts(&b, copy);
+            break;
+        }
+        cut--; /* the slash before the part that does not exist */
+    }
+    dscat_free(copy);
+    char *out = dscat_buf_detach(&b);
+    if (out)
+        normalize(out); /* the resolved prefix holds no symlink: ".." in the rest is textual */
+    return out;
+}
+
 /*
  * The absolute form of path with every symlink resolved, also when its last parts do not exist
- * yet: the longest existing prefix is resolved and the rest appended. Caller frees.
+ * yet ("/x/nope/../catalog" is "/x/catalog"): resolved until it no longer changes. Caller frees.
  */
 static char *resolve_path(const char *path)
 {
@@ -510,31 +567,16 @@ static char *resolve_path(const char *path)
         free(cwd);
     }
     dscat_buf_puts(&b, path);
-    char *full = dscat_buf_detach(&b);
-    if (full == NULL)
-        return NULL;
-    size_t n = strlen(full);
-    while (n > 1 && full[n - 1] == '/')
-        full[--n] = '\0';
-    for (size_t cut = n;;) {
-        char saved = full[cut];
-        full[cut] = '\0';
-        char *real = realpath(cut ? full : "/", NULL);
-        full[cut] = saved;
-        if (real) {
-            dscat_buf_puts(&b, strcmp(real, "/") == 0 ? "" : real);
-            free(real);
-            dscat_buf_puts(&b, full + cut);
-            dscat_free(full);
-            return dscat_buf_detach(&b);
-        }
-        while (cut > 0 && full[cut - 1] != '/')
-            cut--;
-        if (cut == 0)
+    char *cur = dscat_buf_detach(&b);
+    for (int i = 0; cur && i < 16; i++) {
+        char *next = resolve_once(cur);
+        bool same = next && strcmp(next, cur) == 0;
+        dscat_free(cur);
+        cur = next;
+        if (same)
             break;
-        cut--; /* the slash before the part that does not exist */
     }
-    return full;
+    return cur;
 }
 
 /* The catalog directory holds metadata only (SPEC §1): a cache root never lies inside it. */

@@ -574,6 +574,16 @@ static json_t *guess_id(const char *line, size_t n)
 static void send(FILE *out, json_t *reply)
 {
     char *text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (text && strlen(text) > MAX_ANSWER) {
+        /* whatever made it this large (escaping, a batch of answers), no line exceeds the cap */
+        free(text);
+        json_t *id = json_is_object(reply) ? json_object_get(reply, "id") : NULL;
+        json_t *e = error_reply(id, INTERNAL_ERROR,
+                                "the answer would be larger than 4 MiB; narrow the request "
+                                "(fewer keywords, a smaller top_n, or fewer requests per batch)");
+        text = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(e);
+    }
     if (text) {
         fputs(text, out);
         fputc('\n', out);

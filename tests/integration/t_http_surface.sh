@@ -159,7 +159,8 @@ assert_same "the cache is unchanged" "$dir/cache.before" "$dir/cache.after"
 home=$(new_home)
 printf '[targets.shop]\ntype = "sqlite"\npath = "%s"\n' "$dir/shop.sqlite" >"$home/targets.toml"
 ln -s "$home" "$dir/home-link"
-for root in "$home" "$home/cache" "$home/a/b/c" "$dir/home-link/cache" "$dir/home-link"; do
+for root in "$home" "$home/cache" "$home/a/b/c" "$dir/home-link/cache" "$dir/home-link" \
+    "$(dirname "$home")/nope/../$(basename "$home")/./cache" "$dir/home-link/./x/.."; do
     out=$(DSCAT_HOME=$home DSCAT_CACHE_ROOT=$root "$DSCAT" cache refresh shop main.orders 2>&1)
     rc=$?
     if [ "$rc" = 1 ] && [[ $out == *"inside the catalog directory"* ]]; then
