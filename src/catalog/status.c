@@ -85,6 +85,12 @@ int dscat_status_get(dscat_status **out, const dscat_config *cfg, dscat_error *e
         return rc;
     }
     dscat_error_clear(err);
+    /* Every target's line and the totals from one snapshot of the store. */
+    if (st && (rc = dscat_store__read_begin(st, err))) {
+        dscat_store_close(st);
+        dscat_status_free(s);
+        return rc;
+    }
     bool any = false, all = cfg->ntargets > 0;
     int64_t oldest = INT64_MAX;
     for (size_t i = 0; st && i < cfg->ntargets; i++) {
@@ -100,8 +106,10 @@ int dscat_status_get(dscat_status **out, const dscat_config *cfg, dscat_error *e
         if (s->last_updated_us == DSCAT_STATUS_NEVER || ts->last_success_us > s->last_updated_us)
             s->last_updated_us = ts->last_success_us;
     }
-    if (st)
+    if (st) {
         totals(st, s);
+        dscat_store__read_end(st);
+    }
     dscat_store_close(st);
     if (!any) {
         s->state = DSCAT_STATE_NOT_BUILT;
