@@ -65,19 +65,16 @@ static void count_tables(dscat_store *st, dscat_connection *c)
     sqlite3_finalize(s);
 }
 
-int dscat_connections_list(dscat_connection_list *out, const dscat_config *cfg, const char *only,
-                           dscat_error *err)
+/*
+ * The connections of the configuration, those of multi-database targets as the current catalog
+ * lists them, with their counts; st is NULL when there is no catalog yet. Call inside a read
+ * transaction, so that the list and the counts come from one snapshot.
+ */
+static int list_connections(dscat_connection_list *out, const dscat_config *cfg, const char *only,
+                            dscat_store *st, dscat_error *err)
 {
+    int rc = 0;
     memset(out, 0, sizeof(*out));
-    dscat_store *st = NULL;
-    int rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_READ, err);
-    if (rc == DSCAT_ENOTFOUND) {
-        rc = 0; /* no catalog yet: only the connections the configuration names */
-        if (err)
-            memset(err, 0, sizeof(*err));
-    } else if (rc) {
-        return rc;
-    }
     for (size_t i = 0; i < cfg->ntargets && rc == 0; i++) {
         const dscat_target_config *t = &cfg->targets[i];
         char buf[512];
@@ -93,8 +90,10 @@ int dscat_connections_list(dscat_connection_list *out, const dscat_config *cfg, 
                                                err))
             continue;
         sqlite3_bind_text(s, 1, t->key, -1, SQLITE_STATIC);
-        while (rc == 0 && sqlite3_step(s) == SQLITE_ROW)
-            rc = add_connection(out, t, (const char *)sqlite3_column_text(s, 0), false);
+        while (rc == 0 && sqlite3_step(s) == SQLITE_ROW) {
+            const char *database = (const char *)sqlite3_column_text(s, 0);
+            rc = database ? add_connection(out, t, database, false) : DSCAT_ENOMEM;
+        }
         sqlite3_finalize(s);
     }
     size_t kept = 0;
@@ -106,17 +105,54 @@ int dscat_connections_list(dscat_connection_list *out, const dscat_config *cfg, 
             dscat_free(c->database);
             continue;
         }
-        if (st)
+        if (st && rc == 0)
             count_tables(st, c);
         out->items[kept++] = *c;
     }
     out->count = kept;
-    dscat_store_close(st);
     if (rc) {
         dscat_connection_list_free(out);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
     return 0;
+}
+
+/*
+ * Opens the store for reading and begins its read transaction; *st stays NULL when there is no
+ * catalog yet, which is not an error.
+ */
+static int open_reading(dscat_store **st, const dscat_config *cfg, dscat_error *err)
+{
+    int rc = dscat_store_open(st, cfg->catalog_dir, DSCAT_STORE_READ, err);
+    if (rc == DSCAT_ENOTFOUND) {
+        if (err)
+            memset(err, 0, sizeof(*err));
+        return 0; /* no catalog yet: only the connections the configuration names */
+    }
+    if (rc == 0 && (rc = dscat_store__read_begin(*st, err))) {
+        dscat_store_close(*st);
+        *st = NULL;
+    }
+    return rc;
+}
+
+static void close_reading(dscat_store *st)
+{
+    if (st)
+        dscat_store__read_end(st);
+    dscat_store_close(st);
+}
+
+int dscat_connections_list(dscat_connection_list *out, const dscat_config *cfg, const char *only,
+                           dscat_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    dscat_store *st = NULL;
+    int rc = open_reading(&st, cfg, err);
+    if (rc == 0)
+        rc = list_connections(out, cfg, only, st, err);
+    close_reading(st);
+    return rc;
 }
 
 /* ---- schema refresh of connections -------------------------------------------------------- */
@@ -248,8 +284,9 @@ int dscat_schema_refresh(dscat_schema_refresh_result *out, const dscat_config *c
     dscat_refresh_options o = {.targets = keys, .ntargets = n};
     if ((rc = dscat_refresh(&rep, cfg, &o, err)))
         goto done;
-    if ((rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_READ, err)) == DSCAT_ENOTFOUND)
-        rc = 0; /* nothing could be scanned: nothing was written */
+    /* Nothing written (no target could be scanned) leaves no store; the counts come from one
+     * snapshot of it otherwise. */
+    rc = open_reading(&st, cfg, err);
     for (size_t i = 0; i < rep->ntargets && rc == 0; i++) {
         const dscat_target_report *t = &rep->targets[i];
         if (t->status == DSCAT_SCAN_FAILED || t->scan_id == 0 || st == NULL) {
@@ -266,7 +303,7 @@ int dscat_schema_refresh(dscat_schema_refresh_result *out, const dscat_config *c
     if (rc == DSCAT_ENOMEM)
         dscat_error_set(err, rc, "out of memory");
 done:
-    dscat_store_close(st);
+    close_reading(st);
     dscat_refresh_report_free(rep);
     dscat_free(before);
     dscat_free(keys);
@@ -283,21 +320,16 @@ int dscat_information_schema(json_t **out, const dscat_config *cfg, const char *
                              dscat_error *err)
 {
     *out = NULL;
-    dscat_connection_list l;
-    int rc = dscat_connections_list(&l, cfg, only, err);
-    if (rc)
-        return rc;
-    if (only && l.count == 0) {
-        dscat_connection_list_free(&l);
-        return dscat_error_set(err, DSCAT_ENOTFOUND, "connection '%s' not found", only);
-    }
+    dscat_connection_list l = {0};
     dscat_store *st = NULL;
     json_t *tables = json_array();
-    rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_READ, err);
-    if (rc == DSCAT_ENOTFOUND) { /* nothing catalogued yet */
-        memset(err, 0, sizeof(*err));
-        rc = 0;
-    }
+    /* The connections and their tables from one snapshot of the store. */
+    int rc =
+        tables ? open_reading(&st, cfg, err) : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = list_connections(&l, cfg, only, st, err);
+    if (rc == 0 && only && l.count == 0)
+        rc = dscat_error_set(err, DSCAT_ENOTFOUND, "connection '%s' not found", only);
     for (size_t i = 0; i < l.count && st && rc == 0; i++) {
         const dscat_connection *c = &l.items[i];
         sqlite3_stmt *s = NULL;
@@ -316,28 +348,37 @@ int dscat_information_schema(json_t **out, const dscat_config *cfg, const char *
         sqlite3_bind_text(s, 3, c->id, -1, SQLITE_STATIC);
         int64_t last = -1;
         json_t *cols = NULL;
-        while (sqlite3_step(s) == SQLITE_ROW) {
+        int step;
+        while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
             int64_t id = sqlite3_column_int64(s, 0);
             if (id != last) {
                 last = id;
+                /* json_pack takes cols even when it fails: keep it only once it is placed. */
                 cols = json_array();
-                json_array_append_new(
-                    tables, json_pack("{s:s, s:s, s:s, s:s, s:b, s:o}", "connection_id", c->id,
+                json_t *t = json_pack("{s:s, s:s, s:s, s:s, s:b, s:O}", "connection_id", c->id,
                                       "schema_name", (const char *)sqlite3_column_text(s, 1),
                                       "table_name", (const char *)sqlite3_column_text(s, 2),
                                       "table_type", (const char *)sqlite3_column_text(s, 3),
-                                      "synced", sqlite3_column_int(s, 4), "columns", cols));
+                                      "synced", sqlite3_column_int(s, 4), "columns", cols);
+                json_decref(cols);
+                if (t == NULL || json_array_append_new(tables, t)) {
+                    rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+                    break;
+                }
             }
-            if (sqlite3_column_type(s, 5) != SQLITE_NULL)
+            if (sqlite3_column_type(s, 5) != SQLITE_NULL &&
                 json_array_append_new(cols, json_pack("{s:s, s:s, s:b}", "column_name",
                                                       (const char *)sqlite3_column_text(s, 5),
                                                       "data_type",
                                                       (const char *)sqlite3_column_text(s, 6),
-                                                      "is_nullable", sqlite3_column_int(s, 7)));
+                                                      "is_nullable", sqlite3_column_int(s, 7))))
+                rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         }
+        if (rc == 0 && step != SQLITE_DONE)
+            rc = dscat_store__step_error(st, err);
         sqlite3_finalize(s);
     }
-    dscat_store_close(st);
+    close_reading(st);
     dscat_connection_list_free(&l);
     if (rc) {
         json_decref(tables);

@@ -94,8 +94,17 @@ int dscat_diff_get(dscat_diff *out, dscat_store *st, const char *target, int64_t
 {
     memset(out, 0, sizeof(*out));
     sqlite3_stmt *s = NULL;
-    int rc = target ? ((out->target = dscat_strdup(target)) ? 0 : DSCAT_ENOMEM)
-                    : only_target(st, &out->target, err);
+    /* The scans are picked, checked and compared in one snapshot: a refresh that commits
+     * meanwhile cannot prune one of them between the check and the comparison. */
+    int rc = dscat_store__read_begin(st, err);
+    if (rc)
+        return rc;
+    if (target)
+        rc = (out->target = dscat_strdup(target))
+                 ? 0
+                 : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    else
+        rc = only_target(st, &out->target, err);
     if (rc == 0)
         rc = pick_scans(st, out->target, &from, &to, err);
     if (rc == 0 && (rc = check_scan(st, out->target, from, err)) == 0)
@@ -133,6 +142,7 @@ int dscat_diff_get(dscat_diff *out, dscat_store *st, const char *target, int64_t
         rc = dscat_store__step_error(st, err);
 done:
     sqlite3_finalize(s);
+    dscat_store__read_end(st);
     if (rc)
         dscat_diff_free(out);
     return rc;

@@ -142,6 +142,9 @@ static int read_references(sqlite3_stmt *s, dscat_reference **refs, size_t *n)
         r->ref_schema = dup_col(s, 5);
         r->ref_table = dup_col(s, 6);
         r->ref_column = dup_col(s, 7);
+        if (!r->target || !r->database || !r->schema || !r->table_name || !r->column_name ||
+            !r->ref_schema || !r->ref_table || !r->ref_column)
+            return DSCAT_ENOMEM;
     }
     return step == SQLITE_DONE ? 0 : DSCAT_EIO;
 }
@@ -156,6 +159,13 @@ static const char *const find_sql =
     "WHERE t.database = ?2 AND t.name = ?4 AND (?1 IS NULL OR t.target = ?1) "
     "AND (?3 IS NULL OR t.schema = ?3) ORDER BY t.target, t.database, t.schema, t.name";
 
+/*
+ * Fills d with table `id` of the current catalog: its row, its columns and the foreign keys that
+ * point at it. Call inside the read transaction that found the id: outside one, a refresh that
+ * commits in between can take the table out of the current catalog, and the row is then missing
+ * (DSCAT_ENOTFOUND) or its columns gone. On failure d may hold part of the answer; the caller
+ * frees it.
+ */
 static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat_error *err)
 {
     sqlite3_stmt *s = NULL;
@@ -168,7 +178,8 @@ static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat
     if (rc)
         return rc;
     sqlite3_bind_int64(s, 1, id);
-    if (sqlite3_step(s) == SQLITE_ROW) {
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
         d->target = dup_col(s, 0);
         d->server = dup_col(s, 1);
         d->database = dup_col(s, 2);
@@ -180,8 +191,18 @@ static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat
         d->size_bytes = opt_int(s, 8);
         d->last_modified_us = opt_int(s, 9);
         d->scanned_at_us = opt_int(s, 10);
+        if (!d->target || !d->server || !d->database || !d->schema || !d->table_name ||
+            !d->table_type)
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    } else if (step == SQLITE_DONE) {
+        rc = dscat_error_set(err, DSCAT_ENOTFOUND, "table %lld is not in the current catalog",
+                             (long long)id);
+    } else {
+        rc = dscat_store__step_error(st, err);
     }
     sqlite3_finalize(s);
+    if (rc)
+        return rc;
     if ((rc = dscat_store__prepare(
              st, &s,
              "SELECT name, data_type, column_type, fk_references, column_default, column_comment, "
@@ -191,7 +212,7 @@ static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat
              err)))
         return rc;
     sqlite3_bind_int64(s, 1, id);
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         dscat_column_detail *g = dscat_realloc(d->columns, (d->ncolumns + 1) * sizeof(*g));
         if (g == NULL) {
             sqlite3_finalize(s);
@@ -214,8 +235,15 @@ static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat
         c->profiled_rows = opt_int(s, 12);
         c->generated = dup_opt(s, 13);
         c->hidden = sqlite3_column_int(s, 14) != 0;
+        if (!c->name || !c->data_type || !c->column_type || !c->fk_references) {
+            sqlite3_finalize(s);
+            return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        }
     }
+    rc = step == SQLITE_DONE ? 0 : dscat_store__step_error(st, err);
     sqlite3_finalize(s);
+    if (rc)
+        return rc;
     /*
      * Inbound: foreign keys of the same target's tables that point at this table. They come from
      * the same database, except in MySQL, where a schema is a database and a foreign key may
@@ -239,6 +267,51 @@ static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat
     return rc ? dscat_error_set(err, rc, "cannot read references") : 0;
 }
 
+/*
+ * The candidates for a parsed name, into `candidates`; *id receives the last one's table id.
+ * Returns the number found, or a negative error code with err filled.
+ */
+static int find_candidates(dscat_name_candidates *candidates, int64_t *id, dscat_store *st,
+                           const char *target, char **parts, int n, dscat_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = dscat_store__prepare(st, &s, find_sql, err), found = 0, step;
+    if (rc)
+        return rc;
+    if (target)
+        sqlite3_bind_text(s, 1, target, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, parts[0], -1, SQLITE_STATIC);
+    if (n == 3)
+        sqlite3_bind_text(s, 3, parts[1], -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, parts[n - 1], -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        found++;
+        *id = sqlite3_column_int64(s, 0);
+        const char *qp[] = {(const char *)sqlite3_column_text(s, 2),
+                            (const char *)sqlite3_column_text(s, 3),
+                            (const char *)sqlite3_column_text(s, 4)};
+        const char *t = (const char *)sqlite3_column_text(s, 1);
+        char *q = t && qp[0] && qp[1] && qp[2] ? dscat_join_qualified(qp, 3) : NULL;
+        dscat_buf full = DSCAT_BUF_INIT;
+        char **g =
+            q ? dscat_realloc(candidates->names, (candidates->count + 1) * sizeof(char *)) : NULL;
+        if (g)
+            candidates->names = g;
+        if (g == NULL || dscat_buf_printf(&full, "%s:%s", t, q)) {
+            dscat_free(q);
+            dscat_buf_free(&full);
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            break;
+        }
+        dscat_free(q);
+        candidates->names[candidates->count++] = dscat_buf_detach(&full);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = dscat_store__step_error(st, err);
+    sqlite3_finalize(s);
+    return rc ? rc : found;
+}
+
 int dscat_table_lookup(dscat_table_detail **out, dscat_name_candidates *candidates, dscat_store *st,
                        const char *catalog_dir, const char *name, dscat_error *err)
 {
@@ -246,10 +319,10 @@ int dscat_table_lookup(dscat_table_detail **out, dscat_name_candidates *candidat
     memset(candidates, 0, sizeof(*candidates));
     char *parts[3] = {0}, *target = NULL;
     int n = dscat_split_qualified(name, &target, parts, 3);
-    sqlite3_stmt *s = NULL;
     dscat_table_detail *d = NULL;
     int64_t id = 0;
     int rc = 0, found = 0;
+    bool reading = false;
     if (n < 2) {
         rc = dscat_error_set(err, DSCAT_EINVALID,
                              "table name '%s': use db.table, db.schema.table or "
@@ -257,32 +330,13 @@ int dscat_table_lookup(dscat_table_detail **out, dscat_name_candidates *candidat
                              name);
         goto done;
     }
-    if ((rc = dscat_store__prepare(st, &s, find_sql, err)))
+    /* The name's candidates and the table's details come from one snapshot of the store. */
+    if ((rc = dscat_store__read_begin(st, err)))
         goto done;
-    if (target)
-        sqlite3_bind_text(s, 1, target, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, parts[0], -1, SQLITE_STATIC);
-    if (n == 3)
-        sqlite3_bind_text(s, 3, parts[1], -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, parts[n - 1], -1, SQLITE_STATIC);
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        found++;
-        id = sqlite3_column_int64(s, 0);
-        const char *qp[] = {(const char *)sqlite3_column_text(s, 2),
-                            (const char *)sqlite3_column_text(s, 3),
-                            (const char *)sqlite3_column_text(s, 4)};
-        char *q = dscat_join_qualified(qp, 3);
-        dscat_buf full = DSCAT_BUF_INIT;
-        dscat_buf_printf(&full, "%s:%s", sqlite3_column_text(s, 1), q ? q : "");
-        dscat_free(q);
-        char **g = dscat_realloc(candidates->names, (candidates->count + 1) * sizeof(char *));
-        if (g == NULL) {
-            dscat_buf_free(&full);
-            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-            goto done;
-        }
-        candidates->names = g;
-        candidates->names[candidates->count++] = dscat_buf_detach(&full);
+    reading = true;
+    if ((found = find_candidates(candidates, &id, st, target, parts, n, err)) < 0) {
+        rc = found;
+        goto done;
     }
     if (found == 0) {
         rc = dscat_error_set(err, DSCAT_ENOTFOUND, "Table not found: %s", name);
@@ -299,8 +353,13 @@ int dscat_table_lookup(dscat_table_detail **out, dscat_name_candidates *candidat
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = load_detail(d, st, id, err)))
+    if ((rc = load_detail(d, st, id, err))) {
+        if (rc == DSCAT_ENOTFOUND)
+            dscat_error_set(err, rc, "Table not found: %s", name);
         goto done;
+    }
+    dscat_store__read_end(st);
+    reading = false;
     char *key_parts[] = {d->database, d->schema, d->table_name};
     char *key = dscat_join_qualified((const char *const *)key_parts, 3);
     dscat_annotation_list list;
@@ -316,7 +375,10 @@ int dscat_table_lookup(dscat_table_detail **out, dscat_name_candidates *candidat
     *out = d;
     d = NULL;
 done:
-    sqlite3_finalize(s);
+    if (reading)
+        dscat_store__read_end(st);
+    if (rc && rc != DSCAT_ECONFLICT)
+        dscat_name_candidates_free(candidates);
     for (int i = 0; i < 3; i++)
         dscat_free(parts[i]);
     dscat_free(target);
@@ -365,13 +427,19 @@ int dscat_join_paths_get(dscat_join_paths *out, dscat_store *st, const char *tab
 {
     memset(out, 0, sizeof(*out));
     sqlite3_stmt *s = NULL;
-    int rc = dscat_store__prepare(st, &s,
-                                  "SELECT " REF_COLUMNS " FROM " DSCAT_CURRENT_TABLES
-                                  " t JOIN foreign_keys f ON f.table_id = t.id WHERE t.name = ?1 "
-                                  "ORDER BY t.target, t.database, t.schema, f.column_name",
-                                  err);
+    /* Outbound and inbound keys from one snapshot of the store. */
+    int rc = dscat_store__read_begin(st, err);
     if (rc)
         return rc;
+    rc = dscat_store__prepare(st, &s,
+                              "SELECT " REF_COLUMNS " FROM " DSCAT_CURRENT_TABLES
+                              " t JOIN foreign_keys f ON f.table_id = t.id WHERE t.name = ?1 "
+                              "ORDER BY t.target, t.database, t.schema, f.column_name",
+                              err);
+    if (rc) {
+        dscat_store__read_end(st);
+        return rc;
+    }
     sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
     rc = read_references(s, &out->outbound, &out->noutbound);
     sqlite3_finalize(s);
@@ -387,6 +455,7 @@ int dscat_join_paths_get(dscat_join_paths *out, dscat_store *st, const char *tab
         rc = read_references(s, &out->inbound, &out->ninbound);
         sqlite3_finalize(s);
     }
+    dscat_store__read_end(st);
     if (rc) {
         dscat_join_paths_free(out);
         return dscat_error_set(err, rc, "cannot read join paths");

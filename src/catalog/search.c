@@ -217,12 +217,17 @@ int dscat_search_index_load(dscat_search_index **out, dscat_store *st, const cha
     size_t tcap = 0, ccap = 0, t = 0;
     int64_t last_id = -1;
     int rc;
+    bool reading = false;
     dscat_search_index *idx = dscat_calloc(1, sizeof(*idx));
     if (idx == NULL || dict_reserve(&idx->names) || dict_reserve(&idx->types) ||
         dict_reserve(&idx->comments) || dict_reserve(&idx->refs) || dict_reserve(&idx->places)) {
         dscat_search_index_free(idx);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
+    /* One snapshot: the current scans' tables and columns as one commit left them. */
+    if ((rc = dscat_store__read_begin(st, err)))
+        goto done;
+    reading = true;
     if ((rc = dscat_store__prepare(st, &s, load_sql, err)))
         goto done;
     int step;
@@ -282,6 +287,10 @@ int dscat_search_index_load(dscat_search_index **out, dscat_store *st, const cha
         rc = dscat_store__step_error(st, err);
         goto done;
     }
+    sqlite3_finalize(s);
+    s = NULL;
+    dscat_store__read_end(st);
+    reading = false;
     rc = attach_annotations(idx, catalog_dir, &by_key, err);
     if (rc == 0 &&
         (blob_build(&idx->name_blob, idx->names.lower, sizeof(char *), idx->names.count) ||
@@ -292,6 +301,8 @@ nomem:
     rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
 done:
     sqlite3_finalize(s);
+    if (reading)
+        dscat_store__read_end(st);
     dscat_strmap_free(&by_key);
     /* The maps were only needed while loading. */
     dscat_strmap_free(&idx->names.map);

@@ -85,6 +85,12 @@ int dscat_status_get(dscat_status **out, const dscat_config *cfg, dscat_error *e
         return rc;
     }
     dscat_error_clear(err);
+    /* Every target's line and the totals from one snapshot of the store. */
+    if (st && (rc = dscat_store__read_begin(st, err))) {
+        dscat_store_close(st);
+        dscat_status_free(s);
+        return rc;
+    }
     bool any = false, all = cfg->ntargets > 0;
     int64_t oldest = INT64_MAX;
     for (size_t i = 0; st && i < cfg->ntargets; i++) {
@@ -104,6 +110,7 @@ int dscat_status_get(dscat_status **out, const dscat_config *cfg, dscat_error *e
         totals(st, s);
         s->generation = dscat_store__generation(st);
         s->exports_generation = dscat_store__exports_generation(st);
+        dscat_store__read_end(st);
     }
     dscat_store_close(st);
     if (!any) {

@@ -9,6 +9,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +21,8 @@ struct dscat_store {
     sqlite3 *db;
     char *path;
     int application_id; /* as found at open */
+    int read_depth;     /* dscat_store__read_begin() calls not yet ended */
+    bool read_owned;    /* the outermost of them began the transaction (and ends it) */
 };
 
 /* Migration N takes the store from version N-1 to N. Never edit one that has shipped. */
@@ -421,6 +424,54 @@ int dscat_store__prepare(dscat_store *st, sqlite3_stmt **out, const char *sql, d
 int dscat_store__step_error(dscat_store *st, dscat_error *err)
 {
     return store_error(st, err, "query failed");
+}
+
+int dscat_store__read_begin(dscat_store *st, dscat_error *err)
+{
+    if (st->read_depth == 0) {
+        st->read_owned = sqlite3_get_autocommit(st->db) != 0;
+        /* BEGIN alone defers the snapshot to the first read; reading the schema cookie takes
+         * it now, so that the transaction's reads all date from its start. */
+        if (st->read_owned && (exec(st, "BEGIN", err) || exec(st, "PRAGMA schema_version", err))) {
+            if (!sqlite3_get_autocommit(st->db))
+                sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+            st->read_owned = false;
+            return DSCAT_EIO;
+        }
+    }
+    st->read_depth++;
+    return 0;
+}
+
+void dscat_store__read_end(dscat_store *st)
+{
+    assert(st->read_depth > 0);
+    if (--st->read_depth > 0 || !st->read_owned)
+        return;
+    st->read_owned = false;
+    /* A read-only transaction has nothing to commit; ROLLBACK is its fallback all the same. */
+    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK &&
+        !sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int dscat_store__fingerprint(dscat_store *st, char *out, size_t size, dscat_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = dscat_store__prepare(
+        st, &s,
+        "SELECT coalesce((SELECT group_concat(key || '=' || coalesce(current_scan_id, ''), ';') "
+        "FROM (SELECT key, current_scan_id FROM targets ORDER BY key)), '') || '/' || "
+        "coalesce((SELECT max(id) FROM scans), 0)",
+        err);
+    if (rc)
+        return rc;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        snprintf(out, size, "%s", (const char *)sqlite3_column_text(s, 0));
+    else
+        rc = store_error(st, err, "cannot read the current scans");
+    sqlite3_finalize(s);
+    return rc;
 }
 
 static void bind_opt_int(sqlite3_stmt *s, int i, int64_t v)

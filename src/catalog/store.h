@@ -27,6 +27,24 @@ int dscat_store__catalog_id(dscat_store *st, char *out, size_t size);
 /* Fills err after a failed sqlite3_step. Returns DSCAT_EIO. */
 int dscat_store__step_error(dscat_store *st, dscat_error *err);
 
+/*
+ * Starts a read transaction: every statement until the matching dscat_store__read_end() sees one
+ * snapshot of the store, so the current-scan pointers and the rows they point to are read as
+ * one commit left them, whatever a refresh in another thread or process commits meanwhile.
+ * Every read that answers one question runs inside one. Nests: inside a transaction already
+ * open on this connection (an outer read, or a writer's own), it only counts. Returns 0, or
+ * DSCAT_EIO with err filled. Not thread-safe: a connection belongs to one thread.
+ */
+int dscat_store__read_begin(dscat_store *st, dscat_error *err);
+/* Ends what the matching successful dscat_store__read_begin() started. */
+void dscat_store__read_end(dscat_store *st);
+/*
+ * What the snapshot of the current read transaction holds, as text: each target's current scan
+ * and the newest scan. Two read transactions (on two connections) with equal fingerprints read
+ * the same catalog. Call inside a read transaction. Returns 0 or DSCAT_EIO.
+ */
+int dscat_store__fingerprint(dscat_store *st, char *out, size_t size, dscat_error *err);
+
 /* One scan row to record. */
 typedef struct dscat_scan_row {
     const char *run_id;

@@ -38,6 +38,7 @@ static char *join(const char *dir, const char *name)
 typedef struct parquet_job {
     const char *catalog_dir;
     const char *path;
+    char fingerprint[1024]; /* of the snapshot the file was written from */
     dscat_error err;
     int rc;
 } parquet_job;
@@ -48,16 +49,17 @@ static void *parquet_thread(void *arg)
     parquet_job *job = arg;
     dscat_store *st = NULL;
     job->rc = dscat_store_open(&st, job->catalog_dir, DSCAT_STORE_READ, &job->err);
-    if (job->rc == 0)
-        job->rc = dscat_export_parquet(st, job->path, NULL, &job->err);
+    if (job->rc == 0 && (job->rc = dscat_store__read_begin(st, &job->err)) == 0) {
+        job->rc =
+            dscat_store__fingerprint(st, job->fingerprint, sizeof(job->fingerprint), &job->err);
+        if (job->rc == 0)
+            job->rc = dscat_export_parquet(st, job->path, NULL, &job->err);
+        dscat_store__read_end(st);
+    }
     dscat_store_close(st);
     return NULL;
 }
 
-/*
- * The Parquet file is written on a second thread while this one writes last_scan.json and the
- * summary: the two are independent reads of the same committed store.
- */
 /*
  * The three exports are one unit with the store: written under <catalog>/.exports.lock (one
  * exporter at a time, across processes), each stamped with the store generation it was made
@@ -77,22 +79,36 @@ static int exports_lock(const char *catalog_dir)
     return fd;
 }
 
+/*
+ * The Parquet file is written on a second thread while this one writes last_scan.json and the
+ * summary, each through its own connection. The three must describe one catalog: this thread
+ * reads in one read transaction, and when the other thread's snapshot turns out to be a
+ * different one (a refresh committed between the two starts), the Parquet file is written again
+ * from this thread's snapshot.
+ */
 int dscat_export_all(dscat_store *st, const char *catalog_dir, dscat_error *err)
 {
     char *parquet = join(catalog_dir, "metadata.parquet");
     char *json = join(catalog_dir, "last_scan.json");
     char *md = join(catalog_dir, "DATA_CATALOG_SUMMARY.md");
-    parquet_job job = {catalog_dir, parquet, {0}, 0};
+    parquet_job job = {.catalog_dir = catalog_dir, .path = parquet};
+    char fingerprint[sizeof(job.fingerprint)];
     pthread_t thread;
-    bool threaded = false;
+    bool threaded = false, reading = false;
     int rc = 0;
     int lock = exports_lock(catalog_dir);
-    int64_t generation = dscat_store__generation(st);
+    int64_t generation = 0;
     if (!parquet || !json || !md) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;
     }
     dscat_atomic_remove_stale(catalog_dir);
+    if ((rc = dscat_store__read_begin(st, err)))
+        goto done;
+    reading = true;
+    generation = dscat_store__generation(st); /* of the snapshot the exports are made from */
+    if ((rc = dscat_store__fingerprint(st, fingerprint, sizeof(fingerprint), err)))
+        goto done;
     threaded = pthread_create(&thread, NULL, parquet_thread, &job) == 0;
     if (!threaded)
         parquet_thread(&job);
@@ -105,10 +121,16 @@ int dscat_export_all(dscat_store *st, const char *catalog_dir, dscat_error *err)
             *err = job.err;
         rc = job.rc;
     }
+    if (rc == 0 && strcmp(job.fingerprint, fingerprint) != 0)
+        rc = dscat_export_parquet(st, parquet, NULL, err);
     test_crash("exports_written");
-    if (rc == 0)
-        rc = dscat_store__set_exports_generation(st, generation, err);
 done:
+    if (reading)
+        dscat_store__read_end(st);
+    /* Recorded only while the store is still at that generation: a refresh that committed
+     * meanwhile writes (and records) its own exports. */
+    if (rc == 0 && dscat_store__generation(st) == generation)
+        rc = dscat_store__set_exports_generation(st, generation, err);
     if (lock >= 0)
         close(lock);
     dscat_free(parquet);
@@ -310,11 +332,16 @@ int dscat_snapshot_write(dscat_store *st, const char *catalog_dir, const char *r
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = dscat_export_parquet(st, parquet, target, err)) ||
-        (rc = copy_file(scan, info, err)) || (rc = dscat_export_summary(st, md, target, err)) ||
-        (rc = relink(base, name, err)))
+    /* The snapshot's Parquet file, summary and counts from one snapshot of the store. */
+    if ((rc = dscat_store__read_begin(st, err)))
         goto done;
-    counts(st, target, tables, columns);
+    if ((rc = dscat_export_parquet(st, parquet, target, err)) == 0 &&
+        (rc = copy_file(scan, info, err)) == 0 &&
+        (rc = dscat_export_summary(st, md, target, err)) == 0)
+        counts(st, target, tables, columns);
+    dscat_store__read_end(st);
+    if (rc || (rc = relink(base, name, err)))
+        goto done;
     if (dir_out)
         *dir_out = dscat_buf_detach(&dir);
 done:

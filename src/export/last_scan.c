@@ -108,7 +108,12 @@ static json_t *build(dscat_store *st, dscat_error *err)
 
 int dscat_export_last_scan(dscat_store *st, const char *path, dscat_error *err)
 {
+    /* Each target's entry and its problems from one snapshot of the store. */
+    int rc = dscat_store__read_begin(st, err);
+    if (rc)
+        return rc;
     json_t *doc = build(st, err);
+    dscat_store__read_end(st);
     if (doc == NULL)
         return err && err->code ? err->code : DSCAT_ENOMEM;
     char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -124,7 +129,7 @@ int dscat_export_last_scan(dscat_store *st, const char *path, dscat_error *err)
     }
     with_nl[len] = '\n';
     with_nl[len + 1] = '\0';
-    int rc = dscat_atomic_write(path, with_nl, len + 1, err);
+    rc = dscat_atomic_write(path, with_nl, len + 1, err);
     free(with_nl);
     return rc;
 }

@@ -85,9 +85,14 @@ static int fill(dscat_store *st, duckdb_connection con, const char *target, dsca
 {
     sqlite3_stmt *s = NULL;
     duckdb_appender app = NULL;
-    int rc = dscat_store__prepare(st, &s, select_sql, err);
+    /* One snapshot: the rows of the current scans as one commit left them. */
+    int rc = dscat_store__read_begin(st, err);
     if (rc)
         return rc;
+    if ((rc = dscat_store__prepare(st, &s, select_sql, err))) {
+        dscat_store__read_end(st);
+        return rc;
+    }
     if (target)
         sqlite3_bind_text(s, 1, target, -1, SQLITE_STATIC);
     if (duckdb_appender_create(con, NULL, "metadata", &app) == DuckDBError) {
@@ -116,6 +121,7 @@ append_failed:
 done:
     duckdb_appender_destroy(&app);
     sqlite3_finalize(s);
+    dscat_store__read_end(st);
     return rc;
 }
 

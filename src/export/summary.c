@@ -413,6 +413,10 @@ static void diagram(summary *sm)
 int dscat_summary_render(dscat_store *st, const char *target, char **out, dscat_error *err)
 {
     summary sm = {.st = st, .target = target, .out = DSCAT_BUF_INIT, .err = err};
+    /* Every section from one snapshot of the store: the counts, tables and changes agree. */
+    int rc = dscat_store__read_begin(st, err);
+    if (rc)
+        return rc;
     char when[32];
     dscat_format_local(dscat_now_us(), "%Y-%m-%d %H:%M", when, sizeof(when));
     long long tables = count_of(&sm, "SELECT count(*) FROM " DSCAT_CURRENT_TABLES " t" FILTER);
@@ -433,6 +437,7 @@ int dscat_summary_render(dscat_store *st, const char *target, char **out, dscat_
             sm.out.ptr[sm.out.len - 2] == '\n')
             sm.out.ptr[--sm.out.len] = '\0';
     }
+    dscat_store__read_end(st);
     if (sm.rc) {
         dscat_buf_free(&sm.out);
         return sm.rc;

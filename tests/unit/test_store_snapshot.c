@@ -1,0 +1,172 @@
+/*
+ * Readers of the store see one snapshot: a refresh that commits (a new current scan, the old one
+ * pruned) exactly between two statements of a table lookup changes nothing in its answer. The
+ * commit is made from a second connection at the moment the lookup's second statement starts
+ * (an SQLite trace callback), so the interleaving is the same on every run.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "catalog/store.h"
+#include "dscat/find.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Two scans of target t: scan 1 has orders(id, amount), scan 2 orders(id, amount, note). */
+static const char *const fixture_sql =
+    "INSERT INTO scans(id, run_id, target, server, source_type, started_us, finished_us, status) "
+    "VALUES (1, 'r1', 't', 't', 'sqlite', 1, 2, 'ok'), (2, 'r2', 't', 't', 'sqlite', 3, 4, 'ok');"
+    "INSERT INTO tables(id, scan_id, database, schema, name, table_type, scanned_at_us) "
+    "VALUES (1, 1, 'db', 'main', 'orders', 'BASE TABLE', 2),"
+    "       (2, 2, 'db', 'main', 'orders', 'BASE TABLE', 4);"
+    "INSERT INTO columns(table_id, ordinal, name, data_type, is_nullable, is_primary_key, "
+    "is_foreign_key, fk_references) VALUES (1, 1, 'id', 'INTEGER', 0, 1, 0, ''),"
+    "(1, 2, 'amount', 'NUMERIC', 1, 0, 0, ''), (2, 1, 'id', 'INTEGER', 0, 1, 0, ''),"
+    "(2, 2, 'amount', 'NUMERIC', 1, 0, 0, ''), (2, 3, 'note', 'TEXT', 1, 0, 0, '');"
+    "INSERT INTO targets(key, current_scan_id) VALUES ('t', 1);";
+
+/* What a refresh's commit does to the store: scan 2 becomes current and scan 1 is pruned. */
+static const char *const commit_sql =
+    "BEGIN IMMEDIATE; UPDATE targets SET current_scan_id = 2; DELETE FROM scans WHERE id = 1; "
+    "COMMIT;";
+
+typedef struct fixture {
+    char dir[64]; /* a temporary directory name */
+    sqlite3 *writer;
+    const char *trigger; /* the statement whose start the commit waits for */
+    int commits;
+} fixture;
+
+/* SQLITE_TRACE_STMT: a statement starts (before it reads). Commits once, on the trigger. */
+static int on_statement(unsigned type, void *payload, void *stmt, void *sql)
+{
+    fixture *f = payload;
+    (void)type;
+    (void)stmt;
+    if (f->commits == 0 && strstr((const char *)sql, f->trigger) != NULL) {
+        f->commits++;
+        assert_int_equal(sqlite3_exec(f->writer, commit_sql, NULL, NULL, NULL), SQLITE_OK);
+    }
+    return 0;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    snprintf(f->dir, sizeof(f->dir), "%s", "/tmp/dscat-test-snapshot-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    dscat_store *st = NULL;
+    dscat_error err = {0};
+    assert_int_equal(dscat_store_open(&st, f->dir, DSCAT_STORE_WRITE, &err), 0);
+    assert_int_equal(dscat_store__exec(st, fixture_sql, &err), 0);
+    dscat_store_close(st);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/catalog.db", f->dir);
+    assert_int_equal(sqlite3_open(path, &f->writer), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(f->writer, "PRAGMA foreign_keys = ON", NULL, NULL, NULL),
+                     SQLITE_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    sqlite3_close(f->writer);
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+/* The column names of a detail, joined by commas. */
+static void column_list(const dscat_table_detail *d, char *out, size_t size)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < d->ncolumns; i++)
+        snprintf(out + strlen(out), size - strlen(out), "%s%s", i ? "," : "", d->columns[i].name);
+}
+
+/* Looks up t:db.main.orders with the commit made when `trigger` starts; checks its columns. */
+static void lookup_across_commit(fixture *f, const char *trigger)
+{
+    f->trigger = trigger;
+    dscat_store *st = NULL;
+    dscat_error err = {0};
+    assert_int_equal(dscat_store_open(&st, f->dir, DSCAT_STORE_READ, &err), 0);
+    sqlite3_trace_v2(dscat_store__db(st), SQLITE_TRACE_STMT, on_statement, f);
+    dscat_table_detail *d = NULL;
+    dscat_name_candidates cands;
+    int rc = dscat_table_lookup(&d, &cands, st, f->dir, "t:db.main.orders", &err);
+    assert_int_equal(f->commits, 1);
+    if (rc)
+        fail_msg("lookup across a commit: %s", err.message);
+    char cols[128];
+    column_list(d, cols, sizeof(cols));
+    /* The snapshot from before the commit, whole: scan 1's row and its columns. */
+    assert_string_equal(d->table_name, "orders");
+    assert_string_equal(cols, "id,amount");
+    dscat_table_detail_free(d);
+    dscat_name_candidates_free(&cands);
+    /* The next question sees the commit. */
+    sqlite3_trace_v2(dscat_store__db(st), 0, NULL, NULL);
+    assert_int_equal(dscat_table_lookup(&d, &cands, st, f->dir, "t:db.main.orders", &err), 0);
+    column_list(d, cols, sizeof(cols));
+    assert_string_equal(cols, "id,amount,note");
+    dscat_table_detail_free(d);
+    dscat_name_candidates_free(&cands);
+    dscat_store_close(st);
+}
+
+/* The commit lands between finding the table's id and reading its row. */
+static void commit_before_the_row(void **state)
+{
+    lookup_across_commit(*state, "t.row_estimate, t.size_bytes");
+}
+
+/* The commit lands between reading the row and reading its columns. */
+static void commit_before_the_columns(void **state)
+{
+    lookup_across_commit(*state, "FROM columns WHERE table_id");
+}
+
+/* Read transactions nest, and one inside a writer's transaction leaves it open. */
+static void read_transactions_nest(void **state)
+{
+    fixture *f = *state;
+    dscat_store *st = NULL;
+    dscat_error err = {0};
+    assert_int_equal(dscat_store_open(&st, f->dir, DSCAT_STORE_WRITE, &err), 0);
+    sqlite3 *db = dscat_store__db(st);
+    assert_int_equal(dscat_store__read_begin(st, &err), 0);
+    assert_int_equal(dscat_store__read_begin(st, &err), 0);
+    dscat_store__read_end(st);
+    assert_int_equal(sqlite3_get_autocommit(db), 0);
+    dscat_store__read_end(st);
+    assert_int_equal(sqlite3_get_autocommit(db), 1);
+    assert_int_equal(dscat_store__exec(st, "BEGIN IMMEDIATE", &err), 0);
+    assert_int_equal(dscat_store__read_begin(st, &err), 0);
+    dscat_store__read_end(st);
+    assert_int_equal(sqlite3_get_autocommit(db), 0);
+    assert_int_equal(dscat_store__exec(st, "COMMIT", &err), 0);
+    dscat_store_close(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(commit_before_the_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(commit_before_the_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(read_transactions_nest, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
