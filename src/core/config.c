@@ -646,8 +646,9 @@ int dscat_config_load(dscat_config **out, const char *catalog_dir, dscat_error *
     f = fopen(dscat_buf_cstr(&path), "rb");
     if (f == NULL) {
         rc = dscat_error_set(err, DSCAT_ECONFIG, "%s: %s", dscat_buf_cstr(&path),
-                             errno == ENOENT ? "no targets file (see dscat --help for its format)"
-                                             : strerror(errno));
+                             errno == ENOENT
+                                 ? "no targets file (see dscat help targets for its format)"
+                                 : strerror(errno));
         goto done;
     }
     char chunk[8192];
