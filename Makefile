@@ -18,7 +18,7 @@ DUCKDB_EXT_DIR ?= $(CURDIR)/$(BUILD)/duckdb_extensions
 CC ?= cc
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
        -Wvla -Werror
-PKGS = libpq sqlite3 jansson libmariadb libmicrohttpd libcurl libcrypto
+PKGS = libpq sqlite3 jansson libmariadb libmicrohttpd libcurl libcrypto libutf8proc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS = -Iinclude -Isrc -isystem $(DUCKDB_HOME) $(PKG_CFLAGS) -D_GNU_SOURCE \

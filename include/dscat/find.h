@@ -115,7 +115,8 @@ typedef struct dscat_name_candidates {
 } dscat_name_candidates;
 
 /*
- * Finds one table by `db.table`, `db.schema.table` or `target:db.schema.table`. When the name
+ * Finds one table by `table` (a bare name, when it is unique in the catalog), `db.table`,
+ * `db.schema.table` or `target:db.schema.table`. When the name
  * matches several tables, returns DSCAT_ECONFLICT and fills *candidates; when none,
  * DSCAT_ENOTFOUND. Caller frees with dscat_table_detail_free() / dscat_name_candidates_free().
  */

@@ -10,6 +10,7 @@
 #include "dscat/find.h"
 
 #include "core/alloc.h"
+#include "core/text.h"
 #include "core/buf.h"
 #include "core/strmap.h"
 #include "core/timeutil.h"
@@ -29,18 +30,20 @@
 
 #define MAX_CONTENT 10000
 
-static void sanitize_user(const char *raw, char *out, size_t size)
+/*
+ * The ASCII form of an already sanitised user name, for a file system that refuses the name
+ * (EILSEQ: not UTF-8 names): each character outside ASCII becomes one "_".
+ */
+static void ascii_user(const char *user, char *out, size_t size)
 {
     size_t k = 0;
-    for (const char *p = raw ? raw : ""; *p && k + 1 < size && k < 64; p++) {
-        char c = *p;
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-';
-        out[k++] = ok ? c : '_';
+    for (const unsigned char *p = (const unsigned char *)user; *p && k + 1 < size; p++) {
+        if (*p < 0x80)
+            out[k++] = (char)*p;
+        else if ((*p & 0xc0) != 0x80)
+            out[k++] = '_';
     }
     out[k] = '\0';
-    if (k == 0)
-        snprintf(out, size, "anonymous");
 }
 
 /*
@@ -104,18 +107,18 @@ void dscat_annotation_user(char *out, size_t size)
     for (size_t i = 0; i < 2; i++) {
         const char *v = getenv(vars[i]);
         if (v && *v) {
-            sanitize_user(v, out, size);
+            dscat_text_user_name(v, out, size);
             return;
         }
     }
     char git[256];
     git_user(git, sizeof(git));
     if (git[0]) {
-        sanitize_user(git, out, size);
+        dscat_text_user_name(git, out, size);
         return;
     }
     const char *u = getenv("USER");
-    sanitize_user(u && *u ? u : "anonymous", out, size);
+    dscat_text_user_name(u && *u ? u : "anonymous", out, size);
 }
 
 /* Code points in a UTF-8 string (continuation bytes are not counted). */
@@ -222,7 +225,8 @@ int dscat_annotation_add(dscat_annotation *created, char **file, const char *cat
                              MAX_CONTENT, code_points(content));
         goto done;
     }
-    char user[80];
+    /* 64 characters of at most 4 bytes: the name and ".json" fit in NAME_MAX (255). */
+    char user[250];
     dscat_annotation_user(user, sizeof(user));
     dir = annotations_dir(catalog_dir);
     if (dir == NULL || dscat_buf_printf(&path, "%s/%s.json", dir, user) ||
@@ -236,6 +240,20 @@ int dscat_annotation_add(dscat_annotation *created, char **file, const char *cat
         goto done;
     }
     lockfd = open(dscat_buf_cstr(&lock), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lockfd < 0 && errno == EILSEQ) {
+        /* A file system that takes only ASCII names: the user's ASCII form instead. */
+        char ascii[250];
+        ascii_user(user, ascii, sizeof(ascii));
+        memcpy(user, ascii, sizeof(user));
+        dscat_buf_reset(&path);
+        dscat_buf_reset(&lock);
+        if (dscat_buf_printf(&path, "%s/%s.json", dir, user) ||
+            dscat_buf_printf(&lock, "%s/.%s.lock", dir, user)) {
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            goto done;
+        }
+        lockfd = open(dscat_buf_cstr(&lock), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    }
     if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
         rc = dscat_error_set(err, DSCAT_EIO, "cannot lock %s: %s", dscat_buf_cstr(&lock),
                              strerror(errno));

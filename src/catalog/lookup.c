@@ -153,10 +153,10 @@ static int read_references(sqlite3_stmt *s, dscat_reference **refs, size_t *n)
     "t.target, t.database, t.schema, t.name, f.column_name, f.ref_schema, f.ref_table, "           \
     "f.ref_column"
 
-/* Candidate tables for a name: (target?, db, schema?, table). */
+/* Candidate tables for a name: (target?, db?, schema?, table); a bare name has no db. */
 static const char *const find_sql =
     "SELECT t.id, t.target, t.database, t.schema, t.name FROM " DSCAT_CURRENT_TABLES " t "
-    "WHERE t.database = ?2 AND t.name = ?4 AND (?1 IS NULL OR t.target = ?1) "
+    "WHERE (?2 IS NULL OR t.database = ?2) AND t.name = ?4 AND (?1 IS NULL OR t.target = ?1) "
     "AND (?3 IS NULL OR t.schema = ?3) ORDER BY t.target, t.database, t.schema, t.name";
 
 /*
@@ -280,7 +280,8 @@ static int find_candidates(dscat_name_candidates *candidates, int64_t *id, dscat
         return rc;
     if (target)
         sqlite3_bind_text(s, 1, target, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, parts[0], -1, SQLITE_STATIC);
+    if (n >= 2) /* a bare table name matches in every database */
+        sqlite3_bind_text(s, 2, parts[0], -1, SQLITE_STATIC);
     if (n == 3)
         sqlite3_bind_text(s, 3, parts[1], -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, parts[n - 1], -1, SQLITE_STATIC);
@@ -323,9 +324,9 @@ int dscat_table_lookup(dscat_table_detail **out, dscat_name_candidates *candidat
     int64_t id = 0;
     int rc = 0, found = 0;
     bool reading = false;
-    if (n < 2) {
+    if (n < 1) {
         rc = dscat_error_set(err, DSCAT_EINVALID,
-                             "table name '%s': use db.table, db.schema.table or "
+                             "table name '%s': use table, db.table, db.schema.table or "
                              "target:db.schema.table",
                              name);
         goto done;

@@ -14,6 +14,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/strmap.h"
+#include "core/text.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -116,14 +117,16 @@ struct dscat_search_index {
     s_blob name_blob, table_blob; /* the column names and the table names, for one scan each */
 };
 
+/* s case-folded for all of Unicode (dscat_text_fold), once, when the index is loaded. */
 static char *lower_dup(dscat_arena *a, const char *s)
 {
     if (s == NULL)
         return NULL;
-    char *d = dscat_arena_strdup(a, s);
-    if (d)
-        for (char *p = d; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
+    dscat_buf b = DSCAT_BUF_INIT;
+    char *d = NULL;
+    if (dscat_text_fold(&b, s, strlen(s)) == 0)
+        d = dscat_arena_strndup(a, dscat_buf_cstr(&b), b.len);
+    dscat_buf_free(&b);
     return d;
 }
 
@@ -346,26 +349,31 @@ static bool has(const char *haystack, const char *kw)
     return haystack && strstr(haystack, kw) != NULL;
 }
 
-/* Splits the keywords on white space, lower-cased; returns how many (at most MAX_KEYWORDS). */
-static size_t split_keywords(const dscat_search_options *o, char *buf, size_t size,
-                             const char **kws)
+/*
+ * Splits the keywords on white space and case-folds each (as the index was); returns how many
+ * (at most MAX_KEYWORDS). The keywords are NUL-separated in *folded, which the caller frees.
+ */
+static size_t split_keywords(const dscat_search_options *o, dscat_buf *folded, const char **kws)
 {
-    size_t n = 0, k = 0;
+    size_t n = 0, offsets[MAX_KEYWORDS];
     for (size_t i = 0; i < o->nkeywords; i++) {
         const char *p = o->keywords[i];
-        while (*p) {
+        while (*p && n < MAX_KEYWORDS) {
             while (*p && isspace((unsigned char)*p))
                 p++;
             if (!*p)
                 break;
-            if (n == MAX_KEYWORDS || k + 1 >= size)
+            const char *start = p;
+            while (*p && !isspace((unsigned char)*p))
+                p++;
+            offsets[n] = folded->len;
+            if (dscat_text_fold(folded, start, (size_t)(p - start)) || dscat_buf_putc(folded, '\0'))
                 return n;
-            kws[n++] = buf + k;
-            while (*p && !isspace((unsigned char)*p) && k + 1 < size)
-                buf[k++] = (char)tolower((unsigned char)*p++);
-            buf[k++] = '\0';
+            n++;
         }
     }
+    for (size_t k = 0; k < n; k++)
+        kws[k] = dscat_buf_cstr(folded) + offsets[k];
     return n;
 }
 
@@ -526,19 +534,13 @@ int dscat_search(dscat_search_result *out, const dscat_search_index *idx,
                  const dscat_search_options *o, dscat_error *err)
 {
     memset(out, 0, sizeof(*out));
-    /* The keywords, lower-cased, each whole however long (a name of any length is a keyword). */
-    size_t size = 1;
-    for (size_t i = 0; i < o->nkeywords; i++)
-        size += strlen(o->keywords[i]) + 1;
-    char *buf = dscat_malloc(size);
-    if (buf == NULL)
-        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    /* The keywords, case-folded, each whole however long (a name of any length is a keyword). */
+    dscat_buf buf = DSCAT_BUF_INIT;
     const char *kws[MAX_KEYWORDS];
-    size_t nk = split_keywords(o, buf, size, kws);
+    size_t nk = split_keywords(o, &buf, kws);
     size_t top = o->top ? o->top : 20;
-    out->searched = idx->ncolumns;
     if (nk == 0) {
-        dscat_free(buf);
+        dscat_buf_free(&buf);
         return 0;
     }
     matches m;
@@ -558,6 +560,7 @@ int dscat_search(dscat_search_result *out, const dscat_search_index *idx,
         const s_column *c = &idx->columns[i];
         if (!m.allowed[c->table])
             continue;
+        out->searched++; /* "searched N columns" counts what the filters left */
         uint64_t comment = m.tcomment[c->table] | m.ccomment[c->comment_id];
         int own = m.name_points[c->name_id] + m.type_points[c->type_id];
         int score = m.table_points[c->table] + own;
@@ -613,7 +616,7 @@ done:
     dscat_free(per_table);
     dscat_free(h.items);
     free_matches(&m);
-    dscat_free(buf);
+    dscat_buf_free(&buf);
     return rc;
 }
 

@@ -64,6 +64,30 @@ static json_t *json_array_extend_new(json_t *a, json_t *b)
     return a;
 }
 
+/* 1234567 as "1,234,567". */
+static void with_commas(char *out, size_t size, long long n)
+{
+    char digits[32];
+    snprintf(digits, sizeof(digits), "%lld", n);
+    size_t len = strlen(digits), k = 0;
+    for (size_t i = 0; i < len && k + 2 < size; i++) {
+        if (i > 0 && digits[i - 1] != '-' && (len - i) % 3 == 0)
+            out[k++] = ',';
+        out[k++] = digits[i];
+    }
+    out[k] = '\0';
+}
+
+/* The log line of one finished table data refresh, on stderr:
+ * "Loaded 1,204,331 rows (84.2 MiB) in 1.9 s". */
+static void loaded_line(const dscat_table_sync *t)
+{
+    char rows[40];
+    with_commas(rows, sizeof(rows), (long long)t->rows);
+    fprintf(stderr, "Loaded %s rows (%.1f MiB) in %.1f s: %s.%s\n", rows,
+            (double)t->bytes / 1048576.0, (double)t->duration_ms / 1000.0, t->schema, t->table);
+}
+
 static int cache_refresh(dscat_config *cfg, int argc, char **argv)
 {
     const char *conn = NULL, *name = NULL;
@@ -90,6 +114,9 @@ static int cache_refresh(dscat_config *cfg, int argc, char **argv)
     dscat_cache_report *rep = NULL;
     dscat_error err = {0};
     int rc = dscat_cache_refresh(&rep, cfg, conn, schema, table, all, &err);
+    for (size_t i = 0; rc == 0 && i < rep->count; i++)
+        if (rep->tables[i].rc == 0)
+            loaded_line(&rep->tables[i]);
     dscat_warnings w = {0};
     for (size_t i = 0; rc == 0 && i < rep->warnings.count; i++)
         fprintf(stderr, "dscat: warning: %s.%s: %s\n", rep->warnings.items[i].schema,

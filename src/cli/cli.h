@@ -56,8 +56,28 @@ void cli_md_text(cli_md *o, const char *s);
  * and `more` is not NULL, s is cut shorter so that s plus `more` ("...") is `width` characters.
  */
 void cli_md_cut(cli_md *o, const char *s, size_t width, const char *more);
-/* Appends the n parts (NULL ones left out) joined by "." as one piece of literal Markdown text. */
+/*
+ * Appends the n parts (NULL ones left out) as one qualified name (dscat_text_qualified: parts
+ * holding a dot, a quote or white space in double quotes), as one piece of literal Markdown text.
+ * Every table reference in human output is written this way: db.schema.table[.column].
+ */
 void cli_md_name(cli_md *o, const char *const *parts, size_t n);
+/*
+ * The database of a table that a foreign key of database.schema references: the same database,
+ * except in MySQL, where a schema is a database (schema = database) and ref_schema names it.
+ */
+const char *cli_ref_database(const char *database, const char *schema, const char *ref_schema);
+/*
+ * Appends fk_references ("schema.table.column", several joined by ", ") of a column of
+ * database.schema as qualified names "db.schema.table.column". A reference whose parts hold dots
+ * of their own cannot be split and is appended as it is. Returns 0 or DSCAT_ENOMEM.
+ */
+int cli_qualified_refs(dscat_buf *out, const char *database, const char *schema, const char *refs);
+/*
+ * Prints the older tool's stale warning on stderr ("WARNING: Catalog is N days old. ...", then
+ * a blank line) when the catalog is STALE by the rule of `dscat status`; nothing otherwise.
+ */
+void cli_stale_warning(const dscat_config *cfg);
 /* Prints the text and releases it; on an earlier failure prints "out of memory". EXIT_OK/FAIL. */
 int cli_md_print(cli_md *o);
 

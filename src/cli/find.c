@@ -7,6 +7,8 @@
 
 #include "dscat/find.h"
 
+#include "core/text.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,16 @@ static int open_store(dscat_store **st, dscat_config **cfg)
     return EXIT_OK;
 }
 
+void cli_stale_warning(const dscat_config *cfg)
+{
+    dscat_status *s = NULL;
+    dscat_error err = {0};
+    if (dscat_status_get(&s, cfg, &err) == 0 && s->state == DSCAT_STATE_STALE)
+        fprintf(stderr, "WARNING: Catalog is %ld days old. Consider running 'dscat refresh'.\n\n",
+                (long)s->age_days);
+    dscat_status_free(s);
+}
+
 static void thousands(char *out, size_t size, long long n)
 {
     char digits[32];
@@ -55,7 +67,10 @@ static void thousands(char *out, size_t size, long long n)
 /*
  * The older tool's table: the table name cut to 30 characters, the column (or the matching
  * columns) to 20, the type to 10, references longer than 30 to 27 and "...". Cuts count
- * characters of the text itself, before it is escaped for Markdown.
+ * characters of the text itself, before it is escaped for Markdown. Tables and references are
+ * qualified names (db.schema.table), as everywhere in human output. With --by-table the second
+ * column lists every column of the table that matched a keyword itself (uncut), or the best
+ * column when the table matched by its name, database, schema or annotations only.
  */
 static int print_table(const dscat_search_result *r, bool by_table)
 {
@@ -65,31 +80,38 @@ static int print_table(const dscat_search_result *r, bool by_table)
     }
     cli_md o = CLI_MD_INIT;
     dscat_buf full = DSCAT_BUF_INIT;
-    cli_md_puts(&o, "| Table | Column | Type | Keys | FK References | Rows | Score |\n"
-                    "|-------|--------|------|------|---------------|------|-------|\n");
+    cli_md_puts(&o, by_table ? "| Table | Matching Columns | Type | Keys | FK References | Rows | "
+                               "Score |\n|-------|------------------|------|------|---------------|"
+                               "------|-------|\n"
+                             : "| Table | Column | Type | Keys | FK References | Rows | Score |\n"
+                               "|-------|--------|------|------|---------------|------|-------|\n");
     for (size_t i = 0; i < r->count && o.rc == 0; i++) {
         const dscat_search_hit *h = &r->hits[i];
         char rows[40];
         dscat_buf_reset(&full);
-        if ((o.rc = dscat_buf_printf(&full, "%s.%s", h->database, h->table_name)))
+        const char *name[] = {h->database, h->schema, h->table_name};
+        if ((o.rc = dscat_text_qualified(&full, name, 3)))
             break;
         cli_md_puts(&o, "| ");
         cli_md_cut(&o, dscat_buf_cstr(&full), 30, NULL);
         cli_md_puts(&o, " | ");
-        cli_md_cut(&o,
-                   by_table && h->matching_columns && *h->matching_columns ? h->matching_columns
-                                                                           : h->column_name,
-                   20, NULL);
+        if (by_table && h->matching_columns && *h->matching_columns)
+            cli_md_text(&o, h->matching_columns); /* every one, uncut */
+        else
+            cli_md_cut(&o, h->column_name, 20, NULL);
         cli_md_puts(&o, " | ");
         cli_md_cut(&o, h->data_type, 10, NULL);
         cli_md_puts(&o, h->is_primary_key && h->is_foreign_key ? " | PK,FK | "
                         : h->is_primary_key                    ? " | PK | "
                         : h->is_foreign_key                    ? " | FK | "
                                                                : " | - | ");
+        dscat_buf_reset(&full);
         if (h->fk_references[0] == '\0')
             cli_md_puts(&o, "-");
+        else if ((o.rc = cli_qualified_refs(&full, h->database, h->schema, h->fk_references)))
+            break;
         else
-            cli_md_cut(&o, h->fk_references, 30, "...");
+            cli_md_cut(&o, dscat_buf_cstr(&full), 30, "...");
         if (h->row_count_estimate == DSCAT_NULL_ESTIMATE || h->row_count_estimate == 0)
             snprintf(rows, sizeof(rows), "-");
         else
@@ -191,6 +213,8 @@ int cmd_find(int argc, char **argv)
     dscat_search_result r = {0};
     dscat_error err = {0};
     int rc = open_store(&st, &cfg);
+    if (rc == 0)
+        cli_stale_warning(cfg);
     if (rc == 0 && (dscat_search_index_load(&idx, st, cfg->catalog_dir, &err) ||
                     dscat_search(&r, idx, &o, &err))) {
         cli_error("%s", err.message);
@@ -219,6 +243,22 @@ int cmd_find(int argc, char **argv)
 static const char *yes(bool b)
 {
     return b ? "✓" : "";
+}
+
+/*
+ * "- db.schema.table.column → db.schema.table.column": a foreign key, both ends as qualified
+ * names.
+ */
+static void reference_line(cli_md *o, const dscat_reference *r)
+{
+    const char *from[] = {r->database, r->schema, r->table_name, r->column_name};
+    const char *to[] = {cli_ref_database(r->database, r->schema, r->ref_schema), r->ref_schema,
+                        r->ref_table, r->ref_column};
+    cli_md_puts(o, "- ");
+    cli_md_name(o, from, 4);
+    cli_md_puts(o, " → ");
+    cli_md_name(o, to, 4);
+    cli_md_puts(o, "\n");
 }
 
 /* A table's detail in the older tool's Markdown; every name and text escaped. */
@@ -263,7 +303,11 @@ static int print_detail(const dscat_table_detail *d)
         cli_md_text(&o, c->column_type && *c->column_type ? c->column_type : c->data_type);
         cli_md_printf(&o, " | %s | %s | %s | ", c->nullable ? "yes" : "no", yes(c->is_primary_key),
                       yes(c->is_foreign_key));
-        cli_md_text(&o, c->fk_references);
+        dscat_buf refs = DSCAT_BUF_INIT;
+        if (o.rc == 0)
+            o.rc = cli_qualified_refs(&refs, d->database, d->schema, c->fk_references);
+        cli_md_text(&o, dscat_buf_cstr(&refs));
+        dscat_buf_free(&refs);
         cli_md_puts(&o, " | ");
         cli_md_text(&o, c->comment);
         cli_md_puts(&o, " |\n");
@@ -271,15 +315,8 @@ static int print_detail(const dscat_table_detail *d)
     cli_md_puts(&o, "\n## Referenced by\n\n");
     if (d->ninbound == 0)
         cli_md_puts(&o, "*No foreign keys reference this table*\n");
-    for (size_t i = 0; i < d->ninbound; i++) {
-        const char *from[] = {d->inbound[i].database, d->inbound[i].schema,
-                              d->inbound[i].table_name, d->inbound[i].column_name};
-        cli_md_puts(&o, "- ");
-        cli_md_name(&o, from, 4);
-        cli_md_puts(&o, " → ");
-        cli_md_text(&o, d->inbound[i].ref_column);
-        cli_md_puts(&o, "\n");
-    }
+    for (size_t i = 0; i < d->ninbound; i++)
+        reference_line(&o, &d->inbound[i]);
     cli_md_puts(&o, "\n## Annotations\n\n");
     if (d->nannotations == 0)
         cli_md_puts(&o, "*None*\n");
@@ -300,8 +337,9 @@ static int print_detail(const dscat_table_detail *d)
 int cmd_table(int argc, char **argv)
 {
     if (argc == 2 && cli_is_help(argv[1])) {
-        printf("usage: dscat table NAME\n\nOne table (db.table, db.schema.table or "
-               "target:db.schema.table): columns, types, keys, references in and out, row "
+        printf("usage: dscat table NAME\n\nOne table (table when the name is unique, db.table, "
+               "db.schema.table or target:db.schema.table): columns, types, keys, references in "
+               "and out, row "
                "estimate, comments and annotations. An ambiguous name lists the candidates.\n");
         return EXIT_OK;
     }
@@ -311,6 +349,7 @@ int cmd_table(int argc, char **argv)
     dscat_store *st = NULL;
     if (open_store(&st, &cfg))
         return EXIT_FAIL;
+    cli_stale_warning(cfg);
     dscat_table_detail *d = NULL;
     dscat_name_candidates cands;
     dscat_error err = {0};
@@ -342,29 +381,13 @@ static int print_joins(const dscat_join_paths *j, const char *table)
         cli_md_puts(&o, "*No foreign key relationships found*\n");
     if (j->noutbound)
         cli_md_puts(&o, "## Outbound (this table references)\n\n");
-    for (size_t i = 0; i < j->noutbound; i++) {
-        const char *from[] = {j->outbound[i].database, j->outbound[i].schema,
-                              j->outbound[i].table_name, j->outbound[i].column_name};
-        const char *to[] = {j->outbound[i].ref_schema, j->outbound[i].ref_table,
-                            j->outbound[i].ref_column};
-        cli_md_puts(&o, "- ");
-        cli_md_name(&o, from, 4);
-        cli_md_puts(&o, " → ");
-        cli_md_name(&o, to, 3);
-        cli_md_puts(&o, "\n");
-    }
+    for (size_t i = 0; i < j->noutbound; i++)
+        reference_line(&o, &j->outbound[i]);
     if (j->ninbound)
         cli_md_puts(&o, j->noutbound ? "\n## Inbound (referenced by)\n\n"
                                      : "## Inbound (referenced by)\n\n");
-    for (size_t i = 0; i < j->ninbound; i++) {
-        const char *from[] = {j->inbound[i].database, j->inbound[i].schema,
-                              j->inbound[i].table_name, j->inbound[i].column_name};
-        cli_md_puts(&o, "- ");
-        cli_md_name(&o, from, 4);
-        cli_md_puts(&o, " → ");
-        cli_md_text(&o, j->inbound[i].ref_column);
-        cli_md_puts(&o, "\n");
-    }
+    for (size_t i = 0; i < j->ninbound; i++)
+        reference_line(&o, &j->inbound[i]);
     return cli_md_print(&o);
 }
 
@@ -381,6 +404,7 @@ int cmd_joins(int argc, char **argv)
     dscat_store *st = NULL;
     if (open_store(&st, &cfg))
         return EXIT_FAIL;
+    cli_stale_warning(cfg);
     dscat_join_paths j;
     dscat_error err = {0};
     int rc = dscat_join_paths_get(&j, st, argv[1], &err);

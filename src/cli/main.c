@@ -33,9 +33,76 @@ static const char usage[] =
     "  demo       build a small sample database, refresh it and print its summary\n"
     "\n"
     "The catalog directory is $DSCAT_HOME, else $DENG_CATALOG_DIR, else ~/.ds_catalog; its\n"
-    "targets.toml names the servers to scan. Credentials come only from environment variables.\n"
+    "targets.toml names the servers to scan (dscat help targets shows a complete one).\n"
+    "Credentials come only from environment variables.\n"
     "\n"
     "dscat COMMAND --help shows a command's options; dscat --version its version.\n";
+
+/* dscat help targets: a complete, commented targets.toml (SPEC §2; docs/targets.md). */
+static const char targets_toml_help[] =
+    "targets.toml, in the catalog directory ($DSCAT_HOME, else $DENG_CATALOG_DIR, else\n"
+    "~/.ds_catalog), names the database servers to scan. Every key is shown below; see also\n"
+    "docs/targets.md. Credentials are never written here: the *_env keys hold the NAMES of\n"
+    "environment variables (set them, or put them in a .env file).\n"
+    "\n"
+    "[settings]                        # every key optional; shown with its default\n"
+    "parallel_scans = 4                # targets and databases scanned at once "
+    "(DSCAT_PARALLEL_SCANS)\n"
+    "stale_after_days = 7              # status turns STALE after this (alias cache_ttl_days)\n"
+    "default_scan_depth = \"metadata\"   # or \"profile\" (null and distinct counts of a sample)\n"
+    "profile_sample_size = 1000        # rows per table when profiling\n"
+    "max_tables_per_db = 0             # 0: no limit\n"
+    "connect_timeout = 10              # seconds per connection attempt (DSCAT_CONNECT_TIMEOUT)\n"
+    "query_timeout = 300               # seconds per catalog query\n"
+    "keep_scans = 20                   # scans kept per target in the store (at least 2)\n"
+    "# cache_root = \"s3://bucket/prefix\" # data cache; default "
+    "${XDG_CACHE_HOME:-~/.cache}/dscat\n"
+    "# s3_endpoint = \"http://127.0.0.1:9000\"\n"
+    "# s3_region = \"us-east-1\"\n"
+    "refresh_parallelism = 4           # tables copied at once by dscat cache refresh CONN\n"
+    "deletion_grace_seconds = 60       # old cache versions kept this long for running readers\n"
+    "deletion_interval_seconds = 30\n"
+    "\n"
+    "[targets.oms]                     # the key names the target: dscat refresh --target oms\n"
+    "type = \"sqlserver\"                # sqlserver (default) | postgres | mysql | sqlite\n"
+    "name = \"RCOOMSSQL001\"             # display name (the server column); default: the key\n"
+    "host_env = \"OMS_HOST\"             # host, host:port or host\\instance\n"
+    "user_env = \"OMS_USER\"             # required for sqlserver\n"
+    "password_env = \"OMS_PASSWORD\"     # required for sqlserver, optional elsewhere\n"
+    "# port = 1433                     # or port_env = \"OMS_PORT\"\n"
+    "include_databases = [\"Orders\", \"Quotes*\"]   # exact names or shell globs; default all\n"
+    "exclude_databases = [\"*_archive\"]\n"
+    "include_schemas = [\"dbo\", \"sales\"]\n"
+    "exclude_schemas = [\"tmp*\"]\n"
+    "include_tables = [\"*\"]\n"
+    "exclude_tables = [\"*_bak\"]\n"
+    "\n"
+    "[targets.app]\n"
+    "type = \"postgres\"\n"
+    "host_env = \"APP_PG_HOST\"\n"
+    "user_env = \"APP_PG_USER\"\n"
+    "password_env = \"APP_PG_PASSWORD\"\n"
+    "database = \"app\"                  # where to connect first (default postgres)\n"
+    "include_databases = [\"app*\"]      # default: only `database`\n"
+    "sslmode = \"prefer\"                # passed to libpq\n"
+    "\n"
+    "[targets.shop]\n"
+    "type = \"mysql\"                    # MySQL or MariaDB; a schema is a database\n"
+    "host_env = \"SHOP_HOST\"\n"
+    "user_env = \"SHOP_USER\"\n"
+    "password_env = \"SHOP_PASSWORD\"\n"
+    "\n"
+    "[targets.local]\n"
+    "type = \"sqlite\"\n"
+    "path = \"/data/app.sqlite\"         # or path_env = \"LOCAL_DB\"\n"
+    "\n"
+    "Refused: password, passwd, pwd, secret and token keys, and URLs holding a password. Any\n"
+    "other unknown key is an error naming its line.\n";
+
+static const char help_help[] = "usage: dscat help [COMMAND | targets]\n"
+                                "\n"
+                                "dscat help targets shows a complete, commented targets.toml;\n"
+                                "dscat help COMMAND is dscat COMMAND --help.\n";
 
 void cli_error(const char *fmt, ...)
 {
@@ -128,26 +195,42 @@ static void repair_exports(const char *command)
     free(dir);
 }
 
+static int cmd_help(int argc, char **argv);
+
 static const struct {
     const char *name;
     int (*run)(int, char **);
 } commands[] = {
-    {"refresh", cmd_refresh},
-    {"status", cmd_status},
-    {"targets", cmd_targets},
-    {"snapshot", cmd_snapshot},
-    {"demo", cmd_demo},
-    {"find", cmd_find},
-    {"table", cmd_table},
-    {"joins", cmd_joins},
-    {"diff", cmd_diff},
-    {"annotate", cmd_annotate},
-    {"annotations", cmd_annotations},
-    {"mcp", cmd_mcp},
-    {"cache", cmd_cache},
-    {"query", cmd_query},
+    {"help", cmd_help},       {"refresh", cmd_refresh},   {"status", cmd_status},
+    {"targets", cmd_targets}, {"snapshot", cmd_snapshot}, {"demo", cmd_demo},
+    {"find", cmd_find},       {"table", cmd_table},       {"joins", cmd_joins},
+    {"diff", cmd_diff},       {"annotate", cmd_annotate}, {"annotations", cmd_annotations},
+    {"mcp", cmd_mcp},         {"cache", cmd_cache},       {"query", cmd_query},
     {"serve", cmd_serve},
 };
+
+static int cmd_help(int argc, char **argv)
+{
+    if (argc == 1) {
+        fputs(usage, stdout);
+        return EXIT_OK;
+    }
+    if (argc == 2 && strcmp(argv[1], "targets") == 0) {
+        fputs(targets_toml_help, stdout);
+        return EXIT_OK;
+    }
+    if (argc == 2 && (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0)) {
+        fputs(help_help, stdout);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; argc == 2 && i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            char help[] = "--help";
+            char *args[] = {argv[1], help, NULL};
+            return commands[i].run(2, args);
+        }
+    return cli_usage("help", "no help on '%s'", argc > 1 ? argv[1] : "");
+}
 
 int main(int argc, char **argv)
 {

@@ -52,18 +52,45 @@ void cli_md_cut(cli_md *o, const char *s, size_t width, const char *more)
 void cli_md_name(cli_md *o, const char *const *parts, size_t n)
 {
     dscat_buf name = DSCAT_BUF_INIT;
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if (parts[i] == NULL)
-            continue;
-        if (name.len)
-            rc = dscat_buf_putc(&name, '.');
-        if (rc == 0)
-            rc = dscat_buf_puts(&name, parts[i]);
-    }
+    int rc = dscat_text_qualified(&name, parts, n);
     if (o->rc == 0)
         o->rc = rc ? rc : dscat_text_md_escape(&o->out, dscat_buf_cstr(&name), name.len);
     dscat_buf_free(&name);
+}
+
+const char *cli_ref_database(const char *database, const char *schema, const char *ref_schema)
+{
+    return strcmp(database, schema) == 0 ? ref_schema : database;
+}
+
+int cli_qualified_refs(dscat_buf *out, const char *database, const char *schema, const char *refs)
+{
+    const char *p = refs;
+    while (*p) {
+        const char *end = strstr(p, ", ");
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char *one = dscat_strndup(p, len);
+        if (one == NULL)
+            return DSCAT_ENOMEM;
+        char *d1 = strchr(one, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+        int rc = 0;
+        if (out->len)
+            rc = dscat_buf_puts(out, ", ");
+        if (rc == 0 && d1 && d2 && strchr(d2 + 1, '.') == NULL) {
+            *d1 = *d2 = '\0';
+            const char *parts[] = {cli_ref_database(database, schema, one), one, d1 + 1, d2 + 1};
+            rc = dscat_text_qualified(out, parts, 4);
+        } else if (rc == 0) {
+            rc = dscat_buf_put(out, p, len); /* a name with a dot of its own: as it is */
+        }
+        dscat_free(one);
+        if (rc)
+            return rc;
+        p += len;
+        if (end)
+            p += 2;
+    }
+    return 0;
 }
 
 int cli_md_print(cli_md *o)

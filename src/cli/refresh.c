@@ -4,9 +4,11 @@
 #include "cli/cli.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char help[] =
@@ -19,10 +21,49 @@ static const char help[] =
     "Exit status: 0 when every target was scanned (possibly with problems), 1 when a target\n"
     "failed (the others are still written) or nothing could be scanned (nothing is written).\n";
 
+/*
+ * Live progress on a terminal (stderr only, never on a pipe): one status line rewritten in place
+ * with the targets and databases done so far, the elapsed time and the rate, followed by the
+ * latest event. Called from the refreshing threads, hence the lock.
+ */
+typedef struct live {
+    pthread_mutex_t lock;
+    size_t targets, targets_failed, databases, skipped;
+    double started;
+    bool shown;
+} live;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), k = strlen(tail);
+    return n >= k && strcmp(s + n - k, tail) == 0;
+}
+
 static void progress_line(const char *line, void *payload)
 {
-    (void)payload;
-    fprintf(stderr, "  %s\n", line);
+    live *l = payload;
+    pthread_mutex_lock(&l->lock);
+    if (ends_with(line, " scanned"))
+        l->databases++;
+    else if (strstr(line, ": failed: "))
+        l->targets_failed++;
+    else if (strstr(line, " skipped: "))
+        l->skipped++;
+    double elapsed = now_s() - l->started;
+    fprintf(stderr,
+            "\r\033[Krefresh: %zu of %zu targets failed, %zu databases scanned, %zu skipped, "
+            "%.1f s, %.1f databases/s | %.60s",
+            l->targets_failed, l->targets, l->databases, l->skipped, elapsed,
+            elapsed > 0 ? (double)l->databases / elapsed : 0.0, line);
+    l->shown = true;
+    pthread_mutex_unlock(&l->lock);
 }
 
 /* The failure message, prefixed with the target when the driver did not name it. */
@@ -125,14 +166,22 @@ int cmd_refresh(int argc, char **argv)
         goto done;
     }
     bool profile = depth ? strcmp(depth, "profile") == 0 : cfg->settings.profile_by_default;
+    live l = {.lock = PTHREAD_MUTEX_INITIALIZER,
+              .targets = ntargets ? ntargets : cfg->ntargets,
+              .started = now_s()};
     dscat_refresh_options opts = {.targets = targets,
                                   .ntargets = ntargets,
                                   .profile = profile,
                                   .project = project,
-                                  .progress = isatty(STDERR_FILENO) ? progress_line : NULL};
+                                  .progress = isatty(STDERR_FILENO) ? progress_line : NULL,
+                                  .payload = &l};
     dscat_refresh_report *rep = NULL;
     dscat_error err = {0};
-    if (dscat_refresh(&rep, cfg, &opts, &err)) {
+    int failed = dscat_refresh(&rep, cfg, &opts, &err);
+    if (l.shown) /* end the live line: what follows starts on a line of its own */
+        fprintf(stderr, "\r\033[Krefresh: %zu databases scanned in %.1f s\n", l.databases,
+                now_s() - l.started);
+    if (failed) {
         cli_error("%s", err.message);
         rc = EXIT_FAIL;
     } else {

@@ -25,8 +25,14 @@ static const char snapshot_help[] =
 static const char demo_help[] =
     "usage: dscat demo\n"
     "\n"
-    "Builds a small SQLite shop database in a temporary directory, with a catalog directory and\n"
-    "a targets file beside it, refreshes it and prints the DATA_CATALOG_SUMMARY.md it wrote.\n";
+    "Builds a small SQLite shop database in a temporary directory, refreshes a catalog of it and\n"
+    "prints the DATA_CATALOG_SUMMARY.md it wrote, then three commands to try next. With\n"
+    "DSCAT_HOME set, the catalog is written there (and kept, with the database); a DSCAT_HOME\n"
+    "whose targets.toml is not the demo's own is refused. Without it, everything the demo wrote\n"
+    "is removed before it exits.\n";
+
+/* The first line of the demo's targets.toml: how a DSCAT_HOME holding a demo is recognised. */
+static const char demo_mark[] = "# The demo target: a SQLite file made by dscat demo.\n";
 
 static int name_cmp(const void *a, const void *b)
 {
@@ -176,27 +182,57 @@ static int write_text(const char *path, const char *text)
     return fclose(f) != 0 ? -1 : rc;
 }
 
-int cmd_demo(int argc, char **argv)
+/* Removes a directory tree the demo made (no symlink is followed: nftw-free, by hand). */
+static void remove_tree(const char *path)
 {
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            fputs(demo_help, stdout);
-            return EXIT_OK;
-        }
-        return cli_usage("demo", "unknown option '%s'", argv[i]);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char child[4400];
+        snprintf(child, sizeof(child), "%s/%s", path, e->d_name);
+        struct stat st;
+        if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
+            remove_tree(child);
+        else
+            unlink(child);
     }
-    const char *tmpdir = getenv("TMPDIR");
-    char dir[4096];
-    snprintf(dir, sizeof(dir), "%s/dscat-demo-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-    if (mkdtemp(dir) == NULL) {
-        cli_error("cannot create a temporary directory: %s", strerror(errno));
-        return EXIT_FAIL;
-    }
+    if (d)
+        closedir(d);
+    rmdir(path);
+}
+
+/* True when the catalog directory holds a targets.toml that the demo did not write. */
+static bool foreign_targets(const char *catalog)
+{
+    char path[4300], head[sizeof(demo_mark)] = "";
+    snprintf(path, sizeof(path), "%s/targets.toml", catalog);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    size_t n = fread(head, 1, sizeof(head) - 1, f);
+    head[n] = '\0';
+    fclose(f);
+    return strcmp(head, demo_mark) != 0;
+}
+
+/* Builds, refreshes and prints the demo catalog; dir is the temporary directory. */
+static int run_demo(const char *dir, const char *home)
+{
     char db[4200], catalog[4200], targets[4300], text[8800], summary[4300];
     snprintf(db, sizeof(db), "%s/shop.sqlite", dir);
-    snprintf(catalog, sizeof(catalog), "%s/catalog", dir);
+    snprintf(catalog, sizeof(catalog), "%s", home ? home : "");
+    if (home == NULL)
+        snprintf(catalog, sizeof(catalog), "%s/catalog", dir);
     snprintf(targets, sizeof(targets), "%s/targets.toml", catalog);
     snprintf(summary, sizeof(summary), "%s/DATA_CATALOG_SUMMARY.md", catalog);
+    if (home && foreign_targets(home)) {
+        cli_error("%s/targets.toml exists and is not the demo's: unset DSCAT_HOME or name an "
+                  "empty directory",
+                  home);
+        return EXIT_FAIL;
+    }
     dscat_error err = {0};
     if (dscat_demo_create(db, &err) || dscat_catalog_dir_prepare(catalog, &err)) {
         cli_error("%s", err.message);
@@ -204,8 +240,7 @@ int cmd_demo(int argc, char **argv)
     }
     /* The path is written as a TOML literal string; mkdtemp names hold no quote. */
     snprintf(text, sizeof(text),
-             "# The demo target: a SQLite file made by dscat demo.\n"
-             "[targets.demo]\nname = \"Demo shop\"\ntype = \"sqlite\"\npath = '%s'\n",
+             "%s[targets.demo]\nname = \"Demo shop\"\ntype = \"sqlite\"\npath = '%s'\n", demo_mark,
              db);
     if (write_text(targets, text) != 0) {
         cli_error("cannot write %s: %s", targets, strerror(errno));
@@ -237,5 +272,42 @@ int cmd_demo(int argc, char **argv)
     }
     dscat_refresh_report_free(rep);
     dscat_config_free(cfg);
+    return rc;
+}
+
+int cmd_demo(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            fputs(demo_help, stdout);
+            return EXIT_OK;
+        }
+        return cli_usage("demo", "unknown option '%s'", argv[i]);
+    }
+    const char *home = getenv("DSCAT_HOME");
+    if (home && *home == '\0')
+        home = NULL;
+    const char *tmpdir = getenv("TMPDIR");
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/dscat-demo-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    if (mkdtemp(dir) == NULL) {
+        cli_error("cannot create a temporary directory: %s", strerror(errno));
+        return EXIT_FAIL;
+    }
+    int rc = run_demo(dir, home);
+    if (home == NULL)
+        remove_tree(dir);
+    if (rc == EXIT_OK) {
+        /* On stderr: stdout is exactly the summary. */
+        const char *prefix = home ? "" : "DSCAT_HOME=DIR ";
+        if (home)
+            fprintf(stderr, "\nThe demo catalog is in %s. Try next:\n", home);
+        else
+            fprintf(stderr, "\nThe demo's temporary files are removed. To keep a demo catalog in "
+                            "DIR, run DSCAT_HOME=DIR dscat demo, then try:\n");
+        fprintf(stderr,
+                "  %sdscat find customer\n  %sdscat table customers\n  %sdscat joins customers\n",
+                prefix, prefix, prefix);
+    }
     return rc;
 }

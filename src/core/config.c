@@ -403,13 +403,14 @@ static int parse_settings(const ctx *c, const dscat_toml_entry *se, dscat_settin
             return cfg_error(c, e->line, "unknown key '%s' in [settings]", e->key);
         if ((rc = apply_key(c, k, e, s)))
             return rc;
+        /* A range error names the key's own line, not the section header's. */
+        if (s->parallel_scans < 1)
+            return cfg_error(c, e->line, "key 'parallel_scans' must be at least 1");
+        if (s->keep_scans < 2)
+            return cfg_error(c, e->line, "key 'keep_scans' must be at least 2");
+        if (s->refresh_parallelism < 1)
+            return cfg_error(c, e->line, "key 'refresh_parallelism' must be at least 1");
     }
-    if (s->parallel_scans < 1)
-        return cfg_error(c, se->line, "key 'parallel_scans' must be at least 1");
-    if (s->keep_scans < 2)
-        return cfg_error(c, se->line, "key 'keep_scans' must be at least 2");
-    if (s->refresh_parallelism < 1)
-        return cfg_error(c, se->line, "key 'refresh_parallelism' must be at least 1");
     return 0;
 }
 
@@ -687,8 +688,9 @@ int dscat_config_load(dscat_config **out, const char *catalog_dir, dscat_error *
     f = fopen(dscat_buf_cstr(&path), "rb");
     if (f == NULL) {
         rc = dscat_error_set(err, DSCAT_ECONFIG, "%s: %s", dscat_buf_cstr(&path),
-                             errno == ENOENT ? "no targets file (see dscat --help for its format)"
-                                             : strerror(errno));
+                             errno == ENOENT
+                                 ? "no targets file (see dscat help targets for its format)"
+                                 : strerror(errno));
         goto done;
     }
     char chunk[8192];
@@ -832,10 +834,49 @@ static int split_host(dscat_target_conn *c, const dscat_target_config *t, dscat_
     return 0;
 }
 
+/*
+ * Names every unset variable among the ones a target needs (host, user, password, port, path)
+ * in one message, as the older tool did ("Missing environment variables: A, B, C"), so that one
+ * run shows everything to set. 0 when all are set.
+ */
+static int missing_variables(const dscat_target_config *t, dscat_error *err)
+{
+    const char *vars[5] = {NULL};
+    size_t n = 0;
+    if (t->type == DSCAT_SOURCE_SQLITE) {
+        if (t->path == NULL)
+            vars[n++] = t->path_env;
+    } else {
+        if (t->host == NULL)
+            vars[n++] = t->host_env;
+        if (t->user == NULL)
+            vars[n++] = t->user_env;
+        vars[n++] = t->password_env;
+        vars[n++] = t->port_env;
+    }
+    char names[1024] = "";
+    size_t len = 0, missing = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *v = vars[i] ? getenv(vars[i]) : NULL;
+        if (vars[i] == NULL || (v && *v))
+            continue;
+        int w = snprintf(names + len, sizeof(names) - len, "%s%s", missing ? ", " : "", vars[i]);
+        if (w > 0 && (size_t)w < sizeof(names) - len)
+            len += (size_t)w;
+        missing++;
+    }
+    if (missing == 0)
+        return 0;
+    return dscat_error_set(err, DSCAT_EUNSET, "target %s: environment variable%s %s %s not set",
+                           t->key, missing > 1 ? "s" : "", names, missing > 1 ? "are" : "is");
+}
+
 int dscat_target_resolve(dscat_target_conn *out, const dscat_target_config *t, dscat_error *err)
 {
     memset(out, 0, sizeof(*out));
     int rc;
+    if ((rc = missing_variables(t, err)))
+        return rc;
     if (t->type == DSCAT_SOURCE_SQLITE) {
         if (t->path)
             out->path = dscat_strdup(t->path);

@@ -2,8 +2,11 @@
 
 #include "dscat/common.h"
 
+#include <ctype.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
+#include <utf8proc.h>
 
 /* The length of the UTF-8 sequence that starts at p, or 1 when it is not a valid one. */
 static size_t utf8_len(const unsigned char *p, const unsigned char *end)
@@ -138,4 +141,99 @@ int dscat_text_md_escape(dscat_buf *b, const char *s, size_t len)
 int dscat_text_md_escapes(dscat_buf *b, const char *s)
 {
     return s ? dscat_text_md_escape(b, s, strlen(s)) : 0;
+}
+
+int dscat_text_fold(dscat_buf *b, const char *s, size_t len)
+{
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s, *end = p + len;
+    while (p < end) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate(p, end - p, &cp);
+        if (n <= 0) { /* not UTF-8: the byte as it is */
+            if (dscat_buf_putc(b, (char)tolower(*p)))
+                return DSCAT_ENOMEM;
+            p++;
+            continue;
+        }
+        p += n;
+        if (cp < 0x80) {
+            if (dscat_buf_putc(b, (char)tolower(cp)))
+                return DSCAT_ENOMEM;
+            continue;
+        }
+        /* Full case folding of one code point: at most a few code points. */
+        utf8proc_int32_t folded[8];
+        int last = 0;
+        utf8proc_ssize_t m = utf8proc_decompose_char(cp, folded, 8, UTF8PROC_CASEFOLD, &last);
+        if (m < 0 || m > 8) {
+            folded[0] = cp;
+            m = 1;
+        }
+        for (utf8proc_ssize_t i = 0; i < m; i++) {
+            utf8proc_uint8_t enc[4];
+            utf8proc_ssize_t k = utf8proc_encode_char(folded[i], enc);
+            if (dscat_buf_put(b, enc, (size_t)k))
+                return DSCAT_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+int dscat_text_qualified(dscat_buf *b, const char *const *parts, size_t n)
+{
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        const char *part = parts[i];
+        if (part == NULL)
+            continue;
+        if (!first && dscat_buf_putc(b, '.'))
+            return DSCAT_ENOMEM;
+        first = false;
+        bool quote = *part == '\0';
+        for (const char *p = part; *p && !quote; p++)
+            quote = *p == '.' || *p == '"' || isspace((unsigned char)*p);
+        if (!quote) {
+            if (dscat_buf_puts(b, part))
+                return DSCAT_ENOMEM;
+            continue;
+        }
+        if (dscat_buf_putc(b, '"'))
+            return DSCAT_ENOMEM;
+        for (const char *p = part; *p; p++)
+            if ((*p == '"' && dscat_buf_putc(b, '"')) || dscat_buf_putc(b, *p))
+                return DSCAT_ENOMEM;
+        if (dscat_buf_putc(b, '"'))
+            return DSCAT_ENOMEM;
+    }
+    return 0;
+}
+
+void dscat_text_user_name(const char *raw, char *out, size_t size)
+{
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)(raw ? raw : "");
+    size_t k = 0, chars = 0;
+    while (*p && chars < 64) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate(p, -1, &cp);
+        bool ok = false;
+        if (n > 0) {
+            utf8proc_category_t c = utf8proc_category(cp);
+            ok = cp == '_' || cp == '-' || (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_NO);
+        } else {
+            n = 1;
+        }
+        size_t w = ok ? (size_t)n : 1;
+        if (k + w + 1 > size)
+            break;
+        if (ok)
+            memcpy(out + k, p, w);
+        else
+            out[k] = '_';
+        k += w;
+        chars++;
+        p += n;
+    }
+    out[k] = '\0';
+    if (k == 0)
+        snprintf(out, size, "anonymous");
 }

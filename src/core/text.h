@@ -45,4 +45,28 @@ int dscat_text_md_escape(dscat_buf *b, const char *s, size_t len);
 /* dscat_text_md_escape of a C string; NULL appends nothing. */
 int dscat_text_md_escapes(dscat_buf *b, const char *s);
 
+/*
+ * Appends s (len bytes) case-folded for case-insensitive matching, for all of Unicode (full case
+ * folding from libutf8proc: "ÜNÏCØDÉ" and "ünïcødé" fold alike, "ß" to "ss"). Bytes that are not
+ * valid UTF-8 are kept as they are, ASCII letters among them lower-cased. Two strings match
+ * case-insensitively when their folded forms do. Returns 0 or DSCAT_ENOMEM.
+ */
+int dscat_text_fold(dscat_buf *b, const char *s, size_t len);
+
+/*
+ * Appends the n parts (NULL ones left out) as one qualified name for people to read: joined by
+ * ".", a part written in SQL-style double quotes ("" for a quote inside) when it holds a dot, a
+ * double quote or white space, or is empty: Sales."Q1 2024".Orders. The one form every table
+ * reference in human output takes. Returns 0 or DSCAT_ENOMEM.
+ */
+int dscat_text_qualified(dscat_buf *b, const char *const *parts, size_t n);
+
+/*
+ * Writes a user name usable as a file name: each Unicode letter, mark or digit is kept, as are
+ * "-" and "_", and every other character (or byte that is not UTF-8) becomes "_"; at most 64
+ * characters and size - 1 bytes (a character is never split); "anonymous" when the result is
+ * empty. "José" stays "José", "a/b" becomes "a_b".
+ */
+void dscat_text_user_name(const char *raw, char *out, size_t size);
+
 #endif

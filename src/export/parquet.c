@@ -29,9 +29,9 @@ static const char *const create_sql =
     " \"generated\" VARCHAR, is_hidden BOOLEAN)";
 
 /*
- * Rows come in the order the join's plan walks the store (fixed by DSCAT_CURRENT_TABLES): target
- * by target, tables by (database, schema, name) through their index, columns by position. An
- * ORDER BY would make SQLite sort the whole catalog again.
+ * Rows come in the documented order: targets in the order they were first scanned, then
+ * database, schema, table and column position. The plan's walk of the store does not promise
+ * it (targets come by key), so the order is asked for.
  */
 
 /* Store columns in the Parquet file's order, with how each is appended. */
@@ -56,7 +56,9 @@ static const char *const select_sql =
     " c.column_type, c.max_length, c.numeric_precision, c.numeric_scale, c.column_default,"
     " c.column_comment, t.comment, t.size_bytes, c.generated, c.is_hidden "
     "FROM " DSCAT_CURRENT_TABLES " t LEFT JOIN columns c ON c.table_id = t.id "
-    "WHERE ?1 IS NULL OR t.target = ?1";
+    "WHERE ?1 IS NULL OR t.target = ?1 "
+    "ORDER BY (SELECT min(id) FROM scans WHERE target = t.target), t.database, t.schema, t.name,"
+    " c.ordinal";
 
 static duckdb_state append_value(duckdb_appender app, sqlite3_stmt *s, int i)
 {

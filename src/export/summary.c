@@ -55,6 +55,20 @@ static void md(summary *sm, const char *s)
 }
 
 /* Appends n with thousands separators: 1234567 -> "1,234,567". */
+/*
+ * The n parts (NULL ones left out) as one qualified name (dscat_text_qualified), escaped for
+ * Markdown: the one form of a table reference in human output.
+ */
+static void qname(summary *sm, const char *const *parts, size_t n)
+{
+    dscat_buf b = DSCAT_BUF_INIT;
+    if (sm->rc == 0 && dscat_text_qualified(&b, parts, n))
+        sm->rc = dscat_error_set(sm->err, DSCAT_ENOMEM, "out of memory");
+    if (sm->rc == 0 && dscat_text_md_escape(&sm->out, dscat_buf_cstr(&b), b.len))
+        sm->rc = dscat_error_set(sm->err, DSCAT_ENOMEM, "out of memory");
+    dscat_buf_free(&b);
+}
+
 static void thousands(summary *sm, long long n)
 {
     char digits[32], out[48];
@@ -172,12 +186,9 @@ static void large_tables(summary *sm)
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         if (n++ == 0)
             put(sm, "| Table | Rows |\n|-------|------|\n");
+        const char *name[] = {col(s, 0), col(s, 1), col(s, 2)};
         put(sm, "| ");
-        md(sm, col(s, 0));
-        putch(sm, '.');
-        md(sm, col(s, 1));
-        putch(sm, '.');
-        md(sm, col(s, 2));
+        qname(sm, name, 3);
         put(sm, " | ");
         thousands(sm, sqlite3_column_int64(s, 3));
         put(sm, " |\n");
@@ -186,12 +197,18 @@ static void large_tables(summary *sm)
     finish(sm, s, step);
 }
 
+/*
+ * Foreign keys, both ends as qualified names. The referenced table is in the same database,
+ * except in MySQL, where a schema is a database and ref_schema names it.
+ */
 static void relationships(summary *sm)
 {
-    sqlite3_stmt *s = query(
-        sm, "SELECT DISTINCT t.database, t.name, c.name, c.fk_references FROM " DSCAT_CURRENT_TABLES
-            " t JOIN columns c ON c.table_id = t.id" FILTER "AND c.is_foreign_key "
-            "ORDER BY t.database, t.name, c.name, c.fk_references LIMIT 30");
+    sqlite3_stmt *s =
+        query(sm, "SELECT DISTINCT t.database, t.schema, t.name, f.column_name, "
+                  "CASE WHEN (SELECT source_type FROM scans WHERE id = t.scan_id) = 'mysql' "
+                  "THEN f.ref_schema ELSE t.database END, f.ref_schema, f.ref_table, f.ref_column "
+                  "FROM " DSCAT_CURRENT_TABLES " t JOIN foreign_keys f ON f.table_id = t.id" FILTER
+                  "ORDER BY 1, 2, 3, 4, 5, 6, 7, 8 LIMIT 30");
     if (s == NULL)
         return;
     put(sm, "## Key Relationships\n\n");
@@ -199,14 +216,12 @@ static void relationships(summary *sm)
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         if (n++ == 0)
             put(sm, "| From | To |\n|------|-----|\n");
+        const char *from[] = {col(s, 0), col(s, 1), col(s, 2), col(s, 3)};
+        const char *to[] = {col(s, 4), col(s, 5), col(s, 6), col(s, 7)};
         put(sm, "| ");
-        md(sm, col(s, 0));
-        putch(sm, '.');
-        md(sm, col(s, 1));
-        putch(sm, '.');
-        md(sm, col(s, 2));
+        qname(sm, from, 4);
         put(sm, " | ");
-        md(sm, col(s, 3));
+        qname(sm, to, 4);
         put(sm, " |\n");
     }
     put(sm, n ? "\n" : "*No foreign keys found*\n\n");
@@ -238,15 +253,8 @@ static void changes(summary *sm)
             dscat_buf_puts(&last_target, target);
         }
         putf(sm, "- %s: ", col(s, 1));
-        md(sm, col(s, 2));
-        putch(sm, '.');
-        md(sm, col(s, 3));
-        putch(sm, '.');
-        md(sm, col(s, 4));
-        if (col(s, 5)) {
-            putch(sm, '.');
-            md(sm, col(s, 5));
-        }
+        const char *name[] = {col(s, 2), col(s, 3), col(s, 4), col(s, 5)};
+        qname(sm, name, 4);
         if (col(s, 6) && *col(s, 6)) {
             put(sm, " (");
             md(sm, col(s, 6));
@@ -338,25 +346,34 @@ static void mermaid_text(summary *sm, const char *s)
     }
 }
 
-/* A Mermaid label: the real name "schema.table" in double quotes. */
-static void entity_label(summary *sm, const char *schema, const char *name)
+/*
+ * A Mermaid label: the real name as a qualified name "db.schema.table" in double quotes (a quote
+ * of the qualified form shows as "'", which is all Mermaid allows there).
+ */
+static void entity_label(summary *sm, const char *database, const char *schema, const char *name)
 {
+    const char *parts[] = {database, schema, name};
+    dscat_buf b = DSCAT_BUF_INIT;
+    if (sm->rc == 0 && dscat_text_qualified(&b, parts, 3))
+        sm->rc = dscat_error_set(sm->err, DSCAT_ENOMEM, "out of memory");
     put(sm, "[\"");
-    mermaid_text(sm, schema);
-    putch(sm, '.');
-    mermaid_text(sm, name);
+    if (sm->rc == 0)
+        mermaid_text(sm, dscat_buf_cstr(&b));
     put(sm, "\"]");
+    dscat_buf_free(&b);
 }
 
 static void diagram(summary *sm)
 {
     /* The five databases with the most foreign keys; per database up to 40 tables, taken from
      * the foreign keys in name order. */
-    sqlite3_stmt *dbs =
-        query(sm, "SELECT t.target, t.database, t.scan_id, count(*) AS n FROM " DSCAT_CURRENT_TABLES
-                  " t JOIN foreign_keys f ON f.table_id = t.id" FILTER
-                  "GROUP BY t.target, t.database, t.scan_id "
-                  "ORDER BY n DESC, t.target, t.database LIMIT 5");
+    sqlite3_stmt *dbs = query(
+        sm,
+        "SELECT t.target, t.database, t.scan_id, count(*) AS n, "
+        "(SELECT source_type FROM scans WHERE id = t.scan_id) = 'mysql' FROM " DSCAT_CURRENT_TABLES
+        " t JOIN foreign_keys f ON f.table_id = t.id" FILTER
+        "GROUP BY t.target, t.database, t.scan_id "
+        "ORDER BY n DESC, t.target, t.database LIMIT 5");
     if (dbs == NULL)
         return;
     put(sm, "## Relationships Diagram\n\n");
@@ -391,7 +408,9 @@ static void diagram(summary *sm)
             put(sm, "    ");
             if (sqlite3_column_int(rel, 0) == 0) {
                 entity_id(sm, col(rel, 1), col(rel, 2));
-                entity_label(sm, col(rel, 1), col(rel, 2));
+                /* In MySQL a schema is a database: the entity's own schema names it. */
+                entity_label(sm, sqlite3_column_int(dbs, 4) ? col(rel, 1) : col(dbs, 1),
+                             col(rel, 1), col(rel, 2));
                 put(sm, " {\n    }\n");
                 continue;
             }

@@ -1,5 +1,8 @@
 # dscat demo: prints exactly the summary it wrote, and its counts are the demo database's own.
-out=$(TMPDIR=$TEST_TMP "$DSCAT" demo 2>"$TEST_TMP/demo.err")
+# DSCAT_HOME keeps the demo catalog (without it, the demo removes what it wrote).
+demo_home=$(new_home)
+rmdir "$demo_home"
+out=$(TMPDIR=$TEST_TMP DSCAT_HOME=$demo_home "$DSCAT" demo 2>"$TEST_TMP/demo.err")
 rc=$?
 assert_eq "demo exits 0" 0 "$rc"
 catalog=$(sed -n 's/^dscat demo: catalog //p' "$TEST_TMP/demo.err")

@@ -24,7 +24,7 @@ check "keywords are case-insensitive" test "$(f INVOICE --format json | jq lengt
 check "--top limits the rows" test "$(f invoice --top 2 --format json | jq length)" = 2
 out=$(f invoice)
 check "table format: the older tool's header" grep -qx '| Table | Column | Type | Keys | FK References | Rows | Score |' <<<"$out"
-check "table format: a row as the older tool printed it" grep -qxF '| sales.InvoiceLine | InvoiceId | integer | FK | main.Invoice.InvoiceId | - | 6 |' <<<"$out"
+check "table format: a row as the older tool printed it, tables qualified db.schema.table" grep -qxF '| sales.main.InvoiceLine | InvoiceId | integer | FK | sales.main.Invoice.InvoiceId | - | 6 |' <<<"$out"
 check "table format: the closing count" grep -qx '7 results (searched 10 columns)' <<<"$out"
 check "no match says so" test "$(f zebra)" = "No matches found."
 check "csv has a header and one line per row" test "$(f invoice --format csv | wc -l)" = 8
@@ -77,7 +77,7 @@ home3=$(new_home)
 printf '[targets.shop]\ntype = "sqlite"\npath = "%s"\n' "$dir/shop.sqlite" >"$home3/targets.toml"
 DSCAT_HOME=$home3 "$DSCAT" refresh >/dev/null 2>&1
 out=$(DSCAT_HOME=$home3 "$DSCAT" joins Order)
-check "joins Order: its own outbound key" grep -qF -- '- shop.main.Order.CustomerId → main.Customer.CustomerId' <<<"$out"
-check "joins Order: OrderItem references it" grep -qF -- '- shop.main.OrderItem.OrderId → OrderId' <<<"$out"
+check "joins Order: its own outbound key" grep -qF -- '- shop.main.Order.CustomerId → shop.main.Customer.CustomerId' <<<"$out"
+check "joins Order: OrderItem references it, both tables named" grep -qF -- '- shop.main.OrderItem.OrderId → shop.main.Order.OrderId' <<<"$out"
 check "joins Order: never OrderItem's own reference to Product" sh -c "! printf '%s' '$out' | grep -q Product"
-check "joins of a table without keys" test "$(DSCAT_HOME=$home3 "$DSCAT" joins Product | tail -1)" = "- shop.main.OrderItem.ProductId → ProductId"
+check "joins of a table without keys" test "$(DSCAT_HOME=$home3 "$DSCAT" joins Product | tail -1)" = "- shop.main.OrderItem.ProductId → shop.main.Product.ProductId"

@@ -23,7 +23,7 @@ check "a 63-byte table name is kept whole" \
 check "the table comment is kept exactly" \
     test "$(duckq "SELECT DISTINCT table_comment FROM read_parquet('$home/metadata.parquet') WHERE table_name = 'from'")" = "a comment with | and 'quotes'"
 md=$home/DATA_CATALOG_SUMMARY.md
-check "summary escapes | inside tables" grep -qxF '| hostile db; drop.from.ta\|ble_id | Sch.ema.ta\|ble.id |' "$md"
+check "summary escapes | inside tables (names qualified db.schema.table.column)" grep -qxF '| "hostile db; drop".select.from.ta\|ble_id | "hostile db; drop"."Sch.ema".ta\|ble.id |' "$md"
 # Every row of a Markdown table has as many unescaped | as its header.
 check "every summary table row has its header's number of columns" awk '
     { line = $0; gsub(/\\\|/, "", line); n = gsub(/\|/, "", line) }

@@ -37,7 +37,7 @@ pg_target pg 'database = "mdtest"' >"$home/targets.toml"
 check "refresh of Markdown-hostile names succeeds" env DSCAT_HOME="$home" "$DSCAT" refresh
 run() { DSCAT_HOME=$home "$DSCAT" "$@"; }
 T1='mdtest.public.pi|pe'
-T2=$'mdtest.public.# Heading\ntwo'
+T2=$'mdtest.public."# Heading\ntwo"' # a part with white space is quoted (SPEC §0)
 
 # The checker: reads Markdown from a file, splits every table row on unescaped "|", checks that
 # each row has its header's number of cells, and prints the unescaped cells as JSON.
@@ -119,7 +119,7 @@ assert_eq "table: the only headings are dscat's own" \
 ## Referenced by
 ## Annotations" "$(grep '^ *#' "$TEST_TMP/table.md")"
 assert_eq "table: the inbound reference is one list item that reads back" \
-    "- $T2.pi|pe_id → id|x" "$(jq -r '.lines[] | select(startswith("- "))' "$TEST_TMP/table.json")"
+    "- $T2.pi|pe_id → $T1.id|x" "$(jq -r '.lines[] | select(startswith("- "))' "$TEST_TMP/table.json")"
 
 # An annotation holding Markdown shows as its text in table's Annotations.
 DSCAT_USER=md run annotate 'mdtest.public.pi|pe' note $'**not bold** | x\n# not a heading' >/dev/null
@@ -140,10 +140,14 @@ cat >"$TEST_TMP/cut.py" <<'PY'
 import json, sys
 hits = json.load(open(sys.argv[1]))
 rows = json.load(open(sys.argv[2]))['tables'][0]['rows']
-def refs(s):
+def q(parts):
+    return '.'.join('"' + p.replace('"', '""') + '"' if p == '' or any(c in p for c in '." \t\n\r\v\f') else p
+                    for p in parts)
+def refs(h):
+    s = ', '.join(q([h['database']] + r.split('.')) for r in h['fk_references'].split(', ')) if h['fk_references'] else ''
     return '-' if s == '' else s if len(s) <= 30 else s[:27] + '...'
-want = [[(h['database'] + '.' + h['table_name'])[:30], h['column_name'][:20], h['data_type'][:10],
-         refs(h['fk_references'])] for h in hits]
+want = [[q([h['database'], h['schema'], h['table_name']])[:30], h['column_name'][:20], h['data_type'][:10],
+         refs(h)] for h in hits]
 got = [r[0:3] + [r[4]] for r in rows]
 if want != got:
     for w, g in zip(want, got):
@@ -175,11 +179,11 @@ assert_eq "find csv: names are raw" \
 run joins 'pi|pe' >"$TEST_TMP/joins1.md"
 md "$TEST_TMP/joins1.md" >"$TEST_TMP/joins1.json"
 assert_eq "joins: the heading reads back" "# Join Paths for pi|pe" "$(jq -r '.lines[0]' "$TEST_TMP/joins1.json")"
-assert_eq "joins: inbound is one item that reads back" "- $T2.pi|pe_id → id|x" \
+assert_eq "joins: inbound is one item that reads back" "- $T2.pi|pe_id → $T1.id|x" \
     "$(jq -r '.lines[] | select(startswith("- "))' "$TEST_TMP/joins1.json")"
 run joins $'# Heading\ntwo' >"$TEST_TMP/joins2.md"
 md "$TEST_TMP/joins2.md" >"$TEST_TMP/joins2.json"
-assert_eq "joins: outbound is one item that reads back" "- $T2.pi|pe_id → public.pi|pe.id|x" \
+assert_eq "joins: outbound is one item that reads back" "- $T2.pi|pe_id → $T1.id|x" \
     "$(jq -r '.lines[] | select(startswith("- "))' "$TEST_TMP/joins2.json")"
 assert_eq "joins: no heading but dscat's own" "2" "$(grep -c '^ *#' "$TEST_TMP/joins2.md")"
 
@@ -189,7 +193,7 @@ sum=$home/DATA_CATALOG_SUMMARY.md
 md "$sum" >"$TEST_TMP/sum.json"
 assert_eq "summary: every table row has its header's cells" "[]" "$(jq -c .bad "$TEST_TMP/sum.json")"
 assert_eq "summary: the relationship is one row that reads back" \
-    "$(jq -cn --arg from $'mdtest.# Heading\ntwo.pi|pe_id' '[[$from, "public.pi|pe.id|x"]]')" \
+    "$(jq -cn --arg from "$T2.pi|pe_id" '[[$from, "mdtest.public.pi|pe.id|x"]]')" \
     "$(jq -c '.tables[] | select(.header == ["From", "To"]) | .rows' "$TEST_TMP/sum.json")"
 check "summary: Mermaid lines follow the erDiagram grammar" awk '
     /^```mermaid$/ { inside = 1; next }
@@ -198,7 +202,7 @@ check "summary: Mermaid lines follow the erDiagram grammar" awk '
         !/^    [A-Za-z0-9_]+ \|\|--o\{ [A-Za-z0-9_]+ : "[^"]*"$/ { print; bad = 1 }
     END { exit bad }' "$sum"
 check "summary: the diagram labels hold the names, line breaks as spaces" \
-    grep -qF '["public.# Heading two"]' "$sum"
+    grep -qF '["mdtest.public.'"'"'# Heading two'"'"'"]' "$sum"
 
 # diff and the summary's changes: a column added with a hostile name is one item.
 pg_psql mdtest -c $'ALTER TABLE "pi|pe" ADD COLUMN "new|col\n- x" int' >/dev/null
@@ -206,13 +210,13 @@ run refresh >/dev/null
 run diff >"$TEST_TMP/diff.md"
 md "$TEST_TMP/diff.md" >"$TEST_TMP/diff.json"
 assert_eq "diff: the added column is one item that reads back" \
-    "- column added: mdtest.public.pi|pe.new|col
-- x (integer)" "$(jq -r '.lines[] | select(startswith("- "))' "$TEST_TMP/diff.json")"
+    "- column added: mdtest.public.pi|pe.\"new|col
+- x\" (integer)" "$(jq -r '.lines[] | select(startswith("- "))' "$TEST_TMP/diff.json")"
 assert_eq "diff: one line for it" 1 "$(grep -c '^- ' "$TEST_TMP/diff.md")"
 md "$sum" >"$TEST_TMP/sum2.json"
 assert_eq "summary changes: the added column is one item" 1 "$(grep -c '^- column added: ' "$sum")"
 check "summary changes: it reads back" \
-    jq -e '.lines | index("- column added: mdtest.public.pi|pe.new|col\n- x (integer)")' \
+    jq -e '.lines | index("- column added: mdtest.public.pi|pe.\"new|col\n- x\" (integer)")' \
     "$TEST_TMP/sum2.json"
 
 # dscat query: column names and values are escaped in its Markdown table, raw in CSV and JSON.

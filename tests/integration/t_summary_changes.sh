@@ -55,9 +55,9 @@ sed -n '/^```mermaid/,/^```$/p' "$home/DATA_CATALOG_SUMMARY.md" | head -n 8 >"$T
 cat >"$TEST_TMP/diagram.expected" <<'TXT'
 ```mermaid
 erDiagram
-    public__child["public.child"] {
+    public__child["evolving.public.child"] {
     }
-    public__orders["public.orders"] {
+    public__orders["evolving.public.orders"] {
     }
     public__orders ||--o{ public__child : "orders_id"
 ```

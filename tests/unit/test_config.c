@@ -207,6 +207,11 @@ static void unknown_and_wrong(void **state)
     assert_non_null(strstr(msg, "targets.toml: line 3:"));
     msg = parse_err("[settings]\nkeep_scans = 1\n");
     assert_non_null(strstr(msg, "keep_scans"));
+    /* settings range errors name the key's own line, not the section header's */
+    msg = parse_err("[settings]\nstale_after_days = 7\n\nparallel_scans = 0\n");
+    assert_non_null(strstr(msg, "targets.toml: line 4: key 'parallel_scans' must be at least 1"));
+    msg = parse_err("[settings]\n# x\nrefresh_parallelism = 0\n");
+    assert_non_null(strstr(msg, "line 3: key 'refresh_parallelism'"));
 }
 
 static void resolve(void **state)
@@ -224,6 +229,14 @@ static void resolve(void **state)
     setenv("R_USER", "reader", 1);
     assert_int_equal(dscat_target_resolve(&c, dscat_config_target(cfg, "ms"), &err), DSCAT_EUNSET);
     assert_string_equal(err.message, "target ms: environment variable R_PW is not set");
+    /* missing credentials: every unset variable of the target in one error */
+    unsetenv("R_HOST");
+    unsetenv("R_USER");
+    assert_int_equal(dscat_target_resolve(&c, dscat_config_target(cfg, "ms"), &err), DSCAT_EUNSET);
+    assert_string_equal(err.message,
+                        "target ms: environment variables R_HOST, R_USER, R_PW are not set");
+    setenv("R_HOST", "sql1\\REPORTING", 1);
+    setenv("R_USER", "reader", 1);
     setenv("R_PW", "pw", 1);
     assert_int_equal(dscat_target_resolve(&c, dscat_config_target(cfg, "ms"), &err), 0);
     assert_string_equal(c.host, "sql1");

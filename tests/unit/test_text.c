@@ -247,13 +247,89 @@ static void line_breaks(void **state)
     assert_int_equal(dscat_text_line_break(s, s + 1), 0);
 }
 
+static char *fold(const char *s)
+{
+    dscat_buf b = DSCAT_BUF_INIT;
+    assert_int_equal(dscat_text_fold(&b, s, strlen(s)), 0);
+    return dscat_buf_detach(&b);
+}
+
+/* find matches case-insensitively for all of Unicode: both sides fold alike. */
+static void unicode_find_case_folding(void **state)
+{
+    (void)state;
+    char *a = fold("ÜNÏCØDÉ"), *b = fold("ünïcødé"), *c = fold("STRASSE"), *d = fold("Straße");
+    assert_string_equal(a, b);
+    assert_string_equal(c, d);
+    assert_string_equal(c, "strasse");
+    char *e = fold("ΣΊΣΥΦΟΣ"), *f = fold("σίσυφος"),
+         *g = fold("ab\xff"
+                   "CD");
+    assert_string_equal(e, f);
+    assert_string_equal(g, "ab\xff"
+                           "cd"); /* not UTF-8: kept, ASCII lower-cased */
+    char *ps[] = {a, b, c, d, e, f, g};
+    for (size_t i = 0; i < 7; i++)
+        dscat_free(ps[i]);
+}
+
+static char *qualified(const char *const *parts, size_t n)
+{
+    dscat_buf b = DSCAT_BUF_INIT;
+    assert_int_equal(dscat_text_qualified(&b, parts, n), 0);
+    return dscat_buf_detach(&b);
+}
+
+/* One naming rule: parts with a dot, a quote or white space (or empty) are quoted. */
+static void naming_rule_qualified(void **state)
+{
+    (void)state;
+    const char *plain[] = {"Sales", "dbo", "Orders"};
+    const char *odd[] = {"Sales", "Q1.2024", "my orders", "say \"hi\"", ""};
+    const char *holes[] = {"db", NULL, "t"};
+    char *a = qualified(plain, 3), *b = qualified(odd, 5), *c = qualified(holes, 3);
+    assert_string_equal(a, "Sales.dbo.Orders");
+    assert_string_equal(b, "Sales.\"Q1.2024\".\"my orders\".\"say \"\"hi\"\"\".\"\"");
+    assert_string_equal(c, "db.t");
+    dscat_free(a);
+    dscat_free(b);
+    dscat_free(c);
+}
+
+/* Annotation user names are sanitised per Unicode character, not per byte. */
+static void unicode_user_names(void **state)
+{
+    (void)state;
+    char out[250];
+    dscat_text_user_name("José", out, sizeof(out));
+    assert_string_equal(out, "José");
+    dscat_text_user_name("a/b c.d", out, sizeof(out));
+    assert_string_equal(out, "a_b_c_d");
+    dscat_text_user_name("日本-語_1", out, sizeof(out));
+    assert_string_equal(out, "日本-語_1");
+    dscat_text_user_name("x\xff", out, sizeof(out));
+    assert_string_equal(out, "x_");
+    dscat_text_user_name("", out, sizeof(out));
+    assert_string_equal(out, "anonymous");
+    char long_name[300];
+    for (int i = 0; i < 70; i++)
+        memcpy(long_name + 2 * i, "é", 2);
+    long_name[140] = '\0';
+    dscat_text_user_name(long_name, out, sizeof(out));
+    assert_int_equal(strlen(out), 128); /* 64 characters of 2 bytes */
+    char small[6];
+    dscat_text_user_name("éééé", small, sizeof(small));
+    assert_string_equal(small, "éé"); /* never a split character */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(md_pipes_and_breaks), cmocka_unit_test(md_inline_markup),
-        cmocka_unit_test(md_leading_blocks),   cmocka_unit_test(md_round_trip),
-        cmocka_unit_test(md_out_of_memory),    cmocka_unit_test(prefix_never_splits_a_character),
-        cmocka_unit_test(line_breaks),
+        cmocka_unit_test(md_pipes_and_breaks),   cmocka_unit_test(md_inline_markup),
+        cmocka_unit_test(md_leading_blocks),     cmocka_unit_test(md_round_trip),
+        cmocka_unit_test(md_out_of_memory),      cmocka_unit_test(prefix_never_splits_a_character),
+        cmocka_unit_test(line_breaks),           cmocka_unit_test(unicode_find_case_folding),
+        cmocka_unit_test(naming_rule_qualified), cmocka_unit_test(unicode_user_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
