@@ -2,7 +2,15 @@
 # build-asan/. `make demo` and `make check` install what is missing first (scripts/install-deps).
 
 SAN ?= 0
-ifeq ($(SAN),1)
+FUZZ ?= 0
+ifeq ($(FUZZ),1)
+# `make fuzz`: the library built with clang for libFuzzer, ASan and UBSan, and tests/fuzz/ on it.
+BUILD ?= build-fuzz
+CC = clang
+OPT = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+      -fno-sanitize-recover=all
+SANLD = -fsanitize=address,undefined
+else ifeq ($(SAN),1)
 BUILD ?= build-asan
 OPT = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 SANLD = -fsanitize=address,undefined
@@ -33,8 +41,10 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all deps demo check unit tools clean format format-check
+.PHONY: all deps demo check unit tools clean format format-check fuzz fuzzers
 all: $(BUILD)/dscat tools
 
 tools: $(BUILD)/duckq $(BUILD)/silent_listener $(BUILD)/s3tool
@@ -69,6 +79,15 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libdscat.a
 
 unit: $(UNIT_BIN)
 
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/libdscat.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzzers: $(FUZZ_BIN)
+
+fuzz:
+	@$(MAKE) --no-print-directory FUZZ=1 fuzzers
+
 deps:
 	@scripts/install-deps
 
@@ -86,6 +105,7 @@ format-check:
 	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:$(BUILD)/tests/%=$(BUILD)/obj/tests/unit/%.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:$(BUILD)/tests/%=$(BUILD)/obj/tests/unit/%.d) \
+         $(FUZZ_BIN:$(BUILD)/fuzz/%=$(BUILD)/obj/tests/fuzz/%.d)

@@ -74,8 +74,10 @@ void dscat_search_result_free(dscat_search_result *r);
 int dscat_split_qualified(const char *name, char **target, char **parts, int max);
 
 /*
- * Joins parts with ".", quoting a part SQL-style when it holds "." or '"' (or is empty): the
- * inverse of dscat_split_qualified. Caller frees with dscat_free(); NULL when out of memory.
+ * Joins parts with ".", quoting a part SQL-style when it holds "." or '"' (or is empty, or is
+ * the first part and holds ":", which would read as a target): the inverse of
+ * dscat_split_qualified, for every list of parts. Caller frees with dscat_free(); NULL when out of
+ * memory.
  */
 char *dscat_join_qualified(const char *const *parts, int n);
 

@@ -58,7 +58,9 @@ int dscat_split_qualified(const char *name, char **target, char **parts, int max
                 goto bad;
             }
         }
-        parts[n++] = dscat_buf_detach(&part);
+        if ((parts[n] = dscat_buf_detach(&part)) == NULL)
+            goto bad;
+        n++;
         if (*p == '\0')
             return n;
         p++; /* the dot */
@@ -79,7 +81,8 @@ char *dscat_join_qualified(const char *const *parts, int n)
     for (int i = 0; i < n; i++) {
         if (i)
             dscat_buf_putc(&b, '.');
-        if (strpbrk(parts[i], ".\"") == NULL && parts[i][0] != '\0') {
+        /* A first part with a colon is quoted too, or "db:x" would read back as target "db". */
+        if (strpbrk(parts[i], i ? ".\"" : ".\":") == NULL && parts[i][0] != '\0') {
             dscat_buf_puts(&b, parts[i]);
             continue;
         }

@@ -25,7 +25,8 @@ int dscat_buf_put(dscat_buf *b, const void *data, size_t len);
 int dscat_buf_puts(dscat_buf *b, const char *s);
 int dscat_buf_putc(dscat_buf *b, char c);
 int dscat_buf_printf(dscat_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int dscat_buf_vprintf(dscat_buf *b, const char *fmt, va_list ap);
+int dscat_buf_vprintf(dscat_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* The contents, or "" when empty. Borrowed: valid until the next change. */
 const char *dscat_buf_cstr(const dscat_buf *b);
 /* Hands the contents to the caller (who frees with dscat_free()) and resets the buffer. */

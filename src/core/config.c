@@ -9,11 +9,11 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/glob.h"
 #include "core/toml.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -779,7 +779,7 @@ bool dscat_glob_list_match(const dscat_string_list *list, const char *name, bool
     if (!list->set)
         return empty_matches;
     for (size_t i = 0; i < list->count; i++)
-        if (fnmatch(list->items[i], name, 0) == 0)
+        if (dscat_glob_match(list->items[i], name))
             return true;
     return false;
 }

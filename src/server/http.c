@@ -15,6 +15,7 @@
 #include "core/timeutil.h"
 #include "dscat/cache.h"
 #include "dscat/find.h"
+#include "server/http_parse.h"
 #include "server/render.h"
 
 #include <arpa/inet.h>
@@ -174,8 +175,7 @@ struct request {
     char *job_response;
 };
 
-/* Decodes %XX in place ('+' as a space when plus is set); false for a bad escape or a NUL. */
-static bool percent_decode(char *s, bool plus)
+bool dscat_http__percent_decode(char *s, bool plus)
 {
     char *w = s;
     for (char *p = s; *p; p++) {
@@ -334,7 +334,7 @@ static char *query_arg(request *r, const char *name, bool *bad)
     if (v == NULL)
         return NULL;
     char *s = dscat_strdup(v);
-    if (s && !percent_decode(s, true)) {
+    if (s && !dscat_http__percent_decode(s, true)) {
         *bad = true;
         dscat_free(s);
         return NULL;
@@ -435,14 +435,14 @@ static enum MHD_Result route_information_schema(request *r)
     return ok;
 }
 
-static bool utf8_ok(const char *s)
+bool dscat_http__utf8_ok(const char *s)
 {
     json_t *j = json_string(s);
     json_decref(j);
     return j != NULL;
 }
 
-static bool parse_bool(const char *s, bool *out)
+bool dscat_http__parse_bool(const char *s, bool *out)
 {
     if (s == NULL)
         return true;
@@ -467,11 +467,11 @@ static enum MHD_Result route_search(request *r)
         ok = send_error(r, 400, "bad percent-encoding in the query string");
     } else if (q == NULL || strspn(q, " \t\r\n") == strlen(q)) {
         ok = send_error(r, 400, "q: give one or more keywords");
-    } else if (!utf8_ok(q)) {
+    } else if (!dscat_http__utf8_ok(q)) {
         ok = send_error(r, 400, "q: not UTF-8 text");
     } else if (top && ((ntop = strtol(top, &end, 10)) < 1 || ntop > 1000 || *end || !*top)) {
         ok = send_error(r, 400, "top: an integer from 1 to 1000");
-    } else if (!parse_bool(bt, &by_table)) {
+    } else if (!dscat_http__parse_bool(bt, &by_table)) {
         ok = send_error(r, 400, "by_table: true or false");
     } else {
         shared_index *si = NULL;
@@ -776,25 +776,24 @@ static bool read_object(request *r, enum MHD_Result *answer)
     return true;
 }
 
-/* Splits the raw path into decoded segments; false for a path that cannot be a route. */
-static bool split_path(request *r)
+bool dscat_http__split_path(char **seg, size_t max, size_t *nseg, const char *path)
 {
-    const char *p = r->path;
+    const char *p = path;
     if (*p != '/')
         return false;
     p++;
     while (*p) {
         const char *slash = strchr(p, '/');
         size_t n = slash ? (size_t)(slash - p) : strlen(p);
-        if (r->nseg == MAX_SEGMENTS)
+        if (*nseg == max)
             return false;
         char *s = dscat_malloc(n + 1);
         if (s == NULL)
             return false;
         memcpy(s, p, n);
         s[n] = '\0';
-        r->seg[r->nseg++] = s;
-        if (!percent_decode(s, false) || s[0] == '\0')
+        seg[(*nseg)++] = s;
+        if (!dscat_http__percent_decode(s, false) || s[0] == '\0')
             return false;
         if (!slash)
             break;
@@ -850,33 +849,28 @@ static route_id match(request *r, const char **method)
     return R_NONE;
 }
 
-/*
- * True when a Host header names this server (DNS rebinding: a page of another site reaching a
- * loopback server through a name of its own). Loopback names and the listening address must
- * carry the listening port (or none on port 80); a name in allowed_hosts matches with any port,
- * or exactly when the entry itself names a port.
- */
-static bool host_ok(const server *s, const char *host)
+bool dscat_http__host_ok(const char *host, const char *address, unsigned port,
+                         const dscat_string_list *allowed)
 {
     if (host == NULL || *host == '\0' || strlen(host) > 300)
         return false;
     char name[320];
-    const char *port = NULL;
+    const char *port_text = NULL;
     if (host[0] == '[') {
         const char *close = strchr(host, ']');
         if (close == NULL || (close[1] != '\0' && close[1] != ':'))
             return false;
         snprintf(name, sizeof(name), "%.*s", (int)(close - host + 1), host);
-        port = close[1] == ':' ? close + 2 : NULL;
+        port_text = close[1] == ':' ? close + 2 : NULL;
     } else {
         const char *colon = strchr(host, ':');
         snprintf(name, sizeof(name), "%.*s", colon ? (int)(colon - host) : (int)strlen(host), host);
-        port = colon ? colon + 1 : NULL;
+        port_text = colon ? colon + 1 : NULL;
     }
-    if (name[0] == '\0' || (port && (*port == '\0' || strspn(port, "0123456789") != strlen(port))))
+    if (name[0] == '\0' ||
+        (port_text && (*port_text == '\0' || strspn(port_text, "0123456789") != strlen(port_text))))
         return false;
-    unsigned long p = port ? strtoul(port, NULL, 10) : 80;
-    const dscat_string_list *allowed = &s->cfg->settings.allowed_hosts;
+    unsigned long p = port_text ? strtoul(port_text, NULL, 10) : 80;
     for (size_t i = 0; i < allowed->count; i++) {
         const char *a = allowed->items[i];
         bool with_port = a[0] == '[' ? strstr(a, "]:") != NULL : strchr(a, ':') != NULL;
@@ -884,8 +878,8 @@ static bool host_ok(const server *s, const char *host)
             return true;
     }
     bool ours = strcasecmp(name, "localhost") == 0 || strcmp(name, "127.0.0.1") == 0 ||
-                strcmp(name, "[::1]") == 0 || (s->address[0] && strcasecmp(name, s->address) == 0);
-    return ours && p == s->port;
+                strcmp(name, "[::1]") == 0 || (address[0] && strcasecmp(name, address) == 0);
+    return ours && p == port;
 }
 
 /* A CORS preflight: answered before authentication, with the grants only for a listed origin. */
@@ -927,7 +921,9 @@ static enum MHD_Result dispatch(request *r)
     if (s->token && !token_ok(s, r->conn))
         return send_error(r, 401, "missing or wrong bearer token");
     const char *method = NULL;
-    route_id id = split_path(r) ? match(r, &method) : R_NONE;
+    route_id id = dscat_http__split_path(r->seg, MAX_SEGMENTS, &r->nseg, r->path)
+                      ? match(r, &method)
+                      : R_NONE;
     if (id == R_NONE)
         return send_error(r, 404, "no such route");
     if (strcmp(r->method, method) != 0 && !(head && strcmp(method, "GET") == 0))
@@ -987,7 +983,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *con_cls = r;
         if (r->path == NULL)
             return MHD_NO;
-        if (!host_ok(s, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST)))
+        if (!dscat_http__host_ok(
+                MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST), s->address,
+                s->port, &s->cfg->settings.allowed_hosts))
             return send_error(r, 421,
                               "the Host header does not name this server (loopback with its port, "
                               "or a name in allowed_hosts)");

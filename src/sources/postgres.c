@@ -151,28 +151,55 @@ static const char *const fkeys_sql =
 static const char *const fkeys_order = " ORDER BY c.oid, con.conname, k.ord";
 
 /*
- * Appends " AND [NOT] column ~ ANY (ARRAY[...])" for a list of globs, each as an anchored
- * regular expression. The same globs are applied again to the results (fnmatch), so this only
- * saves the server from returning what would be dropped.
+ * Appends a condition on column for a list of globs that only narrows what the server returns:
+ * the globs themselves are applied to the results on our side (dscat_glob_match, the one
+ * matcher), so nothing is decided here that the server's regex or collation could get wrong.
+ * An include list becomes "column LIKE 'prefix%' OR ..." over each glob's ASCII literal prefix
+ * (nothing at all when a glob has none, as "*" or "[ab]x"); an exclude list drops only the names
+ * its wholly literal globs name. LIKE runs under the C collation, byte for byte.
  */
 static int filter_clause(PGconn *conn, dscat_buf *out, const char *column,
                          const dscat_string_list *globs, bool include)
 {
     if (!globs->set)
         return 0;
-    int rc = dscat_buf_printf(out, " AND %s%s ~ ANY (ARRAY[", include ? "" : "NOT ", column);
+    dscat_buf cond = DSCAT_BUF_INIT;
+    int rc = 0;
+    size_t used = 0;
     for (size_t i = 0; i < globs->count && rc == 0; i++) {
-        dscat_buf re = DSCAT_BUF_INIT;
-        rc = dscat_glob_to_regex(&re, globs->items[i]);
-        char *lit = rc ? NULL : PQescapeLiteral(conn, re.ptr, re.len);
-        if (lit == NULL)
-            rc = DSCAT_ENOMEM;
-        else
-            rc = dscat_buf_printf(out, "%s%s", i ? ", " : "", lit);
-        PQfreemem(lit);
-        dscat_buf_free(&re);
+        dscat_buf prefix = DSCAT_BUF_INIT, like = DSCAT_BUF_INIT;
+        bool whole = false;
+        rc = dscat_glob_prefix(&prefix, &whole, globs->items[i]);
+        if (rc == 0 && include && prefix.len == 0 && !whole) {
+            dscat_buf_free(&prefix);
+            dscat_buf_free(&cond);
+            return 0; /* this glob can match any name: the list narrows nothing */
+        }
+        if (rc == 0 && (include || whole)) {
+            for (size_t k = 0; k < prefix.len && rc == 0; k++) {
+                char c = prefix.ptr[k];
+                if (c == '%' || c == '_' || c == '\\')
+                    rc = dscat_buf_putc(&like, '\\');
+                if (rc == 0)
+                    rc = dscat_buf_putc(&like, c);
+            }
+            if (rc == 0 && !whole)
+                rc = dscat_buf_putc(&like, '%');
+            char *lit = rc ? NULL : PQescapeLiteral(conn, dscat_buf_cstr(&like), like.len);
+            if (rc == 0 && lit == NULL)
+                rc = DSCAT_ENOMEM;
+            if (rc == 0)
+                rc = dscat_buf_printf(&cond, "%s%s COLLATE \"C\" LIKE %s", used++ ? " OR " : "",
+                                      column, lit);
+            PQfreemem(lit);
+        }
+        dscat_buf_free(&like);
+        dscat_buf_free(&prefix);
     }
-    return rc ? rc : dscat_buf_puts(out, "]::text[])");
+    if (rc == 0 && used)
+        rc = dscat_buf_printf(out, " AND %s(%s)", include ? "" : "NOT ", cond.ptr);
+    dscat_buf_free(&cond);
+    return rc;
 }
 
 static int build_filter(pg_source *s, const dscat_target_config *t)

@@ -66,3 +66,58 @@ run_filter pg include_schemas 's_*'
 run_filter pg exclude_schemas 's_d*' 'x_*'
 run_filter my include_schemas 'my_f?1'
 run_filter my exclude_schemas '*a*'
+
+# Generated globs against generated table names on PostgreSQL (where the include lists narrow
+# the server's query by their literal prefixes): the catalogued tables are exactly those the
+# globs select, as the shell's own matcher (UTF-8 characters as characters) selects them.
+pg_psql postgres -c "CREATE DATABASE gen" >/dev/null
+RANDOM=13
+alphabet=(a b c x _ 1 9 ']' '-' '€' '¢' ' ' '%' '.')
+gen_names=()
+for i in $(seq 1 40); do
+    n=""
+    for _ in $(seq 0 $((RANDOM % 5))); do n+=${alphabet[RANDOM % ${#alphabet[@]}]}; done
+    gen_names+=("$n")
+done
+mapfile -t gen_names < <(printf '%s\n' "${gen_names[@]}" | LC_ALL=C sort -u)
+for n in "${gen_names[@]}"; do
+    printf 'CREATE TABLE public."%s" (id int);\n' "${n//\"/\"\"}"
+done | pg_psql gen >/dev/null
+pieces=(a b c x _ 1 ']' '€' '¢' '%' '*' '?' '[ab]' '[!a]' '[a-c]' '[[:alpha:]]' '[[:digit:]]'
+        '\_' '[a\]]' '[]b]' '\%' '.' ' ')
+gen_glob() {
+    local g="" k
+    for k in $(seq 0 $((RANDOM % 4))); do g+=${pieces[RANDOM % ${#pieces[@]}]}; done
+    printf '%s' "$g"
+}
+# gen_expected INCLUDE_GLOBS... -- EXCLUDE_GLOB: the generated names the globs select.
+gen_expected() (
+    export LC_ALL=C.UTF-8
+    local n g keep incs=()
+    while [ "$1" != -- ]; do incs+=("$1"); shift; done
+    for n in "${gen_names[@]}"; do
+        keep=0
+        # shellcheck disable=SC2053
+        for g in "${incs[@]}"; do [[ $n == $g ]] && keep=1; done
+        # shellcheck disable=SC2053
+        [[ $n == $2 ]] && keep=0
+        [ "$keep" = 1 ] && printf '%s\n' "$n"
+    done | LC_ALL=C sort
+)
+for round in $(seq 1 12); do
+    inc=("$(gen_glob)")
+    [ $((round % 2)) = 1 ] && inc[0]+='*' # selects more of the names
+    [ $((round % 3)) != 0 ] && inc+=("$(gen_glob)")
+    exc=$(gen_glob)
+    list=""
+    for g in "${inc[@]}"; do list+="${list:+, }'$g'"; done
+    home=$(new_home)
+    pg_target f 'include_databases = ["gen"]' "include_tables = [$list]" \
+        "exclude_tables = ['$exc']" >"$home/targets.toml"
+    DSCAT_HOME=$home "$DSCAT" refresh >"$TEST_TMP/gen.out" 2>&1
+    duckq "SELECT table_name FROM read_parquet('$home/metadata.parquet') GROUP BY 1" |
+        LC_ALL=C sort >"$TEST_TMP/gen.actual"
+    gen_expected "${inc[@]}" -- "$exc" >"$TEST_TMP/gen.expected"
+    assert_same "generated globs [$list] minus '$exc' select as the shell's matcher does" \
+        "$TEST_TMP/gen.expected" "$TEST_TMP/gen.actual"
+done

@@ -11,12 +11,9 @@
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "core/buf.h"
-#include "core/glob.h"
 #include "core/strmap.h"
 #include "core/toml.h"
 
-#include <fnmatch.h>
-#include <regex.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -171,34 +168,6 @@ static void scan_model_long_and_invalid_names(void **state)
     dscat_db_scan_free(&s);
 }
 
-/* Every glob, as a regex, matches exactly what fnmatch matches. */
-static void glob_regex_agrees_with_fnmatch(void **state)
-{
-    (void)state;
-    const char *globs[] = {"*",    "a*",  "*b",     "a?c",  "[ab]*",  "[!ab]x",
-                           "[]a]", "x.y", "a+b(c)", "^$",   "[a-c]?", "t_old*",
-                           "[",    "a[b", "\\",     "a\\*", "{x}|y"};
-    const char *names[] = {"",    "a",     "abc",    "xb", "axc",    "bx",    "cx",  "]",
-                           "x.y", "xzy",   "a+b(c)", "^$", "t_old1", "t_new", "[",   "a[b",
-                           "\\",  "{x}|y", "b",      "c9", "a]",     "a*",    "a\\*"};
-    for (size_t g = 0; g < sizeof(globs) / sizeof(globs[0]); g++) {
-        dscat_buf b = DSCAT_BUF_INIT;
-        assert_int_equal(dscat_glob_to_regex(&b, globs[g]), 0);
-        regex_t re;
-        assert_int_equal(regcomp(&re, b.ptr, REG_EXTENDED | REG_NOSUB), 0);
-        for (size_t n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
-            int want = fnmatch(globs[g], names[n], 0) == 0;
-            int got = regexec(&re, names[n], 0, NULL, 0) == 0;
-            if (want != got)
-                print_error("glob '%s' (regex '%s') on '%s': fnmatch %d, regex %d\n", globs[g],
-                            b.ptr, names[n], want, got);
-            assert_int_equal(want, got);
-        }
-        regfree(&re);
-        dscat_buf_free(&b);
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,7 +178,6 @@ int main(void)
         cmocka_unit_test(toml_survives_every_failed_allocation),
         cmocka_unit_test(scan_model),
         cmocka_unit_test(scan_model_long_and_invalid_names),
-        cmocka_unit_test(glob_regex_agrees_with_fnmatch),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
