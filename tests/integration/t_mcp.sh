@@ -10,6 +10,7 @@ printf '[targets.shop]\ntype = "sqlite"\npath = "%s"\n' "$dir/shop.sqlite" >"$ho
 DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
 
 coproc MCP { DSCAT_HOME=$home DSCAT_USER=bot "$DSCAT" mcp 2>"$TEST_TMP/mcp.err"; }
+mcp_pid=$MCP_PID # bash unsets MCP_PID once the coprocess has exited
 rpc() {
     printf '%s\n' "$1" >&"${MCP[1]}"
     local line=""
@@ -37,6 +38,7 @@ check "get_table_details: columns as the store has them" test "$(text <<<"$r" | 
 check "get_table_details: inbound reference from OrderItem" test "$(text <<<"$r" | jq -r '.inbound[0].table_name')" = OrderItem
 r=$(call 5 get_table_details '{"database":"shop","schema":"main","table_name":"Nope"}')
 check "get_table_details: an unknown table is the older tool's error object" test "$(text <<<"$r" | jq -r .error)" = "Table shop.main.Nope not found"
+check "get_table_details: an unknown table is an isError result" test "$(jq -r .result.isError <<<"$r")" = true
 r=$(call 6 find_join_paths '{"table_name":"Order"}')
 check "find_join_paths: exact names (no OrderItem outbound)" test "$(text <<<"$r" | jq -r '[.outbound[].fk_references] | join(",")')" = "main.Customer.CustomerId"
 check "find_join_paths: inbound" test "$(text <<<"$r" | jq -r '.inbound[0].table_name + "." + .inbound[0].column_name')" = "OrderItem.OrderId"
@@ -68,5 +70,5 @@ check "a batch of non-objects: invalid request replies" test "$(jq -r '.[0].erro
 r=$(rpc '{"jsonrpc":"2.0","id":18,"method":"ping"}')
 check "the server still answers afterwards" test "$(jq -r '.id' <<<"$r")" = 18
 exec {MCP[1]}>&-
-wait "$MCP_PID" 2>/dev/null
+wait "$mcp_pid" 2>/dev/null
 check "the server exits cleanly when its input ends" test "$?" = 0
