@@ -85,12 +85,13 @@ assert_eq "before initialize: tools/list and tools/call are -32002, ping is answ
 check "responses from the client are ignored, not answered" test "$(jq -s 'map(select(.id == 4 or .id == 5)) | length' <<<"$out")" = 0
 
 # Cancellation: the first search loads the index; the request behind it is cancelled while it
-# waits (both lines arrive together) and gets no answer; a late cancellation changes nothing.
+# waits (both lines arrive together) and gets no answer; a cancellation of an unknown request
+# changes nothing.
 out=$(printf '%s\n' "$init" '{"jsonrpc":"2.0","method":"notifications/initialized"}' \
     '{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"search_catalog","arguments":{"keywords":["order"]}}}' \
     '{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"search_catalog","arguments":{"keywords":["customer"]}}}' \
     '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":11,"reason":"no longer needed"}}' \
-    '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":10}}' \
+    '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":99}}' \
     '{"jsonrpc":"2.0","id":12,"method":"ping"}' | DSCAT_HOME=$home "$DSCAT" mcp 2>/dev/null)
 check "a cancelled request is not answered" test "$(jq -s 'map(select(.id == 11)) | length' <<<"$out")" = 0
 check "the cancellation itself gets no answer, and the server goes on" test "$(jq -r '.id' <<<"$out" | paste -sd ' ')" = "i 10 12"
@@ -157,5 +158,8 @@ check "after a refresh the index is reloaded (the new table is found)" test "$(j
 wrpc '{"jsonrpc":"2.0","id":51,"method":"tools/call","params":{"name":"add_annotation","arguments":{"target":"wide.main.zebra_crossing","type":"note","content":"pedestrians"}}}' >/dev/null
 r=$(search 52 zebra)
 check "after an annotation is added the search shows it" test "$(jq -r '.result.structuredContent.annotations["wide.main.zebra_crossing"][0].content' <<<"$r")" = pedestrians
+printf '%s\n' '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":52}}' >&"${WIDE[1]}"
+r=$(wrpc '{"jsonrpc":"2.0","id":53,"method":"ping"}')
+check "a cancellation after the answer is ignored (the next line answers the ping)" test "$(jq -r .id <<<"$r")" = 53
 exec {WIDE[1]}>&-
 wait "$wide_pid" 2>/dev/null
