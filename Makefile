@@ -38,7 +38,7 @@ LDLIBS = $(PKG_LIBS) -lsybdb -lduckdb -lm
 LIB_SRC := $(wildcard src/core/*.c src/catalog/*.c src/sources/*.c src/export/*.c src/server/*.c src/cache/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/openapi.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -56,6 +56,19 @@ $(BUILD)/silent_listener: $(BUILD)/obj/tests/tools/silent_listener.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# docs/openapi.json is served by GET /openapi.json exactly as it is in the repository: it is
+# compiled into the library as a byte array (xxd -i), NUL-terminated.
+$(BUILD)/gen/openapi.c: docs/openapi.json
+	@mkdir -p $(dir $@)
+	@{ echo '#include "server/openapi.h"'; \
+	   echo 'const unsigned char dscat_openapi_json[] = {'; xxd -i <$<; echo ', 0x00};'; \
+	   echo "const size_t dscat_openapi_json_len = $$(wc -c <$<);"; } >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/openapi.o: $(BUILD)/gen/openapi.c
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@

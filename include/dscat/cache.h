@@ -116,6 +116,7 @@ typedef struct dscat_schema_refresh_result {
  * Schema refresh of every target (connection_id NULL), of one target (a target key), or of the
  * target of one connection, counted for that connection. An unknown id is DSCAT_ENOTFOUND
  * "connection '<id>' not found"; a target that cannot be scanned is in errors, not an error.
+ * With no targets configured, every target is none: zero counts and 0.
  */
 int dscat_schema_refresh(dscat_schema_refresh_result *out, const dscat_config *cfg,
                          const char *connection_id, dscat_error *err);

@@ -264,6 +264,8 @@ int dscat_schema_refresh(dscat_schema_refresh_result *out, const dscat_config *c
             return dscat_error_set(err, DSCAT_ENOTFOUND, "connection '%s' not found",
                                    connection_id);
     }
+    if (only == NULL && cfg->ntargets == 0)
+        return 0; /* nothing configured: nothing refreshed, zero counts (not a failure) */
     size_t n = only ? 1 : cfg->ntargets;
     int64_t *before = dscat_calloc(n + 1, sizeof(int64_t));
     const char **keys = dscat_calloc(n + 1, sizeof(char *));

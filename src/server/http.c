@@ -16,6 +16,7 @@
 #include "dscat/cache.h"
 #include "dscat/find.h"
 #include "server/http_parse.h"
+#include "server/openapi.h"
 #include "server/render.h"
 
 #include <arpa/inet.h>
@@ -806,6 +807,8 @@ bool dscat_http__split_path(char **seg, size_t max, size_t *nseg, const char *pa
 
 typedef enum route_id {
     R_NONE,
+    R_HEALTH,
+    R_OPENAPI,
     R_STATUS,
     R_CONNECTIONS,
     R_CONNECTION,
@@ -818,35 +821,128 @@ typedef enum route_id {
     R_REFRESH
 } route_id;
 
-static route_id match(request *r, const char **method)
+/*
+ * Every route the server answers, its method, its path as docs/openapi.json writes it ("{name}"
+ * is one segment of any value) and the query parameters it takes. HEAD is answered wherever GET
+ * is. tests/unit/test_openapi.c checks this table against docs/openapi.json both ways.
+ */
+static const char *const no_params[] = {NULL};
+static const char *const information_schema_params[] = {"connection_id", NULL};
+static const char *const search_params[] = {"q", "top", "by_table", NULL};
+
+static const struct route {
+    route_id id;
+    const char *method, *path;
+    const char *const *params;
+} routes[] = {
+    {R_HEALTH, "GET", "/health", no_params},
+    {R_OPENAPI, "GET", "/openapi.json", no_params},
+    {R_STATUS, "GET", "/status", no_params},
+    {R_CONNECTIONS, "GET", "/connections", no_params},
+    {R_CONNECTION, "GET", "/connections/{connection_id}", no_params},
+    {R_INFORMATION_SCHEMA, "GET", "/information_schema", information_schema_params},
+    {R_SEARCH, "GET", "/search", search_params},
+    {R_TABLE, "GET", "/tables/{connection_id}/{schema_name}/{table_name}", no_params},
+    {R_CONNECTION_CACHE, "DELETE", "/connections/{connection_id}/cache", no_params},
+    {R_TABLE_CACHE, "DELETE",
+     "/connections/{connection_id}/tables/{schema_name}/{table_name}/cache", no_params},
+    {R_QUERY, "POST", "/query", no_params},
+    {R_REFRESH, "POST", "/refresh", no_params},
+};
+
+bool dscat_http__route(size_t i, const char **method, const char **path, const char *const **params)
 {
-    char **s = r->seg;
-    size_t n = r->nseg;
-    *method = "GET";
-    if (n == 1 && strcmp(s[0], "status") == 0)
-        return R_STATUS;
-    if (n == 1 && strcmp(s[0], "connections") == 0)
-        return R_CONNECTIONS;
-    if (n == 2 && strcmp(s[0], "connections") == 0)
-        return R_CONNECTION;
-    if (n == 1 && strcmp(s[0], "information_schema") == 0)
-        return R_INFORMATION_SCHEMA;
-    if (n == 1 && strcmp(s[0], "search") == 0)
-        return R_SEARCH;
-    if (n == 4 && strcmp(s[0], "tables") == 0)
-        return R_TABLE;
-    *method = "DELETE";
-    if (n == 3 && strcmp(s[0], "connections") == 0 && strcmp(s[2], "cache") == 0)
-        return R_CONNECTION_CACHE;
-    if (n == 6 && strcmp(s[0], "connections") == 0 && strcmp(s[2], "tables") == 0 &&
-        strcmp(s[5], "cache") == 0)
-        return R_TABLE_CACHE;
-    *method = "POST";
-    if (n == 1 && strcmp(s[0], "query") == 0)
-        return R_QUERY;
-    if (n == 1 && strcmp(s[0], "refresh") == 0)
-        return R_REFRESH;
-    return R_NONE;
+    if (i >= sizeof(routes) / sizeof(routes[0]))
+        return false;
+    *method = routes[i].method;
+    *path = routes[i].path;
+    *params = routes[i].params;
+    return true;
+}
+
+/* True when the decoded segments match a route's path ("{name}" matches any one segment). */
+static bool path_matches(const char *pattern, char **seg, size_t nseg)
+{
+    size_t k = 0;
+    for (const char *p = pattern; *p == '/'; k++) {
+        p++;
+        size_t n = strcspn(p, "/");
+        if (k == nseg || (p[0] != '{' && (strlen(seg[k]) != n || memcmp(seg[k], p, n) != 0)))
+            return false;
+        p += n;
+    }
+    return k == nseg;
+}
+
+/* The route of the request's path (any method), or NULL. */
+static const struct route *match(request *r)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (path_matches(routes[i].path, r->seg, r->nseg))
+            return &routes[i];
+    return NULL;
+}
+
+/* Collects what is wrong with the query string: unknown names, repeated names. */
+typedef struct param_check {
+    const char *const *allowed;
+    int seen[8];
+    dscat_buf unknown;
+    size_t nunknown;
+    char repeated[128];
+    bool bad;
+} param_check;
+
+static enum MHD_Result check_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    (void)value;
+    param_check *pc = cls;
+    char *name = dscat_strdup(key ? key : "");
+    if (name == NULL || !dscat_http__percent_decode(name, true)) {
+        pc->bad = true;
+        dscat_free(name);
+        return MHD_YES;
+    }
+    size_t i = 0;
+    while (pc->allowed[i] && strcmp(pc->allowed[i], name) != 0)
+        i++;
+    if (pc->allowed[i] == NULL) {
+        pc->nunknown++;
+        if (pc->unknown.len < 400)
+            dscat_buf_printf(&pc->unknown, "%s'%.100s'", pc->unknown.len ? ", " : "", name);
+    } else if (i < 8 && ++pc->seen[i] == 2 && pc->repeated[0] == '\0') {
+        snprintf(pc->repeated, sizeof(pc->repeated), "%s", name);
+    }
+    dscat_free(name);
+    return MHD_YES;
+}
+
+/*
+ * Refuses a query string the route does not take: a name it does not know (all of them named)
+ * or a name given twice (which one would count is anybody's guess). True when it answered.
+ */
+static bool refuse_params(request *r, const struct route *rt, enum MHD_Result *answer)
+{
+    param_check pc = {.allowed = rt->params, .unknown = DSCAT_BUF_INIT};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_param, &pc);
+    bool refused = true;
+    if (pc.bad)
+        *answer = send_error(r, 400, "bad percent-encoding in the query string");
+    else if (pc.unknown.len)
+        *answer = send_text(r, 400,
+                            error_text(400, "unknown query parameter%s %s",
+                                       pc.nunknown > 1 ? "s" : "", dscat_buf_cstr(&pc.unknown)),
+                            NULL);
+    else if (pc.repeated[0])
+        *answer = send_text(
+            r, 400, error_text(400, "query parameter '%s' is given more than once", pc.repeated),
+            NULL);
+    else
+        refused = false;
+    dscat_buf_free(&pc.unknown);
+    return refused;
 }
 
 bool dscat_http__host_ok(const char *host, const char *address, unsigned port,
@@ -913,32 +1009,36 @@ static enum MHD_Result dispatch(request *r)
         return send_text(r, 405, error_text(405, "OPTIONS is answered only to CORS preflights"),
                          "GET, HEAD, POST, DELETE");
     }
-    if (strcmp(r->path, "/health") == 0) {
+    enum MHD_Result answer;
+    const struct route *rt =
+        dscat_http__split_path(r->seg, MAX_SEGMENTS, &r->nseg, r->path) ? match(r) : NULL;
+    if (rt && rt->id == R_HEALTH) { /* no token needed */
         if (strcmp(r->method, "GET") != 0 && !head)
             return send_text(r, 405, error_text(405, "use GET for /health"), "GET, HEAD");
-        return route_health(r);
+        return refuse_params(r, rt, &answer) ? answer : route_health(r);
     }
     if (s->token && !token_ok(s, r->conn))
         return send_error(r, 401, "missing or wrong bearer token");
-    const char *method = NULL;
-    route_id id = dscat_http__split_path(r->seg, MAX_SEGMENTS, &r->nseg, r->path)
-                      ? match(r, &method)
-                      : R_NONE;
-    if (id == R_NONE)
+    if (rt == NULL)
         return send_error(r, 404, "no such route");
+    const char *method = rt->method;
     if (strcmp(r->method, method) != 0 && !(head && strcmp(method, "GET") == 0))
         return send_text(r, 405, error_text(405, "use %s for this route", method),
                          strcmp(method, "GET") == 0 ? "GET, HEAD" : method);
+    if (refuse_params(r, rt, &answer))
+        return answer;
     if (strcmp(method, "POST") == 0) {
         if (r->too_large)
             return send_error(r, 413, "the body is larger than 1 MiB");
         if (!content_type_json(r->conn))
             return send_error(r, 415, "the body must be application/json");
-        enum MHD_Result answer;
         if (!read_object(r, &answer))
             return answer;
     }
-    switch (id) {
+    switch (rt->id) {
+    case R_OPENAPI:
+        return send_text(
+            r, 200, dscat_strndup((const char *)dscat_openapi_json, dscat_openapi_json_len), NULL);
     case R_STATUS:
         return route_status(r);
     case R_CONNECTIONS:
@@ -958,6 +1058,7 @@ static enum MHD_Result dispatch(request *r)
         return start_job(r, job_query);
     case R_REFRESH:
         return start_job(r, job_refresh);
+    case R_HEALTH:
     case R_NONE:
         break;
     }

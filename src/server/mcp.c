@@ -3,15 +3,23 @@
  * given streams. The six tools of the older tool, answered from the store through the same
  * library calls as the CLI. Every bad input gets a JSON-RPC error or a tool error (isError), and
  * the server keeps serving until its input ends.
+ *
+ * A reader thread reads and parses the input ahead of the requests being answered, so that a
+ * notifications/cancelled for a request still queued or running is seen: that request is then
+ * not answered (the MCP cancellation rule). The search index and the annotations are kept
+ * between calls and reloaded only when the catalog's last_scan.json or annotations change.
  */
 #include "dscat/mcp.h"
 
+#include "core/alloc.h"
 #include "server/render.h"
 
 #include "dscat/find.h"
 
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,30 +27,181 @@
 #define MAX_LINE (1024 * 1024)
 #define MAX_ANSWER (4 * 1024 * 1024) /* bytes of one reply line */
 #define MAX_TOP 1000
+#define MAX_QUEUED 64 /* messages read ahead of the one being answered */
 
 enum {
     PARSE_ERROR = -32700,
     INVALID_REQUEST = -32600,
     METHOD_NOT_FOUND = -32601,
     INVALID_PARAMS = -32602,
-    INTERNAL_ERROR = -32603
+    INTERNAL_ERROR = -32603,
+    NOT_INITIALIZED = -32002 /* a request other than ping before initialize */
 };
 
 static const char *const versions[] = {"2025-06-18", "2025-03-26", "2024-11-05"};
 
-static json_t *tool(const char *name, const char *description, json_t *properties, json_t *required)
+/* What the negotiated protocol version has: tool annotations (2025-03-26), titles, output
+ * schemas and structuredContent (2025-06-18). Versions are dates: they compare as strings. */
+static bool has_annotations(const char *version)
 {
-    return json_pack("{s:s, s:s, s:{s:s, s:o, s:o, s:b}}", "name", name, "description", description,
-                     "inputSchema", "type", "object", "properties", properties, "required",
-                     required, "additionalProperties", 0);
+    return strcmp(version, "2025-03-26") >= 0;
 }
 
-static json_t *tools_list(void)
+static bool has_structured(const char *version)
+{
+    return strcmp(version, "2025-06-18") >= 0;
+}
+
+/* The cached search index and annotations, with what they were loaded from. */
+typedef struct search_cache {
+    char dir[4096];
+    char generation[256];
+    dscat_search_index *idx;
+    dscat_annotation_list notes;
+    bool loaded;
+} search_cache;
+
+/* One connection's state: the negotiated version (NULL before initialize) and the caches. */
+typedef struct session {
+    const char *version;
+    search_cache search;
+} session;
+
+/*
+ * One tool as tools/list describes it for the negotiated version: name, description and input
+ * schema always; annotations (with the title) from 2025-03-26; the title and the output schema
+ * from 2025-06-18. Takes ownership of the JSON arguments.
+ */
+static json_t *tool(const char *version, const char *name, const char *title,
+                    const char *description, json_t *properties, json_t *required, bool read_only,
+                    bool idempotent, json_t *output)
+{
+    json_t *t = json_pack("{s:s, s:s, s:{s:s, s:o, s:o, s:b}}", "name", name, "description",
+                          description, "inputSchema", "type", "object", "properties", properties,
+                          "required", required, "additionalProperties", 0);
+    if (t && has_annotations(version))
+        json_object_set_new(t, "annotations",
+                            json_pack("{s:s, s:b, s:b, s:b, s:b}", "title", title, "readOnlyHint",
+                                      read_only, "destructiveHint", 0, "idempotentHint", idempotent,
+                                      "openWorldHint", 0));
+    if (t && has_structured(version)) {
+        json_object_set_new(t, "title", json_string(title));
+        json_object_set(t, "outputSchema", output);
+    }
+    json_decref(output);
+    return t;
+}
+
+/* JSON Schema helpers for the output schemas. */
+static json_t *nullable(const char *type)
+{
+    return json_pack("{s:[s, s]}", "type", type, "null");
+}
+
+static json_t *annotation_schema(void)
+{
+    return json_pack("{s:s, s:[s, s, s, s, s], s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}}",
+                     "type", "object", "required", "id", "type", "content", "author", "created_at",
+                     "properties", "id", "type", "string", "type", "type", "string", "content",
+                     "type", "string", "author", "type", "string", "created_at", "type", "string");
+}
+
+static json_t *search_output(void)
+{
+    json_t *hit = json_pack(
+        "{s:s, s:[s, s, s, s, s], s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, "
+        "s:{s:s}, s:{s:s}, s:{s:s}, s:o, s:{s:s}}}",
+        "type", "object", "required", "database", "schema", "table_name", "column_name",
+        "relevance", "properties", "target", "type", "string", "database", "type", "string",
+        "schema", "type", "string", "table_name", "type", "string", "column_name", "type", "string",
+        "data_type", "type", "string", "is_primary_key", "type", "boolean", "is_foreign_key",
+        "type", "boolean", "fk_references", "type", "string", "row_count_estimate",
+        nullable("integer"), "relevance", "type", "integer");
+    return json_pack("{s:s, s:[s, s], s:{s:{s:s, s:o}, s:{s:s}, s:{s:s, s:{s:s, s:o}}}}", "type",
+                     "object", "required", "matches", "count", "properties", "matches", "type",
+                     "array", "items", hit, "count", "type", "integer", "annotations", "type",
+                     "object", "additionalProperties", "type", "array", "items",
+                     annotation_schema());
+}
+
+static json_t *table_output(void)
+{
+    json_t *row =
+        json_pack("{s:s, s:[s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s]}", "type",
+                  "object", "required", "database", "schema", "table_name", "column_name",
+                  "data_type", "is_nullable", "is_primary_key", "is_foreign_key", "fk_references",
+                  "row_count_estimate", "last_modified", "scanned_at", "null_count", "null_rate",
+                  "distinct_count", "profiled_rows", "target", "server");
+    json_t *props = json_pack(
+        "{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:o, "
+        "s:o, s:o, s:o, s:o, s:o, s:o, s:{s:s}, s:{s:s}}",
+        "database", "type", "string", "schema", "type", "string", "table_name", "type", "string",
+        "column_name", "type", "string", "data_type", "type", "string", "is_nullable", "type",
+        "boolean", "is_primary_key", "type", "boolean", "is_foreign_key", "type", "boolean",
+        "fk_references", "type", "string", "row_count_estimate", nullable("integer"),
+        "last_modified", nullable("string"), "scanned_at", nullable("string"), "null_count",
+        nullable("integer"), "null_rate", nullable("number"), "distinct_count", nullable("integer"),
+        "profiled_rows", nullable("integer"), "target", "type", "string", "server", "type",
+        "string");
+    json_object_set_new(row, "properties", props);
+    return json_pack("{s:s, s:[s, s, s, s], s:{s:{s:s, s:[s, s, s, s], s:{s:{s:s}, s:{s:s}, "
+                     "s:{s:s}, s:o}}, s:{s:s, s:o}, s:{s:s}, s:{s:s, s:o}}}",
+                     "type", "object", "required", "table", "columns", "inbound", "annotations",
+                     "properties", "table", "type", "object", "required", "database", "schema",
+                     "table_name", "row_count_estimate", "properties", "database", "type", "string",
+                     "schema", "type", "string", "table_name", "type", "string",
+                     "row_count_estimate", nullable("integer"), "columns", "type", "array", "items",
+                     row, "inbound", "type", "array", "annotations", "type", "array", "items",
+                     annotation_schema());
+}
+
+static json_t *joins_output(void)
+{
+    json_t *ref = json_pack("{s:s, s:[s, s], s:{s:{s:s}, s:{s:s}}}", "type", "object", "required",
+                            "column_name", "fk_references", "properties", "column_name", "type",
+                            "string", "fk_references", "type", "string");
+    json_t *out = json_pack("{s:s, s:[s, s], s:{s:{s:s, s:O}, s:{s:s, s:O}}}", "type", "object",
+                            "required", "outbound", "inbound", "properties", "outbound", "type",
+                            "array", "items", ref, "inbound", "type", "array", "items", ref);
+    json_decref(ref); /* held twice by the schema (O, O): the reference made here goes */
+    return out;
+}
+
+static json_t *status_output(void)
+{
+    return json_pack("{s:s, s:[s, s, s], s:{s:{s:[s, s, s]}, s:o, s:{s:s, s:{s:{s:s}, s:{s:s}, "
+                     "s:{s:s}, s:{s:s}}}}}",
+                     "type", "object", "required", "status", "age_days", "stats", "properties",
+                     "status", "enum", "OK", "STALE", "NOT_BUILT", "age_days", nullable("number"),
+                     "stats", "type", "object", "properties", "targets", "type", "integer",
+                     "databases", "type", "integer", "tables", "type", "integer", "columns", "type",
+                     "integer");
+}
+
+static json_t *annotations_output(void)
+{
+    return json_pack("{s:s, s:{s:{s:s}, s:{s:s, s:o}, s:{s:s, s:{s:s, s:{s:{s:s, s:o}}}}, "
+                     "s:{s:s, s:{s:s}}}}",
+                     "type", "object", "properties", "target", "type", "string", "annotations",
+                     "type", "array", "items", annotation_schema(), "tables", "type", "object",
+                     "additionalProperties", "type", "object", "properties", "annotations", "type",
+                     "array", "items", annotation_schema(), "skipped_files", "type", "array",
+                     "items", "type", "string");
+}
+
+static json_t *add_annotation_output(void)
+{
+    return json_pack("{s:s, s:[s, s], s:{s:o, s:{s:s}}}", "type", "object", "required",
+                     "annotation", "file", "properties", "annotation", annotation_schema(), "file",
+                     "type", "string");
+}
+
+static json_t *tools_list(const char *version)
 {
     json_t *tools = json_array();
     json_array_append_new(
         tools,
-        tool("search_catalog",
+        tool(version, "search_catalog", "Search the catalog",
              "Search the data catalog for tables and columns by keyword (literal, any case). "
              "Fast, offline: no database is contacted. Use before writing SQL.",
              json_pack("{s:{s:s, s:{s:s}, s:s}, s:{s:s, s:i, s:i, s:s}}", "keywords", "type",
@@ -51,37 +210,40 @@ static json_t *tools_list(void)
                        "annotation containing one of them matches",
                        "top_n", "type", "integer", "minimum", 1, "default", 20, "description",
                        "how many results (at most 1000)"),
-             json_pack("[s]", "keywords")));
+             json_pack("[s]", "keywords"), true, true, search_output()));
     json_array_append_new(
-        tools, tool("get_table_details",
+        tools, tool(version, "get_table_details", "Table details",
                     "Columns, types, keys, references, row estimate, comments and annotations "
                     "of one table.",
                     json_pack("{s:{s:s}, s:{s:s}, s:{s:s}}", "database", "type", "string", "schema",
                               "type", "string", "table_name", "type", "string"),
-                    json_pack("[s, s, s]", "database", "schema", "table_name")));
+                    json_pack("[s, s, s]", "database", "schema", "table_name"), true, true,
+                    table_output()));
     json_array_append_new(tools,
-                          tool("find_join_paths",
+                          tool(version, "find_join_paths", "Find join paths",
                                "Foreign keys from and to the tables named exactly table_name.",
                                json_pack("{s:{s:s}}", "table_name", "type", "string"),
-                               json_pack("[s]", "table_name")));
+                               json_pack("[s]", "table_name"), true, true, joins_output()));
     json_array_append_new(tools,
-                          tool("get_catalog_status",
+                          tool(version, "get_catalog_status", "Catalog status",
                                "Whether the catalog is built and fresh: OK, STALE or NOT_BUILT.",
-                               json_object(), json_array()));
+                               json_object(), json_array(), true, true, status_output()));
     json_array_append_new(
-        tools, tool("get_annotations",
+        tools, tool(version, "get_annotations", "Read annotations",
                     "Every user's notes, quality flags and deprecations, merged; or one table's "
                     "(target = Database.Schema.Table).",
-                    json_pack("{s:{s:s}}", "target", "type", "string"), json_array()));
+                    json_pack("{s:{s:s}}", "target", "type", "string"), json_array(), true, true,
+                    annotations_output()));
     json_array_append_new(
         tools,
-        tool("add_annotation",
+        tool(version, "add_annotation", "Add an annotation",
              "Add a note, quality_flag (TRUSTED, STALE, INCOMPLETE, EXPERIMENTAL) or deprecation "
              "to a table (target = Database.Schema.Table).",
              json_pack("{s:{s:s}, s:{s:s, s:[s, s, s]}, s:{s:s}}", "target", "type", "string",
                        "type", "type", "string", "enum", "note", "quality_flag", "deprecation",
                        "content", "type", "string"),
-             json_pack("[s, s, s]", "target", "type", "content")));
+             json_pack("[s, s, s]", "target", "type", "content"), false, false,
+             add_annotation_output()));
     return json_pack("{s:o}", "tools", tools);
 }
 
@@ -139,7 +301,66 @@ static int open_catalog(dscat_config **cfg, dscat_store **st, char *fail, size_t
     return rc;
 }
 
-static json_t *do_search(json_t *args, arg_error *ae, char *fail, size_t size)
+/*
+ * What the search index and the annotations were loaded from: every schema refresh ends by
+ * replacing last_scan.json (a rename: a new inode) and annotations are replaced in their
+ * directory; a data refresh touches neither (the HTTP server's rule).
+ */
+static void catalog_generation(const char *dir, char *out, size_t size)
+{
+    const char *names[] = {"last_scan.json", "annotations"};
+    size_t k = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < 2 && k < size; i++) {
+        char path[4200];
+        struct stat sb;
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        if (stat(path, &sb) != 0)
+            memset(&sb, 0, sizeof(sb));
+        int n = snprintf(out + k, size - k, "%llu.%lld.%ld.%lld;", (unsigned long long)sb.st_ino,
+                         (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec, (long long)sb.st_size);
+        k += n > 0 ? (size_t)n : 0;
+    }
+}
+
+static void search_cache_clear(search_cache *c)
+{
+    dscat_search_index_free(c->idx);
+    dscat_annotation_list_free(&c->notes);
+    memset(c, 0, sizeof(*c));
+}
+
+/* The index and annotations of the catalog in dir, reloaded only when it changed. */
+static int search_cache_get(search_cache *c, const char *dir, char *fail, size_t size)
+{
+    char gen[256];
+    catalog_generation(dir, gen, sizeof(gen));
+    if (c->loaded && strcmp(c->dir, dir) == 0 && strcmp(c->generation, gen) == 0)
+        return 0;
+    search_cache_clear(c);
+    dscat_store *st = NULL;
+    dscat_error err = {0};
+    int rc = dscat_store_open(&st, dir, DSCAT_STORE_READ, &err);
+    if (rc == DSCAT_ENOTFOUND)
+        snprintf(err.message, sizeof(err.message),
+                 "the catalog is not built yet: run 'dscat refresh'");
+    if (rc == 0)
+        rc = dscat_search_index_load(&c->idx, st, dir, &err);
+    if (rc == 0)
+        rc = dscat_annotations_read(&c->notes, dir, NULL, &err);
+    dscat_store_close(st);
+    if (rc) {
+        search_cache_clear(c);
+        snprintf(fail, size, "%s", err.message);
+        return rc;
+    }
+    snprintf(c->dir, sizeof(c->dir), "%s", dir);
+    snprintf(c->generation, sizeof(c->generation), "%s", gen);
+    c->loaded = true;
+    return 0;
+}
+
+static json_t *do_search(session *ss, json_t *args, arg_error *ae, char *fail, size_t size)
 {
     json_t *kw = json_object_get(args, "keywords");
     json_t *top = json_object_get(args, "top_n");
@@ -159,28 +380,32 @@ static json_t *do_search(json_t *args, arg_error *ae, char *fail, size_t size)
     if (ntop > MAX_TOP)
         ntop = MAX_TOP; /* as HTTP's top */
     size_t n = json_array_size(kw);
-    const char **kws = calloc(n + 1, sizeof(char *));
+    const char **kws = dscat_calloc(n + 1, sizeof(char *));
+    if (kws == NULL) {
+        snprintf(fail, size, "out of memory");
+        return NULL;
+    }
     for (size_t i = 0; i < n; i++) {
         if (!json_is_string(json_array_get(kw, i))) {
             snprintf(ae->message, sizeof(ae->message), "argument 'keywords' must hold strings");
-            free(kws);
+            dscat_free(kws);
             return NULL;
         }
         kws[i] = json_string_value(json_array_get(kw, i));
     }
-    dscat_config *cfg = NULL;
-    dscat_store *st = NULL;
-    dscat_search_index *idx = NULL;
+    char *dir = NULL;
     dscat_search_result r = {0};
-    dscat_annotation_list notes = {0};
     json_t *result = NULL;
     dscat_error err = {0};
-    if (open_catalog(&cfg, &st, fail, size))
+    if (dscat_catalog_dir(&dir, &err)) {
+        snprintf(fail, size, "%s", err.message);
         goto done;
+    }
+    if (search_cache_get(&ss->search, dir, fail, size))
+        goto done;
+    const dscat_annotation_list *notes = &ss->search.notes;
     dscat_search_options o = {.keywords = kws, .nkeywords = n, .top = (size_t)ntop};
-    if (dscat_search_index_load(&idx, st, cfg->catalog_dir, &err) ||
-        dscat_search(&r, idx, &o, &err) ||
-        dscat_annotations_read(&notes, cfg->catalog_dir, NULL, &err)) {
+    if (dscat_search(&r, ss->search.idx, &o, &err)) {
         snprintf(fail, size, "%s", err.message);
         goto done;
     }
@@ -190,15 +415,15 @@ static json_t *do_search(json_t *args, arg_error *ae, char *fail, size_t size)
         const dscat_search_hit *h = &r.hits[i];
         const char *parts[] = {h->database, h->schema, h->table_name};
         char *key = dscat_join_qualified(parts, 3);
-        for (size_t k = 0; key && k < notes.count; k++) {
-            if (strcmp(notes.items[k].table, key) != 0)
+        for (size_t k = 0; key && k < notes->count; k++) {
+            if (strcmp(notes->items[k].table, key) != 0)
                 continue;
             json_t *ann = json_object_get(by_table, key);
             if (ann == NULL) {
                 ann = json_array();
-                for (size_t m = k; m < notes.count; m++)
-                    if (strcmp(notes.items[m].table, key) == 0)
-                        json_array_append_new(ann, dscat_render_annotation(&notes.items[m]));
+                for (size_t m = k; m < notes->count; m++)
+                    if (strcmp(notes->items[m].table, key) == 0)
+                        json_array_append_new(ann, dscat_render_annotation(&notes->items[m]));
                 json_object_set_new(by_table, key, ann);
             }
             break;
@@ -209,13 +434,49 @@ static json_t *do_search(json_t *args, arg_error *ae, char *fail, size_t size)
     result = json_pack("{s:o, s:I, s:o}", "matches", matches, "count", (json_int_t)r.count,
                        "annotations", by_table);
 done:
-    dscat_annotation_list_free(&notes);
     dscat_search_result_free(&r);
-    dscat_search_index_free(idx);
-    dscat_store_close(st);
-    dscat_config_free(cfg);
-    free(kws);
+    free(dir);
+    dscat_free(kws);
     return result;
+}
+
+/*
+ * The older tool's per-column rows (its metadata.parquet columns, OLDER-TOOL.md §1) added to
+ * each column of dscat_render_table's answer, and its table fields to "table".
+ */
+static json_t *table_with_rows(const dscat_table_detail *d)
+{
+    json_t *j = dscat_render_table(d);
+    if (j == NULL)
+        return NULL;
+    json_t *t = json_object_get(j, "table");
+    json_object_set_new(t, "server", json_string(d->server ? d->server : ""));
+    json_object_set_new(t, "last_modified", dscat_render_time(d->last_modified_us));
+    json_object_set_new(t, "scanned_at", dscat_render_time(d->scanned_at_us));
+    json_t *cols = json_object_get(j, "columns");
+    for (size_t i = 0; i < d->ncolumns && i < json_array_size(cols); i++) {
+        const dscat_column_detail *c = &d->columns[i];
+        json_t *row = json_array_get(cols, i);
+        json_t *rate = json_null();
+        if (c->null_count != DSCAT_NULL_ESTIMATE && c->profiled_rows != DSCAT_NULL_ESTIMATE)
+            rate = json_real(c->profiled_rows == 0
+                                 ? 0.0
+                                 : round((double)c->null_count / (double)c->profiled_rows * 1e4) /
+                                       1e4);
+        json_object_set_new(row, "database", json_string(d->database));
+        json_object_set_new(row, "schema", json_string(d->schema));
+        json_object_set_new(row, "table_name", json_string(d->table_name));
+        json_object_set_new(row, "row_count_estimate",
+                            d->row_count_estimate == DSCAT_NULL_ESTIMATE
+                                ? json_null()
+                                : json_integer(d->row_count_estimate));
+        json_object_set_new(row, "last_modified", dscat_render_time(d->last_modified_us));
+        json_object_set_new(row, "scanned_at", dscat_render_time(d->scanned_at_us));
+        json_object_set_new(row, "null_rate", rate);
+        json_object_set_new(row, "target", json_string(d->target));
+        json_object_set_new(row, "server", json_string(d->server ? d->server : ""));
+    }
+    return j;
 }
 
 static json_t *do_table(json_t *args, arg_error *ae, char *fail, size_t size)
@@ -237,12 +498,17 @@ static json_t *do_table(json_t *args, arg_error *ae, char *fail, size_t size)
     char *name = dscat_join_qualified(parts, 3);
     int rc = dscat_table_lookup(&d, &cands, st, cfg->catalog_dir, name, &err);
     if (rc == DSCAT_ENOTFOUND) {
-        result = json_pack("{s:o}", "error",
-                           json_sprintf("Table %s.%s.%s not found", db, schema, table));
+        /* The older tool's answer, {"error": "Table D.S.T not found"}, as a tool error. */
+        json_t *e = json_pack("{s:o}", "error",
+                              json_sprintf("Table %s.%s.%s not found", db, schema, table));
+        char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
+        snprintf(fail, size, "%s", text ? text : "table not found");
+        free(text);
+        json_decref(e);
     } else if (rc) {
         snprintf(fail, size, "%s", err.message);
     } else {
-        result = dscat_render_table(d);
+        result = table_with_rows(d);
     }
     free(name);
 done:
@@ -393,7 +659,7 @@ static json_t *result_reply(json_t *id, json_t *result)
 /* Refuses an argument the tool's inputSchema does not list (additionalProperties: false). */
 static void unknown_argument(const char *name, json_t *args, arg_error *ae)
 {
-    json_t *list = tools_list(), *tool;
+    json_t *list = tools_list(versions[0]), *tool;
     size_t i;
     json_array_foreach(json_object_get(list, "tools"), i, tool)
     {
@@ -414,7 +680,7 @@ static void unknown_argument(const char *name, json_t *args, arg_error *ae)
     json_decref(list);
 }
 
-static json_t *call_tool(json_t *id, json_t *params)
+static json_t *call_tool(session *ss, json_t *id, json_t *params)
 {
     const char *name = json_string_value(json_object_get(params, "name"));
     json_t *args = json_object_get(params, "arguments");
@@ -433,7 +699,7 @@ static json_t *call_tool(json_t *id, json_t *params)
     if (ae.message[0])
         ;
     else if (strcmp(name, "search_catalog") == 0)
-        result = do_search(args, &ae, fail, sizeof(fail));
+        result = do_search(ss, args, &ae, fail, sizeof(fail));
     else if (strcmp(name, "get_table_details") == 0)
         result = do_table(args, &ae, fail, sizeof(fail));
     else if (strcmp(name, "find_join_paths") == 0)
@@ -467,15 +733,20 @@ static json_t *call_tool(json_t *id, json_t *params)
                                 is_error ? (fail[0] ? fail : "tool failed") : text);
     json_t *reply =
         result_reply(id, json_pack("{s:o, s:b}", "content", content, "isError", is_error));
-    if (result && json_is_object(result) && !is_error)
+    if (result && json_is_object(result) && !is_error && has_structured(ss->version))
         json_object_set(json_object_get(reply, "result"), "structuredContent", result);
     free(text);
     json_decref(result);
     return reply;
 }
 
-/* Answers one message; NULL for a notification (no reply). */
-static json_t *handle(json_t *msg)
+/*
+ * Answers one message; NULL for a notification or a response (no reply). Before initialize, only
+ * ping is answered: any other request is NOT_INITIALIZED. A message without a method that carries
+ * a result or an error is the client's response to a request and is ignored (this server sends
+ * none).
+ */
+static json_t *handle(session *ss, json_t *msg)
 {
     if (!json_is_object(msg))
         return error_reply(NULL, INVALID_REQUEST, "a request must be a JSON object");
@@ -483,6 +754,9 @@ static json_t *handle(json_t *msg)
     const char *method = json_string_value(json_object_get(msg, "method"));
     const char *version = json_string_value(json_object_get(msg, "jsonrpc"));
     bool notification = id == NULL;
+    if (json_object_get(msg, "method") == NULL &&
+        (json_object_get(msg, "result") || json_object_get(msg, "error")))
+        return NULL;
     if (id && !json_is_string(id) && !json_is_integer(id) && !json_is_null(id))
         return error_reply(NULL, INVALID_REQUEST, "id must be a string or an integer");
     if (method == NULL || version == NULL || strcmp(version, "2.0") != 0)
@@ -491,28 +765,33 @@ static json_t *handle(json_t *msg)
                                           "a request needs \"jsonrpc\": \"2.0\" and a method");
     json_t *params = json_object_get(msg, "params");
     if (strcmp(method, "initialize") == 0) {
+        if (notification)
+            return NULL;
+        if (params != NULL && !json_is_object(params))
+            return error_reply(id, INVALID_PARAMS, "initialize needs params {protocolVersion}");
         const char *asked = json_string_value(json_object_get(params, "protocolVersion"));
         const char *use = versions[0];
         for (size_t i = 0; asked && i < sizeof(versions) / sizeof(versions[0]); i++)
             if (strcmp(asked, versions[i]) == 0)
                 use = versions[i];
-        return notification
-                   ? NULL
-                   : result_reply(id, json_pack("{s:s, s:{s:{s:b}}, s:{s:s, s:s}}",
-                                                "protocolVersion", use, "capabilities", "tools",
-                                                "listChanged", 0, "serverInfo", "name", "dscat",
-                                                "version", dscat_version()));
+        ss->version = use;
+        return result_reply(id,
+                            json_pack("{s:s, s:{s:{s:b}}, s:{s:s, s:s}}", "protocolVersion", use,
+                                      "capabilities", "tools", "listChanged", 0, "serverInfo",
+                                      "name", "dscat", "version", dscat_version()));
     }
     if (notification)
         return NULL; /* notifications/initialized, cancellations, ...: nothing to answer */
     if (strcmp(method, "ping") == 0)
         return result_reply(id, json_object());
+    if (ss->version == NULL)
+        return error_reply(id, NOT_INITIALIZED, "Server not initialized: send initialize first");
     if (strcmp(method, "tools/list") == 0)
-        return result_reply(id, tools_list());
+        return result_reply(id, tools_list(ss->version));
     if (strcmp(method, "tools/call") == 0) {
         if (!json_is_object(params))
             return error_reply(id, INVALID_PARAMS, "tools/call needs params {name, arguments}");
-        return call_tool(id, params);
+        return call_tool(ss, id, params);
     }
     return error_reply(id, METHOD_NOT_FOUND, "Method not found");
 }
@@ -593,39 +872,210 @@ static void send(FILE *out, json_t *reply)
     json_decref(reply);
 }
 
-int dscat_mcp_serve(FILE *in, FILE *out)
+/* ---- the input, read ahead ---------------------------------------------------------------- */
+
+/* One line of input: parsed (msg), or not (line kept for the error), or too long. */
+typedef struct inbound {
+    json_t *msg;
+    char *line;
+    size_t n;
+    bool too_long;
+} inbound;
+
+/*
+ * What the reader thread hands to the answering loop. pending holds the ids of the requests read
+ * and not answered yet; cancelled those of them whose notifications/cancelled has arrived.
+ */
+typedef struct inbox {
+    FILE *in;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    inbound queue[MAX_QUEUED];
+    size_t head, count;
+    bool eof;
+    json_t *pending, *cancelled;
+} inbox;
+
+static bool id_in(json_t *list, json_t *id, bool remove)
 {
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        if (json_equal(v, id)) {
+            if (remove)
+                json_array_remove(list, i);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Under the lock: notes the ids a message asks for and a cancellation it brings. */
+static void note_message(inbox *b, json_t *msg)
+{
+    if (json_is_array(msg)) {
+        size_t i;
+        json_t *item;
+        json_array_foreach(msg, i, item) note_message(b, item);
+        return;
+    }
+    if (!json_is_object(msg))
+        return;
+    json_t *id = json_object_get(msg, "id");
+    const char *method = json_string_value(json_object_get(msg, "method"));
+    if (method == NULL)
+        return;
+    if (id && !json_is_null(id)) {
+        json_array_append(b->pending, id);
+    } else if (id == NULL && strcmp(method, "notifications/cancelled") == 0) {
+        json_t *which = json_object_get(json_object_get(msg, "params"), "requestId");
+        /* Only a request still queued or running: a late cancellation is ignored. */
+        if (which && id_in(b->pending, which, false) && !id_in(b->cancelled, which, false))
+            json_array_append(b->cancelled, which);
+    }
+}
+
+static void *reader_main(void *arg)
+{
+    inbox *b = arg;
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
-    while ((n = getline(&line, &cap, in)) >= 0) {
+    while ((n = getline(&line, &cap, b->in)) >= 0) {
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
             line[--n] = '\0';
         if (n == 0)
             continue;
+        inbound item = {0};
         if (n > MAX_LINE) {
+            item.too_long = true;
+        } else {
+            json_error_t jerr;
+            item.msg = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+            if (item.msg == NULL) {
+                item.line = line; /* the parse error is reported from the answering loop */
+                item.n = (size_t)n;
+                line = NULL;
+                cap = 0;
+            }
+        }
+        pthread_mutex_lock(&b->mu);
+        while (b->count == MAX_QUEUED)
+            pthread_cond_wait(&b->cv, &b->mu);
+        if (item.msg)
+            note_message(b, item.msg);
+        b->queue[(b->head + b->count) % MAX_QUEUED] = item;
+        b->count++;
+        pthread_cond_broadcast(&b->cv);
+        pthread_mutex_unlock(&b->mu);
+    }
+    free(line);
+    pthread_mutex_lock(&b->mu);
+    b->eof = true;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    return NULL;
+}
+
+/* The next message, waiting for it; false at the end of the input. */
+static bool next_message(inbox *b, inbound *out)
+{
+    pthread_mutex_lock(&b->mu);
+    while (b->count == 0 && !b->eof)
+        pthread_cond_wait(&b->cv, &b->mu);
+    bool got = b->count > 0;
+    if (got) {
+        *out = b->queue[b->head];
+        b->head = (b->head + 1) % MAX_QUEUED;
+        b->count--;
+        pthread_cond_broadcast(&b->cv);
+    }
+    pthread_mutex_unlock(&b->mu);
+    return got;
+}
+
+/* True when the request was cancelled; either way it is no longer pending. */
+static bool settle(inbox *b, json_t *msg)
+{
+    json_t *id = json_is_object(msg) ? json_object_get(msg, "id") : NULL;
+    if (id == NULL || json_is_null(id) || json_object_get(msg, "method") == NULL)
+        return false;
+    pthread_mutex_lock(&b->mu);
+    id_in(b->pending, id, true);
+    bool cancelled = id_in(b->cancelled, id, true);
+    pthread_mutex_unlock(&b->mu);
+    return cancelled;
+}
+
+/* True when a request's cancellation has already arrived: it is not even started. */
+static bool cancelled_already(inbox *b, json_t *msg)
+{
+    json_t *id = json_is_object(msg) ? json_object_get(msg, "id") : NULL;
+    if (id == NULL || json_is_null(id))
+        return false;
+    pthread_mutex_lock(&b->mu);
+    bool c = id_in(b->cancelled, id, false);
+    pthread_mutex_unlock(&b->mu);
+    return c;
+}
+
+/* Answers one message (or NULL); a cancelled request gets no answer. */
+static json_t *answer(session *ss, inbox *b, json_t *msg)
+{
+    json_t *r = cancelled_already(b, msg) ? NULL : handle(ss, msg);
+    if (settle(b, msg)) {
+        json_decref(r);
+        r = NULL;
+    }
+    return r;
+}
+
+int dscat_mcp_serve(FILE *in, FILE *out)
+{
+    inbox b = {.in = in, .pending = json_array(), .cancelled = json_array()};
+    session ss = {0};
+    if (b.pending == NULL || b.cancelled == NULL) {
+        json_decref(b.pending);
+        json_decref(b.cancelled);
+        return -1;
+    }
+    pthread_mutex_init(&b.mu, NULL);
+    pthread_cond_init(&b.cv, NULL);
+    pthread_t reader;
+    if (pthread_create(&reader, NULL, reader_main, &b) != 0) {
+        json_decref(b.pending);
+        json_decref(b.cancelled);
+        return -1;
+    }
+    inbound item;
+    while (next_message(&b, &item)) {
+        json_t *msg = item.msg;
+        if (item.too_long) {
             send(out, error_reply(NULL, INVALID_REQUEST, "message too large"));
             continue;
         }
-        json_error_t jerr;
-        json_t *msg = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
         if (msg == NULL) {
+            json_error_t jerr;
+            json_t *again = json_loadb(item.line, item.n, JSON_REJECT_DUPLICATES, &jerr);
+            json_decref(again);
             char m[300];
             snprintf(m, sizeof(m), "Parse error: %s", jerr.text);
             for (char *p = m; *p; p++) /* the parser may quote the bad bytes: keep ASCII */
                 *p = *p >= 0x20 && *p < 0x7f ? *p : '?';
-            json_t *id = guess_id(line, (size_t)n);
+            json_t *id = guess_id(item.line, item.n);
             send(out, error_reply(id, PARSE_ERROR, m));
             json_decref(id);
+            free(item.line);
             continue;
         }
         if (json_is_array(msg)) {
             json_t *replies = json_array();
             size_t i;
-            json_t *item;
-            json_array_foreach(msg, i, item)
+            json_t *one;
+            json_array_foreach(msg, i, one)
             {
-                json_t *r = handle(item);
+                json_t *r = answer(&ss, &b, one);
                 if (r)
                     json_array_append_new(replies, r);
             }
@@ -635,12 +1085,17 @@ int dscat_mcp_serve(FILE *in, FILE *out)
                 send(out, json_incref(replies));
             json_decref(replies);
         } else {
-            json_t *r = handle(msg);
+            json_t *r = answer(&ss, &b, msg);
             if (r)
                 send(out, r);
         }
         json_decref(msg);
     }
-    free(line);
+    pthread_join(reader, NULL);
+    pthread_mutex_destroy(&b.mu);
+    pthread_cond_destroy(&b.cv);
+    json_decref(b.pending);
+    json_decref(b.cancelled);
+    search_cache_clear(&ss.search);
     return 0;
 }

@@ -10,6 +10,7 @@ printf '[targets.shop]\ntype = "sqlite"\npath = "%s"\n' "$dir/shop.sqlite" >"$ho
 DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
 
 coproc MCP { DSCAT_HOME=$home DSCAT_USER=bot "$DSCAT" mcp 2>"$TEST_TMP/mcp.err"; }
+mcp_pid=$MCP_PID # bash unsets MCP_PID once the coprocess has exited
 rpc() {
     printf '%s\n' "$1" >&"${MCP[1]}"
     local line=""
@@ -37,6 +38,7 @@ check "get_table_details: columns as the store has them" test "$(text <<<"$r" | 
 check "get_table_details: inbound reference from OrderItem" test "$(text <<<"$r" | jq -r '.inbound[0].table_name')" = OrderItem
 r=$(call 5 get_table_details '{"database":"shop","schema":"main","table_name":"Nope"}')
 check "get_table_details: an unknown table is the older tool's error object" test "$(text <<<"$r" | jq -r .error)" = "Table shop.main.Nope not found"
+check "get_table_details: an unknown table is an isError result" test "$(jq -r .result.isError <<<"$r")" = true
 r=$(call 6 find_join_paths '{"table_name":"Order"}')
 check "find_join_paths: exact names (no OrderItem outbound)" test "$(text <<<"$r" | jq -r '[.outbound[].fk_references] | join(",")')" = "main.Customer.CustomerId"
 check "find_join_paths: inbound" test "$(text <<<"$r" | jq -r '.inbound[0].table_name + "." + .inbound[0].column_name')" = "OrderItem.OrderId"
@@ -68,5 +70,96 @@ check "a batch of non-objects: invalid request replies" test "$(jq -r '.[0].erro
 r=$(rpc '{"jsonrpc":"2.0","id":18,"method":"ping"}')
 check "the server still answers afterwards" test "$(jq -r '.id' <<<"$r")" = 18
 exec {MCP[1]}>&-
-wait "$MCP_PID" 2>/dev/null
+wait "$mcp_pid" 2>/dev/null
 check "the server exits cleanly when its input ends" test "$?" = 0
+
+# The session rules: before initialize only ping is answered (-32002 for the rest), a response
+# from the client is ignored, a request cancelled before its answer is never answered.
+init='{"jsonrpc":"2.0","id":"i","method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}'
+out=$(printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' '{"jsonrpc":"2.0","id":2,"method":"ping"}' \
+    '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"get_catalog_status","arguments":{}}}' "$init" \
+    '{"jsonrpc":"2.0","id":4,"result":{"roots":[]}}' '{"jsonrpc":"2.0","id":5,"error":{"code":-32601,"message":"no"}}' \
+    '{"jsonrpc":"2.0","id":6,"method":"ping"}' | DSCAT_HOME=$home "$DSCAT" mcp 2>/dev/null)
+assert_eq "before initialize: tools/list and tools/call are -32002, ping is answered" "1 -32002|2 ok|3 -32002|i ok|6 ok" \
+    "$(jq -r '"\(.id) \(.error.code // "ok")"' <<<"$out" | paste -sd '|')"
+check "responses from the client are ignored, not answered" test "$(jq -s 'map(select(.id == 4 or .id == 5)) | length' <<<"$out")" = 0
+
+# Cancellation: the first search loads the index; the request behind it is cancelled while it
+# waits (both lines arrive together) and gets no answer; a cancellation of an unknown request
+# changes nothing.
+out=$(printf '%s\n' "$init" '{"jsonrpc":"2.0","method":"notifications/initialized"}' \
+    '{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"search_catalog","arguments":{"keywords":["order"]}}}' \
+    '{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"search_catalog","arguments":{"keywords":["customer"]}}}' \
+    '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":11,"reason":"no longer needed"}}' \
+    '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":99}}' \
+    '{"jsonrpc":"2.0","id":12,"method":"ping"}' | DSCAT_HOME=$home "$DSCAT" mcp 2>/dev/null)
+check "a cancelled request is not answered" test "$(jq -s 'map(select(.id == 11)) | length' <<<"$out")" = 0
+check "the cancellation itself gets no answer, and the server goes on" test "$(jq -r '.id' <<<"$out" | paste -sd ' ')" = "i 10 12"
+
+# Tools per negotiated version: title, annotations, outputSchema and structuredContent only
+# where the version has them.
+tools_for() {
+    printf '%s\n' "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"$1\"}}" \
+        '{"jsonrpc":"2.0","id":2,"method":"tools/list"}' \
+        '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"get_catalog_status","arguments":{}}}' |
+        DSCAT_HOME=$home "$DSCAT" mcp 2>/dev/null
+}
+out=$(tools_for 2025-06-18)
+check "2025-06-18: every tool has a title, annotations and an outputSchema" test "$(jq -s '.[1].result.tools | map(select(.title and .annotations and .outputSchema)) | length' <<<"$out")" = 6
+assert_eq "2025-06-18: readOnlyHint true for the read tools, false for add_annotation; never destructive" \
+    "add_annotation false false false,find_join_paths true false true,get_annotations true false true,get_catalog_status true false true,get_table_details true false true,search_catalog true false true" \
+    "$(jq -s -r '.[1].result.tools | map("\(.name) \(.annotations.readOnlyHint) \(.annotations.destructiveHint) \(.annotations.idempotentHint)") | sort | join(",")' <<<"$out")"
+check "2025-06-18: a tool result has structuredContent" test "$(jq -s -r '.[2].result.structuredContent.status' <<<"$out")" = OK
+out=$(tools_for 2025-03-26)
+check "2025-03-26: annotations, no title, no outputSchema, no structuredContent" test "$(jq -s '[(.[1].result.tools | map(select(.annotations and (has("outputSchema") | not) and (has("title") | not))) | length), (.[2].result | has("structuredContent"))] | tostring' <<<"$out")" = '"[6,false]"'
+out=$(tools_for 2024-11-05)
+check "2024-11-05: neither annotations, title, outputSchema nor structuredContent" test "$(jq -s '[(.[1].result.tools | map(select(has("annotations") or has("title") or has("outputSchema"))) | length), (.[2].result | has("structuredContent"))] | tostring' <<<"$out")" = '"[0,false]"'
+
+# get_table_details: the older tool's per-column rows, every field.
+out=$(printf '%s\n' "$init" '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_table_details","arguments":{"database":"shop","schema":"main","table_name":"Order"}}}' |
+    DSCAT_HOME=$home "$DSCAT" mcp 2>/dev/null | tail -1)
+assert_eq "get_table_details: every column row has the older tool's 18 fields" "database,schema,table_name,column_name,data_type,is_nullable,is_primary_key,is_foreign_key,fk_references,row_count_estimate,last_modified,scanned_at,null_count,null_rate,distinct_count,profiled_rows,target,server" \
+    "$(jq -r '.result.structuredContent.columns[0] as $r | ["database","schema","table_name","column_name","data_type","is_nullable","is_primary_key","is_foreign_key","fk_references","row_count_estimate","last_modified","scanned_at","null_count","null_rate","distinct_count","profiled_rows","target","server"] | map(select(. as $k | $r | has($k))) | join(",")' <<<"$out")"
+assert_eq "get_table_details: the row values (table, target, server, scanned_at from the store)" "shop main Order shop shop true" \
+    "$(jq -r '.result.structuredContent.columns[1] | "\(.database) \(.schema) \(.table_name) \(.target) \(.server) \(.scanned_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T"))"' <<<"$out")"
+
+# search_catalog on a 200,000-column catalog: the index is loaded once, later calls cost a few
+# milliseconds; it is reloaded when the store or the annotations change.
+awk 'BEGIN { print "BEGIN;"; for (t = 0; t < 2000; t++) { s = "CREATE TABLE t" t " (c0 INTEGER PRIMARY KEY";
+             for (c = 1; c < 100; c++) s = s ", c" c " TEXT"; print s ");" } print "COMMIT;" }' | sqlite3 "$dir/wide.sqlite"
+wide=$(new_home)
+printf '[targets.wide]\ntype = "sqlite"\npath = "%s"\n' "$dir/wide.sqlite" >"$wide/targets.toml"
+DSCAT_HOME=$wide "$DSCAT" refresh >/dev/null 2>&1
+coproc WIDE { DSCAT_HOME=$wide DSCAT_USER=bot "$DSCAT" mcp 2>/dev/null; }
+wide_pid=$WIDE_PID
+wrpc() {
+    printf '%s\n' "$1" >&"${WIDE[1]}"
+    local line=""
+    read -r -t 60 line <&"${WIDE[0]}"
+    printf '%s' "$line"
+}
+search() { wrpc "{\"jsonrpc\":\"2.0\",\"id\":$1,\"method\":\"tools/call\",\"params\":{\"name\":\"search_catalog\",\"arguments\":{\"keywords\":[\"$2\"],\"top_n\":5}}}"; }
+wrpc "$init" >/dev/null
+t0=$(date +%s%N)
+r=$(search 1 c42)
+t1=$(date +%s%N)
+check "a search on 200,000 columns answers" test "$(jq -r '.result.structuredContent.count' <<<"$r")" = 5
+for i in $(seq 2 41); do search "$i" "c$((i % 90))" >/dev/null; done
+t2=$(date +%s%N)
+first_ms=$(((t1 - t0) / 1000000))
+per_call_us=$(((t2 - t1) / 40000))
+echo "        first call ${first_ms} ms, then ${per_call_us} us per call"
+check "later searches cost a few milliseconds each (${per_call_us} us; the first, with the load, ${first_ms} ms)" \
+    test "$per_call_us" -lt 25000 -a "$((per_call_us * 4 / 1000))" -lt "$first_ms"
+sqlite3 "$dir/wide.sqlite" 'CREATE TABLE zebra_crossing (stripe_id INTEGER PRIMARY KEY);'
+DSCAT_HOME=$wide "$DSCAT" refresh >/dev/null 2>&1
+r=$(search 50 zebra)
+check "after a refresh the index is reloaded (the new table is found)" test "$(jq -r '.result.structuredContent.matches[0].table_name' <<<"$r")" = zebra_crossing
+wrpc '{"jsonrpc":"2.0","id":51,"method":"tools/call","params":{"name":"add_annotation","arguments":{"target":"wide.main.zebra_crossing","type":"note","content":"pedestrians"}}}' >/dev/null
+r=$(search 52 zebra)
+check "after an annotation is added the search shows it" test "$(jq -r '.result.structuredContent.annotations["wide.main.zebra_crossing"][0].content' <<<"$r")" = pedestrians
+printf '%s\n' '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":52}}' >&"${WIDE[1]}"
+r=$(wrpc '{"jsonrpc":"2.0","id":53,"method":"ping"}')
+check "a cancellation after the answer is ignored (the next line answers the ping)" test "$(jq -r .id <<<"$r")" = 53
+exec {WIDE[1]}>&-
+wait "$wide_pid" 2>/dev/null
