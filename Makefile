@@ -37,12 +37,15 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 .PHONY: all deps demo check unit tools clean format format-check
 all: $(BUILD)/dscat tools
 
-tools: $(BUILD)/duckq $(BUILD)/silent_listener $(BUILD)/s3tool
+tools: $(BUILD)/duckq $(BUILD)/silent_listener $(BUILD)/stall_proxy $(BUILD)/s3tool
 
 $(BUILD)/s3tool: $(BUILD)/obj/tests/tools/s3tool.o $(BUILD)/libdscat.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/silent_listener: $(BUILD)/obj/tests/tools/silent_listener.o
+	$(CC) $(LDFLAGS) -o $@ $^
+
+$(BUILD)/stall_proxy: $(BUILD)/obj/tests/tools/stall_proxy.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/obj/%.o: %.c
