@@ -25,9 +25,10 @@ home=$(new_home)
 } >"$home/targets.toml"
 export DSCAT_CONNECT_TIMEOUT=1
 
-# start_proxy BYTES: a stall_proxy in front of PostgreSQL; sets proxy_port and proxy_pid.
+# start_proxy BYTES [PORT]: a stall_proxy in front of PostgreSQL (or PORT); sets proxy_port and
+# proxy_pid.
 start_proxy() {
-    "$STALL_PROXY" "$PG_PORT" "$1" >"$TEST_TMP/proxy.port" &
+    "$STALL_PROXY" "${2:-$PG_PORT}" "$1" >"$TEST_TMP/proxy.port" &
     proxy_pid=$!
     for _ in $(seq 1 50); do [ -s "$TEST_TMP/proxy.port" ] && break; sleep 0.1; done
     proxy_port=$(cat "$TEST_TMP/proxy.port")
@@ -51,13 +52,13 @@ expect_stall() {
     local label=$1 cause=$2 min=$3 max=$4 t0 err rc ms
     shift 4
     t0=$(date +%s%N)
-    err=$(env T_PG_PORT="$proxy_port" DSCAT_HOME="$home" "$@" 2>&1 >/dev/null)
+    err=$(env T_PG_PORT="$proxy_port" T_MY_PORT="$proxy_port" DSCAT_HOME="$home" "$@" 2>&1 >/dev/null)
     rc=$?
     ms=$(ms_since "$t0")
     echo "  $label: gave up after $ms ms"
     assert_eq "$label: exit 1" 1 "$rc"
     assert_eq "$label: exactly one line on stderr" 1 "$(line_count "$err")"
-    assert_match "$label: the line names the target and what stalled" "^dscat: .*target pg.*$cause" "$err"
+    assert_match "$label: the line names the target and what stalled" "^dscat: .*target ${target:-pg}.*$cause" "$err"
     check "$label: within the deadline ($min-$max ms, took $ms)" test "$ms" -ge "$min" -a "$ms" -le "$max"
 }
 
@@ -105,3 +106,43 @@ DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
 err=$(DSCAT_HOME=$home "$DSCAT" cache refresh pg public.noisy_view 2>&1 >/dev/null)
 assert_eq "a cache refresh of a view raising notices succeeds" 0 "$?"
 assert_eq "server notices never reach stderr" "" "$err"
+
+# MariaDB: the same stalls, against read and write timeouts of query_timeout.
+my_sql -e 'DROP DATABASE IF EXISTS stallmy; CREATE DATABASE stallmy'
+{
+    for i in $(seq 1 200); do
+        printf 'CREATE TABLE wide_%s (id int PRIMARY KEY, a text, b text, c int, d date, ' "$i"
+        printf 'e decimal(10,2), f boolean, g text, h bigint, k timestamp NULL) ENGINE=Aria;\n'
+    done
+    printf 'CREATE TABLE big (id int PRIMARY KEY, h char(32), twice bigint) ENGINE=Aria;\n'
+    printf 'INSERT INTO big SELECT seq, md5(seq), seq * 2 FROM seq_1_to_300000;\n'
+} | my_sql stallmy
+home=$(new_home)
+{
+    printf '[settings]\nquery_timeout = 3\n\n'
+    my_target my 'database = "stallmy"'
+} >"$home/targets.toml"
+target=my
+check "mariadb: control refresh succeeds" env DSCAT_HOME="$home" "$DSCAT" refresh
+check "mariadb: control cache refresh of 300k rows succeeds" env DSCAT_HOME="$home" "$DSCAT" cache refresh my stallmy.big
+catalog_before=$(tree_sums "$home")
+cache_before=$(cache_files)
+count() { DSCAT_HOME=$home "$DSCAT" query 'SELECT count(*), sum(twice) FROM my.stallmy.big' --format csv | tail -n +2; }
+assert_eq "mariadb: the cached table reads back whole" "300000,90000300000" "$(count)"
+
+start_proxy 8 "$MY_PORT"
+expect_stall "mariadb: stall in the login" "timed out" 900 2500 "$DSCAT" refresh
+kill "$proxy_pid"
+
+start_proxy 16384 "$MY_PORT"
+expect_stall "mariadb: stall mid-scan" "stalled" 2900 4500 "$DSCAT" refresh
+assert_eq "mariadb: stall mid-scan: the catalog directory is byte for byte as it was" "$catalog_before" "$(tree_sums "$home")"
+kill "$proxy_pid"
+check "mariadb: after the stalled scan, the next refresh is ok" env DSCAT_HOME="$home" "$DSCAT" refresh
+
+start_proxy 2000000 "$MY_PORT"
+expect_stall "mariadb: stall mid-read of rows" "reading rows of stallmy\.big stalled" 2900 4500 "$DSCAT" cache refresh my stallmy.big
+assert_eq "mariadb: stall mid-read: the cache's files are as they were" "$cache_before" "$(cache_files)"
+assert_eq "mariadb: stall mid-read: the old version is current and reads back whole" "300000,90000300000" "$(count)"
+kill "$proxy_pid"
+check "mariadb: the next cache refresh is ok" env DSCAT_HOME="$home" "$DSCAT" cache refresh my stallmy.big
