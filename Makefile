@@ -47,12 +47,15 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 .PHONY: all deps demo check unit tools clean format format-check fuzz fuzzers
 all: $(BUILD)/dscat tools
 
-tools: $(BUILD)/duckq $(BUILD)/silent_listener $(BUILD)/s3tool
+tools: $(BUILD)/duckq $(BUILD)/silent_listener $(BUILD)/stall_proxy $(BUILD)/s3tool
 
 $(BUILD)/s3tool: $(BUILD)/obj/tests/tools/s3tool.o $(BUILD)/libdscat.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/silent_listener: $(BUILD)/obj/tests/tools/silent_listener.o
+	$(CC) $(LDFLAGS) -o $@ $^
+
+$(BUILD)/stall_proxy: $(BUILD)/obj/tests/tools/stall_proxy.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/obj/%.o: %.c

@@ -6,6 +6,12 @@
  *
  * Connecting uses libmariadb's non-blocking API with our own poll deadline, so that
  * connect_timeout bounds the TCP connect and the whole handshake (a silent server times out).
+ *
+ * After the login every read and write on the socket waits at most query_timeout
+ * (MYSQL_OPT_READ_TIMEOUT, MYSQL_OPT_WRITE_TIMEOUT): a query without an answer, and a row stream
+ * that stops, end with the connection closed by libmariadb ("lost connection"), reported as a
+ * stall when the deadline is what ended it. On MariaDB the catalog queries are also bounded on
+ * the server by max_statement_time.
  */
 #include "sources/source.h"
 
@@ -24,6 +30,7 @@ typedef struct my_source {
     dscat_source base;
     MYSQL *conn;
     char *where;
+    int query_timeout; /* seconds: each read and write on the socket after the login */
 } my_source;
 
 static const char *const system_schemas =
@@ -111,6 +118,7 @@ static int my_connect(dscat_source **out, const dscat_target_config *target,
         goto fail;
     }
     unsigned int read_timeout = (unsigned int)settings->query_timeout;
+    s->query_timeout = settings->query_timeout;
     mysql_options(s->conn, MYSQL_OPT_NONBLOCK, 0);
     mysql_options(s->conn, MYSQL_OPT_READ_TIMEOUT, &read_timeout);
     mysql_options(s->conn, MYSQL_OPT_WRITE_TIMEOUT, &read_timeout);
@@ -146,27 +154,42 @@ fail:
     return rc;
 }
 
-/* Runs a query and stores its result; NULL on failure with err filled. */
+/*
+ * True when the connection was lost (CR_SERVER_LOST) by a socket timeout: libmariadb reports
+ * both alike, so the time the call took tells them apart (started: now_seconds() before it).
+ */
+static bool stalled(const my_source *s, double started)
+{
+    return mysql_errno(s->conn) == 2013 && s->query_timeout > 0 &&
+           now_seconds() - started >= s->query_timeout * 0.95;
+}
+
+/* Runs a query and stores its result; NULL on failure with err filled (always). */
 static MYSQL_RES *run(my_source *s, const char *sql, const char *what, dscat_error *err)
 {
     s->base.queries++;
-    if (mysql_real_query(s->conn, sql, (unsigned long)strlen(sql)) != 0) {
-        unsigned int code = mysql_errno(s->conn);
-        int rc = code == 2013 || code == 2006   ? DSCAT_ECONNECT
-                 : code == 1044 || code == 1142 ? DSCAT_EPERM
-                                                : DSCAT_EQUERY;
-        dscat_error_set(err, rc, "target %s: %s query failed%s%s: %s", s->base.target->key, what,
-                        s->base.database ? " in database " : "",
-                        s->base.database ? s->base.database : "", mysql_error(s->conn));
+    double started = now_seconds();
+    MYSQL_RES *r = NULL;
+    if (mysql_real_query(s->conn, sql, (unsigned long)strlen(sql)) == 0 &&
+        ((r = mysql_store_result(s->conn)) != NULL || mysql_errno(s->conn) == 0))
+        return r;
+    unsigned int code = mysql_errno(s->conn);
+    const char *in = s->base.database ? " in database " : "";
+    const char *db = s->base.database ? s->base.database : "";
+    if (stalled(s, started)) {
+        dscat_error_set(err, DSCAT_ETIMEOUT,
+                        "target %s: %s query%s%s stalled: no answer from %s in %d s "
+                        "(query_timeout)",
+                        s->base.target->key, what, in, db, s->where, s->query_timeout);
         return NULL;
     }
-    MYSQL_RES *r = mysql_store_result(s->conn);
-    if (r == NULL && mysql_field_count(s->conn) > 0) {
-        dscat_error_set(err, DSCAT_EQUERY, "target %s: %s query failed: %s", s->base.target->key,
-                        what, mysql_error(s->conn));
-        return NULL;
-    }
-    return r;
+    int rc = code == 2013 || code == 2006   ? DSCAT_ECONNECT
+             : code == 1044 || code == 1142 ? DSCAT_EPERM
+             : code == 1969                 ? DSCAT_ETIMEOUT /* ER_STATEMENT_TIMEOUT */
+                                            : DSCAT_EQUERY;
+    dscat_error_set(err, rc, "target %s: %s query failed%s%s: %s", s->base.target->key, what, in,
+                    db, code ? mysql_error(s->conn) : "no result");
+    return NULL;
 }
 
 /* Appends 'value' as an escaped SQL string literal. */
@@ -374,15 +397,20 @@ static int my_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *
         mysql_errno(s->conn) == 2013)
         return dscat_error_set(err, DSCAT_ECONNECT, "target %s: connection lost: %s",
                                src->target->key, mysql_error(s->conn));
+    /* MariaDB (10.1.8+) runs what is inside the comment: the server-side bound of each catalog
+     * query. MySQL reads a plain comment. */
+    char set[128];
+    snprintf(set, sizeof(set), "SET time_zone = '+00:00' /*M!100108 , max_statement_time = %d */",
+             s->query_timeout > 0 ? s->query_timeout : 0);
     s->base.queries++;
-    mysql_query(s->conn, "SET time_zone = '+00:00'");
+    mysql_query(s->conn, set);
     r = run_for_db(s,
                    "SELECT TABLE_NAME, TABLE_TYPE, TABLE_ROWS, DATA_LENGTH + INDEX_LENGTH, "
                    "TABLE_COMMENT, UNIX_TIMESTAMP(UPDATE_TIME) FROM information_schema.TABLES "
                    "WHERE TABLE_SCHEMA = ",
                    "", "table", err);
     if (r == NULL)
-        return err ? err->code : DSCAT_EQUERY;
+        return err && err->code ? err->code : DSCAT_EQUERY;
     rc = read_tables(r, out);
     mysql_free_result(r);
     if (rc)
@@ -394,7 +422,7 @@ static int my_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *
                    "WHERE TABLE_SCHEMA = ",
                    "", "column", err);
     if (r == NULL)
-        return err ? err->code : DSCAT_EQUERY;
+        return err && err->code ? err->code : DSCAT_EQUERY;
     rc = read_columns(r, out);
     mysql_free_result(r);
     if (rc)
@@ -407,7 +435,7 @@ static int my_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *
                    "ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION",
                    "key", err);
     if (r == NULL)
-        return err ? err->code : DSCAT_EQUERY;
+        return err && err->code ? err->code : DSCAT_EQUERY;
     rc = read_keys(r, out);
     mysql_free_result(r);
     return rc ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory") : 0;
@@ -472,6 +500,7 @@ static int my_profile_table(dscat_source *src, dscat_db_scan *scan, size_t table
 struct dscat_cursor {
     my_source *src;
     MYSQL_RES *res;
+    char *name; /* "schema.table", for messages */
     bool done;
 };
 
@@ -488,15 +517,31 @@ static int my_cursor_open(dscat_cursor **out, dscat_source *src, const char *sch
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
     c->src = s;
-    s->base.queries++;
-    mysql_query(s->conn, "SET time_zone = '+00:00'");
-    if (mysql_real_query(s->conn, dscat_buf_cstr(&sql), (unsigned long)sql.len) != 0 ||
-        (c->res = mysql_use_result(s->conn)) == NULL) {
-        dscat_error_set(err, DSCAT_EQUERY, "target %s: cannot read %s.%s: %s", s->base.target->key,
-                        schema, table, mysql_error(s->conn));
+    dscat_buf name = DSCAT_BUF_INIT;
+    if (dscat_buf_printf(&name, "%s.%s", schema, table) ||
+        (c->name = dscat_buf_detach(&name)) == NULL) {
+        dscat_buf_free(&name);
         dscat_free(c);
         dscat_buf_free(&sql);
-        return DSCAT_EQUERY;
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    s->base.queries++;
+    mysql_query(s->conn, "SET time_zone = '+00:00'");
+    double started = now_seconds();
+    if (mysql_real_query(s->conn, dscat_buf_cstr(&sql), (unsigned long)sql.len) != 0 ||
+        (c->res = mysql_use_result(s->conn)) == NULL) {
+        if (stalled(s, started))
+            rc = dscat_error_set(err, DSCAT_ETIMEOUT,
+                                 "target %s: cannot read %s: no answer from %s in %d s "
+                                 "(query_timeout)",
+                                 s->base.target->key, c->name, s->where, s->query_timeout);
+        else
+            rc = dscat_error_set(err, DSCAT_EQUERY, "target %s: cannot read %s: %s",
+                                 s->base.target->key, c->name, mysql_error(s->conn));
+        dscat_free(c->name);
+        dscat_free(c);
+        dscat_buf_free(&sql);
+        return rc;
     }
     dscat_buf_free(&sql);
     *out = c;
@@ -507,15 +552,22 @@ static int my_cursor_next(dscat_cursor *c, const char *const **values, dscat_err
 {
     if (c->done)
         return 0;
+    double started = now_seconds();
     MYSQL_ROW row = mysql_fetch_row(c->res);
     if (row) {
         *values = (const char *const *)row;
         return 1;
     }
     c->done = true;
-    if (mysql_errno(c->src->conn))
+    my_source *s = c->src;
+    if (stalled(s, started))
+        return dscat_error_set(err, DSCAT_ETIMEOUT,
+                               "target %s: reading rows of %s stalled: nothing from %s in %d s "
+                               "(query_timeout)",
+                               s->base.target->key, c->name, s->where, s->query_timeout);
+    if (mysql_errno(s->conn))
         return dscat_error_set(err, DSCAT_EQUERY, "target %s: reading rows failed: %s",
-                               c->src->base.target->key, mysql_error(c->src->conn));
+                               s->base.target->key, mysql_error(s->conn));
     return 0;
 }
 
@@ -525,6 +577,7 @@ static void my_cursor_close(dscat_cursor *c)
         return;
     if (c->res)
         mysql_free_result(c->res); /* reads and discards the rest of an unfinished result */
+    dscat_free(c->name);
     dscat_free(c);
 }
 

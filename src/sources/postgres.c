@@ -5,6 +5,19 @@
  *
  * Connecting is non-blocking (PQconnectStartParams + poll) so that connect_timeout is honoured
  * to the millisecond, including the login: a server that accepts and never answers times out.
+ *
+ * After the login the connection stays non-blocking and every exchange has a deadline of our own:
+ * a query is sent (PQsendQuery, PQflush) and its result awaited (PQconsumeInput, PQisBusy) with
+ * poll() until query_timeout has passed; a COPY stream (PQgetCopyData with async=1) waits at most
+ * query_timeout for each piece of data. A network that stops (a silent proxy, a half-dead link)
+ * is then an error naming the target, never a hang. A connection that missed a deadline is
+ * broken: nothing more is sent or awaited on it (no cancel, no drain), it is only closed. On the
+ * server side, statement_timeout ends a query that runs past query_timeout, and TCP keepalives on
+ * both ends find a peer that has gone away.
+ *
+ * Server notices (NOTICE, WARNING from the server) are dropped by a notice processor: libpq's
+ * default one prints them to stderr, and library code never prints. The catalog queries raise
+ * none in normal operation; nothing a notice could say changes a scan.
  */
 #include "sources/source.h"
 
@@ -23,8 +36,10 @@
 typedef struct pg_source {
     dscat_source base;
     PGconn *conn;
-    char *where;  /* "host:port" for messages */
-    char *filter; /* the target's schema and table globs as SQL conditions, or "" */
+    char *where;       /* "host:port" for messages */
+    char *filter;      /* the target's schema and table globs as SQL conditions, or "" */
+    int query_timeout; /* seconds; the deadline of each query and of each wait in a row stream */
+    bool broken;       /* a deadline passed: the connection is only closed now */
 } pg_source;
 
 /* Objects never catalogued: the system schemas, TOAST and other sessions' temporary schemas. */
@@ -289,6 +304,117 @@ static int poll_connect(PGconn *c, double timeout)
     return 0;
 }
 
+/* Drops a server notice (see the top of this file): libpq's default prints it to stderr. */
+static void drop_notice(void *payload, const char *message)
+{
+    (void)payload;
+    (void)message;
+}
+
+/* The end of a wait of query_timeout seconds from now; 0 when there is no timeout. */
+static double deadline_after(const pg_source *s)
+{
+    return s->query_timeout > 0 ? now_seconds() + s->query_timeout : 0;
+}
+
+/*
+ * Waits until the connection's socket is ready for `events` or the deadline (0: none) passes.
+ * Returns 1 when ready, 0 when the deadline passed, -1 when the socket is gone.
+ */
+static int wait_socket(PGconn *c, short events, double deadline)
+{
+    int fd = PQsocket(c);
+    if (fd < 0)
+        return -1;
+    for (;;) {
+        int ms = -1;
+        if (deadline > 0) {
+            double left = deadline - now_seconds();
+            if (left <= 0)
+                return 0;
+            ms = (int)(left * 1000) + 1;
+        }
+        struct pollfd p = {fd, events, 0};
+        int r = poll(&p, 1, ms);
+        if (r > 0)
+            return 1;
+        if (r < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+/*
+ * Sends what libpq has buffered (a query) without blocking past the deadline, reading input
+ * meanwhile so that a server answering early cannot deadlock with us. 0, DSCAT_ETIMEOUT (the
+ * connection is then broken) or DSCAT_ECONNECT (libpq's message says why).
+ */
+static int flush_until(pg_source *s, double deadline)
+{
+    int f;
+    while ((f = PQflush(s->conn)) == 1) {
+        int w = wait_socket(s->conn, POLLOUT | POLLIN, deadline);
+        if (w == 0) {
+            s->broken = true;
+            return DSCAT_ETIMEOUT;
+        }
+        if (w < 0 || !PQconsumeInput(s->conn))
+            return DSCAT_ECONNECT;
+    }
+    return f == 0 ? 0 : DSCAT_ECONNECT;
+}
+
+/*
+ * The next result of the query in flight (NULL when there are no more), read without blocking
+ * past the deadline: 0, or DSCAT_ETIMEOUT with the connection broken. A lost connection is
+ * not an error here: PQgetResult then gives the error result that says so.
+ */
+static int next_result(pg_source *s, double deadline, PGresult **out)
+{
+    *out = NULL;
+    while (PQisBusy(s->conn)) {
+        int w = wait_socket(s->conn, POLLIN, deadline);
+        if (w == 0) {
+            s->broken = true;
+            return DSCAT_ETIMEOUT;
+        }
+        if (w < 0 || !PQconsumeInput(s->conn))
+            break;
+    }
+    *out = PQgetResult(s->conn);
+    return 0;
+}
+
+/*
+ * PQexec with a deadline of query_timeout: sends sql and waits for its results. Fills *out with
+ * the last result (as PQexec does; a COPY result ends the wait, its data follows), which may be
+ * an error result, or NULL when nothing came. Returns 0, DSCAT_ETIMEOUT (no answer in time: the
+ * connection is broken) or DSCAT_ECONNECT (the query could not be sent).
+ */
+static int exec_until(pg_source *s, const char *sql, PGresult **out)
+{
+    *out = NULL;
+    if (s->broken)
+        return DSCAT_ETIMEOUT;
+    double deadline = deadline_after(s);
+    if (!PQsendQuery(s->conn, sql))
+        return DSCAT_ECONNECT;
+    int rc = flush_until(s, deadline);
+    PGresult *r = NULL;
+    while (rc == 0 && (rc = next_result(s, deadline, &r)) == 0 && r != NULL) {
+        PQclear(*out);
+        *out = r;
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COPY_OUT || st == PGRES_COPY_IN || st == PGRES_COPY_BOTH ||
+            PQstatus(s->conn) == CONNECTION_BAD)
+            break;
+    }
+    if (rc) {
+        PQclear(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 static int pg_connect(dscat_source **out, const dscat_target_config *target,
                       const dscat_target_conn *conn, const char *database,
                       const dscat_settings *settings, dscat_error *err)
@@ -299,7 +425,8 @@ static int pg_connect(dscat_source **out, const dscat_target_config *target,
     snprintf(port, sizeof(port), "%d", conn->port ? conn->port : 5432);
     snprintf(options, sizeof(options),
              "-c statement_timeout=%d -c default_transaction_read_only=on -c jit=off "
-             "-c TimeZone=UTC -c DateStyle=ISO -c extra_float_digits=3 -c bytea_output=hex",
+             "-c TimeZone=UTC -c DateStyle=ISO -c extra_float_digits=3 -c bytea_output=hex "
+             "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3",
              settings->query_timeout * 1000);
     /* JIT compilation costs more than it saves on catalog queries (half a second each on big
      * catalogs, where the subplans inflate the cost estimate). */
@@ -316,11 +443,16 @@ static int pg_connect(dscat_source **out, const dscat_target_config *target,
                           "connect_timeout",
                           "application_name",
                           "client_encoding",
+                          "keepalives",
+                          "keepalives_idle",
+                          "keepalives_interval",
+                          "keepalives_count",
                           NULL};
     const char *vals[] = {conn->host,     port,    conn->user,
                           conn->password, db,      target->sslmode ? target->sslmode : "prefer",
                           options,        timeout, "dscat",
-                          "UTF8",         NULL};
+                          "UTF8",         "1",     "30",
+                          "10",           "3",     NULL};
     pg_source *s = dscat_calloc(1, sizeof(*s));
     if (s == NULL)
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
@@ -334,11 +466,13 @@ static int pg_connect(dscat_source **out, const dscat_target_config *target,
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto fail;
     }
+    s->query_timeout = settings->query_timeout;
     s->conn = PQconnectStartParams(keys, vals, 0);
     if (s->conn == NULL) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto fail;
     }
+    PQsetNoticeProcessor(s->conn, drop_notice, NULL);
     if (PQstatus(s->conn) == CONNECTION_BAD)
         rc = DSCAT_ECONNECT;
     else
@@ -354,6 +488,11 @@ static int pg_connect(dscat_source **out, const dscat_target_config *target,
         rc = classify(s->conn, cause);
         dscat_error_set(err, rc, "target %s: cannot connect to %s (database %s): %s", target->key,
                         s->where, db, cause);
+        goto fail;
+    }
+    if (PQsetnonblocking(s->conn, 1) != 0) {
+        rc = dscat_error_set(err, DSCAT_ECONNECT, "target %s: cannot connect to %s: %s",
+                             target->key, s->where, "cannot make the connection non-blocking");
         goto fail;
     }
     if (build_filter(s, target)) {
@@ -375,7 +514,14 @@ static PGresult *run_filtered(pg_source *s, const char *base, const char *tail, 
 static PGresult *run(pg_source *s, const char *sql, const char *what, dscat_error *err)
 {
     s->base.queries++;
-    PGresult *r = PQexec(s->conn, sql);
+    PGresult *r = NULL;
+    if (exec_until(s, sql, &r) == DSCAT_ETIMEOUT) {
+        dscat_error_set(err, DSCAT_ETIMEOUT,
+                        "target %s: %s query in database %s stalled: no answer from %s in %d s "
+                        "(query_timeout)",
+                        s->base.target->key, what, s->base.database, s->where, s->query_timeout);
+        return NULL;
+    }
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
         return r;
@@ -559,7 +705,8 @@ static int pg_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *
 nomem:
     dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
 fail:
-    PQclear(PQexec(s->conn, "ROLLBACK"));
+    if (!s->broken && exec_until(s, "ROLLBACK", &r) == 0)
+        PQclear(r);
     return err && err->code ? err->code : DSCAT_EQUERY;
 }
 
@@ -648,6 +795,7 @@ static int pg_profile_table(dscat_source *src, dscat_db_scan *scan, size_t table
  */
 struct dscat_cursor {
     pg_source *src;
+    char *name; /* "schema.table", for messages */
     char *line; /* the current row, from PQgetCopyData */
     const char **values;
     size_t n;
@@ -664,6 +812,8 @@ static int pg_cursor_fail(dscat_cursor *c, PGresult *r, const char *what, dscat_
                            PQstatus(c->src->conn) == CONNECTION_BAD ? DSCAT_ECONNECT : DSCAT_EQUERY,
                            "target %s: %s: %s", c->src->base.target->key, what, cause);
 }
+
+static void pg_cursor_close(dscat_cursor *c);
 
 static int pg_cursor_open(dscat_cursor **out, dscat_source *src, const char *schema,
                           const char *table, const dscat_cursor_column *columns, size_t ncolumns,
@@ -685,20 +835,41 @@ static int pg_cursor_open(dscat_cursor **out, dscat_source *src, const char *sch
     c->src = s;
     c->n = ncolumns;
     s->base.queries++;
-    PGresult *r = PQexec(s->conn, dscat_buf_cstr(&sql));
+    PGresult *r = NULL;
+    rc = exec_until(s, dscat_buf_cstr(&sql), &r);
     dscat_buf_free(&sql);
-    if (PQresultStatus(r) != PGRES_COPY_OUT) {
+    if (rc == DSCAT_ETIMEOUT) {
+        rc = dscat_error_set(err, rc,
+                             "target %s: cannot read %s.%s: no answer from %s in %d s "
+                             "(query_timeout)",
+                             s->base.target->key, schema, table, s->where, s->query_timeout);
+    } else if (PQresultStatus(r) != PGRES_COPY_OUT) {
         char what[300];
         snprintf(what, sizeof(what), "cannot read %s.%s", schema, table);
         rc = pg_cursor_fail(c, r, what, err);
         PQclear(r);
-        while ((r = PQgetResult(s->conn)) != NULL)
+        double deadline = deadline_after(s);
+        while (next_result(s, deadline, &r) == 0 && r != NULL)
             PQclear(r);
-        dscat_free(c->values);
-        dscat_free(c);
-        return rc;
+    } else {
+        dscat_buf name = DSCAT_BUF_INIT;
+        rc = dscat_buf_printf(&name, "%s.%s", schema, table);
+        c->name = rc ? NULL : dscat_buf_detach(&name);
+        if (c->name == NULL) {
+            dscat_buf_free(&name);
+            pg_cursor_close(c); /* stops the COPY */
+            c = NULL;
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        }
     }
     PQclear(r);
+    if (rc) {
+        if (c) {
+            dscat_free(c->values);
+            dscat_free(c);
+        }
+        return rc;
+    }
     *out = c;
     return 0;
 }
@@ -786,8 +957,22 @@ static int pg_cursor_next(dscat_cursor *c, const char *const **values, dscat_err
     }
     if (c->done)
         return 0;
+    pg_source *s = c->src;
     char *buf = NULL;
-    int len = PQgetCopyData(c->src->conn, &buf, 0);
+    int len;
+    double deadline = deadline_after(s);
+    while ((len = PQgetCopyData(s->conn, &buf, 1)) == 0) {
+        int w = wait_socket(s->conn, POLLIN, deadline);
+        if (w == 0) {
+            s->broken = true;
+            return dscat_error_set(err, DSCAT_ETIMEOUT,
+                                   "target %s: reading rows of %s stalled: nothing from %s in %d s "
+                                   "(query_timeout)",
+                                   s->base.target->key, c->name, s->where, s->query_timeout);
+        }
+        if (w < 0 || !PQconsumeInput(s->conn))
+            break; /* PQgetCopyData or PQgetResult says what went wrong */
+    }
     if (len > 0) {
         c->line = buf;
         char *end = buf + len;
@@ -802,13 +987,19 @@ static int pg_cursor_next(dscat_cursor *c, const char *const **values, dscat_err
         return 1;
     }
     int rc = 0;
-    PGresult *r = PQgetResult(c->src->conn);
+    PGresult *r = NULL;
+    deadline = deadline_after(s);
+    c->done = true;
+    if (next_result(s, deadline, &r) == DSCAT_ETIMEOUT)
+        return dscat_error_set(err, DSCAT_ETIMEOUT,
+                               "target %s: reading rows of %s stalled: no end of the rows from %s "
+                               "in %d s (query_timeout)",
+                               s->base.target->key, c->name, s->where, s->query_timeout);
     if (len == -2 || PQresultStatus(r) != PGRES_COMMAND_OK)
         rc = pg_cursor_fail(c, r, "reading rows failed", err);
     PQclear(r);
-    while ((r = PQgetResult(c->src->conn)) != NULL)
+    while (next_result(s, deadline, &r) == 0 && r != NULL)
         PQclear(r);
-    c->done = true;
     return rc;
 }
 
@@ -818,21 +1009,35 @@ static void pg_cursor_close(dscat_cursor *c)
         return;
     if (c->line)
         PQfreemem(c->line);
-    if (!c->done) {
-        /* Stop the server sending the rest, then drain what is in flight. */
-        PGcancel *cancel = PQgetCancel(c->src->conn);
+    pg_source *s = c->src;
+    if (!c->done && !s->broken) {
+        /* Stop the server sending the rest, then drain what is in flight, within query_timeout:
+         * a server that stops answering leaves the connection broken, never a wait. */
+        PGcancel *cancel = PQgetCancel(s->conn);
         char buf[256];
         if (cancel) {
             PQcancel(cancel, buf, sizeof(buf));
             PQfreeCancel(cancel);
         }
+        double deadline = deadline_after(s);
         char *line = NULL;
-        while (PQgetCopyData(c->src->conn, &line, 0) > 0)
-            PQfreemem(line);
+        int len;
+        while ((len = PQgetCopyData(s->conn, &line, 1)) >= 0) {
+            if (len > 0) {
+                PQfreemem(line);
+                continue;
+            }
+            int w = wait_socket(s->conn, POLLIN, deadline);
+            if (w == 0)
+                s->broken = true;
+            if (w <= 0 || !PQconsumeInput(s->conn))
+                break;
+        }
         PGresult *r;
-        while ((r = PQgetResult(c->src->conn)) != NULL)
+        while (!s->broken && next_result(s, deadline, &r) == 0 && r != NULL)
             PQclear(r);
     }
+    dscat_free(c->name);
     dscat_free(c->values);
     dscat_free(c);
 }
