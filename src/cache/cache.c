@@ -1145,6 +1145,12 @@ done:
                 sync_warn(r, e2.message); /* a failed cleanup is a warning, never a failure */
             dscat_buf_free(&prefix);
         } else {
+            char id[64];
+            dscat_buf marker = DSCAT_BUF_INIT;
+            if (st && dscat_store__catalog_id(st, id, sizeof(id)) == 0 &&
+                dscat_buf_printf(&marker, "%s/%s%s", dscat_buf_cstr(&vdir), MARKER, id) == 0)
+                unlink(dscat_buf_cstr(&marker));
+            dscat_buf_free(&marker);
             rmdir(dscat_buf_cstr(&vdir));
         }
     }
