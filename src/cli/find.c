@@ -45,9 +45,19 @@ void cli_stale_warning(const dscat_config *cfg)
 {
     dscat_status *s = NULL;
     dscat_error err = {0};
-    if (dscat_status_get(&s, cfg, &err) == 0 && s->state == DSCAT_STATE_STALE)
-        fprintf(stderr, "WARNING: Catalog is %ld days old. Consider running 'dscat refresh'.\n\n",
-                (long)s->age_days);
+    if (dscat_status_get(&s, cfg, &err) == 0 && s->state == DSCAT_STATE_STALE) {
+        /* the older tool's words for an old catalog; what else made status STALE, said plainly */
+        if (s->age_days >= cfg->settings.stale_after_days)
+            fprintf(stderr,
+                    "WARNING: Catalog is %ld days old. Consider running 'dscat refresh'.\n\n",
+                    (long)s->age_days);
+        else if (s->generation != s->exports_generation)
+            fprintf(stderr, "WARNING: the exports are behind the catalog store (an interrupted "
+                            "refresh). Consider running 'dscat refresh'.\n\n");
+        else
+            fprintf(stderr, "WARNING: a configured target has never been scanned. Consider "
+                            "running 'dscat refresh'.\n\n");
+    }
     dscat_status_free(s);
 }
 

@@ -50,7 +50,7 @@ http_table_reader() {
     while [ ! -e "$stop" ]; do
         rm -f "$dir"/ht/*
         codes=$(curl -s -m 30 -Z --parallel-max 8 -w '%{http_code}\n' -o "$dir/ht/#1" \
-            "$B/tables/shop/main/orders?n=[1-100]" 2>/dev/null)
+            "$B/tables/shop/main/orders#[1-100]" 2>/dev/null)
         lines=$(jq -r '"\(.table.table_name) \([.columns[].column_name] | join(","))"' \
             "$dir"/ht/* 2>&1)
         out=$(sort <<<"$lines" | uniq -c)
@@ -88,7 +88,7 @@ cli_table_reader() {
         cols=$(sed -n '/^## Columns/,/^## Referenced by/p' <<<"$out" |
             sed -n 's/^| \([a-z_]*\) | [A-Z].*/\1/p' | paste -sd, -)
         if [ "$rc" != 0 ] || ! columns_ok "$cols" || ! grep -qx '## Annotations' <<<"$out" ||
-            ! grep -qx -- '- shop.main.customers.order_id → id' <<<"$out"; then
+            ! grep -qx -- '- shop.main.customers.order_id → shop.main.orders.id' <<<"$out"; then
             bad cli_table "exit $rc: $out"
         fi
         n=$((n + 1))
@@ -99,7 +99,7 @@ cli_table_reader() {
 cli_find_reader() {
     local n=0 out rc
     while [ ! -e "$stop" ]; do
-        out=$(DSCAT_HOME=$home "$DSCAT" find amount --format json 2>&1)
+        out=$(DSCAT_HOME=$home "$DSCAT" find amount --format json 2>"$dir/cli_find.err")
         rc=$?
         if [ "$rc" != 0 ] ||
             [ "$(jq -r '[.[] | "\(.table_name).\(.column_name)"] | join(",")' <<<"$out" 2>/dev/null)" != orders.amount ]; then

@@ -30,12 +30,12 @@ assert_eq "a sequence has table_type SEQUENCE" SEQUENCE \
 assert_eq "tables keep BASE TABLE" 'BASE TABLE' \
     "$(duckq "SELECT DISTINCT table_type FROM read_parquet('$pq') WHERE table_name = 'customers'")"
 tables=$(DSCAT_HOME=$home "$DSCAT" table shop.customers)
-assert_match "dscat table lists the inbound key of the same database" 'shop\.shop\.orders\.customer_id → id' "$tables"
-assert_match "dscat table lists the inbound key from another database" 'billing\.billing\.invoices\.cust → id' "$tables"
+assert_match "dscat table lists the inbound key of the same database" 'shop\.shop\.orders\.customer_id → shop\.shop\.customers\.id' "$tables"
+assert_match "dscat table lists the inbound key from another database" 'billing\.billing\.invoices\.cust → shop\.shop\.customers\.id' "$tables"
 joins=$(DSCAT_HOME=$home "$DSCAT" joins customers)
-assert_match "dscat joins lists the inbound key from another database" 'billing\.billing\.invoices\.cust → id' "$joins"
+assert_match "dscat joins lists the inbound key from another database" 'billing\.billing\.invoices\.cust → shop\.shop\.customers\.id' "$joins"
 outbound=$(DSCAT_HOME=$home "$DSCAT" joins invoices)
-assert_match "dscat joins shows the cross-database key as outbound of its table" 'invoices\.cust → shop\.customers\.id' "$outbound"
+assert_match "dscat joins shows the cross-database key as outbound of its table" 'billing\.billing\.invoices\.cust → shop\.shop\.customers\.id' "$outbound"
 start_server "$home" "$TEST_TMP/serve_exact.log"
 r=$(curl -s "$B/tables/my.shop/shop/customers")
 kill -TERM "$srv_pid" 2>/dev/null
