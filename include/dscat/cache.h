@@ -66,6 +66,25 @@ typedef struct dscat_cache_report {
 int dscat_cache_refresh(dscat_cache_report **out, const dscat_config *cfg,
                         const char *connection_id, const char *schema, const char *table,
                         bool include_uncached, dscat_error *err);
+
+/*
+ * Progress of a data refresh: called from the refreshing threads (the callee locks what it
+ * shares) while rows are copied, at most a few times a second per table, and once when a table
+ * is done (done true; rows, bytes and duration then final). payload is the caller's.
+ */
+typedef struct dscat_cache_progress {
+    const char *schema, *table;
+    int64_t rows, bytes, elapsed_ms;
+    bool done;
+    int rc; /* when done: 0, or the table's error code */
+} dscat_cache_progress;
+typedef void (*dscat_cache_progress_fn)(const dscat_cache_progress *p, void *payload);
+
+/* dscat_cache_refresh with a progress callback (NULL: none). */
+int dscat_cache_refresh_progress(dscat_cache_report **out, const dscat_config *cfg,
+                                 const char *connection_id, const char *schema, const char *table,
+                                 bool include_uncached, dscat_cache_progress_fn progress,
+                                 void *payload, dscat_error *err);
 void dscat_cache_report_free(dscat_cache_report *r);
 
 /* The connection ids of a configuration and catalog (SPEC §0), for listing and checks. */

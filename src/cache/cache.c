@@ -255,6 +255,15 @@ int dscat_connection_resolve(const dscat_config *cfg, dscat_store *st, const cha
 /* ---- the writer: source rows -> DuckDB table function -> Parquet -------------------------------
  */
 
+typedef struct table_job {
+    const dscat_config *cfg;
+    const dscat_target_config *target;
+    const char *database, *conn;
+    dscat_table_sync *result;
+    dscat_cache_progress_fn progress;
+    void *payload;
+} table_job;
+
 /*
  * Rows are read from the source on a thread of their own and handed to DuckDB in batches of one
  * vector, two batches in flight: the source's network and parsing overlap DuckDB's casting and
@@ -275,6 +284,10 @@ typedef struct feed {
     cache_storage *want; /* per column: the storage the values found so far need */
     bool misfit;         /* a value did not fit: the write stops, the rows are scanned */
     bool scan_failed;    /* reading the rest after a misfit failed (err says why) */
+    dscat_cache_progress_fn progress; /* called from the reader thread, rate-limited */
+    void *payload;
+    const char *schema, *table;
+    int64_t rows, started_ms, reported_ms;
     dscat_buf scratch;
     size_t ncolumns, capacity; /* rows per batch */
     dscat_error *err;          /* written by the reader thread before it sets finished */
@@ -393,6 +406,14 @@ static void *feed_reader(void *arg)
             if (rc < 0)
                 break;
             b->rows++;
+        }
+        f->rows += (int64_t)b->rows;
+        int64_t now = dscat_monotonic_ms();
+        if (f->progress && rc > 0 && now - f->reported_ms >= 200) {
+            f->reported_ms = now;
+            dscat_cache_progress p = {f->schema,           f->table, f->rows, 0,
+                                      now - f->started_ms, false,    0};
+            f->progress(&p, f->payload);
         }
         pthread_mutex_lock(&f->mu);
         b->full = rc >= 0 && b->rows > 0; /* a failed batch is never handed over */
@@ -529,7 +550,7 @@ static int verify_parquet(dscat_duck *duck, const char *path, int64_t rows, cons
  */
 static int write_parquet(dscat_source *src, const char *schema, const char *table,
                          cache_column *cols, size_t ncols, const char *path, int64_t *rows,
-                         dscat_error *err)
+                         const table_job *job, dscat_error *err)
 {
     const dscat_source_driver *drv = src->driver;
     dscat_cursor_column *cc = dscat_calloc(ncols + 1, sizeof(*cc));
@@ -540,7 +561,12 @@ static int write_parquet(dscat_source *src, const char *schema, const char *tabl
               .cols = cols,
               .ncolumns = ncols,
               .capacity = duckdb_vector_size(),
-              .err = err};
+              .err = err,
+              .progress = job->progress,
+              .payload = job->payload,
+              .schema = schema,
+              .table = table,
+              .started_ms = dscat_monotonic_ms()};
     pthread_t reader;
     bool reading = false;
     int rc;
@@ -995,13 +1021,6 @@ static void table_warn(dscat_warnings *w, const char *schema, const char *table,
         (dscat_warning){dscat_strdup(schema), dscat_strdup(table), dscat_strdup(message)};
 }
 
-typedef struct table_job {
-    const dscat_config *cfg;
-    const dscat_target_config *target;
-    const char *database, *conn;
-    dscat_table_sync *result;
-} table_job;
-
 static void refresh_table(table_job *job)
 {
     dscat_table_sync *r = job->result;
@@ -1093,7 +1112,7 @@ static void refresh_table(table_job *job)
      * is written again: a column changes at most twice (native, text, binary). */
     for (int attempt = 0; attempt < 3; attempt++) {
         r->rc = write_parquet(src, r->schema, r->table, cols, ncols, dscat_buf_cstr(&file),
-                              &r->rows, err);
+                              &r->rows, job, err);
         if (r->rc != WRITE_AGAIN)
             break;
         unlink(dscat_buf_cstr(&file));
@@ -1168,6 +1187,11 @@ done:
     dscat_buf_free(&lock);
     dscat_store_close(st);
     r->duration_ms = dscat_monotonic_ms() - t0;
+    if (job->progress) {
+        dscat_cache_progress p = {r->schema,      r->table, r->rows, r->bytes,
+                                  r->duration_ms, true,     r->rc};
+        job->progress(&p, job->payload);
+    }
 }
 
 typedef struct pool {
@@ -1226,6 +1250,15 @@ int dscat_cache_refresh(dscat_cache_report **out, const dscat_config *cfg,
                         const char *connection_id, const char *schema, const char *table,
                         bool include_uncached, dscat_error *err)
 {
+    return dscat_cache_refresh_progress(out, cfg, connection_id, schema, table, include_uncached,
+                                        NULL, NULL, err);
+}
+
+int dscat_cache_refresh_progress(dscat_cache_report **out, const dscat_config *cfg,
+                                 const char *connection_id, const char *schema, const char *table,
+                                 bool include_uncached, dscat_cache_progress_fn progress,
+                                 void *payload, dscat_error *err)
+{
     *out = NULL;
     dscat_store *st = NULL;
     const dscat_target_config *t = NULL;
@@ -1270,7 +1303,7 @@ int dscat_cache_refresh(dscat_cache_report **out, const dscat_config *cfg,
         goto done;
     }
     for (size_t i = 0; i < rep->count; i++)
-        jobs[i] = (table_job){cfg, t, database, connection_id, &rep->tables[i]};
+        jobs[i] = (table_job){cfg, t, database, connection_id, &rep->tables[i], progress, payload};
     pool p = {jobs, rep->count, 0, PTHREAD_MUTEX_INITIALIZER};
     int nthreads = cfg->settings.refresh_parallelism;
     if ((size_t)nthreads > rep->count)

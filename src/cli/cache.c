@@ -10,9 +10,11 @@
 #include "dscat/find.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char cache_help[] =
     "usage: dscat cache refresh CONN [SCHEMA.TABLE] [--include-uncached] [--json]\n"
@@ -78,14 +80,45 @@ static void with_commas(char *out, size_t size, long long n)
     out[k] = '\0';
 }
 
-/* The log line of one finished table data refresh, on stderr:
- * "Loaded 1,204,331 rows (84.2 MiB) in 1.9 s". */
-static void loaded_line(const dscat_table_sync *t)
+/*
+ * Progress on stderr: each finished table logs "Loaded 1,204,331 rows (84.2 MiB) in 1.9 s:
+ * schema.table" as it finishes; on a terminal, one live line (rewritten in place) shows the rows
+ * copied so far, the rate and the tables done. Called from the refreshing threads.
+ */
+typedef struct cache_live {
+    pthread_mutex_t lock;
+    bool tty, shown;
+    size_t done;
+    int64_t rows_done;
+} cache_live;
+
+static void cache_progress(const dscat_cache_progress *p, void *payload)
 {
+    cache_live *l = payload;
     char rows[40];
-    with_commas(rows, sizeof(rows), (long long)t->rows);
-    fprintf(stderr, "Loaded %s rows (%.1f MiB) in %.1f s: %s.%s\n", rows,
-            (double)t->bytes / 1048576.0, (double)t->duration_ms / 1000.0, t->schema, t->table);
+    pthread_mutex_lock(&l->lock);
+    if (l->shown) {
+        fputs("\r\033[K", stderr); /* the live line gives way */
+        l->shown = false;
+    }
+    if (p->done) {
+        l->done++;
+        if (p->rc == 0) {
+            l->rows_done += p->rows;
+            with_commas(rows, sizeof(rows), (long long)p->rows);
+            fprintf(stderr, "Loaded %s rows (%.1f MiB) in %.1f s: %s.%s\n", rows,
+                    (double)p->bytes / 1048576.0, (double)p->elapsed_ms / 1000.0, p->schema,
+                    p->table);
+        }
+    } else if (l->tty) {
+        with_commas(rows, sizeof(rows), (long long)p->rows);
+        double s = (double)p->elapsed_ms / 1000.0;
+        fprintf(stderr, "cache refresh: %s.%s: %s rows, %.1f s, %.0f rows/s | %zu tables done",
+                p->schema, p->table, rows, s, s > 0 ? (double)p->rows / s : 0.0, l->done);
+        l->shown = true;
+    }
+    fflush(stderr);
+    pthread_mutex_unlock(&l->lock);
 }
 
 static int cache_refresh(dscat_config *cfg, int argc, char **argv)
@@ -113,10 +146,11 @@ static int cache_refresh(dscat_config *cfg, int argc, char **argv)
         return cli_usage("cache", "give the table as SCHEMA.TABLE");
     dscat_cache_report *rep = NULL;
     dscat_error err = {0};
-    int rc = dscat_cache_refresh(&rep, cfg, conn, schema, table, all, &err);
-    for (size_t i = 0; rc == 0 && i < rep->count; i++)
-        if (rep->tables[i].rc == 0)
-            loaded_line(&rep->tables[i]);
+    cache_live live = {PTHREAD_MUTEX_INITIALIZER, isatty(STDERR_FILENO) != 0, false, 0, 0};
+    int rc = dscat_cache_refresh_progress(&rep, cfg, conn, schema, table, all, cache_progress,
+                                          &live, &err);
+    if (live.shown)
+        fputs("\r\033[K", stderr);
     dscat_warnings w = {0};
     for (size_t i = 0; rc == 0 && i < rep->warnings.count; i++)
         fprintf(stderr, "dscat: warning: %s.%s: %s\n", rep->warnings.items[i].schema,

@@ -142,6 +142,14 @@ DSCAT_HOME=$home DSCAT_CACHE_ROOT=$cache "$DSCAT" cache refresh pg public.custom
 assert_match "progress: a finished table data refresh logs one Loaded line on stderr" \
     '^Loaded 1,204 rows \([0-9]+\.[0-9] MiB\) in [0-9]+\.[0-9] s' "$(cat "$dir/cache.err")"
 check "progress: the Loaded line is not on stdout" sh -c "! grep -q Loaded '$dir/cache.out'"
+check "progress: no live cache line on a pipe" sh -c "! grep -q 'cache refresh:' '$dir/cache.err'"
+pg_psql fcshop -c "CREATE TABLE big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 3000000) g" >/dev/null
+DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+script -qc "DSCAT_HOME='$home' DSCAT_CACHE_ROOT='$cache' '$DSCAT' cache refresh pg public.big >'$dir/tty3.out'" "$dir/tty3.log" </dev/null >/dev/null
+check "progress: cache refresh on a terminal shows rows copied live, with the rate" \
+    grep -Eq 'cache refresh: public\.big: [0-9,]+ rows, [0-9.]+ s, [0-9]+ rows/s' "$dir/tty3.log"
+check "progress: and its Loaded line" grep -q 'Loaded 3,000,000 rows' "$dir/tty3.log"
+check "progress: nothing of it on stdout" sh -c "! grep -q -e 'cache refresh:' -e Loaded '$dir/tty3.out'"
 
 # Annotation user names sanitised per Unicode character.
 an=$(new_home)
