@@ -141,8 +141,9 @@ DSCAT_HOME=$home "$DSCAT" cache refresh pg public.empty_t >/dev/null 2>&1
 wait
 check "two different tables refresh in parallel" test "$(DSCAT_HOME=$home "$DSCAT" cache ls --json | jq '[.tables[] | select(.table_name == "types" or .table_name == "empty_t")] | length')" = 2
 
-# Purge removes pointers at once; files follow after the grace.
-DSCAT_HOME=$home "$DSCAT" cache purge pg public.empty_t >/dev/null
+# Purge removes pointers at once; files follow after the grace (30 s here, so that a loaded
+# machine cannot reach it between the purge and the check).
+DSCAT_HOME=$home DSCAT_DELETION_GRACE=30 "$DSCAT" cache purge pg public.empty_t >/dev/null
 err=$(DSCAT_HOME=$home "$DSCAT" query 'SELECT * FROM pg.public.empty_t' 2>&1)
 assert_match "a purged table is no longer queryable" "not a cached table" "$err"
 check "its files are pending deletion" test "$(sqlite3 "$home/catalog.db" "SELECT count(*) FROM pending_deletions WHERE path LIKE '%empty_t%'")" -ge 1
