@@ -215,8 +215,9 @@ int cmd_find(int argc, char **argv)
     int rc = open_store(&st, &cfg);
     if (rc == 0)
         cli_stale_warning(cfg);
-    if (rc == 0 && (dscat_search_index_load(&idx, st, cfg->catalog_dir, &err) ||
-                    dscat_search(&r, idx, &o, &err))) {
+    if (rc == 0 &&
+        (dscat_search_index_open(&idx, st, cfg->catalog_dir, DSCAT_SEARCH_INDEX_WRITE, &err) ||
+         dscat_search(&r, idx, &o, &err))) {
         cli_error("%s", err.message);
         rc = EXIT_FAIL;
     }
