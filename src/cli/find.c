@@ -45,7 +45,7 @@ void cli_stale_warning(const dscat_config *cfg)
 {
     dscat_status *s = NULL;
     dscat_error err = {0};
-    if (dscat_status_get(&s, cfg, &err) == 0 && s->state == DSCAT_STATE_STALE)
+    if (dscat_status_get_state(&s, cfg, &err) == 0 && s->state == DSCAT_STATE_STALE)
         fprintf(stderr, "WARNING: Catalog is %ld days old. Consider running 'dscat refresh'.\n\n",
                 (long)s->age_days);
     dscat_status_free(s);
