@@ -150,6 +150,9 @@ typedef struct dscat_status {
 
 /* SPEC §6.2, from the store (which may not exist yet). Caller frees with dscat_status_free(). */
 int dscat_status_get(dscat_status **out, const dscat_config *cfg, dscat_error *err);
+/* The same without the catalog totals (targets, databases, tables and columns stay 0; the
+ * per-target lines are filled): the state and age alone, without counting every column row. */
+int dscat_status_get_state(dscat_status **out, const dscat_config *cfg, dscat_error *err);
 void dscat_status_free(dscat_status *s);
 /* "OK", "STALE", "NOT BUILT" (json: "NOT_BUILT"). */
 const char *dscat_catalog_state_name(dscat_catalog_state s, bool json);

@@ -25,6 +25,19 @@ typedef struct dscat_search_index dscat_search_index;
  */
 int dscat_search_index_load(dscat_search_index **out, dscat_store *st, const char *catalog_dir,
                             dscat_error *err);
+/*
+ * The same index, read from <catalog_dir>/search.idx (written by every refresh with the other
+ * exports, mapped read-only) when that file describes the store's current snapshot; otherwise
+ * built from the store as dscat_search_index_load does and, with DSCAT_SEARCH_INDEX_WRITE, the
+ * file rewritten when the catalog directory is writable and no refresh is exporting (a failure
+ * to write is not an error). Annotations are read from their files either way. Searches give
+ * the same results on either index. Free with dscat_search_index_free().
+ */
+#define DSCAT_SEARCH_INDEX_WRITE 1u
+int dscat_search_index_open(dscat_search_index **out, dscat_store *st, const char *catalog_dir,
+                            unsigned flags, dscat_error *err);
+/* Whether idx was read from search.idx (true) or built from the store (false). */
+bool dscat_search_index_persisted(const dscat_search_index *idx);
 void dscat_search_index_free(dscat_search_index *idx);
 /* Column rows in the index (what "searched N columns" reports). */
 size_t dscat_search_index_columns(const dscat_search_index *idx);

@@ -9,7 +9,7 @@
  */
 #include "dscat/find.h"
 
-#include "catalog/store.h"
+#include "catalog/search_index.h"
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "core/buf.h"
@@ -20,39 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define MAX_KEYWORDS 64
-
-typedef struct s_table {
-    const char *target, *database, *schema, *name;
-    const char *l_name, *l_comment, *l_annotations; /* lower-cased */
-    uint32_t database_id, schema_id;                /* in the places dictionary */
-    int64_t rows;
-} s_table;
-
-typedef struct s_column {
-    uint32_t table, name_id, type_id, comment_id, refs_id; /* 0 = "" / none */
-    bool pk, fk;
-} s_column;
-
-/* Distinct strings: each stored once as written and lower-cased; id 0 is "". */
-typedef struct s_dict {
-    const char **text;
-    const char **lower;
-    size_t count, cap;
-    dscat_strmap map;
-} s_dict;
-
-/*
- * Many short strings joined into one buffer (each ending in NUL): a keyword is found in all of
- * them with one memmem pass instead of one strstr call per string. start[i] is entry i's offset.
- */
-typedef struct s_blob {
-    char *text;
-    size_t len;
-    size_t *start;
-    size_t count;
-} s_blob;
 
 static int blob_build(s_blob *b, const char *const *strings, size_t stride, size_t n)
 {
@@ -105,17 +75,6 @@ static void blob_add(const s_blob *b, const char *kw, int *points, int weight)
         pos = lo + 1 < b->count ? b->start[lo + 1] : b->len;
     }
 }
-
-struct dscat_search_index {
-    dscat_arena arena;
-    s_table *tables;
-    size_t ntables;
-    s_column *columns;
-    size_t ncolumns;
-    s_dict names, types, comments, refs;
-    s_dict places; /* database and schema names: a handful, shared by thousands of tables */
-    s_blob name_blob, table_blob; /* the column names and the table names, for one scan each */
-};
 
 /* s case-folded for all of Unicode (dscat_text_fold), once, when the index is loaded. */
 static char *lower_dup(dscat_arena *a, const char *s)
@@ -186,18 +145,33 @@ static const char *col_text(sqlite3_stmt *s, int i)
     return (const char *)sqlite3_column_text(s, i);
 }
 
-/* Attaches every annotation's content (lower-cased, joined) to its table. */
-static int attach_annotations(dscat_search_index *idx, const char *catalog_dir,
-                              const dscat_strmap *by_key, dscat_error *err)
+/*
+ * Attaches every annotation's content (lower-cased, joined) to its table. Annotations name a
+ * table as Db.Schema.Table; the map from those names to tables is built only when there are
+ * annotations, in table order (so when two targets hold the same name, the later table has it).
+ */
+static int attach_annotations(dscat_search_index *idx, const char *catalog_dir, dscat_error *err)
 {
     dscat_annotation_list list;
+    dscat_strmap by_key = DSCAT_STRMAP_INIT;
     int rc = dscat_annotations_read(&list, catalog_dir, NULL, err);
     if (rc)
         return rc;
+    for (size_t t = 0; list.count && t < idx->ntables; t++) {
+        const s_table *x = &idx->tables[t];
+        const char *parts[] = {x->database, x->schema, x->name};
+        char *key = dscat_join_qualified(parts, 3);
+        rc = key == NULL || dscat_strmap_put(&by_key, key, strlen(key), t);
+        dscat_free(key);
+        if (rc) {
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            goto done;
+        }
+    }
     for (size_t i = 0; i < list.count; i++) {
         size_t t;
         const char *key = list.items[i].table;
-        if (!dscat_strmap_get(by_key, key, strlen(key), &t))
+        if (!dscat_strmap_get(&by_key, key, strlen(key), &t))
             continue;
         s_table *st = &idx->tables[t];
         dscat_buf b = DSCAT_BUF_INIT;
@@ -207,16 +181,35 @@ static int attach_annotations(dscat_search_index *idx, const char *catalog_dir,
         st->l_annotations = lower_dup(&idx->arena, dscat_buf_cstr(&b));
         dscat_buf_free(&b);
     }
+done:
+    dscat_strmap_free(&by_key);
     dscat_annotation_list_free(&list);
-    return 0;
+    return rc;
 }
 
-int dscat_search_index_load(dscat_search_index **out, dscat_store *st, const char *catalog_dir,
-                            dscat_error *err)
+int dscat_search__finish(dscat_search_index *idx, const char *catalog_dir, dscat_error *err)
+{
+    int rc = attach_annotations(idx, catalog_dir, err);
+    if (rc == 0 &&
+        (blob_build(&idx->name_blob, idx->names.lower, sizeof(char *), idx->names.count) ||
+         blob_build(&idx->table_blob, &idx->tables[0].l_name, sizeof(s_table), idx->ntables)))
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    return rc;
+}
+
+int dscat_search__stamp(dscat_store *st, dscat_search_stamp *stamp, dscat_error *err)
+{
+    memset(stamp, 0, sizeof(*stamp));
+    stamp->generation = dscat_store__generation(st);
+    dscat_store__catalog_id(st, stamp->catalog_id, sizeof(stamp->catalog_id));
+    return dscat_store__fingerprint(st, stamp->fingerprint, sizeof(stamp->fingerprint), err);
+}
+
+int dscat_search__build(dscat_search_index **out, dscat_store *st, dscat_search_stamp *stamp,
+                        dscat_error *err)
 {
     *out = NULL;
     sqlite3_stmt *s = NULL;
-    dscat_strmap by_key = DSCAT_STRMAP_INIT;
     size_t tcap = 0, ccap = 0, t = 0;
     int64_t last_id = -1;
     int rc;
@@ -231,7 +224,8 @@ int dscat_search_index_load(dscat_search_index **out, dscat_store *st, const cha
     if ((rc = dscat_store__read_begin(st, err)))
         goto done;
     reading = true;
-    if ((rc = dscat_store__prepare(st, &s, load_sql, err)))
+    if ((stamp && (rc = dscat_search__stamp(st, stamp, err))) ||
+        (rc = dscat_store__prepare(st, &s, load_sql, err)))
         goto done;
     int step;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -262,12 +256,6 @@ int dscat_search_index_load(dscat_search_index **out, dscat_store *st, const cha
                 dict_id(&idx->places, a, x->database, &x->database_id) ||
                 dict_id(&idx->places, a, x->schema, &x->schema_id))
                 goto nomem;
-            const char *parts[] = {x->database, x->schema, x->name};
-            char *key = dscat_join_qualified(parts, 3);
-            rc = key == NULL || dscat_strmap_put(&by_key, key, strlen(key), t);
-            dscat_free(key);
-            if (rc)
-                goto nomem;
         }
         if (idx->ncolumns == ccap) {
             ccap = ccap ? ccap * 2 : 8192;
@@ -280,6 +268,7 @@ int dscat_search_index_load(dscat_search_index **out, dscat_store *st, const cha
         c->table = (uint32_t)t;
         c->pk = sqlite3_column_int(s, 9) != 0;
         c->fk = sqlite3_column_int(s, 10) != 0;
+        c->unused = 0;
         if (dict_id(&idx->names, &idx->arena, col_text(s, 7), &c->name_id) ||
             dict_id(&idx->types, &idx->arena, col_text(s, 8), &c->type_id) ||
             dict_id(&idx->comments, &idx->arena, col_text(s, 12), &c->comment_id) ||
@@ -292,13 +281,6 @@ int dscat_search_index_load(dscat_search_index **out, dscat_store *st, const cha
     }
     sqlite3_finalize(s);
     s = NULL;
-    dscat_store__read_end(st);
-    reading = false;
-    rc = attach_annotations(idx, catalog_dir, &by_key, err);
-    if (rc == 0 &&
-        (blob_build(&idx->name_blob, idx->names.lower, sizeof(char *), idx->names.count) ||
-         blob_build(&idx->table_blob, &idx->tables[0].l_name, sizeof(s_table), idx->ntables)))
-        goto nomem;
     goto done;
 nomem:
     rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
@@ -306,7 +288,6 @@ done:
     sqlite3_finalize(s);
     if (reading)
         dscat_store__read_end(st);
-    dscat_strmap_free(&by_key);
     /* The maps were only needed while loading. */
     dscat_strmap_free(&idx->names.map);
     dscat_strmap_free(&idx->types.map);
@@ -321,12 +302,26 @@ done:
     return 0;
 }
 
+int dscat_search_index_load(dscat_search_index **out, dscat_store *st, const char *catalog_dir,
+                            dscat_error *err)
+{
+    int rc = dscat_search__build(out, st, NULL, err);
+    if (rc == 0 && (rc = dscat_search__finish(*out, catalog_dir, err))) {
+        dscat_search_index_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 void dscat_search_index_free(dscat_search_index *idx)
 {
     if (idx == NULL)
         return;
     dscat_free(idx->tables);
-    dscat_free(idx->columns);
+    if (idx->map)
+        munmap(idx->map, idx->map_len);
+    else
+        dscat_free(idx->columns);
     blob_free(&idx->name_blob);
     blob_free(&idx->table_blob);
     s_dict *dicts[] = {&idx->names, &idx->types, &idx->comments, &idx->refs, &idx->places};

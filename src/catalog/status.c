@@ -63,7 +63,9 @@ static void totals(dscat_store *st, dscat_status *out)
     sqlite3_finalize(s);
 }
 
-int dscat_status_get(dscat_status **out, const dscat_config *cfg, dscat_error *err)
+/* The status; the totals (which count every current column row) only when asked for. */
+static int status_read(dscat_status **out, const dscat_config *cfg, bool with_totals,
+                       dscat_error *err)
 {
     *out = NULL;
     dscat_store *st = NULL;
@@ -107,7 +109,8 @@ int dscat_status_get(dscat_status **out, const dscat_config *cfg, dscat_error *e
             s->last_updated_us = ts->last_success_us;
     }
     if (st) {
-        totals(st, s);
+        if (with_totals)
+            totals(st, s);
         s->generation = dscat_store__generation(st);
         s->exports_generation = dscat_store__exports_generation(st);
         dscat_store__read_end(st);
@@ -125,6 +128,16 @@ int dscat_status_get(dscat_status **out, const dscat_config *cfg, dscat_error *e
     }
     *out = s;
     return 0;
+}
+
+int dscat_status_get(dscat_status **out, const dscat_config *cfg, dscat_error *err)
+{
+    return status_read(out, cfg, true, err);
+}
+
+int dscat_status_get_state(dscat_status **out, const dscat_config *cfg, dscat_error *err)
+{
+    return status_read(out, cfg, false, err);
 }
 
 void dscat_status_free(dscat_status *s)

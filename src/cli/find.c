@@ -45,7 +45,7 @@ void cli_stale_warning(const dscat_config *cfg)
 {
     dscat_status *s = NULL;
     dscat_error err = {0};
-    if (dscat_status_get(&s, cfg, &err) == 0 && s->state == DSCAT_STATE_STALE) {
+    if (dscat_status_get_state(&s, cfg, &err) == 0 && s->state == DSCAT_STATE_STALE) {
         /* the older tool's words for an old catalog; what else made status STALE, said plainly */
         if (s->age_days >= cfg->settings.stale_after_days)
             fprintf(stderr,
@@ -225,8 +225,9 @@ int cmd_find(int argc, char **argv)
     int rc = open_store(&st, &cfg);
     if (rc == 0)
         cli_stale_warning(cfg);
-    if (rc == 0 && (dscat_search_index_load(&idx, st, cfg->catalog_dir, &err) ||
-                    dscat_search(&r, idx, &o, &err))) {
+    if (rc == 0 &&
+        (dscat_search_index_open(&idx, st, cfg->catalog_dir, DSCAT_SEARCH_INDEX_WRITE, &err) ||
+         dscat_search(&r, idx, &o, &err))) {
         cli_error("%s", err.message);
         rc = EXIT_FAIL;
     }

@@ -1,6 +1,7 @@
 /*
  * The exports as a set, and project snapshots (SPEC §1, §6.3).
  */
+#include "catalog/search_index.h"
 #include "catalog/store.h"
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -61,9 +62,10 @@ static void *parquet_thread(void *arg)
 }
 
 /*
- * The three exports are one unit with the store: written under <catalog>/.exports.lock (one
- * exporter at a time, across processes), each stamped with the store generation it was made
- * from, and the store records that generation once all three are in place. A refresh killed
+ * The three exports and search.idx (the persisted search index) are one unit with the store:
+ * written under <catalog>/.exports.lock (one exporter at a time, across processes), each stamped
+ * with the store generation it was made from, and the store records that generation once all
+ * four are in place. A refresh killed
  * between its store commit and that record leaves a difference the next command sees and
  * repairs (dscat_exports_repair).
  */
@@ -112,8 +114,9 @@ int dscat_export_all(dscat_store *st, const char *catalog_dir, dscat_error *err)
     threaded = pthread_create(&thread, NULL, parquet_thread, &job) == 0;
     if (!threaded)
         parquet_thread(&job);
-    if ((rc = dscat_export_last_scan(st, json, err)) == 0)
-        rc = dscat_export_summary(st, md, NULL, err);
+    if ((rc = dscat_export_last_scan(st, json, err)) == 0 &&
+        (rc = dscat_export_summary(st, md, NULL, err)) == 0)
+        rc = dscat_search__write(st, catalog_dir, err);
     if (threaded)
         pthread_join(thread, NULL);
     if (rc == 0 && job.rc) {

@@ -105,7 +105,7 @@ SQL
 DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
 err=$(DSCAT_HOME=$home "$DSCAT" cache refresh pg public.noisy_view 2>&1 >/dev/null)
 assert_eq "a cache refresh of a view raising notices succeeds" 0 "$?"
-assert_eq "server notices never reach stderr" "" "$err"
+assert_eq "server notices never reach stderr (only the Loaded line)" "" "$(grep -v '^Loaded ' <<<"$err")"
 
 # MariaDB: the same stalls, against read and write timeouts of query_timeout.
 my_sql -e 'DROP DATABASE IF EXISTS stallmy; CREATE DATABASE stallmy'
