@@ -498,17 +498,17 @@ static void column_expr(dscat_buf *sql, const cache_column *c, size_t i)
         dscat_buf_printf(sql, "from_hex(c%zu)", i);
     else if (c->storage == STORE_TEXT || strcmp(c->duck_type, "VARCHAR") == 0)
         dscat_buf_printf(sql, "c%zu", i);
-    else if (c->kind == KIND_DATE) /* days since 1970, or infinity */
+    else if (c->kind == KIND_DATE) /* text, or "@<days since 1970>" for a BC date */
         dscat_buf_printf(sql,
-                         "CASE c%zu WHEN 'infinity' THEN DATE 'infinity' WHEN '-infinity' THEN "
-                         "DATE '-infinity' ELSE DATE '1970-01-01' + CAST(c%zu AS INTEGER) END",
-                         i, i);
-    else if (c->kind == KIND_TIMESTAMP || c->kind == KIND_TIMESTAMPTZ) /* microseconds */
+                         "CASE WHEN starts_with(c%zu, '@') THEN DATE '1970-01-01' + "
+                         "CAST(c%zu[2:] AS INTEGER) ELSE CAST(c%zu AS DATE) END",
+                         i, i, i);
+    else if (c->kind == KIND_TIMESTAMP || c->kind == KIND_TIMESTAMPTZ) /* or "@<microseconds>" */
         dscat_buf_printf(sql,
-                         "CAST(CASE c%zu WHEN 'infinity' THEN TIMESTAMP 'infinity' WHEN "
-                         "'-infinity' THEN TIMESTAMP '-infinity' ELSE "
-                         "make_timestamp(CAST(c%zu AS BIGINT)) END AS %s)",
-                         i, i, c->duck_type);
+                         "CASE WHEN starts_with(c%zu, '@') THEN "
+                         "CAST(make_timestamp(CAST(c%zu[2:] AS BIGINT)) AS %s) "
+                         "ELSE CAST(c%zu AS %s) END",
+                         i, i, c->duck_type, i, c->duck_type);
     else
         dscat_buf_printf(sql, "CAST(c%zu AS %s)", i, c->duck_type);
 }
@@ -706,7 +706,7 @@ static int catalog_columns(dscat_store *st, const dscat_target_config *t, const 
             (const char *)sqlite3_column_text(s, 2),
             sqlite3_column_type(s, 3) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 3),
             sqlite3_column_type(s, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 4));
-        c->kind = dscat_cache_kind(c->duck_type);
+        dscat_cache_column_kind(c);
         c->storage = STORE_NATIVE;
     }
     sqlite3_finalize(s);

@@ -47,6 +47,7 @@ typedef struct cache_column {
     bool hex;             /* read as hex text from the source, stored as BLOB */
     char source_type[64]; /* the catalogued data type, for drivers that convert in SQL */
     value_kind kind;      /* of duck_type */
+    int precision, scale; /* of a DECIMAL(p,s) */
     cache_storage storage;
     char *example; /* the first value that needed the fallback, cut short, or NULL */
 } cache_column;
@@ -63,6 +64,8 @@ typedef enum value_fit {
 
 /* The kind of a DuckDB type name ("DECIMAL(p,s)" included); KIND_TEXT for anything else. */
 value_kind dscat_cache_kind(const char *duck_type);
+/* Sets c->kind (and precision and scale for a DECIMAL) from c->duck_type. */
+void dscat_cache_column_kind(cache_column *c);
 /* Checks (and for dates, times and fallbacks rewrites) one non-NULL value of column c. */
 value_fit dscat_cache_value(const cache_column *c, const char *in, dscat_buf *out);
 /* True when s[0..n) is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */

@@ -46,6 +46,15 @@ value_kind dscat_cache_kind(const char *duck_type)
     return KIND_TEXT;
 }
 
+void dscat_cache_column_kind(cache_column *c)
+{
+    c->kind = dscat_cache_kind(c->duck_type);
+    c->precision = c->scale = 0;
+    if (c->kind == KIND_DECIMAL &&
+        sscanf(c->duck_type, "DECIMAL(%d,%d)", &c->precision, &c->scale) != 2)
+        c->kind = KIND_TEXT;
+}
+
 bool dscat_utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
@@ -331,7 +340,7 @@ static bool bool_ok(const char *s)
 static value_fit temporal(const cache_column *c, const char *in, dscat_buf *out)
 {
     if (strcmp(in, "infinity") == 0 || strcmp(in, "-infinity") == 0)
-        return dscat_buf_puts(out, in) ? VALUE_NOMEM : VALUE_OK;
+        return VALUE_PASS;
     const char *p = in;
     long long y, mo, d, t = 0, offset = 0;
     if (!parse_date(&p, &y, &mo, &d))
@@ -360,10 +369,14 @@ static value_fit temporal(const cache_column *c, const char *in, dscat_buf *out)
     if (!day_ok(astro, mo, d))
         return VALUE_MISFIT;
     long long days = days_from_civil(astro, mo, d);
-    if (c->kind == KIND_DATE) /* DuckDB's DATE: 32-bit days, its extremes kept for infinity */
-        return days < -2147483646LL || days > 2147483646LL ? VALUE_MISFIT
-               : dscat_buf_printf(out, "%lld", days)       ? VALUE_NOMEM
-                                                           : VALUE_OK;
+    if (c->kind == KIND_DATE) { /* DuckDB's DATE: 32-bit days, its extremes kept for infinity */
+        if (days < -2147483646LL || days > 2147483646LL)
+            return VALUE_MISFIT;
+        /* DuckDB's own parser reads an AD date exactly; a BC one goes as "@<days>" */
+        if (!bc)
+            return VALUE_PASS;
+        return dscat_buf_printf(out, "@%lld", days) ? VALUE_NOMEM : VALUE_OK;
+    }
     /* Microseconds, checked against DuckDB's range without overflowing: whole days first (the
      * time of day and offset move it by less than two days). */
     if (days > TS_MAX / 86400000000LL + 1 || days < TS_MIN / 86400000000LL - 1)
@@ -372,7 +385,11 @@ static value_fit temporal(const cache_column *c, const char *in, dscat_buf *out)
     if (__builtin_mul_overflow(days, 86400000000LL, &us) ||
         __builtin_add_overflow(us, t - offset * 1000000, &us) || us < TS_MIN || us > TS_MAX)
         return VALUE_MISFIT;
-    return dscat_buf_printf(out, "%lld", us) ? VALUE_NOMEM : VALUE_OK;
+    /* An AD timestamp is read exactly by DuckDB's own parser (digits below a microsecond are
+     * zeros, checked above); DuckDB cannot parse an era, so a BC one goes as "@<microseconds>" */
+    if (!bc)
+        return VALUE_PASS;
+    return dscat_buf_printf(out, "@%lld", us) ? VALUE_NOMEM : VALUE_OK;
 }
 
 value_fit dscat_cache_value(const cache_column *c, const char *in, dscat_buf *out)
@@ -407,12 +424,8 @@ value_fit dscat_cache_value(const cache_column *c, const char *in, dscat_buf *ou
     case KIND_UINT32:
     case KIND_UINT64:
         return integer_fits(in, c->kind) ? VALUE_PASS : VALUE_MISFIT;
-    case KIND_DECIMAL: {
-        int precision = 0, scale = 0;
-        if (sscanf(c->duck_type, "DECIMAL(%d,%d)", &precision, &scale) != 2)
-            return VALUE_MISFIT;
-        return decimal_fits(in, precision, scale) ? VALUE_PASS : VALUE_MISFIT;
-    }
+    case KIND_DECIMAL:
+        return decimal_fits(in, c->precision, c->scale) ? VALUE_PASS : VALUE_MISFIT;
     case KIND_FLOAT:
     case KIND_DOUBLE:
         return float_ok(in, c->kind == KIND_FLOAT) ? VALUE_PASS : VALUE_MISFIT;

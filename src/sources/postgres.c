@@ -960,8 +960,10 @@ static int pg_cursor_next(dscat_cursor *c, const char *const **values, dscat_err
     pg_source *s = c->src;
     char *buf = NULL;
     int len;
-    double deadline = deadline_after(s);
+    double deadline = 0; /* taken when a wait starts: most rows are already buffered */
     while ((len = PQgetCopyData(s->conn, &buf, 1)) == 0) {
+        if (deadline == 0)
+            deadline = deadline_after(s);
         int w = wait_socket(s->conn, POLLIN, deadline);
         if (w == 0) {
             s->broken = true;

@@ -20,7 +20,7 @@ static cache_column column(const char *duck_type)
     cache_column c;
     memset(&c, 0, sizeof(c));
     snprintf(c.duck_type, sizeof(c.duck_type), "%s", duck_type);
-    c.kind = dscat_cache_kind(duck_type);
+    dscat_cache_column_kind(&c);
     c.hex = strcmp(duck_type, "BLOB") == 0;
     return c;
 }
@@ -103,41 +103,41 @@ static void decimals_and_floats(void **state)
 static void dates_and_times(void **state)
 {
     (void)state;
-    expect("DATE", "1970-01-01", VALUE_OK, "0");
-    expect("DATE", "2024-02-29", VALUE_OK, "19782");
+    expect("DATE", "1970-01-01", VALUE_PASS, NULL);
+    expect("DATE", "2024-02-29", VALUE_PASS, NULL);
     expect("DATE", "2023-02-29", VALUE_MISFIT, "");
-    expect("DATE", "0001-01-01", VALUE_OK, "-719162");
-    expect("DATE", "0001-01-01 BC", VALUE_OK, "-719528"); /* year 0, a leap year */
-    expect("DATE", "0044-03-15 BC", VALUE_OK, "-735160");
-    expect("DATE", "5874897-12-31", VALUE_OK, "2145042905");
-    expect("DATE", "infinity", VALUE_OK, "infinity");
-    expect("DATE", "-infinity", VALUE_OK, "-infinity");
+    expect("DATE", "0001-01-01", VALUE_PASS, NULL);
+    expect("DATE", "0001-01-01 BC", VALUE_OK, "@-719528"); /* year 0, a leap year */
+    expect("DATE", "0044-03-15 BC", VALUE_OK, "@-735160");
+    expect("DATE", "5874897-12-31", VALUE_PASS, NULL);
+    expect("DATE", "infinity", VALUE_PASS, NULL);
+    expect("DATE", "-infinity", VALUE_PASS, NULL);
     expect("DATE", "0000-00-00", VALUE_MISFIT, ""); /* MySQL's zero date */
     expect("DATE", "0000-01-01", VALUE_MISFIT, "");
     expect("DATE", "2024-00-15", VALUE_MISFIT, "");
     expect("DATE", "2024-13-01", VALUE_MISFIT, "");
     expect("DATE", "24-01-01", VALUE_MISFIT, "");
-    expect("TIMESTAMP", "1970-01-01 00:00:00", VALUE_OK, "0");
-    expect("TIMESTAMP", "1970-01-01 00:00:00.5", VALUE_OK, "500000");
-    expect("TIMESTAMP", "1969-12-31 23:59:59.999999", VALUE_OK, "-1");
-    expect("TIMESTAMP", "2024-01-01T10:00:00.1234560", VALUE_OK, "1704103200123456");
+    expect("TIMESTAMP", "1970-01-01 00:00:00", VALUE_PASS, NULL);
+    expect("TIMESTAMP", "1970-01-01 00:00:00.5", VALUE_PASS, NULL);
+    expect("TIMESTAMP", "1969-12-31 23:59:59.999999", VALUE_PASS, NULL);
+    expect("TIMESTAMP", "2024-01-01T10:00:00.1234560", VALUE_PASS, NULL);
     expect("TIMESTAMP", "2024-01-01 10:00:00.1234567", VALUE_MISFIT, ""); /* 100 ns */
-    expect("TIMESTAMP", "0044-03-15 12:00:00 BC", VALUE_OK, "-63517780800000000");
-    expect("TIMESTAMP", "294247-01-10 04:00:54.775806", VALUE_OK, "9223372036854775806");
+    expect("TIMESTAMP", "0044-03-15 12:00:00 BC", VALUE_OK, "@-63517780800000000");
+    expect("TIMESTAMP", "294247-01-10 04:00:54.775806", VALUE_PASS, NULL);
     expect("TIMESTAMP", "294247-01-10 04:00:54.775807", VALUE_MISFIT, "");
     expect("TIMESTAMP", "294276-12-31 23:59:59", VALUE_MISFIT, "");
     expect("TIMESTAMP", "0000-00-00 00:00:00", VALUE_MISFIT, "");
     expect("TIMESTAMP", "2024-01-01 24:00:00", VALUE_MISFIT, "");
     expect("TIMESTAMP", "290309-12-21 00:00:00 BC", VALUE_MISFIT, ""); /* past DuckDB's start */
-    expect("TIMESTAMP", "290309-12-22 00:00:00 BC", VALUE_OK, "-9223372022400000000");
+    expect("TIMESTAMP", "290309-12-22 00:00:00 BC", VALUE_OK, "@-9223372022400000000");
     expect("DATE", "0000-01-01 BC", VALUE_MISFIT, "");
     expect("DATE", "5881580-07-11", VALUE_MISFIT, "");
     expect("DATE", "99999999-01-01", VALUE_MISFIT, "");
     expect("TIMESTAMPTZ", "2024-06-01 12:00:00+05Z", VALUE_MISFIT, "");
-    expect("TIMESTAMPTZ", "2024-06-01 12:00:00Z", VALUE_OK, "1717243200000000");
-    expect("TIMESTAMPTZ", "2024-06-01 12:00:00+02", VALUE_OK, "1717236000000000");
-    expect("TIMESTAMPTZ", "2024-06-01 12:00:00-05:30", VALUE_OK, "1717263000000000");
-    expect("TIMESTAMPTZ", "1970-01-01 00:00:00+00 BC", VALUE_OK, "-124302816000000000");
+    expect("TIMESTAMPTZ", "2024-06-01 12:00:00Z", VALUE_PASS, NULL);
+    expect("TIMESTAMPTZ", "2024-06-01 12:00:00+02", VALUE_PASS, NULL);
+    expect("TIMESTAMPTZ", "2024-06-01 12:00:00-05:30", VALUE_PASS, NULL);
+    expect("TIMESTAMPTZ", "1970-01-01 00:00:00+00 BC", VALUE_OK, "@-124302816000000000");
     expect("TIME", "24:00:00", VALUE_PASS, NULL);
     expect("TIME", "23:59:59.999999", VALUE_PASS, NULL);
     expect("TIME", "10:00:00.1234560", VALUE_OK, "10:00:00.123456");
