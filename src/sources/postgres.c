@@ -1,7 +1,8 @@
 /*
- * PostgreSQL source (libpq). Per database, inside one read-only repeatable-read transaction, four
- * catalog queries over pg_catalog: tables, columns, primary keys, foreign keys. Partitions are
- * folded into their parent; views, materialized views and foreign tables are catalogued.
+ * PostgreSQL source (libpq). Per database, inside one read-only repeatable-read transaction, three
+ * catalog queries over pg_catalog: tables, columns (with the primary-key flag), foreign keys.
+ * Partitions are folded into their parent; views, materialized views and foreign tables are
+ * catalogued.
  *
  * Connecting is non-blocking (PQconnectStartParams + poll) so that connect_timeout is honoured
  * to the millisecond, including the login: a server that accepts and never answers times out.
@@ -71,7 +72,7 @@ static const char *const tables_sql =
     "  CASE WHEN c.relkind = 'p' THEN " PG_LEAF_SUM "CASE WHEN pc.relkind IN ('r', 'm') "
     "    THEN pg_total_relation_size(pc.oid) END" PG_OF_LEAVES
     "  WHEN c.relkind IN ('r', 'm') THEN pg_total_relation_size(c.oid) END, "
-    "  d.description, has_schema_privilege(n.oid, 'USAGE') "
+    "  d.description, has_schema_privilege(n.oid, 'USAGE'), c.oid "
     "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
     "LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass "
     "  AND d.objsubid = 0 "
@@ -88,7 +89,14 @@ static const char *const tables_sql =
  * (an array's element; a domain's base, recursively) has a default btree operator class, the
  * ordering COUNT(DISTINCT) sorts with (directly, through a binary-coercible type as varchar has
  * text's, or as every enum, range and multirange has). The orderable types are found once,
- * set-based.
+ * set-based. Only columns whose own ACL grants something need a check of their own: otherwise a
+ * column is readable exactly when its table is.
+ *
+ * Rows name their table by oid, not by name: the decoder keeps the last table it saw and finds
+ * others by number. The primary-key flag comes along (a relation has at most one primary key,
+ * so the join adds no rows). A column default cannot reference columns, so pg_get_expr needs no
+ * relation to resolve names against: passing 0 gives the same text without opening every table
+ * that has a default.
  */
 static const char *const columns_sql =
     "WITH RECURSIVE ordered AS (SELECT DISTINCT oc.opcintype AS oid FROM pg_opclass oc "
@@ -98,7 +106,7 @@ static const char *const columns_sql =
     "  UNION SELECT oid FROM pg_type WHERE typtype IN ('e', 'r', 'm') "
     "  UNION SELECT d.oid FROM pg_type d JOIN orderable b ON b.oid = d.typbasetype "
     "  WHERE d.typtype = 'd') "
-    "SELECT n.nspname, c.relname, a.attname, a.attnum, "
+    "SELECT a.attrelid, a.attname, a.attnum, "
     "  NOT (a.attnotnull OR t.typnotnull OR coalesce(xt.typnotnull, false)), f.full_type, "
     "  CASE WHEN t.typtype = 'd' THEN (SELECT "
     "    CASE WHEN bt.typelem <> 0 AND bt.typlen = -1 "
@@ -112,7 +120,7 @@ static const char *const columns_sql =
     "    AND a.atttypid <> 'bpchar'::regtype THEN f.full_type "
     "    ELSE format_type(a.atttypid, NULL) END "
     "  ELSE t.typname END, "
-    "  CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END, "
+    "  CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0) END, "
     "  ds.description, "
     /* information_schema's _pg_char_max_length, _pg_numeric_precision and _pg_numeric_scale,
      * inlined: as function calls they cost more than the rest of the query together. */
@@ -123,8 +131,9 @@ static const char *const columns_sql =
     "       ELSE ((x.tmod - 4) >> 16) & 65535 END END, "
     "  CASE WHEN x.tid IN (21, 23, 20) THEN 0 WHEN x.tid = 1700 THEN CASE WHEN x.tmod = -1 "
     "       THEN NULL ELSE (x.tmod - 4) & 65535 END END, "
-    "  ob.oid IS NULL "
-    "    OR NOT has_column_privilege(c.oid, a.attnum, 'SELECT') "
+    "  ob.oid IS NULL OR NOT (has_table_privilege(c.oid, 'SELECT') "
+    "    OR (a.attacl IS NOT NULL AND has_column_privilege(c.oid, a.attnum, 'SELECT'))), "
+    "  coalesce(a.attnum = ANY (pk.conkey), false) "
     "FROM pg_attribute a "
     "JOIN pg_class c ON c.oid = a.attrelid "
     "JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -138,29 +147,27 @@ static const char *const columns_sql =
     "  ELSE x.tid END "
     "LEFT JOIN orderable ob ON ob.oid = et.oid "
     "LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum "
+    "LEFT JOIN pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p' "
     "LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass "
     "  AND ds.objsubid = a.attnum "
     "WHERE a.attnum > 0 AND NOT a.attisdropped AND " PG_RELATIONS "AND " PG_USER_SCHEMAS;
 
-static const char *const pkeys_sql =
-    "SELECT n.nspname, c.relname, a.attname "
-    "FROM pg_constraint con "
-    "JOIN pg_class c ON c.oid = con.conrelid "
-    "JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "CROSS JOIN LATERAL unnest(con.conkey) AS k(attnum) "
-    "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum "
-    "WHERE con.contype = 'p' AND NOT c.relispartition AND " PG_USER_SCHEMAS;
-
+/*
+ * Foreign keys name their table by oid (as columns do) and their column pairs by attribute number,
+ * each name looked up through pg_attribute's (attrelid, attnum) index.
+ */
 static const char *const fkeys_sql =
-    "SELECT n.nspname, c.relname, a.attname, rn.nspname, rc.relname, ra.attname "
+    "SELECT con.conrelid, "
+    "  (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = con.conrelid "
+    "    AND a.attnum = k.attnum), rn.nspname, rc.relname, "
+    "  (SELECT ra.attname FROM pg_attribute ra WHERE ra.attrelid = con.confrelid "
+    "    AND ra.attnum = k.refnum) "
     "FROM pg_constraint con "
     "JOIN pg_class c ON c.oid = con.conrelid "
     "JOIN pg_namespace n ON n.oid = c.relnamespace "
     "JOIN pg_class rc ON rc.oid = con.confrelid "
     "JOIN pg_namespace rn ON rn.oid = rc.relnamespace "
     "CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(attnum, refnum, ord) "
-    "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum "
-    "JOIN pg_attribute ra ON ra.attrelid = rc.oid AND ra.attnum = k.refnum "
     "WHERE con.contype = 'f' AND con.conparentid = 0 AND NOT c.relispartition AND " PG_USER_SCHEMAS;
 
 static const char *const fkeys_order = " ORDER BY c.oid, con.conname, k.ord";
@@ -583,13 +590,53 @@ static const char *relkind_name(char k)
     }
 }
 
+/* A catalogued relation by its oid: how columns and foreign keys name their table. */
+typedef struct table_oid {
+    unsigned long oid;
+    size_t table; /* index into the scan's tables */
+} table_oid;
+
+/* The catalogued relations, sorted by oid, and the last one looked up. */
+typedef struct table_oids {
+    table_oid *items;
+    size_t count;
+    unsigned long last_oid;
+    long last;
+} table_oids;
+
+static int compare_oid(const void *a, const void *b)
+{
+    unsigned long x = ((const table_oid *)a)->oid, y = ((const table_oid *)b)->oid;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * The table of the relation whose oid is the text `value`, or -1 when it is not catalogued.
+ * Rows of one relation come together, so the last answer is kept and most rows need no search.
+ */
+static long table_of(table_oids *m, const char *value)
+{
+    unsigned long oid = strtoul(value, NULL, 10);
+    if (m->last >= 0 && oid == m->last_oid)
+        return m->last;
+    table_oid key = {oid, 0};
+    const table_oid *hit =
+        m->count ? bsearch(&key, m->items, m->count, sizeof(key), compare_oid) : NULL;
+    m->last_oid = oid;
+    m->last = hit ? (long)hit->table : -1;
+    return m->last;
+}
+
 /*
  * Tables in a schema the role has no USAGE on are listed by pg_class but cannot be read: they
- * are left out, and the schema is reported once as a problem.
+ * are left out, and the schema is reported once as a problem. Fills oids with every table added.
  */
-static int read_tables(PGresult *r, dscat_db_scan *out)
+static int read_tables(PGresult *r, dscat_db_scan *out, table_oids *oids)
 {
     const char *last_denied = NULL;
+    oids->items = PQntuples(r) ? dscat_malloc((size_t)PQntuples(r) * sizeof(table_oid)) : NULL;
+    if (PQntuples(r) && oids->items == NULL)
+        return DSCAT_ENOMEM;
     for (int i = 0; i < PQntuples(r); i++) {
         if (PQgetvalue(r, i, 6)[0] == 'f') {
             const char *schema = PQgetvalue(r, i, 0);
@@ -610,34 +657,42 @@ static int read_tables(PGresult *r, dscat_db_scan *out)
                               .size_bytes = opt_int(r, i, 4),
                               .comment = opt_str(r, i, 5),
                               .last_modified_us = DSCAT_NULL};
-        if (dscat_db_scan_refused(out, dscat_db_scan_add_table(out, &t, NULL), t.schema, t.name,
-                                  NULL))
+        size_t index;
+        int rc = dscat_db_scan_add_table(out, &t, &index);
+        if (rc == 0)
+            oids->items[oids->count++] = (table_oid){strtoul(PQgetvalue(r, i, 7), NULL, 10), index};
+        else if (dscat_db_scan_refused(out, rc, t.schema, t.name, NULL))
             return DSCAT_ENOMEM;
     }
+    qsort(oids->items, oids->count, sizeof(table_oid), compare_oid);
+    oids->last = -1;
     return 0;
 }
 
-static int read_columns(PGresult *r, dscat_db_scan *out)
+/* Columns of relations that are not catalogued (a schema without USAGE, a refused name) are
+ * skipped. */
+static int read_columns(PGresult *r, dscat_db_scan *out, table_oids *oids)
 {
     for (int i = 0; i < PQntuples(r); i++) {
-        long t = dscat_db_scan_find_table(out, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+        long t = table_of(oids, PQgetvalue(r, i, 0));
         if (t < 0)
             continue;
         dscat_column_info c = {.table = (size_t)t,
-                               .name = PQgetvalue(r, i, 2),
-                               .ordinal = atoi(PQgetvalue(r, i, 3)),
-                               .nullable = PQgetvalue(r, i, 4)[0] == 't',
-                               .column_type = PQgetvalue(r, i, 5),
-                               .data_type = PQgetvalue(r, i, 6),
-                               .default_value = opt_str(r, i, 7),
-                               .comment = opt_str(r, i, 8),
-                               .max_length = opt_int(r, i, 9),
-                               .precision = opt_int(r, i, 10),
-                               .scale = opt_int(r, i, 11),
+                               .name = PQgetvalue(r, i, 1),
+                               .ordinal = (int)strtol(PQgetvalue(r, i, 2), NULL, 10),
+                               .nullable = PQgetvalue(r, i, 3)[0] == 't',
+                               .column_type = PQgetvalue(r, i, 4),
+                               .data_type = PQgetvalue(r, i, 5),
+                               .default_value = opt_str(r, i, 6),
+                               .comment = opt_str(r, i, 7),
+                               .max_length = opt_int(r, i, 8),
+                               .precision = opt_int(r, i, 9),
+                               .scale = opt_int(r, i, 10),
                                .null_count = DSCAT_NULL,
                                .distinct_count = DSCAT_NULL,
                                .profiled_rows = DSCAT_NULL,
-                               .unprofileable = PQgetvalue(r, i, 12)[0] == 't'};
+                               .unprofileable = PQgetvalue(r, i, 11)[0] == 't',
+                               .is_pk = PQgetvalue(r, i, 12)[0] == 't'};
         if (dscat_db_scan_refused(out, dscat_db_scan_add_column(out, &c),
                                   out->tables.items[t].schema, out->tables.items[t].name, c.name))
             return DSCAT_ENOMEM;
@@ -645,23 +700,14 @@ static int read_columns(PGresult *r, dscat_db_scan *out)
     return 0;
 }
 
-static void read_pkeys(PGresult *r, dscat_db_scan *out)
+static int read_fkeys(PGresult *r, dscat_db_scan *out, table_oids *oids)
 {
     for (int i = 0; i < PQntuples(r); i++) {
-        long t = dscat_db_scan_find_table(out, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
-        if (t >= 0)
-            dscat_db_scan_mark_pk(out, (size_t)t, PQgetvalue(r, i, 2));
-    }
-}
-
-static int read_fkeys(PGresult *r, dscat_db_scan *out)
-{
-    for (int i = 0; i < PQntuples(r); i++) {
-        long t = dscat_db_scan_find_table(out, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
-        if (t < 0)
+        long t = table_of(oids, PQgetvalue(r, i, 0));
+        if (t < 0 || PQgetisnull(r, i, 1) || PQgetisnull(r, i, 4))
             continue;
-        dscat_fk_info fk = {(size_t)t, PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
-                            PQgetvalue(r, i, 4), PQgetvalue(r, i, 5)};
+        dscat_fk_info fk = {(size_t)t, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+                            PQgetvalue(r, i, 3), PQgetvalue(r, i, 4)};
         if (dscat_db_scan_add_fk(out, &fk))
             return DSCAT_ENOMEM;
     }
@@ -672,32 +718,30 @@ static int pg_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *
 {
     pg_source *s = (pg_source *)src;
     PGresult *r = NULL;
+    table_oids oids = {NULL, 0, 0, -1};
     int rc = 0;
     if ((r = run(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin", err)) == NULL)
         return err ? err->code : DSCAT_EQUERY;
     PQclear(r);
     if ((r = run_filtered(s, tables_sql, "", "table", err)) == NULL)
         goto fail;
-    rc = read_tables(r, out);
+    rc = read_tables(r, out, &oids);
     PQclear(r);
     if (rc)
         goto nomem;
     if ((r = run_filtered(s, columns_sql, "", "column", err)) == NULL)
         goto fail;
-    rc = read_columns(r, out);
+    rc = read_columns(r, out, &oids);
     PQclear(r);
     if (rc)
         goto nomem;
-    if ((r = run_filtered(s, pkeys_sql, "", "primary key", err)) == NULL)
-        goto fail;
-    read_pkeys(r, out);
-    PQclear(r);
     if ((r = run_filtered(s, fkeys_sql, fkeys_order, "foreign key", err)) == NULL)
         goto fail;
-    rc = read_fkeys(r, out);
+    rc = read_fkeys(r, out, &oids);
     PQclear(r);
     if (rc)
         goto nomem;
+    dscat_free(oids.items);
     if ((r = run(s, "COMMIT", "commit", err)) == NULL)
         return err ? err->code : DSCAT_EQUERY;
     PQclear(r);
@@ -705,6 +749,7 @@ static int pg_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *
 nomem:
     dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
 fail:
+    dscat_free(oids.items);
     if (!s->broken && exec_until(s, "ROLLBACK", &r) == 0)
         PQclear(r);
     return err && err->code ? err->code : DSCAT_EQUERY;
