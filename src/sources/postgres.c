@@ -85,12 +85,13 @@ static const char *const tables_sql =
  * A column is non-nullable when it is declared NOT NULL or its domain (or the domain's own base
  * domain) is.
  *
- * The last column says whether the column can be profiled: the user may read it, and its type
- * (an array's element; a domain's base, recursively) has a default btree operator class, the
+ * The unprofileable column says whether the column can be profiled: the user may read it, and its
+ * type (an array's element; a domain's base, recursively) has a default btree operator class, the
  * ordering COUNT(DISTINCT) sorts with (directly, through a binary-coercible type as varchar has
  * text's, or as every enum, range and multirange has). The orderable types are found once,
- * set-based. Only columns whose own ACL grants something need a check of their own: otherwise a
- * column is readable exactly when its table is.
+ * set-based; the rest of what depends on the type is computed once per distinct (type, typmod)
+ * pair, not once per column. Only columns whose own ACL grants something need a check of their
+ * own: otherwise a column is readable exactly when its table is.
  *
  * Rows name their table by oid, not by name: the decoder keeps the last table it saw and finds
  * others by number. The primary-key flag comes along (a relation has at most one primary key,
@@ -106,8 +107,18 @@ static const char *const columns_sql =
     "  UNION SELECT oid FROM pg_type WHERE typtype IN ('e', 'r', 'm') "
     "  UNION SELECT d.oid FROM pg_type d JOIN orderable b ON b.oid = d.typbasetype "
     "  WHERE d.typtype = 'd') "
-    "SELECT a.attrelid, a.attname, a.attnum, "
-    "  NOT (a.attnotnull OR t.typnotnull OR coalesce(xt.typnotnull, false)), f.full_type, "
+    "SELECT a.attrelid, a.attname, a.attnum, NOT (a.attnotnull OR ty.notnull), ty.full_type, "
+    "  ty.data_type, CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0) END, "
+    "  ds.description, ty.max_length, ty.num_precision, ty.num_scale, "
+    "  NOT ty.orderable OR NOT (has_table_privilege(c.oid, 'SELECT') "
+    "    OR (a.attacl IS NOT NULL AND has_column_privilege(c.oid, a.attnum, 'SELECT'))), "
+    "  coalesce(a.attnum = ANY (pk.conkey), false) "
+    "FROM pg_attribute a "
+    "JOIN pg_class c ON c.oid = a.attrelid "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    /* Everything that depends on the type alone, once per (type, typmod): OFFSET 0 keeps the
+     * subquery whole, so the planner memoizes it by its two parameters. */
+    "CROSS JOIN LATERAL (SELECT f.full_type, "
     "  CASE WHEN t.typtype = 'd' THEN (SELECT "
     "    CASE WHEN bt.typelem <> 0 AND bt.typlen = -1 "
     "         THEN (SELECT bet.typname FROM pg_type bet WHERE bet.oid = bt.typelem) || '[]' "
@@ -119,33 +130,28 @@ static const char *const columns_sql =
     "  WHEN t.typnamespace = 'pg_catalog'::regnamespace THEN CASE WHEN a.atttypmod = -1 "
     "    AND a.atttypid <> 'bpchar'::regtype THEN f.full_type "
     "    ELSE format_type(a.atttypid, NULL) END "
-    "  ELSE t.typname END, "
-    "  CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0) END, "
-    "  ds.description, "
+    "  ELSE t.typname END AS data_type, "
+    "  t.typnotnull OR coalesce(xt.typnotnull, false) AS notnull, "
     /* information_schema's _pg_char_max_length, _pg_numeric_precision and _pg_numeric_scale,
      * inlined: as function calls they cost more than the rest of the query together. */
     "  CASE WHEN x.tmod = -1 THEN NULL WHEN x.tid IN (1042, 1043) THEN x.tmod - 4 "
-    "       WHEN x.tid IN (1560, 1562) THEN x.tmod END, "
+    "       WHEN x.tid IN (1560, 1562) THEN x.tmod END AS max_length, "
     "  CASE x.tid WHEN 21 THEN 16 WHEN 23 THEN 32 WHEN 20 THEN 64 WHEN 700 THEN 24 "
     "       WHEN 701 THEN 53 WHEN 1700 THEN CASE WHEN x.tmod = -1 THEN NULL "
-    "       ELSE ((x.tmod - 4) >> 16) & 65535 END END, "
+    "       ELSE ((x.tmod - 4) >> 16) & 65535 END END AS num_precision, "
     "  CASE WHEN x.tid IN (21, 23, 20) THEN 0 WHEN x.tid = 1700 THEN CASE WHEN x.tmod = -1 "
-    "       THEN NULL ELSE (x.tmod - 4) & 65535 END END, "
-    "  ob.oid IS NULL OR NOT (has_table_privilege(c.oid, 'SELECT') "
-    "    OR (a.attacl IS NOT NULL AND has_column_privilege(c.oid, a.attnum, 'SELECT'))), "
-    "  coalesce(a.attnum = ANY (pk.conkey), false) "
-    "FROM pg_attribute a "
-    "JOIN pg_class c ON c.oid = a.attrelid "
-    "JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "JOIN pg_type t ON t.oid = a.atttypid "
-    "CROSS JOIN LATERAL (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END "
-    "  AS tid, CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END AS tmod) x "
-    "CROSS JOIN LATERAL (SELECT format_type(a.atttypid, a.atttypmod) AS full_type) f "
-    "LEFT JOIN pg_type xt ON xt.oid = x.tid AND t.typtype = 'd' "
-    "JOIN pg_type et ON et.oid = CASE WHEN coalesce(xt.typelem, t.typelem) <> 0 "
-    "  AND coalesce(xt.typlen, t.typlen) = -1 THEN coalesce(xt.typelem, t.typelem) "
-    "  ELSE x.tid END "
-    "LEFT JOIN orderable ob ON ob.oid = et.oid "
+    "       THEN NULL ELSE (x.tmod - 4) & 65535 END END AS num_scale, "
+    "  EXISTS (SELECT FROM orderable ob WHERE ob.oid = et.oid) AS orderable "
+    "  FROM pg_type t "
+    "  CROSS JOIN LATERAL (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype "
+    "    ELSE a.atttypid END AS tid, "
+    "    CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END AS tmod) x "
+    "  CROSS JOIN LATERAL (SELECT format_type(a.atttypid, a.atttypmod) AS full_type) f "
+    "  LEFT JOIN pg_type xt ON xt.oid = x.tid AND t.typtype = 'd' "
+    "  JOIN pg_type et ON et.oid = CASE WHEN coalesce(xt.typelem, t.typelem) <> 0 "
+    "    AND coalesce(xt.typlen, t.typlen) = -1 THEN coalesce(xt.typelem, t.typelem) "
+    "    ELSE x.tid END "
+    "  WHERE t.oid = a.atttypid OFFSET 0) ty "
     "LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum "
     "LEFT JOIN pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p' "
     "LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass "
