@@ -9,12 +9,12 @@
  *
  * After the login the connection stays non-blocking and every exchange has a deadline of our own:
  * a query is sent (PQsendQuery, PQflush) and its result awaited (PQconsumeInput, PQisBusy) with
- * poll() until query_timeout has passed; a COPY stream (PQgetCopyData with async=1) waits at most
- * query_timeout for each piece of data. A network that stops (a silent proxy, a half-dead link)
- * is then an error naming the target, never a hang. A connection that missed a deadline is
- * broken: nothing more is sent or awaited on it (no cancel, no drain), it is only closed. On the
- * server side, statement_timeout ends a query that runs past query_timeout, and TCP keepalives on
- * both ends find a peer that has gone away.
+ * poll() until query_timeout has passed; a COPY stream (PQgetCopyData with async=1: a cache's
+ * rows, and the catalog's column query) waits at most query_timeout for each piece of data. A
+ * network that stops (a silent proxy, a half-dead link) is then an error naming the target, never a
+ * hang. A connection that missed a deadline is broken: nothing more is sent or awaited on it (no
+ * cancel, no drain), it is only closed. On the server side, statement_timeout ends a query that
+ * runs past query_timeout, and TCP keepalives on both ends find a peer that has gone away.
  *
  * Server notices (NOTICE, WARNING from the server) are dropped by a notice processor: libpq's
  * default one prints them to stderr, and library code never prints. The catalog queries raise
@@ -523,6 +523,8 @@ fail:
 static PGresult *run_filtered(pg_source *s, const char *base, const char *tail, const char *what,
                               dscat_error *err);
 
+static void query_failed(pg_source *s, PGresult *r, const char *what, dscat_error *err);
+
 /* Runs one catalog query; on failure fills err (naming the target and database) and clears. */
 static PGresult *run(pg_source *s, const char *sql, const char *what, dscat_error *err)
 {
@@ -538,6 +540,17 @@ static PGresult *run(pg_source *s, const char *sql, const char *what, dscat_erro
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
         return r;
+    query_failed(s, r, what, err);
+    PQclear(r);
+    return NULL;
+}
+
+/*
+ * Fills err for a catalog query that failed: the server's cause (from r, or from the connection
+ * when r says nothing or is NULL), its SQLSTATE, and a code for it.
+ */
+static void query_failed(pg_source *s, PGresult *r, const char *what, dscat_error *err)
+{
     char cause[400];
     clean_message(r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn), cause, sizeof(cause));
     if (cause[0] == '\0')
@@ -551,8 +564,6 @@ static PGresult *run(pg_source *s, const char *sql, const char *what, dscat_erro
                     what, s->base.database, cause);
     if (err && state)
         snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
-    PQclear(r);
-    return NULL;
 }
 
 static PGresult *run_filtered(pg_source *s, const char *base, const char *tail, const char *what,
@@ -675,35 +686,134 @@ static int read_tables(PGresult *r, dscat_db_scan *out, table_oids *oids)
     return 0;
 }
 
-/* Columns of relations that are not catalogued (a schema without USAGE, a refused name) are
- * skipped. */
-static int read_columns(PGresult *r, dscat_db_scan *out, table_oids *oids)
+/* An integer column of a COPY row: DSCAT_NULL for SQL NULL. */
+static int64_t copy_int(const char *v)
 {
-    for (int i = 0; i < PQntuples(r); i++) {
-        long t = table_of(oids, PQgetvalue(r, i, 0));
-        if (t < 0)
-            continue;
-        dscat_column_info c = {.table = (size_t)t,
-                               .name = PQgetvalue(r, i, 1),
-                               .ordinal = (int)strtol(PQgetvalue(r, i, 2), NULL, 10),
-                               .nullable = PQgetvalue(r, i, 3)[0] == 't',
-                               .column_type = PQgetvalue(r, i, 4),
-                               .data_type = PQgetvalue(r, i, 5),
-                               .default_value = opt_str(r, i, 6),
-                               .comment = opt_str(r, i, 7),
-                               .max_length = opt_int(r, i, 8),
-                               .precision = opt_int(r, i, 9),
-                               .scale = opt_int(r, i, 10),
-                               .null_count = DSCAT_NULL,
-                               .distinct_count = DSCAT_NULL,
-                               .profiled_rows = DSCAT_NULL,
-                               .unprofileable = PQgetvalue(r, i, 11)[0] == 't',
-                               .is_pk = PQgetvalue(r, i, 12)[0] == 't'};
-        if (dscat_db_scan_refused(out, dscat_db_scan_add_column(out, &c),
-                                  out->tables.items[t].schema, out->tables.items[t].name, c.name))
-            return DSCAT_ENOMEM;
+    return v ? (int64_t)strtod(v, NULL) : DSCAT_NULL;
+}
+
+/*
+ * Adds the column of one row of columns_sql (values as copy_split gives them, NULL for SQL
+ * NULL). Columns of relations that are not catalogued (a schema without USAGE, a refused name)
+ * are skipped. 0 or DSCAT_ENOMEM.
+ */
+static int add_column_row(dscat_db_scan *out, table_oids *oids, const char *const *v)
+{
+    long t = v[0] ? table_of(oids, v[0]) : -1;
+    if (t < 0)
+        return 0;
+    dscat_column_info c = {.table = (size_t)t,
+                           .name = v[1] ? v[1] : "",
+                           .ordinal = v[2] ? (int)strtol(v[2], NULL, 10) : 0,
+                           .nullable = v[3] && v[3][0] == 't',
+                           .column_type = v[4] ? v[4] : "",
+                           .data_type = v[5] ? v[5] : "",
+                           .default_value = v[6],
+                           .comment = v[7],
+                           .max_length = copy_int(v[8]),
+                           .precision = copy_int(v[9]),
+                           .scale = copy_int(v[10]),
+                           .null_count = DSCAT_NULL,
+                           .distinct_count = DSCAT_NULL,
+                           .profiled_rows = DSCAT_NULL,
+                           .unprofileable = v[11] && v[11][0] == 't',
+                           .is_pk = v[12] && v[12][0] == 't'};
+    return dscat_db_scan_refused(out, dscat_db_scan_add_column(out, &c),
+                                 out->tables.items[t].schema, out->tables.items[t].name, c.name);
+}
+
+#define COLUMN_VALUES 13 /* result columns of columns_sql */
+
+static bool copy_split(char *p, char *end, const char **values, size_t n);
+
+/*
+ * Runs the columns query as COPY (...) TO STDOUT and adds each row as it arrives, so that the
+ * decoding overlaps the server's work and no result holds every column at once. Each wait for
+ * data has a deadline of query_timeout, as in a row cursor; a stall leaves the connection broken.
+ * After an allocation failure the rest of the rows are read and dropped, so that the connection
+ * can still roll back. Counts as one query; fills err as run() does.
+ */
+static int stream_columns(pg_source *s, dscat_db_scan *out, table_oids *oids, dscat_error *err)
+{
+    dscat_buf q = DSCAT_BUF_INIT;
+    if (dscat_buf_puts(&q, "COPY (") || dscat_buf_puts(&q, columns_sql) ||
+        dscat_buf_puts(&q, s->filter) || dscat_buf_puts(&q, ") TO STDOUT")) {
+        dscat_buf_free(&q);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
-    return 0;
+    s->base.queries++;
+    PGresult *r = NULL;
+    int rc = exec_until(s, dscat_buf_cstr(&q), &r);
+    dscat_buf_free(&q);
+    if (rc == 0 && PQresultStatus(r) != PGRES_COPY_OUT) {
+        query_failed(s, r, "column", err);
+        PQclear(r);
+        double deadline = deadline_after(s);
+        while (next_result(s, deadline, &r) == 0 && r != NULL)
+            PQclear(r);
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    }
+    PQclear(r);
+    r = NULL;
+    const char *values[COLUMN_VALUES];
+    char *buf = NULL;
+    int len = 0;
+    double deadline = deadline_after(s);
+    while (rc == 0) {
+        len = PQgetCopyData(s->conn, &buf, 1);
+        if (len > 0) {
+            char *end = buf + len;
+            if (end[-1] == '\n')
+                end--;
+            int row = 0;
+            if (out && !copy_split(buf, end, values, COLUMN_VALUES))
+                row = DSCAT_EQUERY;
+            else if (out)
+                row = add_column_row(out, oids, values);
+            PQfreemem(buf);
+            if (row == DSCAT_ENOMEM)
+                out = NULL; /* read the rest, keep nothing */
+            else if (row)
+                rc = DSCAT_EQUERY;
+            deadline = deadline_after(s);
+            continue;
+        }
+        if (len < 0)
+            break;
+        int w = wait_socket(s->conn, POLLIN, deadline);
+        if (w == 0) {
+            s->broken = true;
+            rc = DSCAT_ETIMEOUT;
+        } else if (w < 0 || !PQconsumeInput(s->conn)) {
+            break; /* PQgetCopyData or PQgetResult says what went wrong */
+        }
+    }
+    if (rc == DSCAT_ETIMEOUT || (rc == 0 && next_result(s, deadline_after(s), &r))) {
+        s->broken = true;
+        return dscat_error_set(err, DSCAT_ETIMEOUT,
+                               "target %s: column query in database %s stalled: no answer from %s "
+                               "in %d s (query_timeout)",
+                               s->base.target->key, s->base.database, s->where, s->query_timeout);
+    }
+    if (rc == DSCAT_EQUERY) {
+        /* A row that does not split: leave the COPY unread, the connection is only closed. */
+        s->broken = true;
+        return dscat_error_set(err, DSCAT_EQUERY,
+                               "target %s: column query failed in database %s: a row without "
+                               "%d values",
+                               s->base.target->key, s->base.database, COLUMN_VALUES);
+    }
+    if (len == -2 || PQresultStatus(r) != PGRES_COMMAND_OK) {
+        query_failed(s, r, "column", err);
+        rc = err && err->code ? err->code : DSCAT_EQUERY;
+    } else if (out == NULL) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    PQclear(r);
+    double end_by = deadline_after(s);
+    while (next_result(s, end_by, &r) == 0 && r != NULL)
+        PQclear(r);
+    return rc;
 }
 
 static int read_fkeys(PGresult *r, dscat_db_scan *out, table_oids *oids)
@@ -735,12 +845,8 @@ static int pg_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *
     PQclear(r);
     if (rc)
         goto nomem;
-    if ((r = run_filtered(s, columns_sql, "", "column", err)) == NULL)
+    if (stream_columns(s, out, &oids, err))
         goto fail;
-    rc = read_columns(r, out, &oids);
-    PQclear(r);
-    if (rc)
-        goto nomem;
     if ((r = run_filtered(s, fkeys_sql, fkeys_order, "foreign key", err)) == NULL)
         goto fail;
     rc = read_fkeys(r, out, &oids);
