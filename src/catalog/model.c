@@ -4,6 +4,7 @@
 #include "core/buf.h"
 #include "dscat/common.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,8 +42,9 @@ void dscat_db_scan_free(dscat_db_scan *s)
     dscat_free(s->columns.items);
     dscat_free(s->fks.items);
     dscat_free(s->problems.items);
+    dscat_free(s->last_column);
+    dscat_free(s->column_before);
     dscat_strmap_free(&s->table_index);
-    dscat_strmap_free(&s->column_index);
     dscat_arena_free(&s->arena);
     memset(s, 0, sizeof(*s));
 }
@@ -62,21 +64,6 @@ static char *table_key(const char *schema, const char *name, size_t *len)
     key[a] = '\0';
     memcpy(key + a + 1, name, b);
     *len = a + b + 1;
-    return key;
-}
-
-/* The map key for a column: its table's index in decimal, a NUL byte, its name. As above. */
-static char *column_key(size_t table, const char *name, size_t *len)
-{
-    char num[32]; /* a size_t in decimal, not a name */
-    int n = snprintf(num, sizeof(num), "%zu", table);
-    size_t nl = strlen(name);
-    char *key = dscat_malloc((size_t)n + 1 + nl);
-    if (key == NULL)
-        return NULL;
-    memcpy(key, num, (size_t)n + 1);
-    memcpy(key + n + 1, name, nl);
-    *len = (size_t)n + 1 + nl;
     return key;
 }
 
@@ -156,6 +143,37 @@ long dscat_db_scan_find_table(const dscat_db_scan *s, const char *schema, const 
     return found ? (long)idx : -1;
 }
 
+/*
+ * Links column `index` (already in columns) at the head of its table's chain, growing the
+ * chain arrays as needed.
+ */
+static int chain_column(dscat_db_scan *s, size_t index)
+{
+    size_t table = s->columns.items[index].table;
+    if (table >= s->last_column_count) {
+        size_t n = s->last_column_count ? s->last_column_count : 64;
+        while (n <= table)
+            n *= 2;
+        size_t *p = dscat_realloc(s->last_column, n * sizeof(*p));
+        if (p == NULL)
+            return DSCAT_ENOMEM;
+        for (size_t i = s->last_column_count; i < n; i++)
+            p[i] = SIZE_MAX;
+        s->last_column = p;
+        s->last_column_count = n;
+    }
+    if (s->column_before_cap < s->columns.cap) {
+        size_t *p = dscat_realloc(s->column_before, s->columns.cap * sizeof(*p));
+        if (p == NULL)
+            return DSCAT_ENOMEM;
+        s->column_before = p;
+        s->column_before_cap = s->columns.cap;
+    }
+    s->column_before[index] = s->last_column[table];
+    s->last_column[table] = index;
+    return 0;
+}
+
 int dscat_db_scan_add_column(dscat_db_scan *s, const dscat_column_info *src)
 {
     if (!dscat_db_scan_valid_utf8(src->name))
@@ -169,13 +187,13 @@ int dscat_db_scan_add_column(dscat_db_scan *s, const dscat_column_info *src)
     c.comment = DUP(comment);
     if (!c.name || !c.data_type || (src->generated && !c.generated))
         return DSCAT_ENOMEM;
-    size_t klen;
-    char *key = column_key(c.table, c.name, &klen);
-    int rc = key == NULL || dscat_strmap_put(&s->column_index, key, klen, s->columns.count)
-                 ? DSCAT_ENOMEM
-                 : VEC_PUSH(s->columns, c);
-    dscat_free(key);
-    return rc;
+    if (VEC_PUSH(s->columns, c))
+        return DSCAT_ENOMEM;
+    if (chain_column(s, s->columns.count - 1)) {
+        s->columns.count--;
+        return DSCAT_ENOMEM;
+    }
+    return 0;
 }
 
 int dscat_db_scan_truncate_columns(dscat_db_scan *s, size_t count)
@@ -183,15 +201,11 @@ int dscat_db_scan_truncate_columns(dscat_db_scan *s, size_t count)
     if (count >= s->columns.count)
         return 0;
     s->columns.count = count;
-    dscat_strmap_free(&s->column_index);
-    for (size_t i = 0; i < count; i++) {
-        size_t klen;
-        char *key = column_key(s->columns.items[i].table, s->columns.items[i].name, &klen);
-        int rc = key ? dscat_strmap_put(&s->column_index, key, klen, i) : DSCAT_ENOMEM;
-        dscat_free(key);
-        if (rc)
+    for (size_t i = 0; i < s->last_column_count; i++)
+        s->last_column[i] = SIZE_MAX;
+    for (size_t i = 0; i < count; i++)
+        if (chain_column(s, i))
             return DSCAT_ENOMEM;
-    }
     return 0;
 }
 
@@ -264,11 +278,12 @@ int dscat_db_scan_refused(dscat_db_scan *s, int rc, const char *schema, const ch
 
 long dscat_db_scan_find_column(const dscat_db_scan *s, size_t table, const char *column)
 {
-    size_t klen, idx;
-    char *key = column_key(table, column, &klen);
-    bool found = key && dscat_strmap_get(&s->column_index, key, klen, &idx);
-    dscat_free(key);
-    return found ? (long)idx : -1;
+    if (table >= s->last_column_count)
+        return -1;
+    for (size_t i = s->last_column[table]; i != SIZE_MAX; i = s->column_before[i])
+        if (strcmp(s->columns.items[i].name, column) == 0)
+            return (long)i;
+    return -1;
 }
 
 void dscat_db_scan_mark_pk(dscat_db_scan *s, size_t table, const char *column)

@@ -66,8 +66,14 @@ typedef struct dscat_db_scan {
     DSCAT_VEC(dscat_column_info) columns;
     DSCAT_VEC(dscat_fk_info) fks;
     DSCAT_VEC(dscat_problem) problems;
-    dscat_strmap table_index;  /* "schema\0name" -> index into tables */
-    dscat_strmap column_index; /* "<table index>\0name" -> index into columns */
+    dscat_strmap table_index; /* "schema\0name" -> index into tables */
+    /*
+     * Each table's columns as a chain, newest first, for lookups by name without a key per
+     * column: last_column[t] is table t's newest column (SIZE_MAX: none; entries past
+     * last_column_count are none too), column_before[c] the one added before column c.
+     */
+    size_t *last_column, last_column_count;
+    size_t *column_before, column_before_cap; /* parallel to columns */
 } dscat_db_scan;
 
 /* Prepares an empty scan of `database`. Returns 0 or DSCAT_ENOMEM. */
@@ -106,10 +112,13 @@ bool dscat_db_scan_valid_utf8(const char *s);
 
 /*
  * Drops every column from position `count` on (a source's pass that failed halfway) and
- * rebuilds the column index over the rest. 0 or DSCAT_ENOMEM.
+ * rebuilds the column chains over the rest. 0 or DSCAT_ENOMEM.
  */
 int dscat_db_scan_truncate_columns(dscat_db_scan *s, size_t count);
-/* The index of column `column` of table `table`, or -1 (also when out of memory). */
+/*
+ * The index of column `column` of table `table`, or -1. Walks the table's own columns (no map,
+ * no allocation); when a name occurs twice the column added last is found.
+ */
 long dscat_db_scan_find_column(const dscat_db_scan *s, size_t table, const char *column);
 /* Sets is_pk on column `column` of table `table`; does nothing when the column is unknown. */
 void dscat_db_scan_mark_pk(dscat_db_scan *s, size_t table, const char *column);

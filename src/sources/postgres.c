@@ -1,19 +1,20 @@
 /*
- * PostgreSQL source (libpq). Per database, inside one read-only repeatable-read transaction, four
- * catalog queries over pg_catalog: tables, columns, primary keys, foreign keys. Partitions are
- * folded into their parent; views, materialized views and foreign tables are catalogued.
+ * PostgreSQL source (libpq). Per database, inside one read-only repeatable-read transaction, three
+ * catalog queries over pg_catalog: tables, columns (with the primary-key flag), foreign keys.
+ * Partitions are folded into their parent; views, materialized views and foreign tables are
+ * catalogued.
  *
  * Connecting is non-blocking (PQconnectStartParams + poll) so that connect_timeout is honoured
  * to the millisecond, including the login: a server that accepts and never answers times out.
  *
  * After the login the connection stays non-blocking and every exchange has a deadline of our own:
  * a query is sent (PQsendQuery, PQflush) and its result awaited (PQconsumeInput, PQisBusy) with
- * poll() until query_timeout has passed; a COPY stream (PQgetCopyData with async=1) waits at most
- * query_timeout for each piece of data. A network that stops (a silent proxy, a half-dead link)
- * is then an error naming the target, never a hang. A connection that missed a deadline is
- * broken: nothing more is sent or awaited on it (no cancel, no drain), it is only closed. On the
- * server side, statement_timeout ends a query that runs past query_timeout, and TCP keepalives on
- * both ends find a peer that has gone away.
+ * poll() until query_timeout has passed; a COPY stream (PQgetCopyData with async=1: a cache's
+ * rows, and the catalog's column query) waits at most query_timeout for each piece of data. A
+ * network that stops (a silent proxy, a half-dead link) is then an error naming the target, never a
+ * hang. A connection that missed a deadline is broken: nothing more is sent or awaited on it (no
+ * cancel, no drain), it is only closed. On the server side, statement_timeout ends a query that
+ * runs past query_timeout, and TCP keepalives on both ends find a peer that has gone away.
  *
  * Server notices (NOTICE, WARNING from the server) are dropped by a notice processor: libpq's
  * default one prints them to stderr, and library code never prints. The catalog queries raise
@@ -71,7 +72,7 @@ static const char *const tables_sql =
     "  CASE WHEN c.relkind = 'p' THEN " PG_LEAF_SUM "CASE WHEN pc.relkind IN ('r', 'm') "
     "    THEN pg_total_relation_size(pc.oid) END" PG_OF_LEAVES
     "  WHEN c.relkind IN ('r', 'm') THEN pg_total_relation_size(c.oid) END, "
-    "  d.description, has_schema_privilege(n.oid, 'USAGE') "
+    "  d.description, has_schema_privilege(n.oid, 'USAGE'), c.oid "
     "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
     "LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass "
     "  AND d.objsubid = 0 "
@@ -84,11 +85,19 @@ static const char *const tables_sql =
  * A column is non-nullable when it is declared NOT NULL or its domain (or the domain's own base
  * domain) is.
  *
- * The last column says whether the column can be profiled: the user may read it, and its type
- * (an array's element; a domain's base, recursively) has a default btree operator class, the
+ * The unprofileable column says whether the column can be profiled: the user may read it, and its
+ * type (an array's element; a domain's base, recursively) has a default btree operator class, the
  * ordering COUNT(DISTINCT) sorts with (directly, through a binary-coercible type as varchar has
  * text's, or as every enum, range and multirange has). The orderable types are found once,
- * set-based.
+ * set-based; the rest of what depends on the type is computed once per distinct (type, typmod)
+ * pair, not once per column. Only columns whose own ACL grants something need a check of their
+ * own: otherwise a column is readable exactly when its table is.
+ *
+ * Rows name their table by oid, not by name: the decoder keeps the last table it saw and finds
+ * others by number. The primary-key flag comes along (a relation has at most one primary key,
+ * so the join adds no rows). A column default cannot reference columns, so pg_get_expr needs no
+ * relation to resolve names against: passing 0 gives the same text without opening every table
+ * that has a default.
  */
 static const char *const columns_sql =
     "WITH RECURSIVE ordered AS (SELECT DISTINCT oc.opcintype AS oid FROM pg_opclass oc "
@@ -98,8 +107,18 @@ static const char *const columns_sql =
     "  UNION SELECT oid FROM pg_type WHERE typtype IN ('e', 'r', 'm') "
     "  UNION SELECT d.oid FROM pg_type d JOIN orderable b ON b.oid = d.typbasetype "
     "  WHERE d.typtype = 'd') "
-    "SELECT n.nspname, c.relname, a.attname, a.attnum, "
-    "  NOT (a.attnotnull OR t.typnotnull OR coalesce(xt.typnotnull, false)), f.full_type, "
+    "SELECT a.attrelid, a.attname, a.attnum, NOT (a.attnotnull OR ty.notnull), ty.full_type, "
+    "  ty.data_type, CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0) END, "
+    "  ds.description, ty.max_length, ty.num_precision, ty.num_scale, "
+    "  NOT ty.orderable OR NOT (has_table_privilege(c.oid, 'SELECT') "
+    "    OR (a.attacl IS NOT NULL AND has_column_privilege(c.oid, a.attnum, 'SELECT'))), "
+    "  coalesce(a.attnum = ANY (pk.conkey), false) "
+    "FROM pg_attribute a "
+    "JOIN pg_class c ON c.oid = a.attrelid "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    /* Everything that depends on the type alone, once per (type, typmod): OFFSET 0 keeps the
+     * subquery whole, so the planner memoizes it by its two parameters. */
+    "CROSS JOIN LATERAL (SELECT f.full_type, "
     "  CASE WHEN t.typtype = 'd' THEN (SELECT "
     "    CASE WHEN bt.typelem <> 0 AND bt.typlen = -1 "
     "         THEN (SELECT bet.typname FROM pg_type bet WHERE bet.oid = bt.typelem) || '[]' "
@@ -111,56 +130,50 @@ static const char *const columns_sql =
     "  WHEN t.typnamespace = 'pg_catalog'::regnamespace THEN CASE WHEN a.atttypmod = -1 "
     "    AND a.atttypid <> 'bpchar'::regtype THEN f.full_type "
     "    ELSE format_type(a.atttypid, NULL) END "
-    "  ELSE t.typname END, "
-    "  CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END, "
-    "  ds.description, "
+    "  ELSE t.typname END AS data_type, "
+    "  t.typnotnull OR coalesce(xt.typnotnull, false) AS notnull, "
     /* information_schema's _pg_char_max_length, _pg_numeric_precision and _pg_numeric_scale,
      * inlined: as function calls they cost more than the rest of the query together. */
     "  CASE WHEN x.tmod = -1 THEN NULL WHEN x.tid IN (1042, 1043) THEN x.tmod - 4 "
-    "       WHEN x.tid IN (1560, 1562) THEN x.tmod END, "
+    "       WHEN x.tid IN (1560, 1562) THEN x.tmod END AS max_length, "
     "  CASE x.tid WHEN 21 THEN 16 WHEN 23 THEN 32 WHEN 20 THEN 64 WHEN 700 THEN 24 "
     "       WHEN 701 THEN 53 WHEN 1700 THEN CASE WHEN x.tmod = -1 THEN NULL "
-    "       ELSE ((x.tmod - 4) >> 16) & 65535 END END, "
+    "       ELSE ((x.tmod - 4) >> 16) & 65535 END END AS num_precision, "
     "  CASE WHEN x.tid IN (21, 23, 20) THEN 0 WHEN x.tid = 1700 THEN CASE WHEN x.tmod = -1 "
-    "       THEN NULL ELSE (x.tmod - 4) & 65535 END END, "
-    "  ob.oid IS NULL "
-    "    OR NOT has_column_privilege(c.oid, a.attnum, 'SELECT') "
-    "FROM pg_attribute a "
-    "JOIN pg_class c ON c.oid = a.attrelid "
-    "JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "JOIN pg_type t ON t.oid = a.atttypid "
-    "CROSS JOIN LATERAL (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END "
-    "  AS tid, CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END AS tmod) x "
-    "CROSS JOIN LATERAL (SELECT format_type(a.atttypid, a.atttypmod) AS full_type) f "
-    "LEFT JOIN pg_type xt ON xt.oid = x.tid AND t.typtype = 'd' "
-    "JOIN pg_type et ON et.oid = CASE WHEN coalesce(xt.typelem, t.typelem) <> 0 "
-    "  AND coalesce(xt.typlen, t.typlen) = -1 THEN coalesce(xt.typelem, t.typelem) "
-    "  ELSE x.tid END "
-    "LEFT JOIN orderable ob ON ob.oid = et.oid "
+    "       THEN NULL ELSE (x.tmod - 4) & 65535 END END AS num_scale, "
+    "  EXISTS (SELECT FROM orderable ob WHERE ob.oid = et.oid) AS orderable "
+    "  FROM pg_type t "
+    "  CROSS JOIN LATERAL (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype "
+    "    ELSE a.atttypid END AS tid, "
+    "    CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END AS tmod) x "
+    "  CROSS JOIN LATERAL (SELECT format_type(a.atttypid, a.atttypmod) AS full_type) f "
+    "  LEFT JOIN pg_type xt ON xt.oid = x.tid AND t.typtype = 'd' "
+    "  JOIN pg_type et ON et.oid = CASE WHEN coalesce(xt.typelem, t.typelem) <> 0 "
+    "    AND coalesce(xt.typlen, t.typlen) = -1 THEN coalesce(xt.typelem, t.typelem) "
+    "    ELSE x.tid END "
+    "  WHERE t.oid = a.atttypid OFFSET 0) ty "
     "LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum "
+    "LEFT JOIN pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p' "
     "LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass "
     "  AND ds.objsubid = a.attnum "
     "WHERE a.attnum > 0 AND NOT a.attisdropped AND " PG_RELATIONS "AND " PG_USER_SCHEMAS;
 
-static const char *const pkeys_sql =
-    "SELECT n.nspname, c.relname, a.attname "
-    "FROM pg_constraint con "
-    "JOIN pg_class c ON c.oid = con.conrelid "
-    "JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "CROSS JOIN LATERAL unnest(con.conkey) AS k(attnum) "
-    "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum "
-    "WHERE con.contype = 'p' AND NOT c.relispartition AND " PG_USER_SCHEMAS;
-
+/*
+ * Foreign keys name their table by oid (as columns do) and their column pairs by attribute number,
+ * each name looked up through pg_attribute's (attrelid, attnum) index.
+ */
 static const char *const fkeys_sql =
-    "SELECT n.nspname, c.relname, a.attname, rn.nspname, rc.relname, ra.attname "
+    "SELECT con.conrelid, "
+    "  (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = con.conrelid "
+    "    AND a.attnum = k.attnum), rn.nspname, rc.relname, "
+    "  (SELECT ra.attname FROM pg_attribute ra WHERE ra.attrelid = con.confrelid "
+    "    AND ra.attnum = k.refnum) "
     "FROM pg_constraint con "
     "JOIN pg_class c ON c.oid = con.conrelid "
     "JOIN pg_namespace n ON n.oid = c.relnamespace "
     "JOIN pg_class rc ON rc.oid = con.confrelid "
     "JOIN pg_namespace rn ON rn.oid = rc.relnamespace "
     "CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(attnum, refnum, ord) "
-    "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum "
-    "JOIN pg_attribute ra ON ra.attrelid = rc.oid AND ra.attnum = k.refnum "
     "WHERE con.contype = 'f' AND con.conparentid = 0 AND NOT c.relispartition AND " PG_USER_SCHEMAS;
 
 static const char *const fkeys_order = " ORDER BY c.oid, con.conname, k.ord";
@@ -510,6 +523,8 @@ fail:
 static PGresult *run_filtered(pg_source *s, const char *base, const char *tail, const char *what,
                               dscat_error *err);
 
+static void query_failed(pg_source *s, PGresult *r, const char *what, dscat_error *err);
+
 /* Runs one catalog query; on failure fills err (naming the target and database) and clears. */
 static PGresult *run(pg_source *s, const char *sql, const char *what, dscat_error *err)
 {
@@ -525,6 +540,17 @@ static PGresult *run(pg_source *s, const char *sql, const char *what, dscat_erro
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
         return r;
+    query_failed(s, r, what, err);
+    PQclear(r);
+    return NULL;
+}
+
+/*
+ * Fills err for a catalog query that failed: the server's cause (from r, or from the connection
+ * when r says nothing or is NULL), its SQLSTATE, and a code for it.
+ */
+static void query_failed(pg_source *s, PGresult *r, const char *what, dscat_error *err)
+{
     char cause[400];
     clean_message(r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn), cause, sizeof(cause));
     if (cause[0] == '\0')
@@ -538,8 +564,6 @@ static PGresult *run(pg_source *s, const char *sql, const char *what, dscat_erro
                     what, s->base.database, cause);
     if (err && state)
         snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
-    PQclear(r);
-    return NULL;
 }
 
 static PGresult *run_filtered(pg_source *s, const char *base, const char *tail, const char *what,
@@ -583,13 +607,53 @@ static const char *relkind_name(char k)
     }
 }
 
+/* A catalogued relation by its oid: how columns and foreign keys name their table. */
+typedef struct table_oid {
+    unsigned long oid;
+    size_t table; /* index into the scan's tables */
+} table_oid;
+
+/* The catalogued relations, sorted by oid, and the last one looked up. */
+typedef struct table_oids {
+    table_oid *items;
+    size_t count;
+    unsigned long last_oid;
+    long last;
+} table_oids;
+
+static int compare_oid(const void *a, const void *b)
+{
+    unsigned long x = ((const table_oid *)a)->oid, y = ((const table_oid *)b)->oid;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * The table of the relation whose oid is the text `value`, or -1 when it is not catalogued.
+ * Rows of one relation come together, so the last answer is kept and most rows need no search.
+ */
+static long table_of(table_oids *m, const char *value)
+{
+    unsigned long oid = strtoul(value, NULL, 10);
+    if (m->last >= 0 && oid == m->last_oid)
+        return m->last;
+    table_oid key = {oid, 0};
+    const table_oid *hit =
+        m->count ? bsearch(&key, m->items, m->count, sizeof(key), compare_oid) : NULL;
+    m->last_oid = oid;
+    m->last = hit ? (long)hit->table : -1;
+    return m->last;
+}
+
 /*
  * Tables in a schema the role has no USAGE on are listed by pg_class but cannot be read: they
- * are left out, and the schema is reported once as a problem.
+ * are left out, and the schema is reported once as a problem. Fills oids with every table added.
  */
-static int read_tables(PGresult *r, dscat_db_scan *out)
+static int read_tables(PGresult *r, dscat_db_scan *out, table_oids *oids)
 {
     const char *last_denied = NULL;
+    oids->items = PQntuples(r) ? dscat_malloc((size_t)PQntuples(r) * sizeof(table_oid)) : NULL;
+    if (PQntuples(r) && oids->items == NULL)
+        return DSCAT_ENOMEM;
     for (int i = 0; i < PQntuples(r); i++) {
         if (PQgetvalue(r, i, 6)[0] == 'f') {
             const char *schema = PQgetvalue(r, i, 0);
@@ -610,58 +674,156 @@ static int read_tables(PGresult *r, dscat_db_scan *out)
                               .size_bytes = opt_int(r, i, 4),
                               .comment = opt_str(r, i, 5),
                               .last_modified_us = DSCAT_NULL};
-        if (dscat_db_scan_refused(out, dscat_db_scan_add_table(out, &t, NULL), t.schema, t.name,
-                                  NULL))
+        size_t index;
+        int rc = dscat_db_scan_add_table(out, &t, &index);
+        if (rc == 0)
+            oids->items[oids->count++] = (table_oid){strtoul(PQgetvalue(r, i, 7), NULL, 10), index};
+        else if (dscat_db_scan_refused(out, rc, t.schema, t.name, NULL))
             return DSCAT_ENOMEM;
     }
+    qsort(oids->items, oids->count, sizeof(table_oid), compare_oid);
+    oids->last = -1;
     return 0;
 }
 
-static int read_columns(PGresult *r, dscat_db_scan *out)
+/* An integer column of a COPY row: DSCAT_NULL for SQL NULL. */
+static int64_t copy_int(const char *v)
 {
-    for (int i = 0; i < PQntuples(r); i++) {
-        long t = dscat_db_scan_find_table(out, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
-        if (t < 0)
-            continue;
-        dscat_column_info c = {.table = (size_t)t,
-                               .name = PQgetvalue(r, i, 2),
-                               .ordinal = atoi(PQgetvalue(r, i, 3)),
-                               .nullable = PQgetvalue(r, i, 4)[0] == 't',
-                               .column_type = PQgetvalue(r, i, 5),
-                               .data_type = PQgetvalue(r, i, 6),
-                               .default_value = opt_str(r, i, 7),
-                               .comment = opt_str(r, i, 8),
-                               .max_length = opt_int(r, i, 9),
-                               .precision = opt_int(r, i, 10),
-                               .scale = opt_int(r, i, 11),
-                               .null_count = DSCAT_NULL,
-                               .distinct_count = DSCAT_NULL,
-                               .profiled_rows = DSCAT_NULL,
-                               .unprofileable = PQgetvalue(r, i, 12)[0] == 't'};
-        if (dscat_db_scan_refused(out, dscat_db_scan_add_column(out, &c),
-                                  out->tables.items[t].schema, out->tables.items[t].name, c.name))
-            return DSCAT_ENOMEM;
-    }
-    return 0;
+    return v ? (int64_t)strtod(v, NULL) : DSCAT_NULL;
 }
 
-static void read_pkeys(PGresult *r, dscat_db_scan *out)
+/*
+ * Adds the column of one row of columns_sql (values as copy_split gives them, NULL for SQL
+ * NULL). Columns of relations that are not catalogued (a schema without USAGE, a refused name)
+ * are skipped. 0 or DSCAT_ENOMEM.
+ */
+static int add_column_row(dscat_db_scan *out, table_oids *oids, const char *const *v)
 {
-    for (int i = 0; i < PQntuples(r); i++) {
-        long t = dscat_db_scan_find_table(out, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
-        if (t >= 0)
-            dscat_db_scan_mark_pk(out, (size_t)t, PQgetvalue(r, i, 2));
-    }
+    long t = v[0] ? table_of(oids, v[0]) : -1;
+    if (t < 0)
+        return 0;
+    dscat_column_info c = {.table = (size_t)t,
+                           .name = v[1] ? v[1] : "",
+                           .ordinal = v[2] ? (int)strtol(v[2], NULL, 10) : 0,
+                           .nullable = v[3] && v[3][0] == 't',
+                           .column_type = v[4] ? v[4] : "",
+                           .data_type = v[5] ? v[5] : "",
+                           .default_value = v[6],
+                           .comment = v[7],
+                           .max_length = copy_int(v[8]),
+                           .precision = copy_int(v[9]),
+                           .scale = copy_int(v[10]),
+                           .null_count = DSCAT_NULL,
+                           .distinct_count = DSCAT_NULL,
+                           .profiled_rows = DSCAT_NULL,
+                           .unprofileable = v[11] && v[11][0] == 't',
+                           .is_pk = v[12] && v[12][0] == 't'};
+    return dscat_db_scan_refused(out, dscat_db_scan_add_column(out, &c),
+                                 out->tables.items[t].schema, out->tables.items[t].name, c.name);
 }
 
-static int read_fkeys(PGresult *r, dscat_db_scan *out)
+#define COLUMN_VALUES 13 /* result columns of columns_sql */
+
+static bool copy_split(char *p, char *end, const char **values, size_t n);
+
+/*
+ * Runs the columns query as COPY (...) TO STDOUT and adds each row as it arrives, so that the
+ * decoding overlaps the server's work and no result holds every column at once. Each wait for
+ * data has a deadline of query_timeout, as in a row cursor; a stall leaves the connection broken.
+ * After an allocation failure the rest of the rows are read and dropped, so that the connection
+ * can still roll back. Counts as one query; fills err as run() does.
+ */
+static int stream_columns(pg_source *s, dscat_db_scan *out, table_oids *oids, dscat_error *err)
+{
+    dscat_buf q = DSCAT_BUF_INIT;
+    if (dscat_buf_puts(&q, "COPY (") || dscat_buf_puts(&q, columns_sql) ||
+        dscat_buf_puts(&q, s->filter) || dscat_buf_puts(&q, ") TO STDOUT")) {
+        dscat_buf_free(&q);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    s->base.queries++;
+    PGresult *r = NULL;
+    int rc = exec_until(s, dscat_buf_cstr(&q), &r);
+    dscat_buf_free(&q);
+    if (rc == 0 && PQresultStatus(r) != PGRES_COPY_OUT) {
+        query_failed(s, r, "column", err);
+        PQclear(r);
+        double deadline = deadline_after(s);
+        while (next_result(s, deadline, &r) == 0 && r != NULL)
+            PQclear(r);
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    }
+    PQclear(r);
+    r = NULL;
+    const char *values[COLUMN_VALUES];
+    char *buf = NULL;
+    int len = 0;
+    double deadline = deadline_after(s);
+    while (rc == 0) {
+        len = PQgetCopyData(s->conn, &buf, 1);
+        if (len > 0) {
+            char *end = buf + len;
+            if (end[-1] == '\n')
+                end--;
+            int row = 0;
+            if (out && !copy_split(buf, end, values, COLUMN_VALUES))
+                row = DSCAT_EQUERY;
+            else if (out)
+                row = add_column_row(out, oids, values);
+            PQfreemem(buf);
+            if (row == DSCAT_ENOMEM)
+                out = NULL; /* read the rest, keep nothing */
+            else if (row)
+                rc = DSCAT_EQUERY;
+            deadline = deadline_after(s);
+            continue;
+        }
+        if (len < 0)
+            break;
+        int w = wait_socket(s->conn, POLLIN, deadline);
+        if (w == 0) {
+            s->broken = true;
+            rc = DSCAT_ETIMEOUT;
+        } else if (w < 0 || !PQconsumeInput(s->conn)) {
+            break; /* PQgetCopyData or PQgetResult says what went wrong */
+        }
+    }
+    if (rc == DSCAT_ETIMEOUT || (rc == 0 && next_result(s, deadline_after(s), &r))) {
+        s->broken = true;
+        return dscat_error_set(err, DSCAT_ETIMEOUT,
+                               "target %s: column query in database %s stalled: no answer from %s "
+                               "in %d s (query_timeout)",
+                               s->base.target->key, s->base.database, s->where, s->query_timeout);
+    }
+    if (rc == DSCAT_EQUERY) {
+        /* A row that does not split: leave the COPY unread, the connection is only closed. */
+        s->broken = true;
+        return dscat_error_set(err, DSCAT_EQUERY,
+                               "target %s: column query failed in database %s: a row without "
+                               "%d values",
+                               s->base.target->key, s->base.database, COLUMN_VALUES);
+    }
+    if (len == -2 || PQresultStatus(r) != PGRES_COMMAND_OK) {
+        query_failed(s, r, "column", err);
+        rc = err && err->code ? err->code : DSCAT_EQUERY;
+    } else if (out == NULL) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    PQclear(r);
+    double end_by = deadline_after(s);
+    while (next_result(s, end_by, &r) == 0 && r != NULL)
+        PQclear(r);
+    return rc;
+}
+
+static int read_fkeys(PGresult *r, dscat_db_scan *out, table_oids *oids)
 {
     for (int i = 0; i < PQntuples(r); i++) {
-        long t = dscat_db_scan_find_table(out, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
-        if (t < 0)
+        long t = table_of(oids, PQgetvalue(r, i, 0));
+        if (t < 0 || PQgetisnull(r, i, 1) || PQgetisnull(r, i, 4))
             continue;
-        dscat_fk_info fk = {(size_t)t, PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
-                            PQgetvalue(r, i, 4), PQgetvalue(r, i, 5)};
+        dscat_fk_info fk = {(size_t)t, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+                            PQgetvalue(r, i, 3), PQgetvalue(r, i, 4)};
         if (dscat_db_scan_add_fk(out, &fk))
             return DSCAT_ENOMEM;
     }
@@ -672,32 +834,26 @@ static int pg_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *
 {
     pg_source *s = (pg_source *)src;
     PGresult *r = NULL;
+    table_oids oids = {NULL, 0, 0, -1};
     int rc = 0;
     if ((r = run(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin", err)) == NULL)
         return err ? err->code : DSCAT_EQUERY;
     PQclear(r);
     if ((r = run_filtered(s, tables_sql, "", "table", err)) == NULL)
         goto fail;
-    rc = read_tables(r, out);
+    rc = read_tables(r, out, &oids);
     PQclear(r);
     if (rc)
         goto nomem;
-    if ((r = run_filtered(s, columns_sql, "", "column", err)) == NULL)
+    if (stream_columns(s, out, &oids, err))
         goto fail;
-    rc = read_columns(r, out);
-    PQclear(r);
-    if (rc)
-        goto nomem;
-    if ((r = run_filtered(s, pkeys_sql, "", "primary key", err)) == NULL)
-        goto fail;
-    read_pkeys(r, out);
-    PQclear(r);
     if ((r = run_filtered(s, fkeys_sql, fkeys_order, "foreign key", err)) == NULL)
         goto fail;
-    rc = read_fkeys(r, out);
+    rc = read_fkeys(r, out, &oids);
     PQclear(r);
     if (rc)
         goto nomem;
+    dscat_free(oids.items);
     if ((r = run(s, "COMMIT", "commit", err)) == NULL)
         return err ? err->code : DSCAT_EQUERY;
     PQclear(r);
@@ -705,6 +861,7 @@ static int pg_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *
 nomem:
     dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
 fail:
+    dscat_free(oids.items);
     if (!s->broken && exec_until(s, "ROLLBACK", &r) == 0)
         PQclear(r);
     return err && err->code ? err->code : DSCAT_EQUERY;

@@ -1,9 +1,10 @@
 # A network that stops: a proxy between dscat and the server forwards normally, then stops
 # forwarding (without closing) after a number of bytes from the server. A stall in the login, in
-# the middle of a catalog scan and in the middle of a cache COPY is each exit 1 with one stderr
-# line naming the target, within the deadline (connect_timeout for the login, query_timeout for a
-# query or a wait in a row stream) plus a small margin; nothing is changed by the failed run, the
-# cache table's lock is released, and the next run is ok.
+# the middle of a catalog scan (a query, and the streamed column query) and in the middle of a
+# cache COPY is each exit 1 with one stderr line naming the target, within the deadline
+# (connect_timeout for the login, query_timeout for a query or a wait in a row stream) plus a
+# small margin; nothing is changed by the failed run, the cache table's lock is released, and
+# the next run is ok.
 . "$(dirname "${BASH_SOURCE[0]}")/../harness/cache_root.sh"
 use_cache_root cache-root-stall
 pg_psql postgres -c 'DROP DATABASE IF EXISTS stalldb' -c 'CREATE DATABASE stalldb' >/dev/null
@@ -73,6 +74,14 @@ expect_stall "stall mid-scan" "stalled" 2900 4500 "$DSCAT" refresh
 assert_eq "stall mid-scan: the catalog directory is byte for byte as it was" "$catalog_before" "$(tree_sums "$home")"
 kill "$proxy_pid"
 check "after the stalled scan, the next refresh is ok" env DSCAT_HOME="$home" "$DSCAT" refresh
+
+# A scan whose table list arrives whole and whose column stream stops after 192 KiB: the wait for
+# the next rows has query_timeout (3 s).
+stream_before=$(tree_sums "$home")
+start_proxy 196608
+expect_stall "stall mid-column stream" "column query in database stalldb stalled" 2900 4500 "$DSCAT" refresh
+assert_eq "stall mid-column stream: the catalog directory is as it was" "$stream_before" "$(tree_sums "$home")"
+kill "$proxy_pid"
 
 # A cache COPY that stops after 2 MB of its 300k rows: query_timeout (3 s) without data.
 start_proxy 2000000
