@@ -64,28 +64,6 @@ typedef struct server {
     pthread_t worker;
 } server;
 
-/*
- * What the index was built from. Every schema refresh that writes the store ends by replacing
- * last_scan.json (a rename: a new inode), and annotations are replaced in their directory; data
- * refreshes touch neither, so they never cost a reload.
- */
-static void generation(const dscat_config *cfg, char *out, size_t size)
-{
-    const char *names[] = {"last_scan.json", "annotations"};
-    size_t k = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < 2 && k < size; i++) {
-        char path[4096];
-        struct stat sb;
-        snprintf(path, sizeof(path), "%s/%s", cfg->catalog_dir, names[i]);
-        if (stat(path, &sb) != 0)
-            memset(&sb, 0, sizeof(sb));
-        int n = snprintf(out + k, size - k, "%llu.%lld.%ld.%lld;", (unsigned long long)sb.st_ino,
-                         (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec, (long long)sb.st_size);
-        k += n > 0 ? (size_t)n : 0;
-    }
-}
-
 static void index_release(server *s, shared_index *si)
 {
     if (si == NULL)
@@ -103,7 +81,7 @@ static void index_release(server *s, shared_index *si)
 static int index_acquire(server *s, shared_index **out, dscat_error *err)
 {
     char gen[256];
-    generation(s->cfg, gen, sizeof(gen));
+    dscat_render_catalog_generation(s->cfg->catalog_dir, gen, sizeof(gen));
     pthread_mutex_lock(&s->index_mu);
     shared_index *si = s->index;
     if (si && strcmp(si->generation, gen) == 0) {

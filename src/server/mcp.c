@@ -301,28 +301,6 @@ static int open_catalog(dscat_config **cfg, dscat_store **st, char *fail, size_t
     return rc;
 }
 
-/*
- * What the search index and the annotations were loaded from: every schema refresh ends by
- * replacing last_scan.json (a rename: a new inode) and annotations are replaced in their
- * directory; a data refresh touches neither (the HTTP server's rule).
- */
-static void catalog_generation(const char *dir, char *out, size_t size)
-{
-    const char *names[] = {"last_scan.json", "annotations"};
-    size_t k = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < 2 && k < size; i++) {
-        char path[4200];
-        struct stat sb;
-        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-        if (stat(path, &sb) != 0)
-            memset(&sb, 0, sizeof(sb));
-        int n = snprintf(out + k, size - k, "%llu.%lld.%ld.%lld;", (unsigned long long)sb.st_ino,
-                         (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec, (long long)sb.st_size);
-        k += n > 0 ? (size_t)n : 0;
-    }
-}
-
 static void search_cache_clear(search_cache *c)
 {
     dscat_search_index_free(c->idx);
@@ -334,7 +312,7 @@ static void search_cache_clear(search_cache *c)
 static int search_cache_get(search_cache *c, const char *dir, char *fail, size_t size)
 {
     char gen[256];
-    catalog_generation(dir, gen, sizeof(gen));
+    dscat_render_catalog_generation(dir, gen, sizeof(gen));
     if (c->loaded && strcmp(c->dir, dir) == 0 && strcmp(c->generation, gen) == 0)
         return 0;
     search_cache_clear(c);

@@ -1,8 +1,11 @@
 #include "server/render.h"
 
+#include "core/buf.h"
 #include "core/timeutil.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 json_t *dscat_render_time(int64_t us)
 {
@@ -136,4 +139,22 @@ json_t *dscat_render_warnings(const dscat_warnings *w)
         json_array_append_new(a, o);
     }
     return a;
+}
+
+void dscat_render_catalog_generation(const char *catalog_dir, char *out, size_t size)
+{
+    const char *names[] = {"last_scan.json", "annotations"};
+    size_t k = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < 2 && k < size; i++) {
+        dscat_buf path = DSCAT_BUF_INIT;
+        struct stat sb;
+        if (dscat_buf_printf(&path, "%s/%s", catalog_dir, names[i]) ||
+            stat(dscat_buf_cstr(&path), &sb) != 0)
+            memset(&sb, 0, sizeof(sb));
+        dscat_buf_free(&path);
+        int n = snprintf(out + k, size - k, "%llu.%lld.%ld.%lld;", (unsigned long long)sb.st_ino,
+                         (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec, (long long)sb.st_size);
+        k += n > 0 ? (size_t)n : 0;
+    }
 }

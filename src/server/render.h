@@ -29,6 +29,13 @@ json_t *dscat_render_query(const dscat_query_result *r);
 
 /* [{schema_name?, table_name?, message}] */
 json_t *dscat_render_warnings(const dscat_warnings *w);
+/*
+ * What the search index and the annotations a server keeps in memory were loaded from: every
+ * schema refresh ends by replacing last_scan.json (a rename: a new inode) and annotations are
+ * replaced in their directory; a data refresh touches neither, so it never costs a reload. Two
+ * equal strings mean nothing to reload.
+ */
+void dscat_render_catalog_generation(const char *catalog_dir, char *out, size_t size);
 /* A cached version's fallback columns: [{column, storage, reason}]. */
 json_t *dscat_render_fallbacks(const dscat_fallbacks *f);
 
