@@ -153,18 +153,39 @@ static int refuse_statement(const char *sql, dscat_error *err)
                            kw[0] ? kw : "this statement", kw[0] ? " statement" : "");
 }
 
-/* Collects the names of the common table expressions anywhere in a parsed tree. */
-static void cte_names(json_t *node, json_t *names)
+/*
+ * Calls visit on every object of a parsed tree, depth first, until one returns non-NULL; that
+ * value is returned.
+ */
+static const char *walk(json_t *node, const char *(*visit)(json_t *object, void *payload),
+                        void *payload)
 {
+    const char *found = NULL;
+    size_t i;
+    const char *key;
+    json_t *v;
     if (json_is_array(node)) {
-        size_t i;
-        json_t *v;
-        json_array_foreach(node, i, v) cte_names(v, names);
-        return;
+        json_array_foreach(node, i, v)
+        {
+            if ((found = walk(v, visit, payload)) != NULL)
+                return found;
+        }
+        return NULL;
     }
-    if (!json_is_object(node))
-        return;
-    json_t *map = json_object_get(json_object_get(node, "cte_map"), "map");
+    if (!json_is_object(node) || (found = visit(node, payload)) != NULL)
+        return found;
+    json_object_foreach(node, key, v)
+    {
+        if ((found = walk(v, visit, payload)) != NULL)
+            return found;
+    }
+    return NULL;
+}
+
+/* Collects the names of the common table expressions an object defines (walk's visitor). */
+static const char *cte_names(json_t *object, void *payload)
+{
+    json_t *names = payload, *map = json_object_get(json_object_get(object, "cte_map"), "map");
     size_t i;
     json_t *v;
     json_array_foreach(map, i, v)
@@ -173,14 +194,14 @@ static void cte_names(json_t *node, json_t *names)
         if (name)
             json_array_append_new(names, json_string(name));
     }
-    const char *key;
-    json_object_foreach(node, key, v) cte_names(v, names);
+    return NULL;
 }
 
 /* What a table reference may name: the cached tables, and the CTEs the statement defines. */
 typedef struct ref_scope {
     const dscat_cache_listing *cached;
     json_t *ctes;
+    bool is_function; /* what forbidden_ref found: a table function, else a table name */
 } ref_scope;
 
 static bool empty(const char *s)
@@ -228,50 +249,30 @@ static bool ref_allowed(const ref_scope *sc, const char *catalog, const char *sc
  * reads such a name as a file: FROM 'data.parquet'). Its name goes to *what; NULL when all are
  * allowed.
  */
-static const char *forbidden_ref(json_t *node, const ref_scope *sc, bool *is_function)
+static const char *forbidden_ref(json_t *object, void *payload)
 {
-    if (json_is_array(node)) {
-        size_t i;
-        json_t *v;
-        json_array_foreach(node, i, v)
-        {
-            const char *f = forbidden_ref(v, sc, is_function);
-            if (f)
-                return f;
-        }
-        return NULL;
-    }
-    if (!json_is_object(node))
-        return NULL;
-    const char *type = json_string_value(json_object_get(node, "type"));
+    ref_scope *sc = payload;
+    const char *type = json_string_value(json_object_get(object, "type"));
     if (type && strcmp(type, "BASE_TABLE") == 0) {
-        const char *name = json_string_value(json_object_get(node, "table_name"));
-        const char *schema = json_string_value(json_object_get(node, "schema_name"));
-        const char *catalog = json_string_value(json_object_get(node, "catalog_name"));
+        const char *name = json_string_value(json_object_get(object, "table_name"));
+        const char *schema = json_string_value(json_object_get(object, "schema_name"));
+        const char *catalog = json_string_value(json_object_get(object, "catalog_name"));
         if (!ref_allowed(sc, catalog, schema, name)) {
-            *is_function = false;
+            sc->is_function = false;
             return name ? name : "?";
         }
     }
     if (type && strcmp(type, "TABLE_FUNCTION") == 0) {
-        json_t *fn = json_object_get(node, "function");
+        json_t *fn = json_object_get(object, "function");
         const char *name = json_string_value(json_object_get(fn, "function_name"));
         bool ok = false;
         size_t n = sizeof(allowed_table_functions) / sizeof(allowed_table_functions[0]);
         for (size_t i = 0; name && i < n; i++)
             ok |= strcasecmp(name, allowed_table_functions[i]) == 0;
         if (!ok) {
-            *is_function = true;
+            sc->is_function = true;
             return name ? name : "?";
         }
-    }
-    const char *key;
-    json_t *v;
-    json_object_foreach(node, key, v)
-    {
-        const char *f = forbidden_ref(v, sc, is_function);
-        if (f)
-            return f;
     }
     return NULL;
 }
@@ -330,10 +331,11 @@ static int check_query(duckdb_connection con, const char *sql, const dscat_cache
         goto done;
     }
     json_t *ctes = json_array();
-    cte_names(json_object_get(tree, "statements"), ctes);
-    bool is_function = false;
-    ref_scope sc = {cached, ctes};
-    const char *what = forbidden_ref(json_object_get(tree, "statements"), &sc, &is_function);
+    json_t *statements = json_object_get(tree, "statements");
+    walk(statements, cte_names, ctes);
+    ref_scope sc = {cached, ctes, false};
+    const char *what = walk(statements, forbidden_ref, &sc);
+    bool is_function = sc.is_function;
     if (what && is_function)
         rc = dscat_error_set(err, DSCAT_EINVALID,
                              "table function %s() is not allowed: SQL over the cache reads only "
