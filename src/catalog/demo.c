@@ -2,9 +2,11 @@
  * The demo database: a small shop in SQLite with related tables, keys, a view and rows, so that
  * `dscat demo` shows a real refresh without any server.
  */
-#include "catalog/store.h"
-#include "core/alloc.h"
-#include "core/buf.h"
+#include "dscat/catalog.h"
+
+#include "sources/source.h"
+
+#include <stdio.h>
 
 static const char *const demo_sql =
     "PRAGMA foreign_keys = ON;"
@@ -35,12 +37,11 @@ static const char *const demo_sql =
 
 int dscat_demo_create(const char *path, dscat_error *err)
 {
-    sqlite3 *db = NULL;
-    int rc = 0;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
-        sqlite3_exec(db, demo_sql, NULL, NULL, NULL) != SQLITE_OK)
-        rc = dscat_error_set(err, DSCAT_EIO, "cannot create the demo database %s: %s", path,
-                             db ? sqlite3_errmsg(db) : "out of memory");
-    sqlite3_close(db);
+    int rc = dscat_sqlite_source__create(path, demo_sql, err);
+    if (rc) {
+        char why[sizeof(err->message)];
+        snprintf(why, sizeof(why), "%s", err ? err->message : "");
+        rc = dscat_error_set(err, DSCAT_EIO, "cannot create the demo database %s: %s", path, why);
+    }
     return rc;
 }

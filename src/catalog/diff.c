@@ -4,7 +4,7 @@
 #include "dscat/find.h"
 
 #include "catalog/changes.h"
-#include "catalog/store.h"
+#include "store/store.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 
@@ -13,20 +13,20 @@
 /* The only target with successful scans, when there is exactly one. */
 static int only_target(dscat_store *st, char **out, dscat_error *err)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = dscat_store__prepare(
-        st, &s, "SELECT DISTINCT target FROM scans WHERE status <> 'failed' ORDER BY target", err);
+    dscat_stmt *s = NULL;
+    int rc = dscat_stmt__prepare(
+        &s, st, "SELECT DISTINCT target FROM scans WHERE status <> 'failed' ORDER BY target", err);
     if (rc)
         return rc;
     dscat_buf names = DSCAT_BUF_INIT;
     int n = 0;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        const char *t = (const char *)sqlite3_column_text(s, 0);
+    while (dscat_stmt__step(s) == DSCAT_STMT_ROW) {
+        const char *t = dscat_stmt__text(s, 0);
         if (n++ == 0)
             *out = dscat_strdup(t);
         dscat_buf_printf(&names, "%s%s", n > 1 ? ", " : "", t);
     }
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
     if (n == 0)
         rc = dscat_error_set(err, DSCAT_ENOTFOUND, "the catalog has no scans yet");
     else if (n > 1)
@@ -44,15 +44,15 @@ static int only_target(dscat_store *st, char **out, dscat_error *err)
 /* Checks that scan `id` is a successful scan of `target`. */
 static int check_scan(dscat_store *st, const char *target, int64_t id, dscat_error *err)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = dscat_store__prepare(
-        st, &s, "SELECT 1 FROM scans WHERE id = ?1 AND target = ?2 AND status <> 'failed'", err);
+    dscat_stmt *s = NULL;
+    int rc = dscat_stmt__prepare(
+        &s, st, "SELECT 1 FROM scans WHERE id = ?1 AND target = ?2 AND status <> 'failed'", err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_text(s, 2, target, -1, SQLITE_STATIC);
-    bool ok = sqlite3_step(s) == SQLITE_ROW;
-    sqlite3_finalize(s);
+    dscat_stmt__bind_int64(s, 1, id);
+    dscat_stmt__bind_text(s, 2, target);
+    bool ok = dscat_stmt__step(s) == DSCAT_STMT_ROW;
+    dscat_stmt__finalize(s);
     return ok ? 0
               : dscat_error_set(err, DSCAT_ENOTFOUND,
                                 "scan %lld is not a kept, successful scan of target %s",
@@ -64,19 +64,19 @@ static int pick_scans(dscat_store *st, const char *target, int64_t *from, int64_
 {
     if (*from && *to)
         return 0;
-    sqlite3_stmt *s = NULL;
-    int rc = dscat_store__prepare(st, &s,
-                                  "SELECT id FROM scans WHERE target = ?1 AND status <> 'failed' "
-                                  "ORDER BY id DESC LIMIT 2",
-                                  err);
+    dscat_stmt *s = NULL;
+    int rc = dscat_stmt__prepare(&s, st,
+                                 "SELECT id FROM scans WHERE target = ?1 AND status <> 'failed' "
+                                 "ORDER BY id DESC LIMIT 2",
+                                 err);
     if (rc)
         return rc;
-    sqlite3_bind_text(s, 1, target, -1, SQLITE_STATIC);
+    dscat_stmt__bind_text(s, 1, target);
     int64_t ids[2] = {0, 0};
     int n = 0;
-    while (n < 2 && sqlite3_step(s) == SQLITE_ROW)
-        ids[n++] = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    while (n < 2 && dscat_stmt__step(s) == DSCAT_STMT_ROW)
+        ids[n++] = dscat_stmt__int64(s, 0);
+    dscat_stmt__finalize(s);
     if (*from) { /* only SCAN_A: compare it with the newest */
         *to = ids[0];
         return n ? 0 : dscat_error_set(err, DSCAT_ENOTFOUND, "target %s has no scans", target);
@@ -93,7 +93,7 @@ int dscat_diff_get(dscat_diff *out, dscat_store *st, const char *target, int64_t
                    dscat_error *err)
 {
     memset(out, 0, sizeof(*out));
-    sqlite3_stmt *s = NULL;
+    dscat_stmt *s = NULL;
     /* The scans are picked, checked and compared in one snapshot: a refresh that commits
      * meanwhile cannot prune one of them between the check and the comparison. */
     int rc = dscat_store__read_begin(st, err);
@@ -110,16 +110,16 @@ int dscat_diff_get(dscat_diff *out, dscat_store *st, const char *target, int64_t
     if (rc == 0 && (rc = check_scan(st, out->target, from, err)) == 0)
         rc = check_scan(st, out->target, to, err);
     if (rc == 0)
-        rc = dscat_store__prepare(st, &s, DSCAT_CHANGES_SQL_PAIR, err);
+        rc = dscat_stmt__prepare(&s, st, DSCAT_CHANGES_SQL_PAIR, err);
     if (rc)
         goto done;
     out->from_scan = from;
     out->to_scan = to;
-    sqlite3_bind_text(s, 1, out->target, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, to);
-    sqlite3_bind_int64(s, 3, from);
+    dscat_stmt__bind_text(s, 1, out->target);
+    dscat_stmt__bind_int64(s, 2, to);
+    dscat_stmt__bind_int64(s, 3, from);
     int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
         dscat_change *g = dscat_realloc(out->changes, (out->count + 1) * sizeof(*g));
         if (g == NULL) {
             rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
@@ -129,7 +129,7 @@ int dscat_diff_get(dscat_diff *out, dscat_store *st, const char *target, int64_t
         dscat_change *c = &out->changes[out->count++];
         const char *v[7];
         for (int i = 0; i < 7; i++)
-            v[i] = (const char *)sqlite3_column_text(s, i);
+            v[i] = dscat_stmt__text(s, i);
         c->target = dscat_strdup(v[0]);
         c->kind = dscat_strdup(v[1]);
         c->database = dscat_strdup(v[2]);
@@ -138,10 +138,10 @@ int dscat_diff_get(dscat_diff *out, dscat_store *st, const char *target, int64_t
         c->column_name = v[5] ? dscat_strdup(v[5]) : NULL;
         c->detail = v[6] && *v[6] ? dscat_strdup(v[6]) : NULL;
     }
-    if (step != SQLITE_DONE)
+    if (step != DSCAT_STMT_DONE)
         rc = dscat_store__step_error(st, err);
 done:
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
     dscat_store__read_end(st);
     if (rc)
         dscat_diff_free(out);

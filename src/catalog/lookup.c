@@ -3,7 +3,7 @@
  */
 #include "dscat/find.h"
 
-#include "catalog/store.h"
+#include "store/store.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 
@@ -97,22 +97,21 @@ char *dscat_join_qualified(const char *const *parts, int n)
     return dscat_buf_detach(&b);
 }
 
-static char *dup_col(sqlite3_stmt *s, int i)
+static char *dup_col(dscat_stmt *s, int i)
 {
-    const unsigned char *v = sqlite3_column_text(s, i);
-    return dscat_strdup(v ? (const char *)v : "");
+    const char *v = dscat_stmt__text(s, i);
+    return dscat_strdup(v ? v : "");
 }
 
-static char *dup_opt(sqlite3_stmt *s, int i)
+static char *dup_opt(dscat_stmt *s, int i)
 {
-    const unsigned char *v = sqlite3_column_text(s, i);
-    return v ? dscat_strdup((const char *)v) : NULL;
+    const char *v = dscat_stmt__text(s, i);
+    return v ? dscat_strdup(v) : NULL;
 }
 
-static int64_t opt_int(sqlite3_stmt *s, int i)
+static int64_t opt_int(dscat_stmt *s, int i)
 {
-    return sqlite3_column_type(s, i) == SQLITE_NULL ? DSCAT_NULL_ESTIMATE
-                                                    : sqlite3_column_int64(s, i);
+    return dscat_stmt__is_null(s, i) ? DSCAT_NULL_ESTIMATE : dscat_stmt__int64(s, i);
 }
 
 static void free_reference(dscat_reference *r)
@@ -128,10 +127,10 @@ static void free_reference(dscat_reference *r)
 }
 
 /* Appends the rows of a foreign-key query (target, db, schema, table, column, ref_*) to refs. */
-static int read_references(sqlite3_stmt *s, dscat_reference **refs, size_t *n)
+static int read_references(dscat_stmt *s, dscat_reference **refs, size_t *n)
 {
     int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
         dscat_reference *grown = dscat_realloc(*refs, (*n + 1) * sizeof(**refs));
         if (grown == NULL)
             return DSCAT_ENOMEM;
@@ -149,7 +148,7 @@ static int read_references(sqlite3_stmt *s, dscat_reference **refs, size_t *n)
             !r->ref_schema || !r->ref_table || !r->ref_column)
             return DSCAT_ENOMEM;
     }
-    return step == SQLITE_DONE ? 0 : DSCAT_EIO;
+    return step == DSCAT_STMT_DONE ? 0 : DSCAT_EIO;
 }
 
 #define REF_COLUMNS                                                                                \
@@ -171,18 +170,18 @@ static const char *const find_sql =
  */
 static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat_error *err)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = dscat_store__prepare(
-        st, &s,
+    dscat_stmt *s = NULL;
+    int rc = dscat_stmt__prepare(
+        &s, st,
         "SELECT t.target, t.server, t.database, t.schema, t.name, t.table_type, t.comment, "
         "t.row_estimate, t.size_bytes, t.last_modified_us, t.scanned_at_us "
         "FROM " DSCAT_CURRENT_TABLES " t WHERE t.id = ?1",
         err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(s, 1, id);
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
+    dscat_stmt__bind_int64(s, 1, id);
+    int step = dscat_stmt__step(s);
+    if (step == DSCAT_STMT_ROW) {
         d->target = dup_col(s, 0);
         d->server = dup_col(s, 1);
         d->database = dup_col(s, 2);
@@ -197,28 +196,28 @@ static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat
         if (!d->target || !d->server || !d->database || !d->schema || !d->table_name ||
             !d->table_type)
             rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    } else if (step == SQLITE_DONE) {
+    } else if (step == DSCAT_STMT_DONE) {
         rc = dscat_error_set(err, DSCAT_ENOTFOUND, "table %lld is not in the current catalog",
                              (long long)id);
     } else {
         rc = dscat_store__step_error(st, err);
     }
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
     if (rc)
         return rc;
-    if ((rc = dscat_store__prepare(
-             st, &s,
+    if ((rc = dscat_stmt__prepare(
+             &s, st,
              "SELECT name, data_type, column_type, fk_references, column_default, column_comment, "
              "is_nullable, is_primary_key, is_foreign_key, ordinal, null_count, distinct_count, "
              "profiled_rows, generated, is_hidden FROM columns WHERE table_id = ?1 "
              "ORDER BY ordinal",
              err)))
         return rc;
-    sqlite3_bind_int64(s, 1, id);
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    dscat_stmt__bind_int64(s, 1, id);
+    while ((step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
         dscat_column_detail *g = dscat_realloc(d->columns, (d->ncolumns + 1) * sizeof(*g));
         if (g == NULL) {
-            sqlite3_finalize(s);
+            dscat_stmt__finalize(s);
             return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         }
         d->columns = g;
@@ -229,22 +228,22 @@ static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat
         c->fk_references = dup_col(s, 3);
         c->default_value = dup_opt(s, 4);
         c->comment = dup_opt(s, 5);
-        c->nullable = sqlite3_column_int(s, 6) != 0;
-        c->is_primary_key = sqlite3_column_int(s, 7) != 0;
-        c->is_foreign_key = sqlite3_column_int(s, 8) != 0;
-        c->ordinal = sqlite3_column_int(s, 9);
+        c->nullable = dscat_stmt__int(s, 6) != 0;
+        c->is_primary_key = dscat_stmt__int(s, 7) != 0;
+        c->is_foreign_key = dscat_stmt__int(s, 8) != 0;
+        c->ordinal = dscat_stmt__int(s, 9);
         c->null_count = opt_int(s, 10);
         c->distinct_count = opt_int(s, 11);
         c->profiled_rows = opt_int(s, 12);
         c->generated = dup_opt(s, 13);
-        c->hidden = sqlite3_column_int(s, 14) != 0;
+        c->hidden = dscat_stmt__int(s, 14) != 0;
         if (!c->name || !c->data_type || !c->column_type || !c->fk_references) {
-            sqlite3_finalize(s);
+            dscat_stmt__finalize(s);
             return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         }
     }
-    rc = step == SQLITE_DONE ? 0 : dscat_store__step_error(st, err);
-    sqlite3_finalize(s);
+    rc = step == DSCAT_STMT_DONE ? 0 : dscat_store__step_error(st, err);
+    dscat_stmt__finalize(s);
     if (rc)
         return rc;
     /*
@@ -252,21 +251,21 @@ static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat
      * the same database, except in MySQL, where a schema is a database and a foreign key may
      * reference a table in another one (ref_schema then names this table's database).
      */
-    if ((rc = dscat_store__prepare(st, &s,
-                                   "SELECT " REF_COLUMNS " FROM " DSCAT_CURRENT_TABLES
-                                   " t JOIN foreign_keys f ON f.table_id = t.id "
-                                   "WHERE t.target = ?1 AND f.ref_schema = ?3 AND f.ref_table = ?4 "
-                                   "AND (t.database = ?2 OR (SELECT source_type FROM scans "
-                                   "WHERE id = t.scan_id) = 'mysql') "
-                                   "ORDER BY t.database, t.schema, t.name, f.column_name",
-                                   err)))
+    if ((rc = dscat_stmt__prepare(&s, st,
+                                  "SELECT " REF_COLUMNS " FROM " DSCAT_CURRENT_TABLES
+                                  " t JOIN foreign_keys f ON f.table_id = t.id "
+                                  "WHERE t.target = ?1 AND f.ref_schema = ?3 AND f.ref_table = ?4 "
+                                  "AND (t.database = ?2 OR (SELECT source_type FROM scans "
+                                  "WHERE id = t.scan_id) = 'mysql') "
+                                  "ORDER BY t.database, t.schema, t.name, f.column_name",
+                                  err)))
         return rc;
-    sqlite3_bind_text(s, 1, d->target, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, d->database, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, d->schema, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, d->table_name, -1, SQLITE_STATIC);
+    dscat_stmt__bind_text(s, 1, d->target);
+    dscat_stmt__bind_text(s, 2, d->database);
+    dscat_stmt__bind_text(s, 3, d->schema);
+    dscat_stmt__bind_text(s, 4, d->table_name);
     rc = read_references(s, &d->inbound, &d->ninbound);
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
     return rc ? dscat_error_set(err, rc, "cannot read references") : 0;
 }
 
@@ -277,24 +276,22 @@ static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat
 static int find_candidates(dscat_name_candidates *candidates, int64_t *id, dscat_store *st,
                            const char *target, char **parts, int n, dscat_error *err)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = dscat_store__prepare(st, &s, find_sql, err), found = 0, step;
+    dscat_stmt *s = NULL;
+    int rc = dscat_stmt__prepare(&s, st, find_sql, err), found = 0, step;
     if (rc)
         return rc;
     if (target)
-        sqlite3_bind_text(s, 1, target, -1, SQLITE_STATIC);
+        dscat_stmt__bind_text(s, 1, target);
     if (n >= 2) /* a bare table name matches in every database */
-        sqlite3_bind_text(s, 2, parts[0], -1, SQLITE_STATIC);
+        dscat_stmt__bind_text(s, 2, parts[0]);
     if (n == 3)
-        sqlite3_bind_text(s, 3, parts[1], -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, parts[n - 1], -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        dscat_stmt__bind_text(s, 3, parts[1]);
+    dscat_stmt__bind_text(s, 4, parts[n - 1]);
+    while ((step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
         found++;
-        *id = sqlite3_column_int64(s, 0);
-        const char *qp[] = {(const char *)sqlite3_column_text(s, 2),
-                            (const char *)sqlite3_column_text(s, 3),
-                            (const char *)sqlite3_column_text(s, 4)};
-        const char *t = (const char *)sqlite3_column_text(s, 1);
+        *id = dscat_stmt__int64(s, 0);
+        const char *qp[] = {dscat_stmt__text(s, 2), dscat_stmt__text(s, 3), dscat_stmt__text(s, 4)};
+        const char *t = dscat_stmt__text(s, 1);
         char *q = t && qp[0] && qp[1] && qp[2] ? dscat_join_qualified(qp, 3) : NULL;
         dscat_buf full = DSCAT_BUF_INIT;
         char **g =
@@ -310,9 +307,9 @@ static int find_candidates(dscat_name_candidates *candidates, int64_t *id, dscat
         dscat_free(q);
         candidates->names[candidates->count++] = dscat_buf_detach(&full);
     }
-    if (rc == 0 && step != SQLITE_DONE)
+    if (rc == 0 && step != DSCAT_STMT_DONE)
         rc = dscat_store__step_error(st, err);
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
     return rc ? rc : found;
 }
 
@@ -430,34 +427,34 @@ int dscat_join_paths_get(dscat_join_paths *out, dscat_store *st, const char *tab
                          dscat_error *err)
 {
     memset(out, 0, sizeof(*out));
-    sqlite3_stmt *s = NULL;
+    dscat_stmt *s = NULL;
     /* Outbound and inbound keys from one snapshot of the store. */
     int rc = dscat_store__read_begin(st, err);
     if (rc)
         return rc;
-    rc = dscat_store__prepare(st, &s,
-                              "SELECT " REF_COLUMNS " FROM " DSCAT_CURRENT_TABLES
-                              " t JOIN foreign_keys f ON f.table_id = t.id WHERE t.name = ?1 "
-                              "ORDER BY t.target, t.database, t.schema, f.column_name",
-                              err);
+    rc = dscat_stmt__prepare(&s, st,
+                             "SELECT " REF_COLUMNS " FROM " DSCAT_CURRENT_TABLES
+                             " t JOIN foreign_keys f ON f.table_id = t.id WHERE t.name = ?1 "
+                             "ORDER BY t.target, t.database, t.schema, f.column_name",
+                             err);
     if (rc) {
         dscat_store__read_end(st);
         return rc;
     }
-    sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+    dscat_stmt__bind_text(s, 1, table);
     rc = read_references(s, &out->outbound, &out->noutbound);
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
     if (rc == 0)
-        rc = dscat_store__prepare(st, &s,
-                                  "SELECT " REF_COLUMNS " FROM " DSCAT_CURRENT_TABLES
-                                  " t JOIN foreign_keys f ON f.table_id = t.id "
-                                  "WHERE f.ref_table = ?1 ORDER BY t.target, t.database, "
-                                  "t.schema, t.name, f.column_name",
-                                  err);
+        rc = dscat_stmt__prepare(&s, st,
+                                 "SELECT " REF_COLUMNS " FROM " DSCAT_CURRENT_TABLES
+                                 " t JOIN foreign_keys f ON f.table_id = t.id "
+                                 "WHERE f.ref_table = ?1 ORDER BY t.target, t.database, "
+                                 "t.schema, t.name, f.column_name",
+                                 err);
     if (rc == 0) {
-        sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+        dscat_stmt__bind_text(s, 1, table);
         rc = read_references(s, &out->inbound, &out->ninbound);
-        sqlite3_finalize(s);
+        dscat_stmt__finalize(s);
     }
     dscat_store__read_end(st);
     if (rc) {

@@ -7,7 +7,7 @@
  * thread writes every scanned target into the store in one transaction and rewrites the exports.
  * Nothing is written when no target could be scanned.
  */
-#include "catalog/store.h"
+#include "store/store.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -396,7 +396,7 @@ static void finish_report(target_state *t, dscat_target_report *r)
 /* Writes every target of the run into the store in one transaction. */
 static int write_store(dscat_store *st, run_state *rs, dscat_refresh_report *rep, dscat_error *err)
 {
-    int rc = dscat_store__exec(st, "BEGIN IMMEDIATE", err);
+    int rc = dscat_store__begin(st, err);
     for (size_t i = 0; i < rs->ntargets && rc == 0; i++) {
         target_state *t = &rs->targets[i];
         dscat_target_report *r = &rep->targets[i];
@@ -414,9 +414,9 @@ static int write_store(dscat_store *st, run_state *rs, dscat_refresh_report *rep
             rc = dscat_store__prune(st, t->cfg->key, rs->cfg->settings.keep_scans, err);
     }
     if (rc == 0)
-        rc = dscat_store__exec(st, "COMMIT", err);
+        rc = dscat_store__commit(st, err);
     if (rc)
-        sqlite3_exec(dscat_store__db(st), "ROLLBACK", NULL, NULL, NULL);
+        dscat_store__rollback(st);
     return rc;
 }
 

@@ -140,9 +140,9 @@ static const char *const load_sql =
     "c.data_type, c.is_primary_key, c.is_foreign_key, c.fk_references, c.column_comment "
     "FROM " DSCAT_CURRENT_TABLES " t JOIN columns c ON c.table_id = t.id";
 
-static const char *col_text(sqlite3_stmt *s, int i)
+static const char *col_text(dscat_stmt *s, int i)
 {
-    return (const char *)sqlite3_column_text(s, i);
+    return dscat_stmt__text(s, i);
 }
 
 /*
@@ -209,7 +209,7 @@ int dscat_search__build(dscat_search_index **out, dscat_store *st, dscat_search_
                         dscat_error *err)
 {
     *out = NULL;
-    sqlite3_stmt *s = NULL;
+    dscat_stmt *s = NULL;
     size_t tcap = 0, ccap = 0, t = 0;
     int64_t last_id = -1;
     int rc;
@@ -225,12 +225,12 @@ int dscat_search__build(dscat_search_index **out, dscat_store *st, dscat_search_
         goto done;
     reading = true;
     if ((stamp && (rc = dscat_search__stamp(st, stamp, err))) ||
-        (rc = dscat_store__prepare(st, &s, load_sql, err)))
+        (rc = dscat_stmt__prepare(&s, st, load_sql, err)))
         goto done;
     int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
         /* The plan walks table by table (see DSCAT_CURRENT_TABLES): a new id is a new table. */
-        int64_t id = sqlite3_column_int64(s, 0);
+        int64_t id = dscat_stmt__int64(s, 0);
         if (id != last_id) {
             last_id = id;
             if (idx->ntables == tcap) {
@@ -248,8 +248,7 @@ int dscat_search__build(dscat_search_index **out, dscat_store *st, dscat_search_
             x->database = dscat_arena_strdup(a, col_text(s, 2));
             x->schema = dscat_arena_strdup(a, col_text(s, 3));
             x->name = dscat_arena_strdup(a, col_text(s, 4));
-            x->rows = sqlite3_column_type(s, 5) == SQLITE_NULL ? DSCAT_NULL_ESTIMATE
-                                                               : sqlite3_column_int64(s, 5);
+            x->rows = dscat_stmt__is_null(s, 5) ? DSCAT_NULL_ESTIMATE : dscat_stmt__int64(s, 5);
             x->l_name = lower_dup(a, x->name);
             x->l_comment = lower_dup(a, col_text(s, 6));
             if (!x->target || !x->database || !x->schema || !x->name || !x->l_name ||
@@ -266,8 +265,8 @@ int dscat_search__build(dscat_search_index **out, dscat_store *st, dscat_search_
         }
         s_column *c = &idx->columns[idx->ncolumns++];
         c->table = (uint32_t)t;
-        c->pk = sqlite3_column_int(s, 9) != 0;
-        c->fk = sqlite3_column_int(s, 10) != 0;
+        c->pk = dscat_stmt__int(s, 9) != 0;
+        c->fk = dscat_stmt__int(s, 10) != 0;
         c->unused = 0;
         if (dict_id(&idx->names, &idx->arena, col_text(s, 7), &c->name_id) ||
             dict_id(&idx->types, &idx->arena, col_text(s, 8), &c->type_id) ||
@@ -275,17 +274,17 @@ int dscat_search__build(dscat_search_index **out, dscat_store *st, dscat_search_
             dict_id(&idx->refs, &idx->arena, col_text(s, 11), &c->refs_id))
             goto nomem;
     }
-    if (step != SQLITE_DONE) {
+    if (step != DSCAT_STMT_DONE) {
         rc = dscat_store__step_error(st, err);
         goto done;
     }
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
     s = NULL;
     goto done;
 nomem:
     rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
 done:
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
     if (reading)
         dscat_store__read_end(st);
     /* The maps were only needed while loading. */

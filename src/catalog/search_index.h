@@ -5,7 +5,7 @@
 #ifndef DSCAT_CATALOG_SEARCH_INDEX_H
 #define DSCAT_CATALOG_SEARCH_INDEX_H
 
-#include "catalog/store.h"
+#include "store/store.h"
 #include "core/arena.h"
 #include "core/strmap.h"
 #include "dscat/find.h"

@@ -4,24 +4,24 @@
  * successful scan among the configured targets (a never-scanned target counts as infinitely old)
  * is at least stale_after_days old. Otherwise OK.
  */
-#include "catalog/store.h"
+#include "store/store.h"
 #include "core/alloc.h"
 #include "core/timeutil.h"
 
 #include <string.h>
 
-static char *dup_col(sqlite3_stmt *s, int i)
+static char *dup_col(dscat_stmt *s, int i)
 {
-    const unsigned char *v = sqlite3_column_text(s, i);
-    return v ? dscat_strdup((const char *)v) : NULL;
+    const char *v = dscat_stmt__text(s, i);
+    return v ? dscat_strdup(v) : NULL;
 }
 
 /* Fills one target's line: its latest scan's status, last success, last problem, counts. */
 static void target_status(dscat_store *st, dscat_target_status *ts)
 {
-    sqlite3_stmt *s = NULL;
-    if (dscat_store__prepare(
-            st, &s,
+    dscat_stmt *s = NULL;
+    if (dscat_stmt__prepare(
+            &s, st,
             "SELECT l.status, c.finished_us, "
             "  coalesce(l.error, (SELECT message FROM scan_problems p WHERE p.scan_id = l.id "
             "    ORDER BY rowid DESC LIMIT 1)), c.databases, c.tables, c.columns "
@@ -30,37 +30,37 @@ static void target_status(dscat_store *st, dscat_target_status *ts)
             "WHERE l.target = ?1 ORDER BY l.id DESC LIMIT 1",
             NULL))
         return;
-    sqlite3_bind_text(s, 1, ts->target, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) == SQLITE_ROW) {
+    dscat_stmt__bind_text(s, 1, ts->target);
+    if (dscat_stmt__step(s) == DSCAT_STMT_ROW) {
         ts->status = dup_col(s, 0);
-        if (sqlite3_column_type(s, 1) != SQLITE_NULL)
-            ts->last_success_us = sqlite3_column_int64(s, 1);
+        if (!dscat_stmt__is_null(s, 1))
+            ts->last_success_us = dscat_stmt__int64(s, 1);
         ts->last_problem = dup_col(s, 2);
-        ts->databases = (long)sqlite3_column_int64(s, 3);
-        ts->tables = (long)sqlite3_column_int64(s, 4);
-        ts->columns = (long)sqlite3_column_int64(s, 5);
+        ts->databases = (long)dscat_stmt__int64(s, 3);
+        ts->tables = (long)dscat_stmt__int64(s, 4);
+        ts->columns = (long)dscat_stmt__int64(s, 5);
     }
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
 }
 
 static void totals(dscat_store *st, dscat_status *out)
 {
-    sqlite3_stmt *s = NULL;
-    if (dscat_store__prepare(st, &s,
-                             "SELECT count(DISTINCT t.target), "
-                             "  count(DISTINCT t.target || char(0) || t.database), count(*), "
-                             "  (SELECT count(*) FROM columns c JOIN " DSCAT_CURRENT_TABLES
-                             "   t2 ON t2.id = c.table_id) "
-                             "FROM " DSCAT_CURRENT_TABLES " t",
-                             NULL))
+    dscat_stmt *s = NULL;
+    if (dscat_stmt__prepare(&s, st,
+                            "SELECT count(DISTINCT t.target), "
+                            "  count(DISTINCT t.target || char(0) || t.database), count(*), "
+                            "  (SELECT count(*) FROM columns c JOIN " DSCAT_CURRENT_TABLES
+                            "   t2 ON t2.id = c.table_id) "
+                            "FROM " DSCAT_CURRENT_TABLES " t",
+                            NULL))
         return;
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        out->targets = (long)sqlite3_column_int64(s, 0);
-        out->databases = (long)sqlite3_column_int64(s, 1);
-        out->tables = (long)sqlite3_column_int64(s, 2);
-        out->columns = (long)sqlite3_column_int64(s, 3);
+    if (dscat_stmt__step(s) == DSCAT_STMT_ROW) {
+        out->targets = (long)dscat_stmt__int64(s, 0);
+        out->databases = (long)dscat_stmt__int64(s, 1);
+        out->tables = (long)dscat_stmt__int64(s, 2);
+        out->columns = (long)dscat_stmt__int64(s, 3);
     }
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
 }
 
 /* The status; the totals (which count every current column row) only when asked for. */

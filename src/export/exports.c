@@ -2,7 +2,7 @@
  * The exports as a set, and project snapshots (SPEC §1, §6.3).
  */
 #include "catalog/search_index.h"
-#include "catalog/store.h"
+#include "store/store.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/timeutil.h"
@@ -269,22 +269,22 @@ static int copy_file(const char *from, const char *to, dscat_error *err)
 /* Counts tables and columns of the catalog (or one target). */
 static void counts(dscat_store *st, const char *target, long *tables, long *columns)
 {
-    sqlite3_stmt *s = NULL;
-    if (dscat_store__prepare(st, &s,
-                             "SELECT count(DISTINCT t.id), count(*) FROM " DSCAT_CURRENT_TABLES
-                             " t JOIN columns c ON c.table_id = t.id "
-                             "WHERE ?1 IS NULL OR t.target = ?1",
-                             NULL))
+    dscat_stmt *s = NULL;
+    if (dscat_stmt__prepare(&s, st,
+                            "SELECT count(DISTINCT t.id), count(*) FROM " DSCAT_CURRENT_TABLES
+                            " t JOIN columns c ON c.table_id = t.id "
+                            "WHERE ?1 IS NULL OR t.target = ?1",
+                            NULL))
         return;
     if (target)
-        sqlite3_bind_text(s, 1, target, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) == SQLITE_ROW) {
+        dscat_stmt__bind_text(s, 1, target);
+    if (dscat_stmt__step(s) == DSCAT_STMT_ROW) {
         if (tables)
-            *tables = (long)sqlite3_column_int64(s, 0);
+            *tables = (long)dscat_stmt__int64(s, 0);
         if (columns)
-            *columns = (long)sqlite3_column_int64(s, 1);
+            *columns = (long)dscat_stmt__int64(s, 1);
     }
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
 }
 
 /* Points <dir>/latest at `name` (relative), replacing the old link atomically. */

@@ -4,7 +4,7 @@
  * `timestamp` and `last_updated` are local time without offset, as the older tool wrote them;
  * the `_utc` twins are for everything else.
  */
-#include "catalog/store.h"
+#include "store/store.h"
 #include "core/timeutil.h"
 #include "export/atomic.h"
 
@@ -26,9 +26,9 @@ static json_t *utc_time(int64_t us)
     return json_string(buf);
 }
 
-static json_t *opt_text(sqlite3_stmt *s, int i)
+static json_t *opt_text(dscat_stmt *s, int i)
 {
-    const char *v = (const char *)sqlite3_column_text(s, i);
+    const char *v = dscat_stmt__text(s, i);
     return v ? json_string(v) : json_null();
 }
 
@@ -36,17 +36,17 @@ static json_t *opt_text(sqlite3_stmt *s, int i)
 static json_t *problems_of(dscat_store *st, int64_t scan_id)
 {
     json_t *arr = json_array();
-    sqlite3_stmt *s = NULL;
-    if (dscat_store__prepare(st, &s,
-                             "SELECT database, schema, message FROM scan_problems "
-                             "WHERE scan_id = ?1 ORDER BY rowid",
-                             NULL))
+    dscat_stmt *s = NULL;
+    if (dscat_stmt__prepare(&s, st,
+                            "SELECT database, schema, message FROM scan_problems "
+                            "WHERE scan_id = ?1 ORDER BY rowid",
+                            NULL))
         return arr;
-    sqlite3_bind_int64(s, 1, scan_id);
-    while (sqlite3_step(s) == SQLITE_ROW)
+    dscat_stmt__bind_int64(s, 1, scan_id);
+    while (dscat_stmt__step(s) == DSCAT_STMT_ROW)
         json_array_append_new(arr, json_pack("{s:o, s:o, s:o}", "database", opt_text(s, 0),
                                              "schema", opt_text(s, 1), "message", opt_text(s, 2)));
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
     return arr;
 }
 
@@ -62,31 +62,30 @@ static const char *const entries_sql =
 
 static json_t *build(dscat_store *st, dscat_error *err)
 {
-    sqlite3_stmt *s = NULL;
-    if (dscat_store__prepare(st, &s, entries_sql, err))
+    dscat_stmt *s = NULL;
+    if (dscat_stmt__prepare(&s, st, entries_sql, err))
         return NULL;
     json_t *scans = json_object();
     int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *target = (const char *)sqlite3_column_text(s, 0);
-        const char *status = (const char *)sqlite3_column_text(s, 2);
-        bool has_success = sqlite3_column_type(s, 6) != SQLITE_NULL;
-        int64_t success_us = sqlite3_column_int64(s, 7);
+    while ((step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
+        const char *target = dscat_stmt__text(s, 0);
+        const char *status = dscat_stmt__text(s, 2);
+        bool has_success = !dscat_stmt__is_null(s, 6);
+        int64_t success_us = dscat_stmt__int64(s, 7);
         json_t *e = json_object();
         json_object_set_new(e, "timestamp", has_success ? local_time(success_us) : json_null());
         json_object_set_new(e, "timestamp_utc", has_success ? utc_time(success_us) : json_null());
         json_object_set_new(e, "row_count",
-                            json_integer(has_success ? sqlite3_column_int64(s, 8) : 0));
+                            json_integer(has_success ? dscat_stmt__int64(s, 8) : 0));
         json_object_set_new(e, "databases",
-                            json_integer(has_success ? sqlite3_column_int64(s, 9) : 0));
-        json_object_set_new(e, "tables",
-                            json_integer(has_success ? sqlite3_column_int64(s, 10) : 0));
-        json_object_set_new(e, "duration_ms", json_integer(sqlite3_column_int64(s, 4)));
+                            json_integer(has_success ? dscat_stmt__int64(s, 9) : 0));
+        json_object_set_new(e, "tables", json_integer(has_success ? dscat_stmt__int64(s, 10) : 0));
+        json_object_set_new(e, "duration_ms", json_integer(dscat_stmt__int64(s, 4)));
         json_object_set_new(e, "status", json_string(status));
-        json_object_set_new(e, "problems", problems_of(st, sqlite3_column_int64(s, 1)));
+        json_object_set_new(e, "problems", problems_of(st, dscat_stmt__int64(s, 1)));
         json_object_set_new(e, "error", opt_text(s, 5));
         if (strcmp(status, "failed") == 0) {
-            int64_t at = sqlite3_column_int64(s, 3);
+            int64_t at = dscat_stmt__int64(s, 3);
             json_object_set_new(e, "last_failure",
                                 json_pack("{s:o, s:o, s:o}", "timestamp", local_time(at),
                                           "timestamp_utc", utc_time(at), "message",
@@ -94,8 +93,8 @@ static json_t *build(dscat_store *st, dscat_error *err)
         }
         json_object_set_new(scans, target, e);
     }
-    sqlite3_finalize(s);
-    if (step != SQLITE_DONE) {
+    dscat_stmt__finalize(s);
+    if (step != DSCAT_STMT_DONE) {
         json_decref(scans);
         dscat_store__step_error(st, err);
         return NULL;

@@ -5,7 +5,7 @@
  * Rows stream from the store into a DuckDB appender, DuckDB writes the Parquet file to a
  * temporary name, and the file is renamed into place.
  */
-#include "catalog/store.h"
+#include "store/store.h"
 #include "export/atomic.h"
 #include "core/duck.h"
 
@@ -60,24 +60,24 @@ static const char *const select_sql =
     "ORDER BY (SELECT min(id) FROM scans WHERE target = t.target), t.database, t.schema, t.name,"
     " c.ordinal";
 
-static duckdb_state append_value(duckdb_appender app, sqlite3_stmt *s, int i)
+static duckdb_state append_value(duckdb_appender app, dscat_stmt *s, int i)
 {
-    if (sqlite3_column_type(s, i) == SQLITE_NULL)
+    if (dscat_stmt__is_null(s, i))
         return duckdb_append_null(app);
     switch (kinds[i]) {
     case A_TEXT:
-        return duckdb_append_varchar_length(app, (const char *)sqlite3_column_text(s, i),
-                                            (idx_t)sqlite3_column_bytes(s, i));
+        return duckdb_append_varchar_length(app, dscat_stmt__text(s, i),
+                                            (idx_t)dscat_stmt__bytes(s, i));
     case A_BOOL:
-        return duckdb_append_bool(app, sqlite3_column_int(s, i) != 0);
+        return duckdb_append_bool(app, dscat_stmt__int(s, i) != 0);
     case A_BIGINT:
-        return duckdb_append_int64(app, sqlite3_column_int64(s, i));
+        return duckdb_append_int64(app, dscat_stmt__int64(s, i));
     case A_INT:
-        return duckdb_append_int32(app, sqlite3_column_int(s, i));
+        return duckdb_append_int32(app, dscat_stmt__int(s, i));
     case A_DOUBLE:
-        return duckdb_append_double(app, sqlite3_column_double(s, i));
+        return duckdb_append_double(app, dscat_stmt__double(s, i));
     case A_TIMESTAMP:
-        return duckdb_append_timestamp(app, (duckdb_timestamp){sqlite3_column_int64(s, i)});
+        return duckdb_append_timestamp(app, (duckdb_timestamp){dscat_stmt__int64(s, i)});
     }
     return DuckDBError;
 }
@@ -85,32 +85,32 @@ static duckdb_state append_value(duckdb_appender app, sqlite3_stmt *s, int i)
 /* Streams the store's rows into the DuckDB table `metadata`. */
 static int fill(dscat_store *st, duckdb_connection con, const char *target, dscat_error *err)
 {
-    sqlite3_stmt *s = NULL;
+    dscat_stmt *s = NULL;
     duckdb_appender app = NULL;
     /* One snapshot: the rows of the current scans as one commit left them. */
     int rc = dscat_store__read_begin(st, err);
     if (rc)
         return rc;
-    if ((rc = dscat_store__prepare(st, &s, select_sql, err))) {
+    if ((rc = dscat_stmt__prepare(&s, st, select_sql, err))) {
         dscat_store__read_end(st);
         return rc;
     }
     if (target)
-        sqlite3_bind_text(s, 1, target, -1, SQLITE_STATIC);
+        dscat_stmt__bind_text(s, 1, target);
     if (duckdb_appender_create(con, NULL, "metadata", &app) == DuckDBError) {
         rc = dscat_error_set(err, DSCAT_EIO, "cannot write metadata.parquet: %s",
                              duckdb_appender_error(app));
         goto done;
     }
     int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
         for (int i = 0; i < NCOLS; i++)
             if (append_value(app, s, i) == DuckDBError)
                 goto append_failed;
         if (duckdb_appender_end_row(app) == DuckDBError)
             goto append_failed;
     }
-    if (step != SQLITE_DONE) {
+    if (step != DSCAT_STMT_DONE) {
         rc = dscat_store__step_error(st, err);
         goto done;
     }
@@ -122,7 +122,7 @@ append_failed:
                          duckdb_appender_error(app));
 done:
     duckdb_appender_destroy(&app);
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
     dscat_store__read_end(st);
     return rc;
 }

@@ -5,7 +5,7 @@
  * table, start a block or end a code block.
  */
 #include "catalog/changes.h"
-#include "catalog/store.h"
+#include "store/store.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/text.h"
@@ -86,28 +86,28 @@ static void thousands(summary *sm, long long n)
     put(sm, out);
 }
 
-static const char *col(sqlite3_stmt *s, int i)
+static const char *col(dscat_stmt *s, int i)
 {
-    return (const char *)sqlite3_column_text(s, i);
+    return dscat_stmt__text(s, i);
 }
 
 /* Prepares sql with ?1 bound to the target filter (NULL = all). */
-static sqlite3_stmt *query(summary *sm, const char *sql)
+static dscat_stmt *query(summary *sm, const char *sql)
 {
-    sqlite3_stmt *s = NULL;
+    dscat_stmt *s = NULL;
     if (sm->rc)
         return NULL;
-    if ((sm->rc = dscat_store__prepare(sm->st, &s, sql, sm->err)))
+    if ((sm->rc = dscat_stmt__prepare(&s, sm->st, sql, sm->err)))
         return NULL;
     if (sm->target)
-        sqlite3_bind_text(s, 1, sm->target, -1, SQLITE_STATIC);
+        dscat_stmt__bind_text(s, 1, sm->target);
     return s;
 }
 
-static bool finish(summary *sm, sqlite3_stmt *s, int step)
+static bool finish(summary *sm, dscat_stmt *s, int step)
 {
-    sqlite3_finalize(s);
-    if (step != SQLITE_DONE && sm->rc == 0)
+    dscat_stmt__finalize(s);
+    if (step != DSCAT_STMT_DONE && sm->rc == 0)
         sm->rc = dscat_store__step_error(sm->st, sm->err);
     return sm->rc == 0;
 }
@@ -116,11 +116,11 @@ static bool finish(summary *sm, sqlite3_stmt *s, int step)
 
 static long long count_of(summary *sm, const char *sql)
 {
-    sqlite3_stmt *s = query(sm, sql);
+    dscat_stmt *s = query(sm, sql);
     if (s == NULL)
         return 0;
-    long long n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_finalize(s);
+    long long n = dscat_stmt__step(s) == DSCAT_STMT_ROW ? dscat_stmt__int64(s, 0) : 0;
+    dscat_stmt__finalize(s);
     return n;
 }
 
@@ -141,7 +141,7 @@ static void overview(summary *sm, long long tables)
 
 static void databases(summary *sm)
 {
-    sqlite3_stmt *s = query(
+    dscat_stmt *s = query(
         sm, "SELECT t.target, t.database, count(*), "
             "  (SELECT count(*) FROM columns c JOIN tables t2 ON t2.id = c.table_id "
             "   WHERE t2.scan_id = t.scan_id AND t2.database = t.database), max(t.row_estimate) "
@@ -152,20 +152,20 @@ static void databases(summary *sm)
     put(sm, "## Databases\n\n| Target | Database | Tables | Columns | Max Rows |\n"
             "|--------|----------|--------|---------|----------|\n");
     int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
         put(sm, "| ");
         md(sm, col(s, 0));
         put(sm, " | ");
         md(sm, col(s, 1));
         put(sm, " | ");
-        thousands(sm, sqlite3_column_int64(s, 2));
+        thousands(sm, dscat_stmt__int64(s, 2));
         put(sm, " | ");
-        thousands(sm, sqlite3_column_int64(s, 3));
+        thousands(sm, dscat_stmt__int64(s, 3));
         put(sm, " | ");
-        if (sqlite3_column_type(s, 4) == SQLITE_NULL)
+        if (dscat_stmt__is_null(s, 4))
             put(sm, "N/A");
         else
-            thousands(sm, sqlite3_column_int64(s, 4));
+            thousands(sm, dscat_stmt__int64(s, 4));
         put(sm, " |\n");
     }
     putch(sm, '\n');
@@ -174,7 +174,7 @@ static void databases(summary *sm)
 
 static void large_tables(summary *sm)
 {
-    sqlite3_stmt *s =
+    dscat_stmt *s =
         query(sm, "SELECT t.database, t.schema, t.name, t.row_estimate FROM " DSCAT_CURRENT_TABLES
                   " t" FILTER "AND t.row_estimate > 1000000 "
                   "ORDER BY t.row_estimate DESC, t.database, t.schema, t.name "
@@ -183,14 +183,14 @@ static void large_tables(summary *sm)
         return;
     put(sm, "## Large Tables (>1M rows)\n\n");
     int step, n = 0;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
         if (n++ == 0)
             put(sm, "| Table | Rows |\n|-------|------|\n");
         const char *name[] = {col(s, 0), col(s, 1), col(s, 2)};
         put(sm, "| ");
         qname(sm, name, 3);
         put(sm, " | ");
-        thousands(sm, sqlite3_column_int64(s, 3));
+        thousands(sm, dscat_stmt__int64(s, 3));
         put(sm, " |\n");
     }
     put(sm, n ? "\n" : "*No tables with >1M rows*\n\n");
@@ -203,7 +203,7 @@ static void large_tables(summary *sm)
  */
 static void relationships(summary *sm)
 {
-    sqlite3_stmt *s =
+    dscat_stmt *s =
         query(sm, "SELECT DISTINCT t.database, t.schema, t.name, f.column_name, "
                   "CASE WHEN (SELECT source_type FROM scans WHERE id = t.scan_id) = 'mysql' "
                   "THEN f.ref_schema ELSE t.database END, f.ref_schema, f.ref_table, f.ref_column "
@@ -213,7 +213,7 @@ static void relationships(summary *sm)
         return;
     put(sm, "## Key Relationships\n\n");
     int step, n = 0;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
         if (n++ == 0)
             put(sm, "| From | To |\n|------|-----|\n");
         const char *from[] = {col(s, 0), col(s, 1), col(s, 2), col(s, 3)};
@@ -237,13 +237,13 @@ static const char *const changes_sql = DSCAT_CHANGES_SQL_ALL;
 
 static void changes(summary *sm)
 {
-    sqlite3_stmt *s = query(sm, changes_sql);
+    dscat_stmt *s = query(sm, changes_sql);
     if (s == NULL)
         return;
     put(sm, "## Changes Since Previous Scan\n\n");
     int step, n = 0;
     dscat_buf last_target = DSCAT_BUF_INIT; /* target keys may be of any length */
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
         const char *target = col(s, 0);
         if (n++ == 0 || strcmp(target, dscat_buf_cstr(&last_target)) != 0) {
             if (n > 1)
@@ -270,18 +270,17 @@ static void changes(summary *sm)
 /* Problems and failures of each target's latest scan. */
 static void problems(summary *sm)
 {
-    sqlite3_stmt *s =
-        query(sm, "SELECT l.target, l.status, l.error, p.database, p.schema, p.message "
-                  "FROM scans l LEFT JOIN scan_problems p ON p.scan_id = l.id "
-                  "WHERE l.id = (SELECT max(id) FROM scans WHERE target = l.target) "
-                  "AND (?1 IS NULL OR l.target = ?1) "
-                  "AND (l.status = 'failed' OR p.message IS NOT NULL) "
-                  "ORDER BY l.target, p.rowid");
+    dscat_stmt *s = query(sm, "SELECT l.target, l.status, l.error, p.database, p.schema, p.message "
+                              "FROM scans l LEFT JOIN scan_problems p ON p.scan_id = l.id "
+                              "WHERE l.id = (SELECT max(id) FROM scans WHERE target = l.target) "
+                              "AND (?1 IS NULL OR l.target = ?1) "
+                              "AND (l.status = 'failed' OR p.message IS NOT NULL) "
+                              "ORDER BY l.target, p.rowid");
     if (s == NULL)
         return;
     put(sm, "## Scan Problems\n\n");
     int step, n = 0;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
         n++;
         put(sm, "- **");
         md(sm, col(s, 0));
@@ -367,7 +366,7 @@ static void diagram(summary *sm)
 {
     /* The five databases with the most foreign keys; per database up to 40 tables, taken from
      * the foreign keys in name order. */
-    sqlite3_stmt *dbs = query(
+    dscat_stmt *dbs = query(
         sm,
         "SELECT t.target, t.database, t.scan_id, count(*) AS n, "
         "(SELECT source_type FROM scans WHERE id = t.scan_id) = 'mysql' FROM " DSCAT_CURRENT_TABLES
@@ -378,16 +377,16 @@ static void diagram(summary *sm)
         return;
     put(sm, "## Relationships Diagram\n\n");
     int step, n = 0;
-    while ((step = sqlite3_step(dbs)) == SQLITE_ROW) {
+    while ((step = dscat_stmt__step(dbs)) == DSCAT_STMT_ROW) {
         n++;
         put(sm, "### ");
         md(sm, col(dbs, 0));
         put(sm, " / ");
         md(sm, col(dbs, 1));
         put(sm, "\n\n```mermaid\nerDiagram\n");
-        sqlite3_stmt *rel = NULL;
-        if (dscat_store__prepare(
-                sm->st, &rel,
+        dscat_stmt *rel = NULL;
+        if (dscat_stmt__prepare(
+                &rel, sm->st,
                 "WITH e AS (SELECT t.schema, t.name, f.ref_schema, f.ref_table, f.column_name "
                 "  FROM tables t JOIN foreign_keys f ON f.table_id = t.id "
                 "  WHERE t.scan_id = ?1 AND t.database = ?2),"
@@ -402,15 +401,15 @@ static void diagram(summary *sm)
             sm->rc = DSCAT_EIO;
             break;
         }
-        sqlite3_bind_int64(rel, 1, sqlite3_column_int64(dbs, 2));
-        sqlite3_bind_text(rel, 2, col(dbs, 1), -1, SQLITE_TRANSIENT);
-        while (sqlite3_step(rel) == SQLITE_ROW) {
+        dscat_stmt__bind_int64(rel, 1, dscat_stmt__int64(dbs, 2));
+        dscat_stmt__bind_text_copy(rel, 2, col(dbs, 1));
+        while (dscat_stmt__step(rel) == DSCAT_STMT_ROW) {
             put(sm, "    ");
-            if (sqlite3_column_int(rel, 0) == 0) {
+            if (dscat_stmt__int(rel, 0) == 0) {
                 entity_id(sm, col(rel, 1), col(rel, 2));
                 /* In MySQL a schema is a database: the entity's own schema names it. */
-                entity_label(sm, sqlite3_column_int(dbs, 4) ? col(rel, 1) : col(dbs, 1),
-                             col(rel, 1), col(rel, 2));
+                entity_label(sm, dscat_stmt__int(dbs, 4) ? col(rel, 1) : col(dbs, 1), col(rel, 1),
+                             col(rel, 2));
                 put(sm, " {\n    }\n");
                 continue;
             }
@@ -421,7 +420,7 @@ static void diagram(summary *sm)
             mermaid_text(sm, col(rel, 5));
             put(sm, "\"\n");
         }
-        sqlite3_finalize(rel);
+        dscat_stmt__finalize(rel);
         put(sm, "```\n\n");
     }
     if (n == 0)
@@ -429,7 +428,8 @@ static void diagram(summary *sm)
     finish(sm, dbs, step);
 }
 
-int dscat_summary_render(dscat_store *st, const char *target, char **out, dscat_error *err)
+/* Renders DATA_CATALOG_SUMMARY.md of the catalog (or one target). Caller frees *out. */
+static int summary_render(dscat_store *st, const char *target, char **out, dscat_error *err)
 {
     summary sm = {.st = st, .target = target, .out = DSCAT_BUF_INIT, .err = err};
     /* Every section from one snapshot of the store: the counts, tables and changes agree. */
@@ -471,7 +471,7 @@ int dscat_export_summary(dscat_store *st, const char *path, const char *target, 
     char *text = NULL;
     dscat_buf out = DSCAT_BUF_INIT;
     int64_t generation = dscat_store__generation(st);
-    int rc = dscat_summary_render(st, target, &text, err);
+    int rc = summary_render(st, target, &text, err);
     /* invisible when rendered: the store generation it was made from */
     if (rc == 0 &&
         dscat_buf_printf(&out, "%s\n<!-- dscat generation %lld -->\n", text, (long long)generation))

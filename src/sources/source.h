@@ -161,4 +161,11 @@ extern const dscat_source_driver dscat_source_sqlite;
 extern const dscat_source_driver dscat_source_mysql;
 extern const dscat_source_driver dscat_source_sqlserver;
 
+/*
+ * Creates (or opens) the SQLite database file at path and runs sql, several statements, on it:
+ * how `dscat demo` makes its source database. Returns 0, or DSCAT_EIO with err's message the
+ * SQLite error alone ("out of memory" without a handle).
+ */
+int dscat_sqlite_source__create(const char *path, const char *sql, dscat_error *err);
+
 #endif

@@ -679,3 +679,14 @@ const dscat_source_driver dscat_source_sqlite = {
     .cursor_close = sqlite_cursor_close,
     .close = sqlite_close,
 };
+
+int dscat_sqlite_source__create(const char *path, const char *sql, dscat_error *err)
+{
+    sqlite3 *db = NULL;
+    int rc = 0;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        rc = dscat_error_set(err, DSCAT_EIO, "%s", db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    return rc;
+}

@@ -1,11 +1,13 @@
 /*
- * The store: SQLite in WAL mode, schema versioned with PRAGMA user_version and migrated at open.
+ * The store's SQLite engine: SQLite in WAL mode, schema versioned with PRAGMA user_version and
+ * migrated at open. Its table, dscat_store__sqlite_table, is at the end of this file.
  *
  * Every scan of a target is kept (up to keep_scans) with its tables, columns and foreign keys;
  * targets.current_scan_id points at the latest successful one, which is what "the catalog" is.
  */
-#include "catalog/store.h"
+#include "store/sqlite.h"
 
+#include "catalog/model.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 
@@ -17,13 +19,28 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct dscat_store {
+typedef struct sqlite_store {
+    dscat_store base; /* first: a dscat_store * is a sqlite_store * */
     sqlite3 *db;
     char *path;
     int application_id; /* as found at open */
-    int read_depth;     /* dscat_store__read_begin() calls not yet ended */
-    bool read_owned;    /* the outermost of them began the transaction (and ends it) */
-};
+} sqlite_store;
+
+typedef struct sqlite_stmt {
+    dscat_stmt base; /* first: a dscat_stmt * is a sqlite_stmt * */
+    sqlite3_stmt *s;
+} sqlite_stmt;
+
+static sqlite_store *S(dscat_store *st)
+{
+    assert(st->table == &dscat_store__sqlite_table);
+    return (sqlite_store *)st;
+}
+
+static sqlite3_stmt *T(dscat_stmt *s)
+{
+    return ((sqlite_stmt *)s)->s;
+}
 
 /* Migration N takes the store from version N-1 to N. Never edit one that has shipped. */
 static const char *const migrations[] = {
@@ -125,20 +142,27 @@ static const char *const migrations[] = {
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-static int store_error(dscat_store *st, dscat_error *err, const char *what)
+static int store_error(sqlite_store *st, dscat_error *err, const char *what)
 {
     return dscat_error_set(err, DSCAT_EIO, "catalog store %s: %s: %s", st->path, what,
                            sqlite3_errmsg(st->db));
 }
 
-static int exec(dscat_store *st, const char *sql, dscat_error *err)
+static int exec(sqlite_store *st, const char *sql, dscat_error *err)
 {
     if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
         return store_error(st, err, "query failed");
     return 0;
 }
 
-static int user_version(dscat_store *st, int *version, dscat_error *err)
+static int prepare(sqlite_store *st, sqlite3_stmt **out, const char *sql, dscat_error *err)
+{
+    if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK)
+        return store_error(st, err, "cannot prepare a query");
+    return 0;
+}
+
+static int user_version(sqlite_store *st, int *version, dscat_error *err)
 {
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK ||
@@ -152,7 +176,7 @@ static int user_version(dscat_store *st, int *version, dscat_error *err)
 }
 
 /* Applies the migrations after `version`, each in its own transaction. */
-static int migrate(dscat_store *st, int version, dscat_error *err)
+static int migrate(sqlite_store *st, int version, dscat_error *err)
 {
     for (int v = version; v < NMIGRATIONS; v++) {
         char set[64];
@@ -176,7 +200,7 @@ static int migrate(dscat_store *st, int version, dscat_error *err)
  * A store is ours when it carries dscat's application id, or (written before the id existed)
  * has a store version and no other id; a new file has neither and no tables.
  */
-static int check_ours(dscat_store *st, int version, dscat_error *err)
+static int check_ours(sqlite_store *st, int version, dscat_error *err)
 {
     sqlite3_stmt *s = NULL;
     int app = 0, tables = 0;
@@ -200,8 +224,9 @@ static int check_ours(dscat_store *st, int version, dscat_error *err)
     return 0;
 }
 
-int64_t dscat_store__generation(dscat_store *st)
+static int64_t sq_generation(dscat_store *base)
 {
+    sqlite_store *st = S(base);
     sqlite3_stmt *s = NULL;
     int64_t g = 0;
     if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(id), 0) FROM scans", -1, &s, NULL) ==
@@ -212,8 +237,9 @@ int64_t dscat_store__generation(dscat_store *st)
     return g;
 }
 
-int64_t dscat_store__exports_generation(dscat_store *st)
+static int64_t sq_exports_generation(dscat_store *base)
 {
+    sqlite_store *st = S(base);
     sqlite3_stmt *s = NULL;
     int64_t g = -1;
     if (sqlite3_prepare_v2(st->db,
@@ -226,24 +252,26 @@ int64_t dscat_store__exports_generation(dscat_store *st)
     return g;
 }
 
-int dscat_store__set_exports_generation(dscat_store *st, int64_t generation, dscat_error *err)
+static int sq_set_exports_generation(dscat_store *base, int64_t generation, dscat_error *err)
 {
+    sqlite_store *st = S(base);
     sqlite3_stmt *s = NULL;
-    int rc = dscat_store__prepare(st, &s,
-                                  "INSERT INTO catalog_meta(key, value) VALUES "
-                                  "('exports_generation', ?1) ON CONFLICT(key) DO UPDATE SET "
-                                  "value = excluded.value",
-                                  err);
+    int rc = prepare(st, &s,
+                     "INSERT INTO catalog_meta(key, value) VALUES "
+                     "('exports_generation', ?1) ON CONFLICT(key) DO UPDATE SET "
+                     "value = excluded.value",
+                     err);
     if (rc)
         return rc;
     sqlite3_bind_int64(s, 1, generation);
-    rc = sqlite3_step(s) == SQLITE_DONE ? 0 : dscat_store__step_error(st, err);
+    rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_error(st, err, "query failed");
     sqlite3_finalize(s);
     return rc;
 }
 
-int dscat_store__catalog_id(dscat_store *st, char *out, size_t size)
+static int sq_catalog_id(dscat_store *base, char *out, size_t size)
 {
+    sqlite_store *st = S(base);
     sqlite3_stmt *s = NULL;
     out[0] = '\0';
     if (sqlite3_prepare_v2(st->db, "SELECT value FROM catalog_meta WHERE key = 'catalog_id'", -1,
@@ -254,17 +282,26 @@ int dscat_store__catalog_id(dscat_store *st, char *out, size_t size)
     return out[0] ? 0 : DSCAT_ENOTFOUND;
 }
 
-int dscat_store_open(dscat_store **out, const char *catalog_dir, dscat_store_mode mode,
-                     dscat_error *err)
+static void sq_close(dscat_store *base)
+{
+    sqlite_store *st = S(base);
+    sqlite3_close(st->db);
+    dscat_free(st->path);
+    dscat_free(st);
+}
+
+static int sq_open(dscat_store **out, const char *catalog_dir, dscat_store_mode mode,
+                   dscat_error *err)
 {
     *out = NULL;
     int rc = 0;
-    dscat_store *st = dscat_calloc(1, sizeof(*st));
+    sqlite_store *st = dscat_calloc(1, sizeof(*st));
     dscat_buf path = DSCAT_BUF_INIT;
     if (st == NULL || dscat_buf_printf(&path, "%s/catalog.db", catalog_dir)) {
         dscat_free(st);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
+    dscat_store__init(&st->base, &dscat_store__sqlite_table);
     st->path = dscat_buf_detach(&path);
     struct stat sb;
     bool exists = lstat(st->path, &sb) == 0;
@@ -356,14 +393,14 @@ int dscat_store_open(dscat_store **out, const char *catalog_dir, dscat_store_mod
     }
     if ((rc = exec(st, "PRAGMA foreign_keys = ON", err)))
         goto fail;
-    *out = st;
+    *out = &st->base;
     return 0;
 fail:
-    dscat_store_close(st);
+    sq_close(&st->base);
     return rc;
 }
 
-int dscat_store_check_version(const char *catalog_dir, dscat_error *err)
+static int sq_check_version(const char *catalog_dir, dscat_error *err)
 {
     dscat_buf path = DSCAT_BUF_INIT;
     if (dscat_buf_printf(&path, "%s/catalog.db", catalog_dir))
@@ -395,70 +432,75 @@ done:
     return rc;
 }
 
-void dscat_store_close(dscat_store *st)
-{
-    if (st == NULL)
-        return;
-    sqlite3_close(st->db);
-    dscat_free(st->path);
-    dscat_free(st);
-}
-
 sqlite3 *dscat_store__db(dscat_store *st)
 {
-    return st->db;
-}
-
-int dscat_store__exec(dscat_store *st, const char *sql, dscat_error *err)
-{
-    return exec(st, sql, err);
+    return S(st)->db;
 }
 
 int dscat_store__prepare(dscat_store *st, sqlite3_stmt **out, const char *sql, dscat_error *err)
 {
-    if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK)
-        return store_error(st, err, "cannot prepare a query");
-    return 0;
+    return prepare(S(st), out, sql, err);
 }
 
-int dscat_store__step_error(dscat_store *st, dscat_error *err)
+static int sq_exec(dscat_store *base, const char *sql, dscat_error *err)
 {
-    return store_error(st, err, "query failed");
+    return exec(S(base), sql, err);
 }
 
-int dscat_store__read_begin(dscat_store *st, dscat_error *err)
+static int sq_error(dscat_store *base, dscat_error *err, const char *what)
 {
-    if (st->read_depth == 0) {
-        st->read_owned = sqlite3_get_autocommit(st->db) != 0;
-        /* BEGIN alone defers the snapshot to the first read; reading the schema cookie takes
-         * it now, so that the transaction's reads all date from its start. */
-        if (st->read_owned && (exec(st, "BEGIN", err) || exec(st, "PRAGMA schema_version", err))) {
-            if (!sqlite3_get_autocommit(st->db))
-                sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-            st->read_owned = false;
-            return DSCAT_EIO;
-        }
+    return store_error(S(base), err, what);
+}
+
+/* The write lock is taken at BEGIN, not at the first write, so that a writer never fails to
+ * upgrade a read lock it already holds (SQLITE_BUSY without waiting). */
+static int sq_begin(dscat_store *base, dscat_error *err)
+{
+    return exec(S(base), "BEGIN IMMEDIATE", err);
+}
+
+static int sq_commit(dscat_store *base, dscat_error *err)
+{
+    return exec(S(base), "COMMIT", err);
+}
+
+static void sq_rollback(dscat_store *base)
+{
+    sqlite3_exec(S(base)->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static bool sq_in_transaction(dscat_store *base)
+{
+    return sqlite3_get_autocommit(S(base)->db) == 0;
+}
+
+static int sq_snapshot_begin(dscat_store *base, dscat_error *err)
+{
+    sqlite_store *st = S(base);
+    /* BEGIN alone defers the snapshot to the first read; reading the schema cookie takes it
+     * now, so that the transaction's reads all date from its start. */
+    if (exec(st, "BEGIN", err) || exec(st, "PRAGMA schema_version", err)) {
+        if (!sqlite3_get_autocommit(st->db))
+            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return DSCAT_EIO;
     }
-    st->read_depth++;
     return 0;
 }
 
-void dscat_store__read_end(dscat_store *st)
+static void sq_snapshot_end(dscat_store *base)
 {
-    assert(st->read_depth > 0);
-    if (--st->read_depth > 0 || !st->read_owned)
-        return;
-    st->read_owned = false;
+    sqlite_store *st = S(base);
     /* A read-only transaction has nothing to commit; ROLLBACK is its fallback all the same. */
     if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK &&
         !sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-int dscat_store__fingerprint(dscat_store *st, char *out, size_t size, dscat_error *err)
+static int sq_fingerprint(dscat_store *base, char *out, size_t size, dscat_error *err)
 {
+    sqlite_store *st = S(base);
     sqlite3_stmt *s = NULL;
-    int rc = dscat_store__prepare(
+    int rc = prepare(
         st, &s,
         "SELECT coalesce((SELECT group_concat(key || '=' || coalesce(current_scan_id, ''), ';') "
         "FROM (SELECT key, current_scan_id FROM targets ORDER BY key)), '') || '/' || "
@@ -491,7 +533,7 @@ static void bind_text(sqlite3_stmt *s, int i, const char *v)
 }
 
 /* Runs a prepared insert once and resets it. */
-static int step_reset(dscat_store *st, sqlite3_stmt *s, dscat_error *err)
+static int step_reset(sqlite_store *st, sqlite3_stmt *s, dscat_error *err)
 {
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
@@ -499,11 +541,12 @@ static int step_reset(dscat_store *st, sqlite3_stmt *s, dscat_error *err)
     return rc == SQLITE_DONE ? 0 : store_error(st, err, "insert failed");
 }
 
-int dscat_store__insert_scan(dscat_store *st, const dscat_scan_row *row, int64_t *scan_id,
-                             dscat_error *err)
+static int sq_insert_scan(dscat_store *base, const dscat_scan_row *row, int64_t *scan_id,
+                          dscat_error *err)
 {
+    sqlite_store *st = S(base);
     sqlite3_stmt *s = NULL;
-    int rc = dscat_store__prepare(
+    int rc = prepare(
         st, &s,
         "INSERT INTO scans(run_id, target, server, source_type, started_us, finished_us, status, "
         "depth, databases, tables, columns, queries, duration_ms, error) "
@@ -531,10 +574,10 @@ int dscat_store__insert_scan(dscat_store *st, const dscat_scan_row *row, int64_t
     if (rc)
         return rc;
     *scan_id = sqlite3_last_insert_rowid(st->db);
-    if ((rc = dscat_store__prepare(st, &s,
-                                   "INSERT INTO scan_problems(scan_id, database, schema, message) "
-                                   "VALUES (?1, ?2, ?3, ?4)",
-                                   err)))
+    if ((rc = prepare(st, &s,
+                      "INSERT INTO scan_problems(scan_id, database, schema, message) "
+                      "VALUES (?1, ?2, ?3, ?4)",
+                      err)))
         return rc;
     for (size_t i = 0; i < r->nproblems && rc == 0; i++) {
         sqlite3_bind_int64(s, 1, *scan_id);
@@ -625,22 +668,23 @@ static int64_t *table_signatures(const dscat_db_scan *d, const char **refs)
     return (int64_t *)h;
 }
 
-int dscat_store__insert_database(dscat_store *st, int64_t scan_id, dscat_db_scan *d,
-                                 dscat_error *err)
+static int sq_insert_database(dscat_store *base, int64_t scan_id, dscat_db_scan *d,
+                              dscat_error *err)
 {
+    sqlite_store *st = S(base);
     sqlite3_stmt *ts = NULL, *cs = NULL, *fs = NULL;
     int64_t *ids = NULL, *sigs = NULL;
     int rc;
     const char **refs = build_fk_refs(d);
     if (refs == NULL)
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    if ((rc = dscat_store__prepare(
+    if ((rc = prepare(
              st, &ts,
              "INSERT INTO tables(scan_id, database, schema, name, table_type, row_estimate, "
              "size_bytes, comment, last_modified_us, scanned_at_us, signature) "
              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
              err)) ||
-        (rc = dscat_store__prepare(
+        (rc = prepare(
              st, &cs,
              "INSERT INTO columns(table_id, ordinal, name, data_type, column_type, is_nullable, "
              "is_primary_key, is_foreign_key, fk_references, max_length, numeric_precision, "
@@ -648,10 +692,10 @@ int dscat_store__insert_database(dscat_store *st, int64_t scan_id, dscat_db_scan
              "profiled_rows, generated, is_hidden) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
              "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
              err)) ||
-        (rc = dscat_store__prepare(st, &fs,
-                                   "INSERT INTO foreign_keys(table_id, column_name, ref_schema, "
-                                   "ref_table, ref_column) VALUES (?1, ?2, ?3, ?4, ?5)",
-                                   err)))
+        (rc = prepare(st, &fs,
+                      "INSERT INTO foreign_keys(table_id, column_name, ref_schema, "
+                      "ref_table, ref_column) VALUES (?1, ?2, ?3, ?4, ?5)",
+                      err)))
         goto done;
     ids = dscat_calloc(d->tables.count + 1, sizeof(*ids));
     sigs = table_signatures(d, refs);
@@ -722,14 +766,14 @@ done:
     return rc;
 }
 
-int dscat_store__set_current(dscat_store *st, const char *target, int64_t scan_id, dscat_error *err)
+static int sq_set_current(dscat_store *base, const char *target, int64_t scan_id, dscat_error *err)
 {
+    sqlite_store *st = S(base);
     sqlite3_stmt *s = NULL;
-    int rc = dscat_store__prepare(
-        st, &s,
-        "INSERT INTO targets(key, current_scan_id) VALUES (?1, ?2) "
-        "ON CONFLICT(key) DO UPDATE SET current_scan_id = excluded.current_scan_id",
-        err);
+    int rc = prepare(st, &s,
+                     "INSERT INTO targets(key, current_scan_id) VALUES (?1, ?2) "
+                     "ON CONFLICT(key) DO UPDATE SET current_scan_id = excluded.current_scan_id",
+                     err);
     if (rc)
         return rc;
     bind_text(s, 1, target);
@@ -739,15 +783,16 @@ int dscat_store__set_current(dscat_store *st, const char *target, int64_t scan_i
     return rc;
 }
 
-int dscat_store__prune(dscat_store *st, const char *target, int keep, dscat_error *err)
+static int sq_prune(dscat_store *base, const char *target, int keep, dscat_error *err)
 {
+    sqlite_store *st = S(base);
     sqlite3_stmt *s = NULL;
-    int rc = dscat_store__prepare(
-        st, &s,
-        "DELETE FROM scans WHERE target = ?1 "
-        "AND id NOT IN (SELECT id FROM scans WHERE target = ?1 ORDER BY id DESC LIMIT ?2) "
-        "AND id IS NOT (SELECT current_scan_id FROM targets WHERE key = ?1)",
-        err);
+    int rc =
+        prepare(st, &s,
+                "DELETE FROM scans WHERE target = ?1 "
+                "AND id NOT IN (SELECT id FROM scans WHERE target = ?1 ORDER BY id DESC LIMIT ?2) "
+                "AND id IS NOT (SELECT current_scan_id FROM targets WHERE key = ?1)",
+                err);
     if (rc)
         return rc;
     bind_text(s, 1, target);
@@ -757,15 +802,149 @@ int dscat_store__prune(dscat_store *st, const char *target, int keep, dscat_erro
     return rc;
 }
 
-const char *dscat_scan_status_name(dscat_scan_status s)
+/* Pending deletions: a path already scheduled keeps its first time. */
+static int sq_schedule_deletion(dscat_store *base, const char *path, const char *delete_after,
+                                dscat_error *err)
 {
-    switch (s) {
-    case DSCAT_SCAN_OK:
-        return "ok";
-    case DSCAT_SCAN_PARTIAL:
-        return "partial";
-    case DSCAT_SCAN_FAILED:
-        return "failed";
-    }
-    return "failed";
+    sqlite_store *st = S(base);
+    sqlite3_stmt *s = NULL;
+    int rc = prepare(st, &s,
+                     "INSERT INTO pending_deletions(path, delete_after, retry_count) "
+                     "VALUES (?1, ?2, 0) ON CONFLICT(path) DO NOTHING",
+                     err);
+    if (rc)
+        return rc;
+    bind_text(s, 1, path);
+    bind_text(s, 2, delete_after);
+    rc = step_reset(st, s, err);
+    sqlite3_finalize(s);
+    return rc;
 }
+
+/* Statements: a sqlite_stmt wraps the sqlite3_stmt; the calls map one to one. */
+static int sq_prepare(dscat_stmt **out, dscat_store *base, const char *sql, dscat_error *err)
+{
+    sqlite_store *st = S(base);
+    sqlite_stmt *s = dscat_calloc(1, sizeof(*s));
+    if (s == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    int rc = prepare(st, &s->s, sql, err);
+    if (rc) {
+        dscat_free(s);
+        return rc;
+    }
+    dscat_stmt__init(&s->base, base);
+    *out = &s->base;
+    return 0;
+}
+
+static void sq_bind_int64(dscat_stmt *s, int i, int64_t v)
+{
+    sqlite3_bind_int64(T(s), i, v);
+}
+
+static void sq_bind_double(dscat_stmt *s, int i, double v)
+{
+    sqlite3_bind_double(T(s), i, v);
+}
+
+static void sq_bind_text(dscat_stmt *s, int i, const char *v, bool copy)
+{
+    if (v)
+        sqlite3_bind_text(T(s), i, v, -1, copy ? SQLITE_TRANSIENT : SQLITE_STATIC);
+    else
+        sqlite3_bind_null(T(s), i);
+}
+
+static void sq_bind_null(dscat_stmt *s, int i)
+{
+    sqlite3_bind_null(T(s), i);
+}
+
+static int sq_step(dscat_stmt *s)
+{
+    switch (sqlite3_step(T(s))) {
+    case SQLITE_ROW:
+        return DSCAT_STMT_ROW;
+    case SQLITE_DONE:
+        return DSCAT_STMT_DONE;
+    default:
+        return DSCAT_EIO;
+    }
+}
+
+static void sq_reset(dscat_stmt *s)
+{
+    sqlite3_reset(T(s));
+    sqlite3_clear_bindings(T(s));
+}
+
+static bool sq_is_null(dscat_stmt *s, int i)
+{
+    return sqlite3_column_type(T(s), i) == SQLITE_NULL;
+}
+
+static int64_t sq_column_int64(dscat_stmt *s, int i)
+{
+    return sqlite3_column_int64(T(s), i);
+}
+
+static double sq_column_double(dscat_stmt *s, int i)
+{
+    return sqlite3_column_double(T(s), i);
+}
+
+static const char *sq_column_text(dscat_stmt *s, int i)
+{
+    return (const char *)sqlite3_column_text(T(s), i);
+}
+
+static size_t sq_column_bytes(dscat_stmt *s, int i)
+{
+    return (size_t)sqlite3_column_bytes(T(s), i);
+}
+
+static void sq_finalize(dscat_stmt *s)
+{
+    sqlite3_finalize(T(s));
+    dscat_free(s);
+}
+
+const dscat_store_table dscat_store__sqlite_table = {
+    .version = DSCAT_STORE_TABLE_VERSION,
+    .name = "sqlite",
+    .check_version = sq_check_version,
+    .open = sq_open,
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .in_transaction = sq_in_transaction,
+    .snapshot_begin = sq_snapshot_begin,
+    .snapshot_end = sq_snapshot_end,
+    .exec = sq_exec,
+    .error = sq_error,
+    .generation = sq_generation,
+    .exports_generation = sq_exports_generation,
+    .set_exports_generation = sq_set_exports_generation,
+    .catalog_id = sq_catalog_id,
+    .fingerprint = sq_fingerprint,
+    .insert_scan = sq_insert_scan,
+    .insert_database = sq_insert_database,
+    .set_current = sq_set_current,
+    .prune = sq_prune,
+    .schedule_deletion = sq_schedule_deletion,
+    .prepare = sq_prepare,
+    .bind_int64 = sq_bind_int64,
+    .bind_double = sq_bind_double,
+    .bind_text = sq_bind_text,
+    .bind_null = sq_bind_null,
+    .step = sq_step,
+    .reset = sq_reset,
+    .is_null = sq_is_null,
+    .column_int64 = sq_column_int64,
+    .column_double = sq_column_double,
+    .column_text = sq_column_text,
+    .column_bytes = sq_column_bytes,
+    .finalize = sq_finalize,
+};

@@ -1,0 +1,247 @@
+/*
+ * The store table's dispatch: the one place an engine is chosen (dscat_store_open() and
+ * dscat_store_check_version()), the read-transaction nesting every engine shares, and the
+ * dscat_store__*() / dscat_stmt__*() functions that call the engine's table.
+ */
+#include "store/store.h"
+
+#include <assert.h>
+
+/*
+ * The engine of a catalog directory. SQLite is the only one today; a second one is chosen here
+ * (from a setting or the catalog's location) and nowhere else.
+ */
+static const dscat_store_table *select_engine(const char *catalog_dir)
+{
+    (void)catalog_dir;
+    const dscat_store_table *t = &dscat_store__sqlite_table;
+    assert(t->version == DSCAT_STORE_TABLE_VERSION);
+    return t;
+}
+
+void dscat_store__init(dscat_store *st, const dscat_store_table *table)
+{
+    st->table = table;
+    st->read_depth = 0;
+    st->read_owned = false;
+}
+
+void dscat_stmt__init(dscat_stmt *s, dscat_store *st)
+{
+    s->store = st;
+}
+
+const char *dscat_store__engine(const dscat_store *st)
+{
+    return st->table->name;
+}
+
+int dscat_store_open(dscat_store **out, const char *catalog_dir, dscat_store_mode mode,
+                     dscat_error *err)
+{
+    *out = NULL;
+    return select_engine(catalog_dir)->open(out, catalog_dir, mode, err);
+}
+
+int dscat_store_check_version(const char *catalog_dir, dscat_error *err)
+{
+    return select_engine(catalog_dir)->check_version(catalog_dir, err);
+}
+
+void dscat_store_close(dscat_store *st)
+{
+    if (st == NULL)
+        return;
+    st->table->close(st);
+}
+
+int dscat_store__begin(dscat_store *st, dscat_error *err)
+{
+    return st->table->begin(st, err);
+}
+
+int dscat_store__commit(dscat_store *st, dscat_error *err)
+{
+    return st->table->commit(st, err);
+}
+
+void dscat_store__rollback(dscat_store *st)
+{
+    st->table->rollback(st);
+}
+
+int dscat_store__read_begin(dscat_store *st, dscat_error *err)
+{
+    if (st->read_depth == 0) {
+        st->read_owned = !st->table->in_transaction(st);
+        if (st->read_owned && st->table->snapshot_begin(st, err)) {
+            st->read_owned = false;
+            return DSCAT_EIO;
+        }
+    }
+    st->read_depth++;
+    return 0;
+}
+
+void dscat_store__read_end(dscat_store *st)
+{
+    assert(st->read_depth > 0);
+    if (--st->read_depth > 0 || !st->read_owned)
+        return;
+    st->read_owned = false;
+    st->table->snapshot_end(st);
+}
+
+int dscat_store__exec(dscat_store *st, const char *sql, dscat_error *err)
+{
+    return st->table->exec(st, sql, err);
+}
+
+int dscat_store__step_error(dscat_store *st, dscat_error *err)
+{
+    return st->table->error(st, err, "query failed");
+}
+
+int64_t dscat_store__generation(dscat_store *st)
+{
+    return st->table->generation(st);
+}
+
+int64_t dscat_store__exports_generation(dscat_store *st)
+{
+    return st->table->exports_generation(st);
+}
+
+int dscat_store__set_exports_generation(dscat_store *st, int64_t generation, dscat_error *err)
+{
+    return st->table->set_exports_generation(st, generation, err);
+}
+
+int dscat_store__catalog_id(dscat_store *st, char *out, size_t size)
+{
+    return st->table->catalog_id(st, out, size);
+}
+
+int dscat_store__fingerprint(dscat_store *st, char *out, size_t size, dscat_error *err)
+{
+    return st->table->fingerprint(st, out, size, err);
+}
+
+int dscat_store__insert_scan(dscat_store *st, const dscat_scan_row *row, int64_t *scan_id,
+                             dscat_error *err)
+{
+    return st->table->insert_scan(st, row, scan_id, err);
+}
+
+int dscat_store__insert_database(dscat_store *st, int64_t scan_id, dscat_db_scan *d,
+                                 dscat_error *err)
+{
+    return st->table->insert_database(st, scan_id, d, err);
+}
+
+int dscat_store__set_current(dscat_store *st, const char *target, int64_t scan_id, dscat_error *err)
+{
+    return st->table->set_current(st, target, scan_id, err);
+}
+
+int dscat_store__prune(dscat_store *st, const char *target, int keep, dscat_error *err)
+{
+    return st->table->prune(st, target, keep, err);
+}
+
+int dscat_store__schedule_deletion(dscat_store *st, const char *path, const char *delete_after,
+                                   dscat_error *err)
+{
+    return st->table->schedule_deletion(st, path, delete_after, err);
+}
+
+int dscat_stmt__prepare(dscat_stmt **out, dscat_store *st, const char *sql, dscat_error *err)
+{
+    *out = NULL;
+    return st->table->prepare(out, st, sql, err);
+}
+
+void dscat_stmt__bind_int64(dscat_stmt *s, int i, int64_t v)
+{
+    s->store->table->bind_int64(s, i, v);
+}
+
+void dscat_stmt__bind_double(dscat_stmt *s, int i, double v)
+{
+    s->store->table->bind_double(s, i, v);
+}
+
+void dscat_stmt__bind_text(dscat_stmt *s, int i, const char *v)
+{
+    s->store->table->bind_text(s, i, v, false);
+}
+
+void dscat_stmt__bind_text_copy(dscat_stmt *s, int i, const char *v)
+{
+    s->store->table->bind_text(s, i, v, true);
+}
+
+void dscat_stmt__bind_null(dscat_stmt *s, int i)
+{
+    s->store->table->bind_null(s, i);
+}
+
+int dscat_stmt__step(dscat_stmt *s)
+{
+    return s->store->table->step(s);
+}
+
+void dscat_stmt__reset(dscat_stmt *s)
+{
+    s->store->table->reset(s);
+}
+
+bool dscat_stmt__is_null(dscat_stmt *s, int i)
+{
+    return s->store->table->is_null(s, i);
+}
+
+int64_t dscat_stmt__int64(dscat_stmt *s, int i)
+{
+    return s->store->table->column_int64(s, i);
+}
+
+int dscat_stmt__int(dscat_stmt *s, int i)
+{
+    return (int)s->store->table->column_int64(s, i);
+}
+
+double dscat_stmt__double(dscat_stmt *s, int i)
+{
+    return s->store->table->column_double(s, i);
+}
+
+const char *dscat_stmt__text(dscat_stmt *s, int i)
+{
+    return s->store->table->column_text(s, i);
+}
+
+size_t dscat_stmt__bytes(dscat_stmt *s, int i)
+{
+    return s->store->table->column_bytes(s, i);
+}
+
+void dscat_stmt__finalize(dscat_stmt *s)
+{
+    if (s == NULL)
+        return;
+    s->store->table->finalize(s);
+}
+
+const char *dscat_scan_status_name(dscat_scan_status s)
+{
+    switch (s) {
+    case DSCAT_SCAN_OK:
+        return "ok";
+    case DSCAT_SCAN_PARTIAL:
+        return "partial";
+    case DSCAT_SCAN_FAILED:
+        return "failed";
+    }
+    return "failed";
+}

@@ -1,0 +1,267 @@
+/*
+ * The store table: every operation on the catalog store (catalog.db today) behind one table of
+ * function pointers, like SQLite's sqlite3_vfs or libgit2's odb backends. The modules above
+ * (catalog, jobs, export) call the dscat_store__*() and dscat_stmt__*() functions declared here
+ * and never see the engine; the engine is chosen once, in dscat_store_open() (store.c).
+ *
+ * What is in the table, and why:
+ * - open/close, the version checks and migrations: the storage and its schema are the engine's.
+ * - write transactions (begin takes the store's write lock; commit; rollback), and the read
+ *   snapshot that dscat_store__read_begin()/read_end() nest around.
+ * - the writes whose SQL differs between engines (upserts, last insert ids, the store's
+ *   generation, exports generation, catalog id, fingerprint, pending deletions).
+ * - a small statement interface for the read queries every module runs: SQL text with `?` or
+ *   `?N` (1-based) placeholders, binds, step, column accessors, finalize. The SQL passed to it is
+ *   the catalog's; an engine runs it as it is (SQLite) or translates placeholders (`?N` to `$N`
+ *   for PostgreSQL) and, where it must, the few dialect differences.
+ *
+ * Adding a second engine (PostgreSQL for the team service, say):
+ * 1. Write src/store/<engine>.c defining `const dscat_store_table dscat_store__<engine>_table`
+ *    with every member filled (version = DSCAT_STORE_TABLE_VERSION, name = "<engine>"). Its store
+ *    struct embeds `dscat_store base;` as its first member, and its statement struct embeds
+ *    `dscat_stmt base;` as its first member; open() sets base.table (and base.stmt's store, in
+ *    prepare()). dscat_store__init() and dscat_stmt__init() do both.
+ * 2. Declare the table below and add one line to the selection in dscat_store_open() (store.c),
+ *    e.g. a `store` setting or a postgresql:// catalog location choosing it.
+ * 3. Run the unit tests and the store's integration tests against it.
+ * Nothing outside src/store/ changes.
+ *
+ * Threads: a store and its statements belong to one thread at a time (one connection per
+ * thread, as docs/threading.md says). Nothing here prints or exits; errors are DSCAT_E* codes
+ * with err filled with one line naming the store.
+ */
+#ifndef DSCAT_STORE_STORE_H
+#define DSCAT_STORE_STORE_H
+
+#include "dscat/catalog.h"
+#include "dscat/config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The scan model (catalog/model.h); only a pointer crosses this header. */
+typedef struct dscat_db_scan dscat_db_scan;
+
+/* A prepared statement on a store. Opaque: an engine embeds it as its statement's first member. */
+typedef struct dscat_stmt dscat_stmt;
+
+/* dscat_stmt__step(): a row is ready, or the statement has run to its end. */
+#define DSCAT_STMT_ROW 1
+#define DSCAT_STMT_DONE 0
+
+/* One scan row to record. */
+typedef struct dscat_scan_row {
+    const char *run_id;
+    const dscat_target_config *target;
+    const dscat_target_report *report;
+    int64_t started_us, finished_us;
+    bool profile;
+} dscat_scan_row;
+
+/* The version of dscat_store_table this dscat knows; a table with another one is refused. */
+#define DSCAT_STORE_TABLE_VERSION 1
+
+/*
+ * An engine. Every member is set (no NULL). Operations take the store the engine's open()
+ * returned, or a statement its prepare() returned. Each contract is that of the dscat_store__*()
+ * or dscat_stmt__*() function of the same name below, which call them.
+ */
+typedef struct dscat_store_table {
+    int version;      /* DSCAT_STORE_TABLE_VERSION */
+    const char *name; /* "sqlite" */
+
+    /* Lifecycle. check_version and open take the catalog directory. */
+    int (*check_version)(const char *catalog_dir, dscat_error *err);
+    int (*open)(dscat_store **out, const char *catalog_dir, dscat_store_mode mode,
+                dscat_error *err);
+    void (*close)(dscat_store *st);
+
+    /* Transactions. in_transaction: true when one (read or write) is open on this connection. */
+    int (*begin)(dscat_store *st, dscat_error *err);
+    int (*commit)(dscat_store *st, dscat_error *err);
+    void (*rollback)(dscat_store *st);
+    bool (*in_transaction)(dscat_store *st);
+    int (*snapshot_begin)(dscat_store *st, dscat_error *err);
+    void (*snapshot_end)(dscat_store *st);
+    int (*exec)(dscat_store *st, const char *sql, dscat_error *err);
+    int (*error)(dscat_store *st, dscat_error *err, const char *what);
+
+    /* Engine-specific reads and writes. */
+    int64_t (*generation)(dscat_store *st);
+    int64_t (*exports_generation)(dscat_store *st);
+    int (*set_exports_generation)(dscat_store *st, int64_t generation, dscat_error *err);
+    int (*catalog_id)(dscat_store *st, char *out, size_t size);
+    int (*fingerprint)(dscat_store *st, char *out, size_t size, dscat_error *err);
+    int (*insert_scan)(dscat_store *st, const dscat_scan_row *row, int64_t *scan_id,
+                       dscat_error *err);
+    int (*insert_database)(dscat_store *st, int64_t scan_id, dscat_db_scan *d, dscat_error *err);
+    int (*set_current)(dscat_store *st, const char *target, int64_t scan_id, dscat_error *err);
+    int (*prune)(dscat_store *st, const char *target, int keep, dscat_error *err);
+    int (*schedule_deletion)(dscat_store *st, const char *path, const char *delete_after,
+                             dscat_error *err);
+
+    /* Statements. */
+    int (*prepare)(dscat_stmt **out, dscat_store *st, const char *sql, dscat_error *err);
+    void (*bind_int64)(dscat_stmt *s, int i, int64_t v);
+    void (*bind_double)(dscat_stmt *s, int i, double v);
+    void (*bind_text)(dscat_stmt *s, int i, const char *v, bool copy);
+    void (*bind_null)(dscat_stmt *s, int i);
+    int (*step)(dscat_stmt *s);
+    void (*reset)(dscat_stmt *s);
+    bool (*is_null)(dscat_stmt *s, int i);
+    int64_t (*column_int64)(dscat_stmt *s, int i);
+    double (*column_double)(dscat_stmt *s, int i);
+    const char *(*column_text)(dscat_stmt *s, int i);
+    size_t (*column_bytes)(dscat_stmt *s, int i);
+    void (*finalize)(dscat_stmt *s);
+} dscat_store_table;
+
+/*
+ * The part of a store every engine shares; an engine's store struct starts with it. The read
+ * nesting lives here so that every engine nests alike.
+ */
+struct dscat_store {
+    const dscat_store_table *table;
+    int read_depth;  /* dscat_store__read_begin() calls not yet ended */
+    bool read_owned; /* the outermost of them began the transaction (and ends it) */
+};
+
+/* The part of a statement every engine shares; an engine's statement struct starts with it. */
+struct dscat_stmt {
+    dscat_store *store;
+};
+
+/* The engines. */
+extern const dscat_store_table dscat_store__sqlite_table;
+
+/* For engines: fill the shared parts of a new store and a new statement. */
+void dscat_store__init(dscat_store *st, const dscat_store_table *table);
+void dscat_stmt__init(dscat_stmt *s, dscat_store *st);
+
+/* The name of the store's engine ("sqlite"). Static string. */
+const char *dscat_store__engine(const dscat_store *st);
+
+/*
+ * Write transactions. dscat_store__begin() opens one and takes the store's write lock at once
+ * (SQLite: BEGIN IMMEDIATE, waiting up to the busy timeout), so that the reads inside it and the
+ * writes that follow see one state no other writer changes. Every write below runs inside one.
+ * Exactly one of commit or rollback ends it. commit returns 0 or DSCAT_EIO with err filled (the
+ * transaction is then still open: roll it back); rollback never fails and does nothing when no
+ * transaction is open. Not nested.
+ */
+int dscat_store__begin(dscat_store *st, dscat_error *err);
+int dscat_store__commit(dscat_store *st, dscat_error *err);
+void dscat_store__rollback(dscat_store *st);
+
+/*
+ * Starts a read transaction: every statement until the matching dscat_store__read_end() sees one
+ * snapshot of the store, so the current-scan pointers and the rows they point to are read as
+ * one commit left them, whatever a refresh in another thread or process commits meanwhile.
+ * Every read that answers one question runs inside one. Nests: inside a transaction already
+ * open on this connection (an outer read, or a writer's own), it only counts. Returns 0, or
+ * DSCAT_EIO with err filled. Not thread-safe: a connection belongs to one thread.
+ */
+int dscat_store__read_begin(dscat_store *st, dscat_error *err);
+/* Ends what the matching successful dscat_store__read_begin() started. */
+void dscat_store__read_end(dscat_store *st);
+
+/*
+ * Runs SQL that returns no rows (several statements allowed, no placeholders). Engine-specific
+ * SQL (PRAGMAs, transaction control) belongs in the engine, not here: prefer the operations
+ * above. Returns 0 or DSCAT_EIO with err filled.
+ */
+int dscat_store__exec(dscat_store *st, const char *sql, dscat_error *err);
+/*
+ * Fills err from the store's last failure (after a failed dscat_stmt__step(), say), as
+ * "catalog store <path>: query failed: <engine message>". Returns DSCAT_EIO.
+ */
+int dscat_store__step_error(dscat_store *st, dscat_error *err);
+
+/*
+ * The store's generation: the id of the last scan written (0 for none). Every export records the
+ * generation it was made from, and the store records the generation its exports were last
+ * completed at (-1: unknown); a difference means a refresh died between the two.
+ */
+int64_t dscat_store__generation(dscat_store *st);
+int64_t dscat_store__exports_generation(dscat_store *st);
+/* Records the exports generation. Returns 0 or DSCAT_EIO. Upserts: no transaction needed. */
+int dscat_store__set_exports_generation(dscat_store *st, int64_t generation, dscat_error *err);
+/* The catalog's id (32 hex digits) into out; DSCAT_ENOTFOUND for a store not yet migrated. */
+int dscat_store__catalog_id(dscat_store *st, char *out, size_t size);
+/*
+ * What the snapshot of the current read transaction holds, as text: each target's current scan
+ * and the newest scan. Two read transactions (on two connections) with equal fingerprints read
+ * the same catalog. Call inside a read transaction. Returns 0 or DSCAT_EIO.
+ */
+int dscat_store__fingerprint(dscat_store *st, char *out, size_t size, dscat_error *err);
+
+/*
+ * Inserts a scan and its problems; *scan_id receives its id. Call inside a write transaction.
+ * Borrows row for the call only.
+ */
+int dscat_store__insert_scan(dscat_store *st, const dscat_scan_row *row, int64_t *scan_id,
+                             dscat_error *err);
+/*
+ * Inserts one database's tables, columns and foreign keys under scan_id. Call inside a write
+ * transaction. Allocates foreign-key texts in d's arena.
+ */
+int dscat_store__insert_database(dscat_store *st, int64_t scan_id, dscat_db_scan *d,
+                                 dscat_error *err);
+/* Makes scan_id the target's current catalog. Call inside a write transaction. */
+int dscat_store__set_current(dscat_store *st, const char *target, int64_t scan_id,
+                             dscat_error *err);
+/*
+ * Deletes all but the newest `keep` scans of a target (never the current one), with their tables,
+ * columns, foreign keys and problems. Call inside a write transaction.
+ */
+int dscat_store__prune(dscat_store *st, const char *target, int keep, dscat_error *err);
+/*
+ * Schedules a data cache path for deletion after delete_after (ISO 8601 UTC text); a path
+ * already scheduled keeps its time. Returns 0 or DSCAT_EIO.
+ */
+int dscat_store__schedule_deletion(dscat_store *st, const char *path, const char *delete_after,
+                                   dscat_error *err);
+
+/*
+ * Statements. dscat_stmt__prepare() compiles one SQL statement with `?`/`?N` placeholders into
+ * *out; the caller finalizes it with dscat_stmt__finalize() (NULL allowed) before closing the
+ * store. Returns 0, or DSCAT_EIO with err filled ("... cannot prepare a query: ...") and *out
+ * NULL. A statement runs inside whatever transaction is open on its store.
+ */
+int dscat_stmt__prepare(dscat_stmt **out, dscat_store *st, const char *sql, dscat_error *err);
+/*
+ * Binds parameter i (1-based). bind_text copies nothing: v stays valid until the statement is
+ * stepped to its end, reset or finalized (NULL binds NULL); dscat_stmt__bind_text_copy() copies.
+ */
+void dscat_stmt__bind_int64(dscat_stmt *s, int i, int64_t v);
+void dscat_stmt__bind_double(dscat_stmt *s, int i, double v);
+void dscat_stmt__bind_text(dscat_stmt *s, int i, const char *v);
+void dscat_stmt__bind_text_copy(dscat_stmt *s, int i, const char *v);
+void dscat_stmt__bind_null(dscat_stmt *s, int i);
+/*
+ * Runs the statement to its next row: DSCAT_STMT_ROW, DSCAT_STMT_DONE, or a negative DSCAT_E*
+ * code (dscat_store__step_error() then tells why).
+ */
+int dscat_stmt__step(dscat_stmt *s);
+/* Rewinds the statement and clears its bindings, to run it again. */
+void dscat_stmt__reset(dscat_stmt *s);
+/*
+ * Column i (0-based) of the current row. NULL reads as 0, 0.0 and a NULL text. Text is borrowed:
+ * valid until the next step, reset or finalize. column_bytes is the text's length in bytes.
+ */
+bool dscat_stmt__is_null(dscat_stmt *s, int i);
+int64_t dscat_stmt__int64(dscat_stmt *s, int i);
+int dscat_stmt__int(dscat_stmt *s, int i);
+double dscat_stmt__double(dscat_stmt *s, int i);
+const char *dscat_stmt__text(dscat_stmt *s, int i);
+size_t dscat_stmt__bytes(dscat_stmt *s, int i);
+/* Frees the statement. NULL does nothing. */
+void dscat_stmt__finalize(dscat_stmt *s);
+
+/* SQL for the current catalog's tables: current scan of each target. */
+#define DSCAT_CURRENT_TABLES                                                                       \
+    "(SELECT t.*, s.target AS target, s.server AS server FROM tables t "                           \
+    "JOIN targets g ON g.current_scan_id = t.scan_id JOIN scans s ON s.id = t.scan_id)"
+
+#endif
