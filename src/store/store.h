@@ -59,7 +59,7 @@ typedef struct dscat_scan_row {
     bool profile;
 } dscat_scan_row;
 
-/* The version of dscat_store_table this dscat knows; a table with another one is refused. */
+/* The version of dscat_store_table this dscat knows; the selection asserts an engine has it. */
 #define DSCAT_STORE_TABLE_VERSION 1
 
 /*
@@ -71,13 +71,27 @@ typedef struct dscat_store_table {
     int version;      /* DSCAT_STORE_TABLE_VERSION */
     const char *name; /* "sqlite" */
 
-    /* Lifecycle. check_version and open take the catalog directory. */
+    /*
+     * Lifecycle. check_version: refuses (DSCAT_EVERSION) a store written by a newer dscat without
+     * creating or changing anything; no store yet is fine. open: opens the store of catalog_dir
+     * (DSCAT_STORE_READ: DSCAT_ENOTFOUND when there is none; DSCAT_STORE_WRITE: creates it and
+     * runs the migrations), refusing another program's database (DSCAT_EINVALID) and a newer
+     * store (DSCAT_EVERSION); calls dscat_store__init() on the new store; *out is the caller's,
+     * freed with close. close: frees the store; its statements must be finalized first.
+     */
     int (*check_version)(const char *catalog_dir, dscat_error *err);
     int (*open)(dscat_store **out, const char *catalog_dir, dscat_store_mode mode,
                 dscat_error *err);
     void (*close)(dscat_store *st);
 
-    /* Transactions. in_transaction: true when one (read or write) is open on this connection. */
+    /*
+     * Transactions. begin/commit/rollback: dscat_store__begin() and friends. in_transaction:
+     * true when a transaction (read or write) is open on this connection. snapshot_begin opens a
+     * read transaction whose snapshot is taken at once (not at the first read) and leaves none
+     * open when it fails; snapshot_end ends it and never fails. dscat_store__read_begin() nests
+     * around these two. exec: dscat_store__exec(). error: fills err with "catalog store <path>:
+     * <what>: <the engine's last message>" and returns DSCAT_EIO.
+     */
     int (*begin)(dscat_store *st, dscat_error *err);
     int (*commit)(dscat_store *st, dscat_error *err);
     void (*rollback)(dscat_store *st);
@@ -101,7 +115,13 @@ typedef struct dscat_store_table {
     int (*schedule_deletion)(dscat_store *st, const char *path, const char *delete_after,
                              dscat_error *err);
 
-    /* Statements. */
+    /*
+     * Statements: dscat_stmt__*(). prepare allocates the engine's statement, calls
+     * dscat_stmt__init() on it and sets *out (NULL on failure); finalize frees it. bind_text
+     * copies v when copy is true, else borrows it until the statement is reset or finalized.
+     * step returns DSCAT_STMT_ROW, DSCAT_STMT_DONE or a negative DSCAT_E* code; reset also
+     * clears the bindings. column_int64 also serves dscat_stmt__int().
+     */
     int (*prepare)(dscat_stmt **out, dscat_store *st, const char *sql, dscat_error *err);
     void (*bind_int64)(dscat_stmt *s, int i, int64_t v);
     void (*bind_double)(dscat_stmt *s, int i, double v);
@@ -231,8 +251,8 @@ int dscat_store__schedule_deletion(dscat_store *st, const char *path, const char
  */
 int dscat_stmt__prepare(dscat_stmt **out, dscat_store *st, const char *sql, dscat_error *err);
 /*
- * Binds parameter i (1-based). bind_text copies nothing: v stays valid until the statement is
- * stepped to its end, reset or finalized (NULL binds NULL); dscat_stmt__bind_text_copy() copies.
+ * Binds parameter i (1-based). bind_text copies nothing: v must stay valid until the statement is
+ * reset or finalized (NULL binds NULL); dscat_stmt__bind_text_copy() copies.
  */
 void dscat_stmt__bind_int64(dscat_stmt *s, int i, int64_t v);
 void dscat_stmt__bind_double(dscat_stmt *s, int i, double v);
