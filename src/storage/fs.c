@@ -97,6 +97,8 @@ static bool real_dirs(const dscat_storage *s, const char *path, bool last_too)
     return ok;
 }
 
+static int make_dirs(const dscat_storage *s, const char *dir, dscat_error *err);
+
 static int fs_lock_path(dscat_storage *s, const char *key, bool create, char **out,
                         dscat_error *err)
 {
@@ -107,8 +109,8 @@ static int fs_lock_path(dscat_storage *s, const char *key, bool create, char **o
         dscat_free(dir);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
-    if (create && dscat_storage__mkdirs(dir)) {
-        int rc = dscat_error_set(err, DSCAT_EIO, "cannot create %s: %s", dir, strerror(errno));
+    int rc = create ? make_dirs(s, dir, err) : 0;
+    if (rc) {
         dscat_free(dir);
         dscat_buf_free(&b);
         return rc;
@@ -118,21 +120,51 @@ static int fs_lock_path(dscat_storage *s, const char *key, bool create, char **o
     return 0;
 }
 
-/* Creates the directory of the file at path (0700) and checks it is no symlink. */
+/*
+ * Creates the directory dir (a path below the root) and its missing parents, mode 0700. A part
+ * that exists must be a real directory: nothing is ever created through a symlink planted in the
+ * cache. The root itself is taken as it is.
+ */
+static int make_dirs(const dscat_storage *s, const char *dir, dscat_error *err)
+{
+    size_t n = strlen(s->root);
+    char *walk = dscat_strdup(dir);
+    int rc = 0;
+    if (walk == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if (strncmp(walk, s->root, n) != 0 || walk[n] != '/') {
+        dscat_free(walk);
+        return dscat_error_set(err, DSCAT_EINVALID, "%s is not inside the cache root", dir);
+    }
+    if (dscat_storage__mkdirs(s->root))
+        rc = dscat_error_set(err, DSCAT_EIO, "cannot create %s: %s", s->root, strerror(errno));
+    for (char *p = walk + n + 1; rc == 0 && *p;) {
+        char *slash = strchr(p, '/');
+        if (slash)
+            *slash = '\0';
+        struct stat sb;
+        if (mkdir(walk, 0700) != 0 && errno != EEXIST)
+            rc = dscat_error_set(err, DSCAT_EIO, "cannot create %s: %s", walk, strerror(errno));
+        else if (lstat(walk, &sb) != 0 || !S_ISDIR(sb.st_mode))
+            rc = dscat_error_set(err, DSCAT_EIO,
+                                 "cannot create %s: a part of it is not a directory of the cache "
+                                 "(a symlink?)",
+                                 dir);
+        if (slash == NULL)
+            break;
+        *slash = '/';
+        p = slash + 1;
+    }
+    dscat_free(walk);
+    return rc;
+}
+
+/* Creates the directory of the file at path (see make_dirs). */
 static int make_parent(const dscat_storage *s, const char *path, dscat_error *err)
 {
     const char *slash = strrchr(path, '/');
     char *dir = dscat_strndup(path, slash ? (size_t)(slash - path) : 0);
-    int rc = 0;
-    if (dir == NULL)
-        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    else if (dscat_storage__mkdirs(dir))
-        rc = dscat_error_set(err, DSCAT_EIO, "cannot create %s: %s", dir, strerror(errno));
-    else if (!real_dirs(s, dir, true))
-        rc = dscat_error_set(err, DSCAT_EIO,
-                             "cannot create %s: a part of it is not a directory of the cache "
-                             "(a symlink?)",
-                             dir);
+    int rc = dir ? make_dirs(s, dir, err) : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     dscat_free(dir);
     return rc;
 }
