@@ -352,7 +352,8 @@ static int fs_list(dscat_storage *s, const char *prefix, dscat_storage_entry **o
         dscat_storage_entries_free(l.items, l.count);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
-    qsort(l.items, l.count, sizeof(*l.items), by_key);
+    if (l.count > 1)
+        qsort(l.items, l.count, sizeof(*l.items), by_key);
     *out = l.items;
     *n = l.count;
     return 0;

@@ -299,7 +299,8 @@ static void evict(const char *dir, const char *keep)
 {
     file_list l = {NULL, 0, 0};
     each_entry(dir, add_copy, &l);
-    qsort(l.items, l.count, sizeof(*l.items), by_use);
+    if (l.count > 1)
+        qsort(l.items, l.count, sizeof(*l.items), by_use);
     int64_t bound = read_cache_bound();
     for (size_t i = 0; i < l.count; i++) {
         if (l.total > bound && strcmp(l.items[i].path, keep) != 0 && unlink(l.items[i].path) == 0)
