@@ -35,7 +35,8 @@ CFLAGS = -std=c11 $(WARN) $(OPT) -pthread -MMD -MP
 LDFLAGS = $(SANLD) -pthread -L$(DUCKDB_HOME) -Wl,-rpath,$(DUCKDB_HOME)
 LDLIBS = $(PKG_LIBS) -lsybdb -lduckdb -lm
 
-LIB_SRC := $(wildcard src/core/*.c src/store/*.c src/catalog/*.c src/sources/*.c src/export/*.c src/server/*.c src/cache/*.c)
+# Every folder of src/ but the CLI's is the library.
+LIB_SRC := $(filter-out src/cli/%,$(wildcard src/*/*.c))
 CLI_SRC := $(wildcard src/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/openapi.o

@@ -116,11 +116,11 @@ void dscat_connection_list_free(dscat_connection_list *l);
 
 /*
  * GET /information_schema: every catalogued table of the connections (or of one) with its
- * columns and whether it has a cached version: {"tables": [{connection_id, schema_name,
- * table_name, table_type, synced, columns: [{column_name, data_type, is_nullable}]}]}.
+ * columns and whether it has a cached version, as JSON text (compact, non-ASCII escaped):
+ * {"tables": [{connection_id, schema_name, table_name, table_type, synced, columns:
+ * [{column_name, data_type, is_nullable}]}]}. Caller frees *out with dscat_free().
  */
-struct json_t;
-int dscat_information_schema(struct json_t **out, const dscat_config *cfg, const char *only,
+int dscat_information_schema(char **out, const dscat_config *cfg, const char *only,
                              dscat_error *err);
 
 /* What a schema refresh of connections did (SPEC §11.1 rows 6 and 7). */

@@ -318,7 +318,7 @@ done:
 /* ---- information schema -----------------------------------------------------------------------
  */
 
-int dscat_information_schema(json_t **out, const dscat_config *cfg, const char *only,
+int dscat_information_schema(char **out, const dscat_config *cfg, const char *only,
                              dscat_error *err)
 {
     *out = NULL;
@@ -386,6 +386,8 @@ int dscat_information_schema(json_t **out, const dscat_config *cfg, const char *
         json_decref(tables);
         return rc;
     }
-    *out = json_pack("{s:o}", "tables", tables);
+    json_t *doc = json_pack("{s:o}", "tables", tables);
+    *out = doc ? json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    json_decref(doc);
     return *out ? 0 : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
 }

@@ -16,7 +16,7 @@
  */
 #include "dscat/cache.h"
 
-#include "cache/types.h"
+#include "cache/internal.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/duck.h"
@@ -61,10 +61,11 @@ static bool mentions(const char *sql, const char *table)
  * Defines a view per cached table, then closes DuckDB to everything else: only the views' files
  * may be read, external access is off, the configuration is locked.
  */
-static int setup_views(dscat_duck *duck, const dscat_config *cfg, const dscat_cache_listing *l,
+static int setup_views(dscat_duck *duck, dscat_storage *sto, const dscat_cache_listing *l,
                        const char *query, dscat_error *err)
 {
-    bool remote = strncmp(cfg->settings.cache_root, "s3://", 5) == 0;
+    /* Where reading a version downloads it, only the tables the query may name are read. */
+    bool remote = dscat_storage_has(sto, DSCAT_STORAGE_REMOTE);
     const char *attached = NULL;
     dscat_buf allowed = DSCAT_BUF_INIT;
     int rc = dscat_duck_exec(duck, "SET TimeZone = 'UTC'", err);
@@ -89,7 +90,7 @@ static int setup_views(dscat_duck *duck, const dscat_config *cfg, const dscat_ca
         dscat_buf_puts(&sql, "; CREATE VIEW ");
         qualified(&sql, t);
         dscat_buf_puts(&sql, " AS SELECT * FROM read_parquet(");
-        if ((rc = dscat_cache__local_file(cfg, t->path, &file, err))) {
+        if ((rc = dscat_cache__local_file(sto, t->path, &file, err))) {
             dscat_buf_free(&sql);
             break;
         }
@@ -562,17 +563,20 @@ int dscat_cache_query(dscat_query_result *out, const dscat_config *cfg, const ch
     memset(out, 0, sizeof(*out));
     dscat_cache_listing l;
     dscat_duck *duck = NULL;
+    dscat_storage *sto = NULL;
     int64_t t0 = dscat_monotonic_ms();
     int rc = dscat_cache_list(&l, cfg, NULL, err);
     if (rc)
         return rc;
     if ((rc = dscat_duck_open_bounded(&duck, cfg->settings.query_memory, err)) ||
         (rc = check_query(dscat_duck_connection(duck), sql, &l, err)) ||
-        (rc = setup_views(duck, cfg, &l, sql, err)))
+        (rc = dscat_cache__storage(&sto, cfg, false, err)) ||
+        (rc = setup_views(duck, sto, &l, sql, err)))
         goto done;
     rc = run_query(out, duck, cfg, sql, limit, err);
 done:
     out->duration_ms = dscat_monotonic_ms() - t0;
+    dscat_storage_close(sto);
     dscat_duck_close(duck);
     dscat_cache_listing_free(&l);
     if (rc)

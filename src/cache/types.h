@@ -80,13 +80,6 @@ void dscat_cache_map_type(cache_column *c, dscat_source_type source, const char 
 /* SQL Server's binary types (binary, varbinary, image, timestamp/rowversion). */
 bool dscat_sqlserver_binary(const char *data_type);
 
-/*
- * The local Parquet file of a cached version: the file itself on a local root; on S3 a copy in
- * the bounded read cache, downloaded when missing. Caller frees *out.
- */
-int dscat_cache__local_file(const dscat_config *cfg, const char *version_path, char **out,
-                            dscat_error *err);
-
 /* Appends "name" as a double-quoted SQL identifier. */
 int dscat_cache_quote_ident(dscat_buf *b, const char *name);
 

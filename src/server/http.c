@@ -406,10 +406,11 @@ static enum MHD_Result route_information_schema(request *r)
     char *id = query_arg(r, "connection_id", &bad);
     if (bad)
         return send_error(r, 400, "connection_id: bad percent-encoding");
-    json_t *out = NULL;
+    char *out = NULL;
     dscat_error err = {0};
     int rc = dscat_information_schema(&out, r->srv->cfg, id, &err);
-    enum MHD_Result ok = rc ? send_error(r, status_for(rc), err.message) : send_json(r, 200, out);
+    enum MHD_Result ok =
+        rc ? send_error(r, status_for(rc), err.message) : send_text(r, 200, out, NULL);
     dscat_free(id);
     return ok;
 }

@@ -4,7 +4,7 @@
  *               | fill PREFIX N FILE (N keys PREFIX0..PREFIX<N-1>, each a copy of FILE)
  * ROOT is s3://bucket; DSCAT_S3_ENDPOINT, AWS_REGION and the AWS_* credentials as for dscat.
  */
-#include "cache/s3.h"
+#include "storage/s3_client.h"
 #include "dscat/common.h"
 
 #include <stdio.h>

@@ -1,4 +1,4 @@
-#include "cache/s3.h"
+#include "storage/s3_client.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"

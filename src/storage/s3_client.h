@@ -1,11 +1,12 @@
 /*
- * A small S3 client for the cache (SPEC §9): path-style requests signed by libcurl's built-in
- * AWS SigV4, credentials only from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
- * AWS_SESSION_TOKEN. Every request is retried with backoff on 5xx, 429 and transport errors;
- * 403 and a missing bucket are clear errors. Thread-safe: each call uses its own curl handle.
+ * A small S3 client for the S3 storage backend (SPEC §9, storage/s3.c): path-style requests
+ * signed by libcurl's built-in AWS SigV4, credentials only from AWS_ACCESS_KEY_ID /
+ * AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN. Every request is retried with backoff on 5xx, 429 and
+ * transport errors; 403 and a missing bucket are clear errors. Thread-safe: each call uses its own
+ * curl handle.
  */
-#ifndef DSCAT_CACHE_S3_H
-#define DSCAT_CACHE_S3_H
+#ifndef DSCAT_STORAGE_S3_CLIENT_H
+#define DSCAT_STORAGE_S3_CLIENT_H
 
 #include "dscat/config.h"
 

@@ -1,0 +1,127 @@
+/*
+ * What the files of the cache share (src/cache/). By job:
+ *   cache.c      names (encoding, keys), times, warnings, the connection ids
+ *   writer.c     a table's rows from the source into a Parquet file (DuckDB)
+ *   versions.c   version names and markers, the writer's lock, the swap that makes a version
+ *                current, fallbacks as stored, the local file of a version for readers
+ *   refresh.c    refreshing tables: one table from lock to swap, a pool of them, the report
+ *   deletions.c  pending deletions, the orphan sweep, purge, maintenance
+ *   listing.c    what is cached and what is pending
+ *   query.c      SQL over the current versions; connections.c the connection listings
+ * None of them knows where the files are: every file operation goes through the storage table
+ * (storage/storage.h), opened from the cache root by dscat_cache__storage().
+ */
+#ifndef DSCAT_CACHE_INTERNAL_H
+#define DSCAT_CACHE_INTERNAL_H
+
+#include "cache/types.h"
+#include "catalog/store.h"
+#include "dscat/cache.h"
+#include "sources/source.h"
+#include "storage/storage.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Every version directory holds ".catalog-<id>", the id of the catalog that wrote it. */
+#define DSCAT_CACHE_MARKER ".catalog-"
+/* A version's data file, below its key. */
+#define DSCAT_CACHE_DATA "data.parquet"
+
+/* ---- cache.c ---- */
+
+/* Opens the storage of the cache root; with check, one round trip proves it usable first
+ * (S3: credentials, endpoint, bucket). Caller closes *out with dscat_storage_close(). */
+int dscat_cache__storage(dscat_storage **out, const dscat_config *cfg, bool check,
+                         dscat_error *err);
+/* "<conn>/<schema>/<table>" with every part encoded: the key of a table's directory. Caller frees
+ * with dscat_free(); NULL when out of memory. */
+char *dscat_cache__table_key(const char *conn, const char *schema, const char *table);
+/* "2026-11-22T05:00:00Z" of now + seconds. */
+void dscat_cache__iso_after(int64_t seconds, char *out, size_t size);
+/* Parses the form above; false when s is not in it. */
+bool dscat_cache__parse_iso(const char *s, int64_t *us);
+/* How old an unreferenced version must be to be an orphan (DSCAT_TEST_ORPHAN_AGE for tests). */
+int64_t dscat_cache__orphan_age_us(void);
+/* Adds a warning without a table (printf-like); a failed allocation drops it. */
+void dscat_cache__warn(dscat_warnings *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Adds a warning about one table. */
+void dscat_cache__table_warn(dscat_warnings *w, const char *schema, const char *table,
+                             const char *message);
+/* The test hook DSCAT_TEST_CRASH_AT: SIGKILL at the named stage. */
+void dscat_cache__test_crash(const char *stage);
+
+/* ---- writer.c ---- */
+
+/* One table to refresh, and where its result goes. */
+typedef struct dscat_cache_job {
+    const dscat_config *cfg;
+    const dscat_target_config *target;
+    const char *database, *conn;
+    dscat_table_sync *result;
+    dscat_cache_progress_fn progress;
+    void *payload;
+} dscat_cache_job;
+
+#define DSCAT_CACHE_WRITE_AGAIN 1 /* write_parquet: columns changed to fallbacks, write again */
+
+/* The table's columns from the catalog, with their cache types; DSCAT_ENOTFOUND for none. Caller
+ * frees with dscat_cache__free_columns(). */
+int dscat_cache__catalog_columns(dscat_store *st, const dscat_target_config *t,
+                                 const char *database, const char *schema, const char *table,
+                                 cache_column **out, size_t *n, dscat_error *err);
+void dscat_cache__free_columns(cache_column *c, size_t n);
+/* Where the engine does not enforce types (SQLite), chooses fallbacks up front. */
+int dscat_cache__plan_storage(dscat_source *src, const char *schema, const char *table,
+                              cache_column *cols, size_t ncols, dscat_error *err);
+/*
+ * Streams the table into the local file path (Parquet) and reads it back whole; *rows receives
+ * the row count. A value that does not fit its column moves the columns that need it to a
+ * fallback (cols[].storage) and returns DSCAT_CACHE_WRITE_AGAIN.
+ */
+int dscat_cache__write_parquet(dscat_source *src, const char *schema, const char *table,
+                               cache_column *cols, size_t ncols, const char *path, int64_t *rows,
+                               const dscat_cache_job *job, dscat_error *err);
+/* Why column c is not in its native type, one line, into b. */
+int dscat_cache__fallback_reason(dscat_buf *b, const cache_column *c);
+
+/* ---- versions.c ---- */
+
+/* A new version name, "v<UTC time>-<8 random hex>", into out. */
+void dscat_cache__make_version(char *out, size_t size);
+/* Takes the writer's lock of a table (key of its directory): an exclusive flock, waiting for it
+ * when another writer has it (*waited then true). *fd is the caller's to close. */
+int dscat_cache__lock_table(dscat_storage *sto, const char *table_key, int *fd, bool *waited,
+                            dscat_error *err);
+/* True when a writer holds the lock of the table (key of its directory). */
+bool dscat_cache__table_locked(dscat_storage *sto, const char *table_key);
+/* Writes the catalog's marker into the version (key of its directory). */
+int dscat_cache__mark_version(dscat_store *st, dscat_storage *sto, const char *version_key,
+                              dscat_error *err);
+/* Reads the table's cache row into out (version, rows, bytes); 1 when there is one. */
+int dscat_cache__read_current(dscat_store *st, const char *conn, const char *schema,
+                              const char *table, dscat_table_sync *out, int64_t *last_sync);
+/* Points the table at the version at path and schedules the old one, in one transaction. */
+int dscat_cache__swap(dscat_store *st, const dscat_config *cfg, const char *conn,
+                      const char *schema, const char *table, const dscat_table_sync *r,
+                      const char *path, dscat_error *err);
+int dscat_cache__fallbacks_add(dscat_fallbacks *f, const char *column, const char *storage,
+                               const char *reason);
+/* The store keeps a version's fallbacks as a JSON array of {column, storage, reason}. */
+void dscat_cache__fallbacks_parse(dscat_fallbacks *f, const char *text);
+
+/*
+ * The local Parquet file of a cached version (its stored path) for DuckDB to read: the file
+ * itself on a local root, a copy in the storage's read cache otherwise. Caller frees *out with
+ * dscat_free().
+ */
+int dscat_cache__local_file(dscat_storage *sto, const char *version_path, char **out,
+                            dscat_error *err);
+
+/* ---- deletions.c ---- */
+
+/* Deletes one version (its stored path), refusing anything not inside the cache root. */
+int dscat_cache__delete_version(dscat_storage *sto, const char *path, dscat_error *err);
+
+#endif

@@ -1,0 +1,247 @@
+/*
+ * Versions of a cached table: their names and catalog markers, the writer's lock, the swap that
+ * makes one current (and schedules the one it replaces), the fallbacks a version records, and
+ * the local file readers open.
+ */
+#include "cache/internal.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/timeutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+void dscat_cache__make_version(char *out, size_t size)
+{
+    unsigned char r[4] = {0};
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (read(fd, r, sizeof(r)) != (ssize_t)sizeof(r))
+            memset(r, 0, sizeof(r));
+        close(fd);
+    }
+    char when[32];
+    dscat_format_utc_iso(dscat_now_us(), when, sizeof(when));
+    size_t k = 0;
+    char compact[32];
+    for (const char *p = when; *p && k + 1 < sizeof(compact); p++)
+        if (*p != '-' && *p != ':')
+            compact[k++] = *p;
+    compact[k] = '\0';
+    snprintf(out, size, "v%s-%02x%02x%02x%02x", compact, r[0], r[1], r[2], r[3]);
+}
+
+int dscat_cache__lock_table(dscat_storage *sto, const char *table_key, int *fd, bool *waited,
+                            dscat_error *err)
+{
+    char *path = NULL;
+    *fd = -1;
+    *waited = false;
+    int rc = dscat_storage_lock_path(sto, table_key, true, &path, err);
+    if (rc)
+        return rc;
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (*fd < 0) {
+        rc = dscat_error_set(err, DSCAT_EIO, "cannot open %s: %s", path, strerror(errno));
+    } else if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        *waited = true; /* someone is refreshing this table: wait for them */
+        flock(*fd, LOCK_EX);
+    }
+    dscat_free(path);
+    return rc;
+}
+
+bool dscat_cache__table_locked(dscat_storage *sto, const char *table_key)
+{
+    char *path = NULL;
+    dscat_error e = {0};
+    if (dscat_storage_lock_path(sto, table_key, false, &path, &e))
+        return false;
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    bool held = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0;
+    if (fd >= 0)
+        close(fd);
+    dscat_free(path);
+    return held;
+}
+
+/*
+ * The marker is an empty ".catalog-<id>" in the version: the orphan rule only ever sweeps
+ * versions of its own catalog, even when several catalogs share a root.
+ */
+int dscat_cache__mark_version(dscat_store *st, dscat_storage *sto, const char *version_key,
+                              dscat_error *err)
+{
+    char id[64];
+    dscat_buf key = DSCAT_BUF_INIT;
+    if (dscat_store__catalog_id(st, id, sizeof(id)))
+        return dscat_error_set(err, DSCAT_EIO, "the catalog store has no id");
+    if (dscat_buf_printf(&key, "%s/%s%s", version_key, DSCAT_CACHE_MARKER, id))
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    int rc = dscat_storage_put_empty(sto, dscat_buf_cstr(&key), err);
+    dscat_buf_free(&key);
+    return rc;
+}
+
+void dscat_fallbacks_free(dscat_fallbacks *f)
+{
+    for (size_t i = 0; i < f->count; i++) {
+        dscat_free(f->items[i].column);
+        dscat_free(f->items[i].storage);
+        dscat_free(f->items[i].reason);
+    }
+    dscat_free(f->items);
+    f->items = NULL;
+    f->count = 0;
+}
+
+int dscat_cache__fallbacks_add(dscat_fallbacks *f, const char *column, const char *storage,
+                               const char *reason)
+{
+    dscat_fallback *g = dscat_realloc(f->items, (f->count + 1) * sizeof(*g));
+    if (g == NULL)
+        return DSCAT_ENOMEM;
+    f->items = g;
+    g[f->count] =
+        (dscat_fallback){dscat_strdup(column), dscat_strdup(storage), dscat_strdup(reason)};
+    if (!g[f->count].column || !g[f->count].storage || !g[f->count].reason) {
+        f->count++;
+        return DSCAT_ENOMEM;
+    }
+    f->count++;
+    return 0;
+}
+
+/* The store keeps a version's fallbacks as a JSON array of {column, storage, reason}. */
+static char *fallbacks_json(const dscat_fallbacks *f)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < f->count; i++)
+        json_array_append_new(a, json_pack("{s:s?, s:s?, s:s?}", "column", f->items[i].column,
+                                           "storage", f->items[i].storage, "reason",
+                                           f->items[i].reason));
+    char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    return text;
+}
+
+void dscat_cache__fallbacks_parse(dscat_fallbacks *f, const char *text)
+{
+    json_t *a = text ? json_loads(text, 0, NULL) : NULL;
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        const char *c = json_string_value(json_object_get(v, "column"));
+        const char *st = json_string_value(json_object_get(v, "storage"));
+        const char *why = json_string_value(json_object_get(v, "reason"));
+        if (c && st && why && dscat_cache__fallbacks_add(f, c, st, why))
+            break;
+    }
+    json_decref(a);
+}
+
+/* Reads the table's cache row; 1 when there is one. */
+int dscat_cache__read_current(dscat_store *st, const char *conn, const char *schema,
+                              const char *table, dscat_table_sync *out, int64_t *last_sync)
+{
+    sqlite3_stmt *s = NULL;
+    if (dscat_store__prepare(st, &s,
+                             "SELECT version, rows, bytes, last_sync_us FROM table_cache "
+                             "WHERE connection_id = ?1 AND schema = ?2 AND name = ?3",
+                             NULL))
+        return 0;
+    sqlite3_bind_text(s, 1, conn, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, schema, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, table, -1, SQLITE_STATIC);
+    int found = sqlite3_step(s) == SQLITE_ROW;
+    if (found) {
+        dscat_free(out->version);
+        out->version = dscat_strdup((const char *)sqlite3_column_text(s, 0));
+        out->rows = sqlite3_column_int64(s, 1);
+        out->bytes = sqlite3_column_int64(s, 2);
+        *last_sync = sqlite3_column_int64(s, 3);
+    }
+    sqlite3_finalize(s);
+    return found;
+}
+
+/* Points the table at the new version and schedules the old one, in one transaction. */
+int dscat_cache__swap(dscat_store *st, const dscat_config *cfg, const char *conn,
+                      const char *schema, const char *table, const dscat_table_sync *r,
+                      const char *path, dscat_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    char when[40];
+    dscat_cache__iso_after(cfg->settings.deletion_grace_seconds, when, sizeof(when));
+    int rc = dscat_store__exec(st, "BEGIN IMMEDIATE", err);
+    if (rc == 0)
+        rc = dscat_store__prepare(
+            st, &s,
+            "INSERT INTO pending_deletions(path, delete_after, retry_count) "
+            "SELECT path, ?4, 0 FROM table_cache WHERE connection_id = ?1 AND schema = ?2 "
+            "AND name = ?3 ON CONFLICT(path) DO NOTHING",
+            err);
+    if (rc == 0) {
+        sqlite3_bind_text(s, 1, conn, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, schema, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, when, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s) == SQLITE_DONE ? 0 : dscat_store__step_error(st, err);
+        sqlite3_finalize(s);
+        s = NULL;
+    }
+    if (rc == 0)
+        rc = dscat_store__prepare(
+            st, &s,
+            "INSERT INTO table_cache(connection_id, schema, name, version, path, rows, bytes, "
+            "last_sync_us, fallbacks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+            "ON CONFLICT(connection_id, schema, name) DO UPDATE SET version = excluded.version, "
+            "path = excluded.path, rows = excluded.rows, bytes = excluded.bytes, "
+            "last_sync_us = excluded.last_sync_us, fallbacks = excluded.fallbacks",
+            err);
+    if (rc == 0) {
+        sqlite3_bind_text(s, 1, conn, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, schema, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, r->version, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 5, path, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 6, r->rows);
+        sqlite3_bind_int64(s, 7, r->bytes);
+        sqlite3_bind_int64(s, 8, dscat_now_us());
+        char *fb = fallbacks_json(&r->fallbacks);
+        sqlite3_bind_text(s, 9, fb ? fb : "[]", -1, SQLITE_TRANSIENT);
+        free(fb);
+        rc = sqlite3_step(s) == SQLITE_DONE ? 0 : dscat_store__step_error(st, err);
+        sqlite3_finalize(s);
+    }
+    if (rc == 0)
+        rc = dscat_store__exec(st, "COMMIT", err);
+    if (rc)
+        sqlite3_exec(dscat_store__db(st), "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int dscat_cache__local_file(dscat_storage *sto, const char *version_path, char **out,
+                            dscat_error *err)
+{
+    *out = NULL;
+    const char *key = dscat_storage_key(sto, version_path);
+    dscat_buf k = DSCAT_BUF_INIT;
+    if (key == NULL)
+        return dscat_error_set(err, DSCAT_EIO,
+                               "the cached version %s is not under the cache root %s", version_path,
+                               dscat_storage_root(sto));
+    if (dscat_buf_printf(&k, "%s/%s", key, DSCAT_CACHE_DATA))
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    int rc = dscat_storage_read_path(sto, dscat_buf_cstr(&k), out, err);
+    dscat_buf_free(&k);
+    return rc;
+}
