@@ -194,23 +194,14 @@ static bool parse_iso(const char *s, int64_t *us)
 
 const char *dscat_connection_database(const dscat_target_config *t, char *buf, size_t size)
 {
-    if (t->type == DSCAT_SOURCE_SQLITE) {
-        const char *path = t->path ? t->path : (t->path_env ? getenv(t->path_env) : NULL);
-        if (path == NULL)
-            return NULL;
-        const char *slash = strrchr(path, '/');
-        const char *base = slash ? slash + 1 : path;
-        const char *dot = strrchr(base, '.');
-        size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
-        snprintf(buf, size, "%.*s", (int)n, base);
-        return buf;
-    }
+    if (t->driver->config_database)
+        return t->driver->config_database(t, buf, size);
     if (t->include_databases.set) {
         if (t->include_databases.count == 1 && !strpbrk(t->include_databases.items[0], "*?["))
             return t->include_databases.items[0];
         return NULL;
     }
-    return t->database ? t->database : (t->type == DSCAT_SOURCE_POSTGRES ? "postgres" : NULL);
+    return t->database ? t->database : t->driver->default_database;
 }
 
 int dscat_connection_resolve(const dscat_config *cfg, dscat_store *st, const char *id,
@@ -702,7 +693,7 @@ static int catalog_columns(dscat_store *st, const dscat_target_config *t, const 
         memset(c, 0, sizeof(*c));
         c->name = dscat_strdup((const char *)sqlite3_column_text(s, 0));
         dscat_cache_map_type(
-            c, t->type, (const char *)sqlite3_column_text(s, 1),
+            c, t->driver, (const char *)sqlite3_column_text(s, 1),
             (const char *)sqlite3_column_text(s, 2),
             sqlite3_column_type(s, 3) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 3),
             sqlite3_column_type(s, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 4));
@@ -1037,7 +1028,7 @@ static void refresh_table(table_job *job)
     bool on_s3_root = on_s3(cfg);
     int lockfd = -1;
     int64_t t0 = dscat_monotonic_ms(), started = dscat_now_us(), last_sync = 0;
-    const dscat_source_driver *drv = dscat_source_driver_for(job->target->type);
+    const dscat_source_driver *drv = job->target->driver;
     dscat_error *err = &r->error;
     if ((r->rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err)))
         goto done;
@@ -1084,7 +1075,7 @@ static void refresh_table(table_job *job)
     }
     if (drv == NULL || drv->cursor_open == NULL) {
         r->rc = dscat_error_set(err, DSCAT_EINVALID, "%s sources cannot be cached by this build",
-                                dscat_source_type_name(job->target->type));
+                                job->target->type);
         goto done;
     }
     char version[64];
