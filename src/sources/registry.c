@@ -6,16 +6,21 @@
 #include <string.h>
 
 /*
- * Every engine of this build, one line each. The order is the one of lists shown to the user
- * (help, the message for an unknown type), and the first is the engine of a target that names
- * none (SPEC §2: SQL Server).
+ * Every engine of this build, one line each: ENGINE(the driver's variable). The order is the one
+ * of lists shown to the user (help, the message for an unknown type), and the first is the
+ * engine of a target that names none (SPEC §2: SQL Server).
  */
-static const dscat_source_driver *const drivers[] = {
-    &dscat_source_sqlserver,
-    &dscat_source_postgres,
-    &dscat_source_mysql,
-    &dscat_source_sqlite,
-};
+#define DSCAT_ENGINES(ENGINE)                                                                      \
+    ENGINE(dscat_source_sqlserver)                                                                 \
+    ENGINE(dscat_source_postgres)                                                                  \
+    ENGINE(dscat_source_mysql)                                                                     \
+    ENGINE(dscat_source_sqlite)                                                                    \
+    /* end of the list */
+
+#define DECLARE(driver) extern const dscat_source_driver driver;
+#define ENTRY(driver) &driver,
+DSCAT_ENGINES(DECLARE)
+static const dscat_source_driver *const drivers[] = {DSCAT_ENGINES(ENTRY)};
 
 #define NDRIVERS (sizeof(drivers) / sizeof(drivers[0]))
 

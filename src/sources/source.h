@@ -286,7 +286,10 @@ void dscat_profile_store(dscat_db_scan *scan, size_t column, int64_t rows, int64
                          int64_t distinct);
 void dscat_name_list_free(dscat_name_list *l);
 
-/* Drivers (one per file in src/sources/). */
+/*
+ * Drivers (one per file in src/sources/), declared here for the drivers' own files and tests;
+ * registry.c declares every engine on its list itself, so a new engine needs no line here.
+ */
 extern const dscat_source_driver dscat_source_postgres;
 extern const dscat_source_driver dscat_source_sqlite;
 extern const dscat_source_driver dscat_source_mysql;
