@@ -15,6 +15,7 @@
     ENGINE(dscat_source_postgres)                                                                  \
     ENGINE(dscat_source_mysql)                                                                     \
     ENGINE(dscat_source_sqlite)                                                                    \
+    ENGINE(dscat_source_duckdb)                                                                    \
     /* end of the list */
 
 #define DECLARE(driver) extern const dscat_source_driver driver;
