@@ -12,12 +12,8 @@
 
 #include <stdbool.h>
 
-typedef enum dscat_source_type {
-    DSCAT_SOURCE_SQLSERVER,
-    DSCAT_SOURCE_POSTGRES,
-    DSCAT_SOURCE_MYSQL,
-    DSCAT_SOURCE_SQLITE
-} dscat_source_type;
+/* A source engine's driver; opaque outside the library (src/sources/source.h). */
+struct dscat_source_driver;
 
 /* A list of strings; `set` tells an empty list written in the file from an absent key. */
 typedef struct dscat_string_list {
@@ -27,21 +23,22 @@ typedef struct dscat_string_list {
 } dscat_string_list;
 
 typedef struct dscat_target_config {
-    char *key;  /* [targets.<key>] */
-    char *name; /* display name, default: the key */
-    dscat_source_type type;
-    int line; /* where the target's table starts in targets.toml */
+    char *key;        /* [targets.<key>] */
+    char *name;       /* display name, default: the key */
+    const char *type; /* the engine's name, as the registry spells it; static */
+    const struct dscat_source_driver *driver; /* the engine, found by `type` at load */
+    int line;                                 /* where the target's table starts in targets.toml */
     char *host, *host_env;
     char *user, *user_env;
     char *password_env;
     int port; /* 0 = the engine's default */
     char *port_env;
-    char *database; /* postgres/mysql: where to connect first; NULL when absent */
+    char *database; /* where to connect first, for engines that take it; NULL when absent */
     dscat_string_list include_databases, exclude_databases;
     dscat_string_list include_schemas, exclude_schemas;
     dscat_string_list include_tables, exclude_tables;
-    char *path, *path_env; /* sqlite */
-    char *sslmode;         /* postgres */
+    char *path, *path_env; /* engines whose database is a file */
+    char *sslmode;         /* engines that take it: passed to the client library */
 } dscat_target_config;
 
 typedef struct dscat_settings {
@@ -74,12 +71,12 @@ typedef struct dscat_config {
 
 /* Credentials and address of one target, resolved from the environment at scan time. */
 typedef struct dscat_target_conn {
-    char *host; /* NULL for sqlite */
+    char *host; /* NULL for a database file */
     int port;
-    char *instance; /* SQL Server "host\instance", else NULL */
+    char *instance; /* "host\instance" for engines with named instances, else NULL */
     char *user;
     char *password; /* never logged, stored or put in a message */
-    char *path;     /* sqlite */
+    char *path;     /* a database file */
 } dscat_target_conn;
 
 /*
@@ -112,8 +109,12 @@ void dscat_config_free(dscat_config *cfg);
 /* The target called key, or NULL. Borrowed from cfg. */
 const dscat_target_config *dscat_config_target(const dscat_config *cfg, const char *key);
 
-/* "postgres", "sqlite", ... */
-const char *dscat_source_type_name(dscat_source_type type);
+/*
+ * The example targets of `dscat help targets`: one commented [targets.*] table per engine of this
+ * build, the first (a target without `type`) with the list of engine names. Caller frees *out
+ * with dscat_free().
+ */
+int dscat_config_example_targets(char **out, dscat_error *err);
 
 /*
  * Resolves a target's address and credentials from the environment. A variable that is not set

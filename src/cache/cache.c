@@ -129,23 +129,14 @@ void dscat_cache__table_warn(dscat_warnings *w, const char *schema, const char *
 
 const char *dscat_connection_database(const dscat_target_config *t, char *buf, size_t size)
 {
-    if (t->type == DSCAT_SOURCE_SQLITE) {
-        const char *path = t->path ? t->path : (t->path_env ? getenv(t->path_env) : NULL);
-        if (path == NULL)
-            return NULL;
-        const char *slash = strrchr(path, '/');
-        const char *base = slash ? slash + 1 : path;
-        const char *dot = strrchr(base, '.');
-        size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
-        snprintf(buf, size, "%.*s", (int)n, base);
-        return buf;
-    }
+    if (t->driver->config_database)
+        return t->driver->config_database(t, buf, size);
     if (t->include_databases.set) {
         if (t->include_databases.count == 1 && !strpbrk(t->include_databases.items[0], "*?["))
             return t->include_databases.items[0];
         return NULL;
     }
-    return t->database ? t->database : (t->type == DSCAT_SOURCE_POSTGRES ? "postgres" : NULL);
+    return t->database ? t->database : t->driver->default_database;
 }
 
 int dscat_connection_resolve(const dscat_config *cfg, dscat_store *st, const char *id,

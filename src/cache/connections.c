@@ -40,7 +40,7 @@ static int add_connection(dscat_connection_list *l, const dscat_target_config *t
         snprintf(c->id, n, single ? "%s" : "%s.%s", t->key, database);
     c->target = dscat_strdup(t->key);
     c->database = dscat_strdup(database);
-    c->type = dscat_source_type_name(t->type);
+    c->type = t->type;
     return c->id && c->target && c->database ? 0 : DSCAT_ENOMEM;
 }
 

@@ -70,7 +70,7 @@ static void refresh_table(dscat_cache_job *job)
     int lockfd = -1;
     bool waited = false;
     int64_t t0 = dscat_monotonic_ms(), started = dscat_now_us(), last_sync = 0;
-    const dscat_source_driver *drv = dscat_source_driver_for(job->target->type);
+    const dscat_source_driver *drv = job->target->driver;
     dscat_error *err = &r->error;
     if ((r->rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err)))
         goto done;
@@ -93,7 +93,7 @@ static void refresh_table(dscat_cache_job *job)
     }
     if (drv == NULL || drv->cursor_open == NULL) {
         r->rc = dscat_error_set(err, DSCAT_EINVALID, "%s sources cannot be cached by this build",
-                                dscat_source_type_name(job->target->type));
+                                job->target->type);
         goto done;
     }
     char version[64];

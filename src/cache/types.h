@@ -7,6 +7,7 @@
 
 #include "core/buf.h"
 #include "dscat/config.h"
+#include "sources/source.h"
 
 #include <stdbool.h>
 
@@ -73,12 +74,13 @@ bool dscat_utf8_valid(const char *s, size_t n);
 /* "native", "text" or "binary". */
 const char *dscat_cache_storage_name(cache_storage s);
 
-/* Chooses the cache type of a column from its catalogued type. precision/scale -1 = none. */
-void dscat_cache_map_type(cache_column *c, dscat_source_type source, const char *data_type,
+/*
+ * Chooses the cache type of a column from its catalogued type, through the engine's cache_type
+ * entry (VARCHAR, the text form, where it has none). precision/scale -1 = none.
+ */
+void dscat_cache_map_type(cache_column *c, const dscat_source_driver *source, const char *data_type,
                           const char *column_type, int precision, int scale);
 
-/* SQL Server's binary types (binary, varbinary, image, timestamp/rowversion). */
-bool dscat_sqlserver_binary(const char *data_type);
 
 /* Appends "name" as a double-quoted SQL identifier. */
 int dscat_cache_quote_ident(dscat_buf *b, const char *name);

@@ -453,7 +453,7 @@ int dscat_cache__catalog_columns(dscat_store *st, const dscat_target_config *t,
         memset(c, 0, sizeof(*c));
         c->name = dscat_strdup((const char *)sqlite3_column_text(s, 0));
         dscat_cache_map_type(
-            c, t->type, (const char *)sqlite3_column_text(s, 1),
+            c, t->driver, (const char *)sqlite3_column_text(s, 1),
             (const char *)sqlite3_column_text(s, 2),
             sqlite3_column_type(s, 3) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 3),
             sqlite3_column_type(s, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 4));

@@ -6,6 +6,7 @@
 #include "store/store.h"
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "sources/source.h"
 
 #include <string.h>
 
@@ -248,17 +249,23 @@ static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat
         return rc;
     /*
      * Inbound: foreign keys of the same target's tables that point at this table. They come from
-     * the same database, except in MySQL, where a schema is a database and a foreign key may
-     * reference a table in another one (ref_schema then names this table's database).
+     * the same database, except in engines where a schema is a database (MySQL) and a foreign key
+     * may reference a table in another one (ref_schema then names this table's database).
      */
-    if ((rc = dscat_stmt__prepare(&s, st,
-                                  "SELECT " REF_COLUMNS " FROM " DSCAT_CURRENT_TABLES
-                                  " t JOIN foreign_keys f ON f.table_id = t.id "
-                                  "WHERE t.target = ?1 AND f.ref_schema = ?3 AND f.ref_table = ?4 "
-                                  "AND (t.database = ?2 OR (SELECT source_type FROM scans "
-                                  "WHERE id = t.scan_id) = 'mysql') "
-                                  "ORDER BY t.database, t.schema, t.name, f.column_name",
-                                  err)))
+    dscat_buf sql = DSCAT_BUF_INIT;
+    rc = dscat_source__schema_is_database_sql(
+        &sql,
+        "SELECT " REF_COLUMNS " FROM " DSCAT_CURRENT_TABLES
+        " t JOIN foreign_keys f ON f.table_id = t.id "
+        "WHERE t.target = ?1 AND f.ref_schema = ?3 AND f.ref_table = ?4 "
+        "AND (t.database = ?2 OR (SELECT source_type FROM scans WHERE id = t.scan_id) ",
+        ") ORDER BY t.database, t.schema, t.name, f.column_name");
+    if (rc == 0)
+        rc = dscat_stmt__prepare(&s, st, dscat_buf_cstr(&sql), err);
+    else
+        dscat_error_set(err, rc, "out of memory");
+    dscat_buf_free(&sql);
+    if (rc)
         return rc;
     dscat_stmt__bind_text(s, 1, d->target);
     dscat_stmt__bind_text(s, 2, d->database);

@@ -183,7 +183,7 @@ done:
 static void run_database_job(run_state *rs, job *j)
 {
     target_state *t = &rs->targets[j->target];
-    const dscat_source_driver *drv = dscat_source_driver_for(t->cfg->type);
+    const dscat_source_driver *drv = t->cfg->driver;
     dscat_source *src = j->reuse;
     dscat_db_scan *scan = NULL;
     dscat_error err = {0};
@@ -259,7 +259,7 @@ static void run_target_job(run_state *rs, job *j)
 {
     target_state *t = &rs->targets[j->target];
     const dscat_target_config *cfg = t->cfg;
-    const dscat_source_driver *drv = dscat_source_driver_for(cfg->type);
+    const dscat_source_driver *drv = cfg->driver;
     dscat_source *src = NULL;
     dscat_name_list dbs = {0};
     dscat_error err = {0};
@@ -270,7 +270,7 @@ static void run_target_job(run_state *rs, job *j)
     if (drv == NULL)
         rc = dscat_error_set(&err, DSCAT_EINVALID,
                              "target %s: %s sources are not supported by this build", cfg->key,
-                             dscat_source_type_name(cfg->type));
+                             cfg->type);
     else
         rc = dscat_target_resolve(&t->conn, cfg, &err);
     if (rc == 0)

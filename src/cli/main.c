@@ -3,6 +3,8 @@
  */
 #include "cli/cli.h"
 
+#include "core/alloc.h"
+
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -39,7 +41,7 @@ static const char usage[] =
     "dscat COMMAND --help shows a command's options; dscat --version its version.\n";
 
 /* dscat help targets: a complete, commented targets.toml (SPEC §2; docs/targets.md). */
-static const char targets_toml_help[] =
+static const char targets_toml_help[] = /* then one example target per engine, then: */
     "targets.toml, in the catalog directory ($DSCAT_HOME, else $DENG_CATALOG_DIR, else\n"
     "~/.ds_catalog), names the database servers to scan. Every key is shown below; see also\n"
     "docs/targets.md. Credentials are never written here: the *_env keys hold the NAMES of\n"
@@ -62,39 +64,9 @@ static const char targets_toml_help[] =
     "refresh_parallelism = 4           # tables copied at once by dscat cache refresh CONN\n"
     "deletion_grace_seconds = 60       # old cache versions kept this long for running readers\n"
     "deletion_interval_seconds = 30\n"
-    "\n"
-    "[targets.oms]                     # the key names the target: dscat refresh --target oms\n"
-    "type = \"sqlserver\"                # sqlserver (default) | postgres | mysql | sqlite\n"
-    "name = \"RCOOMSSQL001\"             # display name (the server column); default: the key\n"
-    "host_env = \"OMS_HOST\"             # host, host:port or host\\instance\n"
-    "user_env = \"OMS_USER\"             # required for sqlserver\n"
-    "password_env = \"OMS_PASSWORD\"     # required for sqlserver, optional elsewhere\n"
-    "# port = 1433                     # or port_env = \"OMS_PORT\"\n"
-    "include_databases = [\"Orders\", \"Quotes*\"]   # exact names or shell globs; default all\n"
-    "exclude_databases = [\"*_archive\"]\n"
-    "include_schemas = [\"dbo\", \"sales\"]\n"
-    "exclude_schemas = [\"tmp*\"]\n"
-    "include_tables = [\"*\"]\n"
-    "exclude_tables = [\"*_bak\"]\n"
-    "\n"
-    "[targets.app]\n"
-    "type = \"postgres\"\n"
-    "host_env = \"APP_PG_HOST\"\n"
-    "user_env = \"APP_PG_USER\"\n"
-    "password_env = \"APP_PG_PASSWORD\"\n"
-    "database = \"app\"                  # where to connect first (default postgres)\n"
-    "include_databases = [\"app*\"]      # default: only `database`\n"
-    "sslmode = \"prefer\"                # passed to libpq\n"
-    "\n"
-    "[targets.shop]\n"
-    "type = \"mysql\"                    # MySQL or MariaDB; a schema is a database\n"
-    "host_env = \"SHOP_HOST\"\n"
-    "user_env = \"SHOP_USER\"\n"
-    "password_env = \"SHOP_PASSWORD\"\n"
-    "\n"
-    "[targets.local]\n"
-    "type = \"sqlite\"\n"
-    "path = \"/data/app.sqlite\"         # or path_env = \"LOCAL_DB\"\n"
+    "\n";
+
+static const char targets_toml_refused[] =
     "\n"
     "Refused: password, passwd, pwd, secret and token keys, and URLs holding a password. Any\n"
     "other unknown key is an error naming its line.\n";
@@ -216,7 +188,16 @@ static int cmd_help(int argc, char **argv)
         return EXIT_OK;
     }
     if (argc == 2 && strcmp(argv[1], "targets") == 0) {
+        char *examples = NULL;
+        dscat_error err = {0};
+        if (dscat_config_example_targets(&examples, &err)) {
+            cli_error("%s", err.message);
+            return EXIT_FAIL;
+        }
         fputs(targets_toml_help, stdout);
+        fputs(examples, stdout);
+        fputs(targets_toml_refused, stdout);
+        dscat_free(examples);
         return EXIT_OK;
     }
     if (argc == 2 && (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0)) {

@@ -136,9 +136,9 @@ int cmd_targets(int argc, char **argv)
             json_pack("{s:o, s:o, s:o, s:o, s:o}", "host", var_state(t->host_env), "user",
                       var_state(t->user_env), "password", var_state(t->password_env), "port",
                       var_state(t->port_env), "path", var_state(t->path_env));
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:o}", "key", t->key, "name",
-                                             t->name, "type", dscat_source_type_name(t->type),
-                                             "databases", dbs, "variables", vars));
+        json_array_append_new(arr,
+                              json_pack("{s:s, s:s, s:s, s:o, s:o}", "key", t->key, "name", t->name,
+                                        "type", t->type, "databases", dbs, "variables", vars));
     }
     if (json) {
         cli_print_json(json_incref(arr));

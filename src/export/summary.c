@@ -11,6 +11,7 @@
 #include "core/text.h"
 #include "core/timeutil.h"
 #include "export/atomic.h"
+#include "sources/source.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -101,6 +102,19 @@ static dscat_stmt *query(summary *sm, const char *sql)
         return NULL;
     if (sm->target)
         dscat_stmt__bind_text(s, 1, sm->target);
+    return s;
+}
+
+/* query() of before + "IN (<engines where a schema is a database>)" + after. */
+static dscat_stmt *query_schema_db(summary *sm, const char *before, const char *after)
+{
+    dscat_buf sql = DSCAT_BUF_INIT;
+    dscat_stmt *s = NULL;
+    if (sm->rc == 0 && dscat_source__schema_is_database_sql(&sql, before, after))
+        sm->rc = dscat_error_set(sm->err, DSCAT_ENOMEM, "out of memory");
+    else
+        s = query(sm, dscat_buf_cstr(&sql));
+    dscat_buf_free(&sql);
     return s;
 }
 
@@ -199,16 +213,17 @@ static void large_tables(summary *sm)
 
 /*
  * Foreign keys, both ends as qualified names. The referenced table is in the same database,
- * except in MySQL, where a schema is a database and ref_schema names it.
+ * except where a schema is a database (MySQL) and ref_schema names it.
  */
 static void relationships(summary *sm)
 {
-    dscat_stmt *s =
-        query(sm, "SELECT DISTINCT t.database, t.schema, t.name, f.column_name, "
-                  "CASE WHEN (SELECT source_type FROM scans WHERE id = t.scan_id) = 'mysql' "
-                  "THEN f.ref_schema ELSE t.database END, f.ref_schema, f.ref_table, f.ref_column "
-                  "FROM " DSCAT_CURRENT_TABLES " t JOIN foreign_keys f ON f.table_id = t.id" FILTER
-                  "ORDER BY 1, 2, 3, 4, 5, 6, 7, 8 LIMIT 30");
+    dscat_stmt *s = query_schema_db(
+        sm,
+        "SELECT DISTINCT t.database, t.schema, t.name, f.column_name, "
+        "CASE WHEN (SELECT source_type FROM scans WHERE id = t.scan_id) ",
+        " THEN f.ref_schema ELSE t.database END, f.ref_schema, f.ref_table, f.ref_column "
+        "FROM " DSCAT_CURRENT_TABLES " t JOIN foreign_keys f ON f.table_id = t.id" FILTER
+        "ORDER BY 1, 2, 3, 4, 5, 6, 7, 8 LIMIT 30");
     if (s == NULL)
         return;
     put(sm, "## Key Relationships\n\n");
@@ -366,13 +381,13 @@ static void diagram(summary *sm)
 {
     /* The five databases with the most foreign keys; per database up to 40 tables, taken from
      * the foreign keys in name order. */
-    dscat_stmt *dbs = query(
-        sm,
-        "SELECT t.target, t.database, t.scan_id, count(*) AS n, "
-        "(SELECT source_type FROM scans WHERE id = t.scan_id) = 'mysql' FROM " DSCAT_CURRENT_TABLES
-        " t JOIN foreign_keys f ON f.table_id = t.id" FILTER
-        "GROUP BY t.target, t.database, t.scan_id "
-        "ORDER BY n DESC, t.target, t.database LIMIT 5");
+    dscat_stmt *dbs = query_schema_db(sm,
+                                        "SELECT t.target, t.database, t.scan_id, count(*) AS n, "
+                                        "(SELECT source_type FROM scans WHERE id = t.scan_id) ",
+                                        " FROM " DSCAT_CURRENT_TABLES
+                                        " t JOIN foreign_keys f ON f.table_id = t.id" FILTER
+                                        "GROUP BY t.target, t.database, t.scan_id "
+                                        "ORDER BY n DESC, t.target, t.database LIMIT 5");
     if (dbs == NULL)
         return;
     put(sm, "## Relationships Diagram\n\n");
@@ -407,9 +422,9 @@ static void diagram(summary *sm)
             put(sm, "    ");
             if (dscat_stmt__int(rel, 0) == 0) {
                 entity_id(sm, col(rel, 1), col(rel, 2));
-                /* In MySQL a schema is a database: the entity's own schema names it. */
-                entity_label(sm, dscat_stmt__int(dbs, 4) ? col(rel, 1) : col(dbs, 1), col(rel, 1),
-                             col(rel, 2));
+                /* Where a schema is a database: the entity's own schema names it. */
+                entity_label(sm, dscat_stmt__int(dbs, 4) ? col(rel, 1) : col(dbs, 1),
+                             col(rel, 1), col(rel, 2));
                 put(sm, " {\n    }\n");
                 continue;
             }

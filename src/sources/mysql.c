@@ -593,9 +593,93 @@ static void my_close(dscat_source *src)
     dscat_free(s);
 }
 
+/* ---- configuration, process-wide set-up and the cache's types -------------------------------- */
+
+static const char *const my_aliases[] = {"mariadb", NULL};
+
+static const char *const my_keys[] = {
+    "host", "host_env", "database",          "user",      "user_env", "password_env",
+    "port", "port_env", "include_databases", "databases", NULL};
+
+/* A host and a port in range; user and password are optional. */
+static int my_check_target(const dscat_target_config *t, char *msg, size_t size)
+{
+    return dscat_source__check_server(t, false, msg, size);
+}
+
+static int my_resolve(dscat_target_conn *out, const dscat_target_config *t, dscat_error *err)
+{
+    return dscat_source__resolve_server(out, t, false, err);
+}
+
+/* The client library's global state, before any thread connects. */
+static int my_global_init(dscat_error *err)
+{
+    if (mysql_library_init(0, NULL, NULL) != 0)
+        return dscat_error_set(err, DSCAT_EIO, "cannot initialise the MariaDB client library");
+    return 0;
+}
+
+static void my_global_shutdown(void)
+{
+    mysql_library_end();
+}
+
+static const dscat_type_map my_types[] = {
+    {"tinyint", "TINYINT"},       {"smallint", "SMALLINT"},  {"mediumint", "INTEGER"},
+    {"int", "INTEGER"},           {"bigint", "BIGINT"},      {"float", "FLOAT"},
+    {"double", "DOUBLE"},         {"date", "DATE"},          {"datetime", "TIMESTAMP"},
+    {"timestamp", "TIMESTAMPTZ"}, {"year", "SMALLINT"},      {"json", "JSON"},
+    {"varchar", "VARCHAR"},       {"char", "VARCHAR"},       {"text", "VARCHAR"},
+    {"tinytext", "VARCHAR"},      {"mediumtext", "VARCHAR"}, {"longtext", "VARCHAR"},
+    {"enum", "VARCHAR"},          {"set", "VARCHAR"},
+};
+
+/* Unsigned integers need the next wider DuckDB type or its unsigned twin. */
+static const dscat_type_map my_unsigned[] = {
+    {"tinyint", "UTINYINT"}, {"smallint", "USMALLINT"}, {"mediumint", "UINTEGER"},
+    {"int", "UINTEGER"},     {"bigint", "UBIGINT"},
+};
+
+/* Binaries and bit as BLOB; decimal up to 38 digits; unsigned integers by column_type. */
+static void my_cache_type(dscat_cache_type *out, const char *dt, const char *column_type,
+                          int precision, int scale)
+{
+    const char *duck;
+    if (strstr(dt, "blob") || strcmp(dt, "binary") == 0 || strcmp(dt, "varbinary") == 0 ||
+        strcmp(dt, "bit") == 0) {
+        snprintf(out->duck_type, sizeof(out->duck_type), "BLOB");
+        out->hex = true;
+        return;
+    }
+    if (strcmp(dt, "decimal") == 0 && precision > 0 && precision <= 38 && scale >= 0) {
+        snprintf(out->duck_type, sizeof(out->duck_type), "DECIMAL(%d,%d)", precision, scale);
+        return;
+    }
+    if (column_type && strstr(column_type, "unsigned"))
+        duck = dscat_type_map_find(my_unsigned, sizeof(my_unsigned) / sizeof(my_unsigned[0]), dt);
+    else
+        duck = dscat_type_map_find(my_types, sizeof(my_types) / sizeof(my_types[0]), dt);
+    if (duck)
+        snprintf(out->duck_type, sizeof(out->duck_type), "%s", duck);
+}
+
 const dscat_source_driver dscat_source_mysql = {
+    .version = DSCAT_SOURCE_DRIVER_VERSION,
     .name = "mysql",
-    .type = DSCAT_SOURCE_MYSQL,
+    .aliases = my_aliases,
+    .keys = my_keys,
+    .check_target = my_check_target,
+    .resolve = my_resolve,
+    .schema_is_database = true,
+    .help = "[targets.shop]\n"
+            "type = \"mysql\"                    # MySQL or MariaDB; a schema is a database\n"
+            "host_env = \"SHOP_HOST\"\n"
+            "user_env = \"SHOP_USER\"\n"
+            "password_env = \"SHOP_PASSWORD\"\n",
+    .global_init = my_global_init,
+    .global_shutdown = my_global_shutdown,
+    .cache_type = my_cache_type,
     .connect = my_connect,
     .list_databases = my_list_databases,
     .scan_database = my_scan_database,

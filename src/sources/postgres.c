@@ -1213,9 +1213,89 @@ static void pg_close(dscat_source *src)
     dscat_free(s);
 }
 
+/* ---- configuration, process-wide set-up and the cache's types -------------------------------- */
+
+static const char *const pg_aliases[] = {"postgresql", NULL};
+
+static const char *const pg_keys[] = {
+    "host", "host_env", "database",          "user",      "user_env", "password_env",
+    "port", "port_env", "include_databases", "databases", "sslmode",  NULL};
+
+/* A host and a port in range; user and password may come from libpq's own defaults. */
+static int pg_check_target(const dscat_target_config *t, char *msg, size_t size)
+{
+    return dscat_source__check_server(t, false, msg, size);
+}
+
+static int pg_resolve(dscat_target_conn *out, const dscat_target_config *t, dscat_error *err)
+{
+    return dscat_source__resolve_server(out, t, false, err);
+}
+
+/* libpq needs no initialisation, but connections are opened from several threads. */
+static int pg_global_init(dscat_error *err)
+{
+    if (!PQisthreadsafe())
+        return dscat_error_set(err, DSCAT_EINVALID, "libpq was built without thread support");
+    return 0;
+}
+
+static const dscat_type_map pg_types[] = {
+    {"smallint", "SMALLINT"},
+    {"integer", "INTEGER"},
+    {"bigint", "BIGINT"},
+    {"real", "FLOAT"},
+    {"double precision", "DOUBLE"},
+    {"boolean", "BOOLEAN"},
+    {"date", "DATE"},
+    {"timestamp without time zone", "TIMESTAMP"},
+    {"timestamp with time zone", "TIMESTAMPTZ"},
+    {"time without time zone", "TIME"},
+    {"uuid", "UUID"},
+    {"json", "JSON"},
+    {"jsonb", "JSON"},
+    {"text", "VARCHAR"},
+    {"character varying", "VARCHAR"},
+    {"character", "VARCHAR"},
+};
+
+/* bytea as BLOB; numeric with a precision up to 38 as DECIMAL; the rest by name. */
+static void pg_cache_type(dscat_cache_type *out, const char *dt, const char *column_type,
+                          int precision, int scale)
+{
+    (void)column_type;
+    if (strcmp(dt, "bytea") == 0) {
+        snprintf(out->duck_type, sizeof(out->duck_type), "BLOB");
+        out->hex = true;
+        return;
+    }
+    if (strcmp(dt, "numeric") == 0 && precision > 0 && precision <= 38 && scale >= 0) {
+        snprintf(out->duck_type, sizeof(out->duck_type), "DECIMAL(%d,%d)", precision, scale);
+        return;
+    }
+    const char *duck = dscat_type_map_find(pg_types, sizeof(pg_types) / sizeof(pg_types[0]), dt);
+    if (duck)
+        snprintf(out->duck_type, sizeof(out->duck_type), "%s", duck);
+}
+
 const dscat_source_driver dscat_source_postgres = {
+    .version = DSCAT_SOURCE_DRIVER_VERSION,
     .name = "postgres",
-    .type = DSCAT_SOURCE_POSTGRES,
+    .aliases = pg_aliases,
+    .keys = pg_keys,
+    .check_target = pg_check_target,
+    .resolve = pg_resolve,
+    .default_database = "postgres",
+    .help = "[targets.app]\n"
+            "type = \"postgres\"\n"
+            "host_env = \"APP_PG_HOST\"\n"
+            "user_env = \"APP_PG_USER\"\n"
+            "password_env = \"APP_PG_PASSWORD\"\n"
+            "database = \"app\"                  # where to connect first (default postgres)\n"
+            "include_databases = [\"app*\"]      # default: only `database`\n"
+            "sslmode = \"prefer\"                # passed to libpq\n",
+    .global_init = pg_global_init,
+    .cache_type = pg_cache_type,
     .connect = pg_connect,
     .list_databases = pg_list_databases,
     .scan_database = pg_scan_database,

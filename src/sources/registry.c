@@ -2,18 +2,96 @@
 
 #include "core/alloc.h"
 
-static const dscat_source_driver *const drivers[] = {
-    &dscat_source_postgres,
-    &dscat_source_sqlite,
-    &dscat_source_mysql,
-    &dscat_source_sqlserver,
-};
+#include <assert.h>
+#include <string.h>
 
-const dscat_source_driver *dscat_source_driver_for(dscat_source_type type)
+/*
+ * Every engine of this build, one line each: ENGINE(the driver's variable). The order is the one
+ * of lists shown to the user (help, the message for an unknown type), and the first is the
+ * engine of a target that names none (SPEC §2: SQL Server).
+ */
+#define DSCAT_ENGINES(ENGINE)                                                                      \
+    ENGINE(dscat_source_sqlserver)                                                                 \
+    ENGINE(dscat_source_postgres)                                                                  \
+    ENGINE(dscat_source_mysql)                                                                     \
+    ENGINE(dscat_source_sqlite)                                                                    \
+    ENGINE(dscat_source_duckdb)                                                                    \
+    /* end of the list */
+
+#define DECLARE(driver) extern const dscat_source_driver driver;
+#define ENTRY(driver) &driver,
+DSCAT_ENGINES(DECLARE)
+static const dscat_source_driver *const drivers[] = {DSCAT_ENGINES(ENTRY)};
+
+#define NDRIVERS (sizeof(drivers) / sizeof(drivers[0]))
+
+const dscat_source_driver *dscat_source_find(const char *name)
 {
-    for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
-        if (drivers[i]->type == type)
-            return drivers[i];
+    for (size_t i = 0; i < NDRIVERS; i++) {
+        const dscat_source_driver *d = drivers[i];
+        if (d->version != DSCAT_SOURCE_DRIVER_VERSION)
+            continue;
+        if (strcmp(d->name, name) == 0)
+            return d;
+        for (const char *const *a = d->aliases; a && *a; a++)
+            if (strcmp(*a, name) == 0)
+                return d;
+    }
+    return NULL;
+}
+
+size_t dscat_source_count(void)
+{
+    return NDRIVERS;
+}
+
+const dscat_source_driver *dscat_source_at(size_t i)
+{
+    assert(i < NDRIVERS);
+    return drivers[i];
+}
+
+int dscat_sources_global_init(dscat_error *err)
+{
+    for (size_t i = 0; i < NDRIVERS; i++)
+        if (drivers[i]->version != DSCAT_SOURCE_DRIVER_VERSION)
+            return dscat_error_set(
+                err, DSCAT_EINVALID, "source driver %s has table version %u, this build expects %u",
+                drivers[i]->name, drivers[i]->version, (unsigned)DSCAT_SOURCE_DRIVER_VERSION);
+    for (size_t i = 0; i < NDRIVERS; i++) {
+        int rc = drivers[i]->global_init ? drivers[i]->global_init(err) : 0;
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+void dscat_sources_global_shutdown(void)
+{
+    for (size_t i = NDRIVERS; i > 0; i--)
+        if (drivers[i - 1]->global_shutdown)
+            drivers[i - 1]->global_shutdown();
+}
+
+int dscat_source__schema_is_database_sql(dscat_buf *sql, const char *before, const char *after)
+{
+    int rc = dscat_buf_puts(sql, before);
+    rc = rc ? rc : dscat_buf_puts(sql, "IN (");
+    size_t n = 0;
+    for (size_t i = 0; i < NDRIVERS && rc == 0; i++)
+        if (drivers[i]->schema_is_database)
+            rc = dscat_buf_printf(sql, "%s'%s'", n++ ? ", " : "", drivers[i]->name);
+    /* No such engine: a list that matches nothing (NULL would make the comparison NULL). */
+    rc = rc ? rc : dscat_buf_puts(sql, n ? ")" : "'')");
+    rc = rc ? rc : dscat_buf_puts(sql, after);
+    return rc ? DSCAT_ENOMEM : 0;
+}
+
+const char *dscat_type_map_find(const dscat_type_map *m, size_t n, const char *type)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(m[i].source_type, type) == 0)
+            return m[i].duck_type;
     return NULL;
 }
 

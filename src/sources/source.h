@@ -47,9 +47,93 @@ typedef struct dscat_cursor_column {
     const char *data_type; /* as catalogued, for drivers that convert to text in SQL */
 } dscat_cursor_column;
 
+/* A column's type in the cache (DuckDB, Parquet), as an engine maps its catalogued type. */
+typedef struct dscat_cache_type {
+    char duck_type[48]; /* "BIGINT", "DECIMAL(10,2)", ...; left empty: VARCHAR, the text form */
+    bool hex;           /* read hex-encoded from the source, stored as BLOB */
+} dscat_cache_type;
+
+/* One row of an engine's type table: a catalogued type name and its DuckDB type. */
+typedef struct dscat_type_map {
+    const char *source_type;
+    const char *duck_type;
+} dscat_type_map;
+
+/*
+ * The version of the driver table below. A driver states the version it was written against in
+ * its `version` field; the registry refuses a driver of another version (dscat_source_find()
+ * does not find it and dscat_sources_global_init() fails naming it).
+ */
+#define DSCAT_SOURCE_DRIVER_VERSION 1
+
 struct dscat_source_driver {
+    unsigned version; /* DSCAT_SOURCE_DRIVER_VERSION */
+    /* The engine's name: the `type` of its targets in targets.toml, and scans' source_type. */
     const char *name;
-    dscat_source_type type;
+    /* Other spellings `type` accepts ("postgresql", ...); NULL-terminated, or NULL. */
+    const char *const *aliases;
+
+    /* ---- configuration (the loader in src/config/ asks these) ---- */
+
+    /*
+     * The targets.toml keys this engine takes besides the ones every target takes (name, type,
+     * exclude_databases, include_/exclude_schemas, include_/exclude_tables); NULL-terminated. A
+     * key of another engine is refused as "does not apply to <name> targets".
+     */
+    const char *const *keys;
+    /*
+     * Checks a parsed target as a whole (required keys, ranges): 0, or -1 with a one-line message
+     * in msg ("target 'x' needs 'host_env'"), which the loader prefixes with file and line.
+     */
+    int (*check_target)(const dscat_target_config *t, char *msg, size_t size);
+    /*
+     * Resolves the target's address and credentials from the environment into out (zeroed by the
+     * caller): host and port, SQL-Server-style instances, a file path. A variable that is not set
+     * fails with DSCAT_EUNSET naming it. On failure out holds nothing.
+     */
+    int (*resolve)(dscat_target_conn *out, const dscat_target_config *t, dscat_error *err);
+    /*
+     * The one database a target's configuration names, found without connecting, into buf; NULL
+     * when it needs a listing. NULL for the common rule: include_databases with one literal name,
+     * else `database`, else default_database.
+     */
+    const char *(*config_database)(const dscat_target_config *t, char *buf, size_t size);
+    /* Where a connection goes when the target names no database; NULL when none is needed. */
+    const char *default_database;
+    /*
+     * True where a schema is a database (MySQL): a foreign key may then reference a table of
+     * another database, whose name is the reference's schema.
+     */
+    bool schema_is_database;
+    /*
+     * The engine's example target for `dscat help targets`, commented. The first engine's (the
+     * default type) is printed below a common "[targets.oms]" and type line, so it starts with
+     * the line after `type`; the others are whole tables.
+     */
+    const char *help;
+
+    /* ---- process-wide ---- */
+
+    /*
+     * Initialises the engine's client library once per process, from dscat_global_init() (never
+     * lazily: it is not thread-safe). NULL when there is nothing to do. Fills err on failure.
+     */
+    int (*global_init)(dscat_error *err);
+    /* Undoes global_init, from dscat_global_shutdown(). NULL when there is nothing to do. */
+    void (*global_shutdown)(void);
+
+    /* ---- the data cache ---- */
+
+    /*
+     * Maps a column's catalogued type (data_type, the full column_type where the engine has one,
+     * precision and scale, -1 = none) to its cache type, into out (zeroed by the caller).
+     * Anything without a faithful counterpart is left empty and kept as its text.
+     */
+    void (*cache_type)(dscat_cache_type *out, const char *data_type, const char *column_type,
+                       int precision, int scale);
+
+    /* ---- connections, the catalog, profiles and rows ---- */
+
     /*
      * Opens a connection to `database` (NULL: the target's default). Fails with DSCAT_EAUTH,
      * DSCAT_ECONNECT, DSCAT_ETIMEOUT, ... and a message naming the target and the cause.
@@ -87,8 +171,55 @@ struct dscat_source_driver {
     void (*close)(dscat_source *src);
 };
 
-/* The driver for a source type, or NULL when this build has none. */
-const dscat_source_driver *dscat_source_driver_for(dscat_source_type type);
+/*
+ * The registry (registry.c): every engine this build has, in a fixed order whose first entry is
+ * the engine of a target without `type`.
+ */
+
+/* The driver called name (or one of its aliases), or NULL. Borrowed, static. */
+const dscat_source_driver *dscat_source_find(const char *name);
+
+/* The number of drivers, and the i-th (0 <= i < count), for listing names and global init. */
+size_t dscat_source_count(void);
+const dscat_source_driver *dscat_source_at(size_t i);
+
+/* Checks every driver's version, then runs each one's global_init in registry order. */
+int dscat_sources_global_init(dscat_error *err);
+/* Runs each driver's global_shutdown, in reverse order. */
+void dscat_sources_global_shutdown(void);
+
+/*
+ * Appends to sql: before, then "IN (...)" listing the engines whose schema is a database (as SQL
+ * strings, for comparing with a scan's source_type), then after. 0 or DSCAT_ENOMEM.
+ */
+int dscat_source__schema_is_database_sql(dscat_buf *sql, const char *before, const char *after);
+
+/* The DuckDB type of type in m[0..n) (exact name), or NULL. */
+const char *dscat_type_map_find(const dscat_type_map *m, size_t n, const char *type);
+
+/*
+ * Helpers for the configuration entries of drivers (target.c), for the two kinds of address a
+ * target has: a server (host, port, user, password) or a database file (path).
+ */
+
+/*
+ * Checks a server target: a host, and when login is true a user and a password variable; the
+ * port in range. 0, or -1 with the message in msg.
+ */
+int dscat_source__check_server(const dscat_target_config *t, bool login, char *msg, size_t size);
+/* Checks a file target: a path or a path variable. */
+int dscat_source__check_file(const dscat_target_config *t, char *msg, size_t size);
+/*
+ * Resolves a server target: host ("host:port", "[v6]:port", and with instances true
+ * "host\instance"), user, password and port, naming every unset variable in one message.
+ */
+int dscat_source__resolve_server(dscat_target_conn *out, const dscat_target_config *t,
+                                 bool instances, dscat_error *err);
+/* Resolves a file target's path. */
+int dscat_source__resolve_file(dscat_target_conn *out, const dscat_target_config *t,
+                               dscat_error *err);
+/* A file target's database: the file's name without its extension, into buf. */
+const char *dscat_source__file_database(const dscat_target_config *t, char *buf, size_t size);
 
 int dscat_name_list_add(dscat_name_list *l, const char *name);
 
@@ -155,7 +286,10 @@ void dscat_profile_store(dscat_db_scan *scan, size_t column, int64_t rows, int64
                          int64_t distinct);
 void dscat_name_list_free(dscat_name_list *l);
 
-/* Drivers (one per file in src/sources/). */
+/*
+ * Drivers (one per file in src/sources/), declared here for the drivers' own files and tests;
+ * registry.c declares every engine on its list itself, so a new engine needs no line here.
+ */
 extern const dscat_source_driver dscat_source_postgres;
 extern const dscat_source_driver dscat_source_sqlite;
 extern const dscat_source_driver dscat_source_mysql;

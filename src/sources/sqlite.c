@@ -666,9 +666,54 @@ static void sqlite_close(dscat_source *src)
     dscat_free(s);
 }
 
+/* ---- configuration and the cache's types ---------------------------------------------------- */
+
+static const char *const sqlite_keys[] = {"path", "path_env", NULL};
+
+static int sqlite_check_target(const dscat_target_config *t, char *msg, size_t size)
+{
+    return dscat_source__check_file(t, msg, size);
+}
+
+static int sqlite_resolve(dscat_target_conn *out, const dscat_target_config *t, dscat_error *err)
+{
+    return dscat_source__resolve_file(out, t, err);
+}
+
+/* By type affinity (the rules of sqlite.org/datatype3.html, section 3.1) of the declared type. */
+static void sqlite_cache_type(dscat_cache_type *out, const char *data_type, const char *declared,
+                              int precision, int scale)
+{
+    (void)data_type, (void)precision, (void)scale;
+    char t[128];
+    size_t k = 0;
+    for (const char *p = declared ? declared : ""; *p && k + 1 < sizeof(t); p++)
+        t[k++] = (char)toupper((unsigned char)*p);
+    t[k] = '\0';
+    const char *duck = "VARCHAR";
+    if (strstr(t, "INT"))
+        duck = "BIGINT";
+    else if (strstr(t, "CHAR") || strstr(t, "CLOB") || strstr(t, "TEXT"))
+        duck = "VARCHAR";
+    else if (strstr(t, "BLOB") || t[0] == '\0')
+        duck = t[0] ? "BLOB" : "VARCHAR";
+    else if (strstr(t, "REAL") || strstr(t, "FLOA") || strstr(t, "DOUB"))
+        duck = "DOUBLE";
+    snprintf(out->duck_type, sizeof(out->duck_type), "%s", duck);
+    out->hex = strcmp(duck, "BLOB") == 0;
+}
+
 const dscat_source_driver dscat_source_sqlite = {
+    .version = DSCAT_SOURCE_DRIVER_VERSION,
     .name = "sqlite",
-    .type = DSCAT_SOURCE_SQLITE,
+    .keys = sqlite_keys,
+    .check_target = sqlite_check_target,
+    .resolve = sqlite_resolve,
+    .config_database = dscat_source__file_database,
+    .help = "[targets.local]\n"
+            "type = \"sqlite\"\n"
+            "path = \"/data/app.sqlite\"         # or path_env = \"LOCAL_DB\"\n",
+    .cache_type = sqlite_cache_type,
     .connect = sqlite_connect,
     .list_databases = sqlite_list_databases,
     .scan_database = sqlite_scan_database,

@@ -67,16 +67,17 @@ static int msg_handler(DBPROCESS *proc, DBINT msgno, int msgstate, int severity,
     return 0;
 }
 
-int dscat_sqlserver__global_init(void)
+/* db-lib (FreeTDS) once per process: dbinit and the handlers that keep the last message. */
+static int ms_global_init(dscat_error *err)
 {
     if (dbinit() == FAIL)
-        return DSCAT_EIO;
+        return dscat_error_set(err, DSCAT_EIO, "cannot initialise FreeTDS");
     dberrhandle(err_handler);
     dbmsghandle(msg_handler);
     return 0;
 }
 
-void dscat_sqlserver__global_shutdown(void)
+static void ms_global_shutdown(void)
 {
     dbexit();
 }
@@ -540,9 +541,97 @@ static void ms_close(dscat_source *src)
     dscat_free(s);
 }
 
+/* ---- configuration and the cache's types ---------------------------------------------------- */
+
+static const char *const ms_aliases[] = {"mssql", NULL};
+
+static const char *const ms_keys[] = {"host",         "host_env", "user",     "user_env",
+                                      "password_env", "port",     "port_env", "include_databases",
+                                      "databases",    NULL};
+
+/* A host, a login (user and password variable) and a port in range. */
+static int ms_check_target(const dscat_target_config *t, char *msg, size_t size)
+{
+    return dscat_source__check_server(t, true, msg, size);
+}
+
+/* "host", "host:port" or "host\instance" (a named instance: its port is found by the browser). */
+static int ms_resolve(dscat_target_conn *out, const dscat_target_config *t, dscat_error *err)
+{
+    return dscat_source__resolve_server(out, t, true, err);
+}
+
+static const dscat_type_map ms_types[] = {
+    {"tinyint", "UTINYINT"},
+    {"smallint", "SMALLINT"},
+    {"int", "INTEGER"},
+    {"bigint", "BIGINT"},
+    {"real", "FLOAT"},
+    {"float", "DOUBLE"},
+    {"bit", "BOOLEAN"},
+    {"money", "DECIMAL(19,4)"},
+    {"smallmoney", "DECIMAL(10,4)"},
+    {"date", "DATE"},
+    {"datetime", "TIMESTAMP"},
+    {"datetime2", "TIMESTAMP"},
+    {"smalldatetime", "TIMESTAMP"},
+    {"datetimeoffset", "TIMESTAMPTZ"},
+    {"time", "TIME"},
+    {"uniqueidentifier", "UUID"},
+    {"char", "VARCHAR"},
+    {"varchar", "VARCHAR"},
+    {"text", "VARCHAR"},
+    {"nchar", "VARCHAR"},
+    {"nvarchar", "VARCHAR"},
+    {"ntext", "VARCHAR"},
+};
+
+/* Binaries (binary, varbinary, image, timestamp/rowversion) as BLOB; decimals up to 38 digits. */
+static void ms_cache_type(dscat_cache_type *out, const char *dt, const char *column_type,
+                          int precision, int scale)
+{
+    static const char *const binaries[] = {"binary", "varbinary", "image", "timestamp",
+                                           "rowversion"};
+    (void)column_type;
+    for (size_t i = 0; i < sizeof(binaries) / sizeof(binaries[0]); i++)
+        if (strcmp(dt, binaries[i]) == 0) {
+            snprintf(out->duck_type, sizeof(out->duck_type), "BLOB");
+            out->hex = true;
+            return;
+        }
+    if ((strcmp(dt, "decimal") == 0 || strcmp(dt, "numeric") == 0) && precision > 0 &&
+        precision <= 38 && scale >= 0) {
+        snprintf(out->duck_type, sizeof(out->duck_type), "DECIMAL(%d,%d)", precision, scale);
+        return;
+    }
+    const char *duck = dscat_type_map_find(ms_types, sizeof(ms_types) / sizeof(ms_types[0]), dt);
+    if (duck)
+        snprintf(out->duck_type, sizeof(out->duck_type), "%s", duck);
+}
+
 const dscat_source_driver dscat_source_sqlserver = {
+    .version = DSCAT_SOURCE_DRIVER_VERSION,
     .name = "sqlserver",
-    .type = DSCAT_SOURCE_SQLSERVER,
+    .aliases = ms_aliases,
+    .keys = ms_keys,
+    .check_target = ms_check_target,
+    .resolve = ms_resolve,
+    .help =
+        "name = \"RCOOMSSQL001\"             # display name (the server column); default: the key\n"
+        "host_env = \"OMS_HOST\"             # host, host:port or host\\instance\n"
+        "user_env = \"OMS_USER\"             # required for sqlserver\n"
+        "password_env = \"OMS_PASSWORD\"     # required for sqlserver, optional elsewhere\n"
+        "# port = 1433                     # or port_env = \"OMS_PORT\"\n"
+        "include_databases = [\"Orders\", \"Quotes*\"]   # exact names or shell globs; default "
+        "all\n"
+        "exclude_databases = [\"*_archive\"]\n"
+        "include_schemas = [\"dbo\", \"sales\"]\n"
+        "exclude_schemas = [\"tmp*\"]\n"
+        "include_tables = [\"*\"]\n"
+        "exclude_tables = [\"*_bak\"]\n",
+    .global_init = ms_global_init,
+    .global_shutdown = ms_global_shutdown,
+    .cache_type = ms_cache_type,
     .connect = ms_connect,
     .list_databases = ms_list_databases,
     .scan_database = ms_scan_database,

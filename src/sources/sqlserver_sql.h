@@ -47,7 +47,4 @@ int dscat_sqlserver__server_name(dscat_buf *b, const char *host, int port, const
 /* False for types COUNT(DISTINCT) fails on (text, ntext, image, xml, spatial) or binaries. */
 bool dscat_sqlserver__profileable(const char *data_type);
 
-int dscat_sqlserver__global_init(void);
-void dscat_sqlserver__global_shutdown(void);
-
 #endif

@@ -558,7 +558,7 @@ static int sq_insert_scan(dscat_store *base, const dscat_scan_row *row, int64_t 
     bind_text(s, 1, row->run_id);
     bind_text(s, 2, row->target->key);
     bind_text(s, 3, row->target->name);
-    bind_text(s, 4, dscat_source_type_name(row->target->type));
+    bind_text(s, 4, row->target->type);
     sqlite3_bind_int64(s, 5, row->started_us);
     sqlite3_bind_int64(s, 6, row->finished_us);
     bind_text(s, 7, dscat_scan_status_name(r->status));

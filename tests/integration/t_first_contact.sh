@@ -124,7 +124,7 @@ nh=$(new_home)
 assert_match "help targets: the missing-file error points at it" "see dscat help targets" "$(DSCAT_HOME=$nh "$DSCAT" status 2>&1)"
 "$DSCAT" help targets | sed -n '/^\[settings\]/,/^Refused/p' | grep -v '^Refused' >"$nh/targets.toml"
 check "help targets: the example is a valid targets.toml" env DSCAT_HOME="$nh" "$DSCAT" targets
-assert_eq "help targets: it shows every source type" "mysql postgres sqlite sqlserver" \
+assert_eq "help targets: it shows every source type" "duckdb mysql postgres sqlite sqlserver" \
     "$(DSCAT_HOME=$nh "$DSCAT" targets --json | jq -r '[.[].type] | sort | join(" ")')"
 check "help targets: it is commented" test "$("$DSCAT" help targets | grep -c '#')" -ge 20
 

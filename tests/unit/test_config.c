@@ -78,8 +78,8 @@ static void defaults(void **state)
     assert_int_equal(cfg->ntargets, 1);
     const dscat_target_config *t = dscat_config_target(cfg, "oms");
     assert_non_null(t);
-    assert_int_equal(t->type, DSCAT_SOURCE_SQLSERVER); /* no type: SQL Server */
-    assert_string_equal(t->name, "oms");               /* name defaults to the key */
+    assert_string_equal(t->type, "sqlserver"); /* no type: SQL Server */
+    assert_string_equal(t->name, "oms");       /* name defaults to the key */
     assert_false(t->include_databases.set);
     dscat_config_free(cfg);
 }
@@ -112,7 +112,7 @@ static void every_key(void **state)
     assert_string_equal(s->s3_region, "eu-west-1");
     assert_int_equal(s->deletion_interval_seconds, 2);
     const dscat_target_config *t = dscat_config_target(cfg, "pg");
-    assert_int_equal(t->type, DSCAT_SOURCE_POSTGRES);
+    assert_string_equal(t->type, "postgres");
     assert_string_equal(t->name, "PG1");
     assert_int_equal(t->port, 6543);
     assert_true(t->include_databases.set); /* `databases` is an alias */

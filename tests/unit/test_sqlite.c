@@ -40,7 +40,7 @@ static void scan_sql(fixture *f, const char *sql)
         fail_msg("fixture: %s", msg);
     sqlite3_close(db);
 
-    dscat_target_config target = {.key = "lite", .type = DSCAT_SOURCE_SQLITE};
+    dscat_target_config target = {.key = "lite", .type = "sqlite", .driver = &dscat_source_sqlite};
     dscat_target_conn conn = {.path = f->path};
     dscat_settings settings = {.connect_timeout = 5};
     dscat_source *src = NULL;

@@ -1,24 +1,23 @@
+/*
+ * The library's process-wide initialisation: SQLite (the catalog store), every source engine's
+ * client library through the registry, and libcurl. Called once from main, never lazily.
+ */
 #include "dscat/common.h"
 
-#include <curl/curl.h>
-#include <libpq-fe.h>
-#include <mysql.h>
-#include <sqlite3.h>
+#include "sources/source.h"
 
-#include "sources/sqlserver_sql.h"
+#include <curl/curl.h>
+#include <sqlite3.h>
 
 int dscat_global_init(dscat_error *err)
 {
+    int rc;
     if (sqlite3_initialize() != SQLITE_OK)
         return dscat_error_set(err, DSCAT_EIO, "cannot initialise SQLite");
     if (!sqlite3_threadsafe())
         return dscat_error_set(err, DSCAT_EINVALID, "SQLite was built without thread support");
-    if (!PQisthreadsafe())
-        return dscat_error_set(err, DSCAT_EINVALID, "libpq was built without thread support");
-    if (mysql_library_init(0, NULL, NULL) != 0)
-        return dscat_error_set(err, DSCAT_EIO, "cannot initialise the MariaDB client library");
-    if (dscat_sqlserver__global_init() != 0)
-        return dscat_error_set(err, DSCAT_EIO, "cannot initialise FreeTDS");
+    if ((rc = dscat_sources_global_init(err)))
+        return rc;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return dscat_error_set(err, DSCAT_EIO, "cannot initialise libcurl");
     return 0;
@@ -27,7 +26,6 @@ int dscat_global_init(dscat_error *err)
 void dscat_global_shutdown(void)
 {
     curl_global_cleanup();
-    dscat_sqlserver__global_shutdown();
-    mysql_library_end();
+    dscat_sources_global_shutdown();
     sqlite3_shutdown();
 }

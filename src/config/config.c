@@ -3,7 +3,9 @@
  *
  * Validation is table-driven: each allowed key has a kind and a destination. Everything is
  * checked before a single connection is made, and the first problem is reported as
- * "<file>: line N: <what> '<key>' ...".
+ * "<file>: line N: <what> '<key>' ...". The parser is the same for every engine: a target's
+ * `type` names its driver in the registry (src/sources/), which says which keys the engine takes,
+ * what it requires and how its address is resolved.
  */
 #include "dscat/config.h"
 
@@ -11,6 +13,7 @@
 #include "core/buf.h"
 #include "core/glob.h"
 #include "core/toml.h"
+#include "sources/source.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,47 +30,43 @@ typedef enum { K_STRING, K_INT, K_NUMBER, K_LIST } key_kind;
 typedef struct key_spec {
     const char *name;
     key_kind kind;
-    size_t offset;  /* into dscat_target_config or dscat_settings */
-    unsigned types; /* target keys: bit per dscat_source_type it applies to */
+    size_t offset; /* into dscat_target_config or dscat_settings */
+    bool common;   /* target keys: taken by every engine, else only by those listing it */
 } key_spec;
 
-#define T_ALL 0xfu
-#define T_NET                                                                                      \
-    ((1u << DSCAT_SOURCE_SQLSERVER) | (1u << DSCAT_SOURCE_POSTGRES) | (1u << DSCAT_SOURCE_MYSQL))
-#define T_PG (1u << DSCAT_SOURCE_POSTGRES)
-#define T_PGMY ((1u << DSCAT_SOURCE_POSTGRES) | (1u << DSCAT_SOURCE_MYSQL))
-#define T_SQLITE (1u << DSCAT_SOURCE_SQLITE)
-#define T_NOSQLITE (T_ALL & ~T_SQLITE)
-
-#define TK(n, k, f, t)                                                                             \
+/*
+ * Every target key the file may hold. Which engine takes which of the keys that are not common
+ * is the engine's to say (the `keys` of its driver).
+ */
+#define TK(n, k, f, common)                                                                        \
     {                                                                                              \
-        n, k, offsetof(dscat_target_config, f), t                                                  \
+        n, k, offsetof(dscat_target_config, f), common                                             \
     }
 static const key_spec target_keys[] = {
-    TK("name", K_STRING, name, T_ALL),
-    TK("host", K_STRING, host, T_NET),
-    TK("host_env", K_STRING, host_env, T_NET),
-    TK("user", K_STRING, user, T_NET),
-    TK("user_env", K_STRING, user_env, T_NET),
-    TK("password_env", K_STRING, password_env, T_NET),
-    TK("port", K_INT, port, T_NET),
-    TK("port_env", K_STRING, port_env, T_NET),
-    TK("database", K_STRING, database, T_PGMY),
-    TK("include_databases", K_LIST, include_databases, T_NOSQLITE),
-    TK("databases", K_LIST, include_databases, T_NOSQLITE),
-    TK("exclude_databases", K_LIST, exclude_databases, T_ALL),
-    TK("include_schemas", K_LIST, include_schemas, T_ALL),
-    TK("exclude_schemas", K_LIST, exclude_schemas, T_ALL),
-    TK("include_tables", K_LIST, include_tables, T_ALL),
-    TK("exclude_tables", K_LIST, exclude_tables, T_ALL),
-    TK("path", K_STRING, path, T_SQLITE),
-    TK("path_env", K_STRING, path_env, T_SQLITE),
-    TK("sslmode", K_STRING, sslmode, T_PG),
+    TK("name", K_STRING, name, true),
+    TK("host", K_STRING, host, false),
+    TK("host_env", K_STRING, host_env, false),
+    TK("user", K_STRING, user, false),
+    TK("user_env", K_STRING, user_env, false),
+    TK("password_env", K_STRING, password_env, false),
+    TK("port", K_INT, port, false),
+    TK("port_env", K_STRING, port_env, false),
+    TK("database", K_STRING, database, false),
+    TK("include_databases", K_LIST, include_databases, false),
+    TK("databases", K_LIST, include_databases, false),
+    TK("exclude_databases", K_LIST, exclude_databases, true),
+    TK("include_schemas", K_LIST, include_schemas, true),
+    TK("exclude_schemas", K_LIST, exclude_schemas, true),
+    TK("include_tables", K_LIST, include_tables, true),
+    TK("exclude_tables", K_LIST, exclude_tables, true),
+    TK("path", K_STRING, path, false),
+    TK("path_env", K_STRING, path_env, false),
+    TK("sslmode", K_STRING, sslmode, false),
 };
 
 #define SK(n, k, f)                                                                                \
     {                                                                                              \
-        n, k, offsetof(dscat_settings, f), 0                                                       \
+        n, k, offsetof(dscat_settings, f), false                                                   \
     }
 static const key_spec setting_keys[] = {
     SK("parallel_scans", K_INT, parallel_scans),
@@ -226,34 +225,54 @@ static int check_refused(const ctx *c, const dscat_toml_entry *e, const char *se
     return check_strings_for_urls(c, e->value, e->key, e->line);
 }
 
-static int parse_type(const ctx *c, const dscat_toml_value *target, dscat_source_type *type)
+/* Appends to b the engines' names as a list: "a, b, c or d". */
+static void engine_names(dscat_buf *b)
+{
+    size_t n = dscat_source_count();
+    for (size_t i = 0; i < n; i++)
+        dscat_buf_printf(b, "%s%s",
+                         i == 0       ? ""
+                         : i + 1 == n ? " or "
+                                      : ", ",
+                         dscat_source_at(i)->name);
+}
+
+/* The target's engine from its `type` (default: the registry's first engine). */
+static int parse_type(const ctx *c, const dscat_toml_value *target, dscat_target_config *t)
 {
     const dscat_toml_entry *e = dscat_toml_entry_get(target, "type");
-    *type = DSCAT_SOURCE_SQLSERVER;
-    if (e == NULL)
+    const dscat_source_driver *d = dscat_source_at(0);
+    if (e != NULL) {
+        if (e->value->type != DSCAT_TOML_STRING)
+            return cfg_error(c, e->line, "key 'type' must be a string");
+        d = dscat_source_find(e->value->u.str.ptr);
+    }
+    if (d != NULL) {
+        t->driver = d;
+        t->type = d->name;
         return 0;
-    if (e->value->type != DSCAT_TOML_STRING)
-        return cfg_error(c, e->line, "key 'type' must be a string");
+    }
     const char *s = e->value->u.str.ptr;
-    static const struct {
-        const char *name;
-        dscat_source_type type;
-    } names[] = {{"sqlserver", DSCAT_SOURCE_SQLSERVER}, {"mssql", DSCAT_SOURCE_SQLSERVER},
-                 {"postgres", DSCAT_SOURCE_POSTGRES},   {"postgresql", DSCAT_SOURCE_POSTGRES},
-                 {"mysql", DSCAT_SOURCE_MYSQL},         {"mariadb", DSCAT_SOURCE_MYSQL},
-                 {"sqlite", DSCAT_SOURCE_SQLITE}};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcmp(s, names[i].name) == 0) {
-            *type = names[i].type;
-            return 0;
-        }
     /* The value is echoed only when it is a plain word: a misplaced URL may hold a password. */
     bool word = strlen(s) <= 32 && strspn(s, "abcdefghijklmnopqrstuvwxyz"
                                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == strlen(s);
-    return cfg_error(c, e->line,
-                     "key 'type' has unknown value%s%s%s (sqlserver, postgres, mysql or "
-                     "sqlite)",
-                     word ? " '" : "", word ? s : "", word ? "'" : "");
+    dscat_buf names = DSCAT_BUF_INIT;
+    engine_names(&names);
+    int rc = cfg_error(c, e->line, "key 'type' has unknown value%s%s%s (%s)", word ? " '" : "",
+                       word ? s : "", word ? "'" : "", names.ptr ? names.ptr : "");
+    dscat_buf_free(&names);
+    return rc;
+}
+
+/* True when the target's engine takes key k. */
+static bool key_applies(const key_spec *k, const dscat_source_driver *d)
+{
+    if (k->common)
+        return true;
+    for (const char *const *n = d->keys; n && *n; n++)
+        if (strcmp(*n, k->name) == 0)
+            return true;
+    return false;
 }
 
 static bool valid_target_key(const char *k, size_t len)
@@ -281,7 +300,7 @@ static int parse_target(const ctx *c, const dscat_toml_entry *te, dscat_target_c
     t->line = tv->line;
     if ((t->key = dscat_strdup(te->key)) == NULL)
         return dscat_error_set(c->err, DSCAT_ENOMEM, "out of memory");
-    if ((rc = parse_type(c, tv, &t->type)))
+    if ((rc = parse_type(c, tv, t)))
         return rc;
     char section[128];
     snprintf(section, sizeof(section), "targets.%s", te->key);
@@ -295,29 +314,17 @@ static int parse_target(const ctx *c, const dscat_toml_entry *te, dscat_target_c
             find_spec(target_keys, sizeof(target_keys) / sizeof(target_keys[0]), e->key);
         if (k == NULL)
             return cfg_error(c, e->line, "unknown key '%s' in [%s]", e->key, section);
-        if (!(k->types & (1u << t->type)))
+        if (!key_applies(k, t->driver))
             return cfg_error(c, e->line, "key '%s' in [%s] does not apply to %s targets", e->key,
-                             section, dscat_source_type_name(t->type));
+                             section, t->type);
         if ((rc = apply_key(c, k, e, t)))
             return rc;
     }
     if (t->name == NULL && (t->name = dscat_strdup(t->key)) == NULL)
         return dscat_error_set(c->err, DSCAT_ENOMEM, "out of memory");
-    if (t->type == DSCAT_SOURCE_SQLITE) {
-        if (!t->path && !t->path_env)
-            return cfg_error(c, t->line, "target '%s' needs 'path' or 'path_env'", t->key);
-        return 0;
-    }
-    if (!t->host && !t->host_env)
-        return cfg_error(c, t->line, "target '%s' needs 'host_env'", t->key);
-    if (t->type == DSCAT_SOURCE_SQLSERVER) {
-        if (!t->user && !t->user_env)
-            return cfg_error(c, t->line, "target '%s' needs 'user_env'", t->key);
-        if (!t->password_env)
-            return cfg_error(c, t->line, "target '%s' needs 'password_env'", t->key);
-    }
-    if (t->port < 0 || t->port > 65535)
-        return cfg_error(c, t->line, "key 'port' of target '%s' is out of range", t->key);
+    char msg[DSCAT_ERROR_MESSAGE_SIZE];
+    if (t->driver->check_target && t->driver->check_target(t, msg, sizeof(msg)) != 0)
+        return cfg_error(c, t->line, "%s", msg);
     return 0;
 }
 
@@ -759,21 +766,6 @@ const dscat_target_config *dscat_config_target(const dscat_config *cfg, const ch
     return NULL;
 }
 
-const char *dscat_source_type_name(dscat_source_type type)
-{
-    switch (type) {
-    case DSCAT_SOURCE_SQLSERVER:
-        return "sqlserver";
-    case DSCAT_SOURCE_POSTGRES:
-        return "postgres";
-    case DSCAT_SOURCE_MYSQL:
-        return "mysql";
-    case DSCAT_SOURCE_SQLITE:
-        return "sqlite";
-    }
-    return "unknown";
-}
-
 bool dscat_glob_list_match(const dscat_string_list *list, const char *name, bool empty_matches)
 {
     if (!list->set)
@@ -784,156 +776,33 @@ bool dscat_glob_list_match(const dscat_string_list *list, const char *name, bool
     return false;
 }
 
-/* Reads variable `var` into *out; NULL var leaves *out NULL. A set-but-missing one fails. */
-static int from_env(char **out, const char *var, const char *target, dscat_error *err)
+int dscat_config_example_targets(char **out, dscat_error *err)
 {
-    *out = NULL;
-    if (var == NULL)
-        return 0;
-    const char *v = getenv(var);
-    if (v == NULL || *v == '\0')
-        return dscat_error_set(err, DSCAT_EUNSET, "target %s: environment variable %s is not set",
-                               target, var);
-    if ((*out = dscat_strdup(v)) == NULL)
+    dscat_buf b = DSCAT_BUF_INIT;
+    const dscat_source_driver *first = dscat_source_at(0);
+    int rc = dscat_buf_puts(&b, "[targets.oms]                     # the key names the target: "
+                                "dscat refresh --target oms\n");
+    /* "type = "<first>"" padded to the comments' column, then the names. */
+    int w = (int)strlen(first->name) + 9;
+    rc = rc ? rc : dscat_buf_printf(&b, "type = \"%s\"", first->name);
+    rc = rc ? rc : dscat_buf_printf(&b, "%*s# %s (default)", w < 34 ? 34 - w : 1, "", first->name);
+    for (size_t i = 1; i < dscat_source_count() && rc == 0; i++)
+        rc = dscat_buf_printf(&b, " | %s", dscat_source_at(i)->name);
+    rc = rc ? rc : dscat_buf_printf(&b, "\n%s", first->help ? first->help : "");
+    for (size_t i = 1; i < dscat_source_count() && rc == 0; i++)
+        if (dscat_source_at(i)->help)
+            rc = dscat_buf_printf(&b, "\n%s", dscat_source_at(i)->help);
+    if (rc || (*out = dscat_buf_detach(&b)) == NULL) {
+        dscat_buf_free(&b);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    return 0;
-}
-
-/* Splits "host:port" or (SQL Server) "host\instance"; "[v6]:port" keeps its brackets out. */
-static int split_host(dscat_target_conn *c, const dscat_target_config *t, dscat_error *err)
-{
-    char *h = c->host;
-    char *bs = t->type == DSCAT_SOURCE_SQLSERVER ? strchr(h, '\\') : NULL;
-    if (bs) {
-        *bs = '\0';
-        if ((c->instance = dscat_strdup(bs + 1)) == NULL)
-            return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-        return 0;
-    }
-    char *colon = NULL;
-    if (h[0] == '[') {
-        char *close = strchr(h, ']');
-        if (close && close[1] == ':')
-            colon = close + 1;
-        if (close) {
-            memmove(h, h + 1, (size_t)(close - h - 1));
-            close[-1] = '\0';
-        }
-    } else if (strchr(h, ':') == strrchr(h, ':')) {
-        colon = strchr(h, ':');
-    }
-    if (colon) {
-        char *end = NULL;
-        long port = strtol(colon + 1, &end, 10);
-        if (end == colon + 1 || *end != '\0' || port < 1 || port > 65535)
-            return dscat_error_set(err, DSCAT_EINVALID, "target %s: host has an invalid port",
-                                   t->key);
-        *colon = '\0';
-        c->port = (int)port;
     }
     return 0;
-}
-
-/*
- * Names every unset variable among the ones a target needs (host, user, password, port, path)
- * in one message, as the older tool did ("Missing environment variables: A, B, C"), so that one
- * run shows everything to set. 0 when all are set.
- */
-static int missing_variables(const dscat_target_config *t, dscat_error *err)
-{
-    const char *vars[5] = {NULL};
-    size_t n = 0;
-    if (t->type == DSCAT_SOURCE_SQLITE) {
-        if (t->path == NULL)
-            vars[n++] = t->path_env;
-    } else {
-        if (t->host == NULL)
-            vars[n++] = t->host_env;
-        if (t->user == NULL)
-            vars[n++] = t->user_env;
-        vars[n++] = t->password_env;
-        vars[n++] = t->port_env;
-    }
-    char names[1024] = "";
-    size_t len = 0, missing = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *v = vars[i] ? getenv(vars[i]) : NULL;
-        if (vars[i] == NULL || (v && *v))
-            continue;
-        int w = snprintf(names + len, sizeof(names) - len, "%s%s", missing ? ", " : "", vars[i]);
-        if (w > 0 && (size_t)w < sizeof(names) - len)
-            len += (size_t)w;
-        missing++;
-    }
-    if (missing == 0)
-        return 0;
-    return dscat_error_set(err, DSCAT_EUNSET, "target %s: environment variable%s %s %s not set",
-                           t->key, missing > 1 ? "s" : "", names, missing > 1 ? "are" : "is");
 }
 
 int dscat_target_resolve(dscat_target_conn *out, const dscat_target_config *t, dscat_error *err)
 {
     memset(out, 0, sizeof(*out));
-    int rc;
-    if ((rc = missing_variables(t, err)))
-        return rc;
-    if (t->type == DSCAT_SOURCE_SQLITE) {
-        if (t->path)
-            out->path = dscat_strdup(t->path);
-        else if ((rc = from_env(&out->path, t->path_env, t->key, err)))
-            return rc;
-        return out->path ? 0 : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    }
-    if (t->host)
-        out->host = dscat_strdup(t->host);
-    else if ((rc = from_env(&out->host, t->host_env, t->key, err)))
-        goto fail;
-    if (t->user)
-        out->user = dscat_strdup(t->user);
-    else if ((rc = from_env(&out->user, t->user_env, t->key, err)))
-        goto fail;
-    if ((rc = from_env(&out->password, t->password_env, t->key, err)))
-        goto fail;
-    out->port = t->port;
-    if (t->port_env) {
-        char *p = NULL;
-        if ((rc = from_env(&p, t->port_env, t->key, err)))
-            goto fail;
-        char *end = NULL;
-        long port = strtol(p, &end, 10);
-        bool valid = end != p && *end == '\0' && port >= 1 && port <= 65535;
-        dscat_free(p);
-        if (!valid) {
-            rc = dscat_error_set(err, DSCAT_EINVALID,
-                                 "target %s: environment variable %s is not a port number", t->key,
-                                 t->port_env);
-            goto fail;
-        }
-        out->port = (int)port;
-    }
-    if (out->host == NULL) {
-        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-        goto fail;
-    }
-    if ((rc = split_host(out, t, err)))
-        goto fail;
-    return 0;
-fail:
-    dscat_target_conn_free(out);
-    return rc;
-}
-
-void dscat_target_conn_free(dscat_target_conn *conn)
-{
-    if (conn->password) {
-        explicit_bzero(conn->password, strlen(conn->password));
-        dscat_free(conn->password);
-    }
-    dscat_free(conn->host);
-    dscat_free(conn->instance);
-    dscat_free(conn->user);
-    dscat_free(conn->path);
-    memset(conn, 0, sizeof(*conn));
+    return t->driver->resolve(out, t, err);
 }
 
 int dscat_catalog_dir(char **out, dscat_error *err)

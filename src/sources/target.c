@@ -1,0 +1,204 @@
+/*
+ * The configuration entries of drivers, for the two kinds of address a target has: a server
+ * (host, port, user, password from the environment) or a database file (a path). The checks run
+ * when targets.toml is loaded; the resolution when a target is scanned.
+ */
+#include "sources/source.h"
+
+#include "core/alloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int dscat_source__check_server(const dscat_target_config *t, bool login, char *msg, size_t size)
+{
+    if (!t->host && !t->host_env) {
+        snprintf(msg, size, "target '%s' needs 'host_env'", t->key);
+        return -1;
+    }
+    if (login && !t->user && !t->user_env) {
+        snprintf(msg, size, "target '%s' needs 'user_env'", t->key);
+        return -1;
+    }
+    if (login && !t->password_env) {
+        snprintf(msg, size, "target '%s' needs 'password_env'", t->key);
+        return -1;
+    }
+    if (t->port < 0 || t->port > 65535) {
+        snprintf(msg, size, "key 'port' of target '%s' is out of range", t->key);
+        return -1;
+    }
+    return 0;
+}
+
+int dscat_source__check_file(const dscat_target_config *t, char *msg, size_t size)
+{
+    if (!t->path && !t->path_env) {
+        snprintf(msg, size, "target '%s' needs 'path' or 'path_env'", t->key);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads variable `var` into *out; NULL var leaves *out NULL. A set-but-missing one fails. */
+static int from_env(char **out, const char *var, const char *target, dscat_error *err)
+{
+    *out = NULL;
+    if (var == NULL)
+        return 0;
+    const char *v = getenv(var);
+    if (v == NULL || *v == '\0')
+        return dscat_error_set(err, DSCAT_EUNSET, "target %s: environment variable %s is not set",
+                               target, var);
+    if ((*out = dscat_strdup(v)) == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Splits "host:port" or (instances) "host\instance"; "[v6]:port" keeps its brackets out. */
+static int split_host(dscat_target_conn *c, const dscat_target_config *t, bool instances,
+                      dscat_error *err)
+{
+    char *h = c->host;
+    char *bs = instances ? strchr(h, '\\') : NULL;
+    if (bs) {
+        *bs = '\0';
+        if ((c->instance = dscat_strdup(bs + 1)) == NULL)
+            return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        return 0;
+    }
+    char *colon = NULL;
+    if (h[0] == '[') {
+        char *close = strchr(h, ']');
+        if (close && close[1] == ':')
+            colon = close + 1;
+        if (close) {
+            memmove(h, h + 1, (size_t)(close - h - 1));
+            close[-1] = '\0';
+        }
+    } else if (strchr(h, ':') == strrchr(h, ':')) {
+        colon = strchr(h, ':');
+    }
+    if (colon) {
+        char *end = NULL;
+        long port = strtol(colon + 1, &end, 10);
+        if (end == colon + 1 || *end != '\0' || port < 1 || port > 65535)
+            return dscat_error_set(err, DSCAT_EINVALID, "target %s: host has an invalid port",
+                                   t->key);
+        *colon = '\0';
+        c->port = (int)port;
+    }
+    return 0;
+}
+
+/*
+ * Names every unset variable among vars[0..n) in one message, as the older tool did ("Missing
+ * environment variables: A, B, C"), so that one run shows everything to set. 0 when all are set.
+ */
+static int missing_variables(const dscat_target_config *t, const char *const *vars, size_t n,
+                             dscat_error *err)
+{
+    char names[1024] = "";
+    size_t len = 0, missing = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *v = vars[i] ? getenv(vars[i]) : NULL;
+        if (vars[i] == NULL || (v && *v))
+            continue;
+        int w = snprintf(names + len, sizeof(names) - len, "%s%s", missing ? ", " : "", vars[i]);
+        if (w > 0 && (size_t)w < sizeof(names) - len)
+            len += (size_t)w;
+        missing++;
+    }
+    if (missing == 0)
+        return 0;
+    return dscat_error_set(err, DSCAT_EUNSET, "target %s: environment variable%s %s %s not set",
+                           t->key, missing > 1 ? "s" : "", names, missing > 1 ? "are" : "is");
+}
+
+int dscat_source__resolve_file(dscat_target_conn *out, const dscat_target_config *t,
+                               dscat_error *err)
+{
+    const char *vars[] = {t->path == NULL ? t->path_env : NULL};
+    int rc;
+    if ((rc = missing_variables(t, vars, 1, err)))
+        return rc;
+    if (t->path)
+        out->path = dscat_strdup(t->path);
+    else if ((rc = from_env(&out->path, t->path_env, t->key, err)))
+        return rc;
+    return out->path ? 0 : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+}
+
+int dscat_source__resolve_server(dscat_target_conn *out, const dscat_target_config *t,
+                                 bool instances, dscat_error *err)
+{
+    const char *vars[] = {t->host == NULL ? t->host_env : NULL,
+                          t->user == NULL ? t->user_env : NULL, t->password_env, t->port_env};
+    int rc;
+    if ((rc = missing_variables(t, vars, sizeof(vars) / sizeof(vars[0]), err)))
+        return rc;
+    if (t->host)
+        out->host = dscat_strdup(t->host);
+    else if ((rc = from_env(&out->host, t->host_env, t->key, err)))
+        goto fail;
+    if (t->user)
+        out->user = dscat_strdup(t->user);
+    else if ((rc = from_env(&out->user, t->user_env, t->key, err)))
+        goto fail;
+    if ((rc = from_env(&out->password, t->password_env, t->key, err)))
+        goto fail;
+    out->port = t->port;
+    if (t->port_env) {
+        char *p = NULL;
+        if ((rc = from_env(&p, t->port_env, t->key, err)))
+            goto fail;
+        char *end = NULL;
+        long port = strtol(p, &end, 10);
+        bool valid = end != p && *end == '\0' && port >= 1 && port <= 65535;
+        dscat_free(p);
+        if (!valid) {
+            rc = dscat_error_set(err, DSCAT_EINVALID,
+                                 "target %s: environment variable %s is not a port number", t->key,
+                                 t->port_env);
+            goto fail;
+        }
+        out->port = (int)port;
+    }
+    if (out->host == NULL) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = split_host(out, t, instances, err)))
+        goto fail;
+    return 0;
+fail:
+    dscat_target_conn_free(out);
+    return rc;
+}
+
+void dscat_target_conn_free(dscat_target_conn *conn)
+{
+    if (conn->password) {
+        explicit_bzero(conn->password, strlen(conn->password));
+        dscat_free(conn->password);
+    }
+    dscat_free(conn->host);
+    dscat_free(conn->instance);
+    dscat_free(conn->user);
+    dscat_free(conn->path);
+    memset(conn, 0, sizeof(*conn));
+}
+
+const char *dscat_source__file_database(const dscat_target_config *t, char *buf, size_t size)
+{
+    const char *path = t->path ? t->path : (t->path_env ? getenv(t->path_env) : NULL);
+    if (path == NULL)
+        return NULL;
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    const char *dot = strrchr(base, '.');
+    size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    snprintf(buf, size, "%.*s", (int)n, base);
+    return buf;
+}
