@@ -14,7 +14,7 @@
 #include "core/buf.h"
 #include "core/strmap.h"
 #include "core/timeutil.h"
-#include "export/atomic.h"
+#include "core/atomic.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -11,7 +11,7 @@
 #include "catalog/search_index.h"
 #include "core/alloc.h"
 #include "core/buf.h"
-#include "export/atomic.h"
+#include "core/atomic.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -7,7 +7,7 @@
 #ifndef DSCAT_CATALOG_STORE_H
 #define DSCAT_CATALOG_STORE_H
 
-#include "catalog/model.h"
+#include "core/model.h"
 #include "store/sqlite.h"
 #include "store/store.h"
 

@@ -6,7 +6,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/timeutil.h"
-#include "export/atomic.h"
+#include "core/atomic.h"
 
 #include <errno.h>
 #include <fcntl.h>

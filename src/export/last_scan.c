@@ -6,7 +6,7 @@
  */
 #include "store/store.h"
 #include "core/timeutil.h"
-#include "export/atomic.h"
+#include "core/atomic.h"
 
 #include <jansson.h>
 #include <stdlib.h>

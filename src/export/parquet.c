@@ -6,7 +6,7 @@
  * temporary name, and the file is renamed into place.
  */
 #include "store/store.h"
-#include "export/atomic.h"
+#include "core/atomic.h"
 #include "core/duck.h"
 
 #include "core/alloc.h"

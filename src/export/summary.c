@@ -10,7 +10,7 @@
 #include "core/buf.h"
 #include "core/text.h"
 #include "core/timeutil.h"
-#include "export/atomic.h"
+#include "core/atomic.h"
 #include "sources/source.h"
 
 #include <stdarg.h>
@@ -382,12 +382,12 @@ static void diagram(summary *sm)
     /* The five databases with the most foreign keys; per database up to 40 tables, taken from
      * the foreign keys in name order. */
     dscat_stmt *dbs = query_schema_db(sm,
-                                        "SELECT t.target, t.database, t.scan_id, count(*) AS n, "
-                                        "(SELECT source_type FROM scans WHERE id = t.scan_id) ",
-                                        " FROM " DSCAT_CURRENT_TABLES
-                                        " t JOIN foreign_keys f ON f.table_id = t.id" FILTER
-                                        "GROUP BY t.target, t.database, t.scan_id "
-                                        "ORDER BY n DESC, t.target, t.database LIMIT 5");
+                                      "SELECT t.target, t.database, t.scan_id, count(*) AS n, "
+                                      "(SELECT source_type FROM scans WHERE id = t.scan_id) ",
+                                      " FROM " DSCAT_CURRENT_TABLES
+                                      " t JOIN foreign_keys f ON f.table_id = t.id" FILTER
+                                      "GROUP BY t.target, t.database, t.scan_id "
+                                      "ORDER BY n DESC, t.target, t.database LIMIT 5");
     if (dbs == NULL)
         return;
     put(sm, "## Relationships Diagram\n\n");
@@ -423,8 +423,8 @@ static void diagram(summary *sm)
             if (dscat_stmt__int(rel, 0) == 0) {
                 entity_id(sm, col(rel, 1), col(rel, 2));
                 /* Where a schema is a database: the entity's own schema names it. */
-                entity_label(sm, dscat_stmt__int(dbs, 4) ? col(rel, 1) : col(dbs, 1),
-                             col(rel, 1), col(rel, 2));
+                entity_label(sm, dscat_stmt__int(dbs, 4) ? col(rel, 1) : col(dbs, 1), col(rel, 1),
+                             col(rel, 2));
                 put(sm, " {\n    }\n");
                 continue;
             }

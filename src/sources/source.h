@@ -8,7 +8,7 @@
 #ifndef DSCAT_SOURCES_SOURCE_H
 #define DSCAT_SOURCES_SOURCE_H
 
-#include "catalog/model.h"
+#include "core/model.h"
 #include "core/buf.h"
 #include "dscat/config.h"
 

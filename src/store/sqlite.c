@@ -7,7 +7,7 @@
  */
 #include "store/sqlite.h"
 
-#include "catalog/model.h"
+#include "core/model.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 

@@ -40,7 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The scan model (catalog/model.h); only a pointer crosses this header. */
+/* The scan model (core/model.h); only a pointer crosses this header. */
 typedef struct dscat_db_scan dscat_db_scan;
 
 /* A prepared statement on a store. Opaque: an engine embeds it as its statement's first member. */

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "catalog/model.h"
+#include "core/model.h"
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "core/buf.h"

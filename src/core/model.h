@@ -3,8 +3,8 @@
  * columns, primary-key flags, foreign keys and problems. Everything lives in the scan's arena and
  * is freed with dscat_db_scan_free(). Integers that may be unknown use DSCAT_NULL.
  */
-#ifndef DSCAT_CATALOG_MODEL_H
-#define DSCAT_CATALOG_MODEL_H
+#ifndef DSCAT_CORE_MODEL_H
+#define DSCAT_CORE_MODEL_H
 
 #include "core/arena.h"
 #include "core/strmap.h"

@@ -1,4 +1,4 @@
-#include "catalog/model.h"
+#include "core/model.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"

@@ -3,8 +3,8 @@
  * with O_EXCL, never through a symlink), fsync, rename over path, fsync the directory. A reader
  * sees the old file or the new one, never a torn one.
  */
-#ifndef DSCAT_EXPORT_ATOMIC_H
-#define DSCAT_EXPORT_ATOMIC_H
+#ifndef DSCAT_CORE_ATOMIC_H
+#define DSCAT_CORE_ATOMIC_H
 
 #include "dscat/common.h"
 

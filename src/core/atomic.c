@@ -1,4 +1,4 @@
-#include "export/atomic.h"
+#include "core/atomic.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"
