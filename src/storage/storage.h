@@ -41,12 +41,13 @@
  *       size and modification time. A local root also lists its directories (key ending in "/",
  *       the directory's own mtime), never follows or lists a symlink and skips directories whose
  *       name starts with "."; S3 lists objects only. Caller frees with
- * dscat_storage_entries_free(). delete_prefix(s, prefix, err)   Deletes every key under prefix,
- * which must end in "/": whole path segments only. A local root refuses a path through a symlink
- * and deletes nothing through one; a prefix already gone is success. sweep_staging(s,
- * older_than_us, note, payload)  Removes staged files that killed writers left (older than
- * older_than_us and their process gone); note(message, payload) is called for each. May be NULL
- * (nothing is ever left).
+ *       dscat_storage_entries_free().
+ *   delete_prefix(s, prefix, err)   Deletes every key under prefix, which must end in "/": whole
+ *       path segments only. A local root refuses a path through a symlink and deletes nothing
+ *       through one; a prefix already gone is success.
+ *   sweep_staging(s, older_than_us, note, payload)  Removes staged files that killed writers
+ *       left (older than older_than_us and their process gone); note(message, payload) is called
+ *       for each. May be NULL (nothing is ever left).
  */
 #ifndef DSCAT_STORAGE_STORAGE_H
 #define DSCAT_STORAGE_STORAGE_H
