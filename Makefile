@@ -35,7 +35,7 @@ CFLAGS = -std=c11 $(WARN) $(OPT) -pthread -MMD -MP
 LDFLAGS = $(SANLD) -pthread -L$(DUCKDB_HOME) -Wl,-rpath,$(DUCKDB_HOME)
 LDLIBS = $(PKG_LIBS) -lsybdb -lduckdb -lm
 
-LIB_SRC := $(wildcard src/core/*.c src/catalog/*.c src/sources/*.c src/export/*.c src/server/*.c src/cache/*.c)
+LIB_SRC := $(wildcard src/core/*.c src/catalog/*.c src/sources/*.c src/export/*.c src/api/*.c src/server/*.c src/cache/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/openapi.o

@@ -3,12 +3,6 @@
  */
 #include "cli/cli.h"
 
-#include "server/render.h"
-
-#include "core/timeutil.h"
-#include "dscat/cache.h"
-#include "dscat/find.h"
-
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -56,6 +50,17 @@ static void maintain(const dscat_config *cfg, dscat_warnings *into)
         return;
     }
     dscat_warnings_free(&w);
+}
+
+/* The shared renderer's JSON for fallbacks and warnings, as objects to build on. */
+static json_t *fallbacks_json(const dscat_fallbacks *f)
+{
+    return cli_json(dscat_json_fallbacks(f, 0));
+}
+
+static json_t *warnings_json(const dscat_warnings *w)
+{
+    return cli_json(dscat_json_warnings(w, 0));
 }
 
 /* a + b, releasing b. */
@@ -121,8 +126,9 @@ static void cache_progress(const dscat_cache_progress *p, void *payload)
     pthread_mutex_unlock(&l->lock);
 }
 
-static int cache_refresh(dscat_config *cfg, int argc, char **argv)
+static int cache_refresh(dscat_catalog *cat, int argc, char **argv)
 {
+    const dscat_config *cfg = dscat_catalog_config(cat);
     const char *conn = NULL, *name = NULL;
     bool json = false, all = false;
     for (int i = 0; i < argc; i++) {
@@ -170,20 +176,19 @@ static int cache_refresh(dscat_config *cfg, int argc, char **argv)
                 json_object_set_new(o, "error", json_string(t->error.message));
             else
                 json_object_update_new(
-                    o, json_pack("{s:I, s:I, s:I, s:s, s:b, s:o}", "rows", (json_int_t)t->rows,
-                                 "bytes", (json_int_t)t->bytes, "duration_ms",
-                                 (json_int_t)t->duration_ms, "version",
-                                 t->version ? t->version : "", "joined", t->joined, "fallbacks",
-                                 dscat_render_fallbacks(&t->fallbacks)));
+                    o,
+                    json_pack("{s:I, s:I, s:I, s:s, s:b, s:o}", "rows", (json_int_t)t->rows,
+                              "bytes", (json_int_t)t->bytes, "duration_ms",
+                              (json_int_t)t->duration_ms, "version", t->version ? t->version : "",
+                              "joined", t->joined, "fallbacks", fallbacks_json(&t->fallbacks)));
             json_array_append_new(tables, o);
         }
-        cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "connection_id", conn,
-                                 "tables_refreshed", (json_int_t)(rep->count - rep->failed),
-                                 "tables_failed", (json_int_t)rep->failed, "total_rows",
-                                 (json_int_t)rep->total_rows, "duration_ms",
-                                 (json_int_t)rep->duration_ms, "tables", tables, "warnings",
-                                 json_array_extend_new(dscat_render_warnings(&rep->warnings),
-                                                       dscat_render_warnings(&w))));
+        cli_print_json(
+            json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "connection_id", conn,
+                      "tables_refreshed", (json_int_t)(rep->count - rep->failed), "tables_failed",
+                      (json_int_t)rep->failed, "total_rows", (json_int_t)rep->total_rows,
+                      "duration_ms", (json_int_t)rep->duration_ms, "tables", tables, "warnings",
+                      json_array_extend_new(warnings_json(&rep->warnings), warnings_json(&w))));
     } else {
         if (rep->count == 0)
             printf("No cached tables in %s (use --include-uncached to cache all its tables)\n",
@@ -209,8 +214,9 @@ static int cache_refresh(dscat_config *cfg, int argc, char **argv)
     return rc ? EXIT_FAIL : EXIT_OK;
 }
 
-static int cache_ls(dscat_config *cfg, int argc, char **argv)
+static int cache_ls(dscat_catalog *cat, int argc, char **argv)
 {
+    const dscat_config *cfg = dscat_catalog_config(cat);
     const char *conn = NULL;
     bool json = false;
     for (int i = 0; i < argc; i++) {
@@ -225,7 +231,7 @@ static int cache_ls(dscat_config *cfg, int argc, char **argv)
     maintain(cfg, &w);
     dscat_cache_listing l;
     dscat_error err = {0};
-    if (dscat_cache_list(&l, cfg, conn, &err)) {
+    if (dscat_catalog_cache_list(&l, cat, conn, &err)) {
         cli_error("%s", err.message);
         dscat_warnings_free(&w);
         return EXIT_FAIL;
@@ -235,27 +241,27 @@ static int cache_ls(dscat_config *cfg, int argc, char **argv)
         for (size_t i = 0; i < l.count; i++) {
             const dscat_cached_table *t = &l.tables[i];
             char when[40];
-            dscat_format_utc_iso(t->last_sync_us, when, sizeof(when));
+            dscat_time_utc(t->last_sync_us, when, sizeof(when));
             json_array_append_new(
                 tables, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:o}", "connection_id",
                                   t->connection_id, "schema_name", t->schema, "table_name",
                                   t->table, "version", t->version, "path", t->path, "rows",
                                   (json_int_t)t->rows, "bytes", (json_int_t)t->bytes, "last_sync",
-                                  when, "fallbacks", dscat_render_fallbacks(&t->fallbacks)));
+                                  when, "fallbacks", fallbacks_json(&t->fallbacks)));
         }
         for (size_t i = 0; i < l.npending; i++)
             json_array_append_new(pending, json_pack("{s:s, s:s, s:i}", "path", l.pending[i].path,
                                                      "delete_after", l.pending[i].delete_after,
                                                      "retry_count", l.pending[i].retry_count));
         cli_print_json(json_pack("{s:o, s:o, s:o}", "tables", tables, "pending_deletions", pending,
-                                 "warnings", dscat_render_warnings(&w)));
+                                 "warnings", warnings_json(&w)));
     } else {
         if (l.count == 0)
             printf("No cached tables.\n");
         for (size_t i = 0; i < l.count; i++) {
             const dscat_cached_table *t = &l.tables[i];
             char when[40];
-            dscat_format_local(t->last_sync_us, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
+            dscat_time_local(t->last_sync_us, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
             printf("%s %s.%s: version %s, %lld rows, %lld bytes, synced %s\n", t->connection_id,
                    t->schema, t->table, t->version, (long long)t->rows, (long long)t->bytes, when);
             for (size_t k = 0; k < t->fallbacks.count; k++)
@@ -273,8 +279,9 @@ static int cache_ls(dscat_config *cfg, int argc, char **argv)
     return EXIT_OK;
 }
 
-static int cache_purge(dscat_config *cfg, int argc, char **argv)
+static int cache_purge(dscat_catalog *cat, int argc, char **argv)
 {
+    const dscat_config *cfg = dscat_catalog_config(cat);
     if (argc < 1 || argc > 2)
         return cli_usage("cache", "cache purge needs CONN [SCHEMA.TABLE]");
     char *schema = NULL, *table = NULL;
@@ -303,13 +310,13 @@ int cmd_cache(int argc, char **argv)
     const char *sub = argv[1];
     if (strcmp(sub, "refresh") && strcmp(sub, "ls") && strcmp(sub, "purge"))
         return cli_usage("cache", "unknown subcommand '%s'", sub);
-    dscat_config *cfg = NULL;
-    if (cli_load_config(&cfg))
+    dscat_catalog *cat = NULL;
+    if (cli_open_catalog(&cat))
         return EXIT_FAIL;
-    int rc = strcmp(sub, "refresh") == 0 ? cache_refresh(cfg, argc - 2, argv + 2)
-             : strcmp(sub, "ls") == 0    ? cache_ls(cfg, argc - 2, argv + 2)
-                                         : cache_purge(cfg, argc - 2, argv + 2);
-    dscat_config_free(cfg);
+    int rc = strcmp(sub, "refresh") == 0 ? cache_refresh(cat, argc - 2, argv + 2)
+             : strcmp(sub, "ls") == 0    ? cache_ls(cat, argc - 2, argv + 2)
+                                         : cache_purge(cat, argc - 2, argv + 2);
+    dscat_catalog_close(cat);
     return rc;
 }
 
@@ -333,12 +340,12 @@ int cmd_query(int argc, char **argv)
         return cli_usage("query", "give the SQL to run");
     if (strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "csv"))
         return cli_usage("query", "--format must be table, json or csv");
-    dscat_config *cfg = NULL;
-    if (cli_load_config(&cfg))
+    dscat_catalog *cat = NULL;
+    if (cli_open_catalog(&cat))
         return EXIT_FAIL;
     dscat_query_result r;
     dscat_error err = {0};
-    int rc = dscat_cache_query(&r, cfg, sql, 0, &err);
+    int rc = dscat_catalog_query(&r, cat, sql, 0, &err);
     if (rc) {
         cli_error("%s", err.message);
     } else if (strcmp(format, "json") == 0) {
@@ -390,6 +397,6 @@ int cmd_query(int argc, char **argv)
                (long long)r.duration_ms);
     }
     dscat_query_result_free(&r);
-    dscat_config_free(cfg);
+    dscat_catalog_close(cat);
     return rc ? EXIT_FAIL : EXIT_OK;
 }

@@ -171,6 +171,33 @@ int cli_load_config(dscat_config **out)
     return rc;
 }
 
+int cli_open_catalog(dscat_catalog **out)
+{
+    dscat_error err = {0};
+    int rc = dscat_catalog_open(out, NULL, DSCAT_CATALOG_DOTENV, &err);
+    if (rc)
+        cli_error("%s", err.message);
+    return rc;
+}
+
+int cli_print_json_text(char *text)
+{
+    if (text == NULL) {
+        cli_error("out of memory");
+        return EXIT_FAIL;
+    }
+    puts(text);
+    dscat_string_free(text);
+    return EXIT_OK;
+}
+
+json_t *cli_json(char *text)
+{
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    dscat_string_free(text);
+    return j;
+}
+
 /*
  * Before a command that reads the catalog: exports left behind the store by an interrupted
  * refresh are regenerated (and temporary files of dead processes removed), so every command

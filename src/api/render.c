@@ -1,11 +1,17 @@
-#include "server/render.h"
+/*
+ * The one renderer of library results as JSON, for the CLI (as text, through dscat_json_*), the
+ * HTTP API and the MCP server (as jansson objects).
+ */
+#include "api/render.h"
 
+#include "core/alloc.h"
 #include "core/buf.h"
+#include "core/text.h"
 #include "core/timeutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 json_t *dscat_render_time(int64_t us)
 {
@@ -141,20 +147,125 @@ json_t *dscat_render_warnings(const dscat_warnings *w)
     return a;
 }
 
-void dscat_render_catalog_generation(const char *catalog_dir, char *out, size_t size)
+json_t *dscat_render_hits(const dscat_hits *h, bool by_table)
 {
-    const char *names[] = {"last_scan.json", "annotations"};
-    size_t k = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < 2 && k < size; i++) {
-        dscat_buf path = DSCAT_BUF_INIT;
-        struct stat sb;
-        if (dscat_buf_printf(&path, "%s/%s", catalog_dir, names[i]) ||
-            stat(dscat_buf_cstr(&path), &sb) != 0)
-            memset(&sb, 0, sizeof(sb));
-        dscat_buf_free(&path);
-        int n = snprintf(out + k, size - k, "%llu.%lld.%ld.%lld;", (unsigned long long)sb.st_ino,
-                         (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec, (long long)sb.st_size);
-        k += n > 0 ? (size_t)n : 0;
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < h->count; i++)
+        json_array_append_new(a, dscat_render_hit(&h->items[i], by_table));
+    return a;
+}
+
+json_t *dscat_render_hit_annotations(const dscat_hits *h)
+{
+    json_t *by_table = json_object();
+    for (size_t i = 0; by_table && i < h->count; i++) {
+        const dscat_hit_notes *n = &h->notes[i];
+        if (n->count == 0 || json_object_get(by_table, n->items[0]->table))
+            continue;
+        json_t *ann = json_array();
+        for (size_t k = 0; k < n->count; k++)
+            json_array_append_new(ann, dscat_render_annotation(n->items[k]));
+        json_object_set_new(by_table, n->items[0]->table, ann);
     }
+    return by_table;
+}
+
+json_t *dscat_render_diff(const dscat_diff *d)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < d->count; i++) {
+        const dscat_change *c = &d->changes[i];
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?}", "change", c->kind,
+                                             "database", c->database, "schema", c->schema, "table",
+                                             c->table_name, "column", c->column_name, "detail",
+                                             c->detail));
+    }
+    return json_pack("{s:s, s:I, s:I, s:o}", "target", d->target, "from_scan",
+                     (json_int_t)d->from_scan, "to_scan", (json_int_t)d->to_scan, "changes", arr);
+}
+
+char *dscat_render_text(json_t *j, unsigned flags)
+{
+    if (j == NULL)
+        return NULL;
+    char *text = json_dumps(j, flags & DSCAT_JSON_PRETTY ? JSON_INDENT(2) | JSON_PRESERVE_ORDER
+                                                         : JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(j);
+    return text;
+}
+
+/* ---- the public side: JSON text --------------------------------------------------------- */
+
+char *dscat_json_status(const dscat_status *s, unsigned flags)
+{
+    return dscat_render_text(dscat_render_status(s), flags);
+}
+
+char *dscat_json_hits(const dscat_hits *h, bool by_table, unsigned flags)
+{
+    return dscat_render_text(dscat_render_hits(h, by_table), flags);
+}
+
+char *dscat_json_diff(const dscat_diff *d, unsigned flags)
+{
+    return dscat_render_text(dscat_render_diff(d), flags);
+}
+
+char *dscat_json_query(const dscat_query_result *r, unsigned flags)
+{
+    return dscat_render_text(dscat_render_query(r), flags);
+}
+
+char *dscat_json_fallbacks(const dscat_fallbacks *f, unsigned flags)
+{
+    return dscat_render_text(dscat_render_fallbacks(f), flags);
+}
+
+char *dscat_json_warnings(const dscat_warnings *w, unsigned flags)
+{
+    return dscat_render_text(dscat_render_warnings(w), flags);
+}
+
+void dscat_string_free(char *s)
+{
+    dscat_free(s); /* json_dumps's text too: dscat_free is free() */
+}
+
+/* ---- text helpers ------------------------------------------------------------------------ */
+
+void dscat_time_utc(int64_t us, char *out, size_t size)
+{
+    dscat_format_utc_iso(us, out, size);
+}
+
+void dscat_time_local(int64_t us, const char *fmt, char *out, size_t size)
+{
+    dscat_format_local(us, fmt, out, size);
+}
+
+/* A dscat_buf's text moved into a malloc'd string (dscat_string_free frees it), NULL on rc. */
+static char *buf_string(dscat_buf *b, int rc)
+{
+    if (rc) {
+        dscat_buf_free(b);
+        return NULL;
+    }
+    return dscat_buf_detach(b);
+}
+
+char *dscat_text_qualified_name(const char *const *parts, size_t n)
+{
+    dscat_buf b = DSCAT_BUF_INIT;
+    return buf_string(&b, dscat_text_qualified(&b, parts, n));
+}
+
+char *dscat_text_markdown(const char *s, size_t len)
+{
+    dscat_buf b = DSCAT_BUF_INIT;
+    return buf_string(&b, dscat_text_md_escape(&b, s ? s : "", s ? len : 0));
+}
+
+size_t dscat_text_prefix_len(const char *s, size_t len, size_t chars)
+{
+    return dscat_text_prefix(s, len, chars);
 }

@@ -1,12 +1,12 @@
 /*
  * The JSON shapes shared by every front end (CLI --json, MCP, HTTP): one renderer per library
- * result, so that a field is spelled the same way everywhere.
+ * result, so that a field is spelled the same way everywhere. Internal to src/api and
+ * src/server (jansson objects); the CLI gets the same shapes as text from include/dscat/api.h.
  */
-#ifndef DSCAT_SERVER_RENDER_H
-#define DSCAT_SERVER_RENDER_H
+#ifndef DSCAT_API_RENDER_H
+#define DSCAT_API_RENDER_H
 
-#include "dscat/cache.h"
-#include "dscat/find.h"
+#include "dscat/api.h"
 
 #include <jansson.h>
 
@@ -19,6 +19,19 @@ json_t *dscat_render_status(const dscat_status *s);
 /* One search hit; by_table adds matching_columns. */
 json_t *dscat_render_hit(const dscat_search_hit *h, bool by_table);
 
+/* The hits as an array of dscat_render_hit. */
+json_t *dscat_render_hits(const dscat_hits *h, bool by_table);
+
+/*
+ * The annotations of the hits' tables, once per table: {"<db.schema.table>": [annotation...]};
+ * tables without annotations are left out.
+ */
+json_t *dscat_render_hit_annotations(const dscat_hits *h);
+
+/* A diff: {target, from_scan, to_scan, changes: [{change, database, schema, table, column?,
+ * detail?}]}. */
+json_t *dscat_render_diff(const dscat_diff *d);
+
 json_t *dscat_render_annotation(const dscat_annotation *a);
 
 /* A table's details: {table: {...}, columns: [...], inbound: [...], annotations: [...]}. */
@@ -29,14 +42,11 @@ json_t *dscat_render_query(const dscat_query_result *r);
 
 /* [{schema_name?, table_name?, message}] */
 json_t *dscat_render_warnings(const dscat_warnings *w);
-/*
- * What the search index and the annotations a server keeps in memory were loaded from: every
- * schema refresh ends by replacing last_scan.json (a rename: a new inode) and annotations are
- * replaced in their directory; a data refresh touches neither, so it never costs a reload. Two
- * equal strings mean nothing to reload.
- */
-void dscat_render_catalog_generation(const char *catalog_dir, char *out, size_t size);
 /* A cached version's fallback columns: [{column, storage, reason}]. */
 json_t *dscat_render_fallbacks(const dscat_fallbacks *f);
+
+/* Text of j (taking the reference): DSCAT_JSON_PRETTY as the CLI prints, else compact ASCII.
+ * Caller frees with free(); NULL when j is NULL or out of memory. */
+char *dscat_render_text(json_t *j, unsigned flags);
 
 #endif
