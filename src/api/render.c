@@ -9,6 +9,7 @@
 #include "core/text.h"
 #include "core/timeutil.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,125 @@ json_t *dscat_render_warnings(const dscat_warnings *w)
         json_array_append_new(a, o);
     }
     return a;
+}
+
+/*
+ * The older tool's per-column rows (its metadata.parquet columns, OLDER-TOOL.md §1) added to
+ * each column of dscat_render_table's answer, and its table fields to "table".
+ */
+json_t *dscat_render_table_rows(const dscat_table_detail *d)
+{
+    json_t *j = dscat_render_table(d);
+    if (j == NULL)
+        return NULL;
+    json_t *t = json_object_get(j, "table");
+    json_object_set_new(t, "server", json_string(d->server ? d->server : ""));
+    json_object_set_new(t, "last_modified", dscat_render_time(d->last_modified_us));
+    json_object_set_new(t, "scanned_at", dscat_render_time(d->scanned_at_us));
+    json_t *cols = json_object_get(j, "columns");
+    for (size_t i = 0; i < d->ncolumns && i < json_array_size(cols); i++) {
+        const dscat_column_detail *c = &d->columns[i];
+        json_t *row = json_array_get(cols, i);
+        json_t *rate = json_null();
+        if (c->null_count != DSCAT_NULL_ESTIMATE && c->profiled_rows != DSCAT_NULL_ESTIMATE)
+            rate = json_real(c->profiled_rows == 0
+                                 ? 0.0
+                                 : round((double)c->null_count / (double)c->profiled_rows * 1e4) /
+                                       1e4);
+        json_object_set_new(row, "database", json_string(d->database));
+        json_object_set_new(row, "schema", json_string(d->schema));
+        json_object_set_new(row, "table_name", json_string(d->table_name));
+        json_object_set_new(row, "row_count_estimate",
+                            d->row_count_estimate == DSCAT_NULL_ESTIMATE
+                                ? json_null()
+                                : json_integer(d->row_count_estimate));
+        json_object_set_new(row, "last_modified", dscat_render_time(d->last_modified_us));
+        json_object_set_new(row, "scanned_at", dscat_render_time(d->scanned_at_us));
+        json_object_set_new(row, "null_rate", rate);
+        json_object_set_new(row, "target", json_string(d->target));
+        json_object_set_new(row, "server", json_string(d->server ? d->server : ""));
+    }
+    return j;
+}
+
+json_t *dscat_render_joins(const dscat_join_paths *j)
+{
+    json_t *out = json_array(), *in = json_array();
+    for (size_t i = 0; i < j->noutbound; i++)
+        json_array_append_new(
+            out, json_pack("{s:s, s:s, s:s, s:s++++}", "database", j->outbound[i].database,
+                           "schema", j->outbound[i].schema, "column_name",
+                           j->outbound[i].column_name, "fk_references", j->outbound[i].ref_schema,
+                           ".", j->outbound[i].ref_table, ".", j->outbound[i].ref_column));
+    for (size_t i = 0; i < j->ninbound; i++)
+        json_array_append_new(in, json_pack("{s:s, s:s, s:s, s:s, s:s++++}", "database",
+                                            j->inbound[i].database, "schema", j->inbound[i].schema,
+                                            "table_name", j->inbound[i].table_name, "column_name",
+                                            j->inbound[i].column_name, "fk_references",
+                                            j->inbound[i].ref_schema, ".", j->inbound[i].ref_table,
+                                            ".", j->inbound[i].ref_column));
+    return json_pack("{s:o, s:o}", "outbound", out, "inbound", in);
+}
+
+json_t *dscat_render_status_summary(const dscat_status *s)
+{
+    return json_pack(
+        "{s:s, s:o, s:{s:I, s:I, s:I, s:I}}", "status", dscat_catalog_state_name(s->state, true),
+        "age_days", s->state == DSCAT_STATE_NOT_BUILT ? json_null() : json_real(s->age_days),
+        "stats", "targets", (json_int_t)s->targets, "databases", (json_int_t)s->databases, "tables",
+        (json_int_t)s->tables, "columns", (json_int_t)s->columns);
+}
+
+json_t *dscat_render_annotation_list(const dscat_annotation_list *l, const char *target)
+{
+    json_t *out = NULL;
+    if (target) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < l->count; i++)
+            json_array_append_new(arr, dscat_render_annotation(&l->items[i]));
+        out = json_pack("{s:s, s:o}", "target", target, "annotations", arr);
+    } else {
+        json_t *tables = json_object();
+        for (size_t i = 0; i < l->count; i++) {
+            json_t *e = json_object_get(tables, l->items[i].table);
+            if (e == NULL) {
+                e = json_pack("{s:[]}", "annotations");
+                json_object_set_new(tables, l->items[i].table, e);
+            }
+            json_array_append_new(json_object_get(e, "annotations"),
+                                  dscat_render_annotation(&l->items[i]));
+        }
+        out = json_pack("{s:o}", "tables", tables);
+    }
+    if (l->nskipped) {
+        json_t *skipped = json_array();
+        for (size_t i = 0; i < l->nskipped; i++)
+            json_array_append_new(skipped, json_string(l->skipped[i]));
+        json_object_set_new(out, "skipped_files", skipped);
+    }
+    return out;
+}
+
+json_t *dscat_render_connection(const dscat_connection *c)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "connection_id", c->id, "target", c->target,
+                     "database", c->database, "type", c->type, "tables", (int)c->tables,
+                     "cached_tables", (int)c->cached);
+}
+
+json_t *dscat_render_cached_tables(const dscat_cache_listing *cl)
+{
+    json_t *tables = json_array();
+    for (size_t i = 0; i < cl->count; i++) {
+        const dscat_cached_table *t = &cl->tables[i];
+        json_array_append_new(tables,
+                              json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o}", "schema_name",
+                                        t->schema, "table_name", t->table, "version", t->version,
+                                        "rows", (json_int_t)t->rows, "bytes", (json_int_t)t->bytes,
+                                        "last_sync", dscat_render_time(t->last_sync_us),
+                                        "fallbacks", dscat_render_fallbacks(&t->fallbacks)));
+    }
+    return tables;
 }
 
 json_t *dscat_render_hits(const dscat_hits *h, bool by_table)

@@ -45,6 +45,30 @@ json_t *dscat_render_warnings(const dscat_warnings *w);
 /* A cached version's fallback columns: [{column, storage, reason}]. */
 json_t *dscat_render_fallbacks(const dscat_fallbacks *f);
 
+/*
+ * The older tool's answer to get_table_details (MCP): dscat_render_table with its table fields
+ * (server, last_modified, scanned_at) and, on each column, the metadata.parquet row fields.
+ */
+json_t *dscat_render_table_rows(const dscat_table_detail *d);
+
+/* Join paths as MCP answers them: {outbound: [...], inbound: [...]}, references as s.t.c. */
+json_t *dscat_render_joins(const dscat_join_paths *j);
+
+/* The older tool's status (MCP): {status, age_days, stats: {targets, databases, tables,
+ * columns}}. */
+json_t *dscat_render_status_summary(const dscat_status *s);
+
+/* Annotations as MCP answers them: {target, annotations} for one table, else {tables: {name:
+ * {annotations}}}; skipped_files when some could not be read. */
+json_t *dscat_render_annotation_list(const dscat_annotation_list *l, const char *target);
+
+/* A connection (HTTP): connection_id, target, database, type, tables, cached_tables. */
+json_t *dscat_render_connection(const dscat_connection *c);
+
+/* A connection's cached tables (HTTP): [{schema_name, table_name, version, rows, bytes,
+ * last_sync, fallbacks}]. */
+json_t *dscat_render_cached_tables(const dscat_cache_listing *cl);
+
 /* Text of j (taking the reference): DSCAT_JSON_PRETTY as the CLI prints, else compact ASCII.
  * Caller frees with free(); NULL when j is NULL or out of memory. */
 char *dscat_render_text(json_t *j, unsigned flags);

@@ -281,13 +281,6 @@ static enum MHD_Result route_status(request *r)
     return ok;
 }
 
-static json_t *connection_json(const dscat_connection *c)
-{
-    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "connection_id", c->id, "target", c->target,
-                     "database", c->database, "type", c->type, "tables", (int)c->tables,
-                     "cached_tables", (int)c->cached);
-}
-
 static enum MHD_Result route_connections(request *r, const char *id)
 {
     dscat_connection_list l;
@@ -298,27 +291,17 @@ static enum MHD_Result route_connections(request *r, const char *id)
     if (id && l.count == 0) {
         ok = send_text(r, 404, error_text(404, "connection '%s' not found", id), NULL);
     } else if (id) {
-        json_t *o = connection_json(&l.items[0]);
+        json_t *o = dscat_render_connection(&l.items[0]);
         dscat_cache_listing cl;
         if (dscat_catalog_cache_list(&cl, r->srv->cat, id, &err) == 0) {
-            json_t *tables = json_array();
-            for (size_t i = 0; i < cl.count; i++) {
-                const dscat_cached_table *t = &cl.tables[i];
-                json_array_append_new(
-                    tables, json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o}", "schema_name",
-                                      t->schema, "table_name", t->table, "version", t->version,
-                                      "rows", (json_int_t)t->rows, "bytes", (json_int_t)t->bytes,
-                                      "last_sync", dscat_render_time(t->last_sync_us), "fallbacks",
-                                      dscat_render_fallbacks(&t->fallbacks)));
-            }
-            json_object_set_new(o, "cached", tables);
+            json_object_set_new(o, "cached", dscat_render_cached_tables(&cl));
             dscat_cache_listing_free(&cl);
         }
         ok = send_json(r, 200, o);
     } else {
         json_t *a = json_array();
         for (size_t i = 0; i < l.count; i++)
-            json_array_append_new(a, connection_json(&l.items[i]));
+            json_array_append_new(a, dscat_render_connection(&l.items[i]));
         ok = send_json(r, 200, json_pack("{s:o}", "connections", a));
     }
     dscat_connection_list_free(&l);

@@ -344,45 +344,6 @@ static json_t *do_search(session *ss, json_t *args, arg_error *ae, char *fail, s
     return result;
 }
 
-/*
- * The older tool's per-column rows (its metadata.parquet columns, OLDER-TOOL.md §1) added to
- * each column of dscat_render_table's answer, and its table fields to "table".
- */
-static json_t *table_with_rows(const dscat_table_detail *d)
-{
-    json_t *j = dscat_render_table(d);
-    if (j == NULL)
-        return NULL;
-    json_t *t = json_object_get(j, "table");
-    json_object_set_new(t, "server", json_string(d->server ? d->server : ""));
-    json_object_set_new(t, "last_modified", dscat_render_time(d->last_modified_us));
-    json_object_set_new(t, "scanned_at", dscat_render_time(d->scanned_at_us));
-    json_t *cols = json_object_get(j, "columns");
-    for (size_t i = 0; i < d->ncolumns && i < json_array_size(cols); i++) {
-        const dscat_column_detail *c = &d->columns[i];
-        json_t *row = json_array_get(cols, i);
-        json_t *rate = json_null();
-        if (c->null_count != DSCAT_NULL_ESTIMATE && c->profiled_rows != DSCAT_NULL_ESTIMATE)
-            rate = json_real(c->profiled_rows == 0
-                                 ? 0.0
-                                 : round((double)c->null_count / (double)c->profiled_rows * 1e4) /
-                                       1e4);
-        json_object_set_new(row, "database", json_string(d->database));
-        json_object_set_new(row, "schema", json_string(d->schema));
-        json_object_set_new(row, "table_name", json_string(d->table_name));
-        json_object_set_new(row, "row_count_estimate",
-                            d->row_count_estimate == DSCAT_NULL_ESTIMATE
-                                ? json_null()
-                                : json_integer(d->row_count_estimate));
-        json_object_set_new(row, "last_modified", dscat_render_time(d->last_modified_us));
-        json_object_set_new(row, "scanned_at", dscat_render_time(d->scanned_at_us));
-        json_object_set_new(row, "null_rate", rate);
-        json_object_set_new(row, "target", json_string(d->target));
-        json_object_set_new(row, "server", json_string(d->server ? d->server : ""));
-    }
-    return j;
-}
-
 static json_t *do_table(session *ss, json_t *args, arg_error *ae, char *fail, size_t size)
 {
     const char *db = string_arg(args, "database", true, ae);
@@ -412,7 +373,7 @@ static json_t *do_table(session *ss, json_t *args, arg_error *ae, char *fail, si
     } else if (rc) {
         snprintf(fail, size, "%s", err.message);
     } else {
-        result = table_with_rows(d);
+        result = dscat_render_table_rows(d);
     }
     free(name);
     dscat_name_candidates_free(&cands);
@@ -435,21 +396,7 @@ static json_t *do_joins(session *ss, json_t *args, arg_error *ae, char *fail, si
         snprintf(fail, size, "%s", err.message);
         goto done;
     }
-    json_t *out = json_array(), *in = json_array();
-    for (size_t i = 0; i < j.noutbound; i++)
-        json_array_append_new(
-            out, json_pack("{s:s, s:s, s:s, s:s++++}", "database", j.outbound[i].database, "schema",
-                           j.outbound[i].schema, "column_name", j.outbound[i].column_name,
-                           "fk_references", j.outbound[i].ref_schema, ".", j.outbound[i].ref_table,
-                           ".", j.outbound[i].ref_column));
-    for (size_t i = 0; i < j.ninbound; i++)
-        json_array_append_new(in, json_pack("{s:s, s:s, s:s, s:s, s:s++++}", "database",
-                                            j.inbound[i].database, "schema", j.inbound[i].schema,
-                                            "table_name", j.inbound[i].table_name, "column_name",
-                                            j.inbound[i].column_name, "fk_references",
-                                            j.inbound[i].ref_schema, ".", j.inbound[i].ref_table,
-                                            ".", j.inbound[i].ref_column));
-    result = json_pack("{s:o, s:o}", "outbound", out, "inbound", in);
+    result = dscat_render_joins(&j);
 done:
     dscat_join_paths_free(&j);
     return result;
@@ -466,12 +413,7 @@ static json_t *do_status(session *ss, char *fail, size_t size)
     if (dscat_catalog_status(&s, cat, false, &err)) {
         snprintf(fail, size, "%s", err.message);
     } else {
-        result = json_pack("{s:s, s:o, s:{s:I, s:I, s:I, s:I}}", "status",
-                           dscat_catalog_state_name(s->state, true), "age_days",
-                           s->state == DSCAT_STATE_NOT_BUILT ? json_null() : json_real(s->age_days),
-                           "stats", "targets", (json_int_t)s->targets, "databases",
-                           (json_int_t)s->databases, "tables", (json_int_t)s->tables, "columns",
-                           (json_int_t)s->columns);
+        result = dscat_render_status_summary(s);
     }
     dscat_status_free(s);
     return result;
@@ -492,30 +434,7 @@ static json_t *do_get_annotations(json_t *args, arg_error *ae, char *fail, size_
         snprintf(fail, size, "%s", err.message);
         goto done;
     }
-    if (target) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < l.count; i++)
-            json_array_append_new(arr, dscat_render_annotation(&l.items[i]));
-        result = json_pack("{s:s, s:o}", "target", target, "annotations", arr);
-    } else {
-        json_t *tables = json_object();
-        for (size_t i = 0; i < l.count; i++) {
-            json_t *e = json_object_get(tables, l.items[i].table);
-            if (e == NULL) {
-                e = json_pack("{s:[]}", "annotations");
-                json_object_set_new(tables, l.items[i].table, e);
-            }
-            json_array_append_new(json_object_get(e, "annotations"),
-                                  dscat_render_annotation(&l.items[i]));
-        }
-        result = json_pack("{s:o}", "tables", tables);
-    }
-    if (l.nskipped) {
-        json_t *skipped = json_array();
-        for (size_t i = 0; i < l.nskipped; i++)
-            json_array_append_new(skipped, json_string(l.skipped[i]));
-        json_object_set_new(result, "skipped_files", skipped);
-    }
+    result = dscat_render_annotation_list(&l, target);
 done:
     dscat_annotation_list_free(&l);
     dscat_catalog_close(cat);
