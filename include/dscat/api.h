@@ -151,6 +151,16 @@ char *dscat_json_status(const dscat_status *s, unsigned flags);
 char *dscat_json_hits(const dscat_hits *h, bool by_table, unsigned flags);
 char *dscat_json_diff(const dscat_diff *d, unsigned flags);
 char *dscat_json_query(const dscat_query_result *r, unsigned flags);
+/* A query's rows, one object per row ({column: text or null}): `dscat query --format json`. */
+char *dscat_json_query_rows(const dscat_query_result *r, unsigned flags);
+/* A data refresh: connection_id, tables_refreshed, tables_failed, total_rows, duration_ms,
+ * tables, warnings (the report's, then `more`, which may be NULL). */
+char *dscat_json_cache_report(const dscat_cache_report *rep, const char *connection_id,
+                              const dscat_warnings *more, unsigned flags);
+/* The cached tables (with connection_id and path), pending_deletions and warnings (w may be
+ * NULL). */
+char *dscat_json_cache_listing(const dscat_cache_listing *l, const dscat_warnings *w,
+                               unsigned flags);
 /* [{column, storage, reason}] */
 char *dscat_json_fallbacks(const dscat_fallbacks *f, unsigned flags);
 /* [{schema_name?, table_name?, message}] */

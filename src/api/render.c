@@ -314,6 +314,81 @@ char *dscat_render_text(json_t *j, unsigned flags)
     return text;
 }
 
+/* ---- the CLI's cache answers ------------------------------------------------------------ */
+
+/* a + b, releasing b. */
+static json_t *json_array_extend_new(json_t *a, json_t *b)
+{
+    json_array_extend(a, b);
+    json_decref(b);
+    return a;
+}
+
+json_t *dscat_render_cache_report(const dscat_cache_report *rep, const char *connection_id,
+                                  const dscat_warnings *more)
+{
+    json_t *tables = json_array();
+    for (size_t i = 0; i < rep->count; i++) {
+        const dscat_table_sync *t = &rep->tables[i];
+        json_t *o = json_pack("{s:s, s:s, s:b}", "schema_name", t->schema, "table_name", t->table,
+                              "ok", t->rc == 0);
+        if (t->rc)
+            json_object_set_new(o, "error", json_string(t->error.message));
+        else
+            json_object_update_new(
+                o, json_pack("{s:I, s:I, s:I, s:s, s:b, s:o}", "rows", (json_int_t)t->rows, "bytes",
+                             (json_int_t)t->bytes, "duration_ms", (json_int_t)t->duration_ms,
+                             "version", t->version ? t->version : "", "joined", t->joined,
+                             "fallbacks", dscat_render_fallbacks(&t->fallbacks)));
+        json_array_append_new(tables, o);
+    }
+    json_t *warnings = dscat_render_warnings(&rep->warnings);
+    if (more)
+        warnings = json_array_extend_new(warnings, dscat_render_warnings(more));
+    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "connection_id", connection_id,
+                     "tables_refreshed", (json_int_t)(rep->count - rep->failed), "tables_failed",
+                     (json_int_t)rep->failed, "total_rows", (json_int_t)rep->total_rows,
+                     "duration_ms", (json_int_t)rep->duration_ms, "tables", tables, "warnings",
+                     warnings);
+}
+
+json_t *dscat_render_cache_listing(const dscat_cache_listing *l, const dscat_warnings *w)
+{
+    json_t *tables = json_array(), *pending = json_array();
+    for (size_t i = 0; i < l->count; i++) {
+        const dscat_cached_table *t = &l->tables[i];
+        char when[40];
+        dscat_format_utc_iso(t->last_sync_us, when, sizeof(when));
+        json_array_append_new(
+            tables, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:o}", "connection_id",
+                              t->connection_id, "schema_name", t->schema, "table_name", t->table,
+                              "version", t->version, "path", t->path, "rows", (json_int_t)t->rows,
+                              "bytes", (json_int_t)t->bytes, "last_sync", when, "fallbacks",
+                              dscat_render_fallbacks(&t->fallbacks)));
+    }
+    for (size_t i = 0; i < l->npending; i++)
+        json_array_append_new(pending, json_pack("{s:s, s:s, s:i}", "path", l->pending[i].path,
+                                                 "delete_after", l->pending[i].delete_after,
+                                                 "retry_count", l->pending[i].retry_count));
+    dscat_warnings none = {0};
+    return json_pack("{s:o, s:o, s:o}", "tables", tables, "pending_deletions", pending, "warnings",
+                     dscat_render_warnings(w ? w : &none));
+}
+
+json_t *dscat_render_query_rows(const dscat_query_result *r)
+{
+    json_t *rows = json_array();
+    for (size_t i = 0; i < r->nrows; i++) {
+        json_t *o = json_object();
+        for (size_t c = 0; c < r->ncolumns; c++) {
+            const char *v = r->cells[i * r->ncolumns + c];
+            json_object_set_new(o, r->columns[c], v ? json_string(v) : json_null());
+        }
+        json_array_append_new(rows, o);
+    }
+    return rows;
+}
+
 /* ---- the public side: JSON text --------------------------------------------------------- */
 
 char *dscat_json_status(const dscat_status *s, unsigned flags)
@@ -334,6 +409,23 @@ char *dscat_json_diff(const dscat_diff *d, unsigned flags)
 char *dscat_json_query(const dscat_query_result *r, unsigned flags)
 {
     return dscat_render_text(dscat_render_query(r), flags);
+}
+
+char *dscat_json_query_rows(const dscat_query_result *r, unsigned flags)
+{
+    return dscat_render_text(dscat_render_query_rows(r), flags);
+}
+
+char *dscat_json_cache_report(const dscat_cache_report *rep, const char *connection_id,
+                              const dscat_warnings *more, unsigned flags)
+{
+    return dscat_render_text(dscat_render_cache_report(rep, connection_id, more), flags);
+}
+
+char *dscat_json_cache_listing(const dscat_cache_listing *l, const dscat_warnings *w,
+                               unsigned flags)
+{
+    return dscat_render_text(dscat_render_cache_listing(l, w), flags);
 }
 
 char *dscat_json_fallbacks(const dscat_fallbacks *f, unsigned flags)

@@ -69,6 +69,17 @@ json_t *dscat_render_connection(const dscat_connection *c);
  * last_sync, fallbacks}]. */
 json_t *dscat_render_cached_tables(const dscat_cache_listing *cl);
 
+/* The CLI's `cache refresh --json`: connection_id, tables_refreshed, tables_failed,
+ * total_rows, duration_ms, tables, warnings (the report's, then `more`, may be NULL). */
+json_t *dscat_render_cache_report(const dscat_cache_report *rep, const char *connection_id,
+                                  const dscat_warnings *more);
+
+/* The CLI's `cache ls --json`: tables, pending_deletions, warnings (w may be NULL). */
+json_t *dscat_render_cache_listing(const dscat_cache_listing *l, const dscat_warnings *w);
+
+/* The CLI's `query --format json`: one object per row, {column: text or null}. */
+json_t *dscat_render_query_rows(const dscat_query_result *r);
+
 /* Text of j (taking the reference): DSCAT_JSON_PRETTY as the CLI prints, else compact ASCII.
  * Caller frees with free(); NULL when j is NULL or out of memory. */
 char *dscat_render_text(json_t *j, unsigned flags);

@@ -3,7 +3,6 @@
  */
 #include "cli/cli.h"
 
-#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,25 +49,6 @@ static void maintain(const dscat_config *cfg, dscat_warnings *into)
         return;
     }
     dscat_warnings_free(&w);
-}
-
-/* The shared renderer's JSON for fallbacks and warnings, as objects to build on. */
-static json_t *fallbacks_json(const dscat_fallbacks *f)
-{
-    return cli_json(dscat_json_fallbacks(f, 0));
-}
-
-static json_t *warnings_json(const dscat_warnings *w)
-{
-    return cli_json(dscat_json_warnings(w, 0));
-}
-
-/* a + b, releasing b. */
-static json_t *json_array_extend_new(json_t *a, json_t *b)
-{
-    json_array_extend(a, b);
-    json_decref(b);
-    return a;
 }
 
 /* 1234567 as "1,234,567". */
@@ -167,28 +147,7 @@ static int cache_refresh(dscat_catalog *cat, int argc, char **argv)
     if (rc) {
         cli_error("%s", err.message);
     } else if (json) {
-        json_t *tables = json_array();
-        for (size_t i = 0; i < rep->count; i++) {
-            const dscat_table_sync *t = &rep->tables[i];
-            json_t *o = json_pack("{s:s, s:s, s:b}", "schema_name", t->schema, "table_name",
-                                  t->table, "ok", t->rc == 0);
-            if (t->rc)
-                json_object_set_new(o, "error", json_string(t->error.message));
-            else
-                json_object_update_new(
-                    o,
-                    json_pack("{s:I, s:I, s:I, s:s, s:b, s:o}", "rows", (json_int_t)t->rows,
-                              "bytes", (json_int_t)t->bytes, "duration_ms",
-                              (json_int_t)t->duration_ms, "version", t->version ? t->version : "",
-                              "joined", t->joined, "fallbacks", fallbacks_json(&t->fallbacks)));
-            json_array_append_new(tables, o);
-        }
-        cli_print_json(
-            json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "connection_id", conn,
-                      "tables_refreshed", (json_int_t)(rep->count - rep->failed), "tables_failed",
-                      (json_int_t)rep->failed, "total_rows", (json_int_t)rep->total_rows,
-                      "duration_ms", (json_int_t)rep->duration_ms, "tables", tables, "warnings",
-                      json_array_extend_new(warnings_json(&rep->warnings), warnings_json(&w))));
+        rc = cli_print_json_text(dscat_json_cache_report(rep, conn, &w, DSCAT_JSON_PRETTY));
     } else {
         if (rep->count == 0)
             printf("No cached tables in %s (use --include-uncached to cache all its tables)\n",
@@ -237,24 +196,7 @@ static int cache_ls(dscat_catalog *cat, int argc, char **argv)
         return EXIT_FAIL;
     }
     if (json) {
-        json_t *tables = json_array(), *pending = json_array();
-        for (size_t i = 0; i < l.count; i++) {
-            const dscat_cached_table *t = &l.tables[i];
-            char when[40];
-            dscat_time_utc(t->last_sync_us, when, sizeof(when));
-            json_array_append_new(
-                tables, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:o}", "connection_id",
-                                  t->connection_id, "schema_name", t->schema, "table_name",
-                                  t->table, "version", t->version, "path", t->path, "rows",
-                                  (json_int_t)t->rows, "bytes", (json_int_t)t->bytes, "last_sync",
-                                  when, "fallbacks", fallbacks_json(&t->fallbacks)));
-        }
-        for (size_t i = 0; i < l.npending; i++)
-            json_array_append_new(pending, json_pack("{s:s, s:s, s:i}", "path", l.pending[i].path,
-                                                     "delete_after", l.pending[i].delete_after,
-                                                     "retry_count", l.pending[i].retry_count));
-        cli_print_json(json_pack("{s:o, s:o, s:o}", "tables", tables, "pending_deletions", pending,
-                                 "warnings", warnings_json(&w)));
+        cli_print_json_text(dscat_json_cache_listing(&l, &w, DSCAT_JSON_PRETTY));
     } else {
         if (l.count == 0)
             printf("No cached tables.\n");
@@ -349,16 +291,7 @@ int cmd_query(int argc, char **argv)
     if (rc) {
         cli_error("%s", err.message);
     } else if (strcmp(format, "json") == 0) {
-        json_t *rows = json_array();
-        for (size_t i = 0; i < r.nrows; i++) {
-            json_t *o = json_object();
-            for (size_t c = 0; c < r.ncolumns; c++) {
-                const char *v = r.cells[i * r.ncolumns + c];
-                json_object_set_new(o, r.columns[c], v ? json_string(v) : json_null());
-            }
-            json_array_append_new(rows, o);
-        }
-        cli_print_json(rows);
+        rc = cli_print_json_text(dscat_json_query_rows(&r, DSCAT_JSON_PRETTY));
     } else if (strcmp(format, "csv") == 0) {
         for (size_t c = 0; c < r.ncolumns; c++) {
             cli_csv_field(r.columns[c]);

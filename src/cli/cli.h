@@ -90,9 +90,6 @@ int cli_open_catalog(dscat_catalog **out);
  * it; NULL (out of memory) prints an error. Returns EXIT_OK or EXIT_FAIL. */
 int cli_print_json_text(char *text);
 
-/* Parses JSON text made by a dscat_json_* function and frees the text; NULL stays NULL. */
-json_t *cli_json(char *text);
-
 int cmd_refresh(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_targets(int argc, char **argv);

@@ -191,13 +191,6 @@ int cli_print_json_text(char *text)
     return EXIT_OK;
 }
 
-json_t *cli_json(char *text)
-{
-    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
-    dscat_string_free(text);
-    return j;
-}
-
 /*
  * Before a command that reads the catalog: exports left behind the store by an interrupted
  * refresh are regenerated (and temporary files of dead processes removed), so every command
