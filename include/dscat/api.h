@@ -1,13 +1,14 @@
 /*
  * One handle on a catalog for every front end (CLI, HTTP, MCP), in the spirit of libgit2's
- * git_repository: dscat_catalog_open() loads the configuration once, the store is opened when a
- * question first needs it, and the in-memory search index is loaded once and reloaded only when
+ * git_repository: dscat_catalog_open() loads the configuration once, every question reads the
+ * store through the handle, and the in-memory search index is loaded once and reloaded only when
  * the store's generation (or the annotations) changed. Then one function per question, so that
  * every front end answers it the same way, and one renderer (JSON text) for their results.
  *
- * Threads: a dscat_catalog may be shared by several threads (the HTTP server does): the store
- * connection it owns is used under a lock, and searches run on a shared, reference-counted index.
- * Results belong to the caller and are used by one thread at a time.
+ * Threads: a dscat_catalog may be shared by several threads (the HTTP server does): each question
+ * opens a store connection of its own for its duration (a SQLite connection belongs to one
+ * thread), and searches run on a shared, reference-counted index. Results belong to the caller
+ * and are used by one thread at a time.
  *
  * No vendor type crosses this header: JSON comes back as text.
  */
@@ -27,10 +28,13 @@
 typedef struct dscat_catalog dscat_catalog;
 
 /* dscat_catalog_open flags. */
-#define DSCAT_CATALOG_DOTENV 1u /* load <catalog_dir>/.env into the environment first */
-#define DSCAT_CATALOG_NO_CONFIG                                                                    \
-    2u /* annotations only: targets.toml is not read (it may be                                    \
-          missing); dscat_catalog_config() is then NULL */
+/* Load <catalog_dir>/.env into the environment first. */
+#define DSCAT_CATALOG_DOTENV 1u
+/*
+ * Annotations only: targets.toml is not read (it may be missing), dscat_catalog_config() is NULL,
+ * and only dscat_catalog_annotations() and dscat_catalog_annotate() may be asked.
+ */
+#define DSCAT_CATALOG_NO_CONFIG 2u
 
 /*
  * Opens the catalog in catalog_dir, or in the default directory (DSCAT_HOME, ...) when NULL:
@@ -40,17 +44,19 @@ typedef struct dscat_catalog dscat_catalog;
  */
 int dscat_catalog_open(dscat_catalog **out, const char *catalog_dir, unsigned flags,
                        dscat_error *err);
-/* Closes the store and frees the index and the configuration. NULL does nothing. */
+/* Frees the index (searches' results keep their own reference) and the configuration. NULL does
+ * nothing. */
 void dscat_catalog_close(dscat_catalog *cat);
 
 /*
- * Opens the store now, if it is not open yet: 0, or DSCAT_ENOTFOUND ("the catalog is not built
- * yet: run 'dscat refresh' first") or another error. The questions below do it themselves; this
- * lets a front end tell a missing catalog apart before it asks.
+ * Checks that the store can be opened: 0, or DSCAT_ENOTFOUND ("the catalog is not built yet: run
+ * 'dscat refresh' first") or another error. Every question checks this itself; this lets a front
+ * end tell a missing catalog apart before it asks (and before it warns about a stale one).
  */
 int dscat_catalog_ready(dscat_catalog *cat, dscat_error *err);
 
-/* The loaded configuration. Borrowed: valid until dscat_catalog_close(). */
+/* The loaded configuration (NULL with DSCAT_CATALOG_NO_CONFIG). Borrowed: valid until
+ * dscat_catalog_close(). */
 const dscat_config *dscat_catalog_config(const dscat_catalog *cat);
 /* The catalog directory. Borrowed: valid until dscat_catalog_close(). */
 const char *dscat_catalog_path(const dscat_catalog *cat);
@@ -82,7 +88,11 @@ void dscat_hits_free(dscat_hits *h);
 
 /* ---- one table, join paths, differences, annotations -------------------------------------- */
 
-/* dscat_table_lookup on the catalog's store: see include/dscat/find.h for names and errors. */
+/*
+ * dscat_table_lookup on the catalog's store: see include/dscat/find.h for names and errors.
+ * Caller frees with dscat_table_detail_free() and dscat_name_candidates_free(). Thread-safe, as
+ * every question below.
+ */
 int dscat_catalog_table(dscat_table_detail **out, dscat_name_candidates *candidates,
                         dscat_catalog *cat, const char *name, dscat_error *err);
 /* dscat_join_paths_get on the catalog's store. Caller frees with dscat_join_paths_free(). */
@@ -150,7 +160,6 @@ char *dscat_json_status(const dscat_status *s, unsigned flags);
 /* The hits as a JSON array (by_table: with matching_columns). */
 char *dscat_json_hits(const dscat_hits *h, bool by_table, unsigned flags);
 char *dscat_json_diff(const dscat_diff *d, unsigned flags);
-char *dscat_json_query(const dscat_query_result *r, unsigned flags);
 /* A query's rows, one object per row ({column: text or null}): `dscat query --format json`. */
 char *dscat_json_query_rows(const dscat_query_result *r, unsigned flags);
 /* A data refresh: connection_id, tables_refreshed, tables_failed, total_rows, duration_ms,
@@ -161,10 +170,6 @@ char *dscat_json_cache_report(const dscat_cache_report *rep, const char *connect
  * NULL). */
 char *dscat_json_cache_listing(const dscat_cache_listing *l, const dscat_warnings *w,
                                unsigned flags);
-/* [{column, storage, reason}] */
-char *dscat_json_fallbacks(const dscat_fallbacks *f, unsigned flags);
-/* [{schema_name?, table_name?, message}] */
-char *dscat_json_warnings(const dscat_warnings *w, unsigned flags);
 void dscat_string_free(char *s);
 
 /* ---- text helpers for front ends ---------------------------------------------------------- */

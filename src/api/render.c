@@ -406,11 +406,6 @@ char *dscat_json_diff(const dscat_diff *d, unsigned flags)
     return dscat_render_text(dscat_render_diff(d), flags);
 }
 
-char *dscat_json_query(const dscat_query_result *r, unsigned flags)
-{
-    return dscat_render_text(dscat_render_query(r), flags);
-}
-
 char *dscat_json_query_rows(const dscat_query_result *r, unsigned flags)
 {
     return dscat_render_text(dscat_render_query_rows(r), flags);
@@ -426,16 +421,6 @@ char *dscat_json_cache_listing(const dscat_cache_listing *l, const dscat_warning
                                unsigned flags)
 {
     return dscat_render_text(dscat_render_cache_listing(l, w), flags);
-}
-
-char *dscat_json_fallbacks(const dscat_fallbacks *f, unsigned flags)
-{
-    return dscat_render_text(dscat_render_fallbacks(f), flags);
-}
-
-char *dscat_json_warnings(const dscat_warnings *w, unsigned flags)
-{
-    return dscat_render_text(dscat_render_warnings(w), flags);
 }
 
 void dscat_string_free(char *s)
