@@ -358,6 +358,10 @@ static json_t *do_table(session *ss, json_t *args, arg_error *ae, char *fail, si
     dscat_catalog *cat = session_catalog(ss, fail, size);
     if (cat == NULL)
         return NULL;
+    if (dscat_catalog_ready(cat, &err)) { /* not built yet: that, not "Table ... not found" */
+        snprintf(fail, size, "%s", err.message);
+        return NULL;
+    }
     const char *parts[] = {db, schema, table};
     char *name = dscat_join_qualified(parts, 3);
     int rc = name ? dscat_catalog_table(&d, &cands, cat, name, &err)
