@@ -54,6 +54,7 @@ static bool has_structured(const char *version)
 typedef struct session {
     const char *version;
     dscat_catalog *cat; /* opened at the first tool call that needs it */
+    char config[96];    /* what targets.toml was when cat was opened */
 } session;
 
 /*
@@ -270,15 +271,45 @@ static const char *string_arg(json_t *args, const char *name, bool required, arg
     return json_string_value(v);
 }
 
+/* The identity of <dir>/targets.toml (inode, modification time, size) as text. */
+static void config_stamp(const char *dir, char *out, size_t size)
+{
+    char path[4200];
+    struct stat sb;
+    snprintf(path, sizeof(path), "%s/targets.toml", dir);
+    if (stat(path, &sb) != 0)
+        memset(&sb, 0, sizeof(sb));
+    snprintf(out, size, "%llu.%lld.%ld.%lld", (unsigned long long)sb.st_ino,
+             (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec, (long long)sb.st_size);
+}
+
 /*
- * The session's catalog, opened at the first call that needs it (and again after a failure, so
- * that a configuration fixed meanwhile is read); on failure returns a tool error text in *fail.
+ * The session's catalog, opened at the first call that needs it, and again after a failure or
+ * when targets.toml changed, so that every call reads the configuration as it is now (as when
+ * each call loaded it); on failure returns a tool error text in *fail.
  */
 static dscat_catalog *session_catalog(session *ss, char *fail, size_t size)
 {
     dscat_error err = {0};
-    if (ss->cat == NULL && dscat_catalog_open(&ss->cat, NULL, 0, &err))
-        snprintf(fail, size, "%s", err.message);
+    char now[sizeof(ss->config)];
+    if (ss->cat) {
+        config_stamp(dscat_catalog_path(ss->cat), now, sizeof(now));
+        if (strcmp(now, ss->config) != 0) {
+            dscat_catalog_close(ss->cat);
+            ss->cat = NULL;
+        }
+    }
+    if (ss->cat == NULL) {
+        /* the stamp first: a change made while the handle opens is seen at the next call */
+        char *dir = NULL;
+        if (dscat_catalog_dir(&dir, &err) == 0) {
+            config_stamp(dir, ss->config, sizeof(ss->config));
+            dscat_catalog_open(&ss->cat, dir, 0, &err);
+        }
+        if (ss->cat == NULL)
+            snprintf(fail, size, "%s", err.message);
+        free(dir);
+    }
     return ss->cat;
 }
 
