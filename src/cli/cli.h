@@ -79,9 +79,6 @@ void cli_stale_warning(dscat_catalog *cat);
 /* Prints the text and releases it; on an earlier failure prints "out of memory". EXIT_OK/FAIL. */
 int cli_md_print(cli_md *o);
 
-/* Resolves the catalog directory, loads .env and targets.toml. Prints the error itself. */
-int cli_load_config(dscat_config **out);
-
 /* Opens the catalog (loading .env and targets.toml): dscat_catalog_open. Prints the error
  * itself. Caller closes with dscat_catalog_close(). */
 int cli_open_catalog(dscat_catalog **out);

@@ -175,12 +175,13 @@ static int run_demo(const char *dir, const char *home)
         cli_error("cannot write %s: %s", targets, strerror(errno));
         return EXIT_FAIL;
     }
-    dscat_config *cfg = NULL;
+    dscat_catalog *cat = NULL;
     dscat_refresh_report *rep = NULL;
-    if (dscat_config_load(&cfg, catalog, &err) ||
-        dscat_refresh(&rep, cfg, &(dscat_refresh_options){.project = NULL}, &err)) {
+    if (dscat_catalog_open(&cat, catalog, 0, &err) ||
+        dscat_refresh(&rep, dscat_catalog_config(cat), &(dscat_refresh_options){.project = NULL},
+                      &err)) {
         cli_error("%s", err.message);
-        dscat_config_free(cfg);
+        dscat_catalog_close(cat);
         return EXIT_FAIL;
     }
     int rc = EXIT_OK;
@@ -200,7 +201,7 @@ static int run_demo(const char *dir, const char *home)
             rc = EXIT_FAIL;
     }
     dscat_refresh_report_free(rep);
-    dscat_config_free(cfg);
+    dscat_catalog_close(cat);
     return rc;
 }
 

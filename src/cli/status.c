@@ -116,9 +116,10 @@ int cmd_targets(int argc, char **argv)
     int rc = parse_json_flag(argc, argv, "targets", targets_help, &json);
     if (rc >= 0)
         return rc;
-    dscat_config *cfg = NULL;
-    if (cli_load_config(&cfg))
+    dscat_catalog *cat = NULL;
+    if (cli_open_catalog(&cat))
         return EXIT_FAIL;
+    const dscat_config *cfg = dscat_catalog_config(cat);
     json_t *arr = json_array();
     for (size_t i = 0; i < cfg->ntargets; i++) {
         const dscat_target_config *t = &cfg->targets[i];
@@ -168,6 +169,6 @@ int cmd_targets(int argc, char **argv)
         }
     }
     json_decref(arr);
-    dscat_config_free(cfg);
+    dscat_catalog_close(cat);
     return EXIT_OK;
 }
