@@ -3,13 +3,6 @@
  */
 #include "cli/cli.h"
 
-#include "server/render.h"
-
-#include "core/timeutil.h"
-#include "dscat/cache.h"
-#include "dscat/find.h"
-
-#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,14 +49,6 @@ static void maintain(const dscat_config *cfg, dscat_warnings *into)
         return;
     }
     dscat_warnings_free(&w);
-}
-
-/* a + b, releasing b. */
-static json_t *json_array_extend_new(json_t *a, json_t *b)
-{
-    json_array_extend(a, b);
-    json_decref(b);
-    return a;
 }
 
 /* 1234567 as "1,234,567". */
@@ -121,8 +106,9 @@ static void cache_progress(const dscat_cache_progress *p, void *payload)
     pthread_mutex_unlock(&l->lock);
 }
 
-static int cache_refresh(dscat_config *cfg, int argc, char **argv)
+static int cache_refresh(dscat_catalog *cat, int argc, char **argv)
 {
+    const dscat_config *cfg = dscat_catalog_config(cat);
     const char *conn = NULL, *name = NULL;
     bool json = false, all = false;
     for (int i = 0; i < argc; i++) {
@@ -161,29 +147,7 @@ static int cache_refresh(dscat_config *cfg, int argc, char **argv)
     if (rc) {
         cli_error("%s", err.message);
     } else if (json) {
-        json_t *tables = json_array();
-        for (size_t i = 0; i < rep->count; i++) {
-            const dscat_table_sync *t = &rep->tables[i];
-            json_t *o = json_pack("{s:s, s:s, s:b}", "schema_name", t->schema, "table_name",
-                                  t->table, "ok", t->rc == 0);
-            if (t->rc)
-                json_object_set_new(o, "error", json_string(t->error.message));
-            else
-                json_object_update_new(
-                    o, json_pack("{s:I, s:I, s:I, s:s, s:b, s:o}", "rows", (json_int_t)t->rows,
-                                 "bytes", (json_int_t)t->bytes, "duration_ms",
-                                 (json_int_t)t->duration_ms, "version",
-                                 t->version ? t->version : "", "joined", t->joined, "fallbacks",
-                                 dscat_render_fallbacks(&t->fallbacks)));
-            json_array_append_new(tables, o);
-        }
-        cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "connection_id", conn,
-                                 "tables_refreshed", (json_int_t)(rep->count - rep->failed),
-                                 "tables_failed", (json_int_t)rep->failed, "total_rows",
-                                 (json_int_t)rep->total_rows, "duration_ms",
-                                 (json_int_t)rep->duration_ms, "tables", tables, "warnings",
-                                 json_array_extend_new(dscat_render_warnings(&rep->warnings),
-                                                       dscat_render_warnings(&w))));
+        rc = cli_print_json_text(dscat_json_cache_report(rep, conn, &w, DSCAT_JSON_PRETTY));
     } else {
         if (rep->count == 0)
             printf("No cached tables in %s (use --include-uncached to cache all its tables)\n",
@@ -209,8 +173,9 @@ static int cache_refresh(dscat_config *cfg, int argc, char **argv)
     return rc ? EXIT_FAIL : EXIT_OK;
 }
 
-static int cache_ls(dscat_config *cfg, int argc, char **argv)
+static int cache_ls(dscat_catalog *cat, int argc, char **argv)
 {
+    const dscat_config *cfg = dscat_catalog_config(cat);
     const char *conn = NULL;
     bool json = false;
     for (int i = 0; i < argc; i++) {
@@ -225,37 +190,20 @@ static int cache_ls(dscat_config *cfg, int argc, char **argv)
     maintain(cfg, &w);
     dscat_cache_listing l;
     dscat_error err = {0};
-    if (dscat_cache_list(&l, cfg, conn, &err)) {
+    if (dscat_catalog_cache_list(&l, cat, conn, &err)) {
         cli_error("%s", err.message);
         dscat_warnings_free(&w);
         return EXIT_FAIL;
     }
     if (json) {
-        json_t *tables = json_array(), *pending = json_array();
-        for (size_t i = 0; i < l.count; i++) {
-            const dscat_cached_table *t = &l.tables[i];
-            char when[40];
-            dscat_format_utc_iso(t->last_sync_us, when, sizeof(when));
-            json_array_append_new(
-                tables, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:o}", "connection_id",
-                                  t->connection_id, "schema_name", t->schema, "table_name",
-                                  t->table, "version", t->version, "path", t->path, "rows",
-                                  (json_int_t)t->rows, "bytes", (json_int_t)t->bytes, "last_sync",
-                                  when, "fallbacks", dscat_render_fallbacks(&t->fallbacks)));
-        }
-        for (size_t i = 0; i < l.npending; i++)
-            json_array_append_new(pending, json_pack("{s:s, s:s, s:i}", "path", l.pending[i].path,
-                                                     "delete_after", l.pending[i].delete_after,
-                                                     "retry_count", l.pending[i].retry_count));
-        cli_print_json(json_pack("{s:o, s:o, s:o}", "tables", tables, "pending_deletions", pending,
-                                 "warnings", dscat_render_warnings(&w)));
+        cli_print_json_text(dscat_json_cache_listing(&l, &w, DSCAT_JSON_PRETTY));
     } else {
         if (l.count == 0)
             printf("No cached tables.\n");
         for (size_t i = 0; i < l.count; i++) {
             const dscat_cached_table *t = &l.tables[i];
             char when[40];
-            dscat_format_local(t->last_sync_us, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
+            dscat_time_local(t->last_sync_us, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
             printf("%s %s.%s: version %s, %lld rows, %lld bytes, synced %s\n", t->connection_id,
                    t->schema, t->table, t->version, (long long)t->rows, (long long)t->bytes, when);
             for (size_t k = 0; k < t->fallbacks.count; k++)
@@ -273,8 +221,9 @@ static int cache_ls(dscat_config *cfg, int argc, char **argv)
     return EXIT_OK;
 }
 
-static int cache_purge(dscat_config *cfg, int argc, char **argv)
+static int cache_purge(dscat_catalog *cat, int argc, char **argv)
 {
+    const dscat_config *cfg = dscat_catalog_config(cat);
     if (argc < 1 || argc > 2)
         return cli_usage("cache", "cache purge needs CONN [SCHEMA.TABLE]");
     char *schema = NULL, *table = NULL;
@@ -303,13 +252,13 @@ int cmd_cache(int argc, char **argv)
     const char *sub = argv[1];
     if (strcmp(sub, "refresh") && strcmp(sub, "ls") && strcmp(sub, "purge"))
         return cli_usage("cache", "unknown subcommand '%s'", sub);
-    dscat_config *cfg = NULL;
-    if (cli_load_config(&cfg))
+    dscat_catalog *cat = NULL;
+    if (cli_open_catalog(&cat))
         return EXIT_FAIL;
-    int rc = strcmp(sub, "refresh") == 0 ? cache_refresh(cfg, argc - 2, argv + 2)
-             : strcmp(sub, "ls") == 0    ? cache_ls(cfg, argc - 2, argv + 2)
-                                         : cache_purge(cfg, argc - 2, argv + 2);
-    dscat_config_free(cfg);
+    int rc = strcmp(sub, "refresh") == 0 ? cache_refresh(cat, argc - 2, argv + 2)
+             : strcmp(sub, "ls") == 0    ? cache_ls(cat, argc - 2, argv + 2)
+                                         : cache_purge(cat, argc - 2, argv + 2);
+    dscat_catalog_close(cat);
     return rc;
 }
 
@@ -333,25 +282,16 @@ int cmd_query(int argc, char **argv)
         return cli_usage("query", "give the SQL to run");
     if (strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "csv"))
         return cli_usage("query", "--format must be table, json or csv");
-    dscat_config *cfg = NULL;
-    if (cli_load_config(&cfg))
+    dscat_catalog *cat = NULL;
+    if (cli_open_catalog(&cat))
         return EXIT_FAIL;
     dscat_query_result r;
     dscat_error err = {0};
-    int rc = dscat_cache_query(&r, cfg, sql, 0, &err);
+    int rc = dscat_catalog_query(&r, cat, sql, 0, &err);
     if (rc) {
         cli_error("%s", err.message);
     } else if (strcmp(format, "json") == 0) {
-        json_t *rows = json_array();
-        for (size_t i = 0; i < r.nrows; i++) {
-            json_t *o = json_object();
-            for (size_t c = 0; c < r.ncolumns; c++) {
-                const char *v = r.cells[i * r.ncolumns + c];
-                json_object_set_new(o, r.columns[c], v ? json_string(v) : json_null());
-            }
-            json_array_append_new(rows, o);
-        }
-        cli_print_json(rows);
+        rc = cli_print_json_text(dscat_json_query_rows(&r, DSCAT_JSON_PRETTY));
     } else if (strcmp(format, "csv") == 0) {
         for (size_t c = 0; c < r.ncolumns; c++) {
             cli_csv_field(r.columns[c]);
@@ -390,6 +330,6 @@ int cmd_query(int argc, char **argv)
                (long long)r.duration_ms);
     }
     dscat_query_result_free(&r);
-    dscat_config_free(cfg);
+    dscat_catalog_close(cat);
     return rc ? EXIT_FAIL : EXIT_OK;
 }

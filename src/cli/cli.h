@@ -5,10 +5,7 @@
 #ifndef DSCAT_CLI_H
 #define DSCAT_CLI_H
 
-#include "dscat/catalog.h"
-#include "dscat/config.h"
-
-#include "core/buf.h"
+#include "dscat/api.h"
 
 #include <jansson.h>
 
@@ -36,19 +33,20 @@ void cli_csv_field(const char *s);
  * The first failed append (out of memory) is kept in rc and later appends do nothing.
  */
 typedef struct cli_md {
-    dscat_buf out;
+    char *ptr;
+    size_t len, cap;
     int rc;
 } cli_md;
 
 #define CLI_MD_INIT                                                                                \
     {                                                                                              \
-        DSCAT_BUF_INIT, 0                                                                          \
+        NULL, 0, 0, 0                                                                              \
     }
 
 /* Appends s as it is: Markdown syntax written by dscat itself. */
 void cli_md_puts(cli_md *o, const char *s);
 void cli_md_printf(cli_md *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends a name, comment or value as literal Markdown text (dscat_text_md_escape); NULL is "". */
+/* Appends a name, comment or value as literal Markdown text (dscat_text_markdown); NULL is "". */
 void cli_md_text(cli_md *o, const char *s);
 /*
  * Appends the first `width` characters of s as literal Markdown text: the cut is made on the
@@ -57,7 +55,7 @@ void cli_md_text(cli_md *o, const char *s);
  */
 void cli_md_cut(cli_md *o, const char *s, size_t width, const char *more);
 /*
- * Appends the n parts (NULL ones left out) as one qualified name (dscat_text_qualified: parts
+ * Appends the n parts (NULL ones left out) as one qualified name (dscat_text_qualified_name: parts
  * holding a dot, a quote or white space in double quotes), as one piece of literal Markdown text.
  * Every table reference in human output is written this way: db.schema.table[.column].
  */
@@ -68,21 +66,26 @@ void cli_md_name(cli_md *o, const char *const *parts, size_t n);
  */
 const char *cli_ref_database(const char *database, const char *schema, const char *ref_schema);
 /*
- * Appends fk_references ("schema.table.column", several joined by ", ") of a column of
- * database.schema as qualified names "db.schema.table.column". A reference whose parts hold dots
- * of their own cannot be split and is appended as it is. Returns 0 or DSCAT_ENOMEM.
+ * fk_references ("schema.table.column", several joined by ", ") of a column of database.schema
+ * as qualified names "db.schema.table.column". A reference whose parts hold dots of their own
+ * cannot be split and is kept as it is. Caller frees with free(); NULL when out of memory.
  */
-int cli_qualified_refs(dscat_buf *out, const char *database, const char *schema, const char *refs);
+char *cli_qualified_refs(const char *database, const char *schema, const char *refs);
 /*
  * Prints the older tool's stale warning on stderr ("WARNING: Catalog is N days old. ...", then
  * a blank line) when the catalog is STALE by the rule of `dscat status`; nothing otherwise.
  */
-void cli_stale_warning(const dscat_config *cfg);
+void cli_stale_warning(dscat_catalog *cat);
 /* Prints the text and releases it; on an earlier failure prints "out of memory". EXIT_OK/FAIL. */
 int cli_md_print(cli_md *o);
 
-/* Resolves the catalog directory, loads .env and targets.toml. Prints the error itself. */
-int cli_load_config(dscat_config **out);
+/* Opens the catalog (loading .env and targets.toml): dscat_catalog_open. Prints the error
+ * itself. Caller closes with dscat_catalog_close(). */
+int cli_open_catalog(dscat_catalog **out);
+
+/* Prints JSON text made by a dscat_json_* function with DSCAT_JSON_PRETTY on stdout and frees
+ * it; NULL (out of memory) prints an error. Returns EXIT_OK or EXIT_FAIL. */
+int cli_print_json_text(char *text);
 
 int cmd_refresh(int argc, char **argv);
 int cmd_status(int argc, char **argv);

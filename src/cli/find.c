@@ -3,12 +3,6 @@
  */
 #include "cli/cli.h"
 
-#include "server/render.h"
-
-#include "dscat/find.h"
-
-#include "core/text.h"
-
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,29 +17,32 @@ static const char find_help[] =
     "name, +2 column name, +1 database, +1 each schema, type, comment, annotation; relevance adds\n"
     "+2 for a primary key, +1 for a foreign key.\n";
 
-/* Opens the store read-only; prints the error (a missing store as NOT BUILT advice). */
-static int open_store(dscat_store **st, dscat_config **cfg)
+/*
+ * Opens the catalog and checks that its store is built; prints the error (a missing store as
+ * NOT BUILT advice), then, with warn, the stale warning when there is one.
+ */
+static int open_built(dscat_catalog **cat, bool warn)
 {
-    if (cli_load_config(cfg))
-        return EXIT_FAIL;
     dscat_error err = {0};
-    if (dscat_store_open(st, (*cfg)->catalog_dir, DSCAT_STORE_READ, &err)) {
-        if (err.code == DSCAT_ENOTFOUND)
-            cli_error("the catalog is not built yet: run 'dscat refresh' first");
-        else
-            cli_error("%s", err.message);
-        dscat_config_free(*cfg);
-        *cfg = NULL;
+    if (cli_open_catalog(cat))
+        return EXIT_FAIL;
+    if (dscat_catalog_ready(*cat, &err)) {
+        cli_error("%s", err.message);
+        dscat_catalog_close(*cat);
+        *cat = NULL;
         return EXIT_FAIL;
     }
+    if (warn)
+        cli_stale_warning(*cat);
     return EXIT_OK;
 }
 
-void cli_stale_warning(const dscat_config *cfg)
+void cli_stale_warning(dscat_catalog *cat)
 {
+    const dscat_config *cfg = dscat_catalog_config(cat);
     dscat_status *s = NULL;
     dscat_error err = {0};
-    if (dscat_status_get_state(&s, cfg, &err) == 0 && s->state == DSCAT_STATE_STALE) {
+    if (dscat_catalog_status(&s, cat, true, &err) == 0 && s->state == DSCAT_STATE_STALE) {
         /* the older tool's words for an old catalog; what else made status STALE, said plainly */
         if (s->age_days >= cfg->settings.stale_after_days)
             fprintf(stderr,
@@ -82,28 +79,30 @@ static void thousands(char *out, size_t size, long long n)
  * column lists every column of the table that matched a keyword itself (uncut), or the best
  * column when the table matched by its name, database, schema or annotations only.
  */
-static int print_table(const dscat_search_result *r, bool by_table)
+static int print_table(const dscat_hits *r, bool by_table)
 {
     if (r->count == 0) {
         printf("No matches found.\n");
         return EXIT_OK;
     }
     cli_md o = CLI_MD_INIT;
-    dscat_buf full = DSCAT_BUF_INIT;
     cli_md_puts(&o, by_table ? "| Table | Matching Columns | Type | Keys | FK References | Rows | "
                                "Score |\n|-------|------------------|------|------|---------------|"
                                "------|-------|\n"
                              : "| Table | Column | Type | Keys | FK References | Rows | Score |\n"
                                "|-------|--------|------|------|---------------|------|-------|\n");
     for (size_t i = 0; i < r->count && o.rc == 0; i++) {
-        const dscat_search_hit *h = &r->hits[i];
+        const dscat_search_hit *h = &r->items[i];
         char rows[40];
-        dscat_buf_reset(&full);
         const char *name[] = {h->database, h->schema, h->table_name};
-        if ((o.rc = dscat_text_qualified(&full, name, 3)))
+        char *full = dscat_text_qualified_name(name, 3);
+        if (full == NULL) {
+            o.rc = DSCAT_ENOMEM;
             break;
+        }
         cli_md_puts(&o, "| ");
-        cli_md_cut(&o, dscat_buf_cstr(&full), 30, NULL);
+        cli_md_cut(&o, full, 30, NULL);
+        dscat_string_free(full);
         cli_md_puts(&o, " | ");
         if (by_table && h->matching_columns && *h->matching_columns)
             cli_md_text(&o, h->matching_columns); /* every one, uncut */
@@ -115,13 +114,14 @@ static int print_table(const dscat_search_result *r, bool by_table)
                         : h->is_primary_key                    ? " | PK | "
                         : h->is_foreign_key                    ? " | FK | "
                                                                : " | - | ");
-        dscat_buf_reset(&full);
+        char *refs = NULL;
         if (h->fk_references[0] == '\0')
             cli_md_puts(&o, "-");
-        else if ((o.rc = cli_qualified_refs(&full, h->database, h->schema, h->fk_references)))
-            break;
+        else if ((refs = cli_qualified_refs(h->database, h->schema, h->fk_references)) == NULL)
+            o.rc = DSCAT_ENOMEM;
         else
-            cli_md_cut(&o, dscat_buf_cstr(&full), 30, "...");
+            cli_md_cut(&o, refs, 30, "...");
+        free(refs);
         if (h->row_count_estimate == DSCAT_NULL_ESTIMATE || h->row_count_estimate == 0)
             snprintf(rows, sizeof(rows), "-");
         else
@@ -129,7 +129,6 @@ static int print_table(const dscat_search_result *r, bool by_table)
         cli_md_printf(&o, " | %s | %d |\n", rows, h->relevance);
     }
     cli_md_printf(&o, "\n%zu results (searched %zu columns)\n", r->count, r->searched);
-    dscat_buf_free(&full);
     return cli_md_print(&o);
 }
 
@@ -140,13 +139,13 @@ static void csv_field(const char *s, bool last)
     putchar(last ? '\n' : ',');
 }
 
-static void print_csv(const dscat_search_result *r, bool by_table)
+static void print_csv(const dscat_hits *r, bool by_table)
 {
     printf("target,database,schema,table_name,column_name,data_type,is_primary_key,"
            "is_foreign_key,fk_references,row_count_estimate,relevance%s\n",
            by_table ? ",matching_columns" : "");
     for (size_t i = 0; i < r->count; i++) {
-        const dscat_search_hit *h = &r->hits[i];
+        const dscat_search_hit *h = &r->items[i];
         char rows[32] = "", rel[16];
         if (h->row_count_estimate != DSCAT_NULL_ESTIMATE)
             snprintf(rows, sizeof(rows), "%lld", (long long)h->row_count_estimate);
@@ -217,36 +216,24 @@ int cmd_find(int argc, char **argv)
     }
     o.keywords = kws;
     o.nkeywords = nk;
-    dscat_config *cfg = NULL;
-    dscat_store *st = NULL;
-    dscat_search_index *idx = NULL;
-    dscat_search_result r = {0};
+    dscat_catalog *cat = NULL;
+    dscat_hits *r = NULL;
     dscat_error err = {0};
-    int rc = open_store(&st, &cfg);
-    if (rc == 0)
-        cli_stale_warning(cfg);
-    if (rc == 0 &&
-        (dscat_search_index_open(&idx, st, cfg->catalog_dir, DSCAT_SEARCH_INDEX_WRITE, &err) ||
-         dscat_search(&r, idx, &o, &err))) {
+    int rc = open_built(&cat, true);
+    if (rc == 0 && dscat_catalog_search(&r, cat, &o, &err)) {
         cli_error("%s", err.message);
         rc = EXIT_FAIL;
-    }
-    if (rc == 0) {
+    } else if (rc == 0) {
         if (strcmp(format, "json") == 0) {
-            json_t *arr = json_array();
-            for (size_t i = 0; i < r.count; i++)
-                json_array_append_new(arr, dscat_render_hit(&r.hits[i], o.by_table));
-            cli_print_json(arr);
+            rc = cli_print_json_text(dscat_json_hits(r, o.by_table, DSCAT_JSON_PRETTY));
         } else if (strcmp(format, "csv") == 0) {
-            print_csv(&r, o.by_table);
+            print_csv(r, o.by_table);
         } else {
-            rc = print_table(&r, o.by_table);
+            rc = print_table(r, o.by_table);
         }
     }
-    dscat_search_result_free(&r);
-    dscat_search_index_free(idx);
-    dscat_store_close(st);
-    dscat_config_free(cfg);
+    dscat_hits_free(r);
+    dscat_catalog_close(cat);
     free(kws);
     return rc;
 }
@@ -314,11 +301,11 @@ static int print_detail(const dscat_table_detail *d)
         cli_md_text(&o, c->column_type && *c->column_type ? c->column_type : c->data_type);
         cli_md_printf(&o, " | %s | %s | %s | ", c->nullable ? "yes" : "no", yes(c->is_primary_key),
                       yes(c->is_foreign_key));
-        dscat_buf refs = DSCAT_BUF_INIT;
-        if (o.rc == 0)
-            o.rc = cli_qualified_refs(&refs, d->database, d->schema, c->fk_references);
-        cli_md_text(&o, dscat_buf_cstr(&refs));
-        dscat_buf_free(&refs);
+        char *refs = cli_qualified_refs(d->database, d->schema, c->fk_references);
+        if (refs == NULL && o.rc == 0)
+            o.rc = DSCAT_ENOMEM;
+        cli_md_text(&o, refs);
+        free(refs);
         cli_md_puts(&o, " | ");
         cli_md_text(&o, c->comment);
         cli_md_puts(&o, " |\n");
@@ -356,15 +343,13 @@ int cmd_table(int argc, char **argv)
     }
     if (argc != 2)
         return cli_usage("table", "give exactly one table name");
-    dscat_config *cfg = NULL;
-    dscat_store *st = NULL;
-    if (open_store(&st, &cfg))
+    dscat_catalog *cat = NULL;
+    if (open_built(&cat, true))
         return EXIT_FAIL;
-    cli_stale_warning(cfg);
     dscat_table_detail *d = NULL;
     dscat_name_candidates cands;
     dscat_error err = {0};
-    int rc = dscat_table_lookup(&d, &cands, st, cfg->catalog_dir, argv[1], &err);
+    int rc = dscat_catalog_table(&d, &cands, cat, argv[1], &err);
     if (rc == DSCAT_ECONFLICT) {
         cli_error("%s; name one of these:", err.message);
         for (size_t i = 0; i < cands.count; i++)
@@ -376,8 +361,7 @@ int cmd_table(int argc, char **argv)
     }
     dscat_name_candidates_free(&cands);
     dscat_table_detail_free(d);
-    dscat_store_close(st);
-    dscat_config_free(cfg);
+    dscat_catalog_close(cat);
     return rc ? EXIT_FAIL : EXIT_OK;
 }
 
@@ -411,22 +395,19 @@ int cmd_joins(int argc, char **argv)
     }
     if (argc != 2)
         return cli_usage("joins", "give exactly one table name");
-    dscat_config *cfg = NULL;
-    dscat_store *st = NULL;
-    if (open_store(&st, &cfg))
+    dscat_catalog *cat = NULL;
+    if (open_built(&cat, true))
         return EXIT_FAIL;
-    cli_stale_warning(cfg);
     dscat_join_paths j;
     dscat_error err = {0};
-    int rc = dscat_join_paths_get(&j, st, argv[1], &err);
+    int rc = dscat_catalog_joins(&j, cat, argv[1], &err);
     if (rc) {
         cli_error("%s", err.message);
     } else {
         rc = print_joins(&j, argv[1]) ? DSCAT_ENOMEM : 0;
         dscat_join_paths_free(&j);
     }
-    dscat_store_close(st);
-    dscat_config_free(cfg);
+    dscat_catalog_close(cat);
     return rc ? EXIT_FAIL : EXIT_OK;
 }
 
@@ -455,28 +436,17 @@ int cmd_diff(int argc, char **argv)
     }
     if (strcmp(format, "md") && strcmp(format, "json"))
         return cli_usage("diff", "--format must be md or json");
-    dscat_config *cfg = NULL;
-    dscat_store *st = NULL;
-    if (open_store(&st, &cfg))
+    dscat_catalog *cat = NULL;
+    if (open_built(&cat, false))
         return 2;
     dscat_diff d;
     dscat_error err = {0};
-    int rc = dscat_diff_get(&d, st, target, scans[0], scans[1], &err);
+    int rc = dscat_catalog_diff(&d, cat, target, scans[0], scans[1], &err);
     if (rc) {
         cli_error("%s", err.message);
         rc = 2;
     } else if (strcmp(format, "json") == 0) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < d.count; i++) {
-            const dscat_change *c = &d.changes[i];
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?}", "change",
-                                                 c->kind, "database", c->database, "schema",
-                                                 c->schema, "table", c->table_name, "column",
-                                                 c->column_name, "detail", c->detail));
-        }
-        cli_print_json(json_pack("{s:s, s:I, s:I, s:o}", "target", d.target, "from_scan",
-                                 (json_int_t)d.from_scan, "to_scan", (json_int_t)d.to_scan,
-                                 "changes", arr));
+        cli_print_json_text(dscat_json_diff(&d, DSCAT_JSON_PRETTY));
         rc = d.count ? 1 : 0;
     } else {
         cli_md o = CLI_MD_INIT;
@@ -500,8 +470,7 @@ int cmd_diff(int argc, char **argv)
         rc = cli_md_print(&o) ? 2 : d.count ? 1 : 0;
     }
     dscat_diff_free(&d);
-    dscat_store_close(st);
-    dscat_config_free(cfg);
+    dscat_catalog_close(cat);
     return rc;
 }
 
@@ -515,22 +484,22 @@ int cmd_annotate(int argc, char **argv)
     }
     if (argc != 4)
         return cli_usage("annotate", "give TABLE TYPE CONTENT");
-    char *dir = NULL;
+    dscat_catalog *cat = NULL;
     dscat_error err = {0};
-    if (dscat_catalog_dir(&dir, &err)) {
+    if (dscat_catalog_open(&cat, NULL, DSCAT_CATALOG_NO_CONFIG, &err)) {
         cli_error("%s", err.message);
         return EXIT_FAIL;
     }
     dscat_annotation a;
     char *file = NULL;
-    int rc = dscat_annotation_add(&a, &file, dir, argv[1], argv[2], argv[3], &err);
+    int rc = dscat_catalog_annotate(&a, &file, cat, argv[1], argv[2], argv[3], &err);
     if (rc)
         cli_error("%s", err.message);
     else
         printf("Added %s %s to %s in %s\n", a.type, a.id, a.table, file);
     dscat_annotation_clear(&a);
     free(file);
-    free(dir);
+    dscat_catalog_close(cat);
     return rc ? EXIT_FAIL : EXIT_OK;
 }
 
@@ -543,14 +512,14 @@ int cmd_annotations(int argc, char **argv)
     }
     if (argc > 2)
         return cli_usage("annotations", "give at most one table");
-    char *dir = NULL;
+    dscat_catalog *cat = NULL;
     dscat_error err = {0};
-    if (dscat_catalog_dir(&dir, &err)) {
+    if (dscat_catalog_open(&cat, NULL, DSCAT_CATALOG_NO_CONFIG, &err)) {
         cli_error("%s", err.message);
         return EXIT_FAIL;
     }
     dscat_annotation_list l;
-    int rc = dscat_annotations_read(&l, dir, argc == 2 ? argv[1] : NULL, &err);
+    int rc = dscat_catalog_annotations(&l, cat, argc == 2 ? argv[1] : NULL, &err);
     if (rc) {
         cli_error("%s", err.message);
     } else {
@@ -566,6 +535,6 @@ int cmd_annotations(int argc, char **argv)
         }
         dscat_annotation_list_free(&l);
     }
-    free(dir);
+    dscat_catalog_close(cat);
     return rc ? EXIT_FAIL : EXIT_OK;
 }

@@ -128,19 +128,24 @@ bool cli_is_help(const char *arg)
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
 }
 
-int cli_load_config(dscat_config **out)
+int cli_open_catalog(dscat_catalog **out)
 {
     dscat_error err = {0};
-    char *dir = NULL;
-    int rc = dscat_catalog_dir(&dir, &err);
-    if (rc == 0)
-        rc = dscat_dotenv_load(dir, &err);
-    if (rc == 0)
-        rc = dscat_config_load(out, dir, &err);
+    int rc = dscat_catalog_open(out, NULL, DSCAT_CATALOG_DOTENV, &err);
     if (rc)
         cli_error("%s", err.message);
-    free(dir);
     return rc;
+}
+
+int cli_print_json_text(char *text)
+{
+    if (text == NULL) {
+        cli_error("out of memory");
+        return EXIT_FAIL;
+    }
+    puts(text);
+    dscat_string_free(text);
+    return EXIT_OK;
 }
 
 /*

@@ -160,11 +160,12 @@ int cmd_refresh(int argc, char **argv)
         rc = cli_usage("refresh", "--depth must be metadata or profile");
         goto done;
     }
-    dscat_config *cfg = NULL;
-    if (cli_load_config(&cfg)) {
+    dscat_catalog *cat = NULL;
+    if (cli_open_catalog(&cat)) {
         rc = EXIT_FAIL;
         goto done;
     }
+    const dscat_config *cfg = dscat_catalog_config(cat);
     bool profile = depth ? strcmp(depth, "profile") == 0 : cfg->settings.profile_by_default;
     live l = {.lock = PTHREAD_MUTEX_INITIALIZER,
               .targets = ntargets ? ntargets : cfg->ntargets,
@@ -198,7 +199,7 @@ int cmd_refresh(int argc, char **argv)
             rc = EXIT_FAIL;
     }
     dscat_refresh_report_free(rep);
-    dscat_config_free(cfg);
+    dscat_catalog_close(cat);
 done:
     free(targets);
     return rc;

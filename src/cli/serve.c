@@ -37,14 +37,14 @@ int cmd_serve(int argc, char **argv)
         else
             return cli_usage("serve", "unexpected argument '%s'", argv[i]);
     }
-    dscat_config *cfg = NULL;
-    if (cli_load_config(&cfg))
+    dscat_catalog *cat = NULL;
+    if (cli_open_catalog(&cat))
         return EXIT_FAIL;
     dscat_error err = {0};
     dscat_http_options o = {.listen = listen, .ready = ready};
-    int rc = dscat_http_serve(cfg, &o, &err);
+    int rc = dscat_http_serve(cat, &o, &err);
     if (rc)
         cli_error("%s", err.message);
-    dscat_config_free(cfg);
+    dscat_catalog_close(cat);
     return rc ? EXIT_FAIL : EXIT_OK;
 }

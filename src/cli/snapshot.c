@@ -3,10 +3,7 @@
  */
 #include "cli/cli.h"
 
-#include "core/alloc.h"
-
 #include <dirent.h>
-#include <duckdb.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,82 +31,24 @@ static const char demo_help[] =
 /* The first line of the demo's targets.toml: how a DSCAT_HOME holding a demo is recognised. */
 static const char demo_mark[] = "# The demo target: a SQLite file made by dscat demo.\n";
 
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Tables and columns in a snapshot's metadata.parquet, read through DuckDB. */
-static int parquet_counts(const char *path, long *tables, long *columns)
-{
-    duckdb_database db = NULL;
-    duckdb_connection con = NULL;
-    duckdb_result res;
-    int rc = -1;
-    if (duckdb_open(NULL, &db) == DuckDBError || duckdb_connect(db, &con) == DuckDBError)
-        goto done;
-    char sql[8192];
-    char quoted[4096];
-    size_t k = 0;
-    for (const char *p = path; *p && k + 2 < sizeof(quoted); p++) {
-        if (*p == '\'')
-            quoted[k++] = '\'';
-        quoted[k++] = *p;
-    }
-    quoted[k] = '\0';
-    snprintf(sql, sizeof(sql),
-             "SELECT count(DISTINCT (target, \"database\", \"schema\", table_name)), count(*) "
-             "FROM read_parquet('%s')",
-             quoted);
-    if (duckdb_query(con, sql, &res) == DuckDBError) {
-        duckdb_destroy_result(&res);
-        goto done;
-    }
-    *tables = (long)duckdb_value_int64(&res, 0, 0);
-    *columns = (long)duckdb_value_int64(&res, 1, 0);
-    duckdb_destroy_result(&res);
-    rc = 0;
-done:
-    if (con)
-        duckdb_disconnect(&con);
-    if (db)
-        duckdb_close(&db);
-    return rc;
-}
-
 static int list_snapshots(const char *root)
 {
-    char base[4096];
-    snprintf(base, sizeof(base), "%s/artifacts/catalog", root);
-    DIR *d = opendir(base);
-    char **names = NULL;
-    size_t n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, "snapshot_", 9) != 0)
-            continue;
-        char **grown = realloc(names, (n + 1) * sizeof(char *));
-        if (grown == NULL)
-            break;
-        names = grown;
-        names[n++] = strdup(e->d_name);
+    dscat_snapshot_list l;
+    dscat_error err = {0};
+    if (dscat_snapshots_list(&l, root, &err)) {
+        cli_error("%s", err.message);
+        return EXIT_FAIL;
     }
-    if (d)
-        closedir(d);
-    if (n == 0)
+    if (l.count == 0)
         printf("No catalog snapshots found.\n");
-    qsort(names, n, sizeof(char *), name_cmp);
-    for (size_t i = 0; i < n; i++) {
-        char path[8192];
-        long tables = 0, columns = 0;
-        snprintf(path, sizeof(path), "%s/%s/metadata.parquet", base, names[i]);
-        if (access(path, R_OK) == 0 && parquet_counts(path, &tables, &columns) == 0)
-            printf("  %s: %ld tables, %ld columns\n", names[i], tables, columns);
+    for (size_t i = 0; i < l.count; i++) {
+        const dscat_snapshot_info *s = &l.items[i];
+        if (s->has_metadata)
+            printf("  %s: %ld tables, %ld columns\n", s->name, s->tables, s->columns);
         else
-            printf("  %s: (no metadata)\n", names[i]);
-        free(names[i]);
+            printf("  %s: (no metadata)\n", s->name);
     }
-    free(names);
+    dscat_snapshot_list_free(&l);
     return EXIT_OK;
 }
 
@@ -139,28 +78,19 @@ int cmd_snapshot(int argc, char **argv)
     }
     printf("Project: %s\n", root);
     int rc = EXIT_OK;
-    dscat_config *cfg = NULL;
-    dscat_store *st = NULL;
+    dscat_catalog *cat = NULL;
     char *dir = NULL;
     long tables = 0, columns = 0;
     if (list) {
         rc = list_snapshots(root);
         goto done;
     }
-    if (cli_load_config(&cfg)) {
+    if (cli_open_catalog(&cat)) {
         rc = EXIT_FAIL;
         goto done;
     }
-    if (filter && dscat_config_target(cfg, filter) == NULL) {
-        cli_error("No data found for target '%s'", filter);
-        rc = EXIT_FAIL;
-        goto done;
-    }
-    if (dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_READ, &err) ||
-        dscat_snapshot_write(st, cfg->catalog_dir, root, filter, &dir, &tables, &columns, &err)) {
-        cli_error("%s", err.code == DSCAT_ENOTFOUND
-                            ? "the catalog is not built yet: run dscat refresh first"
-                            : err.message);
+    if (dscat_catalog_snapshot(&dir, &tables, &columns, cat, root, filter, &err)) {
+        cli_error("%s", err.message);
         rc = EXIT_FAIL;
         goto done;
     }
@@ -168,8 +98,7 @@ int cmd_snapshot(int argc, char **argv)
 done:
     free(dir);
     free(root);
-    dscat_store_close(st);
-    dscat_config_free(cfg);
+    dscat_catalog_close(cat);
     return rc;
 }
 
@@ -246,12 +175,13 @@ static int run_demo(const char *dir, const char *home)
         cli_error("cannot write %s: %s", targets, strerror(errno));
         return EXIT_FAIL;
     }
-    dscat_config *cfg = NULL;
+    dscat_catalog *cat = NULL;
     dscat_refresh_report *rep = NULL;
-    if (dscat_config_load(&cfg, catalog, &err) ||
-        dscat_refresh(&rep, cfg, &(dscat_refresh_options){.project = NULL}, &err)) {
+    if (dscat_catalog_open(&cat, catalog, 0, &err) ||
+        dscat_refresh(&rep, dscat_catalog_config(cat), &(dscat_refresh_options){.project = NULL},
+                      &err)) {
         cli_error("%s", err.message);
-        dscat_config_free(cfg);
+        dscat_catalog_close(cat);
         return EXIT_FAIL;
     }
     int rc = EXIT_OK;
@@ -271,7 +201,7 @@ static int run_demo(const char *dir, const char *home)
             rc = EXIT_FAIL;
     }
     dscat_refresh_report_free(rep);
-    dscat_config_free(cfg);
+    dscat_catalog_close(cat);
     return rc;
 }
 

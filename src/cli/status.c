@@ -3,10 +3,6 @@
  */
 #include "cli/cli.h"
 
-#include "server/render.h"
-
-#include "core/timeutil.h"
-
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +48,7 @@ static void print_status_human(const dscat_status *s)
         printf("Run 'dscat refresh' to build the catalog.\n");
     } else {
         char when[64];
-        dscat_format_local(s->last_updated_us, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
+        dscat_time_local(s->last_updated_us, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
         printf("Last updated: %s\n", when);
         printf("Age: %.1f days (oldest target scan)\n", s->age_days);
         if (s->generation != s->exports_generation)
@@ -70,7 +66,7 @@ static void print_status_human(const dscat_status *s)
         const dscat_target_status *t = &s->per_target[i];
         char when[64] = "never";
         if (t->last_success_us != DSCAT_STATUS_NEVER)
-            dscat_format_local(t->last_success_us, "%Y-%m-%d %H:%M", when, sizeof(when));
+            dscat_time_local(t->last_success_us, "%Y-%m-%d %H:%M", when, sizeof(when));
         printf("  %s: %s, last successful scan %s", t->target,
                t->status ? t->status : "not scanned", when);
         if (t->last_problem)
@@ -85,23 +81,23 @@ int cmd_status(int argc, char **argv)
     int rc = parse_json_flag(argc, argv, "status", status_help, &json);
     if (rc >= 0)
         return rc;
-    dscat_config *cfg = NULL;
-    if (cli_load_config(&cfg))
+    dscat_catalog *cat = NULL;
+    if (cli_open_catalog(&cat))
         return EXIT_FAIL;
     dscat_status *s = NULL;
     dscat_error err = {0};
-    if (dscat_status_get(&s, cfg, &err)) {
+    if (dscat_catalog_status(&s, cat, false, &err)) {
         cli_error("%s", err.message);
-        dscat_config_free(cfg);
+        dscat_catalog_close(cat);
         return EXIT_FAIL;
     }
     if (json)
-        cli_print_json(dscat_render_status(s));
+        cli_print_json_text(dscat_json_status(s, DSCAT_JSON_PRETTY));
     else
         print_status_human(s);
     rc = exit_for(s->state);
     dscat_status_free(s);
-    dscat_config_free(cfg);
+    dscat_catalog_close(cat);
     return rc;
 }
 
@@ -120,9 +116,10 @@ int cmd_targets(int argc, char **argv)
     int rc = parse_json_flag(argc, argv, "targets", targets_help, &json);
     if (rc >= 0)
         return rc;
-    dscat_config *cfg = NULL;
-    if (cli_load_config(&cfg))
+    dscat_catalog *cat = NULL;
+    if (cli_open_catalog(&cat))
         return EXIT_FAIL;
+    const dscat_config *cfg = dscat_catalog_config(cat);
     json_t *arr = json_array();
     for (size_t i = 0; i < cfg->ntargets; i++) {
         const dscat_target_config *t = &cfg->targets[i];
@@ -172,6 +169,6 @@ int cmd_targets(int argc, char **argv)
         }
     }
     json_decref(arr);
-    dscat_config_free(cfg);
+    dscat_catalog_close(cat);
     return EXIT_OK;
 }

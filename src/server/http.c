@@ -2,22 +2,21 @@
  * The HTTP API (SPEC §11) on libmicrohttpd: a thin front end over the library calls the CLI
  * makes. A pool of one polling thread per core answers requests; work that can take long (a
  * refresh, a query, a purge) runs on a thread of its own while its connection is suspended, so a
- * data refresh never holds up a search. The search index is loaded once and reloaded when the
- * store or the annotations change. A deletion worker runs every deletion_interval_seconds.
+ * data refresh never holds up a search. The questions go to the caller's dscat_catalog, whose
+ * search index is reloaded only when the store's generation or the annotations change. A deletion
+ * worker runs every deletion_interval_seconds.
  *
  * Paths arrive undecoded (our own unescape callback): they are split on "/" first and each
  * segment is decoded after, so "%2F" inside an id never becomes a separator.
  */
 #include "dscat/http.h"
 
+#include "api/render.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/timeutil.h"
-#include "dscat/cache.h"
-#include "dscat/find.h"
 #include "server/http_parse.h"
 #include "server/openapi.h"
-#include "server/render.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -41,15 +40,8 @@
 #define SHUTDOWN_WAIT_S 30
 #define QUERY_LIMIT 10000
 
-/* ---- the shared search index ---------------------------------------------------------------- */
-
-typedef struct shared_index {
-    dscat_search_index *idx;
-    char generation[256];
-    int refs;
-} shared_index;
-
 typedef struct server {
+    dscat_catalog *cat; /* borrowed from the caller: store, index, configuration */
     const dscat_config *cfg;
     const char *token;
     unsigned port;    /* the listening port: loopback Host headers must name it */
@@ -59,75 +51,8 @@ typedef struct server {
     pthread_cond_t cv;
     int running; /* long requests between their start and their completion */
     bool stopping;
-    pthread_mutex_t index_mu, load_mu;
-    shared_index *index;
     pthread_t worker;
 } server;
-
-static void index_release(server *s, shared_index *si)
-{
-    if (si == NULL)
-        return;
-    pthread_mutex_lock(&s->index_mu);
-    bool last = --si->refs == 0;
-    pthread_mutex_unlock(&s->index_mu);
-    if (last) {
-        dscat_search_index_free(si->idx);
-        dscat_free(si);
-    }
-}
-
-/* The current index (a reference the caller releases), loading it when the catalog changed. */
-static int index_acquire(server *s, shared_index **out, dscat_error *err)
-{
-    char gen[256];
-    dscat_render_catalog_generation(s->cfg->catalog_dir, gen, sizeof(gen));
-    pthread_mutex_lock(&s->index_mu);
-    shared_index *si = s->index;
-    if (si && strcmp(si->generation, gen) == 0) {
-        si->refs++;
-        pthread_mutex_unlock(&s->index_mu);
-        *out = si;
-        return 0;
-    }
-    pthread_mutex_unlock(&s->index_mu);
-    /* One loader at a time; whoever waited finds the fresh index and takes it. */
-    pthread_mutex_lock(&s->load_mu);
-    pthread_mutex_lock(&s->index_mu);
-    si = s->index;
-    if (si && strcmp(si->generation, gen) == 0) {
-        si->refs++;
-        pthread_mutex_unlock(&s->index_mu);
-        pthread_mutex_unlock(&s->load_mu);
-        *out = si;
-        return 0;
-    }
-    pthread_mutex_unlock(&s->index_mu);
-    dscat_store *st = NULL;
-    shared_index *fresh = dscat_calloc(1, sizeof(*fresh));
-    int rc = fresh ? dscat_store_open(&st, s->cfg->catalog_dir, DSCAT_STORE_READ, err)
-                   : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    if (rc == DSCAT_ENOTFOUND)
-        dscat_error_set(err, rc, "the catalog is not built yet: run a schema refresh first");
-    if (rc == 0)
-        rc = dscat_search_index_load(&fresh->idx, st, s->cfg->catalog_dir, err);
-    dscat_store_close(st);
-    if (rc) {
-        dscat_free(fresh);
-        pthread_mutex_unlock(&s->load_mu);
-        return rc;
-    }
-    snprintf(fresh->generation, sizeof(fresh->generation), "%s", gen);
-    fresh->refs = 2; /* the server's and the caller's */
-    pthread_mutex_lock(&s->index_mu);
-    shared_index *old = s->index;
-    s->index = fresh;
-    pthread_mutex_unlock(&s->index_mu);
-    pthread_mutex_unlock(&s->load_mu);
-    index_release(s, old);
-    *out = fresh;
-    return 0;
-}
 
 /* ---- requests -------------------------------------------------------------------------------- */
 
@@ -349,18 +274,11 @@ static enum MHD_Result route_status(request *r)
 {
     dscat_status *st = NULL;
     dscat_error err = {0};
-    if (dscat_status_get(&st, r->srv->cfg, &err))
+    if (dscat_catalog_status(&st, r->srv->cat, false, &err))
         return send_error(r, 500, err.message);
     enum MHD_Result ok = send_json(r, 200, dscat_render_status(st));
     dscat_status_free(st);
     return ok;
-}
-
-static json_t *connection_json(const dscat_connection *c)
-{
-    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "connection_id", c->id, "target", c->target,
-                     "database", c->database, "type", c->type, "tables", (int)c->tables,
-                     "cached_tables", (int)c->cached);
 }
 
 static enum MHD_Result route_connections(request *r, const char *id)
@@ -373,27 +291,17 @@ static enum MHD_Result route_connections(request *r, const char *id)
     if (id && l.count == 0) {
         ok = send_text(r, 404, error_text(404, "connection '%s' not found", id), NULL);
     } else if (id) {
-        json_t *o = connection_json(&l.items[0]);
+        json_t *o = dscat_render_connection(&l.items[0]);
         dscat_cache_listing cl;
-        if (dscat_cache_list(&cl, r->srv->cfg, id, &err) == 0) {
-            json_t *tables = json_array();
-            for (size_t i = 0; i < cl.count; i++) {
-                const dscat_cached_table *t = &cl.tables[i];
-                json_array_append_new(
-                    tables, json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o}", "schema_name",
-                                      t->schema, "table_name", t->table, "version", t->version,
-                                      "rows", (json_int_t)t->rows, "bytes", (json_int_t)t->bytes,
-                                      "last_sync", dscat_render_time(t->last_sync_us), "fallbacks",
-                                      dscat_render_fallbacks(&t->fallbacks)));
-            }
-            json_object_set_new(o, "cached", tables);
+        if (dscat_catalog_cache_list(&cl, r->srv->cat, id, &err) == 0) {
+            json_object_set_new(o, "cached", dscat_render_cached_tables(&cl));
             dscat_cache_listing_free(&cl);
         }
         ok = send_json(r, 200, o);
     } else {
         json_t *a = json_array();
         for (size_t i = 0; i < l.count; i++)
-            json_array_append_new(a, connection_json(&l.items[i]));
+            json_array_append_new(a, dscat_render_connection(&l.items[i]));
         ok = send_json(r, 200, json_pack("{s:o}", "connections", a));
     }
     dscat_connection_list_free(&l);
@@ -454,24 +362,19 @@ static enum MHD_Result route_search(request *r)
     } else if (!dscat_http__parse_bool(bt, &by_table)) {
         ok = send_error(r, 400, "by_table: true or false");
     } else {
-        shared_index *si = NULL;
         dscat_error err = {0};
-        dscat_search_result res = {0};
+        dscat_hits *h = NULL;
         const char *kw[] = {q};
         dscat_search_options o = {
             .keywords = kw, .nkeywords = 1, .top = (size_t)ntop, .by_table = by_table};
-        if (index_acquire(r->srv, &si, &err) || dscat_search(&res, si->idx, &o, &err)) {
+        if (dscat_catalog_search(&h, r->srv->cat, &o, &err))
             ok = send_error(r, status_for(err.code), err.message);
-        } else {
-            json_t *hits = json_array();
-            for (size_t i = 0; i < res.count; i++)
-                json_array_append_new(hits, dscat_render_hit(&res.hits[i], by_table));
+        else
             ok = send_json(r, 200,
-                           json_pack("{s:s, s:o, s:I, s:I}", "query", q, "results", hits, "count",
-                                     (json_int_t)res.count, "searched", (json_int_t)res.searched));
-        }
-        dscat_search_result_free(&res);
-        index_release(r->srv, si);
+                           json_pack("{s:s, s:o, s:I, s:I}", "query", q, "results",
+                                     dscat_render_hits(h, by_table), "count", (json_int_t)h->count,
+                                     "searched", (json_int_t)h->searched));
+        dscat_hits_free(h);
     }
     dscat_free(q);
     dscat_free(top);
@@ -491,14 +394,10 @@ static enum MHD_Result route_table(request *r, const char *conn, const char *sch
     char *q = dscat_join_qualified(parts, 3);
     dscat_buf name = DSCAT_BUF_INIT;
     dscat_buf_printf(&name, "%s:%s", t->key, q ? q : "");
-    dscat_store *st = NULL;
     dscat_table_detail *d = NULL;
     dscat_name_candidates cands = {0};
     enum MHD_Result ok;
-    int rc = dscat_store_open(&st, r->srv->cfg->catalog_dir, DSCAT_STORE_READ, &err);
-    if (rc == 0)
-        rc = dscat_table_lookup(&d, &cands, st, r->srv->cfg->catalog_dir, dscat_buf_cstr(&name),
-                                &err);
+    int rc = dscat_catalog_table(&d, &cands, r->srv->cat, dscat_buf_cstr(&name), &err);
     if (rc == DSCAT_ENOTFOUND)
         ok = send_text(r, 404, error_text(404, "table '%s.%s' not found", schema, table), NULL);
     else if (rc)
@@ -510,7 +409,6 @@ static enum MHD_Result route_table(request *r, const char *conn, const char *sch
     }
     dscat_name_candidates_free(&cands);
     dscat_table_detail_free(d);
-    dscat_store_close(st);
     dscat_buf_free(&name);
     dscat_free(q);
     dscat_free(database);
@@ -670,7 +568,7 @@ static int job_query(request *r)
     size_t n = limit && json_is_integer(limit) ? (size_t)json_integer_value(limit) : QUERY_LIMIT;
     dscat_query_result res = {0};
     dscat_error err = {0};
-    int rc = dscat_cache_query(&res, r->srv->cfg, json_string_value(sql), n, &err);
+    int rc = dscat_catalog_query(&res, r->srv->cat, json_string_value(sql), n, &err);
     if (rc)
         finish_error(r,
                      rc == DSCAT_ETIMEOUT || rc == DSCAT_EQUERY || rc == DSCAT_ENOTFOUND
@@ -1260,8 +1158,9 @@ static void describe(int fd, char *out, size_t size, server *s)
         snprintf(s->address, sizeof(s->address), ss.ss_family == AF_INET6 ? "[%s]" : "%s", host);
 }
 
-int dscat_http_serve(const dscat_config *cfg, const dscat_http_options *opts, dscat_error *err)
+int dscat_http_serve(dscat_catalog *cat, const dscat_http_options *opts, dscat_error *err)
 {
+    const dscat_config *cfg = dscat_catalog_config(cat);
     struct sockaddr_storage addr;
     socklen_t addrlen = 0;
     const char *listen = opts && opts->listen ? opts->listen : "127.0.0.1:8080";
@@ -1284,11 +1183,9 @@ int dscat_http_serve(const dscat_config *cfg, const dscat_http_options *opts, ds
     pthread_sigmask(SIG_BLOCK, &sigs, &old);
     signal(SIGPIPE, SIG_IGN);
 
-    server s = {.cfg = cfg, .token = token};
+    server s = {.cat = cat, .cfg = cfg, .token = token};
     pthread_mutex_init(&s.mu, NULL);
     pthread_cond_init(&s.cv, NULL);
-    pthread_mutex_init(&s.index_mu, NULL);
-    pthread_mutex_init(&s.load_mu, NULL);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned pool = cores < 1 ? 1 : cores > 64 ? 64 : (unsigned)cores;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
@@ -1334,7 +1231,6 @@ int dscat_http_serve(const dscat_config *cfg, const dscat_http_options *opts, ds
     pthread_join(s.worker, NULL);
     if (left == 0) {
         MHD_stop_daemon(s.daemon);
-        index_release(&s, s.index);
     } else {
         /* Requests still running after the wait: leave them to the process's exit. */
         fprintf(stderr, "dscat: %d requests still running after %d s; stopping anyway\n", left,

@@ -6,15 +6,13 @@
  *
  * A reader thread reads and parses the input ahead of the requests being answered, so that a
  * notifications/cancelled for a request still queued or running is seen: that request is then
- * not answered (the MCP cancellation rule). The search index and the annotations are kept
- * between calls and reloaded only when the catalog's last_scan.json or annotations change.
+ * not answered (the MCP cancellation rule). The session keeps one dscat_catalog handle, whose
+ * search index is reloaded only when the store's generation or the annotations change.
  */
 #include "dscat/mcp.h"
 
+#include "api/render.h"
 #include "core/alloc.h"
-#include "server/render.h"
-
-#include "dscat/find.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -52,19 +50,11 @@ static bool has_structured(const char *version)
     return strcmp(version, "2025-06-18") >= 0;
 }
 
-/* The cached search index and annotations, with what they were loaded from. */
-typedef struct search_cache {
-    char dir[4096];
-    char generation[256];
-    dscat_search_index *idx;
-    dscat_annotation_list notes;
-    bool loaded;
-} search_cache;
-
-/* One connection's state: the negotiated version (NULL before initialize) and the caches. */
+/* One connection's state: the negotiated version (NULL before initialize) and the catalog. */
 typedef struct session {
     const char *version;
-    search_cache search;
+    dscat_catalog *cat; /* opened at the first tool call that needs it */
+    char config[96];    /* what targets.toml was when cat was opened */
 } session;
 
 /*
@@ -281,61 +271,59 @@ static const char *string_arg(json_t *args, const char *name, bool required, arg
     return json_string_value(v);
 }
 
-/* Opens config and store; on failure returns a tool error text in *fail. */
-static int open_catalog(dscat_config **cfg, dscat_store **st, char *fail, size_t size)
+/* The identity of <dir>/targets.toml (inode, modification time, size) as text. */
+static void config_stamp(const char *dir, char *out, size_t size)
 {
-    dscat_error err = {0};
-    char *dir = NULL;
-    int rc = dscat_catalog_dir(&dir, &err);
-    if (rc == 0)
-        rc = dscat_config_load(cfg, dir, &err);
-    free(dir);
-    if (rc == 0 && st) {
-        rc = dscat_store_open(st, (*cfg)->catalog_dir, DSCAT_STORE_READ, &err);
-        if (rc == DSCAT_ENOTFOUND)
-            snprintf(err.message, sizeof(err.message),
-                     "the catalog is not built yet: run 'dscat refresh'");
-    }
-    if (rc)
-        snprintf(fail, size, "%s", err.message);
-    return rc;
+    char path[4200];
+    struct stat sb;
+    snprintf(path, sizeof(path), "%s/targets.toml", dir);
+    if (stat(path, &sb) != 0)
+        memset(&sb, 0, sizeof(sb));
+    snprintf(out, size, "%llu.%lld.%ld.%lld", (unsigned long long)sb.st_ino,
+             (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec, (long long)sb.st_size);
 }
 
-static void search_cache_clear(search_cache *c)
+/*
+ * The session's catalog, opened at the first call that needs it, and again after a failure or
+ * when targets.toml changed, so that every call reads the configuration as it is now (as when
+ * each call loaded it); on failure returns a tool error text in *fail.
+ */
+static dscat_catalog *session_catalog(session *ss, char *fail, size_t size)
 {
-    dscat_search_index_free(c->idx);
-    dscat_annotation_list_free(&c->notes);
-    memset(c, 0, sizeof(*c));
+    dscat_error err = {0};
+    char now[sizeof(ss->config)];
+    if (ss->cat) {
+        config_stamp(dscat_catalog_path(ss->cat), now, sizeof(now));
+        if (strcmp(now, ss->config) != 0) {
+            dscat_catalog_close(ss->cat);
+            ss->cat = NULL;
+        }
+    }
+    if (ss->cat == NULL) {
+        /* the stamp first: a change made while the handle opens is seen at the next call */
+        char *dir = NULL;
+        if (dscat_catalog_dir(&dir, &err) == 0) {
+            config_stamp(dir, ss->config, sizeof(ss->config));
+            dscat_catalog_open(&ss->cat, dir, 0, &err);
+        }
+        if (ss->cat == NULL)
+            snprintf(fail, size, "%s", err.message);
+        free(dir);
+    }
+    return ss->cat;
 }
 
-/* The index and annotations of the catalog in dir, reloaded only when it changed. */
-static int search_cache_get(search_cache *c, const char *dir, char *fail, size_t size)
+/*
+ * A catalog for the annotation tools, which need no configuration (they work before
+ * targets.toml is written): closed by the caller.
+ */
+static dscat_catalog *annotations_catalog(char *fail, size_t size)
 {
-    char gen[256];
-    dscat_render_catalog_generation(dir, gen, sizeof(gen));
-    if (c->loaded && strcmp(c->dir, dir) == 0 && strcmp(c->generation, gen) == 0)
-        return 0;
-    search_cache_clear(c);
-    dscat_store *st = NULL;
+    dscat_catalog *cat = NULL;
     dscat_error err = {0};
-    int rc = dscat_store_open(&st, dir, DSCAT_STORE_READ, &err);
-    if (rc == DSCAT_ENOTFOUND)
-        snprintf(err.message, sizeof(err.message),
-                 "the catalog is not built yet: run 'dscat refresh'");
-    if (rc == 0)
-        rc = dscat_search_index_load(&c->idx, st, dir, &err);
-    if (rc == 0)
-        rc = dscat_annotations_read(&c->notes, dir, NULL, &err);
-    dscat_store_close(st);
-    if (rc) {
-        search_cache_clear(c);
+    if (dscat_catalog_open(&cat, NULL, DSCAT_CATALOG_NO_CONFIG, &err))
         snprintf(fail, size, "%s", err.message);
-        return rc;
-    }
-    snprintf(c->dir, sizeof(c->dir), "%s", dir);
-    snprintf(c->generation, sizeof(c->generation), "%s", gen);
-    c->loaded = true;
-    return 0;
+    return cat;
 }
 
 static json_t *do_search(session *ss, json_t *args, arg_error *ae, char *fail, size_t size)
@@ -371,110 +359,44 @@ static json_t *do_search(session *ss, json_t *args, arg_error *ae, char *fail, s
         }
         kws[i] = json_string_value(json_array_get(kw, i));
     }
-    char *dir = NULL;
-    dscat_search_result r = {0};
+    dscat_hits *h = NULL;
     json_t *result = NULL;
     dscat_error err = {0};
-    if (dscat_catalog_dir(&dir, &err)) {
-        snprintf(fail, size, "%s", err.message);
-        goto done;
-    }
-    if (search_cache_get(&ss->search, dir, fail, size))
-        goto done;
-    const dscat_annotation_list *notes = &ss->search.notes;
+    dscat_catalog *cat = session_catalog(ss, fail, size);
     dscat_search_options o = {.keywords = kws, .nkeywords = n, .top = (size_t)ntop};
-    if (dscat_search(&r, ss->search.idx, &o, &err)) {
+    if (cat && dscat_catalog_search(&h, cat, &o, &err))
         snprintf(fail, size, "%s", err.message);
-        goto done;
-    }
-    /* Annotations once per table with a hit ({"<db.schema.table>": [...]}), never per hit. */
-    json_t *matches = json_array(), *by_table = json_object();
-    for (size_t i = 0; i < r.count; i++) {
-        const dscat_search_hit *h = &r.hits[i];
-        const char *parts[] = {h->database, h->schema, h->table_name};
-        char *key = dscat_join_qualified(parts, 3);
-        for (size_t k = 0; key && k < notes->count; k++) {
-            if (strcmp(notes->items[k].table, key) != 0)
-                continue;
-            json_t *ann = json_object_get(by_table, key);
-            if (ann == NULL) {
-                ann = json_array();
-                for (size_t m = k; m < notes->count; m++)
-                    if (strcmp(notes->items[m].table, key) == 0)
-                        json_array_append_new(ann, dscat_render_annotation(&notes->items[m]));
-                json_object_set_new(by_table, key, ann);
-            }
-            break;
-        }
-        free(key);
-        json_array_append_new(matches, dscat_render_hit(h, false));
-    }
-    result = json_pack("{s:o, s:I, s:o}", "matches", matches, "count", (json_int_t)r.count,
-                       "annotations", by_table);
-done:
-    dscat_search_result_free(&r);
-    free(dir);
+    else if (cat)
+        /* annotations once per table with a hit ({"<db.schema.table>": [...]}), never per hit */
+        result = json_pack("{s:o, s:I, s:o}", "matches", dscat_render_hits(h, false), "count",
+                           (json_int_t)h->count, "annotations", dscat_render_hit_annotations(h));
+    dscat_hits_free(h);
     dscat_free(kws);
     return result;
 }
 
-/*
- * The older tool's per-column rows (its metadata.parquet columns, OLDER-TOOL.md §1) added to
- * each column of dscat_render_table's answer, and its table fields to "table".
- */
-static json_t *table_with_rows(const dscat_table_detail *d)
-{
-    json_t *j = dscat_render_table(d);
-    if (j == NULL)
-        return NULL;
-    json_t *t = json_object_get(j, "table");
-    json_object_set_new(t, "server", json_string(d->server ? d->server : ""));
-    json_object_set_new(t, "last_modified", dscat_render_time(d->last_modified_us));
-    json_object_set_new(t, "scanned_at", dscat_render_time(d->scanned_at_us));
-    json_t *cols = json_object_get(j, "columns");
-    for (size_t i = 0; i < d->ncolumns && i < json_array_size(cols); i++) {
-        const dscat_column_detail *c = &d->columns[i];
-        json_t *row = json_array_get(cols, i);
-        json_t *rate = json_null();
-        if (c->null_count != DSCAT_NULL_ESTIMATE && c->profiled_rows != DSCAT_NULL_ESTIMATE)
-            rate = json_real(c->profiled_rows == 0
-                                 ? 0.0
-                                 : round((double)c->null_count / (double)c->profiled_rows * 1e4) /
-                                       1e4);
-        json_object_set_new(row, "database", json_string(d->database));
-        json_object_set_new(row, "schema", json_string(d->schema));
-        json_object_set_new(row, "table_name", json_string(d->table_name));
-        json_object_set_new(row, "row_count_estimate",
-                            d->row_count_estimate == DSCAT_NULL_ESTIMATE
-                                ? json_null()
-                                : json_integer(d->row_count_estimate));
-        json_object_set_new(row, "last_modified", dscat_render_time(d->last_modified_us));
-        json_object_set_new(row, "scanned_at", dscat_render_time(d->scanned_at_us));
-        json_object_set_new(row, "null_rate", rate);
-        json_object_set_new(row, "target", json_string(d->target));
-        json_object_set_new(row, "server", json_string(d->server ? d->server : ""));
-    }
-    return j;
-}
-
-static json_t *do_table(json_t *args, arg_error *ae, char *fail, size_t size)
+static json_t *do_table(session *ss, json_t *args, arg_error *ae, char *fail, size_t size)
 {
     const char *db = string_arg(args, "database", true, ae);
     const char *schema = ae->message[0] ? NULL : string_arg(args, "schema", true, ae);
     const char *table = ae->message[0] ? NULL : string_arg(args, "table_name", true, ae);
     if (ae->message[0])
         return NULL;
-    dscat_config *cfg = NULL;
-    dscat_store *st = NULL;
     dscat_table_detail *d = NULL;
     dscat_name_candidates cands = {0};
     json_t *result = NULL;
     dscat_error err = {0};
-    if (open_catalog(&cfg, &st, fail, size))
-        goto done;
+    dscat_catalog *cat = session_catalog(ss, fail, size);
+    if (cat == NULL)
+        return NULL;
+    if (dscat_catalog_ready(cat, &err)) { /* not built yet: that, not "Table ... not found" */
+        snprintf(fail, size, "%s", err.message);
+        return NULL;
+    }
     const char *parts[] = {db, schema, table};
     char *name = dscat_join_qualified(parts, 3);
-    int rc = dscat_table_lookup(&d, &cands, st, cfg->catalog_dir, name, &err);
+    int rc = name ? dscat_catalog_table(&d, &cands, cat, name, &err)
+                  : dscat_error_set(&err, DSCAT_ENOMEM, "out of memory");
     if (rc == DSCAT_ENOTFOUND) {
         /* The older tool's answer, {"error": "Table D.S.T not found"}, as a tool error. */
         json_t *e = json_pack("{s:o}", "error",
@@ -486,75 +408,49 @@ static json_t *do_table(json_t *args, arg_error *ae, char *fail, size_t size)
     } else if (rc) {
         snprintf(fail, size, "%s", err.message);
     } else {
-        result = table_with_rows(d);
+        result = dscat_render_table_rows(d);
     }
     free(name);
-done:
     dscat_name_candidates_free(&cands);
     dscat_table_detail_free(d);
-    dscat_store_close(st);
-    dscat_config_free(cfg);
     return result;
 }
 
-static json_t *do_joins(json_t *args, arg_error *ae, char *fail, size_t size)
+static json_t *do_joins(session *ss, json_t *args, arg_error *ae, char *fail, size_t size)
 {
     const char *table = string_arg(args, "table_name", true, ae);
     if (ae->message[0])
         return NULL;
-    dscat_config *cfg = NULL;
-    dscat_store *st = NULL;
     json_t *result = NULL;
     dscat_join_paths j = {0};
     dscat_error err = {0};
-    if (open_catalog(&cfg, &st, fail, size))
-        goto done;
-    if (dscat_join_paths_get(&j, st, table, &err)) {
+    dscat_catalog *cat = session_catalog(ss, fail, size);
+    if (cat == NULL)
+        return NULL;
+    if (dscat_catalog_joins(&j, cat, table, &err)) {
         snprintf(fail, size, "%s", err.message);
         goto done;
     }
-    json_t *out = json_array(), *in = json_array();
-    for (size_t i = 0; i < j.noutbound; i++)
-        json_array_append_new(
-            out, json_pack("{s:s, s:s, s:s, s:s++++}", "database", j.outbound[i].database, "schema",
-                           j.outbound[i].schema, "column_name", j.outbound[i].column_name,
-                           "fk_references", j.outbound[i].ref_schema, ".", j.outbound[i].ref_table,
-                           ".", j.outbound[i].ref_column));
-    for (size_t i = 0; i < j.ninbound; i++)
-        json_array_append_new(in, json_pack("{s:s, s:s, s:s, s:s, s:s++++}", "database",
-                                            j.inbound[i].database, "schema", j.inbound[i].schema,
-                                            "table_name", j.inbound[i].table_name, "column_name",
-                                            j.inbound[i].column_name, "fk_references",
-                                            j.inbound[i].ref_schema, ".", j.inbound[i].ref_table,
-                                            ".", j.inbound[i].ref_column));
-    result = json_pack("{s:o, s:o}", "outbound", out, "inbound", in);
+    result = dscat_render_joins(&j);
 done:
     dscat_join_paths_free(&j);
-    dscat_store_close(st);
-    dscat_config_free(cfg);
     return result;
 }
 
-static json_t *do_status(char *fail, size_t size)
+static json_t *do_status(session *ss, char *fail, size_t size)
 {
-    dscat_config *cfg = NULL;
     dscat_status *s = NULL;
     dscat_error err = {0};
     json_t *result = NULL;
-    if (open_catalog(&cfg, NULL, fail, size))
+    dscat_catalog *cat = session_catalog(ss, fail, size);
+    if (cat == NULL)
         return NULL;
-    if (dscat_status_get(&s, cfg, &err)) {
+    if (dscat_catalog_status(&s, cat, false, &err)) {
         snprintf(fail, size, "%s", err.message);
     } else {
-        result = json_pack("{s:s, s:o, s:{s:I, s:I, s:I, s:I}}", "status",
-                           dscat_catalog_state_name(s->state, true), "age_days",
-                           s->state == DSCAT_STATE_NOT_BUILT ? json_null() : json_real(s->age_days),
-                           "stats", "targets", (json_int_t)s->targets, "databases",
-                           (json_int_t)s->databases, "tables", (json_int_t)s->tables, "columns",
-                           (json_int_t)s->columns);
+        result = dscat_render_status_summary(s);
     }
     dscat_status_free(s);
-    dscat_config_free(cfg);
     return result;
 }
 
@@ -563,41 +459,20 @@ static json_t *do_get_annotations(json_t *args, arg_error *ae, char *fail, size_
     const char *target = string_arg(args, "target", false, ae);
     if (ae->message[0])
         return NULL;
-    char *dir = NULL;
     dscat_error err = {0};
     dscat_annotation_list l = {0};
     json_t *result = NULL;
-    if (dscat_catalog_dir(&dir, &err) || dscat_annotations_read(&l, dir, target, &err)) {
+    dscat_catalog *cat = annotations_catalog(fail, size);
+    if (cat == NULL)
+        return NULL;
+    if (dscat_catalog_annotations(&l, cat, target, &err)) {
         snprintf(fail, size, "%s", err.message);
         goto done;
     }
-    if (target) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < l.count; i++)
-            json_array_append_new(arr, dscat_render_annotation(&l.items[i]));
-        result = json_pack("{s:s, s:o}", "target", target, "annotations", arr);
-    } else {
-        json_t *tables = json_object();
-        for (size_t i = 0; i < l.count; i++) {
-            json_t *e = json_object_get(tables, l.items[i].table);
-            if (e == NULL) {
-                e = json_pack("{s:[]}", "annotations");
-                json_object_set_new(tables, l.items[i].table, e);
-            }
-            json_array_append_new(json_object_get(e, "annotations"),
-                                  dscat_render_annotation(&l.items[i]));
-        }
-        result = json_pack("{s:o}", "tables", tables);
-    }
-    if (l.nskipped) {
-        json_t *skipped = json_array();
-        for (size_t i = 0; i < l.nskipped; i++)
-            json_array_append_new(skipped, json_string(l.skipped[i]));
-        json_object_set_new(result, "skipped_files", skipped);
-    }
+    result = dscat_render_annotation_list(&l, target);
 done:
     dscat_annotation_list_free(&l);
-    free(dir);
+    dscat_catalog_close(cat);
     return result;
 }
 
@@ -608,18 +483,20 @@ static json_t *do_add_annotation(json_t *args, arg_error *ae, char *fail, size_t
     const char *content = ae->message[0] ? NULL : string_arg(args, "content", true, ae);
     if (ae->message[0])
         return NULL;
-    char *dir = NULL, *file = NULL;
+    char *file = NULL;
     dscat_error err = {0};
     dscat_annotation a = {0};
     json_t *result = NULL;
-    if (dscat_catalog_dir(&dir, &err) ||
-        dscat_annotation_add(&a, &file, dir, target, type, content, &err))
+    dscat_catalog *cat = annotations_catalog(fail, size);
+    if (cat == NULL)
+        return NULL;
+    if (dscat_catalog_annotate(&a, &file, cat, target, type, content, &err))
         snprintf(fail, size, "%s", err.message);
     else
         result = json_pack("{s:o, s:s}", "annotation", dscat_render_annotation(&a), "file", file);
     dscat_annotation_clear(&a);
     free(file);
-    free(dir);
+    dscat_catalog_close(cat);
     return result;
 }
 
@@ -679,11 +556,11 @@ static json_t *call_tool(session *ss, json_t *id, json_t *params)
     else if (strcmp(name, "search_catalog") == 0)
         result = do_search(ss, args, &ae, fail, sizeof(fail));
     else if (strcmp(name, "get_table_details") == 0)
-        result = do_table(args, &ae, fail, sizeof(fail));
+        result = do_table(ss, args, &ae, fail, sizeof(fail));
     else if (strcmp(name, "find_join_paths") == 0)
-        result = do_joins(args, &ae, fail, sizeof(fail));
+        result = do_joins(ss, args, &ae, fail, sizeof(fail));
     else if (strcmp(name, "get_catalog_status") == 0)
-        result = do_status(fail, sizeof(fail));
+        result = do_status(ss, fail, sizeof(fail));
     else if (strcmp(name, "get_annotations") == 0)
         result = do_get_annotations(args, &ae, fail, sizeof(fail));
     else if (strcmp(name, "add_annotation") == 0)
@@ -1074,6 +951,6 @@ int dscat_mcp_serve(FILE *in, FILE *out)
     pthread_cond_destroy(&b.cv);
     json_decref(b.pending);
     json_decref(b.cancelled);
-    search_cache_clear(&ss.search);
+    dscat_catalog_close(ss.cat);
     return 0;
 }

@@ -149,8 +149,10 @@ t2=$(date +%s%N)
 first_ms=$(((t1 - t0) / 1000000))
 per_call_us=$(((t2 - t1) / 40000))
 echo "        first call ${first_ms} ms, then ${per_call_us} us per call"
+# The first call maps the search.idx the refresh wrote (no build from the store), so it may cost
+# no more than a search: only the later calls' cost is checked.
 check "later searches cost a few milliseconds each (${per_call_us} us; the first, with the load, ${first_ms} ms)" \
-    test "$per_call_us" -lt 25000 -a "$((per_call_us * 4 / 1000))" -lt "$first_ms"
+    test "$per_call_us" -lt 25000
 sqlite3 "$dir/wide.sqlite" 'CREATE TABLE zebra_crossing (stripe_id INTEGER PRIMARY KEY);'
 DSCAT_HOME=$wide "$DSCAT" refresh >/dev/null 2>&1
 r=$(search 50 zebra)

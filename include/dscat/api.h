@@ -1,0 +1,193 @@
+/*
+ * One handle on a catalog for every front end (CLI, HTTP, MCP), in the spirit of libgit2's
+ * git_repository: dscat_catalog_open() loads the configuration once, every question reads the
+ * store through the handle, and the in-memory search index is loaded once and reloaded only when
+ * the store's generation (or the annotations) changed. Then one function per question, so that
+ * every front end answers it the same way, and one renderer (JSON text) for their results.
+ *
+ * Threads: a dscat_catalog may be shared by several threads (the HTTP server does): each question
+ * opens a store connection of its own for its duration (a SQLite connection belongs to one
+ * thread), and searches run on a shared, reference-counted index. Results belong to the caller
+ * and are used by one thread at a time.
+ *
+ * No vendor type crosses this header: JSON comes back as text.
+ */
+#ifndef DSCAT_API_H
+#define DSCAT_API_H
+
+#include "dscat/cache.h"
+#include "dscat/catalog.h"
+#include "dscat/common.h"
+#include "dscat/config.h"
+#include "dscat/find.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct dscat_catalog dscat_catalog;
+
+/* dscat_catalog_open flags. */
+/* Load <catalog_dir>/.env into the environment first. */
+#define DSCAT_CATALOG_DOTENV 1u
+/*
+ * Annotations only: targets.toml is not read (it may be missing), dscat_catalog_config() is NULL,
+ * and only dscat_catalog_annotations() and dscat_catalog_annotate() may be asked.
+ */
+#define DSCAT_CATALOG_NO_CONFIG 2u
+
+/*
+ * Opens the catalog in catalog_dir, or in the default directory (DSCAT_HOME, ...) when NULL:
+ * loads targets.toml (and .env with DSCAT_CATALOG_DOTENV). A store that is not built yet is not
+ * an error here: the questions that need it answer DSCAT_ENOTFOUND ("the catalog is not built
+ * yet: run 'dscat refresh' first"). Caller closes *out with dscat_catalog_close().
+ */
+int dscat_catalog_open(dscat_catalog **out, const char *catalog_dir, unsigned flags,
+                       dscat_error *err);
+/* Frees the index (searches' results keep their own reference) and the configuration. NULL does
+ * nothing. */
+void dscat_catalog_close(dscat_catalog *cat);
+
+/*
+ * Checks that the store can be opened: 0, or DSCAT_ENOTFOUND ("the catalog is not built yet: run
+ * 'dscat refresh' first") or another error. Every question checks this itself; this lets a front
+ * end tell a missing catalog apart before it asks (and before it warns about a stale one).
+ */
+int dscat_catalog_ready(dscat_catalog *cat, dscat_error *err);
+
+/* The loaded configuration (NULL with DSCAT_CATALOG_NO_CONFIG). Borrowed: valid until
+ * dscat_catalog_close(). */
+const dscat_config *dscat_catalog_config(const dscat_catalog *cat);
+/* The catalog directory. Borrowed: valid until dscat_catalog_close(). */
+const char *dscat_catalog_path(const dscat_catalog *cat);
+
+/* ---- search ------------------------------------------------------------------------------- */
+
+/* The annotations of one hit's table, oldest first (pointers into the dscat_hits). */
+typedef struct dscat_hit_notes {
+    const dscat_annotation *const *items;
+    size_t count;
+} dscat_hit_notes;
+
+typedef struct dscat_hits {
+    const dscat_search_hit *items; /* best first */
+    size_t count;
+    size_t searched;              /* column rows considered */
+    const dscat_hit_notes *notes; /* notes[i]: annotations of items[i]'s table */
+    struct dscat_hits_owner *owner_;
+} dscat_hits;
+
+/*
+ * Searches the catalog (SPEC §8), each hit with its table's annotations attached. The index is
+ * reloaded first when the store's generation or the annotations changed. Caller frees *out with
+ * dscat_hits_free(); it stays valid across reloads and dscat_catalog_close().
+ */
+int dscat_catalog_search(dscat_hits **out, dscat_catalog *cat, const dscat_search_options *opts,
+                         dscat_error *err);
+void dscat_hits_free(dscat_hits *h);
+
+/* ---- one table, join paths, differences, annotations -------------------------------------- */
+
+/*
+ * dscat_table_lookup on the catalog's store: see include/dscat/find.h for names and errors.
+ * Caller frees with dscat_table_detail_free() and dscat_name_candidates_free(). Thread-safe, as
+ * every question below.
+ */
+int dscat_catalog_table(dscat_table_detail **out, dscat_name_candidates *candidates,
+                        dscat_catalog *cat, const char *name, dscat_error *err);
+/* dscat_join_paths_get on the catalog's store. Caller frees with dscat_join_paths_free(). */
+int dscat_catalog_joins(dscat_join_paths *out, dscat_catalog *cat, const char *table,
+                        dscat_error *err);
+/* dscat_diff_get on the catalog's store. Caller frees with dscat_diff_free(). */
+int dscat_catalog_diff(dscat_diff *out, dscat_catalog *cat, const char *target, int64_t from,
+                       int64_t to, dscat_error *err);
+/* Every annotation (table NULL) or one table's. Caller frees with dscat_annotation_list_free(). */
+int dscat_catalog_annotations(dscat_annotation_list *out, dscat_catalog *cat, const char *table,
+                              dscat_error *err);
+/* Adds an annotation (dscat_annotation_add). Caller frees *created and *file. */
+int dscat_catalog_annotate(dscat_annotation *created, char **file, dscat_catalog *cat,
+                           const char *table, const char *type, const char *content,
+                           dscat_error *err);
+
+/* ---- status and snapshots ----------------------------------------------------------------- */
+
+/* SPEC §6.2 status (state_only: the state and its reasons only, cheaper). Caller frees *out with
+ * dscat_status_free(). */
+int dscat_catalog_status(dscat_status **out, dscat_catalog *cat, bool state_only, dscat_error *err);
+
+/*
+ * Writes a project snapshot of the catalog (dscat_snapshot_write) under root; target NULL = all.
+ * An unknown target is DSCAT_ENOTFOUND "No data found for target 'x'". Caller frees *dir_out.
+ */
+int dscat_catalog_snapshot(char **dir_out, long *tables, long *columns, dscat_catalog *cat,
+                           const char *root, const char *target, dscat_error *err);
+
+typedef struct dscat_snapshot_info {
+    char *name;           /* snapshot_YYYYMMDD */
+    bool has_metadata;    /* metadata.parquet could be read */
+    long tables, columns; /* counted in metadata.parquet */
+} dscat_snapshot_info;
+
+typedef struct dscat_snapshot_list {
+    dscat_snapshot_info *items; /* by name */
+    size_t count;
+} dscat_snapshot_list;
+
+/* The snapshots in <root>/artifacts/catalog. Needs no catalog. Caller frees with
+ * dscat_snapshot_list_free(). */
+int dscat_snapshots_list(dscat_snapshot_list *out, const char *root, dscat_error *err);
+void dscat_snapshot_list_free(dscat_snapshot_list *l);
+
+/* ---- the data cache ----------------------------------------------------------------------- */
+
+/* dscat_cache_list on the catalog's configuration. Caller frees with dscat_cache_listing_free(). */
+int dscat_catalog_cache_list(dscat_cache_listing *out, dscat_catalog *cat,
+                             const char *connection_id, dscat_error *err);
+/* SQL over the cache (dscat_cache_query). Caller frees with dscat_query_result_free(). */
+int dscat_catalog_query(dscat_query_result *out, dscat_catalog *cat, const char *sql,
+                        size_t max_rows, dscat_error *err);
+
+/* ---- the one renderer (JSON text) --------------------------------------------------------- */
+
+/* Rendering flags: JSON text as the CLI prints it (indented, keys in order) or compact. */
+#define DSCAT_JSON_PRETTY 1u
+
+/*
+ * Each returns JSON text that the caller frees with dscat_string_free(), or NULL when out of
+ * memory. The shapes are those of SPEC §6.2, §8 and §11, the same for every front end.
+ */
+char *dscat_json_status(const dscat_status *s, unsigned flags);
+/* The hits as a JSON array (by_table: with matching_columns). */
+char *dscat_json_hits(const dscat_hits *h, bool by_table, unsigned flags);
+char *dscat_json_diff(const dscat_diff *d, unsigned flags);
+/* A query's rows, one object per row ({column: text or null}): `dscat query --format json`. */
+char *dscat_json_query_rows(const dscat_query_result *r, unsigned flags);
+/* A data refresh: connection_id, tables_refreshed, tables_failed, total_rows, duration_ms,
+ * tables, warnings (the report's, then `more`, which may be NULL). */
+char *dscat_json_cache_report(const dscat_cache_report *rep, const char *connection_id,
+                              const dscat_warnings *more, unsigned flags);
+/* The cached tables (with connection_id and path), pending_deletions and warnings (w may be
+ * NULL). */
+char *dscat_json_cache_listing(const dscat_cache_listing *l, const dscat_warnings *w,
+                               unsigned flags);
+void dscat_string_free(char *s);
+
+/* ---- text helpers for front ends ---------------------------------------------------------- */
+
+/* An ISO 8601 UTC time ("2026-01-02T03:04:05Z") of us into out (size bytes). */
+void dscat_time_utc(int64_t us, char *out, size_t size);
+/* A local time of us in strftime's fmt into out (size bytes). */
+void dscat_time_local(int64_t us, const char *fmt, char *out, size_t size);
+/*
+ * The n parts (NULL ones left out) joined by "." as one qualified name, parts holding a dot, a
+ * quote or white space in double quotes (db.schema.table[.column]). Caller frees with
+ * dscat_string_free(); NULL when out of memory.
+ */
+char *dscat_text_qualified_name(const char *const *parts, size_t n);
+/* s[0..len) as literal Markdown text (every syntax character escaped). Caller frees with
+ * dscat_string_free(); NULL when out of memory. */
+char *dscat_text_markdown(const char *s, size_t len);
+/* The byte length of the first `chars` characters (UTF-8) of s[0..len). */
+size_t dscat_text_prefix_len(const char *s, size_t len, size_t chars);
+
+#endif

@@ -1,0 +1,468 @@
+/*
+ * The one renderer of library results as JSON, for the CLI (as text, through dscat_json_*), the
+ * HTTP API and the MCP server (as jansson objects).
+ */
+#include "api/render.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/text.h"
+#include "core/timeutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+json_t *dscat_render_time(int64_t us)
+{
+    if (us == DSCAT_STATUS_NEVER)
+        return json_null();
+    char buf[64];
+    dscat_format_utc_iso(us, buf, sizeof(buf));
+    return json_string(buf);
+}
+
+static json_t *opt_int(int64_t v)
+{
+    return v == DSCAT_NULL_ESTIMATE ? json_null() : json_integer(v);
+}
+
+json_t *dscat_render_status(const dscat_status *s)
+{
+    json_t *targets = json_array();
+    for (size_t i = 0; i < s->ntargets; i++) {
+        const dscat_target_status *t = &s->per_target[i];
+        json_array_append_new(
+            targets,
+            json_pack("{s:s, s:s?, s:o, s:s?, s:I, s:I, s:I}", "target", t->target, "status",
+                      t->status, "last_success", dscat_render_time(t->last_success_us),
+                      "last_problem", t->last_problem, "databases", (json_int_t)t->databases,
+                      "tables", (json_int_t)t->tables, "columns", (json_int_t)t->columns));
+    }
+    return json_pack("{s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I}, s:o, s:b}", "status",
+                     dscat_catalog_state_name(s->state, true), "last_updated",
+                     dscat_render_time(s->last_updated_us), "age_days",
+                     s->state == DSCAT_STATE_NOT_BUILT ? json_null() : json_real(s->age_days),
+                     "counts", "targets", (json_int_t)s->targets, "databases",
+                     (json_int_t)s->databases, "tables", (json_int_t)s->tables, "columns",
+                     (json_int_t)s->columns, "targets", targets, "exports_in_step",
+                     s->generation == s->exports_generation);
+}
+
+json_t *dscat_render_hit(const dscat_search_hit *h, bool by_table)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:s, s:o, s:i}", "target",
+                          h->target, "database", h->database, "schema", h->schema, "table_name",
+                          h->table_name, "column_name", h->column_name, "data_type", h->data_type,
+                          "is_primary_key", h->is_primary_key, "is_foreign_key", h->is_foreign_key,
+                          "fk_references", h->fk_references, "row_count_estimate",
+                          opt_int(h->row_count_estimate), "relevance", h->relevance);
+    if (o && by_table)
+        json_object_set_new(o, "matching_columns",
+                            json_string(h->matching_columns ? h->matching_columns : ""));
+    return o;
+}
+
+json_t *dscat_render_annotation(const dscat_annotation *a)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", a->id, "type", a->type, "content",
+                     a->content, "author", a->author, "created_at", a->created_at);
+}
+
+json_t *dscat_render_table(const dscat_table_detail *d)
+{
+    json_t *cols = json_array();
+    for (size_t i = 0; i < d->ncolumns; i++) {
+        const dscat_column_detail *c = &d->columns[i];
+        json_array_append_new(
+            cols, json_pack("{s:s, s:i, s:s, s:s, s:b, s:b, s:b, s:s, s:s?, s:s?, s:o, s:o, s:o, "
+                            "s:s?, s:b}",
+                            "column_name", c->name, "ordinal_position", c->ordinal, "data_type",
+                            c->data_type, "column_type", c->column_type, "is_nullable", c->nullable,
+                            "is_primary_key", c->is_primary_key, "is_foreign_key",
+                            c->is_foreign_key, "fk_references", c->fk_references, "column_default",
+                            c->default_value, "column_comment", c->comment, "null_count",
+                            opt_int(c->null_count), "distinct_count", opt_int(c->distinct_count),
+                            "profiled_rows", opt_int(c->profiled_rows), "generated", c->generated,
+                            "is_hidden", c->hidden));
+    }
+    json_t *inbound = json_array();
+    for (size_t i = 0; i < d->ninbound; i++)
+        json_array_append_new(
+            inbound,
+            json_pack("{s:s, s:s, s:s, s:s, s:s}", "database", d->inbound[i].database, "schema",
+                      d->inbound[i].schema, "table_name", d->inbound[i].table_name, "column_name",
+                      d->inbound[i].column_name, "ref_column", d->inbound[i].ref_column));
+    json_t *ann = json_array();
+    for (size_t i = 0; i < d->nannotations; i++)
+        json_array_append_new(ann, dscat_render_annotation(&d->annotations[i]));
+    return json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s?}, s:o, s:o, s:o}", "table",
+                     "target", d->target, "database", d->database, "schema", d->schema,
+                     "table_name", d->table_name, "table_type", d->table_type, "row_count_estimate",
+                     opt_int(d->row_count_estimate), "table_size_bytes", opt_int(d->size_bytes),
+                     "table_comment", d->comment, "columns", cols, "inbound", inbound,
+                     "annotations", ann);
+}
+
+json_t *dscat_render_query(const dscat_query_result *r)
+{
+    json_t *cols = json_array(), *rows = json_array();
+    for (size_t c = 0; c < r->ncolumns; c++)
+        json_array_append_new(cols, json_string(r->columns[c]));
+    for (size_t i = 0; i < r->nrows; i++) {
+        json_t *row = json_array();
+        for (size_t c = 0; c < r->ncolumns; c++) {
+            const char *v = r->cells[i * r->ncolumns + c];
+            json_array_append_new(row, v ? json_stringn(v, strlen(v)) : json_null());
+        }
+        json_array_append_new(rows, row);
+    }
+    return json_pack("{s:o, s:o, s:I, s:I, s:b}", "columns", cols, "rows", rows, "row_count",
+                     (json_int_t)r->nrows, "duration_ms", (json_int_t)r->duration_ms, "truncated",
+                     r->truncated);
+}
+
+json_t *dscat_render_fallbacks(const dscat_fallbacks *f)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < f->count; i++)
+        json_array_append_new(a,
+                              json_pack("{s:s, s:s, s:s}", "column", f->items[i].column, "storage",
+                                        f->items[i].storage, "reason", f->items[i].reason));
+    return a;
+}
+
+json_t *dscat_render_warnings(const dscat_warnings *w)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < w->count; i++) {
+        json_t *o = json_object();
+        if (w->items[i].schema)
+            json_object_set_new(o, "schema_name", json_string(w->items[i].schema));
+        if (w->items[i].table)
+            json_object_set_new(o, "table_name", json_string(w->items[i].table));
+        json_object_set_new(o, "message", json_string(w->items[i].message));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+/*
+ * The older tool's per-column rows (its metadata.parquet columns, OLDER-TOOL.md §1) added to
+ * each column of dscat_render_table's answer, and its table fields to "table".
+ */
+json_t *dscat_render_table_rows(const dscat_table_detail *d)
+{
+    json_t *j = dscat_render_table(d);
+    if (j == NULL)
+        return NULL;
+    json_t *t = json_object_get(j, "table");
+    json_object_set_new(t, "server", json_string(d->server ? d->server : ""));
+    json_object_set_new(t, "last_modified", dscat_render_time(d->last_modified_us));
+    json_object_set_new(t, "scanned_at", dscat_render_time(d->scanned_at_us));
+    json_t *cols = json_object_get(j, "columns");
+    for (size_t i = 0; i < d->ncolumns && i < json_array_size(cols); i++) {
+        const dscat_column_detail *c = &d->columns[i];
+        json_t *row = json_array_get(cols, i);
+        json_t *rate = json_null();
+        if (c->null_count != DSCAT_NULL_ESTIMATE && c->profiled_rows != DSCAT_NULL_ESTIMATE)
+            rate = json_real(c->profiled_rows == 0
+                                 ? 0.0
+                                 : round((double)c->null_count / (double)c->profiled_rows * 1e4) /
+                                       1e4);
+        json_object_set_new(row, "database", json_string(d->database));
+        json_object_set_new(row, "schema", json_string(d->schema));
+        json_object_set_new(row, "table_name", json_string(d->table_name));
+        json_object_set_new(row, "row_count_estimate",
+                            d->row_count_estimate == DSCAT_NULL_ESTIMATE
+                                ? json_null()
+                                : json_integer(d->row_count_estimate));
+        json_object_set_new(row, "last_modified", dscat_render_time(d->last_modified_us));
+        json_object_set_new(row, "scanned_at", dscat_render_time(d->scanned_at_us));
+        json_object_set_new(row, "null_rate", rate);
+        json_object_set_new(row, "target", json_string(d->target));
+        json_object_set_new(row, "server", json_string(d->server ? d->server : ""));
+    }
+    return j;
+}
+
+json_t *dscat_render_joins(const dscat_join_paths *j)
+{
+    json_t *out = json_array(), *in = json_array();
+    for (size_t i = 0; i < j->noutbound; i++)
+        json_array_append_new(
+            out, json_pack("{s:s, s:s, s:s, s:s++++}", "database", j->outbound[i].database,
+                           "schema", j->outbound[i].schema, "column_name",
+                           j->outbound[i].column_name, "fk_references", j->outbound[i].ref_schema,
+                           ".", j->outbound[i].ref_table, ".", j->outbound[i].ref_column));
+    for (size_t i = 0; i < j->ninbound; i++)
+        json_array_append_new(in, json_pack("{s:s, s:s, s:s, s:s, s:s++++}", "database",
+                                            j->inbound[i].database, "schema", j->inbound[i].schema,
+                                            "table_name", j->inbound[i].table_name, "column_name",
+                                            j->inbound[i].column_name, "fk_references",
+                                            j->inbound[i].ref_schema, ".", j->inbound[i].ref_table,
+                                            ".", j->inbound[i].ref_column));
+    return json_pack("{s:o, s:o}", "outbound", out, "inbound", in);
+}
+
+json_t *dscat_render_status_summary(const dscat_status *s)
+{
+    return json_pack(
+        "{s:s, s:o, s:{s:I, s:I, s:I, s:I}}", "status", dscat_catalog_state_name(s->state, true),
+        "age_days", s->state == DSCAT_STATE_NOT_BUILT ? json_null() : json_real(s->age_days),
+        "stats", "targets", (json_int_t)s->targets, "databases", (json_int_t)s->databases, "tables",
+        (json_int_t)s->tables, "columns", (json_int_t)s->columns);
+}
+
+json_t *dscat_render_annotation_list(const dscat_annotation_list *l, const char *target)
+{
+    json_t *out = NULL;
+    if (target) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < l->count; i++)
+            json_array_append_new(arr, dscat_render_annotation(&l->items[i]));
+        out = json_pack("{s:s, s:o}", "target", target, "annotations", arr);
+    } else {
+        json_t *tables = json_object();
+        for (size_t i = 0; i < l->count; i++) {
+            json_t *e = json_object_get(tables, l->items[i].table);
+            if (e == NULL) {
+                e = json_pack("{s:[]}", "annotations");
+                json_object_set_new(tables, l->items[i].table, e);
+            }
+            json_array_append_new(json_object_get(e, "annotations"),
+                                  dscat_render_annotation(&l->items[i]));
+        }
+        out = json_pack("{s:o}", "tables", tables);
+    }
+    if (l->nskipped) {
+        json_t *skipped = json_array();
+        for (size_t i = 0; i < l->nskipped; i++)
+            json_array_append_new(skipped, json_string(l->skipped[i]));
+        json_object_set_new(out, "skipped_files", skipped);
+    }
+    return out;
+}
+
+json_t *dscat_render_connection(const dscat_connection *c)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "connection_id", c->id, "target", c->target,
+                     "database", c->database, "type", c->type, "tables", (int)c->tables,
+                     "cached_tables", (int)c->cached);
+}
+
+json_t *dscat_render_cached_tables(const dscat_cache_listing *cl)
+{
+    json_t *tables = json_array();
+    for (size_t i = 0; i < cl->count; i++) {
+        const dscat_cached_table *t = &cl->tables[i];
+        json_array_append_new(tables,
+                              json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o}", "schema_name",
+                                        t->schema, "table_name", t->table, "version", t->version,
+                                        "rows", (json_int_t)t->rows, "bytes", (json_int_t)t->bytes,
+                                        "last_sync", dscat_render_time(t->last_sync_us),
+                                        "fallbacks", dscat_render_fallbacks(&t->fallbacks)));
+    }
+    return tables;
+}
+
+json_t *dscat_render_hits(const dscat_hits *h, bool by_table)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < h->count; i++)
+        json_array_append_new(a, dscat_render_hit(&h->items[i], by_table));
+    return a;
+}
+
+json_t *dscat_render_hit_annotations(const dscat_hits *h)
+{
+    json_t *by_table = json_object();
+    for (size_t i = 0; by_table && i < h->count; i++) {
+        const dscat_hit_notes *n = &h->notes[i];
+        if (n->count == 0 || json_object_get(by_table, n->items[0]->table))
+            continue;
+        json_t *ann = json_array();
+        for (size_t k = 0; k < n->count; k++)
+            json_array_append_new(ann, dscat_render_annotation(n->items[k]));
+        json_object_set_new(by_table, n->items[0]->table, ann);
+    }
+    return by_table;
+}
+
+json_t *dscat_render_diff(const dscat_diff *d)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < d->count; i++) {
+        const dscat_change *c = &d->changes[i];
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?}", "change", c->kind,
+                                             "database", c->database, "schema", c->schema, "table",
+                                             c->table_name, "column", c->column_name, "detail",
+                                             c->detail));
+    }
+    return json_pack("{s:s, s:I, s:I, s:o}", "target", d->target, "from_scan",
+                     (json_int_t)d->from_scan, "to_scan", (json_int_t)d->to_scan, "changes", arr);
+}
+
+char *dscat_render_text(json_t *j, unsigned flags)
+{
+    if (j == NULL)
+        return NULL;
+    char *text = json_dumps(j, flags & DSCAT_JSON_PRETTY ? JSON_INDENT(2) | JSON_PRESERVE_ORDER
+                                                         : JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(j);
+    return text;
+}
+
+/* ---- the CLI's cache answers ------------------------------------------------------------ */
+
+/* a + b, releasing b. */
+static json_t *json_array_extend_new(json_t *a, json_t *b)
+{
+    json_array_extend(a, b);
+    json_decref(b);
+    return a;
+}
+
+json_t *dscat_render_cache_report(const dscat_cache_report *rep, const char *connection_id,
+                                  const dscat_warnings *more)
+{
+    json_t *tables = json_array();
+    for (size_t i = 0; i < rep->count; i++) {
+        const dscat_table_sync *t = &rep->tables[i];
+        json_t *o = json_pack("{s:s, s:s, s:b}", "schema_name", t->schema, "table_name", t->table,
+                              "ok", t->rc == 0);
+        if (t->rc)
+            json_object_set_new(o, "error", json_string(t->error.message));
+        else
+            json_object_update_new(
+                o, json_pack("{s:I, s:I, s:I, s:s, s:b, s:o}", "rows", (json_int_t)t->rows, "bytes",
+                             (json_int_t)t->bytes, "duration_ms", (json_int_t)t->duration_ms,
+                             "version", t->version ? t->version : "", "joined", t->joined,
+                             "fallbacks", dscat_render_fallbacks(&t->fallbacks)));
+        json_array_append_new(tables, o);
+    }
+    json_t *warnings = dscat_render_warnings(&rep->warnings);
+    if (more)
+        warnings = json_array_extend_new(warnings, dscat_render_warnings(more));
+    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "connection_id", connection_id,
+                     "tables_refreshed", (json_int_t)(rep->count - rep->failed), "tables_failed",
+                     (json_int_t)rep->failed, "total_rows", (json_int_t)rep->total_rows,
+                     "duration_ms", (json_int_t)rep->duration_ms, "tables", tables, "warnings",
+                     warnings);
+}
+
+json_t *dscat_render_cache_listing(const dscat_cache_listing *l, const dscat_warnings *w)
+{
+    json_t *tables = json_array(), *pending = json_array();
+    for (size_t i = 0; i < l->count; i++) {
+        const dscat_cached_table *t = &l->tables[i];
+        char when[40];
+        dscat_format_utc_iso(t->last_sync_us, when, sizeof(when));
+        json_array_append_new(
+            tables, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:o}", "connection_id",
+                              t->connection_id, "schema_name", t->schema, "table_name", t->table,
+                              "version", t->version, "path", t->path, "rows", (json_int_t)t->rows,
+                              "bytes", (json_int_t)t->bytes, "last_sync", when, "fallbacks",
+                              dscat_render_fallbacks(&t->fallbacks)));
+    }
+    for (size_t i = 0; i < l->npending; i++)
+        json_array_append_new(pending, json_pack("{s:s, s:s, s:i}", "path", l->pending[i].path,
+                                                 "delete_after", l->pending[i].delete_after,
+                                                 "retry_count", l->pending[i].retry_count));
+    dscat_warnings none = {0};
+    return json_pack("{s:o, s:o, s:o}", "tables", tables, "pending_deletions", pending, "warnings",
+                     dscat_render_warnings(w ? w : &none));
+}
+
+json_t *dscat_render_query_rows(const dscat_query_result *r)
+{
+    json_t *rows = json_array();
+    for (size_t i = 0; i < r->nrows; i++) {
+        json_t *o = json_object();
+        for (size_t c = 0; c < r->ncolumns; c++) {
+            const char *v = r->cells[i * r->ncolumns + c];
+            json_object_set_new(o, r->columns[c], v ? json_string(v) : json_null());
+        }
+        json_array_append_new(rows, o);
+    }
+    return rows;
+}
+
+/* ---- the public side: JSON text --------------------------------------------------------- */
+
+char *dscat_json_status(const dscat_status *s, unsigned flags)
+{
+    return dscat_render_text(dscat_render_status(s), flags);
+}
+
+char *dscat_json_hits(const dscat_hits *h, bool by_table, unsigned flags)
+{
+    return dscat_render_text(dscat_render_hits(h, by_table), flags);
+}
+
+char *dscat_json_diff(const dscat_diff *d, unsigned flags)
+{
+    return dscat_render_text(dscat_render_diff(d), flags);
+}
+
+char *dscat_json_query_rows(const dscat_query_result *r, unsigned flags)
+{
+    return dscat_render_text(dscat_render_query_rows(r), flags);
+}
+
+char *dscat_json_cache_report(const dscat_cache_report *rep, const char *connection_id,
+                              const dscat_warnings *more, unsigned flags)
+{
+    return dscat_render_text(dscat_render_cache_report(rep, connection_id, more), flags);
+}
+
+char *dscat_json_cache_listing(const dscat_cache_listing *l, const dscat_warnings *w,
+                               unsigned flags)
+{
+    return dscat_render_text(dscat_render_cache_listing(l, w), flags);
+}
+
+void dscat_string_free(char *s)
+{
+    dscat_free(s); /* json_dumps's text too: dscat_free is free() */
+}
+
+/* ---- text helpers ------------------------------------------------------------------------ */
+
+void dscat_time_utc(int64_t us, char *out, size_t size)
+{
+    dscat_format_utc_iso(us, out, size);
+}
+
+void dscat_time_local(int64_t us, const char *fmt, char *out, size_t size)
+{
+    dscat_format_local(us, fmt, out, size);
+}
+
+/* A dscat_buf's text moved into a malloc'd string (dscat_string_free frees it), NULL on rc. */
+static char *buf_string(dscat_buf *b, int rc)
+{
+    if (rc) {
+        dscat_buf_free(b);
+        return NULL;
+    }
+    return dscat_buf_detach(b);
+}
+
+char *dscat_text_qualified_name(const char *const *parts, size_t n)
+{
+    dscat_buf b = DSCAT_BUF_INIT;
+    return buf_string(&b, dscat_text_qualified(&b, parts, n));
+}
+
+char *dscat_text_markdown(const char *s, size_t len)
+{
+    dscat_buf b = DSCAT_BUF_INIT;
+    return buf_string(&b, dscat_text_md_escape(&b, s ? s : "", s ? len : 0));
+}
+
+size_t dscat_text_prefix_len(const char *s, size_t len, size_t chars)
+{
+    return dscat_text_prefix(s, len, chars);
+}
