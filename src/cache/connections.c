@@ -211,8 +211,9 @@ static int count_changes(dscat_store *st, int64_t now, int64_t before, const cha
     dscat_stmt *s = NULL;
     int rc = dscat_stmt__prepare(
         &s, st,
-        "SELECT count(*), coalesce(sum(b.id IS NULL), 0), "
-        "coalesce(sum(b.id IS NOT NULL AND b.signature <> a.signature), 0) "
+        "SELECT count(*), coalesce(sum(CASE WHEN b.id IS NULL THEN 1 ELSE 0 END), 0), "
+        "coalesce(sum(CASE WHEN b.id IS NOT NULL AND b.signature <> a.signature THEN 1 "
+        "ELSE 0 END), 0) "
         "FROM tables a LEFT JOIN tables b ON b.scan_id = ?2 AND b.database = a.database "
         "AND b.schema = a.schema AND b.name = a.name "
         "WHERE a.scan_id = ?1 AND (?3 IS NULL OR a.database = ?3)",
@@ -337,7 +338,8 @@ int dscat_information_schema(char **out, const dscat_config *cfg, const char *on
         dscat_stmt *s = NULL;
         rc = dscat_stmt__prepare(
             &s, st,
-            "SELECT t.id, t.schema, t.name, t.table_type, tc.version IS NOT NULL, c.name, "
+            "SELECT t.id, t.schema, t.name, t.table_type, "
+            "CASE WHEN tc.version IS NOT NULL THEN 1 ELSE 0 END, c.name, "
             "c.data_type, c.is_nullable FROM " DSCAT_CURRENT_TABLES " t "
             "LEFT JOIN table_cache tc ON tc.connection_id = ?3 AND tc.schema = t.schema "
             "AND tc.name = t.name LEFT JOIN columns c ON c.table_id = t.id "

@@ -829,11 +829,14 @@ static int sq_schedule_deletion(dscat_store *base, const char *path, const char 
 }
 
 /*
- * The rows of table_cache that schema and table select (schema NULL: every row of the
- * connection), as the WHERE clause of the three operations below: ?1 the connection, ?2 and ?3
- * the schema and the table.
+ * The rows of table_cache that schema and table select, as the WHERE clause of the three
+ * operations below: ?1 the connection, ?2 and ?3 the schema and the table. Two texts rather than
+ * "?2 IS NULL OR ...", so that one table is found through the primary key.
  */
-#define CACHED_MATCH "connection_id = ?1 AND (?2 IS NULL OR (schema = ?2 AND name = ?3))"
+static const char *cached_match(const char *schema)
+{
+    return schema ? "connection_id = ?1 AND schema = ?2 AND name = ?3" : "connection_id = ?1";
+}
 
 /* Binds the match's parameters; the table counts only with its schema. */
 static void bind_cached_match(sqlite3_stmt *s, const char *connection_id, const char *schema,
@@ -844,6 +847,18 @@ static void bind_cached_match(sqlite3_stmt *s, const char *connection_id, const 
         bind_text(s, 2, schema);
         bind_text(s, 3, table);
     }
+}
+
+/* Prepares head, the match and tail, one statement. */
+static int prepare_cached(sqlite_store *st, sqlite3_stmt **out, const char *head,
+                          const char *schema, const char *tail, dscat_error *err)
+{
+    dscat_buf sql = DSCAT_BUF_INIT;
+    if (dscat_buf_printf(&sql, "%s%s%s", head, cached_match(schema), tail))
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    int rc = prepare(st, out, dscat_buf_cstr(&sql), err);
+    dscat_buf_free(&sql);
+    return rc;
 }
 
 /* Runs a prepared write once and finalizes it; a failure is "query failed". */
@@ -861,11 +876,10 @@ static int sq_schedule_cached(dscat_store *base, const char *connection_id, cons
 {
     sqlite_store *st = S(base);
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st, &s,
-                     "INSERT INTO pending_deletions(path, delete_after, retry_count) "
-                     "SELECT path, ?4, 0 FROM table_cache WHERE " CACHED_MATCH
-                     " ON CONFLICT(path) DO NOTHING",
-                     err);
+    int rc = prepare_cached(st, &s,
+                            "INSERT INTO pending_deletions(path, delete_after, retry_count) "
+                            "SELECT path, ?4, 0 FROM table_cache WHERE ",
+                            schema, " ON CONFLICT(path) DO NOTHING", err);
     if (rc)
         return rc;
     bind_cached_match(s, connection_id, schema, table);
@@ -904,7 +918,7 @@ static int sq_delete_cached(dscat_store *base, const char *connection_id, const 
 {
     sqlite_store *st = S(base);
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st, &s, "DELETE FROM table_cache WHERE " CACHED_MATCH, err);
+    int rc = prepare_cached(st, &s, "DELETE FROM table_cache WHERE ", schema, "", err);
     if (rc)
         return rc;
     bind_cached_match(s, connection_id, schema, table);
