@@ -9,7 +9,7 @@
  */
 #include "dscat/api.h"
 
-#include "catalog/store.h"
+#include "store/store.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 

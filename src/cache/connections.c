@@ -4,8 +4,8 @@
  */
 #include "dscat/cache.h"
 
-#include "catalog/store.h"
 #include "core/alloc.h"
+#include "store/store.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -47,22 +47,22 @@ static int add_connection(dscat_connection_list *l, const dscat_target_config *t
 /* Counts of catalogued and cached tables of one connection. */
 static void count_tables(dscat_store *st, dscat_connection *c)
 {
-    sqlite3_stmt *s = NULL;
-    if (dscat_store__prepare(st, &s,
-                             "SELECT count(*), count(tc.version) FROM " DSCAT_CURRENT_TABLES " t "
-                             "LEFT JOIN table_cache tc ON tc.connection_id = ?3 "
-                             "AND tc.schema = t.schema AND tc.name = t.name "
-                             "WHERE t.target = ?1 AND t.database = ?2",
-                             NULL) == 0) {
-        sqlite3_bind_text(s, 1, c->target, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, c->database, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, c->id, -1, SQLITE_STATIC);
-        if (sqlite3_step(s) == SQLITE_ROW) {
-            c->tables = sqlite3_column_int(s, 0);
-            c->cached = sqlite3_column_int(s, 1);
+    dscat_stmt *s = NULL;
+    if (dscat_stmt__prepare(&s, st,
+                            "SELECT count(*), count(tc.version) FROM " DSCAT_CURRENT_TABLES " t "
+                            "LEFT JOIN table_cache tc ON tc.connection_id = ?3 "
+                            "AND tc.schema = t.schema AND tc.name = t.name "
+                            "WHERE t.target = ?1 AND t.database = ?2",
+                            NULL) == 0) {
+        dscat_stmt__bind_text(s, 1, c->target);
+        dscat_stmt__bind_text(s, 2, c->database);
+        dscat_stmt__bind_text(s, 3, c->id);
+        if (dscat_stmt__step(s) == DSCAT_STMT_ROW) {
+            c->tables = dscat_stmt__int(s, 0);
+            c->cached = dscat_stmt__int(s, 1);
         }
     }
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
 }
 
 /*
@@ -83,18 +83,18 @@ static int list_connections(dscat_connection_list *out, const dscat_config *cfg,
             rc = add_connection(out, t, single, true);
             continue;
         }
-        sqlite3_stmt *s = NULL;
-        if (st == NULL || dscat_store__prepare(st, &s,
-                                               "SELECT DISTINCT database FROM " DSCAT_CURRENT_TABLES
-                                               " t WHERE t.target = ?1 ORDER BY database",
-                                               err))
+        dscat_stmt *s = NULL;
+        if (st == NULL || dscat_stmt__prepare(&s, st,
+                                              "SELECT DISTINCT database FROM " DSCAT_CURRENT_TABLES
+                                              " t WHERE t.target = ?1 ORDER BY database",
+                                              err))
             continue;
-        sqlite3_bind_text(s, 1, t->key, -1, SQLITE_STATIC);
-        while (rc == 0 && sqlite3_step(s) == SQLITE_ROW) {
-            const char *database = (const char *)sqlite3_column_text(s, 0);
+        dscat_stmt__bind_text(s, 1, t->key);
+        while (rc == 0 && dscat_stmt__step(s) == DSCAT_STMT_ROW) {
+            const char *database = dscat_stmt__text(s, 0);
             rc = database ? add_connection(out, t, database, false) : DSCAT_ENOMEM;
         }
-        sqlite3_finalize(s);
+        dscat_stmt__finalize(s);
     }
     size_t kept = 0;
     for (size_t i = 0; i < out->count; i++) {
@@ -189,15 +189,15 @@ static int add_error(dscat_schema_refresh_result *r, const char *id, const char 
 /* The target's current scan id, 0 when it has none. */
 static int64_t current_scan(dscat_store *st, const char *target)
 {
-    sqlite3_stmt *s = NULL;
+    dscat_stmt *s = NULL;
     int64_t id = 0;
-    if (dscat_store__prepare(st, &s, "SELECT current_scan_id FROM targets WHERE key = ?1", NULL) ==
+    if (dscat_stmt__prepare(&s, st, "SELECT current_scan_id FROM targets WHERE key = ?1", NULL) ==
         0) {
-        sqlite3_bind_text(s, 1, target, -1, SQLITE_STATIC);
-        if (sqlite3_step(s) == SQLITE_ROW)
-            id = sqlite3_column_int64(s, 0);
+        dscat_stmt__bind_text(s, 1, target);
+        if (dscat_stmt__step(s) == DSCAT_STMT_ROW)
+            id = dscat_stmt__int64(s, 0);
     }
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
     return id;
 }
 
@@ -208,27 +208,28 @@ static int64_t current_scan(dscat_store *st, const char *target)
 static int count_changes(dscat_store *st, int64_t now, int64_t before, const char *database,
                          long *all, long *added, long *modified, dscat_error *err)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = dscat_store__prepare(
-        st, &s,
-        "SELECT count(*), coalesce(sum(b.id IS NULL), 0), "
-        "coalesce(sum(b.id IS NOT NULL AND b.signature <> a.signature), 0) "
+    dscat_stmt *s = NULL;
+    int rc = dscat_stmt__prepare(
+        &s, st,
+        "SELECT count(*), coalesce(sum(CASE WHEN b.id IS NULL THEN 1 ELSE 0 END), 0), "
+        "coalesce(sum(CASE WHEN b.id IS NOT NULL AND b.signature <> a.signature THEN 1 "
+        "ELSE 0 END), 0) "
         "FROM tables a LEFT JOIN tables b ON b.scan_id = ?2 AND b.database = a.database "
         "AND b.schema = a.schema AND b.name = a.name "
         "WHERE a.scan_id = ?1 AND (?3 IS NULL OR a.database = ?3)",
         err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(s, 1, now);
-    sqlite3_bind_int64(s, 2, before);
+    dscat_stmt__bind_int64(s, 1, now);
+    dscat_stmt__bind_int64(s, 2, before);
     if (database)
-        sqlite3_bind_text(s, 3, database, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        *all += sqlite3_column_int(s, 0);
-        *added += sqlite3_column_int(s, 1);
-        *modified += sqlite3_column_int(s, 2);
+        dscat_stmt__bind_text(s, 3, database);
+    if (dscat_stmt__step(s) == DSCAT_STMT_ROW) {
+        *all += dscat_stmt__int(s, 0);
+        *added += dscat_stmt__int(s, 1);
+        *modified += dscat_stmt__int(s, 2);
     }
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
     return 0;
 }
 
@@ -238,15 +239,15 @@ static long target_connections(dscat_store *st, const dscat_target_config *t, in
     char buf[512];
     if (dscat_connection_database(t, buf, sizeof(buf)))
         return 1;
-    sqlite3_stmt *s = NULL;
+    dscat_stmt *s = NULL;
     long n = 0;
-    if (dscat_store__prepare(
-            st, &s, "SELECT count(DISTINCT database) FROM tables WHERE scan_id = ?1", NULL) == 0) {
-        sqlite3_bind_int64(s, 1, scan);
-        if (sqlite3_step(s) == SQLITE_ROW)
-            n = sqlite3_column_int(s, 0);
+    if (dscat_stmt__prepare(
+            &s, st, "SELECT count(DISTINCT database) FROM tables WHERE scan_id = ?1", NULL) == 0) {
+        dscat_stmt__bind_int64(s, 1, scan);
+        if (dscat_stmt__step(s) == DSCAT_STMT_ROW)
+            n = dscat_stmt__int(s, 0);
     }
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
     return n;
 }
 
@@ -334,10 +335,11 @@ int dscat_information_schema(char **out, const dscat_config *cfg, const char *on
         rc = dscat_error_set(err, DSCAT_ENOTFOUND, "connection '%s' not found", only);
     for (size_t i = 0; i < l.count && st && rc == 0; i++) {
         const dscat_connection *c = &l.items[i];
-        sqlite3_stmt *s = NULL;
-        rc = dscat_store__prepare(
-            st, &s,
-            "SELECT t.id, t.schema, t.name, t.table_type, tc.version IS NOT NULL, c.name, "
+        dscat_stmt *s = NULL;
+        rc = dscat_stmt__prepare(
+            &s, st,
+            "SELECT t.id, t.schema, t.name, t.table_type, "
+            "CASE WHEN tc.version IS NOT NULL THEN 1 ELSE 0 END, c.name, "
             "c.data_type, c.is_nullable FROM " DSCAT_CURRENT_TABLES " t "
             "LEFT JOIN table_cache tc ON tc.connection_id = ?3 AND tc.schema = t.schema "
             "AND tc.name = t.name LEFT JOIN columns c ON c.table_id = t.id "
@@ -345,40 +347,38 @@ int dscat_information_schema(char **out, const dscat_config *cfg, const char *on
             err);
         if (rc)
             break;
-        sqlite3_bind_text(s, 1, c->target, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, c->database, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, c->id, -1, SQLITE_STATIC);
+        dscat_stmt__bind_text(s, 1, c->target);
+        dscat_stmt__bind_text(s, 2, c->database);
+        dscat_stmt__bind_text(s, 3, c->id);
         int64_t last = -1;
         json_t *cols = NULL;
         int step;
-        while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
-            int64_t id = sqlite3_column_int64(s, 0);
+        while (rc == 0 && (step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
+            int64_t id = dscat_stmt__int64(s, 0);
             if (id != last) {
                 last = id;
                 /* json_pack takes cols even when it fails: keep it only once it is placed. */
                 cols = json_array();
                 json_t *t = json_pack("{s:s, s:s, s:s, s:s, s:b, s:O}", "connection_id", c->id,
-                                      "schema_name", (const char *)sqlite3_column_text(s, 1),
-                                      "table_name", (const char *)sqlite3_column_text(s, 2),
-                                      "table_type", (const char *)sqlite3_column_text(s, 3),
-                                      "synced", sqlite3_column_int(s, 4), "columns", cols);
+                                      "schema_name", dscat_stmt__text(s, 1), "table_name",
+                                      dscat_stmt__text(s, 2), "table_type", dscat_stmt__text(s, 3),
+                                      "synced", dscat_stmt__int(s, 4), "columns", cols);
                 json_decref(cols);
                 if (t == NULL || json_array_append_new(tables, t)) {
                     rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
                     break;
                 }
             }
-            if (sqlite3_column_type(s, 5) != SQLITE_NULL &&
+            if (!dscat_stmt__is_null(s, 5) &&
                 json_array_append_new(cols, json_pack("{s:s, s:s, s:b}", "column_name",
-                                                      (const char *)sqlite3_column_text(s, 5),
-                                                      "data_type",
-                                                      (const char *)sqlite3_column_text(s, 6),
-                                                      "is_nullable", sqlite3_column_int(s, 7))))
+                                                      dscat_stmt__text(s, 5), "data_type",
+                                                      dscat_stmt__text(s, 6), "is_nullable",
+                                                      dscat_stmt__int(s, 7))))
                 rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         }
-        if (rc == 0 && step != SQLITE_DONE)
+        if (rc == 0 && step != DSCAT_STMT_DONE)
             rc = dscat_store__step_error(st, err);
-        sqlite3_finalize(s);
+        dscat_stmt__finalize(s);
     }
     close_reading(st);
     dscat_connection_list_free(&l);

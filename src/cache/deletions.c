@@ -38,10 +38,9 @@ int dscat_cache__delete_version(dscat_storage *sto, const char *path, dscat_erro
 
 static void process_deletions(dscat_store *st, dscat_storage *sto, dscat_warnings *w)
 {
-    sqlite3 *db = dscat_store__db(st);
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT path, delete_after, retry_count FROM pending_deletions", -1,
-                           &s, NULL) != SQLITE_OK)
+    dscat_stmt *s = NULL;
+    if (dscat_stmt__prepare(&s, st, "SELECT path, delete_after, retry_count FROM pending_deletions",
+                            NULL))
         return;
     int64_t now = dscat_now_us();
     typedef struct {
@@ -50,10 +49,10 @@ static void process_deletions(dscat_store *st, dscat_storage *sto, dscat_warning
     } todo;
     todo *list = NULL;
     size_t n = 0;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        const char *path = (const char *)sqlite3_column_text(s, 0);
-        const char *after = (const char *)sqlite3_column_text(s, 1);
-        int retries = sqlite3_column_int(s, 2);
+    while (dscat_stmt__step(s) == DSCAT_STMT_ROW) {
+        const char *path = dscat_stmt__text(s, 0);
+        const char *after = dscat_stmt__text(s, 1);
+        int retries = dscat_stmt__int(s, 2);
         int64_t due;
         int action;
         if (!dscat_cache__parse_iso(after, &due)) {
@@ -84,58 +83,52 @@ static void process_deletions(dscat_store *st, dscat_storage *sto, dscat_warning
         list = g;
         list[n++] = (todo){dscat_strdup(path), action};
     }
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
     char later[40];
     dscat_cache__iso_after(86400, later, sizeof(later));
-    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    /* One transaction for the updates; should the write lock not come within the busy timeout,
+     * each update is tried on its own all the same. */
+    bool begun = dscat_store__begin(st, NULL) == 0;
     for (size_t i = 0; i < n; i++) {
         const char *sql = list[i].action == 0 ? "DELETE FROM pending_deletions WHERE path = ?1"
                           : list[i].action == 1
                               ? "UPDATE pending_deletions SET retry_count = retry_count + 1 "
                                 "WHERE path = ?1"
                               : "UPDATE pending_deletions SET delete_after = ?2 WHERE path = ?1";
-        if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(s, 1, list[i].path, -1, SQLITE_STATIC);
+        if (dscat_stmt__prepare(&s, st, sql, NULL) == 0) {
+            dscat_stmt__bind_text(s, 1, list[i].path);
             if (list[i].action == 2)
-                sqlite3_bind_text(s, 2, later, -1, SQLITE_STATIC);
-            sqlite3_step(s);
-            sqlite3_finalize(s);
+                dscat_stmt__bind_text(s, 2, later);
+            (void)dscat_stmt__step(s);
+            dscat_stmt__finalize(s);
         }
         dscat_free(list[i].path);
     }
-    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (begun && dscat_store__commit(st, NULL))
+        dscat_store__rollback(st);
     dscat_free(list);
 }
 
 /* True when the store knows path (current or pending). */
-static bool known_path(sqlite3 *db, const char *path)
+static bool known_path(dscat_store *st, const char *path)
 {
-    sqlite3_stmt *s = NULL;
+    dscat_stmt *s = NULL;
     bool known = false;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT 1 FROM table_cache WHERE path = ?1 UNION ALL "
-                           "SELECT 1 FROM pending_deletions WHERE path = ?1",
-                           -1, &s, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
-        known = sqlite3_step(s) == SQLITE_ROW;
+    if (dscat_stmt__prepare(&s, st,
+                            "SELECT 1 FROM table_cache WHERE path = ?1 UNION ALL "
+                            "SELECT 1 FROM pending_deletions WHERE path = ?1",
+                            NULL) == 0) {
+        dscat_stmt__bind_text(s, 1, path);
+        known = dscat_stmt__step(s) == DSCAT_STMT_ROW;
     }
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
     return known;
 }
 
-static void schedule_path(sqlite3 *db, const char *path, const char *when, dscat_warnings *w)
+static void schedule_path(dscat_store *st, const char *path, const char *when, dscat_warnings *w)
 {
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO pending_deletions(path, delete_after, retry_count) "
-                           "VALUES (?1, ?2, 0) ON CONFLICT(path) DO NOTHING",
-                           -1, &s, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, when, -1, SQLITE_STATIC);
-        sqlite3_step(s);
-        sqlite3_finalize(s);
+    if (dscat_store__schedule_deletion(st, path, when, NULL) == 0)
         dscat_cache__warn(w, "orphaned version %s scheduled for deletion", path);
-    }
 }
 
 typedef struct orphan_scan {
@@ -172,9 +165,8 @@ static void consider_version(orphan_scan *o, const char *vkey, size_t vlen,
     char *tkey = dscat_strndup(vkey, (size_t)((const char *)memrchr(vkey, '/', vlen) - vkey));
     char *path = dscat_strndup(vkey, vlen);
     char *full = path ? dscat_storage_path(o->sto, path) : NULL;
-    if (tkey && full && !dscat_cache__table_locked(o->sto, tkey) &&
-        !known_path(dscat_store__db(o->st), full))
-        schedule_path(dscat_store__db(o->st), full, o->when, o->w);
+    if (tkey && full && !dscat_cache__table_locked(o->sto, tkey) && !known_path(o->st, full))
+        schedule_path(o->st, full, o->when, o->w);
     dscat_free(tkey);
     dscat_free(path);
     dscat_free(full);
@@ -244,7 +236,6 @@ int dscat_cache_purge(const dscat_config *cfg, const char *connection_id, const 
                       const char *table, size_t *purged, dscat_error *err)
 {
     dscat_store *st = NULL;
-    sqlite3_stmt *s = NULL;
     const dscat_target_config *t;
     char *database = NULL;
     char when[40];
@@ -254,39 +245,19 @@ int dscat_cache_purge(const dscat_config *cfg, const char *connection_id, const 
     if (rc == 0)
         rc = dscat_connection_resolve(cfg, st, connection_id, &t, &database, err);
     if (rc == 0)
-        rc = dscat_store__exec(st, "BEGIN IMMEDIATE", err);
-    const char *match = "connection_id = ?1 AND (?2 IS NULL OR (schema = ?2 AND name = ?3))";
-    dscat_buf sql = DSCAT_BUF_INIT;
-    dscat_buf_printf(&sql,
-                     "INSERT INTO pending_deletions(path, delete_after, retry_count) "
-                     "SELECT path, ?4, 0 FROM table_cache WHERE %s ON CONFLICT(path) DO NOTHING",
-                     match);
-    for (int step = 0; step < 2 && rc == 0; step++) {
-        if (step == 1) {
-            dscat_buf_reset(&sql);
-            dscat_buf_printf(&sql, "DELETE FROM table_cache WHERE %s", match);
-        }
-        if ((rc = dscat_store__prepare(st, &s, dscat_buf_cstr(&sql), err)))
-            break;
-        sqlite3_bind_text(s, 1, connection_id, -1, SQLITE_STATIC);
-        if (table) {
-            sqlite3_bind_text(s, 2, schema, -1, SQLITE_STATIC);
-            sqlite3_bind_text(s, 3, table, -1, SQLITE_STATIC);
-        }
-        if (step == 0)
-            sqlite3_bind_text(s, 4, when, -1, SQLITE_STATIC);
-        rc = sqlite3_step(s) == SQLITE_DONE ? 0 : dscat_store__step_error(st, err);
-        if (step == 1)
-            *purged = (size_t)sqlite3_changes(dscat_store__db(st));
-        sqlite3_finalize(s);
-    }
+        rc = dscat_store__begin(st, err);
+    /* Without a table, the whole connection (a schema alone selects nothing more). */
+    const char *only = table ? schema : NULL;
     if (rc == 0)
-        rc = dscat_store__exec(st, "COMMIT", err);
+        rc = dscat_store__schedule_cached(st, connection_id, only, table, when, err);
+    if (rc == 0)
+        rc = dscat_store__delete_cached(st, connection_id, only, table, purged, err);
+    if (rc == 0)
+        rc = dscat_store__commit(st, err);
     else if (st)
-        sqlite3_exec(dscat_store__db(st), "ROLLBACK", NULL, NULL, NULL);
+        dscat_store__rollback(st);
     if (rc == 0 && table && *purged == 0)
         rc = dscat_error_set(err, DSCAT_ENOTFOUND, "table '%s.%s' is not cached", schema, table);
-    dscat_buf_free(&sql);
     dscat_free(database);
     dscat_store_close(st);
     return rc;

@@ -15,10 +15,10 @@
 #define DSCAT_CACHE_INTERNAL_H
 
 #include "cache/types.h"
-#include "catalog/store.h"
 #include "dscat/cache.h"
 #include "sources/source.h"
 #include "storage/storage.h"
+#include "store/store.h"
 
 #include <stdbool.h>
 #include <stdint.h>

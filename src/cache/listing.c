@@ -8,10 +8,10 @@
 
 #include <string.h>
 
-static char *col_dup(sqlite3_stmt *s, int i)
+static char *col_dup(dscat_stmt *s, int i)
 {
-    const unsigned char *v = sqlite3_column_text(s, i);
-    return dscat_strdup(v ? (const char *)v : "");
+    const char *v = dscat_stmt__text(s, i);
+    return dscat_strdup(v ? v : "");
 }
 
 int dscat_cache_list(dscat_cache_listing *out, const dscat_config *cfg, const char *connection_id,
@@ -19,50 +19,44 @@ int dscat_cache_list(dscat_cache_listing *out, const dscat_config *cfg, const ch
 {
     memset(out, 0, sizeof(*out));
     dscat_store *st = NULL;
-    sqlite3_stmt *s = NULL;
+    dscat_stmt *s = NULL;
     int rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err);
     if (rc == 0)
-        rc = dscat_store__prepare(st, &s,
-                                  "SELECT connection_id, schema, name, version, path, rows, bytes, "
-                                  "last_sync_us, fallbacks FROM table_cache WHERE ?1 IS NULL OR "
-                                  "connection_id = ?1 ORDER BY 1, 2, 3",
-                                  err);
+        rc = dscat_stmt__prepare(&s, st,
+                                 "SELECT connection_id, schema, name, version, path, rows, bytes, "
+                                 "last_sync_us, fallbacks FROM table_cache WHERE ?1 IS NULL OR "
+                                 "connection_id = ?1 ORDER BY 1, 2, 3",
+                                 err);
     if (rc == 0) {
         if (connection_id)
-            sqlite3_bind_text(s, 1, connection_id, -1, SQLITE_STATIC);
-        while (sqlite3_step(s) == SQLITE_ROW) {
+            dscat_stmt__bind_text(s, 1, connection_id);
+        while (dscat_stmt__step(s) == DSCAT_STMT_ROW) {
             dscat_cached_table *g = dscat_realloc(out->tables, (out->count + 1) * sizeof(*g));
             if (g == NULL)
                 break;
             out->tables = g;
-            g[out->count++] = (dscat_cached_table){col_dup(s, 0),
-                                                   col_dup(s, 1),
-                                                   col_dup(s, 2),
-                                                   col_dup(s, 3),
-                                                   col_dup(s, 4),
-                                                   sqlite3_column_int64(s, 5),
-                                                   sqlite3_column_int64(s, 6),
-                                                   sqlite3_column_int64(s, 7),
-                                                   {NULL, 0}};
-            dscat_cache__fallbacks_parse(&g[out->count - 1].fallbacks,
-                                         (const char *)sqlite3_column_text(s, 8));
+            g[out->count++] = (dscat_cached_table){
+                col_dup(s, 0),           col_dup(s, 1),           col_dup(s, 2),
+                col_dup(s, 3),           col_dup(s, 4),           dscat_stmt__int64(s, 5),
+                dscat_stmt__int64(s, 6), dscat_stmt__int64(s, 7), {NULL, 0}};
+            dscat_cache__fallbacks_parse(&g[out->count - 1].fallbacks, dscat_stmt__text(s, 8));
         }
-        sqlite3_finalize(s);
-        rc = dscat_store__prepare(st, &s,
-                                  "SELECT path, delete_after, retry_count FROM pending_deletions "
-                                  "ORDER BY delete_after, path",
-                                  err);
+        dscat_stmt__finalize(s);
+        rc = dscat_stmt__prepare(&s, st,
+                                 "SELECT path, delete_after, retry_count FROM pending_deletions "
+                                 "ORDER BY delete_after, path",
+                                 err);
     }
     if (rc == 0) {
-        while (sqlite3_step(s) == SQLITE_ROW) {
+        while (dscat_stmt__step(s) == DSCAT_STMT_ROW) {
             dscat_pending *g = dscat_realloc(out->pending, (out->npending + 1) * sizeof(*g));
             if (g == NULL)
                 break;
             out->pending = g;
             g[out->npending++] =
-                (dscat_pending){col_dup(s, 0), col_dup(s, 1), sqlite3_column_int(s, 2)};
+                (dscat_pending){col_dup(s, 0), col_dup(s, 1), dscat_stmt__int(s, 2)};
         }
-        sqlite3_finalize(s);
+        dscat_stmt__finalize(s);
     }
     dscat_store_close(st);
     return rc;

@@ -193,9 +193,9 @@ static void *pool_worker(void *arg)
 static int connection_tables(dscat_store *st, const dscat_target_config *t, const char *database,
                              const char *conn, bool all, dscat_cache_report *rep, dscat_error *err)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = dscat_store__prepare(
-        st, &s,
+    dscat_stmt *s = NULL;
+    int rc = dscat_stmt__prepare(
+        &s, st,
         all ? "SELECT t.schema, t.name FROM " DSCAT_CURRENT_TABLES " t WHERE t.target = ?1 "
               "AND t.database = ?2 ORDER BY t.schema, t.name"
             : "SELECT schema, name FROM table_cache WHERE connection_id = ?3 "
@@ -203,22 +203,22 @@ static int connection_tables(dscat_store *st, const dscat_target_config *t, cons
         err);
     if (rc)
         return rc;
-    sqlite3_bind_text(s, 1, t->key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, database, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, conn, -1, SQLITE_STATIC);
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    dscat_stmt__bind_text(s, 1, t->key);
+    dscat_stmt__bind_text(s, 2, database);
+    dscat_stmt__bind_text(s, 3, conn);
+    while (dscat_stmt__step(s) == DSCAT_STMT_ROW) {
         dscat_table_sync *g = dscat_realloc(rep->tables, (rep->count + 1) * sizeof(*g));
         if (g == NULL) {
-            sqlite3_finalize(s);
+            dscat_stmt__finalize(s);
             return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         }
         rep->tables = g;
         memset(&g[rep->count], 0, sizeof(*g));
-        g[rep->count].schema = dscat_strdup((const char *)sqlite3_column_text(s, 0));
-        g[rep->count].table = dscat_strdup((const char *)sqlite3_column_text(s, 1));
+        g[rep->count].schema = dscat_strdup(dscat_stmt__text(s, 0));
+        g[rep->count].table = dscat_strdup(dscat_stmt__text(s, 1));
         rep->count++;
     }
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
     return 0;
 }
 

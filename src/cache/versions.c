@@ -152,24 +152,24 @@ void dscat_cache__fallbacks_parse(dscat_fallbacks *f, const char *text)
 int dscat_cache__read_current(dscat_store *st, const char *conn, const char *schema,
                               const char *table, dscat_table_sync *out, int64_t *last_sync)
 {
-    sqlite3_stmt *s = NULL;
-    if (dscat_store__prepare(st, &s,
-                             "SELECT version, rows, bytes, last_sync_us FROM table_cache "
-                             "WHERE connection_id = ?1 AND schema = ?2 AND name = ?3",
-                             NULL))
+    dscat_stmt *s = NULL;
+    if (dscat_stmt__prepare(&s, st,
+                            "SELECT version, rows, bytes, last_sync_us FROM table_cache "
+                            "WHERE connection_id = ?1 AND schema = ?2 AND name = ?3",
+                            NULL))
         return 0;
-    sqlite3_bind_text(s, 1, conn, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, schema, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, table, -1, SQLITE_STATIC);
-    int found = sqlite3_step(s) == SQLITE_ROW;
+    dscat_stmt__bind_text(s, 1, conn);
+    dscat_stmt__bind_text(s, 2, schema);
+    dscat_stmt__bind_text(s, 3, table);
+    int found = dscat_stmt__step(s) == DSCAT_STMT_ROW;
     if (found) {
         dscat_free(out->version);
-        out->version = dscat_strdup((const char *)sqlite3_column_text(s, 0));
-        out->rows = sqlite3_column_int64(s, 1);
-        out->bytes = sqlite3_column_int64(s, 2);
-        *last_sync = sqlite3_column_int64(s, 3);
+        out->version = dscat_strdup(dscat_stmt__text(s, 0));
+        out->rows = dscat_stmt__int64(s, 1);
+        out->bytes = dscat_stmt__int64(s, 2);
+        *last_sync = dscat_stmt__int64(s, 3);
     }
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
     return found;
 }
 
@@ -178,54 +178,22 @@ int dscat_cache__swap(dscat_store *st, const dscat_config *cfg, const char *conn
                       const char *schema, const char *table, const dscat_table_sync *r,
                       const char *path, dscat_error *err)
 {
-    sqlite3_stmt *s = NULL;
     char when[40];
     dscat_cache__iso_after(cfg->settings.deletion_grace_seconds, when, sizeof(when));
-    int rc = dscat_store__exec(st, "BEGIN IMMEDIATE", err);
+    int rc = dscat_store__begin(st, err);
     if (rc == 0)
-        rc = dscat_store__prepare(
-            st, &s,
-            "INSERT INTO pending_deletions(path, delete_after, retry_count) "
-            "SELECT path, ?4, 0 FROM table_cache WHERE connection_id = ?1 AND schema = ?2 "
-            "AND name = ?3 ON CONFLICT(path) DO NOTHING",
-            err);
+        rc = dscat_store__schedule_cached(st, conn, schema, table, when, err);
     if (rc == 0) {
-        sqlite3_bind_text(s, 1, conn, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, schema, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, table, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 4, when, -1, SQLITE_STATIC);
-        rc = sqlite3_step(s) == SQLITE_DONE ? 0 : dscat_store__step_error(st, err);
-        sqlite3_finalize(s);
-        s = NULL;
-    }
-    if (rc == 0)
-        rc = dscat_store__prepare(
-            st, &s,
-            "INSERT INTO table_cache(connection_id, schema, name, version, path, rows, bytes, "
-            "last_sync_us, fallbacks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-            "ON CONFLICT(connection_id, schema, name) DO UPDATE SET version = excluded.version, "
-            "path = excluded.path, rows = excluded.rows, bytes = excluded.bytes, "
-            "last_sync_us = excluded.last_sync_us, fallbacks = excluded.fallbacks",
-            err);
-    if (rc == 0) {
-        sqlite3_bind_text(s, 1, conn, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, schema, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, table, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 4, r->version, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 5, path, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 6, r->rows);
-        sqlite3_bind_int64(s, 7, r->bytes);
-        sqlite3_bind_int64(s, 8, dscat_now_us());
         char *fb = fallbacks_json(&r->fallbacks);
-        sqlite3_bind_text(s, 9, fb ? fb : "[]", -1, SQLITE_TRANSIENT);
+        dscat_cache_row row = {conn,    schema,   table,          r->version,    path,
+                               r->rows, r->bytes, dscat_now_us(), fb ? fb : "[]"};
+        rc = dscat_store__put_cached(st, &row, err);
         free(fb);
-        rc = sqlite3_step(s) == SQLITE_DONE ? 0 : dscat_store__step_error(st, err);
-        sqlite3_finalize(s);
     }
     if (rc == 0)
-        rc = dscat_store__exec(st, "COMMIT", err);
+        rc = dscat_store__commit(st, err);
     if (rc)
-        sqlite3_exec(dscat_store__db(st), "ROLLBACK", NULL, NULL, NULL);
+        dscat_store__rollback(st);
     return rc;
 }
 

@@ -426,11 +426,11 @@ int dscat_cache__catalog_columns(dscat_store *st, const dscat_target_config *t,
                                  const char *database, const char *schema, const char *table,
                                  cache_column **out, size_t *n, dscat_error *err)
 {
-    sqlite3_stmt *s = NULL;
+    dscat_stmt *s = NULL;
     *out = NULL;
     *n = 0;
-    int rc = dscat_store__prepare(
-        st, &s,
+    int rc = dscat_stmt__prepare(
+        &s, st,
         "SELECT c.name, c.data_type, c.column_type, c.numeric_precision, c.numeric_scale "
         "FROM " DSCAT_CURRENT_TABLES " t JOIN columns c ON c.table_id = t.id "
         "WHERE t.target = ?1 AND t.database = ?2 AND t.schema = ?3 AND t.name = ?4 "
@@ -438,29 +438,27 @@ int dscat_cache__catalog_columns(dscat_store *st, const dscat_target_config *t,
         err);
     if (rc)
         return rc;
-    sqlite3_bind_text(s, 1, t->key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, database, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, schema, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, table, -1, SQLITE_STATIC);
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    dscat_stmt__bind_text(s, 1, t->key);
+    dscat_stmt__bind_text(s, 2, database);
+    dscat_stmt__bind_text(s, 3, schema);
+    dscat_stmt__bind_text(s, 4, table);
+    while (dscat_stmt__step(s) == DSCAT_STMT_ROW) {
         cache_column *g = dscat_realloc(*out, (*n + 1) * sizeof(*g));
         if (g == NULL) {
-            sqlite3_finalize(s);
+            dscat_stmt__finalize(s);
             return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         }
         *out = g;
         cache_column *c = &g[(*n)++];
         memset(c, 0, sizeof(*c));
-        c->name = dscat_strdup((const char *)sqlite3_column_text(s, 0));
-        dscat_cache_map_type(
-            c, t->driver, (const char *)sqlite3_column_text(s, 1),
-            (const char *)sqlite3_column_text(s, 2),
-            sqlite3_column_type(s, 3) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 3),
-            sqlite3_column_type(s, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 4));
+        c->name = dscat_strdup(dscat_stmt__text(s, 0));
+        dscat_cache_map_type(c, t->driver, dscat_stmt__text(s, 1), dscat_stmt__text(s, 2),
+                             dscat_stmt__is_null(s, 3) ? -1 : dscat_stmt__int(s, 3),
+                             dscat_stmt__is_null(s, 4) ? -1 : dscat_stmt__int(s, 4));
         dscat_cache_column_kind(c);
         c->storage = STORE_NATIVE;
     }
-    sqlite3_finalize(s);
+    dscat_stmt__finalize(s);
     if (*n == 0)
         return dscat_error_set(err, DSCAT_ENOTFOUND, "table '%s.%s' not found", schema, table);
     return 0;

@@ -33,24 +33,27 @@
     "(SELECT 1"                                                                                    \
     "  FROM columns ca WHERE ca.table_id = p.aid AND ca.name = cb.name) "                          \
     "UNION ALL SELECT p.target, 'column changed', p.database, p.schema, p.name, a.name,"           \
-    "  trim(CASE WHEN a.column_type IS NOT b.column_type OR a.data_type IS NOT b.data_type"        \
+    "  trim(CASE WHEN a.column_type IS DISTINCT FROM b.column_type"                                \
+    "    OR a.data_type IS DISTINCT FROM b.data_type"                                              \
     "    THEN 'type ' || coalesce(b.column_type, b.data_type) || ' -> ' ||"                        \
     "    coalesce(a.column_type, a.data_type) || '; ' ELSE '' END ||"                              \
     "  CASE WHEN a.is_nullable <> b.is_nullable THEN CASE WHEN a.is_nullable THEN"                 \
     "    'now nullable; ' ELSE 'now NOT NULL; ' END ELSE '' END ||"                                \
-    "  CASE WHEN a.generated IS NOT b.generated THEN 'generated ' ||"                              \
+    "  CASE WHEN a.generated IS DISTINCT FROM b.generated THEN 'generated ' ||"                    \
     "    coalesce(lower(b.generated), 'no') || ' -> ' || coalesce(lower(a.generated), 'no') ||"    \
     "    '; ' ELSE '' END ||"                                                                      \
     "  CASE WHEN a.is_hidden <> b.is_hidden THEN CASE WHEN a.is_hidden THEN 'now hidden; '"        \
     "    ELSE 'now visible; ' END ELSE '' END ||"                                                  \
-    "  CASE WHEN a.column_default IS NOT b.column_default THEN 'default changed; ' ELSE '' END ||" \
+    "  CASE WHEN a.column_default IS DISTINCT FROM b.column_default"                               \
+    "    THEN 'default changed; ' ELSE '' END ||"                                                  \
     "  CASE WHEN a.is_primary_key <> b.is_primary_key OR a.fk_references <> b.fk_references"       \
     "    THEN 'keys changed; ' ELSE '' END, '; ')"                                                 \
     "  FROM pairs p JOIN columns a ON a.table_id = p.aid"                                          \
     "  JOIN columns b ON b.table_id = p.bid AND b.name = a.name"                                   \
-    "  WHERE p.differs AND (a.column_type IS NOT b.column_type OR a.data_type IS NOT b.data_type"  \
-    "  OR a.is_nullable <> b.is_nullable OR a.column_default IS NOT b.column_default"              \
-    "  OR a.generated IS NOT b.generated OR a.is_hidden <> b.is_hidden"                            \
+    "  WHERE p.differs AND (a.column_type IS DISTINCT FROM b.column_type"                          \
+    "  OR a.data_type IS DISTINCT FROM b.data_type OR a.is_nullable <> b.is_nullable"              \
+    "  OR a.column_default IS DISTINCT FROM b.column_default"                                      \
+    "  OR a.generated IS DISTINCT FROM b.generated OR a.is_hidden <> b.is_hidden"                  \
     "  OR a.is_primary_key <> b.is_primary_key OR a.fk_references <> b.fk_references) "            \
     "ORDER BY 1, 3, 4, 5, 2, 6"
 

@@ -1,5 +1,5 @@
 /*
- * Storage backends of the data cache: one table of operations, shaped like SQLite's sqlite3_vfs
+ * Storage backends of the data cache: one table of operations, shaped like SQLite's VFS table
  * or libgit2's odb backends, implemented on a local directory (fs.c) and on S3 (s3.c). The cache
  * (src/cache/) only ever talks to this table and never asks which backend it has.
  *

@@ -5,13 +5,14 @@
  * Every scan of a target is kept (up to keep_scans) with its tables, columns and foreign keys;
  * targets.current_scan_id points at the latest successful one, which is what "the catalog" is.
  */
-#include "store/sqlite.h"
+#include "store/store.h"
 
 #include "core/model.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 
 #include <assert.h>
+#include <sqlite3.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -432,14 +433,20 @@ done:
     return rc;
 }
 
-sqlite3 *dscat_store__db(dscat_store *st)
+/* SQLite serves the store and the SQLite source engine; every connection belongs to one thread
+ * at a time (SQLITE_OPEN_NOMUTEX), but several threads open their own. */
+static int sq_global_init(dscat_error *err)
 {
-    return S(st)->db;
+    if (sqlite3_initialize() != SQLITE_OK)
+        return dscat_error_set(err, DSCAT_EIO, "cannot initialise SQLite");
+    if (!sqlite3_threadsafe())
+        return dscat_error_set(err, DSCAT_EINVALID, "SQLite was built without thread support");
+    return 0;
 }
 
-int dscat_store__prepare(dscat_store *st, sqlite3_stmt **out, const char *sql, dscat_error *err)
+static void sq_global_shutdown(void)
 {
-    return prepare(S(st), out, sql, err);
+    sqlite3_shutdown();
 }
 
 static int sq_exec(dscat_store *base, const char *sql, dscat_error *err)
@@ -821,6 +828,105 @@ static int sq_schedule_deletion(dscat_store *base, const char *path, const char 
     return rc;
 }
 
+/*
+ * The rows of table_cache that schema and table select, as the WHERE clause of the three
+ * operations below: ?1 the connection, ?2 and ?3 the schema and the table. Two texts rather than
+ * "?2 IS NULL OR ...", so that one table is found through the primary key.
+ */
+static const char *cached_match(const char *schema)
+{
+    return schema ? "connection_id = ?1 AND schema = ?2 AND name = ?3" : "connection_id = ?1";
+}
+
+/* Binds the match's parameters; the table counts only with its schema. */
+static void bind_cached_match(sqlite3_stmt *s, const char *connection_id, const char *schema,
+                              const char *table)
+{
+    bind_text(s, 1, connection_id);
+    if (schema) {
+        bind_text(s, 2, schema);
+        bind_text(s, 3, table);
+    }
+}
+
+/* Prepares head, the match and tail, one statement. */
+static int prepare_cached(sqlite_store *st, sqlite3_stmt **out, const char *head,
+                          const char *schema, const char *tail, dscat_error *err)
+{
+    dscat_buf sql = DSCAT_BUF_INIT;
+    if (dscat_buf_printf(&sql, "%s%s%s", head, cached_match(schema), tail))
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    int rc = prepare(st, out, dscat_buf_cstr(&sql), err);
+    dscat_buf_free(&sql);
+    return rc;
+}
+
+/* Runs a prepared write once and finalizes it; a failure is "query failed". */
+static int step_finalize(sqlite_store *st, sqlite3_stmt *s, dscat_error *err)
+{
+    int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_error(st, err, "query failed");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* The paths of the matching cache rows join the pending deletions; one already there keeps its
+ * time. */
+static int sq_schedule_cached(dscat_store *base, const char *connection_id, const char *schema,
+                              const char *table, const char *delete_after, dscat_error *err)
+{
+    sqlite_store *st = S(base);
+    sqlite3_stmt *s = NULL;
+    int rc = prepare_cached(st, &s,
+                            "INSERT INTO pending_deletions(path, delete_after, retry_count) "
+                            "SELECT path, ?4, 0 FROM table_cache WHERE ",
+                            schema, " ON CONFLICT(path) DO NOTHING", err);
+    if (rc)
+        return rc;
+    bind_cached_match(s, connection_id, schema, table);
+    bind_text(s, 4, delete_after);
+    return step_finalize(st, s, err);
+}
+
+static int sq_put_cached(dscat_store *base, const dscat_cache_row *row, dscat_error *err)
+{
+    sqlite_store *st = S(base);
+    sqlite3_stmt *s = NULL;
+    int rc = prepare(
+        st, &s,
+        "INSERT INTO table_cache(connection_id, schema, name, version, path, rows, bytes, "
+        "last_sync_us, fallbacks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+        "ON CONFLICT(connection_id, schema, name) DO UPDATE SET version = excluded.version, "
+        "path = excluded.path, rows = excluded.rows, bytes = excluded.bytes, "
+        "last_sync_us = excluded.last_sync_us, fallbacks = excluded.fallbacks",
+        err);
+    if (rc)
+        return rc;
+    bind_text(s, 1, row->connection_id);
+    bind_text(s, 2, row->schema);
+    bind_text(s, 3, row->table);
+    bind_text(s, 4, row->version);
+    bind_text(s, 5, row->path);
+    sqlite3_bind_int64(s, 6, row->rows);
+    sqlite3_bind_int64(s, 7, row->bytes);
+    sqlite3_bind_int64(s, 8, row->last_sync_us);
+    bind_text(s, 9, row->fallbacks);
+    return step_finalize(st, s, err);
+}
+
+static int sq_delete_cached(dscat_store *base, const char *connection_id, const char *schema,
+                            const char *table, size_t *deleted, dscat_error *err)
+{
+    sqlite_store *st = S(base);
+    sqlite3_stmt *s = NULL;
+    int rc = prepare_cached(st, &s, "DELETE FROM table_cache WHERE ", schema, "", err);
+    if (rc)
+        return rc;
+    bind_cached_match(s, connection_id, schema, table);
+    if ((rc = step_finalize(st, s, err)) == 0)
+        *deleted = (size_t)sqlite3_changes(st->db);
+    return rc;
+}
+
 /* Statements: a sqlite_stmt wraps the sqlite3_stmt; the calls map one to one. */
 static int sq_prepare(dscat_stmt **out, dscat_store *base, const char *sql, dscat_error *err)
 {
@@ -913,6 +1019,8 @@ static void sq_finalize(dscat_stmt *s)
 const dscat_store_table dscat_store__sqlite_table = {
     .version = DSCAT_STORE_TABLE_VERSION,
     .name = "sqlite",
+    .global_init = sq_global_init,
+    .global_shutdown = sq_global_shutdown,
     .check_version = sq_check_version,
     .open = sq_open,
     .close = sq_close,
@@ -934,6 +1042,9 @@ const dscat_store_table dscat_store__sqlite_table = {
     .set_current = sq_set_current,
     .prune = sq_prune,
     .schedule_deletion = sq_schedule_deletion,
+    .schedule_cached = sq_schedule_cached,
+    .put_cached = sq_put_cached,
+    .delete_cached = sq_delete_cached,
     .prepare = sq_prepare,
     .bind_int64 = sq_bind_int64,
     .bind_double = sq_bind_double,

@@ -7,6 +7,11 @@
 
 #include <assert.h>
 
+/* Every engine dscat is built with, for the process-wide initialisation. */
+static const dscat_store_table *const engines[] = {&dscat_store__sqlite_table};
+
+#define NENGINES (sizeof(engines) / sizeof(engines[0]))
+
 /*
  * The engine of a catalog directory. SQLite is the only one today; a second one is chosen here
  * (from a setting or the catalog's location) and nowhere else.
@@ -24,6 +29,8 @@ void dscat_store__init(dscat_store *st, const dscat_store_table *table)
     st->table = table;
     st->read_depth = 0;
     st->read_owned = false;
+    st->trace = NULL;
+    st->trace_payload = NULL;
 }
 
 void dscat_stmt__init(dscat_stmt *s, dscat_store *st)
@@ -34,6 +41,29 @@ void dscat_stmt__init(dscat_stmt *s, dscat_store *st)
 const char *dscat_store__engine(const dscat_store *st)
 {
     return st->table->name;
+}
+
+int dscat_store__global_init(dscat_error *err)
+{
+    for (size_t i = 0; i < NENGINES; i++) {
+        assert(engines[i]->version == DSCAT_STORE_TABLE_VERSION);
+        int rc = engines[i]->global_init(err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+void dscat_store__global_shutdown(void)
+{
+    for (size_t i = NENGINES; i > 0; i--)
+        engines[i - 1]->global_shutdown();
+}
+
+void dscat_store__trace(dscat_store *st, dscat_store_trace_fn fn, void *payload)
+{
+    st->trace = fn;
+    st->trace_payload = payload;
 }
 
 int dscat_store_open(dscat_store **out, const char *catalog_dir, dscat_store_mode mode,
@@ -68,6 +98,11 @@ int dscat_store__commit(dscat_store *st, dscat_error *err)
 void dscat_store__rollback(dscat_store *st)
 {
     st->table->rollback(st);
+}
+
+bool dscat_store__in_transaction(dscat_store *st)
+{
+    return st->table->in_transaction(st);
 }
 
 int dscat_store__read_begin(dscat_store *st, dscat_error *err)
@@ -155,9 +190,29 @@ int dscat_store__schedule_deletion(dscat_store *st, const char *path, const char
     return st->table->schedule_deletion(st, path, delete_after, err);
 }
 
+int dscat_store__schedule_cached(dscat_store *st, const char *connection_id, const char *schema,
+                                 const char *table, const char *delete_after, dscat_error *err)
+{
+    return st->table->schedule_cached(st, connection_id, schema, table, delete_after, err);
+}
+
+int dscat_store__put_cached(dscat_store *st, const dscat_cache_row *row, dscat_error *err)
+{
+    return st->table->put_cached(st, row, err);
+}
+
+int dscat_store__delete_cached(dscat_store *st, const char *connection_id, const char *schema,
+                               const char *table, size_t *deleted, dscat_error *err)
+{
+    *deleted = 0;
+    return st->table->delete_cached(st, connection_id, schema, table, deleted, err);
+}
+
 int dscat_stmt__prepare(dscat_stmt **out, dscat_store *st, const char *sql, dscat_error *err)
 {
     *out = NULL;
+    if (st->trace)
+        st->trace(sql, st->trace_payload);
     return st->table->prepare(out, st, sql, err);
 }
 

@@ -8,8 +8,10 @@
  * - open/close, the version checks and migrations: the storage and its schema are the engine's.
  * - write transactions (begin takes the store's write lock; commit; rollback), and the read
  *   snapshot that dscat_store__read_begin()/read_end() nest around.
+ * - the process-wide initialisation of the engine's library (dscat_store__global_init()).
  * - the writes whose SQL differs between engines (upserts, last insert ids, the store's
- *   generation, exports generation, catalog id, fingerprint, pending deletions).
+ *   generation, exports generation, catalog id, fingerprint, pending deletions, the data cache's
+ *   table pointers and the counts of what a write changed).
  * - a small statement interface for the read queries every module runs: SQL text with `?` or
  *   `?N` (1-based) placeholders, binds, step, column accessors, finalize. The SQL passed to it is
  *   the catalog's; an engine runs it as it is (SQLite) or translates placeholders (`?N` to `$N`
@@ -59,8 +61,19 @@ typedef struct dscat_scan_row {
     bool profile;
 } dscat_scan_row;
 
+/*
+ * One row of the data cache's pointers (table_cache): the current version of a cached table.
+ * Every member is set; fallbacks is the version's fallbacks as a JSON array ("[]" for none).
+ */
+typedef struct dscat_cache_row {
+    const char *connection_id, *schema, *table;
+    const char *version, *path;
+    int64_t rows, bytes, last_sync_us;
+    const char *fallbacks;
+} dscat_cache_row;
+
 /* The version of dscat_store_table this dscat knows; the selection asserts an engine has it. */
-#define DSCAT_STORE_TABLE_VERSION 1
+#define DSCAT_STORE_TABLE_VERSION 2
 
 /*
  * An engine. Every member is set (no NULL). Operations take the store the engine's open()
@@ -70,6 +83,13 @@ typedef struct dscat_scan_row {
 typedef struct dscat_store_table {
     int version;      /* DSCAT_STORE_TABLE_VERSION */
     const char *name; /* "sqlite" */
+
+    /*
+     * Process-wide initialisation of the engine's library, once, before any store is opened:
+     * dscat_store__global_init() and dscat_store__global_shutdown().
+     */
+    int (*global_init)(dscat_error *err);
+    void (*global_shutdown)(void);
 
     /*
      * Lifecycle. check_version: refuses (DSCAT_EVERSION) a store written by a newer dscat without
@@ -114,6 +134,11 @@ typedef struct dscat_store_table {
     int (*prune)(dscat_store *st, const char *target, int keep, dscat_error *err);
     int (*schedule_deletion)(dscat_store *st, const char *path, const char *delete_after,
                              dscat_error *err);
+    int (*schedule_cached)(dscat_store *st, const char *connection_id, const char *schema,
+                           const char *table, const char *delete_after, dscat_error *err);
+    int (*put_cached)(dscat_store *st, const dscat_cache_row *row, dscat_error *err);
+    int (*delete_cached)(dscat_store *st, const char *connection_id, const char *schema,
+                         const char *table, size_t *deleted, dscat_error *err);
 
     /*
      * Statements: dscat_stmt__*(). prepare allocates the engine's statement, calls
@@ -137,14 +162,19 @@ typedef struct dscat_store_table {
     void (*finalize)(dscat_stmt *s);
 } dscat_store_table;
 
+/* dscat_store__trace(): called with the SQL of each statement prepared on the store. */
+typedef void (*dscat_store_trace_fn)(const char *sql, void *payload);
+
 /*
  * The part of a store every engine shares; an engine's store struct starts with it. The read
  * nesting lives here so that every engine nests alike.
  */
 struct dscat_store {
     const dscat_store_table *table;
-    int read_depth;  /* dscat_store__read_begin() calls not yet ended */
-    bool read_owned; /* the outermost of them began the transaction (and ends it) */
+    int read_depth;             /* dscat_store__read_begin() calls not yet ended */
+    bool read_owned;            /* the outermost of them began the transaction (and ends it) */
+    dscat_store_trace_fn trace; /* NULL: none */
+    void *trace_payload;
 };
 
 /* The part of a statement every engine shares; an engine's statement struct starts with it. */
@@ -163,6 +193,22 @@ void dscat_stmt__init(dscat_stmt *s, dscat_store *st);
 const char *dscat_store__engine(const dscat_store *st);
 
 /*
+ * Process-wide initialisation of every engine's library (SQLite: sqlite3_initialize, and a
+ * library built without thread support refused), called once from dscat_global_init() before any
+ * thread opens a store; dscat_store__global_shutdown() undoes it at exit. Returns 0, or a DSCAT_E*
+ * code with err filled.
+ */
+int dscat_store__global_init(dscat_error *err);
+void dscat_store__global_shutdown(void);
+
+/*
+ * For tests: fn is called with the SQL of every statement dscat_stmt__prepare() receives on this
+ * store, before it is prepared, so that a test can act between two statements of one question
+ * (commit from another connection, say). fn NULL stops it. payload is borrowed.
+ */
+void dscat_store__trace(dscat_store *st, dscat_store_trace_fn fn, void *payload);
+
+/*
  * Write transactions. dscat_store__begin() opens one and takes the store's write lock at once
  * (SQLite: BEGIN IMMEDIATE, waiting up to the busy timeout), so that the reads inside it and the
  * writes that follow see one state no other writer changes. Every write below runs inside one.
@@ -173,6 +219,8 @@ const char *dscat_store__engine(const dscat_store *st);
 int dscat_store__begin(dscat_store *st, dscat_error *err);
 int dscat_store__commit(dscat_store *st, dscat_error *err);
 void dscat_store__rollback(dscat_store *st);
+/* True when a transaction (read or write) is open on the store's connection. */
+bool dscat_store__in_transaction(dscat_store *st);
 
 /*
  * Starts a read transaction: every statement until the matching dscat_store__read_end() sees one
@@ -242,6 +290,23 @@ int dscat_store__prune(dscat_store *st, const char *target, int keep, dscat_erro
  */
 int dscat_store__schedule_deletion(dscat_store *st, const char *path, const char *delete_after,
                                    dscat_error *err);
+
+/*
+ * The data cache's pointers (table_cache), one row per cached table of a connection. In the
+ * three below, schema NULL means every table of the connection (table is then ignored), else the
+ * one table schema.table. Call them inside a write transaction; borrowed arguments, for the call
+ * only. Each returns 0, or DSCAT_EIO with err filled ("catalog store <path>: query failed: ...").
+ *
+ * schedule_cached: schedules the paths the matching rows point to for deletion after
+ * delete_after (ISO 8601 UTC text); a path already scheduled keeps its time.
+ * put_cached: makes row the table's current version (inserted, or replacing the row there).
+ * delete_cached: deletes the matching rows; *deleted receives how many there were.
+ */
+int dscat_store__schedule_cached(dscat_store *st, const char *connection_id, const char *schema,
+                                 const char *table, const char *delete_after, dscat_error *err);
+int dscat_store__put_cached(dscat_store *st, const dscat_cache_row *row, dscat_error *err);
+int dscat_store__delete_cached(dscat_store *st, const char *connection_id, const char *schema,
+                               const char *table, size_t *deleted, dscat_error *err);
 
 /*
  * Statements. dscat_stmt__prepare() compiles one SQL statement with `?`/`?N` placeholders into

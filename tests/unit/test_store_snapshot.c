@@ -1,8 +1,8 @@
 /*
  * Readers of the store see one snapshot: a refresh that commits (a new current scan, the old one
  * pruned) exactly between two statements of a table lookup changes nothing in its answer. The
- * commit is made from a second connection at the moment the lookup's second statement starts
- * (an SQLite trace callback), so the interleaving is the same on every run.
+ * commit is made from a second connection at the moment the lookup prepares its second statement
+ * (the store's trace hook), so the interleaving is the same on every run.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "catalog/store.h"
 #include "dscat/find.h"
+#include "store/store.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -44,17 +44,15 @@ typedef struct fixture {
     int commits;
 } fixture;
 
-/* SQLITE_TRACE_STMT: a statement starts (before it reads). Commits once, on the trigger. */
-static int on_statement(unsigned type, void *payload, void *stmt, void *sql)
+/* The store's trace hook: a statement is prepared (before it reads). Commits once, on the
+ * trigger. */
+static void on_statement(const char *sql, void *payload)
 {
     fixture *f = payload;
-    (void)type;
-    (void)stmt;
-    if (f->commits == 0 && strstr((const char *)sql, f->trigger) != NULL) {
+    if (f->commits == 0 && strstr(sql, f->trigger) != NULL) {
         f->commits++;
         assert_int_equal(sqlite3_exec(f->writer, commit_sql, NULL, NULL, NULL), SQLITE_OK);
     }
-    return 0;
 }
 
 static int setup(void **state)
@@ -103,7 +101,7 @@ static void lookup_across_commit(fixture *f, const char *trigger)
     dscat_store *st = NULL;
     dscat_error err = {0};
     assert_int_equal(dscat_store_open(&st, f->dir, DSCAT_STORE_READ, &err), 0);
-    sqlite3_trace_v2(dscat_store__db(st), SQLITE_TRACE_STMT, on_statement, f);
+    dscat_store__trace(st, on_statement, f);
     dscat_table_detail *d = NULL;
     dscat_name_candidates cands;
     int rc = dscat_table_lookup(&d, &cands, st, f->dir, "t:db.main.orders", &err);
@@ -118,7 +116,7 @@ static void lookup_across_commit(fixture *f, const char *trigger)
     dscat_table_detail_free(d);
     dscat_name_candidates_free(&cands);
     /* The next question sees the commit. */
-    sqlite3_trace_v2(dscat_store__db(st), 0, NULL, NULL);
+    dscat_store__trace(st, NULL, NULL);
     assert_int_equal(dscat_table_lookup(&d, &cands, st, f->dir, "t:db.main.orders", &err), 0);
     column_list(d, cols, sizeof(cols));
     assert_string_equal(cols, "id,amount,note");
@@ -146,18 +144,18 @@ static void read_transactions_nest(void **state)
     dscat_store *st = NULL;
     dscat_error err = {0};
     assert_int_equal(dscat_store_open(&st, f->dir, DSCAT_STORE_WRITE, &err), 0);
-    sqlite3 *db = dscat_store__db(st);
     assert_int_equal(dscat_store__read_begin(st, &err), 0);
     assert_int_equal(dscat_store__read_begin(st, &err), 0);
     dscat_store__read_end(st);
-    assert_int_equal(sqlite3_get_autocommit(db), 0);
+    assert_true(dscat_store__in_transaction(st));
     dscat_store__read_end(st);
-    assert_int_equal(sqlite3_get_autocommit(db), 1);
-    assert_int_equal(dscat_store__exec(st, "BEGIN IMMEDIATE", &err), 0);
+    assert_false(dscat_store__in_transaction(st));
+    assert_int_equal(dscat_store__begin(st, &err), 0);
     assert_int_equal(dscat_store__read_begin(st, &err), 0);
     dscat_store__read_end(st);
-    assert_int_equal(sqlite3_get_autocommit(db), 0);
-    assert_int_equal(dscat_store__exec(st, "COMMIT", &err), 0);
+    assert_true(dscat_store__in_transaction(st));
+    assert_int_equal(dscat_store__commit(st, &err), 0);
+    assert_false(dscat_store__in_transaction(st));
     dscat_store_close(st);
 }
 
