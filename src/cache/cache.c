@@ -24,6 +24,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/duck.h"
+#include "core/text.h"
 #include "core/timeutil.h"
 #include "sources/source.h"
 
@@ -53,7 +54,7 @@
 static int64_t orphan_age_us(void)
 {
     const char *v = getenv("DSCAT_TEST_ORPHAN_AGE");
-    return (v && *v ? atoll(v) : ORPHAN_AGE_S) * 1000000LL;
+    return dscat_text_ll_or(v, 0, INT32_MAX, ORPHAN_AGE_S) * 1000000LL;
 }
 
 /* A path segment stays well under NAME_MAX (255 bytes) with room for ".tmp"-like suffixes. */
@@ -989,7 +990,7 @@ static int swap(dscat_store *st, const dscat_config *cfg, const char *conn, cons
         sqlite3_bind_int64(s, 8, dscat_now_us());
         char *fb = fallbacks_json(&r->fallbacks);
         sqlite3_bind_text(s, 9, fb ? fb : "[]", -1, SQLITE_TRANSIENT);
-        free(fb);
+        dscat_free(fb);
         rc = sqlite3_step(s) == SQLITE_DONE ? 0 : dscat_store__step_error(st, err);
         sqlite3_finalize(s);
     }
@@ -1643,7 +1644,10 @@ static void remove_if_stale(const char *path, const char *name, const struct sta
                             void *payload)
 {
     const char *dash = strrchr(name, '-');
-    long pid = dash ? atol(dash + 1) : 0;
+    long long pid = 0;
+    const char *stop;
+    if (dash && dscat_text_to_ll(&pid, dash + 1, &stop, 1, INT32_MAX) != 0)
+        pid = 0;
     if (dash && dscat_now_us() - (int64_t)sb->st_mtime * 1000000 >= orphan_age_us() &&
         (pid <= 0 || kill((pid_t)pid, 0) != 0) && unlink(path) == 0)
         warn(payload, "removed %s, left by an interrupted refresh", path);
@@ -1931,7 +1935,7 @@ void dscat_cache_listing_free(dscat_cache_listing *l)
 static int64_t read_cache_bound(void)
 {
     const char *v = getenv("DSCAT_READ_CACHE_MB");
-    long long mb = v ? atoll(v) : 0;
+    long long mb = dscat_text_ll_or(v, 1, INT32_MAX, 0);
     return (mb > 0 ? mb : 2048) * 1024 * 1024;
 }
 

@@ -2,6 +2,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/text.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -29,7 +30,7 @@ struct dscat_s3 {
 int64_t dscat_s3_part_size(void)
 {
     const char *v = getenv("DSCAT_S3_PART_SIZE");
-    long long n = v ? atoll(v) : 0;
+    long long n = dscat_text_ll_or(v, 0, INT64_MAX, 0);
     return n >= 5 * 1024 * 1024 || (v && n > 0) ? n : DEFAULT_PART_SIZE;
 }
 
@@ -241,10 +242,14 @@ static size_t header_line(char *line, size_t size, size_t n, void *p)
         dscat_buf_reset(&a->etag);
         dscat_buf_put(&a->etag, v, vl);
     } else if (len > 15 && strncasecmp(line, "Content-Length:", 15) == 0) {
-        a->length = atoll(line + 15);
+        long long cl = 0; /* the line ends in CR LF: read up to the end of the digits */
+        const char *stop;
+        a->length = dscat_text_to_ll(&cl, line + 15, &stop, 0, INT64_MAX) == 0 ? cl : 0;
     } else if (len > 5 && strncmp(line, "HTTP/", 5) == 0) {
         const char *sp = strchr(line, ' ');
-        a->status = sp ? atol(sp + 1) : 0; /* known before the body arrives */
+        long long st = 0; /* known before the body arrives */
+        const char *stop;
+        a->status = sp && dscat_text_to_ll(&st, sp + 1, &stop, 100, 999) == 0 ? (long)st : 0;
     }
     return len;
 }
@@ -628,7 +633,7 @@ int dscat_s3_list(dscat_s3 *s, const char *prefix, dscat_s3_object **out, size_t
             dscat_s3_object *g = key ? dscat_realloc(*out, (*n + 1) * sizeof(*g)) : NULL;
             if (g) {
                 *out = g;
-                g[(*n)++] = (dscat_s3_object){key, sz ? atoll(sz) : 0, parse_time(mod)};
+                g[(*n)++] = (dscat_s3_object){key, dscat_text_ll_or(sz, 0, INT64_MAX, 0), parse_time(mod)};
                 key = NULL;
             }
             dscat_free(key);

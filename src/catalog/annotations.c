@@ -314,7 +314,7 @@ done:
     if (lockfd >= 0)
         close(lockfd); /* releases the lock */
     json_decref(doc);
-    free(text);
+    dscat_free(text);
     dscat_free(dir);
     dscat_buf_free(&key);
     dscat_buf_free(&path);

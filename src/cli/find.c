@@ -171,7 +171,7 @@ static void print_csv(const dscat_search_result *r, bool by_table)
 
 int cmd_find(int argc, char **argv)
 {
-    const char **kws = calloc((size_t)argc + 1, sizeof(char *));
+    const char **kws = dscat_calloc((size_t)argc + 1, sizeof(char *));
     size_t nk = 0;
     dscat_search_options o = {0};
     const char *format = "table";
@@ -180,7 +180,7 @@ int cmd_find(int argc, char **argv)
         bool has_value = i + 1 < argc;
         if (cli_is_help(a)) {
             fputs(find_help, stdout);
-            free(kws);
+            dscat_free(kws);
             return EXIT_OK;
         } else if (strcmp(a, "--by-table") == 0) {
             o.by_table = true;
@@ -188,7 +188,7 @@ int cmd_find(int argc, char **argv)
             char *end;
             long n = strtol(argv[++i], &end, 10);
             if (*end || n < 1 || n > 100000) {
-                free(kws);
+                dscat_free(kws);
                 return cli_usage("find", "--top takes a whole number from 1 to 100000");
             }
             o.top = (size_t)n;
@@ -201,18 +201,18 @@ int cmd_find(int argc, char **argv)
         } else if (strcmp(a, "--schema") == 0 && has_value) {
             o.schema = argv[++i];
         } else if (strncmp(a, "--", 2) == 0) {
-            free(kws);
+            dscat_free(kws);
             return cli_usage("find", "unknown or incomplete option '%s'", a);
         } else {
             kws[nk++] = a;
         }
     }
     if (strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "csv")) {
-        free(kws);
+        dscat_free(kws);
         return cli_usage("find", "--format must be table, json or csv");
     }
     if (nk == 0) {
-        free(kws);
+        dscat_free(kws);
         return cli_usage("find", "give at least one keyword");
     }
     o.keywords = kws;
@@ -247,7 +247,7 @@ int cmd_find(int argc, char **argv)
     dscat_search_index_free(idx);
     dscat_store_close(st);
     dscat_config_free(cfg);
-    free(kws);
+    dscat_free(kws);
     return rc;
 }
 
@@ -529,8 +529,8 @@ int cmd_annotate(int argc, char **argv)
     else
         printf("Added %s %s to %s in %s\n", a.type, a.id, a.table, file);
     dscat_annotation_clear(&a);
-    free(file);
-    free(dir);
+    dscat_free(file);
+    dscat_free(dir);
     return rc ? EXIT_FAIL : EXIT_OK;
 }
 
@@ -566,6 +566,6 @@ int cmd_annotations(int argc, char **argv)
         }
         dscat_annotation_list_free(&l);
     }
-    free(dir);
+    dscat_free(dir);
     return rc ? EXIT_FAIL : EXIT_OK;
 }

@@ -130,7 +130,7 @@ void cli_print_json(json_t *j)
     char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (text)
         puts(text);
-    free(text);
+    dscat_free(text);
     json_decref(j);
 }
 
@@ -167,7 +167,7 @@ int cli_load_config(dscat_config **out)
         rc = dscat_config_load(out, dir, &err);
     if (rc)
         cli_error("%s", err.message);
-    free(dir);
+    dscat_free(dir);
     return rc;
 }
 
@@ -192,7 +192,7 @@ static void repair_exports(const char *command)
     if (dscat_exports_repair(dir, &repaired, &err) == 0 && repaired)
         fprintf(stderr, "dscat: the exports were behind the store (an interrupted refresh): "
                         "regenerated\n");
-    free(dir);
+    dscat_free(dir);
 }
 
 static int cmd_help(int argc, char **argv);

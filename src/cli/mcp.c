@@ -22,6 +22,6 @@ int cmd_mcp(int argc, char **argv)
     dscat_error err = {0};
     if (dscat_catalog_dir(&dir, &err) == 0)
         dscat_dotenv_load(dir, &err);
-    free(dir);
+    dscat_free(dir);
     return dscat_mcp_serve(stdin, stdout) ? EXIT_FAIL : EXIT_OK;
 }

@@ -88,11 +88,11 @@ static int list_snapshots(const char *root)
     while (d && (e = readdir(d)) != NULL) {
         if (strncmp(e->d_name, "snapshot_", 9) != 0)
             continue;
-        char **grown = realloc(names, (n + 1) * sizeof(char *));
+        char **grown = dscat_realloc(names, (n + 1) * sizeof(char *));
         if (grown == NULL)
             break;
         names = grown;
-        names[n++] = strdup(e->d_name);
+        names[n++] = dscat_strdup(e->d_name);
     }
     if (d)
         closedir(d);
@@ -107,9 +107,9 @@ static int list_snapshots(const char *root)
             printf("  %s: %ld tables, %ld columns\n", names[i], tables, columns);
         else
             printf("  %s: (no metadata)\n", names[i]);
-        free(names[i]);
+        dscat_free(names[i]);
     }
-    free(names);
+    dscat_free(names);
     return EXIT_OK;
 }
 
@@ -166,8 +166,8 @@ int cmd_snapshot(int argc, char **argv)
     }
     printf("Snapshot created: %s\n  Tables: %ld\n  Columns: %ld\n", dir, tables, columns);
 done:
-    free(dir);
-    free(root);
+    dscat_free(dir);
+    dscat_free(root);
     dscat_store_close(st);
     dscat_config_free(cfg);
     return rc;

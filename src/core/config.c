@@ -536,7 +536,7 @@ static char *resolve_once(const char *full)
         copy[cut] = saved;
         if (real) {
             dscat_buf_puts(&b, strcmp(real, "/") == 0 ? "" : real);
-            free(real);
+            free(real); /* realpath(3) with a NULL buffer: malloc()ed by libc */
             dscat_buf_puts(&b, copy + cut);
             break;
         }
@@ -565,7 +565,7 @@ static char *resolve_path(const char *path)
     if (path[0] != '/') {
         char *cwd = getcwd(NULL, 0);
         dscat_buf_printf(&b, "%s/", cwd ? cwd : ".");
-        free(cwd);
+        free(cwd); /* getcwd(3) with a NULL buffer: malloc()ed by libc */
     }
     dscat_buf_puts(&b, path);
     char *cur = dscat_buf_detach(&b);

@@ -1,6 +1,7 @@
 #include "dscat/common.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <mysql.h>
 #include <sqlite3.h>
@@ -9,6 +10,9 @@
 
 int dscat_global_init(dscat_error *err)
 {
+    /* jansson allocates through dscat's wrappers, so what json_dumps returns is freed with
+     * dscat_free() and the test build's failing allocation reaches jansson too. */
+    json_set_alloc_funcs(dscat_malloc, dscat_free);
     if (sqlite3_initialize() != SQLITE_OK)
         return dscat_error_set(err, DSCAT_EIO, "cannot initialise SQLite");
     if (!sqlite3_threadsafe())

@@ -5,6 +5,7 @@
  * the `_utc` twins are for everything else.
  */
 #include "catalog/store.h"
+#include "core/alloc.h"
 #include "core/timeutil.h"
 #include "export/atomic.h"
 
@@ -122,14 +123,14 @@ int dscat_export_last_scan(dscat_store *st, const char *path, dscat_error *err)
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     size_t len = strlen(text);
     text[len] = '\0';
-    char *with_nl = realloc(text, len + 2);
+    char *with_nl = dscat_realloc(text, len + 2);
     if (with_nl == NULL) {
-        free(text);
+        dscat_free(text);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
     with_nl[len] = '\n';
     with_nl[len + 1] = '\0';
     rc = dscat_atomic_write(path, with_nl, len + 1, err);
-    free(with_nl);
+    dscat_free(with_nl);
     return rc;
 }

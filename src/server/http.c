@@ -266,7 +266,7 @@ static enum MHD_Result send_text(request *r, unsigned status, char *text, const 
     struct MHD_Response *resp =
         MHD_create_response_from_buffer_with_free_callback(n, text, text ? &free : NULL);
     if (resp == NULL) {
-        free(text);
+        dscat_free(text);
         return MHD_NO;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
@@ -1120,11 +1120,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     char *text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     if (text)
         fprintf(stderr, "%s\n", text);
-    free(text);
+    dscat_free(text);
     json_decref(line);
     if (r->job_started)
         pthread_join(r->thread, NULL);
-    free(r->job_response);
+    dscat_free(r->job_response);
     json_decref(r->input);
     for (size_t i = 0; i < r->nseg; i++)
         dscat_free(r->seg[i]);
@@ -1151,7 +1151,7 @@ static void log_warnings(const dscat_warnings *w)
         char *text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
         if (text)
             fprintf(stderr, "%s\n", text);
-        free(text);
+        dscat_free(text);
         json_decref(line);
     }
 }

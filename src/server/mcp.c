@@ -289,7 +289,7 @@ static int open_catalog(dscat_config **cfg, dscat_store **st, char *fail, size_t
     int rc = dscat_catalog_dir(&dir, &err);
     if (rc == 0)
         rc = dscat_config_load(cfg, dir, &err);
-    free(dir);
+    dscat_free(dir);
     if (rc == 0 && st) {
         rc = dscat_store_open(st, (*cfg)->catalog_dir, DSCAT_STORE_READ, &err);
         if (rc == DSCAT_ENOTFOUND)
@@ -406,14 +406,14 @@ static json_t *do_search(session *ss, json_t *args, arg_error *ae, char *fail, s
             }
             break;
         }
-        free(key);
+        dscat_free(key);
         json_array_append_new(matches, dscat_render_hit(h, false));
     }
     result = json_pack("{s:o, s:I, s:o}", "matches", matches, "count", (json_int_t)r.count,
                        "annotations", by_table);
 done:
     dscat_search_result_free(&r);
-    free(dir);
+    dscat_free(dir);
     dscat_free(kws);
     return result;
 }
@@ -481,14 +481,14 @@ static json_t *do_table(json_t *args, arg_error *ae, char *fail, size_t size)
                               json_sprintf("Table %s.%s.%s not found", db, schema, table));
         char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
         snprintf(fail, size, "%s", text ? text : "table not found");
-        free(text);
+        dscat_free(text);
         json_decref(e);
     } else if (rc) {
         snprintf(fail, size, "%s", err.message);
     } else {
         result = table_with_rows(d);
     }
-    free(name);
+    dscat_free(name);
 done:
     dscat_name_candidates_free(&cands);
     dscat_table_detail_free(d);
@@ -597,7 +597,7 @@ static json_t *do_get_annotations(json_t *args, arg_error *ae, char *fail, size_
     }
 done:
     dscat_annotation_list_free(&l);
-    free(dir);
+    dscat_free(dir);
     return result;
 }
 
@@ -618,8 +618,8 @@ static json_t *do_add_annotation(json_t *args, arg_error *ae, char *fail, size_t
     else
         result = json_pack("{s:o, s:s}", "annotation", dscat_render_annotation(&a), "file", file);
     dscat_annotation_clear(&a);
-    free(file);
-    free(dir);
+    dscat_free(file);
+    dscat_free(dir);
     return result;
 }
 
@@ -701,7 +701,7 @@ static json_t *call_tool(session *ss, json_t *id, json_t *params)
                  "the answer would be larger than %d MiB; narrow the search (more specific "
                  "keywords or a smaller top_n)",
                  MAX_ANSWER >> 20);
-        free(text);
+        dscat_free(text);
         text = NULL;
         json_decref(result);
         result = NULL;
@@ -713,7 +713,7 @@ static json_t *call_tool(session *ss, json_t *id, json_t *params)
         result_reply(id, json_pack("{s:o, s:b}", "content", content, "isError", is_error));
     if (result && json_is_object(result) && !is_error && has_structured(ss->version))
         json_object_set(json_object_get(reply, "result"), "structuredContent", result);
-    free(text);
+    dscat_free(text);
     json_decref(result);
     return reply;
 }
@@ -833,7 +833,7 @@ static void send(FILE *out, json_t *reply)
     char *text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (text && strlen(text) > MAX_ANSWER) {
         /* whatever made it this large (escaping, a batch of answers), no line exceeds the cap */
-        free(text);
+        dscat_free(text);
         json_t *id = json_is_object(reply) ? json_object_get(reply, "id") : NULL;
         json_t *e = error_reply(id, INTERNAL_ERROR,
                                 "the answer would be larger than 4 MiB; narrow the request "
@@ -846,7 +846,7 @@ static void send(FILE *out, json_t *reply)
         fputc('\n', out);
         fflush(out);
     }
-    free(text);
+    dscat_free(text);
     json_decref(reply);
 }
 
@@ -948,7 +948,7 @@ static void *reader_main(void *arg)
         pthread_cond_broadcast(&b->cv);
         pthread_mutex_unlock(&b->mu);
     }
-    free(line);
+    dscat_free(line);
     pthread_mutex_lock(&b->mu);
     b->eof = true;
     pthread_cond_broadcast(&b->cv);
@@ -1044,7 +1044,7 @@ int dscat_mcp_serve(FILE *in, FILE *out)
             json_t *id = guess_id(item.line, item.n);
             send(out, error_reply(id, PARSE_ERROR, m));
             json_decref(id);
-            free(item.line);
+            dscat_free(item.line);
             continue;
         }
         if (json_is_array(msg)) {

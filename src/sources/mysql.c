@@ -17,6 +17,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/text.h"
 
 #include <errno.h>
 #include <mysql.h>
@@ -329,7 +330,7 @@ static int read_columns(MYSQL_RES *r, dscat_db_scan *out)
         const char *def = row[6] && strcmp(row[6], "NULL") != 0 ? row[6] : NULL;
         dscat_column_info c = {.table = (size_t)t,
                                .name = row[1],
-                               .ordinal = atoi(row[2]),
+                               .ordinal = (int)dscat_text_ll_or(row[2], 0, INT32_MAX, 0),
                                .data_type = row[3] ? row[3] : "",
                                .column_type = row[4],
                                .nullable = row[5] && strcmp(row[5], "YES") == 0,
