@@ -24,6 +24,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/duck.h"
+#include "core/testhooks.h"
 #include "core/text.h"
 #include "core/timeutil.h"
 #include "sources/source.h"
@@ -49,12 +50,11 @@
 #define MAX_RETRIES 5
 #define ORPHAN_AGE_S 3600
 
-/* Orphans are versions older than an hour; DSCAT_TEST_ORPHAN_AGE (seconds) is for tests on S3,
- * whose object times cannot be set back. */
+/* Orphans are versions older than an hour; the test build can shorten that (DSCAT_TEST_ORPHAN_AGE)
+ * for tests on S3, whose object times cannot be set back. */
 static int64_t orphan_age_us(void)
 {
-    const char *v = getenv("DSCAT_TEST_ORPHAN_AGE");
-    return dscat_text_ll_or(v, 0, INT32_MAX, ORPHAN_AGE_S) * 1000000LL;
+    return dscat_test__orphan_age_s(ORPHAN_AGE_S) * 1000000LL;
 }
 
 /* A path segment stays well under NAME_MAX (255 bytes) with room for ".tmp"-like suffixes. */
@@ -453,9 +453,6 @@ static void feed_init(duckdb_init_info info)
 static void feed_rows(duckdb_function_info info, duckdb_data_chunk chunk)
 {
     feed *f = duckdb_function_get_extra_info(info);
-    static const char *crash = NULL;
-    if (crash == NULL)
-        crash = getenv("DSCAT_TEST_CRASH_AT") ? getenv("DSCAT_TEST_CRASH_AT") : "";
     batch *b = &f->b[f->next];
     pthread_mutex_lock(&f->mu);
     while (!b->full && !f->finished)
@@ -483,8 +480,7 @@ static void feed_rows(duckdb_function_info info, duckdb_data_chunk chunk)
         }
     }
     duckdb_data_chunk_set_size(chunk, b->rows);
-    if (strcmp(crash, "streaming") == 0)
-        raise(SIGKILL); /* test hook: die in the middle of a refresh */
+    dscat_test__crash_at("streaming"); /* die in the middle of a refresh */
     pthread_mutex_lock(&f->mu);
     b->full = false;
     f->next ^= 1;
@@ -745,9 +741,7 @@ static void make_version(char *out, size_t size)
 
 static void test_crash(const char *stage)
 {
-    const char *at = getenv("DSCAT_TEST_CRASH_AT");
-    if (at && strcmp(at, stage) == 0)
-        raise(SIGKILL);
+    dscat_test__crash_at(stage);
 }
 
 void dscat_fallbacks_free(dscat_fallbacks *f)

@@ -633,7 +633,8 @@ int dscat_s3_list(dscat_s3 *s, const char *prefix, dscat_s3_object **out, size_t
             dscat_s3_object *g = key ? dscat_realloc(*out, (*n + 1) * sizeof(*g)) : NULL;
             if (g) {
                 *out = g;
-                g[(*n)++] = (dscat_s3_object){key, dscat_text_ll_or(sz, 0, INT64_MAX, 0), parse_time(mod)};
+                g[(*n)++] =
+                    (dscat_s3_object){key, dscat_text_ll_or(sz, 0, INT64_MAX, 0), parse_time(mod)};
                 key = NULL;
             }
             dscat_free(key);

@@ -1,24 +1,14 @@
 #include "core/alloc.h"
 
-#include <stdatomic.h>
+#include "core/testhooks.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-static atomic_long fail_countdown = -1;
-
-/* Decides whether this allocation is the one a test asked to fail. */
+/* Whether this allocation is the one a test asked to fail: never in the release build. */
 static int should_fail(void)
 {
-    long n = atomic_load(&fail_countdown);
-    if (n < 0)
-        return 0;
-    n = atomic_fetch_sub(&fail_countdown, 1);
-    return n == 0;
-}
-
-void dscat_alloc_fail_after(long n)
-{
-    atomic_store(&fail_countdown, n);
+    return dscat_test__alloc_fails();
 }
 
 void *dscat_malloc(size_t size)

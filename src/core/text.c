@@ -240,8 +240,7 @@ void dscat_text_user_name(const char *raw, char *out, size_t size)
         snprintf(out, size, "anonymous");
 }
 
-int dscat_text_to_ll(long long *out, const char *s, const char **end, long long min,
-                     long long max)
+int dscat_text_to_ll(long long *out, const char *s, const char **end, long long min, long long max)
 {
     if (s == NULL)
         return DSCAT_EINVALID;

@@ -5,6 +5,7 @@
 #include "catalog/store.h"
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/testhooks.h"
 #include "core/timeutil.h"
 #include "export/atomic.h"
 
@@ -20,12 +21,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Test hook: DSCAT_TEST_CRASH_AT=<stage> kills the process there. */
+/* Test hook (test build only): DSCAT_TEST_CRASH_AT=<stage> kills the process there. */
 static void test_crash(const char *stage)
 {
-    const char *at = getenv("DSCAT_TEST_CRASH_AT");
-    if (at && strcmp(at, stage) == 0)
-        raise(SIGKILL);
+    dscat_test__crash_at(stage);
 }
 
 static char *join(const char *dir, const char *name)

@@ -9,6 +9,7 @@
 
 #include "catalog/model.h"
 #include "core/alloc.h"
+#include "core/testhooks.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/strmap.h"

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "core/alloc.h"
+#include "core/testhooks.h"
 #include "core/buf.h"
 #include "core/text.h"
 #include "dscat/common.h"
