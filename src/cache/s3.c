@@ -278,6 +278,8 @@ static int perform(dscat_s3 *s, const req *q, answer *a, dscat_error *err)
     }
     if (q->query)
         dscat_buf_printf(&url, "?%s", q->query);
+    if (dscat_buf_check(&url, err, "an S3 request's URL"))
+        return err->code;
     char hash[65];
     if (q->in)
         hex_sha256(NULL, 0, q->in, q->in_offset, q->in_len, hash);
@@ -497,15 +499,21 @@ int dscat_s3_put_file(dscat_s3 *s, const char *key, const char *path, char *warn
         dscat_buf_printf(&query, "partNumber=%lld&uploadId=", (long long)n);
         put_query_value(&query, upload);
         int64_t len = size - off < part ? size - off : part;
-        if ((rc = put_part(s, key, dscat_buf_cstr(&query), f, off, len, &a, err)) == 0)
+        if ((rc = dscat_buf_check(&query, err, "an S3 upload query")) == 0 &&
+            (rc = put_part(s, key, dscat_buf_cstr(&query), f, off, len, &a, err)) == 0)
             dscat_buf_printf(&done, "<Part><PartNumber>%lld</PartNumber><ETag>%s</ETag></Part>",
                              (long long)n, a.etag.ptr ? a.etag.ptr : "");
     }
     dscat_buf_puts(&done, "</CompleteMultipartUpload>");
+    if (rc == 0)
+        rc = dscat_buf_check(&done, err, "the S3 upload's part list");
     if (rc == 0) {
         dscat_buf_reset(&query);
         dscat_buf_puts(&query, "uploadId=");
         put_query_value(&query, upload);
+        rc = dscat_buf_check(&query, err, "an S3 upload query");
+    }
+    if (rc == 0) {
         req complete = {.method = "POST",
                         .key = key,
                         .query = dscat_buf_cstr(&query),
@@ -611,7 +619,9 @@ int dscat_s3_list(dscat_s3 *s, const char *prefix, dscat_s3_object **out, size_t
         dscat_buf_puts(&query, "list-type=2&prefix=");
         put_query_value(&query, prefix);
         req q = {.method = "GET", .query = dscat_buf_cstr(&query)};
-        rc = perform(s, &q, &a, err);
+        rc = dscat_buf_check(&query, err, "an S3 list query"); /* never list without the prefix */
+        if (rc == 0)
+            rc = perform(s, &q, &a, err);
         dscat_buf_free(&query);
         dscat_free(token);
         token = NULL;
@@ -671,7 +681,9 @@ int dscat_s3_check(dscat_s3 *s, dscat_error *err)
     put_query_value(&query, s->prefix);
     answer a = {0};
     req q = {.method = "GET", .query = dscat_buf_cstr(&query)};
-    int rc = perform(s, &q, &a, err);
+    int rc = dscat_buf_check(&query, err, "an S3 list query");
+    if (rc == 0)
+        rc = perform(s, &q, &a, err);
     dscat_buf_free(&query);
     answer_free(&a);
     return rc;

@@ -360,29 +360,46 @@ int dscat_annotations_read(dscat_annotation_list *out, const char *catalog_dir, 
         if (nfiles == cap) {
             cap = cap ? cap * 2 : 16;
             char **grown = dscat_realloc(files, cap * sizeof(char *));
-            if (grown == NULL)
+            if (grown == NULL) {
+                rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
                 break;
+            }
             files = grown;
         }
-        files[nfiles++] = dscat_strdup(e->d_name);
+        if ((files[nfiles] = dscat_strdup(e->d_name)) == NULL) {
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            break;
+        }
+        nfiles++;
     }
     if (d)
         closedir(d);
+    if (rc)
+        goto done;
     if (nfiles)
         qsort(files, nfiles, sizeof(char *), name_cmp);
     size_t acap = 0;
     for (size_t f = 0; f < nfiles && rc == 0; f++) {
         dscat_buf path = DSCAT_BUF_INIT;
-        dscat_buf_printf(&path, "%s/%s", dir, files[f]);
         json_error_t jerr;
-        json_t *doc = json_load_file(dscat_buf_cstr(&path), 0, &jerr);
+        json_t *doc = NULL;
+        if (dscat_buf_printf(&path, "%s/%s", dir, files[f]) == 0)
+            doc = json_load_file(dscat_buf_cstr(&path), 0, &jerr);
+        if (dscat_buf_error(&path) ||
+            (doc == NULL && json_error_code(&jerr) == json_error_out_of_memory)) {
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory"); /* not a bad file */
+            dscat_buf_free(&path);
+            break;
+        }
         json_t *tables = json_object_get(doc, "tables");
         if (!json_is_object(tables)) {
             char **grown = dscat_realloc(out->skipped, (out->nskipped + 1) * sizeof(char *));
-            if (grown) {
+            if (grown)
                 out->skipped = grown;
-                out->skipped[out->nskipped++] = dscat_buf_detach(&path);
-            }
+            if (grown == NULL || (out->skipped[out->nskipped] = dscat_buf_detach(&path)) == NULL)
+                rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            else
+                out->nskipped++;
             json_decref(doc);
             dscat_buf_free(&path);
             continue;
@@ -391,6 +408,8 @@ int dscat_annotations_read(dscat_annotation_list *out, const char *catalog_dir, 
         json_t *entry;
         json_object_foreach(tables, key, entry)
         {
+            if (rc)
+                break;
             if (table && strcmp(key, dscat_buf_cstr(&want)) != 0)
                 continue;
             size_t i;
@@ -401,11 +420,15 @@ int dscat_annotations_read(dscat_annotation_list *out, const char *catalog_dir, 
                 size_t ignored;
                 if (id == NULL || dscat_strmap_get(&seen, id, strlen(id), &ignored))
                     continue;
-                if (dscat_strmap_put(&seen, id, strlen(id), 1) ||
-                    (out->count == acap &&
-                     (acap = acap ? acap * 2 : 16,
-                      (out->items = dscat_realloc(out->items, acap * sizeof(*out->items))) ==
-                          NULL))) {
+                if (out->count == acap) {
+                    size_t grown_cap = acap ? acap * 2 : 16;
+                    void *grown = dscat_realloc(out->items, grown_cap * sizeof(*out->items));
+                    if (grown) {
+                        out->items = grown;
+                        acap = grown_cap;
+                    }
+                }
+                if (out->count == acap || dscat_strmap_put(&seen, id, strlen(id), 1)) {
                     rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
                     break;
                 }

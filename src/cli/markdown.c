@@ -95,7 +95,7 @@ int cli_qualified_refs(dscat_buf *out, const char *database, const char *schema,
 
 int cli_md_print(cli_md *o)
 {
-    int rc = o->rc;
+    int rc = o->rc ? o->rc : dscat_buf_error(&o->out); /* printed whole or not at all */
     if (rc == 0)
         fwrite(dscat_buf_cstr(&o->out), 1, o->out.len, stdout);
     else

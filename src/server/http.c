@@ -494,7 +494,10 @@ static enum MHD_Result route_table(request *r, const char *conn, const char *sch
     dscat_table_detail *d = NULL;
     dscat_name_candidates cands = {0};
     enum MHD_Result ok;
-    int rc = dscat_store_open(&st, r->srv->cfg->catalog_dir, DSCAT_STORE_READ, &err);
+    int rc = q ? dscat_buf_check(&name, &err, "the table name")
+               : dscat_error_set(&err, DSCAT_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = dscat_store_open(&st, r->srv->cfg->catalog_dir, DSCAT_STORE_READ, &err);
     if (rc == 0)
         rc = dscat_table_lookup(&d, &cands, st, r->srv->cfg->catalog_dir, dscat_buf_cstr(&name),
                                 &err);
@@ -908,6 +911,8 @@ static bool refuse_params(request *r, const struct route *rt, enum MHD_Result *a
     bool refused = true;
     if (pc.bad)
         *answer = send_error(r, 400, "bad percent-encoding in the query string");
+    else if (pc.nunknown && dscat_buf_error(&pc.unknown))
+        *answer = send_error(r, 500, "out of memory");
     else if (pc.unknown.len)
         *answer = send_text(r, 400,
                             error_text(400, "unknown query parameter%s %s",
@@ -1056,6 +1061,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         r->srv = s;
         r->conn = c;
+        dscat_buf_init(&r->body, MAX_BODY);
         r->started_ms = dscat_monotonic_ms();
         snprintf(r->method, sizeof(r->method), "%s", method);
         r->path = dscat_strdup(url);

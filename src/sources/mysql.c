@@ -222,6 +222,8 @@ static int my_list_databases(dscat_source *src, dscat_name_list *out, dscat_erro
                      "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME "
                      "NOT IN %s ORDER BY SCHEMA_NAME",
                      system_schemas);
+    if (dscat_buf_check(&sql, err, "the database list query"))
+        return err->code;
     MYSQL_RES *r = run(s, dscat_buf_cstr(&sql), "database list", err);
     dscat_buf_free(&sql);
     if (r == NULL)
@@ -512,6 +514,7 @@ static int my_cursor_open(dscat_cursor **out, dscat_source *src, const char *sch
     my_source *s = (my_source *)src;
     dscat_buf sql = DSCAT_BUF_INIT;
     int rc = dscat_select_sql(&sql, &my_dialect, NULL, schema, table, columns, ncolumns);
+    rc = rc ? rc : dscat_buf_error(&sql);
     dscat_cursor *c = rc ? NULL : dscat_calloc(1, sizeof(*c));
     if (c == NULL) {
         dscat_buf_free(&sql);
