@@ -152,7 +152,7 @@ static int canonical_table(const char *table, dscat_buf *out)
     char *parts[4] = {0};
     char *target = NULL;
     int n = dscat_split_qualified(table, &target, parts, 4);
-    int rc = DSCAT_EINVALID;
+    int rc = n == DSCAT_ENOMEM ? DSCAT_ENOMEM : DSCAT_EINVALID;
     if (n == 3 && target == NULL) {
         char *joined = dscat_join_qualified((const char *const *)parts, 3);
         rc = joined && dscat_buf_puts(out, joined) == 0 ? 0 : DSCAT_ENOMEM;
@@ -196,9 +196,12 @@ int dscat_annotation_add(dscat_annotation *created, char **file, const char *cat
         memset(created, 0, sizeof(*created));
     if (file)
         *file = NULL;
-    if (canonical_table(table, &key)) {
-        rc = dscat_error_set(err, DSCAT_EINVALID,
-                             "Invalid target format: '%s' (expected Database.Schema.Table)", table);
+    if ((rc = canonical_table(table, &key))) {
+        rc = rc == DSCAT_ENOMEM
+                 ? dscat_error_set(err, rc, "out of memory")
+                 : dscat_error_set(err, DSCAT_EINVALID,
+                                   "Invalid target format: '%s' (expected Database.Schema.Table)",
+                                   table);
         goto done;
     }
     if (strcmp(type, "note") != 0 && strcmp(type, "quality_flag") != 0 &&
@@ -346,9 +349,12 @@ int dscat_annotations_read(dscat_annotation_list *out, const char *catalog_dir, 
     int rc = 0;
     if (dir == NULL)
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    if (table && canonical_table(table, &want)) {
-        rc = dscat_error_set(err, DSCAT_EINVALID,
-                             "Invalid target format: '%s' (expected Database.Schema.Table)", table);
+    if (table && (rc = canonical_table(table, &want))) {
+        rc = rc == DSCAT_ENOMEM
+                 ? dscat_error_set(err, rc, "out of memory")
+                 : dscat_error_set(err, DSCAT_EINVALID,
+                                   "Invalid target format: '%s' (expected Database.Schema.Table)",
+                                   table);
         goto done;
     }
     DIR *d = opendir(dir);

@@ -19,10 +19,10 @@ int dscat_split_qualified(const char *name, char **target, char **parts, int max
         strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                      "0123456789_-") == (size_t)(colon - name)) {
         if ((*target = dscat_strndup(name, (size_t)(colon - name))) == NULL)
-            return -1;
+            return DSCAT_ENOMEM;
         p = colon + 1;
     }
-    int n = 0;
+    int n = 0, failed = -1;
     for (;;) {
         if (n == max)
             goto bad;
@@ -58,8 +58,10 @@ int dscat_split_qualified(const char *name, char **target, char **parts, int max
                 goto bad;
             }
         }
-        if ((parts[n] = dscat_buf_detach(&part)) == NULL)
+        if ((parts[n] = dscat_buf_detach(&part)) == NULL) {
+            failed = DSCAT_ENOMEM; /* a name part lost, not a malformed name */
             goto bad;
+        }
         n++;
         if (*p == '\0')
             return n;
@@ -72,7 +74,7 @@ bad:
     }
     dscat_free(*target);
     *target = NULL;
-    return -1;
+    return failed;
 }
 
 char *dscat_join_qualified(const char *const *parts, int n)
@@ -327,6 +329,10 @@ int dscat_table_lookup(dscat_table_detail **out, dscat_name_candidates *candidat
     int64_t id = 0;
     int rc = 0, found = 0;
     bool reading = false;
+    if (n == DSCAT_ENOMEM) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
     if (n < 1) {
         rc = dscat_error_set(err, DSCAT_EINVALID,
                              "table name '%s': use table, db.table, db.schema.table or "

@@ -173,6 +173,10 @@ int cmd_find(int argc, char **argv)
 {
     const char **kws = dscat_calloc((size_t)argc + 1, sizeof(char *));
     size_t nk = 0;
+    if (kws == NULL) {
+        cli_error("out of memory");
+        return EXIT_FAIL;
+    }
     dscat_search_options o = {0};
     const char *format = "table";
     for (int i = 1; i < argc; i++) {

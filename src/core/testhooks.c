@@ -59,11 +59,18 @@ void dscat_alloc_fail_after(long n)
     atomic_store(&fail_countdown, n);
 }
 
+/* In a sanitizer build: where the failing allocation is, for DSCAT_TEST_ALLOC_TRACE=1. */
+extern void __sanitizer_print_stack_trace(void) __attribute__((weak));
+
 int dscat_test__alloc_fails(void)
 {
     long n = atomic_fetch_add(&alloc_count, 1) + 1;
-    if (alloc_fail_at && n == alloc_fail_at)
+    if (alloc_fail_at && n == alloc_fail_at) {
+        const char *trace = getenv("DSCAT_TEST_ALLOC_TRACE");
+        if (trace && *trace == '1' && __sanitizer_print_stack_trace)
+            __sanitizer_print_stack_trace();
         return 1;
+    }
     if (atomic_load(&fail_countdown) < 0)
         return 0;
     return atomic_fetch_sub(&fail_countdown, 1) == 0;

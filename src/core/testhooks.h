@@ -8,6 +8,7 @@
  *   DSCAT_TEST_ORPHAN_AGE=<seconds> how old an unreferenced cache version must be to go
  *   DSCAT_TEST_FAIL_ALLOC=<n>       allocation number n (from 1) of the process fails, once
  *   DSCAT_TEST_ALLOC_REPORT=<file>  at exit, the number of allocations is written to file
+ *   DSCAT_TEST_ALLOC_TRACE=1        the failing allocation prints its stack (sanitizer builds)
  */
 #ifndef DSCAT_CORE_TESTHOOKS_H
 #define DSCAT_CORE_TESTHOOKS_H

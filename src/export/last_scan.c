@@ -10,6 +10,7 @@
 #include "export/atomic.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,21 +34,39 @@ static json_t *opt_text(sqlite3_stmt *s, int i)
     return v ? json_string(v) : json_null();
 }
 
-/* The problems recorded for one scan, as [{database, schema, message}]. */
+/*
+ * Sets obj[key] = v (taking v), remembering in *bad when that fails: jansson drops a NULL value
+ * (an allocation that failed) silently, and the file must be whole or not written at all.
+ */
+static void set(json_t *obj, const char *key, json_t *v, bool *bad)
+{
+    if (v == NULL || json_object_set_new(obj, key, v) != 0)
+        *bad = true;
+}
+
+/* The problems recorded for one scan, as [{database, schema, message}]; NULL when out of memory. */
 static json_t *problems_of(dscat_store *st, int64_t scan_id)
 {
     json_t *arr = json_array();
     sqlite3_stmt *s = NULL;
-    if (dscat_store__prepare(st, &s,
-                             "SELECT database, schema, message FROM scan_problems "
-                             "WHERE scan_id = ?1 ORDER BY rowid",
-                             NULL))
-        return arr;
+    if (arr == NULL || dscat_store__prepare(st, &s,
+                                            "SELECT database, schema, message FROM scan_problems "
+                                            "WHERE scan_id = ?1 ORDER BY rowid",
+                                            NULL)) {
+        json_decref(arr);
+        return NULL;
+    }
     sqlite3_bind_int64(s, 1, scan_id);
-    while (sqlite3_step(s) == SQLITE_ROW)
-        json_array_append_new(arr, json_pack("{s:o, s:o, s:o}", "database", opt_text(s, 0),
-                                             "schema", opt_text(s, 1), "message", opt_text(s, 2)));
+    bool bad = false;
+    while (!bad && sqlite3_step(s) == SQLITE_ROW)
+        bad = json_array_append_new(arr, json_pack("{s:o, s:o, s:o}", "database", opt_text(s, 0),
+                                                   "schema", opt_text(s, 1), "message",
+                                                   opt_text(s, 2))) != 0;
     sqlite3_finalize(s);
+    if (bad) {
+        json_decref(arr);
+        return NULL;
+    }
     return arr;
 }
 
@@ -67,44 +86,54 @@ static json_t *build(dscat_store *st, dscat_error *err)
     if (dscat_store__prepare(st, &s, entries_sql, err))
         return NULL;
     json_t *scans = json_object();
+    bool bad = scans == NULL;
     int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while (!bad && (step = sqlite3_step(s)) == SQLITE_ROW) {
         const char *target = (const char *)sqlite3_column_text(s, 0);
         const char *status = (const char *)sqlite3_column_text(s, 2);
         bool has_success = sqlite3_column_type(s, 6) != SQLITE_NULL;
         int64_t success_us = sqlite3_column_int64(s, 7);
         json_t *e = json_object();
-        json_object_set_new(e, "timestamp", has_success ? local_time(success_us) : json_null());
-        json_object_set_new(e, "timestamp_utc", has_success ? utc_time(success_us) : json_null());
-        json_object_set_new(e, "row_count",
-                            json_integer(has_success ? sqlite3_column_int64(s, 8) : 0));
-        json_object_set_new(e, "databases",
-                            json_integer(has_success ? sqlite3_column_int64(s, 9) : 0));
-        json_object_set_new(e, "tables",
-                            json_integer(has_success ? sqlite3_column_int64(s, 10) : 0));
-        json_object_set_new(e, "duration_ms", json_integer(sqlite3_column_int64(s, 4)));
-        json_object_set_new(e, "status", json_string(status));
-        json_object_set_new(e, "problems", problems_of(st, sqlite3_column_int64(s, 1)));
-        json_object_set_new(e, "error", opt_text(s, 5));
+        if (e == NULL) {
+            bad = true;
+            break;
+        }
+        set(e, "timestamp", has_success ? local_time(success_us) : json_null(), &bad);
+        set(e, "timestamp_utc", has_success ? utc_time(success_us) : json_null(), &bad);
+        set(e, "row_count", json_integer(has_success ? sqlite3_column_int64(s, 8) : 0), &bad);
+        set(e, "databases", json_integer(has_success ? sqlite3_column_int64(s, 9) : 0), &bad);
+        set(e, "tables", json_integer(has_success ? sqlite3_column_int64(s, 10) : 0), &bad);
+        set(e, "duration_ms", json_integer(sqlite3_column_int64(s, 4)), &bad);
+        set(e, "status", json_string(status), &bad);
+        set(e, "problems", problems_of(st, sqlite3_column_int64(s, 1)), &bad);
+        set(e, "error", opt_text(s, 5), &bad);
         if (strcmp(status, "failed") == 0) {
             int64_t at = sqlite3_column_int64(s, 3);
-            json_object_set_new(e, "last_failure",
-                                json_pack("{s:o, s:o, s:o}", "timestamp", local_time(at),
-                                          "timestamp_utc", utc_time(at), "message",
-                                          opt_text(s, 5)));
+            set(e, "last_failure",
+                json_pack("{s:o, s:o, s:o}", "timestamp", local_time(at), "timestamp_utc",
+                          utc_time(at), "message", opt_text(s, 5)),
+                &bad);
         }
-        json_object_set_new(scans, target, e);
+        set(scans, target, e, &bad);
     }
     sqlite3_finalize(s);
+    if (bad) {
+        json_decref(scans);
+        dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        return NULL;
+    }
     if (step != SQLITE_DONE) {
         json_decref(scans);
         dscat_store__step_error(st, err);
         return NULL;
     }
     int64_t now = dscat_now_us();
-    return json_pack("{s:o, s:o, s:o, s:I}", "scans", scans, "last_updated", local_time(now),
-                     "last_updated_utc", utc_time(now), "generation",
-                     (json_int_t)dscat_store__generation(st));
+    json_t *doc = json_pack("{s:o, s:o, s:o, s:I}", "scans", scans, "last_updated", local_time(now),
+                            "last_updated_utc", utc_time(now), "generation",
+                            (json_int_t)dscat_store__generation(st));
+    if (doc == NULL)
+        dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    return doc;
 }
 
 int dscat_export_last_scan(dscat_store *st, const char *path, dscat_error *err)
