@@ -11,25 +11,37 @@ static int should_fail(void)
     return dscat_test__alloc_fails();
 }
 
+/* Allocations that failed on this thread (see dscat_alloc_failures). */
+static _Thread_local unsigned long failures;
+
+unsigned long dscat_alloc_failures(void)
+{
+    return failures;
+}
+
+/* Counts a failed allocation; returns NULL for `return failed();`. */
+static void *failed(void)
+{
+    failures++;
+    return NULL;
+}
+
 void *dscat_malloc(size_t size)
 {
-    if (should_fail())
-        return NULL;
-    return malloc(size ? size : 1);
+    void *p = should_fail() ? NULL : malloc(size ? size : 1);
+    return p ? p : failed();
 }
 
 void *dscat_calloc(size_t count, size_t size)
 {
-    if (should_fail())
-        return NULL;
-    return calloc(count ? count : 1, size ? size : 1);
+    void *p = should_fail() ? NULL : calloc(count ? count : 1, size ? size : 1);
+    return p ? p : failed();
 }
 
 void *dscat_realloc(void *ptr, size_t size)
 {
-    if (should_fail())
-        return NULL;
-    return realloc(ptr, size ? size : 1);
+    void *p = should_fail() ? NULL : realloc(ptr, size ? size : 1);
+    return p ? p : failed();
 }
 
 char *dscat_strndup(const char *s, size_t len)

@@ -14,4 +14,12 @@
 /* Copies the first len bytes of s and terminates them. Caller frees with dscat_free(). */
 char *dscat_strndup(const char *s, size_t len);
 
+/*
+ * How many allocations have failed on the calling thread so far. Code that builds a result
+ * through a library that drops what it cannot allocate without saying so (jansson's
+ * json_object_set_new of a NULL value) compares the count before and after: a change means the
+ * result may be missing parts and must not be used.
+ */
+unsigned long dscat_alloc_failures(void);
+
 #endif

@@ -828,9 +828,37 @@ static json_t *guess_id(const char *line, size_t n)
     return NULL;
 }
 
+/*
+ * The answer to request `id` when there is no memory to build one, written without allocating:
+ * the id as it was when it is a number or a plain string, else null.
+ */
+static void send_oom(FILE *out, json_t *id)
+{
+    char id_text[80] = "null";
+    const char *s = json_string_value(id);
+    if (json_is_integer(id))
+        snprintf(id_text, sizeof(id_text), "%" JSON_INTEGER_FORMAT, json_integer_value(id));
+    else if (s && strlen(s) < 64 &&
+             strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                       "0123456789_-.:") == strlen(s))
+        snprintf(id_text, sizeof(id_text), "\"%s\"", s);
+    fprintf(
+        out,
+        "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":%d,\"message\":\"out of memory\"}}\n",
+        id_text, INTERNAL_ERROR);
+    fflush(out);
+}
+
 static void send(FILE *out, json_t *reply)
 {
+    /* jansson 2.14's json_dumps can leave out a key it failed to copy and still return the
+     * rest: text made while an allocation failed is not sent. */
+    unsigned long failures = dscat_alloc_failures();
     char *text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (text && dscat_alloc_failures() != failures) {
+        dscat_free(text);
+        text = NULL;
+    }
     if (text && strlen(text) > MAX_ANSWER) {
         /* whatever made it this large (escaping, a batch of answers), no line exceeds the cap */
         dscat_free(text);
@@ -845,6 +873,8 @@ static void send(FILE *out, json_t *reply)
         fputs(text, out);
         fputc('\n', out);
         fflush(out);
+    } else if (reply) { /* no memory for the text: the request still gets its answer */
+        send_oom(out, json_is_object(reply) ? json_object_get(reply, "id") : NULL);
     }
     dscat_free(text);
     json_decref(reply);
@@ -998,14 +1028,26 @@ static bool cancelled_already(inbox *b, json_t *msg)
     return c;
 }
 
-/* Answers one message (or NULL); a cancelled request gets no answer. */
-static json_t *answer(session *ss, inbox *b, json_t *msg)
+/*
+ * Answers one message (or NULL); a cancelled request gets no answer. *owed tells when a request
+ * got no answer only because there was no memory to build one.
+ */
+static json_t *answer(session *ss, inbox *b, json_t *msg, bool *owed)
 {
-    json_t *r = cancelled_already(b, msg) ? NULL : handle(ss, msg);
-    if (settle(b, msg)) {
+    bool skipped = cancelled_already(b, msg);
+    unsigned long failures = dscat_alloc_failures();
+    json_t *r = skipped ? NULL : handle(ss, msg);
+    if (dscat_alloc_failures() != failures) { /* jansson may have dropped part of it */
         json_decref(r);
         r = NULL;
     }
+    if (settle(b, msg)) {
+        json_decref(r);
+        r = NULL;
+        skipped = true;
+    }
+    json_t *id = json_is_object(msg) ? json_object_get(msg, "id") : NULL;
+    *owed = r == NULL && !skipped && id && !json_is_null(id) && json_object_get(msg, "method");
     return r;
 }
 
@@ -1036,13 +1078,17 @@ int dscat_mcp_serve(FILE *in, FILE *out)
         if (msg == NULL) {
             json_error_t jerr;
             json_t *again = json_loadb(item.line, item.n, JSON_REJECT_DUPLICATES, &jerr);
+            /* A line that parses now (or fails for want of memory) is not malformed: the reader
+             * ran out of memory reading it. */
+            bool oom = again != NULL || json_error_code(&jerr) == json_error_out_of_memory;
             json_decref(again);
             char m[300];
             snprintf(m, sizeof(m), "Parse error: %s", jerr.text);
             for (char *p = m; *p; p++) /* the parser may quote the bad bytes: keep ASCII */
                 *p = *p >= 0x20 && *p < 0x7f ? *p : '?';
             json_t *id = guess_id(item.line, item.n);
-            send(out, error_reply(id, PARSE_ERROR, m));
+            send(out, oom ? error_reply(id, INTERNAL_ERROR, "out of memory")
+                          : error_reply(id, PARSE_ERROR, m));
             json_decref(id);
             dscat_free(item.line);
             continue;
@@ -1053,7 +1099,10 @@ int dscat_mcp_serve(FILE *in, FILE *out)
             json_t *one;
             json_array_foreach(msg, i, one)
             {
-                json_t *r = answer(&ss, &b, one);
+                bool owed;
+                json_t *r = answer(&ss, &b, one, &owed);
+                if (r == NULL && owed)
+                    r = error_reply(json_object_get(one, "id"), INTERNAL_ERROR, "out of memory");
                 if (r)
                     json_array_append_new(replies, r);
             }
@@ -1063,9 +1112,12 @@ int dscat_mcp_serve(FILE *in, FILE *out)
                 send(out, json_incref(replies));
             json_decref(replies);
         } else {
-            json_t *r = answer(&ss, &b, msg);
+            bool owed;
+            json_t *r = answer(&ss, &b, msg, &owed);
             if (r)
                 send(out, r);
+            else if (owed)
+                send_oom(out, json_object_get(msg, "id"));
         }
         json_decref(msg);
     }
