@@ -3,6 +3,8 @@
  */
 #include "cli/cli.h"
 
+#include "core/alloc.h"
+
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -127,11 +129,17 @@ int cli_usage(const char *command, const char *fmt, ...)
 
 void cli_print_json(json_t *j)
 {
-    char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text)
-        puts(text);
-    dscat_free(text);
+    char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(j);
+    /* jansson drops what it cannot allocate without a word: after any failed allocation on this
+     * thread the document may be missing parts, and a partial answer is never printed. */
+    if (text == NULL || dscat_alloc_failures() != 0) {
+        dscat_free(text);
+        cli_error("out of memory");
+        exit(EXIT_FAIL);
+    }
+    puts(text);
+    dscat_free(text);
 }
 
 void cli_csv_field(const char *s)

@@ -139,7 +139,9 @@ struct request {
     struct MHD_Connection *conn;
     int64_t started_ms;
     char method[16];
-    char *path; /* raw, undecoded */
+    char *path;                 /* raw, undecoded */
+    unsigned long failures;     /* this thread's failed allocations when the answer was begun */
+    unsigned long job_failures; /* the same on the job's thread */
     dscat_buf body;
     bool too_large;
     unsigned status;
@@ -257,6 +259,12 @@ static void add_cors_headers(request *r, struct MHD_Response *resp)
 
 static enum MHD_Result send_text(request *r, unsigned status, char *text, const char *allow)
 {
+    /* An answer built while an allocation failed may lack parts (jansson drops what it cannot
+     * allocate, quietly): never sent as if whole. */
+    if (text && dscat_alloc_failures() != r->failures) {
+        dscat_free(text);
+        text = NULL;
+    }
     if (text == NULL) {
         status = 500;
         text = dscat_strdup("{\"error\":{\"message\":\"out of memory\",\"code\":"
@@ -264,7 +272,7 @@ static enum MHD_Result send_text(request *r, unsigned status, char *text, const 
     }
     size_t n = text ? strlen(text) : 0;
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer_with_free_callback(n, text, text ? &free : NULL);
+        MHD_create_response_from_buffer_with_free_callback(n, text, text ? &dscat_free : NULL);
     if (resp == NULL) {
         dscat_free(text);
         return MHD_NO;
@@ -524,6 +532,10 @@ static enum MHD_Result route_table(request *r, const char *conn, const char *sch
 
 static int finish(request *r, unsigned status, char *text)
 {
+    if (text && dscat_alloc_failures() != r->job_failures) { /* as in send_text */
+        dscat_free(text);
+        text = NULL;
+    }
     r->job_status = text ? status : 500;
     r->job_response = text;
     return 0;
@@ -708,6 +720,7 @@ static int job_purge(request *r)
 static void *job_main(void *arg)
 {
     request *r = arg;
+    r->job_failures = dscat_alloc_failures();
     (void)r->job(r);
     MHD_resume_connection(r->conn);
     return NULL;
@@ -1062,6 +1075,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->srv = s;
         r->conn = c;
         dscat_buf_init(&r->body, MAX_BODY);
+        r->failures = dscat_alloc_failures();
         r->started_ms = dscat_monotonic_ms();
         snprintf(r->method, sizeof(r->method), "%s", method);
         r->path = dscat_strdup(url);
@@ -1090,7 +1104,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (r->job_started) { /* resumed: the job is done */
+    r->failures = dscat_alloc_failures(); /* see send_text */
+    if (r->job_started) {                 /* resumed: the job is done */
         pthread_join(r->thread, NULL);
         r->job_started = false;
         char *text = r->job_response;

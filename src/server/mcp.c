@@ -888,6 +888,7 @@ typedef struct inbound {
     char *line;
     size_t n;
     bool too_long;
+    bool oom; /* not parsed for want of memory */
 } inbound;
 
 /*
@@ -960,7 +961,15 @@ static void *reader_main(void *arg)
             item.too_long = true;
         } else {
             json_error_t jerr;
+            unsigned long failures = dscat_alloc_failures();
             item.msg = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+            /* jansson 2.14 can lose part of a string it could not allocate and still return a
+             * document: one parsed while an allocation failed is not used. */
+            if (dscat_alloc_failures() != failures) {
+                json_decref(item.msg);
+                item.msg = NULL;
+                item.oom = true;
+            }
             if (item.msg == NULL) {
                 item.line = line; /* the parse error is reported from the answering loop */
                 item.n = (size_t)n;
@@ -1080,7 +1089,8 @@ int dscat_mcp_serve(FILE *in, FILE *out)
             json_t *again = json_loadb(item.line, item.n, JSON_REJECT_DUPLICATES, &jerr);
             /* A line that parses now (or fails for want of memory) is not malformed: the reader
              * ran out of memory reading it. */
-            bool oom = again != NULL || json_error_code(&jerr) == json_error_out_of_memory;
+            bool oom =
+                item.oom || again != NULL || json_error_code(&jerr) == json_error_out_of_memory;
             json_decref(again);
             char m[300];
             snprintf(m, sizeof(m), "Parse error: %s", jerr.text);
