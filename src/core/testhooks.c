@@ -36,6 +36,12 @@ static atomic_long alloc_count;
 static long alloc_fail_at;              /* from the environment; 0 = never */
 static atomic_long fail_countdown = -1; /* from dscat_alloc_fail_after */
 static const char *report_file;
+static _Thread_local bool shielded;
+
+void dscat_test__alloc_shield(bool on)
+{
+    shielded = on;
+}
 
 static void report_count(void)
 {
@@ -65,6 +71,8 @@ extern void __sanitizer_print_stack_trace(void) __attribute__((weak));
 int dscat_test__alloc_fails(void)
 {
     long n = atomic_fetch_add(&alloc_count, 1) + 1;
+    if (shielded)
+        return 0;
     if (alloc_fail_at && n == alloc_fail_at) {
         const char *trace = getenv("DSCAT_TEST_ALLOC_TRACE");
         if (trace && *trace == '1' && __sanitizer_print_stack_trace)
@@ -91,6 +99,11 @@ int64_t dscat_test__orphan_age_s(int64_t fallback)
 int dscat_test__alloc_fails(void)
 {
     return 0;
+}
+
+void dscat_test__alloc_shield(bool on)
+{
+    (void)on;
 }
 
 #endif

@@ -13,6 +13,7 @@
 #ifndef DSCAT_CORE_TESTHOOKS_H
 #define DSCAT_CORE_TESTHOOKS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Kills the process when DSCAT_TEST_CRASH_AT names `stage`. */
@@ -23,6 +24,13 @@ int64_t dscat_test__orphan_age_s(int64_t fallback);
 
 /* Counts one allocation; nonzero when it is the one to fail. Called by src/core/alloc.c only. */
 int dscat_test__alloc_fails(void);
+
+/*
+ * Between dscat_test__alloc_shield(true) and (false) no allocation of the calling thread is made
+ * to fail (they are still counted). Only for calls into a library that cannot survive a failed
+ * allocation, said where it is used; does nothing in the release build.
+ */
+void dscat_test__alloc_shield(bool on);
 
 /*
  * For unit tests: the allocation after `n` more succeed fails (one only); a negative n turns
