@@ -35,8 +35,13 @@ CFLAGS = -std=c11 $(WARN) $(OPT) -pthread -MMD -MP
 LDFLAGS = $(SANLD) -pthread -L$(DUCKDB_HOME) -Wl,-rpath,$(DUCKDB_HOME)
 LDLIBS = $(PKG_LIBS) -lsybdb -lduckdb -lm
 
-# Every folder of src/ but the CLI's is the library.
-LIB_SRC := $(filter-out src/cli/%,$(wildcard src/*/*.c))
+# Every folder of src/ but the CLI's is the library, except src/core/testhooks.c: it is linked
+# twice, without DSCAT_TEST_HOOKS into the release binary $(BUILD)/dscat (no test hook in it) and
+# with it into everything the tests run: $(BUILD)/test/dscat (the same objects, another link),
+# the unit tests, the tools, the fuzzers.
+LIB_SRC := $(filter-out src/cli/% src/core/testhooks.c,$(wildcard src/*/*.c))
+HOOKS_OFF := $(BUILD)/obj/hooks/off.o
+HOOKS_ON := $(BUILD)/obj/hooks/on.o
 CLI_SRC := $(wildcard src/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/openapi.o
@@ -48,9 +53,10 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 .PHONY: all deps demo check unit tools clean format format-check fuzz fuzzers
 all: $(BUILD)/dscat tools
 
-tools: $(BUILD)/duckq $(BUILD)/silent_listener $(BUILD)/stall_proxy $(BUILD)/s3tool
+tools: $(BUILD)/test/dscat $(BUILD)/duckq $(BUILD)/silent_listener $(BUILD)/stall_proxy \
+       $(BUILD)/s3tool
 
-$(BUILD)/s3tool: $(BUILD)/obj/tests/tools/s3tool.o $(BUILD)/libdscat.a
+$(BUILD)/s3tool: $(BUILD)/obj/tests/tools/s3tool.o $(HOOKS_ON) $(BUILD)/libdscat.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/silent_listener: $(BUILD)/obj/tests/tools/silent_listener.o
@@ -72,6 +78,16 @@ $(BUILD)/gen/openapi.c: docs/openapi.json
 	   echo 'const unsigned char dscat_openapi_json[] = {'; xxd -i <$<; echo ', 0x00};'; \
 	   echo "const size_t dscat_openapi_json_len = $$(wc -c <$<);"; } >$@.tmp && mv $@.tmp $@
 
+$(HOOKS_OFF): src/core/testhooks.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $< (release)"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(HOOKS_ON): src/core/testhooks.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $< (test hooks)"
+	@$(CC) $(CPPFLAGS) -DDSCAT_TEST_HOOKS $(CFLAGS) -c $< -o $@
+
 $(BUILD)/obj/gen/openapi.o: $(BUILD)/gen/openapi.c
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"
@@ -81,22 +97,26 @@ $(BUILD)/libdscat.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/dscat: $(CLI_OBJ) $(BUILD)/libdscat.a
+$(BUILD)/dscat: $(CLI_OBJ) $(HOOKS_OFF) $(BUILD)/libdscat.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/test/dscat: $(CLI_OBJ) $(HOOKS_ON) $(BUILD)/libdscat.a
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/duckq: $(BUILD)/obj/tests/tools/duckq.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/search_bench: $(BUILD)/obj/bench/search_bench.o $(BUILD)/libdscat.a
+$(BUILD)/search_bench: $(BUILD)/obj/bench/search_bench.o $(HOOKS_OFF) $(BUILD)/libdscat.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libdscat.a
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(HOOKS_ON) $(BUILD)/libdscat.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 
-$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/libdscat.a
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(HOOKS_ON) $(BUILD)/libdscat.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
@@ -124,5 +144,5 @@ format-check:
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_BIN:$(BUILD)/tests/%=$(BUILD)/obj/tests/unit/%.d) \
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(HOOKS_OFF:.o=.d) $(HOOKS_ON:.o=.d) $(UNIT_BIN:$(BUILD)/tests/%=$(BUILD)/obj/tests/unit/%.d) \
          $(FUZZ_BIN:$(BUILD)/fuzz/%=$(BUILD)/obj/tests/fuzz/%.d)

@@ -53,6 +53,18 @@ int dscat_error_set(dscat_error *err, int code, const char *fmt, ...)
 int dscat_error_prefix(dscat_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * Memory: what the library hands to its caller ("caller frees with dscat_free()") comes from
+ * these, and clients use them for their own allocations so that the test build can fail any one
+ * of them (DSCAT_TEST_FAIL_ALLOC). They behave like malloc, calloc, realloc and strdup (a zero
+ * size still gives a unique pointer; NULL when out of memory); dscat_free(NULL) does nothing.
+ */
+void *dscat_malloc(size_t size);
+void *dscat_calloc(size_t count, size_t size);
+void *dscat_realloc(void *ptr, size_t size);
+char *dscat_strdup(const char *s);
+void dscat_free(void *ptr);
+
 /* The version string, e.g. "0.1.0". */
 const char *dscat_version(void);
 

@@ -81,7 +81,8 @@ void dscat_search_result_free(dscat_search_result *r);
 /*
  * Splits a qualified name on "." into at most `max` parts, honouring SQL-style double quotes
  * ("Q1.2024" is one part, "" inside quotes is a quote). An optional "target:" prefix is returned
- * in *target. Returns the number of parts, or -1 when the name is malformed. Caller frees parts
+ * in *target. Returns the number of parts, -1 when the name is malformed, or DSCAT_ENOMEM (also
+ * negative) when out of memory. Caller frees parts
  * and *target with dscat_free().
  */
 int dscat_split_qualified(const char *name, char **target, char **parts, int max);

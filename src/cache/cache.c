@@ -19,6 +19,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/testhooks.h"
 #include "core/timeutil.h"
 
 #include <signal.h>
@@ -30,12 +31,11 @@
 
 #define ORPHAN_AGE_S 3600
 
-/* Orphans are versions older than an hour; DSCAT_TEST_ORPHAN_AGE (seconds) is for tests on
- * storage whose object times cannot be set back. */
+/* Orphans are versions older than an hour; the test build can shorten that
+ * (DSCAT_TEST_ORPHAN_AGE) for tests on storage whose object times cannot be set back. */
 int64_t dscat_cache__orphan_age_us(void)
 {
-    const char *v = getenv("DSCAT_TEST_ORPHAN_AGE");
-    return (v && *v ? atoll(v) : ORPHAN_AGE_S) * 1000000LL;
+    return dscat_test__orphan_age_s(ORPHAN_AGE_S) * 1000000LL;
 }
 
 char *dscat_cache_encode(const char *name)
@@ -84,9 +84,7 @@ bool dscat_cache__parse_iso(const char *s, int64_t *us)
 
 void dscat_cache__test_crash(const char *stage)
 {
-    const char *at = getenv("DSCAT_TEST_CRASH_AT");
-    if (at && strcmp(at, stage) == 0)
-        raise(SIGKILL);
+    dscat_test__crash_at(stage);
 }
 
 void dscat_warnings_free(dscat_warnings *w)

@@ -188,7 +188,7 @@ int dscat_cache__swap(dscat_store *st, const dscat_config *cfg, const char *conn
         dscat_cache_row row = {conn,    schema,   table,          r->version,    path,
                                r->rows, r->bytes, dscat_now_us(), fb ? fb : "[]"};
         rc = dscat_store__put_cached(st, &row, err);
-        free(fb);
+        dscat_free(fb);
     }
     if (rc == 0)
         rc = dscat_store__commit(st, err);

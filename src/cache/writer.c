@@ -205,9 +205,6 @@ static void feed_init(duckdb_init_info info)
 static void feed_rows(duckdb_function_info info, duckdb_data_chunk chunk)
 {
     feed *f = duckdb_function_get_extra_info(info);
-    static const char *crash = NULL;
-    if (crash == NULL)
-        crash = getenv("DSCAT_TEST_CRASH_AT") ? getenv("DSCAT_TEST_CRASH_AT") : "";
     batch *b = &f->b[f->next];
     pthread_mutex_lock(&f->mu);
     while (!b->full && !f->finished)
@@ -235,8 +232,7 @@ static void feed_rows(duckdb_function_info info, duckdb_data_chunk chunk)
         }
     }
     duckdb_data_chunk_set_size(chunk, b->rows);
-    if (strcmp(crash, "streaming") == 0)
-        raise(SIGKILL); /* test hook: die in the middle of a refresh */
+    dscat_cache__test_crash("streaming"); /* die in the middle of a refresh */
     pthread_mutex_lock(&f->mu);
     b->full = false;
     f->next ^= 1;

@@ -152,7 +152,7 @@ static int canonical_table(const char *table, dscat_buf *out)
     char *parts[4] = {0};
     char *target = NULL;
     int n = dscat_split_qualified(table, &target, parts, 4);
-    int rc = DSCAT_EINVALID;
+    int rc = n == DSCAT_ENOMEM ? DSCAT_ENOMEM : DSCAT_EINVALID;
     if (n == 3 && target == NULL) {
         char *joined = dscat_join_qualified((const char *const *)parts, 3);
         rc = joined && dscat_buf_puts(out, joined) == 0 ? 0 : DSCAT_ENOMEM;
@@ -196,9 +196,12 @@ int dscat_annotation_add(dscat_annotation *created, char **file, const char *cat
         memset(created, 0, sizeof(*created));
     if (file)
         *file = NULL;
-    if (canonical_table(table, &key)) {
-        rc = dscat_error_set(err, DSCAT_EINVALID,
-                             "Invalid target format: '%s' (expected Database.Schema.Table)", table);
+    if ((rc = canonical_table(table, &key))) {
+        rc = rc == DSCAT_ENOMEM
+                 ? dscat_error_set(err, rc, "out of memory")
+                 : dscat_error_set(err, DSCAT_EINVALID,
+                                   "Invalid target format: '%s' (expected Database.Schema.Table)",
+                                   table);
         goto done;
     }
     if (strcmp(type, "note") != 0 && strcmp(type, "quality_flag") != 0 &&
@@ -314,7 +317,7 @@ done:
     if (lockfd >= 0)
         close(lockfd); /* releases the lock */
     json_decref(doc);
-    free(text);
+    dscat_free(text);
     dscat_free(dir);
     dscat_buf_free(&key);
     dscat_buf_free(&path);
@@ -346,9 +349,12 @@ int dscat_annotations_read(dscat_annotation_list *out, const char *catalog_dir, 
     int rc = 0;
     if (dir == NULL)
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    if (table && canonical_table(table, &want)) {
-        rc = dscat_error_set(err, DSCAT_EINVALID,
-                             "Invalid target format: '%s' (expected Database.Schema.Table)", table);
+    if (table && (rc = canonical_table(table, &want))) {
+        rc = rc == DSCAT_ENOMEM
+                 ? dscat_error_set(err, rc, "out of memory")
+                 : dscat_error_set(err, DSCAT_EINVALID,
+                                   "Invalid target format: '%s' (expected Database.Schema.Table)",
+                                   table);
         goto done;
     }
     DIR *d = opendir(dir);
@@ -360,29 +366,46 @@ int dscat_annotations_read(dscat_annotation_list *out, const char *catalog_dir, 
         if (nfiles == cap) {
             cap = cap ? cap * 2 : 16;
             char **grown = dscat_realloc(files, cap * sizeof(char *));
-            if (grown == NULL)
+            if (grown == NULL) {
+                rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
                 break;
+            }
             files = grown;
         }
-        files[nfiles++] = dscat_strdup(e->d_name);
+        if ((files[nfiles] = dscat_strdup(e->d_name)) == NULL) {
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            break;
+        }
+        nfiles++;
     }
     if (d)
         closedir(d);
+    if (rc)
+        goto done;
     if (nfiles)
         qsort(files, nfiles, sizeof(char *), name_cmp);
     size_t acap = 0;
     for (size_t f = 0; f < nfiles && rc == 0; f++) {
         dscat_buf path = DSCAT_BUF_INIT;
-        dscat_buf_printf(&path, "%s/%s", dir, files[f]);
         json_error_t jerr;
-        json_t *doc = json_load_file(dscat_buf_cstr(&path), 0, &jerr);
+        json_t *doc = NULL;
+        if (dscat_buf_printf(&path, "%s/%s", dir, files[f]) == 0)
+            doc = json_load_file(dscat_buf_cstr(&path), 0, &jerr);
+        if (dscat_buf_error(&path) ||
+            (doc == NULL && json_error_code(&jerr) == json_error_out_of_memory)) {
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory"); /* not a bad file */
+            dscat_buf_free(&path);
+            break;
+        }
         json_t *tables = json_object_get(doc, "tables");
         if (!json_is_object(tables)) {
             char **grown = dscat_realloc(out->skipped, (out->nskipped + 1) * sizeof(char *));
-            if (grown) {
+            if (grown)
                 out->skipped = grown;
-                out->skipped[out->nskipped++] = dscat_buf_detach(&path);
-            }
+            if (grown == NULL || (out->skipped[out->nskipped] = dscat_buf_detach(&path)) == NULL)
+                rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            else
+                out->nskipped++;
             json_decref(doc);
             dscat_buf_free(&path);
             continue;
@@ -391,6 +414,8 @@ int dscat_annotations_read(dscat_annotation_list *out, const char *catalog_dir, 
         json_t *entry;
         json_object_foreach(tables, key, entry)
         {
+            if (rc)
+                break;
             if (table && strcmp(key, dscat_buf_cstr(&want)) != 0)
                 continue;
             size_t i;
@@ -401,11 +426,15 @@ int dscat_annotations_read(dscat_annotation_list *out, const char *catalog_dir, 
                 size_t ignored;
                 if (id == NULL || dscat_strmap_get(&seen, id, strlen(id), &ignored))
                     continue;
-                if (dscat_strmap_put(&seen, id, strlen(id), 1) ||
-                    (out->count == acap &&
-                     (acap = acap ? acap * 2 : 16,
-                      (out->items = dscat_realloc(out->items, acap * sizeof(*out->items))) ==
-                          NULL))) {
+                if (out->count == acap) {
+                    size_t grown_cap = acap ? acap * 2 : 16;
+                    void *grown = dscat_realloc(out->items, grown_cap * sizeof(*out->items));
+                    if (grown) {
+                        out->items = grown;
+                        acap = grown_cap;
+                    }
+                }
+                if (out->count == acap || dscat_strmap_put(&seen, id, strlen(id), 1)) {
                     rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
                     break;
                 }

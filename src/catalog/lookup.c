@@ -243,6 +243,10 @@ int dscat_table_lookup(dscat_table_detail **out, dscat_name_candidates *candidat
     int64_t id = 0;
     int rc = 0, found = 0;
     bool reading = false;
+    if (n == DSCAT_ENOMEM) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
     if (n < 1) {
         rc = dscat_error_set(err, DSCAT_EINVALID,
                              "table name '%s': use table, db.table, db.schema.table or "

@@ -178,8 +178,12 @@ static int attach_annotations(dscat_search_index *idx, const char *catalog_dir, 
         if (st->l_annotations)
             dscat_buf_printf(&b, "%s\n", st->l_annotations);
         dscat_buf_puts(&b, list.items[i].content);
-        st->l_annotations = lower_dup(&idx->arena, dscat_buf_cstr(&b));
+        st->l_annotations = dscat_buf_error(&b) ? NULL : lower_dup(&idx->arena, dscat_buf_cstr(&b));
         dscat_buf_free(&b);
+        if (st->l_annotations == NULL) {
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            goto done;
+        }
     }
 done:
     dscat_strmap_free(&by_key);
@@ -362,7 +366,7 @@ static size_t split_keywords(const dscat_search_options *o, dscat_buf *folded, c
                 p++;
             offsets[n] = folded->len;
             if (dscat_text_fold(folded, start, (size_t)(p - start)) || dscat_buf_putc(folded, '\0'))
-                return n;
+                return 0; /* the caller finds the failure in *folded */
             n++;
         }
     }
@@ -534,8 +538,9 @@ int dscat_search(dscat_search_result *out, const dscat_search_index *idx,
     size_t nk = split_keywords(o, &buf, kws);
     size_t top = o->top ? o->top : 20;
     if (nk == 0) {
+        int failed = dscat_buf_check(&buf, err, "the search keywords");
         dscat_buf_free(&buf);
-        return 0;
+        return failed;
     }
     matches m;
     heap h = {dscat_calloc(top + 1, sizeof(cand)), 0, top, idx};
@@ -593,11 +598,20 @@ int dscat_search(dscat_search_result *out, const dscat_search_index *idx,
         }
     }
     out->count = h.count;
-    if (o->by_table) {
-        out->arena_ = dscat_buf_detach(&all);
-        for (size_t i = 0; i < h.count && out->arena_; i++)
-            out->hits[i].matching_columns = out->arena_ + offsets[i];
+    /* Whole or nothing: a lost list of matching columns fails the search. */
+    bool lost = offsets == NULL;
+    for (size_t t = 0; o->by_table && t < idx->ntables; t++)
+        lost = lost || dscat_buf_error(&lists[t]);
+    if (!lost && o->by_table && (out->arena_ = dscat_buf_detach(&all)) == NULL)
+        lost = true;
+    dscat_buf_free(&all);
+    if (lost) {
+        dscat_free(offsets);
+        dscat_search_result_free(out);
+        goto nomem;
     }
+    for (size_t i = 0; i < h.count && o->by_table; i++)
+        out->hits[i].matching_columns = out->arena_ + offsets[i];
     dscat_free(offsets);
     goto done;
 nomem:

@@ -24,10 +24,10 @@ static int split_table(const char *arg, char **schema, char **table)
 {
     char *parts[2] = {0}, *target = NULL;
     int n = dscat_split_qualified(arg, &target, parts, 2);
-    free(target);
+    dscat_free(target);
     if (n != 2) {
         for (int i = 0; i < 2; i++)
-            free(parts[i]);
+            dscat_free(parts[i]);
         return -1;
     }
     *schema = parts[0];
@@ -168,8 +168,8 @@ static int cache_refresh(dscat_catalog *cat, int argc, char **argv)
         rc = 1;
     dscat_warnings_free(&w);
     dscat_cache_report_free(rep);
-    free(schema);
-    free(table);
+    dscat_free(schema);
+    dscat_free(table);
     return rc ? EXIT_FAIL : EXIT_OK;
 }
 
@@ -238,8 +238,8 @@ static int cache_purge(dscat_catalog *cat, int argc, char **argv)
         printf("Purged %zu table%s of %s; files are deleted after the grace period\n", n,
                n == 1 ? "" : "s", argv[0]);
     maintain(cfg, NULL);
-    free(schema);
-    free(table);
+    dscat_free(schema);
+    dscat_free(table);
     return rc ? EXIT_FAIL : EXIT_OK;
 }
 

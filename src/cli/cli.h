@@ -22,7 +22,10 @@ int cli_usage(const char *command, const char *fmt, ...) __attribute__((format(p
 /* True when arg is -h or --help. */
 bool cli_is_help(const char *arg);
 
-/* Prints j as indented JSON on stdout and releases it (takes the reference). */
+/*
+ * Prints j as indented JSON on stdout and releases it (takes the reference). When j is NULL, or an
+ * allocation of this thread has failed (j may lack parts), prints "out of memory" and exits 1.
+ */
 void cli_print_json(json_t *j);
 
 /* Prints one CSV field (quoted when it holds a comma, a quote or a line break; NULL is empty). */
@@ -68,7 +71,7 @@ const char *cli_ref_database(const char *database, const char *schema, const cha
 /*
  * fk_references ("schema.table.column", several joined by ", ") of a column of database.schema
  * as qualified names "db.schema.table.column". A reference whose parts hold dots of their own
- * cannot be split and is kept as it is. Caller frees with free(); NULL when out of memory.
+ * cannot be split and is kept as it is. Caller frees with dscat_free(); NULL when out of memory.
  */
 char *cli_qualified_refs(const char *database, const char *schema, const char *refs);
 /*

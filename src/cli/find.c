@@ -121,7 +121,7 @@ static int print_table(const dscat_hits *r, bool by_table)
             o.rc = DSCAT_ENOMEM;
         else
             cli_md_cut(&o, refs, 30, "...");
-        free(refs);
+        dscat_free(refs);
         if (h->row_count_estimate == DSCAT_NULL_ESTIMATE || h->row_count_estimate == 0)
             snprintf(rows, sizeof(rows), "-");
         else
@@ -170,8 +170,12 @@ static void print_csv(const dscat_hits *r, bool by_table)
 
 int cmd_find(int argc, char **argv)
 {
-    const char **kws = calloc((size_t)argc + 1, sizeof(char *));
+    const char **kws = dscat_calloc((size_t)argc + 1, sizeof(char *));
     size_t nk = 0;
+    if (kws == NULL) {
+        cli_error("out of memory");
+        return EXIT_FAIL;
+    }
     dscat_search_options o = {0};
     const char *format = "table";
     for (int i = 1; i < argc; i++) {
@@ -179,7 +183,7 @@ int cmd_find(int argc, char **argv)
         bool has_value = i + 1 < argc;
         if (cli_is_help(a)) {
             fputs(find_help, stdout);
-            free(kws);
+            dscat_free(kws);
             return EXIT_OK;
         } else if (strcmp(a, "--by-table") == 0) {
             o.by_table = true;
@@ -187,7 +191,7 @@ int cmd_find(int argc, char **argv)
             char *end;
             long n = strtol(argv[++i], &end, 10);
             if (*end || n < 1 || n > 100000) {
-                free(kws);
+                dscat_free(kws);
                 return cli_usage("find", "--top takes a whole number from 1 to 100000");
             }
             o.top = (size_t)n;
@@ -200,18 +204,18 @@ int cmd_find(int argc, char **argv)
         } else if (strcmp(a, "--schema") == 0 && has_value) {
             o.schema = argv[++i];
         } else if (strncmp(a, "--", 2) == 0) {
-            free(kws);
+            dscat_free(kws);
             return cli_usage("find", "unknown or incomplete option '%s'", a);
         } else {
             kws[nk++] = a;
         }
     }
     if (strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "csv")) {
-        free(kws);
+        dscat_free(kws);
         return cli_usage("find", "--format must be table, json or csv");
     }
     if (nk == 0) {
-        free(kws);
+        dscat_free(kws);
         return cli_usage("find", "give at least one keyword");
     }
     o.keywords = kws;
@@ -234,7 +238,7 @@ int cmd_find(int argc, char **argv)
     }
     dscat_hits_free(r);
     dscat_catalog_close(cat);
-    free(kws);
+    dscat_free(kws);
     return rc;
 }
 
@@ -305,7 +309,7 @@ static int print_detail(const dscat_table_detail *d)
         if (refs == NULL && o.rc == 0)
             o.rc = DSCAT_ENOMEM;
         cli_md_text(&o, refs);
-        free(refs);
+        dscat_free(refs);
         cli_md_puts(&o, " | ");
         cli_md_text(&o, c->comment);
         cli_md_puts(&o, " |\n");
@@ -498,7 +502,7 @@ int cmd_annotate(int argc, char **argv)
     else
         printf("Added %s %s to %s in %s\n", a.type, a.id, a.table, file);
     dscat_annotation_clear(&a);
-    free(file);
+    dscat_free(file);
     dscat_catalog_close(cat);
     return rc ? EXIT_FAIL : EXIT_OK;
 }

@@ -99,11 +99,17 @@ int cli_usage(const char *command, const char *fmt, ...)
 
 void cli_print_json(json_t *j)
 {
-    char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text)
-        puts(text);
-    free(text);
+    char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(j);
+    /* jansson drops what it cannot allocate without a word: after any failed allocation on this
+     * thread the document may be missing parts, and a partial answer is never printed. */
+    if (text == NULL || dscat_alloc_failures() != 0) {
+        dscat_free(text);
+        cli_error("out of memory");
+        exit(EXIT_FAIL);
+    }
+    puts(text);
+    dscat_free(text);
 }
 
 void cli_csv_field(const char *s)
@@ -169,7 +175,7 @@ static void repair_exports(const char *command)
     if (dscat_exports_repair(dir, &repaired, &err) == 0 && repaired)
         fprintf(stderr, "dscat: the exports were behind the store (an interrupted refresh): "
                         "regenerated\n");
-    free(dir);
+    dscat_free(dir);
 }
 
 static int cmd_help(int argc, char **argv);

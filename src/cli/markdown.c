@@ -18,7 +18,7 @@ static void md_put(cli_md *o, const char *s, size_t len)
         size_t cap = o->cap ? o->cap : 256;
         while (cap < o->len + len + 1)
             cap *= 2;
-        char *grown = realloc(o->ptr, cap);
+        char *grown = dscat_realloc(o->ptr, cap);
         if (grown == NULL) {
             o->rc = DSCAT_ENOMEM;
             return;
@@ -48,18 +48,22 @@ void cli_md_puts(cli_md *o, const char *s)
 
 void cli_md_printf(cli_md *o, const char *fmt, ...)
 {
-    va_list ap;
+    va_list ap, again;
     va_start(ap, fmt);
-    char *s = NULL;
-    int n = vasprintf(&s, fmt, ap);
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0) {
+    char *s = n < 0 ? NULL : dscat_malloc((size_t)n + 1);
+    if (s)
+        vsnprintf(s, (size_t)n + 1, fmt, again);
+    va_end(again);
+    if (s == NULL) {
         if (o->rc == 0)
             o->rc = DSCAT_ENOMEM;
         return;
     }
     md_put(o, s, (size_t)n);
-    free(s);
+    dscat_free(s);
 }
 
 void cli_md_text(cli_md *o, const char *s)
@@ -107,7 +111,11 @@ char *cli_qualified_refs(const char *database, const char *schema, const char *r
     while (*p && out.rc == 0) {
         const char *end = strstr(p, ", ");
         size_t len = end ? (size_t)(end - p) : strlen(p);
-        char *one = strndup(p, len);
+        char *one = dscat_malloc(len + 1);
+        if (one) {
+            memcpy(one, p, len);
+            one[len] = '\0';
+        }
         if (one == NULL) {
             out.rc = DSCAT_ENOMEM;
             break;
@@ -122,13 +130,13 @@ char *cli_qualified_refs(const char *database, const char *schema, const char *r
         } else {
             md_put(&out, p, len); /* a name with a dot of its own: as it is */
         }
-        free(one);
+        dscat_free(one);
         p += len;
         if (end)
             p += 2;
     }
     if (out.rc) {
-        free(out.ptr);
+        dscat_free(out.ptr);
         return NULL;
     }
     return out.ptr;
@@ -141,7 +149,7 @@ int cli_md_print(cli_md *o)
         fwrite(o->ptr, 1, o->len, stdout);
     else if (rc)
         cli_error("out of memory");
-    free(o->ptr);
+    dscat_free(o->ptr);
     *o = (cli_md)CLI_MD_INIT;
     return rc ? EXIT_FAIL : EXIT_OK;
 }

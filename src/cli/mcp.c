@@ -20,8 +20,17 @@ int cmd_mcp(int argc, char **argv)
         return cli_usage("mcp", "takes no arguments");
     char *dir = NULL;
     dscat_error err = {0};
-    if (dscat_catalog_dir(&dir, &err) == 0)
-        dscat_dotenv_load(dir, &err);
-    free(dir);
-    return dscat_mcp_serve(stdin, stdout) ? EXIT_FAIL : EXIT_OK;
+    int rc = dscat_catalog_dir(&dir, &err);
+    if (rc == 0)
+        rc = dscat_dotenv_load(dir, &err);
+    dscat_free(dir);
+    if (rc) { /* serving without the .env would be serving another configuration */
+        cli_error("%s", err.message);
+        return EXIT_FAIL;
+    }
+    if (dscat_mcp_serve(stdin, stdout)) {
+        cli_error("cannot start the MCP server: out of memory");
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
 }

@@ -129,7 +129,7 @@ static void print_json(const dscat_refresh_report *r, const dscat_config *cfg)
 
 int cmd_refresh(int argc, char **argv)
 {
-    const char **targets = calloc((size_t)argc, sizeof(char *));
+    const char **targets = dscat_calloc((size_t)argc, sizeof(char *));
     size_t ntargets = 0;
     bool json = false;
     const char *depth = NULL, *project = NULL;
@@ -201,6 +201,6 @@ int cmd_refresh(int argc, char **argv)
     dscat_refresh_report_free(rep);
     dscat_catalog_close(cat);
 done:
-    free(targets);
+    dscat_free(targets);
     return rc;
 }

@@ -96,8 +96,8 @@ int cmd_snapshot(int argc, char **argv)
     }
     printf("Snapshot created: %s\n  Tables: %ld\n  Columns: %ld\n", dir, tables, columns);
 done:
-    free(dir);
-    free(root);
+    dscat_free(dir);
+    dscat_free(root);
     dscat_catalog_close(cat);
     return rc;
 }

@@ -543,7 +543,7 @@ static char *resolve_once(const char *full)
         copy[cut] = saved;
         if (real) {
             dscat_buf_puts(&b, strcmp(real, "/") == 0 ? "" : real);
-            free(real);
+            free(real); /* realpath(3) with a NULL buffer: malloc()ed by libc */
             dscat_buf_puts(&b, copy + cut);
             break;
         }
@@ -572,7 +572,7 @@ static char *resolve_path(const char *path)
     if (path[0] != '/') {
         char *cwd = getcwd(NULL, 0);
         dscat_buf_printf(&b, "%s/", cwd ? cwd : ".");
-        free(cwd);
+        free(cwd); /* getcwd(3) with a NULL buffer: malloc()ed by libc */
     }
     dscat_buf_puts(&b, path);
     char *cur = dscat_buf_detach(&b);
@@ -834,14 +834,14 @@ int dscat_catalog_dir_prepare(const char *dir, dscat_error *err)
                                strerror(errno));
     dscat_buf path = DSCAT_BUF_INIT;
     dscat_buf_printf(&path, "%s/.gitignore", dir);
-    int rc = 0;
-    int fd = open(dscat_buf_cstr(&path), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    int rc = dscat_buf_check(&path, err, "the .gitignore path");
+    int fd = rc ? -1 : open(dscat_buf_cstr(&path), O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd >= 0) {
         static const char text[] = ".env\ncatalog.db*\n*.tmp\n";
         if (write(fd, text, sizeof(text) - 1) != (ssize_t)(sizeof(text) - 1))
             rc = dscat_error_set(err, DSCAT_EIO, "cannot write %s", dscat_buf_cstr(&path));
         close(fd);
-    } else if (errno != EEXIST) {
+    } else if (rc == 0 && errno != EEXIST) {
         rc = dscat_error_set(err, DSCAT_EIO, "cannot write %s: %s", dscat_buf_cstr(&path),
                              strerror(errno));
     }
@@ -893,14 +893,16 @@ static void dotenv_apply(FILE *f)
 
 int dscat_dotenv_load(const char *catalog_dir, dscat_error *err)
 {
-    (void)err;
     const char *home = getenv("HOME");
     dscat_buf candidates[3] = {DSCAT_BUF_INIT, DSCAT_BUF_INIT, DSCAT_BUF_INIT};
     dscat_buf_puts(&candidates[0], ".env");
     if (home && *home)
         dscat_buf_printf(&candidates[1], "%s/.env", home);
     dscat_buf_printf(&candidates[2], "%s/.env", catalog_dir);
-    for (int i = 0; i < 3; i++) {
+    int rc = 0;
+    for (int i = 0; i < 3 && rc == 0; i++) /* a lost name must not skip its file */
+        rc = dscat_buf_check(&candidates[i], err, "the .env path");
+    for (int i = 0; i < 3 && rc == 0; i++) {
         if (candidates[i].len == 0)
             continue;
         FILE *f = fopen(dscat_buf_cstr(&candidates[i]), "r");
@@ -912,5 +914,5 @@ int dscat_dotenv_load(const char *catalog_dir, dscat_error *err)
     }
     for (int i = 0; i < 3; i++)
         dscat_buf_free(&candidates[i]);
-    return 0;
+    return rc;
 }

@@ -1,45 +1,47 @@
 #include "core/alloc.h"
 
-#include <stdatomic.h>
+#include "core/testhooks.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-static atomic_long fail_countdown = -1;
-
-/* Decides whether this allocation is the one a test asked to fail. */
+/* Whether this allocation is the one a test asked to fail: never in the release build. */
 static int should_fail(void)
 {
-    long n = atomic_load(&fail_countdown);
-    if (n < 0)
-        return 0;
-    n = atomic_fetch_sub(&fail_countdown, 1);
-    return n == 0;
+    return dscat_test__alloc_fails();
 }
 
-void dscat_alloc_fail_after(long n)
+/* Allocations that failed on this thread (see dscat_alloc_failures). */
+static _Thread_local unsigned long failures;
+
+unsigned long dscat_alloc_failures(void)
 {
-    atomic_store(&fail_countdown, n);
+    return failures;
+}
+
+/* Counts a failed allocation; returns NULL for `return failed();`. */
+static void *failed(void)
+{
+    failures++;
+    return NULL;
 }
 
 void *dscat_malloc(size_t size)
 {
-    if (should_fail())
-        return NULL;
-    return malloc(size ? size : 1);
+    void *p = should_fail() ? NULL : malloc(size ? size : 1);
+    return p ? p : failed();
 }
 
 void *dscat_calloc(size_t count, size_t size)
 {
-    if (should_fail())
-        return NULL;
-    return calloc(count ? count : 1, size ? size : 1);
+    void *p = should_fail() ? NULL : calloc(count ? count : 1, size ? size : 1);
+    return p ? p : failed();
 }
 
 void *dscat_realloc(void *ptr, size_t size)
 {
-    if (should_fail())
-        return NULL;
-    return realloc(ptr, size ? size : 1);
+    void *p = should_fail() ? NULL : realloc(ptr, size ? size : 1);
+    return p ? p : failed();
 }
 
 char *dscat_strndup(const char *s, size_t len)

@@ -1,22 +1,25 @@
 /*
- * Allocation wrappers. All of dscat allocates through these so that tests can make the Nth
- * allocation fail (dscat_alloc_fail_after) and check that every path copes.
+ * Allocation wrappers. All of dscat allocates through these (dscat_malloc, dscat_calloc,
+ * dscat_realloc, dscat_strdup and dscat_free are declared in dscat/common.h) so that the test
+ * build can make the Nth allocation fail (core/testhooks.h) and check that every path copes.
+ * Nothing else in src/ calls malloc, calloc, realloc, strdup or strndup (scripts/check).
  */
 #ifndef DSCAT_CORE_ALLOC_H
 #define DSCAT_CORE_ALLOC_H
 
+#include "dscat/common.h"
+
 #include <stddef.h>
 
-void *dscat_malloc(size_t size);
-void *dscat_calloc(size_t count, size_t size);
-void *dscat_realloc(void *ptr, size_t size);
-/* Copies s (NULL gives NULL). Caller frees with dscat_free(). */
-char *dscat_strdup(const char *s);
 /* Copies the first len bytes of s and terminates them. Caller frees with dscat_free(). */
 char *dscat_strndup(const char *s, size_t len);
-void dscat_free(void *ptr);
 
-/* Test hook: the allocation after `n` more succeed fails; a negative n turns failures off. */
-void dscat_alloc_fail_after(long n);
+/*
+ * How many allocations have failed on the calling thread so far. Code that builds a result
+ * through a library that drops what it cannot allocate without saying so (jansson's
+ * json_object_set_new of a NULL value) compares the count before and after: a change means the
+ * result may be missing parts and must not be used.
+ */
+unsigned long dscat_alloc_failures(void);
 
 #endif

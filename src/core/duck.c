@@ -84,6 +84,8 @@ duckdb_connection dscat_duck_connection(dscat_duck *d)
 int dscat_duck_exec(dscat_duck *d, const char *sql, dscat_error *err)
 {
     duckdb_result res;
+    if (*sql == '\0') /* the text of a failed dscat_buf: an error, never a no-op */
+        return dscat_error_set(err, DSCAT_EINVALID, "DuckDB: no statement");
     if (duckdb_query(d->con, sql, &res) == DuckDBError) {
         dscat_error_set(err, DSCAT_EIO, "DuckDB: %s", duckdb_result_error(&res));
         duckdb_destroy_result(&res);

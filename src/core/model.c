@@ -136,10 +136,19 @@ int dscat_db_scan_add_table(dscat_db_scan *s, const dscat_table_info *src, size_
 
 long dscat_db_scan_find_table(const dscat_db_scan *s, const char *schema, const char *name)
 {
-    size_t klen, idx;
-    char *key = table_key(schema, name, &klen);
-    bool found = key && dscat_strmap_get(&s->table_index, key, klen, &idx);
-    dscat_free(key);
+    /* The key on the stack for every name a database allows (at most 128 characters): a lookup
+     * that cannot fail; only longer names need memory. */
+    char small[1024];
+    size_t a = strlen(schema), b = strlen(name), klen = a + b + 1, idx;
+    char *key = klen <= sizeof(small) ? small : dscat_malloc(klen);
+    if (key == NULL)
+        return DSCAT_ENOMEM;
+    memcpy(key, schema, a);
+    key[a] = '\0';
+    memcpy(key + a + 1, name, b);
+    bool found = dscat_strmap_get(&s->table_index, key, klen, &idx);
+    if (key != small)
+        dscat_free(key);
     return found ? (long)idx : -1;
 }
 

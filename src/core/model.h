@@ -86,7 +86,10 @@ void dscat_db_scan_free(dscat_db_scan *s);
  * only): the driver then reports the table as a problem and goes on.
  */
 int dscat_db_scan_add_table(dscat_db_scan *s, const dscat_table_info *t, size_t *index);
-/* The index of table schema.name, or -1 when it was not reported. */
+/*
+ * The index of table schema.name, or -1 when it was not reported. Needs no memory unless the
+ * names together pass 1 KiB; then DSCAT_ENOMEM (negative too) when out of memory.
+ */
 long dscat_db_scan_find_table(const dscat_db_scan *s, const char *schema, const char *name);
 /* Appends a column (strings copied). 0, DSCAT_ENOMEM, or DSCAT_EINVALID as for a table. */
 int dscat_db_scan_add_column(dscat_db_scan *s, const dscat_column_info *c);

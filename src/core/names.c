@@ -20,10 +20,10 @@ int dscat_split_qualified(const char *name, char **target, char **parts, int max
         strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                      "0123456789_-") == (size_t)(colon - name)) {
         if ((*target = dscat_strndup(name, (size_t)(colon - name))) == NULL)
-            return -1;
+            return DSCAT_ENOMEM;
         p = colon + 1;
     }
-    int n = 0;
+    int n = 0, failed = -1;
     for (;;) {
         if (n == max)
             goto bad;
@@ -59,8 +59,10 @@ int dscat_split_qualified(const char *name, char **target, char **parts, int max
                 goto bad;
             }
         }
-        if ((parts[n] = dscat_buf_detach(&part)) == NULL)
+        if ((parts[n] = dscat_buf_detach(&part)) == NULL) {
+            failed = DSCAT_ENOMEM; /* a name part lost, not a malformed name */
             goto bad;
+        }
         n++;
         if (*p == '\0')
             return n;
@@ -73,7 +75,7 @@ bad:
     }
     dscat_free(*target);
     *target = NULL;
-    return -1;
+    return failed;
 }
 
 char *dscat_join_qualified(const char *const *parts, int n)

@@ -3,8 +3,10 @@
 #include "dscat/common.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
 
@@ -236,4 +238,38 @@ void dscat_text_user_name(const char *raw, char *out, size_t size)
     out[k] = '\0';
     if (k == 0)
         snprintf(out, size, "anonymous");
+}
+
+int dscat_text_to_ll(long long *out, const char *s, const char **end, long long min, long long max)
+{
+    if (s == NULL)
+        return DSCAT_EINVALID;
+    while (isspace((unsigned char)*s))
+        s++;
+    /* strtoll would also take "0x", leading white space after a sign and so on: ask for a
+     * digit right after the optional sign. */
+    const char *d = s + (*s == '-' || *s == '+');
+    if (!isdigit((unsigned char)*d))
+        return DSCAT_EINVALID;
+    char *stop = NULL;
+    errno = 0;
+    long long v = strtoll(s, &stop, 10);
+    if (errno == ERANGE || v < min || v > max)
+        return DSCAT_EINVALID;
+    if (end) {
+        *end = stop;
+    } else {
+        while (isspace((unsigned char)*stop))
+            stop++;
+        if (*stop)
+            return DSCAT_EINVALID;
+    }
+    *out = v;
+    return 0;
+}
+
+long long dscat_text_ll_or(const char *s, long long min, long long max, long long fallback)
+{
+    long long v;
+    return dscat_text_to_ll(&v, s, NULL, min, max) == 0 ? v : fallback;
 }

@@ -69,4 +69,16 @@ int dscat_text_qualified(dscat_buf *b, const char *const *parts, size_t n);
  */
 void dscat_text_user_name(const char *raw, char *out, size_t size);
 
+/*
+ * Reads a decimal integer (an optional sign and at least one digit, ASCII white space allowed
+ * around it) into *out, in place of atoi/atol/atoll, which cannot report junk or overflow. With
+ * end NULL the whole of s must be the number; otherwise reading stops after the digits and *end
+ * points there. Returns 0, or DSCAT_EINVALID when s is NULL, holds no number, has something
+ * after it (end NULL), or the value is outside [min, max] (*out is then left alone).
+ */
+int dscat_text_to_ll(long long *out, const char *s, const char **end, long long min, long long max);
+
+/* dscat_text_to_ll of the whole of s, or `fallback` when s is NULL or not such a number. */
+long long dscat_text_ll_or(const char *s, long long min, long long max, long long fallback);
+
 #endif

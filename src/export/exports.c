@@ -5,6 +5,7 @@
 #include "store/store.h"
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/testhooks.h"
 #include "core/timeutil.h"
 #include "core/atomic.h"
 
@@ -20,12 +21,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Test hook: DSCAT_TEST_CRASH_AT=<stage> kills the process there. */
+/* Test hook (test build only): DSCAT_TEST_CRASH_AT=<stage> kills the process there. */
 static void test_crash(const char *stage)
 {
-    const char *at = getenv("DSCAT_TEST_CRASH_AT");
-    if (at && strcmp(at, stage) == 0)
-        raise(SIGKILL);
+    dscat_test__crash_at(stage);
 }
 
 static char *join(const char *dir, const char *name)
@@ -261,7 +260,9 @@ static int copy_file(const char *from, const char *to, dscat_error *err)
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
         dscat_buf_put(&b, chunk, n);
     fclose(f);
-    int rc = dscat_atomic_write(to, dscat_buf_cstr(&b), b.len, err);
+    int rc = dscat_buf_check(&b, err, from);
+    if (rc == 0)
+        rc = dscat_atomic_write(to, dscat_buf_cstr(&b), b.len, err);
     dscat_buf_free(&b);
     return rc;
 }
@@ -321,7 +322,10 @@ int dscat_snapshot_write(dscat_store *st, const char *catalog_dir, const char *r
     dscat_format_local(now, "snapshot_%Y%m%d", name, sizeof(name));
     if (exists(base, name, true))
         dscat_format_local(now, "snapshot_%Y%m%d_%H%M%S", name, sizeof(name));
-    dscat_buf_printf(&dir, "%s/%s", base, name);
+    if (dscat_buf_printf(&dir, "%s/%s", base, name)) {
+        rc = dscat_buf_check(&dir, err, "the snapshot's path");
+        goto done;
+    }
     if (mkdir(dscat_buf_cstr(&dir), 0755) != 0 && errno != EEXIST) {
         rc = dscat_error_set(err, DSCAT_EIO, "cannot create %s: %s", dscat_buf_cstr(&dir),
                              strerror(errno));
@@ -345,8 +349,8 @@ int dscat_snapshot_write(dscat_store *st, const char *catalog_dir, const char *r
     dscat_store__read_end(st);
     if (rc || (rc = relink(base, name, err)))
         goto done;
-    if (dir_out)
-        *dir_out = dscat_buf_detach(&dir);
+    if (dir_out && (*dir_out = dscat_buf_detach(&dir)) == NULL)
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
 done:
     dscat_buf_free(&dir);
     dscat_free(base);

@@ -5,10 +5,12 @@
  * the `_utc` twins are for everything else.
  */
 #include "store/store.h"
+#include "core/alloc.h"
 #include "core/timeutil.h"
 #include "core/atomic.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,21 +34,39 @@ static json_t *opt_text(dscat_stmt *s, int i)
     return v ? json_string(v) : json_null();
 }
 
-/* The problems recorded for one scan, as [{database, schema, message}]. */
+/*
+ * Sets obj[key] = v (taking v), remembering in *bad when that fails: jansson drops a NULL value
+ * (an allocation that failed) silently, and the file must be whole or not written at all.
+ */
+static void set(json_t *obj, const char *key, json_t *v, bool *bad)
+{
+    if (v == NULL || json_object_set_new(obj, key, v) != 0)
+        *bad = true;
+}
+
+/* The problems recorded for one scan, as [{database, schema, message}]; NULL when out of memory. */
 static json_t *problems_of(dscat_store *st, int64_t scan_id)
 {
     json_t *arr = json_array();
     dscat_stmt *s = NULL;
-    if (dscat_stmt__prepare(&s, st,
-                            "SELECT database, schema, message FROM scan_problems "
-                            "WHERE scan_id = ?1 ORDER BY rowid",
-                            NULL))
-        return arr;
+    if (arr == NULL || dscat_stmt__prepare(&s, st,
+                                           "SELECT database, schema, message FROM scan_problems "
+                                           "WHERE scan_id = ?1 ORDER BY rowid",
+                                           NULL)) {
+        json_decref(arr);
+        return NULL;
+    }
     dscat_stmt__bind_int64(s, 1, scan_id);
-    while (dscat_stmt__step(s) == DSCAT_STMT_ROW)
-        json_array_append_new(arr, json_pack("{s:o, s:o, s:o}", "database", opt_text(s, 0),
-                                             "schema", opt_text(s, 1), "message", opt_text(s, 2)));
+    bool bad = false;
+    while (!bad && dscat_stmt__step(s) == DSCAT_STMT_ROW)
+        bad = json_array_append_new(arr, json_pack("{s:o, s:o, s:o}", "database", opt_text(s, 0),
+                                                   "schema", opt_text(s, 1), "message",
+                                                   opt_text(s, 2))) != 0;
     dscat_stmt__finalize(s);
+    if (bad) {
+        json_decref(arr);
+        return NULL;
+    }
     return arr;
 }
 
@@ -66,43 +86,54 @@ static json_t *build(dscat_store *st, dscat_error *err)
     if (dscat_stmt__prepare(&s, st, entries_sql, err))
         return NULL;
     json_t *scans = json_object();
+    bool bad = scans == NULL;
     int step;
-    while ((step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
+    while (!bad && (step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
         const char *target = dscat_stmt__text(s, 0);
         const char *status = dscat_stmt__text(s, 2);
         bool has_success = !dscat_stmt__is_null(s, 6);
         int64_t success_us = dscat_stmt__int64(s, 7);
         json_t *e = json_object();
-        json_object_set_new(e, "timestamp", has_success ? local_time(success_us) : json_null());
-        json_object_set_new(e, "timestamp_utc", has_success ? utc_time(success_us) : json_null());
-        json_object_set_new(e, "row_count",
-                            json_integer(has_success ? dscat_stmt__int64(s, 8) : 0));
-        json_object_set_new(e, "databases",
-                            json_integer(has_success ? dscat_stmt__int64(s, 9) : 0));
-        json_object_set_new(e, "tables", json_integer(has_success ? dscat_stmt__int64(s, 10) : 0));
-        json_object_set_new(e, "duration_ms", json_integer(dscat_stmt__int64(s, 4)));
-        json_object_set_new(e, "status", json_string(status));
-        json_object_set_new(e, "problems", problems_of(st, dscat_stmt__int64(s, 1)));
-        json_object_set_new(e, "error", opt_text(s, 5));
+        if (e == NULL) {
+            bad = true;
+            break;
+        }
+        set(e, "timestamp", has_success ? local_time(success_us) : json_null(), &bad);
+        set(e, "timestamp_utc", has_success ? utc_time(success_us) : json_null(), &bad);
+        set(e, "row_count", json_integer(has_success ? dscat_stmt__int64(s, 8) : 0), &bad);
+        set(e, "databases", json_integer(has_success ? dscat_stmt__int64(s, 9) : 0), &bad);
+        set(e, "tables", json_integer(has_success ? dscat_stmt__int64(s, 10) : 0), &bad);
+        set(e, "duration_ms", json_integer(dscat_stmt__int64(s, 4)), &bad);
+        set(e, "status", json_string(status), &bad);
+        set(e, "problems", problems_of(st, dscat_stmt__int64(s, 1)), &bad);
+        set(e, "error", opt_text(s, 5), &bad);
         if (strcmp(status, "failed") == 0) {
             int64_t at = dscat_stmt__int64(s, 3);
-            json_object_set_new(e, "last_failure",
-                                json_pack("{s:o, s:o, s:o}", "timestamp", local_time(at),
-                                          "timestamp_utc", utc_time(at), "message",
-                                          opt_text(s, 5)));
+            set(e, "last_failure",
+                json_pack("{s:o, s:o, s:o}", "timestamp", local_time(at), "timestamp_utc",
+                          utc_time(at), "message", opt_text(s, 5)),
+                &bad);
         }
-        json_object_set_new(scans, target, e);
+        set(scans, target, e, &bad);
     }
     dscat_stmt__finalize(s);
+    if (bad) {
+        json_decref(scans);
+        dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        return NULL;
+    }
     if (step != DSCAT_STMT_DONE) {
         json_decref(scans);
         dscat_store__step_error(st, err);
         return NULL;
     }
     int64_t now = dscat_now_us();
-    return json_pack("{s:o, s:o, s:o, s:I}", "scans", scans, "last_updated", local_time(now),
-                     "last_updated_utc", utc_time(now), "generation",
-                     (json_int_t)dscat_store__generation(st));
+    json_t *doc = json_pack("{s:o, s:o, s:o, s:I}", "scans", scans, "last_updated", local_time(now),
+                            "last_updated_utc", utc_time(now), "generation",
+                            (json_int_t)dscat_store__generation(st));
+    if (doc == NULL)
+        dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    return doc;
 }
 
 int dscat_export_last_scan(dscat_store *st, const char *path, dscat_error *err)
@@ -121,14 +152,14 @@ int dscat_export_last_scan(dscat_store *st, const char *path, dscat_error *err)
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     size_t len = strlen(text);
     text[len] = '\0';
-    char *with_nl = realloc(text, len + 2);
+    char *with_nl = dscat_realloc(text, len + 2);
     if (with_nl == NULL) {
-        free(text);
+        dscat_free(text);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
     with_nl[len] = '\n';
     with_nl[len + 1] = '\0';
     rc = dscat_atomic_write(path, with_nl, len + 1, err);
-    free(with_nl);
+    dscat_free(with_nl);
     return rc;
 }

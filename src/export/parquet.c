@@ -144,13 +144,11 @@ int dscat_export_parquet(dscat_store *st, const char *path, const char *target, 
         goto done;
     dscat_buf_puts(&sql, "COPY metadata TO ");
     dscat_duck_quote_literal(&sql, tmp);
-    if (dscat_buf_printf(&sql,
-                         " (FORMAT parquet, COMPRESSION zstd, "
-                         "KV_METADATA {dscat_generation: '%lld'})",
-                         (long long)generation)) {
-        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    dscat_buf_printf(&sql,
+                     " (FORMAT parquet, COMPRESSION zstd, KV_METADATA {dscat_generation: '%lld'})",
+                     (long long)generation);
+    if ((rc = dscat_buf_check(&sql, err, "the export statement")))
         goto done;
-    }
     if ((rc = dscat_duck_exec(duck, dscat_buf_cstr(&sql), err))) {
         unlink(tmp);
         goto done;

@@ -265,7 +265,8 @@ static void changes(summary *sm)
                 putch(sm, '\n');
             putf(sm, "### %s\n\n", target);
             dscat_buf_reset(&last_target);
-            dscat_buf_puts(&last_target, target);
+            if (dscat_buf_puts(&last_target, target) && sm->rc == 0)
+                sm->rc = dscat_buf_check(&last_target, sm->err, "the summary");
         }
         putf(sm, "- %s: ", col(s, 1));
         const char *name[] = {col(s, 2), col(s, 3), col(s, 4), col(s, 5)};
@@ -472,6 +473,8 @@ static int summary_render(dscat_store *st, const char *target, char **out, dscat
             sm.out.ptr[--sm.out.len] = '\0';
     }
     dscat_store__read_end(st);
+    if (sm.rc == 0) /* whatever appended without checking: the summary is whole or nothing */
+        sm.rc = dscat_buf_check(&sm.out, err, "the summary");
     if (sm.rc) {
         dscat_buf_free(&sm.out);
         return sm.rc;
@@ -488,9 +491,10 @@ int dscat_export_summary(dscat_store *st, const char *path, const char *target, 
     int64_t generation = dscat_store__generation(st);
     int rc = summary_render(st, target, &text, err);
     /* invisible when rendered: the store generation it was made from */
-    if (rc == 0 &&
-        dscat_buf_printf(&out, "%s\n<!-- dscat generation %lld -->\n", text, (long long)generation))
-        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if (rc == 0) {
+        dscat_buf_printf(&out, "%s\n<!-- dscat generation %lld -->\n", text, (long long)generation);
+        rc = dscat_buf_check(&out, err, "the summary");
+    }
     if (rc == 0)
         rc = dscat_atomic_write(path, dscat_buf_cstr(&out), out.len, err);
     dscat_buf_free(&out);

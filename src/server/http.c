@@ -64,7 +64,9 @@ struct request {
     struct MHD_Connection *conn;
     int64_t started_ms;
     char method[16];
-    char *path; /* raw, undecoded */
+    char *path;                 /* raw, undecoded */
+    unsigned long failures;     /* this thread's failed allocations when the answer was begun */
+    unsigned long job_failures; /* the same on the job's thread */
     dscat_buf body;
     bool too_large;
     unsigned status;
@@ -182,6 +184,12 @@ static void add_cors_headers(request *r, struct MHD_Response *resp)
 
 static enum MHD_Result send_text(request *r, unsigned status, char *text, const char *allow)
 {
+    /* An answer built while an allocation failed may lack parts (jansson drops what it cannot
+     * allocate, quietly): never sent as if whole. */
+    if (text && dscat_alloc_failures() != r->failures) {
+        dscat_free(text);
+        text = NULL;
+    }
     if (text == NULL) {
         status = 500;
         text = dscat_strdup("{\"error\":{\"message\":\"out of memory\",\"code\":"
@@ -189,9 +197,9 @@ static enum MHD_Result send_text(request *r, unsigned status, char *text, const 
     }
     size_t n = text ? strlen(text) : 0;
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer_with_free_callback(n, text, text ? &free : NULL);
+        MHD_create_response_from_buffer_with_free_callback(n, text, text ? &dscat_free : NULL);
     if (resp == NULL) {
-        free(text);
+        dscat_free(text);
         return MHD_NO;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
@@ -397,7 +405,10 @@ static enum MHD_Result route_table(request *r, const char *conn, const char *sch
     dscat_table_detail *d = NULL;
     dscat_name_candidates cands = {0};
     enum MHD_Result ok;
-    int rc = dscat_catalog_table(&d, &cands, r->srv->cat, dscat_buf_cstr(&name), &err);
+    int rc = q ? dscat_buf_check(&name, &err, "the table name")
+               : dscat_error_set(&err, DSCAT_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = dscat_catalog_table(&d, &cands, r->srv->cat, dscat_buf_cstr(&name), &err);
     if (rc == DSCAT_ENOTFOUND)
         ok = send_text(r, 404, error_text(404, "table '%s.%s' not found", schema, table), NULL);
     else if (rc)
@@ -420,6 +431,10 @@ static enum MHD_Result route_table(request *r, const char *conn, const char *sch
 
 static int finish(request *r, unsigned status, char *text)
 {
+    if (text && dscat_alloc_failures() != r->job_failures) { /* as in send_text */
+        dscat_free(text);
+        text = NULL;
+    }
     r->job_status = text ? status : 500;
     r->job_response = text;
     return 0;
@@ -604,6 +619,7 @@ static int job_purge(request *r)
 static void *job_main(void *arg)
 {
     request *r = arg;
+    r->job_failures = dscat_alloc_failures();
     (void)r->job(r);
     MHD_resume_connection(r->conn);
     return NULL;
@@ -807,6 +823,8 @@ static bool refuse_params(request *r, const struct route *rt, enum MHD_Result *a
     bool refused = true;
     if (pc.bad)
         *answer = send_error(r, 400, "bad percent-encoding in the query string");
+    else if (pc.nunknown && dscat_buf_error(&pc.unknown))
+        *answer = send_error(r, 500, "out of memory");
     else if (pc.unknown.len)
         *answer = send_text(r, 400,
                             error_text(400, "unknown query parameter%s %s",
@@ -955,6 +973,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         r->srv = s;
         r->conn = c;
+        dscat_buf_init(&r->body, MAX_BODY);
+        r->failures = dscat_alloc_failures();
         r->started_ms = dscat_monotonic_ms();
         snprintf(r->method, sizeof(r->method), "%s", method);
         r->path = dscat_strdup(url);
@@ -983,7 +1003,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (r->job_started) { /* resumed: the job is done */
+    r->failures = dscat_alloc_failures(); /* see send_text */
+    if (r->job_started) {                 /* resumed: the job is done */
         pthread_join(r->thread, NULL);
         r->job_started = false;
         char *text = r->job_response;
@@ -1019,11 +1040,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     char *text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     if (text)
         fprintf(stderr, "%s\n", text);
-    free(text);
+    dscat_free(text);
     json_decref(line);
     if (r->job_started)
         pthread_join(r->thread, NULL);
-    free(r->job_response);
+    dscat_free(r->job_response);
     json_decref(r->input);
     for (size_t i = 0; i < r->nseg; i++)
         dscat_free(r->seg[i]);
@@ -1050,7 +1071,7 @@ static void log_warnings(const dscat_warnings *w)
         char *text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
         if (text)
             fprintf(stderr, "%s\n", text);
-        free(text);
+        dscat_free(text);
         json_decref(line);
     }
 }

@@ -13,6 +13,7 @@
 
 #include "api/render.h"
 #include "core/alloc.h"
+#include "core/testhooks.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -308,7 +309,7 @@ static dscat_catalog *session_catalog(session *ss, char *fail, size_t size)
         }
         if (ss->cat == NULL)
             snprintf(fail, size, "%s", err.message);
-        free(dir);
+        dscat_free(dir);
     }
     return ss->cat;
 }
@@ -403,14 +404,14 @@ static json_t *do_table(session *ss, json_t *args, arg_error *ae, char *fail, si
                               json_sprintf("Table %s.%s.%s not found", db, schema, table));
         char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
         snprintf(fail, size, "%s", text ? text : "table not found");
-        free(text);
+        dscat_free(text);
         json_decref(e);
     } else if (rc) {
         snprintf(fail, size, "%s", err.message);
     } else {
         result = dscat_render_table_rows(d);
     }
-    free(name);
+    dscat_free(name);
     dscat_name_candidates_free(&cands);
     dscat_table_detail_free(d);
     return result;
@@ -495,7 +496,7 @@ static json_t *do_add_annotation(json_t *args, arg_error *ae, char *fail, size_t
     else
         result = json_pack("{s:o, s:s}", "annotation", dscat_render_annotation(&a), "file", file);
     dscat_annotation_clear(&a);
-    free(file);
+    dscat_free(file);
     dscat_catalog_close(cat);
     return result;
 }
@@ -578,7 +579,7 @@ static json_t *call_tool(session *ss, json_t *id, json_t *params)
                  "the answer would be larger than %d MiB; narrow the search (more specific "
                  "keywords or a smaller top_n)",
                  MAX_ANSWER >> 20);
-        free(text);
+        dscat_free(text);
         text = NULL;
         json_decref(result);
         result = NULL;
@@ -590,7 +591,7 @@ static json_t *call_tool(session *ss, json_t *id, json_t *params)
         result_reply(id, json_pack("{s:o, s:b}", "content", content, "isError", is_error));
     if (result && json_is_object(result) && !is_error && has_structured(ss->version))
         json_object_set(json_object_get(reply, "result"), "structuredContent", result);
-    free(text);
+    dscat_free(text);
     json_decref(result);
     return reply;
 }
@@ -705,12 +706,40 @@ static json_t *guess_id(const char *line, size_t n)
     return NULL;
 }
 
+/*
+ * The answer to request `id` when there is no memory to build one, written without allocating:
+ * the id as it was when it is a number or a plain string, else null.
+ */
+static void send_oom(FILE *out, json_t *id)
+{
+    char id_text[80] = "null";
+    const char *s = json_string_value(id);
+    if (json_is_integer(id))
+        snprintf(id_text, sizeof(id_text), "%" JSON_INTEGER_FORMAT, json_integer_value(id));
+    else if (s && strlen(s) < 64 &&
+             strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                       "0123456789_-.:") == strlen(s))
+        snprintf(id_text, sizeof(id_text), "\"%s\"", s);
+    fprintf(
+        out,
+        "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":%d,\"message\":\"out of memory\"}}\n",
+        id_text, INTERNAL_ERROR);
+    fflush(out);
+}
+
 static void send(FILE *out, json_t *reply)
 {
+    /* jansson 2.14's json_dumps can leave out a key it failed to copy and still return the
+     * rest: text made while an allocation failed is not sent. */
+    unsigned long failures = dscat_alloc_failures();
     char *text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (text && dscat_alloc_failures() != failures) {
+        dscat_free(text);
+        text = NULL;
+    }
     if (text && strlen(text) > MAX_ANSWER) {
         /* whatever made it this large (escaping, a batch of answers), no line exceeds the cap */
-        free(text);
+        dscat_free(text);
         json_t *id = json_is_object(reply) ? json_object_get(reply, "id") : NULL;
         json_t *e = error_reply(id, INTERNAL_ERROR,
                                 "the answer would be larger than 4 MiB; narrow the request "
@@ -722,8 +751,10 @@ static void send(FILE *out, json_t *reply)
         fputs(text, out);
         fputc('\n', out);
         fflush(out);
+    } else if (reply) { /* no memory for the text: the request still gets its answer */
+        send_oom(out, json_is_object(reply) ? json_object_get(reply, "id") : NULL);
     }
-    free(text);
+    dscat_free(text);
     json_decref(reply);
 }
 
@@ -735,6 +766,7 @@ typedef struct inbound {
     char *line;
     size_t n;
     bool too_long;
+    bool oom; /* not parsed for want of memory */
 } inbound;
 
 /*
@@ -807,7 +839,20 @@ static void *reader_main(void *arg)
             item.too_long = true;
         } else {
             json_error_t jerr;
+            unsigned long failures = dscat_alloc_failures();
+            /* jansson 2.14's lexer ignores a failed growth of its token buffer: it drops bytes
+             * (the check below catches that) or reads past the buffer and crashes inside
+             * jansson, so the allocation-failure tests leave its parser alone. */
+            dscat_test__alloc_shield(true);
             item.msg = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+            dscat_test__alloc_shield(false);
+            /* jansson 2.14 can lose part of a string it could not allocate and still return a
+             * document: one parsed while an allocation failed is not used. */
+            if (dscat_alloc_failures() != failures) {
+                json_decref(item.msg);
+                item.msg = NULL;
+                item.oom = true;
+            }
             if (item.msg == NULL) {
                 item.line = line; /* the parse error is reported from the answering loop */
                 item.n = (size_t)n;
@@ -825,7 +870,7 @@ static void *reader_main(void *arg)
         pthread_cond_broadcast(&b->cv);
         pthread_mutex_unlock(&b->mu);
     }
-    free(line);
+    dscat_free(line);
     pthread_mutex_lock(&b->mu);
     b->eof = true;
     pthread_cond_broadcast(&b->cv);
@@ -875,14 +920,26 @@ static bool cancelled_already(inbox *b, json_t *msg)
     return c;
 }
 
-/* Answers one message (or NULL); a cancelled request gets no answer. */
-static json_t *answer(session *ss, inbox *b, json_t *msg)
+/*
+ * Answers one message (or NULL); a cancelled request gets no answer. *owed tells when a request
+ * got no answer only because there was no memory to build one.
+ */
+static json_t *answer(session *ss, inbox *b, json_t *msg, bool *owed)
 {
-    json_t *r = cancelled_already(b, msg) ? NULL : handle(ss, msg);
-    if (settle(b, msg)) {
+    bool skipped = cancelled_already(b, msg);
+    unsigned long failures = dscat_alloc_failures();
+    json_t *r = skipped ? NULL : handle(ss, msg);
+    if (dscat_alloc_failures() != failures) { /* jansson may have dropped part of it */
         json_decref(r);
         r = NULL;
     }
+    if (settle(b, msg)) {
+        json_decref(r);
+        r = NULL;
+        skipped = true;
+    }
+    json_t *id = json_is_object(msg) ? json_object_get(msg, "id") : NULL;
+    *owed = r == NULL && !skipped && id && !json_is_null(id) && json_object_get(msg, "method");
     return r;
 }
 
@@ -912,16 +969,23 @@ int dscat_mcp_serve(FILE *in, FILE *out)
         }
         if (msg == NULL) {
             json_error_t jerr;
+            dscat_test__alloc_shield(true); /* as in reader_main */
             json_t *again = json_loadb(item.line, item.n, JSON_REJECT_DUPLICATES, &jerr);
+            dscat_test__alloc_shield(false);
+            /* A line that parses now (or fails for want of memory) is not malformed: the reader
+             * ran out of memory reading it. */
+            bool oom =
+                item.oom || again != NULL || json_error_code(&jerr) == json_error_out_of_memory;
             json_decref(again);
             char m[300];
             snprintf(m, sizeof(m), "Parse error: %s", jerr.text);
             for (char *p = m; *p; p++) /* the parser may quote the bad bytes: keep ASCII */
                 *p = *p >= 0x20 && *p < 0x7f ? *p : '?';
             json_t *id = guess_id(item.line, item.n);
-            send(out, error_reply(id, PARSE_ERROR, m));
+            send(out, oom ? error_reply(id, INTERNAL_ERROR, "out of memory")
+                          : error_reply(id, PARSE_ERROR, m));
             json_decref(id);
-            free(item.line);
+            dscat_free(item.line);
             continue;
         }
         if (json_is_array(msg)) {
@@ -930,7 +994,10 @@ int dscat_mcp_serve(FILE *in, FILE *out)
             json_t *one;
             json_array_foreach(msg, i, one)
             {
-                json_t *r = answer(&ss, &b, one);
+                bool owed;
+                json_t *r = answer(&ss, &b, one, &owed);
+                if (r == NULL && owed)
+                    r = error_reply(json_object_get(one, "id"), INTERNAL_ERROR, "out of memory");
                 if (r)
                     json_array_append_new(replies, r);
             }
@@ -940,9 +1007,12 @@ int dscat_mcp_serve(FILE *in, FILE *out)
                 send(out, json_incref(replies));
             json_decref(replies);
         } else {
-            json_t *r = answer(&ss, &b, msg);
+            bool owed;
+            json_t *r = answer(&ss, &b, msg, &owed);
             if (r)
                 send(out, r);
+            else if (owed)
+                send_oom(out, json_object_get(msg, "id"));
         }
         json_decref(msg);
     }

@@ -17,6 +17,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/text.h"
 
 #include <errno.h>
 #include <mysql.h>
@@ -221,6 +222,8 @@ static int my_list_databases(dscat_source *src, dscat_name_list *out, dscat_erro
                      "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME "
                      "NOT IN %s ORDER BY SCHEMA_NAME",
                      system_schemas);
+    if (dscat_buf_check(&sql, err, "the database list query"))
+        return err->code;
     MYSQL_RES *r = run(s, dscat_buf_cstr(&sql), "database list", err);
     dscat_buf_free(&sql);
     if (r == NULL)
@@ -329,7 +332,7 @@ static int read_columns(MYSQL_RES *r, dscat_db_scan *out)
         const char *def = row[6] && strcmp(row[6], "NULL") != 0 ? row[6] : NULL;
         dscat_column_info c = {.table = (size_t)t,
                                .name = row[1],
-                               .ordinal = atoi(row[2]),
+                               .ordinal = (int)dscat_text_ll_or(row[2], 0, INT32_MAX, 0),
                                .data_type = row[3] ? row[3] : "",
                                .column_type = row[4],
                                .nullable = row[5] && strcmp(row[5], "YES") == 0,
@@ -511,6 +514,7 @@ static int my_cursor_open(dscat_cursor **out, dscat_source *src, const char *sch
     my_source *s = (my_source *)src;
     dscat_buf sql = DSCAT_BUF_INIT;
     int rc = dscat_select_sql(&sql, &my_dialect, NULL, schema, table, columns, ncolumns);
+    rc = rc ? rc : dscat_buf_error(&sql);
     dscat_cursor *c = rc ? NULL : dscat_calloc(1, sizeof(*c));
     if (c == NULL) {
         dscat_buf_free(&sql);

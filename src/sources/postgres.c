@@ -225,6 +225,8 @@ static int filter_clause(PGconn *conn, dscat_buf *out, const char *column,
         dscat_buf_free(&prefix);
     }
     if (rc == 0 && used)
+        rc = dscat_buf_error(&cond);
+    if (rc == 0 && used)
         rc = dscat_buf_printf(out, " AND %s(%s)", include ? "" : "NOT ", cond.ptr);
     dscat_buf_free(&cond);
     return rc;
@@ -981,6 +983,7 @@ static int pg_cursor_open(dscat_cursor **out, dscat_source *src, const char *sch
     int rc = dscat_buf_puts(&sql, "COPY (");
     rc = rc ? rc : dscat_select_sql(&sql, &pg_dialect, s, schema, table, columns, ncolumns);
     rc = rc ? rc : dscat_buf_puts(&sql, ") TO STDOUT");
+    rc = rc ? rc : dscat_buf_error(&sql);
     dscat_cursor *c = rc ? NULL : dscat_calloc(1, sizeof(*c));
     if (c)
         c->values = dscat_calloc(ncolumns + 1, sizeof(char *));

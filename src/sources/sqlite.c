@@ -550,6 +550,8 @@ static int sqlite_cursor_open(dscat_cursor **out, dscat_source *src, const char 
                 c->hex[i] = columns[i].hex;
         }
         rc = dscat_select_sql(&sql, &sqlite_dialect, NULL, schema, table, plain, ncolumns);
+        if (rc == 0)
+            rc = dscat_buf_error(&sql);
     }
     dscat_free(plain);
     if (rc || c->values == NULL || c->hex == NULL || c->text == NULL) {
@@ -634,7 +636,7 @@ static int sqlite_cursor_next(dscat_cursor *c, const char *const **values, dscat
             }
             dscat_buf_free(&bytes);
         }
-        if (bad)
+        if (bad || dscat_buf_error(t))
             return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         c->values[i] = dscat_buf_cstr(t);
     }

@@ -16,6 +16,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/text.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -274,7 +275,7 @@ static int add_column(const ms_row *r, void *payload)
     }
     dscat_column_info c = {.table = (size_t)t,
                            .name = r->cols[2],
-                           .ordinal = r->cols[3] ? atoi(r->cols[3]) : 0,
+                           .ordinal = (int)dscat_text_ll_or(r->cols[3], 0, INT32_MAX, 0),
                            .data_type = r->cols[4] ? r->cols[4] : "",
                            .column_type = dscat_buf_cstr(&full),
                            .nullable = r->cols[5] && strcmp(r->cols[5], "YES") == 0,

@@ -14,6 +14,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/text.h"
 #include "core/timeutil.h"
 #include "storage/s3_client.h"
 
@@ -231,7 +232,7 @@ static int s3_get(dscat_storage *base, const char *key, const char *path, dscat_
 static int64_t read_cache_bound(void)
 {
     const char *v = getenv("DSCAT_READ_CACHE_MB");
-    long long mb = v ? atoll(v) : 0;
+    long long mb = dscat_text_ll_or(v, 1, INT32_MAX, 0);
     return (mb > 0 ? mb : 2048) * 1024 * 1024;
 }
 
@@ -418,7 +419,10 @@ static void remove_if_stale(const char *path, const char *name, const struct sta
 {
     sweep *w = payload;
     const char *dash = strrchr(name, '-');
-    long pid = dash ? atol(dash + 1) : 0;
+    long long pid = 0;
+    const char *stop;
+    if (dash && dscat_text_to_ll(&pid, dash + 1, &stop, 1, INT32_MAX) != 0)
+        pid = 0;
     if (dash && dscat_now_us() - (int64_t)sb->st_mtime * 1000000 >= w->older_than_us &&
         (pid <= 0 || kill((pid_t)pid, 0) != 0) && unlink(path) == 0 && w->note) {
         dscat_buf m = DSCAT_BUF_INIT;

@@ -2,6 +2,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/text.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -29,7 +30,7 @@ struct dscat_s3 {
 int64_t dscat_s3_part_size(void)
 {
     const char *v = getenv("DSCAT_S3_PART_SIZE");
-    long long n = v ? atoll(v) : 0;
+    long long n = dscat_text_ll_or(v, 0, INT64_MAX, 0);
     return n >= 5 * 1024 * 1024 || (v && n > 0) ? n : DEFAULT_PART_SIZE;
 }
 
@@ -241,10 +242,14 @@ static size_t header_line(char *line, size_t size, size_t n, void *p)
         dscat_buf_reset(&a->etag);
         dscat_buf_put(&a->etag, v, vl);
     } else if (len > 15 && strncasecmp(line, "Content-Length:", 15) == 0) {
-        a->length = atoll(line + 15);
+        long long cl = 0; /* the line ends in CR LF: read up to the end of the digits */
+        const char *stop;
+        a->length = dscat_text_to_ll(&cl, line + 15, &stop, 0, INT64_MAX) == 0 ? cl : 0;
     } else if (len > 5 && strncmp(line, "HTTP/", 5) == 0) {
         const char *sp = strchr(line, ' ');
-        a->status = sp ? atol(sp + 1) : 0; /* known before the body arrives */
+        long long st = 0; /* known before the body arrives */
+        const char *stop;
+        a->status = sp && dscat_text_to_ll(&st, sp + 1, &stop, 100, 999) == 0 ? (long)st : 0;
     }
     return len;
 }
@@ -273,6 +278,8 @@ static int perform(dscat_s3 *s, const req *q, answer *a, dscat_error *err)
     }
     if (q->query)
         dscat_buf_printf(&url, "?%s", q->query);
+    if (dscat_buf_check(&url, err, "an S3 request's URL"))
+        return err->code;
     char hash[65];
     if (q->in)
         hex_sha256(NULL, 0, q->in, q->in_offset, q->in_len, hash);
@@ -492,15 +499,21 @@ int dscat_s3_put_file(dscat_s3 *s, const char *key, const char *path, char *warn
         dscat_buf_printf(&query, "partNumber=%lld&uploadId=", (long long)n);
         put_query_value(&query, upload);
         int64_t len = size - off < part ? size - off : part;
-        if ((rc = put_part(s, key, dscat_buf_cstr(&query), f, off, len, &a, err)) == 0)
+        if ((rc = dscat_buf_check(&query, err, "an S3 upload query")) == 0 &&
+            (rc = put_part(s, key, dscat_buf_cstr(&query), f, off, len, &a, err)) == 0)
             dscat_buf_printf(&done, "<Part><PartNumber>%lld</PartNumber><ETag>%s</ETag></Part>",
                              (long long)n, a.etag.ptr ? a.etag.ptr : "");
     }
     dscat_buf_puts(&done, "</CompleteMultipartUpload>");
+    if (rc == 0)
+        rc = dscat_buf_check(&done, err, "the S3 upload's part list");
     if (rc == 0) {
         dscat_buf_reset(&query);
         dscat_buf_puts(&query, "uploadId=");
         put_query_value(&query, upload);
+        rc = dscat_buf_check(&query, err, "an S3 upload query");
+    }
+    if (rc == 0) {
         req complete = {.method = "POST",
                         .key = key,
                         .query = dscat_buf_cstr(&query),
@@ -606,7 +619,9 @@ int dscat_s3_list(dscat_s3 *s, const char *prefix, dscat_s3_object **out, size_t
         dscat_buf_puts(&query, "list-type=2&prefix=");
         put_query_value(&query, prefix);
         req q = {.method = "GET", .query = dscat_buf_cstr(&query)};
-        rc = perform(s, &q, &a, err);
+        rc = dscat_buf_check(&query, err, "an S3 list query"); /* never list without the prefix */
+        if (rc == 0)
+            rc = perform(s, &q, &a, err);
         dscat_buf_free(&query);
         dscat_free(token);
         token = NULL;
@@ -628,7 +643,8 @@ int dscat_s3_list(dscat_s3 *s, const char *prefix, dscat_s3_object **out, size_t
             dscat_s3_object *g = key ? dscat_realloc(*out, (*n + 1) * sizeof(*g)) : NULL;
             if (g) {
                 *out = g;
-                g[(*n)++] = (dscat_s3_object){key, sz ? atoll(sz) : 0, parse_time(mod)};
+                g[(*n)++] =
+                    (dscat_s3_object){key, dscat_text_ll_or(sz, 0, INT64_MAX, 0), parse_time(mod)};
                 key = NULL;
             }
             dscat_free(key);
@@ -665,7 +681,9 @@ int dscat_s3_check(dscat_s3 *s, dscat_error *err)
     put_query_value(&query, s->prefix);
     answer a = {0};
     req q = {.method = "GET", .query = dscat_buf_cstr(&query)};
-    int rc = perform(s, &q, &a, err);
+    int rc = dscat_buf_check(&query, err, "an S3 list query");
+    if (rc == 0)
+        rc = perform(s, &q, &a, err);
     dscat_buf_free(&query);
     answer_free(&a);
     return rc;

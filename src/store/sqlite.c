@@ -160,6 +160,9 @@ static int prepare(sqlite_store *st, sqlite3_stmt **out, const char *sql, dscat_
 {
     if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK)
         return store_error(st, err, "cannot prepare a query");
+    /* No statement in the text: the text of a failed dscat_buf is "", never to run as a no-op. */
+    if (*out == NULL)
+        return dscat_error_set(err, DSCAT_EINVALID, "cannot prepare a query: no statement");
     return 0;
 }
 
@@ -341,7 +344,7 @@ static int sq_open(dscat_store **out, const char *catalog_dir, dscat_store_mode 
                 dscat_buf_putc(&u, (char)*p);
         }
         dscat_buf_puts(&u, "?immutable=1");
-        char *uri = sqlite3_mprintf("%s", dscat_buf_cstr(&u));
+        char *uri = dscat_buf_error(&u) ? NULL : sqlite3_mprintf("%s", dscat_buf_cstr(&u));
         dscat_buf_free(&u);
         flags |= SQLITE_OPEN_URI;
         rc = uri ? sqlite3_open_v2(uri, &st->db, flags, NULL) : SQLITE_NOMEM;
@@ -617,7 +620,7 @@ static const char **build_fk_refs(dscat_db_scan *d)
         if (refs[c])
             dscat_buf_printf(&b, "%s, ", refs[c]);
         dscat_buf_printf(&b, "%s.%s.%s", fk->ref_schema, fk->ref_table, fk->ref_column);
-        refs[c] = dscat_arena_strdup(&d->arena, dscat_buf_cstr(&b));
+        refs[c] = dscat_buf_error(&b) ? NULL : dscat_arena_strdup(&d->arena, dscat_buf_cstr(&b));
         dscat_buf_free(&b);
         if (refs[c] == NULL)
             return NULL;

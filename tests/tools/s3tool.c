@@ -47,7 +47,11 @@ int main(int argc, char **argv)
                 printf("%s\t%lld\n", o[i].key, (long long)o[i].size);
         dscat_s3_objects_free(o, n);
     } else if (strcmp(cmd, "fill") == 0 && argc == 6) {
-        for (long i = 0, n = atol(argv[4]); i < n && rc == 0; i++) {
+        char *end = NULL;
+        long n = strtol(argv[4], &end, 10);
+        if (*end || end == argv[4])
+            n = 0;
+        for (long i = 0; i < n && rc == 0; i++) {
             char k[1024];
             snprintf(k, sizeof(k), "%s%05ld", key, i);
             rc = dscat_s3_put_file(s, k, argv[5], warning, sizeof(warning), &err);

@@ -83,8 +83,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: stall_proxy PORT BYTES\n");
         return 2;
     }
-    int port = atoi(argv[1]);
-    long long budget = atoll(argv[2]);
+    char *end1 = NULL, *end2 = NULL;
+    long port_l = strtol(argv[1], &end1, 10);
+    long long budget = strtoll(argv[2], &end2, 10);
+    if (*end1 || end1 == argv[1] || port_l < 0 || port_l > 65535 || *end2 || end2 == argv[2]) {
+        fprintf(stderr, "stall_proxy: PORT and BYTES must be numbers\n");
+        return 2;
+    }
+    int port = (int)port_l;
     signal(SIGCHLD, SIG_IGN); /* children are reaped by the kernel */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a;

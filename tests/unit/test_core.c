@@ -9,6 +9,7 @@
 
 #include "core/model.h"
 #include "core/alloc.h"
+#include "core/testhooks.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/strmap.h"
@@ -39,11 +40,35 @@ static void buffers(void **state)
     assert_int_equal(strncmp(b.ptr, "0,1,2,", 6), 0);
     assert_int_equal(b.len, strlen(b.ptr));
     dscat_buf_free(&b);
-    dscat_buf capped = {NULL, 0, 0, 8};
+    dscat_buf capped;
+    dscat_buf_init(&capped, 8);
     assert_int_equal(dscat_buf_puts(&capped, "12345678"), 0);
+    assert_int_equal(dscat_buf_error(&capped), 0);
     assert_int_equal(dscat_buf_putc(&capped, '9'), DSCAT_ENOMEM); /* the cap holds */
-    assert_string_equal(capped.ptr, "12345678");
+    /* Sticky: the failure stays, later appends fail without writing, nothing can be used. */
+    assert_int_equal(dscat_buf_error(&capped), DSCAT_ENOMEM);
+    assert_int_equal(dscat_buf_puts(&capped, ""), DSCAT_ENOMEM);
+    assert_int_equal(dscat_buf_printf(&capped, "%d", 1), DSCAT_ENOMEM);
+    dscat_buf_reset(&capped);
+    assert_int_equal(dscat_buf_putc(&capped, 'x'), DSCAT_ENOMEM); /* reset keeps the failure */
+    assert_string_equal(dscat_buf_cstr(&capped), "");
+    dscat_error err = {0};
+    assert_int_equal(dscat_buf_check(&capped, &err, "the list"), DSCAT_ENOMEM);
+    assert_string_equal(err.message, "the list is over its limit of 8 bytes");
+    assert_null(dscat_buf_detach(&capped)); /* and detaching starts afresh */
+    assert_int_equal(dscat_buf_puts(&capped, "ok"), 0);
     dscat_buf_free(&capped);
+    /* An allocation failure in the middle is sticky too, and reported as such. */
+    dscat_buf grown = DSCAT_BUF_INIT;
+    assert_int_equal(dscat_buf_puts(&grown, "a"), 0);
+    dscat_alloc_fail_after(0);
+    assert_int_equal(dscat_buf_printf(&grown, "%0100d", 1), DSCAT_ENOMEM);
+    dscat_alloc_fail_after(-1);
+    assert_int_equal(dscat_buf_puts(&grown, "b"), DSCAT_ENOMEM);
+    assert_int_equal(dscat_buf_check(&grown, &err, "the summary"), DSCAT_ENOMEM);
+    assert_string_equal(err.message, "out of memory building the summary");
+    dscat_buf_free(&grown);
+    assert_int_equal(dscat_buf_error(&grown), 0); /* free makes it new */
 }
 
 static void arena(void **state)

@@ -8,12 +8,14 @@
 #include <cmocka.h>
 
 #include "core/alloc.h"
+#include "core/testhooks.h"
 #include "core/buf.h"
 #include "core/text.h"
 #include "dscat/common.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 
 /* The escape of s as a string the test frees. */
@@ -322,14 +324,44 @@ static void unicode_user_names(void **state)
     assert_string_equal(small, "éé"); /* never a split character */
 }
 
+/* dscat_text_to_ll, the checked replacement of atoi: junk, overflow and range are refused. */
+static void whole_numbers(void **state)
+{
+    (void)state;
+    long long v = 42;
+    const char *end = NULL;
+    assert_int_equal(dscat_text_to_ll(&v, " -17\n", NULL, -100, 100), 0);
+    assert_int_equal(v, -17);
+    const char *bad[] = {"", " ", "12x", "x12", "0x10", "- 1", "1 2", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        v = 42;
+        assert_int_equal(dscat_text_to_ll(&v, bad[i], NULL, LLONG_MIN, LLONG_MAX), DSCAT_EINVALID);
+        assert_int_equal(v, 42); /* left alone */
+    }
+    assert_int_equal(dscat_text_to_ll(&v, NULL, NULL, 0, 1), DSCAT_EINVALID);
+    assert_int_equal(dscat_text_to_ll(&v, "101", NULL, 0, 100), DSCAT_EINVALID);
+    assert_int_equal(dscat_text_to_ll(&v, "200 OK", &end, 100, 999), 0);
+    assert_int_equal(v, 200);
+    assert_string_equal(end, " OK");
+    assert_int_equal(dscat_text_ll_or("7", 0, 10, -1), 7);
+    assert_int_equal(dscat_text_ll_or("70", 0, 10, -1), -1);
+    assert_int_equal(dscat_text_ll_or(NULL, 0, 10, -1), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(md_pipes_and_breaks),   cmocka_unit_test(md_inline_markup),
-        cmocka_unit_test(md_leading_blocks),     cmocka_unit_test(md_round_trip),
-        cmocka_unit_test(md_out_of_memory),      cmocka_unit_test(prefix_never_splits_a_character),
-        cmocka_unit_test(line_breaks),           cmocka_unit_test(unicode_find_case_folding),
-        cmocka_unit_test(naming_rule_qualified), cmocka_unit_test(unicode_user_names),
+        cmocka_unit_test(whole_numbers),
+        cmocka_unit_test(md_pipes_and_breaks),
+        cmocka_unit_test(md_inline_markup),
+        cmocka_unit_test(md_leading_blocks),
+        cmocka_unit_test(md_round_trip),
+        cmocka_unit_test(md_out_of_memory),
+        cmocka_unit_test(prefix_never_splits_a_character),
+        cmocka_unit_test(line_breaks),
+        cmocka_unit_test(unicode_find_case_folding),
+        cmocka_unit_test(naming_rule_qualified),
+        cmocka_unit_test(unicode_user_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
