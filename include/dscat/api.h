@@ -170,6 +170,13 @@ char *dscat_json_cache_report(const dscat_cache_report *rep, const char *connect
  * NULL). */
 char *dscat_json_cache_listing(const dscat_cache_listing *l, const dscat_warnings *w,
                                unsigned flags);
+/* A schema refresh's report: run_id, written, targets (status, counts, problems, error per
+ * target), catalog_dir, snapshot: `dscat refresh --json`. */
+char *dscat_json_refresh_report(const dscat_refresh_report *r, const char *catalog_dir,
+                                unsigned flags);
+/* The configured targets: key, name, type, databases, and for each credential variable its name
+ * and whether it is set (never its value): `dscat targets --json`. */
+char *dscat_json_targets(const dscat_config *cfg, unsigned flags);
 void dscat_string_free(char *s);
 
 /* ---- text helpers for front ends ---------------------------------------------------------- */

@@ -391,36 +391,117 @@ json_t *dscat_render_query_rows(const dscat_query_result *r)
 
 /* ---- the public side: JSON text --------------------------------------------------------- */
 
+/*
+ * The text of a document built since `before` (the thread's failed-allocation count then), or
+ * NULL: jansson drops what it cannot allocate without a word, so a document built while an
+ * allocation failed may be missing parts and is never handed out.
+ */
+static char *whole_text(json_t *j, unsigned long before, unsigned flags)
+{
+    char *text = dscat_render_text(j, flags);
+    if (text && dscat_alloc_failures() != before) {
+        dscat_free(text);
+        return NULL;
+    }
+    return text;
+}
+
 char *dscat_json_status(const dscat_status *s, unsigned flags)
 {
-    return dscat_render_text(dscat_render_status(s), flags);
+    unsigned long before = dscat_alloc_failures();
+    return whole_text(dscat_render_status(s), before, flags);
 }
 
 char *dscat_json_hits(const dscat_hits *h, bool by_table, unsigned flags)
 {
-    return dscat_render_text(dscat_render_hits(h, by_table), flags);
+    unsigned long before = dscat_alloc_failures();
+    return whole_text(dscat_render_hits(h, by_table), before, flags);
 }
 
 char *dscat_json_diff(const dscat_diff *d, unsigned flags)
 {
-    return dscat_render_text(dscat_render_diff(d), flags);
+    unsigned long before = dscat_alloc_failures();
+    return whole_text(dscat_render_diff(d), before, flags);
 }
 
 char *dscat_json_query_rows(const dscat_query_result *r, unsigned flags)
 {
-    return dscat_render_text(dscat_render_query_rows(r), flags);
+    unsigned long before = dscat_alloc_failures();
+    return whole_text(dscat_render_query_rows(r), before, flags);
 }
 
 char *dscat_json_cache_report(const dscat_cache_report *rep, const char *connection_id,
                               const dscat_warnings *more, unsigned flags)
 {
-    return dscat_render_text(dscat_render_cache_report(rep, connection_id, more), flags);
+    unsigned long before = dscat_alloc_failures();
+    return whole_text(dscat_render_cache_report(rep, connection_id, more), before, flags);
 }
 
 char *dscat_json_cache_listing(const dscat_cache_listing *l, const dscat_warnings *w,
                                unsigned flags)
 {
-    return dscat_render_text(dscat_render_cache_listing(l, w), flags);
+    unsigned long before = dscat_alloc_failures();
+    return whole_text(dscat_render_cache_listing(l, w), before, flags);
+}
+
+char *dscat_json_refresh_report(const dscat_refresh_report *r, const char *catalog_dir,
+                                unsigned flags)
+{
+    unsigned long before = dscat_alloc_failures();
+    json_t *targets = json_object();
+    for (size_t i = 0; i < r->ntargets; i++) {
+        const dscat_target_report *t = &r->targets[i];
+        json_t *problems = json_array();
+        for (size_t k = 0; k < t->nproblems; k++)
+            json_array_append_new(problems, json_pack("{s:s?, s:s?, s:s}", "database",
+                                                      t->problems[k].database, "schema",
+                                                      t->problems[k].schema, "message",
+                                                      t->problems[k].message));
+        json_object_set_new(
+            targets, t->target,
+            json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:s?}", "status",
+                      dscat_scan_status_name(t->status), "databases", (json_int_t)t->databases,
+                      "tables", (json_int_t)t->tables, "columns", (json_int_t)t->columns,
+                      "duration_ms", (json_int_t)t->duration_ms, "queries", (json_int_t)t->queries,
+                      "scan_id", (json_int_t)t->scan_id, "problems", problems, "error",
+                      t->status == DSCAT_SCAN_FAILED ? t->error.message : NULL));
+    }
+    json_t *doc =
+        json_pack("{s:s, s:b, s:o, s:s, s:s?}", "run_id", r->run_id, "written", r->written,
+                  "targets", targets, "catalog_dir", catalog_dir, "snapshot", r->snapshot_dir);
+    return whole_text(doc, before, flags);
+}
+
+/* {"variable": name, "set": bool}, or null when the key is absent. */
+static json_t *var_state(const char *name)
+{
+    if (name == NULL)
+        return json_null();
+    const char *v = getenv(name);
+    return json_pack("{s:s, s:b}", "variable", name, "set", v != NULL && *v != '\0');
+}
+
+char *dscat_json_targets(const dscat_config *cfg, unsigned flags)
+{
+    unsigned long before = dscat_alloc_failures();
+    json_t *arr = json_array();
+    for (size_t i = 0; i < cfg->ntargets; i++) {
+        const dscat_target_config *t = &cfg->targets[i];
+        json_t *dbs = json_array();
+        if (t->include_databases.set)
+            for (size_t k = 0; k < t->include_databases.count; k++)
+                json_array_append_new(dbs, json_string(t->include_databases.items[k]));
+        else if (t->database)
+            json_array_append_new(dbs, json_string(t->database));
+        json_t *vars =
+            json_pack("{s:o, s:o, s:o, s:o, s:o}", "host", var_state(t->host_env), "user",
+                      var_state(t->user_env), "password", var_state(t->password_env), "port",
+                      var_state(t->port_env), "path", var_state(t->path_env));
+        json_array_append_new(arr,
+                              json_pack("{s:s, s:s, s:s, s:o, s:o}", "key", t->key, "name", t->name,
+                                        "type", t->type, "databases", dbs, "variables", vars));
+    }
+    return whole_text(arr, before, flags);
 }
 
 void dscat_string_free(char *s)

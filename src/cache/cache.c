@@ -7,7 +7,7 @@
  * Parquet writer, so memory stays bounded whatever the table size (writer.c). Then one store
  * transaction points the table at the new version and schedules the old one in
  * pending_deletions (versions.c). A crash at any moment leaves the previous version current; what
- * it wrote is an orphan, scheduled once it is an hour old (deletions.c).
+ * it wrote is an orphan, scheduled once it is an hour old (src/jobs/maintenance.c).
  *
  * One writer per table: an exclusive flock on the table's lock file. A refresh that had to wait
  * for the lock returns the result of the refresh it waited for instead of starting another.

@@ -4,12 +4,13 @@
  *   writer.c     a table's rows from the source into a Parquet file (DuckDB)
  *   versions.c   version names and markers, the writer's lock, the swap that makes a version
  *                current, fallbacks as stored, the local file of a version for readers
- *   refresh.c    refreshing tables: one table from lock to swap, a pool of them, the report
- *   deletions.c  pending deletions, the orphan sweep, purge, maintenance
  *   listing.c    what is cached and what is pending
  *   query.c      SQL over the current versions; connections.c the connection listings
- * None of them knows where the files are: every file operation goes through the storage table
- * (storage/storage.h), opened from the cache root by dscat_cache__storage().
+ * The jobs over the cache use these too: src/jobs/data_refresh.c (refreshing tables: one table
+ * from lock to swap, a pool of them, the report) and src/jobs/maintenance.c (pending deletions,
+ * the orphan sweep, purge). None of them knows where the files are: every file operation goes
+ * through the storage table (storage/storage.h), opened from the cache root by
+ * dscat_cache__storage().
  */
 #ifndef DSCAT_CACHE_INTERNAL_H
 #define DSCAT_CACHE_INTERNAL_H
@@ -118,10 +119,5 @@ void dscat_cache__fallbacks_parse(dscat_fallbacks *f, const char *text);
  */
 int dscat_cache__local_file(dscat_storage *sto, const char *version_path, char **out,
                             dscat_error *err);
-
-/* ---- deletions.c ---- */
-
-/* Deletes one version (its stored path), refusing anything not inside the cache root. */
-int dscat_cache__delete_version(dscat_storage *sto, const char *path, dscat_error *err);
 
 #endif

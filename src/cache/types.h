@@ -81,7 +81,6 @@ const char *dscat_cache_storage_name(cache_storage s);
 void dscat_cache_map_type(cache_column *c, const dscat_source_driver *source, const char *data_type,
                           const char *column_type, int precision, int scale);
 
-
 /* Appends "name" as a double-quoted SQL identifier. */
 int dscat_cache_quote_ident(dscat_buf *b, const char *name);
 

@@ -7,8 +7,6 @@
 
 #include "dscat/api.h"
 
-#include <jansson.h>
-
 #include <stdbool.h>
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -21,12 +19,6 @@ int cli_usage(const char *command, const char *fmt, ...) __attribute__((format(p
 
 /* True when arg is -h or --help. */
 bool cli_is_help(const char *arg);
-
-/*
- * Prints j as indented JSON on stdout and releases it (takes the reference). When j is NULL, or an
- * allocation of this thread has failed (j may lack parts), prints "out of memory" and exits 1.
- */
-void cli_print_json(json_t *j);
 
 /* Prints one CSV field (quoted when it holds a comma, a quote or a line break; NULL is empty). */
 void cli_csv_field(const char *s);

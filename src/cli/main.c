@@ -3,9 +3,6 @@
  */
 #include "cli/cli.h"
 
-#include "core/alloc.h"
-
-#include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -95,21 +92,6 @@ int cli_usage(const char *command, const char *fmt, ...)
     fprintf(stderr, " (see dscat %s --help)\n", command);
     va_end(ap);
     return EXIT_USAGE;
-}
-
-void cli_print_json(json_t *j)
-{
-    char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(j);
-    /* jansson drops what it cannot allocate without a word: after any failed allocation on this
-     * thread the document may be missing parts, and a partial answer is never printed. */
-    if (text == NULL || dscat_alloc_failures() != 0) {
-        dscat_free(text);
-        cli_error("out of memory");
-        exit(EXIT_FAIL);
-    }
-    puts(text);
-    dscat_free(text);
 }
 
 void cli_csv_field(const char *s)

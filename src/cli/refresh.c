@@ -3,7 +3,6 @@
  */
 #include "cli/cli.h"
 
-#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,32 +100,6 @@ static void print_human(const dscat_refresh_report *r, const dscat_config *cfg)
     }
 }
 
-static void print_json(const dscat_refresh_report *r, const dscat_config *cfg)
-{
-    json_t *targets = json_object();
-    for (size_t i = 0; i < r->ntargets; i++) {
-        const dscat_target_report *t = &r->targets[i];
-        json_t *problems = json_array();
-        for (size_t k = 0; k < t->nproblems; k++)
-            json_array_append_new(problems, json_pack("{s:s?, s:s?, s:s}", "database",
-                                                      t->problems[k].database, "schema",
-                                                      t->problems[k].schema, "message",
-                                                      t->problems[k].message));
-        json_object_set_new(
-            targets, t->target,
-            json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:s?}", "status",
-                      dscat_scan_status_name(t->status), "databases", (json_int_t)t->databases,
-                      "tables", (json_int_t)t->tables, "columns", (json_int_t)t->columns,
-                      "duration_ms", (json_int_t)t->duration_ms, "queries", (json_int_t)t->queries,
-                      "scan_id", (json_int_t)t->scan_id, "problems", problems, "error",
-                      t->status == DSCAT_SCAN_FAILED ? t->error.message : NULL));
-    }
-    json_t *doc =
-        json_pack("{s:s, s:b, s:o, s:s, s:s?}", "run_id", r->run_id, "written", r->written,
-                  "targets", targets, "catalog_dir", cfg->catalog_dir, "snapshot", r->snapshot_dir);
-    cli_print_json(doc);
-}
-
 int cmd_refresh(int argc, char **argv)
 {
     const char **targets = dscat_calloc((size_t)argc, sizeof(char *));
@@ -191,9 +164,11 @@ int cmd_refresh(int argc, char **argv)
                 print_failure(&rep->targets[i]);
                 rc = EXIT_FAIL;
             }
-        if (json)
-            print_json(rep, cfg);
-        else if (rep->written)
+        if (json) {
+            if (cli_print_json_text(
+                    dscat_json_refresh_report(rep, cfg->catalog_dir, DSCAT_JSON_PRETTY)))
+                rc = EXIT_FAIL;
+        } else if (rep->written)
             print_human(rep, cfg);
         if (!rep->written)
             rc = EXIT_FAIL;

@@ -3,7 +3,6 @@
  */
 #include "cli/cli.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,15 +100,6 @@ int cmd_status(int argc, char **argv)
     return rc;
 }
 
-/* "NAME (set)" / "NAME (not set)", or NULL when the key is absent. */
-static json_t *var_state(const char *name)
-{
-    if (name == NULL)
-        return json_null();
-    const char *v = getenv(name);
-    return json_pack("{s:s, s:b}", "variable", name, "set", v != NULL && *v != '\0');
-}
-
 int cmd_targets(int argc, char **argv)
 {
     bool json = false;
@@ -120,55 +110,39 @@ int cmd_targets(int argc, char **argv)
     if (cli_open_catalog(&cat))
         return EXIT_FAIL;
     const dscat_config *cfg = dscat_catalog_config(cat);
-    json_t *arr = json_array();
+    if (json) {
+        rc = cli_print_json_text(dscat_json_targets(cfg, DSCAT_JSON_PRETTY));
+        dscat_catalog_close(cat);
+        return rc;
+    }
+    if (cfg->ntargets == 0)
+        printf("No targets configured in %s\n", cfg->path);
     for (size_t i = 0; i < cfg->ntargets; i++) {
         const dscat_target_config *t = &cfg->targets[i];
-        json_t *dbs = json_array();
-        if (t->include_databases.set)
+        printf("%s: %s (%s)", t->key, t->name, t->type);
+        if (t->include_databases.set && t->include_databases.count) {
+            printf(", databases:");
             for (size_t k = 0; k < t->include_databases.count; k++)
-                json_array_append_new(dbs, json_string(t->include_databases.items[k]));
-        else if (t->database)
-            json_array_append_new(dbs, json_string(t->database));
-        json_t *vars =
-            json_pack("{s:o, s:o, s:o, s:o, s:o}", "host", var_state(t->host_env), "user",
-                      var_state(t->user_env), "password", var_state(t->password_env), "port",
-                      var_state(t->port_env), "path", var_state(t->path_env));
-        json_array_append_new(arr,
-                              json_pack("{s:s, s:s, s:s, s:o, s:o}", "key", t->key, "name", t->name,
-                                        "type", t->type, "databases", dbs, "variables", vars));
-    }
-    if (json) {
-        cli_print_json(json_incref(arr));
-    } else {
-        if (cfg->ntargets == 0)
-            printf("No targets configured in %s\n", cfg->path);
-        size_t i;
-        json_t *t;
-        json_array_foreach(arr, i, t)
-        {
-            printf("%s: %s (%s)", json_string_value(json_object_get(t, "key")),
-                   json_string_value(json_object_get(t, "name")),
-                   json_string_value(json_object_get(t, "type")));
-            json_t *dbs = json_object_get(t, "databases");
-            if (json_array_size(dbs)) {
-                printf(", databases:");
-                size_t k;
-                json_t *d;
-                json_array_foreach(dbs, k, d) printf("%s%s", k ? ", " : " ", json_string_value(d));
-            }
-            putchar('\n');
-            const char *key;
-            json_t *v;
-            json_object_foreach(json_object_get(t, "variables"), key, v)
-            {
-                if (json_is_null(v))
-                    continue;
-                printf("  %s: %s (%s)\n", key, json_string_value(json_object_get(v, "variable")),
-                       json_is_true(json_object_get(v, "set")) ? "set" : "not set");
-            }
+                printf("%s%s", k ? ", " : " ", t->include_databases.items[k]);
+        } else if (!t->include_databases.set && t->database) {
+            printf(", databases: %s", t->database);
+        }
+        putchar('\n');
+        const struct {
+            const char *key, *variable;
+        } vars[] = {{"host", t->host_env},
+                    {"user", t->user_env},
+                    {"password", t->password_env},
+                    {"port", t->port_env},
+                    {"path", t->path_env}};
+        for (size_t k = 0; k < sizeof(vars) / sizeof(vars[0]); k++) {
+            if (vars[k].variable == NULL)
+                continue;
+            const char *v = getenv(vars[k].variable);
+            printf("  %s: %s (%s)\n", vars[k].key, vars[k].variable,
+                   v != NULL && *v != '\0' ? "set" : "not set");
         }
     }
-    json_decref(arr);
     dscat_catalog_close(cat);
     return EXIT_OK;
 }

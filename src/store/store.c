@@ -6,6 +6,7 @@
 #include "store/store.h"
 
 #include <assert.h>
+#include <string.h>
 
 /* Every engine dscat is built with, for the process-wide initialisation. */
 static const dscat_store_table *const engines[] = {&dscat_store__sqlite_table};
@@ -125,6 +126,32 @@ void dscat_store__read_end(dscat_store *st)
         return;
     st->read_owned = false;
     st->table->snapshot_end(st);
+}
+
+/*
+ * Opens the store for reading and begins its read transaction; *st stays NULL when there is no
+ * catalog yet, which is not an error. Close with dscat_store__close_reading().
+ */
+int dscat_store__open_reading(dscat_store **st, const char *catalog_dir, dscat_error *err)
+{
+    int rc = dscat_store_open(st, catalog_dir, DSCAT_STORE_READ, err);
+    if (rc == DSCAT_ENOTFOUND) {
+        if (err)
+            memset(err, 0, sizeof(*err));
+        return 0; /* no catalog yet */
+    }
+    if (rc == 0 && (rc = dscat_store__read_begin(*st, err))) {
+        dscat_store_close(*st);
+        *st = NULL;
+    }
+    return rc;
+}
+
+void dscat_store__close_reading(dscat_store *st)
+{
+    if (st)
+        dscat_store__read_end(st);
+    dscat_store_close(st);
 }
 
 int dscat_store__exec(dscat_store *st, const char *sql, dscat_error *err)

@@ -233,6 +233,13 @@ bool dscat_store__in_transaction(dscat_store *st);
 int dscat_store__read_begin(dscat_store *st, dscat_error *err);
 /* Ends what the matching successful dscat_store__read_begin() started. */
 void dscat_store__read_end(dscat_store *st);
+/*
+ * Opens the store of catalog_dir for reading and begins a read transaction on it. No catalog yet
+ * is not an error: *st stays NULL and 0 is returned. Close with dscat_store__close_reading(),
+ * which takes NULL.
+ */
+int dscat_store__open_reading(dscat_store **st, const char *catalog_dir, dscat_error *err);
+void dscat_store__close_reading(dscat_store *st);
 
 /*
  * Runs SQL that returns no rows (several statements allowed, no placeholders). Engine-specific

@@ -1,7 +1,7 @@
 /*
- * Deletions: the pending deletions (due ones deleted, failures retried up to 5 times, unparsable
- * times deferred 24 h), the orphan sweep that schedules versions no store row points to, purge
- * (a table's pointers removed, its files following after the grace) and the maintenance pass
+ * The maintenance job: the pending deletions (due ones deleted, failures retried up to 5 times,
+ * unparsable times deferred 24 h), the orphan sweep that schedules versions no store row points to,
+ * purge (a table's pointers removed, its files following after the grace) and the maintenance pass
  * that runs the first two.
  */
 #include "cache/internal.h"
@@ -20,7 +20,7 @@
  * Deletes a version. Its path must lie inside the cache root, as a whole path segment:
  * "<root>/a/" never touches "<root>/ab"; the storage refuses what leads outside the root.
  */
-int dscat_cache__delete_version(dscat_storage *sto, const char *path, dscat_error *err)
+static int delete_version(dscat_storage *sto, const char *path, dscat_error *err)
 {
     const char *key = dscat_storage_key(sto, path);
     size_t n = strlen(path);
@@ -65,7 +65,7 @@ static void process_deletions(dscat_store *st, dscat_storage *sto, dscat_warning
         } else {
             dscat_error e = {0};
             const char *why = e.message;
-            if (dscat_cache__delete_version(sto, path, &e) == 0) {
+            if (delete_version(sto, path, &e) == 0) {
                 action = 0;
             } else if (retries + 1 >= MAX_RETRIES) {
                 dscat_cache__warn(w, "giving up deleting %s after %d failures: %s", path,

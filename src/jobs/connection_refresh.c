@@ -1,0 +1,172 @@
+/*
+ * The schema refresh of connections, with the counts POST /refresh answers (SPEC §11.1): the
+ * refresh job over the targets the connections belong to, then the tables discovered, added and
+ * modified, read from one snapshot of the store.
+ */
+#include "dscat/cache.h"
+#include "dscat/catalog.h"
+
+#include "core/alloc.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void dscat_schema_refresh_result_free(dscat_schema_refresh_result *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->nerrors; i++) {
+        dscat_free(r->error_ids[i]);
+        dscat_free(r->errors[i]);
+    }
+    dscat_free(r->error_ids);
+    dscat_free(r->errors);
+    memset(r, 0, sizeof(*r));
+}
+
+static int add_error(dscat_schema_refresh_result *r, const char *id, const char *message)
+{
+    char **ids = dscat_realloc(r->error_ids, (r->nerrors + 1) * sizeof(char *));
+    if (ids == NULL)
+        return DSCAT_ENOMEM;
+    r->error_ids = ids;
+    char **msgs = dscat_realloc(r->errors, (r->nerrors + 1) * sizeof(char *));
+    if (msgs == NULL)
+        return DSCAT_ENOMEM;
+    r->errors = msgs;
+    ids[r->nerrors] = dscat_strdup(id);
+    msgs[r->nerrors] = dscat_strdup(message);
+    r->nerrors++;
+    return ids[r->nerrors - 1] && msgs[r->nerrors - 1] ? 0 : DSCAT_ENOMEM;
+}
+
+/* The target's current scan id, 0 when it has none. */
+static int64_t current_scan(dscat_store *st, const char *target)
+{
+    dscat_stmt *s = NULL;
+    int64_t id = 0;
+    if (dscat_stmt__prepare(&s, st, "SELECT current_scan_id FROM targets WHERE key = ?1", NULL) ==
+        0) {
+        dscat_stmt__bind_text(s, 1, target);
+        if (dscat_stmt__step(s) == DSCAT_STMT_ROW)
+            id = dscat_stmt__int64(s, 0);
+    }
+    dscat_stmt__finalize(s);
+    return id;
+}
+
+/*
+ * Tables of scan `now` (one database, or all when database is NULL): in all, absent from scan
+ * `before`, and present in both with a different signature (a column added, removed or changed).
+ */
+static int count_changes(dscat_store *st, int64_t now, int64_t before, const char *database,
+                         long *all, long *added, long *modified, dscat_error *err)
+{
+    dscat_stmt *s = NULL;
+    int rc = dscat_stmt__prepare(
+        &s, st,
+        "SELECT count(*), coalesce(sum(CASE WHEN b.id IS NULL THEN 1 ELSE 0 END), 0), "
+        "coalesce(sum(CASE WHEN b.id IS NOT NULL AND b.signature <> a.signature THEN 1 "
+        "ELSE 0 END), 0) "
+        "FROM tables a LEFT JOIN tables b ON b.scan_id = ?2 AND b.database = a.database "
+        "AND b.schema = a.schema AND b.name = a.name "
+        "WHERE a.scan_id = ?1 AND (?3 IS NULL OR a.database = ?3)",
+        err);
+    if (rc)
+        return rc;
+    dscat_stmt__bind_int64(s, 1, now);
+    dscat_stmt__bind_int64(s, 2, before);
+    if (database)
+        dscat_stmt__bind_text(s, 3, database);
+    if (dscat_stmt__step(s) == DSCAT_STMT_ROW) {
+        *all += dscat_stmt__int(s, 0);
+        *added += dscat_stmt__int(s, 1);
+        *modified += dscat_stmt__int(s, 2);
+    }
+    dscat_stmt__finalize(s);
+    return 0;
+}
+
+/* The connections of one target in scan `scan` (databases), for the refreshed count. */
+static long target_connections(dscat_store *st, const dscat_target_config *t, int64_t scan)
+{
+    char buf[512];
+    if (dscat_connection_database(t, buf, sizeof(buf)))
+        return 1;
+    dscat_stmt *s = NULL;
+    long n = 0;
+    if (dscat_stmt__prepare(
+            &s, st, "SELECT count(DISTINCT database) FROM tables WHERE scan_id = ?1", NULL) == 0) {
+        dscat_stmt__bind_int64(s, 1, scan);
+        if (dscat_stmt__step(s) == DSCAT_STMT_ROW)
+            n = dscat_stmt__int(s, 0);
+    }
+    dscat_stmt__finalize(s);
+    return n;
+}
+
+int dscat_schema_refresh(dscat_schema_refresh_result *out, const dscat_config *cfg,
+                         const char *connection_id, dscat_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    const dscat_target_config *only = NULL;
+    char *database = NULL; /* counted for one database of the target */
+    int rc = 0;
+    if (connection_id) {
+        only = dscat_config_target(cfg, connection_id);
+        if (only == NULL &&
+            dscat_connection_resolve(cfg, NULL, connection_id, &only, &database, err))
+            return dscat_error_set(err, DSCAT_ENOTFOUND, "connection '%s' not found",
+                                   connection_id);
+    }
+    if (only == NULL && cfg->ntargets == 0)
+        return 0; /* nothing configured: nothing refreshed, zero counts (not a failure) */
+    size_t n = only ? 1 : cfg->ntargets;
+    int64_t *before = dscat_calloc(n + 1, sizeof(int64_t));
+    const char **keys = dscat_calloc(n + 1, sizeof(char *));
+    dscat_store *st = NULL;
+    dscat_refresh_report *rep = NULL;
+    if (before == NULL || keys == NULL) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        keys[i] = only ? only->key : cfg->targets[i].key;
+    if (dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_READ, NULL) == 0) {
+        for (size_t i = 0; i < n; i++)
+            before[i] = current_scan(st, keys[i]);
+        dscat_store_close(st);
+        st = NULL;
+    }
+    dscat_refresh_options o = {.targets = keys, .ntargets = n};
+    if ((rc = dscat_refresh(&rep, cfg, &o, err)))
+        goto done;
+    /* Nothing written (no target could be scanned) leaves no store; the counts come from one
+     * snapshot of it otherwise. */
+    rc = dscat_store__open_reading(&st, cfg->catalog_dir, err);
+    for (size_t i = 0; i < rep->ntargets && rc == 0; i++) {
+        const dscat_target_report *t = &rep->targets[i];
+        if (t->status == DSCAT_SCAN_FAILED || t->scan_id == 0 || st == NULL) {
+            out->connections_failed++;
+            rc = add_error(out, connection_id ? connection_id : t->target,
+                           t->error.message[0] ? t->error.message : "the scan failed");
+            continue;
+        }
+        const dscat_target_config *tc = dscat_config_target(cfg, t->target);
+        out->connections_refreshed += database ? 1 : target_connections(st, tc, t->scan_id);
+        rc = count_changes(st, t->scan_id, before[i], database, &out->tables_discovered,
+                           &out->tables_added, &out->tables_modified, err);
+    }
+    if (rc == DSCAT_ENOMEM)
+        dscat_error_set(err, rc, "out of memory");
+done:
+    dscat_store__close_reading(st);
+    dscat_refresh_report_free(rep);
+    dscat_free(before);
+    dscat_free(keys);
+    dscat_free(database);
+    if (rc)
+        dscat_schema_refresh_result_free(out);
+    return rc;
+}
