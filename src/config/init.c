@@ -1,7 +1,7 @@
 /*
  * The library's process-wide initialisation: the catalog store's engines (SQLite) through the
- * store table, every source engine's client library through the registry, libcurl, and jansson's allocator. Called
- * once from main, never lazily.
+ * store table, every source engine's client library through the registry, libcurl, and jansson's
+ * allocator. Called once from main, never lazily.
  */
 #include "dscat/common.h"
 
