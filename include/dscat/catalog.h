@@ -174,5 +174,7 @@ int dscat_snapshot_write(dscat_store *st, const char *catalog_dir, const char *r
 
 /* Creates the demo shop database (SQLite) at path. */
 int dscat_demo_create(const char *path, dscat_error *err);
+/* The `type` of the demo database's target in targets.toml. Static string. */
+const char *dscat_demo_source_type(void);
 
 #endif

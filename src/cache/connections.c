@@ -129,8 +129,6 @@ int dscat_connections_list(dscat_connection_list *out, const dscat_config *cfg, 
     return rc;
 }
 
-/* ---- schema refresh of connections -------------------------------------------------------- */
-
 /* ---- information schema -----------------------------------------------------------------------
  */
 

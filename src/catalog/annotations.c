@@ -262,9 +262,15 @@ int dscat_annotation_add(dscat_annotation *created, char **file, const char *cat
                              strerror(errno));
         goto done;
     }
-    /* Re-read under the lock: another writer may have added since. */
+    /* Re-read under the lock: another writer may have added since. jansson drops what it cannot
+     * allocate without a word, so the file is written only if no allocation failed meanwhile. */
+    unsigned long failures = dscat_alloc_failures();
     json_error_t jerr;
     doc = json_load_file(dscat_buf_cstr(&path), 0, &jerr);
+    if (doc == NULL && json_error_code(&jerr) == json_error_out_of_memory) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
     if (doc == NULL) {
         if (access(dscat_buf_cstr(&path), F_OK) == 0) {
             rc = dscat_error_set(err, DSCAT_EINVALID,
@@ -296,13 +302,13 @@ int dscat_annotation_add(dscat_annotation *created, char **file, const char *cat
     dscat_format_utc_iso(dscat_now_us(), when, sizeof(when));
     json_t *a = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", id, "type", type, "content", content,
                           "author", user, "created_at", when);
-    if (a == NULL) {
+    if (a == NULL && dscat_alloc_failures() == failures) {
         rc = dscat_error_set(err, DSCAT_EINVALID, "content is not valid UTF-8");
         goto done;
     }
-    json_array_append(list, a);
-    text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text == NULL) {
+    if (a == NULL || json_array_append(list, a) != 0 ||
+        (text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL ||
+        dscat_alloc_failures() != failures) {
         json_decref(a);
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;

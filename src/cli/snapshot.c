@@ -22,14 +22,16 @@ static const char snapshot_help[] =
 static const char demo_help[] =
     "usage: dscat demo\n"
     "\n"
-    "Builds a small SQLite shop database in a temporary directory, refreshes a catalog of it and\n"
-    "prints the DATA_CATALOG_SUMMARY.md it wrote, then three commands to try next. With\n"
-    "DSCAT_HOME set, the catalog is written there (and kept, with the database); a DSCAT_HOME\n"
-    "whose targets.toml is not the demo's own is refused. Without it, everything the demo wrote\n"
-    "is removed before it exits.\n";
+    "Builds a small shop database (one file, no server) in a temporary directory, refreshes a\n"
+    "catalog of it and prints the DATA_CATALOG_SUMMARY.md it wrote, then three commands to try\n"
+    "next. With DSCAT_HOME set, the catalog is written there (and kept, with the database); a\n"
+    "DSCAT_HOME whose targets.toml is not the demo's own is refused. Without it, everything the\n"
+    "demo wrote is removed before it exits.\n";
 
-/* The first line of the demo's targets.toml: how a DSCAT_HOME holding a demo is recognised. */
-static const char demo_mark[] = "# The demo target: a SQLite file made by dscat demo.\n";
+/* The first line of the demo's targets.toml: how a DSCAT_HOME holding a demo is recognised (by
+ * its start, which every dscat has written). */
+static const char demo_mark[] = "# The demo target: a database file made by dscat demo.\n";
+#define DEMO_MARK_START "# The demo target: "
 
 static int list_snapshots(const char *root)
 {
@@ -135,7 +137,7 @@ static void remove_tree(const char *path)
 /* True when the catalog directory holds a targets.toml that the demo did not write. */
 static bool foreign_targets(const char *catalog)
 {
-    char path[4300], head[sizeof(demo_mark)] = "";
+    char path[4300], head[sizeof(DEMO_MARK_START)] = "";
     snprintf(path, sizeof(path), "%s/targets.toml", catalog);
     FILE *f = fopen(path, "r");
     if (f == NULL)
@@ -143,14 +145,14 @@ static bool foreign_targets(const char *catalog)
     size_t n = fread(head, 1, sizeof(head) - 1, f);
     head[n] = '\0';
     fclose(f);
-    return strcmp(head, demo_mark) != 0;
+    return strcmp(head, DEMO_MARK_START) != 0;
 }
 
 /* Builds, refreshes and prints the demo catalog; dir is the temporary directory. */
 static int run_demo(const char *dir, const char *home)
 {
     char db[4200], catalog[4200], targets[4300], text[8800], summary[4300];
-    snprintf(db, sizeof(db), "%s/shop.sqlite", dir);
+    snprintf(db, sizeof(db), "%s/shop.db", dir);
     snprintf(catalog, sizeof(catalog), "%s", home ? home : "");
     if (home == NULL)
         snprintf(catalog, sizeof(catalog), "%s/catalog", dir);
@@ -169,8 +171,8 @@ static int run_demo(const char *dir, const char *home)
     }
     /* The path is written as a TOML literal string; mkdtemp names hold no quote. */
     snprintf(text, sizeof(text),
-             "%s[targets.demo]\nname = \"Demo shop\"\ntype = \"sqlite\"\npath = '%s'\n", demo_mark,
-             db);
+             "%s[targets.demo]\nname = \"Demo shop\"\ntype = \"%s\"\npath = '%s'\n", demo_mark,
+             dscat_demo_source_type(), db);
     if (write_text(targets, text) != 0) {
         cli_error("cannot write %s: %s", targets, strerror(errno));
         return EXIT_FAIL;

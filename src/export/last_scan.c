@@ -44,26 +44,36 @@ static void set(json_t *obj, const char *key, json_t *v, bool *bad)
         *bad = true;
 }
 
-/* The problems recorded for one scan, as [{database, schema, message}]; NULL when out of memory. */
-static json_t *problems_of(dscat_store *st, int64_t scan_id)
+/*
+ * The problems recorded for one scan, as [{database, schema, message}]. NULL when out of memory,
+ * or when the store failed: then *store_rc is its code and err says why.
+ */
+static json_t *problems_of(dscat_store *st, int64_t scan_id, int *store_rc, dscat_error *err)
 {
     json_t *arr = json_array();
     dscat_stmt *s = NULL;
-    if (arr == NULL || dscat_stmt__prepare(&s, st,
-                                           "SELECT database, schema, message FROM scan_problems "
-                                           "WHERE scan_id = ?1 ORDER BY rowid",
-                                           NULL)) {
+    int rc;
+    if (arr == NULL)
+        return NULL;
+    if ((rc = dscat_stmt__prepare(&s, st,
+                                  "SELECT database, schema, message FROM scan_problems "
+                                  "WHERE scan_id = ?1 ORDER BY rowid",
+                                  err))) {
+        *store_rc = rc;
         json_decref(arr);
         return NULL;
     }
     dscat_stmt__bind_int64(s, 1, scan_id);
     bool bad = false;
-    while (!bad && dscat_stmt__step(s) == DSCAT_STMT_ROW)
+    int step = DSCAT_STMT_DONE;
+    while (!bad && (step = dscat_stmt__step(s)) == DSCAT_STMT_ROW)
         bad = json_array_append_new(arr, json_pack("{s:o, s:o, s:o}", "database", opt_text(s, 0),
                                                    "schema", opt_text(s, 1), "message",
                                                    opt_text(s, 2))) != 0;
+    if (!bad && step != DSCAT_STMT_DONE)
+        *store_rc = dscat_store__step_error(st, err);
     dscat_stmt__finalize(s);
-    if (bad) {
+    if (bad || *store_rc) {
         json_decref(arr);
         return NULL;
     }
@@ -87,7 +97,7 @@ static json_t *build(dscat_store *st, dscat_error *err)
         return NULL;
     json_t *scans = json_object();
     bool bad = scans == NULL;
-    int step;
+    int step, store_rc = 0;
     while (!bad && (step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
         const char *target = dscat_stmt__text(s, 0);
         const char *status = dscat_stmt__text(s, 2);
@@ -105,7 +115,7 @@ static json_t *build(dscat_store *st, dscat_error *err)
         set(e, "tables", json_integer(has_success ? dscat_stmt__int64(s, 10) : 0), &bad);
         set(e, "duration_ms", json_integer(dscat_stmt__int64(s, 4)), &bad);
         set(e, "status", json_string(status), &bad);
-        set(e, "problems", problems_of(st, dscat_stmt__int64(s, 1)), &bad);
+        set(e, "problems", problems_of(st, dscat_stmt__int64(s, 1), &store_rc, err), &bad);
         set(e, "error", opt_text(s, 5), &bad);
         if (strcmp(status, "failed") == 0) {
             int64_t at = dscat_stmt__int64(s, 3);
@@ -117,6 +127,10 @@ static json_t *build(dscat_store *st, dscat_error *err)
         set(scans, target, e, &bad);
     }
     dscat_stmt__finalize(s);
+    if (store_rc) { /* err says what the store said */
+        json_decref(scans);
+        return NULL;
+    }
     if (bad) {
         json_decref(scans);
         dscat_error_set(err, DSCAT_ENOMEM, "out of memory");

@@ -375,7 +375,9 @@ static int fs_delete_prefix(dscat_storage *s, const char *prefix, dscat_error *e
     if (path == NULL)
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     else if (lstat(path, &sb) != 0)
-        rc = errno == ENOENT ? 0 : dscat_error_set(err, DSCAT_EIO, "%s", strerror(errno));
+        rc = errno == ENOENT
+                 ? 0
+                 : dscat_error_set(err, DSCAT_EIO, "cannot delete %s: %s", path, strerror(errno));
     /* Every part below the root must be a real directory: a symlink would lead outside it. */
     else if (!real_dirs(s, path, true))
         rc = dscat_error_set(err, DSCAT_EIO,
@@ -383,7 +385,7 @@ static int fs_delete_prefix(dscat_storage *s, const char *prefix, dscat_error *e
                              "cache (a symlink?)",
                              path);
     else if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-        rc = dscat_error_set(err, DSCAT_EIO, "%s", strerror(errno));
+        rc = dscat_error_set(err, DSCAT_EIO, "cannot delete %s: %s", path, strerror(errno));
     dscat_free(path);
     return rc;
 }

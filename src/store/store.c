@@ -110,9 +110,10 @@ int dscat_store__read_begin(dscat_store *st, dscat_error *err)
 {
     if (st->read_depth == 0) {
         st->read_owned = !st->table->in_transaction(st);
-        if (st->read_owned && st->table->snapshot_begin(st, err)) {
+        int rc = st->read_owned ? st->table->snapshot_begin(st, err) : 0;
+        if (rc) {
             st->read_owned = false;
-            return DSCAT_EIO;
+            return rc;
         }
     }
     st->read_depth++;

@@ -1,6 +1,7 @@
 /*
  * The demo database: a small shop in SQLite with related tables, keys, a view and rows, so that
- * `dscat demo` shows a real refresh without any server.
+ * `dscat demo` shows a real refresh without any server. It is a source database like any other,
+ * so it is made here, beside the engine that reads it.
  */
 #include "dscat/catalog.h"
 
@@ -34,6 +35,11 @@ static const char *const demo_sql =
     "INSERT INTO order_items VALUES (1, 1, 1, 1, 49.90), (1, 2, 2, 2, 19.50),"
     "  (2, 1, 3, 1, 229.00), (3, 1, 2, 1, 19.50);"
     "ANALYZE;";
+
+const char *dscat_demo_source_type(void)
+{
+    return dscat_source_sqlite.name;
+}
 
 int dscat_demo_create(const char *path, dscat_error *err)
 {
