@@ -43,7 +43,7 @@ typedef enum dscat_scan_status {
     DSCAT_SCAN_FAILED
 } dscat_scan_status;
 
-/* "ok", "partial", "failed". */
+/* "ok", "partial", "failed". Static string. */
 const char *dscat_scan_status_name(dscat_scan_status s);
 
 typedef struct dscat_scan_problem {
@@ -151,10 +151,11 @@ typedef struct dscat_status {
 /* SPEC §6.2, from the store (which may not exist yet). Caller frees with dscat_status_free(). */
 int dscat_status_get(dscat_status **out, const dscat_config *cfg, dscat_error *err);
 /* The same without the catalog totals (targets, databases, tables and columns stay 0; the
- * per-target lines are filled): the state and age alone, without counting every column row. */
+ * per-target lines are filled): the state and age alone, without counting every column row.
+ * Caller frees with dscat_status_free(). */
 int dscat_status_get_state(dscat_status **out, const dscat_config *cfg, dscat_error *err);
 void dscat_status_free(dscat_status *s);
-/* "OK", "STALE", "NOT BUILT" (json: "NOT_BUILT"). */
+/* "OK", "STALE", "NOT BUILT" (json: "NOT_BUILT"). Static string. */
 const char *dscat_catalog_state_name(dscat_catalog_state s, bool json);
 
 /*
@@ -166,7 +167,9 @@ int dscat_project_find(char **out, const char *explicit_root, dscat_error *err);
 /*
  * Writes a snapshot into <root>/artifacts/catalog/ (SPEC §6.3): snapshot_YYYYMMDD[_HHMMSS]/ with
  * metadata.parquet and scan_info.json, the summary beside it, and the `latest` link. `target`
- * limits it to one target (NULL: all). *dir_out (may be NULL) receives the snapshot directory.
+ * limits it to one target (NULL: all). *dir_out (may be NULL) receives the snapshot directory,
+ * which the caller frees with dscat_free(); *tables and *columns (may be NULL) the counts. st is
+ * borrowed.
  */
 int dscat_snapshot_write(dscat_store *st, const char *catalog_dir, const char *root,
                          const char *target, char **dir_out, long *tables, long *columns,

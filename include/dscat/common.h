@@ -65,7 +65,7 @@ void *dscat_realloc(void *ptr, size_t size);
 char *dscat_strdup(const char *s);
 void dscat_free(void *ptr);
 
-/* The version string, e.g. "0.1.0". */
+/* The version string, e.g. "0.1.0". Static string. */
 const char *dscat_version(void);
 
 /* Process-wide initialisation of the libraries dscat uses. Call once from main, before threads. */

@@ -100,7 +100,8 @@ int dscat_dotenv_load(const char *catalog_dir, dscat_error *err);
  */
 int dscat_config_load(dscat_config **out, const char *catalog_dir, dscat_error *err);
 
-/* Same, from text already in memory; `path` is only used in messages. */
+/* Same, from text already in memory; `path` is only used in messages. Caller frees with
+ * dscat_config_free(). */
 int dscat_config_parse(dscat_config **out, const char *catalog_dir, const char *path,
                        const char *text, size_t len, dscat_error *err);
 
