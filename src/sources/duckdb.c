@@ -511,16 +511,6 @@ static void duck_cursor_close(dscat_cursor *c)
 
 static const char *const duck_keys[] = {"path", "path_env", NULL};
 
-static int duck_check_target(const dscat_target_config *t, char *msg, size_t size)
-{
-    return dscat_source__check_file(t, msg, size);
-}
-
-static int duck_resolve(dscat_target_conn *out, const dscat_target_config *t, dscat_error *err)
-{
-    return dscat_source__resolve_file(out, t, err);
-}
-
 /* DuckDB's own types, by the name duckdb_columns() gives them. */
 static const dscat_type_map duck_types[] = {
     {"BOOLEAN", "BOOLEAN"},
@@ -573,8 +563,8 @@ const dscat_source_driver dscat_source_duckdb = {
     .version = DSCAT_SOURCE_DRIVER_VERSION,
     .name = "duckdb",
     .keys = duck_keys,
-    .check_target = duck_check_target,
-    .resolve = duck_resolve,
+    .check_target = dscat_source__check_file,
+    .resolve = dscat_source__resolve_file,
     .config_database = dscat_source__file_database,
     .help = "[targets.lake]\n"
             "type = \"duckdb\"                   # a DuckDB database file, opened read-only\n"

@@ -672,16 +672,6 @@ static void sqlite_close(dscat_source *src)
 
 static const char *const sqlite_keys[] = {"path", "path_env", NULL};
 
-static int sqlite_check_target(const dscat_target_config *t, char *msg, size_t size)
-{
-    return dscat_source__check_file(t, msg, size);
-}
-
-static int sqlite_resolve(dscat_target_conn *out, const dscat_target_config *t, dscat_error *err)
-{
-    return dscat_source__resolve_file(out, t, err);
-}
-
 /* By type affinity (the rules of sqlite.org/datatype3.html, section 3.1) of the declared type. */
 static void sqlite_cache_type(dscat_cache_type *out, const char *data_type, const char *declared,
                               int precision, int scale)
@@ -709,8 +699,8 @@ const dscat_source_driver dscat_source_sqlite = {
     .version = DSCAT_SOURCE_DRIVER_VERSION,
     .name = "sqlite",
     .keys = sqlite_keys,
-    .check_target = sqlite_check_target,
-    .resolve = sqlite_resolve,
+    .check_target = dscat_source__check_file,
+    .resolve = dscat_source__resolve_file,
     .config_database = dscat_source__file_database,
     .help = "[targets.local]\n"
             "type = \"sqlite\"\n"
