@@ -396,7 +396,7 @@ static enum MHD_Result route_table(request *r, const char *conn, const char *sch
     const dscat_target_config *t = NULL;
     char *database = NULL;
     dscat_error err = {0};
-    if (dscat_connection_resolve(r->srv->cfg, NULL, conn, &t, &database, &err))
+    if (dscat_connection_resolve(r->srv->cfg, conn, &t, &database, &err))
         return send_text(r, 404, error_text(404, "connection '%s' not found", conn), NULL);
     const char *parts[] = {database, schema, table};
     char *q = dscat_join_qualified(parts, 3);
@@ -492,7 +492,7 @@ static int job_refresh(request *r)
     if (q.connection_id && dscat_config_target(cfg, q.connection_id) == NULL) {
         const dscat_target_config *t = NULL;
         char *db = NULL;
-        if (dscat_connection_resolve(cfg, NULL, q.connection_id, &t, &db, &err))
+        if (dscat_connection_resolve(cfg, q.connection_id, &t, &db, &err))
             return finish(r, 404, error_text(404, "connection '%s' not found", q.connection_id));
         dscat_free(db);
     }
@@ -1258,5 +1258,5 @@ int dscat_http_serve(dscat_catalog *cat, const dscat_http_options *opts, dscat_e
                 SHUTDOWN_WAIT_S);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return 0;
+    return left == 0 ? 0 : DSCAT_HTTP_REQUESTS_LEFT;
 }
