@@ -101,21 +101,23 @@ void dscat_hits_free(dscat_hits *h);
 
 /*
  * dscat_table_lookup on the catalog's store: see include/dscat/find.h for names and errors.
- * Caller frees with dscat_table_detail_free() and dscat_name_candidates_free(). Thread-safe, as
+ * Caller frees both with dscat_catalog_table_free(). Thread-safe, as
  * every question below.
  */
 int dscat_catalog_table(dscat_table_detail **out, dscat_name_candidates *candidates,
                         dscat_catalog *cat, const char *name, dscat_error *err);
-/* dscat_join_paths_get on the catalog's store. Caller frees with dscat_join_paths_free(). */
+/* dscat_join_paths_get on the catalog's store. Caller frees with dscat_catalog_joins_free(). */
 int dscat_catalog_joins(dscat_join_paths *out, dscat_catalog *cat, const char *table,
                         dscat_error *err);
-/* dscat_diff_get on the catalog's store. Caller frees with dscat_diff_free(). */
+/* dscat_diff_get on the catalog's store. Caller frees with dscat_catalog_diff_free(). */
 int dscat_catalog_diff(dscat_diff *out, dscat_catalog *cat, const char *target, int64_t from,
                        int64_t to, dscat_error *err);
-/* Every annotation (table NULL) or one table's. Caller frees with dscat_annotation_list_free(). */
+/* Every annotation (table NULL) or one table's. Caller frees with
+ * dscat_catalog_annotations_free(). */
 int dscat_catalog_annotations(dscat_annotation_list *out, dscat_catalog *cat, const char *table,
                               dscat_error *err);
-/* Adds an annotation (dscat_annotation_add). Caller frees *created and *file. */
+/* Adds an annotation (dscat_annotation_add). Caller frees *created with
+ * dscat_catalog_annotation_clear() and *file with dscat_string_free(). */
 int dscat_catalog_annotate(dscat_annotation *created, char **file, dscat_catalog *cat,
                            const char *table, const char *type, const char *content,
                            dscat_error *err);
@@ -123,12 +125,13 @@ int dscat_catalog_annotate(dscat_annotation *created, char **file, dscat_catalog
 /* ---- status and snapshots ----------------------------------------------------------------- */
 
 /* SPEC §6.2 status (state_only: the state and its reasons only, cheaper). Caller frees *out with
- * dscat_status_free(). */
+ * dscat_catalog_status_free(). */
 int dscat_catalog_status(dscat_status **out, dscat_catalog *cat, bool state_only, dscat_error *err);
 
 /*
  * Writes a project snapshot of the catalog (dscat_snapshot_write) under root; target NULL = all.
- * An unknown target is DSCAT_ENOTFOUND "No data found for target 'x'". Caller frees *dir_out.
+ * An unknown target is DSCAT_ENOTFOUND "No data found for target 'x'". Caller frees *dir_out with
+ * dscat_string_free().
  */
 int dscat_catalog_snapshot(char **dir_out, long *tables, long *columns, dscat_catalog *cat,
                            const char *root, const char *target, dscat_error *err);
@@ -151,10 +154,11 @@ void dscat_snapshot_list_free(dscat_snapshot_list *l);
 
 /* ---- the data cache ----------------------------------------------------------------------- */
 
-/* dscat_cache_list on the catalog's configuration. Caller frees with dscat_cache_listing_free(). */
+/* dscat_cache_list on the catalog's configuration. Caller frees with
+ * dscat_catalog_cache_list_free(). */
 int dscat_catalog_cache_list(dscat_cache_listing *out, dscat_catalog *cat,
                              const char *connection_id, dscat_error *err);
-/* SQL over the cache (dscat_cache_query). Caller frees with dscat_query_result_free(). */
+/* SQL over the cache (dscat_cache_query). Caller frees with dscat_catalog_query_free(). */
 int dscat_catalog_query(dscat_query_result *out, dscat_catalog *cat, const char *sql,
                         size_t max_rows, dscat_error *err);
 
