@@ -31,8 +31,10 @@ typedef struct dscat_catalog dscat_catalog;
 /* Load <catalog_dir>/.env into the environment first. */
 #define DSCAT_CATALOG_DOTENV 1u
 /*
- * Annotations only: targets.toml is not read (it may be missing), dscat_catalog_config() is NULL,
- * and only dscat_catalog_annotations() and dscat_catalog_annotate() may be asked.
+ * No configuration: targets.toml is not read (it may be missing or broken) and
+ * dscat_catalog_config() is NULL. Only the questions answered from the catalog directory, the
+ * store and the annotations may be asked: dscat_catalog_ready(), _search(), _table(), _joins(),
+ * _diff(), _annotations() and _annotate(); the others need a handle with a configuration.
  */
 #define DSCAT_CATALOG_NO_CONFIG 2u
 
@@ -40,7 +42,8 @@ typedef struct dscat_catalog dscat_catalog;
  * Opens the catalog in catalog_dir, or in the default directory (DSCAT_HOME, ...) when NULL:
  * loads targets.toml (and .env with DSCAT_CATALOG_DOTENV). A store that is not built yet is not
  * an error here: the questions that need it answer DSCAT_ENOTFOUND ("the catalog is not built
- * yet: run 'dscat refresh' first"). Caller closes *out with dscat_catalog_close().
+ * yet: " and the advice of dscat_catalog_set_advice()). Caller closes *out with
+ * dscat_catalog_close().
  */
 int dscat_catalog_open(dscat_catalog **out, const char *catalog_dir, unsigned flags,
                        dscat_error *err);
@@ -49,8 +52,16 @@ int dscat_catalog_open(dscat_catalog **out, const char *catalog_dir, unsigned fl
 void dscat_catalog_close(dscat_catalog *cat);
 
 /*
- * Checks that the store can be opened: 0, or DSCAT_ENOTFOUND ("the catalog is not built yet: run
- * 'dscat refresh' first") or another error. Every question checks this itself; this lets a front
+ * The advice that follows "the catalog is not built yet: " in the DSCAT_ENOTFOUND of a store not
+ * built yet: "run 'dscat refresh' first" unless set (NULL restores it). Each front end names its
+ * own way to build the catalog (the HTTP API: "run a schema refresh first", POST /refresh).
+ * advice is borrowed (static text); set it before other threads use the handle.
+ */
+void dscat_catalog_set_advice(dscat_catalog *cat, const char *advice);
+
+/*
+ * Checks that the store can be opened: 0, or DSCAT_ENOTFOUND ("the catalog is not built yet: " and
+ * the advice) or another error. Every question checks this itself; this lets a front
  * end tell a missing catalog apart before it asks (and before it warns about a stale one).
  */
 int dscat_catalog_ready(dscat_catalog *cat, dscat_error *err);
@@ -90,21 +101,23 @@ void dscat_hits_free(dscat_hits *h);
 
 /*
  * dscat_table_lookup on the catalog's store: see include/dscat/find.h for names and errors.
- * Caller frees with dscat_table_detail_free() and dscat_name_candidates_free(). Thread-safe, as
+ * Caller frees both with dscat_catalog_table_free(). Thread-safe, as
  * every question below.
  */
 int dscat_catalog_table(dscat_table_detail **out, dscat_name_candidates *candidates,
                         dscat_catalog *cat, const char *name, dscat_error *err);
-/* dscat_join_paths_get on the catalog's store. Caller frees with dscat_join_paths_free(). */
+/* dscat_join_paths_get on the catalog's store. Caller frees with dscat_catalog_joins_free(). */
 int dscat_catalog_joins(dscat_join_paths *out, dscat_catalog *cat, const char *table,
                         dscat_error *err);
-/* dscat_diff_get on the catalog's store. Caller frees with dscat_diff_free(). */
+/* dscat_diff_get on the catalog's store. Caller frees with dscat_catalog_diff_free(). */
 int dscat_catalog_diff(dscat_diff *out, dscat_catalog *cat, const char *target, int64_t from,
                        int64_t to, dscat_error *err);
-/* Every annotation (table NULL) or one table's. Caller frees with dscat_annotation_list_free(). */
+/* Every annotation (table NULL) or one table's. Caller frees with
+ * dscat_catalog_annotations_free(). */
 int dscat_catalog_annotations(dscat_annotation_list *out, dscat_catalog *cat, const char *table,
                               dscat_error *err);
-/* Adds an annotation (dscat_annotation_add). Caller frees *created and *file. */
+/* Adds an annotation (dscat_annotation_add). Caller frees *created with
+ * dscat_catalog_annotation_clear() and *file with dscat_string_free(). */
 int dscat_catalog_annotate(dscat_annotation *created, char **file, dscat_catalog *cat,
                            const char *table, const char *type, const char *content,
                            dscat_error *err);
@@ -112,12 +125,13 @@ int dscat_catalog_annotate(dscat_annotation *created, char **file, dscat_catalog
 /* ---- status and snapshots ----------------------------------------------------------------- */
 
 /* SPEC §6.2 status (state_only: the state and its reasons only, cheaper). Caller frees *out with
- * dscat_status_free(). */
+ * dscat_catalog_status_free(). */
 int dscat_catalog_status(dscat_status **out, dscat_catalog *cat, bool state_only, dscat_error *err);
 
 /*
  * Writes a project snapshot of the catalog (dscat_snapshot_write) under root; target NULL = all.
- * An unknown target is DSCAT_ENOTFOUND "No data found for target 'x'". Caller frees *dir_out.
+ * An unknown target is DSCAT_ENOTFOUND "No data found for target 'x'". Caller frees *dir_out with
+ * dscat_string_free().
  */
 int dscat_catalog_snapshot(char **dir_out, long *tables, long *columns, dscat_catalog *cat,
                            const char *root, const char *target, dscat_error *err);
@@ -140,12 +154,98 @@ void dscat_snapshot_list_free(dscat_snapshot_list *l);
 
 /* ---- the data cache ----------------------------------------------------------------------- */
 
-/* dscat_cache_list on the catalog's configuration. Caller frees with dscat_cache_listing_free(). */
+/* dscat_cache_list on the catalog's configuration. Caller frees with
+ * dscat_catalog_cache_list_free(). */
 int dscat_catalog_cache_list(dscat_cache_listing *out, dscat_catalog *cat,
                              const char *connection_id, dscat_error *err);
-/* SQL over the cache (dscat_cache_query). Caller frees with dscat_query_result_free(). */
+/* SQL over the cache (dscat_cache_query). Caller frees with dscat_catalog_query_free(). */
 int dscat_catalog_query(dscat_query_result *out, dscat_catalog *cat, const char *sql,
                         size_t max_rows, dscat_error *err);
+
+/* ---- releasing the questions' results ----------------------------------------------------- */
+
+/* Each frees what the question of the same name returned; NULL (or a zeroed result) does
+ * nothing. */
+void dscat_catalog_status_free(dscat_status *s);
+void dscat_catalog_table_free(dscat_table_detail *d, dscat_name_candidates *candidates);
+void dscat_catalog_joins_free(dscat_join_paths *j);
+void dscat_catalog_diff_free(dscat_diff *d);
+void dscat_catalog_annotations_free(dscat_annotation_list *l);
+/* Frees what dscat_catalog_annotate() filled in *created. */
+void dscat_catalog_annotation_clear(dscat_annotation *a);
+void dscat_catalog_cache_list_free(dscat_cache_listing *l);
+void dscat_catalog_query_free(dscat_query_result *r);
+
+/* "OK", "STALE", "NOT BUILT" (json: "NOT_BUILT"). Static text. */
+const char *dscat_catalog_state_text(dscat_catalog_state s, bool json);
+/* "ok", "partial", "failed". Static text. */
+const char *dscat_catalog_scan_status_text(dscat_scan_status s);
+
+/* ---- connections (SPEC §0) and the jobs, on the catalog's configuration -------------------- */
+/* None of these may be asked of a DSCAT_CATALOG_NO_CONFIG catalog. */
+
+/* The configured target called key, or NULL. Borrowed: valid until dscat_catalog_close(). */
+const dscat_target_config *dscat_catalog_target(const dscat_catalog *cat, const char *key);
+/*
+ * dscat_connection_resolve on the catalog's configuration: *target is borrowed (valid until
+ * dscat_catalog_close()), the caller frees *database with dscat_string_free().
+ */
+int dscat_catalog_resolve(const dscat_target_config **target, char **database, dscat_catalog *cat,
+                          const char *connection_id, dscat_error *err);
+/* dscat_connections_list (only: one id, or NULL). Caller frees with
+ * dscat_catalog_connections_free(). */
+int dscat_catalog_connections(dscat_connection_list *out, dscat_catalog *cat, const char *only,
+                              dscat_error *err);
+void dscat_catalog_connections_free(dscat_connection_list *l);
+/* dscat_information_schema: JSON text the caller frees with dscat_string_free(). */
+int dscat_catalog_information_schema(char **out, dscat_catalog *cat, const char *only,
+                                     dscat_error *err);
+
+/* A schema refresh (dscat_refresh: SPEC §4) of the configured targets. Caller frees *out with
+ * dscat_catalog_refresh_free(). */
+int dscat_catalog_refresh(dscat_refresh_report **out, dscat_catalog *cat,
+                          const dscat_refresh_options *opts, dscat_error *err);
+void dscat_catalog_refresh_free(dscat_refresh_report *r);
+/* A schema refresh of connections (dscat_schema_refresh: SPEC §11.1 rows 6 and 7). Caller frees
+ * *out with dscat_catalog_schema_refresh_free(). */
+int dscat_catalog_schema_refresh(dscat_schema_refresh_result *out, dscat_catalog *cat,
+                                 const char *connection_id, dscat_error *err);
+void dscat_catalog_schema_refresh_free(dscat_schema_refresh_result *r);
+/* A data refresh (dscat_cache_refresh_progress; progress may be NULL). *out may be set on an
+ * error too: the caller frees it with dscat_catalog_data_refresh_free() whatever this returns. */
+int dscat_catalog_data_refresh(dscat_cache_report **out, dscat_catalog *cat,
+                               const char *connection_id, const char *schema, const char *table,
+                               bool include_uncached, dscat_cache_progress_fn progress,
+                               void *payload, dscat_error *err);
+void dscat_catalog_data_refresh_free(dscat_cache_report *r);
+/* dscat_cache_purge: removes one table's (or a connection's) cache pointers now. */
+int dscat_catalog_purge(dscat_catalog *cat, const char *connection_id, const char *schema,
+                        const char *table, size_t *purged, dscat_error *err);
+/* dscat_cache_maintain: the due deletions and orphans. Caller frees *warnings with
+ * dscat_catalog_warnings_free() whatever this returns. */
+int dscat_catalog_maintain(dscat_catalog *cat, dscat_warnings *warnings, dscat_error *err);
+void dscat_catalog_warnings_free(dscat_warnings *w);
+
+/* ---- without a handle ----------------------------------------------------------------------- */
+
+/* Process-wide initialisation (dscat_global_init): once from main, before threads. */
+int dscat_catalog_global_init(dscat_error *err);
+/* Undoes dscat_catalog_global_init(). */
+void dscat_catalog_global_shutdown(void);
+/* The default catalog directory (DSCAT_HOME, ...). Caller frees *out with dscat_string_free(). */
+int dscat_catalog_default_dir(char **out, dscat_error *err);
+/*
+ * Regenerates the exports of the catalog in catalog_dir (NULL: the default directory) when they
+ * are behind its store (dscat_exports_repair); *repaired tells whether it did.
+ */
+int dscat_catalog_repair_exports(const char *catalog_dir, bool *repaired, dscat_error *err);
+/* The example targets of `dscat help targets`. Caller frees *out with dscat_string_free(). */
+int dscat_catalog_example_targets(char **out, dscat_error *err);
+/* Creates the demo shop database (SQLite) at db_path and prepares the catalog directory
+ * catalog_dir (mode 0700, .gitignore). */
+int dscat_catalog_demo_create(const char *db_path, const char *catalog_dir, dscat_error *err);
+/* The project root (dscat_project_find: SPEC §6.3). Caller frees *out with dscat_string_free(). */
+int dscat_catalog_project_find(char **out, const char *explicit_root, dscat_error *err);
 
 /* ---- the one renderer (JSON text) --------------------------------------------------------- */
 

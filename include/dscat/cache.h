@@ -87,8 +87,10 @@ int dscat_cache_refresh_progress(dscat_cache_report **out, const dscat_config *c
                                  void *payload, dscat_error *err);
 void dscat_cache_report_free(dscat_cache_report *r);
 
-/* The connection ids of a configuration and catalog (SPEC §0), for listing and checks. */
-int dscat_connection_resolve(const dscat_config *cfg, dscat_store *st, const char *id,
+/* Resolves a connection id of the configuration (SPEC §0: <target> or <target>.<database>) to
+ * its target (borrowed from cfg) and database (caller frees *database). DSCAT_ENOTFOUND with a
+ * hint when the id names no connection. */
+int dscat_connection_resolve(const dscat_config *cfg, const char *id,
                              const dscat_target_config **target, char **database, dscat_error *err);
 
 /* The single database a target's configuration names (SPEC §0), or NULL when it names several. */

@@ -19,7 +19,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define NOT_BUILT "the catalog is not built yet: run 'dscat refresh' first"
+/* The one message for a store not built yet, followed by the front end's advice. */
+#define NOT_BUILT "the catalog is not built yet"
+#define DEFAULT_ADVICE "run 'dscat refresh' first"
 
 /* An index with the annotations read at the same time, shared by the searches using it. */
 typedef struct shared_index {
@@ -32,6 +34,7 @@ typedef struct shared_index {
 struct dscat_catalog {
     dscat_config *cfg;
     char *dir;
+    const char *advice;       /* after NOT_BUILT: static text, set before the threads start */
     pthread_mutex_t index_mu; /* guards index; held while a new index is loaded */
     shared_index *index;
 };
@@ -53,6 +56,7 @@ int dscat_catalog_open(dscat_catalog **out, const char *catalog_dir, unsigned fl
     if (cat == NULL)
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     pthread_mutex_init(&cat->index_mu, NULL);
+    cat->advice = DEFAULT_ADVICE;
     int rc = 0;
     if (catalog_dir) {
         if ((cat->dir = dscat_strdup(catalog_dir)) == NULL)
@@ -83,6 +87,11 @@ void dscat_catalog_close(dscat_catalog *cat)
     dscat_free(cat);
 }
 
+void dscat_catalog_set_advice(dscat_catalog *cat, const char *advice)
+{
+    cat->advice = advice ? advice : DEFAULT_ADVICE;
+}
+
 const dscat_config *dscat_catalog_config(const dscat_catalog *cat)
 {
     return cat->cfg;
@@ -102,7 +111,7 @@ static int store_get(dscat_catalog *cat, dscat_store **st, dscat_error *err)
     *st = NULL;
     int rc = dscat_store_open(st, dscat_catalog_path(cat), DSCAT_STORE_READ, err);
     if (rc == DSCAT_ENOTFOUND)
-        dscat_error_set(err, rc, NOT_BUILT);
+        dscat_error_set(err, rc, NOT_BUILT ": %s", cat->advice);
     return rc;
 }
 

@@ -137,10 +137,9 @@ const char *dscat_connection_database(const dscat_target_config *t, char *buf, s
     return t->database ? t->database : t->driver->default_database;
 }
 
-int dscat_connection_resolve(const dscat_config *cfg, dscat_store *st, const char *id,
+int dscat_connection_resolve(const dscat_config *cfg, const char *id,
                              const dscat_target_config **target, char **database, dscat_error *err)
 {
-    (void)st;
     *target = NULL;
     *database = NULL;
     const char *dot = strchr(id, '.');

@@ -36,11 +36,11 @@ static int split_table(const char *arg, char **schema, char **table)
 }
 
 /* Runs the deletion work every cache command does before it exits; prints its warnings. */
-static void maintain(const dscat_config *cfg, dscat_warnings *into)
+static void maintain(dscat_catalog *cat, dscat_warnings *into)
 {
     dscat_warnings w = {0};
     dscat_error err = {0};
-    if (dscat_cache_maintain(cfg, &w, &err))
+    if (dscat_catalog_maintain(cat, &w, &err))
         fprintf(stderr, "dscat: warning: cache maintenance failed: %s\n", err.message);
     for (size_t i = 0; i < w.count; i++)
         fprintf(stderr, "dscat: warning: %s\n", w.items[i].message);
@@ -48,7 +48,7 @@ static void maintain(const dscat_config *cfg, dscat_warnings *into)
         *into = w;
         return;
     }
-    dscat_warnings_free(&w);
+    dscat_catalog_warnings_free(&w);
 }
 
 /* 1234567 as "1,234,567". */
@@ -108,7 +108,6 @@ static void cache_progress(const dscat_cache_progress *p, void *payload)
 
 static int cache_refresh(dscat_catalog *cat, int argc, char **argv)
 {
-    const dscat_config *cfg = dscat_catalog_config(cat);
     const char *conn = NULL, *name = NULL;
     bool json = false, all = false;
     for (int i = 0; i < argc; i++) {
@@ -133,8 +132,8 @@ static int cache_refresh(dscat_catalog *cat, int argc, char **argv)
     dscat_cache_report *rep = NULL;
     dscat_error err = {0};
     cache_live live = {PTHREAD_MUTEX_INITIALIZER, isatty(STDERR_FILENO) != 0, false, 0, 0};
-    int rc = dscat_cache_refresh_progress(&rep, cfg, conn, schema, table, all, cache_progress,
-                                          &live, &err);
+    int rc = dscat_catalog_data_refresh(&rep, cat, conn, schema, table, all, cache_progress, &live,
+                                        &err);
     if (live.shown)
         fputs("\r\033[K", stderr);
     dscat_warnings w = {0};
@@ -143,7 +142,7 @@ static int cache_refresh(dscat_catalog *cat, int argc, char **argv)
                 rep->warnings.items[i].table, rep->warnings.items[i].message);
     if (rc ==
         0) /* a refresh refused outright (no access, no such table) leaves the rest for later */
-        maintain(cfg, &w);
+        maintain(cat, &w);
     if (rc) {
         cli_error("%s", err.message);
     } else if (json) {
@@ -166,8 +165,8 @@ static int cache_refresh(dscat_catalog *cat, int argc, char **argv)
     }
     if (rc == 0 && rep->failed)
         rc = 1;
-    dscat_warnings_free(&w);
-    dscat_cache_report_free(rep);
+    dscat_catalog_warnings_free(&w);
+    dscat_catalog_data_refresh_free(rep);
     dscat_free(schema);
     dscat_free(table);
     return rc ? EXIT_FAIL : EXIT_OK;
@@ -175,7 +174,6 @@ static int cache_refresh(dscat_catalog *cat, int argc, char **argv)
 
 static int cache_ls(dscat_catalog *cat, int argc, char **argv)
 {
-    const dscat_config *cfg = dscat_catalog_config(cat);
     const char *conn = NULL;
     bool json = false;
     for (int i = 0; i < argc; i++) {
@@ -187,12 +185,12 @@ static int cache_ls(dscat_catalog *cat, int argc, char **argv)
             return cli_usage("cache", "unexpected argument '%s'", argv[i]);
     }
     dscat_warnings w = {0};
-    maintain(cfg, &w);
+    maintain(cat, &w);
     dscat_cache_listing l;
     dscat_error err = {0};
     if (dscat_catalog_cache_list(&l, cat, conn, &err)) {
         cli_error("%s", err.message);
-        dscat_warnings_free(&w);
+        dscat_catalog_warnings_free(&w);
         return EXIT_FAIL;
     }
     if (json) {
@@ -216,14 +214,13 @@ static int cache_ls(dscat_catalog *cat, int argc, char **argv)
             printf("  %s after %s (%d failed attempts)\n", l.pending[i].path,
                    l.pending[i].delete_after, l.pending[i].retry_count);
     }
-    dscat_warnings_free(&w);
-    dscat_cache_listing_free(&l);
+    dscat_catalog_warnings_free(&w);
+    dscat_catalog_cache_list_free(&l);
     return EXIT_OK;
 }
 
 static int cache_purge(dscat_catalog *cat, int argc, char **argv)
 {
-    const dscat_config *cfg = dscat_catalog_config(cat);
     if (argc < 1 || argc > 2)
         return cli_usage("cache", "cache purge needs CONN [SCHEMA.TABLE]");
     char *schema = NULL, *table = NULL;
@@ -231,13 +228,13 @@ static int cache_purge(dscat_catalog *cat, int argc, char **argv)
         return cli_usage("cache", "give the table as SCHEMA.TABLE");
     size_t n = 0;
     dscat_error err = {0};
-    int rc = dscat_cache_purge(cfg, argv[0], schema, table, &n, &err);
+    int rc = dscat_catalog_purge(cat, argv[0], schema, table, &n, &err);
     if (rc)
         cli_error("%s", err.message);
     else
         printf("Purged %zu table%s of %s; files are deleted after the grace period\n", n,
                n == 1 ? "" : "s", argv[0]);
-    maintain(cfg, NULL);
+    maintain(cat, NULL);
     dscat_free(schema);
     dscat_free(table);
     return rc ? EXIT_FAIL : EXIT_OK;
@@ -329,7 +326,7 @@ int cmd_query(int argc, char **argv)
         printf("\n%zu row%s in %lld ms\n", r.nrows, r.nrows == 1 ? "" : "s",
                (long long)r.duration_ms);
     }
-    dscat_query_result_free(&r);
+    dscat_catalog_query_free(&r);
     dscat_catalog_close(cat);
     return rc ? EXIT_FAIL : EXIT_OK;
 }

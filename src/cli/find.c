@@ -55,7 +55,7 @@ void cli_stale_warning(dscat_catalog *cat)
             fprintf(stderr, "WARNING: a configured target has never been scanned. Consider "
                             "running 'dscat refresh'.\n\n");
     }
-    dscat_status_free(s);
+    dscat_catalog_status_free(s);
 }
 
 static void thousands(char *out, size_t size, long long n)
@@ -363,8 +363,7 @@ int cmd_table(int argc, char **argv)
     } else {
         rc = print_detail(d) ? DSCAT_ENOMEM : 0;
     }
-    dscat_name_candidates_free(&cands);
-    dscat_table_detail_free(d);
+    dscat_catalog_table_free(d, &cands);
     dscat_catalog_close(cat);
     return rc ? EXIT_FAIL : EXIT_OK;
 }
@@ -409,7 +408,7 @@ int cmd_joins(int argc, char **argv)
         cli_error("%s", err.message);
     } else {
         rc = print_joins(&j, argv[1]) ? DSCAT_ENOMEM : 0;
-        dscat_join_paths_free(&j);
+        dscat_catalog_joins_free(&j);
     }
     dscat_catalog_close(cat);
     return rc ? EXIT_FAIL : EXIT_OK;
@@ -473,7 +472,7 @@ int cmd_diff(int argc, char **argv)
         }
         rc = cli_md_print(&o) ? 2 : d.count ? 1 : 0;
     }
-    dscat_diff_free(&d);
+    dscat_catalog_diff_free(&d);
     dscat_catalog_close(cat);
     return rc;
 }
@@ -501,7 +500,7 @@ int cmd_annotate(int argc, char **argv)
         cli_error("%s", err.message);
     else
         printf("Added %s %s to %s in %s\n", a.type, a.id, a.table, file);
-    dscat_annotation_clear(&a);
+    dscat_catalog_annotation_clear(&a);
     dscat_free(file);
     dscat_catalog_close(cat);
     return rc ? EXIT_FAIL : EXIT_OK;
@@ -537,7 +536,7 @@ int cmd_annotations(int argc, char **argv)
             printf("%s [%s] %s (%s, %s, %s)\n", a->table, a->type, a->content, a->author,
                    a->created_at, a->id);
         }
-        dscat_annotation_list_free(&l);
+        dscat_catalog_annotations_free(&l);
     }
     dscat_catalog_close(cat);
     return rc ? EXIT_FAIL : EXIT_OK;

@@ -149,15 +149,11 @@ static void repair_exports(const char *command)
     bool reads = false;
     for (size_t i = 0; i < sizeof(readers) / sizeof(readers[0]); i++)
         reads |= strcmp(command, readers[i]) == 0;
-    char *dir = NULL;
     dscat_error err = {0};
     bool repaired = false;
-    if (!reads || dscat_catalog_dir(&dir, &err) != 0)
-        return;
-    if (dscat_exports_repair(dir, &repaired, &err) == 0 && repaired)
+    if (reads && dscat_catalog_repair_exports(NULL, &repaired, &err) == 0 && repaired)
         fprintf(stderr, "dscat: the exports were behind the store (an interrupted refresh): "
                         "regenerated\n");
-    dscat_free(dir);
 }
 
 static int cmd_help(int argc, char **argv);
@@ -183,7 +179,7 @@ static int cmd_help(int argc, char **argv)
     if (argc == 2 && strcmp(argv[1], "targets") == 0) {
         char *examples = NULL;
         dscat_error err = {0};
-        if (dscat_config_example_targets(&examples, &err)) {
+        if (dscat_catalog_example_targets(&examples, &err)) {
             cli_error("%s", err.message);
             return EXIT_FAIL;
         }
@@ -221,7 +217,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     dscat_error err = {0};
-    if (dscat_global_init(&err)) {
+    if (dscat_catalog_global_init(&err)) {
         cli_error("%s", err.message);
         return EXIT_FAIL;
     }
@@ -237,6 +233,6 @@ int main(int argc, char **argv)
         cli_error("unknown command '%s' (see dscat --help)", argv[1]);
         rc = EXIT_USAGE;
     }
-    dscat_global_shutdown();
+    dscat_catalog_global_shutdown();
     return rc;
 }

@@ -18,12 +18,11 @@ int cmd_mcp(int argc, char **argv)
     }
     if (argc != 1)
         return cli_usage("mcp", "takes no arguments");
-    char *dir = NULL;
+    dscat_catalog *cat = NULL;
     dscat_error err = {0};
-    int rc = dscat_catalog_dir(&dir, &err);
-    if (rc == 0)
-        rc = dscat_dotenv_load(dir, &err);
-    dscat_free(dir);
+    /* The .env only: the MCP sessions open their own handles, which need no configuration. */
+    int rc = dscat_catalog_open(&cat, NULL, DSCAT_CATALOG_DOTENV | DSCAT_CATALOG_NO_CONFIG, &err);
+    dscat_catalog_close(cat);
     if (rc) { /* serving without the .env would be serving another configuration */
         cli_error("%s", err.message);
         return EXIT_FAIL;

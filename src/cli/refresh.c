@@ -83,7 +83,7 @@ static void print_human(const dscat_refresh_report *r, const dscat_config *cfg)
         if (t->status == DSCAT_SCAN_FAILED)
             continue;
         printf("%s: %s, %ld database%s, %ld table%s, %ld column%s in %.1f s (%ld queries)\n",
-               t->target, dscat_scan_status_name(t->status), t->databases,
+               t->target, dscat_catalog_scan_status_text(t->status), t->databases,
                t->databases == 1 ? "" : "s", t->tables, t->tables == 1 ? "" : "s", t->columns,
                t->columns == 1 ? "" : "s", (double)t->duration_ms / 1000.0, t->queries);
         for (size_t k = 0; k < t->nproblems; k++) {
@@ -151,7 +151,7 @@ int cmd_refresh(int argc, char **argv)
                                   .payload = &l};
     dscat_refresh_report *rep = NULL;
     dscat_error err = {0};
-    int failed = dscat_refresh(&rep, cfg, &opts, &err);
+    int failed = dscat_catalog_refresh(&rep, cat, &opts, &err);
     if (l.shown) /* end the live line: what follows starts on a line of its own */
         fprintf(stderr, "\r\033[Krefresh: %zu databases scanned in %.1f s\n", l.databases,
                 now_s() - l.started);
@@ -173,7 +173,7 @@ int cmd_refresh(int argc, char **argv)
         if (!rep->written)
             rc = EXIT_FAIL;
     }
-    dscat_refresh_report_free(rep);
+    dscat_catalog_refresh_free(rep);
     dscat_catalog_close(cat);
 done:
     dscat_free(targets);

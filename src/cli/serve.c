@@ -43,6 +43,8 @@ int cmd_serve(int argc, char **argv)
     dscat_error err = {0};
     dscat_http_options o = {.listen = listen, .ready = ready};
     int rc = dscat_http_serve(cat, &o, &err);
+    if (rc == DSCAT_HTTP_REQUESTS_LEFT)
+        return EXIT_OK; /* requests still use cat: it is left to the process's exit */
     if (rc)
         cli_error("%s", err.message);
     dscat_catalog_close(cat);

@@ -74,7 +74,7 @@ int cmd_snapshot(int argc, char **argv)
     }
     dscat_error err = {0};
     char *root = NULL;
-    if (dscat_project_find(&root, project, &err)) {
+    if (dscat_catalog_project_find(&root, project, &err)) {
         cli_error("%s", err.message);
         return EXIT_FAIL;
     }
@@ -165,7 +165,7 @@ static int run_demo(const char *dir, const char *home)
         return EXIT_FAIL;
     }
     dscat_error err = {0};
-    if (dscat_demo_create(db, &err) || dscat_catalog_dir_prepare(catalog, &err)) {
+    if (dscat_catalog_demo_create(db, catalog, &err)) {
         cli_error("%s", err.message);
         return EXIT_FAIL;
     }
@@ -180,8 +180,7 @@ static int run_demo(const char *dir, const char *home)
     dscat_catalog *cat = NULL;
     dscat_refresh_report *rep = NULL;
     if (dscat_catalog_open(&cat, catalog, 0, &err) ||
-        dscat_refresh(&rep, dscat_catalog_config(cat), &(dscat_refresh_options){.project = NULL},
-                      &err)) {
+        dscat_catalog_refresh(&rep, cat, &(dscat_refresh_options){.project = NULL}, &err)) {
         cli_error("%s", err.message);
         dscat_catalog_close(cat);
         return EXIT_FAIL;
@@ -202,7 +201,7 @@ static int run_demo(const char *dir, const char *home)
         else
             rc = EXIT_FAIL;
     }
-    dscat_refresh_report_free(rep);
+    dscat_catalog_refresh_free(rep);
     dscat_catalog_close(cat);
     return rc;
 }

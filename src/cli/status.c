@@ -42,7 +42,7 @@ static int exit_for(dscat_catalog_state s)
 
 static void print_status_human(const dscat_status *s)
 {
-    printf("Catalog status: %s\n", dscat_catalog_state_name(s->state, false));
+    printf("Catalog status: %s\n", dscat_catalog_state_text(s->state, false));
     if (s->state == DSCAT_STATE_NOT_BUILT) {
         printf("Run 'dscat refresh' to build the catalog.\n");
     } else {
@@ -95,7 +95,7 @@ int cmd_status(int argc, char **argv)
     else
         print_status_human(s);
     rc = exit_for(s->state);
-    dscat_status_free(s);
+    dscat_catalog_status_free(s);
     dscat_catalog_close(cat);
     return rc;
 }

@@ -115,8 +115,7 @@ int dscat_schema_refresh(dscat_schema_refresh_result *out, const dscat_config *c
     int rc = 0;
     if (connection_id) {
         only = dscat_config_target(cfg, connection_id);
-        if (only == NULL &&
-            dscat_connection_resolve(cfg, NULL, connection_id, &only, &database, err))
+        if (only == NULL && dscat_connection_resolve(cfg, connection_id, &only, &database, err))
             return dscat_error_set(err, DSCAT_ENOTFOUND, "connection '%s' not found",
                                    connection_id);
     }

@@ -248,7 +248,7 @@ int dscat_cache_refresh_progress(dscat_cache_report **out, const dscat_config *c
     rep->connection_id = dscat_strdup(connection_id);
     if ((rc = check_root(cfg, err)) ||
         (rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err)) ||
-        (rc = dscat_connection_resolve(cfg, st, connection_id, &t, &database, err)))
+        (rc = dscat_connection_resolve(cfg, connection_id, &t, &database, err)))
         goto done;
     if (table) {
         cache_column *cols = NULL;

@@ -243,7 +243,7 @@ int dscat_cache_purge(const dscat_config *cfg, const char *connection_id, const 
     dscat_cache__iso_after(cfg->settings.deletion_grace_seconds, when, sizeof(when));
     int rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err);
     if (rc == 0)
-        rc = dscat_connection_resolve(cfg, st, connection_id, &t, &database, err);
+        rc = dscat_connection_resolve(cfg, connection_id, &t, &database, err);
     if (rc == 0)
         rc = dscat_store__begin(st, err);
     /* Without a table, the whole connection (a schema alone selects nothing more). */

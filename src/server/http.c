@@ -285,7 +285,7 @@ static enum MHD_Result route_status(request *r)
     if (dscat_catalog_status(&st, r->srv->cat, false, &err))
         return send_error(r, 500, err.message);
     enum MHD_Result ok = send_json(r, 200, dscat_render_status(st));
-    dscat_status_free(st);
+    dscat_catalog_status_free(st);
     return ok;
 }
 
@@ -293,7 +293,7 @@ static enum MHD_Result route_connections(request *r, const char *id)
 {
     dscat_connection_list l;
     dscat_error err = {0};
-    if (dscat_connections_list(&l, r->srv->cfg, id, &err))
+    if (dscat_catalog_connections(&l, r->srv->cat, id, &err))
         return send_error(r, status_for(err.code), err.message);
     enum MHD_Result ok;
     if (id && l.count == 0) {
@@ -303,7 +303,7 @@ static enum MHD_Result route_connections(request *r, const char *id)
         dscat_cache_listing cl;
         if (dscat_catalog_cache_list(&cl, r->srv->cat, id, &err) == 0) {
             json_object_set_new(o, "cached", dscat_render_cached_tables(&cl));
-            dscat_cache_listing_free(&cl);
+            dscat_catalog_cache_list_free(&cl);
         }
         ok = send_json(r, 200, o);
     } else {
@@ -312,7 +312,7 @@ static enum MHD_Result route_connections(request *r, const char *id)
             json_array_append_new(a, dscat_render_connection(&l.items[i]));
         ok = send_json(r, 200, json_pack("{s:o}", "connections", a));
     }
-    dscat_connection_list_free(&l);
+    dscat_catalog_connections_free(&l);
     return ok;
 }
 
@@ -324,7 +324,7 @@ static enum MHD_Result route_information_schema(request *r)
         return send_error(r, 400, "connection_id: bad percent-encoding");
     char *out = NULL;
     dscat_error err = {0};
-    int rc = dscat_information_schema(&out, r->srv->cfg, id, &err);
+    int rc = dscat_catalog_information_schema(&out, r->srv->cat, id, &err);
     enum MHD_Result ok =
         rc ? send_error(r, status_for(rc), err.message) : send_text(r, 200, out, NULL);
     dscat_free(id);
@@ -396,7 +396,7 @@ static enum MHD_Result route_table(request *r, const char *conn, const char *sch
     const dscat_target_config *t = NULL;
     char *database = NULL;
     dscat_error err = {0};
-    if (dscat_connection_resolve(r->srv->cfg, NULL, conn, &t, &database, &err))
+    if (dscat_catalog_resolve(&t, &database, r->srv->cat, conn, &err))
         return send_text(r, 404, error_text(404, "connection '%s' not found", conn), NULL);
     const char *parts[] = {database, schema, table};
     char *q = dscat_join_qualified(parts, 3);
@@ -418,8 +418,7 @@ static enum MHD_Result route_table(request *r, const char *conn, const char *sch
         json_object_set_new(j, "connection_id", json_string(conn));
         ok = send_json(r, 200, j);
     }
-    dscat_name_candidates_free(&cands);
-    dscat_table_detail_free(d);
+    dscat_catalog_table_free(d, &cands);
     dscat_buf_free(&name);
     dscat_free(q);
     dscat_free(database);
@@ -453,7 +452,6 @@ typedef struct refresh_req {
 
 static int job_refresh(request *r)
 {
-    const dscat_config *cfg = r->srv->cfg;
     json_t *in = r->input;
     refresh_req q = {0};
     const char *key;
@@ -489,10 +487,10 @@ static int job_refresh(request *r)
     if (q.data && !q.connection_id)
         return finish_error(r, 400, "data refresh requires connection_id");
     dscat_error err = {0};
-    if (q.connection_id && dscat_config_target(cfg, q.connection_id) == NULL) {
+    if (q.connection_id && dscat_catalog_target(r->srv->cat, q.connection_id) == NULL) {
         const dscat_target_config *t = NULL;
         char *db = NULL;
-        if (dscat_connection_resolve(cfg, NULL, q.connection_id, &t, &db, &err))
+        if (dscat_catalog_resolve(&t, &db, r->srv->cat, q.connection_id, &err))
             return finish(r, 404, error_text(404, "connection '%s' not found", q.connection_id));
         dscat_free(db);
     }
@@ -504,7 +502,7 @@ static int job_refresh(request *r)
         return finish_error(r, 400, "schema refresh cannot target specific tables");
     if (!q.data) { /* rows 6 and 7 */
         dscat_schema_refresh_result res;
-        int rc = dscat_schema_refresh(&res, cfg, q.connection_id, &err);
+        int rc = dscat_catalog_schema_refresh(&res, r->srv->cat, q.connection_id, &err);
         if (rc)
             return finish_error(r, status_for(rc), err.message);
         json_t *o = json_pack("{s:i, s:i, s:i, s:i, s:i}", "connections_refreshed",
@@ -519,15 +517,16 @@ static int job_refresh(request *r)
                                                         res.error_ids[i], "error", res.errors[i]));
             json_object_set_new(o, "errors", errors);
         }
-        dscat_schema_refresh_result_free(&res);
+        dscat_catalog_schema_refresh_free(&res);
         return finish(r, 200, json_text(o));
     }
     /* rows 11 and 12 */
     dscat_cache_report *rep = NULL;
-    int rc = dscat_cache_refresh(&rep, cfg, q.connection_id, q.schema_name, q.table_name,
-                                 q.table_name ? false : q.include_uncached, &err);
+    int rc =
+        dscat_catalog_data_refresh(&rep, r->srv->cat, q.connection_id, q.schema_name, q.table_name,
+                                   q.table_name ? false : q.include_uncached, NULL, NULL, &err);
     if (rc) {
-        dscat_cache_report_free(rep);
+        dscat_catalog_data_refresh_free(rep);
         return finish_error(r, status_for(rc), err.message);
     }
     json_t *o;
@@ -535,7 +534,7 @@ static int job_refresh(request *r)
         const dscat_table_sync *t = &rep->tables[0];
         if (t->rc) {
             int done = finish_error(r, status_for(t->rc), t->error.message);
-            dscat_cache_report_free(rep);
+            dscat_catalog_data_refresh_free(rep);
             return done;
         }
         o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "connection_id", q.connection_id, "schema_name",
@@ -556,7 +555,7 @@ static int job_refresh(request *r)
     }
     if (rep->warnings.count)
         json_object_set_new(o, "warnings", dscat_render_warnings(&rep->warnings));
-    dscat_cache_report_free(rep);
+    dscat_catalog_data_refresh_free(rep);
     return finish(r, 200, json_text(o));
 }
 
@@ -592,7 +591,7 @@ static int job_query(request *r)
                      err.message);
     else
         finish(r, 200, json_text(dscat_render_query(&res)));
-    dscat_query_result_free(&res);
+    dscat_catalog_query_free(&res);
     return 0;
 }
 
@@ -603,7 +602,7 @@ static int job_purge(request *r)
     const char *schema = r->nseg == 6 ? r->seg[3] : NULL, *table = r->nseg == 6 ? r->seg[4] : NULL;
     size_t purged = 0;
     dscat_error err = {0};
-    int rc = dscat_cache_purge(r->srv->cfg, id, schema, table, &purged, &err);
+    int rc = dscat_catalog_purge(r->srv->cat, id, schema, table, &purged, &err);
     if (rc)
         return finish_error(r, status_for(rc), err.message);
     if (table && purged == 0)
@@ -1080,13 +1079,13 @@ static void maintain_once(server *s)
 {
     dscat_warnings w = {0};
     dscat_error err = {0};
-    if (dscat_cache_maintain(s->cfg, &w, &err) && err.code != DSCAT_ENOTFOUND) {
+    if (dscat_catalog_maintain(s->cat, &w, &err) && err.code != DSCAT_ENOTFOUND) {
         dscat_warning one = {NULL, NULL, err.message};
         dscat_warnings e = {&one, 1};
         log_warnings(&e);
     }
     log_warnings(&w);
-    dscat_warnings_free(&w);
+    dscat_catalog_warnings_free(&w);
 }
 
 static void *deletion_worker(void *arg)
@@ -1182,6 +1181,8 @@ static void describe(int fd, char *out, size_t size, server *s)
 int dscat_http_serve(dscat_catalog *cat, const dscat_http_options *opts, dscat_error *err)
 {
     const dscat_config *cfg = dscat_catalog_config(cat);
+    /* HTTP clients build the catalog with POST /refresh, not with the CLI */
+    dscat_catalog_set_advice(cat, "run a schema refresh first");
     struct sockaddr_storage addr;
     socklen_t addrlen = 0;
     const char *listen = opts && opts->listen ? opts->listen : "127.0.0.1:8080";
@@ -1258,5 +1259,5 @@ int dscat_http_serve(dscat_catalog *cat, const dscat_http_options *opts, dscat_e
                 SHUTDOWN_WAIT_S);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return 0;
+    return left == 0 ? 0 : DSCAT_HTTP_REQUESTS_LEFT;
 }

@@ -54,8 +54,9 @@ static bool has_structured(const char *version)
 /* One connection's state: the negotiated version (NULL before initialize) and the catalog. */
 typedef struct session {
     const char *version;
-    dscat_catalog *cat; /* opened at the first tool call that needs it */
-    char config[96];    /* what targets.toml was when cat was opened */
+    dscat_catalog *cat;   /* opened at the first tool call that needs the configuration */
+    char config[96];      /* what targets.toml was when cat was opened */
+    dscat_catalog *store; /* without configuration: the store questions (search, tables, joins) */
 } session;
 
 /*
@@ -284,10 +285,14 @@ static void config_stamp(const char *dir, char *out, size_t size)
              (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec, (long long)sb.st_size);
 }
 
+/* MCP clients run the CLI to build the catalog. */
+#define MCP_ADVICE "run 'dscat refresh'"
+
 /*
- * The session's catalog, opened at the first call that needs it, and again after a failure or
- * when targets.toml changed, so that every call reads the configuration as it is now (as when
- * each call loaded it); on failure returns a tool error text in *fail.
+ * The session's catalog with its configuration (for the status), opened at the first call that
+ * needs it, and again after a failure or when targets.toml changed, so that every call reads the
+ * configuration as it is now (as when each call loaded it); on failure returns a tool error text
+ * in *fail.
  */
 static dscat_catalog *session_catalog(session *ss, char *fail, size_t size)
 {
@@ -303,15 +308,34 @@ static dscat_catalog *session_catalog(session *ss, char *fail, size_t size)
     if (ss->cat == NULL) {
         /* the stamp first: a change made while the handle opens is seen at the next call */
         char *dir = NULL;
-        if (dscat_catalog_dir(&dir, &err) == 0) {
+        if (dscat_catalog_default_dir(&dir, &err) == 0) {
             config_stamp(dir, ss->config, sizeof(ss->config));
-            dscat_catalog_open(&ss->cat, dir, 0, &err);
+            if (dscat_catalog_open(&ss->cat, dir, 0, &err) == 0)
+                dscat_catalog_set_advice(ss->cat, MCP_ADVICE);
         }
         if (ss->cat == NULL)
             snprintf(fail, size, "%s", err.message);
         dscat_free(dir);
     }
     return ss->cat;
+}
+
+/*
+ * The session's catalog for the questions answered from the store alone (search, table details,
+ * join paths): opened without the configuration, so that they work while targets.toml is
+ * missing or broken, as long as the catalog is built. Kept for the session (its search index
+ * with it); on failure returns a tool error text in *fail.
+ */
+static dscat_catalog *store_catalog(session *ss, char *fail, size_t size)
+{
+    dscat_error err = {0};
+    if (ss->store == NULL) {
+        if (dscat_catalog_open(&ss->store, NULL, DSCAT_CATALOG_NO_CONFIG, &err) == 0)
+            dscat_catalog_set_advice(ss->store, MCP_ADVICE);
+        else
+            snprintf(fail, size, "%s", err.message);
+    }
+    return ss->store;
 }
 
 /*
@@ -363,7 +387,7 @@ static json_t *do_search(session *ss, json_t *args, arg_error *ae, char *fail, s
     dscat_hits *h = NULL;
     json_t *result = NULL;
     dscat_error err = {0};
-    dscat_catalog *cat = session_catalog(ss, fail, size);
+    dscat_catalog *cat = store_catalog(ss, fail, size);
     dscat_search_options o = {.keywords = kws, .nkeywords = n, .top = (size_t)ntop};
     if (cat && dscat_catalog_search(&h, cat, &o, &err))
         snprintf(fail, size, "%s", err.message);
@@ -387,7 +411,7 @@ static json_t *do_table(session *ss, json_t *args, arg_error *ae, char *fail, si
     dscat_name_candidates cands = {0};
     json_t *result = NULL;
     dscat_error err = {0};
-    dscat_catalog *cat = session_catalog(ss, fail, size);
+    dscat_catalog *cat = store_catalog(ss, fail, size);
     if (cat == NULL)
         return NULL;
     if (dscat_catalog_ready(cat, &err)) { /* not built yet: that, not "Table ... not found" */
@@ -412,8 +436,7 @@ static json_t *do_table(session *ss, json_t *args, arg_error *ae, char *fail, si
         result = dscat_render_table_rows(d);
     }
     dscat_free(name);
-    dscat_name_candidates_free(&cands);
-    dscat_table_detail_free(d);
+    dscat_catalog_table_free(d, &cands);
     return result;
 }
 
@@ -425,7 +448,7 @@ static json_t *do_joins(session *ss, json_t *args, arg_error *ae, char *fail, si
     json_t *result = NULL;
     dscat_join_paths j = {0};
     dscat_error err = {0};
-    dscat_catalog *cat = session_catalog(ss, fail, size);
+    dscat_catalog *cat = store_catalog(ss, fail, size);
     if (cat == NULL)
         return NULL;
     if (dscat_catalog_joins(&j, cat, table, &err)) {
@@ -434,7 +457,7 @@ static json_t *do_joins(session *ss, json_t *args, arg_error *ae, char *fail, si
     }
     result = dscat_render_joins(&j);
 done:
-    dscat_join_paths_free(&j);
+    dscat_catalog_joins_free(&j);
     return result;
 }
 
@@ -451,7 +474,7 @@ static json_t *do_status(session *ss, char *fail, size_t size)
     } else {
         result = dscat_render_status_summary(s);
     }
-    dscat_status_free(s);
+    dscat_catalog_status_free(s);
     return result;
 }
 
@@ -472,7 +495,7 @@ static json_t *do_get_annotations(json_t *args, arg_error *ae, char *fail, size_
     }
     result = dscat_render_annotation_list(&l, target);
 done:
-    dscat_annotation_list_free(&l);
+    dscat_catalog_annotations_free(&l);
     dscat_catalog_close(cat);
     return result;
 }
@@ -495,7 +518,7 @@ static json_t *do_add_annotation(json_t *args, arg_error *ae, char *fail, size_t
         snprintf(fail, size, "%s", err.message);
     else
         result = json_pack("{s:o, s:s}", "annotation", dscat_render_annotation(&a), "file", file);
-    dscat_annotation_clear(&a);
+    dscat_catalog_annotation_clear(&a);
     dscat_free(file);
     dscat_catalog_close(cat);
     return result;
@@ -1022,5 +1045,6 @@ int dscat_mcp_serve(FILE *in, FILE *out)
     json_decref(b.pending);
     json_decref(b.cancelled);
     dscat_catalog_close(ss.cat);
+    dscat_catalog_close(ss.store);
     return 0;
 }

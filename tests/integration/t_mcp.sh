@@ -165,3 +165,30 @@ r=$(wrpc '{"jsonrpc":"2.0","id":53,"method":"ping"}')
 check "a cancellation after the answer is ignored (the next line answers the ping)" test "$(jq -r .id <<<"$r")" = 53
 exec {WIDE[1]}>&-
 wait "$wide_pid" 2>/dev/null
+
+# The store questions need no configuration: with targets.toml missing, then broken, a built
+# catalog is still searched, its tables shown and their join paths found; the status, which
+# reads the configuration, is a tool error. A catalog not built yet names the MCP advice.
+noconf() {
+    printf '%s\n' "$init" \
+        '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search_catalog","arguments":{"keywords":["order"],"top_n":3}}}' \
+        '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_table_details","arguments":{"database":"shop","schema":"main","table_name":"Order"}}}' \
+        '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"find_join_paths","arguments":{"table_name":"Order"}}}' \
+        '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"get_catalog_status","arguments":{}}}' |
+        DSCAT_HOME=$1 "$DSCAT" mcp 2>/dev/null
+}
+mv "$home/targets.toml" "$home/targets.toml.kept"
+out=$(noconf "$home")
+assert_eq "no targets.toml: search, table details and join paths answer; the status is a tool error" \
+    "1 3,2 Order,3 OrderItem,4 true" \
+    "$(jq -r 'select(.id != "i") | if .id == 1 then "1 \(.result.structuredContent.count)" elif .id == 2 then "2 \(.result.structuredContent.columns[0].table_name)" elif .id == 3 then "3 \(.result.structuredContent.inbound[0].table_name)" else "4 \(.result.isError)" end' <<<"$out" | paste -sd ,)"
+printf '[targets.shop\ntype = ' >"$home/targets.toml"
+out=$(noconf "$home")
+assert_eq "a broken targets.toml: search, table details and join paths still answer" "3 Order OrderItem" \
+    "$(jq -s -r '"\(.[1].result.structuredContent.count) \(.[2].result.structuredContent.columns[0].table_name) \(.[3].result.structuredContent.inbound[0].table_name)"' <<<"$out")"
+mv "$home/targets.toml.kept" "$home/targets.toml"
+empty=$(new_home)
+out=$(noconf "$empty")
+assert_eq "a catalog not built yet: search is a tool error with the MCP advice" \
+    "true the catalog is not built yet: run 'dscat refresh'" \
+    "$(jq -s -r '.[1].result | "\(.isError) \(.content[0].text)"' <<<"$out")"

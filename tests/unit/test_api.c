@@ -83,6 +83,22 @@ static void test_not_built(void **state)
     dscat_catalog_close(cat);
 }
 
+/* Each front end gives its own advice after the one library message. */
+static void test_not_built_advice(void **state)
+{
+    fixture *f = *state;
+    dscat_catalog *cat = NULL;
+    dscat_error err = {0};
+    assert_int_equal(dscat_catalog_open(&cat, f->dir, DSCAT_CATALOG_NO_CONFIG, &err), 0);
+    dscat_catalog_set_advice(cat, "run a schema refresh first");
+    assert_int_equal(dscat_catalog_ready(cat, &err), DSCAT_ENOTFOUND);
+    assert_string_equal(err.message, "the catalog is not built yet: run a schema refresh first");
+    dscat_catalog_set_advice(cat, NULL);
+    assert_int_equal(dscat_catalog_ready(cat, &err), DSCAT_ENOTFOUND);
+    assert_string_equal(err.message, "the catalog is not built yet: run 'dscat refresh' first");
+    dscat_catalog_close(cat);
+}
+
 /* The hits of `customer`, at least one. */
 static dscat_hits *search(dscat_catalog *cat)
 {
@@ -151,6 +167,33 @@ static void test_search_annotations_reload(void **state)
     free(table);
 }
 
+/* A built catalog answers its store questions without a configuration (targets.toml broken). */
+static void test_store_questions_without_config(void **state)
+{
+    fixture *f = *state;
+    dscat_catalog *cat = NULL;
+    dscat_error err = {0};
+    assert_int_equal(dscat_catalog_open(&cat, f->dir, 0, &err), 0);
+    refresh(cat);
+    dscat_catalog_close(cat);
+    char toml[128];
+    snprintf(toml, sizeof(toml), "%s/targets.toml", f->dir);
+    FILE *t = fopen(toml, "w");
+    assert_non_null(t);
+    fputs("[targets.demo\n", t);
+    fclose(t);
+    assert_int_not_equal(dscat_catalog_open(&cat, f->dir, 0, &err), 0);
+    assert_int_equal(dscat_catalog_open(&cat, f->dir, DSCAT_CATALOG_NO_CONFIG, &err), 0);
+    assert_null(dscat_catalog_config(cat));
+    assert_int_equal(dscat_catalog_ready(cat, &err), 0);
+    dscat_hits *h = search(cat);
+    dscat_join_paths j = {0};
+    assert_int_equal(dscat_catalog_joins(&j, cat, h->items[0].table_name, &err), 0);
+    dscat_catalog_joins_free(&j);
+    dscat_hits_free(h);
+    dscat_catalog_close(cat);
+}
+
 static void test_questions(void **state)
 {
     fixture *f = *state;
@@ -205,7 +248,9 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_not_built, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_built_advice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_annotations_reload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_questions_without_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_questions, setup, teardown),
         cmocka_unit_test(test_text_helpers),
     };
