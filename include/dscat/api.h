@@ -244,6 +244,8 @@ int dscat_catalog_example_targets(char **out, dscat_error *err);
 /* Creates the demo shop database (SQLite) at db_path and prepares the catalog directory
  * catalog_dir (mode 0700, .gitignore). */
 int dscat_catalog_demo_create(const char *db_path, const char *catalog_dir, dscat_error *err);
+/* The `type` of the demo database's target in targets.toml. Static string. */
+const char *dscat_catalog_demo_source_type(void);
 /* The project root (dscat_project_find: SPEC §6.3). Caller frees *out with dscat_string_free(). */
 int dscat_catalog_project_find(char **out, const char *explicit_root, dscat_error *err);
 

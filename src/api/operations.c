@@ -191,6 +191,11 @@ int dscat_catalog_demo_create(const char *db_path, const char *catalog_dir, dsca
     return rc ? rc : dscat_catalog_dir_prepare(catalog_dir, err);
 }
 
+const char *dscat_catalog_demo_source_type(void)
+{
+    return dscat_demo_source_type();
+}
+
 int dscat_catalog_project_find(char **out, const char *explicit_root, dscat_error *err)
 {
     return dscat_project_find(out, explicit_root, err);

@@ -172,7 +172,7 @@ static int run_demo(const char *dir, const char *home)
     /* The path is written as a TOML literal string; mkdtemp names hold no quote. */
     snprintf(text, sizeof(text),
              "%s[targets.demo]\nname = \"Demo shop\"\ntype = \"%s\"\npath = '%s'\n", demo_mark,
-             dscat_demo_source_type(), db);
+             dscat_catalog_demo_source_type(), db);
     if (write_text(targets, text) != 0) {
         cli_error("cannot write %s: %s", targets, strerror(errno));
         return EXIT_FAIL;
