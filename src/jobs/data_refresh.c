@@ -21,7 +21,9 @@
 static void sync_warn(dscat_table_sync *r, const char *message)
 {
     dscat_buf b = DSCAT_BUF_INIT;
-    dscat_buf_printf(&b, "%s%s%s", r->warning ? r->warning : "", r->warning ? "; " : "", message);
+    if (dscat_buf_printf(&b, "%s%s%s", r->warning ? r->warning : "", r->warning ? "; " : "",
+                         message))
+        return; /* out of memory: the warnings so far stay */
     dscat_free(r->warning);
     r->warning = dscat_buf_detach(&b);
 }
@@ -305,10 +307,10 @@ int dscat_cache_refresh_progress(dscat_cache_report **out, const dscat_config *c
         const dscat_fallbacks *fb = &rep->tables[i].fallbacks;
         for (size_t k = 0; rep->tables[i].rc == 0 && k < fb->count; k++) {
             dscat_buf m = DSCAT_BUF_INIT;
-            dscat_buf_printf(&m, "column %s is stored as %s: %s", fb->items[k].column,
-                             fb->items[k].storage, fb->items[k].reason);
-            dscat_cache__table_warn(&rep->warnings, rep->tables[i].schema, rep->tables[i].table,
-                                    dscat_buf_cstr(&m));
+            if (dscat_buf_printf(&m, "column %s is stored as %s: %s", fb->items[k].column,
+                                 fb->items[k].storage, fb->items[k].reason) == 0)
+                dscat_cache__table_warn(&rep->warnings, rep->tables[i].schema, rep->tables[i].table,
+                                        dscat_buf_cstr(&m));
             dscat_buf_free(&m);
         }
     }
