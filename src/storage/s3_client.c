@@ -427,10 +427,9 @@ static int file_size(FILE *f, int64_t *size)
     return 0;
 }
 
-/* The text between <tag> and </tag> after *from, XML entities decoded; advances *from. */
 /*
- * The text of the next <tag> of *from, entities decoded (caller frees); NULL when there is none,
- * or when memory runs out: then *nomem is set.
+ * The text between <tag> and </tag> after *from, XML entities decoded (caller frees); advances
+ * *from. NULL when there is none, or when memory runs out: then *nomem is set.
  */
 static char *xml_take(const char **from, const char *tag, bool *nomem)
 {
