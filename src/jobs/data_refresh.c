@@ -101,7 +101,10 @@ static void refresh_table(dscat_cache_job *job)
     char version[64];
     dscat_cache__make_version(version, sizeof(version));
     dscat_free(r->version);
-    r->version = dscat_strdup(version);
+    if ((r->version = dscat_strdup(version)) == NULL) {
+        r->rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
     if (dscat_buf_printf(&vkey, "%s/%s", tkey, version) ||
         dscat_buf_printf(&dkey, "%s/%s", dscat_buf_cstr(&vkey), DSCAT_CACHE_DATA) ||
         (vpath = dscat_storage_path(sto, dscat_buf_cstr(&vkey))) == NULL) {
@@ -256,6 +259,7 @@ int dscat_cache_refresh_progress(dscat_cache_report **out, const dscat_config *c
         cache_column *cols = NULL;
         size_t n = 0;
         if ((rc = dscat_cache__catalog_columns(st, t, database, schema, table, &cols, &n, err))) {
+            dscat_cache__free_columns(cols, n);
             if (rc == DSCAT_ENOTFOUND)
                 dscat_error_set(err, rc, "table '%s.%s' not found", schema, table);
             goto done;
@@ -269,6 +273,10 @@ int dscat_cache_refresh_progress(dscat_cache_report **out, const dscat_config *c
         rep->tables[0].schema = dscat_strdup(schema);
         rep->tables[0].table = dscat_strdup(table);
         rep->count = 1;
+        if (rep->tables[0].schema == NULL || rep->tables[0].table == NULL) {
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            goto done;
+        }
     } else if ((rc = connection_tables(st, t, database, connection_id, include_uncached, rep,
                                        err))) {
         goto done;

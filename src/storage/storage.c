@@ -132,8 +132,10 @@ void dscat_storage_sweep_staging(dscat_storage *s, int64_t older_than_us,
 int dscat_storage__mkdirs(const char *path)
 {
     char *copy = dscat_strdup(path);
-    if (copy == NULL)
+    if (copy == NULL) {
+        errno = ENOMEM; /* the callers' messages name the cause, never a stale errno */
         return -1;
+    }
     for (char *p = copy + 1; *p; p++)
         if (*p == '/') {
             *p = '\0';
