@@ -109,7 +109,10 @@ void dscat_cache__warn(dscat_warnings *w, const char *fmt, ...)
     va_start(ap, fmt);
     dscat_buf_vprintf(&b, fmt, ap);
     va_end(ap);
-    g[w->count++] = (dscat_warning){NULL, NULL, dscat_buf_detach(&b)};
+    char *message = dscat_buf_detach(&b);
+    if (message == NULL)
+        return; /* out of memory: a warning is dropped, as when the array cannot grow */
+    g[w->count++] = (dscat_warning){NULL, NULL, message};
 }
 
 void dscat_cache__table_warn(dscat_warnings *w, const char *schema, const char *table,

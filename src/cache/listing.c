@@ -32,16 +32,25 @@ int dscat_cache_list(dscat_cache_listing *out, const dscat_config *cfg, const ch
             dscat_stmt__bind_text(s, 1, connection_id);
         while (dscat_stmt__step(s) == DSCAT_STMT_ROW) {
             dscat_cached_table *g = dscat_realloc(out->tables, (out->count + 1) * sizeof(*g));
-            if (g == NULL)
+            if (g == NULL) {
+                rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
                 break;
+            }
             out->tables = g;
             g[out->count++] = (dscat_cached_table){
                 col_dup(s, 0),           col_dup(s, 1),           col_dup(s, 2),
                 col_dup(s, 3),           col_dup(s, 4),           dscat_stmt__int64(s, 5),
                 dscat_stmt__int64(s, 6), dscat_stmt__int64(s, 7), {NULL, 0}};
             dscat_cache__fallbacks_parse(&g[out->count - 1].fallbacks, dscat_stmt__text(s, 8));
+            const dscat_cached_table *t = &g[out->count - 1];
+            if (!t->connection_id || !t->schema || !t->table || !t->version || !t->path) {
+                rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory"); /* never a half row */
+                break;
+            }
         }
         dscat_stmt__finalize(s);
+    }
+    if (rc == 0) {
         rc = dscat_stmt__prepare(&s, st,
                                  "SELECT path, delete_after, retry_count FROM pending_deletions "
                                  "ORDER BY delete_after, path",
@@ -50,15 +59,23 @@ int dscat_cache_list(dscat_cache_listing *out, const dscat_config *cfg, const ch
     if (rc == 0) {
         while (dscat_stmt__step(s) == DSCAT_STMT_ROW) {
             dscat_pending *g = dscat_realloc(out->pending, (out->npending + 1) * sizeof(*g));
-            if (g == NULL)
+            if (g == NULL) {
+                rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
                 break;
+            }
             out->pending = g;
             g[out->npending++] =
                 (dscat_pending){col_dup(s, 0), col_dup(s, 1), dscat_stmt__int(s, 2)};
+            if (g[out->npending - 1].path == NULL || g[out->npending - 1].delete_after == NULL) {
+                rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+                break;
+            }
         }
         dscat_stmt__finalize(s);
     }
     dscat_store_close(st);
+    if (rc)
+        dscat_cache_listing_free(out);
     return rc;
 }
 

@@ -52,7 +52,9 @@ static bool mentions(const char *sql, const char *table)
         return true;
     dscat_buf quoted = DSCAT_BUF_INIT;
     dscat_cache_quote_ident(&quoted, table); /* "q""uote" for q"uote */
-    bool found = quoted.len > 2 && memmem(sql, strlen(sql), quoted.ptr + 1, quoted.len - 2);
+    /* out of memory: taken as named, so that the query fails on memory, not on a missing table */
+    bool found = dscat_buf_error(&quoted) != 0 ||
+                 (quoted.len > 2 && memmem(sql, strlen(sql), quoted.ptr + 1, quoted.len - 2));
     dscat_buf_free(&quoted);
     return found;
 }
@@ -543,6 +545,8 @@ done:
         dscat_free(((char **)(void *)cells.ptr)[i]);
     if (ncells > out->nrows * out->ncolumns)
         ncells = out->nrows * out->ncolumns;
+    else if (ncells < out->nrows * out->ncolumns)
+        out->nrows = 0; /* the cells buffer failed (rc says so): its rows are gone */
     out->cells = dscat_calloc(ncells + 1, sizeof(char *));
     if (out->cells == NULL) {
         for (size_t i = 0; i < ncells; i++)

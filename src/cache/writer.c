@@ -447,7 +447,10 @@ int dscat_cache__catalog_columns(dscat_store *st, const dscat_target_config *t,
         *out = g;
         cache_column *c = &g[(*n)++];
         memset(c, 0, sizeof(*c));
-        c->name = dscat_strdup(dscat_stmt__text(s, 0));
+        if ((c->name = dscat_strdup(dscat_stmt__text(s, 0))) == NULL) {
+            dscat_stmt__finalize(s);
+            return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        }
         dscat_cache_map_type(c, t->driver, dscat_stmt__text(s, 1), dscat_stmt__text(s, 2),
                              dscat_stmt__is_null(s, 3) ? -1 : dscat_stmt__int(s, 3),
                              dscat_stmt__is_null(s, 4) ? -1 : dscat_stmt__int(s, 4));

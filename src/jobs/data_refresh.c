@@ -21,7 +21,9 @@
 static void sync_warn(dscat_table_sync *r, const char *message)
 {
     dscat_buf b = DSCAT_BUF_INIT;
-    dscat_buf_printf(&b, "%s%s%s", r->warning ? r->warning : "", r->warning ? "; " : "", message);
+    if (dscat_buf_printf(&b, "%s%s%s", r->warning ? r->warning : "", r->warning ? "; " : "",
+                         message))
+        return; /* out of memory: the warnings so far stay */
     dscat_free(r->warning);
     r->warning = dscat_buf_detach(&b);
 }
@@ -99,7 +101,10 @@ static void refresh_table(dscat_cache_job *job)
     char version[64];
     dscat_cache__make_version(version, sizeof(version));
     dscat_free(r->version);
-    r->version = dscat_strdup(version);
+    if ((r->version = dscat_strdup(version)) == NULL) {
+        r->rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
     if (dscat_buf_printf(&vkey, "%s/%s", tkey, version) ||
         dscat_buf_printf(&dkey, "%s/%s", dscat_buf_cstr(&vkey), DSCAT_CACHE_DATA) ||
         (vpath = dscat_storage_path(sto, dscat_buf_cstr(&vkey))) == NULL) {
@@ -254,6 +259,7 @@ int dscat_cache_refresh_progress(dscat_cache_report **out, const dscat_config *c
         cache_column *cols = NULL;
         size_t n = 0;
         if ((rc = dscat_cache__catalog_columns(st, t, database, schema, table, &cols, &n, err))) {
+            dscat_cache__free_columns(cols, n);
             if (rc == DSCAT_ENOTFOUND)
                 dscat_error_set(err, rc, "table '%s.%s' not found", schema, table);
             goto done;
@@ -267,6 +273,10 @@ int dscat_cache_refresh_progress(dscat_cache_report **out, const dscat_config *c
         rep->tables[0].schema = dscat_strdup(schema);
         rep->tables[0].table = dscat_strdup(table);
         rep->count = 1;
+        if (rep->tables[0].schema == NULL || rep->tables[0].table == NULL) {
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            goto done;
+        }
     } else if ((rc = connection_tables(st, t, database, connection_id, include_uncached, rep,
                                        err))) {
         goto done;
@@ -305,10 +315,10 @@ int dscat_cache_refresh_progress(dscat_cache_report **out, const dscat_config *c
         const dscat_fallbacks *fb = &rep->tables[i].fallbacks;
         for (size_t k = 0; rep->tables[i].rc == 0 && k < fb->count; k++) {
             dscat_buf m = DSCAT_BUF_INIT;
-            dscat_buf_printf(&m, "column %s is stored as %s: %s", fb->items[k].column,
-                             fb->items[k].storage, fb->items[k].reason);
-            dscat_cache__table_warn(&rep->warnings, rep->tables[i].schema, rep->tables[i].table,
-                                    dscat_buf_cstr(&m));
+            if (dscat_buf_printf(&m, "column %s is stored as %s: %s", fb->items[k].column,
+                                 fb->items[k].storage, fb->items[k].reason) == 0)
+                dscat_cache__table_warn(&rep->warnings, rep->tables[i].schema, rep->tables[i].table,
+                                        dscat_buf_cstr(&m));
             dscat_buf_free(&m);
         }
     }

@@ -461,7 +461,10 @@ static int select_targets(run_state *rs, const dscat_config *cfg, const dscat_re
             for (size_t k = 0; k < cfg->ntargets; k++)
                 dscat_buf_printf(&names, "%s%s", k ? ", " : "", cfg->targets[k].key);
             dscat_error_set(err, DSCAT_ECONFIG, "unknown target '%s' (available: %s)",
-                            opts->targets[i], cfg->ntargets ? dscat_buf_cstr(&names) : "none");
+                            opts->targets[i],
+                            cfg->ntargets == 0        ? "none"
+                            : dscat_buf_error(&names) ? "out of memory listing them"
+                                                      : dscat_buf_cstr(&names));
             dscat_buf_free(&names);
             return DSCAT_ECONFIG;
         }

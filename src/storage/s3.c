@@ -319,24 +319,30 @@ static int s3_read_path(dscat_storage *base, const char *key, char **out, dscat_
     char *path = dscat_storage_path(base, key);
     char *name = path ? dscat_storage_encode(path) : NULL;
     dscat_buf b = DSCAT_BUF_INIT;
-    if (dir == NULL || name == NULL || dscat_storage__mkdirs(dir)) {
+    if (dir == NULL || name == NULL || dscat_buf_printf(&b, "%s/%s", dir, name) ||
+        dscat_storage__mkdirs(dir)) {
+        /* a path that could not be built is out of memory, never a read cache problem */
+        int rc = dir == NULL || name == NULL || dscat_buf_error(&b)
+                     ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory")
+                     : dscat_error_set(err, DSCAT_EIO, "cannot prepare the S3 read cache for %s",
+                                       path ? path : key);
         dscat_free(dir);
         dscat_free(name);
-        int rc = dscat_error_set(err, DSCAT_EIO, "cannot prepare the S3 read cache for %s",
-                                 path ? path : key);
         dscat_free(path);
+        dscat_buf_free(&b);
         return rc;
     }
-    dscat_buf_printf(&b, "%s/%s", dir, name);
     int rc = 0;
     if (utime(dscat_buf_cstr(&b), NULL) != 0) { /* not there yet (else: marked as used now) */
         dscat_buf tmp = DSCAT_BUF_INIT;
-        dscat_buf_printf(&tmp, "%s.%ld.tmp", dscat_buf_cstr(&b), (long)getpid());
-        if ((rc = s3_get(base, key, dscat_buf_cstr(&tmp), err)) == 0 &&
-            rename(dscat_buf_cstr(&tmp), dscat_buf_cstr(&b)) != 0)
+        if (dscat_buf_printf(&tmp, "%s.%ld.tmp", dscat_buf_cstr(&b), (long)getpid()))
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        else if ((rc = s3_get(base, key, dscat_buf_cstr(&tmp), err)) == 0 &&
+                 rename(dscat_buf_cstr(&tmp), dscat_buf_cstr(&b)) != 0)
             rc = dscat_error_set(err, DSCAT_EIO, "cannot keep the download of %s: %s", path,
                                  strerror(errno));
-        unlink(dscat_buf_cstr(&tmp));
+        if (dscat_buf_error(&tmp) == 0)
+            unlink(dscat_buf_cstr(&tmp));
         dscat_buf_free(&tmp);
     }
     if (rc == 0)

@@ -300,9 +300,15 @@ static int perform(dscat_s3 *s, const req *q, answer *a, dscat_error *err)
         h = curl_slist_append(h, line);
         if (s->token) {
             dscat_buf t = DSCAT_BUF_INIT;
-            dscat_buf_printf(&t, "x-amz-security-token: %s", s->token);
-            h = curl_slist_append(h, dscat_buf_cstr(&t));
+            if ((rc = dscat_buf_printf(&t, "x-amz-security-token: %s", s->token)) == 0)
+                h = curl_slist_append(h, dscat_buf_cstr(&t));
             dscat_buf_free(&t);
+            if (rc) { /* never a request without the token: it would be refused as a 403 */
+                curl_slist_free_all(h);
+                curl_easy_cleanup(c);
+                rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+                break;
+            }
         }
         h = curl_slist_append(h, "Expect:");
         dscat_buf_reset(&a->body);
@@ -380,6 +386,12 @@ static int perform(dscat_s3 *s, const req *q, answer *a, dscat_error *err)
         nanosleep(&nap, NULL);
     }
     dscat_buf_free(&url);
+    /* An answer's body (a listing, an UploadId) or ETag that did not fit is out of memory, never
+     * an empty answer. */
+    if (rc == 0 && a->status / 100 == 2 &&
+        (dscat_buf_check(&a->body, err, "S3's answer") ||
+         dscat_buf_check(&a->etag, err, "S3's ETag")))
+        return err->code;
     if (rc || a->status / 100 == 2)
         return rc;
     char why[300];
@@ -415,8 +427,11 @@ static int file_size(FILE *f, int64_t *size)
     return 0;
 }
 
-/* The text between <tag> and </tag> after *from, XML entities decoded; advances *from. */
-static char *xml_take(const char **from, const char *tag)
+/*
+ * The text between <tag> and </tag> after *from, XML entities decoded (caller frees); advances
+ * *from. NULL when there is none, or when memory runs out: then *nomem is set.
+ */
+static char *xml_take(const char **from, const char *tag, bool *nomem)
 {
     char open[64], close[64];
     snprintf(open, sizeof(open), "<%s>", tag);
@@ -450,9 +465,11 @@ static char *xml_take(const char **from, const char *tag)
         if (!done)
             dscat_buf_putc(&out, *p++);
     }
-    if (out.len == 0)
-        return dscat_strdup("");
-    return dscat_buf_detach(&out);
+    char *text = dscat_buf_error(&out) ? NULL : out.len ? dscat_buf_detach(&out) : dscat_strdup("");
+    if (text == NULL)
+        *nomem = true;
+    dscat_buf_free(&out);
+    return text;
 }
 
 static int put_part(dscat_s3 *s, const char *key, const char *query, FILE *f, int64_t off,
@@ -489,8 +506,11 @@ int dscat_s3_put_file(dscat_s3 *s, const char *key, const char *path, char *warn
     dscat_buf done = DSCAT_BUF_INIT, query = DSCAT_BUF_INIT;
     if ((rc = perform(s, &create, &a, err)) == 0) {
         const char *p = a.body.ptr ? a.body.ptr : "";
-        upload = xml_take(&p, "UploadId");
-        if (upload == NULL)
+        bool nomem = false;
+        upload = xml_take(&p, "UploadId", &nomem);
+        if (nomem)
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory reading S3's answer");
+        else if (upload == NULL)
             rc = dscat_error_set(err, DSCAT_EIO, "S3 gave no UploadId for %s", key);
     }
     dscat_buf_puts(&done, "<CompleteMultipartUpload>");
@@ -609,6 +629,7 @@ int dscat_s3_list(dscat_s3 *s, const char *prefix, dscat_s3_object **out, size_t
     char *token = NULL;
     int rc = 0;
     answer a = {0};
+    bool nomem = false;
     do {
         dscat_buf query = DSCAT_BUF_INIT;
         if (token) {
@@ -635,12 +656,15 @@ int dscat_s3_list(dscat_s3 *s, const char *prefix, dscat_s3_object **out, size_t
                 break;
             char *chunk = dscat_strndup(c, (size_t)(end - c));
             const char *cp = chunk;
-            char *key = chunk ? xml_take(&cp, "Key") : NULL;
+            char *key = chunk ? xml_take(&cp, "Key", &nomem) : NULL;
             cp = chunk;
-            char *mod = chunk ? xml_take(&cp, "LastModified") : NULL;
+            char *mod = chunk ? xml_take(&cp, "LastModified", &nomem) : NULL;
             cp = chunk;
-            char *sz = chunk ? xml_take(&cp, "Size") : NULL;
+            char *sz = chunk ? xml_take(&cp, "Size", &nomem) : NULL;
             dscat_s3_object *g = key ? dscat_realloc(*out, (*n + 1) * sizeof(*g)) : NULL;
+            /* a key left out for want of memory would be a listing that silently lies */
+            if (chunk == NULL || (key && g == NULL))
+                nomem = true;
             if (g) {
                 *out = g;
                 g[(*n)++] =
@@ -654,10 +678,17 @@ int dscat_s3_list(dscat_s3 *s, const char *prefix, dscat_s3_object **out, size_t
             p = end + 11;
         }
         p = a.body.ptr ? a.body.ptr : "";
-        char *truncated = xml_take(&p, "IsTruncated");
+        char *truncated = xml_take(&p, "IsTruncated", &nomem);
         if (truncated && strcmp(truncated, "true") == 0) {
             p = a.body.ptr;
-            token = xml_take(&p, "NextContinuationToken");
+            token = xml_take(&p, "NextContinuationToken", &nomem);
+        }
+        if (nomem) {
+            dscat_free(token);
+            token = NULL;
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory reading the S3 listing of %s",
+                                 prefix);
+        } else if (truncated && strcmp(truncated, "true") == 0) {
             if (token == NULL)
                 rc = dscat_error_set(err, DSCAT_EIO, "S3 listing of %s: no continuation token",
                                      prefix);

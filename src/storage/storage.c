@@ -115,6 +115,10 @@ int dscat_storage_delete_prefix(dscat_storage *s, const char *prefix, dscat_erro
     if (len == 0 || prefix[len - 1] != '/')
         return dscat_error_set(err, DSCAT_EINVALID,
                                "refusing to delete prefix '%s': it must end in '/'", prefix);
+    /* "/" alone (a key built from a failed buffer's "") would be the whole root */
+    if (strspn(prefix, "/") == len)
+        return dscat_error_set(err, DSCAT_EINVALID,
+                               "refusing to delete prefix '%s': it names no key", prefix);
     return s->backend->delete_prefix(s, prefix, err);
 }
 
@@ -128,8 +132,10 @@ void dscat_storage_sweep_staging(dscat_storage *s, int64_t older_than_us,
 int dscat_storage__mkdirs(const char *path)
 {
     char *copy = dscat_strdup(path);
-    if (copy == NULL)
+    if (copy == NULL) {
+        errno = ENOMEM; /* the callers' messages name the cause, never a stale errno */
         return -1;
+    }
     for (char *p = copy + 1; *p; p++)
         if (*p == '/') {
             *p = '\0';

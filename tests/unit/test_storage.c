@@ -126,6 +126,11 @@ static void test_fs_roundtrip(void **state)
 
     /* whole segments only; the prefix must end in "/" */
     assert_int_not_equal(dscat_storage_delete_prefix(s, "c/s/t/v", &err), 0);
+    /* no key at all ("" or "/", what a failed buffer's "" becomes) is never the whole root */
+    assert_int_equal(dscat_storage_delete_prefix(s, "", &err), DSCAT_EINVALID);
+    assert_int_equal(dscat_storage_delete_prefix(s, "/", &err), DSCAT_EINVALID);
+    assert_int_equal(dscat_storage_delete_prefix(s, "//", &err), DSCAT_EINVALID);
+    assert_int_equal(access(root, F_OK), 0);
     assert_int_equal(dscat_storage_delete_prefix(s, "c/s/t/v/", &err), 0);
     assert_int_equal(access(read, F_OK), 0);
     assert_int_equal(dscat_storage_delete_prefix(s, "c/s/t/v1/", &err), 0);
