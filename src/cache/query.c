@@ -20,6 +20,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/duck.h"
+#include "core/testhooks.h"
 #include "core/timeutil.h"
 
 #include <ctype.h>
@@ -317,9 +318,20 @@ static int check_query(duckdb_connection con, const char *sql, const dscat_cache
         goto done;
     }
     char *text = duckdb_row_count(&res) == 1 ? duckdb_value_varchar(&res, 0, 0) : NULL;
-    /* query_location may be 2^64-1: read integers as reals, their values are not used */
+    /* query_location may be 2^64-1: read integers as reals, their values are not used.
+     * jansson drops what it cannot allocate and may still return a tree: the checks below
+     * must never judge a tree with a node missing, so one parsed while an allocation failed is
+     * refused. Its lexer may also read past a buffer it failed to grow (jansson 2.14), so the
+     * allocation-failure tests leave its parser alone, as in the MCP reader. */
+    unsigned long failures = dscat_alloc_failures();
+    dscat_test__alloc_shield(true);
     tree = text ? json_loads(text, JSON_DECODE_INT_AS_REAL, NULL) : NULL;
+    dscat_test__alloc_shield(false);
     duckdb_free(text);
+    if (dscat_alloc_failures() != failures) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
     if (tree == NULL) {
         rc = dscat_error_set(err, DSCAT_EIO, "cannot parse the SQL with DuckDB");
         goto done;
@@ -353,6 +365,8 @@ static int check_query(duckdb_connection con, const char *sql, const dscat_cache
                              "SCHEMA.TABLE)",
                              what);
     json_decref(ctes);
+    if (dscat_alloc_failures() != failures) /* a CTE name lost: its uses would be refused */
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
 done:
     json_decref(tree);
     if (have_res)
@@ -393,7 +407,27 @@ static void *watch(void *arg)
 /* ---- running it ---------------------------------------------------------------------------- */
 
 /* Appends a chunk's rows (every column VARCHAR) to the result, up to the limit. */
-static int take_rows(dscat_query_result *out, dscat_buf *cells, duckdb_data_chunk chunk,
+/* The answer's cells as they are read, row after row; a failed growth keeps what it holds. */
+typedef struct cell_list {
+    char **items;
+    size_t count, capacity;
+} cell_list;
+
+static int cell_add(cell_list *l, char *cell)
+{
+    if (l->count == l->capacity) {
+        size_t capacity = l->capacity ? l->capacity * 2 : 256;
+        char **grown = dscat_realloc(l->items, capacity * sizeof(char *));
+        if (grown == NULL)
+            return DSCAT_ENOMEM;
+        l->items = grown;
+        l->capacity = capacity;
+    }
+    l->items[l->count++] = cell;
+    return 0;
+}
+
+static int take_rows(dscat_query_result *out, cell_list *cells, duckdb_data_chunk chunk,
                      size_t limit, int64_t *budget, dscat_error *err)
 {
     idx_t rows = duckdb_data_chunk_get_size(chunk), ncols = out->ncolumns;
@@ -420,7 +454,7 @@ static int take_rows(dscat_query_result *out, dscat_buf *cells, duckdb_data_chun
                 memcpy(cell, p, len);
                 cell[len] = '\0';
             }
-            if (dscat_buf_put(cells, &cell, sizeof(cell))) {
+            if (cell_add(cells, cell)) {
                 dscat_free(cell);
                 return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
             }
@@ -464,7 +498,8 @@ static int run_query(dscat_query_result *out, dscat_duck *duck, const dscat_conf
     duckdb_prepared_statement stmt = NULL;
     duckdb_result res;
     bool have_res = false;
-    dscat_buf wrapped = DSCAT_BUF_INIT, cells = DSCAT_BUF_INIT;
+    dscat_buf wrapped = DSCAT_BUF_INIT;
+    cell_list cells = {NULL, 0, 0};
     watchdog w = {.con = con,
                   .seconds = cfg->settings.query_timeout > 0 ? cfg->settings.query_timeout : 300};
     pthread_t thread;
@@ -538,26 +573,17 @@ done:
     pthread_mutex_destroy(&w.mu);
     pthread_cond_destroy(&w.cv);
     dscat_buf_free(&wrapped);
-    /* The cells were collected as pointers in a buffer: hand them over as the array, whole rows
-     * only (a row cut short by a failure is freed here). */
-    size_t ncells = cells.len / sizeof(char *);
-    for (size_t i = out->nrows * out->ncolumns; i < ncells; i++)
-        dscat_free(((char **)(void *)cells.ptr)[i]);
-    if (ncells > out->nrows * out->ncolumns)
-        ncells = out->nrows * out->ncolumns;
-    else if (ncells < out->nrows * out->ncolumns)
-        out->nrows = 0; /* the cells buffer failed (rc says so): its rows are gone */
-    out->cells = dscat_calloc(ncells + 1, sizeof(char *));
+    /* Hand the cells over as the array, whole rows only (a row cut short by a failure is freed
+     * here). */
+    size_t whole = out->nrows * out->ncolumns;
+    for (size_t i = whole; i < cells.count; i++)
+        dscat_free(cells.items[i]);
+    out->cells = cells.items ? cells.items : dscat_calloc(1, sizeof(char *));
     if (out->cells == NULL) {
-        for (size_t i = 0; i < ncells; i++)
-            dscat_free(((char **)(void *)cells.ptr)[i]);
         out->nrows = 0;
         if (rc == 0)
             rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    } else if (ncells) {
-        memcpy(out->cells, cells.ptr, ncells * sizeof(char *));
     }
-    dscat_buf_free(&cells);
     return rc;
 }
 
