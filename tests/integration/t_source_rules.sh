@@ -77,6 +77,21 @@ plant "an engine's name as a string outside src/sources/" src/api/catalog.c \
     'static const char *planted_engine = "duckdb";' 'names a source engine'
 plant "an engine name in a public header" include/dscat/config.h \
     'enum { PLANTED_MYSQL_PORT = 3306 };' 'names a source engine'
+plant "an engine's alias outside src/sources/" src/jobs/schema_refresh.c \
+    'static const char *planted_engine = "MSSQL";' 'names a source engine'
+# An engine added later is covered by its driver's own name: a scratch copy gets a new driver
+# file, and its name used elsewhere fails.
+fresh_copy
+printf '%s\n' 'static const struct { const char *name; } planted = {.name = "oracle",};' \
+    >"$dir/tree/src/sources/oracle.c"
+printf '%s\n' 'static const char *planted_engine = "oracle";' >>"$dir/tree/src/api/catalog.c"
+n=$(wc -l <"$dir/tree/src/api/catalog.c")
+out=$("$dir/tree/scripts/source-rules" "$dir/tree" 2>&1)
+if [ $? -eq 1 ] && grep -q "^src/api/catalog.c:$n: names a source engine" <<<"$out"; then
+    pass "a new engine's name (from its driver file) outside src/sources/: fails"
+else
+    fail "a new engine's name (from its driver file) outside src/sources/: expected a failure" "$out"
+fi
 clean "the store naming its own engine" src/store/store.c \
     'static const char *planted_name = "sqlite";'
 clean "engine names inside src/sources/" src/sources/registry.c \
