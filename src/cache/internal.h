@@ -110,7 +110,8 @@ int dscat_cache__swap(dscat_store *st, const dscat_config *cfg, const char *conn
 int dscat_cache__fallbacks_add(dscat_fallbacks *f, const char *column, const char *storage,
                                const char *reason);
 /* The store keeps a version's fallbacks as a JSON array of {column, storage, reason}. */
-void dscat_cache__fallbacks_parse(dscat_fallbacks *f, const char *text);
+/* Returns 0, or DSCAT_ENOMEM (never a list with a fallback missing). */
+int dscat_cache__fallbacks_parse(dscat_fallbacks *f, const char *text);
 
 /*
  * The local Parquet file of a cached version (its stored path) for DuckDB to read: the file

@@ -41,9 +41,10 @@ int dscat_cache_list(dscat_cache_listing *out, const dscat_config *cfg, const ch
                 col_dup(s, 0),           col_dup(s, 1),           col_dup(s, 2),
                 col_dup(s, 3),           col_dup(s, 4),           dscat_stmt__int64(s, 5),
                 dscat_stmt__int64(s, 6), dscat_stmt__int64(s, 7), {NULL, 0}};
-            dscat_cache__fallbacks_parse(&g[out->count - 1].fallbacks, dscat_stmt__text(s, 8));
+            int parsed =
+                dscat_cache__fallbacks_parse(&g[out->count - 1].fallbacks, dscat_stmt__text(s, 8));
             const dscat_cached_table *t = &g[out->count - 1];
-            if (!t->connection_id || !t->schema || !t->table || !t->version || !t->path) {
+            if (parsed || !t->connection_id || !t->schema || !t->table || !t->version || !t->path) {
                 rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory"); /* never a half row */
                 break;
             }

@@ -20,7 +20,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/duck.h"
-#include "core/testhooks.h"
+#include "core/json.h"
 #include "core/timeutil.h"
 
 #include <ctype.h>
@@ -318,22 +318,17 @@ static int check_query(duckdb_connection con, const char *sql, const dscat_cache
         goto done;
     }
     char *text = duckdb_row_count(&res) == 1 ? duckdb_value_varchar(&res, 0, 0) : NULL;
-    /* query_location may be 2^64-1: read integers as reals, their values are not used.
-     * jansson drops what it cannot allocate and may still return a tree: the checks below
-     * must never judge a tree with a node missing, so one parsed while an allocation failed is
-     * refused. Its lexer may also read past a buffer it failed to grow (jansson 2.14), so the
-     * allocation-failure tests leave its parser alone, as in the MCP reader. */
+    /* query_location may be 2^64-1: read integers as reals, their values are not used. The
+     * checks below must never judge a tree with a node missing: dscat_json_parse refuses one
+     * parsed while an allocation failed. */
     unsigned long failures = dscat_alloc_failures();
-    dscat_test__alloc_shield(true);
-    tree = text ? json_loads(text, JSON_DECODE_INT_AS_REAL, NULL) : NULL;
-    dscat_test__alloc_shield(false);
+    rc = text ? dscat_json_parse(&tree, text, strlen(text), JSON_DECODE_INT_AS_REAL, NULL)
+              : DSCAT_EINVALID;
     duckdb_free(text);
-    if (dscat_alloc_failures() != failures) {
-        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-        goto done;
-    }
-    if (tree == NULL) {
-        rc = dscat_error_set(err, DSCAT_EIO, "cannot parse the SQL with DuckDB");
+    if (rc) {
+        rc = rc == DSCAT_ENOMEM
+                 ? dscat_error_set(err, rc, "out of memory")
+                 : dscat_error_set(err, DSCAT_EIO, "cannot parse the SQL with DuckDB");
         goto done;
     }
     if (json_is_true(json_object_get(tree, "error"))) {

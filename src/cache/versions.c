@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/json.h"
 #include "core/timeutil.h"
 
 #include <errno.h>
@@ -132,9 +133,12 @@ static char *fallbacks_json(const dscat_fallbacks *f)
     return text;
 }
 
-void dscat_cache__fallbacks_parse(dscat_fallbacks *f, const char *text)
+int dscat_cache__fallbacks_parse(dscat_fallbacks *f, const char *text)
 {
-    json_t *a = text ? json_loads(text, 0, NULL) : NULL;
+    json_t *a = NULL;
+    int rc = text ? dscat_json_parse(&a, text, strlen(text), 0, NULL) : 0;
+    if (rc == DSCAT_ENOMEM)
+        return rc; /* a fallback lost would have its column read as native */
     size_t i;
     json_t *v;
     json_array_foreach(a, i, v)
@@ -142,10 +146,11 @@ void dscat_cache__fallbacks_parse(dscat_fallbacks *f, const char *text)
         const char *c = json_string_value(json_object_get(v, "column"));
         const char *st = json_string_value(json_object_get(v, "storage"));
         const char *why = json_string_value(json_object_get(v, "reason"));
-        if (c && st && why && dscat_cache__fallbacks_add(f, c, st, why))
+        if (c && st && why && (rc = dscat_cache__fallbacks_add(f, c, st, why)) != 0)
             break;
     }
     json_decref(a);
+    return rc == DSCAT_ENOMEM ? rc : 0;
 }
 
 /* Reads the table's cache row; 1 when there is one. */

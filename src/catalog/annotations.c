@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "core/text.h"
 #include "core/buf.h"
+#include "core/json.h"
 #include "core/strmap.h"
 #include "core/timeutil.h"
 #include "core/atomic.h"
@@ -266,8 +267,7 @@ int dscat_annotation_add(dscat_annotation *created, char **file, const char *cat
      * allocate without a word, so the file is written only if no allocation failed meanwhile. */
     unsigned long failures = dscat_alloc_failures();
     json_error_t jerr;
-    doc = json_load_file(dscat_buf_cstr(&path), 0, &jerr);
-    if (doc == NULL && json_error_code(&jerr) == json_error_out_of_memory) {
+    if (dscat_json_parse_file(&doc, dscat_buf_cstr(&path), 0, &jerr) == DSCAT_ENOMEM) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;
     }
@@ -395,10 +395,10 @@ int dscat_annotations_read(dscat_annotation_list *out, const char *catalog_dir, 
         dscat_buf path = DSCAT_BUF_INIT;
         json_error_t jerr;
         json_t *doc = NULL;
+        int parsed = DSCAT_ENOMEM;
         if (dscat_buf_printf(&path, "%s/%s", dir, files[f]) == 0)
-            doc = json_load_file(dscat_buf_cstr(&path), 0, &jerr);
-        if (dscat_buf_error(&path) ||
-            (doc == NULL && json_error_code(&jerr) == json_error_out_of_memory)) {
+            parsed = dscat_json_parse_file(&doc, dscat_buf_cstr(&path), 0, &jerr);
+        if (parsed == DSCAT_ENOMEM) {
             rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory"); /* not a bad file */
             dscat_buf_free(&path);
             break;

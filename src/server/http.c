@@ -14,6 +14,7 @@
 #include "api/render.h"
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/json.h"
 #include "core/timeutil.h"
 #include "server/http_parse.h"
 #include "server/openapi.h"
@@ -657,8 +658,13 @@ static bool content_type_json(struct MHD_Connection *c)
 static bool read_object(request *r, enum MHD_Result *answer)
 {
     json_error_t je;
-    r->input = json_loadb(r->body.ptr ? r->body.ptr : "", r->body.len, JSON_REJECT_DUPLICATES, &je);
-    if (r->input == NULL) {
+    int rc = dscat_json_parse(&r->input, r->body.ptr ? r->body.ptr : "", r->body.len,
+                              JSON_REJECT_DUPLICATES, &je);
+    if (rc == DSCAT_ENOMEM) { /* never a request with a key jansson could not keep */
+        *answer = send_error(r, 500, "out of memory");
+        return false;
+    }
+    if (rc) {
         *answer = send_text(r, 400, error_text(400, "malformed JSON: %s", je.text), NULL);
         return false;
     }

@@ -13,6 +13,7 @@
 
 #include "api/render.h"
 #include "core/alloc.h"
+#include "core/json.h"
 #include "core/testhooks.h"
 
 #include <jansson.h>
@@ -861,21 +862,8 @@ static void *reader_main(void *arg)
         if (n > MAX_LINE) {
             item.too_long = true;
         } else {
-            json_error_t jerr;
-            unsigned long failures = dscat_alloc_failures();
-            /* jansson 2.14's lexer ignores a failed growth of its token buffer: it drops bytes
-             * (the check below catches that) or reads past the buffer and crashes inside
-             * jansson, so the allocation-failure tests leave its parser alone. */
-            dscat_test__alloc_shield(true);
-            item.msg = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
-            dscat_test__alloc_shield(false);
-            /* jansson 2.14 can lose part of a string it could not allocate and still return a
-             * document: one parsed while an allocation failed is not used. */
-            if (dscat_alloc_failures() != failures) {
-                json_decref(item.msg);
-                item.msg = NULL;
-                item.oom = true;
-            }
+            item.oom = dscat_json_parse(&item.msg, line, (size_t)n, JSON_REJECT_DUPLICATES, NULL) ==
+                       DSCAT_ENOMEM;
             if (item.msg == NULL) {
                 item.line = line; /* the parse error is reported from the answering loop */
                 item.n = (size_t)n;
@@ -992,13 +980,12 @@ int dscat_mcp_serve(FILE *in, FILE *out)
         }
         if (msg == NULL) {
             json_error_t jerr;
-            dscat_test__alloc_shield(true); /* as in reader_main */
-            json_t *again = json_loadb(item.line, item.n, JSON_REJECT_DUPLICATES, &jerr);
-            dscat_test__alloc_shield(false);
+            json_t *again = NULL;
             /* A line that parses now (or fails for want of memory) is not malformed: the reader
              * ran out of memory reading it. */
-            bool oom =
-                item.oom || again != NULL || json_error_code(&jerr) == json_error_out_of_memory;
+            bool oom = item.oom ||
+                       dscat_json_parse(&again, item.line, item.n, JSON_REJECT_DUPLICATES, &jerr) !=
+                           DSCAT_EINVALID;
             json_decref(again);
             char m[300];
             snprintf(m, sizeof(m), "Parse error: %s", jerr.text);
