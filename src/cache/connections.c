@@ -155,7 +155,7 @@ int dscat_information_schema(char **out, const dscat_config *cfg, const char *on
             "CASE WHEN tc.version IS NOT NULL THEN 1 ELSE 0 END, c.name, "
             "c.data_type, c.is_nullable FROM " DSCAT_CURRENT_TABLES " t "
             "LEFT JOIN table_cache tc ON tc.connection_id = ?3 AND tc.schema = t.schema "
-            "AND tc.name = t.name LEFT JOIN columns c ON c.table_id = t.id "
+            "AND tc.name = t.name LEFT JOIN columns c ON c.set_id = t.column_set "
             "WHERE t.target = ?1 AND t.database = ?2 ORDER BY t.schema, t.name, c.ordinal",
             err);
         if (rc)

@@ -428,7 +428,7 @@ int dscat_cache__catalog_columns(dscat_store *st, const dscat_target_config *t,
     int rc = dscat_stmt__prepare(
         &s, st,
         "SELECT c.name, c.data_type, c.column_type, c.numeric_precision, c.numeric_scale "
-        "FROM " DSCAT_CURRENT_TABLES " t JOIN columns c ON c.table_id = t.id "
+        "FROM " DSCAT_CURRENT_TABLES " t JOIN columns c ON c.set_id = t.column_set "
         "WHERE t.target = ?1 AND t.database = ?2 AND t.schema = ?3 AND t.name = ?4 "
         "ORDER BY c.ordinal",
         err);

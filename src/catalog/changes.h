@@ -10,28 +10,37 @@
 
 /* The pairs and the five kinds of change, after a CTE "cur(target, cid, pid)". */
 #define DSCAT_CHANGES_BODY                                                                         \
-    /* Tables of the current scan paired with the same table in the previous one (or NULL). */     \
-    " pairs AS (SELECT cur.target, ta.id AS aid, tb.id AS bid, ta.database, ta.schema, ta.name,"   \
-    "    ta.signature <> tb.signature AS differs"                                                  \
-    "  FROM cur JOIN tables ta ON ta.scan_id = cur.cid"                                            \
-    "  LEFT JOIN tables tb ON tb.scan_id = cur.pid AND tb.database = ta.database"                  \
-    "    AND tb.schema = ta.schema AND tb.name = ta.name WHERE cur.pid IS NOT NULL) "              \
-    "SELECT target, 'table added', database, schema, name, NULL, NULL FROM pairs"                  \
-    "  WHERE bid IS NULL "                                                                         \
+    /* Tables of the current scan paired with the same table in the previous one (or NULL). A  */  \
+    /* database whose set of tables is the previous scan's has no change: it is skipped whole. */  \
+    " pairs AS (SELECT cur.target, ta.column_set AS aid, tb.column_set AS bid, ta.database,"       \
+    "    ta.schema, ta.name, tb.id IS NULL AS added, ta.signature <> tb.signature AS differs"      \
+    "  FROM cur JOIN scan_databases da ON da.scan_id = cur.cid"                                    \
+    "  LEFT JOIN scan_databases db ON db.scan_id = cur.pid AND db.database = da.database"          \
+    "  JOIN table_set_members ma ON ma.set_id = da.table_set"                                      \
+    "  JOIN tables ta ON ta.id = ma.table_id"                                                      \
+    "  LEFT JOIN tables tb ON tb.name = ta.name AND tb.schema = ta.schema"                         \
+    "    AND tb.database = ta.database AND EXISTS (SELECT 1 FROM table_set_members mb"             \
+    "    WHERE mb.set_id = db.table_set AND mb.table_id = tb.id)"                                  \
+    "  WHERE cur.pid IS NOT NULL AND db.table_set IS NOT da.table_set) "                           \
+    "SELECT target, 'table added', database, schema, name, NULL, NULL FROM pairs WHERE added "     \
     "UNION ALL SELECT cur.target, 'table removed', tb.database, tb.schema, tb.name, NULL, NULL"    \
-    "  FROM cur JOIN tables tb ON tb.scan_id = cur.pid WHERE NOT EXISTS (SELECT 1 FROM tables ta"  \
-    "  WHERE ta.scan_id = cur.cid AND ta.database = tb.database AND ta.schema = tb.schema"         \
-    "  AND ta.name = tb.name) "                                                                    \
+    "  FROM cur JOIN scan_databases db ON db.scan_id = cur.pid"                                    \
+    "  LEFT JOIN scan_databases da ON da.scan_id = cur.cid AND da.database = db.database"          \
+    "  JOIN table_set_members mb ON mb.set_id = db.table_set"                                      \
+    "  JOIN tables tb ON tb.id = mb.table_id"                                                      \
+    "  WHERE da.table_set IS NOT db.table_set AND NOT EXISTS (SELECT 1 FROM tables ta"             \
+    "  JOIN table_set_members ma ON ma.table_id = ta.id AND ma.set_id = da.table_set"              \
+    "  WHERE ta.database = tb.database AND ta.schema = tb.schema AND ta.name = tb.name) "          \
     "UNION ALL SELECT p.target, 'column added', p.database, p.schema, p.name, ca.name,"            \
     "  trim(coalesce(ca.column_type, '') || CASE WHEN ca.generated IS NULL THEN '' ELSE"           \
     "  ' generated ' || lower(ca.generated) END || CASE WHEN ca.is_hidden THEN ' hidden' ELSE ''"  \
-    "  END) FROM pairs p JOIN columns ca ON ca.table_id = p.aid"                                   \
+    "  END) FROM pairs p CROSS JOIN columns ca ON ca.set_id = p.aid"                               \
     "  WHERE p.differs AND NOT EXISTS (SELECT 1 FROM columns cb"                                   \
-    "  WHERE cb.table_id = p.bid AND cb.name = ca.name) "                                          \
+    "  WHERE cb.set_id = p.bid AND cb.name = ca.name) "                                            \
     "UNION ALL SELECT p.target, 'column removed', p.database, p.schema, p.name, cb.name, NULL"     \
-    "  FROM pairs p JOIN columns cb ON cb.table_id = p.bid WHERE p.differs AND NOT EXISTS "        \
+    "  FROM pairs p CROSS JOIN columns cb ON cb.set_id = p.bid WHERE p.differs AND NOT EXISTS "    \
     "(SELECT 1"                                                                                    \
-    "  FROM columns ca WHERE ca.table_id = p.aid AND ca.name = cb.name) "                          \
+    "  FROM columns ca WHERE ca.set_id = p.aid AND ca.name = cb.name) "                            \
     "UNION ALL SELECT p.target, 'column changed', p.database, p.schema, p.name, a.name,"           \
     "  trim(CASE WHEN a.column_type IS DISTINCT FROM b.column_type"                                \
     "    OR a.data_type IS DISTINCT FROM b.data_type"                                              \
@@ -48,8 +57,8 @@
     "    THEN 'default changed; ' ELSE '' END ||"                                                  \
     "  CASE WHEN a.is_primary_key <> b.is_primary_key OR a.fk_references <> b.fk_references"       \
     "    THEN 'keys changed; ' ELSE '' END, '; ')"                                                 \
-    "  FROM pairs p JOIN columns a ON a.table_id = p.aid"                                          \
-    "  JOIN columns b ON b.table_id = p.bid AND b.name = a.name"                                   \
+    "  FROM pairs p CROSS JOIN columns a ON a.set_id = p.aid"                                      \
+    "  CROSS JOIN columns b ON b.set_id = p.bid AND b.name = a.name"                               \
     "  WHERE p.differs AND (a.column_type IS DISTINCT FROM b.column_type"                          \
     "  OR a.data_type IS DISTINCT FROM b.data_type OR a.is_nullable <> b.is_nullable"              \
     "  OR a.column_default IS DISTINCT FROM b.column_default"                                      \

@@ -84,10 +84,11 @@ static const char *const find_sql =
 static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat_error *err)
 {
     dscat_stmt *s = NULL;
+    int64_t column_set = 0;
     int rc = dscat_stmt__prepare(
         &s, st,
         "SELECT t.target, t.server, t.database, t.schema, t.name, t.table_type, t.comment, "
-        "t.row_estimate, t.size_bytes, t.last_modified_us, t.scanned_at_us "
+        "t.row_estimate, t.size_bytes, t.last_modified_us, t.scanned_at_us, t.column_set "
         "FROM " DSCAT_CURRENT_TABLES " t WHERE t.id = ?1",
         err);
     if (rc)
@@ -106,6 +107,7 @@ static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat
         d->size_bytes = opt_int(s, 8);
         d->last_modified_us = opt_int(s, 9);
         d->scanned_at_us = opt_int(s, 10);
+        column_set = dscat_stmt__int64(s, 11);
         if (!d->target || !d->server || !d->database || !d->schema || !d->table_name ||
             !d->table_type)
             rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
@@ -122,11 +124,11 @@ static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat
              &s, st,
              "SELECT name, data_type, column_type, fk_references, column_default, column_comment, "
              "is_nullable, is_primary_key, is_foreign_key, ordinal, null_count, distinct_count, "
-             "profiled_rows, generated, is_hidden FROM columns WHERE table_id = ?1 "
+             "profiled_rows, generated, is_hidden FROM columns WHERE set_id = ?1 "
              "ORDER BY ordinal",
              err)))
         return rc;
-    dscat_stmt__bind_int64(s, 1, id);
+    dscat_stmt__bind_int64(s, 1, column_set);
     while ((step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
         dscat_column_detail *g = dscat_realloc(d->columns, (d->ncolumns + 1) * sizeof(*g));
         if (g == NULL) {
@@ -168,7 +170,7 @@ static int load_detail(dscat_table_detail *d, dscat_store *st, int64_t id, dscat
     rc = dscat_source__schema_is_database_sql(
         &sql,
         "SELECT " REF_COLUMNS " FROM " DSCAT_CURRENT_TABLES
-        " t JOIN foreign_keys f ON f.table_id = t.id "
+        " t JOIN foreign_keys f ON f.set_id = t.column_set "
         "WHERE t.target = ?1 AND f.ref_schema = ?3 AND f.ref_table = ?4 "
         "AND (t.database = ?2 OR (SELECT source_type FROM scans WHERE id = t.scan_id) ",
         ") ORDER BY t.database, t.schema, t.name, f.column_name");
@@ -357,7 +359,7 @@ int dscat_join_paths_get(dscat_join_paths *out, dscat_store *st, const char *tab
         return rc;
     rc = dscat_stmt__prepare(&s, st,
                              "SELECT " REF_COLUMNS " FROM " DSCAT_CURRENT_TABLES
-                             " t JOIN foreign_keys f ON f.table_id = t.id WHERE t.name = ?1 "
+                             " t JOIN foreign_keys f ON f.set_id = t.column_set WHERE t.name = ?1 "
                              "ORDER BY t.target, t.database, t.schema, f.column_name",
                              err);
     if (rc) {
@@ -370,7 +372,7 @@ int dscat_join_paths_get(dscat_join_paths *out, dscat_store *st, const char *tab
     if (rc == 0)
         rc = dscat_stmt__prepare(&s, st,
                                  "SELECT " REF_COLUMNS " FROM " DSCAT_CURRENT_TABLES
-                                 " t JOIN foreign_keys f ON f.table_id = t.id "
+                                 " t JOIN foreign_keys f ON f.set_id = t.column_set "
                                  "WHERE f.ref_table = ?1 ORDER BY t.target, t.database, "
                                  "t.schema, t.name, f.column_name",
                                  err);

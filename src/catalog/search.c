@@ -138,7 +138,7 @@ static int dict_id(s_dict *d, dscat_arena *a, const char *s, uint32_t *id)
 static const char *const load_sql =
     "SELECT t.id, t.target, t.database, t.schema, t.name, t.row_estimate, t.comment, c.name, "
     "c.data_type, c.is_primary_key, c.is_foreign_key, c.fk_references, c.column_comment "
-    "FROM " DSCAT_CURRENT_TABLES " t JOIN columns c ON c.table_id = t.id";
+    "FROM " DSCAT_CURRENT_TABLES " t JOIN columns c ON c.set_id = t.column_set";
 
 static const char *col_text(dscat_stmt *s, int i)
 {

@@ -49,8 +49,8 @@ static void totals(dscat_store *st, dscat_status *out)
     if (dscat_stmt__prepare(&s, st,
                             "SELECT count(DISTINCT t.target), "
                             "  count(DISTINCT t.target || char(0) || t.database), count(*), "
-                            "  (SELECT count(*) FROM columns c JOIN " DSCAT_CURRENT_TABLES
-                            "   t2 ON t2.id = c.table_id) "
+                            "  (SELECT count(*) FROM " DSCAT_CURRENT_TABLES
+                            "   t2 JOIN columns c ON c.set_id = t2.column_set) "
                             "FROM " DSCAT_CURRENT_TABLES " t",
                             NULL))
         return;

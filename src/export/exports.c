@@ -273,7 +273,7 @@ static void counts(dscat_store *st, const char *target, long *tables, long *colu
     dscat_stmt *s = NULL;
     if (dscat_stmt__prepare(&s, st,
                             "SELECT count(DISTINCT t.id), count(*) FROM " DSCAT_CURRENT_TABLES
-                            " t JOIN columns c ON c.table_id = t.id "
+                            " t JOIN columns c ON c.set_id = t.column_set "
                             "WHERE ?1 IS NULL OR t.target = ?1",
                             NULL))
         return;

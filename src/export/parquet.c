@@ -55,7 +55,7 @@ static const char *const select_sql =
     " c.distinct_count, c.profiled_rows, t.target, t.server, t.table_type, c.ordinal,"
     " c.column_type, c.max_length, c.numeric_precision, c.numeric_scale, c.column_default,"
     " c.column_comment, t.comment, t.size_bytes, c.generated, c.is_hidden "
-    "FROM " DSCAT_CURRENT_TABLES " t LEFT JOIN columns c ON c.table_id = t.id "
+    "FROM " DSCAT_CURRENT_TABLES " t LEFT JOIN columns c ON c.set_id = t.column_set "
     "WHERE ?1 IS NULL OR t.target = ?1 "
     "ORDER BY (SELECT min(id) FROM scans WHERE target = t.target), t.database, t.schema, t.name,"
     " c.ordinal";

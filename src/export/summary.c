@@ -146,7 +146,7 @@ static void overview(summary *sm, long long tables)
         sm, "SELECT count(*) FROM (SELECT DISTINCT t.target, t.database FROM " DSCAT_CURRENT_TABLES
             " t" FILTER ")");
     long long cols = count_of(sm, "SELECT count(*) FROM " DSCAT_CURRENT_TABLES
-                                  " t JOIN columns c ON c.table_id = t.id" FILTER);
+                                  " t JOIN columns c ON c.set_id = t.column_set" FILTER);
     putf(sm,
          "## Overview\n\n- **Targets:** %lld\n- **Databases:** %lld\n"
          "- **Tables:** %lld\n- **Columns:** %lld\n\n",
@@ -157,7 +157,7 @@ static void databases(summary *sm)
 {
     dscat_stmt *s = query(
         sm, "SELECT t.target, t.database, count(*), "
-            "  (SELECT count(*) FROM columns c JOIN tables t2 ON t2.id = c.table_id "
+            "  (SELECT count(*) FROM scan_tables t2 JOIN columns c ON c.set_id = t2.column_set "
             "   WHERE t2.scan_id = t.scan_id AND t2.database = t.database), max(t.row_estimate) "
             "FROM " DSCAT_CURRENT_TABLES " t" FILTER
             "GROUP BY t.target, t.database ORDER BY t.target, t.database");
@@ -222,7 +222,7 @@ static void relationships(summary *sm)
         "SELECT DISTINCT t.database, t.schema, t.name, f.column_name, "
         "CASE WHEN (SELECT source_type FROM scans WHERE id = t.scan_id) ",
         " THEN f.ref_schema ELSE t.database END, f.ref_schema, f.ref_table, f.ref_column "
-        "FROM " DSCAT_CURRENT_TABLES " t JOIN foreign_keys f ON f.table_id = t.id" FILTER
+        "FROM " DSCAT_CURRENT_TABLES " t JOIN foreign_keys f ON f.set_id = t.column_set" FILTER
         "ORDER BY 1, 2, 3, 4, 5, 6, 7, 8 LIMIT 30");
     if (s == NULL)
         return;
@@ -386,7 +386,7 @@ static void diagram(summary *sm)
                                       "SELECT t.target, t.database, t.scan_id, count(*) AS n, "
                                       "(SELECT source_type FROM scans WHERE id = t.scan_id) ",
                                       " FROM " DSCAT_CURRENT_TABLES
-                                      " t JOIN foreign_keys f ON f.table_id = t.id" FILTER
+                                      " t JOIN foreign_keys f ON f.set_id = t.column_set" FILTER
                                       "GROUP BY t.target, t.database, t.scan_id "
                                       "ORDER BY n DESC, t.target, t.database LIMIT 5");
     if (dbs == NULL)
@@ -404,7 +404,7 @@ static void diagram(summary *sm)
         if (dscat_stmt__prepare(
                 &rel, sm->st,
                 "WITH e AS (SELECT t.schema, t.name, f.ref_schema, f.ref_table, f.column_name "
-                "  FROM tables t JOIN foreign_keys f ON f.table_id = t.id "
+                "  FROM scan_tables t JOIN foreign_keys f ON f.set_id = t.column_set "
                 "  WHERE t.scan_id = ?1 AND t.database = ?2),"
                 " ents AS (SELECT s, n FROM (SELECT schema AS s, name AS n FROM e UNION "
                 "  SELECT ref_schema, ref_table FROM e) ORDER BY s, n LIMIT 40) "

@@ -69,7 +69,7 @@ static int count_changes(dscat_store *st, int64_t now, int64_t before, const cha
         "SELECT count(*), coalesce(sum(CASE WHEN b.id IS NULL THEN 1 ELSE 0 END), 0), "
         "coalesce(sum(CASE WHEN b.id IS NOT NULL AND b.signature <> a.signature THEN 1 "
         "ELSE 0 END), 0) "
-        "FROM tables a LEFT JOIN tables b ON b.scan_id = ?2 AND b.database = a.database "
+        "FROM scan_tables a LEFT JOIN scan_tables b ON b.scan_id = ?2 AND b.database = a.database "
         "AND b.schema = a.schema AND b.name = a.name "
         "WHERE a.scan_id = ?1 AND (?3 IS NULL OR a.database = ?3)",
         err);
@@ -96,8 +96,9 @@ static long target_connections(dscat_store *st, const dscat_target_config *t, in
         return 1;
     dscat_stmt *s = NULL;
     long n = 0;
-    if (dscat_stmt__prepare(
-            &s, st, "SELECT count(DISTINCT database) FROM tables WHERE scan_id = ?1", NULL) == 0) {
+    if (dscat_stmt__prepare(&s, st,
+                            "SELECT count(DISTINCT database) FROM scan_tables WHERE scan_id = ?1",
+                            NULL) == 0) {
         dscat_stmt__bind_int64(s, 1, scan);
         if (dscat_stmt__step(s) == DSCAT_STMT_ROW)
             n = dscat_stmt__int(s, 0);

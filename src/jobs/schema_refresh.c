@@ -413,7 +413,7 @@ static int write_store(dscat_store *st, run_state *rs, dscat_refresh_report *rep
         if (rc == 0)
             rc = dscat_store__prune(st, t->cfg->key, rs->cfg->settings.keep_scans, err);
     }
-    if (rc == 0)
+    if (rc == 0 && (rc = dscat_store__analyze(st, err)) == 0)
         rc = dscat_store__commit(st, err);
     if (rc)
         dscat_store__rollback(st);

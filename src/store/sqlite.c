@@ -7,6 +7,8 @@
  */
 #include "store/store.h"
 
+#include "store/content.h"
+
 #include "core/model.h"
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -24,7 +26,9 @@ typedef struct sqlite_store {
     dscat_store base; /* first: a dscat_store * is a sqlite_store * */
     sqlite3 *db;
     char *path;
-    int application_id; /* as found at open */
+    int application_id;      /* as found at open */
+    uint8_t content_key[16]; /* the key of content addresses, read by a writer at open */
+    bool has_content_key;
 } sqlite_store;
 
 typedef struct sqlite_stmt {
@@ -136,7 +140,124 @@ static const char *const migrations[] = {
     "ALTER TABLE table_cache ADD COLUMN fallbacks TEXT NOT NULL DEFAULT '[]';"
     "CREATE TABLE catalog_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "INSERT INTO catalog_meta VALUES ('catalog_id', lower(hex(randomblob(16))));",
+    /* 5: content-addressed catalog. A scan names, per database, a set of tables; a table row
+     * names its column set; each distinct column set, table and table set is kept once, found
+     * again by a keyed hash of its content (store/content.h) under the store's own key. Rows
+     * from before it keep their ids and get hashes no content has (randomblob). */
+    "INSERT INTO catalog_meta VALUES ('content_key', lower(hex(randomblob(16))));"
+    "CREATE TABLE column_sets(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE);"
+    "INSERT INTO column_sets(id, hash) SELECT id, randomblob(16) FROM tables;"
+    "CREATE TABLE columns5("
+    "  set_id INTEGER NOT NULL REFERENCES column_sets(id) ON DELETE CASCADE,"
+    "  ordinal INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  data_type TEXT NOT NULL,"
+    "  column_type TEXT,"
+    "  is_nullable INTEGER NOT NULL,"
+    "  is_primary_key INTEGER NOT NULL,"
+    "  is_foreign_key INTEGER NOT NULL,"
+    "  fk_references TEXT NOT NULL,"
+    "  max_length INTEGER,"
+    "  numeric_precision INTEGER,"
+    "  numeric_scale INTEGER,"
+    "  column_default TEXT,"
+    "  column_comment TEXT,"
+    "  null_count INTEGER,"
+    "  distinct_count INTEGER,"
+    "  profiled_rows INTEGER,"
+    "  generated TEXT CHECK (generated IS NULL OR generated IN ('STORED', 'VIRTUAL')),"
+    "  is_hidden INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (set_id, ordinal)) WITHOUT ROWID;"
+    "INSERT INTO columns5 SELECT table_id, ordinal, name, data_type, column_type, is_nullable,"
+    "  is_primary_key, is_foreign_key, fk_references, max_length, numeric_precision,"
+    "  numeric_scale, column_default, column_comment, null_count, distinct_count, profiled_rows,"
+    "  generated, is_hidden FROM columns;"
+    "CREATE TABLE foreign_keys5("
+    "  set_id INTEGER NOT NULL REFERENCES column_sets(id) ON DELETE CASCADE,"
+    "  position INTEGER NOT NULL,"
+    "  column_name TEXT NOT NULL,"
+    "  ref_schema TEXT NOT NULL,"
+    "  ref_table TEXT NOT NULL,"
+    "  ref_column TEXT NOT NULL,"
+    "  PRIMARY KEY (set_id, position)) WITHOUT ROWID;"
+    "INSERT INTO foreign_keys5 SELECT table_id,"
+    "  row_number() OVER (PARTITION BY table_id ORDER BY rowid), column_name, ref_schema,"
+    "  ref_table, ref_column FROM foreign_keys;"
+    "CREATE TABLE tables5("
+    "  id INTEGER PRIMARY KEY,"
+    "  hash BLOB NOT NULL UNIQUE,"
+    "  database TEXT NOT NULL,"
+    "  schema TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  table_type TEXT NOT NULL,"
+    "  row_estimate INTEGER,"
+    "  size_bytes INTEGER,"
+    "  comment TEXT,"
+    "  last_modified_us INTEGER,"
+    "  signature INTEGER NOT NULL DEFAULT 0,"
+    "  column_set INTEGER NOT NULL REFERENCES column_sets(id));"
+    "INSERT INTO tables5 SELECT id, randomblob(16), database, schema, name, table_type,"
+    "  row_estimate, size_bytes, comment, last_modified_us, signature, id FROM tables;"
+    "CREATE INDEX tables_by_column_set ON tables5(column_set);"
+    "CREATE INDEX tables_by_name ON tables5(name, schema, database);"
+    "CREATE TABLE table_sets(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE);"
+    "INSERT INTO table_sets(id, hash) SELECT row_number() OVER (ORDER BY scan_id, database),"
+    "  randomblob(16) FROM (SELECT DISTINCT scan_id, database FROM tables);"
+    "CREATE TABLE table_set_members("
+    "  set_id INTEGER NOT NULL REFERENCES table_sets(id) ON DELETE CASCADE,"
+    "  table_id INTEGER NOT NULL REFERENCES tables5(id),"
+    "  PRIMARY KEY (set_id, table_id)) WITHOUT ROWID;"
+    "CREATE INDEX table_set_members_by_table ON table_set_members(table_id);"
+    "CREATE TABLE scan_databases("
+    "  scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,"
+    "  database TEXT NOT NULL,"
+    "  table_set INTEGER NOT NULL REFERENCES table_sets(id),"
+    "  scanned_at_us INTEGER NOT NULL,"
+    "  PRIMARY KEY (scan_id, database)) WITHOUT ROWID;"
+    "CREATE INDEX scan_databases_by_set ON scan_databases(table_set);"
+    "INSERT INTO scan_databases SELECT scan_id, database,"
+    "  row_number() OVER (ORDER BY scan_id, database), max(scanned_at_us) FROM tables"
+    "  GROUP BY scan_id, database;"
+    "INSERT INTO table_set_members SELECT d.table_set, t.id FROM tables t"
+    "  JOIN scan_databases d ON d.scan_id = t.scan_id AND d.database = t.database;"
+    "DROP TABLE foreign_keys;"
+    "DROP TABLE columns;"
+    "DROP TABLE tables;"
+    "ALTER TABLE tables5 RENAME TO tables;"
+    "ALTER TABLE columns5 RENAME TO columns;"
+    "ALTER TABLE foreign_keys5 RENAME TO foreign_keys;"
+    /* The tables of every scan, as the catalog's queries read them. */
+    "CREATE VIEW scan_tables AS SELECT d.scan_id AS scan_id, t.id AS id, t.database AS database,"
+    "  t.schema AS schema, t.name AS name, t.table_type AS table_type,"
+    "  t.row_estimate AS row_estimate, t.size_bytes AS size_bytes, t.comment AS comment,"
+    "  t.last_modified_us AS last_modified_us, d.scanned_at_us AS scanned_at_us,"
+    "  t.signature AS signature, t.column_set AS column_set"
+    "  FROM scan_databases d JOIN table_set_members m ON m.set_id = d.table_set"
+    "  JOIN tables t ON t.id = m.table_id;",
 };
+
+/*
+ * For a reader of a store before migration 5: today's tables as views over that store's rows, in
+ * which each scan's database is a set of tables of its own, named by scan and database.
+ */
+#define COMPAT_VIEWS(generated)                                                                    \
+    "CREATE TEMP VIEW tables AS SELECT id, NULL AS hash, database, schema, name, table_type,"      \
+    "  row_estimate, size_bytes, comment, last_modified_us, signature, id AS column_set"           \
+    "  FROM main.tables;"                                                                          \
+    "CREATE TEMP VIEW scan_databases AS SELECT scan_id, database,"                                 \
+    "  scan_id || char(0) || database AS table_set, max(scanned_at_us) AS scanned_at_us"           \
+    "  FROM main.tables GROUP BY scan_id, database;"                                               \
+    "CREATE TEMP VIEW table_set_members AS SELECT scan_id || char(0) || database AS set_id,"       \
+    "  id AS table_id FROM main.tables;"                                                           \
+    "CREATE TEMP VIEW scan_tables AS SELECT scan_id, id, database, schema, name, table_type,"      \
+    "  row_estimate, size_bytes, comment, last_modified_us, scanned_at_us, signature,"             \
+    "  id AS column_set FROM main.tables;"                                                         \
+    "CREATE TEMP VIEW columns AS SELECT table_id AS set_id, ordinal, name, data_type,"             \
+    "  column_type, is_nullable, is_primary_key, is_foreign_key, fk_references, max_length,"       \
+    "  numeric_precision, numeric_scale, column_default, column_comment, null_count,"              \
+    "  distinct_count, profiled_rows, " generated " FROM main.columns;"                            \
+    "CREATE TEMP VIEW foreign_keys AS SELECT table_id AS set_id, rowid AS position, column_name,"  \
+    "  ref_schema, ref_table, ref_column FROM main.foreign_keys;"
 
 /* PRAGMA application_id of a dscat store ("dsct"): another program's SQLite file is not ours. */
 #define DSCAT_APPLICATION_ID 0x64736374
@@ -198,6 +319,34 @@ static int migrate(sqlite_store *st, int version, dscat_error *err)
         }
     }
     return 0;
+}
+
+/* The key of content addresses (migration 5), 32 hex digits in catalog_meta. */
+static int read_content_key(sqlite_store *st, dscat_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = prepare(st, &s, "SELECT value FROM catalog_meta WHERE key = 'content_key'", err);
+    if (rc)
+        return rc;
+    const char *hex =
+        sqlite3_step(s) == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
+    bool ok = hex != NULL && strlen(hex) == 32;
+    for (int i = 0; ok && i < 16; i++) {
+        unsigned v = 0;
+        for (int k = 0; k < 2 && ok; k++) {
+            char ch = hex[2 * i + k];
+            int x = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+            ok = x >= 0;
+            v = v * 16 + (unsigned)(ok ? x : 0);
+        }
+        st->content_key[i] = (uint8_t)v;
+    }
+    sqlite3_finalize(s);
+    st->has_content_key = ok;
+    return ok ? 0
+              : dscat_error_set(err, DSCAT_EINVALID,
+                                "catalog store %s: its content key is missing or malformed",
+                                st->path);
 }
 
 /*
@@ -377,12 +526,13 @@ static int sq_open(dscat_store **out, const char *catalog_dir, dscat_store_mode 
                                 "catalog store %s is not initialised: run dscat refresh", st->path);
             goto fail;
         }
-        /* Before migration 3, every column was an ordinary one: readers see the columns it
-         * added through a view of that name, which SQLite finds before the stored table. */
-        if (version < 3 &&
+        /* Before migration 5, each scan had rows of its own: readers see them through views
+         * of today's names, which SQLite finds before the stored tables (and before migration
+         * 3, every column was an ordinary one). */
+        if (version < 5 &&
             (rc = exec(st,
-                       "CREATE TEMP VIEW columns AS SELECT *, NULL AS generated, 0 AS is_hidden "
-                       "FROM main.columns",
+                       version < 3 ? COMPAT_VIEWS("NULL AS generated, 0 AS is_hidden")
+                                   : COMPAT_VIEWS("generated, is_hidden"),
                        err)))
             goto fail;
     } else {
@@ -393,6 +543,8 @@ static int sq_open(dscat_store **out, const char *catalog_dir, dscat_store_mode 
         snprintf(set, sizeof(set), "PRAGMA application_id = %d", DSCAT_APPLICATION_ID);
         if (st->application_id != DSCAT_APPLICATION_ID && (rc = exec(st, set, err)))
             goto fail; /* written once: an unchanged store stays byte for byte the same */
+        if ((rc = read_content_key(st, err)))
+            goto fail;
         chmod(st->path, 0600);
     }
     if ((rc = exec(st, "PRAGMA foreign_keys = ON", err)))
@@ -600,179 +752,196 @@ static int sq_insert_scan(dscat_store *base, const dscat_scan_row *row, int64_t 
     return rc;
 }
 
+/* Looks up content by its hash: *id is its row id, or 0 when the store has none. */
+static int find_hash(sqlite_store *st, sqlite3_stmt *s, const dscat_content_hash h, int64_t *id,
+                     dscat_error *err)
+{
+    sqlite3_bind_blob(s, 1, h, sizeof(dscat_content_hash), SQLITE_STATIC);
+    int r = sqlite3_step(s);
+    *id = r == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : store_error(st, err, "lookup failed");
+}
+
+/* Inserts a row whose first parameter is a hash; *id receives its row id. */
+static int insert_hash(sqlite_store *st, sqlite3_stmt *s, const dscat_content_hash h, int64_t *id,
+                       dscat_error *err)
+{
+    sqlite3_bind_blob(s, 1, h, sizeof(dscat_content_hash), SQLITE_STATIC);
+    int rc = step_reset(st, s, err);
+    *id = rc == 0 ? sqlite3_last_insert_rowid(st->db) : 0;
+    return rc;
+}
+
+enum {
+    Q_FIND_SET,
+    Q_NEW_SET,
+    Q_MEMBER,
+    Q_FIND_TABLE,
+    Q_NEW_TABLE,
+    Q_FIND_COLUMNS,
+    Q_NEW_COLUMNS,
+    Q_COLUMN,
+    Q_FK,
+    Q_DATABASE,
+    Q_COUNT
+};
+
+static const char *const insert_sql[Q_COUNT] = {
+    [Q_FIND_SET] = "SELECT id FROM table_sets WHERE hash = ?1",
+    [Q_NEW_SET] = "INSERT INTO table_sets(hash) VALUES (?1)",
+    [Q_MEMBER] = "INSERT OR IGNORE INTO table_set_members(set_id, table_id) VALUES (?1, ?2)",
+    [Q_FIND_TABLE] = "SELECT id FROM tables WHERE hash = ?1",
+    [Q_NEW_TABLE] = "INSERT INTO tables(hash, database, schema, name, table_type, row_estimate, "
+                    "size_bytes, comment, last_modified_us, signature, column_set) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [Q_FIND_COLUMNS] = "SELECT id FROM column_sets WHERE hash = ?1",
+    [Q_NEW_COLUMNS] = "INSERT INTO column_sets(hash) VALUES (?1)",
+    [Q_COLUMN] = "INSERT INTO columns(set_id, ordinal, name, data_type, column_type, "
+                 "is_nullable, is_primary_key, is_foreign_key, fk_references, max_length, "
+                 "numeric_precision, numeric_scale, column_default, column_comment, null_count, "
+                 "distinct_count, profiled_rows, generated, is_hidden) VALUES (?1, ?2, ?3, ?4, "
+                 "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+    [Q_FK] = "INSERT INTO foreign_keys(set_id, position, column_name, ref_schema, ref_table, "
+             "ref_column) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_DATABASE] = "INSERT INTO scan_databases(scan_id, database, table_set, scanned_at_us) "
+                   "VALUES (?1, ?2, ?3, ?4)",
+};
+
+/* Writes a new column set: its row, its columns and its foreign keys. */
+static int insert_column_set(sqlite_store *st, sqlite3_stmt **q, const dscat_db_scan *d,
+                             const dscat_scan_content *c, size_t t, int64_t *id, dscat_error *err)
+{
+    int rc = insert_hash(st, q[Q_NEW_COLUMNS], c->column_sets[t], id, err);
+    sqlite3_stmt *cs = q[Q_COLUMN], *fs = q[Q_FK];
+    for (size_t k = c->column_start[t]; k < c->column_start[t + 1] && rc == 0; k++) {
+        size_t i = c->column_order[k];
+        const dscat_column_info *col = &d->columns.items[i];
+        sqlite3_bind_int64(cs, 1, *id);
+        sqlite3_bind_int(cs, 2, col->ordinal);
+        bind_text(cs, 3, col->name);
+        bind_text(cs, 4, col->data_type);
+        bind_text(cs, 5, col->column_type);
+        sqlite3_bind_int(cs, 6, col->nullable);
+        sqlite3_bind_int(cs, 7, col->is_pk);
+        sqlite3_bind_int(cs, 8, c->fk_refs[i] != NULL);
+        bind_text(cs, 9, c->fk_refs[i] ? c->fk_refs[i] : "");
+        bind_opt_int(cs, 10, col->max_length);
+        bind_opt_int(cs, 11, col->precision);
+        bind_opt_int(cs, 12, col->scale);
+        bind_text(cs, 13, col->default_value);
+        bind_text(cs, 14, col->comment);
+        bind_opt_int(cs, 15, col->null_count);
+        bind_opt_int(cs, 16, col->distinct_count);
+        bind_opt_int(cs, 17, col->profiled_rows);
+        bind_text(cs, 18, col->generated);
+        sqlite3_bind_int(cs, 19, col->hidden);
+        rc = step_reset(st, cs, err);
+    }
+    for (size_t k = c->fk_start[t]; k < c->fk_start[t + 1] && rc == 0; k++) {
+        const dscat_fk_info *f = &d->fks.items[c->fk_order[k]];
+        sqlite3_bind_int64(fs, 1, *id);
+        sqlite3_bind_int64(fs, 2, (int64_t)(k - c->fk_start[t] + 1));
+        bind_text(fs, 3, f->column);
+        bind_text(fs, 4, f->ref_schema);
+        bind_text(fs, 5, f->ref_table);
+        bind_text(fs, 6, f->ref_column);
+        rc = step_reset(st, fs, err);
+    }
+    return rc;
+}
+
+/* Finds or writes table t of the scan (and its column set); *id receives its row id. */
+static int put_table(sqlite_store *st, sqlite3_stmt **q, const dscat_db_scan *d,
+                     const dscat_scan_content *c, size_t t, int64_t *id, dscat_error *err)
+{
+    int64_t set = 0;
+    int rc = find_hash(st, q[Q_FIND_TABLE], c->tables[t], id, err);
+    if (rc || *id)
+        return rc;
+    if ((rc = find_hash(st, q[Q_FIND_COLUMNS], c->column_sets[t], &set, err)) ||
+        (set == 0 && (rc = insert_column_set(st, q, d, c, t, &set, err))))
+        return rc;
+    const dscat_table_info *ti = &d->tables.items[t];
+    sqlite3_stmt *ts = q[Q_NEW_TABLE];
+    bind_text(ts, 2, d->database);
+    bind_text(ts, 3, ti->schema);
+    bind_text(ts, 4, ti->name);
+    bind_text(ts, 5, ti->type);
+    bind_opt_int(ts, 6, ti->row_estimate);
+    bind_opt_int(ts, 7, ti->size_bytes);
+    bind_text(ts, 8, ti->comment);
+    bind_opt_int(ts, 9, ti->last_modified_us);
+    sqlite3_bind_int64(ts, 10, c->signatures[t]);
+    sqlite3_bind_int64(ts, 11, set);
+    return insert_hash(st, ts, c->tables[t], id, err);
+}
+
+/* The target a scan belongs to, into a caller's buffer. */
+static int scan_target(sqlite_store *st, int64_t scan_id, char **target, dscat_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = prepare(st, &s, "SELECT target FROM scans WHERE id = ?1", err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(s, 1, scan_id);
+    if (sqlite3_step(s) != SQLITE_ROW)
+        rc = dscat_error_set(err, DSCAT_ENOTFOUND, "catalog store %s: no scan %lld", st->path,
+                             (long long)scan_id);
+    else if ((*target = dscat_strdup((const char *)sqlite3_column_text(s, 0))) == NULL)
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    sqlite3_finalize(s);
+    return rc;
+}
+
 /*
- * fk_references for every column of a database scan: "ref_schema.ref_table.ref_column", several
- * joined by ", " in the order the driver reported them. Returns an array parallel to columns
- * (NULL entries = not a foreign key), allocated in the scan's arena.
+ * A database of a scan: its set of tables, found by its hash when an earlier scan had exactly
+ * these tables (an unchanged database writes one row), else written with each table and column
+ * set found or written the same way.
  */
-static const char **build_fk_refs(dscat_db_scan *d)
-{
-    const char **refs = dscat_arena_alloc(&d->arena, (d->columns.count + 1) * sizeof(char *));
-    if (refs == NULL)
-        return NULL;
-    memset(refs, 0, (d->columns.count + 1) * sizeof(char *));
-    for (size_t i = 0; i < d->fks.count; i++) {
-        const dscat_fk_info *fk = &d->fks.items[i];
-        long c = dscat_db_scan_find_column(d, fk->table, fk->column);
-        if (c < 0)
-            continue;
-        dscat_buf b = DSCAT_BUF_INIT;
-        if (refs[c])
-            dscat_buf_printf(&b, "%s, ", refs[c]);
-        dscat_buf_printf(&b, "%s.%s.%s", fk->ref_schema, fk->ref_table, fk->ref_column);
-        refs[c] = dscat_buf_error(&b) ? NULL : dscat_arena_strdup(&d->arena, dscat_buf_cstr(&b));
-        dscat_buf_free(&b);
-        if (refs[c] == NULL)
-            return NULL;
-    }
-    return refs;
-}
-
-/* Mixes a string (with its terminator, so that "ab","c" differs from "a","bc") into a hash. */
-static uint64_t mix_str(uint64_t h, const char *s)
-{
-    const char *p = s ? s : "\x01null";
-    do {
-        h ^= (unsigned char)*p;
-        h *= 1099511628211ULL;
-    } while (*p++);
-    return h;
-}
-
-static uint64_t mix_int(uint64_t h, int64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        h ^= (uint64_t)(v >> (i * 8)) & 0xff;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-/*
- * A signature per table over everything a schema change can touch: its type and each column's
- * position, name, types, nullability, generation, hiddenness, default and keys. Two scans' tables
- * with equal signatures are unchanged, so change detection compares columns only where signatures
- * differ. Returns an array parallel to tables; caller frees.
- */
-static int64_t *table_signatures(const dscat_db_scan *d, const char **refs)
-{
-    uint64_t *h = dscat_calloc(d->tables.count + 1, sizeof(*h));
-    if (h == NULL)
-        return NULL;
-    for (size_t i = 0; i < d->tables.count; i++)
-        h[i] = mix_str(1469598103934665603ULL, d->tables.items[i].type);
-    for (size_t i = 0; i < d->columns.count; i++) {
-        const dscat_column_info *c = &d->columns.items[i];
-        uint64_t x = mix_int(1469598103934665603ULL, c->ordinal);
-        x = mix_str(x, c->name);
-        x = mix_str(x, c->data_type);
-        x = mix_str(x, c->column_type);
-        x = mix_str(x, c->default_value);
-        /* The generation and hidden bits are 0 for ordinary columns, so that their tables keep
-         * the signatures they had before these facts were recorded. */
-        int gen = c->generated == NULL ? 0 : strcmp(c->generated, "STORED") == 0 ? 4 : 8;
-        x = mix_int(x, (c->nullable ? 1 : 0) | (c->is_pk ? 2 : 0) | gen | (c->hidden ? 16 : 0));
-        x = mix_str(x, refs[i] ? refs[i] : "");
-        h[c->table] += x * 0x9E3779B97F4A7C15ULL; /* order-independent over columns */
-    }
-    return (int64_t *)h;
-}
-
 static int sq_insert_database(dscat_store *base, int64_t scan_id, dscat_db_scan *d,
                               dscat_error *err)
 {
     sqlite_store *st = S(base);
-    sqlite3_stmt *ts = NULL, *cs = NULL, *fs = NULL;
-    int64_t *ids = NULL, *sigs = NULL;
+    sqlite3_stmt *q[Q_COUNT] = {NULL};
+    dscat_scan_content c = {0};
+    char *target = NULL;
+    int64_t set = 0;
     int rc;
-    const char **refs = build_fk_refs(d);
-    if (refs == NULL)
-        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    if ((rc = prepare(
-             st, &ts,
-             "INSERT INTO tables(scan_id, database, schema, name, table_type, row_estimate, "
-             "size_bytes, comment, last_modified_us, scanned_at_us, signature) "
-             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-             err)) ||
-        (rc = prepare(
-             st, &cs,
-             "INSERT INTO columns(table_id, ordinal, name, data_type, column_type, is_nullable, "
-             "is_primary_key, is_foreign_key, fk_references, max_length, numeric_precision, "
-             "numeric_scale, column_default, column_comment, null_count, distinct_count, "
-             "profiled_rows, generated, is_hidden) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-             "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
-             err)) ||
-        (rc = prepare(st, &fs,
-                      "INSERT INTO foreign_keys(table_id, column_name, ref_schema, "
-                      "ref_table, ref_column) VALUES (?1, ?2, ?3, ?4, ?5)",
-                      err)))
+    if (!st->has_content_key)
+        return dscat_error_set(err, DSCAT_EINVALID, "catalog store %s has no content key",
+                               st->path);
+    if ((rc = scan_target(st, scan_id, &target, err)) ||
+        (rc = dscat_scan_content_build(&c, d, target, st->content_key, err)))
         goto done;
-    ids = dscat_calloc(d->tables.count + 1, sizeof(*ids));
-    sigs = table_signatures(d, refs);
-    if (ids == NULL || sigs == NULL) {
-        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    for (int i = 0; i < Q_COUNT && rc == 0; i++)
+        rc = prepare(st, &q[i], insert_sql[i], err);
+    if (rc || (rc = find_hash(st, q[Q_FIND_SET], c.table_set, &set, err)))
         goto done;
+    if (set == 0) {
+        rc = insert_hash(st, q[Q_NEW_SET], c.table_set, &set, err);
+        for (size_t t = 0; t < d->tables.count && rc == 0; t++) {
+            int64_t id = 0;
+            if (d->tables.items[t].excluded || (rc = put_table(st, q, d, &c, t, &id, err)))
+                continue;
+            sqlite3_bind_int64(q[Q_MEMBER], 1, set);
+            sqlite3_bind_int64(q[Q_MEMBER], 2, id);
+            rc = step_reset(st, q[Q_MEMBER], err);
+        }
     }
-    for (size_t i = 0; i < d->tables.count && rc == 0; i++) {
-        const dscat_table_info *t = &d->tables.items[i];
-        if (t->excluded)
-            continue;
-        sqlite3_bind_int64(ts, 1, scan_id);
-        bind_text(ts, 2, d->database);
-        bind_text(ts, 3, t->schema);
-        bind_text(ts, 4, t->name);
-        bind_text(ts, 5, t->type);
-        bind_opt_int(ts, 6, t->row_estimate);
-        bind_opt_int(ts, 7, t->size_bytes);
-        bind_text(ts, 8, t->comment);
-        bind_opt_int(ts, 9, t->last_modified_us);
-        sqlite3_bind_int64(ts, 10, d->scanned_at_us);
-        sqlite3_bind_int64(ts, 11, sigs[i]);
-        rc = step_reset(st, ts, err);
-        ids[i] = sqlite3_last_insert_rowid(st->db);
-    }
-    for (size_t i = 0; i < d->columns.count && rc == 0; i++) {
-        const dscat_column_info *c = &d->columns.items[i];
-        if (ids[c->table] == 0)
-            continue;
-        sqlite3_bind_int64(cs, 1, ids[c->table]);
-        sqlite3_bind_int(cs, 2, c->ordinal);
-        bind_text(cs, 3, c->name);
-        bind_text(cs, 4, c->data_type);
-        bind_text(cs, 5, c->column_type);
-        sqlite3_bind_int(cs, 6, c->nullable);
-        sqlite3_bind_int(cs, 7, c->is_pk);
-        sqlite3_bind_int(cs, 8, refs[i] != NULL);
-        bind_text(cs, 9, refs[i] ? refs[i] : "");
-        bind_opt_int(cs, 10, c->max_length);
-        bind_opt_int(cs, 11, c->precision);
-        bind_opt_int(cs, 12, c->scale);
-        bind_text(cs, 13, c->default_value);
-        bind_text(cs, 14, c->comment);
-        bind_opt_int(cs, 15, c->null_count);
-        bind_opt_int(cs, 16, c->distinct_count);
-        bind_opt_int(cs, 17, c->profiled_rows);
-        bind_text(cs, 18, c->generated);
-        sqlite3_bind_int(cs, 19, c->hidden);
-        rc = step_reset(st, cs, err);
-    }
-    for (size_t i = 0; i < d->fks.count && rc == 0; i++) {
-        const dscat_fk_info *f = &d->fks.items[i];
-        if (ids[f->table] == 0)
-            continue;
-        sqlite3_bind_int64(fs, 1, ids[f->table]);
-        bind_text(fs, 2, f->column);
-        bind_text(fs, 3, f->ref_schema);
-        bind_text(fs, 4, f->ref_table);
-        bind_text(fs, 5, f->ref_column);
-        rc = step_reset(st, fs, err);
+    if (rc == 0) {
+        sqlite3_bind_int64(q[Q_DATABASE], 1, scan_id);
+        bind_text(q[Q_DATABASE], 2, d->database);
+        sqlite3_bind_int64(q[Q_DATABASE], 3, set);
+        sqlite3_bind_int64(q[Q_DATABASE], 4, d->scanned_at_us);
+        rc = step_reset(st, q[Q_DATABASE], err);
     }
 done:
-    dscat_free(ids);
-    dscat_free(sigs);
-    sqlite3_finalize(ts);
-    sqlite3_finalize(cs);
-    sqlite3_finalize(fs);
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize(q[i]);
+    dscat_scan_content_free(&c);
+    dscat_free(target);
     return rc;
 }
 
@@ -809,7 +978,21 @@ static int sq_prune(dscat_store *base, const char *target, int keep, dscat_error
     sqlite3_bind_int(s, 2, keep);
     rc = step_reset(st, s, err);
     sqlite3_finalize(s);
+    /* Content no scan reaches any more goes with the scans: table sets no scan names, then
+     * tables no set holds, then column sets no table names. */
+    if (rc == 0 && sqlite3_changes(st->db) > 0)
+        rc = exec(st,
+                  "DELETE FROM table_sets WHERE id NOT IN (SELECT table_set FROM scan_databases);"
+                  "DELETE FROM tables WHERE id NOT IN (SELECT table_id FROM table_set_members);"
+                  "DELETE FROM column_sets WHERE id NOT IN (SELECT column_set FROM tables);",
+                  err);
     return rc;
+}
+
+/* ANALYZE over a sample of each index (analysis_limit), a few milliseconds at any size. */
+static int sq_analyze(dscat_store *base, dscat_error *err)
+{
+    return exec(S(base), "PRAGMA analysis_limit = 1000; ANALYZE", err);
 }
 
 /* Pending deletions: a path already scheduled keeps its first time. */
@@ -1044,6 +1227,7 @@ const dscat_store_table dscat_store__sqlite_table = {
     .insert_database = sq_insert_database,
     .set_current = sq_set_current,
     .prune = sq_prune,
+    .analyze = sq_analyze,
     .schedule_deletion = sq_schedule_deletion,
     .schedule_cached = sq_schedule_cached,
     .put_cached = sq_put_cached,

@@ -212,6 +212,11 @@ int dscat_store__prune(dscat_store *st, const char *target, int keep, dscat_erro
     return st->table->prune(st, target, keep, err);
 }
 
+int dscat_store__analyze(dscat_store *st, dscat_error *err)
+{
+    return st->table->analyze(st, err);
+}
+
 int dscat_store__schedule_deletion(dscat_store *st, const char *path, const char *delete_after,
                                    dscat_error *err)
 {

@@ -132,6 +132,7 @@ typedef struct dscat_store_table {
     int (*insert_database)(dscat_store *st, int64_t scan_id, dscat_db_scan *d, dscat_error *err);
     int (*set_current)(dscat_store *st, const char *target, int64_t scan_id, dscat_error *err);
     int (*prune)(dscat_store *st, const char *target, int keep, dscat_error *err);
+    int (*analyze)(dscat_store *st, dscat_error *err);
     int (*schedule_deletion)(dscat_store *st, const char *path, const char *delete_after,
                              dscat_error *err);
     int (*schedule_cached)(dscat_store *st, const char *connection_id, const char *schema,
@@ -278,8 +279,10 @@ int dscat_store__fingerprint(dscat_store *st, char *out, size_t size, dscat_erro
 int dscat_store__insert_scan(dscat_store *st, const dscat_scan_row *row, int64_t *scan_id,
                              dscat_error *err);
 /*
- * Inserts one database's tables, columns and foreign keys under scan_id. Call inside a write
- * transaction. Allocates foreign-key texts in d's arena.
+ * Records one database's tables, columns and foreign keys under scan_id. Each distinct column
+ * set, table and set of tables is stored once, addressed by its content (store/content.h): a
+ * database scanned exactly as before adds one row. Call inside a write transaction. Allocates
+ * foreign-key texts in d's arena.
  */
 int dscat_store__insert_database(dscat_store *st, int64_t scan_id, dscat_db_scan *d,
                                  dscat_error *err);
@@ -287,10 +290,17 @@ int dscat_store__insert_database(dscat_store *st, int64_t scan_id, dscat_db_scan
 int dscat_store__set_current(dscat_store *st, const char *target, int64_t scan_id,
                              dscat_error *err);
 /*
- * Deletes all but the newest `keep` scans of a target (never the current one), with their tables,
- * columns, foreign keys and problems. Call inside a write transaction.
+ * Deletes all but the newest `keep` scans of a target (never the current one), with their
+ * problems and the tables, columns and foreign keys no remaining scan has. Call inside a write
+ * transaction.
  */
 int dscat_store__prune(dscat_store *st, const char *target, int keep, dscat_error *err);
+/*
+ * Brings the query planner's statistics up to date after the catalog was written, so that the
+ * current catalog is read from its pointers whatever the store holds (a bounded sample, not a
+ * full pass). Call inside a write transaction.
+ */
+int dscat_store__analyze(dscat_store *st, dscat_error *err);
 /*
  * Schedules a data cache path for deletion after delete_after (ISO 8601 UTC text); a path
  * already scheduled keeps its time. Returns 0 or DSCAT_EIO.
@@ -353,7 +363,7 @@ void dscat_stmt__finalize(dscat_stmt *s);
 
 /* SQL for the current catalog's tables: current scan of each target. */
 #define DSCAT_CURRENT_TABLES                                                                       \
-    "(SELECT t.*, s.target AS target, s.server AS server FROM tables t "                           \
-    "JOIN targets g ON g.current_scan_id = t.scan_id JOIN scans s ON s.id = t.scan_id)"
+    "(SELECT t.*, s.target AS target, s.server AS server FROM targets g "                          \
+    "JOIN scans s ON s.id = g.current_scan_id JOIN scan_tables t ON t.scan_id = s.id)"
 
 #endif

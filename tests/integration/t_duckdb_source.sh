@@ -116,7 +116,7 @@ FROM duckdb_constraints() WHERE database_name = 'f' AND constraint_type = 'FOREI
 ORDER BY 1, 2, 3" >"$work/src_fks"
 sqlite3 -separator $'\t' "$home/catalog.db" "
 SELECT t.schema, t.name, f.column_name, f.ref_schema, f.ref_table, f.ref_column
-FROM tables t JOIN targets g ON g.current_scan_id = t.scan_id JOIN foreign_keys f ON f.table_id = t.id
+FROM scan_tables t JOIN targets g ON g.current_scan_id = t.scan_id JOIN foreign_keys f ON f.set_id = t.column_set
 ORDER BY 1, 2, 3" >"$work/store_fks"
 check "the fixture has a composite and a hostile foreign key" test "$(wc -l <"$work/src_fks")" = 3
 assert_same "store: foreign keys as duckdb_constraints() says" "$work/src_fks" "$work/store_fks"

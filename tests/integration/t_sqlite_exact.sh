@@ -51,7 +51,7 @@ check "the fixture has generated, hidden and long-named columns" \
 sqlite3 -separator $'\t' "$home/catalog.db" "
 SELECT t.name, c.ordinal, c.name, c.data_type, c.column_type, c.is_nullable, c.is_primary_key,
        coalesce(c.generated, ''), c.is_hidden
-FROM tables t JOIN targets g ON g.current_scan_id = t.scan_id JOIN columns c ON c.table_id = t.id
+FROM scan_tables t JOIN targets g ON g.current_scan_id = t.scan_id JOIN columns c ON c.set_id = t.column_set
 ORDER BY t.name, c.ordinal" >"$TEST_TMP/store"
 assert_same "store: every column exactly as table_xinfo says" "$TEST_TMP/xinfo" "$TEST_TMP/store"
 duckq "SELECT table_name, ordinal_position, column_name, data_type, column_type, is_nullable::INT,
@@ -63,7 +63,7 @@ assert_eq "metadata.parquet: the broken view, which has no column to read, keeps
     "broken" "$(duckq "SELECT table_name FROM read_parquet('$home/metadata.parquet') WHERE column_name IS NULL")"
 assert_eq "every table and view is catalogued, the broken view too" \
     "$(sqlite3 "$db" "SELECT count(*) FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")" \
-    "$(sqlite3 "$home/catalog.db" "SELECT count(*) FROM tables t JOIN targets g ON g.current_scan_id = t.scan_id")"
+    "$(sqlite3 "$home/catalog.db" "SELECT count(*) FROM scan_tables t JOIN targets g ON g.current_scan_id = t.scan_id")"
 
 # The long names through the commands that read the catalog.
 json=$(DSCAT_HOME=$home "$DSCAT" find "$long_c" --format json 2>&1)
@@ -91,12 +91,41 @@ assert_eq "the new column's ordinal is its position" "6	VIRTUAL" \
     "$(duckq "SELECT ordinal_position, generated FROM read_parquet('$home/metadata.parquet') WHERE table_name = 'gen' AND column_name = 'f'")"
 
 # A store written before the generated and hidden columns existed (version 2) is still read:
-# its columns are ordinary ones.
-sqlite3 "$home/catalog.db" 'ALTER TABLE columns DROP COLUMN generated' \
-    'ALTER TABLE columns DROP COLUMN is_hidden' 'PRAGMA user_version = 2'
+# its columns are ordinary ones. The store is taken back to version 4's layout (a table row per
+# scan, columns and foreign keys by table row) and then to version 2's.
+sqlite3 "$home/catalog.db" <<'SQL'
+PRAGMA foreign_keys = OFF;
+CREATE TABLE old_tables(id INTEGER PRIMARY KEY, scan_id INTEGER NOT NULL, database TEXT NOT NULL,
+  schema TEXT NOT NULL, name TEXT NOT NULL, table_type TEXT NOT NULL, row_estimate INTEGER,
+  size_bytes INTEGER, comment TEXT, last_modified_us INTEGER, scanned_at_us INTEGER NOT NULL,
+  signature INTEGER NOT NULL DEFAULT 0, column_set INTEGER);
+INSERT INTO old_tables SELECT row_number() OVER (ORDER BY scan_id, id), scan_id, database, schema,
+  name, table_type, row_estimate, size_bytes, comment, last_modified_us, scanned_at_us, signature,
+  column_set FROM scan_tables;
+CREATE TABLE old_columns AS SELECT o.id AS table_id, c.ordinal, c.name, c.data_type, c.column_type,
+  c.is_nullable, c.is_primary_key, c.is_foreign_key, c.fk_references, c.max_length,
+  c.numeric_precision, c.numeric_scale, c.column_default, c.column_comment, c.null_count,
+  c.distinct_count, c.profiled_rows, c.generated, c.is_hidden
+  FROM old_tables o JOIN columns c ON c.set_id = o.column_set;
+CREATE TABLE old_foreign_keys AS SELECT o.id AS table_id, f.column_name, f.ref_schema, f.ref_table,
+  f.ref_column FROM old_tables o JOIN foreign_keys f ON f.set_id = o.column_set
+  ORDER BY o.id, f.position;
+DROP VIEW scan_tables;
+DROP TABLE scan_databases; DROP TABLE table_set_members; DROP TABLE table_sets;
+DROP TABLE foreign_keys; DROP TABLE columns; DROP TABLE tables; DROP TABLE column_sets;
+ALTER TABLE old_tables DROP COLUMN column_set;
+ALTER TABLE old_tables RENAME TO tables;
+ALTER TABLE old_columns RENAME TO columns;
+ALTER TABLE old_foreign_keys RENAME TO foreign_keys;
+ALTER TABLE columns DROP COLUMN generated;
+ALTER TABLE columns DROP COLUMN is_hidden;
+ALTER TABLE table_cache DROP COLUMN fallbacks;
+DROP TABLE catalog_meta;
+PRAGMA user_version = 2;
+SQL
 check "an older store: table" sh -c "DSCAT_HOME='$home' '$DSCAT' table exact.gen | grep -q '| f '"
 check "an older store: diff" sh -c "DSCAT_HOME='$home' '$DSCAT' diff | grep -q 'column added: exact.main.gen.f'"
-DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
-assert_eq "an older store is migrated by the next refresh" 3 "$(sqlite3 "$home/catalog.db" 'PRAGMA user_version')"
+check "the next refresh of an older store succeeds" sh -c "DSCAT_HOME='$home' '$DSCAT' refresh >/dev/null 2>&1"
+assert_eq "an older store is migrated by the next refresh" 5 "$(sqlite3 "$home/catalog.db" 'PRAGMA user_version')"
 assert_eq "the scan after the migration records the generated column again" "VIRTUAL" \
     "$(duckq "SELECT generated FROM read_parquet('$home/metadata.parquet') WHERE table_name = 'gen' AND column_name = 'f'")"

@@ -53,7 +53,9 @@ printf '[settings]\nkeep_scans = 2\n\n[targets.lite]\ntype = "sqlite"\npath = "%
     "$FIXTURES/chinook/Chinook_Sqlite.sqlite" >"$home3/targets.toml"
 for _ in 1 2 3 4; do DSCAT_HOME=$home3 "$DSCAT" refresh >/dev/null 2>&1; done
 assert_eq "keep_scans = 2 keeps two scans" 2 "$(sqlite3 "$home3/catalog.db" 'SELECT count(*) FROM scans')"
-assert_eq "pruned scans take their tables with them" 22 "$(sqlite3 "$home3/catalog.db" 'SELECT count(*) FROM tables')"
+assert_eq "each kept scan has its tables" 22 "$(sqlite3 "$home3/catalog.db" 'SELECT count(*) FROM scan_tables')"
+assert_eq "an unchanged table is stored once" "11 64" \
+    "$(sqlite3 "$home3/catalog.db" "SELECT (SELECT count(*) FROM tables) || ' ' || (SELECT count(*) FROM columns)")"
 # parallel_scans = 1 gives the same catalog as the default.
 DSCAT_PARALLEL_SCANS=1 DSCAT_HOME=$home3 "$DSCAT" refresh >/dev/null 2>&1
 assert_eq "parallel_scans = 1 catalogues the same tables" 11 "$(duckq "SELECT count(DISTINCT table_name) FROM read_parquet('$home3/metadata.parquet')")"

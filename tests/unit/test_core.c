@@ -14,6 +14,7 @@
 #include "core/buf.h"
 #include "core/strmap.h"
 #include "core/toml.h"
+#include "core/siphash.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -193,6 +194,32 @@ static void scan_model_long_and_invalid_names(void **state)
     dscat_db_scan_free(&s);
 }
 
+/* SipHash-2-4-128: the reference implementation's vectors (key 00..0f, message 00..len-1). */
+static void siphash128_vectors(void **state)
+{
+    (void)state;
+    uint8_t key[16], msg[64], out[16];
+    for (int i = 0; i < 16; i++)
+        key[i] = (uint8_t)i;
+    for (int i = 0; i < 64; i++)
+        msg[i] = (uint8_t)i;
+    static const struct {
+        size_t len;
+        const char *hex;
+    } vectors[] = {
+        {0, "a3817f04ba25a8e66df67214c7550293"},
+        {1, "da87c1d86b99af44347659119b22fc45"},
+        {63, "5150d1772f50834a503e069a973fbd7c"},
+    };
+    for (size_t v = 0; v < sizeof(vectors) / sizeof(vectors[0]); v++) {
+        dscat_siphash128(out, key, msg, vectors[v].len);
+        char hex[33];
+        for (int i = 0; i < 16; i++)
+            snprintf(hex + 2 * i, 3, "%02x", out[i]);
+        assert_string_equal(hex, vectors[v].hex);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +230,7 @@ int main(void)
         cmocka_unit_test(toml_survives_every_failed_allocation),
         cmocka_unit_test(scan_model),
         cmocka_unit_test(scan_model_long_and_invalid_names),
+        cmocka_unit_test(siphash128_vectors),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

@@ -8,6 +8,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "catalog/changes.h"
+#include "dscat/config.h"
+#include "core/buf.h"
+#include "core/model.h"
 #include "store/store.h"
 
 #include <stdio.h>
@@ -53,6 +57,160 @@ static int64_t count_of(dscat_store *st, const char *sql)
     assert_int_equal(dscat_stmt__step(s), DSCAT_STMT_DONE);
     dscat_stmt__finalize(s);
     return n;
+}
+
+/*
+ * One scan of database "db": `ntables` tables of 8 columns, each table but the first with a
+ * foreign key to the one before; table `changed` gets a ninth column named after `version`.
+ */
+static void make_scan(dscat_db_scan *d, int ntables, int changed, int version)
+{
+    assert_int_equal(dscat_db_scan_init(d, "db"), 0);
+    d->scanned_at_us = 1000 + version;
+    char name[32], prev[32], col[32];
+    for (int i = 0; i < ntables; i++) {
+        snprintf(name, sizeof(name), "t%d", i);
+        dscat_table_info t = {.schema = "public",
+                              .name = name,
+                              .type = "BASE TABLE",
+                              .row_estimate = 10 * i,
+                              .size_bytes = DSCAT_NULL,
+                              .last_modified_us = DSCAT_NULL};
+        size_t ti = 0;
+        assert_int_equal(dscat_db_scan_add_table(d, &t, &ti), 0);
+        int ncols = i == changed ? 9 : 8;
+        for (int c = 0; c < ncols; c++) {
+            if (c == 8)
+                snprintf(col, sizeof(col), "v%d", version);
+            else
+                snprintf(col, sizeof(col), "c%d", c);
+            dscat_column_info ci = {.table = ti,
+                                    .name = col,
+                                    .ordinal = c + 1,
+                                    .data_type = c % 2 ? "text" : "integer",
+                                    .column_type = c % 2 ? "text" : "integer",
+                                    .nullable = c > 0,
+                                    .is_pk = c == 0,
+                                    .max_length = DSCAT_NULL,
+                                    .precision = DSCAT_NULL,
+                                    .scale = DSCAT_NULL,
+                                    .null_count = DSCAT_NULL,
+                                    .distinct_count = DSCAT_NULL,
+                                    .profiled_rows = DSCAT_NULL};
+            assert_int_equal(dscat_db_scan_add_column(d, &ci), 0);
+        }
+        if (i > 0) {
+            snprintf(prev, sizeof(prev), "t%d", i - 1);
+            dscat_fk_info fk = {.table = ti,
+                                .column = "c1",
+                                .ref_schema = "public",
+                                .ref_table = prev,
+                                .ref_column = "c0"};
+            assert_int_equal(dscat_db_scan_add_fk(d, &fk), 0);
+        }
+    }
+}
+
+/* Records a successful scan of target "t" and makes it current; keeps `keep` scans. */
+static int64_t record_scan(dscat_store *st, dscat_db_scan *d, int keep)
+{
+    dscat_target_config cfg = {.key = "t", .name = "t", .type = "postgres"};
+    dscat_target_report rep = {.target = "t", .status = DSCAT_SCAN_OK, .databases = 1};
+    dscat_scan_row row = {"run", &cfg, &rep, 1, 2, false};
+    dscat_error err = {0};
+    int64_t id = 0;
+    assert_int_equal(dscat_store__begin(st, &err), 0);
+    assert_int_equal(dscat_store__insert_scan(st, &row, &id, &err), 0);
+    assert_int_equal(dscat_store__insert_database(st, id, d, &err), 0);
+    assert_int_equal(dscat_store__set_current(st, "t", id, &err), 0);
+    assert_int_equal(dscat_store__prune(st, "t", keep, &err), 0);
+    assert_int_equal(dscat_store__analyze(st, &err), 0);
+    assert_int_equal(dscat_store__commit(st, &err), 0);
+    return id;
+}
+
+/*
+ * Content is kept once: unchanged scans add one row per database, a changed table one table row
+ * and one column set, and the prune takes away what no kept scan has.
+ */
+static void content_is_stored_once(void **state)
+{
+    fixture *f = *state;
+    dscat_db_scan d;
+    make_scan(&d, 50, -1, 0);
+    record_scan(f->st, &d, 20);
+    record_scan(f->st, &d, 20);
+    dscat_db_scan_free(&d);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM scans"), 2);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM table_sets"), 1);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM tables"), 50);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM columns"), 400);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM foreign_keys"), 49);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM scan_tables"), 100);
+    /* Table t3 gains a column: one more table row and column set, 9 more columns. */
+    make_scan(&d, 50, 3, 1);
+    record_scan(f->st, &d, 20);
+    dscat_db_scan_free(&d);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM tables"), 51);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM columns"), 409);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM " DSCAT_CURRENT_TABLES
+                                     " t JOIN columns c ON c.set_id = t.column_set "
+                                     "WHERE t.name = 't3'"),
+                     9);
+    /* Keeping one scan: the old t3 and its columns go; the shared rows stay. */
+    make_scan(&d, 50, 3, 1);
+    record_scan(f->st, &d, 1);
+    dscat_db_scan_free(&d);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM scans"), 1);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM table_sets"), 1);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM tables"), 50);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM column_sets"), 50);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM columns"), 401);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM foreign_keys"), 49);
+}
+
+/* Fails when the plan of `sql` reads a whole table other than targets (a SCAN): the cost of
+ * such a query would grow with the scans the store keeps. */
+static void assert_indexed_plan(dscat_store *st, const char *sql)
+{
+    dscat_buf q = DSCAT_BUF_INIT;
+    assert_int_equal(dscat_buf_printf(&q, "EXPLAIN QUERY PLAN %s", sql), 0);
+    dscat_stmt *s = NULL;
+    dscat_error err = {0};
+    assert_int_equal(dscat_stmt__prepare(&s, st, dscat_buf_cstr(&q), &err), 0);
+    int rows = 0;
+    while (dscat_stmt__step(s) == DSCAT_STMT_ROW) {
+        const char *detail = dscat_stmt__text(s, 3);
+        rows++;
+        if (strncmp(detail, "SCAN ", 5) == 0 && strcmp(detail, "SCAN g") != 0 &&
+            strcmp(detail, "SCAN cur") != 0 && strncmp(detail, "SCAN p", 6) != 0)
+            fail_msg("plan step '%s' reads a whole table in: %s", detail, sql);
+        if (strstr(detail, "AUTOMATIC") != NULL)
+            fail_msg("plan step '%s' builds an index for: %s", detail, sql);
+    }
+    assert_true(rows > 0);
+    dscat_stmt__finalize(s);
+    dscat_buf_free(&q);
+}
+
+/* The current catalog is read from its pointers, whatever the store holds. */
+static void current_catalog_plans_use_pointers(void **state)
+{
+    fixture *f = *state;
+    dscat_db_scan d;
+    for (int v = 0; v < 20; v++) {
+        make_scan(&d, 200, v % 7, v);
+        record_scan(f->st, &d, 20);
+        dscat_db_scan_free(&d);
+    }
+    assert_indexed_plan(f->st, "SELECT t.name, c.name FROM " DSCAT_CURRENT_TABLES
+                               " t JOIN columns c ON c.set_id = t.column_set");
+    assert_indexed_plan(f->st, "SELECT count(*) FROM " DSCAT_CURRENT_TABLES " t");
+    assert_indexed_plan(f->st, "SELECT t.name FROM " DSCAT_CURRENT_TABLES " t WHERE t.id = 5");
+    assert_indexed_plan(f->st, "SELECT t.name, f.ref_table FROM " DSCAT_CURRENT_TABLES
+                               " t JOIN foreign_keys f ON f.set_id = t.column_set");
+    assert_indexed_plan(f->st, DSCAT_CHANGES_SQL_ALL);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM (" DSCAT_CHANGES_SQL_ALL ")"), 2);
 }
 
 static void engine_and_new_store(void **state)
@@ -180,6 +338,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(step_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(write_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(pending_deletions_keep_their_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(content_is_stored_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(current_catalog_plans_use_pointers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,23 +19,31 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Two scans of target t: scan 1 has orders(id, amount), scan 2 orders(id, amount, note). */
+/* Two scans of target t: scan 1 has orders(id, amount), scan 2 orders(id, amount, note), each
+ * with a table set, a table and a column set of its own. */
 static const char *const fixture_sql =
     "INSERT INTO scans(id, run_id, target, server, source_type, started_us, finished_us, status) "
     "VALUES (1, 'r1', 't', 't', 'sqlite', 1, 2, 'ok'), (2, 'r2', 't', 't', 'sqlite', 3, 4, 'ok');"
-    "INSERT INTO tables(id, scan_id, database, schema, name, table_type, scanned_at_us) "
-    "VALUES (1, 1, 'db', 'main', 'orders', 'BASE TABLE', 2),"
-    "       (2, 2, 'db', 'main', 'orders', 'BASE TABLE', 4);"
-    "INSERT INTO columns(table_id, ordinal, name, data_type, is_nullable, is_primary_key, "
+    "INSERT INTO column_sets(id, hash) VALUES (1, x'01'), (2, x'02');"
+    "INSERT INTO tables(id, hash, database, schema, name, table_type, column_set) "
+    "VALUES (1, x'01', 'db', 'main', 'orders', 'BASE TABLE', 1),"
+    "       (2, x'02', 'db', 'main', 'orders', 'BASE TABLE', 2);"
+    "INSERT INTO table_sets(id, hash) VALUES (1, x'01'), (2, x'02');"
+    "INSERT INTO table_set_members(set_id, table_id) VALUES (1, 1), (2, 2);"
+    "INSERT INTO scan_databases(scan_id, database, table_set, scanned_at_us) "
+    "VALUES (1, 'db', 1, 2), (2, 'db', 2, 4);"
+    "INSERT INTO columns(set_id, ordinal, name, data_type, is_nullable, is_primary_key, "
     "is_foreign_key, fk_references) VALUES (1, 1, 'id', 'INTEGER', 0, 1, 0, ''),"
     "(1, 2, 'amount', 'NUMERIC', 1, 0, 0, ''), (2, 1, 'id', 'INTEGER', 0, 1, 0, ''),"
     "(2, 2, 'amount', 'NUMERIC', 1, 0, 0, ''), (2, 3, 'note', 'TEXT', 1, 0, 0, '');"
     "INSERT INTO targets(key, current_scan_id) VALUES ('t', 1);";
 
-/* What a refresh's commit does to the store: scan 2 becomes current and scan 1 is pruned. */
+/* What a refresh's commit does to the store: scan 2 becomes current and scan 1 is pruned, with
+ * the content only it reached. */
 static const char *const commit_sql =
     "BEGIN IMMEDIATE; UPDATE targets SET current_scan_id = 2; DELETE FROM scans WHERE id = 1; "
-    "COMMIT;";
+    "DELETE FROM table_sets WHERE id = 1; DELETE FROM tables WHERE id = 1; "
+    "DELETE FROM column_sets WHERE id = 1; COMMIT;";
 
 typedef struct fixture {
     char dir[64]; /* a temporary directory name */
@@ -134,7 +142,7 @@ static void commit_before_the_row(void **state)
 /* The commit lands between reading the row and reading its columns. */
 static void commit_before_the_columns(void **state)
 {
-    lookup_across_commit(*state, "FROM columns WHERE table_id");
+    lookup_across_commit(*state, "FROM columns WHERE set_id");
 }
 
 /* Read transactions nest, and one inside a writer's transaction leaves it open. */

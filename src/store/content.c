@@ -1,0 +1,257 @@
+/*
+ * Content addresses of a database scan (content.h). Each hashed record is a sequence of fields,
+ * each written with its kind and length, so that no two different contents serialise alike:
+ * a text as 'T', its length (8 bytes) and its bytes, a NULL text as 'N', an integer as 'I' and
+ * 8 bytes (DSCAT_NULL included, as it is stored: NULL).
+ */
+#include "store/content.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void put_u64(dscat_buf *b, uint64_t v)
+{
+    unsigned char x[8];
+    for (int i = 0; i < 8; i++)
+        x[i] = (unsigned char)(v >> (8 * i));
+    dscat_buf_put(b, x, sizeof(x));
+}
+
+static void put_text(dscat_buf *b, const char *s)
+{
+    if (s == NULL) {
+        dscat_buf_putc(b, 'N');
+        return;
+    }
+    size_t n = strlen(s);
+    dscat_buf_putc(b, 'T');
+    put_u64(b, n);
+    dscat_buf_put(b, s, n);
+}
+
+static void put_int(dscat_buf *b, int64_t v)
+{
+    dscat_buf_putc(b, v == DSCAT_NULL ? 'N' : 'I');
+    if (v != DSCAT_NULL)
+        put_u64(b, (uint64_t)v);
+}
+
+static void put_hash(dscat_buf *b, const dscat_content_hash h)
+{
+    dscat_buf_putc(b, 'H');
+    dscat_buf_put(b, h, sizeof(dscat_content_hash));
+}
+
+/* Builds the fk_refs array (see content.h) in the scan's arena. */
+static const char **build_fk_refs(dscat_db_scan *d)
+{
+    const char **refs = dscat_arena_alloc(&d->arena, (d->columns.count + 1) * sizeof(char *));
+    if (refs == NULL)
+        return NULL;
+    memset(refs, 0, (d->columns.count + 1) * sizeof(char *));
+    for (size_t i = 0; i < d->fks.count; i++) {
+        const dscat_fk_info *fk = &d->fks.items[i];
+        long c = dscat_db_scan_find_column(d, fk->table, fk->column);
+        if (c < 0)
+            continue;
+        dscat_buf b = DSCAT_BUF_INIT;
+        if (refs[c])
+            dscat_buf_printf(&b, "%s, ", refs[c]);
+        dscat_buf_printf(&b, "%s.%s.%s", fk->ref_schema, fk->ref_table, fk->ref_column);
+        refs[c] = dscat_buf_error(&b) ? NULL : dscat_arena_strdup(&d->arena, dscat_buf_cstr(&b));
+        dscat_buf_free(&b);
+        if (refs[c] == NULL)
+            return NULL;
+    }
+    return refs;
+}
+
+/* Mixes a string (with its terminator, so that "ab","c" differs from "a","bc") into a hash. */
+static uint64_t mix_str(uint64_t h, const char *s)
+{
+    const char *p = s ? s : "\x01null";
+    do {
+        h ^= (unsigned char)*p;
+        h *= 1099511628211ULL;
+    } while (*p++);
+    return h;
+}
+
+static uint64_t mix_int(uint64_t h, int64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        h ^= (uint64_t)(v >> (i * 8)) & 0xff;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/*
+ * A signature per table over everything a schema change can touch: its type and each column's
+ * position, name, types, nullability, generation, hiddenness, default and keys. Two scans' tables
+ * with equal signatures are unchanged, so change detection compares columns only where signatures
+ * differ. It is not a content address (statistics, comments and sizes are not in it); it keeps
+ * the values earlier stores hold, so that a scan compares with one written before.
+ */
+static int64_t *table_signatures(const dscat_db_scan *d, const char **refs)
+{
+    uint64_t *h = dscat_calloc(d->tables.count + 1, sizeof(*h));
+    if (h == NULL)
+        return NULL;
+    for (size_t i = 0; i < d->tables.count; i++)
+        h[i] = mix_str(1469598103934665603ULL, d->tables.items[i].type);
+    for (size_t i = 0; i < d->columns.count; i++) {
+        const dscat_column_info *c = &d->columns.items[i];
+        uint64_t x = mix_int(1469598103934665603ULL, c->ordinal);
+        x = mix_str(x, c->name);
+        x = mix_str(x, c->data_type);
+        x = mix_str(x, c->column_type);
+        x = mix_str(x, c->default_value);
+        /* The generation and hidden bits are 0 for ordinary columns, so that their tables keep
+         * the signatures they had before these facts were recorded. */
+        int gen = c->generated == NULL ? 0 : strcmp(c->generated, "STORED") == 0 ? 4 : 8;
+        x = mix_int(x, (c->nullable ? 1 : 0) | (c->is_pk ? 2 : 0) | gen | (c->hidden ? 16 : 0));
+        x = mix_str(x, refs[i] ? refs[i] : "");
+        h[c->table] += x * 0x9E3779B97F4A7C15ULL; /* order-independent over columns */
+    }
+    return (int64_t *)h;
+}
+
+/* Groups items by their table (a counting sort that keeps the driver's order within a table):
+ * start[t] .. start[t + 1] index order[]. */
+static int group_by_table(size_t **start_out, size_t **order_out, size_t ntables, size_t n,
+                          const void *items, size_t size, size_t table_offset)
+{
+    size_t *start = dscat_calloc(ntables + 2, sizeof(*start));
+    size_t *order = dscat_calloc(n + 1, sizeof(*order));
+    *start_out = start;
+    *order_out = order;
+    if (start == NULL || order == NULL)
+        return DSCAT_ENOMEM;
+    const char *base = items;
+    for (size_t i = 0; i < n; i++) {
+        size_t t;
+        memcpy(&t, base + i * size + table_offset, sizeof(t));
+        start[t + 2]++;
+    }
+    for (size_t t = 2; t < ntables + 2; t++)
+        start[t] += start[t - 1];
+    for (size_t i = 0; i < n; i++) {
+        size_t t;
+        memcpy(&t, base + i * size + table_offset, sizeof(t));
+        order[start[t + 1]++] = i;
+    }
+    return 0;
+}
+
+static int compare_hash(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(dscat_content_hash));
+}
+
+int dscat_scan_content_build(dscat_scan_content *c, dscat_db_scan *d, const char *target,
+                             const uint8_t key[16], dscat_error *err)
+{
+    memset(c, 0, sizeof(*c));
+    size_t nt = d->tables.count;
+    dscat_buf b = DSCAT_BUF_INIT;
+    dscat_content_hash *sorted = NULL;
+    size_t nsorted = 0;
+    int rc = DSCAT_ENOMEM;
+    if ((c->fk_refs = build_fk_refs(d)) == NULL ||
+        (c->signatures = table_signatures(d, c->fk_refs)) == NULL ||
+        group_by_table(&c->column_start, &c->column_order, nt, d->columns.count, d->columns.items,
+                       sizeof(dscat_column_info), offsetof(dscat_column_info, table)) ||
+        group_by_table(&c->fk_start, &c->fk_order, nt, d->fks.count, d->fks.items,
+                       sizeof(dscat_fk_info), offsetof(dscat_fk_info, table)) ||
+        (c->column_sets = dscat_calloc(nt + 1, sizeof(dscat_content_hash))) == NULL ||
+        (c->tables = dscat_calloc(nt + 1, sizeof(dscat_content_hash))) == NULL ||
+        (sorted = dscat_calloc(nt + 1, sizeof(dscat_content_hash))) == NULL)
+        goto done;
+    for (size_t t = 0; t < nt; t++) {
+        const dscat_table_info *ti = &d->tables.items[t];
+        dscat_buf_reset(&b);
+        for (size_t k = c->column_start[t]; k < c->column_start[t + 1]; k++) {
+            size_t i = c->column_order[k];
+            const dscat_column_info *col = &d->columns.items[i];
+            dscat_buf_putc(&b, 'C');
+            put_int(&b, col->ordinal);
+            put_text(&b, col->name);
+            put_text(&b, col->data_type);
+            put_text(&b, col->column_type);
+            put_int(&b, col->nullable);
+            put_int(&b, col->is_pk);
+            put_text(&b, c->fk_refs[i]);
+            put_int(&b, col->max_length);
+            put_int(&b, col->precision);
+            put_int(&b, col->scale);
+            put_text(&b, col->default_value);
+            put_text(&b, col->comment);
+            put_int(&b, col->null_count);
+            put_int(&b, col->distinct_count);
+            put_int(&b, col->profiled_rows);
+            put_text(&b, col->generated);
+            put_int(&b, col->hidden);
+        }
+        for (size_t k = c->fk_start[t]; k < c->fk_start[t + 1]; k++) {
+            const dscat_fk_info *fk = &d->fks.items[c->fk_order[k]];
+            dscat_buf_putc(&b, 'F');
+            put_text(&b, fk->column);
+            put_text(&b, fk->ref_schema);
+            put_text(&b, fk->ref_table);
+            put_text(&b, fk->ref_column);
+        }
+        if (dscat_buf_error(&b))
+            goto done;
+        dscat_siphash128(c->column_sets[t], key, b.ptr ? b.ptr : "", b.len);
+        dscat_buf_reset(&b);
+        put_text(&b, target);
+        put_text(&b, d->database);
+        put_text(&b, ti->schema);
+        put_text(&b, ti->name);
+        put_text(&b, ti->type);
+        put_int(&b, ti->row_estimate);
+        put_int(&b, ti->size_bytes);
+        put_text(&b, ti->comment);
+        put_int(&b, ti->last_modified_us);
+        put_int(&b, c->signatures[t]);
+        put_hash(&b, c->column_sets[t]);
+        if (dscat_buf_error(&b))
+            goto done;
+        dscat_siphash128(c->tables[t], key, b.ptr, b.len);
+        if (!ti->excluded)
+            memcpy(sorted[nsorted++], c->tables[t], sizeof(dscat_content_hash));
+    }
+    /* A set of tables: the same tables reported in another order are the same set. */
+    qsort(sorted, nsorted, sizeof(dscat_content_hash), compare_hash);
+    dscat_buf_reset(&b);
+    put_text(&b, target);
+    put_text(&b, d->database);
+    for (size_t i = 0; i < nsorted; i++)
+        put_hash(&b, sorted[i]);
+    if (dscat_buf_error(&b))
+        goto done;
+    dscat_siphash128(c->table_set, key, b.ptr, b.len);
+    rc = 0;
+done:
+    dscat_free(sorted);
+    dscat_buf_free(&b);
+    if (rc)
+        dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    return rc;
+}
+
+void dscat_scan_content_free(dscat_scan_content *c)
+{
+    dscat_free(c->column_start);
+    dscat_free(c->column_order);
+    dscat_free(c->fk_start);
+    dscat_free(c->fk_order);
+    dscat_free(c->signatures);
+    dscat_free(c->column_sets);
+    dscat_free(c->tables);
+    memset(c, 0, sizeof(*c));
+}
