@@ -12,37 +12,79 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void put_u64(dscat_buf *b, uint64_t v)
+/* A record on its way into the hash, gathered in a block so that the hash is fed in long runs
+ * rather than field by field. */
+typedef struct feed {
+    dscat_siphash h;
+    size_t n;
+    uint8_t block[1024];
+} feed;
+
+static void feed_init(feed *f, const uint8_t key[16])
 {
-    unsigned char x[8];
-    for (int i = 0; i < 8; i++)
-        x[i] = (unsigned char)(v >> (8 * i));
-    dscat_buf_put(b, x, sizeof(x));
+    dscat_siphash_init(&f->h, key);
+    f->n = 0;
 }
 
-static void put_text(dscat_buf *b, const char *s)
+static void feed_bytes(feed *f, const void *data, size_t len)
+{
+    if (f->n + len > sizeof(f->block)) {
+        dscat_siphash_update(&f->h, f->block, f->n);
+        f->n = 0;
+        if (len > sizeof(f->block)) {
+            dscat_siphash_update(&f->h, data, len);
+            return;
+        }
+    }
+    memcpy(f->block + f->n, data, len);
+    f->n += len;
+}
+
+static void feed_final(feed *f, dscat_content_hash out)
+{
+    dscat_siphash_update(&f->h, f->block, f->n);
+    dscat_siphash_final(&f->h, out);
+}
+
+static void put_u64(feed *f, uint64_t v)
+{
+    uint8_t x[8];
+    for (int i = 0; i < 8; i++)
+        x[i] = (uint8_t)(v >> (8 * i));
+    feed_bytes(f, x, sizeof(x));
+}
+
+static void put_kind(feed *f, char kind)
+{
+    if (f->n == sizeof(f->block))
+        feed_bytes(f, &kind, 1);
+    else
+        f->block[f->n++] = (uint8_t)kind;
+}
+
+static void put_text(feed *f, const char *s)
 {
     if (s == NULL) {
-        dscat_buf_putc(b, 'N');
+        put_kind(f, 'N');
         return;
     }
     size_t n = strlen(s);
-    dscat_buf_putc(b, 'T');
-    put_u64(b, n);
-    dscat_buf_put(b, s, n);
+    put_kind(f, 'T');
+    put_u64(f, n);
+    feed_bytes(f, s, n);
 }
 
-static void put_int(dscat_buf *b, int64_t v)
+static void put_int(feed *f, int64_t v)
 {
-    dscat_buf_putc(b, v == DSCAT_NULL ? 'N' : 'I');
+    put_kind(f, v == DSCAT_NULL ? 'N' : 'I');
     if (v != DSCAT_NULL)
-        put_u64(b, (uint64_t)v);
+        put_u64(f, (uint64_t)v);
 }
 
-static void put_hash(dscat_buf *b, const dscat_content_hash h)
+static void put_hash(feed *f, const dscat_content_hash x)
 {
-    dscat_buf_putc(b, 'H');
-    dscat_buf_put(b, h, sizeof(dscat_content_hash));
+    put_kind(f, 'H');
+    feed_bytes(f, x, sizeof(dscat_content_hash));
 }
 
 /* Builds the fk_refs array (see content.h) in the scan's arena. */
@@ -157,10 +199,9 @@ int dscat_scan_content_build(dscat_scan_content *c, dscat_db_scan *d, const char
 {
     memset(c, 0, sizeof(*c));
     size_t nt = d->tables.count;
-    dscat_buf b = DSCAT_BUF_INIT;
     dscat_content_hash *sorted = NULL;
     size_t nsorted = 0;
-    int rc = DSCAT_ENOMEM;
+    feed h;
     if ((c->fk_refs = build_fk_refs(d)) == NULL ||
         (c->signatures = table_signatures(d, c->fk_refs)) == NULL ||
         group_by_table(&c->column_start, &c->column_order, nt, d->columns.count, d->columns.items,
@@ -169,79 +210,70 @@ int dscat_scan_content_build(dscat_scan_content *c, dscat_db_scan *d, const char
                        sizeof(dscat_fk_info), offsetof(dscat_fk_info, table)) ||
         (c->column_sets = dscat_calloc(nt + 1, sizeof(dscat_content_hash))) == NULL ||
         (c->tables = dscat_calloc(nt + 1, sizeof(dscat_content_hash))) == NULL ||
-        (sorted = dscat_calloc(nt + 1, sizeof(dscat_content_hash))) == NULL)
-        goto done;
+        (sorted = dscat_calloc(nt + 1, sizeof(dscat_content_hash))) == NULL) {
+        dscat_free(sorted);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
     for (size_t t = 0; t < nt; t++) {
         const dscat_table_info *ti = &d->tables.items[t];
-        dscat_buf_reset(&b);
+        feed_init(&h, key);
         for (size_t k = c->column_start[t]; k < c->column_start[t + 1]; k++) {
             size_t i = c->column_order[k];
             const dscat_column_info *col = &d->columns.items[i];
-            dscat_buf_putc(&b, 'C');
-            put_int(&b, col->ordinal);
-            put_text(&b, col->name);
-            put_text(&b, col->data_type);
-            put_text(&b, col->column_type);
-            put_int(&b, col->nullable);
-            put_int(&b, col->is_pk);
-            put_text(&b, c->fk_refs[i]);
-            put_int(&b, col->max_length);
-            put_int(&b, col->precision);
-            put_int(&b, col->scale);
-            put_text(&b, col->default_value);
-            put_text(&b, col->comment);
-            put_int(&b, col->null_count);
-            put_int(&b, col->distinct_count);
-            put_int(&b, col->profiled_rows);
-            put_text(&b, col->generated);
-            put_int(&b, col->hidden);
+            put_kind(&h, 'C');
+            put_int(&h, col->ordinal);
+            put_text(&h, col->name);
+            put_text(&h, col->data_type);
+            put_text(&h, col->column_type);
+            put_int(&h, col->nullable);
+            put_int(&h, col->is_pk);
+            put_text(&h, c->fk_refs[i]);
+            put_int(&h, col->max_length);
+            put_int(&h, col->precision);
+            put_int(&h, col->scale);
+            put_text(&h, col->default_value);
+            put_text(&h, col->comment);
+            put_int(&h, col->null_count);
+            put_int(&h, col->distinct_count);
+            put_int(&h, col->profiled_rows);
+            put_text(&h, col->generated);
+            put_int(&h, col->hidden);
         }
         for (size_t k = c->fk_start[t]; k < c->fk_start[t + 1]; k++) {
             const dscat_fk_info *fk = &d->fks.items[c->fk_order[k]];
-            dscat_buf_putc(&b, 'F');
-            put_text(&b, fk->column);
-            put_text(&b, fk->ref_schema);
-            put_text(&b, fk->ref_table);
-            put_text(&b, fk->ref_column);
+            put_kind(&h, 'F');
+            put_text(&h, fk->column);
+            put_text(&h, fk->ref_schema);
+            put_text(&h, fk->ref_table);
+            put_text(&h, fk->ref_column);
         }
-        if (dscat_buf_error(&b))
-            goto done;
-        dscat_siphash128(c->column_sets[t], key, b.ptr ? b.ptr : "", b.len);
-        dscat_buf_reset(&b);
-        put_text(&b, target);
-        put_text(&b, d->database);
-        put_text(&b, ti->schema);
-        put_text(&b, ti->name);
-        put_text(&b, ti->type);
-        put_int(&b, ti->row_estimate);
-        put_int(&b, ti->size_bytes);
-        put_text(&b, ti->comment);
-        put_int(&b, ti->last_modified_us);
-        put_int(&b, c->signatures[t]);
-        put_hash(&b, c->column_sets[t]);
-        if (dscat_buf_error(&b))
-            goto done;
-        dscat_siphash128(c->tables[t], key, b.ptr, b.len);
+        feed_final(&h, c->column_sets[t]);
+        feed_init(&h, key);
+        put_text(&h, target);
+        put_text(&h, d->database);
+        put_text(&h, ti->schema);
+        put_text(&h, ti->name);
+        put_text(&h, ti->type);
+        put_int(&h, ti->row_estimate);
+        put_int(&h, ti->size_bytes);
+        put_text(&h, ti->comment);
+        put_int(&h, ti->last_modified_us);
+        put_int(&h, c->signatures[t]);
+        put_hash(&h, c->column_sets[t]);
+        feed_final(&h, c->tables[t]);
         if (!ti->excluded)
             memcpy(sorted[nsorted++], c->tables[t], sizeof(dscat_content_hash));
     }
     /* A set of tables: the same tables reported in another order are the same set. */
     qsort(sorted, nsorted, sizeof(dscat_content_hash), compare_hash);
-    dscat_buf_reset(&b);
-    put_text(&b, target);
-    put_text(&b, d->database);
+    feed_init(&h, key);
+    put_text(&h, target);
+    put_text(&h, d->database);
     for (size_t i = 0; i < nsorted; i++)
-        put_hash(&b, sorted[i]);
-    if (dscat_buf_error(&b))
-        goto done;
-    dscat_siphash128(c->table_set, key, b.ptr, b.len);
-    rc = 0;
-done:
+        put_hash(&h, sorted[i]);
+    feed_final(&h, c->table_set);
     dscat_free(sorted);
-    dscat_buf_free(&b);
-    if (rc)
-        dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    return rc;
+    return 0;
 }
 
 void dscat_scan_content_free(dscat_scan_content *c)

@@ -218,6 +218,17 @@ static void siphash128_vectors(void **state)
             snprintf(hex + 2 * i, 3, "%02x", out[i]);
         assert_string_equal(hex, vectors[v].hex);
     }
+    /* Fed in pieces of every size from 1 to 9 bytes: the same hash as at once. */
+    uint8_t whole[16];
+    dscat_siphash128(whole, key, msg, 63);
+    for (size_t piece = 1; piece <= 9; piece++) {
+        dscat_siphash h;
+        dscat_siphash_init(&h, key);
+        for (size_t at = 0; at < 63; at += piece)
+            dscat_siphash_update(&h, msg + at, at + piece > 63 ? 63 - at : piece);
+        dscat_siphash_final(&h, out);
+        assert_memory_equal(out, whole, 16);
+    }
 }
 
 int main(void)
