@@ -33,7 +33,9 @@ CPPFLAGS = -Iinclude -Isrc -isystem $(DUCKDB_HOME) $(PKG_CFLAGS) -D_GNU_SOURCE \
            -DDSCAT_DUCKDB_EXT_DIR='"$(DUCKDB_EXT_DIR)"'
 CFLAGS = -std=c11 $(WARN) $(OPT) -pthread -MMD -MP
 LDFLAGS = $(SANLD) -pthread -L$(DUCKDB_HOME) -Wl,-rpath,$(DUCKDB_HOME)
-LDLIBS = $(PKG_LIBS) -lsybdb -lduckdb -lm
+# DuckDB is not linked: it is opened on first use (src/core/duck_api.c), through the run path.
+# Programs that call it directly (duckq, the search benchmark) link it.
+LDLIBS = $(PKG_LIBS) -lsybdb -lm
 
 # Every folder of src/ but the CLI's is the library, except src/core/testhooks.c: it is linked
 # twice, without DSCAT_TEST_HOOKS into the release binary $(BUILD)/dscat (no test hook in it) and
@@ -105,10 +107,10 @@ $(BUILD)/test/dscat: $(CLI_OBJ) $(HOOKS_ON) $(BUILD)/libdscat.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/duckq: $(BUILD)/obj/tests/tools/duckq.o
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lduckdb
 
 $(BUILD)/search_bench: $(BUILD)/obj/bench/search_bench.o $(HOOKS_OFF) $(BUILD)/libdscat.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lduckdb
 
 $(BUILD)/store_bench: $(BUILD)/obj/bench/store_bench.o $(HOOKS_OFF) $(BUILD)/libdscat.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

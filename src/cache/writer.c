@@ -299,6 +299,9 @@ int dscat_cache__write_parquet(dscat_source *src, const char *schema, const char
                                cache_column *cols, size_t ncols, const char *path, int64_t *rows,
                                const dscat_cache_job *job, dscat_error *err)
 {
+    int rc = dscat_duck_load(err);
+    if (rc)
+        return rc;
     const dscat_source_driver *drv = src->driver;
     dscat_cursor_column *cc = dscat_calloc(ncols + 1, sizeof(*cc));
     dscat_duck *duck = NULL;
@@ -316,7 +319,6 @@ int dscat_cache__write_parquet(dscat_source *src, const char *schema, const char
               .started_ms = dscat_monotonic_ms()};
     pthread_t reader;
     bool reading = false;
-    int rc;
     pthread_mutex_init(&f.mu, NULL);
     pthread_cond_init(&f.cv, NULL);
     f.want = dscat_calloc(ncols + 1, sizeof(*f.want));

@@ -24,6 +24,8 @@ int dscat_duck_open_bounded(dscat_duck **out, int64_t memory_bytes, dscat_error 
     duckdb_config config = NULL;
     char *msg = NULL;
     int rc = 0;
+    if ((rc = dscat_duck_load(err)))
+        return rc;
     dscat_duck *d = dscat_calloc(1, sizeof(*d));
     if (d == NULL || duckdb_create_config(&config) == DuckDBError) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");

@@ -9,7 +9,7 @@
 #include "core/buf.h"
 #include "dscat/common.h"
 
-#include <duckdb.h>
+#include "core/duck_api.h"
 #include <stdint.h>
 
 typedef struct dscat_duck dscat_duck;

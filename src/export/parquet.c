@@ -12,7 +12,6 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 
-#include <duckdb.h>
 #include <string.h>
 #include <unistd.h>
 

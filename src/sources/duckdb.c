@@ -11,7 +11,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 
-#include <duckdb.h>
+#include "core/duck_api.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,7 +164,9 @@ static int open_file(duck_source *s, const char *path, dscat_error *err)
 {
     duckdb_config config = NULL;
     char *msg = NULL;
-    int rc = 0;
+    int rc = dscat_duck_load(err);
+    if (rc)
+        return rc;
     if (duckdb_create_config(&config) == DuckDBError)
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     duckdb_set_config(config, "access_mode", "READ_ONLY");
