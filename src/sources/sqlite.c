@@ -106,12 +106,19 @@ static char *bare_type(const char *declared)
     return out;
 }
 
-/* Pass 1: tables and views, noting whether statistics can be used. */
-static int scan_tables(sqlite_source *s, dscat_db_scan *out, bool *has_stat1, dscat_error *err)
+/*
+ * Pass 1: tables and views, noting whether statistics can be used and which tables are WITHOUT
+ * ROWID (into without_rowid, name -> 1). pragma_table_list is read once, into a materialized
+ * CTE: read per table (with the name as its argument) it walks every table each time.
+ */
+static int scan_tables(sqlite_source *s, dscat_db_scan *out, bool *has_stat1,
+                       dscat_strmap *without_rowid, dscat_error *err)
 {
     sqlite3_stmt *st = NULL;
-    const char *sql = "SELECT type, name FROM sqlite_schema WHERE type IN ('table', 'view') "
-                      "ORDER BY name";
+    const char *sql =
+        "WITH l AS MATERIALIZED (SELECT name, wr FROM pragma_table_list WHERE schema = 'main') "
+        "SELECT m.type, m.name, coalesce((SELECT l.wr FROM l WHERE l.name = m.name), 0) "
+        "FROM sqlite_schema m WHERE m.type IN ('table', 'view') ORDER BY m.name";
     s->base.queries++;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return query_error(s, err, "table");
@@ -130,7 +137,8 @@ static int scan_tables(sqlite_source *s, dscat_db_scan *out, bool *has_stat1, ds
                               .size_bytes = DSCAT_NULL,
                               .last_modified_us = DSCAT_NULL};
         if (dscat_db_scan_refused(out, dscat_db_scan_add_table(out, &t, NULL), "main", name,
-                                  NULL)) {
+                                  NULL) ||
+            (sqlite3_column_int(st, 2) && dscat_strmap_put(without_rowid, name, strlen(name), 1))) {
             sqlite3_finalize(st);
             return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         }
@@ -210,15 +218,13 @@ static void scan_sizes(sqlite_source *s, dscat_db_scan *out, const dscat_strmap 
 /*
  * The columns of one object, as pragma table_xinfo reports them (hidden and generated columns
  * included, cid counting every column, so ordinals are the declared positions), followed by
- * whether the column is part of a primary key that cannot hold NULL although it is not declared
- * NOT NULL: an INTEGER PRIMARY KEY (an alias of the rowid: its table has no separate 'pk'
- * index), or any primary-key column of a WITHOUT ROWID table. T is the object's name.
+ * whether the column is an INTEGER PRIMARY KEY (an alias of the rowid: its table has no separate
+ * 'pk' index), which cannot hold NULL although it is not declared NOT NULL; so cannot any
+ * primary-key column of a WITHOUT ROWID table (add_column_row). T is the object's name.
  */
 #define COLUMN_FIELDS(T)                                                                           \
     "p.cid, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk, p.hidden, "                         \
-    "p.pk > 0 AND (EXISTS (SELECT 1 FROM pragma_table_list(" T ") l "                              \
-    "  WHERE l.schema = 'main' AND l.wr) "                                                         \
-    "  OR NOT EXISTS (SELECT 1 FROM pragma_index_list(" T ") i WHERE i.origin = 'pk'))"
+    "p.pk > 0 AND NOT EXISTS (SELECT 1 FROM pragma_index_list(" T ") i WHERE i.origin = 'pk')"
 
 #define EVERY_COLUMN_FIELDS COLUMN_FIELDS("m.name")
 
@@ -229,10 +235,12 @@ static const char *generated_kind(int hidden)
 }
 
 /*
- * Adds one column from the fields of COLUMN_FIELDS, starting at field `at` of st. A name the
- * catalog cannot hold (not UTF-8) becomes a problem naming the column. 0 or DSCAT_ENOMEM.
+ * Adds one column from the fields of COLUMN_FIELDS, starting at field `at` of st, of a table that
+ * is WITHOUT ROWID or not. A name the catalog cannot hold (not UTF-8) becomes a problem naming
+ * the column. 0 or DSCAT_ENOMEM.
  */
-static int add_column_row(dscat_db_scan *out, long table, sqlite3_stmt *st, int at)
+static int add_column_row(dscat_db_scan *out, long table, bool without_rowid, sqlite3_stmt *st,
+                          int at)
 {
     const char *declared = text_col(st, at + 2);
     const char *name = text_col(st, at + 1);
@@ -242,7 +250,8 @@ static int add_column_row(dscat_db_scan *out, long table, sqlite3_stmt *st, int 
         return DSCAT_ENOMEM;
     }
     int hidden = sqlite3_column_int(st, at + 6);
-    bool key_not_null = sqlite3_column_int(st, at + 7) != 0;
+    bool key_not_null = sqlite3_column_int(st, at + 7) != 0 ||
+                        (without_rowid && sqlite3_column_int(st, at + 5) > 0);
     dscat_column_info c = {.table = (size_t)table,
                            .name = name,
                            .ordinal = sqlite3_column_int(st, at) + 1,
@@ -270,7 +279,15 @@ static int add_column_row(dscat_db_scan *out, long table, sqlite3_stmt *st, int 
  * pragma_table_xinfo fail for the whole join): one query per object, so that the broken object
  * becomes a problem naming it and every column of the others is still catalogued.
  */
-static int scan_columns_each(sqlite_source *s, dscat_db_scan *out, dscat_error *err)
+/* Whether table `name` of the scan is WITHOUT ROWID (scan_tables' map). */
+static bool is_without_rowid(const dscat_strmap *without_rowid, const char *name)
+{
+    size_t v = 0;
+    return dscat_strmap_get(without_rowid, name, strlen(name), &v) == 1;
+}
+
+static int scan_columns_each(sqlite_source *s, dscat_db_scan *out,
+                             const dscat_strmap *without_rowid, dscat_error *err)
 {
     sqlite3_stmt *st = NULL;
     static const char sql[] = /* one object's columns */
@@ -286,7 +303,7 @@ static int scan_columns_each(sqlite_source *s, dscat_db_scan *out, dscat_error *
         sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
         s->base.queries++;
         while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
-            rc = add_column_row(out, (long)i, st, 0);
+            rc = add_column_row(out, (long)i, is_without_rowid(without_rowid, t->name), st, 0);
         if (rc == 0 && step != SQLITE_DONE) {
             /* Keep no half-read object. */
             rc = dscat_db_scan_truncate_columns(out, before);
@@ -301,7 +318,8 @@ static int scan_columns_each(sqlite_source *s, dscat_db_scan *out, dscat_error *
     return rc ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory") : 0;
 }
 
-static int scan_columns(sqlite_source *s, dscat_db_scan *out, dscat_error *err)
+static int scan_columns(sqlite_source *s, dscat_db_scan *out, const dscat_strmap *without_rowid,
+                        dscat_error *err)
 {
     sqlite3_stmt *st = NULL;
     size_t problems = out->problems.count;
@@ -315,7 +333,9 @@ static int scan_columns(sqlite_source *s, dscat_db_scan *out, dscat_error *err)
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         long t = dscat_db_scan_find_table(out, "main", text_col(st, 0));
-        if (t >= 0 && add_column_row(out, t, st, 1)) {
+        if (t >= 0 &&
+            add_column_row(out, t, is_without_rowid(without_rowid, out->tables.items[t].name), st,
+                           1)) {
             sqlite3_finalize(st);
             return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         }
@@ -328,7 +348,7 @@ static int scan_columns(sqlite_source *s, dscat_db_scan *out, dscat_error *err)
     out->problems.count = problems;
     if (dscat_db_scan_truncate_columns(out, 0))
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    return scan_columns_each(s, out, err);
+    return scan_columns_each(s, out, without_rowid, err);
 }
 
 /* The name of the table that `name` refers to: SQLite matches table names case-insensitively. */
@@ -391,24 +411,25 @@ static int sqlite_scan_database(dscat_source *src, dscat_db_scan *out, dscat_err
 {
     sqlite_source *s = (sqlite_source *)src;
     bool has_stat1 = false;
-    dscat_strmap index_table = DSCAT_STRMAP_INIT;
+    dscat_strmap index_table = DSCAT_STRMAP_INIT, without_rowid = DSCAT_STRMAP_INIT;
     int rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK
                  ? 0
                  : query_error(s, err, "begin");
     if (rc == 0)
-        rc = scan_tables(s, out, &has_stat1, err);
+        rc = scan_tables(s, out, &has_stat1, &without_rowid, err);
     if (rc == 0 && has_stat1)
         rc = scan_stats(s, out, err);
     if (rc == 0)
         rc = map_indexes(s, out, &index_table, err);
     if (rc == 0) {
         scan_sizes(s, out, &index_table);
-        rc = scan_columns(s, out, err);
+        rc = scan_columns(s, out, &without_rowid, err);
     }
     if (rc == 0)
         rc = scan_fks(s, out, err);
     sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     dscat_strmap_free(&index_table);
+    dscat_strmap_free(&without_rowid);
     return rc;
 }
 
