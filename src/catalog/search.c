@@ -138,7 +138,7 @@ static int dict_id(s_dict *d, dscat_arena *a, const char *s, uint32_t *id)
 static const char *const load_sql =
     "SELECT t.id, t.target, t.database, t.schema, t.name, t.row_estimate, t.comment, c.name, "
     "c.data_type, c.is_primary_key, c.is_foreign_key, c.fk_references, c.column_comment "
-    "FROM " DSCAT_CURRENT_TABLES " t JOIN columns c ON c.set_id = t.column_set";
+    "FROM " DSCAT_CURRENT_TABLES " t CROSS JOIN columns c WHERE c.set_id = t.column_set";
 
 static const char *col_text(dscat_stmt *s, int i)
 {
@@ -233,7 +233,8 @@ int dscat_search__build(dscat_search_index **out, dscat_store *st, dscat_search_
         goto done;
     int step;
     while ((step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
-        /* The plan walks table by table (see DSCAT_CURRENT_TABLES): a new id is a new table. */
+        /* CROSS JOIN keeps the tables outside the columns in SQLite's plan: the rows come table
+         * by table, so a new id is a new table. */
         int64_t id = dscat_stmt__int64(s, 0);
         if (id != last_id) {
             last_id = id;
