@@ -225,6 +225,14 @@ int dscat_catalog_purge(dscat_catalog *cat, const char *connection_id, const cha
  * dscat_catalog_warnings_free() whatever this returns. */
 int dscat_catalog_maintain(dscat_catalog *cat, dscat_warnings *warnings, dscat_error *err);
 void dscat_catalog_warnings_free(dscat_warnings *w);
+/* dscat_schedules on the catalog's configuration (serve_started_us: when dscat serve started,
+ * or 0). Caller frees with dscat_catalog_schedule_list_free(). */
+int dscat_catalog_schedules(dscat_schedule_list *out, dscat_catalog *cat, int64_t serve_started_us,
+                            dscat_error *err);
+void dscat_catalog_schedule_list_free(dscat_schedule_list *l);
+/* dscat_schedule_run on the catalog's configuration: one schedule, now, recorded. */
+int dscat_catalog_schedule_run(bool *ok, dscat_catalog *cat, const dscat_schedule *s,
+                               dscat_error *err);
 
 /* ---- without a handle ----------------------------------------------------------------------- */
 
@@ -259,6 +267,8 @@ int dscat_catalog_project_find(char **out, const char *explicit_root, dscat_erro
  * memory. The shapes are those of SPEC §6.2, §8 and §11, the same for every front end.
  */
 char *dscat_json_status(const dscat_status *s, unsigned flags);
+/* {"schedules": [...]}: GET /schedule and `dscat schedule --json`. */
+char *dscat_json_schedules(const dscat_schedule_list *l, unsigned flags);
 /* The hits as a JSON array (by_table: with matching_columns). */
 char *dscat_json_hits(const dscat_hits *h, bool by_table, unsigned flags);
 char *dscat_json_diff(const dscat_diff *d, unsigned flags);

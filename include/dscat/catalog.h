@@ -180,4 +180,46 @@ int dscat_demo_create(const char *path, dscat_error *err);
 /* The `type` of the demo database's target in targets.toml. Static string. */
 const char *dscat_demo_source_type(void);
 
+/* ---- schedules (targets.toml's refresh_every, run by dscat serve) ---------------------------- */
+
+/* One schedule and its last run. */
+typedef struct dscat_schedule {
+    char *kind;           /* "schema" or "data" */
+    char *target;         /* the target's key; for "data", the connection id too */
+    char *schema, *table; /* the cached table; NULL for a schema refresh */
+    int every;            /* seconds */
+    /* The last run, from the store: DSCAT_STATUS_NEVER when the schedule never ran. */
+    int64_t last_started_us, last_finished_us;
+    char *result; /* "ok" or "failed"; NULL when never run */
+    char *error;  /* the last failure's message, or NULL */
+    int failures; /* consecutive failed runs */
+    /* When it runs next: a period (plus up to a tenth of it, the same for every process) after
+     * the last run; after a failure a backoff from 5 s, doubling, never past the period. A
+     * schedule that never ran runs when dscat serve starts (plus the jitter): next_run_us is
+     * then computed from serve_started_us, or DSCAT_STATUS_NEVER when that is 0. */
+    int64_t next_run_us;
+} dscat_schedule;
+
+typedef struct dscat_schedule_list {
+    dscat_schedule *items; /* schema refreshes in target order, then each target's tables */
+    size_t count;
+} dscat_schedule_list;
+
+/*
+ * Every schedule of the configuration with its last run (a store not built yet: none ran).
+ * serve_started_us: when the running dscat serve started, or 0. Caller frees with
+ * dscat_schedule_list_free().
+ */
+int dscat_schedules(dscat_schedule_list *out, const dscat_config *cfg, int64_t serve_started_us,
+                    dscat_error *err);
+void dscat_schedule_list_free(dscat_schedule_list *l);
+/*
+ * Runs one schedule now (a schema refresh of its target, or a full data refresh of its table:
+ * one already running elsewhere is joined, not repeated) and records the run in the store. The
+ * refresh's failure is the run's result, not an error: returns an error only when the run
+ * could not be recorded. *ok tells the result.
+ */
+int dscat_schedule_run(bool *ok, const dscat_config *cfg, const dscat_schedule *s,
+                       dscat_error *err);
+
 #endif

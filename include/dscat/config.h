@@ -39,7 +39,19 @@ typedef struct dscat_target_config {
     dscat_string_list include_tables, exclude_tables;
     char *path, *path_env; /* engines whose database is a file */
     char *sslmode;         /* engines that take it: passed to the client library */
+    /* Schedules that `dscat serve` runs: the target's schema refresh every refresh_every seconds
+     * (0: none), and its cached tables', each on its own period ([[targets.<key>.cache]]). */
+    int refresh_every;
+    struct dscat_cache_schedule *cache;
+    size_t ncache;
 } dscat_target_config;
+
+/* One cached table's schedule: a full data refresh of schema.table every `every` seconds. */
+typedef struct dscat_cache_schedule {
+    char *schema, *table;
+    int every;
+    int line; /* of its table in targets.toml */
+} dscat_cache_schedule;
 
 typedef struct dscat_settings {
     int parallel_scans;

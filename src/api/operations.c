@@ -150,6 +150,23 @@ void dscat_catalog_warnings_free(dscat_warnings *w)
     dscat_warnings_free(w);
 }
 
+int dscat_catalog_schedules(dscat_schedule_list *out, dscat_catalog *cat, int64_t serve_started_us,
+                            dscat_error *err)
+{
+    return dscat_schedules(out, config_of(cat), serve_started_us, err);
+}
+
+void dscat_catalog_schedule_list_free(dscat_schedule_list *l)
+{
+    dscat_schedule_list_free(l);
+}
+
+int dscat_catalog_schedule_run(bool *ok, dscat_catalog *cat, const dscat_schedule *s,
+                               dscat_error *err)
+{
+    return dscat_schedule_run(ok, config_of(cat), s, err);
+}
+
 /* ---- without a handle ----------------------------------------------------------------------- */
 
 int dscat_catalog_global_init(dscat_error *err)

@@ -50,6 +50,23 @@ json_t *dscat_render_status(const dscat_status *s)
                      s->generation == s->exports_generation);
 }
 
+json_t *dscat_render_schedules(const dscat_schedule_list *l)
+{
+    json_t *items = json_array();
+    for (size_t i = 0; i < l->count; i++) {
+        const dscat_schedule *s = &l->items[i];
+        json_array_append_new(
+            items, json_pack("{s:s, s:s, s:s?, s:s?, s:i, s:o, s:o, s:s?, s:s?, s:i, s:o}", "kind",
+                             s->kind, "connection_id", s->target, "schema_name", s->schema,
+                             "table_name", s->table, "every_seconds", s->every, "last_started",
+                             dscat_render_time(s->last_started_us), "last_finished",
+                             dscat_render_time(s->last_finished_us), "result", s->result, "error",
+                             s->error, "failures", s->failures, "next_run",
+                             dscat_render_time(s->next_run_us)));
+    }
+    return json_pack("{s:o}", "schedules", items);
+}
+
 json_t *dscat_render_hit(const dscat_search_hit *h, bool by_table)
 {
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:s, s:o, s:i}", "target",
@@ -428,6 +445,12 @@ char *dscat_json_query_rows(const dscat_query_result *r, unsigned flags)
 {
     unsigned long before = dscat_alloc_failures();
     return whole_text(dscat_render_query_rows(r), before, flags);
+}
+
+char *dscat_json_schedules(const dscat_schedule_list *l, unsigned flags)
+{
+    unsigned long before = dscat_alloc_failures();
+    return whole_text(dscat_render_schedules(l), before, flags);
 }
 
 char *dscat_json_cache_report(const dscat_cache_report *rep, const char *connection_id,

@@ -13,6 +13,10 @@
 /* An ISO 8601 UTC time, or null for DSCAT_STATUS_NEVER. */
 json_t *dscat_render_time(int64_t us);
 
+/* {"schedules": [{kind, connection_id, schema_name, table_name, every_seconds, last_started,
+ * last_finished, result, error, failures, next_run}]}. */
+json_t *dscat_render_schedules(const dscat_schedule_list *l);
+
 /* SPEC §6.2: status, last_updated, age_days, counts, targets. */
 json_t *dscat_render_status(const dscat_status *s);
 

@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef enum { K_STRING, K_INT, K_NUMBER, K_LIST } key_kind;
+typedef enum { K_STRING, K_INT, K_NUMBER, K_LIST, K_DURATION, K_CACHE } key_kind;
 
 typedef struct key_spec {
     const char *name;
@@ -62,6 +62,8 @@ static const key_spec target_keys[] = {
     TK("path", K_STRING, path, false),
     TK("path_env", K_STRING, path_env, false),
     TK("sslmode", K_STRING, sslmode, false),
+    TK("refresh_every", K_DURATION, refresh_every, true),
+    TK("cache", K_CACHE, cache, true),
 };
 
 #define SK(n, k, f)                                                                                \
@@ -145,6 +147,117 @@ static char *copy_str(const dscat_toml_value *v)
     return dscat_strndup(v->u.str.ptr, v->u.str.len);
 }
 
+/* The longest period a schedule may have: a year. */
+#define MAX_PERIOD (366 * 86400)
+
+/* A duration, "90s", "15m", "6h" or "1d" (a positive whole number and its unit), into seconds. */
+static int parse_duration(const ctx *c, const dscat_toml_entry *e, const char *name, int *out)
+{
+    const dscat_toml_value *v = e->value;
+    static const char form[] = "a duration such as \"90s\", \"15m\", \"6h\" or \"1d\"";
+    if (v->type != DSCAT_TOML_STRING)
+        return cfg_error(c, e->line, "key '%s' must be %s, not %s", name, form,
+                         dscat_toml_type_name(v->type));
+    const char *p = v->u.str.ptr;
+    size_t n = v->u.str.len, digits = 0;
+    long long value = 0;
+    while (digits < n && p[digits] >= '0' && p[digits] <= '9' && value <= MAX_PERIOD)
+        value = value * 10 + (p[digits++] - '0');
+    long long unit = 0;
+    if (digits > 0 && digits + 1 == n)
+        unit = p[digits] == 's'   ? 1
+               : p[digits] == 'm' ? 60
+               : p[digits] == 'h' ? 3600
+               : p[digits] == 'd' ? 86400
+                                  : 0;
+    if (unit == 0 || value == 0)
+        return cfg_error(c, e->line, "key '%s' must be %s", name, form);
+    if (value > MAX_PERIOD / unit)
+        return cfg_error(c, e->line, "key '%s' is longer than a year", name);
+    *out = (int)(value * unit);
+    return 0;
+}
+
+/* One [[targets.<key>.cache]] table: table = "schema.table", refresh_every, mode = "full". */
+static int parse_cache_entry(const ctx *c, const dscat_toml_value *v, int line,
+                             dscat_cache_schedule *s)
+{
+    s->line = line;
+    if (v->type != DSCAT_TOML_TABLE)
+        return cfg_error(c, line,
+                         "each entry of 'cache' must be a table (table = \"schema.table\", "
+                         "refresh_every = \"15m\")");
+    for (size_t i = 0; i < v->u.table.count; i++) {
+        const dscat_toml_entry *e = &v->u.table.entries[i];
+        int rc;
+        if (strcmp(e->key, "table") == 0) {
+            const char *dot = NULL;
+            if (e->value->type == DSCAT_TOML_STRING &&
+                memchr(e->value->u.str.ptr, '\0', e->value->u.str.len) == NULL)
+                dot = memchr(e->value->u.str.ptr, '.', e->value->u.str.len);
+            if (dot == NULL || dot == e->value->u.str.ptr ||
+                dot + 1 == e->value->u.str.ptr + e->value->u.str.len)
+                return cfg_error(c, e->line,
+                                 "key 'table' of a cache entry must be "
+                                 "\"schema.table\"");
+            const char *p = e->value->u.str.ptr;
+            dscat_free(s->schema);
+            dscat_free(s->table);
+            s->schema = dscat_strndup(p, (size_t)(dot - p));
+            s->table = dscat_strndup(dot + 1, e->value->u.str.len - (size_t)(dot - p) - 1);
+            if (s->schema == NULL || s->table == NULL)
+                return dscat_error_set(c->err, DSCAT_ENOMEM, "out of memory");
+        } else if (strcmp(e->key, "refresh_every") == 0) {
+            if ((rc = parse_duration(c, e, "refresh_every", &s->every)))
+                return rc;
+        } else if (strcmp(e->key, "mode") == 0) {
+            if (e->value->type != DSCAT_TOML_STRING || e->value->u.str.len != 4 ||
+                memcmp(e->value->u.str.ptr, "full", 4) != 0)
+                return cfg_error(c, e->line,
+                                 "key 'mode' of a cache entry must be \"full\" "
+                                 "(the one refresh mode this dscat has)");
+        } else {
+            return cfg_error(c, e->line,
+                             "unknown key '%s' in a cache entry (table, "
+                             "refresh_every, mode)",
+                             e->key);
+        }
+    }
+    if (s->table == NULL)
+        return cfg_error(c, line, "a cache entry needs table = \"schema.table\"");
+    if (s->every == 0)
+        return cfg_error(c, line, "a cache entry needs refresh_every (such as \"15m\")");
+    return 0;
+}
+
+/* The 'cache' array of a target: its cached tables' schedules. */
+static int parse_cache(const ctx *c, const dscat_toml_entry *e, dscat_target_config *t)
+{
+    const dscat_toml_value *v = e->value;
+    if (v->type != DSCAT_TOML_ARRAY)
+        return cfg_error(c, e->line,
+                         "key 'cache' must be an array of tables "
+                         "([[targets.<name>.cache]])");
+    if (t->cache)
+        return cfg_error(c, e->line, "key 'cache' is given twice");
+    t->cache = dscat_calloc(v->u.array.count + 1, sizeof(*t->cache));
+    if (t->cache == NULL)
+        return dscat_error_set(c->err, DSCAT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < v->u.array.count; i++) {
+        const dscat_toml_value *item = v->u.array.items[i];
+        dscat_cache_schedule *s = &t->cache[t->ncache++];
+        int rc = parse_cache_entry(c, item, item->line ? item->line : e->line, s);
+        if (rc)
+            return rc;
+        for (size_t k = 0; k + 1 < t->ncache; k++)
+            if (strcmp(t->cache[k].schema, s->schema) == 0 &&
+                strcmp(t->cache[k].table, s->table) == 0)
+                return cfg_error(c, s->line, "table %s.%s has two cache entries", s->schema,
+                                 s->table);
+    }
+    return 0;
+}
+
 /* Stores one validated key into its destination (a target or the settings). */
 static int apply_key(const ctx *c, const key_spec *k, const dscat_toml_entry *e, void *dest)
 {
@@ -180,6 +293,10 @@ static int apply_key(const ctx *c, const key_spec *k, const dscat_toml_entry *e,
         if (!(*(double *)at > 0) || *(double *)at > 86400)
             return cfg_error(c, e->line, "key '%s' is out of range", k->name);
         return 0;
+    case K_DURATION:
+        return parse_duration(c, e, k->name, (int *)at);
+    case K_CACHE:
+        return parse_cache(c, e, dest);
     case K_LIST: {
         dscat_string_list *l = (dscat_string_list *)at;
         if (v->type != DSCAT_TOML_ARRAY)
@@ -746,6 +863,11 @@ void dscat_config_free(dscat_config *cfg)
         free_list(&t->exclude_schemas);
         free_list(&t->include_tables);
         free_list(&t->exclude_tables);
+        for (size_t k = 0; k < t->ncache; k++) {
+            dscat_free(t->cache[k].schema);
+            dscat_free(t->cache[k].table);
+        }
+        dscat_free(t->cache);
     }
     dscat_free(cfg->targets);
     dscat_free(cfg->settings.cache_root);

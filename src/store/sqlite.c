@@ -234,6 +234,18 @@ static const char *const migrations[] = {
     "  t.signature AS signature, t.column_set AS column_set"
     "  FROM scan_databases d JOIN table_set_members m ON m.set_id = d.table_set"
     "  JOIN tables t ON t.id = m.table_id;",
+    /* 6: the last run of each schedule `dscat serve` runs (targets.toml's refresh_every) */
+    "CREATE TABLE schedule_runs("
+    "  kind TEXT NOT NULL CHECK (kind IN ('schema', 'data')),"
+    "  target TEXT NOT NULL,"
+    "  schema TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  started_us INTEGER NOT NULL,"
+    "  finished_us INTEGER NOT NULL,"
+    "  result TEXT NOT NULL CHECK (result IN ('ok', 'failed')),"
+    "  error TEXT,"
+    "  failures INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (kind, target, schema, name));",
 };
 
 /*
@@ -1113,6 +1125,33 @@ static int sq_delete_cached(dscat_store *base, const char *connection_id, const 
     return rc;
 }
 
+/* A schedule's run replaces its previous one. */
+static int sq_put_schedule_run(dscat_store *base, const dscat_schedule_record *r, dscat_error *err)
+{
+    sqlite_store *st = S(base);
+    sqlite3_stmt *s = NULL;
+    int rc = prepare(st, &s,
+                     "INSERT INTO schedule_runs(kind, target, schema, name, started_us, "
+                     "finished_us, result, error, failures) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                     "?8, ?9) ON CONFLICT(kind, target, schema, name) DO UPDATE SET "
+                     "started_us = excluded.started_us, finished_us = excluded.finished_us, "
+                     "result = excluded.result, error = excluded.error, "
+                     "failures = excluded.failures",
+                     err);
+    if (rc)
+        return rc;
+    bind_text(s, 1, r->kind);
+    bind_text(s, 2, r->target);
+    bind_text(s, 3, r->schema ? r->schema : "");
+    bind_text(s, 4, r->table ? r->table : "");
+    sqlite3_bind_int64(s, 5, r->started_us);
+    sqlite3_bind_int64(s, 6, r->finished_us);
+    bind_text(s, 7, r->ok ? "ok" : "failed");
+    bind_text(s, 8, r->ok ? NULL : r->error);
+    sqlite3_bind_int(s, 9, r->failures);
+    return step_finalize(st, s, err);
+}
+
 /* Statements: a sqlite_stmt wraps the sqlite3_stmt; the calls map one to one. */
 static int sq_prepare(dscat_stmt **out, dscat_store *base, const char *sql, dscat_error *err)
 {
@@ -1228,6 +1267,7 @@ const dscat_store_table dscat_store__sqlite_table = {
     .set_current = sq_set_current,
     .prune = sq_prune,
     .analyze = sq_analyze,
+    .put_schedule_run = sq_put_schedule_run,
     .schedule_deletion = sq_schedule_deletion,
     .schedule_cached = sq_schedule_cached,
     .put_cached = sq_put_cached,

@@ -217,6 +217,12 @@ int dscat_store__analyze(dscat_store *st, dscat_error *err)
     return st->table->analyze(st, err);
 }
 
+int dscat_store__put_schedule_run(dscat_store *st, const dscat_schedule_record *run,
+                                  dscat_error *err)
+{
+    return st->table->put_schedule_run(st, run, err);
+}
+
 int dscat_store__schedule_deletion(dscat_store *st, const char *path, const char *delete_after,
                                    dscat_error *err)
 {

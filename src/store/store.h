@@ -52,6 +52,17 @@ typedef struct dscat_stmt dscat_stmt;
 #define DSCAT_STMT_ROW 1
 #define DSCAT_STMT_DONE 0
 
+/* The last run of one schedule of `dscat serve`. */
+typedef struct dscat_schedule_record {
+    const char *kind;           /* "schema" or "data" */
+    const char *target;         /* the target's key */
+    const char *schema, *table; /* the cached table; NULL for a schema refresh */
+    int64_t started_us, finished_us;
+    bool ok;
+    const char *error; /* when not ok */
+    int failures;      /* consecutive failed runs, this one included; 0 when ok */
+} dscat_schedule_record;
+
 /* One scan row to record. */
 typedef struct dscat_scan_row {
     const char *run_id;
@@ -133,6 +144,8 @@ typedef struct dscat_store_table {
     int (*set_current)(dscat_store *st, const char *target, int64_t scan_id, dscat_error *err);
     int (*prune)(dscat_store *st, const char *target, int keep, dscat_error *err);
     int (*analyze)(dscat_store *st, dscat_error *err);
+    int (*put_schedule_run)(dscat_store *st, const struct dscat_schedule_record *run,
+                            dscat_error *err);
     int (*schedule_deletion)(dscat_store *st, const char *path, const char *delete_after,
                              dscat_error *err);
     int (*schedule_cached)(dscat_store *st, const char *connection_id, const char *schema,
@@ -301,6 +314,9 @@ int dscat_store__prune(dscat_store *st, const char *target, int keep, dscat_erro
  * full pass). Call inside a write transaction.
  */
 int dscat_store__analyze(dscat_store *st, dscat_error *err);
+/* Records a schedule's run, replacing the one before. Outside a transaction: commits alone. */
+int dscat_store__put_schedule_run(dscat_store *st, const dscat_schedule_record *run,
+                                  dscat_error *err);
 /*
  * Schedules a data cache path for deletion after delete_after (ISO 8601 UTC text); a path
  * already scheduled keeps its time. Returns 0 or DSCAT_EIO.
