@@ -17,6 +17,7 @@
 #include "core/json.h"
 #include "core/timeutil.h"
 #include "server/http_parse.h"
+#include "server/metrics.h"
 #include "server/openapi.h"
 
 #include <arpa/inet.h>
@@ -53,6 +54,7 @@ typedef struct server {
     int running; /* long requests between their start and their completion */
     bool stopping;
     pthread_t worker;
+    dscat_metrics *metrics; /* GET /metrics */
 } server;
 
 /* ---- requests -------------------------------------------------------------------------------- */
@@ -71,6 +73,7 @@ struct request {
     dscat_buf body;
     bool too_large;
     unsigned status;
+    const char *route; /* the matched route's path as documented, for the metrics; NULL: none */
     /* a long request: runs on its own thread while the connection is suspended */
     job_fn job;
     json_t *input;
@@ -183,7 +186,8 @@ static void add_cors_headers(request *r, struct MHD_Response *resp)
         MHD_add_response_header(resp, "Access-Control-Allow-Origin", o);
 }
 
-static enum MHD_Result send_text(request *r, unsigned status, char *text, const char *allow)
+static enum MHD_Result send_typed(request *r, unsigned status, char *text, const char *allow,
+                                  const char *content_type)
 {
     /* An answer built while an allocation failed may lack parts (jansson drops what it cannot
      * allocate, quietly): never sent as if whole. */
@@ -203,7 +207,8 @@ static enum MHD_Result send_text(request *r, unsigned status, char *text, const 
         dscat_free(text);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            status == 200 ? content_type : "application/json");
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     if (status == 401)
@@ -213,6 +218,11 @@ static enum MHD_Result send_text(request *r, unsigned status, char *text, const 
     enum MHD_Result ok = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     return ok;
+}
+
+static enum MHD_Result send_text(request *r, unsigned status, char *text, const char *allow)
+{
+    return send_typed(r, status, text, allow, "application/json");
 }
 
 static enum MHD_Result send_json(request *r, unsigned status, json_t *j)
@@ -352,6 +362,28 @@ bool dscat_http__parse_bool(const char *s, bool *out)
     return true;
 }
 
+/* A monotonic clock in seconds, for the durations the metrics keep. */
+static double seconds_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* GET /metrics: the Prometheus text exposition (server/metrics.h). */
+static enum MHD_Result route_metrics(request *r)
+{
+    dscat_buf out = DSCAT_BUF_INIT;
+    dscat_error err = {0};
+    int rc = dscat_metrics__render(&out, r->srv->metrics, r->srv->cat, &err);
+    if (rc) {
+        dscat_buf_free(&out);
+        return send_error(r, status_for(rc), err.message);
+    }
+    return send_typed(r, 200, dscat_buf_detach(&out), NULL,
+                      "text/plain; version=0.0.4; charset=utf-8");
+}
+
 static enum MHD_Result route_search(request *r)
 {
     bool bad = false, by_table = false;
@@ -376,7 +408,10 @@ static enum MHD_Result route_search(request *r)
         const char *kw[] = {q};
         dscat_search_options o = {
             .keywords = kw, .nkeywords = 1, .top = (size_t)ntop, .by_table = by_table};
-        if (dscat_catalog_search(&h, r->srv->cat, &o, &err))
+        double t0 = seconds_now();
+        int rc = dscat_catalog_search(&h, r->srv->cat, &o, &err);
+        dscat_metrics__latency(r->srv->metrics, "search", seconds_now() - t0);
+        if (rc)
             ok = send_error(r, status_for(err.code), err.message);
         else
             ok = send_json(r, 200,
@@ -503,7 +538,10 @@ static int job_refresh(request *r)
         return finish_error(r, 400, "schema refresh cannot target specific tables");
     if (!q.data) { /* rows 6 and 7 */
         dscat_schema_refresh_result res;
+        double t0 = seconds_now();
         int rc = dscat_catalog_schema_refresh(&res, r->srv->cat, q.connection_id, &err);
+        dscat_metrics__refresh(r->srv->metrics, "schema", rc == 0 && res.connections_failed == 0,
+                               seconds_now() - t0, 0, 0);
         if (rc)
             return finish_error(r, status_for(rc), err.message);
         json_t *o = json_pack("{s:i, s:i, s:i, s:i, s:i}", "connections_refreshed",
@@ -530,6 +568,13 @@ static int job_refresh(request *r)
         dscat_catalog_data_refresh_free(rep);
         return finish_error(r, status_for(rc), err.message);
     }
+    /* One refresh per table this request ran (one it joined was counted by its own request). */
+    for (size_t i = 0; i < rep->count; i++)
+        if (!rep->tables[i].joined)
+            dscat_metrics__refresh(r->srv->metrics, "data", rep->tables[i].rc == 0,
+                                   rep->tables[i].duration_ms / 1e3,
+                                   rep->tables[i].rc ? 0 : rep->tables[i].rows,
+                                   rep->tables[i].rc ? 0 : rep->tables[i].bytes);
     json_t *o;
     if (q.table_name) {
         const dscat_table_sync *t = &rep->tables[0];
@@ -583,7 +628,9 @@ static int job_query(request *r)
     size_t n = limit && json_is_integer(limit) ? (size_t)json_integer_value(limit) : QUERY_LIMIT;
     dscat_query_result res = {0};
     dscat_error err = {0};
+    double t0 = seconds_now();
     int rc = dscat_catalog_query(&res, r->srv->cat, json_string_value(sql), n, &err);
+    dscat_metrics__latency(r->srv->metrics, "query", seconds_now() - t0);
     if (rc)
         finish_error(r,
                      rc == DSCAT_ETIMEOUT || rc == DSCAT_EQUERY || rc == DSCAT_ENOTFOUND
@@ -716,7 +763,8 @@ typedef enum route_id {
     R_SEARCH,
     R_TABLE,
     R_QUERY,
-    R_REFRESH
+    R_REFRESH,
+    R_METRICS
 } route_id;
 
 /*
@@ -746,6 +794,7 @@ static const struct route {
      "/connections/{connection_id}/tables/{schema_name}/{table_name}/cache", no_params},
     {R_QUERY, "POST", "/query", no_params},
     {R_REFRESH, "POST", "/refresh", no_params},
+    {R_METRICS, "GET", "/metrics", no_params},
 };
 
 bool dscat_http__route(size_t i, const char **method, const char **path, const char *const **params)
@@ -912,6 +961,7 @@ static enum MHD_Result dispatch(request *r)
     enum MHD_Result answer;
     const struct route *rt =
         dscat_http__split_path(r->seg, MAX_SEGMENTS, &r->nseg, r->path) ? match(r) : NULL;
+    r->route = rt ? rt->path : NULL;
     if (rt && rt->id == R_HEALTH) { /* no token needed */
         if (strcmp(r->method, "GET") != 0 && !head)
             return send_text(r, 405, error_text(405, "use GET for /health"), "GET, HEAD");
@@ -958,6 +1008,8 @@ static enum MHD_Result dispatch(request *r)
         return start_job(r, job_query);
     case R_REFRESH:
         return start_job(r, job_refresh);
+    case R_METRICS:
+        return route_metrics(r);
     case R_HEALTH:
     case R_NONE:
         break;
@@ -1037,6 +1089,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         *p = *p >= 0x20 && *p < 0x7f ? *p : '?';
     for (char *p = method; *p; p++)
         *p = *p >= 0x20 && *p < 0x7f ? *p : '?';
+    dscat_metrics__request(s->metrics, r->route ? r->route : "unmatched", r->status);
     json_t *line =
         json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:b}", "time", when, "method", method, "path",
                   path, "status", (int)r->status, "duration_ms",
@@ -1211,7 +1264,11 @@ int dscat_http_serve(dscat_catalog *cat, const dscat_http_options *opts, dscat_e
     pthread_sigmask(SIG_BLOCK, &sigs, &old);
     signal(SIGPIPE, SIG_IGN);
 
-    server s = {.cat = cat, .cfg = cfg, .token = token};
+    server s = {.cat = cat, .cfg = cfg, .token = token, .metrics = dscat_metrics__new()};
+    if (s.metrics == NULL) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
     pthread_mutex_init(&s.mu, NULL);
     pthread_cond_init(&s.cv, NULL);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1225,9 +1282,11 @@ int dscat_http_serve(dscat_catalog *cat, const dscat_http_options *opts, dscat_e
         MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE,
         (unsigned)1, MHD_OPTION_END);
     if (s.daemon == NULL) {
+        int e = errno;
+        dscat_metrics__free(s.metrics);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         return dscat_error_set(err, DSCAT_EIO, "cannot listen on %s: %s", listen,
-                               errno ? strerror(errno) : "the HTTP server did not start");
+                               e ? strerror(e) : "the HTTP server did not start");
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s.daemon, MHD_DAEMON_INFO_LISTEN_FD);
     char bound[128] = "?";
@@ -1236,6 +1295,7 @@ int dscat_http_serve(dscat_catalog *cat, const dscat_http_options *opts, dscat_e
     maintain_once(&s); /* orphans and due deletions at start */
     if (pthread_create(&s.worker, NULL, deletion_worker, &s) != 0) {
         MHD_stop_daemon(s.daemon);
+        dscat_metrics__free(s.metrics);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         return dscat_error_set(err, DSCAT_ENOMEM, "cannot start the deletion worker");
     }
@@ -1259,6 +1319,7 @@ int dscat_http_serve(dscat_catalog *cat, const dscat_http_options *opts, dscat_e
     pthread_join(s.worker, NULL);
     if (left == 0) {
         MHD_stop_daemon(s.daemon);
+        dscat_metrics__free(s.metrics);
     } else {
         /* Requests still running after the wait: leave them to the process's exit. */
         fprintf(stderr, "dscat: %d requests still running after %d s; stopping anyway\n", left,
