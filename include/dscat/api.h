@@ -231,8 +231,8 @@ int dscat_catalog_schedules(dscat_schedule_list *out, dscat_catalog *cat, int64_
                             dscat_error *err);
 void dscat_catalog_schedule_list_free(dscat_schedule_list *l);
 /* dscat_schedule_run on the catalog's configuration: one schedule, now, recorded. */
-int dscat_catalog_schedule_run(bool *ok, dscat_catalog *cat, const dscat_schedule *s,
-                               dscat_error *err);
+int dscat_catalog_schedule_run(dscat_schedule_outcome *out, dscat_catalog *cat,
+                               const dscat_schedule *s, dscat_error *err);
 
 /* ---- without a handle ----------------------------------------------------------------------- */
 

@@ -193,10 +193,11 @@ typedef struct dscat_schedule {
     char *result; /* "ok" or "failed"; NULL when never run */
     char *error;  /* the last failure's message, or NULL */
     int failures; /* consecutive failed runs */
-    /* When it runs next: a period (plus up to a tenth of it, the same for every process) after
-     * the last run; after a failure a backoff from 5 s, doubling, never past the period. A
-     * schedule that never ran runs when dscat serve starts (plus the jitter): next_run_us is
-     * then computed from serve_started_us, or DSCAT_STATUS_NEVER when that is 0. */
+    /* When it runs next: a period after the last run, plus a jitter (up to a tenth of the
+     * period and at most a minute, the same in every process); after a failure a backoff from
+     * 5 s, doubling, never past the period. A schedule that never ran runs when dscat serve
+     * starts (plus up to 5 s): next_run_us is then computed from serve_started_us, or
+     * DSCAT_STATUS_NEVER when that is 0. */
     int64_t next_run_us;
 } dscat_schedule;
 
@@ -213,13 +214,20 @@ typedef struct dscat_schedule_list {
 int dscat_schedules(dscat_schedule_list *out, const dscat_config *cfg, int64_t serve_started_us,
                     dscat_error *err);
 void dscat_schedule_list_free(dscat_schedule_list *l);
+/* What one run of a schedule did. */
+typedef struct dscat_schedule_outcome {
+    bool ok;
+    int64_t rows, bytes; /* written by a data refresh (0 for one that joined another) */
+    dscat_error error;   /* when not ok */
+} dscat_schedule_outcome;
+
 /*
  * Runs one schedule now (a schema refresh of its target, or a full data refresh of its table:
  * one already running elsewhere is joined, not repeated) and records the run in the store. The
- * refresh's failure is the run's result, not an error: returns an error only when the run
- * could not be recorded. *ok tells the result.
+ * refresh's failure is the run's outcome, not an error: returns an error only when the run
+ * could not be recorded.
  */
-int dscat_schedule_run(bool *ok, const dscat_config *cfg, const dscat_schedule *s,
-                       dscat_error *err);
+int dscat_schedule_run(dscat_schedule_outcome *out, const dscat_config *cfg,
+                       const dscat_schedule *s, dscat_error *err);
 
 #endif

@@ -161,10 +161,10 @@ void dscat_catalog_schedule_list_free(dscat_schedule_list *l)
     dscat_schedule_list_free(l);
 }
 
-int dscat_catalog_schedule_run(bool *ok, dscat_catalog *cat, const dscat_schedule *s,
-                               dscat_error *err)
+int dscat_catalog_schedule_run(dscat_schedule_outcome *out, dscat_catalog *cat,
+                               const dscat_schedule *s, dscat_error *err)
 {
-    return dscat_schedule_run(ok, config_of(cat), s, err);
+    return dscat_schedule_run(out, config_of(cat), s, err);
 }
 
 /* ---- without a handle ----------------------------------------------------------------------- */

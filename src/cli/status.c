@@ -1,5 +1,5 @@
 /*
- * dscat status [--json], dscat targets [--json]
+ * dscat status [--json], dscat targets [--json], dscat schedule [--json]
  */
 #include "cli/cli.h"
 
@@ -20,7 +20,14 @@ static const char targets_help[] =
     "Lists the configured targets: key, name, type, configured databases, and which of their\n"
     "environment variables are set (never their values).\n";
 
-/* Parses the only option both commands take. Returns -1 to go on, else an exit code. */
+static const char schedule_help[] =
+    "usage: dscat schedule [--json]\n"
+    "\n"
+    "Lists the schedules of targets.toml (a target's refresh_every, each [[targets.<name>.cache]]\n"
+    "table's), which dscat serve runs: each with its period, its last run and result as the\n"
+    "catalog recorded them, and its next run (\"at serve start\" for one that never ran).\n";
+
+/* Parses the only option these commands take. Returns -1 to go on, else an exit code. */
 static int parse_json_flag(int argc, char **argv, const char *cmd, const char *help, bool *json)
 {
     for (int i = 1; i < argc; i++) {
@@ -145,4 +152,58 @@ int cmd_targets(int argc, char **argv)
     }
     dscat_catalog_close(cat);
     return EXIT_OK;
+}
+
+/* "2026-11-29 12:00:05", or `none` for DSCAT_STATUS_NEVER. */
+static void local_time(int64_t us, const char *none, char *out, size_t size)
+{
+    if (us == DSCAT_STATUS_NEVER)
+        snprintf(out, size, "%s", none);
+    else
+        dscat_time_local(us, "%Y-%m-%d %H:%M:%S", out, size);
+}
+
+int cmd_schedule(int argc, char **argv)
+{
+    bool json = false;
+    int rc = parse_json_flag(argc, argv, "schedule", schedule_help, &json);
+    if (rc >= 0)
+        return rc;
+    dscat_catalog *cat = NULL;
+    if (cli_open_catalog(&cat))
+        return EXIT_FAIL;
+    dscat_schedule_list l = {0};
+    dscat_error err = {0};
+    if (dscat_catalog_schedules(&l, cat, 0, &err)) {
+        cli_error("%s", err.message);
+        dscat_catalog_close(cat);
+        return EXIT_FAIL;
+    }
+    rc = EXIT_OK;
+    if (json) {
+        rc = cli_print_json_text(dscat_json_schedules(&l, DSCAT_JSON_PRETTY));
+    } else if (l.count == 0) {
+        printf("No schedules: give a target refresh_every, or cached tables their own "
+               "([[targets.<name>.cache]]), in %s\n",
+               dscat_catalog_config(cat)->path);
+    } else {
+        for (size_t i = 0; i < l.count; i++) {
+            const dscat_schedule *s = &l.items[i];
+            char last[64], next[64];
+            local_time(s->last_finished_us, "never", last, sizeof(last));
+            local_time(s->next_run_us, "at serve start", next, sizeof(next));
+            if (s->table)
+                printf("data %s %s.%s", s->target, s->schema, s->table);
+            else
+                printf("schema %s", s->target);
+            printf(": every %ds, last run %s%s%s, next run %s", s->every, last,
+                   s->result ? " " : "", s->result ? s->result : "", next);
+            if (s->error)
+                printf(" (%d failed in a row: %s)", s->failures, s->error);
+            putchar('\n');
+        }
+    }
+    dscat_catalog_schedule_list_free(&l);
+    dscat_catalog_close(cat);
+    return rc;
 }

@@ -14,8 +14,12 @@
 /* Backoff after a failure: 5 s, doubling with each failure in a row, never past the period. */
 #define BACKOFF_FIRST_US (5 * 1000000LL)
 
-/* Up to a tenth of the period, from the schedule's identity and its last run: the same in every
- * process that computes it, different from one schedule to the next. */
+/* Jitter: up to a tenth of the period, at most a minute (five seconds before a first run). */
+#define JITTER_MAX_US (60 * 1000000LL)
+#define JITTER_FIRST_MAX_US (5 * 1000000LL)
+
+/* The jitter of a run, from the schedule's identity and its last run: the same in every process
+ * that computes it, different from one schedule to the next. */
 static int64_t jitter_us(const dscat_schedule *s, int64_t last_us)
 {
     uint64_t h = 1469598103934665603ULL;
@@ -29,6 +33,9 @@ static int64_t jitter_us(const dscat_schedule *s, int64_t last_us)
         }
     h = (h ^ (uint64_t)last_us) * 1099511628211ULL;
     int64_t span = (int64_t)s->every * 100000; /* a tenth of the period, in microseconds */
+    int64_t cap = last_us ? JITTER_MAX_US : JITTER_FIRST_MAX_US;
+    if (span > cap)
+        span = cap;
     return span > 0 ? (int64_t)(h % (uint64_t)span) : 0;
 }
 
@@ -153,38 +160,45 @@ void dscat_schedule_list_free(dscat_schedule_list *l)
     memset(l, 0, sizeof(*l));
 }
 
-int dscat_schedule_run(bool *ok, const dscat_config *cfg, const dscat_schedule *s, dscat_error *err)
+int dscat_schedule_run(dscat_schedule_outcome *out, const dscat_config *cfg,
+                       const dscat_schedule *s, dscat_error *err)
 {
-    dscat_error why = {0};
+    memset(out, 0, sizeof(*out));
     dscat_schedule_record r = {.kind = s->kind,
                                .target = s->target,
                                .schema = s->schema,
                                .table = s->table,
                                .started_us = dscat_now_us()};
-    *ok = false;
     if (strcmp(s->kind, "schema") == 0) {
         const char *targets[] = {s->target};
         dscat_refresh_options opts = {.targets = targets, .ntargets = 1};
         dscat_refresh_report *rep = NULL;
-        if (dscat_refresh(&rep, cfg, &opts, &why) == 0) {
-            *ok = rep->ntargets == 1 && rep->targets[0].status != DSCAT_SCAN_FAILED;
-            if (!*ok && rep->ntargets == 1)
-                why = rep->targets[0].error;
+        if (dscat_refresh(&rep, cfg, &opts, &out->error) == 0) {
+            out->ok = rep->ntargets == 1 && rep->targets[0].status != DSCAT_SCAN_FAILED;
+            if (!out->ok && rep->ntargets == 1)
+                out->error = rep->targets[0].error;
         }
         dscat_refresh_report_free(rep);
     } else {
         dscat_cache_report *rep = NULL;
-        if (dscat_cache_refresh(&rep, cfg, s->target, s->schema, s->table, false, &why) == 0) {
-            *ok = rep->count == 1 && rep->tables[0].rc == 0;
-            if (!*ok && rep->count == 1)
-                why = rep->tables[0].error;
+        if (dscat_cache_refresh(&rep, cfg, s->target, s->schema, s->table, false, &out->error) ==
+            0) {
+            out->ok = rep->count == 1 && rep->tables[0].rc == 0;
+            if (!out->ok && rep->count == 1)
+                out->error = rep->tables[0].error;
+            if (out->ok && !rep->tables[0].joined) {
+                out->rows = rep->tables[0].rows;
+                out->bytes = rep->tables[0].bytes;
+            }
         }
         dscat_cache_report_free(rep);
     }
+    if (!out->ok && out->error.message[0] == '\0')
+        dscat_error_set(&out->error, DSCAT_EIO, "the refresh failed");
     r.finished_us = dscat_now_us();
-    r.ok = *ok;
-    r.error = *ok ? NULL : why.message[0] ? why.message : "failed";
-    r.failures = *ok ? 0 : s->failures + 1;
+    r.ok = out->ok;
+    r.error = out->ok ? NULL : out->error.message;
+    r.failures = out->ok ? 0 : s->failures + 1;
     dscat_store *st = NULL;
     int rc = dscat_catalog_dir_prepare(cfg->catalog_dir, err);
     if (rc == 0)

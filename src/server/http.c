@@ -55,6 +55,8 @@ typedef struct server {
     bool stopping;
     pthread_t worker;
     dscat_metrics *metrics; /* GET /metrics */
+    pthread_t scheduler;    /* runs targets.toml's schedules */
+    int64_t started_us;     /* when this server started: schedules that never ran run then */
 } server;
 
 /* ---- requests -------------------------------------------------------------------------------- */
@@ -368,6 +370,18 @@ static double seconds_now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* GET /schedule: every schedule with its last run and its next one. */
+static enum MHD_Result route_schedule(request *r)
+{
+    dscat_schedule_list l = {0};
+    dscat_error err = {0};
+    if (dscat_catalog_schedules(&l, r->srv->cat, r->srv->started_us, &err))
+        return send_error(r, status_for(err.code), err.message);
+    enum MHD_Result ok = send_json(r, 200, dscat_render_schedules(&l));
+    dscat_catalog_schedule_list_free(&l);
+    return ok;
 }
 
 /* GET /metrics: the Prometheus text exposition (server/metrics.h). */
@@ -764,7 +778,8 @@ typedef enum route_id {
     R_TABLE,
     R_QUERY,
     R_REFRESH,
-    R_METRICS
+    R_METRICS,
+    R_SCHEDULE
 } route_id;
 
 /*
@@ -795,6 +810,7 @@ static const struct route {
     {R_QUERY, "POST", "/query", no_params},
     {R_REFRESH, "POST", "/refresh", no_params},
     {R_METRICS, "GET", "/metrics", no_params},
+    {R_SCHEDULE, "GET", "/schedule", no_params},
 };
 
 bool dscat_http__route(size_t i, const char **method, const char **path, const char *const **params)
@@ -1010,6 +1026,8 @@ static enum MHD_Result dispatch(request *r)
         return start_job(r, job_refresh);
     case R_METRICS:
         return route_metrics(r);
+    case R_SCHEDULE:
+        return route_schedule(r);
     case R_HEALTH:
     case R_NONE:
         break;
@@ -1168,6 +1186,104 @@ static void *deletion_worker(void *arg)
     return NULL;
 }
 
+/*
+ * The schedules (targets.toml's refresh_every): the due ones run one at a time, each as a
+ * running request (shutdown waits for it as for one), their runs recorded in the store, where
+ * `dscat schedule` and GET /schedule read them. The list is read again after every run and at
+ * least once a second, so a run recorded by another process moves this one's next run too.
+ */
+static void log_schedule_run(const dscat_schedule *sc, bool ok, const char *error, int64_t ms)
+{
+    char when[40];
+    dscat_format_utc_iso(dscat_now_us(), when, sizeof(when));
+    json_t *line = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s?, s:I}", "time", when,
+                             "schedule", sc->kind, "connection_id", sc->target, "schema_name",
+                             sc->schema, "table_name", sc->table, "result", ok ? "ok" : "failed",
+                             "error", ok ? NULL : error, "duration_ms", (json_int_t)ms);
+    char *text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    if (text)
+        fprintf(stderr, "%s\n", text);
+    dscat_free(text);
+    json_decref(line);
+}
+
+/* Runs the first due schedule; true when one ran (or the server stops), false when none is due:
+ * *wake_us is then the next one's time. */
+static bool run_due(server *s, int64_t *wake_us)
+{
+    dscat_schedule_list l = {0};
+    dscat_error err = {0};
+    int64_t now = dscat_now_us();
+    *wake_us = now + 1000000;
+    if (dscat_catalog_schedules(&l, s->cat, s->started_us, &err)) {
+        fprintf(stderr, "dscat: schedules: %s\n", err.message);
+        *wake_us = now + 5000000;
+        return false;
+    }
+    bool ran = false;
+    for (size_t i = 0; i < l.count && !ran; i++) {
+        const dscat_schedule *sc = &l.items[i];
+        if (sc->next_run_us > now) {
+            if (sc->next_run_us < *wake_us)
+                *wake_us = sc->next_run_us;
+            continue;
+        }
+        pthread_mutex_lock(&s->mu);
+        bool stopping = s->stopping;
+        if (!stopping)
+            s->running++;
+        pthread_mutex_unlock(&s->mu);
+        ran = true;
+        if (stopping)
+            break;
+        dscat_schedule_outcome o;
+        double t0 = seconds_now();
+        int rc = dscat_catalog_schedule_run(&o, s->cat, sc, &err);
+        double took = seconds_now() - t0;
+        dscat_metrics__refresh(s->metrics, sc->kind, o.ok, took, o.rows, o.bytes);
+        if (rc)
+            fprintf(stderr, "dscat: schedule %s %s: cannot record its run: %s\n", sc->kind,
+                    sc->target, err.message);
+        else
+            log_schedule_run(sc, o.ok, o.error.message, (int64_t)(took * 1000));
+        pthread_mutex_lock(&s->mu);
+        s->running--;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+    }
+    dscat_catalog_schedule_list_free(&l);
+    return ran;
+}
+
+static void *scheduler(void *arg)
+{
+    server *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        int64_t wake = 0;
+        bool ran = run_due(s, &wake);
+        pthread_mutex_lock(&s->mu);
+        if (ran)
+            continue;
+        int64_t wait = wake - dscat_now_us();
+        if (wait < 1000)
+            wait = 1000;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t)(wait / 1000000);
+        until.tv_nsec += (long)(wait % 1000000) * 1000;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!s->stopping && pthread_cond_timedwait(&s->cv, &s->mu, &until) != ETIMEDOUT) {
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
 /* ---- start and stop -------------------------------------------------------------------------- */
 
 static bool is_loopback(const struct sockaddr *sa)
@@ -1293,7 +1409,19 @@ int dscat_http_serve(dscat_catalog *cat, const dscat_http_options *opts, dscat_e
     if (info)
         describe(info->listen_fd, bound, sizeof(bound), &s);
     maintain_once(&s); /* orphans and due deletions at start */
+    s.started_us = dscat_now_us();
+    if (pthread_create(&s.scheduler, NULL, scheduler, &s) != 0) {
+        MHD_stop_daemon(s.daemon);
+        dscat_metrics__free(s.metrics);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return dscat_error_set(err, DSCAT_ENOMEM, "cannot start the scheduler");
+    }
     if (pthread_create(&s.worker, NULL, deletion_worker, &s) != 0) {
+        pthread_mutex_lock(&s.mu);
+        s.stopping = true;
+        pthread_cond_broadcast(&s.cv);
+        pthread_mutex_unlock(&s.mu);
+        pthread_join(s.scheduler, NULL);
         MHD_stop_daemon(s.daemon);
         dscat_metrics__free(s.metrics);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -1318,6 +1446,7 @@ int dscat_http_serve(dscat_catalog *cat, const dscat_http_options *opts, dscat_e
     pthread_mutex_unlock(&s.mu);
     pthread_join(s.worker, NULL);
     if (left == 0) {
+        pthread_join(s.scheduler, NULL); /* between runs: it has seen `stopping` */
         MHD_stop_daemon(s.daemon);
         dscat_metrics__free(s.metrics);
     } else {

@@ -1296,7 +1296,13 @@ const dscat_source_driver dscat_source_postgres = {
             "password_env = \"APP_PG_PASSWORD\"\n"
             "database = \"app\"                  # where to connect first (default postgres)\n"
             "include_databases = [\"app*\"]      # default: only `database`\n"
-            "sslmode = \"prefer\"                # passed to libpq\n",
+            "sslmode = \"prefer\"                # passed to libpq\n"
+            "refresh_every = \"6h\"              # dscat serve refreshes its schema this often\n"
+            "\n"
+            "[[targets.app.cache]]             # a cached table dscat serve refreshes on its own\n"
+            "table = \"public.orders\"           # schema.table\n"
+            "refresh_every = \"15m\"             # 90s, 15m, 6h, 1d\n"
+            "mode = \"full\"                     # the whole table copied into a new version\n",
     .global_init = pg_global_init,
     .cache_type = pg_cache_type,
     .connect = pg_connect,
