@@ -40,7 +40,10 @@ typedef struct pg_source {
     char *where;       /* "host:port" for messages */
     char *filter;      /* the target's schema and table globs as SQL conditions, or "" */
     int query_timeout; /* seconds; the deadline of each query and of each wait in a row stream */
-    bool broken;       /* a deadline passed: the connection is only closed now */
+    double connect_timeout; /* seconds; the login's deadline, also a scan's second connection's */
+    bool broken;            /* a deadline passed: the connection is only closed now */
+    PGconn *drain; /* while this connection waits for input: another one of the same scan whose
+                    * input is read meanwhile (borrowed), or NULL */
 } pg_source;
 
 /* Objects never catalogued: the system schemas, TOAST and other sessions' temporary schemas. */
@@ -51,11 +54,17 @@ typedef struct pg_source {
 #define PG_RELATIONS "c.relkind IN ('r', 'v', 'm', 'p', 'f') AND NOT c.relispartition "
 
 /*
- * Row estimates come from the planner (reltuples; -1 when never analysed). Sizes are
- * pg_total_relation_size: table, TOAST and indexes. A partitioned table sums its leaf
- * partitions, recursively; when one leaf's figure is unknown the parent's is unknown too, never
- * a partial sum. Each function call opens one relation at a time with a lock that is released
- * at once, so the query holds no more locks on a catalog of 100,000 tables than on one of ten.
+ * Row estimates come from the planner (reltuples; -1 when never analysed). Sizes are the
+ * planner's too by default: the pages (relpages) of the table, its TOAST table and every index of
+ * both, times the block size, unknown (NULL) when the table was never analysed or vacuumed, as its
+ * row estimate is. They are read from pg_class alone: no relation is opened, so no lock is taken
+ * and a table held under ACCESS EXCLUSIVE cannot delay the scan. With exact_sizes they are
+ * pg_total_relation_size (the same relations, measured on disk), which opens each relation in
+ * turn with a lock released at once: a relcache entry built per relation, most of the query's
+ * time on a big catalog, and a wait behind any ACCESS EXCLUSIVE lock.
+ *
+ * A partitioned table sums its leaf partitions, recursively; when one leaf's figure is unknown
+ * the parent's is unknown too, never a partial sum.
  */
 /* "(SELECT <sum over leaves> FROM (SELECT <figure of leaf pc> AS v FROM <leaves of c>) l)" */
 #define PG_LEAF_SUM                                                                                \
@@ -64,19 +73,31 @@ typedef struct pg_source {
     " AS v FROM pg_partition_tree(c.oid) pt JOIN pg_class pc ON pc.oid = pt.relid "                \
     "WHERE pt.isleaf) l)"
 
-static const char *const tables_sql =
-    "SELECT n.nspname, c.relname, c.relkind, "
-    "  CASE WHEN c.relkind = 'p' THEN " PG_LEAF_SUM "CASE WHEN pc.relkind IN ('r', 'm', 'f') "
-    "    AND pc.reltuples >= 0 THEN pc.reltuples::float8 END" PG_OF_LEAVES
-    "  WHEN c.relkind IN ('r', 'm', 'f') AND c.reltuples >= 0 THEN c.reltuples::float8 END, "
-    "  CASE WHEN c.relkind = 'p' THEN " PG_LEAF_SUM "CASE WHEN pc.relkind IN ('r', 'm') "
-    "    THEN pg_total_relation_size(pc.oid) END" PG_OF_LEAVES
-    "  WHEN c.relkind IN ('r', 'm') THEN pg_total_relation_size(c.oid) END, "
-    "  d.description, has_schema_privilege(n.oid, 'USAGE'), c.oid "
-    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass "
-    "  AND d.objsubid = 0 "
-    "WHERE " PG_RELATIONS "AND " PG_USER_SCHEMAS;
+/* The planner's size of relation r (an alias of pg_class), through two index lookups. */
+#define PG_PLANNER_SIZE(r)                                                                         \
+    "CASE WHEN " r ".reltuples >= 0 THEN (" r ".relpages::int8 "                                   \
+    "  + coalesce((SELECT t.relpages FROM pg_class t WHERE t.oid = " r ".reltoastrelid), 0) "      \
+    "  + coalesce((SELECT sum(ic.relpages) FROM pg_index i JOIN pg_class ic "                      \
+    "    ON ic.oid = i.indexrelid WHERE i.indrelid IN (" r ".oid, " r ".reltoastrelid)), 0)) "     \
+    "  * current_setting('block_size')::int8 END"
+#define PG_EXACT_SIZE(r) "pg_total_relation_size(" r ".oid)"
+
+/* The tables query, with size(r) the size of relation r. */
+#define PG_TABLES_SQL(size_c, size_pc)                                                             \
+    "SELECT n.nspname, c.relname, c.relkind, "                                                     \
+    "  CASE WHEN c.relkind = 'p' THEN " PG_LEAF_SUM "CASE WHEN pc.relkind IN ('r', 'm', 'f') "     \
+    "    AND pc.reltuples >= 0 THEN pc.reltuples::float8 END" PG_OF_LEAVES                         \
+    "  WHEN c.relkind IN ('r', 'm', 'f') AND c.reltuples >= 0 THEN c.reltuples::float8 END, "      \
+    "  CASE WHEN c.relkind = 'p' THEN " PG_LEAF_SUM "CASE WHEN pc.relkind IN ('r', 'm') "          \
+    "    THEN " size_pc " END" PG_OF_LEAVES "  WHEN c.relkind IN ('r', 'm') THEN " size_c " END, " \
+    "  d.description, has_schema_privilege(n.oid, 'USAGE'), c.oid "                                \
+    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "                               \
+    "LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass "        \
+    "  AND d.objsubid = 0 "                                                                        \
+    "WHERE " PG_RELATIONS "AND " PG_USER_SCHEMAS
+
+static const char *const tables_sql = PG_TABLES_SQL(PG_PLANNER_SIZE("c"), PG_PLANNER_SIZE("pc"));
+static const char *const tables_exact_sql = PG_TABLES_SQL(PG_EXACT_SIZE("c"), PG_EXACT_SIZE("pc"));
 
 /*
  * data_type follows information_schema.columns, with ARRAY and USER-DEFINED spelled out, and
@@ -359,6 +380,38 @@ static int wait_socket(PGconn *c, short events, double deadline)
 }
 
 /*
+ * Waits for input on s's connection, as wait_socket does. When s->drain is set (the other
+ * connection of a scan), whatever arrives there meanwhile is read into libpq's buffer for it, so
+ * that its server never stops for want of a reader while this connection is waited for. A drain
+ * connection that cannot be read is left alone: its own results say what went wrong.
+ */
+static int wait_input(pg_source *s, double deadline)
+{
+    int fd = PQsocket(s->conn);
+    if (fd < 0)
+        return -1;
+    for (;;) {
+        if (s->drain == NULL || PQsocket(s->drain) < 0)
+            return wait_socket(s->conn, POLLIN, deadline);
+        int ms = -1;
+        if (deadline > 0) {
+            double left = deadline - now_seconds();
+            if (left <= 0)
+                return 0;
+            ms = (int)(left * 1000) + 1;
+        }
+        struct pollfd p[2] = {{fd, POLLIN, 0}, {PQsocket(s->drain), POLLIN, 0}};
+        int r = poll(p, 2, ms);
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (r > 0 && p[1].revents && !PQconsumeInput(s->drain))
+            s->drain = NULL;
+        if (r > 0 && p[0].revents)
+            return 1;
+    }
+}
+
+/*
  * Sends what libpq has buffered (a query) without blocking past the deadline, reading input
  * meanwhile so that a server answering early cannot deadlock with us. 0, DSCAT_ETIMEOUT (the
  * connection is then broken) or DSCAT_ECONNECT (libpq's message says why).
@@ -387,7 +440,7 @@ static int next_result(pg_source *s, double deadline, PGresult **out)
 {
     *out = NULL;
     while (PQisBusy(s->conn)) {
-        int w = wait_socket(s->conn, POLLIN, deadline);
+        int w = wait_input(s, deadline);
         if (w == 0) {
             s->broken = true;
             return DSCAT_ETIMEOUT;
@@ -482,6 +535,7 @@ static int pg_connect(dscat_source **out, const dscat_target_config *target,
         goto fail;
     }
     s->query_timeout = settings->query_timeout;
+    s->connect_timeout = settings->connect_timeout;
     s->conn = PQconnectStartParams(keys, vals, 0);
     if (s->conn == NULL) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
@@ -527,16 +581,22 @@ static PGresult *run_filtered(pg_source *s, const char *base, const char *tail, 
 
 static void query_failed(pg_source *s, PGresult *r, const char *what, dscat_error *err);
 
+/* Fills err for the catalog query called `what` that got no answer within query_timeout. */
+static int query_stalled(const pg_source *s, const char *what, dscat_error *err)
+{
+    return dscat_error_set(err, DSCAT_ETIMEOUT,
+                           "target %s: %s query in database %s stalled: no answer from %s in %d s "
+                           "(query_timeout)",
+                           s->base.target->key, what, s->base.database, s->where, s->query_timeout);
+}
+
 /* Runs one catalog query; on failure fills err (naming the target and database) and clears. */
 static PGresult *run(pg_source *s, const char *sql, const char *what, dscat_error *err)
 {
     s->base.queries++;
     PGresult *r = NULL;
     if (exec_until(s, sql, &r) == DSCAT_ETIMEOUT) {
-        dscat_error_set(err, DSCAT_ETIMEOUT,
-                        "target %s: %s query in database %s stalled: no answer from %s in %d s "
-                        "(query_timeout)",
-                        s->base.target->key, what, s->base.database, s->where, s->query_timeout);
+        query_stalled(s, what, err);
         return NULL;
     }
     ExecStatusType st = PQresultStatus(r);
@@ -729,13 +789,10 @@ static int add_column_row(dscat_db_scan *out, table_oids *oids, const char *cons
 static bool copy_split(char *p, char *end, const char **values, size_t n);
 
 /*
- * Runs the columns query as COPY (...) TO STDOUT and adds each row as it arrives, so that the
- * decoding overlaps the server's work and no result holds every column at once. Each wait for
- * data has a deadline of query_timeout, as in a row cursor; a stall leaves the connection broken.
- * After an allocation failure the rest of the rows are read and dropped, so that the connection
- * can still roll back. Counts as one query; fills err as run() does.
+ * Sends the columns query as COPY (...) TO STDOUT and waits for the server to start the copy. Its
+ * rows are then read by column_rows. Counts as one query; fills err as run() does.
  */
-static int stream_columns(pg_source *s, dscat_db_scan *out, table_oids *oids, dscat_error *err)
+static int start_columns(pg_source *s, dscat_error *err)
 {
     dscat_buf q = DSCAT_BUF_INIT;
     if (dscat_buf_puts(&q, "COPY (") || dscat_buf_puts(&q, columns_sql) ||
@@ -747,6 +804,8 @@ static int stream_columns(pg_source *s, dscat_db_scan *out, table_oids *oids, ds
     PGresult *r = NULL;
     int rc = exec_until(s, dscat_buf_cstr(&q), &r);
     dscat_buf_free(&q);
+    if (rc == DSCAT_ETIMEOUT)
+        return query_stalled(s, "column", err);
     if (rc == 0 && PQresultStatus(r) != PGRES_COPY_OUT) {
         query_failed(s, r, "column", err);
         PQclear(r);
@@ -755,8 +814,25 @@ static int stream_columns(pg_source *s, dscat_db_scan *out, table_oids *oids, ds
             PQclear(r);
         return err && err->code ? err->code : DSCAT_EQUERY;
     }
+    if (rc) {
+        query_failed(s, r, "column", err);
+        rc = err && err->code ? err->code : DSCAT_EQUERY;
+    }
     PQclear(r);
-    r = NULL;
+    return rc;
+}
+
+/*
+ * Reads the rows of the columns query started by start_columns and adds each as it arrives, so
+ * that the decoding overlaps the server's work and no result holds every column at once. Each
+ * wait for data has a deadline of query_timeout, as in a row cursor; a stall leaves the connection
+ * broken. After an allocation failure the rest of the rows are read and dropped, so that the
+ * connection can still roll back. Fills err as run() does.
+ */
+static int column_rows(pg_source *s, dscat_db_scan *out, table_oids *oids, dscat_error *err)
+{
+    PGresult *r = NULL;
+    int rc = 0;
     const char *values[COLUMN_VALUES];
     char *buf = NULL;
     int len = 0;
@@ -782,7 +858,7 @@ static int stream_columns(pg_source *s, dscat_db_scan *out, table_oids *oids, ds
         }
         if (len < 0)
             break;
-        int w = wait_socket(s->conn, POLLIN, deadline);
+        int w = wait_input(s, deadline);
         if (w == 0) {
             s->broken = true;
             rc = DSCAT_ETIMEOUT;
@@ -832,41 +908,209 @@ static int read_fkeys(PGresult *r, dscat_db_scan *out, table_oids *oids)
     return 0;
 }
 
+/* The tables query of the target: sizes from the planner, or exact ones (exact_sizes). */
+static const char *tables_query(const pg_source *s)
+{
+    return s->base.target->exact_sizes ? tables_exact_sql : tables_sql;
+}
+
+/*
+ * The three catalog queries one after the other on one connection, inside the transaction the
+ * caller began: tables, then the streamed columns (which name their tables by oid), then foreign
+ * keys. 0, or an error code with err filled.
+ */
+static int scan_sequential(pg_source *s, dscat_db_scan *out, table_oids *oids, dscat_error *err)
+{
+    PGresult *r = run_filtered(s, tables_query(s), "", "table", err);
+    if (r == NULL)
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    int rc = read_tables(r, out, oids);
+    PQclear(r);
+    if (rc)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if ((rc = start_columns(s, err)) || (rc = column_rows(s, out, oids, err)))
+        return rc;
+    if ((r = run_filtered(s, fkeys_sql, fkeys_order, "foreign key", err)) == NULL)
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    rc = read_fkeys(r, out, oids);
+    PQclear(r);
+    return rc ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory") : 0;
+}
+
+/*
+ * Starts a second connection to the same server, database and role as s, its parameters read
+ * back from s's own connection, without waiting: its login proceeds while s begins the scan's
+ * transaction. NULL when it cannot even start (the scan then runs on s alone).
+ */
+static PGconn *side_start(pg_source *s)
+{
+    PQconninfoOption *opts = PQconninfo(s->conn);
+    if (opts == NULL)
+        return NULL;
+    size_t n = 0;
+    for (const PQconninfoOption *o = opts; o->keyword; o++)
+        n++;
+    const char **keys = dscat_calloc(n + 1, sizeof(char *));
+    const char **vals = dscat_calloc(n + 1, sizeof(char *));
+    PGconn *c = NULL;
+    if (keys && vals) {
+        size_t k = 0;
+        for (const PQconninfoOption *o = opts; o->keyword; o++)
+            if (o->val && o->val[0]) {
+                keys[k] = o->keyword;
+                vals[k++] = o->val;
+            }
+        c = PQconnectStartParams(keys, vals, 0);
+    }
+    dscat_free(keys);
+    dscat_free(vals);
+    PQconninfoFree(opts);
+    if (c)
+        PQsetNoticeProcessor(c, drop_notice, NULL);
+    if (c && PQstatus(c) == CONNECTION_BAD) {
+        PQfinish(c);
+        c = NULL;
+    }
+    return c;
+}
+
+/*
+ * The next result of the second connection's query string, which must have status `want`: the
+ * result, or NULL with err filled as run() does for the query called `what`.
+ */
+static PGresult *side_result(pg_source *side, ExecStatusType want, const char *what,
+                             dscat_error *err)
+{
+    PGresult *r = NULL;
+    if (next_result(side, deadline_after(side), &r) == DSCAT_ETIMEOUT) {
+        query_stalled(side, what, err);
+        return NULL;
+    }
+    if (r && PQresultStatus(r) == want)
+        return r;
+    query_failed(side, r, what, err);
+    PQclear(r);
+    return NULL;
+}
+
+/*
+ * The catalog queries on two connections at once: the columns query streams on s while the
+ * tables and foreign-key queries run on side, in one query string inside a transaction that
+ * imports s's snapshot (so both see the same catalog). The column rows name their tables by oid:
+ * they wait in libpq's buffer until the tables have been read, then are decoded as they come,
+ * while the foreign keys arrive on side. Counts the queries as scan_sequential does. 0, or an
+ * error code with err filled; a failure on side leaves s broken mid-copy (it is only closed).
+ */
+static int scan_concurrent(pg_source *s, pg_source *side, const char *snapshot, dscat_db_scan *out,
+                           table_oids *oids, dscat_error *err)
+{
+    char *lit = PQescapeLiteral(side->conn, snapshot, strlen(snapshot));
+    dscat_buf q = DSCAT_BUF_INIT;
+    int rc = lit == NULL ? DSCAT_ENOMEM : 0;
+    if (rc == 0)
+        rc = dscat_buf_printf(&q,
+                              "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+                              "SET TRANSACTION SNAPSHOT %s; %s%s; %s%s%s; COMMIT",
+                              lit, tables_query(s), s->filter, fkeys_sql, s->filter, fkeys_order);
+    PQfreemem(lit);
+    rc = rc ? rc : dscat_buf_error(&q);
+    if (rc) {
+        dscat_buf_free(&q);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    s->base.queries += 2; /* the tables and the foreign keys */
+    bool sent = PQsendQuery(side->conn, dscat_buf_cstr(&q));
+    dscat_buf_free(&q);
+    rc = sent ? flush_until(side, deadline_after(side)) : DSCAT_ECONNECT;
+    if (rc == DSCAT_ETIMEOUT)
+        return query_stalled(side, "table", err);
+    if (rc) {
+        query_failed(side, NULL, "table", err);
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    }
+    if ((rc = start_columns(s, err)))
+        return rc;
+    s->broken = true; /* until the copy is read to its end */
+    PGresult *r = NULL;
+    side->drain = s->conn;
+    for (int i = 0; i < 2; i++) { /* BEGIN, SET TRANSACTION SNAPSHOT */
+        if ((r = side_result(side, PGRES_COMMAND_OK, "begin", err)) == NULL)
+            return err && err->code ? err->code : DSCAT_EQUERY;
+        PQclear(r);
+    }
+    if ((r = side_result(side, PGRES_TUPLES_OK, "table", err)) == NULL)
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    side->drain = NULL;
+    rc = read_tables(r, out, oids);
+    PQclear(r);
+    if (rc)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    s->broken = false;
+    s->drain = side->conn;
+    rc = column_rows(s, out, oids, err);
+    s->drain = NULL;
+    if (rc)
+        return rc;
+    if ((r = side_result(side, PGRES_TUPLES_OK, "foreign key", err)) == NULL)
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    rc = read_fkeys(r, out, oids);
+    PQclear(r);
+    if (rc)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if ((r = side_result(side, PGRES_COMMAND_OK, "commit", err)) == NULL)
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    PQclear(r);
+    return 0;
+}
+
+/*
+ * Reads one database's catalog in a read-only repeatable-read transaction. A second connection
+ * is started at once; when it is up by the time the transaction has begun, the tables and foreign
+ * keys are read on it while the columns stream on the first (scan_concurrent), else everything
+ * runs on the first connection (scan_sequential): a server or role at its connection limit costs
+ * time, not the scan.
+ */
 static int pg_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *err)
 {
     pg_source *s = (pg_source *)src;
+    pg_source side = *s; /* the target, database, filter and deadlines, borrowed from s */
+    side.conn = side_start(s);
+    side.broken = false;
+    side.drain = NULL;
     PGresult *r = NULL;
     table_oids oids = {NULL, 0, 0, -1};
+    char *snapshot = NULL;
     int rc = 0;
-    if ((r = run(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin", err)) == NULL)
-        return err ? err->code : DSCAT_EQUERY;
+    if ((r = run(s,
+                 side.conn ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+                             "SELECT pg_export_snapshot()"
+                           : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                 "begin", err)) == NULL) {
+        PQfinish(side.conn);
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    }
+    if (side.conn && PQntuples(r) == 1 && PQnfields(r) == 1)
+        snapshot = dscat_strdup(PQgetvalue(r, 0, 0));
     PQclear(r);
-    if ((r = run_filtered(s, tables_sql, "", "table", err)) == NULL)
-        goto fail;
-    rc = read_tables(r, out, &oids);
-    PQclear(r);
-    if (rc)
-        goto nomem;
-    if (stream_columns(s, out, &oids, err))
-        goto fail;
-    if ((r = run_filtered(s, fkeys_sql, fkeys_order, "foreign key", err)) == NULL)
-        goto fail;
-    rc = read_fkeys(r, out, &oids);
-    PQclear(r);
-    if (rc)
-        goto nomem;
+    if (side.conn && (snapshot == NULL || poll_connect(side.conn, s->connect_timeout) != 0 ||
+                      PQsetnonblocking(side.conn, 1) != 0)) {
+        PQfinish(side.conn);
+        side.conn = NULL;
+    }
+    rc = side.conn ? scan_concurrent(s, &side, snapshot, out, &oids, err)
+                   : scan_sequential(s, out, &oids, err);
+    PQfinish(side.conn);
+    dscat_free(snapshot);
     dscat_free(oids.items);
+    if (rc) {
+        if (!s->broken && exec_until(s, "ROLLBACK", &r) == 0)
+            PQclear(r);
+        return rc;
+    }
     if ((r = run(s, "COMMIT", "commit", err)) == NULL)
-        return err ? err->code : DSCAT_EQUERY;
+        return err && err->code ? err->code : DSCAT_EQUERY;
     PQclear(r);
     return 0;
-nomem:
-    dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-fail:
-    dscat_free(oids.items);
-    if (!s->broken && exec_until(s, "ROLLBACK", &r) == 0)
-        PQclear(r);
-    return err && err->code ? err->code : DSCAT_EQUERY;
 }
 
 static int pg_list_databases(dscat_source *src, dscat_name_list *out, dscat_error *err)
@@ -1222,7 +1466,8 @@ static const char *const pg_aliases[] = {"postgresql", NULL};
 
 static const char *const pg_keys[] = {
     "host", "host_env", "database",          "user",      "user_env", "password_env",
-    "port", "port_env", "include_databases", "databases", "sslmode",  NULL};
+    "port", "port_env", "include_databases", "databases", "sslmode",  "exact_sizes",
+    NULL};
 
 /* A host and a port in range; user and password may come from libpq's own defaults. */
 static int pg_check_target(const dscat_target_config *t, char *msg, size_t size)
@@ -1296,7 +1541,8 @@ const dscat_source_driver dscat_source_postgres = {
             "password_env = \"APP_PG_PASSWORD\"\n"
             "database = \"app\"                  # where to connect first (default postgres)\n"
             "include_databases = [\"app*\"]      # default: only `database`\n"
-            "sslmode = \"prefer\"                # passed to libpq\n",
+            "sslmode = \"prefer\"                # passed to libpq\n"
+            "exact_sizes = false               # true: pg_total_relation_size, not the planner's\n",
     .global_init = pg_global_init,
     .cache_type = pg_cache_type,
     .connect = pg_connect,
