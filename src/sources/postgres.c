@@ -1,8 +1,11 @@
 /*
- * PostgreSQL source (libpq). Per database, inside one read-only repeatable-read transaction, three
- * catalog queries over pg_catalog: tables, columns (with the primary-key flag), foreign keys.
- * Partitions are folded into their parent; views, materialized views and foreign tables are
- * catalogued.
+ * PostgreSQL source (libpq). Per database, inside a read-only repeatable-read transaction, four
+ * catalog queries over pg_catalog: tables, the types of the columns, columns (with the
+ * primary-key flag), foreign keys. The columns stream on the scan's connection while the other
+ * three run on a second connection to the same database, in a transaction that imports the
+ * first one's snapshot (pg_scan_database); without a second connection they run one after the
+ * other. Partitions are folded into their parent; views, materialized views and foreign tables
+ * are catalogued.
  *
  * Connecting is non-blocking (PQconnectStartParams + poll) so that connect_timeout is honoured
  * to the millisecond, including the login: a server that accepts and never answers times out.
@@ -100,27 +103,24 @@ static const char *const tables_sql = PG_TABLES_SQL(PG_PLANNER_SIZE("c"), PG_PLA
 static const char *const tables_exact_sql = PG_TABLES_SQL(PG_EXACT_SIZE("c"), PG_EXACT_SIZE("pc"));
 
 /*
+ * What a column takes from its type is read once per distinct (type, typmod) pair of the
+ * database's columns, by the types query, and joined to the columns on our side: the columns
+ * query returns each column's type and typmod only, which halves its cost on the server.
+ *
  * data_type follows information_schema.columns, with ARRAY and USER-DEFINED spelled out, and
  * the SQL-standard names of pg_catalog types (format_type without a typmod: bpchar is
- * "character"). The element and base types are looked up only for the columns that need them.
+ * "character"). The element and base types are looked up only for the types that need them.
  * A column is non-nullable when it is declared NOT NULL or its domain (or the domain's own base
  * domain) is.
  *
- * The unprofileable column says whether the column can be profiled: the user may read it, and its
- * type (an array's element; a domain's base, recursively) has a default btree operator class, the
- * ordering COUNT(DISTINCT) sorts with (directly, through a binary-coercible type as varchar has
- * text's, or as every enum, range and multirange has). The orderable types are found once,
- * set-based; the rest of what depends on the type is computed once per distinct (type, typmod)
- * pair, not once per column. Only columns whose own ACL grants something need a check of their
- * own: otherwise a column is readable exactly when its table is.
- *
- * Rows name their table by oid, not by name: the decoder keeps the last table it saw and finds
- * others by number. The primary-key flag comes along (a relation has at most one primary key,
- * so the join adds no rows). A column default cannot reference columns, so pg_get_expr needs no
- * relation to resolve names against: passing 0 gives the same text without opening every table
- * that has a default.
+ * A column can be profiled when the user may read it and its type (an array's element; a
+ * domain's base, recursively) has a default btree operator class, the ordering COUNT(DISTINCT)
+ * sorts with (directly, through a binary-coercible type as varchar has text's, or as every enum,
+ * range and multirange has): the types query says which types are orderable, found set-based. The
+ * pairs are those of every column of the database (a DISTINCT over pg_attribute, cheaper than
+ * finding the catalogued relations again), so a few more than the catalogued columns need.
  */
-static const char *const columns_sql =
+static const char *const types_sql =
     "WITH RECURSIVE ordered AS (SELECT DISTINCT oc.opcintype AS oid FROM pg_opclass oc "
     "  JOIN pg_am am ON am.oid = oc.opcmethod WHERE am.amname = 'btree' AND oc.opcdefault), "
     "orderable(oid) AS (SELECT oid FROM ordered UNION SELECT k.castsource FROM pg_cast k "
@@ -128,17 +128,10 @@ static const char *const columns_sql =
     "  UNION SELECT oid FROM pg_type WHERE typtype IN ('e', 'r', 'm') "
     "  UNION SELECT d.oid FROM pg_type d JOIN orderable b ON b.oid = d.typbasetype "
     "  WHERE d.typtype = 'd') "
-    "SELECT a.attrelid, a.attname, a.attnum, NOT (a.attnotnull OR ty.notnull), ty.full_type, "
-    "  ty.data_type, CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0) END, "
-    "  ds.description, ty.max_length, ty.num_precision, ty.num_scale, "
-    "  NOT ty.orderable OR NOT (has_table_privilege(c.oid, 'SELECT') "
-    "    OR (a.attacl IS NOT NULL AND has_column_privilege(c.oid, a.attnum, 'SELECT'))), "
-    "  coalesce(a.attnum = ANY (pk.conkey), false) "
-    "FROM pg_attribute a "
-    "JOIN pg_class c ON c.oid = a.attrelid "
-    "JOIN pg_namespace n ON n.oid = c.relnamespace "
-    /* Everything that depends on the type alone, once per (type, typmod): OFFSET 0 keeps the
-     * subquery whole, so the planner memoizes it by its two parameters. */
+    "SELECT p.id, p.tmod, ty.full_type, ty.data_type, ty.notnull, ty.max_length, "
+    "  ty.num_precision, ty.num_scale, ty.orderable "
+    "FROM (SELECT DISTINCT atttypid AS id, atttypmod AS tmod FROM pg_attribute "
+    "  WHERE attnum > 0 AND NOT attisdropped) p "
     "CROSS JOIN LATERAL (SELECT f.full_type, "
     "  CASE WHEN t.typtype = 'd' THEN (SELECT "
     "    CASE WHEN bt.typelem <> 0 AND bt.typlen = -1 "
@@ -148,9 +141,9 @@ static const char *const columns_sql =
     "    FROM pg_type bt WHERE bt.oid = t.typbasetype) "
     "  WHEN t.typelem <> 0 AND t.typlen = -1 "
     "    THEN (SELECT et.typname FROM pg_type et WHERE et.oid = t.typelem) || '[]' "
-    "  WHEN t.typnamespace = 'pg_catalog'::regnamespace THEN CASE WHEN a.atttypmod = -1 "
-    "    AND a.atttypid <> 'bpchar'::regtype THEN f.full_type "
-    "    ELSE format_type(a.atttypid, NULL) END "
+    "  WHEN t.typnamespace = 'pg_catalog'::regnamespace THEN CASE WHEN p.tmod = -1 "
+    "    AND p.id <> 'bpchar'::regtype THEN f.full_type "
+    "    ELSE format_type(p.id, NULL) END "
     "  ELSE t.typname END AS data_type, "
     "  t.typnotnull OR coalesce(xt.typnotnull, false) AS notnull, "
     /* information_schema's _pg_char_max_length, _pg_numeric_precision and _pg_numeric_scale,
@@ -165,19 +158,45 @@ static const char *const columns_sql =
     "  EXISTS (SELECT FROM orderable ob WHERE ob.oid = et.oid) AS orderable "
     "  FROM pg_type t "
     "  CROSS JOIN LATERAL (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype "
-    "    ELSE a.atttypid END AS tid, "
-    "    CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END AS tmod) x "
-    "  CROSS JOIN LATERAL (SELECT format_type(a.atttypid, a.atttypmod) AS full_type) f "
+    "    ELSE p.id END AS tid, "
+    "    CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE p.tmod END AS tmod) x "
+    "  CROSS JOIN LATERAL (SELECT format_type(p.id, p.tmod) AS full_type) f "
     "  LEFT JOIN pg_type xt ON xt.oid = x.tid AND t.typtype = 'd' "
     "  JOIN pg_type et ON et.oid = CASE WHEN coalesce(xt.typelem, t.typelem) <> 0 "
     "    AND coalesce(xt.typlen, t.typlen) = -1 THEN coalesce(xt.typelem, t.typelem) "
     "    ELSE x.tid END "
-    "  WHERE t.oid = a.atttypid OFFSET 0) ty "
+    "  WHERE t.oid = p.id) ty";
+
+/*
+ * The columns, each with its type by oid and typmod (see types_sql). A column is readable when
+ * its table is, checked once per table, or when its own ACL grants SELECT: only columns with an
+ * ACL of their own need a check.
+ *
+ * Rows name their table by oid, not by name: the decoder keeps the last table it saw and finds
+ * others by number. The primary-key flag comes along (a relation has at most one primary key,
+ * so the join adds no rows). A column default cannot reference columns, so pg_get_expr needs no
+ * relation to resolve names against: passing 0 gives the same text without opening every table
+ * that has a default.
+ */
+static const char *const columns_head =
+    "SELECT a.attrelid, a.attname, a.attnum, a.attnotnull, a.atttypid, a.atttypmod, "
+    "  CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0) END, ds.description, "
+    "  c.readable OR (a.attacl IS NOT NULL AND has_column_privilege(c.oid, a.attnum, 'SELECT')), "
+    "  coalesce(a.attnum = ANY (pk.conkey), false) "
+    /* The catalogued relations, each with its privilege checked once (OFFSET 0 keeps the
+     * subquery whole); the target's filter follows. */
+    "FROM (SELECT c.oid, has_table_privilege(c.oid, 'SELECT') AS readable "
+    "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "  WHERE " PG_RELATIONS "AND " PG_USER_SCHEMAS;
+
+static const char *const columns_tail =
+    " OFFSET 0) c "
+    "JOIN pg_attribute a ON a.attrelid = c.oid "
     "LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum "
     "LEFT JOIN pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p' "
     "LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass "
     "  AND ds.objsubid = a.attnum "
-    "WHERE a.attnum > 0 AND NOT a.attisdropped AND " PG_RELATIONS "AND " PG_USER_SCHEMAS;
+    "WHERE a.attnum > 0 AND NOT a.attisdropped";
 
 /*
  * Foreign keys name their table by oid (as columns do) and their column pairs by attribute number,
@@ -748,43 +767,105 @@ static int read_tables(PGresult *r, dscat_db_scan *out, table_oids *oids)
     return 0;
 }
 
-/* An integer column of a COPY row: DSCAT_NULL for SQL NULL. */
-static int64_t copy_int(const char *v)
+/* What a column takes from its type: one row of types_sql. */
+typedef struct pg_type_info {
+    unsigned long oid;
+    long tmod;
+    const char *full_type, *data_type; /* borrowed from the types query's result */
+    int64_t max_length, precision, scale;
+    bool notnull, orderable;
+} pg_type_info;
+
+/* The rows of types_sql, sorted by (oid, typmod), and the last one looked up. */
+typedef struct type_infos {
+    pg_type_info *items;
+    size_t count;
+    const pg_type_info *last;
+} type_infos;
+
+static int compare_type(const void *a, const void *b)
 {
-    return v ? (int64_t)strtod(v, NULL) : DSCAT_NULL;
+    const pg_type_info *x = a, *y = b;
+    if (x->oid != y->oid)
+        return x->oid < y->oid ? -1 : 1;
+    return x->tmod < y->tmod ? -1 : x->tmod > y->tmod;
+}
+
+/* Fills types from a result of types_sql, which must outlive it. 0 or DSCAT_ENOMEM. */
+static int read_types(PGresult *r, type_infos *types)
+{
+    int n = PQntuples(r);
+    types->items = n ? dscat_malloc((size_t)n * sizeof(pg_type_info)) : NULL;
+    if (n && types->items == NULL)
+        return DSCAT_ENOMEM;
+    for (int i = 0; i < n; i++)
+        types->items[i] = (pg_type_info){strtoul(PQgetvalue(r, i, 0), NULL, 10),
+                                         strtol(PQgetvalue(r, i, 1), NULL, 10),
+                                         PQgetvalue(r, i, 2),
+                                         PQgetvalue(r, i, 3),
+                                         opt_int(r, i, 5),
+                                         opt_int(r, i, 6),
+                                         opt_int(r, i, 7),
+                                         PQgetvalue(r, i, 4)[0] == 't',
+                                         PQgetvalue(r, i, 8)[0] == 't'};
+    types->count = (size_t)n;
+    qsort(types->items, types->count, sizeof(pg_type_info), compare_type);
+    return 0;
 }
 
 /*
- * Adds the column of one row of columns_sql (values as copy_split gives them, NULL for SQL
- * NULL). Columns of relations that are not catalogued (a schema without USAGE, a refused name)
- * are skipped. 0 or DSCAT_ENOMEM.
+ * The type of a column by the text of its type oid and typmod, or NULL when the types query did
+ * not return it. Columns of one type often come together, so the last answer is tried first.
  */
-static int add_column_row(dscat_db_scan *out, table_oids *oids, const char *const *v)
+static const pg_type_info *type_of(type_infos *types, const char *oid, const char *tmod)
+{
+    pg_type_info key = {.oid = strtoul(oid, NULL, 10), .tmod = strtol(tmod, NULL, 10)};
+    if (types->last && compare_type(&key, types->last) == 0)
+        return types->last;
+    const pg_type_info *hit =
+        types->count ? bsearch(&key, types->items, types->count, sizeof(key), compare_type) : NULL;
+    if (hit)
+        types->last = hit;
+    return hit;
+}
+
+/*
+ * Adds the column of one row of the columns query (values as copy_split gives them, NULL for SQL
+ * NULL). Columns of relations that are not catalogued (a schema without USAGE, a refused name)
+ * are skipped, as are columns of a type the types query did not describe (a type without its
+ * element or base type; the catalog queries of earlier versions left those out too). 0 or
+ * DSCAT_ENOMEM.
+ */
+static int add_column_row(dscat_db_scan *out, table_oids *oids, type_infos *types,
+                          const char *const *v)
 {
     long t = v[0] ? table_of(oids, v[0]) : -1;
     if (t < 0)
         return 0;
+    const pg_type_info *ty = v[4] && v[5] ? type_of(types, v[4], v[5]) : NULL;
+    if (ty == NULL)
+        return 0;
     dscat_column_info c = {.table = (size_t)t,
                            .name = v[1] ? v[1] : "",
                            .ordinal = v[2] ? (int)strtol(v[2], NULL, 10) : 0,
-                           .nullable = v[3] && v[3][0] == 't',
-                           .column_type = v[4] ? v[4] : "",
-                           .data_type = v[5] ? v[5] : "",
+                           .nullable = !(v[3] && v[3][0] == 't') && !ty->notnull,
+                           .column_type = ty->full_type,
+                           .data_type = ty->data_type,
                            .default_value = v[6],
                            .comment = v[7],
-                           .max_length = copy_int(v[8]),
-                           .precision = copy_int(v[9]),
-                           .scale = copy_int(v[10]),
+                           .max_length = ty->max_length,
+                           .precision = ty->precision,
+                           .scale = ty->scale,
                            .null_count = DSCAT_NULL,
                            .distinct_count = DSCAT_NULL,
                            .profiled_rows = DSCAT_NULL,
-                           .unprofileable = v[11] && v[11][0] == 't',
-                           .is_pk = v[12] && v[12][0] == 't'};
+                           .unprofileable = !ty->orderable || !(v[8] && v[8][0] == 't'),
+                           .is_pk = v[9] && v[9][0] == 't'};
     return dscat_db_scan_refused(out, dscat_db_scan_add_column(out, &c),
                                  out->tables.items[t].schema, out->tables.items[t].name, c.name);
 }
 
-#define COLUMN_VALUES 13 /* result columns of columns_sql */
+#define COLUMN_VALUES 10 /* result columns of the columns query */
 
 static bool copy_split(char *p, char *end, const char **values, size_t n);
 
@@ -795,8 +876,9 @@ static bool copy_split(char *p, char *end, const char **values, size_t n);
 static int start_columns(pg_source *s, dscat_error *err)
 {
     dscat_buf q = DSCAT_BUF_INIT;
-    if (dscat_buf_puts(&q, "COPY (") || dscat_buf_puts(&q, columns_sql) ||
-        dscat_buf_puts(&q, s->filter) || dscat_buf_puts(&q, ") TO STDOUT")) {
+    if (dscat_buf_puts(&q, "COPY (") || dscat_buf_puts(&q, columns_head) ||
+        dscat_buf_puts(&q, s->filter) || dscat_buf_puts(&q, columns_tail) ||
+        dscat_buf_puts(&q, ") TO STDOUT")) {
         dscat_buf_free(&q);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
@@ -829,7 +911,8 @@ static int start_columns(pg_source *s, dscat_error *err)
  * broken. After an allocation failure the rest of the rows are read and dropped, so that the
  * connection can still roll back. Fills err as run() does.
  */
-static int column_rows(pg_source *s, dscat_db_scan *out, table_oids *oids, dscat_error *err)
+static int column_rows(pg_source *s, dscat_db_scan *out, table_oids *oids, type_infos *types,
+                       dscat_error *err)
 {
     PGresult *r = NULL;
     int rc = 0;
@@ -847,7 +930,7 @@ static int column_rows(pg_source *s, dscat_db_scan *out, table_oids *oids, dscat
             if (out && !copy_split(buf, end, values, COLUMN_VALUES))
                 row = DSCAT_EQUERY;
             else if (out)
-                row = add_column_row(out, oids, values);
+                row = add_column_row(out, oids, types, values);
             PQfreemem(buf);
             if (row == DSCAT_ENOMEM)
                 out = NULL; /* read the rest, keep nothing */
@@ -915,11 +998,13 @@ static const char *tables_query(const pg_source *s)
 }
 
 /*
- * The three catalog queries one after the other on one connection, inside the transaction the
- * caller began: tables, then the streamed columns (which name their tables by oid), then foreign
- * keys. 0, or an error code with err filled.
+ * The catalog queries one after the other on one connection, inside the transaction the caller
+ * began: tables, types, then the streamed columns (which name their tables by oid and their types
+ * by oid and typmod), then foreign keys. *types_result holds the types' strings until the caller
+ * clears it. 0, or an error code with err filled.
  */
-static int scan_sequential(pg_source *s, dscat_db_scan *out, table_oids *oids, dscat_error *err)
+static int scan_sequential(pg_source *s, dscat_db_scan *out, table_oids *oids, type_infos *types,
+                           PGresult **types_result, dscat_error *err)
 {
     PGresult *r = run_filtered(s, tables_query(s), "", "table", err);
     if (r == NULL)
@@ -928,7 +1013,11 @@ static int scan_sequential(pg_source *s, dscat_db_scan *out, table_oids *oids, d
     PQclear(r);
     if (rc)
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    if ((rc = start_columns(s, err)) || (rc = column_rows(s, out, oids, err)))
+    if ((*types_result = run(s, types_sql, "type", err)) == NULL)
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    if (read_types(*types_result, types))
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if ((rc = start_columns(s, err)) || (rc = column_rows(s, out, oids, types, err)))
         return rc;
     if ((r = run_filtered(s, fkeys_sql, fkeys_order, "foreign key", err)) == NULL)
         return err && err->code ? err->code : DSCAT_EQUERY;
@@ -995,14 +1084,16 @@ static PGresult *side_result(pg_source *side, ExecStatusType want, const char *w
 
 /*
  * The catalog queries on two connections at once: the columns query streams on s while the
- * tables and foreign-key queries run on side, in one query string inside a transaction that
- * imports s's snapshot (so both see the same catalog). The column rows name their tables by oid:
- * they wait in libpq's buffer until the tables have been read, then are decoded as they come,
- * while the foreign keys arrive on side. Counts the queries as scan_sequential does. 0, or an
- * error code with err filled; a failure on side leaves s broken mid-copy (it is only closed).
+ * tables, types and foreign-key queries run on side, in one query string inside a transaction
+ * that imports s's snapshot (so both see the same catalog). The column rows name their tables by
+ * oid and their types by oid and typmod: they wait in libpq's buffer until the tables and types
+ * have been read, then are decoded as they come, while the foreign keys arrive on side. Counts
+ * the queries as scan_sequential does; *types_result as there. 0, or an error code with err
+ * filled; a failure on side leaves s broken mid-copy (it is only closed).
  */
 static int scan_concurrent(pg_source *s, pg_source *side, const char *snapshot, dscat_db_scan *out,
-                           table_oids *oids, dscat_error *err)
+                           table_oids *oids, type_infos *types, PGresult **types_result,
+                           dscat_error *err)
 {
     char *lit = PQescapeLiteral(side->conn, snapshot, strlen(snapshot));
     dscat_buf q = DSCAT_BUF_INIT;
@@ -1010,15 +1101,16 @@ static int scan_concurrent(pg_source *s, pg_source *side, const char *snapshot, 
     if (rc == 0)
         rc = dscat_buf_printf(&q,
                               "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
-                              "SET TRANSACTION SNAPSHOT %s; %s%s; %s%s%s; COMMIT",
-                              lit, tables_query(s), s->filter, fkeys_sql, s->filter, fkeys_order);
+                              "SET TRANSACTION SNAPSHOT %s; %s%s; %s; %s%s%s; COMMIT",
+                              lit, tables_query(s), s->filter, types_sql, fkeys_sql, s->filter,
+                              fkeys_order);
     PQfreemem(lit);
     rc = rc ? rc : dscat_buf_error(&q);
     if (rc) {
         dscat_buf_free(&q);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
-    s->base.queries += 2; /* the tables and the foreign keys */
+    s->base.queries += 3; /* the tables, the types and the foreign keys */
     bool sent = PQsendQuery(side->conn, dscat_buf_cstr(&q));
     dscat_buf_free(&q);
     rc = sent ? flush_until(side, deadline_after(side)) : DSCAT_ECONNECT;
@@ -1040,14 +1132,18 @@ static int scan_concurrent(pg_source *s, pg_source *side, const char *snapshot, 
     }
     if ((r = side_result(side, PGRES_TUPLES_OK, "table", err)) == NULL)
         return err && err->code ? err->code : DSCAT_EQUERY;
-    side->drain = NULL;
     rc = read_tables(r, out, oids);
     PQclear(r);
     if (rc)
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if ((*types_result = side_result(side, PGRES_TUPLES_OK, "type", err)) == NULL)
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    if (read_types(*types_result, types))
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    side->drain = NULL;
     s->broken = false;
     s->drain = side->conn;
-    rc = column_rows(s, out, oids, err);
+    rc = column_rows(s, out, oids, types, err);
     s->drain = NULL;
     if (rc)
         return rc;
@@ -1079,6 +1175,8 @@ static int pg_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *
     side.drain = NULL;
     PGresult *r = NULL;
     table_oids oids = {NULL, 0, 0, -1};
+    type_infos types = {NULL, 0, NULL};
+    PGresult *types_result = NULL;
     char *snapshot = NULL;
     int rc = 0;
     if ((r = run(s,
@@ -1097,9 +1195,11 @@ static int pg_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *
         PQfinish(side.conn);
         side.conn = NULL;
     }
-    rc = side.conn ? scan_concurrent(s, &side, snapshot, out, &oids, err)
-                   : scan_sequential(s, out, &oids, err);
+    rc = side.conn ? scan_concurrent(s, &side, snapshot, out, &oids, &types, &types_result, err)
+                   : scan_sequential(s, out, &oids, &types, &types_result, err);
     PQfinish(side.conn);
+    PQclear(types_result);
+    dscat_free(types.items);
     dscat_free(snapshot);
     dscat_free(oids.items);
     if (rc) {
@@ -1136,7 +1236,7 @@ static int pg_list_databases(dscat_source *src, dscat_name_list *out, dscat_erro
 
 /*
  * bytea has an ordering but is binary, not worth profiling. Types without an ordering (json,
- * xml, geometric and PostGIS types, ...) are found from the catalog instead (columns_sql).
+ * xml, geometric and PostGIS types, ...) are found from the catalog instead (columns_head).
  */
 static bool pg_profileable(const char *data_type)
 {

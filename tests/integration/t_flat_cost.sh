@@ -50,7 +50,8 @@ echo "  statements: two connections -> $both, one connection -> $one"
 catalog() { duckq "SELECT * EXCLUDE (scanned_at) FROM read_parquet('$1/metadata.parquet') ORDER BY ALL" | md5sum; }
 assert_eq "a role limited to one connection gets the same catalog of 2000 tables" \
     "$(catalog "$both_home")" "$(catalog "$one_home")"
-check "on one connection the statements are as few as on two, plus at most one" \
-    test "$one" -ge "$both" -a "$one" -le $((both + 1))
+# On two connections the second one sends its queries (tables, types, foreign keys) as one string.
+check "on one connection the statements are those of two connections, plus at most two" \
+    test "$one" -ge "$both" -a "$one" -le $((both + 2))
 assert_eq "the one-connection scan has the 2000 tables" 2000 \
     "$(duckq "SELECT count(DISTINCT table_name) FROM read_parquet('$one_home/metadata.parquet')")"
