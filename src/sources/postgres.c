@@ -688,6 +688,20 @@ static const char *relkind_name(char k)
     }
 }
 
+/*
+ * The integer written in decimal in v (an oid, a typmod, an attribute number: the server's own
+ * output, an optional minus sign and digits), without strtol's locale and overflow machinery:
+ * the column rows hold three of them each.
+ */
+static long decimal(const char *v)
+{
+    bool minus = *v == '-';
+    long n = 0;
+    for (v += minus; *v >= '0' && *v <= '9'; v++)
+        n = n * 10 + (*v - '0');
+    return minus ? -n : n;
+}
+
 /* A catalogued relation by its oid: how columns and foreign keys name their table. */
 typedef struct table_oid {
     unsigned long oid;
@@ -714,7 +728,7 @@ static int compare_oid(const void *a, const void *b)
  */
 static long table_of(table_oids *m, const char *value)
 {
-    unsigned long oid = strtoul(value, NULL, 10);
+    unsigned long oid = (unsigned long)decimal(value);
     if (m->last >= 0 && oid == m->last_oid)
         return m->last;
     table_oid key = {oid, 0};
@@ -771,7 +785,8 @@ static int read_tables(PGresult *r, dscat_db_scan *out, table_oids *oids)
 typedef struct pg_type_info {
     unsigned long oid;
     long tmod;
-    const char *full_type, *data_type; /* borrowed from the types query's result */
+    const char *full_type, *data_type;        /* borrowed from the types query's result */
+    const char *column_type, *scan_data_type; /* the same, copied into the scan once used */
     int64_t max_length, precision, scale;
     bool notnull, orderable;
 } pg_type_info;
@@ -780,7 +795,7 @@ typedef struct pg_type_info {
 typedef struct type_infos {
     pg_type_info *items;
     size_t count;
-    const pg_type_info *last;
+    pg_type_info *last;
 } type_infos;
 
 static int compare_type(const void *a, const void *b)
@@ -803,6 +818,8 @@ static int read_types(PGresult *r, type_infos *types)
                                          strtol(PQgetvalue(r, i, 1), NULL, 10),
                                          PQgetvalue(r, i, 2),
                                          PQgetvalue(r, i, 3),
+                                         NULL,
+                                         NULL,
                                          opt_int(r, i, 5),
                                          opt_int(r, i, 6),
                                          opt_int(r, i, 7),
@@ -817,12 +834,12 @@ static int read_types(PGresult *r, type_infos *types)
  * The type of a column by the text of its type oid and typmod, or NULL when the types query did
  * not return it. Columns of one type often come together, so the last answer is tried first.
  */
-static const pg_type_info *type_of(type_infos *types, const char *oid, const char *tmod)
+static pg_type_info *type_of(type_infos *types, const char *oid, const char *tmod)
 {
-    pg_type_info key = {.oid = strtoul(oid, NULL, 10), .tmod = strtol(tmod, NULL, 10)};
+    pg_type_info key = {.oid = (unsigned long)decimal(oid), .tmod = decimal(tmod)};
     if (types->last && compare_type(&key, types->last) == 0)
         return types->last;
-    const pg_type_info *hit =
+    pg_type_info *hit =
         types->count ? bsearch(&key, types->items, types->count, sizeof(key), compare_type) : NULL;
     if (hit)
         types->last = hit;
@@ -842,15 +859,21 @@ static int add_column_row(dscat_db_scan *out, table_oids *oids, type_infos *type
     long t = v[0] ? table_of(oids, v[0]) : -1;
     if (t < 0)
         return 0;
-    const pg_type_info *ty = v[4] && v[5] ? type_of(types, v[4], v[5]) : NULL;
+    pg_type_info *ty = v[4] && v[5] ? type_of(types, v[4], v[5]) : NULL;
     if (ty == NULL)
         return 0;
+    if (ty->scan_data_type == NULL) { /* its first column: the names join the scan, once */
+        ty->column_type = dscat_db_scan_strdup(out, ty->full_type);
+        ty->scan_data_type = dscat_db_scan_strdup(out, ty->data_type);
+        if (ty->column_type == NULL || ty->scan_data_type == NULL)
+            return DSCAT_ENOMEM;
+    }
     dscat_column_info c = {.table = (size_t)t,
                            .name = v[1] ? v[1] : "",
-                           .ordinal = v[2] ? (int)strtol(v[2], NULL, 10) : 0,
+                           .ordinal = v[2] ? (int)decimal(v[2]) : 0,
                            .nullable = !(v[3] && v[3][0] == 't') && !ty->notnull,
-                           .column_type = ty->full_type,
-                           .data_type = ty->data_type,
+                           .column_type = ty->column_type,
+                           .data_type = ty->scan_data_type,
                            .default_value = v[6],
                            .comment = v[7],
                            .max_length = ty->max_length,
@@ -861,7 +884,7 @@ static int add_column_row(dscat_db_scan *out, table_oids *oids, type_infos *type
                            .profiled_rows = DSCAT_NULL,
                            .unprofileable = !ty->orderable || !(v[8] && v[8][0] == 't'),
                            .is_pk = v[9] && v[9][0] == 't'};
-    return dscat_db_scan_refused(out, dscat_db_scan_add_column(out, &c),
+    return dscat_db_scan_refused(out, dscat_db_scan_add_column_shared(out, &c),
                                  out->tables.items[t].schema, out->tables.items[t].name, c.name);
 }
 
@@ -919,7 +942,7 @@ static int column_rows(pg_source *s, dscat_db_scan *out, table_oids *oids, type_
     const char *values[COLUMN_VALUES];
     char *buf = NULL;
     int len = 0;
-    double deadline = deadline_after(s);
+    double deadline = 0; /* taken when a wait starts: most rows are already buffered */
     while (rc == 0) {
         len = PQgetCopyData(s->conn, &buf, 1);
         if (len > 0) {
@@ -936,11 +959,13 @@ static int column_rows(pg_source *s, dscat_db_scan *out, table_oids *oids, type_
                 out = NULL; /* read the rest, keep nothing */
             else if (row)
                 rc = DSCAT_EQUERY;
-            deadline = deadline_after(s);
+            deadline = 0;
             continue;
         }
         if (len < 0)
             break;
+        if (deadline == 0)
+            deadline = deadline_after(s);
         int w = wait_input(s, deadline);
         if (w == 0) {
             s->broken = true;
