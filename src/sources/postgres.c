@@ -1054,7 +1054,10 @@ static int scan_sequential(pg_source *s, dscat_db_scan *out, table_oids *oids, t
 /*
  * Starts a second connection to the same server, database and role as s, its parameters read
  * back from s's own connection, without waiting: its login proceeds while s begins the scan's
- * transaction. NULL when it cannot even start (the scan then runs on s alone).
+ * transaction. It goes to the address s is connected to (hostaddr), not to the host name again:
+ * a name that resolves to several servers (a pool of replicas) must give the same server, whose
+ * snapshot the second connection imports. NULL when it cannot even start (the scan then runs on
+ * s alone).
  */
 static PGconn *side_start(pg_source *s)
 {
@@ -1064,16 +1067,26 @@ static PGconn *side_start(pg_source *s)
     size_t n = 0;
     for (const PQconninfoOption *o = opts; o->keyword; o++)
         n++;
-    const char **keys = dscat_calloc(n + 1, sizeof(char *));
-    const char **vals = dscat_calloc(n + 1, sizeof(char *));
+    const char **keys = dscat_calloc(n + 2, sizeof(char *));
+    const char **vals = dscat_calloc(n + 2, sizeof(char *));
+    /* One host (not a list, not a socket directory) connected over TCP: pinned to its address. */
+    const char *addr = PQhostaddr(s->conn), *host = NULL;
+    for (const PQconninfoOption *o = opts; o->keyword; o++)
+        if (strcmp(o->keyword, "host") == 0)
+            host = o->val;
+    bool pin = addr && addr[0] && host && host[0] && host[0] != '/' && !strchr(host, ',');
     PGconn *c = NULL;
     if (keys && vals) {
         size_t k = 0;
         for (const PQconninfoOption *o = opts; o->keyword; o++)
-            if (o->val && o->val[0]) {
+            if (o->val && o->val[0] && !(pin && strcmp(o->keyword, "hostaddr") == 0)) {
                 keys[k] = o->keyword;
                 vals[k++] = o->val;
             }
+        if (pin) {
+            keys[k] = "hostaddr";
+            vals[k++] = addr;
+        }
         c = PQconnectStartParams(keys, vals, 0);
     }
     dscat_free(keys);
@@ -1107,6 +1120,9 @@ static PGresult *side_result(pg_source *side, ExecStatusType want, const char *w
     return NULL;
 }
 
+/* scan_concurrent: the second connection could not begin its transaction in s's snapshot. */
+#define SIDE_REFUSED 1
+
 /*
  * The catalog queries on two connections at once: the columns query streams on s while the
  * tables, types and foreign-key queries run on side, in one query string inside a transaction
@@ -1114,7 +1130,10 @@ static PGresult *side_result(pg_source *side, ExecStatusType want, const char *w
  * oid and their types by oid and typmod: they wait in libpq's buffer until the tables and types
  * have been read, then are decoded as they come, while the foreign keys arrive on side. Counts
  * the queries as scan_sequential does; *types_result as there. 0, or an error code with err
- * filled; a failure on side leaves s broken mid-copy (it is only closed).
+ * filled; a failure on side leaves s broken mid-copy (it is only closed). SIDE_REFUSED, with
+ * nothing sent on s, when side fails before that: it cannot import the snapshot (it reached
+ * another server, as through a proxy over replicas) or was lost. The caller then goes on with s
+ * alone. A stall (no answer within query_timeout) is an error, not a reason to wait again.
  */
 static int scan_concurrent(pg_source *s, pg_source *side, const char *snapshot, dscat_db_scan *out,
                            table_oids *oids, type_infos *types, PGresult **types_result,
@@ -1135,26 +1154,24 @@ static int scan_concurrent(pg_source *s, pg_source *side, const char *snapshot, 
         dscat_buf_free(&q);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
-    s->base.queries += 3; /* the tables, the types and the foreign keys */
     bool sent = PQsendQuery(side->conn, dscat_buf_cstr(&q));
     dscat_buf_free(&q);
     rc = sent ? flush_until(side, deadline_after(side)) : DSCAT_ECONNECT;
     if (rc == DSCAT_ETIMEOUT)
         return query_stalled(side, "table", err);
-    if (rc) {
-        query_failed(side, NULL, "table", err);
-        return err && err->code ? err->code : DSCAT_EQUERY;
+    if (rc)
+        return SIDE_REFUSED; /* the connection was lost: s alone will say why, if it can */
+    PGresult *r = NULL;
+    for (int i = 0; i < 2; i++) { /* BEGIN, SET TRANSACTION SNAPSHOT */
+        if ((r = side_result(side, PGRES_COMMAND_OK, "begin", err)) == NULL)
+            return side->broken ? DSCAT_ETIMEOUT : SIDE_REFUSED;
+        PQclear(r);
     }
+    s->base.queries += 3; /* the tables, the types and the foreign keys */
     if ((rc = start_columns(s, err)))
         return rc;
     s->broken = true; /* until the copy is read to its end */
-    PGresult *r = NULL;
     side->drain = s->conn;
-    for (int i = 0; i < 2; i++) { /* BEGIN, SET TRANSACTION SNAPSHOT */
-        if ((r = side_result(side, PGRES_COMMAND_OK, "begin", err)) == NULL)
-            return err && err->code ? err->code : DSCAT_EQUERY;
-        PQclear(r);
-    }
     if ((r = side_result(side, PGRES_TUPLES_OK, "table", err)) == NULL)
         return err && err->code ? err->code : DSCAT_EQUERY;
     rc = read_tables(r, out, oids);
@@ -1221,7 +1238,11 @@ static int pg_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *
         side.conn = NULL;
     }
     rc = side.conn ? scan_concurrent(s, &side, snapshot, out, &oids, &types, &types_result, err)
-                   : scan_sequential(s, out, &oids, &types, &types_result, err);
+                   : SIDE_REFUSED;
+    if (rc == SIDE_REFUSED) {
+        dscat_error_clear(err);
+        rc = scan_sequential(s, out, &oids, &types, &types_result, err);
+    }
     PQfinish(side.conn);
     PQclear(types_result);
     dscat_free(types.items);
