@@ -39,6 +39,7 @@ typedef struct dscat_target_config {
     dscat_string_list include_tables, exclude_tables;
     char *path, *path_env; /* engines whose database is a file */
     char *sslmode;         /* engines that take it: passed to the client library */
+    bool exact_sizes;      /* engines that take it: exact table sizes, read from each table */
     /* Schedules that `dscat serve` runs: the target's schema refresh every refresh_every seconds
      * (0: none), and its cached tables', each on its own period ([[targets.<key>.cache]]). */
     int refresh_every;

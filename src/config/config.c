@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef enum { K_STRING, K_INT, K_NUMBER, K_LIST, K_DURATION, K_CACHE } key_kind;
+typedef enum { K_STRING, K_INT, K_NUMBER, K_LIST, K_BOOL, K_DURATION, K_CACHE } key_kind;
 
 typedef struct key_spec {
     const char *name;
@@ -62,6 +62,7 @@ static const key_spec target_keys[] = {
     TK("path", K_STRING, path, false),
     TK("path_env", K_STRING, path_env, false),
     TK("sslmode", K_STRING, sslmode, false),
+    TK("exact_sizes", K_BOOL, exact_sizes, false),
     TK("refresh_every", K_DURATION, refresh_every, true),
     TK("cache", K_CACHE, cache, true),
 };
@@ -292,6 +293,12 @@ static int apply_key(const ctx *c, const key_spec *k, const dscat_toml_entry *e,
                              dscat_toml_type_name(v->type));
         if (!(*(double *)at > 0) || *(double *)at > 86400)
             return cfg_error(c, e->line, "key '%s' is out of range", k->name);
+        return 0;
+    case K_BOOL:
+        if (v->type != DSCAT_TOML_BOOL)
+            return cfg_error(c, e->line, "key '%s' must be true or false, not %s", k->name,
+                             dscat_toml_type_name(v->type));
+        *(bool *)at = v->u.boolean;
         return 0;
     case K_DURATION:
         return parse_duration(c, e, k->name, (int *)at);

@@ -183,14 +183,17 @@ static int chain_column(dscat_db_scan *s, size_t index)
     return 0;
 }
 
-int dscat_db_scan_add_column(dscat_db_scan *s, const dscat_column_info *src)
+/* Appends a column; its type names are copied unless `shared` (already in the scan's arena). */
+static int add_column(dscat_db_scan *s, const dscat_column_info *src, bool shared)
 {
     if (!dscat_db_scan_valid_utf8(src->name))
         return DSCAT_EINVALID;
     dscat_column_info c = *src;
     c.name = DUP(name);
-    c.data_type = DUP(data_type);
-    c.column_type = DUP(column_type);
+    if (!shared) {
+        c.data_type = DUP(data_type);
+        c.column_type = DUP(column_type);
+    }
     c.generated = DUP(generated);
     c.default_value = DUP(default_value);
     c.comment = DUP(comment);
@@ -203,6 +206,21 @@ int dscat_db_scan_add_column(dscat_db_scan *s, const dscat_column_info *src)
         return DSCAT_ENOMEM;
     }
     return 0;
+}
+
+int dscat_db_scan_add_column(dscat_db_scan *s, const dscat_column_info *c)
+{
+    return add_column(s, c, false);
+}
+
+int dscat_db_scan_add_column_shared(dscat_db_scan *s, const dscat_column_info *c)
+{
+    return add_column(s, c, true);
+}
+
+const char *dscat_db_scan_strdup(dscat_db_scan *s, const char *str)
+{
+    return str ? dscat_arena_strdup(&s->arena, str) : NULL;
 }
 
 int dscat_db_scan_truncate_columns(dscat_db_scan *s, size_t count)

@@ -93,6 +93,16 @@ int dscat_db_scan_add_table(dscat_db_scan *s, const dscat_table_info *t, size_t 
 long dscat_db_scan_find_table(const dscat_db_scan *s, const char *schema, const char *name);
 /* Appends a column (strings copied). 0, DSCAT_ENOMEM, or DSCAT_EINVALID as for a table. */
 int dscat_db_scan_add_column(dscat_db_scan *s, const dscat_column_info *c);
+
+/*
+ * The same for a driver that reports many columns of few types: data_type and column_type are
+ * not copied, and must already belong to the scan (from dscat_db_scan_strdup, or NULL where
+ * allowed); the other strings are copied.
+ */
+int dscat_db_scan_add_column_shared(dscat_db_scan *s, const dscat_column_info *c);
+
+/* A copy of str (NULL for NULL) that lives as long as the scan; NULL when out of memory. */
+const char *dscat_db_scan_strdup(dscat_db_scan *s, const char *str);
 /* Appends a foreign-key column pair (strings copied). */
 int dscat_db_scan_add_fk(dscat_db_scan *s, const dscat_fk_info *fk);
 /*

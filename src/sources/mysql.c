@@ -318,14 +318,28 @@ static bool has_select(const char *privileges)
 }
 
 /*
+ * The table called name in this database, or -1. Rows of one table come together: `last` (the
+ * previous row's answer, -1 for none) is tried before the map.
+ */
+static long table_named(const dscat_db_scan *out, long last, const char *name)
+{
+    if (name == NULL)
+        return -1;
+    if (last >= 0 && strcmp(out->tables.items[last].name, name) == 0)
+        return last;
+    return dscat_db_scan_find_table(out, out->database, name);
+}
+
+/*
  * Invisible columns (MariaDB INVISIBLE, MySQL 8.0.23+) are listed like the others and are
  * profiled like them: the profile query names its columns, and a named invisible column reads.
  */
 static int read_columns(MYSQL_RES *r, dscat_db_scan *out)
 {
     MYSQL_ROW row;
+    long t = -1;
     while ((row = mysql_fetch_row(r)) != NULL) {
-        long t = dscat_db_scan_find_table(out, out->database, row[0]);
+        t = table_named(out, t, row[0]);
         if (t < 0)
             continue;
         /* MariaDB reports the default of a nullable column without one as the text NULL. */
@@ -355,8 +369,9 @@ static int read_columns(MYSQL_RES *r, dscat_db_scan *out)
 static int read_keys(MYSQL_RES *r, dscat_db_scan *out)
 {
     MYSQL_ROW row;
+    long t = -1;
     while ((row = mysql_fetch_row(r)) != NULL) {
-        long t = dscat_db_scan_find_table(out, out->database, row[0]);
+        t = table_named(out, t, row[0]);
         if (t < 0)
             continue;
         if (row[3] == NULL) {

@@ -1,8 +1,11 @@
 /*
- * PostgreSQL source (libpq). Per database, inside one read-only repeatable-read transaction, three
- * catalog queries over pg_catalog: tables, columns (with the primary-key flag), foreign keys.
- * Partitions are folded into their parent; views, materialized views and foreign tables are
- * catalogued.
+ * PostgreSQL source (libpq). Per database, inside a read-only repeatable-read transaction, four
+ * catalog queries over pg_catalog: tables, the types of the columns, columns (with the
+ * primary-key flag), foreign keys. The columns stream on the scan's connection while the other
+ * three run on a second connection to the same database, in a transaction that imports the
+ * first one's snapshot (pg_scan_database); without a second connection they run one after the
+ * other. Partitions are folded into their parent; views, materialized views and foreign tables
+ * are catalogued.
  *
  * Connecting is non-blocking (PQconnectStartParams + poll) so that connect_timeout is honoured
  * to the millisecond, including the login: a server that accepts and never answers times out.
@@ -40,7 +43,10 @@ typedef struct pg_source {
     char *where;       /* "host:port" for messages */
     char *filter;      /* the target's schema and table globs as SQL conditions, or "" */
     int query_timeout; /* seconds; the deadline of each query and of each wait in a row stream */
-    bool broken;       /* a deadline passed: the connection is only closed now */
+    double connect_timeout; /* seconds; the login's deadline, also a scan's second connection's */
+    bool broken;            /* a deadline passed: the connection is only closed now */
+    PGconn *drain; /* while this connection waits for input: another one of the same scan whose
+                    * input is read meanwhile (borrowed), or NULL */
 } pg_source;
 
 /* Objects never catalogued: the system schemas, TOAST and other sessions' temporary schemas. */
@@ -51,11 +57,17 @@ typedef struct pg_source {
 #define PG_RELATIONS "c.relkind IN ('r', 'v', 'm', 'p', 'f') AND NOT c.relispartition "
 
 /*
- * Row estimates come from the planner (reltuples; -1 when never analysed). Sizes are
- * pg_total_relation_size: table, TOAST and indexes. A partitioned table sums its leaf
- * partitions, recursively; when one leaf's figure is unknown the parent's is unknown too, never
- * a partial sum. Each function call opens one relation at a time with a lock that is released
- * at once, so the query holds no more locks on a catalog of 100,000 tables than on one of ten.
+ * Row estimates come from the planner (reltuples; -1 when never analysed). Sizes are the
+ * planner's too by default: the pages (relpages) of the table, its TOAST table and every index of
+ * both, times the block size, unknown (NULL) when the table was never analysed or vacuumed, as its
+ * row estimate is. They are read from pg_class alone: no relation is opened, so no lock is taken
+ * and a table held under ACCESS EXCLUSIVE cannot delay the scan. With exact_sizes they are
+ * pg_total_relation_size (the same relations, measured on disk), which opens each relation in
+ * turn with a lock released at once: a relcache entry built per relation, most of the query's
+ * time on a big catalog, and a wait behind any ACCESS EXCLUSIVE lock.
+ *
+ * A partitioned table sums its leaf partitions, recursively; when one leaf's figure is unknown
+ * the parent's is unknown too, never a partial sum.
  */
 /* "(SELECT <sum over leaves> FROM (SELECT <figure of leaf pc> AS v FROM <leaves of c>) l)" */
 #define PG_LEAF_SUM                                                                                \
@@ -64,42 +76,51 @@ typedef struct pg_source {
     " AS v FROM pg_partition_tree(c.oid) pt JOIN pg_class pc ON pc.oid = pt.relid "                \
     "WHERE pt.isleaf) l)"
 
-static const char *const tables_sql =
-    "SELECT n.nspname, c.relname, c.relkind, "
-    "  CASE WHEN c.relkind = 'p' THEN " PG_LEAF_SUM "CASE WHEN pc.relkind IN ('r', 'm', 'f') "
-    "    AND pc.reltuples >= 0 THEN pc.reltuples::float8 END" PG_OF_LEAVES
-    "  WHEN c.relkind IN ('r', 'm', 'f') AND c.reltuples >= 0 THEN c.reltuples::float8 END, "
-    "  CASE WHEN c.relkind = 'p' THEN " PG_LEAF_SUM "CASE WHEN pc.relkind IN ('r', 'm') "
-    "    THEN pg_total_relation_size(pc.oid) END" PG_OF_LEAVES
-    "  WHEN c.relkind IN ('r', 'm') THEN pg_total_relation_size(c.oid) END, "
-    "  d.description, has_schema_privilege(n.oid, 'USAGE'), c.oid "
-    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass "
-    "  AND d.objsubid = 0 "
-    "WHERE " PG_RELATIONS "AND " PG_USER_SCHEMAS;
+/* The planner's size of relation r (an alias of pg_class), through two index lookups. */
+#define PG_PLANNER_SIZE(r)                                                                         \
+    "CASE WHEN " r ".reltuples >= 0 THEN (" r ".relpages::int8 "                                   \
+    "  + coalesce((SELECT t.relpages FROM pg_class t WHERE t.oid = " r ".reltoastrelid), 0) "      \
+    "  + coalesce((SELECT sum(ic.relpages) FROM pg_index i JOIN pg_class ic "                      \
+    "    ON ic.oid = i.indexrelid WHERE i.indrelid IN (" r ".oid, " r ".reltoastrelid)), 0)) "     \
+    "  * current_setting('block_size')::int8 END"
+#define PG_EXACT_SIZE(r) "pg_total_relation_size(" r ".oid)"
+
+/* The tables query, with size(r) the size of relation r. */
+#define PG_TABLES_SQL(size_c, size_pc)                                                             \
+    "SELECT n.nspname, c.relname, c.relkind, "                                                     \
+    "  CASE WHEN c.relkind = 'p' THEN " PG_LEAF_SUM "CASE WHEN pc.relkind IN ('r', 'm', 'f') "     \
+    "    AND pc.reltuples >= 0 THEN pc.reltuples::float8 END" PG_OF_LEAVES                         \
+    "  WHEN c.relkind IN ('r', 'm', 'f') AND c.reltuples >= 0 THEN c.reltuples::float8 END, "      \
+    "  CASE WHEN c.relkind = 'p' THEN " PG_LEAF_SUM "CASE WHEN pc.relkind IN ('r', 'm') "          \
+    "    THEN " size_pc " END" PG_OF_LEAVES "  WHEN c.relkind IN ('r', 'm') THEN " size_c " END, " \
+    "  d.description, has_schema_privilege(n.oid, 'USAGE'), c.oid "                                \
+    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "                               \
+    "LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass "        \
+    "  AND d.objsubid = 0 "                                                                        \
+    "WHERE " PG_RELATIONS "AND " PG_USER_SCHEMAS
+
+static const char *const tables_sql = PG_TABLES_SQL(PG_PLANNER_SIZE("c"), PG_PLANNER_SIZE("pc"));
+static const char *const tables_exact_sql = PG_TABLES_SQL(PG_EXACT_SIZE("c"), PG_EXACT_SIZE("pc"));
 
 /*
+ * What a column takes from its type is read once per distinct (type, typmod) pair of the
+ * database's columns, by the types query, and joined to the columns on our side: the columns
+ * query returns each column's type and typmod only, which halves its cost on the server.
+ *
  * data_type follows information_schema.columns, with ARRAY and USER-DEFINED spelled out, and
  * the SQL-standard names of pg_catalog types (format_type without a typmod: bpchar is
- * "character"). The element and base types are looked up only for the columns that need them.
+ * "character"). The element and base types are looked up only for the types that need them.
  * A column is non-nullable when it is declared NOT NULL or its domain (or the domain's own base
  * domain) is.
  *
- * The unprofileable column says whether the column can be profiled: the user may read it, and its
- * type (an array's element; a domain's base, recursively) has a default btree operator class, the
- * ordering COUNT(DISTINCT) sorts with (directly, through a binary-coercible type as varchar has
- * text's, or as every enum, range and multirange has). The orderable types are found once,
- * set-based; the rest of what depends on the type is computed once per distinct (type, typmod)
- * pair, not once per column. Only columns whose own ACL grants something need a check of their
- * own: otherwise a column is readable exactly when its table is.
- *
- * Rows name their table by oid, not by name: the decoder keeps the last table it saw and finds
- * others by number. The primary-key flag comes along (a relation has at most one primary key,
- * so the join adds no rows). A column default cannot reference columns, so pg_get_expr needs no
- * relation to resolve names against: passing 0 gives the same text without opening every table
- * that has a default.
+ * A column can be profiled when the user may read it and its type (an array's element; a
+ * domain's base, recursively) has a default btree operator class, the ordering COUNT(DISTINCT)
+ * sorts with (directly, through a binary-coercible type as varchar has text's, or as every enum,
+ * range and multirange has): the types query says which types are orderable, found set-based. The
+ * pairs are those of every column of the database (a DISTINCT over pg_attribute, cheaper than
+ * finding the catalogued relations again), so a few more than the catalogued columns need.
  */
-static const char *const columns_sql =
+static const char *const types_sql =
     "WITH RECURSIVE ordered AS (SELECT DISTINCT oc.opcintype AS oid FROM pg_opclass oc "
     "  JOIN pg_am am ON am.oid = oc.opcmethod WHERE am.amname = 'btree' AND oc.opcdefault), "
     "orderable(oid) AS (SELECT oid FROM ordered UNION SELECT k.castsource FROM pg_cast k "
@@ -107,17 +128,10 @@ static const char *const columns_sql =
     "  UNION SELECT oid FROM pg_type WHERE typtype IN ('e', 'r', 'm') "
     "  UNION SELECT d.oid FROM pg_type d JOIN orderable b ON b.oid = d.typbasetype "
     "  WHERE d.typtype = 'd') "
-    "SELECT a.attrelid, a.attname, a.attnum, NOT (a.attnotnull OR ty.notnull), ty.full_type, "
-    "  ty.data_type, CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0) END, "
-    "  ds.description, ty.max_length, ty.num_precision, ty.num_scale, "
-    "  NOT ty.orderable OR NOT (has_table_privilege(c.oid, 'SELECT') "
-    "    OR (a.attacl IS NOT NULL AND has_column_privilege(c.oid, a.attnum, 'SELECT'))), "
-    "  coalesce(a.attnum = ANY (pk.conkey), false) "
-    "FROM pg_attribute a "
-    "JOIN pg_class c ON c.oid = a.attrelid "
-    "JOIN pg_namespace n ON n.oid = c.relnamespace "
-    /* Everything that depends on the type alone, once per (type, typmod): OFFSET 0 keeps the
-     * subquery whole, so the planner memoizes it by its two parameters. */
+    "SELECT p.id, p.tmod, ty.full_type, ty.data_type, ty.notnull, ty.max_length, "
+    "  ty.num_precision, ty.num_scale, ty.orderable "
+    "FROM (SELECT DISTINCT atttypid AS id, atttypmod AS tmod FROM pg_attribute "
+    "  WHERE attnum > 0 AND NOT attisdropped) p "
     "CROSS JOIN LATERAL (SELECT f.full_type, "
     "  CASE WHEN t.typtype = 'd' THEN (SELECT "
     "    CASE WHEN bt.typelem <> 0 AND bt.typlen = -1 "
@@ -127,9 +141,9 @@ static const char *const columns_sql =
     "    FROM pg_type bt WHERE bt.oid = t.typbasetype) "
     "  WHEN t.typelem <> 0 AND t.typlen = -1 "
     "    THEN (SELECT et.typname FROM pg_type et WHERE et.oid = t.typelem) || '[]' "
-    "  WHEN t.typnamespace = 'pg_catalog'::regnamespace THEN CASE WHEN a.atttypmod = -1 "
-    "    AND a.atttypid <> 'bpchar'::regtype THEN f.full_type "
-    "    ELSE format_type(a.atttypid, NULL) END "
+    "  WHEN t.typnamespace = 'pg_catalog'::regnamespace THEN CASE WHEN p.tmod = -1 "
+    "    AND p.id <> 'bpchar'::regtype THEN f.full_type "
+    "    ELSE format_type(p.id, NULL) END "
     "  ELSE t.typname END AS data_type, "
     "  t.typnotnull OR coalesce(xt.typnotnull, false) AS notnull, "
     /* information_schema's _pg_char_max_length, _pg_numeric_precision and _pg_numeric_scale,
@@ -144,19 +158,45 @@ static const char *const columns_sql =
     "  EXISTS (SELECT FROM orderable ob WHERE ob.oid = et.oid) AS orderable "
     "  FROM pg_type t "
     "  CROSS JOIN LATERAL (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype "
-    "    ELSE a.atttypid END AS tid, "
-    "    CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END AS tmod) x "
-    "  CROSS JOIN LATERAL (SELECT format_type(a.atttypid, a.atttypmod) AS full_type) f "
+    "    ELSE p.id END AS tid, "
+    "    CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE p.tmod END AS tmod) x "
+    "  CROSS JOIN LATERAL (SELECT format_type(p.id, p.tmod) AS full_type) f "
     "  LEFT JOIN pg_type xt ON xt.oid = x.tid AND t.typtype = 'd' "
     "  JOIN pg_type et ON et.oid = CASE WHEN coalesce(xt.typelem, t.typelem) <> 0 "
     "    AND coalesce(xt.typlen, t.typlen) = -1 THEN coalesce(xt.typelem, t.typelem) "
     "    ELSE x.tid END "
-    "  WHERE t.oid = a.atttypid OFFSET 0) ty "
+    "  WHERE t.oid = p.id) ty";
+
+/*
+ * The columns, each with its type by oid and typmod (see types_sql). A column is readable when
+ * its table is, checked once per table, or when its own ACL grants SELECT: only columns with an
+ * ACL of their own need a check.
+ *
+ * Rows name their table by oid, not by name: the decoder keeps the last table it saw and finds
+ * others by number. The primary-key flag comes along (a relation has at most one primary key,
+ * so the join adds no rows). A column default cannot reference columns, so pg_get_expr needs no
+ * relation to resolve names against: passing 0 gives the same text without opening every table
+ * that has a default.
+ */
+static const char *const columns_head =
+    "SELECT a.attrelid, a.attname, a.attnum, a.attnotnull, a.atttypid, a.atttypmod, "
+    "  CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0) END, ds.description, "
+    "  c.readable OR (a.attacl IS NOT NULL AND has_column_privilege(c.oid, a.attnum, 'SELECT')), "
+    "  coalesce(a.attnum = ANY (pk.conkey), false) "
+    /* The catalogued relations, each with its privilege checked once (OFFSET 0 keeps the
+     * subquery whole); the target's filter follows. */
+    "FROM (SELECT c.oid, has_table_privilege(c.oid, 'SELECT') AS readable "
+    "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "  WHERE " PG_RELATIONS "AND " PG_USER_SCHEMAS;
+
+static const char *const columns_tail =
+    " OFFSET 0) c "
+    "JOIN pg_attribute a ON a.attrelid = c.oid "
     "LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum "
     "LEFT JOIN pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p' "
     "LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass "
     "  AND ds.objsubid = a.attnum "
-    "WHERE a.attnum > 0 AND NOT a.attisdropped AND " PG_RELATIONS "AND " PG_USER_SCHEMAS;
+    "WHERE a.attnum > 0 AND NOT a.attisdropped";
 
 /*
  * Foreign keys name their table by oid (as columns do) and their column pairs by attribute number,
@@ -359,6 +399,38 @@ static int wait_socket(PGconn *c, short events, double deadline)
 }
 
 /*
+ * Waits for input on s's connection, as wait_socket does. When s->drain is set (the other
+ * connection of a scan), whatever arrives there meanwhile is read into libpq's buffer for it, so
+ * that its server never stops for want of a reader while this connection is waited for. A drain
+ * connection that cannot be read is left alone: its own results say what went wrong.
+ */
+static int wait_input(pg_source *s, double deadline)
+{
+    int fd = PQsocket(s->conn);
+    if (fd < 0)
+        return -1;
+    for (;;) {
+        if (s->drain == NULL || PQsocket(s->drain) < 0)
+            return wait_socket(s->conn, POLLIN, deadline);
+        int ms = -1;
+        if (deadline > 0) {
+            double left = deadline - now_seconds();
+            if (left <= 0)
+                return 0;
+            ms = (int)(left * 1000) + 1;
+        }
+        struct pollfd p[2] = {{fd, POLLIN, 0}, {PQsocket(s->drain), POLLIN, 0}};
+        int r = poll(p, 2, ms);
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (r > 0 && p[1].revents && !PQconsumeInput(s->drain))
+            s->drain = NULL;
+        if (r > 0 && p[0].revents)
+            return 1;
+    }
+}
+
+/*
  * Sends what libpq has buffered (a query) without blocking past the deadline, reading input
  * meanwhile so that a server answering early cannot deadlock with us. 0, DSCAT_ETIMEOUT (the
  * connection is then broken) or DSCAT_ECONNECT (libpq's message says why).
@@ -387,7 +459,7 @@ static int next_result(pg_source *s, double deadline, PGresult **out)
 {
     *out = NULL;
     while (PQisBusy(s->conn)) {
-        int w = wait_socket(s->conn, POLLIN, deadline);
+        int w = wait_input(s, deadline);
         if (w == 0) {
             s->broken = true;
             return DSCAT_ETIMEOUT;
@@ -482,6 +554,7 @@ static int pg_connect(dscat_source **out, const dscat_target_config *target,
         goto fail;
     }
     s->query_timeout = settings->query_timeout;
+    s->connect_timeout = settings->connect_timeout;
     s->conn = PQconnectStartParams(keys, vals, 0);
     if (s->conn == NULL) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
@@ -527,16 +600,22 @@ static PGresult *run_filtered(pg_source *s, const char *base, const char *tail, 
 
 static void query_failed(pg_source *s, PGresult *r, const char *what, dscat_error *err);
 
+/* Fills err for the catalog query called `what` that got no answer within query_timeout. */
+static int query_stalled(const pg_source *s, const char *what, dscat_error *err)
+{
+    return dscat_error_set(err, DSCAT_ETIMEOUT,
+                           "target %s: %s query in database %s stalled: no answer from %s in %d s "
+                           "(query_timeout)",
+                           s->base.target->key, what, s->base.database, s->where, s->query_timeout);
+}
+
 /* Runs one catalog query; on failure fills err (naming the target and database) and clears. */
 static PGresult *run(pg_source *s, const char *sql, const char *what, dscat_error *err)
 {
     s->base.queries++;
     PGresult *r = NULL;
     if (exec_until(s, sql, &r) == DSCAT_ETIMEOUT) {
-        dscat_error_set(err, DSCAT_ETIMEOUT,
-                        "target %s: %s query in database %s stalled: no answer from %s in %d s "
-                        "(query_timeout)",
-                        s->base.target->key, what, s->base.database, s->where, s->query_timeout);
+        query_stalled(s, what, err);
         return NULL;
     }
     ExecStatusType st = PQresultStatus(r);
@@ -609,6 +688,20 @@ static const char *relkind_name(char k)
     }
 }
 
+/*
+ * The integer written in decimal in v (an oid, a typmod, an attribute number: the server's own
+ * output, an optional minus sign and digits), without strtol's locale and overflow machinery:
+ * the column rows hold three of them each.
+ */
+static long decimal(const char *v)
+{
+    bool minus = *v == '-';
+    long n = 0;
+    for (v += minus; *v >= '0' && *v <= '9'; v++)
+        n = n * 10 + (*v - '0');
+    return minus ? -n : n;
+}
+
 /* A catalogued relation by its oid: how columns and foreign keys name their table. */
 typedef struct table_oid {
     unsigned long oid;
@@ -635,7 +728,7 @@ static int compare_oid(const void *a, const void *b)
  */
 static long table_of(table_oids *m, const char *value)
 {
-    unsigned long oid = strtoul(value, NULL, 10);
+    unsigned long oid = (unsigned long)decimal(value);
     if (m->last >= 0 && oid == m->last_oid)
         return m->last;
     table_oid key = {oid, 0};
@@ -688,58 +781,127 @@ static int read_tables(PGresult *r, dscat_db_scan *out, table_oids *oids)
     return 0;
 }
 
-/* An integer column of a COPY row: DSCAT_NULL for SQL NULL. */
-static int64_t copy_int(const char *v)
+/* What a column takes from its type: one row of types_sql. */
+typedef struct pg_type_info {
+    unsigned long oid;
+    long tmod;
+    const char *full_type, *data_type;        /* borrowed from the types query's result */
+    const char *column_type, *scan_data_type; /* the same, copied into the scan once used */
+    int64_t max_length, precision, scale;
+    bool notnull, orderable;
+} pg_type_info;
+
+/* The rows of types_sql, sorted by (oid, typmod), and the last one looked up. */
+typedef struct type_infos {
+    pg_type_info *items;
+    size_t count;
+    pg_type_info *last;
+} type_infos;
+
+static int compare_type(const void *a, const void *b)
 {
-    return v ? (int64_t)strtod(v, NULL) : DSCAT_NULL;
+    const pg_type_info *x = a, *y = b;
+    if (x->oid != y->oid)
+        return x->oid < y->oid ? -1 : 1;
+    return x->tmod < y->tmod ? -1 : x->tmod > y->tmod;
+}
+
+/* Fills types from a result of types_sql, which must outlive it. 0 or DSCAT_ENOMEM. */
+static int read_types(PGresult *r, type_infos *types)
+{
+    int n = PQntuples(r);
+    types->items = n ? dscat_malloc((size_t)n * sizeof(pg_type_info)) : NULL;
+    if (n && types->items == NULL)
+        return DSCAT_ENOMEM;
+    for (int i = 0; i < n; i++)
+        types->items[i] = (pg_type_info){strtoul(PQgetvalue(r, i, 0), NULL, 10),
+                                         strtol(PQgetvalue(r, i, 1), NULL, 10),
+                                         PQgetvalue(r, i, 2),
+                                         PQgetvalue(r, i, 3),
+                                         NULL,
+                                         NULL,
+                                         opt_int(r, i, 5),
+                                         opt_int(r, i, 6),
+                                         opt_int(r, i, 7),
+                                         PQgetvalue(r, i, 4)[0] == 't',
+                                         PQgetvalue(r, i, 8)[0] == 't'};
+    types->count = (size_t)n;
+    qsort(types->items, types->count, sizeof(pg_type_info), compare_type);
+    return 0;
 }
 
 /*
- * Adds the column of one row of columns_sql (values as copy_split gives them, NULL for SQL
- * NULL). Columns of relations that are not catalogued (a schema without USAGE, a refused name)
- * are skipped. 0 or DSCAT_ENOMEM.
+ * The type of a column by the text of its type oid and typmod, or NULL when the types query did
+ * not return it. Columns of one type often come together, so the last answer is tried first.
  */
-static int add_column_row(dscat_db_scan *out, table_oids *oids, const char *const *v)
+static pg_type_info *type_of(type_infos *types, const char *oid, const char *tmod)
+{
+    pg_type_info key = {.oid = (unsigned long)decimal(oid), .tmod = decimal(tmod)};
+    if (types->last && compare_type(&key, types->last) == 0)
+        return types->last;
+    pg_type_info *hit =
+        types->count ? bsearch(&key, types->items, types->count, sizeof(key), compare_type) : NULL;
+    if (hit)
+        types->last = hit;
+    return hit;
+}
+
+/*
+ * Adds the column of one row of the columns query (values as copy_split gives them, NULL for SQL
+ * NULL). Columns of relations that are not catalogued (a schema without USAGE, a refused name)
+ * are skipped, as are columns of a type the types query did not describe (a type without its
+ * element or base type; the catalog queries of earlier versions left those out too). 0 or
+ * DSCAT_ENOMEM.
+ */
+static int add_column_row(dscat_db_scan *out, table_oids *oids, type_infos *types,
+                          const char *const *v)
 {
     long t = v[0] ? table_of(oids, v[0]) : -1;
     if (t < 0)
         return 0;
+    pg_type_info *ty = v[4] && v[5] ? type_of(types, v[4], v[5]) : NULL;
+    if (ty == NULL)
+        return 0;
+    if (ty->scan_data_type == NULL) { /* its first column: the names join the scan, once */
+        ty->column_type = dscat_db_scan_strdup(out, ty->full_type);
+        ty->scan_data_type = dscat_db_scan_strdup(out, ty->data_type);
+        if (ty->column_type == NULL || ty->scan_data_type == NULL)
+            return DSCAT_ENOMEM;
+    }
     dscat_column_info c = {.table = (size_t)t,
                            .name = v[1] ? v[1] : "",
-                           .ordinal = v[2] ? (int)strtol(v[2], NULL, 10) : 0,
-                           .nullable = v[3] && v[3][0] == 't',
-                           .column_type = v[4] ? v[4] : "",
-                           .data_type = v[5] ? v[5] : "",
+                           .ordinal = v[2] ? (int)decimal(v[2]) : 0,
+                           .nullable = !(v[3] && v[3][0] == 't') && !ty->notnull,
+                           .column_type = ty->column_type,
+                           .data_type = ty->scan_data_type,
                            .default_value = v[6],
                            .comment = v[7],
-                           .max_length = copy_int(v[8]),
-                           .precision = copy_int(v[9]),
-                           .scale = copy_int(v[10]),
+                           .max_length = ty->max_length,
+                           .precision = ty->precision,
+                           .scale = ty->scale,
                            .null_count = DSCAT_NULL,
                            .distinct_count = DSCAT_NULL,
                            .profiled_rows = DSCAT_NULL,
-                           .unprofileable = v[11] && v[11][0] == 't',
-                           .is_pk = v[12] && v[12][0] == 't'};
-    return dscat_db_scan_refused(out, dscat_db_scan_add_column(out, &c),
+                           .unprofileable = !ty->orderable || !(v[8] && v[8][0] == 't'),
+                           .is_pk = v[9] && v[9][0] == 't'};
+    return dscat_db_scan_refused(out, dscat_db_scan_add_column_shared(out, &c),
                                  out->tables.items[t].schema, out->tables.items[t].name, c.name);
 }
 
-#define COLUMN_VALUES 13 /* result columns of columns_sql */
+#define COLUMN_VALUES 10 /* result columns of the columns query */
 
 static bool copy_split(char *p, char *end, const char **values, size_t n);
 
 /*
- * Runs the columns query as COPY (...) TO STDOUT and adds each row as it arrives, so that the
- * decoding overlaps the server's work and no result holds every column at once. Each wait for
- * data has a deadline of query_timeout, as in a row cursor; a stall leaves the connection broken.
- * After an allocation failure the rest of the rows are read and dropped, so that the connection
- * can still roll back. Counts as one query; fills err as run() does.
+ * Sends the columns query as COPY (...) TO STDOUT and waits for the server to start the copy. Its
+ * rows are then read by column_rows. Counts as one query; fills err as run() does.
  */
-static int stream_columns(pg_source *s, dscat_db_scan *out, table_oids *oids, dscat_error *err)
+static int start_columns(pg_source *s, dscat_error *err)
 {
     dscat_buf q = DSCAT_BUF_INIT;
-    if (dscat_buf_puts(&q, "COPY (") || dscat_buf_puts(&q, columns_sql) ||
-        dscat_buf_puts(&q, s->filter) || dscat_buf_puts(&q, ") TO STDOUT")) {
+    if (dscat_buf_puts(&q, "COPY (") || dscat_buf_puts(&q, columns_head) ||
+        dscat_buf_puts(&q, s->filter) || dscat_buf_puts(&q, columns_tail) ||
+        dscat_buf_puts(&q, ") TO STDOUT")) {
         dscat_buf_free(&q);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
@@ -747,6 +909,8 @@ static int stream_columns(pg_source *s, dscat_db_scan *out, table_oids *oids, ds
     PGresult *r = NULL;
     int rc = exec_until(s, dscat_buf_cstr(&q), &r);
     dscat_buf_free(&q);
+    if (rc == DSCAT_ETIMEOUT)
+        return query_stalled(s, "column", err);
     if (rc == 0 && PQresultStatus(r) != PGRES_COPY_OUT) {
         query_failed(s, r, "column", err);
         PQclear(r);
@@ -755,12 +919,30 @@ static int stream_columns(pg_source *s, dscat_db_scan *out, table_oids *oids, ds
             PQclear(r);
         return err && err->code ? err->code : DSCAT_EQUERY;
     }
+    if (rc) {
+        query_failed(s, r, "column", err);
+        rc = err && err->code ? err->code : DSCAT_EQUERY;
+    }
     PQclear(r);
-    r = NULL;
+    return rc;
+}
+
+/*
+ * Reads the rows of the columns query started by start_columns and adds each as it arrives, so
+ * that the decoding overlaps the server's work and no result holds every column at once. Each
+ * wait for data has a deadline of query_timeout, as in a row cursor; a stall leaves the connection
+ * broken. After an allocation failure the rest of the rows are read and dropped, so that the
+ * connection can still roll back. Fills err as run() does.
+ */
+static int column_rows(pg_source *s, dscat_db_scan *out, table_oids *oids, type_infos *types,
+                       dscat_error *err)
+{
+    PGresult *r = NULL;
+    int rc = 0;
     const char *values[COLUMN_VALUES];
     char *buf = NULL;
     int len = 0;
-    double deadline = deadline_after(s);
+    double deadline = 0; /* taken when a wait starts: most rows are already buffered */
     while (rc == 0) {
         len = PQgetCopyData(s->conn, &buf, 1);
         if (len > 0) {
@@ -771,18 +953,20 @@ static int stream_columns(pg_source *s, dscat_db_scan *out, table_oids *oids, ds
             if (out && !copy_split(buf, end, values, COLUMN_VALUES))
                 row = DSCAT_EQUERY;
             else if (out)
-                row = add_column_row(out, oids, values);
+                row = add_column_row(out, oids, types, values);
             PQfreemem(buf);
             if (row == DSCAT_ENOMEM)
                 out = NULL; /* read the rest, keep nothing */
             else if (row)
                 rc = DSCAT_EQUERY;
-            deadline = deadline_after(s);
+            deadline = 0;
             continue;
         }
         if (len < 0)
             break;
-        int w = wait_socket(s->conn, POLLIN, deadline);
+        if (deadline == 0)
+            deadline = deadline_after(s);
+        int w = wait_input(s, deadline);
         if (w == 0) {
             s->broken = true;
             rc = DSCAT_ETIMEOUT;
@@ -832,41 +1016,247 @@ static int read_fkeys(PGresult *r, dscat_db_scan *out, table_oids *oids)
     return 0;
 }
 
+/* The tables query of the target: sizes from the planner, or exact ones (exact_sizes). */
+static const char *tables_query(const pg_source *s)
+{
+    return s->base.target->exact_sizes ? tables_exact_sql : tables_sql;
+}
+
+/*
+ * The catalog queries one after the other on one connection, inside the transaction the caller
+ * began: tables, types, then the streamed columns (which name their tables by oid and their types
+ * by oid and typmod), then foreign keys. *types_result holds the types' strings until the caller
+ * clears it. 0, or an error code with err filled.
+ */
+static int scan_sequential(pg_source *s, dscat_db_scan *out, table_oids *oids, type_infos *types,
+                           PGresult **types_result, dscat_error *err)
+{
+    PGresult *r = run_filtered(s, tables_query(s), "", "table", err);
+    if (r == NULL)
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    int rc = read_tables(r, out, oids);
+    PQclear(r);
+    if (rc)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if ((*types_result = run(s, types_sql, "type", err)) == NULL)
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    if (read_types(*types_result, types))
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if ((rc = start_columns(s, err)) || (rc = column_rows(s, out, oids, types, err)))
+        return rc;
+    if ((r = run_filtered(s, fkeys_sql, fkeys_order, "foreign key", err)) == NULL)
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    rc = read_fkeys(r, out, oids);
+    PQclear(r);
+    return rc ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory") : 0;
+}
+
+/*
+ * Starts a second connection to the same server, database and role as s, its parameters read
+ * back from s's own connection, without waiting: its login proceeds while s begins the scan's
+ * transaction. It goes to the address s is connected to (hostaddr), not to the host name again:
+ * a name that resolves to several servers (a pool of replicas) must give the same server, whose
+ * snapshot the second connection imports. NULL when it cannot even start (the scan then runs on
+ * s alone).
+ */
+static PGconn *side_start(pg_source *s)
+{
+    PQconninfoOption *opts = PQconninfo(s->conn);
+    if (opts == NULL)
+        return NULL;
+    size_t n = 0;
+    for (const PQconninfoOption *o = opts; o->keyword; o++)
+        n++;
+    const char **keys = dscat_calloc(n + 2, sizeof(char *));
+    const char **vals = dscat_calloc(n + 2, sizeof(char *));
+    /* One host (not a list, not a socket directory) connected over TCP: pinned to its address. */
+    const char *addr = PQhostaddr(s->conn), *host = NULL;
+    for (const PQconninfoOption *o = opts; o->keyword; o++)
+        if (strcmp(o->keyword, "host") == 0)
+            host = o->val;
+    bool pin = addr && addr[0] && host && host[0] && host[0] != '/' && !strchr(host, ',');
+    PGconn *c = NULL;
+    if (keys && vals) {
+        size_t k = 0;
+        for (const PQconninfoOption *o = opts; o->keyword; o++)
+            if (o->val && o->val[0] && !(pin && strcmp(o->keyword, "hostaddr") == 0)) {
+                keys[k] = o->keyword;
+                vals[k++] = o->val;
+            }
+        if (pin) {
+            keys[k] = "hostaddr";
+            vals[k++] = addr;
+        }
+        c = PQconnectStartParams(keys, vals, 0);
+    }
+    dscat_free(keys);
+    dscat_free(vals);
+    PQconninfoFree(opts);
+    if (c)
+        PQsetNoticeProcessor(c, drop_notice, NULL);
+    if (c && PQstatus(c) == CONNECTION_BAD) {
+        PQfinish(c);
+        c = NULL;
+    }
+    return c;
+}
+
+/*
+ * The next result of the second connection's query string, which must have status `want`: the
+ * result, or NULL with err filled as run() does for the query called `what`.
+ */
+static PGresult *side_result(pg_source *side, ExecStatusType want, const char *what,
+                             dscat_error *err)
+{
+    PGresult *r = NULL;
+    if (next_result(side, deadline_after(side), &r) == DSCAT_ETIMEOUT) {
+        query_stalled(side, what, err);
+        return NULL;
+    }
+    if (r && PQresultStatus(r) == want)
+        return r;
+    query_failed(side, r, what, err);
+    PQclear(r);
+    return NULL;
+}
+
+/* scan_concurrent: the second connection could not begin its transaction in s's snapshot. */
+#define SIDE_REFUSED 1
+
+/*
+ * The catalog queries on two connections at once: the columns query streams on s while the
+ * tables, types and foreign-key queries run on side, in one query string inside a transaction
+ * that imports s's snapshot (so both see the same catalog). The column rows name their tables by
+ * oid and their types by oid and typmod: they wait in libpq's buffer until the tables and types
+ * have been read, then are decoded as they come, while the foreign keys arrive on side. Counts
+ * the queries as scan_sequential does; *types_result as there. 0, or an error code with err
+ * filled; a failure on side leaves s broken mid-copy (it is only closed). SIDE_REFUSED, with
+ * nothing sent on s, when side fails before that: it cannot import the snapshot (it reached
+ * another server, as through a proxy over replicas) or was lost. The caller then goes on with s
+ * alone. A stall (no answer within query_timeout) is an error, not a reason to wait again.
+ */
+static int scan_concurrent(pg_source *s, pg_source *side, const char *snapshot, dscat_db_scan *out,
+                           table_oids *oids, type_infos *types, PGresult **types_result,
+                           dscat_error *err)
+{
+    char *lit = PQescapeLiteral(side->conn, snapshot, strlen(snapshot));
+    dscat_buf q = DSCAT_BUF_INIT;
+    int rc = lit == NULL ? DSCAT_ENOMEM : 0;
+    if (rc == 0)
+        rc = dscat_buf_printf(&q,
+                              "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+                              "SET TRANSACTION SNAPSHOT %s; %s%s; %s; %s%s%s; COMMIT",
+                              lit, tables_query(s), s->filter, types_sql, fkeys_sql, s->filter,
+                              fkeys_order);
+    PQfreemem(lit);
+    rc = rc ? rc : dscat_buf_error(&q);
+    if (rc) {
+        dscat_buf_free(&q);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    bool sent = PQsendQuery(side->conn, dscat_buf_cstr(&q));
+    dscat_buf_free(&q);
+    rc = sent ? flush_until(side, deadline_after(side)) : DSCAT_ECONNECT;
+    if (rc == DSCAT_ETIMEOUT)
+        return query_stalled(side, "table", err);
+    if (rc)
+        return SIDE_REFUSED; /* the connection was lost: s alone will say why, if it can */
+    PGresult *r = NULL;
+    for (int i = 0; i < 2; i++) { /* BEGIN, SET TRANSACTION SNAPSHOT */
+        if ((r = side_result(side, PGRES_COMMAND_OK, "begin", err)) == NULL)
+            return side->broken ? DSCAT_ETIMEOUT : SIDE_REFUSED;
+        PQclear(r);
+    }
+    s->base.queries += 3; /* the tables, the types and the foreign keys */
+    if ((rc = start_columns(s, err)))
+        return rc;
+    s->broken = true; /* until the copy is read to its end */
+    side->drain = s->conn;
+    if ((r = side_result(side, PGRES_TUPLES_OK, "table", err)) == NULL)
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    rc = read_tables(r, out, oids);
+    PQclear(r);
+    if (rc)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if ((*types_result = side_result(side, PGRES_TUPLES_OK, "type", err)) == NULL)
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    if (read_types(*types_result, types))
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    side->drain = NULL;
+    s->broken = false;
+    s->drain = side->conn;
+    rc = column_rows(s, out, oids, types, err);
+    s->drain = NULL;
+    if (rc)
+        return rc;
+    if ((r = side_result(side, PGRES_TUPLES_OK, "foreign key", err)) == NULL)
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    rc = read_fkeys(r, out, oids);
+    PQclear(r);
+    if (rc)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if ((r = side_result(side, PGRES_COMMAND_OK, "commit", err)) == NULL)
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    PQclear(r);
+    return 0;
+}
+
+/*
+ * Reads one database's catalog in a read-only repeatable-read transaction. A second connection
+ * is started at once; when it is up by the time the transaction has begun, the tables and foreign
+ * keys are read on it while the columns stream on the first (scan_concurrent), else everything
+ * runs on the first connection (scan_sequential): a server or role at its connection limit costs
+ * time, not the scan.
+ */
 static int pg_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *err)
 {
     pg_source *s = (pg_source *)src;
+    pg_source side = *s; /* the target, database, filter and deadlines, borrowed from s */
+    side.conn = side_start(s);
+    side.broken = false;
+    side.drain = NULL;
     PGresult *r = NULL;
     table_oids oids = {NULL, 0, 0, -1};
+    type_infos types = {NULL, 0, NULL};
+    PGresult *types_result = NULL;
+    char *snapshot = NULL;
     int rc = 0;
-    if ((r = run(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin", err)) == NULL)
-        return err ? err->code : DSCAT_EQUERY;
+    if ((r = run(s,
+                 side.conn ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+                             "SELECT pg_export_snapshot()"
+                           : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                 "begin", err)) == NULL) {
+        PQfinish(side.conn);
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    }
+    if (side.conn && PQntuples(r) == 1 && PQnfields(r) == 1)
+        snapshot = dscat_strdup(PQgetvalue(r, 0, 0));
     PQclear(r);
-    if ((r = run_filtered(s, tables_sql, "", "table", err)) == NULL)
-        goto fail;
-    rc = read_tables(r, out, &oids);
-    PQclear(r);
-    if (rc)
-        goto nomem;
-    if (stream_columns(s, out, &oids, err))
-        goto fail;
-    if ((r = run_filtered(s, fkeys_sql, fkeys_order, "foreign key", err)) == NULL)
-        goto fail;
-    rc = read_fkeys(r, out, &oids);
-    PQclear(r);
-    if (rc)
-        goto nomem;
+    if (side.conn && (snapshot == NULL || poll_connect(side.conn, s->connect_timeout) != 0 ||
+                      PQsetnonblocking(side.conn, 1) != 0)) {
+        PQfinish(side.conn);
+        side.conn = NULL;
+    }
+    rc = side.conn ? scan_concurrent(s, &side, snapshot, out, &oids, &types, &types_result, err)
+                   : SIDE_REFUSED;
+    if (rc == SIDE_REFUSED) {
+        dscat_error_clear(err);
+        rc = scan_sequential(s, out, &oids, &types, &types_result, err);
+    }
+    PQfinish(side.conn);
+    PQclear(types_result);
+    dscat_free(types.items);
+    dscat_free(snapshot);
     dscat_free(oids.items);
+    if (rc) {
+        if (!s->broken && exec_until(s, "ROLLBACK", &r) == 0)
+            PQclear(r);
+        return rc;
+    }
     if ((r = run(s, "COMMIT", "commit", err)) == NULL)
-        return err ? err->code : DSCAT_EQUERY;
+        return err && err->code ? err->code : DSCAT_EQUERY;
     PQclear(r);
     return 0;
-nomem:
-    dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-fail:
-    dscat_free(oids.items);
-    if (!s->broken && exec_until(s, "ROLLBACK", &r) == 0)
-        PQclear(r);
-    return err && err->code ? err->code : DSCAT_EQUERY;
 }
 
 static int pg_list_databases(dscat_source *src, dscat_name_list *out, dscat_error *err)
@@ -892,7 +1282,7 @@ static int pg_list_databases(dscat_source *src, dscat_name_list *out, dscat_erro
 
 /*
  * bytea has an ordering but is binary, not worth profiling. Types without an ordering (json,
- * xml, geometric and PostGIS types, ...) are found from the catalog instead (columns_sql).
+ * xml, geometric and PostGIS types, ...) are found from the catalog instead (columns_head).
  */
 static bool pg_profileable(const char *data_type)
 {
@@ -1222,7 +1612,8 @@ static const char *const pg_aliases[] = {"postgresql", NULL};
 
 static const char *const pg_keys[] = {
     "host", "host_env", "database",          "user",      "user_env", "password_env",
-    "port", "port_env", "include_databases", "databases", "sslmode",  NULL};
+    "port", "port_env", "include_databases", "databases", "sslmode",  "exact_sizes",
+    NULL};
 
 /* A host and a port in range; user and password may come from libpq's own defaults. */
 static int pg_check_target(const dscat_target_config *t, char *msg, size_t size)
@@ -1297,6 +1688,7 @@ const dscat_source_driver dscat_source_postgres = {
             "database = \"app\"                  # where to connect first (default postgres)\n"
             "include_databases = [\"app*\"]      # default: only `database`\n"
             "sslmode = \"prefer\"                # passed to libpq\n"
+            "exact_sizes = false               # true: pg_total_relation_size, not the planner's\n"
             "refresh_every = \"6h\"              # dscat serve refreshes its schema this often\n"
             "\n"
             "[[targets.app.cache]]             # a cached table dscat serve refreshes on its own\n"

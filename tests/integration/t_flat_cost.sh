@@ -26,3 +26,32 @@ assert_eq "the small database has 10 tables in the catalog" 10 "$small_tables"
 assert_eq "the large database has 2000 tables in the catalog" 2000 "$large_tables"
 check "the server logged statements for the scan" test "$small" -gt 0
 assert_eq "10 tables and 2,000 tables cost the same number of statements" "$small" "$large"
+
+# The scan reads tables and foreign keys on a second connection while the columns stream on the
+# first. A role that may hold one connection only (CONNECTION LIMIT 1) is scanned on one
+# connection, the queries one after the other: the same catalog, still a flat count.
+pg_psql postgres -c "CREATE ROLE single LOGIN PASSWORD '$PG_PASSWORD' CONNECTION LIMIT 1" \
+    -c "ALTER ROLE single SET log_statement = 'all'" >/dev/null
+# scan_as ROLE DB HOME: prints the statements logged for ROLE; the catalog is left in HOME.
+scan_as() {
+    local before after
+    pg_target pg "database = \"$2\"" >"$3/targets.toml"
+    before=$(grep -c "^\[$1\] LOG:  statement:" "$PG_LOG")
+    DSCAT_HOME=$3 T_PG_USER=$1 "$DSCAT" refresh >/dev/null 2>&1 || echo "refresh as $1 failed" >&2
+    sleep 0.3
+    after=$(grep -c "^\[$1\] LOG:  statement:" "$PG_LOG")
+    echo $((after - before))
+}
+both_home=$(new_home)
+one_home=$(new_home)
+both=$(scan_as counter flat2000 "$both_home")
+one=$(scan_as single flat2000 "$one_home")
+echo "  statements: two connections -> $both, one connection -> $one"
+catalog() { duckq "SELECT * EXCLUDE (scanned_at) FROM read_parquet('$1/metadata.parquet') ORDER BY ALL" | md5sum; }
+assert_eq "a role limited to one connection gets the same catalog of 2000 tables" \
+    "$(catalog "$both_home")" "$(catalog "$one_home")"
+# On two connections the second one sends its queries (tables, types, foreign keys) as one string.
+check "on one connection the statements are those of two connections, plus at most two" \
+    test "$one" -ge "$both" -a "$one" -le $((both + 2))
+assert_eq "the one-connection scan has the 2000 tables" 2000 \
+    "$(duckq "SELECT count(DISTINCT table_name) FROM read_parquet('$one_home/metadata.parquet')")"

@@ -1,5 +1,8 @@
-# PostgreSQL catalog facts exactly as the server has them: table_size_bytes is
-# pg_total_relation_size (table, TOAST, indexes), summed over the leaves of a partitioned table;
+# PostgreSQL catalog facts exactly as the server has them: table_size_bytes is by default the
+# planner's figure (relpages of the table, its TOAST table and every index of both, times the block
+# size; unknown before the first ANALYZE or VACUUM) and with exact_sizes = true
+# pg_total_relation_size (table, TOAST, indexes), both summed over the leaves of a partitioned table;
+# a table under an ACCESS EXCLUSIVE lock does not delay a scan with planner sizes;
 # row estimates are summed over partitions, and one partition never analysed makes the parent's
 # estimate unknown, never smaller; a NOT NULL domain makes its columns non-nullable; bpchar
 # without a length is "character". Profiling leaves out only the columns it cannot profile: types
@@ -31,35 +34,94 @@ home=$(new_home)
 pg_target pg 'database = "exact"' >"$home/targets.toml"
 out=$(DSCAT_HOME=$home "$DSCAT" refresh 2>&1)
 assert_eq "refresh exits 0" 0 "$?"
+xhome=$(new_home)
+pg_target pg 'database = "exact"' 'exact_sizes = true' >"$xhome/targets.toml"
+out=$(DSCAT_HOME=$xhome "$DSCAT" refresh 2>&1)
+assert_eq "refresh with exact_sizes exits 0" 0 "$?"
 pq=$home/metadata.parquet
-fact() { duckq "SELECT DISTINCT $1 FROM read_parquet('$pq') WHERE table_name = '$2'"; }
+xpq=$xhome/metadata.parquet
+fact() { duckq "SELECT DISTINCT $1 FROM read_parquet('${3:-$pq}') WHERE table_name = '$2'"; }
+xfact() { fact "$1" "$2" "$xpq"; }
 rel_size() { pg_psql exact -c "SELECT pg_total_relation_size('$1')"; }
 leaf_sum() { pg_psql exact -c "SELECT sum($1) FROM pg_partition_tree('$2') pt JOIN pg_class c ON c.oid = pt.relid WHERE pt.isleaf"; }
+# The planner's figure of relation $1 (an oid), worked out here set-based: the relation and its TOAST
+# table, then every index of those, their relpages summed; null (\N) when never analysed.
+planner_sql() {
+    echo "(WITH RECURSIVE rels(oid) AS (SELECT $1 UNION SELECT reltoastrelid FROM pg_class
+        WHERE oid = $1 AND reltoastrelid <> 0 UNION SELECT i.indexrelid FROM pg_index i
+        JOIN rels ON i.indrelid = rels.oid)
+    SELECT CASE WHEN (SELECT reltuples FROM pg_class WHERE oid = $1) < 0 THEN NULL
+        ELSE sum(p.relpages)::bigint * current_setting('block_size')::bigint END
+    FROM pg_class p JOIN rels ON rels.oid = p.oid)"
+}
+planner_size() { pg_psql exact -c "SELECT $(planner_sql "'$1'::regclass::oid")"; }
+# The same summed over the leaves of $1, null when one leaf's is null.
+planner_leaves() {
+    pg_psql exact -c "SELECT CASE WHEN count(*) = count(v) THEN sum(v) END FROM (SELECT $(planner_sql pt.relid::oid) AS v FROM pg_partition_tree('$1') pt WHERE pt.isleaf) l"
+}
 
 for t in big doms big_mv; do
-    assert_eq "table_size_bytes of $t is pg_total_relation_size" "$(rel_size $t)" "$(fact table_size_bytes $t)"
+    assert_eq "table_size_bytes of $t is the planner's figure" "$(planner_size $t)" "$(fact table_size_bytes $t)"
+    assert_eq "with exact_sizes, table_size_bytes of $t is pg_total_relation_size" "$(rel_size $t)" "$(xfact table_size_bytes $t)"
 done
-check "the size of big counts its TOAST table and indexes (more than its heap)" \
-    test "$(fact table_size_bytes big)" -gt "$(pg_psql exact -c "SELECT pg_relation_size('big')")"
-assert_eq "table_size_bytes of a partitioned table is the sum over its leaves, recursively" \
-    "$(leaf_sum 'pg_total_relation_size(c.oid)' meas)" "$(fact table_size_bytes meas)"
+check "the planner's size of big counts its TOAST table and indexes (more than its heap)" \
+    test "$(fact table_size_bytes big)" -gt "$(pg_psql exact -c "SELECT relpages * current_setting('block_size')::int FROM pg_class WHERE oid = 'big'::regclass")"
+check "the exact size of big counts its TOAST table and indexes (more than its heap)" \
+    test "$(xfact table_size_bytes big)" -gt "$(pg_psql exact -c "SELECT pg_relation_size('big')")"
+assert_eq "table_size_bytes of a partitioned table is the sum of the planner's figures over its leaves, recursively" \
+    "$(planner_leaves meas)" "$(fact table_size_bytes meas)"
+assert_eq "with exact_sizes, the sum of pg_total_relation_size over its leaves" \
+    "$(leaf_sum 'pg_total_relation_size(c.oid)' meas)" "$(xfact table_size_bytes meas)"
 assert_eq "the row estimate of a partitioned table is the sum over its leaves" \
     "$(leaf_sum 'c.reltuples::bigint' meas)" "$(fact row_count_estimate meas)"
 assert_eq "after VACUUM ANALYZE the estimate of meas is its row count" 5000 "$(fact row_count_estimate meas)"
 assert_eq "the row estimate of big is its row count" 3000 "$(fact row_count_estimate big)"
 
-# A partition never analysed: the parent's estimate is unknown, not the sum of the others.
+# A partition never analysed: the parent's estimate is unknown, not the sum of the others; so is
+# its planner size, while the exact size still counts every partition. A table never analysed has
+# no planner size either.
 pg_psql exact -c "CREATE TABLE meas_2025 PARTITION OF meas FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')" \
-    -c "INSERT INTO meas VALUES (7, '2025-03-01', 'late')" >/dev/null
+    -c "INSERT INTO meas VALUES (7, '2025-03-01', 'late')" \
+    -c "CREATE TABLE fresh (id int PRIMARY KEY, v text)" -c "INSERT INTO fresh VALUES (1, 'x')" >/dev/null
 check "the new partition has never been analysed" \
     test "$(pg_psql exact -c "SELECT reltuples FROM pg_class WHERE relname = 'meas_2025'")" = -1
 DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+DSCAT_HOME=$xhome "$DSCAT" refresh >/dev/null 2>&1
 assert_eq "a partition never analysed makes the parent's row estimate unknown" \
     '\N' "$(fact row_count_estimate meas)"
-assert_eq "the parent's size still counts every partition (sizes are always known)" \
-    "$(leaf_sum 'pg_total_relation_size(c.oid)' meas)" "$(fact table_size_bytes meas)"
+assert_eq "a partition never analysed makes the parent's planner size unknown" \
+    '\N' "$(fact table_size_bytes meas)"
+assert_eq "the parent's exact size still counts every partition (exact sizes are always known)" \
+    "$(leaf_sum 'pg_total_relation_size(c.oid)' meas)" "$(xfact table_size_bytes meas)"
+assert_eq "a table never analysed has no planner size" '\N' "$(fact table_size_bytes fresh)"
+assert_eq "a table never analysed has its exact size" "$(rel_size fresh)" "$(xfact table_size_bytes fresh)"
 check "the partitions themselves are not catalogued" \
     test "$(duckq "SELECT count(*) FROM read_parquet('$pq') WHERE table_name LIKE 'meas_%'")" = 0
+
+# A table held under ACCESS EXCLUSIVE (as by VACUUM FULL or ALTER TABLE): planner sizes open no
+# relation, so the scan does not wait for the lock.
+lhome=$(new_home)
+{
+    printf '[settings]\nquery_timeout = 5\n\n'
+    pg_target pg 'database = "exact"'
+} >"$lhome/targets.toml"
+pg_psql exact -c "BEGIN; LOCK TABLE big IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60)" >/dev/null 2>&1 &
+locker=$!
+for _ in $(seq 1 100); do
+    [ "$(pg_psql exact -c "SELECT count(*) FROM pg_locks WHERE relation = 'big'::regclass AND mode = 'AccessExclusiveLock' AND granted")" = 1 ] && break
+    sleep 0.1
+done
+t0=$(date +%s%N)
+out=$(DSCAT_HOME=$lhome "$DSCAT" refresh 2>&1)
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+pg_psql exact -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" >/dev/null
+wait "$locker" 2>/dev/null
+echo "  refresh beside an ACCESS EXCLUSIVE lock: $ms ms"
+assert_eq "a refresh beside a table under ACCESS EXCLUSIVE exits 0" 0 "$rc"
+check "and does not wait for the lock ($ms ms < 4000)" test "$ms" -lt 4000
+assert_eq "the locked table keeps its planner size" "$(planner_size big)" \
+    "$(fact table_size_bytes big "$lhome/metadata.parquet")"
 
 col() { duckq "SELECT $1 FROM read_parquet('$pq') WHERE table_name = 'doms' AND column_name = '$2'"; }
 assert_eq "a column of a NOT NULL domain is not nullable" false "$(col is_nullable d)"

@@ -98,7 +98,8 @@ static void every_key(void **state)
         "password_env = \"PGPW\"\nport = 6543\ndatabase = \"app\"\n"
         "databases = [\"app\", \"ana*\"]\nexclude_databases = [\"tmp*\"]\n"
         "include_schemas = [\"s*\"]\nexclude_schemas = [\"x\"]\ninclude_tables = [\"t*\"]\n"
-        "exclude_tables = [\"t_old*\"]\nsslmode = \"require\"\n"
+        "exclude_tables = [\"t_old*\"]\nsslmode = \"require\"\nexact_sizes = true\n"
+        "[targets.pg2]\ntype = \"postgres\"\nhost = \"db2\"\n"
         "[targets.lite]\ntype = \"sqlite\"\npath_env = \"LITE_PATH\"\n");
     const dscat_settings *s = &cfg->settings;
     assert_int_equal(s->parallel_scans, 2);
@@ -123,6 +124,8 @@ static void every_key(void **state)
     assert_false(dscat_glob_list_match(&t->exclude_schemas, "y", false));
     assert_true(dscat_glob_list_match(&t->include_schemas, "anything", false) == false);
     assert_string_equal(t->sslmode, "require");
+    assert_true(t->exact_sizes);
+    assert_false(dscat_config_target(cfg, "pg2")->exact_sizes); /* planner sizes by default */
     assert_string_equal(dscat_config_target(cfg, "lite")->path_env, "LITE_PATH");
     dscat_config_free(cfg);
 }
@@ -197,6 +200,10 @@ static void unknown_and_wrong(void **state)
     assert_non_null(strstr(msg, "must be a string"));
     msg = parse_err("[targets.a]\ntype = \"sqlite\"\npath = \"/x\"\nhost_env = \"H\"\n");
     assert_non_null(strstr(msg, "does not apply to sqlite"));
+    msg = parse_err("[targets.a]\ntype = \"postgres\"\nhost = \"h\"\nexact_sizes = \"yes\"\n");
+    assert_non_null(strstr(msg, "line 4: key 'exact_sizes' must be true or false"));
+    msg = parse_err("[targets.a]\ntype = \"mysql\"\nhost = \"h\"\nexact_sizes = true\n");
+    assert_non_null(strstr(msg, "key 'exact_sizes' in [targets.a] does not apply to mysql"));
     msg = parse_err("[targets.a]\ntype = \"postgres\"\n");
     assert_non_null(strstr(msg, "host_env"));
     msg = parse_err("[targets.a]\nhost_env = \"H\"\nuser_env = \"U\"\n"); /* sqlserver */

@@ -148,6 +148,38 @@ static void scan_model(void **state)
     dscat_db_scan_free(&s);
 }
 
+/* Columns sharing their type names: the names are the scan's own, kept once, never copied again. */
+static void scan_model_shared_types(void **state)
+{
+    (void)state;
+    dscat_db_scan s;
+    assert_int_equal(dscat_db_scan_init(&s, "db"), 0);
+    size_t idx;
+    dscat_table_info t = {.schema = "s", .name = "t", .type = "BASE TABLE"};
+    assert_int_equal(dscat_db_scan_add_table(&s, &t, &idx), 0);
+    char type[] = "numeric";
+    const char *shared = dscat_db_scan_strdup(&s, type);
+    const char *full = dscat_db_scan_strdup(&s, "numeric(12,2)");
+    assert_non_null(shared);
+    assert_non_null(full);
+    assert_null(dscat_db_scan_strdup(&s, NULL));
+    type[0] = 'X'; /* the copy is the scan's */
+    char name[] = "a";
+    dscat_column_info c = {.table = idx, .name = name, .data_type = shared, .column_type = full};
+    assert_int_equal(dscat_db_scan_add_column_shared(&s, &c), 0);
+    name[0] = 'b';
+    assert_int_equal(dscat_db_scan_add_column_shared(&s, &c), 0);
+    assert_ptr_equal(s.columns.items[0].data_type, shared);
+    assert_ptr_equal(s.columns.items[1].column_type, full);
+    assert_string_equal(s.columns.items[0].data_type, "numeric");
+    assert_string_equal(s.columns.items[0].name, "a"); /* other strings are copied */
+    assert_string_equal(s.columns.items[1].name, "b");
+    assert_int_equal(dscat_db_scan_find_column(&s, idx, "a"), 0);
+    c.name = "\xff";
+    assert_int_equal(dscat_db_scan_add_column_shared(&s, &c), DSCAT_EINVALID);
+    dscat_db_scan_free(&s);
+}
+
 /* Names of any length are keys like any other; a name that is not UTF-8 is refused, not cut. */
 static void scan_model_long_and_invalid_names(void **state)
 {
@@ -242,6 +274,7 @@ int main(void)
         cmocka_unit_test(scan_model),
         cmocka_unit_test(scan_model_long_and_invalid_names),
         cmocka_unit_test(siphash128_vectors),
+        cmocka_unit_test(scan_model_shared_types),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
