@@ -30,7 +30,8 @@ PKGS = libpq sqlite3 jansson libmariadb libmicrohttpd libcurl libcrypto libutf8p
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS = -Iinclude -Isrc -isystem $(DUCKDB_HOME) $(PKG_CFLAGS) -D_GNU_SOURCE \
-           -DDSCAT_DUCKDB_EXT_DIR='"$(DUCKDB_EXT_DIR)"'
+           -DDSCAT_DUCKDB_EXT_DIR='"$(DUCKDB_EXT_DIR)"' \
+           -DDSCAT_DUCKDB_LIBRARY='"$(DUCKDB_HOME)/libduckdb.so"'
 CFLAGS = -std=c11 $(WARN) $(OPT) -pthread -MMD -MP
 LDFLAGS = $(SANLD) -pthread -L$(DUCKDB_HOME) -Wl,-rpath,$(DUCKDB_HOME)
 # DuckDB is not linked: it is opened on first use (src/core/duck_api.c), through the run path.

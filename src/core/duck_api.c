@@ -8,8 +8,15 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The library's file name; found through the binary's run path, as a linked library would be. */
-#define DUCKDB_LIBRARY "libduckdb.so"
+/*
+ * The library: the copy the build was made against (the Makefile's DUCKDB_HOME), by its full
+ * path. A name alone would be looked up through the run path of whoever calls dlopen, and under
+ * AddressSanitizer that is the sanitizer's runtime, not dscat.
+ */
+#ifndef DSCAT_DUCKDB_LIBRARY
+#define DSCAT_DUCKDB_LIBRARY "libduckdb.so"
+#endif
+#define DUCKDB_LIBRARY DSCAT_DUCKDB_LIBRARY
 
 static dscat_duck_api loaded;
 
