@@ -136,7 +136,7 @@ int dscat_schedules(dscat_schedule_list *out, const dscat_config *cfg, int64_t s
     }
     if (rc)
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    if (rc == 0)
+    if (rc == 0 && out->count > 0) /* no schedule: the store is not opened */
         rc = read_runs(out, cfg, err);
     for (size_t i = 0; i < out->count && rc == 0; i++)
         next_run(&out->items[i], serve_started_us);
