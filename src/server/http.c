@@ -1220,6 +1220,8 @@ static bool run_due(server *s, int64_t *wake_us)
         *wake_us = now + 5000000;
         return false;
     }
+    if (l.count == 0) /* the configuration read at start has none: wait for the stop */
+        *wake_us = now + 3600 * 1000000LL;
     bool ran = false;
     for (size_t i = 0; i < l.count && !ran; i++) {
         const dscat_schedule *sc = &l.items[i];
