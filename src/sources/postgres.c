@@ -1116,6 +1116,15 @@ static int decoder_for(dscat_wire want, Oid oid)
     return -1;
 }
 
+/* Appends " FROM schema.table", quoted. */
+static int from_clause(dscat_buf *b, pg_source *s, const char *schema, const char *table)
+{
+    int rc = dscat_buf_puts(b, " FROM ");
+    rc = rc ? rc : pg_quote(b, schema, s);
+    rc = rc ? rc : dscat_buf_putc(b, '.');
+    return rc ? rc : pg_quote(b, table, s);
+}
+
 /*
  * Appends the select-list entry of a column that arrives as text, exactly the text the text
  * path's COPY has for it: the column itself for the string types (their binary form is their
@@ -1128,11 +1137,11 @@ static int text_expr(dscat_buf *b, pg_source *s, const dscat_cursor_column *col,
         return pg_hex(b, col->name, s);
     if (oid == 25 || oid == 1043 || oid == 1042 || oid == 19)
         return pg_quote(b, col->name, s);
-    dscat_buf_puts(b, "CASE WHEN ");
-    pg_quote(b, col->name, s);
-    dscat_buf_puts(b, " IS NULL THEN NULL ELSE concat(");
-    pg_quote(b, col->name, s);
-    return dscat_buf_puts(b, ") END");
+    int rc = dscat_buf_puts(b, "CASE WHEN ");
+    rc = rc ? rc : pg_quote(b, col->name, s);
+    rc = rc ? rc : dscat_buf_puts(b, " IS NULL THEN NULL ELSE concat(");
+    rc = rc ? rc : pg_quote(b, col->name, s);
+    return rc ? rc : dscat_buf_puts(b, ") END");
 }
 
 /*
@@ -1146,8 +1155,14 @@ static int pg_cursor_open_typed(dscat_cursor **out, dscat_source *src, const cha
     pg_source *s = (pg_source *)src;
     dscat_buf sql = DSCAT_BUF_INIT;
     PGresult *r = NULL;
-    int rc = dscat_buf_puts(&sql, "BEGIN; ");
-    rc = rc ? rc : dscat_select_sql(&sql, &pg_dialect, s, schema, table, columns, ncolumns);
+    /* the columns themselves (a hex column too): their types decide */
+    int rc = dscat_buf_puts(&sql, "BEGIN; SELECT ");
+    for (size_t i = 0; i < ncolumns && rc == 0; i++) {
+        if (i)
+            dscat_buf_puts(&sql, ", ");
+        rc = pg_quote(&sql, columns[i].name, s);
+    }
+    rc = rc ? rc : from_clause(&sql, s, schema, table);
     rc = rc ? rc : dscat_buf_puts(&sql, " LIMIT 0");
     rc = rc ? rc : dscat_buf_error(&sql);
     dscat_cursor *c = rc ? NULL : cursor_new(s, schema, table, ncolumns);
@@ -1174,8 +1189,8 @@ static int pg_cursor_open_typed(dscat_cursor **out, dscat_source *src, const cha
         rc = pg_cursor_fail(c, r, what, err);
     }
     dscat_buf_reset(&sql);
-    dscat_buf_puts(&sql, "COPY (SELECT ");
-    for (size_t i = 0; rc == 0 && i < ncolumns; i++) {
+    int built = dscat_buf_puts(&sql, "COPY (SELECT ");
+    for (size_t i = 0; rc == 0 && built == 0 && i < ncolumns; i++) {
         Oid oid = PQftype(r, (int)i);
         int dec = decoder_for(wires[i], oid);
         if (i)
@@ -1183,21 +1198,17 @@ static int pg_cursor_open_typed(dscat_cursor **out, dscat_source *src, const cha
         if (dec < 0) {
             wires[i] = DSCAT_WIRE_TEXT;
             c->dec[i] = DEC_STRING;
-            text_expr(&sql, s, &columns[i], oid);
+            built = text_expr(&sql, s, &columns[i], oid);
         } else {
             c->dec[i] = (unsigned char)dec;
-            pg_quote(&sql, columns[i].name, s);
+            built = pg_quote(&sql, columns[i].name, s);
         }
     }
     PQclear(r);
-    if (rc == 0) {
-        dscat_buf_puts(&sql, " FROM ");
-        pg_quote(&sql, schema, s);
-        dscat_buf_putc(&sql, '.');
-        pg_quote(&sql, table, s);
-        if (dscat_buf_puts(&sql, ") TO STDOUT (FORMAT binary)") || dscat_buf_error(&sql))
-            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    }
+    built = built ? built : from_clause(&sql, s, schema, table);
+    built = built ? built : dscat_buf_puts(&sql, ") TO STDOUT (FORMAT binary)");
+    if (rc == 0 && (built || dscat_buf_error(&sql)))
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     if (rc == 0) {
         dscat_cursor *started = c;
         c = NULL; /* cursor_start frees it on failure */
