@@ -1490,7 +1490,8 @@ static bool decode_row(dscat_cursor *c, const unsigned char *p, const unsigned c
         }
         if (len < 0 || end - p < len)
             return false;
-        static const signed char size[] = {
+        /* the length of each fixed-size binary form; 0: any length */
+        static const signed char size[DEC_BYTEA + 1] = {
             [DEC_INT2] = 2,      [DEC_INT4] = 4,        [DEC_INT8] = 8,  [DEC_FLOAT4] = 4,
             [DEC_FLOAT8] = 8,    [DEC_BOOL] = 1,        [DEC_DATE] = 4,  [DEC_TIME] = 8,
             [DEC_TIMESTAMP] = 8, [DEC_TIMESTAMPTZ] = 8, [DEC_UUID] = 16,
