@@ -143,14 +143,48 @@ static int check_value(feed *f, size_t c, const char **value)
     return dscat_error_set(f->err, DSCAT_ENOMEM, "out of memory");
 }
 
-/* 10^n as a 128-bit integer, n <= 38. */
-static dscat_int128 pow10_128(int n)
-{
-    dscat_int128 v = 1;
-    while (n-- > 0)
-        v *= 10;
-    return v;
-}
+/* 10^n, n <= 38, as 128-bit integers: no division on the way of a value. */
+static const dscat_int128 pow10_128[39] = {
+    (dscat_int128)1ULL,
+    (dscat_int128)10ULL,
+    (dscat_int128)100ULL,
+    (dscat_int128)1000ULL,
+    (dscat_int128)10000ULL,
+    (dscat_int128)100000ULL,
+    (dscat_int128)1000000ULL,
+    (dscat_int128)10000000ULL,
+    (dscat_int128)100000000ULL,
+    (dscat_int128)1000000000ULL,
+    (dscat_int128)10000000000ULL,
+    (dscat_int128)100000000000ULL,
+    (dscat_int128)1000000000000ULL,
+    (dscat_int128)10000000000000ULL,
+    (dscat_int128)100000000000000ULL,
+    (dscat_int128)1000000000000000ULL,
+    (dscat_int128)10000000000000000ULL,
+    (dscat_int128)100000000000000000ULL,
+    (dscat_int128)1000000000000000000ULL,
+    (dscat_int128)10000000000000000000ULL,
+    (dscat_int128)10ULL * 10000000000000000000ULL,
+    (dscat_int128)100ULL * 10000000000000000000ULL,
+    (dscat_int128)1000ULL * 10000000000000000000ULL,
+    (dscat_int128)10000ULL * 10000000000000000000ULL,
+    (dscat_int128)100000ULL * 10000000000000000000ULL,
+    (dscat_int128)1000000ULL * 10000000000000000000ULL,
+    (dscat_int128)10000000ULL * 10000000000000000000ULL,
+    (dscat_int128)100000000ULL * 10000000000000000000ULL,
+    (dscat_int128)1000000000ULL * 10000000000000000000ULL,
+    (dscat_int128)10000000000ULL * 10000000000000000000ULL,
+    (dscat_int128)100000000000ULL * 10000000000000000000ULL,
+    (dscat_int128)1000000000000ULL * 10000000000000000000ULL,
+    (dscat_int128)10000000000000ULL * 10000000000000000000ULL,
+    (dscat_int128)100000000000000ULL * 10000000000000000000ULL,
+    (dscat_int128)1000000000000000ULL * 10000000000000000000ULL,
+    (dscat_int128)10000000000000000ULL * 10000000000000000000ULL,
+    (dscat_int128)100000000000000000ULL * 10000000000000000000ULL,
+    (dscat_int128)1000000000000000000ULL * 10000000000000000000ULL,
+    (dscat_int128)10000000000000000000ULL * 10000000000000000000ULL,
+};
 
 /* Stores a DECIMAL(p,s)'s unscaled value in the width DuckDB gives that precision. */
 static void put_decimal(unsigned char *out, phys ph, dscat_int128 v)
@@ -239,11 +273,12 @@ static bool typed_fits(const cache_column *c, phys ph, const dscat_value *v, uns
     }
     case DSCAT_WIRE_DECIMAL: {
         if (v->special || v->scale > c->scale)
-            return false; /* NaN, an infinity, more fraction digits than the scale */
-        dscat_int128 x = v->v.dec, m = pow10_128(c->scale - v->scale);
-        if ((x < 0 ? -x : x) >= pow10_128(c->precision) / m)
+            return false;                /* NaN, an infinity, more fraction digits than the scale */
+        int shift = c->scale - v->scale; /* <= scale <= precision */
+        dscat_int128 x = v->v.dec;
+        if ((x < 0 ? -x : x) >= pow10_128[c->precision - shift])
             return false; /* more whole digits than precision - scale */
-        put_decimal(out, ph, x * m);
+        put_decimal(out, ph, x * pow10_128[shift]);
         return true;
     }
     case DSCAT_WIRE_UUID: {

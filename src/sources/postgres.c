@@ -1385,21 +1385,23 @@ static uint64_t rd64(const unsigned char *p)
     return (uint64_t)rd32(p) << 32 | rd32(p + 4);
 }
 
-/* 10^38: a DuckDB DECIMAL holds less than that, in its unscaled digits. */
-static dscat_int128 decimal_limit(void)
+/*
+ * *v = *v * 10^k + a (a < 10^k, 1 <= k <= 4), unless that reaches 10^38, the bound of a DuckDB
+ * DECIMAL's unscaled digits: false then. No division: *v must stay below 10^(38 - k).
+ */
+static bool muladd(dscat_int128 *v, int k, int a)
 {
-    dscat_int128 v = 1;
-    for (int i = 0; i < 38; i++)
-        v *= 10;
-    return v;
-}
-
-/* *v = *v * m + a, unless that reaches limit: false then. */
-static bool muladd(dscat_int128 *v, int64_t m, int64_t a, dscat_int128 limit)
-{
-    if (*v > (limit - 1 - a) / m)
+    static const int pow10[] = {1, 10, 100, 1000, 10000};
+    static const dscat_int128 below[] = {
+        0,
+        (dscat_int128)1000000000000000000ULL * 10000000000000000000ULL, /* 10^37 */
+        (dscat_int128)100000000000000000ULL * 10000000000000000000ULL,  /* 10^36 */
+        (dscat_int128)10000000000000000ULL * 10000000000000000000ULL,   /* 10^35 */
+        (dscat_int128)1000000000000000ULL * 10000000000000000000ULL,    /* 10^34 */
+    };
+    if (*v >= below[k])
         return false;
-    *v = *v * m + a;
+    *v = *v * pow10[k] + a;
     return true;
 }
 
@@ -1434,26 +1436,26 @@ static bool decode_numeric(dscat_value *v, const unsigned char *p, int32_t len)
         last--;
     if (last < 0)
         return true; /* zero */
-    dscat_int128 limit = decimal_limit(), x = 0;
+    dscat_int128 x = 0;
     bool ok = true;
     for (int i = 0; i < last && ok; i++) {
         int dig = rd16(d + 2 * i);
         if (dig > 9999)
             return false;
-        ok = muladd(&x, 10000, dig, limit);
+        ok = muladd(&x, 4, dig);
     }
     int dig = rd16(d + 2 * last), e = weight - last; /* the last digit is dig * 10000^e */
     if (dig > 9999)
         return false;
     if (e >= 0) {
-        ok = ok && muladd(&x, 10000, dig, limit);
+        ok = ok && muladd(&x, 4, dig);
         for (int k = 0; k < e && ok; k++)
-            ok = muladd(&x, 10000, 0, limit);
+            ok = muladd(&x, 4, 0);
     } else {
-        int tz = 0, m = 10000;
+        int tz = 0;
         while (dig % 10 == 0)
-            dig /= 10, tz++, m /= 10;
-        ok = ok && muladd(&x, m, dig, limit);
+            dig /= 10, tz++;
+        ok = ok && muladd(&x, 4 - tz, dig);
         v->scale = -4 * e - tz;
     }
     if (!ok) {
