@@ -38,6 +38,9 @@ typedef enum phys {
 
 static const size_t phys_width[] = {16, 1, 2, 4, 8, 16};
 
+#define FEED_BATCHES 8
+#define FEED_QUEUE_BYTES ((size_t)8 << 20)
+
 /* A string in a batch: its place in the batch's text. */
 typedef struct str_cell {
     size_t off, len;
@@ -45,8 +48,9 @@ typedef struct str_cell {
 
 /*
  * Rows are read from the source on a thread of their own and handed to DuckDB in batches of one
- * vector, two batches in flight: the source's network and decoding overlap DuckDB's Parquet
- * encoding, and memory stays at two batches. A batch holds each column's values contiguously, in
+ * vector through a bounded ring of batches (two to FEED_BATCHES, within FEED_QUEUE_BYTES of
+ * values, strings aside): the source's network and decoding overlap DuckDB's Parquet encoding,
+ * and memory stays at the ring's batches. A batch holds each column's values contiguously, in
  * the layout of the DuckDB vector they go to.
  */
 typedef struct batch {
@@ -79,11 +83,14 @@ typedef struct feed {
     dscat_error *err;          /* written by the reader thread before it sets finished */
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    batch b[2];
-    int next;      /* the batch DuckDB takes next */
-    bool finished; /* the reader has handed over its last batch (or failed) */
-    bool failed;   /* the reader failed: err says why */
-    bool stop;     /* DuckDB is done (or gave up): the reader stops */
+    batch b[FEED_BATCHES];
+    int nbatches;     /* in the ring: 2 to FEED_BATCHES, as memory allows */
+    int held;         /* batches full, waiting for DuckDB */
+    size_t held_text; /* their strings' bytes: past FEED_QUEUE_BYTES, only two are held */
+    int next;         /* the batch DuckDB takes next */
+    bool finished;    /* the reader has handed over its last batch (or failed) */
+    bool failed;      /* the reader failed: err says why */
+    bool stop;        /* DuckDB is done (or gave up): the reader stops */
 } feed;
 
 /* Copies n bytes of value into the batch's text as the string of slot. */
@@ -387,15 +394,20 @@ static void *feed_reader(void *arg)
 {
     feed *f = arg;
     int rc = 0;
-    for (int i = 0;; i ^= 1) {
+    for (int i = 0;; i = (i + 1) % f->nbatches) {
         batch *b = &f->b[i];
         pthread_mutex_lock(&f->mu);
-        while (b->full && !f->stop)
+        while ((b->full || (f->held >= 2 && f->held_text >= FEED_QUEUE_BYTES)) && !f->stop)
             pthread_cond_wait(&f->cv, &f->mu);
         bool stop = f->stop;
         pthread_mutex_unlock(&f->mu);
         if (stop)
             break;
+        if (f->nbatches > 2 && b->cap > FEED_QUEUE_BYTES / (size_t)f->nbatches) {
+            dscat_free(b->text); /* long strings: the ring holds no more than two batches' */
+            b->text = NULL;
+            b->cap = 0;
+        }
         b->rows = b->len = 0;
         while (b->rows < f->capacity) {
             const dscat_value *values = NULL;
@@ -422,6 +434,10 @@ static void *feed_reader(void *arg)
         }
         pthread_mutex_lock(&f->mu);
         b->full = rc >= 0 && b->rows > 0; /* a failed batch is never handed over */
+        if (b->full) {
+            f->held++;
+            f->held_text += b->len;
+        }
         if (rc <= 0) {
             f->failed = rc < 0;
             f->finished = true;
@@ -518,7 +534,9 @@ static void feed_rows(duckdb_function_info info, duckdb_data_chunk chunk)
     dscat_cache__test_crash("streaming"); /* die in the middle of a refresh */
     pthread_mutex_lock(&f->mu);
     b->full = false;
-    f->next ^= 1;
+    f->held--;
+    f->held_text -= b->len;
+    f->next = (f->next + 1) % f->nbatches;
     pthread_cond_broadcast(&f->cv);
     pthread_mutex_unlock(&f->mu);
 }
@@ -714,7 +732,11 @@ int dscat_cache__write_parquet(dscat_source *src, const char *schema, const char
         f.col_off[i] = bytes;
         bytes += f.capacity * phys_width[f.phys[i]];
     }
-    for (int i = 0; i < 2; i++) {
+    /* Up to FEED_BATCHES batches in flight, within FEED_QUEUE_BYTES (at least two): either
+     * thread can run ahead of the other for a while (they share the cores with the server). */
+    f.nbatches = bytes ? (int)(FEED_QUEUE_BYTES / bytes) : FEED_BATCHES;
+    f.nbatches = f.nbatches < 2 ? 2 : f.nbatches > FEED_BATCHES ? FEED_BATCHES : f.nbatches;
+    for (int i = 0; i < f.nbatches; i++) {
         f.b[i].data = dscat_malloc(bytes + 1);
         f.b[i].null = dscat_calloc(f.capacity * ncols + 1, sizeof(bool));
         if (f.b[i].data == NULL || f.b[i].null == NULL) {
@@ -784,7 +806,9 @@ int dscat_cache__write_parquet(dscat_source *src, const char *schema, const char
     }
     *rows = duckdb_value_int64(&res, 0, 0);
     duckdb_destroy_result(&res);
-    rc = verify_parquet(duck, path, *rows, schema, table, err);
+    /* The read-back goes by row groups, two threads at once: the source's server is done. */
+    if ((rc = dscat_duck_exec(duck, "SET threads = 2", err)) == 0)
+        rc = verify_parquet(duck, path, *rows, schema, table, err);
 done:
     if (reading)
         pthread_join(reader, NULL);
@@ -794,7 +818,7 @@ done:
         duckdb_destroy_table_function(&fn);
     dscat_duck_close(duck);
     dscat_buf_free(&sql);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < FEED_BATCHES; i++) {
         dscat_free(f.b[i].text);
         dscat_free(f.b[i].data);
         dscat_free(f.b[i].null);
