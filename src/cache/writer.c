@@ -322,6 +322,7 @@ static int take_value(feed *f, batch *b, size_t c, size_t r, const dscat_value *
     str_cell *str = (str_cell *)(void *)slot;
     if (v->wire == DSCAT_WIRE_NULL) {
         *null = true;
+        memset(slot, 0, phys_width[f->phys[c]]); /* DuckDB never reads it: defined all the same */
         return 1;
     }
     *null = false;

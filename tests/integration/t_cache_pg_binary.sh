@@ -81,6 +81,7 @@ CREATE TABLE special (id int PRIMARY KEY, n numeric(10,2), m numeric(10,2), ts t
   ok numeric(10,2));
 INSERT INTO special VALUES (1, 'NaN', 1, '294276-12-31 23:59:59', 1.5),
   (2, 1.25, 2, '2024-01-01 00:00:00', -2.5), (3, NULL, 1, NULL, NULL);
+CREATE TABLE empty (id int, t text, n numeric(10,2));
 SQL
 
 home=$(new_home)
@@ -157,3 +158,9 @@ same "the text columns hold the server's text, the others their values" \
     "$(duck_text "SELECT id, n, m, ts, ok FROM read_parquet('$f') ORDER BY id")"
 assert_eq "the column without a misfit stays DECIMAL" "DECIMAL(10,2)" \
     "$(duckq "SELECT typeof(ok) FROM read_parquet('$f') LIMIT 1")"
+
+out=$(DSCAT_HOME=$home "$DSCAT" cache refresh pg public.empty --json 2>/dev/null)
+assert_eq "a table without rows is cached (the COPY's header and end in one message)" "true 0" \
+    "$(jq -r '"\(.tables[0].ok) \(.tables[0].rows)"' <<<"$out" 2>/dev/null)"
+assert_eq "and reads back with its types" "0 INTEGER VARCHAR DECIMAL(10,2)" \
+    "$(duckq "SELECT count(*), typeof(any_value(id)), typeof(any_value(t)), typeof(any_value(n)) FROM read_parquet('$(file_of empty)')" | tr '\t' ' ')"
