@@ -220,23 +220,47 @@ static bool typed_fits(const cache_column *c, phys ph, const dscat_value *v, uns
 {
     switch ((dscat_wire)v->wire) {
     case DSCAT_WIRE_INT: {
-        int64_t x = v->v.i;
-        static const struct {
-            value_kind kind;
-            int64_t lo, hi;
-        } range[] = {{KIND_INT8, INT8_MIN, INT8_MAX},    {KIND_INT16, INT16_MIN, INT16_MAX},
-                     {KIND_INT32, INT32_MIN, INT32_MAX}, {KIND_INT64, INT64_MIN, INT64_MAX},
-                     {KIND_UINT8, 0, UINT8_MAX},         {KIND_UINT16, 0, UINT16_MAX},
-                     {KIND_UINT32, 0, UINT32_MAX}};
-        for (size_t i = 0; i < sizeof(range) / sizeof(range[0]); i++)
-            if (range[i].kind == c->kind) {
-                if (x < range[i].lo || x > range[i].hi)
-                    return false;
-                /* little-endian: the low bytes of x are the value in any narrower width */
-                memcpy(out, &x, phys_width[ph]);
-                return true;
-            }
-        return false;
+        int64_t x = v->v.i, lo, hi;
+        switch (c->kind) {
+        case KIND_INT8:
+            lo = INT8_MIN, hi = INT8_MAX;
+            break;
+        case KIND_INT16:
+            lo = INT16_MIN, hi = INT16_MAX;
+            break;
+        case KIND_INT32:
+            lo = INT32_MIN, hi = INT32_MAX;
+            break;
+        case KIND_INT64:
+            lo = INT64_MIN, hi = INT64_MAX;
+            break;
+        case KIND_UINT8:
+            lo = 0, hi = UINT8_MAX;
+            break;
+        case KIND_UINT16:
+            lo = 0, hi = UINT16_MAX;
+            break;
+        case KIND_UINT32:
+            lo = 0, hi = UINT32_MAX;
+            break;
+        default:
+            return false;
+        }
+        if (x < lo || x > hi)
+            return false;
+        if (ph == PHYS_1) {
+            uint8_t n = (uint8_t)x;
+            memcpy(out, &n, 1);
+        } else if (ph == PHYS_2) {
+            uint16_t n = (uint16_t)x;
+            memcpy(out, &n, 2);
+        } else if (ph == PHYS_4) {
+            uint32_t n = (uint32_t)x;
+            memcpy(out, &n, 4);
+        } else {
+            memcpy(out, &x, 8);
+        }
+        return true;
     }
     case DSCAT_WIRE_FLOAT4: {
         float x = isnan(v->v.f) ? NAN : v->v.f; /* one NaN, as DuckDB parses "NaN" */
