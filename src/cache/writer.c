@@ -421,8 +421,13 @@ static void *feed_reader(void *arg)
     int rc = 0;
     for (int i = 0;; i = (i + 1) % f->nbatches) {
         batch *b = &f->b[i];
+        /* A reader that had to wait goes on once DuckDB has taken half the ring: one wake-up per
+         * half ring, not one per batch. */
         pthread_mutex_lock(&f->mu);
-        while ((b->full || (f->held >= 2 && f->held_text >= FEED_QUEUE_BYTES)) && !f->stop)
+        for (bool waited = false;
+             !f->stop && (b->full || (f->held >= 2 && f->held_text >= FEED_QUEUE_BYTES) ||
+                          (waited && f->held > f->nbatches / 2));
+             waited = true)
             pthread_cond_wait(&f->cv, &f->mu);
         bool stop = f->stop;
         pthread_mutex_unlock(&f->mu);
@@ -562,7 +567,8 @@ static void feed_rows(duckdb_function_info info, duckdb_data_chunk chunk)
     f->held--;
     f->held_text -= b->len;
     f->next = (f->next + 1) % f->nbatches;
-    pthread_cond_broadcast(&f->cv);
+    if (f->held <= f->nbatches / 2) /* what a waiting reader waits for */
+        pthread_cond_broadcast(&f->cv);
     pthread_mutex_unlock(&f->mu);
 }
 
