@@ -29,6 +29,7 @@
 #include "core/buf.h"
 #include "core/glob.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
@@ -1338,10 +1339,31 @@ static int pg_profile_table(dscat_source *src, dscat_db_scan *scan, size_t table
 }
 
 /*
- * Row cursor: COPY (SELECT ...) TO STDOUT in text format. One buffer per row from libpq (no
- * result object per row), the server's cheapest output path, and the row is split and unescaped
- * in place.
+ * Row cursors. The text path (cursor_open, cursor_next): COPY (SELECT ...) TO STDOUT in text
+ * format, one buffer per row from libpq (no result object per row), each row split and unescaped
+ * in place. The typed path (cursor_open_typed, cursor_next_typed): COPY ... (FORMAT binary),
+ * each field decoded by its type on the server into a dscat_value, no text made or parsed on
+ * either side; a column whose type has no exact binary decoding here arrives as its text.
  */
+
+/* How a field of a binary COPY row is decoded (the column's type on the server). */
+enum {
+    DEC_STRING, /* text, varchar, bpchar, name, or an expression of type text: its bytes */
+    DEC_INT2,
+    DEC_INT4,
+    DEC_INT8,
+    DEC_FLOAT4,
+    DEC_FLOAT8,
+    DEC_BOOL,
+    DEC_DATE,
+    DEC_TIME,
+    DEC_TIMESTAMP,
+    DEC_TIMESTAMPTZ,
+    DEC_NUMERIC,
+    DEC_UUID,
+    DEC_BYTEA
+};
+
 struct dscat_cursor {
     pg_source *src;
     char *name; /* "schema.table", for messages */
@@ -1349,6 +1371,12 @@ struct dscat_cursor {
     const char **values;
     size_t n;
     bool done;
+    /* the typed path */
+    bool binary;         /* COPY in binary format */
+    bool header_seen;    /* the binary COPY's signature has been read */
+    bool in_transaction; /* the describe and the COPY share a transaction, ended by close */
+    unsigned char *dec;  /* per column: DEC_* */
+    dscat_value *typed;  /* per column: the current row's values */
 };
 
 static int pg_cursor_fail(dscat_cursor *c, PGresult *r, const char *what, dscat_error *err)
@@ -1364,30 +1392,50 @@ static int pg_cursor_fail(dscat_cursor *c, PGresult *r, const char *what, dscat_
 
 static void pg_cursor_close(dscat_cursor *c);
 
-static int pg_cursor_open(dscat_cursor **out, dscat_source *src, const char *schema,
-                          const char *table, const dscat_cursor_column *columns, size_t ncolumns,
-                          dscat_error *err)
+/* Frees a cursor whose COPY never started. */
+static void cursor_free(dscat_cursor *c)
 {
-    pg_source *s = (pg_source *)src;
-    dscat_buf sql = DSCAT_BUF_INIT;
-    int rc = dscat_buf_puts(&sql, "COPY (");
-    rc = rc ? rc : dscat_select_sql(&sql, &pg_dialect, s, schema, table, columns, ncolumns);
-    rc = rc ? rc : dscat_buf_puts(&sql, ") TO STDOUT");
-    rc = rc ? rc : dscat_buf_error(&sql);
-    dscat_cursor *c = rc ? NULL : dscat_calloc(1, sizeof(*c));
-    if (c)
-        c->values = dscat_calloc(ncolumns + 1, sizeof(char *));
-    if (c == NULL || c->values == NULL) {
-        dscat_free(c);
-        dscat_buf_free(&sql);
-        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    }
+    if (c == NULL)
+        return;
+    dscat_free(c->name);
+    dscat_free(c->values);
+    dscat_free(c->dec);
+    dscat_free(c->typed);
+    dscat_free(c);
+}
+
+/* A cursor for ncolumns columns of schema.table, its COPY not started; NULL when out of memory. */
+static dscat_cursor *cursor_new(pg_source *s, const char *schema, const char *table,
+                                size_t ncolumns)
+{
+    dscat_cursor *c = dscat_calloc(1, sizeof(*c));
+    dscat_buf name = DSCAT_BUF_INIT;
+    if (c == NULL)
+        return NULL;
     c->src = s;
     c->n = ncolumns;
+    c->values = dscat_calloc(ncolumns + 1, sizeof(char *));
+    if (dscat_buf_printf(&name, "%s.%s", schema, table) == 0)
+        c->name = dscat_buf_detach(&name);
+    dscat_buf_free(&name);
+    if (c->values == NULL || c->name == NULL) {
+        cursor_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/*
+ * Starts the COPY of sql on cursor c (which it frees on failure): 0, or the failure with err
+ * naming the table.
+ */
+static int cursor_start(dscat_cursor *c, const char *sql, const char *schema, const char *table,
+                        dscat_error *err)
+{
+    pg_source *s = c->src;
     s->base.queries++;
     PGresult *r = NULL;
-    rc = exec_until(s, dscat_buf_cstr(&sql), &r);
-    dscat_buf_free(&sql);
+    int rc = exec_until(s, sql, &r);
     if (rc == DSCAT_ETIMEOUT) {
         rc = dscat_error_set(err, rc,
                              "target %s: cannot read %s.%s: no answer from %s in %d s "
@@ -1401,26 +1449,169 @@ static int pg_cursor_open(dscat_cursor **out, dscat_source *src, const char *sch
         double deadline = deadline_after(s);
         while (next_result(s, deadline, &r) == 0 && r != NULL)
             PQclear(r);
-    } else {
-        dscat_buf name = DSCAT_BUF_INIT;
-        rc = dscat_buf_printf(&name, "%s.%s", schema, table);
-        c->name = rc ? NULL : dscat_buf_detach(&name);
-        if (c->name == NULL) {
-            dscat_buf_free(&name);
-            pg_cursor_close(c); /* stops the COPY */
-            c = NULL;
-            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    PQclear(r);
+    if (rc)
+        cursor_free(c);
+    return rc;
+}
+
+static int pg_cursor_open(dscat_cursor **out, dscat_source *src, const char *schema,
+                          const char *table, const dscat_cursor_column *columns, size_t ncolumns,
+                          dscat_error *err)
+{
+    pg_source *s = (pg_source *)src;
+    dscat_buf sql = DSCAT_BUF_INIT;
+    int rc = dscat_buf_puts(&sql, "COPY (");
+    rc = rc ? rc : dscat_select_sql(&sql, &pg_dialect, s, schema, table, columns, ncolumns);
+    rc = rc ? rc : dscat_buf_puts(&sql, ") TO STDOUT");
+    rc = rc ? rc : dscat_buf_error(&sql);
+    dscat_cursor *c = rc ? NULL : cursor_new(s, schema, table, ncolumns);
+    if (c == NULL) {
+        dscat_buf_free(&sql);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    rc = cursor_start(c, dscat_buf_cstr(&sql), schema, table, err);
+    dscat_buf_free(&sql);
+    if (rc == 0)
+        *out = c;
+    return rc;
+}
+
+/* The decoding of a column of type oid for the form the caller wants, or -1: as text. */
+static int decoder_for(dscat_wire want, Oid oid)
+{
+    static const struct {
+        dscat_wire wire;
+        Oid oid;
+        int dec;
+    } known[] = {
+        {DSCAT_WIRE_INT, 21, DEC_INT2},
+        {DSCAT_WIRE_INT, 23, DEC_INT4},
+        {DSCAT_WIRE_INT, 20, DEC_INT8},
+        {DSCAT_WIRE_FLOAT4, 700, DEC_FLOAT4},
+        {DSCAT_WIRE_FLOAT8, 701, DEC_FLOAT8},
+        {DSCAT_WIRE_BOOL, 16, DEC_BOOL},
+        {DSCAT_WIRE_DATE, 1082, DEC_DATE},
+        {DSCAT_WIRE_TIME, 1083, DEC_TIME},
+        {DSCAT_WIRE_TIMESTAMP, 1114, DEC_TIMESTAMP},
+        {DSCAT_WIRE_TIMESTAMPTZ, 1184, DEC_TIMESTAMPTZ},
+        {DSCAT_WIRE_DECIMAL, 1700, DEC_NUMERIC},
+        {DSCAT_WIRE_UUID, 2950, DEC_UUID},
+        {DSCAT_WIRE_BYTES, 17, DEC_BYTEA},
+    };
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (known[i].wire == want && known[i].oid == oid)
+            return known[i].dec;
+    return -1;
+}
+
+/* Appends " FROM schema.table", quoted. */
+static int from_clause(dscat_buf *b, pg_source *s, const char *schema, const char *table)
+{
+    int rc = dscat_buf_puts(b, " FROM ");
+    rc = rc ? rc : pg_quote(b, schema, s);
+    rc = rc ? rc : dscat_buf_putc(b, '.');
+    return rc ? rc : pg_quote(b, table, s);
+}
+
+/*
+ * Appends the select-list entry of a column that arrives as text, exactly the text the text
+ * path's COPY has for it: the column itself for the string types (their binary form is their
+ * text), encode(..., 'hex') for a hex column, else the type's output function (concat() calls it;
+ * a cast to text may differ: boolean, char(n), inet).
+ */
+static int text_expr(dscat_buf *b, pg_source *s, const dscat_cursor_column *col, Oid oid)
+{
+    if (col->hex)
+        return pg_hex(b, col->name, s);
+    if (oid == 25 || oid == 1043 || oid == 1042 || oid == 19)
+        return pg_quote(b, col->name, s);
+    int rc = dscat_buf_puts(b, "CASE WHEN ");
+    rc = rc ? rc : pg_quote(b, col->name, s);
+    rc = rc ? rc : dscat_buf_puts(b, " IS NULL THEN NULL ELSE concat(");
+    rc = rc ? rc : pg_quote(b, col->name, s);
+    return rc ? rc : dscat_buf_puts(b, ") END");
+}
+
+/*
+ * The typed path: one transaction holds the table (its column types cannot change under the
+ * COPY) while a query without rows gives each column's type, then the binary COPY starts.
+ */
+static int pg_cursor_open_typed(dscat_cursor **out, dscat_source *src, const char *schema,
+                                const char *table, const dscat_cursor_column *columns,
+                                size_t ncolumns, dscat_wire *wires, dscat_error *err)
+{
+    pg_source *s = (pg_source *)src;
+    dscat_buf sql = DSCAT_BUF_INIT;
+    PGresult *r = NULL;
+    /* the columns themselves (a hex column too): their types decide */
+    int rc = dscat_buf_puts(&sql, "BEGIN; SELECT ");
+    for (size_t i = 0; i < ncolumns && rc == 0; i++) {
+        if (i)
+            dscat_buf_puts(&sql, ", ");
+        rc = pg_quote(&sql, columns[i].name, s);
+    }
+    rc = rc ? rc : from_clause(&sql, s, schema, table);
+    rc = rc ? rc : dscat_buf_puts(&sql, " LIMIT 0");
+    rc = rc ? rc : dscat_buf_error(&sql);
+    dscat_cursor *c = rc ? NULL : cursor_new(s, schema, table, ncolumns);
+    if (c) {
+        c->dec = dscat_calloc(ncolumns + 1, 1);
+        c->typed = dscat_calloc(ncolumns + 1, sizeof(*c->typed));
+    }
+    if (c == NULL || c->dec == NULL || c->typed == NULL) {
+        cursor_free(c);
+        dscat_buf_free(&sql);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    c->binary = c->in_transaction = true;
+    s->base.queries++;
+    rc = exec_until(s, dscat_buf_cstr(&sql), &r);
+    if (rc == DSCAT_ETIMEOUT) {
+        rc = dscat_error_set(err, rc,
+                             "target %s: cannot read %s.%s: no answer from %s in %d s "
+                             "(query_timeout)",
+                             s->base.target->key, schema, table, s->where, s->query_timeout);
+    } else if (PQresultStatus(r) != PGRES_TUPLES_OK || (size_t)PQnfields(r) != ncolumns) {
+        char what[300];
+        snprintf(what, sizeof(what), "cannot read %s.%s", schema, table);
+        rc = pg_cursor_fail(c, r, what, err);
+    }
+    dscat_buf_reset(&sql);
+    int built = dscat_buf_puts(&sql, "COPY (SELECT ");
+    for (size_t i = 0; rc == 0 && built == 0 && i < ncolumns; i++) {
+        Oid oid = PQftype(r, (int)i);
+        int dec = decoder_for(wires[i], oid);
+        if (i)
+            dscat_buf_puts(&sql, ", ");
+        if (dec < 0) {
+            wires[i] = DSCAT_WIRE_TEXT;
+            c->dec[i] = DEC_STRING;
+            built = text_expr(&sql, s, &columns[i], oid);
+        } else {
+            c->dec[i] = (unsigned char)dec;
+            built = pg_quote(&sql, columns[i].name, s);
         }
     }
     PQclear(r);
+    built = built ? built : from_clause(&sql, s, schema, table);
+    built = built ? built : dscat_buf_puts(&sql, ") TO STDOUT (FORMAT binary)");
+    if (rc == 0 && (built || dscat_buf_error(&sql)))
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if (rc == 0) {
+        dscat_cursor *started = c;
+        c = NULL; /* cursor_start frees it on failure */
+        if ((rc = cursor_start(started, dscat_buf_cstr(&sql), schema, table, err)) == 0)
+            *out = started;
+    }
+    dscat_buf_free(&sql);
     if (rc) {
-        if (c) {
-            dscat_free(c->values);
-            dscat_free(c);
-        }
+        cursor_free(c);
+        if (!s->broken && exec_until(s, "ROLLBACK", &r) == 0)
+            PQclear(r);
         return rc;
     }
-    *out = c;
     return 0;
 }
 
@@ -1431,7 +1622,6 @@ static int hexval(char ch)
            : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
                                     : -1;
 }
-
 /* Splits one COPY text row (without its newline) into values, unescaping in place. */
 static bool copy_split(char *p, char *end, const char **values, size_t n)
 {
@@ -1499,7 +1689,11 @@ static bool copy_split(char *p, char *end, const char **values, size_t n)
     return p == end;
 }
 
-static int pg_cursor_next(dscat_cursor *c, const char *const **values, dscat_error *err)
+/*
+ * The next CopyData message of the stream into c->line (*len bytes): 1, or 0 at the end of the
+ * rows (the COPY's result checked), or an error. A wait for data has query_timeout.
+ */
+static int copy_message(dscat_cursor *c, int *len_out, dscat_error *err)
 {
     if (c->line) {
         PQfreemem(c->line);
@@ -1527,15 +1721,7 @@ static int pg_cursor_next(dscat_cursor *c, const char *const **values, dscat_err
     }
     if (len > 0) {
         c->line = buf;
-        char *end = buf + len;
-        if (end > buf && end[-1] == '\n')
-            end--;
-        if (!copy_split(buf, end, c->values, c->n)) {
-            return dscat_error_set(err, DSCAT_EQUERY,
-                                   "target %s: reading rows failed: a row without %zu columns",
-                                   c->src->base.target->key, c->n); /* close() drains the rest */
-        }
-        *values = c->values;
+        *len_out = len;
         return 1;
     }
     int rc = 0;
@@ -1555,12 +1741,268 @@ static int pg_cursor_next(dscat_cursor *c, const char *const **values, dscat_err
     return rc;
 }
 
+static int pg_cursor_next(dscat_cursor *c, const char *const **values, dscat_error *err)
+{
+    assert(!c->binary);
+    int len = 0;
+    int rc = copy_message(c, &len, err);
+    if (rc <= 0)
+        return rc;
+    char *end = c->line + len;
+    if (end > c->line && end[-1] == '\n')
+        end--;
+    if (!copy_split(c->line, end, c->values, c->n)) {
+        return dscat_error_set(err, DSCAT_EQUERY,
+                               "target %s: reading rows failed: a row without %zu columns",
+                               c->src->base.target->key, c->n); /* close() drains the rest */
+    }
+    *values = c->values;
+    return 1;
+}
+
+static uint16_t rd16(const unsigned char *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t rd32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t rd64(const unsigned char *p)
+{
+    return (uint64_t)rd32(p) << 32 | rd32(p + 4);
+}
+
+/*
+ * *v = *v * 10^k + a (a < 10^k, 1 <= k <= 4), unless that reaches 10^38, the bound of a DuckDB
+ * DECIMAL's unscaled digits: false then. No division: *v must stay below 10^(38 - k).
+ */
+static bool muladd(dscat_int128 *v, int k, int a)
+{
+    static const int pow10[] = {1, 10, 100, 1000, 10000};
+    static const dscat_int128 below[] = {
+        0,
+        (dscat_int128)1000000000000000000ULL * 10000000000000000000ULL, /* 10^37 */
+        (dscat_int128)100000000000000000ULL * 10000000000000000000ULL,  /* 10^36 */
+        (dscat_int128)10000000000000000ULL * 10000000000000000000ULL,   /* 10^35 */
+        (dscat_int128)1000000000000000ULL * 10000000000000000000ULL,    /* 10^34 */
+    };
+    if (*v >= below[k])
+        return false;
+    *v = *v * pow10[k] + a;
+    return true;
+}
+
+/*
+ * numeric's binary form: ndigits, weight (of the first base-10000 digit), sign (0x4000 negative,
+ * 0xC000 NaN, 0xD000 / 0xF000 +-Infinity), dscale, then the digits, most significant first. The
+ * value goes out as an unscaled integer and the fewest fraction digits that hold it (trailing
+ * zeros dropped, dscale ignored: the text path drops them too); special when it is NaN, an
+ * infinity, or needs more than 38 digits. false for a malformed value.
+ */
+static bool decode_numeric(dscat_value *v, const unsigned char *p, int32_t len)
+{
+    if (len < 8)
+        return false;
+    int ndigits = (int16_t)rd16(p), weight = (int16_t)rd16(p + 2);
+    uint16_t sign = rd16(p + 4);
+    if (ndigits < 0 || len != 8 + 2 * ndigits)
+        return false;
+    v->wire = DSCAT_WIRE_DECIMAL;
+    v->special = 0;
+    v->scale = 0;
+    v->v.dec = 0;
+    if (sign == 0xC000 || sign == 0xD000 || sign == 0xF000) {
+        v->special = 1;
+        return true;
+    }
+    if (sign != 0 && sign != 0x4000)
+        return false;
+    const unsigned char *d = p + 8;
+    int last = ndigits - 1;
+    while (last >= 0 && rd16(d + 2 * last) == 0)
+        last--;
+    if (last < 0)
+        return true; /* zero */
+    dscat_int128 x = 0;
+    bool ok = true;
+    for (int i = 0; i < last && ok; i++) {
+        int dig = rd16(d + 2 * i);
+        if (dig > 9999)
+            return false;
+        ok = muladd(&x, 4, dig);
+    }
+    int dig = rd16(d + 2 * last), e = weight - last; /* the last digit is dig * 10000^e */
+    if (dig > 9999)
+        return false;
+    if (e >= 0) {
+        ok = ok && muladd(&x, 4, dig);
+        for (int k = 0; k < e && ok; k++)
+            ok = muladd(&x, 4, 0);
+    } else {
+        int tz = 0;
+        while (dig % 10 == 0)
+            dig /= 10, tz++;
+        ok = ok && muladd(&x, 4 - tz, dig);
+        v->scale = -4 * e - tz;
+    }
+    if (!ok) {
+        v->special = 1;
+        return true;
+    }
+    v->v.dec = sign == 0x4000 ? -x : x;
+    return true;
+}
+
+/* Microseconds since 2000-01-01 (PostgreSQL's epoch) to a value of 1970's epoch. */
+static void decode_timestamp(dscat_value *v, int64_t pg)
+{
+    v->special = pg == INT64_MAX ? 1 : pg == INT64_MIN ? -1 : 0;
+    if (v->special == 0 && __builtin_add_overflow(pg, INT64_C(946684800000000), &v->v.i))
+        v->special = 2;
+}
+
+/* Decodes one binary COPY row (c->line, len bytes) into c->typed; false when malformed. */
+static bool decode_row(dscat_cursor *c, const unsigned char *p, const unsigned char *end)
+{
+    if (end - p < 2 || rd16(p) != c->n)
+        return false;
+    p += 2;
+    for (size_t i = 0; i < c->n; i++) {
+        dscat_value *v = &c->typed[i];
+        if (end - p < 4)
+            return false;
+        int32_t len = (int32_t)rd32(p);
+        p += 4;
+        if (len == -1) {
+            v->wire = DSCAT_WIRE_NULL;
+            continue;
+        }
+        if (len < 0 || end - p < len)
+            return false;
+        /* the length of each fixed-size binary form; 0: any length */
+        static const signed char size[DEC_BYTEA + 1] = {
+            [DEC_INT2] = 2,      [DEC_INT4] = 4,        [DEC_INT8] = 8,  [DEC_FLOAT4] = 4,
+            [DEC_FLOAT8] = 8,    [DEC_BOOL] = 1,        [DEC_DATE] = 4,  [DEC_TIME] = 8,
+            [DEC_TIMESTAMP] = 8, [DEC_TIMESTAMPTZ] = 8, [DEC_UUID] = 16,
+        };
+        int dec = c->dec[i];
+        if (size[dec] && len != size[dec])
+            return false;
+        v->special = 0;
+        switch (dec) {
+        case DEC_STRING:
+        case DEC_BYTEA:
+            v->wire = dec == DEC_STRING ? DSCAT_WIRE_TEXT : DSCAT_WIRE_BYTES;
+            v->v.p = (const char *)p;
+            v->len = (size_t)len;
+            break;
+        case DEC_INT2:
+            v->wire = DSCAT_WIRE_INT;
+            v->v.i = (int16_t)rd16(p);
+            break;
+        case DEC_INT4:
+            v->wire = DSCAT_WIRE_INT;
+            v->v.i = (int32_t)rd32(p);
+            break;
+        case DEC_INT8:
+            v->wire = DSCAT_WIRE_INT;
+            v->v.i = (int64_t)rd64(p);
+            break;
+        case DEC_FLOAT4: {
+            uint32_t bits = rd32(p);
+            v->wire = DSCAT_WIRE_FLOAT4;
+            memcpy(&v->v.f, &bits, 4);
+            break;
+        }
+        case DEC_FLOAT8: {
+            uint64_t bits = rd64(p);
+            v->wire = DSCAT_WIRE_FLOAT8;
+            memcpy(&v->v.d, &bits, 8);
+            break;
+        }
+        case DEC_BOOL:
+            v->wire = DSCAT_WIRE_BOOL;
+            v->v.b = p[0] != 0;
+            break;
+        case DEC_DATE: {
+            int32_t days = (int32_t)rd32(p);
+            v->wire = DSCAT_WIRE_DATE;
+            v->special = days == INT32_MAX ? 1 : days == INT32_MIN ? -1 : 0;
+            v->v.i = (int64_t)days + 10957; /* 2000-01-01 is day 10957 of 1970 */
+            break;
+        }
+        case DEC_TIME:
+            v->wire = DSCAT_WIRE_TIME;
+            v->v.i = (int64_t)rd64(p);
+            break;
+        case DEC_TIMESTAMP:
+        case DEC_TIMESTAMPTZ:
+            v->wire = dec == DEC_TIMESTAMP ? DSCAT_WIRE_TIMESTAMP : DSCAT_WIRE_TIMESTAMPTZ;
+            decode_timestamp(v, (int64_t)rd64(p));
+            break;
+        case DEC_NUMERIC:
+            if (!decode_numeric(v, p, len))
+                return false;
+            break;
+        case DEC_UUID:
+            v->wire = DSCAT_WIRE_UUID;
+            memcpy(v->v.uuid, p, 16);
+            break;
+        default:
+            return false;
+        }
+        p += len;
+    }
+    return p == end;
+}
+
+static const unsigned char copy_signature[11] = {'P',  'G',  'C',  'O',  'P', 'Y',
+                                                 '\n', 0xff, '\r', '\n', 0};
+
+/*
+ * The binary COPY: the first message starts with the signature, flags and a header extension;
+ * then one message per row; a field count of -1 ends the rows.
+ */
+static int pg_cursor_next_typed(dscat_cursor *c, const dscat_value **values, dscat_error *err)
+{
+    assert(c->binary);
+    for (;;) {
+        int len = 0;
+        int rc = copy_message(c, &len, err);
+        if (rc <= 0)
+            return rc;
+        const unsigned char *p = (const unsigned char *)c->line, *end = p + len;
+        if (!c->header_seen) {
+            if (len < 19 || memcmp(p, copy_signature, sizeof(copy_signature)) != 0 ||
+                (uint32_t)(len - 19) < rd32(p + 15))
+                break;
+            p += 19 + rd32(p + 15);
+            c->header_seen = true;
+        }
+        if (p == end)
+            continue;
+        if (end - p == 2 && rd16(p) == 0xffff)
+            continue; /* the end of the rows: copy_message reads the COPY's result next */
+        if (!decode_row(c, p, end))
+            break;
+        *values = c->typed;
+        return 1;
+    }
+    return dscat_error_set(err, DSCAT_EQUERY,
+                           "target %s: reading rows of %s failed: a malformed binary row",
+                           c->src->base.target->key, c->name); /* close() drains the rest */
+}
+
 static void pg_cursor_close(dscat_cursor *c)
 {
     if (c == NULL)
         return;
     if (c->line)
         PQfreemem(c->line);
+    c->line = NULL;
     pg_source *s = c->src;
     if (!c->done && !s->broken) {
         /* Stop the server sending the rest, then drain what is in flight, within query_timeout:
@@ -1589,9 +2031,12 @@ static void pg_cursor_close(dscat_cursor *c)
         while (!s->broken && next_result(s, deadline, &r) == 0 && r != NULL)
             PQclear(r);
     }
-    dscat_free(c->name);
-    dscat_free(c->values);
-    dscat_free(c);
+    if (c->in_transaction && !s->broken) {
+        PGresult *r = NULL;
+        if (exec_until(s, "ROLLBACK", &r) == 0)
+            PQclear(r);
+    }
+    cursor_free(c);
 }
 
 static void pg_close(dscat_source *src)
@@ -1705,4 +2150,6 @@ const dscat_source_driver dscat_source_postgres = {
     .cursor_next = pg_cursor_next,
     .cursor_close = pg_cursor_close,
     .close = pg_close,
+    .cursor_open_typed = pg_cursor_open_typed,
+    .cursor_next_typed = pg_cursor_next_typed,
 };

@@ -47,6 +47,51 @@ typedef struct dscat_cursor_column {
     const char *data_type; /* as catalogued, for drivers that convert to text in SQL */
 } dscat_cursor_column;
 
+/*
+ * The typed row path (cursor_open_typed, cursor_next_typed): the form a value arrives in. The
+ * caller asks for one form per column; the driver delivers that form where the column's type on
+ * the server decodes exactly into it, and DSCAT_WIRE_TEXT (the engine's canonical text, as the
+ * text path has it) everywhere else.
+ */
+typedef enum dscat_wire {
+    DSCAT_WIRE_TEXT = 0,    /* len bytes at v.p: the text form (hex for a `hex` column) */
+    DSCAT_WIRE_NULL,        /* SQL NULL (a value only, never asked for) */
+    DSCAT_WIRE_INT,         /* v.i: a 16-, 32- or 64-bit integer */
+    DSCAT_WIRE_FLOAT4,      /* v.f */
+    DSCAT_WIRE_FLOAT8,      /* v.d */
+    DSCAT_WIRE_BOOL,        /* v.b */
+    DSCAT_WIRE_DATE,        /* v.i: days since 1970-01-01 (proleptic Gregorian) */
+    DSCAT_WIRE_TIME,        /* v.i: microseconds since midnight (24:00:00 included) */
+    DSCAT_WIRE_TIMESTAMP,   /* v.i: microseconds since 1970-01-01 00:00 */
+    DSCAT_WIRE_TIMESTAMPTZ, /* v.i: microseconds since 1970-01-01 00:00 UTC */
+    DSCAT_WIRE_DECIMAL,     /* v.dec * 10^-scale, trailing fraction zeros removed */
+    DSCAT_WIRE_UUID,        /* v.uuid: the 16 bytes in their text order */
+    DSCAT_WIRE_BYTES        /* len bytes at v.p (binary data of a `hex` column) */
+} dscat_wire;
+
+__extension__ typedef __int128 dscat_int128;
+
+/* One value of the typed path. Borrowed: valid until the next call on the cursor. */
+typedef struct dscat_value {
+    unsigned char wire; /* dscat_wire: the column's form, DSCAT_WIRE_NULL for NULL */
+    /*
+     * Dates and timestamps: 1 infinity, -1 -infinity, 2 a value v.i cannot hold. Decimals: 1
+     * NaN, an infinity, or more than 38 significant digits. 0 otherwise.
+     */
+    signed char special;
+    int scale;  /* decimals */
+    size_t len; /* text and bytes */
+    union {
+        int64_t i;
+        double d;
+        float f;
+        bool b;
+        const char *p;
+        dscat_int128 dec;
+        unsigned char uuid[16];
+    } v;
+} dscat_value;
+
 /* A column's type in the cache (DuckDB, Parquet), as an engine maps its catalogued type. */
 typedef struct dscat_cache_type {
     char duck_type[48]; /* "BIGINT", "DECIMAL(10,2)", ...; left empty: VARCHAR, the text form */
@@ -169,6 +214,23 @@ struct dscat_source_driver {
     int (*cursor_next)(dscat_cursor *c, const char *const **values, dscat_error *err);
     void (*cursor_close)(dscat_cursor *c);
     void (*close)(dscat_source *src);
+
+    /* ---- the typed row path (optional: NULL where the engine has only the text path) ---- */
+
+    /*
+     * As cursor_open, for cursor_next_typed. wires[i] holds the form the caller wants for
+     * column i; on success it holds the form column i will arrive in: the one asked for, or
+     * DSCAT_WIRE_TEXT (then as cursor_next would give it) where the column's type on the server
+     * does not decode exactly into it. The forms hold for the whole stream.
+     */
+    int (*cursor_open_typed)(dscat_cursor **out, dscat_source *src, const char *schema,
+                             const char *table, const dscat_cursor_column *columns, size_t ncolumns,
+                             dscat_wire *wires, dscat_error *err);
+    /*
+     * Next row of a cursor from cursor_open_typed: 1 with *values (ncolumns entries, borrowed
+     * until the next call), 0 at the end. Closed with cursor_close.
+     */
+    int (*cursor_next_typed)(dscat_cursor *c, const dscat_value **values, dscat_error *err);
 };
 
 /*
