@@ -228,7 +228,7 @@ int dscat_duck_load(dscat_error *err);
 #define duckdb_table_function_set_init (dscat__duck_api()->duckdb_table_function_set_init)
 #define duckdb_table_function_set_name (dscat__duck_api()->duckdb_table_function_set_name)
 #define duckdb_table_function_supports_projection_pushdown                                         \
-    (dscat__duck.duckdb_table_function_supports_projection_pushdown)
+    (dscat__duck_api()->duckdb_table_function_supports_projection_pushdown)
 #define duckdb_validity_row_is_valid (dscat__duck_api()->duckdb_validity_row_is_valid)
 #define duckdb_validity_set_row_invalid (dscat__duck_api()->duckdb_validity_set_row_invalid)
 #define duckdb_validity_set_row_valid (dscat__duck_api()->duckdb_validity_set_row_valid)
@@ -236,7 +236,7 @@ int dscat_duck_load(dscat_error *err);
 #define duckdb_value_varchar (dscat__duck_api()->duckdb_value_varchar)
 #define duckdb_vector_assign_string_element (dscat__duck_api()->duckdb_vector_assign_string_element)
 #define duckdb_vector_assign_string_element_len                                                    \
-    (dscat__duck.duckdb_vector_assign_string_element_len)
+    (dscat__duck_api()->duckdb_vector_assign_string_element_len)
 #define duckdb_vector_ensure_validity_writable                                                     \
     (dscat__duck_api()->duckdb_vector_ensure_validity_writable)
 #define duckdb_vector_get_column_type (dscat__duck_api()->duckdb_vector_get_column_type)
