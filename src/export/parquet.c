@@ -250,23 +250,39 @@ static void feed_init(duckdb_init_info info)
     duckdb_init_set_max_threads(info, 1); /* one statement, read in order */
 }
 
-/* Writes column i of the statement's current row into row r of vector v (data: its values). */
-static void put_value(duckdb_vector v, void *data, uint64_t **validity, dscat_stmt *s, int i,
-                      idx_t r)
+/* Marks row r of vector v null (validity: the vector's mask, fetched on its first null). */
+static void put_null(duckdb_vector v, uint64_t **validity, idx_t r)
 {
+    if (*validity == NULL) {
+        duckdb_vector_ensure_validity_writable(v);
+        *validity = duckdb_vector_get_validity(v);
+    }
+    duckdb_validity_set_row_invalid(*validity, r);
+}
+
+/*
+ * Writes column i of the statement's current row into row r of vector v (data: its values). A
+ * text is asked for first: only a NULL pointer needs the second question, whether the value is
+ * null or memory ran out (*nomem).
+ */
+static void put_value(duckdb_vector v, void *data, uint64_t **validity, dscat_stmt *s, int i,
+                      idx_t r, bool *nomem)
+{
+    if (columns[i].kind == A_TEXT) {
+        const char *text = dscat_stmt__text(s, i);
+        if (text)
+            duckdb_vector_assign_string_element_len(v, r, text, (idx_t)dscat_stmt__bytes(s, i));
+        else if (dscat_stmt__is_null(s, i))
+            put_null(v, validity, r);
+        else
+            *nomem = true;
+        return;
+    }
     if (dscat_stmt__is_null(s, i)) {
-        if (*validity == NULL) {
-            duckdb_vector_ensure_validity_writable(v);
-            *validity = duckdb_vector_get_validity(v);
-        }
-        duckdb_validity_set_row_invalid(*validity, r);
+        put_null(v, validity, r);
         return;
     }
     switch (columns[i].kind) {
-    case A_TEXT:
-        duckdb_vector_assign_string_element_len(v, r, dscat_stmt__text(s, i),
-                                                (idx_t)dscat_stmt__bytes(s, i));
-        break;
     case A_BOOL:
         ((bool *)data)[r] = dscat_stmt__int(s, i) != 0;
         break;
@@ -281,6 +297,8 @@ static void put_value(duckdb_vector v, void *data, uint64_t **validity, dscat_st
         break;
     case A_TIMESTAMP:
         ((duckdb_timestamp *)data)[r] = (duckdb_timestamp){dscat_stmt__int64(s, i)};
+        break;
+    case A_TEXT:
         break;
     }
 }
@@ -304,7 +322,10 @@ static void feed_rows(duckdb_function_info info, duckdb_data_chunk chunk)
     idx_t n = 0, cap = duckdb_vector_size();
     int step = DSCAT_STMT_ROW;
     while (n < cap && !f->done && (step = dscat_stmt__step(f->s)) == DSCAT_STMT_ROW) {
-        int ok = f->check ? in_order(f) : 1;
+        bool nomem = false;
+        for (int i = 0; i < NCOLS; i++)
+            put_value(vec[i], data[i], &validity[i], f->s, i, n, &nomem);
+        int ok = nomem ? DSCAT_ENOMEM : f->check ? in_order(f) : 1;
         if (ok <= 0) {
             if (ok < 0) {
                 f->failed = true;
@@ -315,8 +336,6 @@ static void feed_rows(duckdb_function_info info, duckdb_data_chunk chunk)
             duckdb_function_set_error(info, "the store's rows are not in the file's order");
             return;
         }
-        for (int i = 0; i < NCOLS; i++)
-            put_value(vec[i], data[i], &validity[i], f->s, i, n);
         n++;
     }
     if (step != DSCAT_STMT_ROW && step != DSCAT_STMT_DONE) {
