@@ -4,9 +4,10 @@
  * null, so that nothing in the store is missing from the file.
  *
  * DuckDB reads the store's rows through a table function (dscat_metadata()) that fills whole
- * vectors per chunk straight from the store's statement, and streams them into the Parquet file
- * with one COPY: no DuckDB table in between, no per-value appender call. The file is written to a
- * temporary name and renamed into place.
+ * vectors per chunk, and streams them into the Parquet file with one COPY: no DuckDB table in
+ * between, no per-value appender call. The rows are read from the store on a thread of their own,
+ * a batch (a vector's worth) ahead of DuckDB, so that reading SQLite and encoding Parquet overlap.
+ * The file is written to a temporary name and renamed into place.
  */
 #include "store/store.h"
 #include "core/atomic.h"
@@ -16,6 +17,7 @@
 #include "core/buf.h"
 
 #include <duckdb.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -106,22 +108,47 @@ typedef struct rank {
 } rank;
 
 /*
- * What the table function reads: the store's statement and, for the unsorted walk, what checking
- * the order needs (the targets' ranks, the key of the table before).
+ * One batch of rows read from the store, column by column: cells[col * cap + row]. A cell holds
+ * an integer, a boolean, a timestamp, a double's bits, or a text's offset in `text`.
+ */
+typedef struct cell {
+    int64_t v;
+    uint32_t len; /* a text's length in bytes (SQLite's texts are under 2 GiB) */
+    bool null;
+} cell;
+
+typedef struct batch {
+    cell *cells;
+    dscat_buf text;
+    size_t rows;
+    bool full; /* read, and not yet handed to DuckDB */
+} batch;
+
+/*
+ * What the table function reads: the store's statement, read on the reader thread into two
+ * batches in turn, and, for the unsorted walk, what checking the order needs (the targets'
+ * ranks, the key of the table before). The reader owns the statement and the order's state
+ * while it runs; the batches' `full` and the flags below are shared under mu.
  */
 typedef struct feed {
     dscat_store *st;
     dscat_stmt *s;
     bool check;     /* the statement is the unsorted walk: check each row's place */
-    bool unordered; /* the walk was not in the file's order: write again, sorted */
+    bool finished;  /* the reader has stopped: at the end, failed or out of order */
     bool failed;    /* reading the store failed (or memory ran out): err says why */
-    bool done;      /* the statement ran to its end (a further step would start it over) */
+    bool unordered; /* the walk was not in the file's order: write again, sorted */
+    bool stop;      /* DuckDB has stopped reading: the reader ends too */
     dscat_error *err;
     rank *ranks;
     size_t nranks;
     /* the table before: id (-1: none yet), rank, key, last position (-1: no column row) */
     int64_t table_id, first_scan, ordinal;
     dscat_buf database, schema, name;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    batch b[2];
+    size_t cap; /* rows per batch: DuckDB's vector size */
+    int take;   /* the batch DuckDB takes next */
 } feed;
 
 static void ranks_free(feed *f)
@@ -229,6 +256,106 @@ static int in_order(feed *f)
     return 1;
 }
 
+/* ---- the reader ---------------------------------------------------------------------------- */
+
+/*
+ * Reads column i of the statement's current row into c. A text is asked for first: only a NULL
+ * pointer needs the second question, whether the value is null or memory ran out. Returns 0 or
+ * DSCAT_ENOMEM.
+ */
+static int read_value(cell *c, dscat_buf *text, dscat_stmt *s, int i)
+{
+    c->null = false;
+    if (columns[i].kind == A_TEXT) {
+        const char *t = dscat_stmt__text(s, i);
+        if (t == NULL) {
+            c->null = true;
+            return dscat_stmt__is_null(s, i) ? 0 : DSCAT_ENOMEM;
+        }
+        size_t len = dscat_stmt__bytes(s, i);
+        c->v = (int64_t)text->len;
+        c->len = (uint32_t)len;
+        return dscat_buf_put(text, t, len) ? DSCAT_ENOMEM : 0;
+    }
+    if ((c->null = dscat_stmt__is_null(s, i)))
+        return 0;
+    if (columns[i].kind == A_DOUBLE) {
+        double d = dscat_stmt__double(s, i);
+        memcpy(&c->v, &d, sizeof(d));
+    } else {
+        c->v = dscat_stmt__int64(s, i);
+    }
+    return 0;
+}
+
+/* What read_batch() found. */
+enum { READ_FAILED = -2, READ_UNORDERED = -1, READ_END = 0, READ_MORE = 1 };
+
+/*
+ * Reads the statement's next rows into b (up to cap): READ_MORE when more may follow, READ_END
+ * at the end, READ_FAILED when reading failed (err filled), READ_UNORDERED when a row is out of
+ * the file's order.
+ */
+static int read_batch(feed *f, batch *b)
+{
+    b->rows = 0;
+    dscat_buf_reset(&b->text);
+    while (b->rows < f->cap) {
+        int step = dscat_stmt__step(f->s);
+        if (step == DSCAT_STMT_DONE)
+            return READ_END;
+        if (step != DSCAT_STMT_ROW) {
+            dscat_store__step_error(f->st, f->err);
+            return READ_FAILED;
+        }
+        int rc = 0;
+        for (int i = 0; i < NCOLS && rc == 0; i++)
+            rc = read_value(&b->cells[(size_t)i * f->cap + b->rows], &b->text, f->s, i);
+        if (rc == 0 && f->check)
+            rc = in_order(f);
+        else if (rc == 0)
+            rc = 1;
+        if (rc < 0) {
+            dscat_error_set(f->err, DSCAT_ENOMEM, "out of memory");
+            return READ_FAILED;
+        }
+        if (rc == 0)
+            return READ_UNORDERED;
+        b->rows++;
+    }
+    return READ_MORE;
+}
+
+/*
+ * The reader thread: fills the batches in turn, each once DuckDB has taken what it held, and
+ * says (under the lock) when it stops and why.
+ */
+static void *reader(void *arg)
+{
+    feed *f = arg;
+    for (int next = 0;; next ^= 1) {
+        batch *b = &f->b[next];
+        pthread_mutex_lock(&f->mu);
+        while (b->full && !f->stop)
+            pthread_cond_wait(&f->cv, &f->mu);
+        bool stop = f->stop;
+        pthread_mutex_unlock(&f->mu);
+        if (stop)
+            break;
+        int got = read_batch(f, b);
+        pthread_mutex_lock(&f->mu);
+        b->full = got >= READ_END && b->rows > 0;
+        f->finished = got != READ_MORE;
+        f->failed = got == READ_FAILED;
+        f->unordered = got == READ_UNORDERED;
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+        if (got != READ_MORE)
+            break;
+    }
+    return NULL;
+}
+
 /* ---- the table function -------------------------------------------------------------------- */
 
 static void feed_bind(duckdb_bind_info info)
@@ -250,102 +377,73 @@ static void feed_init(duckdb_init_info info)
     duckdb_init_set_max_threads(info, 1); /* one statement, read in order */
 }
 
-/* Marks row r of vector v null (validity: the vector's mask, fetched on its first null). */
-static void put_null(duckdb_vector v, uint64_t **validity, idx_t r)
+/* Copies column i of batch b into vector v. */
+static void put_column(duckdb_vector v, const batch *b, const cell *c, int i)
 {
-    if (*validity == NULL) {
-        duckdb_vector_ensure_validity_writable(v);
-        *validity = duckdb_vector_get_validity(v);
-    }
-    duckdb_validity_set_row_invalid(*validity, r);
-}
-
-/*
- * Writes column i of the statement's current row into row r of vector v (data: its values). A
- * text is asked for first: only a NULL pointer needs the second question, whether the value is
- * null or memory ran out (*nomem).
- */
-static void put_value(duckdb_vector v, void *data, uint64_t **validity, dscat_stmt *s, int i,
-                      idx_t r, bool *nomem)
-{
-    if (columns[i].kind == A_TEXT) {
-        const char *text = dscat_stmt__text(s, i);
-        if (text)
-            duckdb_vector_assign_string_element_len(v, r, text, (idx_t)dscat_stmt__bytes(s, i));
-        else if (dscat_stmt__is_null(s, i))
-            put_null(v, validity, r);
-        else
-            *nomem = true;
-        return;
-    }
-    if (dscat_stmt__is_null(s, i)) {
-        put_null(v, validity, r);
-        return;
-    }
-    switch (columns[i].kind) {
-    case A_BOOL:
-        ((bool *)data)[r] = dscat_stmt__int(s, i) != 0;
-        break;
-    case A_BIGINT:
-        ((int64_t *)data)[r] = dscat_stmt__int64(s, i);
-        break;
-    case A_INT:
-        ((int32_t *)data)[r] = dscat_stmt__int(s, i);
-        break;
-    case A_DOUBLE:
-        ((double *)data)[r] = dscat_stmt__double(s, i);
-        break;
-    case A_TIMESTAMP:
-        ((duckdb_timestamp *)data)[r] = (duckdb_timestamp){dscat_stmt__int64(s, i)};
-        break;
-    case A_TEXT:
-        break;
+    void *data = duckdb_vector_get_data(v);
+    uint64_t *validity = NULL;
+    for (size_t r = 0; r < b->rows; r++) {
+        if (c[r].null) {
+            if (validity == NULL) {
+                duckdb_vector_ensure_validity_writable(v);
+                validity = duckdb_vector_get_validity(v);
+            }
+            duckdb_validity_set_row_invalid(validity, r);
+            continue;
+        }
+        switch (columns[i].kind) {
+        case A_TEXT:
+            duckdb_vector_assign_string_element_len(v, r, b->text.ptr + c[r].v, c[r].len);
+            break;
+        case A_BOOL:
+            ((bool *)data)[r] = c[r].v != 0;
+            break;
+        case A_BIGINT:
+            ((int64_t *)data)[r] = c[r].v;
+            break;
+        case A_INT:
+            ((int32_t *)data)[r] = (int32_t)c[r].v;
+            break;
+        case A_DOUBLE:
+            memcpy((double *)data + r, &c[r].v, sizeof(double));
+            break;
+        case A_TIMESTAMP:
+            ((duckdb_timestamp *)data)[r] = (duckdb_timestamp){c[r].v};
+            break;
+        }
     }
 }
 
 /*
- * Fills one chunk with the statement's next rows (up to a vector's size); an empty chunk ends the
- * table. A failed read, or a row out of order in the unsorted walk, stops the query with an error
- * that the caller replaces with its own.
+ * Fills one chunk with the next batch the reader has read; an empty chunk ends the table. A
+ * failed read, or a row out of order in the unsorted walk, stops the query with an error that the
+ * caller replaces with its own.
  */
 static void feed_rows(duckdb_function_info info, duckdb_data_chunk chunk)
 {
     feed *f = duckdb_function_get_extra_info(info);
-    duckdb_vector vec[NCOLS];
-    void *data[NCOLS];
-    uint64_t *validity[NCOLS];
-    for (int i = 0; i < NCOLS; i++) {
-        vec[i] = duckdb_data_chunk_get_vector(chunk, (idx_t)i);
-        data[i] = duckdb_vector_get_data(vec[i]);
-        validity[i] = NULL;
-    }
-    idx_t n = 0, cap = duckdb_vector_size();
-    int step = DSCAT_STMT_ROW;
-    while (n < cap && !f->done && (step = dscat_stmt__step(f->s)) == DSCAT_STMT_ROW) {
-        bool nomem = false;
-        for (int i = 0; i < NCOLS; i++)
-            put_value(vec[i], data[i], &validity[i], f->s, i, n, &nomem);
-        int ok = nomem ? DSCAT_ENOMEM : f->check ? in_order(f) : 1;
-        if (ok <= 0) {
-            if (ok < 0) {
-                f->failed = true;
-                dscat_error_set(f->err, DSCAT_ENOMEM, "out of memory");
-            } else {
-                f->unordered = true;
-            }
-            duckdb_function_set_error(info, "the store's rows are not in the file's order");
-            return;
-        }
-        n++;
-    }
-    if (step != DSCAT_STMT_ROW && step != DSCAT_STMT_DONE) {
-        f->failed = true;
-        dscat_store__step_error(f->st, f->err);
-        duckdb_function_set_error(info, "reading the store failed");
+    batch *b = &f->b[f->take];
+    pthread_mutex_lock(&f->mu);
+    while (!b->full && !f->finished)
+        pthread_cond_wait(&f->cv, &f->mu);
+    bool have = b->full, stopped = f->failed || f->unordered;
+    pthread_mutex_unlock(&f->mu);
+    if (!have) {
+        if (stopped)
+            duckdb_function_set_error(info, "the store's rows were not read to their end");
+        else
+            duckdb_data_chunk_set_size(chunk, 0);
         return;
     }
-    f->done = f->done || step == DSCAT_STMT_DONE;
-    duckdb_data_chunk_set_size(chunk, n);
+    for (int i = 0; i < NCOLS; i++)
+        put_column(duckdb_data_chunk_get_vector(chunk, (idx_t)i), b, b->cells + (size_t)i * f->cap,
+                   i);
+    duckdb_data_chunk_set_size(chunk, b->rows);
+    pthread_mutex_lock(&f->mu);
+    b->full = false;
+    f->take ^= 1;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
 }
 
 /* ---- the file ------------------------------------------------------------------------------ */
@@ -368,6 +466,48 @@ static int register_feed(duckdb_connection con, feed *f, dscat_error *err)
                : 0;
 }
 
+/* Starts an attempt: the reader's state and the batches emptied. */
+static void feed_reset(feed *f, bool sorted, dscat_error *err)
+{
+    f->check = !sorted;
+    f->unordered = f->failed = f->finished = f->stop = false;
+    f->err = err;
+    f->table_id = f->first_scan = f->ordinal = -1;
+    f->take = 0;
+    f->b[0].full = f->b[1].full = false;
+}
+
+/*
+ * Runs the COPY that reads dscat_metadata() into tmp, with the reader thread feeding it, and
+ * stops the reader when DuckDB is done (or has failed). Returns 0; DSCAT_EIO (or the reader's
+ * error) with err filled; or 0 with *unordered set when the walk was out of order.
+ */
+static int copy_rows(feed *f, dscat_duck *duck, const char *sql, bool *unordered, dscat_error *err)
+{
+    pthread_t thread;
+    duckdb_result res;
+    if (pthread_create(&thread, NULL, reader, f) != 0)
+        return dscat_error_set(err, DSCAT_ENOMEM, "cannot start a thread");
+    duckdb_state state = duckdb_query(dscat_duck_connection(duck), sql, &res);
+    pthread_mutex_lock(&f->mu);
+    f->stop = true;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    pthread_join(thread, NULL);
+    int rc = 0;
+    if (state == DuckDBError) {
+        if (f->failed)
+            rc = err && err->code ? err->code : DSCAT_EIO;
+        else if (f->unordered)
+            *unordered = true;
+        else
+            rc = dscat_error_set(err, DSCAT_EIO, "cannot write metadata.parquet: %s",
+                                 duckdb_result_error(&res));
+    }
+    duckdb_destroy_result(&res);
+    return rc;
+}
+
 /*
  * One attempt: the statement's rows (sorted, or the unsorted walk checked as it goes) into a new
  * temporary file, renamed to path on success. *unordered (with 0 returned) tells the caller that
@@ -377,7 +517,6 @@ static int write_file(feed *f, dscat_duck *duck, const char *path, const char *t
                       int64_t generation, bool *unordered, dscat_error *err)
 {
     dscat_buf sql = DSCAT_BUF_INIT;
-    duckdb_result res;
     int fd = -1, rc;
     /* created here (O_EXCL, no symlink followed); DuckDB then writes into the file it finds */
     char *tmp = dscat_atomic_tmp_create(path, &fd, err);
@@ -385,15 +524,7 @@ static int write_file(feed *f, dscat_duck *duck, const char *path, const char *t
     if (tmp == NULL)
         return err && err->code ? err->code : DSCAT_EIO;
     close(fd);
-    *f = (feed){.st = f->st,
-                .check = !sorted,
-                .err = err,
-                .ranks = f->ranks,
-                .nranks = f->nranks,
-                .table_id = -1,
-                .database = DSCAT_BUF_INIT,
-                .schema = DSCAT_BUF_INIT,
-                .name = DSCAT_BUF_INIT};
+    feed_reset(f, sorted, err);
     if ((rc = dscat_stmt__prepare(&f->s, f->st, sorted ? SELECT_SQL ORDER_BY : SELECT_SQL, err)))
         goto done;
     if (target)
@@ -403,45 +534,64 @@ static int write_file(feed *f, dscat_duck *duck, const char *path, const char *t
     dscat_buf_printf(&sql,
                      " (FORMAT parquet, COMPRESSION zstd, KV_METADATA {dscat_generation: '%lld'})",
                      (long long)generation);
-    if ((rc = dscat_buf_check(&sql, err, "the export statement")))
-        goto done;
-    if (duckdb_query(dscat_duck_connection(duck), dscat_buf_cstr(&sql), &res) == DuckDBError) {
-        if (f->failed)
-            rc = err && err->code ? err->code : DSCAT_EIO;
-        else if (!f->unordered)
-            rc = dscat_error_set(err, DSCAT_EIO, "cannot write metadata.parquet: %s",
-                                 duckdb_result_error(&res));
-        *unordered = !f->failed && f->unordered;
-        duckdb_destroy_result(&res);
-        goto done;
-    }
-    duckdb_destroy_result(&res);
-    rc = dscat_atomic_commit(tmp, path, err);
+    if ((rc = dscat_buf_check(&sql, err, "the export statement")) == 0 &&
+        (rc = copy_rows(f, duck, dscat_buf_cstr(&sql), unordered, err)) == 0 && !*unordered)
+        rc = dscat_atomic_commit(tmp, path, err);
 done:
     if (rc || *unordered)
         unlink(tmp);
     dscat_stmt__finalize(f->s);
     f->s = NULL;
-    dscat_buf_free(&f->database);
-    dscat_buf_free(&f->schema);
-    dscat_buf_free(&f->name);
     dscat_buf_free(&sql);
     dscat_free(tmp);
     return rc;
 }
 
+/* The feed's batches (cap rows each) and its lock. Returns 0 or DSCAT_ENOMEM. */
+static int feed_init_batches(feed *f)
+{
+    f->cap = duckdb_vector_size();
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cv, NULL);
+    for (int i = 0; i < 2; i++) {
+        f->b[i].text = (dscat_buf)DSCAT_BUF_INIT;
+        if ((f->b[i].cells = dscat_calloc(f->cap * NCOLS, sizeof(cell))) == NULL)
+            return DSCAT_ENOMEM;
+    }
+    return 0;
+}
+
+static void feed_free(feed *f)
+{
+    for (int i = 0; i < 2; i++) {
+        dscat_free(f->b[i].cells);
+        dscat_buf_free(&f->b[i].text);
+    }
+    dscat_buf_free(&f->database);
+    dscat_buf_free(&f->schema);
+    dscat_buf_free(&f->name);
+    ranks_free(f);
+    pthread_cond_destroy(&f->cv);
+    pthread_mutex_destroy(&f->mu);
+}
+
 int dscat_export_parquet(dscat_store *st, const char *path, const char *target, dscat_error *err)
 {
     dscat_duck *duck = NULL;
-    feed f = {.st = st};
+    feed f = {
+        .st = st, .database = DSCAT_BUF_INIT, .schema = DSCAT_BUF_INIT, .name = DSCAT_BUF_INIT};
     bool unordered = false;
     int64_t generation = dscat_store__generation(st);
     /* One snapshot: the rows of the current scans as one commit left them, in both attempts. */
     int rc = dscat_store__read_begin(st, err);
     if (rc)
         return rc;
-    /* One DuckDB thread: the table function feeds a single pipeline, and the store's statement
-     * is then stepped on this thread only (a store belongs to one thread at a time). */
+    if (feed_init_batches(&f)) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    /* One DuckDB thread: the table function feeds a single pipeline (a second thread would only
+     * poll for work); the store is read on the reader thread, one batch ahead. */
     if ((rc = ranks_load(&f, err)) || (rc = dscat_duck_open(&duck, err)) ||
         (rc = dscat_duck_exec(duck, "SET threads = 1", err)) ||
         (rc = register_feed(dscat_duck_connection(duck), &f, err)))
@@ -451,7 +601,7 @@ int dscat_export_parquet(dscat_store *st, const char *path, const char *target, 
         rc = write_file(&f, duck, path, target, true, generation, &unordered, err);
 done:
     dscat_duck_close(duck);
-    ranks_free(&f);
+    feed_free(&f);
     dscat_store__read_end(st);
     return rc;
 }
