@@ -135,10 +135,17 @@ static int dict_id(s_dict *d, dscat_arena *a, const char *s, uint32_t *id)
     return 0;
 }
 
+/*
+ * Table by table (a new id is a new table), columns by position: the order the rows have always
+ * come in, asked for so that no plan changes it. SQLite then walks the tables by id and each
+ * table's columns through their key, rather than every column row of every kept scan with three
+ * look-ups each.
+ */
 static const char *const load_sql =
     "SELECT t.id, t.target, t.database, t.schema, t.name, t.row_estimate, t.comment, c.name, "
     "c.data_type, c.is_primary_key, c.is_foreign_key, c.fk_references, c.column_comment "
-    "FROM " DSCAT_CURRENT_TABLES " t JOIN columns c ON c.table_id = t.id";
+    "FROM " DSCAT_CURRENT_TABLES " t JOIN columns c ON c.table_id = t.id "
+    "ORDER BY t.id, c.ordinal";
 
 static const char *col_text(dscat_stmt *s, int i)
 {
@@ -233,7 +240,7 @@ int dscat_search__build(dscat_search_index **out, dscat_store *st, dscat_search_
         goto done;
     int step;
     while ((step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
-        /* The plan walks table by table (see DSCAT_CURRENT_TABLES): a new id is a new table. */
+        /* Rows come table by table (load_sql's order): a new id is a new table. */
         int64_t id = dscat_stmt__int64(s, 0);
         if (id != last_id) {
             last_id = id;
