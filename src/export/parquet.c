@@ -217,14 +217,15 @@ static int key_cmp(dscat_stmt *s, int i, const dscat_buf *before)
 /*
  * Checks that the current row comes after the row before in the file's order: a row of the same
  * table has a higher position; a new table a higher (rank, database, schema, name) than the
- * table before, whose key it then becomes. Returns 1 when in order, 0 when not, DSCAT_ENOMEM.
+ * table before, whose key it then becomes. position is the row's position cell, already read.
+ * Returns 1 when in order, 0 when not, DSCAT_ENOMEM.
  */
-static int in_order(feed *f)
+static int in_order(feed *f, const cell *position)
 {
     dscat_stmt *s = f->s;
     int64_t id = dscat_stmt__int64(s, COL_TABLE_ID);
-    bool has_column = !dscat_stmt__is_null(s, COL_ORDINAL);
-    int64_t ordinal = has_column ? dscat_stmt__int64(s, COL_ORDINAL) : -1;
+    bool has_column = !position->null;
+    int64_t ordinal = has_column ? position->v : -1;
     if (id == f->table_id) { /* a table without a column row has that one row only */
         if (f->ordinal < 0 || !has_column || ordinal <= f->ordinal)
             return 0;
@@ -312,7 +313,7 @@ static int read_batch(feed *f, batch *b)
         for (int i = 0; i < NCOLS && rc == 0; i++)
             rc = read_value(&b->cells[(size_t)i * f->cap + b->rows], &b->text, f->s, i);
         if (rc == 0 && f->check)
-            rc = in_order(f);
+            rc = in_order(f, &b->cells[(size_t)COL_ORDINAL * f->cap + b->rows]);
         else if (rc == 0)
             rc = 1;
         if (rc < 0) {
