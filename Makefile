@@ -110,6 +110,9 @@ $(BUILD)/duckq: $(BUILD)/obj/tests/tools/duckq.o
 $(BUILD)/search_bench: $(BUILD)/obj/bench/search_bench.o $(HOOKS_OFF) $(BUILD)/libdscat.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/exports_bench: $(BUILD)/obj/bench/exports_bench.o $(HOOKS_OFF) $(BUILD)/libdscat.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(HOOKS_ON) $(BUILD)/libdscat.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
