@@ -27,39 +27,40 @@ typedef enum { A_TEXT, A_BOOL, A_BIGINT, A_INT, A_DOUBLE, A_TIMESTAMP } append_k
 typedef struct column_def {
     const char *name;
     append_kind kind;
+    bool of_table; /* the table's, the same in every row of it */
 } column_def;
 
 static const column_def columns[] = {
-    {"database", A_TEXT},
-    {"schema", A_TEXT},
-    {"table_name", A_TEXT},
-    {"column_name", A_TEXT},
-    {"data_type", A_TEXT},
-    {"is_nullable", A_BOOL},
-    {"is_primary_key", A_BOOL},
-    {"is_foreign_key", A_BOOL},
-    {"fk_references", A_TEXT},
-    {"row_count_estimate", A_BIGINT},
-    {"last_modified", A_TIMESTAMP},
-    {"scanned_at", A_TIMESTAMP},
-    {"null_count", A_BIGINT},
-    {"null_rate", A_DOUBLE},
-    {"distinct_count", A_BIGINT},
-    {"profiled_rows", A_BIGINT},
-    {"target", A_TEXT},
-    {"server", A_TEXT},
-    {"table_type", A_TEXT},
-    {"ordinal_position", A_INT},
-    {"column_type", A_TEXT},
-    {"max_length", A_BIGINT},
-    {"numeric_precision", A_INT},
-    {"numeric_scale", A_INT},
-    {"column_default", A_TEXT},
-    {"column_comment", A_TEXT},
-    {"table_comment", A_TEXT},
-    {"table_size_bytes", A_BIGINT},
-    {"generated", A_TEXT},
-    {"is_hidden", A_BOOL},
+    {"database", A_TEXT, true},
+    {"schema", A_TEXT, true},
+    {"table_name", A_TEXT, true},
+    {"column_name", A_TEXT, false},
+    {"data_type", A_TEXT, false},
+    {"is_nullable", A_BOOL, false},
+    {"is_primary_key", A_BOOL, false},
+    {"is_foreign_key", A_BOOL, false},
+    {"fk_references", A_TEXT, false},
+    {"row_count_estimate", A_BIGINT, true},
+    {"last_modified", A_TIMESTAMP, true},
+    {"scanned_at", A_TIMESTAMP, true},
+    {"null_count", A_BIGINT, false},
+    {"null_rate", A_DOUBLE, false},
+    {"distinct_count", A_BIGINT, false},
+    {"profiled_rows", A_BIGINT, false},
+    {"target", A_TEXT, true},
+    {"server", A_TEXT, true},
+    {"table_type", A_TEXT, true},
+    {"ordinal_position", A_INT, false},
+    {"column_type", A_TEXT, false},
+    {"max_length", A_BIGINT, false},
+    {"numeric_precision", A_INT, false},
+    {"numeric_scale", A_INT, false},
+    {"column_default", A_TEXT, false},
+    {"column_comment", A_TEXT, false},
+    {"table_comment", A_TEXT, true},
+    {"table_size_bytes", A_BIGINT, true},
+    {"generated", A_TEXT, false},
+    {"is_hidden", A_BOOL, false},
 };
 
 #define NCOLS ((int)(sizeof(columns) / sizeof(columns[0])))
@@ -121,7 +122,8 @@ typedef struct batch {
     cell *cells;
     dscat_buf text;
     size_t rows;
-    bool full; /* read, and not yet handed to DuckDB */
+    int64_t table_id; /* of the last row read */
+    bool full;        /* read, and not yet handed to DuckDB */
 } batch;
 
 /*
@@ -217,13 +219,12 @@ static int key_cmp(dscat_stmt *s, int i, const dscat_buf *before)
 /*
  * Checks that the current row comes after the row before in the file's order: a row of the same
  * table has a higher position; a new table a higher (rank, database, schema, name) than the
- * table before, whose key it then becomes. position is the row's position cell, already read.
+ * table before, whose key it then becomes. id is the row's table, position its position cell.
  * Returns 1 when in order, 0 when not, DSCAT_ENOMEM.
  */
-static int in_order(feed *f, const cell *position)
+static int in_order(feed *f, int64_t id, const cell *position)
 {
     dscat_stmt *s = f->s;
-    int64_t id = dscat_stmt__int64(s, COL_TABLE_ID);
     bool has_column = !position->null;
     int64_t ordinal = has_column ? position->v : -1;
     if (id == f->table_id) { /* a table without a column row has that one row only */
@@ -309,11 +310,21 @@ static int read_batch(feed *f, batch *b)
             dscat_store__step_error(f->st, f->err);
             return READ_FAILED;
         }
+        /* A row of the same table as the row before it in this batch: the table's values are
+         * that row's (its texts too, in this batch's text), not read again. */
+        int64_t id = dscat_stmt__int64(f->s, COL_TABLE_ID);
+        bool same = b->rows > 0 && id == b->table_id;
+        b->table_id = id;
         int rc = 0;
-        for (int i = 0; i < NCOLS && rc == 0; i++)
-            rc = read_value(&b->cells[(size_t)i * f->cap + b->rows], &b->text, f->s, i);
+        for (int i = 0; i < NCOLS && rc == 0; i++) {
+            cell *c = &b->cells[(size_t)i * f->cap + b->rows];
+            if (same && columns[i].of_table)
+                *c = c[-1];
+            else
+                rc = read_value(c, &b->text, f->s, i);
+        }
         if (rc == 0 && f->check)
-            rc = in_order(f, &b->cells[(size_t)COL_ORDINAL * f->cap + b->rows]);
+            rc = in_order(f, id, &b->cells[(size_t)COL_ORDINAL * f->cap + b->rows]);
         else if (rc == 0)
             rc = 1;
         if (rc < 0) {
