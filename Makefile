@@ -116,6 +116,9 @@ $(BUILD)/search_bench: $(BUILD)/obj/bench/search_bench.o $(HOOKS_OFF) $(BUILD)/l
 $(BUILD)/store_bench: $(BUILD)/obj/bench/store_bench.o $(HOOKS_OFF) $(BUILD)/libdscat.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/exports_bench: $(BUILD)/obj/bench/exports_bench.o $(HOOKS_OFF) $(BUILD)/libdscat.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(HOOKS_ON) $(BUILD)/libdscat.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka

@@ -135,6 +135,14 @@ static int dict_id(s_dict *d, dscat_arena *a, const char *s, uint32_t *id)
     return 0;
 }
 
+/*
+ * Table by table (a new id is a new table), columns by position: the order the rows have always
+ * come in (and so search.idx's bytes), asked for so that no plan changes it. SQLite then walks
+ * the tables by id and each table's columns through their key, with one look-up per table rather
+ * than three per column row. The current scans are still picked out last: the columns of every
+ * kept scan are read, so the build grows with keep_scans (a plan that starts from the targets
+ * would give another order).
+ */
 static const char *const load_sql =
     "SELECT t.id, t.target, t.database, t.schema, t.name, t.row_estimate, t.comment, c.name, "
     "c.data_type, c.is_primary_key, c.is_foreign_key, c.fk_references, c.column_comment "

@@ -111,12 +111,13 @@ static int pad8(dscat_buf *b)
 }
 
 /*
- * Lays out one section after the bytes already counted in *at, and appends it to body. The
- * sections are small next to the catalog itself, so the file is assembled in memory once.
+ * Appends one section to the file being assembled in memory (its header's room first), at the
+ * offset it will have in the file. The sections are small next to the catalog itself, so the
+ * file is assembled once.
  */
 static int add_section(dscat_buf *body, f_section *sec, const void *data, size_t len, size_t count)
 {
-    sec->offset = sizeof(f_header) + body->len;
+    sec->offset = body->len;
     sec->length = len;
     sec->count = count;
     if ((len && dscat_buf_put(body, data, len)) || pad8(body))
@@ -182,23 +183,20 @@ static int write_file(const char *path, const dscat_search_index *idx,
     h.generation = stamp->generation;
     memcpy(h.catalog_id, stamp->catalog_id, sizeof(h.catalog_id));
     h.nsections = NSECTIONS;
-    dscat_buf body = DSCAT_BUF_INIT;
-    int rc = serialise(&body, &h, idx, stamp);
+    /* The whole file in one buffer: the header's room, then the sections; the header last. */
+    dscat_buf file = DSCAT_BUF_INIT;
+    int rc = dscat_buf_put(&file, &h, sizeof(h)) ? DSCAT_ENOMEM : serialise(&file, &h, idx, stamp);
     if (rc == DSCAT_EINVALID)
         rc = dscat_error_set(err, rc, "cannot write %s: the catalog's strings exceed 4 GiB", path);
     else if (rc)
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     if (rc == 0) {
-        h.file_size = sizeof(h) + body.len;
-        h.checksum = checksum((const unsigned char *)body.ptr, body.len);
-        dscat_buf file = DSCAT_BUF_INIT;
-        if (dscat_buf_put(&file, &h, sizeof(h)) || dscat_buf_put(&file, body.ptr, body.len))
-            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-        else
-            rc = dscat_atomic_write(path, file.ptr, file.len, err);
-        dscat_buf_free(&file);
+        h.file_size = file.len;
+        h.checksum = checksum((const unsigned char *)file.ptr + sizeof(h), file.len - sizeof(h));
+        memcpy(file.ptr, &h, sizeof(h));
+        rc = dscat_atomic_write(path, file.ptr, file.len, err);
     }
-    dscat_buf_free(&body);
+    dscat_buf_free(&file);
     return rc;
 }
 

@@ -2,8 +2,12 @@
  * metadata.parquet (SPEC §3): the current catalog, one row per column, written through DuckDB.
  * A table without a column the scan could read (a broken view) keeps one row, its column fields
  * null, so that nothing in the store is missing from the file.
- * Rows stream from the store into a DuckDB appender, DuckDB writes the Parquet file to a
- * temporary name, and the file is renamed into place.
+ *
+ * DuckDB reads the store's rows through a table function (dscat_metadata()) that fills whole
+ * vectors per chunk, and streams them into the Parquet file with one COPY: no DuckDB table in
+ * between, no per-value appender call. The rows are read from the store on a thread of their own,
+ * a batch (a vector's worth) ahead of DuckDB, so that reading SQLite and encoding Parquet overlap.
+ * The file is written to a temporary name and renamed into place.
  */
 #include "store/store.h"
 #include "core/atomic.h"
@@ -12,152 +16,603 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
-static const char *const create_sql =
-    "CREATE TABLE metadata ("
-    " \"database\" VARCHAR, \"schema\" VARCHAR, table_name VARCHAR, column_name VARCHAR,"
-    " data_type VARCHAR, is_nullable BOOLEAN, is_primary_key BOOLEAN, is_foreign_key BOOLEAN,"
-    " fk_references VARCHAR, row_count_estimate BIGINT, last_modified TIMESTAMP,"
-    " scanned_at TIMESTAMP, null_count BIGINT, null_rate DOUBLE, distinct_count BIGINT,"
-    " profiled_rows BIGINT, target VARCHAR, server VARCHAR, table_type VARCHAR,"
-    " ordinal_position INTEGER, column_type VARCHAR, max_length BIGINT,"
-    " numeric_precision INTEGER, numeric_scale INTEGER, column_default VARCHAR,"
-    " column_comment VARCHAR, table_comment VARCHAR, table_size_bytes BIGINT,"
-    " \"generated\" VARCHAR, is_hidden BOOLEAN)";
+/* The file's columns, in order, with their DuckDB types. */
+typedef enum { A_TEXT, A_BOOL, A_BIGINT, A_INT, A_DOUBLE, A_TIMESTAMP } append_kind;
+
+typedef struct column_def {
+    const char *name;
+    append_kind kind;
+    bool of_table; /* the table's, the same in every row of it */
+} column_def;
+
+static const column_def columns[] = {
+    {"database", A_TEXT, true},
+    {"schema", A_TEXT, true},
+    {"table_name", A_TEXT, true},
+    {"column_name", A_TEXT, false},
+    {"data_type", A_TEXT, false},
+    {"is_nullable", A_BOOL, false},
+    {"is_primary_key", A_BOOL, false},
+    {"is_foreign_key", A_BOOL, false},
+    {"fk_references", A_TEXT, false},
+    {"row_count_estimate", A_BIGINT, true},
+    {"last_modified", A_TIMESTAMP, true},
+    {"scanned_at", A_TIMESTAMP, true},
+    {"null_count", A_BIGINT, false},
+    {"null_rate", A_DOUBLE, false},
+    {"distinct_count", A_BIGINT, false},
+    {"profiled_rows", A_BIGINT, false},
+    {"target", A_TEXT, true},
+    {"server", A_TEXT, true},
+    {"table_type", A_TEXT, true},
+    {"ordinal_position", A_INT, false},
+    {"column_type", A_TEXT, false},
+    {"max_length", A_BIGINT, false},
+    {"numeric_precision", A_INT, false},
+    {"numeric_scale", A_INT, false},
+    {"column_default", A_TEXT, false},
+    {"column_comment", A_TEXT, false},
+    {"table_comment", A_TEXT, true},
+    {"table_size_bytes", A_BIGINT, true},
+    {"generated", A_TEXT, false},
+    {"is_hidden", A_BOOL, false},
+};
+
+#define NCOLS ((int)(sizeof(columns) / sizeof(columns[0])))
+
+/* Result columns that are sort keys, and the table's id after the file's columns. */
+#define COL_DATABASE 0
+#define COL_SCHEMA 1
+#define COL_TABLE 2
+#define COL_TARGET 16
+#define COL_ORDINAL 19
+#define COL_TABLE_ID NCOLS
 
 /*
  * Rows come in the documented order: targets in the order they were first scanned, then
- * database, schema, table and column position. The plan's walk of the store does not promise
- * it (targets come by key), so the order is asked for.
+ * database, schema, table and column position. The plan's walk of the store does not promise it
+ * (targets come by key), so the order is asked for (ORDER_BY). But sorting 200,000 wide rows in
+ * SQLite costs more than everything else here, while the walk (each target's tables through the
+ * index on (scan, database, schema, name), each table's columns by position) almost always gives
+ * that order already. So the rows are first read unsorted and checked as they come: the first
+ * row out of order (or a tie, whose order only the sort decides) stops the write, and the file
+ * is written again from the sorted query.
  */
-
-/* Store columns in the Parquet file's order, with how each is appended. */
-typedef enum { A_TEXT, A_BOOL, A_BIGINT, A_INT, A_DOUBLE, A_TIMESTAMP } append_kind;
-
-static const append_kind kinds[] = {
-    A_TEXT, A_TEXT,   A_TEXT,      A_TEXT,      A_TEXT,   A_BOOL,   A_BOOL,   A_BOOL,
-    A_TEXT, A_BIGINT, A_TIMESTAMP, A_TIMESTAMP, A_BIGINT, A_DOUBLE, A_BIGINT, A_BIGINT,
-    A_TEXT, A_TEXT,   A_TEXT,      A_INT,       A_TEXT,   A_BIGINT, A_INT,    A_INT,
-    A_TEXT, A_TEXT,   A_TEXT,      A_BIGINT,    A_TEXT,   A_BOOL};
-
-#define NCOLS ((int)(sizeof(kinds) / sizeof(kinds[0])))
-
-static const char *const select_sql =
-    "SELECT t.database, t.schema, t.name, c.name, c.data_type, c.is_nullable, c.is_primary_key,"
-    " c.is_foreign_key, c.fk_references, t.row_estimate, t.last_modified_us, t.scanned_at_us,"
-    " c.null_count,"
-    " CASE WHEN c.profiled_rows IS NULL OR c.null_count IS NULL THEN NULL"
-    "      WHEN c.profiled_rows = 0 THEN 0.0"
-    "      ELSE round(CAST(c.null_count AS REAL) / c.profiled_rows, 4) END,"
-    " c.distinct_count, c.profiled_rows, t.target, t.server, t.table_type, c.ordinal,"
-    " c.column_type, c.max_length, c.numeric_precision, c.numeric_scale, c.column_default,"
-    " c.column_comment, t.comment, t.size_bytes, c.generated, c.is_hidden "
-    "FROM " DSCAT_CURRENT_TABLES " t LEFT JOIN columns c ON c.set_id = t.column_set "
+#define SELECT_SQL                                                                                 \
+    "SELECT t.database, t.schema, t.name, c.name, c.data_type, c.is_nullable, c.is_primary_key,"   \
+    " c.is_foreign_key, c.fk_references, t.row_estimate, t.last_modified_us, t.scanned_at_us,"     \
+    " c.null_count,"                                                                               \
+    " CASE WHEN c.profiled_rows IS NULL OR c.null_count IS NULL THEN NULL"                         \
+    "      WHEN c.profiled_rows = 0 THEN 0.0"                                                      \
+    "      ELSE round(CAST(c.null_count AS REAL) / c.profiled_rows, 4) END,"                       \
+    " c.distinct_count, c.profiled_rows, t.target, t.server, t.table_type, c.ordinal,"             \
+    " c.column_type, c.max_length, c.numeric_precision, c.numeric_scale, c.column_default,"        \
+    " c.column_comment, t.comment, t.size_bytes, c.generated, c.is_hidden, t.id "                  \
+    "FROM " DSCAT_CURRENT_TABLES " t LEFT JOIN columns c ON c.set_id = t.column_set "              \
     "WHERE ?1 IS NULL OR t.target = ?1 "
-    "ORDER BY (SELECT min(id) FROM scans WHERE target = t.target), t.database, t.schema, t.name,"
-    " c.ordinal";
 
-static duckdb_state append_value(duckdb_appender app, dscat_stmt *s, int i)
+#define ORDER_BY                                                                                   \
+    "ORDER BY (SELECT min(id) FROM scans WHERE target = t.target), t.database, t.schema, t.name,"  \
+    " c.ordinal"
+
+/* Each target's place in the order: the id of its first scan. */
+static const char *const ranks_sql = "SELECT target, min(id) FROM scans GROUP BY target";
+
+typedef struct rank {
+    char *target;
+    int64_t first_scan;
+} rank;
+
+/*
+ * One batch of rows read from the store, column by column: cells[col * cap + row]. A cell holds
+ * an integer, a boolean, a timestamp, a double's bits, or a text's offset in `text`.
+ */
+typedef struct cell {
+    int64_t v;
+    uint32_t len; /* a text's length in bytes (SQLite's texts are under 2 GiB) */
+    bool null;
+} cell;
+
+typedef struct batch {
+    cell *cells;
+    dscat_buf text;
+    size_t rows;
+    int64_t table_id; /* of the last row read */
+    bool full;        /* read, and not yet handed to DuckDB */
+} batch;
+
+/*
+ * What the table function reads: the store's statement, read on the reader thread into two
+ * batches in turn, and, for the unsorted walk, what checking the order needs (the targets'
+ * ranks, the key of the table before). The reader owns the statement and the order's state
+ * while it runs; the batches' `full` and the flags below are shared under mu.
+ */
+typedef struct feed {
+    dscat_store *st;
+    dscat_stmt *s;
+    bool check;     /* the statement is the unsorted walk: check each row's place */
+    bool finished;  /* the reader has stopped: at the end, failed or out of order */
+    bool failed;    /* reading the store failed (or memory ran out): err says why */
+    bool unordered; /* the walk was not in the file's order: write again, sorted */
+    bool stop;      /* DuckDB has stopped reading: the reader ends too */
+    dscat_error *err;
+    rank *ranks;
+    size_t nranks;
+    /* the table before: id (-1: none yet), rank, key, last position (-1: no column row) */
+    int64_t table_id, first_scan, ordinal;
+    dscat_buf database, schema, name;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    batch b[2];
+    size_t cap; /* rows per batch: DuckDB's vector size */
+    int take;   /* the batch DuckDB takes next */
+} feed;
+
+static void ranks_free(feed *f)
 {
-    if (dscat_stmt__is_null(s, i))
-        return duckdb_append_null(app);
-    switch (kinds[i]) {
-    case A_TEXT:
-        return duckdb_append_varchar_length(app, dscat_stmt__text(s, i),
-                                            (idx_t)dscat_stmt__bytes(s, i));
-    case A_BOOL:
-        return duckdb_append_bool(app, dscat_stmt__int(s, i) != 0);
-    case A_BIGINT:
-        return duckdb_append_int64(app, dscat_stmt__int64(s, i));
-    case A_INT:
-        return duckdb_append_int32(app, dscat_stmt__int(s, i));
-    case A_DOUBLE:
-        return duckdb_append_double(app, dscat_stmt__double(s, i));
-    case A_TIMESTAMP:
-        return duckdb_append_timestamp(app, (duckdb_timestamp){dscat_stmt__int64(s, i)});
-    }
-    return DuckDBError;
+    for (size_t i = 0; i < f->nranks; i++)
+        dscat_free(f->ranks[i].target);
+    dscat_free(f->ranks);
+    f->ranks = NULL;
+    f->nranks = 0;
 }
 
-/* Streams the store's rows into the DuckDB table `metadata`. */
-static int fill(dscat_store *st, duckdb_connection con, const char *target, dscat_error *err)
+/* Reads every target's rank (one row per target). */
+static int ranks_load(feed *f, dscat_error *err)
 {
     dscat_stmt *s = NULL;
-    duckdb_appender app = NULL;
-    /* One snapshot: the rows of the current scans as one commit left them. */
-    int rc = dscat_store__read_begin(st, err);
+    size_t cap = 0;
+    int step, rc = dscat_stmt__prepare(&s, f->st, ranks_sql, err);
     if (rc)
         return rc;
-    if ((rc = dscat_stmt__prepare(&s, st, select_sql, err))) {
-        dscat_store__read_end(st);
-        return rc;
-    }
-    if (target)
-        dscat_stmt__bind_text(s, 1, target);
-    if (duckdb_appender_create(con, NULL, "metadata", &app) == DuckDBError) {
-        rc = dscat_error_set(err, DSCAT_EIO, "cannot write metadata.parquet: %s",
-                             duckdb_appender_error(app));
-        goto done;
-    }
-    int step;
     while ((step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
-        for (int i = 0; i < NCOLS; i++)
-            if (append_value(app, s, i) == DuckDBError)
-                goto append_failed;
-        if (duckdb_appender_end_row(app) == DuckDBError)
-            goto append_failed;
+        if (f->nranks == cap) {
+            cap = cap ? cap * 2 : 8;
+            rank *g = dscat_realloc(f->ranks, cap * sizeof(*g));
+            if (g == NULL)
+                goto nomem;
+            f->ranks = g;
+        }
+        const char *target = dscat_stmt__text(s, 0);
+        rank *r = &f->ranks[f->nranks];
+        if ((r->target = dscat_strdup(target ? target : "")) == NULL)
+            goto nomem;
+        r->first_scan = dscat_stmt__int64(s, 1);
+        f->nranks++;
     }
-    if (step != DSCAT_STMT_DONE) {
-        rc = dscat_store__step_error(st, err);
-        goto done;
-    }
-    if (duckdb_appender_close(app) == DuckDBError)
-        goto append_failed;
-    goto done;
-append_failed:
-    rc = dscat_error_set(err, DSCAT_EIO, "cannot write metadata.parquet: %s",
-                         duckdb_appender_error(app));
-done:
-    duckdb_appender_destroy(&app);
+    if (step != DSCAT_STMT_DONE)
+        rc = dscat_store__step_error(f->st, err);
     dscat_stmt__finalize(s);
-    dscat_store__read_end(st);
     return rc;
+nomem:
+    dscat_stmt__finalize(s);
+    return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+}
+
+/* The target's first scan id; -1 for a target without a scan (none in a current catalog). */
+static int64_t first_scan_of(const feed *f, const char *target)
+{
+    for (size_t i = 0; target && i < f->nranks; i++)
+        if (strcmp(f->ranks[i].target, target) == 0)
+            return f->ranks[i].first_scan;
+    return -1;
+}
+
+/* Column i of the current row against a text kept from the row before, in SQLite's BINARY
+ * order: bytes, then length. */
+static int key_cmp(dscat_stmt *s, int i, const dscat_buf *before)
+{
+    const char *v = dscat_stmt__text(s, i);
+    size_t len = v ? dscat_stmt__bytes(s, i) : 0;
+    size_t n = len < before->len ? len : before->len;
+    int c = n ? memcmp(v, before->ptr, n) : 0;
+    if (c)
+        return c;
+    return len < before->len ? -1 : len > before->len;
+}
+
+/*
+ * Checks that the current row comes after the row before in the file's order: a row of the same
+ * table has a higher position; a new table a higher (rank, database, schema, name) than the
+ * table before, whose key it then becomes. id is the row's table, position its position cell.
+ * Returns 1 when in order, 0 when not, DSCAT_ENOMEM.
+ */
+static int in_order(feed *f, int64_t id, const cell *position)
+{
+    dscat_stmt *s = f->s;
+    bool has_column = !position->null;
+    int64_t ordinal = has_column ? position->v : -1;
+    if (id == f->table_id) { /* a table without a column row has that one row only */
+        if (f->ordinal < 0 || !has_column || ordinal <= f->ordinal)
+            return 0;
+        f->ordinal = ordinal;
+        return 1;
+    }
+    int64_t first = first_scan_of(f, dscat_stmt__text(s, COL_TARGET));
+    if (first < 0)
+        return 0;
+    if (f->table_id >= 0) {
+        int c = first < f->first_scan ? -1 : first > f->first_scan;
+        if (c == 0 && (c = key_cmp(s, COL_DATABASE, &f->database)) == 0 &&
+            (c = key_cmp(s, COL_SCHEMA, &f->schema)) == 0)
+            c = key_cmp(s, COL_TABLE, &f->name);
+        if (c <= 0)
+            return 0;
+    }
+    f->table_id = id;
+    f->first_scan = first;
+    f->ordinal = ordinal;
+    const int keys[] = {COL_DATABASE, COL_SCHEMA, COL_TABLE};
+    dscat_buf *kept[] = {&f->database, &f->schema, &f->name};
+    for (int k = 0; k < 3; k++) {
+        const char *v = dscat_stmt__text(s, keys[k]);
+        dscat_buf_reset(kept[k]);
+        if (v && dscat_buf_put(kept[k], v, dscat_stmt__bytes(s, keys[k])))
+            return DSCAT_ENOMEM;
+    }
+    return 1;
+}
+
+/* ---- the reader ---------------------------------------------------------------------------- */
+
+/*
+ * Reads column i of the statement's current row into c. A text is asked for first: only a NULL
+ * pointer needs the second question, whether the value is null or memory ran out. Returns 0 or
+ * DSCAT_ENOMEM.
+ */
+static int read_value(cell *c, dscat_buf *text, dscat_stmt *s, int i)
+{
+    c->null = false;
+    if (columns[i].kind == A_TEXT) {
+        const char *t = dscat_stmt__text(s, i);
+        if (t == NULL) {
+            c->null = true;
+            return dscat_stmt__is_null(s, i) ? 0 : DSCAT_ENOMEM;
+        }
+        size_t len = dscat_stmt__bytes(s, i);
+        c->v = (int64_t)text->len;
+        c->len = (uint32_t)len;
+        return dscat_buf_put(text, t, len) ? DSCAT_ENOMEM : 0;
+    }
+    if ((c->null = dscat_stmt__is_null(s, i)))
+        return 0;
+    if (columns[i].kind == A_DOUBLE) {
+        double d = dscat_stmt__double(s, i);
+        memcpy(&c->v, &d, sizeof(d));
+    } else {
+        c->v = dscat_stmt__int64(s, i);
+    }
+    return 0;
+}
+
+/* What read_batch() found. */
+enum { READ_FAILED = -2, READ_UNORDERED = -1, READ_END = 0, READ_MORE = 1 };
+
+/*
+ * Reads the statement's next rows into b (up to cap): READ_MORE when more may follow, READ_END
+ * at the end, READ_FAILED when reading failed (err filled), READ_UNORDERED when a row is out of
+ * the file's order.
+ */
+static int read_batch(feed *f, batch *b)
+{
+    b->rows = 0;
+    dscat_buf_reset(&b->text);
+    while (b->rows < f->cap) {
+        int step = dscat_stmt__step(f->s);
+        if (step == DSCAT_STMT_DONE)
+            return READ_END;
+        if (step != DSCAT_STMT_ROW) {
+            dscat_store__step_error(f->st, f->err);
+            return READ_FAILED;
+        }
+        /* A row of the same table as the row before it in this batch: the table's values are
+         * that row's (its texts too, in this batch's text), not read again. */
+        int64_t id = dscat_stmt__int64(f->s, COL_TABLE_ID);
+        bool same = b->rows > 0 && id == b->table_id;
+        b->table_id = id;
+        int rc = 0;
+        for (int i = 0; i < NCOLS && rc == 0; i++) {
+            cell *c = &b->cells[(size_t)i * f->cap + b->rows];
+            if (same && columns[i].of_table)
+                *c = c[-1];
+            else
+                rc = read_value(c, &b->text, f->s, i);
+        }
+        if (rc == 0 && f->check)
+            rc = in_order(f, id, &b->cells[(size_t)COL_ORDINAL * f->cap + b->rows]);
+        else if (rc == 0)
+            rc = 1;
+        if (rc < 0) {
+            dscat_error_set(f->err, DSCAT_ENOMEM, "out of memory");
+            return READ_FAILED;
+        }
+        if (rc == 0)
+            return READ_UNORDERED;
+        b->rows++;
+    }
+    return READ_MORE;
+}
+
+/*
+ * The reader thread: fills the batches in turn, each once DuckDB has taken what it held, and
+ * says (under the lock) when it stops and why.
+ */
+static void *reader(void *arg)
+{
+    feed *f = arg;
+    for (int next = 0;; next ^= 1) {
+        batch *b = &f->b[next];
+        pthread_mutex_lock(&f->mu);
+        while (b->full && !f->stop)
+            pthread_cond_wait(&f->cv, &f->mu);
+        bool stop = f->stop;
+        pthread_mutex_unlock(&f->mu);
+        if (stop)
+            break;
+        int got = read_batch(f, b);
+        pthread_mutex_lock(&f->mu);
+        b->full = got >= READ_END && b->rows > 0;
+        f->finished = got != READ_MORE;
+        f->failed = got == READ_FAILED;
+        f->unordered = got == READ_UNORDERED;
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+        if (got != READ_MORE)
+            break;
+    }
+    return NULL;
+}
+
+/* ---- the table function -------------------------------------------------------------------- */
+
+static void feed_bind(duckdb_bind_info info)
+{
+    static const duckdb_type types[] = {
+        [A_TEXT] = DUCKDB_TYPE_VARCHAR,  [A_BOOL] = DUCKDB_TYPE_BOOLEAN,
+        [A_BIGINT] = DUCKDB_TYPE_BIGINT, [A_INT] = DUCKDB_TYPE_INTEGER,
+        [A_DOUBLE] = DUCKDB_TYPE_DOUBLE, [A_TIMESTAMP] = DUCKDB_TYPE_TIMESTAMP,
+    };
+    for (int i = 0; i < NCOLS; i++) {
+        duckdb_logical_type t = duckdb_create_logical_type(types[columns[i].kind]);
+        duckdb_bind_add_result_column(info, columns[i].name, t);
+        duckdb_destroy_logical_type(&t);
+    }
+}
+
+static void feed_init(duckdb_init_info info)
+{
+    duckdb_init_set_max_threads(info, 1); /* one statement, read in order */
+}
+
+/* Copies column i of batch b into vector v. */
+static void put_column(duckdb_vector v, const batch *b, const cell *c, int i)
+{
+    void *data = duckdb_vector_get_data(v);
+    uint64_t *validity = NULL;
+    for (size_t r = 0; r < b->rows; r++) {
+        if (c[r].null) {
+            if (validity == NULL) {
+                duckdb_vector_ensure_validity_writable(v);
+                validity = duckdb_vector_get_validity(v);
+            }
+            duckdb_validity_set_row_invalid(validity, r);
+            continue;
+        }
+        switch (columns[i].kind) {
+        case A_TEXT:
+            duckdb_vector_assign_string_element_len(v, r, b->text.ptr + c[r].v, c[r].len);
+            break;
+        case A_BOOL:
+            ((bool *)data)[r] = c[r].v != 0;
+            break;
+        case A_BIGINT:
+            ((int64_t *)data)[r] = c[r].v;
+            break;
+        case A_INT:
+            ((int32_t *)data)[r] = (int32_t)c[r].v;
+            break;
+        case A_DOUBLE:
+            memcpy((double *)data + r, &c[r].v, sizeof(double));
+            break;
+        case A_TIMESTAMP:
+            ((duckdb_timestamp *)data)[r] = (duckdb_timestamp){c[r].v};
+            break;
+        }
+    }
+}
+
+/*
+ * Fills one chunk with the next batch the reader has read; an empty chunk ends the table. A
+ * failed read, or a row out of order in the unsorted walk, stops the query with an error that the
+ * caller replaces with its own.
+ */
+static void feed_rows(duckdb_function_info info, duckdb_data_chunk chunk)
+{
+    feed *f = duckdb_function_get_extra_info(info);
+    batch *b = &f->b[f->take];
+    pthread_mutex_lock(&f->mu);
+    while (!b->full && !f->finished)
+        pthread_cond_wait(&f->cv, &f->mu);
+    bool have = b->full, stopped = f->failed || f->unordered;
+    pthread_mutex_unlock(&f->mu);
+    if (!have) {
+        if (stopped)
+            duckdb_function_set_error(info, "the store's rows were not read to their end");
+        else
+            duckdb_data_chunk_set_size(chunk, 0);
+        return;
+    }
+    for (int i = 0; i < NCOLS; i++)
+        put_column(duckdb_data_chunk_get_vector(chunk, (idx_t)i), b, b->cells + (size_t)i * f->cap,
+                   i);
+    duckdb_data_chunk_set_size(chunk, b->rows);
+    pthread_mutex_lock(&f->mu);
+    b->full = false;
+    f->take ^= 1;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* ---- the file ------------------------------------------------------------------------------ */
+
+/* Registers dscat_metadata() on the connection, reading from f. */
+static int register_feed(duckdb_connection con, feed *f, dscat_error *err)
+{
+    duckdb_table_function fn = duckdb_create_table_function();
+    if (fn == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    duckdb_table_function_set_name(fn, "dscat_metadata");
+    duckdb_table_function_set_extra_info(fn, f, NULL);
+    duckdb_table_function_set_bind(fn, feed_bind);
+    duckdb_table_function_set_init(fn, feed_init);
+    duckdb_table_function_set_function(fn, feed_rows);
+    duckdb_state state = duckdb_register_table_function(con, fn);
+    duckdb_destroy_table_function(&fn);
+    return state == DuckDBError
+               ? dscat_error_set(err, DSCAT_EIO, "cannot register the catalog's rows with DuckDB")
+               : 0;
+}
+
+/* Starts an attempt: the reader's state and the batches emptied. */
+static void feed_reset(feed *f, bool sorted, dscat_error *err)
+{
+    f->check = !sorted;
+    f->unordered = f->failed = f->finished = f->stop = false;
+    f->err = err;
+    f->table_id = f->first_scan = f->ordinal = -1;
+    f->take = 0;
+    f->b[0].full = f->b[1].full = false;
+}
+
+/*
+ * Runs the COPY that reads dscat_metadata() into tmp, with the reader thread feeding it, and
+ * stops the reader when DuckDB is done (or has failed). Returns 0; DSCAT_EIO (or the reader's
+ * error) with err filled; or 0 with *unordered set when the walk was out of order.
+ */
+static int copy_rows(feed *f, dscat_duck *duck, const char *sql, bool *unordered, dscat_error *err)
+{
+    pthread_t thread;
+    duckdb_result res;
+    if (pthread_create(&thread, NULL, reader, f) != 0)
+        return dscat_error_set(err, DSCAT_ENOMEM, "cannot start a thread");
+    duckdb_state state = duckdb_query(dscat_duck_connection(duck), sql, &res);
+    pthread_mutex_lock(&f->mu);
+    f->stop = true;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    pthread_join(thread, NULL);
+    int rc = 0;
+    if (state == DuckDBError) {
+        if (f->failed)
+            rc = err && err->code ? err->code : DSCAT_EIO;
+        else if (f->unordered)
+            *unordered = true;
+        else
+            rc = dscat_error_set(err, DSCAT_EIO, "cannot write metadata.parquet: %s",
+                                 duckdb_result_error(&res));
+    }
+    duckdb_destroy_result(&res);
+    return rc;
+}
+
+/*
+ * One attempt: the statement's rows (sorted, or the unsorted walk checked as it goes) into a new
+ * temporary file, renamed to path on success. *unordered (with 0 returned) tells the caller that
+ * the walk was out of order and nothing was written.
+ */
+static int write_file(feed *f, dscat_duck *duck, const char *path, const char *target, bool sorted,
+                      int64_t generation, bool *unordered, dscat_error *err)
+{
+    dscat_buf sql = DSCAT_BUF_INIT;
+    int fd = -1, rc;
+    /* created here (O_EXCL, no symlink followed); DuckDB then writes into the file it finds */
+    char *tmp = dscat_atomic_tmp_create(path, &fd, err);
+    *unordered = false;
+    if (tmp == NULL)
+        return err && err->code ? err->code : DSCAT_EIO;
+    close(fd);
+    feed_reset(f, sorted, err);
+    if ((rc = dscat_stmt__prepare(&f->s, f->st, sorted ? SELECT_SQL ORDER_BY : SELECT_SQL, err)))
+        goto done;
+    if (target)
+        dscat_stmt__bind_text(f->s, 1, target);
+    dscat_buf_puts(&sql, "COPY (SELECT * FROM dscat_metadata()) TO ");
+    dscat_duck_quote_literal(&sql, tmp);
+    dscat_buf_printf(&sql,
+                     " (FORMAT parquet, COMPRESSION zstd, KV_METADATA {dscat_generation: '%lld'})",
+                     (long long)generation);
+    if ((rc = dscat_buf_check(&sql, err, "the export statement")) == 0 &&
+        (rc = copy_rows(f, duck, dscat_buf_cstr(&sql), unordered, err)) == 0 && !*unordered)
+        rc = dscat_atomic_commit(tmp, path, err);
+done:
+    if (rc || *unordered)
+        unlink(tmp);
+    dscat_stmt__finalize(f->s);
+    f->s = NULL;
+    dscat_buf_free(&sql);
+    dscat_free(tmp);
+    return rc;
+}
+
+/* The feed's batches (cap rows each) and its lock. Returns 0 or DSCAT_ENOMEM. */
+static int feed_init_batches(feed *f)
+{
+    f->cap = duckdb_vector_size();
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cv, NULL);
+    for (int i = 0; i < 2; i++) {
+        f->b[i].text = (dscat_buf)DSCAT_BUF_INIT;
+        if ((f->b[i].cells = dscat_calloc(f->cap * NCOLS, sizeof(cell))) == NULL)
+            return DSCAT_ENOMEM;
+    }
+    return 0;
+}
+
+static void feed_free(feed *f)
+{
+    for (int i = 0; i < 2; i++) {
+        dscat_free(f->b[i].cells);
+        dscat_buf_free(&f->b[i].text);
+    }
+    dscat_buf_free(&f->database);
+    dscat_buf_free(&f->schema);
+    dscat_buf_free(&f->name);
+    ranks_free(f);
+    pthread_cond_destroy(&f->cv);
+    pthread_mutex_destroy(&f->mu);
 }
 
 int dscat_export_parquet(dscat_store *st, const char *path, const char *target, dscat_error *err)
 {
     dscat_duck *duck = NULL;
-    int fd = -1;
-    /* created here (O_EXCL, no symlink followed); DuckDB then writes into the file it finds */
-    char *tmp = dscat_atomic_tmp_create(path, &fd, err);
-    dscat_buf sql = DSCAT_BUF_INIT;
-    int rc;
-    if (tmp == NULL)
-        return err && err->code ? err->code : DSCAT_EIO;
-    close(fd);
+    feed f = {
+        .st = st, .database = DSCAT_BUF_INIT, .schema = DSCAT_BUF_INIT, .name = DSCAT_BUF_INIT};
+    bool unordered = false;
     int64_t generation = dscat_store__generation(st);
-    if ((rc = dscat_duck_open(&duck, err)) || (rc = dscat_duck_exec(duck, create_sql, err)) ||
-        (rc = fill(st, dscat_duck_connection(duck), target, err)))
-        goto done;
-    dscat_buf_puts(&sql, "COPY metadata TO ");
-    dscat_duck_quote_literal(&sql, tmp);
-    dscat_buf_printf(&sql,
-                     " (FORMAT parquet, COMPRESSION zstd, KV_METADATA {dscat_generation: '%lld'})",
-                     (long long)generation);
-    if ((rc = dscat_buf_check(&sql, err, "the export statement")))
-        goto done;
-    if ((rc = dscat_duck_exec(duck, dscat_buf_cstr(&sql), err))) {
-        unlink(tmp);
+    /* One snapshot: the rows of the current scans as one commit left them, in both attempts. */
+    int rc = dscat_store__read_begin(st, err);
+    if (rc)
+        return rc;
+    if (feed_init_batches(&f)) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;
     }
-    rc = dscat_atomic_commit(tmp, path, err);
+    /* One DuckDB thread: the table function feeds a single pipeline (a second thread would only
+     * poll for work); the store is read on the reader thread, one batch ahead. */
+    if ((rc = ranks_load(&f, err)) || (rc = dscat_duck_open(&duck, err)) ||
+        (rc = dscat_duck_exec(duck, "SET threads = 1", err)) ||
+        (rc = register_feed(dscat_duck_connection(duck), &f, err)))
+        goto done;
+    rc = write_file(&f, duck, path, target, false, generation, &unordered, err);
+    if (rc == 0 && unordered)
+        rc = write_file(&f, duck, path, target, true, generation, &unordered, err);
 done:
-    if (rc)
-        unlink(tmp);
     dscat_duck_close(duck);
-    dscat_buf_free(&sql);
-    dscat_free(tmp);
+    feed_free(&f);
+    dscat_store__read_end(st);
     return rc;
 }

@@ -138,22 +138,13 @@ static long long count_of(summary *sm, const char *sql)
     return n;
 }
 
-static void overview(summary *sm, long long tables)
-{
-    long long targets =
-        count_of(sm, "SELECT count(DISTINCT t.target) FROM " DSCAT_CURRENT_TABLES " t" FILTER);
-    long long dbs = count_of(
-        sm, "SELECT count(*) FROM (SELECT DISTINCT t.target, t.database FROM " DSCAT_CURRENT_TABLES
-            " t" FILTER ")");
-    long long cols = count_of(sm, "SELECT count(*) FROM " DSCAT_CURRENT_TABLES
-                                  " t JOIN columns c ON c.set_id = t.column_set" FILTER);
-    putf(sm,
-         "## Overview\n\n- **Targets:** %lld\n- **Databases:** %lld\n"
-         "- **Tables:** %lld\n- **Columns:** %lld\n\n",
-         targets, dbs, tables, cols);
-}
-
-static void databases(summary *sm)
+/*
+ * The databases table, and the overview above it. The overview's counts are those of the
+ * databases table's rows (targets, rows, the sum of their columns), so the databases are read
+ * first, into a buffer of their own: counting the columns again would read every column row of
+ * the catalog a second time.
+ */
+static void overview_and_databases(summary *sm, long long tables)
 {
     dscat_stmt *s = query(
         sm, "SELECT t.target, t.database, count(*), "
@@ -163,10 +154,23 @@ static void databases(summary *sm)
             "GROUP BY t.target, t.database ORDER BY t.target, t.database");
     if (s == NULL)
         return;
+    dscat_buf page = sm->out; /* the summary so far; the table goes to sm->out meanwhile */
+    dscat_buf last_target = DSCAT_BUF_INIT;
+    long long targets = 0, dbs = 0, cols = 0;
+    sm->out = (dscat_buf)DSCAT_BUF_INIT;
     put(sm, "## Databases\n\n| Target | Database | Tables | Columns | Max Rows |\n"
             "|--------|----------|--------|---------|----------|\n");
     int step;
     while ((step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
+        /* rows come by target: a new target is one more */
+        const char *target = col(s, 0) ? col(s, 0) : "";
+        if (dbs++ == 0 || strcmp(target, dscat_buf_cstr(&last_target)) != 0) {
+            targets++;
+            dscat_buf_reset(&last_target);
+            if (dscat_buf_puts(&last_target, target) && sm->rc == 0)
+                sm->rc = dscat_buf_check(&last_target, sm->err, "the summary");
+        }
+        cols += dscat_stmt__int64(s, 3);
         put(sm, "| ");
         md(sm, col(s, 0));
         put(sm, " | ");
@@ -183,7 +187,18 @@ static void databases(summary *sm)
         put(sm, " |\n");
     }
     putch(sm, '\n');
-    finish(sm, s, step);
+    dscat_buf_free(&last_target);
+    dscat_buf table = sm->out;
+    sm->out = page;
+    if (finish(sm, s, step)) {
+        putf(sm,
+             "## Overview\n\n- **Targets:** %lld\n- **Databases:** %lld\n"
+             "- **Tables:** %lld\n- **Columns:** %lld\n\n",
+             targets, dbs, tables, cols);
+        if (sm->rc == 0 && dscat_buf_put(&sm->out, table.ptr, table.len))
+            sm->rc = dscat_error_set(sm->err, DSCAT_ENOMEM, "out of memory");
+    }
+    dscat_buf_free(&table);
 }
 
 static void large_tables(summary *sm)
@@ -460,8 +475,7 @@ static int summary_render(dscat_store *st, const char *target, char **out, dscat
         put(&sm, "No data in catalog.\n");
     } else {
         putf(&sm, "*Generated: %s*\n\n", when);
-        overview(&sm, tables);
-        databases(&sm);
+        overview_and_databases(&sm, tables);
         large_tables(&sm);
         relationships(&sm);
         changes(&sm);

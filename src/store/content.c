@@ -194,6 +194,32 @@ static int compare_hash(const void *a, const void *b)
     return memcmp(a, b, sizeof(dscat_content_hash));
 }
 
+/* Sorts a[0..n) by key[a[i]], equal keys kept in their order (insertion sort: a table's columns
+ * come nearly always in order already). */
+static void sort_by_ordinal(size_t *a, size_t n, const dscat_column_info *cols)
+{
+    for (size_t i = 1; i < n; i++) {
+        size_t x = a[i], k = i;
+        for (; k > 0 && cols[a[k - 1]].ordinal > cols[x].ordinal; k--)
+            a[k] = a[k - 1];
+        a[k] = x;
+    }
+}
+
+/* qsort_r over table indexes by (schema, name), the byte order of SQLite's BINARY collation. */
+static int compare_tables(const void *a, const void *b, void *scan)
+{
+    const dscat_db_scan *d = scan;
+    const dscat_table_info *x = &d->tables.items[*(const size_t *)a];
+    const dscat_table_info *y = &d->tables.items[*(const size_t *)b];
+    int c = strcmp(x->schema, y->schema);
+    if (c == 0)
+        c = strcmp(x->name, y->name);
+    if (c == 0)
+        c = *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+    return c;
+}
+
 int dscat_scan_content_build(dscat_scan_content *c, dscat_db_scan *d, const char *target,
                              const uint8_t key[16], dscat_error *err)
 {
@@ -210,12 +236,18 @@ int dscat_scan_content_build(dscat_scan_content *c, dscat_db_scan *d, const char
                        sizeof(dscat_fk_info), offsetof(dscat_fk_info, table)) ||
         (c->column_sets = dscat_calloc(nt + 1, sizeof(dscat_content_hash))) == NULL ||
         (c->tables = dscat_calloc(nt + 1, sizeof(dscat_content_hash))) == NULL ||
-        (sorted = dscat_calloc(nt + 1, sizeof(dscat_content_hash))) == NULL) {
+        (sorted = dscat_calloc(nt + 1, sizeof(dscat_content_hash))) == NULL ||
+        (c->table_order = dscat_calloc(nt + 1, sizeof(size_t))) == NULL) {
         dscat_free(sorted);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
     for (size_t t = 0; t < nt; t++) {
         const dscat_table_info *ti = &d->tables.items[t];
+        /* Columns by position: the same table hashes alike whatever order a server sent them. */
+        sort_by_ordinal(c->column_order + c->column_start[t],
+                        c->column_start[t + 1] - c->column_start[t], d->columns.items);
+        if (!ti->excluded)
+            c->table_order[c->ntables++] = t;
         feed_init(&h, key);
         for (size_t k = c->column_start[t]; k < c->column_start[t + 1]; k++) {
             size_t i = c->column_order[k];
@@ -264,6 +296,7 @@ int dscat_scan_content_build(dscat_scan_content *c, dscat_db_scan *d, const char
         if (!ti->excluded)
             memcpy(sorted[nsorted++], c->tables[t], sizeof(dscat_content_hash));
     }
+    qsort_r(c->table_order, c->ntables, sizeof(size_t), compare_tables, d);
     /* A set of tables: the same tables reported in another order are the same set. */
     qsort(sorted, nsorted, sizeof(dscat_content_hash), compare_hash);
     feed_init(&h, key);
@@ -285,5 +318,6 @@ void dscat_scan_content_free(dscat_scan_content *c)
     dscat_free(c->signatures);
     dscat_free(c->column_sets);
     dscat_free(c->tables);
+    dscat_free(c->table_order);
     memset(c, 0, sizeof(*c));
 }

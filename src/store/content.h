@@ -24,6 +24,9 @@ typedef struct dscat_scan_content {
      * keys fk_order[fk_start[t] .. fk_start[t + 1]): indexes into the scan's arrays, in the
      * order the driver reported them. */
     size_t *column_start, *column_order, *fk_start, *fk_order;
+    /* The stored (not excluded) tables in (schema, name) byte order, ntables of them: the order
+     * of a table set's members. Each table's columns are in column_order by ordinal. */
+    size_t *table_order, ntables;
     int64_t *signatures;             /* per table: the change-detection signature */
     dscat_content_hash *column_sets; /* per table: its columns and foreign keys */
     dscat_content_hash *tables;      /* per table: the table row and its column set */

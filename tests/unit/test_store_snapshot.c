@@ -29,7 +29,7 @@ static const char *const fixture_sql =
     "VALUES (1, x'01', 'db', 'main', 'orders', 'BASE TABLE', 1),"
     "       (2, x'02', 'db', 'main', 'orders', 'BASE TABLE', 2);"
     "INSERT INTO table_sets(id, hash) VALUES (1, x'01'), (2, x'02');"
-    "INSERT INTO table_set_members(set_id, table_id) VALUES (1, 1), (2, 2);"
+    "INSERT INTO table_set_members(set_id, position, table_id) VALUES (1, 1, 1), (2, 1, 2);"
     "INSERT INTO scan_databases(scan_id, database, table_set, scanned_at_us) "
     "VALUES (1, 'db', 1, 2), (2, 'db', 2, 4);"
     "INSERT INTO columns(set_id, ordinal, name, data_type, is_nullable, is_primary_key, "
