@@ -193,6 +193,9 @@ typedef struct dscat_schedule {
     char *result; /* "ok" or "failed"; NULL when never run */
     char *error;  /* the last failure's message, or NULL */
     int failures; /* consecutive failed runs */
+    /* A run under way in some process (it claimed it in the store); DSCAT_STATUS_NEVER when
+     * none. A claim older than DSCAT_SCHEDULE_LEASE_S is taken for a process that died. */
+    int64_t running_since_us;
     /* When it runs next: a period after the last run, plus a jitter (up to a tenth of the
      * period and at most a minute, the same in every process); after a failure a backoff from
      * 5 s, doubling, never past the period. A schedule that never ran runs when dscat serve
@@ -200,6 +203,8 @@ typedef struct dscat_schedule {
      * DSCAT_STATUS_NEVER when that is 0. */
     int64_t next_run_us;
 } dscat_schedule;
+
+#define DSCAT_SCHEDULE_LEASE_S 3600
 
 typedef struct dscat_schedule_list {
     dscat_schedule *items; /* schema refreshes in target order, then each target's tables */
@@ -216,13 +221,16 @@ int dscat_schedules(dscat_schedule_list *out, const dscat_config *cfg, int64_t s
 void dscat_schedule_list_free(dscat_schedule_list *l);
 /* What one run of a schedule did. */
 typedef struct dscat_schedule_outcome {
+    bool skipped; /* another process claimed this run (or ran it since it was read): not run */
+    bool joined;  /* a data refresh that joined one already running: its result, not a new run */
     bool ok;
     int64_t rows, bytes; /* written by a data refresh (0 for one that joined another) */
     dscat_error error;   /* when not ok */
 } dscat_schedule_outcome;
 
 /*
- * Runs one schedule now (a schema refresh of its target, or a full data refresh of its table:
+ * Claims one schedule's run in the store, so that no other process runs it too (skipped when
+ * one did), runs it now (a schema refresh of its target, or a full data refresh of its table:
  * one already running elsewhere is joined, not repeated) and records the run in the store. The
  * refresh's failure is the run's outcome, not an error: returns an error only when the run
  * could not be recorded.

@@ -55,14 +55,14 @@ json_t *dscat_render_schedules(const dscat_schedule_list *l)
     json_t *items = json_array();
     for (size_t i = 0; i < l->count; i++) {
         const dscat_schedule *s = &l->items[i];
-        json_array_append_new(
-            items, json_pack("{s:s, s:s, s:s?, s:s?, s:i, s:o, s:o, s:s?, s:s?, s:i, s:o}", "kind",
-                             s->kind, "connection_id", s->target, "schema_name", s->schema,
-                             "table_name", s->table, "every_seconds", s->every, "last_started",
-                             dscat_render_time(s->last_started_us), "last_finished",
-                             dscat_render_time(s->last_finished_us), "result", s->result, "error",
-                             s->error, "failures", s->failures, "next_run",
-                             dscat_render_time(s->next_run_us)));
+        json_t *o = json_pack(
+            "{s:s, s:s, s:s?, s:s?, s:i, s:o, s:o, s:s?, s:s?, s:i, s:o, s:o}", "kind", s->kind,
+            "connection_id", s->target, "schema_name", s->schema, "table_name", s->table,
+            "every_seconds", s->every, "last_started", dscat_render_time(s->last_started_us),
+            "last_finished", dscat_render_time(s->last_finished_us), "result", s->result, "error",
+            s->error, "failures", s->failures, "running_since",
+            dscat_render_time(s->running_since_us), "next_run", dscat_render_time(s->next_run_us));
+        json_array_append_new(items, o);
     }
     return json_pack("{s:o}", "schedules", items);
 }

@@ -200,6 +200,11 @@ int cmd_schedule(int argc, char **argv)
                    s->result ? " " : "", s->result ? s->result : "", next);
             if (s->error)
                 printf(" (%d failed in a row: %s)", s->failures, s->error);
+            if (s->running_since_us != DSCAT_STATUS_NEVER) {
+                char since[64];
+                local_time(s->running_since_us, "", since, sizeof(since));
+                printf(", running since %s", since);
+            }
             putchar('\n');
         }
     }

@@ -6,10 +6,14 @@
 #include "dscat/catalog.h"
 
 #include "core/alloc.h"
+#include "core/model.h"
 #include "core/timeutil.h"
 #include "store/store.h"
 
 #include <string.h>
+
+/* A claim this old is a process that died mid-run: another may take the run over. */
+#define LEASE_US (DSCAT_SCHEDULE_LEASE_S * 1000000LL)
 
 /* Backoff after a failure: 5 s, doubling with each failure in a row, never past the period. */
 #define BACKOFF_FIRST_US (5 * 1000000LL)
@@ -52,6 +56,10 @@ static void next_run(dscat_schedule *s, int64_t serve_started_us)
     } else {
         s->next_run_us = s->last_finished_us + period + jitter_us(s, s->last_finished_us);
     }
+    /* Under way elsewhere: not before its claim lapses (it is recorded, and moves this, first). */
+    if (s->running_since_us != DSCAT_STATUS_NEVER && s->next_run_us != DSCAT_STATUS_NEVER &&
+        s->next_run_us < s->running_since_us + LEASE_US)
+        s->next_run_us = s->running_since_us + LEASE_US;
 }
 
 static int add(dscat_schedule_list *l, const char *kind, const char *target, const char *schema,
@@ -64,7 +72,7 @@ static int add(dscat_schedule_list *l, const char *kind, const char *target, con
     dscat_schedule *s = &g[l->count++];
     memset(s, 0, sizeof(*s));
     s->every = every;
-    s->last_started_us = s->last_finished_us = DSCAT_STATUS_NEVER;
+    s->last_started_us = s->last_finished_us = s->running_since_us = DSCAT_STATUS_NEVER;
     s->kind = dscat_strdup(kind);
     s->target = dscat_strdup(target);
     s->schema = schema ? dscat_strdup(schema) : NULL;
@@ -87,8 +95,8 @@ static int read_runs(dscat_schedule_list *l, const dscat_config *cfg, dscat_erro
         return rc;
     dscat_stmt *s = NULL;
     if ((rc = dscat_stmt__prepare(&s, st,
-                                  "SELECT started_us, finished_us, result, error, failures "
-                                  "FROM schedule_runs WHERE kind = ?1 AND target = ?2 "
+                                  "SELECT started_us, finished_us, result, error, failures, "
+                                  "claimed_us FROM schedule_runs WHERE kind = ?1 AND target = ?2 "
                                   "AND schema = ?3 AND name = ?4",
                                   err))) {
         /* A store written before schedules: nothing ran. */
@@ -104,7 +112,12 @@ static int read_runs(dscat_schedule_list *l, const dscat_config *cfg, dscat_erro
         dscat_stmt__bind_text(s, 3, x->schema ? x->schema : "");
         dscat_stmt__bind_text(s, 4, x->table ? x->table : "");
         int step = dscat_stmt__step(s);
-        if (step == DSCAT_STMT_ROW) {
+        if (step != DSCAT_STMT_ROW && step != DSCAT_STMT_DONE) {
+            rc = dscat_store__step_error(st, err);
+            break;
+        }
+        /* A row without a finished run is a first run under way. */
+        if (step == DSCAT_STMT_ROW && !dscat_stmt__is_null(s, 1)) {
             x->last_started_us = dscat_stmt__int64(s, 0);
             x->last_finished_us = dscat_stmt__int64(s, 1);
             x->result = dscat_strdup(dscat_stmt__text(s, 2));
@@ -112,9 +125,10 @@ static int read_runs(dscat_schedule_list *l, const dscat_config *cfg, dscat_erro
             x->failures = dscat_stmt__int(s, 4);
             if (x->result == NULL || (!dscat_stmt__is_null(s, 3) && x->error == NULL))
                 rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-        } else if (step != DSCAT_STMT_DONE) {
-            rc = dscat_store__step_error(st, err);
         }
+        if (step == DSCAT_STMT_ROW && !dscat_stmt__is_null(s, 5) &&
+            dscat_stmt__int64(s, 5) >= dscat_now_us() - LEASE_US)
+            x->running_since_us = dscat_stmt__int64(s, 5);
     }
     dscat_stmt__finalize(s);
     dscat_store_close(st);
@@ -168,7 +182,25 @@ int dscat_schedule_run(dscat_schedule_outcome *out, const dscat_config *cfg,
                                .target = s->target,
                                .schema = s->schema,
                                .table = s->table,
-                               .started_us = dscat_now_us()};
+                               .finished_us = s->last_finished_us == DSCAT_STATUS_NEVER
+                                                  ? DSCAT_NULL
+                                                  : s->last_finished_us};
+    dscat_store *st = NULL;
+    bool claimed = false;
+    int64_t now = dscat_now_us();
+    int rc = dscat_catalog_dir_prepare(cfg->catalog_dir, err);
+    if (rc == 0)
+        rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err);
+    if (rc == 0)
+        rc = dscat_store__claim_schedule_run(st, &r, now, now - LEASE_US, &claimed, err);
+    dscat_store_close(st);
+    if (rc)
+        return rc;
+    if (!claimed) {
+        out->skipped = true;
+        return 0;
+    }
+    r.started_us = dscat_now_us();
     if (strcmp(s->kind, "schema") == 0) {
         const char *targets[] = {s->target};
         dscat_refresh_options opts = {.targets = targets, .ntargets = 1};
@@ -184,9 +216,10 @@ int dscat_schedule_run(dscat_schedule_outcome *out, const dscat_config *cfg,
         if (dscat_cache_refresh(&rep, cfg, s->target, s->schema, s->table, false, &out->error) ==
             0) {
             out->ok = rep->count == 1 && rep->tables[0].rc == 0;
+            out->joined = rep->count == 1 && rep->tables[0].joined;
             if (!out->ok && rep->count == 1)
                 out->error = rep->tables[0].error;
-            if (out->ok && !rep->tables[0].joined) {
+            if (out->ok && !out->joined) {
                 out->rows = rep->tables[0].rows;
                 out->bytes = rep->tables[0].bytes;
             }
@@ -199,11 +232,8 @@ int dscat_schedule_run(dscat_schedule_outcome *out, const dscat_config *cfg,
     r.ok = out->ok;
     r.error = out->ok ? NULL : out->error.message;
     r.failures = out->ok ? 0 : s->failures + 1;
-    dscat_store *st = NULL;
-    int rc = dscat_catalog_dir_prepare(cfg->catalog_dir, err);
-    if (rc == 0)
-        rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err);
-    if (rc == 0)
+    st = NULL;
+    if ((rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err)) == 0)
         rc = dscat_store__put_schedule_run(st, &r, err);
     dscat_store_close(st);
     return rc;

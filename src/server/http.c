@@ -56,7 +56,12 @@ typedef struct server {
     pthread_t worker;
     dscat_metrics *metrics; /* GET /metrics */
     pthread_t scheduler;    /* runs targets.toml's schedules */
-    int64_t started_us;     /* when this server started: schedules that never ran run then */
+    /* The scheduler's own: per schedule (the list's order, fixed by the configuration), when a
+     * run whose record the store refused may be tried again, and how many in a row it refused. */
+    int64_t *retry_at;
+    int *refused;
+    size_t nretry;
+    int64_t started_us; /* when this server started: schedules that never ran run then */
 } server;
 
 /* ---- requests -------------------------------------------------------------------------------- */
@@ -1222,12 +1227,25 @@ static bool run_due(server *s, int64_t *wake_us)
     }
     if (l.count == 0) /* the configuration read at start has none: wait for the stop */
         *wake_us = now + 3600 * 1000000LL;
+    if (s->nretry != l.count) {
+        dscat_free(s->retry_at);
+        dscat_free(s->refused);
+        s->retry_at = dscat_calloc(l.count + 1, sizeof(*s->retry_at));
+        s->refused = dscat_calloc(l.count + 1, sizeof(*s->refused));
+        s->nretry = s->retry_at && s->refused ? l.count : 0;
+        if (s->nretry != l.count) { /* out of memory: try again in a while */
+            *wake_us = now + 5000000;
+            dscat_catalog_schedule_list_free(&l);
+            return false;
+        }
+    }
     bool ran = false;
     for (size_t i = 0; i < l.count && !ran; i++) {
         const dscat_schedule *sc = &l.items[i];
-        if (sc->next_run_us > now) {
-            if (sc->next_run_us < *wake_us)
-                *wake_us = sc->next_run_us;
+        int64_t due = sc->next_run_us > s->retry_at[i] ? sc->next_run_us : s->retry_at[i];
+        if (due > now) {
+            if (due < *wake_us)
+                *wake_us = due;
             continue;
         }
         pthread_mutex_lock(&s->mu);
@@ -1242,12 +1260,25 @@ static bool run_due(server *s, int64_t *wake_us)
         double t0 = seconds_now();
         int rc = dscat_catalog_schedule_run(&o, s->cat, sc, &err);
         double took = seconds_now() - t0;
-        dscat_metrics__refresh(s->metrics, sc->kind, o.ok, took, o.rows, o.bytes);
-        if (rc)
-            fprintf(stderr, "dscat: schedule %s %s: cannot record its run: %s\n", sc->kind,
-                    sc->target, err.message);
-        else
+        if (!o.skipped && !o.joined)
+            dscat_metrics__refresh(s->metrics, sc->kind, o.ok, took, o.rows, o.bytes);
+        if (!o.skipped)
             log_schedule_run(sc, o.ok, o.error.message, (int64_t)(took * 1000));
+        if (rc) {
+            /* The store would not take the claim or the record: the run would look due again
+             * at once, so this process waits as after a failure (5 s, doubling, at most the
+             * period) before it tries again. */
+            int64_t wait = 5000000, period = (int64_t)sc->every * 1000000;
+            for (int k = 0; k < s->refused[i] && wait < period; k++)
+                wait *= 2;
+            s->refused[i]++;
+            s->retry_at[i] = dscat_now_us() + (wait < period ? wait : period);
+            fprintf(stderr, "dscat: schedule %s %s: the catalog did not take its run: %s\n",
+                    sc->kind, sc->target, err.message);
+        } else {
+            s->refused[i] = 0;
+            s->retry_at[i] = 0;
+        }
         pthread_mutex_lock(&s->mu);
         s->running--;
         pthread_cond_broadcast(&s->cv);
@@ -1355,6 +1386,17 @@ static void describe(int fd, char *out, size_t size, server *s)
         snprintf(s->address, sizeof(s->address), ss.ss_family == AF_INET6 ? "[%s]" : "%s", host);
 }
 
+/* Frees a server whose threads have all stopped. */
+static void server_free(server *s)
+{
+    dscat_metrics__free(s->metrics);
+    dscat_free(s->retry_at);
+    dscat_free(s->refused);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    dscat_free(s);
+}
+
 int dscat_http_serve(dscat_catalog *cat, const dscat_http_options *opts, dscat_error *err)
 {
     const dscat_config *cfg = dscat_catalog_config(cat);
@@ -1382,50 +1424,56 @@ int dscat_http_serve(dscat_catalog *cat, const dscat_http_options *opts, dscat_e
     pthread_sigmask(SIG_BLOCK, &sigs, &old);
     signal(SIGPIPE, SIG_IGN);
 
-    server s = {.cat = cat, .cfg = cfg, .token = token, .metrics = dscat_metrics__new()};
-    if (s.metrics == NULL) {
+    /* On the heap: when requests outlive the shutdown wait, the daemon's threads and the
+     * scheduler go on using it until the process exits, after this function has returned. */
+    server *s = dscat_calloc(1, sizeof(*s));
+    if (s == NULL || (s->metrics = dscat_metrics__new()) == NULL) {
+        dscat_free(s);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
-    pthread_mutex_init(&s.mu, NULL);
-    pthread_cond_init(&s.cv, NULL);
+    s->cat = cat;
+    s->cfg = cfg;
+    s->token = token;
+    s->started_us = dscat_now_us(); /* before any request can ask GET /schedule */
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned pool = cores < 1 ? 1 : cores > 64 ? 64 : (unsigned)cores;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    s.daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE,
         (unsigned)1, MHD_OPTION_END);
-    if (s.daemon == NULL) {
+    if (s->daemon == NULL) {
         int e = errno;
-        dscat_metrics__free(s.metrics);
+        server_free(s);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         return dscat_error_set(err, DSCAT_EIO, "cannot listen on %s: %s", listen,
                                e ? strerror(e) : "the HTTP server did not start");
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s.daemon, MHD_DAEMON_INFO_LISTEN_FD);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_LISTEN_FD);
     char bound[128] = "?";
     if (info)
-        describe(info->listen_fd, bound, sizeof(bound), &s);
-    maintain_once(&s); /* orphans and due deletions at start */
-    s.started_us = dscat_now_us();
-    if (pthread_create(&s.scheduler, NULL, scheduler, &s) != 0) {
-        MHD_stop_daemon(s.daemon);
-        dscat_metrics__free(s.metrics);
+        describe(info->listen_fd, bound, sizeof(bound), s);
+    maintain_once(s); /* orphans and due deletions at start */
+    if (pthread_create(&s->scheduler, NULL, scheduler, s) != 0) {
+        MHD_stop_daemon(s->daemon);
+        server_free(s);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         return dscat_error_set(err, DSCAT_ENOMEM, "cannot start the scheduler");
     }
-    if (pthread_create(&s.worker, NULL, deletion_worker, &s) != 0) {
-        pthread_mutex_lock(&s.mu);
-        s.stopping = true;
-        pthread_cond_broadcast(&s.cv);
-        pthread_mutex_unlock(&s.mu);
-        pthread_join(s.scheduler, NULL);
-        MHD_stop_daemon(s.daemon);
-        dscat_metrics__free(s.metrics);
+    if (pthread_create(&s->worker, NULL, deletion_worker, s) != 0) {
+        pthread_mutex_lock(&s->mu);
+        s->stopping = true;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->scheduler, NULL);
+        MHD_stop_daemon(s->daemon);
+        server_free(s);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         return dscat_error_set(err, DSCAT_ENOMEM, "cannot start the deletion worker");
     }
@@ -1435,22 +1483,22 @@ int dscat_http_serve(dscat_catalog *cat, const dscat_http_options *opts, dscat_e
     sigwait(&sigs, &sig);
 
     /* Stop accepting, let running requests finish (bounded), stop the worker, close. */
-    MHD_quiesce_daemon(s.daemon);
+    MHD_quiesce_daemon(s->daemon);
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += SHUTDOWN_WAIT_S;
-    pthread_mutex_lock(&s.mu);
-    s.stopping = true;
-    pthread_cond_broadcast(&s.cv);
-    while (s.running > 0 && pthread_cond_timedwait(&s.cv, &s.mu, &until) != ETIMEDOUT) {
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->cv);
+    while (s->running > 0 && pthread_cond_timedwait(&s->cv, &s->mu, &until) != ETIMEDOUT) {
     }
-    int left = s.running;
-    pthread_mutex_unlock(&s.mu);
-    pthread_join(s.worker, NULL);
+    int left = s->running;
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->worker, NULL);
     if (left == 0) {
-        pthread_join(s.scheduler, NULL); /* between runs: it has seen `stopping` */
-        MHD_stop_daemon(s.daemon);
-        dscat_metrics__free(s.metrics);
+        pthread_join(s->scheduler, NULL); /* between runs: it has seen `stopping` */
+        MHD_stop_daemon(s->daemon);
+        server_free(s);
     } else {
         /* Requests still running after the wait: leave them to the process's exit. */
         fprintf(stderr, "dscat: %d requests still running after %d s; stopping anyway\n", left,

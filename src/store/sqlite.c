@@ -251,11 +251,12 @@ static const migration migrations[] = {
       "  target TEXT NOT NULL,"
       "  schema TEXT NOT NULL,"
       "  name TEXT NOT NULL,"
-      "  started_us INTEGER NOT NULL,"
-      "  finished_us INTEGER NOT NULL,"
-      "  result TEXT NOT NULL CHECK (result IN ('ok', 'failed')),"
+      "  started_us INTEGER,"
+      "  finished_us INTEGER,"
+      "  result TEXT CHECK (result IS NULL OR result IN ('ok', 'failed')),"
       "  error TEXT,"
       "  failures INTEGER NOT NULL DEFAULT 0,"
+      "  claimed_us INTEGER," /* a run under way, by whichever process claimed it */
       "  PRIMARY KEY (kind, target, schema, name));"}},
 };
 
@@ -1150,7 +1151,7 @@ static int sq_put_schedule_run(dscat_store *base, const dscat_schedule_record *r
                      "?8, ?9) ON CONFLICT(kind, target, schema, name) DO UPDATE SET "
                      "started_us = excluded.started_us, finished_us = excluded.finished_us, "
                      "result = excluded.result, error = excluded.error, "
-                     "failures = excluded.failures",
+                     "failures = excluded.failures, claimed_us = NULL",
                      err);
     if (rc)
         return rc;
@@ -1164,6 +1165,39 @@ static int sq_put_schedule_run(dscat_store *base, const dscat_schedule_record *r
     bind_text(s, 8, r->ok ? NULL : r->error);
     sqlite3_bind_int(s, 9, r->failures);
     return step_finalize(st, s, err);
+}
+
+/*
+ * Claims a schedule's next run, in one statement (SQLite runs one writer at a time): only when no
+ * other process holds a claim newer than stale_before_us, and the last run is still the one the
+ * caller saw (seen->finished_us, DSCAT_NULL for none). *claimed tells whether this one got it.
+ */
+static int sq_claim_schedule_run(dscat_store *base, const dscat_schedule_record *seen,
+                                 int64_t now_us, int64_t stale_before_us, bool *claimed,
+                                 dscat_error *err)
+{
+    sqlite_store *st = S(base);
+    sqlite3_stmt *s = NULL;
+    *claimed = false;
+    int rc = prepare(st, &s,
+                     "INSERT INTO schedule_runs(kind, target, schema, name, claimed_us) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(kind, target, schema, name) DO "
+                     "UPDATE SET claimed_us = excluded.claimed_us "
+                     "WHERE (schedule_runs.claimed_us IS NULL OR schedule_runs.claimed_us < ?6) "
+                     "AND schedule_runs.finished_us IS ?7",
+                     err);
+    if (rc)
+        return rc;
+    bind_text(s, 1, seen->kind);
+    bind_text(s, 2, seen->target);
+    bind_text(s, 3, seen->schema ? seen->schema : "");
+    bind_text(s, 4, seen->table ? seen->table : "");
+    sqlite3_bind_int64(s, 5, now_us);
+    sqlite3_bind_int64(s, 6, stale_before_us);
+    bind_opt_int(s, 7, seen->finished_us);
+    if ((rc = step_finalize(st, s, err)) == 0)
+        *claimed = sqlite3_changes(st->db) == 1;
+    return rc;
 }
 
 /* Statements: a sqlite_stmt wraps the sqlite3_stmt; the calls map one to one. */
@@ -1282,6 +1316,7 @@ const dscat_store_table dscat_store__sqlite_table = {
     .prune = sq_prune,
     .analyze = sq_analyze,
     .put_schedule_run = sq_put_schedule_run,
+    .claim_schedule_run = sq_claim_schedule_run,
     .schedule_deletion = sq_schedule_deletion,
     .schedule_cached = sq_schedule_cached,
     .put_cached = sq_put_cached,

@@ -217,6 +217,13 @@ int dscat_store__analyze(dscat_store *st, dscat_error *err)
     return st->table->analyze(st, err);
 }
 
+int dscat_store__claim_schedule_run(dscat_store *st, const dscat_schedule_record *seen,
+                                    int64_t now_us, int64_t stale_before_us, bool *claimed,
+                                    dscat_error *err)
+{
+    return st->table->claim_schedule_run(st, seen, now_us, stale_before_us, claimed, err);
+}
+
 int dscat_store__put_schedule_run(dscat_store *st, const dscat_schedule_record *run,
                                   dscat_error *err)
 {

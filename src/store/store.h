@@ -146,6 +146,9 @@ typedef struct dscat_store_table {
     int (*analyze)(dscat_store *st, dscat_error *err);
     int (*put_schedule_run)(dscat_store *st, const struct dscat_schedule_record *run,
                             dscat_error *err);
+    int (*claim_schedule_run)(dscat_store *st, const struct dscat_schedule_record *seen,
+                              int64_t now_us, int64_t stale_before_us, bool *claimed,
+                              dscat_error *err);
     int (*schedule_deletion)(dscat_store *st, const char *path, const char *delete_after,
                              dscat_error *err);
     int (*schedule_cached)(dscat_store *st, const char *connection_id, const char *schema,
@@ -314,7 +317,16 @@ int dscat_store__prune(dscat_store *st, const char *target, int keep, dscat_erro
  * full pass). Call inside a write transaction.
  */
 int dscat_store__analyze(dscat_store *st, dscat_error *err);
-/* Records a schedule's run, replacing the one before. Outside a transaction: commits alone. */
+/*
+ * Claims the next run of a schedule for this process: false in *claimed when another process
+ * holds a claim newer than stale_before_us, or ran it since the caller read its last run
+ * (seen->finished_us, DSCAT_NULL when it never ran). Outside a transaction: commits alone.
+ */
+int dscat_store__claim_schedule_run(dscat_store *st, const dscat_schedule_record *seen,
+                                    int64_t now_us, int64_t stale_before_us, bool *claimed,
+                                    dscat_error *err);
+/* Records a schedule's run (and drops its claim), replacing the one before. Outside a
+ * transaction: commits alone. */
 int dscat_store__put_schedule_run(dscat_store *st, const dscat_schedule_record *run,
                                   dscat_error *err);
 /*

@@ -69,6 +69,26 @@ wait "$srv_pid"
 assert_eq "dscat serve stops on SIGTERM with the scheduler" 0 "$?"
 srv_pid=
 
+# Two servers on one catalog: each run is claimed in the store by one of them, so the schema
+# refreshes of pg never overlap and each is recorded once (one scan per run).
+pg_scans() { sqlite3 "$home/catalog.db" "SELECT count(*) FROM scans WHERE target = 'pg'"; }
+before=$(pg_scans)
+start_server "$home" "$dir/serve_a.log"
+pid_a=$srv_pid
+start_server "$home" "$dir/serve_b.log"
+pid_b=$srv_pid
+srv_pid="$pid_a $pid_b"
+sleep 9
+kill -TERM $pid_a $pid_b
+wait $pid_a $pid_b 2>/dev/null
+srv_pid=
+runs=$(cat "$dir/serve_a.log" "$dir/serve_b.log" | grep -c '"schedule":"schema","connection_id":"pg"')
+check "both servers ran pg's schedule, between them at least three times" test "$runs" -ge 3
+assert_eq "one scan per run: no run was made twice" "$runs" "$(($(pg_scans) - before))"
+assert_eq "no two runs of pg's schema refresh overlapped" 0 "$(sqlite3 "$home/catalog.db" "
+    SELECT count(*) FROM scans a JOIN scans b ON a.target = b.target AND a.id < b.id
+    WHERE a.target = 'pg' AND b.started_us < a.finished_us")"
+
 # Mistakes in the schedule keys, each refused with its line.
 bad_home=$(new_home)
 try() { # EXPECTED LINES...
