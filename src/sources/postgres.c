@@ -1222,11 +1222,22 @@ static int pg_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *
     PGresult *types_result = NULL;
     char *snapshot = NULL;
     int rc = 0;
-    if ((r = run(s,
-                 side.conn ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
-                             "SELECT pg_export_snapshot()"
-                           : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                 "begin", err)) == NULL) {
+    r = run(s,
+            side.conn ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+                        "SELECT pg_export_snapshot()"
+                      : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            "begin", err);
+    if (r == NULL && side.conn && !s->broken && PQstatus(s->conn) == CONNECTION_OK) {
+        /* The server would not export its snapshot (a standby in recovery does not, nor do
+         * some poolers and servers that speak the protocol): one connection, as before. */
+        PQfinish(side.conn);
+        side.conn = NULL;
+        dscat_error_clear(err);
+        if (exec_until(s, "ROLLBACK", &r) == 0)
+            PQclear(r);
+        r = run(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin", err);
+    }
+    if (r == NULL) {
         PQfinish(side.conn);
         return err && err->code ? err->code : DSCAT_EQUERY;
     }

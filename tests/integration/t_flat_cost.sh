@@ -55,3 +55,14 @@ check "on one connection the statements are those of two connections, plus at mo
     test "$one" -ge "$both" -a "$one" -le $((both + 2))
 assert_eq "the one-connection scan has the 2000 tables" 2000 \
     "$(duckq "SELECT count(DISTINCT table_name) FROM read_parquet('$one_home/metadata.parquet')")"
+# A server that will not export its snapshot (a standby in recovery, some poolers): the role's
+# search_path finds a pg_export_snapshot() that fails, and the scan goes on one connection.
+pg_psql flat2000 -c "CREATE SCHEMA nosnap" \
+    -c "CREATE FUNCTION nosnap.pg_export_snapshot() RETURNS text LANGUAGE plpgsql AS \$\$ BEGIN RAISE EXCEPTION 'cannot export a snapshot during recovery'; END \$\$" \
+    -c "CREATE ROLE nosnap LOGIN SUPERUSER PASSWORD '$PG_PASSWORD'" \
+    -c "ALTER ROLE nosnap SET search_path = nosnap, pg_catalog" >/dev/null
+nosnap_home=$(new_home)
+scan_as nosnap flat2000 "$nosnap_home" >/dev/null
+assert_eq "without an exported snapshot: the same catalog, on one connection" \
+    "$(catalog "$both_home")" "$(catalog "$nosnap_home")"
+check "the server did refuse the snapshot" grep -q "cannot export a snapshot during recovery" "$PG_LOG"
