@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 
 typedef struct pg_source {
@@ -46,9 +47,13 @@ typedef struct pg_source {
     int query_timeout; /* seconds; the deadline of each query and of each wait in a row stream */
     double connect_timeout; /* seconds; the login's deadline, also a scan's second connection's */
     bool broken;            /* a deadline passed: the connection is only closed now */
-    PGconn *drain; /* while this connection waits for input: another one of the same scan whose
-                    * input is read meanwhile (borrowed), or NULL */
+    PGconn *drain;  /* while this connection waits for input: another one of the same scan whose
+                     * input is read meanwhile (borrowed), or NULL */
+    size_t drained; /* bytes read for the drain connection: libpq keeps them until it is read */
 } pg_source;
+
+/* What a scan reads ahead for its other connection, at most: past it, that server waits. */
+#define DRAIN_MAX ((size_t)64 << 20)
 
 /* Objects never catalogued: the system schemas, TOAST and other sessions' temporary schemas. */
 #define PG_USER_SCHEMAS                                                                            \
@@ -402,7 +407,8 @@ static int wait_socket(PGconn *c, short events, double deadline)
 /*
  * Waits for input on s's connection, as wait_socket does. When s->drain is set (the other
  * connection of a scan), whatever arrives there meanwhile is read into libpq's buffer for it, so
- * that its server never stops for want of a reader while this connection is waited for. A drain
+ * that its server never stops for want of a reader while this connection is waited for, up to
+ * DRAIN_MAX bytes (libpq holds them until they are read: past it, that server waits). A drain
  * connection that cannot be read is left alone: its own results say what went wrong.
  */
 static int wait_input(pg_source *s, double deadline)
@@ -424,8 +430,13 @@ static int wait_input(pg_source *s, double deadline)
         int r = poll(p, 2, ms);
         if (r < 0 && errno != EINTR)
             return -1;
-        if (r > 0 && p[1].revents && !PQconsumeInput(s->drain))
-            s->drain = NULL;
+        if (r > 0 && p[1].revents) {
+            int pending = 0;
+            if (ioctl(p[1].fd, FIONREAD, &pending) == 0 && pending > 0)
+                s->drained += (size_t)pending;
+            if (!PQconsumeInput(s->drain) || s->drained >= DRAIN_MAX)
+                s->drain = NULL;
+        }
         if (r > 0 && p[0].revents)
             return 1;
     }
@@ -1216,6 +1227,7 @@ static int pg_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *
     side.conn = side_start(s);
     side.broken = false;
     side.drain = NULL;
+    side.drained = s->drained = 0; /* per database scan */
     PGresult *r = NULL;
     table_oids oids = {NULL, 0, 0, -1};
     type_infos types = {NULL, 0, NULL};
