@@ -34,7 +34,8 @@ CPPFLAGS = -Iinclude -Isrc -isystem $(DUCKDB_HOME) $(PKG_CFLAGS) -D_GNU_SOURCE \
            -DDSCAT_DUCKDB_LIBRARY='"$(DUCKDB_HOME)/libduckdb.so"'
 CFLAGS = -std=c11 $(WARN) $(OPT) -pthread -MMD -MP
 LDFLAGS = $(SANLD) -pthread -L$(DUCKDB_HOME) -Wl,-rpath,$(DUCKDB_HOME)
-# DuckDB is not linked: it is opened on first use (src/core/duck_api.c), through the run path.
+# DuckDB is not linked: it is opened on first use (src/core/duck_api.c), by the full path of the
+# copy in DUCKDB_HOME (DSCAT_DUCKDB_LIBRARY), else by name through the usual library search.
 # Programs that call it directly (duckq, the search benchmark) link it.
 LDLIBS = $(PKG_LIBS) -lsybdb -lm
 

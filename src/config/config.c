@@ -162,8 +162,9 @@ static int parse_duration(const ctx *c, const dscat_toml_entry *e, const char *n
     const char *p = v->u.str.ptr;
     size_t n = v->u.str.len, digits = 0;
     long long value = 0;
-    while (digits < n && p[digits] >= '0' && p[digits] <= '9' && value <= MAX_PERIOD)
-        value = value * 10 + (p[digits++] - '0');
+    for (; digits < n && p[digits] >= '0' && p[digits] <= '9'; digits++)
+        if (value <= MAX_PERIOD) /* past a year it stays past a year: no overflow */
+            value = value * 10 + (p[digits] - '0');
     long long unit = 0;
     if (digits > 0 && digits + 1 == n)
         unit = p[digits] == 's'   ? 1

@@ -36,6 +36,8 @@ static void load(void)
 {
     dscat_duck_api api;
     void *lib = dlopen(DUCKDB_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+    if (lib == NULL && strchr(DUCKDB_LIBRARY, '/') != NULL)
+        lib = dlopen("libduckdb.so", RTLD_NOW | RTLD_LOCAL); /* moved: the usual search */
     if (lib == NULL) {
         const char *why = dlerror();
         snprintf(failure, sizeof(failure), "cannot load DuckDB (%s): %s", DUCKDB_LIBRARY,
