@@ -192,9 +192,12 @@ int cmd_schedule(int argc, char **argv)
             char last[64], next[64];
             local_time(s->last_finished_us, "never", last, sizeof(last));
             local_time(s->next_run_us, "at serve start", next, sizeof(next));
-            if (s->table)
-                printf("data %s %s.%s", s->target, s->schema, s->table);
-            else
+            if (s->table) {
+                const char *parts[] = {s->schema, s->table};
+                char *name = dscat_join_qualified(parts, 2); /* quoted where it must be */
+                printf("data %s %s", s->target, name ? name : "?");
+                dscat_free(name);
+            } else
                 printf("schema %s", s->target);
             printf(": every %ds, last run %s%s%s, next run %s", s->every, last,
                    s->result ? " " : "", s->result ? s->result : "", next);

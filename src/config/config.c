@@ -8,6 +8,7 @@
  * what it requires and how its address is resolved.
  */
 #include "dscat/config.h"
+#include "dscat/find.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -193,22 +194,26 @@ static int parse_cache_entry(const ctx *c, const dscat_toml_value *v, int line,
         const dscat_toml_entry *e = &v->u.table.entries[i];
         int rc;
         if (strcmp(e->key, "table") == 0) {
-            const char *dot = NULL;
-            if (e->value->type == DSCAT_TOML_STRING &&
-                memchr(e->value->u.str.ptr, '\0', e->value->u.str.len) == NULL)
-                dot = memchr(e->value->u.str.ptr, '.', e->value->u.str.len);
-            if (dot == NULL || dot == e->value->u.str.ptr ||
-                dot + 1 == e->value->u.str.ptr + e->value->u.str.len)
+            /* Named as everywhere else (dscat cache refresh, find): schema.table, a part quoted
+             * SQL-style when it holds a dot or a quote ("my.schema"."or""ders"). */
+            char *parts[2] = {NULL, NULL}, *target = NULL;
+            int n = e->value->type == DSCAT_TOML_STRING &&
+                            memchr(e->value->u.str.ptr, '\0', e->value->u.str.len) == NULL
+                        ? dscat_split_qualified(e->value->u.str.ptr, &target, parts, 2)
+                        : -1;
+            if (n == DSCAT_ENOMEM)
+                return dscat_error_set(c->err, DSCAT_ENOMEM, "out of memory");
+            if (n != 2 || target != NULL) {
+                dscat_free(target);
+                for (int k = 0; k < 2; k++)
+                    dscat_free(parts[k]);
                 return cfg_error(c, e->line,
-                                 "key 'table' of a cache entry must be "
-                                 "\"schema.table\"");
-            const char *p = e->value->u.str.ptr;
+                                 "key 'table' of a cache entry must be \"schema.table\"");
+            }
             dscat_free(s->schema);
             dscat_free(s->table);
-            s->schema = dscat_strndup(p, (size_t)(dot - p));
-            s->table = dscat_strndup(dot + 1, e->value->u.str.len - (size_t)(dot - p) - 1);
-            if (s->schema == NULL || s->table == NULL)
-                return dscat_error_set(c->err, DSCAT_ENOMEM, "out of memory");
+            s->schema = parts[0];
+            s->table = parts[1];
         } else if (strcmp(e->key, "refresh_every") == 0) {
             if ((rc = parse_duration(c, e, "refresh_every", &s->every)))
                 return rc;

@@ -110,3 +110,12 @@ try "line 5: key 'table' of a cache entry must be \"schema.table\"" '[[targets.a
 try "line 4: a cache entry needs refresh_every (such as \"15m\")" '[[targets.a.cache]]' 'table = "main.t"'
 try "line 7: table main.t has two cache entries" '[[targets.a.cache]]' 'table = "main.t"' 'refresh_every = "1h"' \
     '[[targets.a.cache]]' 'table = "main.t"' 'refresh_every = "2h"'
+try "line 5: key 'table' of a cache entry must be \"schema.table\"" '[[targets.a.cache]]' 'table = "a.b.c"'
+try "line 5: key 'table' of a cache entry must be \"schema.table\"" '[[targets.a.cache]]' 'table = "a:main.t"'
+# A part holding a dot or a quote is quoted, as in dscat cache refresh.
+{
+    printf '[targets.a]\ntype = "sqlite"\npath = "%s/x.sqlite"\n' "$dir"
+    printf '[[targets.a.cache]]\ntable = %s\nrefresh_every = "1h"\n' "'\"my.schema\".\"or\"\"ders\"'"
+} >"$bad_home/targets.toml"
+assert_eq "a quoted schema and table are one schema and one table" 'my.schema or"ders' \
+    "$(DSCAT_HOME=$bad_home "$DSCAT" schedule --json | jq -r '.schedules[0] | "\(.schema_name) \(.table_name)"')"
