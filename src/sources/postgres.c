@@ -1034,6 +1034,25 @@ static const char *tables_query(const pg_source *s)
     return s->base.target->exact_sizes ? tables_exact_sql : tables_sql;
 }
 
+/* A query's result (or NULL: its error is in err) read by `read` into the scan, then cleared. */
+static int take_result(PGresult *r, int (*read)(PGresult *, dscat_db_scan *, table_oids *),
+                       dscat_db_scan *out, table_oids *oids, dscat_error *err)
+{
+    if (r == NULL)
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    int rc = read(r, out, oids);
+    PQclear(r);
+    return rc ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory") : 0;
+}
+
+/* The types' result, kept in *types_result (its strings are borrowed) and read into types. */
+static int take_types(PGresult *r, PGresult **types_result, type_infos *types, dscat_error *err)
+{
+    if ((*types_result = r) == NULL)
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    return read_types(r, types) ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory") : 0;
+}
+
 /*
  * The catalog queries one after the other on one connection, inside the transaction the caller
  * began: tables, types, then the streamed columns (which name their tables by oid and their types
@@ -1043,24 +1062,14 @@ static const char *tables_query(const pg_source *s)
 static int scan_sequential(pg_source *s, dscat_db_scan *out, table_oids *oids, type_infos *types,
                            PGresult **types_result, dscat_error *err)
 {
-    PGresult *r = run_filtered(s, tables_query(s), "", "table", err);
-    if (r == NULL)
-        return err && err->code ? err->code : DSCAT_EQUERY;
-    int rc = read_tables(r, out, oids);
-    PQclear(r);
-    if (rc)
-        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    if ((*types_result = run(s, types_sql, "type", err)) == NULL)
-        return err && err->code ? err->code : DSCAT_EQUERY;
-    if (read_types(*types_result, types))
-        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    if ((rc = start_columns(s, err)) || (rc = column_rows(s, out, oids, types, err)))
+    int rc;
+    if ((rc = take_result(run_filtered(s, tables_query(s), "", "table", err), read_tables, out,
+                          oids, err)) ||
+        (rc = take_types(run(s, types_sql, "type", err), types_result, types, err)) ||
+        (rc = start_columns(s, err)) || (rc = column_rows(s, out, oids, types, err)))
         return rc;
-    if ((r = run_filtered(s, fkeys_sql, fkeys_order, "foreign key", err)) == NULL)
-        return err && err->code ? err->code : DSCAT_EQUERY;
-    rc = read_fkeys(r, out, oids);
-    PQclear(r);
-    return rc ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory") : 0;
+    return take_result(run_filtered(s, fkeys_sql, fkeys_order, "foreign key", err), read_fkeys, out,
+                       oids, err);
 }
 
 /*
@@ -1184,16 +1193,11 @@ static int scan_concurrent(pg_source *s, pg_source *side, const char *snapshot, 
         return rc;
     s->broken = true; /* until the copy is read to its end */
     side->drain = s->conn;
-    if ((r = side_result(side, PGRES_TUPLES_OK, "table", err)) == NULL)
-        return err && err->code ? err->code : DSCAT_EQUERY;
-    rc = read_tables(r, out, oids);
-    PQclear(r);
-    if (rc)
-        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    if ((*types_result = side_result(side, PGRES_TUPLES_OK, "type", err)) == NULL)
-        return err && err->code ? err->code : DSCAT_EQUERY;
-    if (read_types(*types_result, types))
-        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if ((rc = take_result(side_result(side, PGRES_TUPLES_OK, "table", err), read_tables, out, oids,
+                          err)) ||
+        (rc =
+             take_types(side_result(side, PGRES_TUPLES_OK, "type", err), types_result, types, err)))
+        return rc;
     side->drain = NULL;
     s->broken = false;
     s->drain = side->conn;
@@ -1201,12 +1205,9 @@ static int scan_concurrent(pg_source *s, pg_source *side, const char *snapshot, 
     s->drain = NULL;
     if (rc)
         return rc;
-    if ((r = side_result(side, PGRES_TUPLES_OK, "foreign key", err)) == NULL)
-        return err && err->code ? err->code : DSCAT_EQUERY;
-    rc = read_fkeys(r, out, oids);
-    PQclear(r);
-    if (rc)
-        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if ((rc = take_result(side_result(side, PGRES_TUPLES_OK, "foreign key", err), read_fkeys, out,
+                          oids, err)))
+        return rc;
     if ((r = side_result(side, PGRES_COMMAND_OK, "commit", err)) == NULL)
         return err && err->code ? err->code : DSCAT_EQUERY;
     PQclear(r);
