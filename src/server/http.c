@@ -1094,6 +1094,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return dispatch(r);
 }
 
+/* Writes one line of the server's log (stderr): line as compact ASCII JSON; takes line. */
+static void log_line(json_t *line)
+{
+    char *text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    if (text)
+        fprintf(stderr, "%s\n", text);
+    dscat_free(text);
+    json_decref(line);
+}
+
 /* The access log: one JSON line per request, never a header, a token or a body. */
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
@@ -1118,11 +1128,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                   path, "status", (int)r->status, "duration_ms",
                   (json_int_t)(dscat_monotonic_ms() - r->started_ms), "request_bytes",
                   (json_int_t)r->body.len, "completed", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
-    char *text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-    if (text)
-        fprintf(stderr, "%s\n", text);
-    dscat_free(text);
-    json_decref(line);
+    log_line(line);
     if (r->job_started)
         pthread_join(r->thread, NULL);
     dscat_free(r->job_response);
@@ -1149,11 +1155,7 @@ static void log_warnings(const dscat_warnings *w)
 {
     for (size_t i = 0; i < w->count; i++) {
         json_t *line = json_pack("{s:s, s:s}", "level", "warning", "message", w->items[i].message);
-        char *text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-        if (text)
-            fprintf(stderr, "%s\n", text);
-        dscat_free(text);
-        json_decref(line);
+        log_line(line);
     }
 }
 
@@ -1205,11 +1207,7 @@ static void log_schedule_run(const dscat_schedule *sc, bool ok, const char *erro
                              "schedule", sc->kind, "connection_id", sc->target, "schema_name",
                              sc->schema, "table_name", sc->table, "result", ok ? "ok" : "failed",
                              "error", ok ? NULL : error, "duration_ms", (json_int_t)ms);
-    char *text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-    if (text)
-        fprintf(stderr, "%s\n", text);
-    dscat_free(text);
-    json_decref(line);
+    log_line(line);
 }
 
 /* Runs the first due schedule; true when one ran (or the server stops), false when none is due:
