@@ -2,6 +2,7 @@
  * The exports as a set, and project snapshots (SPEC §1, §6.3).
  */
 #include "catalog/search_index.h"
+#include "export/ahead.h"
 #include "store/store.h"
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -89,13 +90,20 @@ static int exports_lock(const char *catalog_dir)
  */
 int dscat_export_all(dscat_store *st, const char *catalog_dir, dscat_error *err)
 {
+    return dscat_export_all_ahead(st, catalog_dir, NULL, err);
+}
+
+int dscat_export_all_ahead(dscat_store *st, const char *catalog_dir, dscat_parquet_ahead *ahead,
+                           dscat_error *err)
+{
     char *parquet = join(catalog_dir, "metadata.parquet");
     char *json = join(catalog_dir, "last_scan.json");
     char *md = join(catalog_dir, "DATA_CATALOG_SUMMARY.md");
     parquet_job job = {.catalog_dir = catalog_dir, .path = parquet};
     char fingerprint[sizeof(job.fingerprint)];
     pthread_t thread;
-    bool threaded = false, reading = false;
+    bool threaded = false, reading = false, written_ahead = false;
+    char *ahead_tmp = NULL;
     int rc = 0;
     int lock = exports_lock(catalog_dir);
     int64_t generation = 0;
@@ -110,20 +118,30 @@ int dscat_export_all(dscat_store *st, const char *catalog_dir, dscat_error *err)
     generation = dscat_store__generation(st); /* of the snapshot the exports are made from */
     if ((rc = dscat_store__fingerprint(st, fingerprint, sizeof(fingerprint), err)))
         goto done;
-    threaded = pthread_create(&thread, NULL, parquet_thread, &job) == 0;
-    if (!threaded)
-        parquet_thread(&job);
+    /* The file written ahead by the refresh, when it has the rows of this snapshot; else one
+     * written from the store, beside the other exports. */
+    if (ahead == NULL) {
+        threaded = pthread_create(&thread, NULL, parquet_thread, &job) == 0;
+        if (!threaded)
+            parquet_thread(&job);
+    }
     if ((rc = dscat_export_last_scan(st, json, err)) == 0 &&
         (rc = dscat_export_summary(st, md, NULL, err)) == 0)
         rc = dscat_search__write(st, catalog_dir, err);
     if (threaded)
         pthread_join(thread, NULL);
+    if (ahead) {
+        written_ahead = dscat_parquet_ahead__take(ahead, st, fingerprint, &ahead_tmp);
+        snprintf(job.fingerprint, sizeof(job.fingerprint), "%s", fingerprint);
+    }
     if (rc == 0 && job.rc) {
         if (err)
             *err = job.err;
         rc = job.rc;
     }
-    if (rc == 0 && strcmp(job.fingerprint, fingerprint) != 0)
+    if (rc == 0 && written_ahead)
+        rc = dscat_atomic_commit(ahead_tmp, parquet, err);
+    else if (rc == 0 && (ahead || strcmp(job.fingerprint, fingerprint) != 0))
         rc = dscat_export_parquet(st, parquet, NULL, err);
     test_crash("exports_written");
 done:
@@ -135,6 +153,10 @@ done:
         rc = dscat_store__set_exports_generation(st, generation, err);
     if (lock >= 0)
         close(lock);
+    if (ahead_tmp && !(rc == 0 && written_ahead))
+        unlink(ahead_tmp);
+    dscat_free(ahead_tmp);
+    dscat_parquet_ahead_cancel(ahead);
     dscat_free(parquet);
     dscat_free(json);
     dscat_free(md);
@@ -164,8 +186,15 @@ int dscat_exports_repair(const char *catalog_dir, bool *repaired, dscat_error *e
     int64_t generation, exported;
     *repaired = false;
     int rc = dscat_exports_state(catalog_dir, &generation, &exported, err);
-    if (rc || generation == 0 || generation == exported)
+    if (rc || generation == 0)
         return rc;
+    if (generation == exported) {
+        /* In step; a refresh killed before its store commit may have left the Parquet file it
+         * was writing ahead of it. */
+        if (access(catalog_dir, W_OK) == 0)
+            dscat_atomic_remove_stale(catalog_dir);
+        return 0;
+    }
     if (access(catalog_dir, W_OK) != 0)
         return dscat_error_set(err, DSCAT_ECONFLICT,
                                "the exports are behind the store (scan %lld, exported %lld) and "

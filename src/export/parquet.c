@@ -9,19 +9,26 @@
  * a batch (a vector's worth) ahead of DuckDB, so that reading SQLite and encoding Parquet overlap.
  * The file is written to a temporary name and renamed into place.
  */
+#include "export/ahead.h"
+#include "store/content.h"
 #include "store/store.h"
 #include "core/atomic.h"
+#include "core/testhooks.h"
 #include "core/duck.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"
 
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 /* The file's columns, in order, with their DuckDB types. */
-typedef enum { A_TEXT, A_BOOL, A_BIGINT, A_INT, A_DOUBLE, A_TIMESTAMP } append_kind;
+/* A_RATE is null_rate, a DOUBLE: read as profiled_rows, then made null_count / profiled_rows
+ * (rate_of()) once the row's cells are in. */
+typedef enum { A_TEXT, A_BOOL, A_BIGINT, A_INT, A_RATE, A_TIMESTAMP } append_kind;
 
 typedef struct column_def {
     const char *name;
@@ -43,7 +50,7 @@ static const column_def columns[] = {
     {"last_modified", A_TIMESTAMP, true},
     {"scanned_at", A_TIMESTAMP, true},
     {"null_count", A_BIGINT, false},
-    {"null_rate", A_DOUBLE, false},
+    {"null_rate", A_RATE, false},
     {"distinct_count", A_BIGINT, false},
     {"profiled_rows", A_BIGINT, false},
     {"target", A_TEXT, true},
@@ -68,6 +75,8 @@ static const column_def columns[] = {
 #define COL_DATABASE 0
 #define COL_SCHEMA 1
 #define COL_TABLE 2
+#define COL_NULL_COUNT 12
+#define COL_NULL_RATE 13
 #define COL_TARGET 16
 #define COL_ORDINAL 19
 #define COL_TABLE_ID NCOLS
@@ -85,11 +94,8 @@ static const column_def columns[] = {
 #define SELECT_SQL                                                                                 \
     "SELECT t.database, t.schema, t.name, c.name, c.data_type, c.is_nullable, c.is_primary_key,"   \
     " c.is_foreign_key, c.fk_references, t.row_estimate, t.last_modified_us, t.scanned_at_us,"     \
-    " c.null_count,"                                                                               \
-    " CASE WHEN c.profiled_rows IS NULL OR c.null_count IS NULL THEN NULL"                         \
-    "      WHEN c.profiled_rows = 0 THEN 0.0"                                                      \
-    "      ELSE round(CAST(c.null_count AS REAL) / c.profiled_rows, 4) END,"                       \
-    " c.distinct_count, c.profiled_rows, t.target, t.server, t.table_type, c.ordinal,"             \
+    " c.null_count, c.profiled_rows, c.distinct_count, c.profiled_rows, t.target, t.server, "      \
+    "t.table_type, c.ordinal,"                                                                     \
     " c.column_type, c.max_length, c.numeric_precision, c.numeric_scale, c.column_default,"        \
     " c.column_comment, t.comment, t.size_bytes, c.generated, c.is_hidden, t.id "                  \
     "FROM " DSCAT_CURRENT_TABLES " t LEFT JOIN columns c ON c.set_id = t.column_set "              \
@@ -131,9 +137,13 @@ typedef struct batch {
  * ranks, the key of the table before). The reader owns the statement and the order's state
  * while it runs; the batches' `full` and the flags below are shared under mu.
  */
+typedef struct mem_rows mem_rows;
+
 typedef struct feed {
     dscat_store *st;
     dscat_stmt *s;
+    mem_rows *mem;  /* instead of s: the rows of a refresh's scans (dscat_parquet_ahead) */
+    bool abandon;   /* set under mu: end the COPY with an error at the next chunk */
     bool check;     /* the statement is the unsorted walk: check each row's place */
     bool finished;  /* the reader has stopped: at the end, failed or out of order */
     bool failed;    /* reading the store failed (or memory ran out): err says why */
@@ -280,13 +290,28 @@ static int read_value(cell *c, dscat_buf *text, dscat_stmt *s, int i)
     }
     if ((c->null = dscat_stmt__is_null(s, i)))
         return 0;
-    if (columns[i].kind == A_DOUBLE) {
-        double d = dscat_stmt__double(s, i);
-        memcpy(&c->v, &d, sizeof(d));
-    } else {
-        c->v = dscat_stmt__int64(s, i);
-    }
+    c->v = dscat_stmt__int64(s, i);
     return 0;
+}
+
+/*
+ * Turns a row's null_rate cell, holding profiled_rows, into null_count / profiled_rows rounded
+ * to 4 decimals (SPEC §3) as the decimal text "%.4f" gives it (the exact value of the quotient,
+ * rounded half to even), read back as a double: null when either count is, 0 for no rows.
+ */
+static void rate_of(cell *rate, const cell *nulls)
+{
+    if (rate->null || nulls->null) {
+        rate->null = true;
+        return;
+    }
+    double d = 0.0;
+    if (rate->v != 0) {
+        char text[64];
+        snprintf(text, sizeof(text), "%.4f", (double)nulls->v / (double)rate->v);
+        d = strtod(text, NULL);
+    }
+    memcpy(&rate->v, &d, sizeof(d));
 }
 
 /* What read_batch() found. */
@@ -322,6 +347,8 @@ static int read_batch(feed *f, batch *b)
             else
                 rc = read_value(c, &b->text, f->s, i);
         }
+        rate_of(&b->cells[(size_t)COL_NULL_RATE * f->cap + b->rows],
+                &b->cells[(size_t)COL_NULL_COUNT * f->cap + b->rows]);
         if (rc == 0 && f->check)
             rc = in_order(f, id, &b->cells[(size_t)COL_ORDINAL * f->cap + b->rows]);
         else if (rc == 0)
@@ -335,6 +362,158 @@ static int read_batch(feed *f, batch *b)
         b->rows++;
     }
     return READ_MORE;
+}
+
+/* ---- rows from a refresh's scans (dscat_parquet_ahead) ------------------------------------ */
+
+/* Where the reader is in the scans: target t, its database db (in name order), that database's
+ * stored table k (order.table_order[k]) and the table's column col (by position). */
+struct mem_rows {
+    const dscat_export_scan *targets; /* in the file's order */
+    size_t ntargets, t;
+    const dscat_db_scan **dbs; /* target t's databases by name; NULL: not yet sorted */
+    size_t ndbs, db;
+    dscat_scan_order order; /* of dbs[db], when ordered */
+    bool ordered;
+    size_t k, col;
+};
+
+static int compare_databases(const void *a, const void *b)
+{
+    return strcmp((*(const dscat_db_scan *const *)a)->database,
+                  (*(const dscat_db_scan *const *)b)->database);
+}
+
+static int cell_text(cell *c, dscat_buf *text, const char *v)
+{
+    c->null = v == NULL;
+    if (v == NULL)
+        return 0;
+    size_t len = strlen(v);
+    c->v = (int64_t)text->len;
+    c->len = (uint32_t)len;
+    return dscat_buf_put(text, v, len) ? DSCAT_ENOMEM : 0;
+}
+
+static void cell_int(cell *c, int64_t v)
+{
+    c->null = v == DSCAT_NULL;
+    c->v = v;
+}
+
+/*
+ * Row r of b: table ti of database d of target t, and its column col (with its references ref),
+ * or the one row of a table without a column row (col NULL), as the store's rows read them.
+ * Returns 0 or DSCAT_ENOMEM.
+ */
+static int mem_row(feed *f, batch *b, const dscat_export_scan *t, const dscat_db_scan *d,
+                   const dscat_table_info *ti, const dscat_column_info *col, const char *ref)
+{
+    cell *c = b->cells + b->rows;
+    size_t w = f->cap;
+    dscat_buf *x = &b->text;
+    int rc = cell_text(&c[0 * w], x, d->database) | cell_text(&c[1 * w], x, ti->schema) |
+             cell_text(&c[2 * w], x, ti->name) | cell_text(&c[16 * w], x, t->target) |
+             cell_text(&c[17 * w], x, t->server) | cell_text(&c[18 * w], x, ti->type) |
+             cell_text(&c[26 * w], x, ti->comment);
+    cell_int(&c[9 * w], ti->row_estimate);
+    cell_int(&c[10 * w], ti->last_modified_us);
+    cell_int(&c[11 * w], d->scanned_at_us);
+    cell_int(&c[27 * w], ti->size_bytes);
+    static const int of_column[] = {3,  4,  5,  6,  7,  8,  12, 13, 14, 15,
+                                    19, 20, 21, 22, 23, 24, 25, 28, 29};
+    if (col == NULL) {
+        for (size_t i = 0; i < sizeof(of_column) / sizeof(of_column[0]); i++)
+            c[(size_t)of_column[i] * w].null = true;
+        return rc ? DSCAT_ENOMEM : 0;
+    }
+    rc |= cell_text(&c[3 * w], x, col->name) | cell_text(&c[4 * w], x, col->data_type) |
+          cell_text(&c[8 * w], x, ref ? ref : "") | cell_text(&c[20 * w], x, col->column_type) |
+          cell_text(&c[24 * w], x, col->default_value) | cell_text(&c[25 * w], x, col->comment) |
+          cell_text(&c[28 * w], x, col->generated);
+    cell_int(&c[5 * w], col->nullable);
+    cell_int(&c[6 * w], col->is_pk);
+    cell_int(&c[7 * w], ref != NULL);
+    cell_int(&c[12 * w], col->null_count);
+    cell_int(&c[13 * w], col->profiled_rows);
+    rate_of(&c[13 * w], &c[12 * w]);
+    cell_int(&c[14 * w], col->distinct_count);
+    cell_int(&c[15 * w], col->profiled_rows);
+    cell_int(&c[19 * w], col->ordinal);
+    cell_int(&c[21 * w], col->max_length);
+    cell_int(&c[22 * w], col->precision);
+    cell_int(&c[23 * w], col->scale);
+    cell_int(&c[29 * w], col->hidden);
+    return rc ? DSCAT_ENOMEM : 0;
+}
+
+/* Frees what the reader holds of the database it was in. */
+static void mem_database_done(mem_rows *m)
+{
+    if (m->ordered)
+        dscat_scan_order_free(&m->order);
+    m->ordered = false;
+}
+
+/* read_batch() for the scans: in the file's order by construction, so never READ_UNORDERED. */
+static int read_batch_mem(feed *f, batch *b)
+{
+    mem_rows *m = f->mem;
+    b->rows = 0;
+    dscat_buf_reset(&b->text);
+    while (b->rows < f->cap) {
+        if (!m->ordered) {
+            if (m->t == m->ntargets)
+                return READ_END;
+            const dscat_export_scan *t = &m->targets[m->t];
+            if (m->dbs == NULL) {
+                m->ndbs = t->ndatabases;
+                m->db = 0;
+                if ((m->dbs = dscat_calloc(m->ndbs + 1, sizeof(*m->dbs))) == NULL)
+                    goto nomem;
+                memcpy(m->dbs, t->databases, m->ndbs * sizeof(*m->dbs));
+                qsort(m->dbs, m->ndbs, sizeof(*m->dbs), compare_databases);
+            }
+            if (m->db == m->ndbs) {
+                dscat_free(m->dbs);
+                m->dbs = NULL;
+                m->t++;
+                continue;
+            }
+            if (dscat_scan_order_build(&m->order, m->dbs[m->db], f->err)) {
+                dscat_scan_order_free(&m->order);
+                return READ_FAILED;
+            }
+            m->ordered = true;
+            m->k = m->col = 0;
+        }
+        if (m->k == m->order.ntables) {
+            mem_database_done(m);
+            m->db++;
+            continue;
+        }
+        const dscat_db_scan *d = m->dbs[m->db];
+        size_t t = m->order.table_order[m->k];
+        size_t first = m->order.column_start[t], n = m->order.column_start[t + 1] - first;
+        const dscat_column_info *col = NULL;
+        const char *ref = NULL;
+        if (n > 0) {
+            size_t i = m->order.column_order[first + m->col];
+            col = &d->columns.items[i];
+            ref = m->order.fk_refs[i];
+        }
+        if (mem_row(f, b, &m->targets[m->t], d, &d->tables.items[t], col, ref))
+            goto nomem;
+        b->rows++;
+        if (n == 0 || ++m->col == n) {
+            m->k++;
+            m->col = 0;
+        }
+    }
+    return READ_MORE;
+nomem:
+    dscat_error_set(f->err, DSCAT_ENOMEM, "out of memory");
+    return READ_FAILED;
 }
 
 /*
@@ -353,7 +532,7 @@ static void *reader(void *arg)
         pthread_mutex_unlock(&f->mu);
         if (stop)
             break;
-        int got = read_batch(f, b);
+        int got = f->mem ? read_batch_mem(f, b) : read_batch(f, b);
         pthread_mutex_lock(&f->mu);
         b->full = got >= READ_END && b->rows > 0;
         f->finished = got != READ_MORE;
@@ -374,7 +553,7 @@ static void feed_bind(duckdb_bind_info info)
     static const duckdb_type types[] = {
         [A_TEXT] = DUCKDB_TYPE_VARCHAR,  [A_BOOL] = DUCKDB_TYPE_BOOLEAN,
         [A_BIGINT] = DUCKDB_TYPE_BIGINT, [A_INT] = DUCKDB_TYPE_INTEGER,
-        [A_DOUBLE] = DUCKDB_TYPE_DOUBLE, [A_TIMESTAMP] = DUCKDB_TYPE_TIMESTAMP,
+        [A_RATE] = DUCKDB_TYPE_DOUBLE,   [A_TIMESTAMP] = DUCKDB_TYPE_TIMESTAMP,
     };
     for (int i = 0; i < NCOLS; i++) {
         duckdb_logical_type t = duckdb_create_logical_type(types[columns[i].kind]);
@@ -415,7 +594,7 @@ static void put_column(duckdb_vector v, const batch *b, const cell *c, int i)
         case A_INT:
             ((int32_t *)data)[r] = (int32_t)c[r].v;
             break;
-        case A_DOUBLE:
+        case A_RATE:
             memcpy((double *)data + r, &c[r].v, sizeof(double));
             break;
         case A_TIMESTAMP:
@@ -437,8 +616,12 @@ static void feed_rows(duckdb_function_info info, duckdb_data_chunk chunk)
     pthread_mutex_lock(&f->mu);
     while (!b->full && !f->finished)
         pthread_cond_wait(&f->cv, &f->mu);
-    bool have = b->full, stopped = f->failed || f->unordered;
+    bool have = b->full, stopped = f->failed || f->unordered, abandon = f->abandon;
     pthread_mutex_unlock(&f->mu);
+    if (abandon) {
+        duckdb_function_set_error(info, "abandoned");
+        return;
+    }
     if (!have) {
         if (stopped)
             duckdb_function_set_error(info, "the store's rows were not read to their end");
@@ -615,4 +798,164 @@ done:
     feed_free(&f);
     dscat_store__read_end(st);
     return rc;
+}
+
+/* ---- written ahead (ahead.h) --------------------------------------------------------------- */
+
+struct dscat_parquet_ahead {
+    feed f;
+    mem_rows m;
+    dscat_export_scan *targets; /* in the file's order */
+    rank *ranks;                /* each target's place in that order, as the store will hold it */
+    size_t n;
+    char fingerprint[1024]; /* of the store the file shows */
+    int64_t generation;
+    char *tmp; /* the file, written by the thread; renamed into place by the exports */
+    pthread_t thread;
+    bool joined;
+    int rc;
+    dscat_error err;
+};
+
+/* Each current scan with its target's place in the file's order, as the store will hold it once
+ * the refresh has pruned each target to its keep_scans newest scans. */
+#define AHEAD_SQL                                                                                  \
+    "SELECT g.key, g.current_scan_id, (SELECT min(id) FROM (SELECT id FROM scans s "               \
+    "  WHERE s.target = g.key ORDER BY id DESC LIMIT ?1)) AS first_scan FROM targets g "           \
+    "WHERE g.current_scan_id IS NOT NULL ORDER BY first_scan"
+
+static void *ahead_thread(void *arg)
+{
+    dscat_parquet_ahead *a = arg;
+    dscat_duck *duck = NULL;
+    dscat_buf sql = DSCAT_BUF_INIT;
+    bool unordered = false;
+    feed_reset(&a->f, true, &a->err);
+    dscat_buf_puts(&sql, "COPY (SELECT * FROM dscat_metadata()) TO ");
+    dscat_duck_quote_literal(&sql, a->tmp);
+    dscat_buf_printf(&sql,
+                     " (FORMAT parquet, COMPRESSION zstd, KV_METADATA {dscat_generation: '%lld'})",
+                     (long long)a->generation);
+    if ((a->rc = dscat_buf_check(&sql, &a->err, "the export statement")) == 0 &&
+        (a->rc = dscat_duck_open(&duck, &a->err)) == 0 &&
+        (a->rc = dscat_duck_exec(duck, "SET threads = 1", &a->err)) == 0 &&
+        (a->rc = register_feed(dscat_duck_connection(duck), &a->f, &a->err)) == 0)
+        a->rc = copy_rows(&a->f, duck, dscat_buf_cstr(&sql), &unordered, &a->err);
+    if (a->rc == 0)
+        dscat_test__crash_at("parquet_written_ahead");
+    dscat_duck_close(duck);
+    dscat_buf_free(&sql);
+    return NULL;
+}
+
+static void ahead_free(dscat_parquet_ahead *a)
+{
+    mem_database_done(&a->m);
+    dscat_free(a->m.dbs);
+    feed_free(&a->f);
+    for (size_t i = 0; i < a->n; i++)
+        dscat_free(a->ranks[i].target);
+    dscat_free(a->ranks);
+    dscat_free(a->targets);
+    if (a->tmp)
+        unlink(a->tmp);
+    dscat_free(a->tmp);
+    dscat_free(a);
+}
+
+/* Reads what the file will show (AHEAD_SQL) into a: false when a current scan is not one of
+ * the refresh's, or anything fails. */
+static bool ahead_plan(dscat_parquet_ahead *a, dscat_store *st, const dscat_export_scan *scans,
+                       size_t n, int keep_scans)
+{
+    dscat_stmt *s = NULL;
+    dscat_error err = {0};
+    bool ok = dscat_stmt__prepare(&s, st, AHEAD_SQL, &err) == 0 &&
+              (a->targets = dscat_calloc(n + 1, sizeof(*a->targets))) != NULL &&
+              (a->ranks = dscat_calloc(n + 1, sizeof(*a->ranks))) != NULL;
+    if (ok)
+        dscat_stmt__bind_int64(s, 1, keep_scans);
+    int step = DSCAT_STMT_DONE;
+    while (ok && (step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
+        const char *key = dscat_stmt__text(s, 0);
+        int64_t current = dscat_stmt__int64(s, 1);
+        size_t i = 0;
+        while (i < n && !(scans[i].scan_id == current && key && strcmp(scans[i].target, key) == 0))
+            i++;
+        if (i == n || a->n == n || (a->ranks[a->n].target = dscat_strdup(key)) == NULL) {
+            ok = false;
+            break;
+        }
+        a->ranks[a->n].first_scan = dscat_stmt__int64(s, 2);
+        a->targets[a->n++] = scans[i];
+    }
+    dscat_stmt__finalize(s);
+    return ok && step == DSCAT_STMT_DONE &&
+           dscat_store__fingerprint(st, a->fingerprint, sizeof(a->fingerprint), &err) == 0;
+}
+
+void dscat_parquet_ahead_start(dscat_parquet_ahead **out, dscat_store *st, const char *catalog_dir,
+                               const dscat_export_scan *scans, size_t n, int keep_scans)
+{
+    *out = NULL;
+    dscat_parquet_ahead *a = dscat_calloc(1, sizeof(*a));
+    dscat_buf path = DSCAT_BUF_INIT;
+    int fd = -1;
+    if (a == NULL)
+        return;
+    a->f = (feed){.database = DSCAT_BUF_INIT, .schema = DSCAT_BUF_INIT, .name = DSCAT_BUF_INIT};
+    bool ok = feed_init_batches(&a->f) == 0 && ahead_plan(a, st, scans, n, keep_scans) &&
+              dscat_buf_printf(&path, "%s/metadata.parquet", catalog_dir) == 0 &&
+              (a->tmp = dscat_atomic_tmp_create(dscat_buf_cstr(&path), &fd, NULL)) != NULL;
+    dscat_buf_free(&path);
+    if (fd >= 0)
+        close(fd);
+    if (ok) {
+        a->generation = dscat_store__generation(st);
+        a->m.targets = a->targets;
+        a->m.ntargets = a->n;
+        a->f.mem = &a->m;
+        ok = pthread_create(&a->thread, NULL, ahead_thread, a) == 0;
+    }
+    if (!ok) {
+        ahead_free(a);
+        return;
+    }
+    *out = a;
+}
+
+void dscat_parquet_ahead_cancel(dscat_parquet_ahead *a)
+{
+    if (a == NULL)
+        return;
+    if (!a->joined) {
+        pthread_mutex_lock(&a->f.mu);
+        a->f.abandon = true;
+        pthread_cond_broadcast(&a->f.cv);
+        pthread_mutex_unlock(&a->f.mu);
+        pthread_join(a->thread, NULL);
+    }
+    ahead_free(a);
+}
+
+bool dscat_parquet_ahead__take(dscat_parquet_ahead *a, dscat_store *st, const char *fingerprint,
+                               char **tmp)
+{
+    pthread_join(a->thread, NULL);
+    a->joined = true;
+    if (a->rc || strcmp(a->fingerprint, fingerprint) != 0 ||
+        dscat_store__generation(st) != a->generation)
+        return false;
+    /* The targets' places in the file's order, as the store now holds them. */
+    feed probe = {.st = st};
+    dscat_error err = {0};
+    bool same = ranks_load(&probe, &err) == 0;
+    for (size_t i = 0; same && i < a->n; i++)
+        same = first_scan_of(&probe, a->ranks[i].target) == a->ranks[i].first_scan;
+    ranks_free(&probe);
+    if (same) {
+        *tmp = a->tmp;
+        a->tmp = NULL;
+    }
+    return same;
 }

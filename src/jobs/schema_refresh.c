@@ -7,6 +7,7 @@
  * thread writes every scanned target into the store in one transaction and rewrites the exports.
  * Nothing is written when no target could be scanned.
  */
+#include "export/ahead.h"
 #include "store/store.h"
 
 #include "core/alloc.h"
@@ -394,9 +395,20 @@ static void finish_report(target_state *t, dscat_target_report *r)
 }
 
 /* Writes every target of the run into the store in one transaction. */
-static int write_store(dscat_store *st, run_state *rs, dscat_refresh_report *rep, dscat_error *err)
+/*
+ * One transaction: each target's scan row, made its target's current scan unless the target
+ * failed; then, what the exports will show being settled, metadata.parquet is started from the
+ * scans on a thread of its own (*ahead, when it can be: export/ahead.h) while the databases are
+ * written; then each target's old scans are pruned.
+ */
+static int write_store(dscat_store *st, run_state *rs, dscat_refresh_report *rep,
+                       dscat_parquet_ahead **ahead, dscat_error *err)
 {
-    int rc = dscat_store__begin(st, err);
+    dscat_export_scan *scans = dscat_calloc(rs->ntargets + 1, sizeof(*scans));
+    size_t nscans = 0;
+    int keep = rs->cfg->settings.keep_scans;
+    int rc =
+        scans ? dscat_store__begin(st, err) : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     for (size_t i = 0; i < rs->ntargets && rc == 0; i++) {
         target_state *t = &rs->targets[i];
         dscat_target_report *r = &rep->targets[i];
@@ -406,17 +418,29 @@ static int write_store(dscat_store *st, run_state *rs, dscat_refresh_report *rep
         int64_t scan_id = 0;
         rc = dscat_store__insert_scan(st, &row, &scan_id, err);
         r->scan_id = scan_id;
-        for (size_t k = 0; k < t->scans.count && rc == 0 && !t->failed; k++)
-            rc = dscat_store__insert_database(st, scan_id, t->scans.items[k], err);
-        if (rc == 0 && !t->failed)
+        if (rc == 0 && !t->failed) {
             rc = dscat_store__set_current(st, t->cfg->key, scan_id, err);
-        if (rc == 0)
-            rc = dscat_store__prune(st, t->cfg->key, rs->cfg->settings.keep_scans, err);
+            scans[nscans++] = (dscat_export_scan){t->cfg->key, t->cfg->name, scan_id,
+                                                  t->scans.items, t->scans.count};
+        }
     }
+    if (rc == 0)
+        dscat_parquet_ahead_start(ahead, st, rs->cfg->catalog_dir, scans, nscans, keep);
+    for (size_t i = 0; i < rs->ntargets && rc == 0; i++) {
+        target_state *t = &rs->targets[i];
+        for (size_t k = 0; k < t->scans.count && rc == 0 && !t->failed; k++)
+            rc = dscat_store__insert_database(st, rep->targets[i].scan_id, t->scans.items[k], err);
+    }
+    for (size_t i = 0; i < rs->ntargets && rc == 0; i++)
+        rc = dscat_store__prune(st, rs->targets[i].cfg->key, keep, err);
     if (rc == 0 && (rc = dscat_store__analyze(st, err)) == 0)
         rc = dscat_store__commit(st, err);
-    if (rc)
+    if (rc) {
         dscat_store__rollback(st);
+        dscat_parquet_ahead_cancel(*ahead);
+        *ahead = NULL;
+    }
+    dscat_free(scans);
     return rc;
 }
 
@@ -513,6 +537,7 @@ int dscat_refresh(dscat_refresh_report **out, const dscat_config *cfg,
     run_state rs = {.cfg = cfg, .opts = opts};
     dscat_refresh_report *rep = NULL;
     dscat_store *st = NULL;
+    dscat_parquet_ahead *ahead = NULL;
     char *root = NULL;
     int rc;
     pthread_mutex_init(&rs.lock, NULL);
@@ -544,10 +569,12 @@ int dscat_refresh(dscat_refresh_report **out, const dscat_config *cfg,
         goto done; /* no target could be scanned: write nothing at all */
     if ((rc = dscat_catalog_dir_prepare(cfg->catalog_dir, err)) ||
         (rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err)) ||
-        (rc = write_store(st, &rs, rep, err)))
+        (rc = write_store(st, &rs, rep, &ahead, err)))
         goto done;
     rep->written = true;
-    if ((rc = dscat_export_all(st, cfg->catalog_dir, err)))
+    rc = dscat_export_all_ahead(st, cfg->catalog_dir, ahead, err);
+    ahead = NULL; /* freed by the exports */
+    if (rc)
         goto done;
     if (dscat_project_find(&root, opts->project, err) == 0) {
         rc = dscat_snapshot_write(st, cfg->catalog_dir, root, NULL, &rep->snapshot_dir, NULL, NULL,

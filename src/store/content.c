@@ -87,14 +87,11 @@ static void put_hash(feed *f, const dscat_content_hash x)
     feed_bytes(f, x, sizeof(dscat_content_hash));
 }
 
-/* Builds the fk_refs array (see content.h) in the scan's arena. */
-static const char **build_fk_refs(dscat_db_scan *d)
+/* Builds the fk_refs array (see content.h). Returns NULL when out of memory. */
+static char **build_fk_refs(const dscat_db_scan *d)
 {
-    const char **refs = dscat_arena_alloc(&d->arena, (d->columns.count + 1) * sizeof(char *));
-    if (refs == NULL)
-        return NULL;
-    memset(refs, 0, (d->columns.count + 1) * sizeof(char *));
-    for (size_t i = 0; i < d->fks.count; i++) {
+    char **refs = dscat_calloc(d->columns.count + 1, sizeof(char *));
+    for (size_t i = 0; refs && i < d->fks.count; i++) {
         const dscat_fk_info *fk = &d->fks.items[i];
         long c = dscat_db_scan_find_column(d, fk->table, fk->column);
         if (c < 0)
@@ -103,10 +100,15 @@ static const char **build_fk_refs(dscat_db_scan *d)
         if (refs[c])
             dscat_buf_printf(&b, "%s, ", refs[c]);
         dscat_buf_printf(&b, "%s.%s.%s", fk->ref_schema, fk->ref_table, fk->ref_column);
-        refs[c] = dscat_buf_error(&b) ? NULL : dscat_arena_strdup(&d->arena, dscat_buf_cstr(&b));
+        dscat_free(refs[c]);
+        refs[c] = dscat_buf_error(&b) ? NULL : dscat_buf_detach(&b);
         dscat_buf_free(&b);
-        if (refs[c] == NULL)
+        if (refs[c] == NULL) {
+            for (size_t k = 0; k < d->columns.count; k++)
+                dscat_free(refs[k]);
+            dscat_free(refs);
             return NULL;
+        }
     }
     return refs;
 }
@@ -138,7 +140,7 @@ static uint64_t mix_int(uint64_t h, int64_t v)
  * differ. It is not a content address (statistics, comments and sizes are not in it); it keeps
  * the values earlier stores hold, so that a scan compares with one written before.
  */
-static int64_t *table_signatures(const dscat_db_scan *d, const char **refs)
+static int64_t *table_signatures(const dscat_db_scan *d, char *const *refs)
 {
     uint64_t *h = dscat_calloc(d->tables.count + 1, sizeof(*h));
     if (h == NULL)
@@ -220,37 +222,66 @@ static int compare_tables(const void *a, const void *b, void *scan)
     return c;
 }
 
-int dscat_scan_content_build(dscat_scan_content *c, dscat_db_scan *d, const char *target,
+int dscat_scan_order_build(dscat_scan_order *o, const dscat_db_scan *d, dscat_error *err)
+{
+    memset(o, 0, sizeof(*o));
+    size_t nt = d->tables.count;
+    o->ncolumns = d->columns.count;
+    if ((o->fk_refs = build_fk_refs(d)) == NULL ||
+        group_by_table(&o->column_start, &o->column_order, nt, d->columns.count, d->columns.items,
+                       sizeof(dscat_column_info), offsetof(dscat_column_info, table)) ||
+        group_by_table(&o->fk_start, &o->fk_order, nt, d->fks.count, d->fks.items,
+                       sizeof(dscat_fk_info), offsetof(dscat_fk_info, table)) ||
+        (o->table_order = dscat_calloc(nt + 1, sizeof(size_t))) == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    for (size_t t = 0; t < nt; t++) {
+        /* Columns by position: the same table hashes alike whatever order a server sent them. */
+        sort_by_ordinal(o->column_order + o->column_start[t],
+                        o->column_start[t + 1] - o->column_start[t], d->columns.items);
+        if (!d->tables.items[t].excluded)
+            o->table_order[o->ntables++] = t;
+    }
+    qsort_r(o->table_order, o->ntables, sizeof(size_t), compare_tables, (void *)d);
+    return 0;
+}
+
+void dscat_scan_order_free(dscat_scan_order *o)
+{
+    for (size_t i = 0; o->fk_refs && i < o->ncolumns; i++)
+        dscat_free(o->fk_refs[i]);
+    dscat_free(o->fk_refs);
+    dscat_free(o->column_start);
+    dscat_free(o->column_order);
+    dscat_free(o->fk_start);
+    dscat_free(o->fk_order);
+    dscat_free(o->table_order);
+    memset(o, 0, sizeof(*o));
+}
+
+int dscat_scan_content_build(dscat_scan_content *c, const dscat_db_scan *d, const char *target,
                              const uint8_t key[16], dscat_error *err)
 {
     memset(c, 0, sizeof(*c));
+    const dscat_scan_order *o = &c->order;
     size_t nt = d->tables.count;
     dscat_content_hash *sorted = NULL;
     size_t nsorted = 0;
     feed h;
-    if ((c->fk_refs = build_fk_refs(d)) == NULL ||
-        (c->signatures = table_signatures(d, c->fk_refs)) == NULL ||
-        group_by_table(&c->column_start, &c->column_order, nt, d->columns.count, d->columns.items,
-                       sizeof(dscat_column_info), offsetof(dscat_column_info, table)) ||
-        group_by_table(&c->fk_start, &c->fk_order, nt, d->fks.count, d->fks.items,
-                       sizeof(dscat_fk_info), offsetof(dscat_fk_info, table)) ||
+    int rc = dscat_scan_order_build(&c->order, d, err);
+    if (rc)
+        return rc;
+    if ((c->signatures = table_signatures(d, o->fk_refs)) == NULL ||
         (c->column_sets = dscat_calloc(nt + 1, sizeof(dscat_content_hash))) == NULL ||
         (c->tables = dscat_calloc(nt + 1, sizeof(dscat_content_hash))) == NULL ||
-        (sorted = dscat_calloc(nt + 1, sizeof(dscat_content_hash))) == NULL ||
-        (c->table_order = dscat_calloc(nt + 1, sizeof(size_t))) == NULL) {
+        (sorted = dscat_calloc(nt + 1, sizeof(dscat_content_hash))) == NULL) {
         dscat_free(sorted);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
     for (size_t t = 0; t < nt; t++) {
         const dscat_table_info *ti = &d->tables.items[t];
-        /* Columns by position: the same table hashes alike whatever order a server sent them. */
-        sort_by_ordinal(c->column_order + c->column_start[t],
-                        c->column_start[t + 1] - c->column_start[t], d->columns.items);
-        if (!ti->excluded)
-            c->table_order[c->ntables++] = t;
         feed_init(&h, key);
-        for (size_t k = c->column_start[t]; k < c->column_start[t + 1]; k++) {
-            size_t i = c->column_order[k];
+        for (size_t k = o->column_start[t]; k < o->column_start[t + 1]; k++) {
+            size_t i = o->column_order[k];
             const dscat_column_info *col = &d->columns.items[i];
             put_kind(&h, 'C');
             put_int(&h, col->ordinal);
@@ -259,7 +290,7 @@ int dscat_scan_content_build(dscat_scan_content *c, dscat_db_scan *d, const char
             put_text(&h, col->column_type);
             put_int(&h, col->nullable);
             put_int(&h, col->is_pk);
-            put_text(&h, c->fk_refs[i]);
+            put_text(&h, o->fk_refs[i]);
             put_int(&h, col->max_length);
             put_int(&h, col->precision);
             put_int(&h, col->scale);
@@ -271,8 +302,8 @@ int dscat_scan_content_build(dscat_scan_content *c, dscat_db_scan *d, const char
             put_text(&h, col->generated);
             put_int(&h, col->hidden);
         }
-        for (size_t k = c->fk_start[t]; k < c->fk_start[t + 1]; k++) {
-            const dscat_fk_info *fk = &d->fks.items[c->fk_order[k]];
+        for (size_t k = o->fk_start[t]; k < o->fk_start[t + 1]; k++) {
+            const dscat_fk_info *fk = &d->fks.items[o->fk_order[k]];
             put_kind(&h, 'F');
             put_text(&h, fk->column);
             put_text(&h, fk->ref_schema);
@@ -296,7 +327,6 @@ int dscat_scan_content_build(dscat_scan_content *c, dscat_db_scan *d, const char
         if (!ti->excluded)
             memcpy(sorted[nsorted++], c->tables[t], sizeof(dscat_content_hash));
     }
-    qsort_r(c->table_order, c->ntables, sizeof(size_t), compare_tables, d);
     /* A set of tables: the same tables reported in another order are the same set. */
     qsort(sorted, nsorted, sizeof(dscat_content_hash), compare_hash);
     feed_init(&h, key);
@@ -311,13 +341,9 @@ int dscat_scan_content_build(dscat_scan_content *c, dscat_db_scan *d, const char
 
 void dscat_scan_content_free(dscat_scan_content *c)
 {
-    dscat_free(c->column_start);
-    dscat_free(c->column_order);
-    dscat_free(c->fk_start);
-    dscat_free(c->fk_order);
+    dscat_scan_order_free(&c->order);
     dscat_free(c->signatures);
     dscat_free(c->column_sets);
     dscat_free(c->tables);
-    dscat_free(c->table_order);
     memset(c, 0, sizeof(*c));
 }

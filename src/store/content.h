@@ -16,17 +16,33 @@
 
 typedef uint8_t dscat_content_hash[DSCAT_SIPHASH_BYTES];
 
-typedef struct dscat_scan_content {
+/*
+ * How a database scan is laid out in the store and its exports, without the store's key: each
+ * column's foreign-key references, each table's columns and foreign keys, the stored tables in
+ * order. Built from the scan alone, which it only reads (so that two threads may each build one
+ * of the same scan).
+ */
+typedef struct dscat_scan_order {
     /* Parallel to the scan's columns: "ref_schema.ref_table.ref_column", several joined by
-     * ", " in the driver's order, or NULL for a column that is no foreign key. */
-    const char **fk_refs;
-    /* Table t's columns are column_order[column_start[t] .. column_start[t + 1]), its foreign
-     * keys fk_order[fk_start[t] .. fk_start[t + 1]): indexes into the scan's arrays, in the
-     * order the driver reported them. */
+     * ", " in the driver's order, or NULL for a column that is no foreign key. Owned. */
+    char **fk_refs;
+    size_t ncolumns;
+    /* Table t's columns are column_order[column_start[t] .. column_start[t + 1]), by ordinal;
+     * its foreign keys fk_order[fk_start[t] .. fk_start[t + 1]), in the order the driver
+     * reported them: indexes into the scan's arrays. */
     size_t *column_start, *column_order, *fk_start, *fk_order;
     /* The stored (not excluded) tables in (schema, name) byte order, ntables of them: the order
-     * of a table set's members. Each table's columns are in column_order by ordinal. */
+     * of a table set's members and of the exports' rows. */
     size_t *table_order, ntables;
+} dscat_scan_order;
+
+/* Builds o from scan d. 0 or DSCAT_ENOMEM (err filled); free with dscat_scan_order_free()
+ * either way. */
+int dscat_scan_order_build(dscat_scan_order *o, const dscat_db_scan *d, dscat_error *err);
+void dscat_scan_order_free(dscat_scan_order *o);
+
+typedef struct dscat_scan_content {
+    dscat_scan_order order;
     int64_t *signatures;             /* per table: the change-detection signature */
     dscat_content_hash *column_sets; /* per table: its columns and foreign keys */
     dscat_content_hash *tables;      /* per table: the table row and its column set */
@@ -38,7 +54,7 @@ typedef struct dscat_scan_content {
  * tables take no part in the table set. 0 or DSCAT_ENOMEM (err filled); free with
  * dscat_scan_content_free() either way.
  */
-int dscat_scan_content_build(dscat_scan_content *c, dscat_db_scan *d, const char *target,
+int dscat_scan_content_build(dscat_scan_content *c, const dscat_db_scan *d, const char *target,
                              const uint8_t key[16], dscat_error *err);
 void dscat_scan_content_free(dscat_scan_content *c);
 

@@ -841,8 +841,8 @@ static int insert_column_set(sqlite_store *st, sqlite3_stmt **q, const dscat_db_
 {
     int rc = insert_hash(st, q[Q_NEW_COLUMNS], c->column_sets[t], id, err);
     sqlite3_stmt *cs = q[Q_COLUMN], *fs = q[Q_FK];
-    for (size_t k = c->column_start[t]; k < c->column_start[t + 1] && rc == 0; k++) {
-        size_t i = c->column_order[k];
+    for (size_t k = c->order.column_start[t]; k < c->order.column_start[t + 1] && rc == 0; k++) {
+        size_t i = c->order.column_order[k];
         const dscat_column_info *col = &d->columns.items[i];
         sqlite3_bind_int64(cs, 1, *id);
         sqlite3_bind_int(cs, 2, col->ordinal);
@@ -851,8 +851,8 @@ static int insert_column_set(sqlite_store *st, sqlite3_stmt **q, const dscat_db_
         bind_text(cs, 5, col->column_type);
         sqlite3_bind_int(cs, 6, col->nullable);
         sqlite3_bind_int(cs, 7, col->is_pk);
-        sqlite3_bind_int(cs, 8, c->fk_refs[i] != NULL);
-        bind_text(cs, 9, c->fk_refs[i] ? c->fk_refs[i] : "");
+        sqlite3_bind_int(cs, 8, c->order.fk_refs[i] != NULL);
+        bind_text(cs, 9, c->order.fk_refs[i] ? c->order.fk_refs[i] : "");
         bind_opt_int(cs, 10, col->max_length);
         bind_opt_int(cs, 11, col->precision);
         bind_opt_int(cs, 12, col->scale);
@@ -865,10 +865,10 @@ static int insert_column_set(sqlite_store *st, sqlite3_stmt **q, const dscat_db_
         sqlite3_bind_int(cs, 19, col->hidden);
         rc = step_reset(st, cs, err);
     }
-    for (size_t k = c->fk_start[t]; k < c->fk_start[t + 1] && rc == 0; k++) {
-        const dscat_fk_info *f = &d->fks.items[c->fk_order[k]];
+    for (size_t k = c->order.fk_start[t]; k < c->order.fk_start[t + 1] && rc == 0; k++) {
+        const dscat_fk_info *f = &d->fks.items[c->order.fk_order[k]];
         sqlite3_bind_int64(fs, 1, *id);
-        sqlite3_bind_int64(fs, 2, (int64_t)(k - c->fk_start[t] + 1));
+        sqlite3_bind_int64(fs, 2, (int64_t)(k - c->order.fk_start[t] + 1));
         bind_text(fs, 3, f->column);
         bind_text(fs, 4, f->ref_schema);
         bind_text(fs, 5, f->ref_table);
@@ -947,9 +947,9 @@ static int sq_insert_database(dscat_store *base, int64_t scan_id, dscat_db_scan 
         goto done;
     if (set == 0) {
         rc = insert_hash(st, q[Q_NEW_SET], c.table_set, &set, err);
-        for (size_t k = 0; k < c.ntables && rc == 0; k++) {
+        for (size_t k = 0; k < c.order.ntables && rc == 0; k++) {
             int64_t id = 0;
-            if ((rc = put_table(st, q, d, &c, c.table_order[k], &id, err)))
+            if ((rc = put_table(st, q, d, &c, c.order.table_order[k], &id, err)))
                 break;
             sqlite3_bind_int64(q[Q_MEMBER], 1, set);
             sqlite3_bind_int64(q[Q_MEMBER], 2, (int64_t)k + 1);

@@ -1,0 +1,59 @@
+/*
+ * metadata.parquet written ahead, from a refresh's own scans: the refresh's store write and the
+ * Parquet file, the two longest steps of a refresh, then run at once on two threads.
+ *
+ * The file shows the current catalog (SPEC §3). Once a refresh has made its scans current (inside
+ * its write transaction, before it writes their databases), that catalog is known: when every
+ * current scan is one of the refresh's, its rows are the refresh's scans, and the file can be
+ * written from them. dscat_parquet_ahead_start() checks that, notes what the store will hold
+ * (its fingerprint and each target's place in the file's order) and starts the thread;
+ * dscat_export_all_ahead() uses the file only when the committed store is exactly what was noted
+ * (nothing committed in between), and otherwise writes it from the store as always.
+ */
+#ifndef DSCAT_EXPORT_AHEAD_H
+#define DSCAT_EXPORT_AHEAD_H
+
+#include "core/model.h"
+#include "dscat/catalog.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One target's new scan: its key, its server name (the target's `name`), the scan's id in the
+ * store, its databases. All borrowed until the file is used or cancelled. */
+typedef struct dscat_export_scan {
+    const char *target, *server;
+    int64_t scan_id;
+    dscat_db_scan *const *databases;
+    size_t ndatabases;
+} dscat_export_scan;
+
+typedef struct dscat_parquet_ahead dscat_parquet_ahead;
+
+/*
+ * Called in the refresh's write transaction on st, once each scan is its target's current one
+ * and before the old scans are pruned (keep_scans of each target are then kept). Sets *out to a
+ * running writer of catalog_dir's metadata.parquet (to a temporary file), or to NULL when the
+ * file cannot be written ahead: a current scan that is not one of these, or anything failing.
+ * Never fails the refresh.
+ */
+void dscat_parquet_ahead_start(dscat_parquet_ahead **out, dscat_store *st, const char *catalog_dir,
+                               const dscat_export_scan *scans, size_t n, int keep_scans);
+/* Stops (as soon as it can) and frees a writer, removing its file. NULL does nothing. */
+void dscat_parquet_ahead_cancel(dscat_parquet_ahead *a);
+/*
+ * dscat_export_all(), taking the file from `ahead` (which it frees; NULL for none) when the store
+ * is what dscat_parquet_ahead_start() noted and the file was written.
+ */
+int dscat_export_all_ahead(dscat_store *st, const char *catalog_dir, dscat_parquet_ahead *ahead,
+                           dscat_error *err);
+
+/*
+ * For exports.c: waits for the writer; true, with *tmp the written file (the caller's to rename
+ * or remove, and free), when the file was written and st's snapshot (of the given fingerprint)
+ * is the store it was written for. a is still to be freed with dscat_parquet_ahead_cancel().
+ */
+bool dscat_parquet_ahead__take(dscat_parquet_ahead *a, dscat_store *st, const char *fingerprint,
+                               char **tmp);
+
+#endif
