@@ -36,29 +36,74 @@ static char *join(const char *dir, const char *name)
     return dscat_buf_detach(&b);
 }
 
-typedef struct parquet_job {
+/*
+ * An export written on a thread of its own, through its own read-only store connection, in one
+ * read transaction whose fingerprint it notes: the caller compares it with its own snapshot's
+ * and writes the export again from that when they differ.
+ */
+typedef struct export_job {
     const char *catalog_dir;
     const char *path;
-    char fingerprint[1024]; /* of the snapshot the file was written from */
+    int (*write)(dscat_store *st, const struct export_job *job, dscat_error *err);
+    char fingerprint[1024]; /* of the snapshot the export was written from */
     dscat_error err;
     int rc;
-} parquet_job;
+    pthread_t thread;
+    bool threaded;
+} export_job;
 
-/* Writes metadata.parquet on its own thread, through its own read-only store connection. */
-static void *parquet_thread(void *arg)
+static int write_parquet(dscat_store *st, const export_job *job, dscat_error *err)
 {
-    parquet_job *job = arg;
+    return dscat_export_parquet(st, job->path, NULL, err);
+}
+
+static int write_search(dscat_store *st, const export_job *job, dscat_error *err)
+{
+    return dscat_search__write(st, job->catalog_dir, err);
+}
+
+static void *export_thread(void *arg)
+{
+    export_job *job = arg;
     dscat_store *st = NULL;
     job->rc = dscat_store_open(&st, job->catalog_dir, DSCAT_STORE_READ, &job->err);
     if (job->rc == 0 && (job->rc = dscat_store__read_begin(st, &job->err)) == 0) {
         job->rc =
             dscat_store__fingerprint(st, job->fingerprint, sizeof(job->fingerprint), &job->err);
         if (job->rc == 0)
-            job->rc = dscat_export_parquet(st, job->path, NULL, &job->err);
+            job->rc = job->write(st, job, &job->err);
         dscat_store__read_end(st);
     }
     dscat_store_close(st);
     return NULL;
+}
+
+/* Starts job on its thread (or, failing that, runs it here). */
+static void job_start(export_job *job)
+{
+    job->threaded = pthread_create(&job->thread, NULL, export_thread, job) == 0;
+    if (!job->threaded)
+        export_thread(job);
+}
+
+/*
+ * Waits for job, then writes its export again from st's snapshot when the job's snapshot was
+ * another. rc is the caller's result so far: an error there is kept, and nothing is redone.
+ */
+static int job_finish(export_job *job, dscat_store *st, const char *fingerprint, int rc,
+                      dscat_error *err)
+{
+    if (job->threaded)
+        pthread_join(job->thread, NULL);
+    job->threaded = false;
+    if (rc)
+        return rc;
+    if (job->rc) {
+        if (err)
+            *err = job->err;
+        return job->rc;
+    }
+    return strcmp(job->fingerprint, fingerprint) ? job->write(st, job, err) : 0;
 }
 
 /*
@@ -99,10 +144,10 @@ int dscat_export_all_ahead(dscat_store *st, const char *catalog_dir, dscat_parqu
     char *parquet = join(catalog_dir, "metadata.parquet");
     char *json = join(catalog_dir, "last_scan.json");
     char *md = join(catalog_dir, "DATA_CATALOG_SUMMARY.md");
-    parquet_job job = {.catalog_dir = catalog_dir, .path = parquet};
-    char fingerprint[sizeof(job.fingerprint)];
-    pthread_t thread;
-    bool threaded = false, reading = false, written_ahead = false;
+    export_job pq = {.catalog_dir = catalog_dir, .path = parquet, .write = write_parquet};
+    export_job idx = {.catalog_dir = catalog_dir, .write = write_search};
+    char fingerprint[sizeof(pq.fingerprint)];
+    bool reading = false, written_ahead = false;
     char *ahead_tmp = NULL;
     int rc = 0;
     int lock = exports_lock(catalog_dir);
@@ -118,31 +163,23 @@ int dscat_export_all_ahead(dscat_store *st, const char *catalog_dir, dscat_parqu
     generation = dscat_store__generation(st); /* of the snapshot the exports are made from */
     if ((rc = dscat_store__fingerprint(st, fingerprint, sizeof(fingerprint), err)))
         goto done;
-    /* The file written ahead by the refresh, when it has the rows of this snapshot; else one
-     * written from the store, beside the other exports. */
+    /* The search index on a thread, and the Parquet file on another unless the refresh wrote it
+     * ahead, while this one writes last_scan.json and the summary. */
+    job_start(&idx);
+    if (ahead == NULL)
+        job_start(&pq);
+    if ((rc = dscat_export_last_scan(st, json, err)) == 0)
+        rc = dscat_export_summary(st, md, NULL, err);
+    rc = job_finish(&idx, st, fingerprint, rc, err);
     if (ahead == NULL) {
-        threaded = pthread_create(&thread, NULL, parquet_thread, &job) == 0;
-        if (!threaded)
-            parquet_thread(&job);
-    }
-    if ((rc = dscat_export_last_scan(st, json, err)) == 0 &&
-        (rc = dscat_export_summary(st, md, NULL, err)) == 0)
-        rc = dscat_search__write(st, catalog_dir, err);
-    if (threaded)
-        pthread_join(thread, NULL);
-    if (ahead) {
-        written_ahead = dscat_parquet_ahead__take(ahead, st, fingerprint, &ahead_tmp);
-        snprintf(job.fingerprint, sizeof(job.fingerprint), "%s", fingerprint);
-    }
-    if (rc == 0 && job.rc) {
-        if (err)
-            *err = job.err;
-        rc = job.rc;
-    }
-    if (rc == 0 && written_ahead)
-        rc = dscat_atomic_commit(ahead_tmp, parquet, err);
-    else if (rc == 0 && (ahead || strcmp(job.fingerprint, fingerprint) != 0))
+        rc = job_finish(&pq, st, fingerprint, rc, err);
+    } else if (dscat_parquet_ahead__take(ahead, st, fingerprint, &ahead_tmp)) {
+        written_ahead = rc == 0;
+        if (rc == 0)
+            rc = dscat_atomic_commit(ahead_tmp, parquet, err);
+    } else if (rc == 0) {
         rc = dscat_export_parquet(st, parquet, NULL, err);
+    }
     test_crash("exports_written");
 done:
     if (reading)
@@ -153,7 +190,7 @@ done:
         rc = dscat_store__set_exports_generation(st, generation, err);
     if (lock >= 0)
         close(lock);
-    if (ahead_tmp && !(rc == 0 && written_ahead))
+    if (ahead_tmp && !written_ahead)
         unlink(ahead_tmp);
     dscat_free(ahead_tmp);
     dscat_parquet_ahead_cancel(ahead);
