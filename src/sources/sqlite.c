@@ -545,10 +545,15 @@ static int sqlite_storage_classes(dscat_source *src, const char *schema, const c
 struct dscat_cursor {
     sqlite_source *src;
     sqlite3_stmt *stmt;
+    const char *schema, *table; /* borrowed from the opener, for messages */
     const char **values;
     bool *hex;
     dscat_buf *text; /* per column: a value made here (hex, an exact real) */
     size_t n;
+    /* the typed path: each column's form, and the row's values */
+    unsigned char *wires;
+    dscat_value *typed;
+    const dscat_cursor_column *columns;
 };
 
 static int sqlite_cursor_open(dscat_cursor **out, dscat_source *src, const char *schema,
@@ -614,9 +619,50 @@ static int exact_real(dscat_buf *b, double d)
     return dscat_buf_puts(b, tmp);
 }
 
-static int sqlite_cursor_next(dscat_cursor *c, const char *const **values, dscat_error *err)
+/*
+ * Column i of the current row (of storage class type, not NULL) as the text path gives it, into
+ * c->values[i]: SQLite's own text, an exact real, or hex for a `hex` column. 0 or DSCAT_ENOMEM.
+ */
+static int text_of(dscat_cursor *c, size_t i, int type)
 {
     static const char hexd[] = "0123456789abcdef";
+    dscat_buf *t = &c->text[i];
+    if (type != SQLITE_FLOAT && !c->hex[i]) {
+        c->values[i] = (const char *)sqlite3_column_text(c->stmt, (int)i);
+        return c->values[i] ? 0 : DSCAT_ENOMEM;
+    }
+    dscat_buf_reset(t);
+    int bad = 0;
+    if (type == SQLITE_FLOAT)
+        bad = exact_real(t, sqlite3_column_double(c->stmt, (int)i));
+    if (c->hex[i]) {
+        /* the bytes as stored (text and blobs, NULs included), or the number's text */
+        dscat_buf bytes = DSCAT_BUF_INIT;
+        const unsigned char *p;
+        size_t n;
+        if (type == SQLITE_FLOAT) {
+            bytes = *t;
+            *t = (dscat_buf)DSCAT_BUF_INIT;
+            p = (const unsigned char *)dscat_buf_cstr(&bytes);
+            n = bytes.len;
+        } else {
+            p = sqlite3_column_blob(c->stmt, (int)i);
+            n = (size_t)sqlite3_column_bytes(c->stmt, (int)i);
+        }
+        for (size_t k = 0; k < n && bad == 0; k++) {
+            char two[2] = {hexd[p[k] >> 4], hexd[p[k] & 15]};
+            bad = dscat_buf_put(t, two, 2);
+        }
+        dscat_buf_free(&bytes);
+    }
+    if (bad || dscat_buf_error(t))
+        return DSCAT_ENOMEM;
+    c->values[i] = dscat_buf_cstr(t);
+    return 0;
+}
+
+static int sqlite_cursor_next(dscat_cursor *c, const char *const **values, dscat_error *err)
+{
     int rc = sqlite3_step(c->stmt);
     if (rc == SQLITE_DONE)
         return 0;
@@ -624,42 +670,10 @@ static int sqlite_cursor_next(dscat_cursor *c, const char *const **values, dscat
         return query_error(c->src, err, "row");
     for (size_t i = 0; i < c->n; i++) {
         int type = sqlite3_column_type(c->stmt, (int)i);
-        dscat_buf *t = &c->text[i];
-        if (type == SQLITE_NULL) {
+        if (type == SQLITE_NULL)
             c->values[i] = NULL;
-            continue;
-        }
-        if (type != SQLITE_FLOAT && !c->hex[i]) {
-            c->values[i] = (const char *)sqlite3_column_text(c->stmt, (int)i);
-            continue;
-        }
-        dscat_buf_reset(t);
-        int bad = 0;
-        if (type == SQLITE_FLOAT)
-            bad = exact_real(t, sqlite3_column_double(c->stmt, (int)i));
-        if (c->hex[i]) {
-            /* the bytes as stored (text and blobs, NULs included), or the number's text */
-            dscat_buf bytes = DSCAT_BUF_INIT;
-            const unsigned char *p;
-            size_t n;
-            if (type == SQLITE_FLOAT) {
-                bytes = *t;
-                *t = (dscat_buf)DSCAT_BUF_INIT;
-                p = (const unsigned char *)dscat_buf_cstr(&bytes);
-                n = bytes.len;
-            } else {
-                p = sqlite3_column_blob(c->stmt, (int)i);
-                n = (size_t)sqlite3_column_bytes(c->stmt, (int)i);
-            }
-            for (size_t k = 0; k < n && bad == 0; k++) {
-                char two[2] = {hexd[p[k] >> 4], hexd[p[k] & 15]};
-                bad = dscat_buf_put(t, two, 2);
-            }
-            dscat_buf_free(&bytes);
-        }
-        if (bad || dscat_buf_error(t))
+        else if (text_of(c, i, type))
             return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-        c->values[i] = dscat_buf_cstr(t);
     }
     *values = c->values;
     return 1;
@@ -675,7 +689,116 @@ static void sqlite_cursor_close(dscat_cursor *c)
     dscat_free(c->text);
     dscat_free(c->hex);
     dscat_free(c->values);
+    dscat_free(c->wires);
+    dscat_free(c->typed);
     dscat_free(c);
+}
+
+/* ---- the typed row path -----------------------------------------------------------------------
+ */
+
+/*
+ * SQLite's own storage classes are read as they are: an integer column (DSCAT_WIRE_INT), a real
+ * one (DSCAT_WIRE_FLOAT8) and a blob one (DSCAT_WIRE_BYTES); every other form is the text path's
+ * text. The cache asks for those forms only where the column holds nothing else (its storage
+ * classes, read just before): a value of another class met on the way means the table changed
+ * meanwhile, and the read is refused rather than a value converted.
+ */
+static int sqlite_cursor_open_typed(dscat_cursor **out, dscat_source *src, const char *schema,
+                                    const char *table, const dscat_cursor_column *columns,
+                                    size_t ncolumns, dscat_wire *wires, dscat_error *err)
+{
+    int rc = sqlite_cursor_open(out, src, schema, table, columns, ncolumns, err);
+    if (rc)
+        return rc;
+    dscat_cursor *c = *out;
+    c->wires = dscat_calloc(ncolumns + 1, 1);
+    c->typed = dscat_calloc(ncolumns + 1, sizeof(*c->typed));
+    if (c->wires == NULL || c->typed == NULL) {
+        sqlite_cursor_close(c);
+        *out = NULL;
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    c->schema = schema;
+    c->table = table;
+    c->columns = columns;
+    for (size_t i = 0; i < ncolumns; i++) {
+        if (wires[i] != DSCAT_WIRE_INT && wires[i] != DSCAT_WIRE_FLOAT8 &&
+            !(wires[i] == DSCAT_WIRE_BYTES && columns[i].hex))
+            wires[i] = DSCAT_WIRE_TEXT;
+        c->wires[i] = (unsigned char)wires[i];
+    }
+    return 0;
+}
+
+/* A value of storage class `type` in column i, whose form allows none such. */
+static int changed_class(dscat_cursor *c, size_t i, int type, dscat_error *err)
+{
+    static const char *const names[] = {"", "an integer", "a real", "a text", "a blob"};
+    return dscat_error_set(err, DSCAT_ECONFLICT,
+                           "target %s: %s.%s changed while it was read: column %s now holds %s "
+                           "value; refresh it again",
+                           c->src->base.target->key, c->schema, c->table, c->columns[i].name,
+                           type >= 1 && type <= 4 ? names[type] : "another");
+}
+
+static int sqlite_cursor_next_typed(dscat_cursor *c, const dscat_value **values, dscat_error *err)
+{
+    int rc = sqlite3_step(c->stmt);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return query_error(c->src, err, "row");
+    for (size_t i = 0; i < c->n; i++) {
+        dscat_value *v = &c->typed[i];
+        int type = sqlite3_column_type(c->stmt, (int)i);
+        v->wire = c->wires[i];
+        if (type == SQLITE_NULL) {
+            v->wire = DSCAT_WIRE_NULL;
+            continue;
+        }
+        switch (c->wires[i]) {
+        case DSCAT_WIRE_INT:
+            if (type != SQLITE_INTEGER)
+                return changed_class(c, i, type, err);
+            v->v.i = sqlite3_column_int64(c->stmt, (int)i);
+            break;
+        case DSCAT_WIRE_FLOAT8:
+            if (type == SQLITE_INTEGER) {
+                /* an integer as a double only when the double is exactly it */
+                int64_t n = sqlite3_column_int64(c->stmt, (int)i);
+                if (n < -(INT64_C(1) << 53) || n > (INT64_C(1) << 53))
+                    return changed_class(c, i, type, err);
+                v->v.d = (double)n;
+            } else if (type == SQLITE_FLOAT) {
+                v->v.d = sqlite3_column_double(c->stmt, (int)i);
+            } else {
+                return changed_class(c, i, type, err);
+            }
+            break;
+        case DSCAT_WIRE_BYTES:
+            if (type != SQLITE_BLOB)
+                return changed_class(c, i, type, err);
+            v->v.p = sqlite3_column_blob(c->stmt, (int)i);
+            v->len = (size_t)sqlite3_column_bytes(c->stmt, (int)i);
+            if (v->v.p == NULL)
+                v->v.p = ""; /* a zero-length blob */
+            break;
+        default:
+            if (text_of(c, i, type))
+                return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            v->v.p = c->values[i];
+            v->len = strlen(v->v.p);
+            /* A text holding NUL would be cut short: the column was text without NUL a moment
+             * ago (else it would be read as hex). */
+            if (type == SQLITE_TEXT && !c->hex[i] &&
+                v->len != (size_t)sqlite3_column_bytes(c->stmt, (int)i))
+                return changed_class(c, i, SQLITE_BLOB, err);
+            break;
+        }
+    }
+    *values = c->typed;
+    return 1;
 }
 
 static void sqlite_close(dscat_source *src)
@@ -735,6 +858,8 @@ const dscat_source_driver dscat_source_sqlite = {
     .cursor_open = sqlite_cursor_open,
     .cursor_next = sqlite_cursor_next,
     .cursor_close = sqlite_cursor_close,
+    .cursor_open_typed = sqlite_cursor_open_typed,
+    .cursor_next_typed = sqlite_cursor_next_typed,
     .close = sqlite_close,
 };
 
