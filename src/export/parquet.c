@@ -71,15 +71,42 @@ static const column_def columns[] = {
 
 #define NCOLS ((int)(sizeof(columns) / sizeof(columns[0])))
 
-/* Result columns that are sort keys, and the table's id after the file's columns. */
-#define COL_DATABASE 0
-#define COL_SCHEMA 1
-#define COL_TABLE 2
-#define COL_NULL_COUNT 12
-#define COL_NULL_RATE 13
-#define COL_TARGET 16
-#define COL_ORDINAL 19
-#define COL_TABLE_ID NCOLS
+/* The file's columns by position (columns[] above), and the table's id after them in the
+ * store's rows. */
+enum {
+    COL_DATABASE,
+    COL_SCHEMA,
+    COL_TABLE,
+    COL_COLUMN,
+    COL_DATA_TYPE,
+    COL_NULLABLE,
+    COL_PRIMARY_KEY,
+    COL_FOREIGN_KEY,
+    COL_FK_REFERENCES,
+    COL_ROW_ESTIMATE,
+    COL_LAST_MODIFIED,
+    COL_SCANNED_AT,
+    COL_NULL_COUNT,
+    COL_NULL_RATE,
+    COL_DISTINCT_COUNT,
+    COL_PROFILED_ROWS,
+    COL_TARGET,
+    COL_SERVER,
+    COL_TABLE_TYPE,
+    COL_ORDINAL,
+    COL_COLUMN_TYPE,
+    COL_MAX_LENGTH,
+    COL_PRECISION,
+    COL_SCALE,
+    COL_DEFAULT,
+    COL_COMMENT,
+    COL_TABLE_COMMENT,
+    COL_TABLE_SIZE,
+    COL_GENERATED,
+    COL_HIDDEN,
+    COL_TABLE_ID
+};
+_Static_assert(COL_TABLE_ID == NCOLS, "a name for each of the file's columns");
 
 /*
  * Rows come in the documented order: targets in the order they were first scanned, then
@@ -412,38 +439,46 @@ static int mem_row(feed *f, batch *b, const dscat_export_scan *t, const dscat_db
     cell *c = b->cells + b->rows;
     size_t w = f->cap;
     dscat_buf *x = &b->text;
-    int rc = cell_text(&c[0 * w], x, d->database) | cell_text(&c[1 * w], x, ti->schema) |
-             cell_text(&c[2 * w], x, ti->name) | cell_text(&c[16 * w], x, t->target) |
-             cell_text(&c[17 * w], x, t->server) | cell_text(&c[18 * w], x, ti->type) |
-             cell_text(&c[26 * w], x, ti->comment);
-    cell_int(&c[9 * w], ti->row_estimate);
-    cell_int(&c[10 * w], ti->last_modified_us);
-    cell_int(&c[11 * w], d->scanned_at_us);
-    cell_int(&c[27 * w], ti->size_bytes);
-    static const int of_column[] = {3,  4,  5,  6,  7,  8,  12, 13, 14, 15,
-                                    19, 20, 21, 22, 23, 24, 25, 28, 29};
+    int rc =
+        cell_text(&c[COL_DATABASE * w], x, d->database) |
+        cell_text(&c[COL_SCHEMA * w], x, ti->schema) | cell_text(&c[COL_TABLE * w], x, ti->name) |
+        cell_text(&c[COL_TARGET * w], x, t->target) | cell_text(&c[COL_SERVER * w], x, t->server) |
+        cell_text(&c[COL_TABLE_TYPE * w], x, ti->type) |
+        cell_text(&c[COL_TABLE_COMMENT * w], x, ti->comment);
+    cell_int(&c[COL_ROW_ESTIMATE * w], ti->row_estimate);
+    cell_int(&c[COL_LAST_MODIFIED * w], ti->last_modified_us);
+    cell_int(&c[COL_SCANNED_AT * w], d->scanned_at_us);
+    cell_int(&c[COL_TABLE_SIZE * w], ti->size_bytes);
+    static const int of_column[] = {
+        COL_COLUMN,        COL_DATA_TYPE,   COL_NULLABLE,   COL_PRIMARY_KEY,    COL_FOREIGN_KEY,
+        COL_FK_REFERENCES, COL_NULL_COUNT,  COL_NULL_RATE,  COL_DISTINCT_COUNT, COL_PROFILED_ROWS,
+        COL_ORDINAL,       COL_COLUMN_TYPE, COL_MAX_LENGTH, COL_PRECISION,      COL_SCALE,
+        COL_DEFAULT,       COL_COMMENT,     COL_GENERATED,  COL_HIDDEN};
     if (col == NULL) {
         for (size_t i = 0; i < sizeof(of_column) / sizeof(of_column[0]); i++)
             c[(size_t)of_column[i] * w].null = true;
         return rc ? DSCAT_ENOMEM : 0;
     }
-    rc |= cell_text(&c[3 * w], x, col->name) | cell_text(&c[4 * w], x, col->data_type) |
-          cell_text(&c[8 * w], x, ref ? ref : "") | cell_text(&c[20 * w], x, col->column_type) |
-          cell_text(&c[24 * w], x, col->default_value) | cell_text(&c[25 * w], x, col->comment) |
-          cell_text(&c[28 * w], x, col->generated);
-    cell_int(&c[5 * w], col->nullable);
-    cell_int(&c[6 * w], col->is_pk);
-    cell_int(&c[7 * w], ref != NULL);
-    cell_int(&c[12 * w], col->null_count);
-    cell_int(&c[13 * w], col->profiled_rows);
-    rate_of(&c[13 * w], &c[12 * w]);
-    cell_int(&c[14 * w], col->distinct_count);
-    cell_int(&c[15 * w], col->profiled_rows);
-    cell_int(&c[19 * w], col->ordinal);
-    cell_int(&c[21 * w], col->max_length);
-    cell_int(&c[22 * w], col->precision);
-    cell_int(&c[23 * w], col->scale);
-    cell_int(&c[29 * w], col->hidden);
+    rc |= cell_text(&c[COL_COLUMN * w], x, col->name) |
+          cell_text(&c[COL_DATA_TYPE * w], x, col->data_type) |
+          cell_text(&c[COL_FK_REFERENCES * w], x, ref ? ref : "") |
+          cell_text(&c[COL_COLUMN_TYPE * w], x, col->column_type) |
+          cell_text(&c[COL_DEFAULT * w], x, col->default_value) |
+          cell_text(&c[COL_COMMENT * w], x, col->comment) |
+          cell_text(&c[COL_GENERATED * w], x, col->generated);
+    cell_int(&c[COL_NULLABLE * w], col->nullable);
+    cell_int(&c[COL_PRIMARY_KEY * w], col->is_pk);
+    cell_int(&c[COL_FOREIGN_KEY * w], ref != NULL);
+    cell_int(&c[COL_NULL_COUNT * w], col->null_count);
+    cell_int(&c[COL_NULL_RATE * w], col->profiled_rows);
+    rate_of(&c[COL_NULL_RATE * w], &c[COL_NULL_COUNT * w]);
+    cell_int(&c[COL_DISTINCT_COUNT * w], col->distinct_count);
+    cell_int(&c[COL_PROFILED_ROWS * w], col->profiled_rows);
+    cell_int(&c[COL_ORDINAL * w], col->ordinal);
+    cell_int(&c[COL_MAX_LENGTH * w], col->max_length);
+    cell_int(&c[COL_PRECISION * w], col->precision);
+    cell_int(&c[COL_SCALE * w], col->scale);
+    cell_int(&c[COL_HIDDEN * w], col->hidden);
     return rc ? DSCAT_ENOMEM : 0;
 }
 
