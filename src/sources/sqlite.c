@@ -661,13 +661,20 @@ static int text_of(dscat_cursor *c, size_t i, int type)
     return 0;
 }
 
-static int sqlite_cursor_next(dscat_cursor *c, const char *const **values, dscat_error *err)
+/* Steps the cursor: 1 at a row, 0 at the end, or the query's error. */
+static int step_row(dscat_cursor *c, dscat_error *err)
 {
     int rc = sqlite3_step(c->stmt);
     if (rc == SQLITE_DONE)
         return 0;
-    if (rc != SQLITE_ROW)
-        return query_error(c->src, err, "row");
+    return rc == SQLITE_ROW ? 1 : query_error(c->src, err, "row");
+}
+
+static int sqlite_cursor_next(dscat_cursor *c, const char *const **values, dscat_error *err)
+{
+    int rc = step_row(c, err);
+    if (rc <= 0)
+        return rc;
     for (size_t i = 0; i < c->n; i++) {
         int type = sqlite3_column_type(c->stmt, (int)i);
         if (type == SQLITE_NULL)
@@ -744,11 +751,9 @@ static int changed_class(dscat_cursor *c, size_t i, int type, dscat_error *err)
 
 static int sqlite_cursor_next_typed(dscat_cursor *c, const dscat_value **values, dscat_error *err)
 {
-    int rc = sqlite3_step(c->stmt);
-    if (rc == SQLITE_DONE)
-        return 0;
-    if (rc != SQLITE_ROW)
-        return query_error(c->src, err, "row");
+    int rc = step_row(c, err);
+    if (rc <= 0)
+        return rc;
     for (size_t i = 0; i < c->n; i++) {
         dscat_value *v = &c->typed[i];
         int type = sqlite3_column_type(c->stmt, (int)i);
