@@ -520,6 +520,11 @@ struct dscat_cursor {
     MYSQL_RES *res;
     char *name; /* "schema.table", for messages */
     bool done;
+    /* the typed path: each column's form, the row's values, the columns (borrowed) */
+    unsigned char *wires;
+    dscat_value *typed;
+    const dscat_cursor_column *columns;
+    size_t n;
 };
 
 static int my_cursor_open(dscat_cursor **out, dscat_source *src, const char *schema,
@@ -567,16 +572,14 @@ static int my_cursor_open(dscat_cursor **out, dscat_source *src, const char *sch
     return 0;
 }
 
-static int my_cursor_next(dscat_cursor *c, const char *const **values, dscat_error *err)
+/* The next row into *row: 1, 0 at the end, or the read's error. */
+static int fetch_row(dscat_cursor *c, MYSQL_ROW *row, dscat_error *err)
 {
     if (c->done)
         return 0;
     double started = now_seconds();
-    MYSQL_ROW row = mysql_fetch_row(c->res);
-    if (row) {
-        *values = (const char *const *)row;
+    if ((*row = mysql_fetch_row(c->res)) != NULL)
         return 1;
-    }
     c->done = true;
     my_source *s = c->src;
     if (stalled(s, started))
@@ -590,6 +593,15 @@ static int my_cursor_next(dscat_cursor *c, const char *const **values, dscat_err
     return 0;
 }
 
+static int my_cursor_next(dscat_cursor *c, const char *const **values, dscat_error *err)
+{
+    MYSQL_ROW row = NULL;
+    int rc = fetch_row(c, &row, err);
+    if (rc == 1)
+        *values = (const char *const *)row;
+    return rc;
+}
+
 static void my_cursor_close(dscat_cursor *c)
 {
     if (c == NULL)
@@ -597,7 +609,128 @@ static void my_cursor_close(dscat_cursor *c)
     if (c->res)
         mysql_free_result(c->res); /* reads and discards the rest of an unfinished result */
     dscat_free(c->name);
+    dscat_free(c->wires);
+    dscat_free(c->typed);
     dscat_free(c);
+}
+
+/* ---- the typed row path -----------------------------------------------------------------------
+ */
+
+/*
+ * The server sends text either way (the text protocol); the typed path parses the numbers on
+ * the reader thread instead of DuckDB casting them: integers (DSCAT_WIRE_INT), FLOAT and DOUBLE
+ * (strtof/strtod: the same correctly rounded parse as DuckDB's cast) and DECIMAL(p,s) with
+ * p <= 38 (its digits as an integer and its scale). Every other form is the text path's text.
+ * A column's text that is not such a number fails the read: it never becomes another value.
+ */
+static int my_cursor_open_typed(dscat_cursor **out, dscat_source *src, const char *schema,
+                                const char *table, const dscat_cursor_column *columns,
+                                size_t ncolumns, dscat_wire *wires, dscat_error *err)
+{
+    int rc = my_cursor_open(out, src, schema, table, columns, ncolumns, err);
+    if (rc)
+        return rc;
+    dscat_cursor *c = *out;
+    c->wires = dscat_calloc(ncolumns + 1, 1);
+    c->typed = dscat_calloc(ncolumns + 1, sizeof(*c->typed));
+    if (c->wires == NULL || c->typed == NULL) {
+        my_cursor_close(c);
+        *out = NULL;
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    c->columns = columns;
+    c->n = ncolumns;
+    for (size_t i = 0; i < ncolumns; i++) {
+        bool parsed = wires[i] == DSCAT_WIRE_INT || wires[i] == DSCAT_WIRE_FLOAT4 ||
+                      wires[i] == DSCAT_WIRE_FLOAT8 || wires[i] == DSCAT_WIRE_DECIMAL;
+        if (!parsed || columns[i].hex)
+            wires[i] = DSCAT_WIRE_TEXT;
+        c->wires[i] = (unsigned char)wires[i];
+    }
+    return 0;
+}
+
+/*
+ * A DECIMAL's text ("-12.340") into v: its digits as v.dec, the count after the point as
+ * v.scale; special 1 past 38 digits. false when the text is not such a number.
+ */
+static bool parse_decimal(dscat_value *v, const char *p, size_t len)
+{
+    const char *end = p + len;
+    bool negative = p < end && *p == '-', point = false, digits = false;
+    int count = 0;
+    dscat_int128 x = 0;
+    v->scale = 0;
+    v->special = 0;
+    for (p += negative || (p < end && *p == '+'); p < end; p++) {
+        if (*p == '.' && !point) {
+            point = true;
+            continue;
+        }
+        if (*p < '0' || *p > '9')
+            return false;
+        digits = true;
+        if (x != 0 || *p != '0')
+            count++;
+        if (count > 38)
+            v->special = 1;
+        else
+            x = x * 10 + (*p - '0');
+        v->scale += point;
+    }
+    v->v.dec = negative ? -x : x;
+    return digits;
+}
+
+static int my_cursor_next_typed(dscat_cursor *c, const dscat_value **values, dscat_error *err)
+{
+    MYSQL_ROW row = NULL;
+    int rc = fetch_row(c, &row, err);
+    if (rc != 1)
+        return rc;
+    const unsigned long *lengths = mysql_fetch_lengths(c->res);
+    for (size_t i = 0; i < c->n; i++) {
+        dscat_value *v = &c->typed[i];
+        const char *p = row[i];
+        char *end = NULL;
+        bool ok = true;
+        v->wire = c->wires[i];
+        if (p == NULL) {
+            v->wire = DSCAT_WIRE_NULL;
+            continue;
+        }
+        errno = 0;
+        switch (c->wires[i]) {
+        case DSCAT_WIRE_INT:
+            v->v.i = strtoll(p, &end, 10);
+            ok = end == p + lengths[i] && end != p && errno == 0;
+            break;
+        case DSCAT_WIRE_FLOAT4:
+            v->v.f = strtof(p, &end);
+            ok = end == p + lengths[i] && end != p;
+            break;
+        case DSCAT_WIRE_FLOAT8:
+            v->v.d = strtod(p, &end);
+            ok = end == p + lengths[i] && end != p;
+            break;
+        case DSCAT_WIRE_DECIMAL:
+            ok = parse_decimal(v, p, lengths[i]);
+            break;
+        default:
+            v->v.p = p;
+            v->len = lengths[i];
+            break;
+        }
+        if (!ok)
+            return dscat_error_set(
+                err, DSCAT_EQUERY,
+                "target %s: reading rows of %s failed: column %s holds \"%.40s\", "
+                "not a number of its type",
+                c->src->base.target->key, c->name, c->columns[i].name, p);
+    }
+    *values = c->typed;
+    return 1;
 }
 
 static void my_close(dscat_source *src)
@@ -706,5 +839,7 @@ const dscat_source_driver dscat_source_mysql = {
     .cursor_open = my_cursor_open,
     .cursor_next = my_cursor_next,
     .cursor_close = my_cursor_close,
+    .cursor_open_typed = my_cursor_open_typed,
+    .cursor_next_typed = my_cursor_next_typed,
     .close = my_close,
 };
