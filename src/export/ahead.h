@@ -5,9 +5,9 @@
  * The file shows the current catalog (SPEC §3). Once a refresh has made its scans current (inside
  * its write transaction, before it writes their databases), that catalog is known: when every
  * current scan is one of the refresh's, its rows are the refresh's scans, and the file can be
- * written from them. dscat_parquet_ahead_start() checks that, notes what the store will hold
+ * written from them. dscat_export__ahead_start() checks that, notes what the store will hold
  * (its fingerprint and each target's place in the file's order) and starts the thread;
- * dscat_export_all_ahead() uses the file only when the committed store is exactly what was noted
+ * dscat_export__all_ahead() uses the file only when the committed store is exactly what was noted
  * (nothing committed in between), and otherwise writes it from the store as always.
  */
 #ifndef DSCAT_EXPORT_AHEAD_H
@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 /* One target's new scan: its key, its server name (the target's `name`), the scan's id in the
- * store, its databases. All borrowed until the file is used or cancelled. */
+ * store, its databases. All borrowed until the writer is freed. */
 typedef struct dscat_export_scan {
     const char *target, *server;
     int64_t scan_id;
@@ -28,7 +28,7 @@ typedef struct dscat_export_scan {
     size_t ndatabases;
 } dscat_export_scan;
 
-typedef struct dscat_parquet_ahead dscat_parquet_ahead;
+typedef struct dscat_export_ahead dscat_export_ahead;
 
 /*
  * Called in the refresh's write transaction on st, once each scan is its target's current one
@@ -37,23 +37,24 @@ typedef struct dscat_parquet_ahead dscat_parquet_ahead;
  * file cannot be written ahead: a current scan that is not one of these, or anything failing.
  * Never fails the refresh.
  */
-void dscat_parquet_ahead_start(dscat_parquet_ahead **out, dscat_store *st, const char *catalog_dir,
+void dscat_export__ahead_start(dscat_export_ahead **out, dscat_store *st, const char *catalog_dir,
                                const dscat_export_scan *scans, size_t n, int keep_scans);
-/* Stops (as soon as it can) and frees a writer, removing its file. NULL does nothing. */
-void dscat_parquet_ahead_cancel(dscat_parquet_ahead *a);
+/* Stops (as soon as it can) and frees a writer, removing its file unless it was taken
+ * (dscat_export__ahead_take()). NULL does nothing. */
+void dscat_export__ahead_free(dscat_export_ahead *a);
 /*
  * dscat_export_all(), taking the file from `ahead` (which it frees; NULL for none) when the store
- * is what dscat_parquet_ahead_start() noted and the file was written.
+ * is what dscat_export__ahead_start() noted and the file was written.
  */
-int dscat_export_all_ahead(dscat_store *st, const char *catalog_dir, dscat_parquet_ahead *ahead,
-                           dscat_error *err);
+int dscat_export__all_ahead(dscat_store *st, const char *catalog_dir, dscat_export_ahead *ahead,
+                            dscat_error *err);
 
 /*
  * For exports.c: waits for the writer; true, with *tmp the written file (the caller's to rename
  * or remove, and free), when the file was written and st's snapshot (of the given fingerprint)
- * is the store it was written for. a is still to be freed with dscat_parquet_ahead_cancel().
+ * is the store it was written for. a is still to be freed with dscat_export__ahead_free().
  */
-bool dscat_parquet_ahead__take(dscat_parquet_ahead *a, dscat_store *st, const char *fingerprint,
-                               char **tmp);
+bool dscat_export__ahead_take(dscat_export_ahead *a, dscat_store *st, const char *fingerprint,
+                              char **tmp);
 
 #endif

@@ -46,6 +46,7 @@ typedef struct export_job {
     const char *path;
     int (*write)(dscat_store *st, const struct export_job *job, dscat_error *err);
     char fingerprint[1024]; /* of the snapshot the export was written from */
+    int64_t generation;     /* that snapshot's */
     dscat_error err;
     int rc;
     pthread_t thread;
@@ -68,6 +69,7 @@ static void *export_thread(void *arg)
     dscat_store *st = NULL;
     job->rc = dscat_store_open(&st, job->catalog_dir, DSCAT_STORE_READ, &job->err);
     if (job->rc == 0 && (job->rc = dscat_store__read_begin(st, &job->err)) == 0) {
+        job->generation = dscat_store__generation(st);
         job->rc =
             dscat_store__fingerprint(st, job->fingerprint, sizeof(job->fingerprint), &job->err);
         if (job->rc == 0)
@@ -103,7 +105,9 @@ static int job_finish(export_job *job, dscat_store *st, const char *fingerprint,
             *err = job->err;
         return job->rc;
     }
-    return strcmp(job->fingerprint, fingerprint) ? job->write(st, job, err) : 0;
+    bool same = strcmp(job->fingerprint, fingerprint) == 0 &&
+                job->generation == dscat_store__generation(st);
+    return same ? 0 : job->write(st, job, err);
 }
 
 /*
@@ -135,11 +139,11 @@ static int exports_lock(const char *catalog_dir)
  */
 int dscat_export_all(dscat_store *st, const char *catalog_dir, dscat_error *err)
 {
-    return dscat_export_all_ahead(st, catalog_dir, NULL, err);
+    return dscat_export__all_ahead(st, catalog_dir, NULL, err);
 }
 
-int dscat_export_all_ahead(dscat_store *st, const char *catalog_dir, dscat_parquet_ahead *ahead,
-                           dscat_error *err)
+int dscat_export__all_ahead(dscat_store *st, const char *catalog_dir, dscat_export_ahead *ahead,
+                            dscat_error *err)
 {
     char *parquet = join(catalog_dir, "metadata.parquet");
     char *json = join(catalog_dir, "last_scan.json");
@@ -173,10 +177,12 @@ int dscat_export_all_ahead(dscat_store *st, const char *catalog_dir, dscat_parqu
     rc = job_finish(&idx, st, fingerprint, rc, err);
     if (ahead == NULL) {
         rc = job_finish(&pq, st, fingerprint, rc, err);
-    } else if (dscat_parquet_ahead__take(ahead, st, fingerprint, &ahead_tmp)) {
-        written_ahead = rc == 0;
-        if (rc == 0)
-            rc = dscat_atomic_commit(ahead_tmp, parquet, err);
+    } else if (dscat_export__ahead_take(ahead, st, fingerprint, &ahead_tmp) && rc == 0) {
+        test_crash("parquet_ahead_taken");
+        /* renamed into place; should that fail (the file gone meanwhile), written here */
+        written_ahead = dscat_atomic_commit(ahead_tmp, parquet, NULL) == 0;
+        if (!written_ahead)
+            rc = dscat_export_parquet(st, parquet, NULL, err);
     } else if (rc == 0) {
         rc = dscat_export_parquet(st, parquet, NULL, err);
     }
@@ -193,7 +199,7 @@ done:
     if (ahead_tmp && !written_ahead)
         unlink(ahead_tmp);
     dscat_free(ahead_tmp);
-    dscat_parquet_ahead_cancel(ahead);
+    dscat_export__ahead_free(ahead);
     dscat_free(parquet);
     dscat_free(json);
     dscat_free(md);

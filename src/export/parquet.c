@@ -3,11 +3,12 @@
  * A table without a column the scan could read (a broken view) keeps one row, its column fields
  * null, so that nothing in the store is missing from the file.
  *
- * DuckDB reads the store's rows through a table function (dscat_metadata()) that fills whole
- * vectors per chunk, and streams them into the Parquet file with one COPY: no DuckDB table in
- * between, no per-value appender call. The rows are read from the store on a thread of their own,
- * a batch (a vector's worth) ahead of DuckDB, so that reading SQLite and encoding Parquet overlap.
- * The file is written to a temporary name and renamed into place.
+ * DuckDB reads the rows through a table function (dscat_metadata()) that fills whole vectors
+ * per chunk, and streams them into the Parquet file with one COPY: no DuckDB table in between, no
+ * per-value appender call. The rows are read on a thread of their own, a batch (a vector's worth)
+ * ahead of DuckDB, so that reading and encoding Parquet overlap: from the store, or during a
+ * refresh from its scans (export/ahead.h), in the same order and with the same values. The file
+ * is written to a temporary name and renamed into place.
  */
 #include "export/ahead.h"
 #include "store/content.h"
@@ -169,7 +170,7 @@ typedef struct mem_rows mem_rows;
 typedef struct feed {
     dscat_store *st;
     dscat_stmt *s;
-    mem_rows *mem;  /* instead of s: the rows of a refresh's scans (dscat_parquet_ahead) */
+    mem_rows *mem;  /* instead of s: the rows of a refresh's scans (dscat_export_ahead) */
     bool abandon;   /* set under mu: end the COPY with an error at the next chunk */
     bool check;     /* the statement is the unsorted walk: check each row's place */
     bool finished;  /* the reader has stopped: at the end, failed or out of order */
@@ -323,8 +324,8 @@ static int read_value(cell *c, dscat_buf *text, dscat_stmt *s, int i)
 
 /*
  * Turns a row's null_rate cell, holding profiled_rows, into null_count / profiled_rows rounded
- * to 4 decimals (SPEC §3) as the decimal text "%.4f" gives it (the exact value of the quotient,
- * rounded half to even), read back as a double: null when either count is, 0 for no rows.
+ * to 4 decimals (SPEC §3) as "%.4f" writes the double quotient (its exact binary value rounded,
+ * as Python's round(x, 4) does), read back as a double: null when either count is, 0 for no rows.
  */
 static void rate_of(cell *rate, const cell *nulls)
 {
@@ -391,7 +392,7 @@ static int read_batch(feed *f, batch *b)
     return READ_MORE;
 }
 
-/* ---- rows from a refresh's scans (dscat_parquet_ahead) ------------------------------------ */
+/* ---- rows from a refresh's scans (dscat_export_ahead) ------------------------------------ */
 
 /* Where the reader is in the scans: target t, its database db (in name order), that database's
  * stored table k (order.table_order[k]) and the table's column col (by position). */
@@ -405,12 +406,14 @@ struct mem_rows {
     size_t k, col;
 };
 
+/* qsort over scans by database name, in byte order (as the store orders them). */
 static int compare_databases(const void *a, const void *b)
 {
     return strcmp((*(const dscat_db_scan *const *)a)->database,
                   (*(const dscat_db_scan *const *)b)->database);
 }
 
+/* A text cell: v copied into the batch's text, or null for NULL. 0 or DSCAT_ENOMEM. */
 static int cell_text(cell *c, dscat_buf *text, const char *v)
 {
     c->null = v == NULL;
@@ -422,6 +425,7 @@ static int cell_text(cell *c, dscat_buf *text, const char *v)
     return dscat_buf_put(text, v, len) ? DSCAT_ENOMEM : 0;
 }
 
+/* An integer, boolean or timestamp cell: null for DSCAT_NULL, as the store holds it. */
 static void cell_int(cell *c, int64_t v)
 {
     c->null = v == DSCAT_NULL;
@@ -429,34 +433,40 @@ static void cell_int(cell *c, int64_t v)
 }
 
 /*
- * Row r of b: table ti of database d of target t, and its column col (with its references ref),
- * or the one row of a table without a column row (col NULL), as the store's rows read them.
+ * The next row of b: table ti of database d of target t, and its column col (with its
+ * references ref), or the one row of a table without a column row (col NULL), as the store's rows
+ * read them. same: the row before it in b is of the same table, whose table cells it takes.
  * Returns 0 or DSCAT_ENOMEM.
  */
 static int mem_row(feed *f, batch *b, const dscat_export_scan *t, const dscat_db_scan *d,
-                   const dscat_table_info *ti, const dscat_column_info *col, const char *ref)
+                   const dscat_table_info *ti, const dscat_column_info *col, const char *ref,
+                   bool same)
 {
     cell *c = b->cells + b->rows;
     size_t w = f->cap;
     dscat_buf *x = &b->text;
-    int rc =
-        cell_text(&c[COL_DATABASE * w], x, d->database) |
-        cell_text(&c[COL_SCHEMA * w], x, ti->schema) | cell_text(&c[COL_TABLE * w], x, ti->name) |
-        cell_text(&c[COL_TARGET * w], x, t->target) | cell_text(&c[COL_SERVER * w], x, t->server) |
-        cell_text(&c[COL_TABLE_TYPE * w], x, ti->type) |
-        cell_text(&c[COL_TABLE_COMMENT * w], x, ti->comment);
-    cell_int(&c[COL_ROW_ESTIMATE * w], ti->row_estimate);
-    cell_int(&c[COL_LAST_MODIFIED * w], ti->last_modified_us);
-    cell_int(&c[COL_SCANNED_AT * w], d->scanned_at_us);
-    cell_int(&c[COL_TABLE_SIZE * w], ti->size_bytes);
-    static const int of_column[] = {
-        COL_COLUMN,        COL_DATA_TYPE,   COL_NULLABLE,   COL_PRIMARY_KEY,    COL_FOREIGN_KEY,
-        COL_FK_REFERENCES, COL_NULL_COUNT,  COL_NULL_RATE,  COL_DISTINCT_COUNT, COL_PROFILED_ROWS,
-        COL_ORDINAL,       COL_COLUMN_TYPE, COL_MAX_LENGTH, COL_PRECISION,      COL_SCALE,
-        COL_DEFAULT,       COL_COMMENT,     COL_GENERATED,  COL_HIDDEN};
+    int rc = 0;
+    if (same) {
+        for (int i = 0; i < NCOLS; i++)
+            if (columns[i].of_table)
+                c[(size_t)i * w] = c[(size_t)i * w - 1];
+    } else {
+        rc = cell_text(&c[COL_DATABASE * w], x, d->database) |
+             cell_text(&c[COL_SCHEMA * w], x, ti->schema) |
+             cell_text(&c[COL_TABLE * w], x, ti->name) |
+             cell_text(&c[COL_TARGET * w], x, t->target) |
+             cell_text(&c[COL_SERVER * w], x, t->server) |
+             cell_text(&c[COL_TABLE_TYPE * w], x, ti->type) |
+             cell_text(&c[COL_TABLE_COMMENT * w], x, ti->comment);
+        cell_int(&c[COL_ROW_ESTIMATE * w], ti->row_estimate);
+        cell_int(&c[COL_LAST_MODIFIED * w], ti->last_modified_us);
+        cell_int(&c[COL_SCANNED_AT * w], d->scanned_at_us);
+        cell_int(&c[COL_TABLE_SIZE * w], ti->size_bytes);
+    }
     if (col == NULL) {
-        for (size_t i = 0; i < sizeof(of_column) / sizeof(of_column[0]); i++)
-            c[(size_t)of_column[i] * w].null = true;
+        for (int i = 0; i < NCOLS; i++)
+            if (!columns[i].of_table)
+                c[(size_t)i * w].null = true;
         return rc ? DSCAT_ENOMEM : 0;
     }
     rc |= cell_text(&c[COL_COLUMN * w], x, col->name) |
@@ -506,8 +516,10 @@ static int read_batch_mem(feed *f, batch *b)
                 m->db = 0;
                 if ((m->dbs = dscat_calloc(m->ndbs + 1, sizeof(*m->dbs))) == NULL)
                     goto nomem;
-                memcpy(m->dbs, t->databases, m->ndbs * sizeof(*m->dbs));
-                qsort(m->dbs, m->ndbs, sizeof(*m->dbs), compare_databases);
+                if (m->ndbs) {
+                    memcpy(m->dbs, t->databases, m->ndbs * sizeof(*m->dbs));
+                    qsort(m->dbs, m->ndbs, sizeof(*m->dbs), compare_databases);
+                }
             }
             if (m->db == m->ndbs) {
                 dscat_free(m->dbs);
@@ -537,7 +549,9 @@ static int read_batch_mem(feed *f, batch *b)
             col = &d->columns.items[i];
             ref = m->order.fk_refs[i];
         }
-        if (mem_row(f, b, &m->targets[m->t], d, &d->tables.items[t], col, ref))
+        /* a row of the table before it in this batch shares that row's table cells */
+        bool same = b->rows > 0 && m->col > 0;
+        if (mem_row(f, b, &m->targets[m->t], d, &d->tables.items[t], col, ref, same))
             goto nomem;
         b->rows++;
         if (n == 0 || ++m->col == n) {
@@ -737,6 +751,16 @@ static int copy_rows(feed *f, dscat_duck *duck, const char *sql, bool *unordered
     return rc;
 }
 
+/* The COPY that writes dscat_metadata()'s rows into the file tmp, stamped with generation. */
+static void copy_sql(dscat_buf *sql, const char *tmp, int64_t generation)
+{
+    dscat_buf_puts(sql, "COPY (SELECT * FROM dscat_metadata()) TO ");
+    dscat_duck_quote_literal(sql, tmp);
+    dscat_buf_printf(sql,
+                     " (FORMAT parquet, COMPRESSION zstd, KV_METADATA {dscat_generation: '%lld'})",
+                     (long long)generation);
+}
+
 /*
  * One attempt: the statement's rows (sorted, or the unsorted walk checked as it goes) into a new
  * temporary file, renamed to path on success. *unordered (with 0 returned) tells the caller that
@@ -758,11 +782,7 @@ static int write_file(feed *f, dscat_duck *duck, const char *path, const char *t
         goto done;
     if (target)
         dscat_stmt__bind_text(f->s, 1, target);
-    dscat_buf_puts(&sql, "COPY (SELECT * FROM dscat_metadata()) TO ");
-    dscat_duck_quote_literal(&sql, tmp);
-    dscat_buf_printf(&sql,
-                     " (FORMAT parquet, COMPRESSION zstd, KV_METADATA {dscat_generation: '%lld'})",
-                     (long long)generation);
+    copy_sql(&sql, tmp, generation);
     if ((rc = dscat_buf_check(&sql, err, "the export statement")) == 0 &&
         (rc = copy_rows(f, duck, dscat_buf_cstr(&sql), unordered, err)) == 0 && !*unordered)
         rc = dscat_atomic_commit(tmp, path, err);
@@ -811,9 +831,10 @@ int dscat_export_parquet(dscat_store *st, const char *path, const char *target, 
         .st = st, .database = DSCAT_BUF_INIT, .schema = DSCAT_BUF_INIT, .name = DSCAT_BUF_INIT};
     bool unordered = false;
     int64_t generation = dscat_store__generation(st);
-    /* One snapshot: the rows of the current scans as one commit left them, in both attempts. */
-    int rc = dscat_store__read_begin(st, err);
-    if (rc)
+    /* DuckDB first: the batches are sized by it. One snapshot: the rows of the current scans as
+     * one commit left them, in both attempts. */
+    int rc = dscat_duck_load(err);
+    if (rc || (rc = dscat_store__read_begin(st, err)))
         return rc;
     if (feed_init_batches(&f)) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
@@ -837,7 +858,7 @@ done:
 
 /* ---- written ahead (ahead.h) --------------------------------------------------------------- */
 
-struct dscat_parquet_ahead {
+struct dscat_export_ahead {
     feed f;
     mem_rows m;
     dscat_export_scan *targets; /* in the file's order */
@@ -859,18 +880,15 @@ struct dscat_parquet_ahead {
     "  WHERE s.target = g.key ORDER BY id DESC LIMIT ?1)) AS first_scan FROM targets g "           \
     "WHERE g.current_scan_id IS NOT NULL ORDER BY first_scan"
 
+/* The writer's thread: the COPY of dscat_metadata() fed from the scans into a->tmp. */
 static void *ahead_thread(void *arg)
 {
-    dscat_parquet_ahead *a = arg;
+    dscat_export_ahead *a = arg;
     dscat_duck *duck = NULL;
     dscat_buf sql = DSCAT_BUF_INIT;
     bool unordered = false;
     feed_reset(&a->f, true, &a->err);
-    dscat_buf_puts(&sql, "COPY (SELECT * FROM dscat_metadata()) TO ");
-    dscat_duck_quote_literal(&sql, a->tmp);
-    dscat_buf_printf(&sql,
-                     " (FORMAT parquet, COMPRESSION zstd, KV_METADATA {dscat_generation: '%lld'})",
-                     (long long)a->generation);
+    copy_sql(&sql, a->tmp, a->generation);
     if ((a->rc = dscat_buf_check(&sql, &a->err, "the export statement")) == 0 &&
         (a->rc = dscat_duck_open(&duck, &a->err)) == 0 &&
         (a->rc = dscat_duck_exec(duck, "SET threads = 1", &a->err)) == 0 &&
@@ -883,7 +901,8 @@ static void *ahead_thread(void *arg)
     return NULL;
 }
 
-static void ahead_free(dscat_parquet_ahead *a)
+/* Frees a (its thread joined or never started), removing a->tmp when it still has it. */
+static void ahead_free(dscat_export_ahead *a)
 {
     mem_database_done(&a->m);
     dscat_free(a->m.dbs);
@@ -900,7 +919,7 @@ static void ahead_free(dscat_parquet_ahead *a)
 
 /* Reads what the file will show (AHEAD_SQL) into a: false when a current scan is not one of
  * the refresh's, or anything fails. */
-static bool ahead_plan(dscat_parquet_ahead *a, dscat_store *st, const dscat_export_scan *scans,
+static bool ahead_plan(dscat_export_ahead *a, dscat_store *st, const dscat_export_scan *scans,
                        size_t n, int keep_scans)
 {
     dscat_stmt *s = NULL;
@@ -929,11 +948,14 @@ static bool ahead_plan(dscat_parquet_ahead *a, dscat_store *st, const dscat_expo
            dscat_store__fingerprint(st, a->fingerprint, sizeof(a->fingerprint), &err) == 0;
 }
 
-void dscat_parquet_ahead_start(dscat_parquet_ahead **out, dscat_store *st, const char *catalog_dir,
+void dscat_export__ahead_start(dscat_export_ahead **out, dscat_store *st, const char *catalog_dir,
                                const dscat_export_scan *scans, size_t n, int keep_scans)
 {
     *out = NULL;
-    dscat_parquet_ahead *a = dscat_calloc(1, sizeof(*a));
+    dscat_error err = {0};
+    if (dscat_duck_load(&err))
+        return; /* the exports say why, writing the file from the store */
+    dscat_export_ahead *a = dscat_calloc(1, sizeof(*a));
     dscat_buf path = DSCAT_BUF_INIT;
     int fd = -1;
     if (a == NULL)
@@ -959,7 +981,7 @@ void dscat_parquet_ahead_start(dscat_parquet_ahead **out, dscat_store *st, const
     *out = a;
 }
 
-void dscat_parquet_ahead_cancel(dscat_parquet_ahead *a)
+void dscat_export__ahead_free(dscat_export_ahead *a)
 {
     if (a == NULL)
         return;
@@ -973,8 +995,8 @@ void dscat_parquet_ahead_cancel(dscat_parquet_ahead *a)
     ahead_free(a);
 }
 
-bool dscat_parquet_ahead__take(dscat_parquet_ahead *a, dscat_store *st, const char *fingerprint,
-                               char **tmp)
+bool dscat_export__ahead_take(dscat_export_ahead *a, dscat_store *st, const char *fingerprint,
+                              char **tmp)
 {
     pthread_join(a->thread, NULL);
     a->joined = true;

@@ -394,15 +394,14 @@ static void finish_report(target_state *t, dscat_target_report *r)
     }
 }
 
-/* Writes every target of the run into the store in one transaction. */
 /*
- * One transaction: each target's scan row, made its target's current scan unless the target
- * failed; then, what the exports will show being settled, metadata.parquet is started from the
- * scans on a thread of its own (*ahead, when it can be: export/ahead.h) while the databases are
- * written; then each target's old scans are pruned.
+ * Writes every target of the run into the store in one transaction: each target's scan row, made
+ * its target's current scan unless the target failed; then, what the exports will show being
+ * settled, metadata.parquet is started from the scans on a thread of its own (*ahead, when it can
+ * be: export/ahead.h) while the databases are written; then each target's old scans are pruned.
  */
 static int write_store(dscat_store *st, run_state *rs, dscat_refresh_report *rep,
-                       dscat_parquet_ahead **ahead, dscat_error *err)
+                       dscat_export_ahead **ahead, dscat_error *err)
 {
     dscat_export_scan *scans = dscat_calloc(rs->ntargets + 1, sizeof(*scans));
     size_t nscans = 0;
@@ -425,7 +424,7 @@ static int write_store(dscat_store *st, run_state *rs, dscat_refresh_report *rep
         }
     }
     if (rc == 0)
-        dscat_parquet_ahead_start(ahead, st, rs->cfg->catalog_dir, scans, nscans, keep);
+        dscat_export__ahead_start(ahead, st, rs->cfg->catalog_dir, scans, nscans, keep);
     for (size_t i = 0; i < rs->ntargets && rc == 0; i++) {
         target_state *t = &rs->targets[i];
         for (size_t k = 0; k < t->scans.count && rc == 0 && !t->failed; k++)
@@ -437,7 +436,7 @@ static int write_store(dscat_store *st, run_state *rs, dscat_refresh_report *rep
         rc = dscat_store__commit(st, err);
     if (rc) {
         dscat_store__rollback(st);
-        dscat_parquet_ahead_cancel(*ahead);
+        dscat_export__ahead_free(*ahead);
         *ahead = NULL;
     }
     dscat_free(scans);
@@ -537,7 +536,7 @@ int dscat_refresh(dscat_refresh_report **out, const dscat_config *cfg,
     run_state rs = {.cfg = cfg, .opts = opts};
     dscat_refresh_report *rep = NULL;
     dscat_store *st = NULL;
-    dscat_parquet_ahead *ahead = NULL;
+    dscat_export_ahead *ahead = NULL;
     char *root = NULL;
     int rc;
     pthread_mutex_init(&rs.lock, NULL);
@@ -572,7 +571,7 @@ int dscat_refresh(dscat_refresh_report **out, const dscat_config *cfg,
         (rc = write_store(st, &rs, rep, &ahead, err)))
         goto done;
     rep->written = true;
-    rc = dscat_export_all_ahead(st, cfg->catalog_dir, ahead, err);
+    rc = dscat_export__all_ahead(st, cfg->catalog_dir, ahead, err);
     ahead = NULL; /* freed by the exports */
     if (rc)
         goto done;

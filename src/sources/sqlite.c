@@ -707,9 +707,11 @@ static void sqlite_cursor_close(dscat_cursor *c)
 /*
  * SQLite's own storage classes are read as they are: an integer column (DSCAT_WIRE_INT), a real
  * one (DSCAT_WIRE_FLOAT8) and a blob one (DSCAT_WIRE_BYTES); every other form is the text path's
- * text. The cache asks for those forms only where the column holds nothing else (its storage
- * classes, read just before): a value of another class met on the way means the table changed
- * meanwhile, and the read is refused rather than a value converted.
+ * text. The cache asks for those forms only where the column held nothing else when its storage
+ * classes were read, just before. A value of another class met on the way (the table changed
+ * meanwhile, or a view's column holds what its declared type does not say) comes as the text
+ * path's text, which the cache takes as a misfit of the column's type, as it would on the text
+ * path; an integer in a real column comes as a real when a double holds it exactly.
  */
 static int sqlite_cursor_open_typed(dscat_cursor **out, dscat_source *src, const char *schema,
                                     const char *table, const dscat_cursor_column *columns,
@@ -738,15 +740,15 @@ static int sqlite_cursor_open_typed(dscat_cursor **out, dscat_source *src, const
     return 0;
 }
 
-/* A value of storage class `type` in column i, whose form allows none such. */
-static int changed_class(dscat_cursor *c, size_t i, int type, dscat_error *err)
+/* Column i's value (of storage class type) as the text path has it, marked as text. */
+static int as_text(dscat_cursor *c, size_t i, int type, dscat_value *v)
 {
-    static const char *const names[] = {"", "an integer", "a real", "a text", "a blob"};
-    return dscat_error_set(err, DSCAT_ECONFLICT,
-                           "target %s: %s.%s changed while it was read: column %s now holds %s "
-                           "value; refresh it again",
-                           c->src->base.target->key, c->schema, c->table, c->columns[i].name,
-                           type >= 1 && type <= 4 ? names[type] : "another");
+    if (text_of(c, i, type))
+        return DSCAT_ENOMEM;
+    v->wire = DSCAT_WIRE_TEXT;
+    v->v.p = c->values[i];
+    v->len = strlen(v->v.p);
+    return 0;
 }
 
 static int sqlite_cursor_next_typed(dscat_cursor *c, const dscat_value **values, dscat_error *err)
@@ -757,50 +759,64 @@ static int sqlite_cursor_next_typed(dscat_cursor *c, const dscat_value **values,
     for (size_t i = 0; i < c->n; i++) {
         dscat_value *v = &c->typed[i];
         int type = sqlite3_column_type(c->stmt, (int)i);
+        int64_t n;
         v->wire = c->wires[i];
         if (type == SQLITE_NULL) {
             v->wire = DSCAT_WIRE_NULL;
             continue;
         }
+        int bad = 0;
         switch (c->wires[i]) {
         case DSCAT_WIRE_INT:
-            if (type != SQLITE_INTEGER)
-                return changed_class(c, i, type, err);
-            v->v.i = sqlite3_column_int64(c->stmt, (int)i);
+            if (type == SQLITE_INTEGER)
+                v->v.i = sqlite3_column_int64(c->stmt, (int)i);
+            else
+                bad = as_text(c, i, type, v);
             break;
         case DSCAT_WIRE_FLOAT8:
-            if (type == SQLITE_INTEGER) {
-                /* an integer as a double only when the double is exactly it */
-                int64_t n = sqlite3_column_int64(c->stmt, (int)i);
-                if (n < -(INT64_C(1) << 53) || n > (INT64_C(1) << 53))
-                    return changed_class(c, i, type, err);
-                v->v.d = (double)n;
-            } else if (type == SQLITE_FLOAT) {
+            if (type == SQLITE_FLOAT)
                 v->v.d = sqlite3_column_double(c->stmt, (int)i);
-            } else {
-                return changed_class(c, i, type, err);
-            }
+            else if (type == SQLITE_INTEGER &&
+                     (n = sqlite3_column_int64(c->stmt, (int)i)) > -(INT64_C(1) << 62) &&
+                     n < (INT64_C(1) << 62) && (int64_t)(double)n == n)
+                v->v.d = (double)n;
+            else
+                bad = as_text(c, i, type, v);
             break;
         case DSCAT_WIRE_BYTES:
-            if (type != SQLITE_BLOB)
-                return changed_class(c, i, type, err);
-            v->v.p = sqlite3_column_blob(c->stmt, (int)i);
-            v->len = (size_t)sqlite3_column_bytes(c->stmt, (int)i);
-            if (v->v.p == NULL)
-                v->v.p = ""; /* a zero-length blob */
+            /* the bytes as stored: a blob's, a text's; a number's text (as the text path's hex) */
+            if (type == SQLITE_BLOB || type == SQLITE_TEXT) {
+                v->v.p = sqlite3_column_blob(c->stmt, (int)i);
+                v->len = (size_t)sqlite3_column_bytes(c->stmt, (int)i);
+                if (v->v.p == NULL)
+                    v->v.p = ""; /* zero bytes */
+            } else if (type == SQLITE_FLOAT) {
+                dscat_buf_reset(&c->text[i]);
+                bad = exact_real(&c->text[i], sqlite3_column_double(c->stmt, (int)i)) ||
+                      dscat_buf_error(&c->text[i]);
+                v->v.p = bad ? "" : dscat_buf_cstr(&c->text[i]);
+                v->len = c->text[i].len;
+            } else {
+                v->v.p = (const char *)sqlite3_column_text(c->stmt, (int)i);
+                bad = v->v.p == NULL;
+                v->len = bad ? 0 : (size_t)sqlite3_column_bytes(c->stmt, (int)i);
+            }
             break;
         default:
-            if (text_of(c, i, type))
-                return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-            v->v.p = c->values[i];
-            v->len = strlen(v->v.p);
-            /* A text holding NUL would be cut short: the column was text without NUL a moment
-             * ago (else it would be read as hex). */
-            if (type == SQLITE_TEXT && !c->hex[i] &&
+            bad = as_text(c, i, type, v);
+            /* Text holding NUL would be cut short: the column had none a moment ago (else it
+             * would be read as hex). */
+            if (bad == 0 && type == SQLITE_TEXT && !c->hex[i] &&
                 v->len != (size_t)sqlite3_column_bytes(c->stmt, (int)i))
-                return changed_class(c, i, SQLITE_BLOB, err);
+                return dscat_error_set(err, DSCAT_ECONFLICT,
+                                       "target %s: %s.%s changed while it was read: column %s "
+                                       "now holds text with a NUL byte; refresh it again",
+                                       c->src->base.target->key, c->schema, c->table,
+                                       c->columns[i].name);
             break;
         }
+        if (bad)
+            return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
     *values = c->typed;
     return 1;

@@ -57,6 +57,13 @@ from_store "$home"
 check "a second refresh: the file written ahead is the store's" \
     cmp -s "$home/metadata.parquet" "$TEST_TMP/ahead_meta.parquet"
 
+# The file written ahead is the one the exports take (killed right after taking it, before
+# renaming it into place); the next command writes the exports from the store.
+(DSCAT_TEST_CRASH_AT=parquet_ahead_taken DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1) 2>/dev/null
+assert_eq "a refresh of all three targets takes the file written ahead" 137 "$?"
+DSCAT_HOME=$home "$DSCAT" status >/dev/null 2>&1
+check "after it: no temporary file is left" test "$(find "$home" -name '*.tmp' | wc -l)" = 0
+
 # One target of three: the catalog also holds the other two targets' scans, so the file comes
 # from the store (nothing is written ahead: the crash stage is never reached).
 (DSCAT_TEST_CRASH_AT=parquet_written_ahead DSCAT_HOME=$home "$DSCAT" refresh --target my >/dev/null 2>&1) 2>/dev/null
