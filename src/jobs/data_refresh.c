@@ -380,10 +380,17 @@ static void refresh_table(dscat_cache_job *job)
     }
     /* The greatest key of what this refresh wrote: of the whole version for a full refresh, of
      * the new rows (all above the previous greatest) for an append. */
+    if (kc >= 0 && !append && cols[kc].storage != STORE_NATIVE)
+        kc = -1; /* the key's values needed a fallback: no exact maximum to keep */
     if (kc >= 0) {
         const char *one[1] = {file};
-        if ((r->rc = dscat_cache__key_max(&new_max, one, 1, key, ktype, err)))
+        if ((r->rc = dscat_cache__key_max(&new_max, one, 1, key, ktype, err)) && append)
             goto done;
+        if (r->rc) { /* a full refresh keeps no maximum; an append will say why it cannot */
+            r->rc = 0;
+            dscat_error_clear(err);
+            kc = -1;
+        }
     }
     struct stat sb;
     chmod(file, 0600); /* table data: as private as the catalog */
