@@ -215,7 +215,7 @@ static void refresh_table(dscat_cache_job *job)
     dscat_buf vkey = DSCAT_BUF_INIT, dkey = DSCAT_BUF_INIT, where = DSCAT_BUF_INIT;
     cache_current cur = {0};
     int lockfd = -1, found = 0;
-    bool waited = false, append = false;
+    bool waited = false, append = false, marked = false;
     int64_t t0 = dscat_monotonic_ms(), started = dscat_now_us(), last_sync = 0;
     const dscat_source_driver *drv = job->target->driver;
     dscat_key_type ktype = DSCAT_KEY_INTEGER;
@@ -313,8 +313,10 @@ static void refresh_table(dscat_cache_job *job)
             r->rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
             goto done;
         }
-        if ((r->rc = dscat_storage_stage(sto, dscat_buf_cstr(&dkey), &file, err)))
+        if ((r->rc = dscat_storage_stage(sto, dscat_buf_cstr(&dkey), &file, err)) ||
+            (r->rc = dscat_cache__mark_version(st, sto, dscat_buf_cstr(&vkey), err)))
             goto done;
+        marked = true; /* kept should the append turn into a full refresh */
         r->rc = dscat_cache__write_parquet(src, r->schema, r->table, cols, ncols, file, &r->rows,
                                            job, err);
         src->where = NULL;
@@ -353,9 +355,10 @@ static void refresh_table(dscat_cache_job *job)
         goto done;
     }
     if (!append) {
+        dscat_buf_reset(&dkey);
         if (dscat_buf_printf(&dkey, "%s/%s", dscat_buf_cstr(&vkey), DSCAT_CACHE_DATA) ||
             (r->rc = dscat_storage_stage(sto, dscat_buf_cstr(&dkey), &file, err)) ||
-            (r->rc = dscat_cache__mark_version(st, sto, dscat_buf_cstr(&vkey), err)) ||
+            (!marked && (r->rc = dscat_cache__mark_version(st, sto, dscat_buf_cstr(&vkey), err))) ||
             (r->rc = write_table(src, job, cols, ncols, file, err))) {
             if (r->rc == 0)
                 r->rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
@@ -375,8 +378,6 @@ static void refresh_table(dscat_cache_job *job)
                 r->rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
                 goto done;
             }
-        if ((r->rc = dscat_cache__mark_version(st, sto, dscat_buf_cstr(&vkey), err)))
-            goto done;
     }
     /* The greatest key of what this refresh wrote: of the whole version for a full refresh, of
      * the new rows (all above the previous greatest) for an append. */

@@ -132,6 +132,28 @@ check "a reader only ever sees a published state, never a mix or a torn one ($re
     test -z "$bad" -a "$reads" -gt 5
 assert_eq "after 20 appends: source and cache agree" "$(src_state)" "$(cache_state)"
 
+# Crashes: an append killed before its swap leaves the current version whole and an orphan (its
+# links or copies) that the orphan rule removes without touching the current version; one killed
+# after the swap has published its version.
+published=$(cache_state)
+pg_psql "$db" -c "INSERT INTO events SELECT g, 'row ' || g, 2 FROM generate_series(2001, 2010) g" >/dev/null
+for stage in streaming file_closed; do
+    DSCAT_TEST_CRASH_AT=$stage run cache refresh pg public.events --append-key id >/dev/null 2>&1
+    assert_eq "append killed at '$stage': the previous version is current and whole" "$published" "$(cache_state)"
+done
+DSCAT_TEST_CRASH_AT=swap_committed run cache refresh pg public.events --append-key id >/dev/null 2>&1
+assert_eq "append killed after its swap: the new version is current and whole" "$(src_state)" "$(cache_state)"
+current=$(sqlite3 "$home/catalog.db" "SELECT path FROM table_cache WHERE name = 'events'")
+sleep 1.5
+age_cache_versions
+run cache ls >/dev/null 2>"$work/orphans.err"
+check "the killed appends left orphans, reported" grep -q 'orphaned version' "$work/orphans.err"
+sleep 1.5
+run cache ls >/dev/null 2>&1
+unset DSCAT_TEST_ORPHAN_AGE
+assert_eq "only the current version is left" "$current" "$(cache_version_paths | grep '/events/')"
+assert_eq "and it reads whole" "$(src_state)" "$(cache_state)"
+
 # A hostile key and table name (quotes, spaces).
 DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
 run cache refresh pg "public.\"odd \"\"tab'le\"" --append-key "we\"ird key's" >/dev/null 2>&1
