@@ -440,7 +440,8 @@ static bool has_era(const char *data_type)
 
 /*
  * An append refresh's predicate (source.h, key_predicate): the literal cast to the column's own
- * type; text compares in DuckDB's binary collation, made explicit.
+ * type; text compares in DuckDB's default, binary order (a column declared with another
+ * collation would compare in it: docs/cache.md).
  */
 static int duck_key_predicate(dscat_buf *sql, const dscat_key_bound *k)
 {
@@ -465,9 +466,8 @@ static int duck_key_predicate(dscat_buf *sql, const dscat_key_bound *k)
     case DSCAT_KEY_TIMESTAMPTZ:
         return dscat_buf_printf(sql, "CAST('%s%s' AS TIMESTAMPTZ)", k->value,
                                 k->value[0] == '-' || k->value[0] == 'i' ? "" : "+00");
-    case DSCAT_KEY_TEXT:
-        rc = dscat_source__sql_string(sql, "", k->value, false);
-        return rc ? rc : dscat_buf_puts(sql, " COLLATE binary");
+    case DSCAT_KEY_TEXT: /* DuckDB compares text in binary order unless told otherwise */
+        return dscat_source__sql_string(sql, "", k->value, false);
     }
     return DSCAT_EINVALID;
 }

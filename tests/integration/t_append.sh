@@ -238,6 +238,23 @@ if [ "${CACHE_VARIANT:-fs}" = fs ]; then
             "$(q "SELECT count(*) || '|' || sum(id) FROM lite.main.l")"
     done
 
+    # A DuckDB file: integer, timestamp with time zone and text keys.
+    duckq "ATTACH '$work/a.duckdb' AS a; CREATE TABLE a.main.k (id BIGINT, ts TIMESTAMPTZ, s VARCHAR);
+      INSERT INTO a.main.k VALUES (1, '2024-01-01 10:00:00.000001+00', 'a'), (2, '2024-01-01 10:00:00.000002+00', 'b')" >/dev/null
+    printf '[targets.duck]\ntype = "duckdb"\npath = "%s"\n' "$work/a.duckdb" >>"$home/targets.toml"
+    DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+    n=2
+    for key in id ts s; do
+        run cache refresh duck main.k --append-key "$key" >/dev/null 2>&1
+        n=$((n + 1))
+        duckq "ATTACH '$work/a.duckdb' AS a; INSERT INTO a.main.k VALUES ($n, TIMESTAMPTZ '2024-01-01 10:00:00+00' + INTERVAL ($n) SECOND, repeat('z', $n))" >/dev/null
+        out=$(run cache refresh duck main.k --append-key "$key" --json 2>/dev/null)
+        assert_eq "duckdb key $key: one new row appended" "append 1" \
+            "$(jq -r '.tables[0] | "\(.refresh_kind) \(.rows)"' <<<"$out")"
+        assert_eq "duckdb key $key: each row once" "$n|$((n * (n + 1) / 2))" \
+            "$(q "SELECT count(*) || '|' || sum(id) FROM duck.main.k")"
+    done
+
     # The configuration's mistakes: one line each, nothing run.
     bad=$(new_home)
     for entry in 'mode = "append"' 'append_key = "id"' 'full_every = "1d"' 'mode = "merge"'; do

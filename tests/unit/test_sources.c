@@ -208,7 +208,7 @@ static void key_predicates(void **state)
         {"duckdb", "id", "BIGINT", DSCAT_KEY_INTEGER, "42", "\"id\" > 42"},
         {"duckdb", "t", "TIMESTAMP", DSCAT_KEY_TIMESTAMP, "2024-01-31 10:00:00",
          "\"t\" > CAST('2024-01-31 10:00:00' AS TIMESTAMP)"},
-        {"duckdb", "s", "VARCHAR", DSCAT_KEY_TEXT, "it's", "\"s\" > 'it''s' COLLATE binary"},
+        {"duckdb", "s", "VARCHAR", DSCAT_KEY_TEXT, "it's", "\"s\" > 'it''s'"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char got[256];
