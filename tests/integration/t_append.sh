@@ -285,6 +285,8 @@ shome=$(new_home)
 DSCAT_HOME=$shome "$DSCAT" refresh >/dev/null 2>&1
 assert_match "dscat schedule shows the append entry" "data pg public.events \(append by id, full every 5s\)" \
     "$(DSCAT_HOME=$shome "$DSCAT" schedule)"
+assert_eq "dscat schedule --json (GET /schedule's document) has the mode, key and full_every" \
+    "append id 5" "$(DSCAT_HOME=$shome "$DSCAT" schedule --json | jq -r '.schedules[] | select(.kind == "data") | "\(.mode) \(.append_key) \(.full_every_seconds)"')"
 . "$(dirname "${BASH_SOURCE[0]}")/../harness/http.sh"
 srv_pid=
 trap '[ -n "$srv_pid" ] && kill -9 $srv_pid 2>/dev/null' EXIT
