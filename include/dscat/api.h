@@ -217,6 +217,12 @@ int dscat_catalog_data_refresh(dscat_cache_report **out, dscat_catalog *cat,
                                const char *connection_id, const char *schema, const char *table,
                                bool include_uncached, dscat_cache_progress_fn progress,
                                void *payload, dscat_error *err);
+/* A data refresh with options (dscat_cache_refresh_with: an append refresh of one table by a
+ * key column; opts NULL: a full refresh). Freed as dscat_catalog_data_refresh's. */
+int dscat_catalog_data_refresh_with(dscat_cache_report **out, dscat_catalog *cat,
+                                    const char *connection_id, const char *schema,
+                                    const char *table, const dscat_cache_refresh_opts *opts,
+                                    dscat_error *err);
 void dscat_catalog_data_refresh_free(dscat_cache_report *r);
 /* dscat_cache_purge: removes one table's (or a connection's) cache pointers now. */
 int dscat_catalog_purge(dscat_catalog *cat, const char *connection_id, const char *schema,

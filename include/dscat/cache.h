@@ -43,8 +43,14 @@ typedef struct dscat_table_sync {
     char *schema, *table;
     int rc; /* 0 or the error code; message in error */
     dscat_error error;
-    int64_t rows, bytes, duration_ms;
-    char *version;
+    int64_t rows, bytes, duration_ms; /* written by this refresh (an append: the new rows) */
+    char *version;                    /* the table's current version afterwards */
+    const char *kind;      /* what ran: "full" or "append" (static); NULL when nothing ran */
+    bool unchanged;        /* an append found no new row: no version was published */
+    int64_t version_rows;  /* rows of the current version afterwards (all its files) */
+    int64_t version_bytes; /* its bytes, all files */
+    int files;             /* its Parquet files */
+    char *note;    /* why an append ran as a full refresh (first one, full_every, ...), or NULL */
     bool joined;   /* another refresh of the same table was running: this is its result */
     char *warning; /* a cleanup that failed (the refresh itself did not), or NULL */
     dscat_fallbacks fallbacks; /* of the version written */
@@ -79,6 +85,27 @@ typedef struct dscat_cache_progress {
     int rc; /* when done: 0, or the table's error code */
 } dscat_cache_progress;
 typedef void (*dscat_cache_progress_fn)(const dscat_cache_progress *p, void *payload);
+
+/*
+ * How a data refresh runs. An append refresh (append_key set; one table only) reads only the rows
+ * whose key column is greater than the current version's greatest key, and publishes a version
+ * made of the previous version's files and one new file (docs/cache.md, "Append refreshes"). It
+ * runs as a full refresh when the table has no version yet, when the previous full refresh is
+ * older than full_every seconds (0: never), or when the table's columns changed; the result's
+ * note says why. The key must be a column of the catalogued table, of a type compared exactly.
+ */
+typedef struct dscat_cache_refresh_opts {
+    bool include_uncached;
+    const char *append_key; /* NULL: a full refresh (borrowed) */
+    int full_every;
+    dscat_cache_progress_fn progress; /* may be NULL */
+    void *payload;
+} dscat_cache_refresh_opts;
+
+/* dscat_cache_refresh with options (NULL: a full refresh as dscat_cache_refresh's). */
+int dscat_cache_refresh_with(dscat_cache_report **out, const dscat_config *cfg,
+                             const char *connection_id, const char *schema, const char *table,
+                             const dscat_cache_refresh_opts *opts, dscat_error *err);
 
 /* dscat_cache_refresh with a progress callback (NULL: none). */
 int dscat_cache_refresh_progress(dscat_cache_report **out, const dscat_config *cfg,
@@ -145,8 +172,10 @@ void dscat_schema_refresh_result_free(dscat_schema_refresh_result *r);
 
 typedef struct dscat_cached_table {
     char *connection_id, *schema, *table, *version, *path;
-    int64_t rows, bytes, last_sync_us;
+    int64_t rows, bytes, last_sync_us; /* rows and bytes: the totals of the version's files */
     dscat_fallbacks fallbacks;
+    int files;        /* Parquet files of the version: 1, and one more per append refresh */
+    char *append_key; /* the key of its append refreshes, or NULL */
 } dscat_cached_table;
 
 typedef struct dscat_pending {

@@ -188,6 +188,11 @@ typedef struct dscat_schedule {
     char *target;         /* the target's key; for "data", the connection id too */
     char *schema, *table; /* the cached table; NULL for a schema refresh */
     int every;            /* seconds */
+    /* A data refresh: "full" or "append" (targets.toml's mode), its key column (NULL for full)
+     * and full_every in seconds (0: none). NULL, NULL, 0 for a schema refresh. */
+    const char *mode;
+    char *append_key;
+    int full_every;
     /* The last run, from the store: DSCAT_STATUS_NEVER when the schedule never ran. */
     int64_t last_started_us, last_finished_us;
     char *result; /* "ok" or "failed"; NULL when never run */
@@ -225,15 +230,19 @@ typedef struct dscat_schedule_outcome {
     bool joined;  /* a data refresh that joined one already running: its result, not a new run */
     bool ok;
     int64_t rows, bytes; /* written by a data refresh (0 for one that joined another) */
-    dscat_error error;   /* when not ok */
+    /* A data refresh: what ran, "full" or "append" (an append entry runs full when full_every
+     * asks, or on the table's first refresh); NULL for a schema refresh or none. Static. */
+    const char *refresh_kind;
+    bool unchanged;    /* an append that found no new row: no version published */
+    dscat_error error; /* when not ok */
 } dscat_schedule_outcome;
 
 /*
  * Claims one schedule's run in the store, so that no other process runs it too (skipped when
  * one did), runs it now (a schema refresh of its target, or a full data refresh of its table:
- * one already running elsewhere is joined, not repeated) and records the run in the store. The
- * refresh's failure is the run's outcome, not an error: returns an error only when the run
- * could not be recorded.
+ * one already running elsewhere is joined, not repeated; an append entry's run is an append
+ * refresh, full_every honoured) and records the run in the store. The refresh's failure is the
+ * run's outcome, not an error: returns an error only when the run could not be recorded.
  */
 int dscat_schedule_run(dscat_schedule_outcome *out, const dscat_config *cfg,
                        const dscat_schedule *s, dscat_error *err);

@@ -47,11 +47,24 @@ typedef struct dscat_target_config {
     size_t ncache;
 } dscat_target_config;
 
-/* One cached table's schedule: a full data refresh of schema.table every `every` seconds. */
+/* How a cached table is refreshed (targets.toml `mode`, docs/cache.md). */
+typedef enum dscat_cache_mode {
+    DSCAT_CACHE_FULL = 0, /* every row read again, a new version of one file */
+    DSCAT_CACHE_APPEND    /* rows whose append_key is above the version's maximum, added */
+} dscat_cache_mode;
+
+/*
+ * One cached table's schedule: a data refresh of schema.table every `every` seconds, full or
+ * append. An append entry names its key column (append_key) and may ask for a full refresh
+ * whenever the table's last full one is older than full_every seconds (0: never).
+ */
 typedef struct dscat_cache_schedule {
     char *schema, *table;
     int every;
     int line; /* of its table in targets.toml */
+    dscat_cache_mode mode;
+    char *append_key; /* mode append: the key column; NULL otherwise */
+    int full_every;   /* mode append: seconds, 0 for none */
 } dscat_cache_schedule;
 
 typedef struct dscat_settings {

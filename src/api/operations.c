@@ -129,6 +129,14 @@ int dscat_catalog_data_refresh(dscat_cache_report **out, dscat_catalog *cat,
                                         include_uncached, progress, payload, err);
 }
 
+int dscat_catalog_data_refresh_with(dscat_cache_report **out, dscat_catalog *cat,
+                                    const char *connection_id, const char *schema,
+                                    const char *table, const dscat_cache_refresh_opts *opts,
+                                    dscat_error *err)
+{
+    return dscat_cache_refresh_with(out, config_of(cat), connection_id, schema, table, opts, err);
+}
+
 void dscat_catalog_data_refresh_free(dscat_cache_report *r)
 {
     dscat_cache_report_free(r);

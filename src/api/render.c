@@ -62,6 +62,10 @@ json_t *dscat_render_schedules(const dscat_schedule_list *l)
             "last_finished", dscat_render_time(s->last_finished_us), "result", s->result, "error",
             s->error, "failures", s->failures, "running_since",
             dscat_render_time(s->running_since_us), "next_run", dscat_render_time(s->next_run_us));
+        if (s->mode) /* a data refresh: how it runs */
+            json_object_update_new(o,
+                                   json_pack("{s:s, s:s?, s:i}", "mode", s->mode, "append_key",
+                                             s->append_key, "full_every_seconds", s->full_every));
         json_array_append_new(items, o);
     }
     return json_pack("{s:o}", "schedules", items);
@@ -357,6 +361,12 @@ json_t *dscat_render_cache_report(const dscat_cache_report *rep, const char *con
                              (json_int_t)t->bytes, "duration_ms", (json_int_t)t->duration_ms,
                              "version", t->version ? t->version : "", "joined", t->joined,
                              "fallbacks", dscat_render_fallbacks(&t->fallbacks)));
+        if (t->rc == 0 && t->kind) /* what ran, and the version now current */
+            json_object_update_new(o, json_pack("{s:s, s:b, s:I, s:I, s:i, s:s?}", "refresh_kind",
+                                                t->kind, "version_published", !t->unchanged,
+                                                "version_rows", (json_int_t)t->version_rows,
+                                                "version_bytes", (json_int_t)t->version_bytes,
+                                                "files", t->files, "note", t->note));
         json_array_append_new(tables, o);
     }
     json_t *warnings = dscat_render_warnings(&rep->warnings);
@@ -382,6 +392,9 @@ json_t *dscat_render_cache_listing(const dscat_cache_listing *l, const dscat_war
                               "version", t->version, "path", t->path, "rows", (json_int_t)t->rows,
                               "bytes", (json_int_t)t->bytes, "last_sync", when, "fallbacks",
                               dscat_render_fallbacks(&t->fallbacks)));
+        json_object_update_new(
+            json_array_get(tables, json_array_size(tables) - 1),
+            json_pack("{s:i, s:s?}", "files", t->files, "append_key", t->append_key));
     }
     for (size_t i = 0; i < l->npending; i++)
         json_array_append_new(pending, json_pack("{s:s, s:s, s:i}", "path", l->pending[i].path,

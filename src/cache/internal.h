@@ -26,7 +26,7 @@
 
 /* Every version directory holds ".catalog-<id>", the id of the catalog that wrote it. */
 #define DSCAT_CACHE_MARKER ".catalog-"
-/* A version's data file, below its key. */
+/* A version's first data file, below its key; an append refresh adds "data-<n>.parquet". */
 #define DSCAT_CACHE_DATA "data.parquet"
 
 /* ---- cache.c ---- */
@@ -63,6 +63,8 @@ typedef struct dscat_cache_job {
     dscat_table_sync *result;
     dscat_cache_progress_fn progress;
     void *payload;
+    const char *append_key; /* an append refresh by this key column; NULL: full */
+    int full_every;         /* seconds, 0: never */
 } dscat_cache_job;
 
 #define DSCAT_CACHE_WRITE_AGAIN 1 /* write_parquet: columns changed to fallbacks, write again */
@@ -86,6 +88,23 @@ int dscat_cache__write_parquet(dscat_source *src, const char *schema, const char
                                const dscat_cache_job *job, dscat_error *err);
 /* Why column c is not in its native type, one line, into b. */
 int dscat_cache__fallback_reason(dscat_buf *b, const cache_column *c);
+/* The type of the columns as written (name and Parquet type of each), as JSON text: a version's
+ * files are read as one table only when they share it. Caller frees; NULL when out of memory. */
+char *dscat_cache__layout(const cache_column *cols, size_t ncols);
+/*
+ * The key type of column c for append refreshes: 0 with *type, or DSCAT_EINVALID with err
+ * naming the column when its values cannot be compared exactly (floats, booleans, binary, a
+ * column in a fallback, types the engine does not compare exactly).
+ */
+int dscat_cache__key_type(const cache_column *c, const dscat_source_driver *drv,
+                          dscat_key_type *type, dscat_error *err);
+/*
+ * The greatest value of column `key` over the local Parquet files[0..n), as the lossless text
+ * of its key type (dscat_key_value_ok()); *out NULL when every value is NULL (or no row).
+ * Caller frees *out.
+ */
+int dscat_cache__key_max(char **out, const char *const *files, size_t n, const char *key,
+                         dscat_key_type type, dscat_error *err);
 
 /* ---- versions.c ---- */
 
@@ -103,22 +122,46 @@ int dscat_cache__mark_version(dscat_store *st, dscat_storage *sto, const char *v
 /* Reads the table's cache row into out (version, rows, bytes); 1 when there is one. */
 int dscat_cache__read_current(dscat_store *st, const char *conn, const char *schema,
                               const char *table, dscat_table_sync *out, int64_t *last_sync);
-/* Points the table at the version at path and schedules the old one, in one transaction. */
+
+/* A table's current version as the store has it (table_cache), for an append refresh. */
+typedef struct cache_current {
+    char *version, *path;
+    int files;
+    int64_t rows, bytes, full_us;
+    char *layout, *append_key, *append_max; /* NULL when unknown */
+    dscat_fallbacks fallbacks;
+} cache_current;
+/* Reads it: 1 when the table has a version, 0 when not, or a negative error code. */
+int dscat_cache__current(dscat_store *st, const char *conn, const char *schema, const char *table,
+                         cache_current *out, dscat_error *err);
+void dscat_cache__current_free(cache_current *c);
+
+/* What a swap publishes besides the result: the version's files and what appends need. */
+typedef struct cache_publish {
+    int files;
+    const char *layout, *append_key, *append_max;
+    int64_t full_us;
+} cache_publish;
+/* Points the table at the version at path (r: version, total rows and bytes, fallbacks) and
+ * schedules the old one, in one transaction. */
 int dscat_cache__swap(dscat_store *st, const dscat_config *cfg, const char *conn,
                       const char *schema, const char *table, const dscat_table_sync *r,
-                      const char *path, dscat_error *err);
+                      const char *path, const cache_publish *p, dscat_error *err);
 int dscat_cache__fallbacks_add(dscat_fallbacks *f, const char *column, const char *storage,
                                const char *reason);
 /* The store keeps a version's fallbacks as a JSON array of {column, storage, reason}. */
 /* Returns 0, or DSCAT_ENOMEM (never a list with a fallback missing). */
 int dscat_cache__fallbacks_parse(dscat_fallbacks *f, const char *text);
 
+/* The name of a version's file i: "data.parquet", then "data-<i>.parquet". */
+int dscat_cache__file_name(dscat_buf *b, int i);
+
 /*
- * The local Parquet file of a cached version (its stored path) for DuckDB to read: the file
- * itself on a local root, a copy in the storage's read cache otherwise. Caller frees *out with
- * dscat_free().
+ * The local Parquet file i (0 <= i < the version's files) of a cached version (its stored path)
+ * for DuckDB to read: the file itself on a local root, a copy in the storage's read cache
+ * otherwise. Caller frees *out with dscat_free().
  */
-int dscat_cache__local_file(dscat_storage *sto, const char *version_path, char **out,
+int dscat_cache__local_file(dscat_storage *sto, const char *version_path, int i, char **out,
                             dscat_error *err);
 
 #endif

@@ -22,11 +22,12 @@ int dscat_cache_list(dscat_cache_listing *out, const dscat_config *cfg, const ch
     dscat_stmt *s = NULL;
     int rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err);
     if (rc == 0)
-        rc = dscat_stmt__prepare(&s, st,
-                                 "SELECT connection_id, schema, name, version, path, rows, bytes, "
-                                 "last_sync_us, fallbacks FROM table_cache WHERE ?1 IS NULL OR "
-                                 "connection_id = ?1 ORDER BY 1, 2, 3",
-                                 err);
+        rc = dscat_stmt__prepare(
+            &s, st,
+            "SELECT connection_id, schema, name, version, path, rows, bytes, "
+            "last_sync_us, fallbacks, files, append_key FROM table_cache WHERE ?1 IS NULL OR "
+            "connection_id = ?1 ORDER BY 1, 2, 3",
+            err);
     if (rc == 0) {
         if (connection_id)
             dscat_stmt__bind_text(s, 1, connection_id);
@@ -37,14 +38,28 @@ int dscat_cache_list(dscat_cache_listing *out, const dscat_config *cfg, const ch
                 break;
             }
             out->tables = g;
-            g[out->count++] = (dscat_cached_table){
-                col_dup(s, 0),           col_dup(s, 1),           col_dup(s, 2),
-                col_dup(s, 3),           col_dup(s, 4),           dscat_stmt__int64(s, 5),
-                dscat_stmt__int64(s, 6), dscat_stmt__int64(s, 7), {NULL, 0}};
+            g[out->count++] =
+                (dscat_cached_table){col_dup(s, 0),
+                                     col_dup(s, 1),
+                                     col_dup(s, 2),
+                                     col_dup(s, 3),
+                                     col_dup(s, 4),
+                                     dscat_stmt__int64(s, 5),
+                                     dscat_stmt__int64(s, 6),
+                                     dscat_stmt__int64(s, 7),
+                                     {NULL, 0},
+                                     dscat_stmt__int(s, 9) > 0 ? dscat_stmt__int(s, 9) : 1,
+                                     NULL};
+            bool key_nomem = false;
+            if (!dscat_stmt__is_null(s, 10)) {
+                g[out->count - 1].append_key = dscat_strdup(dscat_stmt__text(s, 10));
+                key_nomem = g[out->count - 1].append_key == NULL;
+            }
             int parsed =
                 dscat_cache__fallbacks_parse(&g[out->count - 1].fallbacks, dscat_stmt__text(s, 8));
             const dscat_cached_table *t = &g[out->count - 1];
-            if (parsed || !t->connection_id || !t->schema || !t->table || !t->version || !t->path) {
+            if (parsed || key_nomem || !t->connection_id || !t->schema || !t->table ||
+                !t->version || !t->path) {
                 rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory"); /* never a half row */
                 break;
             }
@@ -89,6 +104,7 @@ void dscat_cache_listing_free(dscat_cache_listing *l)
         dscat_free(t->table);
         dscat_free(t->version);
         dscat_free(t->path);
+        dscat_free(t->append_key);
         dscat_fallbacks_free(&t->fallbacks);
     }
     dscat_free(l->tables);

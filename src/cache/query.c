@@ -1,6 +1,6 @@
 /*
  * SQL over the cache (dscat query, POST /query): one DuckDB database where every cached table is
- * a view over its current version's Parquet file, named "<connection id>"."<schema>"."<table>"
+ * a view over its current version's Parquet files, named "<connection id>"."<schema>"."<table>"
  * (an attached in-memory catalog per connection, a schema per source schema). The views are bound
  * when the query starts: a refresh that swaps versions meanwhile does not disturb it, and the old
  * version stays on disk for the grace period.
@@ -92,16 +92,25 @@ static int setup_views(dscat_duck *duck, dscat_storage *sto, const dscat_cache_l
         dscat_cache_quote_ident(&sql, t->schema);
         dscat_buf_puts(&sql, "; CREATE VIEW ");
         qualified(&sql, t);
-        dscat_buf_puts(&sql, " AS SELECT * FROM read_parquet(");
-        if ((rc = dscat_cache__local_file(sto, t->path, &file, err))) {
+        /* A version is one file, and one more per append refresh: one view over all of them. */
+        dscat_buf_puts(&sql, " AS SELECT * FROM read_parquet([");
+        for (int f = 0; f < t->files && rc == 0; f++) {
+            if ((rc = dscat_cache__local_file(sto, t->path, f, &file, err)))
+                break;
+            if (f)
+                dscat_buf_puts(&sql, ", ");
+            dscat_duck_quote_literal(&sql, file);
+            if (nallowed++)
+                dscat_buf_puts(&allowed, ", ");
+            dscat_duck_quote_literal(&allowed, file);
+            dscat_free(file);
+            file = NULL;
+        }
+        if (rc) {
             dscat_buf_free(&sql);
             break;
         }
-        dscat_duck_quote_literal(&sql, file);
-        if (nallowed++)
-            dscat_buf_puts(&allowed, ", ");
-        dscat_duck_quote_literal(&allowed, file);
-        if (dscat_buf_putc(&sql, ')')) {
+        if (dscat_buf_puts(&sql, "])")) {
             rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         } else if (dscat_duck_exec(duck, dscat_buf_cstr(&sql), err) != 0) {
             /* DuckDB's names are case-insensitive: of two tables whose names differ only in

@@ -178,10 +178,69 @@ int dscat_cache__read_current(dscat_store *st, const char *conn, const char *sch
     return found;
 }
 
+static char *text_dup(dscat_stmt *s, int i, bool *nomem)
+{
+    const char *v = dscat_stmt__text(s, i);
+    char *copy = v ? dscat_strdup(v) : NULL;
+    *nomem |= v && copy == NULL;
+    return copy;
+}
+
+int dscat_cache__current(dscat_store *st, const char *conn, const char *schema, const char *table,
+                         cache_current *out, dscat_error *err)
+{
+    dscat_stmt *s = NULL;
+    memset(out, 0, sizeof(*out));
+    int rc = dscat_stmt__prepare(&s, st,
+                                 "SELECT version, path, files, rows, bytes, full_us, layout, "
+                                 "append_key, append_max, fallbacks FROM table_cache "
+                                 "WHERE connection_id = ?1 AND schema = ?2 AND name = ?3",
+                                 err);
+    if (rc)
+        return rc;
+    dscat_stmt__bind_text(s, 1, conn);
+    dscat_stmt__bind_text(s, 2, schema);
+    dscat_stmt__bind_text(s, 3, table);
+    int found = dscat_stmt__step(s) == DSCAT_STMT_ROW;
+    bool nomem = false;
+    if (found) {
+        out->version = text_dup(s, 0, &nomem);
+        out->path = text_dup(s, 1, &nomem);
+        out->files = dscat_stmt__int(s, 2);
+        out->rows = dscat_stmt__int64(s, 3);
+        out->bytes = dscat_stmt__int64(s, 4);
+        out->full_us = dscat_stmt__int64(s, 5);
+        out->layout = text_dup(s, 6, &nomem);
+        out->append_key = text_dup(s, 7, &nomem);
+        out->append_max = text_dup(s, 8, &nomem);
+        nomem |= dscat_cache__fallbacks_parse(&out->fallbacks, dscat_stmt__text(s, 9)) != 0;
+        nomem |= out->version == NULL || out->path == NULL;
+        if (out->files < 1)
+            out->files = 1;
+    }
+    dscat_stmt__finalize(s);
+    if (nomem) {
+        dscat_cache__current_free(out);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    return found;
+}
+
+void dscat_cache__current_free(cache_current *c)
+{
+    dscat_free(c->version);
+    dscat_free(c->path);
+    dscat_free(c->layout);
+    dscat_free(c->append_key);
+    dscat_free(c->append_max);
+    dscat_fallbacks_free(&c->fallbacks);
+    memset(c, 0, sizeof(*c));
+}
+
 /* Points the table at the new version and schedules the old one, in one transaction. */
 int dscat_cache__swap(dscat_store *st, const dscat_config *cfg, const char *conn,
                       const char *schema, const char *table, const dscat_table_sync *r,
-                      const char *path, dscat_error *err)
+                      const char *path, const cache_publish *p, dscat_error *err)
 {
     char when[40];
     dscat_cache__iso_after(cfg->settings.deletion_grace_seconds, when, sizeof(when));
@@ -190,8 +249,20 @@ int dscat_cache__swap(dscat_store *st, const dscat_config *cfg, const char *conn
         rc = dscat_store__schedule_cached(st, conn, schema, table, when, err);
     if (rc == 0) {
         char *fb = fallbacks_json(&r->fallbacks);
-        dscat_cache_row row = {conn,    schema,   table,          r->version,    path,
-                               r->rows, r->bytes, dscat_now_us(), fb ? fb : "[]"};
+        dscat_cache_row row = {conn,
+                               schema,
+                               table,
+                               r->version,
+                               path,
+                               r->version_rows,
+                               r->version_bytes,
+                               dscat_now_us(),
+                               fb ? fb : "[]",
+                               p->files,
+                               p->layout,
+                               p->append_key,
+                               p->append_max,
+                               p->full_us};
         rc = dscat_store__put_cached(st, &row, err);
         dscat_free(fb);
     }
@@ -202,7 +273,12 @@ int dscat_cache__swap(dscat_store *st, const dscat_config *cfg, const char *conn
     return rc;
 }
 
-int dscat_cache__local_file(dscat_storage *sto, const char *version_path, char **out,
+int dscat_cache__file_name(dscat_buf *b, int i)
+{
+    return i == 0 ? dscat_buf_puts(b, DSCAT_CACHE_DATA) : dscat_buf_printf(b, "data-%d.parquet", i);
+}
+
+int dscat_cache__local_file(dscat_storage *sto, const char *version_path, int i, char **out,
                             dscat_error *err)
 {
     *out = NULL;
@@ -212,8 +288,10 @@ int dscat_cache__local_file(dscat_storage *sto, const char *version_path, char *
         return dscat_error_set(err, DSCAT_EIO,
                                "the cached version %s is not under the cache root %s", version_path,
                                dscat_storage_root(sto));
-    if (dscat_buf_printf(&k, "%s/%s", key, DSCAT_CACHE_DATA))
+    if (dscat_buf_printf(&k, "%s/", key) || dscat_cache__file_name(&k, i)) {
+        dscat_buf_free(&k);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
     int rc = dscat_storage_read_path(sto, dscat_buf_cstr(&k), out, err);
     dscat_buf_free(&k);
     return rc;

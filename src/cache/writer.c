@@ -15,6 +15,7 @@
 #include "core/duck.h"
 #include "core/timeutil.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -977,4 +978,132 @@ int dscat_cache__fallback_reason(dscat_buf *b, const cache_column *c)
                             "range, NaN, a zero date, below a microsecond): each value is "
                             "stored as the source's text",
                             c->duck_type, c->source_type);
+}
+
+/* ---- append refreshes ------------------------------------------------------------------------ */
+
+/* The Parquet type column c is written as: its own, or its fallback's. */
+static const char *written_type(const cache_column *c)
+{
+    if (c->storage == STORE_BINARY || c->hex)
+        return "BLOB";
+    return c->storage == STORE_TEXT ? "VARCHAR" : c->duck_type;
+}
+
+char *dscat_cache__layout(const cache_column *cols, size_t ncols)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < ncols; i++)
+        if (json_array_append_new(a, json_pack("[s, s]", cols[i].name, written_type(&cols[i]))))
+            break;
+    char *text = a && json_array_size(a) == ncols ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    return text;
+}
+
+int dscat_cache__key_type(const cache_column *c, const dscat_source_driver *drv,
+                          dscat_key_type *type, dscat_error *err)
+{
+    bool ok = c->storage == STORE_NATIVE && !c->hex;
+    switch (c->kind) {
+    case KIND_INT8:
+    case KIND_INT16:
+    case KIND_INT32:
+    case KIND_INT64:
+    case KIND_UINT8:
+    case KIND_UINT16:
+    case KIND_UINT32:
+    case KIND_UINT64:
+        *type = DSCAT_KEY_INTEGER;
+        break;
+    case KIND_DECIMAL:
+        *type = DSCAT_KEY_DECIMAL;
+        break;
+    case KIND_DATE:
+        *type = DSCAT_KEY_DATE;
+        break;
+    case KIND_TIMESTAMP:
+        *type = DSCAT_KEY_TIMESTAMP;
+        break;
+    case KIND_TIMESTAMPTZ:
+        *type = DSCAT_KEY_TIMESTAMPTZ;
+        break;
+    case KIND_TEXT:
+        *type = DSCAT_KEY_TEXT;
+        ok = ok && strcmp(c->duck_type, "VARCHAR") == 0;
+        break;
+    default:
+        ok = false;
+    }
+    if (ok && drv && drv->key_predicate) {
+        dscat_key_bound k = {c->name, c->source_type, *type, NULL};
+        ok = drv->key_predicate(NULL, &k) == 0;
+    } else if (ok) {
+        return dscat_error_set(err, DSCAT_EINVALID,
+                               "%s sources have no append refresh in this build",
+                               drv ? drv->name : "these");
+    }
+    if (!ok)
+        return dscat_error_set(err, DSCAT_EINVALID,
+                               "column %s (%s) cannot be an append key: its values cannot be "
+                               "compared exactly%s (use an integer, decimal, date, timestamp or "
+                               "text column)",
+                               c->name, c->source_type,
+                               c->storage != STORE_NATIVE ? " (it is stored in a fallback)" : "");
+    return 0;
+}
+
+int dscat_cache__key_max(char **out, const char *const *files, size_t n, const char *key,
+                         dscat_key_type type, dscat_error *err)
+{
+    *out = NULL;
+    dscat_duck *duck = NULL;
+    dscat_buf sql = DSCAT_BUF_INIT;
+    duckdb_result res;
+    int rc = dscat_duck_load(err);
+    if (rc == 0 && (rc = dscat_duck_open(&duck, err)) == 0)
+        rc = dscat_duck_exec(duck, "SET TimeZone = 'UTC'", err);
+    if (rc)
+        goto done;
+    /* A timestamptz as its UTC wall time: the key's form (source.h, dscat_key_type). */
+    dscat_buf_puts(&sql, "SELECT count(");
+    dscat_cache_quote_ident(&sql, key);
+    dscat_buf_puts(&sql, type == DSCAT_KEY_TIMESTAMPTZ ? "), CAST(CAST(max(" : "), CAST(max(");
+    dscat_cache_quote_ident(&sql, key);
+    dscat_buf_puts(&sql,
+                   type == DSCAT_KEY_TIMESTAMPTZ ? ") AS TIMESTAMP) AS VARCHAR)" : ") AS VARCHAR)");
+    dscat_buf_puts(&sql, " FROM read_parquet([");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            dscat_buf_puts(&sql, ", ");
+        dscat_duck_quote_literal(&sql, files[i]);
+    }
+    if (dscat_buf_puts(&sql, "])")) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (duckdb_query(dscat_duck_connection(duck), dscat_buf_cstr(&sql), &res) == DuckDBError) {
+        rc = dscat_error_set(err, DSCAT_EIO, "cannot read the greatest %s of the cached files: %s",
+                             key, duckdb_result_error(&res));
+        duckdb_destroy_result(&res);
+        goto done;
+    }
+    if (duckdb_row_count(&res) == 1 && duckdb_value_int64(&res, 0, 0) > 0) {
+        char *v = duckdb_value_varchar(&res, 1, 0);
+        if (v == NULL)
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        else if (!dscat_key_value_ok(type, v))
+            rc = dscat_error_set(err, DSCAT_EINVALID,
+                                 "the greatest %s of the table, %s, cannot be written exactly "
+                                 "in SQL",
+                                 key, v);
+        else if ((*out = dscat_strdup(v)) == NULL)
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        duckdb_free(v);
+    }
+    duckdb_destroy_result(&res);
+done:
+    dscat_buf_free(&sql);
+    dscat_duck_close(duck);
+    return rc;
 }

@@ -11,13 +11,19 @@
 
 static const char cache_help[] =
     "usage: dscat cache refresh CONN [SCHEMA.TABLE] [--include-uncached] [--json]\n"
+    "       dscat cache refresh CONN SCHEMA.TABLE --append-key COLUMN [--json]\n"
     "       dscat cache ls [CONN] [--json]\n"
     "       dscat cache purge CONN [SCHEMA.TABLE]\n"
     "\n"
     "Copies chosen tables into versioned Parquet files under cache_root (DSCAT_CACHE_ROOT) and\n"
     "refreshes them atomically: readers see the old version or the new one, never a mix. Old\n"
     "versions are deleted after deletion_grace_seconds. CONN is a target key when the target\n"
-    "names one database, else TARGET.DATABASE.\n";
+    "names one database, else TARGET.DATABASE.\n"
+    "\n"
+    "--append-key COLUMN reads only the rows whose COLUMN is greater than the cached version's\n"
+    "greatest, and publishes a version made of the old files and one new file (no new rows: no\n"
+    "new version). COLUMN must only grow (an id, a timestamp); updates and deletes are seen at\n"
+    "the next full refresh. See docs/cache.md.\n";
 
 /* Splits "schema.table" (quotes allowed). */
 static int split_table(const char *arg, char **schema, char **table)
@@ -108,11 +114,15 @@ static void cache_progress(const dscat_cache_progress *p, void *payload)
 
 static int cache_refresh(dscat_catalog *cat, int argc, char **argv)
 {
-    const char *conn = NULL, *name = NULL;
+    const char *conn = NULL, *name = NULL, *append_key = NULL;
     bool json = false, all = false;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             json = true;
+        else if (strcmp(argv[i], "--append-key") == 0 && i + 1 < argc)
+            append_key = argv[++i];
+        else if (strcmp(argv[i], "--append-key") == 0)
+            return cli_usage("cache", "--append-key needs a column");
         else if (strcmp(argv[i], "--include-uncached") == 0)
             all = true;
         else if (argv[i][0] == '-')
@@ -129,11 +139,19 @@ static int cache_refresh(dscat_catalog *cat, int argc, char **argv)
     char *schema = NULL, *table = NULL;
     if (name && split_table(name, &schema, &table))
         return cli_usage("cache", "give the table as SCHEMA.TABLE");
+    if (append_key && (name == NULL || all)) {
+        dscat_free(schema);
+        dscat_free(table);
+        return cli_usage("cache", "--append-key refreshes one table: give SCHEMA.TABLE");
+    }
     dscat_cache_report *rep = NULL;
     dscat_error err = {0};
     cache_live live = {PTHREAD_MUTEX_INITIALIZER, isatty(STDERR_FILENO) != 0, false, 0, 0};
-    int rc = dscat_catalog_data_refresh(&rep, cat, conn, schema, table, all, cache_progress, &live,
-                                        &err);
+    dscat_cache_refresh_opts opts = {.include_uncached = all,
+                                     .append_key = append_key,
+                                     .progress = cache_progress,
+                                     .payload = &live};
+    int rc = dscat_catalog_data_refresh_with(&rep, cat, conn, schema, table, &opts, &err);
     if (live.shown)
         fputs("\r\033[K", stderr);
     dscat_warnings w = {0};
@@ -156,6 +174,17 @@ static int cache_refresh(dscat_catalog *cat, int argc, char **argv)
             if (t->rc)
                 fprintf(stderr, "dscat: %s %s.%s: %s\n", conn, t->schema, t->table,
                         t->error.message);
+            else if (t->unchanged)
+                printf("%s %s.%s: no new rows: no version published (version %s stays, %lld "
+                       "rows)\n",
+                       conn, t->schema, t->table, t->version ? t->version : "",
+                       (long long)t->version_rows);
+            else if (t->kind && strcmp(t->kind, "append") == 0)
+                printf("%s %s.%s: %lld rows appended, %lld bytes in %.2f s (version %s: %lld "
+                       "rows in %d files)\n",
+                       conn, t->schema, t->table, (long long)t->rows, (long long)t->bytes,
+                       (double)t->duration_ms / 1000.0, t->version ? t->version : "",
+                       (long long)t->version_rows, t->files);
             else
                 printf("%s %s.%s: %lld rows, %lld bytes in %.2f s (version %s%s)\n", conn,
                        t->schema, t->table, (long long)t->rows, (long long)t->bytes,
@@ -163,6 +192,10 @@ static int cache_refresh(dscat_catalog *cat, int argc, char **argv)
                        t->joined ? ", from the refresh already running" : "");
         }
     }
+    for (size_t i = 0; rc == 0 && !json && i < rep->count; i++)
+        if (rep->tables[i].rc == 0 && rep->tables[i].note)
+            printf("%s %s.%s: %s\n", conn, rep->tables[i].schema, rep->tables[i].table,
+                   rep->tables[i].note);
     if (rc == 0 && rep->failed)
         rc = 1;
     dscat_catalog_warnings_free(&w);
@@ -204,6 +237,9 @@ static int cache_ls(dscat_catalog *cat, int argc, char **argv)
             dscat_time_local(t->last_sync_us, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
             printf("%s %s.%s: version %s, %lld rows, %lld bytes, synced %s\n", t->connection_id,
                    t->schema, t->table, t->version, (long long)t->rows, (long long)t->bytes, when);
+            if (t->files > 1 || t->append_key)
+                printf("  %d file%s%s%s\n", t->files, t->files == 1 ? "" : "s",
+                       t->append_key ? ", appended by " : "", t->append_key ? t->append_key : "");
             for (size_t k = 0; k < t->fallbacks.count; k++)
                 printf("  column %s stored as %s: %s\n", t->fallbacks.items[k].column,
                        t->fallbacks.items[k].storage, t->fallbacks.items[k].reason);

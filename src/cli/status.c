@@ -197,6 +197,10 @@ int cmd_schedule(int argc, char **argv)
                 char *name = dscat_join_qualified(parts, 2); /* quoted where it must be */
                 printf("data %s %s", s->target, name ? name : "?");
                 dscat_free(name);
+                if (s->append_key && s->full_every)
+                    printf(" (append by %s, full every %ds)", s->append_key, s->full_every);
+                else if (s->append_key)
+                    printf(" (append by %s)", s->append_key);
             } else
                 printf("schema %s", s->target);
             printf(": every %ds, last run %s%s%s, next run %s", s->every, last,

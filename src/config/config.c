@@ -181,11 +181,16 @@ static int parse_duration(const ctx *c, const dscat_toml_entry *e, const char *n
     return 0;
 }
 
-/* One [[targets.<key>.cache]] table: table = "schema.table", refresh_every, mode = "full". */
+/*
+ * One [[targets.<key>.cache]] table: table = "schema.table", refresh_every, mode = "full" (the
+ * default) or "append" with append_key = "<column>" and optionally full_every = "<duration>".
+ */
 static int parse_cache_entry(const ctx *c, const dscat_toml_value *v, int line,
                              dscat_cache_schedule *s)
 {
+    int mode_line = line, key_line = line, full_line = 0;
     s->line = line;
+    s->mode = DSCAT_CACHE_FULL;
     if (v->type != DSCAT_TOML_TABLE)
         return cfg_error(c, line,
                          "each entry of 'cache' must be a table (table = \"schema.table\", "
@@ -218,15 +223,35 @@ static int parse_cache_entry(const ctx *c, const dscat_toml_value *v, int line,
             if ((rc = parse_duration(c, e, "refresh_every", &s->every)))
                 return rc;
         } else if (strcmp(e->key, "mode") == 0) {
-            if (e->value->type != DSCAT_TOML_STRING || e->value->u.str.len != 4 ||
-                memcmp(e->value->u.str.ptr, "full", 4) != 0)
+            const dscat_toml_value *m = e->value;
+            if (m->type == DSCAT_TOML_STRING && m->u.str.len == 4 &&
+                memcmp(m->u.str.ptr, "full", 4) == 0)
+                s->mode = DSCAT_CACHE_FULL;
+            else if (m->type == DSCAT_TOML_STRING && m->u.str.len == 6 &&
+                     memcmp(m->u.str.ptr, "append", 6) == 0)
+                s->mode = DSCAT_CACHE_APPEND;
+            else
                 return cfg_error(c, e->line,
-                                 "key 'mode' of a cache entry must be \"full\" "
-                                 "(the one refresh mode this dscat has)");
+                                 "key 'mode' of a cache entry must be \"full\" or \"append\"");
+            mode_line = e->line;
+        } else if (strcmp(e->key, "append_key") == 0) {
+            if (e->value->type != DSCAT_TOML_STRING || e->value->u.str.len == 0 ||
+                memchr(e->value->u.str.ptr, '\0', e->value->u.str.len))
+                return cfg_error(c, e->line,
+                                 "key 'append_key' of a cache entry must be a column name "
+                                 "(a non-empty string)");
+            dscat_free(s->append_key);
+            if ((s->append_key = copy_str(e->value)) == NULL)
+                return dscat_error_set(c->err, DSCAT_ENOMEM, "out of memory");
+            key_line = e->line;
+        } else if (strcmp(e->key, "full_every") == 0) {
+            if ((rc = parse_duration(c, e, "full_every", &s->full_every)))
+                return rc;
+            full_line = e->line;
         } else {
             return cfg_error(c, e->line,
                              "unknown key '%s' in a cache entry (table, "
-                             "refresh_every, mode)",
+                             "refresh_every, mode, append_key, full_every)",
                              e->key);
         }
     }
@@ -234,6 +259,14 @@ static int parse_cache_entry(const ctx *c, const dscat_toml_value *v, int line,
         return cfg_error(c, line, "a cache entry needs table = \"schema.table\"");
     if (s->every == 0)
         return cfg_error(c, line, "a cache entry needs refresh_every (such as \"15m\")");
+    if (s->mode == DSCAT_CACHE_APPEND && s->append_key == NULL)
+        return cfg_error(c, mode_line,
+                         "a cache entry with mode = \"append\" needs append_key = \"<column>\" "
+                         "(a column whose values only grow: an id or a timestamp)");
+    if (s->mode == DSCAT_CACHE_FULL && s->append_key)
+        return cfg_error(c, key_line, "key 'append_key' applies only to mode = \"append\"");
+    if (s->mode == DSCAT_CACHE_FULL && full_line)
+        return cfg_error(c, full_line, "key 'full_every' applies only to mode = \"append\"");
     return 0;
 }
 
@@ -879,6 +912,7 @@ void dscat_config_free(dscat_config *cfg)
         for (size_t k = 0; k < t->ncache; k++) {
             dscat_free(t->cache[k].schema);
             dscat_free(t->cache[k].table);
+            dscat_free(t->cache[k].append_key);
         }
         dscat_free(t->cache);
     }

@@ -145,8 +145,16 @@ int dscat_schedules(dscat_schedule_list *out, const dscat_config *cfg, int64_t s
             rc = add(out, "schema", cfg->targets[i].key, NULL, NULL, cfg->targets[i].refresh_every);
     for (size_t i = 0; i < cfg->ntargets && rc == 0; i++) {
         const dscat_target_config *t = &cfg->targets[i];
-        for (size_t k = 0; k < t->ncache && rc == 0; k++)
-            rc = add(out, "data", t->key, t->cache[k].schema, t->cache[k].table, t->cache[k].every);
+        for (size_t k = 0; k < t->ncache && rc == 0; k++) {
+            const dscat_cache_schedule *c = &t->cache[k];
+            if ((rc = add(out, "data", t->key, c->schema, c->table, c->every)) == 0) {
+                dscat_schedule *s = &out->items[out->count - 1];
+                s->mode = c->mode == DSCAT_CACHE_APPEND ? "append" : "full";
+                s->full_every = c->full_every;
+                if (c->append_key && (s->append_key = dscat_strdup(c->append_key)) == NULL)
+                    rc = DSCAT_ENOMEM;
+            }
+        }
     }
     if (rc)
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
@@ -167,6 +175,7 @@ void dscat_schedule_list_free(dscat_schedule_list *l)
         dscat_free(s->target);
         dscat_free(s->schema);
         dscat_free(s->table);
+        dscat_free(s->append_key);
         dscat_free(s->result);
         dscat_free(s->error);
     }
@@ -213,9 +222,12 @@ int dscat_schedule_run(dscat_schedule_outcome *out, const dscat_config *cfg,
         dscat_refresh_report_free(rep);
     } else {
         dscat_cache_report *rep = NULL;
-        if (dscat_cache_refresh(&rep, cfg, s->target, s->schema, s->table, false, &out->error) ==
+        dscat_cache_refresh_opts o = {.append_key = s->append_key, .full_every = s->full_every};
+        if (dscat_cache_refresh_with(&rep, cfg, s->target, s->schema, s->table, &o, &out->error) ==
             0) {
             out->ok = rep->count == 1 && rep->tables[0].rc == 0;
+            out->refresh_kind = rep->count == 1 ? rep->tables[0].kind : NULL;
+            out->unchanged = rep->count == 1 && rep->tables[0].unchanged;
             out->joined = rep->count == 1 && rep->tables[0].joined;
             if (!out->ok && rep->count == 1)
                 out->error = rep->tables[0].error;

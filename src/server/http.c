@@ -501,7 +501,7 @@ static int finish_error(request *r, unsigned status, const char *message)
 
 /* The refresh fields (SPEC §11.1), checked for presence and type; null counts as absent. */
 typedef struct refresh_req {
-    const char *connection_id, *schema_name, *table_name;
+    const char *connection_id, *schema_name, *table_name, *append_key;
     bool data, include_uncached;
 } refresh_req;
 
@@ -514,7 +514,7 @@ static int job_refresh(request *r)
     json_object_foreach(in, key, v)
     {
         bool is_str = strcmp(key, "connection_id") == 0 || strcmp(key, "schema_name") == 0 ||
-                      strcmp(key, "table_name") == 0;
+                      strcmp(key, "table_name") == 0 || strcmp(key, "append_key") == 0;
         bool is_bool = strcmp(key, "data") == 0 || strcmp(key, "include_uncached") == 0;
         if (!is_str && !is_bool)
             return finish(r, 400, error_text(400, "unknown field '%s'", key));
@@ -530,6 +530,8 @@ static int job_refresh(request *r)
             q.schema_name = json_string_value(v);
         else if (strcmp(key, "table_name") == 0)
             q.table_name = json_string_value(v);
+        else if (strcmp(key, "append_key") == 0)
+            q.append_key = json_string_value(v);
         else if (strcmp(key, "data") == 0)
             q.data = json_is_true(v);
         else
@@ -541,6 +543,10 @@ static int job_refresh(request *r)
         return finish_error(r, 400, "table_name requires schema_name");
     if (q.data && !q.connection_id)
         return finish_error(r, 400, "data refresh requires connection_id");
+    if (q.append_key && (!q.data || !q.table_name))
+        return finish_error(r, 400,
+                            "append_key requires a data refresh of one table (data, schema_name "
+                            "and table_name)");
     dscat_error err = {0};
     if (q.connection_id && dscat_catalog_target(r->srv->cat, q.connection_id) == NULL) {
         const dscat_target_config *t = NULL;
@@ -580,9 +586,10 @@ static int job_refresh(request *r)
     }
     /* rows 11 and 12 */
     dscat_cache_report *rep = NULL;
-    int rc =
-        dscat_catalog_data_refresh(&rep, r->srv->cat, q.connection_id, q.schema_name, q.table_name,
-                                   q.table_name ? false : q.include_uncached, NULL, NULL, &err);
+    dscat_cache_refresh_opts opts = {.include_uncached = q.table_name ? false : q.include_uncached,
+                                     .append_key = q.append_key};
+    int rc = dscat_catalog_data_refresh_with(&rep, r->srv->cat, q.connection_id, q.schema_name,
+                                             q.table_name, &opts, &err);
     if (rc) {
         dscat_catalog_data_refresh_free(rep);
         return finish_error(r, status_for(rc), err.message);
@@ -590,8 +597,11 @@ static int job_refresh(request *r)
     /* One refresh per table this request ran (one it joined was counted by its own request). */
     for (size_t i = 0; i < rep->count; i++)
         if (!rep->tables[i].joined)
-            dscat_metrics__refresh(r->srv->metrics, "data", rep->tables[i].rc == 0,
-                                   rep->tables[i].duration_ms / 1e3,
+            dscat_metrics__refresh(r->srv->metrics,
+                                   rep->tables[i].kind && strcmp(rep->tables[i].kind, "append") == 0
+                                       ? "append"
+                                       : "data",
+                                   rep->tables[i].rc == 0, rep->tables[i].duration_ms / 1e3,
                                    rep->tables[i].rc ? 0 : rep->tables[i].rows,
                                    rep->tables[i].rc ? 0 : rep->tables[i].bytes);
     json_t *o;
@@ -605,6 +615,11 @@ static int job_refresh(request *r)
         o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "connection_id", q.connection_id, "schema_name",
                       q.schema_name, "table_name", q.table_name, "rows_synced", (json_int_t)t->rows,
                       "duration_ms", (json_int_t)rep->duration_ms);
+        if (q.append_key) /* an append: what ran, and whether a version was published */
+            json_object_update_new(o, json_pack("{s:s, s:b, s:I, s:s?}", "refresh_kind",
+                                                t->kind ? t->kind : "append", "version_published",
+                                                !t->unchanged, "version_rows",
+                                                (json_int_t)t->version_rows, "note", t->note));
     } else {
         json_t *errors = json_array();
         for (size_t i = 0; i < rep->count; i++)
@@ -1258,8 +1273,12 @@ static bool run_due(server *s, int64_t *wake_us)
         double t0 = seconds_now();
         int rc = dscat_catalog_schedule_run(&o, s->cat, sc, &err);
         double took = seconds_now() - t0;
+        /* a data refresh is counted by what ran: full ("data") or "append" */
+        const char *kind = o.refresh_kind && strcmp(o.refresh_kind, "append") == 0 ? "append"
+                           : o.refresh_kind                                        ? "data"
+                                                                                   : sc->kind;
         if (!o.skipped && !o.joined)
-            dscat_metrics__refresh(s->metrics, sc->kind, o.ok, took, o.rows, o.bytes);
+            dscat_metrics__refresh(s->metrics, kind, o.ok, took, o.rows, o.bytes);
         if (!o.skipped)
             log_schedule_run(sc, o.ok, o.error.message, (int64_t)(took * 1000));
         if (rc) {

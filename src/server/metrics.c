@@ -20,7 +20,10 @@ static const struct family {
     metric_kind kind;
 } families[] = {
     {"dscat_http_requests_total", "HTTP requests answered, by route and status.", COUNTER},
-    {"dscat_refreshes_total", "Refreshes by kind (schema, data) and result (ok, failed).", COUNTER},
+    {"dscat_refreshes_total",
+     "Refreshes by kind (schema; data: a full data refresh; append: an append data "
+     "refresh) and result (ok, failed).",
+     COUNTER},
     {"dscat_refresh_duration_seconds", "Duration of refreshes, by kind.", HISTOGRAM},
     {"dscat_cache_rows_written_total", "Rows written by data refreshes.", COUNTER},
     {"dscat_cache_bytes_written_total", "Bytes of Parquet written by data refreshes.", COUNTER},
@@ -129,9 +132,9 @@ dscat_metrics *dscat_metrics__new(void)
         return NULL;
     pthread_mutex_init(&m->mu, NULL);
     /* Every refresh kind and result, and each histogram, from zero: a scrape shows them all. */
-    static const char *const kinds[] = {"schema", "data"};
+    static const char *const kinds[] = {"schema", "data", "append"};
     static const char *const results[] = {"ok", "failed"};
-    for (size_t k = 0; k < 2; k++) {
+    for (size_t k = 0; k < 3; k++) {
         for (size_t r = 0; r < 2; r++)
             find(m, F_REFRESHES,
                  (const char *const[]){"kind", kinds[k], "result", results[r], NULL});

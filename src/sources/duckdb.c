@@ -438,6 +438,40 @@ static bool has_era(const char *data_type)
     return data_type && (strcmp(data_type, "DATE") == 0 || strncmp(data_type, "TIMESTAMP", 9) == 0);
 }
 
+/*
+ * An append refresh's predicate (source.h, key_predicate): the literal cast to the column's own
+ * type; text compares in DuckDB's default, binary order (a column declared with another
+ * collation would compare in it: docs/cache.md).
+ */
+static int duck_key_predicate(dscat_buf *sql, const dscat_key_bound *k)
+{
+    bool text = k->data_type && strcmp(k->data_type, "VARCHAR") == 0;
+    if ((k->type == DSCAT_KEY_TEXT && !text) ||
+        (k->value && !dscat_key_value_ok(k->type, k->value)))
+        return DSCAT_EINVALID;
+    if (k->value == NULL)
+        return 0;
+    int rc = duck_quote(sql, k->column, NULL);
+    rc = rc ? rc : dscat_buf_puts(sql, " > ");
+    if (rc)
+        return DSCAT_ENOMEM;
+    switch (k->type) {
+    case DSCAT_KEY_INTEGER:
+    case DSCAT_KEY_DECIMAL:
+        return dscat_buf_puts(sql, k->value);
+    case DSCAT_KEY_DATE:
+        return dscat_buf_printf(sql, "CAST('%s' AS DATE)", k->value);
+    case DSCAT_KEY_TIMESTAMP:
+        return dscat_buf_printf(sql, "CAST('%s' AS TIMESTAMP)", k->value);
+    case DSCAT_KEY_TIMESTAMPTZ:
+        return dscat_buf_printf(sql, "CAST('%s%s' AS TIMESTAMPTZ)", k->value,
+                                k->value[0] == '-' || k->value[0] == 'i' ? "" : "+00");
+    case DSCAT_KEY_TEXT: /* DuckDB compares text in binary order unless told otherwise */
+        return dscat_source__sql_string(sql, "", k->value, false);
+    }
+    return DSCAT_EINVALID;
+}
+
 static int duck_cursor_open(dscat_cursor **out, dscat_source *src, const char *schema,
                             const char *table, const dscat_cursor_column *columns, size_t ncolumns,
                             dscat_error *err)
@@ -465,6 +499,7 @@ static int duck_cursor_open(dscat_cursor **out, dscat_source *src, const char *s
     rc = rc ? rc : duck_quote(&sql, schema, NULL);
     rc = rc ? rc : dscat_buf_putc(&sql, '.');
     rc = rc ? rc : duck_quote(&sql, table, NULL);
+    rc = rc ? rc : dscat_source__where(&sql, src);
     if (rc)
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     else
@@ -577,6 +612,7 @@ const dscat_source_driver dscat_source_duckdb = {
     .scan_database = duck_scan_database,
     .profile_table = duck_profile_table,
     .cursor_open = duck_cursor_open,
+    .key_predicate = duck_key_predicate,
     .cursor_next = duck_cursor_next,
     .cursor_close = duck_cursor_close,
     .close = duck_close,

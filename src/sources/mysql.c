@@ -19,12 +19,14 @@
 #include "core/buf.h"
 #include "core/text.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <mysql.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 typedef struct my_source {
@@ -527,6 +529,47 @@ struct dscat_cursor {
     size_t n;
 };
 
+/*
+ * An append refresh's predicate (source.h, key_predicate). Times are literals in the session's
+ * time zone, which the cursor sets to UTC (a TIMESTAMP column compares in UTC). Text is a
+ * utf8mb4 literal written in hex (no escaping, whatever sql_mode says) compared under
+ * utf8mb4_bin: code point order, as the cache's. MariaDB has no infinities.
+ */
+static int my_key_predicate(dscat_buf *sql, const dscat_key_bound *k)
+{
+    static const char *const texts[] = {"char", "varchar",    "tinytext",
+                                        "text", "mediumtext", "longtext"};
+    bool ok = k->type != DSCAT_KEY_TEXT;
+    for (size_t i = 0; !ok && i < sizeof(texts) / sizeof(texts[0]); i++)
+        ok = k->data_type && strcasecmp(k->data_type, texts[i]) == 0;
+    if (!ok || (k->value && !dscat_key_value_ok(k->type, k->value)))
+        return DSCAT_EINVALID;
+    if (k->value == NULL)
+        return 0;
+    if (k->type != DSCAT_KEY_TEXT && !isdigit((unsigned char)k->value[k->value[0] == '-']))
+        return DSCAT_EINVALID; /* an infinity */
+    int rc = my_quote(sql, k->column, NULL);
+    rc = rc ? rc : dscat_buf_puts(sql, " > ");
+    if (rc)
+        return DSCAT_ENOMEM;
+    switch (k->type) {
+    case DSCAT_KEY_INTEGER:
+    case DSCAT_KEY_DECIMAL:
+        return dscat_buf_puts(sql, k->value);
+    case DSCAT_KEY_DATE:
+        return dscat_buf_printf(sql, "DATE '%s'", k->value);
+    case DSCAT_KEY_TIMESTAMP:
+    case DSCAT_KEY_TIMESTAMPTZ:
+        return dscat_buf_printf(sql, "TIMESTAMP '%s'", k->value);
+    case DSCAT_KEY_TEXT:
+        rc = dscat_buf_puts(sql, "_utf8mb4 X'");
+        for (const unsigned char *p = (const unsigned char *)k->value; *p && rc == 0; p++)
+            rc = dscat_buf_printf(sql, "%02X", *p);
+        return rc ? rc : dscat_buf_puts(sql, "' COLLATE utf8mb4_bin");
+    }
+    return DSCAT_EINVALID;
+}
+
 static int my_cursor_open(dscat_cursor **out, dscat_source *src, const char *schema,
                           const char *table, const dscat_cursor_column *columns, size_t ncolumns,
                           dscat_error *err)
@@ -534,6 +577,7 @@ static int my_cursor_open(dscat_cursor **out, dscat_source *src, const char *sch
     my_source *s = (my_source *)src;
     dscat_buf sql = DSCAT_BUF_INIT;
     int rc = dscat_select_sql(&sql, &my_dialect, NULL, schema, table, columns, ncolumns);
+    rc = rc ? rc : dscat_source__where(&sql, src);
     rc = rc ? rc : dscat_buf_error(&sql);
     dscat_cursor *c = rc ? NULL : dscat_calloc(1, sizeof(*c));
     if (c == NULL) {
@@ -837,6 +881,7 @@ const dscat_source_driver dscat_source_mysql = {
     .scan_database = my_scan_database,
     .profile_table = my_profile_table,
     .cursor_open = my_cursor_open,
+    .key_predicate = my_key_predicate,
     .cursor_next = my_cursor_next,
     .cursor_close = my_cursor_close,
     .cursor_open_typed = my_cursor_open_typed,

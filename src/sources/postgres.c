@@ -30,6 +30,7 @@
 #include "core/glob.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
@@ -1480,6 +1481,46 @@ static int cursor_start(dscat_cursor *c, const char *sql, const char *schema, co
     return rc;
 }
 
+/*
+ * An append refresh's predicate (source.h, key_predicate). Text compares byte by byte through
+ * COLLATE "C" on the literal (text, varchar and name only: char(n) ignores trailing spaces,
+ * citext case); the literal is an E'' string, so standard_conforming_strings does not matter.
+ * Times are typed literals: a timestamptz's value is in UTC.
+ */
+static int pg_key_predicate(dscat_buf *sql, const dscat_key_bound *k)
+{
+    static const char *const texts[] = {"text", "character varying", "varchar", "name"};
+    bool ok = k->type != DSCAT_KEY_TEXT;
+    for (size_t i = 0; !ok && i < sizeof(texts) / sizeof(texts[0]); i++)
+        ok = k->data_type && strcmp(k->data_type, texts[i]) == 0;
+    if (!ok || (k->value && !dscat_key_value_ok(k->type, k->value)))
+        return DSCAT_EINVALID;
+    if (k->value == NULL)
+        return 0;
+    int rc = dscat_buf_putc(sql, '"');
+    for (const char *p = k->column; *p && rc == 0; p++)
+        rc = *p == '"' ? dscat_buf_puts(sql, "\"\"") : dscat_buf_putc(sql, *p);
+    rc = rc ? rc : dscat_buf_puts(sql, "\" > ");
+    if (rc)
+        return DSCAT_ENOMEM;
+    switch (k->type) {
+    case DSCAT_KEY_INTEGER:
+    case DSCAT_KEY_DECIMAL:
+        return dscat_buf_puts(sql, k->value);
+    case DSCAT_KEY_DATE: /* validated: digits, '-', ':', '.', ' ' or an infinity */
+        return dscat_buf_printf(sql, "DATE '%s'", k->value);
+    case DSCAT_KEY_TIMESTAMP:
+        return dscat_buf_printf(sql, "TIMESTAMP '%s'", k->value);
+    case DSCAT_KEY_TIMESTAMPTZ:
+        return dscat_buf_printf(sql, "TIMESTAMPTZ '%s%s'", k->value,
+                                isdigit((unsigned char)k->value[0]) ? "+00" : "");
+    case DSCAT_KEY_TEXT:
+        rc = dscat_source__sql_string(sql, "E", k->value, true);
+        return rc ? rc : dscat_buf_puts(sql, " COLLATE \"C\"");
+    }
+    return DSCAT_EINVALID;
+}
+
 static int pg_cursor_open(dscat_cursor **out, dscat_source *src, const char *schema,
                           const char *table, const dscat_cursor_column *columns, size_t ncolumns,
                           dscat_error *err)
@@ -1488,6 +1529,7 @@ static int pg_cursor_open(dscat_cursor **out, dscat_source *src, const char *sch
     dscat_buf sql = DSCAT_BUF_INIT;
     int rc = dscat_buf_puts(&sql, "COPY (");
     rc = rc ? rc : dscat_select_sql(&sql, &pg_dialect, s, schema, table, columns, ncolumns);
+    rc = rc ? rc : dscat_source__where(&sql, src);
     rc = rc ? rc : dscat_buf_puts(&sql, ") TO STDOUT");
     rc = rc ? rc : dscat_buf_error(&sql);
     dscat_cursor *c = rc ? NULL : cursor_new(s, schema, table, ncolumns);
@@ -1620,6 +1662,7 @@ static int pg_cursor_open_typed(dscat_cursor **out, dscat_source *src, const cha
     }
     PQclear(r);
     built = built ? built : from_clause(&sql, s, schema, table);
+    built = built ? built : dscat_source__where(&sql, src);
     built = built ? built : dscat_buf_puts(&sql, ") TO STDOUT (FORMAT binary)");
     if (rc == 0 && (built || dscat_buf_error(&sql)))
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
@@ -2175,5 +2218,6 @@ const dscat_source_driver dscat_source_postgres = {
     .cursor_close = pg_cursor_close,
     .close = pg_close,
     .cursor_open_typed = pg_cursor_open_typed,
+    .key_predicate = pg_key_predicate,
     .cursor_next_typed = pg_cursor_next_typed,
 };

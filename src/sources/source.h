@@ -20,6 +20,10 @@ typedef struct dscat_source {
     const dscat_target_config *target; /* borrowed */
     char *database;                    /* the database this connection is in */
     long queries;                      /* round trips so far */
+    /* A condition the row cursors add as " WHERE <where>" (an append refresh's key predicate,
+     * made by key_predicate below); NULL: every row. Borrowed, set by the caller before
+     * cursor_open or cursor_open_typed. */
+    const char *where;
 } dscat_source;
 
 /* A list of database names, caller frees with dscat_name_list_free(). */
@@ -91,6 +95,32 @@ typedef struct dscat_value {
         unsigned char uuid[16];
     } v;
 } dscat_value;
+
+/* The type of an append refresh's key column, as the cache compares and renders it. */
+typedef enum dscat_key_type {
+    DSCAT_KEY_INTEGER,     /* "-42" */
+    DSCAT_KEY_DECIMAL,     /* "-12.50" */
+    DSCAT_KEY_DATE,        /* "2024-01-31" */
+    DSCAT_KEY_TIMESTAMP,   /* "2024-01-31 10:00:00" or "... 10:00:00.123456" */
+    DSCAT_KEY_TIMESTAMPTZ, /* the same form, in UTC */
+    DSCAT_KEY_TEXT         /* any UTF-8 text without NUL, compared byte by byte */
+} dscat_key_type;
+
+/* An append refresh's predicate: column > value (docs/cache.md, "Append refreshes"). */
+typedef struct dscat_key_bound {
+    const char *column;    /* as catalogued */
+    const char *data_type; /* as catalogued */
+    dscat_key_type type;
+    const char *value; /* in the form of its type above; NULL: only check the type */
+} dscat_key_bound;
+
+/* True when value is in the lossless form of type (above): what key_predicate may render. */
+bool dscat_key_value_ok(dscat_key_type type, const char *value);
+/* Appends prefix and v as an SQL string literal: quotes doubled, and backslashes too when
+ * backslash is true (an engine where a backslash escapes, as E'' in PostgreSQL). */
+int dscat_source__sql_string(dscat_buf *sql, const char *prefix, const char *v, bool backslash);
+/* Appends " WHERE <src->where>" when the connection's cursors have a condition. */
+int dscat_source__where(dscat_buf *sql, const dscat_source *src);
 
 /* A column's type in the cache (DuckDB, Parquet), as an engine maps its catalogued type. */
 typedef struct dscat_cache_type {
@@ -231,6 +261,18 @@ struct dscat_source_driver {
      * until the next call), 0 at the end. Closed with cursor_close.
      */
     int (*cursor_next_typed)(dscat_cursor *c, const dscat_value **values, dscat_error *err);
+
+    /* ---- append refreshes of the data cache (optional: NULL where the engine has none) ---- */
+
+    /*
+     * Appends to sql the engine's predicate "<quoted column> > <literal>" for k, the literal of
+     * k->value in the column's type, compared as the cache compares (integers and decimals by
+     * value, dates and times by instant, text byte by byte: a binary collation). With k->value
+     * NULL, appends nothing and only says whether the engine compares such a column exactly.
+     * Returns 0; DSCAT_EINVALID when it cannot (a type it does not compare exactly, a value not
+     * in its type's form: dscat_key_value_ok()); DSCAT_ENOMEM.
+     */
+    int (*key_predicate)(dscat_buf *sql, const dscat_key_bound *k);
 };
 
 /*

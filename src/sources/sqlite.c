@@ -556,6 +556,28 @@ struct dscat_cursor {
     const dscat_cursor_column *columns;
 };
 
+/*
+ * An append refresh's predicate (source.h, key_predicate). SQLite compares values as stored:
+ * numbers by value, text with the BINARY collation (byte order, as the cache's) whatever the
+ * column declares, which is what COLLATE BINARY on the literal asks. A date or a timestamp is
+ * text in SQLite (the cache keeps it as VARCHAR), so such keys are text keys here.
+ */
+static int sqlite_key_predicate(dscat_buf *sql, const dscat_key_bound *k)
+{
+    if (k->value && !dscat_key_value_ok(k->type, k->value))
+        return DSCAT_EINVALID;
+    if (k->value == NULL)
+        return 0;
+    int rc = sqlite_quote(sql, k->column, NULL);
+    rc = rc ? rc : dscat_buf_puts(sql, " > ");
+    if (rc)
+        return DSCAT_ENOMEM;
+    if (k->type == DSCAT_KEY_INTEGER || k->type == DSCAT_KEY_DECIMAL)
+        return dscat_buf_puts(sql, k->value);
+    rc = dscat_source__sql_string(sql, "", k->value, false);
+    return rc ? rc : dscat_buf_puts(sql, " COLLATE BINARY");
+}
+
 static int sqlite_cursor_open(dscat_cursor **out, dscat_source *src, const char *schema,
                               const char *table, const dscat_cursor_column *columns,
                               size_t ncolumns, dscat_error *err)
@@ -576,6 +598,8 @@ static int sqlite_cursor_open(dscat_cursor **out, dscat_source *src, const char 
                 c->hex[i] = columns[i].hex;
         }
         rc = dscat_select_sql(&sql, &sqlite_dialect, NULL, schema, table, plain, ncolumns);
+        if (rc == 0)
+            rc = dscat_source__where(&sql, src);
         if (rc == 0)
             rc = dscat_buf_error(&sql);
     }
@@ -877,6 +901,7 @@ const dscat_source_driver dscat_source_sqlite = {
     .profile_table = sqlite_profile_table,
     .storage_classes = sqlite_storage_classes,
     .cursor_open = sqlite_cursor_open,
+    .key_predicate = sqlite_key_predicate,
     .cursor_next = sqlite_cursor_next,
     .cursor_close = sqlite_cursor_close,
     .cursor_open_typed = sqlite_cursor_open_typed,

@@ -428,6 +428,50 @@ static int ms_cursor_fail(dscat_cursor *c, const char *what, dscat_error *err)
                            last_error[0] ? last_error : "the server gave no reason");
 }
 
+/*
+ * An append refresh's predicate (source.h, key_predicate). A time is cast from datetime2(7),
+ * which takes any fraction, to the column's own type, so that a datetime's value rounds to the
+ * tick it was read from; text compares under Latin1_General_BIN2 (code units).
+ */
+static int ms_key_predicate(dscat_buf *sql, const dscat_key_bound *k)
+{
+    static const char *const texts[] = {"char", "varchar", "nchar", "nvarchar"};
+    static const char *const times[] = {"date", "datetime", "datetime2", "smalldatetime",
+                                        "datetimeoffset"};
+    const char *type = k->data_type ? k->data_type : "";
+    bool ok = k->type == DSCAT_KEY_INTEGER || k->type == DSCAT_KEY_DECIMAL;
+    for (size_t i = 0; !ok && k->type == DSCAT_KEY_TEXT && i < 4; i++)
+        ok = strcmp(type, texts[i]) == 0;
+    for (size_t i = 0; !ok && k->type != DSCAT_KEY_TEXT && i < 5; i++)
+        ok = strcmp(type, times[i]) == 0;
+    if (!ok || (k->value && !dscat_key_value_ok(k->type, k->value)))
+        return DSCAT_EINVALID;
+    if (k->value == NULL)
+        return 0;
+    if (k->type != DSCAT_KEY_TEXT && k->value[0] != '-' && k->value[0] != '.' &&
+        (k->value[0] < '0' || k->value[0] > '9'))
+        return DSCAT_EINVALID; /* an infinity */
+    int rc = dscat_sqlserver__quote_ident(sql, k->column);
+    rc = rc ? rc : dscat_buf_puts(sql, " > ");
+    if (rc)
+        return DSCAT_ENOMEM;
+    switch (k->type) {
+    case DSCAT_KEY_INTEGER:
+    case DSCAT_KEY_DECIMAL:
+        return dscat_buf_puts(sql, k->value);
+    case DSCAT_KEY_DATE:
+        return dscat_buf_printf(sql, "CAST(N'%s' AS date)", k->value);
+    case DSCAT_KEY_TIMESTAMP:
+        return dscat_buf_printf(sql, "CAST(CAST(N'%s' AS datetime2(7)) AS %s)", k->value, type);
+    case DSCAT_KEY_TIMESTAMPTZ:
+        return dscat_buf_printf(sql, "CAST(N'%s +00:00' AS datetimeoffset(7))", k->value);
+    case DSCAT_KEY_TEXT:
+        rc = dscat_source__sql_string(sql, "N", k->value, false);
+        return rc ? rc : dscat_buf_puts(sql, " COLLATE Latin1_General_BIN2");
+    }
+    return DSCAT_EINVALID;
+}
+
 static int ms_cursor_open(dscat_cursor **out, dscat_source *src, const char *schema,
                           const char *table, const dscat_cursor_column *columns, size_t ncolumns,
                           dscat_error *err)
@@ -437,7 +481,8 @@ static int ms_cursor_open(dscat_cursor **out, dscat_source *src, const char *sch
     dscat_cursor *c = dscat_calloc(1, sizeof(*c));
     if (c == NULL || (c->values = dscat_calloc(ncolumns + 1, sizeof(char *))) == NULL ||
         (c->offset = dscat_calloc(ncolumns + 1, sizeof(size_t))) == NULL ||
-        dscat_sqlserver__select_sql(&sql, schema, table, columns, ncolumns)) {
+        dscat_sqlserver__select_sql(&sql, schema, table, columns, ncolumns) ||
+        dscat_source__where(&sql, src)) {
         if (c) {
             dscat_free(c->values);
             dscat_free(c->offset);
@@ -638,6 +683,7 @@ const dscat_source_driver dscat_source_sqlserver = {
     .scan_database = ms_scan_database,
     .profile_table = ms_profile_table,
     .cursor_open = ms_cursor_open,
+    .key_predicate = ms_key_predicate,
     .cursor_next = ms_cursor_next,
     .cursor_close = ms_cursor_close,
     .close = ms_close,

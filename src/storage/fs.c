@@ -242,6 +242,33 @@ static int fs_put_empty(dscat_storage *s, const char *key, dscat_error *err)
     return rc;
 }
 
+/*
+ * A hard link: the new key names the same file, which lives until its last name goes, so
+ * deleting the version that held `from` never touches `to`. Neither path may pass through a
+ * symlink, and `from` must be a regular file.
+ */
+static int fs_copy(dscat_storage *s, const char *from, const char *to, dscat_error *err)
+{
+    char *src = full_path(s, from), *dst = full_path(s, to);
+    int rc =
+        src && dst ? make_parent(s, dst, err) : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    struct stat sb;
+    if (rc == 0 && (!real_dirs(s, src, false) || lstat(src, &sb) != 0 || !S_ISREG(sb.st_mode)))
+        rc = dscat_error_set(err, DSCAT_EIO, "cannot link %s: not a regular file inside %s", src,
+                             s->root);
+    if (rc == 0 && link(src, dst) != 0)
+        rc = dscat_error_set(err, DSCAT_EIO, "cannot link %s to %s: %s", src, dst, strerror(errno));
+    if (rc == 0) {
+        char *slash = strrchr(dst, '/');
+        *slash = '\0';
+        if (sync_path(dst, O_DIRECTORY) != 0)
+            rc = dscat_error_set(err, DSCAT_EIO, "cannot sync %s: %s", dst, strerror(errno));
+    }
+    dscat_free(src);
+    dscat_free(dst);
+    return rc;
+}
+
 static int fs_get(dscat_storage *s, const char *key, const char *path, dscat_error *err)
 {
     char *from = full_path(s, key);
@@ -402,6 +429,7 @@ const dscat_storage_backend dscat_storage_fs = {
     .stage = fs_stage,
     .put = fs_put,
     .put_empty = fs_put_empty,
+    .copy = fs_copy,
     .get = fs_get,
     .read_path = fs_read_path,
     .list = fs_list,

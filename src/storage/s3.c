@@ -214,6 +214,20 @@ static int s3_put_empty(dscat_storage *base, const char *key, dscat_error *err)
     return rc;
 }
 
+/* CopyObject within the bucket: the bytes never come here. */
+static int s3_copy(dscat_storage *base, const char *from, const char *to, dscat_error *err)
+{
+    s3_storage *s = (s3_storage *)base;
+    char *a = object_key(s, from), *b = object_key(s, to);
+    dscat_s3 *c = a && b ? client(s, err) : NULL;
+    int rc = a == NULL || b == NULL ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory")
+             : c == NULL            ? err->code
+                                    : dscat_s3_copy(c, a, b, err);
+    dscat_free(a);
+    dscat_free(b);
+    return rc;
+}
+
 static int s3_get(dscat_storage *base, const char *key, const char *path, dscat_error *err)
 {
     s3_storage *s = (s3_storage *)base;
@@ -460,6 +474,7 @@ const dscat_storage_backend dscat_storage_s3 = {
     .stage = s3_stage,
     .put = s3_put,
     .put_empty = s3_put_empty,
+    .copy = s3_copy,
     .get = s3_get,
     .read_path = s3_read_path,
     .list = s3_list,

@@ -168,8 +168,9 @@ static void hex_sha256(const void *data, size_t len, FILE *f, int64_t offset, in
 
 typedef struct req {
     const char *method;
-    const char *key;   /* NULL: the bucket itself */
-    const char *query; /* already encoded, or NULL */
+    const char *key;         /* NULL: the bucket itself */
+    const char *query;       /* already encoded, or NULL */
+    const char *copy_source; /* a key of the bucket: x-amz-copy-source (CopyObject), or NULL */
     /* the body: memory, or a slice of a file */
     const char *body;
     size_t body_len;
@@ -304,6 +305,20 @@ static int perform(dscat_s3 *s, const req *q, answer *a, dscat_error *err)
                 h = curl_slist_append(h, dscat_buf_cstr(&t));
             dscat_buf_free(&t);
             if (rc) { /* never a request without the token: it would be refused as a 403 */
+                curl_slist_free_all(h);
+                curl_easy_cleanup(c);
+                rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+                break;
+            }
+        }
+        if (q->copy_source) {
+            dscat_buf t = DSCAT_BUF_INIT;
+            dscat_buf_printf(&t, "x-amz-copy-source: /%s/", s->bucket);
+            put_key(&t, q->copy_source);
+            if ((rc = dscat_buf_error(&t)) == 0)
+                h = curl_slist_append(h, dscat_buf_cstr(&t));
+            dscat_buf_free(&t);
+            if (rc) {
                 curl_slist_free_all(h);
                 curl_easy_cleanup(c);
                 rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
@@ -590,6 +605,21 @@ int dscat_s3_head(dscat_s3 *s, const char *key, int64_t *size, dscat_error *err)
     int rc = perform(s, &q, &a, err);
     if (rc == 0 && size)
         *size = a.length;
+    answer_free(&a);
+    return rc;
+}
+
+int dscat_s3_copy(dscat_s3 *s, const char *from, const char *to, dscat_error *err)
+{
+    answer a = {0};
+    req q = {.method = "PUT", .key = to, .copy_source = from};
+    int rc = perform(s, &q, &a, err);
+    /* CopyObject may answer 200 and report its failure in the body */
+    if (rc == 0 && a.body.len && strstr(dscat_buf_cstr(&a.body), "<Error>")) {
+        char why[300];
+        error_text(&a, why, sizeof(why));
+        rc = dscat_error_set(err, DSCAT_EIO, "S3 copy of %s to %s failed: %s", from, to, why);
+    }
     answer_free(&a);
     return rc;
 }

@@ -30,6 +30,9 @@ int dscat_s3_get_file(dscat_s3 *s, const char *key, const char *path, dscat_erro
 /* DSCAT_ENOTFOUND when there is no such key. */
 int dscat_s3_head(dscat_s3 *s, const char *key, int64_t *size, dscat_error *err);
 int dscat_s3_delete(dscat_s3 *s, const char *key, dscat_error *err);
+/* Copies the object from to the key to inside the bucket, on the server (CopyObject: one PUT
+ * with x-amz-copy-source; objects up to 5 GB). A failure reported in a 200 answer is an error. */
+int dscat_s3_copy(dscat_s3 *s, const char *from, const char *to, dscat_error *err);
 
 typedef struct dscat_s3_object {
     char *key;

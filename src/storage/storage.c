@@ -86,6 +86,11 @@ int dscat_storage_put_empty(dscat_storage *s, const char *key, dscat_error *err)
     return s->backend->put_empty(s, key, err);
 }
 
+int dscat_storage_copy(dscat_storage *s, const char *from, const char *to, dscat_error *err)
+{
+    return s->backend->copy(s, from, to, err);
+}
+
 int dscat_storage_get(dscat_storage *s, const char *key, const char *path, dscat_error *err)
 {
     return s->backend->get(s, key, path, err);

@@ -33,6 +33,12 @@
  *       always written, "" for none) receives a cleanup that failed without failing the put.
  *   put_empty(s, key, err)          Creates `key` as an empty object (the version markers): a
  *       local file is created exclusively (O_EXCL, mode 0600).
+ *   copy(s, from, to, err)          Makes `to` an object with the bytes of `from`, inside the
+ *       storage and without reading them here: a local root makes a hard link (the file lives
+ *       while either name does; never through a symlink), S3 a server-side CopyObject. `to` must
+ *       not exist yet. Versions stay immutable: deleting the prefix that holds `from` later
+ *       never touches `to` (an append refresh builds its version from the previous one's files
+ *       this way).
  *   get(s, key, path, err)          Copies `key` into the local file path, whole or not at all.
  *   read_path(s, key, out, err)     The local file DuckDB reads for `key`: the file itself on a
  *       local root; on S3 a copy in the bounded read cache, downloaded when missing (objects
@@ -58,7 +64,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DSCAT_STORAGE_VERSION 1
+#define DSCAT_STORAGE_VERSION 2 /* 2: copy */
 
 /* flags of a backend */
 #define DSCAT_STORAGE_REMOTE 0x1u /* read_path() downloads: read only the keys a query needs */
@@ -86,6 +92,7 @@ typedef struct dscat_storage_backend {
     int (*put)(dscat_storage *s, const char *staged, const char *key, char *warning, size_t wsize,
                dscat_error *err);
     int (*put_empty)(dscat_storage *s, const char *key, dscat_error *err);
+    int (*copy)(dscat_storage *s, const char *from, const char *to, dscat_error *err);
     int (*get)(dscat_storage *s, const char *key, const char *path, dscat_error *err);
     int (*read_path)(dscat_storage *s, const char *key, char **out, dscat_error *err);
     int (*list)(dscat_storage *s, const char *prefix, dscat_storage_entry **out, size_t *n,
@@ -127,6 +134,7 @@ int dscat_storage_stage(dscat_storage *s, const char *key, char **out, dscat_err
 int dscat_storage_put(dscat_storage *s, const char *staged, const char *key, char *warning,
                       size_t wsize, dscat_error *err);
 int dscat_storage_put_empty(dscat_storage *s, const char *key, dscat_error *err);
+int dscat_storage_copy(dscat_storage *s, const char *from, const char *to, dscat_error *err);
 int dscat_storage_get(dscat_storage *s, const char *key, const char *path, dscat_error *err);
 int dscat_storage_read_path(dscat_storage *s, const char *key, char **out, dscat_error *err);
 int dscat_storage_list(dscat_storage *s, const char *prefix, dscat_storage_entry **out, size_t *n,

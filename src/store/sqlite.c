@@ -258,6 +258,15 @@ static const migration migrations[] = {
       "  failures INTEGER NOT NULL DEFAULT 0,"
       "  claimed_us INTEGER," /* a run under way, by whichever process claimed it */
       "  PRIMARY KEY (kind, target, schema, name));"}},
+    /* 7: append refreshes of the data cache. A version is made of `files` Parquet files; the
+     * layout of its columns as written, the key of append refreshes and its greatest value
+     * (lossless text), and when its first file was written by a full refresh. */
+    {{"ALTER TABLE table_cache ADD COLUMN files INTEGER NOT NULL DEFAULT 1;"
+      "ALTER TABLE table_cache ADD COLUMN layout TEXT;"
+      "ALTER TABLE table_cache ADD COLUMN append_key TEXT;"
+      "ALTER TABLE table_cache ADD COLUMN append_max TEXT;"
+      "ALTER TABLE table_cache ADD COLUMN full_us INTEGER;"
+      "UPDATE table_cache SET full_us = last_sync_us;"}},
 };
 
 /*
@@ -1107,10 +1116,13 @@ static int sq_put_cached(dscat_store *base, const dscat_cache_row *row, dscat_er
     int rc = prepare(
         st, &s,
         "INSERT INTO table_cache(connection_id, schema, name, version, path, rows, bytes, "
-        "last_sync_us, fallbacks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+        "last_sync_us, fallbacks, files, layout, append_key, append_max, full_us) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
         "ON CONFLICT(connection_id, schema, name) DO UPDATE SET version = excluded.version, "
         "path = excluded.path, rows = excluded.rows, bytes = excluded.bytes, "
-        "last_sync_us = excluded.last_sync_us, fallbacks = excluded.fallbacks",
+        "last_sync_us = excluded.last_sync_us, fallbacks = excluded.fallbacks, "
+        "files = excluded.files, layout = excluded.layout, append_key = excluded.append_key, "
+        "append_max = excluded.append_max, full_us = excluded.full_us",
         err);
     if (rc)
         return rc;
@@ -1123,6 +1135,11 @@ static int sq_put_cached(dscat_store *base, const dscat_cache_row *row, dscat_er
     sqlite3_bind_int64(s, 7, row->bytes);
     sqlite3_bind_int64(s, 8, row->last_sync_us);
     bind_text(s, 9, row->fallbacks);
+    sqlite3_bind_int(s, 10, row->files > 0 ? row->files : 1);
+    bind_text(s, 11, row->layout);
+    bind_text(s, 12, row->append_key);
+    bind_text(s, 13, row->append_max);
+    sqlite3_bind_int64(s, 14, row->full_us);
     return step_finalize(st, s, err);
 }
 

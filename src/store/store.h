@@ -74,13 +74,21 @@ typedef struct dscat_scan_row {
 
 /*
  * One row of the data cache's pointers (table_cache): the current version of a cached table.
- * Every member is set; fallbacks is the version's fallbacks as a JSON array ("[]" for none).
+ * fallbacks is the version's fallbacks as a JSON array ("[]" for none). A version is made of
+ * `files` Parquet files (1 after a full refresh; an append refresh adds one); rows and bytes are
+ * their totals. layout names the columns as written (name, type, storage), so that an append
+ * writes its file the same way; append_key and append_max (NULL when unknown) are the key column
+ * of append refreshes and its greatest value in the version, as lossless text; full_us is when
+ * the version's first file was written by a full refresh.
  */
 typedef struct dscat_cache_row {
     const char *connection_id, *schema, *table;
     const char *version, *path;
     int64_t rows, bytes, last_sync_us;
     const char *fallbacks;
+    int files;
+    const char *layout, *append_key, *append_max;
+    int64_t full_us;
 } dscat_cache_row;
 
 /* The version of dscat_store_table this dscat knows; the selection asserts an engine has it. */

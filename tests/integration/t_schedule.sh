@@ -104,8 +104,10 @@ try "line 4: key 'refresh_every' must be a duration such as \"90s\", \"15m\", \"
 try "line 4: key 'refresh_every' must be a duration such as \"90s\", \"15m\", \"6h\" or \"1d\"" 'refresh_every = "0s"'
 try "line 4: key 'refresh_every' must be a duration such as \"90s\", \"15m\", \"6h\" or \"1d\", not integer" 'refresh_every = 60'
 try "line 4: key 'refresh_every' is longer than a year" 'refresh_every = "367d"'
-try "line 6: key 'mode' of a cache entry must be \"full\" (the one refresh mode this dscat has)" \
+try "line 6: a cache entry with mode = \"append\" needs append_key = \"<column>\" (a column whose values only grow: an id or a timestamp)" \
     '[[targets.a.cache]]' 'table = "main.t"' 'mode = "append"' 'refresh_every = "1h"'
+try "line 6: key 'mode' of a cache entry must be \"full\" or \"append\"" \
+    '[[targets.a.cache]]' 'table = "main.t"' 'mode = "merge"' 'refresh_every = "1h"'
 try "line 5: key 'table' of a cache entry must be \"schema.table\"" '[[targets.a.cache]]' 'table = "t"'
 try "line 4: a cache entry needs refresh_every (such as \"15m\")" '[[targets.a.cache]]' 'table = "main.t"'
 try "line 7: table main.t has two cache entries" '[[targets.a.cache]]' 'table = "main.t"' 'refresh_every = "1h"' \

@@ -120,6 +120,11 @@ ALTER TABLE old_foreign_keys RENAME TO foreign_keys;
 ALTER TABLE columns DROP COLUMN generated;
 ALTER TABLE columns DROP COLUMN is_hidden;
 ALTER TABLE table_cache DROP COLUMN fallbacks;
+ALTER TABLE table_cache DROP COLUMN files;
+ALTER TABLE table_cache DROP COLUMN layout;
+ALTER TABLE table_cache DROP COLUMN append_key;
+ALTER TABLE table_cache DROP COLUMN append_max;
+ALTER TABLE table_cache DROP COLUMN full_us;
 DROP TABLE catalog_meta;
 DROP TABLE schedule_runs;
 PRAGMA user_version = 2;
@@ -127,6 +132,6 @@ SQL
 check "an older store: table" sh -c "DSCAT_HOME='$home' '$DSCAT' table exact.gen | grep -q '| f '"
 check "an older store: diff" sh -c "DSCAT_HOME='$home' '$DSCAT' diff | grep -q 'column added: exact.main.gen.f'"
 check "the next refresh of an older store succeeds" sh -c "DSCAT_HOME='$home' '$DSCAT' refresh >/dev/null 2>&1"
-assert_eq "an older store is migrated by the next refresh" 6 "$(sqlite3 "$home/catalog.db" 'PRAGMA user_version')"
+assert_eq "an older store is migrated by the next refresh" 7 "$(sqlite3 "$home/catalog.db" 'PRAGMA user_version')"
 assert_eq "the scan after the migration records the generated column again" "VIRTUAL" \
     "$(duckq "SELECT generated FROM read_parquet('$home/metadata.parquet') WHERE table_name = 'gen' AND column_name = 'f'")"

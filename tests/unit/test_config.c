@@ -221,6 +221,70 @@ static void unknown_and_wrong(void **state)
     assert_non_null(strstr(msg, "line 3: key 'refresh_parallelism'"));
 }
 
+/* [[targets.X.cache]] entries: full and append modes, their keys and their errors. */
+static void cache_entries(void **state)
+{
+    (void)state;
+    clear_env();
+    static const char head[] = "[targets.a]\ntype = \"sqlite\"\npath = \"/x\"\n";
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "%s[[targets.a.cache]]\ntable = \"main.orders\"\nrefresh_every = \"15m\"\n"
+             "[[targets.a.cache]]\ntable = \"main.events\"\nrefresh_every = \"5m\"\n"
+             "mode = \"append\"\nappend_key = \"my \\\"id\"\nfull_every = \"1d\"\n"
+             "[[targets.a.cache]]\ntable = \"main.logs\"\nrefresh_every = \"1m\"\n"
+             "mode = \"append\"\nappend_key = \"ts\"\n"
+             "[[targets.a.cache]]\ntable = \"main.full\"\nrefresh_every = \"1h\"\n"
+             "mode = \"full\"\n",
+             head);
+    dscat_config *cfg = parse_ok(text);
+    const dscat_target_config *t = &cfg->targets[0];
+    assert_int_equal(t->ncache, 4);
+    assert_int_equal(t->cache[0].mode, DSCAT_CACHE_FULL);
+    assert_null(t->cache[0].append_key);
+    assert_int_equal(t->cache[0].full_every, 0);
+    assert_int_equal(t->cache[1].mode, DSCAT_CACHE_APPEND);
+    assert_string_equal(t->cache[1].append_key, "my \"id");
+    assert_int_equal(t->cache[1].every, 300);
+    assert_int_equal(t->cache[1].full_every, 86400);
+    assert_int_equal(t->cache[2].mode, DSCAT_CACHE_APPEND);
+    assert_string_equal(t->cache[2].append_key, "ts");
+    assert_int_equal(t->cache[2].full_every, 0);
+    assert_int_equal(t->cache[3].mode, DSCAT_CACHE_FULL);
+    dscat_config_free(cfg);
+
+    static const struct {
+        const char *entry, *message;
+    } bad[] = {
+        {"mode = \"append\"\n", "line 7: a cache entry with mode = \"append\" needs append_key"},
+        {"append_key = \"id\"\n", "line 7: key 'append_key' applies only to mode = \"append\""},
+        {"mode = \"full\"\nappend_key = \"id\"\n",
+         "line 8: key 'append_key' applies only to mode = \"append\""},
+        {"full_every = \"1d\"\n", "line 7: key 'full_every' applies only to mode = \"append\""},
+        {"mode = \"append\"\nappend_key = \"id\"\nfull_every = \"often\"\n",
+         "line 9: key 'full_every' must be a duration"},
+        {"mode = \"append\"\nappend_key = \"id\"\nfull_every = 86400\n",
+         "line 9: key 'full_every' must be a duration"},
+        {"mode = \"incremental\"\n", "line 7: key 'mode' of a cache entry must be \"full\" or "
+                                     "\"append\""},
+        {"mode = \"Append\"\nappend_key = \"id\"\n", "line 7: key 'mode'"},
+        {"mode = 1\n", "line 7: key 'mode'"},
+        {"mode = \"append\"\nappend_key = \"\"\n", "line 8: key 'append_key' of a cache entry "
+                                                   "must be a column name"},
+        {"mode = \"append\"\nappend_key = 3\n", "line 8: key 'append_key'"},
+        {"mode = \"append\"\nappend_kee = \"id\"\n", "line 8: unknown key 'append_kee'"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text),
+                 "%s[[targets.a.cache]]\ntable = \"main.t\"\nrefresh_every = \"1m\"\n%s", head,
+                 bad[i].entry);
+        const char *msg = parse_err(text);
+        if (strstr(msg, bad[i].message) == NULL)
+            print_error("entry %zu: %s\n", i, msg);
+        assert_non_null(strstr(msg, bad[i].message));
+    }
+}
+
 static void resolve(void **state)
 {
     (void)state;
@@ -343,6 +407,7 @@ int main(void)
         cmocka_unit_test(env_overrides),     cmocka_unit_test(refused_keys),
         cmocka_unit_test(unknown_and_wrong), cmocka_unit_test(resolve),
         cmocka_unit_test(dotenv_order),      cmocka_unit_test(catalog_dir),
+        cmocka_unit_test(cache_entries),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -135,13 +135,101 @@ static void cache_types_per_engine(void **state)
     assert_string_equal(mapped("duckdb", "DECIMAL(18,4) x", NULL, -1, -1), "VARCHAR");
 }
 
+/* One engine's predicate for a key, or "refused" / "error". */
+static void predicate(char *out, size_t size, const char *engine, const char *column,
+                      const char *data_type, dscat_key_type type, const char *value)
+{
+    const dscat_source_driver *d = dscat_source_find(engine);
+    assert_non_null(d);
+    assert_non_null(d->key_predicate);
+    dscat_buf b = DSCAT_BUF_INIT;
+    dscat_key_bound k = {column, data_type, type, value};
+    int rc = d->key_predicate(&b, &k);
+    snprintf(out, size, "%s",
+             rc == DSCAT_EINVALID ? "refused"
+             : rc                 ? "error"
+             : b.len              ? dscat_buf_cstr(&b)
+                                  : "");
+    dscat_buf_free(&b);
+}
+
+/* Append refreshes: each engine's "key > literal", its quoting, and what it refuses. */
+static void key_predicates(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *engine, *column, *type;
+        dscat_key_type key;
+        const char *value, *want;
+    } cases[] = {
+        {"postgres", "id", "bigint", DSCAT_KEY_INTEGER, "42", "\"id\" > 42"},
+        {"postgres", "we\"ird key's", "integer", DSCAT_KEY_INTEGER, "-7",
+         "\"we\"\"ird key's\" > -7"},
+        {"postgres", "n", "numeric", DSCAT_KEY_DECIMAL, "12.50", "\"n\" > 12.50"},
+        {"postgres", "d", "date", DSCAT_KEY_DATE, "2024-01-31", "\"d\" > DATE '2024-01-31'"},
+        {"postgres", "t", "timestamp without time zone", DSCAT_KEY_TIMESTAMP,
+         "2024-01-31 10:00:00.123456", "\"t\" > TIMESTAMP '2024-01-31 10:00:00.123456'"},
+        {"postgres", "tz", "timestamp with time zone", DSCAT_KEY_TIMESTAMPTZ, "2024-01-31 10:00:00",
+         "\"tz\" > TIMESTAMPTZ '2024-01-31 10:00:00+00'"},
+        {"postgres", "tz", "timestamp with time zone", DSCAT_KEY_TIMESTAMPTZ, "infinity",
+         "\"tz\" > TIMESTAMPTZ 'infinity'"},
+        {"postgres", "s", "text", DSCAT_KEY_TEXT, "it's a \\ back",
+         "\"s\" > E'it''s a \\\\ back' COLLATE \"C\""},
+        {"postgres", "s", "character", DSCAT_KEY_TEXT, "x", "refused"},
+        {"postgres", "s", "text", DSCAT_KEY_TEXT, NULL, ""},
+        {"postgres", "s", "character", DSCAT_KEY_TEXT, NULL, "refused"},
+        {"postgres", "id", "bigint", DSCAT_KEY_INTEGER, "1; DROP TABLE x", "refused"},
+        {"postgres", "d", "date", DSCAT_KEY_DATE, "2024-01-31' OR '1", "refused"},
+        {"postgres", "n", "numeric", DSCAT_KEY_DECIMAL, "1e5", "refused"},
+        {"mysql", "i`d", "int", DSCAT_KEY_INTEGER, "42", "`i``d` > 42"},
+        {"mysql", "dt", "datetime", DSCAT_KEY_TIMESTAMP, "2024-01-31 10:00:00.000001",
+         "`dt` > TIMESTAMP '2024-01-31 10:00:00.000001'"},
+        {"mysql", "tz", "timestamp", DSCAT_KEY_TIMESTAMPTZ, "2024-01-31 10:00:00",
+         "`tz` > TIMESTAMP '2024-01-31 10:00:00'"},
+        {"mysql", "d", "date", DSCAT_KEY_DATE, "2024-01-31", "`d` > DATE '2024-01-31'"},
+        {"mysql", "s", "varchar", DSCAT_KEY_TEXT, "a'\\",
+         "`s` > _utf8mb4 X'61275C' COLLATE utf8mb4_bin"},
+        {"mysql", "tz", "timestamp", DSCAT_KEY_TIMESTAMPTZ, "infinity", "refused"},
+        {"mysql", "e", "enum", DSCAT_KEY_TEXT, NULL, "refused"},
+        {"sqlite", "id", "INTEGER", DSCAT_KEY_INTEGER, "42", "\"id\" > 42"},
+        {"sqlite", "ts", "TIMESTAMP", DSCAT_KEY_TEXT, "2024-01-31 10:00:00",
+         "\"ts\" > '2024-01-31 10:00:00' COLLATE BINARY"},
+        {"sqlite", "s", "TEXT", DSCAT_KEY_TEXT, "it's", "\"s\" > 'it''s' COLLATE BINARY"},
+        {"sqlserver", "i]d", "int", DSCAT_KEY_INTEGER, "42", "[i]]d] > 42"},
+        {"sqlserver", "dt", "datetime", DSCAT_KEY_TIMESTAMP, "2024-01-31 10:00:00.003",
+         "[dt] > CAST(CAST(N'2024-01-31 10:00:00.003' AS datetime2(7)) AS datetime)"},
+        {"sqlserver", "o", "datetimeoffset", DSCAT_KEY_TIMESTAMPTZ, "2024-01-31 10:00:00",
+         "[o] > CAST(N'2024-01-31 10:00:00 +00:00' AS datetimeoffset(7))"},
+        {"sqlserver", "d", "date", DSCAT_KEY_DATE, "2024-01-31",
+         "[d] > CAST(N'2024-01-31' AS date)"},
+        {"sqlserver", "s", "nvarchar", DSCAT_KEY_TEXT, "it's",
+         "[s] > N'it''s' COLLATE Latin1_General_BIN2"},
+        {"sqlserver", "x", "xml", DSCAT_KEY_TEXT, NULL, "refused"},
+        {"duckdb", "id", "BIGINT", DSCAT_KEY_INTEGER, "42", "\"id\" > 42"},
+        {"duckdb", "t", "TIMESTAMP", DSCAT_KEY_TIMESTAMP, "2024-01-31 10:00:00",
+         "\"t\" > CAST('2024-01-31 10:00:00' AS TIMESTAMP)"},
+        {"duckdb", "s", "VARCHAR", DSCAT_KEY_TEXT, "it's", "\"s\" > 'it''s'"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char got[256];
+        predicate(got, sizeof(got), cases[i].engine, cases[i].column, cases[i].type, cases[i].key,
+                  cases[i].value);
+        if (strcmp(got, cases[i].want) != 0)
+            print_error("case %zu (%s): %s\n", i, cases[i].engine, got);
+        assert_string_equal(got, cases[i].want);
+    }
+    assert_true(dscat_key_value_ok(DSCAT_KEY_TIMESTAMP, "294247-01-10 04:00:54.775806"));
+    assert_false(dscat_key_value_ok(DSCAT_KEY_TIMESTAMP, "2024-01-31T10:00:00"));
+    assert_false(dscat_key_value_ok(DSCAT_KEY_DATE, "0044-03-15 (BC)"));
+    assert_false(dscat_key_value_ok(DSCAT_KEY_INTEGER, ""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(found_by_name_and_alias),
-        cmocka_unit_test(every_driver_complete),
-        cmocka_unit_test(loader_asks_the_registry),
-        cmocka_unit_test(cache_types_per_engine),
+        cmocka_unit_test(found_by_name_and_alias),  cmocka_unit_test(every_driver_complete),
+        cmocka_unit_test(loader_asks_the_registry), cmocka_unit_test(cache_types_per_engine),
+        cmocka_unit_test(key_predicates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

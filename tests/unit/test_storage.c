@@ -174,6 +174,56 @@ static void test_fs_symlinks(void **state)
     dscat_storage_close(s);
 }
 
+/* copy on a local root: a hard link that outlives the prefix it came from; never through or of
+ * a symlink; never over an existing key. */
+static void test_fs_copy(void **state)
+{
+    (void)state;
+    dscat_storage *s = NULL;
+    dscat_error err = {0};
+    char *staged = NULL, warning[100], from[400], to[400], outside[400], link[400];
+    assert_int_equal(dscat_storage_open(&s, root, &settings, &err), 0);
+    assert_int_equal(dscat_storage_stage(s, "c/s/t/v1/data.parquet", &staged, &err), 0);
+    write_file(staged, "hello");
+    assert_int_equal(
+        dscat_storage_put(s, staged, "c/s/t/v1/data.parquet", warning, sizeof(warning), &err), 0);
+    assert_int_equal(dscat_storage_copy(s, "c/s/t/v1/data.parquet", "c/s/t/v2/data.parquet", &err),
+                     0);
+    snprintf(from, sizeof(from), "%s/c/s/t/v1/data.parquet", root);
+    snprintf(to, sizeof(to), "%s/c/s/t/v2/data.parquet", root);
+    struct stat a, b;
+    assert_int_equal(lstat(from, &a), 0);
+    assert_int_equal(lstat(to, &b), 0);
+    assert_true(a.st_ino == b.st_ino && b.st_nlink == 2); /* one file, two names */
+    snprintf(link, sizeof(link), "%s/c/s/t/v2", root);
+    assert_int_equal(lstat(link, &a), 0);
+    assert_int_equal(a.st_mode & 0777, 0700);
+    /* the old version goes, the new one keeps its file */
+    assert_int_equal(dscat_storage_delete_prefix(s, "c/s/t/v1/", &err), 0);
+    assert_int_equal(lstat(to, &b), 0);
+    assert_int_equal(b.st_size, 5);
+    /* never over an existing key, never from something missing */
+    assert_int_not_equal(
+        dscat_storage_copy(s, "c/s/t/v2/data.parquet", "c/s/t/v2/data.parquet", &err), 0);
+    assert_int_not_equal(
+        dscat_storage_copy(s, "c/s/t/v1/data.parquet", "c/s/t/v3/data.parquet", &err), 0);
+    /* never of a symlink, never through one */
+    snprintf(outside, sizeof(outside), "%s-secret", root);
+    write_file(outside, "secret");
+    snprintf(link, sizeof(link), "%s/c/s/t/v2/evil.parquet", root);
+    assert_int_equal(symlink(outside, link), 0);
+    assert_int_not_equal(
+        dscat_storage_copy(s, "c/s/t/v2/evil.parquet", "c/s/t/v4/data.parquet", &err), 0);
+    snprintf(link, sizeof(link), "%s/c/s/x", root);
+    snprintf(to, sizeof(to), "%s/c/s/t", root);
+    assert_int_equal(symlink(to, link), 0);
+    assert_int_not_equal(
+        dscat_storage_copy(s, "c/s/x/v2/data.parquet", "c/s/t/v5/data.parquet", &err), 0);
+    unlink(outside);
+    dscat_free(staged);
+    dscat_storage_close(s);
+}
+
 static void test_encode(void **state)
 {
     (void)state;
@@ -191,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_selection),
         cmocka_unit_test_setup_teardown(test_fs_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fs_symlinks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fs_copy, setup, teardown),
         cmocka_unit_test(test_encode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
