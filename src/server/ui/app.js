@@ -93,7 +93,7 @@ function askToken(message) {
       resolve();
     });
   });
-  dlg.showModal();
+  dlg.show();
   input.focus();
   return tokenWaiters;
 }
@@ -242,7 +242,11 @@ async function pageSearch(_segs, params) {
     const targets = [...new Set(c.map((x) => x.target))].sort();
     for (const t of targets) target.append(h("option", { value: t }, t));
     for (const d of [...new Set(c.map((x) => x.database))].sort()) database.append(h("option", { value: d }, d));
-    applyParams(params);
+    // The filters named in the hash, once their options exist; the box keeps what was typed.
+    const p = new URLSearchParams(location.hash.split("?")[1] || "");
+    target.value = p.get("target") || target.value;
+    database.value = p.get("database") || database.value;
+    render();
   }).catch((e) => errorP.replaceChildren(e.message));
 
   let last = null;
@@ -333,6 +337,7 @@ async function pageSearch(_segs, params) {
     else if (e.key === "ArrowUp") { e.preventDefault(); (i > 0 ? links[i - 1] : box).focus(); }
     else if (e.key === "Escape") { e.preventDefault(); box.focus(); }
   });
+  applyParams(params);
   box.focus();
   return { update: (_s, p) => { if ((p.get("q") || "") !== box.value) applyParams(p); } };
 }
@@ -400,7 +405,7 @@ async function pageTable(segs) {
           h("td", {}, c.column_comment || ""),
           h("td", { class: "num" }, fmtInt(c.null_count)),
           h("td", { class: "num" }, fmtInt(c.distinct_count)),
-          h("td", { class: "num" }, fmtInt(c.profiled_rows)))))))));
+          h("td", { class: "num" }, fmtInt(c.profiled_rows))))))));
 
   // References
   const out = d.columns.filter((c) => c.is_foreign_key && c.fk_references);
@@ -650,7 +655,7 @@ async function pageDatabase(segs, params) {
       const { svg } = await mermaid.render("er" + ++diagramSeq, text);
       const doc = new DOMParser().parseFromString(svg, "image/svg+xml");
       const el = document.importNode(doc.documentElement, true);
-      el.setAttribute("role", "img");
+      el.setAttribute("role", "group");
       el.setAttribute("aria-label", `Diagram of ${keys.size} tables of ${conn}`);
       diagram.replaceChildren(el);
       linkEntities(el, alias);

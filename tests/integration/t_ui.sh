@@ -1,0 +1,81 @@
+# The web UI of `dscat serve` in a real browser (Debian's chromium driven by puppeteer-core,
+# tests/tools/ui-test.mjs) over Chinook (SQLite), Pagila (PostgreSQL) and a database of hostile
+# names, with a bearer token: search, a table page, a foreign key followed, an annotation added
+# and found again, a diagram and a box clicked, a cached table refreshed, a query, the status page;
+# every request the page makes goes to the server, axe-core finds no serious or critical
+# violation. Screenshots in $TEST_TMP/ui/shots (KEEP=1 keeps them); UPDATE_SCREENSHOTS=1 also
+# writes docs/ui-search.png and docs/ui-table.png for the README. Never skipped.
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+dir=$TEST_TMP/ui
+mkdir -p "$dir"
+export DSCAT_CACHE_ROOT=$dir/cache
+
+if [ ! -x /usr/bin/chromium ] || [ ! -f "$repo/.deps/ui/node_modules/puppeteer-core/package.json" ] ||
+    [ ! -f "$repo/.deps/ui/node_modules/axe-core/axe.min.js" ]; then
+    fail "chromium, puppeteer-core and axe-core are installed (run scripts/install-deps)"
+    return 0 2>/dev/null || exit 0
+fi
+
+pg_psql postgres -c 'DROP DATABASE IF EXISTS ui_pagila' >/dev/null 2>&1
+pg_psql postgres -c 'CREATE DATABASE ui_pagila' >/dev/null
+pg_psql ui_pagila -f "$FIXTURES/pagila/pagila-schema.sql" >/dev/null 2>"$dir/pagila.err"
+check "pagila schema loads" test "$(pg_psql ui_pagila -c "SELECT count(*) FROM pg_class WHERE relname = 'film'")" = 1
+
+sqlite3 "$dir/hostile.sqlite" <<'SQL'
+CREATE TABLE "<img src=x onerror=alert(1)>" (id integer PRIMARY KEY, "<b>bold</b>" text);
+CREATE TABLE "it's ""quoted"" </script>" (id integer PRIMARY KEY,
+    "ref" integer REFERENCES "<img src=x onerror=alert(1)>"(id));
+INSERT INTO "<img src=x onerror=alert(1)>" VALUES (1, '<script>alert(2)</script>');
+SQL
+
+home=$(new_home)
+{
+    printf '[targets.chin]\ntype = "sqlite"\npath = "%s"\n\n' "$FIXTURES/chinook/Chinook_Sqlite.sqlite"
+    printf '[targets.evil]\ntype = "sqlite"\npath = "%s"\n\n' "$dir/hostile.sqlite"
+    pg_target pagila 'database = "ui_pagila"'
+} >"$home/targets.toml"
+check "refresh of chinook, pagila and the hostile names" env DSCAT_HOME="$home" "$DSCAT" refresh
+
+srv_pid=
+trap '[ -n "$srv_pid" ] && kill -9 $srv_pid 2>/dev/null' EXIT
+. "$repo/tests/harness/http.sh"
+token="ui-$RANDOM$RANDOM"
+start_server "$home" "$dir/serve.log" DSCAT_API_TOKEN="$token"
+check "the server listens" test -n "$port"
+
+# The UI's own routes, as curl sees them.
+hdr=$(curl -s -D - -o /dev/null -H 'Accept-Encoding: gzip' "$B/")
+assert_match "GET / is HTML, gzip-compressed, with a strict CSP, no token needed" \
+    "$(tr -d '\r' <<<"$hdr" | grep -ci -e '^HTTP/1.1 200' -e '^content-type: text/html' \
+        -e '^content-encoding: gzip' -e "^content-security-policy: default-src 'self';" -e '^etag: "')" '^5$'
+etag=$(tr -d '\r' <<<"$hdr" | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
+assert_eq "a matching If-None-Match is 304" 304 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H 'Accept-Encoding: gzip' -H "If-None-Match: $etag" "$B/")"
+assert_eq "without Accept-Encoding the page is sent as it is" "$(cat "$repo/src/server/ui/index.html" | wc -c)" \
+    "$(curl -s "$B/" | wc -c)"
+assert_eq "the assets have their Content-Type" "text/javascript; charset=utf-8 text/css; charset=utf-8" \
+    "$(curl -s -o /dev/null -w '%{content_type}' "$B/ui/app.js") $(curl -s -o /dev/null -w '%{content_type}' "$B/ui/app.css")"
+assert_eq "a UI path that is no file is 404 behind the token" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$B/ui/nope.js")"
+assert_eq "the UI keeps the Host rule" 421 "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: evil.example' "$B/")"
+assert_eq "the API still needs the token" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$B/search?q=invoice")"
+
+shots=()
+[ -n "${UPDATE_SCREENSHOTS:-}" ] && shots=(UI_SHOTS="$repo/docs")
+out=$(env "${shots[@]}" UI_TOKEN="$token" UI_PG=pagila UI_HOSTILE=evil \
+    node "$repo/tests/tools/ui-test.mjs" "$B" "$dir/shots" 2>&1)
+rc=$?
+stray=$(grep -v -e '^ok ' -e '^FAIL ' -e '^info ' <<<"$out")
+check "the browser run ended (exit $rc)" test "$rc" -le 1 -a -z "$stray"
+[ -z "$stray" ] || fail "the browser run printed something else" "$stray"
+while IFS= read -r line; do
+    case $line in
+        "ok "*) pass "ui: ${line#ok }" ;;
+        "FAIL "*) fail "ui: ${line#FAIL }" ;;
+    esac
+done <<<"$out"
+check "screenshots were saved" test -s "$dir/shots/search.png" -a -s "$dir/shots/table.png" \
+    -a -s "$dir/shots/database.png"
+
+kill -TERM "$srv_pid" 2>/dev/null
+wait "$srv_pid" 2>/dev/null
+srv_pid=
