@@ -55,7 +55,7 @@ assert_eq "without Accept-Encoding the page is sent as it is" "$(cat "$repo/src/
     "$(curl -s "$B/" | wc -c)"
 assert_eq "the assets have their Content-Type" "text/javascript; charset=utf-8 text/css; charset=utf-8" \
     "$(curl -s -o /dev/null -w '%{content_type}' "$B/ui/app.js") $(curl -s -o /dev/null -w '%{content_type}' "$B/ui/app.css")"
-assert_eq "a UI path that is no file is 404 behind the token" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$B/ui/nope.js")"
+assert_eq "a UI path that is no file is an API path: 401 without the token" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$B/ui/nope.js")"
 assert_eq "the UI keeps the Host rule" 421 "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: evil.example' "$B/")"
 assert_eq "the API still needs the token" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$B/search?q=invoice")"
 

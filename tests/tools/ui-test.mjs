@@ -126,7 +126,7 @@ try {
     // though the page cancels the keydown (a browser does not insert it): start from empty.
     await page.$eval("#q", (e) => { e.value = ""; });
     await page.type("#q", "invoice");
-    await page.waitForSelector("#results li a", { timeout: 10000 });
+    await waitText("#results li:first-child", /Invoice/, 10000);
     const first = await text("#results li:first-child");
     expect(/Invoice/.test(first), "top hit: " + first);
     expect(/type/.test(first) && /rows/.test(first) && /Matched:/.test(first) && /PK/.test(first), "fields missing: " + first);
@@ -140,6 +140,7 @@ try {
     const targets = await page.$$eval("#f-target option", (o) => o.map((x) => x.value).filter(Boolean));
     expect(targets.includes("chin"), "targets " + targets);
     await page.select("#f-target", "chin");
+    await new Promise((r) => setTimeout(r, 100));
     const names = await page.$$eval("#results .qname", (e) => e.map((x) => x.textContent));
     expect(names.length > 0 && names.every((n) => n.startsWith("chin:")), names.join(","));
     await page.select("#f-target", "");
