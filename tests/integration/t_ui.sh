@@ -61,7 +61,10 @@ assert_eq "the API still needs the token" 401 "$(curl -s -o /dev/null -w '%{http
 
 shots=()
 [ -n "${UPDATE_SCREENSHOTS:-}" ] && shots=(UI_SHOTS="$repo/docs")
-out=$(env "${shots[@]}" UI_TOKEN="$token" UI_PG=pagila UI_HOSTILE=evil \
+# The first-render bound is 300 ms; a sanitizer build runs several times slower.
+render_ms=300
+[[ $DSCAT == *build-asan* ]] && render_ms=1000
+out=$(env "${shots[@]}" UI_TOKEN="$token" UI_PG=pagila UI_HOSTILE=evil UI_RENDER_MS=$render_ms \
     node "$repo/tests/tools/ui-test.mjs" "$B" "$dir/shots" 2>&1)
 rc=$?
 stray=$(grep -v -e '^ok ' -e '^FAIL ' -e '^info ' <<<"$out")

@@ -311,7 +311,9 @@ async function pageSearch(_segs, params) {
     if (!q) { last = null; summary.textContent = ""; errorP.textContent = ""; render(); return; }
     controller = new AbortController();
     try {
-      const res = await api(`/search?q=${enc(q)}&top=200`, { signal: controller.signal });
+      // The filters apply to the ranked hits: with one set, ask for as many as the route gives.
+      const top = target.value || database.value || schema.value ? 1000 : 200;
+      const res = await api(`/search?q=${enc(q)}&top=${top}`, { signal: controller.signal });
       errorP.textContent = "";
       last = res;
       render();
@@ -324,7 +326,7 @@ async function pageSearch(_segs, params) {
   }
 
   box.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(run, 120); });
-  for (const f of [target, database, schema]) f.addEventListener("change", () => { saveHash(); render(); });
+  for (const f of [target, database, schema]) f.addEventListener("change", () => { if (last && last.results.length >= 200) run(); else { saveHash(); render(); } });
   box.addEventListener("keydown", (e) => {
     if (e.key === "ArrowDown") { const a = list.querySelector("a"); if (a) { e.preventDefault(); a.focus(); } }
     else if (e.key === "Enter") { const a = list.querySelector("a"); if (a) { e.preventDefault(); a.click(); } }
@@ -476,7 +478,10 @@ async function pageTable(segs) {
       const c = await api(`/connections/${enc(conn)}`);
       const v = (c.cached || []).find((x) => x.schema_name === t.schema && x.table_name === t.table_name);
       if (!v) { cacheBox.replaceChildren(h("p", { class: "muted" }, "Not cached yet: the refresh copies it into the cache.")); return; }
-      const fb = v.fallbacks && Object.keys(v.fallbacks).length ? JSON.stringify(v.fallbacks) : "none";
+      // Columns kept in a lossless fallback (the source's text or bytes) and why.
+      const fb = (v.fallbacks || []).length
+        ? h("ul", { class: "plain" }, ...v.fallbacks.map((f) => h("li", {}, h("code", {}, f.column), ` as ${f.storage}: ${f.reason}`)))
+        : "none";
       cacheBox.replaceChildren(h("div", { class: "table-wrap" }, h("table", { class: "grid", id: "versions" },
         h("caption", {}, "Current cached version"),
         h("thead", {}, h("tr", {}, ...["Version", "Rows", "Bytes", "Fallbacks", "Last refresh"].map((x) => h("th", { scope: "col" }, x)))),
@@ -707,8 +712,12 @@ async function pageStatus() {
       h("td", {}, t.last_success || "never"), h("td", {}, t.last_problem || "—"),
       h("td", { class: "num" }, fmtInt(t.databases)), h("td", { class: "num" }, fmtInt(t.tables)), h("td", { class: "num" }, fmtInt(t.columns))))))));
   const problems = [];
-  for (const [k, v] of Object.entries(s)) if (/problem|reason|warning/i.test(k) && Array.isArray(v)) problems.push(...v);
-  for (const t of s.targets || []) if (t.last_problem) problems.push(`${t.target}: ${t.last_problem}`);
+  for (const t of s.targets || []) {
+    if (t.last_problem) problems.push(`${t.target}: ${t.last_problem}`);
+    if (t.status !== "ok") problems.push(`${t.target}: last scan ${t.status}`);
+  }
+  if (s.status === "STALE") problems.push(`The catalog is stale: last updated ${s.last_updated}.`);
+  if (s.exports_in_step === false) problems.push("The exports are behind the store: the next command repairs them.");
   main.append(h("h2", {}, "Problems"), problems.length
     ? h("ul", { class: "plain", id: "problems" }, ...problems.map((p) => h("li", { class: "warn" }, typeof p === "string" ? p : JSON.stringify(p))))
     : h("p", { class: "muted" }, "None."));
@@ -716,7 +725,7 @@ async function pageStatus() {
   // Changes since the previous scan, per target (GET /diff).
   const changes = h("div", { id: "changes" });
   main.append(h("h2", {}, "Changes since the previous scan"), changes);
-  for (const t of s.targets || []) {
+  await Promise.all((s.targets || []).map(async (t) => {
     const sec = h("section", { "aria-label": "Changes of " + t.target }, h("h3", {}, t.target));
     changes.append(sec);
     try {
@@ -728,7 +737,7 @@ async function pageStatus() {
     } catch (e) {
       sec.append(h("p", { class: "muted" }, e.message));
     }
-  }
+  }));
 
   main.append(h("h2", {}, "Schedules"));
   if (schedule.status === "rejected") main.append(errorBox(schedule.reason));
