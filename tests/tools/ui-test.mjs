@@ -214,6 +214,7 @@ try {
   // Refresh a cached table and see the new version.
   await check("table: the refresh button publishes a new cached version", async () => {
     await go("#/table/chin/main/Invoice");
+    await waitText("main h1", /\.Invoice$/);
     await page.waitForSelector("#refresh");
     await page.waitForFunction(() => document.querySelector("#cache") && document.querySelector("#cache").textContent !== "");
     const before = await page.$eval("#cache", (e) => (e.querySelector(".version") || {}).textContent || "");

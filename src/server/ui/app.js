@@ -4,7 +4,10 @@
 // #/databases, #/database/<conn>[?focus=<schema.table>], #/status, #/query.
 
 const TOKEN_KEY = "dscat-token";
-const main = document.getElementById("main");
+const mainEl = document.getElementById("main");
+// Each page renders into a root of its own, replaced on navigation: a page still waiting for an
+// answer when the user moves on then writes into a detached root, never into the next page.
+let pageRoot = mainEl;
 
 // ---- small helpers -------------------------------------------------------------------------
 
@@ -181,7 +184,8 @@ async function route() {
   if (key === currentKey && current && current.update) { current.update(segs, params); return; }
   if (current && current.leave) current.leave();
   currentKey = key;
-  main.replaceChildren();
+  pageRoot = h("div", { class: "page" });
+  mainEl.replaceChildren(pageRoot);
   current = (await page(segs.slice(1), params)) || null;
 }
 
@@ -213,6 +217,7 @@ function whyMatched(hit, keywords, notes) {
 }
 
 async function pageSearch(_segs, params) {
+  const main = pageRoot;
   setTitle("Search");
   const box = h("input", {
     type: "search", id: "q", name: "q", autocomplete: "off", spellcheck: "false",
@@ -365,6 +370,7 @@ function refLink(conn, ref) {
 }
 
 async function pageTable(segs) {
+  const main = pageRoot;
   const [conn, schema, table] = segs;
   setTitle(table || "Table");
   if (!table) return pageNotFound();
@@ -517,6 +523,7 @@ const quoteSql = (s) => '"' + s.replace(/"/g, '""') + '"';
 // ---- databases and their ER diagrams ------------------------------------------------------
 
 async function pageDatabases() {
+  const main = pageRoot;
   setTitle("Databases");
   main.append(h("h1", {}, "Databases"));
   try {
@@ -596,6 +603,7 @@ function erText(graph, keys) {
 
 let diagramSeq = 0;
 async function pageDatabase(segs, params) {
+  const main = pageRoot;
   const conn = segs[0];
   setTitle(conn + " diagram");
   main.append(h("h1", {}, "Database ", h("span", { class: "mono" }, conn)));
@@ -697,6 +705,7 @@ async function pageDatabase(segs, params) {
 // ---- status --------------------------------------------------------------------------------
 
 async function pageStatus() {
+  const main = pageRoot;
   setTitle("Status");
   main.append(h("h1", {}, "Status"));
   const [status, schedule, metrics] = await Promise.allSettled([api("/status"), api("/schedule"), api("/metrics", { raw: true })]);
@@ -758,6 +767,7 @@ async function pageStatus() {
 // ---- query ---------------------------------------------------------------------------------
 
 async function pageQuery(_segs, params) {
+  const main = pageRoot;
   setTitle("Query");
   const sql = h("textarea", { id: "sql", class: "sql", spellcheck: "false", "aria-describedby": "sql-help" }, params.get("sql") || "");
   const limit = h("input", { type: "number", id: "limit", min: 1, max: 1000000, value: params.get("limit") || 100 });
@@ -799,6 +809,7 @@ async function pageQuery(_segs, params) {
 }
 
 function pageNotFound() {
+  const main = pageRoot;
   setTitle("Not found");
   main.append(h("h1", {}, "Not found"), h("p", {}, h("a", { href: "#/" }, "Back to search")));
   return null;
