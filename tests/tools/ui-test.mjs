@@ -258,6 +258,12 @@ try {
   });
   await shot("status");
   await axe("status");
+  await check("databases: every connection listed with a link to its diagram", async () => {
+    await go("#/databases");
+    await page.waitForSelector("main table.grid a");
+    expect(/chin/.test(await text("main table.grid")), await text("main table.grid"));
+  });
+  await axe("databases");
 
   // Hostile names are text, never markup.
   if (process.env.UI_HOSTILE) {
@@ -309,7 +315,10 @@ try {
       await page.click('#diagram g.dscat-entity[data-table="public.language"]');
       await waitText("main h1", /\.language$/);
     });
+    await go(`#/database/${encodeURIComponent(conn)}?focus=public.film`);
+    await page.waitForSelector("#diagram svg g.dscat-entity", { timeout: 30000 });
     await shot("pagila-database");
+    await axe("Pagila database");
   }
 
   await check("narrow window: no horizontal scroll of the page on 360 px", async () => {

@@ -186,7 +186,12 @@ async function route() {
   currentKey = key;
   pageRoot = h("div", { class: "page" });
   mainEl.replaceChildren(pageRoot);
-  current = (await page(segs.slice(1), params)) || null;
+  window.scrollTo(0, 0);
+  const rendering = page(segs.slice(1), params);
+  // Keyboard and screen-reader users land on the new page's content unless the page chose a
+  // field to focus (search, query).
+  if (!mainEl.contains(document.activeElement)) mainEl.focus({ preventScroll: true });
+  current = (await rendering) || null;
 }
 
 function setTitle(text) { document.title = text + " · dscat"; }
