@@ -59,6 +59,48 @@ assert_eq "a UI path that is no file is an API path: 401 without the token" 401 
 assert_eq "the UI keeps the Host rule" 421 "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: evil.example' "$B/")"
 assert_eq "the API still needs the token" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$B/search?q=invoice")"
 
+# The routes the UI needed that the API gained: annotations added over HTTP, the diff route.
+auth=(-H "Authorization: Bearer $token")
+# apost PATH JSON: prints "<status> <body>".
+apost() {
+    curl -s -o "$dir/body" -w '%{http_code}' "${auth[@]}" -X POST -H 'Content-Type: application/json' \
+        --data-binary "$2" "$B$1"
+    printf ' %s' "$(cat "$dir/body")"
+}
+r=$(apost /tables/chin/main/Genre/annotations '{"type":"quality_flag","content":"TRUSTED"}')
+assert_eq "POST .../annotations adds one: 201 with its type, content and key" \
+    "201 quality_flag TRUSTED Chinook_Sqlite.main.Genre chin" \
+    "${r%% *} $(jq -r '[.type, .content, .table, .connection_id] | join(" ")' <<<"${r#* }")"
+assert_eq "GET /tables lists it" TRUSTED \
+    "$(curl -s "${auth[@]}" "$B/tables/chin/main/Genre" | jq -r '.annotations[0].content')"
+assert_eq "GET /search carries the annotations of the hits' tables" TRUSTED \
+    "$(curl -s "${auth[@]}" "$B/search?q=genre&top=1" | jq -r '.annotations["Chinook_Sqlite.main.Genre"][0].content')"
+r=$(apost /tables/chin/main/Genre/annotations '{"type":"quality_flag","content":"SHINY"}')
+assert_eq "a quality flag outside the four is 400" 400 "${r%% *}"
+r=$(apost /tables/chin/main/Genre/annotations '{"type":"note","content":"x","by":"me"}')
+assert_eq "an unknown field is 400 naming it" "400 unknown field 'by'" "${r%% *} $(jq -r .error.message <<<"${r#* }")"
+r=$(apost /tables/chin/main/Genre/annotations '{"type":"note"}')
+assert_eq "content is required" 400 "${r%% *}"
+r=$(apost /tables/chin/main/NoSuchTable/annotations '{"type":"note","content":"x"}')
+assert_eq "an unknown table is 404" "404 table 'main.NoSuchTable' not found" "${r%% *} $(jq -r .error.message <<<"${r#* }")"
+r=$(apost /tables/nope/main/Genre/annotations '{"type":"note","content":"x"}')
+assert_eq "an unknown connection is 404" 404 "${r%% *}"
+assert_eq "GET /diff without a target on a catalog of three is 400" 400 \
+    "$(curl -s -o /dev/null -w '%{http_code}' "${auth[@]}" "$B/diff")"
+assert_eq "GET /diff of a target with one scan is 404" 404 \
+    "$(curl -s -o /dev/null -w '%{http_code}' "${auth[@]}" "$B/diff?target=chin")"
+assert_eq "GET /diff with a bad scan id is 400" 400 \
+    "$(curl -s -o /dev/null -w '%{http_code}' "${auth[@]}" "$B/diff?target=chin&from=x")"
+sqlite3 "$dir/hostile.sqlite" 'ALTER TABLE "<img src=x onerror=alert(1)>" ADD COLUMN added_later text'
+env DSCAT_HOME="$home" "$DSCAT" refresh >/dev/null 2>&1
+assert_eq "GET /diff names a column added between the last two scans" \
+    "column added <img src=x onerror=alert(1)> added_later" \
+    "$(curl -s "${auth[@]}" "$B/diff?target=evil" | jq -r '.changes[] | "\(.change) \(.table) \(.column)"')"
+assert_eq "GET /information_schema gives the columns' keys" "true  false main.<img src=x onerror=alert(1)>.id" \
+    "$(curl -s "${auth[@]}" "$B/information_schema?connection_id=evil" |
+        jq -r '[.tables[] | .columns[] | select(.column_name == "id" or .column_name == "ref")] |
+               "\(.[0].is_primary_key) \(.[0].fk_references) \(.[2].is_primary_key) \(.[2].fk_references)"')"
+
 shots=()
 [ -n "${UPDATE_SCREENSHOTS:-}" ] && shots=(UI_SHOTS="$repo/docs")
 # The first-render bound is 300 ms; a sanitizer build runs several times slower.
