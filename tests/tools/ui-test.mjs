@@ -57,6 +57,13 @@ try {
   page = await browser.newPage();
   await page.setViewport({ width: 1280, height: 900 });
   page.on("request", (r) => requests.push(r.url()));
+  // The UI's own files as they came over the wire (compressed): every page together.
+  const assetBytes = new Map();
+  page.on("response", (r) => {
+    const u = new URL(r.url());
+    if (r.status() === 200 && (u.pathname === "/" || u.pathname.startsWith("/ui/")))
+      assetBytes.set(u.pathname, Number(r.headers()["content-length"] || 0));
+  });
   page.on("console", (m) => {
     const t = m.text();
     if (/Content.Security.Policy|Refused to/i.test(t)) problems.push("CSP: " + t);
@@ -335,6 +342,12 @@ try {
     const away = requests.filter((u) => !u.startsWith(origin + "/"));
     expect(requests.length > 0, "no request recorded");
     expect(away.length === 0, away.slice(0, 5).join(", "));
+  });
+  await check("weight: all the UI's files together, Mermaid included, under 512 KiB on the wire", () => {
+    const total = [...assetBytes.values()].reduce((a, b) => a + b, 0);
+    expect(assetBytes.size > 3 && total > 0, `${assetBytes.size} files`);
+    expect(total < 512 * 1024, `${(total / 1024).toFixed(1)} KiB in ${assetBytes.size} files`);
+    console.log(`info the UI's files: ${(total / 1024).toFixed(1)} KiB compressed in ${assetBytes.size} files`);
   });
   await check("no CSP violation, script error or dialog", () => {
     expect(problems.length === 0, problems.slice(0, 5).join(" | "));
