@@ -50,7 +50,9 @@ const browser = await puppeteer.launch({
   headless: true,
   args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-features=Translate,OptimizationHints,MediaRouter", "--metrics-recording-only"],
+    "--disable-features=Translate,OptimizationHints,MediaRouter", "--metrics-recording-only",
+    // As with the network off: no host name resolves, only the server's loopback address works.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"],
 });
 let page;
 try {
