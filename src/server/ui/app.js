@@ -403,7 +403,7 @@ async function pageTable(segs) {
 
   // Columns
   main.append(h("h2", { id: "columns" }, "Columns"),
-    h("div", { class: "table-wrap" },
+    h("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": "Table, scrolls sideways" },
       h("table", { class: "grid" },
         h("caption", {}, `${d.columns.length} columns`),
         h("thead", {}, h("tr", {}, ...["#", "Column", "Type", "Nullable", "Default", "Keys", "Comment", "Nulls", "Distinct", "Profiled rows"].map((c) => h("th", { scope: "col" }, c)))),
@@ -493,7 +493,7 @@ async function pageTable(segs) {
       const fb = (v.fallbacks || []).length
         ? h("ul", { class: "plain" }, ...v.fallbacks.map((f) => h("li", {}, h("code", {}, f.column), ` as ${f.storage}: ${f.reason}`)))
         : "none";
-      cacheBox.replaceChildren(h("div", { class: "table-wrap" }, h("table", { class: "grid", id: "versions" },
+      cacheBox.replaceChildren(h("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": "Table, scrolls sideways" }, h("table", { class: "grid", id: "versions" },
         h("caption", {}, "Current cached version"),
         h("thead", {}, h("tr", {}, ...["Version", "Rows", "Bytes", "Fallbacks", "Last refresh"].map((x) => h("th", { scope: "col" }, x)))),
         h("tbody", {}, h("tr", {}, h("td", { class: "mono version" }, v.version), h("td", { class: "num rows" }, fmtInt(v.rows)),
@@ -533,7 +533,7 @@ async function pageDatabases() {
   main.append(h("h1", {}, "Databases"));
   try {
     const conns = await connections();
-    main.append(h("div", { class: "table-wrap" }, h("table", { class: "grid" },
+    main.append(h("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": "Table, scrolls sideways" }, h("table", { class: "grid" },
       h("thead", {}, h("tr", {}, ...["Connection", "Target", "Database", "Type", "Tables", "Cached"].map((x) => h("th", { scope: "col" }, x)))),
       h("tbody", {}, ...conns.map((c) => h("tr", {},
         h("th", { scope: "row" }, h("a", { href: `#/database/${enc(c.connection_id)}` }, c.connection_id)),
@@ -719,7 +719,7 @@ async function pageStatus() {
   main.append(h("p", {}, "Catalog: ", h("span", { class: "status-" + s.status, id: "catalog-state" }, s.status.replace("_", " ")),
     s.last_updated ? ` — last updated ${s.last_updated}` : ""),
   h("p", { class: "muted" }, `${fmtInt(s.counts.targets)} targets, ${fmtInt(s.counts.databases)} databases, ${fmtInt(s.counts.tables)} tables, ${fmtInt(s.counts.columns)} columns`));
-  main.append(h("h2", {}, "Targets and their last scans"), h("div", { class: "table-wrap" }, h("table", { class: "grid", id: "targets" },
+  main.append(h("h2", {}, "Targets and their last scans"), h("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": "Table, scrolls sideways" }, h("table", { class: "grid", id: "targets" },
     h("thead", {}, h("tr", {}, ...["Target", "Status", "Last success", "Last problem", "Databases", "Tables", "Columns"].map((x) => h("th", { scope: "col" }, x)))),
     h("tbody", {}, ...(s.targets || []).map((t) => h("tr", {},
       h("th", { scope: "row" }, t.target), h("td", { class: "status-" + t.status }, t.status),
@@ -756,7 +756,7 @@ async function pageStatus() {
   main.append(h("h2", {}, "Schedules"));
   if (schedule.status === "rejected") main.append(errorBox(schedule.reason));
   else if (!schedule.value.schedules.length) main.append(h("p", { class: "muted" }, "No schedules (refresh_every in targets.toml)."));
-  else main.append(h("div", { class: "table-wrap" }, h("table", { class: "grid", id: "schedules" },
+  else main.append(h("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": "Table, scrolls sideways" }, h("table", { class: "grid", id: "schedules" },
     h("thead", {}, h("tr", {}, ...["Kind", "What", "Every", "Last run", "Result", "Next run"].map((x) => h("th", { scope: "col" }, x)))),
     h("tbody", {}, ...schedule.value.schedules.map((x) => h("tr", {},
       h("td", {}, x.kind), h("td", {}, [x.connection_id, x.schema_name, x.table_name].filter(Boolean).join(" ")),
@@ -779,7 +779,7 @@ async function pageQuery(_segs, params) {
   const run = h("button", { type: "submit", id: "run" }, "Run");
   const info = h("p", { role: "status", id: "query-info", class: "muted" });
   const errP = h("p", { class: "error", role: "alert", id: "query-error" });
-  const out = h("div", { id: "query-result", class: "table-wrap" });
+  const out = h("div", { id: "query-result", class: "table-wrap", tabindex: 0, role: "region", "aria-label": "Query result, scrolls sideways" });
   const form = h("form", {},
     h("label", { for: "sql" }, "SQL over the cached tables"),
     sql,
