@@ -48,7 +48,7 @@ HOOKS_OFF := $(BUILD)/obj/hooks/off.o
 HOOKS_ON := $(BUILD)/obj/hooks/on.o
 CLI_SRC := $(wildcard src/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/openapi.o
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/openapi.o $(BUILD)/obj/gen/ui_assets.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -82,6 +82,25 @@ $(BUILD)/gen/openapi.c: docs/openapi.json
 	   echo 'const unsigned char dscat_openapi_json[] = {'; xxd -i <$<; echo ', 0x00};'; \
 	   echo "const size_t dscat_openapi_json_len = $$(wc -c <$<);"; } >$@.tmp && mv $@.tmp $@
 
+# The web UI that `dscat serve` answers at / (docs/api.md): the files of src/server/ui and
+# Mermaid's ES module build (scripts/install-deps puts it in .deps/ui/mermaid), compiled into the
+# library by scripts/embed-assets, each as it is and gzip-compressed (src/server/ui_assets.h).
+MERMAID_DIR ?= $(CURDIR)/.deps/ui/mermaid
+UI_FILES := $(filter-out %/index.html,$(wildcard src/server/ui/*))
+MERMAID_CHUNKS := $(wildcard $(MERMAID_DIR)/chunks/mermaid.esm.min/*.mjs)
+$(BUILD)/gen/ui_assets.c: scripts/embed-assets src/server/ui/index.html $(UI_FILES) \
+                          $(MERMAID_DIR)/mermaid.esm.min.mjs $(MERMAID_CHUNKS)
+	@mkdir -p $(dir $@)
+	@echo "  GEN $@"
+	@scripts/embed-assets $@ /=src/server/ui/index.html \
+	    $(foreach f,$(UI_FILES),/ui/$(notdir $(f))=$(f)) \
+	    /ui/mermaid/LICENSE=$(MERMAID_DIR)/LICENSE \
+	    /ui/mermaid/mermaid.esm.min.mjs=$(MERMAID_DIR)/mermaid.esm.min.mjs \
+	    $(foreach f,$(MERMAID_CHUNKS),/ui/mermaid/chunks/mermaid.esm.min/$(notdir $(f))=$(f))
+
+$(MERMAID_DIR)/mermaid.esm.min.mjs:
+	@echo "Mermaid is missing from $(MERMAID_DIR): run scripts/install-deps" >&2; exit 1
+
 $(HOOKS_OFF): src/core/testhooks.c
 	@mkdir -p $(dir $@)
 	@echo "  CC $< (release)"
@@ -92,7 +111,7 @@ $(HOOKS_ON): src/core/testhooks.c
 	@echo "  CC $< (test hooks)"
 	@$(CC) $(CPPFLAGS) -DDSCAT_TEST_HOOKS $(CFLAGS) -c $< -o $@
 
-$(BUILD)/obj/gen/openapi.o: $(BUILD)/gen/openapi.c
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@

@@ -153,7 +153,8 @@ int dscat_information_schema(char **out, const dscat_config *cfg, const char *on
             &s, st,
             "SELECT t.id, t.schema, t.name, t.table_type, "
             "CASE WHEN tc.version IS NOT NULL THEN 1 ELSE 0 END, c.name, "
-            "c.data_type, c.is_nullable FROM " DSCAT_CURRENT_TABLES " t "
+            "c.data_type, c.is_nullable, c.is_primary_key, c.fk_references "
+            "FROM " DSCAT_CURRENT_TABLES " t "
             "LEFT JOIN table_cache tc ON tc.connection_id = ?3 AND tc.schema = t.schema "
             "AND tc.name = t.name LEFT JOIN columns c ON c.set_id = t.column_set "
             "WHERE t.target = ?1 AND t.database = ?2 ORDER BY t.schema, t.name, c.ordinal",
@@ -183,10 +184,14 @@ int dscat_information_schema(char **out, const dscat_config *cfg, const char *on
                 }
             }
             if (!dscat_stmt__is_null(s, 5) &&
-                json_array_append_new(cols, json_pack("{s:s, s:s, s:b}", "column_name",
-                                                      dscat_stmt__text(s, 5), "data_type",
-                                                      dscat_stmt__text(s, 6), "is_nullable",
-                                                      dscat_stmt__int(s, 7))))
+                json_array_append_new(
+                    cols,
+                    json_pack("{s:s, s:s, s:b, s:b, s:s}", "column_name", dscat_stmt__text(s, 5),
+                              "data_type", dscat_stmt__text(s, 6), "is_nullable",
+                              dscat_stmt__int(s, 7), "is_primary_key", dscat_stmt__int(s, 8),
+                              /* "" for none, as GET /tables and /search write it */
+                              "fk_references",
+                              dscat_stmt__is_null(s, 9) ? "" : dscat_stmt__text(s, 9))))
                 rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         }
         if (rc == 0 && step != DSCAT_STMT_DONE)

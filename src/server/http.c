@@ -19,6 +19,7 @@
 #include "server/http_parse.h"
 #include "server/metrics.h"
 #include "server/openapi.h"
+#include "server/ui_assets.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -434,9 +435,10 @@ static enum MHD_Result route_search(request *r)
             ok = send_error(r, status_for(err.code), err.message);
         else
             ok = send_json(r, 200,
-                           json_pack("{s:s, s:o, s:I, s:I}", "query", q, "results",
+                           json_pack("{s:s, s:o, s:I, s:I, s:o}", "query", q, "results",
                                      dscat_render_hits(h, by_table), "count", (json_int_t)h->count,
-                                     "searched", (json_int_t)h->searched));
+                                     "searched", (json_int_t)h->searched, "annotations",
+                                     dscat_render_hit_annotations(h)));
         dscat_hits_free(h);
     }
     dscat_free(q);
@@ -445,38 +447,150 @@ static enum MHD_Result route_search(request *r)
     return ok;
 }
 
-static enum MHD_Result route_table(request *r, const char *conn, const char *schema,
-                                   const char *table)
+/*
+ * Looks a table up as GET /tables names it: the connection resolved against the configuration,
+ * then target:database.schema.table in the store. On success *d is the table (the caller frees it
+ * with dscat_catalog_table_free(*d, NULL)); otherwise the answer has been sent into *answer.
+ */
+static bool find_table(dscat_table_detail **d, request *r, const char *conn, const char *schema,
+                       const char *table, enum MHD_Result *answer)
 {
     const dscat_target_config *t = NULL;
     char *database = NULL;
     dscat_error err = {0};
-    if (dscat_catalog_resolve(&t, &database, r->srv->cat, conn, &err))
-        return send_text(r, 404, error_text(404, "connection '%s' not found", conn), NULL);
+    *d = NULL;
+    if (dscat_catalog_resolve(&t, &database, r->srv->cat, conn, &err)) {
+        *answer = send_text(r, 404, error_text(404, "connection '%s' not found", conn), NULL);
+        return false;
+    }
     const char *parts[] = {database, schema, table};
     char *q = dscat_join_qualified(parts, 3);
     dscat_buf name = DSCAT_BUF_INIT;
     dscat_buf_printf(&name, "%s:%s", t->key, q ? q : "");
-    dscat_table_detail *d = NULL;
     dscat_name_candidates cands = {0};
-    enum MHD_Result ok;
     int rc = q ? dscat_buf_check(&name, &err, "the table name")
                : dscat_error_set(&err, DSCAT_ENOMEM, "out of memory");
     if (rc == 0)
-        rc = dscat_catalog_table(&d, &cands, r->srv->cat, dscat_buf_cstr(&name), &err);
+        rc = dscat_catalog_table(d, &cands, r->srv->cat, dscat_buf_cstr(&name), &err);
     if (rc == DSCAT_ENOTFOUND)
-        ok = send_text(r, 404, error_text(404, "table '%s.%s' not found", schema, table), NULL);
+        *answer =
+            send_text(r, 404, error_text(404, "table '%s.%s' not found", schema, table), NULL);
     else if (rc)
-        ok = send_error(r, status_for(rc), err.message);
-    else {
-        json_t *j = dscat_render_table(d);
-        json_object_set_new(j, "connection_id", json_string(conn));
-        ok = send_json(r, 200, j);
-    }
-    dscat_catalog_table_free(d, &cands);
+        *answer = send_error(r, status_for(rc), err.message);
+    dscat_catalog_table_free(rc ? *d : NULL, &cands);
+    if (rc)
+        *d = NULL;
     dscat_buf_free(&name);
     dscat_free(q);
     dscat_free(database);
+    return rc == 0;
+}
+
+static enum MHD_Result route_table(request *r, const char *conn, const char *schema,
+                                   const char *table)
+{
+    dscat_table_detail *d = NULL;
+    enum MHD_Result ok;
+    if (!find_table(&d, r, conn, schema, table, &ok))
+        return ok;
+    json_t *j = dscat_render_table(d);
+    json_object_set_new(j, "connection_id", json_string(conn));
+    ok = send_json(r, 200, j);
+    dscat_catalog_table_free(d, NULL);
+    return ok;
+}
+
+/*
+ * POST /tables/{connection}/{schema}/{table}/annotations: `dscat annotate` on a catalogued table,
+ * {"type": "note" | "quality_flag" | "deprecation", "content": "..."}; the author is the server's
+ * user (SPEC §7). Answers 201 with the annotation and the table's key in the annotation files.
+ */
+static enum MHD_Result route_annotate(request *r, const char *conn, const char *schema,
+                                      const char *table)
+{
+    json_t *type = NULL, *content = NULL, *v;
+    const char *key;
+    json_object_foreach(r->input, key, v)
+    {
+        if (strcmp(key, "type") == 0)
+            type = v;
+        else if (strcmp(key, "content") == 0)
+            content = v;
+        else
+            return send_text(r, 400, error_text(400, "unknown field '%s'", key), NULL);
+    }
+    if (!json_is_string(type))
+        return send_error(r, 400,
+                          "field 'type' must be one of 'note', 'quality_flag', 'deprecation'");
+    if (!json_is_string(content) || json_string_length(content) == 0)
+        return send_error(r, 400, "field 'content' must be a non-empty string");
+    dscat_table_detail *d = NULL;
+    enum MHD_Result ok;
+    if (!find_table(&d, r, conn, schema, table, &ok))
+        return ok;
+    const char *parts[] = {d->database, d->schema, d->table_name};
+    char *name = dscat_join_qualified(parts, 3), *file = NULL;
+    dscat_annotation a = {0};
+    dscat_error err = {0};
+    int rc = name ? dscat_catalog_annotate(&a, &file, r->srv->cat, name, json_string_value(type),
+                                           json_string_value(content), &err)
+                  : dscat_error_set(&err, DSCAT_ENOMEM, "out of memory");
+    if (rc) {
+        ok = send_error(r, status_for(rc), err.message);
+    } else {
+        json_t *o = dscat_render_annotation(&a);
+        json_object_set_new(o, "table", json_string(name));
+        json_object_set_new(o, "connection_id", json_string(conn));
+        ok = send_json(r, 201, o);
+    }
+    dscat_catalog_annotation_clear(&a);
+    dscat_free(file);
+    dscat_free(name);
+    dscat_catalog_table_free(d, NULL);
+    return ok;
+}
+
+/* GET /diff[?target=T][&from=SCAN][&to=SCAN]: `dscat diff --format json` (default: the target's
+ * last two kept scans). */
+static enum MHD_Result route_diff(request *r)
+{
+    bool bad = false;
+    char *target = query_arg(r, "target", &bad), *from = query_arg(r, "from", &bad),
+         *to = query_arg(r, "to", &bad);
+    int64_t scan[2] = {0, 0};
+    const char *text[2] = {from, to};
+    enum MHD_Result ok = MHD_YES;
+    bool answered = false;
+    if (bad) {
+        ok = send_error(r, 400, "bad percent-encoding in the query string");
+        answered = true;
+    }
+    for (int i = 0; i < 2 && !answered; i++) {
+        char *end = NULL;
+        if (text[i] && ((scan[i] = strtoll(text[i], &end, 10)) < 1 || *end || !*text[i])) {
+            ok = send_text(r, 400,
+                           error_text(400, "%s: a scan id, a positive integer", i ? "to" : "from"),
+                           NULL);
+            answered = true;
+        }
+    }
+    if (!answered && to && !from) {
+        ok = send_error(r, 400, "to requires from");
+        answered = true;
+    }
+    if (!answered) {
+        dscat_diff d;
+        dscat_error err = {0};
+        if (dscat_catalog_diff(&d, r->srv->cat, target, scan[0], scan[1], &err)) {
+            ok = send_error(r, status_for(err.code), err.message);
+        } else {
+            ok = send_json(r, 200, dscat_render_diff(&d));
+            dscat_catalog_diff_free(&d);
+        }
+    }
+    dscat_free(target);
+    dscat_free(from);
+    dscat_free(to);
     return ok;
 }
 
@@ -723,6 +837,104 @@ static enum MHD_Result start_job(request *r, job_fn fn)
     return MHD_YES;
 }
 
+/* ---- the web UI: static files embedded in the binary ----------------------------------------- */
+
+/*
+ * The UI page's Content-Security-Policy: everything from this server only, no inline script,
+ * no plug-in, no framing. Styles may be inline because Mermaid writes a <style> element into
+ * each diagram it draws; scripts may not.
+ */
+#define UI_CSP                                                                                     \
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' "     \
+    "data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "          \
+    "frame-ancestors 'none'"
+
+bool dscat_http__accepts_gzip(const char *accept_encoding)
+{
+    /* Accept-Encoding: gzip;q=0.8, br  -- gzip (or x-gzip, or *) with a q that is not zero. */
+    const char *p = accept_encoding;
+    bool star = false, gzip = false, gzip_zero = false;
+    while (p && *p) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, " \t;,");
+        if (n == 0)
+            break;
+        bool is_gzip = (n == 4 && strncasecmp(p, "gzip", 4) == 0) ||
+                       (n == 6 && strncasecmp(p, "x-gzip", 6) == 0);
+        bool is_star = n == 1 && *p == '*';
+        p += n;
+        bool zero = false;
+        const char *end = p + strcspn(p, ",");
+        const char *q = p;
+        while ((q = strchr(q, ';')) && q < end) {
+            q++;
+            q += strspn(q, " \t");
+            if ((q[0] == 'q' || q[0] == 'Q') && q[1] == '=')
+                zero = strtod(q + 2, NULL) <= 0.0;
+        }
+        if (is_gzip) {
+            gzip = true;
+            gzip_zero = zero;
+        } else if (is_star && !zero) {
+            star = true;
+        }
+        p = end;
+    }
+    return gzip ? !gzip_zero : star;
+}
+
+/* The embedded file served at path ("/" is the page), or NULL. */
+static const dscat_ui_asset *ui_asset(const char *path)
+{
+    for (size_t i = 0; i < dscat_ui_asset_count; i++)
+        if (strcmp(dscat_ui_assets[i].path, path) == 0)
+            return &dscat_ui_assets[i];
+    return NULL;
+}
+
+/*
+ * Answers GET/HEAD for an embedded file: gzip-compressed when the client accepts it, with its
+ * Content-Type, an ETag per encoding (304 when If-None-Match names it) and Cache-Control
+ * no-cache, so a browser keeps a copy and revalidates it. The page adds its security headers.
+ * No token is needed: the files hold no catalog data, and the page asks for the token itself.
+ */
+static enum MHD_Result send_asset(request *r, const dscat_ui_asset *a)
+{
+    if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
+        return send_text(r, 405, error_text(405, "use GET for the web UI"), "GET, HEAD");
+    bool gz = dscat_http__accepts_gzip(
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING));
+    char etag[64];
+    snprintf(etag, sizeof(etag), "\"%s%s\"", a->etag, gz ? "-gz" : "");
+    const char *inm =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    unsigned status = inm && strstr(inm, etag) ? 304 : 200;
+    size_t n = status == 304 ? 0 : gz ? a->gzip_len : a->len;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(n, (void *)(gz ? a->gzip : a->data),
+                                                                MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL)
+        return MHD_NO;
+    if (status == 200) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, a->content_type);
+        if (gz)
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (strncmp(a->content_type, "text/html", 9) == 0) {
+        MHD_add_response_header(resp, "Content-Security-Policy", UI_CSP);
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+        MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    }
+    add_cors_headers(r, resp);
+    r->status = status;
+    enum MHD_Result ok = MHD_queue_response(r->conn, status, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
 /* ---- dispatch -------------------------------------------------------------------------------- */
 
 static bool content_type_json(struct MHD_Connection *c)
@@ -799,7 +1011,9 @@ typedef enum route_id {
     R_QUERY,
     R_REFRESH,
     R_METRICS,
-    R_SCHEDULE
+    R_SCHEDULE,
+    R_TABLE_ANNOTATIONS,
+    R_DIFF
 } route_id;
 
 /*
@@ -810,6 +1024,7 @@ typedef enum route_id {
 static const char *const no_params[] = {NULL};
 static const char *const information_schema_params[] = {"connection_id", NULL};
 static const char *const search_params[] = {"q", "top", "by_table", NULL};
+static const char *const diff_params[] = {"target", "from", "to", NULL};
 
 static const struct route {
     route_id id;
@@ -831,6 +1046,9 @@ static const struct route {
     {R_REFRESH, "POST", "/refresh", no_params},
     {R_METRICS, "GET", "/metrics", no_params},
     {R_SCHEDULE, "GET", "/schedule", no_params},
+    {R_TABLE_ANNOTATIONS, "POST", "/tables/{connection_id}/{schema_name}/{table_name}/annotations",
+     no_params},
+    {R_DIFF, "GET", "/diff", diff_params},
 };
 
 bool dscat_http__route(size_t i, const char **method, const char **path, const char *const **params)
@@ -994,6 +1212,11 @@ static enum MHD_Result dispatch(request *r)
         return send_text(r, 405, error_text(405, "OPTIONS is answered only to CORS preflights"),
                          "GET, HEAD, POST, DELETE");
     }
+    const dscat_ui_asset *ui = ui_asset(r->path); /* the web UI: no token needed */
+    if (ui) {
+        r->route = strcmp(ui->path, "/") == 0 ? "/" : "/ui/{file}";
+        return send_asset(r, ui);
+    }
     enum MHD_Result answer;
     const struct route *rt =
         dscat_http__split_path(r->seg, MAX_SEGMENTS, &r->nseg, r->path) ? match(r) : NULL;
@@ -1048,6 +1271,10 @@ static enum MHD_Result dispatch(request *r)
         return route_metrics(r);
     case R_SCHEDULE:
         return route_schedule(r);
+    case R_TABLE_ANNOTATIONS:
+        return route_annotate(r, r->seg[1], r->seg[2], r->seg[3]);
+    case R_DIFF:
+        return route_diff(r);
     case R_HEALTH:
     case R_NONE:
         break;

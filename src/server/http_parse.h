@@ -35,4 +35,8 @@ bool dscat_http__utf8_ok(const char *s);
 /* Reads "true"/"1"/"false"/"0" into *out; NULL leaves *out as it is. False for anything else. */
 bool dscat_http__parse_bool(const char *s, bool *out);
 
+/* True when an Accept-Encoding header (NULL: none) accepts gzip: gzip, x-gzip or "*" with a
+ * q-value above zero, gzip's own entry deciding over "*". */
+bool dscat_http__accepts_gzip(const char *accept_encoding);
+
 #endif

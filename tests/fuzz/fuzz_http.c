@@ -1,7 +1,8 @@
 /*
  * libFuzzer target: the pure parts of HTTP request handling on arbitrary text: the path split
  * into decoded segments, query argument decoding, the Host check, UTF-8 and boolean arguments,
- * and a JSON body read as the routes read it.
+ * Accept-Encoding (gzip or not, for the web UI's files), and a JSON body read as the routes read
+ * it.
  */
 #include "core/alloc.h"
 #include "server/http_parse.h"
@@ -45,6 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)dscat_http__utf8_ok(s);
     bool b = false;
     (void)dscat_http__parse_bool(s, &b);
+    (void)dscat_http__accepts_gzip(s);
 
     json_error_t je;
     json_t *body = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &je);
