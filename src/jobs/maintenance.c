@@ -10,9 +10,12 @@
 #include "core/buf.h"
 #include "core/timeutil.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_RETRIES 5
 
@@ -36,76 +39,179 @@ static int delete_version(dscat_storage *sto, const char *path, dscat_error *err
     return rc;
 }
 
-static void process_deletions(dscat_store *st, dscat_storage *sto, dscat_warnings *w)
+/* A claim on a pending deletion is dropped when its process is found gone (on this machine) or
+ * when it is this old (on another). */
+#define CLAIM_LEASE_US (600 * 1000000LL)
+
+/* This process as a claimer: "<the machine's boot id>/<pid>". */
+static void claimer_id(char *out, size_t size)
+{
+    char boot[64] = "";
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (f == NULL || fgets(boot, sizeof(boot), f) == NULL)
+        gethostname(boot, sizeof(boot) - 1);
+    if (f)
+        fclose(f);
+    boot[strcspn(boot, "\n")] = '\0';
+    snprintf(out, size, "%s/%ld", boot, (long)getpid());
+}
+
+/* True when claim (a claimer_id, claimed at claimed_us) no longer holds: its process is gone
+ * from this machine, or the lease has passed. */
+static bool claim_stale(const char *claim, int64_t claimed_us, const char *me, int64_t now)
+{
+    if (now - claimed_us > CLAIM_LEASE_US)
+        return true;
+    const char *slash = strrchr(claim, '/'), *mine = strrchr(me, '/');
+    if (slash == NULL || mine == NULL || slash - claim != mine - me ||
+        memcmp(claim, me, (size_t)(slash - claim)) != 0)
+        return false; /* another machine's process: only its lease tells */
+    long pid = strtol(slash + 1, NULL, 10);
+    return pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/* A pending deletion as read, and what became of it. */
+typedef struct todo {
+    char *path, *after, *claim; /* claim: NULL when none */
+    int64_t claimed_us;
+    int retries;
+} todo;
+
+/*
+ * Claims the deletion of t (due, as it was read): one statement, compared and set at once, so
+ * that of the processes sharing the store (several `dscat serve`, cache commands) exactly one
+ * deletes the version, and none before its time. A claim whose process died is taken over (at
+ * once on the same machine, after CLAIM_LEASE_US from another); the row stays until the version
+ * is gone, so that a deletion cut short is done again.
+ */
+static bool claim_deletion(dscat_store *st, const todo *t, const char *me, int64_t now)
 {
     dscat_stmt *s = NULL;
-    if (dscat_stmt__prepare(&s, st, "SELECT path, delete_after, retry_count FROM pending_deletions",
-                            NULL))
-        return;
-    int64_t now = dscat_now_us();
-    typedef struct {
-        char *path;
-        int action; /* 0 delete row, 1 retry, 2 defer 24 h */
-    } todo;
-    todo *list = NULL;
-    size_t n = 0;
-    while (dscat_stmt__step(s) == DSCAT_STMT_ROW) {
-        const char *path = dscat_stmt__text(s, 0);
-        const char *after = dscat_stmt__text(s, 1);
-        int retries = dscat_stmt__int(s, 2);
-        int64_t due;
-        int action;
-        if (!dscat_cache__parse_iso(after, &due)) {
-            dscat_cache__warn(
-                w, "pending deletion of %s has an unparsable delete_after '%s': deferred 24 h",
-                path, after ? after : "");
-            action = 2;
-        } else if (due > now) {
-            continue;
-        } else {
-            dscat_error e = {0};
-            const char *why = e.message;
-            if (delete_version(sto, path, &e) == 0) {
-                action = 0;
-            } else if (retries + 1 >= MAX_RETRIES) {
-                dscat_cache__warn(w, "giving up deleting %s after %d failures: %s", path,
-                                  retries + 1, why);
-                action = 0;
-            } else {
-                dscat_cache__warn(w, "cannot delete %s (attempt %d of %d): %s", path, retries + 1,
-                                  MAX_RETRIES, why);
-                action = 1;
-            }
-        }
-        todo *g = dscat_realloc(list, (n + 1) * sizeof(*g));
-        if (g == NULL)
-            break;
-        list = g;
-        list[n++] = (todo){dscat_strdup(path), action};
+    bool claimed = false;
+    if (dscat_stmt__prepare(&s, st,
+                            "UPDATE pending_deletions SET claimed_by = ?3, claimed_us = ?4 "
+                            "WHERE path = ?1 AND delete_after = ?2 AND claimed_by IS ?5 "
+                            "RETURNING path",
+                            NULL) == 0) {
+        dscat_stmt__bind_text(s, 1, t->path);
+        dscat_stmt__bind_text(s, 2, t->after);
+        dscat_stmt__bind_text(s, 3, me);
+        dscat_stmt__bind_int64(s, 4, now);
+        if (t->claim)
+            dscat_stmt__bind_text(s, 5, t->claim);
+        else
+            dscat_stmt__bind_null(s, 5);
+        claimed = dscat_stmt__step(s) == DSCAT_STMT_ROW;
     }
     dscat_stmt__finalize(s);
-    char later[40];
-    dscat_cache__iso_after(86400, later, sizeof(later));
-    /* One transaction for the updates; should the write lock not come within the busy timeout,
-     * each update is tried on its own all the same. */
-    bool begun = dscat_store__begin(st, NULL) == 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *sql = list[i].action == 0 ? "DELETE FROM pending_deletions WHERE path = ?1"
-                          : list[i].action == 1
-                              ? "UPDATE pending_deletions SET retry_count = retry_count + 1 "
-                                "WHERE path = ?1"
-                              : "UPDATE pending_deletions SET delete_after = ?2 WHERE path = ?1";
-        if (dscat_stmt__prepare(&s, st, sql, NULL) == 0) {
-            dscat_stmt__bind_text(s, 1, list[i].path);
-            if (list[i].action == 2)
-                dscat_stmt__bind_text(s, 2, later);
-            (void)dscat_stmt__step(s);
-            dscat_stmt__finalize(s);
+    return claimed;
+}
+
+/* Reads every pending deletion into *list (n of them). Returns 0 or -1 (nothing read). */
+static int read_deletions(dscat_store *st, todo **list, size_t *n)
+{
+    dscat_stmt *s = NULL;
+    *list = NULL;
+    *n = 0;
+    if (dscat_stmt__prepare(&s, st,
+                            "SELECT path, delete_after, retry_count, claimed_by, claimed_us "
+                            "FROM pending_deletions",
+                            NULL))
+        return -1;
+    while (dscat_stmt__step(s) == DSCAT_STMT_ROW) {
+        const char *path = dscat_stmt__text(s, 0), *after = dscat_stmt__text(s, 1);
+        const char *claim = dscat_stmt__text(s, 3);
+        todo *g = dscat_realloc(*list, (*n + 1) * sizeof(*g));
+        if (g == NULL)
+            break;
+        *list = g;
+        todo *t = &g[*n];
+        *t = (todo){dscat_strdup(path ? path : ""), dscat_strdup(after ? after : ""),
+                    claim ? dscat_strdup(claim) : NULL, dscat_stmt__int64(s, 4),
+                    dscat_stmt__int(s, 2)};
+        if (t->path == NULL || t->after == NULL || (claim && t->claim == NULL)) {
+            dscat_free(t->path);
+            dscat_free(t->after);
+            dscat_free(t->claim);
+            break;
         }
-        dscat_free(list[i].path);
+        (*n)++;
     }
-    if (begun && dscat_store__commit(st, NULL))
-        dscat_store__rollback(st);
+    dscat_stmt__finalize(s);
+    return 0;
+}
+
+/* Runs one statement on path (?1), binding ?2, ?3 and ?4 to those of p2, p3, p4 given. */
+static void on_path(dscat_store *st, const char *sql, const char *path, const char *p2,
+                    const int64_t *p3, const char *p4)
+{
+    dscat_stmt *s = NULL;
+    if (dscat_stmt__prepare(&s, st, sql, NULL) == 0) {
+        dscat_stmt__bind_text(s, 1, path);
+        if (p2)
+            dscat_stmt__bind_text(s, 2, p2);
+        if (p3)
+            dscat_stmt__bind_int64(s, 3, *p3);
+        if (p4)
+            dscat_stmt__bind_text(s, 4, p4);
+        (void)dscat_stmt__step(s);
+        dscat_stmt__finalize(s);
+    }
+}
+
+static void process_deletions(dscat_store *st, dscat_storage *sto, dscat_warnings *w)
+{
+    todo *list = NULL;
+    size_t n = 0;
+    if (read_deletions(st, &list, &n))
+        return;
+    int64_t now = dscat_now_us();
+    char me[128], later[40], again[40];
+    claimer_id(me, sizeof(me));
+    dscat_cache__iso_after(86400, later, sizeof(later));
+    dscat_cache__iso_after(0, again, sizeof(again));
+    for (size_t i = 0; i < n; i++) {
+        todo *t = &list[i];
+        int64_t due;
+        if (!dscat_cache__parse_iso(t->after, &due)) {
+            dscat_cache__warn(
+                w, "pending deletion of %s has an unparsable delete_after '%s': deferred 24 h",
+                t->path, t->after);
+            on_path(st,
+                    "UPDATE pending_deletions SET delete_after = ?2 "
+                    "WHERE path = ?1 AND claimed_by IS NULL",
+                    t->path, later, NULL, NULL);
+            continue;
+        }
+        if (due > now || (t->claim && !claim_stale(t->claim, t->claimed_us, me, now)) ||
+            !claim_deletion(st, t, me, now))
+            continue;
+        dscat_error e = {0};
+        const char *why = e.message;
+        bool gone = delete_version(sto, t->path, &e) == 0;
+        if (!gone && t->retries + 1 >= MAX_RETRIES) {
+            dscat_cache__warn(w, "giving up deleting %s after %d failures: %s", t->path,
+                              t->retries + 1, why);
+            gone = true;
+        } else if (!gone) {
+            dscat_cache__warn(w, "cannot delete %s (attempt %d of %d): %s", t->path, t->retries + 1,
+                              MAX_RETRIES, why);
+        }
+        int64_t retries = t->retries + 1;
+        if (gone)
+            on_path(st, "DELETE FROM pending_deletions WHERE path = ?1 AND claimed_by = ?2",
+                    t->path, me, NULL, NULL);
+        else
+            on_path(st,
+                    "UPDATE pending_deletions SET delete_after = ?2, retry_count = ?3, "
+                    "claimed_by = NULL, claimed_us = NULL WHERE path = ?1 AND claimed_by = ?4",
+                    t->path, again, &retries, me);
+    }
+    for (size_t i = 0; i < n; i++) {
+        dscat_free(list[i].path);
+        dscat_free(list[i].after);
+        dscat_free(list[i].claim);
+    }
     dscat_free(list);
 }
 

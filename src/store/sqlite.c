@@ -267,6 +267,10 @@ static const migration migrations[] = {
       "ALTER TABLE table_cache ADD COLUMN append_max TEXT;"
       "ALTER TABLE table_cache ADD COLUMN full_us INTEGER;"
       "UPDATE table_cache SET full_us = last_sync_us;"}},
+    /* 8: a pending deletion being carried out is claimed by one process (its machine's boot id
+     * and pid, and when), so that processes sharing the store never delete a version twice. */
+    {{"ALTER TABLE pending_deletions ADD COLUMN claimed_by TEXT;"
+      "ALTER TABLE pending_deletions ADD COLUMN claimed_us INTEGER;"}},
 };
 
 /*

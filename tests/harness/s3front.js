@@ -74,7 +74,8 @@ const server = http.createServer((req, res) => {
     const body = Buffer.concat(chunks);
     const bad = verify(req, body);
     console.log(`${req.method} ${req.url} ${bad ? bad[0] : 'signed'}` +
-      (req.headers['x-amz-copy-source'] ? ` copy-from ${req.headers['x-amz-copy-source']}` : ''));
+      (req.headers['x-amz-copy-source'] ? ` copy-from ${req.headers['x-amz-copy-source']}` : '') +
+      ` at=${Date.now()}`);
     if (bad) return s3Error(res, ...bad);
     const up = http.request({ host: '127.0.0.1', port: Number(upstreamPort), method: req.method,
       path: req.url, headers: req.headers }, (ur) => {

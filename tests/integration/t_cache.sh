@@ -111,13 +111,13 @@ DSCAT_HOME=$home DSCAT_DELETION_GRACE=30 "$DSCAT" cache refresh pg public.atom >
 DSCAT_HOME=$home DSCAT_DELETION_GRACE=30 "$DSCAT" cache ls >/dev/null 2>&1
 check "before the grace period the old version is kept" test "$(cache_versions pg/public/atom | wc -l)" = 2
 check "the old version is a pending deletion" test "$(sqlite3 "$home/catalog.db" 'SELECT count(*) FROM pending_deletions')" = 1
-sqlite3 "$home/catalog.db" "INSERT INTO pending_deletions VALUES ('/etc/dscat-not-mine', '2000-01-01T00:00:00Z', 0)"
+sqlite3 "$home/catalog.db" "INSERT INTO pending_deletions(path, delete_after, retry_count) VALUES ('/etc/dscat-not-mine', '2000-01-01T00:00:00Z', 0)"
 for i in 1 2 3 4; do DSCAT_HOME=$home "$DSCAT" cache ls >/dev/null 2>"$work/del.$i"; done
 check "a failing deletion is retried with a warning" grep -q 'cannot delete /etc/dscat-not-mine (attempt 4 of 5)' "$work/del.4"
 DSCAT_HOME=$home "$DSCAT" cache ls >/dev/null 2>"$work/del.5"
 check "after 5 failures it is dropped with a warning naming the path" grep -q 'giving up deleting /etc/dscat-not-mine after 5 failures' "$work/del.5"
 check "and it is gone from the store" test "$(sqlite3 "$home/catalog.db" "SELECT count(*) FROM pending_deletions WHERE path LIKE '/etc/%'")" = 0
-sqlite3 "$home/catalog.db" "INSERT INTO pending_deletions VALUES ('$root/pg/x', 'not a time', 0)"
+sqlite3 "$home/catalog.db" "INSERT INTO pending_deletions(path, delete_after, retry_count) VALUES ('$root/pg/x', 'not a time', 0)"
 json=$(DSCAT_HOME=$home "$DSCAT" cache ls --json 2>/dev/null)
 check "an unparsable delete_after is deferred 24 h with a warning" sh -c "printf '%s' '$json' | jq -e '.warnings[] | select(.message | contains(\"unparsable\"))' >/dev/null"
 check "and it gets a time a day ahead" test "$(sqlite3 "$home/catalog.db" "SELECT julianday(replace(delete_after, 'Z', '')) - julianday('now') BETWEEN 0.9 AND 1.1 FROM pending_deletions WHERE path = '$root/pg/x'")" = 1

@@ -33,7 +33,7 @@ tree_sums "$dir/outside" >"$dir/outside.after"
 assert_same "nothing outside the cache root is deleted through planted symlinks" \
     "$dir/outside.before" "$dir/outside.after"
 # A pending deletion whose path leads through a symlink is refused, not followed.
-sqlite3 "$home/catalog.db" "INSERT INTO pending_deletions VALUES ('$root/conn/schema/table/v1', '2000-01-01T00:00:00Z', 0)"
+sqlite3 "$home/catalog.db" "INSERT INTO pending_deletions(path, delete_after, retry_count) VALUES ('$root/conn/schema/table/v1', '2000-01-01T00:00:00Z', 0)"
 out=$(DSCAT_HOME=$home "$DSCAT" cache ls 2>&1)
 check "a deletion through a symlink leaves the target" test -f "$dir/outside/conn/schema/table/v1/data.parquet"
 assert_match "and is reported" "not a directory of the cache" "$out"

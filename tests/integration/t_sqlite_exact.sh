@@ -125,6 +125,8 @@ ALTER TABLE table_cache DROP COLUMN layout;
 ALTER TABLE table_cache DROP COLUMN append_key;
 ALTER TABLE table_cache DROP COLUMN append_max;
 ALTER TABLE table_cache DROP COLUMN full_us;
+ALTER TABLE pending_deletions DROP COLUMN claimed_by;
+ALTER TABLE pending_deletions DROP COLUMN claimed_us;
 DROP TABLE catalog_meta;
 DROP TABLE schedule_runs;
 PRAGMA user_version = 2;
@@ -132,6 +134,6 @@ SQL
 check "an older store: table" sh -c "DSCAT_HOME='$home' '$DSCAT' table exact.gen | grep -q '| f '"
 check "an older store: diff" sh -c "DSCAT_HOME='$home' '$DSCAT' diff | grep -q 'column added: exact.main.gen.f'"
 check "the next refresh of an older store succeeds" sh -c "DSCAT_HOME='$home' '$DSCAT' refresh >/dev/null 2>&1"
-assert_eq "an older store is migrated by the next refresh" 7 "$(sqlite3 "$home/catalog.db" 'PRAGMA user_version')"
+assert_eq "an older store is migrated by the next refresh" 8 "$(sqlite3 "$home/catalog.db" 'PRAGMA user_version')"
 assert_eq "the scan after the migration records the generated column again" "VIRTUAL" \
     "$(duckq "SELECT generated FROM read_parquet('$home/metadata.parquet') WHERE table_name = 'gen' AND column_name = 'f'")"
