@@ -103,10 +103,7 @@ assert_eq "GET /information_schema gives the columns' keys" "true  false main.<i
 
 shots=()
 [ -n "${UPDATE_SCREENSHOTS:-}" ] && shots=(UI_SHOTS="$repo/docs")
-# The first-render bound is 300 ms; a sanitizer build runs several times slower.
-render_ms=300
-[[ $DSCAT == *build-asan* ]] && render_ms=1000
-out=$(env "${shots[@]}" UI_TOKEN="$token" UI_PG=pagila UI_HOSTILE=evil UI_RENDER_MS=$render_ms \
+out=$(env "${shots[@]}" UI_TOKEN="$token" UI_PG=pagila UI_HOSTILE=evil \
     node "$repo/tests/tools/ui-test.mjs" "$B" "$dir/shots" 2>&1)
 rc=$?
 stray=$(grep -v -e '^ok ' -e '^FAIL ' -e '^info ' <<<"$out")

@@ -141,14 +141,13 @@ try {
     expect(/type/.test(first) && /rows/.test(first) && /Matched:/.test(first) && /PK/.test(first), "fields missing: " + first);
     expect(/“invoice” in table name/.test(first), "why it matched: " + first);
   });
-  // Measured on a reload, so that the browser's own start-up is not counted; UI_RENDER_MS
-  // raises the bound for a sanitizer build.
-  const renderMs = Number(process.env.UI_RENDER_MS || 300);
-  await check(`search: first render under ${renderMs} ms on loopback`, async () => {
+  // After a reload the search page renders again from its URL. How long that takes is a figure
+  // of bench/ui, printed here for information only: a test never asserts a time.
+  await check("search: a reload renders the page and its hits again", async () => {
     await page.reload({ waitUntil: "domcontentloaded" });
     await waitText("#results li:first-child", /Invoice/, 10000);
     const ms = await page.evaluate(() => performance.getEntriesByName("first-contentful-paint")[0]?.startTime);
-    expect(ms !== undefined && ms < renderMs, "first-contentful-paint " + ms + " ms");
+    console.log(`info first contentful paint after a reload: ${ms === undefined ? "not reported" : Math.round(ms) + " ms"}`);
   });
   await check("search: the target filter keeps that target's hits only", async () => {
     const targets = await page.$$eval("#f-target option", (o) => o.map((x) => x.value).filter(Boolean));
