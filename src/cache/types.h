@@ -50,7 +50,8 @@ typedef struct cache_column {
     value_kind kind;      /* of duck_type */
     int precision, scale; /* of a DECIMAL(p,s) */
     cache_storage storage;
-    char *example; /* the first value that needed the fallback, cut short, or NULL */
+    char *example;    /* the first value that needed the fallback, cut short, or NULL */
+    unsigned classes; /* DSCAT_CLASS_* seen, where the engine does not enforce types; else 0 */
 } cache_column;
 
 /* The outcome of checking one value. */

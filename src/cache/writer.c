@@ -945,6 +945,7 @@ int dscat_cache__plan_storage(dscat_source *src, const char *schema, const char 
     for (size_t i = 0; rc == 0 && i < ncols; i++) {
         unsigned k = classes[i];
         cache_column *c = &cols[i];
+        c->classes = k;
         bool numeric = c->kind >= KIND_INT8 && c->kind <= KIND_DOUBLE;
         if (c->kind == KIND_BLOB) {
             if (k & ~(unsigned)DSCAT_CLASS_BLOB) /* also text or numbers: their bytes */

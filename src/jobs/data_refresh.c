@@ -8,6 +8,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/text.h"
 #include "core/timeutil.h"
 
 #include <pthread.h>
@@ -86,6 +87,26 @@ static long column_index(const cache_column *cols, size_t ncols, const char *nam
 }
 
 /*
+ * The column other than k whose name equals k's but for case, or -1. DuckDB, which reads the
+ * version's greatest key from its files, matches names without case: it would read that one.
+ */
+static long case_twin(const cache_column *cols, size_t ncols, size_t k)
+{
+    dscat_buf a = DSCAT_BUF_INIT, b = DSCAT_BUF_INIT;
+    long twin = -1;
+    if (dscat_text_fold(&a, cols[k].name, strlen(cols[k].name)) == 0)
+        for (size_t i = 0; i < ncols && twin < 0; i++) {
+            dscat_buf_reset(&b);
+            if (i != k && dscat_text_fold(&b, cols[i].name, strlen(cols[i].name)) == 0 &&
+                a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0)
+                twin = (long)i;
+        }
+    dscat_buf_free(&a);
+    dscat_buf_free(&b);
+    return twin;
+}
+
+/*
  * Whether an append can extend the current version: there is one, its last full refresh is
  * recent enough (full_every), and the new file is written exactly as its files are (the same
  * columns, types and fallbacks: the version's fallbacks are applied to cols here). When not,
@@ -100,13 +121,14 @@ static bool can_append(const dscat_cache_job *job, const cache_current *cur, int
         return full_because(r, "its last full refresh is older than full_every: a full refresh");
     cache_storage *was = dscat_calloc(ncols + 1, sizeof(*was));
     bool same = was != NULL;
+    for (size_t i = 0; same && i < ncols; i++)
+        was[i] = cols[i].storage; /* every column's, restored whole when the append cannot be */
     for (size_t i = 0; same && i < ncols; i++) {
         cache_storage want = STORE_NATIVE;
         for (size_t k = 0; k < cur->fallbacks.count; k++)
             if (strcmp(cur->fallbacks.items[k].column, cols[i].name) == 0)
                 want = strcmp(cur->fallbacks.items[k].storage, "binary") == 0 ? STORE_BINARY
                                                                               : STORE_TEXT;
-        was[i] = cols[i].storage;
         same = cols[i].storage == STORE_NATIVE || cols[i].storage == want;
         cols[i].storage = want;
     }
@@ -236,7 +258,13 @@ static void refresh_table(dscat_cache_job *job)
                                 job->append_key, r->schema, r->table);
         goto done;
     }
-    if (kc >= 0 && (r->rc = dscat_cache__key_type(&cols[kc], drv, &ktype, err))) {
+    long twin = kc >= 0 ? case_twin(cols, ncols, (size_t)kc) : -1;
+    if (twin >= 0)
+        r->rc = dscat_error_set(err, DSCAT_EINVALID,
+                                "column %s cannot be an append key: column %s has the same name "
+                                "but for case, and the cache's files are read without case",
+                                cols[kc].name, cols[twin].name);
+    if (kc >= 0 && (r->rc || (r->rc = dscat_cache__key_type(&cols[kc], drv, &ktype, err)))) {
         if (job->append_key)
             goto done;
         r->rc = 0; /* a full refresh: the entry's key is checked when an append runs */
@@ -284,6 +312,20 @@ static void refresh_table(dscat_cache_job *job)
         (r->rc = drv->connect(&src, job->target, &conn, job->database, &cfg->settings, err)) ||
         (r->rc = dscat_cache__plan_storage(src, r->schema, r->table, cols, ncols, err)))
         goto done;
+    /* Where types are not enforced (SQLite), a text key must hold text only: numbers and bytes
+     * are ordered apart from text there, and the cache holds them as their text. A key of the
+     * table's cache entry that cannot be one is not kept (a full refresh, as above). */
+    if (kc >= 0 && ktype == DSCAT_KEY_TEXT && (cols[kc].classes & ~(unsigned)DSCAT_CLASS_TEXT)) {
+        if (job->append_key) {
+            r->rc = dscat_error_set(err, DSCAT_EINVALID,
+                                    "column %s cannot be an append key: it holds numbers or "
+                                    "bytes as well as text, which %s orders apart from text (use "
+                                    "a column that holds one kind of value)",
+                                    cols[kc].name, job->target->type);
+            goto done;
+        }
+        kc = -1;
+    }
     append = job->append_key && can_append(job, &cur, found, cols, ncols, &layout, r);
     if (append && cols[kc].storage != STORE_NATIVE) {
         r->rc = dscat_cache__key_type(&cols[kc], drv, &ktype, err); /* names the fallback */

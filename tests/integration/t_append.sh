@@ -170,6 +170,13 @@ assert_eq "a key named with quotes and spaces: the new rows appended" "append 2"
 assert_eq "and read back once each" "1|2|3|4" \
     "$(q "SELECT string_agg(\"we\"\"ird key's\"::VARCHAR, '|' ORDER BY \"we\"\"ird key's\") FROM pg.public.\"odd \"\"tab'le\"")"
 
+# A key whose name equals another column's but for case: the cache's files are read without case.
+pg_psql "$db" -c 'CREATE TABLE twins ("ID" int, id int)' -c 'INSERT INTO twins VALUES (100, 1), (5, 2)' >/dev/null
+DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+out=$(run cache refresh pg public.twins --append-key id 2>&1)
+assert_match "a key with a twin name but for case is refused" \
+    "cannot be an append key: column ID has the same name but for case" "$out"
+
 # Every key type PostgreSQL has a literal for: timestamptz, timestamp, date, numeric, text.
 for key in ts t d n s; do
     run cache refresh pg public.stamps --append-key "$key" >/dev/null 2>&1 # full, then the key's max
@@ -236,6 +243,18 @@ if [ "${CACHE_VARIANT:-fs}" = fs ]; then
         assert_eq "sqlite key $key: each row once" \
             "$(sqlite3 "$work/a.sqlite" "SELECT count(*) || '|' || sum(id) FROM l")" \
             "$(q "SELECT count(*) || '|' || sum(id) FROM lite.main.l")"
+    done
+
+    # A SQLite text key holding numbers as well: SQLite orders them apart from text (9 < 'a'),
+    # the cache holds them as text ('10' < '9'). Refused, whatever the column declares.
+    sqlite3 "$work/a.sqlite" "CREATE TABLE mixed (k, n NUMERIC, v TEXT);
+      INSERT INTO mixed VALUES (1, 1, 'a'), (9, 9, 'b'), (10, 10, 'c'), ('x', 'y', 'd');"
+    DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+    for key in k n; do
+        out=$(run cache refresh lite main.mixed --append-key "$key" 2>&1)
+        rc=$?
+        assert_match "sqlite: a key holding numbers and text ($key) is refused (exit $rc)" \
+            "cannot be an append key: it holds numbers or bytes as well as text" "$out"
     done
 
     # A DuckDB file: integer, timestamp with time zone and text keys.
