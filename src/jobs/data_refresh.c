@@ -78,6 +78,12 @@ static const char *configured_key(const dscat_target_config *t, const char *sche
 }
 
 /* The column called name (exactly), or -1. */
+/* The files a version may have: an append to a version that has as many is a full refresh, which
+ * writes one (each append copies or links every file, and a query opens them all). */
+#define MAX_VERSION_FILES 64
+#define DSCAT_STR_(x) #x
+#define DSCAT_STR(x) DSCAT_STR_(x)
+
 static long column_index(const cache_column *cols, size_t ncols, const char *name)
 {
     for (size_t i = 0; name && i < ncols; i++)
@@ -119,6 +125,10 @@ static bool can_append(const dscat_cache_job *job, const cache_current *cur, int
         return full_because(r, "the table had no cached version: a full refresh");
     if (job->full_every > 0 && dscat_now_us() - cur->full_us >= job->full_every * 1000000LL)
         return full_because(r, "its last full refresh is older than full_every: a full refresh");
+    if (cur->files >= MAX_VERSION_FILES)
+        return full_because(
+            r, "its cached version has " DSCAT_STR(
+                   MAX_VERSION_FILES) " files, the most a version has: a full refresh");
     cache_storage *was = dscat_calloc(ncols + 1, sizeof(*was));
     bool same = was != NULL;
     for (size_t i = 0; same && i < ncols; i++)
@@ -387,7 +397,10 @@ static void refresh_table(dscat_cache_job *job)
         dscat_buf_free(&prefix);
         dscat_buf_reset(&vkey); /* nothing of it is left to clean up */
         dscat_free(r->version);
-        r->version = dscat_strdup(cur.version);
+        if ((r->version = dscat_strdup(cur.version)) == NULL) {
+            r->rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            goto done;
+        }
         r->kind = "append";
         r->unchanged = true;
         r->version_rows = cur.rows;
