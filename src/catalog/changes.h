@@ -23,19 +23,20 @@
     "  LEFT JOIN tables tb ON tb.name = ta.name AND tb.schema = ta.schema"                         \
     "    AND tb.database = ta.database AND EXISTS (SELECT 1 FROM table_set_members mb"             \
     "    WHERE mb.set_id = db.table_set AND mb.table_id = tb.id)"                                  \
-    "  WHERE cur.pid IS NOT NULL AND db.table_set IS NOT da.table_set) "                           \
+    "  WHERE cur.pid IS NOT NULL AND db.table_set IS DISTINCT FROM da.table_set) "                 \
     "SELECT target, 'table added', database, schema, name, NULL, NULL FROM pairs WHERE added "     \
     "UNION ALL SELECT cur.target, 'table removed', tb.database, tb.schema, tb.name, NULL, NULL"    \
     "  FROM cur JOIN scan_databases db ON db.scan_id = cur.pid"                                    \
     "  LEFT JOIN scan_databases da ON da.scan_id = cur.cid AND da.database = db.database"          \
     "  JOIN table_set_members mb ON mb.set_id = db.table_set"                                      \
     "  JOIN tables tb ON tb.id = mb.table_id"                                                      \
-    "  WHERE da.table_set IS NOT db.table_set AND NOT EXISTS (SELECT 1 FROM tables ta"             \
+    "  WHERE da.table_set IS DISTINCT FROM db.table_set AND NOT EXISTS (SELECT 1 FROM tables ta"   \
     "  JOIN table_set_members ma ON ma.table_id = ta.id AND ma.set_id = da.table_set"              \
     "  WHERE ta.database = tb.database AND ta.schema = tb.schema AND ta.name = tb.name) "          \
     "UNION ALL SELECT p.target, 'column added', p.database, p.schema, p.name, ca.name,"            \
     "  trim(coalesce(ca.column_type, '') || CASE WHEN ca.generated IS NULL THEN '' ELSE"           \
-    "  ' generated ' || lower(ca.generated) END || CASE WHEN ca.is_hidden THEN ' hidden' ELSE ''"  \
+    "  ' generated ' || lower(ca.generated) END || CASE WHEN ca.is_hidden <> 0 THEN ' hidden' "    \
+    "ELSE ''"                                                                                      \
     "  END) FROM pairs p CROSS JOIN columns ca"                                                    \
     "  WHERE ca.set_id = p.aid AND p.differs AND NOT EXISTS (SELECT 1 FROM columns cb"             \
     "  WHERE cb.set_id = p.bid AND cb.name = ca.name) "                                            \
@@ -48,12 +49,12 @@
     "    OR a.data_type IS DISTINCT FROM b.data_type"                                              \
     "    THEN 'type ' || coalesce(b.column_type, b.data_type) || ' -> ' ||"                        \
     "    coalesce(a.column_type, a.data_type) || '; ' ELSE '' END ||"                              \
-    "  CASE WHEN a.is_nullable <> b.is_nullable THEN CASE WHEN a.is_nullable THEN"                 \
+    "  CASE WHEN a.is_nullable <> b.is_nullable THEN CASE WHEN a.is_nullable <> 0 THEN"            \
     "    'now nullable; ' ELSE 'now NOT NULL; ' END ELSE '' END ||"                                \
     "  CASE WHEN a.generated IS DISTINCT FROM b.generated THEN 'generated ' ||"                    \
     "    coalesce(lower(b.generated), 'no') || ' -> ' || coalesce(lower(a.generated), 'no') ||"    \
     "    '; ' ELSE '' END ||"                                                                      \
-    "  CASE WHEN a.is_hidden <> b.is_hidden THEN CASE WHEN a.is_hidden THEN 'now hidden; '"        \
+    "  CASE WHEN a.is_hidden <> b.is_hidden THEN CASE WHEN a.is_hidden <> 0 THEN 'now hidden; '"   \
     "    ELSE 'now visible; ' END ELSE '' END ||"                                                  \
     "  CASE WHEN a.column_default IS DISTINCT FROM b.column_default"                               \
     "    THEN 'default changed; ' ELSE '' END ||"                                                  \

@@ -48,7 +48,7 @@ static void totals(dscat_store *st, dscat_status *out)
     dscat_stmt *s = NULL;
     if (dscat_stmt__prepare(&s, st,
                             "SELECT count(DISTINCT t.target), "
-                            "  count(DISTINCT t.target || char(0) || t.database), count(*), "
+                            "  count(DISTINCT length(t.target) || ':' || t.target || t.database), count(*), "
                             "  (SELECT count(*) FROM " DSCAT_CURRENT_TABLES
                             "   t2 JOIN columns c ON c.set_id = t2.column_set) "
                             "FROM " DSCAT_CURRENT_TABLES " t",

@@ -4,6 +4,8 @@
  */
 #include "core/testhooks.h"
 
+#include <stddef.h>
+
 #ifdef DSCAT_TEST_HOOKS
 
 #include "core/text.h"
@@ -24,6 +26,12 @@ void dscat_test__crash_at(const char *stage)
 int64_t dscat_test__orphan_age_s(int64_t fallback)
 {
     return dscat_text_ll_or(getenv("DSCAT_TEST_ORPHAN_AGE"), 0, INT32_MAX, fallback);
+}
+
+const char *dscat_test__pg_store(void)
+{
+    const char *u = getenv("DSCAT_TEST_PG_STORE");
+    return u && *u ? u : NULL;
 }
 
 /*
@@ -94,6 +102,11 @@ void dscat_test__crash_at(const char *stage)
 int64_t dscat_test__orphan_age_s(int64_t fallback)
 {
     return fallback;
+}
+
+const char *dscat_test__pg_store(void)
+{
+    return NULL;
 }
 
 int dscat_test__alloc_fails(void)

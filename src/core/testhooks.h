@@ -9,6 +9,8 @@
  *   DSCAT_TEST_FAIL_ALLOC=<n>       allocation number n (from 1) of the process fails, once
  *   DSCAT_TEST_ALLOC_REPORT=<file>  at exit, the number of allocations is written to file
  *   DSCAT_TEST_ALLOC_TRACE=1        the failing allocation prints its stack (sanitizer builds)
+ *   DSCAT_TEST_PG_STORE=<uri>       every catalog directory's store is PostgreSQL at uri, in a
+ *                                   schema of its own (named from the directory's path)
  */
 #ifndef DSCAT_CORE_TESTHOOKS_H
 #define DSCAT_CORE_TESTHOOKS_H
@@ -21,6 +23,9 @@ void dscat_test__crash_at(const char *stage);
 
 /* DSCAT_TEST_ORPHAN_AGE in seconds, or `fallback` (always, in the release build). */
 int64_t dscat_test__orphan_age_s(int64_t fallback);
+
+/* DSCAT_TEST_PG_STORE, or NULL (always, in the release build). */
+const char *dscat_test__pg_store(void);
 
 /* Counts one allocation; nonzero when it is the one to fail. Called by src/core/alloc.c only. */
 int dscat_test__alloc_fails(void);

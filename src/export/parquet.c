@@ -877,7 +877,7 @@ struct dscat_export_ahead {
  * the refresh has pruned each target to its keep_scans newest scans. */
 #define AHEAD_SQL                                                                                  \
     "SELECT g.key, g.current_scan_id, (SELECT min(id) FROM (SELECT id FROM scans s "               \
-    "  WHERE s.target = g.key ORDER BY id DESC LIMIT ?1)) AS first_scan FROM targets g "           \
+    "  WHERE s.target = g.key ORDER BY id DESC LIMIT ?1) k) AS first_scan FROM targets g "         \
     "WHERE g.current_scan_id IS NOT NULL ORDER BY first_scan"
 
 /* The writer's thread: the COPY of dscat_metadata() fed from the scans into a->tmp. */

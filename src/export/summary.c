@@ -151,7 +151,7 @@ static void overview_and_databases(summary *sm, long long tables)
             "  (SELECT count(*) FROM scan_tables t2 JOIN columns c ON c.set_id = t2.column_set "
             "   WHERE t2.scan_id = t.scan_id AND t2.database = t.database), max(t.row_estimate) "
             "FROM " DSCAT_CURRENT_TABLES " t" FILTER
-            "GROUP BY t.target, t.database ORDER BY t.target, t.database");
+            "GROUP BY t.target, t.database, t.scan_id ORDER BY t.target, t.database");
     if (s == NULL)
         return;
     dscat_buf page = sm->out; /* the summary so far; the table goes to sm->out meanwhile */
@@ -422,7 +422,7 @@ static void diagram(summary *sm)
                 "  FROM scan_tables t JOIN foreign_keys f ON f.set_id = t.column_set "
                 "  WHERE t.scan_id = ?1 AND t.database = ?2),"
                 " ents AS (SELECT s, n FROM (SELECT schema AS s, name AS n FROM e UNION "
-                "  SELECT ref_schema, ref_table FROM e) ORDER BY s, n LIMIT 40) "
+                "  SELECT ref_schema, ref_table FROM e) u ORDER BY s, n LIMIT 40) "
                 "SELECT 0, s, n, NULL, NULL, NULL FROM ents "
                 "UNION ALL SELECT 1, e.schema, e.name, e.ref_schema, e.ref_table, e.column_name "
                 "FROM e WHERE EXISTS (SELECT 1 FROM ents WHERE s = e.schema AND n = e.name) "

@@ -88,11 +88,12 @@ static bool claim_deletion(dscat_store *st, const todo *t, const char *me, int64
 {
     dscat_stmt *s = NULL;
     bool claimed = false;
-    if (dscat_stmt__prepare(&s, st,
-                            "UPDATE pending_deletions SET claimed_by = ?3, claimed_us = ?4 "
-                            "WHERE path = ?1 AND delete_after = ?2 AND claimed_by IS ?5 "
-                            "RETURNING path",
-                            NULL) == 0) {
+    if (dscat_stmt__prepare(
+            &s, st,
+            "UPDATE pending_deletions SET claimed_by = ?3, claimed_us = ?4 "
+            "WHERE path = ?1 AND delete_after = ?2 AND claimed_by IS NOT DISTINCT FROM ?5 "
+            "RETURNING path",
+            NULL) == 0) {
         dscat_stmt__bind_text(s, 1, t->path);
         dscat_stmt__bind_text(s, 2, t->after);
         dscat_stmt__bind_text(s, 3, me);

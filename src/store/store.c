@@ -5,24 +5,144 @@
  */
 #include "store/store.h"
 
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/siphash.h"
+#include "core/testhooks.h"
+#include "core/toml.h"
+
 #include <assert.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Every engine dscat is built with, for the process-wide initialisation. */
-static const dscat_store_table *const engines[] = {&dscat_store__sqlite_table};
+static const dscat_store_table *const engines[] = {&dscat_store__sqlite_table,
+                                                   &dscat_store__postgres_table};
 
 #define NENGINES (sizeof(engines) / sizeof(engines[0]))
 
-/*
- * The engine of a catalog directory. SQLite is the only one today; a second one is chosen here
- * (from a setting or the catalog's location) and nowhere else.
- */
-static const dscat_store_table *select_engine(const char *catalog_dir)
+void dscat_store_location_free(dscat_store_location *loc)
 {
-    (void)catalog_dir;
-    const dscat_store_table *t = &dscat_store__sqlite_table;
-    assert(t->version == DSCAT_STORE_TABLE_VERSION);
-    return t;
+    dscat_free(loc->url);
+    dscat_free(loc->schema);
+    loc->url = loc->schema = NULL;
+}
+
+/* A string setting of [settings], or NULL; a value of another type is refused. */
+static int string_setting(const dscat_toml_value *settings, const char *key, const char *path,
+                          const char **out, dscat_error *err)
+{
+    *out = NULL;
+    const dscat_toml_value *v = settings ? dscat_toml_get(settings, key) : NULL;
+    if (v == NULL)
+        return 0;
+    if (v->type != DSCAT_TOML_STRING || v->u.str.len == 0 || strlen(v->u.str.ptr) != v->u.str.len)
+        return dscat_error_set(err, DSCAT_EINVALID,
+                               "%s: line %d: settings.%s must be a non-empty string", path, v->line,
+                               key);
+    *out = v->u.str.ptr;
+    return 0;
+}
+
+/* The test build's shared PostgreSQL store: one schema per catalog directory. */
+static int test_location(dscat_store_location *loc, const char *catalog_dir, const char *url)
+{
+    char real[PATH_MAX];
+    const char *dir = realpath(catalog_dir, real) ? real : catalog_dir;
+    static const uint8_t zero[16] = {0};
+    uint8_t h[DSCAT_SIPHASH_BYTES];
+    dscat_siphash128(h, zero, dir, strlen(dir));
+    char schema[40];
+    int n = snprintf(schema, sizeof(schema), "c_");
+    for (int i = 0; i < 8; i++)
+        n += snprintf(schema + n, sizeof(schema) - (size_t)n, "%02x", h[i]);
+    loc->url = dscat_strdup(url);
+    loc->schema = dscat_strdup(schema);
+    return loc->url && loc->schema ? 0 : DSCAT_ENOMEM;
+}
+
+int dscat_store__location(dscat_store_location *loc, const char *catalog_dir, dscat_error *err)
+{
+    loc->url = loc->schema = NULL;
+    const char *test = dscat_test__pg_store();
+    if (test)
+        return test_location(loc, catalog_dir, test)
+                   ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory")
+                   : 0;
+    dscat_buf path = DSCAT_BUF_INIT;
+    if (dscat_buf_printf(&path, "%s/targets.toml", catalog_dir))
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    int rc = 0;
+    char *text = NULL;
+    size_t len = 0;
+    dscat_toml_doc *doc = NULL;
+    FILE *f = fopen(dscat_buf_cstr(&path), "rb");
+    if (f == NULL) {
+        if (errno != ENOENT)
+            rc = dscat_error_set(err, DSCAT_EINVALID, "cannot read %s: %s", dscat_buf_cstr(&path),
+                                 strerror(errno));
+        goto done; /* no configuration: the SQLite store */
+    }
+    dscat_buf t = DSCAT_BUF_INIT;
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        dscat_buf_put(&t, chunk, n);
+    bool failed = ferror(f) != 0;
+    fclose(f);
+    if (failed || dscat_buf_error(&t)) {
+        dscat_buf_free(&t);
+        rc = dscat_error_set(err, DSCAT_EINVALID, "cannot read %s", dscat_buf_cstr(&path));
+        goto done;
+    }
+    len = t.len;
+    text = dscat_buf_detach(&t);
+    if ((rc = dscat_toml_parse(&doc, text ? text : "", len, err))) {
+        dscat_error_prefix(err, "%s", dscat_buf_cstr(&path));
+        goto done;
+    }
+    const dscat_toml_value *settings = dscat_toml_get(doc->root, "settings");
+    if (settings && settings->type != DSCAT_TOML_TABLE)
+        settings = NULL;
+    const char *env = NULL, *schema = NULL;
+    if ((rc = string_setting(settings, "store_url_env", dscat_buf_cstr(&path), &env, err)) ||
+        (rc = string_setting(settings, "store_schema", dscat_buf_cstr(&path), &schema, err)) ||
+        env == NULL)
+        goto done;
+    const char *url = getenv(env);
+    if (url == NULL || *url == '\0') {
+        rc = dscat_error_set(err, DSCAT_EINVALID,
+                             "%s: settings.store_url_env names %s, which is not set in the "
+                             "environment (it holds the PostgreSQL store's connection URI)",
+                             dscat_buf_cstr(&path), env);
+        goto done;
+    }
+    loc->url = dscat_strdup(url);
+    loc->schema = dscat_strdup(schema ? schema : "dscat");
+    if (loc->url == NULL || loc->schema == NULL)
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+done:
+    dscat_toml_free(doc);
+    dscat_free(text);
+    dscat_buf_free(&path);
+    return rc;
+}
+
+/*
+ * The engine of a catalog directory: PostgreSQL when its settings name a store URI (the engine
+ * reads the location again when it connects), else SQLite. Chosen here and nowhere else.
+ */
+static int select_engine(const dscat_store_table **out, const char *catalog_dir, dscat_error *err)
+{
+    dscat_store_location loc = {0};
+    int rc = dscat_store__location(&loc, catalog_dir, err);
+    *out = loc.url ? &dscat_store__postgres_table : &dscat_store__sqlite_table;
+    dscat_store_location_free(&loc);
+    assert((*out)->version == DSCAT_STORE_TABLE_VERSION);
+    return rc;
 }
 
 void dscat_store__init(dscat_store *st, const dscat_store_table *table)
@@ -71,12 +191,16 @@ int dscat_store_open(dscat_store **out, const char *catalog_dir, dscat_store_mod
                      dscat_error *err)
 {
     *out = NULL;
-    return select_engine(catalog_dir)->open(out, catalog_dir, mode, err);
+    const dscat_store_table *t = NULL;
+    int rc = select_engine(&t, catalog_dir, err);
+    return rc ? rc : t->open(out, catalog_dir, mode, err);
 }
 
 int dscat_store_check_version(const char *catalog_dir, dscat_error *err)
 {
-    return select_engine(catalog_dir)->check_version(catalog_dir, err);
+    const dscat_store_table *t = NULL;
+    int rc = select_engine(&t, catalog_dir, err);
+    return rc ? rc : t->check_version(catalog_dir, err);
 }
 
 void dscat_store_close(dscat_store *st)

@@ -209,6 +209,26 @@ struct dscat_stmt {
 
 /* The engines. */
 extern const dscat_store_table dscat_store__sqlite_table;
+extern const dscat_store_table dscat_store__postgres_table;
+
+/*
+ * Where a catalog directory's store is. url NULL: the SQLite file <catalog_dir>/catalog.db.
+ * Else a PostgreSQL connection URI (from the environment variable the `store_url_env` setting
+ * of <catalog_dir>/targets.toml names; it may hold a password: never put it in a message) and
+ * the schema holding the store's tables (`store_schema`, default "dscat").
+ */
+typedef struct dscat_store_location {
+    char *url;
+    char *schema;
+} dscat_store_location;
+
+/*
+ * Reads the location of catalog_dir's store. 0, or DSCAT_EINVALID with err filled (an unreadable
+ * targets.toml, a setting of the wrong type, a store_url_env naming an unset variable); free
+ * *loc with dscat_store_location_free() either way.
+ */
+int dscat_store__location(dscat_store_location *loc, const char *catalog_dir, dscat_error *err);
+void dscat_store_location_free(dscat_store_location *loc);
 
 /* For engines: fill the shared parts of a new store and a new statement. */
 void dscat_store__init(dscat_store *st, const dscat_store_table *table);

@@ -1,0 +1,1576 @@
+/*
+ * The store's PostgreSQL engine: the catalog store shared by several dscat processes, on any
+ * number of machines. Chosen by the `store_url_env` setting (store.c); its table,
+ * dscat_store__postgres_table, is at the end of this file.
+ *
+ * The tables are those of the SQLite engine at store version 8 (sqlite.c's migrations), in one
+ * schema of the database the URI names (`store_schema`, default "dscat"), with PostgreSQL's
+ * types: BIGINT for SQLite's INTEGER, BYTEA for BLOB, and every text column in the "C"
+ * collation, so that ORDER BY sorts bytes as SQLite's BINARY does. Row ids a reader orders by
+ * (scan_problems.rowid) are columns of that name.
+ *
+ * - Version: catalog_meta's 'store_version'; a newer one is refused, an older one migrated by a
+ *   writer under a session advisory lock (so that two processes never migrate at once).
+ * - Write transactions take a transaction-level advisory lock of the store at BEGIN: one writer
+ *   at a time, as SQLite's BEGIN IMMEDIATE. Read snapshots are REPEATABLE READ transactions.
+ * - Statements translate `?N` and `?` to `$N`, and run with PQexecParams in text format when
+ *   first stepped; their rows are read from the whole result.
+ * - The content-addressed catalog (content.h) is written set-based: the known hashes in one
+ *   query per kind, the new rows with COPY.
+ * - Messages name the store by its schema and the server's host and port, never by the URI
+ *   (which may hold a password).
+ */
+#include "store/store.h"
+
+#include "store/content.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/model.h"
+#include "core/strmap.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The store version this engine creates and knows (that of sqlite.c's last migration). */
+#define PG_STORE_VERSION 8
+
+/* The first key of the store's advisory locks ("dsct"); the second is the schema's oid. */
+#define PG_LOCK_CLASS 0x64736374
+
+/* Type oids of bound parameters (pg_type.h). */
+#define OID_BOOL 16
+#define OID_INT8 20
+#define OID_TEXT 25
+#define OID_FLOAT8 701
+
+typedef struct pg_store {
+    dscat_store base; /* first: a dscat_store * is a pg_store * */
+    PGconn *conn;
+    char *name;   /* "PostgreSQL store <schema> at <host>:<port>", for messages */
+    char *schema; /* the schema holding the tables */
+    char *exports_key;
+    unsigned schema_oid;
+    uint8_t content_key[16];
+    bool has_content_key;
+    int64_t changes; /* rows the last write statement changed */
+} pg_store;
+
+typedef struct pg_stmt {
+    dscat_stmt base; /* first: a dscat_stmt * is a pg_stmt * */
+    char *sql;       /* with $N placeholders */
+    int nparams;
+    char **values; /* owned copies, or borrowed texts (owned[i] false) */
+    bool *owned;
+    unsigned *types;
+    PGresult *res;
+    int row, nrows;
+    bool ran;
+} pg_stmt;
+
+static pg_store *P(dscat_store *st)
+{
+    assert(st->table == &dscat_store__postgres_table);
+    return (pg_store *)st;
+}
+
+static pg_stmt *Q(dscat_stmt *s)
+{
+    return (pg_stmt *)s;
+}
+
+/* The first line of the connection's last message. */
+static void last_message(PGconn *conn, char *out, size_t size)
+{
+    const char *m = conn ? PQerrorMessage(conn) : "out of memory";
+    size_t n = strcspn(m, "\n");
+    if (n >= size)
+        n = size - 1;
+    memcpy(out, m, n);
+    out[n] = '\0';
+    if (out[0] == '\0')
+        snprintf(out, size, "no message");
+}
+
+static int store_error(pg_store *st, dscat_error *err, const char *what)
+{
+    char m[512];
+    last_message(st->conn, m, sizeof(m));
+    return dscat_error_set(err, DSCAT_EIO, "catalog store %s: %s: %s", st->name, what, m);
+}
+
+/* Runs SQL without parameters; a result with rows or none is success. */
+static int exec(pg_store *st, const char *sql, dscat_error *err)
+{
+    PGresult *r = PQexec(st->conn, sql);
+    ExecStatusType s = PQresultStatus(r);
+    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : 1;
+    if (rc == 0 && s == PGRES_COMMAND_OK) {
+        const char *n = PQcmdTuples(r);
+        st->changes = n && *n ? strtoll(n, NULL, 10) : 0;
+    }
+    PQclear(r);
+    return rc ? store_error(st, err, "query failed") : 0;
+}
+
+/*
+ * Runs SQL with text parameters (NULL for NULL); *out receives the result when it has rows
+ * (the caller clears it). Returns 0 or DSCAT_EIO with err filled.
+ */
+static int run(pg_store *st, const char *sql, int n, const char *const *values, PGresult **out,
+               dscat_error *err)
+{
+    if (out)
+        *out = NULL;
+    PGresult *r = PQexecParams(st->conn, sql, n, NULL, values, NULL, NULL, 0);
+    ExecStatusType s = PQresultStatus(r);
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return store_error(st, err, "query failed");
+    }
+    const char *c = PQcmdTuples(r);
+    st->changes = c && *c ? strtoll(c, NULL, 10) : 0;
+    if (out)
+        *out = r;
+    else
+        PQclear(r);
+    return 0;
+}
+
+/* The first column of the first row as an integer, or `none` when there is no row or NULL. */
+static int run_int(pg_store *st, const char *sql, int n, const char *const *values, int64_t none,
+                   int64_t *v, dscat_error *err)
+{
+    PGresult *r = NULL;
+    int rc = run(st, sql, n, values, &r, err);
+    *v = none;
+    if (rc == 0 && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+        *v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return rc;
+}
+
+/* An integer parameter as text. */
+typedef struct num {
+    char s[24];
+} num;
+
+static const char *numtext(num *n, int64_t v)
+{
+    snprintf(n->s, sizeof(n->s), "%lld", (long long)v);
+    return n->s;
+}
+
+static const char *opt_num(num *n, int64_t v)
+{
+    return v == DSCAT_NULL ? NULL : numtext(n, v);
+}
+
+static void hex16(char out[33], const uint8_t *h)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        out[2 * i] = digits[h[i] >> 4];
+        out[2 * i + 1] = digits[h[i] & 15];
+    }
+    out[32] = '\0';
+}
+
+/* The tables of store version 8. T is a text column sorted as bytes. */
+#define T " TEXT COLLATE \"C\""
+
+static const char *const schema_sql[] = {
+    "CREATE TABLE catalog_meta(key" T " PRIMARY KEY, value" T " NOT NULL);"
+    "CREATE TABLE targets(key" T " PRIMARY KEY, current_scan_id BIGINT);"
+    "CREATE TABLE scans("
+    "  id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+    "  run_id" T " NOT NULL, target" T " NOT NULL, server" T " NOT NULL,"
+    "  source_type" T " NOT NULL, started_us BIGINT NOT NULL, finished_us BIGINT NOT NULL,"
+    "  status" T " NOT NULL CHECK (status IN ('ok', 'partial', 'failed')),"
+    "  depth" T " NOT NULL DEFAULT 'metadata', databases BIGINT NOT NULL DEFAULT 0,"
+    "  tables BIGINT NOT NULL DEFAULT 0, columns BIGINT NOT NULL DEFAULT 0,"
+    "  queries BIGINT NOT NULL DEFAULT 0, duration_ms BIGINT NOT NULL DEFAULT 0, error" T ");"
+    "CREATE INDEX scans_by_target ON scans(target, id);"
+    "CREATE TABLE scan_problems("
+    "  rowid BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  scan_id BIGINT NOT NULL REFERENCES scans(id) ON DELETE CASCADE,"
+    "  database" T ", schema" T ", message" T " NOT NULL);"
+    "CREATE INDEX scan_problems_by_scan ON scan_problems(scan_id);",
+    "CREATE TABLE column_sets(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+    "  hash BYTEA NOT NULL UNIQUE);"
+    "CREATE TABLE columns("
+    "  set_id BIGINT NOT NULL REFERENCES column_sets(id) ON DELETE CASCADE,"
+    "  ordinal BIGINT NOT NULL, name" T " NOT NULL, data_type" T " NOT NULL, column_type" T ","
+    "  is_nullable BIGINT NOT NULL, is_primary_key BIGINT NOT NULL,"
+    "  is_foreign_key BIGINT NOT NULL, fk_references" T " NOT NULL, max_length BIGINT,"
+    "  numeric_precision BIGINT, numeric_scale BIGINT, column_default" T ","
+    "  column_comment" T ", null_count BIGINT, distinct_count BIGINT, profiled_rows BIGINT,"
+    "  generated" T " CHECK (generated IS NULL OR generated IN ('STORED', 'VIRTUAL')),"
+    "  is_hidden BIGINT NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (set_id, ordinal));"
+    "CREATE TABLE foreign_keys("
+    "  set_id BIGINT NOT NULL REFERENCES column_sets(id) ON DELETE CASCADE,"
+    "  position BIGINT NOT NULL, column_name" T " NOT NULL, ref_schema" T " NOT NULL,"
+    "  ref_table" T " NOT NULL, ref_column" T " NOT NULL,"
+    "  PRIMARY KEY (set_id, position));"
+    "CREATE TABLE tables("
+    "  id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, hash BYTEA NOT NULL UNIQUE,"
+    "  database" T " NOT NULL, schema" T " NOT NULL, name" T " NOT NULL,"
+    "  table_type" T " NOT NULL, row_estimate BIGINT, size_bytes BIGINT, comment" T ","
+    "  last_modified_us BIGINT, signature BIGINT NOT NULL DEFAULT 0,"
+    "  column_set BIGINT NOT NULL REFERENCES column_sets(id));"
+    "CREATE INDEX tables_by_column_set ON tables(column_set);"
+    "CREATE INDEX tables_by_name ON tables(name, schema, database);",
+    "CREATE TABLE table_sets(id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+    "  hash BYTEA NOT NULL UNIQUE);"
+    "CREATE TABLE table_set_members("
+    "  set_id BIGINT NOT NULL REFERENCES table_sets(id) ON DELETE CASCADE,"
+    "  position BIGINT NOT NULL, table_id BIGINT NOT NULL REFERENCES tables(id),"
+    "  PRIMARY KEY (set_id, position));"
+    "CREATE INDEX table_set_members_by_table ON table_set_members(table_id, set_id);"
+    "CREATE TABLE scan_databases("
+    "  scan_id BIGINT NOT NULL REFERENCES scans(id) ON DELETE CASCADE,"
+    "  database" T " NOT NULL, table_set BIGINT NOT NULL REFERENCES table_sets(id),"
+    "  scanned_at_us BIGINT NOT NULL, PRIMARY KEY (scan_id, database));"
+    "CREATE INDEX scan_databases_by_set ON scan_databases(table_set);"
+    "CREATE VIEW scan_tables AS SELECT d.scan_id AS scan_id, t.id AS id, t.database AS database,"
+    "  t.schema AS schema, t.name AS name, t.table_type AS table_type,"
+    "  t.row_estimate AS row_estimate, t.size_bytes AS size_bytes, t.comment AS comment,"
+    "  t.last_modified_us AS last_modified_us, d.scanned_at_us AS scanned_at_us,"
+    "  t.signature AS signature, t.column_set AS column_set"
+    "  FROM scan_databases d JOIN table_set_members m ON m.set_id = d.table_set"
+    "  JOIN tables t ON t.id = m.table_id;",
+    "CREATE TABLE table_cache("
+    "  connection_id" T " NOT NULL, schema" T " NOT NULL, name" T " NOT NULL,"
+    "  version" T " NOT NULL, path" T " NOT NULL, rows BIGINT NOT NULL, bytes BIGINT NOT NULL,"
+    "  last_sync_us BIGINT NOT NULL, fallbacks" T " NOT NULL DEFAULT '[]',"
+    "  files BIGINT NOT NULL DEFAULT 1, layout" T ", append_key" T ", append_max" T ","
+    "  full_us BIGINT, PRIMARY KEY (connection_id, schema, name));"
+    "CREATE TABLE pending_deletions(path" T " PRIMARY KEY, delete_after" T " NOT NULL,"
+    "  retry_count BIGINT NOT NULL DEFAULT 0, claimed_by" T ", claimed_us BIGINT);"
+    "CREATE TABLE schedule_runs("
+    "  kind" T " NOT NULL CHECK (kind IN ('schema', 'data')), target" T " NOT NULL,"
+    "  schema" T " NOT NULL, name" T " NOT NULL, started_us BIGINT, finished_us BIGINT,"
+    "  result" T " CHECK (result IS NULL OR result IN ('ok', 'failed')), error" T ","
+    "  failures BIGINT NOT NULL DEFAULT 0, claimed_us BIGINT,"
+    "  PRIMARY KEY (kind, target, schema, name));",
+    NULL};
+
+#undef T
+
+/*
+ * Migrations after version 8: migrations[i] takes the store from version 8 + i to 9 + i, in one
+ * transaction. Never edit one that has shipped.
+ */
+static const char *const migrations[] = {NULL};
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])) - 1)
+#define KNOWN_VERSION (PG_STORE_VERSION + NMIGRATIONS)
+
+static int exec_all(pg_store *st, const char *const *pieces, dscat_error *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && pieces[i]; i++)
+        rc = exec(st, pieces[i], err);
+    return rc;
+}
+
+/* 16 random bytes as 32 hex digits. */
+static int random_hex(char out[33], dscat_error *err)
+{
+    uint8_t b[16];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && read(fd, b, sizeof(b)) == (ssize_t)sizeof(b);
+    if (fd >= 0)
+        close(fd);
+    if (!ok)
+        return dscat_error_set(err, DSCAT_EIO, "cannot read /dev/urandom: %s", strerror(errno));
+    hex16(out, b);
+    return 0;
+}
+
+/* The schema's oid, or 0 when it does not exist. */
+static int find_schema(pg_store *st, unsigned *oid, dscat_error *err)
+{
+    int64_t v = 0;
+    const char *p[1] = {st->schema};
+    int rc = run_int(st, "SELECT oid FROM pg_namespace WHERE nspname = $1", 1, p, 0, &v, err);
+    *oid = (unsigned)v;
+    return rc;
+}
+
+/*
+ * The store version: 0 for a schema with no table, -1 for a schema holding another program's
+ * tables (no catalog_meta, or one without a version).
+ */
+static int store_version(pg_store *st, int *version, dscat_error *err)
+{
+    PGresult *r = NULL;
+    const char *p[1] = {st->schema};
+    int rc = run(st,
+                 "SELECT (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid "
+                 "  AND c.relkind IN ('r', 'v', 'p')), "
+                 "  to_regclass(quote_ident(n.nspname) || '.catalog_meta') IS NOT NULL "
+                 "FROM pg_namespace n WHERE n.nspname = $1",
+                 1, p, &r, err);
+    if (rc)
+        return rc;
+    *version = 0;
+    bool has_meta = PQntuples(r) > 0 && strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+    long relations = PQntuples(r) > 0 ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    if (!has_meta) {
+        *version = relations > 0 ? -1 : 0;
+        return 0;
+    }
+    int64_t v = -1;
+    rc = run_int(st, "SELECT CAST(value AS BIGINT) FROM catalog_meta WHERE key = 'store_version'",
+                 0, NULL, -1, &v, err);
+    *version = (int)v;
+    return rc;
+}
+
+/* Creates the tables (version 0) or migrates them, each step in its own transaction. */
+static int migrate(pg_store *st, int version, dscat_error *err)
+{
+    char id[33], key[33];
+    int rc = 0;
+    if (version == 0) {
+        if ((rc = random_hex(id, err)) || (rc = random_hex(key, err)))
+            return rc;
+        const char *p[3] = {id, key, NULL};
+        char v[16];
+        snprintf(v, sizeof(v), "%d", PG_STORE_VERSION);
+        p[2] = v;
+        if ((rc = exec(st, "BEGIN", err)) || (rc = exec_all(st, schema_sql, err)) ||
+            (rc = run(st,
+                      "INSERT INTO catalog_meta(key, value) VALUES ('catalog_id', $1), "
+                      "('content_key', $2), ('store_version', $3)",
+                      3, p, NULL, err)) ||
+            (rc = exec(st, "COMMIT", err))) {
+            PQclear(PQexec(st->conn, "ROLLBACK"));
+            return rc;
+        }
+        version = PG_STORE_VERSION;
+    }
+    for (int v = version; v < KNOWN_VERSION; v++) {
+        char set[96];
+        snprintf(set, sizeof(set),
+                 "UPDATE catalog_meta SET value = '%d' WHERE key = 'store_version'", v + 1);
+        if ((rc = exec(st, "BEGIN", err)) ||
+            (rc = exec(st, migrations[v - PG_STORE_VERSION], err)) || (rc = exec(st, set, err)) ||
+            (rc = exec(st, "COMMIT", err))) {
+            PQclear(PQexec(st->conn, "ROLLBACK"));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int read_content_key(pg_store *st, dscat_error *err)
+{
+    PGresult *r = NULL;
+    int rc = run(st, "SELECT value FROM catalog_meta WHERE key = 'content_key'", 0, NULL, &r, err);
+    if (rc)
+        return rc;
+    const char *hex = PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : NULL;
+    bool ok = hex != NULL && strlen(hex) == 32;
+    for (int i = 0; ok && i < 16; i++) {
+        unsigned v = 0;
+        for (int k = 0; k < 2 && ok; k++) {
+            char ch = hex[2 * i + k];
+            int x = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+            ok = x >= 0;
+            v = v * 16 + (unsigned)(ok ? x : 0);
+        }
+        st->content_key[i] = (uint8_t)v;
+    }
+    PQclear(r);
+    st->has_content_key = ok;
+    return ok ? 0
+              : dscat_error_set(err, DSCAT_EINVALID,
+                                "catalog store %s: its content key is missing or malformed",
+                                st->name);
+}
+
+static void pg_close(dscat_store *base)
+{
+    pg_store *st = P(base);
+    PQfinish(st->conn);
+    dscat_free(st->name);
+    dscat_free(st->schema);
+    dscat_free(st->exports_key);
+    dscat_free(st);
+}
+
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* The machine's identity (/etc/machine-id, else the host name), for per-directory keys. */
+static void machine_id(char *out, size_t size)
+{
+    out[0] = '\0';
+    FILE *f = fopen("/etc/machine-id", "r");
+    if (f) {
+        if (fgets(out, (int)size, f) == NULL)
+            out[0] = '\0';
+        fclose(f);
+        out[strcspn(out, "\r\n")] = '\0';
+    }
+    if (out[0] == '\0' && gethostname(out, size) != 0)
+        snprintf(out, size, "unknown");
+}
+
+/*
+ * Connects and checks the store; a writer creates the schema and tables or migrates them. The
+ * location comes from the catalog directory's settings (dscat_store__location()).
+ */
+static int pg_connect(pg_store **out, const char *catalog_dir, dscat_error *err)
+{
+    *out = NULL;
+    dscat_store_location loc = {0};
+    int rc = dscat_store__location(&loc, catalog_dir, err);
+    if (rc)
+        return rc;
+    pg_store *st = dscat_calloc(1, sizeof(*st));
+    if (st == NULL) {
+        dscat_store_location_free(&loc);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    dscat_store__init(&st->base, &dscat_store__postgres_table);
+    st->schema = loc.schema;
+    loc.schema = NULL;
+    const char *const keys[] = {"dbname", "connect_timeout", "application_name", "client_encoding",
+                                NULL};
+    const char *const values[] = {loc.url, "10", "dscat", "UTF8", NULL};
+    st->conn = PQconnectdbParams(keys, values, 1);
+    dscat_store_location_free(&loc);
+    dscat_buf name = DSCAT_BUF_INIT;
+    if (st->conn && PQstatus(st->conn) == CONNECTION_OK)
+        dscat_buf_printf(&name, "PostgreSQL store %s at %s:%s", st->schema, PQhost(st->conn),
+                         PQport(st->conn));
+    else
+        dscat_buf_printf(&name, "PostgreSQL store %s", st->schema);
+    st->name = dscat_buf_detach(&name);
+    if (st->name == NULL) {
+        pg_close(&st->base);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    if (st->conn == NULL || PQstatus(st->conn) != CONNECTION_OK) {
+        rc = store_error(st, err, "cannot connect");
+        pg_close(&st->base);
+        return rc;
+    }
+    /* Notices (an existing schema, say) are not ours to print. */
+    PQsetNoticeProcessor(st->conn, ignore_notice, NULL);
+    *out = st;
+    return 0;
+}
+
+static int set_search_path(pg_store *st, dscat_error *err)
+{
+    char *q = PQescapeIdentifier(st->conn, st->schema, strlen(st->schema));
+    dscat_buf sql = DSCAT_BUF_INIT;
+    int rc = q ? dscat_buf_printf(&sql, "SET search_path TO %s", q) : DSCAT_ENOMEM;
+    PQfreemem(q);
+    if (rc == 0)
+        rc = exec(st, dscat_buf_cstr(&sql), err);
+    else
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    dscat_buf_free(&sql);
+    return rc;
+}
+
+static int create_schema(pg_store *st, dscat_error *err)
+{
+    char *q = PQescapeIdentifier(st->conn, st->schema, strlen(st->schema));
+    dscat_buf sql = DSCAT_BUF_INIT;
+    int rc = q ? dscat_buf_printf(&sql, "CREATE SCHEMA IF NOT EXISTS %s", q) : DSCAT_ENOMEM;
+    PQfreemem(q);
+    if (rc == 0)
+        rc = exec(st, dscat_buf_cstr(&sql), err);
+    else
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    dscat_buf_free(&sql);
+    return rc;
+}
+
+static int refuse_version(pg_store *st, int version, dscat_error *err)
+{
+    if (version < 0)
+        return dscat_error_set(err, DSCAT_EINVALID,
+                               "schema %s of the PostgreSQL store holds another program's "
+                               "tables, not a dscat catalog store; it is left untouched",
+                               st->schema);
+    if (version > KNOWN_VERSION)
+        return dscat_error_set(err, DSCAT_EVERSION,
+                               "catalog store %s was written by a newer dscat (store version %d, "
+                               "this dscat knows up to %d); upgrade dscat",
+                               st->name, version, KNOWN_VERSION);
+    return 0;
+}
+
+static int pg_open(dscat_store **out, const char *catalog_dir, dscat_store_mode mode,
+                   dscat_error *err)
+{
+    *out = NULL;
+    pg_store *st = NULL;
+    int rc = pg_connect(&st, catalog_dir, err);
+    if (rc)
+        return rc;
+    int version = 0;
+    unsigned oid = 0;
+    if ((rc = find_schema(st, &oid, err)))
+        goto fail;
+    if (oid == 0 && mode == DSCAT_STORE_READ) {
+        rc = dscat_error_set(err, DSCAT_ENOTFOUND, "no catalog store in %s", st->name);
+        goto fail;
+    }
+    if (mode == DSCAT_STORE_WRITE) {
+        /* One process creates or migrates the store; the others wait for it and find it done. */
+        char lock[96];
+        snprintf(lock, sizeof(lock), "SELECT pg_advisory_lock(%d, 0)", PG_LOCK_CLASS);
+        if ((rc = exec(st, lock, err)))
+            goto fail;
+        if ((rc = create_schema(st, err)) == 0 && (rc = find_schema(st, &oid, err)) == 0 &&
+            (rc = set_search_path(st, err)) == 0 && (rc = store_version(st, &version, err)) == 0 &&
+            (rc = refuse_version(st, version, err)) == 0 && version < KNOWN_VERSION)
+            rc = migrate(st, version, err);
+        snprintf(lock, sizeof(lock), "SELECT pg_advisory_unlock(%d, 0)", PG_LOCK_CLASS);
+        PQclear(PQexec(st->conn, lock));
+        if (rc || (rc = read_content_key(st, err)))
+            goto fail;
+    } else {
+        if ((rc = set_search_path(st, err)) || (rc = store_version(st, &version, err)) ||
+            (rc = refuse_version(st, version, err)))
+            goto fail;
+        if (version == 0) {
+            rc =
+                dscat_error_set(err, DSCAT_ENOTFOUND,
+                                "catalog store %s is not initialised: run dscat refresh", st->name);
+            goto fail;
+        }
+    }
+    st->schema_oid = oid;
+    char machine[128];
+    machine_id(machine, sizeof(machine));
+    dscat_buf key = DSCAT_BUF_INIT;
+    dscat_buf_printf(&key, "exports_generation %s:%s", machine, catalog_dir);
+    if ((st->exports_key = dscat_buf_detach(&key)) == NULL) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto fail;
+    }
+    *out = &st->base;
+    return 0;
+fail:
+    pg_close(&st->base);
+    return rc;
+}
+
+static int pg_check_version(const char *catalog_dir, dscat_error *err)
+{
+    pg_store *st = NULL;
+    int rc = pg_connect(&st, catalog_dir, err);
+    if (rc)
+        return rc;
+    int version = 0;
+    if ((rc = set_search_path(st, err)) == 0 && (rc = store_version(st, &version, err)) == 0)
+        rc = refuse_version(st, version, err);
+    pg_close(&st->base);
+    return rc;
+}
+
+/* libpq needs no process-wide set-up beyond what the source engine already relies on. */
+static int pg_global_init(dscat_error *err)
+{
+    (void)err;
+    return 0;
+}
+
+static void pg_global_shutdown(void)
+{
+}
+
+static int pg_exec(dscat_store *base, const char *sql, dscat_error *err)
+{
+    return exec(P(base), sql, err);
+}
+
+static int pg_error(dscat_store *base, dscat_error *err, const char *what)
+{
+    return store_error(P(base), err, what);
+}
+
+/* The store's write lock: a transaction-level advisory lock, taken at once. */
+static int pg_begin(dscat_store *base, dscat_error *err)
+{
+    pg_store *st = P(base);
+    char lock[96];
+    snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%d, %d)", PG_LOCK_CLASS,
+             (int)st->schema_oid);
+    int rc = exec(st, "BEGIN", err);
+    if (rc == 0 && (rc = exec(st, lock, err)))
+        PQclear(PQexec(st->conn, "ROLLBACK"));
+    return rc;
+}
+
+/* A transaction a failed statement aborted answers COMMIT with ROLLBACK: that is a failure. */
+static int pg_commit(dscat_store *base, dscat_error *err)
+{
+    pg_store *st = P(base);
+    PGresult *r = PQexec(st->conn, "COMMIT");
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), "COMMIT") == 0;
+    PQclear(r);
+    if (ok)
+        return 0;
+    if (PQtransactionStatus(st->conn) == PQTRANS_IDLE)
+        return dscat_error_set(err, DSCAT_EIO,
+                               "catalog store %s: the transaction was rolled back after a "
+                               "failed statement",
+                               st->name);
+    return store_error(st, err, "commit failed");
+}
+
+static void pg_rollback(dscat_store *base)
+{
+    pg_store *st = P(base);
+    if (PQtransactionStatus(st->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(st->conn, "ROLLBACK"));
+}
+
+static bool pg_in_transaction(dscat_store *base)
+{
+    return PQtransactionStatus(P(base)->conn) != PQTRANS_IDLE;
+}
+
+/* REPEATABLE READ takes its snapshot at the first statement: SELECT 1 is it. */
+static int pg_snapshot_begin(dscat_store *base, dscat_error *err)
+{
+    pg_store *st = P(base);
+    if (exec(st, "BEGIN ISOLATION LEVEL REPEATABLE READ", err) || exec(st, "SELECT 1", err)) {
+        pg_rollback(base);
+        return DSCAT_EIO;
+    }
+    return 0;
+}
+
+static void pg_snapshot_end(dscat_store *base)
+{
+    pg_rollback(base);
+}
+
+static int64_t pg_generation(dscat_store *base)
+{
+    int64_t g = 0;
+    run_int(P(base), "SELECT coalesce(max(id), 0) FROM scans", 0, NULL, 0, &g, NULL);
+    return g;
+}
+
+/* The generation the exports of this catalog directory (on this machine) were completed at. */
+static int64_t pg_exports_generation(dscat_store *base)
+{
+    pg_store *st = P(base);
+    int64_t g = -1;
+    const char *p[1] = {st->exports_key};
+    run_int(st, "SELECT CAST(value AS BIGINT) FROM catalog_meta WHERE key = $1", 1, p, -1, &g,
+            NULL);
+    return g;
+}
+
+static int pg_set_exports_generation(dscat_store *base, int64_t generation, dscat_error *err)
+{
+    pg_store *st = P(base);
+    num n;
+    const char *p[2] = {st->exports_key, numtext(&n, generation)};
+    return run(st,
+               "INSERT INTO catalog_meta(key, value) VALUES ($1, $2) ON CONFLICT(key) DO UPDATE "
+               "SET value = excluded.value",
+               2, p, NULL, err);
+}
+
+static int pg_catalog_id(dscat_store *base, char *out, size_t size)
+{
+    PGresult *r = NULL;
+    out[0] = '\0';
+    if (run(P(base), "SELECT value FROM catalog_meta WHERE key = 'catalog_id'", 0, NULL, &r,
+            NULL) == 0 &&
+        PQntuples(r) > 0)
+        snprintf(out, size, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return out[0] ? 0 : DSCAT_ENOTFOUND;
+}
+
+static int pg_fingerprint(dscat_store *base, char *out, size_t size, dscat_error *err)
+{
+    pg_store *st = P(base);
+    PGresult *r = NULL;
+    int rc = run(st,
+                 "SELECT coalesce((SELECT string_agg(key || '=' || coalesce(current_scan_id::text, "
+                 "''), ';' ORDER BY key) FROM targets), '') || '/' || "
+                 "coalesce((SELECT max(id) FROM scans), 0)",
+                 0, NULL, &r, err);
+    if (rc == 0 && PQntuples(r) > 0)
+        snprintf(out, size, "%s", PQgetvalue(r, 0, 0));
+    else if (rc == 0)
+        rc = dscat_error_set(err, DSCAT_EIO, "catalog store %s: cannot read the current scans",
+                             st->name);
+    PQclear(r);
+    return rc;
+}
+
+static int pg_insert_scan(dscat_store *base, const dscat_scan_row *row, int64_t *scan_id,
+                          dscat_error *err)
+{
+    pg_store *st = P(base);
+    const dscat_target_report *r = row->report;
+    num n[8];
+    const char *p[14] = {row->run_id,
+                         row->target->key,
+                         row->target->name,
+                         row->target->type,
+                         numtext(&n[0], row->started_us),
+                         numtext(&n[1], row->finished_us),
+                         dscat_scan_status_name(r->status),
+                         row->profile ? "profile" : "metadata",
+                         numtext(&n[2], r->databases),
+                         numtext(&n[3], r->tables),
+                         numtext(&n[4], r->columns),
+                         numtext(&n[5], r->queries),
+                         numtext(&n[6], r->duration_ms),
+                         r->status == DSCAT_SCAN_FAILED ? r->error.message : NULL};
+    int rc = run_int(st,
+                     "INSERT INTO scans(run_id, target, server, source_type, started_us, "
+                     "finished_us, status, depth, databases, tables, columns, queries, "
+                     "duration_ms, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+                     "$12, $13, $14) RETURNING id",
+                     14, p, 0, scan_id, err);
+    for (size_t i = 0; i < r->nproblems && rc == 0; i++) {
+        const char *q[4] = {numtext(&n[7], *scan_id), r->problems[i].database,
+                            r->problems[i].schema, r->problems[i].message};
+        rc = run(st,
+                 "INSERT INTO scan_problems(scan_id, database, schema, message) "
+                 "VALUES ($1, $2, $3, $4)",
+                 4, q, NULL, err);
+    }
+    return rc;
+}
+
+/* COPY's text format: a field escaped (backslash, tab, newline, carriage return), \N for NULL. */
+static void copy_text(dscat_buf *b, const char *v)
+{
+    if (v == NULL) {
+        dscat_buf_puts(b, "\\N");
+        return;
+    }
+    for (const char *p = v; *p; p++) {
+        switch (*p) {
+        case '\\':
+            dscat_buf_puts(b, "\\\\");
+            break;
+        case '\t':
+            dscat_buf_puts(b, "\\t");
+            break;
+        case '\n':
+            dscat_buf_puts(b, "\\n");
+            break;
+        case '\r':
+            dscat_buf_puts(b, "\\r");
+            break;
+        default:
+            dscat_buf_putc(b, *p);
+        }
+    }
+}
+
+static void copy_int(dscat_buf *b, int64_t v)
+{
+    if (v == DSCAT_NULL)
+        dscat_buf_puts(b, "\\N");
+    else
+        dscat_buf_printf(b, "%lld", (long long)v);
+}
+
+static void copy_hash(dscat_buf *b, const uint8_t *h)
+{
+    char x[33];
+    hex16(x, h);
+    dscat_buf_printf(b, "\\\\x%s", x);
+}
+
+/* Sends rows (COPY text) into `sql`, a COPY ... FROM STDIN. */
+static int copy_in(pg_store *st, const char *sql, const dscat_buf *rows, dscat_error *err)
+{
+    int rc = dscat_buf_check(rows, err, "store rows");
+    if (rc)
+        return rc;
+    PGresult *r = PQexec(st->conn, sql);
+    bool ok = PQresultStatus(r) == PGRES_COPY_IN;
+    PQclear(r);
+    if (!ok)
+        return store_error(st, err, "insert failed");
+    const char *data = dscat_buf_cstr(rows);
+    size_t len = strlen(data);
+    for (size_t off = 0; ok && off < len; off += 1 << 20) {
+        size_t n = len - off < (1u << 20) ? len - off : 1u << 20;
+        ok = PQputCopyData(st->conn, data + off, (int)n) == 1;
+    }
+    ok = PQputCopyEnd(st->conn, ok ? NULL : "cancelled") == 1 && ok;
+    while ((r = PQgetResult(st->conn)) != NULL) {
+        ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+    }
+    return ok ? 0 : store_error(st, err, "insert failed");
+}
+
+/* `count` new ids of a table's identity column, into ids. */
+static int new_ids(pg_store *st, const char *table, size_t count, int64_t *ids, dscat_error *err)
+{
+    if (count == 0)
+        return 0;
+    num n;
+    const char *p[2] = {table, numtext(&n, (int64_t)count)};
+    PGresult *r = NULL;
+    int rc = run(st,
+                 "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, "
+                 "CAST($2 AS BIGINT))",
+                 2, p, &r, err);
+    if (rc == 0 && (size_t)PQntuples(r) != count)
+        rc = dscat_error_set(err, DSCAT_EIO, "catalog store %s: cannot allocate ids", st->name);
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        ids[i] = strtoll(PQgetvalue(r, (int)i, 0), NULL, 10);
+    PQclear(r);
+    return rc;
+}
+
+/*
+ * Looks up many hashes of one table at once: known[i] receives the id of hashes[idx[i]], or 0.
+ * n hashes, their indexes in idx.
+ */
+static int find_hashes(pg_store *st, const char *table, dscat_content_hash *hashes,
+                       const size_t *idx, size_t n, int64_t *known, dscat_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        known[i] = 0;
+    if (n == 0)
+        return 0;
+    dscat_buf arr = DSCAT_BUF_INIT, sql = DSCAT_BUF_INIT;
+    dscat_strmap at = DSCAT_STRMAP_INIT;
+    dscat_buf_putc(&arr, '{');
+    for (size_t i = 0; i < n; i++) {
+        char x[33];
+        hex16(x, hashes[idx[i]]);
+        dscat_buf_printf(&arr, "%s%s", i ? "," : "", x);
+    }
+    dscat_buf_putc(&arr, '}');
+    dscat_buf_printf(&sql,
+                     "SELECT encode(hash, 'hex'), id FROM %s WHERE hash IN "
+                     "(SELECT decode(h, 'hex') FROM unnest(CAST($1 AS TEXT[])) h)",
+                     table);
+    int rc = dscat_buf_check(&arr, err, "store lookup");
+    if (rc == 0)
+        rc = dscat_buf_check(&sql, err, "store lookup");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char x[33];
+        hex16(x, hashes[idx[i]]);
+        if (dscat_strmap_put(&at, x, 32, i))
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    PGresult *r = NULL;
+    const char *p[1] = {dscat_buf_cstr(&arr)};
+    if (rc == 0)
+        rc = run(st, dscat_buf_cstr(&sql), 1, p, &r, err);
+    for (int row = 0; rc == 0 && row < PQntuples(r); row++) {
+        size_t i;
+        const char *h = PQgetvalue(r, row, 0);
+        if (strlen(h) == 32 && dscat_strmap_get(&at, h, 32, &i) == 1) {
+            int64_t id = strtoll(PQgetvalue(r, row, 1), NULL, 10);
+            /* every index with this hash (a column set two tables share) */
+            for (size_t k = 0; k < n; k++)
+                if (memcmp(hashes[idx[k]], hashes[idx[i]], sizeof(dscat_content_hash)) == 0)
+                    known[k] = id;
+        }
+    }
+    PQclear(r);
+    dscat_strmap_free(&at);
+    dscat_buf_free(&arr);
+    dscat_buf_free(&sql);
+    return rc;
+}
+
+/* Appends the COPY rows of table t's columns and foreign keys under column set `set`. */
+static void column_rows(dscat_buf *cols, dscat_buf *fks, const dscat_db_scan *d,
+                        const dscat_scan_content *c, size_t t, int64_t set)
+{
+    for (size_t k = c->order.column_start[t]; k < c->order.column_start[t + 1]; k++) {
+        size_t i = c->order.column_order[k];
+        const dscat_column_info *col = &d->columns.items[i];
+        dscat_buf_printf(cols, "%lld\t%d\t", (long long)set, col->ordinal);
+        copy_text(cols, col->name);
+        dscat_buf_putc(cols, '\t');
+        copy_text(cols, col->data_type);
+        dscat_buf_putc(cols, '\t');
+        copy_text(cols, col->column_type);
+        dscat_buf_printf(cols, "\t%d\t%d\t%d\t", col->nullable ? 1 : 0, col->is_pk ? 1 : 0,
+                         c->order.fk_refs[i] != NULL);
+        copy_text(cols, c->order.fk_refs[i] ? c->order.fk_refs[i] : "");
+        dscat_buf_putc(cols, '\t');
+        copy_int(cols, col->max_length);
+        dscat_buf_putc(cols, '\t');
+        copy_int(cols, col->precision);
+        dscat_buf_putc(cols, '\t');
+        copy_int(cols, col->scale);
+        dscat_buf_putc(cols, '\t');
+        copy_text(cols, col->default_value);
+        dscat_buf_putc(cols, '\t');
+        copy_text(cols, col->comment);
+        dscat_buf_putc(cols, '\t');
+        copy_int(cols, col->null_count);
+        dscat_buf_putc(cols, '\t');
+        copy_int(cols, col->distinct_count);
+        dscat_buf_putc(cols, '\t');
+        copy_int(cols, col->profiled_rows);
+        dscat_buf_putc(cols, '\t');
+        copy_text(cols, col->generated);
+        dscat_buf_printf(cols, "\t%d\n", col->hidden ? 1 : 0);
+    }
+    for (size_t k = c->order.fk_start[t]; k < c->order.fk_start[t + 1]; k++) {
+        const dscat_fk_info *f = &d->fks.items[c->order.fk_order[k]];
+        dscat_buf_printf(fks, "%lld\t%lld\t", (long long)set,
+                         (long long)(k - c->order.fk_start[t] + 1));
+        copy_text(fks, f->column);
+        dscat_buf_putc(fks, '\t');
+        copy_text(fks, f->ref_schema);
+        dscat_buf_putc(fks, '\t');
+        copy_text(fks, f->ref_table);
+        dscat_buf_putc(fks, '\t');
+        copy_text(fks, f->ref_column);
+        dscat_buf_putc(fks, '\n');
+    }
+}
+
+/* Writes a new table set's members: tables and column sets found by hash, the rest by COPY. */
+static int write_table_set(pg_store *st, const dscat_db_scan *d, const dscat_scan_content *c,
+                           int64_t set, dscat_error *err)
+{
+    size_t n = c->order.ntables;
+    const size_t *order = c->order.table_order;
+    int64_t *table_id = dscat_calloc(n + 1, sizeof(int64_t));
+    int64_t *set_id = dscat_calloc(n + 1, sizeof(int64_t));
+    size_t *missing = dscat_calloc(n + 1, sizeof(size_t));
+    int64_t *ids = dscat_calloc(n + 1, sizeof(int64_t));
+    int64_t *found = dscat_calloc(n + 1, sizeof(int64_t));
+    dscat_buf cols = DSCAT_BUF_INIT, fks = DSCAT_BUF_INIT, sets = DSCAT_BUF_INIT;
+    dscat_buf tables = DSCAT_BUF_INIT, members = DSCAT_BUF_INIT;
+    int rc = 0;
+    if (!table_id || !set_id || !missing || !ids || !found) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = find_hashes(st, "tables", c->tables, order, n, table_id, err)))
+        goto done;
+    /* the column sets of the tables not stored yet */
+    size_t nmissing = 0;
+    for (size_t k = 0; k < n; k++)
+        if (table_id[k] == 0)
+            missing[nmissing++] = order[k];
+    if ((rc = find_hashes(st, "column_sets", c->column_sets, missing, nmissing, found, err)))
+        goto done;
+    /* new column sets, each once (two tables may have one) */
+    size_t nnew = 0;
+    for (size_t i = 0; i < nmissing; i++) {
+        if (found[i])
+            continue;
+        size_t first = i;
+        for (size_t j = 0; j < i; j++)
+            if (found[j] == 0 && memcmp(c->column_sets[missing[j]], c->column_sets[missing[i]],
+                                        sizeof(dscat_content_hash)) == 0) {
+                first = j;
+                break;
+            }
+        if (first == i)
+            nnew++;
+    }
+    if ((rc = new_ids(st, "column_sets", nnew, ids, err)))
+        goto done;
+    size_t next = 0;
+    for (size_t i = 0; i < nmissing; i++) {
+        if (found[i])
+            continue;
+        size_t first = i;
+        for (size_t j = 0; j < i; j++)
+            if (memcmp(c->column_sets[missing[j]], c->column_sets[missing[i]],
+                       sizeof(dscat_content_hash)) == 0) {
+                first = j;
+                break;
+            }
+        if (first != i) {
+            found[i] = found[first];
+            continue;
+        }
+        found[i] = ids[next++];
+        dscat_buf_printf(&sets, "%lld\t", (long long)found[i]);
+        copy_hash(&sets, c->column_sets[missing[i]]);
+        dscat_buf_putc(&sets, '\n');
+        column_rows(&cols, &fks, d, c, missing[i], found[i]);
+    }
+    /* new tables */
+    if ((rc = new_ids(st, "tables", nmissing, ids, err)))
+        goto done;
+    for (size_t i = 0, k = 0; i < nmissing; i++) {
+        size_t t = missing[i];
+        const dscat_table_info *ti = &d->tables.items[t];
+        while (table_id[k] != 0)
+            k++;
+        table_id[k] = ids[i];
+        dscat_buf_printf(&tables, "%lld\t", (long long)ids[i]);
+        copy_hash(&tables, c->tables[t]);
+        dscat_buf_putc(&tables, '\t');
+        copy_text(&tables, d->database);
+        dscat_buf_putc(&tables, '\t');
+        copy_text(&tables, ti->schema);
+        dscat_buf_putc(&tables, '\t');
+        copy_text(&tables, ti->name);
+        dscat_buf_putc(&tables, '\t');
+        copy_text(&tables, ti->type);
+        dscat_buf_putc(&tables, '\t');
+        copy_int(&tables, ti->row_estimate);
+        dscat_buf_putc(&tables, '\t');
+        copy_int(&tables, ti->size_bytes);
+        dscat_buf_putc(&tables, '\t');
+        copy_text(&tables, ti->comment);
+        dscat_buf_putc(&tables, '\t');
+        copy_int(&tables, ti->last_modified_us);
+        dscat_buf_printf(&tables, "\t%lld\t%lld\n", (long long)c->signatures[t],
+                         (long long)found[i]);
+    }
+    for (size_t k = 0; k < n; k++)
+        dscat_buf_printf(&members, "%lld\t%lld\t%lld\n", (long long)set, (long long)k + 1,
+                         (long long)table_id[k]);
+    if ((nnew && ((rc = copy_in(st, "COPY column_sets(id, hash) FROM STDIN", &sets, err)) ||
+                  (rc = copy_in(st,
+                                "COPY columns(set_id, ordinal, name, data_type, column_type, "
+                                "is_nullable, is_primary_key, is_foreign_key, fk_references, "
+                                "max_length, numeric_precision, numeric_scale, column_default, "
+                                "column_comment, null_count, distinct_count, profiled_rows, "
+                                "generated, is_hidden) FROM STDIN",
+                                &cols, err)) ||
+                  (fks.len && (rc = copy_in(st,
+                                            "COPY foreign_keys(set_id, position, column_name, "
+                                            "ref_schema, ref_table, ref_column) FROM STDIN",
+                                            &fks, err))))) ||
+        (nmissing &&
+         (rc = copy_in(st,
+                       "COPY tables(id, hash, database, schema, name, table_type, row_estimate, "
+                       "size_bytes, comment, last_modified_us, signature, column_set) FROM STDIN",
+                       &tables, err))) ||
+        (n && (rc = copy_in(st, "COPY table_set_members(set_id, position, table_id) FROM STDIN",
+                            &members, err))))
+        goto done;
+done:
+    dscat_free(table_id);
+    dscat_free(set_id);
+    dscat_free(missing);
+    dscat_free(ids);
+    dscat_free(found);
+    dscat_buf_free(&cols);
+    dscat_buf_free(&fks);
+    dscat_buf_free(&sets);
+    dscat_buf_free(&tables);
+    dscat_buf_free(&members);
+    return rc;
+}
+
+static int pg_insert_database(dscat_store *base, int64_t scan_id, dscat_db_scan *d,
+                              dscat_error *err)
+{
+    pg_store *st = P(base);
+    dscat_scan_content c = {0};
+    PGresult *r = NULL;
+    char *target = NULL;
+    int64_t set = 0;
+    num n[3];
+    char hex[33];
+    int rc;
+    if (!st->has_content_key)
+        return dscat_error_set(err, DSCAT_EINVALID, "catalog store %s has no content key",
+                               st->name);
+    const char *p[1] = {numtext(&n[0], scan_id)};
+    if ((rc = run(st, "SELECT target FROM scans WHERE id = $1", 1, p, &r, err)))
+        goto done;
+    if (PQntuples(r) == 0) {
+        rc = dscat_error_set(err, DSCAT_ENOTFOUND, "catalog store %s: no scan %lld", st->name,
+                             (long long)scan_id);
+        goto done;
+    }
+    if ((target = dscat_strdup(PQgetvalue(r, 0, 0))) == NULL) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = dscat_scan_content_build(&c, d, target, st->content_key, err)))
+        goto done;
+    hex16(hex, c.table_set);
+    const char *h[1] = {hex};
+    if ((rc = run_int(st, "SELECT id FROM table_sets WHERE hash = decode($1, 'hex')", 1, h, 0, &set,
+                      err)))
+        goto done;
+    if (set == 0 && ((rc = run_int(st,
+                                   "INSERT INTO table_sets(hash) VALUES (decode($1, 'hex')) "
+                                   "RETURNING id",
+                                   1, h, 0, &set, err)) ||
+                     (rc = write_table_set(st, d, &c, set, err))))
+        goto done;
+    const char *q[4] = {numtext(&n[0], scan_id), d->database, numtext(&n[1], set),
+                        numtext(&n[2], d->scanned_at_us)};
+    rc = run(st,
+             "INSERT INTO scan_databases(scan_id, database, table_set, scanned_at_us) "
+             "VALUES ($1, $2, $3, $4)",
+             4, q, NULL, err);
+done:
+    PQclear(r);
+    dscat_scan_content_free(&c);
+    dscat_free(target);
+    return rc;
+}
+
+static int pg_set_current(dscat_store *base, const char *target, int64_t scan_id, dscat_error *err)
+{
+    num n;
+    const char *p[2] = {target, numtext(&n, scan_id)};
+    return run(P(base),
+               "INSERT INTO targets(key, current_scan_id) VALUES ($1, $2) ON CONFLICT(key) DO "
+               "UPDATE SET current_scan_id = excluded.current_scan_id",
+               2, p, NULL, err);
+}
+
+static int pg_prune(dscat_store *base, const char *target, int keep, dscat_error *err)
+{
+    pg_store *st = P(base);
+    num n;
+    const char *p[2] = {target, numtext(&n, keep)};
+    int rc = run(st,
+                 "DELETE FROM scans WHERE target = $1 "
+                 "AND id NOT IN (SELECT id FROM scans WHERE target = $1 ORDER BY id DESC "
+                 "LIMIT CAST($2 AS BIGINT)) "
+                 "AND id IS DISTINCT FROM (SELECT current_scan_id FROM targets WHERE key = $1)",
+                 2, p, NULL, err);
+    if (rc == 0 && st->changes > 0)
+        rc = exec(st,
+                  "DELETE FROM table_sets s WHERE NOT EXISTS (SELECT 1 FROM scan_databases d "
+                  "WHERE d.table_set = s.id);"
+                  "DELETE FROM tables t WHERE NOT EXISTS (SELECT 1 FROM table_set_members m "
+                  "WHERE m.table_id = t.id);"
+                  "DELETE FROM column_sets s WHERE NOT EXISTS (SELECT 1 FROM tables t "
+                  "WHERE t.column_set = s.id);",
+                  err);
+    return rc;
+}
+
+static int pg_analyze(dscat_store *base, dscat_error *err)
+{
+    return exec(P(base),
+                "ANALYZE scans, targets, scan_databases, table_sets, table_set_members, tables, "
+                "column_sets",
+                err);
+}
+
+static int pg_schedule_deletion(dscat_store *base, const char *path, const char *delete_after,
+                                dscat_error *err)
+{
+    const char *p[2] = {path, delete_after};
+    return run(P(base),
+               "INSERT INTO pending_deletions(path, delete_after, retry_count) "
+               "VALUES ($1, $2, 0) ON CONFLICT(path) DO NOTHING",
+               2, p, NULL, err);
+}
+
+/* As sqlite.c: the rows schema and table select ($1 the connection, $2 and $3 the table). */
+static const char *cached_match(const char *schema)
+{
+    return schema ? "connection_id = $1 AND schema = $2 AND name = $3" : "connection_id = $1";
+}
+
+static int run_cached(pg_store *st, const char *head, const char *connection_id, const char *schema,
+                      const char *table, const char *tail, const char *extra, dscat_error *err)
+{
+    dscat_buf sql = DSCAT_BUF_INIT;
+    dscat_buf_printf(&sql, "%s%s%s", head, cached_match(schema), tail);
+    int rc = dscat_buf_check(&sql, err, "store query");
+    /* extra is $4 with a schema, $2 without */
+    const char *p[4] = {connection_id, schema ? schema : extra, table, extra};
+    if (rc == 0)
+        rc =
+            run(st, dscat_buf_cstr(&sql), schema ? (extra ? 4 : 3) : (extra ? 2 : 1), p, NULL, err);
+    dscat_buf_free(&sql);
+    return rc;
+}
+
+static int pg_schedule_cached(dscat_store *base, const char *connection_id, const char *schema,
+                              const char *table, const char *delete_after, dscat_error *err)
+{
+    return run_cached(P(base),
+                      schema ? "INSERT INTO pending_deletions(path, delete_after, retry_count) "
+                               "SELECT path, $4, 0 FROM table_cache WHERE "
+                             : "INSERT INTO pending_deletions(path, delete_after, retry_count) "
+                               "SELECT path, $2, 0 FROM table_cache WHERE ",
+                      connection_id, schema, table, " ON CONFLICT(path) DO NOTHING", delete_after,
+                      err);
+}
+
+static int pg_put_cached(dscat_store *base, const dscat_cache_row *row, dscat_error *err)
+{
+    num n[5];
+    const char *p[14] = {row->connection_id,
+                         row->schema,
+                         row->table,
+                         row->version,
+                         row->path,
+                         numtext(&n[0], row->rows),
+                         numtext(&n[1], row->bytes),
+                         numtext(&n[2], row->last_sync_us),
+                         row->fallbacks,
+                         numtext(&n[3], row->files > 0 ? row->files : 1),
+                         row->layout,
+                         row->append_key,
+                         row->append_max,
+                         numtext(&n[4], row->full_us)};
+    return run(
+        P(base),
+        "INSERT INTO table_cache(connection_id, schema, name, version, path, rows, bytes, "
+        "last_sync_us, fallbacks, files, layout, append_key, append_max, full_us) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+        "ON CONFLICT(connection_id, schema, name) DO UPDATE SET version = excluded.version, "
+        "path = excluded.path, rows = excluded.rows, bytes = excluded.bytes, "
+        "last_sync_us = excluded.last_sync_us, fallbacks = excluded.fallbacks, "
+        "files = excluded.files, layout = excluded.layout, append_key = excluded.append_key, "
+        "append_max = excluded.append_max, full_us = excluded.full_us",
+        14, p, NULL, err);
+}
+
+static int pg_delete_cached(dscat_store *base, const char *connection_id, const char *schema,
+                            const char *table, size_t *deleted, dscat_error *err)
+{
+    pg_store *st = P(base);
+    int rc = run_cached(st, "DELETE FROM table_cache WHERE ", connection_id, schema, table, "",
+                        NULL, err);
+    if (rc == 0)
+        *deleted = (size_t)st->changes;
+    return rc;
+}
+
+static int pg_put_schedule_run(dscat_store *base, const dscat_schedule_record *r, dscat_error *err)
+{
+    num n[3];
+    const char *p[9] = {r->kind,
+                        r->target,
+                        r->schema ? r->schema : "",
+                        r->table ? r->table : "",
+                        numtext(&n[0], r->started_us),
+                        numtext(&n[1], r->finished_us),
+                        r->ok ? "ok" : "failed",
+                        r->ok ? NULL : r->error,
+                        numtext(&n[2], r->failures)};
+    return run(P(base),
+               "INSERT INTO schedule_runs(kind, target, schema, name, started_us, finished_us, "
+               "result, error, failures) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+               "ON CONFLICT(kind, target, schema, name) DO UPDATE SET "
+               "started_us = excluded.started_us, finished_us = excluded.finished_us, "
+               "result = excluded.result, error = excluded.error, failures = excluded.failures, "
+               "claimed_us = NULL",
+               9, p, NULL, err);
+}
+
+/* As sqlite.c, in one statement: the row's lock makes concurrent claims take turns. */
+static int pg_claim_schedule_run(dscat_store *base, const dscat_schedule_record *seen,
+                                 int64_t now_us, int64_t stale_before_us, bool *claimed,
+                                 dscat_error *err)
+{
+    pg_store *st = P(base);
+    num n[3];
+    const char *p[7] = {seen->kind,
+                        seen->target,
+                        seen->schema ? seen->schema : "",
+                        seen->table ? seen->table : "",
+                        numtext(&n[0], now_us),
+                        numtext(&n[1], stale_before_us),
+                        opt_num(&n[2], seen->finished_us)};
+    *claimed = false;
+    int rc = run(st,
+                 "INSERT INTO schedule_runs(kind, target, schema, name, claimed_us) "
+                 "VALUES ($1, $2, $3, $4, $5) ON CONFLICT(kind, target, schema, name) DO "
+                 "UPDATE SET claimed_us = excluded.claimed_us "
+                 "WHERE (schedule_runs.claimed_us IS NULL OR schedule_runs.claimed_us < "
+                 "CAST($6 AS BIGINT)) "
+                 "AND schedule_runs.finished_us IS NOT DISTINCT FROM CAST($7 AS BIGINT)",
+                 7, p, NULL, err);
+    if (rc == 0)
+        *claimed = st->changes == 1;
+    return rc;
+}
+
+/*
+ * Statements. The SQL's `?N` become `$N` and each bare `?` the number after the largest so far
+ * (SQLite's rule); quoted texts and names are copied as they are.
+ */
+static int translate(const char *sql, char **out, int *nparams)
+{
+    dscat_buf b = DSCAT_BUF_INIT;
+    int max = 0;
+    for (const char *p = sql; *p;) {
+        if (*p == '\'' || *p == '"') {
+            char q = *p;
+            const char *e = p + 1;
+            while (*e && *e != q)
+                e++;
+            if (*e)
+                e++;
+            dscat_buf_put(&b, p, (size_t)(e - p));
+            p = e;
+        } else if (*p == '?') {
+            p++;
+            int v = 0;
+            if (*p >= '0' && *p <= '9') {
+                while (*p >= '0' && *p <= '9' && v < 100000)
+                    v = v * 10 + (*p++ - '0');
+            } else {
+                v = max + 1;
+            }
+            if (v > max)
+                max = v;
+            dscat_buf_printf(&b, "$%d", v);
+        } else {
+            dscat_buf_putc(&b, *p++);
+        }
+    }
+    *nparams = max;
+    *out = dscat_buf_detach(&b);
+    return *out ? 0 : DSCAT_ENOMEM;
+}
+
+static void clear_binds(pg_stmt *s)
+{
+    for (int i = 0; i < s->nparams; i++) {
+        if (s->owned[i])
+            dscat_free(s->values[i]);
+        s->values[i] = NULL;
+        s->owned[i] = false;
+        s->types[i] = OID_TEXT;
+    }
+}
+
+static void pg_finalize(dscat_stmt *base)
+{
+    pg_stmt *s = Q(base);
+    PQclear(s->res);
+    if (s->values)
+        clear_binds(s);
+    dscat_free(s->values);
+    dscat_free(s->owned);
+    dscat_free(s->types);
+    dscat_free(s->sql);
+    dscat_free(s);
+}
+
+static int pg_prepare(dscat_stmt **out, dscat_store *base, const char *sql, dscat_error *err)
+{
+    pg_store *st = P(base);
+    *out = NULL;
+    if (sql == NULL || strspn(sql, " \t\r\n;") == strlen(sql))
+        return dscat_error_set(err, DSCAT_EINVALID, "cannot prepare a query: no statement");
+    pg_stmt *s = dscat_calloc(1, sizeof(*s));
+    if (s == NULL || translate(sql, &s->sql, &s->nparams)) {
+        if (s)
+            pg_finalize(&s->base);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    size_t n = (size_t)s->nparams + 1;
+    s->values = dscat_calloc(n, sizeof(char *));
+    s->owned = dscat_calloc(n, sizeof(bool));
+    s->types = dscat_calloc(n, sizeof(unsigned));
+    if (!s->values || !s->owned || !s->types) {
+        pg_finalize(&s->base);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    clear_binds(s);
+    dscat_stmt__init(&s->base, &st->base);
+    *out = &s->base;
+    return 0;
+}
+
+static void set_param(pg_stmt *s, int i, char *v, bool owned, unsigned type)
+{
+    if (i < 1 || i > s->nparams) {
+        if (owned)
+            dscat_free(v);
+        return;
+    }
+    if (s->owned[i - 1])
+        dscat_free(s->values[i - 1]);
+    s->values[i - 1] = v;
+    s->owned[i - 1] = owned;
+    s->types[i - 1] = type;
+}
+
+static void pg_bind_int64(dscat_stmt *base, int i, int64_t v)
+{
+    char t[24];
+    snprintf(t, sizeof(t), "%lld", (long long)v);
+    set_param(Q(base), i, dscat_strdup(t), true, OID_INT8);
+}
+
+static void pg_bind_double(dscat_stmt *base, int i, double v)
+{
+    char t[40];
+    snprintf(t, sizeof(t), "%.17g", v);
+    set_param(Q(base), i, dscat_strdup(t), true, OID_FLOAT8);
+}
+
+static void pg_bind_text(dscat_stmt *base, int i, const char *v, bool copy)
+{
+    if (v == NULL)
+        set_param(Q(base), i, NULL, false, OID_TEXT);
+    else if (copy)
+        set_param(Q(base), i, dscat_strdup(v), true, OID_TEXT);
+    else
+        set_param(Q(base), i, (char *)v, false, OID_TEXT);
+}
+
+static void pg_bind_null(dscat_stmt *base, int i)
+{
+    set_param(Q(base), i, NULL, false, 0);
+}
+
+static int pg_step(dscat_stmt *base)
+{
+    pg_stmt *s = Q(base);
+    if (!s->ran) {
+        pg_store *st = P(base->store);
+        s->ran = true;
+        s->res = PQexecParams(st->conn, s->sql, s->nparams, s->types,
+                              (const char *const *)s->values, NULL, NULL, 0);
+        ExecStatusType r = PQresultStatus(s->res);
+        if (r != PGRES_TUPLES_OK && r != PGRES_COMMAND_OK) {
+            PQclear(s->res);
+            s->res = NULL;
+            return DSCAT_EIO;
+        }
+        const char *c = PQcmdTuples(s->res);
+        st->changes = c && *c ? strtoll(c, NULL, 10) : 0;
+        s->nrows = r == PGRES_TUPLES_OK ? PQntuples(s->res) : 0;
+        s->row = 0;
+    } else if (s->row < s->nrows) {
+        s->row++;
+    }
+    return s->row < s->nrows ? DSCAT_STMT_ROW : DSCAT_STMT_DONE;
+}
+
+static void pg_reset(dscat_stmt *base)
+{
+    pg_stmt *s = Q(base);
+    PQclear(s->res);
+    s->res = NULL;
+    s->ran = false;
+    s->row = s->nrows = 0;
+    clear_binds(s);
+}
+
+static bool has_value(pg_stmt *s, int i)
+{
+    return s->res && s->row < s->nrows && i >= 0 && i < PQnfields(s->res) &&
+           !PQgetisnull(s->res, s->row, i);
+}
+
+static bool pg_is_null(dscat_stmt *base, int i)
+{
+    return !has_value(Q(base), i);
+}
+
+static int64_t pg_column_int64(dscat_stmt *base, int i)
+{
+    pg_stmt *s = Q(base);
+    if (!has_value(s, i))
+        return 0;
+    const char *v = PQgetvalue(s->res, s->row, i);
+    if (PQftype(s->res, i) == OID_BOOL)
+        return v[0] == 't';
+    return strtoll(v, NULL, 10);
+}
+
+static double pg_column_double(dscat_stmt *base, int i)
+{
+    pg_stmt *s = Q(base);
+    return has_value(s, i) ? strtod(PQgetvalue(s->res, s->row, i), NULL) : 0.0;
+}
+
+static const char *pg_column_text(dscat_stmt *base, int i)
+{
+    pg_stmt *s = Q(base);
+    if (!has_value(s, i))
+        return NULL;
+    if (PQftype(s->res, i) == OID_BOOL)
+        return PQgetvalue(s->res, s->row, i)[0] == 't' ? "1" : "0";
+    return PQgetvalue(s->res, s->row, i);
+}
+
+static size_t pg_column_bytes(dscat_stmt *base, int i)
+{
+    pg_stmt *s = Q(base);
+    const char *t = pg_column_text(base, i);
+    return t == NULL                        ? 0
+           : PQftype(s->res, i) == OID_BOOL ? 1
+                                            : (size_t)PQgetlength(s->res, s->row, i);
+}
+
+const dscat_store_table dscat_store__postgres_table = {
+    .version = DSCAT_STORE_TABLE_VERSION,
+    .name = "postgres",
+    .global_init = pg_global_init,
+    .global_shutdown = pg_global_shutdown,
+    .check_version = pg_check_version,
+    .open = pg_open,
+    .close = pg_close,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .in_transaction = pg_in_transaction,
+    .snapshot_begin = pg_snapshot_begin,
+    .snapshot_end = pg_snapshot_end,
+    .exec = pg_exec,
+    .error = pg_error,
+    .generation = pg_generation,
+    .exports_generation = pg_exports_generation,
+    .set_exports_generation = pg_set_exports_generation,
+    .catalog_id = pg_catalog_id,
+    .fingerprint = pg_fingerprint,
+    .insert_scan = pg_insert_scan,
+    .insert_database = pg_insert_database,
+    .set_current = pg_set_current,
+    .prune = pg_prune,
+    .analyze = pg_analyze,
+    .put_schedule_run = pg_put_schedule_run,
+    .claim_schedule_run = pg_claim_schedule_run,
+    .schedule_deletion = pg_schedule_deletion,
+    .schedule_cached = pg_schedule_cached,
+    .put_cached = pg_put_cached,
+    .delete_cached = pg_delete_cached,
+    .prepare = pg_prepare,
+    .bind_int64 = pg_bind_int64,
+    .bind_double = pg_bind_double,
+    .bind_text = pg_bind_text,
+    .bind_null = pg_bind_null,
+    .step = pg_step,
+    .reset = pg_reset,
+    .is_null = pg_is_null,
+    .column_int64 = pg_column_int64,
+    .column_double = pg_column_double,
+    .column_text = pg_column_text,
+    .column_bytes = pg_column_bytes,
+    .finalize = pg_finalize,
+};
