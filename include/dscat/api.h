@@ -253,6 +253,12 @@ int dscat_catalog_default_dir(char **out, dscat_error *err);
  * are behind its store (dscat_exports_repair); *repaired tells whether it did.
  */
 int dscat_catalog_repair_exports(const char *catalog_dir, bool *repaired, dscat_error *err);
+/*
+ * `dscat store`: describes the store of catalog_dir (NULL: the default directory); with migrate,
+ * creates it or brings it to this dscat's version first (dscat_store_describe).
+ */
+int dscat_catalog_store_describe(dscat_store_info *out, const char *catalog_dir, bool migrate,
+                                 dscat_error *err);
 /* The example targets of `dscat help targets`. Caller frees *out with dscat_string_free(). */
 int dscat_catalog_example_targets(char **out, dscat_error *err);
 /* Creates the demo shop database (SQLite) at db_path and prepares the catalog directory

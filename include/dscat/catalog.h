@@ -24,7 +24,8 @@ typedef enum dscat_store_mode {
 #define DSCAT_STORE_VERSION 2
 
 /*
- * Opens <catalog_dir>/catalog.db. A store written by a newer dscat is refused with
+ * Opens the store of catalog_dir: <catalog_dir>/catalog.db, or the PostgreSQL store its
+ * settings name (store_url_env). A store written by a newer dscat is refused with
  * DSCAT_EVERSION and left untouched. Caller closes with dscat_store_close().
  */
 int dscat_store_open(dscat_store **out, const char *catalog_dir, dscat_store_mode mode,
@@ -36,6 +37,22 @@ void dscat_store_close(dscat_store *st);
  * that nothing is created or changed. No store yet is fine.
  */
 int dscat_store_check_version(const char *catalog_dir, dscat_error *err);
+
+/* What `dscat store` shows: the engine, where the store is (never a credential), its version. */
+typedef struct dscat_store_info {
+    char engine[16];    /* "sqlite" or "postgres" */
+    char location[512]; /* the file, or the schema, database, host and port */
+    char schema[128];   /* PostgreSQL: the schema holding the tables; "" for SQLite */
+    int version;        /* the store's version; 0 when there is no store yet */
+    int known;          /* the newest version this dscat knows */
+} dscat_store_info;
+
+/*
+ * Describes the store of catalog_dir; with migrate, first creates it or brings it to this
+ * dscat's version (a newer one is refused with DSCAT_EVERSION, unchanged).
+ */
+int dscat_store_describe(dscat_store_info *out, const char *catalog_dir, bool migrate,
+                         dscat_error *err);
 
 typedef enum dscat_scan_status {
     DSCAT_SCAN_OK,

@@ -205,6 +205,19 @@ int dscat_catalog_repair_exports(const char *catalog_dir, bool *repaired, dscat_
     return rc;
 }
 
+int dscat_catalog_store_describe(dscat_store_info *out, const char *catalog_dir, bool migrate,
+                                 dscat_error *err)
+{
+    if (catalog_dir)
+        return dscat_store_describe(out, catalog_dir, migrate, err);
+    char *dir = NULL;
+    int rc = dscat_catalog_dir(&dir, err);
+    if (rc == 0)
+        rc = dscat_store_describe(out, dir, migrate, err);
+    dscat_free(dir);
+    return rc;
+}
+
 int dscat_catalog_example_targets(char **out, dscat_error *err)
 {
     return dscat_config_example_targets(out, err);

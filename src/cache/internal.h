@@ -110,12 +110,17 @@ int dscat_cache__key_max(char **out, const char *const *files, size_t n, const c
 
 /* A new version name, "v<UTC time>-<8 random hex>", into out. */
 void dscat_cache__make_version(char *out, size_t size);
-/* Takes the writer's lock of a table (key of its directory): an exclusive flock, waiting for it
- * when another writer has it (*waited then true). *fd is the caller's to close. */
-int dscat_cache__lock_table(dscat_storage *sto, const char *table_key, int *fd, bool *waited,
-                            dscat_error *err);
+/*
+ * Takes the writer's lock of a table (key of its directory), waiting for it when another writer
+ * has it (*waited then true): the store's table lock when the store is shared between machines
+ * (dscat_store__shared_locks(); *fd is then -1 and st holds it), else an exclusive flock of the
+ * table's lock file (*fd). Release with dscat_cache__unlock_table(), or by closing st.
+ */
+int dscat_cache__lock_table(dscat_store *st, dscat_storage *sto, const char *table_key, int *fd,
+                            bool *waited, dscat_error *err);
+void dscat_cache__unlock_table(dscat_store *st, const char *table_key, int fd);
 /* True when a writer holds the lock of the table (key of its directory). */
-bool dscat_cache__table_locked(dscat_storage *sto, const char *table_key);
+bool dscat_cache__table_locked(dscat_store *st, dscat_storage *sto, const char *table_key);
 /* Writes the catalog's marker into the version (key of its directory). */
 int dscat_cache__mark_version(dscat_store *st, dscat_storage *sto, const char *version_key,
                               dscat_error *err);

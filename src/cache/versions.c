@@ -39,12 +39,14 @@ void dscat_cache__make_version(char *out, size_t size)
     snprintf(out, size, "v%s-%02x%02x%02x%02x", compact, r[0], r[1], r[2], r[3]);
 }
 
-int dscat_cache__lock_table(dscat_storage *sto, const char *table_key, int *fd, bool *waited,
-                            dscat_error *err)
+int dscat_cache__lock_table(dscat_store *st, dscat_storage *sto, const char *table_key, int *fd,
+                            bool *waited, dscat_error *err)
 {
     char *path = NULL;
     *fd = -1;
     *waited = false;
+    if (dscat_store__shared_locks(st))
+        return dscat_store__lock_table(st, table_key, waited, err);
     int rc = dscat_storage_lock_path(sto, table_key, true, &path, err);
     if (rc)
         return rc;
@@ -59,8 +61,18 @@ int dscat_cache__lock_table(dscat_storage *sto, const char *table_key, int *fd, 
     return rc;
 }
 
-bool dscat_cache__table_locked(dscat_storage *sto, const char *table_key)
+void dscat_cache__unlock_table(dscat_store *st, const char *table_key, int fd)
 {
+    if (fd >= 0)
+        close(fd);
+    else if (st && table_key && dscat_store__shared_locks(st))
+        dscat_store__unlock_table(st, table_key);
+}
+
+bool dscat_cache__table_locked(dscat_store *st, dscat_storage *sto, const char *table_key)
+{
+    if (dscat_store__shared_locks(st))
+        return dscat_store__table_locked(st, table_key);
     char *path = NULL;
     dscat_error e = {0};
     if (dscat_storage_lock_path(sto, table_key, false, &path, &e))

@@ -85,6 +85,7 @@ int cli_print_json_text(char *text);
 int cmd_refresh(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
+int cmd_store(int argc, char **argv);
 int cmd_targets(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_demo(int argc, char **argv);

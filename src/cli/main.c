@@ -19,6 +19,7 @@ static const char usage[] =
     "  status     is the catalog built, fresh or stale (exit 0 OK, 3 STALE, 4 NOT BUILT)\n"
     "  targets    list the configured targets and which of their variables are set\n"
     "  schedule   the schedules dscat serve runs, with their last and next runs\n"
+    "  store      the catalog store: engine, location, version; `store migrate` upgrades it\n"
     "  snapshot   write a catalog snapshot into a project's artifacts/catalog/\n"
     "  find       search tables and columns by keyword (literal, any case)\n"
     "  table      one table's columns, keys, references, comments and annotations\n"
@@ -163,23 +164,15 @@ static const struct {
     const char *name;
     int (*run)(int, char **);
 } commands[] = {
-    {"help", cmd_help},
-    {"refresh", cmd_refresh},
-    {"status", cmd_status},
-    {"targets", cmd_targets},
-    {"snapshot", cmd_snapshot},
-    {"demo", cmd_demo},
-    {"schedule", cmd_schedule},
-    {"find", cmd_find},
-    {"table", cmd_table},
-    {"joins", cmd_joins},
-    {"diff", cmd_diff},
-    {"annotate", cmd_annotate},
-    {"annotations", cmd_annotations},
-    {"mcp", cmd_mcp},
-    {"cache", cmd_cache},
-    {"query", cmd_query},
-    {"serve", cmd_serve},
+    {"help", cmd_help},         {"refresh", cmd_refresh},
+    {"status", cmd_status},     {"targets", cmd_targets},
+    {"snapshot", cmd_snapshot}, {"demo", cmd_demo},
+    {"schedule", cmd_schedule}, {"store", cmd_store},
+    {"find", cmd_find},         {"table", cmd_table},
+    {"joins", cmd_joins},       {"diff", cmd_diff},
+    {"annotate", cmd_annotate}, {"annotations", cmd_annotations},
+    {"mcp", cmd_mcp},           {"cache", cmd_cache},
+    {"query", cmd_query},       {"serve", cmd_serve},
 };
 
 static int cmd_help(int argc, char **argv)

@@ -14,6 +14,14 @@ static const char status_help[] =
     "configured target is stale_after_days old or more, or a target was never scanned) or NOT\n"
     "BUILT (no target ever scanned). Exit status 0 OK, 3 STALE, 4 NOT BUILT, 1 failure.\n";
 
+static const char store_help[] =
+    "usage: dscat store [migrate] [--json]\n"
+    "\n"
+    "Shows the catalog store: its engine (sqlite, or postgres when settings.store_url_env names\n"
+    "the environment variable holding a PostgreSQL URI), where it is (never a credential), its\n"
+    "version and the newest this dscat knows. `migrate` first creates the store or brings it to\n"
+    "this dscat's version; a store written by a newer dscat is refused and left unchanged.\n";
+
 static const char targets_help[] =
     "usage: dscat targets [--json]\n"
     "\n"
@@ -40,6 +48,65 @@ static int parse_json_flag(int argc, char **argv, const char *cmd, const char *h
         *json = true;
     }
     return -1;
+}
+
+/* s as a JSON string. */
+static void print_json_string(const char *s)
+{
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            printf("\\%c", *p);
+        else if (*p < 0x20)
+            printf("\\u%04x", *p);
+        else
+            putchar(*p);
+    }
+    putchar('"');
+}
+
+int cmd_store(int argc, char **argv)
+{
+    bool json = false, migrate = false;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            fputs(store_help, stdout);
+            return EXIT_OK;
+        }
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (strcmp(argv[i], "migrate") == 0 && i == 1)
+            migrate = true;
+        else
+            return cli_usage("store", "unknown argument '%s'", argv[i]);
+    }
+    dscat_store_info info;
+    dscat_error err = {0};
+    int before = 0;
+    if (migrate && dscat_catalog_store_describe(&info, NULL, false, &err) == 0)
+        before = info.version;
+    dscat_error_clear(&err);
+    if (dscat_catalog_store_describe(&info, NULL, migrate, &err)) {
+        cli_error("%s", err.message);
+        return EXIT_FAIL;
+    }
+    if (json) {
+        printf("{\"engine\": ");
+        print_json_string(info.engine);
+        printf(", \"location\": ");
+        print_json_string(info.location);
+        printf(", \"schema\": ");
+        print_json_string(info.schema);
+        printf(", \"version\": %d, \"known\": %d}\n", info.version, info.known);
+        return EXIT_OK;
+    }
+    printf("engine: %s\nlocation: %s\nversion: %d (this dscat knows up to %d)\n", info.engine,
+           info.location, info.version, info.known);
+    if (migrate)
+        printf(before == info.version ? "migrate: already at version %d\n"
+                                      : "migrate: now at version %d\n",
+               info.version);
+    return EXIT_OK;
 }
 
 static int exit_for(dscat_catalog_state s)

@@ -247,7 +247,7 @@ static void refresh_table(dscat_cache_job *job)
     dscat_buf vkey = DSCAT_BUF_INIT, dkey = DSCAT_BUF_INIT, where = DSCAT_BUF_INIT;
     cache_current cur = {0};
     int lockfd = -1, found = 0;
-    bool waited = false, append = false, marked = false;
+    bool waited = false, locked = false, append = false, marked = false;
     int64_t t0 = dscat_monotonic_ms(), started = dscat_now_us(), last_sync = 0;
     const dscat_source_driver *drv = job->target->driver;
     dscat_key_type ktype = DSCAT_KEY_INTEGER;
@@ -287,8 +287,9 @@ static void refresh_table(dscat_cache_job *job)
         r->rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;
     }
-    if ((r->rc = dscat_cache__lock_table(sto, tkey, &lockfd, &waited, err)))
+    if ((r->rc = dscat_cache__lock_table(st, sto, tkey, &lockfd, &waited, err)))
         goto done;
+    locked = true;
     /* Someone was refreshing this table: take their result if they succeeded. */
     if (waited && dscat_cache__read_current(st, job->conn, r->schema, r->table, r, &last_sync) &&
         last_sync >= started) {
@@ -488,8 +489,8 @@ done:
     if (src)
         drv->close(src);
     dscat_target_conn_free(&conn);
-    if (lockfd >= 0)
-        close(lockfd);
+    if (locked)
+        dscat_cache__unlock_table(st, tkey, lockfd);
     dscat_cache__free_columns(cols, ncols);
     dscat_cache__current_free(&cur);
     dscat_storage_close(sto);

@@ -272,7 +272,7 @@ static void consider_version(orphan_scan *o, const char *vkey, size_t vlen,
     char *tkey = dscat_strndup(vkey, (size_t)((const char *)memrchr(vkey, '/', vlen) - vkey));
     char *path = dscat_strndup(vkey, vlen);
     char *full = path ? dscat_storage_path(o->sto, path) : NULL;
-    if (tkey && full && !dscat_cache__table_locked(o->sto, tkey) && !known_path(o->st, full))
+    if (tkey && full && !dscat_cache__table_locked(o->st, o->sto, tkey) && !known_path(o->st, full))
         schedule_path(o->st, full, o->when, o->w);
     dscat_free(tkey);
     dscat_free(path);

@@ -469,8 +469,16 @@ static int pg_connect(pg_store **out, const char *catalog_dir, dscat_error *err)
         pg_close(&st->base);
         return rc;
     }
-    /* Notices (an existing schema, say) are not ours to print. */
+    /* Notices (an existing schema, say) are not ours to print. The server gives up on the
+     * connection of a lost machine (and its locks) after about a minute. */
     PQsetNoticeProcessor(st->conn, ignore_notice, NULL);
+    if ((rc = exec(st,
+                   "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; "
+                   "SET tcp_keepalives_count = 3",
+                   err))) {
+        pg_close(&st->base);
+        return rc;
+    }
     *out = st;
     return 0;
 }
@@ -586,6 +594,18 @@ static int pg_check_version(const char *catalog_dir, dscat_error *err)
         rc = refuse_version(st, version, err);
     pg_close(&st->base);
     return rc;
+}
+
+static void pg_describe(dscat_store *base, dscat_store_info *info)
+{
+    pg_store *st = P(base);
+    int version = 0;
+    store_version(st, &version, NULL);
+    snprintf(info->location, sizeof(info->location), "schema %s of database %s at %s:%s",
+             st->schema, PQdb(st->conn), PQhost(st->conn), PQport(st->conn));
+    snprintf(info->schema, sizeof(info->schema), "%s", st->schema);
+    info->version = version;
+    info->known = KNOWN_VERSION;
 }
 
 /* libpq needs no process-wide set-up beyond what the source engine already relies on. */
@@ -1316,6 +1336,58 @@ static int pg_claim_schedule_run(dscat_store *base, const dscat_schedule_record 
 }
 
 /*
+ * Table locks: session advisory locks (one bigint key: a hash of the schema's oid and the
+ * table's key), held by the store's connection until unlocked or the connection ends, so a
+ * killed process releases them at once, and a lost machine when the server's keepalives give up
+ * on its connection (set at connect: about a minute).
+ */
+static int lock_sql(pg_store *st, const char *fn, const char *key, PGresult **r, dscat_error *err)
+{
+    char oid[16], sql[128];
+    snprintf(oid, sizeof(oid), "%u", st->schema_oid);
+    snprintf(sql, sizeof(sql), "SELECT %s(hashtextextended($1 || '/' || $2, %d))", fn,
+             PG_LOCK_CLASS);
+    const char *p[2] = {oid, key};
+    return run(st, sql, 2, p, r, err);
+}
+
+static int pg_lock_table(dscat_store *base, const char *key, bool *waited, dscat_error *err)
+{
+    pg_store *st = P(base);
+    PGresult *r = NULL;
+    *waited = false;
+    int rc = lock_sql(st, "pg_try_advisory_lock", key, &r, err);
+    bool got = rc == 0 && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (rc || got)
+        return rc;
+    *waited = true; /* another process refreshes the table: wait for it */
+    return lock_sql(st, "pg_advisory_lock", key, NULL, err);
+}
+
+static void pg_unlock_table(dscat_store *base, const char *key)
+{
+    pg_store *st = P(base);
+    /* a transaction a failed statement left aborted runs nothing more: end it first */
+    if (PQtransactionStatus(st->conn) == PQTRANS_INERROR)
+        PQclear(PQexec(st->conn, "ROLLBACK"));
+    lock_sql(st, "pg_advisory_unlock", key, NULL, NULL);
+}
+
+static bool pg_table_locked(dscat_store *base, const char *key)
+{
+    pg_store *st = P(base);
+    PGresult *r = NULL;
+    if (lock_sql(st, "pg_try_advisory_lock", key, &r, NULL))
+        return false;
+    bool got = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (got)
+        pg_unlock_table(base, key);
+    return !got;
+}
+
+/*
  * Statements. The SQL's `?N` become `$N` and each bare `?` the number after the largest so far
  * (SQLite's rule); quoted texts and names are copied as they are.
  */
@@ -1534,6 +1606,7 @@ const dscat_store_table dscat_store__postgres_table = {
     .global_init = pg_global_init,
     .global_shutdown = pg_global_shutdown,
     .check_version = pg_check_version,
+    .describe = pg_describe,
     .open = pg_open,
     .close = pg_close,
     .begin = pg_begin,
@@ -1560,6 +1633,10 @@ const dscat_store_table dscat_store__postgres_table = {
     .schedule_cached = pg_schedule_cached,
     .put_cached = pg_put_cached,
     .delete_cached = pg_delete_cached,
+    .shared_locks = true,
+    .lock_table = pg_lock_table,
+    .unlock_table = pg_unlock_table,
+    .table_locked = pg_table_locked,
     .prepare = pg_prepare,
     .bind_int64 = pg_bind_int64,
     .bind_double = pg_bind_double,

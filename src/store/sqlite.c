@@ -627,6 +627,16 @@ done:
     return rc;
 }
 
+static void sq_describe(dscat_store *base, dscat_store_info *info)
+{
+    sqlite_store *st = S(base);
+    int version = 0;
+    user_version(st, &version, NULL);
+    snprintf(info->location, sizeof(info->location), "%s", st->path);
+    info->version = version;
+    info->known = NMIGRATIONS;
+}
+
 /* SQLite serves the store and the SQLite source engine; every connection belongs to one thread
  * at a time (SQLITE_OPEN_NOMUTEX), but several threads open their own. */
 static int sq_global_init(dscat_error *err)
@@ -1221,6 +1231,29 @@ static int sq_claim_schedule_run(dscat_store *base, const dscat_schedule_record 
     return rc;
 }
 
+/* A SQLite store lives on one machine: the data cache's lock files serve as table locks. */
+static int sq_lock_table(dscat_store *base, const char *key, bool *waited, dscat_error *err)
+{
+    (void)base;
+    (void)key;
+    (void)err;
+    *waited = false;
+    return 0;
+}
+
+static void sq_unlock_table(dscat_store *base, const char *key)
+{
+    (void)base;
+    (void)key;
+}
+
+static bool sq_table_locked(dscat_store *base, const char *key)
+{
+    (void)base;
+    (void)key;
+    return false;
+}
+
 /* Statements: a sqlite_stmt wraps the sqlite3_stmt; the calls map one to one. */
 static int sq_prepare(dscat_stmt **out, dscat_store *base, const char *sql, dscat_error *err)
 {
@@ -1316,6 +1349,7 @@ const dscat_store_table dscat_store__sqlite_table = {
     .global_init = sq_global_init,
     .global_shutdown = sq_global_shutdown,
     .check_version = sq_check_version,
+    .describe = sq_describe,
     .open = sq_open,
     .close = sq_close,
     .begin = sq_begin,
@@ -1342,6 +1376,10 @@ const dscat_store_table dscat_store__sqlite_table = {
     .schedule_cached = sq_schedule_cached,
     .put_cached = sq_put_cached,
     .delete_cached = sq_delete_cached,
+    .shared_locks = false,
+    .lock_table = sq_lock_table,
+    .unlock_table = sq_unlock_table,
+    .table_locked = sq_table_locked,
     .prepare = sq_prepare,
     .bind_int64 = sq_bind_int64,
     .bind_double = sq_bind_double,

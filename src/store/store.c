@@ -40,7 +40,7 @@ static int string_setting(const dscat_toml_value *settings, const char *key, con
     if (v == NULL)
         return 0;
     if (v->type != DSCAT_TOML_STRING || v->u.str.len == 0 || strlen(v->u.str.ptr) != v->u.str.len)
-        return dscat_error_set(err, DSCAT_EINVALID,
+        return dscat_error_set(err, DSCAT_ECONFIG,
                                "%s: line %d: settings.%s must be a non-empty string", path, v->line,
                                key);
     *out = v->u.str.ptr;
@@ -114,7 +114,7 @@ int dscat_store__location(dscat_store_location *loc, const char *catalog_dir, ds
         goto done;
     const char *url = getenv(env);
     if (url == NULL || *url == '\0') {
-        rc = dscat_error_set(err, DSCAT_EINVALID,
+        rc = dscat_error_set(err, DSCAT_EUNSET,
                              "%s: settings.store_url_env names %s, which is not set in the "
                              "environment (it holds the PostgreSQL store's connection URI)",
                              dscat_buf_cstr(&path), env);
@@ -203,11 +203,55 @@ int dscat_store_check_version(const char *catalog_dir, dscat_error *err)
     return rc ? rc : t->check_version(catalog_dir, err);
 }
 
+int dscat_store_describe(dscat_store_info *out, const char *catalog_dir, bool migrate,
+                         dscat_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    const dscat_store_table *t = NULL;
+    int rc = select_engine(&t, catalog_dir, err);
+    if (rc)
+        return rc;
+    snprintf(out->engine, sizeof(out->engine), "%s", t->name);
+    dscat_store *st = NULL;
+    rc = dscat_store_open(&st, catalog_dir, migrate ? DSCAT_STORE_WRITE : DSCAT_STORE_READ, err);
+    if (rc == DSCAT_ENOTFOUND && !migrate) {
+        snprintf(out->location, sizeof(out->location), "%s", err->message);
+        dscat_error_clear(err);
+        return 0; /* no store yet: version 0 */
+    }
+    if (rc)
+        return rc;
+    t->describe(st, out);
+    dscat_store_close(st);
+    return 0;
+}
+
 void dscat_store_close(dscat_store *st)
 {
     if (st == NULL)
         return;
     st->table->close(st);
+}
+
+bool dscat_store__shared_locks(const dscat_store *st)
+{
+    return st->table->shared_locks;
+}
+
+int dscat_store__lock_table(dscat_store *st, const char *key, bool *waited, dscat_error *err)
+{
+    *waited = false;
+    return st->table->lock_table(st, key, waited, err);
+}
+
+void dscat_store__unlock_table(dscat_store *st, const char *key)
+{
+    st->table->unlock_table(st, key);
+}
+
+bool dscat_store__table_locked(dscat_store *st, const char *key)
+{
+    return st->table->table_locked(st, key);
 }
 
 int dscat_store__begin(dscat_store *st, dscat_error *err)

@@ -92,7 +92,7 @@ typedef struct dscat_cache_row {
 } dscat_cache_row;
 
 /* The version of dscat_store_table this dscat knows; the selection asserts an engine has it. */
-#define DSCAT_STORE_TABLE_VERSION 2
+#define DSCAT_STORE_TABLE_VERSION 3
 
 /*
  * An engine. Every member is set (no NULL). Operations take the store the engine's open()
@@ -119,6 +119,9 @@ typedef struct dscat_store_table {
      * freed with close. close: frees the store; its statements must be finalized first.
      */
     int (*check_version)(const char *catalog_dir, dscat_error *err);
+    /* describe: where the open store is (never a credential), its version and the newest this
+     * engine knows, into info's location, schema, version and known. */
+    void (*describe)(dscat_store *st, dscat_store_info *info);
     int (*open)(dscat_store **out, const char *catalog_dir, dscat_store_mode mode,
                 dscat_error *err);
     void (*close)(dscat_store *st);
@@ -164,6 +167,16 @@ typedef struct dscat_store_table {
     int (*put_cached)(dscat_store *st, const dscat_cache_row *row, dscat_error *err);
     int (*delete_cached)(dscat_store *st, const char *connection_id, const char *schema,
                          const char *table, size_t *deleted, dscat_error *err);
+
+    /*
+     * Table locks every process of the store sees, on any machine: dscat_store__lock_table()
+     * and friends. An engine whose store lives on one machine sets shared_locks false and its
+     * three functions do nothing (the data cache's lock files serve).
+     */
+    bool shared_locks;
+    int (*lock_table)(dscat_store *st, const char *key, bool *waited, dscat_error *err);
+    void (*unlock_table)(dscat_store *st, const char *key);
+    bool (*table_locked)(dscat_store *st, const char *key);
 
     /*
      * Statements: dscat_stmt__*(). prepare allocates the engine's statement, calls
@@ -380,6 +393,20 @@ int dscat_store__schedule_cached(dscat_store *st, const char *connection_id, con
 int dscat_store__put_cached(dscat_store *st, const dscat_cache_row *row, dscat_error *err);
 int dscat_store__delete_cached(dscat_store *st, const char *connection_id, const char *schema,
                                const char *table, size_t *deleted, dscat_error *err);
+
+/*
+ * Table locks of the store, for the data cache's one writer per table across processes.
+ * dscat_store__shared_locks(): true when the store holds them (PostgreSQL: session advisory
+ * locks of the store's connection, released when it closes or its process dies); false for a
+ * store on one machine (SQLite), whose callers lock files instead.
+ * lock_table: takes the lock of `key` for this store connection, waiting while another holds
+ * it (*waited then true). Returns 0 or DSCAT_EIO. unlock_table: releases it. table_locked: true
+ * when another connection holds it.
+ */
+bool dscat_store__shared_locks(const dscat_store *st);
+int dscat_store__lock_table(dscat_store *st, const char *key, bool *waited, dscat_error *err);
+void dscat_store__unlock_table(dscat_store *st, const char *key);
+bool dscat_store__table_locked(dscat_store *st, const char *key);
 
 /*
  * Statements. dscat_stmt__prepare() compiles one SQL statement with `?`/`?N` placeholders into
