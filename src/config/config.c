@@ -89,6 +89,8 @@ static const key_spec setting_keys[] = {
     SK("deletion_interval_seconds", K_INT, deletion_interval_seconds),
     SK("allowed_hosts", K_LIST, allowed_hosts),
     SK("cors_origins", K_LIST, cors_origins),
+    SK("store_url_env", K_STRING, store_url_env),
+    SK("store_schema", K_STRING, store_schema),
 };
 
 /* Keys that would hold a secret: refused, with the key to use instead. */
@@ -918,6 +920,8 @@ void dscat_config_free(dscat_config *cfg)
     }
     dscat_free(cfg->targets);
     dscat_free(cfg->settings.cache_root);
+    dscat_free(cfg->settings.store_url_env);
+    dscat_free(cfg->settings.store_schema);
     dscat_free(cfg->settings.s3_endpoint);
     dscat_free(cfg->settings.s3_region);
     free_list(&cfg->settings.allowed_hosts);

@@ -1,0 +1,167 @@
+# Three `dscat serve` instances as on three machines: each its own catalog directory and its own
+# local S3 directory (locks and staging are not shared), one shared PostgreSQL store (settings
+# store_url_env) and one S3 cache root (docs/deploy.md). 30 concurrent POST /refresh of one table
+# spread over the three are all answered with the table's rows while its versions are written one
+# at a time (the S3 server's request log); a schedule fires once per period across the three;
+# SIGKILL of the instance refreshing a table lets another refresh it at once; no pending deletion
+# is executed twice or before its time. Then: what one instance refreshed, the others answer; the
+# store is described, migrated, and a store written by a newer dscat is refused untouched.
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$repo/tests/harness/http.sh"
+# the test build's one-store-per-directory hook would hide the setting this test is about
+unset DSCAT_TEST_PG_STORE
+export DSCAT_DELETION_GRACE=3
+CACHE_VARIANT=s3
+. "$repo/tests/harness/cache_root.sh"
+use_cache_root shared
+unset DSCAT_S3_LOCAL_DIR # each instance has its own
+front=$TEST_TMP/s3/front.log
+dir=$TEST_TMP/instances_pg
+mkdir -p "$dir"
+ROWS=300000
+
+pg_psql postgres -c 'DROP DATABASE IF EXISTS shared_src' -c 'CREATE DATABASE shared_src' \
+    -c 'DROP DATABASE IF EXISTS shared_store' -c 'CREATE DATABASE shared_store' >/dev/null
+pg_psql shared_src >/dev/null <<SQL
+CREATE TABLE t (id bigint PRIMARY KEY, payload text, amount numeric(12,2));
+INSERT INTO t SELECT g, md5(g::text), g / 100.0 FROM generate_series(1, $ROWS) g;
+CREATE TABLE s (id int PRIMARY KEY, v text);
+INSERT INTO s VALUES (1, 'one'), (2, 'two');
+SQL
+export DSCAT_STORE_URL="postgresql://postgres:$PG_PASSWORD@127.0.0.1:$PG_PORT/shared_store"
+homes=()
+for i in 0 1 2; do
+    h=$(new_home)
+    {
+        printf '[settings]\ndeletion_interval_seconds = 1\nstore_url_env = "DSCAT_STORE_URL"\n'
+        printf 'store_schema = "team"\n\n'
+        pg_target pg 'database = "shared_src"'
+        printf '[[targets.pg.cache]]\ntable = "public.s"\nrefresh_every = "2s"\n'
+    } >"$h/targets.toml"
+    mkdir -p "$dir/local$i"
+    homes+=("$h")
+done
+store_q() { PGPASSWORD=$PG_PASSWORD psql -X -At -h 127.0.0.1 -p "$PG_PORT" -U postgres -d shared_store -c "SET search_path TO team; $1" | sed 1d; }
+
+assert_match "dscat store: the PostgreSQL store, named without its password" \
+    "^engine: postgres.location: schema team of database shared_store at 127.0.0.1:$PG_PORT" \
+    "$(DSCAT_HOME=${homes[0]} "$DSCAT" store migrate 2>&1 | tr '\n' '.')"
+check "... its password appears nowhere in what it prints" \
+    bash -c "! DSCAT_HOME=${homes[0]} '$DSCAT' store 2>&1 | grep -qF '$PG_PASSWORD'"
+check "the catalog is refreshed from the first instance's directory" \
+    env DSCAT_HOME="${homes[0]}" "$DSCAT" refresh
+check "no catalog.db is written: the store is PostgreSQL" test ! -e "${homes[0]}/catalog.db"
+assert_match "the second directory finds the table through the shared store" 'public\.t\b' \
+    "$(DSCAT_HOME=${homes[1]} "$DSCAT" find payload 2>&1)"
+check "... and writes its own exports from it" test -s "${homes[1]}/metadata.parquet"
+assert_eq "the two directories' last_scan.json agree but for their times" \
+    "$(jq -S 'del(.last_updated, .last_updated_utc)' "${homes[0]}/last_scan.json")" \
+    "$(jq -S 'del(.last_updated, .last_updated_utc)' "${homes[1]}/last_scan.json")"
+
+pids=() bases=()
+trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done' EXIT
+t_start=$(date +%s%3N)
+for i in 0 1 2; do
+    start_server "${homes[i]}" "$dir/serve$i.log" DSCAT_S3_LOCAL_DIR="$dir/local$i"
+    pids+=("$srv_pid") bases+=("$B")
+done
+check "three servers listen, each on its own directory" test "${#bases[@]}" = 3 -a -n "${bases[2]#http://127.0.0.1:}"
+
+# 30 concurrent data refreshes of public.t, ten through each server.
+body='{"connection_id":"pg","schema_name":"public","table_name":"t","data":true}'
+curls=()
+for i in $(seq 0 29); do
+    curl -s -o "$dir/r$i" -w '%{http_code}' --max-time 300 -X POST -H 'Content-Type: application/json' \
+        -d "$body" "${bases[i % 3]}/refresh" >"$dir/code$i" &
+    curls+=($!)
+done
+wait "${curls[@]}"
+bad=
+for i in $(seq 0 29); do
+    [ "$(cat "$dir/code$i")" = 200 ] && [ "$(jq -r .rows_synced "$dir/r$i" 2>/dev/null)" = "$ROWS" ] ||
+        bad="$bad [$i: $(cat "$dir/code$i") $(head -c 200 "$dir/r$i")]"
+done
+assert_eq "30 concurrent refreshes over three servers: each answered 200 with the table's $ROWS rows" "" "$bad"
+t_uploads() { grep -o "^PUT /$S3_BUCKET/shared/[^ ]*/public/t/[^/ ]*/" "$front" | awk -F/ '{print $(NF-1)}'; }
+runs=$(t_uploads | uniq)
+check "versions of t were written (at least one)" test -n "$runs"
+assert_eq "versions of t are written one at a time across the servers: no version's uploads interleave" \
+    "" "$(sort <<<"$runs" | uniq -d)"
+written=$(wc -l <<<"$runs")
+check "fewer versions than refreshes: waiting requests took the result of the one they waited for ($written)" \
+    test "$written" -lt 30
+current=$(store_q "SELECT version FROM table_cache WHERE name = 't'")
+check "the store's current version of t is one of them ($current)" grep -q "^$current\$" <<<"$runs"
+
+# The schedule of public.s (every 2 s) across the three: once per period, not once per server.
+sleep 5
+elapsed=$((($(date +%s%3N) - t_start) / 1000))
+s_versions=$(grep -o "^PUT /$S3_BUCKET/shared/[^ ]*/public/s/[^/ ]*/data.parquet" "$front" | sort -u | wc -l)
+check "the schedule of s ran ($s_versions times in $elapsed s)" test "$s_versions" -ge 2
+check "... at most once per period across three servers (at most $((elapsed / 2 + 2)))" \
+    test "$s_versions" -le $((elapsed / 2 + 2))
+assert_match "dscat schedule, from another directory, shows the last run of s" "public.s.*ok" \
+    "$(DSCAT_HOME=${homes[2]} "$DSCAT" schedule 2>&1)"
+
+# SIGKILL of the server while it refreshes t: its store connection, and the table's lock, go with
+# it, and another server refreshes t right after.
+curl -s -o /dev/null --max-time 300 -X POST -H 'Content-Type: application/json' -d "$body" \
+    "${bases[0]}/refresh" &
+killed_curl=$!
+sleep 0.3
+kill -9 "${pids[0]}"
+wait "$killed_curl" 2>/dev/null
+t0=$(date +%s%3N)
+code=$(curl -s -o "$dir/after_kill" -w '%{http_code}' --max-time 120 -X POST \
+    -H 'Content-Type: application/json' -d "$body" "${bases[1]}/refresh")
+ms=$(($(date +%s%3N) - t0))
+assert_eq "after SIGKILL of the refreshing server, another refreshes t ($ms ms)" "200 $ROWS" \
+    "$code $(jq -r .rows_synced "$dir/after_kill")"
+check "... without waiting for a lease to run out (under 60 s)" test "$ms" -lt 60000
+
+# Deletions, once the grace (3 s) has passed: each object deleted once, never before its version
+# was replaced plus the grace (less the second delete_after's whole seconds can lose).
+sleep 6
+dups=$(grep "^DELETE /$S3_BUCKET/shared/" "$front" | awk '{print $2}' | sort | uniq -d)
+assert_eq "no object of the cache is deleted twice" "" "$dups"
+deleted=$(grep -c "^DELETE /$S3_BUCKET/shared/[^ ]*/public/t/" "$front")
+check "old versions of t were deleted ($deleted objects)" test "$deleted" -gt 0
+early=$(awk -v grace=2000 -v pat="/$S3_BUCKET/shared/" '
+    $1 == "PUT" && index($2, pat) == 1 && $2 ~ /\/public\/t\// {
+        n = split($2, p, "/"); v = p[n - 1]; at = substr($NF, 4)
+        if (!(v in first)) { first[v] = at; order[++k] = v }
+    }
+    $1 == "DELETE" && index($2, pat) == 1 && $2 ~ /\/public\/t\// {
+        n = split($2, p, "/"); v = p[n - 1]; at = substr($NF, 4)
+        if (!(v in del) || at < del[v]) del[v] = at
+    }
+    END {
+        for (i = 1; i < k; i++) {
+            v = order[i]; nx = order[i + 1]
+            if ((v in del) && del[v] < first[nx] + grace) print v
+        }
+    }' "$front")
+assert_eq "no version of t is deleted before it was replaced plus the grace" "" "$early"
+current=$(store_q "SELECT path FROM table_cache WHERE name = 't'")
+check "the current version of t is not deleted" \
+    test "$(grep -c "^DELETE /$S3_BUCKET/${current#s3://$S3_BUCKET/}/" "$front")" = 0
+assert_eq "a query through the third server reads the current version whole" "$ROWS" \
+    "$(curl -s -X POST -H 'Content-Type: application/json' \
+        -d '{"sql":"SELECT count(*) AS n FROM pg.public.t"}' "${bases[2]}/query" | jq -r '.rows[0][0] // .rows[0].n')"
+for p in "${pids[@]:1}"; do kill "$p" 2>/dev/null; done
+
+# A store written by a newer dscat: refused, named, and left exactly as it was.
+store_q "UPDATE catalog_meta SET value = '99' WHERE key = 'store_version'" >/dev/null
+before=$(store_q "SELECT count(*), max(id) FROM scans")
+out=$(DSCAT_HOME=${homes[1]} "$DSCAT" refresh 2>&1)
+assert_match "a store written by a newer dscat is refused" \
+    "newer dscat \(store version 99, this dscat knows up to [0-9]+\); upgrade dscat" "$out"
+assert_match "... by dscat store migrate too" "newer dscat" \
+    "$(DSCAT_HOME=${homes[1]} "$DSCAT" store migrate 2>&1)"
+assert_eq "... and left as it was" "$before 99" \
+    "$(store_q "SELECT count(*), max(id) FROM scans") $(store_q "SELECT value FROM catalog_meta WHERE key = 'store_version'")"
+store_q "UPDATE catalog_meta SET value = '8' WHERE key = 'store_version'" >/dev/null
+
+# The setting names a variable that is not set: one line naming it, nothing else touched.
+out=$(env -u DSCAT_STORE_URL DSCAT_HOME="${homes[1]}" "$DSCAT" status 2>&1)
+assert_match "an unset store_url_env variable is named" "store_url_env names DSCAT_STORE_URL, which is not set" "$out"
