@@ -1412,6 +1412,16 @@ static void maintain_once(server *s)
     }
     log_warnings(&w);
     dscat_catalog_warnings_free(&w);
+    /* A store shared between machines is refreshed by whichever instance: this one's catalog
+     * directory catches up with its exports (metadata.parquet, last_scan.json, the summary). */
+    bool repaired = false;
+    dscat_error_clear(&err);
+    if (s->cfg->settings.store_url_env &&
+        dscat_catalog_repair_exports(s->cfg->catalog_dir, &repaired, &err)) {
+        dscat_warning one = {NULL, NULL, err.message};
+        dscat_warnings e = {&one, 1};
+        log_warnings(&e);
+    }
 }
 
 static void *deletion_worker(void *arg)

@@ -148,6 +148,12 @@ check "the current version of t is not deleted" \
 assert_eq "a query through the third server reads the current version whole" "$ROWS" \
     "$(curl -s -X POST -H 'Content-Type: application/json' \
         -d '{"sql":"SELECT count(*) AS n FROM pg.public.t"}' "${bases[2]}/query" | jq -r '.rows[0][0] // .rows[0].n')"
+check "a schema refresh from the first directory while the servers run" \
+    env DSCAT_HOME="${homes[0]}" "$DSCAT" refresh
+gen=$(store_q "SELECT max(id) FROM scans")
+sleep 3
+assert_match "the third server's directory caught up with the exports of the refresh another made" \
+    "<!-- dscat generation $gen -->" "$(tail -1 "${homes[2]}/DATA_CATALOG_SUMMARY.md")"
 for p in "${pids[@]:1}"; do kill "$p" 2>/dev/null; done
 
 # A store written by a newer dscat: refused, named, and left exactly as it was.
