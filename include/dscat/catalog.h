@@ -24,8 +24,8 @@ typedef enum dscat_store_mode {
 #define DSCAT_STORE_VERSION 2
 
 /*
- * Opens the store of catalog_dir: <catalog_dir>/catalog.db, or the PostgreSQL store its
- * settings name (store_url_env). A store written by a newer dscat is refused with
+ * Opens the store of catalog_dir: <catalog_dir>/catalog.db, or the shared store its settings
+ * name (store_url_env). A store written by a newer dscat is refused with
  * DSCAT_EVERSION and left untouched. Caller closes with dscat_store_close().
  */
 int dscat_store_open(dscat_store **out, const char *catalog_dir, dscat_store_mode mode,
@@ -40,9 +40,9 @@ int dscat_store_check_version(const char *catalog_dir, dscat_error *err);
 
 /* What `dscat store` shows: the engine, where the store is (never a credential), its version. */
 typedef struct dscat_store_info {
-    char engine[16];    /* "sqlite" or "postgres" */
+    char engine[16];    /* the engine's name: "sqlite" for catalog.db */
     char location[512]; /* the file, or the schema, database, host and port */
-    char schema[128];   /* PostgreSQL: the schema holding the tables; "" for SQLite */
+    char schema[128];   /* a shared store: the schema holding the tables; "" for catalog.db */
     int version;        /* the store's version; 0 when there is no store yet */
     int known;          /* the newest version this dscat knows */
 } dscat_store_info;

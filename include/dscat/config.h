@@ -85,8 +85,8 @@ typedef struct dscat_settings {
     int deletion_interval_seconds;
     dscat_string_list allowed_hosts; /* Host names the HTTP server answers besides loopback */
     dscat_string_list cors_origins;  /* origins allowed cross-origin access (exact) */
-    char *store_url_env; /* the variable holding a PostgreSQL store's URI; NULL: SQLite */
-    char *store_schema;  /* the PostgreSQL store's schema; NULL: "dscat" */
+    char *store_url_env; /* the variable holding a shared store's URI; NULL: catalog.db */
+    char *store_schema;  /* the shared store's schema; NULL: "dscat" */
 } dscat_settings;
 
 typedef struct dscat_config {

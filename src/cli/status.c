@@ -17,9 +17,9 @@ static const char status_help[] =
 static const char store_help[] =
     "usage: dscat store [migrate] [--json]\n"
     "\n"
-    "Shows the catalog store: its engine (sqlite, or postgres when settings.store_url_env names\n"
-    "the environment variable holding a PostgreSQL URI), where it is (never a credential), its\n"
-    "version and the newest this dscat knows. `migrate` first creates the store or brings it to\n"
+    "Shows the catalog store: its engine (catalog.db, or the shared store at the URI the variable\n"
+    "settings.store_url_env names holds), where it is (never a credential), its version and the\n"
+    "newest this dscat knows. `migrate` first creates the store or brings it to\n"
     "this dscat's version; a store written by a newer dscat is refused and left unchanged.\n";
 
 static const char targets_help[] =
