@@ -46,13 +46,14 @@ static void target_status(dscat_store *st, dscat_target_status *ts)
 static void totals(dscat_store *st, dscat_status *out)
 {
     dscat_stmt *s = NULL;
-    if (dscat_stmt__prepare(&s, st,
-                            "SELECT count(DISTINCT t.target), "
-                            "  count(DISTINCT length(t.target) || ':' || t.target || t.database), count(*), "
-                            "  (SELECT count(*) FROM " DSCAT_CURRENT_TABLES
-                            "   t2 JOIN columns c ON c.set_id = t2.column_set) "
-                            "FROM " DSCAT_CURRENT_TABLES " t",
-                            NULL))
+    if (dscat_stmt__prepare(
+            &s, st,
+            "SELECT count(DISTINCT t.target), "
+            "  count(DISTINCT length(t.target) || ':' || t.target || t.database), count(*), "
+            "  (SELECT count(*) FROM " DSCAT_CURRENT_TABLES
+            "   t2 JOIN columns c ON c.set_id = t2.column_set) "
+            "FROM " DSCAT_CURRENT_TABLES " t",
+            NULL))
         return;
     if (dscat_stmt__step(s) == DSCAT_STMT_ROW) {
         out->targets = (long)dscat_stmt__int64(s, 0);
