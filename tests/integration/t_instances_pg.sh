@@ -20,7 +20,7 @@ dir=$TEST_TMP/instances_pg
 mkdir -p "$dir"
 ROWS=300000
 
-pg_psql postgres -c 'DROP DATABASE IF EXISTS shared_src' -c 'CREATE DATABASE shared_src' \
+PGOPTIONS='-c client_min_messages=warning' pg_psql postgres -c 'DROP DATABASE IF EXISTS shared_src' -c 'CREATE DATABASE shared_src' \
     -c 'DROP DATABASE IF EXISTS shared_store' -c 'CREATE DATABASE shared_store' >/dev/null
 pg_psql shared_src >/dev/null <<SQL
 CREATE TABLE t (id bigint PRIMARY KEY, payload text, amount numeric(12,2));

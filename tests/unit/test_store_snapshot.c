@@ -2,7 +2,8 @@
  * Readers of the store see one snapshot: a refresh that commits (a new current scan, the old one
  * pruned) exactly between two statements of a table lookup changes nothing in its answer. The
  * commit is made from a second connection at the moment the lookup prepares its second statement
- * (the store's trace hook), so the interleaving is the same on every run.
+ * (the store's trace hook), so the interleaving is the same on every run. Runs on the store
+ * engine the test build chooses: SQLite, or PostgreSQL with DSCAT_TEST_PG_STORE.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,17 +11,19 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/buf.h"
 #include "dscat/find.h"
 #include "store/store.h"
 
-#include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 /* Two scans of target t: scan 1 has orders(id, amount), scan 2 orders(id, amount, note), each
- * with a table set, a table and a column set of its own. */
+ * with a table set, a table and a column set of its own. Hashes are written X'..' (SQLite's
+ * blob literal); on PostgreSQL as '\x..' (bytea). */
 static const char *const fixture_sql =
     "INSERT INTO scans(id, run_id, target, server, source_type, started_us, finished_us, status) "
     "VALUES (1, 'r1', 't', 't', 'sqlite', 1, 2, 'ok'), (2, 'r2', 't', 't', 'sqlite', 3, 4, 'ok');"
@@ -41,13 +44,13 @@ static const char *const fixture_sql =
 /* What a refresh's commit does to the store: scan 2 becomes current and scan 1 is pruned, with
  * the content only it reached. */
 static const char *const commit_sql =
-    "BEGIN IMMEDIATE; UPDATE targets SET current_scan_id = 2; DELETE FROM scans WHERE id = 1; "
+    "BEGIN; UPDATE targets SET current_scan_id = 2; DELETE FROM scans WHERE id = 1; "
     "DELETE FROM table_sets WHERE id = 1; DELETE FROM tables WHERE id = 1; "
     "DELETE FROM column_sets WHERE id = 1; COMMIT;";
 
 typedef struct fixture {
-    char dir[64]; /* a temporary directory name */
-    sqlite3 *writer;
+    char dir[64];        /* a temporary directory name */
+    dscat_store *writer; /* a second connection */
     const char *trigger; /* the statement whose start the commit waits for */
     int commits;
 } fixture;
@@ -59,7 +62,9 @@ static void on_statement(const char *sql, void *payload)
     fixture *f = payload;
     if (f->commits == 0 && strstr(sql, f->trigger) != NULL) {
         f->commits++;
-        assert_int_equal(sqlite3_exec(f->writer, commit_sql, NULL, NULL, NULL), SQLITE_OK);
+        dscat_error err = {0};
+        if (dscat_store__exec(f->writer, commit_sql, &err))
+            fail_msg("the commit between two statements failed: %s", err.message);
     }
 }
 
@@ -69,16 +74,18 @@ static int setup(void **state)
     assert_non_null(f);
     snprintf(f->dir, sizeof(f->dir), "%s", "/tmp/dscat-test-snapshot-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
-    dscat_store *st = NULL;
     dscat_error err = {0};
-    assert_int_equal(dscat_store_open(&st, f->dir, DSCAT_STORE_WRITE, &err), 0);
-    assert_int_equal(dscat_store__exec(st, fixture_sql, &err), 0);
-    dscat_store_close(st);
-    char path[128];
-    snprintf(path, sizeof(path), "%s/catalog.db", f->dir);
-    assert_int_equal(sqlite3_open(path, &f->writer), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(f->writer, "PRAGMA foreign_keys = ON", NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(dscat_store_open(&f->writer, f->dir, DSCAT_STORE_WRITE, &err), 0);
+    bool pg = strcmp(dscat_store__engine(f->writer), "sqlite") != 0;
+    dscat_buf sql = DSCAT_BUF_INIT;
+    for (const char *p = fixture_sql; *p; p++)
+        if (pg && *p == 'x' && p[1] == '\'')
+            dscat_buf_puts(&sql, "'\\x"), p++;
+        else
+            dscat_buf_putc(&sql, *p);
+    if (dscat_store__exec(f->writer, dscat_buf_cstr(&sql), &err))
+        fail_msg("fixture: %s", err.message);
+    dscat_buf_free(&sql);
     *state = f;
     return 0;
 }
@@ -86,7 +93,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    sqlite3_close(f->writer);
+    dscat_store_close(f->writer);
     char cmd[160];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
     assert_int_equal(system(cmd), 0);
