@@ -53,7 +53,7 @@
 typedef struct pg_store {
     dscat_store base; /* first: a dscat_store * is a pg_store * */
     PGconn *conn;
-    char *name;   /* "PostgreSQL store <schema> at <host>:<port>", for messages */
+    char *name;   /* "postgresql://<host>:<port>/<db> (schema <schema>)", for messages */
     char *schema; /* the schema holding the tables */
     char *exports_key;
     unsigned schema_oid;
@@ -433,6 +433,69 @@ static void machine_id(char *out, size_t size)
  * Connects and checks the store; a writer creates the schema and tables or migrates them. The
  * location comes from the catalog directory's settings (dscat_store__location()).
  */
+/* Every occurrence of secret in msg becomes "***". */
+static void redact(char *msg, const char *secret)
+{
+    size_t n = secret ? strlen(secret) : 0;
+    char *at;
+    while (n > 0 && (at = strstr(msg, secret)) != NULL) {
+        memmove(at + 3, at + n, strlen(at + n) + 1);
+        memcpy(at, "***", 3);
+    }
+}
+
+/*
+ * The password a URI holds, for redact(): libpq's parse of it, else (a URI it cannot parse) the
+ * text between the first ':' and the last '@' of its authority. Caller frees.
+ */
+static char *uri_password(const char *url)
+{
+    char *err = NULL, *pw = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &err);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+            pw = dscat_strdup(o->val);
+    PQconninfoFree(opts);
+    PQfreemem(err);
+    const char *auth = strstr(url, "://");
+    if (pw == NULL && auth) {
+        auth += 3;
+        size_t len = strcspn(auth, "/?#");
+        const char *colon = memchr(auth, ':', len), *at = NULL;
+        for (const char *p = auth; p < auth + len; p++)
+            if (*p == '@')
+                at = p;
+        if (colon && at && colon < at && at - colon > 1)
+            pw = dscat_strndup(colon + 1, (size_t)(at - colon - 1));
+    }
+    return pw;
+}
+
+/*
+ * The store's name in messages, a URI without credentials: "postgresql://host:port/db (schema
+ * s)", from the connection when it is made, else from what the URI says.
+ */
+static void store_name(dscat_buf *b, PGconn *conn, const char *url, const char *schema)
+{
+    const char *host = NULL, *port = NULL, *db = NULL;
+    PQconninfoOption *opts = NULL;
+    if (conn && PQstatus(conn) == CONNECTION_OK) {
+        host = PQhost(conn), port = PQport(conn), db = PQdb(conn);
+    } else if ((opts = PQconninfoParse(url, NULL)) != NULL) {
+        for (PQconninfoOption *o = opts; o->keyword; o++) {
+            if (strcmp(o->keyword, "host") == 0)
+                host = o->val;
+            else if (strcmp(o->keyword, "port") == 0)
+                port = o->val;
+            else if (strcmp(o->keyword, "dbname") == 0)
+                db = o->val;
+        }
+    }
+    dscat_buf_printf(b, "postgresql://%s%s%s/%s (schema %s)", host && *host ? host : "",
+                     port && *port ? ":" : "", port && *port ? port : "", db ? db : "", schema);
+    PQconninfoFree(opts);
+}
+
 static int pg_connect(pg_store **out, const char *catalog_dir, dscat_error *err)
 {
     *out = NULL;
@@ -452,23 +515,26 @@ static int pg_connect(pg_store **out, const char *catalog_dir, dscat_error *err)
                                 NULL};
     const char *const values[] = {loc.url, "10", "dscat", "UTF8", NULL};
     st->conn = PQconnectdbParams(keys, values, 1);
-    dscat_store_location_free(&loc);
     dscat_buf name = DSCAT_BUF_INIT;
-    if (st->conn && PQstatus(st->conn) == CONNECTION_OK)
-        dscat_buf_printf(&name, "PostgreSQL store %s at %s:%s", st->schema, PQhost(st->conn),
-                         PQport(st->conn));
-    else
-        dscat_buf_printf(&name, "PostgreSQL store %s", st->schema);
+    store_name(&name, st->conn, loc.url, st->schema);
     st->name = dscat_buf_detach(&name);
     if (st->name == NULL) {
+        dscat_store_location_free(&loc);
         pg_close(&st->base);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
     if (st->conn == NULL || PQstatus(st->conn) != CONNECTION_OK) {
+        /* libpq's message may quote the URI it could not use: never its password */
+        char *pw = uri_password(loc.url);
         rc = store_error(st, err, "cannot connect");
+        if (err)
+            redact(err->message, pw);
+        dscat_free(pw);
+        dscat_store_location_free(&loc);
         pg_close(&st->base);
         return rc;
     }
+    dscat_store_location_free(&loc);
     /* Notices (an existing schema, say) are not ours to print. The server gives up on the
      * connection of a lost machine (and its locks) after about a minute. */
     PQsetNoticeProcessor(st->conn, ignore_notice, NULL);
@@ -515,9 +581,9 @@ static int refuse_version(pg_store *st, int version, dscat_error *err)
 {
     if (version < 0)
         return dscat_error_set(err, DSCAT_EINVALID,
-                               "schema %s of the PostgreSQL store holds another program's "
-                               "tables, not a dscat catalog store; it is left untouched",
-                               st->schema);
+                               "%s holds another program's tables, not a dscat catalog store; "
+                               "it is left untouched",
+                               st->name);
     if (version > KNOWN_VERSION)
         return dscat_error_set(err, DSCAT_EVERSION,
                                "catalog store %s was written by a newer dscat (store version %d, "

@@ -171,3 +171,13 @@ store_q "UPDATE catalog_meta SET value = '8' WHERE key = 'store_version'" >/dev/
 # The setting names a variable that is not set: one line naming it, nothing else touched.
 out=$(env -u DSCAT_STORE_URL DSCAT_HOME="${homes[1]}" "$DSCAT" status 2>&1)
 assert_match "an unset store_url_env variable is named" "store_url_env names DSCAT_STORE_URL, which is not set" "$out"
+
+# A wrong password in the URI: one line naming the store, never the password.
+out=$(DSCAT_STORE_URL="postgresql://postgres:Wr0ng-s3cret@127.0.0.1:$PG_PORT/shared_store" \
+    DSCAT_HOME="${homes[1]}" "$DSCAT" status 2>&1)
+assert_match "a wrong password is refused, naming the store" \
+    "^dscat: catalog store postgresql://127.0.0.1:$PG_PORT/shared_store \(schema team\): cannot connect: .*password authentication failed" "$out"
+check "... and the password appears nowhere" bash -c "! grep -q 'Wr0ng-s3cret' <<<\"\$1\"" _ "$out"
+out=$(DSCAT_STORE_URL="postgresql://postgres:Wr0ng-s3cret@127.0.0.1:notaport/shared_store" \
+    DSCAT_HOME="${homes[1]}" "$DSCAT" status 2>&1)
+check "a malformed URI is named without its password" bash -c "! grep -q 'Wr0ng-s3cret' <<<\"\$1\" && grep -q 'invalid integer value' <<<\"\$1\"" _ "$out"

@@ -294,7 +294,7 @@ static void prepare_failure_names_the_store(void **state)
         assert_int_equal(dscat_stmt__prepare(&s, f->st, "SELECT nope FROM nowhere", &err), 0);
         assert_true(dscat_stmt__step(s) < 0);
         assert_int_equal(dscat_store__step_error(f->st, &err), DSCAT_EIO);
-        assert_non_null(strstr(err.message, "catalog store PostgreSQL store "));
+        assert_non_null(strstr(err.message, "catalog store postgresql://"));
         assert_non_null(strstr(err.message, "relation \"nowhere\" does not exist"));
         dscat_stmt__finalize(s);
         return;
