@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* The store version this engine creates and knows (that of sqlite.c's last migration). */
@@ -60,6 +61,7 @@ typedef struct pg_store {
     uint8_t content_key[16];
     bool has_content_key;
     int64_t changes; /* rows the last write statement changed */
+    long cursors;    /* cursors declared on the connection, for their names */
 } pg_store;
 
 typedef struct pg_stmt {
@@ -69,10 +71,16 @@ typedef struct pg_stmt {
     char **values; /* owned copies, or borrowed texts (owned[i] false) */
     bool *owned;
     unsigned *types;
-    PGresult *res;
+    PGresult *res; /* the whole result, or the cursor's current batch */
     int row, nrows;
     bool ran;
+    bool query;  /* a SELECT or WITH: read through a cursor inside a transaction */
+    long cursor; /* its cursor's number once declared, else 0 */
+    bool more;   /* the cursor may hold more rows */
 } pg_stmt;
+
+/* Rows a cursor fetches at a time: a reader's memory stays bounded whatever the store holds. */
+#define FETCH_ROWS 4096
 
 static pg_store *P(dscat_store *st)
 {
@@ -1503,9 +1511,24 @@ static void clear_binds(pg_stmt *s)
     }
 }
 
+/* A cursor left before its end is closed (an ended one goes with its transaction). */
+static void close_cursor(pg_stmt *s)
+{
+    pg_store *st = P(s->base.store);
+    if (s->cursor && s->more && PQtransactionStatus(st->conn) == PQTRANS_INTRANS) {
+        char sql[48];
+        snprintf(sql, sizeof(sql), "CLOSE dscat_c%ld", s->cursor);
+        PQclear(PQexec(st->conn, sql));
+    }
+    s->cursor = 0;
+    s->more = false;
+}
+
 static void pg_finalize(dscat_stmt *base)
 {
     pg_stmt *s = Q(base);
+    if (s->base.store)
+        close_cursor(s);
     PQclear(s->res);
     if (s->values)
         clear_binds(s);
@@ -1537,6 +1560,8 @@ static int pg_prepare(dscat_stmt **out, dscat_store *base, const char *sql, dsca
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
     clear_binds(s);
+    const char *first = s->sql + strspn(s->sql, " \t\r\n(");
+    s->query = strncasecmp(first, "SELECT", 6) == 0 || strncasecmp(first, "WITH", 4) == 0;
     dscat_stmt__init(&s->base, &st->base);
     *out = &s->base;
     return 0;
@@ -1585,26 +1610,76 @@ static void pg_bind_null(dscat_stmt *base, int i)
     set_param(Q(base), i, NULL, false, 0);
 }
 
+/* The next batch of the statement's cursor. */
+static int fetch(pg_store *st, pg_stmt *s)
+{
+    char sql[64];
+    snprintf(sql, sizeof(sql), "FETCH FORWARD %d FROM dscat_c%ld", FETCH_ROWS, s->cursor);
+    PQclear(s->res);
+    s->res = PQexec(st->conn, sql);
+    if (PQresultStatus(s->res) != PGRES_TUPLES_OK) {
+        PQclear(s->res);
+        s->res = NULL;
+        s->nrows = s->row = 0;
+        s->more = false;
+        return DSCAT_EIO;
+    }
+    s->nrows = PQntuples(s->res);
+    s->row = 0;
+    s->more = s->nrows == FETCH_ROWS;
+    return 0;
+}
+
+/*
+ * Runs the statement: a query inside a transaction through a cursor (DECLARE, then FETCH in
+ * batches), anything else in one round trip with its whole result.
+ */
+static int run_stmt(pg_store *st, pg_stmt *s)
+{
+    const char *const *values = (const char *const *)s->values;
+    if (s->query && PQtransactionStatus(st->conn) == PQTRANS_INTRANS) {
+        dscat_buf sql = DSCAT_BUF_INIT;
+        long n = st->cursors + 1;
+        if (dscat_buf_printf(&sql, "DECLARE dscat_c%ld NO SCROLL CURSOR FOR %s", n, s->sql))
+            return DSCAT_ENOMEM;
+        PGresult *r = PQexecParams(st->conn, dscat_buf_cstr(&sql), s->nparams, s->types, values,
+                                   NULL, NULL, 0);
+        dscat_buf_free(&sql);
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (!ok)
+            return DSCAT_EIO;
+        st->cursors = n;
+        s->cursor = n;
+        return fetch(st, s);
+    }
+    s->res = PQexecParams(st->conn, s->sql, s->nparams, s->types, values, NULL, NULL, 0);
+    ExecStatusType r = PQresultStatus(s->res);
+    if (r != PGRES_TUPLES_OK && r != PGRES_COMMAND_OK) {
+        PQclear(s->res);
+        s->res = NULL;
+        return DSCAT_EIO;
+    }
+    const char *c = PQcmdTuples(s->res);
+    st->changes = c && *c ? strtoll(c, NULL, 10) : 0;
+    s->nrows = r == PGRES_TUPLES_OK ? PQntuples(s->res) : 0;
+    s->row = 0;
+    return 0;
+}
+
 static int pg_step(dscat_stmt *base)
 {
     pg_stmt *s = Q(base);
+    pg_store *st = P(base->store);
     if (!s->ran) {
-        pg_store *st = P(base->store);
         s->ran = true;
-        s->res = PQexecParams(st->conn, s->sql, s->nparams, s->types,
-                              (const char *const *)s->values, NULL, NULL, 0);
-        ExecStatusType r = PQresultStatus(s->res);
-        if (r != PGRES_TUPLES_OK && r != PGRES_COMMAND_OK) {
-            PQclear(s->res);
-            s->res = NULL;
-            return DSCAT_EIO;
-        }
-        const char *c = PQcmdTuples(s->res);
-        st->changes = c && *c ? strtoll(c, NULL, 10) : 0;
-        s->nrows = r == PGRES_TUPLES_OK ? PQntuples(s->res) : 0;
-        s->row = 0;
-    } else if (s->row < s->nrows) {
-        s->row++;
+        int rc = run_stmt(st, s);
+        if (rc)
+            return rc;
+    } else if (s->row < s->nrows && ++s->row == s->nrows && s->more) {
+        int rc = fetch(st, s);
+        if (rc)
+            return rc;
     }
     return s->row < s->nrows ? DSCAT_STMT_ROW : DSCAT_STMT_DONE;
 }
@@ -1612,6 +1687,7 @@ static int pg_step(dscat_stmt *base)
 static void pg_reset(dscat_stmt *base)
 {
     pg_stmt *s = Q(base);
+    close_cursor(s);
     PQclear(s->res);
     s->res = NULL;
     s->ran = false;

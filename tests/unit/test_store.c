@@ -328,6 +328,57 @@ static void step_failure(void **state)
     dscat_stmt__finalize(s);
 }
 
+/* Reads 1..n through a statement (inside a read transaction, where an engine may read in
+ * batches): every row once, in order. */
+static void read_numbers(dscat_store *st, int64_t n)
+{
+    dscat_stmt *s = NULL;
+    dscat_error err = {0};
+    assert_int_equal(dscat_stmt__prepare(&s, st,
+                                         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+                                         "FROM n WHERE i < ?1) SELECT i FROM n ORDER BY i",
+                                         &err),
+                     0);
+    dscat_stmt__bind_int64(s, 1, n);
+    int64_t next = 1;
+    while (dscat_stmt__step(s) == DSCAT_STMT_ROW)
+        assert_int_equal(dscat_stmt__int64(s, 0), next++);
+    assert_int_equal(next, n + 1);
+    dscat_stmt__finalize(s);
+}
+
+/* Long results read whole at any length (around an engine's batch sizes), and two statements
+ * read interleaved, one left before its end, then the transaction goes on. */
+static void long_results_and_interleaving(void **state)
+{
+    fixture *f = *state;
+    dscat_error err = {0};
+    assert_int_equal(dscat_store__read_begin(f->st, &err), 0);
+    const int64_t lengths[] = {0, 1, 4095, 4096, 4097, 8192, 10000};
+    for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++)
+        read_numbers(f->st, lengths[i] ? lengths[i] : 1);
+    dscat_stmt *a = NULL;
+    assert_int_equal(dscat_stmt__prepare(&a, f->st,
+                                         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+                                         "FROM n WHERE i < 9000) SELECT i FROM n ORDER BY i",
+                                         &err),
+                     0);
+    for (int64_t k = 1; k <= 5000; k++) {
+        assert_int_equal(dscat_stmt__step(a), DSCAT_STMT_ROW);
+        assert_int_equal(dscat_stmt__int64(a, 0), k);
+    }
+    read_numbers(f->st, 5000);
+    assert_int_equal(dscat_stmt__step(a), DSCAT_STMT_ROW);
+    assert_int_equal(dscat_stmt__int64(a, 0), 5001);
+    dscat_stmt__reset(a); /* left before its end */
+    assert_int_equal(dscat_stmt__step(a), DSCAT_STMT_ROW);
+    assert_int_equal(dscat_stmt__int64(a, 0), 1);
+    dscat_stmt__finalize(a);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM targets"), 0);
+    dscat_store__read_end(f->st);
+    read_numbers(f->st, 4097); /* outside a transaction too */
+}
+
 static void write_transactions(void **state)
 {
     fixture *f = *state;
@@ -373,6 +424,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(prepare_failure_names_the_store, setup, teardown),
         cmocka_unit_test_setup_teardown(step_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(write_transactions, setup, teardown),
+        cmocka_unit_test_setup_teardown(long_results_and_interleaving, setup, teardown),
         cmocka_unit_test_setup_teardown(pending_deletions_keep_their_time, setup, teardown),
         cmocka_unit_test_setup_teardown(content_is_stored_once, setup, teardown),
         cmocka_unit_test_setup_teardown(current_catalog_plans_use_pointers, setup, teardown),
