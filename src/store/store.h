@@ -1,6 +1,6 @@
 /*
- * The store table: every operation on the catalog store (catalog.db today) behind one table of
- * function pointers, like SQLite's sqlite3_vfs or libgit2's odb backends. The modules above
+ * The store table: every operation on the catalog store (catalog.db, or a shared PostgreSQL
+ * schema) behind one table of function pointers, like SQLite's sqlite3_vfs or libgit2's odb backends. The modules above
  * (catalog, jobs, export) call the dscat_store__*() and dscat_stmt__*() functions declared here
  * and never see the engine; the engine is chosen once, in dscat_store_open() (store.c).
  *
@@ -12,20 +12,24 @@
  * - the writes whose SQL differs between engines (upserts, last insert ids, the store's
  *   generation, exports generation, catalog id, fingerprint, pending deletions, the data cache's
  *   table pointers and the counts of what a write changed).
+ * - table locks every process of the store sees (the data cache's one writer per table), for
+ *   an engine whose store is shared between machines.
  * - a small statement interface for the read queries every module runs: SQL text with `?` or
  *   `?N` (1-based) placeholders, binds, step, column accessors, finalize. The SQL passed to it is
- *   the catalog's; an engine runs it as it is (SQLite) or translates placeholders (`?N` to `$N`
- *   for PostgreSQL) and, where it must, the few dialect differences.
+ *   the catalog's, written to run on every engine (no rowid but a column of that name, no
+ *   integer truthiness, IS [NOT] DISTINCT FROM, subqueries named, explicit NULLS FIRST/LAST
+ *   where NULLs are sorted); an engine runs it as it is (SQLite) or translates placeholders
+ *   (`?N` to `$N` for PostgreSQL).
  *
- * Adding a second engine (PostgreSQL for the team service, say):
+ * Adding an engine (postgres.c is the second):
  * 1. Write src/store/<engine>.c defining `const dscat_store_table dscat_store__<engine>_table`
  *    with every member filled (version = DSCAT_STORE_TABLE_VERSION, name = "<engine>"). Its store
  *    struct embeds `dscat_store base;` as its first member, and its statement struct embeds
  *    `dscat_stmt base;` as its first member; open() sets base.table (and base.stmt's store, in
  *    prepare()). dscat_store__init() and dscat_stmt__init() do both.
- * 2. Declare the table below and add one line to the selection in dscat_store_open() (store.c),
- *    e.g. a `store` setting or a postgresql:// catalog location choosing it.
- * 3. Run the unit tests and the store's integration tests against it.
+ * 2. Declare the table below and add it to the selection in select_engine() (store.c), from
+ *    the catalog directory's settings (dscat_store__location()).
+ * 3. Run the unit tests and the integration tests against it (tests/run-integration's STORE).
  * Nothing outside src/store/ changes.
  *
  * Threads: a store and its statements belong to one thread at a time (one connection per
