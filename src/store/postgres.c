@@ -79,6 +79,9 @@ typedef struct pg_stmt {
     bool more;   /* the cursor may hold more rows */
 } pg_stmt;
 
+/* How long a writer waits for the store's write lock. */
+#define WRITE_LOCK_WAIT "60s"
+
 /* Rows a cursor fetches at a time: a reader's memory stays bounded whatever the store holds. */
 #define FETCH_ROWS 4096
 
@@ -707,12 +710,28 @@ static int pg_error(dscat_store *base, dscat_error *err, const char *what)
 static int pg_begin(dscat_store *base, dscat_error *err)
 {
     pg_store *st = P(base);
-    char lock[96];
-    snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%d, %d)", PG_LOCK_CLASS,
-             (int)st->schema_oid);
-    int rc = exec(st, "BEGIN", err);
-    if (rc == 0 && (rc = exec(st, lock, err)))
-        PQclear(PQexec(st->conn, "ROLLBACK"));
+    /* One round trip; a writer waits for another at most WRITE_LOCK_WAIT, as SQLite's busy
+     * timeout does (the transaction's other lock waits too). */
+    char sql[160];
+    snprintf(sql, sizeof(sql),
+             "BEGIN; SET LOCAL lock_timeout = '" WRITE_LOCK_WAIT "'; "
+             "SELECT pg_advisory_xact_lock(%d, %d)",
+             PG_LOCK_CLASS, (int)st->schema_oid);
+    PGresult *r = PQexec(st->conn, sql);
+    int rc = 0;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (state && strcmp(state, "55P03") == 0)
+            rc = dscat_error_set(err, DSCAT_ECONFLICT,
+                                 "catalog store %s: another process has held the store's write "
+                                 "lock for " WRITE_LOCK_WAIT "; try again",
+                                 st->name);
+        else
+            rc = store_error(st, err, "cannot take the store's write lock");
+        if (PQtransactionStatus(st->conn) != PQTRANS_IDLE)
+            PQclear(PQexec(st->conn, "ROLLBACK"));
+    }
+    PQclear(r);
     return rc;
 }
 
