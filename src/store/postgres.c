@@ -32,6 +32,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -647,8 +648,10 @@ static int pg_open(dscat_store **out, const char *catalog_dir, dscat_store_mode 
     st->schema_oid = oid;
     char machine[128];
     machine_id(machine, sizeof(machine));
+    char real[PATH_MAX];
     dscat_buf key = DSCAT_BUF_INIT;
-    dscat_buf_printf(&key, "exports_generation %s:%s", machine, catalog_dir);
+    dscat_buf_printf(&key, "exports_generation %s:%s", machine,
+                     realpath(catalog_dir, real) ? real : catalog_dir);
     if ((st->exports_key = dscat_buf_detach(&key)) == NULL) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto fail;
