@@ -347,3 +347,19 @@ void dscat_scan_content_free(dscat_scan_content *c)
     dscat_free(c->tables);
     memset(c, 0, sizeof(*c));
 }
+
+bool dscat_content_key_parse(const char *hex, uint8_t key[16])
+{
+    bool ok = hex != NULL && strlen(hex) == 32;
+    for (int i = 0; ok && i < 16; i++) {
+        unsigned v = 0;
+        for (int k = 0; k < 2 && ok; k++) {
+            char ch = hex[2 * i + k];
+            int x = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+            ok = x >= 0;
+            v = v * 16 + (unsigned)(ok ? x : 0);
+        }
+        key[i] = (uint8_t)v;
+    }
+    return ok;
+}

@@ -11,6 +11,7 @@
 #include "core/siphash.h"
 #include "dscat/common.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,5 +58,8 @@ typedef struct dscat_scan_content {
 int dscat_scan_content_build(dscat_scan_content *c, const dscat_db_scan *d, const char *target,
                              const uint8_t key[16], dscat_error *err);
 void dscat_scan_content_free(dscat_scan_content *c);
+
+/* Reads a store's content key, 32 lowercase hex digits, into key; false when hex is not one. */
+bool dscat_content_key_parse(const char *hex, uint8_t key[16]);
 
 #endif

@@ -390,24 +390,14 @@ static int read_content_key(pg_store *st, dscat_error *err)
     int rc = run(st, "SELECT value FROM catalog_meta WHERE key = 'content_key'", 0, NULL, &r, err);
     if (rc)
         return rc;
-    const char *hex = PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : NULL;
-    bool ok = hex != NULL && strlen(hex) == 32;
-    for (int i = 0; ok && i < 16; i++) {
-        unsigned v = 0;
-        for (int k = 0; k < 2 && ok; k++) {
-            char ch = hex[2 * i + k];
-            int x = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-            ok = x >= 0;
-            v = v * 16 + (unsigned)(ok ? x : 0);
-        }
-        st->content_key[i] = (uint8_t)v;
-    }
+    st->has_content_key =
+        dscat_content_key_parse(PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : NULL, st->content_key);
     PQclear(r);
-    st->has_content_key = ok;
-    return ok ? 0
-              : dscat_error_set(err, DSCAT_EINVALID,
-                                "catalog store %s: its content key is missing or malformed",
-                                st->name);
+    return st->has_content_key
+               ? 0
+               : dscat_error_set(err, DSCAT_EINVALID,
+                                 "catalog store %s: its content key is missing or malformed",
+                                 st->name);
 }
 
 static void pg_close(dscat_store *base)
@@ -561,11 +551,12 @@ static int pg_connect(pg_store **out, const char *catalog_dir, dscat_error *err)
     return 0;
 }
 
-static int set_search_path(pg_store *st, dscat_error *err)
+/* Runs `head` followed by the store's schema, quoted as an identifier. */
+static int exec_on_schema(pg_store *st, const char *head, dscat_error *err)
 {
     char *q = PQescapeIdentifier(st->conn, st->schema, strlen(st->schema));
     dscat_buf sql = DSCAT_BUF_INIT;
-    int rc = q ? dscat_buf_printf(&sql, "SET search_path TO %s", q) : DSCAT_ENOMEM;
+    int rc = q ? dscat_buf_printf(&sql, "%s%s", head, q) : DSCAT_ENOMEM;
     PQfreemem(q);
     if (rc == 0)
         rc = exec(st, dscat_buf_cstr(&sql), err);
@@ -575,18 +566,14 @@ static int set_search_path(pg_store *st, dscat_error *err)
     return rc;
 }
 
+static int set_search_path(pg_store *st, dscat_error *err)
+{
+    return exec_on_schema(st, "SET search_path TO ", err);
+}
+
 static int create_schema(pg_store *st, dscat_error *err)
 {
-    char *q = PQescapeIdentifier(st->conn, st->schema, strlen(st->schema));
-    dscat_buf sql = DSCAT_BUF_INIT;
-    int rc = q ? dscat_buf_printf(&sql, "CREATE SCHEMA IF NOT EXISTS %s", q) : DSCAT_ENOMEM;
-    PQfreemem(q);
-    if (rc == 0)
-        rc = exec(st, dscat_buf_cstr(&sql), err);
-    else
-        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    dscat_buf_free(&sql);
-    return rc;
+    return exec_on_schema(st, "CREATE SCHEMA IF NOT EXISTS ", err);
 }
 
 static int refuse_version(pg_store *st, int version, dscat_error *err)

@@ -369,17 +369,7 @@ static int read_content_key(sqlite_store *st, dscat_error *err)
         return rc;
     const char *hex =
         sqlite3_step(s) == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
-    bool ok = hex != NULL && strlen(hex) == 32;
-    for (int i = 0; ok && i < 16; i++) {
-        unsigned v = 0;
-        for (int k = 0; k < 2 && ok; k++) {
-            char ch = hex[2 * i + k];
-            int x = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-            ok = x >= 0;
-            v = v * 16 + (unsigned)(ok ? x : 0);
-        }
-        st->content_key[i] = (uint8_t)v;
-    }
+    bool ok = dscat_content_key_parse(hex, st->content_key);
     sqlite3_finalize(s);
     st->has_content_key = ok;
     return ok ? 0

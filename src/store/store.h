@@ -1,8 +1,9 @@
 /*
  * The store table: every operation on the catalog store (catalog.db, or a shared PostgreSQL
- * schema) behind one table of function pointers, like SQLite's sqlite3_vfs or libgit2's odb backends. The modules above
- * (catalog, jobs, export) call the dscat_store__*() and dscat_stmt__*() functions declared here
- * and never see the engine; the engine is chosen once, in dscat_store_open() (store.c).
+ * schema) behind one table of function pointers, like SQLite's sqlite3_vfs or libgit2's odb
+ * backends. The modules above (catalog, jobs, export) call the dscat_store__*() and dscat_stmt__*()
+ * functions declared here and never see the engine; the engine is chosen once, in
+ * dscat_store_open() (store.c).
  *
  * What is in the table, and why:
  * - open/close, the version checks and migrations: the storage and its schema are the engine's.
