@@ -1010,7 +1010,7 @@ int dscat_catalog_dir_prepare(const char *dir, dscat_error *err)
     int rc = dscat_buf_check(&path, err, "the .gitignore path");
     int fd = rc ? -1 : open(dscat_buf_cstr(&path), O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd >= 0) {
-        static const char text[] = ".env\ncatalog.db*\n*.tmp\n";
+        static const char text[] = ".env\ncatalog.db*\n*.tmp\n.store-dir-id\n";
         if (write(fd, text, sizeof(text) - 1) != (ssize_t)(sizeof(text) - 1))
             rc = dscat_error_set(err, DSCAT_EIO, "cannot write %s", dscat_buf_cstr(&path));
         close(fd);

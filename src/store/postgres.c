@@ -416,21 +416,6 @@ static void ignore_notice(void *arg, const char *message)
     (void)message;
 }
 
-/* The machine's identity (/etc/machine-id, else the host name), for per-directory keys. */
-static void machine_id(char *out, size_t size)
-{
-    out[0] = '\0';
-    FILE *f = fopen("/etc/machine-id", "r");
-    if (f) {
-        if (fgets(out, (int)size, f) == NULL)
-            out[0] = '\0';
-        fclose(f);
-        out[strcspn(out, "\r\n")] = '\0';
-    }
-    if (out[0] == '\0' && gethostname(out, size) != 0)
-        snprintf(out, size, "unknown");
-}
-
 /*
  * Connects and checks the store; a writer creates the schema and tables or migrates them. The
  * location comes from the catalog directory's settings (dscat_store__location()).
@@ -591,6 +576,102 @@ static int refuse_version(pg_store *st, int version, dscat_error *err)
     return 0;
 }
 
+/*
+ * The migration lock of the store's schema (a session advisory lock keyed by its name), waited
+ * for at most WRITE_LOCK_WAIT: one process creates or migrates the store, the others wait for
+ * it and find it done.
+ */
+static int migration_lock(pg_store *st, bool take, dscat_error *err)
+{
+    /* several statements cannot take parameters: the schema is quoted as a literal */
+    char *lit = PQescapeLiteral(st->conn, st->schema, strlen(st->schema));
+    dscat_buf q = DSCAT_BUF_INIT;
+    int rc = 0;
+    if (lit == NULL ||
+        (take ? dscat_buf_printf(&q,
+                                 "SET lock_timeout = '" WRITE_LOCK_WAIT "'; "
+                                 "SELECT pg_advisory_lock(%d, hashtext(%s)); RESET lock_timeout",
+                                 PG_LOCK_CLASS, lit)
+              : dscat_buf_printf(&q, "SELECT pg_advisory_unlock(%d, hashtext(%s))", PG_LOCK_CLASS,
+                                 lit)))
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    PQfreemem(lit);
+    if (rc == 0 && (rc = exec(st, dscat_buf_cstr(&q), err)) && take)
+        PQclear(PQexec(st->conn, "RESET lock_timeout"));
+    dscat_buf_free(&q);
+    return rc;
+}
+
+/*
+ * A writer creates the schema and tables when they are missing, or migrates them, under the
+ * migration lock; an up-to-date store needs neither (nor the database's CREATE privilege).
+ */
+static int prepare_for_writing(pg_store *st, unsigned *oid, int *version, dscat_error *err)
+{
+    int rc = 0;
+    if (*oid != 0 && ((rc = set_search_path(st, err)) || (rc = store_version(st, version, err)) ||
+                      (rc = refuse_version(st, *version, err))))
+        return rc;
+    if (*oid != 0 && *version == KNOWN_VERSION)
+        return 0;
+    if ((rc = migration_lock(st, true, err)))
+        return rc;
+    if ((*oid != 0 ||
+         ((rc = create_schema(st, err)) == 0 && (rc = find_schema(st, oid, err)) == 0)) &&
+        (rc = set_search_path(st, err)) == 0 && (rc = store_version(st, version, err)) == 0 &&
+        (rc = refuse_version(st, *version, err)) == 0 && *version < KNOWN_VERSION)
+        rc = migrate(st, *version, err);
+    migration_lock(st, false, NULL);
+    return rc;
+}
+
+/*
+ * The catalog directory's own id (32 hex digits in <catalog_dir>/.store-dir-id, made once), so
+ * that each directory sharing the store keys its exports generation apart, whatever machine and
+ * path it is on. A directory that cannot hold it is named by its real path.
+ */
+static char *dir_id(const char *catalog_dir)
+{
+    dscat_buf path = DSCAT_BUF_INIT, id = DSCAT_BUF_INIT;
+    char hex[33] = "", real[PATH_MAX];
+    if (dscat_buf_printf(&path, "%s/.store-dir-id", catalog_dir))
+        return NULL;
+    for (int attempt = 0; attempt < 2 && hex[0] == '\0'; attempt++) {
+        int fd = open(dscat_buf_cstr(&path), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd >= 0) {
+            ssize_t n = read(fd, hex, 32);
+            close(fd);
+            hex[n == 32 ? 32 : 0] = '\0';
+            if (strspn(hex, "0123456789abcdef") != 32)
+                hex[0] = '\0';
+            if (hex[0] || n != 0)
+                break; /* found, or a file that is not one: the real path serves */
+        }
+        char made[33];
+        if (random_hex(made, NULL))
+            break;
+        fd =
+            open(dscat_buf_cstr(&path), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0 && errno != EEXIST)
+            break;
+        if (fd >= 0) {
+            bool ok = write(fd, made, 32) == 32 && fsync(fd) == 0;
+            close(fd);
+            if (ok)
+                memcpy(hex, made, sizeof(made));
+            else
+                break;
+        } /* EEXIST: another process made it meanwhile; read it */
+    }
+    if (hex[0])
+        dscat_buf_printf(&id, "exports_generation %s", hex);
+    else
+        dscat_buf_printf(&id, "exports_generation %s",
+                         realpath(catalog_dir, real) ? real : catalog_dir);
+    dscat_buf_free(&path);
+    return dscat_buf_detach(&id);
+}
+
 static int pg_open(dscat_store **out, const char *catalog_dir, dscat_store_mode mode,
                    dscat_error *err)
 {
@@ -603,25 +684,14 @@ static int pg_open(dscat_store **out, const char *catalog_dir, dscat_store_mode 
     unsigned oid = 0;
     if ((rc = find_schema(st, &oid, err)))
         goto fail;
-    if (oid == 0 && mode == DSCAT_STORE_READ) {
-        rc = dscat_error_set(err, DSCAT_ENOTFOUND, "no catalog store in %s", st->name);
-        goto fail;
-    }
     if (mode == DSCAT_STORE_WRITE) {
-        /* One process creates or migrates the store; the others wait for it and find it done. */
-        char lock[96];
-        snprintf(lock, sizeof(lock), "SELECT pg_advisory_lock(%d, 0)", PG_LOCK_CLASS);
-        if ((rc = exec(st, lock, err)))
-            goto fail;
-        if ((rc = create_schema(st, err)) == 0 && (rc = find_schema(st, &oid, err)) == 0 &&
-            (rc = set_search_path(st, err)) == 0 && (rc = store_version(st, &version, err)) == 0 &&
-            (rc = refuse_version(st, version, err)) == 0 && version < KNOWN_VERSION)
-            rc = migrate(st, version, err);
-        snprintf(lock, sizeof(lock), "SELECT pg_advisory_unlock(%d, 0)", PG_LOCK_CLASS);
-        PQclear(PQexec(st->conn, lock));
-        if (rc || (rc = read_content_key(st, err)))
+        if ((rc = prepare_for_writing(st, &oid, &version, err)) || (rc = read_content_key(st, err)))
             goto fail;
     } else {
+        if (oid == 0) {
+            rc = dscat_error_set(err, DSCAT_ENOTFOUND, "no catalog store in %s", st->name);
+            goto fail;
+        }
         if ((rc = set_search_path(st, err)) || (rc = store_version(st, &version, err)) ||
             (rc = refuse_version(st, version, err)))
             goto fail;
@@ -633,13 +703,7 @@ static int pg_open(dscat_store **out, const char *catalog_dir, dscat_store_mode 
         }
     }
     st->schema_oid = oid;
-    char machine[128];
-    machine_id(machine, sizeof(machine));
-    char real[PATH_MAX];
-    dscat_buf key = DSCAT_BUF_INIT;
-    dscat_buf_printf(&key, "exports_generation %s:%s", machine,
-                     realpath(catalog_dir, real) ? real : catalog_dir);
-    if ((st->exports_key = dscat_buf_detach(&key)) == NULL) {
+    if ((st->exports_key = dir_id(catalog_dir)) == NULL) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto fail;
     }
@@ -777,7 +841,7 @@ static int64_t pg_generation(dscat_store *base)
     return g;
 }
 
-/* The generation the exports of this catalog directory (on this machine) were completed at. */
+/* The generation the exports of this catalog directory were completed at (dir_id()). */
 static int64_t pg_exports_generation(dscat_store *base)
 {
     pg_store *st = P(base);
