@@ -420,32 +420,56 @@ static void ignore_notice(void *arg, const char *message)
  * Connects and checks the store; a writer creates the schema and tables or migrates them. The
  * location comes from the catalog directory's settings (dscat_store__location()).
  */
-/* Every occurrence of secret in msg becomes "***". */
-static void redact(char *msg, const char *secret)
+/*
+ * msg with every occurrence of each secret replaced by "***", in one forward pass into a copy of
+ * the same size. A secret shorter than 4 bytes cannot be told from ordinary words: then nothing
+ * of msg is kept but `instead`.
+ */
+static void redact(char *msg, size_t size, const char *const *secrets, size_t n,
+                   const char *instead)
 {
-    size_t n = secret ? strlen(secret) : 0;
-    char *at;
-    while (n > 0 && (at = strstr(msg, secret)) != NULL) {
-        memmove(at + 3, at + n, strlen(at + n) + 1);
-        memcpy(at, "***", 3);
+    for (size_t k = 0; k < n; k++)
+        if (secrets[k] && strlen(secrets[k]) < 4 && *secrets[k]) {
+            snprintf(msg, size, "%s", instead);
+            return;
+        }
+    char out[2048];
+    size_t o = 0;
+    for (const char *p = msg; *p && o + 1 < sizeof(out);) {
+        size_t hit = 0;
+        for (size_t k = 0; k < n && hit == 0; k++)
+            if (secrets[k] && *secrets[k] && strncmp(p, secrets[k], strlen(secrets[k])) == 0)
+                hit = strlen(secrets[k]);
+        if (hit) {
+            for (const char *r = "***"; *r && o + 1 < sizeof(out); r++)
+                out[o++] = *r;
+            p += hit;
+        } else {
+            out[o++] = *p++;
+        }
     }
+    out[o] = '\0';
+    snprintf(msg, size, "%s", out);
 }
 
 /*
- * The password a URI holds, for redact(): libpq's parse of it, else (a URI it cannot parse) the
- * text between the first ':' and the last '@' of its authority. Caller frees.
+ * The password a URI holds, as libpq decodes it (its user info or a password parameter), and as
+ * it is written there (percent-encoded), for redact(). NULL where there is none. Caller frees
+ * both. Returns false when libpq cannot parse the URI.
  */
-static char *uri_password(const char *url)
+static bool uri_passwords(const char *url, char **decoded, char **raw)
 {
-    char *err = NULL, *pw = NULL;
+    char *err = NULL;
+    *decoded = *raw = NULL;
     PQconninfoOption *opts = PQconninfoParse(url, &err);
     for (PQconninfoOption *o = opts; o && o->keyword; o++)
         if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
-            pw = dscat_strdup(o->val);
+            *decoded = dscat_strdup(o->val);
+    bool parsed = opts != NULL;
     PQconninfoFree(opts);
     PQfreemem(err);
     const char *auth = strstr(url, "://");
-    if (pw == NULL && auth) {
+    if (auth) {
         auth += 3;
         size_t len = strcspn(auth, "/?#");
         const char *colon = memchr(auth, ':', len), *at = NULL;
@@ -453,9 +477,12 @@ static char *uri_password(const char *url)
             if (*p == '@')
                 at = p;
         if (colon && at && colon < at && at - colon > 1)
-            pw = dscat_strndup(colon + 1, (size_t)(at - colon - 1));
+            *raw = dscat_strndup(colon + 1, (size_t)(at - colon - 1));
     }
-    return pw;
+    const char *q = strstr(url, "password=");
+    if (*raw == NULL && q)
+        *raw = dscat_strndup(q + 9, strcspn(q + 9, "&#"));
+    return parsed;
 }
 
 /*
@@ -511,12 +538,25 @@ static int pg_connect(pg_store **out, const char *catalog_dir, dscat_error *err)
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
     if (st->conn == NULL || PQstatus(st->conn) != CONNECTION_OK) {
-        /* libpq's message may quote the URI it could not use: never its password */
-        char *pw = uri_password(loc.url);
-        rc = store_error(st, err, "cannot connect");
-        if (err)
-            redact(err->message, pw);
-        dscat_free(pw);
+        /* libpq's message may quote the URI it could not use: never its password. A URI it
+         * cannot parse is not quoted at all. */
+        char *pw[2];
+        if (!uri_passwords(loc.url, &pw[0], &pw[1])) {
+            rc = dscat_error_set(err, DSCAT_EINVALID,
+                                 "catalog store %s: cannot connect: the URI in %s is not a "
+                                 "valid PostgreSQL connection URI",
+                                 st->name, loc.env ? loc.env : "settings.store_url_env");
+        } else {
+            /* redacted whole, before the message is cut to its size */
+            char m[2048];
+            last_message(st->conn, m, sizeof(m));
+            redact(m, sizeof(m), (const char *const *)pw, 2,
+                   "the server's message is withheld: it may quote the password");
+            rc = dscat_error_set(err, DSCAT_EIO, "catalog store %s: cannot connect: %s", st->name,
+                                 m);
+        }
+        dscat_free(pw[0]);
+        dscat_free(pw[1]);
         dscat_store_location_free(&loc);
         pg_close(&st->base);
         return rc;

@@ -28,7 +28,8 @@ void dscat_store_location_free(dscat_store_location *loc)
 {
     dscat_free(loc->url);
     dscat_free(loc->schema);
-    loc->url = loc->schema = NULL;
+    dscat_free(loc->env);
+    loc->url = loc->schema = loc->env = NULL;
 }
 
 /* A string setting of [settings], or NULL; a value of another type is refused. */
@@ -61,12 +62,13 @@ static int test_location(dscat_store_location *loc, const char *catalog_dir, con
         n += snprintf(schema + n, sizeof(schema) - (size_t)n, "%02x", h[i]);
     loc->url = dscat_strdup(url);
     loc->schema = dscat_strdup(schema);
-    return loc->url && loc->schema ? 0 : DSCAT_ENOMEM;
+    loc->env = dscat_strdup("DSCAT_TEST_PG_STORE");
+    return loc->url && loc->schema && loc->env ? 0 : DSCAT_ENOMEM;
 }
 
 int dscat_store__location(dscat_store_location *loc, const char *catalog_dir, dscat_error *err)
 {
-    loc->url = loc->schema = NULL;
+    loc->url = loc->schema = loc->env = NULL;
     const char *test = dscat_test__pg_store();
     if (test)
         return test_location(loc, catalog_dir, test)
@@ -122,7 +124,8 @@ int dscat_store__location(dscat_store_location *loc, const char *catalog_dir, ds
     }
     loc->url = dscat_strdup(url);
     loc->schema = dscat_strdup(schema ? schema : "dscat");
-    if (loc->url == NULL || loc->schema == NULL)
+    loc->env = dscat_strdup(env);
+    if (loc->url == NULL || loc->schema == NULL || loc->env == NULL)
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
 done:
     dscat_toml_free(doc);

@@ -238,6 +238,7 @@ extern const dscat_store_table dscat_store__postgres_table;
 typedef struct dscat_store_location {
     char *url;
     char *schema;
+    char *env; /* the name of the variable that held url */
 } dscat_store_location;
 
 /*
