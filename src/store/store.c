@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Every engine dscat is built with, for the process-wide initialisation. */
 static const dscat_store_table *const engines[] = {&dscat_store__sqlite_table,
@@ -103,7 +104,18 @@ int dscat_store__location(dscat_store_location *loc, const char *catalog_dir, ds
     len = t.len;
     text = dscat_buf_detach(&t);
     if ((rc = dscat_toml_parse(&doc, text ? text : "", len, err))) {
-        dscat_error_prefix(err, "%s", dscat_buf_cstr(&path));
+        /* A broken targets.toml beside a catalog.db: that store is the one there, and its
+         * questions still answer (the commands that need the configuration refuse it). */
+        dscat_buf db = DSCAT_BUF_INIT;
+        struct stat sb;
+        if (dscat_buf_printf(&db, "%s/catalog.db", catalog_dir) == 0 &&
+            lstat(dscat_buf_cstr(&db), &sb) == 0) {
+            dscat_error_clear(err);
+            rc = 0;
+        } else {
+            dscat_error_prefix(err, "%s", dscat_buf_cstr(&path));
+        }
+        dscat_buf_free(&db);
         goto done;
     }
     const dscat_toml_value *settings = dscat_toml_get(doc->root, "settings");
