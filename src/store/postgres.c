@@ -1058,8 +1058,8 @@ static int new_ids(pg_store *st, const char *table, size_t count, int64_t *ids, 
 }
 
 /*
- * Looks up many hashes of one table at once: known[i] receives the id of hashes[idx[i]], or 0.
- * n hashes, their indexes in idx.
+ * Looks up many hashes of one table at once: known[i] receives the id of hashes[idx[i]], or 0
+ * (every index holding that hash alike). n hashes, their indexes in idx. Linear in n.
  */
 static int find_hashes(pg_store *st, const char *table, dscat_content_hash *hashes,
                        const size_t *idx, size_t n, int64_t *known, dscat_error *err)
@@ -1069,43 +1069,48 @@ static int find_hashes(pg_store *st, const char *table, dscat_content_hash *hash
     if (n == 0)
         return 0;
     dscat_buf arr = DSCAT_BUF_INIT, sql = DSCAT_BUF_INIT;
-    dscat_strmap at = DSCAT_STRMAP_INIT;
+    dscat_strmap at = DSCAT_STRMAP_INIT; /* hash (16 bytes) -> its first index in idx */
+    size_t *first = dscat_calloc(n, sizeof(size_t));
+    int rc = first ? 0 : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     dscat_buf_putc(&arr, '{');
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *h = (const char *)hashes[idx[i]];
+        size_t f;
+        if (dscat_strmap_get(&at, h, sizeof(dscat_content_hash), &f) == 1) {
+            first[i] = f;
+            continue;
+        }
+        first[i] = i;
         char x[33];
         hex16(x, hashes[idx[i]]);
-        dscat_buf_printf(&arr, "%s%s", i ? "," : "", x);
+        dscat_buf_printf(&arr, "%s%s", arr.len > 1 ? "," : "", x);
+        if (dscat_strmap_put(&at, h, sizeof(dscat_content_hash), i))
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
     dscat_buf_putc(&arr, '}');
     dscat_buf_printf(&sql,
-                     "SELECT encode(hash, 'hex'), id FROM %s WHERE hash IN "
-                     "(SELECT decode(h, 'hex') FROM unnest(CAST($1 AS TEXT[])) h)",
+                     "SELECT h, t.id FROM %s t JOIN unnest(CAST($1 AS TEXT[])) h "
+                     "ON t.hash = decode(h, 'hex')",
                      table);
-    int rc = dscat_buf_check(&arr, err, "store lookup");
-    if (rc == 0)
+    if (rc == 0 && (rc = dscat_buf_check(&arr, err, "store lookup")) == 0)
         rc = dscat_buf_check(&sql, err, "store lookup");
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        char x[33];
-        hex16(x, hashes[idx[i]]);
-        if (dscat_strmap_put(&at, x, 32, i))
-            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    }
     PGresult *r = NULL;
     const char *p[1] = {dscat_buf_cstr(&arr)};
     if (rc == 0)
         rc = run(st, dscat_buf_cstr(&sql), 1, p, &r, err);
     for (int row = 0; rc == 0 && row < PQntuples(r); row++) {
+        /* the hash as it was sent: 32 hex digits */
+        uint8_t bin[sizeof(dscat_content_hash)];
+        if (!dscat_content_key_parse(PQgetvalue(r, row, 0), bin))
+            continue;
         size_t i;
-        const char *h = PQgetvalue(r, row, 0);
-        if (strlen(h) == 32 && dscat_strmap_get(&at, h, 32, &i) == 1) {
-            int64_t id = strtoll(PQgetvalue(r, row, 1), NULL, 10);
-            /* every index with this hash (a column set two tables share) */
-            for (size_t k = 0; k < n; k++)
-                if (memcmp(hashes[idx[k]], hashes[idx[i]], sizeof(dscat_content_hash)) == 0)
-                    known[k] = id;
-        }
+        if (dscat_strmap_get(&at, (const char *)bin, sizeof(bin), &i) == 1)
+            known[i] = strtoll(PQgetvalue(r, row, 1), NULL, 10);
     }
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        known[i] = known[first[i]];
     PQclear(r);
+    dscat_free(first);
     dscat_strmap_free(&at);
     dscat_buf_free(&arr);
     dscat_buf_free(&sql);
@@ -1163,105 +1168,119 @@ static void column_rows(dscat_buf *cols, dscat_buf *fks, const dscat_db_scan *d,
     }
 }
 
-/* Writes a new table set's members: tables and column sets found by hash, the rest by COPY. */
+/* Appends table t's COPY row, with id and column set. */
+static void table_row(dscat_buf *b, const dscat_db_scan *d, const dscat_scan_content *c, size_t t,
+                      int64_t id, int64_t set)
+{
+    const dscat_table_info *ti = &d->tables.items[t];
+    dscat_buf_printf(b, "%lld\t", (long long)id);
+    copy_hash(b, c->tables[t]);
+    const char *texts[] = {d->database, ti->schema, ti->name, ti->type};
+    for (size_t k = 0; k < sizeof(texts) / sizeof(texts[0]); k++) {
+        dscat_buf_putc(b, '\t');
+        copy_text(b, texts[k]);
+    }
+    dscat_buf_putc(b, '\t');
+    copy_int(b, ti->row_estimate);
+    dscat_buf_putc(b, '\t');
+    copy_int(b, ti->size_bytes);
+    dscat_buf_putc(b, '\t');
+    copy_text(b, ti->comment);
+    dscat_buf_putc(b, '\t');
+    copy_int(b, ti->last_modified_us);
+    dscat_buf_printf(b, "\t%lld\t%lld\n", (long long)c->signatures[t], (long long)set);
+}
+
+/*
+ * Numbers the distinct hashes of hashes[idx[0..n)] that known[] does not hold: first[i] is the
+ * index of the first entry with entry i's hash, and *count how many such first entries there
+ * are. Linear in n.
+ */
+static int first_of_each(dscat_content_hash *hashes, const size_t *idx, size_t n,
+                         const int64_t *known, size_t *first, size_t *count, dscat_error *err)
+{
+    dscat_strmap seen = DSCAT_STRMAP_INIT;
+    int rc = 0;
+    *count = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *h = (const char *)hashes[idx[i]];
+        size_t f;
+        first[i] = i;
+        if (known[i])
+            continue;
+        if (dscat_strmap_get(&seen, h, sizeof(dscat_content_hash), &f) == 1)
+            first[i] = f;
+        else if (dscat_strmap_put(&seen, h, sizeof(dscat_content_hash), i))
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        else
+            (*count)++;
+    }
+    dscat_strmap_free(&seen);
+    return rc;
+}
+
+/*
+ * Writes a new table set's members: the tables and column sets the store has are found by hash
+ * (one query each); the others, each distinct one once, get ids and go in with COPY.
+ */
 static int write_table_set(pg_store *st, const dscat_db_scan *d, const dscat_scan_content *c,
                            int64_t set, dscat_error *err)
 {
     size_t n = c->order.ntables;
     const size_t *order = c->order.table_order;
-    int64_t *table_id = dscat_calloc(n + 1, sizeof(int64_t));
-    int64_t *set_id = dscat_calloc(n + 1, sizeof(int64_t));
-    size_t *missing = dscat_calloc(n + 1, sizeof(size_t));
+    int64_t *table_id = dscat_calloc(n + 1, sizeof(int64_t)); /* by member position */
+    size_t *tfirst = dscat_calloc(n + 1, sizeof(size_t));
+    size_t *missing = dscat_calloc(n + 1, sizeof(size_t)); /* scan table indexes */
+    size_t *cfirst = dscat_calloc(n + 1, sizeof(size_t));
     int64_t *ids = dscat_calloc(n + 1, sizeof(int64_t));
-    int64_t *found = dscat_calloc(n + 1, sizeof(int64_t));
-    dscat_buf cols = DSCAT_BUF_INIT, fks = DSCAT_BUF_INIT, sets = DSCAT_BUF_INIT;
+    int64_t *sets = dscat_calloc(n + 1, sizeof(int64_t)); /* by missing entry */
+    dscat_buf cols = DSCAT_BUF_INIT, fks = DSCAT_BUF_INIT, setrows = DSCAT_BUF_INIT;
     dscat_buf tables = DSCAT_BUF_INIT, members = DSCAT_BUF_INIT;
+    size_t ntables = 0, nsets = 0, nmissing = 0;
     int rc = 0;
-    if (!table_id || !set_id || !missing || !ids || !found) {
+    if (!table_id || !tfirst || !missing || !cfirst || !ids || !sets) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = find_hashes(st, "tables", c->tables, order, n, table_id, err)))
+    /* the tables: those stored, and each distinct missing one once */
+    if ((rc = find_hashes(st, "tables", c->tables, order, n, table_id, err)) ||
+        (rc = first_of_each(c->tables, order, n, table_id, tfirst, &ntables, err)))
         goto done;
-    /* the column sets of the tables not stored yet */
-    size_t nmissing = 0;
     for (size_t k = 0; k < n; k++)
-        if (table_id[k] == 0)
+        if (table_id[k] == 0 && tfirst[k] == k)
             missing[nmissing++] = order[k];
-    if ((rc = find_hashes(st, "column_sets", c->column_sets, missing, nmissing, found, err)))
+    /* their column sets: those stored, and each distinct missing one once (tables may share) */
+    if ((rc = find_hashes(st, "column_sets", c->column_sets, missing, nmissing, sets, err)) ||
+        (rc = first_of_each(c->column_sets, missing, nmissing, sets, cfirst, &nsets, err)) ||
+        (rc = new_ids(st, "column_sets", nsets, ids, err)))
         goto done;
-    /* new column sets, each once (two tables may have one) */
-    size_t nnew = 0;
-    for (size_t i = 0; i < nmissing; i++) {
-        if (found[i])
+    for (size_t i = 0, next = 0; i < nmissing; i++) {
+        if (sets[i] || cfirst[i] != i)
             continue;
-        size_t first = i;
-        for (size_t j = 0; j < i; j++)
-            if (found[j] == 0 && memcmp(c->column_sets[missing[j]], c->column_sets[missing[i]],
-                                        sizeof(dscat_content_hash)) == 0) {
-                first = j;
-                break;
-            }
-        if (first == i)
-            nnew++;
+        sets[i] = ids[next++];
+        dscat_buf_printf(&setrows, "%lld\t", (long long)sets[i]);
+        copy_hash(&setrows, c->column_sets[missing[i]]);
+        dscat_buf_putc(&setrows, '\n');
+        column_rows(&cols, &fks, d, c, missing[i], sets[i]);
     }
-    if ((rc = new_ids(st, "column_sets", nnew, ids, err)))
-        goto done;
-    size_t next = 0;
-    for (size_t i = 0; i < nmissing; i++) {
-        if (found[i])
-            continue;
-        size_t first = i;
-        for (size_t j = 0; j < i; j++)
-            if (memcmp(c->column_sets[missing[j]], c->column_sets[missing[i]],
-                       sizeof(dscat_content_hash)) == 0) {
-                first = j;
-                break;
-            }
-        if (first != i) {
-            found[i] = found[first];
-            continue;
-        }
-        found[i] = ids[next++];
-        dscat_buf_printf(&sets, "%lld\t", (long long)found[i]);
-        copy_hash(&sets, c->column_sets[missing[i]]);
-        dscat_buf_putc(&sets, '\n');
-        column_rows(&cols, &fks, d, c, missing[i], found[i]);
-    }
-    /* new tables */
+    for (size_t i = 0; i < nmissing; i++)
+        if (sets[i] == 0)
+            sets[i] = sets[cfirst[i]];
+    /* the missing tables, then every member */
     if ((rc = new_ids(st, "tables", nmissing, ids, err)))
         goto done;
-    for (size_t i = 0, k = 0; i < nmissing; i++) {
-        size_t t = missing[i];
-        const dscat_table_info *ti = &d->tables.items[t];
-        while (table_id[k] != 0)
-            k++;
-        table_id[k] = ids[i];
-        dscat_buf_printf(&tables, "%lld\t", (long long)ids[i]);
-        copy_hash(&tables, c->tables[t]);
-        dscat_buf_putc(&tables, '\t');
-        copy_text(&tables, d->database);
-        dscat_buf_putc(&tables, '\t');
-        copy_text(&tables, ti->schema);
-        dscat_buf_putc(&tables, '\t');
-        copy_text(&tables, ti->name);
-        dscat_buf_putc(&tables, '\t');
-        copy_text(&tables, ti->type);
-        dscat_buf_putc(&tables, '\t');
-        copy_int(&tables, ti->row_estimate);
-        dscat_buf_putc(&tables, '\t');
-        copy_int(&tables, ti->size_bytes);
-        dscat_buf_putc(&tables, '\t');
-        copy_text(&tables, ti->comment);
-        dscat_buf_putc(&tables, '\t');
-        copy_int(&tables, ti->last_modified_us);
-        dscat_buf_printf(&tables, "\t%lld\t%lld\n", (long long)c->signatures[t],
-                         (long long)found[i]);
-    }
-    for (size_t k = 0; k < n; k++)
+    for (size_t i = 0; i < nmissing; i++)
+        table_row(&tables, d, c, missing[i], ids[i], sets[i]);
+    for (size_t k = 0, i = 0; k < n; k++)
+        if (table_id[k] == 0 && tfirst[k] == k)
+            table_id[k] = ids[i++];
+    for (size_t k = 0; k < n; k++) {
+        if (table_id[k] == 0)
+            table_id[k] = table_id[tfirst[k]];
         dscat_buf_printf(&members, "%lld\t%lld\t%lld\n", (long long)set, (long long)k + 1,
                          (long long)table_id[k]);
-    if ((nnew && ((rc = copy_in(st, "COPY column_sets(id, hash) FROM STDIN", &sets, err)) ||
+    }
+    if (nsets && ((rc = copy_in(st, "COPY column_sets(id, hash) FROM STDIN", &setrows, err)) ||
                   (rc = copy_in(st,
                                 "COPY columns(set_id, ordinal, name, data_type, column_type, "
                                 "is_nullable, is_primary_key, is_foreign_key, fk_references, "
@@ -1272,24 +1291,27 @@ static int write_table_set(pg_store *st, const dscat_db_scan *d, const dscat_sca
                   (fks.len && (rc = copy_in(st,
                                             "COPY foreign_keys(set_id, position, column_name, "
                                             "ref_schema, ref_table, ref_column) FROM STDIN",
-                                            &fks, err))))) ||
-        (nmissing &&
-         (rc = copy_in(st,
-                       "COPY tables(id, hash, database, schema, name, table_type, row_estimate, "
-                       "size_bytes, comment, last_modified_us, signature, column_set) FROM STDIN",
-                       &tables, err))) ||
-        (n && (rc = copy_in(st, "COPY table_set_members(set_id, position, table_id) FROM STDIN",
-                            &members, err))))
+                                            &fks, err)))))
         goto done;
+    if (nmissing &&
+        (rc = copy_in(st,
+                      "COPY tables(id, hash, database, schema, name, table_type, row_estimate, "
+                      "size_bytes, comment, last_modified_us, signature, column_set) FROM STDIN",
+                      &tables, err)))
+        goto done;
+    if (n)
+        rc = copy_in(st, "COPY table_set_members(set_id, position, table_id) FROM STDIN", &members,
+                     err);
 done:
     dscat_free(table_id);
-    dscat_free(set_id);
+    dscat_free(tfirst);
     dscat_free(missing);
+    dscat_free(cfirst);
     dscat_free(ids);
-    dscat_free(found);
+    dscat_free(sets);
     dscat_buf_free(&cols);
     dscat_buf_free(&fks);
-    dscat_buf_free(&sets);
+    dscat_buf_free(&setrows);
     dscat_buf_free(&tables);
     dscat_buf_free(&members);
     return rc;
