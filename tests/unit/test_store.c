@@ -179,6 +179,49 @@ static void content_is_stored_once(void **state)
     assert_int_equal(count_of(f->st, "SELECT count(*) FROM foreign_keys"), 49);
 }
 
+/* Tables with the same columns share one column set, written once in one scan. */
+static void identical_tables_share_a_column_set(void **state)
+{
+    fixture *f = *state;
+    dscat_db_scan d;
+    assert_int_equal(dscat_db_scan_init(&d, "db"), 0);
+    char name[32];
+    for (int i = 0; i < 30; i++) {
+        snprintf(name, sizeof(name), "part_%02d", i);
+        dscat_table_info t = {.schema = "public",
+                              .name = name,
+                              .type = "BASE TABLE",
+                              .row_estimate = DSCAT_NULL,
+                              .size_bytes = DSCAT_NULL,
+                              .last_modified_us = DSCAT_NULL};
+        size_t ti = 0;
+        assert_int_equal(dscat_db_scan_add_table(&d, &t, &ti), 0);
+        for (int c = 0; c < 3; c++) {
+            char col[8];
+            snprintf(col, sizeof(col), "c%d", c);
+            dscat_column_info ci = {.table = ti,
+                                    .name = col,
+                                    .ordinal = c + 1,
+                                    .data_type = "text",
+                                    .max_length = DSCAT_NULL,
+                                    .precision = DSCAT_NULL,
+                                    .scale = DSCAT_NULL,
+                                    .null_count = DSCAT_NULL,
+                                    .distinct_count = DSCAT_NULL,
+                                    .profiled_rows = DSCAT_NULL};
+            assert_int_equal(dscat_db_scan_add_column(&d, &ci), 0);
+        }
+    }
+    record_scan(f->st, &d, 20);
+    dscat_db_scan_free(&d);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM tables"), 30);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM column_sets"), 1);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM columns"), 3);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM " DSCAT_CURRENT_TABLES
+                                     " t JOIN columns c ON c.set_id = t.column_set"),
+                     90);
+}
+
 /* Fails when the plan of `sql` reads a whole table other than targets (a SCAN): the cost of
  * such a query would grow with the scans the store keeps. */
 static void assert_indexed_plan(dscat_store *st, const char *sql)
@@ -427,6 +470,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(long_results_and_interleaving, setup, teardown),
         cmocka_unit_test_setup_teardown(pending_deletions_keep_their_time, setup, teardown),
         cmocka_unit_test_setup_teardown(content_is_stored_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(identical_tables_share_a_column_set, setup, teardown),
         cmocka_unit_test_setup_teardown(current_catalog_plans_use_pointers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
