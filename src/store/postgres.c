@@ -61,8 +61,11 @@ typedef struct pg_store {
     unsigned schema_oid;
     uint8_t content_key[16];
     bool has_content_key;
-    int64_t changes; /* rows the last write statement changed */
-    long cursors;    /* cursors declared on the connection, for their names */
+    int64_t changes;  /* rows the last write statement changed */
+    long cursors;     /* cursors declared on the connection, for their names */
+    long txn;         /* changes whenever a transaction may have begun or ended */
+    dscat_buf closes; /* "CLOSE dscat_cN; " for cursors done with in transaction close_txn */
+    long close_txn;
 } pg_store;
 
 typedef struct pg_stmt {
@@ -120,6 +123,7 @@ static int store_error(pg_store *st, dscat_error *err, const char *what)
 /* Runs SQL without parameters; a result with rows or none is success. */
 static int exec(pg_store *st, const char *sql, dscat_error *err)
 {
+    st->txn++; /* the SQL may begin or end a transaction */
     PGresult *r = PQexec(st->conn, sql);
     ExecStatusType s = PQresultStatus(r);
     int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : 1;
@@ -407,6 +411,7 @@ static void pg_close(dscat_store *base)
     dscat_free(st->name);
     dscat_free(st->schema);
     dscat_free(st->exports_key);
+    dscat_buf_free(&st->closes);
     dscat_free(st);
 }
 
@@ -811,6 +816,7 @@ static int pg_begin(dscat_store *base, dscat_error *err)
              "BEGIN; SET LOCAL lock_timeout = '" WRITE_LOCK_WAIT "'; "
              "SELECT pg_advisory_xact_lock(%d, %d)",
              PG_LOCK_CLASS, (int)st->schema_oid);
+    st->txn++;
     PGresult *r = PQexec(st->conn, sql);
     int rc = 0;
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -833,6 +839,7 @@ static int pg_begin(dscat_store *base, dscat_error *err)
 static int pg_commit(dscat_store *base, dscat_error *err)
 {
     pg_store *st = P(base);
+    st->txn++;
     PGresult *r = PQexec(st->conn, "COMMIT");
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), "COMMIT") == 0;
     PQclear(r);
@@ -849,6 +856,7 @@ static int pg_commit(dscat_store *base, dscat_error *err)
 static void pg_rollback(dscat_store *base)
 {
     pg_store *st = P(base);
+    st->txn++;
     if (PQtransactionStatus(st->conn) != PQTRANS_IDLE)
         PQclear(PQexec(st->conn, "ROLLBACK"));
 }
@@ -1577,18 +1585,20 @@ static int pg_lock_table(dscat_store *base, const char *key, bool *waited, dscat
 static void pg_unlock_table(dscat_store *base, const char *key)
 {
     pg_store *st = P(base);
-    /* a transaction a failed statement left aborted runs nothing more: end it first */
-    if (PQtransactionStatus(st->conn) == PQTRANS_INERROR)
-        PQclear(PQexec(st->conn, "ROLLBACK"));
-    lock_sql(st, "pg_advisory_unlock", key, NULL, NULL);
+    /* A connection whose transaction a failed statement aborted runs nothing more: the lock is
+     * then released when the caller ends that transaction's connection (its store), never by
+     * ending the caller's transaction here. */
+    if (PQtransactionStatus(st->conn) != PQTRANS_INERROR)
+        lock_sql(st, "pg_advisory_unlock", key, NULL, NULL);
 }
 
+/* Held by another connection; a failed check answers "held" (the safe answer for the sweep). */
 static bool pg_table_locked(dscat_store *base, const char *key)
 {
     pg_store *st = P(base);
     PGresult *r = NULL;
     if (lock_sql(st, "pg_try_advisory_lock", key, &r, NULL))
-        return false;
+        return true;
     bool got = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
     if (got)
@@ -1646,14 +1656,19 @@ static void clear_binds(pg_stmt *s)
     }
 }
 
-/* A cursor left before its end is closed (an ended one goes with its transaction). */
+/*
+ * A cursor done with (read to its end, or left) is closed with the next FETCH on the connection,
+ * in the same round trip; one whose transaction has ended went with it.
+ */
 static void close_cursor(pg_stmt *s)
 {
     pg_store *st = P(s->base.store);
-    if (s->cursor && s->more && PQtransactionStatus(st->conn) == PQTRANS_INTRANS) {
-        char sql[48];
-        snprintf(sql, sizeof(sql), "CLOSE dscat_c%ld", s->cursor);
-        PQclear(PQexec(st->conn, sql));
+    if (s->cursor && PQtransactionStatus(st->conn) == PQTRANS_INTRANS) {
+        if (st->close_txn != st->txn) {
+            dscat_buf_reset(&st->closes);
+            st->close_txn = st->txn;
+        }
+        dscat_buf_printf(&st->closes, "CLOSE dscat_c%ld; ", s->cursor);
     }
     s->cursor = 0;
     s->more = false;
@@ -1748,20 +1763,26 @@ static void pg_bind_null(dscat_stmt *base, int i)
 /* The next batch of the statement's cursor. */
 static int fetch(pg_store *st, pg_stmt *s)
 {
-    char sql[64];
-    snprintf(sql, sizeof(sql), "FETCH FORWARD %d FROM dscat_c%ld", FETCH_ROWS, s->cursor);
+    if (st->close_txn != st->txn)
+        dscat_buf_reset(&st->closes);
+    dscat_buf_printf(&st->closes, "FETCH FORWARD %d FROM dscat_c%ld", FETCH_ROWS, s->cursor);
     PQclear(s->res);
-    s->res = PQexec(st->conn, sql);
+    s->res = dscat_buf_error(&st->closes) ? NULL : PQexec(st->conn, dscat_buf_cstr(&st->closes));
+    dscat_buf_reset(&st->closes);
+    st->close_txn = st->txn;
     if (PQresultStatus(s->res) != PGRES_TUPLES_OK) {
         PQclear(s->res);
         s->res = NULL;
         s->nrows = s->row = 0;
+        s->cursor = 0;
         s->more = false;
         return DSCAT_EIO;
     }
     s->nrows = PQntuples(s->res);
     s->row = 0;
     s->more = s->nrows == FETCH_ROWS;
+    if (!s->more)
+        close_cursor(s); /* read to its end */
     return 0;
 }
 
