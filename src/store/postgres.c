@@ -81,6 +81,7 @@ typedef struct pg_stmt {
     bool query;  /* a SELECT or WITH: read through a cursor inside a transaction */
     long cursor; /* its cursor's number once declared, else 0 */
     bool more;   /* the cursor may hold more rows */
+    bool failed; /* its run failed: every step says so until a reset */
 } pg_stmt;
 
 /* How long a writer waits for the store's write lock. */
@@ -1827,15 +1828,18 @@ static int pg_step(dscat_stmt *base)
 {
     pg_stmt *s = Q(base);
     pg_store *st = P(base->store);
+    int rc = 0;
+    if (s->failed)
+        return DSCAT_EIO;
     if (!s->ran) {
         s->ran = true;
-        int rc = run_stmt(st, s);
-        if (rc)
-            return rc;
+        rc = run_stmt(st, s);
     } else if (s->row < s->nrows && ++s->row == s->nrows && s->more) {
-        int rc = fetch(st, s);
-        if (rc)
-            return rc;
+        rc = fetch(st, s);
+    }
+    if (rc) {
+        s->failed = true;
+        return rc;
     }
     return s->row < s->nrows ? DSCAT_STMT_ROW : DSCAT_STMT_DONE;
 }
@@ -1847,6 +1851,7 @@ static void pg_reset(dscat_stmt *base)
     PQclear(s->res);
     s->res = NULL;
     s->ran = false;
+    s->failed = false;
     s->row = s->nrows = 0;
     clear_binds(s);
 }
@@ -1901,6 +1906,7 @@ static size_t pg_column_bytes(dscat_stmt *base, int i)
 const dscat_store_table dscat_store__postgres_table = {
     .version = DSCAT_STORE_TABLE_VERSION,
     .name = "postgres",
+    .known_version = KNOWN_VERSION,
     .global_init = pg_global_init,
     .global_shutdown = pg_global_shutdown,
     .check_version = pg_check_version,

@@ -1336,6 +1336,7 @@ static void sq_finalize(dscat_stmt *s)
 const dscat_store_table dscat_store__sqlite_table = {
     .version = DSCAT_STORE_TABLE_VERSION,
     .name = "sqlite",
+    .known_version = NMIGRATIONS,
     .global_init = sq_global_init,
     .global_shutdown = sq_global_shutdown,
     .check_version = sq_check_version,

@@ -229,10 +229,21 @@ int dscat_store_describe(dscat_store_info *out, const char *catalog_dir, bool mi
     snprintf(out->engine, sizeof(out->engine), "%s", t->name);
     dscat_store *st = NULL;
     rc = dscat_store_open(&st, catalog_dir, migrate ? DSCAT_STORE_WRITE : DSCAT_STORE_READ, err);
+    out->known = t->known_version;
     if (rc == DSCAT_ENOTFOUND && !migrate) {
-        snprintf(out->location, sizeof(out->location), "%s", err->message);
+        /* no store yet: version 0, where it will be */
+        dscat_store_location loc = {0};
+        dscat_error e = {0};
+        if (dscat_store__location(&loc, catalog_dir, &e) == 0 && loc.url)
+            snprintf(out->location, sizeof(out->location),
+                     "schema %s of the database %s names (not created yet)", loc.schema, loc.env);
+        else
+            snprintf(out->location, sizeof(out->location), "%s/catalog.db (not created yet)",
+                     catalog_dir);
+        snprintf(out->schema, sizeof(out->schema), "%s", loc.schema ? loc.schema : "");
+        dscat_store_location_free(&loc);
         dscat_error_clear(err);
-        return 0; /* no store yet: version 0 */
+        return 0;
     }
     if (rc)
         return rc;

@@ -33,6 +33,14 @@
  * 3. Run the unit tests and the integration tests against it (tests/run-integration's STORE).
  * Nothing outside src/store/ changes.
  *
+ * Where the engines differ (callers must not depend on either):
+ * - SQLite compiles a statement at prepare; PostgreSQL at its first step, so bad SQL fails there.
+ * - On PostgreSQL a failed statement inside a transaction ends what that transaction can do:
+ *   every later statement in it fails too, and its commit reports the failure. A caller that
+ *   goes on after a failed step gets failures, never a half-applied write.
+ * - Ids are never reused on PostgreSQL (a rolled-back write leaves a gap in scan ids, so the
+ *   generation can step by more than one).
+ *
  * Threads: a store and its statements belong to one thread at a time (one connection per
  * thread, as docs/threading.md says). Nothing here prints or exits; errors are DSCAT_E* codes
  * with err filled with one line naming the store.
@@ -105,8 +113,9 @@ typedef struct dscat_cache_row {
  * or dscat_stmt__*() function of the same name below, which call them.
  */
 typedef struct dscat_store_table {
-    int version;      /* DSCAT_STORE_TABLE_VERSION */
-    const char *name; /* "sqlite" */
+    int version;       /* DSCAT_STORE_TABLE_VERSION */
+    const char *name;  /* "sqlite" */
+    int known_version; /* the newest store version the engine knows (its migrations) */
 
     /*
      * Process-wide initialisation of the engine's library, once, before any store is opened:
@@ -242,9 +251,10 @@ typedef struct dscat_store_location {
 } dscat_store_location;
 
 /*
- * Reads the location of catalog_dir's store. 0, or DSCAT_EINVALID with err filled (an unreadable
- * targets.toml, a setting of the wrong type, a store_url_env naming an unset variable); free
- * *loc with dscat_store_location_free() either way.
+ * Reads the location of catalog_dir's store. 0, or with err filled DSCAT_EINVALID (an unreadable
+ * or unparsable targets.toml, and no catalog.db beside it), DSCAT_ECONFIG (a setting of the
+ * wrong type) or DSCAT_EUNSET (store_url_env naming an unset variable); free *loc with
+ * dscat_store_location_free() either way.
  */
 int dscat_store__location(dscat_store_location *loc, const char *catalog_dir, dscat_error *err);
 void dscat_store_location_free(dscat_store_location *loc);
