@@ -140,6 +140,13 @@ static void lookup_across_commit(fixture *f, const char *trigger)
     dscat_store_close(st);
 }
 
+/* The commit lands after the snapshot began, before its first statement: the snapshot is taken
+ * when the read begins, not at its first read. */
+static void commit_before_the_first_statement(void **state)
+{
+    lookup_across_commit(*state, "t.name = ?4 AND (?1 IS NULL OR t.target = ?1)");
+}
+
 /* The commit lands between finding the table's id and reading its row. */
 static void commit_before_the_row(void **state)
 {
@@ -177,6 +184,7 @@ static void read_transactions_nest(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(commit_before_the_first_statement, setup, teardown),
         cmocka_unit_test_setup_teardown(commit_before_the_row, setup, teardown),
         cmocka_unit_test_setup_teardown(commit_before_the_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(read_transactions_nest, setup, teardown),
