@@ -604,7 +604,11 @@ static int set_search_path(pg_store *st, dscat_error *err)
 
 static int create_schema(pg_store *st, dscat_error *err)
 {
-    return exec_on_schema(st, "CREATE SCHEMA IF NOT EXISTS ", err);
+    int rc = exec_on_schema(st, "CREATE SCHEMA IF NOT EXISTS ", NULL);
+    return rc ? store_error(st, err,
+                            "cannot create its schema (create it for the store's role, or grant "
+                            "the role CREATE on the database)")
+              : 0;
 }
 
 static int refuse_version(pg_store *st, int version, dscat_error *err)
