@@ -81,9 +81,11 @@ check "two targets, one failing: the summary lists the failure under Scan Proble
     grep -q '^- \*\*pg2\*\* failed: .*password' "$home/DATA_CATALOG_SUMMARY.md"
 
 # A store written by a newer dscat is refused and never modified.
-sqlite3 "$home/catalog.db" 'PRAGMA user_version = 99'
+store_set_version "$home" 99
 before=$(tree_sums "$home")
+dump_before=$(store_dump "$home")
 err=$(T_PG2_PASSWORD=$PG_PASSWORD DSCAT_HOME=$home "$DSCAT" refresh 2>&1 >/dev/null)
 assert_eq "newer store: exit 1" 1 "$?"
 assert_match "newer store: a clear message" "^dscat: catalog store .* newer dscat" "$err"
 assert_eq "newer store: nothing modified" "$before" "$(tree_sums "$home")"
+assert_eq "newer store: nothing modified in the store" "$dump_before" "$(store_dump "$home")"
