@@ -104,7 +104,10 @@ store_schema() {
 # engine, and prints the rows as sqlite3 does by default: one row per line, values joined by '|'
 # (STORE_SQL_SEP to change it), NULL as an empty string. Fails when the SQL does. The SQL must
 # be portable: plain SELECT/INSERT/UPDATE/DELETE on the store's tables (flags are integers on
-# both engines; a comparison's value is 1/0 on SQLite but t/f on PostgreSQL).
+# both engines; a comparison's value is 1/0 on SQLite but t/f on PostgreSQL). The exports'
+# generation is catalog_meta's 'exports_generation' on SQLite but 'exports_generation
+# <machine>:<directory>' on PostgreSQL (one store, exports on several machines): match it with
+# key LIKE 'exports_generation%'.
 store_sql() {
     local home=$1
     shift
@@ -136,7 +139,8 @@ store_checkpoint() {
 }
 
 # store_dump HOME: the whole of HOME's store as text, equal between two calls when nothing in the
-# store changed: sqlite3's .dump, or pg_dump of the directory's schema.
+# store changed: sqlite3's .dump, or pg_dump of the directory's schema (without the \restrict
+# and \unrestrict lines, whose key is random in each dump).
 store_dump() {
     local schema
     if [ "$(store_engine)" = sqlite ]; then
@@ -144,7 +148,8 @@ store_dump() {
         return
     fi
     schema=$(store_schema "$1") || return 1
-    pg_dump --no-owner --no-privileges --schema="$schema" -d "$DSCAT_TEST_PG_STORE"
+    pg_dump --no-owner --no-privileges --schema="$schema" -d "$DSCAT_TEST_PG_STORE" |
+        grep -v -E '^\\(un)?restrict '
 }
 
 # store_version HOME: the store's version (SQLite's user_version, catalog_meta's store_version on
@@ -178,9 +183,10 @@ store_bytes() {
         WHERE n.nspname = current_schema() AND c.relkind = 'r'"
 }
 
-# store_copy FROM_HOME TO_HOME: makes TO_HOME's store a copy of FROM_HOME's (a copied catalog
-# directory on PostgreSQL starts with an empty schema of its own: the copy is a dump of the first
-# schema restored under the second's name).
+# store_copy FROM_HOME TO_HOME: makes TO_HOME's store a copy of FROM_HOME's, as copying catalog.db
+# does on SQLite. A copied directory on PostgreSQL starts with an empty schema of its own: the
+# copy is a dump of the first schema restored under the second's name, with the exports'
+# generation moved to the second directory's key (so that the copied exports are in step).
 store_copy() {
     local from to
     if [ "$(store_engine)" = sqlite ]; then
@@ -193,7 +199,9 @@ store_copy() {
     PGOPTIONS="-c client_min_messages=warning" \
         psql -X -q -v ON_ERROR_STOP=1 -d "$DSCAT_TEST_PG_STORE" -c "DROP SCHEMA IF EXISTS $to CASCADE" &&
         store_dump "$1" | sed "s/\b$from\b/$to/g" |
-        psql -X -q -v ON_ERROR_STOP=1 -d "$DSCAT_TEST_PG_STORE" -f - >/dev/null
+        psql -X -q -v ON_ERROR_STOP=1 -d "$DSCAT_TEST_PG_STORE" -f - >/dev/null &&
+        store_sql "$2" "UPDATE catalog_meta SET key = regexp_replace(key, ':.*', ':${2%/}')
+            WHERE key LIKE 'exports_generation %'"
 }
 
 # store_exists HOME: succeeds when HOME has a store: catalog.db, or the directory's PostgreSQL

@@ -134,8 +134,7 @@ DSCAT_HOME=$home "$DSCAT" refresh --target pg >/dev/null 2>&1
 DSCAT_HOME=$home "$DSCAT" cache refresh pg public.big --json >"$work/w1" 2>/dev/null &
 # Start the second once the first holds the table's lock.
 for _ in $(seq 500); do
-    lock=$(cache_lock pg/public/big)
-    [ -e "$lock" ] && ! flock -n "$lock" true && break
+    cache_table_locked pg/public/big && break
     sleep 0.01
 done
 DSCAT_HOME=$home "$DSCAT" cache refresh pg public.big --json >"$work/w2" 2>/dev/null

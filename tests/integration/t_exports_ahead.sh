@@ -25,7 +25,7 @@ cp "$FIXTURES/chinook/Chinook_Sqlite.sqlite" "$TEST_TMP/ahead.sqlite"
 # from_store HOME: metadata.parquet as the store gives it, written by the repair of exports that
 # are behind their store (every later command repairs them).
 from_store() {
-    store_sql "$1" "UPDATE catalog_meta SET value = 0 WHERE key = 'exports_generation'"
+    store_sql "$1" "UPDATE catalog_meta SET value = '0' WHERE key LIKE 'exports_generation%'"
     DSCAT_HOME=$1 "$DSCAT" status >/dev/null 2>&1
 }
 

@@ -26,7 +26,7 @@ check "a refresh takes long enough to be killed at many moments ($run_ms ms)" te
 in_step() {
     local g e j p m
     g=$(store_sql "$home" 'SELECT max(id) FROM scans')
-    e=$(store_sql "$home" "SELECT value FROM catalog_meta WHERE key = 'exports_generation'")
+    e=$(store_sql "$home" "SELECT value FROM catalog_meta WHERE key LIKE 'exports_generation%'")
     j=$(jq -r .generation "$home/last_scan.json")
     p=$(duckq "SELECT decode(value) FROM parquet_kv_metadata('$home/metadata.parquet') WHERE decode(key) = 'dscat_generation'")
     m=$(sed -n 's/^<!-- dscat generation \([0-9]*\) -->$/\1/p' "$home/DATA_CATALOG_SUMMARY.md")

@@ -12,12 +12,23 @@
 #include "dscat/config.h"
 #include "core/buf.h"
 #include "core/model.h"
+#include "core/testhooks.h"
 #include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/*
+ * The engine the stores of this run are on: PostgreSQL when the test build's DSCAT_TEST_PG_STORE
+ * sends every catalog directory there (tests/integration/t_store_unit.sh under STORE=postgres),
+ * else SQLite. Only what the engines word or plan differently depends on it.
+ */
+static bool on_postgres(void)
+{
+    return dscat_test__pg_store() != NULL;
+}
 
 typedef struct fixture {
     char dir[64];
@@ -173,6 +184,10 @@ static void content_is_stored_once(void **state)
  * such a query would grow with the scans the store keeps. */
 static void assert_indexed_plan(dscat_store *st, const char *sql)
 {
+    /* SQLite's EXPLAIN QUERY PLAN; PostgreSQL's planner chooses by the tables' statistics (a
+     * sequential scan of a small table is its right plan), so there is nothing to check there. */
+    if (on_postgres())
+        return;
     dscat_buf q = DSCAT_BUF_INIT;
     assert_int_equal(dscat_buf_printf(&q, "EXPLAIN QUERY PLAN %s", sql), 0);
     dscat_stmt *s = NULL;
@@ -210,13 +225,13 @@ static void current_catalog_plans_use_pointers(void **state)
     assert_indexed_plan(f->st, "SELECT t.name, f.ref_table FROM " DSCAT_CURRENT_TABLES
                                " t JOIN foreign_keys f ON f.set_id = t.column_set");
     assert_indexed_plan(f->st, DSCAT_CHANGES_SQL_ALL);
-    assert_int_equal(count_of(f->st, "SELECT count(*) FROM (" DSCAT_CHANGES_SQL_ALL ")"), 2);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM (" DSCAT_CHANGES_SQL_ALL ") AS c"), 2);
 }
 
 static void engine_and_new_store(void **state)
 {
     fixture *f = *state;
-    assert_string_equal(dscat_store__engine(f->st), "sqlite");
+    assert_string_equal(dscat_store__engine(f->st), on_postgres() ? "postgres" : "sqlite");
     assert_int_equal(dscat_store__generation(f->st), 0);
     assert_int_equal(dscat_store__exports_generation(f->st), -1);
     char id[40];
@@ -227,7 +242,12 @@ static void engine_and_new_store(void **state)
     assert_int_equal(dscat_store__exports_generation(f->st), 7);
 }
 
-/* Binds of every kind come back as they went in; NULL text binds NULL. */
+/*
+ * Binds of every kind come back as they went in; NULL text binds NULL.
+ * Fails on the PostgreSQL store (src/store/postgres.c, not fixed here): after the reset every
+ * parameter is sent with no type (OID 0), and the server cannot type ?1, used both bare and in
+ * ?1 + 1: "inconsistent types deduced for parameter $1 ... integer versus text".
+ */
 static void statement_round_trip(void **state)
 {
     fixture *f = *state;
@@ -261,6 +281,11 @@ static void statement_round_trip(void **state)
     dscat_stmt__finalize(NULL);
 }
 
+/*
+ * Fails on the PostgreSQL store (src/store/postgres.c, not fixed here): its prepare only
+ * translates the SQL and sends nothing, so a statement naming no table is accepted and fails at
+ * its first step instead; the PostgreSQL wording below is what its message would then hold.
+ */
 static void prepare_failure_names_the_store(void **state)
 {
     fixture *f = *state;
@@ -269,7 +294,11 @@ static void prepare_failure_names_the_store(void **state)
     assert_int_equal(dscat_stmt__prepare(&s, f->st, "SELECT nope FROM nowhere", &err), DSCAT_EIO);
     assert_null(s);
     assert_non_null(strstr(err.message, "catalog store "));
-    assert_non_null(strstr(err.message, ": cannot prepare a query: no such table: nowhere"));
+    assert_non_null(strstr(err.message, on_postgres()
+                                            ? ": cannot prepare a query: ERROR:  relation "
+                                              "\"nowhere\" does not exist"
+                                            : ": cannot prepare a query: no such table: "
+                                              "nowhere"));
 }
 
 /* A failing step returns a negative code and step_error tells why. */
@@ -288,7 +317,10 @@ static void step_failure(void **state)
     dscat_stmt__bind_text(s, 1, "t");
     assert_true(dscat_stmt__step(s) < 0);
     assert_int_equal(dscat_store__step_error(f->st, &err), DSCAT_EIO);
-    assert_non_null(strstr(err.message, ": query failed: UNIQUE constraint failed"));
+    assert_non_null(strstr(err.message, on_postgres()
+                                            ? ": query failed: ERROR:  duplicate key value "
+                                              "violates unique constraint"
+                                            : ": query failed: UNIQUE constraint failed"));
     dscat_stmt__finalize(s);
 }
 
