@@ -108,6 +108,24 @@ if [ "$(store_engine)" = sqlite ]; then
     out=$(DSCAT_HOME=$home "$DSCAT" status 2>&1)
     check "status says so too (exit non-zero)" test $? -ne 0
     rm "$home/catalog.db"
+else
+    # The PostgreSQL store's counterpart of another program's file: the directory's schema
+    # already holding another program's tables.
+    export DSCAT_CACHE_ROOT=$dir/cache3
+    home=$(new_home)
+    printf '[targets.shop]\ntype = "sqlite"\npath = "%s"\n' "$dir/shop.sqlite" >"$home/targets.toml"
+    schema=$(store_schema "$home")
+    psql -X -q -v ON_ERROR_STOP=1 -d "$DSCAT_TEST_PG_STORE" -c "CREATE SCHEMA $schema" \
+        -c "CREATE TABLE $schema.accounts (id int, secret text)" \
+        -c "INSERT INTO $schema.accounts VALUES (1, '42')"
+    dump_before=$(store_dump "$home")
+    out=$(DSCAT_HOME=$home "$DSCAT" refresh 2>&1)
+    rc=$?
+    assert_eq "a schema holding another program's tables: exit 1" 1 "$rc"
+    assert_match "named as not a dscat store" "not a dscat catalog store" "$out"
+    assert_eq "and left untouched" "$dump_before" "$(store_dump "$home")"
+    out=$(DSCAT_HOME=$home "$DSCAT" status 2>&1)
+    check "status says so too (exit non-zero)" test $? -ne 0
 fi
 
 # ---- read-only commands in a directory they cannot write ---------------------------------------

@@ -9,7 +9,8 @@ for t in test_store; do
         fail "$t on the $(store_engine) store: $units/$t is not built (make unit)"
         continue
     fi
-    out=$(cd "$TEST_TMP" && "$units/$t" 2>&1)
+    # line-buffered, so that each test's error lines come before its FAILED line
+    out=$(cd "$TEST_TMP" && stdbuf -oL "$units/$t" 2>&1)
     rc=$?
     while read -r name; do
         pass "$t on the $(store_engine) store: $name"
