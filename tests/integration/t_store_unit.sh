@@ -1,10 +1,9 @@
-# The store's unit tests (tests/unit/test_store.c) on this run's store engine. They open their
-# stores with dscat_store_open(), which the test build's DSCAT_TEST_PG_STORE sends to PostgreSQL:
-# under STORE=postgres this is where they run against the PostgreSQL store (the unit stage of
-# make check runs them on SQLite). test_store_snapshot is SQLite's only: its second writer is a
-# raw sqlite3 connection committing between two statements of a lookup.
+# The store's unit tests (tests/unit/test_store.c, test_store_snapshot.c) on this run's store
+# engine. They open their stores with dscat_store_open(), which the test build's
+# DSCAT_TEST_PG_STORE sends to PostgreSQL: under STORE=postgres this is where they run against
+# the PostgreSQL store (the unit stages of make check run them on SQLite).
 units=${DSCAT%/test/dscat}/tests
-for t in test_store; do
+for t in test_store test_store_snapshot; do
     if [ ! -x "$units/$t" ]; then
         fail "$t on the $(store_engine) store: $units/$t is not built (make unit)"
         continue

@@ -2,7 +2,9 @@
  * Readers of the store see one snapshot: a refresh that commits (a new current scan, the old one
  * pruned) exactly between two statements of a table lookup changes nothing in its answer. The
  * commit is made from a second connection at the moment the lookup prepares its second statement
- * (the store's trace hook), so the interleaving is the same on every run.
+ * (the store's trace hook), so the interleaving is the same on every run. The stores are on
+ * PostgreSQL when the test build's DSCAT_TEST_PG_STORE sends every catalog directory there
+ * (tests/integration/t_store_unit.sh under STORE=postgres), else on SQLite.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,10 +12,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/testhooks.h"
 #include "dscat/find.h"
 #include "store/store.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,15 +41,15 @@ static const char *const fixture_sql =
     "INSERT INTO targets(key, current_scan_id) VALUES ('t', 1);";
 
 /* What a refresh's commit does to the store: scan 2 becomes current and scan 1 is pruned, with
- * the content only it reached. */
+ * the content only it reached (in the writer's transaction). */
 static const char *const commit_sql =
-    "BEGIN IMMEDIATE; UPDATE targets SET current_scan_id = 2; DELETE FROM scans WHERE id = 1; "
+    "UPDATE targets SET current_scan_id = 2; DELETE FROM scans WHERE id = 1; "
     "DELETE FROM table_sets WHERE id = 1; DELETE FROM tables WHERE id = 1; "
-    "DELETE FROM column_sets WHERE id = 1; COMMIT;";
+    "DELETE FROM column_sets WHERE id = 1;";
 
 typedef struct fixture {
-    char dir[64]; /* a temporary directory name */
-    sqlite3 *writer;
+    char dir[64];        /* a temporary directory name */
+    dscat_store *writer; /* the second connection */
     const char *trigger; /* the statement whose start the commit waits for */
     int commits;
 } fixture;
@@ -59,8 +61,34 @@ static void on_statement(const char *sql, void *payload)
     fixture *f = payload;
     if (f->commits == 0 && strstr(sql, f->trigger) != NULL) {
         f->commits++;
-        assert_int_equal(sqlite3_exec(f->writer, commit_sql, NULL, NULL, NULL), SQLITE_OK);
+        dscat_error err = {0};
+        assert_int_equal(dscat_store__begin(f->writer, &err), 0);
+        assert_int_equal(dscat_store__exec(f->writer, commit_sql, &err), 0);
+        assert_int_equal(dscat_store__commit(f->writer, &err), 0);
     }
+}
+
+/*
+ * The fixture's SQL for the store's engine: its hashes are SQLite blob literals (x'01'), which
+ * PostgreSQL writes as bytea strings ('\x01'). Caller frees.
+ */
+static char *fixture_for_engine(void)
+{
+    size_t n = strlen(fixture_sql);
+    char *out = malloc(2 * n + 1), *o = out;
+    assert_non_null(out);
+    for (const char *p = fixture_sql; *p; p++) {
+        if (dscat_test__pg_store() && p[0] == 'x' && p[1] == '\'' && p > fixture_sql &&
+            p[-1] == ' ') {
+            memcpy(o, "'\\x", 3);
+            o += 3;
+            p++;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return out;
 }
 
 static int setup(void **state)
@@ -72,13 +100,14 @@ static int setup(void **state)
     dscat_store *st = NULL;
     dscat_error err = {0};
     assert_int_equal(dscat_store_open(&st, f->dir, DSCAT_STORE_WRITE, &err), 0);
-    assert_int_equal(dscat_store__exec(st, fixture_sql, &err), 0);
+    char *sql = fixture_for_engine();
+    assert_int_equal(dscat_store__exec(st, sql, &err), 0);
+    free(sql);
     dscat_store_close(st);
-    char path[128];
-    snprintf(path, sizeof(path), "%s/catalog.db", f->dir);
-    assert_int_equal(sqlite3_open(path, &f->writer), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(f->writer, "PRAGMA foreign_keys = ON", NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(dscat_store_open(&f->writer, f->dir, DSCAT_STORE_WRITE, &err), 0);
+    /* SQLite cascades the deletes from scans only when asked; PostgreSQL always does. */
+    if (dscat_test__pg_store() == NULL)
+        assert_int_equal(dscat_store__exec(f->writer, "PRAGMA foreign_keys = ON", &err), 0);
     *state = f;
     return 0;
 }
@@ -86,7 +115,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    sqlite3_close(f->writer);
+    dscat_store_close(f->writer);
     char cmd[160];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
     assert_int_equal(system(cmd), 0);
