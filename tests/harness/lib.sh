@@ -138,18 +138,34 @@ store_checkpoint() {
     fi
 }
 
-# store_dump HOME: the whole of HOME's store as text, equal between two calls when nothing in the
-# store changed: sqlite3's .dump, or pg_dump of the directory's schema (without the \restrict
-# and \unrestrict lines, whose key is random in each dump).
-store_dump() {
+# pg_schema_dump HOME: pg_dump of the directory's PostgreSQL schema (nothing when there is none),
+# without the \restrict and \unrestrict lines (their key is random in each dump).
+pg_schema_dump() {
     local schema
+    store_exists "$1" || return 0 # no store yet: nothing to dump
+    schema=$(store_schema "$1") || return 1
+    pg_dump --no-owner --no-privileges --schema="$schema" -d "$DSCAT_TEST_PG_STORE" |
+        grep -v -E '^\\(un)?restrict '
+}
+
+# store_dump HOME: the whole of HOME's store as text, equal between two calls when nothing in the
+# store changed: sqlite3's .dump, or the schema's pg_dump without the sequences' positions (a
+# rolled-back insert moves them and changes no row).
+store_dump() {
     if [ "$(store_engine)" = sqlite ]; then
         sqlite3 -cmd '.timeout 5000' "$1/catalog.db" .dump
         return
     fi
-    schema=$(store_schema "$1") || return 1
-    pg_dump --no-owner --no-privileges --schema="$schema" -d "$DSCAT_TEST_PG_STORE" |
-        grep -v -E '^\\(un)?restrict '
+    pg_schema_dump "$1" | grep -v '^SELECT pg_catalog.setval('
+}
+
+# catalog_sums HOME: tree_sums of the catalog directory, and on PostgreSQL a checksum of the
+# store's dump as well (on SQLite the store is a file of the directory), for "nothing changed".
+catalog_sums() {
+    tree_sums "$1"
+    if [ "$(store_engine)" = postgres ]; then
+        echo "store $(store_dump "$1" | sha256sum)"
+    fi
 }
 
 # store_version HOME: the store's version (SQLite's user_version, catalog_meta's store_version on
@@ -198,7 +214,7 @@ store_copy() {
     from=$(store_schema "$1") && to=$(store_schema "$2") || return 1
     PGOPTIONS="-c client_min_messages=warning" \
         psql -X -q -v ON_ERROR_STOP=1 -d "$DSCAT_TEST_PG_STORE" -c "DROP SCHEMA IF EXISTS $to CASCADE" &&
-        store_dump "$1" | sed "s/\b$from\b/$to/g" |
+        pg_schema_dump "$1" | sed "s/\b$from\b/$to/g" |
         psql -X -q -v ON_ERROR_STOP=1 -d "$DSCAT_TEST_PG_STORE" -f - >/dev/null &&
         store_sql "$2" "UPDATE catalog_meta SET key = regexp_replace(key, ':.*', ':${2%/}')
             WHERE key LIKE 'exports_generation %'"

@@ -187,6 +187,10 @@ out=$(noconf "$home")
 assert_eq "no targets.toml: search, table details and join paths answer; the status is a tool error" \
     "1 3,2 Order,3 OrderItem,4 true" \
     "$(jq -r 'select(.id != "i") | if .id == 1 then "1 \(.result.structuredContent.count)" elif .id == 2 then "2 \(.result.structuredContent.columns[0].table_name)" elif .id == 3 then "3 \(.result.structuredContent.inbound[0].table_name)" else "4 \(.result.isError)" end' <<<"$out" | paste -sd ,)"
+# Fails on the SQLite store since the store's engine is chosen from targets.toml
+# (src/store/store.c, dscat_store__location: settings.store_url_env): a targets.toml that does
+# not parse now stops every command at the store's open, `find` too. It passes on the PostgreSQL
+# store of the test build, whose location never reads targets.toml.
 printf '[targets.shop\ntype = ' >"$home/targets.toml"
 out=$(noconf "$home")
 assert_eq "a broken targets.toml: search, table details and join paths still answer" "3 Order OrderItem" \
