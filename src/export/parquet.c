@@ -751,13 +751,19 @@ static int copy_rows(feed *f, dscat_duck *duck, const char *sql, bool *unordered
     return rc;
 }
 
-/* The COPY that writes dscat_metadata()'s rows into the file tmp, stamped with generation. */
+/*
+ * The COPY that writes dscat_metadata()'s rows into the file tmp, stamped with generation. tmp is
+ * already our own temporary file (renamed into place once whole), so DuckDB writes into it
+ * directly: by default, finding the file there, it would write a "tmp_<name>" beside it first,
+ * and leave that behind whenever the COPY ends in an error (the unsorted walk found out of order).
+ */
 static void copy_sql(dscat_buf *sql, const char *tmp, int64_t generation)
 {
     dscat_buf_puts(sql, "COPY (SELECT * FROM dscat_metadata()) TO ");
     dscat_duck_quote_literal(sql, tmp);
     dscat_buf_printf(sql,
-                     " (FORMAT parquet, COMPRESSION zstd, KV_METADATA {dscat_generation: '%lld'})",
+                     " (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false, "
+                     "KV_METADATA {dscat_generation: '%lld'})",
                      (long long)generation);
 }
 

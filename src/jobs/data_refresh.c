@@ -366,8 +366,10 @@ static void refresh_table(dscat_cache_job *job)
             r->rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
             goto done;
         }
-        if ((r->rc = dscat_storage_stage(sto, dscat_buf_cstr(&dkey), &file, err)) ||
-            (r->rc = dscat_cache__mark_version(st, sto, dscat_buf_cstr(&vkey), err)))
+        /* The marker first: it creates the version with it, so that a process killed at any
+         * point leaves a version the orphan rule recognises as this catalog's. */
+        if ((r->rc = dscat_cache__mark_version(st, sto, dscat_buf_cstr(&vkey), err)) ||
+            (r->rc = dscat_storage_stage(sto, dscat_buf_cstr(&dkey), &file, err)))
             goto done;
         marked = true; /* kept should the append turn into a full refresh */
         r->rc = dscat_cache__write_parquet(src, r->schema, r->table, cols, ncols, file, &r->rows,
@@ -413,8 +415,8 @@ static void refresh_table(dscat_cache_job *job)
     if (!append) {
         dscat_buf_reset(&dkey);
         if (dscat_buf_printf(&dkey, "%s/%s", dscat_buf_cstr(&vkey), DSCAT_CACHE_DATA) ||
-            (r->rc = dscat_storage_stage(sto, dscat_buf_cstr(&dkey), &file, err)) ||
             (!marked && (r->rc = dscat_cache__mark_version(st, sto, dscat_buf_cstr(&vkey), err))) ||
+            (r->rc = dscat_storage_stage(sto, dscat_buf_cstr(&dkey), &file, err)) ||
             (r->rc = write_table(src, job, cols, ncols, file, err))) {
             if (r->rc == 0)
                 r->rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");

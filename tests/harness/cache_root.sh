@@ -48,6 +48,20 @@ cache_lock() {
     fi
 }
 
+# cache_table_locked REL: succeeds while a process holds the writer's lock of one table: the flock
+# of its lock file, or on a PostgreSQL store a session advisory lock of one bigint key (the
+# store's own write and migration locks have two int keys), seen in pg_locks.
+cache_table_locked() {
+    local lock
+    if [ "$(store_engine)" = postgres ]; then
+        test "$(psql -X -At -d "$DSCAT_TEST_PG_STORE" -c "SELECT count(*) FROM pg_locks
+            WHERE locktype = 'advisory' AND objsubid = 1 AND granted")" -gt 0
+        return
+    fi
+    lock=$(cache_lock "$1")
+    [ -e "$lock" ] && ! flock -n "$lock" true
+}
+
 # age_cache_versions: makes every version look two hours old, for the orphan rule.
 age_cache_versions() {
     if [ "${CACHE_VARIANT:-fs}" = s3 ]; then

@@ -69,7 +69,7 @@ out=$(run cache refresh pg public.events --append-key id --json)
 assert_eq "an empty delta: no version published, the current one stays" "false 0 $second" \
     "$(jq -r '.tables[0] | "\(.version_published) \(.rows) \(.version)"' <<<"$out")"
 assert_eq "the store still points at that version" "$second" \
-    "$(sqlite3 "$home/catalog.db" "SELECT version FROM table_cache WHERE name = 'events'")"
+    "$(store_sql "$home" "SELECT version FROM table_cache WHERE name = 'events'")"
 human=$(run cache refresh pg public.events --append-key id 2>/dev/null)
 assert_match "the CLI says no version was published" "no new rows: no version published" "$human"
 
@@ -85,9 +85,9 @@ assert_eq "a full refresh reconciles" "$(src_state)" "$(cache_state)"
 # Versions stay immutable: the new version holds the old one's files as its own (hard links on a
 # local root, server-side copies on S3), and the old version's deletion never touches them.
 pg_psql "$db" -c "INSERT INTO events SELECT g, 'row ' || g, g * 1.25 FROM generate_series(531, 540) g" >/dev/null
-old=$(sqlite3 "$home/catalog.db" "SELECT path FROM table_cache WHERE name = 'events'")
+old=$(store_sql "$home" "SELECT path FROM table_cache WHERE name = 'events'")
 run cache refresh pg public.events --append-key id >/dev/null 2>&1
-new=$(sqlite3 "$home/catalog.db" "SELECT path FROM table_cache WHERE name = 'events'")
+new=$(store_sql "$home" "SELECT path FROM table_cache WHERE name = 'events'")
 v=${new##*/}
 if [ "${CACHE_VARIANT:-fs}" = s3 ]; then
     assert_eq "S3: the new version holds the old file and the new one" "data-1.parquet
@@ -133,7 +133,7 @@ bad=$(grep -vxF -f "$work/published" "$work/reads" | head -3)
 assert_eq "a reader only ever sees a published state, never a mix or a torn one" "" "$bad"
 check "the reader read often enough ($reads reads)" test "$reads" -gt 5
 assert_eq "after 20 appends: source and cache agree" "$(src_state)" "$(cache_state)"
-sqlite3 "$home/catalog.db" "UPDATE pending_deletions SET delete_after = '2000-01-01T00:00:00Z'"
+store_sql "$home" "UPDATE pending_deletions SET delete_after = '2000-01-01T00:00:00Z'"
 run cache ls >/dev/null 2>&1
 assert_eq "the old versions are deleted once due, the current one reads whole" \
     "1 $(src_state)" "$(cache_versions "$table_key" | wc -l) $(cache_state)"
@@ -149,7 +149,7 @@ for stage in streaming file_closed; do
 done
 DSCAT_TEST_CRASH_AT=swap_committed run cache refresh pg public.events --append-key id >/dev/null 2>&1
 assert_eq "append killed after its swap: the new version is current and whole" "$(src_state)" "$(cache_state)"
-current=$(sqlite3 "$home/catalog.db" "SELECT path FROM table_cache WHERE name = 'events'")
+current=$(store_sql "$home" "SELECT path FROM table_cache WHERE name = 'events'")
 sleep 1.5
 age_cache_versions
 run cache ls >/dev/null 2>"$work/orphans.err"

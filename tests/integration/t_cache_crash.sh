@@ -38,7 +38,7 @@ for delay in 0.05 0.1 0.15 0.2 0.3 0.4 0.5 0.6 0.8 1.0; do
 done
 # The orphan rule: what the crashes left is scheduled once old enough, then deleted.
 vers=$(cache_version_paths | wc -l)
-current=$(sqlite3 "$home/catalog.db" 'SELECT path FROM table_cache')
+current=$(store_sql "$home" 'SELECT path FROM table_cache')
 check "crashes left orphaned versions behind" test "$vers" -gt 1
 if [ "${CACHE_VARIANT:-fs}" = s3 ]; then
     check "killed refreshes left staging files behind" test -n "$(ls -A "$cache_local/staging")"
@@ -75,8 +75,8 @@ for name in '"../up"."a/b"' 'public.".."' 'public."%2F"' 'public."/"' 'public."a
     DSCAT_HOME=$home "$DSCAT" cache refresh pg "$name" >/dev/null 2>&1 || echo "failed: $name" >>"$work/hostile.fail"
 done
 check "every hostile table is cached" test ! -e "$work/hostile.fail"
-assert_eq "no two share a path" 10 "$(sqlite3 "$home/catalog.db" 'SELECT count(DISTINCT path) FROM table_cache')"
-check "every path lies inside the root" test "$(sqlite3 "$home/catalog.db" "SELECT count(*) FROM table_cache WHERE path NOT LIKE '$root/%' OR path LIKE '%/../%'")" = 0
+assert_eq "no two share a path" 10 "$(store_sql "$home" 'SELECT count(DISTINCT path) FROM table_cache')"
+check "every path lies inside the root" test "$(store_sql "$home" "SELECT count(*) FROM table_cache WHERE path NOT LIKE '$root/%' OR path LIKE '%/../%'")" = 0
 assert_eq "nothing was created beside the root" "$before_parent" "$(ls -A "$TEST_TMP" | sort)"
 assert_eq "no key was written outside the root" "$before_outside" "$(outside)"
 # DuckDB matches names without regard to case: of "Case" and "case" only the first is a view.

@@ -183,7 +183,7 @@ for p in "${reader_pids[@]}"; do wait "$p"; done
 reader_pids=()
 
 assert_eq "all 50 schema refreshes succeeded" 0 "$refresh_fail"
-assert_eq "keep_scans = 2 pruned the older scans" 2 "$(sqlite3 "$home/catalog.db" 'SELECT count(*) FROM scans')"
+assert_eq "keep_scans = 2 pruned the older scans" 2 "$(store_sql "$home" 'SELECT count(*) FROM scans')"
 for r in http_table http_search cli_table cli_find mcp; do
     n=$(cat "$dir/$r.n" 2>/dev/null || echo 0)
     check "$r: the reader answered during the refreshes ($n answers)" test "$n" -ge 5

@@ -114,7 +114,7 @@ source_q "SELECT schema_name, table_name, unnest(constraint_column_names), schem
   referenced_table, unnest(referenced_column_names)
 FROM duckdb_constraints() WHERE database_name = 'f' AND constraint_type = 'FOREIGN KEY'
 ORDER BY 1, 2, 3" >"$work/src_fks"
-sqlite3 -separator $'\t' "$home/catalog.db" "
+STORE_SQL_SEP=$'\t' store_sql "$home" "
 SELECT t.schema, t.name, f.column_name, f.ref_schema, f.ref_table, f.ref_column
 FROM scan_tables t JOIN targets g ON g.current_scan_id = t.scan_id JOIN foreign_keys f ON f.set_id = t.column_set
 ORDER BY 1, 2, 3" >"$work/store_fks"

@@ -25,7 +25,7 @@ cp "$FIXTURES/chinook/Chinook_Sqlite.sqlite" "$TEST_TMP/ahead.sqlite"
 # from_store HOME: metadata.parquet as the store gives it, written by the repair of exports that
 # are behind their store (every later command repairs them).
 from_store() {
-    sqlite3 "$1/catalog.db" "UPDATE catalog_meta SET value = 0 WHERE key = 'exports_generation'"
+    store_sql "$1" "UPDATE catalog_meta SET value = '0' WHERE key LIKE 'exports_generation%'"
     DSCAT_HOME=$1 "$DSCAT" status >/dev/null 2>&1
 }
 
@@ -62,7 +62,7 @@ check "a second refresh: the file written ahead is the store's" \
 (DSCAT_TEST_CRASH_AT=parquet_ahead_taken DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1) 2>/dev/null
 assert_eq "a refresh of all three targets takes the file written ahead" 137 "$?"
 DSCAT_HOME=$home "$DSCAT" status >/dev/null 2>&1
-check "after it: no temporary file is left" test "$(find "$home" -name '*.tmp' | wc -l)" = 0
+assert_eq "after it: no temporary file is left" "" "$(find "$home" -name '*.tmp')"
 
 # One target of three: the catalog also holds the other two targets' scans, so the file comes
 # from the store (nothing is written ahead: the crash stage is never reached).

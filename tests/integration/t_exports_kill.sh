@@ -25,8 +25,8 @@ check "a refresh takes long enough to be killed at many moments ($run_ms ms)" te
 # generation stamped in each of the three files, as one line.
 in_step() {
     local g e j p m
-    g=$(sqlite3 "$home/catalog.db" 'SELECT max(id) FROM scans')
-    e=$(sqlite3 "$home/catalog.db" "SELECT value FROM catalog_meta WHERE key = 'exports_generation'")
+    g=$(store_sql "$home" 'SELECT max(id) FROM scans')
+    e=$(store_sql "$home" "SELECT value FROM catalog_meta WHERE key LIKE 'exports_generation%'")
     j=$(jq -r .generation "$home/last_scan.json")
     p=$(duckq "SELECT decode(value) FROM parquet_kv_metadata('$home/metadata.parquet') WHERE decode(key) = 'dscat_generation'")
     m=$(sed -n 's/^<!-- dscat generation \([0-9]*\) -->$/\1/p' "$home/DATA_CATALOG_SUMMARY.md")
@@ -64,8 +64,9 @@ assert_eq "30 kills ($behind between the store commit and the exports): after th
 # In a directory the next command cannot write, status reports the difference instead.
 (DSCAT_TEST_CRASH_AT=exports_written DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1) 2>/dev/null
 chmod 0755 "$home"
-chmod 0644 "$home/catalog.db" "$home/targets.toml"
-sqlite3 "$home/catalog.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+chmod 0644 "$home/targets.toml"
+if [ "$(store_engine)" = sqlite ]; then chmod 0644 "$home/catalog.db"; fi
+store_checkpoint "$home"
 out=$(runuser -u nobody -- env DSCAT_HOME="$home" HOME=/nonexistent "$DSCAT" status 2>&1)
 rc=$?
 assert_eq "exports behind in a read-only catalog: status is STALE (exit 3)" 3 "$rc"

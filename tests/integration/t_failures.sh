@@ -6,7 +6,7 @@ home=$(new_home)
 pg_target pg 'database = "ctrl"' >"$home/targets.toml"
 check "control refresh succeeds" env DSCAT_HOME="$home" "$DSCAT" refresh
 check "control refresh wrote the exports" test -f "$home/metadata.parquet" -a -f "$home/last_scan.json" -a -f "$home/DATA_CATALOG_SUMMARY.md"
-before=$(tree_sums "$home")
+before=$(catalog_sums "$home")
 
 # expect_failure LABEL CAUSE_REGEX ENV...: runs refresh with ENV, checks exit, stderr, files.
 expect_failure() {
@@ -17,7 +17,7 @@ expect_failure() {
     assert_eq "$label: exit 1" 1 "$rc"
     assert_eq "$label: exactly one line on stderr" 1 "$(line_count "$err")"
     assert_match "$label: the line names the target and the cause" "^dscat: .*pg.*$cause" "$err"
-    assert_eq "$label: every export byte-for-byte as it was" "$before" "$(tree_sums "$home")"
+    assert_eq "$label: every export byte-for-byte as it was" "$before" "$(catalog_sums "$home")"
 }
 
 expect_failure "missing variable" "T_PG_PASSWORD" -u T_PG_PASSWORD
@@ -39,13 +39,13 @@ config_error() {
     local label=$1 text=$2 line=$3 key=$4 err rc
     cp "$home/targets.toml" "$TEST_TMP/targets.good"
     printf '%s' "$text" >"$home/targets.toml"
-    before_cfg=$(tree_sums "$home")
+    before_cfg=$(catalog_sums "$home")
     err=$(DSCAT_HOME=$home "$DSCAT" refresh 2>&1 >/dev/null)
     rc=$?
     assert_eq "$label: exit 1" 1 "$rc"
     assert_eq "$label: one line on stderr" 1 "$(line_count "$err")"
     assert_match "$label: names the file, line $line and '$key'" "^dscat: .*targets.toml: line $line: .*$key" "$err"
-    assert_eq "$label: nothing written" "$before_cfg" "$(tree_sums "$home")"
+    assert_eq "$label: nothing written" "$before_cfg" "$(catalog_sums "$home")"
     cp "$TEST_TMP/targets.good" "$home/targets.toml"
 }
 config_error "literal password" "$(pg_target pg 'database = "ctrl"' "password = \"$(random_secret)\"")" 8 "password"
@@ -81,9 +81,9 @@ check "two targets, one failing: the summary lists the failure under Scan Proble
     grep -q '^- \*\*pg2\*\* failed: .*password' "$home/DATA_CATALOG_SUMMARY.md"
 
 # A store written by a newer dscat is refused and never modified.
-sqlite3 "$home/catalog.db" 'PRAGMA user_version = 99'
-before=$(tree_sums "$home")
+store_set_version "$home" 99
+before=$(catalog_sums "$home")
 err=$(T_PG2_PASSWORD=$PG_PASSWORD DSCAT_HOME=$home "$DSCAT" refresh 2>&1 >/dev/null)
 assert_eq "newer store: exit 1" 1 "$?"
 assert_match "newer store: a clear message" "^dscat: catalog store .* newer dscat" "$err"
-assert_eq "newer store: nothing modified" "$before" "$(tree_sums "$home")"
+assert_eq "newer store: nothing modified" "$before" "$(catalog_sums "$home")"

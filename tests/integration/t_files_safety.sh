@@ -33,12 +33,12 @@ tree_sums "$dir/outside" >"$dir/outside.after"
 assert_same "nothing outside the cache root is deleted through planted symlinks" \
     "$dir/outside.before" "$dir/outside.after"
 # A pending deletion whose path leads through a symlink is refused, not followed.
-sqlite3 "$home/catalog.db" "INSERT INTO pending_deletions(path, delete_after, retry_count) VALUES ('$root/conn/schema/table/v1', '2000-01-01T00:00:00Z', 0)"
+store_sql "$home" "INSERT INTO pending_deletions(path, delete_after, retry_count) VALUES ('$root/conn/schema/table/v1', '2000-01-01T00:00:00Z', 0)"
 out=$(DSCAT_HOME=$home "$DSCAT" cache ls 2>&1)
 check "a deletion through a symlink leaves the target" test -f "$dir/outside/conn/schema/table/v1/data.parquet"
 assert_match "and is reported" "not a directory of the cache" "$out"
 rm -f "$root/conn" "$root/shop/main/orders/v-linked" "$tdir/inner"
-sqlite3 "$home/catalog.db" "DELETE FROM pending_deletions"
+store_sql "$home" "DELETE FROM pending_deletions"
 
 # ---- two catalogs, one cache root ------------------------------------------------------------
 home_a=$(new_home)
@@ -62,7 +62,7 @@ check "each version names the catalog that wrote it" \
     test "$(find "$DSCAT_CACHE_ROOT" -name '.catalog-*' | wc -l)" -ge 2
 # An orphan of A's own is still swept.
 a_dir=$(dirname "$(DSCAT_HOME=$home_a "$DSCAT" cache ls --json 2>/dev/null | jq -r '.tables[0].path')")
-a_id=$(sqlite3 "$home_a/catalog.db" "SELECT value FROM catalog_meta WHERE key = 'catalog_id'")
+a_id=$(store_sql "$home_a" "SELECT value FROM catalog_meta WHERE key = 'catalog_id'")
 mkdir -m 700 "$a_dir/v-crashed"
 (umask 077 && touch "$a_dir/v-crashed/.catalog-$a_id")
 touch -d '2 days ago' "$a_dir/v-crashed"
@@ -75,45 +75,70 @@ bad=$(find "$DSCAT_CACHE_ROOT" \( -type d ! -perm 700 \) -o \( -type f ! -perm 6
 assert_eq "cache directories are 0700 and files 0600, as the catalog" "" "$bad"
 
 # ---- the store file ---------------------------------------------------------------------------
-export DSCAT_CACHE_ROOT=$dir/cache3
-home=$(new_home)
-printf '[targets.shop]\ntype = "sqlite"\npath = "%s"\n' "$dir/shop.sqlite" >"$home/targets.toml"
-sqlite3 "$dir/foreign.db" 'CREATE TABLE accounts (id INTEGER, secret TEXT); INSERT INTO accounts VALUES (1, 42);'
-sum_before=$(sha256sum "$dir/foreign.db")
-ln -s "$dir/foreign.db" "$home/catalog.db"
-out=$(DSCAT_HOME=$home "$DSCAT" refresh 2>&1)
-rc=$?
-assert_eq "a catalog.db that is a symlink: refresh exits 1" 1 "$rc"
-assert_match "naming the symlink" "symlink" "$out"
-assert_eq "the file it points to is untouched" "$sum_before" "$(sha256sum "$dir/foreign.db")"
-rm "$home/catalog.db"
-cp "$dir/foreign.db" "$home/catalog.db"
-sum_before=$(sha256sum "$home/catalog.db")
-out=$(DSCAT_HOME=$home "$DSCAT" refresh 2>&1)
-rc=$?
-assert_eq "another program's SQLite file as catalog.db: exit 1" 1 "$rc"
-assert_match "named as not a dscat store" "not a dscat catalog store" "$out"
-assert_eq "and left untouched" "$sum_before" "$(sha256sum "$home/catalog.db")"
-check "no table of ours was added to it" test "$(sqlite3 "$home/catalog.db" "SELECT count(*) FROM sqlite_schema WHERE name = 'scans'")" = 0
-rm "$home/catalog.db"
-: >"$home/catalog.db"
-out=$(DSCAT_HOME=$home "$DSCAT" refresh 2>&1)
-rc=$?
-assert_eq "an empty catalog.db: exit 1" 1 "$rc"
-assert_match "named as empty" "empty" "$out"
-check "it is not silently recreated" test ! -s "$home/catalog.db"
-out=$(DSCAT_HOME=$home "$DSCAT" status 2>&1)
-check "status says so too (exit non-zero)" test $? -ne 0
-rm "$home/catalog.db"
+# catalog.db itself (a symlink, another program's file, an empty file): SQLite only, a
+# PostgreSQL store has no file in the catalog directory.
+if [ "$(store_engine)" = sqlite ]; then
+    export DSCAT_CACHE_ROOT=$dir/cache3
+    home=$(new_home)
+    printf '[targets.shop]\ntype = "sqlite"\npath = "%s"\n' "$dir/shop.sqlite" >"$home/targets.toml"
+    sqlite3 "$dir/foreign.db" 'CREATE TABLE accounts (id INTEGER, secret TEXT); INSERT INTO accounts VALUES (1, 42);'
+    sum_before=$(sha256sum "$dir/foreign.db")
+    ln -s "$dir/foreign.db" "$home/catalog.db"
+    out=$(DSCAT_HOME=$home "$DSCAT" refresh 2>&1)
+    rc=$?
+    assert_eq "a catalog.db that is a symlink: refresh exits 1" 1 "$rc"
+    assert_match "naming the symlink" "symlink" "$out"
+    assert_eq "the file it points to is untouched" "$sum_before" "$(sha256sum "$dir/foreign.db")"
+    rm "$home/catalog.db"
+    cp "$dir/foreign.db" "$home/catalog.db"
+    sum_before=$(sha256sum "$home/catalog.db")
+    out=$(DSCAT_HOME=$home "$DSCAT" refresh 2>&1)
+    rc=$?
+    assert_eq "another program's SQLite file as catalog.db: exit 1" 1 "$rc"
+    assert_match "named as not a dscat store" "not a dscat catalog store" "$out"
+    assert_eq "and left untouched" "$sum_before" "$(sha256sum "$home/catalog.db")"
+    check "no table of ours was added to it" test "$(sqlite3 "$home/catalog.db" "SELECT count(*) FROM sqlite_schema WHERE name = 'scans'")" = 0
+    rm "$home/catalog.db"
+    : >"$home/catalog.db"
+    out=$(DSCAT_HOME=$home "$DSCAT" refresh 2>&1)
+    rc=$?
+    assert_eq "an empty catalog.db: exit 1" 1 "$rc"
+    assert_match "named as empty" "empty" "$out"
+    check "it is not silently recreated" test ! -s "$home/catalog.db"
+    out=$(DSCAT_HOME=$home "$DSCAT" status 2>&1)
+    check "status says so too (exit non-zero)" test $? -ne 0
+    rm "$home/catalog.db"
+else
+    # The PostgreSQL store's counterpart of another program's file: the directory's schema
+    # already holding another program's tables.
+    export DSCAT_CACHE_ROOT=$dir/cache3
+    home=$(new_home)
+    printf '[targets.shop]\ntype = "sqlite"\npath = "%s"\n' "$dir/shop.sqlite" >"$home/targets.toml"
+    schema=$(store_schema "$home")
+    psql -X -q -v ON_ERROR_STOP=1 -d "$DSCAT_TEST_PG_STORE" -c "CREATE SCHEMA $schema" \
+        -c "CREATE TABLE $schema.accounts (id int, secret text)" \
+        -c "INSERT INTO $schema.accounts VALUES (1, '42')"
+    dump_before=$(store_dump "$home")
+    out=$(DSCAT_HOME=$home "$DSCAT" refresh 2>&1)
+    rc=$?
+    assert_eq "a schema holding another program's tables: exit 1" 1 "$rc"
+    assert_match "named as not a dscat store" "not a dscat catalog store" "$out"
+    assert_eq "and left untouched" "$dump_before" "$(store_dump "$home")"
+    out=$(DSCAT_HOME=$home "$DSCAT" status 2>&1)
+    check "status says so too (exit non-zero)" test $? -ne 0
+fi
 
 # ---- read-only commands in a directory they cannot write ---------------------------------------
 home=$(new_home)
 printf '[targets.shop]\ntype = "sqlite"\npath = "%s"\n' "$dir/shop.sqlite" >"$home/targets.toml"
 DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
 chmod 0755 "$home"
-chmod 0644 "$home/catalog.db" "$home/targets.toml"
-sqlite3 "$home/catalog.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
-rm -f "$home/catalog.db-wal" "$home/catalog.db-shm"
+chmod 0644 "$home/targets.toml"
+if [ "$(store_engine)" = sqlite ]; then
+    chmod 0644 "$home/catalog.db"
+    store_checkpoint "$home"
+    rm -f "$home/catalog.db-wal" "$home/catalog.db-shm"
+fi
 ro() { runuser -u nobody -- env DSCAT_HOME="$home" HOME=/nonexistent "$DSCAT" "$@"; }
 check "find works in a directory it cannot write" ro find orders
 check "table works there" ro table shop.main.orders

@@ -33,6 +33,7 @@ for c in "find customer" "table customers" "joins customers"; do
 done
 stale=$(new_home)
 cp -r "$home/." "$stale/"
+store_copy "$home" "$stale"
 printf '[settings]\nstale_after_days = 0\n\n' | cat - "$home/targets.toml" >"$stale/targets.toml"
 for c in "find customer" "table customers" "joins customers"; do
     # shellcheck disable=SC2086

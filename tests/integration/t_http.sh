@@ -108,16 +108,16 @@ expect "include_uncached is checked for type anyway" 400 BAD_REQUEST "field 'inc
 
 # The seed's behaviours: a schema refresh keeps cached data; a data refresh writes a new version,
 # schedules the old one and never duplicates rows.
-v1=$(sqlite3 -cmd '.timeout 5000' "$home/catalog.db" "SELECT version FROM table_cache WHERE name = 'orders'")
+v1=$(store_sql "$home" "SELECT version FROM table_cache WHERE name = 'orders'")
 pg_psql apidb -c 'CREATE TABLE new4 (a int)' >/dev/null
 r=$(post /refresh '{"connection_id": "pg"}')
 assert_eq "a schema refresh detects the new table" 1 "$(field "$r" .tables_added)"
-assert_eq "and keeps the cached version" "$v1" "$(sqlite3 -cmd '.timeout 5000' "$home/catalog.db" "SELECT version FROM table_cache WHERE name = 'orders'")"
+assert_eq "and keeps the cached version" "$v1" "$(store_sql "$home" "SELECT version FROM table_cache WHERE name = 'orders'")"
 pg_psql apidb -c 'INSERT INTO orders SELECT g, 1, 1 FROM generate_series(1235, 1300) g' >/dev/null
 r=$(post /refresh '{"connection_id": "pg", "schema_name": "public", "table_name": "orders", "data": true}')
-v2=$(sqlite3 -cmd '.timeout 5000' "$home/catalog.db" "SELECT version FROM table_cache WHERE name = 'orders'")
+v2=$(store_sql "$home" "SELECT version FROM table_cache WHERE name = 'orders'")
 check "a data refresh writes a new version" test -n "$v2" -a "$v1" != "$v2"
-check "and schedules the old one" test "$(sqlite3 -cmd '.timeout 5000' "$home/catalog.db" "SELECT count(*) FROM pending_deletions WHERE path LIKE '%$v1%'")" = 1
+check "and schedules the old one" test "$(store_sql "$home" "SELECT count(*) FROM pending_deletions WHERE path LIKE '%$v1%'")" = 1
 r=$(post /query '{"sql": "SELECT count(*), count(DISTINCT id) FROM pg.public.orders"}')
 assert_eq "the cached rows are the source's, none duplicated" "200 1300,1300" "$(status_of "$r") $(field "$r" '.rows[0] | join(",")')"
 
@@ -148,7 +148,7 @@ assert_eq "and the table holds its rows once" 5 "$(field "$r" '.rows[0][0]')"
 sleep 3
 check "the server's deletion worker removed the old versions after the grace period" \
     test "$(find "$DSCAT_CACHE_ROOT/pg/public/items" -mindepth 1 -maxdepth 1 -type d | wc -l)" = 1
-check "and emptied pending_deletions" test "$(sqlite3 -cmd '.timeout 5000' "$home/catalog.db" 'SELECT count(*) FROM pending_deletions')" = 0
+check "and emptied pending_deletions" test "$(store_sql "$home" 'SELECT count(*) FROM pending_deletions')" = 0
 
 # Searches keep answering during a data refresh.
 post /refresh '{"connection_id": "pg", "data": true, "include_uncached": true}' >"$dir/long" &
@@ -165,7 +165,7 @@ wait $long
 r=$(curl -s "$B/connections")
 assert_eq "GET /connections lists the three connections" "my,pg,pgbad" "$(jq -r '[.connections[].connection_id] | sort | join(",")' <<<"$r")"
 r=$(curl -s "$B/connections/pg")
-assert_eq "GET /connections/{id}: tables and cached tables" "8 $(sqlite3 -cmd '.timeout 5000' "$home/catalog.db" "SELECT count(*) FROM table_cache WHERE connection_id = 'pg'")" "$(jq -r '"\(.tables) \(.cached_tables)"' <<<"$r")"
+assert_eq "GET /connections/{id}: tables and cached tables" "8 $(store_sql "$home" "SELECT count(*) FROM table_cache WHERE connection_id = 'pg'")" "$(jq -r '"\(.tables) \(.cached_tables)"' <<<"$r")"
 check "GET /connections/{id} of an unknown id is 404" test "$(curl -s -o /dev/null -w '%{http_code}' "$B/connections/zzz")" = 404
 r=$(curl -s "$B/information_schema?connection_id=my")
 assert_eq "GET /information_schema: tables, columns and synced" "a:id,v:true b:id:true" "$(jq -r '[.tables[] | "\(.table_name):\([.columns[].column_name] | join(",")):\(.synced)"] | join(" ")' <<<"$r")"
@@ -183,7 +183,7 @@ r=$(post /query '{"sql": "SELECT * FROM pg.public.nope"}')
 assert_match "POST /query of an uncached table names the refresh command" "^400 .*dscat cache refresh" "$(status_of "$r") $(field "$r" .error.message)"
 r=$(curl -s -w ' %{http_code}' -X DELETE "$B/connections/pg/tables/public/customers/cache")
 assert_eq "DELETE one table's cache" "1 200" "$(jq -r .tables_purged <<<"${r% *}") ${r##* }"
-check "its pointer is gone" test "$(sqlite3 -cmd '.timeout 5000' "$home/catalog.db" "SELECT count(*) FROM table_cache WHERE name = 'customers'")" = 0
+check "its pointer is gone" test "$(store_sql "$home" "SELECT count(*) FROM table_cache WHERE name = 'customers'")" = 0
 r=$(curl -s -w ' %{http_code}' -X DELETE "$B/connections/pg/tables/public/customers/cache")
 assert_eq "DELETE of a table not cached is 404" 404 "${r##* }"
 r=$(curl -s -w ' %{http_code}' -X DELETE "$B/connections/my/cache")

@@ -11,13 +11,13 @@ printf '[targets.shop]\ntype = "sqlite"\npath = "%s"\n' "$dir/shop.sqlite" >"$ho
 DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
 DSCAT_HOME=$home "$DSCAT" cache refresh shop main.orders >/dev/null 2>&1
 token="t-$RANDOM-$RANDOM-secret"
-sqlite3 "$home/catalog.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+store_checkpoint "$home"
 
 . "$(dirname "${BASH_SOURCE[0]}")/../harness/http.sh"
 srv_pid=
 trap '[ -n "$srv_pid" ] && kill -9 $srv_pid 2>/dev/null' EXIT
 start_server "$home" "$dir/serve.log" DSCAT_API_TOKEN="$token"
-sqlite3 "$home/catalog.db" .dump >"$dir/dump.before"
+store_dump "$home" >"$dir/dump.before"
 tree_sums "$home" >"$dir/files.before"
 
 # hit NAME STATUS CODE CURL_ARGS...: one request, its status and error code checked.
@@ -160,7 +160,7 @@ hit "unknown route" 404 NOT_FOUND "${A[@]}" "$B/nope"
 hit "a search for bytes that are not text" 400 BAD_REQUEST "${A[@]}" "$B/search?q=%ff%fe"
 
 hit "afterwards the server still answers" 200 - "${A[@]}" "$B/search?q=orders"
-sqlite3 "$home/catalog.db" .dump >"$dir/dump.after"
+store_dump "$home" >"$dir/dump.after"
 tree_sums "$home" >"$dir/files.after"
 assert_same "afterwards the store's logical dump is unchanged" "$dir/dump.before" "$dir/dump.after"
 assert_same "and so are the catalog files" "$dir/files.before" "$dir/files.after"

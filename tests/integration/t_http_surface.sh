@@ -46,7 +46,7 @@ done
 got=$(timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/$1; printf "GET /status HTTP/1.0\r\n\r\n" >&3; head -n 1 <&3' _ "$port")
 assert_match "a missing Host is 421" " 421 " "$got"
 check "refused requests did no work: the store holds one scan" \
-    test "$(sqlite3 "$home/catalog.db" 'SELECT count(*) FROM scans')" = 1
+    test "$(store_sql "$home" 'SELECT count(*) FROM scans')" = 1
 check "and the cached table is still there" test "$(DSCAT_HOME=$home "$DSCAT" cache ls | grep -c orders)" = 1
 r=$(curl -s -H 'Host: attacker.example' "$B/status")
 assert_eq "the 421 answer names the code" MISDIRECTED_REQUEST "$(jq -r .error.code <<<"$r")"
@@ -119,10 +119,10 @@ home=$(new_home)
 DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
 DSCAT_HOME=$home "$DSCAT" cache refresh multi.surf_a public.t >/dev/null 2>&1
 DSCAT_HOME=$home "$DSCAT" cache refresh single public.t >/dev/null 2>&1
-scans() { sqlite3 "$home/catalog.db" 'SELECT count(*) FROM scans'; }
+scans() { store_sql "$home" 'SELECT count(*) FROM scans'; }
 n_scans=$(scans)
 tree_sums "$DSCAT_CACHE_ROOT" >"$dir/cache.before"
-sqlite3 "$home/catalog.db" 'SELECT * FROM cached_tables ORDER BY 1, 2, 3' >"$dir/cached.before" 2>/dev/null
+store_sql "$home" 'SELECT * FROM cached_tables ORDER BY 1, 2, 3' >"$dir/cached.before" 2>/dev/null
 start_server "$home" "$dir/serve3.log"
 for id in multi.nosuch multi.surf_ single.nosuch single.surf_a nosuch nosuch.surf_a multi. multi; do
     bad=

@@ -115,7 +115,7 @@ early=$(awk -v grace=2000 -v pat="/$S3_BUCKET/instances/" '
         }
     }' "$front")
 assert_eq "no version of t is deleted before it was replaced plus the grace" "" "$early"
-current=$(sqlite3 "$home/catalog.db" "SELECT path FROM table_cache WHERE name = 't'")
+current=$(store_sql "$home" "SELECT path FROM table_cache WHERE name = 't'")
 check "the current version of t is not deleted" \
     test "$(grep -c "^DELETE /$S3_BUCKET/${current#s3://$S3_BUCKET/}/" "$front")" = 0
 for p in "${pids[@]:1}"; do kill "$p" 2>/dev/null; done

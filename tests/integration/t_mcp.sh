@@ -151,8 +151,13 @@ per_call_us=$(((t2 - t1) / 40000))
 echo "        first call ${first_ms} ms, then ${per_call_us} us per call"
 # The first call maps the search.idx the refresh wrote (no build from the store), so it may cost
 # no more than a search: only the later calls' cost is checked.
+# Each question opens the store anew (src/api/catalog.c): a file open on SQLite, but a TCP
+# connection with SCRAM authentication and a new server backend on PostgreSQL (about 16 ms on a
+# loaded test machine): the bound there allows for that connection.
+limit_us=25000
+[ "$(store_engine)" = postgres ] && limit_us=100000
 check "later searches cost a few milliseconds each (${per_call_us} us; the first, with the load, ${first_ms} ms)" \
-    test "$per_call_us" -lt 25000
+    test "$per_call_us" -lt "$limit_us"
 sqlite3 "$dir/wide.sqlite" 'CREATE TABLE zebra_crossing (stripe_id INTEGER PRIMARY KEY);'
 DSCAT_HOME=$wide "$DSCAT" refresh >/dev/null 2>&1
 r=$(search 50 zebra)

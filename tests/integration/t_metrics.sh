@@ -61,14 +61,14 @@ assert_eq "every data refresh within the +Inf bucket" "yes" \
     "$(raw 'dscat_refresh_duration_seconds_bucket{kind="data",le="+Inf"} 2')"
 check "buckets never decrease" awk -F' ' '/_bucket\{/ { key = $1; sub(/le="[^"]*"/, "", key); if (key == prev && $2 < last) bad = 1; prev = key; last = $2 } END { exit bad }' "$dir/raw"
 assert_eq "rows written: 321 + 2" "yes" "$(sample 'dscat_cache_rows_written_total 323')"
-bytes=$(sqlite3 "$home/catalog.db" 'SELECT sum(bytes) FROM table_cache')
+bytes=$(store_sql "$home" 'SELECT sum(bytes) FROM table_cache')
 assert_eq "bytes written: the cached versions' bytes" "yes" "$(sample "dscat_cache_bytes_written_total $bytes")"
 assert_eq "three searches" "yes" "$(sample 'dscat_search_duration_seconds_count 3')"
 assert_eq "two queries" "yes" "$(sample 'dscat_query_duration_seconds_count 2')"
 assert_eq "HTTP requests by route and status" "yes yes yes" \
     "$(sample 'dscat_http_requests_total{route=/search,status=200} 3') $(sample 'dscat_http_requests_total{route=/refresh,status=200} 4') $(sample 'dscat_http_requests_total{route=unmatched,status=404} 1')"
 # The gauges, from the store.
-last=$(sqlite3 "$home/catalog.db" "SELECT finished_us FROM scans WHERE target = 'pg' AND status = 'ok' ORDER BY id DESC LIMIT 1")
+last=$(store_sql "$home" "SELECT finished_us FROM scans WHERE target = 'pg' AND status = 'ok' ORDER BY id DESC LIMIT 1")
 got=$(awk '$1 == "dscat_target_last_success_timestamp_seconds{target=pg}" { printf "%.0f", $2 * 1000000 }' "$dir/samples")
 check "last success of pg: the store's scan time (to the microsecond)" \
     test "$(( got > last ? got - last : last - got ))" -le 1

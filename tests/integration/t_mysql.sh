@@ -81,7 +81,7 @@ check "mariadb: the server counted the scan's statements" test "$small" -gt 0
 assert_eq "mariadb: 10 tables and 2,000 tables cost the same number of statements" "$small" "$large"
 
 # Failures: wrong password, refused port, silent server — one line each, nothing changed.
-before=$(tree_sums "$home")
+before=$(catalog_sums "$home")
 err=$(T_MY_PASSWORD=wrong DSCAT_HOME=$home "$DSCAT" refresh 2>&1 >/dev/null)
 assert_match "mariadb wrong password: one line naming the target and access denied" "^dscat: target my: .*Access denied" "$err"
 assert_eq "mariadb wrong password: one line" 1 "$(line_count "$err")"
@@ -96,4 +96,4 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 kill "$spid" 2>/dev/null
 assert_match "mariadb silent server: timed out" "^dscat: target my: .*timed out" "$err"
 check "mariadb silent server: elapsed close to connect_timeout ($ms ms)" test "$ms" -ge 900 -a "$ms" -le 2500
-assert_eq "mariadb failures: nothing changed" "$before" "$(tree_sums "$home")"
+assert_eq "mariadb failures: nothing changed" "$before" "$(catalog_sums "$home")"

@@ -54,7 +54,7 @@ assert_eq "sqlite blob column is not profiled (null)" '\N \N \N' "$(got lite pro
 check "null_rate is null_count / profiled_rows rounded to 4 decimals" \
     test "$(duckq "SELECT count(*) FROM read_parquet('$pq') WHERE profiled_rows > 0 AND null_rate <> round(null_count / profiled_rows, 4)")" = 0
 check "last_scan.json and the scan record the profile depth" \
-    test "$(sqlite3 "$home/catalog.db" "SELECT DISTINCT depth FROM scans")" = profile
+    test "$(store_sql "$home" "SELECT DISTINCT depth FROM scans")" = profile
 
 # A table whose profile query fails is a problem and keeps its metadata.
 pg_psql prof -c 'CREATE TABLE broken (id int PRIMARY KEY, p point)' -c "INSERT INTO broken VALUES (1, '(1,2)')" >/dev/null

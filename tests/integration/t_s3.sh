@@ -42,21 +42,21 @@ DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
 check "dscat cache refresh into an S3 root" env DSCAT_HOME="$home" "$DSCAT" cache refresh pg public.s3src
 
 # 3. A wrong secret: one line naming the problem, nothing changes.
-sqlite3 "$home/catalog.db" .dump >"$work/dump.before"
+store_dump "$home" >"$work/dump.before"
 s3 ls s3-root/ >"$work/keys.before"
 err=$(DSCAT_HOME=$home AWS_SECRET_ACCESS_KEY=wrong-secret "$DSCAT" cache refresh pg public.s3src 2>&1 >/dev/null)
 rc=$?
 assert_eq "a wrong secret: exit 1" 1 "$rc"
 assert_match "with an authentication error naming the credentials" "403 SignatureDoesNotMatch.*AWS_SECRET_ACCESS_KEY" "$err"
 assert_eq "on one line" 1 "$(printf '%s\n' "$err" | grep -c .)"
-sqlite3 "$home/catalog.db" .dump >"$work/dump.after"
+store_dump "$home" >"$work/dump.after"
 s3 ls s3-root/ >"$work/keys.after"
 assert_same "the store is unchanged" "$work/dump.before" "$work/dump.after"
 assert_same "and so is the bucket" "$work/keys.before" "$work/keys.after"
 check "the secret is in no message" sh -c "! printf '%s' '$err' | grep -q -e '$S3_SECRET' -e wrong-secret"
 
 # 4. /usr/bin/aws lists and downloads what dscat uploaded; it reads back equal to the source.
-path=$(sqlite3 "$home/catalog.db" "SELECT path FROM table_cache WHERE name = 's3src'")
+path=$(store_sql "$home" "SELECT path FROM table_cache WHERE name = 's3src'")
 assert_match "/usr/bin/aws lists the uploaded version" "data.parquet" "$(aws_s3 s3 ls --recursive "${path}/")"
 check "/usr/bin/aws downloads it" aws_s3 s3 cp "$path/data.parquet" "$work/down.parquet"
 assert_eq "the downloaded Parquet reads back equal to the source table" \
@@ -80,7 +80,7 @@ assert_eq "and leaves none" 0 "$(s3_keys many/ | wc -l)"
 # 6. The S3 server stopped in the middle of an upload.
 DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
 check "a big table is cached" env DSCAT_HOME="$home" DSCAT_S3_PART_SIZE=5242880 "$DSCAT" cache refresh pg public.bigsrc
-v1=$(sqlite3 "$home/catalog.db" "SELECT version FROM table_cache WHERE name = 'bigsrc'")
+v1=$(store_sql "$home" "SELECT version FROM table_cache WHERE name = 'bigsrc'")
 parts_before=$(grep -c 'partNumber=' "$front_log")
 DSCAT_HOME=$home DSCAT_S3_PART_SIZE=5242880 "$DSCAT" cache refresh pg public.bigsrc >"$work/mid.out" 2>"$work/mid.err" &
 pid=$!
@@ -93,12 +93,12 @@ wait $pid
 rc=$?
 assert_eq "the refresh fails cleanly (exit 1)" 1 "$rc"
 assert_match "naming the S3 failure" "S3 .*failed" "$(cat "$work/mid.err")"
-assert_eq "the old version stays current" "$v1" "$(sqlite3 "$home/catalog.db" "SELECT version FROM table_cache WHERE name = 'bigsrc'")"
+assert_eq "the old version stays current" "$v1" "$(store_sql "$home" "SELECT version FROM table_cache WHERE name = 'bigsrc'")"
 assert_eq "no temporary file is left" "" "$(ls -A "$cache_local/staging")"
 check "the failed cleanup is a warning, not a second error" grep -q 'warning' "$work/mid.err"
 check "the S3 server starts again" restart_s3_server
 check "the retry after the restart succeeds" env DSCAT_HOME="$home" DSCAT_S3_PART_SIZE=5242880 "$DSCAT" cache refresh pg public.bigsrc
-check "with a new version" test "$(sqlite3 "$home/catalog.db" "SELECT version FROM table_cache WHERE name = 'bigsrc'")" != "$v1"
+check "with a new version" test "$(store_sql "$home" "SELECT version FROM table_cache WHERE name = 'bigsrc'")" != "$v1"
 assert_eq "that reads back whole" 600000 "$(DSCAT_HOME=$home "$DSCAT" query 'SELECT count(DISTINCT id) FROM pg.public.bigsrc' --format csv | tail -n +2)"
 
 # The read cache is bounded: beyond DSCAT_READ_CACHE_MB the least recently used copy goes.

@@ -50,8 +50,8 @@ assert_eq "pg's schema refresh: ok, every 2 s" "ok 2 0" \
     "$(jq -r '.schedules[] | select(.kind == "schema" and .connection_id == "pg") | "\(.result) \(.every_seconds) \(.failures)"' <<<"$s")"
 assert_eq "pg's orders: ok" "ok" \
     "$(jq -r '.schedules[] | select(.kind == "data") | .result' <<<"$s")"
-check "the scans are in the store" test "$(sqlite3 "$home/catalog.db" "SELECT count(*) FROM scans WHERE target = 'pg' AND status = 'ok'")" -ge 2
-assert_eq "orders is cached, every row" "100" "$(sqlite3 "$home/catalog.db" "SELECT rows FROM table_cache WHERE name = 'orders'")"
+check "the scans are in the store" test "$(store_sql "$home" "SELECT count(*) FROM scans WHERE target = 'pg' AND status = 'ok'")" -ge 2
+assert_eq "orders is cached, every row" "100" "$(store_sql "$home" "SELECT rows FROM table_cache WHERE name = 'orders'")"
 assert_eq "no request was made but the scheduler's" "0" "$(grep -c '"method":"POST"' "$dir/serve.log")"
 # pgbad: failed, retried after 5 s then 10 s (its period is an hour), the error kept.
 bad=$(jq -c '.schedules[] | select(.connection_id == "pgbad")' <<<"$s")
@@ -71,7 +71,7 @@ srv_pid=
 
 # Two servers on one catalog: each run is claimed in the store by one of them, so the schema
 # refreshes of pg never overlap and each is recorded once (one scan per run).
-pg_scans() { sqlite3 "$home/catalog.db" "SELECT count(*) FROM scans WHERE target = 'pg'"; }
+pg_scans() { store_sql "$home" "SELECT count(*) FROM scans WHERE target = 'pg'"; }
 before=$(pg_scans)
 start_server "$home" "$dir/serve_a.log"
 pid_a=$srv_pid
@@ -85,7 +85,7 @@ srv_pid=
 runs=$(cat "$dir/serve_a.log" "$dir/serve_b.log" | grep -c '"schedule":"schema","connection_id":"pg"')
 check "both servers ran pg's schedule, between them at least three times" test "$runs" -ge 3
 assert_eq "one scan per run: no run was made twice" "$runs" "$(($(pg_scans) - before))"
-assert_eq "no two runs of pg's schema refresh overlapped" 0 "$(sqlite3 "$home/catalog.db" "
+assert_eq "no two runs of pg's schema refresh overlapped" 0 "$(store_sql "$home" "
     SELECT count(*) FROM scans a JOIN scans b ON a.target = b.target AND a.id < b.id
     WHERE a.target = 'pg' AND b.started_us < a.finished_us")"
 

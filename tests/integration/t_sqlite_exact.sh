@@ -48,7 +48,7 @@ WHERE m.type IN ('table', 'view') AND m.name <> 'broken' AND m.name NOT LIKE 'sq
 ORDER BY m.name, p.cid" >"$TEST_TMP/xinfo"
 check "the fixture has generated, hidden and long-named columns" \
     test "$(cut -f8,9 "$TEST_TMP/xinfo" | sort -u | tr '\n' ' ')" = "	0 	1 STORED	0 VIRTUAL	0 "
-sqlite3 -separator $'\t' "$home/catalog.db" "
+STORE_SQL_SEP=$'\t' store_sql "$home" "
 SELECT t.name, c.ordinal, c.name, c.data_type, c.column_type, c.is_nullable, c.is_primary_key,
        coalesce(c.generated, ''), c.is_hidden
 FROM scan_tables t JOIN targets g ON g.current_scan_id = t.scan_id JOIN columns c ON c.set_id = t.column_set
@@ -63,7 +63,7 @@ assert_eq "metadata.parquet: the broken view, which has no column to read, keeps
     "broken" "$(duckq "SELECT table_name FROM read_parquet('$home/metadata.parquet') WHERE column_name IS NULL")"
 assert_eq "every table and view is catalogued, the broken view too" \
     "$(sqlite3 "$db" "SELECT count(*) FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")" \
-    "$(sqlite3 "$home/catalog.db" "SELECT count(*) FROM scan_tables t JOIN targets g ON g.current_scan_id = t.scan_id")"
+    "$(store_sql "$home" "SELECT count(*) FROM scan_tables t JOIN targets g ON g.current_scan_id = t.scan_id")"
 
 # The long names through the commands that read the catalog.
 json=$(DSCAT_HOME=$home "$DSCAT" find "$long_c" --format json 2>&1)
@@ -90,10 +90,13 @@ check "summary: the change too" grep -qF -- '- column added: exact.main.gen.f (I
 assert_eq "the new column's ordinal is its position" "6	VIRTUAL" \
     "$(duckq "SELECT ordinal_position, generated FROM read_parquet('$home/metadata.parquet') WHERE table_name = 'gen' AND column_name = 'f'")"
 
-# A store written before the generated and hidden columns existed (version 2) is still read:
-# its columns are ordinary ones. The store is taken back to version 4's layout (a table row per
-# scan, columns and foreign keys by table row) and then to version 2's.
-sqlite3 "$home/catalog.db" <<'SQL'
+# The older layouts are SQLite's: a PostgreSQL store was born at version 8, so this part runs on
+# SQLite only.
+if [ "$(store_engine)" = sqlite ]; then
+    # A store written before the generated and hidden columns existed (version 2) is still read:
+    # its columns are ordinary ones. The store is taken back to version 4's layout (a table row per
+    # scan, columns and foreign keys by table row) and then to version 2's.
+    store_sql "$home" <<'SQL'
 PRAGMA foreign_keys = OFF;
 CREATE TABLE old_tables(id INTEGER PRIMARY KEY, scan_id INTEGER NOT NULL, database TEXT NOT NULL,
   schema TEXT NOT NULL, name TEXT NOT NULL, table_type TEXT NOT NULL, row_estimate INTEGER,
@@ -131,9 +134,10 @@ DROP TABLE catalog_meta;
 DROP TABLE schedule_runs;
 PRAGMA user_version = 2;
 SQL
-check "an older store: table" sh -c "DSCAT_HOME='$home' '$DSCAT' table exact.gen | grep -q '| f '"
-check "an older store: diff" sh -c "DSCAT_HOME='$home' '$DSCAT' diff | grep -q 'column added: exact.main.gen.f'"
-check "the next refresh of an older store succeeds" sh -c "DSCAT_HOME='$home' '$DSCAT' refresh >/dev/null 2>&1"
-assert_eq "an older store is migrated by the next refresh" 8 "$(sqlite3 "$home/catalog.db" 'PRAGMA user_version')"
-assert_eq "the scan after the migration records the generated column again" "VIRTUAL" \
-    "$(duckq "SELECT generated FROM read_parquet('$home/metadata.parquet') WHERE table_name = 'gen' AND column_name = 'f'")"
+    check "an older store: table" sh -c "DSCAT_HOME='$home' '$DSCAT' table exact.gen | grep -q '| f '"
+    check "an older store: diff" sh -c "DSCAT_HOME='$home' '$DSCAT' diff | grep -q 'column added: exact.main.gen.f'"
+    check "the next refresh of an older store succeeds" sh -c "DSCAT_HOME='$home' '$DSCAT' refresh >/dev/null 2>&1"
+    assert_eq "an older store is migrated by the next refresh" 8 "$(store_version "$home")"
+    assert_eq "the scan after the migration records the generated column again" "VIRTUAL" \
+        "$(duckq "SELECT generated FROM read_parquet('$home/metadata.parquet') WHERE table_name = 'gen' AND column_name = 'f'")"
+fi

@@ -6,7 +6,7 @@ printf '[targets.lite]\ntype = "sqlite"\npath = "%s"\n' "$FIXTURES/chinook/Chino
 DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
 printf '[targets.oms]\nname = "RCOOMSSQL001"\nhost_env = "OMS_HOST"\nuser_env = "OMS_USER"\npassword_env = "OMS_PASSWORD"\ninclude_databases = ["Orders"]\n' >"$home/targets.toml"
 check "a target without type is listed as sqlserver" sh -c "DSCAT_HOME='$home' '$DSCAT' targets | grep -q '^oms: RCOOMSSQL001 (sqlserver)'"
-before=$(tree_sums "$home")
+before=$(catalog_sums "$home")
 export OMS_USER=reader OMS_PASSWORD=not-a-real-one
 
 ms_failure() {
@@ -16,7 +16,7 @@ ms_failure() {
     assert_eq "sqlserver $label: exit 1" 1 "$rc"
     assert_eq "sqlserver $label: one line on stderr" 1 "$(line_count "$err")"
     assert_match "sqlserver $label: names the target and the cause" "^dscat: target oms: .*$cause" "$err"
-    assert_eq "sqlserver $label: nothing changed" "$before" "$(tree_sums "$home")"
+    assert_eq "sqlserver $label: nothing changed" "$before" "$(catalog_sums "$home")"
 }
 ms_failure "refused port" "[Rr]efused" "127.0.0.1:$(free_port)"
 
@@ -35,4 +35,4 @@ err=$(env -u OMS_PASSWORD OMS_HOST=db DSCAT_HOME=$home "$DSCAT" refresh 2>&1 >/d
 assert_match "sqlserver missing password variable is named" "^dscat: target oms: environment variable OMS_PASSWORD is not set$" "$err"
 err=$(OMS_HOST='127.0.0.1\NOINSTANCE' DSCAT_HOME=$home "$DSCAT" refresh 2>&1 >/dev/null)
 assert_match "sqlserver host\\instance is accepted and fails cleanly" "^dscat: target oms: cannot connect to 127.0.0.1.NOINSTANCE" "$err"
-assert_eq "sqlserver failures left everything as it was" "$before" "$(tree_sums "$home")"
+assert_eq "sqlserver failures left everything as it was" "$before" "$(catalog_sums "$home")"

@@ -40,7 +40,7 @@ ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 
 check "control refresh succeeds" env DSCAT_HOME="$home" "$DSCAT" refresh
 check "control cache refresh of 300k rows succeeds" env DSCAT_HOME="$home" "$DSCAT" cache refresh pg public.big
-catalog_before=$(tree_sums "$home")
+catalog_before=$(catalog_sums "$home")
 # The data files (a failed refresh may leave an empty version directory for the orphan rule).
 cache_files() { tree_sums "$root" | grep '/data\.parquet$'; }
 cache_before=$(cache_files)
@@ -71,16 +71,16 @@ kill "$proxy_pid"
 # A catalog scan that stops after 64 KiB of results: query_timeout (3 s).
 start_proxy 65536
 expect_stall "stall mid-scan" "stalled" 2900 4500 "$DSCAT" refresh
-assert_eq "stall mid-scan: the catalog directory is byte for byte as it was" "$catalog_before" "$(tree_sums "$home")"
+assert_eq "stall mid-scan: the catalog directory is byte for byte as it was" "$catalog_before" "$(catalog_sums "$home")"
 kill "$proxy_pid"
 check "after the stalled scan, the next refresh is ok" env DSCAT_HOME="$home" "$DSCAT" refresh
 
 # A scan whose table list arrives whole and whose column stream stops after 192 KiB: the wait for
 # the next rows has query_timeout (3 s).
-stream_before=$(tree_sums "$home")
+stream_before=$(catalog_sums "$home")
 start_proxy 196608
 expect_stall "stall mid-column stream" "column query in database stalldb stalled" 2900 4500 "$DSCAT" refresh
-assert_eq "stall mid-column stream: the catalog directory is as it was" "$stream_before" "$(tree_sums "$home")"
+assert_eq "stall mid-column stream: the catalog directory is as it was" "$stream_before" "$(catalog_sums "$home")"
 kill "$proxy_pid"
 
 # A cache COPY that stops after 2 MB of its 300k rows: query_timeout (3 s) without data.
@@ -134,7 +134,7 @@ home=$(new_home)
 target=my
 check "mariadb: control refresh succeeds" env DSCAT_HOME="$home" "$DSCAT" refresh
 check "mariadb: control cache refresh of 300k rows succeeds" env DSCAT_HOME="$home" "$DSCAT" cache refresh my stallmy.big
-catalog_before=$(tree_sums "$home")
+catalog_before=$(catalog_sums "$home")
 cache_before=$(cache_files)
 count() { DSCAT_HOME=$home "$DSCAT" query 'SELECT count(*), sum(twice) FROM my.stallmy.big' --format csv | tail -n +2; }
 assert_eq "mariadb: the cached table reads back whole" "300000,90000300000" "$(count)"
@@ -145,7 +145,7 @@ kill "$proxy_pid"
 
 start_proxy 16384 "$MY_PORT"
 expect_stall "mariadb: stall mid-scan" "stalled" 2900 4500 "$DSCAT" refresh
-assert_eq "mariadb: stall mid-scan: the catalog directory is byte for byte as it was" "$catalog_before" "$(tree_sums "$home")"
+assert_eq "mariadb: stall mid-scan: the catalog directory is byte for byte as it was" "$catalog_before" "$(catalog_sums "$home")"
 kill "$proxy_pid"
 check "mariadb: after the stalled scan, the next refresh is ok" env DSCAT_HOME="$home" "$DSCAT" refresh
 

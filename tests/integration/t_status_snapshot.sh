@@ -6,7 +6,7 @@ out=$(DSCAT_HOME=$home "$DSCAT" status)
 assert_eq "status before any refresh: exit 4" 4 "$?"
 assert_match "status before any refresh: NOT BUILT" "^Catalog status: NOT BUILT" "$out"
 check "status --json says NOT_BUILT" sh -c "DSCAT_HOME='$home' '$DSCAT' status --json | grep -q '\"status\": \"NOT_BUILT\"'"
-check "status does not create a store" test ! -e "$home/catalog.db"
+check_fails "status does not create a store" store_exists "$home"
 DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
 out=$(DSCAT_HOME=$home "$DSCAT" status)
 assert_eq "status after a refresh: exit 0" 0 "$?"
@@ -52,10 +52,10 @@ home3=$(new_home)
 printf '[settings]\nkeep_scans = 2\n\n[targets.lite]\ntype = "sqlite"\npath = "%s"\n' \
     "$FIXTURES/chinook/Chinook_Sqlite.sqlite" >"$home3/targets.toml"
 for _ in 1 2 3 4; do DSCAT_HOME=$home3 "$DSCAT" refresh >/dev/null 2>&1; done
-assert_eq "keep_scans = 2 keeps two scans" 2 "$(sqlite3 "$home3/catalog.db" 'SELECT count(*) FROM scans')"
-assert_eq "each kept scan has its tables" 22 "$(sqlite3 "$home3/catalog.db" 'SELECT count(*) FROM scan_tables')"
+assert_eq "keep_scans = 2 keeps two scans" 2 "$(store_sql "$home3" 'SELECT count(*) FROM scans')"
+assert_eq "each kept scan has its tables" 22 "$(store_sql "$home3" 'SELECT count(*) FROM scan_tables')"
 assert_eq "an unchanged table is stored once" "11 64" \
-    "$(sqlite3 "$home3/catalog.db" "SELECT (SELECT count(*) FROM tables) || ' ' || (SELECT count(*) FROM columns)")"
+    "$(store_sql "$home3" "SELECT (SELECT count(*) FROM tables) || ' ' || (SELECT count(*) FROM columns)")"
 # parallel_scans = 1 gives the same catalog as the default.
 DSCAT_PARALLEL_SCANS=1 DSCAT_HOME=$home3 "$DSCAT" refresh >/dev/null 2>&1
 assert_eq "parallel_scans = 1 catalogues the same tables" 11 "$(duckq "SELECT count(DISTINCT table_name) FROM read_parquet('$home3/metadata.parquet')")"

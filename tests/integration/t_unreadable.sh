@@ -39,4 +39,4 @@ home3=$(new_home)
 my_target my 'include_databases = ["two"]' >"$home3/targets.toml"
 err=$(T_MY_USER=nobody DSCAT_HOME=$home3 "$DSCAT" refresh 2>&1 >/dev/null)
 assert_eq "mariadb: no database readable at all is a failure (exit 1)" 1 "$?"
-check "mariadb: nothing written when nothing could be read" test ! -e "$home3/catalog.db"
+check_fails "mariadb: nothing written when nothing could be read" store_exists "$home3"
