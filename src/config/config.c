@@ -865,16 +865,10 @@ int dscat_config_load(dscat_config **out, const char *catalog_dir, dscat_error *
                                  : strerror(errno));
         goto done;
     }
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (dscat_buf_put(&text, chunk, n)) {
-            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-            goto done;
-        }
-    }
-    if (ferror(f)) {
-        rc = dscat_error_set(err, DSCAT_ECONFIG, "%s: cannot read", dscat_buf_cstr(&path));
+    if ((rc = dscat_buf_read(&text, f))) {
+        rc = rc == DSCAT_ENOMEM
+                 ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory")
+                 : dscat_error_set(err, DSCAT_ECONFIG, "%s: cannot read", dscat_buf_cstr(&path));
         goto done;
     }
     rc = dscat_config_parse(out, catalog_dir, dscat_buf_cstr(&path), dscat_buf_cstr(&text),

@@ -65,6 +65,16 @@ int dscat_buf_puts(dscat_buf *b, const char *s)
     return dscat_buf_put(b, s, strlen(s));
 }
 
+int dscat_buf_read(dscat_buf *b, FILE *f)
+{
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if (dscat_buf_put(b, chunk, n))
+            return DSCAT_ENOMEM;
+    return ferror(f) ? DSCAT_EIO : 0;
+}
+
 int dscat_buf_putc(dscat_buf *b, char c)
 {
     return dscat_buf_put(b, &c, 1);

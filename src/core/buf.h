@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* The maximum size of a buffer made with DSCAT_BUF_INIT: 1 GiB. */
 #define DSCAT_BUF_MAX_DEFAULT ((size_t)1 << 30)
@@ -44,6 +45,8 @@ void dscat_buf_init(dscat_buf *b, size_t max);
  */
 int dscat_buf_put(dscat_buf *b, const void *data, size_t len);
 int dscat_buf_puts(dscat_buf *b, const char *s);
+/* Appends everything left to read from f: 0, DSCAT_ENOMEM, or DSCAT_EIO (a read error). */
+int dscat_buf_read(dscat_buf *b, FILE *f);
 int dscat_buf_putc(dscat_buf *b, char c);
 int dscat_buf_printf(dscat_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int dscat_buf_vprintf(dscat_buf *b, const char *fmt, va_list ap)

@@ -90,13 +90,9 @@ int dscat_store__location(dscat_store_location *loc, const char *catalog_dir, ds
         goto done; /* no configuration: the SQLite store */
     }
     dscat_buf t = DSCAT_BUF_INIT;
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        dscat_buf_put(&t, chunk, n);
-    bool failed = ferror(f) != 0;
+    bool failed = dscat_buf_read(&t, f) != 0;
     fclose(f);
-    if (failed || dscat_buf_error(&t)) {
+    if (failed) {
         dscat_buf_free(&t);
         rc = dscat_error_set(err, DSCAT_EINVALID, "cannot read %s", dscat_buf_cstr(&path));
         goto done;
