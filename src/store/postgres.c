@@ -701,7 +701,7 @@ static char *dir_id(const char *catalog_dir)
         if (random_hex(made, NULL))
             break;
         fd =
-            open(dscat_buf_cstr(&path), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+            open(dscat_buf_cstr(&path), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0 && errno != EEXIST)
             break;
         if (fd >= 0) {
