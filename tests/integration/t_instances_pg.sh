@@ -8,6 +8,7 @@
 # store is described, migrated, and a store written by a newer dscat is refused untouched.
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$repo/tests/harness/http.sh"
+. "$repo/tests/harness/instances.sh"
 # the test build's one-store-per-directory hook would hide the setting this test is about
 unset DSCAT_TEST_PG_STORE
 export DSCAT_DELETION_GRACE=3
@@ -67,84 +68,15 @@ for i in 0 1 2; do
 done
 check "three servers listen, each on its own directory" test "${#bases[@]}" = 3 -a -n "${bases[2]#http://127.0.0.1:}"
 
-# 30 concurrent data refreshes of public.t, ten through each server.
-body='{"connection_id":"pg","schema_name":"public","table_name":"t","data":true}'
-curls=()
-for i in $(seq 0 29); do
-    curl -s -o "$dir/r$i" -w '%{http_code}' --max-time 300 -X POST -H 'Content-Type: application/json' \
-        -d "$body" "${bases[i % 3]}/refresh" >"$dir/code$i" &
-    curls+=($!)
-done
-wait "${curls[@]}"
-bad=
-for i in $(seq 0 29); do
-    [ "$(cat "$dir/code$i")" = 200 ] && [ "$(jq -r .rows_synced "$dir/r$i" 2>/dev/null)" = "$ROWS" ] ||
-        bad="$bad [$i: $(cat "$dir/code$i") $(head -c 200 "$dir/r$i")]"
-done
-assert_eq "30 concurrent refreshes over three servers: each answered 200 with the table's $ROWS rows" "" "$bad"
-t_uploads() { grep -o "^PUT /$S3_BUCKET/shared/[^ ]*/public/t/[^/ ]*/" "$front" | awk -F/ '{print $(NF-1)}'; }
-runs=$(t_uploads | uniq)
-check "versions of t were written (at least one)" test -n "$runs"
-assert_eq "versions of t are written one at a time across the servers: no version's uploads interleave" \
-    "" "$(sort <<<"$runs" | uniq -d)"
-written=$(wc -l <<<"$runs")
-check "fewer versions than refreshes: waiting requests took the result of the one they waited for ($written)" \
-    test "$written" -lt 30
+prefix=shared
+store_current_path() { store_q "SELECT path FROM table_cache WHERE name = 't'"; }
+instances_refresh_storm
 current=$(store_q "SELECT version FROM table_cache WHERE name = 't'")
-check "the store's current version of t is one of them ($current)" grep -q "^$current\$" <<<"$runs"
+check "the store's current version of t is one of them ($current)" grep -q "^$current\$" <<<"$instances_versions"
 
-# The schedule of public.s (every 2 s) across the three: once per period, not once per server.
-sleep 5
-elapsed=$((($(date +%s%3N) - t_start) / 1000))
-s_versions=$(grep -o "^PUT /$S3_BUCKET/shared/[^ ]*/public/s/[^/ ]*/data.parquet" "$front" | sort -u | wc -l)
-check "the schedule of s ran ($s_versions times in $elapsed s)" test "$s_versions" -ge 2
-check "... at most once per period across three servers (at most $((elapsed / 2 + 2)))" \
-    test "$s_versions" -le $((elapsed / 2 + 2))
-assert_match "dscat schedule, from another directory, shows the last run of s" "public.s.*ok" \
-    "$(DSCAT_HOME=${homes[2]} "$DSCAT" schedule 2>&1)"
-
-# SIGKILL of the server while it refreshes t: its store connection, and the table's lock, go with
-# it, and another server refreshes t right after.
-curl -s -o /dev/null --max-time 300 -X POST -H 'Content-Type: application/json' -d "$body" \
-    "${bases[0]}/refresh" &
-killed_curl=$!
-sleep 0.3
-kill -9 "${pids[0]}"
-wait "$killed_curl" 2>/dev/null
-t0=$(date +%s%3N)
-code=$(curl -s -o "$dir/after_kill" -w '%{http_code}' --max-time 120 -X POST \
-    -H 'Content-Type: application/json' -d "$body" "${bases[1]}/refresh")
-ms=$(($(date +%s%3N) - t0))
-assert_eq "after SIGKILL of the refreshing server, another refreshes t ($ms ms)" "200 $ROWS" \
-    "$code $(jq -r .rows_synced "$dir/after_kill")"
-check "... without waiting for a lease to run out (under 60 s)" test "$ms" -lt 60000
-
-# Deletions, once the grace (3 s) has passed: each object deleted once, never before its version
-# was replaced plus the grace (less the second delete_after's whole seconds can lose).
-sleep 6
-dups=$(grep "^DELETE /$S3_BUCKET/shared/" "$front" | awk '{print $2}' | sort | uniq -d)
-assert_eq "no object of the cache is deleted twice" "" "$dups"
-deleted=$(grep -c "^DELETE /$S3_BUCKET/shared/[^ ]*/public/t/" "$front")
-check "old versions of t were deleted ($deleted objects)" test "$deleted" -gt 0
-early=$(awk -v grace=2000 -v pat="/$S3_BUCKET/shared/" '
-    $1 == "PUT" && index($2, pat) == 1 && $2 ~ /\/public\/t\// {
-        n = split($2, p, "/"); v = p[n - 1]; at = substr($NF, 4)
-        if (!(v in first)) { first[v] = at; order[++k] = v }
-    }
-    $1 == "DELETE" && index($2, pat) == 1 && $2 ~ /\/public\/t\// {
-        n = split($2, p, "/"); v = p[n - 1]; at = substr($NF, 4)
-        if (!(v in del) || at < del[v]) del[v] = at
-    }
-    END {
-        for (i = 1; i < k; i++) {
-            v = order[i]; nx = order[i + 1]
-            if ((v in del) && del[v] < first[nx] + grace) print v
-        }
-    }' "$front")
-assert_eq "no version of t is deleted before it was replaced plus the grace" "" "$early"
-current=$(store_q "SELECT path FROM table_cache WHERE name = 't'")
-check "the current version of t is not deleted" \
-    test "$(grep -c "^DELETE /$S3_BUCKET/${current#s3://$S3_BUCKET/}/" "$front")" = 0
+instances_schedule_once "${homes[2]}"
+instances_kill_refreshing
+instances_deletions
 assert_eq "a query through the third server reads the current version whole" "$ROWS" \
     "$(curl -s -X POST -H 'Content-Type: application/json' \
         -d '{"sql":"SELECT count(*) AS n FROM pg.public.t"}' "${bases[2]}/query" | jq -r '.rows[0][0] // .rows[0].n')"
