@@ -244,9 +244,9 @@ static void engine_and_new_store(void **state)
 
 /*
  * Binds of every kind come back as they went in; NULL text binds NULL.
- * Fails on the PostgreSQL store (src/store/postgres.c, not fixed here): after the reset every
- * parameter is sent with no type (OID 0), and the server cannot type ?1, used both bare and in
- * ?1 + 1: "inconsistent types deduced for parameter $1 ... integer versus text".
+ * Fails on the PostgreSQL store (src/store/postgres.c, not fixed here): after the reset the
+ * unbound parameters are sent as NULLs of type text, so ?1 + 1 is refused ("operator does not
+ * exist: text + integer"), where SQLite's NULL + 1 is NULL.
  */
 static void statement_round_trip(void **state)
 {
