@@ -197,7 +197,7 @@ static void identical_tables_share_a_column_set(void **state)
         size_t ti = 0;
         assert_int_equal(dscat_db_scan_add_table(&d, &t, &ti), 0);
         for (int c = 0; c < 3; c++) {
-            char col[8];
+            char col[16];
             snprintf(col, sizeof(col), "c%d", c);
             dscat_column_info ci = {.table = ti,
                                     .name = col,
