@@ -16,6 +16,7 @@
 #include <assert.h>
 #include <sqlite3.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +30,8 @@ typedef struct sqlite_store {
     int application_id;      /* as found at open */
     uint8_t content_key[16]; /* the key of content addresses, read by a writer at open */
     bool has_content_key;
+    pthread_t checkpointer; /* a writer's checkpoint on a thread (wal_committed) */
+    bool checkpointing;
 } sqlite_store;
 
 typedef struct sqlite_stmt {
@@ -474,9 +477,46 @@ static int sq_catalog_id(dscat_store *base, char *out, size_t size)
     return out[0] ? 0 : DSCAT_ENOTFOUND;
 }
 
+/* The WAL size (in pages) from which a commit starts a checkpoint: SQLite's default. */
+#define CHECKPOINT_PAGES 1000
+
+/* Copies the WAL's frames into the database through a connection of its own; never waits. */
+static void *checkpoint_thread(void *arg)
+{
+    sqlite_store *st = arg;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(st->path, &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+                        NULL) == SQLITE_OK)
+        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    sqlite3_close(db);
+    return NULL;
+}
+
+/*
+ * A writer's WAL hook, in place of SQLite's automatic checkpoint: once a commit leaves the WAL at
+ * CHECKPOINT_PAGES or more, the checkpoint runs on a thread (one at a time) instead of inside
+ * COMMIT, so that a large write (a first refresh: its whole store) is not copied a second time
+ * before the writer can go on; its exports read meanwhile. The thread is joined at close, and
+ * the last connection to close checkpoints what is left, as before. Without a thread, the
+ * checkpoint runs here, as SQLite's own would.
+ */
+static int wal_committed(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    sqlite_store *st = arg;
+    if (pages < CHECKPOINT_PAGES || st->checkpointing)
+        return SQLITE_OK;
+    st->checkpointing = pthread_create(&st->checkpointer, NULL, checkpoint_thread, st) == 0;
+    if (!st->checkpointing)
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return SQLITE_OK;
+}
+
 static void sq_close(dscat_store *base)
 {
     sqlite_store *st = S(base);
+    if (st->checkpointing)
+        pthread_join(st->checkpointer, NULL);
     sqlite3_close(st->db);
     dscat_free(st->path);
     dscat_free(st);
@@ -585,6 +625,7 @@ static int sq_open(dscat_store **out, const char *catalog_dir, dscat_store_mode 
         if ((rc = read_content_key(st, err)))
             goto fail;
         chmod(st->path, 0600);
+        sqlite3_wal_hook(st->db, wal_committed, st);
     }
     if ((rc = exec(st, "PRAGMA foreign_keys = ON", err)))
         goto fail;
