@@ -866,7 +866,8 @@ struct dscat_export_ahead {
     size_t n;
     char fingerprint[1024]; /* of the store the file shows */
     int64_t generation;
-    char *tmp; /* the file, written by the thread; renamed into place by the exports */
+    char *tmp;        /* the file, written by the thread; renamed into place by the exports */
+    dscat_duck *duck; /* the warm-up's, until the thread takes it */
     pthread_t thread;
     bool joined;
     int rc;
@@ -880,17 +881,59 @@ struct dscat_export_ahead {
     "  WHERE s.target = g.key ORDER BY id DESC LIMIT ?1)) AS first_scan FROM targets g "           \
     "WHERE g.current_scan_id IS NOT NULL ORDER BY first_scan"
 
-/* The writer's thread: the COPY of dscat_metadata() fed from the scans into a->tmp. */
+/* DuckDB loaded and a database opened on a thread, for the writer to take (ahead.h). */
+struct dscat_export_warmup {
+    pthread_t thread;
+    dscat_duck *duck; /* NULL when it could not be opened: the writer then opens its own */
+};
+
+static void *warmup_thread(void *arg)
+{
+    dscat_export_warmup *w = arg;
+    dscat_error err = {0};
+    if (dscat_duck_open(&w->duck, &err))
+        w->duck = NULL;
+    return NULL;
+}
+
+void dscat_export__warmup_start(dscat_export_warmup **out)
+{
+    *out = dscat_calloc(1, sizeof(**out));
+    if (*out && pthread_create(&(*out)->thread, NULL, warmup_thread, *out) != 0) {
+        dscat_free(*out);
+        *out = NULL;
+    }
+}
+
+/* Waits for the warm-up and frees it; its database, if any, is the caller's. */
+static dscat_duck *warmup_take(dscat_export_warmup *w)
+{
+    if (w == NULL)
+        return NULL;
+    pthread_join(w->thread, NULL);
+    dscat_duck *duck = w->duck;
+    dscat_free(w);
+    return duck;
+}
+
+void dscat_export__warmup_free(dscat_export_warmup *w)
+{
+    dscat_duck_close(warmup_take(w));
+}
+
+/* The writer's thread: the COPY of dscat_metadata() fed from the scans into a->tmp, through the
+ * warm-up's database when there is one. */
 static void *ahead_thread(void *arg)
 {
     dscat_export_ahead *a = arg;
-    dscat_duck *duck = NULL;
+    dscat_duck *duck = a->duck;
+    a->duck = NULL;
     dscat_buf sql = DSCAT_BUF_INIT;
     bool unordered = false;
     feed_reset(&a->f, true, &a->err);
     copy_sql(&sql, a->tmp, a->generation);
     if ((a->rc = dscat_buf_check(&sql, &a->err, "the export statement")) == 0 &&
-        (a->rc = dscat_duck_open(&duck, &a->err)) == 0 &&
+        (duck || (a->rc = dscat_duck_open(&duck, &a->err)) == 0) &&
         (a->rc = dscat_duck_exec(duck, "SET threads = 1", &a->err)) == 0 &&
         (a->rc = register_feed(dscat_duck_connection(duck), &a->f, &a->err)) == 0)
         a->rc = copy_rows(&a->f, duck, dscat_buf_cstr(&sql), &unordered, &a->err);
@@ -904,6 +947,7 @@ static void *ahead_thread(void *arg)
 /* Frees a (its thread joined or never started), removing a->tmp when it still has it. */
 static void ahead_free(dscat_export_ahead *a)
 {
+    dscat_duck_close(a->duck);
     mem_database_done(&a->m);
     dscat_free(a->m.dbs);
     feed_free(&a->f);
@@ -949,17 +993,22 @@ static bool ahead_plan(dscat_export_ahead *a, dscat_store *st, const dscat_expor
 }
 
 void dscat_export__ahead_start(dscat_export_ahead **out, dscat_store *st, const char *catalog_dir,
-                               const dscat_export_scan *scans, size_t n, int keep_scans)
+                               const dscat_export_scan *scans, size_t n, int keep_scans,
+                               dscat_export_warmup *warmup)
 {
     *out = NULL;
     dscat_error err = {0};
+    dscat_duck *duck = warmup_take(warmup);
     if (dscat_duck_load(&err))
         return; /* the exports say why, writing the file from the store */
     dscat_export_ahead *a = dscat_calloc(1, sizeof(*a));
     dscat_buf path = DSCAT_BUF_INIT;
     int fd = -1;
-    if (a == NULL)
+    if (a == NULL) {
+        dscat_duck_close(duck);
         return;
+    }
+    a->duck = duck;
     a->f = (feed){.database = DSCAT_BUF_INIT, .schema = DSCAT_BUF_INIT, .name = DSCAT_BUF_INIT};
     bool ok = feed_init_batches(&a->f) == 0 && ahead_plan(a, st, scans, n, keep_scans) &&
               dscat_buf_printf(&path, "%s/metadata.parquet", catalog_dir) == 0 &&
