@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,8 +31,9 @@ typedef struct sqlite_store {
     int application_id;      /* as found at open */
     uint8_t content_key[16]; /* the key of content addresses, read by a writer at open */
     bool has_content_key;
-    pthread_t checkpointer; /* a writer's checkpoint on a thread (wal_committed) */
-    bool checkpointing;
+    pthread_t checkpointer;    /* a writer's checkpoint on a thread (wal_committed) */
+    bool checkpointing;        /* started and not yet joined */
+    _Atomic bool checkpointed; /* set by the thread when it is done */
 } sqlite_store;
 
 typedef struct sqlite_stmt {
@@ -490,6 +492,7 @@ static void *checkpoint_thread(void *arg)
                         NULL) == SQLITE_OK)
         sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     sqlite3_close(db);
+    st->checkpointed = true;
     return NULL;
 }
 
@@ -497,15 +500,19 @@ static void *checkpoint_thread(void *arg)
  * A writer's WAL hook, in place of SQLite's automatic checkpoint: once a commit leaves the WAL at
  * CHECKPOINT_PAGES or more, the checkpoint runs on a thread (one at a time) instead of inside
  * COMMIT, so that a large write (a first refresh: its whole store) is not copied a second time
- * before the writer can go on; its exports read meanwhile. The thread is joined at close, and
- * the last connection to close checkpoints what is left, as before. Without a thread, the
- * checkpoint runs here, as SQLite's own would.
+ * before the writer can go on; its exports read meanwhile. A finished thread is joined by the next
+ * commit that needs one (a commit while one runs leaves the WAL to it and to later commits), the
+ * last at close, and the last connection to close checkpoints what is left, as before. Without a
+ * thread, the checkpoint runs here, as SQLite's own would.
  */
 static int wal_committed(void *arg, sqlite3 *db, const char *name, int pages)
 {
     sqlite_store *st = arg;
-    if (pages < CHECKPOINT_PAGES || st->checkpointing)
+    if (pages < CHECKPOINT_PAGES || (st->checkpointing && !st->checkpointed))
         return SQLITE_OK;
+    if (st->checkpointing)
+        pthread_join(st->checkpointer, NULL);
+    st->checkpointed = false;
     st->checkpointing = pthread_create(&st->checkpointer, NULL, checkpoint_thread, st) == 0;
     if (!st->checkpointing)
         sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
