@@ -143,11 +143,14 @@ typedef struct rank {
 
 /*
  * One batch of rows read from the store, column by column: cells[col * cap + row]. A cell holds
- * an integer, a boolean, a timestamp, a double's bits, or a text's offset in `text`.
+ * an integer, a boolean, a timestamp, a double's bits, or a text: its offset in `text` (a copy of
+ * the store's, which SQLite keeps only until the next step), or the text itself when it outlives
+ * the batch (a refresh's scans: read in place, not copied).
  */
 typedef struct cell {
     int64_t v;
-    uint32_t len; /* a text's length in bytes (SQLite's texts are under 2 GiB) */
+    const char *s; /* the text in place, or NULL: at offset v in the batch's text */
+    uint32_t len;  /* a text's length in bytes (SQLite's texts are under 2 GiB) */
     bool null;
 } cell;
 
@@ -312,6 +315,7 @@ static int read_value(cell *c, dscat_buf *text, dscat_stmt *s, int i)
             return dscat_stmt__is_null(s, i) ? 0 : DSCAT_ENOMEM;
         }
         size_t len = dscat_stmt__bytes(s, i);
+        c->s = NULL;
         c->v = (int64_t)text->len;
         c->len = (uint32_t)len;
         return dscat_buf_put(text, t, len) ? DSCAT_ENOMEM : 0;
@@ -413,16 +417,29 @@ static int compare_databases(const void *a, const void *b)
                   (*(const dscat_db_scan *const *)b)->database);
 }
 
-/* A text cell: v copied into the batch's text, or null for NULL. 0 or DSCAT_ENOMEM. */
-static int cell_text(cell *c, dscat_buf *text, const char *v)
+/* A text cell: v in place (the scans outlive the batch), or null for NULL. A text of 4 GiB or
+ * more (which no scan holds) is DSCAT_ENOMEM, as a copy of it would be. */
+static int cell_text(cell *c, const char *v)
 {
     c->null = v == NULL;
     if (v == NULL)
         return 0;
     size_t len = strlen(v);
+    c->s = v;
+    c->len = (uint32_t)len;
+    return len > UINT32_MAX ? DSCAT_ENOMEM : 0;
+}
+
+/* A text cell copied into the batch's text: v goes before the batch does (a database's foreign
+ * key references go with its order). 0 or DSCAT_ENOMEM. */
+static int cell_copy(cell *c, dscat_buf *text, const char *v)
+{
+    size_t len = strlen(v);
+    c->null = false;
+    c->s = NULL;
     c->v = (int64_t)text->len;
     c->len = (uint32_t)len;
-    return dscat_buf_put(text, v, len) ? DSCAT_ENOMEM : 0;
+    return len > UINT32_MAX || dscat_buf_put(text, v, len) ? DSCAT_ENOMEM : 0;
 }
 
 /* An integer, boolean or timestamp cell: null for DSCAT_NULL, as the store holds it. */
@@ -444,20 +461,17 @@ static int mem_row(feed *f, batch *b, const dscat_export_scan *t, const dscat_db
 {
     cell *c = b->cells + b->rows;
     size_t w = f->cap;
-    dscat_buf *x = &b->text;
     int rc = 0;
     if (same) {
         for (int i = 0; i < NCOLS; i++)
             if (columns[i].of_table)
                 c[(size_t)i * w] = c[(size_t)i * w - 1];
     } else {
-        rc = cell_text(&c[COL_DATABASE * w], x, d->database) |
-             cell_text(&c[COL_SCHEMA * w], x, ti->schema) |
-             cell_text(&c[COL_TABLE * w], x, ti->name) |
-             cell_text(&c[COL_TARGET * w], x, t->target) |
-             cell_text(&c[COL_SERVER * w], x, t->server) |
-             cell_text(&c[COL_TABLE_TYPE * w], x, ti->type) |
-             cell_text(&c[COL_TABLE_COMMENT * w], x, ti->comment);
+        rc = cell_text(&c[COL_DATABASE * w], d->database) |
+             cell_text(&c[COL_SCHEMA * w], ti->schema) | cell_text(&c[COL_TABLE * w], ti->name) |
+             cell_text(&c[COL_TARGET * w], t->target) | cell_text(&c[COL_SERVER * w], t->server) |
+             cell_text(&c[COL_TABLE_TYPE * w], ti->type) |
+             cell_text(&c[COL_TABLE_COMMENT * w], ti->comment);
         cell_int(&c[COL_ROW_ESTIMATE * w], ti->row_estimate);
         cell_int(&c[COL_LAST_MODIFIED * w], ti->last_modified_us);
         cell_int(&c[COL_SCANNED_AT * w], d->scanned_at_us);
@@ -469,13 +483,14 @@ static int mem_row(feed *f, batch *b, const dscat_export_scan *t, const dscat_db
                 c[(size_t)i * w].null = true;
         return rc ? DSCAT_ENOMEM : 0;
     }
-    rc |= cell_text(&c[COL_COLUMN * w], x, col->name) |
-          cell_text(&c[COL_DATA_TYPE * w], x, col->data_type) |
-          cell_text(&c[COL_FK_REFERENCES * w], x, ref ? ref : "") |
-          cell_text(&c[COL_COLUMN_TYPE * w], x, col->column_type) |
-          cell_text(&c[COL_DEFAULT * w], x, col->default_value) |
-          cell_text(&c[COL_COMMENT * w], x, col->comment) |
-          cell_text(&c[COL_GENERATED * w], x, col->generated);
+    rc |= cell_text(&c[COL_COLUMN * w], col->name) |
+          cell_text(&c[COL_DATA_TYPE * w], col->data_type) |
+          (ref ? cell_copy(&c[COL_FK_REFERENCES * w], &b->text, ref)
+               : cell_text(&c[COL_FK_REFERENCES * w], "")) |
+          cell_text(&c[COL_COLUMN_TYPE * w], col->column_type) |
+          cell_text(&c[COL_DEFAULT * w], col->default_value) |
+          cell_text(&c[COL_COMMENT * w], col->comment) |
+          cell_text(&c[COL_GENERATED * w], col->generated);
     cell_int(&c[COL_NULLABLE * w], col->nullable);
     cell_int(&c[COL_PRIMARY_KEY * w], col->is_pk);
     cell_int(&c[COL_FOREIGN_KEY * w], ref != NULL);
@@ -616,23 +631,26 @@ static void feed_init(duckdb_init_info info)
     duckdb_init_set_max_threads(info, 1); /* one statement, read in order */
 }
 
-/* Copies column i of batch b into vector v. */
+/* Copies column i of batch b into vector v. The per-row calls are looked up once. */
 static void put_column(duckdb_vector v, const batch *b, const cell *c, int i)
 {
     void *data = duckdb_vector_get_data(v);
     uint64_t *validity = NULL;
+    void (*assign)(duckdb_vector, idx_t, const char *, idx_t) =
+        duckdb_vector_assign_string_element_len;
+    void (*set_invalid)(uint64_t *, idx_t) = duckdb_validity_set_row_invalid;
     for (size_t r = 0; r < b->rows; r++) {
         if (c[r].null) {
             if (validity == NULL) {
                 duckdb_vector_ensure_validity_writable(v);
                 validity = duckdb_vector_get_validity(v);
             }
-            duckdb_validity_set_row_invalid(validity, r);
+            set_invalid(validity, r);
             continue;
         }
         switch (columns[i].kind) {
         case A_TEXT:
-            duckdb_vector_assign_string_element_len(v, r, b->text.ptr + c[r].v, c[r].len);
+            assign(v, r, c[r].s ? c[r].s : b->text.ptr + c[r].v, c[r].len);
             break;
         case A_BOOL:
             ((bool *)data)[r] = c[r].v != 0;
