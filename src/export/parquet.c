@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* The file's columns, in order, with their DuckDB types. */
@@ -905,10 +906,13 @@ struct dscat_export_warmup {
     dscat_duck *duck; /* NULL when it could not be opened: the writer then opens its own */
 };
 
+/* The warm-up runs while the sources are read, at a lower priority (Linux sets it per thread):
+ * work ahead of need, it takes what the scan leaves idle rather than slow the scan down. */
 static void *warmup_thread(void *arg)
 {
     dscat_export_warmup *w = arg;
     dscat_error err = {0};
+    setpriority(PRIO_PROCESS, (id_t)gettid(), 10); /* where it cannot, at the usual one */
     if (dscat_duck_open(&w->duck, &err))
         w->duck = NULL;
     return NULL;
