@@ -29,16 +29,29 @@ typedef struct dscat_export_scan {
 } dscat_export_scan;
 
 typedef struct dscat_export_ahead dscat_export_ahead;
+typedef struct dscat_export_warmup dscat_export_warmup;
+
+/*
+ * Starts loading DuckDB and opening the in-memory database the file will be written through, on
+ * a thread of their own: called when a refresh starts, so that they are done while the sources
+ * are read, not after. Sets *out to NULL when no thread could be started (the writer then opens
+ * its own). Never fails the refresh.
+ */
+void dscat_export__warmup_start(dscat_export_warmup **out);
+/* Waits for a warm-up and frees it, closing its database. NULL does nothing. */
+void dscat_export__warmup_free(dscat_export_warmup *w);
 
 /*
  * Called in the refresh's write transaction on st, once each scan is its target's current one
  * and before the old scans are pruned (keep_scans of each target are then kept). Sets *out to a
  * running writer of catalog_dir's metadata.parquet (to a temporary file), or to NULL when the
  * file cannot be written ahead: a current scan that is not one of these, or anything failing.
- * Never fails the refresh.
+ * Takes ownership of warmup (NULL for none): the writer uses its database. Never fails the
+ * refresh.
  */
 void dscat_export__ahead_start(dscat_export_ahead **out, dscat_store *st, const char *catalog_dir,
-                               const dscat_export_scan *scans, size_t n, int keep_scans);
+                               const dscat_export_scan *scans, size_t n, int keep_scans,
+                               dscat_export_warmup *warmup);
 /* Stops (as soon as it can) and frees a writer, removing its file unless it was taken
  * (dscat_export__ahead_take()). NULL does nothing. */
 void dscat_export__ahead_free(dscat_export_ahead *a);

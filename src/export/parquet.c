@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* The file's columns, in order, with their DuckDB types. */
@@ -143,11 +144,14 @@ typedef struct rank {
 
 /*
  * One batch of rows read from the store, column by column: cells[col * cap + row]. A cell holds
- * an integer, a boolean, a timestamp, a double's bits, or a text's offset in `text`.
+ * an integer, a boolean, a timestamp, a double's bits, or a text: its offset in `text` (a copy of
+ * the store's, which SQLite keeps only until the next step), or the text itself when it outlives
+ * the batch (a refresh's scans: read in place, not copied).
  */
 typedef struct cell {
     int64_t v;
-    uint32_t len; /* a text's length in bytes (SQLite's texts are under 2 GiB) */
+    const char *s; /* the text in place, or NULL: at offset v in the batch's text */
+    uint32_t len;  /* a text's length in bytes (SQLite's texts are under 2 GiB) */
     bool null;
 } cell;
 
@@ -312,6 +316,7 @@ static int read_value(cell *c, dscat_buf *text, dscat_stmt *s, int i)
             return dscat_stmt__is_null(s, i) ? 0 : DSCAT_ENOMEM;
         }
         size_t len = dscat_stmt__bytes(s, i);
+        c->s = NULL;
         c->v = (int64_t)text->len;
         c->len = (uint32_t)len;
         return dscat_buf_put(text, t, len) ? DSCAT_ENOMEM : 0;
@@ -413,16 +418,29 @@ static int compare_databases(const void *a, const void *b)
                   (*(const dscat_db_scan *const *)b)->database);
 }
 
-/* A text cell: v copied into the batch's text, or null for NULL. 0 or DSCAT_ENOMEM. */
-static int cell_text(cell *c, dscat_buf *text, const char *v)
+/* A text cell: v in place (the scans outlive the batch), or null for NULL. A text of 4 GiB or
+ * more (which no scan holds) is DSCAT_ENOMEM, as a copy of it would be. */
+static int cell_text(cell *c, const char *v)
 {
     c->null = v == NULL;
     if (v == NULL)
         return 0;
     size_t len = strlen(v);
+    c->s = v;
+    c->len = (uint32_t)len;
+    return len > UINT32_MAX ? DSCAT_ENOMEM : 0;
+}
+
+/* A text cell copied into the batch's text: v goes before the batch does (a database's foreign
+ * key references go with its order). 0 or DSCAT_ENOMEM. */
+static int cell_copy(cell *c, dscat_buf *text, const char *v)
+{
+    size_t len = strlen(v);
+    c->null = false;
+    c->s = NULL;
     c->v = (int64_t)text->len;
     c->len = (uint32_t)len;
-    return dscat_buf_put(text, v, len) ? DSCAT_ENOMEM : 0;
+    return len > UINT32_MAX || dscat_buf_put(text, v, len) ? DSCAT_ENOMEM : 0;
 }
 
 /* An integer, boolean or timestamp cell: null for DSCAT_NULL, as the store holds it. */
@@ -444,20 +462,17 @@ static int mem_row(feed *f, batch *b, const dscat_export_scan *t, const dscat_db
 {
     cell *c = b->cells + b->rows;
     size_t w = f->cap;
-    dscat_buf *x = &b->text;
     int rc = 0;
     if (same) {
         for (int i = 0; i < NCOLS; i++)
             if (columns[i].of_table)
                 c[(size_t)i * w] = c[(size_t)i * w - 1];
     } else {
-        rc = cell_text(&c[COL_DATABASE * w], x, d->database) |
-             cell_text(&c[COL_SCHEMA * w], x, ti->schema) |
-             cell_text(&c[COL_TABLE * w], x, ti->name) |
-             cell_text(&c[COL_TARGET * w], x, t->target) |
-             cell_text(&c[COL_SERVER * w], x, t->server) |
-             cell_text(&c[COL_TABLE_TYPE * w], x, ti->type) |
-             cell_text(&c[COL_TABLE_COMMENT * w], x, ti->comment);
+        rc = cell_text(&c[COL_DATABASE * w], d->database) |
+             cell_text(&c[COL_SCHEMA * w], ti->schema) | cell_text(&c[COL_TABLE * w], ti->name) |
+             cell_text(&c[COL_TARGET * w], t->target) | cell_text(&c[COL_SERVER * w], t->server) |
+             cell_text(&c[COL_TABLE_TYPE * w], ti->type) |
+             cell_text(&c[COL_TABLE_COMMENT * w], ti->comment);
         cell_int(&c[COL_ROW_ESTIMATE * w], ti->row_estimate);
         cell_int(&c[COL_LAST_MODIFIED * w], ti->last_modified_us);
         cell_int(&c[COL_SCANNED_AT * w], d->scanned_at_us);
@@ -469,13 +484,14 @@ static int mem_row(feed *f, batch *b, const dscat_export_scan *t, const dscat_db
                 c[(size_t)i * w].null = true;
         return rc ? DSCAT_ENOMEM : 0;
     }
-    rc |= cell_text(&c[COL_COLUMN * w], x, col->name) |
-          cell_text(&c[COL_DATA_TYPE * w], x, col->data_type) |
-          cell_text(&c[COL_FK_REFERENCES * w], x, ref ? ref : "") |
-          cell_text(&c[COL_COLUMN_TYPE * w], x, col->column_type) |
-          cell_text(&c[COL_DEFAULT * w], x, col->default_value) |
-          cell_text(&c[COL_COMMENT * w], x, col->comment) |
-          cell_text(&c[COL_GENERATED * w], x, col->generated);
+    rc |= cell_text(&c[COL_COLUMN * w], col->name) |
+          cell_text(&c[COL_DATA_TYPE * w], col->data_type) |
+          (ref ? cell_copy(&c[COL_FK_REFERENCES * w], &b->text, ref)
+               : cell_text(&c[COL_FK_REFERENCES * w], "")) |
+          cell_text(&c[COL_COLUMN_TYPE * w], col->column_type) |
+          cell_text(&c[COL_DEFAULT * w], col->default_value) |
+          cell_text(&c[COL_COMMENT * w], col->comment) |
+          cell_text(&c[COL_GENERATED * w], col->generated);
     cell_int(&c[COL_NULLABLE * w], col->nullable);
     cell_int(&c[COL_PRIMARY_KEY * w], col->is_pk);
     cell_int(&c[COL_FOREIGN_KEY * w], ref != NULL);
@@ -616,23 +632,26 @@ static void feed_init(duckdb_init_info info)
     duckdb_init_set_max_threads(info, 1); /* one statement, read in order */
 }
 
-/* Copies column i of batch b into vector v. */
+/* Copies column i of batch b into vector v. The per-row calls are looked up once. */
 static void put_column(duckdb_vector v, const batch *b, const cell *c, int i)
 {
     void *data = duckdb_vector_get_data(v);
     uint64_t *validity = NULL;
+    void (*assign)(duckdb_vector, idx_t, const char *, idx_t) =
+        duckdb_vector_assign_string_element_len;
+    void (*set_invalid)(uint64_t *, idx_t) = duckdb_validity_set_row_invalid;
     for (size_t r = 0; r < b->rows; r++) {
         if (c[r].null) {
             if (validity == NULL) {
                 duckdb_vector_ensure_validity_writable(v);
                 validity = duckdb_vector_get_validity(v);
             }
-            duckdb_validity_set_row_invalid(validity, r);
+            set_invalid(validity, r);
             continue;
         }
         switch (columns[i].kind) {
         case A_TEXT:
-            duckdb_vector_assign_string_element_len(v, r, b->text.ptr + c[r].v, c[r].len);
+            assign(v, r, c[r].s ? c[r].s : b->text.ptr + c[r].v, c[r].len);
             break;
         case A_BOOL:
             ((bool *)data)[r] = c[r].v != 0;
@@ -872,7 +891,8 @@ struct dscat_export_ahead {
     size_t n;
     char fingerprint[1024]; /* of the store the file shows */
     int64_t generation;
-    char *tmp; /* the file, written by the thread; renamed into place by the exports */
+    char *tmp;        /* the file, written by the thread; renamed into place by the exports */
+    dscat_duck *duck; /* the warm-up's, until the thread takes it */
     pthread_t thread;
     bool joined;
     int rc;
@@ -886,17 +906,62 @@ struct dscat_export_ahead {
     "  WHERE s.target = g.key ORDER BY id DESC LIMIT ?1) k) AS first_scan FROM targets g "         \
     "WHERE g.current_scan_id IS NOT NULL ORDER BY first_scan"
 
-/* The writer's thread: the COPY of dscat_metadata() fed from the scans into a->tmp. */
+/* DuckDB loaded and a database opened on a thread, for the writer to take (ahead.h). */
+struct dscat_export_warmup {
+    pthread_t thread;
+    dscat_duck *duck; /* NULL when it could not be opened: the writer then opens its own */
+};
+
+/* The warm-up runs while the sources are read, at a lower priority (Linux sets it per thread):
+ * work ahead of need, it takes what the scan leaves idle rather than slow the scan down. */
+static void *warmup_thread(void *arg)
+{
+    dscat_export_warmup *w = arg;
+    dscat_error err = {0};
+    setpriority(PRIO_PROCESS, (id_t)gettid(), 10); /* where it cannot, at the usual one */
+    if (dscat_duck_open(&w->duck, &err))
+        w->duck = NULL;
+    return NULL;
+}
+
+void dscat_export__warmup_start(dscat_export_warmup **out)
+{
+    *out = dscat_calloc(1, sizeof(**out));
+    if (*out && pthread_create(&(*out)->thread, NULL, warmup_thread, *out) != 0) {
+        dscat_free(*out);
+        *out = NULL;
+    }
+}
+
+/* Waits for the warm-up and frees it; its database, if any, is the caller's. */
+static dscat_duck *warmup_take(dscat_export_warmup *w)
+{
+    if (w == NULL)
+        return NULL;
+    pthread_join(w->thread, NULL);
+    dscat_duck *duck = w->duck;
+    dscat_free(w);
+    return duck;
+}
+
+void dscat_export__warmup_free(dscat_export_warmup *w)
+{
+    dscat_duck_close(warmup_take(w));
+}
+
+/* The writer's thread: the COPY of dscat_metadata() fed from the scans into a->tmp, through the
+ * warm-up's database when there is one. */
 static void *ahead_thread(void *arg)
 {
     dscat_export_ahead *a = arg;
-    dscat_duck *duck = NULL;
+    dscat_duck *duck = a->duck;
+    a->duck = NULL;
     dscat_buf sql = DSCAT_BUF_INIT;
     bool unordered = false;
     feed_reset(&a->f, true, &a->err);
     copy_sql(&sql, a->tmp, a->generation);
     if ((a->rc = dscat_buf_check(&sql, &a->err, "the export statement")) == 0 &&
-        (a->rc = dscat_duck_open(&duck, &a->err)) == 0 &&
+        (duck || (a->rc = dscat_duck_open(&duck, &a->err)) == 0) &&
         (a->rc = dscat_duck_exec(duck, "SET threads = 1", &a->err)) == 0 &&
         (a->rc = register_feed(dscat_duck_connection(duck), &a->f, &a->err)) == 0)
         a->rc = copy_rows(&a->f, duck, dscat_buf_cstr(&sql), &unordered, &a->err);
@@ -910,6 +975,7 @@ static void *ahead_thread(void *arg)
 /* Frees a (its thread joined or never started), removing a->tmp when it still has it. */
 static void ahead_free(dscat_export_ahead *a)
 {
+    dscat_duck_close(a->duck);
     mem_database_done(&a->m);
     dscat_free(a->m.dbs);
     feed_free(&a->f);
@@ -955,17 +1021,22 @@ static bool ahead_plan(dscat_export_ahead *a, dscat_store *st, const dscat_expor
 }
 
 void dscat_export__ahead_start(dscat_export_ahead **out, dscat_store *st, const char *catalog_dir,
-                               const dscat_export_scan *scans, size_t n, int keep_scans)
+                               const dscat_export_scan *scans, size_t n, int keep_scans,
+                               dscat_export_warmup *warmup)
 {
     *out = NULL;
     dscat_error err = {0};
+    dscat_duck *duck = warmup_take(warmup);
     if (dscat_duck_load(&err))
         return; /* the exports say why, writing the file from the store */
     dscat_export_ahead *a = dscat_calloc(1, sizeof(*a));
     dscat_buf path = DSCAT_BUF_INIT;
     int fd = -1;
-    if (a == NULL)
+    if (a == NULL) {
+        dscat_duck_close(duck);
         return;
+    }
+    a->duck = duck;
     a->f = (feed){.database = DSCAT_BUF_INIT, .schema = DSCAT_BUF_INIT, .name = DSCAT_BUF_INIT};
     bool ok = feed_init_batches(&a->f) == 0 && ahead_plan(a, st, scans, n, keep_scans) &&
               dscat_buf_printf(&path, "%s/metadata.parquet", catalog_dir) == 0 &&

@@ -398,10 +398,11 @@ static void finish_report(target_state *t, dscat_target_report *r)
  * Writes every target of the run into the store in one transaction: each target's scan row, made
  * its target's current scan unless the target failed; then, what the exports will show being
  * settled, metadata.parquet is started from the scans on a thread of its own (*ahead, when it can
- * be: export/ahead.h) while the databases are written; then each target's old scans are pruned.
+ * be: export/ahead.h, through warmup's DuckDB, which this takes) while the databases are written;
+ * then each target's old scans are pruned.
  */
 static int write_store(dscat_store *st, run_state *rs, dscat_refresh_report *rep,
-                       dscat_export_ahead **ahead, dscat_error *err)
+                       dscat_export_warmup *warmup, dscat_export_ahead **ahead, dscat_error *err)
 {
     dscat_export_scan *scans = dscat_calloc(rs->ntargets + 1, sizeof(*scans));
     size_t nscans = 0;
@@ -424,7 +425,9 @@ static int write_store(dscat_store *st, run_state *rs, dscat_refresh_report *rep
         }
     }
     if (rc == 0)
-        dscat_export__ahead_start(ahead, st, rs->cfg->catalog_dir, scans, nscans, keep);
+        dscat_export__ahead_start(ahead, st, rs->cfg->catalog_dir, scans, nscans, keep, warmup);
+    else
+        dscat_export__warmup_free(warmup);
     for (size_t i = 0; i < rs->ntargets && rc == 0; i++) {
         target_state *t = &rs->targets[i];
         for (size_t k = 0; k < t->scans.count && rc == 0 && !t->failed; k++)
@@ -537,6 +540,7 @@ int dscat_refresh(dscat_refresh_report **out, const dscat_config *cfg,
     dscat_refresh_report *rep = NULL;
     dscat_store *st = NULL;
     dscat_export_ahead *ahead = NULL;
+    dscat_export_warmup *warmup = NULL;
     char *root = NULL;
     int rc;
     pthread_mutex_init(&rs.lock, NULL);
@@ -557,6 +561,8 @@ int dscat_refresh(dscat_refresh_report **out, const dscat_config *cfg,
         }
         enqueue(&rs, (job){i, NULL, NULL});
     }
+    /* DuckDB, for metadata.parquet, gets ready while the sources are read. */
+    dscat_export__warmup_start(&warmup);
     if ((rc = run_jobs(&rs, err)))
         goto done;
     bool any = false;
@@ -567,8 +573,11 @@ int dscat_refresh(dscat_refresh_report **out, const dscat_config *cfg,
     if (!any)
         goto done; /* no target could be scanned: write nothing at all */
     if ((rc = dscat_catalog_dir_prepare(cfg->catalog_dir, err)) ||
-        (rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err)) ||
-        (rc = write_store(st, &rs, rep, &ahead, err)))
+        (rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err)))
+        goto done;
+    rc = write_store(st, &rs, rep, warmup, &ahead, err);
+    warmup = NULL; /* taken by write_store */
+    if (rc)
         goto done;
     rep->written = true;
     rc = dscat_export__all_ahead(st, cfg->catalog_dir, ahead, err);
@@ -587,6 +596,7 @@ int dscat_refresh(dscat_refresh_report **out, const dscat_config *cfg,
         dscat_error_clear(err);
     }
 done:
+    dscat_export__warmup_free(warmup);
     dscat_free(root);
     dscat_store_close(st);
     free_run(&rs);

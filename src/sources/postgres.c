@@ -92,7 +92,9 @@ typedef struct pg_source {
     "  * current_setting('block_size')::int8 END"
 #define PG_EXACT_SIZE(r) "pg_total_relation_size(" r ".oid)"
 
-/* The tables query, with size(r) the size of relation r. */
+/* The tables query, with size(r) the size of relation r. Each relation's SELECT privilege comes
+ * with it (whether its columns can be profiled): checked here, on the connection that does not
+ * stream the columns, rather than in the columns query, whose rows wait for it. */
 #define PG_TABLES_SQL(size_c, size_pc)                                                             \
     "SELECT n.nspname, c.relname, c.relkind, "                                                     \
     "  CASE WHEN c.relkind = 'p' THEN " PG_LEAF_SUM "CASE WHEN pc.relkind IN ('r', 'm', 'f') "     \
@@ -100,7 +102,8 @@ typedef struct pg_source {
     "  WHEN c.relkind IN ('r', 'm', 'f') AND c.reltuples >= 0 THEN c.reltuples::float8 END, "      \
     "  CASE WHEN c.relkind = 'p' THEN " PG_LEAF_SUM "CASE WHEN pc.relkind IN ('r', 'm') "          \
     "    THEN " size_pc " END" PG_OF_LEAVES "  WHEN c.relkind IN ('r', 'm') THEN " size_c " END, " \
-    "  d.description, has_schema_privilege(n.oid, 'USAGE'), c.oid "                                \
+    "  d.description, has_schema_privilege(n.oid, 'USAGE'), c.oid, "                               \
+    "  has_table_privilege(c.oid, 'SELECT') "                                                      \
     "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "                               \
     "LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass "        \
     "  AND d.objsubid = 0 "                                                                        \
@@ -176,8 +179,8 @@ static const char *const types_sql =
 
 /*
  * The columns, each with its type by oid and typmod (see types_sql). A column is readable when
- * its table is, checked once per table, or when its own ACL grants SELECT: only columns with an
- * ACL of their own need a check.
+ * its table is (the tables query says so, once per table) or when its own ACL grants SELECT: only
+ * columns with an ACL of their own need a check here.
  *
  * Rows name their table by oid, not by name: the decoder keeps the last table it saw and finds
  * others by number. The primary-key flag comes along (a relation has at most one primary key,
@@ -188,11 +191,11 @@ static const char *const types_sql =
 static const char *const columns_head =
     "SELECT a.attrelid, a.attname, a.attnum, a.attnotnull, a.atttypid, a.atttypmod, "
     "  CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0) END, ds.description, "
-    "  c.readable OR (a.attacl IS NOT NULL AND has_column_privilege(c.oid, a.attnum, 'SELECT')), "
+    "  a.attacl IS NOT NULL AND has_column_privilege(c.oid, a.attnum, 'SELECT'), "
     "  coalesce(a.attnum = ANY (pk.conkey), false) "
-    /* The catalogued relations, each with its privilege checked once (OFFSET 0 keeps the
-     * subquery whole); the target's filter follows. */
-    "FROM (SELECT c.oid, has_table_privilege(c.oid, 'SELECT') AS readable "
+    /* The catalogued relations (OFFSET 0 keeps the subquery whole); the target's filter
+     * follows. */
+    "FROM (SELECT c.oid "
     "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
     "  WHERE " PG_RELATIONS "AND " PG_USER_SCHEMAS;
 
@@ -718,7 +721,8 @@ static long decimal(const char *v)
 /* A catalogued relation by its oid: how columns and foreign keys name their table. */
 typedef struct table_oid {
     unsigned long oid;
-    size_t table; /* index into the scan's tables */
+    size_t table;  /* index into the scan's tables */
+    bool readable; /* the role may SELECT from it */
 } table_oid;
 
 /* The catalogued relations, sorted by oid, and the last one looked up. */
@@ -727,6 +731,7 @@ typedef struct table_oids {
     size_t count;
     unsigned long last_oid;
     long last;
+    bool last_readable;
 } table_oids;
 
 static int compare_oid(const void *a, const void *b)
@@ -736,19 +741,23 @@ static int compare_oid(const void *a, const void *b)
 }
 
 /*
- * The table of the relation whose oid is the text `value`, or -1 when it is not catalogued.
- * Rows of one relation come together, so the last answer is kept and most rows need no search.
+ * The table of the relation whose oid is the text `value`, or -1 when it is not catalogued, and
+ * whether it is readable (readable may be NULL). Rows of one relation come together, so the last
+ * answer is kept and most rows need no search.
  */
-static long table_of(table_oids *m, const char *value)
+static long table_of(table_oids *m, const char *value, bool *readable)
 {
     unsigned long oid = (unsigned long)decimal(value);
-    if (m->last >= 0 && oid == m->last_oid)
-        return m->last;
-    table_oid key = {oid, 0};
-    const table_oid *hit =
-        m->count ? bsearch(&key, m->items, m->count, sizeof(key), compare_oid) : NULL;
-    m->last_oid = oid;
-    m->last = hit ? (long)hit->table : -1;
+    if (m->last < 0 || oid != m->last_oid) {
+        table_oid key = {oid, 0, false};
+        const table_oid *hit =
+            m->count ? bsearch(&key, m->items, m->count, sizeof(key), compare_oid) : NULL;
+        m->last_oid = oid;
+        m->last = hit ? (long)hit->table : -1;
+        m->last_readable = hit && hit->readable;
+    }
+    if (readable)
+        *readable = m->last_readable;
     return m->last;
 }
 
@@ -785,7 +794,8 @@ static int read_tables(PGresult *r, dscat_db_scan *out, table_oids *oids)
         size_t index;
         int rc = dscat_db_scan_add_table(out, &t, &index);
         if (rc == 0)
-            oids->items[oids->count++] = (table_oid){strtoul(PQgetvalue(r, i, 7), NULL, 10), index};
+            oids->items[oids->count++] = (table_oid){strtoul(PQgetvalue(r, i, 7), NULL, 10), index,
+                                                     PQgetvalue(r, i, 8)[0] == 't'};
         else if (dscat_db_scan_refused(out, rc, t.schema, t.name, NULL))
             return DSCAT_ENOMEM;
     }
@@ -869,7 +879,8 @@ static pg_type_info *type_of(type_infos *types, const char *oid, const char *tmo
 static int add_column_row(dscat_db_scan *out, table_oids *oids, type_infos *types,
                           const char *const *v)
 {
-    long t = v[0] ? table_of(oids, v[0]) : -1;
+    bool readable = false;
+    long t = v[0] ? table_of(oids, v[0], &readable) : -1;
     if (t < 0)
         return 0;
     pg_type_info *ty = v[4] && v[5] ? type_of(types, v[4], v[5]) : NULL;
@@ -895,7 +906,8 @@ static int add_column_row(dscat_db_scan *out, table_oids *oids, type_infos *type
                            .null_count = DSCAT_NULL,
                            .distinct_count = DSCAT_NULL,
                            .profiled_rows = DSCAT_NULL,
-                           .unprofileable = !ty->orderable || !(v[8] && v[8][0] == 't'),
+                           .unprofileable =
+                               !ty->orderable || !(readable || (v[8] && v[8][0] == 't')),
                            .is_pk = v[9] && v[9][0] == 't'};
     return dscat_db_scan_refused(out, dscat_db_scan_add_column_shared(out, &c),
                                  out->tables.items[t].schema, out->tables.items[t].name, c.name);
@@ -1018,7 +1030,7 @@ static int column_rows(pg_source *s, dscat_db_scan *out, table_oids *oids, type_
 static int read_fkeys(PGresult *r, dscat_db_scan *out, table_oids *oids)
 {
     for (int i = 0; i < PQntuples(r); i++) {
-        long t = table_of(oids, PQgetvalue(r, i, 0));
+        long t = table_of(oids, PQgetvalue(r, i, 0), NULL);
         if (t < 0 || PQgetisnull(r, i, 1) || PQgetisnull(r, i, 4))
             continue;
         dscat_fk_info fk = {(size_t)t, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
@@ -1231,7 +1243,7 @@ static int pg_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *
     side.drain = NULL;
     side.drained = s->drained = 0; /* per database scan */
     PGresult *r = NULL;
-    table_oids oids = {NULL, 0, 0, -1};
+    table_oids oids = {NULL, 0, 0, -1, false};
     type_infos types = {NULL, 0, NULL};
     PGresult *types_result = NULL;
     char *snapshot = NULL;

@@ -16,6 +16,8 @@
 #include <assert.h>
 #include <sqlite3.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +31,9 @@ typedef struct sqlite_store {
     int application_id;      /* as found at open */
     uint8_t content_key[16]; /* the key of content addresses, read by a writer at open */
     bool has_content_key;
+    pthread_t checkpointer;    /* a writer's checkpoint on a thread (wal_committed) */
+    bool checkpointing;        /* started and not yet joined */
+    _Atomic bool checkpointed; /* set by the thread when it is done */
 } sqlite_store;
 
 typedef struct sqlite_stmt {
@@ -464,9 +469,51 @@ static int sq_catalog_id(dscat_store *base, char *out, size_t size)
     return out[0] ? 0 : DSCAT_ENOTFOUND;
 }
 
+/* The WAL size (in pages) from which a commit starts a checkpoint: SQLite's default. */
+#define CHECKPOINT_PAGES 1000
+
+/* Copies the WAL's frames into the database through a connection of its own; never waits. */
+static void *checkpoint_thread(void *arg)
+{
+    sqlite_store *st = arg;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(st->path, &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+                        NULL) == SQLITE_OK)
+        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    sqlite3_close(db);
+    st->checkpointed = true;
+    return NULL;
+}
+
+/*
+ * A writer's WAL hook, in place of SQLite's automatic checkpoint: once a commit leaves the WAL at
+ * CHECKPOINT_PAGES or more, the checkpoint runs on a thread (one at a time) instead of inside
+ * COMMIT, so that a large write (a first refresh: its whole store) is not copied a second time
+ * before the writer can go on; its exports read meanwhile. A finished thread is joined by the next
+ * commit that needs one (a commit while one runs leaves the WAL to it and to later commits), the
+ * last at close, and the last connection to close checkpoints what is left, as before. Without a
+ * thread, the checkpoint runs here, as SQLite's own would.
+ */
+static int wal_committed(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    sqlite_store *st = arg;
+    if (pages < CHECKPOINT_PAGES || (st->checkpointing && !st->checkpointed))
+        return SQLITE_OK;
+    if (st->checkpointing)
+        pthread_join(st->checkpointer, NULL);
+    st->checkpointed = false;
+    st->checkpointing = pthread_create(&st->checkpointer, NULL, checkpoint_thread, st) == 0;
+    if (!st->checkpointing)
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return SQLITE_OK;
+}
+
 static void sq_close(dscat_store *base)
 {
     sqlite_store *st = S(base);
+    if (st->checkpointing)
+        pthread_join(st->checkpointer, NULL);
     sqlite3_close(st->db);
     dscat_free(st->path);
     dscat_free(st);
@@ -575,6 +622,7 @@ static int sq_open(dscat_store **out, const char *catalog_dir, dscat_store_mode 
         if ((rc = read_content_key(st, err)))
             goto fail;
         chmod(st->path, 0600);
+        sqlite3_wal_hook(st->db, wal_committed, st);
     }
     if ((rc = exec(st, "PRAGMA foreign_keys = ON", err)))
         goto fail;
@@ -821,7 +869,6 @@ enum {
     Q_NEW_TABLE,
     Q_FIND_COLUMNS,
     Q_NEW_COLUMNS,
-    Q_COLUMN,
     Q_FK,
     Q_DATABASE,
     Q_COUNT
@@ -837,46 +884,106 @@ static const char *const insert_sql[Q_COUNT] = {
                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [Q_FIND_COLUMNS] = "SELECT id FROM column_sets WHERE hash = ?1",
     [Q_NEW_COLUMNS] = "INSERT INTO column_sets(hash) VALUES (?1)",
-    [Q_COLUMN] = "INSERT INTO columns(set_id, ordinal, name, data_type, column_type, "
-                 "is_nullable, is_primary_key, is_foreign_key, fk_references, max_length, "
-                 "numeric_precision, numeric_scale, column_default, column_comment, null_count, "
-                 "distinct_count, profiled_rows, generated, is_hidden) VALUES (?1, ?2, ?3, ?4, "
-                 "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
     [Q_FK] = "INSERT INTO foreign_keys(set_id, position, column_name, ref_schema, ref_table, "
              "ref_column) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [Q_DATABASE] = "INSERT INTO scan_databases(scan_id, database, table_set, scanned_at_us) "
                    "VALUES (?1, ?2, ?3, ?4)",
 };
 
-/* Writes a new column set: its row, its columns and its foreign keys. */
-static int insert_column_set(sqlite_store *st, sqlite3_stmt **q, const dscat_db_scan *d,
-                             const dscat_scan_content *c, size_t t, int64_t *id, dscat_error *err)
+/*
+ * Column rows, the bulk of a first write (21 a table on average), go in COLUMN_BATCH at a time
+ * through one multi-row INSERT: a statement's step, reset and opcodes of setup cost as much as a
+ * row's own work. The rows wait in a column_batch (their column set's id and the column's index in
+ * the scan) until the batch is full or the database is written; the rest go through the one-row
+ * statement. Every parameter of a row is bound each time, so bindings need no clearing.
+ */
+#define COLUMN_BATCH 32
+#define COLUMN_PARAMS 19
+#define COLUMN_ROW "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+#define COLUMN_ROWS4 COLUMN_ROW "," COLUMN_ROW "," COLUMN_ROW "," COLUMN_ROW
+#define COLUMN_ROWS16 COLUMN_ROWS4 "," COLUMN_ROWS4 "," COLUMN_ROWS4 "," COLUMN_ROWS4
+/* COLUMN_BATCH rows of COLUMN_ROW in the statement of a full batch */
+#define COLUMN_ROWS32 COLUMN_ROWS16 "," COLUMN_ROWS16
+_Static_assert(COLUMN_BATCH == 32, "a full batch is COLUMN_ROWS32");
+#define COLUMNS_INSERT                                                                             \
+    "INSERT INTO columns(set_id, ordinal, name, data_type, column_type, is_nullable, "             \
+    "is_primary_key, is_foreign_key, fk_references, max_length, numeric_precision, "               \
+    "numeric_scale, column_default, column_comment, null_count, distinct_count, profiled_rows, "   \
+    "generated, is_hidden) VALUES "
+
+typedef struct column_batch {
+    sqlite3_stmt *one, *many; /* one row; COLUMN_BATCH rows */
+    size_t n;
+    int64_t set[COLUMN_BATCH];
+    size_t column[COLUMN_BATCH];
+} column_batch;
+
+/* Binds one column row from parameter first + 1 on. */
+static void bind_column(sqlite3_stmt *s, int first, int64_t set, const dscat_column_info *col,
+                        const char *fk_ref)
+{
+    sqlite3_bind_int64(s, first + 1, set);
+    sqlite3_bind_int(s, first + 2, col->ordinal);
+    bind_text(s, first + 3, col->name);
+    bind_text(s, first + 4, col->data_type);
+    bind_text(s, first + 5, col->column_type);
+    sqlite3_bind_int(s, first + 6, col->nullable);
+    sqlite3_bind_int(s, first + 7, col->is_pk);
+    sqlite3_bind_int(s, first + 8, fk_ref != NULL);
+    bind_text(s, first + 9, fk_ref ? fk_ref : "");
+    bind_opt_int(s, first + 10, col->max_length);
+    bind_opt_int(s, first + 11, col->precision);
+    bind_opt_int(s, first + 12, col->scale);
+    bind_text(s, first + 13, col->default_value);
+    bind_text(s, first + 14, col->comment);
+    bind_opt_int(s, first + 15, col->null_count);
+    bind_opt_int(s, first + 16, col->distinct_count);
+    bind_opt_int(s, first + 17, col->profiled_rows);
+    bind_text(s, first + 18, col->generated);
+    sqlite3_bind_int(s, first + 19, col->hidden);
+}
+
+/* Runs a statement whose every parameter is bound, and resets it. */
+static int step_bound(sqlite_store *st, sqlite3_stmt *s, dscat_error *err)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : store_error(st, err, "insert failed");
+}
+
+/* Writes the waiting column rows: a full batch in one statement, fewer one by one. */
+static int flush_columns(sqlite_store *st, column_batch *b, const dscat_db_scan *d,
+                         const dscat_scan_content *c, dscat_error *err)
+{
+    int rc = 0;
+    if (b->n == COLUMN_BATCH) {
+        for (size_t k = 0; k < b->n; k++)
+            bind_column(b->many, (int)k * COLUMN_PARAMS, b->set[k], &d->columns.items[b->column[k]],
+                        c->order.fk_refs[b->column[k]]);
+        rc = step_bound(st, b->many, err);
+    } else {
+        for (size_t k = 0; k < b->n && rc == 0; k++) {
+            bind_column(b->one, 0, b->set[k], &d->columns.items[b->column[k]],
+                        c->order.fk_refs[b->column[k]]);
+            rc = step_bound(st, b->one, err);
+        }
+    }
+    b->n = 0;
+    return rc;
+}
+
+/* Writes a new column set: its row, its columns (through the batch) and its foreign keys. */
+static int insert_column_set(sqlite_store *st, sqlite3_stmt **q, column_batch *b,
+                             const dscat_db_scan *d, const dscat_scan_content *c, size_t t,
+                             int64_t *id, dscat_error *err)
 {
     int rc = insert_hash(st, q[Q_NEW_COLUMNS], c->column_sets[t], id, err);
-    sqlite3_stmt *cs = q[Q_COLUMN], *fs = q[Q_FK];
+    sqlite3_stmt *fs = q[Q_FK];
     for (size_t k = c->order.column_start[t]; k < c->order.column_start[t + 1] && rc == 0; k++) {
-        size_t i = c->order.column_order[k];
-        const dscat_column_info *col = &d->columns.items[i];
-        sqlite3_bind_int64(cs, 1, *id);
-        sqlite3_bind_int(cs, 2, col->ordinal);
-        bind_text(cs, 3, col->name);
-        bind_text(cs, 4, col->data_type);
-        bind_text(cs, 5, col->column_type);
-        sqlite3_bind_int(cs, 6, col->nullable);
-        sqlite3_bind_int(cs, 7, col->is_pk);
-        sqlite3_bind_int(cs, 8, c->order.fk_refs[i] != NULL);
-        bind_text(cs, 9, c->order.fk_refs[i] ? c->order.fk_refs[i] : "");
-        bind_opt_int(cs, 10, col->max_length);
-        bind_opt_int(cs, 11, col->precision);
-        bind_opt_int(cs, 12, col->scale);
-        bind_text(cs, 13, col->default_value);
-        bind_text(cs, 14, col->comment);
-        bind_opt_int(cs, 15, col->null_count);
-        bind_opt_int(cs, 16, col->distinct_count);
-        bind_opt_int(cs, 17, col->profiled_rows);
-        bind_text(cs, 18, col->generated);
-        sqlite3_bind_int(cs, 19, col->hidden);
-        rc = step_reset(st, cs, err);
+        b->set[b->n] = *id;
+        b->column[b->n++] = c->order.column_order[k];
+        if (b->n == COLUMN_BATCH)
+            rc = flush_columns(st, b, d, c, err);
     }
     for (size_t k = c->order.fk_start[t]; k < c->order.fk_start[t + 1] && rc == 0; k++) {
         const dscat_fk_info *f = &d->fks.items[c->order.fk_order[k]];
@@ -892,7 +999,7 @@ static int insert_column_set(sqlite_store *st, sqlite3_stmt **q, const dscat_db_
 }
 
 /* Finds or writes table t of the scan (and its column set); *id receives its row id. */
-static int put_table(sqlite_store *st, sqlite3_stmt **q, const dscat_db_scan *d,
+static int put_table(sqlite_store *st, sqlite3_stmt **q, column_batch *b, const dscat_db_scan *d,
                      const dscat_scan_content *c, size_t t, int64_t *id, dscat_error *err)
 {
     int64_t set = 0;
@@ -900,7 +1007,7 @@ static int put_table(sqlite_store *st, sqlite3_stmt **q, const dscat_db_scan *d,
     if (rc || *id)
         return rc;
     if ((rc = find_hash(st, q[Q_FIND_COLUMNS], c->column_sets[t], &set, err)) ||
-        (set == 0 && (rc = insert_column_set(st, q, d, c, t, &set, err))))
+        (set == 0 && (rc = insert_column_set(st, q, b, d, c, t, &set, err))))
         return rc;
     const dscat_table_info *ti = &d->tables.items[t];
     sqlite3_stmt *ts = q[Q_NEW_TABLE];
@@ -944,6 +1051,7 @@ static int sq_insert_database(dscat_store *base, int64_t scan_id, dscat_db_scan 
 {
     sqlite_store *st = S(base);
     sqlite3_stmt *q[Q_COUNT] = {NULL};
+    column_batch b = {0};
     dscat_scan_content c = {0};
     char *target = NULL;
     int64_t set = 0;
@@ -956,19 +1064,23 @@ static int sq_insert_database(dscat_store *base, int64_t scan_id, dscat_db_scan 
         goto done;
     for (int i = 0; i < Q_COUNT && rc == 0; i++)
         rc = prepare(st, &q[i], insert_sql[i], err);
-    if (rc || (rc = find_hash(st, q[Q_FIND_SET], c.table_set, &set, err)))
+    if (rc || (rc = prepare(st, &b.one, COLUMNS_INSERT COLUMN_ROW, err)) ||
+        (rc = prepare(st, &b.many, COLUMNS_INSERT COLUMN_ROWS32, err)) ||
+        (rc = find_hash(st, q[Q_FIND_SET], c.table_set, &set, err)))
         goto done;
     if (set == 0) {
         rc = insert_hash(st, q[Q_NEW_SET], c.table_set, &set, err);
         for (size_t k = 0; k < c.order.ntables && rc == 0; k++) {
             int64_t id = 0;
-            if ((rc = put_table(st, q, d, &c, c.order.table_order[k], &id, err)))
+            if ((rc = put_table(st, q, &b, d, &c, c.order.table_order[k], &id, err)))
                 break;
             sqlite3_bind_int64(q[Q_MEMBER], 1, set);
             sqlite3_bind_int64(q[Q_MEMBER], 2, (int64_t)k + 1);
             sqlite3_bind_int64(q[Q_MEMBER], 3, id);
             rc = step_reset(st, q[Q_MEMBER], err);
         }
+        if (rc == 0)
+            rc = flush_columns(st, &b, d, &c, err);
     }
     if (rc == 0) {
         sqlite3_bind_int64(q[Q_DATABASE], 1, scan_id);
@@ -980,6 +1092,8 @@ static int sq_insert_database(dscat_store *base, int64_t scan_id, dscat_db_scan 
 done:
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(q[i]);
+    sqlite3_finalize(b.one);
+    sqlite3_finalize(b.many);
     dscat_scan_content_free(&c);
     dscat_free(target);
     return rc;
