@@ -10,15 +10,21 @@
  * (scan_problems.rowid) are columns of that name.
  *
  * - Version: catalog_meta's 'store_version'; a newer one is refused, an older one migrated by a
- *   writer under a session advisory lock (so that two processes never migrate at once).
+ *   writer under an advisory lock of the schema (so that two processes never migrate at once);
+ *   an up-to-date store is opened without creating anything.
  * - Write transactions take a transaction-level advisory lock of the store at BEGIN: one writer
- *   at a time, as SQLite's BEGIN IMMEDIATE. Read snapshots are REPEATABLE READ transactions.
- * - Statements translate `?N` and `?` to `$N`, and run with PQexecParams in text format when
- *   first stepped; their rows are read from the whole result.
+ *   at a time, as SQLite's BEGIN IMMEDIATE, waited for at most a minute. Read snapshots are
+ *   REPEATABLE READ transactions, their snapshot taken at once.
+ * - Statements translate `?N` and `?` to `$N` and run with PQexecParams in text format when
+ *   first stepped: a query inside a transaction through a cursor, read in batches (bounded
+ *   memory), anything else with its whole result.
  * - The content-addressed catalog (content.h) is written set-based: the known hashes in one
  *   query per kind, the new rows with COPY.
- * - Messages name the store by its schema and the server's host and port, never by the URI
- *   (which may hold a password).
+ * - The data cache's table locks are session advisory locks (dscat_store__lock_table()).
+ * - Each catalog directory keeps its exports generation under an id of its own
+ *   (<catalog>/.store-dir-id), since each writes its own exports.
+ * - Messages name the store as a URI without credentials; a connection error never shows the
+ *   password.
  */
 #include "store/store.h"
 
@@ -43,7 +49,8 @@
 /* The store version this engine creates and knows (that of sqlite.c's last migration). */
 #define PG_STORE_VERSION 8
 
-/* The first key of the store's advisory locks ("dsct"); the second is the schema's oid. */
+/* The first key of the store's two-key advisory locks ("dsct"): with the schema's oid, its write
+ * lock; with a hash of its name, its migration lock. (Table locks take one bigint key.) */
 #define PG_LOCK_CLASS 0x64736374
 
 /* Type oids of bound parameters (pg_type.h). */
@@ -423,10 +430,6 @@ static void ignore_notice(void *arg, const char *message)
 }
 
 /*
- * Connects and checks the store; a writer creates the schema and tables or migrates them. The
- * location comes from the catalog directory's settings (dscat_store__location()).
- */
-/*
  * msg with every occurrence of each secret replaced by "***", in one forward pass into a copy of
  * the same size. A secret shorter than 4 bytes cannot be told from ordinary words: then nothing
  * of msg is kept but `instead`.
@@ -516,6 +519,10 @@ static void store_name(dscat_buf *b, PGconn *conn, const char *url, const char *
     PQconninfoFree(opts);
 }
 
+/*
+ * Connects to the store of catalog_dir, at the location its settings give
+ * (dscat_store__location()), with the session settings every store connection has.
+ */
 static int pg_connect(pg_store **out, const char *catalog_dir, dscat_error *err)
 {
     *out = NULL;
