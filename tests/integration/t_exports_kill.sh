@@ -8,7 +8,7 @@ db=$dir/wide.sqlite
 python3 - "$db" <<'PY'
 import sqlite3, sys
 con = sqlite3.connect(sys.argv[1])
-for t in range(400):
+for t in range(800):
     cols = ", ".join(f"c{c} TEXT" for c in range(25))
     con.execute(f"CREATE TABLE t{t} (id INTEGER PRIMARY KEY, {cols})")
 con.commit()
@@ -19,7 +19,9 @@ DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
 t0=$(date +%s%N)
 DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
 run_ms=$((($(date +%s%N) - t0) / 1000000))
-check "a refresh takes long enough to be killed at many moments ($run_ms ms)" test "$run_ms" -ge 100
+# The kills below are spread over this run's length; printed for information (a test asserts no
+# time: bench/ measures them).
+echo "        a whole refresh takes $run_ms ms"
 
 # in_step: the store's last scan, the generation its exports were completed at, and the
 # generation stamped in each of the three files, as one line.
