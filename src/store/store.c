@@ -90,11 +90,13 @@ int dscat_store__location(dscat_store_location *loc, const char *catalog_dir, ds
         goto done; /* no configuration: the SQLite store */
     }
     dscat_buf t = DSCAT_BUF_INIT;
-    bool failed = dscat_buf_read(&t, f) != 0;
+    int read = dscat_buf_read(&t, f);
     fclose(f);
-    if (failed) {
+    if (read) {
         dscat_buf_free(&t);
-        rc = dscat_error_set(err, DSCAT_EINVALID, "cannot read %s", dscat_buf_cstr(&path));
+        rc = read == DSCAT_ENOMEM
+                 ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory")
+                 : dscat_error_set(err, DSCAT_EINVALID, "cannot read %s", dscat_buf_cstr(&path));
         goto done;
     }
     len = t.len;
@@ -104,7 +106,7 @@ int dscat_store__location(dscat_store_location *loc, const char *catalog_dir, ds
          * questions still answer (the commands that need the configuration refuse it). */
         dscat_buf db = DSCAT_BUF_INIT;
         struct stat sb;
-        if (dscat_buf_printf(&db, "%s/catalog.db", catalog_dir) == 0 &&
+        if (rc != DSCAT_ENOMEM && dscat_buf_printf(&db, "%s/catalog.db", catalog_dir) == 0 &&
             lstat(dscat_buf_cstr(&db), &sb) == 0) {
             dscat_error_clear(err);
             rc = 0;
