@@ -1,7 +1,7 @@
 /*
  * PostgreSQL source (libpq). Per database, inside a read-only repeatable-read transaction, four
- * catalog queries over pg_catalog: tables, the types of the columns, columns (with the
- * primary-key flag), foreign keys. The columns stream on the scan's connection while the other
+ * catalog queries over pg_catalog: tables, columns (with the primary-key flag), foreign keys,
+ * then the types of the columns. The columns stream on the scan's connection while the other
  * three run on a second connection to the same database, in a transaction that imports the
  * first one's snapshot (pg_scan_database); without a second connection they run one after the
  * other. Partitions are folded into their parent; views, materialized views and foreign tables
@@ -114,8 +114,10 @@ static const char *const tables_exact_sql = PG_TABLES_SQL(PG_EXACT_SIZE("c"), PG
 
 /*
  * What a column takes from its type is read once per distinct (type, typmod) pair of the
- * database's columns, by the types query, and joined to the columns on our side: the columns
- * query returns each column's type and typmod only, which halves its cost on the server.
+ * catalogued columns, by the types query, and joined to the columns on our side: the columns
+ * query returns each column's type and typmod only, which halves its cost on the server. The
+ * types query runs once the columns have been read, on the pairs they hold, sent with it as two
+ * arrays: finding the pairs on the server would read every attribute of the database again.
  *
  * data_type follows information_schema.columns, with ARRAY and USER-DEFINED spelled out, and
  * the SQL-standard names of pg_catalog types (format_type without a typmod: bpchar is
@@ -126,11 +128,9 @@ static const char *const tables_exact_sql = PG_TABLES_SQL(PG_EXACT_SIZE("c"), PG
  * A column can be profiled when the user may read it and its type (an array's element; a
  * domain's base, recursively) has a default btree operator class, the ordering COUNT(DISTINCT)
  * sorts with (directly, through a binary-coercible type as varchar has text's, or as every enum,
- * range and multirange has): the types query says which types are orderable, found set-based. The
- * pairs are those of every column of the database (a DISTINCT over pg_attribute, cheaper than
- * finding the catalogued relations again), so a few more than the catalogued columns need.
+ * range and multirange has): the types query says which types are orderable, found set-based.
  */
-static const char *const types_sql =
+static const char *const types_head =
     "WITH RECURSIVE ordered AS (SELECT DISTINCT oc.opcintype AS oid FROM pg_opclass oc "
     "  JOIN pg_am am ON am.oid = oc.opcmethod WHERE am.amname = 'btree' AND oc.opcdefault), "
     "orderable(oid) AS (SELECT oid FROM ordered UNION SELECT k.castsource FROM pg_cast k "
@@ -140,8 +140,11 @@ static const char *const types_sql =
     "  WHERE d.typtype = 'd') "
     "SELECT p.id, p.tmod, ty.full_type, ty.data_type, ty.notnull, ty.max_length, "
     "  ty.num_precision, ty.num_scale, ty.orderable "
-    "FROM (SELECT DISTINCT atttypid AS id, atttypmod AS tmod FROM pg_attribute "
-    "  WHERE attnum > 0 AND NOT attisdropped) p "
+    "FROM ";
+
+/* The pairs, as unnest('{oid,...}'::oid[], '{typmod,...}'::int4[]), come between the two. */
+static const char *const types_tail =
+    " AS p(id, tmod) "
     "CROSS JOIN LATERAL (SELECT f.full_type, "
     "  CASE WHEN t.typtype = 'd' THEN (SELECT "
     "    CASE WHEN bt.typelem <> 0 AND bt.typlen = -1 "
@@ -178,7 +181,7 @@ static const char *const types_sql =
     "  WHERE t.oid = p.id) ty";
 
 /*
- * The columns, each with its type by oid and typmod (see types_sql). A column is readable when
+ * The columns, each with its type by oid and typmod (see types_head). A column is readable when
  * its table is (the tables query says so, once per table) or when its own ACL grants SELECT: only
  * columns with an ACL of their own need a check here.
  *
@@ -186,11 +189,15 @@ static const char *const types_sql =
  * others by number. The primary-key flag comes along (a relation has at most one primary key,
  * so the join adds no rows). A column default cannot reference columns, so pg_get_expr needs no
  * relation to resolve names against: passing 0 gives the same text without opening every table
- * that has a default.
+ * that has a default. The default is looked up through pg_attrdef's index only for the columns
+ * that have one (atthasdef): a join would hash every default's expression tree, wide enough to
+ * spill to disk on a large catalog.
  */
 static const char *const columns_head =
     "SELECT a.attrelid, a.attname, a.attnum, a.attnotnull, a.atttypid, a.atttypmod, "
-    "  CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0) END, ds.description, "
+    "  CASE WHEN a.atthasdef AND a.attgenerated = '' THEN (SELECT pg_get_expr(ad.adbin, 0) "
+    "    FROM pg_attrdef ad WHERE ad.adrelid = a.attrelid AND ad.adnum = a.attnum) END, "
+    "  ds.description, "
     "  a.attacl IS NOT NULL AND has_column_privilege(c.oid, a.attnum, 'SELECT'), "
     "  coalesce(a.attnum = ANY (pk.conkey), false) "
     /* The catalogued relations (OFFSET 0 keeps the subquery whole); the target's filter
@@ -202,7 +209,6 @@ static const char *const columns_head =
 static const char *const columns_tail =
     " OFFSET 0) c "
     "JOIN pg_attribute a ON a.attrelid = c.oid "
-    "LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum "
     "LEFT JOIN pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p' "
     "LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass "
     "  AND ds.objsubid = a.attnum "
@@ -804,7 +810,7 @@ static int read_tables(PGresult *r, dscat_db_scan *out, table_oids *oids)
     return 0;
 }
 
-/* What a column takes from its type: one row of types_sql. */
+/* What a column takes from its type: one row of the types query. */
 typedef struct pg_type_info {
     unsigned long oid;
     long tmod;
@@ -814,11 +820,10 @@ typedef struct pg_type_info {
     bool notnull, orderable;
 } pg_type_info;
 
-/* The rows of types_sql, sorted by (oid, typmod), and the last one looked up. */
+/* The rows of the types query, sorted by (oid, typmod). */
 typedef struct type_infos {
     pg_type_info *items;
     size_t count;
-    pg_type_info *last;
 } type_infos;
 
 static int compare_type(const void *a, const void *b)
@@ -829,7 +834,7 @@ static int compare_type(const void *a, const void *b)
     return x->tmod < y->tmod ? -1 : x->tmod > y->tmod;
 }
 
-/* Fills types from a result of types_sql, which must outlive it. 0 or DSCAT_ENOMEM. */
+/* Fills types from a result of the types query, which must outlive it. 0 or DSCAT_ENOMEM. */
 static int read_types(PGresult *r, type_infos *types)
 {
     int n = PQntuples(r);
@@ -853,64 +858,210 @@ static int read_types(PGresult *r, type_infos *types)
     return 0;
 }
 
-/*
- * The type of a column by the text of its type oid and typmod, or NULL when the types query did
- * not return it. Columns of one type often come together, so the last answer is tried first.
- */
-static pg_type_info *type_of(type_infos *types, const char *oid, const char *tmod)
+/* The type of a column by its type's oid and typmod, or NULL when the types query did not
+ * return it. */
+static pg_type_info *type_of(const type_infos *types, unsigned long oid, long tmod)
 {
-    pg_type_info key = {.oid = (unsigned long)decimal(oid), .tmod = decimal(tmod)};
-    if (types->last && compare_type(&key, types->last) == 0)
-        return types->last;
-    pg_type_info *hit =
-        types->count ? bsearch(&key, types->items, types->count, sizeof(key), compare_type) : NULL;
-    if (hit)
-        types->last = hit;
-    return hit;
+    pg_type_info key = {.oid = oid, .tmod = tmod};
+    return types->count ? bsearch(&key, types->items, types->count, sizeof(key), compare_type)
+                        : NULL;
+}
+
+/*
+ * The columns as they are read: each is added to the scan with its type left blank, and noted
+ * here with its (type, typmod) pair and what its row said; resolve_types completes them from the
+ * types query, which asks for the pairs seen, each once.
+ */
+typedef struct col_pending {
+    uint32_t pair;
+    bool notnull;  /* declared NOT NULL */
+    bool readable; /* its table, or its own ACL, lets the role SELECT it */
+} col_pending;
+
+typedef struct col_types {
+    uint64_t *pairs; /* (oid << 32) | (uint32_t)typmod, in the order first seen */
+    size_t npairs, pairs_cap;
+    uint32_t *slots; /* open addressing over pairs: index + 1, 0 when empty */
+    size_t nslots;   /* a power of two, more than twice npairs */
+    uint64_t last_key;
+    uint32_t last_pair;
+    bool has_last;
+    col_pending *cols; /* parallel to the scan's columns */
+    size_t ncols, cols_cap;
+} col_types;
+
+static void col_types_free(col_types *ct)
+{
+    dscat_free(ct->pairs);
+    dscat_free(ct->slots);
+    dscat_free(ct->cols);
+}
+
+static size_t pair_slot(uint64_t key, size_t nslots)
+{
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & (nslots - 1);
+}
+
+/* Rebuilds the slots at twice the size. 0 or DSCAT_ENOMEM. */
+static int pairs_grow(col_types *ct)
+{
+    size_t n = ct->nslots ? ct->nslots * 2 : 64;
+    uint32_t *slots = dscat_calloc(n, sizeof(*slots));
+    if (slots == NULL)
+        return DSCAT_ENOMEM;
+    for (size_t i = 0; i < ct->npairs; i++) {
+        size_t k = pair_slot(ct->pairs[i], n);
+        while (slots[k])
+            k = (k + 1) & (n - 1);
+        slots[k] = (uint32_t)i + 1;
+    }
+    dscat_free(ct->slots);
+    ct->slots = slots;
+    ct->nslots = n;
+    return 0;
+}
+
+/* The index of the pair (oid, tmod), added when new. 0 or DSCAT_ENOMEM. Columns of one type
+ * often come together, so the last answer is tried first. */
+static int pair_of(col_types *ct, unsigned long oid, long tmod, uint32_t *out)
+{
+    uint64_t key = ((uint64_t)(oid & 0xffffffffu) << 32) | (uint32_t)tmod;
+    if (ct->has_last && ct->last_key == key) {
+        *out = ct->last_pair;
+        return 0;
+    }
+    if ((ct->npairs + 1) * 2 >= ct->nslots && pairs_grow(ct))
+        return DSCAT_ENOMEM;
+    size_t k = pair_slot(key, ct->nslots);
+    while (ct->slots[k] && ct->pairs[ct->slots[k] - 1] != key)
+        k = (k + 1) & (ct->nslots - 1);
+    if (ct->slots[k] == 0) {
+        if (ct->npairs == ct->pairs_cap) {
+            size_t cap = ct->pairs_cap ? ct->pairs_cap * 2 : 32;
+            uint64_t *p = dscat_realloc(ct->pairs, cap * sizeof(*p));
+            if (p == NULL)
+                return DSCAT_ENOMEM;
+            ct->pairs = p;
+            ct->pairs_cap = cap;
+        }
+        ct->pairs[ct->npairs++] = key;
+        ct->slots[k] = (uint32_t)ct->npairs;
+    }
+    *out = ct->last_pair = ct->slots[k] - 1;
+    ct->last_key = key;
+    ct->has_last = true;
+    return 0;
+}
+
+static int pending_push(col_types *ct, col_pending c)
+{
+    if (ct->ncols == ct->cols_cap) {
+        size_t cap = ct->cols_cap ? ct->cols_cap * 2 : 1024;
+        col_pending *p = dscat_realloc(ct->cols, cap * sizeof(*p));
+        if (p == NULL)
+            return DSCAT_ENOMEM;
+        ct->cols = p;
+        ct->cols_cap = cap;
+    }
+    ct->cols[ct->ncols++] = c;
+    return 0;
+}
+
+/* The types query for the pairs of ct: types_head, the pairs as two arrays, types_tail. */
+static int types_query(dscat_buf *q, const col_types *ct)
+{
+    int rc = dscat_buf_puts(q, types_head) || dscat_buf_puts(q, "unnest('{");
+    for (size_t i = 0; i < ct->npairs && rc == 0; i++)
+        rc = dscat_buf_printf(q, "%s%lu", i ? "," : "", (unsigned long)(ct->pairs[i] >> 32));
+    rc = rc || dscat_buf_puts(q, "}'::oid[], '{");
+    for (size_t i = 0; i < ct->npairs && rc == 0; i++)
+        rc = dscat_buf_printf(q, "%s%ld", i ? "," : "",
+                              (long)(int32_t)(uint32_t)(ct->pairs[i] & 0xffffffffu));
+    rc = rc || dscat_buf_puts(q, "}'::int4[])") || dscat_buf_puts(q, types_tail);
+    return rc || dscat_buf_error(q) ? DSCAT_ENOMEM : 0;
+}
+
+/*
+ * Completes the columns of the scan from the types query's rows (types): each column's types,
+ * nullability, lengths and whether it can be profiled. Columns of a type the types query did
+ * not describe (a type without its element or base type; the catalog queries of earlier versions
+ * left those out too) are dropped. 0 or DSCAT_ENOMEM.
+ */
+static int resolve_types(dscat_db_scan *out, const col_types *ct, const type_infos *types)
+{
+    if (ct->ncols != out->columns.count)
+        return DSCAT_ENOMEM; /* a column was added but could not be noted */
+    pg_type_info **of = ct->npairs ? dscat_calloc(ct->npairs, sizeof(*of)) : NULL;
+    if (ct->npairs && of == NULL)
+        return DSCAT_ENOMEM;
+    for (size_t p = 0; p < ct->npairs; p++) {
+        pg_type_info *ty = type_of(types, (unsigned long)(ct->pairs[p] >> 32),
+                                   (long)(int32_t)(uint32_t)(ct->pairs[p] & 0xffffffffu));
+        if (ty && ty->scan_data_type == NULL) { /* the names join the scan, once */
+            ty->column_type = dscat_db_scan_strdup(out, ty->full_type);
+            ty->scan_data_type = dscat_db_scan_strdup(out, ty->data_type);
+            if (ty->column_type == NULL || ty->scan_data_type == NULL) {
+                dscat_free(of);
+                return DSCAT_ENOMEM;
+            }
+        }
+        of[p] = ty;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < ct->ncols; i++) {
+        const col_pending *cp = &ct->cols[i];
+        const pg_type_info *ty = of[cp->pair];
+        if (ty == NULL)
+            continue;
+        dscat_column_info c = out->columns.items[i];
+        c.nullable = !cp->notnull && !ty->notnull;
+        c.column_type = ty->column_type;
+        c.data_type = ty->scan_data_type;
+        c.max_length = ty->max_length;
+        c.precision = ty->precision;
+        c.scale = ty->scale;
+        c.unprofileable = !ty->orderable || !cp->readable;
+        out->columns.items[kept++] = c;
+    }
+    dscat_free(of);
+    return dscat_db_scan_truncate_columns(out, kept);
 }
 
 /*
  * Adds the column of one row of the columns query (values as copy_split gives them, NULL for SQL
- * NULL). Columns of relations that are not catalogued (a schema without USAGE, a refused name)
- * are skipped, as are columns of a type the types query did not describe (a type without its
- * element or base type; the catalog queries of earlier versions left those out too). 0 or
- * DSCAT_ENOMEM.
+ * NULL), its type left for resolve_types. Columns of relations that are not catalogued (a schema
+ * without USAGE, a refused name) are skipped. 0 or DSCAT_ENOMEM.
  */
-static int add_column_row(dscat_db_scan *out, table_oids *oids, type_infos *types,
-                          const char *const *v)
+static int add_column_row(dscat_db_scan *out, table_oids *oids, col_types *ct, const char *const *v)
 {
     bool readable = false;
     long t = v[0] ? table_of(oids, v[0], &readable) : -1;
-    if (t < 0)
+    uint32_t pair;
+    if (t < 0 || v[4] == NULL || v[5] == NULL)
         return 0;
-    pg_type_info *ty = v[4] && v[5] ? type_of(types, v[4], v[5]) : NULL;
-    if (ty == NULL)
-        return 0;
-    if (ty->scan_data_type == NULL) { /* its first column: the names join the scan, once */
-        ty->column_type = dscat_db_scan_strdup(out, ty->full_type);
-        ty->scan_data_type = dscat_db_scan_strdup(out, ty->data_type);
-        if (ty->column_type == NULL || ty->scan_data_type == NULL)
-            return DSCAT_ENOMEM;
-    }
+    if (pair_of(ct, (unsigned long)decimal(v[4]), decimal(v[5]), &pair))
+        return DSCAT_ENOMEM;
     dscat_column_info c = {.table = (size_t)t,
                            .name = v[1] ? v[1] : "",
                            .ordinal = v[2] ? (int)decimal(v[2]) : 0,
-                           .nullable = !(v[3] && v[3][0] == 't') && !ty->notnull,
-                           .column_type = ty->column_type,
-                           .data_type = ty->scan_data_type,
+                           .nullable = true,
+                           .data_type = "", /* until resolve_types */
                            .default_value = v[6],
                            .comment = v[7],
-                           .max_length = ty->max_length,
-                           .precision = ty->precision,
-                           .scale = ty->scale,
+                           .max_length = DSCAT_NULL,
+                           .precision = DSCAT_NULL,
+                           .scale = DSCAT_NULL,
                            .null_count = DSCAT_NULL,
                            .distinct_count = DSCAT_NULL,
                            .profiled_rows = DSCAT_NULL,
-                           .unprofileable =
-                               !ty->orderable || !(readable || (v[8] && v[8][0] == 't')),
                            .is_pk = v[9] && v[9][0] == 't'};
-    return dscat_db_scan_refused(out, dscat_db_scan_add_column_shared(out, &c),
-                                 out->tables.items[t].schema, out->tables.items[t].name, c.name);
+    size_t before = out->columns.count;
+    int rc = dscat_db_scan_refused(out, dscat_db_scan_add_column_shared(out, &c),
+                                   out->tables.items[t].schema, out->tables.items[t].name, c.name);
+    if (rc == 0 && out->columns.count > before)
+        rc = pending_push(
+            ct, (col_pending){pair, v[3] && v[3][0] == 't', readable || (v[8] && v[8][0] == 't')});
+    return rc;
 }
 
 #define COLUMN_VALUES 10 /* result columns of the columns query */
@@ -959,7 +1110,7 @@ static int start_columns(pg_source *s, dscat_error *err)
  * broken. After an allocation failure the rest of the rows are read and dropped, so that the
  * connection can still roll back. Fills err as run() does.
  */
-static int column_rows(pg_source *s, dscat_db_scan *out, table_oids *oids, type_infos *types,
+static int column_rows(pg_source *s, dscat_db_scan *out, table_oids *oids, col_types *ct,
                        dscat_error *err)
 {
     PGresult *r = NULL;
@@ -978,7 +1129,7 @@ static int column_rows(pg_source *s, dscat_db_scan *out, table_oids *oids, type_
             if (out && !copy_split(buf, end, values, COLUMN_VALUES))
                 row = DSCAT_EQUERY;
             else if (out)
-                row = add_column_row(out, oids, types, values);
+                row = add_column_row(out, oids, ct, values);
             PQfreemem(buf);
             if (row == DSCAT_ENOMEM)
                 out = NULL; /* read the rest, keep nothing */
@@ -1066,23 +1217,39 @@ static int take_types(PGresult *r, PGresult **types_result, type_infos *types, d
     return read_types(r, types) ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory") : 0;
 }
 
+/* Runs the types query for the pairs of ct (none: no query) on s; as take_types. */
+static int run_types(pg_source *s, const col_types *ct, PGresult **types_result, type_infos *types,
+                     dscat_error *err)
+{
+    if (ct->npairs == 0)
+        return 0;
+    dscat_buf q = DSCAT_BUF_INIT;
+    if (types_query(&q, ct)) {
+        dscat_buf_free(&q);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    PGresult *r = run(s, dscat_buf_cstr(&q), "type", err);
+    dscat_buf_free(&q);
+    return take_types(r, types_result, types, err);
+}
+
 /*
  * The catalog queries one after the other on one connection, inside the transaction the caller
- * began: tables, types, then the streamed columns (which name their tables by oid and their types
- * by oid and typmod), then foreign keys. *types_result holds the types' strings until the caller
- * clears it. 0, or an error code with err filled.
+ * began: tables, then the streamed columns (which name their tables by oid and their types by
+ * oid and typmod), then foreign keys, then the types of the columns. *types_result holds the
+ * types' strings until the caller clears it. 0, or an error code with err filled.
  */
-static int scan_sequential(pg_source *s, dscat_db_scan *out, table_oids *oids, type_infos *types,
-                           PGresult **types_result, dscat_error *err)
+static int scan_sequential(pg_source *s, dscat_db_scan *out, table_oids *oids, col_types *ct,
+                           type_infos *types, PGresult **types_result, dscat_error *err)
 {
     int rc;
     if ((rc = take_result(run_filtered(s, tables_query(s), "", "table", err), read_tables, out,
                           oids, err)) ||
-        (rc = take_types(run(s, types_sql, "type", err), types_result, types, err)) ||
-        (rc = start_columns(s, err)) || (rc = column_rows(s, out, oids, types, err)))
+        (rc = start_columns(s, err)) || (rc = column_rows(s, out, oids, ct, err)) ||
+        (rc = take_result(run_filtered(s, fkeys_sql, fkeys_order, "foreign key", err), read_fkeys,
+                          out, oids, err)))
         return rc;
-    return take_result(run_filtered(s, fkeys_sql, fkeys_order, "foreign key", err), read_fkeys, out,
-                       oids, err);
+    return run_types(s, ct, types_result, types, err);
 }
 
 /*
@@ -1159,19 +1326,20 @@ static PGresult *side_result(pg_source *side, ExecStatusType want, const char *w
 
 /*
  * The catalog queries on two connections at once: the columns query streams on s while the
- * tables, types and foreign-key queries run on side, in one query string inside a transaction
- * that imports s's snapshot (so both see the same catalog). The column rows name their tables by
- * oid and their types by oid and typmod: they wait in libpq's buffer until the tables and types
- * have been read, then are decoded as they come, while the foreign keys arrive on side. Counts
- * the queries as scan_sequential does; *types_result as there. 0, or an error code with err
- * filled; a failure on side leaves s broken mid-copy (it is only closed). SIDE_REFUSED, with
- * nothing sent on s, when side fails before that: it cannot import the snapshot (it reached
- * another server, as through a proxy over replicas) or was lost. The caller then goes on with s
- * alone. A stall (no answer within query_timeout) is an error, not a reason to wait again.
+ * tables and foreign-key queries run on side, in one query string inside a transaction that
+ * imports s's snapshot (so both see the same catalog). The column rows name their tables by oid:
+ * they wait in libpq's buffer until the tables have been read, then are decoded as they come,
+ * while the foreign keys arrive on side. The types of the columns are asked for last, on side,
+ * in the same transaction. Counts the queries as scan_sequential does; *types_result as there.
+ * 0, or an error code with err filled; a failure on side leaves s broken mid-copy (it is only
+ * closed). SIDE_REFUSED, with nothing sent on s, when side fails before that: it cannot import
+ * the snapshot (it reached another server, as through a proxy over replicas) or was lost. The
+ * caller then goes on with s alone. A stall (no answer within query_timeout) is an error, not a
+ * reason to wait again.
  */
 static int scan_concurrent(pg_source *s, pg_source *side, const char *snapshot, dscat_db_scan *out,
-                           table_oids *oids, type_infos *types, PGresult **types_result,
-                           dscat_error *err)
+                           table_oids *oids, col_types *ct, type_infos *types,
+                           PGresult **types_result, dscat_error *err)
 {
     char *lit = PQescapeLiteral(side->conn, snapshot, strlen(snapshot));
     dscat_buf q = DSCAT_BUF_INIT;
@@ -1179,9 +1347,8 @@ static int scan_concurrent(pg_source *s, pg_source *side, const char *snapshot, 
     if (rc == 0)
         rc = dscat_buf_printf(&q,
                               "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
-                              "SET TRANSACTION SNAPSHOT %s; %s%s; %s; %s%s%s; COMMIT",
-                              lit, tables_query(s), s->filter, types_sql, fkeys_sql, s->filter,
-                              fkeys_order);
+                              "SET TRANSACTION SNAPSHOT %s; %s%s; %s%s%s",
+                              lit, tables_query(s), s->filter, fkeys_sql, s->filter, fkeys_order);
     PQfreemem(lit);
     rc = rc ? rc : dscat_buf_error(&q);
     if (rc) {
@@ -1201,27 +1368,34 @@ static int scan_concurrent(pg_source *s, pg_source *side, const char *snapshot, 
             return side->broken ? DSCAT_ETIMEOUT : SIDE_REFUSED;
         PQclear(r);
     }
-    s->base.queries += 3; /* the tables, the types and the foreign keys */
+    s->base.queries += 2; /* the tables and the foreign keys (the types: below) */
     if ((rc = start_columns(s, err)))
         return rc;
     s->broken = true; /* until the copy is read to its end */
     side->drain = s->conn;
     if ((rc = take_result(side_result(side, PGRES_TUPLES_OK, "table", err), read_tables, out, oids,
-                          err)) ||
-        (rc =
-             take_types(side_result(side, PGRES_TUPLES_OK, "type", err), types_result, types, err)))
+                          err)))
         return rc;
     side->drain = NULL;
     s->broken = false;
     s->drain = side->conn;
-    rc = column_rows(s, out, oids, types, err);
+    rc = column_rows(s, out, oids, ct, err);
     s->drain = NULL;
     if (rc)
         return rc;
     if ((rc = take_result(side_result(side, PGRES_TUPLES_OK, "foreign key", err), read_fkeys, out,
                           oids, err)))
         return rc;
-    if ((r = side_result(side, PGRES_COMMAND_OK, "commit", err)) == NULL)
+    /* The string has ended; then the types, and the end of side's transaction. */
+    double end_by = deadline_after(side);
+    while ((rc = next_result(side, end_by, &r)) == 0 && r != NULL)
+        PQclear(r);
+    if (rc)
+        return query_stalled(side, "foreign key", err);
+    s->base.queries += ct->npairs > 0;
+    if ((rc = run_types(side, ct, types_result, types, err)))
+        return rc;
+    if ((r = run(side, "COMMIT", "commit", err)) == NULL)
         return err && err->code ? err->code : DSCAT_EQUERY;
     PQclear(r);
     return 0;
@@ -1244,7 +1418,8 @@ static int pg_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *
     side.drained = s->drained = 0; /* per database scan */
     PGresult *r = NULL;
     table_oids oids = {NULL, 0, 0, -1, false};
-    type_infos types = {NULL, 0, NULL};
+    type_infos types = {NULL, 0};
+    col_types ct = {0};
     PGresult *types_result = NULL;
     char *snapshot = NULL;
     int rc = 0;
@@ -1275,15 +1450,19 @@ static int pg_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *
         PQfinish(side.conn);
         side.conn = NULL;
     }
-    rc = side.conn ? scan_concurrent(s, &side, snapshot, out, &oids, &types, &types_result, err)
-                   : SIDE_REFUSED;
+    rc = side.conn
+             ? scan_concurrent(s, &side, snapshot, out, &oids, &ct, &types, &types_result, err)
+             : SIDE_REFUSED;
     if (rc == SIDE_REFUSED) {
         dscat_error_clear(err);
-        rc = scan_sequential(s, out, &oids, &types, &types_result, err);
+        rc = scan_sequential(s, out, &oids, &ct, &types, &types_result, err);
     }
+    if (rc == 0 && resolve_types(out, &ct, &types))
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     PQfinish(side.conn);
     PQclear(types_result);
     dscat_free(types.items);
+    col_types_free(&ct);
     dscat_free(snapshot);
     dscat_free(oids.items);
     if (rc) {
