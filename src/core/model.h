@@ -36,8 +36,9 @@ typedef struct dscat_column_info {
     const char *default_value, *comment;               /* NULL = none */
     int64_t max_length, precision, scale;              /* DSCAT_NULL = not applicable */
     int64_t null_count, distinct_count, profiled_rows; /* DSCAT_NULL unless profiled */
-    /* Set by the driver from the engine's catalog: a type without the ordering COUNT(DISTINCT)
-     * needs, or a column the user may not read. Such a column is left out of the profile. */
+    /* Set by the driver from the engine's catalog, for a scan that is profiled (a driver may
+     * leave it unset otherwise): a type without the ordering COUNT(DISTINCT) needs, or a column
+     * the user may not read. Such a column is left out of the profile. */
     bool unprofileable;
 } dscat_column_info;
 

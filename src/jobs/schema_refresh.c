@@ -199,6 +199,7 @@ static void run_database_job(run_state *rs, job *j)
     }
     if (rc == 0) {
         scan->scanned_at_us = dscat_now_us();
+        src->profile = rs->opts->profile;
         rc = drv->scan_database(src, scan, &err);
     }
     dscat_error note = {0};

@@ -92,25 +92,31 @@ typedef struct pg_source {
     "  * current_setting('block_size')::int8 END"
 #define PG_EXACT_SIZE(r) "pg_total_relation_size(" r ".oid)"
 
-/* The tables query, with size(r) the size of relation r. Each relation's SELECT privilege comes
- * with it (whether its columns can be profiled): checked here, on the connection that does not
- * stream the columns, rather than in the columns query, whose rows wait for it. */
-#define PG_TABLES_SQL(size_c, size_pc)                                                             \
+/* The tables query, with size(r) the size of relation r and `readable` whether the role may
+ * SELECT from the relation: PG_READABLE when the scan is profiled (it says whether the columns
+ * can be), checked here, on the connection that does not stream the columns, rather than in the
+ * columns query, whose rows wait for it; else NULL, as no one asks (the check costs a catalog
+ * cache entry per relation on the server). */
+#define PG_READABLE "has_table_privilege(c.oid, 'SELECT')"
+#define PG_TABLES_SQL(size_c, size_pc, readable)                                                   \
     "SELECT n.nspname, c.relname, c.relkind, "                                                     \
     "  CASE WHEN c.relkind = 'p' THEN " PG_LEAF_SUM "CASE WHEN pc.relkind IN ('r', 'm', 'f') "     \
     "    AND pc.reltuples >= 0 THEN pc.reltuples::float8 END" PG_OF_LEAVES                         \
     "  WHEN c.relkind IN ('r', 'm', 'f') AND c.reltuples >= 0 THEN c.reltuples::float8 END, "      \
     "  CASE WHEN c.relkind = 'p' THEN " PG_LEAF_SUM "CASE WHEN pc.relkind IN ('r', 'm') "          \
     "    THEN " size_pc " END" PG_OF_LEAVES "  WHEN c.relkind IN ('r', 'm') THEN " size_c " END, " \
-    "  d.description, has_schema_privilege(n.oid, 'USAGE'), c.oid, "                               \
-    "  has_table_privilege(c.oid, 'SELECT') "                                                      \
+    "  d.description, has_schema_privilege(n.oid, 'USAGE'), c.oid, " readable " "                  \
     "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "                               \
     "LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass "        \
     "  AND d.objsubid = 0 "                                                                        \
     "WHERE " PG_RELATIONS "AND " PG_USER_SCHEMAS
 
-static const char *const tables_sql = PG_TABLES_SQL(PG_PLANNER_SIZE("c"), PG_PLANNER_SIZE("pc"));
-static const char *const tables_exact_sql = PG_TABLES_SQL(PG_EXACT_SIZE("c"), PG_EXACT_SIZE("pc"));
+/* [exact_sizes][profiled] */
+static const char *const tables_sql[2][2] = {
+    {PG_TABLES_SQL(PG_PLANNER_SIZE("c"), PG_PLANNER_SIZE("pc"), "NULL"),
+     PG_TABLES_SQL(PG_PLANNER_SIZE("c"), PG_PLANNER_SIZE("pc"), PG_READABLE)},
+    {PG_TABLES_SQL(PG_EXACT_SIZE("c"), PG_EXACT_SIZE("pc"), "NULL"),
+     PG_TABLES_SQL(PG_EXACT_SIZE("c"), PG_EXACT_SIZE("pc"), PG_READABLE)}};
 
 /*
  * What a column takes from its type is read once per distinct (type, typmod) pair of the
@@ -181,9 +187,9 @@ static const char *const types_tail =
     "  WHERE t.oid = p.id) ty";
 
 /*
- * The columns, each with its type by oid and typmod (see types_head). A column is readable when
- * its table is (the tables query says so, once per table) or when its own ACL grants SELECT: only
- * columns with an ACL of their own need a check here.
+ * The columns, each with its type by oid and typmod (see types_head). For a profile, a column is
+ * readable when its table is (the tables query says so, once per table) or when its own ACL
+ * grants SELECT: only columns with an ACL of their own need a check here.
  *
  * Rows name their table by oid, not by name: the decoder keeps the last table it saw and finds
  * others by number. The primary-key flag comes along (a relation has at most one primary key,
@@ -191,20 +197,22 @@ static const char *const types_tail =
  * relation to resolve names against: passing 0 gives the same text without opening every table
  * that has a default. The default is looked up through pg_attrdef's index only for the columns
  * that have one (atthasdef): a join would hash every default's expression tree, wide enough to
- * spill to disk on a large catalog.
+ * spill to disk on a large catalog. The catalogued relations come from a subquery (OFFSET 0
+ * keeps it whole) that the target's filter ends.
  */
-static const char *const columns_head =
-    "SELECT a.attrelid, a.attname, a.attnum, a.attnotnull, a.atttypid, a.atttypmod, "
-    "  CASE WHEN a.atthasdef AND a.attgenerated = '' THEN (SELECT pg_get_expr(ad.adbin, 0) "
-    "    FROM pg_attrdef ad WHERE ad.adrelid = a.attrelid AND ad.adnum = a.attnum) END, "
-    "  ds.description, "
-    "  a.attacl IS NOT NULL AND has_column_privilege(c.oid, a.attnum, 'SELECT'), "
-    "  coalesce(a.attnum = ANY (pk.conkey), false) "
-    /* The catalogued relations (OFFSET 0 keeps the subquery whole); the target's filter
-     * follows. */
-    "FROM (SELECT c.oid "
-    "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "  WHERE " PG_RELATIONS "AND " PG_USER_SCHEMAS;
+#define PG_COLUMNS_HEAD(readable)                                                                  \
+    "SELECT a.attrelid, a.attname, a.attnum, a.attnotnull, a.atttypid, a.atttypmod, "              \
+    "  CASE WHEN a.atthasdef AND a.attgenerated = '' THEN (SELECT pg_get_expr(ad.adbin, 0) "       \
+    "    FROM pg_attrdef ad WHERE ad.adrelid = a.attrelid AND ad.adnum = a.attnum) END, "          \
+    "  ds.description, " readable ", coalesce(a.attnum = ANY (pk.conkey), false) "                 \
+    "FROM (SELECT c.oid "                                                                          \
+    "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "                             \
+    "  WHERE " PG_RELATIONS "AND " PG_USER_SCHEMAS
+
+/* [profiled]: whether a column's own ACL lets the role read it, asked only for a profile. */
+static const char *const columns_head[2] = {
+    PG_COLUMNS_HEAD("NULL"),
+    PG_COLUMNS_HEAD("a.attacl IS NOT NULL AND has_column_privilege(c.oid, a.attnum, 'SELECT')")};
 
 static const char *const columns_tail =
     " OFFSET 0) c "
@@ -1075,7 +1083,7 @@ static bool copy_split(char *p, char *end, const char **values, size_t n);
 static int start_columns(pg_source *s, dscat_error *err)
 {
     dscat_buf q = DSCAT_BUF_INIT;
-    if (dscat_buf_puts(&q, "COPY (") || dscat_buf_puts(&q, columns_head) ||
+    if (dscat_buf_puts(&q, "COPY (") || dscat_buf_puts(&q, columns_head[s->base.profile]) ||
         dscat_buf_puts(&q, s->filter) || dscat_buf_puts(&q, columns_tail) ||
         dscat_buf_puts(&q, ") TO STDOUT")) {
         dscat_buf_free(&q);
@@ -1195,7 +1203,7 @@ static int read_fkeys(PGresult *r, dscat_db_scan *out, table_oids *oids)
 /* The tables query of the target: sizes from the planner, or exact ones (exact_sizes). */
 static const char *tables_query(const pg_source *s)
 {
-    return s->base.target->exact_sizes ? tables_exact_sql : tables_sql;
+    return tables_sql[s->base.target->exact_sizes][s->base.profile];
 }
 
 /* A query's result (or NULL: its error is in err) read by `read` into the scan, then cleared. */
@@ -1499,7 +1507,7 @@ static int pg_list_databases(dscat_source *src, dscat_name_list *out, dscat_erro
 
 /*
  * bytea has an ordering but is binary, not worth profiling. Types without an ordering (json,
- * xml, geometric and PostGIS types, ...) are found from the catalog instead (columns_head).
+ * xml, geometric and PostGIS types, ...) are found from the catalog instead (types_head).
  */
 static bool pg_profileable(const char *data_type)
 {

@@ -20,6 +20,10 @@ typedef struct dscat_source {
     const dscat_target_config *target; /* borrowed */
     char *database;                    /* the database this connection is in */
     long queries;                      /* round trips so far */
+    /* Set by the caller before scan_database when the scan will be profiled: the driver then
+     * says which columns cannot be (dscat_column_info.unprofileable), which it may skip
+     * otherwise. */
+    bool profile;
     /* A condition the row cursors add as " WHERE <where>" (an append refresh's key predicate,
      * made by key_predicate below); NULL: every row. Borrowed, set by the caller before
      * cursor_open or cursor_open_typed. */
