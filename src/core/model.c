@@ -313,6 +313,16 @@ long dscat_db_scan_find_column(const dscat_db_scan *s, size_t table, const char 
     return -1;
 }
 
+long dscat_db_scan_find_ordinal(const dscat_db_scan *s, size_t table, int ordinal)
+{
+    if (table >= s->last_column_count)
+        return -1;
+    for (size_t i = s->last_column[table]; i != SIZE_MAX; i = s->column_before[i])
+        if (s->columns.items[i].ordinal == ordinal)
+            return (long)i;
+    return -1;
+}
+
 void dscat_db_scan_mark_pk(dscat_db_scan *s, size_t table, const char *column)
 {
     long i = dscat_db_scan_find_column(s, table, column);

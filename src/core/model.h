@@ -134,6 +134,8 @@ int dscat_db_scan_truncate_columns(dscat_db_scan *s, size_t count);
  * no allocation); when a name occurs twice the column added last is found.
  */
 long dscat_db_scan_find_column(const dscat_db_scan *s, size_t table, const char *column);
+/* The index of the column at position `ordinal` of table `table`, or -1; as find_column. */
+long dscat_db_scan_find_ordinal(const dscat_db_scan *s, size_t table, int ordinal);
 /* Sets is_pk on column `column` of table `table`; does nothing when the column is unknown. */
 void dscat_db_scan_mark_pk(dscat_db_scan *s, size_t table, const char *column);
 

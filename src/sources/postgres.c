@@ -223,24 +223,36 @@ static const char *const columns_tail =
     "WHERE a.attnum > 0 AND NOT a.attisdropped";
 
 /*
- * Foreign keys name their table by oid (as columns do) and their column pairs by attribute number,
- * each name looked up through pg_attribute's (attrelid, attnum) index.
+ * Foreign keys name their table by oid (as columns do) and their own column by attribute number
+ * (ordinal_position): the decoder finds both among what it has read, and drops the keys of
+ * relations that are not catalogued. The referenced table and column are named here (the
+ * column through pg_attribute's (attrelid, attnum) index): they may be outside the catalogued
+ * relations. The target's schema and table filter, when it has one, narrows the keys on the
+ * server too, through their table; without one, no table need be joined.
  */
-static const char *const fkeys_sql =
-    "SELECT con.conrelid, "
-    "  (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = con.conrelid "
-    "    AND a.attnum = k.attnum), rn.nspname, rc.relname, "
+static const char *const fkeys_head =
+    "SELECT con.conrelid, k.attnum, rn.nspname, rc.relname, "
     "  (SELECT ra.attname FROM pg_attribute ra WHERE ra.attrelid = con.confrelid "
     "    AND ra.attnum = k.refnum) "
     "FROM pg_constraint con "
-    "JOIN pg_class c ON c.oid = con.conrelid "
-    "JOIN pg_namespace n ON n.oid = c.relnamespace "
     "JOIN pg_class rc ON rc.oid = con.confrelid "
     "JOIN pg_namespace rn ON rn.oid = rc.relnamespace "
-    "CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(attnum, refnum, ord) "
-    "WHERE con.contype = 'f' AND con.conparentid = 0 AND NOT c.relispartition AND " PG_USER_SCHEMAS;
+    "CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(attnum, refnum, ord) ";
+static const char *const fkeys_filtered =
+    "JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace ";
+static const char *const fkeys_where = "WHERE con.contype = 'f' AND con.conparentid = 0";
+static const char *const fkeys_order = " ORDER BY con.conrelid, con.conname, k.ord";
 
-static const char *const fkeys_order = " ORDER BY c.oid, con.conname, k.ord";
+/* Appends the foreign-key query of s to q. 0 or DSCAT_ENOMEM. */
+static int fkeys_query(dscat_buf *q, const pg_source *s)
+{
+    bool filtered = s->filter[strspn(s->filter, " ")] != '\0';
+    if (dscat_buf_puts(q, fkeys_head) || (filtered && dscat_buf_puts(q, fkeys_filtered)) ||
+        dscat_buf_puts(q, fkeys_where) || (filtered && dscat_buf_puts(q, s->filter)) ||
+        dscat_buf_puts(q, fkeys_order))
+        return DSCAT_ENOMEM;
+    return 0;
+}
 
 /*
  * Appends a condition on column for a list of globs that only narrows what the server returns:
@@ -1186,13 +1198,18 @@ static int column_rows(pg_source *s, dscat_db_scan *out, table_oids *oids, col_t
     return rc;
 }
 
+/* Reads the foreign keys, once the columns have been read: their columns are found among them
+ * by ordinal (a column the scan refused takes its keys with it, as it is reported itself). */
 static int read_fkeys(PGresult *r, dscat_db_scan *out, table_oids *oids)
 {
     for (int i = 0; i < PQntuples(r); i++) {
         long t = table_of(oids, PQgetvalue(r, i, 0), NULL);
         if (t < 0 || PQgetisnull(r, i, 1) || PQgetisnull(r, i, 4))
             continue;
-        dscat_fk_info fk = {(size_t)t, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+        long c = dscat_db_scan_find_ordinal(out, (size_t)t, (int)decimal(PQgetvalue(r, i, 1)));
+        if (c < 0)
+            continue;
+        dscat_fk_info fk = {(size_t)t, out->columns.items[c].name, PQgetvalue(r, i, 2),
                             PQgetvalue(r, i, 3), PQgetvalue(r, i, 4)};
         if (dscat_db_scan_add_fk(out, &fk))
             return DSCAT_ENOMEM;
@@ -1225,6 +1242,19 @@ static int take_types(PGresult *r, PGresult **types_result, type_infos *types, d
     return read_types(r, types) ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory") : 0;
 }
 
+/* Runs the foreign-key query on s and reads it into out; as take_result. */
+static int run_fkeys(pg_source *s, dscat_db_scan *out, table_oids *oids, dscat_error *err)
+{
+    dscat_buf q = DSCAT_BUF_INIT;
+    if (fkeys_query(&q, s)) {
+        dscat_buf_free(&q);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    PGresult *r = run(s, dscat_buf_cstr(&q), "foreign key", err);
+    dscat_buf_free(&q);
+    return take_result(r, read_fkeys, out, oids, err);
+}
+
 /* Runs the types query for the pairs of ct (none: no query) on s; as take_types. */
 static int run_types(pg_source *s, const col_types *ct, PGresult **types_result, type_infos *types,
                      dscat_error *err)
@@ -1254,8 +1284,7 @@ static int scan_sequential(pg_source *s, dscat_db_scan *out, table_oids *oids, c
     if ((rc = take_result(run_filtered(s, tables_query(s), "", "table", err), read_tables, out,
                           oids, err)) ||
         (rc = start_columns(s, err)) || (rc = column_rows(s, out, oids, ct, err)) ||
-        (rc = take_result(run_filtered(s, fkeys_sql, fkeys_order, "foreign key", err), read_fkeys,
-                          out, oids, err)))
+        (rc = run_fkeys(s, out, oids, err)))
         return rc;
     return run_types(s, ct, types_result, types, err);
 }
@@ -1355,9 +1384,10 @@ static int scan_concurrent(pg_source *s, pg_source *side, const char *snapshot, 
     if (rc == 0)
         rc = dscat_buf_printf(&q,
                               "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
-                              "SET TRANSACTION SNAPSHOT %s; %s%s; %s%s%s",
-                              lit, tables_query(s), s->filter, fkeys_sql, s->filter, fkeys_order);
+                              "SET TRANSACTION SNAPSHOT %s; %s%s; ",
+                              lit, tables_query(s), s->filter);
     PQfreemem(lit);
+    rc = rc ? rc : fkeys_query(&q, s);
     rc = rc ? rc : dscat_buf_error(&q);
     if (rc) {
         dscat_buf_free(&q);
