@@ -54,7 +54,7 @@ cache_lock() {
 cache_table_locked() {
     local lock
     if [ "$(store_engine)" = postgres ]; then
-        test "$(psql -X -At -d "$DSCAT_TEST_PG_STORE" -c "SELECT count(*) FROM pg_locks
+        test "$(pg_store_client psql -X -At -c "SELECT count(*) FROM pg_locks
             WHERE locktype = 'advisory' AND objsubid = 1 AND granted")" -gt 0
         return
     fi

@@ -25,6 +25,20 @@ check() {
     if out=$("$@" 2>&1); then pass "$desc"; else fail "$desc" "$out"; fi
 }
 
+# no_secret_in SECRET PATH...: succeeds when no file at or under PATH holds SECRET, binary files
+# included. SECRET reaches grep as a pattern file (printf is a shell builtin), never on its command
+# line, which the process list shows to every user.
+no_secret_in() {
+    local secret=$1
+    shift
+    ! grep -rqaF -f <(printf '%s\n' "$secret") -- "$@"
+}
+
+# no_secret_text SECRET TEXT: succeeds when TEXT does not hold SECRET (no process is started).
+no_secret_text() {
+    [[ $2 != *"$1"* ]]
+}
+
 # check_fails DESCRIPTION COMMAND...: passes when the command exits non-zero.
 check_fails() {
     local desc=$1 out
@@ -79,6 +93,19 @@ store_engine() {
     if [ -n "${DSCAT_TEST_PG_STORE:-}" ]; then echo postgres; else echo sqlite; fi
 }
 
+# pg_store_client PROGRAM ARGS...: runs a PostgreSQL client (psql, pg_dump) on the database of
+# DSCAT_TEST_PG_STORE. The URI's password goes to the client through PGPASSWORD, never on its
+# command line (which the process list shows to every user): the URI is given without it.
+pg_store_client() {
+    local prog=$1 uri=$DSCAT_TEST_PG_STORE
+    shift
+    if [[ $uri =~ ^([a-z]+://[^:@/]*):([^@/]*)@(.*)$ ]]; then
+        PGPASSWORD=${BASH_REMATCH[2]} "$prog" "$@" -d "${BASH_REMATCH[1]}@${BASH_REMATCH[3]}"
+    else
+        "$prog" "$@" -d "$uri"
+    fi
+}
+
 # store_schema HOME: the PostgreSQL schema of HOME's store, as `dscat store --json` names it (in
 # "schema", or only in "location" while there is no store yet). The name depends only on the
 # directory's real path, so it is asked once and kept under $TEST_TMP.
@@ -127,7 +154,7 @@ store_sql_file() {
     fi
     schema=$(store_schema "$home") || return 1
     { echo "SET search_path TO $schema;"; cat; } |
-        psql -X -q -v ON_ERROR_STOP=1 -At -F "$sep" -d "$DSCAT_TEST_PG_STORE" -f -
+        pg_store_client psql -X -q -v ON_ERROR_STOP=1 -At -F "$sep" -f -
 }
 
 # store_checkpoint HOME: on SQLite, moves the write-ahead log into catalog.db (for a reader that
@@ -144,7 +171,7 @@ pg_schema_dump() {
     local schema
     store_exists "$1" || return 0 # no store yet: nothing to dump
     schema=$(store_schema "$1") || return 1
-    pg_dump --no-owner --no-privileges --schema="$schema" -d "$DSCAT_TEST_PG_STORE" |
+    pg_store_client pg_dump --no-owner --no-privileges --schema="$schema" |
         grep -v -E '^\\(un)?restrict '
 }
 
@@ -213,9 +240,9 @@ store_copy() {
     fi
     from=$(store_schema "$1") && to=$(store_schema "$2") || return 1
     PGOPTIONS="-c client_min_messages=warning" \
-        psql -X -q -v ON_ERROR_STOP=1 -d "$DSCAT_TEST_PG_STORE" -c "DROP SCHEMA IF EXISTS $to CASCADE" &&
+        pg_store_client psql -X -q -v ON_ERROR_STOP=1 -c "DROP SCHEMA IF EXISTS $to CASCADE" &&
         pg_schema_dump "$1" | sed "s/\b$from\b/$to/g" |
-        psql -X -q -v ON_ERROR_STOP=1 -d "$DSCAT_TEST_PG_STORE" -f - >/dev/null &&
+        pg_store_client psql -X -q -v ON_ERROR_STOP=1 -f - >/dev/null &&
         store_sql "$2" "UPDATE catalog_meta SET key = regexp_replace(key, ':.*', ':${2%/}')
             WHERE key LIKE 'exports_generation %'"
 }
@@ -229,6 +256,6 @@ store_exists() {
         return
     fi
     schema=$(store_schema "$1") || return 1
-    test "$(psql -X -At -d "$DSCAT_TEST_PG_STORE" \
+    test "$(pg_store_client psql -X -At \
         -c "SELECT count(*) FROM pg_namespace WHERE nspname = '$schema'")" = 1
 }

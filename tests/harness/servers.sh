@@ -77,7 +77,7 @@ CONF
     export PGHOST=$PG_SOCK PGPORT=$PG_PORT PGUSER=postgres PG_PORT PG_SOCK PG_LOG PG_DATA
     PG_PASSWORD=$(random_secret)
     export PG_PASSWORD
-    psql -q -d postgres -c "ALTER ROLE postgres PASSWORD '$PG_PASSWORD'" >/dev/null || return 1
+    pg_role_password postgres || return 1
     echo "harness: PostgreSQL on 127.0.0.1:$PG_PORT"
 }
 
@@ -236,6 +236,14 @@ stop_servers() {
     stop_mariadb
     stop_s3
     return 0
+}
+
+# pg_role_password ROLE: gives ROLE the harness's password, PG_PASSWORD. The statement goes to psql
+# on its standard input (printf is a shell builtin): a password on a command line is in the
+# process list for every user to read.
+pg_role_password() {
+    printf "ALTER ROLE \"%s\" PASSWORD '%s'\n" "$1" "$PG_PASSWORD" |
+        psql -X -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null
 }
 
 # pg_psql DB SQL...: runs SQL through the socket as the superuser, unaligned tab-separated.

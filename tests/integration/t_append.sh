@@ -12,8 +12,9 @@ mkdir -p "$work"
 db=append_${CACHE_VARIANT:-fs}
 pg_psql postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
 pg_psql postgres -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'appender')
-    THEN CREATE ROLE appender LOGIN SUPERUSER PASSWORD '$PG_PASSWORD'; END IF; END \$\$" \
+    THEN CREATE ROLE appender LOGIN SUPERUSER; END IF; END \$\$" \
     -c "ALTER ROLE appender SET log_statement = 'all'" >/dev/null
+pg_role_password appender
 pg_psql "$db" >/dev/null <<'SQL'
 CREATE TABLE events (id bigint PRIMARY KEY, payload text, amount numeric(10,2));
 INSERT INTO events SELECT g, 'row ' || g, g * 1.25 FROM generate_series(1, 500) g;

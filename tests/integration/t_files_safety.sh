@@ -115,7 +115,7 @@ else
     home=$(new_home)
     printf '[targets.shop]\ntype = "sqlite"\npath = "%s"\n' "$dir/shop.sqlite" >"$home/targets.toml"
     schema=$(store_schema "$home")
-    psql -X -q -v ON_ERROR_STOP=1 -d "$DSCAT_TEST_PG_STORE" -c "CREATE SCHEMA $schema" \
+    pg_store_client psql -X -q -v ON_ERROR_STOP=1 -c "CREATE SCHEMA $schema" \
         -c "CREATE TABLE $schema.accounts (id int, secret text)" \
         -c "INSERT INTO $schema.accounts VALUES (1, '42')"
     dump_before=$(store_dump "$home")

@@ -1,6 +1,7 @@
 # Flat cost, counted by the server: with log_statement = 'all' for a dedicated role, scanning a
 # database of 10 tables and one of 2,000 tables issues the same number of statements.
-pg_psql postgres -c "CREATE ROLE counter LOGIN SUPERUSER PASSWORD '$PG_PASSWORD'" >/dev/null
+pg_psql postgres -c "CREATE ROLE counter LOGIN SUPERUSER" >/dev/null
+pg_role_password counter
 pg_psql postgres -c "ALTER ROLE counter SET log_statement = 'all'" >/dev/null
 for n in 10 2000; do
     pg_psql postgres -c "CREATE DATABASE flat$n" >/dev/null
@@ -30,8 +31,9 @@ assert_eq "10 tables and 2,000 tables cost the same number of statements" "$smal
 # The scan reads tables and foreign keys on a second connection while the columns stream on the
 # first. A role that may hold one connection only (CONNECTION LIMIT 1) is scanned on one
 # connection, the queries one after the other: the same catalog, still a flat count.
-pg_psql postgres -c "CREATE ROLE single LOGIN PASSWORD '$PG_PASSWORD' CONNECTION LIMIT 1" \
+pg_psql postgres -c "CREATE ROLE single LOGIN CONNECTION LIMIT 1" \
     -c "ALTER ROLE single SET log_statement = 'all'" >/dev/null
+pg_role_password single
 # scan_as ROLE DB HOME: prints the statements logged for ROLE; the catalog is left in HOME.
 scan_as() {
     local before after
@@ -59,8 +61,9 @@ assert_eq "the one-connection scan has the 2000 tables" 2000 \
 # search_path finds a pg_export_snapshot() that fails, and the scan goes on one connection.
 pg_psql flat2000 -c "CREATE SCHEMA nosnap" \
     -c "CREATE FUNCTION nosnap.pg_export_snapshot() RETURNS text LANGUAGE plpgsql AS \$\$ BEGIN RAISE EXCEPTION 'cannot export a snapshot during recovery'; END \$\$" \
-    -c "CREATE ROLE nosnap LOGIN SUPERUSER PASSWORD '$PG_PASSWORD'" \
+    -c "CREATE ROLE nosnap LOGIN SUPERUSER" \
     -c "ALTER ROLE nosnap SET search_path = nosnap, pg_catalog" >/dev/null
+pg_role_password nosnap
 nosnap_home=$(new_home)
 scan_as nosnap flat2000 "$nosnap_home" >/dev/null
 assert_eq "without an exported snapshot: the same catalog, on one connection" \

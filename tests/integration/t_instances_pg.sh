@@ -48,7 +48,7 @@ assert_match "dscat store: the PostgreSQL store, named without its password" \
     "^engine: postgres.location: schema team of database shared_store at 127.0.0.1:$PG_PORT" \
     "$(DSCAT_HOME=${homes[0]} "$DSCAT" store migrate 2>&1 | tr '\n' '.')"
 check "... its password appears nowhere in what it prints" \
-    bash -c "! DSCAT_HOME=${homes[0]} '$DSCAT' store 2>&1 | grep -qF '$PG_PASSWORD'"
+    eval 'no_secret_text "$PG_PASSWORD" "$(DSCAT_HOME=${homes[0]} "$DSCAT" store 2>&1)"'
 check "the catalog is refreshed from the first instance's directory" \
     env DSCAT_HOME="${homes[0]}" "$DSCAT" refresh
 check "no catalog.db is written: the store is PostgreSQL" test ! -e "${homes[0]}/catalog.db"

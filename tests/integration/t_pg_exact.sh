@@ -183,8 +183,9 @@ check "all 1,600 columns of wide are profiled" \
     test "$(duckq "SELECT count(*) FROM read_parquet('$pq') WHERE table_name = 'wide' AND profiled_rows = $N")" = 1600
 
 # A role that may read some columns only: those are profiled, the others stay null.
-pg_psql exact -c "CREATE ROLE partial_reader LOGIN PASSWORD '$PG_PASSWORD'" \
+pg_psql exact -c "CREATE ROLE partial_reader LOGIN" \
     -c 'GRANT SELECT (id, name, b, n) ON shapes TO partial_reader' -c 'GRANT SELECT ON doms TO partial_reader' >/dev/null
+pg_role_password partial_reader
 out=$(T_PG_USER=partial_reader DSCAT_HOME=$home "$DSCAT" refresh --json 2>&1)
 assert_eq "refresh as a role with column grants exits 0" 0 "$?"
 for c in id name n; do

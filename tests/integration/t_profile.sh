@@ -58,7 +58,8 @@ check "last_scan.json and the scan record the profile depth" \
 
 # A table whose profile query fails is a problem and keeps its metadata.
 pg_psql prof -c 'CREATE TABLE broken (id int PRIMARY KEY, p point)' -c "INSERT INTO broken VALUES (1, '(1,2)')" >/dev/null
-pg_psql prof -c "CREATE ROLE noselect LOGIN PASSWORD '$PG_PASSWORD'" -c 'GRANT SELECT ON prof_t, nokey TO noselect' >/dev/null
+pg_psql prof -c "CREATE ROLE noselect LOGIN" -c 'GRANT SELECT ON prof_t, nokey TO noselect' >/dev/null
+pg_role_password noselect
 out=$(T_PG_USER=noselect DSCAT_HOME=$home "$DSCAT" refresh --target pg --depth profile --json 2>&1)
 assert_eq "a table that cannot be profiled makes the scan partial, exit 0" 0 "$?"
 check "the failed profile is a problem naming the table" sh -c "printf '%s' '$out' | grep -q 'profile of public.broken failed'"

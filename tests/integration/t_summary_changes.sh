@@ -32,7 +32,8 @@ check "a scan with no change: no changes" grep -qx '\*No changes\*' "$home/DATA_
 # Scan Problems and the diagram, line by line, for a fixture with a known failure and problem.
 pg_psql evolving -c 'CREATE SCHEMA locked' -c 'CREATE TABLE locked.t (id int)' \
     -c 'CREATE TABLE child (id int PRIMARY KEY, orders_id int REFERENCES orders(id))' \
-    -c "CREATE ROLE summ LOGIN PASSWORD '$PG_PASSWORD'" -c 'GRANT USAGE ON SCHEMA public TO summ' >/dev/null
+    -c "CREATE ROLE summ LOGIN" -c 'GRANT USAGE ON SCHEMA public TO summ' >/dev/null
+pg_role_password summ
 {
     pg_target pg 'database = "evolving"'
     printf '[targets.down]\ntype = "postgres"\nhost_env = "T_PG_HOST"\nport_env = "T_DOWN_PORT"\n'
