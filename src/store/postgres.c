@@ -34,12 +34,14 @@
 #include "core/buf.h"
 #include "core/model.h"
 #include "core/strmap.h"
+#include "core/timeutil.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +75,8 @@ typedef struct pg_store {
     long txn;         /* changes whenever a transaction may have begun or ended */
     dscat_buf closes; /* "CLOSE dscat_cN; " for cursors done with in transaction close_txn */
     long close_txn;
+    char *url;          /* the location's URI (credentials included): the pool's key */
+    long session_locks; /* session advisory locks taken and not known released */
 } pg_store;
 
 typedef struct pg_stmt {
@@ -412,10 +416,83 @@ static int read_content_key(pg_store *st, dscat_error *err)
                                  st->name);
 }
 
+/*
+ * Idle connections, kept for the next store opened at the same location in this process: a
+ * server answers each API question through a store of its own, and a login (TCP and SCRAM) costs
+ * more than the question. A connection is kept only when it is idle and clean: no transaction,
+ * no session lock (a table's, the migration's), its per-open settings (search_path) set again
+ * when it is taken. One kept longer than POOL_IDLE_MS, or that fails its first statement when
+ * taken, is closed and a new one made.
+ */
+#define POOL_SIZE 4
+#define POOL_IDLE_MS 30000
+
+static struct {
+    PGconn *conn;
+    char *url;
+    int64_t since_ms;
+} pool[POOL_SIZE];
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* An idle connection to url from the pool, or NULL; the expired ones are closed on the way. */
+static PGconn *pool_take(const char *url)
+{
+    PGconn *found = NULL, *expired[POOL_SIZE];
+    char *urls[POOL_SIZE];
+    int nexpired = 0;
+    int64_t now = dscat_monotonic_ms();
+    pthread_mutex_lock(&pool_lock);
+    for (int i = 0; i < POOL_SIZE; i++) {
+        if (pool[i].conn == NULL)
+            continue;
+        bool old = now - pool[i].since_ms > POOL_IDLE_MS;
+        if (old || (found == NULL && strcmp(pool[i].url, url) == 0)) {
+            if (old) {
+                expired[nexpired] = pool[i].conn;
+                urls[nexpired++] = pool[i].url;
+            } else {
+                found = pool[i].conn;
+                dscat_free(pool[i].url);
+            }
+            pool[i].conn = NULL;
+            pool[i].url = NULL;
+        }
+    }
+    pthread_mutex_unlock(&pool_lock);
+    for (int i = 0; i < nexpired; i++) {
+        PQfinish(expired[i]);
+        dscat_free(urls[i]);
+    }
+    return found;
+}
+
+/* Keeps st's connection in the pool when it is clean and there is room: true when kept. */
+static bool pool_keep(pg_store *st)
+{
+    if (st->conn == NULL || st->url == NULL || st->session_locks != 0 ||
+        PQstatus(st->conn) != CONNECTION_OK || PQtransactionStatus(st->conn) != PQTRANS_IDLE)
+        return false;
+    bool kept = false;
+    pthread_mutex_lock(&pool_lock);
+    for (int i = 0; i < POOL_SIZE && !kept; i++)
+        if (pool[i].conn == NULL) {
+            pool[i].conn = st->conn;
+            pool[i].url = st->url;
+            pool[i].since_ms = dscat_monotonic_ms();
+            kept = true;
+        }
+    pthread_mutex_unlock(&pool_lock);
+    if (kept)
+        st->url = NULL; /* the pool's now */
+    return kept;
+}
+
 static void pg_close(dscat_store *base)
 {
     pg_store *st = P(base);
-    PQfinish(st->conn);
+    if (!pool_keep(st))
+        PQfinish(st->conn);
+    dscat_free(st->url);
     dscat_free(st->name);
     dscat_free(st->schema);
     dscat_free(st->exports_key);
@@ -538,14 +615,23 @@ static int pg_connect(pg_store **out, const char *catalog_dir, dscat_error *err)
     dscat_store__init(&st->base, &dscat_store__postgres_table);
     st->schema = loc.schema;
     loc.schema = NULL;
+    /* A kept connection serves when its first statement does (the server may have ended it). */
+    if ((st->conn = pool_take(loc.url)) != NULL &&
+        exec(st, "SET tcp_keepalives_idle = 30", NULL) != 0) {
+        PQfinish(st->conn);
+        st->conn = NULL;
+    }
+    bool reused = st->conn != NULL;
     const char *const keys[] = {"dbname", "connect_timeout", "application_name", "client_encoding",
                                 NULL};
     const char *const values[] = {loc.url, "10", "dscat", "UTF8", NULL};
-    st->conn = PQconnectdbParams(keys, values, 1);
+    if (!reused)
+        st->conn = PQconnectdbParams(keys, values, 1);
+    st->url = dscat_strdup(loc.url);
     dscat_buf name = DSCAT_BUF_INIT;
     store_name(&name, st->conn, loc.url, st->schema);
     st->name = dscat_buf_detach(&name);
-    if (st->name == NULL) {
+    if (st->name == NULL || st->url == NULL) {
         dscat_store_location_free(&loc);
         pg_close(&st->base);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
@@ -575,6 +661,10 @@ static int pg_connect(pg_store **out, const char *catalog_dir, dscat_error *err)
         return rc;
     }
     dscat_store_location_free(&loc);
+    if (reused) {
+        *out = st;
+        return 0;
+    }
     /* Notices (an existing schema, say) are not ours to print. The server gives up on the
      * connection of a lost machine (and its locks) after about a minute. */
     PQsetNoticeProcessor(st->conn, ignore_notice, NULL);
@@ -655,6 +745,8 @@ static int migration_lock(pg_store *st, bool take, dscat_error *err)
     PQfreemem(lit);
     if (rc == 0 && (rc = exec(st, dscat_buf_cstr(&q), err)) && take)
         PQclear(PQexec(st->conn, "RESET lock_timeout"));
+    if (rc == 0)
+        st->session_locks += take ? 1 : -1;
     dscat_buf_free(&q);
     return rc;
 }
@@ -1588,10 +1680,12 @@ static int pg_lock_table(dscat_store *base, const char *key, bool *waited, dscat
     int rc = lock_sql(st, "pg_try_advisory_lock", key, &r, err);
     bool got = rc == 0 && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
-    if (rc || got)
-        return rc;
-    *waited = true; /* another process refreshes the table: wait for it */
-    return lock_sql(st, "pg_advisory_lock", key, NULL, err);
+    if (rc == 0 && !got) {
+        *waited = true; /* another process refreshes the table: wait for it */
+        rc = lock_sql(st, "pg_advisory_lock", key, NULL, err);
+    }
+    st->session_locks += rc == 0;
+    return rc;
 }
 
 static void pg_unlock_table(dscat_store *base, const char *key)
@@ -1600,8 +1694,9 @@ static void pg_unlock_table(dscat_store *base, const char *key)
     /* A connection whose transaction a failed statement aborted runs nothing more: the lock is
      * then released when the caller ends that transaction's connection (its store), never by
      * ending the caller's transaction here. */
-    if (PQtransactionStatus(st->conn) != PQTRANS_INERROR)
-        lock_sql(st, "pg_advisory_unlock", key, NULL, NULL);
+    if (PQtransactionStatus(st->conn) != PQTRANS_INERROR &&
+        lock_sql(st, "pg_advisory_unlock", key, NULL, NULL) == 0)
+        st->session_locks--;
 }
 
 /* Held by another connection; a failed check answers "held" (the safe answer for the sweep). */
@@ -1613,8 +1708,10 @@ static bool pg_table_locked(dscat_store *base, const char *key)
         return true;
     bool got = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
-    if (got)
+    if (got) {
+        st->session_locks++;
         pg_unlock_table(base, key);
+    }
     return !got;
 }
 
