@@ -122,3 +122,55 @@ for uri in "postgresql://postgres:hunter2x@hunter2x.invalid/shared_store" \
         bash -c '[ "$1" != 0 ] && [ "$(wc -l <<<"$2")" = 1 ] && [[ $2 == *"catalog store postgresql://"* ]] &&
             ! grep -qF -- "$3" <<<"${2#*: cannot connect: }"' _ "$rc" "$out" "$pw"
 done
+
+# One process answering many questions (an MCP session) logs in to the store a few times, not
+# once per question: its idle connections are kept. One the server ends meanwhile is replaced
+# at the next question, which is answered. Logins are counted by the server (log_connections
+# of a role of this check's own, for the time of the check).
+PGOPTIONS='-c client_min_messages=warning' pg_psql postgres -c 'DROP DATABASE IF EXISTS pool_store' \
+    -c 'CREATE DATABASE pool_store' -c 'CREATE ROLE pooltest LOGIN SUPERUSER' >/dev/null
+pg_role_password pooltest
+pg_psql postgres -c 'ALTER SYSTEM SET log_connections = on' -c 'SELECT pg_reload_conf()' >/dev/null
+ph=$(new_home)
+{
+    printf '[settings]\nstore_url_env = "POOL_STORE_URL"\n\n'
+    pg_target pg 'database = "shared_src"'
+} >"$ph/targets.toml"
+export POOL_STORE_URL="postgresql://pooltest:$PG_PASSWORD@127.0.0.1:$PG_PORT/pool_store"
+check "a catalog in a store of its own" env DSCAT_HOME="$ph" "$DSCAT" refresh
+logins() { grep -c '^\[pooltest\] LOG:  connection authorized' "$PG_LOG"; }
+search_rpc() {
+    printf '{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"search_catalog","arguments":{"keywords":["payload"]}}}\n' "$1"
+}
+# waits (10 s at most) until the session has written N answers
+answers() {
+    for _ in $(seq 200); do
+        [ "$(wc -l <"$dir/pool.out")" -ge "$1" ] && return
+        sleep 0.05
+    done
+}
+: >"$dir/pool.out"
+{
+    printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2024-11-05","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}'
+    answers 1
+    logins >"$dir/pool.before"
+    for i in $(seq 2 21); do search_rpc "$i"; done
+    answers 21
+    sleep 0.3
+    logins >"$dir/pool.after"
+    pg_psql postgres -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'pooltest'" >/dev/null
+    search_rpc 30
+    answers 22
+} | DSCAT_HOME=$ph DSCAT_USER=bot "$DSCAT" mcp >>"$dir/pool.out" 2>"$dir/pool.err"
+pg_psql postgres -c 'ALTER SYSTEM RESET log_connections' -c 'SELECT pg_reload_conf()' >/dev/null
+found() { jq -r "select(.id == $1) | .result.content[0].text" "$dir/pool.out" | jq -r '.matches[0].column_name'; }
+answered=0
+for i in $(seq 2 21); do
+    [ "$(found "$i")" = payload ] && answered=$((answered + 1))
+done
+before=$(cat "$dir/pool.before") after=$(cat "$dir/pool.after")
+assert_eq "20 questions in one MCP session on the PostgreSQL store are all answered" 20 "$answered"
+check "... with at most 2 logins to the store, not one per question ($((after - before)))" \
+    test $((after - before)) -le 2
+assert_eq "after the server ended its kept connection, the next question is answered" payload \
+    "$(found 30)"
