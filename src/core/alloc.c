@@ -44,6 +44,19 @@ void *dscat_realloc(void *ptr, size_t size)
     return p ? p : failed();
 }
 
+int dscat_grow(void **items, size_t *cap, size_t count, size_t elem)
+{
+    if (count < *cap)
+        return 0;
+    size_t n = *cap ? *cap * 2 : 64;
+    void *p = dscat_realloc(*items, n * elem);
+    if (p == NULL)
+        return DSCAT_ENOMEM;
+    *items = p;
+    *cap = n;
+    return 0;
+}
+
 char *dscat_strndup(const char *s, size_t len)
 {
     if (s == NULL)

@@ -15,6 +15,13 @@
 char *dscat_strndup(const char *s, size_t len);
 
 /*
+ * Makes room for one more element in the array *items of count elements of elem bytes each,
+ * doubling its capacity *cap (64 at first) when it is full. 0, or DSCAT_ENOMEM with the array
+ * as it was.
+ */
+int dscat_grow(void **items, size_t *cap, size_t count, size_t elem);
+
+/*
  * How many allocations have failed on the calling thread so far. Code that builds a result
  * through a library that drops what it cannot allocate without saying so (jansson's
  * json_object_set_new of a NULL value) compares the count before and after: a change means the

@@ -9,21 +9,8 @@
 #include <string.h>
 
 /* Grows a DSCAT_VEC by doubling; elements are plain structs. */
-static int vec_grow(void **items, size_t *cap, size_t count, size_t elem)
-{
-    if (count < *cap)
-        return 0;
-    size_t n = *cap ? *cap * 2 : 64;
-    void *p = dscat_realloc(*items, n * elem);
-    if (p == NULL)
-        return DSCAT_ENOMEM;
-    *items = p;
-    *cap = n;
-    return 0;
-}
-
 #define VEC_PUSH(v, value)                                                                         \
-    (vec_grow((void **)&(v).items, &(v).cap, (v).count, sizeof(*(v).items))                        \
+    (dscat_grow((void **)&(v).items, &(v).cap, (v).count, sizeof(*(v).items))                      \
          ? DSCAT_ENOMEM                                                                            \
          : ((v).items[(v).count++] = (value), 0))
 

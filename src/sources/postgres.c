@@ -956,14 +956,8 @@ static int pair_of(col_types *ct, unsigned long oid, long tmod, uint32_t *out)
     while (ct->slots[k] && ct->pairs[ct->slots[k] - 1] != key)
         k = (k + 1) & (ct->nslots - 1);
     if (ct->slots[k] == 0) {
-        if (ct->npairs == ct->pairs_cap) {
-            size_t cap = ct->pairs_cap ? ct->pairs_cap * 2 : 32;
-            uint64_t *p = dscat_realloc(ct->pairs, cap * sizeof(*p));
-            if (p == NULL)
-                return DSCAT_ENOMEM;
-            ct->pairs = p;
-            ct->pairs_cap = cap;
-        }
+        if (dscat_grow((void **)&ct->pairs, &ct->pairs_cap, ct->npairs, sizeof(*ct->pairs)))
+            return DSCAT_ENOMEM;
         ct->pairs[ct->npairs++] = key;
         ct->slots[k] = (uint32_t)ct->npairs;
     }
@@ -975,14 +969,8 @@ static int pair_of(col_types *ct, unsigned long oid, long tmod, uint32_t *out)
 
 static int pending_push(col_types *ct, col_pending c)
 {
-    if (ct->ncols == ct->cols_cap) {
-        size_t cap = ct->cols_cap ? ct->cols_cap * 2 : 1024;
-        col_pending *p = dscat_realloc(ct->cols, cap * sizeof(*p));
-        if (p == NULL)
-            return DSCAT_ENOMEM;
-        ct->cols = p;
-        ct->cols_cap = cap;
-    }
+    if (dscat_grow((void **)&ct->cols, &ct->cols_cap, ct->ncols, sizeof(*ct->cols)))
+        return DSCAT_ENOMEM;
     ct->cols[ct->ncols++] = c;
     return 0;
 }
@@ -1242,16 +1230,23 @@ static int take_types(PGresult *r, PGresult **types_result, type_infos *types, d
     return read_types(r, types) ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory") : 0;
 }
 
+/* Runs the query built in q (built: what building it returned, 0 or DSCAT_ENOMEM) and frees
+ * q; as run(), with err filled when it could not be built. */
+static PGresult *run_built(pg_source *s, dscat_buf *q, int built, const char *what,
+                           dscat_error *err)
+{
+    PGresult *r = built ? NULL : run(s, dscat_buf_cstr(q), what, err);
+    if (built)
+        dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    dscat_buf_free(q);
+    return r;
+}
+
 /* Runs the foreign-key query on s and reads it into out; as take_result. */
 static int run_fkeys(pg_source *s, dscat_db_scan *out, table_oids *oids, dscat_error *err)
 {
     dscat_buf q = DSCAT_BUF_INIT;
-    if (fkeys_query(&q, s)) {
-        dscat_buf_free(&q);
-        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    }
-    PGresult *r = run(s, dscat_buf_cstr(&q), "foreign key", err);
-    dscat_buf_free(&q);
+    PGresult *r = run_built(s, &q, fkeys_query(&q, s), "foreign key", err);
     return take_result(r, read_fkeys, out, oids, err);
 }
 
@@ -1262,12 +1257,7 @@ static int run_types(pg_source *s, const col_types *ct, PGresult **types_result,
     if (ct->npairs == 0)
         return 0;
     dscat_buf q = DSCAT_BUF_INIT;
-    if (types_query(&q, ct)) {
-        dscat_buf_free(&q);
-        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    }
-    PGresult *r = run(s, dscat_buf_cstr(&q), "type", err);
-    dscat_buf_free(&q);
+    PGresult *r = run_built(s, &q, types_query(&q, ct), "type", err);
     return take_types(r, types_result, types, err);
 }
 
