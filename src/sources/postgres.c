@@ -1414,19 +1414,38 @@ static int scan_concurrent(pg_source *s, pg_source *side, const char *snapshot, 
     if ((rc = take_result(side_result(side, PGRES_TUPLES_OK, "foreign key", err), read_fkeys, out,
                           oids, err)))
         return rc;
-    /* The string has ended; then the types, and the end of side's transaction. */
+    /* The string has ended; then the types and the end of side's transaction, in one more. */
     double end_by = deadline_after(side);
     while ((rc = next_result(side, end_by, &r)) == 0 && r != NULL)
         PQclear(r);
     if (rc)
         return query_stalled(side, "foreign key", err);
+    dscat_buf_reset(&q);
+    rc = ct->npairs ? types_query(&q, ct) : 0;
+    if (rc || dscat_buf_puts(&q, ct->npairs ? "; COMMIT" : "COMMIT")) {
+        dscat_buf_free(&q);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    sent = PQsendQuery(side->conn, dscat_buf_cstr(&q));
+    dscat_buf_free(&q);
+    rc = sent ? flush_until(side, deadline_after(side)) : DSCAT_ECONNECT;
+    if (rc == DSCAT_ETIMEOUT)
+        return query_stalled(side, "type", err);
+    if (rc) {
+        query_failed(side, NULL, "type", err);
+        return err && err->code ? err->code : DSCAT_ECONNECT;
+    }
     s->base.queries += ct->npairs > 0;
-    if ((rc = run_types(side, ct, types_result, types, err)))
+    if (ct->npairs && (rc = take_types(side_result(side, PGRES_TUPLES_OK, "type", err),
+                                       types_result, types, err)))
         return rc;
-    if ((r = run(side, "COMMIT", "commit", err)) == NULL)
+    if ((r = side_result(side, PGRES_COMMAND_OK, "commit", err)) == NULL)
         return err && err->code ? err->code : DSCAT_EQUERY;
     PQclear(r);
-    return 0;
+    end_by = deadline_after(side);
+    while ((rc = next_result(side, end_by, &r)) == 0 && r != NULL)
+        PQclear(r);
+    return rc ? query_stalled(side, "commit", err) : 0;
 }
 
 /*
