@@ -1,11 +1,11 @@
 /*
  * PostgreSQL source (libpq). Per database, inside a read-only repeatable-read transaction, four
  * catalog queries over pg_catalog: tables, columns (with the primary-key flag), foreign keys,
- * then the types of the columns. The columns stream on the scan's connection while the other
- * three run on a second connection to the same database, in a transaction that imports the
- * first one's snapshot (pg_scan_database); without a second connection they run one after the
- * other. Partitions are folded into their parent; views, materialized views and foreign tables
- * are catalogued.
+ * then the types of the columns. The columns stream on the scan's connection while the tables
+ * and foreign keys are read on a second connection to the same database, in a transaction that
+ * imports the first one's snapshot; the types follow on the first (pg_scan_database). Without a
+ * second connection the four run one after the other. Partitions are folded into their parent;
+ * views, materialized views and foreign tables are catalogued.
  *
  * Connecting is non-blocking (PQconnectStartParams + poll) so that connect_timeout is honoured
  * to the millisecond, including the login: a server that accepts and never answers times out.
@@ -917,6 +917,7 @@ static void col_types_free(col_types *ct)
     dscat_free(ct->cols);
 }
 
+/* The first slot to try for key (Fibonacci hashing) among nslots, a power of two. */
 static size_t pair_slot(uint64_t key, size_t nslots)
 {
     return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & (nslots - 1);
@@ -967,6 +968,7 @@ static int pair_of(col_types *ct, unsigned long oid, long tmod, uint32_t *out)
     return 0;
 }
 
+/* Notes c as the column the scan has just added. 0 or DSCAT_ENOMEM. */
 static int pending_push(col_types *ct, col_pending c)
 {
     if (dscat_grow((void **)&ct->cols, &ct->cols_cap, ct->ncols, sizeof(*ct->cols)))
@@ -997,8 +999,7 @@ static int types_query(dscat_buf *q, const col_types *ct)
  */
 static int resolve_types(dscat_db_scan *out, const col_types *ct, const type_infos *types)
 {
-    if (ct->ncols != out->columns.count)
-        return DSCAT_ENOMEM; /* a column was added but could not be noted */
+    assert(ct->ncols == out->columns.count); /* each column added was noted (add_column_row) */
     pg_type_info **of = ct->npairs ? dscat_calloc(ct->npairs, sizeof(*of)) : NULL;
     if (ct->npairs && of == NULL)
         return DSCAT_ENOMEM;
@@ -1053,7 +1054,9 @@ static int add_column_row(dscat_db_scan *out, table_oids *oids, col_types *ct, c
                            .name = v[1] ? v[1] : "",
                            .ordinal = v[2] ? (int)decimal(v[2]) : 0,
                            .nullable = true,
-                           .data_type = "", /* until resolve_types */
+                           /* until resolve_types; a literal outlives the scan as its
+                            * strings do (add_column_shared copies neither type) */
+                           .data_type = "",
                            .default_value = v[6],
                            .comment = v[7],
                            .max_length = DSCAT_NULL,
@@ -1250,12 +1253,11 @@ static int run_fkeys(pg_source *s, dscat_db_scan *out, table_oids *oids, dscat_e
     return take_result(r, read_fkeys, out, oids, err);
 }
 
-/* Runs the types query for the pairs of ct (none: no query) on s; as take_types. */
+/* Runs the types query for the pairs of ct on s (with none, too: the count of statements does
+ * not depend on the catalog); as take_types. */
 static int run_types(pg_source *s, const col_types *ct, PGresult **types_result, type_infos *types,
                      dscat_error *err)
 {
-    if (ct->npairs == 0)
-        return 0;
     dscat_buf q = DSCAT_BUF_INIT;
     PGresult *r = run_built(s, &q, types_query(&q, ct), "type", err);
     return take_types(r, types_result, types, err);
@@ -1354,11 +1356,13 @@ static PGresult *side_result(pg_source *side, ExecStatusType want, const char *w
 /*
  * The catalog queries on two connections at once: the columns query streams on s while the
  * tables and foreign-key queries run on side, in one query string inside a transaction that
- * imports s's snapshot (so both see the same catalog). The column rows name their tables by oid:
+ * imports s's snapshot (so both see the same catalog) and ends with it: neither connection is
+ * ever idle inside a transaction while the other works (a server's
+ * idle_in_transaction_session_timeout would end it). The column rows name their tables by oid:
  * they wait in libpq's buffer until the tables have been read, then are decoded as they come,
- * while the foreign keys arrive on side. The types of the columns are asked for last, on side,
- * in the same transaction. Counts the queries as scan_sequential does; *types_result as there.
- * 0, or an error code with err filled; a failure on side leaves s broken mid-copy (it is only
+ * while the foreign keys arrive on side. The types of the columns are asked for last, on s.
+ * Counts the queries as scan_sequential does; *types_result as there. 0, or an error code with
+ * err filled; a failure on side while the tables are read leaves s broken mid-copy (it is only
  * closed). SIDE_REFUSED, with nothing sent on s, when side fails before that: it cannot import
  * the snapshot (it reached another server, as through a proxy over replicas) or was lost. The
  * caller then goes on with s alone. A stall (no answer within query_timeout) is an error, not a
@@ -1378,6 +1382,7 @@ static int scan_concurrent(pg_source *s, pg_source *side, const char *snapshot, 
                               lit, tables_query(s), s->filter);
     PQfreemem(lit);
     rc = rc ? rc : fkeys_query(&q, s);
+    rc = rc ? rc : dscat_buf_puts(&q, "; COMMIT");
     rc = rc ? rc : dscat_buf_error(&q);
     if (rc) {
         dscat_buf_free(&q);
@@ -1396,7 +1401,7 @@ static int scan_concurrent(pg_source *s, pg_source *side, const char *snapshot, 
             return side->broken ? DSCAT_ETIMEOUT : SIDE_REFUSED;
         PQclear(r);
     }
-    s->base.queries += 2; /* the tables and the foreign keys (the types: below) */
+    s->base.queries += 2; /* the tables and the foreign keys (the types: run_types) */
     if ((rc = start_columns(s, err)))
         return rc;
     s->broken = true; /* until the copy is read to its end */
@@ -1409,43 +1414,13 @@ static int scan_concurrent(pg_source *s, pg_source *side, const char *snapshot, 
     s->drain = side->conn;
     rc = column_rows(s, out, oids, ct, err);
     s->drain = NULL;
-    if (rc)
-        return rc;
-    if ((rc = take_result(side_result(side, PGRES_TUPLES_OK, "foreign key", err), read_fkeys, out,
-                          oids, err)))
-        return rc;
-    /* The string has ended; then the types and the end of side's transaction, in one more. */
-    double end_by = deadline_after(side);
-    while ((rc = next_result(side, end_by, &r)) == 0 && r != NULL)
-        PQclear(r);
-    if (rc)
-        return query_stalled(side, "foreign key", err);
-    dscat_buf_reset(&q);
-    rc = ct->npairs ? types_query(&q, ct) : 0;
-    if (rc || dscat_buf_puts(&q, ct->npairs ? "; COMMIT" : "COMMIT")) {
-        dscat_buf_free(&q);
-        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    }
-    sent = PQsendQuery(side->conn, dscat_buf_cstr(&q));
-    dscat_buf_free(&q);
-    rc = sent ? flush_until(side, deadline_after(side)) : DSCAT_ECONNECT;
-    if (rc == DSCAT_ETIMEOUT)
-        return query_stalled(side, "type", err);
-    if (rc) {
-        query_failed(side, NULL, "type", err);
-        return err && err->code ? err->code : DSCAT_ECONNECT;
-    }
-    s->base.queries += ct->npairs > 0;
-    if (ct->npairs && (rc = take_types(side_result(side, PGRES_TUPLES_OK, "type", err),
-                                       types_result, types, err)))
+    if (rc || (rc = take_result(side_result(side, PGRES_TUPLES_OK, "foreign key", err), read_fkeys,
+                                out, oids, err)))
         return rc;
     if ((r = side_result(side, PGRES_COMMAND_OK, "commit", err)) == NULL)
         return err && err->code ? err->code : DSCAT_EQUERY;
     PQclear(r);
-    end_by = deadline_after(side);
-    while ((rc = next_result(side, end_by, &r)) == 0 && r != NULL)
-        PQclear(r);
-    return rc ? query_stalled(side, "commit", err) : 0;
+    return run_types(s, ct, types_result, types, err);
 }
 
 /*

@@ -52,7 +52,7 @@ echo "  statements: two connections -> $both, one connection -> $one"
 catalog() { duckq "SELECT * EXCLUDE (scanned_at) FROM read_parquet('$1/metadata.parquet') ORDER BY ALL" | md5sum; }
 assert_eq "a role limited to one connection gets the same catalog of 2000 tables" \
     "$(catalog "$both_home")" "$(catalog "$one_home")"
-# On two connections the second one sends its queries (tables, types, foreign keys) as one string.
+# On two connections the second one sends its queries (tables, foreign keys) as one string.
 check "on one connection the statements are those of two connections, plus at most two" \
     test "$one" -ge "$both" -a "$one" -le $((both + 2))
 assert_eq "the one-connection scan has the 2000 tables" 2000 \
@@ -69,3 +69,30 @@ scan_as nosnap flat2000 "$nosnap_home" >/dev/null
 assert_eq "without an exported snapshot: the same catalog, on one connection" \
     "$(catalog "$both_home")" "$(catalog "$nosnap_home")"
 check "the server did refuse the snapshot" grep -q "cannot export a snapshot during recovery" "$PG_LOG"
+
+# A server that ends sessions idle inside a transaction (idle_in_transaction_session_timeout):
+# neither connection of a scan waits inside a transaction while the other works, so a column
+# stream longer than the timeout is read whole. Here the role's column defaults take 2 ms each
+# (its search_path finds a pg_get_expr that sleeps first), so the stream lasts about a second
+# against a timeout of 250 ms.
+pg_psql postgres -c 'CREATE DATABASE slowstream' >/dev/null
+pg_psql slowstream -c "DO \$\$ BEGIN FOR i IN 1..100 LOOP
+    EXECUTE format('CREATE TABLE s%s (id int PRIMARY KEY, a int DEFAULT 0, b int DEFAULT 1, c int DEFAULT 2, d int DEFAULT 3, e int DEFAULT 4)', i);
+    END LOOP; END \$\$" \
+    -c "CREATE SCHEMA slowexpr" \
+    -c "CREATE FUNCTION slowexpr.pg_get_expr(pg_node_tree, oid) RETURNS text LANGUAGE sql AS \$\$ SELECT pg_sleep(0.002); SELECT pg_catalog.pg_get_expr(\$1, \$2) \$\$" \
+    -c "CREATE ROLE idler LOGIN SUPERUSER" \
+    -c "ALTER ROLE idler SET search_path = slowexpr, pg_catalog" \
+    -c "ALTER ROLE idler SET idle_in_transaction_session_timeout = '250ms'" >/dev/null
+pg_role_password idler
+idle_home=$(new_home)
+pg_target pg 'database = "slowstream"' >"$idle_home/targets.toml"
+t0=$(date +%s%N)
+out=$(DSCAT_HOME=$idle_home T_PG_USER=idler "$DSCAT" refresh 2>&1)
+rc=$?
+echo "  a scan with a slow column stream took $((($(date +%s%N) - t0) / 1000000)) ms"
+[ "$rc" = 0 ] || echo "$out" | sed 's/^/    /'
+check "a column stream longer than idle_in_transaction_session_timeout is read whole" \
+    test "$rc" = 0
+assert_eq "... all its 100 tables' 600 columns, defaults included" "600 500" \
+    "$(duckq "SELECT count(*) || ' ' || count(column_default) FROM read_parquet('$idle_home/metadata.parquet')")"
