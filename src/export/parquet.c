@@ -1027,8 +1027,10 @@ void dscat_export__ahead_start(dscat_export_ahead **out, dscat_store *st, const 
     *out = NULL;
     dscat_error err = {0};
     dscat_duck *duck = warmup_take(warmup);
-    if (dscat_duck_load(&err))
+    if (dscat_duck_load(&err)) {
+        dscat_duck_close(duck);
         return; /* the exports say why, writing the file from the store */
+    }
     dscat_export_ahead *a = dscat_calloc(1, sizeof(*a));
     dscat_buf path = DSCAT_BUF_INIT;
     int fd = -1;

@@ -781,13 +781,20 @@ static void bind_text(sqlite3_stmt *s, int i, const char *v)
         sqlite3_bind_null(s, i);
 }
 
-/* Runs a prepared insert once and resets it. */
-static int step_reset(sqlite_store *st, sqlite3_stmt *s, dscat_error *err)
+/* Runs a prepared insert whose every parameter is bound, and resets it (its bindings kept). */
+static int step_bound(sqlite_store *st, sqlite3_stmt *s, dscat_error *err)
 {
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
     return rc == SQLITE_DONE ? 0 : store_error(st, err, "insert failed");
+}
+
+/* Runs a prepared insert once, resets it and clears its bindings. */
+static int step_reset(sqlite_store *st, sqlite3_stmt *s, dscat_error *err)
+{
+    int rc = step_bound(st, s, err);
+    sqlite3_clear_bindings(s);
+    return rc;
 }
 
 static int sq_insert_scan(dscat_store *base, const dscat_scan_row *row, int64_t *scan_id,
@@ -941,14 +948,6 @@ static void bind_column(sqlite3_stmt *s, int first, int64_t set, const dscat_col
     bind_opt_int(s, first + 17, col->profiled_rows);
     bind_text(s, first + 18, col->generated);
     sqlite3_bind_int(s, first + 19, col->hidden);
-}
-
-/* Runs a statement whose every parameter is bound, and resets it. */
-static int step_bound(sqlite_store *st, sqlite3_stmt *s, dscat_error *err)
-{
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : store_error(st, err, "insert failed");
 }
 
 /* Writes the waiting column rows: a full batch in one statement, fewer one by one. */
