@@ -23,13 +23,14 @@
 #include <unistd.h>
 
 #define IDX_MAGIC "DSCATSIX"
-#define IDX_VERSION 1u
+#define IDX_VERSION 2u
 #define IDX_BYTE_ORDER 0x01020304u
 #define IDX_NULL UINT32_MAX /* a string offset for "no string" */
 
 /* Sections, in file order. */
 enum {
     SEC_FINGERPRINT, /* the stamp's fingerprint, NUL-terminated */
+    SEC_CONTENT,     /* the content key (content_key) */
     SEC_TABLES,      /* f_table records */
     SEC_TABLE_TEXT,  /* the tables' strings, each NUL-terminated */
     SEC_COLUMNS,     /* s_column records */
@@ -47,7 +48,7 @@ typedef struct f_header {
     int64_t generation;
     char catalog_id[48];
     uint64_t file_size;
-    uint64_t checksum; /* of every byte after the header */
+    uint64_t checksum; /* of every byte of the file, this field counted as zero */
     uint32_t nsections, unused;
     f_section sections[NSECTIONS];
 } f_header;
@@ -74,17 +75,27 @@ static char *idx_path(const char *catalog_dir)
     return dscat_buf_detach(&b);
 }
 
-/* A checksum of len bytes (len a multiple of 8, data 8-aligned), cheap enough to run per open. */
-static uint64_t checksum(const unsigned char *p, size_t len)
+/* Mixes len bytes (a multiple of 8) into the running checksum h. */
+static uint64_t mix(uint64_t h, const unsigned char *p, size_t len)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ULL;
     for (size_t i = 0; i + 8 <= len; i += 8) {
         uint64_t w;
         memcpy(&w, p + i, 8);
         h = (h ^ w) * 0x100000001b3ULL;
         h ^= h >> 29;
     }
-    return h ^ len;
+    return h;
+}
+
+/* The checksum of a file of header hdr and body (len bytes, a multiple of 8), the header's
+ * checksum field counted as zero: cheap enough to run per open. */
+static uint64_t checksum(const f_header *hdr, const unsigned char *body, size_t len)
+{
+    f_header z;
+    memcpy(&z, hdr, sizeof(z));
+    z.checksum = 0;
+    uint64_t h = mix(0x9e3779b97f4a7c15ULL, (const unsigned char *)&z, sizeof(z));
+    return mix(h, body, len) ^ (len + sizeof(z));
 }
 
 /* ---- writing ------------------------------------------------------------------------------- */
@@ -126,11 +137,13 @@ static int add_section(dscat_buf *body, f_section *sec, const void *data, size_t
 }
 
 static int serialise(dscat_buf *body, f_header *h, const dscat_search_index *idx,
-                     const dscat_search_stamp *stamp)
+                     const dscat_search_stamp *stamp, const dscat_buf *key)
 {
     dscat_buf text = DSCAT_BUF_INIT, recs = DSCAT_BUF_INIT;
     int rc = add_section(body, &h->sections[SEC_FINGERPRINT], stamp->fingerprint,
                          strlen(stamp->fingerprint) + 1, 0);
+    if (rc == 0)
+        rc = add_section(body, &h->sections[SEC_CONTENT], key->ptr, key->len, 0);
     for (size_t t = 0; rc == 0 && t < idx->ntables; t++) {
         const s_table *x = &idx->tables[t];
         f_table r = {.database_id = x->database_id, .schema_id = x->schema_id, .rows = x->rows};
@@ -171,9 +184,10 @@ static int serialise(dscat_buf *body, f_header *h, const dscat_search_index *idx
     return rc;
 }
 
-/* Writes idx (built from the snapshot `stamp` describes) to path, atomically. */
+/* Writes idx (built from the snapshot `stamp` describes, whose content key is key) to path,
+ * atomically. */
 static int write_file(const char *path, const dscat_search_index *idx,
-                      const dscat_search_stamp *stamp, dscat_error *err)
+                      const dscat_search_stamp *stamp, const dscat_buf *key, dscat_error *err)
 {
     f_header h;
     memset(&h, 0, sizeof(h));
@@ -185,14 +199,16 @@ static int write_file(const char *path, const dscat_search_index *idx,
     h.nsections = NSECTIONS;
     /* The whole file in one buffer: the header's room, then the sections; the header last. */
     dscat_buf file = DSCAT_BUF_INIT;
-    int rc = dscat_buf_put(&file, &h, sizeof(h)) ? DSCAT_ENOMEM : serialise(&file, &h, idx, stamp);
+    int rc =
+        dscat_buf_put(&file, &h, sizeof(h)) ? DSCAT_ENOMEM : serialise(&file, &h, idx, stamp, key);
     if (rc == DSCAT_EINVALID)
         rc = dscat_error_set(err, rc, "cannot write %s: the catalog's strings exceed 4 GiB", path);
     else if (rc)
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     if (rc == 0) {
         h.file_size = file.len;
-        h.checksum = checksum((const unsigned char *)file.ptr + sizeof(h), file.len - sizeof(h));
+        h.checksum =
+            checksum(&h, (const unsigned char *)file.ptr + sizeof(h), file.len - sizeof(h));
         memcpy(file.ptr, &h, sizeof(h));
         rc = dscat_atomic_write(path, file.ptr, file.len, err);
     }
@@ -200,16 +216,65 @@ static int write_file(const char *path, const dscat_search_index *idx,
     return rc;
 }
 
+/*
+ * What the index is made of, as the store names it: per current scan (in target order), each
+ * database's name and the content hash of its table set (store/content.h). The index holds the
+ * tables and column rows of those sets and nothing else of the store, and a set's content never
+ * changes once written: two snapshots with one key have one index, whatever their generations.
+ */
+static const char *const content_sql =
+    "SELECT s.target, d.database, ts.hash FROM targets g JOIN scans s ON s.id = g.current_scan_id "
+    "JOIN scan_databases d ON d.scan_id = s.id JOIN table_sets ts ON ts.id = d.table_set "
+    "ORDER BY s.target, d.database";
+
+/* The content key of the store's snapshot into key (each value as a uint32 length and its
+ * bytes). Call inside a read transaction. */
+static int content_key(dscat_buf *key, dscat_store *st, dscat_error *err)
+{
+    dscat_stmt *s = NULL;
+    int rc = dscat_stmt__prepare(&s, st, content_sql, err), step = DSCAT_STMT_DONE;
+    while (rc == 0 && (step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
+        for (int i = 0; i < 3 && rc == 0; i++) {
+            const char *v = dscat_stmt__text(s, i);
+            size_t n = v ? dscat_stmt__bytes(s, i) : 0;
+            uint32_t n32 = (uint32_t)n;
+            if (n >= IDX_NULL)
+                rc = dscat_error_set(err, DSCAT_EINVALID, "a database name exceeds 4 GiB");
+            else if (dscat_buf_put(key, &n32, sizeof(n32)) || (n && dscat_buf_put(key, v, n)))
+                rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        }
+    }
+    if (rc == 0 && step != DSCAT_STMT_DONE)
+        rc = dscat_store__step_error(st, err);
+    dscat_stmt__finalize(s);
+    return rc;
+}
+
+static void map_file(dscat_search_index **out, const char *path, const dscat_search_stamp *stamp,
+                     const dscat_buf *key);
+
 int dscat_search__write(dscat_store *st, const char *catalog_dir, dscat_error *err)
 {
     dscat_search_index *idx = NULL;
     dscat_search_stamp stamp;
+    dscat_buf key = DSCAT_BUF_INIT;
     char *path = idx_path(catalog_dir);
-    int rc = path ? dscat_search__build(&idx, st, &stamp, err)
+    int rc = path ? dscat_store__read_begin(st, err)
                   : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    bool reading = rc == 0;
+    /* The file already there is written again with the new stamp when it holds the same
+     * content: a refresh that finds nothing changed rebuilds nothing. */
+    if (rc == 0 && (rc = dscat_search__stamp(st, &stamp, err)) == 0 &&
+        (rc = content_key(&key, st, err)) == 0)
+        map_file(&idx, path, &stamp, &key);
+    if (rc == 0 && idx == NULL)
+        rc = dscat_search__build(&idx, st, NULL, err);
+    if (reading)
+        dscat_store__read_end(st);
     if (rc == 0)
-        rc = write_file(path, idx, &stamp, err);
+        rc = write_file(path, idx, &stamp, &key, err);
     dscat_search_index_free(idx);
+    dscat_buf_free(&key);
     dscat_free(path);
     return rc;
 }
@@ -224,7 +289,7 @@ static const unsigned char *section(const unsigned char *base, size_t size, cons
     if (s->offset < sizeof(f_header) || s->offset > size || s->length > size - s->offset ||
         s->offset % 8)
         return NULL;
-    if (rec && (s->count > s->length / rec || s->count * rec != s->length))
+    if (rec ? s->count > s->length / rec || s->count * rec != s->length : s->count != 0)
         return NULL;
     return base + s->offset;
 }
@@ -334,9 +399,11 @@ static bool read_columns(dscat_search_index *idx, const unsigned char *base, siz
 /*
  * Maps path and checks it against stamp: the index it holds (without annotations and blobs) in
  * *out, or *out NULL when the file is missing, unreadable, malformed, of another format
- * version or byte order, or describes another snapshot of the store.
+ * version or byte order, or describes another snapshot of the store. With key, another snapshot
+ * of the same catalog will do when its content key is key.
  */
-static void map_file(dscat_search_index **out, const char *path, const dscat_search_stamp *stamp)
+static void map_file(dscat_search_index **out, const char *path, const dscat_search_stamp *stamp,
+                     const dscat_buf *key)
 {
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -357,15 +424,19 @@ static void map_file(dscat_search_index **out, const char *path, const dscat_sea
     f_header h;
     memcpy(&h, base, sizeof(h));
     const char *fp = NULL;
-    bool ok = memcmp(h.magic, IDX_MAGIC, 8) == 0 && h.version == IDX_VERSION &&
-              h.byte_order == IDX_BYTE_ORDER && h.nsections == NSECTIONS && h.file_size == size &&
-              size % 8 == 0 && h.generation == stamp->generation &&
-              memchr(h.catalog_id, '\0', sizeof(h.catalog_id)) != NULL &&
-              strcmp(h.catalog_id, stamp->catalog_id) == 0 &&
-              (fp = text_section(base, size, &h.sections[SEC_FINGERPRINT])) != NULL &&
-              strlen(fp) + 1 == h.sections[SEC_FINGERPRINT].length &&
-              strcmp(fp, stamp->fingerprint) == 0 &&
-              checksum(base + sizeof(h), size - sizeof(h)) == h.checksum;
+    const unsigned char *content = NULL;
+    const f_section *cs = &h.sections[SEC_CONTENT];
+    bool ok =
+        memcmp(h.magic, IDX_MAGIC, 8) == 0 && h.version == IDX_VERSION &&
+        h.byte_order == IDX_BYTE_ORDER && h.nsections == NSECTIONS && h.file_size == size &&
+        size % 8 == 0 && memchr(h.catalog_id, '\0', sizeof(h.catalog_id)) != NULL &&
+        strcmp(h.catalog_id, stamp->catalog_id) == 0 &&
+        (fp = text_section(base, size, &h.sections[SEC_FINGERPRINT])) != NULL &&
+        strlen(fp) + 1 == h.sections[SEC_FINGERPRINT].length &&
+        (content = section(base, size, cs, 0)) != NULL &&
+        (key ? cs->length == key->len && (key->len == 0 || memcmp(content, key->ptr, key->len) == 0)
+             : h.generation == stamp->generation && strcmp(fp, stamp->fingerprint) == 0) &&
+        checksum(&h, base + sizeof(h), size - sizeof(h)) == h.checksum;
     dscat_search_index *idx = ok ? dscat_calloc(1, sizeof(*idx)) : NULL;
     if (idx == NULL) { /* out of memory here: the rebuild reports it */
         munmap(map, size);
@@ -410,14 +481,16 @@ int dscat_search_index_open(dscat_search_index **out, dscat_store *st, const cha
     int rc = dscat_store__read_begin(st, err);
     if (rc == 0) {
         if ((rc = dscat_search__stamp(st, &stamp, err)) == 0)
-            map_file(&idx, path, &stamp);
+            map_file(&idx, path, &stamp, NULL);
         if (rc == 0 && idx == NULL) {
             rc = dscat_search__build(&idx, st, NULL, err);
             if (rc == 0 && (flags & DSCAT_SEARCH_INDEX_WRITE) && access(catalog_dir, W_OK) == 0) {
                 int lock = try_lock(catalog_dir);
                 dscat_error ignored = {0};
-                if (lock >= 0) /* best effort: the search goes on without the file */
-                    (void)write_file(path, idx, &stamp, &ignored);
+                dscat_buf key = DSCAT_BUF_INIT;
+                if (lock >= 0 && content_key(&key, st, &ignored) == 0)
+                    (void)write_file(path, idx, &stamp, &key, &ignored); /* best effort */
+                dscat_buf_free(&key);
                 if (lock >= 0)
                     close(lock);
             }

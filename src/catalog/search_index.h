@@ -91,7 +91,9 @@ int dscat_search__finish(dscat_search_index *idx, const char *catalog_dir, dscat
 
 /*
  * Writes <catalog_dir>/search.idx from the store's current snapshot (atomically). Called by
- * dscat_export_all under the exports lock, inside its read transaction.
+ * dscat_export_all under the exports lock, inside its read transaction. When the file there holds
+ * the same content (the same table sets: docs/search-index.md), it is written again from itself
+ * with the new stamp instead of being rebuilt from the store.
  */
 int dscat_search__write(dscat_store *st, const char *catalog_dir, dscat_error *err);
 

@@ -89,7 +89,7 @@ check "a garbage search.idx is rebuilt" test "$(f customer --by-table --format j
 { printf 'DSCATSIX'; head -c $((size - 8)) /dev/urandom; } >"$idx"
 check "garbage behind the magic is rebuilt" test "$(f customer --by-table --format json)" = "$expect"
 cp "$dir/good.idx" "$idx"
-printf '\002' | dd of="$idx" bs=1 seek=8 conv=notrunc status=none # format version 2
+printf '\003' | dd of="$idx" bs=1 seek=8 conv=notrunc status=none # format version 3
 assert_eq "another format version is rebuilt" "$expect" "$(f customer --by-table --format json)"
 check "... and rewritten" cmp -s "$idx" "$dir/good.idx"
 
@@ -101,3 +101,31 @@ cp "$idx" "$dir/new.idx"
 cp "$dir/good.idx" "$idx"
 check "a stale search.idx is not used" test "$(f zebra --format json | jq length)" = 2
 check "a stale search.idx is rewritten" cmp -s "$idx" "$dir/new.idx"
+
+# A refresh that finds nothing changed writes the file again from itself, with the new stamp,
+# instead of reading the column rows out of the store: identical to an index built from the store.
+DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+cp "$idx" "$dir/again.idx"
+check "an unchanged refresh stamps search.idx anew" sh -c "! cmp -s '$idx' '$dir/new.idx'"
+before=$(inode)
+expect=$(f zebra --format json)
+check "... which find uses as it is" test "$(inode)" = "$before"
+rm -f "$idx"
+assert_eq "... with the results of an index built from the store" "$expect" "$(f zebra --format json)"
+check "... and the same bytes" cmp -s "$idx" "$dir/again.idx"
+# Seen from outside: a column renamed in the store behind dscat's back (its content hash kept) is
+# not read again by an unchanged refresh, but is by a rebuild.
+store_sql "$home" "UPDATE columns SET name = 'okapi_count' WHERE name = 'zebra_count'" >/dev/null
+DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+check "an unchanged refresh does not rebuild search.idx" test "$(f okapi --format json | jq length)" = 0
+rm -f "$idx"
+check "... a rebuild reads the store" test "$(f okapi --format json | jq length)" = 1
+# A change of one table's row estimate is a new table set: the file is rebuilt.
+store_sql "$home" "UPDATE columns SET name = 'zebra_count' WHERE name = 'okapi_count'" >/dev/null
+sqlite3 "$dir/two.sqlite" "CREATE TABLE okapi_herds (herd_id INTEGER PRIMARY KEY)"
+DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+check "a changed catalog rebuilds search.idx" test "$(f okapi --format json | jq length)" = 1
+cp "$idx" "$dir/changed.idx"
+rm -f "$idx"
+f okapi >/dev/null
+check "... identical to an index built from the store" cmp -s "$idx" "$dir/changed.idx"
