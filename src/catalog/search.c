@@ -136,17 +136,33 @@ static int dict_id(s_dict *d, dscat_arena *a, const char *s, uint32_t *id)
 }
 
 /*
- * Table by table (a new id is a new table), columns by position: the order the rows have always
- * come in (and so search.idx's bytes), asked for so that no plan changes it. SQLite then walks
- * the tables by id and each table's columns through their key, with one look-up per table rather
- * than three per column row. The current scans are still picked out last: the columns of every
- * kept scan are read, so the build grows with keep_scans (a plan that starts from the targets
- * would give another order).
+ * The current tables, once each, by (scan, table id): a table row may belong to the current
+ * scans of two targets (the same database seen twice), as two tables of the index.
+ */
+static const char *const tables_sql =
+    "SELECT t.scan_id, t.id, t.target, t.database, t.schema, t.name, t.row_estimate, t.comment "
+    "FROM " DSCAT_CURRENT_TABLES " t ORDER BY t.scan_id, t.id";
+
+/*
+ * The column rows, table by table and by position within a table: the order the rows have
+ * always come in (and so search.idx's bytes). Only the table's scan and id come with each row;
+ * the table's own fields come once from tables_sql rather than again with each of its columns.
  */
 static const char *const load_sql =
-    "SELECT t.id, t.target, t.database, t.schema, t.name, t.row_estimate, t.comment, c.name, "
-    "c.data_type, c.is_primary_key, c.is_foreign_key, c.fk_references, c.column_comment "
+    "SELECT t.scan_id, t.id, c.name, c.data_type, c.is_primary_key, c.is_foreign_key, "
+    "c.fk_references, c.column_comment "
     "FROM " DSCAT_CURRENT_TABLES " t CROSS JOIN columns c WHERE c.set_id = t.column_set";
+
+/* A current table as tables_sql reads it (strings in the index's arena). */
+typedef struct table_row {
+    int64_t scan_id, id, rows;
+    const char *target, *database, *schema, *name, *comment;
+} table_row;
+
+typedef struct table_rows {
+    table_row *items;
+    size_t count, cap;
+} table_rows;
 
 static const char *col_text(dscat_stmt *s, int i)
 {
@@ -217,13 +233,60 @@ int dscat_search__stamp(dscat_store *st, dscat_search_stamp *stamp, dscat_error 
     return dscat_store__fingerprint(st, stamp->fingerprint, sizeof(stamp->fingerprint), err);
 }
 
+/* Reads every current table into *rows (sorted by scan and id), strings into a. */
+static int read_tables(table_rows *rows, dscat_store *st, dscat_arena *a, dscat_error *err)
+{
+    dscat_stmt *s = NULL;
+    int rc = dscat_stmt__prepare(&s, st, tables_sql, err), step = DSCAT_STMT_DONE;
+    while (rc == 0 && (step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
+        if (dscat_grow((void **)&rows->items, &rows->cap, rows->count, sizeof(table_row))) {
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            break;
+        }
+        table_row *r = &rows->items[rows->count++];
+        r->scan_id = dscat_stmt__int64(s, 0);
+        r->id = dscat_stmt__int64(s, 1);
+        r->target = dscat_arena_strdup(a, col_text(s, 2));
+        r->database = dscat_arena_strdup(a, col_text(s, 3));
+        r->schema = dscat_arena_strdup(a, col_text(s, 4));
+        r->name = dscat_arena_strdup(a, col_text(s, 5));
+        r->rows = dscat_stmt__is_null(s, 6) ? DSCAT_NULL_ESTIMATE : dscat_stmt__int64(s, 6);
+        r->comment = dscat_stmt__is_null(s, 7) ? NULL : dscat_arena_strdup(a, col_text(s, 7));
+        if (!r->target || !r->database || !r->schema || !r->name ||
+            (r->comment == NULL && !dscat_stmt__is_null(s, 7)))
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    if (rc == 0 && step != DSCAT_STMT_DONE)
+        rc = dscat_store__step_error(st, err);
+    dscat_stmt__finalize(s);
+    return rc;
+}
+
+/* The table (scan, id) of rows, or NULL. */
+static const table_row *find_table(const table_rows *rows, int64_t scan_id, int64_t id)
+{
+    size_t lo = 0, hi = rows->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const table_row *r = &rows->items[mid];
+        if (r->scan_id == scan_id && r->id == id)
+            return r;
+        if (r->scan_id < scan_id || (r->scan_id == scan_id && r->id < id))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
 int dscat_search__build(dscat_search_index **out, dscat_store *st, dscat_search_stamp *stamp,
                         dscat_error *err)
 {
     *out = NULL;
     dscat_stmt *s = NULL;
+    table_rows rows = {NULL, 0, 0};
     size_t tcap = 0, ccap = 0, t = 0;
-    int64_t last_id = -1;
+    int64_t last_scan = -1, last_id = -1;
     int rc;
     bool reading = false;
     dscat_search_index *idx = dscat_calloc(1, sizeof(*idx));
@@ -237,15 +300,25 @@ int dscat_search__build(dscat_search_index **out, dscat_store *st, dscat_search_
         goto done;
     reading = true;
     if ((stamp && (rc = dscat_search__stamp(st, stamp, err))) ||
+        (rc = read_tables(&rows, st, &idx->arena, err)) ||
         (rc = dscat_stmt__prepare(&s, st, load_sql, err)))
         goto done;
     int step;
     while ((step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
-        /* CROSS JOIN keeps the tables outside the columns in SQLite's plan: the rows come table
-         * by table, so a new id is a new table. */
-        int64_t id = dscat_stmt__int64(s, 0);
-        if (id != last_id) {
+        /* CROSS JOIN keeps the tables outside the columns in the plan: the rows come table by
+         * table, so a new (scan, id) is a new table. */
+        int64_t scan_id = dscat_stmt__int64(s, 0), id = dscat_stmt__int64(s, 1);
+        if (id != last_id || scan_id != last_scan) {
             last_id = id;
+            last_scan = scan_id;
+            const table_row *r = find_table(&rows, scan_id, id);
+            if (r == NULL) { /* not in the same snapshot: cannot be */
+                rc = dscat_error_set(err, DSCAT_EIO,
+                                     "catalog store: a column row of table %lld "
+                                     "has no current table",
+                                     (long long)id);
+                goto done;
+            }
             if (idx->ntables == tcap) {
                 tcap = tcap ? tcap * 2 : 1024;
                 s_table *g = dscat_realloc(idx->tables, tcap * sizeof(*g));
@@ -257,14 +330,14 @@ int dscat_search__build(dscat_search_index **out, dscat_store *st, dscat_search_
             s_table *x = &idx->tables[t];
             memset(x, 0, sizeof(*x));
             dscat_arena *a = &idx->arena;
-            x->target = dscat_arena_strdup(a, col_text(s, 1));
-            x->database = dscat_arena_strdup(a, col_text(s, 2));
-            x->schema = dscat_arena_strdup(a, col_text(s, 3));
-            x->name = dscat_arena_strdup(a, col_text(s, 4));
-            x->rows = dscat_stmt__is_null(s, 5) ? DSCAT_NULL_ESTIMATE : dscat_stmt__int64(s, 5);
+            x->target = r->target;
+            x->database = r->database;
+            x->schema = r->schema;
+            x->name = r->name;
+            x->rows = r->rows;
             x->l_name = lower_dup(a, x->name);
-            x->l_comment = lower_dup(a, col_text(s, 6));
-            if (!x->target || !x->database || !x->schema || !x->name || !x->l_name ||
+            x->l_comment = lower_dup(a, r->comment);
+            if (!x->l_name || (r->comment && !x->l_comment) ||
                 dict_id(&idx->places, a, x->database, &x->database_id) ||
                 dict_id(&idx->places, a, x->schema, &x->schema_id))
                 goto nomem;
@@ -278,13 +351,13 @@ int dscat_search__build(dscat_search_index **out, dscat_store *st, dscat_search_
         }
         s_column *c = &idx->columns[idx->ncolumns++];
         c->table = (uint32_t)t;
-        c->pk = dscat_stmt__int(s, 9) != 0;
-        c->fk = dscat_stmt__int(s, 10) != 0;
+        c->pk = dscat_stmt__int(s, 4) != 0;
+        c->fk = dscat_stmt__int(s, 5) != 0;
         c->unused = 0;
-        if (dict_id(&idx->names, &idx->arena, col_text(s, 7), &c->name_id) ||
-            dict_id(&idx->types, &idx->arena, col_text(s, 8), &c->type_id) ||
-            dict_id(&idx->comments, &idx->arena, col_text(s, 12), &c->comment_id) ||
-            dict_id(&idx->refs, &idx->arena, col_text(s, 11), &c->refs_id))
+        if (dict_id(&idx->names, &idx->arena, col_text(s, 2), &c->name_id) ||
+            dict_id(&idx->types, &idx->arena, col_text(s, 3), &c->type_id) ||
+            dict_id(&idx->comments, &idx->arena, col_text(s, 7), &c->comment_id) ||
+            dict_id(&idx->refs, &idx->arena, col_text(s, 6), &c->refs_id))
             goto nomem;
     }
     if (step != DSCAT_STMT_DONE) {
@@ -300,6 +373,7 @@ done:
     dscat_stmt__finalize(s);
     if (reading)
         dscat_store__read_end(st);
+    dscat_free(rows.items);
     /* The maps were only needed while loading. */
     dscat_strmap_free(&idx->names.map);
     dscat_strmap_free(&idx->types.map);
