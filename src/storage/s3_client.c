@@ -318,6 +318,17 @@ static int add_lines(struct curl_slist **h, const char *lines)
     return 0;
 }
 
+/* Waits before the next attempt after attempt (1-based): 0.1, 0.2, 0.4 s... */
+static void backoff(int attempt)
+{
+    struct timespec nap = {0, (long)(100000000L << (attempt - 1))};
+    if (nap.tv_nsec >= 1000000000L) {
+        nap.tv_sec = nap.tv_nsec / 1000000000L;
+        nap.tv_nsec %= 1000000000L;
+    }
+    nanosleep(&nap, NULL);
+}
+
 /* Runs one request, retrying transport errors, 5xx and 429 with backoff. */
 static int perform(dscat_s3 *s, const req *q, answer *a, dscat_error *err)
 {
@@ -435,12 +446,7 @@ static int perform(dscat_s3 *s, const req *q, answer *a, dscat_error *err)
                                  q->key ? q->key : s->bucket, ATTEMPTS, why);
             break;
         }
-        struct timespec nap = {0, (long)(100000000L << (attempt - 1))}; /* 0.1, 0.2, 0.4 s... */
-        if (nap.tv_nsec >= 1000000000L) {
-            nap.tv_sec = nap.tv_nsec / 1000000000L;
-            nap.tv_nsec %= 1000000000L;
-        }
-        nanosleep(&nap, NULL);
+        backoff(attempt);
     }
     dscat_buf_free(&url);
     /* An answer's body (a listing, an UploadId) or ETag that did not fit is out of memory, never
@@ -596,6 +602,49 @@ int dscat_s3__complete_part(dscat_buf *body, int64_t n, const char *etag)
     return dscat_buf_puts(body, "</ETag></Part>");
 }
 
+/* Whether an <Error> S3 sent inside a 200 answer asks to be tried again. */
+static bool try_again(const char *body)
+{
+    static const char *const codes[] = {"<Code>InternalError</Code>", "<Code>SlowDown</Code>",
+                                        "<Code>ServiceUnavailable</Code>"};
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+        if (strstr(body, codes[i]))
+            return true;
+    return false;
+}
+
+/*
+ * perform() for a request whose 200 answer must hold result (a copy, a part copy, a
+ * completion), read by dscat_s3__result() (*etag as there). S3 sends the 200 before such a
+ * request is done and reports a failure in the body: one that asks to be tried again
+ * (InternalError, SlowDown, ServiceUnavailable) is retried with backoff like a 5xx; any other,
+ * or the last, is "<failure>: <S3's code and message>".
+ */
+static int perform_result(dscat_s3 *s, const req *q, const char *result, char **etag,
+                          const char *failure, dscat_error *err)
+{
+    answer a = {0};
+    char why[300];
+    int rc;
+    for (int attempt = 1;; attempt++) {
+        if ((rc = perform(s, q, &a, err)) != 0)
+            break;
+        if ((rc = dscat_s3__result(a.body.ptr, result, etag, why, sizeof(why))) == 0)
+            break;
+        if (rc == DSCAT_ENOMEM) {
+            rc = dscat_error_set(err, rc, "out of memory reading S3's answer");
+            break;
+        }
+        if (attempt == ATTEMPTS || !try_again(dscat_buf_cstr(&a.body))) {
+            rc = dscat_error_set(err, DSCAT_EIO, "%s: %s", failure, why);
+            break;
+        }
+        backoff(attempt);
+    }
+    answer_free(&a);
+    return rc;
+}
+
 /* ---- multipart uploads: a file's parts, or a copy's --------------------------------------- */
 
 /* "partNumber=<n>&uploadId=<upload>", or "uploadId=<upload>" when n is 0, into q. */
@@ -638,8 +687,8 @@ static int complete_upload(dscat_s3 *s, const char *key, const char *upload, con
                            const char *what, dscat_error *err)
 {
     dscat_buf query = DSCAT_BUF_INIT;
-    answer a = {0};
-    char why[300];
+    char failure[300];
+    snprintf(failure, sizeof(failure), "S3 could not complete the %s of %s", what, key);
     int rc = dscat_buf_check(done, err, "the S3 upload's part list");
     if (rc == 0)
         rc = upload_query(&query, 0, upload, err);
@@ -649,16 +698,9 @@ static int complete_upload(dscat_s3 *s, const char *key, const char *upload, con
                  .query = dscat_buf_cstr(&query),
                  .body = done->ptr,
                  .body_len = done->len};
-        rc = perform(s, &q, &a, err);
+        rc = perform_result(s, &q, "CompleteMultipartUploadResult", NULL, failure, err);
     }
-    if (rc == 0 && (rc = dscat_s3__result(a.body.ptr, "CompleteMultipartUploadResult", NULL, why,
-                                          sizeof(why))) != 0)
-        rc = rc == DSCAT_ENOMEM
-                 ? dscat_error_set(err, rc, "out of memory reading S3's answer")
-                 : dscat_error_set(err, DSCAT_EIO, "S3 could not complete the %s of %s: %s", what,
-                                   key, why);
     dscat_buf_free(&query);
-    answer_free(&a);
     return rc;
 }
 
@@ -772,33 +814,20 @@ int dscat_s3_head(dscat_s3 *s, const char *key, int64_t *size, dscat_error *err)
     return rc;
 }
 
-/* A copy's failure reported by dscat_s3__result() (rc, why) as err. */
-static int copy_failed(dscat_error *err, int rc, const char *from, const char *to, const char *why)
-{
-    return rc == DSCAT_ENOMEM
-               ? dscat_error_set(err, rc, "out of memory reading S3's answer")
-               : dscat_error_set(err, DSCAT_EIO, "S3 copy of %s to %s failed: %s", from, to, why);
-}
-
 /* One CopyObject: from, at most DSCAT_S3_MAX_PART bytes, to to. */
 static int copy_whole(dscat_s3 *s, const char *from, const char *to, dscat_error *err)
 {
     dscat_buf headers = DSCAT_BUF_INIT;
-    answer a = {0};
-    char why[300];
+    char failure[300];
+    snprintf(failure, sizeof(failure), "S3 copy of %s to %s failed", from, to);
     int rc = dscat_s3__copy_headers(&headers, s->bucket, from, NULL, -1, -1)
                  ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory")
                  : 0;
     if (rc == 0) {
         req q = {.method = "PUT", .key = to, .headers = dscat_buf_cstr(&headers)};
-        rc = perform(s, &q, &a, err);
+        rc = perform_result(s, &q, "CopyObjectResult", NULL, failure, err);
     }
-    /* CopyObject may answer 200 and report its failure in the body */
-    if (rc == 0 &&
-        (rc = dscat_s3__result(a.body.ptr, "CopyObjectResult", NULL, why, sizeof(why))) != 0)
-        rc = copy_failed(err, rc, from, to, why);
     dscat_buf_free(&headers);
-    answer_free(&a);
     return rc;
 }
 
@@ -812,8 +841,9 @@ static int copy_part(dscat_s3 *s, const char *from, const char *to, const char *
                      dscat_error *err)
 {
     dscat_buf headers = DSCAT_BUF_INIT, query = DSCAT_BUF_INIT;
-    answer a = {0};
-    char *part_etag = NULL, why[300];
+    char *part_etag = NULL, failure[300];
+    snprintf(failure, sizeof(failure), "S3 copy of %s to %s failed at part %lld", from, to,
+             (long long)n);
     int rc = dscat_s3__copy_headers(&headers, s->bucket, from, etag, first, last)
                  ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory")
                  : upload_query(&query, n, upload, err);
@@ -822,18 +852,13 @@ static int copy_part(dscat_s3 *s, const char *from, const char *to, const char *
                  .key = to,
                  .query = dscat_buf_cstr(&query),
                  .headers = dscat_buf_cstr(&headers)};
-        rc = perform(s, &q, &a, err);
+        rc = perform_result(s, &q, "CopyPartResult", &part_etag, failure, err);
     }
-    /* like CopyObject, UploadPartCopy may answer 200 and report its failure in the body */
-    if (rc == 0 &&
-        (rc = dscat_s3__result(a.body.ptr, "CopyPartResult", &part_etag, why, sizeof(why))) != 0)
-        rc = copy_failed(err, rc, from, to, why);
     if (rc == 0)
         dscat_s3__complete_part(done, n, part_etag);
     dscat_free(part_etag);
     dscat_buf_free(&headers);
     dscat_buf_free(&query);
-    answer_free(&a);
     return rc;
 }
 
