@@ -68,7 +68,14 @@ char *dscat_cache__table_key(const char *conn, const char *schema, const char *t
 
 void dscat_cache__iso_after(int64_t seconds, char *out, size_t size)
 {
-    dscat_format_utc_iso(dscat_now_us() + seconds * 1000000, out, size);
+    /* A grace is rounded up, never down: the form keeps whole seconds (the rows already written
+     * read the same, and the text sorts as the times do), and a time cut down to its second
+     * would let a version be deleted up to a second before its grace has passed, under a reader
+     * that bound it just in time. No grace (a retry, deletion_grace_seconds = 0) is due now. */
+    int64_t us = dscat_now_us() + seconds * 1000000;
+    if (seconds > 0)
+        us = (us + 999999) / 1000000 * 1000000;
+    dscat_format_utc_iso(us, out, size);
 }
 
 bool dscat_cache__parse_iso(const char *s, int64_t *us)

@@ -38,7 +38,10 @@ int dscat_cache__storage(dscat_storage **out, const dscat_config *cfg, bool chec
 /* "<conn>/<schema>/<table>" with every part encoded: the key of a table's directory. Caller frees
  * with dscat_free(); NULL when out of memory. */
 char *dscat_cache__table_key(const char *conn, const char *schema, const char *table);
-/* "2026-11-22T05:00:00Z" of now + seconds. */
+/* "2026-11-22T05:00:00Z" of now + seconds, rounded up to the whole second when seconds > 0, so
+ * never earlier; with seconds <= 0, the second of now (due at once). The form of delete_after;
+ * a deletion's grace counts from the call: make it inside the transaction that makes the old
+ * version no longer current. */
 void dscat_cache__iso_after(int64_t seconds, char *out, size_t size);
 /* Parses the form above; false when s is not in it. */
 bool dscat_cache__parse_iso(const char *s, int64_t *us);

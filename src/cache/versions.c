@@ -255,8 +255,10 @@ int dscat_cache__swap(dscat_store *st, const dscat_config *cfg, const char *conn
                       const char *path, const cache_publish *p, dscat_error *err)
 {
     char when[40];
-    dscat_cache__iso_after(cfg->settings.deletion_grace_seconds, when, sizeof(when));
     int rc = dscat_store__begin(st, err);
+    /* The grace counts from inside the transaction: a wait for the store's write lock does not
+     * shorten it. */
+    dscat_cache__iso_after(cfg->settings.deletion_grace_seconds, when, sizeof(when));
     if (rc == 0)
         rc = dscat_store__schedule_cached(st, conn, schema, table, when, err);
     if (rc == 0) {

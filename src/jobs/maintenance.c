@@ -347,12 +347,13 @@ int dscat_cache_purge(const dscat_config *cfg, const char *connection_id, const 
     char *database = NULL;
     char when[40];
     *purged = 0;
-    dscat_cache__iso_after(cfg->settings.deletion_grace_seconds, when, sizeof(when));
     int rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err);
     if (rc == 0)
         rc = dscat_connection_resolve(cfg, connection_id, &t, &database, err);
     if (rc == 0)
         rc = dscat_store__begin(st, err);
+    /* the grace counts from inside the transaction, as a swap's does */
+    dscat_cache__iso_after(cfg->settings.deletion_grace_seconds, when, sizeof(when));
     /* Without a table, the whole connection (a schema alone selects nothing more). */
     const char *only = table ? schema : NULL;
     if (rc == 0)

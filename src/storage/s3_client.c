@@ -4,6 +4,7 @@
 #include "core/buf.h"
 #include "core/text.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -31,7 +32,33 @@ int64_t dscat_s3_part_size(void)
 {
     const char *v = getenv("DSCAT_S3_PART_SIZE");
     long long n = dscat_text_ll_or(v, 0, INT64_MAX, 0);
-    return n >= 5 * 1024 * 1024 || (v && n > 0) ? n : DEFAULT_PART_SIZE;
+    int64_t part = n >= 5 * 1024 * 1024 || (v && n > 0) ? n : DEFAULT_PART_SIZE;
+    return part < DSCAT_S3_MAX_PART ? part : DSCAT_S3_MAX_PART;
+}
+
+int64_t dscat_s3_copy_threshold(void)
+{
+    long long n = dscat_text_ll_or(getenv("DSCAT_S3_COPY_THRESHOLD"), 0, INT64_MAX, 0);
+    return n > 0 && n < DSCAT_S3_MAX_PART ? n : DSCAT_S3_MAX_PART;
+}
+
+int dscat_s3__plan(int64_t size, int64_t want, int64_t *part, int64_t *count, dscat_error *err)
+{
+    assert(want > 0);
+    if (size > DSCAT_S3_MAX_OBJECT)
+        return dscat_error_set(err, DSCAT_EINVALID,
+                               "an object of %lld bytes is larger than S3 takes (5 TiB)",
+                               (long long)size);
+    int64_t least = (size + DSCAT_S3_MAX_PARTS - 1) / DSCAT_S3_MAX_PARTS;
+    *part = want > least ? want : least;
+    *count = (size + *part - 1) / *part;
+    return 0;
+}
+
+void dscat_s3__part_range(int64_t size, int64_t part, int64_t n, int64_t *first, int64_t *last)
+{
+    *first = (n - 1) * part;
+    *last = (size - *first < part ? size : *first + part) - 1;
 }
 
 const char *dscat_s3_prefix(const dscat_s3 *s)
@@ -168,9 +195,9 @@ static void hex_sha256(const void *data, size_t len, FILE *f, int64_t offset, in
 
 typedef struct req {
     const char *method;
-    const char *key;         /* NULL: the bucket itself */
-    const char *query;       /* already encoded, or NULL */
-    const char *copy_source; /* a key of the bucket: x-amz-copy-source (CopyObject), or NULL */
+    const char *key;     /* NULL: the bucket itself */
+    const char *query;   /* already encoded, or NULL */
+    const char *headers; /* more header lines, each ended by "\n" (a copy's), or NULL */
     /* the body: memory, or a slice of a file */
     const char *body;
     size_t body_len;
@@ -255,17 +282,51 @@ static size_t header_line(char *line, size_t size, size_t n, void *p)
     return len;
 }
 
-/* The <Code> and <Message> of an S3 error body, for messages. */
-static void error_text(const answer *a, char *out, size_t size)
+/* The <Code> and <Message> of an S3 error body, for messages; "HTTP <status>" without them. */
+static void body_error_text(const char *body, long status, char *out, size_t size)
 {
-    const char *b = a->body.ptr ? a->body.ptr : "";
+    const char *b = body ? body : "";
     const char *c = strstr(b, "<Code>"), *ce = c ? strstr(c, "</Code>") : NULL;
     const char *m = strstr(b, "<Message>"), *me = m ? strstr(m, "</Message>") : NULL;
     if (c && ce)
         snprintf(out, size, "%.*s%s%.*s", (int)(ce - c - 6), c + 6, m && me ? ": " : "",
                  m && me ? (int)(me - m - 9) : 0, m && me ? m + 9 : "");
     else
-        snprintf(out, size, "HTTP %ld", a->status);
+        snprintf(out, size, "HTTP %ld", status);
+}
+
+static void error_text(const answer *a, char *out, size_t size)
+{
+    body_error_text(a->body.ptr, a->status, out, size);
+}
+
+/* Appends each "\n"-ended line of lines to the list h as one header. Returns 0, or -1 when
+ * memory runs out (h keeps what was appended, for the caller to free). */
+static int add_lines(struct curl_slist **h, const char *lines)
+{
+    for (const char *p = lines; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        char *line = dscat_strndup(p, n);
+        struct curl_slist *g = line ? curl_slist_append(*h, line) : NULL;
+        dscat_free(line);
+        if (g == NULL)
+            return -1;
+        *h = g;
+        p += n + (nl != NULL);
+    }
+    return 0;
+}
+
+/* Waits before the next attempt after attempt (1-based): 0.1, 0.2, 0.4 s... */
+static void backoff(int attempt)
+{
+    struct timespec nap = {0, (long)(100000000L << (attempt - 1))};
+    if (nap.tv_nsec >= 1000000000L) {
+        nap.tv_sec = nap.tv_nsec / 1000000000L;
+        nap.tv_nsec %= 1000000000L;
+    }
+    nanosleep(&nap, NULL);
 }
 
 /* Runs one request, retrying transport errors, 5xx and 429 with backoff. */
@@ -311,19 +372,11 @@ static int perform(dscat_s3 *s, const req *q, answer *a, dscat_error *err)
                 break;
             }
         }
-        if (q->copy_source) {
-            dscat_buf t = DSCAT_BUF_INIT;
-            dscat_buf_printf(&t, "x-amz-copy-source: /%s/", s->bucket);
-            put_key(&t, q->copy_source);
-            if ((rc = dscat_buf_error(&t)) == 0)
-                h = curl_slist_append(h, dscat_buf_cstr(&t));
-            dscat_buf_free(&t);
-            if (rc) {
-                curl_slist_free_all(h);
-                curl_easy_cleanup(c);
-                rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-                break;
-            }
+        if (q->headers && add_lines(&h, q->headers)) {
+            curl_slist_free_all(h);
+            curl_easy_cleanup(c);
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            break;
         }
         h = curl_slist_append(h, "Expect:");
         dscat_buf_reset(&a->body);
@@ -393,12 +446,7 @@ static int perform(dscat_s3 *s, const req *q, answer *a, dscat_error *err)
                                  q->key ? q->key : s->bucket, ATTEMPTS, why);
             break;
         }
-        struct timespec nap = {0, (long)(100000000L << (attempt - 1))}; /* 0.1, 0.2, 0.4 s... */
-        if (nap.tv_nsec >= 1000000000L) {
-            nap.tv_sec = nap.tv_nsec / 1000000000L;
-            nap.tv_nsec %= 1000000000L;
-        }
-        nanosleep(&nap, NULL);
+        backoff(attempt);
     }
     dscat_buf_free(&url);
     /* An answer's body (a listing, an UploadId) or ETag that did not fit is out of memory, never
@@ -487,6 +535,190 @@ static char *xml_take(const char **from, const char *tag, bool *nomem)
     return text;
 }
 
+/* Appends the XML text of s, escaped. */
+static void put_xml_text(dscat_buf *b, const char *s)
+{
+    for (const char *p = s; *p; p++) {
+        if (*p == '&')
+            dscat_buf_puts(b, "&amp;");
+        else if (*p == '<')
+            dscat_buf_puts(b, "&lt;");
+        else if (*p == '>')
+            dscat_buf_puts(b, "&gt;");
+        else
+            dscat_buf_putc(b, *p);
+    }
+}
+
+int dscat_s3__copy_headers(dscat_buf *out, const char *bucket, const char *from,
+                           const char *if_match, int64_t first, int64_t last)
+{
+    dscat_buf_printf(out, "x-amz-copy-source: /%s/", bucket);
+    put_key(out, from);
+    dscat_buf_putc(out, '\n');
+    if (first >= 0)
+        dscat_buf_printf(out, "x-amz-copy-source-range: bytes=%lld-%lld\n", (long long)first,
+                         (long long)last);
+    if (if_match)
+        dscat_buf_printf(out, "x-amz-copy-source-if-match: %s\n", if_match);
+    return dscat_buf_error(out);
+}
+
+int dscat_s3__result(const char *body, const char *result, char **etag, char *why, size_t wsize)
+{
+    if (etag)
+        *etag = NULL;
+    const char *b = body ? body : "";
+    if (strstr(b, "<Error>")) {
+        body_error_text(b, 200, why, wsize);
+        return DSCAT_EIO;
+    }
+    char open[96];
+    snprintf(open, sizeof(open), "<%s", result);
+    const char *r = strstr(b, open);
+    if (r == NULL) {
+        snprintf(why, wsize, "no %s in S3's answer", result);
+        return DSCAT_EIO;
+    }
+    if (etag == NULL)
+        return 0;
+    bool nomem = false;
+    *etag = xml_take(&r, "ETag", &nomem);
+    if (nomem)
+        return DSCAT_ENOMEM;
+    if (*etag == NULL || **etag == '\0') {
+        dscat_free(*etag);
+        *etag = NULL;
+        snprintf(why, wsize, "no ETag in S3's %s", result);
+        return DSCAT_EIO;
+    }
+    return 0;
+}
+
+int dscat_s3__complete_part(dscat_buf *body, int64_t n, const char *etag)
+{
+    dscat_buf_printf(body, "<Part><PartNumber>%lld</PartNumber><ETag>", (long long)n);
+    put_xml_text(body, etag);
+    return dscat_buf_puts(body, "</ETag></Part>");
+}
+
+/* Whether an <Error> S3 sent inside a 200 answer asks to be tried again. */
+static bool try_again(const char *body)
+{
+    static const char *const codes[] = {"<Code>InternalError</Code>", "<Code>SlowDown</Code>",
+                                        "<Code>ServiceUnavailable</Code>"};
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+        if (strstr(body, codes[i]))
+            return true;
+    return false;
+}
+
+/*
+ * perform() for a request whose 200 answer must hold result (a copy, a part copy, a
+ * completion), read by dscat_s3__result() (*etag as there). S3 sends the 200 before such a
+ * request is done and reports a failure in the body: one that asks to be tried again
+ * (InternalError, SlowDown, ServiceUnavailable) is retried with backoff like a 5xx; any other,
+ * or the last, is "<failure>: <S3's code and message>".
+ */
+static int perform_result(dscat_s3 *s, const req *q, const char *result, char **etag,
+                          const char *failure, dscat_error *err)
+{
+    answer a = {0};
+    char why[300];
+    int rc;
+    for (int attempt = 1;; attempt++) {
+        if ((rc = perform(s, q, &a, err)) != 0)
+            break;
+        if ((rc = dscat_s3__result(a.body.ptr, result, etag, why, sizeof(why))) == 0)
+            break;
+        if (rc == DSCAT_ENOMEM) {
+            rc = dscat_error_set(err, rc, "out of memory reading S3's answer");
+            break;
+        }
+        if (attempt == ATTEMPTS || !try_again(dscat_buf_cstr(&a.body))) {
+            rc = dscat_error_set(err, DSCAT_EIO, "%s: %s", failure, why);
+            break;
+        }
+        backoff(attempt);
+    }
+    answer_free(&a);
+    return rc;
+}
+
+/* ---- multipart uploads: a file's parts, or a copy's --------------------------------------- */
+
+/* "partNumber=<n>&uploadId=<upload>", or "uploadId=<upload>" when n is 0, into q. */
+static int upload_query(dscat_buf *q, int64_t n, const char *upload, dscat_error *err)
+{
+    dscat_buf_reset(q);
+    if (n > 0)
+        dscat_buf_printf(q, "partNumber=%lld&", (long long)n);
+    dscat_buf_puts(q, "uploadId=");
+    put_query_value(q, upload);
+    return dscat_buf_check(q, err, "an S3 upload query");
+}
+
+/* Creates a multipart upload of key: *upload is its UploadId (caller frees with dscat_free()). */
+static int create_upload(dscat_s3 *s, const char *key, char **upload, dscat_error *err)
+{
+    *upload = NULL;
+    answer a = {0};
+    req q = {.method = "POST", .key = key, .query = "uploads="};
+    int rc = perform(s, &q, &a, err);
+    if (rc == 0) {
+        const char *p = a.body.ptr ? a.body.ptr : "";
+        bool nomem = false;
+        *upload = xml_take(&p, "UploadId", &nomem);
+        if (nomem)
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory reading S3's answer");
+        else if (*upload == NULL)
+            rc = dscat_error_set(err, DSCAT_EIO, "S3 gave no UploadId for %s", key);
+    }
+    answer_free(&a);
+    return rc;
+}
+
+/*
+ * Completes the upload of key with done, the whole <CompleteMultipartUpload> list. S3 answers
+ * 200 at once and may report the failure in the body, so the answer must hold its result.
+ * what ("upload", "copy") is for the message.
+ */
+static int complete_upload(dscat_s3 *s, const char *key, const char *upload, const dscat_buf *done,
+                           const char *what, dscat_error *err)
+{
+    dscat_buf query = DSCAT_BUF_INIT;
+    char failure[300];
+    snprintf(failure, sizeof(failure), "S3 could not complete the %s of %s", what, key);
+    int rc = dscat_buf_check(done, err, "the S3 upload's part list");
+    if (rc == 0)
+        rc = upload_query(&query, 0, upload, err);
+    if (rc == 0) {
+        req q = {.method = "POST",
+                 .key = key,
+                 .query = dscat_buf_cstr(&query),
+                 .body = done->ptr,
+                 .body_len = done->len};
+        rc = perform_result(s, &q, "CompleteMultipartUploadResult", NULL, failure, err);
+    }
+    dscat_buf_free(&query);
+    return rc;
+}
+
+/* Aborts the multipart upload of key (its parts are dropped). */
+static int abort_upload(dscat_s3 *s, const char *key, const char *upload, dscat_error *err)
+{
+    dscat_buf query = DSCAT_BUF_INIT;
+    answer a = {0};
+    int rc = upload_query(&query, 0, upload, err);
+    if (rc == 0) {
+        req q = {.method = "DELETE", .key = key, .query = dscat_buf_cstr(&query)};
+        rc = perform(s, &q, &a, err);
+    }
+    dscat_buf_free(&query);
+    answer_free(&a);
+    return rc;
+}
+
 static int put_part(dscat_s3 *s, const char *key, const char *query, FILE *f, int64_t off,
                     int64_t len, answer *a, dscat_error *err)
 {
@@ -508,68 +740,41 @@ int dscat_s3_put_file(dscat_s3 *s, const char *key, const char *path, char *warn
     }
     answer a = {0};
     int rc;
-    int64_t part = dscat_s3_part_size();
-    if (size <= part) {
+    int64_t part = dscat_s3_part_size(), count = 0;
+    if (size <= part) { /* never above DSCAT_S3_MAX_PART, the largest single PUT */
         rc = put_part(s, key, NULL, f, 0, size, &a, err);
         fclose(f);
         answer_free(&a);
         return rc;
     }
     /* Multipart: create, parts (each retried by perform), complete; abort on failure. */
-    req create = {.method = "POST", .key = key, .query = "uploads="};
     char *upload = NULL;
     dscat_buf done = DSCAT_BUF_INIT, query = DSCAT_BUF_INIT;
-    if ((rc = perform(s, &create, &a, err)) == 0) {
-        const char *p = a.body.ptr ? a.body.ptr : "";
-        bool nomem = false;
-        upload = xml_take(&p, "UploadId", &nomem);
-        if (nomem)
-            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory reading S3's answer");
-        else if (upload == NULL)
-            rc = dscat_error_set(err, DSCAT_EIO, "S3 gave no UploadId for %s", key);
-    }
+    rc = dscat_s3__plan(size, part, &part, &count, err);
+    if (rc == 0)
+        rc = create_upload(s, key, &upload, err);
     dscat_buf_puts(&done, "<CompleteMultipartUpload>");
-    for (int64_t off = 0, n = 1; rc == 0 && off < size; off += part, n++) {
-        dscat_buf_reset(&query);
-        dscat_buf_printf(&query, "partNumber=%lld&uploadId=", (long long)n);
-        put_query_value(&query, upload);
-        int64_t len = size - off < part ? size - off : part;
-        if ((rc = dscat_buf_check(&query, err, "an S3 upload query")) == 0 &&
-            (rc = put_part(s, key, dscat_buf_cstr(&query), f, off, len, &a, err)) == 0)
-            dscat_buf_printf(&done, "<Part><PartNumber>%lld</PartNumber><ETag>%s</ETag></Part>",
-                             (long long)n, a.etag.ptr ? a.etag.ptr : "");
+    for (int64_t n = 1; rc == 0 && n <= count; n++) {
+        int64_t first, last;
+        dscat_s3__part_range(size, part, n, &first, &last);
+        if ((rc = upload_query(&query, n, upload, err)) == 0 &&
+            (rc = put_part(s, key, dscat_buf_cstr(&query), f, first, last - first + 1, &a, err)) ==
+                0) {
+            if (a.etag.len == 0)
+                rc = dscat_error_set(err, DSCAT_EIO, "S3 gave no ETag for part %lld of %s",
+                                     (long long)n, key);
+            else
+                dscat_s3__complete_part(&done, n, dscat_buf_cstr(&a.etag));
+        }
     }
     dscat_buf_puts(&done, "</CompleteMultipartUpload>");
     if (rc == 0)
-        rc = dscat_buf_check(&done, err, "the S3 upload's part list");
-    if (rc == 0) {
-        dscat_buf_reset(&query);
-        dscat_buf_puts(&query, "uploadId=");
-        put_query_value(&query, upload);
-        rc = dscat_buf_check(&query, err, "an S3 upload query");
-    }
-    if (rc == 0) {
-        req complete = {.method = "POST",
-                        .key = key,
-                        .query = dscat_buf_cstr(&query),
-                        .body = done.ptr,
-                        .body_len = done.len};
-        rc = perform(s, &complete, &a, err);
-        /* S3 may answer 200 with an error document */
-        if (rc == 0 && a.body.ptr && strstr(a.body.ptr, "<Error>"))
-            rc = dscat_error_set(err, DSCAT_EIO, "S3 could not complete the upload of %s", key);
-    }
+        rc = complete_upload(s, key, upload, &done, "upload", err);
     if (rc && upload) {
-        dscat_buf_reset(&query);
-        dscat_buf_puts(&query, "uploadId=");
-        put_query_value(&query, upload);
-        req abort_req = {.method = "DELETE", .key = key, .query = dscat_buf_cstr(&query)};
         dscat_error e2 = {0};
-        answer b = {0};
-        if (perform(s, &abort_req, &b, &e2) && warning && wsize)
+        if (abort_upload(s, key, upload, &e2) && warning && wsize)
             snprintf(warning, wsize, "could not abort the multipart upload of %s: %s", key,
                      e2.message);
-        answer_free(&b);
     }
     dscat_free(upload);
     dscat_buf_free(&done);
@@ -609,17 +814,109 @@ int dscat_s3_head(dscat_s3 *s, const char *key, int64_t *size, dscat_error *err)
     return rc;
 }
 
+/* One CopyObject: from, at most DSCAT_S3_MAX_PART bytes, to to. */
+static int copy_whole(dscat_s3 *s, const char *from, const char *to, dscat_error *err)
+{
+    dscat_buf headers = DSCAT_BUF_INIT;
+    char failure[300];
+    snprintf(failure, sizeof(failure), "S3 copy of %s to %s failed", from, to);
+    int rc = dscat_s3__copy_headers(&headers, s->bucket, from, NULL, -1, -1)
+                 ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory")
+                 : 0;
+    if (rc == 0) {
+        req q = {.method = "PUT", .key = to, .headers = dscat_buf_cstr(&headers)};
+        rc = perform_result(s, &q, "CopyObjectResult", NULL, failure, err);
+    }
+    dscat_buf_free(&headers);
+    return rc;
+}
+
+/*
+ * One UploadPartCopy: part n (bytes first..last) of from, whose ETag is etag (NULL when S3 gave
+ * none: the parts are then not tied to one object), into the upload of to; its ETag is appended
+ * to done.
+ */
+static int copy_part(dscat_s3 *s, const char *from, const char *to, const char *etag,
+                     const char *upload, int64_t n, int64_t first, int64_t last, dscat_buf *done,
+                     dscat_error *err)
+{
+    dscat_buf headers = DSCAT_BUF_INIT, query = DSCAT_BUF_INIT;
+    char *part_etag = NULL, failure[300];
+    snprintf(failure, sizeof(failure), "S3 copy of %s to %s failed at part %lld", from, to,
+             (long long)n);
+    int rc = dscat_s3__copy_headers(&headers, s->bucket, from, etag, first, last)
+                 ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory")
+                 : upload_query(&query, n, upload, err);
+    if (rc == 0) {
+        req q = {.method = "PUT",
+                 .key = to,
+                 .query = dscat_buf_cstr(&query),
+                 .headers = dscat_buf_cstr(&headers)};
+        rc = perform_result(s, &q, "CopyPartResult", &part_etag, failure, err);
+    }
+    if (rc == 0)
+        dscat_s3__complete_part(done, n, part_etag);
+    dscat_free(part_etag);
+    dscat_buf_free(&headers);
+    dscat_buf_free(&query);
+    return rc;
+}
+
+/*
+ * A multipart copy of from (size bytes, ETag etag or NULL) to to: an upload created, the parts
+ * copied one by one on the server, the upload completed, then to's size checked. A failure
+ * aborts the upload; when the abort fails too, the message says so (the parts stay in the
+ * bucket, billed, until a lifecycle rule removes them).
+ */
+static int copy_in_parts(dscat_s3 *s, const char *from, const char *to, int64_t size,
+                         const char *etag, dscat_error *err)
+{
+    int64_t part = 0, count = 0, got = -1;
+    char *upload = NULL;
+    dscat_buf done = DSCAT_BUF_INIT;
+    int rc = dscat_s3__plan(size, dscat_s3_part_size(), &part, &count, err);
+    if (rc == 0)
+        rc = create_upload(s, to, &upload, err);
+    dscat_buf_puts(&done, "<CompleteMultipartUpload>");
+    for (int64_t n = 1; rc == 0 && n <= count; n++) {
+        int64_t first, last;
+        dscat_s3__part_range(size, part, n, &first, &last);
+        rc = copy_part(s, from, to, etag, upload, n, first, last, &done, err);
+    }
+    dscat_buf_puts(&done, "</CompleteMultipartUpload>");
+    if (rc == 0)
+        rc = complete_upload(s, to, upload, &done, "copy", err);
+    if (rc && upload) {
+        dscat_error e2 = {0};
+        if (abort_upload(s, to, upload, &e2)) {
+            char first[DSCAT_ERROR_MESSAGE_SIZE];
+            snprintf(first, sizeof(first), "%s", err->message);
+            dscat_error_set(err, rc, "%s (and the multipart upload could not be aborted: %s)",
+                            first, e2.message);
+        }
+    }
+    if (rc == 0 && (rc = dscat_s3_head(s, to, &got, err)) == 0 && got != size) {
+        rc = dscat_error_set(err, DSCAT_EIO, "S3 copy of %s to %s gave %lld bytes, not %lld", from,
+                             to, (long long)got, (long long)size);
+        dscat_error e3 = {0};
+        (void)dscat_s3_delete(s, to, &e3); /* a wrong object is never left behind */
+    }
+    dscat_free(upload);
+    dscat_buf_free(&done);
+    return rc;
+}
+
 int dscat_s3_copy(dscat_s3 *s, const char *from, const char *to, dscat_error *err)
 {
     answer a = {0};
-    req q = {.method = "PUT", .key = to, .copy_source = from};
+    req q = {.method = "HEAD", .key = from};
     int rc = perform(s, &q, &a, err);
-    /* CopyObject may answer 200 and report its failure in the body */
-    if (rc == 0 && a.body.len && strstr(dscat_buf_cstr(&a.body), "<Error>")) {
-        char why[300];
-        error_text(&a, why, sizeof(why));
-        rc = dscat_error_set(err, DSCAT_EIO, "S3 copy of %s to %s failed: %s", from, to, why);
-    }
+    if (rc == 0 && a.length < 0)
+        rc = dscat_error_set(err, DSCAT_EIO, "S3 gave no size for %s", from);
+    if (rc == 0 && a.length > dscat_s3_copy_threshold())
+        rc = copy_in_parts(s, from, to, a.length, a.etag.len ? dscat_buf_cstr(&a.etag) : NULL, err);
+    else if (rc == 0)
+        rc = copy_whole(s, from, to, err);
     answer_free(&a);
     return rc;
 }

@@ -68,8 +68,8 @@ instances_kill_refreshing() {
 }
 
 # Deletions, once the grace (3 s) has passed for every old version: each object deleted once,
-# never before its version was replaced (the next version's first upload) plus the grace, less
-# the second that delete_after, written in whole seconds, can lose; never the current version.
+# never before its version was replaced (the next version's first upload) plus the whole grace
+# (delete_after is rounded up to its second, never down); never the current version.
 instances_deletions() {
     local dups deleted early current
     sleep 6
@@ -77,7 +77,7 @@ instances_deletions() {
     assert_eq "no object of the cache is deleted twice" "" "$dups"
     deleted=$(grep -c "^DELETE /$S3_BUCKET/$prefix/[^ ]*/public/t/" "$front")
     check "old versions of t were deleted ($deleted objects)" test "$deleted" -gt 0
-    early=$(awk -v grace=2000 -v pat="/$S3_BUCKET/$prefix/" '
+    early=$(awk -v grace=3000 -v pat="/$S3_BUCKET/$prefix/" '
         $1 == "PUT" && index($2, pat) == 1 && $2 ~ /\/public\/t\// {
             n = split($2, p, "/"); v = p[n - 1]; at = substr($NF, 4)
             if (!(v in first)) { first[v] = at; order[++k] = v }

@@ -87,8 +87,8 @@ assert_eq "a full refresh reconciles" "$(src_state)" "$(cache_state)"
 # local root, server-side copies on S3), and the old version's deletion never touches them.
 pg_psql "$db" -c "INSERT INTO events SELECT g, 'row ' || g, g * 1.25 FROM generate_series(531, 540) g" >/dev/null
 old=$(store_sql "$home" "SELECT path FROM table_cache WHERE name = 'events'")
-# A grace of 3 s (delete_after is in whole seconds, so 2 s at least): the refresh's own
-# maintenance, as it exits, must not find the old version due before it is looked at.
+# A grace of 3 s: the refresh's own maintenance, as it exits, must not find the old version due
+# before it is looked at. delete_after is rounded up to its second: due within 4 s.
 DSCAT_DELETION_GRACE=3 run cache refresh pg public.events --append-key id >/dev/null 2>&1
 new=$(store_sql "$home" "SELECT path FROM table_cache WHERE name = 'events'")
 v=${new##*/}
@@ -102,7 +102,7 @@ else
     assert_eq "local root: the old file is a hard link in the new version" \
         "$(stat -c %i "$old/data.parquet")" "$(stat -c %i "$new/data.parquet")"
 fi
-sleep 3.5
+sleep 4.1
 run cache ls >/dev/null 2>&1 # deletes the due old versions
 assert_eq "only the current version is left after the grace period" 1 "$(cache_versions "$table_key" | wc -l)"
 assert_eq "and it reads whole: source and cache agree" "$(src_state)" "$(cache_state)"
@@ -157,7 +157,7 @@ sleep 1.5
 age_cache_versions
 run cache ls >/dev/null 2>"$work/orphans.err"
 check "the killed appends left orphans, reported" grep -q 'orphaned version' "$work/orphans.err"
-sleep 1.5
+sleep 2.1 # a grace of 1 s, rounded up to its second
 run cache ls >/dev/null 2>&1
 unset DSCAT_TEST_ORPHAN_AGE
 assert_eq "only the current version is left" "$current" "$(cache_version_paths | grep '/events/')"

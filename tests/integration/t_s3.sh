@@ -109,3 +109,31 @@ assert_eq "a bounded read cache keeps the copy just used and evicts the older on
     "$(ls "$cache_local/read" | sed -n 's/.*%2F\(bigsrc\|s3src\)%2F.*/\1/p' | sort -u | tr '\n' ' ' | sed 's/ $//')"
 assert_eq "an evicted version is downloaded again when asked for" 20000 "$(DSCAT_HOME=$home "$DSCAT" query 'SELECT count(*) FROM pg.public.s3src' --format csv | tail -n +2)"
 unset DSCAT_READ_CACHE_MB
+
+# 7. Objects past what one request takes. An upload above the part size goes up in parts and
+#    reads back byte for byte; a copy up to the copy threshold is one CopyObject. Above it the
+#    copy is multipart (UploadPartCopy), which s3rver does not implement (it answers 501
+#    NotImplemented): forced on a small object, the part copy passes the signature-checking
+#    front (its range and source headers signed), the copy fails with S3's answer on one line,
+#    its abort is tried, and no object is left at the destination.
+head -c 20971520 /dev/urandom >"$work/big.bin"
+check "a 20 MiB upload in 5 MiB parts" env DSCAT_S3_PART_SIZE=5242880 "$S3TOOL" "s3://$S3_BUCKET" put big/one.bin "$work/big.bin"
+assert_eq "goes up as 4 parts" 4 "$(grep -c "^PUT /$S3_BUCKET/big/one.bin?partNumber=[0-9]*&uploadId=[^ ]* signed" "$front_log")"
+assert_eq "S3 gives its size" 20971520 "$(s3 head big/one.bin)"
+check "it downloads" s3 get big/one.bin "$work/big.down"
+check "byte for byte" cmp "$work/big.bin" "$work/big.down"
+check "a copy below the threshold" s3 cp big/one.bin big/two.bin
+check "is one CopyObject" grep -q "^PUT /$S3_BUCKET/big/two.bin signed copy-from /$S3_BUCKET/big/one.bin" "$front_log"
+check "the copy downloads" s3 get big/two.bin "$work/two.down"
+check "byte for byte too" cmp "$work/big.bin" "$work/two.down"
+out=$(DSCAT_S3_COPY_THRESHOLD=1 DSCAT_S3_PART_SIZE=5242880 "$S3TOOL" "s3://$S3_BUCKET" cp big/one.bin big/three.bin 2>&1)
+rc=$?
+assert_eq "a forced multipart copy fails on s3rver (exit 1)" 1 "$rc"
+check "after creating the upload" grep -q "^POST /$S3_BUCKET/big/three.bin?uploads= signed" "$front_log"
+check "its part copy is signed as the front checks" grep -q "^PUT /$S3_BUCKET/big/three.bin?partNumber=1&uploadId=[^ ]* signed copy-from /$S3_BUCKET/big/one.bin" "$front_log"
+assert_match "naming s3rver's answer" "S3 PUT big/three.bin failed.*NotImplemented" "$out"
+check "the abort is tried" grep -q "^DELETE /$S3_BUCKET/big/three.bin?uploadId=[^ ]* signed" "$front_log"
+assert_match "and its failure (s3rver answers 405) is in the message" "multipart upload could not be aborted.*MethodNotAllowed" "$out"
+assert_eq "on one line" 1 "$(printf '%s\n' "$out" | grep -c .)"
+check_fails "no object is left at the destination" s3 head big/three.bin
+check "cleaned up" s3 rmprefix big/

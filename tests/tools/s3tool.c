@@ -2,6 +2,7 @@
  * s3tool: drives dscat's S3 client directly, for the integration tests.
  *   s3tool ROOT put KEY FILE | get KEY FILE | head KEY | rm KEY | ls PREFIX | rmprefix PREFIX
  *               | fill PREFIX N FILE (N keys PREFIX0..PREFIX<N-1>, each a copy of FILE)
+ *               | cp FROM TO (a copy on the server, as the cache's appends make)
  * ROOT is s3://bucket; DSCAT_S3_ENDPOINT, AWS_REGION and the AWS_* credentials as for dscat.
  */
 #include "storage/s3_client.h"
@@ -14,7 +15,7 @@
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: s3tool ROOT put|get|head|rm|ls|rmprefix ARGS...\n");
+        fprintf(stderr, "usage: s3tool ROOT put|get|head|rm|ls|rmprefix|fill|cp ARGS...\n");
         return 2;
     }
     dscat_error err = {0};
@@ -56,6 +57,8 @@ int main(int argc, char **argv)
             snprintf(k, sizeof(k), "%s%05ld", key, i);
             rc = dscat_s3_put_file(s, k, argv[5], warning, sizeof(warning), &err);
         }
+    } else if (strcmp(cmd, "cp") == 0 && argc == 5) {
+        rc = dscat_s3_copy(s, key, argv[4], &err);
     } else if (strcmp(cmd, "rmprefix") == 0) {
         rc = dscat_s3_delete_prefix(s, key, &err);
     } else {
