@@ -1,8 +1,10 @@
 /*
  * MySQL / MariaDB source (libmariadb). A MySQL schema is a database: the `database` and `schema`
- * columns both carry its name. Per database, three set-based queries over information_schema:
- * tables, columns, and key column usage (primary and foreign keys together). Partitions are
- * already folded by information_schema.TABLES.
+ * columns both carry its name. Per database, three set-based queries over information_schema,
+ * each over one table (no join): columns on the scan's connection while tables and key column
+ * usage (primary and foreign keys together) are read on a second connection by a thread of the
+ * scan's own (my_scan_database); without a second connection the three run one after the other.
+ * Partitions are already folded by information_schema.TABLES.
  *
  * Connecting uses libmariadb's non-blocking API with our own poll deadline, so that
  * connect_timeout bounds the TCP connect and the whole handshake (a silent server times out).
