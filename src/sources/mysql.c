@@ -1,8 +1,10 @@
 /*
  * MySQL / MariaDB source (libmariadb). A MySQL schema is a database: the `database` and `schema`
- * columns both carry its name. Per database, three set-based queries over information_schema:
- * tables, columns, and key column usage (primary and foreign keys together). Partitions are
- * already folded by information_schema.TABLES.
+ * columns both carry its name. Per database, three set-based queries over information_schema,
+ * each over one table (no join): columns on the scan's connection while tables and key column
+ * usage (primary and foreign keys together) are read on a second connection by a thread of the
+ * scan's own (my_scan_database); without a second connection the three run one after the other.
+ * Partitions are already folded by information_schema.TABLES.
  *
  * Connecting uses libmariadb's non-blocking API with our own poll deadline, so that
  * connect_timeout bounds the TCP connect and the whole handshake (a silent server times out).
@@ -23,6 +25,7 @@
 #include <errno.h>
 #include <mysql.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +36,12 @@ typedef struct my_source {
     dscat_source base;
     MYSQL *conn;
     char *where;
-    int query_timeout; /* seconds: each read and write on the socket after the login */
+    int query_timeout;      /* seconds: each read and write on the socket after the login */
+    double connect_timeout; /* seconds: the login's deadline, also a scan's second connection's */
+    dscat_target_conn peer; /* a copy of how we logged in, for a scan's second connection */
 } my_source;
+
+static void my_close(dscat_source *src);
 
 static const char *const system_schemas =
     "('mysql', 'information_schema', 'performance_schema', 'sys')";
@@ -122,6 +129,16 @@ static int my_connect(dscat_source **out, const dscat_target_config *target,
     }
     unsigned int read_timeout = (unsigned int)settings->query_timeout;
     s->query_timeout = settings->query_timeout;
+    s->connect_timeout = settings->connect_timeout;
+    s->peer.port = port;
+    s->peer.host = conn->host ? dscat_strdup(conn->host) : NULL;
+    s->peer.user = conn->user ? dscat_strdup(conn->user) : NULL;
+    s->peer.password = conn->password ? dscat_strdup(conn->password) : NULL;
+    if ((conn->host && !s->peer.host) || (conn->user && !s->peer.user) ||
+        (conn->password && !s->peer.password)) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto fail;
+    }
     mysql_options(s->conn, MYSQL_OPT_NONBLOCK, 0);
     mysql_options(s->conn, MYSQL_OPT_READ_TIMEOUT, &read_timeout);
     mysql_options(s->conn, MYSQL_OPT_WRITE_TIMEOUT, &read_timeout);
@@ -406,59 +423,160 @@ static MYSQL_RES *run_for_db(my_source *s, const char *sql, const char *tail, co
     return r;
 }
 
-static int my_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *err)
+/*
+ * The session of a catalog connection: UTC (UNIX_TIMESTAMP of UPDATE_TIME, a TIMESTAMP column's
+ * default) and, on MariaDB (10.1.8+ runs what is inside the comment; MySQL reads a plain
+ * comment), the server-side bound of each catalog query; with `stats`, also fresh statistics
+ * where the server caches them (MySQL 8; MariaDB has no such variable), for the table query.
+ * One statement, two with stats. Only a lost connection is an error.
+ */
+static int prepare_session(my_source *s, bool stats, dscat_error *err)
 {
-    my_source *s = (my_source *)src;
-    MYSQL_RES *r;
-    int rc;
-    /* Fresh statistics where the server caches them (MySQL 8); MariaDB has no such variable. */
-    s->base.queries++;
-    if (mysql_query(s->conn, "SET SESSION information_schema_stats_expiry = 0") != 0 &&
-        mysql_errno(s->conn) == 2013)
-        return dscat_error_set(err, DSCAT_ECONNECT, "target %s: connection lost: %s",
-                               src->target->key, mysql_error(s->conn));
-    /* MariaDB (10.1.8+) runs what is inside the comment: the server-side bound of each catalog
-     * query. MySQL reads a plain comment. */
+    if (stats) {
+        s->base.queries++;
+        if (mysql_query(s->conn, "SET SESSION information_schema_stats_expiry = 0") != 0 &&
+            mysql_errno(s->conn) == 2013)
+            return dscat_error_set(err, DSCAT_ECONNECT, "target %s: connection lost: %s",
+                                   s->base.target->key, mysql_error(s->conn));
+    }
     char set[128];
     snprintf(set, sizeof(set), "SET time_zone = '+00:00' /*M!100108 , max_statement_time = %d */",
              s->query_timeout > 0 ? s->query_timeout : 0);
     s->base.queries++;
-    mysql_query(s->conn, set);
-    r = run_for_db(s,
-                   "SELECT TABLE_NAME, TABLE_TYPE, TABLE_ROWS, DATA_LENGTH + INDEX_LENGTH, "
-                   "TABLE_COMMENT, UNIX_TIMESTAMP(UPDATE_TIME) FROM information_schema.TABLES "
-                   "WHERE TABLE_SCHEMA = ",
-                   "", "table", err);
-    if (r == NULL)
-        return err && err->code ? err->code : DSCAT_EQUERY;
-    rc = read_tables(r, out);
-    mysql_free_result(r);
-    if (rc)
-        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    r = run_for_db(s,
-                   "SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, DATA_TYPE, COLUMN_TYPE, "
-                   "IS_NULLABLE, COLUMN_DEFAULT, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, "
-                   "NUMERIC_SCALE, COLUMN_COMMENT, PRIVILEGES FROM information_schema.COLUMNS "
-                   "WHERE TABLE_SCHEMA = ",
-                   "", "column", err);
-    if (r == NULL)
-        return err && err->code ? err->code : DSCAT_EQUERY;
-    rc = read_columns(r, out);
-    mysql_free_result(r);
-    if (rc)
-        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    r = run_for_db(s,
-                   "SELECT TABLE_NAME, COLUMN_NAME, CONSTRAINT_NAME, REFERENCED_TABLE_SCHEMA, "
-                   "REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME "
-                   "FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = ",
-                   " AND (CONSTRAINT_NAME = 'PRIMARY' OR REFERENCED_TABLE_NAME IS NOT NULL) "
-                   "ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION",
-                   "key", err);
-    if (r == NULL)
-        return err && err->code ? err->code : DSCAT_EQUERY;
-    rc = read_keys(r, out);
-    mysql_free_result(r);
-    return rc ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory") : 0;
+    if (mysql_query(s->conn, set) != 0 && mysql_errno(s->conn) == 2013)
+        return dscat_error_set(err, DSCAT_ECONNECT, "target %s: connection lost: %s",
+                               s->base.target->key, mysql_error(s->conn));
+    return 0;
+}
+
+/*
+ * The catalog's queries, each over one information_schema table (no join: the server
+ * materialises each of them for the query, and a join between two can cost a pass over one for
+ * every row of the other). COLUMNS only reads each table's definition; TABLES (its sizes) and
+ * KEY_COLUMN_USAGE (InnoDB's foreign keys) open every table, and so cost about as much as
+ * COLUMNS although they return far fewer rows. The rows are matched to their table on our side,
+ * by name, each table's rows together. A column's PRIVILEGES (whether it can be profiled) is
+ * asked for only when the scan is profiled: it is 30 bytes of every column's row.
+ */
+static const char tables_sql[] =
+    "SELECT TABLE_NAME, TABLE_TYPE, TABLE_ROWS, DATA_LENGTH + INDEX_LENGTH, TABLE_COMMENT, "
+    "UNIX_TIMESTAMP(UPDATE_TIME) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ";
+static const char columns_sql[] =
+    "SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, "
+    "COLUMN_DEFAULT, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, COLUMN_COMMENT, "
+    "PRIVILEGES FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ";
+static const char columns_unprofiled_sql[] =
+    "SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, "
+    "COLUMN_DEFAULT, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, COLUMN_COMMENT, "
+    "NULL FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ";
+static const char keys_sql[] =
+    "SELECT TABLE_NAME, COLUMN_NAME, CONSTRAINT_NAME, REFERENCED_TABLE_SCHEMA, "
+    "REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME "
+    "FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = ";
+static const char keys_tail[] =
+    " AND (CONSTRAINT_NAME = 'PRIMARY' OR REFERENCED_TABLE_NAME IS NOT NULL) "
+    "ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION";
+
+/*
+ * The table and key queries on s (after the session's statements; session: the time zone is
+ * still to be set), their results into *tables and *keys (caller frees with
+ * mysql_free_result). On failure err is filled and what was read is freed.
+ */
+static int read_tables_and_keys(my_source *s, bool session, MYSQL_RES **tables, MYSQL_RES **keys,
+                                dscat_error *err)
+{
+    *tables = *keys = NULL;
+    int rc = 0;
+    if (session)
+        rc = prepare_session(s, true, err);
+    else {
+        /* only the statistics' freshness is still to be asked for */
+        s->base.queries++;
+        if (mysql_query(s->conn, "SET SESSION information_schema_stats_expiry = 0") != 0 &&
+            mysql_errno(s->conn) == 2013)
+            rc = dscat_error_set(err, DSCAT_ECONNECT, "target %s: connection lost: %s",
+                                 s->base.target->key, mysql_error(s->conn));
+    }
+    if (rc == 0 && (*tables = run_for_db(s, tables_sql, "", "table", err)) == NULL)
+        rc = err && err->code ? err->code : DSCAT_EQUERY;
+    if (rc == 0 && (*keys = run_for_db(s, keys_sql, keys_tail, "key", err)) == NULL)
+        rc = err && err->code ? err->code : DSCAT_EQUERY;
+    if (rc && *tables) {
+        mysql_free_result(*tables);
+        *tables = NULL;
+    }
+    return rc;
+}
+
+/*
+ * A scan's second connection: it logs in as the scan's own did (owner's copy of the target's
+ * login, read only while both threads run) and reads the tables and keys while the columns are
+ * read on the first; the server works on both at once. peer stays NULL when it cannot log in
+ * (a user limited to one connection, a server at its max_connections): the scan then reads
+ * everything on its first connection.
+ */
+typedef struct side_read {
+    const my_source *owner;
+    dscat_source *peer;
+    MYSQL_RES *tables, *keys;
+    int rc;
+    dscat_error err;
+} side_read;
+
+static void *side_main(void *payload)
+{
+    side_read *r = payload;
+    const my_source *s = r->owner;
+    dscat_settings settings = {.connect_timeout = s->connect_timeout,
+                               .query_timeout = s->query_timeout};
+    dscat_error ignored = {0};
+    if (my_connect(&r->peer, s->base.target, &s->peer, s->base.database, &settings, &ignored))
+        return NULL;
+    r->rc = read_tables_and_keys((my_source *)r->peer, true, &r->tables, &r->keys, &r->err);
+    return NULL;
+}
+
+/*
+ * Per database: the columns on this connection while a second one reads the tables and the
+ * keys (side_main), 6 statements in all (5 without the second connection, which it then reads
+ * on this one); the results are decoded once all are in: tables, columns, keys.
+ */
+static int my_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *err)
+{
+    my_source *s = (my_source *)src;
+    side_read side = {.owner = s};
+    pthread_t thread;
+    bool started = pthread_create(&thread, NULL, side_main, &side) == 0;
+    MYSQL_RES *tables = NULL, *columns = NULL, *keys = NULL;
+    int rc = prepare_session(s, false, err);
+    if (rc == 0 && (columns = run_for_db(s, src->profile ? columns_sql : columns_unprofiled_sql, "",
+                                         "column", err)) == NULL)
+        rc = err && err->code ? err->code : DSCAT_EQUERY;
+    if (started)
+        pthread_join(thread, NULL);
+    if (side.peer) {
+        s->base.queries += side.peer->queries;
+        tables = side.tables;
+        keys = side.keys;
+        if (rc == 0 && side.rc) {
+            rc = side.rc;
+            if (err)
+                *err = side.err;
+        }
+    } else if (rc == 0) {
+        rc = read_tables_and_keys(s, false, &tables, &keys, err);
+    }
+    if (rc == 0 && (read_tables(tables, out) || read_columns(columns, out) || read_keys(keys, out)))
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if (tables)
+        mysql_free_result(tables);
+    if (columns)
+        mysql_free_result(columns);
+    if (keys)
+        mysql_free_result(keys);
+    if (side.peer)
+        my_close(side.peer);
+    return rc;
 }
 
 static bool my_profileable(const char *data_type)
@@ -786,6 +904,12 @@ static void my_close(dscat_source *src)
         mysql_close(s->conn);
     dscat_free(s->where);
     dscat_free(s->base.database);
+    dscat_free(s->peer.host);
+    dscat_free(s->peer.user);
+    if (s->peer.password) {
+        explicit_bzero(s->peer.password, strlen(s->peer.password));
+        dscat_free(s->peer.password);
+    }
     dscat_free(s);
 }
 

@@ -106,19 +106,28 @@ static char *bare_type(const char *declared)
     return out;
 }
 
+/* What the column pass needs to know of each table (table_flags, by table index). */
+enum { WITHOUT_ROWID = 1, PK_INDEX = 2 };
+
 /*
- * Pass 1: tables and views, noting whether statistics can be used and which tables are WITHOUT
- * ROWID (into without_rowid, name -> 1). pragma_table_list is read once, into a materialized
- * CTE: read per table (with the name as its argument) it walks every table each time.
+ * Pass 1: tables and views, noting whether statistics can be used and, in *flags (one byte per
+ * table of out, caller frees), which tables are WITHOUT ROWID and which have a primary-key
+ * index (origin 'pk': a primary key that is not an INTEGER PRIMARY KEY, the rowid's alias).
+ * pragma_table_list is read once, into a materialized CTE: read per table (with the name as its
+ * argument) it walks every table each time. pragma_index_list is asked once per table here: as a
+ * correlated subquery of the column query it cost three times the whole column pass.
  */
-static int scan_tables(sqlite_source *s, dscat_db_scan *out, bool *has_stat1,
-                       dscat_strmap *without_rowid, dscat_error *err)
+static int scan_tables(sqlite_source *s, dscat_db_scan *out, bool *has_stat1, unsigned char **flags,
+                       dscat_error *err)
 {
     sqlite3_stmt *st = NULL;
     const char *sql =
         "WITH l AS MATERIALIZED (SELECT name, wr FROM pragma_table_list WHERE schema = 'main') "
-        "SELECT m.type, m.name, coalesce((SELECT l.wr FROM l WHERE l.name = m.name), 0) "
+        "SELECT m.type, m.name, coalesce((SELECT l.wr FROM l WHERE l.name = m.name), 0), "
+        "m.type = 'table' AND EXISTS (SELECT 1 FROM pragma_index_list(m.name) i "
+        "WHERE i.origin = 'pk') "
         "FROM sqlite_schema m WHERE m.type IN ('table', 'view') ORDER BY m.name";
+    size_t cap = 0;
     s->base.queries++;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return query_error(s, err, "table");
@@ -136,12 +145,17 @@ static int scan_tables(sqlite_source *s, dscat_db_scan *out, bool *has_stat1,
                               .row_estimate = DSCAT_NULL,
                               .size_bytes = DSCAT_NULL,
                               .last_modified_us = DSCAT_NULL};
+        size_t count = out->tables.count;
         if (dscat_db_scan_refused(out, dscat_db_scan_add_table(out, &t, NULL), "main", name,
                                   NULL) ||
-            (sqlite3_column_int(st, 2) && dscat_strmap_put(without_rowid, name, strlen(name), 1))) {
+            (out->tables.count > count &&
+             dscat_grow((void **)flags, &cap, count, sizeof(**flags)))) {
             sqlite3_finalize(st);
             return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         }
+        if (out->tables.count > count)
+            (*flags)[count] = (unsigned char)((sqlite3_column_int(st, 2) ? WITHOUT_ROWID : 0) |
+                                              (sqlite3_column_int(st, 3) ? PK_INDEX : 0));
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : query_error(s, err, "table");
@@ -217,16 +231,9 @@ static void scan_sizes(sqlite_source *s, dscat_db_scan *out, const dscat_strmap 
 
 /*
  * The columns of one object, as pragma table_xinfo reports them (hidden and generated columns
- * included, cid counting every column, so ordinals are the declared positions), followed by
- * whether the column is an INTEGER PRIMARY KEY (an alias of the rowid: its table has no separate
- * 'pk' index), which cannot hold NULL although it is not declared NOT NULL; so cannot any
- * primary-key column of a WITHOUT ROWID table (add_column_row). T is the object's name.
+ * included, cid counting every column, so ordinals are the declared positions).
  */
-#define COLUMN_FIELDS(T)                                                                           \
-    "p.cid, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk, p.hidden, "                         \
-    "p.pk > 0 AND NOT EXISTS (SELECT 1 FROM pragma_index_list(" T ") i WHERE i.origin = 'pk')"
-
-#define EVERY_COLUMN_FIELDS COLUMN_FIELDS("m.name")
+#define COLUMN_FIELDS "p.cid, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk, p.hidden"
 
 /* What pragma table_xinfo's `hidden` field says: 2 and 3 are generated columns. */
 static const char *generated_kind(int hidden)
@@ -235,12 +242,13 @@ static const char *generated_kind(int hidden)
 }
 
 /*
- * Adds one column from the fields of COLUMN_FIELDS, starting at field `at` of st, of a table that
- * is WITHOUT ROWID or not. A name the catalog cannot hold (not UTF-8) becomes a problem naming
- * the column. 0 or DSCAT_ENOMEM.
+ * Adds one column from the fields of COLUMN_FIELDS, starting at field `at` of st, of a table
+ * with `flags` (scan_tables). A primary-key column of a table without a primary-key index is an
+ * INTEGER PRIMARY KEY (an alias of the rowid), which cannot hold NULL although it is not
+ * declared NOT NULL; so cannot any primary-key column of a WITHOUT ROWID table. A name the
+ * catalog cannot hold (not UTF-8) becomes a problem naming the column. 0 or DSCAT_ENOMEM.
  */
-static int add_column_row(dscat_db_scan *out, long table, bool without_rowid, sqlite3_stmt *st,
-                          int at)
+static int add_column_row(dscat_db_scan *out, long table, unsigned flags, sqlite3_stmt *st, int at)
 {
     const char *declared = text_col(st, at + 2);
     const char *name = text_col(st, at + 1);
@@ -250,15 +258,15 @@ static int add_column_row(dscat_db_scan *out, long table, bool without_rowid, sq
         return DSCAT_ENOMEM;
     }
     int hidden = sqlite3_column_int(st, at + 6);
-    bool key_not_null = sqlite3_column_int(st, at + 7) != 0 ||
-                        (without_rowid && sqlite3_column_int(st, at + 5) > 0);
+    bool pk = sqlite3_column_int(st, at + 5) > 0;
+    bool key_not_null = pk && (!(flags & PK_INDEX) || (flags & WITHOUT_ROWID));
     dscat_column_info c = {.table = (size_t)table,
                            .name = name,
                            .ordinal = sqlite3_column_int(st, at) + 1,
                            .data_type = dtype,
                            .column_type = declared ? declared : "",
                            .nullable = sqlite3_column_int(st, at + 3) == 0 && !key_not_null,
-                           .is_pk = sqlite3_column_int(st, at + 5) > 0,
+                           .is_pk = pk,
                            .generated = generated_kind(hidden),
                            .hidden = hidden == 1,
                            .default_value = text_col(st, at + 4),
@@ -279,19 +287,12 @@ static int add_column_row(dscat_db_scan *out, long table, bool without_rowid, sq
  * pragma_table_xinfo fail for the whole join): one query per object, so that the broken object
  * becomes a problem naming it and every column of the others is still catalogued.
  */
-/* Whether table `name` of the scan is WITHOUT ROWID (scan_tables' map). */
-static bool is_without_rowid(const dscat_strmap *without_rowid, const char *name)
-{
-    size_t v = 0;
-    return dscat_strmap_get(without_rowid, name, strlen(name), &v) == 1;
-}
-
-static int scan_columns_each(sqlite_source *s, dscat_db_scan *out,
-                             const dscat_strmap *without_rowid, dscat_error *err)
+static int scan_columns_each(sqlite_source *s, dscat_db_scan *out, const unsigned char *flags,
+                             dscat_error *err)
 {
     sqlite3_stmt *st = NULL;
     static const char sql[] = /* one object's columns */
-        "SELECT " COLUMN_FIELDS("?1") " FROM pragma_table_xinfo(?1) p ORDER BY p.cid";
+        "SELECT " COLUMN_FIELDS " FROM pragma_table_xinfo(?1) p ORDER BY p.cid";
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return query_error(s, err, "column");
     int rc = 0;
@@ -303,7 +304,7 @@ static int scan_columns_each(sqlite_source *s, dscat_db_scan *out,
         sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
         s->base.queries++;
         while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
-            rc = add_column_row(out, (long)i, is_without_rowid(without_rowid, t->name), st, 0);
+            rc = add_column_row(out, (long)i, flags[i], st, 0);
         if (rc == 0 && step != SQLITE_DONE) {
             /* Keep no half-read object. */
             rc = dscat_db_scan_truncate_columns(out, before);
@@ -318,24 +319,41 @@ static int scan_columns_each(sqlite_source *s, dscat_db_scan *out,
     return rc ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory") : 0;
 }
 
-static int scan_columns(sqlite_source *s, dscat_db_scan *out, const dscat_strmap *without_rowid,
+/*
+ * The table called `name`, or -1. The rows of one table come together: `last` (the previous
+ * row's answer, -1 for none) is tried before the map, so that the map is asked once per table.
+ */
+static long table_named(const dscat_db_scan *out, long last, const char *name)
+{
+    if (name == NULL)
+        return -1;
+    if (last >= 0 && strcmp(out->tables.items[last].name, name) == 0)
+        return last;
+    return dscat_db_scan_find_table(out, "main", name);
+}
+
+/*
+ * Every object's columns in one query. The rows come object by object in sqlite_schema's order,
+ * each object's in cid order (pragma_table_xinfo's own), and are left unsorted: the store orders
+ * tables by name and columns by ordinal, and a sort here cost a fifth of the query.
+ */
+static int scan_columns(sqlite_source *s, dscat_db_scan *out, const unsigned char *flags,
                         dscat_error *err)
 {
     sqlite3_stmt *st = NULL;
     size_t problems = out->problems.count;
     static const char sql[] = /* one query for every object's columns */
-        "SELECT m.name, " EVERY_COLUMN_FIELDS " FROM sqlite_schema m "
+        "SELECT m.name, " COLUMN_FIELDS " FROM sqlite_schema m "
         "JOIN pragma_table_xinfo(m.name) p WHERE m.type IN ('table','view') "
-        "AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY m.name, p.cid";
+        "AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
     s->base.queries++;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return query_error(s, err, "column");
     int rc;
+    long t = -1;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        long t = dscat_db_scan_find_table(out, "main", text_col(st, 0));
-        if (t >= 0 &&
-            add_column_row(out, t, is_without_rowid(without_rowid, out->tables.items[t].name), st,
-                           1)) {
+        t = table_named(out, t, text_col(st, 0));
+        if (t >= 0 && add_column_row(out, t, flags[t], st, 1)) {
             sqlite3_finalize(st);
             return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         }
@@ -348,7 +366,7 @@ static int scan_columns(sqlite_source *s, dscat_db_scan *out, const dscat_strmap
     out->problems.count = problems;
     if (dscat_db_scan_truncate_columns(out, 0))
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    return scan_columns_each(s, out, without_rowid, err);
+    return scan_columns_each(s, out, flags, err);
 }
 
 /* The name of the table that `name` refers to: SQLite matches table names case-insensitively. */
@@ -363,15 +381,23 @@ static long resolve_table(const dscat_db_scan *out, const char *name)
     return -1;
 }
 
-/* The n-th (0-based) primary-key column of a table, for a foreign key that names no column. */
+/*
+ * The n-th (0-based) primary-key column of a table in column order, for a foreign key that names
+ * no column. The table's chain of columns (newest first) is walked twice: to count its
+ * primary-key columns, then to the one wanted; a table's columns, not every column of the scan.
+ */
 static const char *pk_column(const dscat_db_scan *out, long table, int n)
 {
-    int seen = 0;
-    for (size_t i = 0; i < out->columns.count; i++) {
-        const dscat_column_info *c = &out->columns.items[i];
-        if ((long)c->table == table && c->is_pk && seen++ == n)
-            return c->name;
-    }
+    if (table < 0 || (size_t)table >= out->last_column_count || n < 0)
+        return NULL;
+    size_t first = out->last_column[table];
+    int count = 0;
+    for (size_t i = first; i != SIZE_MAX; i = out->column_before[i])
+        count += out->columns.items[i].is_pk;
+    int from_end = count - 1 - n;
+    for (size_t i = first; i != SIZE_MAX && from_end >= 0; i = out->column_before[i])
+        if (out->columns.items[i].is_pk && from_end-- == 0)
+            return out->columns.items[i].name;
     return NULL;
 }
 
@@ -386,8 +412,9 @@ static int scan_fks(sqlite_source *s, dscat_db_scan *out, dscat_error *err)
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return query_error(s, err, "foreign key");
     int rc;
+    long t = -1;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        long t = dscat_db_scan_find_table(out, "main", text_col(st, 0));
+        t = table_named(out, t, text_col(st, 0));
         if (t < 0)
             continue;
         const char *ref_table = text_col(st, 3);
@@ -411,25 +438,26 @@ static int sqlite_scan_database(dscat_source *src, dscat_db_scan *out, dscat_err
 {
     sqlite_source *s = (sqlite_source *)src;
     bool has_stat1 = false;
-    dscat_strmap index_table = DSCAT_STRMAP_INIT, without_rowid = DSCAT_STRMAP_INIT;
+    dscat_strmap index_table = DSCAT_STRMAP_INIT;
+    unsigned char *flags = NULL;
     int rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK
                  ? 0
                  : query_error(s, err, "begin");
     if (rc == 0)
-        rc = scan_tables(s, out, &has_stat1, &without_rowid, err);
+        rc = scan_tables(s, out, &has_stat1, &flags, err);
     if (rc == 0 && has_stat1)
         rc = scan_stats(s, out, err);
     if (rc == 0)
         rc = map_indexes(s, out, &index_table, err);
     if (rc == 0) {
         scan_sizes(s, out, &index_table);
-        rc = scan_columns(s, out, &without_rowid, err);
+        rc = scan_columns(s, out, flags, err);
     }
     if (rc == 0)
         rc = scan_fks(s, out, err);
     sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     dscat_strmap_free(&index_table);
-    dscat_strmap_free(&without_rowid);
+    dscat_free(flags);
     return rc;
 }
 

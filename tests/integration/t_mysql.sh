@@ -57,7 +57,10 @@ check "system schemas are left out" \
 for n in 10 2000; do
     {
         echo "CREATE DATABASE flat$n; USE flat$n;"
-        for i in $(seq 1 $n); do echo "CREATE TABLE t$i (id int PRIMARY KEY, a text, b decimal(10,2), c datetime);"; done
+        echo "CREATE TABLE t1 (id int PRIMARY KEY, a text, b decimal(10,2), c datetime, p int);"
+        for i in $(seq 2 $n); do
+            echo "CREATE TABLE t$i (id int PRIMARY KEY, a text, b decimal(10,2), c datetime, p int, FOREIGN KEY (p) REFERENCES t$((i - 1)) (id));"
+        done
     } >"$TEST_TMP/flat$n.sql"
     my_sql -e "source $TEST_TMP/flat$n.sql"
 done
@@ -79,6 +82,40 @@ assert_eq "mariadb: the small database has 10 tables" 10 "$small_tables"
 assert_eq "mariadb: the large database has 2000 tables" 2000 "$large_tables"
 check "mariadb: the server counted the scan's statements" test "$small" -gt 0
 assert_eq "mariadb: 10 tables and 2,000 tables cost the same number of statements" "$small" "$large"
+
+# The scan reads the tables and keys on a second connection while the columns are read on the
+# first. A user that may hold one connection only (MAX_USER_CONNECTIONS 1) is scanned on one
+# connection, the queries one after the other: the same catalog, two statements fewer (the
+# second connection's session statement, and its quit, which the server's Questions counts).
+# The password goes through stdin, never a command line.
+my_sql <<SQL
+CREATE USER 'single'@'127.0.0.1' IDENTIFIED BY '$MY_PASSWORD' WITH MAX_USER_CONNECTIONS 1;
+GRANT ALL ON *.* TO 'single'@'127.0.0.1';
+SQL
+# scan_as USER DB HOME: prints the statements the server counted; the catalog is left in HOME.
+scan_as() {
+    local before after
+    my_target my "database = \"$2\"" >"$3/targets.toml"
+    before=$(questions)
+    DSCAT_HOME=$3 T_MY_USER=$1 "$DSCAT" refresh >/dev/null 2>&1 || echo "refresh as $1 failed" >&2
+    after=$(questions)
+    echo $((after - before - 1))
+}
+catalog() { duckq "SELECT * EXCLUDE (scanned_at) FROM read_parquet('$1/metadata.parquet') ORDER BY ALL" | md5sum; }
+fks() { duckq "SELECT count(*) FROM read_parquet('$1/metadata.parquet') WHERE is_foreign_key"; }
+for db in flat2000 "Rand DB" sakila; do
+    both_home=$(new_home)
+    one_home=$(new_home)
+    both=$(scan_as dscat "$db" "$both_home")
+    one=$(scan_as single "$db" "$one_home")
+    echo "  statements for $db: two connections -> $both, one connection -> $one"
+    assert_eq "mariadb $db: a user limited to one connection gets the same catalog" \
+        "$(catalog "$both_home")" "$(catalog "$one_home")"
+    assert_eq "mariadb $db: on one connection, two statements fewer" $((both - 2)) "$one"
+    check "mariadb $db: the catalog has foreign keys" test "$(fks "$one_home")" -gt 0
+    [ "$db" != flat2000 ] || flat_fks=$(fks "$both_home")
+done
+assert_eq "mariadb: flat2000's 1,999 foreign keys are catalogued" 1999 "$flat_fks"
 
 # Failures: wrong password, refused port, silent server — one line each, nothing changed.
 before=$(catalog_sums "$home")
