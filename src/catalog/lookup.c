@@ -260,7 +260,12 @@ int dscat_table_lookup(dscat_table_detail **out, dscat_name_candidates *candidat
     if ((rc = dscat_store__read_begin(st, err)))
         goto done;
     reading = true;
-    if ((found = find_candidates(candidates, &id, st, target, parts, n, err)) < 0) {
+    if ((found = find_candidates(candidates, &id, st, target, parts, n, err)) == 0 && n == 2) {
+        /* db.table names no table: schema.table, as a PostgreSQL user writes it */
+        char *as_schema[3] = {NULL, parts[0], parts[1]};
+        found = find_candidates(candidates, &id, st, target, as_schema, 3, err);
+    }
+    if (found < 0) {
         rc = found;
         goto done;
     }
@@ -348,45 +353,128 @@ void dscat_name_candidates_free(dscat_name_candidates *c)
     memset(c, 0, sizeof(*c));
 }
 
+/* The current tables named (target, db, schema, name); NULL parts match any. */
+static const char *const count_sql =
+    "SELECT count(*) FROM " DSCAT_CURRENT_TABLES " t WHERE t.name = ?4 AND "
+    "(?1 IS NULL OR t.target = ?1) AND (?2 IS NULL OR t.database = ?2) AND "
+    "(?3 IS NULL OR t.schema = ?3)";
+
+/* The name's parts bound to ?1..?4 of s (target, db, schema, table). */
+static void bind_name(dscat_stmt *s, char *const *name)
+{
+    for (int i = 0; i < 4; i++)
+        if (name[i])
+            dscat_stmt__bind_text(s, i + 1, name[i]);
+}
+
+/* The number of current tables the name's parts (target, db, schema, table) denote, or a
+ * negative error code. */
+static int64_t count_tables(dscat_store *st, char *const *name, dscat_error *err)
+{
+    dscat_stmt *s = NULL;
+    int rc = dscat_stmt__prepare(&s, st, count_sql, err);
+    if (rc)
+        return rc;
+    bind_name(s, name);
+    int64_t n = dscat_stmt__step(s) == DSCAT_STMT_ROW ? dscat_stmt__int64(s, 0) : -1;
+    dscat_stmt__finalize(s);
+    return n < 0 ? dscat_store__step_error(st, err) : n;
+}
+
+/*
+ * Resolves a joins name into name[0..3] (target, db, schema, table; NULL matches any): the exact
+ * table name when a current table has it (SPEC: joins match exact names, in every database),
+ * else the name read as [target:]table, db.table (then schema.table) or db.schema.table. 0, or
+ * DSCAT_ENOTFOUND when no current table has that name, or another error code; err filled.
+ */
+static int resolve_joins_name(char **name, dscat_store *st, const char *table, dscat_error *err)
+{
+    char *parts[3] = {NULL, NULL, NULL}, *target = NULL;
+    if ((name[3] = dscat_strdup(table)) == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    int64_t found = count_tables(st, name, err);
+    if (found != 0)
+        return found < 0 ? (int)found : 0;
+    int n = dscat_split_qualified(table, &target, parts, 3);
+    if (n == DSCAT_ENOMEM)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if (n >= 1) {
+        dscat_free(name[3]);
+        /* parts 0..n-1 are the name's: table, db.table or db.schema.table */
+        name[0] = target;
+        name[1] = n >= 2 ? parts[0] : NULL;
+        name[2] = n == 3 ? parts[1] : NULL;
+        name[3] = parts[n - 1];
+        found = count_tables(st, name, err);
+        if (found == 0 && n == 2) { /* db.table names no table: schema.table */
+            name[2] = name[1];
+            name[1] = NULL;
+            found = count_tables(st, name, err);
+        }
+    } else {
+        dscat_free(target); /* malformed: no table has that name */
+    }
+    if (found < 0)
+        return (int)found;
+    return found ? 0 : dscat_error_set(err, DSCAT_ENOTFOUND, "Table not found: %s", table);
+}
+
 int dscat_join_paths_get(dscat_join_paths *out, dscat_store *st, const char *table,
                          dscat_error *err)
 {
     memset(out, 0, sizeof(*out));
     dscat_stmt *s = NULL;
-    /* Outbound and inbound keys from one snapshot of the store. */
+    char *name[4] = {NULL, NULL, NULL, NULL};
+    dscat_buf inbound = DSCAT_BUF_INIT;
+    /* The name, the outbound and the inbound keys from one snapshot of the store. */
     int rc = dscat_store__read_begin(st, err);
     if (rc)
         return rc;
-    rc = dscat_stmt__prepare(&s, st,
-                             "SELECT " REF_COLUMNS " FROM " DSCAT_CURRENT_TABLES
-                             " t JOIN foreign_keys f ON f.set_id = t.column_set WHERE t.name = ?1 "
-                             "ORDER BY t.target, t.database, t.schema, f.column_name",
-                             err);
-    if (rc) {
-        dscat_store__read_end(st);
-        return rc;
-    }
-    dscat_stmt__bind_text(s, 1, table);
+    if ((rc = resolve_joins_name(name, st, table, err)))
+        goto done;
+    rc =
+        dscat_stmt__prepare(&s, st,
+                            "SELECT " REF_COLUMNS " FROM " DSCAT_CURRENT_TABLES
+                            " t JOIN foreign_keys f ON f.set_id = t.column_set WHERE t.name = ?4 "
+                            "AND (?1 IS NULL OR t.target = ?1) AND (?2 IS NULL OR t.database = ?2) "
+                            "AND (?3 IS NULL OR t.schema = ?3) "
+                            "ORDER BY t.target, t.database, t.schema, f.column_name",
+                            err);
+    if (rc)
+        goto done;
+    bind_name(s, name);
     rc = read_references(s, &out->outbound, &out->noutbound);
     dscat_stmt__finalize(s);
-    if (rc == 0)
-        rc = dscat_stmt__prepare(&s, st,
-                                 "SELECT " REF_COLUMNS " FROM " DSCAT_CURRENT_TABLES
-                                 " t JOIN foreign_keys f ON f.set_id = t.column_set "
-                                 "WHERE f.ref_table = ?1 ORDER BY t.target, t.database, "
-                                 "t.schema, t.name, f.column_name",
-                                 err);
-    if (rc == 0) {
-        dscat_stmt__bind_text(s, 1, table);
+    s = NULL;
+    /* Inbound: keys to a table of that name, in the named database (where a schema is a
+     * database, the key's ref_schema names it) and schema. */
+    if (rc == 0 &&
+        dscat_source__schema_is_database_sql(
+            &inbound,
+            "SELECT " REF_COLUMNS " FROM " DSCAT_CURRENT_TABLES
+            " t JOIN foreign_keys f ON f.set_id = t.column_set WHERE f.ref_table = ?4 "
+            "AND (?1 IS NULL OR t.target = ?1) AND (?3 IS NULL OR f.ref_schema = ?3) "
+            "AND (?2 IS NULL OR ?2 = CASE WHEN (SELECT source_type FROM scans WHERE id = "
+            "t.scan_id) ",
+            " THEN f.ref_schema ELSE t.database END) ORDER BY t.target, t.database, t.schema, "
+            "t.name, f.column_name"))
+        rc = DSCAT_ENOMEM;
+    if (rc == 0 && (rc = dscat_stmt__prepare(&s, st, dscat_buf_cstr(&inbound), err)) == 0) {
+        bind_name(s, name);
         rc = read_references(s, &out->inbound, &out->ninbound);
         dscat_stmt__finalize(s);
     }
+    if (rc && (err == NULL || err->code == 0))
+        rc = dscat_error_set(err, rc,
+                             rc == DSCAT_ENOMEM ? "out of memory" : "cannot read join paths");
+done:
     dscat_store__read_end(st);
-    if (rc) {
+    dscat_buf_free(&inbound);
+    for (int i = 0; i < 4; i++)
+        dscat_free(name[i]);
+    if (rc)
         dscat_join_paths_free(out);
-        return dscat_error_set(err, rc, "cannot read join paths");
-    }
-    return 0;
+    return rc;
 }
 
 void dscat_join_paths_free(dscat_join_paths *j)

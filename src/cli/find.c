@@ -339,8 +339,9 @@ static int print_detail(const dscat_table_detail *d)
 int cmd_table(int argc, char **argv)
 {
     if (argc == 2 && cli_is_help(argv[1])) {
-        printf("usage: dscat table NAME\n\nOne table (table when the name is unique, db.table, "
-               "db.schema.table or target:db.schema.table): columns, types, keys, references in "
+        printf("usage: dscat table NAME\n\nOne table (table when the name is unique, db.table "
+               "or, when no database has that name, schema.table, db.schema.table or "
+               "target:db.schema.table): columns, types, keys, references in "
                "and out, row "
                "estimate, comments and annotations. An ambiguous name lists the candidates.\n");
         return EXIT_OK;
@@ -393,7 +394,9 @@ int cmd_joins(int argc, char **argv)
 {
     if (argc == 2 && cli_is_help(argv[1])) {
         printf("usage: dscat joins TABLE\n\nOutbound and inbound foreign keys of the tables "
-               "named exactly TABLE.\n");
+               "named exactly TABLE, in every database; when no table has that name, of the "
+               "table TABLE names as db.table, schema.table, db.schema.table or "
+               "target:db.schema.table. A name no table has is an error.\n");
         return EXIT_OK;
     }
     if (argc != 2)

@@ -214,7 +214,9 @@ static json_t *tools_list(const char *version)
                     table_output()));
     json_array_append_new(tools,
                           tool(version, "find_join_paths", "Find join paths",
-                               "Foreign keys from and to the tables named exactly table_name.",
+                               "Foreign keys from and to the tables named exactly table_name; when "
+                               "no table has that name, of the table it names as db.table, "
+                               "schema.table or db.schema.table.",
                                json_pack("{s:{s:s}}", "table_name", "type", "string"),
                                json_pack("[s]", "table_name"), true, true, joins_output()));
     json_array_append_new(tools,

@@ -81,3 +81,16 @@ check "joins Order: its own outbound key" grep -qF -- '- shop.main.Order.Custome
 check "joins Order: OrderItem references it, both tables named" grep -qF -- '- shop.main.OrderItem.OrderId → shop.main.Order.OrderId' <<<"$out"
 check "joins Order: never OrderItem's own reference to Product" sh -c "! printf '%s' '$out' | grep -q Product"
 check "joins of a table without keys" test "$(DSCAT_HOME=$home3 "$DSCAT" joins Product | tail -1)" = "- shop.main.OrderItem.ProductId → shop.main.Product.ProductId"
+# Qualified names, as find and table print them: db.table, db.schema.table, schema.table,
+# target:db.schema.table; each gives the same join paths as the bare name, here unique.
+bare=$(DSCAT_HOME=$home3 "$DSCAT" joins Order | tail -n +2)
+for q in shop.Order shop.main.Order main.Order shop:shop.main.Order '"Order"' shop.main.'"Order"'; do
+    assert_eq "joins $q: the join paths of Order" "$bare" "$(DSCAT_HOME=$home3 "$DSCAT" joins "$q" | tail -n +2)"
+done
+for q in Nope shop.Nope other.main.Order nope:shop.main.Order 'shop..Order'; do
+    out=$(DSCAT_HOME=$home3 "$DSCAT" joins "$q" 2>&1)
+    assert_eq "joins $q: a name no table has is an error, exit 1" "1 dscat: Table not found: $q" \
+        "$(DSCAT_HOME=$home3 "$DSCAT" joins "$q" >/dev/null 2>&1; echo "$?") $out"
+done
+assert_eq "table schema.table, when no database has that name" "# shop.main.Order" \
+    "$(DSCAT_HOME=$home3 "$DSCAT" table main.Order | head -1)"
