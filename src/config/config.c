@@ -99,6 +99,7 @@ static const char *const refused_keys[] = {"password", "passwd", "pwd", "secret"
 typedef struct ctx {
     const char *path;
     dscat_error *err;
+    bool cache_root_env; /* the cache root came from DSCAT_CACHE_ROOT, not the file */
 } ctx;
 
 static int cfg_error(const ctx *c, int line, const char *fmt, ...)
@@ -752,6 +753,42 @@ static char *resolve_path(const char *path)
     return cur;
 }
 
+/*
+ * A local cache root made absolute once, when the configuration is read, so that every process
+ * of the catalog and every path the store records name the same directory whatever the process's
+ * working directory: a relative cache_root of targets.toml is relative to the directory that
+ * holds the file (the catalog directory), one from DSCAT_CACHE_ROOT to the working directory (as
+ * any path given on a command line).
+ */
+static int absolute_cache_root(const ctx *c, dscat_settings *s)
+{
+    const char *root = s->cache_root;
+    if (strncmp(root, "s3://", 5) == 0 || root[0] == '/')
+        return 0;
+    const char *slash = c->cache_root_env ? NULL : strrchr(c->path, '/');
+    dscat_buf b = DSCAT_BUF_INIT;
+    if (slash == NULL || c->path[0] != '/') {
+        char *cwd = getcwd(NULL, 0);
+        if (cwd == NULL)
+            return dscat_error_set(c->err, DSCAT_ECONFIG,
+                                   "%s %s is a relative path and the working directory cannot be "
+                                   "read: give an absolute path",
+                                   c->cache_root_env ? "DSCAT_CACHE_ROOT" : "cache_root", root);
+        dscat_buf_printf(&b, "%s/", cwd);
+        free(cwd); /* getcwd(3) with a NULL buffer: malloc()ed by libc */
+    }
+    if (slash)
+        dscat_buf_put(&b, c->path, (size_t)(slash - c->path));
+    dscat_buf_printf(&b, "/%s", root);
+    char *full = dscat_buf_detach(&b);
+    if (full == NULL)
+        return dscat_error_set(c->err, DSCAT_ENOMEM, "out of memory");
+    normalize(full);
+    dscat_free(s->cache_root);
+    s->cache_root = full;
+    return 0;
+}
+
 /* The catalog directory holds metadata only (SPEC §1): a cache root never lies inside it. */
 static int check_cache_root(const ctx *c, const dscat_config *cfg)
 {
@@ -766,9 +803,11 @@ static int check_cache_root(const ctx *c, const dscat_config *cfg)
         size_t n = strlen(d);
         if (strncmp(r, d, n) == 0 && (r[n] == '\0' || r[n] == '/' || strcmp(d, "/") == 0))
             rc = dscat_error_set(c->err, DSCAT_ECONFIG,
-                                 "%s: cache_root %s is inside the catalog directory %s; the "
-                                 "catalog holds metadata only, choose a cache root outside it",
-                                 c->path, root, cfg->catalog_dir);
+                                 "%s%s %s is inside the catalog directory %s; the catalog holds "
+                                 "metadata only, choose a cache root outside it",
+                                 c->cache_root_env ? "" : c->path,
+                                 c->cache_root_env ? "DSCAT_CACHE_ROOT" : ": cache_root", root,
+                                 cfg->catalog_dir);
     }
     dscat_free(r);
     dscat_free(d);
@@ -779,7 +818,7 @@ int dscat_config_parse(dscat_config **out, const char *catalog_dir, const char *
                        const char *text, size_t len, dscat_error *err)
 {
     *out = NULL;
-    ctx c = {path, err};
+    ctx c = {path, err, false};
     dscat_toml_doc *doc = NULL;
     int rc;
     dscat_config *cfg = dscat_calloc(1, sizeof(*cfg));
@@ -830,13 +869,15 @@ int dscat_config_parse(dscat_config **out, const char *catalog_dir, const char *
             goto done;
         }
     }
+    const char *env_root = getenv("DSCAT_CACHE_ROOT");
+    c.cache_root_env = env_root && *env_root;
     if ((rc = apply_env_overrides(&c, &cfg->settings)))
         goto done;
     if (settings_finish(&cfg->settings)) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = check_cache_root(&c, cfg)))
+    if ((rc = absolute_cache_root(&c, &cfg->settings)) || (rc = check_cache_root(&c, cfg)))
         goto done;
     *out = cfg;
     cfg = NULL;
