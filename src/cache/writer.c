@@ -883,7 +883,7 @@ int dscat_cache__catalog_columns(dscat_store *st, const dscat_target_config *t,
     int rc = dscat_stmt__prepare(
         &s, st,
         "SELECT c.name, c.data_type, c.column_type, c.numeric_precision, c.numeric_scale "
-        "FROM " DSCAT_CURRENT_TABLES " t JOIN columns c ON c.set_id = t.column_set "
+        "FROM " DSCAT_CURRENT_TABLES " t LEFT JOIN columns c ON c.set_id = t.column_set "
         "WHERE t.target = ?1 AND t.database = ?2 AND t.schema = ?3 AND t.name = ?4 "
         "ORDER BY c.ordinal",
         err);
@@ -893,7 +893,12 @@ int dscat_cache__catalog_columns(dscat_store *st, const dscat_target_config *t,
     dscat_stmt__bind_text(s, 2, database);
     dscat_stmt__bind_text(s, 3, schema);
     dscat_stmt__bind_text(s, 4, table);
-    while (dscat_stmt__step(s) == DSCAT_STMT_ROW) {
+    bool found = false; /* the table, whether or not it has columns */
+    int step;
+    while ((step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
+        found = true;
+        if (dscat_stmt__is_null(s, 0))
+            continue; /* the table's one row when it has no column */
         cache_column *g = dscat_realloc(*out, (*n + 1) * sizeof(*g));
         if (g == NULL) {
             dscat_stmt__finalize(s);
@@ -913,8 +918,15 @@ int dscat_cache__catalog_columns(dscat_store *st, const dscat_target_config *t,
         c->storage = STORE_NATIVE;
     }
     dscat_stmt__finalize(s);
-    if (*n == 0)
+    if (step != DSCAT_STMT_DONE)
+        return dscat_store__step_error(st, err);
+    if (!found)
         return dscat_error_set(err, DSCAT_ENOTFOUND, "table '%s.%s' not found", schema, table);
+    if (*n == 0)
+        return dscat_error_set(err, DSCAT_EINVALID,
+                               "table '%s.%s' has no columns: a Parquet file cannot hold it, "
+                               "nothing to cache",
+                               schema, table);
     return 0;
 }
 

@@ -164,3 +164,16 @@ assert_eq "a table without rows is cached (the COPY's header and end in one mess
     "$(jq -r '"\(.tables[0].ok) \(.tables[0].rows)"' <<<"$out" 2>/dev/null)"
 assert_eq "and reads back with its types" "0 INTEGER VARCHAR DECIMAL(10,2)" \
     "$(duckq "SELECT count(*), typeof(any_value(id)), typeof(any_value(t)), typeof(any_value(n)) FROM read_parquet('$(file_of empty)')" | tr '\t' ' ')"
+
+# A table without columns is catalogued but cannot be a Parquet file: named as such, not "not
+# found"; the other tables of an --include-uncached refresh are cached all the same.
+pg_psql pgbin -c 'CREATE TABLE no_columns ()' >/dev/null
+DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+err=$(DSCAT_HOME=$home "$DSCAT" cache refresh pg public.no_columns 2>&1 >/dev/null)
+assert_eq "a table without columns: one line saying so" \
+    "dscat: table 'public.no_columns' has no columns: a Parquet file cannot hold it, nothing to cache" "$err"
+assert_eq "... exit 1" 1 "$(DSCAT_HOME=$home "$DSCAT" cache refresh pg public.no_columns >/dev/null 2>&1; echo $?)"
+out=$(DSCAT_HOME=$home "$DSCAT" cache refresh pg --include-uncached --json 2>/dev/null)
+assert_eq "--include-uncached: the table without columns is the one failure, with that reason" \
+    "public.no_columns: table 'public.no_columns' has no columns: a Parquet file cannot hold it, nothing to cache" \
+    "$(jq -r '.tables[] | select(.ok | not) | "\(.schema_name).\(.table_name): \(.error)"' <<<"$out")"
