@@ -165,6 +165,13 @@ typedef struct dscat_status {
     int64_t generation, exports_generation;
 } dscat_status;
 
+/*
+ * Whether metadata.parquet, last_scan.json and DATA_CATALOG_SUMMARY.md are all in catalog_dir as
+ * regular files. One removed by hand leaves the exports behind the store: status says STALE and
+ * the next command that reads the catalog writes them again.
+ */
+bool dscat_exports_present(const char *catalog_dir);
+
 /* SPEC §6.2, from the store (which may not exist yet). Caller frees with dscat_status_free(). */
 int dscat_status_get(dscat_status **out, const dscat_config *cfg, dscat_error *err);
 /* The same without the catalog totals (targets, databases, tables and columns stay 0; the

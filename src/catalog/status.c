@@ -6,9 +6,11 @@
  */
 #include "store/store.h"
 #include "core/alloc.h"
+#include "core/buf.h"
 #include "core/timeutil.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 static char *dup_col(dscat_stmt *s, int i)
 {
@@ -114,6 +116,8 @@ static int status_read(dscat_status **out, const dscat_config *cfg, bool with_to
             totals(st, s);
         s->generation = dscat_store__generation(st);
         s->exports_generation = dscat_store__exports_generation(st);
+        if (!dscat_exports_present(cfg->catalog_dir))
+            s->exports_generation = 0; /* they describe nothing */
         dscat_store__read_end(st);
     }
     dscat_store_close(st);
@@ -129,6 +133,22 @@ static int status_read(dscat_status **out, const dscat_config *cfg, bool with_to
     }
     *out = s;
     return 0;
+}
+
+bool dscat_exports_present(const char *catalog_dir)
+{
+    static const char *const files[] = {"metadata.parquet", "last_scan.json",
+                                        "DATA_CATALOG_SUMMARY.md"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        dscat_buf path = DSCAT_BUF_INIT;
+        struct stat sb;
+        bool there = dscat_buf_printf(&path, "%s/%s", catalog_dir, files[i]) == 0 &&
+                     lstat(dscat_buf_cstr(&path), &sb) == 0 && S_ISREG(sb.st_mode);
+        dscat_buf_free(&path);
+        if (!there)
+            return false;
+    }
+    return true;
 }
 
 int dscat_status_get(dscat_status **out, const dscat_config *cfg, dscat_error *err)

@@ -231,7 +231,9 @@ int dscat_exports_repair(const char *catalog_dir, bool *repaired, dscat_error *e
     int rc = dscat_exports_state(catalog_dir, &generation, &exported, err);
     if (rc || generation == 0)
         return rc;
-    if (generation == exported) {
+    /* An export removed by hand is behind the store too. */
+    bool present = dscat_exports_present(catalog_dir);
+    if (generation == exported && present) {
         /* In step; a refresh killed before its store commit may have left the Parquet file it
          * was writing ahead of it. */
         if (access(catalog_dir, W_OK) == 0)
@@ -239,16 +241,21 @@ int dscat_exports_repair(const char *catalog_dir, bool *repaired, dscat_error *e
         return 0;
     }
     if (access(catalog_dir, W_OK) != 0)
-        return dscat_error_set(err, DSCAT_ECONFLICT,
-                               "the exports are behind the store (scan %lld, exported %lld) and "
-                               "%s cannot be written",
-                               (long long)generation, (long long)exported, catalog_dir);
+        return present ? dscat_error_set(err, DSCAT_ECONFLICT,
+                                         "the exports are behind the store (scan %lld, exported "
+                                         "%lld) and %s cannot be written",
+                                         (long long)generation, (long long)exported, catalog_dir)
+                       : dscat_error_set(err, DSCAT_ECONFLICT,
+                                         "an export of %s is missing and the directory cannot be "
+                                         "written",
+                                         catalog_dir);
     dscat_store *st = NULL;
     if ((rc = dscat_store_open(&st, catalog_dir, DSCAT_STORE_WRITE, err)))
         return rc;
     /* Under the lock, another exporter may have finished meanwhile. */
     int lock = exports_lock(catalog_dir);
-    bool behind = dscat_store__generation(st) != dscat_store__exports_generation(st);
+    bool behind = dscat_store__generation(st) != dscat_store__exports_generation(st) ||
+                  !dscat_exports_present(catalog_dir);
     if (lock >= 0)
         close(lock);
     if (behind) {

@@ -63,6 +63,24 @@ assert_eq "the next command (status) repaired them and reports them in step" tru
 same_scan "$(in_step)" || bad="$bad [exports_written: $(in_step)]"
 assert_eq "30 kills ($behind between the store commit and the exports): after the next command, store and exports always at one scan, no *.tmp left" "" "$bad"
 
+# An export removed (or replaced by something else) by hand is behind the store too: the next
+# command writes it again, from the store.
+DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+cp "$home/DATA_CATALOG_SUMMARY.md" "$TEST_TMP/summary.before"
+for f in metadata.parquet last_scan.json DATA_CATALOG_SUMMARY.md; do
+    rm -f "$home/$f"
+    err=$(DSCAT_HOME=$home "$DSCAT" find zzz 2>&1 >/dev/null)
+    assert_match "$f removed: the next command says it regenerated the exports" "regenerated" "$err"
+    check "... and $f is back" test -s "$home/$f"
+done
+rm -f "$home/last_scan.json" && mkdir "$home/last_scan.json"
+assert_eq "last_scan.json a directory: status is STALE, naming the exports, and cannot repair it" \
+    "false" "$(DSCAT_HOME=$home "$DSCAT" status --json 2>/dev/null | jq -r .exports_in_step)"
+rmdir "$home/last_scan.json"
+assert_eq "once it is gone, status repairs it" \
+    "true" "$(DSCAT_HOME=$home "$DSCAT" status --json 2>/dev/null | jq -r .exports_in_step)"
+assert_same "the summary written again is the one the refresh wrote" "$TEST_TMP/summary.before" "$home/DATA_CATALOG_SUMMARY.md"
+
 # In a directory the next command cannot write, status reports the difference instead.
 (DSCAT_TEST_CRASH_AT=exports_written DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1) 2>/dev/null
 chmod 0755 "$home"
