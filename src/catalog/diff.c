@@ -31,7 +31,7 @@ static int only_target(dscat_store *st, char **out, dscat_error *err)
         rc = dscat_error_set(err, DSCAT_ENOTFOUND, "the catalog has no scans yet");
     else if (n > 1)
         rc = dscat_error_set(err, DSCAT_EINVALID,
-                             "--target is required: the catalog holds several targets (%s)",
+                             "a target is required: the catalog holds several targets (%s)",
                              dscat_buf_cstr(&names));
     if (rc) {
         dscat_free(*out);
@@ -79,8 +79,13 @@ static int pick_scans(dscat_store *st, const char *target, int64_t *from, int64_
     dscat_stmt__finalize(s);
     if (*from) { /* only SCAN_A: compare it with the newest */
         *to = ids[0];
-        return n ? 0 : dscat_error_set(err, DSCAT_ENOTFOUND, "target %s has no scans", target);
+        return n ? 0
+                 : dscat_error_set(err, DSCAT_ENOTFOUND,
+                                   "target %s has no successful scan in the catalog", target);
     }
+    if (n == 0)
+        return dscat_error_set(err, DSCAT_ENOTFOUND,
+                               "target %s has no successful scan in the catalog", target);
     if (n < 2)
         return dscat_error_set(err, DSCAT_ENOTFOUND,
                                "target %s has fewer than two successful scans to compare", target);

@@ -28,5 +28,8 @@ check "explicit scans: the first against the newest" sh -c "DSCAT_HOME='$home' '
 printf '%s' "$(pg_target pg2 'database = "diffdb"')" >>"$home/targets.toml"
 DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
 err=$(DSCAT_HOME=$home "$DSCAT" diff 2>&1)
-assert_match "several targets need --target" "--target is required" "$err"
+assert_match "several targets need --target" "a target is required" "$err"
 assert_eq "--target picks one" 0 "$(DSCAT_HOME=$home "$DSCAT" diff --target pg >/dev/null 2>&1; echo $?)"
+err=$(DSCAT_HOME=$home "$DSCAT" diff --target nosuch 2>&1)
+assert_match "a target without any scan says so, not that it lacks a second one" \
+    "target nosuch has no successful scan in the catalog" "$err"

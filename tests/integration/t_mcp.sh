@@ -123,14 +123,15 @@ assert_eq "get_table_details: every column row has the older tool's 18 fields" "
 assert_eq "get_table_details: the row values (table, target, server, scanned_at from the store)" "shop main Order shop shop true" \
     "$(jq -r '.result.structuredContent.columns[1] | "\(.database) \(.schema) \(.table_name) \(.target) \(.server) \(.scanned_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T"))"' <<<"$out")"
 
-# search_catalog on a 200,000-column catalog: the index is loaded once, later calls cost a few
-# milliseconds; it is reloaded when the store or the annotations change.
+# search_catalog on a 200,000-column catalog: the index is loaded once (search.idx opened once,
+# seen through strace), not per call; it is reloaded when the store or the annotations change.
+# The calls' cost is printed, not asserted: bench/search measures it.
 awk 'BEGIN { print "BEGIN;"; for (t = 0; t < 2000; t++) { s = "CREATE TABLE t" t " (c0 INTEGER PRIMARY KEY";
              for (c = 1; c < 100; c++) s = s ", c" c " TEXT"; print s ");" } print "COMMIT;" }' | sqlite3 "$dir/wide.sqlite"
 wide=$(new_home)
 printf '[targets.wide]\ntype = "sqlite"\npath = "%s"\n' "$dir/wide.sqlite" >"$wide/targets.toml"
 DSCAT_HOME=$wide "$DSCAT" refresh >/dev/null 2>&1
-coproc WIDE { DSCAT_HOME=$wide DSCAT_USER=bot "$DSCAT" mcp 2>/dev/null; }
+coproc WIDE { DSCAT_HOME=$wide DSCAT_USER=bot strace -f -qq -e trace=open,openat -o "$dir/wide.strace" "$DSCAT" mcp 2>/dev/null; }
 wide_pid=$WIDE_PID
 wrpc() {
     printf '%s\n' "$1" >&"${WIDE[1]}"
@@ -149,15 +150,10 @@ t2=$(date +%s%N)
 first_ms=$(((t1 - t0) / 1000000))
 per_call_us=$(((t2 - t1) / 40000))
 echo "        first call ${first_ms} ms, then ${per_call_us} us per call"
-# The first call maps the search.idx the refresh wrote (no build from the store), so it may cost
-# no more than a search: only the later calls' cost is checked.
-# Each question opens the store anew (src/api/catalog.c): a file open on SQLite, but a TCP
-# connection with SCRAM authentication and a new server backend on PostgreSQL (about 16 ms on a
-# loaded test machine): the bound there allows for that connection.
-limit_us=25000
-[ "$(store_engine)" = postgres ] && limit_us=100000
-check "later searches cost a few milliseconds each (${per_call_us} us; the first, with the load, ${first_ms} ms)" \
-    test "$per_call_us" -lt "$limit_us"
+# The first call maps the search.idx the refresh wrote; every load of the index, from the file or
+# from the store, opens search.idx first, so one open means one load.
+assert_eq "41 searches open search.idx once (${per_call_us} us per later call; the first ${first_ms} ms)" \
+    1 "$(grep -c 'search\.idx' "$dir/wide.strace")"
 sqlite3 "$dir/wide.sqlite" 'CREATE TABLE zebra_crossing (stripe_id INTEGER PRIMARY KEY);'
 DSCAT_HOME=$wide "$DSCAT" refresh >/dev/null 2>&1
 r=$(search 50 zebra)
