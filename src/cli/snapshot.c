@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,7 +170,8 @@ static int run_demo(const char *dir, const char *home)
         cli_error("%s", err.message);
         return EXIT_FAIL;
     }
-    /* The path is written as a TOML literal string; mkdtemp names hold no quote. */
+    /* The path is written as a TOML literal string: a demo directory holds no quote (checked
+     * in cmd_demo). */
     snprintf(text, sizeof(text),
              "%s[targets.demo]\nname = \"Demo shop\"\ntype = \"%s\"\npath = '%s'\n", demo_mark,
              dscat_catalog_demo_source_type(), db);
@@ -206,6 +208,49 @@ static int run_demo(const char *dir, const char *home)
     return rc;
 }
 
+/* Creates path and its missing parents (mode 0700). 0 or -1 with errno. */
+static int mkdirs(char *path)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        int r = mkdir(path, 0700);
+        *p = '/';
+        if (r != 0 && errno != EEXIST)
+            return -1;
+    }
+    return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/*
+ * The directory of a kept demo's database: ${XDG_DATA_HOME:-$HOME/.local/share}/dscat/demo-<hash
+ * of the catalog directory's path>, created, its previous shop.db removed. false (use a temporary
+ * directory) when there is no such place or its path could not be written in targets.toml.
+ */
+static bool demo_data_dir(char *dir, size_t size, const char *home)
+{
+    const char *data = getenv("XDG_DATA_HOME"), *user = getenv("HOME");
+    char *real = realpath(home, NULL);
+    const char *key = real ? real : home;
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    free(real); /* realpath(3) with a NULL buffer: malloc()ed by libc */
+    int n;
+    if (data && data[0] == '/')
+        n = snprintf(dir, size, "%s/dscat/demo-%016llx", data, (unsigned long long)h);
+    else if (user && user[0] == '/')
+        n = snprintf(dir, size, "%s/.local/share/dscat/demo-%016llx", user, (unsigned long long)h);
+    else
+        return false;
+    if (n < 0 || (size_t)n >= size - 16 || strpbrk(dir, "'\n\r") || mkdirs(dir) != 0)
+        return false;
+    char db[4200];
+    snprintf(db, sizeof(db), "%s/shop.db", dir);
+    return unlink(db) == 0 || errno == ENOENT;
+}
+
 int cmd_demo(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -218,15 +263,25 @@ int cmd_demo(int argc, char **argv)
     const char *home = getenv("DSCAT_HOME");
     if (home && *home == '\0')
         home = NULL;
-    const char *tmpdir = getenv("TMPDIR");
     char dir[4096];
-    snprintf(dir, sizeof(dir), "%s/dscat-demo-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-    if (mkdtemp(dir) == NULL) {
-        cli_error("cannot create a temporary directory: %s", strerror(errno));
-        return EXIT_FAIL;
+    /* A kept demo catalog's database lives where it outlasts a clean-up of /tmp, one per catalog
+     * and made again by every run (never a new one each time); a passing demo in a temporary
+     * directory. */
+    bool kept = home && demo_data_dir(dir, sizeof(dir), home);
+    if (!kept) {
+        const char *tmpdir = getenv("TMPDIR");
+        snprintf(dir, sizeof(dir), "%s/dscat-demo-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+        if (strpbrk(dir, "'\n\r")) {
+            cli_error("TMPDIR %s holds a quote or a line break: name another directory", dir);
+            return EXIT_FAIL;
+        }
+        if (mkdtemp(dir) == NULL) {
+            cli_error("cannot create a temporary directory: %s", strerror(errno));
+            return EXIT_FAIL;
+        }
     }
     int rc = run_demo(dir, home);
-    if (home == NULL)
+    if (!kept)
         remove_tree(dir);
     if (rc == EXIT_OK) {
         /* On stderr: stdout is exactly the summary. */
