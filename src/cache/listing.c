@@ -20,7 +20,13 @@ int dscat_cache_list(dscat_cache_listing *out, const dscat_config *cfg, const ch
     memset(out, 0, sizeof(*out));
     dscat_store *st = NULL;
     dscat_stmt *s = NULL;
+    /* Opened to write, so that an older store is migrated (the listing reads columns later
+     * versions added); in a catalog this user cannot write, read as it is. */
     int rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err);
+    if (rc == DSCAT_EPERM) {
+        dscat_error_clear(err);
+        rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_READ, err);
+    }
     if (rc == 0)
         rc = dscat_stmt__prepare(
             &s, st,

@@ -552,6 +552,16 @@ static int sq_open(dscat_store **out, const char *catalog_dir, dscat_store_mode 
                              st->path, S_ISREG(sb.st_mode) ? "empty (0 bytes)" : "not a file");
         goto fail;
     }
+    /* A writer needs the directory (WAL's -wal and -shm files) and the file: said as such,
+     * rather than as the failure of the first statement SQLite cannot write. */
+    if (mode != DSCAT_STORE_READ &&
+        (access(catalog_dir, W_OK) != 0 || (exists && access(st->path, W_OK) != 0))) {
+        rc = dscat_error_set(err, DSCAT_EPERM,
+                             "catalog store %s cannot be written by this user (%s): this command "
+                             "writes the catalog, whose directory and catalog.db must be writable",
+                             st->path, strerror(errno));
+        goto fail;
+    }
     int flags = (mode == DSCAT_STORE_READ ? SQLITE_OPEN_READONLY
                                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                 SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;

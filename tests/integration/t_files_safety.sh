@@ -143,6 +143,13 @@ ro() { runuser -u nobody -- env DSCAT_HOME="$home" HOME=/nonexistent "$DSCAT" "$
 check "find works in a directory it cannot write" ro find orders
 check "table works there" ro table shop.main.orders
 check "status works there" ro status
+check "cache ls works there, without a warning about the deletions it cannot do" \
+    test "$(ro cache ls 2>&1)" = "No cached tables."
+if [ "$(store_engine)" = sqlite ]; then
+    err=$(ro refresh 2>&1 >/dev/null)
+    assert_eq "a refresh there says the catalog cannot be written, in one line" \
+        "dscat: catalog store $home/catalog.db cannot be written by this user (Permission denied): this command writes the catalog, whose directory and catalog.db must be writable" "$err"
+fi
 check "and nothing was created in it" test ! -e "$home/catalog.db-shm"
 
 # ---- secrets ----------------------------------------------------------------------------------
