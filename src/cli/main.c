@@ -3,6 +3,8 @@
  */
 #include "cli/cli.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -212,7 +214,8 @@ static int cmd_help(int argc, char **argv)
     return cli_usage("help", "no help on '%s'", argc > 1 ? argv[1] : "");
 }
 
-int main(int argc, char **argv)
+/* Runs the command argv[1] (or the global options), returning its exit status. */
+static int run(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(usage, stderr);
@@ -245,4 +248,47 @@ int main(int argc, char **argv)
     }
     dscat_catalog_global_shutdown();
     return rc;
+}
+
+/*
+ * Flushes and closes standard output once the command is done, so that output lost to a full
+ * disk, a quota or an I/O error is a failure rather than a silent exit 0 (docs/cli.md, "Standard
+ * output"): "cannot write to standard output: <cause>" and exit 1 whatever the command's own
+ * status (2, "trouble", for diff, whose 1 means "changes found"). A reader that went away
+ * (EPIPE, `dscat find x | head -1` with SIGPIPE ignored) is no error to report: dscat ends as
+ * if SIGPIPE had stopped it, quietly with status 141, as git does.
+ */
+static int finish_stdout(int rc, const char *command)
+{
+    errno = 0;
+    bool failed = fflush(stdout) != 0;
+    int e = errno;
+    if (ferror(stdout))
+        failed = true;
+    errno = 0;
+    if (fclose(stdout) != 0 && !failed) {
+        failed = true;
+        e = errno;
+    }
+    if (!failed)
+        return rc;
+    if (e == EPIPE) {
+        signal(SIGPIPE, SIG_DFL);
+        raise(SIGPIPE);
+        return 128 + SIGPIPE;
+    }
+    char cause[128] = "write error";
+    if (e) {
+        snprintf(cause, sizeof(cause), "%s", strerror(e));
+        if (cause[0] >= 'A' && cause[0] <= 'Z' && !(cause[1] >= 'A' && cause[1] <= 'Z'))
+            cause[0] = (char)(cause[0] - 'A' + 'a');
+    }
+    cli_error("cannot write to standard output: %s", cause);
+    return command && strcmp(command, "diff") == 0 ? EXIT_USAGE : EXIT_FAIL;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = run(argc, argv);
+    return finish_stdout(rc, argc > 1 ? argv[1] : NULL);
 }
