@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
     "usage: dscat COMMAND [OPTIONS]\n"
@@ -251,12 +252,59 @@ static int run(int argc, char **argv)
 }
 
 /*
+ * Standard output is this stream, over file descriptor 1, so that the cause of a failed write is
+ * kept: stdio itself forgets it (errno moves on, and a chunk larger than its buffer is written
+ * past the buffer and dropped when the write fails, so that the final fflush has nothing left to
+ * fail on and ferror alone says something went wrong).
+ */
+static int stdout_errno;
+
+static ssize_t stdout_write(void *cookie, const char *buf, size_t size)
+{
+    (void)cookie;
+    size_t done = 0;
+    while (done < size) {
+        ssize_t w = write(STDOUT_FILENO, buf + done, size - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (stdout_errno == 0)
+                stdout_errno = w < 0 ? errno : EIO;
+            return -1;
+        }
+        done += (size_t)w;
+    }
+    return (ssize_t)size;
+}
+
+static int stdout_close(void *cookie)
+{
+    (void)cookie;
+    if (close(STDOUT_FILENO) == 0 || errno == EBADF)
+        return 0;
+    if (stdout_errno == 0)
+        stdout_errno = errno;
+    return EOF;
+}
+
+/* Replaces stdout by the stream above, buffered as stdio would buffer it; on failure keeps it. */
+static void wrap_stdout(void)
+{
+    cookie_io_functions_t io = {.write = stdout_write, .close = stdout_close};
+    FILE *f = fopencookie(NULL, "w", io);
+    if (f == NULL)
+        return;
+    setvbuf(f, NULL, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, BUFSIZ);
+    stdout = f;
+}
+
+/*
  * Flushes and closes standard output once the command is done, so that output lost to a full
- * disk, a quota or an I/O error is a failure rather than a silent exit 0 (docs/cli.md, "Standard
- * output"): "cannot write to standard output: <cause>" and exit 1 whatever the command's own
+ * disk, a quota or an I/O error is a failure rather than a silent exit 0 (README, "Exit
+ * codes"): "cannot write to standard output: <cause>" and exit 1 whatever the command's own
  * status (2, "trouble", for diff, whose 1 means "changes found"). A reader that went away
- * (EPIPE, `dscat find x | head -1` with SIGPIPE ignored) is no error to report: dscat ends as
- * if SIGPIPE had stopped it, quietly with status 141, as git does.
+ * (EPIPE: `dscat find x | head -1` with SIGPIPE ignored) is no error to report: dscat ends as if
+ * SIGPIPE had stopped it (with SIGPIPE not ignored, it has), quietly, status 141, as git does.
  */
 static int finish_stdout(int rc, const char *command)
 {
@@ -270,6 +318,8 @@ static int finish_stdout(int rc, const char *command)
         failed = true;
         e = errno;
     }
+    if (stdout_errno)
+        e = stdout_errno;
     if (!failed)
         return rc;
     if (e == EPIPE) {
@@ -289,6 +339,7 @@ static int finish_stdout(int rc, const char *command)
 
 int main(int argc, char **argv)
 {
+    wrap_stdout();
     int rc = run(argc, argv);
     return finish_stdout(rc, argc > 1 ? argv[1] : NULL);
 }
