@@ -325,7 +325,11 @@ enum {
 bool dscat_source__host_ok(const char *v, unsigned flags);
 /* True when v is only a user name: no white space, ':', '/', '=', ';' or quote. */
 bool dscat_source__user_ok(const char *v);
-/* True when v (a literal database name, NULL allowed) is not a URI or a connection string. */
+/*
+ * True when v (a literal database name, NULL allowed) is not a URI or a connection string: no
+ * "://" and no "keyword=" at its start or after white space or ';'. Any other byte may be in a
+ * database's name ("hostile db; drop"), which libpq is never asked to parse (expand_dbname 0).
+ */
 bool dscat_source__database_ok(const char *v);
 
 /*

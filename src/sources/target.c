@@ -74,10 +74,21 @@ bool dscat_source__database_ok(const char *v)
 {
     if (v == NULL)
         return true;
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-        if (*p < ' ' || *p == 0x7f || *p == '=' || *p == ';')
+    if (strstr(v, "://"))
+        return false;
+    /* A keyword: a word at the start or after white space or ';', then '=' ("dbname=app ..."). */
+    for (const char *p = v; *p; p++) {
+        if (p != v && !strchr(" \t;", p[-1]))
+            continue;
+        size_t n = 0;
+        while ((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z') || p[n] == '_')
+            n++;
+        while (n > 0 && (p[n] == ' ' || p[n] == '\t'))
+            n++;
+        if (n > 0 && p[n] == '=')
             return false;
-    return strstr(v, "://") == NULL;
+    }
+    return true;
 }
 
 /* The end of the messages that refuse a value: what it must be, never the value itself. */

@@ -425,6 +425,8 @@ static void literal_host_values(void **state)
         "host = \"postgresql://reader@db/app\"\n",
         "host = \"db\"\nuser = \"reader:LeakMe\"\n",
         "host = \"db\"\ndatabase = \"dbname=app password=LeakMe\"\n",
+        "host = \"db\"\ndatabase = \"app; password = LeakMe\"\n",
+        "host = \"db\"\ndatabase = \"postgres://db/app\"\n",
     };
     char text[512];
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -437,6 +439,8 @@ static void literal_host_values(void **state)
     }
     dscat_config_free(parse_ok("[targets.pg]\ntype = \"postgres\"\nhost = \"db.example:6432\"\n"
                                "user = \"reader\"\ndatabase = \"my app\"\n"));
+    dscat_config_free(parse_ok("[targets.pg]\ntype = \"postgres\"\nhost = \"db\"\n"
+                               "database = \"hostile db; drop\"\n"));
 }
 
 static void write_file(const char *path, const char *text)
