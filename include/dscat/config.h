@@ -147,7 +147,9 @@ int dscat_config_example_targets(char **out, dscat_error *err);
 
 /*
  * Resolves a target's address and credentials from the environment. A variable that is not set
- * fails with DSCAT_EUNSET naming it. Caller frees with dscat_target_conn_free().
+ * fails with DSCAT_EUNSET naming it; a host or user value that is not only a host or a user name
+ * (a URI, a connection string, "user:password@host") fails with DSCAT_ECONFIG naming its
+ * variable, never its value. Caller frees with dscat_target_conn_free().
  */
 int dscat_target_resolve(dscat_target_conn *out, const dscat_target_config *t, dscat_error *err);
 

@@ -3,11 +3,14 @@
  */
 #include "cli/cli.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
     "usage: dscat COMMAND [OPTIONS]\n"
@@ -212,7 +215,8 @@ static int cmd_help(int argc, char **argv)
     return cli_usage("help", "no help on '%s'", argc > 1 ? argv[1] : "");
 }
 
-int main(int argc, char **argv)
+/* Runs the command argv[1] (or the global options), returning its exit status. */
+static int run(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(usage, stderr);
@@ -245,4 +249,97 @@ int main(int argc, char **argv)
     }
     dscat_catalog_global_shutdown();
     return rc;
+}
+
+/*
+ * Standard output is this stream, over file descriptor 1, so that the cause of a failed write is
+ * kept: stdio itself forgets it (errno moves on, and a chunk larger than its buffer is written
+ * past the buffer and dropped when the write fails, so that the final fflush has nothing left to
+ * fail on and ferror alone says something went wrong).
+ */
+static int stdout_errno;
+
+static ssize_t stdout_write(void *cookie, const char *buf, size_t size)
+{
+    (void)cookie;
+    size_t done = 0;
+    while (done < size) {
+        ssize_t w = write(STDOUT_FILENO, buf + done, size - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (stdout_errno == 0)
+                stdout_errno = w < 0 ? errno : EIO;
+            return -1;
+        }
+        done += (size_t)w;
+    }
+    return (ssize_t)size;
+}
+
+static int stdout_close(void *cookie)
+{
+    (void)cookie;
+    if (close(STDOUT_FILENO) == 0 || errno == EBADF)
+        return 0;
+    if (stdout_errno == 0)
+        stdout_errno = errno;
+    return EOF;
+}
+
+/* Replaces stdout by the stream above, buffered as stdio would buffer it; on failure keeps it. */
+static void wrap_stdout(void)
+{
+    cookie_io_functions_t io = {.write = stdout_write, .close = stdout_close};
+    FILE *f = fopencookie(NULL, "w", io);
+    if (f == NULL)
+        return;
+    setvbuf(f, NULL, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, BUFSIZ);
+    stdout = f;
+}
+
+/*
+ * Flushes and closes standard output once the command is done, so that output lost to a full
+ * disk, a quota or an I/O error is a failure rather than a silent exit 0 (README, "Exit
+ * codes"): "cannot write to standard output: <cause>" and exit 1 whatever the command's own
+ * status (2, "trouble", for diff, whose 1 means "changes found"). A reader that went away
+ * (EPIPE: `dscat find x | head -1` with SIGPIPE ignored) is no error to report: dscat ends as if
+ * SIGPIPE had stopped it (with SIGPIPE not ignored, it has), quietly, status 141, as git does.
+ */
+static int finish_stdout(int rc, const char *command)
+{
+    errno = 0;
+    bool failed = fflush(stdout) != 0;
+    int e = errno;
+    if (ferror(stdout))
+        failed = true;
+    errno = 0;
+    if (fclose(stdout) != 0 && !failed) {
+        failed = true;
+        e = errno;
+    }
+    if (stdout_errno)
+        e = stdout_errno;
+    if (!failed)
+        return rc;
+    if (e == EPIPE) {
+        signal(SIGPIPE, SIG_DFL);
+        raise(SIGPIPE);
+        return 128 + SIGPIPE;
+    }
+    char cause[128] = "write error";
+    if (e) {
+        snprintf(cause, sizeof(cause), "%s", strerror(e));
+        if (cause[0] >= 'A' && cause[0] <= 'Z' && !(cause[1] >= 'A' && cause[1] <= 'Z'))
+            cause[0] = (char)(cause[0] - 'A' + 'a');
+    }
+    cli_error("cannot write to standard output: %s", cause);
+    return command && strcmp(command, "diff") == 0 ? EXIT_USAGE : EXIT_FAIL;
+}
+
+int main(int argc, char **argv)
+{
+    wrap_stdout();
+    int rc = run(argc, argv);
+    return finish_stdout(rc, argc > 1 ? argv[1] : NULL);
 }

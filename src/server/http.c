@@ -1571,6 +1571,20 @@ static void *scheduler(void *arg)
     return NULL;
 }
 
+/*
+ * Why the listening socket could not be made, in lower case as error messages are: errno e from
+ * the failed start (0 when libmicrohttpd left none).
+ */
+static const char *listen_failure(int e, char *buf, size_t size)
+{
+    if (e == 0)
+        return "the HTTP server did not start";
+    snprintf(buf, size, "%s", strerror(e));
+    if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
+        buf[0] = (char)(buf[0] - 'A' + 'a');
+    return buf;
+}
+
 /* ---- start and stop -------------------------------------------------------------------------- */
 
 static bool is_loopback(const struct sockaddr *sa)
@@ -1694,20 +1708,28 @@ int dscat_http_serve(dscat_catalog *cat, const dscat_http_options *opts, dscat_e
     pthread_cond_init(&s->cv, NULL);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned pool = cores < 1 ? 1 : cores > 64 ? 64 : (unsigned)cores;
+    /*
+     * No MHD_OPTION_LISTENING_ADDRESS_REUSE: with it set to 1 the socket gets SO_REUSEPORT, and a
+     * second dscat serve binds the port another one listens on, the kernel splitting the
+     * connections between two servers (and two tokens); set to 0 it gets neither option, and a
+     * restart fails while the last run's connections are in TIME_WAIT. Without it
+     * libmicrohttpd sets SO_REUSEADDR alone (on POSIX systems): a restart binds at once, a port
+     * in use is refused with EADDRINUSE.
+     */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-        (unsigned)1, MHD_OPTION_END);
+        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL, MHD_OPTION_END);
     if (s->daemon == NULL) {
         int e = errno;
         server_free(s);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
+        char cause[128];
         return dscat_error_set(err, DSCAT_EIO, "cannot listen on %s: %s", listen,
-                               e ? strerror(e) : "the HTTP server did not start");
+                               listen_failure(e, cause, sizeof(cause)));
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_LISTEN_FD);
     char bound[128] = "?";

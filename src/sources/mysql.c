@@ -924,12 +924,12 @@ static const char *const my_keys[] = {
 /* A host and a port in range; user and password are optional. */
 static int my_check_target(const dscat_target_config *t, char *msg, size_t size)
 {
-    return dscat_source__check_server(t, false, msg, size);
+    return dscat_source__check_server(t, false, 0, msg, size);
 }
 
 static int my_resolve(dscat_target_conn *out, const dscat_target_config *t, dscat_error *err)
 {
-    return dscat_source__resolve_server(out, t, false, err);
+    return dscat_source__resolve_server(out, t, 0, err);
 }
 
 /* The client library's global state, before any thread connects. */

@@ -2340,15 +2340,18 @@ static const char *const pg_keys[] = {
     "port", "port_env", "include_databases", "databases", "sslmode",  "exact_sizes",
     NULL};
 
+/* libpq's host may also be a socket directory or a comma-separated list of hosts. */
+#define PG_HOST_FORMS (DSCAT_HOST_SOCKET | DSCAT_HOST_LIST)
+
 /* A host and a port in range; user and password may come from libpq's own defaults. */
 static int pg_check_target(const dscat_target_config *t, char *msg, size_t size)
 {
-    return dscat_source__check_server(t, false, msg, size);
+    return dscat_source__check_server(t, false, PG_HOST_FORMS, msg, size);
 }
 
 static int pg_resolve(dscat_target_conn *out, const dscat_target_config *t, dscat_error *err)
 {
-    return dscat_source__resolve_server(out, t, false, err);
+    return dscat_source__resolve_server(out, t, PG_HOST_FORMS, err);
 }
 
 /* libpq needs no initialisation, but connections are opened from several threads. */

@@ -310,19 +310,45 @@ const char *dscat_type_map_find(const dscat_type_map *m, size_t n, const char *t
  * target has: a server (host, port, user, password) or a database file (path).
  */
 
+/* What an engine's host value may be besides a host name or an IP address (with :port). */
+enum {
+    DSCAT_HOST_INSTANCE = 1, /* "host\instance" (SQL Server) */
+    DSCAT_HOST_SOCKET = 2,   /* an absolute Unix socket directory or path ("/run/postgresql") */
+    DSCAT_HOST_LIST = 4      /* several hosts separated by commas (libpq) */
+};
+
+/*
+ * True when v is only a host: a name, an IPv4 or IPv6 address (bracketed with a port), with
+ * ":port", and what flags allow. A URI ("://"), a connection string ("host=... password=..."),
+ * "user:password@host" or anything with white space is not (docs/targets.md, "Credentials").
+ */
+bool dscat_source__host_ok(const char *v, unsigned flags);
+/* True when v is only a user name: no white space, ':', '/', '=', ';' or quote. */
+bool dscat_source__user_ok(const char *v);
+/*
+ * True when v (a literal database name, NULL allowed) is not a URI or a connection string: no
+ * "://" and no "keyword=" at its start or after white space or ';'. Any other byte may be in a
+ * database's name ("hostile db; drop"), which libpq is never asked to parse (expand_dbname 0).
+ */
+bool dscat_source__database_ok(const char *v);
+
 /*
  * Checks a server target: a host, and when login is true a user and a password variable; the
- * port in range. 0, or -1 with the message in msg.
+ * port in range; literal host, user and database values of their form (above, with flags), in
+ * messages that never hold the value. 0, or -1 with the message in msg.
  */
-int dscat_source__check_server(const dscat_target_config *t, bool login, char *msg, size_t size);
+int dscat_source__check_server(const dscat_target_config *t, bool login, unsigned flags, char *msg,
+                               size_t size);
 /* Checks a file target: a path or a path variable. */
 int dscat_source__check_file(const dscat_target_config *t, char *msg, size_t size);
 /*
- * Resolves a server target: host ("host:port", "[v6]:port", and with instances true
- * "host\instance"), user, password and port, naming every unset variable in one message.
+ * Resolves a server target: host ("host:port", "[v6]:port", and what flags allow), user,
+ * password and port, naming every unset variable in one message. A host or user value not of
+ * its form (dscat_source__host_ok, dscat_source__user_ok) fails with DSCAT_ECONFIG naming its
+ * variable, before anything is contacted and without echoing the value.
  */
 int dscat_source__resolve_server(dscat_target_conn *out, const dscat_target_config *t,
-                                 bool instances, dscat_error *err);
+                                 unsigned flags, dscat_error *err);
 /* Resolves a file target's path. */
 int dscat_source__resolve_file(dscat_target_conn *out, const dscat_target_config *t,
                                dscat_error *err);

@@ -598,13 +598,13 @@ static const char *const ms_keys[] = {"host",         "host_env", "user",     "u
 /* A host, a login (user and password variable) and a port in range. */
 static int ms_check_target(const dscat_target_config *t, char *msg, size_t size)
 {
-    return dscat_source__check_server(t, true, msg, size);
+    return dscat_source__check_server(t, true, DSCAT_HOST_INSTANCE, msg, size);
 }
 
 /* "host", "host:port" or "host\instance" (a named instance: its port is found by the browser). */
 static int ms_resolve(dscat_target_conn *out, const dscat_target_config *t, dscat_error *err)
 {
-    return dscat_source__resolve_server(out, t, true, err);
+    return dscat_source__resolve_server(out, t, DSCAT_HOST_INSTANCE, err);
 }
 
 static const dscat_type_map ms_types[] = {

@@ -11,10 +11,114 @@
 #include <stdlib.h>
 #include <string.h>
 
-int dscat_source__check_server(const dscat_target_config *t, bool login, char *msg, size_t size)
+/* True for the bytes of a host name or an IP address: letters, digits, ".-_", and ":%[]" of
+ * ports and IPv6 addresses (with a zone, "fe80::1%eth0"). */
+static bool host_char(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch != '\0' && strchr(".-_:%[]", ch) != NULL);
+}
+
+/*
+ * A Unix socket directory or path: absolute, printable ASCII, and none of the bytes a URI or a
+ * connection string needs ("@", "=", ":", ";", quotes, white space), so that a mistaken
+ * "/run/x password=y" is refused like any other connection string.
+ */
+static bool socket_path_ok(const char *v)
+{
+    if (v[0] != '/')
+        return false;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if (*p <= ' ' || *p >= 0x7f || strchr("@=:;'\"\\", *p))
+            return false;
+    return true;
+}
+
+bool dscat_source__host_ok(const char *v, unsigned flags)
+{
+    if (v == NULL || *v == '\0')
+        return false;
+    if ((flags & DSCAT_HOST_SOCKET) && v[0] == '/')
+        return socket_path_ok(v);
+    const char *instance = (flags & DSCAT_HOST_INSTANCE) ? strchr(v, '\\') : NULL;
+    size_t n = instance ? (size_t)(instance - v) : strlen(v);
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!host_char((unsigned char)v[i]) && !((flags & DSCAT_HOST_LIST) && v[i] == ','))
+            return false;
+    if (instance == NULL)
+        return true;
+    /* An instance name: letters, digits, "_", "$", "-" (SQL Server's rules, loosely). */
+    const char *p = instance + 1;
+    if (*p == '\0')
+        return false;
+    for (; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '$' || *p == '-'))
+            return false;
+    return true;
+}
+
+bool dscat_source__user_ok(const char *v)
+{
+    if (v == NULL || *v == '\0')
+        return false;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if (*p <= ' ' || *p == 0x7f || strchr(":/=;'\"", *p))
+            return false;
+    return true;
+}
+
+bool dscat_source__database_ok(const char *v)
+{
+    if (v == NULL)
+        return true;
+    if (strstr(v, "://"))
+        return false;
+    /* A keyword: a word at the start or after white space or ';', then '=' ("dbname=app ..."). */
+    for (const char *p = v; *p; p++) {
+        if (p != v && !strchr(" \t;", p[-1]))
+            continue;
+        size_t n = 0;
+        while ((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z') || p[n] == '_')
+            n++;
+        while (n > 0 && (p[n] == ' ' || p[n] == '\t'))
+            n++;
+        if (n > 0 && p[n] == '=')
+            return false;
+    }
+    return true;
+}
+
+/* The end of the messages that refuse a value: what it must be, never the value itself. */
+#define HOST_ONLY                                                                                  \
+    "must hold only a host name (a name or an IP address, optionally with :port), not a URI "      \
+    "or a connection string; the password comes only from password_env"
+#define USER_ONLY                                                                                  \
+    "must hold only a user name, not a password, a URI or a connection string; the password "      \
+    "comes only from password_env"
+
+int dscat_source__check_server(const dscat_target_config *t, bool login, unsigned flags, char *msg,
+                               size_t size)
 {
     if (!t->host && !t->host_env) {
         snprintf(msg, size, "target '%s' needs 'host_env'", t->key);
+        return -1;
+    }
+    if (t->host && !dscat_source__host_ok(t->host, flags)) {
+        snprintf(msg, size, "key 'host' of target '%s' " HOST_ONLY, t->key);
+        return -1;
+    }
+    if (t->user && !dscat_source__user_ok(t->user)) {
+        snprintf(msg, size, "key 'user' of target '%s' " USER_ONLY, t->key);
+        return -1;
+    }
+    if (!dscat_source__database_ok(t->database)) {
+        snprintf(msg, size,
+                 "key 'database' of target '%s' must hold only a database name, not a URI or a "
+                 "connection string",
+                 t->key);
         return -1;
     }
     if (login && !t->user && !t->user_env) {
@@ -131,7 +235,7 @@ int dscat_source__resolve_file(dscat_target_conn *out, const dscat_target_config
 }
 
 int dscat_source__resolve_server(dscat_target_conn *out, const dscat_target_config *t,
-                                 bool instances, dscat_error *err)
+                                 unsigned flags, dscat_error *err)
 {
     const char *vars[] = {t->host == NULL ? t->host_env : NULL,
                           t->user == NULL ? t->user_env : NULL, t->password_env, t->port_env};
@@ -169,7 +273,21 @@ int dscat_source__resolve_server(dscat_target_conn *out, const dscat_target_conf
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto fail;
     }
-    if ((rc = split_host(out, t, instances, err)))
+    /* Checked before anything is contacted, and refused without echoing: a value that is not a
+     * host or a user name may be a whole URI or connection string, password included. */
+    if (!dscat_source__host_ok(out->host, flags)) {
+        rc = dscat_error_set(err, DSCAT_ECONFIG, "target %s: %s%s " HOST_ONLY, t->key,
+                             t->host ? "key 'host'" : "environment variable ",
+                             t->host ? "" : t->host_env);
+        goto fail;
+    }
+    if (out->user && !dscat_source__user_ok(out->user)) {
+        rc = dscat_error_set(err, DSCAT_ECONFIG, "target %s: %s%s " USER_ONLY, t->key,
+                             t->user ? "key 'user'" : "environment variable ",
+                             t->user ? "" : t->user_env);
+        goto fail;
+    }
+    if ((rc = split_host(out, t, (flags & DSCAT_HOST_INSTANCE) != 0, err)))
         goto fail;
     return 0;
 fail:

@@ -326,6 +326,123 @@ static void resolve(void **state)
     dscat_config_free(cfg);
 }
 
+/*
+ * A host or user variable holding a URI, a connection string or "user:password@host" is refused
+ * for every server engine, before anything is contacted, naming the variable and never echoing
+ * the value; host names, IP addresses, ports, instances and (PostgreSQL) socket directories pass.
+ */
+static void resolve_refuses_credentials(void **state)
+{
+    (void)state;
+    clear_env();
+    dscat_config *cfg = parse_ok("[targets.ms]\nhost_env = \"C_HOST\"\nuser_env = \"C_USER\"\n"
+                                 "password_env = \"C_PW\"\n"
+                                 "[targets.pg]\ntype = \"postgres\"\nhost_env = \"C_HOST\"\n"
+                                 "user_env = \"C_USER\"\n"
+                                 "[targets.my]\ntype = \"mysql\"\nhost_env = \"C_HOST\"\n"
+                                 "user_env = \"C_USER\"\n");
+    const char *const keys[] = {"ms", "pg", "my"};
+    const char *const bad_hosts[] = {
+        "postgresql://reader:LeakMe123@127.0.0.1:5432/app",
+        "mysql://reader:LeakMe123@db",
+        "host=127.0.0.1 password=LeakMe456",
+        "password=LeakMe456",
+        "reader:LeakMe789@db.example",
+        "LeakMe789@db.example",
+        "db.example LeakMe",
+        "Server=db;Password=LeakMe;",
+        "db.example\nLeakMe",
+        "/run/postgresql password=LeakMe",
+        "db.example/LeakMe",
+    };
+    const char *const bad_users[] = {"reader:LeakMe1", "reader password=LeakMe2",
+                                     "user=reader password=LeakMe3", "scott/LeakMe4"};
+    dscat_target_conn c;
+    dscat_error err = {0};
+    setenv("C_PW", "pw", 1);
+    for (size_t k = 0; k < 3; k++) {
+        setenv("C_USER", "reader", 1);
+        for (size_t i = 0; i < sizeof(bad_hosts) / sizeof(bad_hosts[0]); i++) {
+            setenv("C_HOST", bad_hosts[i], 1);
+            int rc = dscat_target_resolve(&c, dscat_config_target(cfg, keys[k]), &err);
+            if (rc != DSCAT_ECONFIG || strstr(err.message, "Leak"))
+                print_error("%s, host %zu: %d %s\n", keys[k], i, rc, err.message);
+            assert_int_equal(rc, DSCAT_ECONFIG);
+            assert_null(strstr(err.message, "Leak"));
+            assert_non_null(strstr(err.message, "environment variable C_HOST must hold only a "
+                                                "host name"));
+            assert_null(c.host);
+        }
+        setenv("C_HOST", "db.example", 1);
+        for (size_t i = 0; i < sizeof(bad_users) / sizeof(bad_users[0]); i++) {
+            setenv("C_USER", bad_users[i], 1);
+            assert_int_equal(dscat_target_resolve(&c, dscat_config_target(cfg, keys[k]), &err),
+                             DSCAT_ECONFIG);
+            assert_null(strstr(err.message, "Leak"));
+            assert_non_null(strstr(err.message, "environment variable C_USER must hold only a "
+                                                "user name"));
+        }
+    }
+    /* What a host may be. */
+    setenv("C_USER", "DOMAIN\\reader", 1);
+    const char *const good[] = {"db.example", "db-1.example.com:6432", "10.0.0.7",
+                                "::1",        "[fe80::1%eth0]:5432",   "my_host"};
+    for (size_t k = 0; k < 3; k++)
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+            setenv("C_HOST", good[i], 1);
+            int rc = dscat_target_resolve(&c, dscat_config_target(cfg, keys[k]), &err);
+            if (rc)
+                print_error("%s, %s: %s\n", keys[k], good[i], err.message);
+            assert_int_equal(rc, 0);
+            dscat_target_conn_free(&c);
+        }
+    setenv("C_USER", "reader@myserver", 1); /* Azure SQL's form */
+    setenv("C_HOST", "sql1\\REPORTING", 1);
+    assert_int_equal(dscat_target_resolve(&c, dscat_config_target(cfg, "ms"), &err), 0);
+    dscat_target_conn_free(&c);
+    assert_int_equal(dscat_target_resolve(&c, dscat_config_target(cfg, "pg"), &err),
+                     DSCAT_ECONFIG); /* an instance is SQL Server's only */
+    setenv("C_HOST", "/run/postgresql", 1);
+    assert_int_equal(dscat_target_resolve(&c, dscat_config_target(cfg, "pg"), &err), 0);
+    dscat_target_conn_free(&c);
+    assert_int_equal(dscat_target_resolve(&c, dscat_config_target(cfg, "my"), &err), DSCAT_ECONFIG);
+    setenv("C_HOST", "pg1,pg2", 1);
+    assert_int_equal(dscat_target_resolve(&c, dscat_config_target(cfg, "pg"), &err), 0);
+    dscat_target_conn_free(&c);
+    dscat_config_free(cfg);
+    unsetenv("C_HOST");
+    unsetenv("C_USER");
+    unsetenv("C_PW");
+}
+
+/* Literal host, user and database values in targets.toml are checked when it is loaded. */
+static void literal_host_values(void **state)
+{
+    (void)state;
+    const char *const bad[] = {
+        "host = \"host=db password=LeakMe\"\n",
+        "host = \"reader:LeakMe@db\"\n",
+        "host = \"postgresql://reader@db/app\"\n",
+        "host = \"db\"\nuser = \"reader:LeakMe\"\n",
+        "host = \"db\"\ndatabase = \"dbname=app password=LeakMe\"\n",
+        "host = \"db\"\ndatabase = \"app; password = LeakMe\"\n",
+        "host = \"db\"\ndatabase = \"postgres://db/app\"\n",
+    };
+    char text[512];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text), "[targets.pg]\ntype = \"postgres\"\n%s", bad[i]);
+        const char *msg = parse_err(text);
+        if (strstr(msg, "must hold only") == NULL || strstr(msg, "Leak"))
+            print_error("entry %zu: %s\n", i, msg);
+        assert_non_null(strstr(msg, "must hold only"));
+        assert_null(strstr(msg, "Leak"));
+    }
+    dscat_config_free(parse_ok("[targets.pg]\ntype = \"postgres\"\nhost = \"db.example:6432\"\n"
+                               "user = \"reader\"\ndatabase = \"my app\"\n"));
+    dscat_config_free(parse_ok("[targets.pg]\ntype = \"postgres\"\nhost = \"db\"\n"
+                               "database = \"hostile db; drop\"\n"));
+}
+
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -403,11 +520,17 @@ static void catalog_dir(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(defaults),          cmocka_unit_test(every_key),
-        cmocka_unit_test(env_overrides),     cmocka_unit_test(refused_keys),
-        cmocka_unit_test(unknown_and_wrong), cmocka_unit_test(resolve),
-        cmocka_unit_test(dotenv_order),      cmocka_unit_test(catalog_dir),
+        cmocka_unit_test(defaults),
+        cmocka_unit_test(every_key),
+        cmocka_unit_test(env_overrides),
+        cmocka_unit_test(refused_keys),
+        cmocka_unit_test(unknown_and_wrong),
+        cmocka_unit_test(resolve),
+        cmocka_unit_test(dotenv_order),
+        cmocka_unit_test(catalog_dir),
         cmocka_unit_test(cache_entries),
+        cmocka_unit_test(resolve_refuses_credentials),
+        cmocka_unit_test(literal_host_values),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

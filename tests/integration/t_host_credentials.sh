@@ -1,0 +1,93 @@
+# A host or user variable holding a password (a URI, a libpq connection string, "user:pw@host")
+# is refused for every server engine before anything is contacted: the error names the variable,
+# and the password is in no output, no file under the catalog directory and no HTTP answer.
+# Another target that works is present, so the run writes its exports (and its failures).
+pg_psql postgres -c 'CREATE DATABASE hostcreds' >/dev/null
+pg_psql hostcreds -c 'CREATE TABLE t (id int PRIMARY KEY)' >/dev/null
+home=$(new_home)
+{
+    pg_target good 'database = "hostcreds"'
+    printf '[targets.app]\ntype = "postgres"\nhost_env = "APP_PG_HOST"\n'
+    printf 'user_env = "APP_PG_USER"\npassword_env = "APP_PG_PASSWORD"\ndatabase = "hostcreds"\n\n'
+    printf '[targets.shop]\ntype = "mysql"\nhost_env = "SHOP_HOST"\n'
+    printf 'user_env = "SHOP_USER"\npassword_env = "SHOP_PASSWORD"\n\n'
+    printf '[targets.oms]\ntype = "sqlserver"\nhost_env = "OMS_HOST"\n'
+    printf 'user_env = "OMS_USER"\npassword_env = "OMS_PASSWORD"\n\n'
+} >"$home/targets.toml"
+export APP_PG_USER=postgres APP_PG_PASSWORD=$PG_PASSWORD SHOP_USER=dscat
+export SHOP_PASSWORD=${MY_PASSWORD:-x} OMS_USER=sa OMS_PASSWORD=unused-here
+
+# try LABEL SECRET VAR=VALUE...: a refresh with those values; every server target refused.
+try() {
+    local label=$1 secret=$2 out rc
+    shift 2
+    out=$(env "$@" DSCAT_HOME="$home" "$DSCAT" refresh 2>&1)
+    rc=$?
+    assert_eq "$label: exit 1, as for any failed target" 1 "$rc"
+    check "$label: the password is not in the output" no_secret_text "$secret" "$out"
+    check "$label: the password is in no file of the catalog directory" no_secret_in "$secret" "$home"
+    assert_eq "$label: the good target is scanned, the others refused" "ok failed failed failed" \
+        "$(jq -r '[.scans.good.status, .scans.app.status, .scans.shop.status, .scans.oms.status] | join(" ")' "$home/last_scan.json")"
+    printf '%s\n' "$out" | grep 'must hold only' >"$TEST_TMP/hostcreds.lines"
+    assert_eq "$label: one refusal per server target" 3 "$(line_count "$(cat "$TEST_TMP/hostcreds.lines")")"
+}
+
+s1="LeakMe123-$RANDOM"
+try "URI with a password" "$s1" \
+    APP_PG_HOST="postgresql://reader:$s1@127.0.0.1:$PG_PORT/app" \
+    SHOP_HOST="mysql://dscat:$s1@127.0.0.1:${MY_PORT:-3306}/x" OMS_HOST="mssql://sa:$s1@db:1433"
+out=$(APP_PG_HOST="postgresql://reader:$s1@127.0.0.1:$PG_PORT/app" DSCAT_HOME="$home" "$DSCAT" refresh --target app 2>&1)
+assert_eq "the refusal names the variable and what it must hold" \
+    "dscat: target app: environment variable APP_PG_HOST must hold only a host name (a name or an IP address, optionally with :port), not a URI or a connection string; the password comes only from password_env" \
+    "$(printf '%s\n' "$out" | grep 'must hold only')"
+
+s2="LeakMe456-$RANDOM"
+try "connection string with password=" "$s2" \
+    APP_PG_HOST="host=127.0.0.1 port=$PG_PORT password=$s2" \
+    SHOP_HOST="host=127.0.0.1 password=$s2" OMS_HOST="Server=db;Password=$s2;"
+s3="LeakMe789-$RANDOM"
+try "user:password@host" "$s3" APP_PG_HOST="reader:$s3@127.0.0.1" SHOP_HOST="dscat:$s3@127.0.0.1" \
+    OMS_HOST="sa:$s3@db"
+s4="LeakMeU-$RANDOM"
+try "a password in the user variable" "$s4" APP_PG_HOST=127.0.0.1 APP_PG_USER="postgres:$s4" \
+    SHOP_HOST=127.0.0.1 SHOP_USER="dscat:$s4" OMS_HOST=db OMS_USER="sa:$s4"
+
+check "the exports were written (the good target)" test -f "$home/last_scan.json" -a -f "$home/DATA_CATALOG_SUMMARY.md"
+assert_match "the refusal is recorded in last_scan.json, naming the variable" \
+    "^target app: environment variable APP_PG_USER must hold only a user name" \
+    "$(jq -r .scans.app.error "$home/last_scan.json")"
+check "and in the summary's problems" grep -q 'SHOP_USER must hold only a user name' "$home/DATA_CATALOG_SUMMARY.md"
+
+# The same through the HTTP API: POST /refresh answers the refusal in errors[].error.
+srv_pid=
+trap '[ -n "$srv_pid" ] && kill -9 $srv_pid 2>/dev/null' EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/../harness/http.sh"
+s5="LeakMe-http-$RANDOM"
+start_server "$home" "$TEST_TMP/hostcreds-serve.log" \
+    APP_PG_HOST="postgresql://reader:$s5@127.0.0.1:$PG_PORT/app" SHOP_HOST="u:$s5@h" \
+    OMS_HOST="host=db password=$s5"
+check "serve listens" test -n "$port"
+body=""
+for c in app shop oms; do
+    r=$(curl -s -X POST -H 'Content-Type: application/json' --data-binary "{\"connection_id\": \"$c\"}" "$B/refresh")
+    body="$body$r"
+    assert_match "POST /refresh $c: the refusal in errors[].error" "must hold only a host name" \
+        "$(jq -r '.errors[0].error' <<<"$r")"
+done
+r=$(curl -s -X POST -H 'Content-Type: application/json' \
+    --data-binary '{"connection_id": "app", "schema_name": "public", "table_name": "t", "data": true}' "$B/refresh")
+body="$body$r"
+check "POST /refresh: the password is in no answer" no_secret_text "$s5" "$body"
+kill -TERM "$srv_pid"
+wait "$srv_pid" 2>/dev/null
+srv_pid=
+check "serve: the password is not in its log" no_secret_in "$s5" "$TEST_TMP/hostcreds-serve.log"
+check "serve: the password is in no file of the catalog directory" no_secret_in "$s5" "$home"
+
+# Literal values in targets.toml are checked when it is loaded: a configuration error.
+home2=$(new_home)
+printf '[targets.app]\ntype = "postgres"\nhost = "host=db password=LeakLiteral"\n' >"$home2/targets.toml"
+out=$(DSCAT_HOME=$home2 "$DSCAT" refresh 2>&1)
+assert_eq "a literal host holding a connection string: exit 1" 1 "$?"
+check "a literal host: the value is not echoed" no_secret_text LeakLiteral "$out"
+assert_match "a literal host: the key is named" "key 'host' of target 'app' must hold only a host name" "$out"
