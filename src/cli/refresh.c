@@ -163,6 +163,13 @@ int cmd_refresh(int argc, char **argv)
             if (rep->targets[i].status == DSCAT_SCAN_FAILED) {
                 print_failure(&rep->targets[i]);
                 rc = EXIT_FAIL;
+            } else if (rep->targets[i].unscanned > 0) {
+                /* Its other databases are written, a stale one keeps its earlier catalog: not a
+                 * success all the same (docs/status.md, "Exit status of refresh"). */
+                cli_error("target %s: %ld database%s could not be scanned (see its problems)",
+                          rep->targets[i].target, rep->targets[i].unscanned,
+                          rep->targets[i].unscanned == 1 ? "" : "s");
+                rc = EXIT_FAIL;
             }
         if (json) {
             if (cli_print_json_text(
