@@ -64,6 +64,24 @@ check "last_scan.json: partial, the problem names keep_app, 2 databases" test \
 check "the summary's Scan Problems names the database and when its catalog is from" grep -q '^- \*\*pg\*\* database keep_app: database keep_app could not be scanned (.*its catalog is the one from' "$home/DATA_CATALOG_SUMMARY.md"
 check "the summary still lists keep_app's tables" grep -q '^| pg | keep_app | 3 |' "$home/DATA_CATALOG_SUMMARY.md"
 
+check "last_scan.json lists keep_app in stale_databases, with its old scanned_at and why" test \
+    "$(duckq "SELECT s.database || '|' || strftime(s.scanned_at_utc::TIMESTAMP, '%Y-%m-%dT%H:%M:%SZ') || '|' || (s.message LIKE '%too many connections%') FROM (SELECT unnest(scans.pg.stale_databases) AS s FROM read_json('$home/last_scan.json'))")" \
+    "=" "keep_app|$(duckq "SELECT DISTINCT strftime(scanned_at, '%Y-%m-%dT%H:%M:%SZ') FROM read_parquet('$pq') WHERE \"database\" = 'keep_app'")|true"
+
+# POST /refresh counts the stale database as a failed connection, named, with its problem.
+srv_pid=
+trap '[ -n "$srv_pid" ] && kill -9 $srv_pid 2>/dev/null' EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/../harness/http.sh"
+start_server "$home" "$TEST_TMP/keep-serve.log" T_PG_USER=keeper
+r=$(curl -s -X POST -H 'Content-Type: application/json' -d '{}' "$B/refresh")
+assert_eq "POST /refresh: the scanned database refreshed, the stale one failed" "1 1 pg.keep_app" \
+    "$(printf '%s' "$r" | jq -r '"\(.connections_refreshed) \(.connections_failed) \(.errors[0].connection_id)"')"
+assert_match "POST /refresh: the error says why and from when" "could not be scanned.*its catalog is the one from" \
+    "$(printf '%s' "$r" | jq -r '.errors[0].error')"
+kill "$srv_pid" 2>/dev/null
+wait "$srv_pid" 2>/dev/null
+srv_pid=
+
 # Readable again: fresh again.
 pg_psql postgres -c 'ALTER DATABASE keep_app CONNECTION LIMIT -1' >/dev/null
 out=$(run refresh 2>&1)
