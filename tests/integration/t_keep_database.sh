@@ -3,7 +3,7 @@
 # its tables, with their old scanned_at, into status, find, diff and every export; the refresh
 # exits 1 with one stderr line naming the target, its problem names the database, the cause and
 # the time its catalog is from. Once the database can be read again it is fresh again; a database
-# dropped from the server does disappear.
+# dropped from the server does disappear. Last, the same for a query timeout in one database.
 pg_psql postgres >/dev/null <<SQL
 DROP DATABASE IF EXISTS keep_app;
 DROP DATABASE IF EXISTS keep_app_two;
@@ -100,3 +100,30 @@ assert_eq "a dropped database: exit 0" 0 "$?"
 assert_match "a dropped database: one database left" "^pg: ok, 1 database," "$out"
 check "a dropped database: no row of it in metadata.parquet" test "$(duckq "SELECT count(*) FROM read_parquet('$pq') WHERE \"database\" = 'keep_app_two'")" = 0
 assert_match "a dropped database: diff lists its tables removed" "events" "$(run diff --target pg 2>&1)"
+
+# A timeout in one database (query_timeout; exact_sizes opens each relation, and a table held
+# under an ACCESS EXCLUSIVE lock makes that wait): the same, the cause a timeout.
+pg_psql postgres -c 'CREATE DATABASE keep_app_three' >/dev/null
+pg_psql keep_app_three -c 'CREATE TABLE t3 (id int); GRANT SELECT ON t3 TO keeper' >/dev/null
+home=$(new_home)
+pq=$home/metadata.parquet
+{
+    printf '[settings]\nquery_timeout = 2\n\n'
+    pg_target pg 'include_databases = ["keep_app*"]' 'exact_sizes = true'
+} >"$home/targets.toml"
+check "exact sizes: first refresh succeeds" run refresh
+app_before=$(rows_of keep_app)
+pg_psql keep_app -c 'BEGIN' -c 'LOCK TABLE orders IN ACCESS EXCLUSIVE MODE' -c 'SELECT pg_sleep(8)' \
+    -c 'COMMIT' >/dev/null &
+lock_pid=$!
+sleep 0.5
+out=$(run refresh 2>"$TEST_TMP/keep.err")
+rc=$?
+wait "$lock_pid"
+printf '%s\n' "$out" | sed -n 's/^  problem: /  timeout problem: /p'
+assert_eq "a timeout in one database: exit 1" 1 "$rc"
+assert_match "a timeout in one database: the line names the target" "^dscat: target pg: 1 database could not be scanned" "$(cat "$TEST_TMP/keep.err")"
+assert_match "a timeout in one database: the problem names it, the cause and the time" \
+    "problem: keep_app: database keep_app could not be scanned \(.*(timeout|timed out|canceling statement).*\); its catalog is the one from " "$out"
+assert_eq "a timeout in one database: its metadata.parquet rows exactly as before" "$app_before" "$(rows_of keep_app)"
+check "a timeout in one database: the other is scanned" test "$(duckq "SELECT count(*) FROM read_parquet('$pq') WHERE \"database\" = 'keep_app_three'")" = 1
