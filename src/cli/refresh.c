@@ -17,8 +17,10 @@ static const char help[] =
     "and rewrites metadata.parquet, last_scan.json and DATA_CATALOG_SUMMARY.md. Inside a project\n"
     "(or with --project) it also writes a project snapshot. Never prompts.\n"
     "\n"
-    "Exit status: 0 when every target was scanned (possibly with problems), 1 when a target\n"
-    "failed (the others are still written) or nothing could be scanned (nothing is written).\n";
+    "Exit status: 0 when every database of every target was scanned (possibly with problems in\n"
+    "a schema or a table), 1 when a target failed or a database could not be scanned (the\n"
+    "others are still written; such a database keeps its earlier catalog) or nothing could be\n"
+    "scanned (nothing is written).\n";
 
 /*
  * Live progress on a terminal (stderr only, never on a pipe): one status line rewritten in place
@@ -162,6 +164,13 @@ int cmd_refresh(int argc, char **argv)
         for (size_t i = 0; i < rep->ntargets; i++)
             if (rep->targets[i].status == DSCAT_SCAN_FAILED) {
                 print_failure(&rep->targets[i]);
+                rc = EXIT_FAIL;
+            } else if (rep->targets[i].unscanned > 0) {
+                /* Its other databases are written, a stale one keeps its earlier catalog: not a
+                 * success all the same (docs/status.md, "Exit status of refresh"). */
+                cli_error("target %s: %ld database%s could not be scanned (see its problems)",
+                          rep->targets[i].target, rep->targets[i].unscanned,
+                          rep->targets[i].unscanned == 1 ? "" : "s");
                 rc = EXIT_FAIL;
             }
         if (json) {

@@ -1,6 +1,8 @@
 /*
  * last_scan.json (SPEC §4), written from the store: per target its latest scan's status, the
  * counts and time of its last successful scan, and the last failure when the latest one failed.
+ * A database of the current scan whose catalog was kept from an earlier scan (it could not be
+ * scanned) is listed in `stale_databases`, with when it was last scanned and why it was not now.
  * `timestamp` and `last_updated` are local time without offset, as the older tool wrote them;
  * the `_utc` twins are for everything else.
  */
@@ -80,6 +82,50 @@ static json_t *problems_of(dscat_store *st, int64_t scan_id, int *store_rc, dsca
     return arr;
 }
 
+/*
+ * The databases of a target's current scan whose catalog is kept from an earlier scan (they could
+ * not be scanned: their scanned_at is older than the scan), as [{database, scanned_at,
+ * scanned_at_utc, message}], message being the database's problem. NULL as problems_of().
+ */
+static json_t *stale_of(dscat_store *st, int64_t scan_id, int *store_rc, dscat_error *err)
+{
+    json_t *arr = json_array();
+    dscat_stmt *s = NULL;
+    int rc;
+    if (arr == NULL)
+        return NULL;
+    if ((rc = dscat_stmt__prepare(
+             &s, st,
+             "SELECT d.database, d.scanned_at_us, (SELECT p.message FROM scan_problems p "
+             "  WHERE p.scan_id = d.scan_id AND p.database = d.database AND p.schema IS NULL "
+             "  ORDER BY p.rowid DESC LIMIT 1) "
+             "FROM scan_databases d JOIN scans s ON s.id = d.scan_id "
+             "WHERE d.scan_id = ?1 AND d.scanned_at_us < s.started_us ORDER BY d.database",
+             err))) {
+        *store_rc = rc;
+        json_decref(arr);
+        return NULL;
+    }
+    dscat_stmt__bind_int64(s, 1, scan_id);
+    bool bad = false;
+    int step = DSCAT_STMT_DONE;
+    while (!bad && (step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
+        int64_t at = dscat_stmt__int64(s, 1);
+        bad =
+            json_array_append_new(arr, json_pack("{s:o, s:o, s:o, s:o}", "database", opt_text(s, 0),
+                                                 "scanned_at", local_time(at), "scanned_at_utc",
+                                                 utc_time(at), "message", opt_text(s, 2))) != 0;
+    }
+    if (!bad && step != DSCAT_STMT_DONE)
+        *store_rc = dscat_store__step_error(st, err);
+    dscat_stmt__finalize(s);
+    if (bad || *store_rc) {
+        json_decref(arr);
+        return NULL;
+    }
+    return arr;
+}
+
 /* One target's entry: latest scan (l.*) and last successful scan (c.*), which may be absent. */
 static const char *const entries_sql =
     "SELECT l.target, l.id, l.status, l.finished_us, l.duration_ms, l.error,"
@@ -117,6 +163,15 @@ static json_t *build(dscat_store *st, dscat_error *err)
         set(e, "status", json_string(status), &bad);
         set(e, "problems", problems_of(st, dscat_stmt__int64(s, 1), &store_rc, err), &bad);
         set(e, "error", opt_text(s, 5), &bad);
+        /* Only where there are some: the older tool's readers see the entry they know. */
+        json_t *stale = NULL;
+        if (has_success && !bad && !store_rc &&
+            (stale = stale_of(st, dscat_stmt__int64(s, 6), &store_rc, err)) == NULL)
+            bad = true; /* out of memory, or the store failed (store_rc) */
+        if (stale && json_array_size(stale) > 0)
+            set(e, "stale_databases", stale, &bad);
+        else
+            json_decref(stale);
         if (strcmp(status, "failed") == 0) {
             int64_t at = dscat_stmt__int64(s, 3);
             set(e, "last_failure",

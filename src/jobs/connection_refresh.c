@@ -107,6 +107,43 @@ static long target_connections(dscat_store *st, const dscat_target_config *t, in
     return n;
 }
 
+/*
+ * The databases of scan `scan` (one database, or all when database is NULL) whose catalog was
+ * kept from an earlier scan because they could not be scanned (their scanned_at is older than
+ * the scan): each is a failed connection (named `asked`, the connection id asked for, else
+ * <target>.<database>), with its problem as the reason. Returns how many.
+ */
+static long stale_connections(dscat_store *st, const char *target, int64_t scan,
+                              const char *database, const char *asked,
+                              dscat_schema_refresh_result *out, int *rc)
+{
+    dscat_stmt *s = NULL;
+    long n = 0;
+    if (dscat_stmt__prepare(
+            &s, st,
+            "SELECT d.database, (SELECT p.message FROM scan_problems p WHERE p.scan_id = "
+            "d.scan_id AND p.database = d.database AND p.schema IS NULL ORDER BY p.rowid DESC "
+            "LIMIT 1) FROM scan_databases d JOIN scans s ON s.id = d.scan_id "
+            "WHERE d.scan_id = ?1 AND d.scanned_at_us < s.started_us AND (?2 IS NULL OR "
+            "d.database = ?2) ORDER BY d.database",
+            NULL) == 0) {
+        dscat_stmt__bind_int64(s, 1, scan);
+        if (database) /* unbound is NULL (as in count_changes()) */
+            dscat_stmt__bind_text(s, 2, database);
+        char id[1024];
+        while (*rc == 0 && dscat_stmt__step(s) == DSCAT_STMT_ROW) {
+            const char *db = dscat_stmt__text(s, 0), *why = dscat_stmt__text(s, 1);
+            snprintf(id, sizeof(id), "%s.%s", target, db ? db : ""); /* its connection id */
+            n++;
+            out->connections_failed++;
+            *rc =
+                add_error(out, asked ? asked : id, why ? why : "the database could not be scanned");
+        }
+    }
+    dscat_stmt__finalize(s);
+    return n;
+}
+
 int dscat_schema_refresh(dscat_schema_refresh_result *out, const dscat_config *cfg,
                          const char *connection_id, dscat_error *err)
 {
@@ -154,7 +191,13 @@ int dscat_schema_refresh(dscat_schema_refresh_result *out, const dscat_config *c
             continue;
         }
         const dscat_target_config *tc = dscat_config_target(cfg, t->target);
-        out->connections_refreshed += database ? 1 : target_connections(st, tc, t->scan_id);
+        long stale = t->unscanned ? stale_connections(st, t->target, t->scan_id, database,
+                                                      connection_id, out, &rc)
+                                  : 0;
+        out->connections_refreshed +=
+            (database ? 1 : target_connections(st, tc, t->scan_id)) - stale;
+        if (rc)
+            break;
         rc = count_changes(st, t->scan_id, before[i], database, &out->tables_discovered,
                            &out->tables_added, &out->tables_modified, err);
     }

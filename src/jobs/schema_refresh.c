@@ -21,6 +21,17 @@
 #include <string.h>
 #include <unistd.h>
 
+/*
+ * A database of a target that the target listed but that could not be scanned this time: its
+ * problem (an index into the target's problems), and, once the store has been read, the scan and
+ * time its catalog is kept from (kept_from 0: it had none to keep).
+ */
+typedef struct unscanned_db {
+    char *database;
+    size_t problem;
+    int64_t kept_from, scanned_at_us;
+} unscanned_db;
+
 typedef struct target_state {
     const dscat_target_config *cfg;
     dscat_target_conn conn;
@@ -30,6 +41,7 @@ typedef struct target_state {
     long queries;
     DSCAT_VEC(dscat_db_scan *) scans;
     DSCAT_VEC(dscat_scan_problem) problems;
+    DSCAT_VEC(unscanned_db) unscanned;
 } target_state;
 
 typedef struct job {
@@ -226,6 +238,11 @@ static void run_database_job(run_state *rs, job *j)
             scan = NULL;
     } else {
         add_problem(rs, t, j->database, NULL, err.message);
+        unscanned_db u = {dscat_strdup(j->database), t->problems.count - 1, 0, 0};
+        if (rs->out_of_memory || u.database == NULL || PUSH(t->unscanned, u)) {
+            dscat_free(u.database);
+            rs->out_of_memory = true;
+        }
     }
     pthread_mutex_unlock(&rs->lock);
     if (scan) {
@@ -235,7 +252,7 @@ static void run_database_job(run_state *rs, job *j)
     if (rc == 0)
         progress(rs, "%s: database %s scanned", t->cfg->key, j->database);
     else
-        progress(rs, "%s: database %s skipped: %s", t->cfg->key, j->database, err.message);
+        progress(rs, "%s: database %s not scanned: %s", t->cfg->key, j->database, err.message);
 }
 
 /*
@@ -379,6 +396,7 @@ static void finish_report(target_state *t, dscat_target_report *r)
     } else {
         r->status = t->problems.count ? DSCAT_SCAN_PARTIAL : DSCAT_SCAN_OK;
     }
+    r->unscanned = (long)t->unscanned.count;
     r->problems = t->problems.items;
     r->nproblems = t->problems.count;
     t->problems.items = NULL;
@@ -393,6 +411,128 @@ static void finish_report(target_state *t, dscat_target_report *r)
         for (size_t k = 0; k < d->columns.count; k++)
             r->columns += !d->tables.items[d->columns.items[k].table].excluded;
     }
+}
+
+/* The kept database's row of the target's current scan, with its tables and columns counted. */
+static const char *const kept_sql =
+    "SELECT d.scan_id, d.scanned_at_us,"
+    "  (SELECT count(*) FROM table_set_members m WHERE m.set_id = d.table_set),"
+    "  (SELECT count(*) FROM table_set_members m JOIN tables x ON x.id = m.table_id"
+    "   JOIN columns c ON c.set_id = x.column_set WHERE m.set_id = d.table_set) "
+    "FROM targets g JOIN scan_databases d ON d.scan_id = g.current_scan_id "
+    "WHERE g.key = ?1 AND d.database = ?2";
+
+/*
+ * Rewrites an unscanned database's problem to say whose catalog stands in for it: "database app
+ * could not be scanned (<cause>); its catalog is the one from 2026-01-25T13:32:00Z".
+ */
+static int say_kept(dscat_scan_problem *p, const unscanned_db *u, dscat_error *err)
+{
+    char when[64];
+    dscat_format_utc_iso(u->scanned_at_us, when, sizeof(when));
+    dscat_buf msg = DSCAT_BUF_INIT;
+    int rc = dscat_buf_printf(&msg,
+                              "database %s could not be scanned (%s); its catalog is the one "
+                              "from %s",
+                              u->database, p->message, when);
+    char *text = rc == 0 ? dscat_strdup(dscat_buf_cstr(&msg)) : NULL;
+    dscat_buf_free(&msg);
+    if (text == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    dscat_free(p->message);
+    p->message = text;
+    return 0;
+}
+
+/*
+ * A database the target listed but could not scan (refused, timed out, dropped, a query failed)
+ * keeps its catalog: its row of the target's current scan is carried into the new scan, old
+ * scanned_at and all, so that nothing catalogued is lost to a passing failure (SPEC §2.3). This
+ * reads those rows before the new scan replaces the current one: it notes in each unscanned
+ * database the scan its catalog is kept from, counts the kept databases, tables and columns into
+ * the report (the new scan's counts are the catalog's), rewrites their problems to say so, and
+ * moves those problems last (status shows a target's last problem). A database with no earlier
+ * catalog keeps its problem as it was. Call inside the write transaction.
+ */
+static int find_kept(dscat_store *st, target_state *t, dscat_target_report *r, dscat_error *err)
+{
+    dscat_stmt *s = NULL;
+    int rc = t->unscanned.count ? dscat_stmt__prepare(&s, st, kept_sql, err) : 0;
+    for (size_t i = 0; i < t->unscanned.count && rc == 0; i++) {
+        unscanned_db *u = &t->unscanned.items[i];
+        dscat_stmt__reset(s);
+        dscat_stmt__bind_text(s, 1, t->cfg->key);
+        dscat_stmt__bind_text(s, 2, u->database);
+        int step = dscat_stmt__step(s);
+        if (step == DSCAT_STMT_ROW) {
+            u->kept_from = dscat_stmt__int64(s, 0);
+            u->scanned_at_us = dscat_stmt__int64(s, 1);
+            r->databases++;
+            r->tables += (long)dscat_stmt__int64(s, 2);
+            r->columns += (long)dscat_stmt__int64(s, 3);
+            rc = say_kept(&r->problems[u->problem], u, err);
+        } else if (step != DSCAT_STMT_DONE) {
+            rc = dscat_store__step_error(st, err);
+        }
+    }
+    dscat_stmt__finalize(s);
+    /* Stable: the other problems first, then those of the kept databases, each in its order. */
+    size_t n = 0;
+    dscat_scan_problem *moved =
+        rc == 0 && t->unscanned.count ? dscat_calloc(t->unscanned.count, sizeof(*moved)) : NULL;
+    if (rc == 0 && t->unscanned.count && moved == NULL)
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < t->unscanned.count && rc == 0; i++)
+        if (t->unscanned.items[i].kept_from) {
+            moved[n++] = r->problems[t->unscanned.items[i].problem];
+            r->problems[t->unscanned.items[i].problem].message = NULL;
+        }
+    if (n) {
+        size_t k = 0;
+        for (size_t i = 0; i < r->nproblems; i++)
+            if (r->problems[i].message)
+                r->problems[k++] = r->problems[i];
+        memcpy(r->problems + k, moved, n * sizeof(*moved));
+    }
+    dscat_free(moved);
+    return rc;
+}
+
+/* Carries each kept database's row of its earlier scan into scan_id (see find_kept()). */
+static int carry_kept(dscat_store *st, const target_state *t, int64_t scan_id, dscat_error *err)
+{
+    dscat_stmt *s = NULL;
+    int rc = 0;
+    for (size_t i = 0; i < t->unscanned.count && rc == 0; i++) {
+        const unscanned_db *u = &t->unscanned.items[i];
+        if (u->kept_from == 0)
+            continue;
+        if (s == NULL &&
+            (rc = dscat_stmt__prepare(
+                 &s, st,
+                 "INSERT INTO scan_databases(scan_id, database, table_set, scanned_at_us) "
+                 "SELECT ?1, database, table_set, scanned_at_us FROM scan_databases "
+                 "WHERE scan_id = ?2 AND database = ?3",
+                 err)))
+            break;
+        dscat_stmt__reset(s);
+        dscat_stmt__bind_int64(s, 1, scan_id);
+        dscat_stmt__bind_int64(s, 2, u->kept_from);
+        dscat_stmt__bind_text(s, 3, u->database);
+        if (dscat_stmt__step(s) != DSCAT_STMT_DONE)
+            rc = dscat_store__step_error(st, err);
+    }
+    dscat_stmt__finalize(s);
+    return rc;
+}
+
+/* True when a database of the target is carried from its earlier scan. */
+static bool keeps_any(const target_state *t)
+{
+    for (size_t i = 0; i < t->unscanned.count; i++)
+        if (t->unscanned.items[i].kept_from)
+            return true;
+    return false;
 }
 
 /*
@@ -417,12 +557,17 @@ static int write_store(dscat_store *st, run_state *rs, dscat_refresh_report *rep
             rep->run_id,      t->cfg, r, t->started_us, t->started_us + r->duration_ms * 1000,
             rs->opts->profile};
         int64_t scan_id = 0;
-        rc = dscat_store__insert_scan(st, &row, &scan_id, err);
+        if (!t->failed)
+            rc = find_kept(st, t, r, err);
+        if (rc == 0)
+            rc = dscat_store__insert_scan(st, &row, &scan_id, err);
         r->scan_id = scan_id;
-        if (rc == 0 && !t->failed) {
+        if (rc == 0 && !t->failed && (rc = carry_kept(st, t, scan_id, err)) == 0) {
             rc = dscat_store__set_current(st, t->cfg->key, scan_id, err);
-            scans[nscans++] = (dscat_export_scan){t->cfg->key, t->cfg->name, scan_id,
-                                                  t->scans.items, t->scans.count};
+            /* A kept database is not in memory: the file is then written from the store. */
+            if (!keeps_any(t))
+                scans[nscans++] = (dscat_export_scan){t->cfg->key, t->cfg->name, scan_id,
+                                                      t->scans.items, t->scans.count};
         }
     }
     if (rc == 0)
@@ -526,6 +671,9 @@ static void free_run(run_state *rs)
             dscat_free(t->problems.items[k].message);
         }
         dscat_free(t->problems.items);
+        for (size_t k = 0; k < t->unscanned.count; k++)
+            dscat_free(t->unscanned.items[k].database);
+        dscat_free(t->unscanned.items);
     }
     for (size_t i = rs->head; i < rs->queue.count; i++)
         dscat_free(rs->queue.items[i].database);
