@@ -15,7 +15,7 @@ static const char find_help[] =
     "Searches table, column, database and schema names, data types, comments and annotations\n"
     "for the keywords (literal, any case; several keywords are OR-ed). Score per column: +3 table\n"
     "name, +2 column name, +1 database, +1 each schema, type, comment, annotation; relevance adds\n"
-    "+2 for a primary key, +1 for a foreign key.\n";
+    "+2 for a primary key, +1 for a foreign key. After --, every argument is a keyword.\n";
 
 /*
  * Opens the catalog and checks that its store is built; prints the error (a missing store as
@@ -178,10 +178,16 @@ int cmd_find(int argc, char **argv)
     }
     dscat_search_options o = {0};
     const char *format = "table";
+    bool options = true; /* until "--": what follows is keywords, even "-x" */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_value = i + 1 < argc;
-        if (cli_is_help(a)) {
+        if (!options || (a[0] == '-' && a[1] != '-' && !cli_is_help(a)) || a[0] != '-') {
+            if (a[strspn(a, " \t\r\n")] != '\0') /* a keyword that is only blanks is none */
+                kws[nk++] = a;
+        } else if (strcmp(a, "--") == 0) {
+            options = false;
+        } else if (cli_is_help(a)) {
             fputs(find_help, stdout);
             dscat_free(kws);
             return EXIT_OK;
@@ -203,11 +209,9 @@ int cmd_find(int argc, char **argv)
             o.database = argv[++i];
         } else if (strcmp(a, "--schema") == 0 && has_value) {
             o.schema = argv[++i];
-        } else if (strncmp(a, "--", 2) == 0) {
+        } else {
             dscat_free(kws);
             return cli_usage("find", "unknown or incomplete option '%s'", a);
-        } else {
-            kws[nk++] = a;
         }
     }
     if (strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "csv")) {

@@ -155,8 +155,8 @@ int cmd_refresh(int argc, char **argv)
     dscat_error err = {0};
     int failed = dscat_catalog_refresh(&rep, cat, &opts, &err);
     if (l.shown) /* end the live line: what follows starts on a line of its own */
-        fprintf(stderr, "\r\033[Krefresh: %zu databases scanned in %.1f s\n", l.databases,
-                now_s() - l.started);
+        fprintf(stderr, "\r\033[Krefresh: %zu database%s scanned in %.1f s\n", l.databases,
+                l.databases == 1 ? "" : "s", now_s() - l.started);
     if (failed) {
         cli_error("%s", err.message);
         rc = EXIT_FAIL;

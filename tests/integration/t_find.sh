@@ -94,3 +94,11 @@ for q in Nope shop.Nope other.main.Order nope:shop.main.Order 'shop..Order'; do
 done
 assert_eq "table schema.table, when no database has that name" "# shop.main.Order" \
     "$(DSCAT_HOME=$home3 "$DSCAT" table main.Order | head -1)"
+
+# Arguments: after --, everything is a keyword; a keyword of blanks only is none.
+assert_eq "find -- --top: '--top' is a keyword, not an option" "No matches found." \
+    "$(DSCAT_HOME=$home3 "$DSCAT" find -- --top 2>&1)"
+assert_eq "find '': no keyword is a usage error (exit 2)" 2 \
+    "$(DSCAT_HOME=$home3 "$DSCAT" find '' '  ' >/dev/null 2>&1; echo $?)"
+check "find Order '': the blank keyword is dropped, Order searched" \
+    sh -c "DSCAT_HOME='$home3' '$DSCAT' find Order '' | grep -q 'shop.main.Order '"
