@@ -106,6 +106,9 @@ void dscat_hits_free(dscat_hits *h);
  */
 int dscat_catalog_table(dscat_table_detail **out, dscat_name_candidates *candidates,
                         dscat_catalog *cat, const char *name, dscat_error *err);
+/* Whether a current table has this name (as dscat_catalog_table reads it): 1, also when several
+ * have; 0 when none has; -1 when the catalog cannot tell (no store yet, an error). */
+int dscat_catalog_table_known(dscat_catalog *cat, const char *name);
 /* dscat_join_paths_get on the catalog's store. Caller frees with dscat_catalog_joins_free(). */
 int dscat_catalog_joins(dscat_join_paths *out, dscat_catalog *cat, const char *table,
                         dscat_error *err);

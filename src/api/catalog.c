@@ -295,6 +295,23 @@ int dscat_catalog_table(dscat_table_detail **out, dscat_name_candidates *candida
     return rc;
 }
 
+int dscat_catalog_table_known(dscat_catalog *cat, const char *name)
+{
+    dscat_store *st = NULL;
+    dscat_table_detail *d = NULL;
+    dscat_name_candidates candidates = {0};
+    dscat_error err = {0};
+    int rc = store_get(cat, &st, &err);
+    if (rc == 0)
+        rc = dscat_table_lookup(&d, &candidates, st, dscat_catalog_path(cat), name, &err);
+    else
+        rc = -100; /* no store: nothing to tell */
+    store_put(st);
+    dscat_table_detail_free(d);
+    dscat_name_candidates_free(&candidates);
+    return rc == 0 || rc == DSCAT_ECONFLICT ? 1 : rc == DSCAT_ENOTFOUND ? 0 : -1;
+}
+
 int dscat_catalog_joins(dscat_join_paths *out, dscat_catalog *cat, const char *table,
                         dscat_error *err)
 {

@@ -507,6 +507,11 @@ int cmd_annotate(int argc, char **argv)
         cli_error("%s", err.message);
     else
         printf("Added %s %s to %s in %s\n", a.type, a.id, a.table, file);
+    /* A name no current table has is kept (the key may name a table yet to be catalogued), but
+     * said, since it is more often a typo. */
+    if (rc == 0 && dscat_catalog_table_known(cat, a.table) == 0)
+        fprintf(stderr, "dscat: warning: no table of the catalog is named %s: check the name\n",
+                a.table);
     dscat_catalog_annotation_clear(&a);
     dscat_free(file);
     dscat_catalog_close(cat);

@@ -184,9 +184,9 @@ static json_t *annotations_output(void)
 
 static json_t *add_annotation_output(void)
 {
-    return json_pack("{s:s, s:[s, s], s:{s:o, s:{s:s}}}", "type", "object", "required",
+    return json_pack("{s:s, s:[s, s], s:{s:o, s:{s:s}, s:{s:s}}}", "type", "object", "required",
                      "annotation", "file", "properties", "annotation", annotation_schema(), "file",
-                     "type", "string");
+                     "type", "string", "warning", "type", "string");
 }
 
 static json_t *tools_list(const char *version)
@@ -517,10 +517,16 @@ static json_t *do_add_annotation(json_t *args, arg_error *ae, char *fail, size_t
     dscat_catalog *cat = annotations_catalog(fail, size);
     if (cat == NULL)
         return NULL;
-    if (dscat_catalog_annotate(&a, &file, cat, target, type, content, &err))
+    if (dscat_catalog_annotate(&a, &file, cat, target, type, content, &err)) {
         snprintf(fail, size, "%s", err.message);
-    else
+    } else {
         result = json_pack("{s:o, s:s}", "annotation", dscat_render_annotation(&a), "file", file);
+        /* Kept, but said: a name no current table has is more often a typo. */
+        if (result && dscat_catalog_table_known(cat, a.table) == 0)
+            json_object_set_new(
+                result, "warning",
+                json_sprintf("no table of the catalog is named %s: check the name", a.table));
+    }
     dscat_catalog_annotation_clear(&a);
     dscat_free(file);
     dscat_catalog_close(cat);

@@ -102,3 +102,17 @@ assert_eq "find '': no keyword is a usage error (exit 2)" 2 \
     "$(DSCAT_HOME=$home3 "$DSCAT" find '' '  ' >/dev/null 2>&1; echo $?)"
 check "find Order '': the blank keyword is dropped, Order searched" \
     sh -c "DSCAT_HOME='$home3' '$DSCAT' find Order '' | grep -q 'shop.main.Order '"
+
+# An annotation of a name no current table has is kept, with a warning (a typo, most often).
+err=$(DSCAT_HOME=$home3 DSCAT_USER=t "$DSCAT" annotate shop.main.Ordr note typo 2>&1 >/dev/null)
+assert_eq "annotate an unknown table: saved, with a one-line warning" \
+    "dscat: warning: no table of the catalog is named shop.main.Ordr: check the name" "$err"
+assert_eq "... and no warning for a table of the catalog" "" \
+    "$(DSCAT_HOME=$home3 DSCAT_USER=t "$DSCAT" annotate shop.main.Order note fine 2>&1 >/dev/null)"
+init='{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}'
+out=$(printf '%s\n%s\n%s\n' "$init" '{"jsonrpc":"2.0","method":"notifications/initialized"}' \
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add_annotation","arguments":{"target":"shop.main.Ordr","type":"note","content":"x"}}}' |
+    DSCAT_HOME=$home3 DSCAT_USER=t "$DSCAT" mcp 2>/dev/null | tail -1)
+assert_eq "MCP add_annotation of an unknown table: saved, with the warning in its result" \
+    "true no table of the catalog is named shop.main.Ordr: check the name" \
+    "$(jq -r '"\(.result.structuredContent.annotation.id != null) \(.result.structuredContent.warning)"' <<<"$out")"
