@@ -789,6 +789,28 @@ static int absolute_cache_root(const ctx *c, dscat_settings *s)
     return 0;
 }
 
+/*
+ * A cache entry names schema.table of its target's one database: a target whose
+ * include_databases names several (or a pattern) has no such database, and its schedule could
+ * never run (each run would fail with "connection not found"): refused here instead.
+ */
+static int check_cache_targets(const ctx *c, const dscat_config *cfg)
+{
+    for (size_t i = 0; i < cfg->ntargets; i++) {
+        const dscat_target_config *t = &cfg->targets[i];
+        const dscat_string_list *inc = &t->include_databases;
+        if (t->ncache == 0 || t->driver == NULL || t->driver->config_database || !inc->set ||
+            (inc->count == 1 && !strpbrk(inc->items[0], "*?[")))
+            continue;
+        return cfg_error(c, t->cache[0].line,
+                         "target %s: a cache entry needs a target of one database, and "
+                         "include_databases names several; give the cached tables a target of "
+                         "their own with database = \"<name>\"",
+                         t->key);
+    }
+    return 0;
+}
+
 /* The catalog directory holds metadata only (SPEC §1): a cache root never lies inside it. */
 static int check_cache_root(const ctx *c, const dscat_config *cfg)
 {
@@ -877,7 +899,8 @@ int dscat_config_parse(dscat_config **out, const char *catalog_dir, const char *
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = absolute_cache_root(&c, &cfg->settings)) || (rc = check_cache_root(&c, cfg)))
+    if ((rc = absolute_cache_root(&c, &cfg->settings)) || (rc = check_cache_root(&c, cfg)) ||
+        (rc = check_cache_targets(&c, cfg)))
         goto done;
     *out = cfg;
     cfg = NULL;

@@ -114,6 +114,16 @@ try "line 7: table main.t has two cache entries" '[[targets.a.cache]]' 'table = 
     '[[targets.a.cache]]' 'table = "main.t"' 'refresh_every = "2h"'
 try "line 5: key 'table' of a cache entry must be \"schema.table\"" '[[targets.a.cache]]' 'table = "a.b.c"'
 try "line 5: key 'table' of a cache entry must be \"schema.table\"" '[[targets.a.cache]]' 'table = "a:main.t"'
+# A cache entry of a target naming several databases could never run: refused when read.
+for inc in '["app*"]' '["app", "app_two"]'; do
+    printf '[targets.m]\ntype = "postgres"\nhost_env = "H"\ninclude_databases = %s\n[[targets.m.cache]]\ntable = "public.t"\nrefresh_every = "1h"\n' "$inc" >"$bad_home/targets.toml"
+    assert_eq "refused: a cache entry of a target with include_databases = $inc" \
+        "line 5: target m: a cache entry needs a target of one database, and include_databases names several; give the cached tables a target of their own with database = \"<name>\"" \
+        "$(DSCAT_HOME=$bad_home "$DSCAT" schedule 2>&1 | sed 's|^dscat: [^:]*: ||')"
+done
+printf '[targets.m]\ntype = "postgres"\nhost_env = "H"\ninclude_databases = ["app"]\n[[targets.m.cache]]\ntable = "public.t"\nrefresh_every = "1h"\n' >"$bad_home/targets.toml"
+check "... but include_databases naming one database is one database" \
+    sh -c "DSCAT_HOME='$bad_home' '$DSCAT' schedule >/dev/null 2>&1"
 # A part holding a dot or a quote is quoted, as in dscat cache refresh.
 {
     printf '[targets.a]\ntype = "sqlite"\npath = "%s/x.sqlite"\n' "$dir"
