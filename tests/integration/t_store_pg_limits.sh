@@ -226,6 +226,17 @@ eof=$(grep -c 'unexpected EOF on client connection' <<<"$log")
 echo "  server log: $disc disconnections, $eof without a Terminate"
 check "... its store connections were ended" test "$disc" -ge 1
 assert_eq "... each with a Terminate" 0 "$eof"
+from=$(($(wc -l <"$PG_LOG") + 1))
+start_server "$home" "$dir/serve2.log"
+for _ in 1 2 3; do curl -s -o /dev/null "$B/search?q=t7"; done
+kill -TERM "$srv_pid"
+wait "$srv_pid"
+rc=$?
+sleep 0.5
+log=$(tail -n +"$from" "$PG_LOG" | grep "^\[$role\]")
+echo "  server log: $(grep -c 'disconnection: session time' <<<"$log") disconnections, $(grep -c 'unexpected EOF on client connection' <<<"$log") without a Terminate"
+assert_eq "dscat serve stopped by SIGTERM closes its store connections with a Terminate" "0 0" \
+    "$rc $(grep -c 'unexpected EOF on client connection' <<<"$log")"
 pg_psql postgres -c "ALTER SYSTEM RESET log_disconnections" -c "SELECT pg_reload_conf()" \
     -c "ALTER ROLE $role RESET log_min_messages" >/dev/null
 
