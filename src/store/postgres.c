@@ -13,8 +13,11 @@
  *   writer under an advisory lock of the schema (so that two processes never migrate at once);
  *   an up-to-date store is opened without creating anything.
  * - Write transactions take a transaction-level advisory lock of the store at BEGIN: one writer
- *   at a time, as SQLite's BEGIN IMMEDIATE, waited for at most a minute. Read snapshots are
- *   REPEATABLE READ transactions, their snapshot taken at once.
+ *   at a time, as SQLite's BEGIN IMMEDIATE. Read snapshots are REPEATABLE READ transactions,
+ *   their snapshot taken at once.
+ * - No lock is waited for without a bound (session_settings(): lock_timeout, a minute; a data
+ *   cache table's lock, ten minutes); a wait that reaches it fails with a message naming what
+ *   was waited for.
  * - Statements translate `?N` and `?` to `$N` and run with PQexecParams in text format when
  *   first stepped: a query inside a transaction through a cursor, read in batches (bounded
  *   memory), anything else with its whole result.
