@@ -18,8 +18,12 @@ static char *dup_col(dscat_stmt *s, int i)
     return v ? dscat_strdup(v) : NULL;
 }
 
-/* Fills one target's line: its latest scan's status, last success, last problem, counts. */
-static void target_status(dscat_store *st, dscat_target_status *ts)
+/*
+ * Fills one target's line: its latest scan's status, last success, last problem, counts. A store
+ * that cannot answer (a lock waited for too long, a lost connection) is an error, never a target
+ * that was not scanned.
+ */
+static int target_status(dscat_store *st, dscat_target_status *ts, dscat_error *err)
 {
     dscat_stmt *s = NULL;
     if (dscat_stmt__prepare(
@@ -31,9 +35,12 @@ static void target_status(dscat_store *st, dscat_target_status *ts)
             "LEFT JOIN scans c ON c.id = g.current_scan_id "
             "WHERE l.target = ?1 ORDER BY l.id DESC LIMIT 1",
             NULL))
-        return;
+        return 0;
     dscat_stmt__bind_text(s, 1, ts->target);
-    if (dscat_stmt__step(s) == DSCAT_STMT_ROW) {
+    int rc = dscat_stmt__step(s);
+    if (rc < 0)
+        rc = dscat_store__step_error(st, err);
+    if (rc == DSCAT_STMT_ROW) {
         ts->status = dup_col(s, 0);
         if (!dscat_stmt__is_null(s, 1))
             ts->last_success_us = dscat_stmt__int64(s, 1);
@@ -43,6 +50,7 @@ static void target_status(dscat_store *st, dscat_target_status *ts)
         ts->columns = (long)dscat_stmt__int64(s, 5);
     }
     dscat_stmt__finalize(s);
+    return rc < 0 ? rc : 0;
 }
 
 static void totals(dscat_store *st, dscat_status *out)
@@ -100,7 +108,11 @@ static int status_read(dscat_status **out, const dscat_config *cfg, bool with_to
     int64_t oldest = INT64_MAX;
     for (size_t i = 0; st && i < cfg->ntargets; i++) {
         dscat_target_status *ts = &s->per_target[i];
-        target_status(st, ts);
+        if ((rc = target_status(st, ts, err))) {
+            dscat_store__close_reading(st);
+            dscat_status_free(s);
+            return rc;
+        }
         if (ts->last_success_us == DSCAT_STATUS_NEVER) {
             all = false;
             continue;

@@ -28,6 +28,11 @@ int64_t dscat_test__orphan_age_s(int64_t fallback)
     return dscat_text_ll_or(getenv("DSCAT_TEST_ORPHAN_AGE"), 0, INT32_MAX, fallback);
 }
 
+int64_t dscat_test__store_lock_wait_s(int64_t fallback)
+{
+    return dscat_text_ll_or(getenv("DSCAT_TEST_STORE_LOCK_WAIT"), 1, 3600, fallback);
+}
+
 const char *dscat_test__pg_store(void)
 {
     const char *u = getenv("DSCAT_TEST_PG_STORE");
@@ -100,6 +105,11 @@ void dscat_test__crash_at(const char *stage)
 }
 
 int64_t dscat_test__orphan_age_s(int64_t fallback)
+{
+    return fallback;
+}
+
+int64_t dscat_test__store_lock_wait_s(int64_t fallback)
 {
     return fallback;
 }

@@ -11,6 +11,8 @@
  *   DSCAT_TEST_ALLOC_TRACE=1        the failing allocation prints its stack (sanitizer builds)
  *   DSCAT_TEST_PG_STORE=<uri>       every catalog directory's store is PostgreSQL at uri, in a
  *                                   schema of its own (named from the directory's path)
+ *   DSCAT_TEST_STORE_LOCK_WAIT=<s>  every lock wait of the PostgreSQL store is bounded by s
+ *                                   seconds instead of its own bound
  */
 #ifndef DSCAT_CORE_TESTHOOKS_H
 #define DSCAT_CORE_TESTHOOKS_H
@@ -23,6 +25,9 @@ void dscat_test__crash_at(const char *stage);
 
 /* DSCAT_TEST_ORPHAN_AGE in seconds, or `fallback` (always, in the release build). */
 int64_t dscat_test__orphan_age_s(int64_t fallback);
+
+/* DSCAT_TEST_STORE_LOCK_WAIT in seconds, or `fallback` (always, in the release build). */
+int64_t dscat_test__store_lock_wait_s(int64_t fallback);
 
 /* DSCAT_TEST_PG_STORE, or NULL (always, in the release build). */
 const char *dscat_test__pg_store(void);

@@ -13,8 +13,11 @@
  *   writer under an advisory lock of the schema (so that two processes never migrate at once);
  *   an up-to-date store is opened without creating anything.
  * - Write transactions take a transaction-level advisory lock of the store at BEGIN: one writer
- *   at a time, as SQLite's BEGIN IMMEDIATE, waited for at most a minute. Read snapshots are
- *   REPEATABLE READ transactions, their snapshot taken at once.
+ *   at a time, as SQLite's BEGIN IMMEDIATE. Read snapshots are REPEATABLE READ transactions,
+ *   their snapshot taken at once.
+ * - No lock is waited for without a bound (session_settings(): lock_timeout, a minute; a data
+ *   cache table's lock, ten minutes); a wait that reaches it fails with a message naming what
+ *   was waited for.
  * - Statements translate `?N` and `?` to `$N` and run with PQexecParams in text format when
  *   first stepped: a query inside a transaction through a cursor, read in batches (bounded
  *   memory), anything else with its whole result.
@@ -34,6 +37,7 @@
 #include "core/buf.h"
 #include "core/model.h"
 #include "core/strmap.h"
+#include "core/testhooks.h"
 #include "core/timeutil.h"
 
 #include <assert.h>
@@ -77,6 +81,7 @@ typedef struct pg_store {
     long close_txn;
     char *url;          /* the location's URI (credentials included): the pool's key */
     long session_locks; /* session advisory locks taken and not known released */
+    char state[6];      /* the SQLSTATE of the last failed statement, or "" */
 } pg_store;
 
 typedef struct pg_stmt {
@@ -95,8 +100,19 @@ typedef struct pg_stmt {
     bool failed; /* its run failed: every step says so until a reset */
 } pg_stmt;
 
-/* How long a writer waits for the store's write lock. */
-#define WRITE_LOCK_WAIT "60s"
+/*
+ * The bounds of the store's lock waits, in seconds (docs/deploy.md): the write lock, the
+ * migration lock and any lock a statement waits for (the session's lock_timeout), and a data
+ * cache table's lock, held by another process while it refreshes that table. The test build's
+ * DSCAT_TEST_STORE_LOCK_WAIT sets both.
+ */
+#define LOCK_WAIT_S 60
+#define TABLE_LOCK_WAIT_S 600
+
+static int lock_wait_s(int bound)
+{
+    return (int)dscat_test__store_lock_wait_s(bound);
+}
 
 /* Rows a cursor fetches at a time: a reader's memory stays bounded whatever the store holds. */
 #define FETCH_ROWS 4096
@@ -125,10 +141,33 @@ static void last_message(PGconn *conn, char *out, size_t size)
         snprintf(out, size, "no message");
 }
 
+/* SQLSTATE 55P03, lock_not_available: a lock wait reached lock_timeout. */
+static bool lock_timed_out(const pg_store *st)
+{
+    return strcmp(st->state, "55P03") == 0;
+}
+
+/*
+ * Keeps the SQLSTATE of a failed statement's result r (NULL: none) for store_error(). A statement
+ * refused because an earlier one aborted the transaction (25P02) keeps that one's: a lock wait
+ * that ended a read transaction is named by whichever of its statements reports the failure.
+ */
+static void note_failure(pg_store *st, const PGresult *r)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (state && strcmp(state, "25P02") == 0 && st->state[0])
+        return;
+    snprintf(st->state, sizeof(st->state), "%s", state ? state : "");
+}
+
 static int store_error(pg_store *st, dscat_error *err, const char *what)
 {
     char m[512];
     last_message(st->conn, m, sizeof(m));
+    if (lock_timed_out(st))
+        return dscat_error_set(err, DSCAT_ECONFLICT,
+                               "catalog store %s is locked by another session (waited %d s): %s",
+                               st->name, lock_wait_s(LOCK_WAIT_S), what);
     return dscat_error_set(err, DSCAT_EIO, "catalog store %s: %s: %s", st->name, what, m);
 }
 
@@ -143,6 +182,8 @@ static int exec(pg_store *st, const char *sql, dscat_error *err)
         const char *n = PQcmdTuples(r);
         st->changes = n && *n ? strtoll(n, NULL, 10) : 0;
     }
+    if (rc)
+        note_failure(st, r);
     PQclear(r);
     return rc ? store_error(st, err, "query failed") : 0;
 }
@@ -159,6 +200,7 @@ static int run(pg_store *st, const char *sql, int n, const char *const *values, 
     PGresult *r = PQexecParams(st->conn, sql, n, NULL, values, NULL, NULL, 0);
     ExecStatusType s = PQresultStatus(r);
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+        note_failure(st, r);
         PQclear(r);
         return store_error(st, err, "query failed");
     }
@@ -597,27 +639,48 @@ static void store_name(dscat_buf *b, PGconn *conn, const char *url, const char *
 }
 
 /*
- * Connects to the store of catalog_dir, at the location its settings give
- * (dscat_store__location()), with the session settings every store connection has.
+ * The settings of every store session, in one round trip:
+ * - keepalives (new connections): the server gives up on the connection of a lost machine, and
+ *   on its locks, after about a minute;
+ * - lock_timeout: no statement waits for a lock longer than LOCK_WAIT_S (the store's write and
+ *   migration locks, a table another session locked, a row another transaction holds); the
+ *   wait ends with SQLSTATE 55P03, which store_error() names;
+ * - idle_in_transaction_session_timeout = 0: dscat's read transactions span work on its own
+ *   side (the exports write their files from one snapshot, a question's answer is rendered from
+ *   one), and a role's timeout would end the session in the middle of it. Every transaction
+ *   dscat opens, dscat ends; any role may set this for its own session.
+ * Set again on a kept connection when it is taken (a table lock's wait changed lock_timeout).
  */
-static int pg_connect(pg_store **out, const char *catalog_dir, dscat_error *err)
+static int session_settings(pg_store *st, bool keepalives, dscat_error *err)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "%sSET lock_timeout = '%ds'; SET idle_in_transaction_session_timeout = 0",
+             keepalives ? "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; "
+                          "SET tcp_keepalives_count = 3; "
+                        : "",
+             lock_wait_s(LOCK_WAIT_S));
+    return exec(st, sql, err);
+}
+
+/*
+ * Connects to the store at loc (a catalog directory's, as dscat_store__location() read it), with
+ * the session settings every store connection has.
+ */
+static int pg_connect(pg_store **out, const dscat_store_location *location, dscat_error *err)
 {
     *out = NULL;
-    dscat_store_location loc = {0};
-    int rc = dscat_store__location(&loc, catalog_dir, err);
-    if (rc)
-        return rc;
+    const dscat_store_location loc = *location; /* borrowed */
+    int rc = 0;
     pg_store *st = dscat_calloc(1, sizeof(*st));
-    if (st == NULL) {
-        dscat_store_location_free(&loc);
+    if (st == NULL || (st->schema = dscat_strdup(loc.schema)) == NULL) {
+        dscat_free(st);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
     dscat_store__init(&st->base, &dscat_store__postgres_table);
-    st->schema = loc.schema;
-    loc.schema = NULL;
-    /* A kept connection serves when its first statement does (the server may have ended it). */
-    if ((st->conn = pool_take(loc.url)) != NULL &&
-        exec(st, "SET tcp_keepalives_idle = 30", NULL) != 0) {
+    /* A kept connection serves when its first statement does (the server may have ended it
+     * while it was idle: idle_session_timeout, a restart, pg_terminate_backend). */
+    if ((st->conn = pool_take(loc.url)) != NULL && session_settings(st, false, NULL) != 0) {
         PQfinish(st->conn);
         st->conn = NULL;
     }
@@ -632,7 +695,6 @@ static int pg_connect(pg_store **out, const char *catalog_dir, dscat_error *err)
     store_name(&name, st->conn, loc.url, st->schema);
     st->name = dscat_buf_detach(&name);
     if (st->name == NULL || st->url == NULL) {
-        dscat_store_location_free(&loc);
         pg_close(&st->base);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
@@ -656,22 +718,16 @@ static int pg_connect(pg_store **out, const char *catalog_dir, dscat_error *err)
         }
         dscat_free(pw[0]);
         dscat_free(pw[1]);
-        dscat_store_location_free(&loc);
         pg_close(&st->base);
         return rc;
     }
-    dscat_store_location_free(&loc);
     if (reused) {
         *out = st;
         return 0;
     }
-    /* Notices (an existing schema, say) are not ours to print. The server gives up on the
-     * connection of a lost machine (and its locks) after about a minute. */
+    /* Notices (an existing schema, say) are not ours to print. */
     PQsetNoticeProcessor(st->conn, ignore_notice, NULL);
-    if ((rc = exec(st,
-                   "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; "
-                   "SET tcp_keepalives_count = 3",
-                   err))) {
+    if ((rc = session_settings(st, true, err))) {
         pg_close(&st->base);
         return rc;
     }
@@ -725,29 +781,24 @@ static int refuse_version(pg_store *st, int version, dscat_error *err)
 
 /*
  * The migration lock of the store's schema (a session advisory lock keyed by its name), waited
- * for at most WRITE_LOCK_WAIT: one process creates or migrates the store, the others wait for
- * it and find it done.
+ * for at most the session's lock_timeout: one process creates or migrates the store, the others
+ * wait for it and find it done. The DDL under it waits for its tables' locks (a reader's) as
+ * long at most.
  */
 static int migration_lock(pg_store *st, bool take, dscat_error *err)
 {
-    /* several statements cannot take parameters: the schema is quoted as a literal */
-    char *lit = PQescapeLiteral(st->conn, st->schema, strlen(st->schema));
-    dscat_buf q = DSCAT_BUF_INIT;
-    int rc = 0;
-    if (lit == NULL ||
-        (take ? dscat_buf_printf(&q,
-                                 "SET lock_timeout = '" WRITE_LOCK_WAIT "'; "
-                                 "SELECT pg_advisory_lock(%d, hashtext(%s)); RESET lock_timeout",
-                                 PG_LOCK_CLASS, lit)
-              : dscat_buf_printf(&q, "SELECT pg_advisory_unlock(%d, hashtext(%s))", PG_LOCK_CLASS,
-                                 lit)))
-        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    PQfreemem(lit);
-    if (rc == 0 && (rc = exec(st, dscat_buf_cstr(&q), err)) && take)
-        PQclear(PQexec(st->conn, "RESET lock_timeout"));
+    char fn[64];
+    snprintf(fn, sizeof(fn), "SELECT pg_advisory_%slock(%d, hashtext($1))", take ? "" : "un",
+             PG_LOCK_CLASS);
+    const char *p[1] = {st->schema};
+    int rc = run(st, fn, 1, p, NULL, err);
+    if (rc && take && lock_timed_out(st))
+        rc = dscat_error_set(err, DSCAT_ECONFLICT,
+                             "catalog store %s is being created or migrated by another process "
+                             "(waited %d s); try again",
+                             st->name, lock_wait_s(LOCK_WAIT_S));
     if (rc == 0)
         st->session_locks += take ? 1 : -1;
-    dscat_buf_free(&q);
     return rc;
 }
 
@@ -821,12 +872,12 @@ static char *dir_id(const char *catalog_dir)
     return dscat_buf_detach(&id);
 }
 
-static int pg_open(dscat_store **out, const char *catalog_dir, dscat_store_mode mode,
-                   dscat_error *err)
+static int pg_open(dscat_store **out, const char *catalog_dir, const dscat_store_location *loc,
+                   dscat_store_mode mode, dscat_error *err)
 {
     *out = NULL;
     pg_store *st = NULL;
-    int rc = pg_connect(&st, catalog_dir, err);
+    int rc = pg_connect(&st, loc, err);
     if (rc)
         return rc;
     int version = 0;
@@ -863,10 +914,12 @@ fail:
     return rc;
 }
 
-static int pg_check_version(const char *catalog_dir, dscat_error *err)
+static int pg_check_version(const char *catalog_dir, const dscat_store_location *loc,
+                            dscat_error *err)
 {
+    (void)catalog_dir;
     pg_store *st = NULL;
-    int rc = pg_connect(&st, catalog_dir, err);
+    int rc = pg_connect(&st, loc, err);
     if (rc)
         return rc;
     int version = 0;
@@ -895,8 +948,26 @@ static int pg_global_init(dscat_error *err)
     return 0;
 }
 
+/*
+ * At process exit (dscat_global_shutdown(), from the CLI's main once its command, the server's
+ * included, has returned): the kept connections are closed, each with a Terminate message, so
+ * that the server sees a client that said goodbye rather than one that vanished.
+ */
 static void pg_global_shutdown(void)
 {
+    PGconn *conns[POOL_SIZE];
+    int n = 0;
+    pthread_mutex_lock(&pool_lock);
+    for (int i = 0; i < POOL_SIZE; i++) {
+        if (pool[i].conn)
+            conns[n++] = pool[i].conn;
+        dscat_free(pool[i].url);
+        pool[i].conn = NULL;
+        pool[i].url = NULL;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    for (int i = 0; i < n; i++)
+        PQfinish(conns[i]);
 }
 
 static int pg_exec(dscat_store *base, const char *sql, dscat_error *err)
@@ -909,27 +980,27 @@ static int pg_error(dscat_store *base, dscat_error *err, const char *what)
     return store_error(P(base), err, what);
 }
 
-/* The store's write lock: a transaction-level advisory lock, taken at once. */
+/*
+ * The store's write lock: a transaction-level advisory lock, taken at once. A writer waits for
+ * another at most the session's lock_timeout (LOCK_WAIT_S), as SQLite's busy timeout does; the
+ * transaction's other lock waits are bounded by it too.
+ */
 static int pg_begin(dscat_store *base, dscat_error *err)
 {
     pg_store *st = P(base);
-    /* One round trip; a writer waits for another at most WRITE_LOCK_WAIT, as SQLite's busy
-     * timeout does (the transaction's other lock waits too). */
-    char sql[160];
-    snprintf(sql, sizeof(sql),
-             "BEGIN; SET LOCAL lock_timeout = '" WRITE_LOCK_WAIT "'; "
-             "SELECT pg_advisory_xact_lock(%d, %d)",
-             PG_LOCK_CLASS, (int)st->schema_oid);
+    char sql[96];
+    snprintf(sql, sizeof(sql), "BEGIN; SELECT pg_advisory_xact_lock(%d, %d)", PG_LOCK_CLASS,
+             (int)st->schema_oid);
     st->txn++;
     PGresult *r = PQexec(st->conn, sql);
     int rc = 0;
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        if (state && strcmp(state, "55P03") == 0)
+        note_failure(st, r);
+        if (lock_timed_out(st))
             rc = dscat_error_set(err, DSCAT_ECONFLICT,
-                                 "catalog store %s: another process has held the store's write "
-                                 "lock for " WRITE_LOCK_WAIT "; try again",
-                                 st->name);
+                                 "catalog store %s is locked by another writer (waited %d s); "
+                                 "try again",
+                                 st->name, lock_wait_s(LOCK_WAIT_S));
         else
             rc = store_error(st, err, "cannot take the store's write lock");
         if (PQtransactionStatus(st->conn) != PQTRANS_IDLE)
@@ -946,6 +1017,8 @@ static int pg_commit(dscat_store *base, dscat_error *err)
     st->txn++;
     PGresult *r = PQexec(st->conn, "COMMIT");
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), "COMMIT") == 0;
+    if (!ok)
+        note_failure(st, r);
     PQclear(r);
     if (ok)
         return 0;
@@ -1004,15 +1077,25 @@ static int64_t pg_exports_generation(dscat_store *base)
     return g;
 }
 
+/*
+ * Records this directory's exports generation, and removes the other directories' rows of an
+ * older generation: those directories are behind the store whether their row says so or is gone
+ * (dscat_exports_state() compares it with the store's generation, which never goes back), and a
+ * directory that is gone for good (a container's, a temporary one) leaves no row forever. What
+ * stays is one row per directory in step with the store.
+ */
 static int pg_set_exports_generation(dscat_store *base, int64_t generation, dscat_error *err)
 {
     pg_store *st = P(base);
     num n;
     const char *p[2] = {st->exports_key, numtext(&n, generation)};
-    return run(st,
-               "INSERT INTO catalog_meta(key, value) VALUES ($1, $2) ON CONFLICT(key) DO UPDATE "
-               "SET value = excluded.value",
-               2, p, NULL, err);
+    return run(
+        st,
+        "WITH stale AS (DELETE FROM catalog_meta WHERE left(key, 19) = "
+        "'exports_generation ' AND key <> $1 AND CAST(value AS BIGINT) < CAST($2 AS BIGINT)) "
+        "INSERT INTO catalog_meta(key, value) VALUES ($1, $2) ON CONFLICT(key) DO UPDATE "
+        "SET value = excluded.value",
+        2, p, NULL, err);
 }
 
 static int pg_catalog_id(dscat_store *base, char *out, size_t size)
@@ -1132,6 +1215,8 @@ static int copy_in(pg_store *st, const char *sql, const dscat_buf *rows, dscat_e
         return rc;
     PGresult *r = PQexec(st->conn, sql);
     bool ok = PQresultStatus(r) == PGRES_COPY_IN;
+    if (!ok)
+        note_failure(st, r);
     PQclear(r);
     if (!ok)
         return store_error(st, err, "insert failed");
@@ -1143,7 +1228,10 @@ static int copy_in(pg_store *st, const char *sql, const dscat_buf *rows, dscat_e
     }
     ok = PQputCopyEnd(st->conn, ok ? NULL : "cancelled") == 1 && ok;
     while ((r = PQgetResult(st->conn)) != NULL) {
-        ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (ok && PQresultStatus(r) != PGRES_COMMAND_OK) {
+            note_failure(st, r);
+            ok = false;
+        }
         PQclear(r);
     }
     return ok ? 0 : store_error(st, err, "insert failed");
@@ -1681,8 +1769,20 @@ static int pg_lock_table(dscat_store *base, const char *key, bool *waited, dscat
     bool got = rc == 0 && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
     if (rc == 0 && !got) {
-        *waited = true; /* another process refreshes the table: wait for it */
-        rc = lock_sql(st, "pg_advisory_lock", key, NULL, err);
+        /* another process refreshes the table: wait for it, at most TABLE_LOCK_WAIT_S */
+        *waited = true;
+        char set[64];
+        snprintf(set, sizeof(set), "SET lock_timeout = '%ds'", lock_wait_s(TABLE_LOCK_WAIT_S));
+        if ((rc = exec(st, set, err)) == 0) {
+            rc = lock_sql(st, "pg_advisory_lock", key, NULL, err);
+            if (rc && lock_timed_out(st))
+                rc = dscat_error_set(err, DSCAT_ECONFLICT,
+                                     "catalog store %s: table %s is being cached by another "
+                                     "process (waited %d s); try again",
+                                     st->name, key, lock_wait_s(TABLE_LOCK_WAIT_S));
+            snprintf(set, sizeof(set), "SET lock_timeout = '%ds'", lock_wait_s(LOCK_WAIT_S));
+            exec(st, set, NULL);
+        }
     }
     st->session_locks += rc == 0;
     return rc;
@@ -1880,6 +1980,7 @@ static int fetch(pg_store *st, pg_stmt *s)
     dscat_buf_reset(&st->closes);
     st->close_txn = st->txn;
     if (PQresultStatus(s->res) != PGRES_TUPLES_OK) {
+        note_failure(st, s->res);
         PQclear(s->res);
         s->res = NULL;
         s->nrows = s->row = 0;
@@ -1911,6 +2012,8 @@ static int run_stmt(pg_store *st, pg_stmt *s)
                                    NULL, NULL, 0);
         dscat_buf_free(&sql);
         bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            note_failure(st, r);
         PQclear(r);
         if (!ok)
             return DSCAT_EIO;
@@ -1921,6 +2024,7 @@ static int run_stmt(pg_store *st, pg_stmt *s)
     s->res = PQexecParams(st->conn, s->sql, s->nparams, s->types, values, NULL, NULL, 0);
     ExecStatusType r = PQresultStatus(s->res);
     if (r != PGRES_TUPLES_OK && r != PGRES_COMMAND_OK) {
+        note_failure(st, s->res);
         PQclear(s->res);
         s->res = NULL;
         return DSCAT_EIO;

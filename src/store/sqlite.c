@@ -519,9 +519,10 @@ static void sq_close(dscat_store *base)
     dscat_free(st);
 }
 
-static int sq_open(dscat_store **out, const char *catalog_dir, dscat_store_mode mode,
-                   dscat_error *err)
+static int sq_open(dscat_store **out, const char *catalog_dir, const dscat_store_location *loc,
+                   dscat_store_mode mode, dscat_error *err)
 {
+    (void)loc; /* <catalog_dir>/catalog.db */
     *out = NULL;
     int rc = 0;
     sqlite_store *st = dscat_calloc(1, sizeof(*st));
@@ -643,8 +644,10 @@ fail:
     return rc;
 }
 
-static int sq_check_version(const char *catalog_dir, dscat_error *err)
+static int sq_check_version(const char *catalog_dir, const dscat_store_location *loc,
+                            dscat_error *err)
 {
+    (void)loc;
     dscat_buf path = DSCAT_BUF_INIT;
     if (dscat_buf_printf(&path, "%s/catalog.db", catalog_dir))
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");

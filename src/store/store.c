@@ -145,15 +145,15 @@ done:
 }
 
 /*
- * The engine of a catalog directory: PostgreSQL when its settings name a store URI (the engine
- * reads the location again when it connects), else SQLite. Chosen here and nowhere else.
+ * The engine of a catalog directory: PostgreSQL when its settings name a store URI, else SQLite.
+ * Chosen here and nowhere else. *loc receives the location, which the engine is given (so that
+ * targets.toml is read once per open); free it with dscat_store_location_free() either way.
  */
-static int select_engine(const dscat_store_table **out, const char *catalog_dir, dscat_error *err)
+static int select_engine(const dscat_store_table **out, dscat_store_location *loc,
+                         const char *catalog_dir, dscat_error *err)
 {
-    dscat_store_location loc = {0};
-    int rc = dscat_store__location(&loc, catalog_dir, err);
-    *out = loc.url ? &dscat_store__postgres_table : &dscat_store__sqlite_table;
-    dscat_store_location_free(&loc);
+    int rc = dscat_store__location(loc, catalog_dir, err);
+    *out = loc->url ? &dscat_store__postgres_table : &dscat_store__sqlite_table;
     assert((*out)->version == DSCAT_STORE_TABLE_VERSION);
     return rc;
 }
@@ -205,15 +205,23 @@ int dscat_store_open(dscat_store **out, const char *catalog_dir, dscat_store_mod
 {
     *out = NULL;
     const dscat_store_table *t = NULL;
-    int rc = select_engine(&t, catalog_dir, err);
-    return rc ? rc : t->open(out, catalog_dir, mode, err);
+    dscat_store_location loc = {0};
+    int rc = select_engine(&t, &loc, catalog_dir, err);
+    if (rc == 0)
+        rc = t->open(out, catalog_dir, &loc, mode, err);
+    dscat_store_location_free(&loc);
+    return rc;
 }
 
 int dscat_store_check_version(const char *catalog_dir, dscat_error *err)
 {
     const dscat_store_table *t = NULL;
-    int rc = select_engine(&t, catalog_dir, err);
-    return rc ? rc : t->check_version(catalog_dir, err);
+    dscat_store_location loc = {0};
+    int rc = select_engine(&t, &loc, catalog_dir, err);
+    if (rc == 0)
+        rc = t->check_version(catalog_dir, &loc, err);
+    dscat_store_location_free(&loc);
+    return rc;
 }
 
 int dscat_store_describe(dscat_store_info *out, const char *catalog_dir, bool migrate,
@@ -221,33 +229,34 @@ int dscat_store_describe(dscat_store_info *out, const char *catalog_dir, bool mi
 {
     memset(out, 0, sizeof(*out));
     const dscat_store_table *t = NULL;
-    int rc = select_engine(&t, catalog_dir, err);
-    if (rc)
-        return rc;
-    snprintf(out->engine, sizeof(out->engine), "%s", t->name);
+    dscat_store_location loc = {0};
     dscat_store *st = NULL;
-    rc = dscat_store_open(&st, catalog_dir, migrate ? DSCAT_STORE_WRITE : DSCAT_STORE_READ, err);
+    int rc = select_engine(&t, &loc, catalog_dir, err);
+    if (rc)
+        goto done;
+    snprintf(out->engine, sizeof(out->engine), "%s", t->name);
+    rc = t->open(&st, catalog_dir, &loc, migrate ? DSCAT_STORE_WRITE : DSCAT_STORE_READ, err);
     out->known = t->known_version;
     if (rc == DSCAT_ENOTFOUND && !migrate) {
         /* no store yet: version 0, where it will be */
-        dscat_store_location loc = {0};
-        dscat_error e = {0};
-        if (dscat_store__location(&loc, catalog_dir, &e) == 0 && loc.url)
+        if (loc.url)
             snprintf(out->location, sizeof(out->location),
                      "schema %s of the database %s names (not created yet)", loc.schema, loc.env);
         else
             snprintf(out->location, sizeof(out->location), "%s/catalog.db (not created yet)",
                      catalog_dir);
         snprintf(out->schema, sizeof(out->schema), "%s", loc.schema ? loc.schema : "");
-        dscat_store_location_free(&loc);
         dscat_error_clear(err);
-        return 0;
+        rc = 0;
+        goto done;
     }
-    if (rc)
-        return rc;
-    t->describe(st, out);
-    dscat_store_close(st);
-    return 0;
+    if (rc == 0) {
+        t->describe(st, out);
+        dscat_store_close(st);
+    }
+done:
+    dscat_store_location_free(&loc);
+    return rc;
 }
 
 void dscat_store_close(dscat_store *st)

@@ -104,8 +104,20 @@ typedef struct dscat_cache_row {
     int64_t full_us;
 } dscat_cache_row;
 
+/*
+ * Where a catalog directory's store is. url NULL: the SQLite file <catalog_dir>/catalog.db.
+ * Else a PostgreSQL connection URI (from the environment variable the `store_url_env` setting
+ * of <catalog_dir>/targets.toml names; it may hold a password: never put it in a message) and
+ * the schema holding the store's tables (`store_schema`, default "dscat").
+ */
+typedef struct dscat_store_location {
+    char *url;
+    char *schema;
+    char *env; /* the name of the variable that held url */
+} dscat_store_location;
+
 /* The version of dscat_store_table this dscat knows; the selection asserts an engine has it. */
-#define DSCAT_STORE_TABLE_VERSION 3
+#define DSCAT_STORE_TABLE_VERSION 4
 
 /*
  * An engine. Every member is set (no NULL). Operations take the store the engine's open()
@@ -130,14 +142,17 @@ typedef struct dscat_store_table {
      * (DSCAT_STORE_READ: DSCAT_ENOTFOUND when there is none; DSCAT_STORE_WRITE: creates it and
      * runs the migrations), refusing another program's database (DSCAT_EINVALID) and a newer
      * store (DSCAT_EVERSION); calls dscat_store__init() on the new store; *out is the caller's,
-     * freed with close. close: frees the store; its statements must be finalized first.
+     * freed with close. close: frees the store; its statements must be finalized first. loc is
+     * the directory's store location as dscat_store__location() read it (borrowed, for the call
+     * only): an engine never reads targets.toml again.
      */
-    int (*check_version)(const char *catalog_dir, dscat_error *err);
+    int (*check_version)(const char *catalog_dir, const dscat_store_location *loc,
+                         dscat_error *err);
     /* describe: where the open store is (never a credential), its version and the newest this
      * engine knows, into info's location, schema, version and known. */
     void (*describe)(dscat_store *st, dscat_store_info *info);
-    int (*open)(dscat_store **out, const char *catalog_dir, dscat_store_mode mode,
-                dscat_error *err);
+    int (*open)(dscat_store **out, const char *catalog_dir, const dscat_store_location *loc,
+                dscat_store_mode mode, dscat_error *err);
     void (*close)(dscat_store *st);
 
     /*
@@ -237,18 +252,6 @@ struct dscat_stmt {
 /* The engines. */
 extern const dscat_store_table dscat_store__sqlite_table;
 extern const dscat_store_table dscat_store__postgres_table;
-
-/*
- * Where a catalog directory's store is. url NULL: the SQLite file <catalog_dir>/catalog.db.
- * Else a PostgreSQL connection URI (from the environment variable the `store_url_env` setting
- * of <catalog_dir>/targets.toml names; it may hold a password: never put it in a message) and
- * the schema holding the store's tables (`store_schema`, default "dscat").
- */
-typedef struct dscat_store_location {
-    char *url;
-    char *schema;
-    char *env; /* the name of the variable that held url */
-} dscat_store_location;
 
 /*
  * Reads the location of catalog_dir's store. 0, or with err filled DSCAT_EINVALID (an unreadable
