@@ -338,19 +338,92 @@ static void problems(summary *sm)
     finish(sm, s, step);
 }
 
-/* An identifier Mermaid accepts: [A-Za-z0-9_], other characters as '_'. */
-static void entity_id(summary *sm, const char *schema, const char *name)
+/* Tables drawn per database in a diagram. */
+#define DIAGRAM_TABLES 40
+#define DIAGRAM_TABLES_SQL "40"
+
+/*
+ * The entities of one diagram: each table's Mermaid identifier, given as the entities are listed
+ * (in name order, so the same catalog always gives the same identifiers).
+ */
+typedef struct diagram_entities {
+    struct {
+        char *schema, *name, *id;
+    } items[DIAGRAM_TABLES];
+    size_t count;
+} diagram_entities;
+
+static void entities_clear(diagram_entities *e)
 {
+    for (size_t i = 0; i < e->count; i++) {
+        dscat_free(e->items[i].schema);
+        dscat_free(e->items[i].name);
+        dscat_free(e->items[i].id);
+    }
+    e->count = 0;
+}
+
+/* Folds an ASCII letter to lower case; every other byte is itself. */
+static int fold(char c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : (unsigned char)c;
+}
+
+/* Whether id is already some entity's identifier, ignoring ASCII case. */
+static bool id_taken(const diagram_entities *e, const char *id)
+{
+    for (size_t i = 0; i < e->count; i++) {
+        const char *a = e->items[i].id, *b = id;
+        while (*a && fold(*a) == fold(*b))
+            a++, b++;
+        if (*a == '\0' && *b == '\0')
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Gives the table schema.name the next entity of e: its identifier is "schema__name" with every
+ * character Mermaid does not take in one ([A-Za-z0-9_]) as '_', so that it stays readable in the
+ * diagram's source; when that is already another entity's (ignoring case: "order-lines" and
+ * "order_lines", "Orders" and "orders"), "_2", "_3", ... is added until it is no one's. The
+ * label shows the real name. 0 or DSCAT_ENOMEM.
+ */
+static int entity_add(diagram_entities *e, const char *schema, const char *name)
+{
+    dscat_buf b = DSCAT_BUF_INIT;
     for (int part = 0; part < 2; part++) {
         const char *s = part ? name : schema;
         if (part)
-            put(sm, "__");
+            dscat_buf_puts(&b, "__");
         for (const char *p = s; *p; p++) {
             char c = *p;
             bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-            putch(sm, ok ? c : '_');
+            dscat_buf_putc(&b, ok ? c : '_');
         }
     }
+    size_t base = b.len;
+    for (unsigned n = 2; dscat_buf_error(&b) == 0 && id_taken(e, dscat_buf_cstr(&b)); n++) {
+        b.len = base;
+        dscat_buf_printf(&b, "_%u", n);
+    }
+    char *id = dscat_buf_detach(&b); /* NULL when an append failed */
+    dscat_buf_free(&b);
+    size_t i = e->count;
+    e->items[i].schema = dscat_strdup(schema);
+    e->items[i].name = dscat_strdup(name);
+    e->items[i].id = id;
+    e->count++;
+    return e->items[i].schema && e->items[i].name && id ? 0 : DSCAT_ENOMEM;
+}
+
+/* The identifier given to schema.name, or NULL when it is not one of the diagram's entities. */
+static const char *entity_id(const diagram_entities *e, const char *schema, const char *name)
+{
+    for (size_t i = 0; i < e->count; i++)
+        if (strcmp(e->items[i].schema, schema) == 0 && strcmp(e->items[i].name, name) == 0)
+            return e->items[i].id;
+    return NULL;
 }
 
 /*
@@ -422,7 +495,8 @@ static void diagram(summary *sm)
                 "  FROM scan_tables t JOIN foreign_keys f ON f.set_id = t.column_set "
                 "  WHERE t.scan_id = ?1 AND t.database = ?2),"
                 " ents AS (SELECT s, n FROM (SELECT schema AS s, name AS n FROM e UNION "
-                "  SELECT ref_schema, ref_table FROM e) u ORDER BY s, n LIMIT 40) "
+                "  SELECT ref_schema, ref_table FROM e) u ORDER BY s, n LIMIT " DIAGRAM_TABLES_SQL
+                ") "
                 "SELECT 0, s, n, NULL, NULL, NULL FROM ents "
                 "UNION ALL SELECT 1, e.schema, e.name, e.ref_schema, e.ref_table, e.column_name "
                 "FROM e WHERE EXISTS (SELECT 1 FROM ents WHERE s = e.schema AND n = e.name) "
@@ -434,23 +508,32 @@ static void diagram(summary *sm)
         }
         dscat_stmt__bind_int64(rel, 1, dscat_stmt__int64(dbs, 2));
         dscat_stmt__bind_text_copy(rel, 2, col(dbs, 1));
-        while (dscat_stmt__step(rel) == DSCAT_STMT_ROW) {
-            put(sm, "    ");
+        diagram_entities ents = {.count = 0};
+        while (sm->rc == 0 && dscat_stmt__step(rel) == DSCAT_STMT_ROW) {
             if (dscat_stmt__int(rel, 0) == 0) {
-                entity_id(sm, col(rel, 1), col(rel, 2));
+                if (ents.count == DIAGRAM_TABLES)
+                    continue;
+                if (entity_add(&ents, col(rel, 1), col(rel, 2))) {
+                    sm->rc = dscat_error_set(sm->err, DSCAT_ENOMEM, "out of memory");
+                    break;
+                }
+                put(sm, "    ");
+                put(sm, ents.items[ents.count - 1].id);
                 /* Where a schema is a database: the entity's own schema names it. */
                 entity_label(sm, dscat_stmt__int(dbs, 4) ? col(rel, 1) : col(dbs, 1), col(rel, 1),
                              col(rel, 2));
                 put(sm, " {\n    }\n");
                 continue;
             }
-            entity_id(sm, col(rel, 3), col(rel, 4));
-            put(sm, " ||--o{ ");
-            entity_id(sm, col(rel, 1), col(rel, 2));
-            put(sm, " : \"");
+            const char *parent = entity_id(&ents, col(rel, 3), col(rel, 4));
+            const char *child = entity_id(&ents, col(rel, 1), col(rel, 2));
+            if (parent == NULL || child == NULL)
+                continue; /* the query draws only relationships between listed entities */
+            putf(sm, "    %s ||--o{ %s : \"", parent, child);
             mermaid_text(sm, col(rel, 5));
             put(sm, "\"\n");
         }
+        entities_clear(&ents);
         dscat_stmt__finalize(rel);
         put(sm, "```\n\n");
     }
