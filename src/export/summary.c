@@ -429,23 +429,29 @@ static const char *entity_id(const diagram_entities *e, const char *schema, cons
 /*
  * Text inside a Mermaid double-quoted string (an entity's label, a relationship's label). The
  * grammar takes any character but '"' there, and the code block ends at a line break followed by
- * a fence, so '"' becomes '\'' and every line break (CR, LF, NEL, LS, PS, ...) a space. Markdown
+ * a fence, so '"' becomes '\'' and every line break (CR, LF, NEL, LS, PS, ...) a space; any other
+ * control character is shown as "\x1b" (dscat_text_show_control), never written raw. Markdown
  * escapes would show as written inside the code block, so none are used.
  */
 static void mermaid_text(summary *sm, const char *s)
 {
     const char *end = s + strlen(s);
     while (s < end && sm->rc == 0) {
-        size_t nl = dscat_text_line_break(s, end);
+        size_t nl = dscat_text_line_break(s, end), ctl = nl ? 0 : dscat_text_control(s, end);
         const char *plain = s;
-        while (s < end && *s != '"' && nl == 0)
+        while (s < end && *s != '"' && nl == 0 && ctl == 0) {
             nl = dscat_text_line_break(++s, end);
+            ctl = nl ? 0 : dscat_text_control(s, end);
+        }
         if (s > plain && dscat_buf_put(&sm->out, plain, (size_t)(s - plain)))
             sm->rc = dscat_error_set(sm->err, DSCAT_ENOMEM, "out of memory");
         if (s == end)
             break;
-        putch(sm, nl ? ' ' : '\'');
-        s += nl ? nl : 1;
+        if (ctl && sm->rc == 0 && dscat_text_show_control(&sm->out, s, ctl))
+            sm->rc = dscat_error_set(sm->err, DSCAT_ENOMEM, "out of memory");
+        if (!ctl)
+            putch(sm, nl ? ' ' : '\'');
+        s += nl ? nl : ctl ? ctl : 1;
     }
 }
 

@@ -67,7 +67,7 @@ check "refresh of colliding names succeeds" env DSCAT_HOME="$home3" "$DSCAT" ref
 md3=$home3/DATA_CATALOG_SUMMARY.md
 sed -n '/^```mermaid/,/^```$/p' "$md3" >"$TEST_TMP/collide.diagram"
 # id<TAB>label of every entity, and parent<TAB>child of every relationship.
-sed -n 's/^    \([A-Za-z0-9_]*\)\["col\.main\.\(.*\)"\] {$/\1\t\2/p' "$TEST_TMP/collide.diagram" >"$TEST_TMP/collide.ents"
+sed -n 's/^    \([A-Za-z0-9_]*\)\["collide\.main\.\(.*\)"\] {$/\1\t\2/p' "$TEST_TMP/collide.diagram" >"$TEST_TMP/collide.ents"
 sed -n 's/^    \([A-Za-z0-9_]*\) ||--o{ \([A-Za-z0-9_]*\) : "o"$/\1\t\2/p' "$TEST_TMP/collide.diagram" >"$TEST_TMP/collide.rels"
 assert_eq "every table is its own entity" 8 "$(wc -l <"$TEST_TMP/collide.ents")"
 assert_eq "entity ids are unique, ignoring case" 8 "$(cut -f1 "$TEST_TMP/collide.ents" | tr 'A-Z' 'a-z' | sort -u | wc -l)"
