@@ -55,7 +55,7 @@ sqlite3 "$TEST_TMP/collide.sqlite" <<'SQL'
 CREATE TABLE orders (id INTEGER PRIMARY KEY);
 CREATE TABLE "order-lines" (id INTEGER PRIMARY KEY, o INTEGER REFERENCES orders(id));
 CREATE TABLE order_lines (id INTEGER PRIMARY KEY, o INTEGER REFERENCES orders(id));
-CREATE TABLE "ORDER_LINES" (id INTEGER PRIMARY KEY, o INTEGER REFERENCES orders(id));
+CREATE TABLE "ORDER lines" (id INTEGER PRIMARY KEY, o INTEGER REFERENCES orders(id));
 CREATE TABLE "order.lines" (id INTEGER PRIMARY KEY, o INTEGER REFERENCES orders(id));
 CREATE TABLE order_lines_2 (id INTEGER PRIMARY KEY, o INTEGER REFERENCES orders(id));
 CREATE TABLE "order ""lines""" (id INTEGER PRIMARY KEY, o INTEGER REFERENCES "order-lines"(id));
@@ -77,7 +77,7 @@ awk -F'\t' 'NR == FNR { label[$1] = $2; next } { print label[$1] " -> " label[$2
 LC_ALL=C sort >"$TEST_TMP/collide.want" <<'EOF2'
 orders -> order-lines
 orders -> order_lines
-orders -> ORDER_LINES
+orders -> 'ORDER lines'
 orders -> 'order.lines'
 orders -> order_lines_2
 order-lines -> 'order ''lines'''
