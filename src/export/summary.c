@@ -343,8 +343,7 @@ static void problems(summary *sm)
 #define DIAGRAM_TABLES_SQL "40"
 
 /*
- * The entities of one diagram: each table's Mermaid identifier, given as the entities are listed
- * (in name order, so the same catalog always gives the same identifiers).
+ * The entities of one diagram, in name order, and each one's Mermaid identifier (entities_name).
  */
 typedef struct diagram_entities {
     struct {
@@ -374,47 +373,76 @@ static bool id_taken(const diagram_entities *e, const char *id)
 {
     for (size_t i = 0; i < e->count; i++) {
         const char *a = e->items[i].id, *b = id;
-        while (*a && fold(*a) == fold(*b))
+        while (a && *a && fold(*a) == fold(*b))
             a++, b++;
-        if (*a == '\0' && *b == '\0')
+        if (a && *a == '\0' && *b == '\0')
             return true;
     }
     return false;
 }
 
-/*
- * Gives the table schema.name the next entity of e: its identifier is "schema__name" with every
- * character Mermaid does not take in one ([A-Za-z0-9_]) as '_', so that it stays readable in the
- * diagram's source; when that is already another entity's (ignoring case: "order-lines" and
- * "order_lines", "Orders" and "orders"), "_2", "_3", ... is added until it is no one's. The
- * label shows the real name. 0 or DSCAT_ENOMEM.
- */
-static int entity_add(diagram_entities *e, const char *schema, const char *name)
+/* Appends schema.name as "schema__name", every character Mermaid does not take in an
+ * identifier ([A-Za-z0-9_]) as '_'; *replaced says whether any was. */
+static void sanitized(dscat_buf *b, const char *schema, const char *name, bool *replaced)
 {
-    dscat_buf b = DSCAT_BUF_INIT;
+    *replaced = false;
     for (int part = 0; part < 2; part++) {
         const char *s = part ? name : schema;
         if (part)
-            dscat_buf_puts(&b, "__");
+            dscat_buf_puts(b, "__");
         for (const char *p = s; *p; p++) {
             char c = *p;
-            bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-            dscat_buf_putc(&b, ok ? c : '_');
+            bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '_';
+            *replaced |= !ok;
+            dscat_buf_putc(b, ok ? c : '_');
         }
     }
-    size_t base = b.len;
-    for (unsigned n = 2; dscat_buf_error(&b) == 0 && id_taken(e, dscat_buf_cstr(&b)); n++) {
-        b.len = base;
-        dscat_buf_printf(&b, "_%u", n);
-    }
-    char *id = dscat_buf_detach(&b); /* NULL when an append failed */
-    dscat_buf_free(&b);
-    size_t i = e->count;
+}
+
+/* Lists the table schema.name as the next entity of e, its identifier not given yet. */
+static int entity_add(diagram_entities *e, const char *schema, const char *name)
+{
+    size_t i = e->count++;
     e->items[i].schema = dscat_strdup(schema);
     e->items[i].name = dscat_strdup(name);
-    e->items[i].id = id;
-    e->count++;
-    return e->items[i].schema && e->items[i].name && id ? 0 : DSCAT_ENOMEM;
+    e->items[i].id = NULL;
+    return e->items[i].schema && e->items[i].name ? 0 : DSCAT_ENOMEM;
+}
+
+/*
+ * Gives every entity of e its identifier: the sanitized "schema__name" (readable in the diagram's
+ * source), with "_2", "_3", ... added until it is no other entity's, compared ignoring case
+ * ("order-lines" and "order_lines", "Orders" and "orders" are different tables). Tables whose
+ * names needed no replacement choose first, in name order, so "sales.order_lines" keeps
+ * "sales__order_lines" whatever other names are beside it; then the others, in name order. The
+ * label shows each table's real name. 0 or DSCAT_ENOMEM.
+ */
+static int entities_name(diagram_entities *e)
+{
+    int rc = 0;
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        for (size_t i = 0; i < e->count && rc == 0; i++) {
+            dscat_buf b = DSCAT_BUF_INIT;
+            bool replaced;
+            sanitized(&b, e->items[i].schema, e->items[i].name, &replaced);
+            if (replaced != (pass == 1)) {
+                dscat_buf_free(&b);
+                continue;
+            }
+            size_t base = b.len;
+            for (unsigned n = 2; dscat_buf_error(&b) == 0 && id_taken(e, dscat_buf_cstr(&b)); n++) {
+                b.len = base;
+                dscat_buf_printf(&b, "_%u", n);
+            }
+            /* NULL when an append failed; seen by id_taken from now on */
+            e->items[i].id = dscat_buf_detach(&b);
+            dscat_buf_free(&b);
+            if (e->items[i].id == NULL)
+                rc = DSCAT_ENOMEM;
+        }
+    }
+    return rc;
 }
 
 /* The identifier given to schema.name, or NULL when it is not one of the diagram's entities. */
@@ -515,22 +543,24 @@ static void diagram(summary *sm)
         dscat_stmt__bind_int64(rel, 1, dscat_stmt__int64(dbs, 2));
         dscat_stmt__bind_text_copy(rel, 2, col(dbs, 1));
         diagram_entities ents = {.count = 0};
-        while (sm->rc == 0 && dscat_stmt__step(rel) == DSCAT_STMT_ROW) {
-            if (dscat_stmt__int(rel, 0) == 0) {
-                if (ents.count == DIAGRAM_TABLES)
-                    continue;
-                if (entity_add(&ents, col(rel, 1), col(rel, 2))) {
-                    sm->rc = dscat_error_set(sm->err, DSCAT_ENOMEM, "out of memory");
-                    break;
-                }
-                put(sm, "    ");
-                put(sm, ents.items[ents.count - 1].id);
-                /* Where a schema is a database: the entity's own schema names it. */
-                entity_label(sm, dscat_stmt__int(dbs, 4) ? col(rel, 1) : col(dbs, 1), col(rel, 1),
-                             col(rel, 2));
-                put(sm, " {\n    }\n");
-                continue;
-            }
+        /* The entities come first (in name order), then the relationships: every entity is
+         * named before any is drawn, so that a name can depend on all the others. */
+        int more = dscat_stmt__step(rel);
+        for (; more == DSCAT_STMT_ROW && dscat_stmt__int(rel, 0) == 0; more = dscat_stmt__step(rel))
+            if (ents.count < DIAGRAM_TABLES && sm->rc == 0 &&
+                entity_add(&ents, col(rel, 1), col(rel, 2)))
+                sm->rc = dscat_error_set(sm->err, DSCAT_ENOMEM, "out of memory");
+        if (sm->rc == 0 && entities_name(&ents))
+            sm->rc = dscat_error_set(sm->err, DSCAT_ENOMEM, "out of memory");
+        for (size_t i = 0; i < ents.count && sm->rc == 0; i++) {
+            put(sm, "    ");
+            put(sm, ents.items[i].id);
+            /* Where a schema is a database: the entity's own schema names it. */
+            entity_label(sm, dscat_stmt__int(dbs, 4) ? ents.items[i].schema : col(dbs, 1),
+                         ents.items[i].schema, ents.items[i].name);
+            put(sm, " {\n    }\n");
+        }
+        for (; more == DSCAT_STMT_ROW && sm->rc == 0; more = dscat_stmt__step(rel)) {
             const char *parent = entity_id(&ents, col(rel, 3), col(rel, 4));
             const char *child = entity_id(&ents, col(rel, 1), col(rel, 2));
             if (parent == NULL || child == NULL)

@@ -84,6 +84,8 @@ order-lines -> 'order ''lines'''
 order_lines -> order_línes
 EOF2
 assert_same "each relationship joins the tables of its foreign key" "$TEST_TMP/collide.want" "$TEST_TMP/collide.got"
+assert_eq "a name that needs no replacement keeps its own id" "main__order_lines" \
+    "$(awk -F'\t' '$2 == "order_lines" { print $1 }' "$TEST_TMP/collide.ents")"
 cp "$md3" "$TEST_TMP/collide.md1"
 env DSCAT_HOME="$home3" "$DSCAT" refresh >/dev/null 2>&1
 check "the diagram is the same on the next run" \
