@@ -321,6 +321,12 @@ char *dscat_text_qualified_name(const char *const *parts, size_t n);
 /* s[0..len) as literal Markdown text (every syntax character escaped). Caller frees with
  * dscat_string_free(); NULL when out of memory. */
 char *dscat_text_markdown(const char *s, size_t len);
+/*
+ * s[0..len) as plain text safe to print on a terminal: every control character (C0 including
+ * tab and line breaks, DEL, C1) and every byte that is not valid UTF-8 written visibly ("\x1b",
+ * "\u009b"), the rest as it is. Caller frees with dscat_string_free(); NULL when out of memory.
+ */
+char *dscat_text_visible(const char *s, size_t len);
 /* The byte length of the first `chars` characters (UTF-8) of s[0..len). */
 size_t dscat_text_prefix_len(const char *s, size_t len, size_t chars);
 

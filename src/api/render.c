@@ -325,6 +325,40 @@ json_t *dscat_render_diff(const dscat_diff *d)
                      (json_int_t)d->from_scan, "to_scan", (json_int_t)d->to_scan, "changes", arr);
 }
 
+/*
+ * JSON text with DEL and the C1 controls (U+0080 to U+009F) inside its strings written as
+ * "\u007f" and "\u0080" to "\u009f": jansson escapes the C0 controls only, and a terminal acts on
+ * a C1 control (U+009B is CSI) as on ESC. Outside strings JSON text is ASCII without DEL, so
+ * every such character is in a string and the escape changes no value. Takes text (freed with
+ * dscat_free, which is free()); NULL when out of memory.
+ */
+static char *escape_c1(char *text)
+{
+    size_t extra = 0, len = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++, len++) {
+        if (*p == 0x7f)
+            extra += 5;
+        else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+            extra += 4;
+    }
+    if (extra == 0)
+        return text;
+    char *out = dscat_malloc(len + extra + 1), *o = out;
+    for (const unsigned char *p = (const unsigned char *)text; out && *p; p++) {
+        if (*p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)) {
+            unsigned cp = *p == 0x7f ? 0x7f : *++p;
+            snprintf(o, 7, "\\u%04x", cp);
+            o += 6;
+        } else {
+            *o++ = (char)*p;
+        }
+    }
+    if (out)
+        *o = '\0';
+    dscat_free(text);
+    return out;
+}
+
 char *dscat_render_text(json_t *j, unsigned flags)
 {
     if (j == NULL)
@@ -332,7 +366,7 @@ char *dscat_render_text(json_t *j, unsigned flags)
     char *text = json_dumps(j, flags & DSCAT_JSON_PRETTY ? JSON_INDENT(2) | JSON_PRESERVE_ORDER
                                                          : JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(j);
-    return text;
+    return text ? escape_c1(text) : NULL;
 }
 
 /* ---- the CLI's cache answers ------------------------------------------------------------ */
@@ -577,6 +611,12 @@ char *dscat_text_markdown(const char *s, size_t len)
 {
     dscat_buf b = DSCAT_BUF_INIT;
     return buf_string(&b, dscat_text_md_escape(&b, s ? s : "", s ? len : 0));
+}
+
+char *dscat_text_visible(const char *s, size_t len)
+{
+    dscat_buf b = DSCAT_BUF_INIT;
+    return buf_string(&b, dscat_text_plain(&b, s ? s : "", s ? len : 0));
 }
 
 size_t dscat_text_prefix_len(const char *s, size_t len, size_t chars)

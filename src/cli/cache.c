@@ -48,9 +48,9 @@ static void maintain(dscat_catalog *cat, dscat_warnings *into)
     dscat_error err = {0};
     /* In a catalog this user cannot write, there is no deletion it could do: said by nothing. */
     if (dscat_catalog_maintain(cat, &w, &err) && err.code != DSCAT_EPERM)
-        fprintf(stderr, "dscat: warning: cache maintenance failed: %s\n", err.message);
+        fprintf(stderr, "dscat: warning: cache maintenance failed: %s\n", cli_show(err.message));
     for (size_t i = 0; i < w.count; i++)
-        fprintf(stderr, "dscat: warning: %s\n", w.items[i].message);
+        fprintf(stderr, "dscat: warning: %s\n", cli_show(w.items[i].message));
     if (into) {
         *into = w;
         return;
@@ -99,14 +99,15 @@ static void cache_progress(const dscat_cache_progress *p, void *payload)
             l->rows_done += p->rows;
             with_commas(rows, sizeof(rows), (long long)p->rows);
             fprintf(stderr, "Loaded %s rows (%.1f MiB) in %.1f s: %s.%s\n", rows,
-                    (double)p->bytes / 1048576.0, (double)p->elapsed_ms / 1000.0, p->schema,
-                    p->table);
+                    (double)p->bytes / 1048576.0, (double)p->elapsed_ms / 1000.0,
+                    cli_show(p->schema), cli_show(p->table));
         }
     } else if (l->tty) {
         with_commas(rows, sizeof(rows), (long long)p->rows);
         double s = (double)p->elapsed_ms / 1000.0;
         fprintf(stderr, "cache refresh: %s.%s: %s rows, %.1f s, %.0f rows/s | %zu tables done",
-                p->schema, p->table, rows, s, s > 0 ? (double)p->rows / s : 0.0, l->done);
+                cli_show(p->schema), cli_show(p->table), rows, s, s > 0 ? (double)p->rows / s : 0.0,
+                l->done);
         l->shown = true;
     }
     fflush(stderr);
@@ -157,8 +158,8 @@ static int cache_refresh(dscat_catalog *cat, int argc, char **argv)
         fputs("\r\033[K", stderr);
     dscat_warnings w = {0};
     for (size_t i = 0; rc == 0 && i < rep->warnings.count; i++)
-        fprintf(stderr, "dscat: warning: %s.%s: %s\n", rep->warnings.items[i].schema,
-                rep->warnings.items[i].table, rep->warnings.items[i].message);
+        fprintf(stderr, "dscat: warning: %s.%s: %s\n", cli_show(rep->warnings.items[i].schema),
+                cli_show(rep->warnings.items[i].table), cli_show(rep->warnings.items[i].message));
     if (rc ==
         0) /* a refresh refused outright (no access, no such table) leaves the rest for later */
         maintain(cat, &w);
@@ -169,34 +170,34 @@ static int cache_refresh(dscat_catalog *cat, int argc, char **argv)
     } else {
         if (rep->count == 0)
             printf("No cached tables in %s (use --include-uncached to cache all its tables)\n",
-                   conn);
+                   cli_show(conn));
         for (size_t i = 0; i < rep->count; i++) {
             const dscat_table_sync *t = &rep->tables[i];
             if (t->rc)
-                fprintf(stderr, "dscat: %s %s.%s: %s\n", conn, t->schema, t->table,
-                        t->error.message);
+                fprintf(stderr, "dscat: %s %s.%s: %s\n", cli_show(conn), cli_show(t->schema),
+                        cli_show(t->table), cli_show(t->error.message));
             else if (t->unchanged)
                 printf("%s %s.%s: no new rows: no version published (version %s stays, %lld "
                        "rows)\n",
-                       conn, t->schema, t->table, t->version ? t->version : "",
-                       (long long)t->version_rows);
+                       cli_show(conn), cli_show(t->schema), cli_show(t->table),
+                       cli_show(t->version), (long long)t->version_rows);
             else if (t->kind && strcmp(t->kind, "append") == 0)
                 printf("%s %s.%s: %lld rows appended, %lld bytes in %.2f s (version %s: %lld "
                        "rows in %d files)\n",
-                       conn, t->schema, t->table, (long long)t->rows, (long long)t->bytes,
-                       (double)t->duration_ms / 1000.0, t->version ? t->version : "",
+                       cli_show(conn), cli_show(t->schema), cli_show(t->table), (long long)t->rows,
+                       (long long)t->bytes, (double)t->duration_ms / 1000.0, cli_show(t->version),
                        (long long)t->version_rows, t->files);
             else
-                printf("%s %s.%s: %lld rows, %lld bytes in %.2f s (version %s%s)\n", conn,
-                       t->schema, t->table, (long long)t->rows, (long long)t->bytes,
-                       (double)t->duration_ms / 1000.0, t->version ? t->version : "",
+                printf("%s %s.%s: %lld rows, %lld bytes in %.2f s (version %s%s)\n", cli_show(conn),
+                       cli_show(t->schema), cli_show(t->table), (long long)t->rows,
+                       (long long)t->bytes, (double)t->duration_ms / 1000.0, cli_show(t->version),
                        t->joined ? ", from the refresh already running" : "");
         }
     }
     for (size_t i = 0; rc == 0 && !json && i < rep->count; i++)
         if (rep->tables[i].rc == 0 && rep->tables[i].note)
-            printf("%s %s.%s: %s\n", conn, rep->tables[i].schema, rep->tables[i].table,
-                   rep->tables[i].note);
+            printf("%s %s.%s: %s\n", cli_show(conn), cli_show(rep->tables[i].schema),
+                   cli_show(rep->tables[i].table), cli_show(rep->tables[i].note));
     if (rc == 0 && rep->failed)
         rc = 1;
     dscat_catalog_warnings_free(&w);
@@ -236,20 +237,22 @@ static int cache_ls(dscat_catalog *cat, int argc, char **argv)
             const dscat_cached_table *t = &l.tables[i];
             char when[40];
             dscat_time_local(t->last_sync_us, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
-            printf("%s %s.%s: version %s, %lld rows, %lld bytes, synced %s\n", t->connection_id,
-                   t->schema, t->table, t->version, (long long)t->rows, (long long)t->bytes, when);
+            printf("%s %s.%s: version %s, %lld rows, %lld bytes, synced %s\n",
+                   cli_show(t->connection_id), cli_show(t->schema), cli_show(t->table),
+                   cli_show(t->version), (long long)t->rows, (long long)t->bytes, when);
             if (t->files > 1 || t->append_key)
                 printf("  %d file%s%s%s\n", t->files, t->files == 1 ? "" : "s",
-                       t->append_key ? ", appended by " : "", t->append_key ? t->append_key : "");
+                       t->append_key ? ", appended by " : "", cli_show(t->append_key));
             for (size_t k = 0; k < t->fallbacks.count; k++)
-                printf("  column %s stored as %s: %s\n", t->fallbacks.items[k].column,
-                       t->fallbacks.items[k].storage, t->fallbacks.items[k].reason);
+                printf("  column %s stored as %s: %s\n", cli_show(t->fallbacks.items[k].column),
+                       cli_show(t->fallbacks.items[k].storage),
+                       cli_show(t->fallbacks.items[k].reason));
         }
         if (l.npending)
             printf("\nPending deletions:\n");
         for (size_t i = 0; i < l.npending; i++)
-            printf("  %s after %s (%d failed attempts)\n", l.pending[i].path,
-                   l.pending[i].delete_after, l.pending[i].retry_count);
+            printf("  %s after %s (%d failed attempts)\n", cli_show(l.pending[i].path),
+                   cli_show(l.pending[i].delete_after), l.pending[i].retry_count);
     }
     dscat_catalog_warnings_free(&w);
     dscat_catalog_cache_list_free(&l);
@@ -270,7 +273,7 @@ static int cache_purge(dscat_catalog *cat, int argc, char **argv)
         cli_error("%s", err.message);
     else
         printf("Purged %zu table%s of %s; files are deleted after the grace period\n", n,
-               n == 1 ? "" : "s", argv[0]);
+               n == 1 ? "" : "s", cli_show(argv[0]));
     maintain(cat, NULL);
     dscat_free(schema);
     dscat_free(table);

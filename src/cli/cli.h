@@ -11,9 +11,19 @@
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
-/* Prints "dscat: <message>" on stderr (one line). */
+/* Prints "dscat: <message>" on stderr (one line; control characters in it shown visibly). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * A name, comment or message from the catalog, a server or the user, for plain-text output: s
+ * itself when it is printable ASCII, else s with every control character (ESC, tab, line breaks,
+ * DEL, C1) and every byte that is not UTF-8 shown visibly (dscat_text_visible: "\x1b"), so that
+ * nothing printed can act on the terminal. Every value in a printf of human-readable output goes
+ * through it; Markdown output through cli_md_text, JSON through the renderer (both escape
+ * controls too). Borrowed: valid for the next 31 calls; NULL is "". Not thread-safe (the CLI
+ * prints from one thread).
+ */
+const char *cli_show(const char *s);
 /* Prints a usage error naming the command's help, returns EXIT_USAGE. */
 int cli_usage(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -362,7 +362,7 @@ int cmd_table(int argc, char **argv)
     if (rc == DSCAT_ECONFLICT) {
         cli_error("%s; name one of these:", err.message);
         for (size_t i = 0; i < cands.count; i++)
-            fprintf(stderr, "  %s\n", cands.names[i]);
+            fprintf(stderr, "  %s\n", cli_show(cands.names[i]));
     } else if (rc) {
         cli_error("%s", err.message);
     } else {
@@ -506,12 +506,13 @@ int cmd_annotate(int argc, char **argv)
     if (rc)
         cli_error("%s", err.message);
     else
-        printf("Added %s %s to %s in %s\n", a.type, a.id, a.table, file);
+        printf("Added %s %s to %s in %s\n", cli_show(a.type), cli_show(a.id), cli_show(a.table),
+               cli_show(file));
     /* A name no current table has is kept (the key may name a table yet to be catalogued), but
      * said, since it is more often a typo. */
     if (rc == 0 && dscat_catalog_table_known(cat, a.table) == 0)
         fprintf(stderr, "dscat: warning: no table of the catalog is named %s: check the name\n",
-                a.table);
+                cli_show(a.table));
     dscat_catalog_annotation_clear(&a);
     dscat_free(file);
     dscat_catalog_close(cat);
@@ -540,13 +541,14 @@ int cmd_annotations(int argc, char **argv)
     } else {
         for (size_t i = 0; i < l.nskipped; i++)
             fprintf(stderr, "dscat: warning: skipped unreadable annotations file %s\n",
-                    l.skipped[i]);
+                    cli_show(l.skipped[i]));
         if (l.count == 0)
             printf("No annotations.\n");
         for (size_t i = 0; i < l.count; i++) {
             const dscat_annotation *a = &l.items[i];
-            printf("%s [%s] %s (%s, %s, %s)\n", a->table, a->type, a->content, a->author,
-                   a->created_at, a->id);
+            printf("%s [%s] %s (%s, %s, %s)\n", cli_show(a->table), cli_show(a->type),
+                   cli_show(a->content), cli_show(a->author), cli_show(a->created_at),
+                   cli_show(a->id));
         }
         dscat_catalog_annotations_free(&l);
     }

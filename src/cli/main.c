@@ -83,13 +83,30 @@ static const char help_help[] = "usage: dscat help [COMMAND | targets]\n"
                                 "dscat help targets shows a complete, commented targets.toml;\n"
                                 "dscat help COMMAND is dscat COMMAND --help.\n";
 
+/*
+ * Prints "dscat: " and the message made of fmt and ap on stderr, every control character in it
+ * shown visibly (the message quotes names and servers' words), then `tail` as it is.
+ */
+static void print_message(const char *tail, const char *fmt, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    char *msg = n < 0 ? NULL : dscat_malloc((size_t)n + 1);
+    if (msg)
+        vsnprintf(msg, (size_t)n + 1, fmt, again);
+    va_end(again);
+    char *shown = msg ? dscat_text_visible(msg, (size_t)n) : NULL;
+    fprintf(stderr, "dscat: %s%s", shown ? shown : "out of memory", tail);
+    dscat_string_free(shown);
+    dscat_free(msg);
+}
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("dscat: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    print_message("\n", fmt, ap);
     va_end(ap);
 }
 
@@ -97,11 +114,33 @@ int cli_usage(const char *command, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("dscat: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see dscat %s --help)\n", command);
+    print_message("", fmt, ap);
     va_end(ap);
+    fprintf(stderr, " (see dscat %s --help)\n", command);
     return EXIT_USAGE;
+}
+
+/* Strings cli_show made, each freed when its slot comes round again (or left at exit). */
+#define SHOWN_SLOTS 32
+static char *shown[SHOWN_SLOTS];
+static unsigned shown_next;
+
+const char *cli_show(const char *s)
+{
+    if (s == NULL)
+        return "";
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p >= 0x20 && *p < 0x7f)
+        p++;
+    if (*p == '\0')
+        return s; /* printable ASCII: nothing to show differently */
+    char *v = dscat_text_visible(s, strlen(s));
+    if (v == NULL)
+        return "?";
+    unsigned slot = shown_next++ % SHOWN_SLOTS;
+    dscat_string_free(shown[slot]);
+    shown[slot] = v;
+    return v;
 }
 
 void cli_csv_field(const char *s)

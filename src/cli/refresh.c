@@ -62,7 +62,7 @@ static void progress_line(const char *line, void *payload)
             "\r\033[Krefresh: %zu of %zu targets failed, %zu databases scanned, %zu skipped, "
             "%.1f s, %.1f databases/s | %.60s",
             l->targets_failed, l->targets, l->databases, l->skipped, elapsed,
-            elapsed > 0 ? (double)l->databases / elapsed : 0.0, line);
+            elapsed > 0 ? (double)l->databases / elapsed : 0.0, cli_show(line));
     l->shown = true;
     pthread_mutex_unlock(&l->lock);
 }
@@ -85,20 +85,20 @@ static void print_human(const dscat_refresh_report *r, const dscat_config *cfg)
         if (t->status == DSCAT_SCAN_FAILED)
             continue;
         printf("%s: %s, %ld database%s, %ld table%s, %ld column%s in %.1f s (%ld queries)\n",
-               t->target, dscat_catalog_scan_status_text(t->status), t->databases,
+               cli_show(t->target), dscat_catalog_scan_status_text(t->status), t->databases,
                t->databases == 1 ? "" : "s", t->tables, t->tables == 1 ? "" : "s", t->columns,
                t->columns == 1 ? "" : "s", (double)t->duration_ms / 1000.0, t->queries);
         for (size_t k = 0; k < t->nproblems; k++) {
             const dscat_scan_problem *p = &t->problems[k];
-            printf("  problem: %s%s%s%s%s\n", p->database ? p->database : "", p->schema ? "." : "",
-                   p->schema ? p->schema : "", p->database ? ": " : "", p->message);
+            printf("  problem: %s%s%s%s%s\n", cli_show(p->database), p->schema ? "." : "",
+                   cli_show(p->schema), p->database ? ": " : "", cli_show(p->message));
         }
     }
     if (r->written) {
         printf("catalog: %s/metadata.parquet, last_scan.json, DATA_CATALOG_SUMMARY.md\n",
-               cfg->catalog_dir);
+               cli_show(cfg->catalog_dir));
         if (r->snapshot_dir)
-            printf("snapshot: %s\n", r->snapshot_dir);
+            printf("snapshot: %s\n", cli_show(r->snapshot_dir));
     }
 }
 

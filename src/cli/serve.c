@@ -18,7 +18,7 @@ static const char serve_help[] =
 static void ready(const char *address, void *payload)
 {
     (void)payload;
-    fprintf(stderr, "dscat: listening on http://%s\n", address);
+    fprintf(stderr, "dscat: listening on http://%s\n", cli_show(address));
     fflush(stderr);
 }
 

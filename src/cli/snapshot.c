@@ -47,9 +47,9 @@ static int list_snapshots(const char *root)
     for (size_t i = 0; i < l.count; i++) {
         const dscat_snapshot_info *s = &l.items[i];
         if (s->has_metadata)
-            printf("  %s: %ld tables, %ld columns\n", s->name, s->tables, s->columns);
+            printf("  %s: %ld tables, %ld columns\n", cli_show(s->name), s->tables, s->columns);
         else
-            printf("  %s: (no metadata)\n", s->name);
+            printf("  %s: (no metadata)\n", cli_show(s->name));
     }
     dscat_snapshot_list_free(&l);
     return EXIT_OK;
@@ -79,7 +79,7 @@ int cmd_snapshot(int argc, char **argv)
         cli_error("%s", err.message);
         return EXIT_FAIL;
     }
-    printf("Project: %s\n", root);
+    printf("Project: %s\n", cli_show(root));
     int rc = EXIT_OK;
     dscat_catalog *cat = NULL;
     char *dir = NULL;
@@ -97,7 +97,7 @@ int cmd_snapshot(int argc, char **argv)
         rc = EXIT_FAIL;
         goto done;
     }
-    printf("Snapshot created: %s\n  Tables: %ld\n  Columns: %ld\n", dir, tables, columns);
+    printf("Snapshot created: %s\n  Tables: %ld\n  Columns: %ld\n", cli_show(dir), tables, columns);
 done:
     dscat_free(dir);
     dscat_free(root);

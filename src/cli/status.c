@@ -140,10 +140,10 @@ static void print_status_human(const dscat_status *s)
         char when[64] = "never";
         if (t->last_success_us != DSCAT_STATUS_NEVER)
             dscat_time_local(t->last_success_us, "%Y-%m-%d %H:%M", when, sizeof(when));
-        printf("  %s: %s, last successful scan %s", t->target,
-               t->status ? t->status : "not scanned", when);
+        printf("  %s: %s, last successful scan %s", cli_show(t->target),
+               t->status ? cli_show(t->status) : "not scanned", when);
         if (t->last_problem)
-            printf(", last problem: %s", t->last_problem);
+            printf(", last problem: %s", cli_show(t->last_problem));
         putchar('\n');
     }
 }
@@ -190,16 +190,16 @@ int cmd_targets(int argc, char **argv)
         return rc;
     }
     if (cfg->ntargets == 0)
-        printf("No targets configured in %s\n", cfg->path);
+        printf("No targets configured in %s\n", cli_show(cfg->path));
     for (size_t i = 0; i < cfg->ntargets; i++) {
         const dscat_target_config *t = &cfg->targets[i];
-        printf("%s: %s (%s)", t->key, t->name, t->type);
+        printf("%s: %s (%s)", cli_show(t->key), cli_show(t->name), cli_show(t->type));
         if (t->include_databases.set && t->include_databases.count) {
             printf(", databases:");
             for (size_t k = 0; k < t->include_databases.count; k++)
-                printf("%s%s", k ? ", " : " ", t->include_databases.items[k]);
+                printf("%s%s", k ? ", " : " ", cli_show(t->include_databases.items[k]));
         } else if (!t->include_databases.set && t->database) {
-            printf(", databases: %s", t->database);
+            printf(", databases: %s", cli_show(t->database));
         }
         putchar('\n');
         const struct {
@@ -213,7 +213,7 @@ int cmd_targets(int argc, char **argv)
             if (vars[k].variable == NULL)
                 continue;
             const char *v = getenv(vars[k].variable);
-            printf("  %s: %s (%s)\n", vars[k].key, vars[k].variable,
+            printf("  %s: %s (%s)\n", vars[k].key, cli_show(vars[k].variable),
                    v != NULL && *v != '\0' ? "set" : "not set");
         }
     }
@@ -252,7 +252,7 @@ int cmd_schedule(int argc, char **argv)
     } else if (l.count == 0) {
         printf("No schedules: give a target refresh_every, or cached tables their own "
                "([[targets.<name>.cache]]), in %s\n",
-               dscat_catalog_config(cat)->path);
+               cli_show(dscat_catalog_config(cat)->path));
     } else {
         for (size_t i = 0; i < l.count; i++) {
             const dscat_schedule *s = &l.items[i];
@@ -262,18 +262,19 @@ int cmd_schedule(int argc, char **argv)
             if (s->table) {
                 const char *parts[] = {s->schema, s->table};
                 char *name = dscat_join_qualified(parts, 2); /* quoted where it must be */
-                printf("data %s %s", s->target, name ? name : "?");
+                printf("data %s %s", cli_show(s->target), name ? cli_show(name) : "?");
                 dscat_free(name);
                 if (s->append_key && s->full_every)
-                    printf(" (append by %s, full every %ds)", s->append_key, s->full_every);
+                    printf(" (append by %s, full every %ds)", cli_show(s->append_key),
+                           s->full_every);
                 else if (s->append_key)
-                    printf(" (append by %s)", s->append_key);
+                    printf(" (append by %s)", cli_show(s->append_key));
             } else
-                printf("schema %s", s->target);
+                printf("schema %s", cli_show(s->target));
             printf(": every %ds, last run %s%s%s, next run %s", s->every, last,
-                   s->result ? " " : "", s->result ? s->result : "", next);
+                   s->result ? " " : "", cli_show(s->result), next);
             if (s->error)
-                printf(" (%d failed in a row: %s)", s->failures, s->error);
+                printf(" (%d failed in a row: %s)", s->failures, cli_show(s->error));
             if (s->running_since_us != DSCAT_STATUS_NEVER) {
                 char since[64];
                 local_time(s->running_since_us, "", since, sizeof(since));

@@ -51,6 +51,65 @@ size_t dscat_text_line_break(const char *p, const char *end)
     return 0;
 }
 
+size_t dscat_text_control(const char *p, const char *end)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    if (p >= end)
+        return 0;
+    if (u[0] < 0x20 || u[0] == 0x7f)
+        return 1;
+    if (end - p >= 2 && u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f)
+        return 2;
+    return 0;
+}
+
+int dscat_text_show_control(dscat_buf *b, const char *p, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    if (n == 2)
+        return dscat_buf_printf(b, "\\u00%02x", u[1]);
+    return dscat_buf_printf(b, "\\x%02x", u[0]);
+}
+
+/*
+ * The length of the character (or stray byte) that starts at p, with *show set when it must be
+ * written by dscat_text_show_control: a control character (dscat_text_control) or a byte that
+ * does not start a valid UTF-8 sequence.
+ */
+static size_t next_char(const char *p, const char *end, bool *show)
+{
+    size_t n = dscat_text_control(p, end);
+    if (n) {
+        *show = true;
+        return n;
+    }
+    n = utf8_len((const unsigned char *)p, (const unsigned char *)end);
+    *show = n == 1 && (unsigned char)*p >= 0x80;
+    return n;
+}
+
+int dscat_text_plain(dscat_buf *b, const char *s, size_t len)
+{
+    const char *end = s + len, *run = s;
+    while (s < end) {
+        bool show;
+        size_t n = next_char(s, end, &show);
+        if (!show) {
+            s += n;
+            continue;
+        }
+        if (s > run && dscat_buf_put(b, run, (size_t)(s - run)))
+            return DSCAT_ENOMEM;
+        if (dscat_text_show_control(b, s, n))
+            return DSCAT_ENOMEM;
+        s += n;
+        run = s;
+    }
+    if (s > run && dscat_buf_put(b, run, (size_t)(s - run)))
+        return DSCAT_ENOMEM;
+    return 0;
+}
+
 static bool ascii_alnum(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -115,10 +174,13 @@ int dscat_text_md_escape(dscat_buf *b, const char *s, size_t len)
     size_t run = 0; /* bytes copied as they are, written in one go */
     for (size_t i = 0; i < len;) {
         size_t nl = dscat_text_line_break(s + i, s + len);
-        bool esc = nl == 0 && needs_backslash(s, len, i, start, digits);
-        if (nl == 0 && !esc) {
-            i++;
-            run++;
+        bool show = false;
+        size_t step = nl ? nl : next_char(s + i, s + len, &show);
+        size_t ctl = show ? step : 0;
+        bool esc = nl == 0 && ctl == 0 && needs_backslash(s, len, i, start, digits);
+        if (nl == 0 && ctl == 0 && !esc) {
+            i += step;
+            run += step;
             continue;
         }
         if (run && dscat_buf_put(b, s + i - run, run))
@@ -128,6 +190,10 @@ int dscat_text_md_escape(dscat_buf *b, const char *s, size_t len)
             if (dscat_buf_puts(b, "<br>"))
                 return DSCAT_ENOMEM;
             i += nl;
+        } else if (ctl) {
+            if (dscat_text_show_control(b, s + i, ctl))
+                return DSCAT_ENOMEM;
+            i += ctl;
         } else {
             char pair[2] = {'\\', s[i]};
             if (dscat_buf_put(b, pair, 2))

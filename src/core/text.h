@@ -24,6 +24,30 @@ size_t dscat_text_prefix(const char *s, size_t len, size_t chars);
 size_t dscat_text_line_break(const char *p, const char *end);
 
 /*
+ * The length in bytes of the control character that starts at p (end is one past the last
+ * byte): 1 for a C0 control (U+0000 to U+001F) or DEL (0x7F), 2 for a C1 control (U+0080 to
+ * U+009F, encoded C2 80 to C2 9F); 0 otherwise. A terminal acts on these (ESC starts a sequence
+ * that can clear the screen, move the cursor or retitle the window) rather than showing them.
+ */
+size_t dscat_text_control(const char *p, const char *end);
+
+/*
+ * Appends the control character or stray byte that starts at p, n bytes, as visible ASCII: a C0
+ * control, DEL or a byte that is not part of valid UTF-8 as "\xNN" (ESC is "\x1b"), a C1
+ * control as "\u00NN". Returns 0 or DSCAT_ENOMEM.
+ */
+int dscat_text_show_control(dscat_buf *b, const char *p, size_t n);
+
+/*
+ * Appends s (len bytes) as plain text that is safe on a terminal: every control character
+ * (dscat_text_control: C0 including tab and line breaks, DEL, C1) and every byte that is not
+ * valid UTF-8 is written visibly by dscat_text_show_control; everything else as it is. For one
+ * line of human-readable output that quotes names, comments or messages. Returns 0 or
+ * DSCAT_ENOMEM.
+ */
+int dscat_text_plain(dscat_buf *b, const char *s, size_t len);
+
+/*
  * Appends s (len bytes) to b escaped as one piece of Markdown inline text, so that CommonMark
  * and GitHub Flavored Markdown render exactly its characters inside a table cell, a heading, a
  * list item or a paragraph, and it can never end a table cell or start a new block:
@@ -33,12 +57,15 @@ size_t dscat_text_line_break(const char *p, const char *end);
  *     letters or digits (where it can never be emphasis, so "order_id" stays as it is); "&"
  *     does when it starts what reads as an entity ("&amp;", "&#124;"), so "R&D" stays;
  *   - at the start of the text (after any spaces or tabs), "-", "+", "=" and ">" get a backslash,
- *     and so does the "." or ")" after a leading run of digits ("1. x" becomes "1\. x").
- * Every escape is a backslash before ASCII punctuation, so a reader gets the text back by
- * removing the backslash of each "\X" and reading "<br>" as a line break. Leading and trailing
- * spaces of a table cell are not kept by Markdown renderers, and GFM may show a bare URL as a
- * link (with the same text). Returns 0 or DSCAT_ENOMEM (b may
- * then hold part of the text).
+ *     and so does the "." or ")" after a leading run of digits ("1. x" becomes "1\. x");
+ *   - every other control character (tab, ESC, DEL, C1 controls) and every byte that is not
+ *     valid UTF-8 is written visibly as dscat_text_show_control does ("\x1b", "\u009b"), so
+ *     that the text printed on a terminal can never act on it.
+ * Every other escape is a backslash before ASCII punctuation, so a reader gets the text back by
+ * removing the backslash of each "\X", reading "<br>" as a line break and "\xNN" or "\u00NN"
+ * as that byte or character (a backslash of the text itself is always written "\\"). Leading and
+ * trailing spaces of a table cell are not kept by Markdown renderers, and GFM may show a bare URL
+ * as a link (with the same text). Returns 0 or DSCAT_ENOMEM (b may then hold part of the text).
  */
 int dscat_text_md_escape(dscat_buf *b, const char *s, size_t len);
 

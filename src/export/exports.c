@@ -382,6 +382,44 @@ static int relink(const char *dir, const char *name, dscat_error *err)
     return rc;
 }
 
+/* Attempts at a snapshot name before giving up: far more than snapshots in one second. */
+#define SNAPSHOT_NAME_TRIES 1000
+
+/*
+ * Creates the directory of a new snapshot under base and sets *dir to its path and name (size
+ * bytes) to its name: snapshot_YYYYMMDD (local date), snapshot_YYYYMMDD_HHMMSS when that exists,
+ * then snapshot_YYYYMMDD_HHMMSS-2, -3, ... Each name is taken by mkdir, which fails with EEXIST
+ * when the directory exists, so that no two snapshots (of this process or another, a manual one
+ * and a refresh's) ever share a directory, even in the same second. Fills err on failure.
+ */
+static int make_snapshot_dir(dscat_buf *dir, char *name, size_t size, const char *base,
+                             dscat_error *err)
+{
+    int64_t now = dscat_now_us();
+    char stamp[64];
+    dscat_format_local(now, "snapshot_%Y%m%d_%H%M%S", stamp, sizeof(stamp));
+    for (int n = 0; n <= SNAPSHOT_NAME_TRIES; n++) {
+        if (n == 0)
+            dscat_format_local(now, "snapshot_%Y%m%d", name, size);
+        else if (n == 1)
+            snprintf(name, size, "%s", stamp);
+        else
+            snprintf(name, size, "%s-%d", stamp, n);
+        dscat_buf_reset(dir);
+        if (dscat_buf_printf(dir, "%s/%s", base, name))
+            return dscat_buf_check(dir, err, "the snapshot's path");
+        if (mkdir(dscat_buf_cstr(dir), 0755) == 0)
+            return 0;
+        if (errno != EEXIST)
+            return dscat_error_set(err, DSCAT_EIO, "cannot create %s: %s", dscat_buf_cstr(dir),
+                                   strerror(errno));
+    }
+    return dscat_error_set(err, DSCAT_ECONFLICT,
+                           "cannot name a new snapshot in %s: %s-2 to -%d "
+                           "exist",
+                           base, stamp, SNAPSHOT_NAME_TRIES);
+}
+
 int dscat_snapshot_write(dscat_store *st, const char *catalog_dir, const char *root,
                          const char *target, char **dir_out, long *tables, long *columns,
                          dscat_error *err)
@@ -396,20 +434,9 @@ int dscat_snapshot_write(dscat_store *st, const char *catalog_dir, const char *r
     }
     if ((rc = mkdirs(base, err)))
         goto done;
-    int64_t now = dscat_now_us();
-    char name[64];
-    dscat_format_local(now, "snapshot_%Y%m%d", name, sizeof(name));
-    if (exists(base, name, true))
-        dscat_format_local(now, "snapshot_%Y%m%d_%H%M%S", name, sizeof(name));
-    if (dscat_buf_printf(&dir, "%s/%s", base, name)) {
-        rc = dscat_buf_check(&dir, err, "the snapshot's path");
+    char name[80];
+    if ((rc = make_snapshot_dir(&dir, name, sizeof(name), base, err)))
         goto done;
-    }
-    if (mkdir(dscat_buf_cstr(&dir), 0755) != 0 && errno != EEXIST) {
-        rc = dscat_error_set(err, DSCAT_EIO, "cannot create %s: %s", dscat_buf_cstr(&dir),
-                             strerror(errno));
-        goto done;
-    }
     parquet = join(dscat_buf_cstr(&dir), "metadata.parquet");
     info = join(dscat_buf_cstr(&dir), "scan_info.json");
     scan = join(catalog_dir, "last_scan.json");

@@ -338,41 +338,148 @@ static void problems(summary *sm)
     finish(sm, s, step);
 }
 
-/* An identifier Mermaid accepts: [A-Za-z0-9_], other characters as '_'. */
-static void entity_id(summary *sm, const char *schema, const char *name)
+/* Tables drawn per database in a diagram. */
+#define DIAGRAM_TABLES 40
+#define DIAGRAM_TABLES_SQL "40"
+
+/*
+ * The entities of one diagram, in name order, and each one's Mermaid identifier (entities_name).
+ */
+typedef struct diagram_entities {
+    struct {
+        char *schema, *name, *id;
+    } items[DIAGRAM_TABLES];
+    size_t count;
+} diagram_entities;
+
+static void entities_clear(diagram_entities *e)
 {
+    for (size_t i = 0; i < e->count; i++) {
+        dscat_free(e->items[i].schema);
+        dscat_free(e->items[i].name);
+        dscat_free(e->items[i].id);
+    }
+    e->count = 0;
+}
+
+/* Folds an ASCII letter to lower case; every other byte is itself. */
+static int fold(char c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : (unsigned char)c;
+}
+
+/* Whether id is already some entity's identifier, ignoring ASCII case. */
+static bool id_taken(const diagram_entities *e, const char *id)
+{
+    for (size_t i = 0; i < e->count; i++) {
+        const char *a = e->items[i].id, *b = id;
+        while (a && *a && fold(*a) == fold(*b))
+            a++, b++;
+        if (a && *a == '\0' && *b == '\0')
+            return true;
+    }
+    return false;
+}
+
+/* Appends schema.name as "schema__name", every character Mermaid does not take in an
+ * identifier ([A-Za-z0-9_]) as '_'; *replaced says whether any was. */
+static void sanitized(dscat_buf *b, const char *schema, const char *name, bool *replaced)
+{
+    *replaced = false;
     for (int part = 0; part < 2; part++) {
         const char *s = part ? name : schema;
         if (part)
-            put(sm, "__");
+            dscat_buf_puts(b, "__");
         for (const char *p = s; *p; p++) {
             char c = *p;
-            bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-            putch(sm, ok ? c : '_');
+            bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '_';
+            *replaced |= !ok;
+            dscat_buf_putc(b, ok ? c : '_');
         }
     }
+}
+
+/* Lists the table schema.name as the next entity of e, its identifier not given yet. */
+static int entity_add(diagram_entities *e, const char *schema, const char *name)
+{
+    size_t i = e->count++;
+    e->items[i].schema = dscat_strdup(schema);
+    e->items[i].name = dscat_strdup(name);
+    e->items[i].id = NULL;
+    return e->items[i].schema && e->items[i].name ? 0 : DSCAT_ENOMEM;
+}
+
+/*
+ * Gives every entity of e its identifier: the sanitized "schema__name" (readable in the diagram's
+ * source), with "_2", "_3", ... added until it is no other entity's, compared ignoring case
+ * ("order-lines" and "order_lines", "Orders" and "orders" are different tables). Tables whose
+ * names needed no replacement choose first, in name order, so "sales.order_lines" keeps
+ * "sales__order_lines" whatever other names are beside it; then the others, in name order. The
+ * label shows each table's real name. 0 or DSCAT_ENOMEM.
+ */
+static int entities_name(diagram_entities *e)
+{
+    int rc = 0;
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        for (size_t i = 0; i < e->count && rc == 0; i++) {
+            dscat_buf b = DSCAT_BUF_INIT;
+            bool replaced;
+            sanitized(&b, e->items[i].schema, e->items[i].name, &replaced);
+            if (replaced != (pass == 1)) {
+                dscat_buf_free(&b);
+                continue;
+            }
+            size_t base = b.len;
+            for (unsigned n = 2; dscat_buf_error(&b) == 0 && id_taken(e, dscat_buf_cstr(&b)); n++) {
+                b.len = base;
+                dscat_buf_printf(&b, "_%u", n);
+            }
+            /* NULL when an append failed; seen by id_taken from now on */
+            e->items[i].id = dscat_buf_detach(&b);
+            dscat_buf_free(&b);
+            if (e->items[i].id == NULL)
+                rc = DSCAT_ENOMEM;
+        }
+    }
+    return rc;
+}
+
+/* The identifier given to schema.name, or NULL when it is not one of the diagram's entities. */
+static const char *entity_id(const diagram_entities *e, const char *schema, const char *name)
+{
+    for (size_t i = 0; i < e->count; i++)
+        if (strcmp(e->items[i].schema, schema) == 0 && strcmp(e->items[i].name, name) == 0)
+            return e->items[i].id;
+    return NULL;
 }
 
 /*
  * Text inside a Mermaid double-quoted string (an entity's label, a relationship's label). The
  * grammar takes any character but '"' there, and the code block ends at a line break followed by
- * a fence, so '"' becomes '\'' and every line break (CR, LF, NEL, LS, PS, ...) a space. Markdown
+ * a fence, so '"' becomes '\'' and every line break (CR, LF, NEL, LS, PS, ...) a space; any other
+ * control character is shown as "\x1b" (dscat_text_show_control), never written raw. Markdown
  * escapes would show as written inside the code block, so none are used.
  */
 static void mermaid_text(summary *sm, const char *s)
 {
     const char *end = s + strlen(s);
     while (s < end && sm->rc == 0) {
-        size_t nl = dscat_text_line_break(s, end);
+        size_t nl = dscat_text_line_break(s, end), ctl = nl ? 0 : dscat_text_control(s, end);
         const char *plain = s;
-        while (s < end && *s != '"' && nl == 0)
+        while (s < end && *s != '"' && nl == 0 && ctl == 0) {
             nl = dscat_text_line_break(++s, end);
+            ctl = nl ? 0 : dscat_text_control(s, end);
+        }
         if (s > plain && dscat_buf_put(&sm->out, plain, (size_t)(s - plain)))
             sm->rc = dscat_error_set(sm->err, DSCAT_ENOMEM, "out of memory");
         if (s == end)
             break;
-        putch(sm, nl ? ' ' : '\'');
-        s += nl ? nl : 1;
+        if (ctl && sm->rc == 0 && dscat_text_show_control(&sm->out, s, ctl))
+            sm->rc = dscat_error_set(sm->err, DSCAT_ENOMEM, "out of memory");
+        if (!ctl)
+            putch(sm, nl ? ' ' : '\'');
+        s += nl ? nl : ctl ? ctl : 1;
     }
 }
 
@@ -422,7 +529,8 @@ static void diagram(summary *sm)
                 "  FROM scan_tables t JOIN foreign_keys f ON f.set_id = t.column_set "
                 "  WHERE t.scan_id = ?1 AND t.database = ?2),"
                 " ents AS (SELECT s, n FROM (SELECT schema AS s, name AS n FROM e UNION "
-                "  SELECT ref_schema, ref_table FROM e) u ORDER BY s, n LIMIT 40) "
+                "  SELECT ref_schema, ref_table FROM e) u ORDER BY s, n LIMIT " DIAGRAM_TABLES_SQL
+                ") "
                 "SELECT 0, s, n, NULL, NULL, NULL FROM ents "
                 "UNION ALL SELECT 1, e.schema, e.name, e.ref_schema, e.ref_table, e.column_name "
                 "FROM e WHERE EXISTS (SELECT 1 FROM ents WHERE s = e.schema AND n = e.name) "
@@ -434,23 +542,34 @@ static void diagram(summary *sm)
         }
         dscat_stmt__bind_int64(rel, 1, dscat_stmt__int64(dbs, 2));
         dscat_stmt__bind_text_copy(rel, 2, col(dbs, 1));
-        while (dscat_stmt__step(rel) == DSCAT_STMT_ROW) {
+        diagram_entities ents = {.count = 0};
+        /* The entities come first (in name order), then the relationships: every entity is
+         * named before any is drawn, so that a name can depend on all the others. */
+        int more = dscat_stmt__step(rel);
+        for (; more == DSCAT_STMT_ROW && dscat_stmt__int(rel, 0) == 0; more = dscat_stmt__step(rel))
+            if (ents.count < DIAGRAM_TABLES && sm->rc == 0 &&
+                entity_add(&ents, col(rel, 1), col(rel, 2)))
+                sm->rc = dscat_error_set(sm->err, DSCAT_ENOMEM, "out of memory");
+        if (sm->rc == 0 && entities_name(&ents))
+            sm->rc = dscat_error_set(sm->err, DSCAT_ENOMEM, "out of memory");
+        for (size_t i = 0; i < ents.count && sm->rc == 0; i++) {
             put(sm, "    ");
-            if (dscat_stmt__int(rel, 0) == 0) {
-                entity_id(sm, col(rel, 1), col(rel, 2));
-                /* Where a schema is a database: the entity's own schema names it. */
-                entity_label(sm, dscat_stmt__int(dbs, 4) ? col(rel, 1) : col(dbs, 1), col(rel, 1),
-                             col(rel, 2));
-                put(sm, " {\n    }\n");
-                continue;
-            }
-            entity_id(sm, col(rel, 3), col(rel, 4));
-            put(sm, " ||--o{ ");
-            entity_id(sm, col(rel, 1), col(rel, 2));
-            put(sm, " : \"");
+            put(sm, ents.items[i].id);
+            /* Where a schema is a database: the entity's own schema names it. */
+            entity_label(sm, dscat_stmt__int(dbs, 4) ? ents.items[i].schema : col(dbs, 1),
+                         ents.items[i].schema, ents.items[i].name);
+            put(sm, " {\n    }\n");
+        }
+        for (; more == DSCAT_STMT_ROW && sm->rc == 0; more = dscat_stmt__step(rel)) {
+            const char *parent = entity_id(&ents, col(rel, 3), col(rel, 4));
+            const char *child = entity_id(&ents, col(rel, 1), col(rel, 2));
+            if (parent == NULL || child == NULL)
+                continue; /* the query draws only relationships between listed entities */
+            putf(sm, "    %s ||--o{ %s : \"", parent, child);
             mermaid_text(sm, col(rel, 5));
             put(sm, "\"\n");
         }
+        entities_clear(&ents);
         dscat_stmt__finalize(rel);
         put(sm, "```\n\n");
     }

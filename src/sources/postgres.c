@@ -197,14 +197,18 @@ static const char *const types_tail =
  * relation to resolve names against: passing 0 gives the same text without opening every table
  * that has a default. The default is looked up through pg_attrdef's index only for the columns
  * that have one (atthasdef): a join would hash every default's expression tree, wide enough to
- * spill to disk on a large catalog. The catalogued relations come from a subquery (OFFSET 0
- * keeps it whole) that the target's filter ends.
+ * spill to disk on a large catalog. A generated column's expression is no default (SQLite's and
+ * MariaDB's catalogs show none for one either): it has no default, and attgenerated says which
+ * kind it is ('s' stored; 'v' virtual, PostgreSQL 18), read from pg_attribute's own row. The
+ * catalogued relations come from a subquery (OFFSET 0 keeps it whole) that the target's filter
+ * ends.
  */
 #define PG_COLUMNS_HEAD(readable)                                                                  \
     "SELECT a.attrelid, a.attname, a.attnum, a.attnotnull, a.atttypid, a.atttypmod, "              \
     "  CASE WHEN a.atthasdef AND a.attgenerated = '' THEN (SELECT pg_get_expr(ad.adbin, 0) "       \
     "    FROM pg_attrdef ad WHERE ad.adrelid = a.attrelid AND ad.adnum = a.attnum) END, "          \
-    "  ds.description, " readable ", coalesce(a.attnum = ANY (pk.conkey), false) "                 \
+    "  ds.description, " readable ", coalesce(a.attnum = ANY (pk.conkey), false), "                \
+    "  a.attgenerated "                                                                            \
     "FROM (SELECT c.oid "                                                                          \
     "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "                             \
     "  WHERE " PG_RELATIONS "AND " PG_USER_SCHEMAS
@@ -1036,6 +1040,14 @@ static int resolve_types(dscat_db_scan *out, const col_types *ct, const type_inf
     return dscat_db_scan_truncate_columns(out, kept);
 }
 
+/* What pg_attribute.attgenerated says: 's' stored, 'v' virtual, '' (or NULL) an ordinary column. */
+static const char *generated_kind(const char *attgenerated)
+{
+    if (attgenerated == NULL)
+        return NULL;
+    return attgenerated[0] == 's' ? "STORED" : attgenerated[0] == 'v' ? "VIRTUAL" : NULL;
+}
+
 /*
  * Adds the column of one row of the columns query (values as copy_split gives them, NULL for SQL
  * NULL), its type left for resolve_types. Columns of relations that are not catalogued (a schema
@@ -1065,7 +1077,8 @@ static int add_column_row(dscat_db_scan *out, table_oids *oids, col_types *ct, c
                            .null_count = DSCAT_NULL,
                            .distinct_count = DSCAT_NULL,
                            .profiled_rows = DSCAT_NULL,
-                           .is_pk = v[9] && v[9][0] == 't'};
+                           .is_pk = v[9] && v[9][0] == 't',
+                           .generated = generated_kind(v[10])};
     size_t before = out->columns.count;
     int rc = dscat_db_scan_refused(out, dscat_db_scan_add_column_shared(out, &c),
                                    out->tables.items[t].schema, out->tables.items[t].name, c.name);
@@ -1075,7 +1088,7 @@ static int add_column_row(dscat_db_scan *out, table_oids *oids, col_types *ct, c
     return rc;
 }
 
-#define COLUMN_VALUES 10 /* result columns of the columns query */
+#define COLUMN_VALUES 11 /* result columns of the columns query */
 
 static bool copy_split(char *p, char *end, const char **values, size_t n);
 

@@ -67,6 +67,25 @@ WHERE k.contype = 'f' AND NOT c.relispartition AND k.conparentid = 0;
 SQL
 }
 
+# pg_expected_generated DB: schema, table, column, STORED or VIRTUAL, for every generated column
+# (pg_attribute.attgenerated) of a catalogued relation.
+pg_expected_generated() {
+    pg_psql "$1" <<'SQL' | LC_ALL=C sort
+SELECT n.nspname, c.relname, a.attname,
+       CASE a.attgenerated WHEN 's' THEN 'STORED' WHEN 'v' THEN 'VIRTUAL' END
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
+  AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> '';
+SQL
+}
+
+parquet_generated() {
+    duckq "SELECT \"schema\", table_name, column_name, generated FROM read_parquet('$1')
+           WHERE target = '$2' AND \"database\" = '$3' AND generated IS NOT NULL" | LC_ALL=C sort
+}
+
 # parquet_columns FILE TARGET DATABASE: same shape as pg_expected_columns.
 parquet_columns() {
     duckq "SELECT \"schema\", table_name, column_name, data_type,
@@ -99,6 +118,9 @@ compare_pg() {
     pg_expected_fks "$db" >"$d.ef"
     parquet_fks "$pq" "$target" "$db" >"$d.af"
     assert_same "$label: foreign keys equal pg_constraint" "$d.ef" "$d.af"
+    pg_expected_generated "$db" >"$d.eg"
+    parquet_generated "$pq" "$target" "$db" >"$d.ag"
+    assert_same "$label: generated columns equal pg_attribute.attgenerated" "$d.eg" "$d.ag"
     check "$label: the comparison is not vacuous" test -s "$d.ec"
 }
 

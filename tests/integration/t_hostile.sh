@@ -47,3 +47,46 @@ home2=$(new_home)
 printf "[targets.lite]\ntype = \"sqlite\"\npath = '''%s'''\n" "$dir/we|ird.name.sqlite" >"$home2/targets.toml"
 check "refresh of hostile SQLite names succeeds" env DSCAT_HOME="$home2" "$DSCAT" refresh
 compare_sqlite "hostile names (sqlite)" "$home2/metadata.parquet" lite "$dir/we|ird.name.sqlite"
+
+# Names that sanitise to the same Mermaid identifier ("order-lines", "order_lines", "order.lines",
+# differing only by case or by a suffix the collision itself would add) are distinct entities of
+# the diagram, each relationship drawn between the right two; the same on every run.
+sqlite3 "$TEST_TMP/collide.sqlite" <<'SQL'
+CREATE TABLE orders (id INTEGER PRIMARY KEY);
+CREATE TABLE "order-lines" (id INTEGER PRIMARY KEY, o INTEGER REFERENCES orders(id));
+CREATE TABLE order_lines (id INTEGER PRIMARY KEY, o INTEGER REFERENCES orders(id));
+CREATE TABLE "ORDER lines" (id INTEGER PRIMARY KEY, o INTEGER REFERENCES orders(id));
+CREATE TABLE "order.lines" (id INTEGER PRIMARY KEY, o INTEGER REFERENCES orders(id));
+CREATE TABLE order_lines_2 (id INTEGER PRIMARY KEY, o INTEGER REFERENCES orders(id));
+CREATE TABLE "order ""lines""" (id INTEGER PRIMARY KEY, o INTEGER REFERENCES "order-lines"(id));
+CREATE TABLE "order_línes" (id INTEGER PRIMARY KEY, o INTEGER REFERENCES order_lines(id));
+SQL
+home3=$(new_home)
+printf '[targets.col]\ntype = "sqlite"\npath = "%s"\n' "$TEST_TMP/collide.sqlite" >"$home3/targets.toml"
+check "refresh of colliding names succeeds" env DSCAT_HOME="$home3" "$DSCAT" refresh
+md3=$home3/DATA_CATALOG_SUMMARY.md
+sed -n '/^```mermaid/,/^```$/p' "$md3" >"$TEST_TMP/collide.diagram"
+# id<TAB>label of every entity, and parent<TAB>child of every relationship.
+sed -n 's/^    \([A-Za-z0-9_]*\)\["collide\.main\.\(.*\)"\] {$/\1\t\2/p' "$TEST_TMP/collide.diagram" >"$TEST_TMP/collide.ents"
+sed -n 's/^    \([A-Za-z0-9_]*\) ||--o{ \([A-Za-z0-9_]*\) : "o"$/\1\t\2/p' "$TEST_TMP/collide.diagram" >"$TEST_TMP/collide.rels"
+assert_eq "every table is its own entity" 8 "$(wc -l <"$TEST_TMP/collide.ents")"
+assert_eq "entity ids are unique, ignoring case" 8 "$(cut -f1 "$TEST_TMP/collide.ents" | tr 'A-Z' 'a-z' | sort -u | wc -l)"
+# Each relationship, its ids replaced by the labels they were given, is the foreign key itself.
+awk -F'\t' 'NR == FNR { label[$1] = $2; next } { print label[$1] " -> " label[$2] }' \
+    "$TEST_TMP/collide.ents" "$TEST_TMP/collide.rels" | LC_ALL=C sort >"$TEST_TMP/collide.got"
+LC_ALL=C sort >"$TEST_TMP/collide.want" <<'EOF2'
+orders -> order-lines
+orders -> order_lines
+orders -> 'ORDER lines'
+orders -> 'order.lines'
+orders -> order_lines_2
+order-lines -> 'order ''lines'''
+order_lines -> order_línes
+EOF2
+assert_same "each relationship joins the tables of its foreign key" "$TEST_TMP/collide.want" "$TEST_TMP/collide.got"
+assert_eq "a name that needs no replacement keeps its own id" "main__order_lines" \
+    "$(awk -F'\t' '$2 == "order_lines" { print $1 }' "$TEST_TMP/collide.ents")"
+cp "$md3" "$TEST_TMP/collide.md1"
+env DSCAT_HOME="$home3" "$DSCAT" refresh >/dev/null 2>&1
+check "the diagram is the same on the next run" \
+    cmp -s <(sed -n '/^```mermaid/,/^```$/p' "$TEST_TMP/collide.md1") <(sed -n '/^```mermaid/,/^```$/p' "$md3")

@@ -47,6 +47,35 @@ rm -rf "$proj/artifacts"
 (cd "$proj" && DSCAT_HOME=$home "$DSCAT" refresh) >/dev/null 2>&1
 check "refresh inside a project makes a snapshot" test -L "$proj/artifacts/catalog/latest"
 
+# Snapshots in the same second never share a directory: a suffix -2, -3, ... after _HHMMSS, the
+# name taken by mkdir, so that neither a loop nor processes at once nor a refresh's automatic
+# snapshot overwrite one another.
+snaps() { find "$proj/artifacts/catalog" -mindepth 1 -maxdepth 1 -type d -name 'snapshot_*' | sort; }
+rm -rf "$proj/artifacts"
+for _ in 1 2 3 4; do
+    (cd "$proj" && DSCAT_HOME=$home "$DSCAT" snapshot) | sed -n 's/^Snapshot created: //p'
+done >"$TEST_TMP/created"
+assert_eq "four snapshots in a row report four directories" 4 "$(sort -u "$TEST_TMP/created" | wc -l)"
+assert_eq "... and four exist" 4 "$(snaps | wc -l)"
+bad=$(sed 's|.*/||' "$TEST_TMP/created" | grep -Ev "^snapshot_${today}(_[0-9]{6}(-[0-9]+)?)?\$")
+assert_eq "every snapshot name is snapshot_YYYYMMDD[_HHMMSS[-N]]" "" "$bad"
+assert_eq "latest points at the last one" "$(tail -n 1 "$TEST_TMP/created" | sed 's|.*/||')" \
+    "$(readlink "$proj/artifacts/catalog/latest")"
+pids=""
+for _ in 1 2 3 4; do
+    (cd "$proj" && DSCAT_HOME=$home "$DSCAT" snapshot >/dev/null 2>&1) &
+    pids+=" $!"
+done
+for p in $pids; do wait "$p"; done
+assert_eq "four snapshots at once make four more directories" 8 "$(snaps | wc -l)"
+complete=0
+for d in $(snaps); do
+    [ -f "$d/metadata.parquet" ] && [ -f "$d/scan_info.json" ] && complete=$((complete + 1))
+done
+assert_eq "each holds its metadata.parquet and scan_info.json" 8 "$complete"
+(cd "$proj" && DSCAT_HOME=$home "$DSCAT" snapshot >/dev/null 2>&1 && DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1)
+assert_eq "a manual snapshot and a refresh's automatic one are two directories" 10 "$(snaps | wc -l)"
+
 # keep_scans: older scans are pruned, the current one always kept.
 home3=$(new_home)
 printf '[settings]\nkeep_scans = 2\n\n[targets.lite]\ntype = "sqlite"\npath = "%s"\n' \

@@ -33,14 +33,24 @@ static void expect_md(const char *in, const char *want)
     dscat_free(got);
 }
 
-/* Reads escaped text back: "\X" is X, "<br>" a line feed. Fails on a bare "\" at the end. */
+/*
+ * Reads escaped text back: "\X" is X, "\xNN" the byte NN, "\u00NN" the C1 control U+00NN,
+ * "<br>" a line feed. Fails on a bare "\" at the end.
+ */
 static char *unescape(const char *s)
 {
     size_t n = strlen(s), k = 0;
     char *out = malloc(n + 1);
     assert_non_null(out);
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\') {
+        if (strncmp(s + i, "\\x", 2) == 0) {
+            out[k++] = (char)strtol((char[]){s[i + 2], s[i + 3], '\0'}, NULL, 16);
+            i += 3;
+        } else if (strncmp(s + i, "\\u00", 4) == 0) {
+            out[k++] = (char)0xc2;
+            out[k++] = (char)strtol((char[]){s[i + 4], s[i + 5], '\0'}, NULL, 16);
+            i += 5;
+        } else if (s[i] == '\\') {
             assert_true(i + 1 < n);
             assert_true(strchr("\\|`*_[]<>#~&-+=.)", s[i + 1]) != NULL);
             out[k++] = s[++i];
@@ -88,6 +98,8 @@ static void assert_safe_cell(const char *e)
     }
     assert_null(strstr(e, "\xe2\x80\xa8"));
     assert_null(strstr(e, "\xc2\x85"));
+    for (const char *p = e; *p; p++)
+        assert_int_equal(dscat_text_control(p, p + strlen(p)), 0);
 }
 
 static void md_pipes_and_breaks(void **state)
@@ -150,7 +162,7 @@ static void md_leading_blocks(void **state)
     expect_md("---", "\\---");
     expect_md("___", "\\_\\_\\_");
     expect_md("  - indented", "  \\- indented");
-    expect_md("\t1. tab", "\t1\\. tab");
+    expect_md("\t1. tab", "\\x091\\. tab"); /* a tab is shown, the marker still escaped */
     /* Only at the start: inside the text these are plain. */
     expect_md("a - b + c = d > e", "a - b + c = d > e");
     expect_md(">>", "\\>>");
@@ -165,9 +177,11 @@ static void md_round_trip(void **state)
 {
     (void)state;
     static const char *const parts[] = {
-        "|",  "\n", "\r\n", "\r", "\\",   "`",  "*",        "_",  "[",  "]",           "<",
-        ">",  "#",  "~",    "&",  "&#1;", "- ", "+ ",       "= ", "1.", "2) ",         "a",
-        "b_", "_c", " ",    "\t", "é",    "日", "\xc2\x85", ".",  ")",  "\xe2\x80\xa8"};
+        "|",       "\n",   "\r\n",     "\r",   "\\",       "`", "*",  "_",
+        "[",       "]",    "<",        ">",    "#",        "~", "&",  "&#1;",
+        "- ",      "+ ",   "= ",       "1.",   "2) ",      "a", "b_", "_c",
+        " ",       "\t",   "é",        "日",   "\xc2\x85", ".", ")",  "\xe2\x80\xa8",
+        "\033[2J", "\x7f", "\xc2\x9b", "\x01", "\\x1b"};
     size_t nparts = sizeof(parts) / sizeof(parts[0]);
     unsigned seed = 12345;
     for (int round = 0; round < 2000; round++) {
@@ -189,6 +203,49 @@ static void md_round_trip(void **state)
         free(want);
         dscat_free(e);
     }
+}
+
+/* Control characters are shown, never written raw; so is a byte that is not UTF-8. */
+static void md_controls_visible(void **state)
+{
+    (void)state;
+    expect_md("c\033[31mred", "c\\x1b\\[31mred");
+    expect_md("a\tb", "a\\x09b");
+    expect_md("del\x7f", "del\\x7f");
+    expect_md("csi\xc2\x9b"
+              "2J",
+              "csi\\u009b2J");
+    expect_md("bad\xff", "bad\\xff");
+    expect_md("\\x1b", "\\\\x1b");           /* the text "\x1b" itself stays distinct */
+    expect_md("é\xc2\xa0ok", "é\xc2\xa0ok"); /* U+00A0 is no control */
+}
+
+/* dscat_text_plain: every control visible, line breaks and tabs included; the rest as it is. */
+static void plain_controls_visible(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"c\033[31mred", "c\\x1b[31mred"},
+        {"line\none\r\n", "line\\x0aone\\x0d\\x0a"},
+        {"tab\there", "tab\\x09here"},
+        {"\x7f\xc2\x85\xc2\x9f\xc2\xa0", "\\x7f\\u0085\\u009f\xc2\xa0"},
+        {"bad \xc2 \x9b", "bad \\xc2 \\x9b"},
+        {"a|b *c* é 日本", "a|b *c* é 日本"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        dscat_buf b = DSCAT_BUF_INIT;
+        assert_int_equal(dscat_text_plain(&b, cases[i].in, strlen(cases[i].in)), 0);
+        assert_string_equal(dscat_buf_cstr(&b), cases[i].want);
+        dscat_buf_free(&b);
+    }
+    /* A NUL inside the length is shown too. */
+    dscat_buf b = DSCAT_BUF_INIT;
+    assert_int_equal(dscat_text_plain(&b, "a\0b", 3), 0);
+    assert_string_equal(dscat_buf_cstr(&b), "a\\x00b");
+    dscat_buf_free(&b);
 }
 
 static void md_out_of_memory(void **state)
@@ -357,6 +414,8 @@ int main(void)
         cmocka_unit_test(md_leading_blocks),
         cmocka_unit_test(md_round_trip),
         cmocka_unit_test(md_out_of_memory),
+        cmocka_unit_test(md_controls_visible),
+        cmocka_unit_test(plain_controls_visible),
         cmocka_unit_test(prefix_never_splits_a_character),
         cmocka_unit_test(line_breaks),
         cmocka_unit_test(unicode_find_case_folding),
