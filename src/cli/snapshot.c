@@ -149,6 +149,39 @@ static bool foreign_targets(const char *catalog)
     return strcmp(head, DEMO_MARK_START) != 0;
 }
 
+/*
+ * The temporary directory of the database an earlier demo run wrote into the demo catalog's
+ * targets.toml (path = '<dir>/shop.db', <dir> named dscat-demo-*), into out; "" when there is
+ * none.
+ */
+static void previous_demo_dir(const char *catalog, char *out, size_t size)
+{
+    char path[4300], line[4400];
+    out[0] = '\0';
+    if (foreign_targets(catalog))
+        return;
+    snprintf(path, sizeof(path), "%s/targets.toml", catalog);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof(line), f)) {
+        static const char key[] = "path = '";
+        char *end = strncmp(line, key, sizeof(key) - 1) == 0 ? strrchr(line, '\'') : NULL;
+        if (end == NULL || end < line + sizeof(key) + 8)
+            continue;
+        *end = '\0';
+        const char *db = line + sizeof(key) - 1;
+        size_t n = strlen(db);
+        const char *slash = n > 8 && strcmp(db + n - 8, "/shop.db") == 0 ? db + n - 8 : NULL;
+        const char *base = slash ? slash : db;
+        while (base > db && base[-1] != '/')
+            base--;
+        if (slash && strncmp(base, "dscat-demo-", 11) == 0 && (size_t)(slash - db) < size)
+            snprintf(out, size, "%.*s", (int)(slash - db), db);
+        break;
+    }
+    if (f)
+        fclose(f);
+}
+
 /* Builds, refreshes and prints the demo catalog; dir is the temporary directory. */
 static int run_demo(const char *dir, const char *home)
 {
@@ -208,49 +241,6 @@ static int run_demo(const char *dir, const char *home)
     return rc;
 }
 
-/* Creates path and its missing parents (mode 0700). 0 or -1 with errno. */
-static int mkdirs(char *path)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        int r = mkdir(path, 0700);
-        *p = '/';
-        if (r != 0 && errno != EEXIST)
-            return -1;
-    }
-    return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-/*
- * The directory of a kept demo's database: ${XDG_DATA_HOME:-$HOME/.local/share}/dscat/demo-<hash
- * of the catalog directory's path>, created, its previous shop.db removed. false (use a temporary
- * directory) when there is no such place or its path could not be written in targets.toml.
- */
-static bool demo_data_dir(char *dir, size_t size, const char *home)
-{
-    const char *data = getenv("XDG_DATA_HOME"), *user = getenv("HOME");
-    char *real = realpath(home, NULL);
-    const char *key = real ? real : home;
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (const char *p = key; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    free(real); /* realpath(3) with a NULL buffer: malloc()ed by libc */
-    int n;
-    if (data && data[0] == '/')
-        n = snprintf(dir, size, "%s/dscat/demo-%016llx", data, (unsigned long long)h);
-    else if (user && user[0] == '/')
-        n = snprintf(dir, size, "%s/.local/share/dscat/demo-%016llx", user, (unsigned long long)h);
-    else
-        return false;
-    if (n < 0 || (size_t)n >= size - 16 || strpbrk(dir, "'\n\r") || mkdirs(dir) != 0)
-        return false;
-    char db[4200];
-    snprintf(db, sizeof(db), "%s/shop.db", dir);
-    return unlink(db) == 0 || errno == ENOENT;
-}
-
 int cmd_demo(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -263,26 +253,27 @@ int cmd_demo(int argc, char **argv)
     const char *home = getenv("DSCAT_HOME");
     if (home && *home == '\0')
         home = NULL;
+    const char *tmpdir = getenv("TMPDIR");
     char dir[4096];
-    /* A kept demo catalog's database lives where it outlasts a clean-up of /tmp, one per catalog
-     * and made again by every run (never a new one each time); a passing demo in a temporary
-     * directory. */
-    bool kept = home && demo_data_dir(dir, sizeof(dir), home);
-    if (!kept) {
-        const char *tmpdir = getenv("TMPDIR");
-        snprintf(dir, sizeof(dir), "%s/dscat-demo-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-        if (strpbrk(dir, "'\n\r")) {
-            cli_error("TMPDIR %s holds a quote or a line break: name another directory", dir);
-            return EXIT_FAIL;
-        }
-        if (mkdtemp(dir) == NULL) {
-            cli_error("cannot create a temporary directory: %s", strerror(errno));
-            return EXIT_FAIL;
-        }
+    snprintf(dir, sizeof(dir), "%s/dscat-demo-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    if (strpbrk(dir, "'\n\r")) {
+        cli_error("TMPDIR %s holds a quote or a line break: name another directory", dir);
+        return EXIT_FAIL;
     }
+    if (mkdtemp(dir) == NULL) {
+        cli_error("cannot create a temporary directory: %s", strerror(errno));
+        return EXIT_FAIL;
+    }
+    /* A kept demo catalog names its database's temporary directory: the one of an earlier run
+     * in the same catalog is removed once the new one is in place, never left behind. */
+    char previous[4096] = "";
+    if (home)
+        previous_demo_dir(home, previous, sizeof(previous));
     int rc = run_demo(dir, home);
-    if (!kept)
+    if (home == NULL)
         remove_tree(dir);
+    else if (rc == EXIT_OK && previous[0] && strcmp(previous, dir) != 0)
+        remove_tree(previous);
     if (rc == EXIT_OK) {
         /* On stderr: stdout is exactly the summary. */
         const char *prefix = home ? "" : "DSCAT_HOME=DIR ";
