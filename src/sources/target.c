@@ -7,16 +7,76 @@
 
 #include "core/alloc.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* True for the bytes of a host name or an IP address: letters, digits, ".-_", and ":%[]" of
- * ports and IPv6 addresses (with a zone, "fe80::1%eth0"). */
-static bool host_char(unsigned char ch)
+/* True for the bytes of a host name, an IPv4 address or an IPv6 zone: letters, digits, ".-_". */
+static bool name_char(unsigned char ch)
 {
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch != '\0' && strchr(".-_:%[]", ch) != NULL);
+           ch == '.' || ch == '-' || ch == '_';
+}
+
+/* v[0..n) is a port: 1 to 5 digits. */
+static bool port_ok(const char *v, size_t n)
+{
+    if (n == 0 || n > 5)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] < '0' || v[i] > '9')
+            return false;
+    return true;
+}
+
+/* v[0..n) is an IPv6 address, optionally with a zone ("fe80::1%eth0"): inet_pton's check. */
+static bool ipv6_ok(const char *v, size_t n)
+{
+    const char *zone = memchr(v, '%', n);
+    size_t a = zone ? (size_t)(zone - v) : n;
+    char buf[INET6_ADDRSTRLEN];
+    struct in6_addr addr;
+    if (a == 0 || a >= sizeof(buf))
+        return false;
+    for (const char *z = zone ? zone + 1 : NULL; z && z < v + n; z++)
+        if (!name_char((unsigned char)*z))
+            return false;
+    if (zone && zone + 1 == v + n)
+        return false;
+    memcpy(buf, v, a);
+    buf[a] = '\0';
+    return inet_pton(AF_INET6, buf, &addr) == 1;
+}
+
+/*
+ * v[0..n) is one server address: a host name or IPv4 address with an optional ":port", an IPv6
+ * address, or "[IPv6]" with an optional ":port". Anything else (a URI, a connection string, a
+ * .pgpass line, "user:password@host") is refused, so that a value printed in a message as the
+ * host can never hold a password.
+ */
+static bool host_item_ok(const char *v, size_t n)
+{
+    if (n == 0)
+        return false;
+    if (v[0] == '[') {
+        const char *close = memchr(v, ']', n);
+        if (close == NULL || !ipv6_ok(v + 1, (size_t)(close - v - 1)))
+            return false;
+        size_t rest = n - (size_t)(close + 1 - v);
+        return rest == 0 || (close[1] == ':' && port_ok(close + 2, rest - 1));
+    }
+    const char *colon = memchr(v, ':', n);
+    if (colon && memchr(colon + 1, ':', n - (size_t)(colon + 1 - v)))
+        return ipv6_ok(v, n); /* two colons or more: an IPv6 address or nothing */
+    size_t name = colon ? (size_t)(colon - v) : n;
+    if (name == 0)
+        return false;
+    for (size_t i = 0; i < name; i++)
+        if (!name_char((unsigned char)v[i]))
+            return false;
+    return colon == NULL || port_ok(colon + 1, n - name - 1);
 }
 
 /*
@@ -44,9 +104,16 @@ bool dscat_source__host_ok(const char *v, unsigned flags)
     size_t n = instance ? (size_t)(instance - v) : strlen(v);
     if (n == 0)
         return false;
-    for (size_t i = 0; i < n; i++)
-        if (!host_char((unsigned char)v[i]) && !((flags & DSCAT_HOST_LIST) && v[i] == ','))
+    /* A list (PostgreSQL: "db1,db2:5433"): each item an address of its own. */
+    for (size_t at = 0; at <= n;) {
+        const char *comma = (flags & DSCAT_HOST_LIST) ? memchr(v + at, ',', n - at) : NULL;
+        size_t len = comma ? (size_t)(comma - (v + at)) : n - at;
+        if (!host_item_ok(v + at, len))
             return false;
+        if (comma == NULL)
+            break;
+        at += len + 1;
+    }
     if (instance == NULL)
         return true;
     /* An instance name: letters, digits, "_", "$", "-" (SQL Server's rules, loosely). */

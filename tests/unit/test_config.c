@@ -354,6 +354,13 @@ static void resolve_refuses_credentials(void **state)
         "db.example\nLeakMe",
         "/run/postgresql password=LeakMe",
         "db.example/LeakMe",
+        "db.invalid:5432:app:reader:LeakMe1", /* a .pgpass line */
+        "db.invalid:3306:LeakMe2",
+        "db%LeakMe",
+        "[LeakMe]:5432",
+        "[::1]LeakMe",
+        "::1%Leak/Me",
+        "db.example:LeakMe",
     };
     const char *const bad_users[] = {"reader:LeakMe1", "reader password=LeakMe2",
                                      "user=reader password=LeakMe3", "scott/LeakMe4"};
@@ -385,8 +392,9 @@ static void resolve_refuses_credentials(void **state)
     }
     /* What a host may be. */
     setenv("C_USER", "DOMAIN\\reader", 1);
-    const char *const good[] = {"db.example", "db-1.example.com:6432", "10.0.0.7",
-                                "::1",        "[fe80::1%eth0]:5432",   "my_host"};
+    const char *const good[] = {"db.example",   "db-1.example.com:6432", "10.0.0.7",
+                                "::1",          "[fe80::1%eth0]:5432",   "my_host",
+                                "fe80::1%eth0", "[2001:db8::7]",         "10.0.0.7:5432"};
     for (size_t k = 0; k < 3; k++)
         for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
             setenv("C_HOST", good[i], 1);
