@@ -144,19 +144,23 @@ static const char *const tables_sql =
     "FROM " DSCAT_CURRENT_TABLES " t ORDER BY t.scan_id, t.id";
 
 /*
- * The column rows, table by table and by position within a table: the order the rows have
- * always come in (and so search.idx's bytes). Only the table's scan and id come with each row;
- * the table's own fields come once from tables_sql rather than again with each of its columns.
+ * The column rows. Only the table's scan and id come with each row; the table's own fields come
+ * once from tables_sql rather than again with each of its columns. SQLite's plan gives the rows
+ * table by table and by position within a table, the order the index keeps; no ORDER BY asks
+ * for it (that would sort every column row), so another engine's plan may give them in another
+ * order, which the build puts right (the ordinal comes along for that).
  */
 static const char *const load_sql =
     "SELECT t.scan_id, t.id, c.name, c.data_type, c.is_primary_key, c.is_foreign_key, "
-    "c.fk_references, c.column_comment "
+    "c.fk_references, c.column_comment, c.ordinal "
     "FROM " DSCAT_CURRENT_TABLES " t CROSS JOIN columns c WHERE c.set_id = t.column_set";
 
 /* A current table as tables_sql reads it (strings in the index's arena). */
 typedef struct table_row {
     int64_t scan_id, id, rows;
     const char *target, *database, *schema, *name, *comment;
+    bool added;     /* its s_table is in the index ... */
+    uint32_t index; /* ... at this position */
 } table_row;
 
 typedef struct table_rows {
@@ -244,6 +248,7 @@ static int read_tables(table_rows *rows, dscat_store *st, dscat_arena *a, dscat_
             break;
         }
         table_row *r = &rows->items[rows->count++];
+        memset(r, 0, sizeof(*r));
         r->scan_id = dscat_stmt__int64(s, 0);
         r->id = dscat_stmt__int64(s, 1);
         r->target = dscat_arena_strdup(a, col_text(s, 2));
@@ -263,12 +268,12 @@ static int read_tables(table_rows *rows, dscat_store *st, dscat_arena *a, dscat_
 }
 
 /* The table (scan, id) of rows, or NULL. */
-static const table_row *find_table(const table_rows *rows, int64_t scan_id, int64_t id)
+static table_row *find_table(const table_rows *rows, int64_t scan_id, int64_t id)
 {
     size_t lo = 0, hi = rows->count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        const table_row *r = &rows->items[mid];
+        table_row *r = &rows->items[mid];
         if (r->scan_id == scan_id && r->id == id)
             return r;
         if (r->scan_id < scan_id || (r->scan_id == scan_id && r->id < id))
@@ -279,6 +284,76 @@ static const table_row *find_table(const table_rows *rows, int64_t scan_id, int6
     return NULL;
 }
 
+/* Adds table r to the index: *t receives its position. 0 or DSCAT_ENOMEM (err left to the
+ * caller). */
+static int add_table(dscat_search_index *idx, size_t *tcap, table_row *r, size_t *t)
+{
+    if (idx->ntables == *tcap) {
+        size_t cap = *tcap ? *tcap * 2 : 1024;
+        s_table *g = dscat_realloc(idx->tables, cap * sizeof(*g));
+        if (g == NULL)
+            return DSCAT_ENOMEM;
+        idx->tables = g;
+        *tcap = cap;
+    }
+    *t = idx->ntables++;
+    s_table *x = &idx->tables[*t];
+    memset(x, 0, sizeof(*x));
+    dscat_arena *a = &idx->arena;
+    x->target = r->target;
+    x->database = r->database;
+    x->schema = r->schema;
+    x->name = r->name;
+    x->rows = r->rows;
+    x->l_name = lower_dup(a, x->name);
+    x->l_comment = lower_dup(a, r->comment);
+    r->added = true;
+    r->index = (uint32_t)*t;
+    if (!x->l_name || (r->comment && !x->l_comment) ||
+        dict_id(&idx->places, a, x->database, &x->database_id) ||
+        dict_id(&idx->places, a, x->schema, &x->schema_id))
+        return DSCAT_ENOMEM;
+    return 0;
+}
+
+typedef struct column_key {
+    uint32_t table;
+    int ordinal;
+    size_t at;
+} column_key;
+
+static int column_key_cmp(const void *a, const void *b)
+{
+    const column_key *x = a, *y = b;
+    if (x->table != y->table)
+        return x->table < y->table ? -1 : 1;
+    if (x->ordinal != y->ordinal)
+        return x->ordinal < y->ordinal ? -1 : 1;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* Puts the column rows table by table (in the tables' order) and by ordinal within a table. */
+static int sort_columns(dscat_search_index *idx, const int *ordinals)
+{
+    size_t n = idx->ncolumns;
+    column_key *k = dscat_calloc(n + 1, sizeof(*k));
+    s_column *sorted = dscat_calloc(n + 1, sizeof(*sorted));
+    if (k == NULL || sorted == NULL) {
+        dscat_free(k);
+        dscat_free(sorted);
+        return DSCAT_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        k[i] = (column_key){idx->columns[i].table, ordinals[i], i};
+    qsort(k, n, sizeof(*k), column_key_cmp);
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = idx->columns[k[i].at];
+    dscat_free(idx->columns);
+    idx->columns = sorted;
+    dscat_free(k);
+    return 0;
+}
+
 int dscat_search__build(dscat_search_index **out, dscat_store *st, dscat_search_stamp *stamp,
                         dscat_error *err)
 {
@@ -287,6 +362,9 @@ int dscat_search__build(dscat_search_index **out, dscat_store *st, dscat_search_
     table_rows rows = {NULL, 0, 0};
     size_t tcap = 0, ccap = 0, t = 0;
     int64_t last_scan = -1, last_id = -1;
+    int *ordinals = NULL; /* of the column rows, for sort_columns */
+    int last_ordinal = 0;
+    bool unordered = false;
     int rc;
     bool reading = false;
     dscat_search_index *idx = dscat_calloc(1, sizeof(*idx));
@@ -305,50 +383,41 @@ int dscat_search__build(dscat_search_index **out, dscat_store *st, dscat_search_
         goto done;
     int step;
     while ((step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
-        /* CROSS JOIN keeps the tables outside the columns in the plan: the rows come table by
-         * table, so a new (scan, id) is a new table. */
         int64_t scan_id = dscat_stmt__int64(s, 0), id = dscat_stmt__int64(s, 1);
+        int ordinal = dscat_stmt__int(s, 8);
         if (id != last_id || scan_id != last_scan) {
             last_id = id;
             last_scan = scan_id;
-            const table_row *r = find_table(&rows, scan_id, id);
+            table_row *r = find_table(&rows, scan_id, id);
             if (r == NULL) { /* not in the same snapshot: cannot be */
                 rc = dscat_error_set(err, DSCAT_EIO,
-                                     "catalog store: a column row of table %lld "
-                                     "has no current table",
+                                     "catalog store: a column row of table %lld has no current "
+                                     "table",
                                      (long long)id);
                 goto done;
             }
-            if (idx->ntables == tcap) {
-                tcap = tcap ? tcap * 2 : 1024;
-                s_table *g = dscat_realloc(idx->tables, tcap * sizeof(*g));
-                if (g == NULL)
-                    goto nomem;
-                idx->tables = g;
-            }
-            t = idx->ntables++;
-            s_table *x = &idx->tables[t];
-            memset(x, 0, sizeof(*x));
-            dscat_arena *a = &idx->arena;
-            x->target = r->target;
-            x->database = r->database;
-            x->schema = r->schema;
-            x->name = r->name;
-            x->rows = r->rows;
-            x->l_name = lower_dup(a, x->name);
-            x->l_comment = lower_dup(a, r->comment);
-            if (!x->l_name || (r->comment && !x->l_comment) ||
-                dict_id(&idx->places, a, x->database, &x->database_id) ||
-                dict_id(&idx->places, a, x->schema, &x->schema_id))
+            if (r->added) { /* the table's rows did not come together */
+                t = r->index;
+                unordered = true;
+            } else if (add_table(idx, &tcap, r, &t)) {
                 goto nomem;
+            }
+        } else if (ordinal <= last_ordinal) {
+            unordered = true; /* not by position */
         }
+        last_ordinal = ordinal;
         if (idx->ncolumns == ccap) {
             ccap = ccap ? ccap * 2 : 8192;
             s_column *g = dscat_realloc(idx->columns, ccap * sizeof(*g));
-            if (g == NULL)
+            int *o = dscat_realloc(ordinals, ccap * sizeof(*o));
+            if (g)
+                idx->columns = g;
+            if (o)
+                ordinals = o;
+            if (g == NULL || o == NULL)
                 goto nomem;
-            idx->columns = g;
         }
+        ordinals[idx->ncolumns] = ordinal;
         s_column *c = &idx->columns[idx->ncolumns++];
         c->table = (uint32_t)t;
         c->pk = dscat_stmt__int(s, 4) != 0;
@@ -366,6 +435,8 @@ int dscat_search__build(dscat_search_index **out, dscat_store *st, dscat_search_
     }
     dscat_stmt__finalize(s);
     s = NULL;
+    if (unordered && sort_columns(idx, ordinals))
+        goto nomem;
     goto done;
 nomem:
     rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
@@ -374,6 +445,7 @@ done:
     if (reading)
         dscat_store__read_end(st);
     dscat_free(rows.items);
+    dscat_free(ordinals);
     /* The maps were only needed while loading. */
     dscat_strmap_free(&idx->names.map);
     dscat_strmap_free(&idx->types.map);
