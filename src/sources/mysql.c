@@ -11,10 +11,11 @@
  * connect_timeout bounds the TCP connect and the whole handshake (a silent server times out).
  *
  * After the login every read and write on the socket waits at most query_timeout
- * (MYSQL_OPT_READ_TIMEOUT, MYSQL_OPT_WRITE_TIMEOUT): a query without an answer, and a row stream
- * that stops, end with the connection closed by libmariadb ("lost connection"), reported as a
- * stall when the deadline is what ended it. On MariaDB the catalog queries are also bounded on
- * the server by max_statement_time.
+ * (MYSQL_OPT_READ_TIMEOUT, MYSQL_OPT_WRITE_TIMEOUT; the catalog's queries, driven without
+ * blocking, by our own poll deadline handed to libmariadb as its timeout): a query without an
+ * answer, and a row stream that stops, end with the connection closed by libmariadb ("lost
+ * connection"), reported as a stall when the deadline is what ended it. On MariaDB the catalog
+ * queries are also bounded on the server by max_statement_time.
  */
 #include "sources/source.h"
 
