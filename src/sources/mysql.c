@@ -2,18 +2,20 @@
  * MySQL / MariaDB source (libmariadb). A MySQL schema is a database: the `database` and `schema`
  * columns both carry its name. Per database, three set-based queries over information_schema,
  * each over one table (no join): columns on the scan's connection while tables and key column
- * usage (primary and foreign keys together) are read on a second connection by a thread of the
- * scan's own (my_scan_database); without a second connection the three run one after the other.
+ * usage (primary and foreign keys together) are read on a second connection, both driven at
+ * once without blocking (my_scan_database); without a second connection the three run one
+ * after the other.
  * Partitions are already folded by information_schema.TABLES.
  *
  * Connecting uses libmariadb's non-blocking API with our own poll deadline, so that
  * connect_timeout bounds the TCP connect and the whole handshake (a silent server times out).
  *
  * After the login every read and write on the socket waits at most query_timeout
- * (MYSQL_OPT_READ_TIMEOUT, MYSQL_OPT_WRITE_TIMEOUT): a query without an answer, and a row stream
- * that stops, end with the connection closed by libmariadb ("lost connection"), reported as a
- * stall when the deadline is what ended it. On MariaDB the catalog queries are also bounded on
- * the server by max_statement_time.
+ * (MYSQL_OPT_READ_TIMEOUT, MYSQL_OPT_WRITE_TIMEOUT; the catalog's queries, driven without
+ * blocking, by our own poll deadline handed to libmariadb as its timeout): a query without an
+ * answer, and a row stream that stops, end with the connection closed by libmariadb ("lost
+ * connection"), reported as a stall when the deadline is what ended it. On MariaDB the catalog
+ * queries are also bounded on the server by max_statement_time.
  */
 #include "sources/source.h"
 
@@ -25,7 +27,6 @@
 #include <errno.h>
 #include <mysql.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,28 @@ static bool stalled(const my_source *s, double started)
            now_seconds() - started >= s->query_timeout * 0.95;
 }
 
+/*
+ * Fills err for a query (`what`: "table", "column", ...) that failed on s after starting at
+ * `started` (now_seconds()): a stall when the deadline is what ended it. Returns the code.
+ */
+static int query_failed(my_source *s, const char *what, double started, dscat_error *err)
+{
+    unsigned int code = mysql_errno(s->conn);
+    const char *in = s->base.database ? " in database " : "";
+    const char *db = s->base.database ? s->base.database : "";
+    if (stalled(s, started))
+        return dscat_error_set(err, DSCAT_ETIMEOUT,
+                               "target %s: %s query%s%s stalled: no answer from %s in %d s "
+                               "(query_timeout)",
+                               s->base.target->key, what, in, db, s->where, s->query_timeout);
+    int rc = code == 2013 || code == 2006   ? DSCAT_ECONNECT
+             : code == 1044 || code == 1142 ? DSCAT_EPERM
+             : code == 1969                 ? DSCAT_ETIMEOUT /* ER_STATEMENT_TIMEOUT */
+                                            : DSCAT_EQUERY;
+    return dscat_error_set(err, rc, "target %s: %s query failed%s%s: %s", s->base.target->key, what,
+                           in, db, code ? mysql_error(s->conn) : "no result");
+}
+
 /* Runs a query and stores its result; NULL on failure with err filled (always). */
 static MYSQL_RES *run(my_source *s, const char *sql, const char *what, dscat_error *err)
 {
@@ -193,22 +216,7 @@ static MYSQL_RES *run(my_source *s, const char *sql, const char *what, dscat_err
     if (mysql_real_query(s->conn, sql, (unsigned long)strlen(sql)) == 0 &&
         ((r = mysql_store_result(s->conn)) != NULL || mysql_errno(s->conn) == 0))
         return r;
-    unsigned int code = mysql_errno(s->conn);
-    const char *in = s->base.database ? " in database " : "";
-    const char *db = s->base.database ? s->base.database : "";
-    if (stalled(s, started)) {
-        dscat_error_set(err, DSCAT_ETIMEOUT,
-                        "target %s: %s query%s%s stalled: no answer from %s in %d s "
-                        "(query_timeout)",
-                        s->base.target->key, what, in, db, s->where, s->query_timeout);
-        return NULL;
-    }
-    int rc = code == 2013 || code == 2006   ? DSCAT_ECONNECT
-             : code == 1044 || code == 1142 ? DSCAT_EPERM
-             : code == 1969                 ? DSCAT_ETIMEOUT /* ER_STATEMENT_TIMEOUT */
-                                            : DSCAT_EQUERY;
-    dscat_error_set(err, rc, "target %s: %s query failed%s%s: %s", s->base.target->key, what, in,
-                    db, code ? mysql_error(s->conn) : "no result");
+    query_failed(s, what, started, err);
     return NULL;
 }
 
@@ -404,9 +412,9 @@ static int read_keys(MYSQL_RES *r, dscat_db_scan *out)
     return 0;
 }
 
-/* Runs the query in sql (which ends with "TABLE_SCHEMA = ") for this database. */
-static MYSQL_RES *run_for_db(my_source *s, const char *sql, const char *tail, const char *what,
-                             dscat_error *err)
+/* The query in sql (which ends with "TABLE_SCHEMA = ") for this database, then tail; NULL when
+ * out of memory. Caller frees with dscat_free(). */
+static char *sql_for_db(my_source *s, const char *sql, const char *tail)
 {
     dscat_buf b = DSCAT_BUF_INIT;
     int rc = dscat_buf_puts(&b, sql);
@@ -414,39 +422,35 @@ static MYSQL_RES *run_for_db(my_source *s, const char *sql, const char *tail, co
         rc = put_literal(s, &b, s->base.database);
     if (rc == 0)
         rc = dscat_buf_puts(&b, tail);
-    MYSQL_RES *r = NULL;
-    if (rc)
-        dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    else
-        r = run(s, dscat_buf_cstr(&b), what, err);
+    if (rc == 0 && dscat_buf_error(&b) == 0)
+        return dscat_buf_detach(&b);
     dscat_buf_free(&b);
-    return r;
+    return NULL;
 }
 
 /*
- * The session of a catalog connection: UTC (UNIX_TIMESTAMP of UPDATE_TIME, a TIMESTAMP column's
- * default) and, on MariaDB (10.1.8+ runs what is inside the comment; MySQL reads a plain
- * comment), the server-side bound of each catalog query; with `stats`, also fresh statistics
- * where the server caches them (MySQL 8; MariaDB has no such variable), for the table query.
- * One statement, two with stats. Only a lost connection is an error.
+ * The session of a catalog connection, one statement: UTC (UNIX_TIMESTAMP of UPDATE_TIME, a
+ * TIMESTAMP column's default); on MariaDB the server-side bound of each catalog query
+ * (max_statement_time); on MySQL 8 fresh statistics where the server caches them
+ * (information_schema_stats_expiry, which MySQL 5.7 skips as a versioned comment; MariaDB would
+ * run that comment, and has no such variable). Only a lost connection is an error, reported as
+ * a stall when the deadline is what ended it.
  */
-static int prepare_session(my_source *s, bool stats, dscat_error *err)
+static int prepare_session(my_source *s, dscat_error *err)
 {
-    if (stats) {
-        s->base.queries++;
-        if (mysql_query(s->conn, "SET SESSION information_schema_stats_expiry = 0") != 0 &&
-            mysql_errno(s->conn) == 2013)
-            return dscat_error_set(err, DSCAT_ECONNECT, "target %s: connection lost: %s",
-                                   s->base.target->key, mysql_error(s->conn));
-    }
+    const char *server = mysql_get_server_info(s->conn);
     char set[128];
-    snprintf(set, sizeof(set), "SET time_zone = '+00:00' /*M!100108 , max_statement_time = %d */",
-             s->query_timeout > 0 ? s->query_timeout : 0);
+    if (server && strstr(server, "MariaDB"))
+        snprintf(set, sizeof(set), "SET time_zone = '+00:00', max_statement_time = %d",
+                 s->query_timeout > 0 ? s->query_timeout : 0);
+    else
+        snprintf(set, sizeof(set),
+                 "SET time_zone = '+00:00' /*!80000 , information_schema_stats_expiry = 0 */");
     s->base.queries++;
-    if (mysql_query(s->conn, set) != 0 && mysql_errno(s->conn) == 2013)
-        return dscat_error_set(err, DSCAT_ECONNECT, "target %s: connection lost: %s",
-                               s->base.target->key, mysql_error(s->conn));
-    return 0;
+    double started = now_seconds();
+    if (mysql_query(s->conn, set) == 0 || mysql_errno(s->conn) != 2013)
+        return 0;
+    return query_failed(s, "session", started, err);
 }
 
 /*
@@ -478,104 +482,183 @@ static const char keys_tail[] =
     "ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION";
 
 /*
- * The table and key queries on s (after the session's statements; session: the time zone is
- * still to be set), their results into *tables and *keys (caller frees with
- * mysql_free_result). On failure err is filled and what was read is freed.
+ * The queries one connection runs in turn, driven without blocking (libmariadb's _start and
+ * _cont calls) so that two connections run theirs at once on one thread: each query is sent,
+ * then its result read whole (mysql_store_result). status is what libmariadb waits for
+ * (MYSQL_WAIT_*), 0 when the lane is done or failed; each wait lasts at most query_timeout, as
+ * each read and write of the blocking calls does.
  */
-static int read_tables_and_keys(my_source *s, bool session, MYSQL_RES **tables, MYSQL_RES **keys,
-                                dscat_error *err)
+typedef struct lane {
+    my_source *s;
+    const char *sql[3]; /* borrowed */
+    const char *what[3];
+    MYSQL_RES *res[3]; /* caller frees */
+    size_t n, at;      /* queries, and the one in flight */
+    bool storing;      /* its result is being read */
+    int status;        /* MYSQL_WAIT_* */
+    double since;      /* when the current query started, for messages */
+    double until;      /* the end of the current wait (0: none) */
+    int rc;            /* 0, or the failure's code with err filled */
+    dscat_error *err;
+} lane;
+
+/*
+ * Drives l with the events that arrived (ready: MYSQL_WAIT_* flags, 0 to start the next query)
+ * until libmariadb waits again, the last result is in, or a query fails.
+ */
+static void lane_step(lane *l, int ready)
 {
-    *tables = *keys = NULL;
-    int rc = 0;
-    if (session)
-        rc = prepare_session(s, true, err);
-    else {
-        /* only the statistics' freshness is still to be asked for */
-        s->base.queries++;
-        if (mysql_query(s->conn, "SET SESSION information_schema_stats_expiry = 0") != 0 &&
-            mysql_errno(s->conn) == 2013)
-            rc = dscat_error_set(err, DSCAT_ECONNECT, "target %s: connection lost: %s",
-                                 s->base.target->key, mysql_error(s->conn));
+    MYSQL *m = l->s->conn;
+    for (;;) {
+        if (!l->storing) {
+            int ret = 0;
+            if (ready == 0) {
+                l->s->base.queries++;
+                l->since = now_seconds();
+                l->status = mysql_real_query_start(&ret, m, l->sql[l->at],
+                                                   (unsigned long)strlen(l->sql[l->at]));
+            } else {
+                l->status = mysql_real_query_cont(&ret, m, ready);
+            }
+            if (l->status)
+                break;
+            if (ret != 0) {
+                l->rc = query_failed(l->s, l->what[l->at], l->since, l->err);
+                return;
+            }
+            l->storing = true;
+            ready = 0;
+        }
+        MYSQL_RES *r = NULL;
+        l->status =
+            ready == 0 ? mysql_store_result_start(&r, m) : mysql_store_result_cont(&r, m, ready);
+        if (l->status)
+            break;
+        if (r == NULL) {
+            l->rc = query_failed(l->s, l->what[l->at], l->since, l->err);
+            return;
+        }
+        l->res[l->at++] = r;
+        l->storing = false;
+        ready = 0;
+        if (l->at == l->n)
+            return;
     }
-    if (rc == 0 && (*tables = run_for_db(s, tables_sql, "", "table", err)) == NULL)
-        rc = err && err->code ? err->code : DSCAT_EQUERY;
-    if (rc == 0 && (*keys = run_for_db(s, keys_sql, keys_tail, "key", err)) == NULL)
-        rc = err && err->code ? err->code : DSCAT_EQUERY;
-    if (rc && *tables) {
-        mysql_free_result(*tables);
-        *tables = NULL;
-    }
-    return rc;
+    l->until = l->s->query_timeout > 0 ? now_seconds() + l->s->query_timeout : 0;
 }
 
 /*
- * A scan's second connection: it logs in as the scan's own did (owner's copy of the target's
- * login, read only while both threads run) and reads the tables and keys while the columns are
- * read on the first; the server works on both at once. peer stays NULL when it cannot log in
- * (a user limited to one connection, a server at its max_connections): the scan then reads
- * everything on its first connection.
+ * Waits for the sockets of the lanes still working and drives each with what arrived. A wait
+ * that passes its lane's deadline is handed to libmariadb as a timeout: the query fails there
+ * (the connection is lost) and is reported as a stall.
  */
-typedef struct side_read {
-    const my_source *owner;
-    dscat_source *peer;
-    MYSQL_RES *tables, *keys;
-    int rc;
-    dscat_error err;
-} side_read;
-
-static void *side_main(void *payload)
+static void lanes_run(lane *lanes, size_t n)
 {
-    side_read *r = payload;
-    const my_source *s = r->owner;
-    dscat_settings settings = {.connect_timeout = s->connect_timeout,
-                               .query_timeout = s->query_timeout};
-    dscat_error ignored = {0};
-    if (my_connect(&r->peer, s->base.target, &s->peer, s->base.database, &settings, &ignored))
-        return NULL;
-    r->rc = read_tables_and_keys((my_source *)r->peer, true, &r->tables, &r->keys, &r->err);
-    return NULL;
+    for (;;) {
+        struct pollfd p[2];
+        lane *w[2];
+        size_t k = 0;
+        double now = now_seconds(), until = 0;
+        for (size_t i = 0; i < n && k < 2; i++) {
+            if (lanes[i].status == 0)
+                continue;
+            int st = lanes[i].status;
+            p[k] = (struct pollfd){mysql_get_socket(lanes[i].s->conn), 0, 0};
+            p[k].events = (short)(((st & MYSQL_WAIT_READ) ? POLLIN : 0) |
+                                  ((st & MYSQL_WAIT_WRITE) ? POLLOUT : 0) |
+                                  ((st & MYSQL_WAIT_EXCEPT) ? POLLPRI : 0));
+            w[k++] = &lanes[i];
+            if (lanes[i].until > 0 && (until == 0 || lanes[i].until < until))
+                until = lanes[i].until;
+        }
+        if (k == 0)
+            return;
+        int ms = until > 0 ? (until > now ? (int)((until - now) * 1000) + 1 : 0) : -1;
+        int r = poll(p, (nfds_t)k, ms);
+        if (r < 0 && errno != EINTR)
+            r = 0; /* treated as nothing ready: the deadlines still hold */
+        now = now_seconds();
+        for (size_t i = 0; i < k; i++) {
+            int ready = 0;
+            if (r > 0 && (p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                ready |= MYSQL_WAIT_READ;
+            if (r > 0 && (p[i].revents & POLLOUT))
+                ready |= MYSQL_WAIT_WRITE;
+            if (r > 0 && (p[i].revents & POLLPRI))
+                ready |= MYSQL_WAIT_EXCEPT;
+            if (ready == 0 && w[i]->until > 0 && now >= w[i]->until)
+                ready = MYSQL_WAIT_TIMEOUT;
+            if (ready)
+                lane_step(w[i], ready);
+        }
+    }
 }
 
 /*
- * Per database: the columns on this connection while a second one reads the tables and the
- * keys (side_main), 6 statements in all (5 without the second connection, which it then reads
- * on this one); the results are decoded once all are in: tables, columns, keys.
+ * Per database: COLUMNS on the scan's connection while a second connection, as the same user,
+ * reads TABLES and KEY_COLUMN_USAGE; both driven at once on this thread (lanes_run), so that the
+ * server works on both: 5 statements (each connection's session, the three queries). Without a
+ * second connection (a user's MAX_USER_CONNECTIONS, the server's max_connections) the three run
+ * one after the other on the first, 4 statements. No thread is started: one started while
+ * another thread loads DuckDB waits for the loader's lock. The results are decoded once all are
+ * in: tables, columns, keys.
  */
 static int my_scan_database(dscat_source *src, dscat_db_scan *out, dscat_error *err)
 {
     my_source *s = (my_source *)src;
-    side_read side = {.owner = s};
-    pthread_t thread;
-    bool started = pthread_create(&thread, NULL, side_main, &side) == 0;
-    MYSQL_RES *tables = NULL, *columns = NULL, *keys = NULL;
-    int rc = prepare_session(s, false, err);
-    if (rc == 0 && (columns = run_for_db(s, src->profile ? columns_sql : columns_unprofiled_sql, "",
-                                         "column", err)) == NULL)
-        rc = err && err->code ? err->code : DSCAT_EQUERY;
-    if (started)
-        pthread_join(thread, NULL);
-    if (side.peer) {
-        s->base.queries += side.peer->queries;
-        tables = side.tables;
-        keys = side.keys;
-        if (rc == 0 && side.rc) {
-            rc = side.rc;
+    dscat_source *peer = NULL;
+    dscat_error side_err = {0}, ignored = {0};
+    dscat_settings settings = {.connect_timeout = s->connect_timeout,
+                               .query_timeout = s->query_timeout};
+    char *columns = sql_for_db(s, src->profile ? columns_sql : columns_unprofiled_sql, "");
+    char *tables = sql_for_db(s, tables_sql, "");
+    char *keys = sql_for_db(s, keys_sql, keys_tail);
+    lane lanes[2] = {{.s = s, .sql = {columns}, .what = {"column"}, .n = 1, .err = err},
+                     {.sql = {tables, keys}, .what = {"table", "key"}, .n = 2, .err = &side_err}};
+    int rc = columns && tables && keys ? prepare_session(s, err)
+                                       : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    if (rc == 0 &&
+        my_connect(&peer, src->target, &s->peer, src->database, &settings, &ignored) == 0)
+        rc = prepare_session((my_source *)peer, err);
+    if (rc == 0 && peer) {
+        lanes[1].s = (my_source *)peer;
+        lane_step(&lanes[0], 0);
+        lane_step(&lanes[1], 0);
+        lanes_run(lanes, 2);
+        rc = lanes[0].rc;
+        if (rc == 0 && lanes[1].rc) {
+            rc = lanes[1].rc;
             if (err)
-                *err = side.err;
+                *err = side_err;
         }
     } else if (rc == 0) {
-        rc = read_tables_and_keys(s, false, &tables, &keys, err);
+        /* No second connection: the three queries in turn on this one. */
+        lanes[0] = (lane){.s = s,
+                          .sql = {columns, tables, keys},
+                          .what = {"column", "table", "key"},
+                          .n = 3,
+                          .err = err};
+        lane_step(&lanes[0], 0);
+        lanes_run(lanes, 1);
+        rc = lanes[0].rc;
+        lanes[1].res[0] = lanes[0].res[1];
+        lanes[1].res[1] = lanes[0].res[2];
+        lanes[0].res[1] = lanes[0].res[2] = NULL;
     }
-    if (rc == 0 && (read_tables(tables, out) || read_columns(columns, out) || read_keys(keys, out)))
+    if (peer)
+        s->base.queries += peer->queries;
+    if (rc == 0 && (read_tables(lanes[1].res[0], out) || read_columns(lanes[0].res[0], out) ||
+                    read_keys(lanes[1].res[1], out)))
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    if (tables)
-        mysql_free_result(tables);
-    if (columns)
-        mysql_free_result(columns);
-    if (keys)
-        mysql_free_result(keys);
-    if (side.peer)
-        my_close(side.peer);
+    for (size_t l = 0; l < 2; l++)
+        for (size_t i = 0; i < 3; i++)
+            if (lanes[l].res[i])
+                mysql_free_result(lanes[l].res[i]);
+    dscat_free(columns);
+    dscat_free(tables);
+    dscat_free(keys);
+    if (peer)
+        my_close(peer);
     return rc;
 }
 

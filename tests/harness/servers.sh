@@ -103,14 +103,16 @@ reset_mariadb() {
 
 start_mariadb_once() {
     local dir=$TEST_TMP/mariadb
-    mkdir -p "$dir/data" "$dir/run"
+    # Its own tmpdir: internal temporary tables (an ORDER BY over information_schema) are files,
+    # which a shared /tmp may see cleaned under the server's feet.
+    mkdir -p "$dir/data" "$dir/run" "$dir/tmp"
     chown -R mysql: "$dir"
     MY_PORT=$(free_port) || return 1
     MY_SOCK=$dir/run/mysqld.sock
     mariadb-install-db --no-defaults --datadir="$dir/data" --user=mysql --skip-test-db \
         >"$dir/install.log" 2>&1 || { cat "$dir/install.log"; return 1; }
     mariadbd --no-defaults --datadir="$dir/data" --socket="$MY_SOCK" --port="$MY_PORT" \
-        --bind-address=127.0.0.1 --user=mysql --skip-name-resolve --skip-log-bin \
+        --bind-address=127.0.0.1 --user=mysql --skip-name-resolve --skip-log-bin --tmpdir="$dir/tmp" \
         --pid-file="$dir/run/mysqld.pid" --innodb-buffer-pool-size=64M \
         --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 --sync-binlog=0 \
         --table-open-cache=4000 --open-files-limit=20000 \
