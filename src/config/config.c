@@ -99,7 +99,8 @@ static const char *const refused_keys[] = {"password", "passwd", "pwd", "secret"
 typedef struct ctx {
     const char *path;
     dscat_error *err;
-    bool cache_root_env; /* the cache root came from DSCAT_CACHE_ROOT, not the file */
+    bool cache_root_env;  /* the cache root came from DSCAT_CACHE_ROOT, */
+    bool cache_root_file; /* from targets.toml (else the computed default) */
 } ctx;
 
 static int cfg_error(const ctx *c, int line, const char *fmt, ...)
@@ -661,7 +662,7 @@ static int settings_finish(dscat_settings *s)
         dscat_buf b = DSCAT_BUF_INIT;
         const char *xdg = getenv("XDG_CACHE_HOME");
         const char *home = getenv("HOME");
-        if (xdg && *xdg)
+        if (xdg && xdg[0] == '/') /* a relative one is ignored, as XDG says */
             dscat_buf_printf(&b, "%s/dscat", xdg);
         else
             dscat_buf_printf(&b, "%s/.cache/dscat", home ? home : ".");
@@ -765,7 +766,7 @@ static int absolute_cache_root(const ctx *c, dscat_settings *s)
     const char *root = s->cache_root;
     if (strncmp(root, "s3://", 5) == 0 || root[0] == '/')
         return 0;
-    const char *slash = c->cache_root_env ? NULL : strrchr(c->path, '/');
+    const char *slash = c->cache_root_file ? strrchr(c->path, '/') : NULL;
     dscat_buf b = DSCAT_BUF_INIT;
     if (slash == NULL || c->path[0] != '/') {
         char *cwd = getcwd(NULL, 0);
@@ -773,7 +774,10 @@ static int absolute_cache_root(const ctx *c, dscat_settings *s)
             return dscat_error_set(c->err, DSCAT_ECONFIG,
                                    "%s %s is a relative path and the working directory cannot be "
                                    "read: give an absolute path",
-                                   c->cache_root_env ? "DSCAT_CACHE_ROOT" : "cache_root", root);
+                                   c->cache_root_env    ? "DSCAT_CACHE_ROOT"
+                                   : c->cache_root_file ? "cache_root"
+                                                        : "the default cache root",
+                                   root);
         dscat_buf_printf(&b, "%s/", cwd);
         free(cwd); /* getcwd(3) with a NULL buffer: malloc()ed by libc */
     }
@@ -799,14 +803,19 @@ static int check_cache_targets(const ctx *c, const dscat_config *cfg)
     for (size_t i = 0; i < cfg->ntargets; i++) {
         const dscat_target_config *t = &cfg->targets[i];
         const dscat_string_list *inc = &t->include_databases;
-        if (t->ncache == 0 || t->driver == NULL || t->driver->config_database || !inc->set ||
-            (inc->count == 1 && !strpbrk(inc->items[0], "*?[")))
+        /* one database: as dscat_connection_database (src/cache/cache.c) decides */
+        bool one = t->driver == NULL || t->driver->config_database ||
+                   (inc->set ? inc->count == 1 && !strpbrk(inc->items[0], "*?[")
+                             : t->database || t->driver->default_database);
+        if (t->ncache == 0 || one)
             continue;
         return cfg_error(c, t->cache[0].line,
-                         "target %s: a cache entry needs a target of one database, and "
-                         "include_databases names several; give the cached tables a target of "
-                         "their own with database = \"<name>\"",
-                         t->key);
+                         "target %s: a cache entry needs a target of one database, and this one "
+                         "%s; give the cached tables a target of their own with database = "
+                         "\"<name>\"",
+                         t->key,
+                         inc->set ? "has include_databases naming several"
+                                  : "scans every database of its server");
     }
     return 0;
 }
@@ -827,9 +836,11 @@ static int check_cache_root(const ctx *c, const dscat_config *cfg)
             rc = dscat_error_set(c->err, DSCAT_ECONFIG,
                                  "%s%s %s is inside the catalog directory %s; the catalog holds "
                                  "metadata only, choose a cache root outside it",
-                                 c->cache_root_env ? "" : c->path,
-                                 c->cache_root_env ? "DSCAT_CACHE_ROOT" : ": cache_root", root,
-                                 cfg->catalog_dir);
+                                 c->cache_root_file ? c->path : "",
+                                 c->cache_root_env    ? "DSCAT_CACHE_ROOT"
+                                 : c->cache_root_file ? ": cache_root"
+                                                      : "the default cache root",
+                                 root, cfg->catalog_dir);
     }
     dscat_free(r);
     dscat_free(d);
@@ -840,7 +851,7 @@ int dscat_config_parse(dscat_config **out, const char *catalog_dir, const char *
                        const char *text, size_t len, dscat_error *err)
 {
     *out = NULL;
-    ctx c = {path, err, false};
+    ctx c = {path, err, false, false};
     dscat_toml_doc *doc = NULL;
     int rc;
     dscat_config *cfg = dscat_calloc(1, sizeof(*cfg));
@@ -893,6 +904,9 @@ int dscat_config_parse(dscat_config **out, const char *catalog_dir, const char *
     }
     const char *env_root = getenv("DSCAT_CACHE_ROOT");
     c.cache_root_env = env_root && *env_root;
+    /* Relative to the catalog directory only when the file gave it; a computed default (HOME
+     * or XDG_CACHE_HOME relative, or unset) is a path like one on a command line. */
+    c.cache_root_file = !c.cache_root_env && cfg->settings.cache_root != NULL;
     if ((rc = apply_env_overrides(&c, &cfg->settings)))
         goto done;
     if (settings_finish(&cfg->settings)) {

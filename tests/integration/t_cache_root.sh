@@ -44,3 +44,10 @@ err=$(run_in "$dir/cwd1" env DSCAT_CACHE_ROOT="$home/x" "$DSCAT" cache ls 2>&1 >
 assert_match "a DSCAT_CACHE_ROOT inside the catalog directory is refused, naming the variable" \
     "DSCAT_CACHE_ROOT $home/x is inside the catalog directory" "$err"
 check "... not blaming targets.toml" sh -c "! printf '%s' '$err' | grep -q targets.toml"
+
+# The computed default (no cache_root, no DSCAT_CACHE_ROOT) with HOME unset or a relative
+# XDG_CACHE_HOME is not taken for a cache_root of the file: commands work from elsewhere.
+check "HOME unset: a command that never caches works" \
+    sh -c "cd '$dir/cwd1' && env -u HOME -u XDG_CACHE_HOME DSCAT_HOME='$home' '$DSCAT' find products >/dev/null"
+check "a relative XDG_CACHE_HOME is ignored" \
+    sh -c "cd '$dir/cwd1' && XDG_CACHE_HOME=rel DSCAT_HOME='$home' '$DSCAT' find products >/dev/null"

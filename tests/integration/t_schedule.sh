@@ -118,9 +118,13 @@ try "line 5: key 'table' of a cache entry must be \"schema.table\"" '[[targets.a
 for inc in '["app*"]' '["app", "app_two"]'; do
     printf '[targets.m]\ntype = "postgres"\nhost_env = "H"\ninclude_databases = %s\n[[targets.m.cache]]\ntable = "public.t"\nrefresh_every = "1h"\n' "$inc" >"$bad_home/targets.toml"
     assert_eq "refused: a cache entry of a target with include_databases = $inc" \
-        "line 5: target m: a cache entry needs a target of one database, and include_databases names several; give the cached tables a target of their own with database = \"<name>\"" \
+        "line 5: target m: a cache entry needs a target of one database, and this one has include_databases naming several; give the cached tables a target of their own with database = \"<name>\"" \
         "$(DSCAT_HOME=$bad_home "$DSCAT" schedule 2>&1 | sed 's|^dscat: [^:]*: ||')"
 done
+printf '[targets.m]\ntype = "sqlserver"\nhost_env = "H"\nuser_env = "U"\npassword_env = "P"\n[[targets.m.cache]]\ntable = "dbo.t"\nrefresh_every = "1h"\n' >"$bad_home/targets.toml"
+assert_eq "refused: a cache entry of a target that scans every database of its server" \
+    "line 6: target m: a cache entry needs a target of one database, and this one scans every database of its server; give the cached tables a target of their own with database = \"<name>\"" \
+    "$(DSCAT_HOME=$bad_home "$DSCAT" schedule 2>&1 | sed 's|^dscat: [^:]*: ||')"
 printf '[targets.m]\ntype = "postgres"\nhost_env = "H"\ninclude_databases = ["app"]\n[[targets.m.cache]]\ntable = "public.t"\nrefresh_every = "1h"\n' >"$bad_home/targets.toml"
 check "... but include_databases naming one database is one database" \
     sh -c "DSCAT_HOME='$bad_home' '$DSCAT' schedule >/dev/null 2>&1"
