@@ -78,9 +78,10 @@ typedef struct dscat_target_report {
     dscat_scan_problem *problems;
     size_t nproblems;
     dscat_error error; /* when status is DSCAT_SCAN_FAILED */
-    /* Databases the target listed but that could not be scanned (each one of the problems): a
-     * database with an earlier catalog keeps it in the new scan, counted in databases, tables
-     * and columns, and its problem says from when. */
+    /* Databases the target listed that could not be scanned and that keep an earlier catalog in
+     * the new scan (each one of the problems, which says from when), counted in databases,
+     * tables and columns. A database that could not be scanned and has no earlier catalog is a
+     * problem only. */
     long unscanned;
 } dscat_target_report;
 

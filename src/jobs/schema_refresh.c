@@ -487,6 +487,8 @@ static int find_kept(dscat_store *st, target_state *t, dscat_target_report *r, d
             moved[n++] = r->problems[t->unscanned.items[i].problem];
             r->problems[t->unscanned.items[i].problem].message = NULL;
         }
+    if (rc == 0)
+        r->unscanned = (long)n; /* the kept ones: a stale catalog, which refresh reports */
     if (n) {
         size_t k = 0;
         for (size_t i = 0; i < r->nproblems; i++)

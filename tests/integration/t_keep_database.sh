@@ -127,3 +127,20 @@ assert_match "a timeout in one database: the problem names it, the cause and the
     "problem: keep_app: database keep_app could not be scanned \(.*(timeout|timed out|canceling statement).*\); its catalog is the one from " "$out"
 assert_eq "a timeout in one database: its metadata.parquet rows exactly as before" "$app_before" "$(rows_of keep_app)"
 check "a timeout in one database: the other is scanned" test "$(duckq "SELECT count(*) FROM read_parquet('$pq') WHERE \"database\" = 'keep_app_three'")" = 1
+
+# A database that cannot be scanned and has no catalog yet (the login may not connect to it, and
+# the server lists it all the same) is a problem only, as SPEC §2.3 files unreadable databases:
+# partial, exit 0, the others written.
+pg_psql postgres >/dev/null <<'SQL'
+DROP DATABASE IF EXISTS keep_app_closed;
+CREATE DATABASE keep_app_closed;
+REVOKE CONNECT ON DATABASE keep_app_closed FROM PUBLIC;
+SQL
+home=$(new_home)
+pg_target pg 'include_databases = ["keep_app", "keep_app_closed"]' >"$home/targets.toml"
+err=$(run refresh 2>&1 >/dev/null)
+assert_eq "a database never catalogued that cannot be scanned: exit 0" 0 "$(run refresh >/dev/null 2>&1; echo $?)"
+assert_eq "... no 'could not be scanned' line on stderr" "" "$(grep 'could not be scanned' <<<"$err")"
+assert_eq "... the target partial, the readable database written" "partial 3" \
+    "$(run refresh --json 2>/dev/null | jq -r '.targets.pg | "\(.status) \(.tables)"')"
+pg_psql postgres -c 'DROP DATABASE keep_app_closed' >/dev/null
