@@ -184,6 +184,8 @@ static int exec(pg_store *st, const char *sql, dscat_error *err)
     }
     if (rc)
         note_failure(st, r);
+    else
+        st->state[0] = '\0'; /* an earlier failure's SQLSTATE names no later one */
     PQclear(r);
     return rc ? store_error(st, err, "query failed") : 0;
 }
@@ -206,6 +208,7 @@ static int run(pg_store *st, const char *sql, int n, const char *const *values, 
     }
     const char *c = PQcmdTuples(r);
     st->changes = c && *c ? strtoll(c, NULL, 10) : 0;
+    st->state[0] = '\0';
     if (out)
         *out = r;
     else
