@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /*
@@ -193,6 +194,19 @@ done:
     dscat_free(order);
 }
 
+/*
+ * A login refused because the server, the role or the database is at its connection limit
+ * (PostgreSQL 53300, "too many connections/clients"; MariaDB/MySQL 1040, 1203). The scans of the
+ * other databases hold a second connection each for a moment, so such a refusal is worth a few
+ * short retries before it counts as the database's failure.
+ */
+static bool connection_limit(const dscat_error *e)
+{
+    return strcmp(e->sqlstate, "53300") == 0 || strcmp(e->sqlstate, "1040") == 0 ||
+           strcmp(e->sqlstate, "1203") == 0 || strstr(e->message, "too many connections") ||
+           strstr(e->message, "too many clients");
+}
+
 static void run_database_job(run_state *rs, job *j)
 {
     target_state *t = &rs->targets[j->target];
@@ -203,6 +217,17 @@ static void run_database_job(run_state *rs, job *j)
     int rc = 0;
     if (src == NULL)
         rc = drv->connect(&src, t->cfg, &t->conn, j->database, &rs->cfg->settings, &err);
+    for (int wait_ms = 100; rc && src == NULL && connection_limit(&err) && wait_ms <= 1600;
+         wait_ms *= 2) { /* 100 ms to 1.6 s: 3.1 s in all */
+        struct timespec ts = {0, (long)wait_ms * 1000000L};
+        while (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        nanosleep(&ts, NULL);
+        dscat_error_clear(&err);
+        rc = drv->connect(&src, t->cfg, &t->conn, j->database, &rs->cfg->settings, &err);
+    }
     if (rc == 0) {
         scan = dscat_calloc(1, sizeof(*scan));
         rc = scan && dscat_db_scan_init(scan, j->database) == 0

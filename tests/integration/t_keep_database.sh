@@ -144,3 +144,24 @@ assert_eq "... no 'could not be scanned' line on stderr" "" "$(grep 'could not b
 assert_eq "... the target partial, the readable database written" "partial 3" \
     "$(run refresh --json 2>/dev/null | jq -r '.targets.pg | "\(.status) \(.tables)"')"
 pg_psql postgres -c 'DROP DATABASE keep_app_closed' >/dev/null
+
+# A role at its connection limit: each database's scan holds a second connection for a moment,
+# which can take the slot another database's first connection needed; that login is retried
+# (briefly) rather than counted as the database's failure. Five refreshes, every one complete.
+for db in keep_lim1 keep_lim2 keep_lim3; do
+    pg_psql postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+    pg_psql "$db" -c 'CREATE TABLE t (id int PRIMARY KEY)' -c 'GRANT SELECT ON t TO keeper' >/dev/null
+done
+pg_psql postgres -c 'ALTER ROLE keeper CONNECTION LIMIT 2' >/dev/null
+home=$(new_home)
+{
+    printf '[settings]\nparallel_scans = 2\n'
+    pg_target pg 'include_databases = ["keep_lim*"]'
+} >"$home/targets.toml"
+bad=""
+for i in 1 2 3 4 5; do
+    out=$(run refresh --json 2>/dev/null)
+    [ "$(jq -r '.targets.pg | "\(.status) \(.databases)"' <<<"$out")" = "ok 3" ] || bad="$bad [$i: $(jq -c '.targets.pg | {status, problems}' <<<"$out")]"
+done
+assert_eq "a role with CONNECTION LIMIT 2, three databases scanned two at a time: 5 complete refreshes" "" "$bad"
+pg_psql postgres -c 'ALTER ROLE keeper CONNECTION LIMIT -1' >/dev/null
