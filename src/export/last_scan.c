@@ -46,21 +46,22 @@ static void set(json_t *obj, const char *key, json_t *v, bool *bad)
         *bad = true;
 }
 
+/* One row of a query as a JSON object (NULL when out of memory). */
+typedef json_t *(*row_object)(dscat_stmt *s);
+
 /*
- * The problems recorded for one scan, as [{database, schema, message}]. NULL when out of memory,
- * or when the store failed: then *store_rc is its code and err says why.
+ * The rows of sql (one scan's, the scan id bound to ?1) as an array of row's objects. NULL when
+ * out of memory, or when the store failed: then *store_rc is its code and err says why.
  */
-static json_t *problems_of(dscat_store *st, int64_t scan_id, int *store_rc, dscat_error *err)
+static json_t *rows_of(dscat_store *st, const char *sql, int64_t scan_id, row_object row,
+                       int *store_rc, dscat_error *err)
 {
     json_t *arr = json_array();
     dscat_stmt *s = NULL;
     int rc;
     if (arr == NULL)
         return NULL;
-    if ((rc = dscat_stmt__prepare(&s, st,
-                                  "SELECT database, schema, message FROM scan_problems "
-                                  "WHERE scan_id = ?1 ORDER BY rowid",
-                                  err))) {
+    if ((rc = dscat_stmt__prepare(&s, st, sql, err))) {
         *store_rc = rc;
         json_decref(arr);
         return NULL;
@@ -69,9 +70,7 @@ static json_t *problems_of(dscat_store *st, int64_t scan_id, int *store_rc, dsca
     bool bad = false;
     int step = DSCAT_STMT_DONE;
     while (!bad && (step = dscat_stmt__step(s)) == DSCAT_STMT_ROW)
-        bad = json_array_append_new(arr, json_pack("{s:o, s:o, s:o}", "database", opt_text(s, 0),
-                                                   "schema", opt_text(s, 1), "message",
-                                                   opt_text(s, 2))) != 0;
+        bad = json_array_append_new(arr, row(s)) != 0;
     if (!bad && step != DSCAT_STMT_DONE)
         *store_rc = dscat_store__step_error(st, err);
     dscat_stmt__finalize(s);
@@ -82,48 +81,42 @@ static json_t *problems_of(dscat_store *st, int64_t scan_id, int *store_rc, dsca
     return arr;
 }
 
+static json_t *problem_object(dscat_stmt *s)
+{
+    return json_pack("{s:o, s:o, s:o}", "database", opt_text(s, 0), "schema", opt_text(s, 1),
+                     "message", opt_text(s, 2));
+}
+
+/* The problems recorded for one scan, as [{database, schema, message}]; NULL as rows_of(). */
+static json_t *problems_of(dscat_store *st, int64_t scan_id, int *store_rc, dscat_error *err)
+{
+    return rows_of(st,
+                   "SELECT database, schema, message FROM scan_problems WHERE scan_id = ?1 "
+                   "ORDER BY rowid",
+                   scan_id, problem_object, store_rc, err);
+}
+
+static json_t *stale_object(dscat_stmt *s)
+{
+    int64_t at = dscat_stmt__int64(s, 1);
+    return json_pack("{s:o, s:o, s:o, s:o}", "database", opt_text(s, 0), "scanned_at",
+                     local_time(at), "scanned_at_utc", utc_time(at), "message", opt_text(s, 2));
+}
+
 /*
  * The databases of a target's current scan whose catalog is kept from an earlier scan (they could
  * not be scanned: their scanned_at is older than the scan), as [{database, scanned_at,
- * scanned_at_utc, message}], message being the database's problem. NULL as problems_of().
+ * scanned_at_utc, message}], message being the database's problem. NULL as rows_of().
  */
 static json_t *stale_of(dscat_store *st, int64_t scan_id, int *store_rc, dscat_error *err)
 {
-    json_t *arr = json_array();
-    dscat_stmt *s = NULL;
-    int rc;
-    if (arr == NULL)
-        return NULL;
-    if ((rc = dscat_stmt__prepare(
-             &s, st,
-             "SELECT d.database, d.scanned_at_us, (SELECT p.message FROM scan_problems p "
-             "  WHERE p.scan_id = d.scan_id AND p.database = d.database AND p.schema IS NULL "
-             "  ORDER BY p.rowid DESC LIMIT 1) "
-             "FROM scan_databases d JOIN scans s ON s.id = d.scan_id "
-             "WHERE d.scan_id = ?1 AND d.scanned_at_us < s.started_us ORDER BY d.database",
-             err))) {
-        *store_rc = rc;
-        json_decref(arr);
-        return NULL;
-    }
-    dscat_stmt__bind_int64(s, 1, scan_id);
-    bool bad = false;
-    int step = DSCAT_STMT_DONE;
-    while (!bad && (step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
-        int64_t at = dscat_stmt__int64(s, 1);
-        bad =
-            json_array_append_new(arr, json_pack("{s:o, s:o, s:o, s:o}", "database", opt_text(s, 0),
-                                                 "scanned_at", local_time(at), "scanned_at_utc",
-                                                 utc_time(at), "message", opt_text(s, 2))) != 0;
-    }
-    if (!bad && step != DSCAT_STMT_DONE)
-        *store_rc = dscat_store__step_error(st, err);
-    dscat_stmt__finalize(s);
-    if (bad || *store_rc) {
-        json_decref(arr);
-        return NULL;
-    }
-    return arr;
+    return rows_of(st,
+                   "SELECT d.database, d.scanned_at_us, (SELECT p.message FROM scan_problems p "
+                   "  WHERE p.scan_id = d.scan_id AND p.database = d.database AND p.schema IS NULL "
+                   "  ORDER BY p.rowid DESC LIMIT 1) "
+                   "FROM scan_databases d JOIN scans s ON s.id = d.scan_id "
+                   "WHERE d.scan_id = ?1 AND d.scanned_at_us < s.started_us ORDER BY d.database",
+                   scan_id, stale_object, store_rc, err);
 }
 
 /* One target's entry: latest scan (l.*) and last successful scan (c.*), which may be absent. */
