@@ -227,11 +227,20 @@ static const char *const content_sql =
     "JOIN scan_databases d ON d.scan_id = s.id JOIN table_sets ts ON ts.id = d.table_set "
     "ORDER BY s.target, d.database";
 
-/* The content key of the store's snapshot into key (each value as a uint32 length and its
- * bytes). Call inside a read transaction. */
+/*
+ * How the index is built from the store: part of the content key, so that a file a build of
+ * another rule made (what is lower-cased, which tables are in) is never written again as it is.
+ * Raise it with any change to what dscat_search__build makes of the same rows.
+ */
+#define IDX_BUILD_RULES "dscat search index build 1"
+
+/* The content key of the store's snapshot into key: the build rules, then each value as a uint32
+ * length and its bytes. Call inside a read transaction. */
 static int content_key(dscat_buf *key, dscat_store *st, dscat_error *err)
 {
     dscat_stmt *s = NULL;
+    if (dscat_buf_put(key, IDX_BUILD_RULES, sizeof(IDX_BUILD_RULES)))
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     int rc = dscat_stmt__prepare(&s, st, content_sql, err), step = DSCAT_STMT_DONE;
     while (rc == 0 && (step = dscat_stmt__step(s)) == DSCAT_STMT_ROW) {
         for (int i = 0; i < 3 && rc == 0; i++) {

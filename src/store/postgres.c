@@ -1092,13 +1092,14 @@ static int pg_set_exports_generation(dscat_store *base, int64_t generation, dsca
     pg_store *st = P(base);
     num n;
     const char *p[2] = {st->exports_key, numtext(&n, generation)};
-    return run(
-        st,
-        "WITH stale AS (DELETE FROM catalog_meta WHERE left(key, 19) = "
-        "'exports_generation ' AND key <> $1 AND CAST(value AS BIGINT) < CAST($2 AS BIGINT)) "
-        "INSERT INTO catalog_meta(key, value) VALUES ($1, $2) ON CONFLICT(key) DO UPDATE "
-        "SET value = excluded.value",
-        2, p, NULL, err);
+    return run(st,
+               /* the CASE keeps the cast to exports rows, whatever order the planner tests in */
+               "WITH stale AS (DELETE FROM catalog_meta WHERE left(key, 19) = "
+               "'exports_generation ' AND key <> $1 AND CASE WHEN left(key, 19) = "
+               "'exports_generation ' THEN CAST(value AS BIGINT) < CAST($2 AS BIGINT) END) "
+               "INSERT INTO catalog_meta(key, value) VALUES ($1, $2) ON CONFLICT(key) DO UPDATE "
+               "SET value = excluded.value",
+               2, p, NULL, err);
 }
 
 static int pg_catalog_id(dscat_store *base, char *out, size_t size)

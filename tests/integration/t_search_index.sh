@@ -120,7 +120,7 @@ DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
 check "an unchanged refresh does not rebuild search.idx" test "$(f okapi --format json | jq length)" = 0
 rm -f "$idx"
 check "... a rebuild reads the store" test "$(f okapi --format json | jq length)" = 1
-# A change of one table's row estimate is a new table set: the file is rebuilt.
+# A new table is a new table set: the file is rebuilt.
 store_sql "$home" "UPDATE columns SET name = 'zebra_count' WHERE name = 'okapi_count'" >/dev/null
 sqlite3 "$dir/two.sqlite" "CREATE TABLE okapi_herds (herd_id INTEGER PRIMARY KEY)"
 DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
