@@ -174,7 +174,12 @@ static void previous_demo_dir(const char *catalog, char *out, size_t size)
         const char *base = slash ? slash : db;
         while (base > db && base[-1] != '/')
             base--;
-        if (slash && strncmp(base, "dscat-demo-", 11) == 0 && (size_t)(slash - db) < size)
+        /* only a directory the demo itself made: dscat-demo-*, in the temporary directory */
+        const char *tmpdir = getenv("TMPDIR");
+        size_t tl = strlen(tmpdir && *tmpdir ? tmpdir : "/tmp");
+        bool in_tmp = base > db && (size_t)(base - db - 1) == tl &&
+                      strncmp(db, tmpdir && *tmpdir ? tmpdir : "/tmp", tl) == 0;
+        if (slash && in_tmp && strncmp(base, "dscat-demo-", 11) == 0 && (size_t)(slash - db) < size)
             snprintf(out, size, "%.*s", (int)(slash - db), db);
         break;
     }
@@ -266,13 +271,17 @@ int cmd_demo(int argc, char **argv)
     }
     /* A kept demo catalog names its database's temporary directory: the one of an earlier run
      * in the same catalog is removed once the new one is in place, never left behind. */
-    char previous[4096] = "";
+    char previous[4096] = "", now[4096] = "";
     if (home)
         previous_demo_dir(home, previous, sizeof(previous));
     int rc = run_demo(dir, home);
-    if (home == NULL)
+    if (home)
+        previous_demo_dir(home, now, sizeof(now)); /* what targets.toml names now */
+    /* Whichever of the two directories the catalog does not name is removed: the new one when
+     * the run failed before naming it, the earlier one once the new one replaced it. */
+    if (home == NULL || strcmp(now, dir) != 0)
         remove_tree(dir);
-    else if (rc == EXIT_OK && previous[0] && strcmp(previous, dir) != 0)
+    else if (previous[0] && strcmp(previous, dir) != 0)
         remove_tree(previous);
     if (rc == EXIT_OK) {
         /* On stderr: stdout is exactly the summary. */

@@ -196,7 +196,8 @@ done:
 
 /*
  * A login refused because the server, the role or the database is at its connection limit
- * (PostgreSQL 53300, "too many connections/clients"; MariaDB/MySQL 1040, 1203). The scans of the
+ * (PostgreSQL 53300, whose login failures carry no SQLSTATE here: "too many connections/clients",
+ * "remaining connection slots are reserved"; MariaDB/MySQL 1040, 1203). The scans of the
  * other databases hold a second connection each for a moment, so such a refusal is worth a few
  * short retries before it counts as the database's failure.
  */
@@ -204,7 +205,8 @@ static bool connection_limit(const dscat_error *e)
 {
     return strcmp(e->sqlstate, "53300") == 0 || strcmp(e->sqlstate, "1040") == 0 ||
            strcmp(e->sqlstate, "1203") == 0 || strstr(e->message, "too many connections") ||
-           strstr(e->message, "too many clients");
+           strstr(e->message, "too many clients") ||
+           strstr(e->message, "remaining connection slots are reserved");
 }
 
 static void run_database_job(run_state *rs, job *j)

@@ -2018,6 +2018,8 @@ static int run_stmt(pg_store *st, pg_stmt *s)
         bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         if (!ok)
             note_failure(st, r);
+        else
+            st->state[0] = '\0';
         PQclear(r);
         if (!ok)
             return DSCAT_EIO;
@@ -2037,6 +2039,7 @@ static int run_stmt(pg_store *st, pg_stmt *s)
     st->changes = c && *c ? strtoll(c, NULL, 10) : 0;
     s->nrows = r == PGRES_TUPLES_OK ? PQntuples(s->res) : 0;
     s->row = 0;
+    st->state[0] = '\0'; /* as in exec() */
     return 0;
 }
 

@@ -28,3 +28,9 @@ db2=$(sed -n 's/^dscat demo: database //p' "$TEST_TMP/demo2.err")
 assert_eq "a second run in the same catalog replaces the first run's directory" \
     "$(dirname "$db2")" "$(find "$TEST_TMP/demo_tmp" -mindepth 1 -maxdepth 1)"
 check "... and the catalog still answers" sh -c "DSCAT_HOME='$demo_home' '$DSCAT' table customers >/dev/null"
+other=$(new_home)
+printf '[targets.x]\ntype = "sqlite"\npath = "/nonexistent.sqlite"\n' >"$other/targets.toml"
+mkdir -p "$TEST_TMP/demo_tmp2"
+TMPDIR=$TEST_TMP/demo_tmp2 DSCAT_HOME=$other "$DSCAT" demo >/dev/null 2>&1
+assert_eq "a demo that fails (targets.toml not the demo's) leaves no temporary directory" "" \
+    "$(find "$TEST_TMP/demo_tmp2" -mindepth 1)"
