@@ -182,7 +182,7 @@ int cmd_find(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_value = i + 1 < argc;
-        if (!options || (a[0] == '-' && a[1] != '-' && !cli_is_help(a)) || a[0] != '-') {
+        if (!options || a[0] != '-' || (a[1] != '-' && !cli_is_help(a))) {
             if (a[strspn(a, " \t\r\n")] != '\0') /* a keyword that is only blanks is none */
                 kws[nk++] = a;
         } else if (strcmp(a, "--") == 0) {
