@@ -301,11 +301,11 @@ int dscat_catalog_table_known(dscat_catalog *cat, const char *name)
     dscat_table_detail *d = NULL;
     dscat_name_candidates candidates = {0};
     dscat_error err = {0};
-    int rc = store_get(cat, &st, &err);
-    if (rc == 0)
-        rc = dscat_table_lookup(&d, &candidates, st, dscat_catalog_path(cat), name, &err);
-    else
-        rc = -100; /* no store: nothing to tell */
+    if (store_get(cat, &st, &err)) {
+        store_put(st);
+        return -1; /* no store: nothing to tell */
+    }
+    int rc = dscat_table_lookup(&d, &candidates, st, dscat_catalog_path(cat), name, &err);
     store_put(st);
     dscat_table_detail_free(d);
     dscat_name_candidates_free(&candidates);
