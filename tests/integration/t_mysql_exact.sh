@@ -36,6 +36,16 @@ joins=$(DSCAT_HOME=$home "$DSCAT" joins customers)
 assert_match "dscat joins lists the inbound key from another database" 'billing\.billing\.invoices\.cust → shop\.shop\.customers\.id' "$joins"
 outbound=$(DSCAT_HOME=$home "$DSCAT" joins invoices)
 assert_match "dscat joins shows the cross-database key as outbound of its table" 'billing\.billing\.invoices\.cust → shop\.shop\.customers\.id' "$outbound"
+# The names find and table print, on an engine whose schema is its database: each gives the join
+# paths of the bare name; a name of another database's table or of no table is an error.
+for q in shop.customers shop.shop.customers my:shop.shop.customers '"customers"' shop.'"customers"'; do
+    assert_eq "joins $q: the join paths of customers" "$(tail -n +2 <<<"$joins")" \
+        "$(DSCAT_HOME=$home "$DSCAT" joins "$q" 2>&1 | tail -n +2)"
+done
+for q in billing.customers billing.billing.customers my:billing.shop.customers; do
+    assert_eq "joins $q: a name no table has is an error, exit 1" "1 dscat: Table not found: $q" \
+        "$(DSCAT_HOME=$home "$DSCAT" joins "$q" >/dev/null 2>&1; echo "$?") $(DSCAT_HOME=$home "$DSCAT" joins "$q" 2>&1)"
+done
 start_server "$home" "$TEST_TMP/serve_exact.log"
 r=$(curl -s "$B/tables/my.shop/shop/customers")
 kill -TERM "$srv_pid" 2>/dev/null
