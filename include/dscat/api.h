@@ -230,6 +230,10 @@ void dscat_catalog_data_refresh_free(dscat_cache_report *r);
 /* dscat_cache_purge: removes one table's (or a connection's) cache pointers now. */
 int dscat_catalog_purge(dscat_catalog *cat, const char *connection_id, const char *schema,
                         const char *table, size_t *purged, dscat_error *err);
+/* dscat_forget_target on the catalog's configuration: a target out of targets.toml removed from
+ * the store. */
+int dscat_catalog_forget_target(dscat_catalog *cat, const char *key, dscat_forget_report *out,
+                                dscat_error *err);
 /* dscat_cache_maintain: the due deletions and orphans. Caller frees *warnings with
  * dscat_catalog_warnings_free() whatever this returns. */
 int dscat_catalog_maintain(dscat_catalog *cat, dscat_warnings *warnings, dscat_error *err);

@@ -114,6 +114,20 @@ int dscat_refresh(dscat_refresh_report **out, const dscat_config *cfg,
                   const dscat_refresh_options *opts, dscat_error *err);
 void dscat_refresh_report_free(dscat_refresh_report *r);
 
+/* What dscat_forget_target() removed of a target. */
+typedef struct dscat_forget_report {
+    int64_t scans;        /* its scans, with the content only they used */
+    size_t cached_tables; /* its cached tables (their files deleted after the grace) */
+} dscat_forget_report;
+/*
+ * Removes from the store, in one transaction, everything it holds of a target that is no longer
+ * in targets.toml: its scans and current catalog, its schedule runs and its cached tables; then
+ * writes the exports again. DSCAT_ECONFLICT for a configured target, DSCAT_ENOTFOUND when the
+ * store holds nothing of it.
+ */
+int dscat_forget_target(const dscat_config *cfg, const char *key, dscat_forget_report *out,
+                        dscat_error *err);
+
 /*
  * Rewrites metadata.parquet, last_scan.json and DATA_CATALOG_SUMMARY.md in catalog_dir from the
  * store, each through a temporary file and a rename.
@@ -153,6 +167,7 @@ typedef struct dscat_target_status {
     int64_t last_success_us; /* DSCAT_STATUS_NEVER when never scanned successfully */
     char *last_problem;      /* the latest failure or problem message, or NULL */
     long databases, tables, columns;
+    bool configured; /* false: catalogued, but no longer in targets.toml (dscat store forget) */
 } dscat_target_status;
 
 #define DSCAT_STATUS_NEVER INT64_MIN

@@ -148,6 +148,12 @@ int dscat_catalog_purge(dscat_catalog *cat, const char *connection_id, const cha
     return dscat_cache_purge(config_of(cat), connection_id, schema, table, purged, err);
 }
 
+int dscat_catalog_forget_target(dscat_catalog *cat, const char *key, dscat_forget_report *out,
+                                dscat_error *err)
+{
+    return dscat_forget_target(config_of(cat), key, out, err);
+}
+
 int dscat_catalog_maintain(dscat_catalog *cat, dscat_warnings *warnings, dscat_error *err)
 {
     return dscat_cache_maintain(config_of(cat), warnings, err);

@@ -33,12 +33,13 @@ json_t *dscat_render_status(const dscat_status *s)
     json_t *targets = json_array();
     for (size_t i = 0; i < s->ntargets; i++) {
         const dscat_target_status *t = &s->per_target[i];
-        json_array_append_new(
-            targets,
-            json_pack("{s:s, s:s?, s:o, s:s?, s:I, s:I, s:I}", "target", t->target, "status",
-                      t->status, "last_success", dscat_render_time(t->last_success_us),
-                      "last_problem", t->last_problem, "databases", (json_int_t)t->databases,
-                      "tables", (json_int_t)t->tables, "columns", (json_int_t)t->columns));
+        json_array_append_new(targets,
+                              json_pack("{s:s, s:s?, s:o, s:s?, s:I, s:I, s:I, s:b}", "target",
+                                        t->target, "status", t->status, "last_success",
+                                        dscat_render_time(t->last_success_us), "last_problem",
+                                        t->last_problem, "databases", (json_int_t)t->databases,
+                                        "tables", (json_int_t)t->tables, "columns",
+                                        (json_int_t)t->columns, "configured", t->configured));
     }
     return json_pack("{s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I}, s:o, s:b}", "status",
                      dscat_catalog_state_name(s->state, true), "last_updated",

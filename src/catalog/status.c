@@ -74,6 +74,39 @@ static void totals(dscat_store *st, dscat_status *out)
     dscat_stmt__finalize(s);
 }
 
+/* Appends to s a line for each target with a current catalog that cfg does not configure. */
+static int add_unconfigured(dscat_store *st, const dscat_config *cfg, dscat_status *s,
+                            dscat_error *err)
+{
+    dscat_stmt *q = NULL;
+    int rc = dscat_stmt__prepare(
+        &q, st, "SELECT key FROM targets WHERE current_scan_id IS NOT NULL ORDER BY key", err);
+    int step = 0;
+    while (rc == 0 && (step = dscat_stmt__step(q)) == DSCAT_STMT_ROW) {
+        const char *key = dscat_stmt__text(q, 0);
+        if (key == NULL || dscat_config_target(cfg, key))
+            continue;
+        dscat_target_status *grown =
+            dscat_realloc(s->per_target, (s->ntargets + 1) * sizeof(*grown));
+        if (grown == NULL) {
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            break;
+        }
+        s->per_target = grown;
+        dscat_target_status *ts = &s->per_target[s->ntargets++];
+        memset(ts, 0, sizeof(*ts));
+        ts->last_success_us = DSCAT_STATUS_NEVER;
+        if ((ts->target = dscat_strdup(key)) == NULL)
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        else
+            rc = target_status(st, ts, err);
+    }
+    if (rc == 0 && step < 0)
+        rc = dscat_store__step_error(st, err);
+    dscat_stmt__finalize(q);
+    return rc;
+}
+
 /* The status; the totals (which count every current column row) only when asked for. */
 static int status_read(dscat_status **out, const dscat_config *cfg, bool with_totals,
                        dscat_error *err)
@@ -91,6 +124,7 @@ static int status_read(dscat_status **out, const dscat_config *cfg, bool with_to
     for (size_t i = 0; i < cfg->ntargets; i++) {
         s->per_target[i].target = dscat_strdup(cfg->targets[i].key);
         s->per_target[i].last_success_us = DSCAT_STATUS_NEVER;
+        s->per_target[i].configured = true;
     }
     int rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_READ, err);
     if (rc && rc != DSCAT_ENOTFOUND) {
@@ -122,6 +156,15 @@ static int status_read(dscat_status **out, const dscat_config *cfg, bool with_to
             oldest = ts->last_success_us;
         if (s->last_updated_us == DSCAT_STATUS_NEVER || ts->last_success_us > s->last_updated_us)
             s->last_updated_us = ts->last_success_us;
+    }
+    /* Catalogued targets no longer in targets.toml: listed after the configured ones (their
+     * catalog stays in the totals and the exports until dscat store forget removes it), and left
+     * out of the state, which is about the configured targets. */
+    if (st && (rc = add_unconfigured(st, cfg, s, err))) {
+        dscat_store__close_reading(st);
+        dscat_store_close(st);
+        dscat_status_free(s);
+        return rc;
     }
     if (st) {
         if (with_totals)

@@ -16,11 +16,18 @@ static const char status_help[] =
 
 static const char store_help[] =
     "usage: dscat store [migrate] [--json]\n"
+    "       dscat store forget TARGET\n"
     "\n"
     "Shows the catalog store: its engine (catalog.db, or the shared store at the URI the variable\n"
     "settings.store_url_env names holds), where it is (never a credential), its version and the\n"
     "newest this dscat knows. `migrate` first creates the store or brings it to\n"
-    "this dscat's version; a store written by a newer dscat is refused and left unchanged.\n";
+    "this dscat's version; a store written by a newer dscat is refused and left unchanged.\n"
+    "\n"
+    "`forget TARGET` removes from the store a target taken out of targets.toml: its catalog "
+    "(every\n"
+    "scan), its schedule runs and its cached tables (their files deleted after\n"
+    "deletion_grace_seconds), then writes the exports again. A target out of targets.toml is\n"
+    "otherwise kept, and dscat status lists it as such. A configured target is refused.\n";
 
 static const char targets_help[] =
     "usage: dscat targets [--json]\n"
@@ -65,9 +72,40 @@ static void print_json_string(const char *s)
     putchar('"');
 }
 
+/* dscat store forget TARGET */
+static int store_forget(int argc, char **argv)
+{
+    if (argc != 3 || argv[2][0] == '-')
+        return cli_usage("store",
+                         "store forget needs one TARGET (a key no longer in targets.toml)");
+    dscat_catalog *cat = NULL;
+    if (cli_open_catalog(&cat))
+        return EXIT_FAIL;
+    dscat_forget_report r;
+    dscat_error err = {0};
+    int rc = dscat_catalog_forget_target(cat, argv[2], &r, &err);
+    dscat_catalog_close(cat);
+    if (rc) {
+        cli_error("%s", err.message);
+        return EXIT_FAIL;
+    }
+    printf("forgot target %s: %lld scan%s, %zu cached table%s (files deleted after the grace)\n",
+           cli_show(argv[2]), (long long)r.scans, r.scans == 1 ? "" : "s", r.cached_tables,
+           r.cached_tables == 1 ? "" : "s");
+    return EXIT_OK;
+}
+
 int cmd_store(int argc, char **argv)
 {
     bool json = false, migrate = false;
+    if (argc > 1 && strcmp(argv[1], "forget") == 0) {
+        for (int i = 2; i < argc; i++)
+            if (cli_is_help(argv[i])) {
+                fputs(store_help, stdout);
+                return EXIT_OK;
+            }
+        return store_forget(argc, argv);
+    }
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             fputs(store_help, stdout);
@@ -144,6 +182,10 @@ static void print_status_human(const dscat_status *s)
                t->status ? cli_show(t->status) : "not scanned", when);
         if (t->last_problem)
             printf(", last problem: %s", cli_show(t->last_problem));
+        if (!t->configured)
+            printf("; not in targets.toml (its catalog is kept: `dscat store forget %s` "
+                   "removes it)",
+                   cli_show(t->target));
         putchar('\n');
     }
 }

@@ -348,8 +348,21 @@ int dscat_cache_purge(const dscat_config *cfg, const char *connection_id, const 
     char when[40];
     *purged = 0;
     int rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err);
-    if (rc == 0)
-        rc = dscat_connection_resolve(cfg, connection_id, &t, &database, err);
+    /* A connection of a target no longer in targets.toml: what the store has cached of it can
+     * still be purged (nothing cached: the error of an unknown connection stands). */
+    dscat_error unknown = {0};
+    if (rc == 0 && dscat_connection_resolve(cfg, connection_id, &t, &database, &unknown)) {
+        size_t keylen = strcspn(connection_id, ".");
+        bool configured = false;
+        for (size_t i = 0; i < cfg->ntargets; i++)
+            configured |= strlen(cfg->targets[i].key) == keylen &&
+                          memcmp(cfg->targets[i].key, connection_id, keylen) == 0;
+        if (configured || unknown.code != DSCAT_ENOTFOUND) {
+            rc = unknown.code;
+            if (err)
+                *err = unknown;
+        }
+    }
     if (rc == 0)
         rc = dscat_store__begin(st, err);
     /* the grace counts from inside the transaction, as a swap's does */
@@ -364,8 +377,13 @@ int dscat_cache_purge(const dscat_config *cfg, const char *connection_id, const 
         rc = dscat_store__commit(st, err);
     else if (st)
         dscat_store__rollback(st);
-    if (rc == 0 && table && *purged == 0)
+    if (rc == 0 && *purged == 0 && t == NULL) {
+        rc = unknown.code; /* a connection nobody configures, with nothing cached */
+        if (err)
+            *err = unknown;
+    } else if (rc == 0 && table && *purged == 0) {
         rc = dscat_error_set(err, DSCAT_ENOTFOUND, "table '%s.%s' is not cached", schema, table);
+    }
     dscat_free(database);
     dscat_store_close(st);
     return rc;
