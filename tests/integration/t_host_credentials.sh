@@ -93,7 +93,7 @@ check "a literal host: the value is not echoed" no_secret_text LeakLiteral "$out
 assert_match "a literal host: the key is named" "key 'host' of target 'app' must hold only a host name" "$out"
 
 # Real user names with a space and an apostrophe: a PostgreSQL role and a MariaDB user so named
-# refresh, from user_env and from a literal `user`; a connection string in the user variable is
+# refresh, from user_env (the environment, .env) and from a literal `user`; a connection string in the user variable is
 # still refused without its password anywhere.
 uname="o'brien reader"
 upw=$(random_secret)
@@ -112,9 +112,11 @@ home3=$(new_home)
     printf '[targets.lit]\ntype = "postgres"\nhost_env = "APP_PG_HOST"\nport_env = "APP_PG_PORT"\n'
     printf 'user = "o'"'"'brien reader"\npassword_env = "APP_PG_PASSWORD"\ndatabase = "hostcreds"\n'
 } >"$home3/targets.toml"
+# MariaDB's user from the catalog directory's .env, quoted there.
+printf 'SHOP_USER="%s"\n' "$uname" >"$home3/.env"
 names=(APP_PG_HOST=127.0.0.1 APP_PG_PORT="$PG_PORT" APP_PG_USER="$uname" APP_PG_PASSWORD="$upw"
-       SHOP_HOST=127.0.0.1 SHOP_PORT="${MY_PORT:-3306}" SHOP_USER="$uname" SHOP_PASSWORD="$upw")
-out=$(env "${names[@]}" DSCAT_HOME="$home3" "$DSCAT" refresh 2>&1)
+       SHOP_HOST=127.0.0.1 SHOP_PORT="${MY_PORT:-3306}" SHOP_PASSWORD="$upw")
+out=$(env -u SHOP_USER "${names[@]}" DSCAT_HOME="$home3" "$DSCAT" refresh 2>&1)
 assert_eq "a user name with a space and an apostrophe: refresh exits 0" 0 "$?"
 assert_eq "PostgreSQL (user_env and literal user) and MariaDB are scanned" "ok ok ok" \
     "$(jq -r '[.scans.app.status, .scans.shop.status, .scans.lit.status] | join(" ")' "$home3/last_scan.json")"
