@@ -153,7 +153,7 @@ static bool has_keyword(const char *v)
  * what a pasted connection string, URI or login line looks like: a keyword ("password=",
  * "user=reader ..."), "://", "user:password" or "user/password", ';' (ODBC's "Uid=x;Pwd=y"), a
  * double quote, a control byte, and '@' after white space ("reader secret@db"): "reader@server"
- * alone is Azure SQL's form of a user name.
+ * alone is Azure SQL's form of a user name, and "alice@corp.example.com" a directory user's.
  */
 bool dscat_source__user_ok(const char *v)
 {

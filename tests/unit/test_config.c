@@ -394,8 +394,9 @@ static void resolve_refuses_credentials(void **state)
         }
     }
     /* Real user names with a space or an apostrophe pass, as each engine's names may. */
-    const char *const good_users[] = {"app user", "o'brien",      "O'Brien Reporting", "reader",
-                                      "x_y-z.1",  "Ünïcode user", "reader@myserver"};
+    const char *const good_users[] = {
+        "app user", "o'brien",      "O'Brien Reporting", "reader",
+        "x_y-z.1",  "Ünïcode user", "reader@myserver",   "alice@corp.example.com"};
     setenv("C_HOST", "db.example", 1);
     for (size_t k = 0; k < 3; k++)
         for (size_t i = 0; i < sizeof(good_users) / sizeof(good_users[0]); i++) {
