@@ -18,6 +18,7 @@
  * queries are also bounded on the server by max_statement_time.
  */
 #include "sources/source.h"
+#include "sources/mysql_sql.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -360,6 +361,8 @@ static long table_named(const dscat_db_scan *out, long last, const char *name)
 /*
  * Invisible columns (MariaDB INVISIBLE, MySQL 8.0.23+) are listed like the others and are
  * profiled like them: the profile query names its columns, and a named invisible column reads.
+ * A generated column (EXTRA) has no default, whatever COLUMN_DEFAULT holds: a server that shows
+ * the generation expression there does not make it one.
  */
 static int read_columns(MYSQL_RES *r, dscat_db_scan *out)
 {
@@ -370,13 +373,15 @@ static int read_columns(MYSQL_RES *r, dscat_db_scan *out)
         if (t < 0)
             continue;
         /* MariaDB reports the default of a nullable column without one as the text NULL. */
-        const char *def = row[6] && strcmp(row[6], "NULL") != 0 ? row[6] : NULL;
+        const char *generated = dscat_mysql__generated(row[12]);
+        const char *def = row[6] && strcmp(row[6], "NULL") != 0 && !generated ? row[6] : NULL;
         dscat_column_info c = {.table = (size_t)t,
                                .name = row[1],
                                .ordinal = (int)dscat_text_ll_or(row[2], 0, INT32_MAX, 0),
                                .data_type = row[3] ? row[3] : "",
                                .column_type = row[4],
                                .nullable = row[5] && strcmp(row[5], "YES") == 0,
+                               .generated = generated,
                                .default_value = def,
                                .max_length = opt_int(row[7]),
                                .precision = opt_int(row[8]),
@@ -428,29 +433,65 @@ static char *sql_for_db(my_source *s, const char *sql, const char *tail)
     return NULL;
 }
 
+/* A session statement's run (dscat_mysql_exec_fn): s, and where a lost connection is told. */
+typedef struct session_run {
+    my_source *s;
+    dscat_error *err;
+} session_run;
+
 /*
- * The session of a catalog connection, one statement: UTC (UNIX_TIMESTAMP of UPDATE_TIME, a
- * TIMESTAMP column's default); on MariaDB the server-side bound of each catalog query
- * (max_statement_time); on MySQL 8 fresh statistics where the server caches them
- * (information_schema_stats_expiry, which MySQL 5.7 skips as a versioned comment; MariaDB would
- * run that comment, and has no such variable). Only a lost connection is an error, reported as
- * a stall when the deadline is what ended it.
+ * Runs one SET on the connection (dscat_mysql_exec_fn): 0, the server's error code when it
+ * refused it, or a lost connection's code with err filled (a stall when the deadline ended it).
+ */
+static int session_exec(const char *sql, void *payload)
+{
+    session_run *r = payload;
+    r->s->base.queries++;
+    double started = now_seconds();
+    if (mysql_query(r->s->conn, sql) == 0)
+        return 0;
+    unsigned int code = mysql_errno(r->s->conn);
+    if (code == 2013 || code == 2006 || code == 0)
+        return query_failed(r->s, "session", started, r->err);
+    return (int)code;
+}
+
+/*
+ * Sets the session of s to settings[0..n) (dscat_mysql__prepare_session: one SET, and each
+ * alone when the server refuses it). An essential setting refused fails with its variable named
+ * and the server's message.
+ */
+static int set_session(my_source *s, const dscat_mysql_setting *settings, size_t n,
+                       dscat_error *err)
+{
+    session_run run = {s, err};
+    size_t refused = 0;
+    int rc = dscat_mysql__prepare_session(settings, n, session_exec, &run, &refused);
+    if (rc == DSCAT_ENOMEM)
+        return dscat_error_set(err, rc, "out of memory");
+    if (rc <= 0)
+        return rc;
+    rc = dscat_error_set(err, DSCAT_EQUERY,
+                         "target %s: the server refused session variable %s (SET %s)%s%s: %s",
+                         s->base.target->key, settings[refused].name, settings[refused].assignment,
+                         s->base.database ? " in database " : "",
+                         s->base.database ? s->base.database : "", mysql_error(s->conn));
+    if (err)
+        snprintf(err->sqlstate, sizeof(err->sqlstate), "%u", mysql_errno(s->conn));
+    return rc;
+}
+
+/*
+ * The session of a catalog connection (dscat_mysql__session_settings): UTC, and what bounds and
+ * freshens the catalog queries on this server, in one statement. A server or proxy that refuses
+ * a variable gets each alone; only UTC is essential.
  */
 static int prepare_session(my_source *s, dscat_error *err)
 {
-    const char *server = mysql_get_server_info(s->conn);
-    char set[128];
-    if (server && strstr(server, "MariaDB"))
-        snprintf(set, sizeof(set), "SET time_zone = '+00:00', max_statement_time = %d",
-                 s->query_timeout > 0 ? s->query_timeout : 0);
-    else
-        snprintf(set, sizeof(set),
-                 "SET time_zone = '+00:00' /*!80000 , information_schema_stats_expiry = 0 */");
-    s->base.queries++;
-    double started = now_seconds();
-    if (mysql_query(s->conn, set) == 0 || mysql_errno(s->conn) != 2013)
-        return 0;
-    return query_failed(s, "session", started, err);
+    dscat_mysql_setting settings[DSCAT_MYSQL_SETTINGS];
+    size_t n = dscat_mysql__session_settings(settings, mysql_get_server_info(s->conn),
+                                             mysql_get_server_version(s->conn), s->query_timeout);
+    return set_session(s, settings, n, err);
 }
 
 /*
@@ -468,11 +509,11 @@ static const char tables_sql[] =
 static const char columns_sql[] =
     "SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, "
     "COLUMN_DEFAULT, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, COLUMN_COMMENT, "
-    "PRIVILEGES FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ";
+    "PRIVILEGES, EXTRA FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ";
 static const char columns_unprofiled_sql[] =
     "SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, "
     "COLUMN_DEFAULT, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, COLUMN_COMMENT, "
-    "NULL FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ";
+    "NULL, EXTRA FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ";
 static const char keys_sql[] =
     "SELECT TABLE_NAME, COLUMN_NAME, CONSTRAINT_NAME, REFERENCED_TABLE_SCHEMA, "
     "REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME "
@@ -794,8 +835,15 @@ static int my_cursor_open(dscat_cursor **out, dscat_source *src, const char *sch
         dscat_buf_free(&sql);
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     }
-    s->base.queries++;
-    mysql_query(s->conn, "SET time_zone = '+00:00'");
+    /* UTC, as the catalog's connections: TIMESTAMP values read as they are stored. */
+    dscat_mysql_setting utc[DSCAT_MYSQL_SETTINGS];
+    dscat_mysql__session_settings(utc, NULL, 0, 0);
+    if ((rc = set_session(s, utc, 1, err))) {
+        dscat_free(c->name);
+        dscat_free(c);
+        dscat_buf_free(&sql);
+        return rc;
+    }
     double started = now_seconds();
     if (mysql_real_query(s->conn, dscat_buf_cstr(&sql), (unsigned long)sql.len) != 0 ||
         (c->res = mysql_use_result(s->conn)) == NULL) {

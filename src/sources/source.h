@@ -323,7 +323,11 @@ enum {
  * "user:password@host" or anything with white space is not (docs/targets.md, "Credentials").
  */
 bool dscat_source__host_ok(const char *v, unsigned flags);
-/* True when v is only a user name: no white space, ':', '/', '=', ';' or quote. */
+/*
+ * True when v is only a user name, spaces and apostrophes allowed ("app user", "o'brien"): not
+ * a connection string ("keyword=" at its start or after white space or ';'), a URI or a login
+ * line (no ':', '/', ';', double quote or control byte, no '@' after white space).
+ */
 bool dscat_source__user_ok(const char *v);
 /*
  * True when v (a literal database name, NULL allowed) is not a URI or a connection string: no

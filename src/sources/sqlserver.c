@@ -3,7 +3,8 @@
  * per query and database, each starting with USE [db] (brackets, "]" doubled):
  *   tables   sys.objects (U, V) with row estimates from sys.partitions (index 0/1), sizes from
  *            sys.allocation_units and MS_Description comments;
- *   columns  INFORMATION_SCHEMA.COLUMNS with column comments;
+ *   columns  INFORMATION_SCHEMA.COLUMNS with column comments and computed columns (STORED when
+ *            persisted, else VIRTUAL; sys.computed_columns);
  *   keys     primary keys (sys.indexes) and foreign keys (sys.foreign_key_columns) together;
  *   usage    last data change from sys.dm_db_index_usage_stats (needs VIEW SERVER STATE; without
  *            it last_modified stays null and a problem is noted).
@@ -273,13 +274,15 @@ static int add_column(const ms_row *r, void *payload)
         dscat_buf_free(&full);
         return DSCAT_ENOMEM;
     }
+    const char *generated = dscat_sqlserver__generated(r->ncols > 12 ? r->cols[12] : NULL);
     dscat_column_info c = {.table = (size_t)t,
                            .name = r->cols[2],
                            .ordinal = (int)dscat_text_ll_or(r->cols[3], 0, INT32_MAX, 0),
                            .data_type = r->cols[4] ? r->cols[4] : "",
                            .column_type = dscat_buf_cstr(&full),
                            .nullable = r->cols[5] && strcmp(r->cols[5], "YES") == 0,
-                           .default_value = r->cols[6],
+                           .generated = generated,
+                           .default_value = generated ? NULL : r->cols[6],
                            .max_length = opt_int(r->cols[7]),
                            .precision = opt_int(r->cols[8]),
                            .scale = opt_int(r->cols[9]),

@@ -20,14 +20,24 @@ static const char *const tables_sql =
     "WHERE o.type IN ('U', 'V') AND o.is_ms_shipped = 0 "
     "AND s.name NOT IN ('sys', 'INFORMATION_SCHEMA')";
 
+/*
+ * A computed column (sys.computed_columns, matched by object and column id as the comment is)
+ * is STORED when it is persisted, else VIRTUAL: field 12, NULL for an ordinary column.
+ */
 static const char *const columns_sql =
     "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.ORDINAL_POSITION, c.DATA_TYPE, "
     "c.IS_NULLABLE, c.COLUMN_DEFAULT, c.CHARACTER_MAXIMUM_LENGTH, c.NUMERIC_PRECISION, "
-    "c.NUMERIC_SCALE, c.DATETIME_PRECISION, CAST(ep.value AS NVARCHAR(4000)) "
+    "c.NUMERIC_SCALE, c.DATETIME_PRECISION, CAST(ep.value AS NVARCHAR(4000)), "
+    "CASE WHEN cc.is_persisted = 1 THEN 'STORED' WHEN cc.column_id IS NOT NULL THEN 'VIRTUAL' "
+    "END "
     "FROM INFORMATION_SCHEMA.COLUMNS c "
     "LEFT JOIN sys.extended_properties ep ON ep.class = 1 AND ep.name = 'MS_Description' "
     "  AND ep.major_id = OBJECT_ID(QUOTENAME(c.TABLE_SCHEMA) + '.' + QUOTENAME(c.TABLE_NAME)) "
     "  AND ep.minor_id = COLUMNPROPERTY(OBJECT_ID(QUOTENAME(c.TABLE_SCHEMA) + '.' + "
+    "  QUOTENAME(c.TABLE_NAME)), c.COLUMN_NAME, 'ColumnId') "
+    "LEFT JOIN sys.computed_columns cc "
+    "  ON cc.object_id = OBJECT_ID(QUOTENAME(c.TABLE_SCHEMA) + '.' + QUOTENAME(c.TABLE_NAME)) "
+    "  AND cc.column_id = COLUMNPROPERTY(OBJECT_ID(QUOTENAME(c.TABLE_SCHEMA) + '.' + "
     "  QUOTENAME(c.TABLE_NAME)), c.COLUMN_NAME, 'ColumnId') "
     "WHERE c.TABLE_SCHEMA NOT IN ('sys', 'INFORMATION_SCHEMA')";
 
@@ -172,4 +182,13 @@ int dscat_sqlserver__select_sql(dscat_buf *b, const char *schema, const char *ta
     rc = rc ? rc : dscat_buf_putc(b, '.');
     rc = rc ? rc : dscat_sqlserver__quote_ident(b, table);
     return rc ? DSCAT_ENOMEM : 0;
+}
+
+const char *dscat_sqlserver__generated(const char *computed)
+{
+    if (computed && strcmp(computed, "STORED") == 0)
+        return "STORED";
+    if (computed && strcmp(computed, "VIRTUAL") == 0)
+        return "VIRTUAL";
+    return NULL;
 }

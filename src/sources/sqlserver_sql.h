@@ -44,6 +44,13 @@ int dscat_sqlserver__select_sql(dscat_buf *b, const char *schema, const char *ta
 /* The server name db-lib connects to: "host:port", or "host\instance" (no port then). */
 int dscat_sqlserver__server_name(dscat_buf *b, const char *host, int port, const char *instance);
 
+/*
+ * A column's generated kind from field 12 of the column query (NULL allowed): "STORED" for a
+ * persisted computed column, "VIRTUAL" for another computed column, NULL for an ordinary one.
+ * A computed column has no default.
+ */
+const char *dscat_sqlserver__generated(const char *computed);
+
 /* False for types COUNT(DISTINCT) fails on (text, ntext, image, xml, spatial) or binaries. */
 bool dscat_sqlserver__profileable(const char *data_type);
 

@@ -127,23 +127,12 @@ bool dscat_source__host_ok(const char *v, unsigned flags)
     return true;
 }
 
-bool dscat_source__user_ok(const char *v)
+/*
+ * True when v holds a keyword of a connection string: a word at its start or after white space
+ * or ';', then optional blanks and '=' ("dbname=app", "reader password = x").
+ */
+static bool has_keyword(const char *v)
 {
-    if (v == NULL || *v == '\0')
-        return false;
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-        if (*p <= ' ' || *p == 0x7f || strchr(":/=;'\"", *p))
-            return false;
-    return true;
-}
-
-bool dscat_source__database_ok(const char *v)
-{
-    if (v == NULL)
-        return true;
-    if (strstr(v, "://"))
-        return false;
-    /* A keyword: a word at the start or after white space or ';', then '=' ("dbname=app ..."). */
     for (const char *p = v; *p; p++) {
         if (p != v && !strchr(" \t;", p[-1]))
             continue;
@@ -153,9 +142,42 @@ bool dscat_source__database_ok(const char *v)
         while (n > 0 && (p[n] == ' ' || p[n] == '\t'))
             n++;
         if (n > 0 && p[n] == '=')
+            return true;
+    }
+    return false;
+}
+
+/*
+ * A user name may hold spaces and apostrophes (PostgreSQL's CREATE ROLE "app user", MariaDB's
+ * 'o''brien'): every driver passes it as a value, never inside a connection string. Refused is
+ * what a pasted connection string, URI or login line looks like: a keyword ("password=",
+ * "user=reader ..."), "://", "user:password" or "user/password", ';' (ODBC's "Uid=x;Pwd=y"), a
+ * double quote, a control byte, and '@' after white space ("reader secret@db"): "reader@server"
+ * alone is Azure SQL's form of a user name, and "alice@corp.example.com" a directory user's.
+ */
+bool dscat_source__user_ok(const char *v)
+{
+    if (v == NULL || *v == '\0')
+        return false;
+    bool blank = false;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (*p < ' ' || *p == 0x7f || strchr(":/;\"", *p))
+            return false;
+        if (*p == ' ')
+            blank = true;
+        else if (*p == '@' && blank)
             return false;
     }
-    return true;
+    return !has_keyword(v);
+}
+
+bool dscat_source__database_ok(const char *v)
+{
+    if (v == NULL)
+        return true;
+    if (strstr(v, "://"))
+        return false;
+    return !has_keyword(v);
 }
 
 /* The end of the messages that refuse a value: what it must be, never the value itself. */

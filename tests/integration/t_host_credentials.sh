@@ -91,3 +91,43 @@ out=$(DSCAT_HOME=$home2 "$DSCAT" refresh 2>&1)
 assert_eq "a literal host holding a connection string: exit 1" 1 "$?"
 check "a literal host: the value is not echoed" no_secret_text LeakLiteral "$out"
 assert_match "a literal host: the key is named" "key 'host' of target 'app' must hold only a host name" "$out"
+
+# Real user names with a space and an apostrophe: a PostgreSQL role and a MariaDB user so named
+# refresh, from user_env (the environment, .env) and from a literal `user`; a connection string in the user variable is
+# still refused without its password anywhere.
+uname="o'brien reader"
+upw=$(random_secret)
+pg_psql postgres -v pw="$upw" <<'SQL' >/dev/null
+CREATE ROLE "o'brien reader" LOGIN PASSWORD :'pw';
+SQL
+my_sql -e "CREATE DATABASE hostcreds_my; CREATE TABLE hostcreds_my.t (id int PRIMARY KEY);
+  CREATE USER 'o''brien reader'@'127.0.0.1' IDENTIFIED BY '$upw';
+  GRANT SELECT ON hostcreds_my.* TO 'o''brien reader'@'127.0.0.1';"
+home3=$(new_home)
+{
+    printf '[targets.app]\ntype = "postgres"\nhost_env = "APP_PG_HOST"\nport_env = "APP_PG_PORT"\n'
+    printf 'user_env = "APP_PG_USER"\npassword_env = "APP_PG_PASSWORD"\ndatabase = "hostcreds"\n\n'
+    printf '[targets.shop]\ntype = "mysql"\nhost_env = "SHOP_HOST"\nport_env = "SHOP_PORT"\n'
+    printf 'user_env = "SHOP_USER"\npassword_env = "SHOP_PASSWORD"\ndatabase = "hostcreds_my"\n\n'
+    printf '[targets.lit]\ntype = "postgres"\nhost_env = "APP_PG_HOST"\nport_env = "APP_PG_PORT"\n'
+    printf 'user = "o'"'"'brien reader"\npassword_env = "APP_PG_PASSWORD"\ndatabase = "hostcreds"\n'
+} >"$home3/targets.toml"
+# MariaDB's user from the catalog directory's .env, quoted there.
+printf 'SHOP_USER="%s"\n' "$uname" >"$home3/.env"
+names=(APP_PG_HOST=127.0.0.1 APP_PG_PORT="$PG_PORT" APP_PG_USER="$uname" APP_PG_PASSWORD="$upw"
+       SHOP_HOST=127.0.0.1 SHOP_PORT="${MY_PORT:-3306}" SHOP_PASSWORD="$upw")
+out=$(env -u SHOP_USER "${names[@]}" DSCAT_HOME="$home3" "$DSCAT" refresh 2>&1)
+assert_eq "a user name with a space and an apostrophe: refresh exits 0" 0 "$?"
+assert_eq "PostgreSQL (user_env and literal user) and MariaDB are scanned" "ok ok ok" \
+    "$(jq -r '[.scans.app.status, .scans.shop.status, .scans.lit.status] | join(" ")' "$home3/last_scan.json")"
+check "the tables are catalogued" test "$(duckq "SELECT count(DISTINCT target) FROM read_parquet('$home3/metadata.parquet') WHERE table_name = 't'")" = 3
+s6="LeakMeKw-$RANDOM"
+out=$(env "${names[@]}" APP_PG_USER="reader password=$s6" SHOP_USER="dscat password=$s6" \
+    DSCAT_HOME="$home3" "$DSCAT" refresh 2>&1)
+assert_eq "a connection string in the user variable: exit 1" 1 "$?"
+assert_match "the refusal names the PostgreSQL variable" \
+    "target app: environment variable APP_PG_USER must hold only a user name" "$out"
+assert_match "the refusal names the MariaDB variable" \
+    "target shop: environment variable SHOP_USER must hold only a user name" "$out"
+check "a connection string in the user variable: the password is not in the output" no_secret_text "$s6" "$out"
+check "a connection string in the user variable: the password is in no file" no_secret_in "$s6" "$home3"

@@ -2,7 +2,9 @@
 # in the referenced table's inbound lists (table, joins, GET /tables); a view over a dropped table
 # is catalogued and reported as a problem naming it; sequences have their own table_type.
 # Profiling names its columns: an INVISIBLE column is profiled, a column the user may not SELECT
-# stays null, and neither is a problem.
+# stays null, and neither is a problem. Generated columns (STORED, MariaDB's PERSISTENT, VIRTUAL,
+# invisible too) are catalogued as such with no default; a column with an expression default or
+# ON UPDATE is not generated and keeps its default.
 . "$(dirname "${BASH_SOURCE[0]}")/../harness/http.sh"
 my_sql -e "CREATE DATABASE shop; CREATE DATABASE billing;
   CREATE TABLE shop.customers (id int PRIMARY KEY, name varchar(40));
@@ -13,7 +15,10 @@ my_sql -e "CREATE DATABASE shop; CREATE DATABASE billing;
   CREATE TABLE shop.gone (id int);
   CREATE VIEW shop.stale AS SELECT id FROM shop.gone;
   DROP TABLE shop.gone;
-  CREATE SEQUENCE shop.order_numbers START WITH 100;"
+  CREATE SEQUENCE shop.order_numbers START WITH 100;
+  CREATE TABLE shop.gen (id int PRIMARY KEY, a int DEFAULT 7, s int AS (a * 2) STORED,
+      p int AS (a * 3) PERSISTENT, v int AS (a + 1) VIRTUAL, iv int AS (a + 2) VIRTUAL INVISIBLE,
+      ts timestamp NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, plain int);"
 
 home=$(new_home)
 my_target my 'include_databases = ["shop", "billing"]' >"$home/targets.toml"
@@ -46,11 +51,24 @@ for q in billing.customers billing.billing.customers my:billing.shop.customers; 
     assert_eq "joins $q: a name no table has is an error, exit 1" "1 dscat: Table not found: $q" \
         "$(DSCAT_HOME=$home "$DSCAT" joins "$q" >/dev/null 2>&1; echo "$?") $(DSCAT_HOME=$home "$DSCAT" joins "$q" 2>&1)"
 done
+gcol() { duckq "SELECT coalesce(generated, '-') || ' ' || coalesce(column_default, '-') FROM read_parquet('$pq') WHERE table_name = 'gen' AND column_name = '$1'"; }
+assert_eq "metadata.parquet: a STORED generated column, without a default" "STORED -" "$(gcol s)"
+assert_eq "metadata.parquet: a PERSISTENT generated column is STORED" "STORED -" "$(gcol p)"
+assert_eq "metadata.parquet: a VIRTUAL generated column, without a default" "VIRTUAL -" "$(gcol v)"
+assert_eq "metadata.parquet: an invisible VIRTUAL generated column" "VIRTUAL -" "$(gcol iv)"
+assert_eq "metadata.parquet: a column with a default keeps it" "- 7" "$(gcol a)"
+assert_eq "metadata.parquet: an expression default with ON UPDATE is not generated" \
+    "- current_timestamp()" "$(gcol ts)"
+assert_eq "metadata.parquet: a plain column is neither" "- -" "$(gcol plain)"
 start_server "$home" "$TEST_TMP/serve_exact.log"
 r=$(curl -s "$B/tables/my.shop/shop/customers")
+g=$(curl -s "$B/tables/my.shop/shop/gen")
 kill -TERM "$srv_pid" 2>/dev/null
 wait "$srv_pid" 2>/dev/null
 assert_match "GET /tables lists the inbound key from another database" '"database":"billing","schema":"billing","table_name":"invoices","column_name":"cust"' "$r"
+assert_eq "GET /tables: generated and default of each column of shop.gen" \
+    "id - -,a - 7,s STORED -,p STORED -,v VIRTUAL -,iv VIRTUAL -,ts - current_timestamp(),plain - -" \
+    "$(jq -r '[.columns[] | "\(.column_name) \(.generated // "-") \(.column_default // "-")"] | join(",")' <<<"$g")"
 coproc MCP { DSCAT_HOME=$home "$DSCAT" mcp 2>"$TEST_TMP/mcp_exact.err"; }
 rpc() {
     printf '%s\n' "$1" >&"${MCP[1]}"

@@ -362,8 +362,11 @@ static void resolve_refuses_credentials(void **state)
         "::1%Leak/Me",
         "db.example:LeakMe",
     };
-    const char *const bad_users[] = {"reader:LeakMe1", "reader password=LeakMe2",
-                                     "user=reader password=LeakMe3", "scott/LeakMe4"};
+    const char *const bad_users[] = {
+        "reader:LeakMe1",         "reader password=LeakMe2",   "user=reader password=LeakMe3",
+        "scott/LeakMe4",          "reader password = LeakMe5", "postgresql://reader:LeakMe6@db",
+        "Uid=reader;Pwd=LeakMe7", "reader LeakMe8@db.example", "reader\tpassword LeakMe9",
+        "app \"user\" LeakMeA",   "reader\nLeakMeB",           "password=LeakMeC"};
     dscat_target_conn c;
     dscat_error err = {0};
     setenv("C_PW", "pw", 1);
@@ -390,6 +393,21 @@ static void resolve_refuses_credentials(void **state)
                                                 "user name"));
         }
     }
+    /* Real user names with a space or an apostrophe pass, as each engine's names may. */
+    const char *const good_users[] = {
+        "app user", "o'brien",      "O'Brien Reporting", "reader",
+        "x_y-z.1",  "Ünïcode user", "reader@myserver",   "alice@corp.example.com"};
+    setenv("C_HOST", "db.example", 1);
+    for (size_t k = 0; k < 3; k++)
+        for (size_t i = 0; i < sizeof(good_users) / sizeof(good_users[0]); i++) {
+            setenv("C_USER", good_users[i], 1);
+            int rc = dscat_target_resolve(&c, dscat_config_target(cfg, keys[k]), &err);
+            if (rc)
+                print_error("%s, user %s: %s\n", keys[k], good_users[i], err.message);
+            assert_int_equal(rc, 0);
+            assert_string_equal(c.user, good_users[i]);
+            dscat_target_conn_free(&c);
+        }
     /* What a host may be. */
     setenv("C_USER", "DOMAIN\\reader", 1);
     const char *const good[] = {"db.example",   "db-1.example.com:6432", "10.0.0.7",

@@ -12,6 +12,7 @@
 #include "cache/types.h"
 #include "core/alloc.h"
 #include "dscat/config.h"
+#include "sources/mysql_sql.h"
 #include "sources/source.h"
 
 #include <stdio.h>
@@ -224,12 +225,145 @@ static void key_predicates(void **state)
     assert_false(dscat_key_value_ok(DSCAT_KEY_INTEGER, ""));
 }
 
+/*
+ * MySQL / MariaDB generated columns from information_schema.COLUMNS.EXTRA: STORED and VIRTUAL
+ * GENERATED (both servers), PERSISTENT GENERATED (MariaDB's word for STORED), with other words
+ * beside them; MySQL's DEFAULT_GENERATED (an expression default) and the other marks are not.
+ */
+static void mysql_generated_columns(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *extra, *want;
+    } cases[] = {
+        {"STORED GENERATED", "STORED"},
+        {"VIRTUAL GENERATED", "VIRTUAL"},
+        {"PERSISTENT GENERATED", "STORED"},
+        {"stored generated", "STORED"},
+        {"VIRTUAL GENERATED INVISIBLE", "VIRTUAL"},
+        {"VIRTUAL GENERATED, INVISIBLE", "VIRTUAL"}, /* MariaDB 10.11 */
+        {"STORED GENERATED,INVISIBLE", "STORED"},
+        {"INVISIBLE STORED GENERATED", "STORED"},
+        {"DEFAULT_GENERATED", NULL},
+        {"DEFAULT_GENERATED on update CURRENT_TIMESTAMP", NULL},
+        {"on update current_timestamp()", NULL},
+        {"auto_increment", NULL},
+        {"INVISIBLE", NULL},
+        {"", NULL},
+        {"XSTORED GENERATED", NULL},
+        {"STORED GENERATEDX", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *got = dscat_mysql__generated(cases[i].extra);
+        if (cases[i].want == NULL) {
+            if (got)
+                print_error("case %zu (%s): %s\n", i, cases[i].extra, got);
+            assert_null(got);
+        } else {
+            assert_non_null(got);
+            assert_string_equal(got, cases[i].want);
+        }
+    }
+    assert_null(dscat_mysql__generated(NULL));
+}
+
+/* A fake server for mysql_session: loses the connection on the statement `lost` exactly, and
+ * refuses any other SET naming one of `refuse`. */
+typedef struct fake_server {
+    const char *refuse[3];
+    const char *lost;
+    char ran[8][128];
+    size_t n;
+} fake_server;
+
+static int fake_exec(const char *sql, void *payload)
+{
+    fake_server *f = payload;
+    assert_true(f->n < 8);
+    snprintf(f->ran[f->n++], sizeof(f->ran[0]), "%s", sql);
+    if (f->lost && strcmp(sql, f->lost) == 0)
+        return DSCAT_ECONNECT;
+    for (size_t i = 0; i < 3; i++)
+        if (f->refuse[i] && strstr(sql, f->refuse[i]))
+            return 1193; /* ER_UNKNOWN_SYSTEM_VARIABLE */
+    return 0;
+}
+
+/*
+ * The session of a MySQL / MariaDB catalog connection: one SET on a server that takes it (the
+ * scan's statement count stays flat); when the server or a proxy refuses a variable, each alone,
+ * a refused optional one skipped and a refused time_zone (essential: the catalog's times are UTC)
+ * an error naming it; a lost connection stops at once.
+ */
+static void mysql_session(void **state)
+{
+    (void)state;
+    dscat_mysql_setting st[DSCAT_MYSQL_SETTINGS];
+    size_t n = dscat_mysql__session_settings(st, "10.11.19-MariaDB-0+deb12u1", 101119, 30);
+    dscat_buf b = DSCAT_BUF_INIT;
+    assert_int_equal(dscat_mysql__set_sql(&b, st, n), 0);
+    assert_string_equal(dscat_buf_cstr(&b), "SET time_zone = '+00:00', max_statement_time = 30");
+    assert_true(st[0].essential);
+    assert_false(st[1].essential);
+    n = dscat_mysql__session_settings(st, "8.0.36", 80036, 30);
+    dscat_buf_reset(&b);
+    assert_int_equal(dscat_mysql__set_sql(&b, st, n), 0);
+    assert_string_equal(dscat_buf_cstr(&b),
+                        "SET time_zone = '+00:00', information_schema_stats_expiry = 0");
+    n = dscat_mysql__session_settings(st, "5.7.44-log", 50744, 0);
+    assert_int_equal(n, 1);
+    n = dscat_mysql__session_settings(st, "5.5.5-10.6.12-MariaDB", 100612, 0);
+    dscat_buf_reset(&b);
+    assert_int_equal(dscat_mysql__set_sql(&b, st, n), 0);
+    assert_string_equal(dscat_buf_cstr(&b), "SET time_zone = '+00:00', max_statement_time = 0");
+    dscat_buf_free(&b);
+
+    /* A server that takes it: one statement. */
+    n = dscat_mysql__session_settings(st, "10.11.19-MariaDB", 101119, 30);
+    size_t refused = 99;
+    fake_server ok = {{NULL}, NULL, {{0}}, 0};
+    assert_int_equal(dscat_mysql__prepare_session(st, n, fake_exec, &ok, &refused), 0);
+    assert_int_equal(ok.n, 1);
+
+    /* An unknown optional variable (a proxy, an old server): each alone, time_zone set. */
+    fake_server old = {{"max_statement_time"}, NULL, {{0}}, 0};
+    assert_int_equal(dscat_mysql__prepare_session(st, n, fake_exec, &old, &refused), 0);
+    assert_int_equal(old.n, 3);
+    assert_string_equal(old.ran[1], "SET time_zone = '+00:00'");
+    assert_string_equal(old.ran[2], "SET max_statement_time = 30");
+
+    /* time_zone refused: an error naming it, whether alone or with others. */
+    fake_server tz = {{"time_zone"}, NULL, {{0}}, 0};
+    assert_int_equal(dscat_mysql__prepare_session(st, n, fake_exec, &tz, &refused), 1193);
+    assert_int_equal(refused, 0);
+    assert_string_equal(st[refused].name, "time_zone");
+    fake_server tz1 = {{"time_zone"}, NULL, {{0}}, 0};
+    refused = 99;
+    assert_int_equal(dscat_mysql__prepare_session(st, 1, fake_exec, &tz1, &refused), 1193);
+    assert_int_equal(refused, 0);
+    assert_int_equal(tz1.n, 1);
+
+    /* A lost connection is passed on at once. */
+    fake_server lost = {{NULL}, "SET time_zone = '+00:00', max_statement_time = 30", {{0}}, 0};
+    assert_int_equal(dscat_mysql__prepare_session(st, n, fake_exec, &lost, &refused),
+                     DSCAT_ECONNECT);
+    assert_int_equal(lost.n, 1);
+    fake_server lost2 = {{"max_statement_time"}, "SET time_zone = '+00:00'", {{0}}, 0};
+    assert_int_equal(dscat_mysql__prepare_session(st, n, fake_exec, &lost2, &refused),
+                     DSCAT_ECONNECT);
+    assert_int_equal(lost2.n, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(found_by_name_and_alias),  cmocka_unit_test(every_driver_complete),
-        cmocka_unit_test(loader_asks_the_registry), cmocka_unit_test(cache_types_per_engine),
+        cmocka_unit_test(found_by_name_and_alias),
+        cmocka_unit_test(every_driver_complete),
+        cmocka_unit_test(loader_asks_the_registry),
+        cmocka_unit_test(cache_types_per_engine),
         cmocka_unit_test(key_predicates),
+        cmocka_unit_test(mysql_generated_columns),
+        cmocka_unit_test(mysql_session),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

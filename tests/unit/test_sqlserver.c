@@ -10,6 +10,7 @@
 
 #include "sources/sqlserver_sql.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 /* Reads a bracketed identifier at s back into out; returns the bytes consumed or -1. */
@@ -204,12 +205,53 @@ static void cursor_select(void **state)
     dscat_buf_free(&b);
 }
 
+/*
+ * Computed columns: the column batch's 13th field says STORED for a persisted computed column
+ * (sys.computed_columns.is_persisted), VIRTUAL for another, NULL for an ordinary column, matched
+ * by object and column id; the decoding gives the column no default then.
+ */
+static void computed_columns(void **state)
+{
+    (void)state;
+    dscat_buf b = DSCAT_BUF_INIT;
+    assert_int_equal(dscat_sqlserver__scan_sql(&b, "db", DSCAT_MSSQL_COLUMNS), 0);
+    const char *sel = strstr(b.ptr, "SELECT ");
+    const char *from = strstr(b.ptr, " FROM INFORMATION_SCHEMA.COLUMNS c ");
+    assert_non_null(sel);
+    assert_non_null(from);
+    int depth = 0, fields = 1;
+    bool quoted = false;
+    for (const char *p = sel; p < from; p++) {
+        if (*p == '\'')
+            quoted = !quoted;
+        else if (!quoted && *p == '(')
+            depth++;
+        else if (!quoted && *p == ')')
+            depth--;
+        else if (!quoted && depth == 0 && *p == ',')
+            fields++;
+    }
+    assert_int_equal(fields, 13);
+    const char *last = "CASE WHEN cc.is_persisted = 1 THEN 'STORED' WHEN cc.column_id IS NOT NULL "
+                       "THEN 'VIRTUAL' END FROM INFORMATION_SCHEMA.COLUMNS";
+    assert_non_null(strstr(b.ptr, last));
+    assert_non_null(strstr(b.ptr, "LEFT JOIN sys.computed_columns cc "));
+    assert_non_null(strstr(b.ptr, "AND cc.column_id = COLUMNPROPERTY("));
+    dscat_buf_free(&b);
+    assert_string_equal(dscat_sqlserver__generated("STORED"), "STORED");
+    assert_string_equal(dscat_sqlserver__generated("VIRTUAL"), "VIRTUAL");
+    assert_null(dscat_sqlserver__generated(NULL));
+    assert_null(dscat_sqlserver__generated(""));
+    assert_null(dscat_sqlserver__generated("PERSISTED"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(quoting_round_trips), cmocka_unit_test(batches_use_the_quoted_database),
         cmocka_unit_test(type_mapping),        cmocka_unit_test(server_names),
         cmocka_unit_test(profile_query),       cmocka_unit_test(cursor_select),
+        cmocka_unit_test(computed_columns),
     };
     return cmocka_run_group_tests_name("sqlserver", tests, NULL, NULL);
 }
