@@ -132,6 +132,15 @@ int dscat_store__location(dscat_store_location *loc, const char *catalog_dir, ds
                              dscat_buf_cstr(&path), env);
         goto done;
     }
+    /* A URI, as docs/deploy.md says: libpq would take any other text as a database name (or a
+     * key=value string) on its default server, the one PGHOST or the local socket names. */
+    if (strncasecmp(url, "postgresql://", 13) != 0 && strncasecmp(url, "postgres://", 11) != 0) {
+        rc = dscat_error_set(err, DSCAT_ECONFIG,
+                             "%s: the store location in %s (settings.store_url_env) is not a "
+                             "postgresql:// URI",
+                             dscat_buf_cstr(&path), env);
+        goto done;
+    }
     loc->url = dscat_strdup(url);
     loc->schema = dscat_strdup(schema ? schema : "dscat");
     loc->env = dscat_strdup(env);

@@ -103,6 +103,14 @@ store_q "UPDATE catalog_meta SET value = '8' WHERE key = 'store_version'" >/dev/
 # The setting names a variable that is not set: one line naming it, nothing else touched.
 out=$(env -u DSCAT_STORE_URL DSCAT_HOME="${homes[1]}" "$DSCAT" status 2>&1)
 assert_match "an unset store_url_env variable is named" "store_url_env names DSCAT_STORE_URL, which is not set" "$out"
+# Anything but a postgresql:// URI is refused before a connection: libpq would take it as a
+# database name (or key=value words) on the server PGHOST names, here a real one.
+for v in shared_store "host=127.0.0.1 port=$PG_PORT dbname=shared_store" "http://x/y"; do
+    out=$(PGHOST=127.0.0.1 PGPORT=$PG_PORT PGUSER=postgres PGPASSWORD=$PG_PASSWORD \
+        DSCAT_STORE_URL="$v" DSCAT_HOME="${homes[1]}" "$DSCAT" status 2>&1)
+    assert_match "a store location that is not a URI ('${v%% *} ...') is refused, naming the variable" \
+        "^dscat: .*targets.toml: the store location in DSCAT_STORE_URL \(settings.store_url_env\) is not a postgresql:// URI$" "$out"
+done
 
 # A wrong password in the URI: one line naming the store, never the password.
 out=$(DSCAT_STORE_URL="postgresql://postgres:Wr0ng-s3cret@127.0.0.1:$PG_PORT/shared_store" \
