@@ -645,7 +645,8 @@ static json_t *handle(session *ss, json_t *msg)
     if (json_object_get(msg, "method") == NULL &&
         (json_object_get(msg, "result") || json_object_get(msg, "error")))
         return NULL;
-    if (id && !json_is_string(id) && !json_is_integer(id) && !json_is_null(id))
+    /* MCP narrows JSON-RPC here: a request's id is never null. */
+    if (id && !json_is_string(id) && !json_is_integer(id))
         return error_reply(NULL, INVALID_REQUEST, "id must be a string or an integer");
     if (method == NULL || version == NULL || strcmp(version, "2.0") != 0)
         return notification ? NULL

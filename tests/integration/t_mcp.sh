@@ -67,6 +67,9 @@ r=$(call 17 search_catalog '{"keywords":["order"],"top_n":"many"}')
 check "wrong type for top_n: -32602" test "$(jq -r .error.code <<<"$r")" = -32602
 r=$(rpc '[1, 2]')
 check "a batch of non-objects: invalid request replies" test "$(jq -r '.[0].error.code' <<<"$r")" = -32600
+r=$(rpc '{"jsonrpc":"2.0","id":null,"method":"tools/list"}')
+assert_eq "a request whose id is null (MCP forbids it): -32600, no result" "-32600 null false" \
+    "$(jq -r '"\(.error.code) \(.id) \(has("result"))"' <<<"$r")"
 r=$(rpc '{"jsonrpc":"2.0","id":18,"method":"ping"}')
 check "the server still answers afterwards" test "$(jq -r '.id' <<<"$r")" = 18
 exec {MCP[1]}>&-
