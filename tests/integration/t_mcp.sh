@@ -55,6 +55,9 @@ check "add_annotation with a bad target: a tool error, not a crash" test "$(jq -
 
 r=$(rpc '{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":"search_catalog"')
 check "malformed JSON: parse error -32700" test "$(jq -r .error.code <<<"$r")" = -32700
+r=$(rpc '{"jsonrpc":"2.0","id":12,"method":"tools/list","params":{"x":"a\u0000b"}}')
+assert_eq "a NUL in a string: parse error saying so, in the user's words" \
+    '-32700 Parse error: \u0000 (a NUL character) is not allowed' "$(jq -r '"\(.error.code) \(.error.message)"' <<<"$r")"
 r=$(rpc '{"jsonrpc":"2.0","id":13,"method":"resources/list"}')
 check "unknown method: -32601" test "$(jq -r .error.code <<<"$r")" = -32601
 r=$(call 14 drop_tables '{}')
