@@ -65,6 +65,9 @@ const char *dscat_scan_status_name(dscat_scan_status s);
 
 typedef struct dscat_scan_problem {
     char *database, *schema, *message; /* schema may be NULL */
+    /* The problem is that the database as a whole could not be scanned (one of the target's
+     * unscanned databases, whether or not it keeps an earlier catalog): a failed connection. */
+    bool unscanned;
 } dscat_scan_problem;
 
 /* What one target's scan in a refresh did. */
