@@ -216,8 +216,13 @@ static void scan_model_long_and_invalid_names(void **state)
     dscat_column_info overlong = {.table = idx, .name = "\xc0\xaf", .data_type = ""};
     assert_int_equal(dscat_db_scan_add_column(&s, &overlong), DSCAT_EINVALID);
     assert_true(dscat_db_scan_valid_utf8("caf\xc3\xa9 \xf0\x9f\x98\x80"));
-    assert_false(dscat_db_scan_valid_utf8("\xed\xa0\x80")); /* a surrogate */
-    assert_false(dscat_db_scan_valid_utf8("\xe2\x82"));     /* cut short */
+    assert_false(dscat_db_scan_valid_utf8("\xed\xa0\x80"));     /* a surrogate */
+    assert_false(dscat_db_scan_valid_utf8("\xe2\x82"));         /* cut short */
+    assert_false(dscat_db_scan_valid_utf8("a\xc0\x80"));        /* overlong U+0000 */
+    assert_false(dscat_db_scan_valid_utf8("\xe0\x82\x9b"));     /* overlong U+009B (CSI) */
+    assert_false(dscat_db_scan_valid_utf8("\xf0\x80\x80\x80")); /* overlong U+0000 */
+    assert_false(dscat_db_scan_valid_utf8("\xf4\x90\x80\x80")); /* past U+10FFFF */
+    assert_true(dscat_db_scan_valid_utf8("\xf4\x8f\xbf\xbf"));  /* U+10FFFF */
     assert_int_equal(dscat_db_scan_add_object_problem(&s, "main", "view", bad.name, "bad name"), 0);
     assert_string_equal(s.problems.items[0].message, "view bad\\xff\\xfename: bad name");
     assert_true(dscat_db_scan_valid_utf8(s.problems.items[0].message));
