@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct fixture {
@@ -282,6 +283,52 @@ static void test_invalid_utf8(void **state)
     free(text);
 }
 
+/*
+ * Snapshots of one second are ordered by the number of their suffix (-9 before -10), the one
+ * without a suffix first, whatever their byte order; the listing sorts them so.
+ */
+static void test_snapshot_order(void **state)
+{
+    (void)state;
+    assert_true(
+        dscat_snapshot_name_cmp("snapshot_20260101_120000-9", "snapshot_20260101_120000-10") < 0);
+    assert_true(
+        dscat_snapshot_name_cmp("snapshot_20260101_120000-10", "snapshot_20260101_120000-2") > 0);
+    assert_true(dscat_snapshot_name_cmp("snapshot_20260101_120000", "snapshot_20260101_120000-2") <
+                0);
+    assert_true(dscat_snapshot_name_cmp("snapshot_20260101", "snapshot_20260101_000000") < 0);
+    assert_true(dscat_snapshot_name_cmp("snapshot_20260101_235959-99", "snapshot_20260102") < 0);
+    assert_int_equal(dscat_snapshot_name_cmp("snapshot_20260101", "snapshot_20260101"), 0);
+
+    char root[64], path[160];
+    snprintf(root, sizeof(root), "%s", "/tmp/dscat-test-snapshots-XXXXXX");
+    assert_non_null(mkdtemp(root));
+    static const char *const made[] = {
+        "snapshot_20260101",           "snapshot_20260101_120000",    "snapshot_20260101_120000-2",
+        "snapshot_20260101_120000-3",  "snapshot_20260101_120000-9",  "snapshot_20260101_120000-10",
+        "snapshot_20260101_120000-11", "snapshot_20260101_120000-20", "snapshot_20260102",
+    };
+    size_t n = sizeof(made) / sizeof(made[0]);
+    snprintf(path, sizeof(path), "%s/artifacts", root);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof(path), "%s/artifacts/catalog", root);
+    assert_int_equal(mkdir(path, 0755), 0);
+    for (size_t i = n; i-- > 0;) { /* made in reverse: the listing's order is its own */
+        snprintf(path, sizeof(path), "%s/artifacts/catalog/%s", root, made[i]);
+        assert_int_equal(mkdir(path, 0755), 0);
+    }
+    dscat_snapshot_list l;
+    dscat_error err = {0};
+    assert_int_equal(dscat_snapshots_list(&l, root, &err), 0);
+    assert_int_equal(l.count, n);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(l.items[i].name, made[i]);
+    dscat_snapshot_list_free(&l);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     dscat_error err = {0};
@@ -295,6 +342,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_questions, setup, teardown),
         cmocka_unit_test(test_text_helpers),
         cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_snapshot_order),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     dscat_global_shutdown();
