@@ -471,6 +471,37 @@ static void remove_snapshot_dir(const char *path)
     rmdir(path);
 }
 
+/* The hidden directory a snapshot is written into: TMP_PREFIX<pid>-XXXXXX in base. */
+#define TMP_PREFIX ".snapshot-tmp-"
+
+/*
+ * Removes the hidden directories of snapshots whose process is gone (killed while writing one):
+ * their pid is in their name. One of a live process, this one's included, is left alone.
+ */
+static void remove_abandoned(const char *base)
+{
+    DIR *d = opendir(base);
+    struct dirent *e;
+    size_t plen = strlen(TMP_PREFIX);
+    while (d && (e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, TMP_PREFIX, plen) != 0)
+            continue;
+        long long pid = 0;
+        const char *p = e->d_name + plen;
+        for (; *p >= '0' && *p <= '9' && pid < INT_MAX; p++)
+            pid = pid * 10 + (*p - '0');
+        if (*p != '-' || pid <= 0 || pid >= INT_MAX || (pid_t)pid == getpid() ||
+            kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char *path = join(base, e->d_name);
+        if (path)
+            remove_snapshot_dir(path);
+        dscat_free(path);
+    }
+    if (d)
+        closedir(d);
+}
+
 /* Attempts at a snapshot name before giving up: far more than snapshots in one second. */
 #define SNAPSHOT_NAME_TRIES 1000
 
@@ -536,8 +567,12 @@ int dscat_snapshot_write(dscat_store *st, const char *catalog_dir, const char *r
     if ((rc = mkdirs(base, err)))
         goto done;
     /* Everything is written into a hidden directory of its own first (never listed: its name
-     * does not start with snapshot_), which becomes the snapshot whole, or is removed. */
-    tmp = join(base, ".snapshot-tmp-XXXXXX");
+     * does not start with snapshot_), which becomes the snapshot whole, or is removed; one a
+     * killed process left is removed by the next snapshot. */
+    remove_abandoned(base);
+    char hidden[64];
+    snprintf(hidden, sizeof(hidden), TMP_PREFIX "%ld-XXXXXX", (long)getpid());
+    tmp = join(base, hidden);
     if (tmp == NULL) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;

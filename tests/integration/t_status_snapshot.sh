@@ -120,9 +120,10 @@ mv "$TEST_TMP/summary.away" "$cat_dir/DATA_CATALOG_SUMMARY.md"
 { DSCAT_TEST_CRASH_AT=snapshot_written DSCAT_HOME=$home "$DSCAT" snapshot --project "$proj"; } >/dev/null 2>&1
 assert_eq "a snapshot killed before it is named: no snapshot directory" "$before" "$(snaps)"
 assert_eq "... latest unchanged" "$link_before" "$(readlink "$cat_dir/latest")"
-rm -rf "$cat_dir"/.snapshot-tmp-*
+assert_eq "... its hidden directory is left" 1 "$(hidden)"
 check "the next snapshot succeeds" sh -c "cd '$proj' && DSCAT_HOME='$home' '$DSCAT' snapshot"
 assert_eq "... one more directory" "$(($(printf '%s\n' "$before" | wc -l) + 1))" "$(snaps | wc -l)"
+assert_eq "... and the killed one's hidden directory is removed" 0 "$(hidden)"
 
 # keep_scans: older scans are pruned, the current one always kept.
 home3=$(new_home)
