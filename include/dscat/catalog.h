@@ -65,6 +65,9 @@ const char *dscat_scan_status_name(dscat_scan_status s);
 
 typedef struct dscat_scan_problem {
     char *database, *schema, *message; /* schema may be NULL */
+    /* The problem is that the database as a whole could not be scanned (one of the target's
+     * unscanned databases, whether or not it keeps an earlier catalog): a failed connection. */
+    bool unscanned;
 } dscat_scan_problem;
 
 /* What one target's scan in a refresh did. */
@@ -209,8 +212,10 @@ const char *dscat_catalog_state_name(dscat_catalog_state s, bool json);
 int dscat_project_find(char **out, const char *explicit_root, dscat_error *err);
 
 /*
- * Writes a snapshot into <root>/artifacts/catalog/ (SPEC §6.3): snapshot_YYYYMMDD[_HHMMSS]/ with
- * metadata.parquet and scan_info.json, the summary beside it, and the `latest` link. `target`
+ * Writes a snapshot into <root>/artifacts/catalog/ (SPEC §6.3): snapshot_YYYYMMDD[_HHMMSS[-N]]/
+ * with metadata.parquet and scan_info.json, the summary beside it, and the `latest` link (to
+ * the newest snapshot). The snapshot is written into a hidden directory of base and renamed to
+ * its name whole at the end; on failure nothing of it is left (the directory is removed). `target`
  * limits it to one target (NULL: all). *dir_out (may be NULL) receives the snapshot directory,
  * which the caller frees with dscat_free(); *tables and *columns (may be NULL) the counts. st is
  * borrowed.
@@ -218,6 +223,15 @@ int dscat_project_find(char **out, const char *explicit_root, dscat_error *err);
 int dscat_snapshot_write(dscat_store *st, const char *catalog_dir, const char *root,
                          const char *target, char **dir_out, long *tables, long *columns,
                          dscat_error *err);
+
+/*
+ * Orders two snapshot directory names (snapshot_YYYYMMDD, snapshot_YYYYMMDD_HHMMSS,
+ * snapshot_YYYYMMDD_HHMMSS-N) as they were made: by their stem, then by the number of their -N
+ * suffix as a number (-9 before -10), a name without one first; ties, and names of no such form,
+ * by their bytes. Negative, 0 or positive, as strcmp. Every listing of snapshots and the choice
+ * of the latest one use it.
+ */
+int dscat_snapshot_name_cmp(const char *a, const char *b);
 
 /* Creates the demo shop database (SQLite) at path. */
 int dscat_demo_create(const char *path, dscat_error *err);

@@ -44,7 +44,9 @@ void dscat_error_clear(dscat_error *err);
 
 /*
  * Fills err (which may be NULL) with code and a printf-style message; newlines in the message
- * become spaces so that it always stays one line. Returns code, for `return dscat_error_set(...)`.
+ * become spaces so that it always stays one line, and each byte that is not part of well-formed
+ * UTF-8 (another encoding, a character cut by the size) becomes "\xNN", so that it is always
+ * UTF-8. Returns code, for `return dscat_error_set(...)`.
  */
 int dscat_error_set(dscat_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

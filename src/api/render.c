@@ -127,16 +127,52 @@ json_t *dscat_render_table(const dscat_table_detail *d)
                      "annotations", ann);
 }
 
+/*
+ * s (not NULL, not empty) as a malloc'd copy with every byte that is not part of well-formed UTF-8
+ * (dscat_utf8_char) written as "\xNN", as human-readable output shows it; NULL when out of
+ * memory. jansson refuses text that is not UTF-8, and a query's value or column name it refused
+ * would be left out of its row without a word.
+ */
+static char *utf8_shown(const char *s)
+{
+    dscat_buf b = DSCAT_BUF_INIT;
+    const char *end = s + strlen(s);
+    int rc = 0;
+    while (s < end && rc == 0) {
+        size_t n = dscat_utf8_char(s, end);
+        rc = n ? dscat_buf_put(&b, s, n) : dscat_buf_printf(&b, "\\x%02x", (unsigned char)*s);
+        s += n ? n : 1;
+    }
+    if (rc) {
+        dscat_buf_free(&b);
+        return NULL;
+    }
+    return dscat_buf_detach(&b);
+}
+
+/* Text from a query (a value or a column name) as a JSON string, shown by utf8_shown() when it is
+ * not UTF-8; NULL for NULL (then JSON null) or when out of memory. */
+static json_t *query_text(const char *s)
+{
+    json_t *j = s ? json_string(s) : json_null();
+    if (j == NULL) {
+        char *shown = utf8_shown(s);
+        j = shown ? json_string(shown) : NULL;
+        dscat_free(shown);
+    }
+    return j;
+}
+
 json_t *dscat_render_query(const dscat_query_result *r)
 {
     json_t *cols = json_array(), *rows = json_array();
     for (size_t c = 0; c < r->ncolumns; c++)
-        json_array_append_new(cols, json_string(r->columns[c]));
+        json_array_append_new(cols, query_text(r->columns[c]));
     for (size_t i = 0; i < r->nrows; i++) {
         json_t *row = json_array();
         for (size_t c = 0; c < r->ncolumns; c++) {
             const char *v = r->cells[i * r->ncolumns + c];
-            json_array_append_new(row, v ? json_stringn(v, strlen(v)) : json_null());
+            json_array_append_new(row, query_text(v));
         }
         json_array_append_new(rows, row);
     }
@@ -447,7 +483,12 @@ json_t *dscat_render_query_rows(const dscat_query_result *r)
         json_t *o = json_object();
         for (size_t c = 0; c < r->ncolumns; c++) {
             const char *v = r->cells[i * r->ncolumns + c];
-            json_object_set_new(o, r->columns[c], v ? json_string(v) : json_null());
+            if (json_object_set_new(o, r->columns[c], query_text(v))) { /* a key not UTF-8 */
+                char *key = utf8_shown(r->columns[c]);
+                if (key)
+                    json_object_set_new(o, key, query_text(v));
+                dscat_free(key);
+            }
         }
         json_array_append_new(rows, o);
     }

@@ -15,7 +15,8 @@
 
 static int info_cmp(const void *a, const void *b)
 {
-    return strcmp(((const dscat_snapshot_info *)a)->name, ((const dscat_snapshot_info *)b)->name);
+    return dscat_snapshot_name_cmp(((const dscat_snapshot_info *)a)->name,
+                                   ((const dscat_snapshot_info *)b)->name);
 }
 
 /* Tables and columns in a snapshot's metadata.parquet. Any failure is "no metadata" (-1). */

@@ -1,5 +1,8 @@
 #include "dscat/common.h"
 
+#include "core/text.h"
+
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,10 +15,48 @@ void dscat_error_clear(dscat_error *err)
     err->message[0] = '\0';
 }
 
+/*
+ * Writes each byte of s that is not part of well-formed UTF-8 (dscat_utf8_char) as "\xNN", as
+ * human-readable output shows it, keeping what fits in DSCAT_ERROR_MESSAGE_SIZE whole: a driver's
+ * message in another encoding, or one cut mid-character by the fixed size, would otherwise be
+ * text that no JSON answer can hold (jansson refuses it, and the message would be lost).
+ */
+static void valid_utf8(char *s)
+{
+    char out[DSCAT_ERROR_MESSAGE_SIZE];
+    const char *p = s, *end = s + strlen(s);
+    size_t k = 0;
+    bool changed = false;
+    while (p < end) {
+        size_t n = dscat_utf8_char(p, end);
+        if (n == 0) {
+            changed = true; /* shown, or cut when it does not fit */
+            if (k + 4 >= sizeof(out))
+                break;
+            snprintf(out + k, 5, "\\x%02x", (unsigned char)*p);
+            k += 4;
+            p++;
+            continue;
+        }
+        if (k + n >= sizeof(out)) {
+            changed = true;
+            break;
+        }
+        memcpy(out + k, p, n);
+        k += n;
+        p += n;
+    }
+    if (!changed)
+        return;
+    out[k] = '\0';
+    memcpy(s, out, k + 1);
+}
+
 /* Turns line breaks and other control characters into spaces and trims trailing blanks, so a
- * driver's multi-line message still prints as one line. */
+ * driver's multi-line message still prints as one line; and makes it UTF-8 (valid_utf8()). */
 static void one_line(char *s)
 {
+    valid_utf8(s);
     size_t n = 0;
     for (char *p = s; *p; p++) {
         if ((unsigned char)*p < 0x20)

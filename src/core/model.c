@@ -2,6 +2,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/text.h"
 #include "dscat/common.h"
 
 #include <stdint.h>
@@ -54,34 +55,11 @@ static char *table_key(const char *schema, const char *name, size_t *len)
     return key;
 }
 
-/* The length of the UTF-8 sequence starting at p when it is valid, else 0. */
+/* The length of the UTF-8 character starting at p (NUL-terminated) when it is valid, else 0. */
 static size_t utf8_sequence(const unsigned char *p)
 {
-    if (p[0] < 0x80)
-        return 1;
-    size_t n;
-    unsigned cp;
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        n = 2;
-        cp = p[0] & 0x1fu;
-    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        n = 3;
-        cp = p[0] & 0x0fu;
-    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        n = 4;
-        cp = p[0] & 0x07u;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0; /* also stops at the terminator */
-        cp = (cp << 6) | (p[i] & 0x3fu);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return n;
+    const char *c = (const char *)p;
+    return *p ? dscat_utf8_char(c, c + strnlen(c, 4)) : 0;
 }
 
 bool dscat_db_scan_valid_utf8(const char *s)

@@ -5,25 +5,44 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
 
-/* The length of the UTF-8 sequence that starts at p, or 1 when it is not a valid one. */
+size_t dscat_utf8_char(const char *p, const char *end)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    size_t n;
+    uint32_t cp, min;
+    if (u[0] < 0x80)
+        return 1;
+    if (u[0] >= 0xc2 && u[0] <= 0xdf)
+        n = 2, cp = u[0] & 0x1fu, min = 0x80;
+    else if (u[0] >= 0xe0 && u[0] <= 0xef)
+        n = 3, cp = u[0] & 0x0fu, min = 0x800;
+    else if (u[0] >= 0xf0 && u[0] <= 0xf4)
+        n = 4, cp = u[0] & 0x07u, min = 0x10000;
+    else
+        return 0;
+    if ((size_t)(end - p) < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((u[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (u[i] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* The length of the UTF-8 character that starts at p, or 1 when p does not start a valid one. */
 static size_t utf8_len(const unsigned char *p, const unsigned char *end)
 {
-    size_t n = *p < 0x80             ? 1
-               : (*p & 0xe0) == 0xc0 ? 2
-               : (*p & 0xf0) == 0xe0 ? 3
-               : (*p & 0xf8) == 0xf0 ? 4
-                                     : 1;
-    if ((size_t)(end - p) < n)
-        return 1;
-    for (size_t i = 1; i < n; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 1;
-    return n;
+    size_t n = dscat_utf8_char((const char *)p, (const char *)end);
+    return n ? n : 1;
 }
 
 size_t dscat_text_prefix(const char *s, size_t len, size_t chars)

@@ -10,6 +10,16 @@
 #include <stddef.h>
 
 /*
+ * The length in bytes (1 to 4) of the well-formed UTF-8 character that starts at p (end is one
+ * past the last byte), or 0 when p does not start one: a stray continuation byte, a lead byte
+ * that never starts a character (C0, C1, F5 to FF), a sequence cut short or broken, an overlong
+ * form (C0 80 for U+0000, E0 80 80, F0 80 80 80), a surrogate (ED A0 80 to ED BF BF) or a code
+ * point above U+10FFFF (F4 90 80 80 and up). The one decoder of human-readable output and of the
+ * catalog's name check, so that what one accepts the other shows as it is. Requires p < end.
+ */
+size_t dscat_utf8_char(const char *p, const char *end);
+
+/*
  * The number of bytes of s (len bytes) that hold its first `chars` characters: a cut at this
  * length never splits a UTF-8 sequence. Bytes that are not valid UTF-8 count as one character
  * each. Returns len when s has no more than `chars` characters.

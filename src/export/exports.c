@@ -10,6 +10,7 @@
 #include "core/timeutil.h"
 #include "core/atomic.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -338,8 +339,15 @@ static int copy_file(const char *from, const char *to, dscat_error *err)
     size_t n;
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
         dscat_buf_put(&b, chunk, n);
+    int rc = ferror(f)
+                 ? dscat_error_set(err, DSCAT_EIO, "cannot read %s: %s", from, strerror(errno))
+                 : 0;
     fclose(f);
-    int rc = dscat_buf_check(&b, err, from);
+    if (rc) {
+        dscat_buf_free(&b);
+        return rc;
+    }
+    rc = dscat_buf_check(&b, err, from);
     if (rc == 0)
         rc = dscat_atomic_write(to, dscat_buf_cstr(&b), b.len, err);
     dscat_buf_free(&b);
@@ -367,10 +375,73 @@ static void counts(dscat_store *st, const char *target, long *tables, long *colu
     dscat_stmt__finalize(s);
 }
 
-/* Points <dir>/latest at `name` (relative), replacing the old link atomically. */
+/*
+ * The parts of a snapshot directory's name that order it: the stem (snapshot_YYYYMMDD or
+ * snapshot_YYYYMMDD_HHMMSS) and the number of its -N suffix (1 without one: the first of its
+ * stem). *stem_len is the stem's length in bytes.
+ */
+static void snapshot_name_parts(const char *name, size_t *stem_len, unsigned long long *n)
+{
+    size_t len = strlen(name);
+    const char *dash = strrchr(name, '-');
+    *stem_len = len;
+    *n = 1;
+    if (dash == NULL || dash[1] == '\0' || dash[1] == '0' || strlen(dash + 1) > 18)
+        return;
+    unsigned long long v = 0;
+    for (const char *p = dash + 1; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return;
+        v = v * 10 + (unsigned long long)(*p - '0');
+    }
+    *stem_len = (size_t)(dash - name);
+    *n = v;
+}
+
+int dscat_snapshot_name_cmp(const char *a, const char *b)
+{
+    size_t la, lb;
+    unsigned long long na, nb;
+    snapshot_name_parts(a, &la, &na);
+    snapshot_name_parts(b, &lb, &nb);
+    int c = memcmp(a, b, la < lb ? la : lb);
+    if (c == 0 && la != lb)
+        c = la < lb ? -1 : 1;
+    if (c == 0 && na != nb)
+        c = na < nb ? -1 : 1;
+    return c ? c : strcmp(a, b);
+}
+
+/* Whether two snapshot names have the same stem (made in the same second). */
+static bool same_stem(const char *a, const char *b)
+{
+    size_t la, lb;
+    unsigned long long na, nb;
+    snapshot_name_parts(a, &la, &na);
+    snapshot_name_parts(b, &lb, &nb);
+    return la == lb && memcmp(a, b, la) == 0;
+}
+
+/*
+ * Points <dir>/latest at `name` (relative), the snapshot just made, replacing the old link
+ * atomically; but when latest already points at a newer snapshot of the same second (-10 after
+ * -9: one another process named after this one and linked first), it stays there, so that
+ * snapshots finishing out of order never leave latest on the older one. Names of different
+ * seconds are not compared: local time may go back (a clock change), the one just made is then
+ * still the latest.
+ */
 static int relink(const char *dir, const char *name, dscat_error *err)
 {
     char *link = join(dir, "latest");
+    char now[256];
+    ssize_t n = link ? readlink(link, now, sizeof(now) - 1) : -1;
+    if (n > 0) {
+        now[n] = '\0';
+        if (same_stem(now, name) && dscat_snapshot_name_cmp(now, name) > 0) {
+            dscat_free(link);
+            return 0;
+        }
+    }
     char *tmp = link ? dscat_atomic_tmp_name(link) : NULL;
     int rc = 0;
     if (tmp == NULL)
@@ -382,18 +453,69 @@ static int relink(const char *dir, const char *name, dscat_error *err)
     return rc;
 }
 
+/* Removes a snapshot's directory and the files in it (a snapshot holds files only). */
+static void remove_snapshot_dir(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char *f = join(path, e->d_name);
+        if (f)
+            unlink(f);
+        dscat_free(f);
+    }
+    if (d)
+        closedir(d);
+    rmdir(path);
+}
+
+/* The hidden directory a snapshot is written into: TMP_PREFIX<pid>-XXXXXX in base. */
+#define TMP_PREFIX ".snapshot-tmp-"
+
+/*
+ * Removes the hidden directories of snapshots whose process is gone (killed while writing one):
+ * their pid is in their name. One of a live process, this one's included, is left alone.
+ */
+static void remove_abandoned(const char *base)
+{
+    DIR *d = opendir(base);
+    struct dirent *e;
+    size_t plen = strlen(TMP_PREFIX);
+    while (d && (e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, TMP_PREFIX, plen) != 0)
+            continue;
+        long long pid = 0;
+        const char *p = e->d_name + plen;
+        for (; *p >= '0' && *p <= '9' && pid < INT_MAX; p++)
+            pid = pid * 10 + (*p - '0');
+        if (*p != '-' || pid <= 0 || pid >= INT_MAX || (pid_t)pid == getpid() ||
+            kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char *path = join(base, e->d_name);
+        if (path)
+            remove_snapshot_dir(path);
+        dscat_free(path);
+    }
+    if (d)
+        closedir(d);
+}
+
 /* Attempts at a snapshot name before giving up: far more than snapshots in one second. */
 #define SNAPSHOT_NAME_TRIES 1000
 
 /*
- * Creates the directory of a new snapshot under base and sets *dir to its path and name (size
- * bytes) to its name: snapshot_YYYYMMDD (local date), snapshot_YYYYMMDD_HHMMSS when that exists,
- * then snapshot_YYYYMMDD_HHMMSS-2, -3, ... Each name is taken by mkdir, which fails with EEXIST
- * when the directory exists, so that no two snapshots (of this process or another, a manual one
- * and a refresh's) ever share a directory, even in the same second. Fills err on failure.
+ * Moves the finished snapshot at tmp to its name under base, and sets *dir to its path and name
+ * (size bytes) to its name: snapshot_YYYYMMDD (local date), snapshot_YYYYMMDD_HHMMSS when that
+ * exists, then snapshot_YYYYMMDD_HHMMSS-2, -3, ... (dscat_snapshot_name_cmp orders them, -10
+ * after -9). Each name is taken by mkdir, which fails with EEXIST when the directory exists, so
+ * that no two snapshots (of this process or another, a manual one and a refresh's) ever share a
+ * directory, even in the same second; the rename then replaces that empty directory with the
+ * whole snapshot at once. Fills err on failure (tmp is then still there).
  */
-static int make_snapshot_dir(dscat_buf *dir, char *name, size_t size, const char *base,
-                             dscat_error *err)
+static int name_snapshot_dir(dscat_buf *dir, char *name, size_t size, const char *base,
+                             const char *tmp, dscat_error *err)
 {
     int64_t now = dscat_now_us();
     char stamp[64];
@@ -408,8 +530,14 @@ static int make_snapshot_dir(dscat_buf *dir, char *name, size_t size, const char
         dscat_buf_reset(dir);
         if (dscat_buf_printf(dir, "%s/%s", base, name))
             return dscat_buf_check(dir, err, "the snapshot's path");
-        if (mkdir(dscat_buf_cstr(dir), 0755) == 0)
-            return 0;
+        if (mkdir(dscat_buf_cstr(dir), 0755) == 0) {
+            if (rename(tmp, dscat_buf_cstr(dir)) == 0)
+                return 0;
+            int e = errno;
+            rmdir(dscat_buf_cstr(dir));
+            return dscat_error_set(err, DSCAT_EIO, "cannot move %s to %s: %s", tmp,
+                                   dscat_buf_cstr(dir), strerror(e));
+        }
         if (errno != EEXIST)
             return dscat_error_set(err, DSCAT_EIO, "cannot create %s: %s", dscat_buf_cstr(dir),
                                    strerror(errno));
@@ -420,13 +548,17 @@ static int make_snapshot_dir(dscat_buf *dir, char *name, size_t size, const char
                            base, stamp, SNAPSHOT_NAME_TRIES);
 }
 
+/* The summary's name, beside the snapshots. */
+#define SUMMARY_NAME "DATA_CATALOG_SUMMARY.md"
+
 int dscat_snapshot_write(dscat_store *st, const char *catalog_dir, const char *root,
                          const char *target, char **dir_out, long *tables, long *columns,
                          dscat_error *err)
 {
     char *base = join(root, "artifacts/catalog");
     dscat_buf dir = DSCAT_BUF_INIT;
-    char *parquet = NULL, *info = NULL, *scan = NULL, *md = NULL;
+    char *tmp = NULL, *parquet = NULL, *info = NULL, *scan = NULL, *md = NULL, *md_tmp = NULL;
+    bool named = false;
     int rc;
     if (base == NULL) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
@@ -434,14 +566,29 @@ int dscat_snapshot_write(dscat_store *st, const char *catalog_dir, const char *r
     }
     if ((rc = mkdirs(base, err)))
         goto done;
-    char name[80];
-    if ((rc = make_snapshot_dir(&dir, name, sizeof(name), base, err)))
+    /* Everything is written into a hidden directory of its own first (never listed: its name
+     * does not start with snapshot_), which becomes the snapshot whole, or is removed; one a
+     * killed process left is removed by the next snapshot. */
+    remove_abandoned(base);
+    char hidden[64];
+    snprintf(hidden, sizeof(hidden), TMP_PREFIX "%ld-XXXXXX", (long)getpid());
+    tmp = join(base, hidden);
+    if (tmp == NULL) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;
-    parquet = join(dscat_buf_cstr(&dir), "metadata.parquet");
-    info = join(dscat_buf_cstr(&dir), "scan_info.json");
+    }
+    if (mkdtemp(tmp) == NULL) {
+        rc = dscat_error_set(err, DSCAT_EIO, "cannot create a directory in %s: %s", base,
+                             strerror(errno));
+        tmp[0] = '\0';
+        goto done;
+    }
+    parquet = join(tmp, "metadata.parquet");
+    info = join(tmp, "scan_info.json");
+    md_tmp = join(tmp, SUMMARY_NAME);
     scan = join(catalog_dir, "last_scan.json");
-    md = join(base, "DATA_CATALOG_SUMMARY.md");
-    if (!parquet || !info || !scan || !md) {
+    md = join(base, SUMMARY_NAME);
+    if (!parquet || !info || !scan || !md || !md_tmp) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;
     }
@@ -450,19 +597,41 @@ int dscat_snapshot_write(dscat_store *st, const char *catalog_dir, const char *r
         goto done;
     if ((rc = dscat_export_parquet(st, parquet, target, err)) == 0 &&
         (rc = copy_file(scan, info, err)) == 0 &&
-        (rc = dscat_export_summary(st, md, target, err)) == 0)
+        (rc = dscat_export_summary(st, md_tmp, target, err)) == 0)
         counts(st, target, tables, columns);
     dscat_store__read_end(st);
-    if (rc || (rc = relink(base, name, err)))
+    test_crash("snapshot_written");
+    char name[80];
+    if (rc || (rc = name_snapshot_dir(&dir, name, sizeof(name), base, tmp, err)))
+        goto done;
+    named = true;
+    /* The summary goes beside the snapshots, replacing the last one's at once. */
+    dscat_free(md_tmp);
+    if ((md_tmp = join(dscat_buf_cstr(&dir), SUMMARY_NAME)) == NULL) {
+        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (rename(md_tmp, md) != 0) {
+        rc = dscat_error_set(err, DSCAT_EIO, "cannot write %s: %s", md, strerror(errno));
+        goto done;
+    }
+    if ((rc = relink(base, name, err)))
         goto done;
     if (dir_out && (*dir_out = dscat_buf_detach(&dir)) == NULL)
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
 done:
+    /* A failed snapshot leaves no directory behind: neither the hidden one nor its name. */
+    if (rc && named)
+        remove_snapshot_dir(dscat_buf_cstr(&dir));
+    else if (rc && tmp && tmp[0])
+        remove_snapshot_dir(tmp);
     dscat_buf_free(&dir);
     dscat_free(base);
+    dscat_free(tmp);
     dscat_free(parquet);
     dscat_free(info);
     dscat_free(scan);
     dscat_free(md);
+    dscat_free(md_tmp);
     return rc;
 }

@@ -41,19 +41,25 @@ static int add_error(dscat_schema_refresh_result *r, const char *id, const char 
     return ids[r->nerrors - 1] && msgs[r->nerrors - 1] ? 0 : DSCAT_ENOMEM;
 }
 
-/* The target's current scan id, 0 when it has none. */
-static int64_t current_scan(dscat_store *st, const char *target)
+/*
+ * The target's current scan id into *id, 0 when it has none. A store error fails: read as "no
+ * earlier scan" it would count every table as added.
+ */
+static int current_scan(int64_t *id, dscat_store *st, const char *target, dscat_error *err)
 {
     dscat_stmt *s = NULL;
-    int64_t id = 0;
-    if (dscat_stmt__prepare(&s, st, "SELECT current_scan_id FROM targets WHERE key = ?1", NULL) ==
-        0) {
+    *id = 0;
+    int rc = dscat_stmt__prepare(&s, st, "SELECT current_scan_id FROM targets WHERE key = ?1", err);
+    if (rc == 0) {
         dscat_stmt__bind_text(s, 1, target);
-        if (dscat_stmt__step(s) == DSCAT_STMT_ROW)
-            id = dscat_stmt__int64(s, 0);
+        int step = dscat_stmt__step(s);
+        if (step == DSCAT_STMT_ROW)
+            *id = dscat_stmt__int64(s, 0);
+        else if (step != DSCAT_STMT_DONE)
+            rc = dscat_store__step_error(st, err);
     }
     dscat_stmt__finalize(s);
-    return id;
+    return rc;
 }
 
 /*
@@ -79,69 +85,69 @@ static int count_changes(dscat_store *st, int64_t now, int64_t before, const cha
     dscat_stmt__bind_int64(s, 2, before);
     if (database)
         dscat_stmt__bind_text(s, 3, database);
-    if (dscat_stmt__step(s) == DSCAT_STMT_ROW) {
+    int step = dscat_stmt__step(s);
+    if (step == DSCAT_STMT_ROW) {
         *all += dscat_stmt__int(s, 0);
         *added += dscat_stmt__int(s, 1);
         *modified += dscat_stmt__int(s, 2);
+    } else {
+        rc = dscat_store__step_error(st, err); /* an aggregate always answers one row */
     }
     dscat_stmt__finalize(s);
-    return 0;
-}
-
-/* The connections of one target in scan `scan` (databases), for the refreshed count. */
-static long target_connections(dscat_store *st, const dscat_target_config *t, int64_t scan)
-{
-    char buf[512];
-    if (dscat_connection_database(t, buf, sizeof(buf)))
-        return 1;
-    dscat_stmt *s = NULL;
-    long n = 0;
-    if (dscat_stmt__prepare(&s, st,
-                            "SELECT count(DISTINCT database) FROM scan_tables WHERE scan_id = ?1",
-                            NULL) == 0) {
-        dscat_stmt__bind_int64(s, 1, scan);
-        if (dscat_stmt__step(s) == DSCAT_STMT_ROW)
-            n = dscat_stmt__int(s, 0);
-    }
-    dscat_stmt__finalize(s);
-    return n;
+    return rc;
 }
 
 /*
- * The databases of scan `scan` (one database, or all when database is NULL) whose catalog was
- * kept from an earlier scan because they could not be scanned (their scanned_at is older than
- * the scan): each is a failed connection (named `asked`, the connection id asked for, else
- * <target>.<database>), with its problem as the reason. Returns how many.
+ * The databases scan `scan` scanned anew (one database, or all when database is NULL): its
+ * databases whose catalog is not kept from an earlier scan, empty ones included. A kept
+ * database's row carries the scanned_at of the scan it is kept from, older than this scan.
  */
-static long stale_connections(dscat_store *st, const char *target, int64_t scan,
-                              const char *database, const char *asked,
-                              dscat_schema_refresh_result *out, int *rc)
+static int scanned_databases(long *n, dscat_store *st, int64_t scan, const char *database,
+                             dscat_error *err)
 {
     dscat_stmt *s = NULL;
-    long n = 0;
-    if (dscat_stmt__prepare(
-            &s, st,
-            "SELECT d.database, (SELECT p.message FROM scan_problems p WHERE p.scan_id = "
-            "d.scan_id AND p.database = d.database AND p.schema IS NULL ORDER BY p.rowid DESC "
-            "LIMIT 1) FROM scan_databases d JOIN scans s ON s.id = d.scan_id "
-            "WHERE d.scan_id = ?1 AND d.scanned_at_us < s.started_us AND (?2 IS NULL OR "
-            "d.database = ?2) ORDER BY d.database",
-            NULL) == 0) {
-        dscat_stmt__bind_int64(s, 1, scan);
-        if (database) /* unbound is NULL (as in count_changes()) */
-            dscat_stmt__bind_text(s, 2, database);
-        char id[1024];
-        while (*rc == 0 && dscat_stmt__step(s) == DSCAT_STMT_ROW) {
-            const char *db = dscat_stmt__text(s, 0), *why = dscat_stmt__text(s, 1);
-            snprintf(id, sizeof(id), "%s.%s", target, db ? db : ""); /* its connection id */
-            n++;
-            out->connections_failed++;
-            *rc =
-                add_error(out, asked ? asked : id, why ? why : "the database could not be scanned");
-        }
-    }
+    *n = 0;
+    int rc = dscat_stmt__prepare(&s, st,
+                                 "SELECT count(*) FROM scan_databases d JOIN scans s ON s.id = "
+                                 "d.scan_id WHERE d.scan_id = ?1 AND d.scanned_at_us >= "
+                                 "s.started_us AND (?2 IS NULL OR d.database = ?2)",
+                                 err);
+    if (rc)
+        return rc;
+    dscat_stmt__bind_int64(s, 1, scan);
+    if (database) /* unbound is NULL (as in count_changes()) */
+        dscat_stmt__bind_text(s, 2, database);
+    int step = dscat_stmt__step(s);
+    if (step == DSCAT_STMT_ROW)
+        *n = (long)dscat_stmt__int64(s, 0);
+    else
+        rc = dscat_store__step_error(st, err);
     dscat_stmt__finalize(s);
-    return n;
+    return rc;
+}
+
+/*
+ * Counts the target's databases that could not be scanned (one database, or all when database
+ * is NULL) as failed connections, each named `asked` (the connection id asked for) or else
+ * <target>.<database>, with its problem as the reason: those that keep an earlier catalog and
+ * those that had none to keep alike. *named is set when `database` is one of them.
+ */
+static int unscanned_connections(dscat_schema_refresh_result *out, const dscat_target_report *t,
+                                 const char *database, const char *asked, bool *named)
+{
+    char id[1024];
+    int rc = 0;
+    for (size_t i = 0; i < t->nproblems && rc == 0; i++) {
+        const dscat_scan_problem *p = &t->problems[i];
+        if (!p->unscanned || (database && (p->database == NULL || strcmp(p->database, database))))
+            continue;
+        snprintf(id, sizeof(id), "%s.%s", t->target, p->database ? p->database : "");
+        out->connections_failed++;
+        *named = true;
+        rc = add_error(out, asked ? asked : id,
+                       p->message ? p->message : "the database could not be scanned");
+    }
+    return rc;
 }
 
 int dscat_schema_refresh(dscat_schema_refresh_result *out, const dscat_config *cfg,
@@ -170,11 +176,15 @@ int dscat_schema_refresh(dscat_schema_refresh_result *out, const dscat_config *c
     }
     for (size_t i = 0; i < n; i++)
         keys[i] = only ? only->key : cfg->targets[i].key;
+    /* No catalog yet (the store cannot be opened) is no earlier scan; an error reading one that
+     * opened fails the request. */
     if (dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_READ, NULL) == 0) {
-        for (size_t i = 0; i < n; i++)
-            before[i] = current_scan(st, keys[i]);
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = current_scan(&before[i], st, keys[i], err);
         dscat_store_close(st);
         st = NULL;
+        if (rc)
+            goto done;
     }
     dscat_refresh_options o = {.targets = keys, .ntargets = n};
     if ((rc = dscat_refresh(&rep, cfg, &o, err)))
@@ -190,14 +200,22 @@ int dscat_schema_refresh(dscat_schema_refresh_result *out, const dscat_config *c
                            t->error.message[0] ? t->error.message : "the scan failed");
             continue;
         }
-        const dscat_target_config *tc = dscat_config_target(cfg, t->target);
-        long stale = t->unscanned ? stale_connections(st, t->target, t->scan_id, database,
-                                                      connection_id, out, &rc)
-                                  : 0;
-        out->connections_refreshed +=
-            (database ? 1 : target_connections(st, tc, t->scan_id)) - stale;
-        if (rc)
+        /* Every database the target listed is exactly one of: scanned anew (refreshed), not
+         * scanned (failed, kept or not), or neither when it is gone from the server. */
+        long scanned = 0;
+        bool named = false;
+        if ((rc = unscanned_connections(out, t, database, connection_id, &named)) ||
+            (rc = scanned_databases(&scanned, st, t->scan_id, database, err)))
             break;
+        out->connections_refreshed += scanned;
+        if (database && scanned == 0 && !named) { /* asked for a database the server lacks */
+            char why[1024];
+            snprintf(why, sizeof(why), "target %s: database %s was not found on the server",
+                     t->target, database);
+            out->connections_failed++;
+            if ((rc = add_error(out, connection_id, why)))
+                break;
+        }
         rc = count_changes(st, t->scan_id, before[i], database, &out->tables_discovered,
                            &out->tables_added, &out->tables_modified, err);
     }

@@ -101,7 +101,7 @@ static void progress(run_state *rs, const char *fmt, ...)
 static void add_problem(run_state *rs, target_state *t, const char *db, const char *schema,
                         const char *message)
 {
-    dscat_scan_problem p = {dscat_strdup(db), dscat_strdup(schema), dscat_strdup(message)};
+    dscat_scan_problem p = {dscat_strdup(db), dscat_strdup(schema), dscat_strdup(message), false};
     if (p.message == NULL || PUSH(t->problems, p)) {
         dscat_free(p.database);
         dscat_free(p.schema);
@@ -265,6 +265,8 @@ static void run_database_job(run_state *rs, job *j)
             scan = NULL;
     } else {
         add_problem(rs, t, j->database, NULL, err.message);
+        if (!rs->out_of_memory)
+            t->problems.items[t->problems.count - 1].unscanned = true;
         unscanned_db u = {dscat_strdup(j->database), t->problems.count - 1, 0, 0};
         if (rs->out_of_memory || u.database == NULL || PUSH(t->unscanned, u)) {
             dscat_free(u.database);

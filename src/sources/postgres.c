@@ -829,7 +829,8 @@ static int read_tables(PGresult *r, dscat_db_scan *out, table_oids *oids)
         else if (dscat_db_scan_refused(out, rc, t.schema, t.name, NULL))
             return DSCAT_ENOMEM;
     }
-    qsort(oids->items, oids->count, sizeof(table_oid), compare_oid);
+    if (oids->count) /* an empty database has no array: qsort takes no NULL */
+        qsort(oids->items, oids->count, sizeof(table_oid), compare_oid);
     oids->last = -1;
     return 0;
 }
@@ -878,7 +879,8 @@ static int read_types(PGresult *r, type_infos *types)
                                          PQgetvalue(r, i, 4)[0] == 't',
                                          PQgetvalue(r, i, 8)[0] == 't'};
     types->count = (size_t)n;
-    qsort(types->items, types->count, sizeof(pg_type_info), compare_type);
+    if (types->count)
+        qsort(types->items, types->count, sizeof(pg_type_info), compare_type);
     return 0;
 }
 

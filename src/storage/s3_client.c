@@ -211,7 +211,9 @@ typedef struct answer {
     long status;
     dscat_buf body;
     dscat_buf etag;
-    int64_t length;
+    int64_t length;      /* Content-Length, -1 without one */
+    char bad_length[48]; /* a Content-Length that does not parse, shown; "" when none */
+    int attempts;        /* requests sent for this answer, every retry of every layer counted */
 } answer;
 
 typedef struct reader {
@@ -256,6 +258,27 @@ static size_t write_body(char *src, size_t size, size_t n, void *p)
     return len;
 }
 
+int dscat_s3__content_length(int64_t *out, const char *value, size_t len)
+{
+    char digits[32];
+    while (len > 0 && (*value == ' ' || *value == '\t'))
+        value++, len--;
+    while (len > 0 && isspace((unsigned char)value[len - 1]))
+        len--;
+    if (len == 0 || len >= sizeof(digits))
+        return DSCAT_EINVALID;
+    for (size_t i = 0; i < len; i++)
+        if (!isdigit((unsigned char)value[i]))
+            return DSCAT_EINVALID;
+    memcpy(digits, value, len);
+    digits[len] = '\0';
+    long long v = 0;
+    if (dscat_text_to_ll(&v, digits, NULL, 0, INT64_MAX) != 0)
+        return DSCAT_EINVALID;
+    *out = v;
+    return 0;
+}
+
 static size_t header_line(char *line, size_t size, size_t n, void *p)
 {
     answer *a = p;
@@ -270,9 +293,17 @@ static size_t header_line(char *line, size_t size, size_t n, void *p)
         dscat_buf_reset(&a->etag);
         dscat_buf_put(&a->etag, v, vl);
     } else if (len > 15 && strncasecmp(line, "Content-Length:", 15) == 0) {
-        long long cl = 0; /* the line ends in CR LF: read up to the end of the digits */
-        const char *stop;
-        a->length = dscat_text_to_ll(&cl, line + 15, &stop, 0, INT64_MAX) == 0 ? cl : 0;
+        if (dscat_s3__content_length(&a->length, line + 15, len - 15) != 0) {
+            /* Never read as 0 (an empty object): perform() fails the request naming it. */
+            size_t k = 0;
+            for (size_t i = 15; i < len && k + 1 < sizeof(a->bad_length); i++)
+                if (line[i] != '\r' && line[i] != '\n')
+                    a->bad_length[k++] = line[i] >= 0x20 && line[i] < 0x7f ? line[i] : '?';
+            a->bad_length[k] = '\0';
+            if (k == 0)
+                snprintf(a->bad_length, sizeof(a->bad_length), "%s", "(empty)");
+            a->length = -1;
+        }
     } else if (len > 5 && strncmp(line, "HTTP/", 5) == 0) {
         const char *sp = strchr(line, ' ');
         long long st = 0; /* known before the body arrives */
@@ -329,8 +360,14 @@ static void backoff(int attempt)
     nanosleep(&nap, NULL);
 }
 
-/* Runs one request, retrying transport errors, 5xx and 429 with backoff. */
-static int perform(dscat_s3 *s, const req *q, answer *a, dscat_error *err)
+/*
+ * Runs one request, retrying transport errors, 5xx and 429 with backoff. The retries draw on
+ * a->attempts, the requests already sent for this request: perform() starts it at 0, and a
+ * caller that retries too (perform_result()) calls this again with the same answer, so that
+ * ATTEMPTS bounds every request sent in all, never ATTEMPTS of these for each of the caller's.
+ * An answer whose Content-Length does not parse fails, naming the header.
+ */
+static int perform_more(dscat_s3 *s, const req *q, answer *a, dscat_error *err)
 {
     dscat_buf url = DSCAT_BUF_INIT;
     dscat_buf_printf(&url, "%s/%s", s->endpoint, s->bucket);
@@ -350,7 +387,8 @@ static int perform(dscat_s3 *s, const req *q, answer *a, dscat_error *err)
     else
         snprintf(hash, sizeof(hash), "%s", EMPTY_SHA256);
     int rc = 0;
-    for (int attempt = 1;; attempt++) {
+    for (;;) {
+        a->attempts++;
         CURL *c = curl_easy_init();
         struct curl_slist *h = NULL;
         char line[256];
@@ -383,6 +421,7 @@ static int perform(dscat_s3 *s, const req *q, answer *a, dscat_error *err)
         dscat_buf_reset(&a->etag);
         a->status = 0;
         a->length = -1;
+        a->bad_length[0] = '\0';
         reader rd = {NULL, 0, q->body, q->body_len};
         if (q->in) {
             fseeko(q->in, q->in_offset, SEEK_SET);
@@ -435,7 +474,7 @@ static int perform(dscat_s3 *s, const req *q, answer *a, dscat_error *err)
         bool retry = cc != CURLE_OK || a->status >= 500 || a->status == 429;
         if (!retry)
             break;
-        if (attempt == ATTEMPTS) {
+        if (a->attempts >= ATTEMPTS) {
             char why[300];
             if (cc != CURLE_OK)
                 snprintf(why, sizeof(why), "%s", curl_easy_strerror(cc));
@@ -443,12 +482,16 @@ static int perform(dscat_s3 *s, const req *q, answer *a, dscat_error *err)
                 error_text(a, why, sizeof(why));
             rc = dscat_error_set(err, cc != CURLE_OK ? DSCAT_ECONNECT : DSCAT_EIO,
                                  "S3 %s %s failed after %d attempts: %s", q->method,
-                                 q->key ? q->key : s->bucket, ATTEMPTS, why);
+                                 q->key ? q->key : s->bucket, a->attempts, why);
             break;
         }
-        backoff(attempt);
+        backoff(a->attempts);
     }
     dscat_buf_free(&url);
+    if (rc == 0 && a->bad_length[0])
+        return dscat_error_set(err, DSCAT_EIO,
+                               "S3 %s %s: the answer's Content-Length header does not parse: '%s'",
+                               q->method, q->key ? q->key : s->bucket, a->bad_length);
     /* An answer's body (a listing, an UploadId) or ETag that did not fit is out of memory, never
      * an empty answer. */
     if (rc == 0 && a->status / 100 == 2 &&
@@ -471,6 +514,13 @@ static int perform(dscat_s3 *s, const req *q, answer *a, dscat_error *err)
     if (a->status == 404)
         return dscat_error_set(err, DSCAT_ENOTFOUND, "S3 key %s not found", what);
     return dscat_error_set(err, DSCAT_EIO, "S3 %s %s failed: %s", q->method, what, why);
+}
+
+/* perform_more() of a request of its own: ATTEMPTS requests at most. */
+static int perform(dscat_s3 *s, const req *q, answer *a, dscat_error *err)
+{
+    a->attempts = 0;
+    return perform_more(s, q, a, err);
 }
 
 static void answer_free(answer *a)
@@ -626,8 +676,8 @@ static int perform_result(dscat_s3 *s, const req *q, const char *result, char **
     answer a = {0};
     char why[300];
     int rc;
-    for (int attempt = 1;; attempt++) {
-        if ((rc = perform(s, q, &a, err)) != 0)
+    for (;;) {
+        if ((rc = perform_more(s, q, &a, err)) != 0) /* its retries and these share a.attempts */
             break;
         if ((rc = dscat_s3__result(a.body.ptr, result, etag, why, sizeof(why))) == 0)
             break;
@@ -635,11 +685,11 @@ static int perform_result(dscat_s3 *s, const req *q, const char *result, char **
             rc = dscat_error_set(err, rc, "out of memory reading S3's answer");
             break;
         }
-        if (attempt == ATTEMPTS || !try_again(dscat_buf_cstr(&a.body))) {
+        if (a.attempts >= ATTEMPTS || !try_again(dscat_buf_cstr(&a.body))) {
             rc = dscat_error_set(err, DSCAT_EIO, "%s: %s", failure, why);
             break;
         }
-        backoff(attempt);
+        backoff(a.attempts);
     }
     answer_free(&a);
     return rc;

@@ -2,8 +2,9 @@
  * A small S3 client for the S3 storage backend (SPEC §9, storage/s3.c): path-style requests
  * signed by libcurl's built-in AWS SigV4, credentials only from AWS_ACCESS_KEY_ID /
  * AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN. Every request is retried with backoff on 5xx, 429 and
- * transport errors; 403 and a missing bucket are clear errors. Thread-safe: each call uses its own
- * curl handle.
+ * transport errors (and a copy's or completion's retryable failure inside a 200), sent at most 5
+ * times in all; 403, a missing bucket and a Content-Length that does not parse are clear errors.
+ * Thread-safe: each call uses its own curl handle.
  */
 #ifndef DSCAT_STORAGE_S3_CLIENT_H
 #define DSCAT_STORAGE_S3_CLIENT_H
@@ -77,6 +78,14 @@ int64_t dscat_s3_part_size(void);
 int64_t dscat_s3_copy_threshold(void);
 
 /* ---- internals of s3_client.c, declared for its unit tests (tests/unit/test_s3.c) ---------- */
+
+/*
+ * The value of a Content-Length header (len bytes after "Content-Length:", the line's CR LF
+ * allowed) into *out: digits only, spaces and tabs around them, at most INT64_MAX. Returns 0, or
+ * DSCAT_EINVALID (empty, a sign, junk, overflow): a request whose answer has such a header
+ * fails naming it, never reading the size as 0.
+ */
+int dscat_s3__content_length(int64_t *out, const char *value, size_t len);
 
 /*
  * The parts of an object of size bytes: *part bytes each (the last one shorter), *count of

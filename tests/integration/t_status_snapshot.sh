@@ -76,6 +76,55 @@ assert_eq "each holds its metadata.parquet and scan_info.json" 8 "$complete"
 (cd "$proj" && DSCAT_HOME=$home "$DSCAT" snapshot >/dev/null 2>&1 && DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1)
 assert_eq "a manual snapshot and a refresh's automatic one are two directories" 10 "$(snaps | wc -l)"
 
+# --list orders the snapshots of one second by their suffix as a number: -10 after -9.
+cat_dir=$proj/artifacts/catalog
+one=$(snaps | head -n 1)
+for n in 2 3 9 10 11; do cp -r "$one" "$cat_dir/snapshot_${today}_235959-$n"; done
+cp -r "$one" "$cat_dir/snapshot_${today}_235959"
+listed=$(cd "$proj" && DSCAT_HOME=$home "$DSCAT" snapshot --list | sed -n "s/^  \(snapshot_${today}_235959[-0-9]*\):.*/\1/p" | tr '\n' ' ')
+assert_eq "snapshot --list: one second's snapshots in the order they were made" \
+    "snapshot_${today}_235959 snapshot_${today}_235959-2 snapshot_${today}_235959-3 snapshot_${today}_235959-9 snapshot_${today}_235959-10 snapshot_${today}_235959-11 " "$listed"
+rm -rf "$cat_dir"/snapshot_"${today}"_235959*
+
+# A snapshot that fails leaves nothing: no directory (under its name or a hidden one), the
+# summary and latest as they were. First midway (last_scan.json cannot be read: the Parquet file
+# is written, scan_info.json is not), then at the very end (the summary cannot replace the
+# last one's), then killed before it is named.
+before=$(snaps)
+link_before=$(readlink "$cat_dir/latest")
+sum_before=$(sha256sum <"$cat_dir/DATA_CATALOG_SUMMARY.md")
+hidden() { find "$cat_dir" -mindepth 1 -maxdepth 1 -name '.snapshot-tmp-*' | wc -l; }
+mv "$home/last_scan.json" "$home/last_scan.json.away"
+mkdir "$home/last_scan.json"
+err=$(cd "$proj" && DSCAT_HOME=$home "$DSCAT" snapshot 2>&1 >/dev/null)
+assert_eq "a snapshot failing midway: exit 1" 1 "$?"
+assert_match "... says why" "cannot read .*last_scan.json" "$err"
+assert_eq "... leaves no snapshot directory" "$before" "$(snaps)"
+assert_eq "... nor a hidden one" 0 "$(hidden)"
+assert_eq "... latest unchanged" "$link_before" "$(readlink "$cat_dir/latest")"
+assert_eq "... the summary unchanged" "$sum_before" "$(sha256sum <"$cat_dir/DATA_CATALOG_SUMMARY.md")"
+rmdir "$home/last_scan.json"
+mv "$home/last_scan.json.away" "$home/last_scan.json"
+
+mv "$cat_dir/DATA_CATALOG_SUMMARY.md" "$TEST_TMP/summary.away"
+mkdir -p "$cat_dir/DATA_CATALOG_SUMMARY.md/in-the-way"
+err=$(cd "$proj" && DSCAT_HOME=$home "$DSCAT" snapshot 2>&1 >/dev/null)
+assert_eq "a snapshot failing once named (the summary): exit 1" 1 "$?"
+assert_match "... names the summary" "cannot write .*DATA_CATALOG_SUMMARY.md" "$err"
+assert_eq "... its directory is removed" "$before" "$(snaps)"
+assert_eq "... no hidden one" 0 "$(hidden)"
+assert_eq "... latest unchanged" "$link_before" "$(readlink "$cat_dir/latest")"
+rm -rf "$cat_dir/DATA_CATALOG_SUMMARY.md"
+mv "$TEST_TMP/summary.away" "$cat_dir/DATA_CATALOG_SUMMARY.md"
+
+{ DSCAT_TEST_CRASH_AT=snapshot_written DSCAT_HOME=$home "$DSCAT" snapshot --project "$proj"; } >/dev/null 2>&1
+assert_eq "a snapshot killed before it is named: no snapshot directory" "$before" "$(snaps)"
+assert_eq "... latest unchanged" "$link_before" "$(readlink "$cat_dir/latest")"
+assert_eq "... its hidden directory is left" 1 "$(hidden)"
+check "the next snapshot succeeds" sh -c "cd '$proj' && DSCAT_HOME='$home' '$DSCAT' snapshot"
+assert_eq "... one more directory" "$(($(printf '%s\n' "$before" | wc -l) + 1))" "$(snaps | wc -l)"
+assert_eq "... and the killed one's hidden directory is removed" 0 "$(hidden)"
+
 # keep_scans: older scans are pruned, the current one always kept.
 home3=$(new_home)
 printf '[settings]\nkeep_scans = 2\n\n[targets.lite]\ntype = "sqlite"\npath = "%s"\n' \

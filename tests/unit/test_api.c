@@ -10,11 +10,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "api/render.h"
 #include "dscat/api.h"
+
+#include <jansson.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct fixture {
@@ -241,6 +245,90 @@ static void test_text_helpers(void **state)
     dscat_snapshot_list_free(&l);
 }
 
+/*
+ * Text that is not well-formed UTF-8 (an overlong control, a surrogate, a code point past
+ * U+10FFFF) is shown as "\xNN" by the human-readable helper, and a query's values and column
+ * names holding it stay in the JSON answers (valid JSON, every cell in its place) shown the same.
+ */
+static void test_invalid_utf8(void **state)
+{
+    (void)state;
+    char *v = dscat_text_visible("a\xc0\x9b"
+                                 "b\xed\xa0\x80"
+                                 "c\xf4\x90\x80\x80",
+                                 12);
+    assert_string_equal(v, "a\\xc0\\x9bb\\xed\\xa0\\x80c\\xf4\\x90\\x80\\x80");
+    dscat_string_free(v);
+    v = dscat_text_visible("\xe0\x82\x9b[2J", 6); /* an overlong CSI */
+    assert_string_equal(v, "\\xe0\\x82\\x9b[2J");
+    dscat_string_free(v);
+
+    char *columns[] = {"ok", "k\xc0\x80"};
+    char *cells[] = {"x\xe0\x80\x80y", NULL, "\xc3\xa9", "\xf0\x80\x80\x80"};
+    dscat_query_result r = {.columns = columns, .ncolumns = 2, .cells = cells, .nrows = 2};
+    char *json = dscat_json_query_rows(&r, 0);
+    assert_non_null(json);
+    assert_string_equal(
+        json, "[{\"ok\":\"x\\\\xe0\\\\x80\\\\x80y\",\"k\\\\xc0\\\\x80\":null},"
+              "{\"ok\":\"\\u00E9\",\"k\\\\xc0\\\\x80\":\"\\\\xf0\\\\x80\\\\x80\\\\x80\"}]");
+    dscat_string_free(json);
+    json_t *j = dscat_render_query(&r);
+    assert_non_null(j);
+    char *text = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(j);
+    assert_string_equal(
+        text, "{\"columns\":[\"ok\",\"k\\\\xc0\\\\x80\"],\"rows\":[[\"x\\\\xe0\\\\x80\\\\x80y\","
+              "null],[\"\\u00E9\",\"\\\\xf0\\\\x80\\\\x80\\\\x80\"]],\"row_count\":2,"
+              "\"duration_ms\":0,\"truncated\":false}");
+    free(text);
+}
+
+/*
+ * Snapshots of one second are ordered by the number of their suffix (-9 before -10), the one
+ * without a suffix first, whatever their byte order; the listing sorts them so.
+ */
+static void test_snapshot_order(void **state)
+{
+    (void)state;
+    assert_true(
+        dscat_snapshot_name_cmp("snapshot_20260101_120000-9", "snapshot_20260101_120000-10") < 0);
+    assert_true(
+        dscat_snapshot_name_cmp("snapshot_20260101_120000-10", "snapshot_20260101_120000-2") > 0);
+    assert_true(dscat_snapshot_name_cmp("snapshot_20260101_120000", "snapshot_20260101_120000-2") <
+                0);
+    assert_true(dscat_snapshot_name_cmp("snapshot_20260101", "snapshot_20260101_000000") < 0);
+    assert_true(dscat_snapshot_name_cmp("snapshot_20260101_235959-99", "snapshot_20260102") < 0);
+    assert_int_equal(dscat_snapshot_name_cmp("snapshot_20260101", "snapshot_20260101"), 0);
+
+    char root[64], path[160];
+    snprintf(root, sizeof(root), "%s", "/tmp/dscat-test-snapshots-XXXXXX");
+    assert_non_null(mkdtemp(root));
+    static const char *const made[] = {
+        "snapshot_20260101",           "snapshot_20260101_120000",    "snapshot_20260101_120000-2",
+        "snapshot_20260101_120000-3",  "snapshot_20260101_120000-9",  "snapshot_20260101_120000-10",
+        "snapshot_20260101_120000-11", "snapshot_20260101_120000-20", "snapshot_20260102",
+    };
+    size_t n = sizeof(made) / sizeof(made[0]);
+    snprintf(path, sizeof(path), "%s/artifacts", root);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof(path), "%s/artifacts/catalog", root);
+    assert_int_equal(mkdir(path, 0755), 0);
+    for (size_t i = n; i-- > 0;) { /* made in reverse: the listing's order is its own */
+        snprintf(path, sizeof(path), "%s/artifacts/catalog/%s", root, made[i]);
+        assert_int_equal(mkdir(path, 0755), 0);
+    }
+    dscat_snapshot_list l;
+    dscat_error err = {0};
+    assert_int_equal(dscat_snapshots_list(&l, root, &err), 0);
+    assert_int_equal(l.count, n);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(l.items[i].name, made[i]);
+    dscat_snapshot_list_free(&l);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     dscat_error err = {0};
@@ -253,6 +341,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_questions_without_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_questions, setup, teardown),
         cmocka_unit_test(test_text_helpers),
+        cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_snapshot_order),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     dscat_global_shutdown();

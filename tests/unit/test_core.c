@@ -31,6 +31,36 @@ static void error_is_one_line(void **state)
     assert_int_equal(err.code, DSCAT_EAUTH);
 }
 
+/*
+ * An error message is always UTF-8: a driver's bytes in another encoding, an overlong form and a
+ * character cut by the message's fixed size (by dscat_error_set or dscat_error_prefix) are
+ * written "\xNN"; valid text, multi-byte characters included, stays as it is.
+ */
+static void error_is_utf8(void **state)
+{
+    (void)state;
+    dscat_error err = {0};
+    dscat_error_set(&err, DSCAT_EAUTH, "l'utilisateur \xe9tait %s", "\xc0\x80x");
+    assert_string_equal(err.message, "l'utilisateur \\xe9tait \\xc0\\x80x");
+    assert_true(dscat_db_scan_valid_utf8(err.message));
+    dscat_error_set(&err, DSCAT_EIO, "caf\xc3\xa9 \xe6\x97\xa5");
+    assert_string_equal(err.message, "caf\xc3\xa9 \xe6\x97\xa5");
+    /* 510 ASCII bytes then a 3-byte character: cut after its first byte by the size */
+    char longer[600];
+    memset(longer, 'a', 510);
+    memcpy(longer + 510, "\xe6\x97\xa5", 4);
+    dscat_error_set(&err, DSCAT_EIO, "%s", longer);
+    assert_true(dscat_db_scan_valid_utf8(err.message));
+    assert_true(strlen(err.message) < sizeof(err.message));
+    assert_int_equal(strncmp(err.message, longer, 510), 0);
+    /* the prefix pushes a character across the end */
+    memset(longer, 'b', 505);
+    memcpy(longer + 505, "\xe6\x97\xa5", 4);
+    dscat_error_set(&err, DSCAT_EIO, "%s", longer);
+    dscat_error_prefix(&err, "t");
+    assert_true(dscat_db_scan_valid_utf8(err.message));
+}
+
 static void buffers(void **state)
 {
     (void)state;
@@ -216,8 +246,13 @@ static void scan_model_long_and_invalid_names(void **state)
     dscat_column_info overlong = {.table = idx, .name = "\xc0\xaf", .data_type = ""};
     assert_int_equal(dscat_db_scan_add_column(&s, &overlong), DSCAT_EINVALID);
     assert_true(dscat_db_scan_valid_utf8("caf\xc3\xa9 \xf0\x9f\x98\x80"));
-    assert_false(dscat_db_scan_valid_utf8("\xed\xa0\x80")); /* a surrogate */
-    assert_false(dscat_db_scan_valid_utf8("\xe2\x82"));     /* cut short */
+    assert_false(dscat_db_scan_valid_utf8("\xed\xa0\x80"));     /* a surrogate */
+    assert_false(dscat_db_scan_valid_utf8("\xe2\x82"));         /* cut short */
+    assert_false(dscat_db_scan_valid_utf8("a\xc0\x80"));        /* overlong U+0000 */
+    assert_false(dscat_db_scan_valid_utf8("\xe0\x82\x9b"));     /* overlong U+009B (CSI) */
+    assert_false(dscat_db_scan_valid_utf8("\xf0\x80\x80\x80")); /* overlong U+0000 */
+    assert_false(dscat_db_scan_valid_utf8("\xf4\x90\x80\x80")); /* past U+10FFFF */
+    assert_true(dscat_db_scan_valid_utf8("\xf4\x8f\xbf\xbf"));  /* U+10FFFF */
     assert_int_equal(dscat_db_scan_add_object_problem(&s, "main", "view", bad.name, "bad name"), 0);
     assert_string_equal(s.problems.items[0].message, "view bad\\xff\\xfename: bad name");
     assert_true(dscat_db_scan_valid_utf8(s.problems.items[0].message));
@@ -267,6 +302,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(error_is_one_line),
+        cmocka_unit_test(error_is_utf8),
         cmocka_unit_test(buffers),
         cmocka_unit_test(arena),
         cmocka_unit_test(string_map),

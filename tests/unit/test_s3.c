@@ -1,7 +1,9 @@
 /*
  * The S3 client's request building and answer reading (src/storage/s3_client.c) for what the
  * harness's S3 server cannot run: the multipart copy (UploadPartCopy, which s3rver does not
- * implement) and S3's size limits. The requests themselves are covered by t_s3 against s3rver.
+ * implement), S3's size limits, and answers no honest server sends (a Content-Length that does
+ * not parse, a copy failing inside its 200 after 5xx answers), from a scripted HTTP server on
+ * loopback. The requests themselves are covered by t_s3 against s3rver.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,10 +13,17 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "dscat/common.h"
 #include "storage/s3_client.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define MIB (1024LL * 1024)
 #define GIB (1024LL * MIB)
@@ -183,6 +192,190 @@ static void test_complete_part(void **state)
     dscat_buf_free(&b);
 }
 
+static void test_content_length(void **state)
+{
+    (void)state;
+    int64_t n = -1;
+    static const char *const good[] = {" 12\r\n", "12", "\t0 \r\n", " 9223372036854775807\r\n"};
+    static const int64_t want[] = {12, 12, 0, INT64_MAX};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        assert_int_equal(dscat_s3__content_length(&n, good[i], strlen(good[i])), 0);
+        assert_true(n == want[i]);
+    }
+    static const char *const bad[] = {
+        " \r\n",
+        "",
+        " 12abc\r\n",
+        " abc\r\n",
+        " -1\r\n",
+        " +12\r\n",
+        " 1 2\r\n",
+        " 9223372036854775808\r\n",
+        " 99999999999999999999999999999999999999\r\n",
+        " 0x10\r\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        n = 7;
+        assert_int_equal(dscat_s3__content_length(&n, bad[i], strlen(bad[i])), DSCAT_EINVALID);
+        assert_true(n == 7); /* left alone */
+    }
+    /* Only len bytes are read: the header line is not terminated. */
+    assert_int_equal(dscat_s3__content_length(&n, " 12345", 3), 0);
+    assert_true(n == 12);
+}
+
+/* ---- a scripted HTTP server on loopback ------------------------------------------------- */
+
+typedef struct fake_server {
+    int fd, port;
+    pthread_t thread;
+    /* The answer to the n-th request (from 1) of method; static text. */
+    const char *(*answer)(const char *method, int n);
+    int heads, puts, others;
+} fake_server;
+
+static void *serve(void *p)
+{
+    fake_server *f = p;
+    for (;;) {
+        int c = accept(f->fd, NULL, NULL);
+        if (c < 0)
+            return NULL; /* shut down */
+        char req[8192];
+        size_t got = 0;
+        while (got + 1 < sizeof(req)) {
+            ssize_t r = read(c, req + got, sizeof(req) - 1 - got);
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+            req[got] = '\0';
+            if (strstr(req, "\r\n\r\n"))
+                break; /* these requests have no body */
+        }
+        req[got] = '\0';
+        const char *a;
+        if (strncmp(req, "HEAD ", 5) == 0)
+            a = f->answer("HEAD", ++f->heads);
+        else if (strncmp(req, "PUT ", 4) == 0)
+            a = f->answer("PUT", ++f->puts);
+        else
+            a = f->answer("OTHER", ++f->others);
+        size_t len = strlen(a), off = 0;
+        while (off < len) {
+            ssize_t w = write(c, a + off, len - off);
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+        }
+        close(c);
+    }
+}
+
+static void fake_start(fake_server *f, const char *(*answer)(const char *, int))
+{
+    memset(f, 0, sizeof(*f));
+    f->answer = answer;
+    f->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(f->fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    assert_int_equal(bind(f->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(f->fd, 16), 0);
+    assert_int_equal(getsockname(f->fd, (struct sockaddr *)&sa, &sl), 0);
+    f->port = ntohs(sa.sin_port);
+    assert_int_equal(pthread_create(&f->thread, NULL, serve, f), 0);
+}
+
+static void fake_stop(fake_server *f)
+{
+    shutdown(f->fd, SHUT_RDWR);
+    pthread_join(f->thread, NULL);
+    close(f->fd);
+}
+
+/* A client of the fake server's bucket "b". */
+static dscat_s3 *fake_client(const fake_server *f)
+{
+    char endpoint[64];
+    snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", f->port);
+    setenv("AWS_ACCESS_KEY_ID", "test", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "test", 1);
+    dscat_settings settings = {0};
+    settings.s3_endpoint = endpoint;
+    dscat_s3 *s = NULL;
+    dscat_error err = {0};
+    assert_int_equal(dscat_s3_open(&s, "s3://b", &settings, &err), 0);
+    return s;
+}
+
+static const char *bad_length_answer(const char *method, int n)
+{
+    (void)method;
+    (void)n;
+    return "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n"
+           "Connection: close\r\n\r\n";
+}
+
+static const char *junk_length_answer(const char *method, int n)
+{
+    (void)method;
+    (void)n;
+    return "HTTP/1.1 200 OK\r\nContent-Length: 12abc\r\nConnection: close\r\n\r\n";
+}
+
+/* A HEAD whose Content-Length does not parse is an error naming the header, not a size of 0. */
+static void test_content_length_answer(void **state)
+{
+    (void)state;
+    const char *(*answers[])(const char *, int) = {bad_length_answer, junk_length_answer};
+    for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+        fake_server f;
+        fake_start(&f, answers[i]);
+        dscat_s3 *s = fake_client(&f);
+        dscat_error err = {0};
+        int64_t size = -1;
+        int rc = dscat_s3_head(s, "k", &size, &err);
+        dscat_s3_close(s);
+        fake_stop(&f);
+        assert_int_not_equal(rc, 0);
+        assert_non_null(strstr(err.message, "Content-Length"));
+        assert_true(size == -1);
+    }
+}
+
+/*
+ * A copy: the HEAD answers a size; every CopyObject answers 500 four times, then a 200 whose
+ * body is an InternalError (to be tried again), and so on.
+ */
+static const char *flaky_copy_answer(const char *method, int n)
+{
+    if (strcmp(method, "HEAD") == 0)
+        return "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nETag: \"e\"\r\nConnection: close\r\n\r\n";
+    if (n % 5 != 0)
+        return "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
+               "Connection: close\r\n\r\n";
+    return "HTTP/1.1 200 OK\r\nContent-Length: 61\r\nConnection: close\r\n\r\n"
+           "<Error><Code>InternalError</Code><Message>m</Message></Error>";
+}
+
+/* Every retry of a request, the transport's and the answer's alike, counts against one bound
+ * of 5 requests: never 5 of one kind for each of the other (25). */
+static void test_attempts_bounded(void **state)
+{
+    (void)state;
+    fake_server f;
+    fake_start(&f, flaky_copy_answer);
+    dscat_s3 *s = fake_client(&f);
+    dscat_error err = {0};
+    int rc = dscat_s3_copy(s, "from", "to", &err);
+    dscat_s3_close(s);
+    fake_stop(&f);
+    assert_int_equal(rc, DSCAT_EIO);
+    assert_int_equal(f.heads, 1);
+    assert_int_equal(f.puts, 5);
+    assert_non_null(strstr(err.message, "InternalError"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +385,9 @@ int main(void)
         cmocka_unit_test(test_copy_headers),
         cmocka_unit_test(test_result),
         cmocka_unit_test(test_complete_part),
+        cmocka_unit_test(test_content_length),
+        cmocka_unit_test(test_content_length_answer),
+        cmocka_unit_test(test_attempts_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -248,6 +248,68 @@ static void plain_controls_visible(void **state)
     dscat_buf_free(&b);
 }
 
+/*
+ * Bytes that are not well-formed UTF-8 are shown as "\xNN", one per byte, in every human-readable
+ * escape: overlong forms (one of them an encoded CSI, U+009B), surrogates, code points past
+ * U+10FFFF, lead bytes that never start a character, stray and missing continuation bytes. The
+ * characters just inside each bound are shown as they are.
+ */
+static void invalid_utf8_shown(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *want;
+    } bad[] = {
+        {"\xc0\x80", "\\xc0\\x80"},                            /* overlong U+0000 */
+        {"\xc1\xbf", "\\xc1\\xbf"},                            /* overlong U+007F */
+        {"\xe0\x80\x80", "\\xe0\\x80\\x80"},                   /* overlong U+0000 */
+        {"\xe0\x82\x9b", "\\xe0\\x82\\x9b"},                   /* overlong U+009B (CSI) */
+        {"\xe0\x9f\xbf", "\\xe0\\x9f\\xbf"},                   /* overlong U+07FF */
+        {"\xf0\x80\x80\x80", "\\xf0\\x80\\x80\\x80"},          /* overlong U+0000 */
+        {"\xf0\x8f\xbf\xbf", "\\xf0\\x8f\\xbf\\xbf"},          /* overlong U+FFFF */
+        {"\xed\xa0\x80", "\\xed\\xa0\\x80"},                   /* surrogate U+D800 */
+        {"\xed\xbf\xbf", "\\xed\\xbf\\xbf"},                   /* surrogate U+DFFF */
+        {"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"},          /* U+110000 */
+        {"\xf7\xbf\xbf\xbf", "\\xf7\\xbf\\xbf\\xbf"},          /* U+1FFFFF */
+        {"\xf8\x88\x80\x80\x80", "\\xf8\\x88\\x80\\x80\\x80"}, /* five bytes */
+        {"\xfe\xff", "\\xfe\\xff"},
+        {"\x80", "\\x80"},            /* a stray continuation byte */
+        {"\xe6\x97x", "\\xe6\\x97x"}, /* cut short */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        size_t len = strlen(bad[i].in);
+        assert_int_equal(dscat_utf8_char(bad[i].in, bad[i].in + len), 0);
+        dscat_buf b = DSCAT_BUF_INIT;
+        assert_int_equal(dscat_text_plain(&b, bad[i].in, len), 0);
+        assert_string_equal(dscat_buf_cstr(&b), bad[i].want);
+        dscat_buf_free(&b);
+        char *e = md(bad[i].in, len);
+        assert_string_equal(e, bad[i].want);
+        dscat_free(e);
+        /* Each such byte counts as one character: a cut never keeps half a bad sequence whole. */
+        assert_int_equal(dscat_text_prefix(bad[i].in, len, 1), 1);
+    }
+    static const char *const good[] = {
+        "\xc2\xa0",         /* U+00A0, the first after the C1 controls */
+        "\xdf\xbf",         /* U+07FF */
+        "\xe0\xa0\x80",     /* U+0800 */
+        "\xed\x9f\xbf",     /* U+D7FF */
+        "\xee\x80\x80",     /* U+E000 */
+        "\xef\xbf\xbf",     /* U+FFFF */
+        "\xf0\x90\x80\x80", /* U+10000 */
+        "\xf4\x8f\xbf\xbf", /* U+10FFFF */
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        size_t len = strlen(good[i]);
+        assert_int_equal(dscat_utf8_char(good[i], good[i] + len), len);
+        dscat_buf b = DSCAT_BUF_INIT;
+        assert_int_equal(dscat_text_plain(&b, good[i], len), 0);
+        assert_string_equal(dscat_buf_cstr(&b), good[i]);
+        dscat_buf_free(&b);
+        assert_int_equal(dscat_text_prefix(good[i], len, 1), len);
+    }
+}
+
 static void md_out_of_memory(void **state)
 {
     (void)state;
@@ -408,19 +470,13 @@ static void whole_numbers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(whole_numbers),
-        cmocka_unit_test(md_pipes_and_breaks),
-        cmocka_unit_test(md_inline_markup),
-        cmocka_unit_test(md_leading_blocks),
-        cmocka_unit_test(md_round_trip),
-        cmocka_unit_test(md_out_of_memory),
-        cmocka_unit_test(md_controls_visible),
-        cmocka_unit_test(plain_controls_visible),
-        cmocka_unit_test(prefix_never_splits_a_character),
-        cmocka_unit_test(line_breaks),
-        cmocka_unit_test(unicode_find_case_folding),
-        cmocka_unit_test(naming_rule_qualified),
-        cmocka_unit_test(unicode_user_names),
+        cmocka_unit_test(whole_numbers),         cmocka_unit_test(md_pipes_and_breaks),
+        cmocka_unit_test(md_inline_markup),      cmocka_unit_test(md_leading_blocks),
+        cmocka_unit_test(md_round_trip),         cmocka_unit_test(md_out_of_memory),
+        cmocka_unit_test(md_controls_visible),   cmocka_unit_test(plain_controls_visible),
+        cmocka_unit_test(invalid_utf8_shown),    cmocka_unit_test(prefix_never_splits_a_character),
+        cmocka_unit_test(line_breaks),           cmocka_unit_test(unicode_find_case_folding),
+        cmocka_unit_test(naming_rule_qualified), cmocka_unit_test(unicode_user_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
