@@ -202,8 +202,9 @@ static void repair_exports(const char *command)
     dscat_error err = {0};
     bool repaired = false;
     if (reads && dscat_catalog_repair_exports(NULL, &repaired, &err) == 0 && repaired)
-        fprintf(stderr, "dscat: the exports were behind the store (an interrupted refresh, or "
-                        "a file removed): regenerated\n");
+        fprintf(stderr, "dscat: the exports were behind the store (a refresh by another "
+                        "machine sharing the store, an interrupted refresh, or a file removed): "
+                        "regenerated\n");
 }
 
 static int cmd_help(int argc, char **argv);
