@@ -165,13 +165,14 @@ int dscat_cache__fallbacks_parse(dscat_fallbacks *f, const char *text)
     return rc == DSCAT_ENOMEM ? rc : 0;
 }
 
-/* Reads the table's cache row; 1 when there is one. */
+/* Reads the table's cache row (its fallbacks too, for a request that takes this result as its
+ * own: its answer names them as the refresh's did); 1 when there is one. */
 int dscat_cache__read_current(dscat_store *st, const char *conn, const char *schema,
                               const char *table, dscat_table_sync *out, int64_t *last_sync)
 {
     dscat_stmt *s = NULL;
     if (dscat_stmt__prepare(&s, st,
-                            "SELECT version, rows, bytes, last_sync_us FROM table_cache "
+                            "SELECT version, rows, bytes, last_sync_us, fallbacks FROM table_cache "
                             "WHERE connection_id = ?1 AND schema = ?2 AND name = ?3",
                             NULL))
         return 0;
@@ -185,6 +186,11 @@ int dscat_cache__read_current(dscat_store *st, const char *conn, const char *sch
         out->rows = dscat_stmt__int64(s, 1);
         out->bytes = dscat_stmt__int64(s, 2);
         *last_sync = dscat_stmt__int64(s, 3);
+        dscat_fallbacks_free(&out->fallbacks);
+        /* out of memory: taken as not found, so that the request refreshes the table itself */
+        if (out->version == NULL ||
+            dscat_cache__fallbacks_parse(&out->fallbacks, dscat_stmt__text(s, 4)))
+            found = 0;
     }
     dscat_stmt__finalize(s);
     return found;

@@ -18,8 +18,10 @@ ROWS=300000
 
 pg_psql postgres -c 'DROP DATABASE IF EXISTS instances' -c 'CREATE DATABASE instances' >/dev/null
 pg_psql instances >/dev/null <<SQL
-CREATE TABLE t (id bigint PRIMARY KEY, payload text, amount numeric(12,2));
+CREATE TABLE t (id bigint PRIMARY KEY, payload text, amount numeric(12,2), far numeric(10,2));
 INSERT INTO t SELECT g, md5(g::text), g / 100.0 FROM generate_series(1, $ROWS) g;
+-- NaN, which DECIMAL cannot hold: the column is cached in its text fallback, named in each answer
+UPDATE t SET far = 'NaN' WHERE id = 1;
 CREATE TABLE s (id int PRIMARY KEY, v text);
 INSERT INTO s VALUES (1, 'one'), (2, 'two');
 SQL

@@ -24,8 +24,10 @@ ROWS=300000
 PGOPTIONS='-c client_min_messages=warning' pg_psql postgres -c 'DROP DATABASE IF EXISTS shared_src' -c 'CREATE DATABASE shared_src' \
     -c 'DROP DATABASE IF EXISTS shared_store' -c 'CREATE DATABASE shared_store' >/dev/null
 pg_psql shared_src >/dev/null <<SQL
-CREATE TABLE t (id bigint PRIMARY KEY, payload text, amount numeric(12,2));
+CREATE TABLE t (id bigint PRIMARY KEY, payload text, amount numeric(12,2), far numeric(10,2));
 INSERT INTO t SELECT g, md5(g::text), g / 100.0 FROM generate_series(1, $ROWS) g;
+-- NaN, which DECIMAL cannot hold: the column is cached in its text fallback, named in each answer
+UPDATE t SET far = 'NaN' WHERE id = 1;
 CREATE TABLE s (id int PRIMARY KEY, v text);
 INSERT INTO s VALUES (1, 'one'), (2, 'two');
 SQL
