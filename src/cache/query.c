@@ -310,9 +310,14 @@ static int check_query(duckdb_connection con, const char *sql, const dscat_cache
         goto done;
     }
     if (n > 1) {
+        /* DuckDB runs a PIVOT whose values it must find first as several statements. */
         rc = dscat_error_set(err, DSCAT_EINVALID,
-                             "one statement only: the SQL holds %llu statements",
-                             (unsigned long long)n);
+                             "one statement only: DuckDB reads the SQL as %llu statements%s",
+                             (unsigned long long)n,
+                             strcasestr(sql, "pivot") ? " (a PIVOT without an IN list is run as "
+                                                        "several: name its values, ON col IN "
+                                                        "(...))"
+                                                      : "");
         goto done;
     }
     if (duckdb_prepare(con, "SELECT json_serialize_sql($1::VARCHAR)", &ser) == DuckDBError ||
