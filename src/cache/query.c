@@ -291,6 +291,20 @@ static const char *forbidden_ref(json_t *object, void *payload)
 }
 
 /*
+ * DuckDB's message for the user, without its advice to change a setting ("Use \"SET x TO y\" to
+ * ..."): the configuration is locked here, so that advice can only fail.
+ */
+static int duck_error(dscat_error *err, const char *msg)
+{
+    const char *use = strstr(msg, " Use \"SET ");
+    int n = use ? (int)(use - msg) : (int)strlen(msg);
+    if (use && n > 0 && msg[n - 1] == '.')
+        n--;
+    return dscat_error_set(err, DSCAT_EINVALID, "%.*s%s", n, msg,
+                           use ? " (settings cannot be changed in a query: simplify it)" : "");
+}
+
+/*
  * Decides, by DuckDB's parser, whether sql may run: exactly one statement, a query, and no table
  * function but the allowed ones. Nothing is bound or run here.
  */
@@ -306,7 +320,7 @@ static int check_query(duckdb_connection con, const char *sql, const dscat_cache
     idx_t n = duckdb_extract_statements(con, sql, &ex);
     if (n == 0) {
         const char *msg = duckdb_extract_statements_error(ex);
-        rc = dscat_error_set(err, DSCAT_EINVALID, "%s", msg ? msg : "no statement in the SQL");
+        rc = duck_error(err, msg ? msg : "no statement in the SQL");
         goto done;
     }
     if (n > 1) {
@@ -351,7 +365,7 @@ static int check_query(duckdb_connection con, const char *sql, const dscat_cache
         if (kind && strcmp(kind, "not implemented") == 0)
             rc = refuse_statement(sql, err); /* only SELECT statements serialise */
         else
-            rc = dscat_error_set(err, DSCAT_EINVALID, "%s", msg ? msg : "the SQL does not parse");
+            rc = duck_error(err, msg ? msg : "the SQL does not parse");
         goto done;
     }
     json_t *ctes = json_array();
@@ -486,6 +500,8 @@ static int query_error(const char *msg, const watchdog *w, const dscat_config *c
                                "the query needs more than query_memory (%lld MiB) and was "
                                "stopped; narrow it or raise query_memory in [settings]",
                                (long long)(cfg->settings.query_memory >> 20));
+    if (msg && strstr(msg, " Use \"SET "))
+        return duck_error(err, msg);
     bool missing = msg && strstr(msg, "does not exist");
     /* DuckDB's pointer into the statement ("LINE 1: ...") shows the wrapper, not the user's SQL */
     const char *line = msg ? strstr(msg, "LINE 1:") : NULL;

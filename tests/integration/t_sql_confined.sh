@@ -97,6 +97,7 @@ BEGIN|BEGIN TRANSACTION|BEGIN
 PREPARE|PREPARE p AS SELECT 1|PREPARE
 two statements|SELECT 1; SELECT 2|one statement only
 a PIVOT without an IN list (several statements to DuckDB)|PIVOT shop.main.orders ON id USING sum(amount)|name its values, ON col IN
+an expression past DuckDB's depth limit: no advice to change a setting|SELECT 1$(printf '+1%.0s' $(seq 1500))|exceeded (settings cannot be changed in a query: simplify it)
 a query then COPY|SELECT 1; COPY (SELECT 1) TO '$W/x.csv'|one statement only
 a comment hiding a second statement|SELECT 1 /* x */; DROP VIEW shop.main.orders -- y|one statement only
 a cached table joined with a file read|SELECT o.id FROM shop.main.orders o JOIN read_text('/etc/passwd') p ON true|read_text
