@@ -138,9 +138,12 @@ static const char *const tables_sql[2][2] = {
  * implicitly, as varchar has text's, or as every enum, range and multirange has): the types query
  * says which types are orderable, found set-based, as the server's own lookup
  * (GetDefaultOpClass) finds them. Only an implicit cast counts: xml's cast to text is binary but
- * an assignment cast, and xml has no equality. A type without (json, xml, point, box, polygon,
- * txid_snapshot, a composite, an array or domain of one, a user type without an operator class)
- * has its null count profiled and its distinct count left null.
+ * an assignment cast, and xml has no equality. A composite type compares field by field (record's
+ * operator class): it is orderable when each of its fields' types (an array field's element) is,
+ * one level deep (a composite field makes it unorderable: its distinct count is left null). A
+ * type without (json, xml, point, box, polygon, txid_snapshot, an array, domain or composite of
+ * one, a user type without an operator class) has its null count profiled and its distinct count
+ * left null.
  */
 static const char *const types_head =
     "WITH RECURSIVE ordered AS (SELECT DISTINCT oc.opcintype AS oid FROM pg_opclass oc "
@@ -183,7 +186,11 @@ static const char *const types_tail =
     "       ELSE ((x.tmod - 4) >> 16) & 65535 END END AS num_precision, "
     "  CASE WHEN x.tid IN (21, 23, 20) THEN 0 WHEN x.tid = 1700 THEN CASE WHEN x.tmod = -1 "
     "       THEN NULL ELSE (((x.tmod - 4) & 2047) # 1024) - 1024 END END AS num_scale, "
-    "  EXISTS (SELECT FROM orderable ob WHERE ob.oid = et.oid) AS orderable "
+    "  EXISTS (SELECT FROM orderable ob WHERE ob.oid = et.oid) OR (et.typtype = 'c' "
+    "    AND NOT EXISTS (SELECT FROM pg_attribute fa JOIN pg_type ft ON ft.oid = fa.atttypid "
+    "    WHERE fa.attrelid = et.typrelid AND fa.attnum > 0 AND NOT fa.attisdropped "
+    "    AND NOT EXISTS (SELECT FROM orderable fo WHERE fo.oid = CASE WHEN ft.typelem <> 0 "
+    "      AND ft.typlen = -1 THEN ft.typelem ELSE ft.oid END))) AS orderable "
     "  FROM pg_type t "
     "  CROSS JOIN LATERAL (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype "
     "    ELSE p.id END AS tid, "
