@@ -225,6 +225,17 @@ static int put_escaped(dscat_buf *b, const char *s)
     return rc;
 }
 
+const char *dscat_db_scan_strdup_escaped(dscat_db_scan *s, const char *str)
+{
+    if (str == NULL)
+        return NULL;
+    dscat_buf b = DSCAT_BUF_INIT;
+    const char *copy =
+        put_escaped(&b, str) ? NULL : dscat_arena_strdup(&s->arena, dscat_buf_cstr(&b));
+    dscat_buf_free(&b);
+    return copy;
+}
+
 int dscat_db_scan_add_problem(dscat_db_scan *s, const char *schema, const char *message)
 {
     dscat_buf b = DSCAT_BUF_INIT, sb = DSCAT_BUF_INIT;

@@ -40,6 +40,9 @@ typedef struct dscat_column_info {
      * leave it unset otherwise): a type without the ordering COUNT(DISTINCT) needs, or a column
      * the user may not read. Such a column is left out of the profile. */
     bool unprofileable;
+    /* Set by the driver like unprofileable: a type without the ordering COUNT(DISTINCT) needs,
+     * whose null count is still profiled; its distinct count stays null. */
+    bool no_distinct;
 } dscat_column_info;
 
 typedef struct dscat_fk_info {
@@ -104,6 +107,9 @@ int dscat_db_scan_add_column_shared(dscat_db_scan *s, const dscat_column_info *c
 
 /* A copy of str (NULL for NULL) that lives as long as the scan; NULL when out of memory. */
 const char *dscat_db_scan_strdup(dscat_db_scan *s, const char *str);
+/* The same with each byte that is not part of valid UTF-8 written as \xNN (a comment or a
+ * default from a database whose text has no encoding): what the store can hold. */
+const char *dscat_db_scan_strdup_escaped(dscat_db_scan *s, const char *str);
 /* Appends a foreign-key column pair (strings copied). */
 int dscat_db_scan_add_fk(dscat_db_scan *s, const dscat_fk_info *fk);
 /*

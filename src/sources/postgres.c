@@ -48,6 +48,7 @@ typedef struct pg_source {
     int query_timeout; /* seconds; the deadline of each query and of each wait in a row stream */
     double connect_timeout; /* seconds; the login's deadline, also a scan's second connection's */
     bool broken;            /* a deadline passed: the connection is only closed now */
+    bool raw_text;          /* the database is SQL_ASCII: its text arrives as its bytes */
     PGconn *drain;  /* while this connection waits for input: another one of the same scan whose
                      * input is read meanwhile (borrowed), or NULL */
     size_t drained; /* bytes read for the drain connection: libpq keeps them until it is read */
@@ -131,16 +132,24 @@ static const char *const tables_sql[2][2] = {
  * A column is non-nullable when it is declared NOT NULL or its domain (or the domain's own base
  * domain) is.
  *
- * A column can be profiled when the user may read it and its type (an array's element; a
- * domain's base, recursively) has a default btree operator class, the ordering COUNT(DISTINCT)
- * sorts with (directly, through a binary-coercible type as varchar has text's, or as every enum,
- * range and multirange has): the types query says which types are orderable, found set-based.
+ * A column can be profiled when the user may read it. Its distinct count needs its type (an
+ * array's element; a domain's base, recursively) to have a default btree operator class, the
+ * ordering COUNT(DISTINCT) sorts with (directly, through a type it is binary-coercible to
+ * implicitly, as varchar has text's, or as every enum, range and multirange has): the types query
+ * says which types are orderable, found set-based, as the server's own lookup
+ * (GetDefaultOpClass) finds them. Only an implicit cast counts: xml's cast to text is binary but
+ * an assignment cast, and xml has no equality. A composite type compares field by field (record's
+ * operator class): it is orderable when each of its fields' types (an array field's element) is,
+ * one level deep (a composite field makes it unorderable: its distinct count is left null). A
+ * type without (json, xml, point, box, polygon, txid_snapshot, an array, domain or composite of
+ * one, a user type without an operator class) has its null count profiled and its distinct count
+ * left null.
  */
 static const char *const types_head =
     "WITH RECURSIVE ordered AS (SELECT DISTINCT oc.opcintype AS oid FROM pg_opclass oc "
     "  JOIN pg_am am ON am.oid = oc.opcmethod WHERE am.amname = 'btree' AND oc.opcdefault), "
     "orderable(oid) AS (SELECT oid FROM ordered UNION SELECT k.castsource FROM pg_cast k "
-    "  JOIN ordered o ON o.oid = k.casttarget WHERE k.castmethod = 'b' "
+    "  JOIN ordered o ON o.oid = k.casttarget WHERE k.castmethod = 'b' AND k.castcontext = 'i' "
     "  UNION SELECT oid FROM pg_type WHERE typtype IN ('e', 'r', 'm') "
     "  UNION SELECT d.oid FROM pg_type d JOIN orderable b ON b.oid = d.typbasetype "
     "  WHERE d.typtype = 'd') "
@@ -166,15 +175,22 @@ static const char *const types_tail =
     "  ELSE t.typname END AS data_type, "
     "  t.typnotnull OR coalesce(xt.typnotnull, false) AS notnull, "
     /* information_schema's _pg_char_max_length, _pg_numeric_precision and _pg_numeric_scale,
-     * inlined: as function calls they cost more than the rest of the query together. */
+     * inlined: as function calls they cost more than the rest of the query together. The scale
+     * is decoded as numeric's own typmod code does (PostgreSQL 15 allows a scale from -1000 to
+     * 1000, whatever the precision): the low 11 bits, sign-extended. information_schema reads
+     * them unsigned and says 2046 for numeric(5,-2). */
     "  CASE WHEN x.tmod = -1 THEN NULL WHEN x.tid IN (1042, 1043) THEN x.tmod - 4 "
     "       WHEN x.tid IN (1560, 1562) THEN x.tmod END AS max_length, "
     "  CASE x.tid WHEN 21 THEN 16 WHEN 23 THEN 32 WHEN 20 THEN 64 WHEN 700 THEN 24 "
     "       WHEN 701 THEN 53 WHEN 1700 THEN CASE WHEN x.tmod = -1 THEN NULL "
     "       ELSE ((x.tmod - 4) >> 16) & 65535 END END AS num_precision, "
     "  CASE WHEN x.tid IN (21, 23, 20) THEN 0 WHEN x.tid = 1700 THEN CASE WHEN x.tmod = -1 "
-    "       THEN NULL ELSE (x.tmod - 4) & 65535 END END AS num_scale, "
-    "  EXISTS (SELECT FROM orderable ob WHERE ob.oid = et.oid) AS orderable "
+    "       THEN NULL ELSE (((x.tmod - 4) & 2047) # 1024) - 1024 END END AS num_scale, "
+    "  EXISTS (SELECT FROM orderable ob WHERE ob.oid = et.oid) OR (et.typtype = 'c' "
+    "    AND NOT EXISTS (SELECT FROM pg_attribute fa JOIN pg_type ft ON ft.oid = fa.atttypid "
+    "    WHERE fa.attrelid = et.typrelid AND fa.attnum > 0 AND NOT fa.attisdropped "
+    "    AND NOT EXISTS (SELECT FROM orderable fo WHERE fo.oid = CASE WHEN ft.typelem <> 0 "
+    "      AND ft.typlen = -1 THEN ft.typelem ELSE ft.oid END))) AS orderable "
     "  FROM pg_type t "
     "  CROSS JOIN LATERAL (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype "
     "    ELSE p.id END AS tid, "
@@ -548,6 +564,30 @@ static int exec_until(pg_source *s, const char *sql, PGresult **out)
     return rc;
 }
 
+static PGresult *run(pg_source *s, const char *sql, const char *what, dscat_error *err);
+
+/*
+ * A database in SQL_ASCII holds bytes in no encoding: the server cannot convert them to the
+ * UTF8 the connection asks for, and one name or value that is not UTF-8 fails the whole query
+ * that reads it ("invalid byte sequence for encoding"), every table of the catalog with it. Such
+ * a connection takes the bytes as they are (client_encoding SQL_ASCII, one statement, only for
+ * such a database): the scan checks them (names that are not UTF-8 are problems, comments and
+ * defaults are shown with \xNN escapes) and the cache stores text that is not UTF-8 in its
+ * binary fallback. Every other server encoding converts to UTF8. 0, or the failure in err.
+ */
+static int raw_encoding(pg_source *s, dscat_error *err)
+{
+    const char *enc = PQparameterStatus(s->conn, "server_encoding");
+    if (enc == NULL || strcmp(enc, "SQL_ASCII") != 0)
+        return 0;
+    PGresult *r = run(s, "SET client_encoding = 'SQL_ASCII'", "client encoding", err);
+    if (r == NULL)
+        return err && err->code ? err->code : DSCAT_EQUERY;
+    PQclear(r);
+    s->raw_text = true;
+    return 0;
+}
+
 static int pg_connect(dscat_source **out, const dscat_target_config *target,
                       const dscat_target_conn *conn, const char *database,
                       const dscat_settings *settings, dscat_error *err)
@@ -629,6 +669,8 @@ static int pg_connect(dscat_source **out, const dscat_target_config *target,
                              target->key, s->where, "cannot make the connection non-blocking");
         goto fail;
     }
+    if ((rc = raw_encoding(s, err)))
+        goto fail;
     if (build_filter(s, target)) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto fail;
@@ -792,8 +834,44 @@ static long table_of(table_oids *m, const char *value, bool *readable)
 }
 
 /*
+ * Text that must be UTF-8 in the store (a comment, a default), as read: itself, or, from a
+ * database in SQL_ASCII (raw_encoding), a copy in the scan with its invalid bytes written as
+ * \xNN. *escaped says which; NULL stays NULL. 0 or DSCAT_ENOMEM.
+ */
+static int store_text(dscat_db_scan *out, const char **text, bool *escaped)
+{
+    *escaped = *text && !dscat_db_scan_valid_utf8(*text);
+    if (*escaped && (*text = dscat_db_scan_strdup_escaped(out, *text)) == NULL)
+        return DSCAT_ENOMEM;
+    return 0;
+}
+
+/* Reports the table (column NULL) or column whose `what` (its comment, its default) store_text
+ * escaped. 0 or DSCAT_ENOMEM. */
+static int escaped_problem(dscat_db_scan *out, const dscat_table_info *t, const char *column,
+                           const char *what)
+{
+    dscat_buf name = DSCAT_BUF_INIT, cause = DSCAT_BUF_INIT;
+    int rc = column ? dscat_buf_printf(&name, "%s.%s.%s", t->schema, t->name, column)
+                    : dscat_buf_printf(&name, "%s.%s", t->schema, t->name);
+    rc = rc ? rc
+            : dscat_buf_printf(&cause,
+                               "its %s is not valid UTF-8; catalogued with each invalid byte "
+                               "written as \\xNN",
+                               what);
+    rc = rc ? rc
+            : dscat_db_scan_add_object_problem(out, t->schema, column ? "column" : "table",
+                                               dscat_buf_cstr(&name), dscat_buf_cstr(&cause));
+    dscat_buf_free(&name);
+    dscat_buf_free(&cause);
+    return rc ? DSCAT_ENOMEM : 0;
+}
+
+/*
  * Tables in a schema the role has no USAGE on are listed by pg_class but cannot be read: they
  * are left out, and the schema is reported once as a problem. Fills oids with every table added.
+ * A name that is not UTF-8 (from a database in SQL_ASCII) is a problem naming the table with its
+ * invalid bytes escaped (dscat_db_scan_refused); a comment that is not is escaped (store_text).
  */
 static int read_tables(PGresult *r, dscat_db_scan *out, table_oids *oids)
 {
@@ -822,12 +900,16 @@ static int read_tables(PGresult *r, dscat_db_scan *out, table_oids *oids)
                               .comment = opt_str(r, i, 5),
                               .last_modified_us = DSCAT_NULL};
         size_t index;
-        int rc = dscat_db_scan_add_table(out, &t, &index);
-        if (rc == 0)
+        bool escaped = false;
+        int rc = store_text(out, &t.comment, &escaped);
+        if (rc == 0 && (rc = dscat_db_scan_add_table(out, &t, &index)) == 0) {
             oids->items[oids->count++] = (table_oid){strtoul(PQgetvalue(r, i, 7), NULL, 10), index,
                                                      PQgetvalue(r, i, 8)[0] == 't'};
-        else if (dscat_db_scan_refused(out, rc, t.schema, t.name, NULL))
+            if (escaped && escaped_problem(out, &t, NULL, "comment"))
+                return DSCAT_ENOMEM;
+        } else if (dscat_db_scan_refused(out, rc, t.schema, t.name, NULL)) {
             return DSCAT_ENOMEM;
+        }
     }
     if (oids->count) /* an empty database has no array: qsort takes no NULL */
         qsort(oids->items, oids->count, sizeof(table_oid), compare_oid);
@@ -1013,8 +1095,9 @@ static int resolve_types(dscat_db_scan *out, const col_types *ct, const type_inf
         pg_type_info *ty = type_of(types, (unsigned long)(ct->pairs[p] >> 32),
                                    (long)(int32_t)(uint32_t)(ct->pairs[p] & 0xffffffffu));
         if (ty && ty->scan_data_type == NULL) { /* the names join the scan, once */
-            ty->column_type = dscat_db_scan_strdup(out, ty->full_type);
-            ty->scan_data_type = dscat_db_scan_strdup(out, ty->data_type);
+            /* a type's name is no more UTF-8 than a table's in a database in SQL_ASCII */
+            ty->column_type = dscat_db_scan_strdup_escaped(out, ty->full_type);
+            ty->scan_data_type = dscat_db_scan_strdup_escaped(out, ty->data_type);
             if (ty->column_type == NULL || ty->scan_data_type == NULL) {
                 dscat_free(of);
                 return DSCAT_ENOMEM;
@@ -1035,7 +1118,8 @@ static int resolve_types(dscat_db_scan *out, const col_types *ct, const type_inf
         c.max_length = ty->max_length;
         c.precision = ty->precision;
         c.scale = ty->scale;
-        c.unprofileable = !ty->orderable || !cp->readable;
+        c.unprofileable = !cp->readable;
+        c.no_distinct = !ty->orderable;
         out->columns.items[kept++] = c;
     }
     dscat_free(of);
@@ -1082,11 +1166,21 @@ static int add_column_row(dscat_db_scan *out, table_oids *oids, col_types *ct, c
                            .is_pk = v[9] && v[9][0] == 't',
                            .generated = generated_kind(v[10])};
     size_t before = out->columns.count;
-    int rc = dscat_db_scan_refused(out, dscat_db_scan_add_column_shared(out, &c),
-                                   out->tables.items[t].schema, out->tables.items[t].name, c.name);
-    if (rc == 0 && out->columns.count > before)
+    bool bad_default = false, bad_comment = false;
+    if (store_text(out, &c.default_value, &bad_default) ||
+        store_text(out, &c.comment, &bad_comment))
+        return DSCAT_ENOMEM;
+    const dscat_table_info *ti = &out->tables.items[t];
+    int rc = dscat_db_scan_refused(out, dscat_db_scan_add_column_shared(out, &c), ti->schema,
+                                   ti->name, c.name);
+    if (rc == 0 && out->columns.count > before) {
         rc = pending_push(
             ct, (col_pending){pair, v[3] && v[3][0] == 't', readable || (v[8] && v[8][0] == 't')});
+        if (rc == 0 && bad_default)
+            rc = escaped_problem(out, ti, c.name, "default");
+        if (rc == 0 && bad_comment)
+            rc = escaped_problem(out, ti, c.name, "comment");
+    }
     return rc;
 }
 
@@ -1215,8 +1309,14 @@ static int read_fkeys(PGresult *r, dscat_db_scan *out, table_oids *oids)
         long c = dscat_db_scan_find_ordinal(out, (size_t)t, (int)decimal(PQgetvalue(r, i, 1)));
         if (c < 0)
             continue;
+        /* the referenced names as a problem names them when they are not UTF-8 (SQL_ASCII) */
         dscat_fk_info fk = {(size_t)t, out->columns.items[c].name, PQgetvalue(r, i, 2),
                             PQgetvalue(r, i, 3), PQgetvalue(r, i, 4)};
+        const char **names[] = {&fk.ref_schema, &fk.ref_table, &fk.ref_column};
+        for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+            if (!dscat_db_scan_valid_utf8(*names[k]) &&
+                (*names[k] = dscat_db_scan_strdup_escaped(out, *names[k])) == NULL)
+                return DSCAT_ENOMEM;
         if (dscat_db_scan_add_fk(out, &fk))
             return DSCAT_ENOMEM;
     }
@@ -1326,7 +1426,9 @@ static PGconn *side_start(pg_source *s)
         for (const PQconninfoOption *o = opts; o->keyword; o++)
             if (o->val && o->val[0] && !(pin && strcmp(o->keyword, "hostaddr") == 0)) {
                 keys[k] = o->keyword;
-                vals[k++] = o->val;
+                vals[k++] = strcmp(o->keyword, "client_encoding") == 0 && s->raw_text
+                                ? "SQL_ASCII" /* as s's (raw_encoding) */
+                                : o->val;
             }
         if (pin) {
             keys[k] = "hostaddr";
@@ -1536,7 +1638,8 @@ static int pg_list_databases(dscat_source *src, dscat_name_list *out, dscat_erro
 
 /*
  * bytea has an ordering but is binary, not worth profiling. Types without an ordering (json,
- * xml, geometric and PostGIS types, ...) are found from the catalog instead (types_head).
+ * xml, geometric and PostGIS types, ...) are found from the catalog instead (types_head): their
+ * null counts are profiled, their distinct counts are not (no_distinct).
  */
 static bool pg_profileable(const char *data_type)
 {
@@ -2396,7 +2499,29 @@ static const dscat_type_map pg_types[] = {
     {"character", "VARCHAR"},
 };
 
-/* bytea as BLOB; numeric with a precision up to 38 as DECIMAL; the rest by name. */
+/*
+ * The DECIMAL(width,scale) that holds every value of numeric(precision,scale) exactly, or false
+ * when none does (more than 38 digits). PostgreSQL 15 allows any scale from -1000 to 1000 with
+ * any precision, which DuckDB's DECIMAL (0 <= scale <= width <= 38) does not: numeric(5,-2)
+ * holds integers rounded to hundreds, below 10^7 (DECIMAL(7,0)); numeric(3,5) holds values
+ * below 10^-2 with 5 fraction digits (DECIMAL(5,5)). precision is 1..1000 for a numeric with a
+ * typmod, and its scale is then always known: -1 is a scale here, not "none".
+ */
+static bool numeric_decimal(int precision, int scale, int *width, int *dscale)
+{
+    if (precision < 1 || precision > 1000 || scale < -1000 || scale > 1000)
+        return false;
+    *width = scale < 0 ? precision - scale : scale > precision ? scale : precision;
+    *dscale = scale < 0 ? 0 : scale;
+    return *width <= 38;
+}
+
+/*
+ * bytea as BLOB; numeric(p,s) as the DECIMAL that holds it (numeric_decimal), else its text; the
+ * rest by name. numeric's is the only typmod that shapes a cache type: a time's or timestamp's
+ * precision (0..6, microseconds at most, as DuckDB's TIME and TIMESTAMP), varchar(n), char(n),
+ * bit(n), varbit(n) and interval's fields and precision map to a type without one.
+ */
 static void pg_cache_type(dscat_cache_type *out, const char *dt, const char *column_type,
                           int precision, int scale)
 {
@@ -2406,8 +2531,9 @@ static void pg_cache_type(dscat_cache_type *out, const char *dt, const char *col
         out->hex = true;
         return;
     }
-    if (strcmp(dt, "numeric") == 0 && precision > 0 && precision <= 38 && scale >= 0) {
-        snprintf(out->duck_type, sizeof(out->duck_type), "DECIMAL(%d,%d)", precision, scale);
+    int width, dscale;
+    if (strcmp(dt, "numeric") == 0 && numeric_decimal(precision, scale, &width, &dscale)) {
+        snprintf(out->duck_type, sizeof(out->duck_type), "DECIMAL(%d,%d)", width, dscale);
         return;
     }
     const char *duck = dscat_type_map_find(pg_types, sizeof(pg_types) / sizeof(pg_types[0]), dt);

@@ -1,6 +1,7 @@
 /*
  * The profile query, in every engine's dialect:
  *   SELECT count(*), count(*) - count(c1), count(DISTINCT c1), ...
+ * (NULL for the distinct count of a column the driver marked no_distinct)
  *   FROM (SELECT [TOP n] c1, c2, ... FROM schema.table [ORDER BY key...] [LIMIT n]) AS sample
  * Only the quoting, the row limit, the profileable types and the select-list limit differ
  * between engines. A column the engine cannot profile is left out of the query alone; a table
@@ -57,6 +58,10 @@ int dscat_profile_sql(dscat_buf *sql, const dscat_profile_dialect *d, void *payl
         const char *name = scan->columns.items[profiled[i]].name;
         dscat_buf_puts(sql, ", count(*) - count(");
         d->quote(sql, name, payload);
+        if (scan->columns.items[profiled[i]].no_distinct) {
+            rc = dscat_buf_puts(sql, "), NULL"); /* no equality to count distinct values by */
+            continue;
+        }
         dscat_buf_puts(sql, "), count(DISTINCT ");
         d->quote(sql, name, payload);
         rc = dscat_buf_putc(sql, ')');

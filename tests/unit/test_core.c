@@ -207,6 +207,11 @@ static void scan_model_shared_types(void **state)
     assert_int_equal(dscat_db_scan_find_column(&s, idx, "a"), 0);
     c.name = "\xff";
     assert_int_equal(dscat_db_scan_add_column_shared(&s, &c), DSCAT_EINVALID);
+    /* text from a database without an encoding: its invalid bytes escaped, the rest kept */
+    assert_string_equal(dscat_db_scan_strdup_escaped(&s, "caf\xe9 \xc3\xa9\xff"),
+                        "caf\\xe9 \xc3\xa9\\xff");
+    assert_string_equal(dscat_db_scan_strdup_escaped(&s, ""), "");
+    assert_null(dscat_db_scan_strdup_escaped(&s, NULL));
     dscat_db_scan_free(&s);
 }
 

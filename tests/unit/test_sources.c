@@ -136,6 +136,95 @@ static void cache_types_per_engine(void **state)
     assert_string_equal(mapped("duckdb", "DECIMAL(18,4) x", NULL, -1, -1), "VARCHAR");
 }
 
+/*
+ * PostgreSQL 15 allows numeric scales outside 0..precision (numeric(3,5), numeric(5,-2)) and
+ * precisions past DuckDB's 38: every typmod maps to a DECIMAL DuckDB accepts (0 <= scale <=
+ * width <= 38) that holds each value of the column exactly (as many integer digits, at least its
+ * fraction digits), or to VARCHAR (its exact text). A scale of -1 with a precision is a scale.
+ */
+static void pg_numeric_typmods(void **state)
+{
+    (void)state;
+    assert_string_equal(mapped("postgres", "numeric", NULL, 3, 5), "DECIMAL(5,5)");
+    assert_string_equal(mapped("postgres", "numeric", NULL, 5, -2), "DECIMAL(7,0)");
+    assert_string_equal(mapped("postgres", "numeric", NULL, 5, -1), "DECIMAL(6,0)");
+    assert_string_equal(mapped("postgres", "numeric", NULL, 38, 38), "DECIMAL(38,38)");
+    assert_string_equal(mapped("postgres", "numeric", NULL, 1, 38), "DECIMAL(38,38)");
+    assert_string_equal(mapped("postgres", "numeric", NULL, 1, 39), "VARCHAR");
+    assert_string_equal(mapped("postgres", "numeric", NULL, 37, -1), "DECIMAL(38,0)");
+    assert_string_equal(mapped("postgres", "numeric", NULL, 38, -1), "VARCHAR");
+    assert_string_equal(mapped("postgres", "numeric", NULL, 39, 2), "VARCHAR");
+    assert_string_equal(mapped("postgres", "numeric", NULL, 1000, 1000), "VARCHAR");
+    assert_string_equal(mapped("postgres", "numeric", NULL, 1, -1000), "VARCHAR");
+    assert_string_equal(mapped("postgres", "numeric", NULL, 2046, 2046), "VARCHAR");
+    for (int p = 1; p <= 60; p++)
+        for (int s = -60; s <= 60; s++) {
+            const char *t = mapped("postgres", "numeric", NULL, p, s);
+            int w, d;
+            if (strcmp(t, "VARCHAR") == 0) {
+                assert_true((s < 0 ? p - s : s > p ? s : p) > 38);
+                continue;
+            }
+            assert_int_equal(sscanf(t, "DECIMAL(%d,%d)", &w, &d), 2);
+            assert_true(w >= 1 && w <= 38 && d >= 0 && d <= w);
+            assert_true(d >= s);         /* every fraction digit */
+            assert_true(w - d >= p - s); /* every integer digit */
+        }
+    /* the other typmods shape no cache type */
+    assert_string_equal(mapped("postgres", "timestamp without time zone", NULL, -1, -1),
+                        "TIMESTAMP");
+    assert_string_equal(mapped("postgres", "time without time zone", NULL, -1, -1), "TIME");
+    assert_string_equal(mapped("postgres", "character varying", NULL, -1, -1), "VARCHAR");
+    assert_string_equal(mapped("postgres", "bit", NULL, -1, -1), "VARCHAR");
+    assert_string_equal(mapped("postgres", "bit varying", NULL, -1, -1), "VARCHAR");
+}
+
+static int quote_plain(dscat_buf *b, const char *name, void *payload)
+{
+    (void)payload;
+    return dscat_buf_printf(b, "\"%s\"", name);
+}
+
+static bool any_type(const char *data_type)
+{
+    (void)data_type;
+    return true;
+}
+
+/* A column marked no_distinct (a type without equality: xml, json, point) has its null count
+ * profiled and NULL for its distinct count; an unprofileable one is left out. */
+static void profile_without_distinct(void **state)
+{
+    (void)state;
+    dscat_db_scan scan;
+    assert_int_equal(dscat_db_scan_init(&scan, "db"), 0);
+    dscat_table_info t = {.schema = "s", .name = "t", .type = "BASE TABLE"};
+    size_t ti;
+    assert_int_equal(dscat_db_scan_add_table(&scan, &t, &ti), 0);
+    const char *names[] = {"id", "doc", "secret"};
+    for (int i = 0; i < 3; i++) {
+        dscat_column_info c = {.table = ti,
+                               .name = names[i],
+                               .ordinal = i + 1,
+                               .data_type = "x",
+                               .no_distinct = i == 1,
+                               .unprofileable = i == 2};
+        assert_int_equal(dscat_db_scan_add_column(&scan, &c), 0);
+    }
+    dscat_profile_dialect d = {quote_plain, false, any_type, NULL, 1664, NULL};
+    size_t cols[] = {0, 1, 2}, prof[3];
+    size_t n = dscat_profile_columns(&d, &scan, cols, 3, prof);
+    assert_int_equal(n, 2);
+    dscat_buf sql = DSCAT_BUF_INIT;
+    assert_int_equal(dscat_profile_sql(&sql, &d, NULL, &scan, ti, cols, 3, prof, n, 10), 0);
+    assert_string_equal(dscat_buf_cstr(&sql),
+                        "SELECT count(*), count(*) - count(\"id\"), count(DISTINCT \"id\"), "
+                        "count(*) - count(\"doc\"), NULL FROM (SELECT \"id\", \"doc\" FROM "
+                        "\"s\".\"t\" LIMIT 10) AS sample");
+    dscat_buf_free(&sql);
+    dscat_db_scan_free(&scan);
+}
+
 /* One engine's predicate for a key, or "refused" / "error". */
 static void predicate(char *out, size_t size, const char *engine, const char *column,
                       const char *data_type, dscat_key_type type, const char *value)
@@ -364,6 +453,8 @@ int main(void)
         cmocka_unit_test(key_predicates),
         cmocka_unit_test(mysql_generated_columns),
         cmocka_unit_test(mysql_session),
+        cmocka_unit_test(pg_numeric_typmods),
+        cmocka_unit_test(profile_without_distinct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

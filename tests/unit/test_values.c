@@ -82,6 +82,12 @@ static void decimals_and_floats(void **state)
     expect("DECIMAL(10,2)", "NaN", VALUE_MISFIT, "");
     expect("DECIMAL(10,2)", "Infinity", VALUE_MISFIT, "");
     expect("DECIMAL(38,10)", "1234567890123456789012345678.0123456789", VALUE_PASS, NULL);
+    /* the DECIMALs of PostgreSQL's numeric(3,5) and numeric(5,-2), as their text path sends them */
+    expect("DECIMAL(5,5)", "0.00123", VALUE_PASS, NULL);
+    expect("DECIMAL(5,5)", "-0.00999", VALUE_PASS, NULL);
+    expect("DECIMAL(5,5)", "1.00000", VALUE_MISFIT, "");
+    expect("DECIMAL(7,0)", "-9999900", VALUE_PASS, NULL);
+    expect("DECIMAL(7,0)", "12300", VALUE_PASS, NULL);
     expect("DOUBLE", "0.30000000000000004", VALUE_PASS, NULL);
     expect("DOUBLE", "NaN", VALUE_PASS, NULL);
     expect("DOUBLE", "-Infinity", VALUE_PASS, NULL);
