@@ -18,7 +18,7 @@ static const char cache_help[] =
     "Copies chosen tables into versioned Parquet files under cache_root (DSCAT_CACHE_ROOT) and\n"
     "refreshes them atomically: readers see the old version or the new one, never a mix. Old\n"
     "versions are deleted after deletion_grace_seconds. CONN is a target key when the target\n"
-    "names one database, else TARGET.DATABASE.\n"
+    "names one database, else TARGET.DATABASE. A name holding a dot is quoted: main.\"a.b\".\n"
     "\n"
     "--append-key COLUMN reads only the rows whose COLUMN is greater than the cached version's\n"
     "greatest, and publishes a version made of the old files and one new file (no new rows: no\n"
@@ -140,7 +140,8 @@ static int cache_refresh(dscat_catalog *cat, int argc, char **argv)
         return cli_usage("cache", "cache refresh needs a connection");
     char *schema = NULL, *table = NULL;
     if (name && split_table(name, &schema, &table))
-        return cli_usage("cache", "give the table as SCHEMA.TABLE");
+        return cli_usage("cache", "give the table as SCHEMA.TABLE (a name holding a dot or a colon "
+                                  "in double quotes: main.\"a.b\")");
     if (append_key && (name == NULL || all)) {
         dscat_free(schema);
         dscat_free(table);
@@ -265,7 +266,8 @@ static int cache_purge(dscat_catalog *cat, int argc, char **argv)
         return cli_usage("cache", "cache purge needs CONN [SCHEMA.TABLE]");
     char *schema = NULL, *table = NULL;
     if (argc == 2 && split_table(argv[1], &schema, &table))
-        return cli_usage("cache", "give the table as SCHEMA.TABLE");
+        return cli_usage("cache", "give the table as SCHEMA.TABLE (a name holding a dot or a colon "
+                                  "in double quotes: main.\"a.b\")");
     size_t n = 0;
     dscat_error err = {0};
     int rc = dscat_catalog_purge(cat, argv[0], schema, table, &n, &err);
