@@ -127,9 +127,11 @@ bool dscat_cache__table_locked(dscat_store *st, dscat_storage *sto, const char *
 /* Writes the catalog's marker into the version (key of its directory). */
 int dscat_cache__mark_version(dscat_store *st, dscat_storage *sto, const char *version_key,
                               dscat_error *err);
-/* Reads the table's cache row into out (version, rows, bytes); 1 when there is one. */
+/* Reads the table's cache row into out (version, rows, bytes, fallbacks), with when it was
+ * last written and when its full refresh was; 1 when there is one. */
 int dscat_cache__read_current(dscat_store *st, const char *conn, const char *schema,
-                              const char *table, dscat_table_sync *out, int64_t *last_sync);
+                              const char *table, dscat_table_sync *out, int64_t *last_sync,
+                              int64_t *full_us);
 
 /* A table's current version as the store has it (table_cache), for an append refresh. */
 typedef struct cache_current {

@@ -166,13 +166,16 @@ int dscat_cache__fallbacks_parse(dscat_fallbacks *f, const char *text)
 }
 
 /* Reads the table's cache row (its fallbacks too, for a request that takes this result as its
- * own: its answer names them as the refresh's did); 1 when there is one. */
+ * own: its answer names them as the refresh's did), and when its first file was written by a
+ * full refresh; 1 when there is one. */
 int dscat_cache__read_current(dscat_store *st, const char *conn, const char *schema,
-                              const char *table, dscat_table_sync *out, int64_t *last_sync)
+                              const char *table, dscat_table_sync *out, int64_t *last_sync,
+                              int64_t *full_us)
 {
     dscat_stmt *s = NULL;
     if (dscat_stmt__prepare(&s, st,
-                            "SELECT version, rows, bytes, last_sync_us, fallbacks FROM table_cache "
+                            "SELECT version, rows, bytes, last_sync_us, fallbacks, "
+                            "coalesce(full_us, last_sync_us) FROM table_cache "
                             "WHERE connection_id = ?1 AND schema = ?2 AND name = ?3",
                             NULL))
         return 0;
@@ -186,6 +189,7 @@ int dscat_cache__read_current(dscat_store *st, const char *conn, const char *sch
         out->rows = dscat_stmt__int64(s, 1);
         out->bytes = dscat_stmt__int64(s, 2);
         *last_sync = dscat_stmt__int64(s, 3);
+        *full_us = dscat_stmt__int64(s, 5);
         dscat_fallbacks_free(&out->fallbacks);
         /* out of memory: taken as not found, so that the request refreshes the table itself */
         if (out->version == NULL ||

@@ -11,6 +11,7 @@
 
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static char *dup_col(dscat_stmt *s, int i)
 {
@@ -138,7 +139,7 @@ static int status_read(dscat_status **out, const dscat_config *cfg, bool with_to
         dscat_status_free(s);
         return rc;
     }
-    bool any = false, all = cfg->ntargets > 0;
+    bool any = false, all = cfg->ntargets > 0, present = true;
     int64_t oldest = INT64_MAX;
     for (size_t i = 0; st && i < cfg->ntargets; i++) {
         dscat_target_status *ts = &s->per_target[i];
@@ -171,7 +172,7 @@ static int status_read(dscat_status **out, const dscat_config *cfg, bool with_to
             totals(st, s);
         s->generation = dscat_store__generation(st);
         s->exports_generation = dscat_store__exports_generation(st);
-        if (!dscat_exports_present(cfg->catalog_dir))
+        if (!(present = dscat_exports_present(cfg->catalog_dir)))
             s->exports_generation = 0; /* they describe nothing */
         dscat_store__read_end(st);
     }
@@ -183,7 +184,12 @@ static int status_read(dscat_status **out, const dscat_config *cfg, bool with_to
         int64_t age_us = dscat_now_us() - oldest;
         s->age_days = (double)age_us / 86400e6;
         bool stale = !all || age_us >= (int64_t)cfg->settings.stale_after_days * 86400 * 1000000;
-        stale |= s->generation != s->exports_generation;
+        /* Exports behind the store are caught up by the next command, or by dscat serve within
+         * deletion_interval_seconds (on a shared store, every other machine's refresh puts them
+         * behind for that long): stale where they cannot be, an export missing or the directory
+         * read-only. */
+        stale |= s->generation != s->exports_generation &&
+                 (!present || access(cfg->catalog_dir, W_OK) != 0);
         s->state = stale ? DSCAT_STATE_STALE : DSCAT_STATE_OK;
     }
     *out = s;

@@ -287,15 +287,32 @@ static void refresh_table(dscat_cache_job *job)
         r->rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;
     }
+    /* The rows of the version before any wait: a request that takes an append's result counts
+     * the rows added since it asked. */
+    int64_t before_rows = -1, before_bytes = 0, full_us = 0;
+    dscat_table_sync pre = {0};
+    if (dscat_cache__read_current(st, job->conn, r->schema, r->table, &pre, &last_sync, &full_us))
+        before_rows = pre.rows, before_bytes = pre.bytes;
+    dscat_free(pre.version);
+    dscat_fallbacks_free(&pre.fallbacks);
     if ((r->rc = dscat_cache__lock_table(st, sto, tkey, &lockfd, &waited, err)))
         goto done;
     locked = true;
-    /* Someone was refreshing this table: take their result if they succeeded. */
-    if (waited && dscat_cache__read_current(st, job->conn, r->schema, r->table, r, &last_sync) &&
+    /* Someone was refreshing this table: take their result if they succeeded (a full refresh's
+     * rows, or an append's new rows), as what ran. */
+    if (waited &&
+        dscat_cache__read_current(st, job->conn, r->schema, r->table, r, &last_sync, &full_us) &&
         last_sync >= started) {
         r->joined = true;
         r->version_rows = r->rows;
         r->version_bytes = r->bytes;
+        bool full = full_us >= started || before_rows < 0 || before_rows > r->rows ||
+                    before_bytes > r->bytes;
+        r->kind = full ? "full" : "append";
+        if (!full) {
+            r->rows -= before_rows;
+            r->bytes -= before_bytes;
+        }
         goto done;
     }
     if (drv == NULL || drv->cursor_open == NULL) {

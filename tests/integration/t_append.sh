@@ -141,6 +141,25 @@ run cache ls >/dev/null 2>&1
 assert_eq "the old versions are deleted once due, the current one reads whole" \
     "1 $(src_state)" "$(cache_versions "$table_key" | wc -l) $(cache_state)"
 
+# A request that finds the table being appended to waits and takes that append's result as its
+# own: the new rows, as an append (not the version's whole count). The source's table is held
+# locked a moment so that the first append is still reading when the second asks.
+pg_psql "$db" -c "INSERT INTO events SELECT g, 'row ' || g, 3 FROM generate_series(1601, 1605) g" >/dev/null
+pg_psql "$db" -c "BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2); COMMIT" >/dev/null &
+holder=$!
+sleep 0.3
+run cache refresh pg public.events --append-key id --json >"$work/first.json" 2>/dev/null &
+first_pid=$!
+sleep 0.5
+run cache refresh pg public.events --append-key id --json >"$work/joined.json" 2>/dev/null
+wait "$first_pid" "$holder"
+assert_eq "the append that ran: its 5 new rows, not joined" "append 5 false" \
+    "$(jq -r '.tables[0] | "\(.refresh_kind) \(.rows) \(.joined)"' "$work/first.json")"
+assert_eq "the request that waited for it: joined, the same rows, bytes and version" \
+    "append true $(jq -r '.tables[0] | "\(.rows) \(.bytes) \(.version) \(.version_rows)"' "$work/first.json")" \
+    "$(jq -r '.tables[0] | "\(.refresh_kind) \(.joined) \(.rows) \(.bytes) \(.version) \(.version_rows)"' "$work/joined.json")"
+assert_eq "... and the cache agrees with the source" "$(src_state)" "$(cache_state)"
+
 # Crashes: an append killed before its swap leaves the current version whole and an orphan (its
 # links or copies) that the orphan rule removes without touching the current version; one killed
 # after the swap has published its version.
