@@ -230,6 +230,30 @@ if [ "${CACHE_VARIANT:-fs}" = fs ]; then
         assert_eq "mariadb key $key: nothing new after it" "false" "$(jq -r '.tables[0].version_published' <<<"$out")"
     done
 
+    # MariaDB text keys compare byte by byte, whatever the column's character set and collation:
+    # 'b ' and 'b<tab>' sort after 'b' (a PAD SPACE collation such as utf8mb4_bin finds 'b ' = 'b'
+    # and 'b<tab>' < 'b'), 'B' before it; latin1's 'é' and '€' as their UTF-8.
+    for cs in "utf8mb4 COLLATE utf8mb4_general_ci" "latin1"; do
+        my_sql -e "DROP TABLE IF EXISTS appendmy.ap2;
+          CREATE TABLE appendmy.ap2 (id int AUTO_INCREMENT PRIMARY KEY, k varchar(10), v int)
+            CHARACTER SET $cs;
+          INSERT INTO appendmy.ap2 (k, v) VALUES ('a', 1), ('b', 2);"
+        DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+        run cache refresh my appendmy.ap2 --append-key k >/dev/null 2>&1
+        my_sql -e "INSERT INTO appendmy.ap2 (k, v) VALUES ('b ', 3), ('c', 4), ('B', 5), ('b\t', 6),
+          ('bb', 7), ('b  ', 8), ('é', 9), ('€', 10)"
+        out=$(run cache refresh my appendmy.ap2 --append-key k --json 2>/dev/null)
+        assert_eq "mariadb text key ($cs): the rows after 'b' byte by byte, 'B' not (it sorts before)" \
+            "append 7" "$(jq -r '.tables[0] | "\(.refresh_kind) \(.rows)"' <<<"$out")"
+        assert_eq "mariadb text key ($cs): every row there but 'B', once" \
+            "1|2|3|4|6|7|8|9|10" \
+            "$(q "SELECT string_agg(v::VARCHAR, '|' ORDER BY v) FROM my.appendmy.ap2")"
+        my_sql -e "INSERT INTO appendmy.ap2 (k, v) VALUES ('€ ', 11), ('€', 12)"
+        out=$(run cache refresh my appendmy.ap2 --append-key k --json 2>/dev/null)
+        assert_eq "mariadb text key ($cs): a trailing space after the greatest key is new" \
+            "append 1" "$(jq -r '.tables[0] | "\(.refresh_kind) \(.rows)"' <<<"$out")"
+    done
+
     # SQLite: an integer key and a timestamp kept as text.
     sqlite3 "$work/a.sqlite" "CREATE TABLE l (id INTEGER PRIMARY KEY, ts TIMESTAMP, v TEXT);
       INSERT INTO l VALUES (1, '2024-01-01 10:00:00', 'a'), (2, '2024-01-01 10:00:01', 'b');"
