@@ -686,7 +686,7 @@ static int exact_real(dscat_buf *b, double d)
         if (strtod(tmp, NULL) == d || digits == 17)
             break;
     }
-    if (strpbrk(tmp, ".en") == NULL) /* "1", "-0", "1e+20" has its e: ".0" after the digits */
+    if (strpbrk(tmp, ".en") == NULL) /* "1", "-0": "1.0", "-0.0" */
         return dscat_buf_printf(b, "%s.0", tmp);
     char *e = strchr(tmp, 'e');
     if (e && memchr(tmp, '.', (size_t)(e - tmp)) == NULL) /* "1e+20": "1.0e+20" */
@@ -712,6 +712,8 @@ static int literal_of(dscat_cursor *c, size_t i, int type, dscat_buf *t)
     size_t n = (size_t)sqlite3_column_bytes(c->stmt, col);
     if (p == NULL && n)
         return DSCAT_ENOMEM;
+    if (p == NULL) /* a blob of no bytes */
+        p = (const unsigned char *)"";
     int rc = 0;
     if (type == SQLITE_TEXT && memchr(p, '\0', n) == NULL) {
         rc = dscat_buf_putc(t, '\'');
