@@ -1108,6 +1108,13 @@ int dscat_cache__key_max(char **out, const char *const *files, size_t n, const c
     dscat_cache_quote_ident(&sql, key);
     dscat_buf_puts(&sql,
                    type == DSCAT_KEY_TIMESTAMPTZ ? ") AS TIMESTAMP) AS VARCHAR)" : ") AS VARCHAR)");
+    /* Text's length in bytes: a NUL byte in it would cut the C string short (MariaDB's text may
+     * hold one), and a shorter bound would read rows again. */
+    if (type == DSCAT_KEY_TEXT) {
+        dscat_buf_puts(&sql, ", strlen(max(");
+        dscat_cache_quote_ident(&sql, key);
+        dscat_buf_puts(&sql, "))");
+    }
     dscat_buf_puts(&sql, " FROM read_parquet([");
     for (size_t i = 0; i < n; i++) {
         if (i)
@@ -1128,6 +1135,11 @@ int dscat_cache__key_max(char **out, const char *const *files, size_t n, const c
         char *v = duckdb_value_varchar(&res, 1, 0);
         if (v == NULL)
             rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        else if (type == DSCAT_KEY_TEXT && duckdb_value_int64(&res, 2, 0) != (int64_t)strlen(v))
+            rc = dscat_error_set(err, DSCAT_EINVALID,
+                                 "the greatest %s of the table holds a NUL byte: it cannot be "
+                                 "an append key's bound (refresh without --append-key)",
+                                 key);
         else if (!dscat_key_value_ok(type, v))
             rc = dscat_error_set(err, DSCAT_EINVALID,
                                  "the greatest %s of the table, %s, cannot be written exactly "

@@ -255,6 +255,18 @@ if [ "${CACHE_VARIANT:-fs}" = fs ]; then
             "append 1" "$(jq -r '.tables[0] | "\(.refresh_kind) \(.rows)"' <<<"$out")"
     done
 
+    # A greatest text key holding a NUL byte cannot be the bound (it would be cut short at the
+    # NUL and the row read again): the append says so, nothing is read twice.
+    my_sql -e "CREATE TABLE appendmy.apnul (k varchar(10), v int);
+      INSERT INTO appendmy.apnul VALUES ('a', 1), (CONCAT('b', CHAR(0), 'c'), 2);"
+    DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+    run cache refresh my appendmy.apnul --append-key k >/dev/null 2>&1
+    out=$(run cache refresh my appendmy.apnul --append-key k 2>&1)
+    assert_match "mariadb text key: a greatest key with a NUL byte is refused as a bound" \
+        "the greatest k of the table holds a NUL byte" "$out"
+    assert_eq "mariadb text key: and no row is read twice" "2" \
+        "$(q "SELECT count(*) FROM my.appendmy.apnul")"
+
     # SQLite: an integer key and a timestamp kept as text.
     sqlite3 "$work/a.sqlite" "CREATE TABLE l (id INTEGER PRIMARY KEY, ts TIMESTAMP, v TEXT);
       INSERT INTO l VALUES (1, '2024-01-01 10:00:00', 'a'), (2, '2024-01-01 10:00:01', 'b');"
