@@ -27,8 +27,10 @@ void dscat_warnings_free(dscat_warnings *w);
 /* A column written in a lossless fallback instead of its native type (docs/cache.md). */
 typedef struct dscat_fallback {
     char *column;
-    char *storage; /* "text" (the source's text form) or "binary" (its bytes) */
-    char *reason;  /* one line: why the native type could not hold the values */
+    /* "text" (the source's text form), "binary" (its bytes) or "literal" (an SQL literal that
+     * keeps each value's storage class: SQLite columns holding several) */
+    char *storage;
+    char *reason; /* one line: why the native type could not hold the values */
 } dscat_fallback;
 
 typedef struct dscat_fallbacks {

@@ -38,8 +38,11 @@ typedef enum value_kind {
 /* How a column is written: its native type, or a lossless fallback. */
 typedef enum cache_storage {
     STORE_NATIVE,
-    STORE_TEXT,  /* VARCHAR: the source's own text form */
-    STORE_BINARY /* BLOB: the bytes, for text that is not UTF-8 or SQLite blobs */
+    STORE_TEXT,   /* VARCHAR: the source's own text form */
+    STORE_BINARY, /* BLOB: the bytes, for text that is not UTF-8 or SQLite blobs */
+    /* VARCHAR: each value as an SQL literal that keeps its storage class (SQLite columns holding
+     * several: 1, 1.0, '1', X'00ff'; docs/cache.md) */
+    STORE_LITERAL
 } cache_storage;
 
 typedef struct cache_column {
@@ -68,11 +71,14 @@ typedef enum value_fit {
 value_kind dscat_cache_kind(const char *duck_type);
 /* Sets c->kind (and precision and scale for a DECIMAL) from c->duck_type. */
 void dscat_cache_column_kind(cache_column *c);
-/* Checks (and for dates, times and fallbacks rewrites) one non-NULL value of column c. */
-value_fit dscat_cache_value(const cache_column *c, const char *in, dscat_buf *out);
+/*
+ * Checks (and for dates, times and fallbacks rewrites) one non-NULL value of column c: the len
+ * bytes at in, which may hold NUL bytes (in[len] is NUL too).
+ */
+value_fit dscat_cache_value(const cache_column *c, const char *in, size_t len, dscat_buf *out);
 /* True when s[0..n) is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
 bool dscat_utf8_valid(const char *s, size_t n);
-/* "native", "text" or "binary". */
+/* "native", "text", "binary" or "literal". */
 const char *dscat_cache_storage_name(cache_storage s);
 
 /*

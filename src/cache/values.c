@@ -398,28 +398,32 @@ static value_fit temporal(const cache_column *c, const char *in, dscat_buf *out)
     return dscat_buf_printf(out, "@%lld", us) ? VALUE_NOMEM : VALUE_OK;
 }
 
-value_fit dscat_cache_value(const cache_column *c, const char *in, dscat_buf *out)
+value_fit dscat_cache_value(const cache_column *c, const char *in, size_t len, dscat_buf *out)
 {
     dscat_buf_reset(out);
     if (c->storage == STORE_BINARY && !c->hex) {
-        /* The source sent text: its bytes, hex-encoded for from_hex. */
+        /* The source sent text: all its len bytes (NULs included), hex-encoded for from_hex. */
         static const char hexd[] = "0123456789abcdef";
-        for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
-            char two[2] = {hexd[*p >> 4], hexd[*p & 15]};
+        const unsigned char *p = (const unsigned char *)in;
+        for (size_t k = 0; k < len; k++) {
+            char two[2] = {hexd[p[k] >> 4], hexd[p[k] & 15]};
             if (dscat_buf_put(out, two, 2))
                 return VALUE_NOMEM;
         }
         return VALUE_OK;
     }
     if (c->hex) {
-        size_t n = 0;
-        for (const char *p = in; *p; p++, n++)
-            if (!isxdigit((unsigned char)*p))
+        for (size_t k = 0; k < len; k++)
+            if (!isxdigit((unsigned char)in[k]))
                 return VALUE_BAD_HEX;
-        return n % 2 ? VALUE_BAD_HEX : VALUE_PASS;
+        return len % 2 ? VALUE_BAD_HEX : VALUE_PASS;
     }
-    if (c->storage == STORE_TEXT || c->kind == KIND_TEXT || c->kind == KIND_JSON)
-        return dscat_utf8_valid(in, strlen(in)) ? VALUE_PASS : VALUE_NOT_UTF8;
+    if (c->storage == STORE_TEXT || c->storage == STORE_LITERAL || c->kind == KIND_TEXT ||
+        c->kind == KIND_JSON)
+        return dscat_utf8_valid(in, len) ? VALUE_PASS : VALUE_NOT_UTF8;
+    /* Every other type's text is checked as a C string: a NUL byte in it is a misfit. */
+    if (memchr(in, '\0', len))
+        return VALUE_MISFIT;
     switch (c->kind) {
     case KIND_INT8:
     case KIND_INT16:
@@ -464,5 +468,8 @@ value_fit dscat_cache_value(const cache_column *c, const char *in, dscat_buf *ou
 
 const char *dscat_cache_storage_name(cache_storage s)
 {
-    return s == STORE_BINARY ? "binary" : s == STORE_TEXT ? "text" : "native";
+    return s == STORE_BINARY    ? "binary"
+           : s == STORE_TEXT    ? "text"
+           : s == STORE_LITERAL ? "literal"
+                                : "native";
 }

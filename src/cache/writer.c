@@ -116,21 +116,22 @@ static int batch_string(batch *b, str_cell *slot, const char *value, size_t n)
 }
 
 /*
- * Checks one text value of column c; 1 with *value set to what DuckDB gets, 0 for a misfit
- * (noted in f->want), or an error.
+ * Checks one text value of column c, the *len bytes at *value (NUL bytes included); 1 with
+ * *value and *len set to what DuckDB gets, 0 for a misfit (noted in f->want), or an error.
  */
-static int check_value(feed *f, size_t c, const char **value)
+static int check_value(feed *f, size_t c, const char **value, size_t *len)
 {
     cache_column col = f->cols[c];
     col.storage = f->want[c];
-    value_fit fit = dscat_cache_value(&col, *value, &f->scratch);
+    value_fit fit = dscat_cache_value(&col, *value, *len, &f->scratch);
     if (fit == VALUE_MISFIT && col.storage == STORE_NATIVE)
-        fit = dscat_utf8_valid(*value, strlen(*value)) ? VALUE_MISFIT : VALUE_NOT_UTF8;
+        fit = dscat_utf8_valid(*value, *len) ? VALUE_MISFIT : VALUE_NOT_UTF8;
     switch (fit) {
     case VALUE_PASS:
         return 1;
     case VALUE_OK:
         *value = dscat_buf_cstr(&f->scratch);
+        *len = f->scratch.len;
         return 1;
     case VALUE_MISFIT:
         f->want[c] = STORE_TEXT;
@@ -376,14 +377,15 @@ static int take_value(feed *f, batch *b, size_t c, size_t r, const dscat_value *
         return 1;
     }
     const char *text = v->v.p;
+    size_t len = v->len;
     if (f->typed_cursor) { /* the typed path's text is not NUL-terminated */
         dscat_buf_reset(&f->cstr);
         if (dscat_buf_put(&f->cstr, v->v.p, v->len) || dscat_buf_error(&f->cstr))
             return dscat_error_set(f->err, DSCAT_ENOMEM, "out of memory");
         text = dscat_buf_cstr(&f->cstr);
     }
-    int rc = check_value(f, c, &text);
-    if (rc > 0 && b && batch_string(b, str, text, strlen(text)))
+    int rc = check_value(f, c, &text, &len);
+    if (rc > 0 && b && batch_string(b, str, text, len))
         return dscat_error_set(f->err, DSCAT_ENOMEM, "out of memory");
     return rc;
 }
@@ -662,7 +664,8 @@ static void column_expr(dscat_buf *sql, const cache_column *c, size_t i, dscat_w
         dscat_buf_printf(sql, "c%zu", i);
     else if (c->storage == STORE_BINARY || c->hex)
         dscat_buf_printf(sql, "from_hex(c%zu)", i);
-    else if (c->storage == STORE_TEXT || strcmp(c->duck_type, "VARCHAR") == 0)
+    else if (c->storage == STORE_TEXT || c->storage == STORE_LITERAL ||
+             strcmp(c->duck_type, "VARCHAR") == 0)
         dscat_buf_printf(sql, "c%zu", i);
     else if (c->kind == KIND_DATE) /* text, or "@<days since 1970>" for a BC date */
         dscat_buf_printf(sql,
@@ -750,7 +753,8 @@ int dscat_cache__write_parquet(dscat_source *src, const char *schema, const char
         goto done;
     }
     for (size_t i = 0; i < ncols; i++) {
-        cc[i] = (dscat_cursor_column){cols[i].name, cols[i].hex, cols[i].source_type};
+        cc[i] = (dscat_cursor_column){cols[i].name, cols[i].hex, cols[i].source_type,
+                                      cols[i].storage == STORE_LITERAL};
         f.want[i] = cols[i].storage;
         f.wires[i] = f.typed_cursor ? wanted_wire(&cols[i]) : DSCAT_WIRE_TEXT;
     }
@@ -937,10 +941,19 @@ void dscat_cache__free_columns(cache_column *c, size_t n)
     dscat_free(c);
 }
 
+/* How many of the storage classes integer, real, text (with or without NUL) and blob k holds. */
+static int class_count(unsigned k)
+{
+    return !!(k & DSCAT_CLASS_INTEGER) + !!(k & DSCAT_CLASS_REAL) +
+           !!(k & (DSCAT_CLASS_TEXT | DSCAT_CLASS_TEXT_NUL)) + !!(k & DSCAT_CLASS_BLOB);
+}
+
 /*
- * Where the engine does not enforce types (SQLite), the storage classes present decide up front:
- * blobs or text holding NUL bytes make a column binary (its bytes, hex from the source), and a
- * numeric column holding other classes is text.
+ * Where the engine does not enforce types (SQLite), the storage classes present decide up front.
+ * A column holding several classes is written as SQL literals, which keep each value's class (1,
+ * 1.0, '1' and X'31' stay apart), except integers among the reals of a REAL column, which are
+ * read as reals. Of one class: blobs or text holding NUL bytes make a column binary (its bytes,
+ * hex from the source), and a numeric column of text is text.
  */
 int dscat_cache__plan_storage(dscat_source *src, const char *schema, const char *table,
                               cache_column *cols, size_t ncols, dscat_error *err)
@@ -951,7 +964,7 @@ int dscat_cache__plan_storage(dscat_source *src, const char *schema, const char 
     unsigned *classes = dscat_calloc(ncols + 1, sizeof(unsigned));
     int rc = cc && classes ? 0 : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     for (size_t i = 0; rc == 0 && i < ncols; i++)
-        cc[i] = (dscat_cursor_column){cols[i].name, false, cols[i].source_type};
+        cc[i] = (dscat_cursor_column){cols[i].name, false, cols[i].source_type, false};
     if (rc == 0)
         rc = src->driver->storage_classes(src, schema, table, cc, ncols, classes, err);
     for (size_t i = 0; rc == 0 && i < ncols; i++) {
@@ -959,7 +972,13 @@ int dscat_cache__plan_storage(dscat_source *src, const char *schema, const char 
         cache_column *c = &cols[i];
         c->classes = k;
         bool numeric = c->kind >= KIND_INT8 && c->kind <= KIND_DOUBLE;
-        if (c->kind == KIND_BLOB) {
+        unsigned mixed = k;
+        if (c->kind == KIND_DOUBLE && (k & DSCAT_CLASS_INTEGER)) /* integers as reals */
+            mixed = (k & ~(unsigned)DSCAT_CLASS_INTEGER) | DSCAT_CLASS_REAL;
+        if (class_count(mixed) > 1) {
+            c->storage = STORE_LITERAL;
+            c->hex = false;
+        } else if (c->kind == KIND_BLOB) {
             if (k & ~(unsigned)DSCAT_CLASS_BLOB) /* also text or numbers: their bytes */
                 c->storage = STORE_BINARY;
         } else if (k & (DSCAT_CLASS_BLOB | DSCAT_CLASS_TEXT_NUL)) {
@@ -983,6 +1002,10 @@ int dscat_cache__fallback_reason(dscat_buf *b, const cache_column *c)
     if (c->storage == STORE_BINARY && c->kind == KIND_BLOB)
         return dscat_buf_puts(b, "the column also holds text or numbers: each value is stored as "
                                  "its bytes");
+    if (c->storage == STORE_LITERAL)
+        return dscat_buf_puts(b, "it holds values of several storage classes (integers, reals, "
+                                 "text, blobs): each value is stored as its SQL literal, which "
+                                 "keeps its class (1, 1.0, '1', X'01')");
     if (c->storage == STORE_BINARY)
         return dscat_buf_puts(b, "it holds values that are not UTF-8 text (bytes, or text with "
                                  "NUL): each value is stored as its bytes");
@@ -1000,7 +1023,7 @@ static const char *written_type(const cache_column *c)
 {
     if (c->storage == STORE_BINARY || c->hex)
         return "BLOB";
-    return c->storage == STORE_TEXT ? "VARCHAR" : c->duck_type;
+    return c->storage == STORE_TEXT || c->storage == STORE_LITERAL ? "VARCHAR" : c->duck_type;
 }
 
 char *dscat_cache__layout(const cache_column *cols, size_t ncols)
@@ -1085,6 +1108,13 @@ int dscat_cache__key_max(char **out, const char *const *files, size_t n, const c
     dscat_cache_quote_ident(&sql, key);
     dscat_buf_puts(&sql,
                    type == DSCAT_KEY_TIMESTAMPTZ ? ") AS TIMESTAMP) AS VARCHAR)" : ") AS VARCHAR)");
+    /* Text's length in bytes: a NUL byte in it would cut the C string short (MariaDB's text may
+     * hold one), and a shorter bound would read rows again. */
+    if (type == DSCAT_KEY_TEXT) {
+        dscat_buf_puts(&sql, ", strlen(max(");
+        dscat_cache_quote_ident(&sql, key);
+        dscat_buf_puts(&sql, "))");
+    }
     dscat_buf_puts(&sql, " FROM read_parquet([");
     for (size_t i = 0; i < n; i++) {
         if (i)
@@ -1105,6 +1135,11 @@ int dscat_cache__key_max(char **out, const char *const *files, size_t n, const c
         char *v = duckdb_value_varchar(&res, 1, 0);
         if (v == NULL)
             rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        else if (type == DSCAT_KEY_TEXT && duckdb_value_int64(&res, 2, 0) != (int64_t)strlen(v))
+            rc = dscat_error_set(err, DSCAT_EINVALID,
+                                 "the greatest %s of the table holds a NUL byte: it cannot be "
+                                 "an append key's bound (refresh without --append-key)",
+                                 key);
         else if (!dscat_key_value_ok(type, v))
             rc = dscat_error_set(err, DSCAT_EINVALID,
                                  "the greatest %s of the table, %s, cannot be written exactly "

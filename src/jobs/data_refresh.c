@@ -136,9 +136,12 @@ static bool can_append(const dscat_cache_job *job, const cache_current *cur, int
     for (size_t i = 0; same && i < ncols; i++) {
         cache_storage want = STORE_NATIVE;
         for (size_t k = 0; k < cur->fallbacks.count; k++)
-            if (strcmp(cur->fallbacks.items[k].column, cols[i].name) == 0)
-                want = strcmp(cur->fallbacks.items[k].storage, "binary") == 0 ? STORE_BINARY
-                                                                              : STORE_TEXT;
+            if (strcmp(cur->fallbacks.items[k].column, cols[i].name) == 0) {
+                const char *st = cur->fallbacks.items[k].storage;
+                want = strcmp(st, "binary") == 0    ? STORE_BINARY
+                       : strcmp(st, "literal") == 0 ? STORE_LITERAL
+                                                    : STORE_TEXT;
+            }
         same = cols[i].storage == STORE_NATIVE || cols[i].storage == want;
         cols[i].storage = want;
     }

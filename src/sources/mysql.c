@@ -773,9 +773,11 @@ struct dscat_cursor {
 
 /*
  * An append refresh's predicate (source.h, key_predicate). Times are literals in the session's
- * time zone, which the cursor sets to UTC (a TIMESTAMP column compares in UTC). Text is a
- * utf8mb4 literal written in hex (no escaping, whatever sql_mode says) compared under
- * utf8mb4_bin: code point order, as the cache's. MariaDB has no infinities.
+ * time zone, which the cursor sets to UTC (a TIMESTAMP column compares in UTC). Text compares
+ * as the cache's, byte by byte of its UTF-8: the column converted to utf8mb4 (whatever its
+ * character set) and cast to a binary string, against the value's bytes in hex (no escaping,
+ * whatever sql_mode says). A collation would not do: utf8mb4_bin and every other _bin collation
+ * of MariaDB before 10.2 pad with spaces ('b ' = 'b', 'b\t' < 'b'). MariaDB has no infinities.
  */
 static int my_key_predicate(dscat_buf *sql, const dscat_key_bound *k)
 {
@@ -790,7 +792,16 @@ static int my_key_predicate(dscat_buf *sql, const dscat_key_bound *k)
         return 0;
     if (k->type != DSCAT_KEY_TEXT && !isdigit((unsigned char)k->value[k->value[0] == '-']))
         return DSCAT_EINVALID; /* an infinity */
-    int rc = my_quote(sql, k->column, NULL);
+    int rc = 0;
+    if (k->type == DSCAT_KEY_TEXT) {
+        rc = dscat_buf_puts(sql, "CAST(CONVERT(");
+        rc = rc ? rc : my_quote(sql, k->column, NULL);
+        rc = rc ? rc : dscat_buf_puts(sql, " USING utf8mb4) AS BINARY) > X'");
+        for (const unsigned char *p = (const unsigned char *)k->value; *p && rc == 0; p++)
+            rc = dscat_buf_printf(sql, "%02X", *p);
+        return rc ? rc : dscat_buf_putc(sql, '\'');
+    }
+    rc = my_quote(sql, k->column, NULL);
     rc = rc ? rc : dscat_buf_puts(sql, " > ");
     if (rc)
         return DSCAT_ENOMEM;
@@ -804,12 +815,41 @@ static int my_key_predicate(dscat_buf *sql, const dscat_key_bound *k)
     case DSCAT_KEY_TIMESTAMPTZ:
         return dscat_buf_printf(sql, "TIMESTAMP '%s'", k->value);
     case DSCAT_KEY_TEXT:
-        rc = dscat_buf_puts(sql, "_utf8mb4 X'");
-        for (const unsigned char *p = (const unsigned char *)k->value; *p && rc == 0; p++)
-            rc = dscat_buf_printf(sql, "%02X", *p);
-        return rc ? rc : dscat_buf_puts(sql, "' COLLATE utf8mb4_bin");
+        break; /* above */
     }
     return DSCAT_EINVALID;
+}
+
+/*
+ * The row cursor's SELECT: binary data in hex, FLOAT and DOUBLE columns as CAST(... AS DOUBLE).
+ * The text protocol prints a FLOAT with 6 significant digits (1.2345678 as 1.23457) and a
+ * DOUBLE(M,D) with D decimals; a DOUBLE is printed with the shortest digits that read back as
+ * the same double, and a FLOAT's value is a double exactly, so the text read is the value.
+ */
+static int my_select_sql(dscat_buf *sql, const char *schema, const char *table,
+                         const dscat_cursor_column *columns, size_t ncolumns)
+{
+    int rc = dscat_buf_puts(sql, "SELECT ");
+    for (size_t i = 0; i < ncolumns && rc == 0; i++) {
+        const char *dt = columns[i].data_type ? columns[i].data_type : "";
+        rc = i ? dscat_buf_puts(sql, ", ") : 0;
+        if (rc)
+            break;
+        if (columns[i].hex) {
+            rc = my_hex(sql, columns[i].name, NULL);
+        } else if (strcasecmp(dt, "float") == 0 || strcasecmp(dt, "double") == 0) {
+            rc = dscat_buf_puts(sql, "CAST(");
+            rc = rc ? rc : my_quote(sql, columns[i].name, NULL);
+            rc = rc ? rc : dscat_buf_puts(sql, " AS DOUBLE)");
+        } else {
+            rc = my_quote(sql, columns[i].name, NULL);
+        }
+    }
+    rc = rc ? rc : dscat_buf_puts(sql, " FROM ");
+    rc = rc ? rc : my_quote(sql, schema, NULL);
+    rc = rc ? rc : dscat_buf_putc(sql, '.');
+    rc = rc ? rc : my_quote(sql, table, NULL);
+    return rc ? DSCAT_ENOMEM : 0;
 }
 
 static int my_cursor_open(dscat_cursor **out, dscat_source *src, const char *schema,
@@ -818,7 +858,7 @@ static int my_cursor_open(dscat_cursor **out, dscat_source *src, const char *sch
 {
     my_source *s = (my_source *)src;
     dscat_buf sql = DSCAT_BUF_INIT;
-    int rc = dscat_select_sql(&sql, &my_dialect, NULL, schema, table, columns, ncolumns);
+    int rc = my_select_sql(&sql, schema, table, columns, ncolumns);
     rc = rc ? rc : dscat_source__where(&sql, src);
     rc = rc ? rc : dscat_buf_error(&sql);
     dscat_cursor *c = rc ? NULL : dscat_calloc(1, sizeof(*c));
@@ -913,9 +953,10 @@ static void my_cursor_close(dscat_cursor *c)
 /*
  * The server sends text either way (the text protocol); the typed path parses the numbers on
  * the reader thread instead of DuckDB casting them: integers (DSCAT_WIRE_INT), FLOAT and DOUBLE
- * (strtof/strtod: the same correctly rounded parse as DuckDB's cast) and DECIMAL(p,s) with
- * p <= 38 (its digits as an integer and its scale). Every other form is the text path's text.
- * A column's text that is not such a number fails the read: it never becomes another value.
+ * (both selected as doubles, my_select_sql, read with strtod: a FLOAT's double is exactly a
+ * float) and DECIMAL(p,s) with p <= 38 (its digits as an integer and its scale). Every other form
+ * is the text path's text, with its length: binary strings, and text, may hold NUL bytes. A
+ * column's text that is not such a number fails the read: it never becomes another value.
  */
 static int my_cursor_open_typed(dscat_cursor **out, dscat_source *src, const char *schema,
                                 const char *table, const dscat_cursor_column *columns,
@@ -999,10 +1040,13 @@ static int my_cursor_next_typed(dscat_cursor *c, const dscat_value **values, dsc
             v->v.i = strtoll(p, &end, 10);
             ok = end == p + lengths[i] && end != p && errno == 0;
             break;
-        case DSCAT_WIRE_FLOAT4:
-            v->v.f = strtof(p, &end);
-            ok = end == p + lengths[i] && end != p;
+        case DSCAT_WIRE_FLOAT4: {
+            /* a FLOAT's value as a double (my_select_sql): exactly a float */
+            double d = strtod(p, &end);
+            v->v.f = (float)d;
+            ok = end == p + lengths[i] && end != p && (double)v->v.f == d;
             break;
+        }
         case DSCAT_WIRE_FLOAT8:
             v->v.d = strtod(p, &end);
             ok = end == p + lengths[i] && end != p;
@@ -1092,13 +1136,22 @@ static const dscat_type_map my_unsigned[] = {
     {"int", "UINTEGER"},     {"bigint", "UBIGINT"},
 };
 
-/* Binaries and bit as BLOB; decimal up to 38 digits; unsigned integers by column_type. */
+/*
+ * Binaries, bit and the geometry types (their stored bytes: a 4-byte SRID, then WKB) as BLOB;
+ * decimal up to 38 digits; unsigned integers by column_type.
+ */
 static void my_cache_type(dscat_cache_type *out, const char *dt, const char *column_type,
                           int precision, int scale)
 {
+    static const char *const geometries[] = {
+        "geometry",   "point",           "linestring",   "polygon",
+        "multipoint", "multilinestring", "multipolygon", "geometrycollection"};
     const char *duck;
+    bool geometry = false;
+    for (size_t i = 0; i < sizeof(geometries) / sizeof(geometries[0]); i++)
+        geometry = geometry || strcmp(dt, geometries[i]) == 0;
     if (strstr(dt, "blob") || strcmp(dt, "binary") == 0 || strcmp(dt, "varbinary") == 0 ||
-        strcmp(dt, "bit") == 0) {
+        strcmp(dt, "bit") == 0 || geometry) {
         snprintf(out->duck_type, sizeof(out->duck_type), "BLOB");
         out->hex = true;
         return;

@@ -53,6 +53,11 @@ typedef struct dscat_cursor_column {
     const char *name;
     bool hex;
     const char *data_type; /* as catalogued, for drivers that convert to text in SQL */
+    /*
+     * Engines without column types (SQLite): each value as an SQL literal that keeps its storage
+     * class (1, 1.0, 'text', X'00ff'), for a column holding several classes. False elsewhere.
+     */
+    bool literal;
 } dscat_cursor_column;
 
 /*

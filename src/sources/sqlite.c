@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -575,8 +576,10 @@ struct dscat_cursor {
     sqlite3_stmt *stmt;
     const char *schema, *table; /* borrowed from the opener, for messages */
     const char **values;
+    size_t *lens; /* per column: the length of values[i] (text may hold NUL bytes) */
     bool *hex;
-    dscat_buf *text; /* per column: a value made here (hex, an exact real) */
+    bool *literal;   /* per column: values as SQL literals (source.h, dscat_cursor_column) */
+    dscat_buf *text; /* per column: a value made here (hex, an exact real, a literal) */
     size_t n;
     /* the typed path: each column's form, and the row's values */
     unsigned char *wires;
@@ -618,12 +621,16 @@ static int sqlite_cursor_open(dscat_cursor **out, dscat_source *src, const char 
     int rc = DSCAT_ENOMEM;
     if (c) {
         c->values = dscat_calloc(ncolumns + 1, sizeof(char *));
+        c->lens = dscat_calloc(ncolumns + 1, sizeof(size_t));
         c->hex = dscat_calloc(ncolumns + 1, sizeof(bool));
+        c->literal = dscat_calloc(ncolumns + 1, sizeof(bool));
         c->text = dscat_calloc(ncolumns + 1, sizeof(dscat_buf));
         for (size_t i = 0; i < ncolumns; i++) {
-            plain[i] = (dscat_cursor_column){columns[i].name, false, columns[i].data_type};
+            plain[i] = (dscat_cursor_column){columns[i].name, false, columns[i].data_type, false};
             if (c->hex)
                 c->hex[i] = columns[i].hex;
+            if (c->literal)
+                c->literal[i] = columns[i].literal;
         }
         rc = dscat_select_sql(&sql, &sqlite_dialect, NULL, schema, table, plain, ncolumns);
         if (rc == 0)
@@ -632,10 +639,13 @@ static int sqlite_cursor_open(dscat_cursor **out, dscat_source *src, const char 
             rc = dscat_buf_error(&sql);
     }
     dscat_free(plain);
-    if (rc || c->values == NULL || c->hex == NULL || c->text == NULL) {
+    if (rc || c->values == NULL || c->lens == NULL || c->hex == NULL || c->literal == NULL ||
+        c->text == NULL) {
         if (c) {
             dscat_free(c->values);
+            dscat_free(c->lens);
             dscat_free(c->hex);
+            dscat_free(c->literal);
             dscat_free(c->text);
         }
         dscat_free(c);
@@ -648,7 +658,9 @@ static int sqlite_cursor_open(dscat_cursor **out, dscat_source *src, const char 
     if (sqlite3_prepare_v2(s->db, dscat_buf_cstr(&sql), -1, &c->stmt, NULL) != SQLITE_OK) {
         query_error(s, err, "row");
         dscat_free(c->values);
+        dscat_free(c->lens);
         dscat_free(c->hex);
+        dscat_free(c->literal);
         dscat_free(c->text);
         dscat_free(c);
         dscat_buf_free(&sql);
@@ -659,16 +671,62 @@ static int sqlite_cursor_open(dscat_cursor **out, dscat_source *src, const char 
     return 0;
 }
 
-/* The shortest text that reads back as exactly d (SQLite's own text keeps only 15 digits). */
+/*
+ * The shortest text that reads back as exactly d (SQLite's own text keeps only 15 digits), always
+ * with a point or an exponent, as SQLite writes a real: 1.0, not 1, which is an integer's text.
+ * The infinities are SQLite's 9.0e+999 and -9.0e+999 (its quote() and its parser's overflow).
+ */
 static int exact_real(dscat_buf *b, double d)
 {
-    char tmp[40];
+    char tmp[48];
+    if (isinf(d))
+        return dscat_buf_puts(b, d < 0 ? "-9.0e+999" : "9.0e+999");
     for (int digits = 15; digits <= 17; digits++) {
         snprintf(tmp, sizeof(tmp), "%.*g", digits, d);
         if (strtod(tmp, NULL) == d || digits == 17)
             break;
     }
+    if (strpbrk(tmp, ".en") == NULL) /* "1", "-0": "1.0", "-0.0" */
+        return dscat_buf_printf(b, "%s.0", tmp);
+    char *e = strchr(tmp, 'e');
+    if (e && memchr(tmp, '.', (size_t)(e - tmp)) == NULL) /* "1e+20": "1.0e+20" */
+        return dscat_buf_printf(b, "%.*s.0%s", (int)(e - tmp), tmp, e);
     return dscat_buf_puts(b, tmp);
+}
+
+/*
+ * Column i's value (of storage class type, not NULL) as an SQL literal that keeps its class,
+ * into t: an integer's digits, a real's exact text (always with a point), text quoted with its
+ * quotes doubled, a blob as X'..'. Text holding a NUL byte is CAST(X'..' AS TEXT), its bytes.
+ */
+static int literal_of(dscat_cursor *c, size_t i, int type, dscat_buf *t)
+{
+    static const char hexd[] = "0123456789ABCDEF";
+    int col = (int)i;
+    if (type == SQLITE_INTEGER)
+        return dscat_buf_printf(t, "%lld", (long long)sqlite3_column_int64(c->stmt, col));
+    if (type == SQLITE_FLOAT)
+        return exact_real(t, sqlite3_column_double(c->stmt, col));
+    const unsigned char *p =
+        type == SQLITE_TEXT ? sqlite3_column_text(c->stmt, col) : sqlite3_column_blob(c->stmt, col);
+    size_t n = (size_t)sqlite3_column_bytes(c->stmt, col);
+    if (p == NULL && n)
+        return DSCAT_ENOMEM;
+    if (p == NULL) /* a blob of no bytes */
+        p = (const unsigned char *)"";
+    int rc = 0;
+    if (type == SQLITE_TEXT && memchr(p, '\0', n) == NULL) {
+        rc = dscat_buf_putc(t, '\'');
+        for (size_t k = 0; k < n && rc == 0; k++)
+            rc = p[k] == '\'' ? dscat_buf_puts(t, "''") : dscat_buf_putc(t, (char)p[k]);
+        return rc ? rc : dscat_buf_putc(t, '\'');
+    }
+    rc = dscat_buf_puts(t, type == SQLITE_TEXT ? "CAST(X'" : "X'");
+    for (size_t k = 0; k < n && rc == 0; k++) {
+        char two[2] = {hexd[p[k] >> 4], hexd[p[k] & 15]};
+        rc = dscat_buf_put(t, two, 2);
+    }
+    return rc ? rc : dscat_buf_puts(t, type == SQLITE_TEXT ? "' AS TEXT)" : "'");
 }
 
 /*
@@ -679,12 +737,20 @@ static int text_of(dscat_cursor *c, size_t i, int type)
 {
     static const char hexd[] = "0123456789abcdef";
     dscat_buf *t = &c->text[i];
-    if (type != SQLITE_FLOAT && !c->hex[i]) {
+    if (type != SQLITE_FLOAT && !c->hex[i] && !c->literal[i]) {
         c->values[i] = (const char *)sqlite3_column_text(c->stmt, (int)i);
+        c->lens[i] = (size_t)sqlite3_column_bytes(c->stmt, (int)i);
         return c->values[i] ? 0 : DSCAT_ENOMEM;
     }
     dscat_buf_reset(t);
     int bad = 0;
+    if (c->literal[i]) {
+        if (literal_of(c, i, type, t) || dscat_buf_error(t))
+            return DSCAT_ENOMEM;
+        c->values[i] = dscat_buf_cstr(t);
+        c->lens[i] = t->len;
+        return 0;
+    }
     if (type == SQLITE_FLOAT)
         bad = exact_real(t, sqlite3_column_double(c->stmt, (int)i));
     if (c->hex[i]) {
@@ -710,6 +776,7 @@ static int text_of(dscat_cursor *c, size_t i, int type)
     if (bad || dscat_buf_error(t))
         return DSCAT_ENOMEM;
     c->values[i] = dscat_buf_cstr(t);
+    c->lens[i] = t->len;
     return 0;
 }
 
@@ -747,6 +814,8 @@ static void sqlite_cursor_close(dscat_cursor *c)
         dscat_buf_free(&c->text[i]);
     dscat_free(c->text);
     dscat_free(c->hex);
+    dscat_free(c->literal);
+    dscat_free(c->lens);
     dscat_free(c->values);
     dscat_free(c->wires);
     dscat_free(c->typed);
@@ -799,7 +868,7 @@ static int as_text(dscat_cursor *c, size_t i, int type, dscat_value *v)
         return DSCAT_ENOMEM;
     v->wire = DSCAT_WIRE_TEXT;
     v->v.p = c->values[i];
-    v->len = strlen(v->v.p);
+    v->len = c->lens[i];
     return 0;
 }
 
@@ -856,10 +925,10 @@ static int sqlite_cursor_next_typed(dscat_cursor *c, const dscat_value **values,
             break;
         default:
             bad = as_text(c, i, type, v);
-            /* Text holding NUL would be cut short: the column had none a moment ago (else it
-             * would be read as hex). */
-            if (bad == 0 && type == SQLITE_TEXT && !c->hex[i] &&
-                v->len != (size_t)sqlite3_column_bytes(c->stmt, (int)i))
+            /* Text holding NUL: the column had none a moment ago (else it would be read as hex
+             * or as literals). */
+            if (bad == 0 && type == SQLITE_TEXT && !c->hex[i] && !c->literal[i] &&
+                memchr(v->v.p, '\0', v->len))
                 return dscat_error_set(err, DSCAT_ECONFLICT,
                                        "target %s: %s.%s changed while it was read: column %s "
                                        "now holds text with a NUL byte; refresh it again",

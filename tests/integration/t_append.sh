@@ -249,6 +249,43 @@ if [ "${CACHE_VARIANT:-fs}" = fs ]; then
         assert_eq "mariadb key $key: nothing new after it" "false" "$(jq -r '.tables[0].version_published' <<<"$out")"
     done
 
+    # MariaDB text keys compare byte by byte, whatever the column's character set and collation:
+    # 'b ' and 'b<tab>' sort after 'b' (a PAD SPACE collation such as utf8mb4_bin finds 'b ' = 'b'
+    # and 'b<tab>' < 'b'), 'B' before it; latin1's 'é' and '€' as their UTF-8.
+    for cs in "utf8mb4 COLLATE utf8mb4_general_ci" "latin1"; do
+        t=ap_${cs%% *}
+        my_sql -e "DROP TABLE IF EXISTS appendmy.$t;
+          CREATE TABLE appendmy.$t (id int AUTO_INCREMENT PRIMARY KEY, k varchar(10), v int)
+            CHARACTER SET $cs;
+          INSERT INTO appendmy.$t (k, v) VALUES ('a', 1), ('b', 2);"
+        DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+        run cache refresh my appendmy.$t --append-key k >/dev/null 2>&1
+        my_sql -e "INSERT INTO appendmy.$t (k, v) VALUES ('b ', 3), ('c', 4), ('B', 5), ('b\t', 6),
+          ('bb', 7), ('b  ', 8), ('é', 9), ('€', 10)"
+        out=$(run cache refresh my appendmy.$t --append-key k --json 2>/dev/null)
+        assert_eq "mariadb text key ($cs): the rows after 'b' byte by byte, 'B' not (it sorts before)" \
+            "append 7" "$(jq -r '.tables[0] | "\(.refresh_kind) \(.rows)"' <<<"$out")"
+        assert_eq "mariadb text key ($cs): every row there but 'B', once" \
+            "1|2|3|4|6|7|8|9|10" \
+            "$(q "SELECT string_agg(v::VARCHAR, '|' ORDER BY v) FROM my.appendmy.$t")"
+        my_sql -e "INSERT INTO appendmy.$t (k, v) VALUES ('€ ', 11), ('€', 12)"
+        out=$(run cache refresh my appendmy.$t --append-key k --json 2>/dev/null)
+        assert_eq "mariadb text key ($cs): a trailing space after the greatest key is new" \
+            "append 1" "$(jq -r '.tables[0] | "\(.refresh_kind) \(.rows)"' <<<"$out")"
+    done
+
+    # A greatest text key holding a NUL byte cannot be the bound (it would be cut short at the
+    # NUL and the row read again): the append says so, nothing is read twice.
+    my_sql -e "CREATE TABLE appendmy.apnul (k varchar(10), v int);
+      INSERT INTO appendmy.apnul VALUES ('a', 1), (CONCAT('b', CHAR(0), 'c'), 2);"
+    DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+    run cache refresh my appendmy.apnul --append-key k >/dev/null 2>&1
+    out=$(run cache refresh my appendmy.apnul --append-key k 2>&1)
+    assert_match "mariadb text key: a greatest key with a NUL byte is refused as a bound" \
+        "the greatest k of the table holds a NUL byte" "$out"
+    assert_eq "mariadb text key: and no row is read twice" "2" \
+        "$(q "SELECT count(*) FROM my.appendmy.apnul")"
+
     # SQLite: an integer key and a timestamp kept as text.
     sqlite3 "$work/a.sqlite" "CREATE TABLE l (id INTEGER PRIMARY KEY, ts TIMESTAMP, v TEXT);
       INSERT INTO l VALUES (1, '2024-01-01 10:00:00', 'a'), (2, '2024-01-01 10:00:01', 'b');"
@@ -278,6 +315,17 @@ if [ "${CACHE_VARIANT:-fs}" = fs ]; then
         assert_match "sqlite: a key holding numbers and text ($key) is refused (exit $rc)" \
             "cannot be an append key: it holds numbers or bytes as well as text" "$out"
     done
+
+    # A SQLite text key compares byte by byte whatever the column's collation (NOCASE, RTRIM):
+    # 'b ', 'b<tab>' and 'bb' after 'b', 'B' before it.
+    sqlite3 "$work/a.sqlite" "CREATE TABLE tk (k TEXT COLLATE RTRIM, v INTEGER);
+      INSERT INTO tk VALUES ('a', 1), ('b', 2);"
+    DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+    run cache refresh lite main.tk --append-key k >/dev/null 2>&1
+    sqlite3 "$work/a.sqlite" "INSERT INTO tk VALUES ('b ', 3), ('B', 4), ('b' || char(9), 5), ('bb', 6), ('c', 7);"
+    out=$(run cache refresh lite main.tk --append-key k --json 2>/dev/null)
+    assert_eq "sqlite text key: every row after 'b' byte by byte" "append 4 1|2|3|5|6|7" \
+        "$(jq -r '.tables[0] | "\(.refresh_kind) \(.rows)"' <<<"$out") $(q "SELECT string_agg(v::VARCHAR, '|' ORDER BY v) FROM lite.main.tk")"
 
     # A DuckDB file: integer, timestamp with time zone and text keys.
     duckq "ATTACH '$work/a.duckdb' AS a; CREATE TABLE a.main.k (id BIGINT, ts TIMESTAMPTZ, s VARCHAR);

@@ -148,6 +148,70 @@ assert_eq "MariaDB: unsigned 64-bit stays unsigned" "UBIGINT 1844674407370955161
     "$(duckq "SELECT typeof(u64), u64 FROM read_parquet('$f') WHERE id = 1" | tr '\t' ' ')"
 check "MariaDB: hyparquet reads the file" node "$HYPARQUET" "$f"
 
+# MariaDB floats bit for bit: the text protocol prints a FLOAT with 6 digits (1.2345678 as
+# 1.23457) and a DOUBLE(M,D) with D decimals. Both sides as doubles (CAST on the server, the
+# shortest text of the double), compared as the bits of the double (Python's float.hex).
+my_sql exactmy <<'SQL'
+CREATE TABLE floats (id int PRIMARY KEY, fl float, d double, d2 double(10,2), f2 float(7,3));
+INSERT INTO floats VALUES
+ (1, 1.2345678, 1.7976931348623157e308, 1.005, 1.2345),
+ (2, 16777217, 4.9e-324, 0.1, 2.0005),
+ (3, 3.4028234e38, -0e0, 2.675, -1.0005),
+ (4, 1.4e-45, 0.1e0 + 0.2e0, 12345678.91, 0),
+ (5, -0e0, 2.2250738585072014e-308, NULL, NULL),
+ (6, 1.17549435e-38, 123456789012345678, NULL, NULL),
+ (7, -3.4028234e38, -4.9e-324, NULL, NULL),
+ (8, 1e-40, 0.1, NULL, NULL),
+ (9, 0.1, -1.7976931348623157e308, NULL, NULL);
+SQL
+DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+out=$(DSCAT_HOME=$home "$DSCAT" cache refresh my exactmy.floats --json 2>/dev/null)
+cached "MariaDB: the floats table is cached" "$out"
+assert_eq "MariaDB: floats need no fallback" "" "$(fallbacks_of floats)"
+f=$(file_of my floats)
+bits() { python3 -c 'import sys
+for l in sys.stdin.read().split("\n"):
+    if l: print(" ".join(float(x).hex() if x not in ("", "NULL", "\\N") else "-" for x in l.split("\t")))'; }
+same "MariaDB: every float and double has the source's bits" \
+    "$(my_sql exactmy -e "SELECT id, CAST(fl AS DOUBLE), CAST(d AS DOUBLE), CAST(d2 AS DOUBLE),
+        CAST(f2 AS DOUBLE) FROM floats ORDER BY id" | bits)" \
+    "$(duckq "SELECT id, CAST(fl AS DOUBLE), d, d2, CAST(f2 AS DOUBLE) FROM read_parquet('$f') ORDER BY id" | bits)"
+assert_eq "MariaDB: FLOAT stays FLOAT, DOUBLE(M,D) DOUBLE" "FLOAT DOUBLE DOUBLE FLOAT" \
+    "$(duckq "SELECT typeof(fl), typeof(d), typeof(d2), typeof(f2) FROM read_parquet('$f') LIMIT 1" | tr '\t' ' ')"
+assert_eq "MariaDB: 16777217 is the float 16777216, 1.2345678 every digit of its float" \
+    "16777216.0 1.2345677614212036" \
+    "$(duckq "SELECT CAST(fl AS DOUBLE) FROM read_parquet('$f') WHERE id IN (2, 1) ORDER BY id DESC" | tr '\n' ' ' | sed 's/ $//')"
+
+# MariaDB bytes with NUL bytes, every binary-ish type: geometries (their SRID first: 0 is four
+# NUL bytes), binary strings, blobs, bit, and text holding NUL. Compared as hex, whole.
+my_sql exactmy <<'SQL'
+CREATE TABLE bytes (id int PRIMARY KEY, g geometry, p point, ls linestring, vb varbinary(20),
+  bn binary(4), bl blob, lb longblob, bi bit(16), vc varchar(20), tx text, ch char(5));
+INSERT INTO bytes VALUES
+ (1, ST_GeomFromText('POINT(1 2)'), ST_GeomFromText('POINT(0 0)', 4326),
+  ST_GeomFromText('LINESTRING(0 0, 1 1, 2 0)'), x'00', x'0001', x'000000', x'00ff00ff',
+  b'0000000000000001', CONCAT('a', CHAR(0), 'b'), CONCAT(CHAR(0), 'x', CHAR(0)), CONCAT('c', CHAR(0))),
+ (2, ST_GeomFromText('POLYGON((0 0, 1 0, 1 1, 0 0))'), ST_GeomFromText('POINT(-1.5 1e300)'), NULL,
+  x'', x'', x'', REPEAT(x'00', 100000), b'0', '', '', ''),
+ (3, ST_GeomFromText('GEOMETRYCOLLECTION(POINT(0 0))', 3857), NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, 'tab\there', 'plain', 'x');
+SQL
+DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+out=$(DSCAT_HOME=$home "$DSCAT" cache refresh my exactmy.bytes --json 2>/dev/null)
+cached "MariaDB: the bytes table is cached" "$out"
+assert_eq "MariaDB: bytes need no fallback" "" "$(fallbacks_of bytes)"
+f=$(file_of my bytes)
+same "MariaDB: geometries, binaries, blobs, bit and text with NUL keep every byte" \
+    "$(my_sql exactmy -e "SELECT id, hex(CAST(g AS BINARY)), hex(CAST(p AS BINARY)),
+        hex(CAST(ls AS BINARY)), hex(vb), hex(bn), hex(bl), md5(lb), length(lb), hex(CAST(bi AS BINARY)),
+        hex(vc), hex(tx), hex(ch) FROM bytes ORDER BY id" | sed 's/NULL//g' | tr '\t' '|')" \
+    "$(duckq "SELECT id, hex(g), hex(p), hex(ls), hex(vb), hex(bn), hex(bl), md5(lb), octet_length(lb),
+        hex(bi), hex(vc), hex(tx), hex(ch) FROM read_parquet('$f') ORDER BY id" | sed 's/\\N//g' | tr '\t' '|')"
+assert_eq "MariaDB: geometries are BLOB, text with NUL VARCHAR" "BLOB BLOB BLOB VARCHAR" \
+    "$(duckq "SELECT typeof(g), typeof(p), typeof(ls), typeof(vc) FROM read_parquet('$f') LIMIT 1" | tr '\t' ' ')"
+assert_eq "MariaDB: a POINT with SRID 0 is its 25 bytes" "25" \
+    "$(duckq "SELECT octet_length(g) FROM read_parquet('$f') WHERE id = 1")"
+
 # ---- SQLite: every storage class in columns of every declared affinity -------------------------
 db=$work/torture.sqlite
 rm -f "$db"
@@ -169,21 +233,22 @@ DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
 out=$(DSCAT_HOME=$home "$DSCAT" cache refresh lite main.torture --json 2>/dev/null)
 cached "SQLite: the torture table is cached" "$out"
 assert_eq "SQLite: the fallback columns are exactly the expected ones" \
-    "i_real:text,i_text:text,i_blob:binary,r_text:text,t_bad:binary,t_nul:binary,b_text:binary,n_num:binary,v_none:binary" \
+    "i_real:literal,i_text:literal,i_blob:literal,r_text:literal,t_bad:binary,t_nul:binary,b_text:literal,n_num:literal,v_none:literal" \
     "$(fallbacks_of torture)"
 f=$(file_of lite torture)
-# Text columns as SQLite's text (reals in 17 digits, then compared as numbers), bytes by hex.
-src=$(sqlite3 -separator '|' "$db" "SELECT id, i_int, hex(CAST(i_blob AS BLOB)), hex(CAST(t_bad AS BLOB)),
-  hex(CAST(t_nul AS BLOB)), hex(b_blob), hex(CAST(b_text AS BLOB)), t_text, big FROM torture ORDER BY id")
-duck=$(duckq "SELECT id, i_int, hex(i_blob), hex(t_bad), hex(t_nul), hex(b_blob), hex(b_text), t_text, big
+# Text columns as SQLite's text (reals in 17 digits, then compared as numbers), bytes by hex;
+# columns of several storage classes as SQLite's own literals (quote(), exact without reals).
+src=$(sqlite3 -separator '|' "$db" "SELECT id, i_int, iif(i_blob IS NULL, NULL, quote(i_blob)), hex(CAST(t_bad AS BLOB)),
+  hex(CAST(t_nul AS BLOB)), hex(b_blob), iif(b_text IS NULL, NULL, quote(b_text)), t_text, big FROM torture ORDER BY id")
+duck=$(duckq "SELECT id, i_int, i_blob, hex(t_bad), hex(t_nul), hex(b_blob), b_text, t_text, big
   FROM read_parquet('$f') ORDER BY id" | sed 's/\\N//g' | tr '\t' '|')
 same "SQLite: integers, bytes and text equal the source's" "$src" "$duck"
 src=$(sqlite3 -separator '|' "$db" "SELECT id, typeof(i_real), i_real = CAST(i_real AS REAL), typeof(r_real) FROM torture ORDER BY id")
 duck=$(duckq "SELECT id, i_real, r_real, r_text, i_text FROM read_parquet('$f') ORDER BY id" | sed 's/\\N//g' | tr '\t' '|')
 same "SQLite: reals and mixed columns keep every digit" "1|1|0.1|0.1|1
-2|1.5|1e+308|xyz|abc
+2|1.5|1e+308|'xyz'|'abc'
 3|0.30000000000000004|-0.5||
-4||5e-324|1|" "$duck"
+4||5e-324|1.0|" "$duck"
 check "SQLite: hyparquet reads the file" node "$HYPARQUET" "$f"
 # Three columns that need a fallback in one row: all found in one pass.
 sqlite3 "$db" "CREATE TABLE multi (a TEXT, b TEXT, c INTEGER, d TEXT);
@@ -191,6 +256,41 @@ sqlite3 "$db" "CREATE TABLE multi (a TEXT, b TEXT, c INTEGER, d TEXT);
 DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
 out=$(DSCAT_HOME=$home "$DSCAT" cache refresh lite main.multi --json 2>/dev/null)
 cached "SQLite: three fallback columns in one row are all found" "$out"
-assert_eq "SQLite: and each is reported" "a:binary,b:binary,c:text" "$(fallbacks_of multi)"
+assert_eq "SQLite: and each is reported" "a:binary,b:binary,c:literal" "$(fallbacks_of multi)"
+# Storage classes survive: 1, 1.0, '1' and X'31' in a column without a declared type are four
+# values (each as its SQL literal, the column reported), not four times "1"; a column of reals
+# only is SQLite's own text of each (1.0, not 1).
+sqlite3 "$db" "CREATE TABLE classes (id INTEGER PRIMARY KEY, v, r, t TEXT);
+  INSERT INTO classes VALUES (1, 1, 1.0, '1'), (2, 1.0, 0.1, '1.0'), (3, '1', 1e20, 'x'),
+    (4, x'31', -2.5e-7, NULL), (5, 'it''s', 123456789.0, NULL), (6, 1e20, NULL, NULL),
+    (7, 0.30000000000000004, NULL, NULL), (8, 'a' || char(0) || 'b', NULL, NULL),
+    (9, 9e999, NULL, NULL), (10, -1.5e-7, NULL, NULL), (11, -9223372036854775808, NULL, NULL),
+    (12, x'', NULL, NULL), (13, '', NULL, NULL), (14, NULL, NULL, NULL);"
+DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+out=$(DSCAT_HOME=$home "$DSCAT" cache refresh lite main.classes --json 2>/dev/null)
+cached "SQLite: a column of several storage classes is cached" "$out"
+assert_eq "SQLite: it is reported as literals, with why" "v:literal 1" \
+    "$(fallbacks_of classes) $(jq '[.warnings[] | select(.message | test("^column v is stored as literal: .*storage classes"))] | length' <<<"$out")"
+f=$(file_of lite classes)
+same "SQLite: each value as its literal, its class kept" "1|1|1.0|1
+2|1.0|0.1|1.0
+3|'1'|1.0e+20|x
+4|X'31'|-2.5e-07|
+5|'it''s'|123456789.0|
+6|1.0e+20||
+7|0.30000000000000004||
+8|CAST(X'610062' AS TEXT)||
+9|9.0e+999||
+10|-1.5e-07||
+11|-9223372036854775808||
+12|X''||
+13|''||
+14|||" "$(duckq "SELECT id, v, r, t FROM read_parquet('$f') ORDER BY id" | sed 's/\\N//g' | tr '\t' '|')"
+assert_eq "SQLite: the literals are SQLite's own quote() where it is exact" \
+    "$(sqlite3 "$db" "SELECT group_concat(quote(v), ' ') FROM classes WHERE id IN (1, 2, 3, 4, 5, 6, 11, 12, 13)")" \
+    "$(duckq "SELECT string_agg(v, ' ' ORDER BY id) FROM read_parquet('$f') WHERE id IN (1, 2, 3, 4, 5, 6, 11, 12, 13)")"
+assert_eq "SQLite: a column of reals only is SQLite's text of each" \
+    "$(sqlite3 "$db" "SELECT group_concat(r, ' ') FROM classes WHERE r IS NOT NULL")" \
+    "$(duckq "SELECT string_agg(r, ' ' ORDER BY id) FROM read_parquet('$f') WHERE r IS NOT NULL")"
 # Bytes that are not UTF-8 never reach a VARCHAR: DuckDB reads every column back.
 check "SQLite: DuckDB reads every value back" duckq "SELECT count(*), min(hash(COLUMNS(*))) FROM read_parquet('$f')"

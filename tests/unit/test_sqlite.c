@@ -206,13 +206,62 @@ static void invalid_utf8_names(void **state)
     done(&f);
 }
 
+/*
+ * The row cursor's text of each storage class: a column read as literals keeps the class of
+ * every value (1, 1.0, '1', X'31'), every length (a NUL in text), and every digit of a real; a
+ * real read as plain text is written as SQLite writes a real (1.0, not 1).
+ */
+static void literals(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    scan_sql(&f, "CREATE TABLE c (id INTEGER PRIMARY KEY, v, r);"
+                 "INSERT INTO c VALUES (1, 1, 1.0), (2, 1.0, 1e20), (3, '1', 0.30000000000000004),"
+                 "  (4, x'31', -0.5), (5, 'it''s', 9e999), (6, 'a' || char(0) || 'b', NULL),"
+                 "  (7, x'', NULL), (8, 1e-5, NULL), (9, 1e20, NULL), (10, NULL, NULL);");
+    assert_int_equal(f.rc, 0);
+    static const char *const want_v[] = {
+        "1",   "1.0",     "'1'",     "X'31'", "'it''s'", "CAST(X'610062' AS TEXT)",
+        "X''", "1.0e-05", "1.0e+20", NULL};
+    static const char *const want_r[] = {
+        "1.0", "1.0e+20", "0.30000000000000004", "-0.5", "9.0e+999", NULL, NULL, NULL, NULL, NULL};
+    dscat_target_config target = {.key = "lite", .type = "sqlite", .driver = &dscat_source_sqlite};
+    dscat_target_conn conn = {.path = f.path};
+    dscat_settings settings = {.connect_timeout = 5};
+    dscat_source *src = NULL;
+    assert_int_equal(dscat_source_sqlite.connect(&src, &target, &conn, NULL, &settings, &f.err), 0);
+    const dscat_cursor_column cols[] = {{"v", false, "", true}, {"r", false, "", false}};
+    dscat_wire wires[2] = {DSCAT_WIRE_TEXT, DSCAT_WIRE_TEXT};
+    dscat_cursor *c = NULL;
+    assert_int_equal(
+        dscat_source_sqlite.cursor_open_typed(&c, src, "main", "c", cols, 2, wires, &f.err), 0);
+    const dscat_value *row = NULL;
+    for (size_t i = 0; i < 10; i++) {
+        assert_int_equal(dscat_source_sqlite.cursor_next_typed(c, &row, &f.err), 1);
+        const char *const want[2] = {want_v[i], want_r[i]};
+        for (int k = 0; k < 2; k++) {
+            if (want[k] == NULL) {
+                assert_int_equal(row[k].wire, DSCAT_WIRE_NULL);
+                continue;
+            }
+            assert_int_equal(row[k].wire, DSCAT_WIRE_TEXT);
+            assert_int_equal(row[k].len, strlen(want[k]));
+            assert_memory_equal(row[k].v.p, want[k], row[k].len);
+        }
+    }
+    assert_int_equal(dscat_source_sqlite.cursor_next_typed(c, &row, &f.err), 0);
+    dscat_source_sqlite.cursor_close(c);
+    dscat_source_sqlite.close(src);
+    done(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(set_based),
-        cmocka_unit_test(with_a_broken_view),
-        cmocka_unit_test(long_names),
-        cmocka_unit_test(invalid_utf8_names),
+        cmocka_unit_test(set_based),  cmocka_unit_test(with_a_broken_view),
+        cmocka_unit_test(long_names), cmocka_unit_test(invalid_utf8_names),
+        cmocka_unit_test(literals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

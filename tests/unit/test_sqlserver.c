@@ -188,9 +188,15 @@ static void cursor_select(void **state)
 {
     (void)state;
     const dscat_cursor_column cols[] = {
-        {"id", false, "int"},      {"when", false, "datetime2"}, {"at", false, "datetimeoffset"},
-        {"f", false, "float"},     {"m", false, "money"},        {"b]x", true, "varbinary"},
-        {"g", false, "geography"}, {"n", false, "nvarchar"},     {"d", false, "date"},
+        {"id", false, "int", false},
+        {"when", false, "datetime2", false},
+        {"at", false, "datetimeoffset", false},
+        {"f", false, "float", false},
+        {"m", false, "money", false},
+        {"b]x", true, "varbinary", false},
+        {"g", false, "geography", false},
+        {"n", false, "nvarchar", false},
+        {"d", false, "date", false},
     };
     dscat_buf b = DSCAT_BUF_INIT;
     assert_int_equal(dscat_sqlserver__select_sql(&b, "dbo", "o]rders", cols, 9), 0);

@@ -30,7 +30,7 @@ static value_fit fit(const char *duck_type, const char *in, char *got, size_t si
 {
     cache_column c = column(duck_type);
     dscat_buf out = DSCAT_BUF_INIT;
-    value_fit f = dscat_cache_value(&c, in, &out);
+    value_fit f = dscat_cache_value(&c, in, strlen(in), &out);
     snprintf(got, size, "%s", f == VALUE_PASS ? in : f == VALUE_OK ? dscat_buf_cstr(&out) : "");
     dscat_buf_free(&out);
     return f;
@@ -169,11 +169,30 @@ static void text_and_bytes(void **state)
     cache_column c = column("BIGINT");
     dscat_buf out = DSCAT_BUF_INIT;
     c.storage = STORE_TEXT;
-    assert_int_equal(dscat_cache_value(&c, "1.5", &out), VALUE_PASS);
-    assert_int_equal(dscat_cache_value(&c, "\xff", &out), VALUE_NOT_UTF8);
+    assert_int_equal(dscat_cache_value(&c, "1.5", 3, &out), VALUE_PASS);
+    assert_int_equal(dscat_cache_value(&c, "\xff", 1, &out), VALUE_NOT_UTF8);
     c.storage = STORE_BINARY;
-    assert_int_equal(dscat_cache_value(&c, "\xff\x41", &out), VALUE_OK);
+    assert_int_equal(dscat_cache_value(&c, "\xff\x41", 2, &out), VALUE_OK);
     assert_string_equal(dscat_buf_cstr(&out), "ff41");
+    /* every byte of the value, NULs included: a MariaDB geometry starts with its SRID, 0 */
+    assert_int_equal(dscat_cache_value(&c, "\0\0\0\0\x01\x01\0\xff", 8, &out), VALUE_OK);
+    assert_string_equal(dscat_buf_cstr(&out), "00000000010100ff");
+    assert_int_equal(dscat_cache_value(&c, "", 0, &out), VALUE_OK);
+    assert_int_equal(out.len, 0);
+    /* text holding NUL bytes is text (UTF-8 throughout); hex and numbers stop at none */
+    cache_column t = column("VARCHAR");
+    assert_int_equal(dscat_cache_value(&t, "a\0b", 3, &out), VALUE_PASS);
+    assert_int_equal(dscat_cache_value(&t, "a\0\xff", 3, &out), VALUE_NOT_UTF8);
+    t.storage = STORE_LITERAL;
+    assert_int_equal(dscat_cache_value(&t, "'1'", 3, &out), VALUE_PASS);
+    cache_column h = column("BLOB");
+    assert_int_equal(dscat_cache_value(&h, "00\0f", 4, &out), VALUE_BAD_HEX);
+    cache_column n = column("BIGINT");
+    assert_int_equal(dscat_cache_value(&n,
+                                       "1\0"
+                                       "2",
+                                       3, &out),
+                     VALUE_MISFIT);
     dscat_buf_free(&out);
     assert_true(dscat_utf8_valid("", 0));
     assert_false(dscat_utf8_valid("a\x80", 2));
