@@ -708,6 +708,24 @@ static int verify_parquet(dscat_duck *duck, const char *path, int64_t rows, cons
 }
 
 /*
+ * DuckDB's COPY renames columns whose names differ only in case (id, ID_1, Id_2): the file gets
+ * the source's own names back in its footer.
+ */
+static int exact_names(const cache_column *cols, size_t ncols, const char *path, dscat_error *err)
+{
+    const char **names = dscat_calloc(ncols + 1, sizeof(char *));
+    if (names == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < ncols; i++)
+        names[i] = cols[i].name;
+    int rc = dscat_cache__names_collide(names, ncols)
+                 ? dscat_cache__parquet_rename(path, names, ncols, err)
+                 : 0;
+    dscat_free(names);
+    return rc;
+}
+
+/*
  * Streams the table into path (Parquet). *rows receives the row count. When a value does not
  * fit its column's native type, the write stops, the rest of the rows is scanned, the columns
  * that need it move to a fallback (cols[].storage) and DSCAT_CACHE_WRITE_AGAIN is returned.
@@ -840,6 +858,8 @@ int dscat_cache__write_parquet(dscat_source *src, const char *schema, const char
     }
     *rows = duckdb_value_int64(&res, 0, 0);
     duckdb_destroy_result(&res);
+    if ((rc = exact_names(cols, ncols, path, err)))
+        goto done;
     /* The read-back goes by row groups, two threads at once: the source's server is done. */
     if ((rc = dscat_duck_exec(duck, "SET threads = 2", err)) == 0)
         rc = verify_parquet(duck, path, *rows, schema, table, err);
