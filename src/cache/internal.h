@@ -93,8 +93,9 @@ int dscat_cache__write_parquet(dscat_source *src, const char *schema, const char
                                const dscat_cache_job *job, dscat_error *err);
 /* Why column c is not in its native type, one line, into b. */
 int dscat_cache__fallback_reason(dscat_buf *b, const cache_column *c);
-/* The type of the columns as written (name and Parquet type of each), as JSON text: a version's
- * files are read as one table only when they share it. Caller frees; NULL when out of memory. */
+/* The type of the columns as written (name and Parquet type of each; "exact" third where names
+ * differ only in case), as JSON text: a version's files are read as one table only when they
+ * share it. Caller frees; NULL when out of memory. */
 char *dscat_cache__layout(const cache_column *cols, size_t ncols);
 /*
  * The key type of column c for append refreshes: 0 with *type, or DSCAT_EINVALID with err

@@ -1025,9 +1025,18 @@ static const char *written_type(const cache_column *c)
 
 char *dscat_cache__layout(const cache_column *cols, size_t ncols)
 {
-    json_t *a = json_array();
+    /* Where names differ only in case, each column says that its file has them exactly: a
+     * version written before files kept such names (DuckDB's id, ID_1) never takes an append. */
+    const char **names = dscat_calloc(ncols + 1, sizeof(char *));
+    for (size_t i = 0; names && i < ncols; i++)
+        names[i] = cols[i].name;
+    bool listed = names != NULL, exact = listed && dscat_cache__names_collide(names, ncols);
+    dscat_free(names);
+    json_t *a = listed ? json_array() : NULL;
     for (size_t i = 0; a && i < ncols; i++)
-        if (json_array_append_new(a, json_pack("[s, s]", cols[i].name, written_type(&cols[i]))))
+        if (json_array_append_new(
+                a, exact ? json_pack("[s, s, s]", cols[i].name, written_type(&cols[i]), "exact")
+                         : json_pack("[s, s]", cols[i].name, written_type(&cols[i]))))
             break;
     char *text = a && json_array_size(a) == ncols ? json_dumps(a, JSON_COMPACT) : NULL;
     json_decref(a);
@@ -1086,6 +1095,39 @@ int dscat_cache__key_type(const cache_column *c, const dscat_source_driver *drv,
     return 0;
 }
 
+/* The 1-based position of the column named exactly key among the top-level columns of file. */
+static int key_position(dscat_duck *duck, const char *file, const char *key, size_t *pos,
+                        dscat_error *err)
+{
+    dscat_buf sql = DSCAT_BUF_INIT;
+    duckdb_result res;
+    dscat_buf_puts(&sql, "SELECT name FROM parquet_schema(");
+    dscat_duck_quote_literal(&sql, file);
+    if (dscat_buf_putc(&sql, ')')) {
+        dscat_buf_free(&sql);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    int rc = 0;
+    *pos = 0;
+    if (duckdb_query(dscat_duck_connection(duck), dscat_buf_cstr(&sql), &res) == DuckDBError) {
+        rc = dscat_error_set(err, DSCAT_EIO, "cannot read the columns of the cached files: %s",
+                             duckdb_result_error(&res));
+    } else {
+        /* row 0 is the schema's root; the columns are flat */
+        for (idx_t r = 1; r < duckdb_row_count(&res) && *pos == 0; r++) {
+            char *name = duckdb_value_varchar(&res, 0, r);
+            if (name && strcmp(name, key) == 0)
+                *pos = (size_t)r;
+            duckdb_free(name);
+        }
+        if (*pos == 0)
+            rc = dscat_error_set(err, DSCAT_EIO, "the cached files have no column %s", key);
+    }
+    duckdb_destroy_result(&res);
+    dscat_buf_free(&sql);
+    return rc;
+}
+
 int dscat_cache__key_max(char **out, const char *const *files, size_t n, const char *key,
                          dscat_key_type type, dscat_error *err)
 {
@@ -1098,20 +1140,21 @@ int dscat_cache__key_max(char **out, const char *const *files, size_t n, const c
         rc = dscat_duck_exec(duck, "SET TimeZone = 'UTC'", err);
     if (rc)
         goto done;
+    /* The key by its position: DuckDB would take "ID" for "id" when both are columns. */
+    size_t pos = 0;
+    if (n > 0 && (rc = key_position(duck, files[0], key, &pos, err)))
+        goto done;
     /* A timestamptz as its UTC wall time: the key's form (source.h, dscat_key_type). */
-    dscat_buf_puts(&sql, "SELECT count(");
-    dscat_cache_quote_ident(&sql, key);
-    dscat_buf_puts(&sql, type == DSCAT_KEY_TIMESTAMPTZ ? "), CAST(CAST(max(" : "), CAST(max(");
-    dscat_cache_quote_ident(&sql, key);
-    dscat_buf_puts(&sql,
-                   type == DSCAT_KEY_TIMESTAMPTZ ? ") AS TIMESTAMP) AS VARCHAR)" : ") AS VARCHAR)");
-    dscat_buf_puts(&sql, " FROM read_parquet([");
+    dscat_buf_puts(&sql, type == DSCAT_KEY_TIMESTAMPTZ
+                             ? "SELECT count(k), CAST(CAST(max(k) AS TIMESTAMP) AS VARCHAR)"
+                             : "SELECT count(k), CAST(max(k) AS VARCHAR)");
+    dscat_buf_printf(&sql, " FROM (SELECT #%zu AS k FROM read_parquet([", pos);
     for (size_t i = 0; i < n; i++) {
         if (i)
             dscat_buf_puts(&sql, ", ");
         dscat_duck_quote_literal(&sql, files[i]);
     }
-    if (dscat_buf_puts(&sql, "])")) {
+    if (dscat_buf_puts(&sql, "]))")) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;
     }
