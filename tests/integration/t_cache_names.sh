@@ -122,6 +122,20 @@ assert_match "$label: \"ID\" is an error, never another column" "^error: .*ID" \
     "$(q 'SELECT "ID" FROM pg.sales.casey')"
 assert_match "$label: so is id, and the message says how such columns are named" \
     '^error: .*"id~1".*<name>~<position>' "$(q 'SELECT id FROM pg.sales.casey')"
+assert_eq "$label: a reference after multibyte text is found where the parser says" "é€😀|upper" \
+    "$(q "SELECT 'é€😀' AS x, who FROM pg.sales.CaseT")"
+
+# An append key must not be one of such a group (refused, as t_append checks); the others can.
+pg_psql namesdb -c "INSERT INTO sales.casey VALUES (20, 'a', 50.5, 60)" >/dev/null
+assert_match "$label: an append key with a twin name but for case is refused" \
+    "cannot be an append key" \
+    "$(DSCAT_HOME=$home "$DSCAT" cache refresh pg sales.casey --append-key Id 2>&1)"
+out=$(DSCAT_HOME=$home "$DSCAT" cache refresh pg sales.casey --append-key id_1 --json 2>/dev/null)
+assert_eq "$label: an append by the key id_1 reads the one new row" "append 1 3" \
+    "$(jq -r '.tables[0] | "\(.refresh_kind) \(.rows) \(.version_rows)"' <<<"$out")"
+assert_eq "$label: ... and the version has every row once, each value in its column" \
+    "1|two|3.5|4 10|twenty|30.5|40 20|a|50.5|60" \
+    "$(q 'SELECT * FROM pg.sales.casey ORDER BY 1' | paste -sd' ')"
 
 start_server "$home" "$work/serve-pg.log"
 check "$label: the server listens" test -n "$port"
