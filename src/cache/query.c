@@ -104,12 +104,12 @@ static bool mentions(const char *sql, const char *table)
 }
 
 /*
- * Appends the view's column list, "(...)" , when the version's columns hold names DuckDB cannot
- * tell apart ("id" and "ID"): each of those is "<name>~<position>" in SQL over the cache, so that
- * no reference reaches one for another (DuckDB's reader would call them id, ID_1, and "id_1"
- * could then be another column). Nothing is appended otherwise. file: the version's first file.
+ * The column list "(...)" of a view over file (a version's first file) when the file's columns
+ * hold names DuckDB cannot tell apart ("id" and "ID"): each of those is "<name>~<position>" in
+ * SQL over the cache, so that no reference reaches one for another (DuckDB's reader would call
+ * them id, ID_1, and "id_1" could then be another column). *out stays empty otherwise.
  */
-static int view_columns(dscat_duck *duck, const char *file, dscat_buf *sql, dscat_error *err)
+static int view_columns(dscat_duck *duck, const char *file, dscat_buf *out, dscat_error *err)
 {
     dscat_buf q = DSCAT_BUF_INIT;
     duckdb_result res;
@@ -148,19 +148,93 @@ static int view_columns(dscat_duck *duck, const char *file, dscat_buf *sql, dsca
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;
     }
-    dscat_buf_putc(sql, '(');
+    dscat_buf_putc(out, '(');
     for (size_t i = 0; i < n; i++) {
         if (i)
-            dscat_buf_puts(sql, ", ");
-        dscat_cache_quote_ident(sql, renamed[i]);
+            dscat_buf_puts(out, ", ");
+        dscat_cache_quote_ident(out, renamed[i]);
     }
-    if (dscat_buf_putc(sql, ')'))
+    if (dscat_buf_putc(out, ')'))
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
 done:
     duckdb_destroy_result(&res);
     dscat_cache__free_names(names, n);
     dscat_cache__free_names(renamed, n);
     dscat_buf_free(&q);
+    return rc;
+}
+
+/* What setup_views keeps of each table's view: where its rows come from. */
+typedef struct view_source {
+    char *from;  /* "read_parquet([...])" over the version's files; NULL: no view */
+    char *first; /* the version's first local file */
+} view_source;
+
+/* Names view i as DuckDB lists it (duckdb_columns()): true when it is catalog.schema.name. */
+static bool is_view(const dscat_cache_listing *l, const bool *apart, size_t i, const char *catalog,
+                    const char *schema, const char *name)
+{
+    const dscat_cached_table *t = &l->tables[i];
+    if (!apart[i])
+        return strcmp(t->connection_id, catalog) == 0 && strcmp(t->schema, schema) == 0 &&
+               strcmp(t->table, name) == 0;
+    char n[32];
+    snprintf(n, sizeof(n), "%zu:", i + 1);
+    return strcmp(catalog, APART_CATALOG) == 0 && strcmp(schema, "main") == 0 &&
+           strncmp(name, n, strlen(n)) == 0;
+}
+
+/*
+ * Gives the views over files whose columns DuckDB cannot tell apart their column lists
+ * (view_columns). DuckDB renames such columns when it reads them (id, ID_1): only views with a
+ * column name ending in _<digits> can be one, so only their files' schemas are read. A view that
+ * cannot be read is left as it is unless the query names its table (used[i]).
+ */
+static int rename_columns(dscat_duck *duck, const dscat_cache_listing *l, const bool *apart,
+                          const bool *used, const view_source *v, dscat_error *err)
+{
+    duckdb_result res;
+    if (duckdb_query(dscat_duck_connection(duck),
+                     "SELECT DISTINCT database_name, schema_name, table_name FROM "
+                     "duckdb_columns() WHERE regexp_matches(column_name, '_[0-9]+$')",
+                     &res) == DuckDBError) {
+        int rc = dscat_error_set(err, DSCAT_EIO, "cannot list the views' columns: %s",
+                                 duckdb_result_error(&res));
+        duckdb_destroy_result(&res);
+        return rc;
+    }
+    int rc = 0;
+    for (idx_t r = 0; r < duckdb_row_count(&res) && rc == 0; r++) {
+        char *catalog = duckdb_value_varchar(&res, 0, r),
+             *schema = duckdb_value_varchar(&res, 1, r), *name = duckdb_value_varchar(&res, 2, r);
+        size_t i = 0;
+        while (catalog && schema && name && i < l->count &&
+               !(v[i].from && is_view(l, apart, i, catalog, schema, name)))
+            i++;
+        duckdb_free(catalog);
+        duckdb_free(schema);
+        duckdb_free(name);
+        if (i >= l->count)
+            continue;
+        dscat_buf list = DSCAT_BUF_INIT, sql = DSCAT_BUF_INIT;
+        if ((rc = view_columns(duck, v[i].first, &list, err)) == 0 && list.len) {
+            dscat_buf_puts(&sql, "CREATE OR REPLACE VIEW ");
+            qualified(&sql, l, apart, i);
+            dscat_buf_put(&sql, list.ptr, list.len);
+            dscat_buf_puts(&sql, " AS SELECT * FROM ");
+            if (dscat_buf_puts(&sql, v[i].from))
+                rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            else
+                rc = dscat_duck_exec(duck, dscat_buf_cstr(&sql), err);
+        }
+        if (rc && rc != DSCAT_ENOMEM && !used[i]) {
+            dscat_error_clear(err); /* not named by the query: the rest may run */
+            rc = 0;
+        }
+        dscat_buf_free(&list);
+        dscat_buf_free(&sql);
+    }
+    duckdb_destroy_result(&res);
     return rc;
 }
 
@@ -201,55 +275,58 @@ static int setup_views(dscat_duck *duck, dscat_storage *sto, const dscat_cache_l
     const char *attached = NULL;
     bool apart_attached = false;
     dscat_buf allowed = DSCAT_BUF_INIT;
-    int rc = dscat_duck_exec(duck, "SET TimeZone = 'UTC'", err);
+    view_source *v = dscat_calloc(l->count + 1, sizeof(*v));
+    int rc = v ? dscat_duck_exec(duck, "SET TimeZone = 'UTC'", err)
+               : dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     dscat_buf_puts(&allowed, "SET allowed_paths = [");
     size_t nallowed = 0;
     for (size_t i = 0; i < l->count && rc == 0; i++) {
         const dscat_cached_table *t = &l->tables[i];
-        dscat_buf sql = DSCAT_BUF_INIT, files = DSCAT_BUF_INIT;
+        dscat_buf sql = DSCAT_BUF_INIT, from = DSCAT_BUF_INIT;
         char *file = NULL;
-        bool skip = false;
         if (remote && !mentions(query, t->table))
             continue;
         /* A version is one file, and one more per append refresh: one view over all of them. */
+        dscat_buf_puts(&from, "read_parquet([");
         for (int f = 0; f < t->files && rc == 0; f++) {
             if ((rc = dscat_cache__local_file(sto, t->path, f, &file, err)))
                 break;
-            if (f == 0) {
-                view_room(&sql, l, apart, i, &attached, &apart_attached);
-                dscat_buf_puts(&sql, "CREATE VIEW ");
-                qualified(&sql, l, apart, i);
-                rc = view_columns(duck, file, &sql, err);
-                if (rc && rc != DSCAT_ENOMEM && !used[i]) {
-                    dscat_error_clear(err); /* unreadable, and not named: the rest may run */
-                    rc = 0;
-                    skip = true;
-                }
-            } else {
-                dscat_buf_puts(&files, ", ");
-            }
-            dscat_duck_quote_literal(&files, file);
+            if (f)
+                dscat_buf_puts(&from, ", ");
+            dscat_duck_quote_literal(&from, file);
             if (nallowed++)
                 dscat_buf_puts(&allowed, ", ");
             dscat_duck_quote_literal(&allowed, file);
-            dscat_free(file);
+            if (f == 0)
+                v[i].first = file;
+            else
+                dscat_free(file);
             file = NULL;
         }
-        dscat_buf_puts(&sql, " AS SELECT * FROM read_parquet([");
-        dscat_buf_put(&sql, files.ptr, files.len);
-        if (rc == 0 && (dscat_buf_error(&files) || dscat_buf_puts(&sql, "])")))
+        view_room(&sql, l, apart, i, &attached, &apart_attached);
+        dscat_buf_puts(&sql, "CREATE VIEW ");
+        qualified(&sql, l, apart, i);
+        dscat_buf_puts(&sql, " AS SELECT * FROM ");
+        dscat_buf_puts(&from, "])");
+        dscat_buf_put(&sql, from.ptr, from.len);
+        if (rc == 0 && (dscat_buf_error(&from) || dscat_buf_error(&sql) ||
+                        (v[i].from = dscat_buf_detach(&from)) == NULL))
             rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         /* Every view can be made: a name DuckDB would confuse with another's has its view
          * apart. One that cannot (its file unreadable) fails the query if the query names it. */
-        if (rc == 0 && !skip && (rc = dscat_duck_exec(duck, dscat_buf_cstr(&sql), err)) &&
-            !used[i]) {
-            dscat_error_clear(err);
-            rc = 0;
+        if (rc == 0 && dscat_duck_exec(duck, dscat_buf_cstr(&sql), err) != 0) {
+            dscat_free(v[i].from);
+            v[i].from = NULL;
+            if (used[i])
+                rc = err->code ? err->code : DSCAT_EIO;
+            else
+                dscat_error_clear(err);
         }
         dscat_buf_free(&sql);
-        dscat_buf_free(&files);
-        dscat_free(file);
+        dscat_buf_free(&from);
     }
+    if (rc == 0)
+        rc = rename_columns(duck, l, apart, used, v, err);
     if (rc == 0 && dscat_buf_putc(&allowed, ']'))
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     if (rc == 0 && nallowed)
@@ -258,6 +335,11 @@ static int setup_views(dscat_duck *duck, dscat_storage *sto, const dscat_cache_l
         rc = dscat_duck_exec(duck, "SET enable_external_access = false", err);
     if (rc == 0)
         rc = dscat_duck_exec(duck, "SET lock_configuration = true", err);
+    for (size_t i = 0; v && i < l->count; i++) {
+        dscat_free(v[i].from);
+        dscat_free(v[i].first);
+    }
+    dscat_free(v);
     dscat_buf_free(&allowed);
     return rc;
 }
