@@ -193,6 +193,10 @@ static void copy_value(footer_copy *c, int type, footer_at at);
 /* A list or set; its elements at `at`. */
 static void copy_list(footer_copy *c, footer_at at)
 {
+    if (c->depth > 64) { /* lists of lists: bounded like structs */
+        c->bad = true;
+        return;
+    }
     if (c->p >= c->end) {
         c->bad = true;
         return;
@@ -203,6 +207,7 @@ static void copy_list(footer_copy *c, footer_at at)
     if (size == 15)
         size = varint(c);
     int type = head & 0x0f;
+    c->depth++;
     for (uint64_t i = 0; i < size && !c->bad; i++) {
         if (at == AT_ELEMENT)
             c->element = (size_t)i;
@@ -222,6 +227,7 @@ static void copy_list(footer_copy *c, footer_at at)
         else
             copy_value(c, type, at);
     }
+    c->depth--;
 }
 
 /* What field id of a struct at `at` holds. */
@@ -350,6 +356,7 @@ static void copy_value(footer_copy *c, int type, footer_at at)
 int dscat_cache__parquet_rename(const char *path, const char *const *names, size_t n,
                                 dscat_error *err)
 {
+    errno = 0; /* a footer that is not Parquet's has no errno to report */
     int fd = open(path, O_RDWR | O_CLOEXEC);
     unsigned char *footer = NULL;
     footer_copy c = {.out = DSCAT_BUF_INIT, .names = names, .n = n};

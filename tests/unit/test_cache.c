@@ -149,6 +149,31 @@ static void test_parquet_rename(void **state)
     assert_string_equal(v, "ID,Id,id,id_1");
     duckdb_free(v);
     duckdb_destroy_result(&res);
+    /* a footer garbled byte by byte is refused or copied, never read past its end */
+    FILE *g = fopen(path, "rb");
+    assert_non_null(g);
+    fseek(g, 0, SEEK_END);
+    long size = ftell(g);
+    unsigned char *orig = malloc((size_t)size);
+    fseek(g, 0, SEEK_SET);
+    assert_int_equal(fread(orig, 1, (size_t)size, g), (size_t)size);
+    fclose(g);
+    uint32_t flen = (uint32_t)orig[size - 8] | (uint32_t)orig[size - 7] << 8 |
+                    (uint32_t)orig[size - 6] << 16 | (uint32_t)orig[size - 5] << 24;
+    srand(7);
+    for (int round = 0; round < 300; round++) {
+        unsigned char *copy = malloc((size_t)size);
+        memcpy(copy, orig, (size_t)size);
+        for (int k = 0; k < 1 + round % 8; k++)
+            copy[size - 8 - 1 - (long)((uint32_t)rand() % flen)] = (unsigned char)rand();
+        g = fopen(path, "wb");
+        fwrite(copy, 1, (size_t)size, g);
+        fclose(g);
+        int grc = dscat_cache__parquet_rename(path, names, 4, &err);
+        assert_true(grc == 0 || grc == DSCAT_EIO);
+        free(copy);
+    }
+    free(orig);
     /* a file that is not Parquet is refused, never half rewritten */
     FILE *f = fopen(path, "w");
     fputs("not parquet", f);
