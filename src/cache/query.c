@@ -24,6 +24,7 @@
 #include "core/timeutil.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -40,6 +41,58 @@ static const char *const allowed_table_functions[] = {
  * connection id can be it: a target key holds no '~', a "<target>.<database>" id holds a dot. */
 #define APART_CATALOG "~case"
 
+/* One cached table in the order views_apart() groups them. */
+typedef struct by_fold {
+    const dscat_cached_table *t;
+    size_t i;
+} by_fold;
+
+/* Compares two names as DuckDB matches them (ASCII case ignored). */
+static int fold_cmp(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        int x = (unsigned char)*a, y = (unsigned char)*b;
+        x = x >= 'A' && x <= 'Z' ? x - 'A' + 'a' : x;
+        y = y >= 'A' && y <= 'Z' ? y - 'A' + 'a' : y;
+        if (x != y || x == 0)
+            return x - y;
+    }
+}
+
+static int by_fold_cmp(const void *pa, const void *pb)
+{
+    const dscat_cached_table *a = ((const by_fold *)pa)->t, *b = ((const by_fold *)pb)->t;
+    int c = fold_cmp(a->connection_id, b->connection_id);
+    if (c == 0)
+        c = fold_cmp(a->schema, b->schema);
+    return c ? c : fold_cmp(a->table, b->table);
+}
+
+/* Marks apart[] for the tables of one group (sorted[from..to)) when their `field`s differ. */
+static void mark_group(const by_fold *sorted, size_t from, size_t to, bool *apart,
+                       const char *(*field)(const dscat_cached_table *))
+{
+    for (size_t k = from + 1; k < to; k++)
+        if (strcmp(field(sorted[k].t), field(sorted[from].t)) != 0) {
+            for (size_t m = from; m < to; m++)
+                apart[sorted[m].i] = true;
+            return;
+        }
+}
+
+static const char *conn_of(const dscat_cached_table *t)
+{
+    return t->connection_id;
+}
+static const char *schema_of(const dscat_cached_table *t)
+{
+    return t->schema;
+}
+static const char *table_of(const dscat_cached_table *t)
+{
+    return t->table;
+}
+
 /*
  * Which cached tables need a view apart (apart[i]): those whose connection id, schema or name
  * DuckDB takes for another cached table's (they differ only in case). Their views are
@@ -50,19 +103,36 @@ static const char *const allowed_table_functions[] = {
 static bool *views_apart(const dscat_cache_listing *l)
 {
     bool *apart = dscat_calloc(l->count + 1, sizeof(bool));
-    for (size_t i = 0; apart && i < l->count; i++) {
-        const dscat_cached_table *a = &l->tables[i];
-        for (size_t j = 0; j < l->count && !apart[i]; j++) {
-            const dscat_cached_table *b = &l->tables[j];
-            if (j == i || !dscat_cache__same_name(a->connection_id, b->connection_id))
-                continue;
-            apart[i] =
-                strcmp(a->connection_id, b->connection_id) != 0 ||
-                (dscat_cache__same_name(a->schema, b->schema) &&
-                 (strcmp(a->schema, b->schema) != 0 ||
-                  (dscat_cache__same_name(a->table, b->table) && strcmp(a->table, b->table) != 0)));
+    by_fold *sorted = dscat_calloc(l->count + 1, sizeof(*sorted));
+    if (apart == NULL || sorted == NULL) {
+        dscat_free(apart);
+        dscat_free(sorted);
+        return NULL;
+    }
+    for (size_t i = 0; i < l->count; i++)
+        sorted[i] = (by_fold){&l->tables[i], i};
+    qsort(sorted, l->count, sizeof(*sorted), by_fold_cmp);
+    /* Groups of one connection id, schema, name to DuckDB are runs of the sorted list: a run
+     * whose members are spelled differently is apart, at each level. */
+    for (size_t a = 0, b; a < l->count; a = b) {
+        for (b = a + 1;
+             b < l->count && fold_cmp(sorted[b].t->connection_id, sorted[a].t->connection_id) == 0;
+             b++) {
+        }
+        mark_group(sorted, a, b, apart, conn_of);
+        for (size_t c = a, d; c < b; c = d) {
+            for (d = c + 1; d < b && fold_cmp(sorted[d].t->schema, sorted[c].t->schema) == 0; d++) {
+            }
+            mark_group(sorted, c, d, apart, schema_of);
+            for (size_t e = c, f; e < d; e = f) {
+                for (f = e + 1; f < d && fold_cmp(sorted[f].t->table, sorted[e].t->table) == 0;
+                     f++) {
+                }
+                mark_group(sorted, e, f, apart, table_of);
+            }
         }
     }
+    dscat_free(sorted);
     return apart;
 }
 
