@@ -173,18 +173,14 @@ static bool mentions(const char *sql, const char *table)
     return found;
 }
 
-/*
- * The column list "(...)" of a view over file (a version's first file) when the file's columns
- * hold names DuckDB cannot tell apart ("id" and "ID"): each of those is "<name>~<position>" in
- * SQL over the cache, so that no reference reaches one for another (DuckDB's reader would call
- * them id, ID_1, and "id_1" could then be another column). *out stays empty otherwise.
- */
-static int view_columns(dscat_duck *duck, const char *file, dscat_buf *out, dscat_error *err)
+/* The top-level column names of a local Parquet file, in order. Caller frees *names. */
+static int file_columns(dscat_duck *duck, const char *file, char ***names, size_t *n,
+                        dscat_error *err)
 {
     dscat_buf q = DSCAT_BUF_INIT;
     duckdb_result res;
-    char **names = NULL, **renamed = NULL;
-    size_t n = 0;
+    *names = NULL;
+    *n = 0;
     dscat_buf_puts(&q, "SELECT name FROM parquet_schema(");
     dscat_duck_quote_literal(&q, file);
     if (dscat_buf_putc(&q, ')')) {
@@ -198,40 +194,85 @@ static int view_columns(dscat_duck *duck, const char *file, dscat_buf *out, dsca
         goto done;
     }
     idx_t rows = duckdb_row_count(&res);
-    n = rows > 0 ? (size_t)rows - 1 : 0; /* row 0 is the schema's root; the columns are flat */
-    if ((names = dscat_calloc(n + 1, sizeof(char *))) == NULL) {
+    *n = rows > 0 ? (size_t)rows - 1 : 0; /* row 0 is the schema's root; the columns are flat */
+    if ((*names = dscat_calloc(*n + 1, sizeof(char *))) == NULL) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < *n && rc == 0; i++) {
         char *v = duckdb_value_varchar(&res, 0, i + 1);
-        names[i] = dscat_strdup(v ? v : "");
-        duckdb_free(v);
-        if (names[i] == NULL) {
+        if (((*names)[i] = dscat_strdup(v ? v : "")) == NULL)
             rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-            goto done;
+        duckdb_free(v);
+    }
+done:
+    duckdb_destroy_result(&res);
+    dscat_buf_free(&q);
+    return rc;
+}
+
+/*
+ * The source's column names of the cached table's current version as the store keeps them (its
+ * layout: [[name, type], ...]), when it still is version `version`; *names NULL when there is
+ * none (a version written before layouts were kept, or replaced meanwhile). A version written
+ * before files kept names that differ only in case holds DuckDB's renamed ones (id, ID_1): its
+ * layout still has the source's, in the files' order.
+ */
+static int layout_columns(dscat_store *st, const dscat_cached_table *t, char ***names, size_t *n,
+                          dscat_error *err)
+{
+    cache_current cur;
+    *names = NULL;
+    *n = 0;
+    int rc = dscat_cache__current(st, t->connection_id, t->schema, t->table, &cur, err);
+    if (rc <= 0)
+        return rc;
+    json_t *layout = NULL;
+    rc = 0;
+    if (cur.layout && strcmp(cur.version, t->version) == 0 &&
+        (layout = json_loads(cur.layout, 0, NULL)) != NULL && json_is_array(layout)) {
+        size_t count = json_array_size(layout);
+        if ((*names = dscat_calloc(count + 1, sizeof(char *))) == NULL)
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+        for (size_t i = 0; rc == 0 && i < count; i++) {
+            const char *name = json_string_value(json_array_get(json_array_get(layout, i), 0));
+            if (name == NULL) { /* not a layout this code wrote: not used */
+                dscat_cache__free_names(*names, count);
+                *names = NULL;
+                break;
+            }
+            if (((*names)[i] = dscat_strdup(name)) == NULL)
+                rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         }
+        if (*names)
+            *n = count;
     }
+    json_decref(layout);
+    dscat_cache__current_free(&cur);
+    return rc;
+}
+
+/*
+ * The column list "(...)" of a view whose columns hold names DuckDB cannot tell apart ("id" and
+ * "ID"): each of those is "<name>~<position>" in SQL over the cache, so that no reference
+ * reaches one for another (DuckDB's reader would call them id, ID_1, and "id_1" could then be
+ * another column). *out stays empty otherwise.
+ */
+static int view_columns(char **names, size_t n, dscat_buf *out, dscat_error *err)
+{
     if (!dscat_cache__names_collide((const char *const *)names, n))
-        goto done;
-    if ((renamed = dscat_cache__query_columns((const char *const *)names, n)) == NULL) {
-        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-        goto done;
-    }
+        return 0;
+    char **renamed = dscat_cache__query_columns((const char *const *)names, n);
+    if (renamed == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     dscat_buf_putc(out, '(');
     for (size_t i = 0; i < n; i++) {
         if (i)
             dscat_buf_puts(out, ", ");
         dscat_cache_quote_ident(out, renamed[i]);
     }
-    if (dscat_buf_putc(out, ')'))
-        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-done:
-    duckdb_destroy_result(&res);
-    dscat_cache__free_names(names, n);
     dscat_cache__free_names(renamed, n);
-    dscat_buf_free(&q);
-    return rc;
+    return dscat_buf_putc(out, ')') ? dscat_error_set(err, DSCAT_ENOMEM, "out of memory") : 0;
 }
 
 /* What setup_views keeps of each table's view: where its rows come from. */
@@ -257,13 +298,17 @@ static bool is_view(const dscat_cache_listing *l, const bool *apart, size_t i, c
 /*
  * Gives the views over files whose columns DuckDB cannot tell apart their column lists
  * (view_columns). DuckDB renames such columns when it reads them (id, ID_1): only views with a
- * column name ending in _<digits> can be one, so only their files' schemas are read. A view that
- * cannot be read is left as it is unless the query names its table (used[i]).
+ * column name ending in _<digits> can be one, so only their names are looked at: the source's as
+ * the store keeps them with the version (its layout), else the file's. A view that cannot be
+ * read is left as it is unless the query names its table (used[i]).
  */
-static int rename_columns(dscat_duck *duck, const dscat_cache_listing *l, const bool *apart,
-                          const bool *used, const view_source *v, dscat_error *err)
+static int rename_columns(dscat_duck *duck, const dscat_config *cfg, const dscat_cache_listing *l,
+                          const bool *apart, const bool *used, const view_source *v,
+                          dscat_error *err)
 {
     duckdb_result res;
+    dscat_store *st = NULL;
+    bool no_store = false;
     if (duckdb_query(dscat_duck_connection(duck),
                      "SELECT DISTINCT database_name, schema_name, table_name FROM "
                      "duckdb_columns() WHERE regexp_matches(column_name, '_[0-9]+$')",
@@ -287,7 +332,21 @@ static int rename_columns(dscat_duck *duck, const dscat_cache_listing *l, const 
         if (i >= l->count)
             continue;
         dscat_buf list = DSCAT_BUF_INIT, sql = DSCAT_BUF_INIT;
-        if ((rc = view_columns(duck, v[i].first, &list, err)) == 0 && list.len) {
+        char **names = NULL;
+        size_t n = 0;
+        /* the source's names as the store keeps them, else the file's */
+        if (st == NULL && !no_store) {
+            if ((rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_READ, err))) {
+                no_store = true;
+                dscat_error_clear(err);
+                rc = 0;
+            }
+        }
+        if (st)
+            rc = layout_columns(st, &l->tables[i], &names, &n, err);
+        if (rc == 0 && names == NULL)
+            rc = file_columns(duck, v[i].first, &names, &n, err);
+        if (rc == 0 && (rc = view_columns(names, n, &list, err)) == 0 && list.len) {
             dscat_buf_puts(&sql, "CREATE OR REPLACE VIEW ");
             qualified(&sql, l, apart, i);
             dscat_buf_put(&sql, list.ptr, list.len);
@@ -301,10 +360,12 @@ static int rename_columns(dscat_duck *duck, const dscat_cache_listing *l, const 
             dscat_error_clear(err); /* not named by the query: the rest may run */
             rc = 0;
         }
+        dscat_cache__free_names(names, n);
         dscat_buf_free(&list);
         dscat_buf_free(&sql);
     }
     duckdb_destroy_result(&res);
+    dscat_store_close(st);
     return rc;
 }
 
@@ -337,8 +398,9 @@ static void view_room(dscat_buf *sql, const dscat_cache_listing *l, const bool *
  * only the views' files may be read, external access is off, the configuration is locked. A
  * view that cannot be made fails the query only where the query names its table (used[i]).
  */
-static int setup_views(dscat_duck *duck, dscat_storage *sto, const dscat_cache_listing *l,
-                       const bool *apart, const bool *used, const char *query, dscat_error *err)
+static int setup_views(dscat_duck *duck, dscat_storage *sto, const dscat_config *cfg,
+                       const dscat_cache_listing *l, const bool *apart, const bool *used,
+                       const char *query, dscat_error *err)
 {
     /* Where reading a version downloads it, only the tables the query may name are read. */
     bool remote = dscat_storage_has(sto, DSCAT_STORAGE_REMOTE);
@@ -396,7 +458,7 @@ static int setup_views(dscat_duck *duck, dscat_storage *sto, const dscat_cache_l
         dscat_buf_free(&from);
     }
     if (rc == 0)
-        rc = rename_columns(duck, l, apart, used, v, err);
+        rc = rename_columns(duck, cfg, l, apart, used, v, err);
     if (rc == 0 && dscat_buf_putc(&allowed, ']'))
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
     if (rc == 0 && nallowed)
@@ -1127,7 +1189,7 @@ int dscat_cache_query(dscat_query_result *out, const dscat_config *cfg, const ch
     if ((rc = dscat_duck_open_bounded(&duck, cfg->settings.query_memory, err)) ||
         (rc = check_query(dscat_duck_connection(duck), sql, &l, apart, used, &rewritten, err)) ||
         (rc = dscat_cache__storage(&sto, cfg, false, err)) ||
-        (rc = setup_views(duck, sto, &l, apart, used, sql, err)))
+        (rc = setup_views(duck, sto, cfg, &l, apart, used, sql, err)))
         goto done;
     /* The SQL as written, or with its references to views apart pointed there. */
     rc = run_query(out, duck, cfg, rewritten ? rewritten : sql, limit, err);
