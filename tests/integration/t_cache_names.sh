@@ -86,6 +86,8 @@ assert_match "$label: so is one matching two of them" '^error: .*ambiguous.*"pg"
     "$(q 'SELECT * FROM pg.sales.CASET')"
 assert_eq "$label: the three in one query, each by its name" "lower|upper|Schema-upper" \
     "$(q 'SELECT a.who, b.who, c.who FROM pg.sales.caset a, pg.sales.CaseT b, pg.Sales.caset c')"
+assert_eq "$label: after a comment, with an alias, sampled" "upper|lower" \
+    "$(q $'-- which is which\n/* both */ SELECT u.who, l.who FROM pg.sales.CaseT AS u, pg.sales.caset l TABLESAMPLE 100%')"
 assert_eq "$label: a table's name qualifies its columns" "upper" \
     "$(q 'SELECT CaseT.who FROM pg.sales.CaseT')"
 assert_eq "$label: in a CTE and a subquery" "upper|lower" \
