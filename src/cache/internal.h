@@ -6,6 +6,8 @@
  *                current, fallbacks as stored, the local file of a version for readers
  *   listing.c    what is cached and what is pending
  *   query.c      SQL over the current versions; connections.c the connection listings
+ *   names.c      names DuckDB cannot tell apart (case): exact column names in the files, the
+ *                names SQL over the cache gives them
  * The jobs over the cache use these too: src/jobs/data_refresh.c (refreshing tables: one table
  * from lock to swap, a pool of them, the report) and src/jobs/maintenance.c (pending deletions,
  * the orphan sweep, purge). None of them knows where the files are: every file operation goes
@@ -91,8 +93,9 @@ int dscat_cache__write_parquet(dscat_source *src, const char *schema, const char
                                const dscat_cache_job *job, dscat_error *err);
 /* Why column c is not in its native type, one line, into b. */
 int dscat_cache__fallback_reason(dscat_buf *b, const cache_column *c);
-/* The type of the columns as written (name and Parquet type of each), as JSON text: a version's
- * files are read as one table only when they share it. Caller frees; NULL when out of memory. */
+/* The type of the columns as written (name and Parquet type of each; "exact" third where names
+ * differ only in case), as JSON text: a version's files are read as one table only when they
+ * share it. Caller frees; NULL when out of memory. */
 char *dscat_cache__layout(const cache_column *cols, size_t ncols);
 /*
  * The key type of column c for append refreshes: 0 with *type, or DSCAT_EINVALID with err
@@ -108,6 +111,28 @@ int dscat_cache__key_type(const cache_column *c, const dscat_source_driver *drv,
  */
 int dscat_cache__key_max(char **out, const char *const *files, size_t n, const char *key,
                          dscat_key_type type, dscat_error *err);
+
+/* ---- names.c ---- */
+
+/* True when DuckDB takes a and b for one name: equal but for ASCII case. */
+bool dscat_cache__same_name(const char *a, const char *b);
+/* True when two of names[0..n) are one name to DuckDB. */
+bool dscat_cache__names_collide(const char *const *names, size_t n);
+/*
+ * The names SQL over the cache gives columns names[0..n): a name DuckDB cannot tell from another
+ * of the table's becomes "<name>~<position>" (1-based; "~<position>" again while it still meets
+ * another), every other stays. Caller frees with dscat_cache__free_names(); NULL when out of
+ * memory.
+ */
+char **dscat_cache__query_columns(const char *const *names, size_t n);
+void dscat_cache__free_names(char **names, size_t n);
+/*
+ * Names the n top-level columns of the local Parquet file at path names[0..n), in its footer
+ * (schema and column chunk paths), where DuckDB's writer renamed columns that differ only in
+ * case. The data pages are not touched.
+ */
+int dscat_cache__parquet_rename(const char *path, const char *const *names, size_t n,
+                                dscat_error *err);
 
 /* ---- versions.c ---- */
 

@@ -711,6 +711,24 @@ static int verify_parquet(dscat_duck *duck, const char *path, int64_t rows, cons
 }
 
 /*
+ * DuckDB's COPY renames columns whose names differ only in case (id, ID_1, Id_2): the file gets
+ * the source's own names back in its footer.
+ */
+static int exact_names(const cache_column *cols, size_t ncols, const char *path, dscat_error *err)
+{
+    const char **names = dscat_calloc(ncols + 1, sizeof(char *));
+    if (names == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < ncols; i++)
+        names[i] = cols[i].name;
+    int rc = dscat_cache__names_collide(names, ncols)
+                 ? dscat_cache__parquet_rename(path, names, ncols, err)
+                 : 0;
+    dscat_free(names);
+    return rc;
+}
+
+/*
  * Streams the table into path (Parquet). *rows receives the row count. When a value does not
  * fit its column's native type, the write stops, the rest of the rows is scanned, the columns
  * that need it move to a fallback (cols[].storage) and DSCAT_CACHE_WRITE_AGAIN is returned.
@@ -844,6 +862,8 @@ int dscat_cache__write_parquet(dscat_source *src, const char *schema, const char
     }
     *rows = duckdb_value_int64(&res, 0, 0);
     duckdb_destroy_result(&res);
+    if ((rc = exact_names(cols, ncols, path, err)))
+        goto done;
     /* The read-back goes by row groups, two threads at once: the source's server is done. */
     if ((rc = dscat_duck_exec(duck, "SET threads = 2", err)) == 0)
         rc = verify_parquet(duck, path, *rows, schema, table, err);
@@ -1028,9 +1048,18 @@ static const char *written_type(const cache_column *c)
 
 char *dscat_cache__layout(const cache_column *cols, size_t ncols)
 {
-    json_t *a = json_array();
+    /* Where names differ only in case, each column says that its file has them exactly: a
+     * version written before files kept such names (DuckDB's id, ID_1) never takes an append. */
+    const char **names = dscat_calloc(ncols + 1, sizeof(char *));
+    for (size_t i = 0; names && i < ncols; i++)
+        names[i] = cols[i].name;
+    bool listed = names != NULL, exact = listed && dscat_cache__names_collide(names, ncols);
+    dscat_free(names);
+    json_t *a = listed ? json_array() : NULL;
     for (size_t i = 0; a && i < ncols; i++)
-        if (json_array_append_new(a, json_pack("[s, s]", cols[i].name, written_type(&cols[i]))))
+        if (json_array_append_new(
+                a, exact ? json_pack("[s, s, s]", cols[i].name, written_type(&cols[i]), "exact")
+                         : json_pack("[s, s]", cols[i].name, written_type(&cols[i]))))
             break;
     char *text = a && json_array_size(a) == ncols ? json_dumps(a, JSON_COMPACT) : NULL;
     json_decref(a);
@@ -1089,6 +1118,39 @@ int dscat_cache__key_type(const cache_column *c, const dscat_source_driver *drv,
     return 0;
 }
 
+/* The 1-based position of the column named exactly key among the top-level columns of file. */
+static int key_position(dscat_duck *duck, const char *file, const char *key, size_t *pos,
+                        dscat_error *err)
+{
+    dscat_buf sql = DSCAT_BUF_INIT;
+    duckdb_result res;
+    dscat_buf_puts(&sql, "SELECT name FROM parquet_schema(");
+    dscat_duck_quote_literal(&sql, file);
+    if (dscat_buf_putc(&sql, ')')) {
+        dscat_buf_free(&sql);
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    }
+    int rc = 0;
+    *pos = 0;
+    if (duckdb_query(dscat_duck_connection(duck), dscat_buf_cstr(&sql), &res) == DuckDBError) {
+        rc = dscat_error_set(err, DSCAT_EIO, "cannot read the columns of the cached files: %s",
+                             duckdb_result_error(&res));
+    } else {
+        /* row 0 is the schema's root; the columns are flat */
+        for (idx_t r = 1; r < duckdb_row_count(&res) && *pos == 0; r++) {
+            char *name = duckdb_value_varchar(&res, 0, r);
+            if (name && strcmp(name, key) == 0)
+                *pos = (size_t)r;
+            duckdb_free(name);
+        }
+        if (*pos == 0)
+            rc = dscat_error_set(err, DSCAT_EIO, "the cached files have no column %s", key);
+    }
+    duckdb_destroy_result(&res);
+    dscat_buf_free(&sql);
+    return rc;
+}
+
 int dscat_cache__key_max(char **out, const char *const *files, size_t n, const char *key,
                          dscat_key_type type, dscat_error *err)
 {
@@ -1101,27 +1163,25 @@ int dscat_cache__key_max(char **out, const char *const *files, size_t n, const c
         rc = dscat_duck_exec(duck, "SET TimeZone = 'UTC'", err);
     if (rc)
         goto done;
+    /* The key by its position: DuckDB would take "ID" for "id" when both are columns. */
+    size_t pos = 0;
+    if (n > 0 && (rc = key_position(duck, files[0], key, &pos, err)))
+        goto done;
     /* A timestamptz as its UTC wall time: the key's form (source.h, dscat_key_type). */
-    dscat_buf_puts(&sql, "SELECT count(");
-    dscat_cache_quote_ident(&sql, key);
-    dscat_buf_puts(&sql, type == DSCAT_KEY_TIMESTAMPTZ ? "), CAST(CAST(max(" : "), CAST(max(");
-    dscat_cache_quote_ident(&sql, key);
-    dscat_buf_puts(&sql,
-                   type == DSCAT_KEY_TIMESTAMPTZ ? ") AS TIMESTAMP) AS VARCHAR)" : ") AS VARCHAR)");
+    dscat_buf_puts(&sql, type == DSCAT_KEY_TIMESTAMPTZ
+                             ? "SELECT count(k), CAST(CAST(max(k) AS TIMESTAMP) AS VARCHAR)"
+                             : "SELECT count(k), CAST(max(k) AS VARCHAR)");
     /* Text's length in bytes: a NUL byte in it would cut the C string short (MariaDB's text may
      * hold one), and a shorter bound would read rows again. */
-    if (type == DSCAT_KEY_TEXT) {
-        dscat_buf_puts(&sql, ", strlen(max(");
-        dscat_cache_quote_ident(&sql, key);
-        dscat_buf_puts(&sql, "))");
-    }
-    dscat_buf_puts(&sql, " FROM read_parquet([");
+    if (type == DSCAT_KEY_TEXT)
+        dscat_buf_puts(&sql, ", strlen(max(k))");
+    dscat_buf_printf(&sql, " FROM (SELECT #%zu AS k FROM read_parquet([", pos);
     for (size_t i = 0; i < n; i++) {
         if (i)
             dscat_buf_puts(&sql, ", ");
         dscat_duck_quote_literal(&sql, files[i]);
     }
-    if (dscat_buf_puts(&sql, "])")) {
+    if (dscat_buf_puts(&sql, "]))")) {
         rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         goto done;
     }
