@@ -129,22 +129,33 @@ int dscat_catalog_ready(dscat_catalog *cat, dscat_error *err)
 }
 
 /*
- * What an index is loaded from, as text: the store's generation (its last scan) and identity,
- * and the annotations directory (every annotation is written by a rename into it, which changes
- * its modification time). A data refresh changes none of them, so it never costs a reload.
- * Call with the store taken.
+ * What an index is loaded from, as text: the store's generation (its last scan), its targets'
+ * current scans (a target forgotten leaves the generation as it was, or lets a later scan take
+ * its id again) and its identity, and the annotations directory (every annotation is written by
+ * a rename into it, which changes its modification time). A data refresh changes none of them,
+ * so it never costs a reload. Call with the store taken.
  */
 static void generation_of(dscat_catalog *cat, dscat_store *st, char *out, size_t size)
 {
     char id[48] = "";
     dscat_store__catalog_id(st, id, sizeof(id));
+    long long ntargets = -1, current = -1;
+    dscat_stmt *q = NULL;
+    if (dscat_stmt__prepare(
+            &q, st, "SELECT count(*), coalesce(sum(current_scan_id), 0) FROM targets", NULL) == 0 &&
+        dscat_stmt__step(q) == DSCAT_STMT_ROW) {
+        ntargets = (long long)dscat_stmt__int64(q, 0);
+        current = (long long)dscat_stmt__int64(q, 1);
+    }
+    dscat_stmt__finalize(q);
     dscat_buf path = DSCAT_BUF_INIT;
     struct stat sb;
     if (dscat_buf_printf(&path, "%s/annotations", dscat_catalog_path(cat)) ||
         stat(dscat_buf_cstr(&path), &sb) != 0)
         memset(&sb, 0, sizeof(sb));
     dscat_buf_free(&path);
-    snprintf(out, size, "%lld;%s;%llu.%lld.%ld.%lld", (long long)dscat_store__generation(st), id,
+    snprintf(out, size, "%lld.%lld.%lld;%s;%llu.%lld.%ld.%lld",
+             (long long)dscat_store__generation(st), ntargets, current, id,
              (unsigned long long)sb.st_ino, (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec,
              (long long)sb.st_size);
 }

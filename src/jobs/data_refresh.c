@@ -303,12 +303,19 @@ static void refresh_table(dscat_cache_job *job)
     locked = true;
     /* Someone was refreshing this table: take their result if they succeeded (a full refresh's
      * rows, or an append's new rows), as what ran. */
+    /* Read aside: only a result taken as this one's goes into r (a refresh of its own starts
+     * from nothing, its fallbacks found anew). */
+    dscat_table_sync got = {0};
     if (waited &&
-        dscat_cache__read_current(st, job->conn, r->schema, r->table, r, &last_sync, &full_us) &&
+        dscat_cache__read_current(st, job->conn, r->schema, r->table, &got, &last_sync, &full_us) &&
         last_sync >= started) {
         r->joined = true;
-        r->version_rows = r->rows;
-        r->version_bytes = r->bytes;
+        dscat_free(r->version);
+        dscat_fallbacks_free(&r->fallbacks);
+        r->version = got.version;
+        r->fallbacks = got.fallbacks;
+        r->rows = r->version_rows = got.rows;
+        r->bytes = r->version_bytes = got.bytes;
         bool full = full_us >= started || before_rows < 0 || before_rows > r->rows ||
                     before_bytes > r->bytes;
         r->kind = full ? "full" : "append";
@@ -318,6 +325,8 @@ static void refresh_table(dscat_cache_job *job)
         }
         goto done;
     }
+    dscat_free(got.version);
+    dscat_fallbacks_free(&got.fallbacks);
     if (drv == NULL || drv->cursor_open == NULL) {
         r->rc = dscat_error_set(err, DSCAT_EINVALID, "%s sources cannot be cached by this build",
                                 job->target->type);

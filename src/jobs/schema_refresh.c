@@ -12,6 +12,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/text.h"
 #include "core/timeutil.h"
 #include "sources/source.h"
 
@@ -339,6 +340,20 @@ static void run_target_job(run_state *rs, job *j)
             if (!dscat_glob_list_match(&cfg->include_databases, name, true) ||
                 dscat_glob_list_match(&cfg->exclude_databases, name, false))
                 continue;
+            /* A name the catalog cannot hold (a PostgreSQL cluster in SQL_ASCII lists bytes as
+             * they are) is named as a problem, escaped, never catalogued under altered bytes. */
+            if (!dscat_db_scan_valid_utf8(name)) {
+                dscat_buf m = DSCAT_BUF_INIT;
+                dscat_buf_puts(&m, "database ");
+                dscat_text_plain(&m, name, strlen(name));
+                dscat_buf_puts(&m, ": name is not valid UTF-8; not catalogued");
+                if (dscat_buf_error(&m))
+                    rs->out_of_memory = true;
+                else
+                    add_problem(rs, t, NULL, NULL, dscat_buf_cstr(&m));
+                dscat_buf_free(&m);
+                continue;
+            }
             job dj = {j->target, dscat_strdup(name), NULL};
             if (dj.database == NULL) {
                 rs->out_of_memory = true;

@@ -1112,7 +1112,8 @@ static enum MHD_Result check_param(void *cls, enum MHD_ValueKind kind, const cha
     if (pc->allowed[i] == NULL) {
         pc->nunknown++;
         if (pc->unknown.len < 400)
-            dscat_buf_printf(&pc->unknown, "%s'%.100s'", pc->unknown.len ? ", " : "", name);
+            dscat_buf_printf(&pc->unknown, "%s'%.*s'", pc->unknown.len ? ", " : "",
+                             (int)dscat_text_prefix_len(name, strlen(name), 100), name);
     } else if (i < 8 && ++pc->seen[i] == 2 && pc->repeated[0] == '\0') {
         snprintf(pc->repeated, sizeof(pc->repeated), "%s", name);
     }

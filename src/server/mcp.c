@@ -533,10 +533,15 @@ static json_t *do_add_annotation(json_t *args, arg_error *ae, char *fail, size_t
     return result;
 }
 
+/* The message as valid UTF-8 whatever it quotes or wherever a size cut it (jansson refuses
+ * anything else): invalid bytes and controls escaped. */
 static json_t *error_reply(json_t *id, int code, const char *message)
 {
-    return json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id ? id : json_null(),
-                     "error", "code", code, "message", message);
+    char *text = dscat_text_visible(message, strlen(message));
+    json_t *r = json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id ? id : json_null(),
+                          "error", "code", code, "message", text ? text : "out of memory");
+    dscat_string_free(text);
+    return r;
 }
 
 static json_t *result_reply(json_t *id, json_t *result)

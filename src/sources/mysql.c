@@ -163,8 +163,11 @@ static int my_connect(dscat_source **out, const dscat_target_config *target,
     if (ret == NULL) {
         unsigned int code = mysql_errno(s->conn);
         rc = classify(code);
+        char cause[600];
+        snprintf(cause, sizeof(cause), "%s", mysql_error(s->conn));
+        dscat_source__scrub_user(cause, sizeof(cause), conn->user);
         dscat_error_set(err, rc, "target %s: cannot connect to %s%s%s: %s", target->key, s->where,
-                        db ? " database " : "", db ? db : "", mysql_error(s->conn));
+                        db ? " database " : "", db ? db : "", cause);
         if (err)
             snprintf(err->sqlstate, sizeof(err->sqlstate), "%u", code);
         goto fail;

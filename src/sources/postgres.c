@@ -660,6 +660,7 @@ static int pg_connect(dscat_source **out, const dscat_target_config *target,
         char cause[400];
         clean_message(PQerrorMessage(s->conn), cause, sizeof(cause));
         rc = classify(s->conn, cause);
+        dscat_source__scrub_user(cause, sizeof(cause), conn->user);
         dscat_error_set(err, rc, "target %s: cannot connect to %s (database %s): %s", target->key,
                         s->where, db, cause);
         goto fail;

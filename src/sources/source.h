@@ -335,6 +335,12 @@ bool dscat_source__host_ok(const char *v, unsigned flags);
  */
 bool dscat_source__user_ok(const char *v);
 /*
+ * A user value holding white space may be a pasted "user password": a server's message quoting
+ * it (PostgreSQL's 'for user "..."', MariaDB's 'Access denied for user '...'') has it replaced
+ * in msg (size bytes) by "(the configured user)". Other user values are left as they are.
+ */
+void dscat_source__scrub_user(char *msg, size_t size, const char *user);
+/*
  * True when v (a literal database name, NULL allowed) is not a URI or a connection string: no
  * "://" and no "keyword=" at its start or after white space or ';'. Any other byte may be in a
  * database's name ("hostile db; drop"), which libpq is never asked to parse (expand_dbname 0).

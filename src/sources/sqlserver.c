@@ -132,9 +132,11 @@ static int ms_connect(dscat_source **out, const dscat_target_config *target,
         if (rc == DSCAT_ETIMEOUT)
             dscat_error_set(err, rc, "target %s: cannot connect to %s: timed out after %g s",
                             target->key, s->where, settings->connect_timeout);
-        else
+        else {
+            dscat_source__scrub_user(last_error, sizeof(last_error), conn->user);
             dscat_error_set(err, rc, "target %s: cannot connect to %s: %s", target->key, s->where,
                             last_error[0] ? last_error : "connection failed");
+        }
         goto done;
     }
 done:

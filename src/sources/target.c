@@ -171,6 +171,31 @@ bool dscat_source__user_ok(const char *v)
     return !has_keyword(v);
 }
 
+void dscat_source__scrub_user(char *msg, size_t size, const char *user)
+{
+    if (user == NULL || strchr(user, ' ') == NULL || size == 0)
+        return;
+    static const char mark[] = "(the configured user)";
+    size_t ulen = strlen(user), o = 0;
+    char *out = dscat_malloc(size);
+    if (out == NULL) {
+        snprintf(msg, size, "the server's message is withheld: it names the user");
+        return;
+    }
+    for (const char *p = msg; *p && o + 1 < size;) {
+        if (strncmp(p, user, ulen) == 0) {
+            for (const char *m = mark; *m && o + 1 < size; m++)
+                out[o++] = *m;
+            p += ulen;
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o] = '\0';
+    memcpy(msg, out, o + 1);
+    dscat_free(out);
+}
+
 bool dscat_source__database_ok(const char *v)
 {
     if (v == NULL)

@@ -41,6 +41,7 @@
 #include "core/timeutil.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -551,25 +552,38 @@ static void ignore_notice(void *arg, const char *message)
     (void)message;
 }
 
+/* True when the len bytes at p in msg stand alone: no letter or digit touches them. */
+static bool stands_alone(const char *msg, const char *p, size_t len)
+{
+    return (p == msg || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[len]);
+}
+
 /*
  * msg with every occurrence of each secret replaced by "***", in one forward pass into a copy of
- * the same size. A secret shorter than 4 bytes cannot be told from ordinary words: then nothing
- * of msg is kept but `instead`.
+ * the same size. A secret shorter than 4 bytes cannot be told from parts of ordinary words: where
+ * it stands alone in msg (as a URI or a parameter would quote it), nothing of msg is kept but
+ * `instead`; inside words ("x" in "connection"), msg is kept as it is.
  */
 static void redact(char *msg, size_t size, const char *const *secrets, size_t n,
                    const char *instead)
 {
-    for (size_t k = 0; k < n; k++)
-        if (secrets[k] && strlen(secrets[k]) < 4 && *secrets[k]) {
-            snprintf(msg, size, "%s", instead);
-            return;
-        }
+    for (size_t k = 0; k < n; k++) {
+        size_t len = secrets[k] ? strlen(secrets[k]) : 0;
+        if (len == 0 || len >= 4)
+            continue;
+        for (const char *p = strstr(msg, secrets[k]); p; p = strstr(p + 1, secrets[k]))
+            if (stands_alone(msg, p, len)) {
+                snprintf(msg, size, "%s", instead);
+                return;
+            }
+    }
     char out[2048];
     size_t o = 0;
     for (const char *p = msg; *p && o + 1 < sizeof(out);) {
         size_t hit = 0;
         for (size_t k = 0; k < n && hit == 0; k++)
-            if (secrets[k] && *secrets[k] && strncmp(p, secrets[k], strlen(secrets[k])) == 0)
+            if (secrets[k] && strlen(secrets[k]) >= 4 &&
+                strncmp(p, secrets[k], strlen(secrets[k])) == 0)
                 hit = strlen(secrets[k]);
         if (hit) {
             for (const char *r = "***"; *r && o + 1 < sizeof(out); r++)

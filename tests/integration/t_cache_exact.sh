@@ -98,6 +98,31 @@ check "PostgreSQL: hyparquet reads the file" node "$HYPARQUET" "$f"
 out=$(DSCAT_HOME=$home "$DSCAT" cache ls 2>&1)
 assert_match "cache ls names the fallback columns" "column n stored as text" "$out"
 
+
+# A refresh that waits for the table's lock without taking another's result (the holder here
+# publishes nothing) writes its own version, with the fallbacks its values need: none once the
+# values that needed them are gone, never the old version's list.
+pg_psql postgres -c 'CREATE DATABASE waitdb' >/dev/null
+pg_psql waitdb -c "CREATE TABLE w (id int PRIMARY KEY, n numeric(10,2));
+  INSERT INTO w VALUES (1, 'NaN'), (2, 1.5)" >/dev/null
+whome=$(new_home)
+pg_target pg 'database = "waitdb"' >"$whome/targets.toml"
+DSCAT_HOME=$whome "$DSCAT" refresh >/dev/null 2>&1
+DSCAT_HOME=$whome "$DSCAT" cache refresh pg public.w >/dev/null 2>&1
+assert_eq "waited: the first version stores n in its text fallback" "n:text" \
+    "$(DSCAT_HOME=$whome "$DSCAT" cache ls --json | jq -r '[.tables[] | select(.table_name == "w") | .fallbacks[] | "\(.column):\(.storage)"] | join(",")')"
+pg_psql waitdb -c "DELETE FROM w WHERE id = 1" >/dev/null
+lock=$(dirname "$(DSCAT_HOME=$whome "$DSCAT" cache ls --json | jq -r '.tables[] | select(.table_name == "w") | .path')")/.lock
+flock "$lock" sleep 1.5 &
+holder=$!
+sleep 0.3
+out=$(DSCAT_HOME=$whome "$DSCAT" cache refresh pg public.w --json 2>/dev/null)
+wait "$holder"
+check "the refresh waited for the lock ($lock)" test "$(jq -r '.tables[0].duration_ms' <<<"$out")" -ge 900
+assert_eq "waited without joining: its own version, no fallback any more" "false " \
+    "$(jq -r '.tables[0] | "\(.joined) \([.fallbacks[] | .column] | join(","))"' <<<"$out")"
+assert_eq "... and cache ls records none with the version" "" \
+    "$(DSCAT_HOME=$whome "$DSCAT" cache ls --json | jq -r '[.tables[] | select(.table_name == "w") | .fallbacks[] | .column] | join(",")')"
 # ---- MariaDB ------------------------------------------------------------------------------------
 my_sql -e "DROP DATABASE IF EXISTS exactmy; CREATE DATABASE exactmy;
   GRANT ALL ON exactmy.* TO 'dscat'@'127.0.0.1';"

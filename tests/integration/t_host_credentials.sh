@@ -131,3 +131,15 @@ assert_match "the refusal names the MariaDB variable" \
     "target shop: environment variable SHOP_USER must hold only a user name" "$out"
 check "a connection string in the user variable: the password is not in the output" no_secret_text "$s6" "$out"
 check "a connection string in the user variable: the password is in no file" no_secret_in "$s6" "$home3"
+# A login line pasted into the user variable ("user password"): a user name may hold a space, so
+# the servers are asked, and refuse; their messages quote the user, which is then never shown.
+s7="LeakMeLn-$RANDOM"
+out=$(env "${names[@]}" APP_PG_USER="postgres $s7" SHOP_USER="dscat $s7" \
+    DSCAT_HOME="$home3" "$DSCAT" refresh 2>&1)
+assert_eq "a user and a password in the user variable: exit 1" 1 "$?"
+assert_match "PostgreSQL's refusal is shown, the user named as configured" \
+    'target app: cannot connect to .*\(the configured user\)' "$out"
+assert_match "MariaDB's refusal is shown, the user named as configured" \
+    "target shop: cannot connect to .*\(the configured user\)" "$out"
+check "the pasted password is not in the output" no_secret_text "$s7" "$out"
+check "the pasted password is in no file" no_secret_in "$s7" "$home3"

@@ -137,6 +137,12 @@ for uri in "postgresql://postgres:hunter2x@hunter2x.invalid/shared_store" \
             ! grep -qF -- "$3" <<<"${2#*: cannot connect: }"' _ "$rc" "$out" "$pw"
 done
 
+# A short password is withheld only where the message has it standing alone: here the server
+# is not there, and the message says so.
+out=$(DSCAT_STORE_URL="postgresql://postgres:x@127.0.0.1:1/shared_store" DSCAT_HOME="${homes[1]}" "$DSCAT" status 2>&1)
+assert_match "a one-letter password does not hide why the store cannot be reached" \
+    "cannot connect: .*Connection refused" "$out"
+
 # One process answering many questions (an MCP session) logs in to the store a few times, not
 # once per question: its idle connections are kept. One the server ends meanwhile is replaced
 # at the next question, which is answered. Logins are counted by the server (log_connections

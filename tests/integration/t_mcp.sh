@@ -66,6 +66,10 @@ r=$(call 15 search_catalog '{}')
 check "missing argument: -32602 naming it" test "$(jq -r '"\(.error.code) \(.error.message)"' <<<"$r")" = "-32602 missing required argument 'keywords'"
 r=$(call 16 search_catalog '{"keywords":"order"}')
 check "wrong type: -32602" test "$(jq -r .error.code <<<"$r")" = -32602
+long=$(printf 'a%.0s' 1; printf 'é%.0s' $(seq 60))
+r=$(call 19 search_catalog "{\"keywords\":[\"order\"],\"$long\":1}")
+assert_match "an unknown argument whose name the message cuts: -32602 naming it, valid JSON" \
+    "^-32602 unknown argument 'aé+" "$(jq -r '"\(.error.code) \(.error.message)"' <<<"$r" 2>&1)"
 r=$(call 17 search_catalog '{"keywords":["order"],"top_n":"many"}')
 check "wrong type for top_n: -32602" test "$(jq -r .error.code <<<"$r")" = -32602
 r=$(rpc '[1, 2]')

@@ -157,3 +157,22 @@ assert_eq "its column is stored in the binary fallback, named" "v:binary" \
 f=$(file_of asc other)
 assert_eq "the bytes are kept exactly" "1 636166E9 plain|2 6173636969 x" \
     "$(duckq "SELECT id || ' ' || hex(v) || ' ' || w FROM read_parquet('$f') ORDER BY id" | paste -sd '|')"
+
+# A database whose name is not UTF-8 (made from a SQL_ASCII session), listed through a target's
+# glob: named as a problem, escaped, never catalogued; the other databases are. metadata.parquet
+# stays readable (every name in it UTF-8).
+printf '%b' "SET client_encoding = 'SQL_ASCII';
+CREATE DATABASE \"asc_caf\\xe9\" ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
+" | pg_psql asciidb >/dev/null
+pg_psql postgres -c "CREATE DATABASE asc_fine" >/dev/null
+pg_psql asc_fine -c "CREATE TABLE fine_t (id int)" >/dev/null
+home=$(new_home)
+pg_target ascs 'include_databases = ["asc_*"]' >"$home/targets.toml"
+out=$(DSCAT_HOME=$home "$DSCAT" refresh 2>&1)
+assert_eq "refresh of a target listing a database named in bytes: exit 0" 0 "$?"
+assert_match "the database is a problem naming it escaped" \
+    'database asc_caf\\xe9: name is not valid UTF-8; not catalogued' "$out"
+assert_eq "the other database is catalogued, and metadata.parquet reads" "asc_fine fine_t" \
+    "$(duckq "SELECT DISTINCT \"database\" || ' ' || table_name FROM read_parquet('$home/metadata.parquet')" 2>&1)"
+assert_eq "no byte of it reached the store" 0 \
+    "$(store_sql "$home" "SELECT count(*) FROM scan_databases WHERE database LIKE 'asc_caf%'")"
