@@ -824,10 +824,12 @@ static int my_key_predicate(dscat_buf *sql, const dscat_key_bound *k)
 }
 
 /*
- * The row cursor's SELECT: binary data in hex, FLOAT and DOUBLE columns as CAST(... AS DOUBLE).
- * The text protocol prints a FLOAT with 6 significant digits (1.2345678 as 1.23457) and a
- * DOUBLE(M,D) with D decimals; a DOUBLE is printed with the shortest digits that read back as
- * the same double, and a FLOAT's value is a double exactly, so the text read is the value.
+ * The row cursor's SELECT: binary data in hex, FLOAT and DOUBLE columns as (col * 1e0), a DOUBLE
+ * expression on every MySQL and MariaDB (CAST(... AS DOUBLE) needs MySQL 8.0.17), which keeps
+ * the sign of a zero. The text protocol prints a FLOAT with 6 significant digits (1.2345678 as
+ * 1.23457) and a DOUBLE(M,D) with D decimals; a double expression is printed with the shortest
+ * digits that read back as the same double, and a FLOAT's value is a double exactly, so the
+ * text read is the value.
  */
 static int my_select_sql(dscat_buf *sql, const char *schema, const char *table,
                          const dscat_cursor_column *columns, size_t ncolumns)
@@ -841,9 +843,9 @@ static int my_select_sql(dscat_buf *sql, const char *schema, const char *table,
         if (columns[i].hex) {
             rc = my_hex(sql, columns[i].name, NULL);
         } else if (strcasecmp(dt, "float") == 0 || strcasecmp(dt, "double") == 0) {
-            rc = dscat_buf_puts(sql, "CAST(");
+            rc = dscat_buf_puts(sql, "(");
             rc = rc ? rc : my_quote(sql, columns[i].name, NULL);
-            rc = rc ? rc : dscat_buf_puts(sql, " AS DOUBLE)");
+            rc = rc ? rc : dscat_buf_puts(sql, " * 1e0)");
         } else {
             rc = my_quote(sql, columns[i].name, NULL);
         }

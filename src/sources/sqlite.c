@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -699,6 +700,16 @@ static int exact_real(dscat_buf *b, double d)
  * into t: an integer's digits, a real's exact text (always with a point), text quoted with its
  * quotes doubled, a blob as X'..'. Text holding a NUL byte is CAST(X'..' AS TEXT), its bytes.
  */
+/* True when the n bytes at p are UTF-8 text (no NUL among them is checked here). */
+static bool utf8_text(const unsigned char *p, size_t n)
+{
+    const char *s = (const char *)p, *end = s + n;
+    for (size_t k; s < end; s += k)
+        if ((k = dscat_utf8_char(s, end)) == 0)
+            return false;
+    return true;
+}
+
 static int literal_of(dscat_cursor *c, size_t i, int type, dscat_buf *t)
 {
     static const char hexd[] = "0123456789ABCDEF";
@@ -715,7 +726,9 @@ static int literal_of(dscat_cursor *c, size_t i, int type, dscat_buf *t)
     if (p == NULL) /* a blob of no bytes */
         p = (const unsigned char *)"";
     int rc = 0;
-    if (type == SQLITE_TEXT && memchr(p, '\0', n) == NULL) {
+    /* Text the literal cannot quote as it is (a NUL byte, bytes that are not UTF-8) is written
+     * as its bytes cast to text: the column stays valid UTF-8 and the class is kept. */
+    if (type == SQLITE_TEXT && memchr(p, '\0', n) == NULL && utf8_text(p, n)) {
         rc = dscat_buf_putc(t, '\'');
         for (size_t k = 0; k < n && rc == 0; k++)
             rc = p[k] == '\'' ? dscat_buf_puts(t, "''") : dscat_buf_putc(t, (char)p[k]);

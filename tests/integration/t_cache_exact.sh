@@ -318,4 +318,12 @@ assert_eq "SQLite: a column of reals only is SQLite's text of each" \
     "$(sqlite3 "$db" "SELECT group_concat(r, ' ') FROM classes WHERE r IS NOT NULL")" \
     "$(duckq "SELECT string_agg(r, ' ' ORDER BY id) FROM read_parquet('$f') WHERE r IS NOT NULL")"
 # Bytes that are not UTF-8 never reach a VARCHAR: DuckDB reads every column back.
+# Text that is not UTF-8 among other classes keeps its class too: its bytes cast to text.
+sqlite3 "$db" "CREATE TABLE classes2 (id INTEGER PRIMARY KEY, v);
+  INSERT INTO classes2 VALUES (1, 1), (2, '1'), (3, CAST(x'ff41' AS TEXT)), (4, x'31');"
+DSCAT_HOME=$home "$DSCAT" refresh >/dev/null 2>&1
+DSCAT_HOME=$home "$DSCAT" cache refresh lite main.classes2 >/dev/null 2>&1
+assert_eq "SQLite: text that is not UTF-8 in a column of several classes: still literals" \
+    "v:literal 1|'1'|CAST(X'FF41' AS TEXT)|X'31'" \
+    "$(fallbacks_of classes2) $(duckq "SELECT string_agg(v, '|' ORDER BY id) FROM read_parquet('$(file_of lite classes2)')")"
 check "SQLite: DuckDB reads every value back" duckq "SELECT count(*), min(hash(COLUMNS(*))) FROM read_parquet('$f')"
