@@ -1448,7 +1448,8 @@ static void *deletion_worker(void *arg)
 
 /*
  * The schedules (targets.toml's refresh_every): the due ones run one at a time, each as a
- * running request (shutdown waits for it as for one), their runs recorded in the store, where
+ * running request (shutdown waits for it as for one, then releases its claim in the store so
+ * that another process runs it at once), their runs recorded in the store, where
  * `dscat schedule` and GET /schedule read them. The list is read again after every run and at
  * least once a second, so a run recorded by another process moves this one's next run too.
  */
