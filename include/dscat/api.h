@@ -246,6 +246,9 @@ void dscat_catalog_schedule_list_free(dscat_schedule_list *l);
 /* dscat_schedule_run on the catalog's configuration: one schedule, now, recorded. */
 int dscat_catalog_schedule_run(dscat_schedule_outcome *out, dscat_catalog *cat,
                                const dscat_schedule *s, dscat_error *err);
+/* dscat_schedule_release_claims on the catalog's configuration: for a stopping dscat serve that
+ * leaves a scheduled run under way. */
+int dscat_catalog_schedule_release(dscat_catalog *cat, dscat_error *err);
 
 /* ---- without a handle ----------------------------------------------------------------------- */
 

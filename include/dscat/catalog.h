@@ -256,9 +256,14 @@ typedef struct dscat_schedule {
     char *result; /* "ok" or "failed"; NULL when never run */
     char *error;  /* the last failure's message, or NULL */
     int failures; /* consecutive failed runs */
-    /* A run under way in some process (it claimed it in the store); DSCAT_STATUS_NEVER when
-     * none. A claim older than DSCAT_SCHEDULE_LEASE_S is taken for a process that died. */
+    /* A run under way in some process (it claimed it in the store) since then;
+     * DSCAT_STATUS_NEVER when none. A claim holds while its process lives: on the same machine
+     * a claim whose process is gone holds no more, from another machine one its process has not
+     * renewed (every quarter of the lease) within the lease. */
     int64_t running_since_us;
+    /* A run under way: when its claim lapses unless its process renews it; DSCAT_STATUS_NEVER
+     * when none. */
+    int64_t claim_lapses_us;
     /* When it runs next: a period after the last run, plus a jitter (up to a tenth of the
      * period and at most a minute, the same in every process); after a failure a backoff from
      * 5 s, doubling, never past the period. A schedule that never ran runs when dscat serve
@@ -267,7 +272,10 @@ typedef struct dscat_schedule {
     int64_t next_run_us;
 } dscat_schedule;
 
-#define DSCAT_SCHEDULE_LEASE_S 3600
+/* The lease of a schedule run's claim, in seconds: a claim not renewed for this long is taken
+ * for that of a process (or a machine) gone. The environment variable DSCAT_SCHEDULE_LEASE_S
+ * (a positive number of seconds) overrides it; every process sharing a store must agree. */
+#define DSCAT_SCHEDULE_LEASE_S 120
 
 typedef struct dscat_schedule_list {
     dscat_schedule *items; /* schema refreshes in target order, then each target's tables */
@@ -304,5 +312,11 @@ typedef struct dscat_schedule_outcome {
  */
 int dscat_schedule_run(dscat_schedule_outcome *out, const dscat_config *cfg,
                        const dscat_schedule *s, dscat_error *err);
+/*
+ * Releases every claim of a schedule run this process holds, so that another process may run
+ * them at once: for a process that stops while a run is under way (the run, should it end
+ * after all, still records its result unless another run was recorded meanwhile). Thread-safe.
+ */
+int dscat_schedule_release_claims(const dscat_config *cfg, dscat_error *err);
 
 #endif

@@ -181,6 +181,11 @@ int dscat_catalog_schedule_run(dscat_schedule_outcome *out, dscat_catalog *cat,
     return dscat_schedule_run(out, config_of(cat), s, err);
 }
 
+int dscat_catalog_schedule_release(dscat_catalog *cat, dscat_error *err)
+{
+    return dscat_schedule_release_claims(config_of(cat), err);
+}
+
 /* ---- without a handle ----------------------------------------------------------------------- */
 
 int dscat_catalog_global_init(dscat_error *err)

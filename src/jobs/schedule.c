@@ -10,10 +10,80 @@
 #include "core/timeutil.h"
 #include "store/store.h"
 
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
-/* A claim this old is a process that died mid-run: another may take the run over. */
-#define LEASE_US (DSCAT_SCHEDULE_LEASE_S * 1000000LL)
+/* The room for a claim's owner: "<boot id>+<pid namespace>/<pid>". */
+#define OWNER_MAX 128
+
+/*
+ * The lease of a claim, in microseconds: DSCAT_SCHEDULE_LEASE_S from the environment when it is a
+ * positive number of seconds (at most a day), else the default. A claim not renewed for this long
+ * is taken for that of a process gone; its holder renews it every quarter of it.
+ */
+static int64_t lease_us(void)
+{
+    const char *v = getenv("DSCAT_SCHEDULE_LEASE_S");
+    if (v && *v) {
+        char *end = NULL;
+        errno = 0;
+        long long n = strtoll(v, &end, 10);
+        if (errno == 0 && *end == '\0' && n > 0 && n <= 86400)
+            return n * 1000000LL;
+    }
+    return DSCAT_SCHEDULE_LEASE_S * 1000000LL;
+}
+
+/*
+ * This process as a claim's owner: "<machine>/<pid>". The machine is its boot id (its host name
+ * when there is none) and its pid namespace, so that containers sharing one kernel, each with pids
+ * of its own, are different machines: a pid is only looked up where it means that process.
+ */
+static void owner_id(char *out, size_t size)
+{
+    char boot[64] = "", ns[64] = "", nsid[32] = "";
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (f == NULL || fgets(boot, sizeof(boot), f) == NULL)
+        gethostname(boot, sizeof(boot) - 1);
+    if (f)
+        fclose(f);
+    boot[strcspn(boot, "\n")] = '\0';
+    ssize_t n = readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1); /* "pid:[4026531836]" */
+    size_t k = 0;
+    for (ssize_t i = 0; i < n && k + 1 < sizeof(nsid); i++)
+        if (ns[i] >= '0' && ns[i] <= '9')
+            nsid[k++] = ns[i];
+    nsid[k] = '\0';
+    snprintf(out, size, "%s+%s/%ld", boot, nsid, (long)getpid());
+}
+
+/*
+ * True when a claim (its owner, NULL for one made before owners were recorded, last renewed at
+ * renewed_us) still holds for this process (me): it was renewed within the lease and, when its
+ * owner is a process of this machine, that process lives. A claim of another machine holds until
+ * its lease passes: only its renewals tell that it lives.
+ */
+static bool claim_live(const char *owner, int64_t renewed_us, const char *me, int64_t now,
+                       int64_t lease)
+{
+    if (now - renewed_us > lease)
+        return false;
+    const char *slash = owner ? strrchr(owner, '/') : NULL, *mine = strrchr(me, '/');
+    if (slash == NULL || mine == NULL || slash - owner != mine - me ||
+        memcmp(owner, me, (size_t)(slash - owner)) != 0)
+        return true;
+    char *end = NULL;
+    long pid = strtol(slash + 1, &end, 10);
+    if (pid <= 0 || *end != '\0')
+        return true;
+    return !(kill((pid_t)pid, 0) != 0 && errno == ESRCH);
+}
 
 /* Backoff after a failure: 5 s, doubling with each failure in a row, never past the period. */
 #define BACKOFF_FIRST_US (5 * 1000000LL)
@@ -56,10 +126,11 @@ static void next_run(dscat_schedule *s, int64_t serve_started_us)
     } else {
         s->next_run_us = s->last_finished_us + period + jitter_us(s, s->last_finished_us);
     }
-    /* Under way elsewhere: not before its claim lapses (it is recorded, and moves this, first). */
+    /* Under way in a live process: not before its claim lapses (its run is recorded, and moves
+     * this, first). */
     if (s->running_since_us != DSCAT_STATUS_NEVER && s->next_run_us != DSCAT_STATUS_NEVER &&
-        s->next_run_us < s->running_since_us + LEASE_US)
-        s->next_run_us = s->running_since_us + LEASE_US;
+        s->next_run_us < s->claim_lapses_us)
+        s->next_run_us = s->claim_lapses_us;
 }
 
 static int add(dscat_schedule_list *l, const char *kind, const char *target, const char *schema,
@@ -73,6 +144,7 @@ static int add(dscat_schedule_list *l, const char *kind, const char *target, con
     memset(s, 0, sizeof(*s));
     s->every = every;
     s->last_started_us = s->last_finished_us = s->running_since_us = DSCAT_STATUS_NEVER;
+    s->claim_lapses_us = DSCAT_STATUS_NEVER;
     s->kind = dscat_strdup(kind);
     s->target = dscat_strdup(target);
     s->schema = schema ? dscat_strdup(schema) : NULL;
@@ -82,7 +154,16 @@ static int add(dscat_schedule_list *l, const char *kind, const char *target, con
     return 0;
 }
 
-/* Fills the schedules' last runs from the store. */
+/* The last run and the claim of a schedule: today's store, then one before store version 9 (a
+ * store opened to read is not migrated), whose claims name no owner. */
+static const char *const runs_sql[] = {
+    "SELECT started_us, finished_us, result, error, failures, claimed_us, claimed_by, "
+    "coalesce(renewed_us, claimed_us) FROM schedule_runs WHERE kind = ?1 AND target = ?2 "
+    "AND schema = ?3 AND name = ?4",
+    "SELECT started_us, finished_us, result, error, failures, claimed_us, NULL, claimed_us "
+    "FROM schedule_runs WHERE kind = ?1 AND target = ?2 AND schema = ?3 AND name = ?4"};
+
+/* Fills the schedules' last runs from the store, and the runs under way in a live process. */
 static int read_runs(dscat_schedule_list *l, const dscat_config *cfg, dscat_error *err)
 {
     dscat_store *st = NULL;
@@ -94,16 +175,16 @@ static int read_runs(dscat_schedule_list *l, const dscat_config *cfg, dscat_erro
     if (rc)
         return rc;
     dscat_stmt *s = NULL;
-    if ((rc = dscat_stmt__prepare(&s, st,
-                                  "SELECT started_us, finished_us, result, error, failures, "
-                                  "claimed_us FROM schedule_runs WHERE kind = ?1 AND target = ?2 "
-                                  "AND schema = ?3 AND name = ?4",
-                                  err))) {
-        /* A store written before schedules: nothing ran. */
+    for (size_t q = 0; q < sizeof(runs_sql) / sizeof(runs_sql[0]) && s == NULL; q++)
+        if (dscat_stmt__prepare(&s, st, runs_sql[q], err))
+            dscat_error_clear(err);
+    if (s == NULL) { /* a store written before schedules: nothing ran */
         dscat_store_close(st);
-        dscat_error_clear(err);
         return 0;
     }
+    char me[OWNER_MAX];
+    owner_id(me, sizeof(me));
+    int64_t now = dscat_now_us(), lease = lease_us();
     for (size_t i = 0; i < l->count && rc == 0; i++) {
         dscat_schedule *x = &l->items[i];
         dscat_stmt__reset(s);
@@ -127,8 +208,11 @@ static int read_runs(dscat_schedule_list *l, const dscat_config *cfg, dscat_erro
                 rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
         }
         if (step == DSCAT_STMT_ROW && !dscat_stmt__is_null(s, 5) &&
-            dscat_stmt__int64(s, 5) >= dscat_now_us() - LEASE_US)
+            claim_live(dscat_stmt__is_null(s, 6) ? NULL : dscat_stmt__text(s, 6),
+                       dscat_stmt__int64(s, 7), me, now, lease)) {
             x->running_since_us = dscat_stmt__int64(s, 5);
+            x->claim_lapses_us = dscat_stmt__int64(s, 7) + lease;
+        }
     }
     dscat_stmt__finalize(s);
     dscat_store_close(st);
@@ -183,25 +267,156 @@ void dscat_schedule_list_free(dscat_schedule_list *l)
     memset(l, 0, sizeof(*l));
 }
 
+/* The key of a schedule's row, bound as ?1 to ?4. */
+static void bind_key(dscat_stmt *s, const dscat_schedule_record *r)
+{
+    dscat_stmt__bind_text(s, 1, r->kind);
+    dscat_stmt__bind_text(s, 2, r->target);
+    dscat_stmt__bind_text(s, 3, r->schema ? r->schema : "");
+    dscat_stmt__bind_text(s, 4, r->table ? r->table : "");
+}
+
+/*
+ * The owner of the schedule's claim when that claim no longer holds (its process gone from this
+ * machine, or its lease passed) into dead; "" when there is none, or it holds.
+ */
+static int find_dead_owner(dscat_store *st, const dscat_schedule_record *r, const char *me,
+                           int64_t now, int64_t lease, char *dead, size_t size, dscat_error *err)
+{
+    dscat_stmt *s = NULL;
+    dead[0] = '\0';
+    int rc = dscat_stmt__prepare(&s, st,
+                                 "SELECT claimed_by, coalesce(renewed_us, claimed_us) FROM "
+                                 "schedule_runs WHERE kind = ?1 AND target = ?2 AND schema = ?3 "
+                                 "AND name = ?4 AND claimed_by IS NOT NULL AND claimed_us IS NOT "
+                                 "NULL",
+                                 err);
+    if (rc)
+        return rc;
+    bind_key(s, r);
+    int step = dscat_stmt__step(s);
+    if (step == DSCAT_STMT_ROW &&
+        !claim_live(dscat_stmt__text(s, 0), dscat_stmt__int64(s, 1), me, now, lease))
+        snprintf(dead, size, "%s", dscat_stmt__text(s, 0));
+    else if (step != DSCAT_STMT_ROW && step != DSCAT_STMT_DONE)
+        rc = dscat_store__step_error(st, err);
+    dscat_stmt__finalize(s);
+    return rc;
+}
+
+/*
+ * The heartbeat of a claimed run: a thread that renews the claim every quarter of the lease, each
+ * time on a store connection of its own, while the run goes on, so that other processes (other
+ * machines above all, which cannot see whether this process lives) leave it alone. A store that
+ * cannot be reached is tried again at the next beat; a claim found taken over or released ends
+ * the beats (the run, when it ends, then records nothing over another's).
+ */
+typedef struct heartbeat {
+    const dscat_config *cfg;
+    const dscat_schedule_record *run;
+    int64_t every_us;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    pthread_t thread;
+} heartbeat;
+
+/* Renews the claim of h's run: false when this process no longer holds it. */
+static bool renew(heartbeat *h)
+{
+    dscat_store *st = NULL;
+    dscat_stmt *s = NULL;
+    dscat_error err = {0};
+    bool held = true;
+    if (dscat_store_open(&st, h->cfg->catalog_dir, DSCAT_STORE_WRITE, &err) == 0 &&
+        dscat_stmt__prepare(&s, st,
+                            "UPDATE schedule_runs SET renewed_us = ?5 WHERE kind = ?1 AND "
+                            "target = ?2 AND schema = ?3 AND name = ?4 AND claimed_by = ?6 "
+                            "RETURNING claimed_us",
+                            &err) == 0) {
+        bind_key(s, h->run);
+        dscat_stmt__bind_int64(s, 5, dscat_now_us());
+        dscat_stmt__bind_text(s, 6, h->run->owner);
+        held = dscat_stmt__step(s) != DSCAT_STMT_DONE;
+    }
+    dscat_stmt__finalize(s);
+    dscat_store_close(st);
+    return held;
+}
+
+static void *beat(void *arg)
+{
+    heartbeat *h = arg;
+    pthread_mutex_lock(&h->mu);
+    while (!h->done) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        int64_t ns = until.tv_nsec + (h->every_us % 1000000) * 1000;
+        until.tv_sec += (time_t)(h->every_us / 1000000 + ns / 1000000000L);
+        until.tv_nsec = (long)(ns % 1000000000L);
+        while (!h->done && pthread_cond_timedwait(&h->cv, &h->mu, &until) != ETIMEDOUT) {
+        }
+        if (h->done)
+            break;
+        pthread_mutex_unlock(&h->mu);
+        bool held = renew(h);
+        pthread_mutex_lock(&h->mu);
+        if (!held)
+            break;
+    }
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+/* Starts h's beats: false when no thread could be made (the run goes on without). */
+static bool heartbeat_start(heartbeat *h, const dscat_config *cfg, const dscat_schedule_record *run,
+                            int64_t lease)
+{
+    *h = (heartbeat){.cfg = cfg, .run = run, .every_us = lease / 4 > 0 ? lease / 4 : 1};
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    if (pthread_create(&h->thread, NULL, beat, h) == 0)
+        return true;
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+    return false;
+}
+
+static void heartbeat_stop(heartbeat *h)
+{
+    pthread_mutex_lock(&h->mu);
+    h->done = true;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    pthread_join(h->thread, NULL);
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+}
+
 int dscat_schedule_run(dscat_schedule_outcome *out, const dscat_config *cfg,
                        const dscat_schedule *s, dscat_error *err)
 {
     memset(out, 0, sizeof(*out));
-    dscat_schedule_record r = {.kind = s->kind,
-                               .target = s->target,
-                               .schema = s->schema,
-                               .table = s->table,
-                               .finished_us = s->last_finished_us == DSCAT_STATUS_NEVER
-                                                  ? DSCAT_NULL
-                                                  : s->last_finished_us};
+    char me[OWNER_MAX], dead[OWNER_MAX] = "";
+    owner_id(me, sizeof(me));
+    dscat_schedule_record r = {
+        .kind = s->kind,
+        .target = s->target,
+        .schema = s->schema,
+        .table = s->table,
+        .finished_us = s->last_finished_us == DSCAT_STATUS_NEVER ? DSCAT_NULL : s->last_finished_us,
+        .owner = me};
     dscat_store *st = NULL;
     bool claimed = false;
-    int64_t now = dscat_now_us();
+    int64_t now = dscat_now_us(), lease = lease_us();
     int rc = dscat_catalog_dir_prepare(cfg->catalog_dir, err);
     if (rc == 0)
         rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err);
     if (rc == 0)
-        rc = dscat_store__claim_schedule_run(st, &r, now, now - LEASE_US, &claimed, err);
+        rc = find_dead_owner(st, &r, me, now, lease, dead, sizeof(dead), err);
+    r.dead_owner = dead[0] ? dead : NULL;
+    if (rc == 0)
+        rc = dscat_store__claim_schedule_run(st, &r, now, now - lease, &claimed, err);
     dscat_store_close(st);
     if (rc)
         return rc;
@@ -209,6 +424,10 @@ int dscat_schedule_run(dscat_schedule_outcome *out, const dscat_config *cfg,
         out->skipped = true;
         return 0;
     }
+    r.claimed_after_us = r.finished_us;
+    r.dead_owner = NULL;
+    heartbeat hb;
+    bool beating = heartbeat_start(&hb, cfg, &r, lease);
     r.started_us = dscat_now_us();
     if (strcmp(s->kind, "schema") == 0) {
         const char *targets[] = {s->target};
@@ -238,6 +457,8 @@ int dscat_schedule_run(dscat_schedule_outcome *out, const dscat_config *cfg,
         }
         dscat_cache_report_free(rep);
     }
+    if (beating)
+        heartbeat_stop(&hb);
     if (!out->ok && out->error.message[0] == '\0')
         dscat_error_set(&out->error, DSCAT_EIO, "the refresh failed");
     r.finished_us = dscat_now_us();
@@ -247,6 +468,28 @@ int dscat_schedule_run(dscat_schedule_outcome *out, const dscat_config *cfg,
     st = NULL;
     if ((rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err)) == 0)
         rc = dscat_store__put_schedule_run(st, &r, err);
+    dscat_store_close(st);
+    return rc;
+}
+
+int dscat_schedule_release_claims(const dscat_config *cfg, dscat_error *err)
+{
+    char me[OWNER_MAX];
+    owner_id(me, sizeof(me));
+    dscat_store *st = NULL;
+    dscat_stmt *s = NULL;
+    int rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err);
+    if (rc == 0)
+        rc = dscat_stmt__prepare(&s, st,
+                                 "UPDATE schedule_runs SET claimed_us = NULL, claimed_by = NULL, "
+                                 "renewed_us = NULL WHERE claimed_by = ?1",
+                                 err);
+    if (rc == 0) {
+        dscat_stmt__bind_text(s, 1, me);
+        if (dscat_stmt__step(s) != DSCAT_STMT_DONE)
+            rc = dscat_store__step_error(st, err);
+    }
+    dscat_stmt__finalize(s);
     dscat_store_close(st);
     return rc;
 }

@@ -52,7 +52,8 @@ typedef struct server {
     struct MHD_Daemon *daemon;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int running; /* long requests between their start and their completion */
+    int running;   /* long requests and scheduled runs between their start and their end */
+    int scheduled; /* of those, the scheduler's runs (one at most) */
     bool stopping;
     pthread_t worker;
     dscat_metrics *metrics; /* GET /metrics */
@@ -1448,7 +1449,8 @@ static void *deletion_worker(void *arg)
 
 /*
  * The schedules (targets.toml's refresh_every): the due ones run one at a time, each as a
- * running request (shutdown waits for it as for one), their runs recorded in the store, where
+ * running request (shutdown waits for it as for one, then releases its claim in the store so
+ * that another process runs it at once), their runs recorded in the store, where
  * `dscat schedule` and GET /schedule read them. The list is read again after every run and at
  * least once a second, so a run recorded by another process moves this one's next run too.
  */
@@ -1501,8 +1503,10 @@ static bool run_due(server *s, int64_t *wake_us)
         }
         pthread_mutex_lock(&s->mu);
         bool stopping = s->stopping;
-        if (!stopping)
+        if (!stopping) {
             s->running++;
+            s->scheduled++;
+        }
         pthread_mutex_unlock(&s->mu);
         ran = true;
         if (stopping)
@@ -1536,6 +1540,7 @@ static bool run_due(server *s, int64_t *wake_us)
         }
         pthread_mutex_lock(&s->mu);
         s->running--;
+        s->scheduled--;
         pthread_cond_broadcast(&s->cv);
         pthread_mutex_unlock(&s->mu);
     }
@@ -1587,6 +1592,21 @@ static const char *listen_failure(int e, char *buf, size_t size)
 }
 
 /* ---- start and stop -------------------------------------------------------------------------- */
+
+/* Says what a stop leaves running after its wait: "1 request and 1 scheduled run still running
+ * after 30 s; stopping anyway". */
+static void log_left(int requests, int runs)
+{
+    char what[96] = "";
+    if (requests > 0)
+        snprintf(what, sizeof(what), "%d request%s", requests, requests == 1 ? "" : "s");
+    if (runs > 0) {
+        size_t n = strlen(what);
+        snprintf(what + n, sizeof(what) - n, "%s%d scheduled run%s", n ? " and " : "", runs,
+                 runs == 1 ? "" : "s");
+    }
+    fprintf(stderr, "dscat: %s still running after %d s; stopping anyway\n", what, SHUTDOWN_WAIT_S);
+}
 
 static bool is_loopback(const struct sockaddr *sa)
 {
@@ -1769,7 +1789,7 @@ int dscat_http_serve(dscat_catalog *cat, const dscat_http_options *opts, dscat_e
     pthread_cond_broadcast(&s->cv);
     while (s->running > 0 && pthread_cond_timedwait(&s->cv, &s->mu, &until) != ETIMEDOUT) {
     }
-    int left = s->running;
+    int left = s->running, runs = s->scheduled;
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->worker, NULL);
     if (left == 0) {
@@ -1778,8 +1798,12 @@ int dscat_http_serve(dscat_catalog *cat, const dscat_http_options *opts, dscat_e
         server_free(s);
     } else {
         /* Requests still running after the wait: leave them to the process's exit. */
-        fprintf(stderr, "dscat: %d requests still running after %d s; stopping anyway\n", left,
-                SHUTDOWN_WAIT_S);
+        log_left(left - runs, runs);
+        /* A scheduled run left so is another process's to run at once: its claim goes. */
+        dscat_error rerr = {0};
+        if (runs > 0 && dscat_catalog_schedule_release(s->cat, &rerr))
+            fprintf(stderr, "dscat: cannot release the claim of the scheduled run: %s\n",
+                    rerr.message);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return left == 0 ? 0 : DSCAT_HTTP_REQUESTS_LEFT;

@@ -342,7 +342,11 @@ static const char *const schema_sql[] = {
  * Migrations after version 8: migrations[i] takes the store from version 8 + i to 9 + i, in one
  * transaction. Never edit one that has shipped.
  */
-static const char *const migrations[] = {NULL};
+static const char *const migrations[] = {
+    /* 9 (sqlite.c's 9): a schedule run's claim names its process and when it was last renewed */
+    "ALTER TABLE schedule_runs ADD COLUMN claimed_by TEXT COLLATE \"C\","
+    "  ADD COLUMN renewed_us BIGINT",
+    NULL};
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])) - 1)
 #define KNOWN_VERSION (PG_STORE_VERSION + NMIGRATIONS)
 
@@ -1712,26 +1716,33 @@ static int pg_delete_cached(dscat_store *base, const char *connection_id, const 
     return rc;
 }
 
+/* As sqlite.c: recorded while this process holds the claim, or the claim was released and no
+ * other run was recorded since; a run taken over records nothing. */
 static int pg_put_schedule_run(dscat_store *base, const dscat_schedule_record *r, dscat_error *err)
 {
-    num n[3];
-    const char *p[9] = {r->kind,
-                        r->target,
-                        r->schema ? r->schema : "",
-                        r->table ? r->table : "",
-                        numtext(&n[0], r->started_us),
-                        numtext(&n[1], r->finished_us),
-                        r->ok ? "ok" : "failed",
-                        r->ok ? NULL : r->error,
-                        numtext(&n[2], r->failures)};
+    num n[4];
+    const char *p[11] = {r->kind,
+                         r->target,
+                         r->schema ? r->schema : "",
+                         r->table ? r->table : "",
+                         numtext(&n[0], r->started_us),
+                         numtext(&n[1], r->finished_us),
+                         r->ok ? "ok" : "failed",
+                         r->ok ? NULL : r->error,
+                         numtext(&n[2], r->failures),
+                         r->owner,
+                         opt_num(&n[3], r->claimed_after_us)};
     return run(P(base),
                "INSERT INTO schedule_runs(kind, target, schema, name, started_us, finished_us, "
                "result, error, failures) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
                "ON CONFLICT(kind, target, schema, name) DO UPDATE SET "
                "started_us = excluded.started_us, finished_us = excluded.finished_us, "
                "result = excluded.result, error = excluded.error, failures = excluded.failures, "
-               "claimed_us = NULL",
-               9, p, NULL, err);
+               "claimed_us = NULL, claimed_by = NULL, renewed_us = NULL "
+               "WHERE schedule_runs.claimed_by = CAST($10 AS TEXT) OR "
+               "(schedule_runs.claimed_by IS NULL AND "
+               "schedule_runs.finished_us IS NOT DISTINCT FROM CAST($11 AS BIGINT))",
+               11, p, NULL, err);
 }
 
 /* As sqlite.c, in one statement: the row's lock makes concurrent claims take turns. */
@@ -1741,22 +1752,27 @@ static int pg_claim_schedule_run(dscat_store *base, const dscat_schedule_record 
 {
     pg_store *st = P(base);
     num n[3];
-    const char *p[7] = {seen->kind,
+    const char *p[9] = {seen->kind,
                         seen->target,
                         seen->schema ? seen->schema : "",
                         seen->table ? seen->table : "",
                         numtext(&n[0], now_us),
                         numtext(&n[1], stale_before_us),
-                        opt_num(&n[2], seen->finished_us)};
+                        opt_num(&n[2], seen->finished_us),
+                        seen->owner,
+                        seen->dead_owner};
     *claimed = false;
     int rc = run(st,
-                 "INSERT INTO schedule_runs(kind, target, schema, name, claimed_us) "
-                 "VALUES ($1, $2, $3, $4, $5) ON CONFLICT(kind, target, schema, name) DO "
-                 "UPDATE SET claimed_us = excluded.claimed_us "
-                 "WHERE (schedule_runs.claimed_us IS NULL OR schedule_runs.claimed_us < "
-                 "CAST($6 AS BIGINT)) "
+                 "INSERT INTO schedule_runs(kind, target, schema, name, claimed_us, claimed_by, "
+                 "renewed_us) VALUES ($1, $2, $3, $4, $5, $8, $5) "
+                 "ON CONFLICT(kind, target, schema, name) DO UPDATE SET "
+                 "claimed_us = excluded.claimed_us, claimed_by = excluded.claimed_by, "
+                 "renewed_us = excluded.renewed_us "
+                 "WHERE (schedule_runs.claimed_us IS NULL OR "
+                 "coalesce(schedule_runs.renewed_us, schedule_runs.claimed_us) < "
+                 "CAST($6 AS BIGINT) OR schedule_runs.claimed_by = CAST($9 AS TEXT)) "
                  "AND schedule_runs.finished_us IS NOT DISTINCT FROM CAST($7 AS BIGINT)",
-                 7, p, NULL, err);
+                 9, p, NULL, err);
     if (rc == 0)
         *claimed = st->changes == 1;
     return rc;

@@ -276,6 +276,11 @@ static const migration migrations[] = {
      * and pid, and when), so that processes sharing the store never delete a version twice. */
     {{"ALTER TABLE pending_deletions ADD COLUMN claimed_by TEXT;"
       "ALTER TABLE pending_deletions ADD COLUMN claimed_us INTEGER;"}},
+    /* 9: a schedule run's claim names its process (its machine and pid: one found gone on the
+     * same machine is taken over at once) and when it last renewed the claim (one not renewed
+     * within the lease is taken over from another machine). */
+    {{"ALTER TABLE schedule_runs ADD COLUMN claimed_by TEXT;"
+      "ALTER TABLE schedule_runs ADD COLUMN renewed_us INTEGER;"}},
 };
 
 /*
@@ -1287,7 +1292,8 @@ static int sq_delete_cached(dscat_store *base, const char *connection_id, const 
     return rc;
 }
 
-/* A schedule's run replaces its previous one. */
+/* A schedule's run replaces its previous one, while its process holds the claim (or the claim was
+ * released and no other run was recorded since): a run taken over records nothing. */
 static int sq_put_schedule_run(dscat_store *base, const dscat_schedule_record *r, dscat_error *err)
 {
     sqlite_store *st = S(base);
@@ -1298,7 +1304,10 @@ static int sq_put_schedule_run(dscat_store *base, const dscat_schedule_record *r
                      "?8, ?9) ON CONFLICT(kind, target, schema, name) DO UPDATE SET "
                      "started_us = excluded.started_us, finished_us = excluded.finished_us, "
                      "result = excluded.result, error = excluded.error, "
-                     "failures = excluded.failures, claimed_us = NULL",
+                     "failures = excluded.failures, claimed_us = NULL, claimed_by = NULL, "
+                     "renewed_us = NULL "
+                     "WHERE schedule_runs.claimed_by = ?10 OR (schedule_runs.claimed_by IS NULL "
+                     "AND schedule_runs.finished_us IS ?11)",
                      err);
     if (rc)
         return rc;
@@ -1311,13 +1320,17 @@ static int sq_put_schedule_run(dscat_store *base, const dscat_schedule_record *r
     bind_text(s, 7, r->ok ? "ok" : "failed");
     bind_text(s, 8, r->ok ? NULL : r->error);
     sqlite3_bind_int(s, 9, r->failures);
+    bind_text(s, 10, r->owner);
+    bind_opt_int(s, 11, r->claimed_after_us);
     return step_finalize(st, s, err);
 }
 
 /*
- * Claims a schedule's next run, in one statement (SQLite runs one writer at a time): only when no
- * other process holds a claim newer than stale_before_us, and the last run is still the one the
- * caller saw (seen->finished_us, DSCAT_NULL for none). *claimed tells whether this one got it.
+ * Claims a schedule's next run for seen->owner, in one statement (SQLite runs one writer at a
+ * time): only when no other process holds a claim renewed after stale_before_us (a claim of
+ * seen->dead_owner, a process found gone, is taken whatever its age), and the last run is still
+ * the one the caller saw (seen->finished_us, DSCAT_NULL for none). *claimed tells whether this
+ * one got it.
  */
 static int sq_claim_schedule_run(dscat_store *base, const dscat_schedule_record *seen,
                                  int64_t now_us, int64_t stale_before_us, bool *claimed,
@@ -1327,11 +1340,14 @@ static int sq_claim_schedule_run(dscat_store *base, const dscat_schedule_record 
     sqlite3_stmt *s = NULL;
     *claimed = false;
     int rc = prepare(st, &s,
-                     "INSERT INTO schedule_runs(kind, target, schema, name, claimed_us) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(kind, target, schema, name) DO "
-                     "UPDATE SET claimed_us = excluded.claimed_us "
-                     "WHERE (schedule_runs.claimed_us IS NULL OR schedule_runs.claimed_us < ?6) "
-                     "AND schedule_runs.finished_us IS ?7",
+                     "INSERT INTO schedule_runs(kind, target, schema, name, claimed_us, "
+                     "claimed_by, renewed_us) VALUES (?1, ?2, ?3, ?4, ?5, ?8, ?5) "
+                     "ON CONFLICT(kind, target, schema, name) DO UPDATE SET "
+                     "claimed_us = excluded.claimed_us, claimed_by = excluded.claimed_by, "
+                     "renewed_us = excluded.renewed_us "
+                     "WHERE (schedule_runs.claimed_us IS NULL OR "
+                     "coalesce(schedule_runs.renewed_us, schedule_runs.claimed_us) < ?6 OR "
+                     "schedule_runs.claimed_by = ?9) AND schedule_runs.finished_us IS ?7",
                      err);
     if (rc)
         return rc;
@@ -1342,6 +1358,8 @@ static int sq_claim_schedule_run(dscat_store *base, const dscat_schedule_record 
     sqlite3_bind_int64(s, 5, now_us);
     sqlite3_bind_int64(s, 6, stale_before_us);
     bind_opt_int(s, 7, seen->finished_us);
+    bind_text(s, 8, seen->owner);
+    bind_text(s, 9, seen->dead_owner);
     if ((rc = step_finalize(st, s, err)) == 0)
         *claimed = sqlite3_changes(st->db) == 1;
     return rc;

@@ -74,6 +74,14 @@ typedef struct dscat_schedule_record {
     bool ok;
     const char *error; /* when not ok */
     int failures;      /* consecutive failed runs, this one included; 0 when ok */
+    /* The claim: this process ("<machine>/<pid>"), which claims the run and records it. */
+    const char *owner;
+    /* Claiming: a claim found dead (its process gone from this machine) that may be taken over
+     * whatever its age; NULL when none. */
+    const char *dead_owner;
+    /* Recording: the last run's finished_us when the claim was taken (DSCAT_NULL: none), so that
+     * a run whose claim was released records only while no other run was recorded since. */
+    int64_t claimed_after_us;
 } dscat_schedule_record;
 
 /* One scan row to record. */
@@ -378,14 +386,17 @@ int dscat_store__prune(dscat_store *st, const char *target, int keep, dscat_erro
  */
 int dscat_store__analyze(dscat_store *st, dscat_error *err);
 /*
- * Claims the next run of a schedule for this process: false in *claimed when another process
- * holds a claim newer than stale_before_us, or ran it since the caller read its last run
- * (seen->finished_us, DSCAT_NULL when it never ran). Outside a transaction: commits alone.
+ * Claims the next run of a schedule for seen->owner: false in *claimed when another process
+ * holds a claim renewed after stale_before_us (unless it is seen->dead_owner's), or ran it since
+ * the caller read its last run (seen->finished_us, DSCAT_NULL when it never ran). Outside a
+ * transaction: commits alone.
  */
 int dscat_store__claim_schedule_run(dscat_store *st, const dscat_schedule_record *seen,
                                     int64_t now_us, int64_t stale_before_us, bool *claimed,
                                     dscat_error *err);
-/* Records a schedule's run (and drops its claim), replacing the one before. Outside a
+/* Records a schedule's run (and drops its claim), replacing the one before: only while
+ * run->owner holds the claim, or the claim was released and no run was recorded since
+ * (run->claimed_after_us); otherwise records nothing (the run was taken over). Outside a
  * transaction: commits alone. */
 int dscat_store__put_schedule_run(dscat_store *st, const dscat_schedule_record *run,
                                   dscat_error *err);

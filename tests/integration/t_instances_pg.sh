@@ -95,6 +95,7 @@ assert_match "the third server's directory caught up with the exports of the ref
 for p in "${pids[@]:1}"; do kill "$p" 2>/dev/null; done
 
 # A store written by a newer dscat: refused, named, and left exactly as it was.
+known=$(store_q "SELECT value FROM catalog_meta WHERE key = 'store_version'")
 store_q "UPDATE catalog_meta SET value = '99' WHERE key = 'store_version'" >/dev/null
 before=$(store_q "SELECT count(*), max(id) FROM scans")
 out=$(DSCAT_HOME=${homes[1]} "$DSCAT" refresh 2>&1)
@@ -104,7 +105,7 @@ assert_match "... by dscat store migrate too" "newer dscat" \
     "$(DSCAT_HOME=${homes[1]} "$DSCAT" store migrate 2>&1)"
 assert_eq "... and left as it was" "$before 99" \
     "$(store_q "SELECT count(*), max(id) FROM scans") $(store_q "SELECT value FROM catalog_meta WHERE key = 'store_version'")"
-store_q "UPDATE catalog_meta SET value = '8' WHERE key = 'store_version'" >/dev/null
+store_q "UPDATE catalog_meta SET value = '$known' WHERE key = 'store_version'" >/dev/null
 
 # The setting names a variable that is not set: one line naming it, nothing else touched.
 out=$(env -u DSCAT_STORE_URL DSCAT_HOME="${homes[1]}" "$DSCAT" status 2>&1)

@@ -89,6 +89,157 @@ assert_eq "no two runs of pg's schema refresh overlapped" 0 "$(store_sql "$home"
     SELECT count(*) FROM scans a JOIN scans b ON a.target = b.target AND a.id < b.id
     WHERE a.target = 'pg' AND b.started_us < a.finished_us")"
 
+# A claim never outlives its holder for long. The run of a cached table is held mid-run by a lock
+# a session of the test takes on the table (ACCESS EXCLUSIVE: the refresh's read waits for it).
+# On one machine a killed holder's claim is taken over at once, whatever the lease; a holder
+# that stops renewing (a machine gone: here a process frozen by SIGSTOP) within the lease; a
+# stopping serve releases the claim of the run it leaves; and a dead run is never shown running.
+pg_psql scheddb >/dev/null <<'SQL'
+CREATE TABLE slow (id int PRIMARY KEY);
+INSERT INTO slow SELECT generate_series(1, 10);
+SQL
+shome=$(new_home)
+pg_target pg 'database = "scheddb"' '[[targets.pg.cache]]' 'table = "public.slow"' \
+    'refresh_every = "1h"' >"$shome/targets.toml"
+check "the catalog of the slow table is refreshed" env DSCAT_HOME="$shome" "$DSCAT" refresh
+holder=
+hold_table() {
+    pg_psql scheddb -c "BEGIN; LOCK TABLE slow IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(600) /* sched-hold */" >/dev/null 2>&1 &
+    holder=$!
+    for _ in $(seq 100); do
+        [ "$(pg_psql scheddb -c "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+            WHERE c.relname = 'slow' AND l.mode = 'AccessExclusiveLock' AND l.granted")" = 1 ] && return
+        sleep 0.1
+    done
+}
+release_table() {
+    pg_psql scheddb -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE query LIKE '%sched-hold%' AND pid <> pg_backend_pid()" >/dev/null
+    wait "$holder" 2>/dev/null
+    holder=
+}
+trap '[ -n "$srv_pid" ] && kill -9 $srv_pid 2>/dev/null; [ -n "$holder" ] && release_table' EXIT
+slow_run() { store_sql "$shome" "SELECT $1 FROM schedule_runs WHERE kind = 'data' AND name = 'slow'"; }
+claim_pid() {
+    local c
+    c=$(slow_run "coalesce(claimed_by, '')")
+    echo "${c##*/}"
+}
+# wait_claim PID [SECONDS]: until PID holds the slow table's claim (at most 20 s)
+wait_claim() {
+    for _ in $(seq "$((${2:-20} * 10))"); do
+        [ "$(claim_pid)" = "$1" ] && return 0
+        sleep 0.1
+    done
+    echo "the claim is $(slow_run claimed_by), not $1's"
+    return 1
+}
+slow_line() { DSCAT_HOME=$shome "$DSCAT" schedule | grep 'public.slow'; }
+# wait_ran LOG: until the log holds the slow table's run (at most 20 s)
+wait_ran() {
+    for _ in $(seq 200); do
+        grep -q '"table_name":"slow"' "$1" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+serve() { # LOG LEASE: a dscat serve of $shome; sets srv_pid
+    start_server "$shome" "$1" DSCAT_SCHEDULE_LEASE_S="$2"
+}
+
+# kill -9 of the holder, with another instance running, then of that one and a restart: each
+# takes the run over at once (the lease is a minute).
+hold_table
+serve "$dir/slow_a.log" 60
+pid_a=$srv_pid
+check "serve A claims the slow table's first run" wait_claim "$pid_a"
+assert_match "dscat schedule shows it running" "running since" "$(slow_line)"
+serve "$dir/slow_b.log" 60
+pid_b=$srv_pid
+srv_pid="$pid_a $pid_b"
+sleep 2
+assert_eq "serve B leaves A's live claim alone" "$pid_a" "$(claim_pid)"
+kill -9 "$pid_a"
+wait "$pid_a" 2>/dev/null
+t0=$(date +%s)
+check "serve B takes the run of A, killed, over at once" wait_claim "$pid_b" 10
+check "... within seconds, not the lease" test $(($(date +%s) - t0)) -le 5
+kill -9 "$pid_b"
+wait "$pid_b" 2>/dev/null
+srv_pid=
+check "dscat schedule does not show the killed serve's run as running" \
+    eval '! slow_line | grep -q "running since"'
+assert_eq "... nor GET /schedule's running_since (same code: dscat schedule --json)" null \
+    "$(DSCAT_HOME=$shome "$DSCAT" schedule --json | jq -r '.schedules[] | select(.table_name == "slow") | .running_since')"
+serve "$dir/slow_a2.log" 60
+pid_a=$srv_pid
+t0=$(date +%s)
+check "the same instance restarted takes the run over at once" wait_claim "$pid_a" 10
+check "... within its first-run jitter (5 s), not the lease" test $(($(date +%s) - t0)) -le 7
+since=$(curl -s "$B/schedule" | jq -r '.schedules[] | select(.table_name == "slow") | .running_since')
+check "GET /schedule shows the live run: running since its claim" \
+    test "$(date -d "$since" +%s)" -ge "$t0"
+release_table
+check "... and the run completes" wait_ran "$dir/slow_a2.log"
+assert_eq "its result is recorded, no claim left" "ok||" "$(slow_run "result, claimed_by, claimed_us")"
+kill -TERM "$pid_a"
+wait "$pid_a"
+srv_pid=
+
+# A holder that stops renewing (as a machine that vanished): the lease is 4 s; a live one renews
+# its claim every second, so that nobody takes it over however long it runs. The holder, woken
+# after its run was taken over, records nothing over the new holder's.
+store_sql "$shome" "DELETE FROM schedule_runs WHERE name = 'slow'"
+hold_table
+serve "$dir/slow_c.log" 4
+pid_c=$srv_pid
+check "serve C claims the run" wait_claim "$pid_c"
+serve "$dir/slow_d.log" 4
+pid_d=$srv_pid
+srv_pid="$pid_c $pid_d"
+sleep 7
+assert_eq "a running holder renews its claim: after more than the lease, it is still C's" \
+    "$pid_c" "$(claim_pid)"
+check "... renewed in the last two seconds" \
+    test "$(slow_run "renewed_us")" -ge $((($(date +%s) - 2) * 1000000))
+kill -STOP "$pid_c"
+t0=$(date +%s)
+check "a claim no longer renewed is taken over by serve D" wait_claim "$pid_d"
+check "... within the lease (4 s)" test $(($(date +%s) - t0)) -le 6
+d_claimed=$(slow_run claimed_us)
+kill -CONT "$pid_c"
+release_table
+check "C's run ends" wait_ran "$dir/slow_c.log"
+check "D's run ends" wait_ran "$dir/slow_d.log"
+check "the run recorded is D's, not C's, which lost its claim" \
+    test "$(slow_run started_us)" -ge "$d_claimed"
+assert_eq "... ok, no claim left" "ok|" "$(slow_run "result, claimed_by")"
+kill -TERM $pid_c $pid_d
+wait $pid_c $pid_d 2>/dev/null
+srv_pid=
+
+# SIGTERM mid-run: after its 30 s wait the serve says what it leaves and releases the run's claim.
+store_sql "$shome" "DELETE FROM schedule_runs WHERE name = 'slow'"
+hold_table
+serve "$dir/slow_e.log" 3600
+pid_e=$srv_pid
+check "serve E claims the run" wait_claim "$pid_e"
+kill -TERM "$pid_e"
+wait "$pid_e"
+srv_pid=
+check "the stop says what it leaves running" \
+    grep -qx 'dscat: 1 scheduled run still running after 30 s; stopping anyway' "$dir/slow_e.log"
+assert_eq "the stopped serve released its claim" "|" "$(slow_run "claimed_by, claimed_us")"
+check "dscat schedule does not show it running" eval '! slow_line | grep -q "running since"'
+release_table
+serve "$dir/slow_f.log" 3600
+pid_f=$srv_pid
+check "another instance runs it at once, the lease (an hour) notwithstanding" wait_ran "$dir/slow_f.log"
+kill -TERM "$pid_f"
+wait "$pid_f"
+srv_pid=
+trap '[ -n "$srv_pid" ] && kill -9 $srv_pid 2>/dev/null' EXIT
+
 # Mistakes in the schedule keys, each refused with its line.
 bad_home=$(new_home)
 try() { # EXPECTED LINES...

@@ -137,7 +137,7 @@ SQL
     check "an older store: table" sh -c "DSCAT_HOME='$home' '$DSCAT' table exact.gen | grep -q '| f '"
     check "an older store: diff" sh -c "DSCAT_HOME='$home' '$DSCAT' diff | grep -q 'column added: exact.main.gen.f'"
     check "the next refresh of an older store succeeds" sh -c "DSCAT_HOME='$home' '$DSCAT' refresh >/dev/null 2>&1"
-    assert_eq "an older store is migrated by the next refresh" 8 "$(store_version "$home")"
+    assert_eq "an older store is migrated by the next refresh" 9 "$(store_version "$home")"
     assert_eq "the scan after the migration records the generated column again" "VIRTUAL" \
         "$(duckq "SELECT generated FROM read_parquet('$home/metadata.parquet') WHERE table_name = 'gen' AND column_name = 'f'")"
 fi

@@ -463,6 +463,60 @@ static void pending_deletions_keep_their_time(void **state)
                      1);
 }
 
+/* A schedule run's claim: taken by one owner; others wait for its lease unless they found it dead;
+ * only the holder records the run, or anyone once the claim is released and nothing was recorded
+ * since. */
+static void schedule_claims_belong_to_their_owner(void **state)
+{
+    fixture *f = *state;
+    dscat_error err = {0};
+    bool claimed = false;
+    dscat_schedule_record a = {
+        .kind = "schema", .target = "t", .finished_us = DSCAT_NULL, .owner = "m/1"};
+    dscat_schedule_record b = a;
+    b.owner = "m/2";
+    assert_int_equal(dscat_store__claim_schedule_run(f->st, &a, 1000, 0, &claimed, &err), 0);
+    assert_true(claimed);
+    /* B: A's claim was renewed after the stale limit; then A found dead; then A's lease passed */
+    assert_int_equal(dscat_store__claim_schedule_run(f->st, &b, 2000, 500, &claimed, &err), 0);
+    assert_false(claimed);
+    b.dead_owner = "m/9";
+    assert_int_equal(dscat_store__claim_schedule_run(f->st, &b, 2000, 500, &claimed, &err), 0);
+    assert_false(claimed);
+    b.dead_owner = "m/1";
+    assert_int_equal(dscat_store__claim_schedule_run(f->st, &b, 2000, 500, &claimed, &err), 0);
+    assert_true(claimed);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM schedule_runs WHERE claimed_by = 'm/2' "
+                                     "AND claimed_us = 2000 AND renewed_us = 2000"),
+                     1);
+    /* A, taken over, records nothing; B, the holder, records its run and drops the claim */
+    a.started_us = 1100, a.finished_us = 1200, a.ok = true, a.claimed_after_us = DSCAT_NULL;
+    assert_int_equal(dscat_store__put_schedule_run(f->st, &a, &err), 0);
+    assert_int_equal(
+        count_of(f->st, "SELECT count(*) FROM schedule_runs WHERE finished_us IS NULL"), 1);
+    b.started_us = 2100, b.finished_us = 2200, b.ok = true, b.claimed_after_us = DSCAT_NULL;
+    assert_int_equal(dscat_store__put_schedule_run(f->st, &b, &err), 0);
+    assert_int_equal(count_of(f->st, "SELECT count(*) FROM schedule_runs WHERE finished_us = 2200 "
+                                     "AND claimed_by IS NULL AND claimed_us IS NULL"),
+                     1);
+    /* A claim released (claimed_by NULL): the run records as usual, unless one was recorded
+     * since it was claimed */
+    a.finished_us = 2200;
+    b.finished_us = 2200;
+    assert_int_equal(dscat_store__claim_schedule_run(f->st, &a, 3000, 2500, &claimed, &err), 0);
+    assert_true(claimed);
+    assert_int_equal(count_of(f->st,
+                              "UPDATE schedule_runs SET claimed_by = NULL, claimed_us = NULL "
+                              "RETURNING 0"),
+                     0);
+    a.started_us = 3100, a.finished_us = 3200, a.claimed_after_us = 2100;
+    assert_int_equal(dscat_store__put_schedule_run(f->st, &a, &err), 0);
+    assert_int_equal(count_of(f->st, "SELECT finished_us FROM schedule_runs"), 2200);
+    a.claimed_after_us = 2200;
+    assert_int_equal(dscat_store__put_schedule_run(f->st, &a, &err), 0);
+    assert_int_equal(count_of(f->st, "SELECT finished_us FROM schedule_runs"), 3200);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -473,6 +527,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(write_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(long_results_and_interleaving, setup, teardown),
         cmocka_unit_test_setup_teardown(pending_deletions_keep_their_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(schedule_claims_belong_to_their_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(content_is_stored_once, setup, teardown),
         cmocka_unit_test_setup_teardown(identical_tables_share_a_column_set, setup, teardown),
         cmocka_unit_test_setup_teardown(current_catalog_plans_use_pointers, setup, teardown),
