@@ -176,16 +176,21 @@ int dscat_schema_refresh(dscat_schema_refresh_result *out, const dscat_config *c
     }
     for (size_t i = 0; i < n; i++)
         keys[i] = only ? only->key : cfg->targets[i].key;
-    /* No catalog yet (the store cannot be opened) is no earlier scan; an error reading one that
-     * opened fails the request. */
-    if (dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_READ, NULL) == 0) {
+    /* No catalog yet is no earlier scan; a store that cannot be opened otherwise (a server
+     * down, a lock held too long), or an error reading one that opened, fails the request: read
+     * as "no earlier scan", every table would count as added. */
+    rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_READ, err);
+    if (rc == DSCAT_ENOTFOUND) {
+        rc = 0;
+        dscat_error_clear(err);
+    } else if (rc == 0) {
         for (size_t i = 0; i < n && rc == 0; i++)
             rc = current_scan(&before[i], st, keys[i], err);
         dscat_store_close(st);
         st = NULL;
-        if (rc)
-            goto done;
     }
+    if (rc)
+        goto done;
     dscat_refresh_options o = {.targets = keys, .ntargets = n};
     if ((rc = dscat_refresh(&rep, cfg, &o, err)))
         goto done;

@@ -13,6 +13,7 @@
 #include "dscat/catalog.h"
 #include "dscat/config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Runs one statement with the target's key as ?1. */
@@ -30,15 +31,16 @@ static int on_target(dscat_store *st, const char *sql, const char *key, dscat_er
     return rc;
 }
 
-/* How many scans the store holds of the target, and whether it is a current one. */
+/* How many scans the store holds of the target, and whether it has other rows (its current
+ * scan, its schedules' runs). */
 static int count_scans(dscat_store *st, const char *key, int64_t *scans, bool *current,
                        dscat_error *err)
 {
     dscat_stmt *s = NULL;
     int rc = dscat_stmt__prepare(&s, st,
                                  "SELECT (SELECT count(*) FROM scans WHERE target = ?1), "
-                                 "  (SELECT count(*) FROM targets WHERE key = ?1 "
-                                 "   AND current_scan_id IS NOT NULL)",
+                                 "  (SELECT count(*) FROM targets WHERE key = ?1) "
+                                 "  + (SELECT count(*) FROM schedule_runs WHERE target = ?1)",
                                  err);
     if (rc == 0) {
         dscat_stmt__bind_text(s, 1, key);
@@ -143,9 +145,15 @@ int dscat_forget_target(const dscat_config *cfg, const char *key, dscat_forget_r
         rc = dscat_store__commit(st, err);
     else if (st)
         dscat_store__rollback(st);
-    /* The exports, written again from the catalog without it. */
-    if (rc == 0)
-        rc = dscat_export_all(st, cfg->catalog_dir, err);
+    /* The exports, written again from the catalog without it (the store no longer holds it,
+     * whatever happens to them: the next command writes them again). */
+    if (rc == 0 && (rc = dscat_export_all(st, cfg->catalog_dir, err)) != 0 && err) {
+        char cause[sizeof(err->message)];
+        snprintf(cause, sizeof(cause), "%s", err->message);
+        dscat_error_set(err, rc,
+                        "target %s was forgotten, but the exports could not be written: %s", key,
+                        cause);
+    }
     dscat_store_close(st);
     return rc;
 }
