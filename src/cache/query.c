@@ -322,13 +322,17 @@ static int rename_columns(dscat_duck *duck, const dscat_config *cfg, const dscat
     for (idx_t r = 0; r < duckdb_row_count(&res) && rc == 0; r++) {
         char *catalog = duckdb_value_varchar(&res, 0, r),
              *schema = duckdb_value_varchar(&res, 1, r), *name = duckdb_value_varchar(&res, 2, r);
+        bool whole = catalog && schema && name;
         size_t i = 0;
-        while (catalog && schema && name && i < l->count &&
-               !(v[i].from && is_view(l, apart, i, catalog, schema, name)))
+        while (whole && i < l->count && !(v[i].from && is_view(l, apart, i, catalog, schema, name)))
             i++;
         duckdb_free(catalog);
         duckdb_free(schema);
         duckdb_free(name);
+        if (!whole) {
+            rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+            break;
+        }
         if (i >= l->count)
             continue;
         dscat_buf list = DSCAT_BUF_INIT, sql = DSCAT_BUF_INIT;
@@ -797,6 +801,23 @@ static const char *read_ident(const char *p, dscat_buf *out)
  * text at its location is exactly the names the parser read; anything else is refused, never
  * guessed. *out: the new SQL, caller frees.
  */
+/* True when the word before position at in sql is DESCRIBE, DESC, SHOW or SUMMARIZE: a table
+ * named there takes no alias ("DESCRIBE t AS t" does not parse). */
+static bool after_show(const char *sql, size_t at)
+{
+    static const char *const words[] = {"DESCRIBE", "DESC", "SHOW", "SUMMARIZE"};
+    size_t end = at;
+    while (end > 0 && isspace((unsigned char)sql[end - 1]))
+        end--;
+    size_t start = end;
+    while (start > 0 && isalpha((unsigned char)sql[start - 1]))
+        start--;
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (end - start == strlen(words[i]) && strncasecmp(sql + start, words[i], end - start) == 0)
+            return true;
+    return false;
+}
+
 static int rewrite_refs(char **out, const char *sql, ref_scope *sc, dscat_error *err)
 {
     dscat_buf b = DSCAT_BUF_INIT, ident = DSCAT_BUF_INIT;
@@ -838,7 +859,7 @@ static int rewrite_refs(char **out, const char *sql, ref_scope *sc, dscat_error 
         }
         dscat_buf_put(&b, sql + done, m->at - done);
         qualified(&b, sc->cached, sc->apart, m->table);
-        if (!m->aliased) {
+        if (!m->aliased && !after_show(sql, m->at)) {
             dscat_buf_puts(&b, " AS ");
             dscat_cache_quote_ident(&b, m->names[m->parts - 1]);
         }

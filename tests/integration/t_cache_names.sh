@@ -208,6 +208,8 @@ refresh Lite main.t
 assert_eq "$label: each connection by its exact id, three parts or two" "lite-lower|lite-upper|lite-upper" \
     "$(q 'SELECT a.who, b.who, c.who FROM lite.main.t a, Lite.main.t b, Lite.t c')"
 assert_match "$label: LITE.t is ambiguous" "^error: .*ambiguous" "$(q 'SELECT * FROM LITE.t')"
+assert_match "$label: DESCRIBE of a table whose view is apart" "who" "$(q 'DESCRIBE Lite.t')"
+assert_match "$label: SUMMARIZE of it, inside a query" "who" "$(q 'SELECT column_name FROM (SUMMARIZE Lite.main.t)')"
 start_server "$home" "$work/serve-lite.log"
 assert_eq "$label: POST /query too" '["lite-upper","lite-lower"]' \
     "$(post 'SELECT b.who, a.who FROM lite.t a, Lite.main.t b' | jq -c '.rows[0]')"
