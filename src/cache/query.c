@@ -480,10 +480,9 @@ static int setup_views(dscat_duck *duck, dscat_storage *sto, const dscat_config 
     return rc;
 }
 
-/* The statement's first keyword, upper case, for naming it in a refusal ("COPY"). */
-static void first_keyword(const char *sql, char *out, size_t size)
+/* Skips spaces and comments from p. */
+static const char *skip_space(const char *p)
 {
-    const char *p = sql;
     for (;;) {
         while (isspace((unsigned char)*p))
             p++;
@@ -491,11 +490,19 @@ static void first_keyword(const char *sql, char *out, size_t size)
             p += strcspn(p, "\n");
         } else if (p[0] == '/' && p[1] == '*') {
             const char *end = strstr(p + 2, "*/");
-            p = end ? end + 2 : p + strlen(p);
+            if (end == NULL)
+                return p;
+            p = end + 2;
         } else {
-            break;
+            return p;
         }
     }
+}
+
+/* The statement's first keyword, upper case, for naming it in a refusal ("COPY"). */
+static void first_keyword(const char *sql, char *out, size_t size)
+{
+    const char *p = skip_space(sql);
     size_t n = 0;
     while (n + 1 < size && isalpha((unsigned char)p[n])) {
         out[n] = (char)toupper((unsigned char)p[n]);
@@ -746,25 +753,6 @@ static int ambiguous(const ref_scope *sc, const char *name, dscat_error *err)
                                    sc->conn, sc->schema, name, dscat_buf_cstr(&b));
     dscat_buf_free(&b);
     return rc;
-}
-
-/* Skips spaces and comments from p. */
-static const char *skip_space(const char *p)
-{
-    for (;;) {
-        while (isspace((unsigned char)*p))
-            p++;
-        if (p[0] == '-' && p[1] == '-') {
-            p += strcspn(p, "\n");
-        } else if (p[0] == '/' && p[1] == '*') {
-            const char *end = strstr(p + 2, "*/");
-            if (end == NULL)
-                return p;
-            p = end + 2;
-        } else {
-            return p;
-        }
-    }
 }
 
 /*

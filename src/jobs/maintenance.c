@@ -9,6 +9,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/timeutil.h"
+#include "jobs/owner.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -43,31 +44,11 @@ static int delete_version(dscat_storage *sto, const char *path, dscat_error *err
  * when it is this old (on another). */
 #define CLAIM_LEASE_US (600 * 1000000LL)
 
-/* This process as a claimer: "<the machine's boot id>/<pid>". */
-static void claimer_id(char *out, size_t size)
-{
-    char boot[64] = "";
-    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
-    if (f == NULL || fgets(boot, sizeof(boot), f) == NULL)
-        gethostname(boot, sizeof(boot) - 1);
-    if (f)
-        fclose(f);
-    boot[strcspn(boot, "\n")] = '\0';
-    snprintf(out, size, "%s/%ld", boot, (long)getpid());
-}
-
-/* True when claim (a claimer_id, claimed at claimed_us) no longer holds: its process is gone
+/* True when claim (an owner id, claimed at claimed_us) no longer holds: its process is gone
  * from this machine, or the lease has passed. */
 static bool claim_stale(const char *claim, int64_t claimed_us, const char *me, int64_t now)
 {
-    if (now - claimed_us > CLAIM_LEASE_US)
-        return true;
-    const char *slash = strrchr(claim, '/'), *mine = strrchr(me, '/');
-    if (slash == NULL || mine == NULL || slash - claim != mine - me ||
-        memcmp(claim, me, (size_t)(slash - claim)) != 0)
-        return false; /* another machine's process: only its lease tells */
-    long pid = strtol(slash + 1, NULL, 10);
-    return pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+    return now - claimed_us > CLAIM_LEASE_US || dscat_jobs__owner_gone(claim, me);
 }
 
 /* A pending deletion as read, and what became of it. */
@@ -168,7 +149,7 @@ static void process_deletions(dscat_store *st, dscat_storage *sto, dscat_warning
         return;
     int64_t now = dscat_now_us();
     char me[128], later[40], again[40];
-    claimer_id(me, sizeof(me));
+    dscat_jobs__owner_id(me, sizeof(me));
     dscat_cache__iso_after(86400, later, sizeof(later));
     dscat_cache__iso_after(0, again, sizeof(again));
     for (size_t i = 0; i < n; i++) {

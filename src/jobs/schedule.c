@@ -8,6 +8,7 @@
 #include "core/alloc.h"
 #include "core/model.h"
 #include "core/timeutil.h"
+#include "jobs/owner.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -41,29 +42,6 @@ static int64_t lease_us(void)
 }
 
 /*
- * This process as a claim's owner: "<machine>/<pid>". The machine is its boot id (its host name
- * when there is none) and its pid namespace, so that containers sharing one kernel, each with pids
- * of its own, are different machines: a pid is only looked up where it means that process.
- */
-static void owner_id(char *out, size_t size)
-{
-    char boot[64] = "", ns[64] = "", nsid[32] = "";
-    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
-    if (f == NULL || fgets(boot, sizeof(boot), f) == NULL)
-        gethostname(boot, sizeof(boot) - 1);
-    if (f)
-        fclose(f);
-    boot[strcspn(boot, "\n")] = '\0';
-    ssize_t n = readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1); /* "pid:[4026531836]" */
-    size_t k = 0;
-    for (ssize_t i = 0; i < n && k + 1 < sizeof(nsid); i++)
-        if (ns[i] >= '0' && ns[i] <= '9')
-            nsid[k++] = ns[i];
-    nsid[k] = '\0';
-    snprintf(out, size, "%s+%s/%ld", boot, nsid, (long)getpid());
-}
-
-/*
  * True when a claim (its owner, NULL for one made before owners were recorded, last renewed at
  * renewed_us) still holds for this process (me): it was renewed within the lease and, when its
  * owner is a process of this machine, that process lives. A claim of another machine holds until
@@ -72,17 +50,7 @@ static void owner_id(char *out, size_t size)
 static bool claim_live(const char *owner, int64_t renewed_us, const char *me, int64_t now,
                        int64_t lease)
 {
-    if (now - renewed_us > lease)
-        return false;
-    const char *slash = owner ? strrchr(owner, '/') : NULL, *mine = strrchr(me, '/');
-    if (slash == NULL || mine == NULL || slash - owner != mine - me ||
-        memcmp(owner, me, (size_t)(slash - owner)) != 0)
-        return true;
-    char *end = NULL;
-    long pid = strtol(slash + 1, &end, 10);
-    if (pid <= 0 || *end != '\0')
-        return true;
-    return !(kill((pid_t)pid, 0) != 0 && errno == ESRCH);
+    return now - renewed_us <= lease && !dscat_jobs__owner_gone(owner, me);
 }
 
 /* Backoff after a failure: 5 s, doubling with each failure in a row, never past the period. */
@@ -183,7 +151,7 @@ static int read_runs(dscat_schedule_list *l, const dscat_config *cfg, dscat_erro
         return 0;
     }
     char me[OWNER_MAX];
-    owner_id(me, sizeof(me));
+    dscat_jobs__owner_id(me, sizeof(me));
     int64_t now = dscat_now_us(), lease = lease_us();
     for (size_t i = 0; i < l->count && rc == 0; i++) {
         dscat_schedule *x = &l->items[i];
@@ -398,7 +366,7 @@ int dscat_schedule_run(dscat_schedule_outcome *out, const dscat_config *cfg,
 {
     memset(out, 0, sizeof(*out));
     char me[OWNER_MAX], dead[OWNER_MAX] = "";
-    owner_id(me, sizeof(me));
+    dscat_jobs__owner_id(me, sizeof(me));
     dscat_schedule_record r = {
         .kind = s->kind,
         .target = s->target,
@@ -475,7 +443,7 @@ int dscat_schedule_run(dscat_schedule_outcome *out, const dscat_config *cfg,
 int dscat_schedule_release_claims(const dscat_config *cfg, dscat_error *err)
 {
     char me[OWNER_MAX];
-    owner_id(me, sizeof(me));
+    dscat_jobs__owner_id(me, sizeof(me));
     dscat_store *st = NULL;
     dscat_stmt *s = NULL;
     int rc = dscat_store_open(&st, cfg->catalog_dir, DSCAT_STORE_WRITE, err);
