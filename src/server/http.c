@@ -1,10 +1,10 @@
 /*
  * The HTTP API (SPEC §11) on libmicrohttpd: a thin front end over the library calls the CLI
  * makes. A pool of one polling thread per core answers requests; work that can take long (a
- * refresh, a query, a purge) runs on a thread of its own while its connection is suspended, so a
- * data refresh never holds up a search. The questions go to the caller's dscat_catalog, whose
- * search index is reloaded only when the store's generation or the annotations change. A deletion
- * worker runs every deletion_interval_seconds.
+ * refresh, a query, a purge) is a job, run by one of max_jobs worker threads while its connection
+ * is suspended, so a data refresh never holds up a search and a flood of jobs is bounded. The
+ * questions go to the caller's dscat_catalog, whose search index is reloaded only when the store's
+ * generation or the annotations change. A deletion worker runs every deletion_interval_seconds.
  *
  * Paths arrive undecoded (our own unescape callback): they are split on "/" first and each
  * segment is decoded after, so "%2F" inside an id never becomes a separator.
