@@ -1637,8 +1637,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         *p = *p >= 0x20 && *p < 0x7f ? *p : '?';
     dscat_metrics__request(s->metrics, r->route ? r->route : "unmatched", r->status);
     json_t *line =
-        json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:b}", "time", when, "method", method, "path",
-                  path, "status", (int)r->status, "duration_ms",
+        json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:b}", "time", when, "level", "info",
+                  "method", method, "path", path, "status", (int)r->status, "duration_ms",
                   (json_int_t)(dscat_monotonic_ms() - r->started_ms), "request_bytes",
                   (json_int_t)r->body.len, "completed", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
     log_line(line);
@@ -1665,10 +1665,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static void log_warnings(const dscat_warnings *w)
 {
-    for (size_t i = 0; i < w->count; i++) {
-        json_t *line = json_pack("{s:s, s:s}", "level", "warning", "message", w->items[i].message);
-        log_line(line);
-    }
+    for (size_t i = 0; i < w->count; i++)
+        log_message("warning", "%s", w->items[i].message);
 }
 
 static void maintain_once(server *s)
@@ -1725,10 +1723,11 @@ static void log_schedule_run(const dscat_schedule *sc, bool ok, const char *erro
 {
     char when[40];
     dscat_format_utc_iso(dscat_now_us(), when, sizeof(when));
-    json_t *line = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s?, s:I}", "time", when,
-                             "schedule", sc->kind, "connection_id", sc->target, "schema_name",
-                             sc->schema, "table_name", sc->table, "result", ok ? "ok" : "failed",
-                             "error", ok ? NULL : error, "duration_ms", (json_int_t)ms);
+    json_t *line =
+        json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s, s:s?, s:I}", "time", when, "level",
+                  ok ? "info" : "error", "schedule", sc->kind, "connection_id", sc->target,
+                  "schema_name", sc->schema, "table_name", sc->table, "result",
+                  ok ? "ok" : "failed", "error", ok ? NULL : error, "duration_ms", (json_int_t)ms);
     log_line(line);
 }
 

@@ -91,7 +91,7 @@ if [ -n "$busy" ]; then
 fi
 assert_eq "afterwards a query runs" 200 "$(curl -s -o /dev/null -w '%{http_code}' -X POST \
     -H 'Content-Type: application/json' --data-binary '{"sql": "SELECT 1"}' "$B/query")"
-check "every line of the log is a JSON object" sh -c "sed 1d '$dir/serve.log' | jq -e 'type == \"object\"' >/dev/null"
+check "every line of the log is a JSON object with a level" sh -c "sed 1d '$dir/serve.log' | jq -s -e 'all(type == \"object\" and has(\"level\"))' >/dev/null"
 kill -TERM "$srv_pid"
 wait "$srv_pid" 2>/dev/null
 srv_pid=

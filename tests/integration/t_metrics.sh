@@ -122,8 +122,8 @@ assert_eq "GET /ready: 503 while the store does not answer" "SERVICE_UNAVAILABLE
 # JSON line like every other line the server writes while it serves.
 for _ in $(seq 1 100); do grep -q '"level":"error"' "$dir/serve3.log" && break; sleep 0.1; done
 check "the scheduler's error is a JSON line with a level" grep -q '"level":"error","message":"schedules: ' "$dir/serve3.log"
-check "every line written while serving is a JSON object" sh -c \
-    "sed 1d '$dir/serve3.log' | jq -e 'type == \"object\"' >/dev/null"
+check "every line written while serving is a JSON object with a level" sh -c \
+    "sed 1d '$dir/serve3.log' | jq -s -e 'all(type == \"object\" and has(\"level\"))' >/dev/null"
 kill -TERM "$srv_pid"
 wait "$srv_pid" 2>/dev/null
 srv_pid=
