@@ -63,7 +63,7 @@ typedef struct server {
     pthread_t *workers;
     size_t nworkers;
     struct request *queue_head, *queue_tail, *leaders;
-    size_t nqueued;
+    size_t nqueued, busy;   /* jobs waiting; workers running one */
     dscat_metrics *metrics; /* GET /metrics */
     pthread_t scheduler;    /* runs targets.toml's schedules */
     /* The scheduler's own: per schedule (the list's order, fixed by the configuration), when a
@@ -916,6 +916,7 @@ static void *job_worker(void *arg)
         if (s->queue_head == NULL)
             s->queue_tail = NULL;
         s->nqueued--;
+        s->busy++;
         bool stopping = s->stopping;
         pthread_mutex_unlock(&s->mu);
         if (stopping) {
@@ -927,6 +928,7 @@ static void *job_worker(void *arg)
         }
         job_done(s, r);
         pthread_mutex_lock(&s->mu);
+        s->busy--;
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -969,8 +971,10 @@ static enum MHD_Result start_job(request *r, job_fn fn)
         leader = leader->next_leader;
     if (!r->join_key)
         leader = NULL;
-    bool full = leader == NULL && s->nqueued >= (size_t)s->cfg->settings.max_queued_jobs;
-    size_t queued = s->nqueued;
+    /* Idle workers take a job at once: the queue holds max_queued_jobs beyond them. */
+    size_t idle = s->nworkers > s->busy ? s->nworkers - s->busy : 0;
+    bool full = leader == NULL && s->nqueued >= (size_t)s->cfg->settings.max_queued_jobs + idle;
+    size_t queued = s->nqueued, busy = s->busy;
     if (!s->stopping && !full) {
         s->running++;
         r->long_running = true;
@@ -1001,9 +1005,9 @@ static enum MHD_Result start_job(request *r, job_fn fn)
         return send_error(r, 503, "the server is stopping");
     return send_text(r, 503,
                      error_text(503,
-                                "the server is busy: %d jobs are running and %zu waiting (max_jobs "
-                                "and max_queued_jobs in [settings]); try again later",
-                                s->cfg->settings.max_jobs, queued),
+                                "the server is busy (jobs running: %zu, waiting: %zu; max_jobs and "
+                                "max_queued_jobs in [settings]); try again later",
+                                busy, queued),
                      NULL);
 }
 
