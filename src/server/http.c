@@ -57,9 +57,8 @@ typedef struct server {
     bool stopping;
     pthread_t worker;
     /* The jobs (refreshes, queries, purges): settings.max_jobs threads take them from a queue of
-     * at most settings.max_queued_jobs; a schema refresh identical to one queued or running joins
-     * it (the list `leaders`). All under mu; the workers wait on jobs_cv. */
-    pthread_cond_t jobs_cv;
+     * at most settings.max_queued_jobs beyond the idle workers; a schema refresh identical to one
+     * queued or running joins it (the list `leaders`). All under mu; the workers wait on cv. */
     pthread_t *workers;
     size_t nworkers;
     struct request *queue_head, *queue_tail, *leaders;
@@ -90,7 +89,6 @@ struct request {
     unsigned long job_failures; /* the same on the job's thread */
     dscat_buf body;
     bool too_large;
-    bool split_ok;               /* the path split into seg (else no route matches) */
     const struct route *matched; /* the route of the path (any method), or NULL */
     unsigned status;
     const char *route; /* the matched route's path as documented, for the metrics; NULL: none */
@@ -103,8 +101,8 @@ struct request {
     unsigned job_status;
     char *job_response;
     request *next_queued; /* the job queue, under server.mu */
-    /* A schema refresh others may join: its key (connection_id, "" for every target), and the
-     * requests waiting for its answer (linked by next_joined); a leader is in server.leaders. */
+    /* A schema refresh others may join: its key (refresh_join_key), and the requests waiting for
+     * its answer (linked by next_joined); a leader is in server.leaders while queued or running. */
     char *join_key;
     request *joined, *next_joined, *next_leader;
 };
@@ -935,7 +933,7 @@ static void *job_worker(void *arg)
 }
 
 /*
- * The key by which a schema refresh joins an identical one: "schema:" and its connection_id, or
+ * The key by which a schema refresh joins an identical one: "schema:=" and its connection_id, or
  * "schema:*" for every target. NULL for anything else (a data refresh joins another of the same
  * table in the library), and for a body the job will refuse.
  */
@@ -1531,8 +1529,8 @@ static enum MHD_Result on_headers(request *r)
         return send_error(r, 421,
                           "the Host header does not name this server (loopback with its port, "
                           "or a name in allowed_hosts)");
-    r->split_ok = dscat_http__split_path(r->seg, MAX_SEGMENTS, &r->nseg, r->path);
-    r->matched = r->split_ok ? match(r) : NULL;
+    bool split = dscat_http__split_path(r->seg, MAX_SEGMENTS, &r->nseg, r->path);
+    r->matched = split ? match(r) : NULL;
     r->route = r->matched ? r->matched->path : NULL;
     if (s->token && !open_route(r) && !token_ok(s, r->conn))
         return send_error(r, 401, "missing or wrong bearer token");
