@@ -298,6 +298,9 @@ static void refresh_table(dscat_cache_job *job)
         r->version_bytes = r->bytes;
         goto done;
     }
+    /* Not taken (an older result): the fallbacks read with it are not this refresh's, which adds
+     * its own below (kept, they would be named twice in the answer). */
+    dscat_fallbacks_free(&r->fallbacks);
     if (drv == NULL || drv->cursor_open == NULL) {
         r->rc = dscat_error_set(err, DSCAT_EINVALID, "%s sources cannot be cached by this build",
                                 job->target->type);
