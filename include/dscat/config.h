@@ -83,6 +83,8 @@ typedef struct dscat_settings {
     int refresh_parallelism;
     int deletion_grace_seconds;
     int deletion_interval_seconds;
+    int max_jobs;        /* dscat serve: refreshes, queries and purges running at once */
+    int max_queued_jobs; /* dscat serve: those waiting for one to end; beyond them, 503 */
     dscat_string_list allowed_hosts; /* Host names the HTTP server answers besides loopback */
     dscat_string_list cors_origins;  /* origins allowed cross-origin access (exact) */
     char *store_url_env; /* the variable holding a shared store's URI; NULL: catalog.db */

@@ -67,6 +67,8 @@ static const char targets_toml_help[] = /* then one example target per engine, t
     "refresh_parallelism = 4           # tables copied at once by dscat cache refresh CONN\n"
     "deletion_grace_seconds = 60       # old cache versions kept this long for running readers\n"
     "deletion_interval_seconds = 30\n"
+    "max_jobs = 4                      # dscat serve: refreshes and queries run at once\n"
+    "max_queued_jobs = 64              # dscat serve: more wait; beyond them 503 Retry-After\n"
     "# store_url_env = \"DSCAT_STORE_URL\" # a shared catalog store at the URI this variable "
     "holds\n"
     "#                                   # (several dscat serve: docs/deploy.md); default "

@@ -87,6 +87,8 @@ static const key_spec setting_keys[] = {
     SK("refresh_parallelism", K_INT, refresh_parallelism),
     SK("deletion_grace_seconds", K_INT, deletion_grace_seconds),
     SK("deletion_interval_seconds", K_INT, deletion_interval_seconds),
+    SK("max_jobs", K_INT, max_jobs),
+    SK("max_queued_jobs", K_INT, max_queued_jobs),
     SK("allowed_hosts", K_LIST, allowed_hosts),
     SK("cors_origins", K_LIST, cors_origins),
     SK("store_url_env", K_STRING, store_url_env),
@@ -506,6 +508,8 @@ static void set_defaults(dscat_settings *s)
     s->refresh_parallelism = 4;
     s->deletion_grace_seconds = 60;
     s->deletion_interval_seconds = 30;
+    s->max_jobs = 4;
+    s->max_queued_jobs = 64;
     s->query_memory = (int64_t)1 << 30;
 }
 
@@ -584,6 +588,10 @@ static int parse_settings(const ctx *c, const dscat_toml_entry *se, dscat_settin
             return cfg_error(c, e->line, "key 'keep_scans' must be at least 2");
         if (s->refresh_parallelism < 1)
             return cfg_error(c, e->line, "key 'refresh_parallelism' must be at least 1");
+        if (s->max_jobs < 1 || s->max_jobs > 256)
+            return cfg_error(c, e->line, "key 'max_jobs' must be from 1 to 256");
+        if (s->max_queued_jobs < 0 || s->max_queued_jobs > 10000)
+            return cfg_error(c, e->line, "key 'max_queued_jobs' must be from 0 to 10000");
     }
     return 0;
 }

@@ -302,9 +302,8 @@ static void refresh_table(dscat_cache_job *job)
         goto done;
     locked = true;
     /* Someone was refreshing this table: take their result if they succeeded (a full refresh's
-     * rows, or an append's new rows), as what ran. */
-    /* Read aside: only a result taken as this one's goes into r (a refresh of its own starts
-     * from nothing, its fallbacks found anew). */
+     * rows, or an append's new rows), as what ran. Read aside: only a result taken as this one's
+     * goes into r (a refresh of its own starts from nothing, its fallbacks found anew). */
     dscat_table_sync got = {0};
     if (waited &&
         dscat_cache__read_current(st, job->conn, r->schema, r->table, &got, &last_sync, &full_us) &&

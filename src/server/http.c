@@ -1,10 +1,10 @@
 /*
  * The HTTP API (SPEC §11) on libmicrohttpd: a thin front end over the library calls the CLI
  * makes. A pool of one polling thread per core answers requests; work that can take long (a
- * refresh, a query, a purge) runs on a thread of its own while its connection is suspended, so a
- * data refresh never holds up a search. The questions go to the caller's dscat_catalog, whose
- * search index is reloaded only when the store's generation or the annotations change. A deletion
- * worker runs every deletion_interval_seconds.
+ * refresh, a query, a purge) is a job, run by one of max_jobs worker threads while its connection
+ * is suspended, so a data refresh never holds up a search and a flood of jobs is bounded. The
+ * questions go to the caller's dscat_catalog, whose search index is reloaded only when the store's
+ * generation or the annotations change. A deletion worker runs every deletion_interval_seconds.
  *
  * Paths arrive undecoded (our own unescape callback): they are split on "/" first and each
  * segment is decoded after, so "%2F" inside an id never becomes a separator.
@@ -42,6 +42,7 @@
 #define MAX_SEGMENTS 8
 #define SHUTDOWN_WAIT_S 30
 #define QUERY_LIMIT 10000
+#define RETRY_AFTER_S "5"
 
 typedef struct server {
     dscat_catalog *cat; /* borrowed from the caller: store, index, configuration */
@@ -56,6 +57,13 @@ typedef struct server {
     int scheduled; /* of those, the scheduler's runs (one at most) */
     bool stopping;
     pthread_t worker;
+    /* The jobs (refreshes, queries, purges): settings.max_jobs threads take them from a queue of
+     * at most settings.max_queued_jobs beyond the idle workers; a schema refresh identical to one
+     * queued or running joins it (the list `leaders`). All under mu; the workers wait on cv. */
+    pthread_t *workers;
+    size_t nworkers;
+    struct request *queue_head, *queue_tail, *leaders;
+    size_t nqueued, busy;   /* jobs waiting; workers running one */
     dscat_metrics *metrics; /* GET /metrics */
     pthread_t scheduler;    /* runs targets.toml's schedules */
     /* The scheduler's own: per schedule (the list's order, fixed by the configuration), when a
@@ -70,6 +78,7 @@ typedef struct server {
 
 typedef struct request request;
 typedef int (*job_fn)(request *r);
+struct route;
 
 struct request {
     server *srv;
@@ -81,6 +90,7 @@ struct request {
     unsigned long job_failures; /* the same on the job's thread */
     dscat_buf body;
     bool too_large;
+    const struct route *matched; /* the route of the path (any method), or NULL */
     unsigned status;
     const char *route; /* the matched route's path as documented, for the metrics; NULL: none */
     /* a long request: runs on its own thread while the connection is suspended */
@@ -88,10 +98,14 @@ struct request {
     json_t *input;
     char *seg[MAX_SEGMENTS];
     size_t nseg;
-    pthread_t thread;
     bool job_started, long_running; /* long_running: counted in server.running */
     unsigned job_status;
     char *job_response;
+    request *next_queued; /* the job queue, under server.mu */
+    /* A schema refresh others may join: its key (refresh_join_key), and the requests waiting for
+     * its answer (linked by next_joined); a leader is in server.leaders while queued or running. */
+    char *join_key;
+    request *joined, *next_joined, *next_leader;
 };
 
 bool dscat_http__percent_decode(char *s, bool plus)
@@ -149,6 +163,8 @@ static const char *code_for(unsigned status)
         return "FORBIDDEN";
     case 421:
         return "MISDIRECTED_REQUEST";
+    case 503:
+        return "SERVICE_UNAVAILABLE";
     default:
         return "INTERNAL_SERVER_ERROR";
     }
@@ -222,6 +238,8 @@ static enum MHD_Result send_typed(request *r, unsigned status, char *text, const
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     if (status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"dscat\"");
+    if (status == 503) /* every 503 is a busy or stopping server: worth trying again later */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER_S);
     add_cors_headers(r, resp);
     r->status = status;
     enum MHD_Result ok = MHD_queue_response(r->conn, status, resp);
@@ -296,6 +314,42 @@ static bool token_ok(server *s, struct MHD_Connection *c)
 static enum MHD_Result route_health(request *r)
 {
     return send_json(r, 200, json_pack("{s:s, s:s}", "status", "ok", "version", DSCAT_VERSION));
+}
+
+/*
+ * GET /ready: whether this server can answer from the catalog store now, for a load balancer (GET
+ * /health says only that the process answers). 200 when the store answers or is not built yet (a
+ * POST /refresh builds it), 503 with the store's error when it does not answer.
+ */
+static enum MHD_Result route_ready(request *r)
+{
+    dscat_error err = {0};
+    int rc = dscat_catalog_ready(r->srv->cat, &err);
+    if (rc == DSCAT_ENOMEM)
+        return send_error(r, 500, "out of memory");
+    if (rc && rc != DSCAT_ENOTFOUND)
+        return send_text(
+            r, 503, error_text(503, "the catalog store does not answer: %s", err.message), NULL);
+    return send_json(r, 200,
+                     json_pack("{s:s, s:s}", "status", "ready", "store", rc ? "empty" : "up"));
+}
+
+/*
+ * Parses an integer query parameter from min to max. False for anything else: no digits, a sign
+ * alone, trailing text, or a number out of range (never clamped: 99999999999999999999 is no
+ * INT64_MAX).
+ */
+static bool int_param(const char *text, int64_t min, int64_t max, int64_t *out)
+{
+    if (text == NULL || *text == '\0' || isspace((unsigned char)*text))
+        return false;
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno == ERANGE || *end || end == text || v < min || v > max)
+        return false;
+    *out = (int64_t)v;
+    return true;
 }
 
 static enum MHD_Result route_status(request *r)
@@ -411,15 +465,14 @@ static enum MHD_Result route_search(request *r)
     char *q = query_arg(r, "q", &bad), *top = query_arg(r, "top", &bad),
          *bt = query_arg(r, "by_table", &bad);
     enum MHD_Result ok;
-    long ntop = 20;
-    char *end = NULL;
+    int64_t ntop = 20;
     if (bad) {
         ok = send_error(r, 400, "bad percent-encoding in the query string");
     } else if (q == NULL || strspn(q, " \t\r\n") == strlen(q)) {
         ok = send_error(r, 400, "q: give one or more keywords");
     } else if (!dscat_http__utf8_ok(q)) {
         ok = send_error(r, 400, "q: not UTF-8 text");
-    } else if (top && ((ntop = strtol(top, &end, 10)) < 1 || ntop > 1000 || *end || !*top)) {
+    } else if (top && !int_param(top, 1, 1000, &ntop)) {
         ok = send_error(r, 400, "top: an integer from 1 to 1000");
     } else if (!dscat_http__parse_bool(bt, &by_table)) {
         ok = send_error(r, 400, "by_table: true or false");
@@ -567,8 +620,7 @@ static enum MHD_Result route_diff(request *r)
         answered = true;
     }
     for (int i = 0; i < 2 && !answered; i++) {
-        char *end = NULL;
-        if (text[i] && ((scan[i] = strtoll(text[i], &end, 10)) < 1 || *end || !*text[i])) {
+        if (text[i] && !int_param(text[i], 1, INT64_MAX, &scan[i])) {
             ok = send_text(r, 400,
                            error_text(400, "%s: a scan id, a positive integer", i ? "to" : "from"),
                            NULL);
@@ -812,30 +864,150 @@ static int job_purge(request *r)
     return finish(r, 200, json_text(o));
 }
 
-static void *job_main(void *arg)
+/*
+ * The jobs. A request for one is suspended and queued (or joins an identical schema refresh
+ * already queued or running); settings.max_jobs worker threads take them from the queue in order,
+ * so that a flood of requests makes neither threads nor store connections beyond that number.
+ * Beyond max_queued_jobs waiting, a request is answered 503 with Retry-After at once.
+ *
+ * Suspending and resuming happen outside server.mu (libmicrohttpd takes locks of its own there);
+ * a request is suspended before it is queued, so a worker never resumes one not yet suspended.
+ */
+
+/*
+ * Ends job r, run or refused: r leaves the leaders, the requests that joined it take a copy of
+ * its answer, and all are resumed (each sends its answer on its next call). Call without mu.
+ */
+static void job_done(server *s, request *r)
 {
-    request *r = arg;
-    r->job_failures = dscat_alloc_failures();
-    (void)r->job(r);
+    pthread_mutex_lock(&s->mu);
+    for (request **p = &s->leaders; r->join_key && *p; p = &(*p)->next_leader)
+        if (*p == r) {
+            *p = r->next_leader;
+            break;
+        }
+    request *joined = r->joined;
+    r->joined = NULL;
+    pthread_mutex_unlock(&s->mu);
+    /* No other request can join r now; those that did are suspended until resumed below. */
+    for (request *j = joined; j;) {
+        request *next = j->next_joined;
+        j->job_status = r->job_status;
+        j->job_response = r->job_response ? dscat_strdup(r->job_response) : NULL;
+        MHD_resume_connection(j->conn);
+        j = next;
+    }
     MHD_resume_connection(r->conn);
+}
+
+/* A worker: runs the queued jobs one after the other; at the stop, refuses the waiting ones. */
+static void *job_worker(void *arg)
+{
+    server *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->stopping && s->queue_head == NULL)
+            pthread_cond_wait(&s->cv, &s->mu);
+        request *r = s->queue_head;
+        if (r == NULL)
+            break; /* stopping, and nothing waits */
+        s->queue_head = r->next_queued;
+        if (s->queue_head == NULL)
+            s->queue_tail = NULL;
+        s->nqueued--;
+        s->busy++;
+        bool stopping = s->stopping;
+        pthread_mutex_unlock(&s->mu);
+        if (stopping) {
+            r->job_failures = dscat_alloc_failures();
+            finish(r, 503, error_text(503, "the server is stopping"));
+        } else {
+            r->job_failures = dscat_alloc_failures();
+            (void)r->job(r);
+        }
+        job_done(s, r);
+        pthread_mutex_lock(&s->mu);
+        s->busy--;
+    }
+    pthread_mutex_unlock(&s->mu);
     return NULL;
+}
+
+/*
+ * The key by which a schema refresh joins an identical one: "schema:=" and its connection_id, or
+ * "schema:*" for every target. NULL for anything else (a data refresh joins another of the same
+ * table in the library), and for a body the job will refuse.
+ */
+static char *refresh_join_key(const json_t *in)
+{
+    const char *key, *id = NULL;
+    json_t *v;
+    json_object_foreach((json_t *)in, key, v)
+    {
+        if (json_is_null(v))
+            continue;
+        if (strcmp(key, "connection_id") == 0 && json_is_string(v))
+            id = json_string_value(v);
+        else if ((strcmp(key, "data") == 0 && json_is_false(v)) ||
+                 (strcmp(key, "include_uncached") == 0 && json_is_boolean(v)))
+            continue;
+        else
+            return NULL;
+    }
+    dscat_buf b = DSCAT_BUF_INIT;
+    dscat_buf_printf(&b, "schema:%s%s", id ? "=" : "*", id ? id : "");
+    return dscat_buf_detach(&b);
 }
 
 static enum MHD_Result start_job(request *r, job_fn fn)
 {
+    server *s = r->srv;
     r->job = fn;
-    r->job_started = true;
-    pthread_mutex_lock(&r->srv->mu);
-    r->srv->running++;
-    r->long_running = true;
-    pthread_mutex_unlock(&r->srv->mu);
     MHD_suspend_connection(r->conn);
-    if (pthread_create(&r->thread, NULL, job_main, r) != 0) {
-        r->job_started = false;
-        MHD_resume_connection(r->conn);
-        return send_error(r, 500, "cannot start a thread for the request");
+    pthread_mutex_lock(&s->mu);
+    request *leader = s->leaders;
+    while (r->join_key && leader && strcmp(leader->join_key, r->join_key) != 0)
+        leader = leader->next_leader;
+    if (!r->join_key)
+        leader = NULL;
+    /* Idle workers take a job at once: the queue holds max_queued_jobs beyond them. */
+    size_t idle = s->nworkers > s->busy ? s->nworkers - s->busy : 0;
+    bool full = leader == NULL && s->nqueued >= (size_t)s->cfg->settings.max_queued_jobs + idle;
+    size_t queued = s->nqueued, busy = s->busy;
+    if (!s->stopping && !full) {
+        s->running++;
+        r->long_running = true;
+        r->job_started = true;
+        if (leader) {
+            r->next_joined = leader->joined;
+            leader->joined = r;
+        } else {
+            if (r->join_key) {
+                r->next_leader = s->leaders;
+                s->leaders = r;
+            }
+            if (s->queue_tail)
+                s->queue_tail->next_queued = r;
+            else
+                s->queue_head = r;
+            s->queue_tail = r;
+            s->nqueued++;
+            pthread_cond_broadcast(&s->cv);
+        }
     }
-    return MHD_YES;
+    bool stopping = s->stopping;
+    pthread_mutex_unlock(&s->mu);
+    if (r->job_started)
+        return MHD_YES;
+    MHD_resume_connection(r->conn);
+    if (stopping)
+        return send_error(r, 503, "the server is stopping");
+    return send_text(r, 503,
+                     error_text(503,
+                                "the server is busy (jobs running: %zu, waiting: %zu; max_jobs and "
+                                "max_queued_jobs in [settings]); try again later",
+                                busy, queued),
+                     NULL);
 }
 
 /* ---- the web UI: static files embedded in the binary ----------------------------------------- */
@@ -1000,6 +1172,7 @@ bool dscat_http__split_path(char **seg, size_t max, size_t *nseg, const char *pa
 typedef enum route_id {
     R_NONE,
     R_HEALTH,
+    R_READY,
     R_OPENAPI,
     R_STATUS,
     R_CONNECTIONS,
@@ -1033,6 +1206,7 @@ static const struct route {
     const char *const *params;
 } routes[] = {
     {R_HEALTH, "GET", "/health", no_params},
+    {R_READY, "GET", "/ready", no_params},
     {R_OPENAPI, "GET", "/openapi.json", no_params},
     {R_STATUS, "GET", "/status", no_params},
     {R_CONNECTIONS, "GET", "/connections", no_params},
@@ -1205,7 +1379,6 @@ static enum MHD_Result send_preflight(request *r)
 
 static enum MHD_Result dispatch(request *r)
 {
-    server *s = r->srv;
     bool head = strcmp(r->method, "HEAD") == 0; /* answered wherever GET is, without a body */
     if (strcmp(r->method, "OPTIONS") == 0) {
         if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin") &&
@@ -1220,16 +1393,18 @@ static enum MHD_Result dispatch(request *r)
         return send_asset(r, ui);
     }
     enum MHD_Result answer;
-    const struct route *rt =
-        dscat_http__split_path(r->seg, MAX_SEGMENTS, &r->nseg, r->path) ? match(r) : NULL;
+    const struct route *rt = r->matched; /* the token was checked on the first call */
     r->route = rt ? rt->path : NULL;
     if (rt && rt->id == R_HEALTH) { /* no token needed */
         if (strcmp(r->method, "GET") != 0 && !head)
             return send_text(r, 405, error_text(405, "use GET for /health"), "GET, HEAD");
         return refuse_params(r, rt, &answer) ? answer : route_health(r);
     }
-    if (s->token && !token_ok(s, r->conn))
-        return send_error(r, 401, "missing or wrong bearer token");
+    if (rt && rt->id == R_READY) { /* no token needed */
+        if (strcmp(r->method, "GET") != 0 && !head)
+            return send_text(r, 405, error_text(405, "use GET for /ready"), "GET, HEAD");
+        return refuse_params(r, rt, &answer) ? answer : route_ready(r);
+    }
     if (rt == NULL)
         return send_error(r, 404, "no such route");
     const char *method = rt->method;
@@ -1268,6 +1443,9 @@ static enum MHD_Result dispatch(request *r)
     case R_QUERY:
         return start_job(r, job_query);
     case R_REFRESH:
+        if ((r->join_key = refresh_join_key(r->input)) == NULL &&
+            dscat_alloc_failures() != r->failures)
+            return send_error(r, 500, "out of memory");
         return start_job(r, job_refresh);
     case R_METRICS:
         return route_metrics(r);
@@ -1278,10 +1456,91 @@ static enum MHD_Result dispatch(request *r)
     case R_DIFF:
         return route_diff(r);
     case R_HEALTH:
+    case R_READY:
     case R_NONE:
         break;
     }
     return send_error(r, 404, "no such route");
+}
+
+/*
+ * Headers a request may carry once. Given twice (two Host, two Content-Length...), a proxy in
+ * front of the server and the server itself could each read a different request: which Host was
+ * checked, where the body ends, whose token was seen.
+ */
+static const char *const single_headers[] = {
+    MHD_HTTP_HEADER_HOST, MHD_HTTP_HEADER_CONTENT_LENGTH, MHD_HTTP_HEADER_AUTHORIZATION,
+    MHD_HTTP_HEADER_CONTENT_TYPE, MHD_HTTP_HEADER_TRANSFER_ENCODING};
+#define NSINGLE (sizeof(single_headers) / sizeof(single_headers[0]))
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    (void)value;
+    unsigned *n = cls;
+    for (size_t i = 0; key && i < NSINGLE; i++)
+        if (strcasecmp(key, single_headers[i]) == 0)
+            n[i]++;
+    return MHD_YES;
+}
+
+/*
+ * Refuses a request whose headers could be read two ways: one of single_headers more than once,
+ * or both Content-Length and Transfer-Encoding (RFC 9112 §6.3). True when it answered.
+ */
+static bool refuse_headers(request *r, enum MHD_Result *answer)
+{
+    unsigned n[NSINGLE] = {0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, n);
+    for (size_t i = 0; i < NSINGLE; i++)
+        if (n[i] > 1) {
+            *answer = send_text(
+                r, 400, error_text(400, "the %s header is given more than once", single_headers[i]),
+                NULL);
+            return true;
+        }
+    if (n[1] && n[4]) {
+        *answer = send_error(r, 400, "both Content-Length and Transfer-Encoding are given");
+        return true;
+    }
+    return false;
+}
+
+/* True for what answers without the token: CORS preflights, the web UI, /health and /ready. */
+static bool open_route(request *r)
+{
+    return strcmp(r->method, "OPTIONS") == 0 || ui_asset(r->path) != NULL ||
+           (r->matched && (r->matched->id == R_HEALTH || r->matched->id == R_READY));
+}
+
+/*
+ * The first call, when the headers are there and before any body is read: the checks that need
+ * no body, in the order docs/api.md gives (ambiguous headers, Host, token, body size), so that a
+ * client without the token learns nothing, not even how large a body may be.
+ */
+static enum MHD_Result on_headers(request *r)
+{
+    server *s = r->srv;
+    enum MHD_Result answer;
+    if (refuse_headers(r, &answer))
+        return answer;
+    if (!dscat_http__host_ok(
+            MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST), s->address,
+            s->port, &s->cfg->settings.allowed_hosts))
+        return send_error(r, 421,
+                          "the Host header does not name this server (loopback with its port, "
+                          "or a name in allowed_hosts)");
+    bool split = dscat_http__split_path(r->seg, MAX_SEGMENTS, &r->nseg, r->path);
+    r->matched = split ? match(r) : NULL;
+    r->route = r->matched ? r->matched->path : NULL;
+    if (s->token && !open_route(r) && !token_ok(s, r->conn))
+        return send_error(r, 401, "missing or wrong bearer token");
+    const char *cl =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoull(cl, NULL, 10) > MAX_BODY) /* refuse before reading it */
+        return send_error(r, 413, "the body is larger than 1 MiB");
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -1305,17 +1564,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *con_cls = r;
         if (r->path == NULL)
             return MHD_NO;
-        if (!dscat_http__host_ok(
-                MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST), s->address,
-                s->port, &s->cfg->settings.allowed_hosts))
-            return send_error(r, 421,
-                              "the Host header does not name this server (loopback with its port, "
-                              "or a name in allowed_hosts)");
-        const char *cl =
-            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > MAX_BODY) /* refuse before reading it */
-            return send_error(r, 413, "the body is larger than 1 MiB");
-        return MHD_YES;
+        return on_headers(r);
     }
     if (*upload_data_size) {
         if (!r->too_large && r->body.len + *upload_data_size <= MAX_BODY) {
@@ -1329,7 +1578,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     r->failures = dscat_alloc_failures(); /* see send_text */
     if (r->job_started) {                 /* resumed: the job is done */
-        pthread_join(r->thread, NULL);
         r->job_started = false;
         char *text = r->job_response;
         r->job_response = NULL;
@@ -1346,6 +1594,31 @@ static void log_line(json_t *line)
         fprintf(stderr, "%s\n", text);
     dscat_free(text);
     json_decref(line);
+}
+
+/*
+ * Writes one line of the server's log that is not a request's: {"time", "level", "message"}, the
+ * message formatted as printf does. Everything `dscat serve` writes while it serves is one JSON
+ * object per line, so that a log shipper never meets a line it cannot parse.
+ */
+static void log_message(const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void log_message(const char *level, const char *fmt, ...)
+{
+    char when[40], msg[1024];
+    dscat_format_utc_iso(dscat_now_us(), when, sizeof(when));
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_t *m = json_string(msg);
+    if (m == NULL) { /* not UTF-8: keep printable ASCII, as error_text does */
+        for (char *p = msg; *p; p++)
+            *p = *p >= 0x20 && *p < 0x7f ? *p : '?';
+        m = json_string(msg);
+    }
+    log_line(json_pack("{s:s, s:s, s:o*}", "time", when, "level", level, "message", m));
 }
 
 /* The access log: one JSON line per request, never a header, a token or a body. */
@@ -1368,14 +1641,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         *p = *p >= 0x20 && *p < 0x7f ? *p : '?';
     dscat_metrics__request(s->metrics, r->route ? r->route : "unmatched", r->status);
     json_t *line =
-        json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:b}", "time", when, "method", method, "path",
-                  path, "status", (int)r->status, "duration_ms",
+        json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:b}", "time", when, "level", "info",
+                  "method", method, "path", path, "status", (int)r->status, "duration_ms",
                   (json_int_t)(dscat_monotonic_ms() - r->started_ms), "request_bytes",
                   (json_int_t)r->body.len, "completed", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
     log_line(line);
-    if (r->job_started)
-        pthread_join(r->thread, NULL);
     dscat_free(r->job_response);
+    dscat_free(r->join_key);
     json_decref(r->input);
     for (size_t i = 0; i < r->nseg; i++)
         dscat_free(r->seg[i]);
@@ -1397,10 +1669,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static void log_warnings(const dscat_warnings *w)
 {
-    for (size_t i = 0; i < w->count; i++) {
-        json_t *line = json_pack("{s:s, s:s}", "level", "warning", "message", w->items[i].message);
-        log_line(line);
-    }
+    for (size_t i = 0; i < w->count; i++)
+        log_message("warning", "%s", w->items[i].message);
 }
 
 static void maintain_once(server *s)
@@ -1458,10 +1728,11 @@ static void log_schedule_run(const dscat_schedule *sc, bool ok, const char *erro
 {
     char when[40];
     dscat_format_utc_iso(dscat_now_us(), when, sizeof(when));
-    json_t *line = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s?, s:I}", "time", when,
-                             "schedule", sc->kind, "connection_id", sc->target, "schema_name",
-                             sc->schema, "table_name", sc->table, "result", ok ? "ok" : "failed",
-                             "error", ok ? NULL : error, "duration_ms", (json_int_t)ms);
+    json_t *line =
+        json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s, s:s?, s:I}", "time", when, "level",
+                  ok ? "info" : "error", "schedule", sc->kind, "connection_id", sc->target,
+                  "schema_name", sc->schema, "table_name", sc->table, "result",
+                  ok ? "ok" : "failed", "error", ok ? NULL : error, "duration_ms", (json_int_t)ms);
     log_line(line);
 }
 
@@ -1474,7 +1745,7 @@ static bool run_due(server *s, int64_t *wake_us)
     int64_t now = dscat_now_us();
     *wake_us = now + 1000000;
     if (dscat_catalog_schedules(&l, s->cat, s->started_us, &err)) {
-        fprintf(stderr, "dscat: schedules: %s\n", err.message);
+        log_message("error", "schedules: %s", err.message);
         *wake_us = now + 5000000;
         return false;
     }
@@ -1532,8 +1803,8 @@ static bool run_due(server *s, int64_t *wake_us)
                 wait *= 2;
             s->refused[i]++;
             s->retry_at[i] = dscat_now_us() + (wait < period ? wait : period);
-            fprintf(stderr, "dscat: schedule %s %s: the catalog did not take its run: %s\n",
-                    sc->kind, sc->target, err.message);
+            log_message("error", "schedule %s %s: the catalog did not take its run: %s", sc->kind,
+                        sc->target, err.message);
         } else {
             s->refused[i] = 0;
             s->retry_at[i] = 0;
@@ -1605,7 +1876,7 @@ static void log_left(int requests, int runs)
         snprintf(what + n, sizeof(what) - n, "%s%d scheduled run%s", n ? " and " : "", runs,
                  runs == 1 ? "" : "s");
     }
-    fprintf(stderr, "dscat: %s still running after %d s; stopping anyway\n", what, SHUTDOWN_WAIT_S);
+    log_message("warning", "%s still running after %d s; stopping anyway", what, SHUTDOWN_WAIT_S);
 }
 
 static bool is_loopback(const struct sockaddr *sa)
@@ -1675,15 +1946,38 @@ static void describe(int fd, char *out, size_t size, server *s)
         snprintf(s->address, sizeof(s->address), ss.ss_family == AF_INET6 ? "[%s]" : "%s", host);
 }
 
-/* Frees a server whose threads have all stopped. */
+/*
+ * Frees a server whose daemon, scheduler and deletion worker have stopped and whose jobs have all
+ * ended: its job workers are told to stop, and joined, first.
+ */
 static void server_free(server *s)
 {
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    for (size_t i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i], NULL);
+    dscat_free(s->workers);
     dscat_metrics__free(s->metrics);
     dscat_free(s->retry_at);
     dscat_free(s->refused);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     dscat_free(s);
+}
+
+/* Starts settings.max_jobs job workers (at least one, or an error). */
+static int start_workers(server *s, dscat_error *err)
+{
+    size_t want = (size_t)(s->cfg->settings.max_jobs > 0 ? s->cfg->settings.max_jobs : 1);
+    if ((s->workers = dscat_calloc(want, sizeof(*s->workers))) == NULL)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    while (s->nworkers < want && pthread_create(&s->workers[s->nworkers], NULL, job_worker, s) == 0)
+        s->nworkers++;
+    if (s->nworkers == 0)
+        return dscat_error_set(err, DSCAT_ENOMEM, "cannot start a thread for the jobs");
+    return 0;
 }
 
 int dscat_http_serve(dscat_catalog *cat, const dscat_http_options *opts, dscat_error *err)
@@ -1727,6 +2021,11 @@ int dscat_http_serve(dscat_catalog *cat, const dscat_http_options *opts, dscat_e
     s->started_us = dscat_now_us(); /* before any request can ask GET /schedule */
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    if ((rc = start_workers(s, err))) {
+        server_free(s);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return rc;
+    }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned pool = cores < 1 ? 1 : cores > 64 ? 64 : (unsigned)cores;
     /*
@@ -1802,8 +2101,7 @@ int dscat_http_serve(dscat_catalog *cat, const dscat_http_options *opts, dscat_e
         /* A scheduled run left so is another process's to run at once: its claim goes. */
         dscat_error rerr = {0};
         if (runs > 0 && dscat_catalog_schedule_release(s->cat, &rerr))
-            fprintf(stderr, "dscat: cannot release the claim of the scheduled run: %s\n",
-                    rerr.message);
+            log_message("error", "cannot release the claim of the scheduled run: %s", rerr.message);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return left == 0 ? 0 : DSCAT_HTTP_REQUESTS_LEFT;

@@ -298,8 +298,25 @@ int dscat_metrics__render(dscat_buf *out, dscat_metrics *m, dscat_catalog *cat, 
     pthread_mutex_unlock(&m->mu);
     if (failed)
         return dscat_error_set(err, DSCAT_ENOMEM, "out of memory: a metric could not be kept");
-    int rc = put_gauges(out, cat, err);
-    if (rc == 0 && dscat_buf_error(out))
-        rc = dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
-    return rc;
+    /* The store's gauges go to a buffer of their own: a store that does not answer leaves them
+     * out, and the process's own figures are still exposed, with dscat_store_up 0. */
+    dscat_buf gauges = DSCAT_BUF_INIT;
+    dscat_error store_err = {0};
+    int rc = put_gauges(&gauges, cat, &store_err);
+    if (rc == DSCAT_ENOMEM) {
+        dscat_buf_free(&gauges);
+        return dscat_error_set(err, DSCAT_ENOMEM, "%s", store_err.message);
+    }
+    put_head(out, "dscat_store_up",
+             "1 when the catalog store answered this scrape, 0 when it did not (the gauges read "
+             "from it are then left out).",
+             "gauge");
+    dscat_buf_printf(out, "dscat_store_up %d\n", rc == 0);
+    if (rc == 0 && gauges.len)
+        dscat_buf_put(out, gauges.ptr, gauges.len);
+    rc = dscat_buf_error(out) || dscat_buf_error(&gauges) ? DSCAT_ENOMEM : 0;
+    dscat_buf_free(&gauges);
+    if (rc)
+        return dscat_error_set(err, DSCAT_ENOMEM, "out of memory");
+    return 0;
 }

@@ -1,9 +1,9 @@
 /*
  * GET /metrics: the Prometheus text exposition format (version 0.0.4) of one `dscat serve`
  * process. Counters and histograms are this process's (requests, refreshes, searches, queries,
- * since it started); the gauges are read from the catalog at each scrape (last successful scan
- * per target and refresh per cached table, pending deletions), so that every instance sharing a
- * store reports the same figures for them. Thread-safe.
+ * since it started) and always exposed; the gauges are read from the catalog at each scrape (last
+ * successful scan per target and refresh per cached table, pending deletions), so that every
+ * instance sharing a store reports the same figures for them. Thread-safe.
  */
 #ifndef DSCAT_SERVER_METRICS_H
 #define DSCAT_SERVER_METRICS_H
@@ -33,9 +33,9 @@ void dscat_metrics__refresh(dscat_metrics *m, const char *kind, bool ok, double 
 void dscat_metrics__latency(dscat_metrics *m, const char *what, double seconds);
 
 /*
- * Appends the exposition to out: the counters and histograms, then the gauges read from cat.
- * 0, or an error code with err filled when the catalog cannot be read or memory ran out (out is
- * then not to be sent).
+ * Appends the exposition to out: the counters and histograms, dscat_store_up, then the gauges
+ * read from cat. A store that does not answer is no error: dscat_store_up is 0 and its gauges are
+ * left out. 0, or DSCAT_ENOMEM with err filled when memory ran out (out is then not to be sent).
  */
 int dscat_metrics__render(dscat_buf *out, dscat_metrics *m, dscat_catalog *cat, dscat_error *err);
 

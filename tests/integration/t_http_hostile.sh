@@ -159,6 +159,71 @@ hit "content type: with a charset is fine" 400 BAD_REQUEST "${A[@]}" -H 'Content
 hit "unknown route" 404 NOT_FOUND "${A[@]}" "$B/nope"
 hit "a search for bytes that are not text" 400 BAD_REQUEST "${A[@]}" "$B/search?q=%ff%fe"
 
+# Ambiguous requests: a header naming the server, the client or where the body ends, given twice
+# (or both framings at once), could be read one way by a proxy in front and another way here. Each
+# is 400 with the JSON error before anything runs (the store's dump below stays unchanged).
+# raw_answer HEADER-LINE... [-- BODY]: one request of these lines on a connection of its own (the
+# Authorization is added first); prints the status line and the error code.
+raw_answer() {
+    local req="" body="" line resp
+    req+="Authorization: Bearer $token"$'\r\n'
+    while [ $# -gt 0 ]; do
+        [ "$1" = -- ] && { body=$2; break; }
+        req+="$1"$'\r\n'
+        shift
+    done
+    resp=$(
+        exec 3<>"/dev/tcp/127.0.0.1/$port"
+        printf '%s\r\nConnection: close\r\n%s\r\n%s' "$REQ_LINE" "$req" "$body" >&3
+        timeout 10 cat <&3
+    )
+    line=$(head -1 <<<"$resp" | tr -d '\r')
+    printf '%s %s\n' "$line" "$(sed '1,/^\r$/d' <<<"$resp" | jq -r ".error.${RAW_FIELD:-code} // \"-\"" 2>/dev/null || echo unparsable)"
+}
+H="Host: 127.0.0.1:$port"
+CT="Content-Type: application/json"
+REQ_LINE="GET /status HTTP/1.1"
+assert_eq "raw: one Host is answered" "HTTP/1.1 200 OK -" "$(raw_answer "$H")"
+assert_eq "ambiguous: two Host headers, ours first" "HTTP/1.1 400 Bad Request BAD_REQUEST" \
+    "$(raw_answer "$H" "Host: evil.example")"
+assert_eq "ambiguous: two Host headers, another first" "HTTP/1.1 400 Bad Request BAD_REQUEST" \
+    "$(raw_answer "Host: evil.example" "$H")"
+assert_eq "ambiguous: the same Host twice" "HTTP/1.1 400 Bad Request BAD_REQUEST" \
+    "$(raw_answer "$H" "$H")"
+assert_eq "ambiguous: two Authorization headers" "HTTP/1.1 400 Bad Request BAD_REQUEST" \
+    "$(raw_answer "$H" "Authorization: Bearer wrong")"
+REQ_LINE="POST /refresh HTTP/1.1"
+assert_eq "ambiguous: two Content-Length headers (5 and 7)" "HTTP/1.1 400 Bad Request BAD_REQUEST" \
+    "$(raw_answer "$H" "$CT" "Content-Length: 5" "Content-Length: 7" -- '{"a":1}')"
+assert_eq "ambiguous: the same Content-Length twice" "HTTP/1.1 400 Bad Request BAD_REQUEST" \
+    "$(raw_answer "$H" "$CT" "Content-Length: 2" "Content-Length: 2" -- '{}')"
+assert_eq "ambiguous: two Content-Type headers" "HTTP/1.1 400 Bad Request BAD_REQUEST" \
+    "$(raw_answer "$H" "$CT" "Content-Type: text/plain" "Content-Length: 2" -- '{}')"
+assert_eq "ambiguous: Content-Length and Transfer-Encoding" "HTTP/1.1 400 Bad Request BAD_REQUEST" \
+    "$(raw_answer "$H" "$CT" "Content-Length: 2" "Transfer-Encoding: chunked" -- $'2\r\n{}\r\n0\r\n\r\n')"
+assert_eq "ambiguous: two Transfer-Encoding headers" "HTTP/1.1 400 Bad Request BAD_REQUEST" \
+    "$(raw_answer "$H" "$CT" "Transfer-Encoding: chunked" "Transfer-Encoding: chunked" -- $'2\r\n{}\r\n0\r\n\r\n')"
+REQ_LINE="GET /status HTTP/1.1"
+assert_eq "the error names the header" "HTTP/1.1 400 Bad Request the Host header is given more than once" \
+    "$(RAW_FIELD=message raw_answer "Host: evil.example" "$H")"
+# The token comes before the body's size: a client without it learns nothing, not even the limit.
+head -c $((2200 * 1000)) /dev/zero | tr '\0' ' ' >"$dir/big22"
+hit "token first: 2.2 MB without a token" 401 UNAUTHORIZED "${J[@]}" -X POST --data-binary @"$dir/big22" "$B/refresh"
+hit "token first: 2.2 MB with a wrong token" 401 UNAUTHORIZED -H "Authorization: Bearer wrong" "${J[@]}" -X POST --data-binary @"$dir/big22" "$B/query"
+hit "token first: a lying Content-Length without a token" 401 UNAUTHORIZED "${J[@]}" -H 'Content-Length: 99999999999' -X POST --data-binary '{}' "$B/refresh"
+hit "token first: 2.2 MB chunked without a token" 401 UNAUTHORIZED "${J[@]}" -H 'Transfer-Encoding: chunked' -X POST --data-binary @"$dir/big22" "$B/refresh"
+# Integers out of range are refused naming the parameter, never clamped to the largest one.
+hit "integer: from beyond 64 bits" 400 BAD_REQUEST "${A[@]}" "$B/diff?target=shop&from=99999999999999999999"
+hit "integer: from one past INT64_MAX" 400 BAD_REQUEST "${A[@]}" "$B/diff?target=shop&from=9223372036854775808"
+hit "integer: to beyond 64 bits" 400 BAD_REQUEST "${A[@]}" "$B/diff?target=shop&from=1&to=99999999999999999999"
+hit "integer: from below -2^63" 400 BAD_REQUEST "${A[@]}" "$B/diff?target=shop&from=-99999999999999999999"
+hit "integer: top beyond 64 bits" 400 BAD_REQUEST "${A[@]}" "$B/search?q=orders&top=99999999999999999999"
+hit "integer: from as INT64_MAX is a scan that does not exist" 404 NOT_FOUND "${A[@]}" "$B/diff?target=shop&from=9223372036854775807"
+r=$(curl -s "${A[@]}" "$B/diff?target=shop&from=99999999999999999999")
+assert_match "the error names the parameter" "^from: " "$(jq -r .error.message <<<"$r")"
+r=$(curl -s "${A[@]}" "$B/diff?target=shop&from=1&to=99999999999999999999")
+assert_match "the error names the parameter" "^to: " "$(jq -r .error.message <<<"$r")"
+
 hit "afterwards the server still answers" 200 - "${A[@]}" "$B/search?q=orders"
 store_dump "$home" >"$dir/dump.after"
 tree_sums "$home" >"$dir/files.after"

@@ -90,3 +90,40 @@ assert_eq "GET /metrics without the token: 401" 401 "$(curl -s -o /dev/null -w '
 kill -TERM "$srv_pid"
 wait "$srv_pid" 2>/dev/null
 srv_pid=
+
+# The store down: a PostgreSQL store reached through a proxy that is then stopped. GET /metrics
+# still answers with this process's own figures and dscat_store_up 0, leaving out only the
+# gauges read from the store; GET /health (liveness) says ok, GET /ready says 503.
+pg_psql postgres -c 'CREATE DATABASE metricsstore' >/dev/null
+"$STALL_PROXY" "$PG_PORT" 999999999999 >"$dir/proxy.port" &
+proxy_pid=$!
+for _ in $(seq 1 50); do [ -s "$dir/proxy.port" ] && break; sleep 0.1; done
+trap '[ -n "$srv_pid" ] && kill -9 $srv_pid 2>/dev/null; kill $proxy_pid 2>/dev/null' EXIT
+down=$(new_home)
+pg_target pg 'database = "metricsdb"' 'refresh_every = "1h"' >"$down/targets.toml"
+start_server "$down" "$dir/serve3.log" DSCAT_CONNECT_TIMEOUT=2 \
+    DSCAT_TEST_PG_STORE="postgresql://postgres:$PG_PASSWORD@127.0.0.1:$(cat "$dir/proxy.port")/metricsstore"
+assert_eq "store through the proxy: a schema refresh" 200 "$(post /refresh '{"connection_id": "pg"}')"
+scrape >"$dir/samples"
+assert_eq "the store answers: dscat_store_up 1, with its gauges" "yes yes" \
+    "$(sample 'dscat_store_up 1') $(sample 'dscat_pending_deletions 0')"
+kill "$proxy_pid"
+wait "$proxy_pid" 2>/dev/null
+assert_eq "the store down: GET /metrics still answers" 200 "$(curl -s -o "$dir/raw" -w '%{http_code}' "$B/metrics")"
+node "$PARSE" <"$dir/raw" >"$dir/samples"
+assert_eq "with dscat_store_up 0 and this process's own counters" "yes yes" \
+    "$(sample 'dscat_store_up 0') $(sample 'dscat_http_requests_total{route=/refresh,status=200} 1')"
+check "the refreshes among them" grep -q '^dscat_refreshes_total{kind="schema",result="ok"} [1-9]' "$dir/raw"
+check "and without the gauges read from the store" sh -c "! grep -q '^dscat_pending_deletions\|^dscat_target_last_success' '$dir/raw'"
+assert_eq "GET /health stays a liveness check" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$B/health")"
+r=$(curl -s -w ' %{http_code}' "$B/ready")
+assert_eq "GET /ready: 503 while the store does not answer" "SERVICE_UNAVAILABLE 503" "$(jq -r .error.code <<<"${r% *}") ${r##* }"
+# The scheduler meets the store down too (it reads the schedules every second): what it says is a
+# JSON line like every other line the server writes while it serves.
+for _ in $(seq 1 100); do grep -q '"level":"error"' "$dir/serve3.log" && break; sleep 0.1; done
+check "the scheduler's error is a JSON line with a level" grep -q '"level":"error","message":"schedules: ' "$dir/serve3.log"
+check "every line written while serving is a JSON object with a level" sh -c \
+    "sed 1d '$dir/serve3.log' | jq -s -e 'all(type == \"object\" and has(\"level\"))' >/dev/null"
+kill -TERM "$srv_pid"
+wait "$srv_pid" 2>/dev/null
+srv_pid=

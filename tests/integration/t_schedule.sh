@@ -227,8 +227,9 @@ check "serve E claims the run" wait_claim "$pid_e"
 kill -TERM "$pid_e"
 wait "$pid_e"
 srv_pid=
-check "the stop says what it leaves running" \
-    grep -qx 'dscat: 1 scheduled run still running after 30 s; stopping anyway' "$dir/slow_e.log"
+check "the stop says what it leaves running, as a JSON log line" \
+    test "$(grep -F 'still running' "$dir/slow_e.log" | jq -r '"\(.level) \(.message)"')" = \
+    "warning 1 scheduled run still running after 30 s; stopping anyway"
 assert_eq "the stopped serve released its claim" "|" "$(slow_run "claimed_by, claimed_us")"
 check "dscat schedule does not show it running" eval '! slow_line | grep -q "running since"'
 release_table

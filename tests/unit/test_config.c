@@ -75,6 +75,8 @@ static void defaults(void **state)
     assert_int_equal(s->refresh_parallelism, 4);
     assert_int_equal(s->deletion_grace_seconds, 60);
     assert_int_equal(s->deletion_interval_seconds, 30);
+    assert_int_equal(s->max_jobs, 4);
+    assert_int_equal(s->max_queued_jobs, 64);
     assert_int_equal(cfg->ntargets, 1);
     const dscat_target_config *t = dscat_config_target(cfg, "oms");
     assert_non_null(t);
@@ -219,6 +221,10 @@ static void unknown_and_wrong(void **state)
     assert_non_null(strstr(msg, "targets.toml: line 4: key 'parallel_scans' must be at least 1"));
     msg = parse_err("[settings]\n# x\nrefresh_parallelism = 0\n");
     assert_non_null(strstr(msg, "line 3: key 'refresh_parallelism'"));
+    msg = parse_err("[settings]\nmax_jobs = 0\n");
+    assert_non_null(strstr(msg, "line 2: key 'max_jobs' must be from 1 to 256"));
+    msg = parse_err("[settings]\nmax_queued_jobs = 10001\n");
+    assert_non_null(strstr(msg, "line 2: key 'max_queued_jobs' must be from 0 to 10000"));
 }
 
 /* [[targets.X.cache]] entries: full and append modes, their keys and their errors. */
