@@ -1400,11 +1400,6 @@ static enum MHD_Result dispatch(request *r)
             return send_text(r, 405, error_text(405, "use GET for /health"), "GET, HEAD");
         return refuse_params(r, rt, &answer) ? answer : route_health(r);
     }
-    if (rt && rt->id == R_READY) { /* no token needed */
-        if (strcmp(r->method, "GET") != 0 && !head)
-            return send_text(r, 405, error_text(405, "use GET for /ready"), "GET, HEAD");
-        return refuse_params(r, rt, &answer) ? answer : route_ready(r);
-    }
     if (rt == NULL)
         return send_error(r, 404, "no such route");
     const char *method = rt->method;
@@ -1455,8 +1450,9 @@ static enum MHD_Result dispatch(request *r)
         return route_annotate(r, r->seg[1], r->seg[2], r->seg[3]);
     case R_DIFF:
         return route_diff(r);
-    case R_HEALTH:
     case R_READY:
+        return route_ready(r);
+    case R_HEALTH:
     case R_NONE:
         break;
     }
@@ -1507,11 +1503,13 @@ static bool refuse_headers(request *r, enum MHD_Result *answer)
     return false;
 }
 
-/* True for what answers without the token: CORS preflights, the web UI, /health and /ready. */
+/* True for what answers without the token: CORS preflights, the web UI and /health (SPEC §11:
+ * every route but GET /health takes the token; /ready too, as a load balancer's probe can send
+ * it). */
 static bool open_route(request *r)
 {
     return strcmp(r->method, "OPTIONS") == 0 || ui_asset(r->path) != NULL ||
-           (r->matched && (r->matched->id == R_HEALTH || r->matched->id == R_READY));
+           (r->matched && r->matched->id == R_HEALTH);
 }
 
 /*

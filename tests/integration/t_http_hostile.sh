@@ -143,6 +143,8 @@ hit "token: another scheme" 401 UNAUTHORIZED -H "Authorization: Basic $(printf '
 hit "token: in the query string instead" 401 UNAUTHORIZED "$B/status?token=$token"
 hit "token: the right one" 200 - "${A[@]}" "$B/status"
 hit "token: /health needs none" 200 - "$B/health"
+hit "token: /ready needs it, as every route but /health (SPEC §11)" 401 UNAUTHORIZED "$B/ready"
+hit "token: /ready with it" 200 - "${A[@]}" "$B/ready"
 # Wrong methods and content types.
 hit "method: GET /refresh" 405 METHOD_NOT_ALLOWED "${A[@]}" "$B/refresh"
 hit "method: PUT /query" 405 METHOD_NOT_ALLOWED "${A[@]}" "${J[@]}" -X PUT --data-binary '{}' "$B/query"
