@@ -33,6 +33,11 @@ int64_t dscat_test__store_lock_wait_s(int64_t fallback)
     return dscat_text_ll_or(getenv("DSCAT_TEST_STORE_LOCK_WAIT"), 1, 3600, fallback);
 }
 
+int64_t dscat_test__shutdown_wait_s(int64_t fallback)
+{
+    return dscat_text_ll_or(getenv("DSCAT_TEST_SHUTDOWN_WAIT"), 1, 3600, fallback);
+}
+
 const char *dscat_test__pg_store(void)
 {
     const char *u = getenv("DSCAT_TEST_PG_STORE");
@@ -110,6 +115,11 @@ int64_t dscat_test__orphan_age_s(int64_t fallback)
 }
 
 int64_t dscat_test__store_lock_wait_s(int64_t fallback)
+{
+    return fallback;
+}
+
+int64_t dscat_test__shutdown_wait_s(int64_t fallback)
 {
     return fallback;
 }

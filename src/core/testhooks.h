@@ -13,6 +13,8 @@
  *                                   schema of its own (named from the directory's path)
  *   DSCAT_TEST_STORE_LOCK_WAIT=<s>  every lock wait of the PostgreSQL store is bounded by s
  *                                   seconds instead of its own bound
+ *   DSCAT_TEST_SHUTDOWN_WAIT=<s>    dscat serve, stopping, waits s seconds for what still runs
+ *                                   instead of 30
  */
 #ifndef DSCAT_CORE_TESTHOOKS_H
 #define DSCAT_CORE_TESTHOOKS_H
@@ -28,6 +30,9 @@ int64_t dscat_test__orphan_age_s(int64_t fallback);
 
 /* DSCAT_TEST_STORE_LOCK_WAIT in seconds, or `fallback` (always, in the release build). */
 int64_t dscat_test__store_lock_wait_s(int64_t fallback);
+
+/* DSCAT_TEST_SHUTDOWN_WAIT in seconds, or `fallback` (always, in the release build). */
+int64_t dscat_test__shutdown_wait_s(int64_t fallback);
 
 /* DSCAT_TEST_PG_STORE, or NULL (always, in the release build). */
 const char *dscat_test__pg_store(void);

@@ -15,6 +15,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/json.h"
+#include "core/testhooks.h"
 #include "core/timeutil.h"
 #include "server/http_parse.h"
 #include "server/metrics.h"
@@ -1874,7 +1875,8 @@ static void log_left(int requests, int runs)
         snprintf(what + n, sizeof(what) - n, "%s%d scheduled run%s", n ? " and " : "", runs,
                  runs == 1 ? "" : "s");
     }
-    log_message("warning", "%s still running after %d s; stopping anyway", what, SHUTDOWN_WAIT_S);
+    log_message("warning", "%s still running after %lld s; stopping anyway", what,
+                (long long)dscat_test__shutdown_wait_s(SHUTDOWN_WAIT_S));
 }
 
 static bool is_loopback(const struct sockaddr *sa)
@@ -2080,7 +2082,7 @@ int dscat_http_serve(dscat_catalog *cat, const dscat_http_options *opts, dscat_e
     MHD_quiesce_daemon(s->daemon);
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += SHUTDOWN_WAIT_S;
+    until.tv_sec += (time_t)dscat_test__shutdown_wait_s(SHUTDOWN_WAIT_S);
     pthread_mutex_lock(&s->mu);
     s->stopping = true;
     pthread_cond_broadcast(&s->cv);

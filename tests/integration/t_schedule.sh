@@ -143,8 +143,8 @@ wait_ran() {
     done
     return 1
 }
-serve() { # LOG LEASE: a dscat serve of $shome; sets srv_pid
-    start_server "$shome" "$1" DSCAT_SCHEDULE_LEASE_S="$2"
+serve() { # LOG LEASE [VAR=VALUE...]: a dscat serve of $shome; sets srv_pid
+    start_server "$shome" "$1" DSCAT_SCHEDULE_LEASE_S="$2" "${@:3}"
 }
 
 # kill -9 of the holder, with another instance running, then of that one and a restart: each
@@ -218,10 +218,11 @@ kill -TERM $pid_c $pid_d
 wait $pid_c $pid_d 2>/dev/null
 srv_pid=
 
-# SIGTERM mid-run: after its 30 s wait the serve says what it leaves and releases the run's claim.
+# SIGTERM mid-run: after its wait (30 s; here 3, DSCAT_TEST_SHUTDOWN_WAIT) the serve says what it
+# leaves and releases the run's claim.
 store_sql "$shome" "DELETE FROM schedule_runs WHERE name = 'slow'"
 hold_table
-serve "$dir/slow_e.log" 3600
+serve "$dir/slow_e.log" 3600 DSCAT_TEST_SHUTDOWN_WAIT=3
 pid_e=$srv_pid
 check "serve E claims the run" wait_claim "$pid_e"
 kill -TERM "$pid_e"
@@ -229,7 +230,7 @@ wait "$pid_e"
 srv_pid=
 check "the stop says what it leaves running, as a JSON log line" \
     test "$(grep -F 'still running' "$dir/slow_e.log" | jq -r '"\(.level) \(.message)"')" = \
-    "warning 1 scheduled run still running after 30 s; stopping anyway"
+    "warning 1 scheduled run still running after 3 s; stopping anyway"
 assert_eq "the stopped serve released its claim" "|" "$(slow_run "claimed_by, claimed_us")"
 check "dscat schedule does not show it running" eval '! slow_line | grep -q "running since"'
 release_table
