@@ -247,6 +247,9 @@ static void consider_version(orphan_scan *o, const char *vkey, size_t vlen,
         mine |= o->id[0] && strncmp(rest, DSCAT_CACHE_MARKER, mlen) == 0 &&
                 strcmp(rest + mlen, o->id) == 0;
     }
+    /* A version directory with nothing in it is a refresh killed between making it and marking
+     * it: whoever made it, removing it loses nothing once it is old enough. */
+    mine |= n == 1 && dir_time >= 0;
     int64_t age = o->now - (dir_time >= 0 ? dir_time : newest);
     if (!mine || age < dscat_cache__orphan_age_us())
         return;
