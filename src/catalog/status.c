@@ -162,8 +162,7 @@ static int status_read(dscat_status **out, const dscat_config *cfg, bool with_to
      * catalog stays in the totals and the exports until dscat store forget removes it), and left
      * out of the state, which is about the configured targets. */
     if (st && (rc = add_unconfigured(st, cfg, s, err))) {
-        dscat_store__close_reading(st);
-        dscat_store_close(st);
+        dscat_store__close_reading(st); /* ends the reading and closes the store */
         dscat_status_free(s);
         return rc;
     }
